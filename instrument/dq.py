@@ -1,0 +1,27 @@
+"""JWST data-quality bits, as the pipeline defines them (``stdatamodels`` dqflags).
+
+Re-exported under short names so both sides spell them the same way.
+"""
+from stdatamodels.jwst.datamodels import dqflags
+
+PIXEL = dqflags.pixel
+GROUP = dqflags.group
+
+DO_NOT_USE = PIXEL["DO_NOT_USE"]
+SATURATED = PIXEL["SATURATED"]
+JUMP_DET = PIXEL["JUMP_DET"]
+DEAD = PIXEL["DEAD"]
+HOT = PIXEL["HOT"]
+NO_GAIN_VALUE = PIXEL["NO_GAIN_VALUE"]
+UNRELIABLE_DARK = PIXEL["UNRELIABLE_DARK"]
+REFERENCE_PIXEL = PIXEL["REFERENCE_PIXEL"]
+NON_SCIENCE = PIXEL["NON_SCIENCE"]
+
+
+def dq_definitions():
+    """Rows ``(bit, value, name, description)`` for a reference file's DQ_DEF table."""
+    rows = []
+    for name, value in PIXEL.items():
+        if value:
+            rows.append((int(value).bit_length() - 1, value, name, name.replace("_", " ").lower()))
+    return rows

@@ -1,0 +1,59 @@
+"""The MIRI imager: filters, PSF widths, pixel scale, orientation (params section 4, 7).
+
+Filter mean wavelengths and flight PSF FWHM are JDox "MIRI Point Spread Functions"
+Table 1; bandwidths are RECALLED from JDox "MIRI Filters and Dispersers" (not re-read).
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    wavelength_um: float  # mean wavelength
+    bandwidth_um: float  # RECALLED
+    psf_fwhm_arcsec: float  # flight, commissioning PID 1028
+
+
+FILTERS = {
+    f.name: f
+    for f in (
+        Filter("F560W", 5.589, 1.2, 0.207),
+        Filter("F770W", 7.528, 2.2, 0.269),
+        Filter("F1000W", 9.883, 2.0, 0.328),
+        Filter("F1130W", 11.298, 0.7, 0.375),
+        Filter("F1280W", 12.712, 2.4, 0.420),
+        Filter("F1500W", 14.932, 3.0, 0.488),
+        Filter("F1800W", 17.875, 3.0, 0.591),
+        Filter("F2100W", 20.563, 5.0, 0.674),
+        Filter("F2550W", 25.147, 4.0, 0.803),
+    )
+}
+
+#: Pixel scale at the FULL reference point, arcsec/pixel (SIAF MIRIM_FULL Xsci/YsciScale).
+PIXEL_SCALE_X_ARCSEC = 0.1105
+PIXEL_SCALE_Y_ARCSEC = 0.1113
+
+#: Angle of the imager's y axis from V3, degrees (SIAF V3IdlYAngle).
+V3_IDL_Y_ANGLE_DEG = 4.83545
+
+#: Telescope collecting area, m^2 (25.4 is RECALLED in params; ESA gives ~25).
+COLLECTING_AREA_M2 = 25.4
+
+#: End-to-end photon-to-electron efficiency of telescope + imager + detector.
+#: UNSOURCED placeholder (params has no QE(lambda) curve); it sets only the scale of
+#: e-/s per mJy, which both the truth and the measured PHOTOM file carry.
+SYSTEM_EFFICIENCY = 0.3
+
+
+def imager_filter(name):
+    """The :class:`Filter` called ``name``; a clear error for an unknown one."""
+    try:
+        return FILTERS[name.upper()]
+    except KeyError:
+        raise ValueError(f"unknown MIRI imager filter {name!r}; known: {', '.join(FILTERS)}") from None
+
+
+def pixel_solid_angle_sr():
+    """Nominal solid angle of one imager pixel, steradian."""
+    arcsec = 3.141592653589793 / (180 * 3600)
+    return PIXEL_SCALE_X_ARCSEC * PIXEL_SCALE_Y_ARCSEC * arcsec**2

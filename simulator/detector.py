@@ -1,0 +1,88 @@
+"""The detector: illumination (e-/s) -> up-the-ramp samples (DN) on the read clock.
+
+Model, per pixel and integration (params 1; defaults 6-9):
+
+    Q_k = min( sum_{j<=k} Poisson((I + D) * t_g), W ),    k = 0 .. ngroups-1
+    S_k = B + Q_k / g + N(0, sigma_r^2),   digitised to integers in [0, 65535]
+
+with I the illumination, D the dark current (0.2 e-/s; hot pixels far more), t_g the
+group time of the subarray and readout (the first read comes one frame after the
+reset), W the full well (210 000 e-), g the gain (4 e-/DN), B the bias pedestal
+(placeholder) and sigma_r the read noise of one read (6/sqrt(2) DN, CDS reading
+uncertain).  Dead pixels collect nothing.  Each integration starts from a reset.
+
+Not modelled yet (their own issue): per-pixel read times within a frame, nonlinearity,
+reset anomaly / RSCD, last-frame effect, cosmic rays, EMI.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from instrument import detector as det
+from instrument import readout
+
+
+@dataclass
+class DetectorTruth:
+    """The true per-pixel properties of the detector in the exposure's subarray."""
+
+    gain: np.ndarray  # e-/DN
+    read_noise: np.ndarray  # DN per read
+    bias: np.ndarray  # DN
+    dark_rate: np.ndarray  # e-/s
+    full_well: np.ndarray  # e-
+    dead: np.ndarray  # bool
+    hot: np.ndarray  # bool
+    reference: np.ndarray  # bool: reference columns
+
+
+def draw_detector(observation, effects, rng):
+    """Per-pixel detector truth for the exposure's subarray."""
+    sub = readout.subarray(observation.subarray)
+    shape = (sub.ysize, sub.xsize)
+    reference = np.zeros(shape, bool)
+    reference[:, sub.reference_columns()] = True
+    dead = np.zeros(shape, bool)
+    hot = np.zeros(shape, bool)
+    if effects.bad_pixels:
+        dead = (rng.random(shape) < effects.dead_fraction) & ~reference
+        hot = (rng.random(shape) < effects.hot_fraction) & ~reference & ~dead
+    dark = np.full(shape, det.DARK_CURRENT_E_PER_S if effects.dark else 0.0)
+    # Hot pixels: dark log-uniform in 10-1000 e-/s (placeholder range).
+    dark[hot] = 10 ** rng.uniform(1, 3, hot.sum())
+    dark[dead | reference] = 0.0
+    bias = np.zeros(shape)
+    if effects.bias:
+        bias = det.BIAS_DN + effects.bias_scatter_dn * rng.standard_normal(shape)
+    return DetectorTruth(
+        gain=np.full(shape, det.GAIN_E_PER_DN),
+        read_noise=np.full(shape, det.READ_NOISE_DN if effects.read_noise else 0.0),
+        bias=bias,
+        dark_rate=dark,
+        full_well=np.full(shape, det.FULL_WELL_E if effects.saturation else np.inf),
+        dead=dead,
+        hot=hot,
+        reference=reference,
+    )
+
+
+def accumulate(rate_e, observation, poisson, rng):
+    """Collected charge (e-) at each group read, shape ``(nints, ngroups, ny, nx)``."""
+    t_g = readout.group_time(observation.subarray, observation.readpatt)
+    shape = (observation.nints, observation.ngroups) + rate_e.shape
+    mean_step = np.broadcast_to(rate_e * t_g, shape)
+    steps = rng.poisson(mean_step).astype(np.float64) if poisson else np.array(mean_step, np.float64)
+    return np.cumsum(steps, axis=1)
+
+
+def ramps(illumination_e, observation, truth, effects, rng):
+    """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them."""
+    rate = np.where(truth.dead | truth.reference, 0.0, illumination_e) + truth.dark_rate
+    charge = accumulate(rate, observation, effects.poisson, rng)
+    np.minimum(charge, truth.full_well, out=charge)
+    signal = truth.bias + charge / truth.gain
+    if effects.read_noise:
+        signal += truth.read_noise * rng.standard_normal(signal.shape)
+    if effects.digitize:
+        signal = np.clip(np.rint(signal), 0, det.ADC_MAX_DN)
+    return signal.astype(np.float32)

@@ -1,0 +1,148 @@
+"""Make one exposure set: the uncal file, its truth file and its reference folder.
+
+Seeding (one documented way, after GalSim's rule): a single integer ``seed`` feeds a
+``numpy.random.SeedSequence`` whose spawned children drive, in this order, the scene
+(random fields), the detector's pixel properties, the ramp noise and the reference
+measurements.  The seed is written into the truth file, so any exposure is remade
+exactly from its record.
+"""
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from astropy.time import Time
+from stdatamodels.jwst import datamodels as dm
+
+from instrument import detector as det
+from instrument import readout
+from instrument.files import atomic_path, save_model
+
+from . import detector, pointing, sky
+from .config import DetectorEffects, ReferenceOptions
+from .references import write_reference_set
+
+STREAMS = ("scene", "detector", "ramps", "references")
+
+
+def rng_streams(seed):
+    """Independent generators, one per stream of :data:`STREAMS`, from one integer seed."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+
+
+def ramp_model(data, observation):
+    """A ``RampModel`` carrying the metadata the pipeline reads."""
+    sub = readout.subarray(observation.subarray)
+    patt = readout.readout_pattern(observation.readpatt)
+    model = dm.RampModel(data=data)
+    meta = model.meta
+    meta.telescope = "JWST"
+    meta.instrument.name = "MIRI"
+    meta.instrument.detector = "MIRIMAGE"
+    meta.instrument.filter = observation.filter
+    meta.exposure.type = "MIR_IMAGE"
+    meta.exposure.readpatt = patt.name
+    meta.exposure.ngroups = observation.ngroups
+    meta.exposure.nints = observation.nints
+    meta.exposure.nframes = patt.nframes
+    meta.exposure.groupgap = patt.groupgap
+    meta.exposure.nsamples = patt.samples_per_read
+    meta.exposure.sample_time = det.PIXEL_CLOCK_S * 1e6  # microseconds
+    meta.exposure.frame_time = observation.frame_time
+    meta.exposure.group_time = observation.group_time
+    meta.exposure.nresets_at_start = 1
+    meta.exposure.nresets_between_ints = patt.resets_between_integrations
+    t_int = observation.ngroups * observation.group_time
+    duration = readout.exposure_time(observation.subarray, observation.readpatt, observation.ngroups, observation.nints)
+    meta.exposure.integration_time = t_int
+    meta.exposure.exposure_time = t_int * observation.nints
+    meta.exposure.effective_exposure_time = t_int * observation.nints
+    meta.exposure.duration = duration
+    meta.exposure.start_time = observation.epoch_mjd
+    meta.exposure.mid_time = observation.epoch_mjd + duration / 2 / 86400
+    meta.exposure.end_time = observation.epoch_mjd + duration / 86400
+    start = Time(observation.epoch_mjd, format="mjd", scale="utc")
+    meta.observation.date, meta.observation.time = start.isot.split("T")
+    meta.subarray.name = sub.name
+    meta.subarray.xstart = sub.xstart
+    meta.subarray.ystart = sub.ystart
+    meta.subarray.xsize = sub.xsize
+    meta.subarray.ysize = sub.ysize
+    meta.subarray.fastaxis = 1
+    meta.subarray.slowaxis = 2
+    meta.target.ra = observation.ra_deg
+    meta.target.dec = observation.dec_deg
+    meta.pointing.ra_v1 = observation.ra_deg
+    meta.pointing.dec_v1 = observation.dec_deg
+    for key, value in pointing.wcsinfo(observation).items():
+        setattr(meta.wcsinfo, key, value)
+    return model
+
+
+def write_truth(path, *, config, seed, observation, illumination, truth, scene, source_rates):
+    """The truth file: what really went in (never an input to calibration)."""
+    x, y = sky.source_positions(scene, observation)
+    sources = Table(
+        {
+            "id": np.arange(len(scene.sources), dtype=int),
+            "ra": [s.ra_deg for s in scene.sources],
+            "dec": [s.dec_deg for s in scene.sources],
+            "x": x,
+            "y": y,
+            "flux_mjy": [s.flux_mjy for s in scene.sources],
+            "rate_e_per_s": source_rates,
+        }
+    )
+    primary = fits.PrimaryHDU()
+    primary.header["ORIGIN"] = "miri-testbed simulator"
+    primary.header["SEED"] = (seed, "integer seed of every random stream")
+    primary.header["FILTER"] = observation.filter
+    primary.header["SUBARRAY"] = observation.subarray
+    primary.header["EPOCH"] = (observation.epoch_mjd, "exposure start, MJD")
+    hdus = [
+        primary,
+        fits.ImageHDU(illumination.astype(np.float32), name="ILLUM"),
+        fits.ImageHDU((illumination / truth.gain).astype(np.float32), name="RATE"),
+        fits.ImageHDU(truth.dark_rate.astype(np.float32), name="DARK"),
+        fits.ImageHDU((truth.dead | truth.hot | truth.reference).astype(np.uint8), name="BADPIX"),
+        fits.table_to_hdu(sources),
+        fits.ImageHDU(np.frombuffer(json.dumps(config, sort_keys=True).encode(), np.uint8), name="CONFIG"),
+    ]
+    hdus[5].name = "SOURCES"
+    hdus[1].header["BUNIT"] = "electron/s"
+    hdus[2].header["BUNIT"] = "DN/s"
+    hdus[3].header["BUNIT"] = "electron/s"
+    with atomic_path(path) as tmp:
+        fits.HDUList(hdus).writeto(tmp)
+    return Path(path)
+
+
+def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=None, references=None):
+    """Simulate one exposure; write ``<name>_uncal.fits``, ``<name>_truth.fits``, ``refs/``.
+
+    Returns a dict of the written paths.
+    """
+    effects = effects or DetectorEffects()
+    references = references or ReferenceOptions()
+    outdir = Path(outdir)
+    rngs = rng_streams(seed)
+    truth = detector.draw_detector(observation, effects, rngs["detector"])
+    illumination, source_rates = sky.illumination(scene, observation)
+    data = detector.ramps(illumination, observation, truth, effects, rngs["ramps"])
+    config = {
+        "scene": {"background_mjy_sr": scene.background_mjy_sr, "sources": [asdict(s) for s in scene.sources]},
+        "observation": asdict(observation),
+        "effects": asdict(effects),
+        "references": asdict(references),
+        "seed": seed,
+    }
+    refs = write_reference_set(outdir / "refs", truth, observation, references, rngs["references"])
+    uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
+    truth_path = write_truth(
+        outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
+        illumination=illumination, truth=truth, scene=scene, source_rates=source_rates,
+    )
+    return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs}

@@ -1,0 +1,173 @@
+"""Reference files for an exposure set, in JWST reference formats (``stdatamodels``).
+
+``measured`` (default) files are what a calibration programme on this detector would
+deliver, noise included; ``perfect`` files are the truth.  The measurement noise is
+drawn from the exact distribution of the estimate rather than by simulating every
+calibration exposure (same statistics, a fraction of the cost):
+
+* DARK: the average of N dark integrations, each referred to its first group,
+  ``D_k = (1/N) sum_n [(Q_nk - Q_n0)/g + r_nk - r_n0]``; the sum of N Poisson
+  increments is Poisson(N d t), the mean of N reads is N(0, sigma_r^2/N).
+* READNOISE: sample rms of M CDS pairs: ``sigma_r * sqrt(chi2_M / M)``.
+* GAIN: photon-transfer estimate, ``g (1 + e)``, ``e ~ N(0, gain_error)``.
+* SATURATION: the level where ramps flatten, ``B + margin * W / g``.
+* MASK: dead, hot and reference pixels (hot and dead pixels are extreme, so a real
+  programme finds all of them; warm pixels are not modelled yet).
+* PHOTOM: ``photmjsr = g / E(1 MJy/sr)`` times ``(1 + e)``, ``e ~ N(0, photom_error)``.
+* APCORR: encircled energy measured on the simulator's own PSF, averaged over
+  sub-pixel phases, with the local-background annulus accounted for:
+  ``apcorr = 1 / (EE(r) - A_ap * <PSF>_annulus)``.
+"""
+from datetime import datetime, timezone
+
+import numpy as np
+from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
+from scipy.optimize import brentq
+from stdatamodels.jwst import datamodels as dm
+
+from instrument import dq, imager, readout
+from instrument.files import save_model
+
+from . import psf, throughput
+
+USEAFTER = "2022-01-01T00:00:00"
+EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8)
+PSF_PHASES = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (0.25, 0.25))
+
+
+def _describe(model, reftype, observation, options, description):
+    model.meta.reftype = reftype
+    model.meta.instrument.name = "MIRI"
+    model.meta.instrument.detector = "MIRIMAGE"
+    model.meta.useafter = USEAFTER
+    model.meta.author = "miri-testbed simulator"
+    model.meta.pedigree = "SIMULATION"
+    model.meta.origin = "miri-testbed"
+    model.meta.date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    model.meta.description = f"{description} ({options.kind})"
+    if hasattr(model.meta, "subarray") and reftype not in ("PHOTOM", "APCORR"):
+        sub = readout.subarray(observation.subarray)
+        model.meta.subarray.name = sub.name
+        model.meta.subarray.xstart = sub.xstart
+        model.meta.subarray.ystart = sub.ystart
+        model.meta.subarray.xsize = sub.xsize
+        model.meta.subarray.ysize = sub.ysize
+        model.meta.subarray.fastaxis = 1
+        model.meta.subarray.slowaxis = 2
+    if reftype in ("PHOTOM", "APCORR"):
+        model.meta.exposure.type = "MIR_IMAGE"
+    return model
+
+
+def _measured_dark(truth, observation, options, rng):
+    ngroups = observation.ngroups
+    t_g = observation.group_time
+    g = truth.gain
+    mean_dn_per_group = truth.dark_rate * t_g / g
+    ks = np.arange(ngroups)[:, None, None]
+    if options.kind == "perfect":
+        return (ks * mean_dn_per_group).astype(np.float32)
+    n = options.dark_integrations
+    steps = rng.poisson(np.broadcast_to(n * truth.dark_rate * t_g, (ngroups - 1,) + g.shape))
+    charge = np.concatenate([np.zeros((1,) + g.shape), np.cumsum(steps, axis=0)]) / n
+    reads = truth.read_noise / np.sqrt(n) * rng.standard_normal((ngroups,) + g.shape)
+    return (charge / g + reads - reads[0]).astype(np.float32)
+
+
+def photmjsr(filter_name, gain):
+    """True MJy/sr per DN/s of a uniformly lit pixel with gain ``gain``."""
+    e_per_s = throughput.surface_brightness_to_mjy_per_pixel(1.0) * throughput.electrons_per_second_per_mjy(
+        filter_name
+    )
+    return gain / e_per_s
+
+
+def aperture_corrections(filter_name, sky_in_fwhm=4.0, sky_out_fwhm=6.0):
+    """Rows ``(eefraction, radius, apcorr, skyin, skyout)`` measured on the PSF."""
+    sigma = psf.sigma_pixels(filter_name)
+    fwhm = sigma / psf.FWHM_TO_SIGMA
+    skyin, skyout = sky_in_fwhm * fwhm, sky_out_fwhm * fwhm
+    half = int(np.ceil(skyout)) + 4
+    centre = float(half)
+    images = [(psf.render((2 * half + 1,) * 2, centre + dx, centre + dy, sigma), dx, dy) for dx, dy in PSF_PHASES]
+
+    def mean_sum(aperture_at):
+        return np.mean([aperture_photometry(img, aperture_at((centre + dx, centre + dy)))["aperture_sum"][0]
+                        for img, dx, dy in images])
+
+    annulus_mean = mean_sum(lambda c: CircularAnnulus(c, skyin, skyout)) / CircularAnnulus((0, 0), skyin, skyout).area
+    rows = []
+    for ee in EE_FRACTIONS:
+        radius = brentq(lambda r: mean_sum(lambda c: CircularAperture(c, r)) - ee, 0.05, skyin)
+        corrected = ee - np.pi * radius**2 * annulus_mean
+        rows.append((ee, radius, 1.0 / corrected, skyin, skyout))
+    return rows
+
+
+def write_reference_set(folder, truth, observation, options, rng):
+    """Write GAIN, READNOISE, DARK, SATURATION, MASK, PHOTOM, APCORR files into ``folder``."""
+    measured = options.kind == "measured"
+    sub = observation.subarray.upper()
+    written = {}
+
+    gain = truth.gain * (1 + options.gain_error * rng.standard_normal(truth.gain.shape)) if measured else truth.gain
+    model = dm.GainModel(data=gain.astype(np.float32))
+    model.meta.bunit_data = "electron/DN"
+    written["GAIN"] = _describe(model, "GAIN", observation, options, "gain from photon transfer")
+
+    rn = truth.read_noise
+    if measured:
+        m = options.readnoise_pairs
+        rn = rn * np.sqrt(rng.chisquare(m, rn.shape) / m)
+    written["READNOISE"] = _describe(
+        dm.ReadnoiseModel(data=rn.astype(np.float32)), "READNOISE", observation, options,
+        "read noise of one read, DN (this testbed's convention: per read, not CDS)",
+    )
+
+    dark = _measured_dark(truth, observation, options, rng)[None]
+    model = dm.DarkMIRIModel(data=dark, err=np.zeros_like(dark), dq=np.zeros((1, 1) + dark.shape[2:], np.uint32))
+    model.meta.exposure.readpatt = observation.readpatt
+    model.meta.exposure.ngroups = observation.ngroups
+    model.meta.exposure.nframes = 1
+    model.meta.exposure.groupgap = 0
+    written["DARK"] = _describe(model, "DARK", observation, options, "dark signal per group, first group = 0")
+
+    threshold = truth.bias + options.saturation_margin * truth.full_well / truth.gain
+    threshold = np.where(np.isfinite(threshold), threshold, 1e9)
+    written["SATURATION"] = _describe(
+        dm.SaturationModel(data=threshold.astype(np.float32), dq=np.zeros(threshold.shape, np.uint32)),
+        "SATURATION", observation, options, "saturation threshold in raw DN",
+    )
+
+    mask = np.zeros(truth.gain.shape, np.uint32)
+    mask[truth.dead] |= dq.DEAD | dq.DO_NOT_USE
+    mask[truth.hot] |= dq.HOT | dq.DO_NOT_USE
+    mask[truth.reference] |= dq.REFERENCE_PIXEL
+    written["MASK"] = _describe(dm.MaskModel(dq=mask), "MASK", observation, options, "bad-pixel mask")
+
+    mean_gain = float(np.mean(truth.gain))
+    rows = []
+    for name in imager.FILTERS:
+        factor = photmjsr(name, mean_gain)
+        if measured:
+            factor *= 1 + options.photom_error * rng.standard_normal()
+        rows.extend((name, s, factor, factor * options.photom_error) for s in readout.SUBARRAYS)
+    table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")])
+    model = dm.MirImgPhotomModel(phot_table=table)
+    model.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
+    model.meta.photometry.pixelarea_arcsecsq = imager.PIXEL_SCALE_X_ARCSEC * imager.PIXEL_SCALE_Y_ARCSEC
+    written["PHOTOM"] = _describe(model, "PHOTOM", observation, options, "MJy/sr per DN/s")
+
+    rows = [(observation.filter, sub) + row for row in aperture_corrections(observation.filter)]
+    table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("eefraction", "f4"), ("radius", "f4"),
+                                  ("apcorr", "f4"), ("skyin", "f4"), ("skyout", "f4")])
+    written["APCORR"] = _describe(dm.MirImgApcorrModel(apcorr_table=table), "APCORR", observation, options,
+                                  "aperture corrections measured on the simulated PSF")
+
+    paths = {}
+    for reftype, model in written.items():
+        stem = f"miri_testbed_{reftype.lower()}_{sub.lower()}"
+        if reftype == "DARK":
+            stem += f"_{observation.readpatt.lower()}"
+        paths[reftype] = save_model(model, folder / f"{stem}.fits")
+    return paths

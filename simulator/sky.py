@@ -1,0 +1,56 @@
+"""Scene -> illumination of the detector in electrons per second per pixel.
+
+Each source lands at the pixel position the exposure's WCS gives its sky position and
+is spread by the filter's PSF (:mod:`simulator.psf`); the uniform background fills every
+light-sensitive pixel; the reference columns see no light.  Conversion to electrons is
+:mod:`simulator.throughput`.
+"""
+import numpy as np
+
+from instrument import readout
+
+from . import psf, throughput
+from .pointing import celestial_wcs
+
+
+def source_positions(scene, observation):
+    """0-based detector (x, y) arrays of the scene's sources in this exposure."""
+    if not scene.sources:
+        return np.empty(0), np.empty(0)
+    ra = np.array([s.ra_deg for s in scene.sources])
+    dec = np.array([s.dec_deg for s in scene.sources])
+    x, y = celestial_wcs(observation).wcs_world2pix(ra, dec, 0)
+    return x, y
+
+
+def illumination(scene, observation):
+    """Electrons per second per pixel, shape ``(ysize, xsize)``, and per-source e-/s."""
+    sub = readout.subarray(observation.subarray)
+    image = np.zeros((sub.ysize, sub.xsize))
+    e_per_mjy = throughput.electrons_per_second_per_mjy(observation.filter)
+    image += throughput.surface_brightness_to_mjy_per_pixel(scene.background_mjy_sr) * e_per_mjy
+    sigma = psf.sigma_pixels(observation.filter)
+    x, y = source_positions(scene, observation)
+    source_rates = np.array([s.flux_mjy * e_per_mjy for s in scene.sources])
+    for xi, yi, rate in zip(x, y, source_rates):
+        psf.add_point_source(image, xi, yi, rate, sigma)
+    image[:, sub.reference_columns()] = 0.0
+    return image, source_rates
+
+
+def random_star_field(observation, n_stars, flux_min_mjy, flux_max_mjy, rng, margin_pix=20):
+    """``n_stars`` point sources uniform over the light-sensitive area (``margin_pix``
+    from the edges), fluxes log-uniform in ``[flux_min_mjy, flux_max_mjy]``."""
+    from .config import PointSource
+
+    sub = readout.subarray(observation.subarray)
+    refcols = sub.reference_columns()
+    left = max([c + 1 for c in refcols if c < sub.xsize / 2], default=0)
+    right = min([c for c in refcols if c > sub.xsize / 2], default=sub.xsize)
+    if right - left <= 2 * margin_pix or sub.ysize <= 2 * margin_pix:
+        raise ValueError(f"subarray {sub.name} is too small for a {margin_pix}-pixel margin")
+    x = rng.uniform(left + margin_pix, right - margin_pix - 1, n_stars)
+    y = rng.uniform(margin_pix, sub.ysize - margin_pix - 1, n_stars)
+    flux = np.exp(rng.uniform(np.log(flux_min_mjy), np.log(flux_max_mjy), n_stars))
+    ra, dec = celestial_wcs(observation).wcs_pix2world(x, y, 0)
+    return tuple(PointSource(float(a), float(d), float(f)) for a, d, f in zip(ra, dec, flux))
