@@ -57,3 +57,26 @@ def pixel_solid_angle_sr():
     """Nominal solid angle of one imager pixel, steradian."""
     arcsec = 3.141592653589793 / (180 * 3600)
     return PIXEL_SCALE_X_ARCSEC * PIXEL_SCALE_Y_ARCSEC * arcsec**2
+
+
+def nominal_electrons_per_second_per_mjy(filter_name):
+    """Nominal detected e-/s for a 1 mJy source, ``F_nu A eta (d_lambda/lambda) / h``.
+
+    The photon rate of a source of flux density F_nu through a band of width d_nu is
+    ``F_nu A d_nu / (h nu)``, and ``d_nu / nu = d_lambda / lambda``.  A and eta as above
+    (eta an UNSOURCED placeholder), so this fixes the scale of the photometric factor only.
+    """
+    f = imager_filter(filter_name)
+    planck_h = 6.62607015e-34  # J s, exact (SI 2019)
+    mjy_si = 1e-29  # W m^-2 Hz^-1
+    return mjy_si * COLLECTING_AREA_M2 * SYSTEM_EFFICIENCY * (f.bandwidth_um / f.wavelength_um) / planck_h
+
+
+def mjy_per_pixel(surface_brightness_mjy_sr):
+    """MJy/sr -> mJy falling on one nominal imager pixel."""
+    return surface_brightness_mjy_sr * 1e9 * pixel_solid_angle_sr()
+
+
+def nominal_photmjsr(filter_name, gain):
+    """Nominal MJy/sr per DN/s for a uniformly lit pixel of gain ``gain`` e-/DN."""
+    return gain / (mjy_per_pixel(1.0) * nominal_electrons_per_second_per_mjy(filter_name))

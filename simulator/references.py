@@ -22,7 +22,6 @@ from datetime import datetime, timezone
 
 import numpy as np
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
-from scipy.optimize import brentq
 from stdatamodels.jwst import datamodels as dm
 
 from instrument import dq, imager, readout
@@ -31,8 +30,7 @@ from instrument.files import save_model
 from . import psf, throughput
 
 USEAFTER = "2022-01-01T00:00:00"
-EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8)
-PSF_PHASES = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (0.25, 0.25))
+EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def _describe(model, reftype, observation, options, description):
@@ -82,25 +80,35 @@ def photmjsr(filter_name, gain):
     return gain / e_per_s
 
 
-def aperture_corrections(filter_name, sky_in_fwhm=4.0, sky_out_fwhm=6.0):
-    """Rows ``(eefraction, radius, apcorr, skyin, skyout)`` measured on the PSF."""
+def aperture_corrections(filter_name, sky_in_fwhm=4.0, sky_out_fwhm=6.0, phases_per_axis=4):
+    """Rows ``(eefraction, radius, apcorr, skyin, skyout)`` measured on the PSF.
+
+    The encircled energy is averaged over a uniform grid of sub-pixel source phases,
+    since an undersampled PSF's EE in a small aperture depends on where the source
+    falls within its pixel.
+    """
     sigma = psf.sigma_pixels(filter_name)
     fwhm = sigma / psf.FWHM_TO_SIGMA
     skyin, skyout = sky_in_fwhm * fwhm, sky_out_fwhm * fwhm
     half = int(np.ceil(skyout)) + 4
-    centre = float(half)
-    images = [(psf.render((2 * half + 1,) * 2, centre + dx, centre + dy, sigma), dx, dy) for dx, dy in PSF_PHASES]
-
-    def mean_sum(aperture_at):
-        return np.mean([aperture_photometry(img, aperture_at((centre + dx, centre + dy)))["aperture_sum"][0]
-                        for img, dx, dy in images])
-
-    annulus_mean = mean_sum(lambda c: CircularAnnulus(c, skyin, skyout)) / CircularAnnulus((0, 0), skyin, skyout).area
+    radii = np.linspace(0.2, skyin, 400)
+    offsets = (np.arange(phases_per_axis) + 0.5) / phases_per_axis - 0.5
+    ee_curves, annulus_means = [], []
+    for dx in offsets:
+        for dy in offsets:
+            centre = (half + dx, half + dy)
+            image = psf.render((2 * half + 1,) * 2, centre[0], centre[1], sigma)
+            apertures = [CircularAperture(centre, r) for r in radii]
+            table = aperture_photometry(image, apertures)
+            ee_curves.append([table[f"aperture_sum_{i}"][0] for i in range(len(radii))])
+            annulus = CircularAnnulus(centre, skyin, skyout)
+            annulus_means.append(aperture_photometry(image, annulus)["aperture_sum"][0] / annulus.area)
+    ee_curve = np.mean(ee_curves, axis=0)
+    annulus_mean = float(np.mean(annulus_means))
     rows = []
     for ee in EE_FRACTIONS:
-        radius = brentq(lambda r: mean_sum(lambda c: CircularAperture(c, r)) - ee, 0.05, skyin)
-        corrected = ee - np.pi * radius**2 * annulus_mean
-        rows.append((ee, radius, 1.0 / corrected, skyin, skyout))
+        radius = float(np.interp(ee, ee_curve, radii))
+        rows.append((ee, radius, 1.0 / (ee - np.pi * radius**2 * annulus_mean), skyin, skyout))
     return rows
 
 

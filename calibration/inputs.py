@@ -1,0 +1,89 @@
+"""Open and check an uncal exposure before any work is done on it.
+
+Everything that can make a product wrong or a step crash is checked here, and each
+failure names the file and the problem: a file that is not FITS or is truncated, a
+file that is not a MIRI ramp, missing readout keywords, a data shape that disagrees
+with its keywords, too few groups, non-finite samples.
+"""
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from stdatamodels.jwst import datamodels as dm
+
+from . import CalibrationInputError
+
+REQUIRED_KEYWORDS = {
+    "INSTRUME": "meta.instrument.name",
+    "DETECTOR": "meta.instrument.detector",
+    "EXP_TYPE": "meta.exposure.type",
+    "READPATT": "meta.exposure.readpatt",
+    "NGROUPS": "meta.exposure.ngroups",
+    "NINTS": "meta.exposure.nints",
+    "TGROUP": "meta.exposure.group_time",
+    "SUBARRAY": "meta.subarray.name",
+    "EXPSTART": "meta.exposure.start_time",
+}
+
+
+def _check_fits(path):
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            hdul.verify("exception")
+            header = hdul[0].header
+            names = [h.name for h in hdul]
+            if "SCI" not in names:
+                raise CalibrationInputError(f"{path}: no SCI extension; not a JWST uncal file")
+            sci = hdul["SCI"]
+            sci.data  # forces the read: a truncated file fails here
+    except CalibrationInputError:
+        raise
+    except FileNotFoundError:
+        raise CalibrationInputError(f"{path}: no such file") from None
+    except Exception as exc:  # astropy raises several types for corrupt files
+        raise CalibrationInputError(f"{path}: not a readable FITS file ({type(exc).__name__}: {exc})") from None
+    return header
+
+
+def open_uncal(path):
+    """Open ``path`` as a checked ``RampModel``; raise :class:`CalibrationInputError` if unusable."""
+    path = Path(path)
+    header = _check_fits(path)
+    missing = [k for k in REQUIRED_KEYWORDS if k not in header]
+    if missing:
+        raise CalibrationInputError(f"{path}: missing required keyword(s) {', '.join(missing)}")
+    if str(header["INSTRUME"]).upper() != "MIRI":
+        raise CalibrationInputError(f"{path}: INSTRUME is {header['INSTRUME']!r}, not MIRI")
+    if str(header["EXP_TYPE"]).upper() != "MIR_IMAGE":
+        raise CalibrationInputError(
+            f"{path}: EXP_TYPE {header['EXP_TYPE']!r} is not supported yet (supported: MIR_IMAGE)"
+        )
+    try:
+        model = dm.RampModel(str(path))
+    except Exception as exc:
+        raise CalibrationInputError(f"{path}: cannot be read as a JWST RampModel ({exc})") from None
+    data = model.data
+    if data.ndim != 4:
+        raise CalibrationInputError(f"{path}: SCI has {data.ndim} dimensions; a ramp has 4 (nints, ngroups, ny, nx)")
+    nints, ngroups = data.shape[:2]
+    if (nints, ngroups) != (model.meta.exposure.nints, model.meta.exposure.ngroups):
+        raise CalibrationInputError(
+            f"{path}: SCI shape {data.shape} disagrees with NINTS={model.meta.exposure.nints}, "
+            f"NGROUPS={model.meta.exposure.ngroups}"
+        )
+    if ngroups < 2:
+        raise CalibrationInputError(f"{path}: NGROUPS={ngroups}; a slope needs at least 2 groups")
+    xsize, ysize = model.meta.subarray.xsize, model.meta.subarray.ysize
+    if xsize and ysize and (ysize, xsize) != data.shape[2:]:
+        raise CalibrationInputError(
+            f"{path}: SCI frame {data.shape[2:]} disagrees with SUBSIZE2, SUBSIZE1 = {(ysize, xsize)}"
+        )
+    bad = ~np.isfinite(data)
+    if bad.any():
+        raise CalibrationInputError(
+            f"{path}: SCI has {int(bad.sum())} non-finite (NaN or inf) samples, first at "
+            f"(int, group, y, x) = {tuple(int(i) for i in np.argwhere(bad)[0])}"
+        )
+    if model.meta.exposure.group_time is None or not model.meta.exposure.group_time > 0:
+        raise CalibrationInputError(f"{path}: TGROUP must be a positive number of seconds")
+    return model

@@ -1,0 +1,92 @@
+"""The built-in nominal reference folder, used when no ``--refs`` folder is given.
+
+Generated on first use from the documented facts in ``instrument`` (params defaults):
+gain 4 e-/DN, read noise 6/sqrt(2) DN per read, dark 0.2 e-/s, saturation at
+bias + 97 % of the 210 000 e- full well (bias a placeholder), reference columns flagged,
+PHOTMJSR from the nominal throughput (an UNSOURCED efficiency), aperture corrections of
+a Gaussian PSF with the flight FWHM, ``r(EE) = sigma sqrt(-2 ln(1 - EE))``,
+``apcorr = 1/EE`` (an approximation: the real PSF has wings a Gaussian lacks).
+Darks are made per subarray and readout pattern with as many groups as asked.
+The folder lives in ``$MIRI_TESTBED_CACHE`` (default ``~/.cache/miri-testbed``).
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+from stdatamodels.jwst import datamodels as dm
+
+from instrument import detector as det
+from instrument import dq, imager, readout
+from instrument.files import save_model
+
+VERSION = "v1"
+EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9)
+SATURATION_MARGIN = 0.97
+
+
+def cache_root():
+    return Path(os.environ.get("MIRI_TESTBED_CACHE", Path.home() / ".cache" / "miri-testbed"))
+
+
+def _describe(model, reftype, subarray="FULL"):
+    model.meta.reftype = reftype
+    model.meta.instrument.name = "MIRI"
+    model.meta.instrument.detector = "MIRIMAGE"
+    model.meta.useafter = "2022-01-01T00:00:00"
+    model.meta.author = "miri-testbed nominal"
+    model.meta.pedigree = "DUMMY"
+    model.meta.description = f"nominal {reftype} from the documented MIRI parameters"
+    if hasattr(model.meta, "subarray"):
+        sub = readout.subarray(subarray)
+        model.meta.subarray.name = sub.name
+        model.meta.subarray.xstart, model.meta.subarray.ystart = sub.xstart, sub.ystart
+        model.meta.subarray.xsize, model.meta.subarray.ysize = sub.xsize, sub.ysize
+    return model
+
+
+def _static_models():
+    shape = (det.FULL_NY, det.FULL_NX)
+    mask = np.zeros(shape, np.uint32)
+    mask[:, readout.subarray("FULL").reference_columns()] = dq.REFERENCE_PIXEL
+    saturation = det.BIAS_DN + SATURATION_MARGIN * det.FULL_WELL_E / det.GAIN_E_PER_DN
+    photom_rows = [(f, "GENERIC", imager.nominal_photmjsr(f, det.GAIN_E_PER_DN), 0.0) for f in imager.FILTERS]
+    apcorr_rows = []
+    for name, f in imager.FILTERS.items():
+        fwhm = f.psf_fwhm_arcsec / imager.PIXEL_SCALE_X_ARCSEC
+        sigma = fwhm / (2 * np.sqrt(2 * np.log(2)))
+        for ee in EE_FRACTIONS:
+            apcorr_rows.append((name, "GENERIC", ee, sigma * np.sqrt(-2 * np.log(1 - ee)), 1 / ee, 4 * fwhm, 6 * fwhm))
+    photom = dm.MirImgPhotomModel(phot_table=np.array(photom_rows, dtype=[
+        ("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")]))
+    photom.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
+    return {
+        "gain": dm.GainModel(data=np.full(shape, det.GAIN_E_PER_DN, np.float32)),
+        "readnoise": dm.ReadnoiseModel(data=np.full(shape, det.READ_NOISE_DN, np.float32)),
+        "saturation": dm.SaturationModel(data=np.full(shape, saturation, np.float32), dq=np.zeros(shape, np.uint32)),
+        "mask": dm.MaskModel(dq=mask),
+        "photom": photom,
+        "apcorr": dm.MirImgApcorrModel(apcorr_table=np.array(apcorr_rows, dtype=[
+            ("filter", "S12"), ("subarray", "S17"), ("eefraction", "f4"), ("radius", "f4"), ("apcorr", "f4"),
+            ("skyin", "f4"), ("skyout", "f4")])),
+    }
+
+
+def nominal_folder(subarray, readpatt, ngroups):
+    """The nominal folder, made sure to hold a dark for ``subarray``/``readpatt``/``ngroups``."""
+    folder = cache_root() / f"nominal-refs-{VERSION}"
+    static = ("gain", "readnoise", "saturation", "mask", "photom", "apcorr")
+    if not all((folder / f"nominal_{name}.fits").exists() for name in static):
+        for name, model in _static_models().items():
+            save_model(_describe(model, name.upper()), folder / f"nominal_{name}.fits")
+    sub = readout.subarray(subarray)
+    dark_path = folder / f"nominal_dark_{sub.name.lower()}_{readpatt.lower()}_{ngroups}.fits"
+    if not dark_path.exists():
+        t_g = readout.group_time(sub.name, readpatt)
+        per_group = det.DARK_CURRENT_E_PER_S / det.GAIN_E_PER_DN * t_g
+        ramp = (np.arange(ngroups, dtype=np.float32) * per_group)[None, :, None, None]
+        data = np.broadcast_to(ramp, (1, ngroups, sub.ysize, sub.xsize)).astype(np.float32)
+        model = dm.DarkMIRIModel(data=data, err=np.zeros_like(data), dq=np.zeros((1, 1, sub.ysize, sub.xsize), np.uint32))
+        model.meta.exposure.readpatt = readpatt.upper()
+        model.meta.exposure.ngroups = ngroups
+        save_model(_describe(model, "DARK", sub.name), dark_path)
+    return folder

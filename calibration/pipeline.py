@@ -1,0 +1,151 @@
+"""Calibrate an uncal file: the thin layer between JWST data models and the algorithms.
+
+detector1: dq_init (MASK) -> saturation -> dark -> ramp_fit   => rate, rateints
+image2:    photom                                              => cal
+image3:    source catalog (aperture photometry, apcorr)        => cat (ECSV)
+
+Every product is computed in memory first and written atomically at the end, so a
+failure at any point leaves no partial output.
+"""
+from pathlib import Path
+
+import numpy as np
+from astropy.wcs import WCS
+from stdatamodels.jwst import datamodels as dm
+
+from instrument import dq
+from instrument.files import atomic_path, product_stem, save_model
+
+from . import CalibrationInputError, registry
+from . import references as refs
+from .catalog import aperture_row
+from .dark import dark_rate
+from .inputs import open_uncal
+from .nominal import nominal_folder
+from .photom import apply_photom, conversion_factor
+
+#: Encircled-energy fraction of the photometric aperture.  Larger than the JWST
+#: source catalog's 70 % because at F560W-F770W the PSF is undersampled and a small
+#: aperture's encircled energy changes by ~1 % with the source's pixel phase.
+EEFRACTION = 0.9
+REFTYPES = ("MASK", "SATURATION", "DARK", "GAIN", "READNOISE", "PHOTOM", "APCORR")
+
+
+def _reference_arrays(folder, exposure):
+    models = {t: refs.load(folder, t, exposure) for t in REFTYPES}
+    arrays = {
+        "mask": refs.cutout(models["MASK"].dq, models["MASK"], exposure),
+        "saturation": refs.cutout(models["SATURATION"].data, models["SATURATION"], exposure),
+        "dark": refs.cutout(models["DARK"].data, models["DARK"], exposure),
+        "gain": refs.cutout(models["GAIN"].data, models["GAIN"], exposure),
+        "readnoise": refs.cutout(models["READNOISE"].data, models["READNOISE"], exposure),
+    }
+    for name in ("gain", "readnoise", "saturation"):
+        if not np.all(np.isfinite(arrays[name])):
+            raise CalibrationInputError(f"{models[name.upper()].meta.filename}: {name} has non-finite values")
+    if np.any(arrays["gain"] <= 0):
+        raise CalibrationInputError(f"{models['GAIN'].meta.filename}: gain must be positive")
+    return models, arrays
+
+
+def celestial_wcs(meta):
+    """FITS celestial WCS from a product's ``meta.wcsinfo`` (0-based pixel API of astropy)."""
+    info = meta.wcsinfo
+    keys = ("crpix1", "crpix2", "crval1", "crval2", "cdelt1", "cdelt2", "pc1_1", "pc1_2", "pc2_1", "pc2_2")
+    missing = [k for k in keys if getattr(info, k, None) is None]
+    if missing:
+        raise CalibrationInputError(f"exposure has no celestial WCS: missing wcsinfo {', '.join(missing)}")
+    w = WCS(naxis=2)
+    w.wcs.ctype = [info.ctype1 or "RA---TAN", info.ctype2 or "DEC--TAN"]
+    w.wcs.crpix = [info.crpix1, info.crpix2]
+    w.wcs.crval = [info.crval1, info.crval2]
+    w.wcs.cdelt = [info.cdelt1, info.cdelt2]
+    w.wcs.pc = [[info.pc1_1, info.pc1_2], [info.pc2_1, info.pc2_2]]
+    return w
+
+
+def _image(model_cls, source, **arrays):
+    product = model_cls(**arrays)
+    product.update(source)
+    return product
+
+
+def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None):
+    """Calibrate one exposure; return ``{suffix: model or table}`` without writing anything."""
+    choice = registry.resolve(algorithms)
+    exposure = open_uncal(uncal_path)
+    meta = exposure.meta
+    folder = Path(refs_folder) if refs_folder else nominal_folder(
+        meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
+    )
+    models, ref = _reference_arrays(folder, exposure)
+
+    pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
+    groupdq = registry.get("saturation", choice["saturation"])(exposure.data, exposure.groupdq, ref["saturation"])
+    data = registry.get("dark", choice["dark"])(exposure.data, ref["dark"])
+    group_time = float(meta.exposure.group_time)
+    fit = registry.get("ramp_fit", choice["ramp_fit"])(
+        data, groupdq, ref["readnoise"], ref["gain"], group_time, dark_rate(ref["dark"], group_time)
+    )
+    unusable = (pixeldq & dq.DO_NOT_USE) != 0
+    rate = np.where(unusable, np.nan, fit.rate)
+    var_p = np.where(unusable, np.nan, fit.var_poisson)
+    var_r = np.where(unusable, np.nan, fit.var_rnoise)
+    rate_dq = pixeldq | fit.dq
+    rate_model = _image(dm.ImageModel, exposure, data=rate.astype(np.float32), dq=rate_dq,
+                        err=np.sqrt(var_p + var_r).astype(np.float32), var_poisson=var_p, var_rnoise=var_r)
+    rateints = _image(dm.CubeModel, exposure, data=np.where(unusable, np.nan, fit.rate_ints).astype(np.float32),
+                      dq=pixeldq | fit.dq_ints,
+                      err=np.sqrt(fit.var_poisson_ints + fit.var_rnoise_ints).astype(np.float32),
+                      var_poisson=fit.var_poisson_ints, var_rnoise=fit.var_rnoise_ints)
+    for product in (rate_model, rateints):
+        product.meta.bunit_data = product.meta.bunit_err = "DN/s"
+        for step in ("dq_init", "saturation", "dark_sub", "ramp_fit"):
+            setattr(product.meta.cal_step, step, "COMPLETE")
+        for reftype in ("MASK", "SATURATION", "DARK", "GAIN", "READNOISE"):
+            getattr(product.meta.ref_file, reftype.lower()).name = str(models[reftype].meta.filename)
+        product.meta.ref_file.crds.sw_version = f"miri-testbed ramp_fit={choice['ramp_fit']}"
+
+    factor = conversion_factor(models["PHOTOM"].phot_table, meta.instrument.filter, meta.subarray.name)
+    sci, cvar_p, cvar_r = apply_photom(rate, var_p, var_r, factor)
+    cal = _image(dm.ImageModel, rate_model, data=sci.astype(np.float32), dq=rate_dq,
+                 err=np.sqrt(cvar_p + cvar_r).astype(np.float32), var_poisson=cvar_p.astype(np.float32),
+                 var_rnoise=cvar_r.astype(np.float32))
+    cal.meta.bunit_data = cal.meta.bunit_err = "MJy/sr"
+    cal.meta.cal_step.photom = "COMPLETE"
+    cal.meta.ref_file.photom.name = str(models["PHOTOM"].meta.filename)
+    cal.meta.photometry.conversion_megajanskys = factor
+    pixel_area = models["PHOTOM"].meta.photometry.pixelarea_steradians
+    if not pixel_area:
+        raise CalibrationInputError(f"{models['PHOTOM'].meta.filename}: PIXAR_SR (pixel solid angle) is missing")
+    cal.meta.photometry.pixelarea_steradians = pixel_area
+
+    aperture = aperture_row(models["APCORR"].apcorr_table, meta.instrument.filter, meta.subarray.name, EEFRACTION)
+    catalog = registry.get("catalog", choice["catalog"])(
+        cal.data, cal.err, celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
+    )
+    catalog.meta["filter"] = meta.instrument.filter
+    catalog.meta["apcorr_file"] = str(models["APCORR"].meta.filename)
+    catalog.meta["algorithms"] = choice
+    return {"rate": rate_model, "rateints": rateints, "cal": cal, "cat": catalog}
+
+
+def write_products(products, outdir, stem):
+    """Write each product as ``OUTDIR/<stem>_<suffix>`` (FITS models, ECSV catalog)."""
+    outdir = Path(outdir)
+    paths = {}
+    for suffix, product in products.items():
+        if suffix == "cat":
+            path = outdir / f"{stem}_cat.ecsv"
+            with atomic_path(path) as tmp:
+                product.write(tmp, format="ascii.ecsv")
+            paths[suffix] = path
+        else:
+            paths[suffix] = save_model(product, outdir / f"{stem}_{suffix}.fits")
+    return paths
+
+
+def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None):
+    """Calibrate ``<name>_uncal.fits`` into ``OUTDIR/<name>_{rate,rateints,cal}.fits`` and ``_cat.ecsv``."""
+    products = calibrate_exposure(uncal_path, refs_folder, algorithms)
+    return write_products(products, outdir, product_stem(uncal_path))

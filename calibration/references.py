@@ -1,0 +1,135 @@
+"""Pick reference files from a folder by their own metadata, as CRDS would.
+
+A reference folder is a plain directory of JWST reference files (real CRDS files drop
+in).  For a reference type, a file is a candidate when its REFTYPE matches and each
+selector it states (INSTRUME, DETECTOR, EXP_TYPE, READPATT, FILTER, SUBARRAY) agrees
+with the exposure; a selector it leaves out, or sets to ANY / GENERIC / N/A, matches
+everything.  A full-frame file serves a subarray exposure (the subarray is cut out of
+it).  A DARK must have at least as many groups as the exposure.  Among candidates
+whose USEAFTER is not later than the exposure start, the most specific wins, then the
+latest USEAFTER.
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from astropy.io import fits
+from astropy.time import Time
+from stdatamodels.jwst import datamodels as dm
+
+from . import CalibrationInputError
+
+WILDCARDS = {"", "ANY", "GENERIC", "N/A", "NONE"}
+SELECTORS = {
+    "INSTRUME": "meta.instrument.name",
+    "DETECTOR": "meta.instrument.detector",
+    "EXP_TYPE": "meta.exposure.type",
+    "READPATT": "meta.exposure.readpatt",
+    "FILTER": "meta.instrument.filter",
+}
+MODELS = {
+    "GAIN": dm.GainModel,
+    "READNOISE": dm.ReadnoiseModel,
+    "DARK": dm.DarkMIRIModel,
+    "SATURATION": dm.SaturationModel,
+    "MASK": dm.MaskModel,
+    "PHOTOM": dm.MirImgPhotomModel,
+    "APCORR": dm.MirImgApcorrModel,
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    header: dict
+
+
+def _get(model, dotted):
+    node = model
+    for part in dotted.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return None
+    return node
+
+
+@lru_cache(maxsize=32)
+def _scan(folder, mtime):
+    candidates = []
+    for path in sorted(Path(folder).glob("*.fits")):
+        try:
+            header = fits.getheader(path, 0)
+        except Exception:  # unreadable files are not reference files
+            continue
+        if "REFTYPE" in header:
+            candidates.append(Candidate(path, dict(header)))
+    return tuple(candidates)
+
+
+def _matches(value, wanted):
+    value = str(value).strip().upper()
+    return value in WILDCARDS or wanted.upper() in [v.strip() for v in value.split("|")]
+
+
+def _specificity(header, exposure):
+    score = sum(str(header.get(k, "")).strip().upper() not in WILDCARDS for k in SELECTORS)
+    return score + 2 * (str(header.get("SUBARRAY", "")).upper() == str(exposure.meta.subarray.name).upper())
+
+
+def select(folder, reftype, exposure):
+    """Path of the best ``reftype`` file in ``folder`` for the exposure ``RampModel``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CalibrationInputError(f"reference folder {folder} does not exist")
+    start = Time(exposure.meta.exposure.start_time, format="mjd")
+    sub = str(exposure.meta.subarray.name).upper()
+    ngroups = exposure.meta.exposure.ngroups
+    chosen = []
+    for cand in _scan(str(folder.resolve()), folder.stat().st_mtime_ns):
+        h = cand.header
+        if str(h["REFTYPE"]).upper() != reftype:
+            continue
+        if not all(_matches(h.get(k, ""), str(_get(exposure, attr) or "")) for k, attr in SELECTORS.items()):
+            continue
+        ref_sub = str(h.get("SUBARRAY", "")).upper()
+        if ref_sub not in WILDCARDS | {"FULL", sub}:
+            continue
+        if reftype == "DARK" and int(h.get("NGROUPS", 0)) < ngroups:
+            continue
+        useafter = h.get("USEAFTER")
+        if useafter and Time(str(useafter).replace(" ", "T"), format="isot") > start:
+            continue
+        chosen.append((_specificity(h, exposure), str(useafter), cand.path))
+    if not chosen:
+        raise CalibrationInputError(
+            f"no {reftype} reference in {folder} for MIRI {exposure.meta.instrument.detector} "
+            f"{exposure.meta.exposure.type} {sub} {exposure.meta.exposure.readpatt} "
+            f"{exposure.meta.instrument.filter} ngroups={ngroups} at MJD {exposure.meta.exposure.start_time}"
+        )
+    return max(chosen)[2]
+
+
+def cutout(array, ref_model, exposure):
+    """The part of a reference array (last two axes) that the exposure's subarray covers."""
+    sub = exposure.meta.subarray
+    ny, nx = array.shape[-2:]
+    if (ny, nx) == (sub.ysize, sub.xsize):
+        return array
+    rx0 = (ref_model.meta.subarray.xstart or 1) if hasattr(ref_model.meta, "subarray") else 1
+    ry0 = (ref_model.meta.subarray.ystart or 1) if hasattr(ref_model.meta, "subarray") else 1
+    x0, y0 = sub.xstart - rx0, sub.ystart - ry0
+    if x0 < 0 or y0 < 0 or x0 + sub.xsize > nx or y0 + sub.ysize > ny:
+        raise CalibrationInputError(
+            f"reference {ref_model.meta.filename} ({nx}x{ny} at {rx0},{ry0}) does not cover subarray "
+            f"{sub.name} ({sub.xsize}x{sub.ysize} at {sub.xstart},{sub.ystart})"
+        )
+    return array[..., y0 : y0 + sub.ysize, x0 : x0 + sub.xsize]
+
+
+def load(folder, reftype, exposure):
+    """Open the selected ``reftype`` file as its JWST reference model."""
+    path = select(folder, reftype, exposure)
+    try:
+        return MODELS[reftype](str(path))
+    except Exception as exc:
+        raise CalibrationInputError(f"{path}: cannot be read as a {reftype} reference ({exc})") from None

@@ -1,0 +1,152 @@
+"""The ``miri-testbed`` command: simulate, calibrate, score, run.
+
+Errors in the input (a bad file, an unknown scenario key, a missing reference) print
+one line ``miri-testbed: error: ...`` that names the problem and exit with status 2;
+nothing half-written is left behind, since every output is written atomically.
+"""
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from calibration import CalibrationInputError, registry
+from calibration.pipeline import calibrate
+from simulator import ReferenceOptions, simulate
+
+from . import targets as target_table
+from .report import write_report
+from .runner import COLUMNS, default_workers, run_cells, suite_cells
+from .scenarios import ScenarioError, load_suite
+from .score import score
+
+
+def _version():
+    try:
+        return version("miri-testbed")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def cmd_simulate(args):
+    suite = load_suite(args.suite)
+    chosen = [s for s in suite.scenarios if s.name == args.scenario] if args.scenario else list(suite.scenarios)
+    if not chosen:
+        raise ScenarioError(f"suite {suite.name} has no scenario {args.scenario!r}; "
+                            f"it has: {', '.join(s.name for s in suite.scenarios)}")
+    for s in chosen:
+        refs = ReferenceOptions(**{**s.references.__dict__, "kind": "perfect"}) if args.perfect_refs else s.references
+        out = simulate(s.scene(args.seed), s.observation, Path(args.output) / s.name, name=s.name, seed=args.seed,
+                       effects=s.effects, references=refs)
+        print(f"{s.name}: {out['uncal']}  truth {out['truth']}  refs {out['refs']}/")
+    return 0
+
+
+def cmd_calibrate(args):
+    algorithms = registry.parse(args.algorithm)
+    failed = 0
+    for uncal in args.uncal:
+        try:
+            paths = calibrate(uncal, args.output, args.refs, algorithms)
+        except CalibrationInputError as exc:
+            print(f"miri-testbed: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(" ".join(str(p) for p in paths.values()))
+    return 2 if failed else 0
+
+
+def cmd_score(args):
+    rows, _ = score(args.truth, args.rate, args.cat)
+    frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    frame["scenario"] = args.label
+    if args.output:
+        from instrument.files import write_text
+
+        write_text(args.output, frame.to_csv(index=False))
+        print(args.output)
+    else:
+        print(frame.dropna(axis=1, how="all").to_string(index=False))
+    return 0
+
+
+def print_targets(results):
+    print(f"{'target':<13} {'metric':<18} {'measured':>18} {'threshold':>16} {'n':>7}  result")
+    for r in results:
+        status = {True: "pass", False: "FAIL", None: "no data"}[r["passed"]]
+        print(f"{r['id']:<13} {r['aggregation'] + ' ' + r['metric']:<18.18} "
+              f"{target_table.format_value(r['measured']):>18} {target_table.format_bounds(r):>16} {r['n']:>7}  {status}")
+
+
+def cmd_run(args):
+    suite = load_suite(args.suite)
+    algorithms = registry.parse(args.algorithm)
+    created = datetime.now(timezone.utc)
+    outdir = Path(args.output or f"reports/{suite.name}-{created.strftime('%Y%m%dT%H%M%S')}")
+    cells = suite_cells(suite, {k: v for k, v in algorithms.items() if v != registry.DEFAULTS[k]})
+    print(f"suite {suite.name}: {len(suite.scenarios)} scenarios x {len(suite.seeds)} seeds = {len(cells)} cells, "
+          f"{args.workers or default_workers()} workers")
+    metrics, hist = run_cells(cells, outdir / "work", workers=args.workers, keep_products=args.keep_products)
+    results = target_table.evaluate(metrics)
+    context = dict(suite=suite.name, seeds=list(suite.seeds), scenarios=[s.name for s in suite.scenarios],
+                   cells=len(cells), algorithms=algorithms, created=created.isoformat(timespec="seconds"),
+                   version=_version())
+    page = write_report(outdir, metrics, hist, results, context)
+    print()
+    print_targets(results)
+    print(f"\nreport: {page}")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("simulate", help="simulate exposures (uncal + truth + reference folder)")
+    p.add_argument("--suite", default="default", help="built-in suite name or TOML file (default: default)")
+    p.add_argument("--scenario", help="scenario name within the suite (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="integer seed of every random stream (default 0)")
+    p.add_argument("--perfect-refs", action="store_true", help="write the true reference files, not measured ones")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("calibrate", help="calibrate uncal files into rate, rateints, cal and catalog")
+    p.add_argument("uncal", nargs="+", help="<name>_uncal.fits files")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--refs", help="reference folder (default: the built-in nominal folder)")
+    p.add_argument("--algorithm", action="append", metavar="STEP=NAME",
+                   help=f"algorithm variant; steps: {', '.join(registry.ALGORITHMS)}")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("score", help="score products against a truth file")
+    p.add_argument("--truth", required=True)
+    p.add_argument("--rate", required=True)
+    p.add_argument("--cat", required=True)
+    p.add_argument("--label", default="", help="scenario label for the rows")
+    p.add_argument("-o", "--output", help="CSV file (default: print)")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("run", help="run a suite end to end and write a report folder")
+    p.add_argument("--suite", default="default", help="built-in suite name or TOML file (default: default)")
+    p.add_argument("-o", "--output", help="report folder (default: reports/<suite>-<time>)")
+    p.add_argument("--workers", type=int, help="parallel processes (default: number of cores, at most 4)")
+    p.add_argument("--keep-products", action="store_true", help="keep the simulated and calibrated files")
+    p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help="algorithm variant")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CalibrationInputError, ScenarioError, FileNotFoundError) as exc:
+        print(f"miri-testbed: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The report folder: metrics table, per-target summary, plots, a static HTML page.
+
+Everything is written atomically; the page opens from disk (no server) and embeds its
+plots as PNG files beside it.
+"""
+import html
+import io
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from instrument.files import atomic_path, write_text  # noqa: E402
+
+from .score import PULL_HIST_EDGES  # noqa: E402
+from .targets import format_bounds, format_value  # noqa: E402
+
+
+def _save_figure(fig, path):
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_flux_ratio(metrics, path):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = metrics[metrics["metric"] == "flux_ratio"]
+    for name, group in rows.groupby("scenario"):
+        ax.scatter(group["true_flux_mjy"], group["value"], s=12, alpha=0.7, label=name)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.axhspan(0.995, 1.005, color="0.85", zorder=0, label="+/-0.5 %")
+    ax.set_xscale("log")
+    ax.set_xlabel("true flux density (mJy)")
+    ax.set_ylabel("measured / true flux")
+    ax.set_ylim(0.9, 1.1)
+    ax.legend(fontsize=8)
+    ax.set_title("Aperture photometry vs truth")
+    _save_figure(fig, path)
+
+
+def plot_pulls(hist, path):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    centres = 0.5 * (PULL_HIST_EDGES[1:] + PULL_HIST_EDGES[:-1])
+    width = np.diff(PULL_HIST_EDGES)
+    total = hist.sum()
+    density = hist / (total * width) if total else hist
+    ax.bar(centres, density, width=width, color="tab:blue", alpha=0.6, label=f"rate pulls ({total:,} pixels)")
+    x = np.linspace(PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1], 400)
+    ax.plot(x, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi), "k-", lw=1.5, label="unit Gaussian")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-6, 1)
+    ax.set_xlabel("(rate - true rate) / err")
+    ax.set_ylabel("probability density")
+    ax.legend(fontsize=8)
+    ax.set_title("Rate pulls")
+    _save_figure(fig, path)
+
+
+def plot_astrometry(metrics, path):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = metrics[metrics["metric"] == "astrometric_error"]
+    for name, group in rows.groupby("scenario"):
+        ax.scatter(group["snr"], group["value"], s=12, alpha=0.7, label=name)
+    ax.axhline(10.0, color="r", lw=0.8, ls="--", label="10 mas target")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measured S/N")
+    ax.set_ylabel("astrometric error (mas)")
+    ax.legend(fontsize=8)
+    ax.set_title("Position error vs S/N")
+    _save_figure(fig, path)
+
+
+def summary_table(metrics):
+    """Median, 16th and 84th percentile and count of each metric per scenario."""
+    rows = metrics[metrics["rate_bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error"]))]
+    grouped = rows.groupby(["scenario", "metric"])["value"]
+    table = grouped.agg(median="median", p16=lambda v: np.percentile(v, 16), p84=lambda v: np.percentile(v, 84),
+                        n="count")
+    return table.reset_index()
+
+
+def _html_table(frame):
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = "".join(
+            f"<td>{v:.5g}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>" for v in row
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _targets_html(results):
+    rows = []
+    for r in results:
+        status = {True: "pass", False: "FAIL", None: "no data"}[r["passed"]]
+        rows.append(
+            f"<tr class='{status.replace(' ', '')}'><td>{html.escape(r['id'])}</td><td>{html.escape(r['metric'])}"
+            f"</td><td>{html.escape(r['aggregation'])} {html.escape(r['where'])}</td>"
+            f"<td>{format_value(r['measured'])}</td><td>{format_bounds(r)}</td><td>{r['n']}</td>"
+            f"<td>{status}</td><td>{html.escape(r['source'])}</td></tr>"
+        )
+    head = "<tr><th>target</th><th>metric</th><th>over</th><th>measured</th><th>threshold</th><th>n</th>" \
+           "<th>result</th><th>source</th></tr>"
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; }
+th { background: #eee; }
+tr.pass td:nth-child(7) { color: #070; font-weight: bold; }
+tr.FAIL td:nth-child(7) { color: #b00; font-weight: bold; }
+img { max-width: 48%; margin: 0.5%; border: 1px solid #ddd; }
+"""
+
+
+def write_report(outdir, metrics, hist, target_results, context):
+    """Write ``metrics.csv``, ``summary.json``, plots and ``index.html`` into ``outdir``."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    metrics.to_csv(buffer, index=False)
+    write_text(outdir / "metrics.csv", buffer.getvalue())
+    write_text(outdir / "summary.json", json.dumps({"context": context, "targets": target_results}, indent=2,
+                                                   default=str))
+    plot_flux_ratio(metrics, outdir / "flux_ratio.png")
+    plot_pulls(hist, outdir / "pulls.png")
+    plot_astrometry(metrics, outdir / "astrometry.png")
+    page = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>MIRI testbed report: {html.escape(context['suite'])}</title>
+<style>{STYLE}</style></head><body>
+<h1>MIRI testbed report: suite <code>{html.escape(context['suite'])}</code></h1>
+<p>{html.escape(context['created'])} &middot; {context['cells']} cells &middot; algorithms
+<code>{html.escape(json.dumps(context['algorithms']))}</code> &middot; miri-testbed {html.escape(context['version'])}</p>
+<h2>Accuracy targets</h2>
+{_targets_html(target_results)}
+<h2>Plots</h2>
+<img src="flux_ratio.png" alt="flux ratio vs flux"><img src="pulls.png" alt="pull histogram">
+<img src="astrometry.png" alt="astrometric error vs S/N">
+<h2>Metrics by scenario</h2>
+{_html_table(summary_table(metrics))}
+<p>Full long-form table: <a href="metrics.csv">metrics.csv</a>; per-target figures: <a href="summary.json">summary.json</a>.</p>
+</body></html>
+"""
+    write_text(outdir / "index.html", page)
+    return outdir / "index.html"

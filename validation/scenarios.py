@@ -1,0 +1,136 @@
+"""Scenarios and suites as TOML files that map onto the simulator's dataclasses.
+
+A suite file holds ``[suite]`` (``name``, ``seeds``) and a list of ``[[scenario]]``
+tables, each with ``name``, ``[scenario.observation]`` (fields of
+:class:`simulator.Observation`), ``[scenario.scene]`` (``background_mjy_sr`` and
+either ``sources`` = list of ``{ra_deg, dec_deg, flux_mjy}`` or ``[random_stars]``
+with ``n``, ``flux_min_mjy``, ``flux_max_mjy``), optional ``[scenario.effects]``
+(fields of :class:`simulator.DetectorEffects`) and ``[scenario.references]`` (fields of
+:class:`simulator.ReferenceOptions`).  Any unknown key is an error that names it.
+"""
+import tomllib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+from simulator import DetectorEffects, Observation, PointSource, ReferenceOptions, Scene
+from simulator.exposure import rng_streams
+from simulator.sky import random_star_field
+
+
+class ScenarioError(ValueError):
+    """A scenario or suite file is malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class RandomStars:
+    n: int
+    flux_min_mjy: float
+    flux_max_mjy: float
+    margin_pix: int = 20
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    observation: Observation
+    background_mjy_sr: float = 0.0
+    sources: tuple = ()
+    random_stars: RandomStars = None
+    effects: DetectorEffects = DetectorEffects()
+    references: ReferenceOptions = ReferenceOptions()
+
+    def scene(self, seed):
+        """The scene for ``seed``: fixed sources plus, if asked, a random star field."""
+        stars = ()
+        if self.random_stars:
+            r = self.random_stars
+            stars = random_star_field(self.observation, r.n, r.flux_min_mjy, r.flux_max_mjy,
+                                      rng_streams(seed)["scene"], r.margin_pix)
+        return Scene(self.sources + stars, self.background_mjy_sr)
+
+
+def _build(cls, table, where):
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    try:
+        return cls(**table)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def parse_scenario(table, where="scenario"):
+    allowed = {"name", "observation", "scene", "effects", "references"}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
+    if "name" not in table:
+        raise ScenarioError(f"{where}: missing key 'name'")
+    where = f"scenario {table['name']!r}"
+    scene = dict(table.get("scene", {}))
+    scene_keys = {"background_mjy_sr", "sources", "random_stars"}
+    unknown = sorted(set(scene) - scene_keys)
+    if unknown:
+        raise ScenarioError(f"{where}.scene: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(scene_keys))}")
+    sources = tuple(_build(PointSource, s, f"{where}.scene.sources[{i}]") for i, s in enumerate(scene.get("sources", [])))
+    random_stars = _build(RandomStars, scene["random_stars"], f"{where}.scene.random_stars") if "random_stars" in scene else None
+    try:
+        background = float(scene.get("background_mjy_sr", 0.0))
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{where}.scene.background_mjy_sr: not a number") from None
+    return Scenario(
+        name=str(table["name"]),
+        observation=_build(Observation, table.get("observation", {}), f"{where}.observation"),
+        background_mjy_sr=background,
+        sources=sources,
+        random_stars=random_stars,
+        effects=_build(DetectorEffects, table.get("effects", {}), f"{where}.effects"),
+        references=_build(ReferenceOptions, table.get("references", {}), f"{where}.references"),
+    )
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    seeds: tuple
+    scenarios: tuple
+
+
+def load_suite(source):
+    """A :class:`Suite` from a TOML path or the name of a built-in suite."""
+    path = Path(source)
+    if path.suffix == ".toml" or path.exists():
+        if not path.exists():
+            raise ScenarioError(f"suite file {path} does not exist")
+        text = path.read_text(encoding="utf-8")
+    else:
+        builtin = resources.files("validation") / "suites" / f"{source}.toml"
+        if not builtin.is_file():
+            names = sorted(p.name[:-5] for p in (resources.files("validation") / "suites").iterdir() if p.name.endswith(".toml"))
+            raise ScenarioError(f"unknown suite {source!r}; built-in suites: {', '.join(names)}")
+        text = builtin.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"suite {source}: not valid TOML ({exc})") from None
+    unknown = sorted(set(data) - {"suite", "scenario"})
+    if unknown:
+        raise ScenarioError(f"suite {source}: unknown top-level key(s) {', '.join(unknown)}; known: scenario, suite")
+    head = data.get("suite", {})
+    unknown = sorted(set(head) - {"name", "seeds"})
+    if unknown:
+        raise ScenarioError(f"suite {source}: unknown key(s) in [suite]: {', '.join(unknown)}; known: name, seeds")
+    seeds = head.get("seeds", [0])
+    if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ScenarioError(f"suite {source}: seeds must be a non-empty list of non-negative integers")
+    scenarios = tuple(parse_scenario(t, f"suite {source} scenario #{i}") for i, t in enumerate(data.get("scenario", [])))
+    if not scenarios:
+        raise ScenarioError(f"suite {source}: no [[scenario]] tables")
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"suite {source}: scenario names must be unique, got {names}")
+    return Suite(str(head.get("name", Path(str(source)).stem)), tuple(seeds), scenarios)
