@@ -31,15 +31,22 @@ from instrument import imager
 from . import CalibrationInputError
 
 
-def aperture_row(apcorr_table, filter_name, subarray, eefraction):
-    """``(radius, apcorr, skyin, skyout)`` of the APCORR row nearest ``eefraction``."""
+def aperture_row(apcorr_table, filter_name, subarray, eefraction, min_radius=0.0):
+    """``(radius, apcorr, skyin, skyout)`` of the APCORR row to measure with.
+
+    Among the rows for the filter and subarray whose radius is at least ``min_radius``
+    pixels, the one whose encircled-energy fraction is nearest ``eefraction``; if no
+    row is that large, the largest aperture.
+    """
     filters = np.char.strip(np.char.upper(np.asarray(apcorr_table["filter"]).astype(str)))
     subs = np.char.strip(np.char.upper(np.asarray(apcorr_table["subarray"]).astype(str)))
     for wanted in (subarray.upper(), "FULL", "GENERIC"):
         rows = np.flatnonzero((filters == filter_name.upper()) & (subs == wanted))
         if rows.size:
+            radius = np.asarray(apcorr_table["radius"])[rows]
             ee = np.asarray(apcorr_table["eefraction"])[rows]
-            r = rows[np.argmin(np.abs(ee - eefraction))]
+            large = radius >= min_radius
+            r = rows[np.argmin(np.where(large, np.abs(ee - eefraction), np.inf))] if large.any() else rows[np.argmax(radius)]
             return tuple(float(apcorr_table[c][r]) for c in ("radius", "apcorr", "skyin", "skyout"))
     raise CalibrationInputError(f"APCORR reference has no row for filter {filter_name}, subarray {subarray}")
 

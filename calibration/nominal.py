@@ -20,7 +20,7 @@ from instrument import dq, imager, readout
 from instrument.files import save_model
 
 VERSION = "v1"
-EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9)
+EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 SATURATION_MARGIN = 0.97
 
 

@@ -24,10 +24,12 @@ from .inputs import open_uncal
 from .nominal import nominal_folder
 from .photom import apply_photom, conversion_factor
 
-#: Encircled-energy fraction of the photometric aperture.  Larger than the JWST
-#: source catalog's 70 % because at F560W-F770W the PSF is undersampled and a small
-#: aperture's encircled energy changes by ~1 % with the source's pixel phase.
+#: Photometric aperture: the APCORR row nearest 90 % encircled energy among those of
+#: radius >= 3.5 pixels.  Larger than the JWST source catalog's 70 % because at
+#: F560W-F1000W the PSF is undersampled: in a 1.7-2.5 pixel aperture the encircled
+#: energy changes by 0.2-1.3 % with the source's sub-pixel phase, at 3.5 pixels by < 0.01 %.
 EEFRACTION = 0.9
+MIN_APERTURE_RADIUS = 3.5
 REFTYPES = ("MASK", "SATURATION", "DARK", "GAIN", "READNOISE", "PHOTOM", "APCORR")
 
 
@@ -120,7 +122,8 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None):
         raise CalibrationInputError(f"{models['PHOTOM'].meta.filename}: PIXAR_SR (pixel solid angle) is missing")
     cal.meta.photometry.pixelarea_steradians = pixel_area
 
-    aperture = aperture_row(models["APCORR"].apcorr_table, meta.instrument.filter, meta.subarray.name, EEFRACTION)
+    aperture = aperture_row(models["APCORR"].apcorr_table, meta.instrument.filter, meta.subarray.name, EEFRACTION,
+                            MIN_APERTURE_RADIUS)
     catalog = registry.get("catalog", choice["catalog"])(
         cal.data, cal.err, celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
     )

@@ -91,13 +91,14 @@ def fit_ols(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
         ok = n >= 2
         y = np.where(usable, data[i], 0.0).astype(np.float64)
         slopes[i] = np.where(ok, np.nansum(a * y, axis=0), np.nan)
-        var_r[i] = np.where(ok, read_noise.astype(np.float64) ** 2 / s_tt, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var_r[i] = np.where(ok, read_noise.astype(np.float64) ** 2 / s_tt, np.nan)
         pfac[i] = np.where(ok, _poisson_factor(np.nan_to_num(a), times), np.nan)
 
     fitted = np.isfinite(slopes)
     # Signal rate for the shot noise: all integrations together, dark current included.
-    with np.errstate(invalid="ignore"):
-        signal = np.clip(np.nanmean(slopes, axis=0) + dark_rate, 0.0, None)
+    mean_slope = np.where(fitted, slopes, 0.0).sum(axis=0) / np.maximum(fitted.sum(axis=0), 1)
+    signal = np.clip(mean_slope + dark_rate, 0.0, None)
     var_p = np.where(fitted, signal / gain * pfac, 0.0)
     var_r = np.where(fitted, var_r, 0.0)
     # Noise-free ramps have zero variance: equal (huge) weights then, not a division by 0.

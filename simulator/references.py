@@ -30,7 +30,7 @@ from instrument.files import save_model
 from . import psf, throughput
 
 USEAFTER = "2022-01-01T00:00:00"
-EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9)
+EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 
 
 def _describe(model, reftype, observation, options, description):

@@ -7,9 +7,12 @@ Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
   per matched source, in milliarcseconds;
 * ``detected``: 1 per true source matched within ``match_radius_arcsec``, 0 otherwise;
 * ``false_detections``: catalog entries with no true source near them, per exposure;
-* ``pull_mean``, ``pull_std``, ``pull_n``: of ``(rate - true rate) / err`` over every
-  usable science pixel (DO_NOT_USE, reference and truly bad pixels excluded), overall
-  and per true-rate bin (``rate_bin`` column, lower edge in DN/s).
+* ``pull_mean``, ``pull_std``, ``pull_rms``, ``pull_n``: of ``(rate - true rate) / err``
+  over every usable science pixel (DO_NOT_USE, reference and truly bad pixels
+  excluded), overall and per true-rate bin (``rate_bin`` column, lower edge in DN/s);
+* ``rate_bias_sigma``: ``mean(rate - true rate) / rms(err)``, the bias of the rates
+  themselves in units of their noise (the pull mean is not that: a Poisson error
+  estimated from the pixel's own rate is smaller for low fluctuations).
 
 ``pull_std`` is the robust width ``1.4826 * MAD`` beside the plain standard deviation
 (``pull_rms``), so a handful of bad-pixel outliers does not hide a calibration problem
@@ -38,33 +41,35 @@ def read_truth(path):
         }
 
 
-def pulls(rate_path, truth):
-    """Per-pixel pulls and true rates of the usable science pixels."""
+def residuals(rate_path, truth):
+    """Per-pixel ``rate - true rate``, ``err`` and true rate of the usable science pixels."""
     with dm.open(rate_path) as model:
         rate, err, flags = model.data.astype(np.float64), model.err.astype(np.float64), model.dq
     usable = (flags & (dq.DO_NOT_USE | dq.REFERENCE_PIXEL)) == 0
     usable &= ~truth["badpix"] & np.isfinite(rate) & np.isfinite(err) & (err > 0)
-    return (rate[usable] - truth["rate"][usable]) / err[usable], truth["rate"][usable]
+    return rate[usable] - truth["rate"][usable], err[usable], truth["rate"][usable]
 
 
-def _pull_rows(p):
-    if p.size == 0:
+def _pull_rows(diff, err):
+    if diff.size == 0:
         return []
+    p = diff / err
     mad = np.median(np.abs(p - np.median(p)))
     return [("pull_mean", float(np.mean(p)), ""), ("pull_std", float(1.4826 * mad), ""),
-            ("pull_rms", float(np.std(p)), ""), ("pull_n", float(p.size), "pixel")]
+            ("pull_rms", float(np.std(p)), ""), ("pull_n", float(p.size), "pixel"),
+            ("rate_bias_sigma", float(np.mean(diff) / np.sqrt(np.mean(err**2))), "")]
 
 
 def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
     """Rows ``dict(metric, value, unit, ...)`` and a pull histogram for one exposure."""
     truth = read_truth(truth_path)
     rows = []
-    p, true_rate = pulls(rate_path, truth)
-    rows += [dict(metric=m, value=v, unit=un) for m, v, un in _pull_rows(p)]
+    diff, err, true_rate = residuals(rate_path, truth)
+    rows += [dict(metric=m, value=v, unit=un) for m, v, un in _pull_rows(diff, err)]
     for lo, hi in zip(RATE_BINS[:-1], RATE_BINS[1:]):
         in_bin = (true_rate >= lo) & (true_rate < hi)
-        rows += [dict(metric=m, value=v, unit=un, rate_bin=lo) for m, v, un in _pull_rows(p[in_bin])]
-    hist = np.histogram(np.clip(p, PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1]), PULL_HIST_EDGES)[0]
+        rows += [dict(metric=m, value=v, unit=un, rate_bin=lo) for m, v, un in _pull_rows(diff[in_bin], err[in_bin])]
+    hist = np.histogram(np.clip(diff / err, PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1]), PULL_HIST_EDGES)[0]
 
     sources = truth["sources"]
     cat = QTable.read(cat_path, format="ascii.ecsv")

@@ -1,0 +1,29 @@
+"""Small builders shared by the tests."""
+import numpy as np
+import pandas as pd
+
+from calibration.pipeline import calibrate
+from simulator import DetectorEffects, Observation, ReferenceOptions, Scene, simulate
+from simulator.exposure import rng_streams
+from simulator.sky import random_star_field
+from validation.score import score
+
+
+def star_scene(observation, seed, n=8, flux=(0.02, 0.5), background=2.0, margin=25):
+    stars = random_star_field(observation, n, flux[0], flux[1], rng_streams(seed)["scene"], margin)
+    return Scene(stars, background)
+
+
+def simulate_and_calibrate(tmp_path, observation, scene, seed=0, effects=None, references=None):
+    sim = simulate(scene, observation, tmp_path / "sim", name="exp", seed=seed,
+                   effects=effects or DetectorEffects(), references=references or ReferenceOptions())
+    products = calibrate(sim["uncal"], tmp_path / "out", sim["refs"])
+    rows, hist = score(sim["truth"], products["rate"], products["cat"])
+    return sim, products, pd.DataFrame(rows)
+
+
+def noise_free():
+    return dict(effects=DetectorEffects.noise_free(), references=ReferenceOptions(kind="perfect"))
+
+
+__all__ = ["Observation", "np", "simulate_and_calibrate", "star_scene", "noise_free"]

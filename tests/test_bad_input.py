@@ -1,0 +1,126 @@
+"""Bad input gets a clear error naming the problem, a non-zero exit, and no output."""
+import shutil
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from stdatamodels.jwst import datamodels as dm
+
+from helpers import Observation, star_scene
+from simulator import ReferenceOptions, simulate
+from validation.cli import main
+
+
+@pytest.fixture(scope="module")
+def exposure(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    obs = Observation(subarray="SUB64", ngroups=4)
+    return simulate(star_scene(obs, 1, n=1, margin=14), obs, folder, name="good", seed=1,
+                    references=ReferenceOptions(kind="perfect"))
+
+
+def _calibrate(path, out, refs, capsys):
+    code = main(["calibrate", str(path), "-o", str(out), "--refs", str(refs)])
+    return code, capsys.readouterr().err
+
+
+def _assert_refused(code, err, out, *phrases):
+    assert code == 2
+    assert err.startswith("miri-testbed: error:")
+    for phrase in phrases:
+        assert phrase in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_good_file_calibrates(exposure, tmp_path, capsys):
+    code, err = _calibrate(exposure["uncal"], tmp_path / "out", exposure["refs"], capsys)
+    assert code == 0, err
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "good_rate.fits", "good_rateints.fits", "good_cal.fits", "good_cat.ecsv"}
+
+
+def test_truncated_file(exposure, tmp_path, capsys):
+    bad = tmp_path / "cut_uncal.fits"
+    data = exposure["uncal"].read_bytes()
+    bad.write_bytes(data[: len(data) // 2])
+    code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "cut_uncal.fits", "not a readable FITS file")
+
+
+def test_not_a_fits_file(exposure, tmp_path, capsys):
+    bad = tmp_path / "text_uncal.fits"
+    bad.write_text("hello")
+    code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "not a readable FITS file")
+
+
+def test_non_miri_file(exposure, tmp_path, capsys):
+    bad = tmp_path / "nircam_uncal.fits"
+    shutil.copy(exposure["uncal"], bad)
+    with fits.open(bad, mode="update") as hdul:
+        hdul[0].header["INSTRUME"] = "NIRCAM"
+    code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "INSTRUME is 'NIRCAM', not MIRI")
+
+
+def test_missing_keyword(exposure, tmp_path, capsys):
+    bad = tmp_path / "nokey_uncal.fits"
+    shutil.copy(exposure["uncal"], bad)
+    with fits.open(bad, mode="update") as hdul:
+        del hdul[0].header["READPATT"]
+    code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "missing required keyword(s) READPATT")
+
+
+def test_one_group_ramp(exposure, tmp_path, capsys):
+    with dm.open(exposure["uncal"]) as model:
+        model.data = model.data[:, :1].copy()
+        model.groupdq = model.groupdq[:, :1].copy()
+        model.meta.exposure.ngroups = 1
+        model.save(tmp_path / "one_uncal.fits")
+    code, err = _calibrate(tmp_path / "one_uncal.fits", tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "NGROUPS=1", "at least 2 groups")
+
+
+def test_nans_in_data(exposure, tmp_path, capsys):
+    with dm.open(exposure["uncal"]) as model:
+        model.data[0, 2, 10, 20] = np.nan
+        model.save(tmp_path / "nan_uncal.fits")
+    code, err = _calibrate(tmp_path / "nan_uncal.fits", tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "1 non-finite", "(0, 2, 10, 20)")
+
+
+def test_shape_disagrees_with_keywords(exposure, tmp_path, capsys):
+    bad = tmp_path / "shape_uncal.fits"
+    shutil.copy(exposure["uncal"], bad)
+    with fits.open(bad, mode="update") as hdul:
+        hdul[0].header["NGROUPS"] = 7
+    code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "disagrees with NINTS=1, NGROUPS=7")
+
+
+def test_missing_reference_type(exposure, tmp_path, capsys):
+    refs = tmp_path / "refs"
+    shutil.copytree(exposure["refs"], refs)
+    next(refs.glob("*_gain_*.fits")).unlink()
+    code, err = _calibrate(exposure["uncal"], tmp_path / "out", refs, capsys)
+    _assert_refused(code, err, tmp_path / "out", "no GAIN reference in")
+
+
+def test_unknown_algorithm(exposure, tmp_path, capsys):
+    code = main(["calibrate", str(exposure["uncal"]), "-o", str(tmp_path / "out"), "--algorithm", "ramp_fit=magic"])
+    err = capsys.readouterr().err
+    _assert_refused(code, err, tmp_path / "out", "unknown algorithm 'magic' for step 'ramp_fit'")
+
+
+def test_unknown_scenario_key(tmp_path, capsys):
+    suite = tmp_path / "s.toml"
+    suite.write_text('[suite]\nseeds=[1]\n[[scenario]]\nname="a"\n[scenario.observation]\nfliter="F770W"\n')
+    code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "rep")])
+    err = capsys.readouterr().err
+    _assert_refused(code, err, tmp_path / "rep", "scenario 'a'.observation: unknown key(s) fliter")
+
+
+def test_unknown_suite(tmp_path, capsys):
+    code = main(["run", "--suite", "nosuch", "-o", str(tmp_path / "rep")])
+    _assert_refused(code, capsys.readouterr().err, tmp_path / "rep", "unknown suite 'nosuch'", "default", "quick")

@@ -1,0 +1,75 @@
+"""Truth -> uncal -> calibrated products -> scores, through the files of the data contract."""
+import numpy as np
+import pytest
+from astropy.io import fits
+from hypothesis import given
+from hypothesis import strategies as st
+from stdatamodels.jwst import datamodels as dm
+
+from helpers import noise_free, simulate_and_calibrate, star_scene
+from simulator import Observation
+from validation import targets
+from validation.runner import run_cells, suite_cells
+from validation.scenarios import load_suite
+
+SMALL = ["SUB64", "SUB128", "SUB256"]
+FILTERS = ["F560W", "F770W", "F1000W", "F1500W", "F2100W"]
+
+
+@given(seed=st.integers(0, 2**31), subarray=st.sampled_from(SMALL), filt=st.sampled_from(FILTERS),
+       ngroups=st.integers(2, 30), nints=st.integers(1, 2), background=st.floats(0.1, 50))
+def test_noise_free_round_trip(tmp_path_factory, seed, subarray, filt, ngroups, nints, background):
+    """With noise and every effect off, rates come back to 1e-5 and fluxes to 0.2 %."""
+    tmp = tmp_path_factory.mktemp("nf")
+    obs = Observation(filter=filt, subarray=subarray, ngroups=ngroups, nints=nints)
+    margin = 14 if subarray == "SUB64" else 25
+    scene = star_scene(obs, seed, n=2 if subarray == "SUB64" else 5, background=background, margin=margin)
+    sim, products, scores = simulate_and_calibrate(tmp, obs, scene, seed, **noise_free())
+    rate = dm.open(products["rate"]).data
+    true = fits.getdata(sim["truth"], "RATE")
+    science = np.isfinite(rate) & (true > 0)
+    assert science.sum() > 0.9 * (true > 0).sum()
+    np.testing.assert_allclose(rate[science], true[science], rtol=1e-5)
+    ratios = scores.loc[scores.metric == "flux_ratio", "value"]
+    assert len(ratios) >= 1
+    np.testing.assert_allclose(ratios, 1.0, atol=2e-3)
+
+
+@given(seed=st.integers(0, 2**31), readpatt=st.sampled_from(["FASTR1", "SLOWR1"]), filt=st.sampled_from(FILTERS))
+def test_noisy_rates_have_unit_pulls(tmp_path_factory, seed, readpatt, filt):
+    tmp = tmp_path_factory.mktemp("noisy")
+    subarray = "FULL" if readpatt == "SLOWR1" else "SUB256"
+    obs = Observation(filter=filt, subarray=subarray, readpatt=readpatt, ngroups=4 if readpatt == "SLOWR1" else 15)
+    _, _, scores = simulate_and_calibrate(tmp, obs, star_scene(obs, seed, background=10.0), seed)
+    overall = scores[scores.rate_bin.isna()].set_index("metric")["value"]
+    assert overall["pull_n"] > 6e4
+    assert overall["pull_std"] == pytest.approx(1.0, abs=0.05)
+    assert abs(overall["rate_bias_sigma"]) < 0.05
+
+
+def test_noisy_suite_meets_flux_and_astrometry_targets(tmp_path):
+    """The quick suite with every ordinary effect on and measured references."""
+    suite = load_suite("quick")
+    metrics, hist = run_cells(suite_cells(suite), tmp_path, workers=1, progress=False)
+    results = {r["id"]: r for r in targets.evaluate(metrics)}
+    assert results["IMG-FLUX-1"]["n"] >= 5 and results["IMG-FLUX-1"]["passed"], results["IMG-FLUX-1"]
+    assert results["IMG-ASTRO-1"]["passed"], results["IMG-ASTRO-1"]
+    assert results["DET-PULL-1"]["passed"], results["DET-PULL-1"]
+    assert hist.sum() > 1e5
+
+
+def test_products_open_as_jwst_models(tmp_path):
+    obs = Observation(subarray="SUB128", ngroups=6, nints=2)
+    sim, products, _ = simulate_and_calibrate(tmp_path, obs, star_scene(obs, 3, n=3, margin=20), 3)
+    with dm.open(sim["uncal"]) as uncal:
+        assert isinstance(uncal, dm.RampModel) and uncal.data.shape == (2, 6, 128, 136)
+        assert uncal.meta.exposure.frame_time == pytest.approx(0.11904)
+        assert uncal.meta.instrument.name == "MIRI" and uncal.meta.subarray.name == "SUB128"
+    with dm.open(products["rate"]) as rate:
+        assert isinstance(rate, dm.ImageModel)
+        for ext in ("data", "err", "dq", "var_poisson", "var_rnoise"):
+            assert getattr(rate, ext).shape == (128, 136)
+    with dm.open(products["rateints"]) as rateints:
+        assert isinstance(rateints, dm.CubeModel) and rateints.data.shape == (2, 128, 136)
+    with dm.open(products["cal"]) as cal:
+        assert cal.meta.bunit_data == "MJy/sr"

@@ -1,0 +1,100 @@
+"""Ramp fitting: exactness without noise, the variance formula, pulls over the rate range."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from calibration.ramp_fit import fit_ols
+from calibration.saturation import flag_saturation
+from instrument import dq
+from simulator import DetectorEffects, Observation
+from simulator.detector import draw_detector, ramps
+
+GAIN = 4.0
+
+
+def _fit(data, groupdq=None, rn=4.0, tg=2.0, dark=0.0):
+    groupdq = np.zeros(data.shape, np.uint8) if groupdq is None else groupdq
+    shape = data.shape[2:]
+    return fit_ols(data, groupdq, np.full(shape, rn), np.full(shape, GAIN), tg, dark)
+
+
+@given(rate=st.floats(0, 1e4), ngroups=st.integers(2, 60), tg=st.floats(0.05, 30), offset=st.floats(0, 6e4),
+       first_bad=st.integers(2, 60))
+def test_noise_free_ramp_gives_the_rate_exactly(rate, ngroups, tg, offset, first_bad):
+    t = tg * np.arange(1, ngroups + 1)
+    data = (offset + rate * t)[None, :, None, None]
+    groupdq = np.zeros(data.shape, np.uint8)
+    groupdq[0, first_bad:] = dq.SATURATED  # any usable prefix of >= 2 groups
+    fit = _fit(data, groupdq, rn=0.0, tg=tg)
+    assert fit.rate[0, 0] == pytest.approx(rate, rel=1e-5, abs=1e-6 * (1 + offset) / (tg * ngroups))
+
+
+def _covariance(times, rate_dn, rn):
+    return rn**2 * np.eye(times.size) + rate_dn / GAIN * np.minimum.outer(times, times)
+
+
+@given(ngroups=st.integers(3, 30), rate=st.floats(0, 500), rn=st.floats(0.5, 20), data=st.data())
+def test_variance_is_exact_for_any_usable_group_mask(ngroups, rate, rn, data):
+    tg = 2.77504
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=ngroups, max_size=ngroups)))
+    if mask.sum() < 2:
+        mask[:2] = True
+    times = tg * np.arange(1, ngroups + 1)
+    groupdq = np.where(mask, 0, dq.DO_NOT_USE).astype(np.uint8)[None, :, None, None]
+    ramp = (rate * times)[None, :, None, None]
+    fit = _fit(ramp, groupdq, rn=rn, tg=tg)
+    tm = times[mask]
+    a = (tm - tm.mean()) / ((tm - tm.mean()) ** 2).sum()
+    expected = a @ _covariance(tm, rate, rn) @ a
+    assert fit.var_poisson[0, 0] + fit.var_rnoise[0, 0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_full_ramp_variance_matches_textbook_formula():
+    n, tg, rn, rate = 20, 2.77504, 4.24, 50.0
+    times = tg * np.arange(1, n + 1)
+    fit = _fit((rate * times)[None, :, None, None], rn=rn, tg=tg)
+    poisson = 6 * (n**2 + 1) / (5 * n * (n**2 - 1)) * rate / (GAIN * tg)
+    read = 12 * rn**2 / (n * (n**2 - 1) * tg**2)
+    assert fit.var_poisson[0, 0] == pytest.approx(poisson, rel=1e-5)
+    assert fit.var_rnoise[0, 0] == pytest.approx(read, rel=1e-5)
+
+
+def test_pixel_with_one_usable_group_gets_nan_and_do_not_use():
+    data = np.zeros((1, 5, 1, 2), np.float32)
+    groupdq = np.zeros(data.shape, np.uint8)
+    groupdq[0, 1:, 0, 0] = dq.SATURATED | dq.DO_NOT_USE
+    fit = _fit(data, groupdq)
+    assert np.isnan(fit.rate[0, 0]) and fit.dq[0, 0] & dq.DO_NOT_USE and fit.dq[0, 0] & dq.SATURATED
+    assert np.isfinite(fit.rate[0, 1]) and fit.dq[0, 1] == 0
+
+
+def test_saturation_flags_every_later_group():
+    data = np.array([10, 20, 100, 90, 95], np.float32)[None, :, None, None]
+    flagged = flag_saturation(data, np.zeros(data.shape, np.uint8), np.full((1, 1), 95.0))
+    assert list(flagged[0, :, 0, 0] & dq.SATURATED) == [0, 0, dq.SATURATED, dq.SATURATED, dq.SATURATED]
+
+
+def test_pull_width_from_zero_to_near_saturation():
+    """>= 1e5 pixels with rates from 0 to 95 % of full well in the integration: the
+    simulator's ramps (Poisson, read noise, bias, digitisation) fit with pulls of width 1."""
+    obs = Observation(subarray="SUB256", ngroups=12, nints=2)
+    effects = DetectorEffects(bad_pixels=False, dark=False)
+    rng = np.random.default_rng(7)
+    truth = draw_detector(obs, effects, rng)
+    t_int = obs.ngroups * obs.group_time
+    max_rate = 0.95 * 0.97 * truth.full_well[0, 0] / t_int  # below the flagged threshold
+    rate_e = np.geomspace(1e-3, max_rate, truth.gain.size).reshape(truth.gain.shape)
+    rate_e[0, :50] = 0.0
+    data = ramps(rate_e, obs, truth, effects, rng)
+    groupdq = flag_saturation(data, np.zeros(data.shape, np.uint8), truth.bias + 0.97 * truth.full_well / truth.gain)
+    fit = fit_ols(data - truth.bias, groupdq, truth.read_noise, truth.gain, obs.group_time)
+    true_dn = np.broadcast_to(rate_e / truth.gain, fit.rate_ints.shape).ravel()
+    pulls = ((fit.rate_ints - rate_e / truth.gain) / np.sqrt(fit.var_poisson_ints + fit.var_rnoise_ints)).ravel()
+    assert pulls.size >= 1e5 and np.isfinite(pulls).all()
+    assert np.std(pulls) == pytest.approx(1.0, abs=0.05)
+    for chunk in np.array_split(np.argsort(true_dn), 8):  # each rate octile
+        assert np.std(pulls[chunk]) == pytest.approx(1.0, abs=0.05)
+        assert abs(np.mean(pulls[chunk])) < 0.05
+    combined = (fit.rate - rate_e / truth.gain) / np.sqrt(fit.var_poisson + fit.var_rnoise)
+    assert np.std(combined) == pytest.approx(1.0, abs=0.05)

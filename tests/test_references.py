@@ -1,0 +1,85 @@
+"""Reference selection by the files' own metadata, and files from other tools."""
+import shutil
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from stdatamodels.jwst import datamodels as dm
+
+from calibration import CalibrationInputError
+from calibration import references as refs
+from calibration.pipeline import calibrate
+from helpers import Observation, star_scene
+from instrument import readout
+from simulator import ReferenceOptions, simulate
+
+
+@pytest.fixture(scope="module")
+def exposure(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("refsel")
+    obs = Observation(subarray="SUB128", ngroups=5, epoch_mjd=60500.0)
+    return simulate(star_scene(obs, 2, n=2, margin=20), obs, folder, name="e", seed=2,
+                    references=ReferenceOptions(kind="perfect"))
+
+
+def _with_header(src, dst, **keys):
+    if src != dst:
+        shutil.copy(src, dst)
+    with fits.open(dst, mode="update") as hdul:
+        for k, v in keys.items():
+            hdul[0].header[k] = v
+
+
+def test_latest_useafter_not_after_the_exposure_wins(exposure, tmp_path):
+    folder = tmp_path / "refs"
+    shutil.copytree(exposure["refs"], folder)
+    gain = next(folder.glob("*_gain_*.fits"))
+    _with_header(gain, folder / "newer.fits", USEAFTER="2024-01-01T00:00:00")
+    _with_header(gain, folder / "future.fits", USEAFTER="2030-01-01T00:00:00")
+    model = dm.open(exposure["uncal"])
+    assert refs.select(folder, "GAIN", model).name == "newer.fits"
+
+
+def test_other_readout_pattern_or_too_few_dark_groups_never_match(exposure, tmp_path):
+    folder = tmp_path / "refs"
+    shutil.copytree(exposure["refs"], folder)
+    dark = next(folder.glob("*_dark_*.fits"))
+    _with_header(dark, dark, READPATT="SLOWR1")
+    model = dm.open(exposure["uncal"])
+    with pytest.raises(CalibrationInputError, match="no DARK reference"):
+        refs.select(folder, "DARK", model)
+    _with_header(dark, dark, READPATT="FASTR1", NGROUPS=3)
+    with pytest.raises(CalibrationInputError, match="no DARK reference"):
+        refs.select(folder, "DARK", model)
+
+
+def test_full_frame_reference_is_cut_to_the_subarray(exposure):
+    full = dm.GainModel(data=np.arange(1024 * 1032, dtype=np.float32).reshape(1024, 1032))
+    full.meta.subarray.xstart, full.meta.subarray.ystart = 1, 1
+    model = dm.open(exposure["uncal"])
+    sub = readout.subarray("SUB128")
+    cut = refs.cutout(full.data, full, model)
+    assert cut.shape == (128, 136)
+    assert cut[0, 0] == full.data[sub.ystart - 1, sub.xstart - 1]
+
+
+def test_uncal_written_by_another_tool_calibrates_with_nominal_references(tmp_path):
+    """A RampModel made directly with stdatamodels (not by our simulator): flat 20 DN/s."""
+    ngroups, tg = 6, readout.group_time("SUB256", "FASTR1")
+    ramp = (1000 + 20.0 * tg * np.arange(1, ngroups + 1, dtype=np.float32))[None, :, None, None]
+    model = dm.RampModel(data=np.broadcast_to(ramp, (1, ngroups, 256, 256)).astype(np.float32))
+    m = model.meta
+    m.instrument.name, m.instrument.detector, m.instrument.filter = "MIRI", "MIRIMAGE", "F1000W"
+    m.exposure.type, m.exposure.readpatt = "MIR_IMAGE", "FASTR1"
+    m.exposure.ngroups, m.exposure.nints, m.exposure.nframes, m.exposure.groupgap = ngroups, 1, 1, 0
+    m.exposure.group_time = m.exposure.frame_time = tg
+    m.exposure.start_time = 60300.0
+    m.subarray.name, m.subarray.xstart, m.subarray.ystart, m.subarray.xsize, m.subarray.ysize = "SUB256", 413, 51, 256, 256
+    for key, value in dict(crpix1=128.5, crpix2=128.5, crval1=10.0, crval2=-30.0, cdelt1=3.07e-5, cdelt2=3.09e-5,
+                           pc1_1=-1.0, pc1_2=0.0, pc2_1=0.0, pc2_2=1.0, ctype1="RA---TAN", ctype2="DEC--TAN").items():
+        setattr(m.wcsinfo, key, value)
+    model.save(tmp_path / "other_uncal.fits")
+    paths = calibrate(tmp_path / "other_uncal.fits", tmp_path / "out")
+    rate = dm.open(paths["rate"])
+    dark = 0.2 / 4.0  # nominal dark current, DN/s
+    np.testing.assert_allclose(rate.data, 20.0 - dark, rtol=1e-4)
