@@ -38,9 +38,10 @@ def illumination(scene, observation):
     return image, source_rates
 
 
-def random_star_field(observation, n_stars, flux_min_mjy, flux_max_mjy, rng, margin_pix=20):
+def random_star_field(observation, n_stars, flux_min_mjy, flux_max_mjy, rng, margin_pix=20, min_separation_pix=0.0):
     """``n_stars`` point sources uniform over the light-sensitive area (``margin_pix``
-    from the edges), fluxes log-uniform in ``[flux_min_mjy, flux_max_mjy]``."""
+    from the edges), fluxes log-uniform in ``[flux_min_mjy, flux_max_mjy]``; with
+    ``min_separation_pix``, positions closer than that to an earlier star are redrawn."""
     from .config import PointSource
 
     sub = readout.subarray(observation.subarray)
@@ -49,8 +50,17 @@ def random_star_field(observation, n_stars, flux_min_mjy, flux_max_mjy, rng, mar
     right = min([c for c in refcols if c > sub.xsize / 2], default=sub.xsize)
     if right - left <= 2 * margin_pix or sub.ysize <= 2 * margin_pix:
         raise ValueError(f"subarray {sub.name} is too small for a {margin_pix}-pixel margin")
-    x = rng.uniform(left + margin_pix, right - margin_pix - 1, n_stars)
-    y = rng.uniform(margin_pix, sub.ysize - margin_pix - 1, n_stars)
+    x, y = [], []
+    for _ in range(1000 * n_stars):
+        if len(x) == n_stars:
+            break
+        xi = rng.uniform(left + margin_pix, right - margin_pix - 1)
+        yi = rng.uniform(margin_pix, sub.ysize - margin_pix - 1)
+        if all(np.hypot(xi - xj, yi - yj) >= min_separation_pix for xj, yj in zip(x, y)):
+            x.append(xi)
+            y.append(yi)
+    else:
+        raise ValueError(f"cannot place {n_stars} stars {min_separation_pix} pixels apart in {sub.name}")
     flux = np.exp(rng.uniform(np.log(flux_min_mjy), np.log(flux_max_mjy), n_stars))
-    ra, dec = celestial_wcs(observation).wcs_pix2world(x, y, 0)
+    ra, dec = celestial_wcs(observation).wcs_pix2world(np.array(x), np.array(y), 0)
     return tuple(PointSource(float(a), float(d), float(f)) for a, d, f in zip(ra, dec, flux))

@@ -9,8 +9,8 @@ from simulator.sky import random_star_field
 from validation.score import score
 
 
-def star_scene(observation, seed, n=8, flux=(0.02, 0.5), background=2.0, margin=25):
-    stars = random_star_field(observation, n, flux[0], flux[1], rng_streams(seed)["scene"], margin)
+def star_scene(observation, seed, n=8, flux=(0.02, 0.5), background=2.0, margin=25, separation=0.0):
+    stars = random_star_field(observation, n, flux[0], flux[1], rng_streams(seed)["scene"], margin, separation)
     return Scene(stars, background)
 
 

@@ -28,6 +28,7 @@ class RandomStars:
     flux_min_mjy: float
     flux_max_mjy: float
     margin_pix: int = 20
+    min_separation_pix: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Scenario:
         if self.random_stars:
             r = self.random_stars
             stars = random_star_field(self.observation, r.n, r.flux_min_mjy, r.flux_max_mjy,
-                                      rng_streams(seed)["scene"], r.margin_pix)
+                                      rng_streams(seed)["scene"], r.margin_pix, r.min_separation_pix)
         return Scene(self.sources + stars, self.background_mjy_sr)
 
 
