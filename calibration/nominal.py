@@ -1,7 +1,7 @@
 """The built-in nominal reference folder, used when no ``--refs`` folder is given.
 
 Generated on first use from the documented facts in ``instrument`` (params defaults):
-gain 4 e-/DN, read noise 6/sqrt(2) DN per read, dark 0.2 e-/s, saturation at
+gain 4 e-/DN, CDS read noise 6 DN, dark 0.2 e-/s, saturation at
 bias + 97 % of the 210 000 e- full well (bias a placeholder), reference columns flagged,
 PHOTMJSR from the nominal throughput (an UNSOURCED efficiency), aperture corrections of
 a Gaussian PSF with the flight FWHM, ``r(EE) = sigma sqrt(-2 ln(1 - EE))``,
@@ -19,7 +19,7 @@ from instrument import detector as det
 from instrument import dq, imager, readout
 from instrument.files import save_model
 
-VERSION = "v1"
+VERSION = "v2"
 EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 SATURATION_MARGIN = 0.97
 
@@ -61,7 +61,7 @@ def _static_models():
     photom.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
     return {
         "gain": dm.GainModel(data=np.full(shape, det.GAIN_E_PER_DN, np.float32)),
-        "readnoise": dm.ReadnoiseModel(data=np.full(shape, det.READ_NOISE_DN, np.float32)),
+        "readnoise": dm.ReadnoiseModel(data=np.full(shape, det.READ_NOISE_CDS_DN, np.float32)),
         "saturation": dm.SaturationModel(data=np.full(shape, saturation, np.float32), dq=np.zeros(shape, np.uint32)),
         "mask": dm.MaskModel(dq=mask),
         "photom": photom,

@@ -40,7 +40,8 @@ def _reference_arrays(folder, exposure):
         "saturation": refs.cutout(models["SATURATION"].data, models["SATURATION"], exposure),
         "dark": refs.cutout(models["DARK"].data, models["DARK"], exposure),
         "gain": refs.cutout(models["GAIN"].data, models["GAIN"], exposure),
-        "readnoise": refs.cutout(models["READNOISE"].data, models["READNOISE"], exposure),
+        # READNOISE files hold the CDS noise (JWST convention); one read has 1/sqrt(2) of it.
+        "readnoise": refs.cutout(models["READNOISE"].data, models["READNOISE"], exposure) / np.sqrt(2.0),
     }
     for name in ("gain", "readnoise", "saturation"):
         if not np.all(np.isfinite(arrays[name])):

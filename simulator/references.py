@@ -8,7 +8,9 @@ calibration exposure (same statistics, a fraction of the cost):
 * DARK: the average of N dark integrations, each referred to its first group,
   ``D_k = (1/N) sum_n [(Q_nk - Q_n0)/g + r_nk - r_n0]``; the sum of N Poisson
   increments is Poisson(N d t), the mean of N reads is N(0, sigma_r^2/N).
-* READNOISE: sample rms of M CDS pairs: ``sigma_r * sqrt(chi2_M / M)``.
+* READNOISE: the CDS noise (JWST convention: the noise of a difference of two reads,
+  which ``stcal`` divides by sqrt(2) for one read), as the sample rms of M CDS pairs,
+  ``sqrt(2) sigma_r sqrt(chi2_M / M)``.
 * GAIN: photon-transfer estimate, ``g (1 + e)``, ``e ~ N(0, gain_error)``.
 * SATURATION: the level where ramps flatten, ``B + margin * W / g``.
 * MASK: dead, hot and reference pixels (hot and dead pixels are extreme, so a real
@@ -123,13 +125,13 @@ def write_reference_set(folder, truth, observation, options, rng):
     model.meta.bunit_data = "electron/DN"
     written["GAIN"] = _describe(model, "GAIN", observation, options, "gain from photon transfer")
 
-    rn = truth.read_noise
+    rn = np.sqrt(2.0) * truth.read_noise
     if measured:
         m = options.readnoise_pairs
         rn = rn * np.sqrt(rng.chisquare(m, rn.shape) / m)
     written["READNOISE"] = _describe(
         dm.ReadnoiseModel(data=rn.astype(np.float32)), "READNOISE", observation, options,
-        "read noise of one read, DN (this testbed's convention: per read, not CDS)",
+        "CDS read noise, DN",
     )
 
     dark = _measured_dark(truth, observation, options, rng)[None]
