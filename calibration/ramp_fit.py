@@ -1,26 +1,40 @@
-"""Ramp fitting by ordinary least squares, with the exact variance of that estimator.
+"""Ramp fitting: ordinary least squares, optimal weighting and likelihood (GLS) fits
+over jump-free segments, each with the exact variance of its own estimator.
 
-For one integration with group times ``t_k`` and a usable-group mask ``m_k`` (groups
-flagged DO_NOT_USE, SATURATED or JUMP_DET are left out), the OLS slope is
+A ramp is cut into segments: runs of consecutive usable groups (not DO_NOT_USE or
+SATURATED) with no JUMP_DET flag inside (a flagged group starts a new segment).  On a
+segment with group times ``t_k``, every estimator here is linear, ``b = sum_k a_k y_k``
+with ``sum_k a_k = 0``; with read noise sigma_r per read and Poisson charge of variance
+``R t / g`` (DN^2; R in DN/s, g in e-/DN) its variance is exactly
 
-    b = sum_k a_k y_k,   a_k = m_k (t_k - tbar) / S_tt,   S_tt = sum_k m_k (t_k - tbar)^2.
+    var_r = sigma_r^2 sum_k a_k^2,
+    var_p = (R/g) sum_{k>=1} (t_k - t_{k-1}) A_k^2,   A_k = sum_{j>=k} a_j.
 
-With read noise sigma_r per read (independent reads) and Poisson charge whose
-variance in DN^2 is ``R t / g`` (R in DN/s, gain g), the covariance of the samples is
-``sigma_r^2 delta_kl + (R/g) min(t_k, t_l)``, so the variance of b is exactly
+The three estimators differ in ``a``:
 
-    var_r = sigma_r^2 / S_tt,
-    var_p = (R/g) sum_{k>=1} (t_k - t_{k-1}) A_k^2,   A_k = sum_{j>=k} a_j
+* ``ols``: ``a_k = (t_k - tbar) / S_tt`` (unweighted least squares).
+* ``optimal``: least squares with weights ``|k - k_mid|^P``, P from the segment's S/N
+  (0, 0.4, 1, 3, 6, 10 at S/N < 5, 10, 20, 50, 100, above), Fixsen et al. 2000 as the
+  JWST pipeline uses it.
+* ``likelihood``: generalised least squares with the full covariance.  On the ``m``
+  group differences of a segment (time step dt) the covariance is
+  ``sigma_r^2 [(2 + rho) I - J]`` (J: ones beside the diagonal), ``rho = R dt / (g sigma_r^2)``,
+  whose inverse applied to a vector of ones is, with ``cosh(theta) = 1 + rho/2``,
 
-(the sum over intervals uses ``sum_k a_k = 0``).  For a full ramp of N groups this is
-the textbook ``6 (N^2+1) / (5 N (N^2-1)) R / (g dt)``.  R is the pixel's signal rate
-including dark current, estimated from all its integrations together; integrations are
-then combined by inverse-variance weights.  Evaluating var_p at that combined R (not
-at each integration's own slope) keeps the weights from favouring low slopes.
+      u_j = [1 - cosh(theta (j - L)) / cosh(theta L)] / rho,   L = (m + 1) / 2,
 
-Not done here (their own issue): segments between jumps, optimal weighting, the
-likelihood fit.  A pixel with fewer than two usable groups in every integration gets
-NaN and DO_NOT_USE.
+  so the GLS rate is ``sum_j u_j d_j / (dt sum_j u_j)``.  With the true R this is the
+  minimum-variance unbiased linear estimator: its variance is the Cramer-Rao bound of
+  an uninterrupted ramp (up to the information in the variance itself, a relative
+  ``1/(2 N_e)`` per group, negligible here).
+
+Rates for the weights and the shot noise come from the pixel itself: an OLS first pass
+(dark current included, all integrations together), then, for ``likelihood``, one more
+pass at the GLS rate.  Segments of an integration, then integrations, are combined
+with inverse-variance weights, and the combined variance is split exactly into its
+read-noise and Poisson parts.  A pixel with no segment of two usable groups gets NaN
+and DO_NOT_USE.  Work is done in blocks of rows, so memory stays a small multiple of
+one block whatever the frame size.
 """
 from dataclasses import dataclass
 
@@ -28,7 +42,8 @@ import numpy as np
 
 from instrument import dq
 
-UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED | dq.JUMP_DET
+UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
+OPTIMAL_POWERS = ((5.0, 0.0), (10.0, 0.4), (20.0, 1.0), (50.0, 3.0), (100.0, 6.0), (np.inf, 10.0))
 
 
 @dataclass
@@ -45,83 +60,187 @@ class RampFit:
     dq_ints: np.ndarray
 
 
-def _weights(mask, times):
-    """OLS weights ``a_k`` (shape ``(ngroups, ny, nx)``) and ``S_tt`` for one integration."""
+def segment_labels(groupdq):
+    """Segment number (1, 2, ...) of each group, 0 for unusable groups; axis 0 is groups."""
+    usable = (groupdq & UNUSABLE_GROUP) == 0
+    starts = usable & ((groupdq & dq.JUMP_DET) != 0)
+    starts[0] |= usable[0]
+    starts[1:] |= usable[1:] & ~usable[:-1]
+    return np.where(usable, np.cumsum(starts, axis=0), 0)
+
+
+def _ols_weights(mask, times, power=None):
+    """Least-squares ``a`` on the groups of ``mask``; with ``power``, Fixsen weights."""
     m = mask.astype(np.float64)
-    n = m.sum(axis=0)
+    if power is not None:
+        rank = np.cumsum(m, axis=0) - 1
+        mid = (m.sum(axis=0) - 1) / 2
+        m = m * np.abs(rank - mid) ** power
+    t = times[:, None, None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        tbar = np.tensordot(times, m, axes=1) / n
-        dt = (times[:, None, None] - tbar) * m
-        s_tt = (dt * dt).sum(axis=0)
-        a = dt / s_tt
-    return a, s_tt, n
+        tbar = (m * t).sum(axis=0) / m.sum(axis=0)
+        dt = (t - tbar) * m
+        return np.nan_to_num(dt / (dt * (t - tbar)).sum(axis=0))
 
 
-def _poisson_factor(a, times):
-    """``sum_{k>=1} (t_k - t_{k-1}) A_k^2`` with ``A_k`` the reverse cumulative sum of ``a``."""
-    tail = np.cumsum(a[::-1], axis=0)[::-1]
-    return np.tensordot(np.diff(times), tail[1:] ** 2, axes=1)
+def _gls_weights(mask, times, rho):
+    """GLS ``a`` on the groups of ``mask`` (contiguous, uniform step) for ``rho``."""
+    n = mask.sum(axis=0)
+    dt = times[1] - times[0]
+    rank = np.cumsum(mask, axis=0) - 1  # 0 .. n-1 within the segment
+    rho = np.clip(rho, 1e-9, 1e12)
+    theta = np.arccosh(1.0 + rho / 2.0)
+    half = n / 2.0  # L = (m + 1) / 2 with m = n - 1 differences
+    x = np.abs(rank - half)
+    # cosh(theta x) / cosh(theta L), written to stay finite for large theta L
+    ratio = np.exp(theta * (x - half)) * (1 + np.exp(-2 * theta * x)) / (1 + np.exp(-2 * theta * half))
+    u = np.where(mask & (rank >= 1), (1.0 - ratio) / rho, 0.0)  # weight of the difference into this group
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.nan_to_num(u / (dt * u.sum(axis=0)))
+    following = np.zeros_like(c)
+    following[:-1] = c[1:]
+    return np.where(mask, c - following, 0.0)
 
 
-def fit_ols(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
-    """Fit every pixel's ramps.
+def _power(snr):
+    power = np.zeros_like(snr)
+    for limit, p in reversed(OPTIMAL_POWERS):
+        power = np.where(snr < limit, p, power)
+    return power
+
+
+def _segment_weights(method, mask, times, rate, read_noise, gain):
+    if method == "ols":
+        return _ols_weights(mask, times)
+    n = mask.sum(axis=0)
+    dt = times[1] - times[0]
+    if method == "optimal":
+        signal = np.clip(rate, 0, None) * (n - 1) * dt
+        with np.errstate(invalid="ignore", divide="ignore"):
+            snr = np.nan_to_num(signal / np.sqrt(2 * read_noise**2 + signal / gain))
+        power = _power(snr)
+        a = np.zeros(mask.shape)
+        for p in np.unique(power):  # one power per pass; few distinct values
+            sel = power == p
+            a = np.where(sel, _ols_weights(mask & sel, times, p), a)
+        return a
+    if method == "likelihood":
+        rho = np.clip(rate, 0, None) * dt / (gain * np.maximum(read_noise, 1e-12) ** 2)
+        return _gls_weights(mask, times, rho)
+    raise ValueError(f"unknown ramp-fit method {method!r}")
+
+
+def _fit_integration(y, labels, times, rate, read_noise, gain, method):
+    """Segments of one integration combined: slope, var_r, Poisson factor (per unit R/g)."""
+    nseg = int(labels.max(initial=0))
+    acc_w = np.zeros(y.shape[1:])
+    acc_wb = np.zeros(y.shape[1:])
+    acc_w2r = np.zeros(y.shape[1:])
+    acc_w2p = np.zeros(y.shape[1:])
+    signal = np.clip(rate, 0, None) / gain
+    for s in range(1, nseg + 1):
+        mask = labels == s
+        ok = mask.sum(axis=0) >= 2
+        if not ok.any():
+            continue
+        mask &= ok
+        a = _segment_weights(method, mask, times, rate, read_noise, gain)
+        slope = (a * y).sum(axis=0)
+        var_r = read_noise**2 * (a * a).sum(axis=0)
+        tail = np.cumsum(a[::-1], axis=0)[::-1]
+        pfac = np.tensordot(np.diff(times), tail[1:] ** 2, axes=1)
+        var = var_r + signal * pfac
+        w = np.where(ok, 1.0 / np.maximum(var, 1e-20), 0.0)
+        acc_w += w
+        acc_wb += w * slope
+        acc_w2r += w * w * var_r
+        acc_w2p += w * w * pfac
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where(acc_w > 0, acc_wb / acc_w, np.nan)
+        var_r = np.where(acc_w > 0, acc_w2r / acc_w**2, np.nan)
+        pfac = np.where(acc_w > 0, acc_w2p / acc_w**2, np.nan)
+    return slope, var_r, pfac
+
+
+def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method):
+    nints = data.shape[0]
+    y = data.astype(np.float64)
+    labels = [segment_labels(groupdq[i]) for i in range(nints)]
+    rate = np.zeros(data.shape[2:])
+    # First pass: OLS with segments weighted as if R = 0, for the pixel's rate; then the
+    # method itself with that rate (twice for the GLS, whose weights depend on it most).
+    passes = ["ols", method] + (["likelihood"] if method == "likelihood" else [])
+    for pass_method in passes:
+        results = [_fit_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, pass_method)
+                   for i in range(nints)]
+        slopes = np.array([r[0] for r in results])
+        var_r = np.array([r[1] for r in results])
+        pfac = np.array([r[2] for r in results])
+        fitted = np.isfinite(slopes)
+        count = fitted.sum(axis=0)
+        rate = np.where(count > 0, np.where(fitted, slopes, 0).sum(axis=0) / np.maximum(count, 1), 0.0)
+    signal = np.clip(rate + dark_rate, 0.0, None) / gain
+    var_p = np.where(fitted, signal * pfac, 0.0)
+    var_r = np.where(fitted, var_r, 0.0)
+    weight = np.where(fitted, 1.0 / np.maximum(var_p + var_r, 1e-20), 0.0)
+    any_fit = fitted.any(axis=0)
+    norm = np.where(any_fit, weight.sum(axis=0), np.nan)
+    combined = (weight * np.nan_to_num(slopes)).sum(axis=0) / norm
+    comb_p = (weight**2 * var_p).sum(axis=0) / norm**2
+    comb_r = (weight**2 * var_r).sum(axis=0) / norm**2
+    return combined, comb_p, comb_r, slopes, np.where(fitted, var_p, np.nan), np.where(fitted, var_r, np.nan)
+
+
+def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method="ols", block_rows=32):
+    """Fit every pixel's ramps with ``method`` (``ols``, ``optimal`` or ``likelihood``).
 
     Parameters
     ----------
     data : (nints, ngroups, ny, nx) float
-        Dark-subtracted ramps in DN.
+        Dark-subtracted, linearised ramps in DN.
     groupdq : (nints, ngroups, ny, nx) uint8
-        Group flags; groups with :data:`UNUSABLE_GROUP` bits are excluded.
+        Group flags: DO_NOT_USE and SATURATED groups are skipped, JUMP_DET starts a segment.
     read_noise, gain : (ny, nx) float
         Read noise of one read (DN) and gain (e-/DN).
     group_time : float
         Seconds between groups.
     dark_rate : (ny, nx) float or float
-        Dark current (DN/s) subtracted from ``data``; its shot noise still counts.
+        Dark current (DN/s) already subtracted from ``data``; its shot noise still counts.
     """
-    nints, ngroups = data.shape[:2]
+    nints, ngroups, ny, nx = data.shape
     times = group_time * np.arange(1, ngroups + 1, dtype=np.float64)
-    shape = data.shape[2:]
-    slopes = np.full((nints,) + shape, np.nan)
-    var_r = np.full((nints,) + shape, np.nan)
-    pfac = np.full((nints,) + shape, np.nan)
-    for i in range(nints):
-        usable = (groupdq[i] & UNUSABLE_GROUP) == 0
-        a, s_tt, n = _weights(usable, times)
-        ok = n >= 2
-        y = np.where(usable, data[i], 0.0).astype(np.float64)
-        slopes[i] = np.where(ok, np.nansum(a * y, axis=0), np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var_r[i] = np.where(ok, read_noise.astype(np.float64) ** 2 / s_tt, np.nan)
-        pfac[i] = np.where(ok, _poisson_factor(np.nan_to_num(a), times), np.nan)
-
-    fitted = np.isfinite(slopes)
-    # Signal rate for the shot noise: all integrations together, dark current included.
-    mean_slope = np.where(fitted, slopes, 0.0).sum(axis=0) / np.maximum(fitted.sum(axis=0), 1)
-    signal = np.clip(mean_slope + dark_rate, 0.0, None)
-    var_p = np.where(fitted, signal / gain * pfac, 0.0)
-    var_r = np.where(fitted, var_r, 0.0)
-    # Noise-free ramps have zero variance: equal (huge) weights then, not a division by 0.
-    weight = np.where(fitted, 1.0 / np.maximum(var_p + var_r, 1e-20), 0.0)
-    wsum = weight.sum(axis=0)
-    any_fit = fitted.any(axis=0)
-    norm = np.where(any_fit, wsum, np.nan)
-    # Weighted mean of the integrations; its variance sum(w^2 var)/sum(w)^2 = 1/sum(w),
-    # split exactly into its read-noise and Poisson parts.
-    rate = (weight * np.nan_to_num(slopes)).sum(axis=0) / norm
-    comb_p = (weight**2 * var_p).sum(axis=0) / norm**2
-    comb_r = (weight**2 * var_r).sum(axis=0) / norm**2
-    saturated_ints = np.any(groupdq & dq.SATURATED, axis=1)
+    dark_rate = np.broadcast_to(np.asarray(dark_rate, dtype=np.float64), (ny, nx))
+    gain = np.broadcast_to(np.asarray(gain, dtype=np.float64), (ny, nx))
+    read_noise = np.broadcast_to(np.asarray(read_noise, dtype=np.float64), (ny, nx))
+    out = {k: np.full((ny, nx), np.nan, np.float32) for k in ("rate", "var_p", "var_r")}
+    ints = {k: np.full((nints, ny, nx), np.nan, np.float32) for k in ("rate", "var_p", "var_r")}
+    for r0 in range(0, ny, block_rows):
+        rows = slice(r0, min(r0 + block_rows, ny))
+        block = _fit_block(data[:, :, rows], groupdq[:, :, rows], read_noise[rows], gain[rows], times,
+                           dark_rate[rows], method)
+        out["rate"][rows], out["var_p"][rows], out["var_r"][rows] = block[:3]
+        ints["rate"][:, rows], ints["var_p"][:, rows], ints["var_r"][:, rows] = block[3:]
+    fitted = np.isfinite(ints["rate"])
+    saturated = np.any(groupdq & dq.SATURATED, axis=1)
     unusable = np.uint32(dq.DO_NOT_USE)
-    dq_ints = np.where(fitted, np.uint32(0), unusable) | np.where(saturated_ints & ~fitted, np.uint32(dq.SATURATED), np.uint32(0))
+    dq_ints = np.where(fitted, np.uint32(0), unusable) | np.where(saturated & ~fitted, np.uint32(dq.SATURATED),
+                                                                     np.uint32(0))
+    jumps = np.any(groupdq & dq.JUMP_DET, axis=1)
+    dq_ints |= np.where(jumps, np.uint32(dq.JUMP_DET), np.uint32(0))
+    any_fit = fitted.any(axis=0)
     dq_rate = np.where(any_fit, np.uint32(0), unusable | np.bitwise_or.reduce(dq_ints, axis=0))
-    return RampFit(
-        rate=rate.astype(np.float32),
-        var_poisson=comb_p.astype(np.float32),
-        var_rnoise=comb_r.astype(np.float32),
-        dq=dq_rate,
-        rate_ints=slopes.astype(np.float32),
-        var_poisson_ints=np.where(fitted, var_p, np.nan).astype(np.float32),
-        var_rnoise_ints=np.where(fitted, var_r, np.nan).astype(np.float32),
-        dq_ints=dq_ints,
-    )
+    dq_rate |= np.bitwise_or.reduce(dq_ints & np.uint32(dq.JUMP_DET), axis=0)
+    return RampFit(out["rate"], out["var_p"], out["var_r"], dq_rate,
+                   ints["rate"], ints["var_p"], ints["var_r"], dq_ints)
+
+
+def fit_ols(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "ols")
+
+
+def fit_optimal(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "optimal")
+
+
+def fit_likelihood(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "likelihood")

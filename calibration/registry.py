@@ -8,13 +8,13 @@ when the ``peers`` extra is installed) to these tables.
 from . import CalibrationInputError
 from .catalog import source_catalog
 from .dark import subtract_dark
-from .ramp_fit import fit_ols
+from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
 
 ALGORITHMS = {
     "saturation": {"threshold": flag_saturation},
     "dark": {"reference": subtract_dark},
-    "ramp_fit": {"ols": fit_ols},
+    "ramp_fit": {"ols": fit_ols, "optimal": fit_optimal, "likelihood": fit_likelihood},
     "catalog": {"aperture": source_catalog},
 }
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from calibration.ramp_fit import fit_ols
+from calibration.ramp_fit import fit_ols, fit_ramps
 from calibration.saturation import flag_saturation
 from instrument import dq
 from simulator import DetectorEffects, Observation
@@ -34,20 +34,71 @@ def _covariance(times, rate_dn, rn):
     return rn**2 * np.eye(times.size) + rate_dn / GAIN * np.minimum.outer(times, times)
 
 
+def _segments(mask):
+    """Index arrays of the runs of consecutive True values."""
+    runs, current = [], []
+    for k, good in enumerate(mask):
+        if good:
+            current.append(k)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return [np.array(r) for r in runs if len(r) >= 2]
+
+
 @given(ngroups=st.integers(3, 30), rate=st.floats(0, 500), rn=st.floats(0.5, 20), data=st.data())
-def test_variance_is_exact_for_any_usable_group_mask(ngroups, rate, rn, data):
+def test_ols_variance_is_exact_for_any_usable_group_mask(ngroups, rate, rn, data):
+    """Brute force: each segment's OLS variance a^T C a, segments combined by inverse variance."""
     tg = 2.77504
     mask = np.array(data.draw(st.lists(st.booleans(), min_size=ngroups, max_size=ngroups)))
-    if mask.sum() < 2:
+    if not _segments(mask):
         mask[:2] = True
     times = tg * np.arange(1, ngroups + 1)
     groupdq = np.where(mask, 0, dq.DO_NOT_USE).astype(np.uint8)[None, :, None, None]
-    ramp = (rate * times)[None, :, None, None]
-    fit = _fit(ramp, groupdq, rn=rn, tg=tg)
-    tm = times[mask]
-    a = (tm - tm.mean()) / ((tm - tm.mean()) ** 2).sum()
-    expected = a @ _covariance(tm, rate, rn) @ a
-    assert fit.var_poisson[0, 0] + fit.var_rnoise[0, 0] == pytest.approx(expected, rel=1e-4)
+    fit = _fit((rate * times)[None, :, None, None], groupdq, rn=rn, tg=tg)
+    information = 0.0
+    for idx in _segments(mask):
+        t = times[idx]
+        a = (t - t.mean()) / ((t - t.mean()) ** 2).sum()
+        information += 1.0 / (a @ _covariance(t, rate, rn) @ a)
+    assert fit.rate[0, 0] == pytest.approx(rate, rel=1e-6, abs=1e-9)
+    assert fit.var_poisson[0, 0] + fit.var_rnoise[0, 0] == pytest.approx(1.0 / information, rel=1e-4)
+
+
+@given(ngroups=st.integers(2, 60), rate=st.floats(0, 3000), rn=st.floats(0.3, 30), tg=st.floats(0.1, 25))
+def test_likelihood_fit_reaches_the_cramer_rao_bound(ngroups, rate, rn, tg):
+    """On an uninterrupted ramp, the GLS variance is (X^T C^-1 X)^-1 for the slope, by matrix
+    inversion, and the GLS weights reproduce numpy's generalised least squares."""
+    times = tg * np.arange(1, ngroups + 1)
+    cov = _covariance(times, rate, rn)
+    design = np.column_stack([np.ones(ngroups), times])
+    cinv = np.linalg.inv(cov)
+    bound = np.linalg.inv(design.T @ cinv @ design)[1, 1]
+    rng = np.random.default_rng(ngroups)
+    ramp = rate * times + rng.multivariate_normal(np.zeros(ngroups), cov)
+    gls = np.linalg.solve(design.T @ cinv @ design, design.T @ cinv @ ramp)[1]
+    exact = fit_ramps((rate * times)[None, :, None, None], np.zeros((1, ngroups, 1, 1), np.uint8),
+                      np.full((1, 1), rn), np.full((1, 1), GAIN), tg, method="likelihood")
+    assert exact.var_poisson[0, 0] + exact.var_rnoise[0, 0] == pytest.approx(bound, rel=1e-4)
+    # With the rate guessed from the noisy ramp the weights move slightly; the slope is the
+    # GLS one at that guess, so compare with the weights fixed at the true rate instead:
+    from calibration.ramp_fit import _gls_weights
+    a = _gls_weights(np.ones((ngroups, 1, 1), bool), times, np.full((1, 1), rate * tg / (GAIN * rn**2)))[:, 0, 0]
+    assert a @ ramp == pytest.approx(gls, rel=1e-6, abs=1e-6 * np.sqrt(bound))
+
+
+@pytest.mark.parametrize("method", ["ols", "optimal", "likelihood"])
+def test_every_method_is_exact_without_noise(method):
+    tg, ngroups = 2.77504, 25
+    times = tg * np.arange(1, ngroups + 1)
+    rates = np.array([0.0, 0.01, 1.0, 100.0, 5000.0])
+    data = (rates[None, :] * times[:, None])[None, :, None, :]
+    groupdq = np.zeros(data.shape, np.uint8)
+    groupdq[0, 10, 0, 2] = dq.JUMP_DET  # a segment boundary must not matter either
+    fit = fit_ramps(data + 1000.0, groupdq, np.full((1, 5), 0.0), np.full((1, 5), GAIN), tg, method=method)
+    np.testing.assert_allclose(fit.rate[0], rates, rtol=1e-6, atol=1e-9)
 
 
 def test_full_ramp_variance_matches_textbook_formula():
@@ -75,7 +126,8 @@ def test_saturation_flags_every_later_group():
     assert list(flagged[0, :, 0, 0] & dq.SATURATED) == [0, 0, dq.SATURATED, dq.SATURATED, dq.SATURATED]
 
 
-def test_pull_width_from_zero_to_near_saturation():
+@pytest.mark.parametrize("method", ["ols", "optimal", "likelihood"])
+def test_pull_width_from_zero_to_near_saturation(method):
     """>= 1e5 pixels with rates from 0 to 95 % of full well in the integration: the
     simulator's ramps (Poisson, read noise, bias, digitisation) fit with pulls of width 1."""
     obs = Observation(subarray="SUB256", ngroups=12, nints=2)
@@ -88,7 +140,7 @@ def test_pull_width_from_zero_to_near_saturation():
     rate_e[0, :50] = 0.0
     data = ramps(rate_e, obs, truth, effects, rng)
     groupdq = flag_saturation(data, np.zeros(data.shape, np.uint8), truth.bias + 0.97 * truth.full_well / truth.gain)
-    fit = fit_ols(data - truth.bias, groupdq, truth.read_noise, truth.gain, obs.group_time)
+    fit = fit_ramps(data - truth.bias, groupdq, truth.read_noise, truth.gain, obs.group_time, method=method)
     true_dn = np.broadcast_to(rate_e / truth.gain, fit.rate_ints.shape).ravel()
     pulls = ((fit.rate_ints - rate_e / truth.gain) / np.sqrt(fit.var_poisson_ints + fit.var_rnoise_ints)).ravel()
     assert pulls.size >= 1e5 and np.isfinite(pulls).all()
