@@ -28,9 +28,13 @@ The three estimators differ in ``a``:
   an uninterrupted ramp (up to the information in the variance itself, a relative
   ``1/(2 N_e)`` per group, negligible here).
 
-Rates for the weights and the shot noise come from the pixel itself: an OLS first pass
-(dark current included, all integrations together), then, for ``likelihood``, one more
-pass at the GLS rate.  Segments of an integration, then integrations, are combined
+Rates for the weights and the shot noise come from the pixel itself: the mean of its
+usable differences first (dark current included, all integrations together), then,
+for ``likelihood``, one more pass at the GLS rate.  Pixels whose only segment is the
+common run of usable groups (most of them) share weight vectors: one for OLS, one per
+power for optimal weighting, and for the GLS a table at 48 values of rho per decade
+(any mix of valid weights is unbiased, and the variance is computed for the weights
+actually used, so the table costs optimality only, and negligibly).  Segments of an integration, then integrations, are combined
 with inverse-variance weights, and the combined variance is split exactly into its
 read-noise and Poisson parts.  A pixel with no segment of two usable groups gets NaN
 and DO_NOT_USE.  Work is done in blocks of rows, so memory stays a small multiple of
@@ -62,11 +66,16 @@ class RampFit:
 
 def segment_labels(groupdq):
     """Segment number (1, 2, ...) of each group, 0 for unusable groups; axis 0 is groups."""
-    usable = (groupdq & UNUSABLE_GROUP) == 0
-    starts = usable & ((groupdq & dq.JUMP_DET) != 0)
-    starts[0] |= usable[0]
-    starts[1:] |= usable[1:] & ~usable[:-1]
-    return np.where(usable, np.cumsum(starts, axis=0), 0)
+    labels = np.ones(groupdq.shape, np.int16)
+    flagged = groupdq.any(axis=0)
+    if flagged.any():
+        gdq = groupdq[:, flagged]
+        usable = (gdq & UNUSABLE_GROUP) == 0
+        starts = usable & ((gdq & dq.JUMP_DET) != 0)
+        starts[0] |= usable[0]
+        starts[1:] |= usable[1:] & ~usable[:-1]
+        labels[:, flagged] = np.where(usable, np.cumsum(starts, axis=0, dtype=np.int16), 0)
+    return labels
 
 
 def _ols_weights(mask, times, power=None):
@@ -147,8 +156,7 @@ def _fit_integration(y, labels, times, rate, read_noise, gain, method):
         a = _segment_weights(method, mask, times, rate, read_noise, gain)
         slope = (a * y).sum(axis=0)
         var_r = read_noise**2 * (a * a).sum(axis=0)
-        tail = np.cumsum(a[::-1], axis=0)[::-1]
-        pfac = np.tensordot(np.diff(times), tail[1:] ** 2, axes=1)
+        _, pfac = _weight_sums(np.moveaxis(a, 0, -1), np.diff(times))
         var = var_r + signal * pfac
         w = np.where(ok, 1.0 / np.maximum(var, 1e-20), 0.0)
         acc_w += w
@@ -162,23 +170,108 @@ def _fit_integration(y, labels, times, rate, read_noise, gain, method):
     return slope, var_r, pfac
 
 
+RHO_GRID = np.logspace(-7, 7, 14 * 48 + 1)  # GLS weights tabulated at 48 per decade of rho
+
+
+def _first_guess(y, labels, times):
+    """Mean of the usable in-segment differences per pixel, DN/s (NaN if none)."""
+    d = np.diff(y, axis=0)
+    same = (labels[1:] == labels[:-1]) & (labels[1:] > 0)
+    dt = np.diff(times)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(same, d, 0).sum(axis=0) / (same * dt).sum(axis=0)
+
+
+def _weight_sums(a, dt):
+    """``sum a^2`` and the Poisson factor ``sum_k dt_k A_k^2`` of weight rows ``a`` (last axis groups)."""
+    tail = np.cumsum(a[..., ::-1], axis=-1)[..., ::-1]
+    return (a * a).sum(axis=-1), (tail[..., 1:] ** 2) @ dt
+
+
+def _template_fit(y, base, times, rate, read_noise, gain, method):
+    """Fit of pixels whose only segment is the ``base`` groups, with shared weight vectors."""
+    idx = np.flatnonzero(base)
+    yb = y[idx]
+    tb = times[idx]
+    dtb = np.diff(tb)
+    mask = np.ones((idx.size, 1, 1), bool)
+    if method == "ols":
+        a = _ols_weights(mask, tb)[:, 0, 0]
+        sq, pf = _weight_sums(a, dtb)
+        slope = a @ yb
+        return slope, read_noise**2 * sq, np.full(slope.shape, pf)
+    if method == "optimal":
+        signal = np.clip(rate, 0, None) * (idx.size - 1) * dtb[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            snr = np.nan_to_num(signal / np.sqrt(2 * read_noise**2 + signal / gain))
+        classes = np.array([p for _, p in OPTIMAL_POWERS])
+        table = np.stack([_ols_weights(mask, tb, p)[:, 0, 0] for p in classes])
+        which = np.searchsorted(classes, _power(snr))
+    else:
+        rho = np.clip(rate, 0, None) * dtb[0] / (gain * np.maximum(read_noise, 1e-12) ** 2)
+        table = _gls_weights(np.ones((idx.size, RHO_GRID.size, 1), bool), tb, RHO_GRID[None, :, None])[:, :, 0].T
+        which = np.clip(np.searchsorted(RHO_GRID, rho), 0, RHO_GRID.size - 1)
+    sq, pf = _weight_sums(table, dtb)
+    slope = np.einsum("pk,kp->p", table[which], yb)
+    return slope, read_noise**2 * sq[which], pf[which]
+
+
+def _base_mask(labels):
+    """Groups usable in most pixels, if they form one run; else None."""
+    base = (labels > 0).mean(axis=1) > 0.5
+    k = np.flatnonzero(base)
+    if k.size < 2 or k[-1] - k[0] + 1 != k.size:
+        return None
+    return base
+
+
+def _fit_one_integration(y, labels, times, rate, read_noise, gain, method):
+    """Slope, var_r and Poisson factor of every pixel of one integration (pixels on axis 1)."""
+    slope = np.full(y.shape[1], np.nan)
+    var_r = np.full(y.shape[1], np.nan)
+    pfac = np.full(y.shape[1], np.nan)
+    base = _base_mask(labels)
+    if base is not None:
+        # One segment exactly on the base groups: usable there, a single segment label.
+        on_base = labels[base]
+        simple = (on_base > 0).all(axis=0) & (on_base == on_base[0]).all(axis=0) & ((labels[~base] == 0).all(axis=0))
+    else:
+        simple = np.zeros(y.shape[1], bool)
+    if simple.any():
+        slope[simple], var_r[simple], pfac[simple] = _template_fit(
+            y[:, simple], base, times, rate[simple], read_noise[simple], gain[simple], method)
+    rest = ~simple
+    if rest.any():
+        s, vr, pf = _fit_integration(y[:, rest, None], labels[:, rest, None], times, rate[rest, None],
+                                     read_noise[rest, None], gain[rest, None], method)
+        slope[rest], var_r[rest], pfac[rest] = s[:, 0], vr[:, 0], pf[:, 0]
+    return slope, var_r, pfac
+
+
 def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method):
+    """Fit a block of pixels (flattened on the last axis)."""
     nints = data.shape[0]
     y = data.astype(np.float64)
     labels = [segment_labels(groupdq[i]) for i in range(nints)]
-    rate = np.zeros(data.shape[2:])
-    # First pass: OLS with segments weighted as if R = 0, for the pixel's rate; then the
-    # method itself with that rate (twice for the GLS, whose weights depend on it most).
-    passes = ["ols", method] + (["likelihood"] if method == "likelihood" else [])
+    guesses = [_first_guess(y[i], labels[i], times) for i in range(nints)]
+    with np.errstate(invalid="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rate = np.nan_to_num(np.nanmean(guesses, axis=0))
+    passes = [method] + (["likelihood"] if method == "likelihood" else [])
     for pass_method in passes:
-        results = [_fit_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, pass_method)
+        results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, pass_method)
                    for i in range(nints)]
         slopes = np.array([r[0] for r in results])
         var_r = np.array([r[1] for r in results])
         pfac = np.array([r[2] for r in results])
         fitted = np.isfinite(slopes)
-        count = fitted.sum(axis=0)
-        rate = np.where(count > 0, np.where(fitted, slopes, 0).sum(axis=0) / np.maximum(count, 1), 0.0)
+        signal = np.clip(rate + dark_rate, 0.0, None) / gain
+        weight = np.where(fitted, 1.0 / np.maximum(np.nan_to_num(var_r) + signal * np.nan_to_num(pfac), 1e-20), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.nan_to_num((weight * np.nan_to_num(slopes)).sum(axis=0) / weight.sum(axis=0))
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
     var_p = np.where(fitted, signal * pfac, 0.0)
     var_r = np.where(fitted, var_r, 0.0)
@@ -216,10 +309,14 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     ints = {k: np.full((nints, ny, nx), np.nan, np.float32) for k in ("rate", "var_p", "var_r")}
     for r0 in range(0, ny, block_rows):
         rows = slice(r0, min(r0 + block_rows, ny))
-        block = _fit_block(data[:, :, rows], groupdq[:, :, rows], read_noise[rows], gain[rows], times,
-                           dark_rate[rows], method)
-        out["rate"][rows], out["var_p"][rows], out["var_r"][rows] = block[:3]
-        ints["rate"][:, rows], ints["var_p"][:, rows], ints["var_r"][:, rows] = block[3:]
+        nb = rows.stop - rows.start
+        flat = (nints, ngroups, nb * nx)
+        block = _fit_block(data[:, :, rows].reshape(flat), groupdq[:, :, rows].reshape(flat),
+                           read_noise[rows].ravel(), gain[rows].ravel(), times, dark_rate[rows].ravel(), method)
+        for target, value in zip((out["rate"], out["var_p"], out["var_r"]), block[:3]):
+            target[rows] = value.reshape(nb, nx)
+        for target, value in zip((ints["rate"], ints["var_p"], ints["var_r"]), block[3:]):
+            target[:, rows] = value.reshape(nints, nb, nx)
     fitted = np.isfinite(ints["rate"])
     saturated = np.any(groupdq & dq.SATURATED, axis=1)
     unusable = np.uint32(dq.DO_NOT_USE)

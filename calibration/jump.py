@@ -1,0 +1,113 @@
+"""Jump detection: two-point differences, iterative rejection, neighbours, showers.
+
+For each pixel and integration the group differences ``d_k = y_k - y_{k-1}`` between
+usable groups have, without a jump, mean ``R dt`` and standard deviation
+
+    sigma_d = sqrt(2 sigma_r^2 + max(median(d), 0) / g)       (DN; Poisson in DN^2 = R dt / g)
+
+with sigma_r the read noise of one read.  The difference with the largest
+``|d_k - median(d)| / sigma_d`` is flagged when above the threshold (4 sigma; 5 with
+three differences, 6 with two, as the JWST jump step), removed, and the test repeated
+on the pixel's remaining differences until nothing is flagged.  The group after a
+flagged difference gets JUMP_DET, which starts a new ramp segment.  The four
+neighbours of a jump between 10 and 1000 sigma are flagged in the same group (charge
+shared by inter-pixel capacitance).  A ramp of two groups has one difference and no
+test (documented, not an error).
+
+Showers (:func:`flag_showers`) are found afterwards in the residuals of the differences.
+Memory: rows are processed in blocks, so the working set is a few blocks of differences.
+"""
+import numpy as np
+
+from instrument import dq
+
+UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
+
+
+def threshold_for(ndiffs, threshold=4.0, four_group_threshold=5.0, three_group_threshold=6.0):
+    """Rejection threshold (sigma) for a pixel with ``ndiffs`` usable differences."""
+    return np.where(ndiffs >= 4, threshold, np.where(ndiffs == 3, four_group_threshold, three_group_threshold))
+
+
+def _median(values, valid):
+    """Per-pixel median over axis 0 of the valid entries (NaN where none)."""
+    if valid.all():
+        return np.median(values, axis=0)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(np.where(valid, values, np.nan), axis=0)
+
+
+def _block_jumps(y, usable, read_noise, gain, thresholds):
+    """Jumps in one integration of a block: boolean ``(ndiffs, ny, nx)`` and their sigma."""
+    d = np.diff(y, axis=0)
+    valid = usable[1:] & usable[:-1]
+    jumps = np.zeros(d.shape, bool)
+    significance = np.zeros(d.shape, np.float32)
+    ndiffs = valid.sum(axis=0)
+    limit = threshold_for(ndiffs, *thresholds)
+    todo = np.flatnonzero((ndiffs >= 2).ravel())  # pixels still being tested
+    d2 = d.reshape(d.shape[0], -1)
+    v2 = valid.reshape(valid.shape[0], -1)
+    rn2 = (read_noise**2).ravel()
+    g = gain.ravel()
+    lim = limit.ravel()
+    while todo.size:
+        dd, vv = d2[:, todo], v2[:, todo]
+        med = _median(dd, vv)
+        sigma = np.sqrt(2 * rn2[todo] + np.clip(med, 0, None) / g[todo])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.where(vv, np.abs(dd - med) / sigma, 0.0)
+        k = np.argmax(z, axis=0)
+        zmax = z[k, np.arange(todo.size)]
+        hit = (zmax > lim[todo]) & (vv.sum(axis=0) >= 2)
+        if not hit.any():
+            break
+        pix, kk = todo[hit], k[hit]
+        v2[kk, pix] = False
+        jumps.reshape(jumps.shape[0], -1)[kk, pix] = True
+        significance.reshape(jumps.shape[0], -1)[kk, pix] = zmax[hit]
+        todo = pix
+    return jumps, significance, d, valid
+
+
+def _flag_neighbours(jumps, significance, low, high):
+    """Add the 4 neighbours of jumps with ``low < significance < high`` (same difference)."""
+    strong = jumps & (significance > low) & (significance < high)
+    out = jumps.copy()
+    out[:, 1:, :] |= strong[:, :-1, :]
+    out[:, :-1, :] |= strong[:, 1:, :]
+    out[:, :, 1:] |= strong[:, :, :-1]
+    out[:, :, :-1] |= strong[:, :, 1:]
+    return out
+
+
+def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=4.0, four_group_threshold=5.0,
+                 three_group_threshold=6.0, neighbour_min_sigma=10.0, neighbour_max_sigma=1000.0, block_rows=64):
+    """Return ``groupdq`` with JUMP_DET set on the group after each detected jump.
+
+    ``data`` are linearised, dark-subtracted ramps in DN ``(nints, ngroups, ny, nx)``;
+    ``read_noise`` is the read noise of one read (DN), ``gain`` e-/DN.
+    """
+    nints, ngroups, ny, nx = data.shape
+    out = groupdq.copy()
+    if ngroups < 3:
+        return out
+    thresholds = (threshold, four_group_threshold, three_group_threshold)
+    read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
+    gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
+    for i in range(nints):
+        jumps = np.zeros((ngroups - 1, ny, nx), bool)
+        significance = np.zeros((ngroups - 1, ny, nx), np.float32)
+        for r0 in range(0, ny, block_rows):
+            rows = slice(r0, min(r0 + block_rows, ny))
+            usable = (groupdq[i, :, rows] & UNUSABLE_GROUP) == 0
+            j, s, _, _ = _block_jumps(data[i, :, rows].astype(np.float64), usable, read_noise[rows], gain[rows],
+                                      thresholds)
+            jumps[:, rows], significance[:, rows] = j, s
+        jumps = _flag_neighbours(jumps, significance, neighbour_min_sigma, neighbour_max_sigma)
+        out[i, 1:] |= np.where(jumps, np.uint8(dq.JUMP_DET), np.uint8(0))
+    return out
