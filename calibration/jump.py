@@ -47,6 +47,8 @@ def _block_jumps(y, usable, read_noise, gain, thresholds):
     valid = usable[1:] & usable[:-1]
     jumps = np.zeros(d.shape, bool)
     significance = np.zeros(d.shape, np.float32)
+    medians = np.full(d.shape[1:], np.nan)
+    m2 = medians.reshape(-1)
     ndiffs = valid.sum(axis=0)
     limit = threshold_for(ndiffs, *thresholds)
     todo = np.flatnonzero((ndiffs >= 2).ravel())  # pixels still being tested
@@ -58,6 +60,7 @@ def _block_jumps(y, usable, read_noise, gain, thresholds):
     while todo.size:
         dd, vv = d2[:, todo], v2[:, todo]
         med = _median(dd, vv)
+        m2[todo] = med
         sigma = np.sqrt(2 * rn2[todo] + np.clip(med, 0, None) / g[todo])
         with np.errstate(invalid="ignore", divide="ignore"):
             z = np.where(vv, np.abs(dd - med) / sigma, 0.0)
@@ -71,7 +74,7 @@ def _block_jumps(y, usable, read_noise, gain, thresholds):
         jumps.reshape(jumps.shape[0], -1)[kk, pix] = True
         significance.reshape(jumps.shape[0], -1)[kk, pix] = zmax[hit]
         todo = pix
-    return jumps, significance, d, valid
+    return jumps, significance, medians
 
 
 def _flag_neighbours(jumps, significance, low, high):
@@ -87,15 +90,19 @@ def _flag_neighbours(jumps, significance, low, high):
 
 def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=4.0, four_group_threshold=5.0,
                  three_group_threshold=6.0, neighbour_min_sigma=10.0, neighbour_max_sigma=1000.0, block_rows=64):
-    """Return ``groupdq`` with JUMP_DET set on the group after each detected jump.
+    """Return ``groupdq`` with JUMP_DET set on the group after each detected jump, and
+    each pixel's median jump-free difference (DN per group) ``(nints, ny, nx)``.
 
     ``data`` are linearised, dark-subtracted ramps in DN ``(nints, ngroups, ny, nx)``;
     ``read_noise`` is the read noise of one read (DN), ``gain`` e-/DN.
     """
     nints, ngroups, ny, nx = data.shape
     out = groupdq.copy()
+    medians = np.full((nints, ny, nx), np.nan, np.float32)
     if ngroups < 3:
-        return out
+        if ngroups == 2:
+            medians[:] = data[:, 1] - data[:, 0]
+        return out, medians
     thresholds = (threshold, four_group_threshold, three_group_threshold)
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
@@ -105,9 +112,9 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
         for r0 in range(0, ny, block_rows):
             rows = slice(r0, min(r0 + block_rows, ny))
             usable = (groupdq[i, :, rows] & UNUSABLE_GROUP) == 0
-            j, s, _, _ = _block_jumps(data[i, :, rows].astype(np.float64), usable, read_noise[rows], gain[rows],
-                                      thresholds)
-            jumps[:, rows], significance[:, rows] = j, s
+            j, s, m = _block_jumps(data[i, :, rows].astype(np.float64), usable, read_noise[rows], gain[rows],
+                                   thresholds)
+            jumps[:, rows], significance[:, rows], medians[i, rows] = j, s, m
         jumps = _flag_neighbours(jumps, significance, neighbour_min_sigma, neighbour_max_sigma)
         out[i, 1:] |= np.where(jumps, np.uint8(dq.JUMP_DET), np.uint8(0))
-    return out
+    return out, medians

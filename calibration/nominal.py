@@ -3,6 +3,7 @@
 Generated on first use from the documented facts in ``instrument`` (params defaults):
 gain 4 e-/DN, CDS read noise 6 DN, dark 0.2 e-/s, saturation at
 bias + 97 % of the 210 000 e- full well (bias a placeholder), reference columns flagged,
+no linearity correction (identity: the shape is UNSOURCED),
 PHOTMJSR from the nominal throughput (an UNSOURCED efficiency), aperture corrections of
 a Gaussian PSF with the flight FWHM, ``r(EE) = sigma sqrt(-2 ln(1 - EE))``,
 ``apcorr = 1/EE`` (an approximation: the real PSF has wings a Gaussian lacks).
@@ -19,7 +20,7 @@ from instrument import detector as det
 from instrument import dq, imager, readout
 from instrument.files import save_model
 
-VERSION = "v2"
+VERSION = "v4"
 EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 SATURATION_MARGIN = 0.97
 
@@ -64,6 +65,8 @@ def _static_models():
         "readnoise": dm.ReadnoiseModel(data=np.full(shape, det.READ_NOISE_CDS_DN, np.float32)),
         "saturation": dm.SaturationModel(data=np.full(shape, saturation, np.float32), dq=np.zeros(shape, np.uint32)),
         "mask": dm.MaskModel(dq=mask),
+        "linearity": dm.LinearityModel(coeffs=np.stack([np.zeros(shape), np.ones(shape)]).astype(np.float32),
+                                       dq=np.zeros(shape, np.uint32)),
         "photom": photom,
         "apcorr": dm.MirImgApcorrModel(apcorr_table=np.array(apcorr_rows, dtype=[
             ("filter", "S12"), ("subarray", "S17"), ("eefraction", "f4"), ("radius", "f4"), ("apcorr", "f4"),
@@ -74,7 +77,7 @@ def _static_models():
 def nominal_folder(subarray, readpatt, ngroups):
     """The nominal folder, made sure to hold a dark for ``subarray``/``readpatt``/``ngroups``."""
     folder = cache_root() / f"nominal-refs-{VERSION}"
-    static = ("gain", "readnoise", "saturation", "mask", "photom", "apcorr")
+    static = ("gain", "readnoise", "saturation", "mask", "linearity", "photom", "apcorr")
     if not all((folder / f"nominal_{name}.fits").exists() for name in static):
         for name, model in _static_models().items():
             save_model(_describe(model, name.upper()), folder / f"nominal_{name}.fits")
@@ -85,7 +88,8 @@ def nominal_folder(subarray, readpatt, ngroups):
         per_group = det.DARK_CURRENT_E_PER_S / det.GAIN_E_PER_DN * t_g
         ramp = (np.arange(ngroups, dtype=np.float32) * per_group)[None, :, None, None]
         data = np.broadcast_to(ramp, (1, ngroups, sub.ysize, sub.xsize)).astype(np.float32)
-        model = dm.DarkMIRIModel(data=data, err=np.zeros_like(data), dq=np.zeros((1, 1, sub.ysize, sub.xsize), np.uint32))
+        model = dm.DarkMIRIModel(data=data, err=np.zeros_like(data), dq=np.zeros((1, 1, sub.ysize, sub.xsize), np.uint32),
+                                 average_dark_current=np.full((sub.ysize, sub.xsize), det.DARK_CURRENT_E_PER_S, np.float32))
         model.meta.exposure.readpatt = readpatt.upper()
         model.meta.exposure.ngroups = ngroups
         save_model(_describe(model, "DARK", sub.name), dark_path)

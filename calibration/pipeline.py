@@ -1,6 +1,7 @@
 """Calibrate an uncal file: the thin layer between JWST data models and the algorithms.
 
-detector1: dq_init (MASK) -> saturation -> dark -> ramp_fit   => rate, rateints
+detector1: dq_init (MASK) -> saturation -> firstframe/lastframe -> linearity -> dark
+           -> jump -> showers -> ramp_fit                      => rate, rateints
 image2:    photom                                              => cal
 image3:    source catalog (aperture photometry, apcorr)        => cat (ECSV)
 
@@ -20,17 +21,21 @@ from . import CalibrationInputError, registry
 from . import references as refs
 from .catalog import aperture_row
 from .dark import dark_rate
+from .frames import flag_first_last
+from .linearity import correct_linearity
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .photom import apply_photom, conversion_factor
 
 #: Photometric aperture: the APCORR row nearest 90 % encircled energy among those of
-#: radius >= 3.5 pixels.  Larger than the JWST source catalog's 70 % because at
-#: F560W-F1000W the PSF is undersampled: in a 1.7-2.5 pixel aperture the encircled
-#: energy changes by 0.2-1.3 % with the source's sub-pixel phase, at 3.5 pixels by < 0.01 %.
+#: radius >= 5 pixels.  Larger than the JWST source catalog's 70 % because the PSF is
+#: undersampled at short wavelengths: in a 1.7-2.5 pixel aperture the encircled energy
+#: changes by 0.2-1.3 % with the source's sub-pixel phase (F560W-F770W), and still by
+#: ~0.1 % at 3.5-4 pixels (F1500W); at 5 pixels by < 0.03 %.  The price is background
+#: noise: faint sources lose S/N against a 70 % aperture.
 EEFRACTION = 0.9
-MIN_APERTURE_RADIUS = 3.5
-REFTYPES = ("MASK", "SATURATION", "DARK", "GAIN", "READNOISE", "PHOTOM", "APCORR")
+MIN_APERTURE_RADIUS = 5.0
+REFTYPES = ("MASK", "SATURATION", "LINEARITY", "DARK", "GAIN", "READNOISE", "PHOTOM", "APCORR")
 
 
 def _reference_arrays(folder, exposure):
@@ -38,6 +43,7 @@ def _reference_arrays(folder, exposure):
     arrays = {
         "mask": refs.cutout(models["MASK"].dq, models["MASK"], exposure),
         "saturation": refs.cutout(models["SATURATION"].data, models["SATURATION"], exposure),
+        "linearity": refs.cutout(models["LINEARITY"].coeffs, models["LINEARITY"], exposure),
         "dark": refs.cutout(models["DARK"].data, models["DARK"], exposure),
         "gain": refs.cutout(models["GAIN"].data, models["GAIN"], exposure),
         # READNOISE files hold the CDS noise (JWST convention); one read has 1/sqrt(2) of it.
@@ -85,10 +91,17 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None):
 
     pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
     groupdq = registry.get("saturation", choice["saturation"])(exposure.data, exposure.groupdq, ref["saturation"])
-    data = registry.get("dark", choice["dark"])(exposure.data, ref["dark"])
+    groupdq = flag_first_last(groupdq)
+    data, lin_flags = correct_linearity(exposure.data, groupdq, ref["linearity"])
+    pixeldq |= lin_flags
+    data = registry.get("dark", choice["dark"])(data, ref["dark"])
     group_time = float(meta.exposure.group_time)
+    groupdq, median_diff = registry.get("jump", choice["jump"])(data, groupdq, ref["readnoise"], ref["gain"], group_time)
+    groupdq, n_showers = registry.get("showers", choice["showers"])(
+        data, groupdq, ref["readnoise"], ref["gain"], group_time, median_diff
+    )
     fit = registry.get("ramp_fit", choice["ramp_fit"])(
-        data, groupdq, ref["readnoise"], ref["gain"], group_time, dark_rate(ref["dark"], group_time)
+        data, groupdq, ref["readnoise"], ref["gain"], group_time, dark_rate(models["DARK"], group_time, ref["gain"])
     )
     unusable = (pixeldq & dq.DO_NOT_USE) != 0
     rate = np.where(unusable, np.nan, fit.rate)
@@ -103,11 +116,12 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None):
                       var_poisson=fit.var_poisson_ints, var_rnoise=fit.var_rnoise_ints)
     for product in (rate_model, rateints):
         product.meta.bunit_data = product.meta.bunit_err = "DN/s"
-        for step in ("dq_init", "saturation", "dark_sub", "ramp_fit"):
+        for step in ("dq_init", "saturation", "firstframe", "lastframe", "linearity", "dark_sub", "jump", "ramp_fit"):
             setattr(product.meta.cal_step, step, "COMPLETE")
-        for reftype in ("MASK", "SATURATION", "DARK", "GAIN", "READNOISE"):
+        product.meta.exposure.extended_emission_events = n_showers
+        for reftype in ("MASK", "SATURATION", "LINEARITY", "DARK", "GAIN", "READNOISE"):
             getattr(product.meta.ref_file, reftype.lower()).name = str(models[reftype].meta.filename)
-        product.meta.ref_file.crds.sw_version = f"miri-testbed ramp_fit={choice['ramp_fit']}"
+        product.meta.ref_file.crds.sw_version = "miri-testbed " + " ".join(f"{k}={v}" for k, v in choice.items())
 
     factor = conversion_factor(models["PHOTOM"].phot_table, meta.instrument.filter, meta.subarray.name)
     sci, cvar_p, cvar_r = apply_photom(rate, var_p, var_r, factor)

@@ -33,6 +33,7 @@ MODELS = {
     "DARK": dm.DarkMIRIModel,
     "SATURATION": dm.SaturationModel,
     "MASK": dm.MaskModel,
+    "LINEARITY": dm.LinearityModel,
     "PHOTOM": dm.MirImgPhotomModel,
     "APCORR": dm.MirImgApcorrModel,
 }

@@ -2,23 +2,39 @@
 
 A study picks variants by name (``{"ramp_fit": "ols"}``) and runs them on the same
 exposures; the command line takes ``--algorithm STEP=NAME``.  Each entry is a plain
-function of numpy arrays.  Later issues add variants (and the official ``stcal`` ones
-when the ``peers`` extra is installed) to these tables.
+function of numpy arrays.  When the optional ``peers`` extra is installed, the official
+``stcal`` implementations join as ``stcal_*`` variants (:mod:`calibration.peers`).
 """
-from . import CalibrationInputError
+from . import CalibrationInputError, peers
 from .catalog import source_catalog
 from .dark import subtract_dark
+from .jump import detect_jumps
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
+from .showers import flag_showers
+
+
+def _no_showers(data, groupdq, *args, **kwargs):
+    return groupdq, 0
+
+
+def _no_jumps(data, groupdq, *args, **kwargs):
+    return groupdq, None
+
 
 ALGORITHMS = {
     "saturation": {"threshold": flag_saturation},
     "dark": {"reference": subtract_dark},
-    "ramp_fit": {"ols": fit_ols, "optimal": fit_optimal, "likelihood": fit_likelihood},
+    "jump": {"twopoint": detect_jumps, "none": _no_jumps},
+    "showers": {"box": flag_showers, "none": _no_showers},
+    "ramp_fit": {"likelihood": fit_likelihood, "ols": fit_ols, "optimal": fit_optimal},
     "catalog": {"aperture": source_catalog},
 }
+ALGORITHMS["jump"].update(peers.jump_variants())
+ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 
-DEFAULTS = {step: next(iter(variants)) for step, variants in ALGORITHMS.items()}
+DEFAULTS = {"saturation": "threshold", "dark": "reference", "jump": "twopoint", "showers": "box",
+            "ramp_fit": "likelihood", "catalog": "aperture"}
 
 
 def resolve(choices=None):
@@ -28,8 +44,9 @@ def resolve(choices=None):
         if step not in ALGORITHMS:
             raise CalibrationInputError(f"unknown calibration step {step!r}; steps: {', '.join(ALGORITHMS)}")
         if name not in ALGORITHMS[step]:
+            hint = " (the stcal variants need the 'peers' extra: pip install -e '.[peers]')" if "stcal" in name else ""
             raise CalibrationInputError(
-                f"unknown algorithm {name!r} for step {step!r}; available: {', '.join(ALGORITHMS[step])}"
+                f"unknown algorithm {name!r} for step {step!r}; available: {', '.join(ALGORITHMS[step])}{hint}"
             )
         chosen[step] = name
     return chosen

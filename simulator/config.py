@@ -82,6 +82,12 @@ class DetectorEffects:
     bad_pixels: bool = True
     saturation: bool = True
     digitize: bool = True
+    nonlinearity: bool = True
+    reset_anomaly: bool = True
+    cosmic_rays: bool = True
+    showers: bool = True
+    cosmic_ray_rate: float = 5e-5  # hits per pixel per second (params 3, ETC 8 /cm^2/s)
+    shower_rate: float = 1 / 40  # per second per full detector (params 3, JDox, very approximate)
     hot_fraction: float = 2e-3  # placeholder
     dead_fraction: float = 1e-3  # placeholder
     bias_scatter_dn: float = 300.0  # placeholder pixel-to-pixel pedestal scatter

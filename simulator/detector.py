@@ -1,18 +1,21 @@
 """The detector: illumination (e-/s) -> up-the-ramp samples (DN) on the read clock.
 
-Model, per pixel and integration (params 1; defaults 6-9):
+Model, per pixel and integration (params 1; defaults 6-12):
 
-    Q_k = min( sum_{j<=k} Poisson((I + D) * t_g), W ),    k = 0 .. ngroups-1
-    S_k = B + Q_k / g + N(0, sigma_r^2),   digitised to integers in [0, 65535]
+    Q_k = min( sum_{j<=k} Poisson((I + D) t_g) + C_k + H_k, W ),   k = 0 .. ngroups-1
+    S_k = B + N(Q_k) / g + r_k + N(0, sigma_r^2),  digitised to integers in [0, 65535]
 
 with I the illumination, D the dark current (0.2 e-/s; hot pixels far more), t_g the
-group time of the subarray and readout (the first read comes one frame after the
-reset), W the full well (210 000 e-), g the gain (4 e-/DN), B the bias pedestal
-(placeholder) and sigma_r the read noise of one read (6/sqrt(2) DN, CDS reading
-uncertain).  Dead pixels collect nothing.  Each integration starts from a reset.
+group time of the subarray and readout (a pixel is read one frame after its reset and
+every frame after), C_k and H_k the charge of cosmic rays and showers that arrived
+before the pixel's read k (:mod:`cosmic_rays`, :mod:`showers`, on the pixel's own
+read times from :mod:`readclock`), W the full well (210 000 e-), N the nonlinear
+response (:mod:`nonlinearity`), g the gain (4 e-/DN), B the bias pedestal
+(placeholder), r_k the reset-anomaly and last-frame offsets (:mod:`reset`) and sigma_r
+the read noise of one read (6/sqrt(2) DN, CDS reading uncertain).  Dead pixels collect
+nothing.  Each integration starts from a reset.
 
-Not modelled yet (their own issue): per-pixel read times within a frame, nonlinearity,
-reset anomaly / RSCD, last-frame effect, cosmic rays, EMI.
+Not modelled yet: RSCD's dependence on the previous integration, EMI, persistence.
 """
 from dataclasses import dataclass
 
@@ -20,6 +23,8 @@ import numpy as np
 
 from instrument import detector as det
 from instrument import readout
+
+from . import cosmic_rays, nonlinearity, reset, showers
 
 
 @dataclass
@@ -75,14 +80,49 @@ def accumulate(rate_e, observation, poisson, rng):
     return np.cumsum(steps, axis=1)
 
 
+def events(observation, truth, effects, rng):
+    """Cosmic-ray and shower charge at each read (e-) and their truth records."""
+    shape = (observation.nints, observation.ngroups) + truth.gain.shape
+    charge = np.zeros(shape)
+    mask = np.zeros(shape, np.uint8)  # bit 1: cosmic-ray arrival, bit 2: shower arrival
+    hits = {k: np.empty(0) for k in ("hit", "t", "y", "x", "integration", "group", "charge_e")}
+    shower_list = []
+    if effects.cosmic_rays:
+        hits = cosmic_rays.deposits(observation, truth.gain.shape,
+                                    cosmic_rays.CosmicRayModel(rate_per_pixel_s=effects.cosmic_ray_rate), rng)
+        seen = hits["group"] < observation.ngroups
+        increments = np.zeros(shape)
+        np.add.at(increments, (hits["integration"][seen], hits["group"][seen], hits["y"][seen], hits["x"][seen]),
+                  hits["charge_e"][seen])
+        charge += np.cumsum(increments, axis=1)
+        mask[hits["integration"][seen], hits["group"][seen], hits["y"][seen], hits["x"][seen]] |= 1
+    if effects.showers:
+        model = showers.ShowerModel(rate_per_detector_s=effects.shower_rate)
+        shower_list = showers.draw(observation, truth.gain.shape, model, rng)
+        arrival = np.zeros(shape, bool)
+        showers.add_charge(charge, arrival, shower_list, observation, truth.gain, model)
+        mask[arrival] |= 2
+    dead = truth.dead | truth.reference
+    charge[:, :, dead] = 0.0
+    return charge, mask, hits, shower_list
+
+
 def ramps(illumination_e, observation, truth, effects, rng):
-    """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them."""
+    """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them,
+    and the truth of what went in: linear signal (DN), event masks and lists."""
     rate = np.where(truth.dead | truth.reference, 0.0, illumination_e) + truth.dark_rate
     charge = accumulate(rate, observation, effects.poisson, rng)
+    event_charge, event_mask, hits, shower_list = events(observation, truth, effects, rng)
+    charge += event_charge
     np.minimum(charge, truth.full_well, out=charge)
+    linear = (truth.bias + charge / truth.gain).astype(np.float32)
+    if effects.nonlinearity:
+        charge = nonlinearity.response(charge, truth.full_well, nonlinearity.NonlinearityModel())
     signal = truth.bias + charge / truth.gain
+    if effects.reset_anomaly:
+        signal += reset.offsets(observation.ngroups, reset.ResetModel())[:, None, None]
     if effects.read_noise:
         signal += truth.read_noise * rng.standard_normal(signal.shape)
     if effects.digitize:
         signal = np.clip(np.rint(signal), 0, det.ADC_MAX_DN)
-    return signal.astype(np.float32)
+    return signal.astype(np.float32), dict(linear=linear, mask=event_mask, hits=hits, showers=shower_list)

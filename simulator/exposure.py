@@ -82,7 +82,7 @@ def ramp_model(data, observation):
     return model
 
 
-def write_truth(path, *, config, seed, observation, illumination, truth, scene, source_rates):
+def write_truth(path, *, config, seed, observation, illumination, truth, scene, source_rates, events):
     """The truth file: what really went in (never an input to calibration)."""
     x, y = sky.source_positions(scene, observation)
     sources = Table(
@@ -110,8 +110,19 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
         fits.ImageHDU((truth.dead | truth.hot | truth.reference).astype(np.uint8), name="BADPIX"),
         fits.table_to_hdu(sources),
         fits.ImageHDU(np.frombuffer(json.dumps(config, sort_keys=True).encode(), np.uint8), name="CONFIG"),
+        fits.ImageHDU(events["linear"], name="LINEAR"),
+        fits.ImageHDU(events["mask"], name="EVENTS"),
+        fits.table_to_hdu(Table({k: np.asarray(v) for k, v in events["hits"].items()})),
+        fits.table_to_hdu(Table(rows=[tuple(s.values()) for s in events["showers"]],
+                                names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
+                          if events["showers"] else Table(names=("t", "x", "y", "a", "b", "angle", "peak_dn"))),
     ]
     hdus[5].name = "SOURCES"
+    hdus[9].name = "CR_HITS"
+    hdus[10].name = "SHOWERS"
+    hdus[7].header["BUNIT"] = "DN"
+    hdus[7].header["COMMENT"] = "bias + collected charge / gain: the ramp without nonlinearity, offsets and noise"
+    hdus[8].header["COMMENT"] = "bit 1: a cosmic ray first appears in this group; bit 2: a shower does"
     hdus[1].header["BUNIT"] = "electron/s"
     hdus[2].header["BUNIT"] = "DN/s"
     hdus[3].header["BUNIT"] = "electron/s"
@@ -131,7 +142,7 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     rngs = rng_streams(seed)
     truth = detector.draw_detector(observation, effects, rngs["detector"])
     illumination, source_rates = sky.illumination(scene, observation)
-    data = detector.ramps(illumination, observation, truth, effects, rngs["ramps"])
+    data, events = detector.ramps(illumination, observation, truth, effects, rngs["ramps"])
     config = {
         "scene": {"background_mjy_sr": scene.background_mjy_sr, "sources": [asdict(s) for s in scene.sources]},
         "observation": asdict(observation),
@@ -139,10 +150,10 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
         "references": asdict(references),
         "seed": seed,
     }
-    refs = write_reference_set(outdir / "refs", truth, observation, references, rngs["references"])
+    refs = write_reference_set(outdir / "refs", truth, observation, references, effects, rngs["references"])
     uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
     truth_path = write_truth(
         outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
-        illumination=illumination, truth=truth, scene=scene, source_rates=source_rates,
+        illumination=illumination, truth=truth, scene=scene, source_rates=source_rates, events=events,
     )
     return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs}

@@ -13,6 +13,10 @@ calibration exposure (same statistics, a fraction of the cost):
   ``sqrt(2) sigma_r sqrt(chi2_M / M)``.
 * GAIN: photon-transfer estimate, ``g (1 + e)``, ``e ~ N(0, gain_error)``.
 * SATURATION: the level where ramps flatten, ``B + margin * W / g``.
+* LINEARITY: a polynomial fitted to the inverse of the true response
+  (:func:`linearity_coefficients`).
+* DARK also carries the reset-anomaly and last-frame offsets, as darks taken with the
+  same readout do.
 * MASK: dead, hot and reference pixels (hot and dead pixels are extreme, so a real
   programme finds all of them; warm pixels are not modelled yet).
 * PHOTOM: ``photmjsr = g / E(1 MJy/sr)`` times ``(1 + e)``, ``e ~ N(0, photom_error)``.
@@ -21,6 +25,7 @@ calibration exposure (same statistics, a fraction of the cost):
   ``apcorr = 1 / (EE(r) - A_ap * <PSF>_annulus)``.
 """
 from datetime import datetime, timezone
+from math import comb
 
 import numpy as np
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
@@ -29,7 +34,7 @@ from stdatamodels.jwst import datamodels as dm
 from instrument import dq, imager, readout
 from instrument.files import save_model
 
-from . import psf, throughput
+from . import nonlinearity, psf, reset, throughput
 
 USEAFTER = "2022-01-01T00:00:00"
 EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
@@ -59,19 +64,20 @@ def _describe(model, reftype, observation, options, description):
     return model
 
 
-def _measured_dark(truth, observation, options, rng):
+def _measured_dark(truth, observation, options, offsets, rng):
     ngroups = observation.ngroups
     t_g = observation.group_time
     g = truth.gain
     mean_dn_per_group = truth.dark_rate * t_g / g
     ks = np.arange(ngroups)[:, None, None]
+    offsets = (offsets - offsets[0])[:, None, None]
     if options.kind == "perfect":
-        return (ks * mean_dn_per_group).astype(np.float32)
+        return (ks * mean_dn_per_group + offsets).astype(np.float32)
     n = options.dark_integrations
     steps = rng.poisson(np.broadcast_to(n * truth.dark_rate * t_g, (ngroups - 1,) + g.shape))
     charge = np.concatenate([np.zeros((1,) + g.shape), np.cumsum(steps, axis=0)]) / n
     reads = truth.read_noise / np.sqrt(n) * rng.standard_normal((ngroups,) + g.shape)
-    return (charge / g + reads - reads[0]).astype(np.float32)
+    return (charge / g + reads - reads[0] + offsets).astype(np.float32)
 
 
 def photmjsr(filter_name, gain):
@@ -114,8 +120,34 @@ def aperture_corrections(filter_name, sky_in_fwhm=4.0, sky_out_fwhm=6.0, phases_
     return rows
 
 
-def write_reference_set(folder, truth, observation, options, rng):
-    """Write GAIN, READNOISE, DARK, SATURATION, MASK, PHOTOM, APCORR files into ``folder``."""
+def linearity_coefficients(bias, gain, full_well, enabled, margin, degree=4, samples=64):
+    """Per-pixel polynomial (raw DN -> linearised DN) of the JWST LINEARITY format.
+
+    The inverse response ``h(u) = N^-1(g u) / g`` of bias-subtracted signal u is fitted
+    once by a degree-4 polynomial over 0 .. margin * W (the response is the same in every
+    pixel; its inverse is not a polynomial, so the fit leaves a small model error, as a
+    real LINEARITY file does); the pixel's pedestal B is folded in by expanding
+    ``B + h(x - B)`` in powers of the raw value x.
+    """
+    coeffs = np.zeros((degree + 1,) + bias.shape)
+    if not enabled:
+        coeffs[1] = 1.0
+        return coeffs.astype(np.float32)
+    g = float(np.mean(gain))
+    w = float(np.mean(full_well))
+    charge = np.linspace(0, margin * w, samples)
+    measured = nonlinearity.response(charge, w, nonlinearity.NonlinearityModel()) / g
+    p = np.polynomial.polynomial.polyfit(measured, charge / g, degree)  # h(u) = sum p_j u^j
+    p[0] = 0.0  # zero signal is zero signal
+    for j, pj in enumerate(p):
+        for m in range(j + 1):  # p_j (x - B)^j = sum_m C(j, m) x^m (-B)^(j-m)
+            coeffs[m] += pj * comb(j, m) * (-bias) ** (j - m)
+    coeffs[0] += bias
+    return coeffs.astype(np.float32)
+
+
+def write_reference_set(folder, truth, observation, options, effects, rng):
+    """Write GAIN, READNOISE, DARK, SATURATION, MASK, LINEARITY, PHOTOM, APCORR into ``folder``."""
     measured = options.kind == "measured"
     sub = observation.subarray.upper()
     written = {}
@@ -134,8 +166,12 @@ def write_reference_set(folder, truth, observation, options, rng):
         "CDS read noise, DN",
     )
 
-    dark = _measured_dark(truth, observation, options, rng)[None]
-    model = dm.DarkMIRIModel(data=dark, err=np.zeros_like(dark), dq=np.zeros((1, 1) + dark.shape[2:], np.uint32))
+    offsets = (reset.offsets(observation.ngroups, reset.ResetModel()) if effects.reset_anomaly
+               else np.zeros(observation.ngroups))
+    dark = _measured_dark(truth, observation, options, offsets, rng)[None]
+    model = dm.DarkMIRIModel(data=dark, err=np.zeros_like(dark), dq=np.zeros((1, 1) + dark.shape[2:], np.uint32),
+                             average_dark_current=np.full(dark.shape[2:], np.median(truth.dark_rate),
+                                                          np.float32))
     model.meta.exposure.readpatt = observation.readpatt
     model.meta.exposure.ngroups = observation.ngroups
     model.meta.exposure.nframes = 1
@@ -147,6 +183,14 @@ def write_reference_set(folder, truth, observation, options, rng):
     written["SATURATION"] = _describe(
         dm.SaturationModel(data=threshold.astype(np.float32), dq=np.zeros(threshold.shape, np.uint32)),
         "SATURATION", observation, options, "saturation threshold in raw DN",
+    )
+
+    finite_well = np.where(np.isfinite(truth.full_well), truth.full_well, 1e12)
+    coeffs = linearity_coefficients(truth.bias, truth.gain, finite_well, effects.nonlinearity,
+                                    options.saturation_margin)
+    written["LINEARITY"] = _describe(
+        dm.LinearityModel(coeffs=coeffs, dq=np.zeros(truth.gain.shape, np.uint32)), "LINEARITY", observation,
+        options, "polynomial from raw DN to linear DN",
     )
 
     mask = np.zeros(truth.gain.shape, np.uint32)

@@ -3,8 +3,15 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Derandomised: the same examples on every run, so a red test is a real regression and
+# reproducible; set HYPOTHESIS_PROFILE=explore to search new examples.
 settings.register_profile(
-    "ci", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    "ci", max_examples=10, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "explore", max_examples=100, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -8,7 +8,7 @@ from stdatamodels.jwst import datamodels as dm
 
 from helpers import noise_free, simulate_and_calibrate, star_scene
 from instrument import imager
-from simulator import Observation
+from simulator import DetectorEffects, Observation
 from validation import targets
 from validation.runner import run_cells, suite_cells
 from validation.scenarios import load_suite
@@ -41,10 +41,15 @@ def test_noise_free_round_trip(tmp_path_factory, seed, subarray, filt, ngroups, 
 
 @given(seed=st.integers(0, 2**31), readpatt=st.sampled_from(["FASTR1", "SLOWR1"]), filt=st.sampled_from(FILTERS))
 def test_noisy_rates_have_unit_pulls(tmp_path_factory, seed, readpatt, filt):
+    """Every ordinary effect on (noise, dark, bias, nonlinearity, reset anomaly, last frame,
+    saturation, bad pixels, digitisation) but cosmic rays and showers: pulls of width 1,
+    rates unbiased.  (With 4 SLOWR1 groups only one difference survives first/last-frame
+    flagging, so no jump can be detected there: events are tested where they can be.)"""
     tmp = tmp_path_factory.mktemp("noisy")
     subarray = "FULL" if readpatt == "SLOWR1" else "SUB256"
     obs = Observation(filter=filt, subarray=subarray, readpatt=readpatt, ngroups=4 if readpatt == "SLOWR1" else 15)
-    _, _, scores = simulate_and_calibrate(tmp, obs, star_scene(obs, seed, background=10.0), seed)
+    effects = DetectorEffects(cosmic_rays=False, showers=False)
+    _, _, scores = simulate_and_calibrate(tmp, obs, star_scene(obs, seed, background=10.0), seed, effects=effects)
     overall = scores[scores.rate_bin.isna()].set_index("metric")["value"]
     assert overall["pull_n"] > 6e4
     assert overall["pull_std"] == pytest.approx(1.0, abs=0.05)

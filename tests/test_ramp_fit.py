@@ -131,14 +131,15 @@ def test_pull_width_from_zero_to_near_saturation(method):
     """>= 1e5 pixels with rates from 0 to 95 % of full well in the integration: the
     simulator's ramps (Poisson, read noise, bias, digitisation) fit with pulls of width 1."""
     obs = Observation(subarray="SUB256", ngroups=12, nints=2)
-    effects = DetectorEffects(bad_pixels=False, dark=False)
+    effects = DetectorEffects(bad_pixels=False, dark=False, nonlinearity=False, reset_anomaly=False,
+                              cosmic_rays=False, showers=False)
     rng = np.random.default_rng(7)
     truth = draw_detector(obs, effects, rng)
     t_int = obs.ngroups * obs.group_time
     max_rate = 0.95 * 0.97 * truth.full_well[0, 0] / t_int  # below the flagged threshold
     rate_e = np.geomspace(1e-3, max_rate, truth.gain.size).reshape(truth.gain.shape)
     rate_e[0, :50] = 0.0
-    data = ramps(rate_e, obs, truth, effects, rng)
+    data, _ = ramps(rate_e, obs, truth, effects, rng)
     groupdq = flag_saturation(data, np.zeros(data.shape, np.uint8), truth.bias + 0.97 * truth.full_well / truth.gain)
     fit = fit_ramps(data - truth.bias, groupdq, truth.read_noise, truth.gain, obs.group_time, method=method)
     true_dn = np.broadcast_to(rate_e / truth.gain, fit.rate_ints.shape).ravel()

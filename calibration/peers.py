@@ -1,0 +1,78 @@
+"""The official ``stcal`` algorithms as variants, run on the same arrays as ours.
+
+Installed with the optional ``peers`` extra; without it these tables are empty and the
+registry simply has no ``stcal_*`` names.  Conventions handed to stcal: ramps in DN,
+READNOISE as the CDS noise (stcal divides by sqrt(2) for one read), gain in e-/DN, MIRI
+FASTR1/SLOWR1 timing (nframes 1, groupgap 0), single process (``max_cores = "none"``).
+"""
+import math
+
+import numpy as np
+
+from instrument import dq
+
+try:
+    from stcal.jump.jump import detect_jumps_data
+    from stcal.jump.jump_class import JumpData
+    from stcal.ramp_fitting.ramp_fit import ramp_fit_data
+    from stcal.ramp_fitting.ramp_fit_class import RampData
+except ImportError:  # the peers extra is not installed
+    JumpData = None
+
+
+def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, algorithm="OLS_C"):
+    """stcal's ramp fit (``OLS_C`` or ``LIKELY``) as a :class:`calibration.ramp_fit.RampFit`."""
+    from .ramp_fit import RampFit
+
+    nints, ngroups, ny, nx = data.shape
+    ramp = RampData()
+    ramp.set_arrays(np.array(data, np.float32), np.array(groupdq, np.uint8), np.zeros((ny, nx), np.uint32),
+                    np.zeros((ny, nx), np.float32))
+    ramp.set_meta(name="MIRI", frame_time=group_time, group_time=group_time, groupgap=0, nframes=1,
+                  drop_frames1=None)
+    ramp.set_dqflags(dq.PIXEL)
+    cds = np.array(np.broadcast_to(read_noise, (ny, nx)) * math.sqrt(2.0), np.float32)
+    gain2d = np.array(np.broadcast_to(gain, (ny, nx)), np.float32)
+    image, integ, _ = ramp_fit_data(ramp, False, cds, gain2d, algorithm, "optimal", "none")
+    if image is None:  # every pixel unusable
+        nan = np.full((ny, nx), np.nan, np.float32)
+        return RampFit(nan, nan, nan, np.full((ny, nx), dq.DO_NOT_USE, np.uint32),
+                       np.full((nints, ny, nx), np.nan, np.float32), *([np.full((nints, ny, nx), np.nan)] * 2),
+                       np.full((nints, ny, nx), dq.DO_NOT_USE, np.uint32))
+    return RampFit(image["slope"], image["var_poisson"], image["var_rnoise"], image["dq"].astype(np.uint32),
+                   integ["slope"], integ["var_poisson"], integ["var_rnoise"], integ["dq"].astype(np.uint32))
+
+
+def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False):
+    """stcal's two-point jump detection (with its MIRI shower flagging if asked)."""
+    ny, nx = data.shape[2:]
+    cds = np.array(np.broadcast_to(read_noise, (ny, nx)) * math.sqrt(2.0), np.float32)
+    gain2d = np.array(np.broadcast_to(gain, (ny, nx)), np.float32)
+    jump = JumpData(gain2d=gain2d, rnoise2d=cds, dqflags=dq.PIXEL)
+    jump.init_arrays_from_arrays(np.array(data, np.float32), np.array(groupdq, np.uint8), np.zeros((ny, nx), np.uint32))
+    jump.nframes = 1
+    jump.dt_group = np.ones(1)
+    jump.n_reads_groupdiff = np.ones(1) * 2
+    jump.max_cores = "none"
+    jump.find_showers = find_showers
+    jump.grps_masked_after_shower = int(math.ceil(15.0 / group_time))
+    gdq, _, _, _ = detect_jumps_data(jump)
+    return gdq.astype(np.uint8), None
+
+
+def ramp_fit_variants():
+    if JumpData is None:
+        return {}
+    return {
+        "stcal_ols": lambda *a, **k: stcal_ramp_fit(*a, **k, algorithm="OLS_C"),
+        "stcal_likely": lambda *a, **k: stcal_ramp_fit(*a, **k, algorithm="LIKELY"),
+    }
+
+
+def jump_variants():
+    if JumpData is None:
+        return {}
+    return {
+        "stcal": stcal_jump,
+        "stcal_showers": lambda *a, **k: stcal_jump(*a, **k, find_showers=True),
+    }

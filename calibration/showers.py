@@ -1,0 +1,73 @@
+"""Shower flagging: large, faint areas of excess charge in one group difference.
+
+After the single-pixel jumps are found, each group difference is turned into residuals
+in units of its noise, ``z = (d - median d) / sigma_d`` (jumps and unusable differences
+set to 0).  A box average over ``box`` x ``box`` pixels, normalised to unit noise,
+
+    Z = sum_box(z m) / sqrt(sum_box(m)),
+
+reveals excesses far below the per-pixel threshold (a 9x9 box gains a factor 9).  Areas
+with Z above ``detect_sigma`` and at least ``min_area`` pixels are showers; each is
+grown to the connected region where Z is above ``extend_sigma`` and dilated by half a
+box, since the halo fades below any threshold.  The group where it appears gets
+JUMP_DET over that area, and so does every later group read within
+``time_masked_after_shower`` seconds (charge keeps being released; 15 s as in the JWST
+jump step defaults).
+"""
+import numpy as np
+from scipy import ndimage
+
+from instrument import dq
+
+UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
+
+
+def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, box=9, detect_sigma=5.0, extend_sigma=2.0,
+                 min_area=40, time_masked_after_shower=15.0):
+    """Return ``groupdq`` with shower areas flagged JUMP_DET, and the number of showers found."""
+    nints, ngroups = data.shape[:2]
+    out = groupdq.copy()
+    found = 0
+    if ngroups < 3:
+        return out, found
+    after = int(np.ceil(time_masked_after_shower / group_time))
+    structure = np.ones((3, 3), bool)
+    for i in range(nints):
+        y = data[i].astype(np.float32)
+        usable = (groupdq[i] & UNUSABLE_GROUP) == 0
+        jump = (groupdq[i] & dq.JUMP_DET) != 0
+        d = np.diff(y, axis=0)
+        valid = usable[1:] & usable[:-1] & ~jump[1:]
+        if median_diff is None:  # a jump variant that does not report it
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    med = np.nanmedian(np.where(valid, d, np.nan), axis=0)
+        else:
+            med = median_diff[i]
+        sigma = np.sqrt(2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
+        for k in range(d.shape[0]):
+            m = valid[k].astype(np.float32)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                z = np.where(valid[k] & (sigma > 0), (d[k] - med) / sigma, 0.0)
+            total = ndimage.uniform_filter(z * m, box, mode="constant")
+            count = ndimage.uniform_filter(m, box, mode="constant")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                score = np.where(count > 0, total * box / np.sqrt(count), 0.0)
+            core = score > detect_sigma
+            if not core.any():
+                continue
+            labels, n = ndimage.label(core, structure)
+            areas = ndimage.sum(core, labels, np.arange(1, n + 1))
+            keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
+            if not keep.any():
+                continue
+            extended, _ = ndimage.label(score > extend_sigma, structure)
+            region = np.isin(extended, np.unique(extended[keep]))
+            region = ndimage.binary_dilation(region, iterations=box // 2)
+            found += int(np.unique(labels[keep]).size)
+            for g in range(k + 1, min(k + 2 + after, ngroups)):
+                out[i, g][region] |= np.uint8(dq.JUMP_DET)
+    return out, found

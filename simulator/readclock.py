@@ -1,0 +1,59 @@
+"""When each pixel is read: the MIRI read clock (params 1, 2; ``jwst/emicorr/emicorr.py``).
+
+Within a frame, row ``j`` of the subarray starts ``j * rowclocks`` pixel clocks after the
+frame start, and the 4 outputs read columns ``4c .. 4c+3`` together, ``c * nsamples``
+clocks into the row.  Rows outside the subarray are stepped at 7 clocks each after the
+subarray's rows (the rule that reproduces the documented frame times; their place in
+the frame is an approximation).  Every integration starts with one reset frame, so
+group ``k`` of integration ``i`` is read at
+
+    t = [i (ngroups + 1) + k + 1] * t_frame + offset(row, column),
+
+and a pixel's charge at a read has accumulated since its own reset, ``(k + 1) t_frame``
+earlier.  Times are seconds from the start of the exposure.
+"""
+import numpy as np
+
+from instrument import detector as det
+from instrument import readout
+
+
+def pixel_offsets(observation):
+    """Seconds from the frame start to each pixel's read, shape ``(ysize, xsize)``."""
+    sub = readout.subarray(observation.subarray)
+    rowclocks = readout.rowclocks(observation.subarray, observation.readpatt)
+    nsamples = readout.readout_pattern(observation.readpatt).samples_per_read
+    rows = np.arange(sub.ysize)[:, None] * rowclocks
+    cols = (np.arange(sub.xsize)[None, :] // det.N_OUTPUTS) * nsamples
+    return (rows + cols) * det.PIXEL_CLOCK_S
+
+
+def frame_starts(observation):
+    """Start time of the frame read as group ``k`` of integration ``i``, ``(nints, ngroups)``."""
+    i = np.arange(observation.nints)[:, None]
+    k = np.arange(observation.ngroups)[None, :]
+    return (i * (observation.ngroups + 1) + k + 1) * observation.frame_time
+
+
+def integration_of(t, observation):
+    """Integration index a time falls in (the reset frame counts as its first frame)."""
+    return np.floor(t / ((observation.ngroups + 1) * observation.frame_time)).astype(int)
+
+
+def first_read_after(t, y, x, observation):
+    """``(integration, group)`` of the first read of pixel ``(y, x)`` after time ``t``.
+
+    Read ``k`` is at ``t_int + (k + 1) t_frame + offset`` and the reset at
+    ``t_int + offset``, so ``k = floor((t - t_int - offset) / t_frame)``; charge that
+    arrives before the pixel's reset or after its last read is reset away, and gets
+    group = ngroups (no read sees it).
+    """
+    i = integration_of(t, observation)
+    t_int = i * (observation.ngroups + 1) * observation.frame_time
+    k = np.floor((t - t_int - pixel_offsets(observation)[y, x]) / observation.frame_time).astype(int)
+    return i, np.where((k < 0) | (k >= observation.ngroups), observation.ngroups, k)
+
+
+def duration(observation):
+    """Exposure length in seconds, from the first reset to the last read."""
+    return observation.nints * (observation.ngroups + 1) * observation.frame_time
