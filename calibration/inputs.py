@@ -41,7 +41,9 @@ def _check_fits(path):
     except FileNotFoundError:
         raise CalibrationInputError(f"{path}: no such file") from None
     except Exception as exc:  # astropy raises several types for corrupt files
-        raise CalibrationInputError(f"{path}: not a readable FITS file ({type(exc).__name__}: {exc})") from None
+        raise CalibrationInputError(
+            f"{path}: not a readable FITS file, truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from None
     return header
 
 

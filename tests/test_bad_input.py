@@ -124,3 +124,39 @@ def test_unknown_scenario_key(tmp_path, capsys):
 def test_unknown_suite(tmp_path, capsys):
     code = main(["run", "--suite", "nosuch", "-o", str(tmp_path / "rep")])
     _assert_refused(code, capsys.readouterr().err, tmp_path / "rep", "unknown suite 'nosuch'", "default", "quick")
+
+
+def test_wrongly_typed_scenario_value(tmp_path, capsys):
+    suite = tmp_path / "s.toml"
+    suite.write_text('[suite]\nseeds=[1]\n[[scenario]]\nname="a"\n[scenario.effects]\ndigitize="no"\n')
+    code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "rep")])
+    _assert_refused(code, capsys.readouterr().err, tmp_path / "rep", "scenario 'a'.effects.digitize: expected bool")
+
+
+def test_score_refuses_swapped_or_mismatched_files(exposure, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["calibrate", str(exposure["uncal"]), "-o", str(out), "--refs", str(exposure["refs"])]) == 0
+    capsys.readouterr()
+    rate, cat = out / "good_rate.fits", out / "good_cat.ecsv"
+    code = main(["score", "--truth", str(rate), "--rate", str(rate), "--cat", str(cat)])
+    assert code == 2 and "not a miri-testbed truth file" in capsys.readouterr().err
+    code = main(["score", "--truth", str(exposure["truth"]), "--rate", str(rate), "--cat", str(exposure["truth"])])
+    assert code == 2 and "not an ECSV source catalog" in capsys.readouterr().err
+
+
+def test_run_exits_1_when_a_target_fails(tmp_path, capsys):
+    """A photometric reference 5 % off (an honest reference error, not a code change) must
+    fail the flux target, and the main job must say so in its exit status."""
+    suite = tmp_path / "s.toml"
+    suite.write_text(
+        '[suite]\nseeds=[1]\n[[scenario]]\nname="bad_photom"\n'
+        '[scenario.observation]\nsubarray="SUB256"\nngroups=10\n'
+        '[scenario.scene]\nrandom_stars={n=6, flux_min_mjy=0.2, flux_max_mjy=1.0}\n'
+        '[scenario.references]\nphotom_error=0.0\n'
+        '[scenario.effects]\ncosmic_rays=false\nshowers=false\n'
+    )
+    assert main(["run", "--suite", str(suite), "-o", str(tmp_path / "ok"), "--workers", "1"]) == 0
+    suite.write_text(suite.read_text().replace("photom_error=0.0", "photom_error=0.05").replace("seeds=[1]", "seeds=[3]"))
+    code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "bad"), "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 1 and "targets failed: IMG-FLUX-1" in out

@@ -5,7 +5,7 @@ one line ``miri-testbed: error: ...`` that names the problem and exit with statu
 nothing half-written is left behind, since every output is written atomically.
 """
 import argparse
-import json
+import shutil
 import sys
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -21,7 +21,7 @@ from . import targets as target_table
 from .report import write_report
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
 from .scenarios import ScenarioError, load_suite
-from .score import score
+from .score import ScoreInputError, score
 
 
 def _version():
@@ -74,11 +74,12 @@ def cmd_score(args):
 
 
 def print_targets(results):
-    print(f"{'target':<13} {'metric':<18} {'measured':>18} {'threshold':>16} {'n':>7}  result")
+    print(f"{'target':<12} {'measure':<26} {'measured':>18} {'threshold':>16} {'unit':<5} {'n':>8}  result")
     for r in results:
         status = {True: "pass", False: "FAIL", None: "no data"}[r["passed"]]
-        print(f"{r['id']:<13} {r['aggregation'] + ' ' + r['metric']:<18.18} "
-              f"{target_table.format_value(r['measured']):>18} {target_table.format_bounds(r):>16} {r['n']:>7}  {status}")
+        print(f"{r['id']:<12} {r['aggregation'] + ' ' + r['metric']:<26} "
+              f"{target_table.format_value(r['measured']):>18} {target_table.format_bounds(r):>16} {r['unit']:<5} "
+              f"{r['n']:>8}  {status}")
 
 
 def cmd_run(args):
@@ -90,6 +91,8 @@ def cmd_run(args):
     print(f"suite {suite.name}: {len(suite.scenarios)} scenarios x {len(suite.seeds)} seeds = {len(cells)} cells, "
           f"{args.workers or default_workers()} workers")
     metrics, hist = run_cells(cells, outdir / "work", workers=args.workers, keep_products=args.keep_products)
+    if not args.keep_products:
+        shutil.rmtree(outdir / "work", ignore_errors=True)
     results = target_table.evaluate(metrics)
     context = dict(suite=suite.name, seeds=list(suite.seeds), scenarios=[s.name for s in suite.scenarios],
                    cells=len(cells), algorithms=algorithms, created=created.isoformat(timespec="seconds"),
@@ -98,11 +101,18 @@ def cmd_run(args):
     print()
     print_targets(results)
     print(f"\nreport: {page}")
+    failed = [r["id"] for r in results if r["passed"] is False]
+    if failed:
+        print(f"targets failed: {', '.join(failed)}")
+        return 1
     return 0
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"miri-testbed {_version()}")
+    algorithm_help = "algorithm variant, repeatable; " + "; ".join(
+        f"{step}: {', '.join(names)} (default {registry.DEFAULTS[step]})" for step, names in registry.ALGORITHMS.items())
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("simulate", help="simulate exposures (uncal + truth + reference folder)")
@@ -117,8 +127,7 @@ def build_parser():
     p.add_argument("uncal", nargs="+", help="<name>_uncal.fits files")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--refs", help="reference folder (default: the built-in nominal folder)")
-    p.add_argument("--algorithm", action="append", metavar="STEP=NAME",
-                   help=f"algorithm variant; steps: {', '.join(registry.ALGORITHMS)}")
+    p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help=algorithm_help)
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("score", help="score products against a truth file")
@@ -129,12 +138,13 @@ def build_parser():
     p.add_argument("-o", "--output", help="CSV file (default: print)")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("run", help="run a suite end to end and write a report folder")
+    p = sub.add_parser("run", help="run a suite end to end and write a report folder "
+                                   "(exit 1 if an accuracy target fails)")
     p.add_argument("--suite", default="default", help="built-in suite name or TOML file (default: default)")
     p.add_argument("-o", "--output", help="report folder (default: reports/<suite>-<time>)")
     p.add_argument("--workers", type=int, help="parallel processes (default: number of cores, at most 4)")
     p.add_argument("--keep-products", action="store_true", help="keep the simulated and calibrated files")
-    p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help="algorithm variant")
+    p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help=algorithm_help)
     p.set_defaults(func=cmd_run)
     return parser
 
@@ -143,7 +153,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CalibrationInputError, ScenarioError, FileNotFoundError) as exc:
+    except (CalibrationInputError, ScenarioError, ScoreInputError, FileNotFoundError) as exc:
         print(f"miri-testbed: error: {exc}", file=sys.stderr)
         return 2
 

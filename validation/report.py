@@ -120,14 +120,25 @@ img { max-width: 48%; margin: 0.5%; border: 1px solid #ddd; }
 """
 
 
+def _strict(value):
+    """Infinite or NaN floats become null, so summary.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def write_report(outdir, metrics, hist, target_results, context):
     """Write ``metrics.csv``, ``summary.json``, plots and ``index.html`` into ``outdir``."""
     outdir.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     metrics.to_csv(buffer, index=False)
     write_text(outdir / "metrics.csv", buffer.getvalue())
-    write_text(outdir / "summary.json", json.dumps({"context": context, "targets": target_results}, indent=2,
-                                                   default=str))
+    write_text(outdir / "summary.json", json.dumps(_strict({"context": context, "targets": target_results}),
+                                                   indent=2, default=str, allow_nan=False))
     plot_flux_ratio(metrics, outdir / "flux_ratio.png")
     plot_pulls(hist, outdir / "pulls.png")
     plot_astrometry(metrics, outdir / "astrometry.png")

@@ -51,6 +51,22 @@ class Scenario:
         return Scene(self.sources + stars, self.background_mjy_sr)
 
 
+SCALAR_TYPES = {bool: (bool,), int: (int,), float: (int, float), str: (str,),
+                "bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}
+
+
+def _check_types(cls, table, where):
+    for f in fields(cls):
+        allowed = SCALAR_TYPES.get(f.type)
+        if f.name not in table or allowed is None:
+            continue
+        value = table[f.name]
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise ScenarioError(
+                f"{where}.{f.name}: expected {allowed[-1].__name__}, got {type(value).__name__} {value!r}"
+            )
+
+
 def _build(cls, table, where):
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
@@ -58,6 +74,7 @@ def _build(cls, table, where):
     unknown = sorted(set(table) - known)
     if unknown:
         raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    _check_types(cls, table, where)
     try:
         return cls(**table)
     except (TypeError, ValueError) as exc:

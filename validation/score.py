@@ -31,8 +31,21 @@ RATE_BINS = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0, np.inf)  # DN/s, lower edge
 PULL_HIST_EDGES = np.linspace(-6, 6, 121)
 
 
+class ScoreInputError(ValueError):
+    """A truth file, product or catalog cannot be scored; the message says why."""
+
+
 def read_truth(path):
-    with fits.open(path) as hdul:
+    try:
+        hdul = fits.open(path)
+    except FileNotFoundError:
+        raise ScoreInputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ScoreInputError(f"{path}: not a readable FITS file ({exc})") from None
+    with hdul:
+        missing = [n for n in ("RATE", "BADPIX", "SOURCES") if n not in hdul]
+        if missing or "SEED" not in hdul[0].header:
+            raise ScoreInputError(f"{path}: not a miri-testbed truth file (missing {', '.join(missing) or 'SEED'})")
         return {
             "rate": hdul["RATE"].data.astype(np.float64),
             "badpix": hdul["BADPIX"].data.astype(bool),
@@ -43,8 +56,14 @@ def read_truth(path):
 
 def residuals(rate_path, truth):
     """Per-pixel ``rate - true rate``, ``err`` and true rate of the usable science pixels."""
-    with dm.open(rate_path) as model:
+    try:
+        model = dm.open(rate_path)
+    except Exception as exc:
+        raise ScoreInputError(f"{rate_path}: cannot be read as a JWST rate file ({exc})") from None
+    with model:
         rate, err, flags = model.data.astype(np.float64), model.err.astype(np.float64), model.dq
+    if rate.shape != truth["rate"].shape:
+        raise ScoreInputError(f"{rate_path}: rate image {rate.shape} does not match the truth's {truth['rate'].shape}")
     usable = (flags & (dq.DO_NOT_USE | dq.REFERENCE_PIXEL)) == 0
     usable &= ~truth["badpix"] & np.isfinite(rate) & np.isfinite(err) & (err > 0)
     return rate[usable] - truth["rate"][usable], err[usable], truth["rate"][usable]
@@ -72,7 +91,15 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
     hist = np.histogram(np.clip(diff / err, PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1]), PULL_HIST_EDGES)[0]
 
     sources = truth["sources"]
-    cat = QTable.read(cat_path, format="ascii.ecsv")
+    try:
+        cat = QTable.read(cat_path, format="ascii.ecsv")
+    except FileNotFoundError:
+        raise ScoreInputError(f"{cat_path}: no such file") from None
+    except Exception as exc:
+        raise ScoreInputError(f"{cat_path}: not an ECSV source catalog ({type(exc).__name__})") from None
+    missing = [c for c in ("ra", "dec", "flux", "snr") if c not in cat.colnames]
+    if missing:
+        raise ScoreInputError(f"{cat_path}: catalog lacks column(s) {', '.join(missing)}")
     matched = np.zeros(len(sources), bool)
     used = np.zeros(len(cat), bool)
     if len(sources) and len(cat):

@@ -15,6 +15,7 @@ class Target:
     metric: str
     aggregation: str
     where: str = ""
+    unit: str = ""
     lower: float = -math.inf
     upper: float = math.inf
     tests: tuple = ()
@@ -43,7 +44,7 @@ def evaluate(metrics, targets=None):
         else:
             measured = float(AGGREGATIONS[t.aggregation](values))
             passed = bool(t.lower <= measured <= t.upper)
-        results.append(dict(id=t.id, metric=t.metric, aggregation=t.aggregation, where=t.where,
+        results.append(dict(id=t.id, metric=t.metric, aggregation=t.aggregation, where=t.where, unit=t.unit,
                             measured=measured, lower=t.lower, upper=t.upper, n=int(values.size),
                             passed=passed, source=t.source))
     return results
