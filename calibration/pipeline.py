@@ -79,8 +79,12 @@ def _image(model_cls, source, **arrays):
     return product
 
 
-def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None):
-    """Calibrate one exposure; return ``{suffix: model or table}`` without writing anything."""
+def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False):
+    """Calibrate one exposure; return ``{suffix: model or table}`` without writing anything.
+
+    With ``save_ramp``, also the ramp after the detector steps (``_ramp``: linearised,
+    dark-subtracted data with the jump and saturation flags), as the JWST pipeline's
+    ``save_calibrated_ramp`` does."""
     choice = registry.resolve(algorithms)
     exposure = open_uncal(uncal_path)
     meta = exposure.meta
@@ -145,7 +149,12 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None):
     catalog.meta["filter"] = meta.instrument.filter
     catalog.meta["apcorr_file"] = str(models["APCORR"].meta.filename)
     catalog.meta["algorithms"] = choice
-    return {"rate": rate_model, "rateints": rateints, "cal": cal, "cat": catalog}
+    products = {"rate": rate_model, "rateints": rateints, "cal": cal, "cat": catalog}
+    if save_ramp:
+        ramp = dm.RampModel(data=data, groupdq=groupdq, pixeldq=pixeldq)
+        ramp.update(exposure)
+        products["ramp"] = ramp
+    return products
 
 
 def write_products(products, outdir, stem):
@@ -163,7 +172,8 @@ def write_products(products, outdir, stem):
     return paths
 
 
-def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None):
-    """Calibrate ``<name>_uncal.fits`` into ``OUTDIR/<name>_{rate,rateints,cal}.fits`` and ``_cat.ecsv``."""
-    products = calibrate_exposure(uncal_path, refs_folder, algorithms)
+def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False):
+    """Calibrate ``<name>_uncal.fits`` into ``OUTDIR/<name>_{rate,rateints,cal}.fits`` and ``_cat.ecsv``
+    (and ``_ramp.fits`` with ``save_ramp``)."""
+    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp)
     return write_products(products, outdir, product_stem(uncal_path))

@@ -6,10 +6,11 @@ set to 0).  A box average over ``box`` x ``box`` pixels, normalised to unit nois
 
     Z = sum_box(z m) / sqrt(sum_box(m)),
 
-reveals excesses far below the per-pixel threshold (a 9x9 box gains a factor 9).  Areas
-with Z above ``detect_sigma`` and at least ``min_area`` pixels are showers; each is
-grown to the connected region where Z is above ``extend_sigma`` and dilated by half a
-box, since the halo fades below any threshold.  The group where it appears gets
+reveals excesses far below the per-pixel threshold (a 9x9 box gains a factor 9, a 21x21
+box a factor 21, for the faintest showers).  At each box size, areas with Z above
+``detect_sigma`` and at least ``min_area`` pixels are showers; each is grown to the
+connected region where Z is above ``extend_sigma`` and dilated by half a box, since the
+halo fades below any threshold.  The group where it appears gets
 JUMP_DET over that area, and so does every later group read within
 ``time_masked_after_shower`` seconds (charge keeps being released; 15 s as in the JWST
 jump step defaults).
@@ -22,8 +23,8 @@ from instrument import dq
 UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
 
 
-def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, box=9, detect_sigma=5.0, extend_sigma=2.0,
-                 min_area=40, time_masked_after_shower=15.0):
+def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, boxes=(9, 21), detect_sigma=5.0,
+                 extend_sigma=2.0, min_area=40, time_masked_after_shower=15.0):
     """Return ``groupdq`` with shower areas flagged JUMP_DET, and the number of showers found."""
     nints, ngroups = data.shape[:2]
     out = groupdq.copy()
@@ -52,22 +53,28 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
             m = valid[k].astype(np.float32)
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = np.where(valid[k] & (sigma > 0), (d[k] - med) / sigma, 0.0)
-            total = ndimage.uniform_filter(z * m, box, mode="constant")
-            count = ndimage.uniform_filter(m, box, mode="constant")
-            with np.errstate(invalid="ignore", divide="ignore"):
-                score = np.where(count > 0, total * box / np.sqrt(count), 0.0)
-            core = score > detect_sigma
-            if not core.any():
+            region = np.zeros(z.shape, bool)
+            showers_here = 0
+            for box in boxes:  # fainter showers need larger boxes; each scale is tested on its own
+                total = ndimage.uniform_filter(z * m, box, mode="constant")
+                count = ndimage.uniform_filter(m, box, mode="constant")
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    score = np.where(count > 0, total * box / np.sqrt(count), 0.0)
+                core = score > detect_sigma
+                if not core.any():
+                    continue
+                labels, n = ndimage.label(core, structure)
+                areas = ndimage.sum(core, labels, np.arange(1, n + 1))
+                keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
+                if not keep.any():
+                    continue
+                extended, _ = ndimage.label(score > extend_sigma, structure)
+                grown = np.isin(extended, np.unique(extended[keep]))
+                region |= ndimage.binary_dilation(grown, iterations=box // 2)
+                showers_here = max(showers_here, int(np.unique(labels[keep]).size))
+            if not region.any():
                 continue
-            labels, n = ndimage.label(core, structure)
-            areas = ndimage.sum(core, labels, np.arange(1, n + 1))
-            keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
-            if not keep.any():
-                continue
-            extended, _ = ndimage.label(score > extend_sigma, structure)
-            region = np.isin(extended, np.unique(extended[keep]))
-            region = ndimage.binary_dilation(region, iterations=box // 2)
-            found += int(np.unique(labels[keep]).size)
+            found += showers_here
             for g in range(k + 1, min(k + 2 + after, ngroups)):
                 out[i, g][region] |= np.uint8(dq.JUMP_DET)
     return out, found

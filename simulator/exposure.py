@@ -102,6 +102,11 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
     primary.header["FILTER"] = observation.filter
     primary.header["SUBARRAY"] = observation.subarray
     primary.header["EPOCH"] = (observation.epoch_mjd, "exposure start, MJD")
+    primary.header["NGROUPS"] = observation.ngroups
+    primary.header["NINTS"] = observation.nints
+    primary.header["TGROUP"] = (observation.group_time, "group time, s")
+    primary.header["GAIN"] = (float(np.median(truth.gain)), "true gain, e-/DN")
+    primary.header["READNOIS"] = (float(np.median(truth.read_noise)), "true read noise of one read, DN")
     hdus = [
         primary,
         fits.ImageHDU(illumination.astype(np.float32), name="ILLUM"),

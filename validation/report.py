@@ -76,7 +76,7 @@ def plot_astrometry(metrics, path):
 
 def summary_table(metrics):
     """Median, 16th and 84th percentile and count of each metric per scenario."""
-    rows = metrics[metrics["rate_bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error"]))]
+    rows = metrics[metrics["bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error"]))]
     grouped = rows.groupby(["scenario", "metric"])["value"]
     table = grouped.agg(median="median", p16=lambda v: np.percentile(v, 16), p84=lambda v: np.percentile(v, 84),
                         n="count")

@@ -18,9 +18,10 @@ from tqdm import tqdm
 from calibration.pipeline import calibrate
 from simulator import simulate
 
+from .detector_score import score_detector
 from .score import PULL_HIST_EDGES, score
 
-COLUMNS = ["scenario", "seed", "algorithms", "metric", "value", "unit", "rate_bin", "source_id",
+COLUMNS = ["scenario", "seed", "algorithms", "metric", "value", "unit", "bin", "source_id",
            "true_flux_mjy", "snr"]
 
 
@@ -41,8 +42,9 @@ def run_cell(cell, workdir, keep_products=False):
     folder = Path(workdir) / s.name / f"seed{cell.seed}"
     sim = simulate(s.scene(cell.seed), s.observation, folder, name=s.name, seed=cell.seed,
                    effects=s.effects, references=s.references)
-    products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms))
+    products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True)
     rows, hist = score(sim["truth"], products["rate"], products["cat"])
+    rows += score_detector(sim["truth"], products["ramp"], products["rateints"])
     if not keep_products:
         shutil.rmtree(folder, ignore_errors=True)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)

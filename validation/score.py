@@ -9,7 +9,7 @@ Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
 * ``false_detections``: catalog entries with no true source near them, per exposure;
 * ``pull_mean``, ``pull_std``, ``pull_rms``, ``pull_n``: of ``(rate - true rate) / err``
   over every usable science pixel (DO_NOT_USE, reference and truly bad pixels
-  excluded), overall and per true-rate bin (``rate_bin`` column, lower edge in DN/s);
+  excluded), overall and per true-rate bin (``bin`` column: lower edge, DN/s);
 * ``rate_bias_sigma``: ``mean(rate - true rate) / rms(err)``, the bias of the rates
   themselves in units of their noise (the pull mean is not that: a Poisson error
   estimated from the pixel's own rate is smaller for low fluctuations).
@@ -87,7 +87,7 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
     rows += [dict(metric=m, value=v, unit=un) for m, v, un in _pull_rows(diff, err)]
     for lo, hi in zip(RATE_BINS[:-1], RATE_BINS[1:]):
         in_bin = (true_rate >= lo) & (true_rate < hi)
-        rows += [dict(metric=m, value=v, unit=un, rate_bin=lo) for m, v, un in _pull_rows(diff[in_bin], err[in_bin])]
+        rows += [dict(metric=m, value=v, unit=un, bin=lo) for m, v, un in _pull_rows(diff[in_bin], err[in_bin])]
     hist = np.histogram(np.clip(diff / err, PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1]), PULL_HIST_EDGES)[0]
 
     sources = truth["sources"]

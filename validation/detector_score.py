@@ -1,0 +1,148 @@
+"""Detector-level scores: rates per rate level against the Cramer-Rao bound, jumps and
+showers against the truth of what hit each pixel in each group.
+
+* ``{clean,cr}_scatter_over_crb``: std of ``rate - true`` per integration divided by
+  the square root of the Cramer-Rao bound of an uninterrupted ramp of the groups the
+  pipeline uses (first and last dropped as the JWST rules say), computed here by
+  inverting the read-noise + Poisson covariance;
+  ``{clean,cr}_bias_over_crb``: mean of ``rate - true`` in the same unit;
+  ``{clean,cr}_pull_std``: robust width of ``(rate - true) / err``.
+  *clean*: pixel-integrations that no cosmic ray or shower touched; *cr*: hit by at
+  least one cosmic ray and no shower.  Saturated ramps are left out (their bound is
+  another).  ``bin``: lower edge of the true rate, DN/s.
+* ``jump_completeness``: fraction of cosmic-ray arrivals (pixel, group) flagged
+  JUMP_DET, per deposited charge (``bin``: lower edge, DN); only arrivals a
+  difference can see (both groups usable).
+* ``false_flag_rate``: JUMP_DET flags on usable differences where nothing arrived
+  (no cosmic-ray charge, outside every shower's 2-semi-axis footprint and its 15 s
+  release), per such difference.
+* ``shower_flagged_fraction``: per shower, the flagged fraction of its true area (the
+  e^-2 ellipse) in the group where it arrives; ``bin``: its peak, DN.
+"""
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from stdatamodels.jwst import datamodels as dm
+
+from instrument import dq
+from simulator.showers import footprint
+
+RATE_EDGES = (0.0, 1.0, 10.0, 100.0, 1000.0, np.inf)
+CHARGE_EDGES_DN = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, np.inf)
+RELEASE_S = 15.0
+
+
+def used_groups(ngroups):
+    """How many groups the first/last-frame rules leave (JWST: first if > 3, last if > 2)."""
+    return ngroups - (ngroups > 3) - (ngroups > 2)
+
+
+def crb_variance(rates, ngroups, group_time, read_noise, gain):
+    """Cramer-Rao variance of the slope of an uninterrupted ramp, per rate (DN/s).
+
+    ``inv(X^T C^-1 X)[1, 1]`` with ``C = sigma_r^2 I + (R/g) min(t_k, t_l)``, evaluated on
+    a logarithmic grid of R and interpolated (it is smooth in R)."""
+    t = group_time * np.arange(1, ngroups + 1)
+    design = np.column_stack([np.ones(ngroups), t])
+    grid = np.concatenate([[0.0], np.logspace(-4, 6, 201)])
+    values = []
+    for r in grid:
+        cov = read_noise**2 * np.eye(ngroups) + r / gain * np.minimum.outer(t, t)
+        values.append(np.linalg.inv(design.T @ np.linalg.solve(cov, design))[1, 1])
+    return np.interp(np.clip(rates, 0, None), grid, values)
+
+
+def _robust_std(x):
+    return 1.4826 * np.median(np.abs(x - np.median(x)))
+
+
+def _shower_masks(showers, shape, nints, ngroups, group_time, events):
+    """Per (int, group, y, x): inside a shower's 2-semi-axis footprint during its release;
+    and per shower, its e^-2 ellipse with each pixel's own arrival group (a shower that
+    lands while the frame is being read reaches rows read later one group earlier)."""
+    affected = np.zeros((nints, ngroups) + shape, bool)
+    areas = []
+    ys, xs = np.indices(shape)
+    arrival = (events & 2) != 0
+    after = int(np.ceil(RELEASE_S / group_time))
+    for row in showers:
+        profile, inside = footprint({k: row[k] for k in row.colnames}, ys, xs)
+        near = profile >= np.exp(-8.0)
+        hit = arrival[:, :, inside]  # (nints, ngroups, npix)
+        if not hit.any():
+            continue
+        i = int(np.argwhere(hit.any(axis=(1, 2)))[0, 0])
+        first = int(np.argwhere(hit[i].any(axis=1))[0, 0])
+        affected[i, first : first + after + 2, near] = True
+        pixels = hit[i].any(axis=0)
+        k = np.argmax(hit[i], axis=0)[pixels]
+        areas.append((row, i, k, ys[inside][pixels], xs[inside][pixels]))
+    return affected, areas
+
+
+def score_detector(truth_path, ramp_path, rateints_path):
+    """Rows ``dict(metric, value, unit, bin)`` for one exposure."""
+    with fits.open(truth_path) as hdul:
+        head = hdul[0].header
+        true_rate = hdul["RATE"].data.astype(np.float64)
+        badpix = hdul["BADPIX"].data.astype(bool)
+        events = hdul["EVENTS"].data
+        hits = Table(hdul["CR_HITS"].data)
+        showers = Table(hdul["SHOWERS"].data)
+    ngroups, nints, tg = head["NGROUPS"], head["NINTS"], head["TGROUP"]
+    gain, rn = head["GAIN"], head["READNOIS"]
+    with dm.open(ramp_path) as ramp:
+        gdq = ramp.groupdq.copy()
+    with dm.open(rateints_path) as ints:
+        rate, err = ints.data.astype(np.float64), ints.err.astype(np.float64)
+    shape = true_rate.shape
+    rows = []
+
+    shower_affected, shower_areas = _shower_masks(showers, shape, nints, ngroups, tg, events)
+    cr_charge = np.zeros(events.shape)
+    seen = hits["group"] < ngroups
+    index = tuple(np.asarray(hits[c][seen], int) for c in ("integration", "group", "y", "x"))
+    np.add.at(cr_charge, index, np.asarray(hits["charge_e"][seen], float) / gain)
+
+    # Rates against the bound.
+    saturated = np.any(gdq & dq.SATURATED, axis=1)
+    cr_hit = (events & 1).any(axis=1)
+    shower_hit = shower_affected.any(axis=1)
+    usable = ~badpix[None] & ~saturated & np.isfinite(rate) & np.isfinite(err) & (err > 0)
+    crb = crb_variance(true_rate, used_groups(ngroups), tg, rn, gain)
+    for name, population in (("clean", usable & ~cr_hit & ~shower_hit), ("cr", usable & cr_hit & ~shower_hit)):
+        for lo, hi in zip(RATE_EDGES[:-1], RATE_EDGES[1:]):
+            sel = population & ((true_rate >= lo) & (true_rate < hi))[None]
+            if sel.sum() < 20:
+                continue
+            diff = (rate - true_rate[None])[sel]
+            bound = np.sqrt(np.mean(np.broadcast_to(crb, rate.shape)[sel]))
+            rows += [
+                dict(metric=f"{name}_scatter_over_crb", value=float(np.std(diff) / bound), unit="", bin=lo),
+                dict(metric=f"{name}_bias_over_crb", value=float(np.mean(diff) / bound), unit="", bin=lo),
+                dict(metric=f"{name}_pull_std", value=float(_robust_std(diff / err[sel])), unit="", bin=lo),
+                dict(metric=f"{name}_n", value=float(sel.sum()), unit="pixel-integration", bin=lo),
+            ]
+
+    # Jumps: every difference both of whose groups are usable.
+    good = (gdq & (dq.DO_NOT_USE | dq.SATURATED)) == 0
+    visible = np.zeros(gdq.shape, bool)
+    visible[:, 1:] = good[:, 1:] & good[:, :-1]
+    visible &= ~badpix[None, None]
+    flagged = (gdq & dq.JUMP_DET) != 0
+    arrivals = visible & ((events & 1) != 0)
+    for lo, hi in zip(CHARGE_EDGES_DN[:-1], CHARGE_EDGES_DN[1:]):
+        sel = arrivals & (cr_charge >= lo) & (cr_charge < hi)
+        if sel.any():
+            rows.append(dict(metric="jump_completeness", value=float(flagged[sel].mean()), unit="", bin=lo))
+            rows.append(dict(metric="jump_n", value=float(sel.sum()), unit="arrival", bin=lo))
+    quiet = visible & (cr_charge == 0) & ~shower_affected
+    if quiet.any():
+        rows.append(dict(metric="false_flag_rate", value=float(flagged[quiet].mean()), unit="per difference"))
+
+    for row, i, k, y, x in shower_areas:
+        seen_here = visible[i, k, y, x]
+        if seen_here.any():
+            rows.append(dict(metric="shower_flagged_fraction", value=float(flagged[i, k, y, x][seen_here].mean()),
+                             unit="", bin=float(row["peak_dn"])))
+    return rows
