@@ -41,12 +41,13 @@ def _median(values, valid):
             return np.nanmedian(np.where(valid, values, np.nan), axis=0)
 
 
-def _block_jumps(y, usable, read_noise, gain, thresholds):
-    """Jumps in one integration of a block: boolean ``(ndiffs, ny, nx)`` and their sigma."""
+def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
+    """Jumps in one integration of a block: boolean ``(ndiffs, ny, nx)``, the jumps whose
+    neighbours get flagged too (significance within ``neighbour_range``), and medians."""
     d = np.diff(y, axis=0)
     valid = usable[1:] & usable[:-1]
     jumps = np.zeros(d.shape, bool)
-    significance = np.zeros(d.shape, np.float32)
+    strong = np.zeros(d.shape, bool)
     medians = np.full(d.shape[1:], np.nan)
     m2 = medians.reshape(-1)
     ndiffs = valid.sum(axis=0)
@@ -72,15 +73,14 @@ def _block_jumps(y, usable, read_noise, gain, thresholds):
         pix, kk = todo[hit], k[hit]
         v2[kk, pix] = False
         jumps.reshape(jumps.shape[0], -1)[kk, pix] = True
-        significance.reshape(jumps.shape[0], -1)[kk, pix] = zmax[hit]
+        strong.reshape(jumps.shape[0], -1)[kk, pix] = (zmax[hit] > neighbour_range[0]) & (zmax[hit] < neighbour_range[1])
         todo = pix
-    return jumps, significance, medians
+    return jumps, strong, medians
 
 
-def _flag_neighbours(jumps, significance, low, high):
-    """Add the 4 neighbours of jumps with ``low < significance < high`` (same difference)."""
-    strong = jumps & (significance > low) & (significance < high)
-    out = jumps.copy()
+def _flag_neighbours(jumps, strong):
+    """Add the 4 neighbours of the ``strong`` jumps (same difference)."""
+    out = jumps
     out[:, 1:, :] |= strong[:, :-1, :]
     out[:, :-1, :] |= strong[:, 1:, :]
     out[:, :, 1:] |= strong[:, :, :-1]
@@ -108,13 +108,13 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
     gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
     for i in range(nints):
         jumps = np.zeros((ngroups - 1, ny, nx), bool)
-        significance = np.zeros((ngroups - 1, ny, nx), np.float32)
+        strong = np.zeros((ngroups - 1, ny, nx), bool)
         for r0 in range(0, ny, block_rows):
             rows = slice(r0, min(r0 + block_rows, ny))
             usable = (groupdq[i, :, rows] & UNUSABLE_GROUP) == 0
-            j, s, m = _block_jumps(data[i, :, rows].astype(np.float64), usable, read_noise[rows], gain[rows],
-                                   thresholds)
-            jumps[:, rows], significance[:, rows], medians[i, rows] = j, s, m
-        jumps = _flag_neighbours(jumps, significance, neighbour_min_sigma, neighbour_max_sigma)
+            j, s, m = _block_jumps(data[i, :, rows].astype(np.float32), usable, read_noise[rows], gain[rows],
+                                   thresholds, (neighbour_min_sigma, neighbour_max_sigma))
+            jumps[:, rows], strong[:, rows], medians[i, rows] = j, s, m
+        jumps = _flag_neighbours(jumps, strong)
         out[i, 1:] |= np.where(jumps, np.uint8(dq.JUMP_DET), np.uint8(0))
     return out, medians

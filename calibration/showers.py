@@ -7,7 +7,8 @@ set to 0).  A box average over ``box`` x ``box`` pixels, normalised to unit nois
     Z = sum_box(z m) / sqrt(sum_box(m)),
 
 reveals excesses far below the per-pixel threshold (a 9x9 box gains a factor 9, a 21x21
-box a factor 21, for the faintest showers).  At each box size, areas with Z above
+box a factor 21, for the faintest showers).  The sums are taken on 3x3 bins, so the
+boxes are 9 and 21 pixels to within a bin.  At each box size, areas with Z above
 ``detect_sigma`` and at least ``min_area`` pixels are showers; each is grown to the
 connected region where Z is above ``extend_sigma`` and dilated by half a box, since the
 halo fades below any threshold.  The group where it appears gets
@@ -21,6 +22,15 @@ from scipy import ndimage
 from instrument import dq
 
 UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
+BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
+
+
+def _binned(image, factor):
+    """Sum over ``factor`` x ``factor`` bins (the edges padded with zeros)."""
+    ny, nx = image.shape
+    py, px = -ny % factor, -nx % factor
+    padded = np.pad(image, ((0, py), (0, px)))
+    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).sum(axis=(1, 3))
 
 
 def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, boxes=(9, 21), detect_sigma=5.0,
@@ -34,46 +44,52 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
     after = int(np.ceil(time_masked_after_shower / group_time))
     structure = np.ones((3, 3), bool)
     for i in range(nints):
-        y = data[i].astype(np.float32)
         usable = (groupdq[i] & UNUSABLE_GROUP) == 0
         jump = (groupdq[i] & dq.JUMP_DET) != 0
-        d = np.diff(y, axis=0)
-        valid = usable[1:] & usable[:-1] & ~jump[1:]
+
+        def difference(k):  # one difference at a time: no ramp-sized temporary
+            return data[i, k + 1].astype(np.float32) - data[i, k], usable[k + 1] & usable[k] & ~jump[k + 1]
+
         if median_diff is None:  # a jump variant that does not report it
+            diffs = [difference(k) for k in range(ngroups - 1)]
             with np.errstate(all="ignore"):
                 import warnings
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    med = np.nanmedian(np.where(valid, d, np.nan), axis=0)
+                    med = np.nanmedian([np.where(v, d, np.nan) for d, v in diffs], axis=0)
         else:
             med = median_diff[i]
         sigma = np.sqrt(2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
-        for k in range(d.shape[0]):
-            m = valid[k].astype(np.float32)
+        for k in range(ngroups - 1):
+            d, valid = difference(k)
+            m = valid.astype(np.float32)
             with np.errstate(invalid="ignore", divide="ignore"):
-                z = np.where(valid[k] & (sigma > 0), (d[k] - med) / sigma, 0.0)
-            region = np.zeros(z.shape, bool)
+                z = np.where(valid & (sigma > 0), (d - med) / sigma, 0.0)
+            zsum, msum = _binned(z * m, BIN), _binned(m, BIN)
+            region = np.zeros(zsum.shape, bool)
             showers_here = 0
             for box in boxes:  # fainter showers need larger boxes; each scale is tested on its own
-                total = ndimage.uniform_filter(z * m, box, mode="constant")
-                count = ndimage.uniform_filter(m, box, mode="constant")
+                nbox = max(box // BIN, 1)
+                total = ndimage.uniform_filter(zsum, nbox, mode="constant")
+                count = ndimage.uniform_filter(msum, nbox, mode="constant")
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    score = np.where(count > 0, total * box / np.sqrt(count), 0.0)
+                    score = np.where(count > 0, total * nbox / np.sqrt(count), 0.0)
                 core = score > detect_sigma
                 if not core.any():
                     continue
                 labels, n = ndimage.label(core, structure)
-                areas = ndimage.sum(core, labels, np.arange(1, n + 1))
+                areas = ndimage.sum(core, labels, np.arange(1, n + 1)) * BIN**2
                 keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
                 if not keep.any():
                     continue
                 extended, _ = ndimage.label(score > extend_sigma, structure)
                 grown = np.isin(extended, np.unique(extended[keep]))
-                region |= ndimage.binary_dilation(grown, iterations=box // 2)
+                region |= ndimage.binary_dilation(grown, iterations=max(nbox // 2, 1))
                 showers_here = max(showers_here, int(np.unique(labels[keep]).size))
             if not region.any():
                 continue
+            region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[: z.shape[0], : z.shape[1]]
             found += showers_here
             for g in range(k + 1, min(k + 2 + after, ngroups)):
                 out[i, g][region] |= np.uint8(dq.JUMP_DET)

@@ -1,0 +1,144 @@
+"""Wall time and peak memory of the detector path, ours beside stcal's, on one array.
+
+The integration: full frame 1032 x 1024, 50 groups, FASTR1, with cosmic rays and
+showers at the reference rates, a 10 MJy/sr background and 200 stars, made by this
+testbed's simulator.  Every variant runs in a fresh process on the same arrays (the
+ramp as float32 DN, read noise, gain); peak memory is the largest resident set seen
+during the call minus the resident set just before it (sampled every 5 ms).
+
+Run:  python benchmarks/detector_speed.py [--groups 50] [--only ours_default,...]
+Needs the ``peers`` extra for the stcal rows.  Prints a table and the ratios.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+VARIANTS = {
+    "ours_jump": ("twopoint", "none", None),
+    "ours_jump_showers": ("twopoint", "box", None),
+    "ours_default": ("twopoint", "box", "likelihood"),
+    "ours_ols_path": ("twopoint", "box", "ols"),
+    "ours_fit_likelihood": (None, None, "likelihood"),
+    "ours_fit_ols": (None, None, "ols"),
+    "stcal_jump": ("stcal", "none", None),
+    "stcal_jump_showers": ("stcal_showers", "none", None),
+    "stcal_jump_ols": ("stcal", "none", "stcal_ols"),
+    "stcal_jump_showers_ols": ("stcal_showers", "none", "stcal_ols"),
+    "stcal_fit_ols": (None, None, "stcal_ols"),
+    "stcal_fit_likely": (None, None, "stcal_likely"),
+}
+
+
+def make_integration(path, ngroups, seed=1):
+    from simulator import DetectorEffects, Observation, Scene
+    from simulator.detector import draw_detector, ramps
+    from simulator.exposure import rng_streams
+    from simulator.sky import illumination, random_star_field
+
+    obs = Observation(subarray="FULL", readpatt="FASTR1", ngroups=ngroups)
+    rngs = rng_streams(seed)
+    effects = DetectorEffects(nonlinearity=False, reset_anomaly=False)  # the path measured starts after them
+    scene = Scene(random_star_field(obs, 200, 0.01, 1.0, rngs["scene"]), 10.0)
+    truth = draw_detector(obs, effects, rngs["detector"])
+    illum, _ = illumination(scene, obs)
+    data, _ = ramps(illum, obs, truth, effects, rngs["ramps"])
+    data -= truth.bias.astype(np.float32)  # as after dark subtraction (bias stays in real data; slopes ignore it)
+    np.savez(path, data=data, read_noise=truth.read_noise.astype(np.float32), gain=truth.gain.astype(np.float32),
+             group_time=obs.group_time)
+
+
+def _rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_variant(name, path):
+    import logging
+
+    logging.disable(logging.INFO)
+    from calibration import registry
+
+    arrays = np.load(path)
+    data, rn, gain, tg = arrays["data"], arrays["read_noise"], arrays["gain"], float(arrays["group_time"])
+    gdq = np.zeros(data.shape, np.uint8)
+    jump, showers, fit = VARIANTS[name]
+    peak, stop = [_rss()], threading.Event()
+    base = peak[0]
+
+    def watch():
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    medians = None
+    if jump:
+        gdq, medians = registry.get("jump", jump)(data, gdq, rn, gain, tg)
+    if showers:
+        gdq, _ = registry.get("showers", showers)(data, gdq, rn, gain, tg, medians)
+    if fit:
+        registry.get("ramp_fit", fit)(data, gdq, rn, gain, tg)
+    elapsed = time.perf_counter() - start
+    stop.set()
+    watcher.join()
+    print(json.dumps({"name": name, "seconds": elapsed, "peak_bytes": max(peak[0], _rss()) - base,
+                      "ramp_bytes": data.nbytes}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=50)
+    parser.add_argument("--only", help="comma-separated variant names")
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        run_variant(args.variant, args.data)
+        return
+    from calibration.peers import JumpData
+
+    names = args.only.split(",") if args.only else list(VARIANTS)
+    if JumpData is None:
+        names = [n for n in names if "stcal" not in n]
+        print("stcal not installed (pip install -e '.[peers]'): measuring ours only")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "integration.npz"
+        make_integration(path, args.groups)
+        results = {}
+        for name in names:
+            out = subprocess.run([sys.executable, __file__, "--variant", name, "--data", str(path)],
+                                 capture_output=True, text=True, check=True)
+            results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+            r = results[name]
+            print(f"{name:<24} {r['seconds']:8.2f} s  peak {r['peak_bytes'] / 1e9:6.2f} GB "
+                  f"({r['peak_bytes'] / r['ramp_bytes']:.2f} x the ramp array)", flush=True)
+
+    def ratio(a, b):
+        if a in results and b in results:
+            print(f"  {b} / {a}: {results[b]['seconds'] / results[a]['seconds']:.2f}x time")
+
+    print("\nspeed-ups (stcal time / our time):")
+    ratio("ours_default", "stcal_jump_ols")
+    ratio("ours_default", "stcal_jump_showers_ols")
+    ratio("ours_default", "stcal_fit_likely")
+    ratio("ours_jump", "stcal_jump")
+    ratio("ours_jump_showers", "stcal_jump_showers")
+    ratio("ours_fit_ols", "stcal_fit_ols")
+    ratio("ours_fit_likelihood", "stcal_fit_likely")
+
+
+if __name__ == "__main__":
+    main()
