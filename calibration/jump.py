@@ -5,7 +5,11 @@ usable groups have, without a jump, mean ``R dt`` and standard deviation
 
     sigma_d = sqrt(2 sigma_r^2 + max(median(d), 0) / g)       (DN; Poisson in DN^2 = R dt / g)
 
-with sigma_r the read noise of one read.  The difference with the largest
+with sigma_r the read noise of one read; ``d - median(d)`` has the variance of d plus
+that of the median of the pixel's n differences, ``pi/(2n)`` times it, so the test uses
+``sigma_d sqrt(1 + pi/(2n))`` (without it, short ramps flag several times too often);
+with two differences (three groups) the median is their mean and the test is the exact
+``|d1 - d2| / sqrt(2) sigma_d``.  The difference with the largest
 ``|d_k - median(d)| / sigma_d`` is flagged when above the threshold (4 sigma; 5 with
 three differences, 6 with two, as the JWST jump step), removed, and the test repeated
 on the pixel's remaining differences until nothing is flagged.  The group after a
@@ -62,10 +66,18 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
         dd, vv = d2[:, todo], v2[:, todo]
         med = _median(dd, vv)
         m2[todo] = med
-        sigma = np.sqrt(2 * rn2[todo] + np.clip(med, 0, None) / g[todo])
+        # d - median has the variance of d plus that of the median of n values, ~pi/(2n) of
+        # it; with two differences the median is their mean and d - mean = +-(d1 - d2)/2.
+        # (Its shot noise then comes from the smaller difference, which a jump has not raised.)
+        n = np.maximum(vv.sum(axis=0), 1)
+        inflation = np.where(n == 2, 0.5, 1 + np.pi / (2 * n))
+        level = np.where(n == 2, np.min(np.where(vv, dd, np.inf), axis=0), med)
+        sigma = np.sqrt((2 * rn2[todo] + np.clip(level, 0, None) / g[todo]) * inflation)
         with np.errstate(invalid="ignore", divide="ignore"):
             z = np.where(vv, np.abs(dd - med) / sigma, 0.0)
-        k = np.argmax(z, axis=0)
+        # Two differences are equally far from their mean: the larger one holds the jump
+        # (cosmic rays add charge), so ties go to positive deviations.
+        k = np.argmax(z + 1e-6 * np.sign(dd - med), axis=0)
         zmax = z[k, np.arange(todo.size)]
         hit = (zmax > lim[todo]) & (vv.sum(axis=0) >= 2)
         if not hit.any():

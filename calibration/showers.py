@@ -34,7 +34,7 @@ def _binned(image, factor):
 
 
 def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, boxes=(9, 21), detect_sigma=5.0,
-                 extend_sigma=2.0, min_area=40, time_masked_after_shower=15.0):
+                 extend_sigma=3.0, min_area=40, time_masked_after_shower=15.0):
     """Return ``groupdq`` with shower areas flagged JUMP_DET, and the number of showers found."""
     nints, ngroups = data.shape[:2]
     out = groupdq.copy()

@@ -81,28 +81,36 @@ def _shower_masks(showers, shape, nints, ngroups, group_time, events):
 
 
 def score_detector(truth_path, ramp_path, rateints_path):
-    """Rows ``dict(metric, value, unit, bin)`` for one exposure."""
+    """Rows ``dict(metric, value, unit, bin)`` for one exposure, from its files."""
     with fits.open(truth_path) as hdul:
         head = hdul[0].header
-        true_rate = hdul["RATE"].data.astype(np.float64)
-        badpix = hdul["BADPIX"].data.astype(bool)
-        events = hdul["EVENTS"].data
-        hits = Table(hdul["CR_HITS"].data)
-        showers = Table(hdul["SHOWERS"].data)
-    ngroups, nints, tg = head["NGROUPS"], head["NINTS"], head["TGROUP"]
-    gain, rn = head["GAIN"], head["READNOIS"]
+        truth = dict(rate=hdul["RATE"].data.astype(np.float64), badpix=hdul["BADPIX"].data.astype(bool),
+                     events=hdul["EVENTS"].data, hits=Table(hdul["CR_HITS"].data),
+                     showers=Table(hdul["SHOWERS"].data), ngroups=head["NGROUPS"], nints=head["NINTS"],
+                     group_time=head["TGROUP"], gain=head["GAIN"], read_noise=head["READNOIS"])
     with dm.open(ramp_path) as ramp:
         gdq = ramp.groupdq.copy()
     with dm.open(rateints_path) as ints:
         rate, err = ints.data.astype(np.float64), ints.err.astype(np.float64)
+    return detector_metrics(truth, gdq, rate, err)
+
+
+def detector_metrics(truth, gdq, rate, err):
+    """The metrics of this module from arrays: ``truth`` (rate, badpix, events, hits,
+    showers, ngroups, nints, group_time, gain, read_noise), the group flags after the
+    detector steps and the per-integration rates and errors."""
+    true_rate, badpix, events = truth["rate"], truth["badpix"], truth["events"]
+    hits, showers = truth["hits"], truth["showers"]
+    ngroups, nints, tg = truth["ngroups"], truth["nints"], truth["group_time"]
+    gain, rn = truth["gain"], truth["read_noise"]
     shape = true_rate.shape
     rows = []
 
     shower_affected, shower_areas = _shower_masks(showers, shape, nints, ngroups, tg, events)
     cr_charge = np.zeros(events.shape)
-    seen = hits["group"] < ngroups
-    index = tuple(np.asarray(hits[c][seen], int) for c in ("integration", "group", "y", "x"))
-    np.add.at(cr_charge, index, np.asarray(hits["charge_e"][seen], float) / gain)
+    seen = np.asarray(hits["group"]) < ngroups
+    index = tuple(np.asarray(hits[c], int)[seen] for c in ("integration", "group", "y", "x"))
+    np.add.at(cr_charge, index, np.asarray(hits["charge_e"], float)[seen] / gain)
 
     # Rates against the bound.
     saturated = np.any(gdq & dq.SATURATED, axis=1)

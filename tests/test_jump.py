@@ -1,0 +1,119 @@
+"""Jump and shower detection: false flags only as often as the threshold allows, large
+jumps always found, short ramps handled honestly, showers found at low level."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import erfc
+
+from calibration.jump import detect_jumps
+from calibration.ramp_fit import fit_ramps
+from calibration.showers import flag_showers
+from instrument import dq
+
+GAIN, RN, TG = 4.0, 6.0 / np.sqrt(2.0), 2.77504
+
+
+def _ramps(rng, rate, ngroups, shape=(64, 64), nints=1):
+    electrons = rng.poisson(rate * GAIN * TG, (nints, ngroups) + shape).cumsum(axis=1)
+    return (electrons / GAIN + rng.normal(0, RN, electrons.shape)).astype(np.float32)
+
+
+def _jumps(data, **kwargs):
+    gdq, medians = detect_jumps(data, np.zeros(data.shape, np.uint8), np.full(data.shape[2:], RN),
+                                np.full(data.shape[2:], GAIN), TG, **kwargs)
+    return gdq, medians
+
+
+@given(rate=st.floats(0.0, 300.0), ngroups=st.integers(6, 40), seed=st.integers(0, 10**6))
+def test_false_flags_no_more_often_than_the_threshold_allows(rate, ngroups, seed):
+    data = _ramps(np.random.default_rng(seed), rate, ngroups, shape=(128, 128))
+    gdq, _ = _jumps(data)
+    flagged = np.count_nonzero(gdq & dq.JUMP_DET)
+    ndiff = (ngroups - 1) * 128 * 128
+    expected = erfc(4.0 / np.sqrt(2)) * ndiff  # two-sided 4-sigma tail
+    assert flagged <= 2.0 * expected + 10
+
+
+@given(ngroups=st.integers(6, 30), seed=st.integers(0, 10**6), data=st.data())
+def test_any_pattern_of_large_jumps_leaves_the_rate_unbiased(ngroups, seed, data):
+    """Jumps of >= 10 sigma of a difference, anywhere: all found, rate within its error."""
+    rng = np.random.default_rng(seed)
+    rate = data.draw(st.floats(1.0, 200.0))
+    ramps = _ramps(rng, rate, ngroups, shape=(32, 32))
+    sigma_d = np.sqrt(2 * RN**2 + rate * TG / GAIN)
+    where = rng.random((ngroups,) + ramps.shape[2:]) < 0.05
+    where[0] = False
+    size = rng.uniform(10, 200, where.shape) * sigma_d
+    ramps[0] += np.cumsum(np.where(where, size, 0), axis=0).astype(np.float32)
+    gdq, _ = _jumps(ramps)
+    hit = where & ((gdq[0] & dq.JUMP_DET) == 0)
+    assert not hit.any()
+    fit = fit_ramps(ramps, gdq, np.full(ramps.shape[2:], RN), np.full(ramps.shape[2:], GAIN), TG, method="likelihood")
+    pulls = (fit.rate - rate) / np.sqrt(fit.var_poisson + fit.var_rnoise)
+    ok = np.isfinite(pulls)
+    assert ok.mean() > 0.95
+    assert abs(np.mean(pulls[ok])) < 5 / np.sqrt(ok.sum()) + 0.05
+    assert np.std(pulls[ok]) == pytest.approx(1.0, abs=0.15)
+
+
+def test_neighbours_of_strong_jumps_are_flagged():
+    data = _ramps(np.random.default_rng(2), 5.0, 10, shape=(9, 9))
+    data[0, 5:, 4, 4] += 2000.0  # ~230 sigma: neighbours get flagged in the same group
+    gdq, _ = _jumps(data)
+    flags = (gdq[0, 5] & dq.JUMP_DET) != 0
+    assert flags[4, 4] and flags[3, 4] and flags[5, 4] and flags[4, 3] and flags[4, 5]
+    assert not flags[3, 3]
+
+
+def test_two_and_three_group_ramps_are_honest():
+    """Two groups: one difference, nothing to compare it with, so no jump test (and no
+    crash); three groups: the stricter 6-sigma threshold of the JWST rule."""
+    rng = np.random.default_rng(5)
+    two = _ramps(rng, 10.0, 2)
+    gdq, medians = _jumps(two)
+    assert not np.any(gdq & dq.JUMP_DET) and np.allclose(medians[0], two[0, 1] - two[0, 0])
+    fit = fit_ramps(two, gdq, np.full(two.shape[2:], RN), np.full(two.shape[2:], GAIN), TG, method="likelihood")
+    assert np.all(np.isfinite(fit.rate))
+    three = _ramps(rng, 10.0, 3, shape=(200, 200))
+    sigma_d = np.sqrt(2 * RN**2 + 10.0 * TG / GAIN)
+    three[0, 2, :100] += 10.0 * sigma_d  # |d1 - d2| / (sqrt(2) sigma_d) ~ 7 > 6
+    gdq, _ = _jumps(three)
+    assert np.mean((gdq[0, 2, :100] & dq.JUMP_DET) != 0) > 0.8
+    assert np.mean((gdq[0, 1:, 100:] & dq.JUMP_DET) != 0) < 1e-3
+
+
+def test_pixel_saturated_in_its_second_group():
+    """One usable group gives no slope without a known pedestal (MIRI has no zero frame):
+    the pixel gets NaN, SATURATED and DO_NOT_USE, and its neighbours are fit as usual."""
+    data = _ramps(np.random.default_rng(1), 5.0, 8, shape=(1, 2))
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[0, 1:, 0, 0] = dq.SATURATED | dq.DO_NOT_USE
+    fit = fit_ramps(data, gdq, np.full((1, 2), RN), np.full((1, 2), GAIN), TG, method="likelihood")
+    assert np.isnan(fit.rate[0, 0]) and fit.dq[0, 0] & dq.SATURATED and fit.dq[0, 0] & dq.DO_NOT_USE
+    assert np.isfinite(fit.rate[0, 1])
+
+
+def _shower(shape, peak, centre, semi):
+    yy, xx = np.indices(shape)
+    r2 = ((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / semi**2
+    return peak * np.exp(-2 * r2), r2 <= 1
+
+
+@pytest.mark.parametrize("peak", [8.0, 16.0])
+def test_showers_of_8_dn_and_more_are_flagged(peak):
+    rng = np.random.default_rng(int(peak))
+    data = _ramps(rng, 20.0, 20, shape=(256, 256))
+    deposit, area = _shower((256, 256), peak, (128, 128), 25)
+    data[0, 10:] += deposit.astype(np.float32)
+    gdq, medians = _jumps(data)
+    gdq, found = flag_showers(data, gdq, np.full((256, 256), RN), np.full((256, 256), GAIN), TG, medians)
+    assert found >= 1
+    assert np.mean((gdq[0, 10] & dq.JUMP_DET)[area] != 0) >= 0.8
+
+
+def test_no_shower_no_shower_flags():
+    data = _ramps(np.random.default_rng(9), 20.0, 20, shape=(256, 256))
+    gdq, medians = _jumps(data)
+    after, found = flag_showers(data, gdq, np.full((256, 256), RN), np.full((256, 256), GAIN), TG, medians)
+    assert found == 0 and np.array_equal(after, gdq)
