@@ -37,6 +37,7 @@ from validation.detector_score import detector_metrics  # noqa: E402
 
 VARIANTS = {
     "ours likelihood": dict(jump="twopoint", showers="box", ramp_fit="likelihood"),
+    "ours likelihood+step": dict(jump="likelihood", showers="box", ramp_fit="likelihood"),
     "ours optimal": dict(jump="twopoint", showers="box", ramp_fit="optimal"),
     "ours ols": dict(jump="twopoint", showers="box", ramp_fit="ols"),
     "stcal OLS_C": dict(jump="stcal_showers", showers="none", ramp_fit="stcal_ols"),

@@ -8,7 +8,7 @@ function of numpy arrays.  When the optional ``peers`` extra is installed, the o
 from . import CalibrationInputError, peers
 from .catalog import source_catalog
 from .dark import subtract_dark
-from .jump import detect_jumps
+from .jump import detect_jumps, detect_jumps_likelihood
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
 from .showers import flag_showers
@@ -25,7 +25,7 @@ def _no_jumps(data, groupdq, *args, **kwargs):
 ALGORITHMS = {
     "saturation": {"threshold": flag_saturation},
     "dark": {"reference": subtract_dark},
-    "jump": {"twopoint": detect_jumps, "none": _no_jumps},
+    "jump": {"twopoint": detect_jumps, "likelihood": detect_jumps_likelihood, "none": _no_jumps},
     "showers": {"box": flag_showers, "none": _no_showers},
     "ramp_fit": {"likelihood": fit_likelihood, "ols": fit_ols, "optimal": fit_optimal},
     "catalog": {"aperture": source_catalog},
