@@ -36,10 +36,10 @@ from simulator.exposure import rng_streams  # noqa: E402
 from validation.detector_score import detector_metrics  # noqa: E402
 
 VARIANTS = {
-    "ours likelihood": dict(jump="twopoint", showers="box", ramp_fit="likelihood"),
-    "ours likelihood+step": dict(jump="likelihood", showers="box", ramp_fit="likelihood"),
-    "ours optimal": dict(jump="twopoint", showers="box", ramp_fit="optimal"),
-    "ours ols": dict(jump="twopoint", showers="box", ramp_fit="ols"),
+    "ours (default)": dict(jump="likelihood", showers="box", ramp_fit="likelihood"),
+    "ours twopoint+likelihood": dict(jump="twopoint", showers="box", ramp_fit="likelihood"),
+    "ours optimal": dict(jump="likelihood", showers="box", ramp_fit="optimal"),
+    "ours ols": dict(jump="likelihood", showers="box", ramp_fit="ols"),
     "stcal OLS_C": dict(jump="stcal_showers", showers="none", ramp_fit="stcal_ols"),
     "stcal LIKELY": dict(jump="stcal_showers", showers="none", ramp_fit="stcal_likely"),
 }
@@ -92,7 +92,11 @@ def main():
     logging.disable(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--variants", help="comma-separated subset of: " + ", ".join(VARIANTS))
     args = parser.parse_args()
+    if args.variants:
+        for name in set(VARIANTS) - set(args.variants.split(",")):
+            del VARIANTS[name]
     seeds = list(range(1, args.seeds + 1))
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 20)

@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 VARIANTS = {
-    "ours_jump": ("twopoint", "none", None),
-    "ours_jump_showers": ("twopoint", "box", None),
-    "ours_default": ("twopoint", "box", "likelihood"),
-    "ours_ols_path": ("twopoint", "box", "ols"),
+    "ours_jump": ("likelihood", "none", None),
+    "ours_jump_showers": ("likelihood", "box", None),
+    "ours_default": ("likelihood", "box", "likelihood"),
+    "ours_twopoint_path": ("twopoint", "box", "likelihood"),
+    "ours_ols_path": ("likelihood", "box", "ols"),
     "ours_fit_likelihood": (None, None, "likelihood"),
     "ours_fit_ols": (None, None, "ols"),
     "stcal_jump": ("stcal", "none", None),

@@ -33,7 +33,7 @@ ALGORITHMS = {
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 
-DEFAULTS = {"saturation": "threshold", "dark": "reference", "jump": "twopoint", "showers": "box",
+DEFAULTS = {"saturation": "threshold", "dark": "reference", "jump": "likelihood", "showers": "box",
             "ramp_fit": "likelihood", "catalog": "aperture"}
 
 

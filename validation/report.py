@@ -98,6 +98,8 @@ def _targets_html(results):
     rows = []
     for r in results:
         status = {True: "pass", False: "FAIL", None: "no data"}[r["passed"]]
+        if not r["gating"] and r["passed"] is False:
+            status = "fail (tracked)"
         rows.append(
             f"<tr class='{status.replace(' ', '')}'><td>{html.escape(r['id'])}</td><td>{html.escape(r['metric'])}"
             f"</td><td>{html.escape(r['aggregation'])} {html.escape(r['where'])}</td>"

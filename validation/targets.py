@@ -18,6 +18,7 @@ class Target:
     unit: str = ""
     lower: float = -math.inf
     upper: float = math.inf
+    gating: bool = True  # a failed non-gating target is reported, not an error
     tests: tuple = ()
     source: str = ""
 
@@ -46,7 +47,7 @@ def evaluate(metrics, targets=None):
             passed = bool(t.lower <= measured <= t.upper)
         results.append(dict(id=t.id, metric=t.metric, aggregation=t.aggregation, where=t.where, unit=t.unit,
                             measured=measured, lower=t.lower, upper=t.upper, n=int(values.size),
-                            passed=passed, source=t.source))
+                            passed=passed, gating=t.gating, source=t.source))
     return results
 
 
