@@ -11,8 +11,9 @@ box a factor 21, for the faintest showers).  The sums are taken on 3x3 bins, so 
 boxes are 9 and 21 pixels to within a bin.  At each box size, areas with Z above
 ``detect_sigma`` and at least ``min_area`` pixels are showers; each is grown to the
 connected region where Z is above ``extend_sigma`` and dilated by half a box, since the
-halo fades below any threshold.  A shower already found at a smaller box keeps that
-outline (a larger box blurs it outwards).  The group where it appears gets
+halo fades below any threshold.  The regions of all scales are combined: the larger box
+outlines a shower's faint halo that the smaller one misses (at the price of some
+flagged area beyond it).  The group where it appears gets
 JUMP_DET over that area, and so does every later group read within
 ``time_masked_after_shower`` seconds (charge keeps being released; 15 s as in the JWST
 jump step defaults).
@@ -81,8 +82,7 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
                     continue
                 labels, n = ndimage.label(core, structure)
                 areas = ndimage.sum(core, labels, np.arange(1, n + 1)) * BIN**2
-                found_already = np.unique(labels[core & region])  # seen at a finer scale: keep that outline
-                keep = np.isin(labels, np.setdiff1d(1 + np.flatnonzero(areas >= min_area), found_already))
+                keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
                 if not keep.any():
                     continue
                 extended, _ = ndimage.label(score > extend_sigma, structure)
