@@ -144,7 +144,7 @@ def _step_coefficients(times):
     return np.array(rows)
 
 
-def refine_with_step_test(data, groupdq, read_noise, gain, group_time, threshold=4.5, block_rows=64):
+def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, threshold=4.5, block_rows=64):
     """Flag jumps the two-point test missed, with the likelihood test for a step.
 
     For a ramp with no jump yet, a step J at group k is estimated by fitting one slope
@@ -153,7 +153,8 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, threshold
     of c_k), and it uses every group, so it is about twice as sensitive as a single
     difference in the middle of a long ramp.  The largest positive ``J_k / sigma``
     above ``threshold`` (one-sided: cosmic rays add charge) is flagged.  Ramps that
-    already have a jump or other flags are left to the two-point result.
+    already have a jump or other flags are left to the two-point result.  ``medians``
+    (DN per group, from :func:`detect_jumps`) give the rate for the shot noise.
     """
     nints, ngroups, ny, nx = data.shape
     out = groupdq.copy()
@@ -178,7 +179,7 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, threshold
             if not clean.any():
                 continue
             y = data[i, :, rows][base][:, clean].astype(np.float64)
-            rate = np.clip(np.median(np.diff(y, axis=0), axis=0) / group_time, 0, None)
+            rate = np.clip(np.nan_to_num(medians[i, rows][clean]) / group_time, 0, None)
             step = coeffs @ y
             sigma = np.sqrt(read_noise[rows][clean] ** 2 * norm2[:, None] + rate / gain[rows][clean] * pfac[:, None])
             z = step / sigma
@@ -193,4 +194,4 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, threshold
 def detect_jumps_likelihood(data, groupdq, read_noise, gain, group_time=None, **kwargs):
     """Two-point detection (:func:`detect_jumps`), then :func:`refine_with_step_test`."""
     out, medians = detect_jumps(data, groupdq, read_noise, gain, group_time, **kwargs)
-    return refine_with_step_test(data, out, read_noise, gain, group_time), medians
+    return refine_with_step_test(data, out, read_noise, gain, group_time, medians), medians
