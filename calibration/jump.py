@@ -21,6 +21,8 @@ test (documented, not an error).
 Showers (:func:`flag_showers`) are found afterwards in the residuals of the differences.
 Memory: rows are processed in blocks, so the working set is a few blocks of differences.
 """
+import warnings
+
 import numpy as np
 
 from instrument import dq
@@ -37,12 +39,9 @@ def _median(values, valid):
     """Per-pixel median over axis 0 of the valid entries (NaN where none)."""
     if valid.all():
         return np.median(values, axis=0)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmedian(np.where(valid, values, np.nan), axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
+        return np.nanmedian(np.where(valid, values, np.nan), axis=0)
 
 
 def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):

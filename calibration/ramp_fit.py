@@ -41,6 +41,7 @@ read-noise and Poisson parts.  A pixel with no segment of two usable groups gets
 and DO_NOT_USE.  Work is done in blocks of rows, so memory stays a small multiple of
 one block whatever the frame size.
 """
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -263,12 +264,9 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method):
     y = data.astype(np.float64)
     labels = [segment_labels(groupdq[i]) for i in range(nints)]
     guesses = [_first_guess(y[i], labels[i], times) for i in range(nints)]
-    with np.errstate(invalid="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            rate = np.nan_to_num(np.nanmean(guesses, axis=0))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no usable difference
+        rate = np.nan_to_num(np.nanmean(guesses, axis=0))
     results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, method)
                for i in range(nints)]
     slopes = np.array([r[0] for r in results])

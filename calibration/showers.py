@@ -18,6 +18,8 @@ JUMP_DET over that area, and so does every later group read within
 ``time_masked_after_shower`` seconds (charge keeps being released; 15 s as in the JWST
 jump step defaults).
 """
+import warnings
+
 import numpy as np
 from scipy import ndimage
 
@@ -54,12 +56,9 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
 
         if median_diff is None:  # a jump variant that does not report it
             diffs = [difference(k) for k in range(ngroups - 1)]
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    med = np.nanmedian([np.where(v, d, np.nan) for d, v in diffs], axis=0)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
+                med = np.nanmedian([np.where(v, d, np.nan) for d, v in diffs], axis=0)
         else:
             med = median_diff[i]
         sigma = np.sqrt(2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)

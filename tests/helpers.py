@@ -1,5 +1,4 @@
 """Small builders shared by the tests."""
-import numpy as np
 import pandas as pd
 
 from calibration.pipeline import calibrate
@@ -26,4 +25,4 @@ def noise_free():
     return dict(effects=DetectorEffects.noise_free(), references=ReferenceOptions(kind="perfect"))
 
 
-__all__ = ["Observation", "np", "simulate_and_calibrate", "star_scene", "noise_free"]
+__all__ = ["Observation", "simulate_and_calibrate", "star_scene", "noise_free"]
