@@ -90,6 +90,10 @@ def study(seeds, effects, rate_e=None):
 
 def main():
     logging.disable(logging.INFO)
+    np.seterr(all="ignore")
+    import warnings
+
+    warnings.simplefilter("ignore", RuntimeWarning)  # stcal LIKELY divides by zero on empty pixels
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--variants", help="comma-separated subset of: " + ", ".join(VARIANTS))
@@ -103,7 +107,7 @@ def main():
 
     rates = study(seeds, DetectorEffects(dark=False, bad_pixels=False, nonlinearity=False,
                                          reset_anomaly=False, showers=False, cosmic_ray_rate=2e-4))
-    rates["bin"] = rates["bin"].fillna(-1)
+    rates["bin"] = rates["bin"].fillna(-1)  # -1: rows that are not per bin (the false-flag rate)
 
     def weighted(frame):  # average over seeds weighted by the number of pixels
         return frame.groupby(["metric", "bin", "variant"])["value"].mean().unstack("variant")

@@ -102,7 +102,7 @@ def run_variant(name, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=50)
-    parser.add_argument("--only", help="comma-separated variant names")
+    parser.add_argument("--only", help="comma-separated subset of: " + ", ".join(VARIANTS))
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -118,6 +118,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "integration.npz"
         make_integration(path, args.groups)
+        print(f"full frame 1032 x 1024, {args.groups} groups FASTR1, float32 ramp "
+              f"{args.groups * 1032 * 1024 * 4 / 1e9:.2f} GB; variant, wall time, peak memory above the loaded arrays")
         results = {}
         for name in names:
             out = subprocess.run([sys.executable, __file__, "--variant", name, "--data", str(path)],

@@ -69,7 +69,9 @@ def source_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, nsigma=5
         box = max(5, 2 * int(np.ceil(fwhm)) + 1)
         x, y = centroid_sources(filled - median, found["xcentroid"], found["ycentroid"], box_size=box,
                                 centroid_func=centroid_2dg)
-    keep = np.isfinite(x) & np.isfinite(y)
+    # A centroid fit that fails (NaN) or runs off the image drops the detection.
+    ny, nx = sci.shape
+    keep = np.isfinite(x) & np.isfinite(y) & (x >= 0) & (x <= nx - 1) & (y >= 0) & (y <= ny - 1)
     x, y = x[keep], y[keep]
     positions = np.column_stack([x, y])
     ap = CircularAperture(positions, r=radius)
@@ -84,7 +86,7 @@ def source_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, nsigma=5
     net_err = np.hypot(np.asarray(phot["aperture_sum_err"]), bkg_err * ap.area)
     to_mjy = pixel_area_sr * 1e9 * apcorr
     ra, dec = wcs.wcs_pix2world(x, y, 0)
-    nbad = np.asarray(ApertureStats(bad.astype(float), ap).sum)
+    nbad = np.nan_to_num(np.asarray(ApertureStats(bad.astype(float), ap).sum))
     return QTable(
         {
             "id": np.arange(1, len(x) + 1),

@@ -9,7 +9,9 @@ with sigma_r the read noise of one read; ``d - median(d)`` has the variance of d
 that of the median of the pixel's n differences, ``pi/(2n)`` times it, so the test uses
 ``sigma_d sqrt(1 + pi/(2n))`` (without it, short ramps flag several times too often);
 with two differences (three groups) the median is their mean and the test is the exact
-``|d1 - d2| / sqrt(2) sigma_d``.  The difference with the largest
+``|d1 - d2| / sqrt(2) sigma_d``.  A residual shared by all pixels of a block of rows in
+one difference (a reset transient left by the dark, a drift) is removed first: it is
+not a cosmic ray.  The difference with the largest
 ``|d_k - median(d)| / sigma_d`` is flagged when above the threshold (4 sigma; 5 with
 three differences, 6 with two, as the JWST jump step), removed, and the test repeated
 on the pixel's remaining differences until nothing is flagged.  The group after a
@@ -61,6 +63,15 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     rn2 = (read_noise**2).ravel()
     g = gain.ravel()
     lim = limit.ravel()
+    if todo.size:
+        # A step shared by the whole block in one difference (a reset transient the dark
+        # did not remove, a drift) is not a cosmic ray: each difference's median residual
+        # over the block's pixels is taken out first.
+        dd, vv = d2[:, todo], v2[:, todo]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            common = np.nanmedian(np.where(vv, dd - _median(dd, vv), np.nan), axis=1)
+        d2 = d2 - np.nan_to_num(common)[:, None]
     while todo.size:
         dd, vv = d2[:, todo], v2[:, todo]
         med = _median(dd, vv)
@@ -180,8 +191,10 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, 
             y = data[i, :, rows][base][:, clean].astype(np.float64)
             rate = np.clip(np.nan_to_num(medians[i, rows][clean]) / group_time, 0, None)
             step = coeffs @ y
+            step -= np.median(step, axis=1, keepdims=True)  # a step common to all pixels is no cosmic ray
             sigma = np.sqrt(read_noise[rows][clean] ** 2 * norm2[:, None] + rate / gain[rows][clean] * pfac[:, None])
-            z = step / sigma
+            with np.errstate(invalid="ignore", divide="ignore"):
+                z = np.nan_to_num(step / sigma)
             k = np.argmax(z, axis=0)
             hit = z[k, np.arange(k.size)] > threshold
             if hit.any():

@@ -8,6 +8,7 @@ image3:    source catalog (aperture photometry, apcorr)        => cat (ECSV)
 Every product is computed in memory first and written atomically at the end, so a
 failure at any point leaves no partial output.
 """
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,14 @@ from .photom import apply_photom, conversion_factor
 #: ~0.1 % at 3.5-4 pixels (F1500W); at 5 pixels by < 0.03 %.  The price is background
 #: noise: faint sources lose S/N against a 70 % aperture.
 EEFRACTION = 0.9
+
+
+def software_version():
+    """The installed miri-testbed version (CAL_VER of the products)."""
+    try:
+        return version("miri-testbed")
+    except PackageNotFoundError:
+        return "unknown"
 MIN_APERTURE_RADIUS = 5.0
 REFTYPES = ("MASK", "SATURATION", "LINEARITY", "DARK", "GAIN", "READNOISE", "PHOTOM", "APCORR")
 
@@ -125,7 +134,10 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         product.meta.exposure.extended_emission_events = n_showers
         for reftype in ("MASK", "SATURATION", "LINEARITY", "DARK", "GAIN", "READNOISE"):
             getattr(product.meta.ref_file, reftype.lower()).name = str(models[reftype].meta.filename)
-        product.meta.ref_file.crds.sw_version = "miri-testbed " + " ".join(f"{k}={v}" for k, v in choice.items())
+        product.meta.calibration_software_name = "miri-testbed"
+        product.meta.calibration_software_version = software_version()
+        product.add_history_entry("miri-testbed algorithms: " + " ".join(f"{k}={v}" for k, v in choice.items()),
+                                  software={"name": "miri-testbed", "version": software_version()})
 
     factor = conversion_factor(models["PHOTOM"].phot_table, meta.instrument.filter, meta.subarray.name)
     sci, cvar_p, cvar_r = apply_photom(rate, var_p, var_r, factor)

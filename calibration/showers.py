@@ -66,7 +66,13 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
             d, valid = difference(k)
             m = valid.astype(np.float32)
             with np.errstate(invalid="ignore", divide="ignore"):
-                z = np.where(valid & (sigma > 0), (d - med) / sigma, 0.0)
+                residual = d - med
+                # An offset of the whole frame in one difference is not a shower.  A clipped
+                # mean, not a median: digitised differences make the median move in whole DN.
+                typical = valid & (np.abs(residual) < 5 * sigma)
+                if typical.any():
+                    residual = residual - residual[typical].mean()
+                z = np.where(valid & (sigma > 0), residual / sigma, 0.0)
             zsum, msum = _binned(z * m, BIN), _binned(m, BIN)
             region = np.zeros(zsum.shape, bool)
             showers_here = 0

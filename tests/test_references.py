@@ -10,8 +10,8 @@ from calibration import CalibrationInputError
 from calibration import references as refs
 from calibration.pipeline import calibrate
 from helpers import Observation, star_scene
-from instrument import readout
-from simulator import ReferenceOptions, simulate
+from instrument import dq, readout
+from simulator import DetectorEffects, ReferenceOptions, simulate
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,17 @@ def test_uncal_written_by_another_tool_calibrates_with_nominal_references(tmp_pa
     rate = dm.open(paths["rate"])
     dark = 0.2 / 4.0  # nominal dark current, DN/s
     np.testing.assert_allclose(rate.data, 20.0 - dark, rtol=1e-4)
+
+
+def test_simulated_exposure_with_built_in_nominal_references(tmp_path):
+    """The nominal folder knows nothing of this detector's reset transient or bias: the
+    rates are then off by the transient, but the jump and shower steps must not mistake
+    a transient shared by every pixel for cosmic rays or showers."""
+    obs = Observation(subarray="SUB256", ngroups=20)
+    effects = DetectorEffects(showers=False)  # so that any shower found is a false one
+    sim = simulate(star_scene(obs, 3, n=6, margin=20), obs, tmp_path / "sim", name="e", seed=3, effects=effects)
+    paths = calibrate(sim["uncal"], tmp_path / "out")
+    rate = dm.open(paths["rate"])
+    assert np.isfinite(rate.data).mean() > 0.95
+    assert rate.meta.exposure.extended_emission_events == 0
+    assert np.mean((rate.dq & dq.JUMP_DET) != 0) < 0.1

@@ -1,4 +1,4 @@
-"""The ``miri-testbed`` command: simulate, calibrate, score, run.
+"""The miri-testbed command: simulate, calibrate, score, run.
 
 Errors in the input (a bad file, an unknown scenario key, a missing reference) print
 one line ``miri-testbed: error: ...`` that names the problem and exit with status 2;
@@ -8,13 +8,12 @@ import argparse
 import shutil
 import sys
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 
 from calibration import CalibrationInputError, registry
-from calibration.pipeline import calibrate
+from calibration.pipeline import calibrate, software_version
 from simulator import ReferenceOptions, simulate
 
 from . import targets as target_table
@@ -22,13 +21,6 @@ from .report import write_report
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
 from .scenarios import ScenarioError, load_suite
 from .score import ScoreInputError, score
-
-
-def _version():
-    try:
-        return version("miri-testbed")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def cmd_simulate(args):
@@ -62,26 +54,24 @@ def cmd_calibrate(args):
 def cmd_score(args):
     rows, _ = score(args.truth, args.rate, args.cat)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    frame["scenario"] = args.label
+    frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
+    frame["unit"] = frame["unit"].fillna("")
     if args.output:
         from instrument.files import write_text
 
         write_text(args.output, frame.to_csv(index=False))
         print(args.output)
     else:
-        print(frame.dropna(axis=1, how="all").to_string(index=False))
+        print(frame.dropna(axis=1, how="all").to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     return 0
 
 
 def print_targets(results):
-    print(f"{'target':<12} {'measure':<26} {'measured':>18} {'threshold':>16} {'unit':<5} {'n':>8}  result")
+    print(f"{'target':<15} {'measure':<30} {'measured':>18} {'threshold':>16} {'unit':<5} {'n':>8}  gates  result")
     for r in results:
-        status = {True: "pass", False: "FAIL", None: "no data"}[r["passed"]]
-        if not r["gating"] and r["passed"] is False:
-            status = "fail (tracked)"
-        print(f"{r['id']:<12} {r['aggregation'] + ' ' + r['metric']:<26} "
+        print(f"{r['id']:<15} {r['aggregation'] + ' ' + r['metric']:<30} "
               f"{target_table.format_value(r['measured']):>18} {target_table.format_bounds(r):>16} {r['unit']:<5} "
-              f"{r['n']:>8}  {status}")
+              f"{r['n']:>8}  {'yes' if r['gating'] else 'no ':<5}  {target_table.status(r)}")
 
 
 def cmd_run(args):
@@ -98,7 +88,7 @@ def cmd_run(args):
     results = target_table.evaluate(metrics)
     context = dict(suite=suite.name, seeds=list(suite.seeds), scenarios=[s.name for s in suite.scenarios],
                    cells=len(cells), algorithms=algorithms, created=created.isoformat(timespec="seconds"),
-                   version=_version())
+                   version=software_version())
     page = write_report(outdir, metrics, hist, results, context)
     print()
     print_targets(results)
@@ -112,7 +102,7 @@ def cmd_run(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"miri-testbed {_version()}")
+    parser.add_argument("--version", action="version", version=f"miri-testbed {software_version()}")
     algorithm_help = "algorithm variant, repeatable; " + "; ".join(
         f"{step}: {', '.join(names)} (default {registry.DEFAULTS[step]})" for step, names in registry.ALGORITHMS.items())
     sub = parser.add_subparsers(dest="command", required=True)

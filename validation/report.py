@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from instrument.files import atomic_path, write_text  # noqa: E402
 
 from .score import PULL_HIST_EDGES  # noqa: E402
-from .targets import format_bounds, format_value  # noqa: E402
+from .targets import format_bounds, format_value, status  # noqa: E402
 
 
 def _save_figure(fig, path):
@@ -97,17 +97,17 @@ def _html_table(frame):
 def _targets_html(results):
     rows = []
     for r in results:
-        status = {True: "pass", False: "FAIL", None: "no data"}[r["passed"]]
-        if not r["gating"] and r["passed"] is False:
-            status = "fail (tracked)"
+        result = status(r)
+        css = {"pass": "pass", "FAIL": "fail", "fail (tracked)": "tracked", "no data": "nodata"}[result]
         rows.append(
-            f"<tr class='{status.replace(' ', '')}'><td>{html.escape(r['id'])}</td><td>{html.escape(r['metric'])}"
+            f"<tr class='{css}'><td>{html.escape(r['id'])}</td><td>{html.escape(r['metric'])}"
             f"</td><td>{html.escape(r['aggregation'])} {html.escape(r['where'])}</td>"
-            f"<td>{format_value(r['measured'])}</td><td>{format_bounds(r)}</td><td>{r['n']}</td>"
-            f"<td>{status}</td><td>{html.escape(r['source'])}</td></tr>"
+            f"<td>{html.escape(format_value(r['measured']))}</td><td>{html.escape(format_bounds(r))} "
+            f"{html.escape(r['unit'])}</td><td>{r['n']}</td><td>{'yes' if r['gating'] else 'no'}</td>"
+            f"<td>{result}</td><td>{html.escape(r['source'])}</td></tr>"
         )
     head = "<tr><th>target</th><th>metric</th><th>over</th><th>measured</th><th>threshold</th><th>n</th>" \
-           "<th>result</th><th>source</th></tr>"
+           "<th>gates</th><th>result</th><th>source</th></tr>"
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -116,8 +116,10 @@ body { font-family: sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; }
 th { background: #eee; }
-tr.pass td:nth-child(7) { color: #070; font-weight: bold; }
-tr.FAIL td:nth-child(7) { color: #b00; font-weight: bold; }
+tr.pass td:nth-child(8) { color: #070; font-weight: bold; }
+tr.fail td:nth-child(8) { color: #b00; font-weight: bold; }
+tr.tracked td:nth-child(8) { color: #b60; }
+tr.nodata td:nth-child(8) { color: #777; }
 img { max-width: 48%; margin: 0.5%; border: 1px solid #ddd; }
 """
 

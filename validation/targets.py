@@ -51,6 +51,15 @@ def evaluate(metrics, targets=None):
     return results
 
 
+def status(result):
+    """``pass``, ``FAIL``, ``fail (tracked)`` for a failed non-gating target, or ``no data``."""
+    if result["passed"] is None:
+        return "no data"
+    if result["passed"]:
+        return "pass"
+    return "FAIL" if result["gating"] else "fail (tracked)"
+
+
 def format_value(value):
     if value is None:
         return "no data"
