@@ -67,10 +67,10 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
         # A step shared by the whole block in one difference (a reset transient the dark
         # did not remove, a drift) is not a cosmic ray: each difference's median residual
         # over the block's pixels is taken out first.
-        dd, vv = d2[:, todo], v2[:, todo]
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            common = np.nanmedian(np.where(vv, dd - _median(dd, vv), np.nan), axis=1)
+        # (Every 7th pixel estimates it well enough and costs a seventh.)
+        sample = todo[::7]
+        dd, vv = d2[:, sample], v2[:, sample]
+        common = _median(np.ascontiguousarray((dd - _median(dd, vv)).T), np.ascontiguousarray(vv.T))
         d2 = d2 - np.nan_to_num(common)[:, None]
     while todo.size:
         dd, vv = d2[:, todo], v2[:, todo]
