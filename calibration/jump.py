@@ -191,7 +191,7 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, 
             y = data[i, :, rows][base][:, clean].astype(np.float64)
             rate = np.clip(np.nan_to_num(medians[i, rows][clean]) / group_time, 0, None)
             step = coeffs @ y
-            step -= np.median(step, axis=1, keepdims=True)  # a step common to all pixels is no cosmic ray
+            step -= np.median(step[:, ::7], axis=1, keepdims=True)  # a step common to all pixels is no cosmic ray
             sigma = np.sqrt(read_noise[rows][clean] ** 2 * norm2[:, None] + rate / gain[rows][clean] * pfac[:, None])
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = np.nan_to_num(step / sigma)
