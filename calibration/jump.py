@@ -15,9 +15,12 @@ not a cosmic ray.  The difference with the largest
 ``|d_k - median(d)| / sigma_d`` is flagged when above the threshold (4 sigma; 5 with
 three differences, 6 with two, as the JWST jump step), removed, and the test repeated
 on the pixel's remaining differences until nothing is flagged.  The group after a
-flagged difference gets JUMP_DET, which starts a new ramp segment.  The four
-neighbours of a jump between 10 and 1000 sigma are flagged in the same group (charge
-shared by inter-pixel capacitance).  A ramp of two groups has one difference and no
+flagged difference gets JUMP_DET, which starts a new ramp segment.  Around the centre
+of a deposit (a jump between 10 and 1000 sigma at least as large as its 4 neighbours'),
+the 8 neighbours are flagged in the same group (charge shared by inter-pixel coupling).
+The JWST rule flags the 4 neighbours of every such jump, which reaches the corners of a
+deposit only through its bright edge pixels and then also flags a ring of pixels
+outside it that received nothing.  A ramp of two groups has one difference and no
 test (documented, not an error).
 
 Showers (:func:`flag_showers`) are found afterwards in the residuals of the differences.
@@ -100,13 +103,35 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     return jumps, strong, medians
 
 
-def _flag_neighbours(jumps, strong):
-    """Add the 4 neighbours of the ``strong`` jumps (same difference)."""
+def _local_maxima(strong, ramp, medians):
+    """The ``strong`` jumps whose excess over their pixel's median difference is at least
+    that of each of their 4 neighbours in the same difference: the centres of charge
+    deposits, not their edges."""
+    k, y, x = np.nonzero(strong)
+    ny, nx = strong.shape[1:]
+    med = np.nan_to_num(medians)
+
+    def excess(yy, xx):
+        return ramp[k + 1, yy, xx].astype(np.float64) - ramp[k, yy, xx] - med[yy, xx]
+
+    step = excess(y, x)
+    keep = np.ones(k.size, bool)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        keep &= step >= excess(np.clip(y + dy, 0, ny - 1), np.clip(x + dx, 0, nx - 1))
+    out = np.zeros_like(strong)
+    out[k[keep], y[keep], x[keep]] = True
+    return out
+
+
+def _flag_neighbours(jumps, centres):
+    """Add the 8 neighbours of the deposit ``centres`` (same difference)."""
     out = jumps
-    out[:, 1:, :] |= strong[:, :-1, :]
-    out[:, :-1, :] |= strong[:, 1:, :]
-    out[:, :, 1:] |= strong[:, :, :-1]
-    out[:, :, :-1] |= strong[:, :, 1:]
+    grown = centres.copy()
+    grown[:, 1:, :] |= centres[:, :-1, :]
+    grown[:, :-1, :] |= centres[:, 1:, :]
+    out |= grown
+    out[:, :, 1:] |= grown[:, :, :-1]
+    out[:, :, :-1] |= grown[:, :, 1:]
     return out
 
 
@@ -137,7 +162,7 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
             j, s, m = _block_jumps(data[i, :, rows].astype(np.float32), usable, read_noise[rows], gain[rows],
                                    thresholds, (neighbour_min_sigma, neighbour_max_sigma))
             jumps[:, rows], strong[:, rows], medians[i, rows] = j, s, m
-        jumps = _flag_neighbours(jumps, strong)
+        jumps = _flag_neighbours(jumps, _local_maxima(strong, data[i], medians[i]))
         out[i, 1:] |= np.where(jumps, np.uint8(dq.JUMP_DET), np.uint8(0))
     return out, medians
 
