@@ -32,7 +32,6 @@ import numpy as np
 
 from instrument import dq
 
-UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
 
 
 def threshold_for(ndiffs, threshold=4.0, four_group_threshold=5.0, three_group_threshold=6.0):
@@ -158,7 +157,7 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
         strong = np.zeros((ngroups - 1, ny, nx), bool)
         for r0 in range(0, ny, block_rows):
             rows = slice(r0, min(r0 + block_rows, ny))
-            usable = (groupdq[i, :, rows] & UNUSABLE_GROUP) == 0
+            usable = (groupdq[i, :, rows] & dq.UNUSABLE_GROUP) == 0
             j, s, m = _block_jumps(data[i, :, rows].astype(np.float32), usable, read_noise[rows], gain[rows],
                                    thresholds, (neighbour_min_sigma, neighbour_max_sigma))
             jumps[:, rows], strong[:, rows], medians[i, rows] = j, s, m
@@ -199,7 +198,7 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, 
     gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
     times = group_time * np.arange(1, ngroups + 1)
     for i in range(nints):
-        usable = ((groupdq[i] & UNUSABLE_GROUP) == 0).mean(axis=(1, 2)) > 0.5
+        usable = ((groupdq[i] & dq.UNUSABLE_GROUP) == 0).mean(axis=(1, 2)) > 0.5
         base = np.flatnonzero(usable)
         if base.size < 5 or base[-1] - base[0] + 1 != base.size:
             continue

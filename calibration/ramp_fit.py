@@ -49,7 +49,6 @@ import numpy as np
 
 from instrument import dq
 
-UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
 OPTIMAL_POWERS = ((5.0, 0.0), (10.0, 0.4), (20.0, 1.0), (50.0, 3.0), (100.0, 6.0), (np.inf, 10.0))
 
 
@@ -73,7 +72,7 @@ def segment_labels(groupdq):
     flagged = groupdq.any(axis=0)
     if flagged.any():
         gdq = groupdq[:, flagged]
-        usable = (gdq & UNUSABLE_GROUP) == 0
+        usable = (gdq & dq.UNUSABLE_GROUP) == 0
         starts = usable & ((gdq & dq.JUMP_DET) != 0)
         starts[0] |= usable[0]
         starts[1:] |= usable[1:] & ~usable[:-1]

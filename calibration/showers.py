@@ -25,7 +25,6 @@ from scipy import ndimage
 
 from instrument import dq
 
-UNUSABLE_GROUP = dq.DO_NOT_USE | dq.SATURATED
 BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
 
 
@@ -48,7 +47,7 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
     after = int(np.ceil(time_masked_after_shower / group_time))
     structure = np.ones((3, 3), bool)
     for i in range(nints):
-        usable = (groupdq[i] & UNUSABLE_GROUP) == 0
+        usable = (groupdq[i] & dq.UNUSABLE_GROUP) == 0
         jump = (groupdq[i] & dq.JUMP_DET) != 0
 
         def difference(k):  # one difference at a time: no ramp-sized temporary

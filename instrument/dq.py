@@ -18,6 +18,9 @@ UNRELIABLE_DARK = PIXEL["UNRELIABLE_DARK"]
 REFERENCE_PIXEL = PIXEL["REFERENCE_PIXEL"]
 NON_SCIENCE = PIXEL["NON_SCIENCE"]
 
+#: Group flags that leave no usable sample in a group (a jump does not: it starts a segment).
+UNUSABLE_GROUP = DO_NOT_USE | SATURATED
+
 
 def dq_definitions():
     """Rows ``(bit, value, name, description)`` for a reference file's DQ_DEF table."""

@@ -54,20 +54,23 @@ def test_not_a_fits_file(exposure, tmp_path, capsys):
     _assert_refused(code, err, tmp_path / "out", "not a readable FITS file")
 
 
+def _header_edited(src, dst, edit):
+    """A copy of ``src`` at ``dst`` with ``edit(header)`` applied to its primary header."""
+    shutil.copy(src, dst)
+    with fits.open(dst, mode="update") as hdul:
+        edit(hdul[0].header)
+    return dst
+
+
 def test_non_miri_file(exposure, tmp_path, capsys):
-    bad = tmp_path / "nircam_uncal.fits"
-    shutil.copy(exposure["uncal"], bad)
-    with fits.open(bad, mode="update") as hdul:
-        hdul[0].header["INSTRUME"] = "NIRCAM"
+    bad = _header_edited(exposure["uncal"], tmp_path / "nircam_uncal.fits",
+                         lambda h: h.__setitem__("INSTRUME", "NIRCAM"))
     code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
     _assert_refused(code, err, tmp_path / "out", "INSTRUME is 'NIRCAM', not MIRI")
 
 
 def test_missing_keyword(exposure, tmp_path, capsys):
-    bad = tmp_path / "nokey_uncal.fits"
-    shutil.copy(exposure["uncal"], bad)
-    with fits.open(bad, mode="update") as hdul:
-        del hdul[0].header["READPATT"]
+    bad = _header_edited(exposure["uncal"], tmp_path / "nokey_uncal.fits", lambda h: h.remove("READPATT"))
     code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
     _assert_refused(code, err, tmp_path / "out", "missing required keyword(s) READPATT")
 
@@ -91,10 +94,7 @@ def test_nans_in_data(exposure, tmp_path, capsys):
 
 
 def test_shape_disagrees_with_keywords(exposure, tmp_path, capsys):
-    bad = tmp_path / "shape_uncal.fits"
-    shutil.copy(exposure["uncal"], bad)
-    with fits.open(bad, mode="update") as hdul:
-        hdul[0].header["NGROUPS"] = 7
+    bad = _header_edited(exposure["uncal"], tmp_path / "shape_uncal.fits", lambda h: h.__setitem__("NGROUPS", 7))
     code, err = _calibrate(bad, tmp_path / "out", exposure["refs"], capsys)
     _assert_refused(code, err, tmp_path / "out", "disagrees with NINTS=1, NGROUPS=7")
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from calibration import CalibrationInputError, registry
 from calibration.pipeline import calibrate, software_version
+from instrument.files import write_text
 from simulator import ReferenceOptions, simulate
 
 from . import targets as target_table
@@ -57,8 +58,6 @@ def cmd_score(args):
     frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
     frame["unit"] = frame["unit"].fillna("")
     if args.output:
-        from instrument.files import write_text
-
         write_text(args.output, frame.to_csv(index=False))
         print(args.output)
     else:
