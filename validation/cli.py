@@ -1,4 +1,4 @@
-"""The miri-testbed command: simulate, calibrate, score, run.
+"""The miri-testbed command: simulate, calibrate, score, run, study, compare, gate, report.
 
 Errors in the input (a bad file, an unknown scenario key, a missing reference) print
 one line ``miri-testbed: error: ...`` that names the problem and exit with status 2;
@@ -7,6 +7,7 @@ nothing half-written is left behind, since every output is written atomically.
 import argparse
 import shutil
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from simulator import ReferenceOptions, simulate
 from . import targets as target_table
 from .report import write_report
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
+from .results import ResultsError
 from .scenarios import ScenarioError, load_suite
 from .score import ScoreInputError, score
+from .study import Study, dask_client
 
 
 def cmd_simulate(args):
@@ -99,6 +102,30 @@ def cmd_run(args):
     return 0
 
 
+def cmd_study(args):
+    study = Study.open(args.output, args.suite, args.algorithms, args.seeds)
+    cells, todo = study.cells(), study.pending()
+    if args.scheduler:
+        engine, client = f"dask scheduler {args.scheduler}", dask_client(address=args.scheduler)
+    elif args.dask_local:
+        engine, client = f"dask LocalCluster, {args.dask_local} workers", dask_client(n_local=args.dask_local)
+    else:
+        engine, client = f"local, {args.workers or default_workers()} processes", None
+    print(f"study {study.suite.name} in {study.folder}: {len(study.suite.scenarios)} scenarios x "
+          f"{len(study.suite.seeds)} seeds x {len(study.sets)} algorithm sets ({', '.join(study.sets)}) = "
+          f"{len(cells)} cells, {len(cells) - len(todo)} already done; {engine}")
+    start = time.perf_counter()
+    if client is None:
+        table = study.run(workers=args.workers, progress=not args.no_progress, engine=engine)
+    else:
+        with client as c:
+            table = study.run(client=c, progress=not args.no_progress, engine=engine)
+    seconds = time.perf_counter() - start
+    rate = f", {60 * len(todo) / seconds:.1f} cells/min" if todo and seconds > 0 else ""
+    print(f"{len(todo)} cells computed in {seconds:.1f} s{rate}; {len(table)} rows: {study.folder / 'results.parquet'}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"miri-testbed {software_version()}")
@@ -137,6 +164,20 @@ def build_parser():
     p.add_argument("--keep-products", action="store_true", help="keep the simulated and calibrated files")
     p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help=algorithm_help)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("study", help="run (or resume) a study: scenarios x seeds x algorithm sets, "
+                                     "results as Parquet in the study folder")
+    p.add_argument("-o", "--output", required=True, help="study folder; run again with the same folder to resume")
+    p.add_argument("--suite", help="built-in suite name or TOML file (needed to start a study)")
+    p.add_argument("--algorithms", nargs="+", metavar="SET",
+                   help="algorithm sets: 'default' or STEP=NAME[,STEP=NAME...] (default: default); " + algorithm_help)
+    p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the suite's)")
+    engine = p.add_mutually_exclusive_group()
+    engine.add_argument("--workers", type=int, help="local processes (default: number of cores, at most 4)")
+    engine.add_argument("--dask-local", type=int, metavar="N", help="run on a new dask LocalCluster of N workers")
+    engine.add_argument("--scheduler", metavar="ADDRESS", help="run on the dask cluster at ADDRESS (tcp://host:8786)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_study)
     return parser
 
 
@@ -144,7 +185,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CalibrationInputError, ScenarioError, ScoreInputError, FileNotFoundError) as exc:
+    except (CalibrationInputError, ScenarioError, ScoreInputError, ResultsError, FileNotFoundError) as exc:
         print(f"miri-testbed: error: {exc}", file=sys.stderr)
         return 2
 

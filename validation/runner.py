@@ -1,12 +1,14 @@
 """Run a suite: every (scenario, seed) cell simulated, calibrated and scored.
 
-Cells are independent and carry their own seed, so they run in any order on a local
-process pool (sized to the machine) with identical results.  Each cell's exposures
-live in ``<report>/work/<scenario>/seed<N>/`` and are removed once scored unless
-``keep_products`` is set.
+Cells are independent and carry their own seed, so they run in any order, in this
+process, on a local process pool (sized to the machine) or on a ``dask.distributed``
+cluster, with identical results.  Each cell's exposures live in
+``<workdir>/<scenario>/seed<N>/`` (a temporary folder when no ``workdir`` is given, as
+on a remote worker) and are removed once scored unless ``keep_products`` is set.
 """
 import os
 import shutil
+import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,30 +54,51 @@ def run_cell(cell, workdir, keep_products=False):
     return frame, hist
 
 
+def compute_cell(cell, workdir=None, keep_products=False):
+    """:func:`run_cell` in ``workdir``, or in a temporary folder of the machine that runs it."""
+    if workdir is not None:
+        return run_cell(cell, workdir, keep_products)
+    with tempfile.TemporaryDirectory(prefix="miri-testbed-") as tmp:
+        return run_cell(cell, tmp)
+
+
 def default_workers():
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=False):
+    """Yield ``(index, rows, pull histogram)`` for each of ``cells`` as it finishes.
+
+    ``client``: a ``distributed.Client`` (the cells run on its cluster); otherwise
+    ``workers`` local processes (1: in this process)."""
+    if client is not None:
+        from distributed import as_completed as dask_completed
+
+        futures = {client.submit(compute_cell, c, workdir, keep_products, pure=False): i for i, c in enumerate(cells)}
+        for future in dask_completed(futures):
+            frame, hist = future.result()
+            yield futures[future], frame, hist
+            future.release()
+        return
+    workers = workers or default_workers()
+    if workers == 1 or len(cells) <= 1:
+        for i, c in enumerate(cells):
+            yield (i, *compute_cell(c, workdir, keep_products))
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(cells))) as pool:
+        futures = {pool.submit(compute_cell, c, workdir, keep_products): i for i, c in enumerate(cells)}
+        for future in as_completed(futures):
+            yield (futures[future], *future.result())
+
+
 def run_cells(cells, workdir, workers=None, keep_products=False, progress=True):
     """Run ``cells``; return the long-form metrics table and the summed pull histogram."""
-    workers = workers or default_workers()
-    frames, hist = [], np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
-    bar = tqdm(total=len(cells), unit="cell", disable=not progress, desc="cells")
-    if workers == 1:
-        results = (run_cell(c, workdir, keep_products) for c in cells)
-        for frame, h in results:
-            frames.append(frame)
+    frames, hist = [None] * len(cells), np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
+    with tqdm(total=len(cells), unit="cell", disable=not progress, desc="cells") as bar:
+        for i, frame, h in iter_cells(cells, workdir, workers, keep_products=keep_products):
+            frames[i] = frame
             hist += h
             bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_cell, c, workdir, keep_products) for c in cells]
-            for future in as_completed(futures):
-                frame, h = future.result()
-                frames.append(frame)
-                hist += h
-                bar.update()
-    bar.close()
     table = pd.concat(frames, ignore_index=True).sort_values(["scenario", "seed", "metric"], kind="stable")
     return table.reset_index(drop=True), hist
 

@@ -118,19 +118,27 @@ class Suite:
     scenarios: tuple
 
 
-def load_suite(source):
-    """A :class:`Suite` from a TOML path or the name of a built-in suite."""
+def suite_text(source):
+    """The TOML text of a suite: a path to a ``.toml`` file or a built-in suite's name."""
     path = Path(source)
     if path.suffix == ".toml" or path.exists():
         if not path.exists():
             raise ScenarioError(f"suite file {path} does not exist")
-        text = path.read_text(encoding="utf-8")
-    else:
-        builtin = resources.files("validation") / "suites" / f"{source}.toml"
-        if not builtin.is_file():
-            names = sorted(p.name[:-5] for p in (resources.files("validation") / "suites").iterdir() if p.name.endswith(".toml"))
-            raise ScenarioError(f"unknown suite {source!r}; built-in suites: {', '.join(names)}")
-        text = builtin.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
+    builtin = resources.files("validation") / "suites" / f"{source}.toml"
+    if not builtin.is_file():
+        names = sorted(p.name[:-5] for p in (resources.files("validation") / "suites").iterdir() if p.name.endswith(".toml"))
+        raise ScenarioError(f"unknown suite {source!r}; built-in suites: {', '.join(names)}")
+    return builtin.read_text(encoding="utf-8")
+
+
+def load_suite(source):
+    """A :class:`Suite` from a TOML path or the name of a built-in suite."""
+    return parse_suite(suite_text(source), source)
+
+
+def parse_suite(text, source="suite"):
+    """A :class:`Suite` from TOML text; ``source`` names it in error messages."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

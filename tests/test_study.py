@@ -1,0 +1,144 @@
+"""Studies: identical tables on a real dask LocalCluster and locally; a killed study
+resumes with no lost or duplicated rows; clear errors for bad input."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from calibration import CalibrationInputError
+from validation.cli import main
+from validation.results import ResultsError, read_results
+from validation.study import Study, StudyError, cell_path, dask_client, parse_algorithm_set
+
+TINY = """
+[suite]
+name = "tiny"
+seeds = [1, 2]
+
+[[scenario]]
+name = "sub64"
+[scenario.observation]
+subarray = "SUB64"
+ngroups = 8
+[scenario.scene]
+background_mjy_sr = 2.0
+random_stars = { n = 2, flux_min_mjy = 0.1, flux_max_mjy = 1.0, margin_pix = 14 }
+"""
+SETS = ["default", "ramp_fit=ols"]
+
+
+@pytest.fixture(scope="module")
+def tiny_suite(tmp_path_factory):
+    path = tmp_path_factory.mktemp("suite") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_results(tiny_suite, tmp_path_factory):
+    """The tiny study (2 seeds x 2 algorithm sets) run in this process."""
+    study = Study.open(tmp_path_factory.mktemp("local") / "study", tiny_suite, SETS)
+    return study.run(workers=1, progress=False)
+
+
+def test_local_study_table_and_record(local_results, tiny_suite):
+    assert list(local_results.groupby(["algorithms", "seed"], sort=False).size().index) == [
+        ("default", 1), ("default", 2), ("ramp_fit=ols", 1), ("ramp_fit=ols", 2)]
+    default = local_results[local_results.algorithms == "default"]
+    ols = local_results[local_results.algorithms == "ramp_fit=ols"]
+    # Same exposures: identical truth rows (detected sources' fluxes), different fits.
+    assert default.true_flux_mjy.dropna().tolist() == ols.true_flux_mjy.dropna().tolist()
+    assert not default.value.reset_index(drop=True).equals(ols.value.reset_index(drop=True))
+
+
+def test_study_records_configuration_and_versions(tiny_suite, tmp_path):
+    folder = tmp_path / "study"
+    Study.open(folder, tiny_suite, ["ramp_fit=ols"], seeds=[3]).run(workers=1, progress=False)
+    assert (folder / "suite.toml").read_text() == TINY
+    table, meta = read_results(folder)
+    assert set(table.seed) == {3} and set(table.algorithms) == {"ramp_fit=ols"}
+    assert meta["study"]["suite_toml"] == TINY and meta["study"]["algorithm_sets"] == {"ramp_fit=ols": [["ramp_fit", "ols"]]}
+    for package in ("numpy", "scipy", "astropy", "stdatamodels", "miri-testbed"):
+        assert meta["versions"][package], package
+    assert sum(meta["pull_hist"]) > 1000
+
+
+def test_study_on_dask_local_cluster_matches_local_runner(local_results, tiny_suite, tmp_path):
+    """A real dask.distributed LocalCluster (2 worker processes) gives the same table."""
+    pytest.importorskip("distributed")
+    study = Study.open(tmp_path / "study", tiny_suite, SETS)
+    with dask_client(n_local=2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        table = study.run(client=client, progress=False, engine="dask-local")
+    pd.testing.assert_frame_equal(table, local_results, check_exact=True)
+    pd.testing.assert_frame_equal(read_results(tmp_path / "study")[0], read_results(study.folder)[0])
+
+
+def test_killed_study_resumes_without_lost_or_duplicated_rows(local_results, tiny_suite, tmp_path):
+    """Kill the study process (SIGKILL) once its first cell file appears, resume it, and
+    get exactly the table of the uninterrupted study; finished cells are not recomputed."""
+    folder = tmp_path / "study"
+    command = [sys.executable, "-m", "validation.cli", "study", "--suite", str(tiny_suite), "--algorithms", *SETS,
+               "-o", str(folder), "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while not list((folder / "cells").glob("**/seed*.parquet")):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no cell finished in 120 s"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    study = Study.open(folder)
+    finished = {c: cell_path(folder, c).stat().st_mtime_ns for c in study.cells() if cell_path(folder, c).exists()}
+    assert 1 <= len(finished) < len(study.cells()), "the kill came too late to test a resume"
+    assert not (folder / "results.parquet").exists()
+    with pytest.raises(ResultsError, match="unfinished"):
+        read_results(folder)
+
+    table = study.run(workers=1, progress=False)
+    pd.testing.assert_frame_equal(table, local_results, check_exact=True)
+    assert {c: cell_path(folder, c).stat().st_mtime_ns for c in finished} == finished  # not recomputed
+    runs = Study.open(folder)._read_record()["runs"]
+    assert [r["cells_before"] for r in runs] == [0, len(finished)]
+    assert not list(folder.glob("cells/**/.seed*"))
+
+
+def test_algorithm_sets_are_checked():
+    assert parse_algorithm_set("default") == ()
+    assert parse_algorithm_set("ramp_fit=likelihood") == ()  # the default, spelled out
+    assert parse_algorithm_set("ramp_fit=ols,jump=twopoint") == (("jump", "twopoint"), ("ramp_fit", "ols"))
+    with pytest.raises(CalibrationInputError, match="unknown algorithm 'fast' for step 'ramp_fit'"):
+        parse_algorithm_set("ramp_fit=fast")
+    with pytest.raises(StudyError, match="expected 'default' or STEP=NAME"):
+        parse_algorithm_set("ols")
+
+
+def test_study_errors_name_the_problem(tiny_suite, tmp_path, capsys):
+    folder = tmp_path / "study"
+    with pytest.raises(StudyError, match="same as 'default'"):
+        Study.open(folder, tiny_suite, ["default", "ramp_fit=likelihood"])
+    with pytest.raises(StudyError, match="give --suite"):
+        Study.open(folder)
+    Study.open(folder, tiny_suite, ["default"])
+    with pytest.raises(StudyError, match="other algorithm sets"):
+        Study.open(folder, algorithm_sets=["ramp_fit=ols"])
+    with pytest.raises(StudyError, match="other seeds"):
+        Study.open(folder, seeds=[7])
+    # A corrupt cell file is named, with what to do about it.
+    study = Study.open(folder)
+    cell = study.cells()[0]
+    cell_path(folder, cell).parent.mkdir(parents=True)
+    cell_path(folder, cell).write_bytes(b"PAR1 not really")
+    for other in study.cells()[1:]:
+        cell_path(folder, other).write_bytes(cell_path(folder, cell).read_bytes())
+    with pytest.raises(StudyError, match=r"seed1.parquet: not a readable Parquet file.*delete that cell file"):
+        study.run(workers=1, progress=False)
+    assert main(["study", "-o", str(tmp_path / "new"), "--suite", str(tiny_suite), "--algorithms", "jump=nope"]) == 2
+    assert "unknown algorithm 'nope' for step 'jump'" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
