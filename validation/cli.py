@@ -19,12 +19,13 @@ from instrument.files import write_text
 from simulator import ReferenceOptions, simulate
 
 from . import targets as target_table
+from .compare import compare, write_comparison
 from .report import write_report
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
-from .results import ResultsError
+from .results import ResultsError, read_results
 from .scenarios import ScenarioError, load_suite
 from .score import ScoreInputError, score
-from .study import Study, dask_client
+from .study import Study, dask_client, parse_algorithm_set, set_label
 
 
 def cmd_simulate(args):
@@ -126,6 +127,23 @@ def cmd_study(args):
     return 0
 
 
+def cmd_compare(args):
+    table, _ = read_results(args.results)
+    a, b = (set_label(parse_algorithm_set(x)) for x in (args.a, args.b))
+    result = compare(table, a, b, args.confidence, args.n_boot, args.seed, args.min_pairs)
+    source = Path(args.results)
+    outdir = Path(args.output or (source if source.is_dir() else source.parent) / "compare" / f"{b}_vs_{a}")
+    paths = write_comparison(result, a, b, outdir, args.confidence)
+    counts = result["verdict"].value_counts()
+    print(f"B = {b} against A = {a}: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    for _, r in result[result["verdict"].isin(["better", "worse"])].iterrows():
+        where = r["scenario"] + ("" if pd.isna(r["bin"]) else f" bin {r['bin']:g}")
+        print(f"  {r['verdict']:<6} {r['metric']:<24} {where:<30} loss {r['loss_a']:.4g} -> {r['loss_b']:.4g} "
+              f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]")
+    print(" ".join(str(p) for p in paths))
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"miri-testbed {software_version()}")
@@ -178,6 +196,17 @@ def build_parser():
     engine.add_argument("--scheduler", metavar="ADDRESS", help="run on the dask cluster at ADDRESS (tcp://host:8786)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("compare", help="paired comparison of two algorithm sets of a study, with bootstrap intervals")
+    p.add_argument("results", help="study folder or results file (.parquet or .csv)")
+    p.add_argument("--a", required=True, metavar="SET", help="reference algorithm set (e.g. default)")
+    p.add_argument("--b", required=True, metavar="SET", help="algorithm set judged against A (e.g. ramp_fit=ols)")
+    p.add_argument("-o", "--output", help="output folder (default: <study>/compare/<B>_vs_<A>)")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--min-pairs", type=int, default=10, help="fewer pairs give no verdict (default 10)")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -1,0 +1,51 @@
+"""Which way is better, per metric: each judged metric maps to a *loss* (lower is better).
+
+* a metric with an ideal value ``x`` (flux ratio 1, pull width 1, biases 0): ``|v - x|``;
+* a metric that should be small (astrometric error, false detections, false flags,
+  scatter over the Cramer-Rao bound): ``v``;
+* a fraction that should be large (detected, jump completeness, shower coverage):
+  ``1 - v``.
+
+Counts of pixels or events (``pull_n``, ``clean_n``, ...) say how much data a row rests
+on, not how good it is: they are not judged.  :mod:`validation.compare` and
+:mod:`validation.gate` both judge through :func:`loss`, so "better" means one thing.
+"""
+import numpy as np
+
+IDEAL = {"flux_ratio": 1.0, "pull_mean": 0.0, "pull_std": 1.0, "pull_rms": 1.0, "rate_bias_sigma": 0.0,
+         "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0, "cr_pull_std": 1.0}
+LOWER = {"astrometric_error", "false_detections", "false_flag_rate", "clean_scatter_over_crb",
+         "cr_scatter_over_crb"}
+HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
+# Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
+# aggregates pool their rows instead of keeping one entry per value.
+EVENT_VALUED_BIN = {"shower_flagged_fraction"}
+
+
+def judged(metric):
+    return metric in IDEAL or metric in LOWER or metric in HIGHER_FRACTION
+
+
+def loss(metric, values):
+    """The loss (lower is better) of ``values`` of ``metric``; KeyError if not judged."""
+    values = np.asarray(values, float)
+    if metric in IDEAL:
+        return np.abs(values - IDEAL[metric])
+    if metric in LOWER:
+        return values
+    if metric in HIGHER_FRACTION:
+        return 1.0 - values
+    raise KeyError(f"metric {metric!r} has no defined direction")
+
+
+def loss_name(metric):
+    """How the loss of ``metric`` is computed, for tables."""
+    if metric in IDEAL:
+        return f"|v - {IDEAL[metric]:g}|"
+    return "v" if metric in LOWER else "1 - v"
+
+
+def bin_key(metric, bins):
+    """The ``bin`` values to group by: NaN (pooled) for event-valued bins."""
+    bins = np.asarray(bins, float)
+    return np.full(bins.shape, np.nan) if metric in EVENT_VALUED_BIN else bins
