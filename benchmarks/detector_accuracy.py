@@ -114,7 +114,9 @@ def main():
 
     print("== Rates per true-rate level (bin = lower edge, DN/s; full well in 26 s is ~1950 DN/s)")
     for population in ("clean", "cr"):
-        for metric in ("scatter_over_crb", "bias_over_crb", "pull_std", "n"):
+        metrics = ("scatter_over_crb",) + (("scatter_over_crb_steps",) if population == "cr" else ()) + (
+            "bias_over_crb", "pull_std", "n")
+        for metric in metrics:
             table = weighted(rates[rates.metric == f"{population}_{metric}"])
             print(f"\n{population}_{metric}\n{table.round(3).to_string()}")
     print("\n== Jumps: completeness per deposited charge (bin = lower edge, DN)")

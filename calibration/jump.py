@@ -48,58 +48,77 @@ def _median(values, valid):
         return np.nanmedian(np.where(valid, values, np.nan), axis=0)
 
 
+def _leave_one_out_z2(d, k, valid, n, total, rn2, gain):
+    """Squared significance of difference ``k`` (one per pixel) against the mean of the
+    pixel's other valid differences, ``e_k = d_k - (S - d_k)/(n - 1)``, under no jump.
+
+    With ``sigma_d^2 = 2 sigma_r^2 + P`` (P: shot noise of one difference, from the
+    other differences' mean rate) and adjacent differences sharing a read
+    (covariance ``-sigma_r^2``) the variance is exact:
+    ``var e_k = sigma_d^2 n/(n-1) + 2 sigma_r^2 [a_k/(n-1) - (A - a_k)/(n-1)^2]``,
+    ``a_k`` the valid neighbours of difference k, ``A`` the adjacent valid pairs.
+    """
+    cols = np.arange(k.size)
+    m = np.maximum(n - 1, 1)
+    others = (total - d) / m
+    e = d - others
+    last = valid.shape[0] - 1
+    adjacent = (valid[np.maximum(k - 1, 0), cols] & (k > 0)).astype(np.int32) + (valid[np.minimum(k + 1, last), cols] & (k < last))
+    pairs = (valid[1:] & valid[:-1]).sum(axis=0)
+    var = (2 * rn2 + np.clip(others, 0, None) / gain) * n / m + 2 * rn2 * (adjacent / m - (pairs - adjacent) / m**2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid[k, cols], e * e / var, 0.0)
+
+
 def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     """Jumps in one integration of a block: boolean ``(ndiffs, ny, nx)``, the jumps whose
-    neighbours get flagged too (significance within ``neighbour_range``), and medians."""
+    neighbours get flagged too (significance within ``neighbour_range``), and each pixel's
+    mean jump-free difference."""
     d = np.diff(y, axis=0)
     valid = usable[1:] & usable[:-1]
+    nd = d.shape[0]
     jumps = np.zeros(d.shape, bool)
     strong = np.zeros(d.shape, bool)
-    medians = np.full(d.shape[1:], np.nan)
-    m2 = medians.reshape(-1)
-    ndiffs = valid.sum(axis=0)
-    limit = threshold_for(ndiffs, *thresholds)
-    todo = np.flatnonzero((ndiffs >= 2).ravel())  # pixels still being tested
-    d2 = d.reshape(d.shape[0], -1)
-    v2 = valid.reshape(valid.shape[0], -1)
+    d2 = d.reshape(nd, -1)
+    v2 = valid.reshape(nd, -1)
     rn2 = (read_noise**2).ravel()
     g = gain.ravel()
-    lim = limit.ravel()
+    lim = threshold_for(v2.sum(axis=0), *thresholds)
+    means = np.full(d2.shape[1], np.nan, np.float32)
+    todo = np.flatnonzero(v2.sum(axis=0) >= 2)  # pixels still being tested
     if todo.size:
         # A step shared by the whole block in one difference (a reset transient the dark
         # did not remove, a drift) is not a cosmic ray: each difference's median residual
-        # over the block's pixels is taken out first.
-        # (Every 7th pixel estimates it well enough and costs a seventh.)
+        # over the block's pixels is taken out first (every 7th pixel estimates it well enough).
         sample = todo[::7]
         dd, vv = d2[:, sample], v2[:, sample]
-        common = _median(np.ascontiguousarray((dd - _median(dd, vv)).T), np.ascontiguousarray(vv.T))
-        d2 = d2 - np.nan_to_num(common)[:, None]
+        centre = np.where(vv, dd, 0).sum(axis=0) / np.maximum(vv.sum(axis=0), 1)
+        common = _median(np.ascontiguousarray((dd - centre).T), np.ascontiguousarray(vv.T))
+        d2 -= np.nan_to_num(common).astype(d2.dtype)[:, None]
     while todo.size:
-        dd, vv = d2[:, todo], v2[:, todo]
-        med = _median(dd, vv)
-        m2[todo] = med
-        # d - median has the variance of d plus that of the median of n values, ~pi/(2n) of
-        # it; with two differences the median is their mean and d - mean = +-(d1 - d2)/2.
-        # (Its shot noise then comes from the smaller difference, which a jump has not raised.)
-        n = np.maximum(vv.sum(axis=0), 1)
-        inflation = np.where(n == 2, 0.5, 1 + np.pi / (2 * n))
-        level = np.where(n == 2, np.min(np.where(vv, dd, np.inf), axis=0), med)
-        sigma = np.sqrt((2 * rn2[todo] + np.clip(level, 0, None) / g[todo]) * inflation)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = np.where(vv, np.abs(dd - med) / sigma, 0.0)
-        # Two differences are equally far from their mean: the larger one holds the jump
-        # (cosmic rays add charge), so ties go to positive deviations.
-        k = np.argmax(z + 1e-6 * np.sign(dd - med), axis=0)
-        zmax = z[k, np.arange(todo.size)]
-        hit = (zmax > lim[todo]) & (vv.sum(axis=0) >= 2)
+        dd, vv = (d2, v2) if todo.size == d2.shape[1] else (d2[:, todo], v2[:, todo])
+        n = vv.sum(axis=0)
+        if vv.all():  # the common first pass: no masking needed
+            total, high, low = dd.sum(axis=0), np.argmax(dd, axis=0), np.argmin(dd, axis=0)
+        else:
+            total = np.where(vv, dd, 0).sum(axis=0)
+            high, low = np.argmax(np.where(vv, dd, -np.inf), axis=0), np.argmin(np.where(vv, dd, np.inf), axis=0)
+        means[todo] = total / np.maximum(n, 1)
+        # The residual from the others' mean is largest at the largest or the smallest
+        # difference; only those two are tested (the exact variance barely depends on k).
+        cols = np.arange(todo.size)
+        z_high, z_low = (_leave_one_out_z2(dd[k, cols], k, vv, n, total, rn2[todo], g[todo]) for k in (high, low))
+        k = np.where(z_high >= z_low, high, low)
+        zmax = np.sqrt(np.maximum(z_high, z_low))
+        hit = (zmax > lim[todo]) & (n >= 2)
         if not hit.any():
             break
         pix, kk = todo[hit], k[hit]
         v2[kk, pix] = False
-        jumps.reshape(jumps.shape[0], -1)[kk, pix] = True
-        strong.reshape(jumps.shape[0], -1)[kk, pix] = (zmax[hit] > neighbour_range[0]) & (zmax[hit] < neighbour_range[1])
+        jumps.reshape(nd, -1)[kk, pix] = True
+        strong.reshape(nd, -1)[kk, pix] = (zmax[hit] > neighbour_range[0]) & (zmax[hit] < neighbour_range[1])
         todo = pix
-    return jumps, strong, medians
+    return jumps, strong, means.reshape(d.shape[1:])
 
 
 def _local_maxima(strong, ramp, medians):
@@ -158,7 +177,7 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
         for r0 in range(0, ny, block_rows):
             rows = slice(r0, min(r0 + block_rows, ny))
             usable = (groupdq[i, :, rows] & dq.UNUSABLE_GROUP) == 0
-            j, s, m = _block_jumps(data[i, :, rows].astype(np.float32), usable, read_noise[rows], gain[rows],
+            j, s, m = _block_jumps(np.asarray(data[i, :, rows], np.float32), usable, read_noise[rows], gain[rows],
                                    thresholds, (neighbour_min_sigma, neighbour_max_sigma))
             jumps[:, rows], strong[:, rows], medians[i, rows] = j, s, m
         jumps = _flag_neighbours(jumps, _local_maxima(strong, data[i], medians[i]))
@@ -168,14 +187,22 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
 
 def _step_coefficients(times):
     """Rows ``c_k`` with ``J_k = c_k . y``: the level shift at group k of a ramp fitted with
-    one slope and separate intercepts before and after k (k = 1 .. n-1)."""
+    one slope and separate intercepts before and after k (k = 1 .. n-1).
+
+    Each row is a combination of the design's columns, ``c_k = a_k + b_k t + g_k [j >= k]``,
+    so ``J_k = a_k sum(y) + b_k sum(t y) + g_k sum_{j>=k} y``: returned as ``(c, a, b, g)``,
+    the last three let the step be computed in O(n) per pixel instead of O(n^2).
+    """
     n = times.size
-    rows = []
+    rows, combos = [], []
     for k in range(1, n):
-        design = np.column_stack([np.arange(n) < k, np.arange(n) >= k, times]).astype(float)
+        after = np.arange(n) >= k
+        design = np.column_stack([~after, after, times]).astype(float)
         solve = np.linalg.solve(design.T @ design, design.T)
         rows.append(solve[1] - solve[0])
-    return np.array(rows)
+        combos.append(np.linalg.lstsq(np.column_stack([np.ones(n), times, after]), rows[-1], rcond=None)[0])
+    combos = np.array(combos)
+    return np.array(rows), combos[:, 0], combos[:, 1], combos[:, 2]
 
 
 def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, threshold=4.5, block_rows=64):
@@ -194,33 +221,42 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, 
     out = groupdq.copy()
     if ngroups < 5:
         return out
-    read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
-    gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
+    read_noise = np.broadcast_to(np.asarray(read_noise, np.float32), (ny, nx))
+    gain = np.broadcast_to(np.asarray(gain, np.float32), (ny, nx))
     times = group_time * np.arange(1, ngroups + 1)
     for i in range(nints):
         usable = ((groupdq[i] & dq.UNUSABLE_GROUP) == 0).mean(axis=(1, 2)) > 0.5
         base = np.flatnonzero(usable)
         if base.size < 5 or base[-1] - base[0] + 1 != base.size:
             continue
-        coeffs = _step_coefficients(times[base])
+        coeffs, a, b, c = (v.astype(np.float32) for v in _step_coefficients(times[base]))
+        t32 = times[base].astype(np.float32)
         norm2 = (coeffs**2).sum(axis=1)
         tail = np.cumsum(coeffs[:, ::-1], axis=1)[:, ::-1]
-        pfac = (tail[:, 1:] ** 2) @ np.diff(times[base])
+        pfac = (tail[:, 1:] ** 2) @ np.diff(t32)
         for r0 in range(0, ny, block_rows):
             rows = slice(r0, min(r0 + block_rows, ny))
             gdq = groupdq[i, :, rows]
             clean = ~np.any(gdq[base], axis=0) & ~np.any(np.delete(gdq, base, axis=0) == 0, axis=0)
             if not clean.any():
                 continue
-            y = data[i, :, rows][base][:, clean].astype(np.float64)
-            rate = np.clip(np.nan_to_num(medians[i, rows][clean]) / group_time, 0, None)
-            step = coeffs @ y
+            y = data[i, :, rows][base][:, clean].astype(np.float32)
+            y -= y[0]  # the step does not depend on an offset; the sums keep their precision
+            rate = np.clip(np.nan_to_num(medians[i, rows][clean]) / np.float32(group_time), 0, None)
+            # Float32 (the costliest part of the step): sums of offset-free reads lose
+            # ~1e-7 of the signal, far below its shot noise.
+            total, weighted = y.sum(axis=0), t32 @ y
+            before = np.cumsum(y[:-1], axis=0)  # sum over j < k: the rest is total - before
+            step = np.outer(a + c, total) + np.outer(b, weighted)
+            step -= c[:, None] * before
             step -= np.median(step[:, ::7], axis=1, keepdims=True)  # a step common to all pixels is no cosmic ray
-            sigma = np.sqrt(read_noise[rows][clean] ** 2 * norm2[:, None] + rate / gain[rows][clean] * pfac[:, None])
+            var = np.outer(norm2, read_noise[rows][clean] ** 2) + np.outer(pfac, rate / gain[rows][clean])
+            np.maximum(step, 0, out=step)  # one-sided: cosmic rays add charge
+            step *= step
             with np.errstate(invalid="ignore", divide="ignore"):
-                z = np.nan_to_num(step / sigma)
+                z = np.divide(step, var, out=step)  # squared significance
             k = np.argmax(z, axis=0)
-            hit = z[k, np.arange(k.size)] > threshold
+            hit = z[k, np.arange(k.size)] > threshold**2
             if hit.any():
                 ys, xs = np.nonzero(clean)
                 out[i, base[1:][k[hit]], ys[hit] + r0, xs[hit]] |= np.uint8(dq.JUMP_DET)

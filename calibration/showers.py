@@ -33,7 +33,8 @@ def _binned(image, factor):
     ny, nx = image.shape
     py, px = -ny % factor, -nx % factor
     padded = np.pad(image, ((0, py), (0, px)))
-    return padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor).sum(axis=(1, 3))
+    rows = sum(padded[j::factor] for j in range(factor))  # strided adds: far faster than a 4-d reduction
+    return sum(rows[:, j::factor] for j in range(factor))
 
 
 def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, boxes=(9, 21), detect_sigma=5.0,
@@ -69,8 +70,9 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
                 # An offset of the whole frame in one difference is not a shower.  A clipped
                 # mean, not a median: digitised differences make the median move in whole DN.
                 typical = valid & (np.abs(residual) < 5 * sigma)
-                if typical.any():
-                    residual = residual - residual[typical].mean()
+                count = np.count_nonzero(typical)
+                if count:
+                    residual -= np.where(typical, residual, 0).sum() / count
                 z = np.where(valid & (sigma > 0), residual / sigma, 0.0)
             zsum, msum = _binned(z * m, BIN), _binned(m, BIN)
             region = np.zeros(zsum.shape, bool)

@@ -1,0 +1,33 @@
+"""The Cramer-Rao bounds the detector scores divide by."""
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from validation.detector_score import crb_variance, crb_variance_with_steps, used_groups
+
+TG, RN, GAIN = 2.77504, 6.0 / np.sqrt(2.0), 4.0
+
+
+@given(ngroups=st.integers(5, 60), rate=st.floats(0.0, 1e4))
+def test_without_steps_the_bound_is_that_of_an_uninterrupted_ramp(ngroups, rate):
+    rates = np.array([rate])
+    steps = np.zeros((1, ngroups), bool)
+    steps[0, :2] = True  # arrivals up to the first used group are only an offset
+    steps[0, -1] = True  # and one in the dropped last group is never seen
+    with_steps = crb_variance_with_steps(rates, steps, ngroups, TG, RN, GAIN)
+    plain = crb_variance(rates, used_groups(ngroups), TG, RN, GAIN)
+    np.testing.assert_allclose(with_steps, plain, rtol=1e-3)
+
+
+@given(half=st.integers(3, 30))
+def test_a_mid_ramp_step_at_zero_rate_doubles_the_scatter_as_two_ols_halves_predict(half):
+    """Read noise only: two independent straight-line fits of m points each, combined,
+    against one of 2m points; ``var_ols(m) = 12 sigma^2 / (dt^2 (m^3 - m))``."""
+    used = 2 * half
+    ngroups = used + 2  # first and last dropped
+    steps = np.zeros((1, ngroups), bool)
+    steps[0, 1 + half] = True  # the first read of the second half
+    ratio = crb_variance_with_steps(np.zeros(1), steps, ngroups, TG, RN, GAIN)[0] / crb_variance(
+        np.zeros(1), used, TG, RN, GAIN)[0]
+    expected = (12 / (half**3 - half) / 2) / (12 / (used**3 - used))
+    assert abs(ratio / expected - 1) < 1e-6
