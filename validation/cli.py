@@ -7,7 +7,9 @@ nothing half-written is left behind, since every output is written atomically.
 import argparse
 import shutil
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,12 +20,13 @@ from calibration.pipeline import calibrate, software_version
 from instrument.files import write_text
 from simulator import ReferenceOptions, simulate
 
+from . import gate
 from . import targets as target_table
 from .compare import compare, write_comparison
 from .report import write_report
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
-from .results import ResultsError, read_results
-from .scenarios import ScenarioError, load_suite
+from .results import ResultsError, read_results, select_set
+from .scenarios import ScenarioError, load_suite, parse_suite, suite_text
 from .score import ScoreInputError, score
 from .study import Study, dask_client, parse_algorithm_set, set_label
 
@@ -144,6 +147,57 @@ def cmd_compare(args):
     return 0
 
 
+def _gate_table(args, baseline):
+    """The rows to gate and (suite name, suite text, algorithm set) they come from."""
+    label = set_label(parse_algorithm_set(args.algorithms or (baseline or {}).get("algorithms", "default")))
+    if args.results:
+        table, meta = read_results(args.results)
+        study = meta.get("study", {})
+        return select_set(table, label, args.results), (study.get("suite", str(args.results)),
+                                                        study.get("suite_toml", ""), label)
+    if args.suite:
+        name, text = args.suite, suite_text(args.suite)
+        if baseline and not args.update_baseline and text != baseline["suite_toml"]:
+            raise ResultsError(f"suite {args.suite} is not the suite the baseline {args.baseline} was made from; "
+                               f"review the change and rerun with --update-baseline")
+    elif baseline:
+        name, text = baseline["suite"], baseline["suite_toml"]
+    else:
+        raise ResultsError("--update-baseline without a baseline file needs --suite or --results")
+    suite = parse_suite(text, name)
+    seeds = args.seeds or (baseline["seeds"] if baseline else suite.seeds)
+    suite = replace(suite, seeds=tuple(seeds))
+    cells = suite_cells(suite, dict(parse_algorithm_set(label)))
+    print(f"gate: suite {suite.name}, seeds {list(seeds)}, algorithms {label}: {len(cells)} cells")
+    with tempfile.TemporaryDirectory(prefix="miri-testbed-gate-") as tmp:
+        table, _ = run_cells(cells, tmp, workers=args.workers, progress=not args.no_progress)
+    return table, (suite.name, text, label)
+
+
+def cmd_gate(args):
+    exists = Path(args.baseline).exists()
+    baseline = gate.load_baseline(args.baseline) if exists or not args.update_baseline else None
+    table, (suite, text, label) = _gate_table(args, baseline)
+    if baseline:
+        result = gate.check(table, baseline)
+        print(gate.format_table(result))
+        counts = result["status"].value_counts()
+        print(f"\n{len(result)} entries: " + ", ".join(f"{n} {s}" for s, n in counts.items()) +
+              f"  (tolerance {gate.TOLERANCE_RULE}, k = {baseline['k']:g})")
+    if args.update_baseline:
+        record = gate.make_baseline(table, suite, text, label, args.k,
+                                    datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        gate.save_baseline(args.baseline, record)
+        print(f"baseline written: {args.baseline} ({len(record['entries'])} entries, seeds {record['seeds']})")
+        return 0
+    if gate.passed(result):
+        print("gate: pass (nothing regressed)")
+        return 0
+    print("gate: FAIL (" + ", ".join(f"{r.metric} {r.scenario}" + ("" if pd.isna(r.bin) else f" bin {r.bin:g}")
+                                     for r in result[result.status.isin(gate.FAILING)].itertuples()) + ")")
+    return 1
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"miri-testbed {software_version()}")
@@ -207,6 +261,21 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--min-pairs", type=int, default=10, help="fewer pairs give no verdict (default 10)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("gate", help="compare a suite run (or a results file) with the accepted baseline; "
+                                    "exit 1 if a metric regressed")
+    p.add_argument("--baseline", required=True, help="baseline JSON (e.g. reports/baseline.json)")
+    p.add_argument("--suite", help="suite to run (default: the one recorded in the baseline; must match it)")
+    p.add_argument("--results", help="gate this study folder or results file instead of running a suite")
+    p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the baseline's; with --update-baseline "
+                                                        "and no baseline yet: the suite's)")
+    p.add_argument("--algorithms", metavar="SET", help="algorithm set to gate (default: the baseline's)")
+    p.add_argument("--workers", type=int, help="local processes (default: number of cores, at most 4)")
+    p.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run (atomically)")
+    p.add_argument("--k", type=float, default=gate.K_DEFAULT,
+                   help=f"tolerance in standard errors, stored in a new baseline (default {gate.K_DEFAULT:g})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_gate)
     return parser
 
 
