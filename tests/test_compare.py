@@ -20,7 +20,7 @@ def synthetic(rng, n_seeds=12, n_sources=5, scenarios=("s1", "s2"), label="defau
             rows += [dict(metric="pull_mean", value=0.01 * rng.normal(), unit="", bin=b) for b in (0.0, 10.0)]
             rows.append(dict(metric="pull_n", value=float(rng.integers(1000, 2000)), unit="pixel"))
             for sid in range(n_sources):
-                ctx = dict(source_id=float(sid), true_flux_mjy=0.1 * (sid + 1))
+                ctx = dict(source_id=float(sid), true_flux_mjy=0.1 * (sid + 1), snr=30.0 * (sid + 1))
                 rows.append(dict(metric="flux_ratio", value=1 + 0.01 * rng.normal(), unit="", **ctx))
                 rows.append(dict(metric="astrometric_error", value=abs(5 + rng.normal()), unit="mas", **ctx))
                 rows.append(dict(metric="detected", value=float(rng.random() < 0.9), unit="", **ctx))

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from calibration import CalibrationInputError, registry
@@ -27,7 +28,7 @@ from .report import write_report
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
 from .results import ResultsError, read_results, select_set
 from .scenarios import ScenarioError, load_suite, parse_suite, suite_text
-from .score import ScoreInputError, score
+from .score import PULL_HIST_EDGES, ScoreInputError, score
 from .study import Study, dask_client, parse_algorithm_set, set_label
 
 
@@ -198,6 +199,33 @@ def cmd_gate(args):
     return 1
 
 
+def cmd_report(args):
+    table, meta = read_results(args.results)
+    sets = sorted(table["algorithms"].unique())
+    if args.algorithms:
+        label = set_label(parse_algorithm_set(args.algorithms))
+    elif len(sets) == 1:
+        label = sets[0]
+    else:
+        raise ResultsError(f"{args.results} holds several algorithm sets ({', '.join(sets)}); choose one with --algorithms")
+    metrics = select_set(table, label, args.results)
+    hist = np.asarray(meta.get("pull_hist") or np.zeros(len(PULL_HIST_EDGES) - 1), np.int64)
+    study = meta.get("study", {})
+    context = dict(suite=study.get("suite", Path(args.results).name), seeds=sorted(int(s) for s in metrics["seed"].unique()),
+                   scenarios=list(dict.fromkeys(metrics["scenario"])), cells=int(metrics.groupby(["scenario", "seed"]).ngroups),
+                   algorithms=label, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   version=software_version(), results=str(args.results))
+    baseline = gate.check(metrics, gate.load_baseline(args.baseline)) if args.baseline else None
+    results = target_table.evaluate(metrics)
+    page = write_report(Path(args.output), metrics, hist, results, context, baseline)
+    print_targets(results)
+    if baseline is not None:
+        failed = int(baseline["status"].isin(gate.FAILING).sum())
+        print(f"\nbaseline {args.baseline}: {failed} of {len(baseline)} entries regressed or missing")
+    print(f"\nreport: {page}\nsummary for pull requests: {page.parent / 'summary.md'}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"miri-testbed {software_version()}")
@@ -276,6 +304,13 @@ def build_parser():
                    help=f"tolerance in standard errors, stored in a new baseline (default {gate.K_DEFAULT:g})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_gate)
+
+    p = sub.add_parser("report", help="static HTML report and Markdown summary of a results table")
+    p.add_argument("results", help="study folder or results file (.parquet or .csv, e.g. a report's metrics.csv)")
+    p.add_argument("-o", "--output", required=True, help="report folder (e.g. reports/NAME/)")
+    p.add_argument("--baseline", help="baseline JSON: add the difference from it, regressions highlighted")
+    p.add_argument("--algorithms", metavar="SET", help="algorithm set to report (needed if the table has several)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

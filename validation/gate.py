@@ -133,11 +133,16 @@ def save_baseline(path, record):
     write_text(path, json.dumps(record, indent=1) + "\n")
 
 
+def ordered(result):
+    """``result`` with failures first, then improvements, new and untested entries."""
+    order = {"REGRESSED": 0, "MISSING": 1, "improved": 2, "new": 3, "untested": 4, "ok": 5}
+    return result.assign(_o=result["status"].map(order)).sort_values(
+        ["_o", "scenario", "metric", "bin"], kind="stable").drop(columns="_o")
+
+
 def format_table(result):
     """The gate's table as text, failures first."""
-    order = {"REGRESSED": 0, "MISSING": 1, "improved": 2, "new": 3, "untested": 4, "ok": 5}
-    result = result.assign(_o=result["status"].map(order)).sort_values(["_o", "scenario", "metric", "bin"],
-                                                                        kind="stable")
+    result = ordered(result)
     lines = [f"{'scenario':<22} {'metric':<24} {'bin':>7} {'loss':<8} {'n':>2} {'baseline':>11} {'run':>11} "
              f"{'change':>11} {'tolerance':>10}  status"]
     for _, r in result.iterrows():

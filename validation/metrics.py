@@ -15,7 +15,7 @@ import numpy as np
 IDEAL = {"flux_ratio": 1.0, "pull_mean": 0.0, "pull_std": 1.0, "pull_rms": 1.0, "rate_bias_sigma": 0.0,
          "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0, "cr_pull_std": 1.0}
 LOWER = {"astrometric_error", "false_detections", "false_flag_rate", "clean_scatter_over_crb",
-         "cr_scatter_over_crb"}
+         "cr_scatter_over_crb", "cr_scatter_over_crb_steps"}
 HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.

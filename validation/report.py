@@ -1,7 +1,9 @@
-"""The report folder: metrics table, per-target summary, plots, a static HTML page.
+"""The report folder: metrics table, per-target summary, plots, a static HTML page and a
+Markdown summary for pull-request comments.
 
 Everything is written atomically; the page opens from disk (no server) and embeds its
-plots as PNG files beside it.
+plots as PNG files beside it.  Given a gate comparison (:func:`validation.gate.check`),
+both pages add the difference from the baseline, regressions highlighted.
 """
 import html
 import io
@@ -15,6 +17,7 @@ import numpy as np  # noqa: E402
 
 from instrument.files import atomic_path, write_text  # noqa: E402
 
+from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
 from .score import PULL_HIST_EDGES  # noqa: E402
 from .targets import format_bounds, format_value, status  # noqa: E402
 
@@ -121,7 +124,61 @@ tr.fail td:nth-child(8) { color: #b00; font-weight: bold; }
 tr.tracked td:nth-child(8) { color: #b60; }
 tr.nodata td:nth-child(8) { color: #777; }
 img { max-width: 48%; margin: 0.5%; border: 1px solid #ddd; }
+tr.regressed td { background: #f8c8c8; font-weight: bold; }
+tr.improved td { background: #d4f0d4; }
 """
+
+
+def _num(v):
+    return "" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.4g}"
+
+
+BASELINE_COLUMNS = ["scenario", "metric", "bin", "loss", "n", "baseline", "run", "change", "tolerance", "status"]
+
+
+def _baseline_cells(row):
+    """The cells of one gate row as text."""
+    return [str(getattr(row, c)) if c in ("scenario", "metric", "loss", "status") else _num(getattr(row, c))
+            for c in BASELINE_COLUMNS]
+
+
+def _baseline_html(result):
+    rows = []
+    for r in ordered(result).itertuples():
+        css = "regressed" if r.status in FAILING else "improved" if r.status == "improved" else ""
+        rows.append(f"<tr class='{css}'>" + "".join(f"<td>{html.escape(c)}</td>" for c in _baseline_cells(r)) + "</tr>")
+    head = "".join(f"<th>{c}</th>" for c in BASELINE_COLUMNS)
+    failed = int(result["status"].isin(FAILING).sum())
+    return (f"<h2>Difference from the baseline</h2><p>{failed} regressed or missing of {len(result)} entries. "
+            f"Loss: lower is better; tolerance = {html.escape(TOLERANCE_RULE)}.</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def markdown_summary(target_results, context, baseline_result=None):
+    """The report in a few Markdown tables, for a pull-request comment."""
+    failed = [r["id"] for r in target_results if r["passed"] is False and r["gating"]]
+    lines = [f"### MIRI testbed: suite `{context['suite']}`", "",
+             f"{context['cells']} cells, algorithms `{context['algorithms']}`, miri-testbed {context['version']}, "
+             f"{context['created']}.  Targets: **{'FAIL: ' + ', '.join(failed) if failed else 'all gating pass'}**.",
+             "", "| target | measure | measured | threshold | n | gates | result |", "|---|---|---|---|---|---|---|"]
+    for r in target_results:
+        result = status(r)
+        lines.append(f"| {r['id']} | {r['aggregation']} {r['metric']} | {format_value(r['measured'])} | "
+                     f"{format_bounds(r)} {r['unit']} | {r['n']} | {'yes' if r['gating'] else 'no'} | "
+                     f"{'**' + result + '**' if result == 'FAIL' else result} |")
+    if baseline_result is not None:
+        counts = baseline_result["status"].value_counts()
+        lines += ["", "#### Difference from the baseline", "",
+                  ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (tolerance: {TOLERANCE_RULE}).", ""]
+        shown = ordered(baseline_result[baseline_result["status"] != "ok"])
+        if len(shown):
+            lines += ["| " + " | ".join(BASELINE_COLUMNS) + " |", "|" + "---|" * len(BASELINE_COLUMNS)]
+            for r in shown.itertuples():
+                cells = [c.replace("|", "\\|") for c in _baseline_cells(r)]
+                if r.status in FAILING:
+                    cells = [f"**{c}**" if c else c for c in cells]
+                lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _strict(value):
@@ -135,8 +192,9 @@ def _strict(value):
     return value
 
 
-def write_report(outdir, metrics, hist, target_results, context):
-    """Write ``metrics.csv``, ``summary.json``, plots and ``index.html`` into ``outdir``."""
+def write_report(outdir, metrics, hist, target_results, context, baseline_result=None):
+    """Write ``metrics.csv``, ``summary.json``, plots, ``index.html`` and ``summary.md``
+    into ``outdir``; with ``baseline_result``, the difference from the baseline too."""
     outdir.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     metrics.to_csv(buffer, index=False)
@@ -151,16 +209,18 @@ def write_report(outdir, metrics, hist, target_results, context):
 <style>{STYLE}</style></head><body>
 <h1>MIRI testbed report: suite <code>{html.escape(context['suite'])}</code></h1>
 <p>{html.escape(context['created'])} &middot; {context['cells']} cells &middot; algorithms
-<code>{html.escape(json.dumps(context['algorithms']))}</code> &middot; miri-testbed {html.escape(context['version'])}</p>
+<code>{html.escape(json.dumps(context['algorithms']))}</code> &middot; summary for PRs: <a href="summary.md">summary.md</a> &middot; miri-testbed {html.escape(context['version'])}</p>
 <h2>Accuracy targets</h2>
 {_targets_html(target_results)}
 <h2>Plots</h2>
 <img src="flux_ratio.png" alt="flux ratio vs flux"><img src="pulls.png" alt="pull histogram">
 <img src="astrometry.png" alt="astrometric error vs S/N">
+{_baseline_html(baseline_result) if baseline_result is not None else ""}
 <h2>Metrics by scenario</h2>
 {_html_table(summary_table(metrics))}
 <p>Full long-form table: <a href="metrics.csv">metrics.csv</a>; per-target figures: <a href="summary.json">summary.json</a>.</p>
 </body></html>
 """
     write_text(outdir / "index.html", page)
+    write_text(outdir / "summary.md", markdown_summary(target_results, context, baseline_result))
     return outdir / "index.html"

@@ -1,0 +1,93 @@
+"""miri-testbed report: a static HTML page and a Markdown summary from a results table,
+the difference from a baseline with regressions highlighted, rendered in headless Chromium."""
+import numpy as np
+import pytest
+from matplotlib import image
+
+from test_compare import synthetic, with_set
+from validation import gate
+from validation.cli import main
+from validation.results import write_parquet
+from validation.score import PULL_HIST_EDGES
+from validation.screenshot import find_chromium, screenshot
+from validation.targets import evaluate, load_targets
+
+
+@pytest.fixture
+def results_with_baseline(tmp_path):
+    """A results file whose astrometric errors are 1 mas worse than its baseline's."""
+    rng = np.random.default_rng(7)
+    table = synthetic(rng, 8)
+    baseline = tmp_path / "baseline.json"
+    gate.save_baseline(baseline, gate.make_baseline(table, "syn", "", "default"))
+    worse = table.assign(value=np.where(table.metric == "astrometric_error", table.value + 1.0, table.value))
+    hist = np.histogram(rng.normal(size=20000), PULL_HIST_EDGES)[0]
+    results = tmp_path / "results.parquet"
+    write_parquet(worse, results, {"study": {"suite": "syn"}, "pull_hist": hist.tolist()})
+    return results, baseline
+
+
+def test_report_writes_html_and_markdown_with_regressions_highlighted(results_with_baseline, tmp_path, capsys):
+    results, baseline = results_with_baseline
+    out = tmp_path / "report"
+    assert main(["report", str(results), "-o", str(out), "--baseline", str(baseline)]) == 0
+    assert "2 of" in capsys.readouterr().out  # both scenarios' astrometric_error entries
+    page = (out / "index.html").read_text()
+    assert page.count("<tr class='regressed'>") == 2 and "Difference from the baseline" in page
+    md = (out / "summary.md").read_text()
+    assert "**REGRESSED**" in md and "**astrometric_error**" in md and "| IMG-FLUX-1 |" in md
+    for name in ("metrics.csv", "summary.json", "flux_ratio.png", "pulls.png", "astrometry.png"):
+        assert (out / name).is_file(), name
+    # Without a baseline: no comparison section; the Markdown summary still there.
+    assert main(["report", str(results), "-o", str(tmp_path / "plain")]) == 0
+    assert "<tr class='regressed'>" not in (tmp_path / "plain" / "index.html").read_text()
+    assert "Difference from the baseline" not in (tmp_path / "plain" / "summary.md").read_text()
+
+
+def test_report_errors_name_the_problem(results_with_baseline, tmp_path, capsys):
+    results, baseline = results_with_baseline
+    two = tmp_path / "two.parquet"
+    write_parquet(with_set(synthetic(np.random.default_rng(1), 2), "ramp_fit=ols"), two)
+    assert main(["report", str(two), "-o", str(tmp_path / "r")]) == 2
+    assert "several algorithm sets (default, ramp_fit=ols); choose one with --algorithms" in capsys.readouterr().err
+    assert main(["report", str(two), "-o", str(tmp_path / "r"), "--algorithms", "ramp_fit=ols"]) == 0
+    assert main(["report", str(results), "-o", str(tmp_path / "r2"), "--baseline", str(tmp_path / "none.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()
+
+
+def _near(pixels, rgb, tol=0.06):
+    return int((np.abs(pixels[..., :3] - np.asarray(rgb)).max(axis=-1) < tol).sum())
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium binary (chromium, chromium-browser, google-chrome) "
+                                                    "on PATH nor MIRI_TESTBED_CHROMIUM")
+def test_report_renders_in_headless_chromium(results_with_baseline, tmp_path):
+    """The page opened from disk in a real headless browser shows text, the plots (the
+    pull histogram's blue) and the highlighted regression rows.  The same check by hand:
+    ``python -m validation.screenshot reports/NAME/index.html shot.png``."""
+    results, baseline = results_with_baseline
+    out = tmp_path / "report"
+    assert main(["report", str(results), "-o", str(out), "--baseline", str(baseline)]) == 0
+    png = screenshot(out / "index.html", tmp_path / "shot.png", width=1280, height=3000)
+    pixels = image.imread(png)
+    assert pixels.shape[:2] == (3000, 1280)
+    assert pixels[..., :3].std() > 0.05  # not a blank page
+    assert (pixels[..., :3].max(axis=-1) < 0.3).mean() > 0.002  # dark text
+    assert _near(pixels, (0.473, 0.680, 0.824)) > 2000  # the pull histogram's bars (tab:blue, alpha 0.6)
+    assert _near(pixels, (0xF8 / 255, 0xC8 / 255, 0xC8 / 255)) > 500  # regressed rows' background
+
+
+def test_published_anchors_are_listed_until_measured():
+    """The published anchors (imager flux ~1 %, MRS wavelength 9-27 km/s, LRS wavelength
+    +/-20 nm) are targets; no scenario measures the spectroscopic ones yet, so they
+    report 'no data' and do not gate."""
+    targets = {t.id: t for t in load_targets()}
+    assert (targets["ANCHOR-IMG-FLUX"].lower, targets["ANCHOR-IMG-FLUX"].upper) == (0.99, 1.01)
+    assert not any(t.gating for name, t in targets.items() if name.startswith("ANCHOR"))
+    assert (targets["ANCHOR-MRS-WAVE"].lower, targets["ANCHOR-MRS-WAVE"].upper) == (0, 27)
+    assert targets["ANCHOR-LRS-WAVE"].upper == 20 and targets["ANCHOR-LRS-WAVE"].unit == "nm"
+    rows = synthetic(np.random.default_rng(0), 3)
+    results = {r["id"]: r for r in evaluate(rows)}
+    assert results["ANCHOR-MRS-WAVE"]["passed"] is None and results["ANCHOR-LRS-WAVE"]["passed"] is None
+    assert results["ANCHOR-IMG-FLUX"]["n"] > 0
