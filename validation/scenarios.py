@@ -160,3 +160,31 @@ def parse_suite(text, source="suite"):
     if len(set(names)) != len(names):
         raise ScenarioError(f"suite {source}: scenario names must be unique, got {names}")
     return Suite(str(head.get("name", Path(str(source)).stem)), tuple(seeds), scenarios)
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+def _toml_table(obj):
+    return "{ " + ", ".join(f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)) + " }"
+
+
+def scenario_toml(scenario):
+    """The ``[[scenario]]`` TOML text of ``scenario`` (:func:`parse_scenario` reads it back)."""
+    lines = ["[[scenario]]", f"name = {_toml_value(scenario.name)}"]
+    for section in ("observation", "effects", "references"):
+        obj = getattr(scenario, section)
+        lines.append(f"[scenario.{section}]")
+        lines += [f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)]
+    lines += ["[scenario.scene]", f"background_mjy_sr = {_toml_value(scenario.background_mjy_sr)}",
+              "sources = [" + ", ".join(_toml_table(s) for s in scenario.sources) + "]"]
+    if scenario.random_stars:
+        lines.append(f"random_stars = {_toml_table(scenario.random_stars)}")
+    return "\n".join(lines) + "\n"
