@@ -1,30 +1,32 @@
 """Jump detection: two-point differences, iterative rejection, neighbours, showers.
 
 For each pixel and integration the group differences ``d_k = y_k - y_{k-1}`` between
-usable groups have, without a jump, mean ``R dt`` and standard deviation
+usable groups have, without a jump, mean ``R dt`` and variance
+``sigma_d^2 = 2 sigma_r^2 + R dt / g`` (DN^2; sigma_r the read noise of one read), and
+adjacent differences share a read (covariance ``-sigma_r^2``).  Each difference is
+tested against the mean of the pixel's other valid differences,
+``e_k = d_k - (S - d_k)/(n - 1)``, whose variance under no jump is exact (see
+:func:`_leave_one_out_z2`; the shot noise comes from the other differences, which a
+jump in ``d_k`` has not raised).  Unlike a median reference, whose noise is only
+approximately ``pi/(2n)`` of a difference's, this gives the nominal false-flag rate for
+any n, and it is cheaper: the largest residual is at the largest or the smallest
+difference, so only those two are evaluated.  A residual shared by all pixels of a
+block of rows in one difference (a reset transient left by the dark, a drift) is
+removed first: it is not a cosmic ray.  The most significant difference is flagged when
+above the threshold (4 sigma; 5 with three differences, 6 with two, as the JWST jump
+step), removed, and the test repeated on the pixel's remaining differences until
+nothing is flagged.  The group after a flagged difference gets JUMP_DET, which starts a
+new ramp segment.  Around the centre of a deposit (a jump between 10 and 1000 sigma at
+least as large as its 4 neighbours'), the 8 neighbours are flagged in the same group
+(charge shared by inter-pixel coupling).  The JWST rule flags the 4 neighbours of every
+such jump, which reaches the corners of a deposit only through its bright edge pixels
+and then also flags a ring of pixels outside it that received nothing.  A ramp of two
+groups has one difference and no test (documented, not an error).
 
-    sigma_d = sqrt(2 sigma_r^2 + max(median(d), 0) / g)       (DN; Poisson in DN^2 = R dt / g)
-
-with sigma_r the read noise of one read; ``d - median(d)`` has the variance of d plus
-that of the median of the pixel's n differences, ``pi/(2n)`` times it, so the test uses
-``sigma_d sqrt(1 + pi/(2n))`` (without it, short ramps flag several times too often);
-with two differences (three groups) the median is their mean and the test is the exact
-``|d1 - d2| / sqrt(2) sigma_d``.  A residual shared by all pixels of a block of rows in
-one difference (a reset transient left by the dark, a drift) is removed first: it is
-not a cosmic ray.  The difference with the largest
-``|d_k - median(d)| / sigma_d`` is flagged when above the threshold (4 sigma; 5 with
-three differences, 6 with two, as the JWST jump step), removed, and the test repeated
-on the pixel's remaining differences until nothing is flagged.  The group after a
-flagged difference gets JUMP_DET, which starts a new ramp segment.  Around the centre
-of a deposit (a jump between 10 and 1000 sigma at least as large as its 4 neighbours'),
-the 8 neighbours are flagged in the same group (charge shared by inter-pixel coupling).
-The JWST rule flags the 4 neighbours of every such jump, which reaches the corners of a
-deposit only through its bright edge pixels and then also flags a ring of pixels
-outside it that received nothing.  A ramp of two groups has one difference and no
-test (documented, not an error).
-
-Showers (:func:`flag_showers`) are found afterwards in the residuals of the differences.
-Memory: rows are processed in blocks, so the working set is a few blocks of differences.
+:func:`refine_with_step_test` then looks for smaller jumps with a likelihood step test
+that uses every group, and showers (:mod:`calibration.showers`) are found in the
+residuals of the differences.  Memory: rows are processed in blocks, so the working set
+is a few blocks of differences.
 """
 import warnings
 
@@ -121,13 +123,13 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     return jumps, strong, means.reshape(d.shape[1:])
 
 
-def _local_maxima(strong, ramp, medians):
-    """The ``strong`` jumps whose excess over their pixel's median difference is at least
+def _local_maxima(strong, ramp, means):
+    """The ``strong`` jumps whose excess over their pixel's mean jump-free difference is at least
     that of each of their 4 neighbours in the same difference: the centres of charge
     deposits, not their edges."""
     k, y, x = np.nonzero(strong)
     ny, nx = strong.shape[1:]
-    med = np.nan_to_num(medians)
+    med = np.nan_to_num(means)
 
     def excess(yy, xx):
         return ramp[k + 1, yy, xx].astype(np.float64) - ramp[k, yy, xx] - med[yy, xx]
@@ -156,18 +158,18 @@ def _flag_neighbours(jumps, centres):
 def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=4.0, four_group_threshold=5.0,
                  three_group_threshold=6.0, neighbour_min_sigma=10.0, neighbour_max_sigma=1000.0, block_rows=64):
     """Return ``groupdq`` with JUMP_DET set on the group after each detected jump, and
-    each pixel's median jump-free difference (DN per group) ``(nints, ny, nx)``.
+    each pixel's mean jump-free difference (DN per group) ``(nints, ny, nx)``.
 
     ``data`` are linearised, dark-subtracted ramps in DN ``(nints, ngroups, ny, nx)``;
     ``read_noise`` is the read noise of one read (DN), ``gain`` e-/DN.
     """
     nints, ngroups, ny, nx = data.shape
     out = groupdq.copy()
-    medians = np.full((nints, ny, nx), np.nan, np.float32)
+    means = np.full((nints, ny, nx), np.nan, np.float32)
     if ngroups < 3:
         if ngroups == 2:
-            medians[:] = data[:, 1] - data[:, 0]
-        return out, medians
+            means[:] = data[:, 1] - data[:, 0]
+        return out, means
     thresholds = (threshold, four_group_threshold, three_group_threshold)
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
@@ -179,10 +181,10 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
             usable = (groupdq[i, :, rows] & dq.UNUSABLE_GROUP) == 0
             j, s, m = _block_jumps(np.asarray(data[i, :, rows], np.float32), usable, read_noise[rows], gain[rows],
                                    thresholds, (neighbour_min_sigma, neighbour_max_sigma))
-            jumps[:, rows], strong[:, rows], medians[i, rows] = j, s, m
-        jumps = _flag_neighbours(jumps, _local_maxima(strong, data[i], medians[i]))
+            jumps[:, rows], strong[:, rows], means[i, rows] = j, s, m
+        jumps = _flag_neighbours(jumps, _local_maxima(strong, data[i], means[i]))
         out[i, 1:] |= np.where(jumps, np.uint8(dq.JUMP_DET), np.uint8(0))
-    return out, medians
+    return out, means
 
 
 def _step_coefficients(times):
@@ -205,7 +207,7 @@ def _step_coefficients(times):
     return np.array(rows), combos[:, 0], combos[:, 1], combos[:, 2]
 
 
-def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, threshold=4.5, block_rows=64):
+def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, threshold=4.5, block_rows=64):
     """Flag jumps the two-point test missed, with the likelihood test for a step.
 
     For a ramp with no jump yet, a step J at group k is estimated by fitting one slope
@@ -214,7 +216,7 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, 
     of c_k), and it uses every group, so it is about twice as sensitive as a single
     difference in the middle of a long ramp.  The largest positive ``J_k / sigma``
     above ``threshold`` (one-sided: cosmic rays add charge) is flagged.  Ramps that
-    already have a jump or other flags are left to the two-point result.  ``medians``
+    already have a jump or other flags are left to the two-point result.  ``means``
     (DN per group, from :func:`detect_jumps`) give the rate for the shot noise.
     """
     nints, ngroups, ny, nx = data.shape
@@ -242,7 +244,7 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, 
                 continue
             y = data[i, :, rows][base][:, clean].astype(np.float32)
             y -= y[0]  # the step does not depend on an offset; the sums keep their precision
-            rate = np.clip(np.nan_to_num(medians[i, rows][clean]) / np.float32(group_time), 0, None)
+            rate = np.clip(np.nan_to_num(means[i, rows][clean]) / np.float32(group_time), 0, None)
             # Float32 (the costliest part of the step): sums of offset-free reads lose
             # ~1e-7 of the signal, far below its shot noise.
             total, weighted = y.sum(axis=0), t32 @ y
@@ -265,5 +267,5 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, medians, 
 
 def detect_jumps_likelihood(data, groupdq, read_noise, gain, group_time=None, **kwargs):
     """Two-point detection (:func:`detect_jumps`), then :func:`refine_with_step_test`."""
-    out, medians = detect_jumps(data, groupdq, read_noise, gain, group_time, **kwargs)
-    return refine_with_step_test(data, out, read_noise, gain, group_time, medians), medians
+    out, means = detect_jumps(data, groupdq, read_noise, gain, group_time, **kwargs)
+    return refine_with_step_test(data, out, read_noise, gain, group_time, means), means

@@ -109,9 +109,9 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     pixeldq |= lin_flags
     data = registry.get("dark", choice["dark"])(data, ref["dark"])
     group_time = float(meta.exposure.group_time)
-    groupdq, median_diff = registry.get("jump", choice["jump"])(data, groupdq, ref["readnoise"], ref["gain"], group_time)
+    groupdq, mean_diff = registry.get("jump", choice["jump"])(data, groupdq, ref["readnoise"], ref["gain"], group_time)
     groupdq, n_showers = registry.get("showers", choice["showers"])(
-        data, groupdq, ref["readnoise"], ref["gain"], group_time, median_diff
+        data, groupdq, ref["readnoise"], ref["gain"], group_time, mean_diff
     )
     fit = registry.get("ramp_fit", choice["ramp_fit"])(
         data, groupdq, ref["readnoise"], ref["gain"], group_time, dark_rate(models["DARK"], group_time, ref["gain"])

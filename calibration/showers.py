@@ -1,8 +1,9 @@
 """Shower flagging: large, faint areas of excess charge in one group difference.
 
 After the single-pixel jumps are found, each group difference is turned into residuals
-in units of its noise, ``z = (d - median d) / sigma_d`` (jumps and unusable differences
-set to 0).  A box average over ``box`` x ``box`` pixels, normalised to unit noise,
+in units of their noise, ``z = (d - dbar) / (sigma_d sqrt((n - 1)/n))`` (dbar: the
+pixel's mean over its n jump-free differences, from the jump step, or their median;
+jumps and unusable differences set to 0).  A box average over ``box`` x ``box`` pixels, normalised to unit noise,
 
     Z = sum_box(z m) / sqrt(sum_box(m)),
 
@@ -16,7 +17,8 @@ outlines a shower's faint halo that the smaller one misses (at the price of some
 flagged area beyond it).  The group where it appears gets
 JUMP_DET over that area, and so does every later group read within
 ``time_masked_after_shower`` seconds (charge keeps being released; 15 s as in the JWST
-jump step defaults).
+jump step defaults).  A detection inside a running mask (the same shower's slow
+release) does not extend it.
 """
 import warnings
 
@@ -37,7 +39,7 @@ def _binned(image, factor):
     return sum(rows[:, j::factor] for j in range(factor))
 
 
-def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, boxes=(9, 21), detect_sigma=5.0,
+def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxes=(9, 21), detect_sigma=5.0,
                  extend_sigma=3.0, min_area=40, time_masked_after_shower=15.0):
     """Return ``groupdq`` with shower areas flagged JUMP_DET, and the number of showers found."""
     nints, ngroups = data.shape[:2]
@@ -54,14 +56,20 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
         def difference(k):  # one difference at a time: no ramp-sized temporary
             return data[i, k + 1].astype(np.float32) - data[i, k], usable[k + 1] & usable[k] & ~jump[k + 1]
 
-        if median_diff is None:  # a jump variant that does not report it
+        if mean_diff is None:  # a jump variant that does not report it
             diffs = [difference(k) for k in range(ngroups - 1)]
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
                 med = np.nanmedian([np.where(v, d, np.nan) for d, v in diffs], axis=0)
         else:
-            med = median_diff[i]
-        sigma = np.sqrt(2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
+            med = mean_diff[i]
+        # d - dbar has the variance of d times (n - 1)/n, since dbar includes d itself (with
+        # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
+        nvalid = sum(difference(k)[1].astype(np.int16) for k in range(ngroups - 1))
+        sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
+                        * (nvalid - 1) / np.maximum(nvalid, 1))
+        sigma = np.where(nvalid >= 2, sigma, 0.0)
+        masked_until = np.full(sigma.shape, -1, np.int32)  # last group of each pixel's shower mask
         for k in range(ngroups - 1):
             d, valid = difference(k)
             m = valid.astype(np.float32)
@@ -69,7 +77,7 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
                 residual = d - med
                 # An offset of the whole frame in one difference is not a shower.  A clipped
                 # mean, not a median: digitised differences make the median move in whole DN.
-                typical = valid & (np.abs(residual) < 5 * sigma)
+                typical = valid & (np.abs(residual) < 5 * sigma)  # (sigma 0: not tested)
                 count = np.count_nonzero(typical)
                 if count:
                     residual -= np.where(typical, residual, 0).sum() / count
@@ -95,10 +103,11 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, median_diff, *, bo
                 grown = np.isin(extended, np.unique(extended[keep]))
                 region |= ndimage.binary_dilation(grown, iterations=max(nbox // 2, 1))
                 showers_here = max(showers_here, int(np.unique(labels[keep]).size))
-            if not region.any():
-                continue
-            region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[: z.shape[0], : z.shape[1]]
-            found += showers_here
-            for g in range(k + 1, min(k + 2 + after, ngroups)):
-                out[i, g][region] |= np.uint8(dq.JUMP_DET)
+            if region.any():
+                region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[: z.shape[0], : z.shape[1]]
+                found += showers_here
+                # A detection inside a shower's running mask is its own slow release, not a
+                # new shower: it does not restart the clock (else masks cascade far past it).
+                masked_until[region & (masked_until < k + 1)] = k + 1 + after
+            out[i, k + 1][masked_until >= k + 1] |= np.uint8(dq.JUMP_DET)
     return out, found

@@ -31,3 +31,9 @@ def test_a_mid_ramp_step_at_zero_rate_doubles_the_scatter_as_two_ols_halves_pred
         np.zeros(1), used, TG, RN, GAIN)[0]
     expected = (12 / (half**3 - half) / 2) / (12 / (used**3 - used))
     assert abs(ratio / expected - 1) < 1e-6
+
+
+def test_a_ramp_with_no_two_group_segment_has_no_finite_bound():
+    steps = np.zeros((1, 5), bool)
+    steps[0, 2] = steps[0, 3] = True  # 3 used groups (1..3), each its own segment
+    assert np.isinf(crb_variance_with_steps(np.ones(1), steps, 5, TG, RN, GAIN)[0])
