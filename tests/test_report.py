@@ -54,6 +54,10 @@ def test_report_errors_name_the_problem(results_with_baseline, tmp_path, capsys)
     assert main(["report", str(results), "-o", str(tmp_path / "r2"), "--baseline", str(tmp_path / "none.json")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "r2").exists()
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(results.read_bytes()[: results.stat().st_size // 2])
+    assert main(["report", str(corrupt), "-o", str(tmp_path / "r3")]) == 2
+    assert f"{corrupt}: not a readable Parquet file" in capsys.readouterr().err
 
 
 def _near(pixels, rgb, tol=0.06):

@@ -68,14 +68,18 @@ def test_study_records_configuration_and_versions(tiny_suite, tmp_path):
 
 
 def test_study_on_dask_local_cluster_matches_local_runner(local_results, tiny_suite, tmp_path):
-    """A real dask.distributed LocalCluster (2 worker processes) gives the same table."""
+    """A real dask.distributed LocalCluster (2 worker processes) gives the same table,
+    both through dask_client(n_local=...) and through the CLI's --scheduler ADDRESS."""
     pytest.importorskip("distributed")
     study = Study.open(tmp_path / "study", tiny_suite, SETS)
     with dask_client(n_local=2) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         table = study.run(client=client, progress=False, engine="dask-local")
+        assert main(["study", "--suite", str(tiny_suite), "--algorithms", *SETS, "-o", str(tmp_path / "cli"),
+                     "--scheduler", client.scheduler.address, "--no-progress"]) == 0
     pd.testing.assert_frame_equal(table, local_results, check_exact=True)
-    pd.testing.assert_frame_equal(read_results(tmp_path / "study")[0], read_results(study.folder)[0])
+    pd.testing.assert_frame_equal(read_results(tmp_path / "cli")[0], local_results, check_exact=True)
+    assert Study.open(tmp_path / "cli")._read_record()["runs"][0]["engine"].startswith("dask scheduler tcp://")
 
 
 def test_killed_study_resumes_without_lost_or_duplicated_rows(local_results, tiny_suite, tmp_path):

@@ -5,6 +5,7 @@ one line ``miri-testbed: error: ...`` that names the problem and exit with statu
 nothing half-written is left behind, since every output is written atomically.
 """
 import argparse
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -119,12 +120,9 @@ def cmd_study(args):
     print(f"study {study.suite.name} in {study.folder}: {len(study.suite.scenarios)} scenarios x "
           f"{len(study.suite.seeds)} seeds x {len(study.sets)} algorithm sets ({', '.join(study.sets)}) = "
           f"{len(cells)} cells, {len(cells) - len(todo)} already done; {engine}")
-    start = time.perf_counter()
-    if client is None:
-        table = study.run(workers=args.workers, progress=not args.no_progress, engine=engine)
-    else:
-        with client as c:
-            table = study.run(client=c, progress=not args.no_progress, engine=engine)
+    with client if client is not None else contextlib.nullcontext() as c:
+        start = time.perf_counter()
+        table = study.run(workers=args.workers, client=c, progress=not args.no_progress, engine=engine)
     seconds = time.perf_counter() - start
     rate = f", {60 * len(todo) / seconds:.1f} cells/min" if todo and seconds > 0 else ""
     print(f"{len(todo)} cells computed in {seconds:.1f} s{rate}; {len(table)} rows: {study.folder / 'results.parquet'}")
