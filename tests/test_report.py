@@ -36,7 +36,7 @@ def test_report_writes_html_and_markdown_with_regressions_highlighted(results_wi
     assert page.count("<tr class='regressed'>") == 2 and "Difference from the baseline" in page
     md = (out / "summary.md").read_text()
     assert "**REGRESSED**" in md and "**astrometric_error**" in md and "| IMG-FLUX-1 |" in md
-    for name in ("metrics.csv", "summary.json", "flux_ratio.png", "pulls.png", "astrometry.png"):
+    for name in ("metrics.csv", "summary.json", "flux_ratio.png", "pulls.png", "astrometry.png", "astrometric_map.png"):
         assert (out / name).is_file(), name
     # Without a baseline: no comparison section; the Markdown summary still there.
     assert main(["report", str(results), "-o", str(tmp_path / "plain")]) == 0

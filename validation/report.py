@@ -77,6 +77,25 @@ def plot_astrometry(metrics, path):
     _save_figure(fig, path)
 
 
+def plot_astrometric_map(metrics, path):
+    """Measured - true position of every matched source (east, north), per scenario."""
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    rows = metrics[metrics["metric"].isin(["ra_offset", "dec_offset"])]
+    offsets = rows.pivot_table(index=["scenario", "seed", "algorithms", "source_id"], columns="metric",
+                               values="value").reset_index()
+    for name, group in offsets.groupby("scenario") if {"ra_offset", "dec_offset"} <= set(offsets.columns) else ():
+        ax.scatter(group["ra_offset"], group["dec_offset"], s=12, alpha=0.7, label=name)
+    ax.add_patch(plt.Circle((0, 0), 10.0, fill=False, color="r", ls="--", label="10 mas"))
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("east offset, measured - true (mas)")
+    ax.set_ylabel("north offset, measured - true (mas)")
+    ax.legend(fontsize=8)
+    ax.set_title("Astrometric residuals")
+    _save_figure(fig, path)
+
+
 def summary_table(metrics):
     """Median, 16th and 84th percentile and count of each metric per scenario."""
     rows = metrics[metrics["bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error"]))]
@@ -204,6 +223,7 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
     plot_flux_ratio(metrics, outdir / "flux_ratio.png")
     plot_pulls(hist, outdir / "pulls.png")
     plot_astrometry(metrics, outdir / "astrometry.png")
+    plot_astrometric_map(metrics, outdir / "astrometric_map.png")
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>MIRI testbed report: {html.escape(context['suite'])}</title>
 <style>{STYLE}</style></head><body>
@@ -214,7 +234,7 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 {_targets_html(target_results)}
 <h2>Plots</h2>
 <img src="flux_ratio.png" alt="flux ratio vs flux"><img src="pulls.png" alt="pull histogram">
-<img src="astrometry.png" alt="astrometric error vs S/N">
+<img src="astrometry.png" alt="astrometric error vs S/N"><img src="astrometric_map.png" alt="astrometric residual map">
 {_baseline_html(baseline_result) if baseline_result is not None else ""}
 <h2>Metrics by scenario</h2>
 {_html_table(summary_table(metrics))}

@@ -4,7 +4,8 @@ Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
 
 * ``flux_ratio``: measured / true flux density, per matched source;
 * ``astrometric_error``: angular distance between the measured and the true position,
-  per matched source, in milliarcseconds;
+  per matched source, in milliarcseconds; ``ra_offset`` and ``dec_offset``: its
+  components (measured - true, east and north, mas), for residual maps;
 * ``detected``: 1 per true source matched within ``match_radius_arcsec``, 0 otherwise;
 * ``false_detections``: catalog entries with no true source near them, per exposure;
 * ``pull_mean``, ``pull_std``, ``pull_rms``, ``pull_n``: of ``(rate - true rate) / err``
@@ -117,6 +118,9 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
             flux = cat["flux"][j].to_value(u.mJy)
             rows.append(dict(metric="flux_ratio", value=flux / float(sources["flux_mjy"][i]), unit="", **context))
             rows.append(dict(metric="astrometric_error", value=sep[i].to_value(u.mas), unit="mas", **context))
+            east, north = true_sky[i].spherical_offsets_to(meas_sky[j])
+            rows.append(dict(metric="ra_offset", value=east.to_value(u.mas), unit="mas", **context))
+            rows.append(dict(metric="dec_offset", value=north.to_value(u.mas), unit="mas", **context))
     for i in range(len(sources)):
         rows.append(dict(metric="detected", value=float(matched[i]), unit="", source_id=int(sources["id"][i]),
                          true_flux_mjy=float(sources["flux_mjy"][i])))
