@@ -146,3 +146,14 @@ def test_study_errors_name_the_problem(tiny_suite, tmp_path, capsys):
     assert main(["study", "-o", str(tmp_path / "new"), "--suite", str(tiny_suite), "--algorithms", "jump=nope"]) == 2
     assert "unknown algorithm 'nope' for step 'jump'" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_builtin_suites_quick_default_full():
+    """The named suites of issue 6 exist and load; full covers every imager filter."""
+    from instrument import imager
+    from validation.scenarios import load_suite
+
+    quick, default, full = (load_suite(n) for n in ("quick", "default", "full"))
+    assert len(quick.scenarios) * len(quick.seeds) <= 4 < len(default.scenarios) * len(default.seeds)
+    assert {s.observation.filter for s in full.scenarios} == set(imager.FILTERS)
+    assert len(full.seeds) >= 10 and {s.observation.readpatt for s in full.scenarios} == {"FASTR1", "SLOWR1"}
