@@ -130,3 +130,5 @@ def test_gate_errors_name_the_problem(tmp_path, capsys):
     assert "not a metrics table (missing column(s) scenario, seed, algorithms, metric, value)" in capsys.readouterr().err
     assert main(["gate", "--baseline", str(baseline), "--suite", "quick"]) == 2
     assert "not the suite the baseline" in capsys.readouterr().err
+    assert main(["gate", "--baseline", str(baseline)]) == 2
+    assert "made from a results file and records no suite" in capsys.readouterr().err

@@ -159,6 +159,9 @@ def _gate_table(args, baseline):
         if baseline and not args.update_baseline and text != baseline["suite_toml"]:
             raise ResultsError(f"suite {args.suite} is not the suite the baseline {args.baseline} was made from; "
                                f"review the change and rerun with --update-baseline")
+    elif baseline and not baseline["suite_toml"]:
+        raise ResultsError(f"baseline {args.baseline} was made from a results file and records no suite: "
+                           f"gate with --results, or give --suite")
     elif baseline:
         name, text = baseline["suite"], baseline["suite_toml"]
     else:

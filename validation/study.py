@@ -18,6 +18,7 @@ cluster) computed the cells and in whatever order they finished; each cell carri
 seed, so the numbers are the same too.
 """
 import json
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -87,6 +88,9 @@ class Study:
         self.folder = Path(folder)
         self.config = config
         suite = parse_suite(config["suite_toml"], config["suite"])
+        unsafe = [s.name for s in suite.scenarios if not re.fullmatch(r"[A-Za-z0-9_.+-]+", s.name) or s.name[0] == "."]
+        if unsafe:
+            raise StudyError(f"scenario name(s) {unsafe} cannot name cell folders; use letters, digits, _ . + -")
         self.suite = replace(suite, seeds=tuple(config["seeds"]))
         self.sets = {label: tuple(tuple(p) for p in algos) for label, algos in config["algorithm_sets"].items()}
 
