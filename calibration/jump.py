@@ -73,14 +73,13 @@ def _leave_one_out_z2(d, k, valid, n, total, rn2, gain):
 
 
 def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
-    """Jumps in one integration of a block: boolean ``(ndiffs, ny, nx)``, the jumps whose
-    neighbours get flagged too (significance within ``neighbour_range``), and each pixel's
-    mean jump-free difference."""
+    """Jumps in one integration of a block, as flat arrays (difference index, pixel index
+    in the block, whether its neighbours get flagged too: significance within
+    ``neighbour_range``), and each pixel's mean jump-free difference."""
     d = np.diff(y, axis=0)
     valid = usable[1:] & usable[:-1]
     nd = d.shape[0]
-    jumps = np.zeros(d.shape, bool)
-    strong = np.zeros(d.shape, bool)
+    found = []
     d2 = d.reshape(nd, -1)
     v2 = valid.reshape(nd, -1)
     rn2 = (read_noise**2).ravel()
@@ -117,42 +116,27 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
             break
         pix, kk = todo[hit], k[hit]
         v2[kk, pix] = False
-        jumps.reshape(nd, -1)[kk, pix] = True
-        strong.reshape(nd, -1)[kk, pix] = (zmax[hit] > neighbour_range[0]) & (zmax[hit] < neighbour_range[1])
+        found.append((kk, pix, (zmax[hit] > neighbour_range[0]) & (zmax[hit] < neighbour_range[1])))
         todo = pix
-    return jumps, strong, means.reshape(d.shape[1:])
+    k, pix, strong = (np.concatenate(a) for a in zip(*found)) if found else (np.zeros(0, int),) * 2 + (np.zeros(0, bool),)
+    return k, pix, strong, means.reshape(d.shape[1:])
 
 
-def _local_maxima(strong, ramp, means):
-    """The ``strong`` jumps whose excess over their pixel's mean jump-free difference is at least
-    that of each of their 4 neighbours in the same difference: the centres of charge
-    deposits, not their edges."""
-    k, y, x = np.nonzero(strong)
-    ny, nx = strong.shape[1:]
-    med = np.nan_to_num(means)
+def _deposit_centres(k, y, x, ramp, means):
+    """Which of the strong jumps ``(k, y, x)`` (difference, row, column) have an excess
+    over their pixel's mean jump-free difference at least that of each of their 4
+    neighbours in the same difference: the centres of charge deposits, not their edges."""
+    ny, nx = ramp.shape[1:]
+    level = np.nan_to_num(means)
 
     def excess(yy, xx):
-        return ramp[k + 1, yy, xx].astype(np.float64) - ramp[k, yy, xx] - med[yy, xx]
+        return ramp[k + 1, yy, xx].astype(np.float64) - ramp[k, yy, xx] - level[yy, xx]
 
     step = excess(y, x)
     keep = np.ones(k.size, bool)
     for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
         keep &= step >= excess(np.clip(y + dy, 0, ny - 1), np.clip(x + dx, 0, nx - 1))
-    out = np.zeros_like(strong)
-    out[k[keep], y[keep], x[keep]] = True
-    return out
-
-
-def _flag_neighbours(jumps, centres):
-    """Add the 8 neighbours of the deposit ``centres`` (same difference)."""
-    out = jumps
-    grown = centres.copy()
-    grown[:, 1:, :] |= centres[:, :-1, :]
-    grown[:, :-1, :] |= centres[:, 1:, :]
-    out |= grown
-    out[:, :, 1:] |= grown[:, :, :-1]
-    out[:, :, :-1] |= grown[:, :, 1:]
-    return out
+    return keep
 
 
 def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=4.0, four_group_threshold=5.0,
@@ -173,17 +157,22 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
     thresholds = (threshold, four_group_threshold, three_group_threshold)
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
+    flag = np.uint8(dq.JUMP_DET)
     for i in range(nints):
-        jumps = np.zeros((ngroups - 1, ny, nx), bool)
-        strong = np.zeros((ngroups - 1, ny, nx), bool)
+        found = []
         for r0 in range(0, ny, block_rows):
             rows = slice(r0, min(r0 + block_rows, ny))
             usable = (groupdq[i, :, rows] & dq.UNUSABLE_GROUP) == 0
-            j, s, m = _block_jumps(np.asarray(data[i, :, rows], np.float32), usable, read_noise[rows], gain[rows],
-                                   thresholds, (neighbour_min_sigma, neighbour_max_sigma))
-            jumps[:, rows], strong[:, rows], means[i, rows] = j, s, m
-        jumps = _flag_neighbours(jumps, _local_maxima(strong, data[i], means[i]))
-        out[i, 1:] |= np.where(jumps, np.uint8(dq.JUMP_DET), np.uint8(0))
+            k, pix, strong, means[i, rows] = _block_jumps(
+                np.asarray(data[i, :, rows], np.float32), usable, read_noise[rows], gain[rows], thresholds,
+                (neighbour_min_sigma, neighbour_max_sigma))
+            found.append((k, pix // nx + r0, pix % nx, strong))
+        k, y, x, strong = (np.concatenate(a) for a in zip(*found))
+        out[i, k + 1, y, x] |= flag
+        centre = np.flatnonzero(strong)[_deposit_centres(k[strong], y[strong], x[strong], data[i], means[i])]
+        for dy in (-1, 0, 1):  # charge shared with the 8 neighbours (inter-pixel coupling)
+            for dx in (-1, 0, 1):
+                out[i, k[centre] + 1, np.clip(y[centre] + dy, 0, ny - 1), np.clip(x[centre] + dx, 0, nx - 1)] |= flag
     return out, means
 
 
