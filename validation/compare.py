@@ -56,8 +56,9 @@ def verdict(d, low, high, min_pairs):
 
 
 def pair_rows(table, a, b):
-    """One row per pair of judged rows of sets ``a`` and ``b`` (columns ``value_a``,
-    ``value_b``) and the number of rows of either set without a partner."""
+    """``(pairs, unpaired)``: one row per pair of judged rows of sets ``a`` and ``b``
+    (columns ``value_a``, ``value_b``), and the rows of either set without a partner (or
+    with a NaN value)."""
     sides = []
     for label in (a, b):
         rows = select_set(table, label)
