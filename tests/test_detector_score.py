@@ -37,3 +37,14 @@ def test_a_ramp_with_no_two_group_segment_has_no_finite_bound():
     steps = np.zeros((1, 5), bool)
     steps[0, 2] = steps[0, 3] = True  # 3 used groups (1..3), each its own segment
     assert np.isinf(crb_variance_with_steps(np.ones(1), steps, 5, TG, RN, GAIN)[0])
+
+
+def test_sources_inside_a_shower_footprint_are_marked_hit():
+    from astropy.table import Table
+
+    from validation.score import _hit_by_showers
+
+    showers = Table(rows=[(1.0, 50.0, 40.0, 20.0, 10.0, 0.0, 8.0)], names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
+    sources = Table(rows=[(50.0, 40.0), (50.0 + 39.0, 40.0), (50.0 + 41.0, 40.0), (50.0, 40.0 + 21.0)], names=("x", "y"))
+    assert _hit_by_showers(sources, showers).tolist() == [True, True, False, False]  # 2 semi-axes along each axis
+    assert not _hit_by_showers(sources, Table()).any()

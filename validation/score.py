@@ -6,6 +6,8 @@ Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
 * ``astrometric_error``: angular distance between the measured and the true position,
   per matched source, in milliarcseconds; ``ra_offset`` and ``dec_offset``: its
   components (measured - true, east and north, mas), for residual maps;
+* ``flux_ratio_shower_hit``: the same, for the sources whose centre lies inside a
+  shower's 2-semi-axis footprint (the flux bias showers leave after flagging);
 * ``detected``: 1 per true source matched within ``match_radius_arcsec``, 0 otherwise;
 * ``false_detections``: catalog entries with no true source near them, per exposure;
 * ``pull_mean``, ``pull_std``, ``pull_rms``, ``pull_n``: of ``(rate - true rate) / err``
@@ -27,6 +29,7 @@ import astropy.units as u
 from stdatamodels.jwst import datamodels as dm
 
 from instrument import dq
+from simulator.showers import footprint
 
 RATE_BINS = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0, np.inf)  # DN/s, lower edges
 PULL_HIST_EDGES = np.linspace(-6, 6, 121)
@@ -51,6 +54,7 @@ def read_truth(path):
             "rate": hdul["RATE"].data.astype(np.float64),
             "badpix": hdul["BADPIX"].data.astype(bool),
             "sources": Table(hdul["SOURCES"].data),
+            "showers": Table(hdul["SHOWERS"].data) if "SHOWERS" in hdul else Table(),
             "seed": hdul[0].header["SEED"],
         }
 
@@ -68,6 +72,16 @@ def residuals(rate_path, truth):
     usable = (flags & (dq.DO_NOT_USE | dq.REFERENCE_PIXEL)) == 0
     usable &= ~truth["badpix"] & np.isfinite(rate) & np.isfinite(err) & (err > 0)
     return rate[usable] - truth["rate"][usable], err[usable], truth["rate"][usable]
+
+
+def _hit_by_showers(sources, showers):
+    """Per source: its centre lies inside some shower's 2-semi-axis footprint."""
+    hit = np.zeros(len(sources), bool)
+    x, y = np.asarray(sources["x"], float), np.asarray(sources["y"], float)
+    for row in showers:
+        profile, _ = footprint({k: row[k] for k in row.colnames}, y, x)
+        hit |= profile >= np.exp(-8.0)
+    return hit
 
 
 def _pull_rows(diff, err):
@@ -103,6 +117,7 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
         raise ScoreInputError(f"{cat_path}: catalog lacks column(s) {', '.join(missing)}")
     matched = np.zeros(len(sources), bool)
     used = np.zeros(len(cat), bool)
+    in_shower = _hit_by_showers(sources, truth["showers"])
     if len(sources) and len(cat):
         true_sky = SkyCoord(np.asarray(sources["ra"]) * u.deg, np.asarray(sources["dec"]) * u.deg)
         meas_sky = SkyCoord(cat["ra"], cat["dec"])
@@ -117,6 +132,9 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
                            snr=float(cat["snr"][j]))
             flux = cat["flux"][j].to_value(u.mJy)
             rows.append(dict(metric="flux_ratio", value=flux / float(sources["flux_mjy"][i]), unit="", **context))
+            if in_shower[i]:
+                rows.append(dict(metric="flux_ratio_shower_hit", value=flux / float(sources["flux_mjy"][i]), unit="",
+                                 **context))
             rows.append(dict(metric="astrometric_error", value=sep[i].to_value(u.mas), unit="mas", **context))
             east, north = true_sky[i].spherical_offsets_to(meas_sky[j])
             rows.append(dict(metric="ra_offset", value=east.to_value(u.mas), unit="mas", **context))
