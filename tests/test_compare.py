@@ -77,6 +77,33 @@ def test_a_known_shift_gets_the_right_verdict(seed, sign, n_seeds):
     assert result.loc[("all", "pull_std"), "verdict"] == NO_DIFFERENCE
 
 
+def test_every_metric_the_scorers_write_has_a_direction_or_is_deliberately_unjudged():
+    """A new metric in score.py or detector_score.py must be given a direction (or be
+    listed as not judged) before compare and gate can use it."""
+    import ast
+    from pathlib import Path
+
+    import validation
+    from validation.metrics import undirected
+
+    names = set()
+    for module in ("score.py", "detector_score.py"):
+        tree = ast.parse((Path(validation.__file__).parent / module).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "metric":
+                if isinstance(node.value, ast.Constant):
+                    names.add(node.value.value)
+                elif isinstance(node.value, ast.JoinedStr):  # f"{name}_scatter_over_crb" for name in clean, cr
+                    tail = "".join(v.value for v in node.value.values if isinstance(v, ast.Constant))
+                    names |= {"clean" + tail, "cr" + tail}
+            if isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[0], ast.Constant) \
+                    and isinstance(node.elts[0].value, str) and node.elts[0].value.startswith(("pull_", "rate_")):
+                names.add(node.elts[0].value)  # score._pull_rows: (metric, value, unit)
+    assert {"flux_ratio", "pull_std", "clean_scatter_over_crb", "jump_completeness"} <= names
+    assert undirected(names) == [], ("give these metrics a direction in validation/metrics.py "
+                                     "(IDEAL, LOWER or HIGHER_FRACTION) or list them in NOT_JUDGED")
+
+
 def test_a_lower_completeness_is_worse():
     rng = np.random.default_rng(5)
     table = synthetic(rng, 15)

@@ -23,6 +23,7 @@ from instrument.files import write_text
 from simulator import ReferenceOptions, simulate
 
 from . import gate
+from .metrics import undirected
 from . import targets as target_table
 from .compare import compare, write_comparison
 from .report import write_report
@@ -133,6 +134,7 @@ def cmd_compare(args):
     table, _ = read_results(args.results)
     a, b = (set_label(parse_algorithm_set(x)) for x in (args.a, args.b))
     result = compare(table, a, b, args.confidence, args.n_boot, args.seed, args.min_pairs)
+    _warn_undirected(table)
     source = Path(args.results)
     outdir = Path(args.output or (source if source.is_dir() else source.parent) / "compare" / f"{b}_vs_{a}")
     paths = write_comparison(result, a, b, outdir, args.confidence)
@@ -176,10 +178,17 @@ def _gate_table(args, baseline):
     return table, (suite.name, text, label)
 
 
+def _warn_undirected(table):
+    missing = undirected(table["metric"].unique())
+    if missing:
+        print(f"note: not judged, no direction in validation/metrics.py: {', '.join(missing)}")
+
+
 def cmd_gate(args):
     exists = Path(args.baseline).exists()
     baseline = gate.load_baseline(args.baseline) if exists or not args.update_baseline else None
     table, (suite, text, label) = _gate_table(args, baseline)
+    _warn_undirected(table)
     if baseline:
         result = gate.check(table, baseline)
         print(gate.format_table(result))

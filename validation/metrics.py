@@ -18,6 +18,8 @@ IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "pull_mean": 0.0, "pul
 LOWER = {"astrometric_error", "false_detections", "false_flag_rate", "clean_scatter_over_crb",
          "cr_scatter_over_crb", "cr_scatter_over_crb_steps"}
 HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
+# Not judged on purpose: amounts of data, and signed components of a judged metric.
+NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset"}
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.
 EVENT_VALUED_BIN = {"shower_flagged_fraction"}
@@ -25,6 +27,12 @@ EVENT_VALUED_BIN = {"shower_flagged_fraction"}
 
 def judged(metric):
     return metric in IDEAL or metric in LOWER or metric in HIGHER_FRACTION
+
+
+def undirected(metrics):
+    """The metrics in ``metrics`` that nobody has given a direction yet (a new metric
+    belongs in one of the sets above before compare and gate can judge it)."""
+    return sorted(m for m in set(metrics) if not judged(m) and m not in NOT_JUDGED)
 
 
 def loss(metric, values):
