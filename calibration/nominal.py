@@ -7,6 +7,8 @@ no linearity correction (identity: the shape is UNSOURCED),
 PHOTMJSR from the nominal throughput (an UNSOURCED efficiency), aperture corrections of
 a Gaussian PSF with the flight FWHM, ``r(EE) = sigma sqrt(-2 ln(1 - EE))``,
 ``apcorr = 1/EE`` (an approximation: the real PSF has wings a Gaussian lacks).
+EMICORR: the EMI lines, clocks and subarray cases of ``instrument.emi`` with a
+unit-sine waveform per line (the flight shapes are in CRDS, not accessible: UNSOURCED).
 Darks are made per subarray and readout pattern with as many groups as asked.
 The folder lives in ``$MIRI_TESTBED_CACHE`` (default ``~/.cache/miri-testbed``).
 """
@@ -17,10 +19,10 @@ import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
 from instrument import detector as det
-from instrument import dq, imager, readout
+from instrument import dq, emi, imager, readout
 from instrument.files import save_model
 
-VERSION = "v4"
+VERSION = "v5"
 EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 SATURATION_MARGIN = 0.97
 
@@ -74,6 +76,21 @@ def _static_models():
     }
 
 
+def _emicorr_model():
+    phase = (np.arange(emi.WAVEFORM_BINS) + 0.5) / emi.WAVEFORM_BINS
+    tree = emi.emicorr_tree({name: np.sin(2 * np.pi * phase) for name in emi.FREQUENCIES})
+    model = dm.EmiModel()
+    model.frequencies = tree["frequencies"]
+    model.subarray_cases = tree["subarray_cases"]
+    model.meta.reftype = "EMICORR"
+    model.meta.instrument.name = "MIRI"
+    model.meta.useafter = "2022-01-01T00:00:00"
+    model.meta.author = "miri-testbed nominal"
+    model.meta.pedigree = "DUMMY"
+    model.meta.description = "nominal EMICORR from the documented MIRI parameters (unit-sine waveforms)"
+    return model
+
+
 def nominal_folder(subarray, readpatt, ngroups):
     """The nominal folder, made sure to hold a dark for ``subarray``/``readpatt``/``ngroups``."""
     folder = cache_root() / f"nominal-refs-{VERSION}"
@@ -81,6 +98,8 @@ def nominal_folder(subarray, readpatt, ngroups):
     if not all((folder / f"nominal_{name}.fits").exists() for name in static):
         for name, model in _static_models().items():
             save_model(_describe(model, name.upper()), folder / f"nominal_{name}.fits")
+    if not (folder / "nominal_emicorr.asdf").exists():
+        save_model(_emicorr_model(), folder / "nominal_emicorr.asdf")
     sub = readout.subarray(subarray)
     dark_path = folder / f"nominal_dark_{sub.name.lower()}_{readpatt.lower()}_{ngroups}.fits"
     if not dark_path.exists():

@@ -76,3 +76,40 @@ def jump_variants():
         "stcal": stcal_jump,
         "stcal_showers": lambda *a, **k: stcal_jump(*a, **k, find_showers=True),
     }
+
+
+def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="joint"):
+    """jwst's EMI correction (``jwst.emicorr.emicorr.apply_emicorr``) run offline on an
+    in-memory ``RampModel`` and the ``EmiModel`` of the case (no CRDS): ``sequential``
+    (phase folding, >= 10 groups advised) or ``joint`` (amplitude and phase of the
+    reference waveform).  Returns ``(corrected data, notes)``."""
+    from stdatamodels.jwst import datamodels as dm
+
+    from jwst.emicorr.emicorr import apply_emicorr
+
+    model = dm.RampModel(data=np.array(data, np.float32), groupdq=np.array(groupdq, np.uint8),
+                         pixeldq=np.array(pixeldq, np.uint32))
+    model.meta.instrument.name = "MIRI"
+    model.meta.instrument.detector = case.detector
+    model.meta.subarray.name = case.subarray
+    model.meta.subarray.xstart = case.xstart
+    model.meta.subarray.xsize = case.xsize or data.shape[-1]
+    model.meta.subarray.ysize = data.shape[-2]
+    model.meta.exposure.readpatt = case.readpatt
+    model.meta.exposure.nsamples = case.nsamples
+    model.meta.exposure.ngroups, model.meta.exposure.nints = data.shape[1], data.shape[0]
+    out = apply_emicorr(model, case.model, algorithm=algorithm)
+    if out is None:
+        return data, [f"emi jwst_{algorithm}: jwst skipped the correction (see its log)"]
+    return np.asarray(out.data, np.float32), [f"emi jwst_{algorithm}: jwst {__import__('jwst').__version__}"]
+
+
+def emi_variants():
+    from importlib.util import find_spec
+
+    if find_spec("jwst") is None:  # the peers extra is not installed (checked without importing jwst)
+        return {}
+    return {
+        "jwst_sequential": lambda *a, **k: jwst_emicorr(*a, **k, algorithm="sequential"),
+        "jwst_joint": lambda *a, **k: jwst_emicorr(*a, **k, algorithm="joint"),
+    }

@@ -1,6 +1,6 @@
 """Calibrate an uncal file: the thin layer between JWST data models and the algorithms.
 
-detector1: dq_init (MASK) -> saturation -> firstframe/lastframe -> linearity -> dark
+detector1: dq_init (MASK) -> saturation -> emi (EMICORR) -> firstframe/lastframe -> linearity -> dark
            -> jump -> showers -> ramp_fit                      => rate, rateints
 image2:    photom                                              => cal
 image3:    source catalog (aperture photometry, apcorr)        => cat (ECSV)
@@ -8,6 +8,7 @@ image3:    source catalog (aperture photometry, apcorr)        => cat (ECSV)
 Every product is computed in memory first and written atomically at the end, so a
 failure at any point leaves no partial output.
 """
+import logging
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from instrument import dq
 from instrument.files import atomic_path, product_stem, save_model
 
 from . import CalibrationInputError, registry
+from . import emi
 from . import references as refs
 from .catalog import aperture_row
 from .dark import dark_rate
@@ -27,6 +29,8 @@ from .linearity import correct_linearity
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .photom import apply_photom, conversion_factor
+
+log = logging.getLogger(__name__)
 
 #: Photometric aperture: the APCORR row nearest 90 % encircled energy among those of
 #: radius >= 5 pixels.  Larger than the JWST source catalog's 70 % because the PSF is
@@ -88,6 +92,29 @@ def _image(model_cls, source, **arrays):
     return product
 
 
+def emi_step(exposure, folder, name, groupdq, pixeldq, read_noise, gain):
+    """The EMI step: ``(data, notes, status)``.  Runs before firstframe/lastframe drop
+    groups, as JWST's emicorr does, so 3-group ramps keep one constraint per pixel.
+    Without an EMICORR reference, or when it lists no line for the exposure's subarray
+    and readout, the step is SKIPPED and the notes say why."""
+    if name == "none":
+        return exposure.data, ["emi: none (not corrected)"], "SKIPPED"
+    case, reason = emi.find_case(folder, exposure)
+    if case is None:
+        log.warning(reason)
+        return exposure.data, [reason], "SKIPPED"
+    notes = [f"emi: {line} skipped: {why}" for line, why in case.skipped]
+    if not case.lines:
+        for note in notes:
+            log.info(note)
+        return exposure.data, notes, "SKIPPED"
+    data, more = registry.get("emi", name)(exposure.data, groupdq, pixeldq, read_noise, gain, case)
+    notes += more
+    for note in notes:
+        log.info(note)
+    return data, notes, "COMPLETE"
+
+
 def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False):
     """Calibrate one exposure; return ``{suffix: model or table}`` without writing anything.
 
@@ -104,8 +131,10 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
 
     pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
     groupdq = registry.get("saturation", choice["saturation"])(exposure.data, exposure.groupdq, ref["saturation"])
+    raw, emi_notes, emi_status = emi_step(exposure, folder, choice["emi"], groupdq, pixeldq, ref["readnoise"],
+                                          ref["gain"])
     groupdq = flag_first_last(groupdq)
-    data, lin_flags = correct_linearity(exposure.data, groupdq, ref["linearity"])
+    data, lin_flags = correct_linearity(raw, groupdq, ref["linearity"])
     pixeldq |= lin_flags
     data = registry.get("dark", choice["dark"])(data, ref["dark"])
     group_time = float(meta.exposure.group_time)
@@ -136,6 +165,9 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
             getattr(product.meta.ref_file, reftype.lower()).name = str(models[reftype].meta.filename)
         product.meta.calibration_software_name = "miri-testbed"
         product.meta.calibration_software_version = software_version()
+        product.meta.cal_step.emicorr = emi_status
+        for note in emi_notes:
+            product.add_history_entry(note)
         product.add_history_entry("miri-testbed algorithms: " + " ".join(f"{k}={v}" for k, v in choice.items()),
                                   software={"name": "miri-testbed", "version": software_version()})
 

@@ -1,7 +1,7 @@
 """Pick reference files from a folder by their own metadata, as CRDS would.
 
 A reference folder is a plain directory of JWST reference files (real CRDS files drop
-in).  For a reference type, a file is a candidate when its REFTYPE matches and each
+in): FITS files, and ASDF files (EMICORR) whose ``meta`` carries the same keywords.  For a reference type, a file is a candidate when its REFTYPE matches and each
 selector it states (INSTRUME, DETECTOR, EXP_TYPE, READPATT, FILTER, SUBARRAY) agrees
 with the exposure; a selector it leaves out, or sets to ANY / GENERIC / N/A, matches
 everything.  A full-frame file serves a subarray exposure (the subarray is cut out of
@@ -36,7 +36,9 @@ MODELS = {
     "LINEARITY": dm.LinearityModel,
     "PHOTOM": dm.MirImgPhotomModel,
     "APCORR": dm.MirImgApcorrModel,
+    "EMICORR": dm.EmiModel,
 }
+ASDF_KEYWORDS = dict(SELECTORS, REFTYPE="meta.reftype", SUBARRAY="meta.subarray.name", USEAFTER="meta.useafter")
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,28 @@ def _get(model, dotted):
     return node
 
 
+def _asdf_header(path):
+    """The selection keywords of an ASDF reference file, as a FITS-like header dict."""
+    import asdf
+
+    with asdf.open(path, lazy_load=True, memmap=False) as af:
+        tree = af.tree
+        header = {}
+        for key, dotted in ASDF_KEYWORDS.items():
+            node = tree
+            for part in dotted.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None:
+                header[key] = str(node)
+    return header
+
+
 @lru_cache(maxsize=32)
 def _scan(folder, mtime):
     candidates = []
-    for path in sorted(Path(folder).glob("*.fits")):
+    for path in sorted(Path(folder).glob("*.fits")) + sorted(Path(folder).glob("*.asdf")):
         try:
-            header = fits.getheader(path, 0)
+            header = fits.getheader(path, 0) if path.suffix == ".fits" else _asdf_header(path)
         except Exception:  # unreadable files are not reference files
             continue
         if "REFTYPE" in header:

@@ -8,6 +8,7 @@ function of numpy arrays.  When the optional ``peers`` extra is installed, the o
 from . import CalibrationInputError, peers
 from .catalog import source_catalog
 from .dark import subtract_dark
+from .emi import correct_fold, correct_joint, no_correction
 from .jump import detect_jumps, detect_jumps_likelihood
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
@@ -24,6 +25,7 @@ def _no_jumps(data, groupdq, *args, **kwargs):
 
 ALGORITHMS = {
     "saturation": {"threshold": flag_saturation},
+    "emi": {"joint": correct_joint, "fold": correct_fold, "none": no_correction},
     "dark": {"reference": subtract_dark},
     "jump": {"twopoint": detect_jumps, "likelihood": detect_jumps_likelihood, "none": _no_jumps},
     "showers": {"box": flag_showers, "none": _no_showers},
@@ -32,8 +34,9 @@ ALGORITHMS = {
 }
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
+ALGORITHMS["emi"].update(peers.emi_variants())
 
-DEFAULTS = {"saturation": "threshold", "dark": "reference", "jump": "likelihood", "showers": "box",
+DEFAULTS = {"saturation": "threshold", "emi": "joint", "dark": "reference", "jump": "likelihood", "showers": "box",
             "ramp_fit": "likelihood", "catalog": "aperture"}
 
 
@@ -44,7 +47,8 @@ def resolve(choices=None):
         if step not in ALGORITHMS:
             raise CalibrationInputError(f"unknown calibration step {step!r}; steps: {', '.join(ALGORITHMS)}")
         if name not in ALGORITHMS[step]:
-            hint = " (the stcal variants need the 'peers' extra: pip install -e '.[peers]')" if "stcal" in name else ""
+            hint = (" (the stcal and jwst variants need the 'peers' extra: pip install -e '.[peers]')"
+                    if "stcal" in name or "jwst" in name else "")
             raise CalibrationInputError(
                 f"unknown algorithm {name!r} for step {step!r}; available: {', '.join(ALGORITHMS[step])}{hint}"
             )

@@ -71,8 +71,9 @@ class Observation:
 class DetectorEffects:
     """Which ordinary detector effects are simulated; all on by default.
 
-    Bad-pixel fractions and the bias scatter are UNSOURCED placeholders (params 1
-    "Hot/dead pixels": no overall fraction found).
+    Bad-pixel fractions, the bias scatter and the EMI amplitudes and drift are
+    UNSOURCED placeholders (params 1 "Hot/dead pixels": no overall fraction found;
+    params 2 "Amplitude").
     """
 
     poisson: bool = True
@@ -91,6 +92,11 @@ class DetectorEffects:
     hot_fraction: float = 2e-3  # placeholder
     dead_fraction: float = 1e-3  # placeholder
     bias_scatter_dn: float = 300.0  # placeholder pixel-to-pixel pedestal scatter
+    emi: bool = True  # EMI lines of params 2 at each pixel's read time (simulator.emi)
+    emi_rms_390_dn: float = 4.0  # UNSOURCED placeholder: params 2 "A guess ... ~ 4 DN" (DERIVED)
+    emi_rms_10_dn: float = 1.0  # UNSOURCED placeholder: "10 Hz minor in full array" (params, LRS row)
+    emi_harmonics: int = 3  # harmonics per line, fundamental included (0: no EMI)
+    emi_drift: float = 1e-4  # largest relative frequency offset of an exposure (placeholder)
 
     @classmethod
     def noise_free(cls):

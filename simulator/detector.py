@@ -11,11 +11,12 @@ every frame after), C_k and H_k the charge of cosmic rays and showers that arriv
 before the pixel's read k (:mod:`cosmic_rays`, :mod:`showers`, on the pixel's own
 read times from :mod:`readclock`), W the full well (210 000 e-), N the nonlinear
 response (:mod:`nonlinearity`), g the gain (4 e-/DN), B the bias pedestal
-(placeholder), r_k the reset-anomaly and last-frame offsets (:mod:`reset`) and sigma_r
-the read noise of one read (6/sqrt(2) DN, CDS reading uncertain).  Dead pixels collect
+(placeholder), r_k the reset-anomaly and last-frame offsets (:mod:`reset`), E the EMI
+waveform at the pixel's read time (:mod:`emi`; added to S_k before the read noise) and
+sigma_r the read noise of one read (6/sqrt(2) DN, CDS reading uncertain).  Dead pixels collect
 nothing.  Each integration starts from a reset.
 
-Not modelled yet: RSCD's dependence on the previous integration, EMI, persistence.
+Not modelled yet: RSCD's dependence on the previous integration, persistence.
 """
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ import numpy as np
 from instrument import detector as det
 from instrument import readout
 
-from . import cosmic_rays, nonlinearity, reset, showers
+from . import cosmic_rays, emi, nonlinearity, reset, showers
 
 
 @dataclass
@@ -107,9 +108,12 @@ def events(observation, truth, effects, rng):
     return charge, mask, hits, shower_list
 
 
-def ramps(illumination_e, observation, truth, effects, rng):
+def ramps(illumination_e, observation, truth, effects, rng, emi_lines=()):
     """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them,
-    and the truth of what went in: linear signal (DN), event masks and lists."""
+    and the truth of what went in: linear signal (DN), event masks and lists.
+
+    ``emi_lines`` (:func:`emi.draw`) are added without drawing from ``rng``, so the
+    same ``rng`` gives the same noise with and without EMI."""
     rate = np.where(truth.dead | truth.reference, 0.0, illumination_e) + truth.dark_rate
     charge = accumulate(rate, observation, effects.poisson, rng)
     event_charge, event_mask, hits, shower_list = events(observation, truth, effects, rng)
@@ -121,8 +125,10 @@ def ramps(illumination_e, observation, truth, effects, rng):
     signal = truth.bias + charge / truth.gain
     if effects.reset_anomaly:
         signal += reset.offsets(observation.ngroups, reset.ResetModel())[:, None, None]
+    emi.add(signal, emi_lines, observation)
     if effects.read_noise:
         signal += truth.read_noise * rng.standard_normal(signal.shape)
     if effects.digitize:
         signal = np.clip(np.rint(signal), 0, det.ADC_MAX_DN)
-    return signal.astype(np.float32), dict(linear=linear, mask=event_mask, hits=hits, showers=shower_list)
+    return signal.astype(np.float32), dict(linear=linear, mask=event_mask, hits=hits, showers=shower_list,
+                                           emi=list(emi_lines))

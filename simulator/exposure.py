@@ -2,8 +2,9 @@
 
 Seeding (one documented way, after GalSim's rule): a single integer ``seed`` feeds a
 ``numpy.random.SeedSequence`` whose spawned children drive, in this order, the scene
-(random fields), the detector's pixel properties, the ramp noise and the reference
-measurements.  The seed is written into the truth file, so any exposure is remade
+(random fields), the detector's pixel properties, the ramp noise, the reference
+measurements and the EMI waveform (the fifth child: adding it left the first four, and
+so every earlier exposure, unchanged; EMI on or off leaves the noise the same).  The seed is written into the truth file, so any exposure is remade
 exactly from its record.
 """
 import json
@@ -20,11 +21,11 @@ from instrument import detector as det
 from instrument import readout
 from instrument.files import atomic_path, save_model
 
-from . import detector, pointing, sky
+from . import detector, emi, pointing, readclock, sky
 from .config import DetectorEffects, ReferenceOptions
 from .references import write_reference_set
 
-STREAMS = ("scene", "detector", "ramps", "references")
+STREAMS = ("scene", "detector", "ramps", "references", "emi")
 
 
 def rng_streams(seed):
@@ -122,6 +123,17 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
                                 names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
                           if events["showers"] else Table(names=("t", "x", "y", "a", "b", "angle", "peak_dn"))),
     ]
+    emi_table = fits.table_to_hdu(emi.table(events.get("emi", [])))
+    emi_table.name = "EMI"
+    emi_table.header["COMMENT"] = ("E(t) = sum_h amplitude_dn sin(2 pi harmonic frequency_hz (1 + drift) t + phase_rad) "
+                                   "per line, t = FRAME_START[i, k] + READ_OFFSET[y, x] (s)")
+    read_offset = fits.ImageHDU(readclock.pixel_offsets(observation), name="READ_OFFSET")
+    read_offset.header["BUNIT"] = "s"
+    read_offset.header["COMMENT"] = "seconds from the frame start to each pixel's read"
+    frame_start = fits.ImageHDU(readclock.frame_starts(observation), name="FRAME_START")
+    frame_start.header["BUNIT"] = "s"
+    frame_start.header["COMMENT"] = "start of the frame read as group k of integration i, s from exposure start"
+    hdus += [emi_table, read_offset, frame_start]
     hdus[5].name = "SOURCES"
     hdus[9].name = "CR_HITS"
     hdus[10].name = "SHOWERS"
@@ -136,10 +148,12 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
     return Path(path)
 
 
-def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=None, references=None):
+def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=None, references=None,
+             emi_lines=None):
     """Simulate one exposure; write ``<name>_uncal.fits``, ``<name>_truth.fits``, ``refs/``.
 
-    Returns a dict of the written paths.
+    ``emi_lines`` (a list of :class:`simulator.emi.EmiLine`) replaces the EMI drawn from
+    ``effects``; returns a dict of the written paths.
     """
     effects = effects or DetectorEffects()
     references = references or ReferenceOptions()
@@ -147,7 +161,9 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     rngs = rng_streams(seed)
     truth = detector.draw_detector(observation, effects, rngs["detector"])
     illumination, source_rates = sky.illumination(scene, observation)
-    data, events = detector.ramps(illumination, observation, truth, effects, rngs["ramps"])
+    if emi_lines is None:
+        emi_lines = emi.draw(observation, effects, rngs["emi"])
+    data, events = detector.ramps(illumination, observation, truth, effects, rngs["ramps"], emi_lines)
     config = {
         "scene": {"background_mjy_sr": scene.background_mjy_sr, "sources": [asdict(s) for s in scene.sources]},
         "observation": asdict(observation),
@@ -155,7 +171,8 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
         "references": asdict(references),
         "seed": seed,
     }
-    refs = write_reference_set(outdir / "refs", truth, observation, references, effects, rngs["references"])
+    refs = write_reference_set(outdir / "refs", truth, observation, references, effects, rngs["references"],
+                               emi_lines)
     uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
     truth_path = write_truth(
         outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,

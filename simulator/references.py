@@ -19,6 +19,11 @@ calibration exposure (same statistics, a fraction of the cost):
   same readout do.
 * MASK: dead, hot and reference pixels (hot and dead pixels are extreme, so a real
   programme finds all of them; warm pixels are not modelled yet).
+* EMICORR (``EmiModel``, ASDF like the CRDS files): the lines, clocks and subarray
+  cases of :mod:`instrument.emi`; the waveform of each line is one period of a unit
+  sine when ``measured`` (a calibration programme averages exposures whose harmonics
+  differ, so this exposure's shape is not known in advance), and this exposure's true
+  shape (harmonics and phases, at the nominal frequency) when ``perfect``.
 * PHOTOM: ``photmjsr = g / E(1 MJy/sr)`` times ``(1 + e)``, ``e ~ N(0, photom_error)``.
 * APCORR: encircled energy measured on the simulator's own PSF, averaged over
   sub-pixel phases, with the local-background annulus accounted for:
@@ -31,7 +36,7 @@ import numpy as np
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import dq, imager, readout
+from instrument import dq, emi, imager, readout
 from instrument.files import save_model
 
 from . import nonlinearity, psf, reset, throughput
@@ -146,8 +151,29 @@ def linearity_coefficients(bias, gain, full_well, enabled, margin, degree=4, sam
     return coeffs.astype(np.float32)
 
 
-def write_reference_set(folder, truth, observation, options, effects, rng):
-    """Write GAIN, READNOISE, DARK, SATURATION, MASK, LINEARITY, PHOTOM, APCORR into ``folder``."""
+def emicorr_model(options, emi_lines=()):
+    """The EMICORR reference (see the module docstring) as a JWST ``EmiModel``."""
+    phase = (np.arange(emi.WAVEFORM_BINS) + 0.5) / emi.WAVEFORM_BINS
+    waves = {name: np.sin(2 * np.pi * phase) for name in emi.FREQUENCIES}
+    if options.kind == "perfect":
+        for line in emi_lines:
+            waves[line.name] = line(phase / line.true_frequency) / max(line.rms * np.sqrt(2), 1e-30)
+    tree = emi.emicorr_tree(waves)
+    model = dm.EmiModel()
+    model.frequencies = tree["frequencies"]
+    model.subarray_cases = tree["subarray_cases"]
+    model.meta.reftype = "EMICORR"
+    model.meta.instrument.name = "MIRI"
+    model.meta.useafter = USEAFTER
+    model.meta.author = "miri-testbed simulator"
+    model.meta.pedigree = "SIMULATION"
+    model.meta.description = f"EMI lines, clocks and waveforms ({options.kind})"
+    return model
+
+
+def write_reference_set(folder, truth, observation, options, effects, rng, emi_lines=()):
+    """Write GAIN, READNOISE, DARK, SATURATION, MASK, LINEARITY, PHOTOM, APCORR and
+    EMICORR into ``folder``."""
     measured = options.kind == "measured"
     sub = observation.subarray.upper()
     written = {}
@@ -218,7 +244,7 @@ def write_reference_set(folder, truth, observation, options, effects, rng):
     written["APCORR"] = _describe(dm.MirImgApcorrModel(apcorr_table=table), "APCORR", observation, options,
                                   "aperture corrections measured on the simulated PSF")
 
-    paths = {}
+    paths = {"EMICORR": save_model(emicorr_model(options, emi_lines), folder / "miri_testbed_emicorr.asdf")}
     for reftype, model in written.items():
         stem = f"miri_testbed_{reftype.lower()}_{sub.lower()}"
         if reftype == "DARK":

@@ -1,0 +1,460 @@
+"""EMI correction: remove the interference waveform each pixel picked up at its read time.
+
+Timing (params 2, "Pixel time model", the model of ``jwst/emicorr/emicorr.py``): in
+pixel clocks, pixel (y, x) of group k of integration i is read at
+
+    tau = T_n + o_p,  T_n = (i (ngroups + nresets) + k) * frameclocks,
+                      o_p = y * rowclocks + (x // 4) * nsamples,
+
+with rowclocks and frameclocks from the EMICORR reference's subarray case (so a CRDS
+file drops in), nresets the reset frames between integrations (1 for FASTR1/SLOWR1).
+The right-hand reference-pixel push of +3 clocks is not applied (it moves one column
+of FULL by 3 clocks).
+
+Variants (registry step ``emi``):
+
+``joint`` (default). Least squares over all pixels at once of
+
+    y_pn = a_pi + b_p k + c_n + sum_lines sum_{h<=H} [alpha_h cos(h w tau) + beta_h sin(h w tau)]
+
+(per-pixel intercept per integration and rate, per-group offsets common to all pixels,
+which absorb the reset anomaly and frame drifts, and each line's waveform as H
+harmonics whose shape is learned from the data).  The per-pixel line is projected out
+with one projector P (group times are shared), and because tau = T_n + o_p each
+harmonic column factorises, ``cos(h w (T + o)) = cos(h w T) cos(h w o) - sin(h w T)
+sin(h w o)``: the 2H x 2H normal equations are sums of per-pixel rotations of a
+group-level matrix, accumulated in row blocks in O(N npix H) with one matrix product,
+and the common offsets are eliminated by a Schur complement.  Weights: 1 / (read noise^2
++ Poisson variance of the pixel's rate); saturated, DO_NOT_USE and flagged pixels are
+left out and pixels whose ramp residual is a chi^2 outlier (cosmic rays) are clipped
+once.  The frequency is refined (the reference can be off by ~1e-4): a grid scan of the
+explained chi^2 over +/- ``MAX_DRIFT`` on a pixel sample, a parabola through the best
+three points, and a finer scan; lines are refined one at a time.  Harmonics above the
+fundamental are kept when their amplitude is significant (chi^2_2 > ``MIN_HARMONIC_CHI2``,
+the point where fitting a harmonic lowers the expected residual).  All integrations
+are fitted together (the phase runs on through the reset frames).  Needs >= 3 groups:
+one constraint per pixel and integration.  Statistical floor of the residual: the rms
+error of a p-parameter waveform fitted to M = npix (ngroups - 2) nints constraints of
+noise sigma is ~ sigma sqrt(p / M).
+
+``fold``: phase folding as the pipeline's sequential algorithm does it: each pixel's
+ramp is detrended by its own line, the residuals (less their per-group median) are
+binned by each pixel's phase at the reference frequency (period / 2 bins, at most
+500), the bin means form the waveform template, which is subtracted at every pixel's
+phase.  No frequency refinement.  The line fit absorbs much of the waveform when there
+are few groups, so it is biased there (jwst requires 10 or more groups).
+
+``none``; and, with the ``peers`` extra, ``jwst_sequential`` and ``jwst_joint``
+(:mod:`calibration.peers`).
+
+A line whose frame is a whole number of periods (:func:`instrument.emi.whole_periods`,
+e.g. 390 Hz in FULL, BRIGHTSKY, SUB256) is skipped and the products say so: there the
+EMI is a constant per pixel that a slope does not see.  A reference that lacks the
+exposure's subarray/readout, or no EMICORR reference at all, skips the step with a
+note in the products (the JWST step does the same).
+"""
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from instrument import dq
+from instrument import emi as facts
+from instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
+
+from . import CalibrationInputError
+from . import references as refs
+
+log = logging.getLogger(__name__)
+
+MAX_HARMONICS = 5
+MAX_DRIFT = 2e-4  # largest relative frequency offset searched
+MIN_HARMONIC_CHI2 = 6.0
+MIN_DRIFT_CHI2 = 9.0  # chi^2 gain for moving off the reference frequency
+MIN_GROUP_PHASE = 1e-6  # cycles per frame below which a harmonic is constant per pixel
+CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
+SCAN_PIXELS = 65536  # pixel sample for the frequency scan
+BLOCK_SAMPLES = 4_000_000  # samples (groups x pixels) per row block
+BAD_GROUP = dq.SATURATED | dq.DO_NOT_USE | dq.JUMP_DET
+
+
+@dataclass(frozen=True)
+class EmiLine:
+    """A line to correct: its EMICORR name, reference frequency and stored waveform."""
+
+    name: str
+    frequency_hz: float
+    waveform: np.ndarray = None
+
+
+@dataclass(frozen=True)
+class EmiCase:
+    """What the EMICORR reference says about an exposure's configuration."""
+
+    subarray: str
+    readpatt: str
+    detector: str
+    rowclocks: int
+    frameclocks: int
+    nsamples: int
+    nresets: int
+    lines: tuple  # EmiLine to correct
+    skipped: tuple  # (line name, reason)
+    xstart: int = 1
+    xsize: int = 0
+    model: object = None  # the EmiModel itself (for the jwst peers)
+
+    def group_clocks(self, nints, ngroups):
+        """Frame start of each (integration, group), pixel clocks, flattened ``(nints * ngroups,)``."""
+        i = np.arange(nints)[:, None]
+        k = np.arange(ngroups)[None, :]
+        return ((i * (ngroups + self.nresets) + k) * float(self.frameclocks)).ravel()
+
+    def pixel_clocks(self, ny, nx):
+        """Clocks from the frame start to each pixel's read, ``(ny, nx)``."""
+        return (np.arange(ny)[:, None] * float(self.rowclocks)
+                + (np.arange(nx)[None, :] // N_OUTPUTS) * float(self.nsamples))
+
+
+def _case_key(subarray, readpatt):
+    speed = "SLOW" if "SLOW" in readpatt.upper() else "FAST"
+    return (f"{subarray}_{speed}" if subarray.upper() == "FULL" else subarray), speed
+
+
+def case_from_model(model, exposure):
+    """The :class:`EmiCase` of ``exposure`` (a ``RampModel``) in an ``EmiModel``;
+    ``(None, reason)`` when the reference has no case for it."""
+    meta = exposure.meta
+    sub, readpatt, detector = str(meta.subarray.name), str(meta.exposure.readpatt), str(meta.instrument.detector)
+    key, speed = _case_key(sub, readpatt)
+    name = getattr(model.meta, "filename", None) or "EMICORR reference"
+    case = getattr(model.subarray_cases, key, None)
+    if case is None:
+        return None, f"{name} has no subarray case {key!r} (readout {readpatt}): EMI not corrected"
+    freqs = getattr(case.freqs, speed, None)
+    if freqs is not None and speed == "SLOW":
+        freqs = getattr(freqs, detector, None)
+    if not freqs:
+        return None, f"{name} lists no EMI line for {key} {readpatt} {detector}: EMI not corrected"
+    lines, skipped = [], []
+    for line_name in list(freqs):
+        info = getattr(model.frequencies, str(line_name), None)
+        if info is None:
+            raise CalibrationInputError(f"{name}: subarray case {key} names line {line_name!r}, "
+                                        f"which is not among its frequencies")
+        f = float(info.frequency)
+        if facts.whole_periods(case.frameclocks, f):
+            n = int(round(case.frameclocks / facts.period_clocks(f)))
+            skipped.append((str(line_name), f"frame of {case.frameclocks} clocks is {n} whole periods of "
+                                             f"{f} Hz: the EMI is a per-pixel constant that slopes do not see"))
+            continue
+        wave = getattr(info, "phase_amplitudes", None)
+        lines.append(EmiLine(str(line_name), f, None if wave is None else np.asarray(wave, np.float64)))
+    nresets = meta.exposure.nresets_between_ints
+    nresets = 1 if nresets is None and readpatt.upper() in ("FASTR1", "SLOWR1") else int(nresets or 0)
+    return EmiCase(sub, readpatt, detector, int(case.rowclocks), int(case.frameclocks),
+                   int(meta.exposure.nsamples or (9 if speed == "SLOW" else 1)), nresets, tuple(lines),
+                   tuple(skipped), int(meta.subarray.xstart or 1), int(meta.subarray.xsize or exposure.data.shape[-1]),
+                   model), None
+
+
+def find_case(folder, exposure):
+    """Load EMICORR from ``folder`` and return ``(case, reason)`` as :func:`case_from_model`."""
+    try:
+        model = refs.load(folder, "EMICORR", exposure)
+    except CalibrationInputError as exc:
+        return None, f"EMI not corrected: {exc}"
+    return case_from_model(model, exposure)
+
+
+# ----------------------------------------------------------------------------- joint fit
+
+def _projector(nints, ngroups):
+    """P = I - Q Q^T per integration (Q: orthonormal [1, k]), block-diagonal ``(N, N)``."""
+    k = np.arange(ngroups, dtype=np.float64)
+    q, _ = np.linalg.qr(np.stack([np.ones(ngroups), k - k.mean()], axis=1))
+    return np.kron(np.eye(nints), np.eye(ngroups) - q @ q.T)
+
+
+_ALPHA = np.eye(2)
+_BETA = np.array([[0.0, 1.0], [-1.0, 0.0]])  # rotation M = ALPHA cos + BETA sin
+
+
+class _Basis:
+    """Harmonic columns of the lines: group-level ``G`` (N x 2J) and per-column h*w (J,)."""
+
+    def __init__(self, T, omegas, harmonics):
+        self.hw = np.array([h * w for w, hs in zip(omegas, harmonics) for h in hs])
+        self.owner = [(li, h) for li, hs in enumerate(harmonics) for h in hs]
+        ang = T[:, None] * self.hw[None, :]
+        self.G = np.empty((T.size, 2 * self.hw.size))
+        self.G[:, 0::2], self.G[:, 1::2] = np.cos(ang), np.sin(ang)
+
+    def pixel_trig(self, o):
+        theta = self.hw[:, None] * o[None, :]
+        return np.cos(theta), np.sin(theta)
+
+
+def _accumulate(R, o, w, basis):
+    """The sums over pixels the normal equations need (additive over pixel blocks)."""
+    c, s = basis.pixel_trig(o)
+    U = basis.G.T @ R
+    u0, u1 = U[0::2], U[1::2]
+    b = np.empty(U.shape[0])
+    b[0::2] = (c * u0 - s * u1) @ w
+    b[1::2] = (s * u0 + c * u1) @ w
+    F = np.concatenate([c, s])
+    return {"b": b, "gram": np.einsum("ip,jp->ij", F * w, F),  # einsum: BLAS threads stall on this shape
+             "sumc": c @ w, "sums": s @ w, "rsum": R @ w, "W": float(w.sum())}
+
+
+def _add(a, b):
+    return b if a is None else {k: a[k] + b[k] for k in a}
+
+
+def _solve(acc, basis, P):
+    """Waveform coefficients gamma (2J), their normal matrix S, explained chi^2, offsets."""
+    J = basis.hw.size
+    PG = P @ basis.G
+    K4 = (basis.G.T @ PG).reshape(J, 2, J, 2)
+    g = acc["gram"]
+    Cc, Cs, Sc, Ss = g[:J, :J], g[:J, J:], g[J:, :J], g[J:, J:]
+    A = (np.einsum("kulv,ua,vb,kl->kalb", K4, _ALPHA, _ALPHA, Cc)
+         + np.einsum("kulv,ua,vb,kl->kalb", K4, _ALPHA, _BETA, Cs)
+         + np.einsum("kulv,ua,vb,kl->kalb", K4, _BETA, _ALPHA, Sc)
+         + np.einsum("kulv,ua,vb,kl->kalb", K4, _BETA, _BETA, Ss)).reshape(2 * J, 2 * J)
+    msum = _ALPHA[None] * acc["sumc"][:, None, None] + _BETA[None] * acc["sums"][:, None, None]  # J x 2 x 2
+    B = np.einsum("jua,jun->jan", msum, PG.T.reshape(J, 2, -1)).reshape(2 * J, -1)
+    W = max(acc["W"], 1e-300)
+    S = A - B @ B.T / W
+    rhs = acc["b"] - B @ acc["rsum"] / W
+    d = np.sqrt(np.maximum(np.diag(S), 1e-300))  # Jacobi scaling: columns differ by orders of magnitude
+    gamma = np.linalg.lstsq(S / np.outer(d, d), rhs / d, rcond=1e-12)[0] / d
+    offsets = (acc["rsum"] - B.T @ gamma) / W
+    return gamma, S, float(rhs @ gamma), offsets
+
+
+def _waveform(gamma, basis, o):
+    """The fitted waveform at every read of pixels with clock offsets ``o``: ``(N, npix)``."""
+    c, s = basis.pixel_trig(o)
+    g0, g1 = gamma[0::2, None], gamma[1::2, None]
+    V = np.empty((gamma.size, o.size))
+    V[0::2] = c * g0 + s * g1
+    V[1::2] = -s * g0 + c * g1
+    return basis.G @ V
+
+
+class _JointFit:
+    def __init__(self, data, groupdq, pixeldq, read_noise, gain, case):
+        self.data = data
+        self.nints, self.ngroups, self.ny, self.nx = data.shape
+        self.N = self.nints * self.ngroups
+        self.P = _projector(self.nints, self.ngroups)
+        self.T = case.group_clocks(self.nints, self.ngroups)
+        self.o = case.pixel_clocks(self.ny, self.nx).ravel()
+        self.rows = max(1, BLOCK_SAMPLES // (self.N * self.nx))
+        bad = (np.bitwise_or.reduce(groupdq.reshape(self.N, self.ny, self.nx) & BAD_GROUP, axis=0) != 0)
+        bad |= (pixeldq & dq.DO_NOT_USE) != 0
+        rn = np.broadcast_to(np.asarray(read_noise, np.float64), (self.ny, self.nx))
+        gn = np.broadcast_to(np.asarray(gain, np.float64), (self.ny, self.nx))
+        bad |= ~np.isfinite(rn) | ~np.isfinite(gn) | (gn <= 0)
+        self.rn2 = np.where(bad, 1.0, rn**2).ravel()
+        self.gain = np.where(bad, 1.0, gn).ravel()
+        self.good = ~bad.ravel()
+        self.weight = None
+
+    def blocks(self):
+        for y0 in range(0, self.ny, self.rows):
+            y1 = min(self.ny, y0 + self.rows)
+            sl = slice(y0 * self.nx, y1 * self.nx)
+            Y = self.data[:, :, y0:y1].reshape(self.N, -1).astype(np.float64)
+            yield sl, Y, self.P @ Y
+
+    def _weights(self, sl, Y):
+        k = np.arange(self.ngroups) - (self.ngroups - 1) / 2
+        slope = np.einsum("g,igp->p", k, Y.reshape(self.nints, self.ngroups, -1)) / (self.nints * np.sum(k**2))
+        var = self.rn2[sl] + np.maximum(slope, 0) / self.gain[sl] * self.ngroups / 6.0 + 1 / 12  # + quantisation
+        return np.where(self.good[sl], 1.0 / var, 0.0)
+
+    def prepare(self):
+        """Weights of all pixels and a projected pixel sample for the frequency scan."""
+        self.weight = np.zeros(self.o.size)
+        for sl, Y, _ in self.blocks():
+            self.weight[sl] = self._weights(sl, Y)
+        usable = np.flatnonzero(self.weight > 0)
+        step = max(1, usable.size // SCAN_PIXELS)
+        self.sample = usable[::step]
+        Ys = self.data.reshape(self.N, -1)[:, self.sample].astype(np.float64)
+        self.sample_R = self.P @ Ys
+
+    def sums(self, basis, pixels=None):
+        if pixels is not None:
+            return _accumulate(self.sample_R, self.o[pixels], self.weight[pixels], basis)
+        acc = None
+        for sl, _, R in self.blocks():
+            acc = _add(acc, _accumulate(R, self.o[sl], self.weight[sl], basis))
+        return acc
+
+    def clip(self, gamma, basis, offsets):
+        """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps)."""
+        dof = max(self.N - 2 * self.nints, 1)
+        chi2 = np.zeros(self.o.size)
+        for sl, _, R in self.blocks():
+            res = R - self.P @ _waveform(gamma, basis, self.o[sl]) - offsets[:, None]
+            chi2[sl] = self.weight[sl] * np.sum(res**2, axis=0)
+        used = self.weight > 0
+        scale = np.median(chi2[used]) / stats.chi2.median(dof) if used.any() else 1.0
+        outliers = used & (chi2 > scale * stats.chi2.isf(CLIP_PROBABILITY, dof))
+        self.weight[outliers] = 0.0
+        return int(outliers.sum()), scale
+
+
+def _scan(fit, omegas, harmonics, li, span, centre, npoints):
+    """Explained chi^2 over a grid (odd ``npoints``) of relative offsets of line ``li``: the
+    best offset (parabola through the top three) and its chi^2 gain over the centre."""
+    grid = centre + np.linspace(-span, span, npoints)
+    score = []
+    for d in grid:
+        trial = list(omegas)
+        trial[li] = omegas[li] * (1 + d)
+        basis = _Basis(fit.T, trial, harmonics)
+        score.append(_solve(fit.sums(basis, fit.sample), basis, fit.P)[2])
+    score = np.array(score)
+    i = int(np.argmax(score))
+    gain = float(score[i] - score[npoints // 2])
+    if 0 < i < npoints - 1:
+        y0, y1, y2 = score[i - 1 : i + 2]
+        denom = y0 - 2 * y1 + y2
+        shift = 0.5 * (y0 - y2) / denom if denom < 0 else 0.0
+        return grid[i] + shift * (grid[1] - grid[0]), gain
+    return grid[i], gain
+
+
+def _advance(case, frequency_hz, h):
+    """Phase advance of harmonic ``h`` from one frame to the next, cycles from the nearest
+    whole number: 0 means the harmonic is a per-pixel constant that no slope sees."""
+    x = h * case.frameclocks / facts.period_clocks(frequency_hz)
+    return abs(x - round(x))
+
+
+def _significant(gamma, S, scale, basis, nlines):
+    """Harmonics per line whose amplitude is significant (chi^2_2 > MIN_HARMONIC_CHI2); a
+    line whose fundamental is not significant is dropped (e.g. unidentifiable from the
+    common per-group offsets)."""
+    d = np.sqrt(np.maximum(np.diag(S), 1e-300))
+    cov = np.linalg.pinv(S / np.outer(d, d), rcond=1e-12) / np.outer(d, d) * scale
+    keep = [[] for _ in range(nlines)]
+    for j, (li, h) in enumerate(basis.owner):
+        g = gamma[2 * j : 2 * j + 2]
+        chi2 = float(g @ np.linalg.pinv(cov[2 * j : 2 * j + 2, 2 * j : 2 * j + 2]) @ g)
+        if chi2 > MIN_HARMONIC_CHI2 and (h == 1 or 1 in keep[li]):
+            keep[li].append(h)
+    return keep
+
+
+def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=MAX_HARMONICS,
+                  max_drift=MAX_DRIFT, refine=True):
+    """The ``joint`` variant (module docstring).  Returns ``(corrected data, notes)``."""
+    nints, ngroups = data.shape[:2]
+    if ngroups < 3:
+        return data, [f"emi joint: skipped, {ngroups} groups (needs >= 3)"]
+    fit = _JointFit(data, groupdq, pixeldq, read_noise, gain, case)
+    fit.prepare()
+    if fit.sample.size < 4 * max_harmonics * len(case.lines):
+        return data, [f"emi joint: skipped, only {fit.sample.size} usable pixels"]
+    omegas = [2 * np.pi * line.frequency_hz * PIXEL_CLOCK_S for line in case.lines]
+    drifts = [0.0] * len(case.lines)
+    span_clocks = fit.T[-1] + fit.o.max() - fit.T[0]
+
+    def solve(harmonics):
+        basis = _Basis(fit.T, [w * (1 + d) for w, d in zip(omegas, drifts)], harmonics)
+        return (basis,) + _solve(fit.sums(basis), basis, fit.P)
+
+    def visible():  # harmonics not exactly constant per pixel at the current frequencies
+        return [[h for h in range(1, max_harmonics + 1)
+                 if _advance(case, line.frequency_hz * (1 + d), h) > MIN_GROUP_PHASE]
+                for line, d in zip(case.lines, drifts)]
+
+    harmonics = visible()
+    basis, gamma, S, _, offsets = solve(harmonics)
+    nclip, scale = fit.clip(gamma, basis, offsets)
+    basis, gamma, S, _, offsets = solve(harmonics)
+    harmonics = _significant(gamma, S, scale, basis, len(case.lines))
+    if refine:
+        for li, w in enumerate(omegas):
+            if not harmonics[li] or w * span_clocks * max_drift < 0.03:  # fundamental's phase error, rad
+                continue
+            top = max(harmonics[li])
+            step = 0.5 / (top * w * span_clocks)  # 0.5 rad of the top harmonic per step
+            npoints = int(np.clip(2 * np.ceil(max_drift / step) + 1, 5, 161)) | 1
+            cur = [wj * (1 + dj) for wj, dj in zip(omegas, drifts)]
+            coarse, gain = _scan(fit, cur, harmonics, li, max_drift, 0.0, npoints)
+            if gain / scale < MIN_DRIFT_CHI2:  # the data do not tell the frequency better
+                continue
+            cur[li] = omegas[li] * (1 + coarse)
+            fine, _ = _scan(fit, cur, harmonics, li, 2 * max_drift / (npoints - 1), 0.0, 9)
+            drifts[li] = float(np.clip((1 + coarse) * (1 + fine) - 1, -max_drift, max_drift))
+        basis, gamma, S, _, offsets = solve([v if h else [] for v, h in zip(visible(), harmonics)])
+        harmonics = _significant(gamma, S, scale, basis, len(case.lines))
+    if not any(harmonics):
+        return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
+                      f"fundamental below chi^2_2 = {MIN_HARMONIC_CHI2}); not corrected"]
+    basis, gamma, S, _, offsets = solve(harmonics)
+    out = np.empty(data.shape, np.float32)
+    notes = []
+    for y0 in range(0, fit.ny, fit.rows):
+        y1 = min(fit.ny, y0 + fit.rows)
+        sl = slice(y0 * fit.nx, y1 * fit.nx)
+        E = _waveform(gamma, basis, fit.o[sl]).reshape(nints, ngroups, y1 - y0, fit.nx)
+        out[:, :, y0:y1] = data[:, :, y0:y1] - E
+    for li, line in enumerate(case.lines):
+        if not harmonics[li]:
+            notes.append(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (fundamental below "
+                         f"chi^2_2 = {MIN_HARMONIC_CHI2}); not corrected")
+            continue
+        cols = [j for j, (lj, _) in enumerate(basis.owner) if lj == li]
+        amps = [float(np.hypot(*gamma[2 * j : 2 * j + 2])) for j in cols]
+        rms = float(np.sqrt(np.sum(np.square(amps)) / 2))
+        notes.append(f"emi joint: {line.name} fitted at {line.frequency_hz * (1 + drifts[li]):.7f} Hz "
+                     f"(reference {line.frequency_hz} Hz, offset {drifts[li]:+.2e}), harmonics "
+                     f"{harmonics[li]}, rms {rms:.3f} DN; {int((fit.weight > 0).sum())} pixels, "
+                     f"{nclip} clipped")
+    return out, notes
+
+
+# ----------------------------------------------------------------------------- folding
+
+def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
+    """The ``fold`` variant (module docstring).  Returns ``(corrected data, notes)``."""
+    nints, ngroups, ny, nx = data.shape
+    if ngroups < 3:
+        return data, [f"emi fold: skipped, {ngroups} groups (needs >= 3)"]
+    N = nints * ngroups
+    P = _projector(nints, ngroups)
+    Y = data.reshape(N, -1).astype(np.float64)
+    R = P @ Y
+    good = ~(np.bitwise_or.reduce(groupdq.reshape(N, -1) & BAD_GROUP, axis=0) != 0)
+    good &= (pixeldq.ravel() & dq.DO_NOT_USE) == 0
+    R -= np.median(R[:, good], axis=1)[:, None]
+    tau = case.group_clocks(nints, ngroups)[:, None] + case.pixel_clocks(ny, nx).ravel()[None, :]
+    out = data.reshape(N, -1).astype(np.float64)
+    notes = []
+    for line in case.lines:
+        period = facts.period_clocks(line.frequency_hz)
+        n = nbins or min(500, int(period / 2))
+        bins = np.minimum((np.mod(tau / period, 1.0) * n).astype(np.int64), n - 1)
+        sums = np.bincount(bins[:, good].ravel(), R[:, good].ravel(), minlength=n)
+        counts = np.bincount(bins[:, good].ravel(), minlength=n)
+        template = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+        template -= template[counts > 0].mean() if (counts > 0).any() else 0.0
+        noise = template[bins]
+        out -= noise
+        R -= noise
+        notes.append(f"emi fold: {line.name} at {line.frequency_hz} Hz, {n} phase bins, "
+                     f"template rms {template.std():.3f} DN")
+    return out.reshape(data.shape).astype(np.float32), notes
+
+
+def no_correction(data, groupdq, pixeldq, read_noise, gain, case):
+    return data, ["emi: none (not corrected)"]

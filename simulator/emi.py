@@ -1,0 +1,130 @@
+"""EMI: an interference waveform added at the exact time each pixel is read.
+
+Model (params 2): for each EMI line struck in the exposure's subarray and readout
+(:func:`instrument.emi.frequencies_for`), a periodic signal in DN
+
+    E(t) = sum_{h=1..H} A_h sin(2 pi h f (1 + delta) t + phi_h),
+
+with f the nominal frequency (390.625 Hz, 10.039216 Hz), delta a small relative
+frequency offset of this exposure (drift), H harmonics of amplitudes A_h and phases
+phi_h.  It is evaluated at ``t = frame_start[i, k] + offset[y, x]``, the read time of
+pixel (y, x) in group k of integration i (:mod:`readclock`: 10 us clock, 4 outputs,
+row and frame clocks, one reset frame between integrations), and added to the signal
+before read noise and digitisation, on every pixel the outputs read (reference and
+dead pixels too: the pickup is in the readout chain).
+
+Amplitudes are UNSOURCED placeholders: the 390 Hz rms of 4 DN is the params guess
+("sqrt(1.2^2 - 1) x 6 DN ~ 4 DN", DERIVED from the documented ~20 % extra read noise);
+the 10 Hz line is "minor in full array" (params, "Facts from Law25talk", LRS row), so 1 DN
+rms.  The shape
+(a fundamental plus harmonics) stands in for the CRDS waveforms, which were not
+accessible; it is richer than a pure sine on purpose (no inverse crime: the correction
+must learn it).  Drawn per exposure from its own random stream (``emi``), so switching
+EMI on or off leaves every other random number of the exposure unchanged:
+relative harmonic amplitudes ``u_h / h`` with ``u_h ~ U(0.3, 1)`` (fundamental 1),
+scaled to the line's rms; phases ``U(0, 2 pi)``; ``delta ~ U(-d, d)``.
+
+Not modelled: a frequency that wanders within the exposure, amplitude changes, lines
+other than the two documented ones.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.table import Table
+
+from instrument import emi as facts
+
+from . import readclock
+
+
+@dataclass(frozen=True)
+class EmiLine:
+    """One EMI line in one exposure: ``E(t) = sum_h A_h sin(2 pi h f (1 + drift) t + phi_h)``."""
+
+    name: str
+    frequency_hz: float  # nominal (reference) frequency
+    drift: float  # relative frequency offset of this exposure
+    amplitudes: tuple  # DN, harmonics 1..H
+    phases: tuple  # rad
+
+    @property
+    def true_frequency(self):
+        return self.frequency_hz * (1.0 + self.drift)
+
+    @property
+    def rms(self):
+        return float(np.sqrt(np.sum(np.square(self.amplitudes)) / 2))
+
+    def __call__(self, t):
+        """The waveform in DN at times ``t`` (s)."""
+        t = np.asarray(t, np.float64)
+        w = 2 * np.pi * self.true_frequency
+        out = np.zeros(t.shape)
+        for h, (a, phi) in enumerate(zip(self.amplitudes, self.phases), start=1):
+            out += a * np.sin(h * w * t + phi)
+        return out
+
+
+def rms_of(name, effects):
+    """The configured rms amplitude (DN) of a line (placeholders, see module docstring)."""
+    return {"Hz390": effects.emi_rms_390_dn, "Hz10": effects.emi_rms_10_dn}[name]
+
+
+def draw(observation, effects, rng):
+    """The EMI lines of an exposure (empty when ``effects.emi`` is off)."""
+    if not effects.emi or effects.emi_harmonics < 1:
+        return []
+    lines = []
+    for name in facts.frequencies_for(observation.subarray, observation.readpatt):
+        h = np.arange(1, effects.emi_harmonics + 1)
+        rel = np.where(h == 1, 1.0, rng.uniform(0.3, 1.0, h.size)) / h
+        amps = rel * rms_of(name, effects) / np.sqrt(np.sum(rel**2) / 2)
+        phases = rng.uniform(0, 2 * np.pi, h.size)
+        drift = rng.uniform(-effects.emi_drift, effects.emi_drift) if effects.emi_drift > 0 else 0.0
+        lines.append(EmiLine(name, facts.FREQUENCIES[name], float(drift), tuple(map(float, amps)),
+                             tuple(map(float, phases))))
+    return lines
+
+
+def waveform(lines, observation, integration=None):
+    """Sum of the lines at every read, ``(nints, ngroups, ny, nx)`` (or one integration's
+    ``(ngroups, ny, nx)``), from the read clock of :mod:`readclock`."""
+    offsets = readclock.pixel_offsets(observation)
+    starts = readclock.frame_starts(observation)
+    if integration is not None:
+        starts = starts[integration]
+    out = np.zeros(starts.shape + offsets.shape)
+    for line in lines:
+        for index in np.ndindex(starts.shape):
+            out[index] += line(starts[index] + offsets)
+    return out
+
+
+def add(signal, lines, observation):
+    """Add the EMI to ``signal`` (nints, ngroups, ny, nx) in place, one integration at a time."""
+    if not lines:
+        return signal
+    for i in range(signal.shape[0]):
+        signal[i] += waveform(lines, observation, integration=i)
+    return signal
+
+
+def table(lines):
+    """The lines as a truth table: one row per line and harmonic."""
+    rows = [(ln.name, ln.frequency_hz, ln.drift, h, a, p)
+            for ln in lines for h, (a, p) in enumerate(zip(ln.amplitudes, ln.phases), start=1)]
+    names = ("line", "frequency_hz", "drift", "harmonic", "amplitude_dn", "phase_rad")
+    if not rows:
+        return Table(names=names, dtype=("U8", float, float, int, float, float))
+    return Table(rows=rows, names=names)
+
+
+def from_table(tab):
+    """The lines back from :func:`table`."""
+    lines = []
+    for name in dict.fromkeys(str(n) for n in tab["line"]):
+        rows = tab[np.array([str(n) == name for n in tab["line"]])]
+        rows = rows[np.argsort(rows["harmonic"])]
+        lines.append(EmiLine(name, float(rows["frequency_hz"][0]), float(rows["drift"][0]),
+                             tuple(map(float, rows["amplitude_dn"])), tuple(map(float, rows["phase_rad"]))))
+    return lines
