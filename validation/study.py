@@ -17,6 +17,7 @@ order, so it is the same whichever engine (this process, a local process pool, a
 cluster) computed the cells and in whatever order they finished; each cell carries its
 seed, so the numbers are the same too.
 """
+import contextlib
 import json
 import re
 import shutil
@@ -191,22 +192,34 @@ class Study:
         return table
 
 
+def _load_on_worker():
+    """Import the pipeline on a Dask worker (done once, before the cells are timed)."""
+    import validation.runner  # noqa: F401
+
+    return True
+
+
 @contextmanager
 def dask_client(n_local=None, address=None):
     """A ``distributed.Client``: on a new LocalCluster of ``n_local`` single-threaded
-    worker processes, or connected to the scheduler at ``address``."""
+    worker processes, or connected to the scheduler at ``address``.  Every worker
+    imports the pipeline first, so a worker without this package is a clear error."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise StudyError("--dask-local and --scheduler need dask.distributed: pip install -e '.[dask]'") from None
-    if address:
+    with contextlib.ExitStack() as stack:
+        if address:
+            try:
+                client = stack.enter_context(Client(address, timeout="10s"))
+            except (OSError, TimeoutError) as exc:
+                raise StudyError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
         try:
-            client = Client(address, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise StudyError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
-        with client:
-            yield client
-        return
-    with LocalCluster(n_workers=n_local, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+            client.run(_load_on_worker)
+        except ImportError as exc:
+            raise StudyError(f"the Dask workers cannot import miri-testbed ({exc}); install it on them") from None
         yield client
