@@ -176,8 +176,11 @@ def _baseline_html(result):
 def markdown_summary(target_results, context, baseline_result=None):
     """The report in a few Markdown tables, for a pull-request comment."""
     failed = [r["id"] for r in target_results if r["passed"] is False and r["gating"]]
+    algorithms = context["algorithms"]
+    if isinstance(algorithms, dict):
+        algorithms = " ".join(f"{k}={v}" for k, v in algorithms.items())
     lines = [f"### MIRI testbed: suite `{context['suite']}`", "",
-             f"{context['cells']} cells, algorithms `{context['algorithms']}`, miri-testbed {context['version']}, "
+             f"{context['cells']} cells, algorithms `{algorithms}`, miri-testbed {context['version']}, "
              f"{context['created']}.  Targets: **{'FAIL: ' + ', '.join(failed) if failed else 'all gating pass'}**.",
              "", "| target | measure | measured | threshold | n | gates | result |", "|---|---|---|---|---|---|---|"]
     for r in target_results:
