@@ -76,6 +76,7 @@ MIN_GROUP_PHASE = 1e-6  # cycles per frame below which a harmonic is constant pe
 CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
 SCAN_PIXELS = 65536  # pixel sample for the frequency scan
 BLOCK_SAMPLES = 4_000_000  # samples (groups x pixels) per row block
+CACHE_SAMPLES = 8_000_000  # aggregated samples kept in memory (64 MB)
 BAD_GROUP = dq.SATURATED | dq.DO_NOT_USE | dq.JUMP_DET
 
 
@@ -196,17 +197,19 @@ class _Basis:
         return np.cos(theta), np.sin(theta)
 
 
-def _accumulate(R, o, w, basis):
-    """The sums over pixels the normal equations need (additive over pixel blocks)."""
+def _accumulate(Rw, o, wq, basis):
+    """The sums over pixels the normal equations need (additive over pixel blocks), from
+    ``Rw``, the weighted projected ramps summed over the pixels that share a read time
+    (the 4 outputs), ``wq`` their summed weights and ``o`` their clock offsets."""
     c, s = basis.pixel_trig(o)
-    U = basis.G.T @ R
+    U = basis.G.T @ Rw
     u0, u1 = U[0::2], U[1::2]
     b = np.empty(U.shape[0])
-    b[0::2] = (c * u0 - s * u1) @ w
-    b[1::2] = (s * u0 + c * u1) @ w
+    b[0::2] = np.sum(c * u0 - s * u1, axis=1)
+    b[1::2] = np.sum(s * u0 + c * u1, axis=1)
     F = np.concatenate([c, s])
-    return {"b": b, "gram": np.einsum("ip,jp->ij", F * w, F),  # einsum: BLAS threads stall on this shape
-             "sumc": c @ w, "sums": s @ w, "rsum": R @ w, "W": float(w.sum())}
+    return {"b": b, "gram": np.einsum("ip,jp->ij", F * wq, F),  # einsum: BLAS threads stall on this shape
+            "sumc": c @ wq, "sums": s @ wq, "rsum": Rw.sum(axis=1), "W": float(wq.sum())}
 
 
 def _add(a, b):
@@ -253,6 +256,7 @@ class _JointFit:
         self.P = _projector(self.nints, self.ngroups)
         self.T = case.group_clocks(self.nints, self.ngroups)
         self.o = case.pixel_clocks(self.ny, self.nx).ravel()
+        self.Q = N_OUTPUTS if self.nx % N_OUTPUTS == 0 else 1  # pixels read at the same clock
         self.rows = max(1, BLOCK_SAMPLES // (self.N * self.nx))
         bad = (np.bitwise_or.reduce(groupdq.reshape(self.N, self.ny, self.nx) & BAD_GROUP, axis=0) != 0)
         bad |= (pixeldq & dq.DO_NOT_USE) != 0
@@ -277,31 +281,63 @@ class _JointFit:
         var = self.rn2[sl] + np.maximum(slope, 0) / self.gain[sl] * self.ngroups / 6.0 + 1 / 12  # + quantisation
         return np.where(self.good[sl], 1.0 / var, 0.0)
 
-    def prepare(self):
-        """Weights of all pixels and a projected pixel sample for the frequency scan."""
-        self.weight = np.zeros(self.o.size)
-        for sl, Y, _ in self.blocks():
-            self.weight[sl] = self._weights(sl, Y)
-        usable = np.flatnonzero(self.weight > 0)
-        step = max(1, usable.size // SCAN_PIXELS)
-        self.sample = usable[::step]
-        Ys = self.data.reshape(self.N, -1)[:, self.sample].astype(np.float64)
-        self.sample_R = self.P @ Ys
+    def aggregate(self, R, w):
+        """Weighted ramps and weights summed over the pixels read at the same time."""
+        q = self.Q
+        return (R * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1)
 
-    def sums(self, basis, pixels=None):
-        if pixels is not None:
-            return _accumulate(self.sample_R, self.o[pixels], self.weight[pixels], basis)
+    def prepare(self, basis):
+        """Weights of all pixels, and the sums for ``basis`` in the same pass."""
+        self.weight = np.zeros(self.o.size)
+        acc = None
+        for sl, Y, R in self.blocks():
+            self.weight[sl] = self._weights(sl, Y)
+            Rw, wq = self.aggregate(R, self.weight[sl])
+            acc = _add(acc, _accumulate(Rw, self.o[sl][:: self.Q], wq, basis))
+        return acc
+
+    def cache(self):
+        """Keep the aggregated ramps (N x npix/4) in memory when small enough, so later
+        solves need no pass over the data."""
+        self.cached = None
+        if self.N * self.o.size // self.Q > CACHE_SAMPLES:
+            return
+        parts = [self.aggregate(R, self.weight[sl]) for sl, _, R in self.blocks()]
+        self.cached = (np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts]),
+                       self.o[:: self.Q])
+
+    def make_sample(self):
+        """Aggregated projected ramps of a sample of read times, for the frequency scan."""
+        nq = self.o.size // self.Q
+        step = max(1, nq // SCAN_PIXELS)
+        quads = np.arange(0, nq, step)
+        pix = (quads[:, None] * self.Q + np.arange(self.Q)[None, :]).ravel()
+        R = self.P @ self.data.reshape(self.N, -1)[:, pix].astype(np.float64)
+        self.sample = self.aggregate(R, self.weight[pix]) + (self.o[pix][:: self.Q],)
+
+    def sums(self, basis, sample=False):
+        if sample:
+            Rw, wq, oq = self.sample
+            return _accumulate(Rw, oq, wq, basis)
+        if getattr(self, "cached", None) is not None:
+            Rw, wq, oq = self.cached
+            return _accumulate(Rw, oq, wq, basis)
         acc = None
         for sl, _, R in self.blocks():
-            acc = _add(acc, _accumulate(R, self.o[sl], self.weight[sl], basis))
+            Rw, wq = self.aggregate(R, self.weight[sl])
+            acc = _add(acc, _accumulate(Rw, self.o[sl][:: self.Q], wq, basis))
         return acc
+
+    def waveform(self, gamma, basis, sl):
+        """The fitted waveform at every read of the pixels of slice ``sl``: ``(N, npix)``."""
+        return np.repeat(_waveform(gamma, basis, self.o[sl][:: self.Q]), self.Q, axis=1)
 
     def clip(self, gamma, basis, offsets):
         """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps)."""
         dof = max(self.N - 2 * self.nints, 1)
         chi2 = np.zeros(self.o.size)
         for sl, _, R in self.blocks():
-            res = R - self.P @ _waveform(gamma, basis, self.o[sl]) - offsets[:, None]
+            res = R - self.P @ self.waveform(gamma, basis, sl) - offsets[:, None]
             chi2[sl] = self.weight[sl] * np.sum(res**2, axis=0)
         used = self.weight > 0
         scale = np.median(chi2[used]) / stats.chi2.median(dof) if used.any() else 1.0
@@ -319,7 +355,7 @@ def _scan(fit, omegas, harmonics, li, span, centre, npoints):
         trial = list(omegas)
         trial[li] = omegas[li] * (1 + d)
         basis = _Basis(fit.T, trial, harmonics)
-        score.append(_solve(fit.sums(basis, fit.sample), basis, fit.P)[2])
+        score.append(_solve(fit.sums(basis, sample=True), basis, fit.P)[2])
     score = np.array(score)
     i = int(np.argmax(score))
     gain = float(score[i] - score[npoints // 2])
@@ -360,16 +396,13 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     if ngroups < 3:
         return data, [f"emi joint: skipped, {ngroups} groups (needs >= 3)"]
     fit = _JointFit(data, groupdq, pixeldq, read_noise, gain, case)
-    fit.prepare()
-    if fit.sample.size < 4 * max_harmonics * len(case.lines):
-        return data, [f"emi joint: skipped, only {fit.sample.size} usable pixels"]
     omegas = [2 * np.pi * line.frequency_hz * PIXEL_CLOCK_S for line in case.lines]
     drifts = [0.0] * len(case.lines)
     span_clocks = fit.T[-1] + fit.o.max() - fit.T[0]
 
-    def solve(harmonics):
+    def solve(harmonics, acc=None):
         basis = _Basis(fit.T, [w * (1 + d) for w, d in zip(omegas, drifts)], harmonics)
-        return (basis,) + _solve(fit.sums(basis), basis, fit.P)
+        return (basis,) + _solve(fit.sums(basis) if acc is None else acc, basis, fit.P)
 
     def visible():  # harmonics not exactly constant per pixel at the current frequencies
         return [[h for h in range(1, max_harmonics + 1)
@@ -377,11 +410,19 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
                 for line, d in zip(case.lines, drifts)]
 
     harmonics = visible()
-    basis, gamma, S, _, offsets = solve(harmonics)
+    if not any(harmonics):
+        return data, ["emi joint: every harmonic is a per-pixel constant in this frame; not corrected"]
+    basis = _Basis(fit.T, omegas, harmonics)
+    basis, gamma, S, _, offsets = solve(harmonics, fit.prepare(basis))
+    nusable = int((fit.weight > 0).sum())
+    if nusable < 4 * max_harmonics * len(case.lines):
+        return data, [f"emi joint: skipped, only {nusable} usable pixels"]
     nclip, scale = fit.clip(gamma, basis, offsets)
+    fit.cache()
     basis, gamma, S, _, offsets = solve(harmonics)
     harmonics = _significant(gamma, S, scale, basis, len(case.lines))
     if refine:
+        fit.make_sample()
         for li, w in enumerate(omegas):
             if not harmonics[li] or w * span_clocks * max_drift < 0.03:  # fundamental's phase error, rad
                 continue
@@ -406,7 +447,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     for y0 in range(0, fit.ny, fit.rows):
         y1 = min(fit.ny, y0 + fit.rows)
         sl = slice(y0 * fit.nx, y1 * fit.nx)
-        E = _waveform(gamma, basis, fit.o[sl]).reshape(nints, ngroups, y1 - y0, fit.nx)
+        E = fit.waveform(gamma, basis, sl).reshape(nints, ngroups, y1 - y0, fit.nx)
         out[:, :, y0:y1] = data[:, :, y0:y1] - E
     for li, line in enumerate(case.lines):
         if not harmonics[li]:

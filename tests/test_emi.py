@@ -1,0 +1,129 @@
+"""EMI: facts, the simulated waveform, the EMICORR reference and the corrections."""
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from calibration import emi as cal_emi
+from calibration import registry
+from calibration.pipeline import calibrate_exposure, emi_step
+from instrument import emi as facts
+from instrument import readout
+from simulator import DetectorEffects, Observation, ReferenceOptions, Scene, detector, emi, simulate
+from simulator.exposure import ramp_model, rng_streams
+from simulator.references import emicorr_model
+from validation import emi_score
+
+
+def test_whole_period_configurations_are_the_390hz_free_ones():
+    for name in readout.SUBARRAYS:
+        whole = facts.in_phase(name, "FASTR1", facts.FREQUENCIES["Hz390"])
+        assert whole == ("Hz390" not in facts.frequencies_for(name, "FASTR1")), name
+        assert not facts.in_phase(name, "FASTR1", facts.FREQUENCIES["Hz10"])
+    assert facts.period_clocks(390.625) == pytest.approx(256.0)
+
+
+def _ramps(subarray, ngroups, lines, effects, seed=0, nints=1, rate=20.0):
+    obs = Observation(subarray=subarray, ngroups=ngroups, nints=nints)
+    rngs = rng_streams(seed)
+    truth = detector.draw_detector(obs, effects, rngs["detector"])
+    data, _ = detector.ramps(np.full(truth.gain.shape, rate), obs, truth, effects, rngs["ramps"], lines)
+    return obs, truth, data
+
+
+def _case(obs, data, lines=(), kind="measured", model=None):
+    model = model or emicorr_model(ReferenceOptions(kind=kind), lines)
+    return cal_emi.case_from_model(model, ramp_model(data, obs))
+
+
+def _line(name, amplitudes, phases, drift):
+    return emi.EmiLine(name, facts.FREQUENCIES[name], drift, tuple(amplitudes), tuple(phases))
+
+
+def test_emi_uses_no_ramp_noise_random_numbers():
+    effects = dataclasses.replace(DetectorEffects(), digitize=False, cosmic_rays=False, showers=False)
+    line = _line("Hz390", (4.0, 1.0), (0.3, 1.2), 5e-5)
+    obs, _, with_emi = _ramps("SUB64", 4, [line], effects, seed=7)
+    _, _, without = _ramps("SUB64", 4, [], effects, seed=7)
+    np.testing.assert_allclose(with_emi - without, emi.waveform([line], obs), atol=2e-2)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subarray=st.sampled_from(["SUB64", "SUB128", "SLITLESSPRISM"]), ngroups=st.integers(3, 9),
+       amplitude=st.floats(1.0, 8.0), harmonics=st.integers(1, 3), drift=st.floats(-1e-4, 1e-4),
+       phases=st.lists(st.floats(0, 2 * np.pi), min_size=3, max_size=3))
+def test_joint_recovers_noise_free_emi(subarray, ngroups, amplitude, harmonics, drift, phases):
+    amps = amplitude * np.array([1.0, 0.4, 0.25])[:harmonics]
+    line = _line("Hz390", amps, phases[:harmonics], drift)
+    obs, truth, data = _ramps(subarray, ngroups, [line], DetectorEffects.noise_free())
+    case, reason = _case(obs, data, [line])
+    assert reason is None
+    out, notes = cal_emi.correct_joint(data, np.zeros(data.shape, np.uint8), np.zeros(data.shape[2:], np.uint32),
+                                       truth.read_noise, truth.gain, case)
+    frac = emi_score.residual_fraction(emi.waveform([line], obs), data.astype(np.float64) - out)
+    assert frac < 0.005, (frac, notes)
+
+
+@pytest.mark.parametrize("variant", [v for v in registry.ALGORITHMS["emi"] if v != "none"])
+def test_without_emi_corrections_leave_rates_alone(variant):
+    effects = dataclasses.replace(DetectorEffects(), emi=False, cosmic_rays=False, showers=False)
+    obs, truth, data = _ramps("SUB64", 12, [], effects, seed=3)
+    case, _ = _case(obs, data)
+    pixeldq = np.where(truth.dead | truth.hot, 1, 0).astype(np.uint32)
+    out, _ = registry.get("emi", variant)(data.copy(), np.zeros(data.shape, np.uint8), pixeldq,
+                                          truth.read_noise, truth.gain, case)
+    k = np.arange(obs.ngroups) - (obs.ngroups - 1) / 2
+    slope = lambda d: np.einsum("g,gyx->yx", k, d[0].astype(np.float64)) / np.sum(k**2)  # noqa: E731
+    sigma = np.sqrt(np.median(truth.read_noise) ** 2 / np.sum(k**2))  # DN/group, read noise only
+    usable = ~(truth.dead | truth.hot)
+    change = (slope(out) - slope(data))[usable] / sigma
+    assert np.sqrt(np.mean(change**2)) < 0.1
+
+
+def test_whole_period_line_is_skipped_and_said():
+    model = emicorr_model(ReferenceOptions())
+    model.subarray_cases.SUB256.freqs.FAST = ["Hz390", "Hz10"]
+    obs = Observation(subarray="SUB256", ngroups=3)
+    data = np.zeros((1, 3, 256, 256), np.float32)
+    case, reason = _case(obs, data, model=model)
+    assert [name for name, _ in case.skipped] == ["Hz390"]
+    assert "117 whole periods" in case.skipped[0][1]
+    assert [line.name for line in case.lines] == ["Hz10"]
+
+
+def test_reference_without_the_subarray_is_a_documented_skip(tmp_path):
+    model = emicorr_model(ReferenceOptions())
+    del model.subarray_cases.SUB64
+    obs = Observation(subarray="SUB64", ngroups=3)
+    data = np.zeros((1, 3, 64, 72), np.float32)
+    case, reason = _case(obs, data, model=model)
+    assert case is None and "SUB64" in reason and "not corrected" in reason
+
+
+def test_pipeline_corrects_by_default_and_skips_without_reference(tmp_path):
+    obs = Observation(subarray="SUB64", ngroups=3)
+    effects = DetectorEffects(cosmic_rays=False, showers=False)
+    paths = simulate(Scene(background_mjy_sr=5.0), obs, tmp_path / "sim", name="x", seed=2, effects=effects)
+    truth_wave = emi_score.true_waveform(paths["truth"])
+    assert truth_wave.std() > 1.0  # 390 Hz + 10 Hz struck in SUB64
+    products = calibrate_exposure(paths["uncal"], paths["refs"])
+    assert products["rate"].meta.cal_step.emicorr == "COMPLETE"
+    history = " ".join(str(h) for h in products["rate"].history)
+    assert "emi joint: Hz390 fitted" in history
+    (paths["refs"] / "miri_testbed_emicorr.asdf").unlink()
+    products = calibrate_exposure(paths["uncal"], paths["refs"])
+    assert products["rate"].meta.cal_step.emicorr == "SKIPPED"
+    assert "no EMICORR reference" in " ".join(str(h) for h in products["rate"].history)
+
+
+def test_emi_step_none_and_too_few_groups():
+    obs = Observation(subarray="SUB64", ngroups=2)
+    data = np.zeros((1, 2, 64, 72), np.float32)
+    case, _ = _case(obs, data)
+    out, notes = cal_emi.correct_joint(data, np.zeros(data.shape, np.uint8), np.zeros((64, 72), np.uint32),
+                                       1.0, 4.0, case)
+    assert out is data and "needs >= 3" in notes[0]
+    model = ramp_model(data, obs)
+    assert emi_step(model, None, "none", None, None, None, None)[2] == "SKIPPED"
