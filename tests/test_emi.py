@@ -66,7 +66,13 @@ def test_joint_recovers_noise_free_emi(subarray, ngroups, amplitude, harmonics, 
     assert frac < 0.005, (frac, notes)
 
 
-@pytest.mark.parametrize("variant", [v for v in registry.ALGORITHMS["emi"] if v != "none"])
+JWST_JOINT_MOVES_RATES = pytest.mark.xfail(
+    strict=True, reason="measured: jwst 3.0 joint fit moves EMI-free rates by 0.72 sigma rms in SUB64, 12 groups "
+                        "(it fits a waveform to ramps carrying the reset anomaly and noise)")
+
+
+@pytest.mark.parametrize("variant", [pytest.param(v, marks=JWST_JOINT_MOVES_RATES) if v == "jwst_joint" else v
+                                     for v in registry.ALGORITHMS["emi"] if v != "none"])
 def test_without_emi_corrections_leave_rates_alone(variant):
     effects = dataclasses.replace(DetectorEffects(), emi=False, cosmic_rays=False, showers=False)
     obs, truth, data = _ramps("SUB64", 12, [], effects, seed=3)
