@@ -421,7 +421,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     fit.cache()
     basis, gamma, S, _, offsets = solve(harmonics)
     harmonics = _significant(gamma, S, scale, basis, len(case.lines))
-    if refine:
+    if refine and any(harmonics):
         fit.make_sample()
         for li, w in enumerate(omegas):
             if not harmonics[li] or w * span_clocks * max_drift < 0.03:  # fundamental's phase error, rad
