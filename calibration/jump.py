@@ -50,7 +50,7 @@ def _median(values, valid):
         return np.nanmedian(np.where(valid, values, np.nan), axis=0)
 
 
-def _leave_one_out_z2(d, k, valid, n, total, rn2, gain):
+def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=None):
     """Squared significance of difference ``k`` (one per pixel) against the mean of the
     pixel's other valid differences, ``e_k = d_k - (S - d_k)/(n - 1)``, under no jump.
 
@@ -58,15 +58,18 @@ def _leave_one_out_z2(d, k, valid, n, total, rn2, gain):
     other differences' mean rate) and adjacent differences sharing a read
     (covariance ``-sigma_r^2``) the variance is exact:
     ``var e_k = sigma_d^2 n/(n-1) + 2 sigma_r^2 [a_k/(n-1) - (A - a_k)/(n-1)^2]``,
-    ``a_k`` the valid neighbours of difference k, ``A`` the adjacent valid pairs.
+    ``a_k`` the valid neighbours of difference k, ``A`` the adjacent valid pairs (both
+    taken from ``valid`` unless given).
     """
     cols = np.arange(k.size)
     m = np.maximum(n - 1, 1)
     others = (total - d) / m
     e = d - others
-    last = valid.shape[0] - 1
-    adjacent = (valid[np.maximum(k - 1, 0), cols] & (k > 0)).astype(np.int32) + (valid[np.minimum(k + 1, last), cols] & (k < last))
-    pairs = (valid[1:] & valid[:-1]).sum(axis=0)
+    if adjacent is None:
+        last = valid.shape[0] - 1
+        adjacent = (valid[np.maximum(k - 1, 0), cols] & (k > 0)).astype(np.int32) + (
+            valid[np.minimum(k + 1, last), cols] & (k < last))
+        pairs = (valid[1:] & valid[:-1]).sum(axis=0)
     var = (2 * rn2 + np.clip(others, 0, None) / gain) * n / m + 2 * rn2 * (adjacent / m - (pairs - adjacent) / m**2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(valid[k, cols], e * e / var, 0.0)
@@ -96,10 +99,24 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
         centre = np.where(vv, dd, 0).sum(axis=0) / np.maximum(vv.sum(axis=0), 1)
         common = _median(np.ascontiguousarray((dd - centre).T), np.ascontiguousarray(vv.T))
         d2 -= np.nan_to_num(common).astype(d2.dtype)[:, None]
+    screened = False
     while todo.size:
         dd, vv = (d2, v2) if todo.size == d2.shape[1] else (d2[:, todo], v2[:, todo])
         n = vv.sum(axis=0)
-        if vv.all():  # the common first pass: no masking needed
+        if not screened and vv.all():
+            # First pass over every pixel: the extreme differences' significance with the
+            # smallest variance any position can have (a ramp end, one neighbour) bounds
+            # it from above, from three fast reductions; only pixels above the threshold by
+            # that bound go on to the exact test (locating a maximum costs more than finding it).
+            screened = True
+            total = dd.sum(axis=0)
+            means[todo] = total / np.maximum(n, 1)
+            edge = np.zeros(todo.size, int)
+            bound = np.maximum(*(_leave_one_out_z2(extreme, edge, vv[:1], n, total, rn2[todo], g[todo], 1, n - 1)
+                                 for extreme in (dd.max(axis=0), dd.min(axis=0))))
+            todo = todo[(bound > lim[todo] ** 2) & (n >= 2)]
+            continue
+        if vv.all():
             total, high, low = dd.sum(axis=0), np.argmax(dd, axis=0), np.argmin(dd, axis=0)
         else:
             total = np.where(vv, dd, 0).sum(axis=0)
