@@ -106,7 +106,10 @@ def _shower_masks(showers, shape, nints, ngroups, group_time, events):
         window = (reads >= row["t"] - group_time) & (reads <= row["t"] + RELEASE_S + 2 * group_time)
         for i, k in zip(*np.nonzero(window)):
             affected[i, k, near] = True
-        hit = arrival[:, :, inside]  # (nints, ngroups, npix)
+        # Its own arrival: in the frame being read at its time or the next one (another
+        # shower may have arrived on the same pixels earlier).
+        own = (reads >= row["t"] - group_time) & (reads <= row["t"] + group_time)
+        hit = arrival[:, :, inside] & own[:, :, None]  # (nints, ngroups, npix)
         if not hit.any():
             continue
         i = int(np.argwhere(hit.any(axis=(1, 2)))[0, 0])
