@@ -48,3 +48,22 @@ def test_sources_inside_a_shower_footprint_are_marked_hit():
     sources = Table(rows=[(50.0, 40.0), (50.0 + 39.0, 40.0), (50.0 + 41.0, 40.0), (50.0, 40.0 + 21.0)], names=("x", "y"))
     assert _hit_by_showers(sources, showers).tolist() == [True, True, False, False]  # 2 semi-axes along each axis
     assert not _hit_by_showers(sources, Table()).any()
+
+
+def test_each_shower_is_scored_in_its_own_arrival_group_when_showers_overlap():
+    from astropy.table import Table
+
+    from simulator.showers import footprint
+    from validation.detector_score import _shower_masks
+
+    shape, ngroups, tg = (60, 60), 10, 1.0
+    showers = Table(rows=[(1.5, 30.0, 30.0, 10.0, 10.0, 0.0, 10.0), (5.5, 32.0, 30.0, 10.0, 10.0, 0.0, 10.0)],
+                    names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
+    events = np.zeros((1, ngroups) + shape, np.uint8)
+    ys, xs = np.indices(shape)
+    for row, group in zip(showers, (1, 5)):  # read k at (k + 1) tg: the first read after t
+        _, inside = footprint({k: row[k] for k in row.colnames}, ys, xs)
+        events[0, group][inside] |= 2
+    affected, areas = _shower_masks(showers, shape, 1, ngroups, tg, events)
+    assert [np.unique(k).tolist() for _, _, k, _, _ in areas] == [[1], [5]]
+    assert affected[0, 1:, 30, 30].all()  # the release window of the first runs past the second's arrival
