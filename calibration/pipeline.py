@@ -28,17 +28,19 @@ from .frames import flag_first_last
 from .linearity import correct_linearity
 from .inputs import open_uncal
 from .nominal import nominal_folder
-from .photom import apply_photom, conversion_factor
+from .photom import apply_photom, time_dependent_factor
+from . import alignment, cruciform
 
 log = logging.getLogger(__name__)
 
-#: Photometric aperture: the APCORR row nearest 90 % encircled energy among those of
-#: radius >= 5 pixels.  Larger than the JWST source catalog's 70 % because the PSF is
-#: undersampled at short wavelengths: in a 1.7-2.5 pixel aperture the encircled energy
-#: changes by 0.2-1.3 % with the source's sub-pixel phase (F560W-F770W), and still by
-#: ~0.1 % at 3.5-4 pixels (F1500W); at 5 pixels by < 0.03 %.  The price is background
-#: noise: faint sources lose S/N against a 70 % aperture.
-EEFRACTION = 0.9
+#: Photometric aperture: the APCORR row nearest 70 % encircled energy (as the JWST source
+#: catalog) among those of radius >= 5 pixels.  The radius floor is there because the PSF
+#: is undersampled at short wavelengths: in a 1.7-2.5 pixel aperture the encircled energy
+#: changes by 0.2-1.3 % with the source's sub-pixel phase (F560W-F770W); at 5 pixels by
+#: < 0.03 %.  With the diffraction PSF (simulator.psf) 90 % is reached only at ~4 FWHM
+#: (30 px at F2550W: blends and sky noise), so 70 % (2.5 FWHM) it is; F560W-F1280W still
+#: use their first row of >= 5 px.
+EEFRACTION = 0.7
 
 
 def software_version():
@@ -171,7 +173,8 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         product.add_history_entry("miri-testbed algorithms: " + " ".join(f"{k}={v}" for k, v in choice.items()),
                                   software={"name": "miri-testbed", "version": software_version()})
 
-    factor = conversion_factor(models["PHOTOM"].phot_table, meta.instrument.filter, meta.subarray.name)
+    factor = time_dependent_factor(models["PHOTOM"], meta.instrument.filter, meta.subarray.name,
+                                   meta.exposure.mid_time)
     sci, cvar_p, cvar_r = apply_photom(rate, var_p, var_r, factor)
     cal = _image(dm.ImageModel, rate_model, data=sci.astype(np.float32), dq=rate_dq,
                  err=np.sqrt(cvar_p + cvar_r).astype(np.float32), var_poisson=cvar_p.astype(np.float32),
@@ -187,9 +190,15 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
 
     aperture = aperture_row(models["APCORR"].apcorr_table, meta.instrument.filter, meta.subarray.name, EEFRACTION,
                             MIN_APERTURE_RADIUS)
+    # image3: cruciform variant (calibration.cruciform), catalog, alignment (calibration.alignment)
+    phot_image, cross_factor, cross_record = cruciform.correct(registry.get("cruciform", choice["cruciform"]),
+                                                               cal.data, folder, exposure)
+    aperture = (aperture[0], aperture[1] * cross_factor) + tuple(aperture[2:])
     catalog = registry.get("catalog", choice["catalog"])(
-        cal.data, cal.err, celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
+        phot_image, cal.err, celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
     )
+    catalog.meta["cruciform"] = cross_record
+    catalog, _ = registry.get("alignment", choice["alignment"])(catalog, cal, folder, exposure)
     catalog.meta["filter"] = meta.instrument.filter
     catalog.meta["apcorr_file"] = str(models["APCORR"].meta.filename)
     catalog.meta["algorithms"] = choice

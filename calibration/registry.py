@@ -6,6 +6,7 @@ function of numpy arrays.  When the optional ``peers`` extra is installed, the o
 ``stcal`` implementations join as ``stcal_*`` variants (:mod:`calibration.peers`).
 """
 from . import CalibrationInputError, peers
+from . import alignment, cruciform
 from .catalog import source_catalog
 from .dark import subtract_dark
 from .emi import correct_fold, correct_joint, no_correction
@@ -31,13 +32,15 @@ ALGORITHMS = {
     "showers": {"box": flag_showers, "none": _no_showers},
     "ramp_fit": {"likelihood": fit_likelihood, "ols": fit_ols, "optimal": fit_optimal},
     "catalog": {"aperture": source_catalog},
+    "cruciform": {"subtract": cruciform.subtract, "apcorr": cruciform.apcorr, "none": cruciform.none},
+    "alignment": {"catalog": alignment.align_to_catalog, "none": alignment.distortion_only},
 }
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
 
 DEFAULTS = {"saturation": "threshold", "emi": "joint", "dark": "reference", "jump": "likelihood", "showers": "box",
-            "ramp_fit": "likelihood", "catalog": "aperture"}
+            "ramp_fit": "likelihood", "catalog": "aperture", "cruciform": "subtract", "alignment": "catalog"}
 
 
 def resolve(choices=None):

@@ -97,6 +97,13 @@ class DetectorEffects:
     emi_rms_10_dn: float = 1.0  # UNSOURCED placeholder: "10 Hz minor in full array" (params, LRS row)
     emi_harmonics: int = 3  # harmonics per line, fundamental included (0: no EMI)
     emi_drift: float = 1e-4  # largest relative frequency offset of an exposure (placeholder)
+    # Imager optics (issue 5; models and sources in simulator.psf, cruciform, throughput, pointing).
+    cruciform: bool = True  # row/column scattering at short wavelengths
+    throughput_decay: bool = True  # A exp(-(t - t0)/tau) + C at the exposure's mid-time
+    pointing_error: bool = True  # true pointing differs from the commanded one
+    pointing_error_arcsec: float = 0.15  # rms radial pointing error (Law25talk: 0.1-0.2" typical, 2" rare)
+    roll_error_deg: float = 0.005  # rms roll error, UNSOURCED placeholder
+    distortion: bool = True  # placeholder distortion polynomial (simulator.pointing)
 
     @classmethod
     def noise_free(cls):

@@ -22,10 +22,11 @@ from instrument import readout
 from instrument.files import atomic_path, save_model
 
 from . import detector, emi, pointing, readclock, sky
+from .optics_references import write_optics_references
 from .config import DetectorEffects, ReferenceOptions
 from .references import write_reference_set
 
-STREAMS = ("scene", "detector", "ramps", "references", "emi")
+STREAMS = ("scene", "detector", "ramps", "references", "emi", "optics")
 
 
 def rng_streams(seed):
@@ -83,9 +84,10 @@ def ramp_model(data, observation):
     return model
 
 
-def write_truth(path, *, config, seed, observation, illumination, truth, scene, source_rates, events):
+def write_truth(path, *, config, seed, observation, illumination, truth, scene, source_rates, events,
+                true_pointing=None):
     """The truth file: what really went in (never an input to calibration)."""
-    x, y = sky.source_positions(scene, observation)
+    x, y = sky.source_positions(scene, observation, true_pointing)
     sources = Table(
         {
             "id": np.arange(len(scene.sources), dtype=int),
@@ -103,6 +105,8 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
     primary.header["FILTER"] = observation.filter
     primary.header["SUBARRAY"] = observation.subarray
     primary.header["EPOCH"] = (observation.epoch_mjd, "exposure start, MJD")
+    for key, value in pointing.truth_header(observation, true_pointing).items():
+        primary.header[key] = value
     primary.header["NGROUPS"] = observation.ngroups
     primary.header["NINTS"] = observation.nints
     primary.header["TGROUP"] = (observation.group_time, "group time, s")
@@ -160,7 +164,8 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     outdir = Path(outdir)
     rngs = rng_streams(seed)
     truth = detector.draw_detector(observation, effects, rngs["detector"])
-    illumination, source_rates = sky.illumination(scene, observation)
+    true_pointing = pointing.draw(effects, rngs["optics"])
+    illumination, source_rates = sky.illumination(scene, observation, effects, true_pointing)
     if emi_lines is None:
         emi_lines = emi.draw(observation, effects, rngs["emi"])
     data, events = detector.ramps(illumination, observation, truth, effects, rngs["ramps"], emi_lines)
@@ -173,9 +178,11 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     }
     refs = write_reference_set(outdir / "refs", truth, observation, references, effects, rngs["references"],
                                emi_lines)
+    refs.update(write_optics_references(outdir / "refs", scene, observation, references, effects, rngs["optics"]))
     uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
     truth_path = write_truth(
         outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
         illumination=illumination, truth=truth, scene=scene, source_rates=source_rates, events=events,
+        true_pointing=true_pointing,
     )
     return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs}

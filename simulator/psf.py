@@ -1,55 +1,266 @@
-"""Imager point-spread function, integrated over detector pixels.
+"""Imager point-spread function: diffraction by the JWST pupil, over the band and pixels.
 
-Model: a circular Gaussian whose FWHM is the flight value for the filter (params 4,
-JDox "MIRI Point Spread Functions": 0.207" at F560W to 0.803" at F2550W), integrated
-exactly over each pixel,
+Model
+-----
+* Pupil (built here, no STPSF data): 18 flat-topped hexagonal segments, 1.32 m flat to
+  flat (params 7, ESA "Webb's Mirrors"), in two rings around an empty central position,
+  with gaps of ``GAP_M`` = 7 mm (APPROXIMATE, not in the params file), giving ~6.6 m tip
+  to tip; a circular secondary obscuration of ``SECONDARY_DIAMETER_M`` = 0.74 m and
+  three struts ``STRUT_WIDTH_M`` = 0.10 m wide at 90, 210 and 330 degrees (both
+  APPROXIMATE, not in the params file).  The pupil is rotated by the imager's V3 angle
+  (4.835 deg, SIAF) so the six big spikes are rotated from the detector rows/columns
+  (the cruciform, :mod:`simulator.cruciform`, follows rows and columns).  Segments are
+  perfect: no wavefront error (the flight Strehl of ~0.8 at 2 um, params 7, makes the
+  mid-infrared nearly diffraction-limited); what the optics and detector add is one
+  Gaussian blur (below).
+* Band: ``N_WAVELENGTHS`` monochromatic PSFs evenly spaced over the filter's band
+  ``lambda_mean +/- bandwidth/2`` (bandwidths RECALLED, params 4) with equal photon
+  weights: a flat (top-hat) band, a SIMPLIFICATION of the real filter curves.
+* Each monochromatic field is a discrete Fourier transform of the pupil evaluated
+  directly on the detector's oversampled grid (a matrix Fourier transform, exactly the
+  zero-padded FFT at that sampling, without resampling), so the intensity is sampled at
+  ``OVERSAMPLE`` points per pixel along each axis, at the SIAF pixel scales.
+  Normalisation by Parseval: the whole sky-plane integral of each monochromatic PSF
+  is 1; the stamp holds slightly less (the far wings are lost, as light off a stamp is
+  lost on the detector).  The aperture correction is normalised the same way.
+* Blur: a circular Gaussian (pointing jitter, detector diffusion, wavefront error, in one
+  term) whose sigma is fitted per filter so the FWHM of the pixel-convolved PSF equals
+  the flight value (params 4: 0.207" F560W .. 0.803" F2550W).  Where diffraction alone
+  is already wider than the flight value, the blur is zero and the FWHM is what it is
+  (reported by :func:`fwhm_report`).
+* Pixels: the oversampled intensity is shifted to the source's sub-pixel position by
+  cubic-spline interpolation (the intensity is sampled well above its Nyquist rate) and
+  summed in OVERSAMPLE x OVERSAMPLE blocks: the detector-pixel integral.
 
-    P(i, j) = [Phi((i + 1/2 - x)/s) - Phi((i - 1/2 - x)/s)] * [same in y],
-
-with Phi the normal CDF and s = FWHM / (2 sqrt(2 ln 2)) in pixels.  It has the right
-width per filter and nothing else: no diffraction rings, no spikes, no cruciform.  The
-diffraction PSF of the JWST pupil replaces it in its own issue; everything downstream
-(aperture corrections included) is measured on whatever this module renders.
+Cost: ~1-3 s per filter, once; each filter's oversampled PSF is cached on disk
+(``$MIRI_TESTBED_CACHE`` or ``~/.cache/miri-testbed``, file name keyed by a hash of
+every parameter above, written atomically), so suites never recompute it.
+Cannot do: field dependence, wavefront error maps, filter curves, the cruciform (its own
+module), coronagraphs.
 """
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
-from scipy.special import ndtr
+from scipy import ndimage
+from scipy.optimize import brentq
 
 from instrument import imager
+from instrument.files import atomic_path
 
+#: Segment flat-to-flat size, m (params 7: "18 hexagonal Be segments, 1.32 m each").
+SEGMENT_FLAT_M = 1.32
+#: Gap between segments, m.  APPROXIMATE (not in the params file).
+GAP_M = 0.007
+#: Secondary mirror obscuration diameter, m.  APPROXIMATE (not in the params file).
+SECONDARY_DIAMETER_M = 0.74
+#: Width of each of the three secondary-mirror struts, m.  APPROXIMATE.
+STRUT_WIDTH_M = 0.10
+#: Strut directions in the pupil, deg from +V2 (one up along V3, two at 4 and 8 o'clock). APPROXIMATE.
+STRUT_ANGLES_DEG = (90.0, 210.0, 330.0)
+#: Pupil sampling: points across the pupil grid, grid extent (m), anti-aliasing subsamples.
+PUPIL_POINTS = 256
+PUPIL_EXTENT_M = 6.8
+PUPIL_SUBSAMPLE = 4
+#: Monochromatic PSFs per filter band (flat band, a SIMPLIFICATION).
+N_WAVELENGTHS = 9
+#: Intensity samples per detector pixel along each axis.
+OVERSAMPLE = 4
+#: Version of this model: bump it when the physics changes so old cache files are ignored.
+MODEL_VERSION = 1
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 
-def sigma_pixels(filter_name):
-    """Gaussian sigma of the filter's PSF in (mean) imager pixels."""
-    scale = 0.5 * (imager.PIXEL_SCALE_X_ARCSEC + imager.PIXEL_SCALE_Y_ARCSEC)
-    return imager.imager_filter(filter_name).psf_fwhm_arcsec / scale * FWHM_TO_SIGMA
+def stamp_size(filter_name):
+    """Odd stamp width in detector pixels: 101, or 161 for the long-wavelength filters
+    (F1500W and longer), whose Airy wings are wider."""
+    return 161 if imager.imager_filter(filter_name).wavelength_um > 14.0 else 101
 
 
-def _pixel_integrals(edges_lo, centre, sigma):
-    return ndtr((edges_lo + 1.0 - centre) / sigma) - ndtr((edges_lo - centre) / sigma)
+def _segment_centres():
+    """Centres (m) of the 18 flat-topped hexagons: ring 1 (6) and ring 2 (12)."""
+    pitch = SEGMENT_FLAT_M + GAP_M
+    centres = []
+    for k in range(6):
+        a = np.deg2rad(30.0 + 60.0 * k)  # flat-topped hexagons neighbour along their side normals
+        centres.append((pitch * np.cos(a), pitch * np.sin(a)))
+        centres.append((2 * pitch * np.cos(a), 2 * pitch * np.sin(a)))
+        b = np.deg2rad(60.0 * k)
+        centres.append((np.sqrt(3) * pitch * np.cos(b), np.sqrt(3) * pitch * np.sin(b)))
+    return np.array(centres)
 
 
-def add_point_source(image, x, y, total, sigma, half_width=None):
-    """Add ``total`` (any unit) spread by the PSF centred at 0-based pixel ``(x, y)``.
+def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE, rotation_deg=None):
+    """Transmission (0..1, area-weighted) of the JWST pupil on a ``points`` x ``points``
+    grid spanning ``extent`` metres; returns ``(transmission, pixel size in m)``."""
+    if rotation_deg is None:
+        rotation_deg = imager.V3_IDL_Y_ANGLE_DEG
+    n = points * subsample
+    d = extent / n
+    c = (np.arange(n) - (n - 1) / 2) * d
+    x, y = np.meshgrid(c, c)
+    r = np.deg2rad(rotation_deg)  # rotate the sample points the other way = rotate the pupil
+    xr, yr = np.cos(r) * x + np.sin(r) * y, -np.sin(r) * x + np.cos(r) * y
+    apothem = SEGMENT_FLAT_M / 2
+    clear = np.zeros((n, n), bool)
+    for cx, cy in _segment_centres():
+        u, v = np.abs(xr - cx), np.abs(yr - cy)
+        clear |= (v <= apothem) & (u * np.sqrt(3) / 2 + v / 2 <= apothem)
+    clear &= np.hypot(xr, yr) > SECONDARY_DIAMETER_M / 2
+    for angle in np.deg2rad(STRUT_ANGLES_DEG):
+        along = xr * np.cos(angle) + yr * np.sin(angle)
+        across = -xr * np.sin(angle) + yr * np.cos(angle)
+        clear &= ~((along > 0) & (np.abs(across) < STRUT_WIDTH_M / 2))
+    trans = clear.reshape(points, subsample, points, subsample).mean(axis=(1, 3))
+    return trans, extent / points
 
-    The stamp extends ``half_width`` pixels (default 8 sigma, where the Gaussian has
-    less than 1e-15 of its flux left) and is clipped at the array edges, so light
-    falling off the array is lost, as on the detector.
-    """
-    if half_width is None:
-        half_width = int(np.ceil(8 * sigma)) + 1
+
+def _mft_intensity(trans, dx, wavelength_m, n_out, scale_x_rad, scale_y_rad):
+    """Intensity (fraction of the total per sample) on an ``n_out`` x ``n_out`` grid of
+    spacing ``scale_*_rad``, centred between the middle samples' convention below."""
+    npup = trans.shape[0]
+    r = (np.arange(npup) - (npup - 1) / 2) * dx
+    u = (np.arange(n_out) - (n_out - 1) / 2)
+    ax = np.exp(-2j * np.pi * np.outer(u * scale_x_rad, r) / wavelength_m)
+    ay = np.exp(-2j * np.pi * np.outer(u * scale_y_rad, r) / wavelength_m)
+    field = ay @ trans @ ax.T
+    norm = dx**2 * scale_x_rad * scale_y_rad / (wavelength_m**2 * np.sum(trans**2))
+    return np.abs(field) ** 2 * norm
+
+
+def _params(filter_name):
+    f = imager.imager_filter(filter_name)
+    return {
+        "model": MODEL_VERSION, "filter": f.name, "wavelength_um": f.wavelength_um, "bandwidth_um": f.bandwidth_um,
+        "fwhm_target_arcsec": f.psf_fwhm_arcsec, "segment": SEGMENT_FLAT_M, "gap": GAP_M,
+        "secondary": SECONDARY_DIAMETER_M, "strut": STRUT_WIDTH_M, "strut_angles": STRUT_ANGLES_DEG,
+        "rotation": imager.V3_IDL_Y_ANGLE_DEG, "pupil": [PUPIL_POINTS, PUPIL_EXTENT_M, PUPIL_SUBSAMPLE],
+        "nlambda": N_WAVELENGTHS, "oversample": OVERSAMPLE, "stamp": stamp_size(f.name),
+        "scale": [imager.PIXEL_SCALE_X_ARCSEC, imager.PIXEL_SCALE_Y_ARCSEC],
+    }
+
+
+def cache_dir():
+    """``$MIRI_TESTBED_CACHE`` or ``~/.cache/miri-testbed``, then ``psf/``."""
+    root = os.environ.get("MIRI_TESTBED_CACHE") or Path.home() / ".cache" / "miri-testbed"
+    return Path(root) / "psf"
+
+
+def _pixel_convolved(intensity):
+    """The oversampled intensity convolved with one detector pixel (a box of OVERSAMPLE samples)."""
+    return ndimage.uniform_filter(intensity, OVERSAMPLE, mode="constant")
+
+
+def measure_fwhm_arcsec(intensity):
+    """FWHM (arcsec, mean pixel scale) of a centred oversampled PSF after pixel convolution:
+    twice the radius where the azimuthally averaged profile falls to half its peak."""
+    img = _pixel_convolved(intensity)
+    n = img.shape[0]
+    c = (n - 1) / 2
+    yy, xx = np.indices(img.shape)
+    r = np.hypot((xx - c) * imager.PIXEL_SCALE_X_ARCSEC, (yy - c) * imager.PIXEL_SCALE_Y_ARCSEC) / OVERSAMPLE
+    rbin = np.round(r / (imager.PIXEL_SCALE_X_ARCSEC / OVERSAMPLE / 2)).astype(int)
+    counts = np.bincount(rbin.ravel())
+    used = counts > 0
+    prof = (np.bincount(rbin.ravel(), img.ravel())[used] / counts[used])
+    radii = (np.bincount(rbin.ravel(), r.ravel())[used] / counts[used])
+    half = prof[0] / 2
+    i = int(np.argmax(prof < half))
+    return 2 * float(np.interp(half, [prof[i], prof[i - 1]], [radii[i], radii[i - 1]]))
+
+
+def _compute(filter_name):
+    f = imager.imager_filter(filter_name)
+    trans, dx = pupil()
+    n_out = stamp_size(f.name) * OVERSAMPLE
+    arcsec = np.pi / 180 / 3600
+    sx, sy = imager.PIXEL_SCALE_X_ARCSEC * arcsec / OVERSAMPLE, imager.PIXEL_SCALE_Y_ARCSEC * arcsec / OVERSAMPLE
+    waves = np.linspace(f.wavelength_um - f.bandwidth_um / 2, f.wavelength_um + f.bandwidth_um / 2, N_WAVELENGTHS)
+    mono = np.mean([_mft_intensity(trans, dx, w * 1e-6, n_out, sx, sy) for w in waves], axis=0)
+    diffraction_fwhm = measure_fwhm_arcsec(mono)
+    target = f.psf_fwhm_arcsec
+
+    def excess(sigma):
+        blurred = ndimage.gaussian_filter(mono, sigma, mode="constant") if sigma > 0 else mono
+        return measure_fwhm_arcsec(blurred) - target
+
+    sigma = 0.0 if excess(0.0) >= 0 else brentq(excess, 0.0, 8.0 * OVERSAMPLE, xtol=1e-3)
+    intensity = ndimage.gaussian_filter(mono, sigma, mode="constant") if sigma > 0 else mono
+    info = {"diffraction_fwhm_arcsec": diffraction_fwhm, "fwhm_arcsec": measure_fwhm_arcsec(intensity),
+            "blur_sigma_arcsec": sigma * imager.PIXEL_SCALE_X_ARCSEC / OVERSAMPLE,
+            "stamp_fraction": float(intensity.sum())}
+    return intensity, info
+
+
+@lru_cache(maxsize=16)
+def oversampled(filter_name):
+    """``(intensity, info)``: the filter's oversampled PSF (sum = fraction of the light in
+    the stamp), centred on the middle detector pixel, from the disk cache or computed."""
+    params = _params(filter_name)
+    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir() / f"psf_{params['filter'].lower()}_{key}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as data:
+                return data["intensity"], json.loads(str(data["info"]))
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file is recomputed and replaced
+    intensity, info = _compute(filter_name)
+    info["params"] = params
+    with atomic_path(path) as tmp:
+        np.savez(tmp, intensity=intensity, info=json.dumps(info))
+    return intensity, info
+
+
+@lru_cache(maxsize=16)
+def _spline_coefficients(filter_name):
+    return ndimage.spline_filter(oversampled(filter_name)[0], order=3, mode="constant")
+
+
+def stamp(filter_name, dx=0.0, dy=0.0):
+    """The pixel-integrated PSF (stamp_size square) of a source offset by ``(dx, dy)``
+    pixels (|d| <= 0.5) from the centre of the middle pixel."""
+    coeffs = _spline_coefficients(filter_name)
+    shifted = ndimage.shift(coeffs, (dy * OVERSAMPLE, dx * OVERSAMPLE), order=3, mode="constant", prefilter=False)
+    n = stamp_size(filter_name)
+    return shifted.reshape(n, OVERSAMPLE, n, OVERSAMPLE).sum(axis=(1, 3))
+
+
+def add_point_source(image, x, y, total, filter_name):
+    """Add ``total`` (any unit) spread by the filter's PSF centred at 0-based pixel
+    ``(x, y)``; the stamp is clipped at the array edges (light off the array is lost)."""
+    ix, iy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+    psf = stamp(filter_name, x - ix, y - iy)
+    half = psf.shape[0] // 2
     ny, nx = image.shape
-    x0, x1 = max(int(np.floor(x)) - half_width, 0), min(int(np.floor(x)) + half_width + 1, nx)
-    y0, y1 = max(int(np.floor(y)) - half_width, 0), min(int(np.floor(y)) + half_width + 1, ny)
+    x0, x1 = max(ix - half, 0), min(ix + half + 1, nx)
+    y0, y1 = max(iy - half, 0), min(iy + half + 1, ny)
     if x0 >= x1 or y0 >= y1:
         return
-    px = _pixel_integrals(np.arange(x0, x1) - 0.5, x, sigma)
-    py = _pixel_integrals(np.arange(y0, y1) - 0.5, y, sigma)
-    image[y0:y1, x0:x1] += total * np.outer(py, px)
+    image[y0:y1, x0:x1] += total * psf[y0 - iy + half:y1 - iy + half, x0 - ix + half:x1 - ix + half]
 
 
-def render(shape, x, y, sigma):
-    """A unit-flux PSF image of ``shape`` centred at ``(x, y)``."""
+def render(shape, x, y, filter_name):
+    """A PSF image of ``shape`` for a unit-flux source centred at ``(x, y)``."""
     image = np.zeros(shape)
-    add_point_source(image, x, y, 1.0, sigma)
+    add_point_source(image, x, y, 1.0, filter_name)
     return image
+
+
+def fwhm_pixels(filter_name):
+    """The achieved FWHM of the filter's PSF in mean imager pixels."""
+    scale = 0.5 * (imager.PIXEL_SCALE_X_ARCSEC + imager.PIXEL_SCALE_Y_ARCSEC)
+    return oversampled(filter_name)[1]["fwhm_arcsec"] / scale
+
+
+def fwhm_report():
+    """Rows ``(filter, target FWHM, diffraction-only FWHM, achieved FWHM, blur sigma)`` in arcsec."""
+    rows = []
+    for name, f in imager.FILTERS.items():
+        info = oversampled(name)[1]
+        rows.append((name, f.psf_fwhm_arcsec, info["diffraction_fwhm_arcsec"], info["fwhm_arcsec"],
+                     info["blur_sigma_arcsec"]))
+    return rows

@@ -25,24 +25,24 @@ calibration exposure (same statistics, a fraction of the cost):
   differ, so this exposure's shape is not known in advance), and this exposure's true
   shape (harmonics and phases, at the nominal frequency) when ``perfect``.
 * PHOTOM: ``photmjsr = g / E(1 MJy/sr)`` times ``(1 + e)``, ``e ~ N(0, photom_error)``.
-* APCORR: encircled energy measured on the simulator's own PSF, averaged over
-  sub-pixel phases, with the local-background annulus accounted for:
-  ``apcorr = 1 / (EE(r) - A_ap * <PSF>_annulus)``.
+* PHOTOM also carries the throughput decay (``timecoeff_exponential``,
+  :mod:`simulator.throughput`).
+* APCORR: encircled energy measured on the simulator's diffraction PSF
+  (:mod:`simulator.optics_references`).
 """
 from datetime import datetime, timezone
 from math import comb
 
 import numpy as np
-from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
 from stdatamodels.jwst import datamodels as dm
 
 from instrument import dq, emi, imager, readout
 from instrument.files import save_model
 
-from . import nonlinearity, psf, reset, throughput
+from . import nonlinearity, reset, throughput
+from .optics_references import aperture_corrections
 
 USEAFTER = "2022-01-01T00:00:00"
-EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 
 
 def _describe(model, reftype, observation, options, description):
@@ -91,38 +91,6 @@ def photmjsr(filter_name, gain):
         filter_name
     )
     return gain / e_per_s
-
-
-def aperture_corrections(filter_name, sky_in_fwhm=4.0, sky_out_fwhm=6.0, phases_per_axis=4):
-    """Rows ``(eefraction, radius, apcorr, skyin, skyout)`` measured on the PSF.
-
-    The encircled energy is averaged over a uniform grid of sub-pixel source phases,
-    since an undersampled PSF's EE in a small aperture depends on where the source
-    falls within its pixel.
-    """
-    sigma = psf.sigma_pixels(filter_name)
-    fwhm = sigma / psf.FWHM_TO_SIGMA
-    skyin, skyout = sky_in_fwhm * fwhm, sky_out_fwhm * fwhm
-    half = int(np.ceil(skyout)) + 4
-    radii = np.linspace(0.2, skyin, 400)
-    offsets = (np.arange(phases_per_axis) + 0.5) / phases_per_axis - 0.5
-    ee_curves, annulus_means = [], []
-    for dx in offsets:
-        for dy in offsets:
-            centre = (half + dx, half + dy)
-            image = psf.render((2 * half + 1,) * 2, centre[0], centre[1], sigma)
-            apertures = [CircularAperture(centre, r) for r in radii]
-            table = aperture_photometry(image, apertures)
-            ee_curves.append([table[f"aperture_sum_{i}"][0] for i in range(len(radii))])
-            annulus = CircularAnnulus(centre, skyin, skyout)
-            annulus_means.append(aperture_photometry(image, annulus)["aperture_sum"][0] / annulus.area)
-    ee_curve = np.mean(ee_curves, axis=0)
-    annulus_mean = float(np.mean(annulus_means))
-    rows = []
-    for ee in EE_FRACTIONS:
-        radius = float(np.interp(ee, ee_curve, radii))
-        rows.append((ee, radius, 1.0 / (ee - np.pi * radius**2 * annulus_mean), skyin, skyout))
-    return rows
 
 
 def linearity_coefficients(bias, gain, full_well, enabled, margin, degree=4, samples=64):
@@ -234,6 +202,9 @@ def write_reference_set(folder, truth, observation, options, effects, rng, emi_l
         rows.extend((name, s, factor, factor * options.photom_error) for s in readout.SUBARRAYS)
     table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")])
     model = dm.MirImgPhotomModel(phot_table=table)
+    # Throughput decay (simulator.throughput): truth when perfect, a monitoring fit when measured.
+    model.timecoeff_exponential = throughput.timecoeff_exponential(
+        readout.SUBARRAYS, rng.spawn(1)[0] if measured else None, effects.throughput_decay)
     model.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
     model.meta.photometry.pixelarea_arcsecsq = imager.PIXEL_SCALE_X_ARCSEC * imager.PIXEL_SCALE_Y_ARCSEC
     written["PHOTOM"] = _describe(model, "PHOTOM", observation, options, "MJy/sr per DN/s")

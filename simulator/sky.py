@@ -1,39 +1,51 @@
 """Scene -> illumination of the detector in electrons per second per pixel.
 
-Each source lands at the pixel position the exposure's WCS gives its sky position and
-is spread by the filter's PSF (:mod:`simulator.psf`); the uniform background fills every
-light-sensitive pixel; the reference columns see no light.  Conversion to electrons is
-:mod:`simulator.throughput`.
+Each source lands where its sky position really falls: the true pointing and the
+distortion (:mod:`simulator.pointing`; the commanded pointing when no true pointing is
+given), spread by the filter's diffraction PSF (:mod:`simulator.psf`); the uniform
+background fills every light-sensitive pixel; everything is scaled by the throughput at
+the exposure's mid-time (:mod:`simulator.throughput`, when ``effects.throughput_decay``)
+and scattered into the cruciform (:mod:`simulator.cruciform`, when ``effects.cruciform``);
+the reference columns see no light.
 """
 import numpy as np
 
 from instrument import readout
 
-from . import psf, throughput
-from .pointing import celestial_wcs
+from . import cruciform, psf, throughput
+from .pointing import TruePointing, celestial_wcs, true_pixels
 
 
-def source_positions(scene, observation):
+def mid_time_mjd(observation):
+    """MJD of the exposure's middle (where the throughput is evaluated, as the pipeline does)."""
+    duration = readout.exposure_time(observation.subarray, observation.readpatt, observation.ngroups,
+                                      observation.nints)
+    return observation.epoch_mjd + duration / 2 / 86400
+
+
+def source_positions(scene, observation, true_pointing=None):
     """0-based detector (x, y) arrays of the scene's sources in this exposure."""
     if not scene.sources:
         return np.empty(0), np.empty(0)
     ra = np.array([s.ra_deg for s in scene.sources])
     dec = np.array([s.dec_deg for s in scene.sources])
-    x, y = celestial_wcs(observation).wcs_world2pix(ra, dec, 0)
-    return x, y
+    return true_pixels(observation, true_pointing or TruePointing(), ra, dec)
 
 
-def illumination(scene, observation):
+def illumination(scene, observation, effects=None, true_pointing=None):
     """Electrons per second per pixel, shape ``(ysize, xsize)``, and per-source e-/s."""
     sub = readout.subarray(observation.subarray)
     image = np.zeros((sub.ysize, sub.xsize))
     e_per_mjy = throughput.electrons_per_second_per_mjy(observation.filter)
+    if getattr(effects, "throughput_decay", False):
+        e_per_mjy = throughput.electrons_per_second_per_mjy_at(observation.filter, mid_time_mjd(observation))
     image += throughput.surface_brightness_to_mjy_per_pixel(scene.background_mjy_sr) * e_per_mjy
-    sigma = psf.sigma_pixels(observation.filter)
-    x, y = source_positions(scene, observation)
+    x, y = source_positions(scene, observation, true_pointing)
     source_rates = np.array([s.flux_mjy * e_per_mjy for s in scene.sources])
     for xi, yi, rate in zip(x, y, source_rates):
-        psf.add_point_source(image, xi, yi, rate, sigma)
+        psf.add_point_source(image, xi, yi, rate, observation.filter)
+    if getattr(effects, "cruciform", False):
+        image = cruciform.apply(image, observation.filter)
     image[:, sub.reference_columns()] = 0.0
     return image, source_rates
 

@@ -1,17 +1,98 @@
-"""Flux density in the band -> detected electrons per second.
+"""Flux density in the band -> detected electrons per second, and its loss with time.
 
-The true throughput is the nominal one of ``instrument.imager``
-(``N_e = F_nu A eta (d_lambda / lambda) / h``, A = 25.4 m^2 RECALLED, eta an
-UNSOURCED placeholder).  The time-dependent loss joins here in its own issue.
+Nominal throughput: that of ``instrument.imager`` (``N_e = F_nu A eta (d_lambda /
+lambda) / h``, A = 25.4 m^2 RECALLED, eta an UNSOURCED placeholder).
+
+Time-dependent loss (params 4 "Time-dependent throughput", defaults 25-26): the
+relative throughput at MJD t is
+
+    T(t) = A exp(-(t - t0) / tau) + C,   A + C = 1,   tau = 200 d (G25, IFC),
+
+with t0 = MJD 59720 (APPROXIMATE: the IFC code's start day before per-filter fits) and
+no loss before t0.  The amplitude follows from the fractional loss after one year,
+``L = 1 - T(t0 + 365)``: ``A = L / (1 - exp(-365 / tau))``.  L is 0.21 at F2550W (STScI
+news 2023-09-29, G25) and falls LINEARLY in wavelength to 0 at F560W: an INTERPOLATION,
+not sourced (the per-filter A and C are in CRDS PHOTOM, an open item of the params file).
+
+The PHOTOM reference carries this in its ``timecoeff_exponential`` table (JWST
+convention: the conversion factor is divided by the correction).  A ``measured``
+reference fits A and C (tau held at 200 d, as IFC does) to a simulated monitoring
+programme: a standard star every ``MONITOR_CADENCE_D`` days over ``MONITOR_SPAN_D``
+days, each measurement with a relative error of ``MONITOR_ERROR`` (placeholders).
 """
+import numpy as np
+
 from instrument import imager
+
+#: Start of the decay, MJD (APPROXIMATE, params 4: IFC code's MJD 59720 = 2022-05-21).
+T0_MJD = 59720.0
+#: E-folding time, days (params 4: ~200, held fixed in the IFC fit).
+TAU_DAYS = 200.0
+#: Loss after one year at F2550W (params 4: "F2550W lost ~21 % over the first year").
+LOSS_ONE_YEAR_F2550W = 0.21
+#: Simulated monitoring programme behind a measured PHOTOM time table (placeholders).
+MONITOR_CADENCE_D = 30.0
+MONITOR_SPAN_D = 1500.0
+MONITOR_ERROR = 0.003
 
 
 def electrons_per_second_per_mjy(filter_name):
-    """Detected e-/s for a 1 mJy source in ``filter_name``."""
+    """Detected e-/s for a 1 mJy source in ``filter_name`` before any loss (at t0)."""
     return imager.nominal_electrons_per_second_per_mjy(filter_name)
 
 
 def surface_brightness_to_mjy_per_pixel(mjy_sr):
     """MJy/sr -> mJy falling on one nominal imager pixel."""
     return imager.mjy_per_pixel(mjy_sr)
+
+
+def loss_after_one_year(filter_name):
+    """Fractional loss one year after t0: linear in wavelength from 0 at F560W to 0.21 at
+    F2550W (an INTERPOLATION, not sourced)."""
+    lo, hi = imager.FILTERS["F560W"].wavelength_um, imager.FILTERS["F2550W"].wavelength_um
+    lam = imager.imager_filter(filter_name).wavelength_um
+    return LOSS_ONE_YEAR_F2550W * float(np.clip((lam - lo) / (hi - lo), 0.0, 1.0))
+
+
+def decay_coefficients(filter_name):
+    """True ``(t0, amplitude, tau, const)`` of the filter's throughput decay."""
+    amplitude = loss_after_one_year(filter_name) / (1.0 - np.exp(-365.0 / TAU_DAYS))
+    return T0_MJD, amplitude, TAU_DAYS, 1.0 - amplitude
+
+
+def relative_throughput(filter_name, mjd):
+    """True throughput at MJD ``mjd`` relative to t0 (1 before t0)."""
+    t0, amplitude, tau, const = decay_coefficients(filter_name)
+    dt = np.maximum(np.asarray(mjd, float) - t0, 0.0)
+    return amplitude * np.exp(-dt / tau) + const
+
+
+def electrons_per_second_per_mjy_at(filter_name, mjd):
+    """Detected e-/s for a 1 mJy source at MJD ``mjd`` (nominal x relative throughput)."""
+    return electrons_per_second_per_mjy(filter_name) * float(relative_throughput(filter_name, mjd))
+
+
+def fitted_decay(filter_name, rng):
+    """``(t0, amplitude, tau, const)`` as a monitoring programme measures them: A and C
+    fitted by linear least squares (tau held at 200 d) to noisy relative throughputs."""
+    t = T0_MJD + np.arange(0.0, MONITOR_SPAN_D, MONITOR_CADENCE_D)
+    y = relative_throughput(filter_name, t) * (1 + MONITOR_ERROR * rng.standard_normal(t.size))
+    design = np.column_stack([np.exp(-(t - T0_MJD) / TAU_DAYS), np.ones_like(t)])
+    (amplitude, const), *_ = np.linalg.lstsq(design, y, rcond=None)
+    return T0_MJD, float(amplitude), TAU_DAYS, float(const)
+
+
+def timecoeff_exponential(subarrays, rng=None, decay=True):
+    """The PHOTOM ``timecoeff_exponential`` table for every filter and subarray: the truth
+    when ``rng`` is None (a perfect reference), else :func:`fitted_decay` per filter.
+    Without ``decay`` (the simulated instrument does not decay) a monitoring programme
+    finds none: amplitude 0, const 1 (noise-free, so a study can isolate other effects)."""
+    rows = []
+    for name in imager.FILTERS:
+        if not decay:
+            rows.extend((name, s, T0_MJD, 0.0, TAU_DAYS, 1.0) for s in subarrays)
+            continue
+        t0, amplitude, tau, const = decay_coefficients(name) if rng is None else fitted_decay(name, rng)
+        rows.extend((name, s, t0, amplitude, tau, const) for s in subarrays)
+    return np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("t0", "f4"), ("amplitude", "f4"),
+                                 ("tau", "f4"), ("const", "f4")])

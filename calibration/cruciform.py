@@ -1,0 +1,97 @@
+"""Cruciform correction variants (no official pipeline step corrects the imager cross).
+
+The CRUCIFORM reference gives, per filter, a kernel ``K(x) = a exp(-s|x|)`` for
+``|x| >= gap`` (0 inside), of the forward form ``O = (I + K_row*I + K_col*I) / (1 + 2 sum K)``
+(the form fitted on bright stars, IFC; see the reference's description).  Variants:
+
+* ``none``: baseline.  Aperture photometry with the APCORR reference, whose PSF has no
+  cross, so the light scattered into the cross beyond the aperture is missed.
+* ``apcorr``: no image change; the aperture correction is multiplied by ``1 + 2 sum K``
+  (the cross's light counted as if it were all outside the aperture and the sky annulus,
+  what an aperture correction measured on a PSF with the cross does to first order).
+* ``subtract``: the cross is removed from the image by inverting the forward model with
+  the fixed-point iteration ``I <- (1 + 2 sum K) O - K_row*I - K_col*I`` (a contraction:
+  ``2 sum K`` is ~0.1), ``ITERATIONS`` times; bad (NaN) pixels are filled with the image
+  median for the convolutions and stay NaN.  It also removes the cross of bright
+  neighbours from faint sources and from the sky annuli.
+
+Without a CRUCIFORM reference, or for a filter whose amplitude is zero, every variant
+leaves the image and the aperture correction unchanged.
+"""
+import numpy as np
+from astropy.io import fits
+from scipy.signal import fftconvolve
+
+from . import CalibrationInputError
+from . import references as refs
+
+ITERATIONS = 6
+KERNEL_EFOLDINGS = 8.0
+
+
+def load_kernel(folder, exposure):
+    """``(a, s, gap)`` of the exposure's filter from the folder's CRUCIFORM reference, or
+    None when the folder has none."""
+    try:
+        path = refs.select(folder, "CRUCIFORM", exposure)
+    except CalibrationInputError:
+        return None
+    try:
+        table = fits.getdata(path, "CRUCIFORM")
+    except Exception as exc:
+        raise CalibrationInputError(f"{path}: cannot be read as a CRUCIFORM reference ({exc})") from None
+    names = np.char.strip(np.char.upper(np.asarray(table["filter"]).astype(str)))
+    rows = np.flatnonzero(names == str(exposure.meta.instrument.filter).upper())
+    if rows.size == 0:
+        return None
+    row = table[rows[0]]
+    a, s, gap = float(row["amplitude"]), float(row["rate"]), int(row["gap"])
+    if not (np.isfinite(a) and np.isfinite(s) and a >= 0 and s > 0):
+        raise CalibrationInputError(f"{path}: unusable cruciform kernel a={a}, s={s}")
+    return a, s, gap
+
+
+def kernel(a, s, gap):
+    half = int(np.ceil(KERNEL_EFOLDINGS / s))
+    x = np.arange(-half, half + 1)
+    return np.where(np.abs(x) >= gap, a * np.exp(-np.abs(x) * s), 0.0)
+
+
+def _cross(image, k):
+    return fftconvolve(image, k[None, :], mode="same", axes=1) + fftconvolve(image, k[:, None], mode="same", axes=0)
+
+
+def subtract_cross(sci, params, iterations=ITERATIONS):
+    """The image without its cross (see the module docstring)."""
+    k = kernel(*params)
+    bad = ~np.isfinite(sci)
+    observed = np.where(bad, np.nanmedian(sci), sci).astype(np.float64)
+    norm = 1 + 2 * k.sum()
+    image = observed.copy()
+    for _ in range(iterations):
+        image = norm * observed - _cross(image, k)
+    return np.where(bad, np.nan, image)
+
+
+def none(sci, params):
+    return sci, 1.0
+
+
+def apcorr(sci, params):
+    return sci, 1.0 + 2 * kernel(*params).sum()
+
+
+def subtract(sci, params):
+    return subtract_cross(sci, params), 1.0
+
+
+def correct(method, sci, folder, exposure):
+    """``(image for photometry, aperture-correction factor, record)`` for the variant
+    function ``method`` (one of :func:`none`, :func:`apcorr`, :func:`subtract`)."""
+    params = load_kernel(folder, exposure)
+    if params is None:
+        return sci, 1.0, "SKIPPED: no CRUCIFORM reference"
+    if params[0] == 0:
+        return sci, 1.0, "COMPLETE: no cross in this filter"
+    image, factor = method(sci, params)
+    return image, factor, f"COMPLETE: {method.__name__}"

@@ -1,0 +1,132 @@
+"""Reference products for the imager optics: aperture corrections, the cruciform kernel,
+the distortion and an astrometric reference catalog.
+
+* APCORR rows (sky annulus from max(4 FWHM, 20 px) to 1.5 times that): encircled energy
+  measured on the diffraction PSF (:mod:`simulator.psf`,
+  without the cruciform, as a PSF-model aperture correction is), averaged over a grid of
+  sub-pixel source phases, the local-background annulus accounted for:
+  ``apcorr = 1 / (EE(r) - A_ap <PSF>_annulus)``.  EE is relative to the PSF's total
+  light (the stamp holds slightly less; see :mod:`simulator.psf`).
+* CRUCIFORM (not a CRDS type; a FITS table with the CRDS selection keywords): the
+  kernel ``(a, s, gap)`` per filter, as fitted on bright stars.  ``measured``: a and s
+  each with a relative error ``CRUCIFORM_ERROR`` (placeholder); zero amplitude when the
+  simulated instrument has no cross.
+* DISTPOLY (not a CRDS type: the real DISTORTION file is an ASDF transform): the
+  distortion terms of :mod:`simulator.pointing`, each ``measured`` to
+  ``DISTORTION_ERROR_PIX`` (placeholder); no terms when there is no distortion.
+* REFCAT: the field's astrometric catalog (like Gaia): each source's catalog position,
+  ``measured`` with an error of ``CATALOG_ERROR_MAS`` per axis (placeholder).  It knows
+  nothing of the pointing.
+"""
+from datetime import datetime, timezone
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
+
+from instrument.files import atomic_path
+
+from . import cruciform, psf
+from .pointing import DISTORTION, DISTORTION_CENTRE, DISTORTION_SCALE
+
+EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+USEAFTER = "2022-01-01T00:00:00"
+CRUCIFORM_ERROR = 0.02
+DISTORTION_ERROR_PIX = 0.002
+CATALOG_ERROR_MAS = 0.5
+
+
+def aperture_corrections(filter_name, sky_in_fwhm=4.0, min_sky_in_pix=20.0, sky_out_ratio=1.5, phases_per_axis=4):
+    """Rows ``(eefraction, radius, apcorr, skyin, skyout)`` measured on the PSF.
+
+    The sky annulus starts at ``max(4 FWHM, 20 px)`` and ends 1.5 times further out:
+    closer in, the diffraction spikes make the annulus's (clipped) median, which the
+    catalog subtracts, differ from its mean, which the correction assumes, by up to
+    0.9 % of the flux at F560W; from 20 px it is <= 0.2 % in every filter.
+    """
+    fwhm = psf.fwhm_pixels(filter_name)
+    skyin = max(sky_in_fwhm * fwhm, min_sky_in_pix)
+    skyout = sky_out_ratio * skyin
+    half = psf.stamp_size(filter_name) // 2
+    radii = np.linspace(0.2, skyin, 400)
+    offsets = (np.arange(phases_per_axis) + 0.5) / phases_per_axis - 0.5
+    ee_curves, annulus_means = [], []
+    for dx in offsets:
+        for dy in offsets:
+            centre = (half + dx, half + dy)
+            image = psf.render((2 * half + 1,) * 2, centre[0], centre[1], filter_name)
+            table = aperture_photometry(image, [CircularAperture(centre, r) for r in radii])
+            ee_curves.append([table[f"aperture_sum_{i}"][0] for i in range(len(radii))])
+            annulus = CircularAnnulus(centre, skyin, skyout)
+            annulus_means.append(aperture_photometry(image, annulus)["aperture_sum"][0] / annulus.area)
+    ee_curve = np.mean(ee_curves, axis=0)
+    annulus_mean = float(np.mean(annulus_means))
+    rows = []
+    for ee in EE_FRACTIONS:
+        if ee >= ee_curve[-1]:
+            continue  # that much light is not enclosed inside the sky annulus
+        radius = float(np.interp(ee, ee_curve, radii))
+        rows.append((ee, radius, 1.0 / (ee - np.pi * radius**2 * annulus_mean), skyin, skyout))
+    return rows
+
+
+def _primary(reftype, kind, description):
+    h = fits.Header()
+    h["REFTYPE"] = reftype
+    h["INSTRUME"] = "MIRI"
+    h["DETECTOR"] = "MIRIMAGE"
+    h["EXP_TYPE"] = "MIR_IMAGE"
+    h["USEAFTER"] = USEAFTER
+    h["PEDIGREE"] = "SIMULATION"
+    h["AUTHOR"] = "miri-testbed simulator"
+    h["DATE"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    h["DESCRIP"] = f"{description} ({kind})"
+    return fits.PrimaryHDU(header=h)
+
+
+def _write(path, primary, table, extname):
+    hdu = fits.table_to_hdu(table)
+    hdu.name = extname
+    with atomic_path(path) as tmp:
+        fits.HDUList([primary, hdu]).writeto(tmp)
+    return path
+
+
+def write_optics_references(folder, scene, observation, options, effects, rng):
+    """Write CRUCIFORM, DISTPOLY and REFCAT into ``folder``; return ``{reftype: path}``."""
+    measured = options.kind == "measured"
+    rows = []
+    for name in ("F560W", "F770W", "F1000W", "F1130W", "F1280W", "F1500W", "F1800W", "F2100W", "F2550W"):
+        a, s = cruciform.kernel_parameters(name) if getattr(effects, "cruciform", False) else (0.0, 0.02)
+        if measured:
+            a *= 1 + CRUCIFORM_ERROR * rng.standard_normal()
+            s *= 1 + CRUCIFORM_ERROR * rng.standard_normal()
+        rows.append((name, a, s, cruciform.CORE_GAP_PIX))
+    paths = {"CRUCIFORM": _write(folder / "miri_testbed_cruciform.fits",
+                                 _primary("CRUCIFORM", options.kind, "row/column scattering kernel a exp(-s|x|)"),
+                                 Table(rows=rows, names=("filter", "amplitude", "rate", "gap")), "CRUCIFORM")}
+
+    terms = list(DISTORTION.items()) if getattr(effects, "distortion", False) else []
+    table = Table(names=("i", "j", "dx", "dy"), dtype=(int, int, float, float))
+    for (i, j), (dx, dy) in terms:
+        if measured:
+            dx, dy = dx + DISTORTION_ERROR_PIX * rng.standard_normal(), dy + DISTORTION_ERROR_PIX * rng.standard_normal()
+        table.add_row((i, j, dx, dy))
+    primary = _primary("DISTPOLY", options.kind, "detector = undistorted + sum (dx, dy) u^i v^j")
+    primary.header["XCENTRE"] = (DISTORTION_CENTRE[0], "0-based full-frame x of u = 0")
+    primary.header["YCENTRE"] = (DISTORTION_CENTRE[1], "0-based full-frame y of v = 0")
+    primary.header["SCALE"] = (DISTORTION_SCALE, "pixels per unit of u and v")
+    paths["DISTPOLY"] = _write(folder / "miri_testbed_distpoly.fits", primary, table, "DISTPOLY")
+
+    ra = np.array([s.ra_deg for s in scene.sources], float)
+    dec = np.array([s.dec_deg for s in scene.sources], float)
+    if measured and ra.size:
+        err = CATALOG_ERROR_MAS / 3.6e6
+        dec = dec + err * rng.standard_normal(ra.size)
+        ra = ra + err * rng.standard_normal(ra.size) / np.cos(np.deg2rad(dec))
+    table = Table({"id": np.arange(ra.size), "ra": ra, "dec": dec})
+    paths["REFCAT"] = _write(folder / "miri_testbed_refcat.fits",
+                             _primary("REFCAT", options.kind, "astrometric reference catalog of the field"),
+                             table, "REFCAT")
+    return paths
