@@ -67,7 +67,7 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
         # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
         nvalid = sum(difference(k)[1].astype(np.int16) for k in range(ngroups - 1))
         sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
-                        * (nvalid - 1) / np.maximum(nvalid, 1))
+                        * np.maximum(nvalid - 1, 0) / np.maximum(nvalid, 1))
         sigma = np.where(nvalid >= 2, sigma, 0.0)
         masked_until = np.full(sigma.shape, -1, np.int32)  # last group of each pixel's shower mask
         for k in range(ngroups - 1):
