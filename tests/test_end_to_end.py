@@ -24,10 +24,11 @@ def test_noise_free_round_trip(tmp_path_factory, seed, subarray, filt, ngroups, 
     isolated sources (no other star within the photometric sky annulus)."""
     tmp = tmp_path_factory.mktemp("nf")
     obs = Observation(filter=filt, subarray=subarray, ngroups=ngroups, nints=nints)
-    isolation = 7 * imager.imager_filter(filt).psf_fwhm_arcsec / imager.PIXEL_SCALE_X_ARCSEC
+    # isolated: no other star inside the APCORR sky annulus (out to 1.5 max(6 FWHM, 20 px))
+    isolation = 1.5 * max(6 * imager.imager_filter(filt).psf_fwhm_arcsec / imager.PIXEL_SCALE_X_ARCSEC, 20) + 5
     n = {"SUB64": 1, "SUB128": 2, "SUB256": 3}[subarray]
     scene = star_scene(obs, seed, n=n, background=background, margin=14 if subarray == "SUB64" else 20,
-                       separation=min(isolation, 60))
+                       separation=min(isolation, 70))
     sim, products, scores = simulate_and_calibrate(tmp, obs, scene, seed, **noise_free())
     rate = dm.open(products["rate"]).data
     true = fits.getdata(sim["truth"], "RATE")

@@ -19,7 +19,8 @@ LOWER = {"astrometric_error", "false_detections", "false_flag_rate", "clean_scat
          "cr_scatter_over_crb", "cr_scatter_over_crb_steps"}
 HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
-NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset"}
+NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
+              "astrometric_error_unaligned"}  # before alignment: a diagnostic of the input
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.
 EVENT_VALUED_BIN = {"shower_flagged_fraction"}

@@ -6,6 +6,8 @@ Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
 * ``astrometric_error``: angular distance between the measured and the true position,
   per matched source, in milliarcseconds; ``ra_offset`` and ``dec_offset``: its
   components (measured - true, east and north, mas), for residual maps;
+  ``astrometric_error_unaligned``: the same before catalog alignment (commanded pointing),
+  when the catalog has ``ra_unaligned``/``dec_unaligned``;
 * ``flux_ratio_shower_hit``: the same, for the sources whose centre lies inside a
   shower's 2-semi-axis footprint (the flux bias showers leave after flagging);
 * ``detected``: 1 per true source matched within ``match_radius_arcsec``, 0 otherwise;
@@ -136,6 +138,10 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
                 rows.append(dict(metric="flux_ratio_shower_hit", value=flux / float(sources["flux_mjy"][i]), unit="",
                                  **context))
             rows.append(dict(metric="astrometric_error", value=sep[i].to_value(u.mas), unit="mas", **context))
+            if "ra_unaligned" in cat.colnames:
+                before = true_sky[i].separation(SkyCoord(cat["ra_unaligned"][j], cat["dec_unaligned"][j]))
+                rows.append(dict(metric="astrometric_error_unaligned", value=before.to_value(u.mas), unit="mas",
+                                 **context))
             east, north = true_sky[i].spherical_offsets_to(meas_sky[j])
             rows.append(dict(metric="ra_offset", value=east.to_value(u.mas), unit="mas", **context))
             rows.append(dict(metric="dec_offset", value=north.to_value(u.mas), unit="mas", **context))

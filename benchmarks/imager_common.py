@@ -1,0 +1,35 @@
+"""Shared by the imager benchmarks: run scenario cells through the suite runner and
+write a result table (atomically) under ``benchmarks/results/``."""
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from instrument.files import write_text  # noqa: E402
+from validation.runner import Cell, run_cells  # noqa: E402
+
+
+def run(scenarios, seeds, workdir, algorithms=None, workers=1):
+    """Long-form metrics of every (scenario, seed) cell with one algorithm set."""
+    algos = tuple(sorted((algorithms or {}).items()))
+    cells = [Cell(s, seed, algos) for s in scenarios for seed in seeds]
+    table, _ = run_cells(cells, workdir, workers=workers, progress=False)
+    return table
+
+
+def median_iqr(values):
+    values = np.asarray(values, float)
+    if values.size == 0:
+        return np.nan, np.nan, 0
+    q1, q2, q3 = np.percentile(values, [25, 50, 75])
+    return q2, q3 - q1, values.size
+
+
+def write_result(name, text):
+    path = ROOT / "benchmarks" / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}_{name}.txt"
+    write_text(path, text)
+    return path
