@@ -190,10 +190,11 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
 
     aperture = aperture_row(models["APCORR"].apcorr_table, meta.instrument.filter, meta.subarray.name, EEFRACTION,
                             MIN_APERTURE_RADIUS)
-    # image3: cruciform variant (calibration.cruciform), catalog, alignment (calibration.alignment)
+    # image3: cruciform (calibration.cruciform), background, catalog, alignment (calibration.alignment)
     phot_image, cross_factor, cross_record = cruciform.correct(registry.get("cruciform", choice["cruciform"]),
                                                                cal.data, folder, exposure)
     aperture = (aperture[0], aperture[1] * cross_factor) + tuple(aperture[2:])
+    phot_image = registry.get("background", choice["background"])(phot_image)  # calibration.background
     catalog = registry.get("catalog", choice["catalog"])(
         phot_image, cal.err, celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
     )

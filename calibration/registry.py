@@ -6,7 +6,7 @@ function of numpy arrays.  When the optional ``peers`` extra is installed, the o
 ``stcal`` implementations join as ``stcal_*`` variants (:mod:`calibration.peers`).
 """
 from . import CalibrationInputError, peers
-from . import alignment, cruciform
+from . import alignment, background, cruciform
 from .catalog import source_catalog
 from .dark import subtract_dark
 from .emi import correct_fold, correct_joint, no_correction
@@ -34,13 +34,15 @@ ALGORITHMS = {
     "catalog": {"aperture": source_catalog},
     "cruciform": {"subtract": cruciform.subtract, "apcorr": cruciform.apcorr, "none": cruciform.none},
     "alignment": {"catalog": alignment.align_to_catalog, "none": alignment.distortion_only},
+    "background": {"local": background.local, "map": background.subtract_map},
 }
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
 
 DEFAULTS = {"saturation": "threshold", "emi": "joint", "dark": "reference", "jump": "likelihood", "showers": "box",
-            "ramp_fit": "likelihood", "catalog": "aperture", "cruciform": "subtract", "alignment": "catalog"}
+            "ramp_fit": "likelihood", "catalog": "aperture", "cruciform": "subtract", "alignment": "catalog",
+            "background": "local"}
 
 
 def resolve(choices=None):

@@ -104,6 +104,8 @@ class DetectorEffects:
     pointing_error_arcsec: float = 0.15  # rms radial pointing error (Law25talk: 0.1-0.2" typical, 2" rare)
     roll_error_deg: float = 0.005  # rms roll error, UNSOURCED placeholder
     distortion: bool = True  # placeholder distortion polynomial (simulator.pointing)
+    background_model: bool = False  # add zodiacal + thermal placeholders (simulator.background) to the scene's
+    lyot_offset: float = 0.0  # fractional extra background in the Lyot box, UNSOURCED (Law25talk: "slightly")
 
     @classmethod
     def noise_free(cls):

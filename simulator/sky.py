@@ -3,7 +3,9 @@
 Each source lands where its sky position really falls: the true pointing and the
 distortion (:mod:`simulator.pointing`; the commanded pointing when no true pointing is
 given), spread by the filter's diffraction PSF (:mod:`simulator.psf`); the uniform
-background fills every light-sensitive pixel; everything is scaled by the throughput at
+background (the scene's, plus the zodiacal + thermal placeholders of
+:mod:`simulator.background` when ``effects.background_model``, higher in the Lyot box by
+``effects.lyot_offset``) fills every light-sensitive pixel; everything is scaled by the throughput at
 the exposure's mid-time (:mod:`simulator.throughput`, when ``effects.throughput_decay``)
 and scattered into the cruciform (:mod:`simulator.cruciform`, when ``effects.cruciform``);
 the reference columns see no light.
@@ -12,7 +14,7 @@ import numpy as np
 
 from instrument import readout
 
-from . import cruciform, psf, throughput
+from . import background, cruciform, psf, throughput
 from .pointing import TruePointing, celestial_wcs, true_pixels
 
 
@@ -39,7 +41,11 @@ def illumination(scene, observation, effects=None, true_pointing=None):
     e_per_mjy = throughput.electrons_per_second_per_mjy(observation.filter)
     if getattr(effects, "throughput_decay", False):
         e_per_mjy = throughput.electrons_per_second_per_mjy_at(observation.filter, mid_time_mjd(observation))
-    image += throughput.surface_brightness_to_mjy_per_pixel(scene.background_mjy_sr) * e_per_mjy
+    sky_mjy_sr = scene.background_mjy_sr
+    if getattr(effects, "background_model", False):
+        sky_mjy_sr += background.model_mjy_sr(observation.filter)
+    image += (throughput.surface_brightness_to_mjy_per_pixel(sky_mjy_sr) * e_per_mjy
+              * background.relative_map(observation, getattr(effects, "lyot_offset", 0.0)))
     x, y = source_positions(scene, observation, true_pointing)
     source_rates = np.array([s.flux_mjy * e_per_mjy for s in scene.sources])
     for xi, yi, rate in zip(x, y, source_rates):

@@ -1,0 +1,61 @@
+"""Imager sky backgrounds: zodiacal light, telescope thermal emission, the Lyot-field offset.
+
+All numbers here are UNSOURCED placeholders (params 4 "Thermal background per filter":
+Dicken+2024 tabulates it but was not read; params 7: zodiacal light dominates below
+~15 um, telescope thermal emission beyond ~20 um).  Shapes:
+
+* zodiacal light: a 265 K blackbody in F_nu, scaled to ``ZODI_12UM_MJY_SR`` at 12 um
+  (a moderate ecliptic latitude; placeholder);
+* telescope thermal: a ``THERMAL_TEMPERATURE_K`` greybody scaled to
+  ``THERMAL_25UM_MJY_SR`` at 25.5 um (placeholder);
+* each evaluated at the filter's mean wavelength (no band integration);
+* Lyot field: the coronagraph's Lyot box (full-frame x < ``LYOT_X_MAX``,
+  y >= ``LYOT_Y_MIN``, APPROXIMATE from the FULL-frame layout) sees a background higher
+  by a fraction ``lyot_offset`` (Law25talk: "can differ slightly"; size UNSOURCED).
+"""
+import numpy as np
+
+from instrument import imager, readout
+
+ZODI_TEMPERATURE_K = 265.0
+ZODI_12UM_MJY_SR = 25.0
+THERMAL_TEMPERATURE_K = 45.0
+THERMAL_25UM_MJY_SR = 150.0
+LYOT_X_MAX = 300
+LYOT_Y_MIN = 740
+
+
+def _planck_nu(wavelength_um, temperature_k):
+    """Planck B_nu up to a constant: nu^3 / (exp(h nu / k T) - 1)."""
+    hc_over_k = 14387.77  # um K
+    x = hc_over_k / (np.asarray(wavelength_um, float) * temperature_k)
+    return (1.0 / np.asarray(wavelength_um, float)) ** 3 / np.expm1(x)
+
+
+def zodiacal_mjy_sr(filter_name):
+    lam = imager.imager_filter(filter_name).wavelength_um
+    return float(ZODI_12UM_MJY_SR * _planck_nu(lam, ZODI_TEMPERATURE_K) / _planck_nu(12.0, ZODI_TEMPERATURE_K))
+
+
+def thermal_mjy_sr(filter_name):
+    lam = imager.imager_filter(filter_name).wavelength_um
+    return float(THERMAL_25UM_MJY_SR * _planck_nu(lam, THERMAL_TEMPERATURE_K)
+                 / _planck_nu(25.5, THERMAL_TEMPERATURE_K))
+
+
+def model_mjy_sr(filter_name):
+    """Zodiacal + thermal background of the filter, MJy/sr (placeholders)."""
+    return zodiacal_mjy_sr(filter_name) + thermal_mjy_sr(filter_name)
+
+
+def lyot_mask(observation):
+    """Pixels of the exposure's subarray inside the Lyot box (boolean, subarray shape)."""
+    sub = readout.subarray(observation.subarray)
+    x = np.arange(sub.xsize) + sub.xstart - 1
+    y = np.arange(sub.ysize) + sub.ystart - 1
+    return (y[:, None] >= LYOT_Y_MIN) & (x[None, :] < LYOT_X_MAX)
+
+
+def relative_map(observation, lyot_offset):
+    """Multiplicative background map: 1, and 1 + ``lyot_offset`` in the Lyot box."""
+    return 1.0 + lyot_offset * lyot_mask(observation)
