@@ -18,6 +18,8 @@ the distortion and an astrometric reference catalog.
   ``measured`` with an error of ``CATALOG_ERROR_MAS`` per axis (placeholder).  It knows
   nothing of the pointing.
 """
+import hashlib
+import json
 from datetime import datetime, timezone
 
 import numpy as np
@@ -25,7 +27,7 @@ from astropy.io import fits
 from astropy.table import Table
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
 
-from instrument.files import atomic_path
+from instrument.files import atomic_path, write_text
 
 from . import cruciform, psf
 from .pointing import DISTORTION, DISTORTION_CENTRE, DISTORTION_SCALE
@@ -38,13 +40,27 @@ CATALOG_ERROR_MAS = 0.5
 
 
 def aperture_corrections(filter_name, sky_in_fwhm=6.0, min_sky_in_pix=20.0, sky_out_ratio=1.5, phases_per_axis=4):
-    """Rows ``(eefraction, radius, apcorr, skyin, skyout)`` measured on the PSF.
+    """Rows ``(eefraction, radius, apcorr, skyin, skyout)`` measured on the PSF (cached on
+    disk beside the PSF, keyed by the PSF's parameters and these arguments).
 
     The sky annulus starts at ``max(6 FWHM, 20 px)`` and ends 1.5 times further out:
     closer in, the diffraction spikes make the annulus's (clipped) median, which the
     catalog subtracts, differ from its mean, which the correction assumes, by up to
     0.9 % of the flux at F560W (4-6 FWHM); from here it is <= 0.05 % in every filter.
     """
+    args = [sky_in_fwhm, min_sky_in_pix, sky_out_ratio, phases_per_axis, EE_FRACTIONS]
+    key = hashlib.sha256(json.dumps([psf.cache_key(filter_name), args]).encode()).hexdigest()[:16]
+    path = psf.cache_dir() / f"apcorr_{filter_name.lower()}_{key}.json"
+    try:
+        return [tuple(row) for row in json.loads(path.read_text())]
+    except (OSError, ValueError):
+        pass
+    rows = _measure_apcorr(filter_name, *args[:4])
+    write_text(path, json.dumps(rows))
+    return rows
+
+
+def _measure_apcorr(filter_name, sky_in_fwhm, min_sky_in_pix, sky_out_ratio, phases_per_axis):
     fwhm = psf.fwhm_pixels(filter_name)
     skyin = max(sky_in_fwhm * fwhm, min_sky_in_pix)
     skyout = sky_out_ratio * skyin

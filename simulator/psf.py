@@ -195,12 +195,17 @@ def _compute(filter_name):
     return intensity, info
 
 
+def cache_key(filter_name):
+    """Hash of every parameter of the filter's PSF (names its cache files)."""
+    return hashlib.sha256(json.dumps(_params(filter_name), sort_keys=True).encode()).hexdigest()[:16]
+
+
 @lru_cache(maxsize=16)
 def oversampled(filter_name):
     """``(intensity, info)``: the filter's oversampled PSF (sum = fraction of the light in
     the stamp), centred on the middle detector pixel, from the disk cache or computed."""
     params = _params(filter_name)
-    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    key = cache_key(filter_name)
     path = cache_dir() / f"psf_{params['filter'].lower()}_{key}.npz"
     if path.exists():
         try:

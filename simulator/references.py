@@ -203,8 +203,9 @@ def write_reference_set(folder, truth, observation, options, effects, rng, emi_l
     table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")])
     model = dm.MirImgPhotomModel(phot_table=table)
     # Throughput decay (simulator.throughput): truth when perfect, a monitoring fit when measured.
-    model.timecoeff_exponential = throughput.timecoeff_exponential(
-        readout.SUBARRAYS, rng.spawn(1)[0] if measured else None, effects.throughput_decay)
+    for key, table in throughput.time_tables(readout.SUBARRAYS, rng.spawn(1)[0] if measured else None,
+                                             effects.throughput_decay).items():
+        setattr(model, key, table)
     model.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
     model.meta.photometry.pixelarea_arcsecsq = imager.PIXEL_SCALE_X_ARCSEC * imager.PIXEL_SCALE_Y_ARCSEC
     written["PHOTOM"] = _describe(model, "PHOTOM", observation, options, "MJy/sr per DN/s")

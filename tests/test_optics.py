@@ -101,23 +101,32 @@ def test_calibration_subtraction_inverts_the_forward_cross():
 
 @given(filt=st.sampled_from(list(imager.FILTERS)), dt=st.floats(0, 3650))
 def test_perfect_photom_time_table_is_exact_for_any_epoch(filt, dt):
-    table = throughput.timecoeff_exponential(["FULL"])
     model = dm.MirImgPhotomModel(phot_table=np.array([(filt, "FULL", 1.0, 0.0)], dtype=[
         ("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")]))
-    model.timecoeff_exponential = table
+    for key, table in throughput.time_tables(["FULL"]).items():
+        setattr(model, key, table)
     t = throughput.T0_MJD + dt
     assert time_correction(model, filt, "FULL", t) == pytest.approx(float(throughput.relative_throughput(filt, t)),
                                                                      rel=2e-6)
 
 
+def test_loss_after_one_year_is_the_stated_one():
+    for name in imager.FILTERS:
+        t = throughput.T0_MJD + 365.0
+        assert 1 - throughput.relative_throughput(name, t) == pytest.approx(throughput.loss_after_one_year(name),
+                                                                            abs=1e-12)
+    assert throughput.loss_after_one_year("F2550W") == 0.21 and throughput.loss_after_one_year("F560W") == 0.0
+
+
 def test_measured_decay_fit_is_close_but_not_the_truth():
+    """The monitoring fit has the exponential form only; the truth has a slow linear term
+    too, so the measured correction is close (< 0.5 %) over three years, not exact."""
     rng = np.random.default_rng(1)
-    truth = throughput.decay_coefficients("F2550W")
     fitted = throughput.fitted_decay("F2550W", rng)
-    assert fitted != truth
     t = throughput.T0_MJD + np.linspace(0, 1100, 50)
     model = fitted[1] * np.exp(-(t - fitted[0]) / fitted[2]) + fitted[3]
-    np.testing.assert_allclose(model, throughput.relative_throughput("F2550W", t), rtol=3e-3)
+    error = model / throughput.relative_throughput("F2550W", t) - 1
+    assert np.abs(error).max() < 5e-3 and np.abs(error).max() > 2e-4
 
 
 @given(filt=st.sampled_from(["F560W", "F1500W", "F2550W"]), dt=st.floats(1, 1100), seed=st.integers(0, 2**31))
