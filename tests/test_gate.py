@@ -60,8 +60,12 @@ def test_unchanged_calibration_passes_and_degraded_variant_fails(tiny_baseline, 
     out = capsys.readouterr().out
     assert "gate: FAIL" in out
     regressed = {line.split()[1] for line in out.splitlines() if line.endswith("REGRESSED")}
-    assert {"rate_bias_sigma", "pull_mean"} <= regressed, regressed
-    assert "detected" not in regressed  # a 2 % rate error does not lose sources
+    assert regressed, out
+    # Only what a rate scale can move regresses: jump flags and detections come before
+    # the ramp fit, and those entries are unchanged.
+    assert all(m.startswith(("pull_", "rate_", "clean_", "cr_", "flux_ratio")) for m in regressed), regressed
+    unchanged = [line for line in out.splitlines() if line.split()[1:2] in (["jump_completeness"], ["false_flag_rate"])]
+    assert unchanged and all(line.split()[-1] in ("ok", "untested") for line in unchanged), unchanged
 
 
 def synthetic(seeds, shift=0.0, metric="astrometric_error"):
