@@ -418,6 +418,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     if nusable < 4 * max_harmonics * len(case.lines):
         return data, [f"emi joint: skipped, only {nusable} usable pixels"]
     nclip, scale = fit.clip(gamma, basis, offsets)
+    scale = max(scale, 1.0)  # data quieter than the noise model (read, Poisson, quantisation) prove no more
     fit.cache()
     basis, gamma, S, _, offsets = solve(harmonics)
     harmonics = _significant(gamma, S, scale, basis, len(case.lines))
