@@ -32,7 +32,7 @@ from instrument.files import atomic_path, write_text
 from . import cruciform, psf
 from .pointing import DISTORTION, DISTORTION_CENTRE, DISTORTION_SCALE
 
-EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+EE_FRACTIONS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9, 0.95, 0.98, 0.99, 0.995)
 USEAFTER = "2022-01-01T00:00:00"
 CRUCIFORM_ERROR = 0.02
 DISTORTION_ERROR_PIX = 0.002

@@ -151,7 +151,7 @@ def test_run_exits_1_when_a_target_fails(tmp_path, capsys):
     suite.write_text(
         '[suite]\nseeds=[1]\n[[scenario]]\nname="bad_photom"\n'
         '[scenario.observation]\nsubarray="SUB256"\nngroups=10\n'
-        '[scenario.scene]\nrandom_stars={n=6, flux_min_mjy=0.2, flux_max_mjy=1.0}\n'
+        '[scenario.scene]\nrandom_stars={n=6, flux_min_mjy=0.5, flux_max_mjy=3.0}\n'  # well above S/N 100
         '[scenario.references]\nphotom_error=0.0\n'
         '[scenario.effects]\ncosmic_rays=false\nshowers=false\n'
     )
