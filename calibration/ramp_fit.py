@@ -174,13 +174,22 @@ def _fit_integration(y, labels, times, rate, read_noise, gain, method):
 RHO_GRID = np.logspace(-7, 7, 14 * 48 + 1)  # GLS weights tabulated at 48 per decade of rho
 
 
-def _first_guess(y, labels, times):
-    """Mean of the usable in-segment differences per pixel, DN/s (NaN if none)."""
-    d = np.diff(y, axis=0)
-    same = (labels[1:] == labels[:-1]) & (labels[1:] > 0)
-    dt = np.diff(times)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(same, d, 0).sum(axis=0) / (same * dt).sum(axis=0)
+def _first_guess(y, labels, times, base, simple):
+    """Mean of the usable in-segment differences per pixel, DN/s (NaN if none).  For the
+    ``simple`` pixels (one segment on the ``base`` groups) the sum telescopes."""
+    guess = np.empty(y.shape[1])
+    if simple.any():
+        k = np.flatnonzero(base)
+        guess[simple] = (y[k[-1], simple] - y[k[0], simple]) / (times[k[-1]] - times[k[0]])
+    rest = ~simple
+    if rest.any():
+        d = np.diff(y[:, rest], axis=0)
+        lab = labels[:, rest]
+        same = (lab[1:] == lab[:-1]) & (lab[1:] > 0)
+        dt = np.diff(times)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            guess[rest] = np.where(same, d, 0).sum(axis=0) / (same * dt).sum(axis=0)
+    return guess
 
 
 def _weight_sums(a, dt):
@@ -213,7 +222,7 @@ def _template_fit(y, base, times, rate, read_noise, gain, method):
         table = _gls_table(tuple(tb))
         which = np.clip(np.searchsorted(RHO_GRID, rho), 0, RHO_GRID.size - 1)
     sq, pf = _weight_sums(table, dtb)
-    slope = np.einsum("pk,kp->p", table[which], yb)
+    slope = np.einsum("pk,kp->p", table.astype(yb.dtype)[which], yb)  # float32 data: float32 products
     return slope, read_noise**2 * sq[which], pf[which]
 
 
@@ -233,18 +242,20 @@ def _base_mask(labels):
     return base
 
 
-def _fit_one_integration(y, labels, times, rate, read_noise, gain, method):
+def _single_segment(labels):
+    """The base groups (or None) and the pixels whose only segment is exactly on them."""
+    base = _base_mask(labels)
+    if base is None:
+        return None, np.zeros(labels.shape[1], bool)
+    on_base = labels[base]
+    return base, (on_base > 0).all(axis=0) & (on_base == on_base[0]).all(axis=0) & (labels[~base] == 0).all(axis=0)
+
+
+def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base, simple):
     """Slope, var_r and Poisson factor of every pixel of one integration (pixels on axis 1)."""
     slope = np.full(y.shape[1], np.nan)
     var_r = np.full(y.shape[1], np.nan)
     pfac = np.full(y.shape[1], np.nan)
-    base = _base_mask(labels)
-    if base is not None:
-        # One segment exactly on the base groups: usable there, a single segment label.
-        on_base = labels[base]
-        simple = (on_base > 0).all(axis=0) & (on_base == on_base[0]).all(axis=0) & ((labels[~base] == 0).all(axis=0))
-    else:
-        simple = np.zeros(y.shape[1], bool)
     if simple.any():
         slope[simple], var_r[simple], pfac[simple] = _template_fit(
             y[:, simple], base, times, rate[simple], read_noise[simple], gain[simple], method)
@@ -261,11 +272,12 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method):
     nints = data.shape[0]
     y = (data - data[:, :1]).astype(np.float32, copy=False)  # slopes ignore a constant; float32 halves the traffic
     labels = [segment_labels(groupdq[i]) for i in range(nints)]
-    guesses = [_first_guess(y[i], labels[i], times) for i in range(nints)]
+    single = [_single_segment(lab) for lab in labels]
+    guesses = [_first_guess(y[i], labels[i], times, *single[i]) for i in range(nints)]
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no usable difference
         rate = np.nan_to_num(np.nanmean(guesses, axis=0))
-    results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, method)
+    results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, method, *single[i])
                for i in range(nints)]
     slopes = np.array([r[0] for r in results])
     var_r = np.array([r[1] for r in results])
@@ -321,11 +333,12 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
         for target, value in zip((ints["rate"], ints["var_p"], ints["var_r"]), block[3:]):
             target[:, rows] = value.reshape(nints, nb, nx)
     fitted = np.isfinite(ints["rate"])
-    saturated = np.any(groupdq & dq.SATURATED, axis=1)
+    any_flags = np.bitwise_or.reduce(groupdq, axis=1)  # one pass over the group flags
+    saturated = (any_flags & dq.SATURATED) != 0
     unusable = np.uint32(dq.DO_NOT_USE)
     dq_ints = np.where(fitted, np.uint32(0), unusable) | np.where(saturated & ~fitted, np.uint32(dq.SATURATED),
                                                                      np.uint32(0))
-    jumps = np.any(groupdq & dq.JUMP_DET, axis=1)
+    jumps = (any_flags & dq.JUMP_DET) != 0
     dq_ints |= np.where(jumps, np.uint32(dq.JUMP_DET), np.uint32(0))
     any_fit = fitted.any(axis=0)
     dq_rate = np.where(any_fit, np.uint32(0), unusable | np.bitwise_or.reduce(dq_ints, axis=0))
