@@ -263,11 +263,11 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
             step *= step
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = np.divide(step, var, out=step)  # squared significance
-            k = np.argmax(z, axis=0)
-            hit = z[k, np.arange(k.size)] > threshold**2
-            if hit.any():
+            hit = np.flatnonzero(z.max(axis=0) > threshold**2)  # the maximum is cheap, its place is not
+            if hit.size:
+                k = np.argmax(z[:, hit], axis=0)
                 ys, xs = np.nonzero(clean)
-                out[i, base[1:][k[hit]], ys[hit] + r0, xs[hit]] |= np.uint8(dq.JUMP_DET)
+                out[i, base[1:][k], ys[hit] + r0, xs[hit]] |= np.uint8(dq.JUMP_DET)
     return out
 
 
