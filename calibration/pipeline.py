@@ -29,7 +29,7 @@ from .linearity import correct_linearity
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .photom import apply_photom, time_dependent_factor
-from . import alignment, cruciform
+from . import cruciform
 
 log = logging.getLogger(__name__)
 

@@ -127,7 +127,8 @@ def write_optics_references(folder, scene, observation, options, effects, rng):
     table = Table(names=("i", "j", "dx", "dy"), dtype=(int, int, float, float))
     for (i, j), (dx, dy) in terms:
         if measured:
-            dx, dy = dx + DISTORTION_ERROR_PIX * rng.standard_normal(), dy + DISTORTION_ERROR_PIX * rng.standard_normal()
+            dx += DISTORTION_ERROR_PIX * rng.standard_normal()
+            dy += DISTORTION_ERROR_PIX * rng.standard_normal()
         table.add_row((i, j, dx, dy))
     primary = _primary("DISTPOLY", options.kind, "detector = undistorted + sum (dx, dy) u^i v^j")
     primary.header["XCENTRE"] = (DISTORTION_CENTRE[0], "0-based full-frame x of u = 0")

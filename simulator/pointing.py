@@ -59,7 +59,9 @@ def draw(effects, rng):
         sigma = effects.pointing_error_arcsec / np.sqrt(2.0)
         d_e, d_n = (float(v) for v in sigma * rng.standard_normal(2))
         d_r = float(effects.roll_error_deg * rng.standard_normal())
-    terms = tuple((i, j, dx, dy) for (i, j), (dx, dy) in DISTORTION.items()) if getattr(effects, "distortion", False) else ()
+    terms = ()
+    if getattr(effects, "distortion", False):
+        terms = tuple((i, j, dx, dy) for (i, j), (dx, dy) in DISTORTION.items())
     return TruePointing(d_e, d_n, d_r, terms)
 
 

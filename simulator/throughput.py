@@ -20,7 +20,8 @@ not sourced (the per-filter A and C are in CRDS PHOTOM, an open item of the para
 The PHOTOM reference carries this in its ``timecoeff_exponential`` (and, when perfect,
 ``timecoeff_linear``) tables (JWST convention: the conversion factor is divided by the
 product of the corrections).  A ``measured`` reference fits only A and C of the
-exponential (tau held at 200 d, as IFC does) to a simulated monitoring programme: a standard star every ``MONITOR_CADENCE_D`` days over ``MONITOR_SPAN_D``
+exponential (tau held at 200 d, as IFC does) to a simulated monitoring programme:
+a standard star every ``MONITOR_CADENCE_D`` days over ``MONITOR_SPAN_D``
 days, each measurement with a relative error of ``MONITOR_ERROR`` (placeholders).
 """
 import numpy as np
