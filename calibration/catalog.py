@@ -6,7 +6,7 @@
   the background-subtracted image.
 * Photometry: circular aperture of the APCORR reference's radius for the chosen
   encircled-energy fraction, local background as the sigma-clipped median in the
-  reference's sky annulus, then ``F_total = (sum - bkg * area) * apcorr``;
+  reference's sky annulus with the cores (3 FWHM) of all detected sources left out, then ``F_total = (sum - bkg * area) * apcorr``;
   ``F [mJy] = F [MJy/sr] * pixel solid angle * 1e9``.
 * Bad pixels (NaN in the calibrated image) are filled by Gaussian-kernel
   interpolation before photometry and counted in the ``nbad`` column.
@@ -51,6 +51,17 @@ def aperture_row(apcorr_table, filter_name, subarray, eefraction, min_radius=0.0
     raise CalibrationInputError(f"APCORR reference has no row for filter {filter_name}, subarray {subarray}")
 
 
+def _near_sources(positions, shape, radius):
+    """Pixels within ``radius`` of any of ``positions`` ``(x, y)``."""
+    near = np.zeros(shape, bool)
+    r = int(np.ceil(radius))
+    for x, y in positions:
+        x0, y0 = int(round(x)), int(round(y))
+        ys, xs = np.ogrid[max(y0 - r, 0):min(y0 + r + 1, shape[0]), max(x0 - r, 0):min(x0 + r + 1, shape[1])]
+        near[ys, xs] |= (xs - x) ** 2 + (ys - y) ** 2 <= radius**2
+    return near
+
+
 def source_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, nsigma=5.0):
     """Detect and measure point sources; return an astropy ``QTable`` (fluxes in mJy)."""
     radius, apcorr, skyin, skyout = aperture
@@ -77,11 +88,18 @@ def source_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, nsigma=5
     ap = CircularAperture(positions, r=radius)
     annulus = CircularAnnulus(positions, r_in=skyin, r_out=skyout)
     err_filled = np.where(np.isfinite(err), err, np.nanmedian(err))
-    bkg = ApertureStats(filled, annulus, mask=bad, sigma_clip=None)
-    clipped = ApertureStats(filled, annulus, mask=bad)
+    # The sky annulus leaves out every detected source's core (3 FWHM): in a field of a
+    # few stars per annulus their wings otherwise raise its median (-0.7 % at F2550W).
+    # Where the cores leave under a quarter of an annulus, it is used whole.
+    cores = bad | _near_sources(positions, sci.shape, max(3 * fwhm, radius))
+    free = np.asarray(ApertureStats((~cores).astype(float), annulus).sum) > 0.25 * annulus.area
+    stats = {}
+    for name, mask in (("masked", cores), ("whole", bad)):
+        plain = ApertureStats(filled, annulus, mask=mask, sigma_clip=None)
+        stats[name] = (np.asarray(ApertureStats(filled, annulus, mask=mask).median),
+                       np.asarray(plain.std) / np.sqrt(np.maximum(np.asarray(plain.sum_aper_area.value), 1)))
+    bkg_level, bkg_err = (np.where(free, m, w) for m, w in zip(stats["masked"], stats["whole"]))
     phot = aperture_photometry(filled, ap, error=err_filled)
-    bkg_level = np.asarray(clipped.median)
-    bkg_err = np.asarray(bkg.std) / np.sqrt(np.maximum(np.asarray(bkg.sum_aper_area.value), 1))
     net = np.asarray(phot["aperture_sum"]) - bkg_level * ap.area
     net_err = np.hypot(np.asarray(phot["aperture_sum_err"]), bkg_err * ap.area)
     to_mjy = pixel_area_sr * 1e9 * apcorr
