@@ -4,26 +4,27 @@ Generated on first use from the documented facts in ``instrument`` (params defau
 gain 4 e-/DN, CDS read noise 6 DN, dark 0.2 e-/s, saturation at
 bias + 97 % of the 210 000 e- full well (bias a placeholder), reference columns flagged,
 no linearity correction (identity: the shape is UNSOURCED),
-PHOTMJSR from the nominal throughput (an UNSOURCED efficiency), aperture corrections of
-a Gaussian PSF with the flight FWHM, ``r(EE) = sigma sqrt(-2 ln(1 - EE))``,
-``apcorr = 1/EE`` (an approximation: the real PSF has wings a Gaussian lacks).
+PHOTMJSR from the nominal throughput (an UNSOURCED efficiency), aperture corrections
+from ``calibration/data/apcorr_nominal.ecsv``: measured on the testbed's diffraction PSF
+by ``scripts/make_nominal_apcorr.py``, as CRDS APCORR files are measured on a PSF model.
 EMICORR: the EMI lines, clocks and subarray cases of ``instrument.emi`` with a
 unit-sine waveform per line (the flight shapes are in CRDS, not accessible: UNSOURCED).
 Darks are made per subarray and readout pattern with as many groups as asked.
 The folder lives in ``$MIRI_TESTBED_CACHE`` (default ``~/.cache/miri-testbed``).
 """
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
 from instrument import detector as det
 from instrument import dq, emi, imager, readout
 from instrument.files import save_model
 
-VERSION = "v5"
-EE_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+VERSION = "v6"
 SATURATION_MARGIN = 0.97
 
 
@@ -53,12 +54,8 @@ def _static_models():
     mask[:, readout.subarray("FULL").reference_columns()] = dq.REFERENCE_PIXEL
     saturation = det.BIAS_DN + SATURATION_MARGIN * det.FULL_WELL_E / det.GAIN_E_PER_DN
     photom_rows = [(f, "GENERIC", imager.nominal_photmjsr(f, det.GAIN_E_PER_DN), 0.0) for f in imager.FILTERS]
-    apcorr_rows = []
-    for name, f in imager.FILTERS.items():
-        fwhm = f.psf_fwhm_arcsec / imager.PIXEL_SCALE_X_ARCSEC
-        sigma = fwhm / (2 * np.sqrt(2 * np.log(2)))
-        for ee in EE_FRACTIONS:
-            apcorr_rows.append((name, "GENERIC", ee, sigma * np.sqrt(-2 * np.log(1 - ee)), 1 / ee, 4 * fwhm, 6 * fwhm))
+    apcorr_rows = [tuple(row) for row in Table.read(resources.files("calibration") / "data" / "apcorr_nominal.ecsv",
+                                                     format="ascii.ecsv")]
     photom = dm.MirImgPhotomModel(phot_table=np.array(photom_rows, dtype=[
         ("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")]))
     photom.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()

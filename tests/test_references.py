@@ -97,3 +97,19 @@ def test_simulated_exposure_with_built_in_nominal_references(tmp_path):
     assert np.isfinite(rate.data).mean() > 0.95
     assert rate.meta.exposure.extended_emission_events == 0
     assert np.mean((rate.dq & dq.JUMP_DET) != 0) < 0.1
+
+
+def test_nominal_aperture_corrections_are_those_of_the_psf_model():
+    """The shipped nominal APCORR table (calibration may not import the simulator) must
+    follow the PSF model: regenerate it with scripts/make_nominal_apcorr.py when not."""
+    from importlib import resources
+
+    from astropy.table import Table
+
+    from simulator.optics_references import aperture_corrections
+
+    table = Table.read(resources.files("calibration") / "data" / "apcorr_nominal.ecsv", format="ascii.ecsv")
+    rows = table[table["filter"] == "F770W"]
+    expected = np.array(aperture_corrections("F770W"))
+    shipped = np.column_stack([rows[c] for c in ("eefraction", "radius", "apcorr", "skyin", "skyout")])
+    np.testing.assert_allclose(shipped, expected, rtol=1e-5, atol=1e-5)
