@@ -48,6 +48,7 @@ def cell(scenario, seed, workdir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args()
     lines = [__doc__.split("\n\n")[0], f"seeds {args.seeds}", "",
              "Part 1: F770W FULL, S/N > 100",
@@ -88,7 +89,7 @@ def main():
                          + json.dumps(sorted(reasons)))
     text = "\n".join(lines) + "\n"
     print(text)
-    print("written", write_result("imager_astrometry", text))
+    print(write_result("imager_astrometry", text))
 
 
 if __name__ == "__main__":

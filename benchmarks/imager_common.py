@@ -1,5 +1,6 @@
-"""Shared by the imager benchmarks: run scenario cells through the suite runner and
-write a result table (atomically) under ``benchmarks/results/``."""
+"""Shared by the imager benchmarks: run scenario cells through the suite runner and,
+with ``--record``, write the result table (atomically) under ``benchmarks/results/``
+(without it a run prints only, so the recorded figures stay those of the full runs)."""
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +31,9 @@ def median_iqr(values):
 
 
 def write_result(name, text):
+    """Record ``text`` as the result ``name`` if ``--record`` was given; the message to print."""
+    if "--record" not in sys.argv:
+        return "nothing recorded (pass --record to update benchmarks/results/)"
     path = ROOT / "benchmarks" / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}_{name}.txt"
     write_text(path, text)
-    return path
+    return f"written {path}"

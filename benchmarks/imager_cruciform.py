@@ -41,6 +41,7 @@ def scenarios(cruciform=True):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args()
     tables = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +65,7 @@ def main():
             lines.append("")
     text = "\n".join(lines) + "\n"
     print(text)
-    print("written", write_result("imager_cruciform", text))
+    print(write_result("imager_cruciform", text))
 
 
 if __name__ == "__main__":

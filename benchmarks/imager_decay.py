@@ -50,6 +50,7 @@ def main():
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--filters", nargs="+", default=list(imager.FILTERS))
     parser.add_argument("--sparse-long", action="store_true", help="4 stars 75 px apart beyond 20 um")
+    parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         table = run(scenarios(args.filters, args.sparse_long), args.seeds, tmp, workers=args.workers)
@@ -67,7 +68,7 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     suffix = "" if args.filters == list(imager.FILTERS) else "_" + "_".join(f.lower() for f in args.filters)
-    print("written", write_result("imager_decay" + suffix + ("_sparse" if args.sparse_long else ""), text))
+    print(write_result("imager_decay" + suffix + ("_sparse" if args.sparse_long else ""), text))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def main():
                   f"placing one source (F770W stamp, sub-pixel shift): {(time.perf_counter() - t) * 10:.1f} ms"]
     text = "\n".join(lines) + "\n"
     print(text)
-    print("written", write_result("imager_psf", text))
+    print(write_result("imager_psf", text))
 
 
 if __name__ == "__main__":

@@ -331,6 +331,11 @@ def main(argv=None):
     except (CalibrationInputError, ScenarioError, ScoreInputError, ResultsError, FileNotFoundError) as exc:
         print(f"miri-testbed: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Every finished cell or product is already on disk (atomic writes); a study resumes.
+        print("miri-testbed: interrupted; finished cells are saved: rerun the same command to resume a study",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
