@@ -62,32 +62,26 @@ class Distortion:
         return xu, yu
 
 
+def _read_distortion(path):
+    with fits.open(path) as hdul:
+        h, table = hdul[0].header, hdul["DISTPOLY"].data
+        terms = tuple((int(r["i"]), int(r["j"]), float(r["dx"]), float(r["dy"])) for r in table)
+        return Distortion(terms, (float(h["XCENTRE"]), float(h["YCENTRE"])), float(h["SCALE"]))
+
+
 def load_distortion(folder, exposure):
-    """The DISTPOLY reference's :class:`Distortion`, or no distortion without one."""
-    try:
-        path = refs.select(folder, "DISTPOLY", exposure)
-    except CalibrationInputError:
-        return Distortion(), None
-    try:
-        with fits.open(path) as hdul:
-            h, table = hdul[0].header, hdul["DISTPOLY"].data
-            terms = tuple((int(r["i"]), int(r["j"]), float(r["dx"]), float(r["dy"])) for r in table)
-            return Distortion(terms, (float(h["XCENTRE"]), float(h["YCENTRE"])), float(h["SCALE"])), path
-    except Exception as exc:
-        raise CalibrationInputError(f"{path}: cannot be read as a DISTPOLY reference ({exc})") from None
+    """The DISTPOLY reference's :class:`Distortion` and its path, or no distortion without one."""
+    distortion, path = refs.load_optional(folder, "DISTPOLY", exposure, _read_distortion)
+    return (Distortion() if distortion is None else distortion), path
 
 
 def load_refcat(folder, exposure):
     """``(ra, dec)`` arrays of the REFCAT reference, or None when the folder has none."""
-    try:
-        path = refs.select(folder, "REFCAT", exposure)
-    except CalibrationInputError:
-        return None
-    try:
+    def read(path):
         table = fits.getdata(path, "REFCAT")
         return np.asarray(table["ra"], float), np.asarray(table["dec"], float)
-    except Exception as exc:
-        raise CalibrationInputError(f"{path}: cannot be read as a REFCAT reference ({exc})") from None
+
+    return refs.load_optional(folder, "REFCAT", exposure, read)[0]
 
 
 def similarity_fit(src, dst, weights=None):
@@ -177,8 +171,13 @@ def fit_alignment(det, ref, *, min_matches=5, search_pix=30.0, vote_bin_pix=1.0,
     return np.array([a, b, t[0], t[1]]), int(keep.sum()), rms
 
 
-def wcs_from_meta(meta):
+def celestial_wcs(meta):
+    """FITS celestial WCS from a product's ``meta.wcsinfo`` (0-based pixel API of astropy)."""
     info = meta.wcsinfo
+    keys = ("crpix1", "crpix2", "crval1", "crval2", "cdelt1", "cdelt2", "pc1_1", "pc1_2", "pc2_1", "pc2_2")
+    missing = [k for k in keys if getattr(info, k, None) is None]
+    if missing:
+        raise CalibrationInputError(f"exposure has no celestial WCS: missing wcsinfo {', '.join(missing)}")
     w = WCS(naxis=2)
     w.wcs.ctype = [info.ctype1 or "RA---TAN", info.ctype2 or "DEC--TAN"]
     w.wcs.crpix = [info.crpix1, info.crpix2]
@@ -245,7 +244,7 @@ def run(variant, catalog, cal, folder, exposure):
 
     distortion, dist_path = load_distortion(folder, exposure)
     origin = (exposure.meta.subarray.xstart - 1, exposure.meta.subarray.ystart - 1)
-    wcs = wcs_from_meta(cal.meta)
+    wcs = celestial_wcs(cal.meta)
     x = np.asarray(catalog["xcentroid"].value if len(catalog) else [], float)
     y = np.asarray(catalog["ycentroid"].value if len(catalog) else [], float)
     record = {"status": "SKIPPED", "reason": "alignment not requested", "distortion": str(dist_path)}

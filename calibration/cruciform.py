@@ -32,14 +32,9 @@ KERNEL_EFOLDINGS = 8.0
 def load_kernel(folder, exposure):
     """``(a, s, gap)`` of the exposure's filter from the folder's CRUCIFORM reference, or
     None when the folder has none."""
-    try:
-        path = refs.select(folder, "CRUCIFORM", exposure)
-    except CalibrationInputError:
+    table, path = refs.load_optional(folder, "CRUCIFORM", exposure, lambda p: fits.getdata(p, "CRUCIFORM"))
+    if table is None:
         return None
-    try:
-        table = fits.getdata(path, "CRUCIFORM")
-    except Exception as exc:
-        raise CalibrationInputError(f"{path}: cannot be read as a CRUCIFORM reference ({exc})") from None
     names = np.char.strip(np.char.upper(np.asarray(table["filter"]).astype(str)))
     rows = np.flatnonzero(names == str(exposure.meta.instrument.filter).upper())
     if rows.size == 0:

@@ -21,16 +21,14 @@ from . import CalibrationInputError
 
 def conversion_factor(phot_table, filter_name, subarray):
     """PHOTMJSR for ``filter_name`` and ``subarray`` (a GENERIC row serves any subarray)."""
-    filters = np.char.strip(np.char.upper(np.asarray(phot_table["filter"]).astype(str)))
-    subs = np.char.strip(np.char.upper(np.asarray(phot_table["subarray"]).astype(str)))
-    for wanted in (subarray.upper(), "GENERIC"):
-        rows = np.flatnonzero((filters == filter_name.upper()) & (subs == wanted))
-        if rows.size:
-            value = float(phot_table["photmjsr"][rows[0]])
-            if not np.isfinite(value) or value <= 0:
-                raise CalibrationInputError(f"PHOTOM row for {filter_name}/{wanted} has an unusable PHOTMJSR {value}")
-            return value
-    raise CalibrationInputError(f"PHOTOM reference has no row for filter {filter_name}, subarray {subarray}")
+    row = _rows(phot_table, filter_name, subarray)
+    if row is None:
+        raise CalibrationInputError(f"PHOTOM reference has no row for filter {filter_name}, subarray {subarray}")
+    value = float(row["photmjsr"])
+    if not np.isfinite(value) or value <= 0:
+        raise CalibrationInputError(f"PHOTOM row for {filter_name}/{str(row['subarray']).strip()} has an unusable "
+                                    f"PHOTMJSR {value}")
+    return value
 
 
 def apply_photom(rate, var_poisson, var_rnoise, factor):
@@ -39,6 +37,7 @@ def apply_photom(rate, var_poisson, var_rnoise, factor):
 
 
 def _rows(table, filter_name, subarray):
+    """The row of ``table`` for the filter and subarray (a GENERIC row serves any), or None."""
     filters = np.char.strip(np.char.upper(np.asarray(table["filter"]).astype(str)))
     subs = np.char.strip(np.char.upper(np.asarray(table["subarray"]).astype(str)))
     for wanted in (subarray.upper(), "GENERIC"):

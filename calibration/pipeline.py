@@ -13,7 +13,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
-from astropy.wcs import WCS
 from stdatamodels.jwst import datamodels as dm
 
 from instrument import dq
@@ -22,6 +21,7 @@ from instrument.files import atomic_path, product_stem, save_model
 from . import CalibrationInputError, registry
 from . import emi
 from . import references as refs
+from .alignment import celestial_wcs
 from .catalog import aperture_row
 from .dark import dark_rate
 from .frames import flag_first_last
@@ -70,22 +70,6 @@ def _reference_arrays(folder, exposure):
     if np.any(arrays["gain"] <= 0):
         raise CalibrationInputError(f"{models['GAIN'].meta.filename}: gain must be positive")
     return models, arrays
-
-
-def celestial_wcs(meta):
-    """FITS celestial WCS from a product's ``meta.wcsinfo`` (0-based pixel API of astropy)."""
-    info = meta.wcsinfo
-    keys = ("crpix1", "crpix2", "crval1", "crval2", "cdelt1", "cdelt2", "pc1_1", "pc1_2", "pc2_1", "pc2_2")
-    missing = [k for k in keys if getattr(info, k, None) is None]
-    if missing:
-        raise CalibrationInputError(f"exposure has no celestial WCS: missing wcsinfo {', '.join(missing)}")
-    w = WCS(naxis=2)
-    w.wcs.ctype = [info.ctype1 or "RA---TAN", info.ctype2 or "DEC--TAN"]
-    w.wcs.crpix = [info.crpix1, info.crpix2]
-    w.wcs.crval = [info.crval1, info.crval2]
-    w.wcs.cdelt = [info.cdelt1, info.cdelt2]
-    w.wcs.pc = [[info.pc1_1, info.pc1_2], [info.pc2_1, info.pc2_2]]
-    return w
 
 
 def _image(model_cls, source, **arrays):

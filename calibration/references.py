@@ -95,6 +95,19 @@ def _specificity(header, exposure):
     return score + 2 * (str(header.get("SUBARRAY", "")).upper() == str(exposure.meta.subarray.name).upper())
 
 
+def load_optional(folder, reftype, exposure, read):
+    """``(read(path), path)`` for the folder's ``reftype`` reference, or ``(None, None)``
+    when it has none; a file ``read`` cannot read is an error naming it."""
+    try:
+        path = select(folder, reftype, exposure)
+    except CalibrationInputError:
+        return None, None
+    try:
+        return read(path), path
+    except Exception as exc:
+        raise CalibrationInputError(f"{path}: cannot be read as a {reftype} reference ({exc})") from None
+
+
 def select(folder, reftype, exposure):
     """Path of the best ``reftype`` file in ``folder`` for the exposure ``RampModel``."""
     folder = Path(folder)

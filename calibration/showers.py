@@ -53,8 +53,10 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
         usable = (groupdq[i] & dq.UNUSABLE_GROUP) == 0
         jump = (groupdq[i] & dq.JUMP_DET) != 0
 
-        def difference(k):  # one difference at a time: no ramp-sized temporary
-            return data[i, k + 1].astype(np.float32) - data[i, k], usable[k + 1] & usable[k] & ~jump[k + 1]
+        valid = usable[1:] & usable[:-1] & ~jump[1:]  # (ndiffs, ny, nx), boolean: small
+
+        def difference(k):  # one difference at a time: no ramp-sized float temporary
+            return data[i, k + 1].astype(np.float32) - data[i, k], valid[k]
 
         if mean_diff is None:  # a jump variant that does not report it
             diffs = [difference(k) for k in range(ngroups - 1)]
@@ -65,23 +67,23 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
             med = mean_diff[i]
         # d - dbar has the variance of d times (n - 1)/n, since dbar includes d itself (with
         # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
-        nvalid = sum(difference(k)[1].astype(np.int16) for k in range(ngroups - 1))
+        nvalid = valid.sum(axis=0)
         sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
                         * np.maximum(nvalid - 1, 0) / np.maximum(nvalid, 1))
         sigma = np.where(nvalid >= 2, sigma, 0.0)
         masked_until = np.full(sigma.shape, -1, np.int32)  # last group of each pixel's shower mask
         for k in range(ngroups - 1):
-            d, valid = difference(k)
-            m = valid.astype(np.float32)
+            d, ok = difference(k)
+            m = ok.astype(np.float32)
             with np.errstate(invalid="ignore", divide="ignore"):
                 residual = d - med
                 # An offset of the whole frame in one difference is not a shower.  A clipped
                 # mean, not a median: digitised differences make the median move in whole DN.
-                typical = valid & (np.abs(residual) < 5 * sigma)  # (sigma 0: not tested)
+                typical = ok & (np.abs(residual) < 5 * sigma)  # (sigma 0: not tested)
                 count = np.count_nonzero(typical)
                 if count:
                     residual -= np.where(typical, residual, 0).sum() / count
-                z = np.where(valid & (sigma > 0), residual / sigma, 0.0)
+                z = np.where(ok & (sigma > 0), residual / sigma, 0.0)
             zsum, msum = _binned(z * m, BIN), _binned(m, BIN)
             region = np.zeros(zsum.shape, bool)
             showers_here = 0

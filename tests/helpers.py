@@ -26,3 +26,21 @@ def noise_free():
 
 
 __all__ = ["Observation", "simulate_and_calibrate", "star_scene", "noise_free"]
+
+
+def tiny_suite_toml(seeds):
+    """A suite of one SUB64 scene with two stars and 8 groups: a study cell in seconds."""
+    return f"""
+[suite]
+name = "tiny"
+seeds = {list(seeds)}
+
+[[scenario]]
+name = "sub64"
+[scenario.observation]
+subarray = "SUB64"
+ngroups = 8
+[scenario.scene]
+background_mjy_sr = 2.0
+random_stars = {{ n = 2, flux_min_mjy = 0.1, flux_max_mjy = 1.0, margin_pix = 14 }}
+"""

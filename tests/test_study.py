@@ -14,20 +14,9 @@ from validation.cli import main
 from validation.results import ResultsError, read_results
 from validation.study import Study, StudyError, cell_path, dask_client, parse_algorithm_set
 
-TINY = """
-[suite]
-name = "tiny"
-seeds = [1, 2]
+from helpers import tiny_suite_toml
 
-[[scenario]]
-name = "sub64"
-[scenario.observation]
-subarray = "SUB64"
-ngroups = 8
-[scenario.scene]
-background_mjy_sr = 2.0
-random_stars = { n = 2, flux_min_mjy = 0.1, flux_max_mjy = 1.0, margin_pix = 14 }
-"""
+TINY = tiny_suite_toml([1, 2])
 SETS = ["default", "ramp_fit=ols"]
 
 
