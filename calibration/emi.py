@@ -17,9 +17,15 @@ Variants (registry step ``emi``):
 
     y_pn = a_pi + b_p k + c_n + sum_lines sum_{h<=H} [alpha_h cos(h w tau) + beta_h sin(h w tau)]
 
-(per-pixel intercept per integration and rate, per-group offsets common to all pixels,
-which absorb the reset anomaly and frame drifts, and each line's waveform as H
-harmonics whose shape is learned from the data).  The per-pixel line is projected out
+(per-pixel intercept per integration, one per-pixel rate shared by all integrations,
+per-group offsets common to all pixels, which absorb the reset anomaly and frame
+drifts, and each line's waveform as H harmonics whose shape is learned from the data).
+The shared rate matters: a harmonic that is nearly a whole number of periods per frame
+(the 2nd in SUB128: 93.0 periods, turning by 2 pi 93 delta per frame at a frequency
+offset delta) is, within one integration, nearly a per-pixel ramp and so degenerate with
+the rate; across integrations it turns while the rate does not.  A pixel whose rate
+changes between integrations (a cosmic ray) fails the chi^2 test below and is clipped.
+The per-pixel line is projected out
 with one projector P (group times are shared), and because tau = T_n + o_p each
 harmonic column factorises, ``cos(h w (T + o)) = cos(h w T) cos(h w o) - sin(h w T)
 sin(h w o)``: the 2H x 2H normal equations are sums of per-pixel rotations of a
@@ -29,13 +35,15 @@ and the common offsets are eliminated by a Schur complement.  Weights: 1 / (read
 left out and pixels whose ramp residual is a chi^2 outlier (cosmic rays) are clipped
 once.  The frequency is refined (the reference can be off by ~1e-4): a grid scan of the
 explained chi^2 over +/- ``MAX_DRIFT`` on a pixel sample, a parabola through the best
-three points, and a finer scan; lines are refined one at a time.  Harmonics above the
-fundamental are kept when their amplitude is significant (chi^2_2 > ``MIN_HARMONIC_CHI2``,
-the point where fitting a harmonic lowers the expected residual).  All integrations
-are fitted together (the phase runs on through the reset frames).  Needs >= 3 groups:
-one constraint per pixel and integration.  Statistical floor of the residual: the rms
-error of a p-parameter waveform fitted to M = npix (ngroups - 2) nints constraints of
-noise sigma is ~ sigma sqrt(p / M).
+three points, and a finer scan; lines are refined one at a time, and only when the
+data prefer another frequency by chi^2 > ``MIN_DRIFT_CHI2`` (with 3 groups and one
+integration a frequency offset shows only through the phase gradient within a frame,
+and is not measurable).  A harmonic is subtracted only when the group-varying power it
+explains exceeds ``MIN_HARMONIC_POWER`` times its noise, with the noise marginalised
+over the fitted frequency (:func:`_significant`): this is what keeps a poorly
+determined near-whole-period harmonic out.  All integrations are fitted together (the
+phase runs on through the reset frames).  Needs >= 3 groups: one constraint per pixel
+and integration.  Statistical floor: :mod:`validation.emi_score`.
 
 ``fold``: phase folding as the pipeline's sequential algorithm does it: each pixel's
 ramp is detrended by its own line, the residuals (less their per-group median) are
@@ -70,7 +78,9 @@ log = logging.getLogger(__name__)
 
 MAX_HARMONICS = 5
 MAX_DRIFT = 2e-4  # largest relative frequency offset searched
-MIN_HARMONIC_CHI2 = 6.0
+MIN_HARMONIC_POWER = 6.0  # explained group-varying power / its noise (_significant); a pure-noise
+# harmonic passes with probability exp(-6) = 0.25 % (chi^2_2 > 12), a look-elsewhere margin over
+# the 2 x 5 harmonics tested
 MIN_DRIFT_CHI2 = 9.0  # chi^2 gain for moving off the reference frequency
 MIN_GROUP_PHASE = 1e-6  # cycles per frame below which a harmonic is constant per pixel
 CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
@@ -171,11 +181,14 @@ def find_case(folder, exposure):
 
 # ----------------------------------------------------------------------------- joint fit
 
-def _projector(nints, ngroups):
-    """P = I - Q Q^T per integration (Q: orthonormal [1, k]), block-diagonal ``(N, N)``."""
-    k = np.arange(ngroups, dtype=np.float64)
-    q, _ = np.linalg.qr(np.stack([np.ones(ngroups), k - k.mean()], axis=1))
-    return np.kron(np.eye(nints), np.eye(ngroups) - q @ q.T)
+def _projector(nints, ngroups, shared_rate=True):
+    """P = I - X X^+, the projector off the per-pixel ramp model, ``(N, N)``: one intercept
+    per integration and one rate (shared by all integrations, or one per integration)."""
+    k = np.arange(ngroups, dtype=np.float64) - (ngroups - 1) / 2
+    intercepts = np.kron(np.eye(nints), np.ones((ngroups, 1)))
+    slopes = np.tile(k, nints)[:, None] if shared_rate else np.kron(np.eye(nints), k[:, None])
+    X = np.hstack([intercepts, slopes])
+    return np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
 
 
 _ALPHA = np.eye(2)
@@ -216,17 +229,26 @@ def _add(a, b):
     return b if a is None else {k: a[k] + b[k] for k in a}
 
 
+def _pixel_sum(acc, basis, M):
+    """sum_p w_p D_p^T M D_p for the waveform columns D_p of every pixel and a group-level
+    matrix ``M`` (N x N), ``(2J, 2J)``: each pixel's columns are the group-level ones
+    rotated by its own phase, so the sum is a contraction of ``G^T M G`` with the
+    pixel sums of the rotations (``acc["gram"]``)."""
+    J = basis.hw.size
+    K4 = (basis.G.T @ M @ basis.G).reshape(J, 2, J, 2)
+    g = acc["gram"]
+    Cc, Cs, Sc, Ss = g[:J, :J], g[:J, J:], g[J:, :J], g[J:, J:]
+    return (np.einsum("kulv,ua,vb,kl->kalb", K4, _ALPHA, _ALPHA, Cc)
+            + np.einsum("kulv,ua,vb,kl->kalb", K4, _ALPHA, _BETA, Cs)
+            + np.einsum("kulv,ua,vb,kl->kalb", K4, _BETA, _ALPHA, Sc)
+            + np.einsum("kulv,ua,vb,kl->kalb", K4, _BETA, _BETA, Ss)).reshape(2 * J, 2 * J)
+
+
 def _solve(acc, basis, P):
     """Waveform coefficients gamma (2J), their normal matrix S, explained chi^2, offsets."""
     J = basis.hw.size
     PG = P @ basis.G
-    K4 = (basis.G.T @ PG).reshape(J, 2, J, 2)
-    g = acc["gram"]
-    Cc, Cs, Sc, Ss = g[:J, :J], g[:J, J:], g[J:, :J], g[J:, J:]
-    A = (np.einsum("kulv,ua,vb,kl->kalb", K4, _ALPHA, _ALPHA, Cc)
-         + np.einsum("kulv,ua,vb,kl->kalb", K4, _ALPHA, _BETA, Cs)
-         + np.einsum("kulv,ua,vb,kl->kalb", K4, _BETA, _ALPHA, Sc)
-         + np.einsum("kulv,ua,vb,kl->kalb", K4, _BETA, _BETA, Ss)).reshape(2 * J, 2 * J)
+    A = _pixel_sum(acc, basis, P)
     msum = _ALPHA[None] * acc["sumc"][:, None, None] + _BETA[None] * acc["sums"][:, None, None]  # J x 2 x 2
     B = np.einsum("jua,jun->jan", msum, PG.T.reshape(J, 2, -1)).reshape(2 * J, -1)
     W = max(acc["W"], 1e-300)
@@ -254,6 +276,7 @@ class _JointFit:
         self.nints, self.ngroups, self.ny, self.nx = data.shape
         self.N = self.nints * self.ngroups
         self.P = _projector(self.nints, self.ngroups)
+        self.C = np.kron(np.eye(self.nints), np.eye(self.ngroups) - 1.0 / self.ngroups)  # per-integration centring
         self.T = case.group_clocks(self.nints, self.ngroups)
         self.o = case.pixel_clocks(self.ny, self.nx).ravel()
         self.Q = N_OUTPUTS if self.nx % N_OUTPUTS == 0 else 1  # pixels read at the same clock
@@ -374,17 +397,62 @@ def _advance(case, frequency_hz, h):
     return abs(x - round(x))
 
 
-def _significant(gamma, S, scale, basis, nlines):
-    """Harmonics per line whose amplitude is significant (chi^2_2 > MIN_HARMONIC_CHI2); a
-    line whose fundamental is not significant is dropped (e.g. unidentifiable from the
-    common per-group offsets)."""
+def _covariance(S, scale):
+    """scale S^-1, with Jacobi scaling (columns differ by orders of magnitude)."""
     d = np.sqrt(np.maximum(np.diag(S), 1e-300))
-    cov = np.linalg.pinv(S / np.outer(d, d), rcond=1e-12) / np.outer(d, d) * scale
+    return np.linalg.pinv(S / np.outer(d, d), rcond=1e-12) / np.outer(d, d) * scale
+
+
+def _marginal_covariance(fit, omegas, harmonics, gamma, refined, span_clocks, scale):
+    """Covariance of the waveform coefficients with the fitted frequencies of the lines in
+    ``refined`` free too (marginalised over them).  The Fisher matrix of (gamma, delta_l)
+    is L^T S3 L: S3 the normal matrix of the columns at omega_l and omega_l (1 +/- h),
+    L the map taking delta_l to the central difference (D(+h) - D(-h)) gamma_l / 2h.  A
+    harmonic whose group-varying part rests on the fitted frequency (one nearly a whole
+    number of periods per frame) is then as uncertain as it really is."""
+    basis = _Basis(fit.T, omegas, harmonics)
+    if not refined:
+        return _covariance(_solve(fit.sums(basis), basis, fit.P)[1], scale)
+    J2 = 2 * basis.hw.size
+    ext_omegas, ext_harmonics, derivative_columns = list(omegas), list(harmonics), []
+    for li in refined:
+        h = 0.01 / (max(harmonics[li]) * omegas[li] * span_clocks)  # 0.01 rad of the top harmonic
+        own = np.concatenate([[2 * j, 2 * j + 1] for j, (lj, _) in enumerate(basis.owner) if lj == li])
+        for sign in (1, -1):
+            ext_omegas.append(omegas[li] * (1 + sign * h))
+            ext_harmonics.append(harmonics[li])
+        derivative_columns.append((own, h))
+    ext = _Basis(fit.T, ext_omegas, ext_harmonics)
+    S3 = _solve(fit.sums(ext), ext, fit.P)[1]
+    L = np.zeros((2 * ext.hw.size, J2 + len(refined)))
+    L[:J2, :J2] = np.eye(J2)
+    start = J2
+    for r, (own, h) in enumerate(derivative_columns):
+        n = own.size
+        L[start : start + n, J2 + r] = gamma[own] / (2 * h)
+        L[start + n : start + 2 * n, J2 + r] = -gamma[own] / (2 * h)
+        start += 2 * n
+    return _covariance(L.T @ S3 @ L, scale)[:J2, :J2]
+
+
+def _significant(gamma, cov, basis, nlines, V):
+    """Harmonics per line worth subtracting: harmonic h is kept when the group-varying
+    power it explains, gamma_h^T V_h gamma_h (``V`` = sum_p w_p D_p^T C D_p, C the
+    per-integration centring, i.e. the part of the waveform a slope can see), exceeds
+    MIN_HARMONIC_POWER times its own noise, tr(Cov_h V_h).  Subtracting it lowers the
+    expected residual when its true power exceeds tr(Cov_h V_h), and E[gamma^T V gamma]
+    = true power + tr(Cov_h V_h).  When V_h is proportional to S_hh this is the chi^2_2
+    test at 2 MIN_HARMONIC_POWER; a harmonic that is nearly a whole number of periods
+    per frame (e.g. the 2nd in SUB128, 93 periods) is mostly a per-pixel ramp, poorly
+    determined (``cov`` marginalised over a fitted frequency), and is kept only if strong.
+    A line whose fundamental fails is dropped (e.g. unidentifiable from the common
+    per-group offsets)."""
     keep = [[] for _ in range(nlines)]
     for j, (li, h) in enumerate(basis.owner):
-        g = gamma[2 * j : 2 * j + 2]
-        chi2 = float(g @ np.linalg.pinv(cov[2 * j : 2 * j + 2, 2 * j : 2 * j + 2]) @ g)
-        if chi2 > MIN_HARMONIC_CHI2 and (h == 1 or 1 in keep[li]):
+        block = slice(2 * j, 2 * j + 2)
+        g, v = gamma[block], V[block, block]
+        power, noise = float(g @ v @ g), float(np.trace(cov[block, block] @ v))
+        if power > MIN_HARMONIC_POWER * noise and (h == 1 or 1 in keep[li]):
             keep[li].append(h)
     return keep
 
@@ -402,7 +470,9 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
 
     def solve(harmonics, acc=None):
         basis = _Basis(fit.T, [w * (1 + d) for w, d in zip(omegas, drifts)], harmonics)
-        return (basis,) + _solve(fit.sums(basis) if acc is None else acc, basis, fit.P)
+        acc = fit.sums(basis) if acc is None else acc
+        gamma, S, _, offsets = _solve(acc, basis, fit.P)
+        return basis, gamma, S, offsets, _pixel_sum(acc, basis, fit.C)
 
     def visible():  # harmonics not exactly constant per pixel at the current frequencies
         return [[h for h in range(1, max_harmonics + 1)
@@ -413,15 +483,16 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     if not any(harmonics):
         return data, ["emi joint: every harmonic is a per-pixel constant in this frame; not corrected"]
     basis = _Basis(fit.T, omegas, harmonics)
-    basis, gamma, S, _, offsets = solve(harmonics, fit.prepare(basis))
+    basis, gamma, S, offsets, _ = solve(harmonics, fit.prepare(basis))
     nusable = int((fit.weight > 0).sum())
     if nusable < 4 * max_harmonics * len(case.lines):
         return data, [f"emi joint: skipped, only {nusable} usable pixels"]
     nclip, scale = fit.clip(gamma, basis, offsets)
     scale = max(scale, 1.0)  # data quieter than the noise model (read, Poisson, quantisation) prove no more
     fit.cache()
-    basis, gamma, S, _, offsets = solve(harmonics)
-    harmonics = _significant(gamma, S, scale, basis, len(case.lines))
+    basis, gamma, S, offsets, V = solve(harmonics)
+    harmonics = _significant(gamma, _covariance(S, scale), basis, len(case.lines), V)
+    refined = []
     if refine and any(harmonics):
         fit.make_sample()
         for li, w in enumerate(omegas):
@@ -437,12 +508,16 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             cur[li] = omegas[li] * (1 + coarse)
             fine, _ = _scan(fit, cur, harmonics, li, 2 * max_drift / (npoints - 1), 0.0, 9)
             drifts[li] = float(np.clip((1 + coarse) * (1 + fine) - 1, -max_drift, max_drift))
-        basis, gamma, S, _, offsets = solve([v if h else [] for v, h in zip(visible(), harmonics)])
-        harmonics = _significant(gamma, S, scale, basis, len(case.lines))
+            refined.append(li)
+        harmonics = [v if h else [] for v, h in zip(visible(), harmonics)]
+        basis, gamma, S, offsets, V = solve(harmonics)
+        cur = [w * (1 + d) for w, d in zip(omegas, drifts)]
+        cov = _marginal_covariance(fit, cur, harmonics, gamma, refined, span_clocks, scale)
+        harmonics = _significant(gamma, cov, basis, len(case.lines), V)
     if not any(harmonics):
         return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
-                      f"fundamental below chi^2_2 = {MIN_HARMONIC_CHI2}); not corrected"]
-    basis, gamma, S, _, offsets = solve(harmonics)
+                      f"fundamental below its noise); not corrected"]
+    basis, gamma, S, offsets, _ = solve(harmonics)
     out = np.empty(data.shape, np.float32)
     notes = []
     for y0 in range(0, fit.ny, fit.rows):
@@ -453,7 +528,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     for li, line in enumerate(case.lines):
         if not harmonics[li]:
             notes.append(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (fundamental below "
-                         f"chi^2_2 = {MIN_HARMONIC_CHI2}); not corrected")
+                         f"its noise); not corrected")
             continue
         cols = [j for j, (lj, _) in enumerate(basis.owner) if lj == li]
         amps = [float(np.hypot(*gamma[2 * j : 2 * j + 2])) for j in cols]
@@ -473,7 +548,7 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
     if ngroups < 3:
         return data, [f"emi fold: skipped, {ngroups} groups (needs >= 3)"]
     N = nints * ngroups
-    P = _projector(nints, ngroups)
+    P = _projector(nints, ngroups, shared_rate=False)  # the pipeline detrends each integration
     Y = data.reshape(N, -1).astype(np.float64)
     R = P @ Y
     good = ~(np.bitwise_or.reduce(groupdq.reshape(N, -1) & BAD_GROUP, axis=0) != 0)
