@@ -4,7 +4,12 @@ Generated on first use from the documented facts in ``instrument`` (params defau
 gain 4 e-/DN, CDS read noise 6 DN, dark 0.2 e-/s, saturation at
 bias + 97 % of the 210 000 e- full well (bias a placeholder), reference columns flagged,
 no linearity correction (identity: the shape is UNSOURCED),
-PHOTMJSR from the nominal throughput (an UNSOURCED efficiency), aperture corrections
+PHOTMJSR from the nominal throughput (an UNSOURCED efficiency) with the documented
+throughput decay as ``timecoeff_exponential`` rows (``A exp(-(t - t0)/tau) + C`` of
+``instrument.optics``: tau = 200 d, t0 ~ MJD 59720, the one-year loss 0.21 at F2550W
+interpolated to 0 at F560W, an INTERPOLATION), a CRUCIFORM table with the documented
+kernel of ``instrument.optics`` (IFC F560W/F770W fit, a DERIVED detector-sampled
+amplitude, faded to 0 at 12 um by INTERPOLATION), aperture corrections
 from ``calibration/data/apcorr_nominal.ecsv``: measured on the testbed's diffraction PSF
 by ``scripts/make_nominal_apcorr.py``, as CRDS APCORR files are measured on a PSF model.
 EMICORR: the EMI lines, clocks and subarray cases of ``instrument.emi`` with a
@@ -21,10 +26,11 @@ from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
 from instrument import detector as det
-from instrument import dq, emi, imager, readout
-from instrument.files import save_model
+from instrument import dq, emi, imager, optics, readout
+from instrument.files import save_model, write_table_reference
 
-VERSION = "v6"
+VERSION = "v7"
+USEAFTER = "2022-01-01T00:00:00"
 SATURATION_MARGIN = 0.97
 
 
@@ -36,7 +42,7 @@ def _describe(model, reftype, subarray="FULL"):
     model.meta.reftype = reftype
     model.meta.instrument.name = "MIRI"
     model.meta.instrument.detector = "MIRIMAGE"
-    model.meta.useafter = "2022-01-01T00:00:00"
+    model.meta.useafter = USEAFTER
     model.meta.author = "miri-testbed nominal"
     model.meta.pedigree = "DUMMY"
     model.meta.description = f"nominal {reftype} from the documented MIRI parameters"
@@ -58,6 +64,10 @@ def _static_models():
                                                      format="ascii.ecsv")]
     photom = dm.MirImgPhotomModel(phot_table=np.array(photom_rows, dtype=[
         ("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")]))
+    # The documented decay, one GENERIC row per filter (F560W: A = 0, C = 1, no decay).
+    photom.timecoeff_exponential = np.array([(f, "GENERIC") + optics.decay_exponential(f) for f in imager.FILTERS],
+                                            dtype=[("filter", "S12"), ("subarray", "S17"), ("t0", "f4"),
+                                                   ("amplitude", "f4"), ("tau", "f4"), ("const", "f4")])
     photom.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
     return {
         "gain": dm.GainModel(data=np.full(shape, det.GAIN_E_PER_DN, np.float32)),
@@ -73,6 +83,15 @@ def _static_models():
     }
 
 
+def _write_cruciform(path):
+    """CRUCIFORM (a testbed table type, read by ``calibration.cruciform``): the documented
+    kernel ``(a, s, gap)`` of ``instrument.optics`` per filter."""
+    rows = [(f,) + optics.cruciform_kernel(f) + (optics.CORE_GAP_PIX,) for f in imager.FILTERS]
+    return write_table_reference(path, "CRUCIFORM", Table(rows=rows, names=("filter", "amplitude", "rate", "gap")),
+                                 author="miri-testbed nominal", pedigree="DUMMY", useafter=USEAFTER,
+                                 description="nominal row/column scattering kernel a exp(-s|x|) (instrument.optics)")
+
+
 def _emicorr_model():
     phase = (np.arange(emi.WAVEFORM_BINS) + 0.5) / emi.WAVEFORM_BINS
     tree = emi.emicorr_tree({name: np.sin(2 * np.pi * phase) for name in emi.FREQUENCIES})
@@ -81,7 +100,7 @@ def _emicorr_model():
     model.subarray_cases = tree["subarray_cases"]
     model.meta.reftype = "EMICORR"
     model.meta.instrument.name = "MIRI"
-    model.meta.useafter = "2022-01-01T00:00:00"
+    model.meta.useafter = USEAFTER
     model.meta.author = "miri-testbed nominal"
     model.meta.pedigree = "DUMMY"
     model.meta.description = "nominal EMICORR from the documented MIRI parameters (unit-sine waveforms)"
@@ -97,6 +116,8 @@ def nominal_folder(subarray, readpatt, ngroups):
             save_model(_describe(model, name.upper()), folder / f"nominal_{name}.fits")
     if not (folder / "nominal_emicorr.asdf").exists():
         save_model(_emicorr_model(), folder / "nominal_emicorr.asdf")
+    if not (folder / "nominal_cruciform.fits").exists():
+        _write_cruciform(folder / "nominal_cruciform.fits")
     sub = readout.subarray(subarray)
     dark_path = folder / f"nominal_dark_{sub.name.lower()}_{readpatt.lower()}_{ngroups}.fits"
     if not dark_path.exists():

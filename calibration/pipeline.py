@@ -157,8 +157,13 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         product.add_history_entry("miri-testbed algorithms: " + " ".join(f"{k}={v}" for k, v in choice.items()),
                                   software={"name": "miri-testbed", "version": software_version()})
 
-    factor = time_dependent_factor(models["PHOTOM"], meta.instrument.filter, meta.subarray.name,
-                                   meta.exposure.mid_time)
+    mid_time = meta.exposure.mid_time
+    if mid_time is None:
+        # EXPSTART is required (calibration.inputs); an exposure lasts minutes, the decay months.
+        mid_time = meta.exposure.start_time
+        for product in (rate_model, rateints):
+            product.add_history_entry("photom: no EXPMID; throughput time dependence evaluated at EXPSTART")
+    factor = time_dependent_factor(models["PHOTOM"], meta.instrument.filter, meta.subarray.name, mid_time)
     sci, cvar_p, cvar_r = apply_photom(rate, var_p, var_r, factor)
     cal = _image(dm.ImageModel, rate_model, data=sci.astype(np.float32), dq=rate_dq,
                  err=np.sqrt(cvar_p + cvar_r).astype(np.float32), var_poisson=cvar_p.astype(np.float32),

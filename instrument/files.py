@@ -40,6 +40,36 @@ def write_text(path, text):
     return Path(path)
 
 
+def write_table_reference(path, reftype, table, *, author, pedigree, description, useafter, header=None):
+    """Write a FITS reference of a type CRDS does not have (CRUCIFORM, DISTPOLY, REFCAT)
+    atomically: the selection keywords of the imager (INSTRUME MIRI, DETECTOR MIRIMAGE,
+    EXP_TYPE MIR_IMAGE, USEAFTER) in the primary header, as calibration's reference
+    selection reads them, plus ``header`` cards; ``table`` (astropy) in the extension
+    named ``reftype``."""
+    from datetime import datetime, timezone
+
+    from astropy.io import fits
+
+    primary = fits.PrimaryHDU()
+    h = primary.header
+    h["REFTYPE"] = reftype
+    h["INSTRUME"] = "MIRI"
+    h["DETECTOR"] = "MIRIMAGE"
+    h["EXP_TYPE"] = "MIR_IMAGE"
+    h["USEAFTER"] = useafter
+    h["PEDIGREE"] = pedigree
+    h["AUTHOR"] = author
+    h["DATE"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    h["DESCRIP"] = description
+    for key, value in (header or {}).items():
+        h[key] = value
+    hdu = fits.table_to_hdu(table)
+    hdu.name = reftype
+    with atomic_path(path) as tmp:
+        fits.HDUList([primary, hdu]).writeto(tmp)
+    return Path(path)
+
+
 def product_stem(uncal_path):
     """``jw..._uncal.fits`` -> ``jw...``: the name every product of that exposure shares."""
     name = Path(uncal_path).name

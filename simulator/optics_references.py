@@ -20,14 +20,12 @@ the distortion and an astrometric reference catalog.
 """
 import hashlib
 import json
-from datetime import datetime, timezone
 
 import numpy as np
-from astropy.io import fits
 from astropy.table import Table
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
 
-from instrument.files import atomic_path, write_text
+from instrument.files import write_table_reference, write_text
 
 from . import cruciform, psf
 from .pointing import DISTORTION, DISTORTION_CENTRE, DISTORTION_SCALE
@@ -87,26 +85,9 @@ def _measure_apcorr(filter_name, sky_in_fwhm, min_sky_in_pix, sky_out_ratio, pha
     return rows
 
 
-def _primary(reftype, kind, description):
-    h = fits.Header()
-    h["REFTYPE"] = reftype
-    h["INSTRUME"] = "MIRI"
-    h["DETECTOR"] = "MIRIMAGE"
-    h["EXP_TYPE"] = "MIR_IMAGE"
-    h["USEAFTER"] = USEAFTER
-    h["PEDIGREE"] = "SIMULATION"
-    h["AUTHOR"] = "miri-testbed simulator"
-    h["DATE"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    h["DESCRIP"] = f"{description} ({kind})"
-    return fits.PrimaryHDU(header=h)
-
-
-def _write(path, primary, table, extname):
-    hdu = fits.table_to_hdu(table)
-    hdu.name = extname
-    with atomic_path(path) as tmp:
-        fits.HDUList([primary, hdu]).writeto(tmp)
-    return path
+def _write(path, reftype, kind, description, table, header=None):
+    return write_table_reference(path, reftype, table, author="miri-testbed simulator", pedigree="SIMULATION",
+                                 description=f"{description} ({kind})", useafter=USEAFTER, header=header)
 
 
 def write_optics_references(folder, scene, observation, options, effects, rng):
@@ -119,9 +100,9 @@ def write_optics_references(folder, scene, observation, options, effects, rng):
             a *= 1 + CRUCIFORM_ERROR * rng.standard_normal()
             s *= 1 + CRUCIFORM_ERROR * rng.standard_normal()
         rows.append((name, a, s, cruciform.CORE_GAP_PIX))
-    paths = {"CRUCIFORM": _write(folder / "miri_testbed_cruciform.fits",
-                                 _primary("CRUCIFORM", options.kind, "row/column scattering kernel a exp(-s|x|)"),
-                                 Table(rows=rows, names=("filter", "amplitude", "rate", "gap")), "CRUCIFORM")}
+    paths = {"CRUCIFORM": _write(folder / "miri_testbed_cruciform.fits", "CRUCIFORM", options.kind,
+                                 "row/column scattering kernel a exp(-s|x|)",
+                                 Table(rows=rows, names=("filter", "amplitude", "rate", "gap")))}
 
     terms = list(DISTORTION.items()) if getattr(effects, "distortion", False) else []
     table = Table(names=("i", "j", "dx", "dy"), dtype=(int, int, float, float))
@@ -130,11 +111,11 @@ def write_optics_references(folder, scene, observation, options, effects, rng):
             dx += DISTORTION_ERROR_PIX * rng.standard_normal()
             dy += DISTORTION_ERROR_PIX * rng.standard_normal()
         table.add_row((i, j, dx, dy))
-    primary = _primary("DISTPOLY", options.kind, "detector = undistorted + sum (dx, dy) u^i v^j")
-    primary.header["XCENTRE"] = (DISTORTION_CENTRE[0], "0-based full-frame x of u = 0")
-    primary.header["YCENTRE"] = (DISTORTION_CENTRE[1], "0-based full-frame y of v = 0")
-    primary.header["SCALE"] = (DISTORTION_SCALE, "pixels per unit of u and v")
-    paths["DISTPOLY"] = _write(folder / "miri_testbed_distpoly.fits", primary, table, "DISTPOLY")
+    paths["DISTPOLY"] = _write(folder / "miri_testbed_distpoly.fits", "DISTPOLY", options.kind,
+                               "detector = undistorted + sum (dx, dy) u^i v^j", table, header={
+                                   "XCENTRE": (DISTORTION_CENTRE[0], "0-based full-frame x of u = 0"),
+                                   "YCENTRE": (DISTORTION_CENTRE[1], "0-based full-frame y of v = 0"),
+                                   "SCALE": (DISTORTION_SCALE, "pixels per unit of u and v")})
 
     ra = np.array([s.ra_deg for s in scene.sources], float)
     dec = np.array([s.dec_deg for s in scene.sources], float)
@@ -143,7 +124,6 @@ def write_optics_references(folder, scene, observation, options, effects, rng):
         dec = dec + err * rng.standard_normal(ra.size)
         ra = ra + err * rng.standard_normal(ra.size) / np.cos(np.deg2rad(dec))
     table = Table({"id": np.arange(ra.size), "ra": ra, "dec": dec})
-    paths["REFCAT"] = _write(folder / "miri_testbed_refcat.fits",
-                             _primary("REFCAT", options.kind, "astrometric reference catalog of the field"),
-                             table, "REFCAT")
+    paths["REFCAT"] = _write(folder / "miri_testbed_refcat.fits", "REFCAT", options.kind,
+                             "astrometric reference catalog of the field", table)
     return paths

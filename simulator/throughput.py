@@ -3,8 +3,9 @@
 Nominal throughput: that of ``instrument.imager`` (``N_e = F_nu A eta (d_lambda /
 lambda) / h``, A = 25.4 m^2 RECALLED, eta an UNSOURCED placeholder).
 
-Time-dependent loss (params 4 "Time-dependent throughput", defaults 25-26): the
-relative throughput at MJD t is
+Time-dependent loss (params 4 "Time-dependent throughput", defaults 25-26; the
+documented facts t0, tau and the loss after one year L are in :mod:`instrument.optics`):
+the relative throughput at MJD t is
 
     T(t) = [A exp(-(t - t0) / tau) + C] [1 - l (t - t0) / 365],   A + C = 1,   tau = 200 d (G25, IFC),
 
@@ -13,7 +14,8 @@ no loss before t0.  The slow linear term ``l`` (the pipeline's optional
 ``timecoeff_linear`` form, params 4) is ``LINEAR_LOSS_PER_YEAR_F2550W`` at F2550W, scaled
 like L below: an UNSOURCED placeholder that makes the truth richer than the exponential
 a monitoring fit assumes (DESIGN: no inverse crime).  The amplitude follows from the fractional loss after one year,
-``L = 1 - T(t0 + 365)``: ``A = L / (1 - exp(-365 / tau))``.  L is 0.21 at F2550W (STScI
+``L = 1 - T(t0 + 365)``, here with the linear term included (:func:`decay_coefficients`;
+without it this is the documented ``A = L / (1 - exp(-365 / tau))`` of the nominal PHOTOM).  L is 0.21 at F2550W (STScI
 news 2023-09-29, G25) and falls LINEARLY in wavelength to 0 at F560W: an INTERPOLATION,
 not sourced (the per-filter A and C are in CRDS PHOTOM, an open item of the params file).
 
@@ -27,13 +29,7 @@ days, each measurement with a relative error of ``MONITOR_ERROR`` (placeholders)
 import numpy as np
 
 from instrument import imager
-
-#: Start of the decay, MJD (APPROXIMATE, params 4: IFC code's MJD 59720 = 2022-05-21).
-T0_MJD = 59720.0
-#: E-folding time, days (params 4: ~200, held fixed in the IFC fit).
-TAU_DAYS = 200.0
-#: Loss after one year at F2550W (params 4: "F2550W lost ~21 % over the first year").
-LOSS_ONE_YEAR_F2550W = 0.21
+from instrument.optics import LOSS_ONE_YEAR_F2550W, T0_MJD, TAU_DAYS, loss_after_one_year
 #: Slow linear loss per year at F2550W after t0 (UNSOURCED placeholder, see above).
 LINEAR_LOSS_PER_YEAR_F2550W = 0.003
 #: Simulated monitoring programme behind a measured PHOTOM time table (placeholders).
@@ -50,14 +46,6 @@ def electrons_per_second_per_mjy(filter_name):
 def surface_brightness_to_mjy_per_pixel(mjy_sr):
     """MJy/sr -> mJy falling on one nominal imager pixel."""
     return imager.mjy_per_pixel(mjy_sr)
-
-
-def loss_after_one_year(filter_name):
-    """Fractional loss one year after t0: linear in wavelength from 0 at F560W to 0.21 at
-    F2550W (an INTERPOLATION, not sourced)."""
-    lo, hi = imager.FILTERS["F560W"].wavelength_um, imager.FILTERS["F2550W"].wavelength_um
-    lam = imager.imager_filter(filter_name).wavelength_um
-    return LOSS_ONE_YEAR_F2550W * float(np.clip((lam - lo) / (hi - lo), 0.0, 1.0))
 
 
 def decay_coefficients(filter_name):
