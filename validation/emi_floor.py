@@ -1,0 +1,84 @@
+"""The Cramer-Rao floor of the residual EMI fraction: how little EMI any unbiased
+correction can leave, given the exposure's read times and noise.
+
+The data model (what a correction has to learn from the ramps alone) is, per pixel p and
+read n of integration i,
+
+    y_pn = a_pi + b_p k_n + c_n + E(t_n + o_p; theta) + noise(sigma),
+
+with per-pixel intercepts per integration, one rate per pixel, per-read offsets common to
+all pixels (nuisance), and the waveform E of each line, sum_h alpha_h cos(h w t) +
+beta_h sin(h w t), w = 2 pi f (1 + delta).  theta = every harmonic's (alpha, beta) and,
+with ``free_frequency``, each line's delta.  The Fisher matrix of theta with the nuisance
+eliminated is
+
+    F = sum_p D_p^T P D_p / sigma^2 - (the Schur complement of the common offsets),
+
+D_p = dE_p/dtheta (N x m), P the projector off the per-pixel ramp model.  The error of
+the best unbiased estimate in the score's metric, the group-varying part C (E - E_hat)
+(C removes each integration's mean), has expected square
+
+    < |C D_p dtheta|^2 > = tr(F^-1 sum_p D_p^T C D_p) / (npix N),
+
+and the floor is its root over rms[C E].  Unlike :func:`validation.emi_score.statistical_floor`
+(sigma sqrt(p / M), which assumes every parameter is as well determined as a free
+offset), this one knows when a harmonic is nearly a whole number of periods per frame
+(then mostly a per-pixel ramp, degenerate with the rate) and what an unknown frequency
+costs.  A biased estimator (one that drops a poorly determined harmonic) can go below it.
+White noise: sigma the read noise per read (the Poisson noise of faint pixels and the
+quantisation are left out, so the floor is slightly optimistic for them).
+"""
+import numpy as np
+
+CHUNK = 32768  # pixels per block
+
+
+def _ramp_projector(nints, ngroups):
+    k = np.arange(ngroups, dtype=np.float64)
+    X = np.hstack([np.kron(np.eye(nints), np.ones((ngroups, 1))), np.tile(k - k.mean(), nints)[:, None]])
+    return np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
+
+
+def _columns(lines, t, free_frequency):
+    """dE/dtheta at times ``t`` (N, npix) -> (N, npix, m), and E itself."""
+    cols, E = [], np.zeros(t.shape)
+    for line in lines:
+        w = 2 * np.pi * line.true_frequency
+        d_delta = np.zeros(t.shape)
+        for h, (amp, phase) in enumerate(zip(line.amplitudes, line.phases), start=1):
+            arg = h * w * t
+            cols += [np.cos(arg), np.sin(arg)]
+            E += amp * np.sin(arg + phase)
+            d_delta += amp * h * 2 * np.pi * line.frequency_hz * t * np.cos(arg + phase)
+        if free_frequency:
+            cols.append(d_delta)
+    return np.stack(cols, axis=-1), E
+
+
+def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=True):
+    """The floor of the residual fraction (module docstring) for EMI ``lines`` (objects with
+    ``frequency_hz``, ``true_frequency``, ``amplitudes``, ``phases`` and calls in seconds, as
+    :class:`simulator.emi.EmiLine`) read at ``starts[i, k] + offsets[y, x]`` (seconds)."""
+    nints, ngroups = starts.shape
+    N = nints * ngroups
+    usable = np.ones(offsets.shape, bool) if usable is None else usable
+    T = starts.ravel() - starts.ravel()[0]  # the floor does not depend on the time origin
+    o = offsets[usable].ravel()
+    P = _ramp_projector(nints, ngroups)
+    C = np.kron(np.eye(nints), np.eye(ngroups) - 1.0 / ngroups)
+    m = sum(2 * len(line.amplitudes) + int(free_frequency) for line in lines)
+    F, G, F_offsets, ref2 = np.zeros((m, m)), np.zeros((m, m)), np.zeros((N, m)), 0.0
+    for a in range(0, o.size, CHUNK):
+        D, E = _columns(lines, T[:, None] + o[None, a : a + CHUNK], free_frequency)
+        PD = np.einsum("nk,kpm->npm", P, D)
+        CD = np.einsum("nk,kpm->npm", C, D)
+        F += np.einsum("npm,npl->ml", D, PD)
+        G += np.einsum("npm,npl->ml", CD, CD)
+        F_offsets += PD.sum(axis=1)
+        ref2 += float(np.sum((C @ E) ** 2))
+    if m == 0 or ref2 == 0:
+        return float("nan")
+    F = (F - F_offsets.T @ np.linalg.pinv(P * o.size) @ F_offsets) / sigma**2
+    d = np.sqrt(np.maximum(np.diag(F), 1e-300))
+    cov = np.linalg.pinv(F / np.outer(d, d), rcond=1e-12) / np.outer(d, d)
+    return float(np.sqrt(max(np.trace(cov @ G), 0.0) / ref2))
