@@ -403,16 +403,18 @@ def _covariance(S, scale):
     return np.linalg.pinv(S / np.outer(d, d), rcond=1e-12) / np.outer(d, d) * scale
 
 
-def _marginal_covariance(fit, omegas, harmonics, gamma, refined, span_clocks, scale):
+def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks, scale):
     """Covariance of the waveform coefficients with the fitted frequencies of the lines in
     ``refined`` free too (marginalised over them).  The Fisher matrix of (gamma, delta_l)
     is L^T S3 L: S3 the normal matrix of the columns at omega_l and omega_l (1 +/- h),
     L the map taking delta_l to the central difference (D(+h) - D(-h)) gamma_l / 2h.  A
     harmonic whose group-varying part rests on the fitted frequency (one nearly a whole
-    number of periods per frame) is then as uncertain as it really is."""
+    number of periods per frame) is then as uncertain as it really is.  S3 is summed over
+    the frequency scan's pixel sample and scaled to all pixels by their total weight (it
+    only sets the noise of the harmonic test)."""
     basis = _Basis(fit.T, omegas, harmonics)
     if not refined:
-        return _covariance(_solve(fit.sums(basis), basis, fit.P)[1], scale)
+        return _covariance(S, scale)
     J2 = 2 * basis.hw.size
     ext_omegas, ext_harmonics, derivative_columns = list(omegas), list(harmonics), []
     for li in refined:
@@ -423,7 +425,8 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, refined, span_clocks, sc
             ext_harmonics.append(harmonics[li])
         derivative_columns.append((own, h))
     ext = _Basis(fit.T, ext_omegas, ext_harmonics)
-    S3 = _solve(fit.sums(ext), ext, fit.P)[1]
+    sample = fit.sums(ext, sample=True)
+    S3 = _solve(sample, ext, fit.P)[1] * (fit.weight.sum() / sample["W"])
     L = np.zeros((2 * ext.hw.size, J2 + len(refined)))
     L[:J2, :J2] = np.eye(J2)
     start = J2
@@ -512,7 +515,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         harmonics = [v if h else [] for v, h in zip(visible(), harmonics)]
         basis, gamma, S, offsets, V = solve(harmonics)
         cur = [w * (1 + d) for w, d in zip(omegas, drifts)]
-        cov = _marginal_covariance(fit, cur, harmonics, gamma, refined, span_clocks, scale)
+        cov = _marginal_covariance(fit, cur, harmonics, gamma, S, refined, span_clocks, scale)
         harmonics = _significant(gamma, cov, basis, len(case.lines), V)
     if not any(harmonics):
         return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
