@@ -30,7 +30,7 @@ competes with, dominates the faint end.  Reported per variant:
   seeds and the rms (must be < 0.1 sigma), over the pixels whose jump flags stay as they
   were; ``flips`` counts the pixels where the corrected ramp crossed the jump detector's
   threshold the other way (a discontinuous change of the rate, several sigma, that any
-  change of the data near the threshold makes).
+  change of the data near the threshold makes) or whose rate became NaN.
 
     python benchmarks/emi_flux.py [--seeds 1 2 3] [--quick] [--no-peers] [--record]
 
@@ -146,9 +146,9 @@ def run_cell(subarray, line_name, ngroups, seed, variants, workdir):
                "noise": emi_score.rate_noise_vs_truth(prod["rate"].data, twin_rate, twin_err, ok)}
         if v == "none":
             row["change"], row["flips"] = np.zeros(int(ok.sum())), 0
-        else:  # EMI off: the change, left out where the jump decision flipped (counted)
+        else:  # EMI off: the change, left out where the jump decision flipped or the rate was lost (counted)
             still = calibrate_exposure(off["uncal"], off["refs"], {**ALGORITHMS, "emi": v}, save_ramp=True)
-            flipped = ok & (jumps(still) != jumps(twin))
+            flipped = ok & ((jumps(still) != jumps(twin)) | ~np.isfinite(still["rate"].data))
             row["change"] = ((still["rate"].data - twin_rate) / twin_err)[ok & ~flipped]
             row["flips"] = int(flipped.sum())
         rows[v] = row
@@ -196,7 +196,8 @@ def main(argv=None):
              "# dF/sig: (flux - flux_twin) / flux_err_twin over matched sources, mean +- s.e. and rms; "
              "noise: rms(rate - rate_twin) / median(err);",
              "# EMI off: (rate_variant - rate_none) / err per usable pixel, max |.| and rms (target < 0.1), "
-             "over the pixels whose jump flags the correction left as they were; flips: pixels where it changed them",
+             "over the pixels whose jump flags the correction left as they were; flips: pixels where it changed them "
+             "(or lost the rate)",
              f"{'subarray':14s} {'line':5s} {'ngr':>3s} {'variant':16s} {'matched':>8s} {'dF/sig mean +- se':>20s} "
              f"{'rms':>7s} {'noise':>7s} {'off: max':>9s} {'rms':>7s} {'flips':>5s}"]
     print("\n".join(lines), flush=True)

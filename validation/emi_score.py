@@ -12,12 +12,21 @@
   (ngroups - 2) nints constraints of noise sigma: ``sigma sqrt(p / M) / rms[E - <E>_n]``.
 * Rate noise relative to the EMI-free truth: the same exposure simulated with EMI off
   (same seed, identical noise) gives the rates the correction should reach;
-  ``rms(rate - rate_noEMI) / median(err)`` in units of the rate error.
+  ``rms(rate - rate_noEMI) / median(err)`` in units of the rate error.  (Not part of a
+  suite run: it needs a second simulation and calibration of every cell.)
+
+In a suite run (:mod:`validation.runner`), :func:`correction` reruns the pipeline's EMI
+step on the cell's uncal file to learn what it removed, and :func:`score_emi` gives the
+metric rows and the folded waveforms the report draws.
 """
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
+from calibration import emi as cal_emi
+from calibration import pipeline, registry
+from calibration.inputs import open_uncal
+from instrument import dq
 from simulator import emi as sim_emi
 
 
@@ -67,3 +76,100 @@ def rate_noise_vs_truth(rate, rate_no_emi, err, usable=None):
     if usable is not None:
         ok &= usable
     return float(np.sqrt(np.mean((rate[ok] - rate_no_emi[ok]) ** 2)) / np.median(err[ok]))
+
+
+#: Phase bins of the folded-waveform view.
+FOLD_BINS = 48
+#: Pixels sampled for the folded-waveform view (all of them in the small subarrays).
+FOLD_PIXELS = 40000
+
+
+def correction(uncal_path, refs_folder, algorithm):
+    """What the pipeline's EMI step does to an exposure: ``(raw, corrected, usable)`` in DN,
+    or None when the EMICORR reference in ``refs_folder`` lists no line to correct for it.
+
+    The step is the public :func:`calibration.pipeline.emi_step`, called as the pipeline
+    calls it (after dq_init and saturation, same references, variant ``algorithm``); so
+    ``raw - corrected`` is exactly what the calibration removed (zero for ``none``).
+    ``usable``: pixels with no DO_NOT_USE flag and no saturated group."""
+    exposure = open_uncal(uncal_path)
+    case, _ = cal_emi.find_case(refs_folder, exposure)
+    if case is None or not case.lines:
+        return None
+    _, ref = pipeline._reference_arrays(refs_folder, exposure)
+    pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
+    groupdq = registry.get("saturation", registry.DEFAULTS["saturation"])(exposure.data, exposure.groupdq,
+                                                                           ref["saturation"])
+    corrected, _, _ = pipeline.emi_step(exposure, refs_folder, algorithm, groupdq, pixeldq, ref["readnoise"],
+                                        ref["gain"])
+    usable = ((pixeldq & dq.DO_NOT_USE) == 0) & ~np.any(groupdq & dq.SATURATED, axis=(0, 1))
+    return exposure.data, corrected, usable
+
+
+def _detrended(ramps):
+    """Each pixel's ramp less its own line over the groups (per integration), less the
+    median over pixels of each group: ``(nints, ngroups, npix)`` -> same shape."""
+    k = np.arange(ramps.shape[1], dtype=np.float64)
+    X = np.stack([np.ones_like(k), k], axis=1)
+    P = np.eye(k.size) - X @ np.linalg.pinv(X)
+    out = np.einsum("gk,ikp->igp", P, np.asarray(ramps, np.float64))
+    return out - np.median(out, axis=2, keepdims=True)
+
+
+def fold(lines, starts, offsets, raw, corrected, usable, nbins=FOLD_BINS, npix=FOLD_PIXELS):
+    """The folded waveform of each EMI line, before and after correction, with the truth.
+
+    Returns ``{line name: dict(phase, before, after, true, frequency_hz, rms_dn)}``: the
+    ramp residuals (each pixel's ramp less its own straight line over the groups, less
+    the per-group median over pixels) of the raw and the corrected data, and of the
+    injected line alone treated the same way, binned (median per bin) by each read's
+    phase at the line's true frequency.  A sample of ``npix`` usable pixels is used."""
+    ys, xs = np.nonzero(usable)
+    if ys.size == 0 or raw.shape[1] < 3:
+        return {}
+    pick = np.random.default_rng(0).permutation(ys.size)[:npix]
+    ys, xs = ys[pick], xs[pick]
+    t = starts[:, :, None] + offsets[ys, xs][None, None, :]
+    before, after = _detrended(raw[:, :, ys, xs]), _detrended(corrected[:, :, ys, xs])
+    out = {}
+    for line in lines:
+        phase = np.mod(line.true_frequency * t, 1.0).ravel()
+        index = np.minimum((phase * nbins).astype(int), nbins - 1)
+        order = np.argsort(index, kind="stable")
+        cuts = np.searchsorted(index[order], np.arange(1, nbins))
+        true = _detrended(line(t))
+
+        def binned(values):
+            return np.array([np.median(v) if v.size else np.nan for v in np.split(values.ravel()[order], cuts)])
+
+        out[line.name] = dict(phase=(np.arange(nbins) + 0.5) / nbins, before=binned(before), after=binned(after),
+                              true=binned(true), frequency_hz=line.true_frequency, rms_dn=line.rms)
+    return out
+
+
+def score_emi(truth_path, raw, corrected, usable, with_fold=False):
+    """Metric rows of one exposure's EMI correction, and (``with_fold``) its folded waveforms.
+
+    ``emi_residual_fraction`` (``f`` of the module docstring) and ``emi_residual_floor``
+    (its statistical floor, with p = 2 x the injected harmonics and sigma the truth's read
+    noise of one read), both with ``bin`` = the exposure's ngroups, so a study over
+    ngroups can draw residual vs ngroups.  No rows when the truth has no EMI."""
+    with fits.open(truth_path) as hdul:
+        table = Table(hdul["EMI"].data)
+        offsets = hdul["READ_OFFSET"].data.astype(np.float64)
+        starts = hdul["FRAME_START"].data.astype(np.float64)
+        sigma = float(hdul[0].header["READNOIS"])
+        badpix = hdul["BADPIX"].data.astype(bool)
+    lines = [ln for ln in sim_emi.from_table(table) if ln.rms > 0]
+    if not lines:
+        return [], {}
+    usable = usable & ~badpix
+    true = waveform_at(lines, starts, offsets)
+    removed = np.asarray(raw, np.float64) - corrected
+    ngroups = float(raw.shape[1])
+    nparams = 2 * sum(len(ln.amplitudes) for ln in lines)
+    rows = [dict(metric="emi_residual_fraction", value=residual_fraction(true, removed, usable), unit="", bin=ngroups),
+            dict(metric="emi_residual_floor", value=statistical_floor(true, sigma, nparams, usable), unit="",
+                 bin=ngroups)]
+    del true, removed
+    return rows, (fold(lines, starts, offsets, raw, corrected, usable) if with_fold else {})

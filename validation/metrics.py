@@ -2,12 +2,13 @@
 
 * a metric with an ideal value ``x`` (flux ratio 1, pull width 1, biases 0): ``|v - x|``;
 * a metric that should be small (astrometric error, false detections, false flags,
-  scatter over the Cramer-Rao bound): ``v``;
+  scatter over the Cramer-Rao bound, the EMI left after correction): ``v``;
 * a fraction that should be large (detected, jump completeness, shower coverage):
   ``1 - v``.
 
 Counts of pixels or events (``pull_n``, ``clean_n``, ...) say how much data a row rests
-on, not how good it is: they are not judged.  :mod:`validation.compare` and
+on, not how good it is: they are not judged; nor is ``emi_residual_floor``, the
+statistical floor of the EMI residual, which the exposure sets.  :mod:`validation.compare` and
 :mod:`validation.gate` both judge through :func:`loss`, so "better" means one thing.
 """
 import numpy as np
@@ -16,11 +17,12 @@ IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "pull_mean": 0.0, "pul
          "rate_bias_sigma": 0.0, "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0,
          "cr_pull_std": 1.0}
 LOWER = {"astrometric_error", "false_detections", "false_flag_rate", "clean_scatter_over_crb",
-         "cr_scatter_over_crb", "cr_scatter_over_crb_steps"}
+         "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction"}
 HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
-              "astrometric_error_unaligned"}  # before alignment: a diagnostic of the input
+              "astrometric_error_unaligned",  # before alignment: a diagnostic of the input
+              "emi_residual_floor"}  # set by the data's noise and size, not by the algorithm
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.
 EVENT_VALUED_BIN = {"shower_flagged_fraction"}

@@ -1,6 +1,12 @@
 """The report folder: metrics table, per-target summary, plots, a static HTML page and a
 Markdown summary for pull-request comments.
 
+Plots: flux ratio vs flux, rate pulls, astrometric error vs S/N and the residual map,
+the EMI residual vs ngroups per algorithm set (when the results hold several of each),
+and the before/after views of each effect cut from the run's own exposures
+(:mod:`validation.views`, saved as ``views.npz`` beside the page), at most
+``MAX_VIEWS`` figures per effect.
+
 Everything is written atomically; the page opens from disk (no server) and embeds its
 plots as PNG files beside it.  Given a gate comparison (:func:`validation.gate.check`),
 both pages add the difference from the baseline, regressions highlighted.
@@ -15,16 +21,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from matplotlib.colors import AsinhNorm, SymLogNorm  # noqa: E402
+
 from instrument.files import atomic_path, write_text  # noqa: E402
 
+from . import views as effect_views  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
 from .score import PULL_HIST_EDGES  # noqa: E402
 from .targets import format_bounds, format_value, status  # noqa: E402
 
 
-def _save_figure(fig, path):
+MAX_VIEWS = 3  # figures per effect
+VIEW_DPI = 72
+
+
+def _save_figure(fig, path, dpi=110):
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -98,7 +111,8 @@ def plot_astrometric_map(metrics, path):
 
 def summary_table(metrics):
     """Median, 16th and 84th percentile and count of each metric per scenario."""
-    rows = metrics[metrics["bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error"]))]
+    rows = metrics[metrics["bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error",
+                                                                     *effect_views.EMI_METRICS]))]
     grouped = rows.groupby(["scenario", "metric"])["value"]
     table = grouped.agg(median="median", p16=lambda v: np.percentile(v, 16), p84=lambda v: np.percentile(v, 84),
                         n="count")
@@ -145,6 +159,8 @@ tr.nodata td:nth-child(8) { color: #777; }
 img { max-width: 48%; margin: 0.5%; border: 1px solid #ddd; }
 tr.regressed td { background: #f8c8c8; font-weight: bold; }
 tr.improved td { background: #d4f0d4; }
+img.view { max-width: 32%; }
+p.note { color: #555; font-size: 0.9em; max-width: 70em; }
 """
 
 
@@ -215,8 +231,10 @@ def _strict(value):
 
 
 def write_report(outdir, metrics, hist, target_results, context, baseline_result=None):
-    """Write ``metrics.csv``, ``summary.json``, plots, ``index.html`` and ``summary.md``
-    into ``outdir``; with ``baseline_result``, the difference from the baseline too."""
+    """Write ``metrics.csv``, ``summary.json``, plots, ``views.npz``, ``index.html`` and
+    ``summary.md`` into ``outdir``; with ``baseline_result``, the difference from the
+    baseline too.  The effect views and the EMI rows of every algorithm set come from
+    ``metrics.attrs`` (:func:`validation.views.attached`)."""
     outdir.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     metrics.to_csv(buffer, index=False)
@@ -227,6 +245,11 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
     plot_pulls(hist, outdir / "pulls.png")
     plot_astrometry(metrics, outdir / "astrometry.png")
     plot_astrometric_map(metrics, outdir / "astrometric_map.png")
+    cut, emi_rows = effect_views.attached(metrics)
+    labels = set(metrics["algorithms"].astype(str))
+    cut = {cell: v for cell, v in cut.items() if cell.split("|")[0] in labels}
+    effect_views.save(outdir / "views.npz", cut)
+    effects_html = effect_sections(outdir, cut) + emi_section(outdir, emi_rows)
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>MIRI testbed report: {html.escape(context['suite'])}</title>
 <style>{STYLE}</style></head><body>
@@ -238,6 +261,7 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 <h2>Plots</h2>
 <img src="flux_ratio.png" alt="flux ratio vs flux"><img src="pulls.png" alt="pull histogram">
 <img src="astrometry.png" alt="astrometric error vs S/N"><img src="astrometric_map.png" alt="astrometric residual map">
+{effects_html}
 {_baseline_html(baseline_result) if baseline_result is not None else ""}
 <h2>Metrics by scenario</h2>
 {_html_table(summary_table(metrics))}
@@ -247,3 +271,180 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
     write_text(outdir / "index.html", page)
     write_text(outdir / "summary.md", markdown_summary(target_results, context, baseline_result))
     return outdir / "index.html"
+
+
+# ------------------------------------------------------------------ EMI and effect views
+
+def plot_emi_vs_ngroups(rows, path):
+    """The EMI left after correction vs the number of groups, one line per algorithm set
+    (median over scenarios and seeds at each ngroups), with the statistical floor (read
+    noise over the amount of data, :func:`validation.emi_score.statistical_floor`)."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    residual = rows[rows["metric"] == "emi_residual_fraction"]
+    for label, group in residual.groupby("algorithms"):
+        med = group.groupby("bin")["value"].median()
+        ax.plot(med.index, 100 * med.to_numpy(), "o-", label=label)
+    floor = rows[rows["metric"] == "emi_residual_floor"].groupby("bin")["value"].median()
+    ax.plot(floor.index, 100 * floor.to_numpy(), "k--", label="statistical floor")
+    ax.axhline(0.5, color="r", lw=0.8, ls=":", label="0.5 % target (issue 4)")
+    ax.set_yscale("log")
+    ax.set_xlabel("groups per integration")
+    ax.set_ylabel("residual EMI (% of injected, group-varying rms)")
+    ax.legend(fontsize=8)
+    ax.set_title("EMI residual vs ngroups, per algorithm set")
+    _save_figure(fig, path)
+
+
+def plot_emi_fold(view, title, path):
+    """The ramp residuals folded by phase at the line's frequency: raw data (before), after
+    the EMI step, and the injected waveform treated the same way (truth)."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(view["phase"], view["before"], "-", color="0.5", label="before (uncal)")
+    ax.plot(view["phase"], view["true"], "k--", label="injected (truth)")
+    ax.plot(view["phase"], view["after"], "-", color="tab:blue", label="after the EMI step")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel(f"phase at {view['frequency_hz']:.4f} Hz")
+    ax.set_ylabel("ramp residual (DN)")
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def _images(axes, panels, norm, cmap="viridis"):
+    for ax, (image, name) in zip(axes, panels):
+        shown = ax.imshow(image, origin="lower", norm=norm, cmap=cmap, interpolation="nearest")
+        ax.set_title(name, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return shown
+
+
+def plot_cosmic(view, title, path):
+    """A cut-out around the largest shower or cosmic-ray hit: the rate with every group
+    difference used (no jump flags) less the true rate, the calibrated rate less the
+    true rate (DN/s, symmetric log stretch, linear within 3 noise sigma), and the pixels
+    the jump and shower steps flagged."""
+    fig, axes = plt.subplots(1, 3, figsize=(8, 2.9), layout="constrained")
+    before, after = view["before"] - view["true"], view["after"] - view["true"]
+    finite = after[np.isfinite(after)]
+    sigma = 1.4826 * float(np.median(np.abs(finite - np.median(finite)))) if finite.size else 1.0
+    sigma = sigma or 1.0
+    top = max(float(np.nanmax(np.abs(before))), 5 * sigma)
+    shown = _images(axes[:2], [(before, "before: no jump flags - truth"), (after, "after: calibrated - truth")],
+                    SymLogNorm(linthresh=3 * sigma, vmin=-top, vmax=top), "RdBu_r")
+    _images(axes[2:], [(view["flagged"], "flagged (jump, shower): black")], plt.Normalize(0, 1), "Greys")
+    ticks = [-top, -3 * sigma, 0, 3 * sigma, top]
+    bar = fig.colorbar(shown, ax=axes[:2], shrink=0.8, label="DN/s", ticks=ticks)
+    bar.ax.set_yticklabels([f"{t:.3g}" for t in ticks])
+    fig.suptitle(title, fontsize=9)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def plot_cruciform(view, title, path):
+    """A stamp of the brightest source of a filter with a cross: the cal image before and
+    after the cruciform variant, and what the variant removed (before - after), all less
+    the image median, on one asinh stretch saturated at 3 % of the star's peak so that
+    the faint row and column arms show."""
+    fig, axes = plt.subplots(1, 3, figsize=(8.5, 2.9), layout="constrained")
+    before, after = view["before"], view["after"]
+    top = 0.03 * float(np.nanmax(before))
+    shown = _images(axes, [(before, "before (cal)"), (after, f"after (cruciform={view['variant']})"),
+                           (before - after, "removed (before - after)")],
+                    AsinhNorm(linear_width=top / 20, vmin=-top, vmax=top), "RdBu_r")
+    fig.colorbar(shown, ax=axes, shrink=0.8, label="MJy/sr")
+    fig.suptitle(title, fontsize=9)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def plot_background(view, title, path):
+    """The cal image, the 2-D background ``background=map`` estimates from it and the image
+    less that estimate (block medians, MJy/sr); the scene's true level in the title."""
+    fig, axes = plt.subplots(1, 3, figsize=(8.5, 2.9), layout="constrained")
+    lo, hi = np.nanpercentile(view["before"], [2, 98])
+    _images(axes[:2], [(view["before"], "before (cal)"), (view["estimate"], "background estimate (map)")],
+            plt.Normalize(lo, hi))
+    resid = view["after"]
+    top = float(np.nanpercentile(np.abs(resid), 98)) or 1.0
+    shown = _images(axes[2:], [(resid, "after: cal - estimate")], plt.Normalize(-top, top), "RdBu_r")
+    fig.colorbar(shown, ax=axes[2], shrink=0.8, label="MJy/sr")
+    fig.suptitle(title, fontsize=9)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def _view_title(cell, detail):
+    _, scenario, seed = cell.split("|")
+    return f"{scenario} seed {seed}: {detail}"
+
+
+def _emi_detail(name, view):
+    return f"{name} ({view['frequency_hz']:.4f} Hz, {view['rms_dn']:.2g} DN rms injected)"
+
+
+def _cosmic_detail(view):
+    return f"largest {view['kind']} ({view['size']}) at x={view['x0']}.., y={view['y0']}.."
+
+
+def _cruciform_detail(view):
+    return f"{view['filter']}, {view['flux_mjy']:.3g} mJy; {view['record']}"
+
+
+def _background_detail(view):
+    after = float(np.nanmedian(view["after"]))
+    true = ("zodiacal + thermal model" if view["modelled"] else f"true {view['true_mjy_sr']:.4g} MJy/sr")
+    return f"{true}; estimate median {float(np.nanmedian(view['estimate'])):.4g}, after {after:.2g} MJy/sr"
+
+
+EFFECTS = [  # (section title, view-name test, plot, detail, order (strongest first))
+    ("EMI: folded waveform", lambda v: v.startswith("emi:"), plot_emi_fold,
+     lambda name, v: _emi_detail(name[4:], v), lambda v: -float(v["rms_dn"])),
+    ("Showers", lambda v: v == "shower", plot_cosmic, lambda name, v: _cosmic_detail(v), lambda v: 0),
+    ("Cosmic rays", lambda v: v == "cosmic_ray", plot_cosmic, lambda name, v: _cosmic_detail(v), lambda v: 0),
+    ("Cruciform", lambda v: v == "cruciform", plot_cruciform, lambda name, v: _cruciform_detail(v),
+     lambda v: -float(v["contrast"])),
+    ("Background", lambda v: v == "background", plot_background, lambda name, v: _background_detail(v),
+     lambda v: not v["modelled"]),
+]
+
+
+def _doc(text):
+    return " ".join(text.split())
+
+
+def effect_sections(outdir, cut):
+    """Draw up to ``MAX_VIEWS`` figures per effect from ``cut`` (``{cell: {view: fields}}``);
+    return the HTML of the before/after section."""
+    parts = ["<h2>Before and after, per effect</h2>",
+             "<p>Cut from the run's own exposures (first seed of each scenario); only effects on in "
+             "some cell are drawn.</p>"]
+    for index, (title, wanted, plot, detail, order) in enumerate(EFFECTS):
+        found = [(cell, name, view) for cell, cell_views in cut.items() for name, view in cell_views.items()
+                 if wanted(name)]
+        found = sorted(found, key=lambda item: order(item[2]))[:MAX_VIEWS]
+        parts.append(f"<h3>{html.escape(title)}</h3>")
+        if not found:
+            parts.append("<p class='note'>No cell with this effect on.</p>")
+            continue
+        parts.append(f"<p class='note'>{html.escape(_doc(plot.__doc__))}</p><div class='views'>")
+        for k, (cell, name, view) in enumerate(found):
+            png = f"view_{index}_{k}.png"
+            plot(view, _view_title(cell, detail(name, view)), outdir / png)
+            parts.append(f"<img class='view' src='{png}' alt='{html.escape(title)}: {html.escape(cell)}'>")
+        parts.append("</div>")
+    parts.append("<h3>Wavelength residual vs wavelength</h3><p class='note'>Awaits spectroscopy: no LRS or "
+                 "MRS scenario is simulated yet, so there is no wavelength to plot.</p>")
+    return "\n".join(parts)
+
+
+def emi_section(outdir, rows):
+    """The residual-vs-ngroups plot, when ``rows`` hold EMI residuals at several ngroups
+    and from several algorithm sets; otherwise a line saying what it needs."""
+    residual = rows[rows["metric"] == "emi_residual_fraction"]
+    if residual.empty:
+        return ""
+    if residual["bin"].nunique() < 2 or residual["algorithms"].nunique() < 2:
+        return ("<h3>EMI residual vs ngroups</h3><p class='note'>Drawn for results with EMI residuals at "
+                "several ngroups from several algorithm sets, e.g. <code>miri-testbed study --suite emi "
+                "--algorithms default emi=fold emi=none -o studies/emi</code>.</p>")
+    plot_emi_vs_ngroups(rows, outdir / "emi_vs_ngroups.png")
+    return ("<h3>EMI residual vs ngroups</h3><p class='note'>" + html.escape(_doc(plot_emi_vs_ngroups.__doc__))
+            + "</p><img src='emi_vs_ngroups.png' alt='EMI residual vs ngroups'>")

@@ -8,6 +8,7 @@ summed pull histogram, so a table read back alone still says how it was made.
 """
 import json
 import platform
+import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 
 from instrument.files import atomic_path
 
+from . import views
 from .runner import COLUMNS
 
 META_KEY = b"miri_testbed"
@@ -67,7 +69,8 @@ def read_parquet(path):
 
 
 def read_results(path):
-    """``(table, meta)`` from a study folder, a ``.parquet`` or a ``.csv`` results file.
+    """``(table, meta)`` from a study folder, a ``.parquet`` or a ``.csv`` results file,
+    with the before/after views of ``views.npz`` beside it attached (:func:`validation.views.attach`).
 
     Raises :class:`ResultsError` naming the file for a missing, unreadable or
     unfinished input, or one that is not a metrics table."""
@@ -97,7 +100,11 @@ def read_results(path):
         frame["source_id"] = frame["source_id"].astype(float)
     except (TypeError, ValueError) as exc:
         raise ResultsError(f"{path}: non-numeric value, bin or source_id ({exc})") from None
-    return frame, meta
+    try:
+        cut = views.load(path.parent / "views.npz")
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ResultsError(f"{path.parent / 'views.npz'}: not a readable views file ({exc})") from None
+    return views.attach(frame, cut), meta
 
 
 def select_set(table, label, where="results"):

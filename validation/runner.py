@@ -5,6 +5,14 @@ process, on a local process pool (sized to the machine) or on a ``dask.distribut
 cluster, with identical results.  Each cell's exposures live in
 ``<workdir>/<scenario>/seed<N>/`` (a temporary folder when no ``workdir`` is given, as
 on a remote worker) and are removed once scored unless ``keep_products`` is set.
+
+Besides the scores of :mod:`validation.score` and :mod:`validation.detector_score`, a
+cell whose exposure has EMI lines its EMICORR reference lists gets the EMI scores of
+:mod:`validation.emi_score` (the pipeline's EMI step is run once more on the uncal file
+to learn what it removed).  A cell with ``views`` set (the first seed of each scenario,
+see :func:`suite_cells`) also returns the before/after views of :mod:`validation.views`;
+:func:`run_cells` hands them on in the table's ``attrs`` (:func:`validation.views.attach`),
+where the report finds them.
 """
 import os
 import shutil
@@ -17,9 +25,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from calibration import registry
 from calibration.pipeline import calibrate
 from simulator import simulate
 
+from . import emi_score, views
 from .detector_score import score_detector
 from .score import PULL_HIST_EDGES, score
 
@@ -32,6 +42,7 @@ class Cell:
     scenario: object
     seed: int
     algorithms: tuple = ()  # ((step, name), ...)
+    views: bool = False  # also cut the before/after views of validation.views
 
     @property
     def label(self):
@@ -39,7 +50,8 @@ class Cell:
 
 
 def run_cell(cell, workdir, keep_products=False):
-    """Simulate, calibrate and score one cell; return (rows DataFrame, pull histogram)."""
+    """Simulate, calibrate and score one cell; return (rows DataFrame, pull histogram,
+    views dict (empty unless ``cell.views``))."""
     s = cell.scenario
     folder = Path(workdir) / s.name / f"seed{cell.seed}"
     sim = simulate(s.scene(cell.seed), s.observation, folder, name=s.name, seed=cell.seed,
@@ -47,11 +59,18 @@ def run_cell(cell, workdir, keep_products=False):
     products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True)
     rows, hist = score(sim["truth"], products["rate"], products["cat"])
     rows += score_detector(sim["truth"], products["ramp"], products["rateints"])
+    choice = registry.resolve(dict(cell.algorithms))
+    emi, folds = emi_score.correction(sim["uncal"], sim["refs"], choice["emi"]), {}
+    if emi is not None:
+        more, folds = emi_score.score_emi(sim["truth"], *emi, with_fold=cell.views)
+        rows += more
+        del emi
+    cut = views.cell_views(sim, products, sim["refs"], choice, folds) if cell.views else {}
     if not keep_products:
         shutil.rmtree(folder, ignore_errors=True)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"], frame["seed"], frame["algorithms"] = s.name, cell.seed, cell.label
-    return frame, hist
+    return frame, hist, cut
 
 
 def compute_cell(cell, workdir=None, keep_products=False):
@@ -67,7 +86,7 @@ def default_workers():
 
 
 def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=False):
-    """Yield ``(index, rows, pull histogram)`` for each of ``cells`` as it finishes.
+    """Yield ``(index, rows, pull histogram, views)`` for each of ``cells`` as it finishes.
 
     ``client``: a ``distributed.Client`` (the cells run on its cluster); otherwise
     ``workers`` local processes (1: in this process)."""
@@ -76,8 +95,7 @@ def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=Fal
 
         futures = {client.submit(compute_cell, c, workdir, keep_products, pure=False): i for i, c in enumerate(cells)}
         for future in dask_completed(futures):
-            frame, hist = future.result()
-            yield futures[future], frame, hist
+            yield (futures[future], *future.result())
             future.release()
         return
     workers = workers or default_workers()
@@ -92,17 +110,33 @@ def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=Fal
 
 
 def run_cells(cells, workdir, workers=None, keep_products=False, progress=True):
-    """Run ``cells``; return the long-form metrics table and the summed pull histogram."""
+    """Run ``cells``; return the long-form metrics table (the cells' views attached,
+    :func:`validation.views.attach`) and the summed pull histogram."""
     frames, hist = [None] * len(cells), np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
+    cut = {}
     with tqdm(total=len(cells), unit="cell", disable=not progress, desc="cells") as bar:
-        for i, frame, h in iter_cells(cells, workdir, workers, keep_products=keep_products):
+        for i, frame, h, v in iter_cells(cells, workdir, workers, keep_products=keep_products):
             frames[i] = frame
             hist += h
+            if v:
+                cut[views.cell_key(cells[i].label, cells[i].scenario.name, cells[i].seed)] = v
             bar.update()
     table = pd.concat(frames, ignore_index=True).sort_values(["scenario", "seed", "metric"], kind="stable")
-    return table.reset_index(drop=True), hist
+    return views.attach(table.reset_index(drop=True), cut), hist
+
+
+def with_views(cells):
+    """``cells`` with ``views`` set on the first seed of each (algorithm set, scenario)."""
+    seen = set()
+    out = []
+    for c in cells:
+        key = (c.label, c.scenario.name)
+        out.append(Cell(c.scenario, c.seed, c.algorithms, key not in seen))
+        seen.add(key)
+    return out
 
 
 def suite_cells(suite, algorithms=None):
+    """The cells of ``suite`` (scenario x seed) for one algorithm set, views on the first seed."""
     algos = tuple(sorted((algorithms or {}).items()))
-    return [Cell(s, seed, algos) for s in suite.scenarios for seed in suite.seeds]
+    return with_views([Cell(s, seed, algos) for s in suite.scenarios for seed in suite.seeds])

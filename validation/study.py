@@ -6,9 +6,11 @@ A study folder holds
   sets), the package versions and a log of the runs that worked on it;
 * ``suite.toml``: the suite text, as run;
 * ``cells/<set>/<scenario>/seed<N>.parquet``: one file per finished cell, written
-  atomically (temporary file, then rename) as soon as the cell is scored;
+  atomically (temporary file, then rename) as soon as the cell is scored, after its
+  before/after views (``seed<N>.views.npz``, first seed of each scenario and set only);
 * ``results.parquet``: every cell's rows in cell order, once all cells are done, with
-  the configuration and versions in its metadata too.
+  the configuration and versions in its metadata too, and ``views.npz`` (every cell's
+  views, :mod:`validation.views`) beside it.
 
 A cell whose file exists is finished, and a file exists only complete, so a killed
 study run again with the same folder computes exactly the missing cells: no row is
@@ -34,8 +36,9 @@ from tqdm import tqdm
 from calibration import registry
 from instrument.files import write_text
 
+from . import views
 from .results import ResultsError, package_versions, read_parquet, write_parquet
-from .runner import Cell, iter_cells
+from .runner import Cell, iter_cells, with_views
 from .scenarios import parse_suite, suite_text
 from .score import PULL_HIST_EDGES
 
@@ -76,6 +79,10 @@ def parse_algorithm_sets(texts):
 
 def cell_path(folder, cell):
     return Path(folder) / "cells" / cell.label / cell.scenario.name / f"seed{cell.seed}.parquet"
+
+
+def views_path(folder, cell):
+    return cell_path(folder, cell).with_suffix(".views.npz")
 
 
 def _now():
@@ -142,16 +149,17 @@ class Study:
         return json.loads((self.folder / "study.json").read_text(encoding="utf-8"))
 
     def cells(self):
-        """Every cell, in the fixed order of the results table: set, scenario, seed."""
-        return [Cell(s, seed, algos) for algos in self.sets.values() for s in self.suite.scenarios
-                for seed in self.suite.seeds]
+        """Every cell, in the fixed order of the results table: set, scenario, seed (views
+        on the first seed of each set and scenario)."""
+        return with_views([Cell(s, seed, algos) for algos in self.sets.values() for s in self.suite.scenarios
+                           for seed in self.suite.seeds])
 
     def pending(self):
         return [c for c in self.cells() if not cell_path(self.folder, c).exists()]
 
     def run(self, workers=None, client=None, progress=True, engine="local"):
         """Compute the pending cells, then write ``results.parquet``; return the results table."""
-        for leftover in (self.folder / "cells").glob("**/.seed*.parquet.*"):
+        for leftover in (self.folder / "cells").glob("**/.seed*.*"):
             shutil.rmtree(leftover, ignore_errors=True)  # a write a killed run left unfinished
         cells, todo = self.cells(), self.pending()
         record = self._read_record()
@@ -161,9 +169,11 @@ class Study:
         start = time.perf_counter()
         with tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell", disable=not progress,
                   desc=f"study {self.suite.name}", smoothing=0.1) as bar:
-            for i, frame, hist in iter_cells(todo, workers=workers, client=client):
+            for i, frame, hist, cut in iter_cells(todo, workers=workers, client=client):
                 meta = dict(scenario=todo[i].scenario.name, seed=todo[i].seed, algorithms=todo[i].label,
                             pull_hist=[int(v) for v in hist])
+                if cut:  # before the rows: a cell whose rows exist is complete
+                    views.save(views_path(self.folder, todo[i]), {"cell": cut})
                 write_parquet(frame, cell_path(self.folder, todo[i]), meta)
                 bar.update()
         run.update(finished=_now(), cells_computed=len(todo), seconds=round(time.perf_counter() - start, 2))
@@ -171,9 +181,14 @@ class Study:
         return self.assemble()
 
     def assemble(self):
-        """Concatenate the cell files in cell order into ``results.parquet``."""
+        """Concatenate the cell files in cell order into ``results.parquet``, their views
+        into ``views.npz``."""
         frames, hist = [], np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
+        cut = {}
         for cell in self.cells():
+            saved = views.load(views_path(self.folder, cell)).get("cell")
+            if saved:
+                cut[views.cell_key(cell.label, cell.scenario.name, cell.seed)] = saved
             path = cell_path(self.folder, cell)
             if not path.exists():
                 raise StudyError(f"{self.folder}: cell {cell.label} {cell.scenario.name} seed {cell.seed} "
@@ -188,8 +203,9 @@ class Study:
         record = self._read_record()
         meta = dict(study=record["config"], versions=record["runs"][-1]["versions"] if record["runs"] else
                     record["versions"], pull_hist=[int(v) for v in hist])
+        views.save(self.folder / "views.npz", cut)
         write_parquet(table, self.folder / "results.parquet", meta)
-        return table
+        return views.attach(table, cut)
 
 
 def _load_on_worker():

@@ -1,0 +1,231 @@
+"""Before/after views of each effect, cut from one cell's own exposure and products.
+
+A view is a small dict of arrays (a few thousand numbers) that the report draws
+(:mod:`validation.report`); the runner makes them for the cells whose ``views`` flag is
+set (the first seed of each scenario and algorithm set), and only for the effects that
+are on in that cell:
+
+* ``emi:<line>``: the folded EMI waveform before and after correction, with the true
+  one (:func:`validation.emi_score.fold`), for each injected line with at least
+  ``MIN_PERIODS_PER_FRAME`` periods per frame (a slower line barely changes phase
+  across a frame, so folding by pixel phase shows little);
+* ``shower`` and ``cosmic_ray``: a cut-out around the largest shower (peak) and the
+  largest cosmic-ray hit (charge): the rate with every group difference used (the ramp
+  after the detector steps, jump flags ignored: what a fit without jump detection
+  sees), the calibrated rate, the true rate, and the pixels the jump and shower steps
+  flagged;
+* ``cruciform``: a stamp of the brightest source of a filter with a cross, the cal
+  image before and after the cell's cruciform variant, and the star's peak over the
+  stamp's noise (``contrast``: the report shows the clearest first);
+* ``background``: the cal image (block medians), the 2-D background that
+  ``background=map`` estimates (:func:`calibration.background.background_map`), the
+  image less that estimate, and the true background level of the scene.
+
+Views are stored with the results (``views.npz``: :func:`save`, :func:`load`) so that
+``miri-testbed report`` draws them again from a study or report folder.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from stdatamodels.jwst import datamodels as dm
+
+from calibration import background, cruciform, registry
+from instrument import dq
+from instrument.files import atomic_path
+
+MIN_PERIODS_PER_FRAME = 2.0
+COSMIC_HALF = 8  # cut-out half size around a cosmic-ray hit, pixels
+SHOWER_HALF_MAX = 20
+CROSS_HALF = 24  # cruciform stamp half size
+CROSS_MARGIN = 8
+BACKGROUND_PIXELS = 96  # longest side of the block-median background images
+
+
+def _config(truth):
+    """The simulation configuration recorded in an open truth file."""
+    return json.loads(bytes(truth["CONFIG"].data).decode())
+
+
+def emi_views(folds, frame_time):
+    """The folded waveforms worth drawing: lines with enough periods per frame."""
+    return {f"emi:{name}": fold for name, fold in folds.items()
+            if fold["frequency_hz"] * frame_time >= MIN_PERIODS_PER_FRAME}
+
+
+def _box(y, x, half, shape):
+    y0, x0 = max(int(round(y)) - half, 0), max(int(round(x)) - half, 0)
+    return slice(y0, min(y0 + 2 * half + 1, shape[0])), slice(x0, min(x0 + 2 * half + 1, shape[1]))
+
+
+def _largest_events(truth):
+    """``{"shower": (y, x, half, size), "cosmic_ray": ...}``: the largest shower (peak) and
+    the largest cosmic-ray hit seen in the ramps (deposited charge), where there are any."""
+    showers, hits = Table(truth["SHOWERS"].data), Table(truth["CR_HITS"].data)
+    events = {}
+    if len(showers):
+        s = showers[int(np.argmax(showers["peak_dn"]))]
+        half = int(min(SHOWER_HALF_MAX, np.ceil(2 * max(s["a"], s["b"])) + 3))
+        events["shower"] = (float(s["y"]), float(s["x"]), half, f"peak {s['peak_dn']:.0f} DN")
+    hits = hits[hits["group"] < truth[0].header["NGROUPS"]] if len(hits) else hits
+    if len(hits):
+        ids, index = np.unique(np.asarray(hits["hit"]), return_inverse=True)
+        charge = np.bincount(index, weights=np.asarray(hits["charge_e"], float))
+        rows = hits[index == int(np.argmax(charge))]
+        core = rows[int(np.argmax(rows["charge_e"]))]
+        events["cosmic_ray"] = (float(core["y"]), float(core["x"]), COSMIC_HALF, f"{charge.max():.0f} e-")
+    return events
+
+
+def cosmic_views(truth_path, ramp_path, rate_path):
+    """The ``shower`` and ``cosmic_ray`` views of the module docstring (those with an event)."""
+    with fits.open(truth_path) as truth:
+        events = _largest_events(truth)
+        true_rate = truth["RATE"].data
+        tgroup = float(truth[0].header["TGROUP"])
+    out = {}
+    with fits.open(ramp_path, memmap=True) as ramp, dm.open(rate_path) as rate:
+        for kind, (y, x, half, size) in events.items():
+            box = _box(y, x, half, true_rate.shape)
+            data = ramp["SCI"].data[:, :, box[0], box[1]].astype(np.float64)
+            groupdq = ramp["GROUPDQ"].data[:, :, box[0], box[1]]
+            bad = (groupdq & (dq.DO_NOT_USE | dq.SATURATED)) != 0
+            ok = ~(bad[:, 1:] | bad[:, :-1])
+            diffs = np.where(ok, np.diff(data, axis=1), 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                unflagged = diffs.sum(axis=(0, 1)) / ok.sum(axis=(0, 1)) / tgroup
+            out[kind] = dict(before=unflagged.astype(np.float32), after=rate.data[box].astype(np.float32),
+                             true=true_rate[box].astype(np.float32),
+                             flagged=np.any(groupdq & dq.JUMP_DET, axis=(0, 1)).astype(np.uint8),
+                             kind=kind.replace("_", " "), size=size, y0=box[0].start, x0=box[1].start)
+    return out
+
+
+def cruciform_view(truth_path, cal_path, refs_folder, variant):
+    """The ``cruciform`` view, or None when the cross is off or absent in the filter or no
+    source lies far enough from the edges."""
+    with fits.open(truth_path) as truth:
+        if not _config(truth)["effects"].get("cruciform", False):
+            return None
+        sources = Table(truth["SOURCES"].data)
+    with dm.open(cal_path) as cal:
+        params = cruciform.load_kernel(refs_folder, cal)
+        if params is None or params[0] == 0 or not len(sources):
+            return None
+        ny, nx = cal.data.shape
+        edge = CROSS_HALF + CROSS_MARGIN
+        inside = sources[(sources["x"] > edge) & (sources["x"] < nx - 1 - edge) & (sources["y"] > edge)
+                         & (sources["y"] < ny - 1 - edge)]
+        if not len(inside):
+            return None
+        star = inside[int(np.argmax(inside["flux_mjy"]))]
+        sci = np.asarray(cal.data, np.float64)
+        image, factor, record = cruciform.correct(registry.get("cruciform", variant), sci, refs_folder, cal)
+        sky = np.nanmedian(sci)
+        box = _box(star["y"], star["x"], CROSS_HALF, sci.shape)
+        before = sci[box] - sky
+        noise = 1.4826 * np.nanmedian(np.abs(before))
+        return dict(before=before.astype(np.float32), after=(image[box] - sky).astype(np.float32),
+                    variant=variant, record=record, factor=float(factor), flux_mjy=float(star["flux_mjy"]),
+                    filter=str(cal.meta.instrument.filter), contrast=float(np.nanmax(before) / noise))
+
+
+def _block_median(image, n=BACKGROUND_PIXELS):
+    step = max(1, int(np.ceil(max(image.shape) / n)))
+    ny, nx = (s // step * step for s in image.shape)
+    blocks = image[:ny, :nx].reshape(ny // step, step, nx // step, step)
+    return np.nanmedian(blocks, axis=(1, 3)).astype(np.float32)
+
+
+def background_view(truth_path, cal_path):
+    """The ``background`` view (cal image, ``map`` estimate, their difference, true level)."""
+    with fits.open(truth_path) as truth:
+        config = _config(truth)
+    with dm.open(cal_path) as cal:
+        sci = np.asarray(cal.data, np.float64)
+    estimate = background.background_map(sci)
+    modelled = bool(config["effects"].get("background_model", False))
+    return dict(before=_block_median(sci), estimate=_block_median(estimate), after=_block_median(sci - estimate),
+                true_mjy_sr=float(config["scene"]["background_mjy_sr"]), modelled=modelled)
+
+
+def cell_views(sim, products, refs_folder, algorithms, folds):
+    """Every view of one cell (``sim``, ``products``: the runner's paths; ``algorithms``:
+    the cell's full ``{step: name}``; ``folds``: :func:`validation.emi_score.fold`'s)."""
+    views = {}
+    with fits.open(sim["truth"]) as truth:
+        header = truth[0].header
+        frame_time = float(np.diff(truth["FRAME_START"].data[0, :2])[0]) if header["NGROUPS"] > 1 else 0.0
+        effects = _config(truth)["effects"]
+    views.update(emi_views(folds, frame_time))
+    if effects.get("cosmic_rays") or effects.get("showers"):
+        views.update(cosmic_views(sim["truth"], products["ramp"], products["rate"]))
+    view = cruciform_view(sim["truth"], products["cal"], refs_folder, algorithms["cruciform"])
+    if view is not None:
+        views["cruciform"] = view
+    views["background"] = background_view(sim["truth"], products["cal"])
+    return views
+
+
+SEPARATOR = "::"
+
+
+def save(path, views):
+    """Write ``{cell key: {view: {field: value}}}`` to ``path`` (npz), atomically."""
+    flat = {SEPARATOR.join((cell, view, field)): np.asarray(value)
+            for cell, cell_views_ in views.items() for view, fields in cell_views_.items()
+            for field, value in fields.items()}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **flat)
+    return path
+
+
+def load(path):
+    """The views saved by :func:`save` (``{}`` when ``path`` does not exist)."""
+    views = {}
+    if not Path(path).is_file():
+        return views
+    with np.load(path, allow_pickle=False) as archive:
+        for key in archive.files:
+            cell, view, field = key.split(SEPARATOR)
+            value = archive[key]
+            views.setdefault(cell, {}).setdefault(view, {})[field] = value.item() if value.ndim == 0 else value
+    return views
+
+
+def cell_key(label, scenario, seed):
+    """How a cell is named in a views file."""
+    return f"{label}|{scenario}|{seed}"
+
+
+ATTR = "miri_testbed"
+EMI_METRICS = ("emi_residual_fraction", "emi_residual_floor")
+
+
+class Attached(dict):
+    """What travels with a results table in ``DataFrame.attrs``: compared by identity and
+    never copied, so pandas can hand it on cheaply through selections."""
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def attach(table, cut):
+    """``table`` with ``cut`` (``{cell key: views}``) and the EMI rows of every algorithm
+    set in ``table.attrs``: a report of one set still draws residual vs ngroups per set."""
+    table.attrs[ATTR] = Attached(views=cut, emi_rows=table[table["metric"].isin(EMI_METRICS)].copy())
+    return table
+
+
+def attached(table):
+    """``(views, EMI rows of every set)`` attached to ``table`` (empty when none)."""
+    extra = table.attrs.get(ATTR) or {}
+    return extra.get("views", {}), extra.get("emi_rows", table[table["metric"].isin(EMI_METRICS)])
