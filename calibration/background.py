@@ -9,9 +9,27 @@
   subtracted; the catalog's annulus then removes only what is left.  It follows
   gradients and steps (the Lyot-field offset) that a per-source annulus straddles.
 
-A dedicated background exposure is not supported yet.
+* ``dedicated``: the surface brightness of dedicated background exposures (an offset
+  field, no sources), calibrated like the science (detector1, photom at their own
+  mid-times, the same cruciform correction), subtracted pixel by pixel, as the JWST
+  image2 ``background`` step does with an association's background members:
+
+      S' = S - mean_k B_k,    var(S') = var(S) + sum_k var(B_k) / n^2,
+
+  the background's noise added to the science's in every pixel (the catalog's annulus
+  then removes only what is left).  Same filter, subarray (name, corner, size) and
+  detector are required; readout and group count may differ.  The exposures come from
+  the caller (``miri-testbed calibrate --background FILE``) or, if none is given, from
+  an image2 association (``*_asn.json``) beside the science uncal that lists it as its
+  ``science`` member (:func:`dedicated_paths`), as the simulator writes one.
+
+Every variant is ``f(sci, var, backgrounds) -> (sci, var)`` with ``backgrounds`` a list of
+``(surface brightness, variance)`` of the calibrated background exposures (empty unless
+``dedicated`` is chosen); ``local`` and ``map`` leave the variance as it is.
 """
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 from astropy.convolution import Gaussian2DKernel, convolve
@@ -20,13 +38,15 @@ from photutils.background import Background2D, MedianBackground
 from photutils.segmentation import detect_sources
 from scipy import ndimage
 
+from . import CalibrationInputError
+
 BOX = 32
 MASK_DILATE = 5
 
 
-def local(sci):
+def local(sci, var, backgrounds=()):
     """Variant ``local``: the image unchanged (the catalog's annuli do the work)."""
-    return sci
+    return sci, var
 
 
 def source_mask(sci, nsigma=3.0, npixels=5):
@@ -52,5 +72,88 @@ def background_map(sci, box=BOX):
 
 
 def subtract_map(sci):
-    """Variant ``map``: ``sci`` minus :func:`background_map` (NaNs stay NaN)."""
+    """``sci`` minus :func:`background_map` (NaNs stay NaN)."""
     return sci - background_map(sci)
+
+
+def map_variant(sci, var, backgrounds=()):
+    """Variant ``map``: :func:`subtract_map`; the map's own error is not propagated."""
+    return subtract_map(sci), var
+
+
+def dedicated(sci, var, backgrounds=()):
+    """Variant ``dedicated``: ``sci - mean_k B_k`` and ``var + sum_k var_k / n^2``."""
+    if not backgrounds:
+        raise CalibrationInputError("background=dedicated needs a dedicated background exposure")
+    n = len(backgrounds)
+    bkg = sum(b for b, _ in backgrounds) / n
+    bkg_var = sum(v for _, v in backgrounds) / n**2
+    return sci - bkg, var + bkg_var
+
+
+def dedicated_paths(variant, uncal_path, given=None):
+    """The dedicated background exposures to use: ``given`` (a path or a list), else the
+    ``background`` members of the image2 associations (``*_asn.json``) in the uncal's
+    folder whose ``science`` member is this uncal; an empty list for the other variants.
+    Asking for ``dedicated`` without any, or giving some with another variant, or the
+    science exposure as its own background, is an error that says so."""
+    given = [given] if isinstance(given, (str, Path)) else list(given or [])
+    uncal_path = Path(uncal_path)
+    if variant != "dedicated":
+        if given:
+            raise CalibrationInputError(f"background exposure(s) {', '.join(map(str, given))} given but the "
+                                        f"background step is {variant!r}; choose background=dedicated")
+        return []
+    paths = [Path(p) for p in given] or _from_associations(uncal_path)
+    if not paths:
+        raise CalibrationInputError(
+            f"background=dedicated needs a dedicated background exposure for {uncal_path}: give --background FILE, "
+            f"or an image2 association (*_asn.json) beside it listing it as science with a background member")
+    for path in paths:
+        if not path.exists():
+            raise CalibrationInputError(f"background exposure {path}: no such file")
+        if uncal_path.exists() and path.resolve() == uncal_path.resolve():
+            raise CalibrationInputError(f"background exposure {path} is the science exposure itself")
+    return paths
+
+
+def _from_associations(uncal_path):
+    found = []
+    for asn_path in sorted(uncal_path.parent.glob("*_asn.json")):
+        try:
+            products = json.loads(asn_path.read_text(encoding="utf-8"))["products"]
+            for product in products:
+                members = product["members"]
+                types = {str(m["exptype"]).lower() for m in members if Path(m["expname"]).name == uncal_path.name}
+                if "science" in types:
+                    found += [asn_path.parent / m["expname"] for m in members
+                              if str(m["exptype"]).lower() == "background"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CalibrationInputError(f"{asn_path}: not a readable association ({type(exc).__name__}: {exc})") from None
+    return found
+
+
+#: What a dedicated background exposure must share with the science exposure.
+MATCH = {"filter": "meta.instrument.filter", "detector": "meta.instrument.detector",
+         "exposure type": "meta.exposure.type", "subarray": "meta.subarray.name",
+         "subarray corner (SUBSTRT1)": "meta.subarray.xstart", "subarray corner (SUBSTRT2)": "meta.subarray.ystart",
+         "subarray size (SUBSIZE1)": "meta.subarray.xsize", "subarray size (SUBSIZE2)": "meta.subarray.ysize"}
+
+
+def check_dedicated(science, background):
+    """Raise a :class:`CalibrationInputError` naming the first way ``background`` (an
+    opened uncal) cannot serve as the dedicated background of ``science``."""
+    name = background.meta.filename
+    for what, dotted in MATCH.items():
+        values = []
+        for model in (background, science):
+            node = model
+            for part in dotted.split("."):
+                node = getattr(node, part, None)
+            values.append(str(node).strip().upper())
+        if values[0] != values[1]:
+            raise CalibrationInputError(f"background exposure {name}: {what} is {values[0]}, the science exposure's "
+                                        f"is {values[1]}")
+    if background.data.shape[-2:] != science.data.shape[-2:]:
+        raise CalibrationInputError(f"background exposure {name}: frame shape {background.data.shape[-2:]} differs "
+                                    f"from the science exposure's {science.data.shape[-2:]}")

@@ -3,7 +3,9 @@
 detector1: dq_init (MASK) -> saturation -> emi (EMICORR) -> firstframe/lastframe -> linearity -> dark
            -> jump -> showers -> ramp_fit                      => rate, rateints
 image2:    photom                                              => cal
-image3:    source catalog (aperture photometry, apcorr)        => cat (ECSV)
+image3:    cruciform, background (local, map, or a dedicated background exposure calibrated
+           through detector1 and photom like the science), source catalog (aperture
+           photometry, apcorr), alignment                      => cat (ECSV)
 
 Every product is computed in memory first and written atomically at the end, so a
 failure at any point leaves no partial output.
@@ -29,7 +31,7 @@ from .linearity import correct_linearity
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .photom import apply_photom, time_dependent_factor
-from . import cruciform
+from . import background, cruciform
 
 log = logging.getLogger(__name__)
 
@@ -101,20 +103,12 @@ def emi_step(exposure, folder, name, groupdq, pixeldq, read_noise, gain):
     return data, notes, "COMPLETE"
 
 
-def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False):
-    """Calibrate one exposure; return ``{suffix: model or table}`` without writing anything.
-
-    With ``save_ramp``, also the ramp after the detector steps (``_ramp``: linearised,
-    dark-subtracted data with the jump and saturation flags), as the JWST pipeline's
-    ``save_calibrated_ramp`` does."""
-    choice = registry.resolve(algorithms)
-    exposure = open_uncal(uncal_path)
+def _detector1(exposure, folder, choice):
+    """detector1 on an opened exposure: ``(models, products)`` where products holds the
+    rate arrays (``rate``, ``var_p``, ``var_r``, ``dq``), the ramp (``data``, ``groupdq``,
+    ``pixeldq``), the ``rate`` and ``rateints`` models and the EMI step's outcome."""
     meta = exposure.meta
-    folder = Path(refs_folder) if refs_folder else nominal_folder(
-        meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
-    )
     models, ref = _reference_arrays(folder, exposure)
-
     pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
     groupdq = registry.get("saturation", choice["saturation"])(exposure.data, exposure.groupdq, ref["saturation"])
     raw, emi_notes, emi_status = emi_step(exposure, folder, choice["emi"], groupdq, pixeldq, ref["readnoise"],
@@ -156,15 +150,56 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
             product.add_history_entry(note)
         product.add_history_entry("miri-testbed algorithms: " + " ".join(f"{k}={v}" for k, v in choice.items()),
                                   software={"name": "miri-testbed", "version": software_version()})
+    return models, dict(rate=rate, var_p=var_p, var_r=var_r, dq=rate_dq, data=data, groupdq=groupdq,
+                        pixeldq=pixeldq, rate_model=rate_model, rateints=rateints)
 
+
+def _photom_factor(exposure, photom_model, products=()):
+    """PHOTMJSR at the exposure's mid-time (EXPSTART when EXPMID is missing, noted in
+    ``products``' history)."""
+    meta = exposure.meta
     mid_time = meta.exposure.mid_time
     if mid_time is None:
         # EXPSTART is required (calibration.inputs); an exposure lasts minutes, the decay months.
         mid_time = meta.exposure.start_time
-        for product in (rate_model, rateints):
+        for product in products:
             product.add_history_entry("photom: no EXPMID; throughput time dependence evaluated at EXPSTART")
-    factor = time_dependent_factor(models["PHOTOM"], meta.instrument.filter, meta.subarray.name, mid_time)
-    sci, cvar_p, cvar_r = apply_photom(rate, var_p, var_r, factor)
+    return time_dependent_factor(photom_model, meta.instrument.filter, meta.subarray.name, mid_time)
+
+
+def _dedicated_backgrounds(paths, science, folder, choice):
+    """The background exposures calibrated like the science (detector1, photom at their
+    own mid-times): ``[(surface brightness, variance, exposure), ...]``."""
+    calibrated = []
+    for path in paths:
+        bkg = open_uncal(path)
+        background.check_dedicated(science, bkg)
+        models, d1 = _detector1(bkg, folder, choice)
+        sci, var_p, var_r = apply_photom(d1["rate"], d1["var_p"], d1["var_r"], _photom_factor(bkg, models["PHOTOM"]))
+        calibrated.append((sci, var_p + var_r, bkg))
+    return calibrated
+
+
+def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None):
+    """Calibrate one exposure; return ``{suffix: model or table}`` without writing anything.
+
+    With ``save_ramp``, also the ramp after the detector steps (``_ramp``: linearised,
+    dark-subtracted data with the jump and saturation flags), as the JWST pipeline's
+    ``save_calibrated_ramp`` does.  ``background_paths``: dedicated background exposures
+    (uncal files) for the ``background=dedicated`` variant; without them that variant
+    takes the background members of an image2 association beside the uncal
+    (:func:`calibration.background.dedicated_paths`)."""
+    choice = registry.resolve(algorithms)
+    background_paths = background.dedicated_paths(choice["background"], uncal_path, background_paths)
+    exposure = open_uncal(uncal_path)
+    meta = exposure.meta
+    folder = Path(refs_folder) if refs_folder else nominal_folder(
+        meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
+    )
+    models, d1 = _detector1(exposure, folder, choice)
+    rate_model, rateints, rate_dq = d1["rate_model"], d1["rateints"], d1["dq"]
+    factor = _photom_factor(exposure, models["PHOTOM"], (rate_model, rateints))
+    sci, cvar_p, cvar_r = apply_photom(d1["rate"], d1["var_p"], d1["var_r"], factor)
     cal = _image(dm.ImageModel, rate_model, data=sci.astype(np.float32), dq=rate_dq,
                  err=np.sqrt(cvar_p + cvar_r).astype(np.float32), var_poisson=cvar_p.astype(np.float32),
                  var_rnoise=cvar_r.astype(np.float32))
@@ -180,21 +215,28 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     aperture = aperture_row(models["APCORR"].apcorr_table, meta.instrument.filter, meta.subarray.name, EEFRACTION,
                             MIN_APERTURE_RADIUS)
     # image3: cruciform (calibration.cruciform), background, catalog, alignment (calibration.alignment)
-    phot_image, cross_factor, cross_record = cruciform.correct(registry.get("cruciform", choice["cruciform"]),
-                                                               cal.data, folder, exposure)
+    cross_method = registry.get("cruciform", choice["cruciform"])
+    phot_image, cross_factor, cross_record = cruciform.correct(cross_method, cal.data, folder, exposure)
     aperture = (aperture[0], aperture[1] * cross_factor) + tuple(aperture[2:])
-    phot_image = registry.get("background", choice["background"])(phot_image)  # calibration.background
-    catalog = registry.get("catalog", choice["catalog"])(
-        phot_image, cal.err, celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
+    # Dedicated backgrounds get the science's cross correction (linear), so the difference
+    # is that of the images without their crosses.
+    dedicated = [(cruciform.correct(cross_method, b_sci, folder, b_exp)[0], b_var)
+                 for b_sci, b_var, b_exp in _dedicated_backgrounds(background_paths, exposure, folder, choice)]
+    phot_image, phot_var = registry.get("background", choice["background"])(  # calibration.background
+        phot_image, cal.err.astype(np.float64) ** 2, dedicated)
+    catalog = registry.get("catalog", choice["catalog"])(  # float32 ERR, as in the cal product
+        phot_image, np.sqrt(phot_var).astype(np.float32), celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
     )
     catalog.meta["cruciform"] = cross_record
+    if background_paths:
+        catalog.meta["background_exposures"] = [Path(p).name for p in background_paths]
     catalog, _ = registry.get("alignment", choice["alignment"])(catalog, cal, folder, exposure)
     catalog.meta["filter"] = meta.instrument.filter
     catalog.meta["apcorr_file"] = str(models["APCORR"].meta.filename)
     catalog.meta["algorithms"] = choice
     products = {"rate": rate_model, "rateints": rateints, "cal": cal, "cat": catalog}
     if save_ramp:
-        ramp = dm.RampModel(data=data, groupdq=groupdq, pixeldq=pixeldq)
+        ramp = dm.RampModel(data=d1["data"], groupdq=d1["groupdq"], pixeldq=d1["pixeldq"])
         ramp.update(exposure)
         products["ramp"] = ramp
     return products
@@ -215,8 +257,8 @@ def write_products(products, outdir, stem):
     return paths
 
 
-def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False):
+def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None):
     """Calibrate ``<name>_uncal.fits`` into ``OUTDIR/<name>_{rate,rateints,cal}.fits`` and ``_cat.ecsv``
-    (and ``_ramp.fits`` with ``save_ramp``)."""
-    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp)
+    (and ``_ramp.fits`` with ``save_ramp``); ``background_paths`` as :func:`calibrate_exposure`."""
+    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths)
     return write_products(products, outdir, product_stem(uncal_path))

@@ -34,7 +34,7 @@ ALGORITHMS = {
     "catalog": {"aperture": source_catalog},
     "cruciform": {"subtract": cruciform.subtract, "apcorr": cruciform.apcorr, "none": cruciform.none},
     "alignment": {"catalog": alignment.align_to_catalog, "none": alignment.distortion_only},
-    "background": {"local": background.local, "map": background.subtract_map},
+    "background": {"local": background.local, "map": background.map_variant, "dedicated": background.dedicated},
 }
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())

@@ -12,7 +12,16 @@ Dicken+2024 tabulates it but was not read; params 7: zodiacal light dominates be
 * Lyot field: the coronagraph's Lyot box (full-frame x < ``LYOT_X_MAX``,
   y >= ``LYOT_Y_MIN``, APPROXIMATE from the FULL-frame layout) sees a background higher
   by a fraction ``lyot_offset`` (Law25talk: "can differ slightly"; size UNSOURCED).
+
+Dedicated background exposure (``effects.background_exposure``; params "long-wavelength
+imaging needs background observations"): the same observation of an offset field
+``DEDICATED_OFFSET_ARCSEC`` north-east of the target (a placeholder: the observer's choice,
+far enough that the target's sources are off the array), starting when the science
+exposure ends, that sees the scene's background and none of its point sources
+(:func:`dedicated_observation`).
 """
+from dataclasses import replace
+
 import numpy as np
 
 from instrument import imager, readout
@@ -23,6 +32,7 @@ THERMAL_TEMPERATURE_K = 45.0
 THERMAL_25UM_MJY_SR = 150.0
 LYOT_X_MAX = 300
 LYOT_Y_MIN = 740
+DEDICATED_OFFSET_ARCSEC = 300.0
 
 
 def _planck_nu(wavelength_um, temperature_k):
@@ -59,3 +69,15 @@ def lyot_mask(observation):
 def relative_map(observation, lyot_offset):
     """Multiplicative background map: 1, and 1 + ``lyot_offset`` in the Lyot box."""
     return 1.0 + lyot_offset * lyot_mask(observation)
+
+
+def dedicated_observation(observation):
+    """The dedicated background exposure of ``observation``: the same filter, subarray and
+    readout, pointed ``DEDICATED_OFFSET_ARCSEC`` away (half north, half east), starting
+    when the science exposure ends."""
+    step = DEDICATED_OFFSET_ARCSEC / np.sqrt(2.0) / 3600.0
+    dec = observation.dec_deg + step
+    duration = readout.exposure_time(observation.subarray, observation.readpatt, observation.ngroups,
+                                     observation.nints)
+    return replace(observation, epoch_mjd=observation.epoch_mjd + duration / 86400.0, dec_deg=float(dec),
+                   ra_deg=float((observation.ra_deg + step / np.cos(np.deg2rad(dec))) % 360.0))

@@ -106,6 +106,7 @@ class DetectorEffects:
     distortion: bool = True  # placeholder distortion polynomial (simulator.pointing)
     background_model: bool = False  # add zodiacal + thermal placeholders (simulator.background) to the scene's
     lyot_offset: float = 0.0  # fractional extra background in the Lyot box, UNSOURCED (Law25talk: "slightly")
+    background_exposure: bool = False  # also write a dedicated background exposure (simulator.background)
 
     @classmethod
     def noise_free(cls):

@@ -3,9 +3,20 @@
 Seeding (one documented way, after GalSim's rule): a single integer ``seed`` feeds a
 ``numpy.random.SeedSequence`` whose spawned children drive, in this order, the scene
 (random fields), the detector's pixel properties, the ramp noise, the reference
-measurements and the EMI waveform (the fifth child: adding it left the first four, and
-so every earlier exposure, unchanged; EMI on or off leaves the noise the same).  The seed is written into the truth file, so any exposure is remade
-exactly from its record.
+measurements, the EMI waveform (the fifth child: adding it left the first four, and
+so every earlier exposure, unchanged; EMI on or off leaves the noise the same), the
+optics (true pointing, measured optics references) and the dedicated background
+exposure (the seventh: its ramp noise and its EMI, so turning it on changes nothing of
+the science exposure).  The seed is written into the truth file, so any exposure is
+remade exactly from its record.
+
+Dedicated background exposure (``effects.background_exposure``): the same detector
+(same pixels, dark, gain, bad pixels) observing the offset field of
+:func:`simulator.background.dedicated_observation` right after the science exposure,
+lit by the scene's background only (zodiacal/thermal placeholders, Lyot offset, decay
+and cruciform as for the science), written as ``<name>_bkg_uncal.fits`` (BKGDTARG = T)
+with a JWST image2 association ``<name>_asn.json`` listing it as the science
+exposure's ``background`` member.  Its cosmic rays and EMI are not in the truth file.
 """
 import json
 from dataclasses import asdict
@@ -19,14 +30,14 @@ from stdatamodels.jwst import datamodels as dm
 
 from instrument import detector as det
 from instrument import readout
-from instrument.files import atomic_path, save_model
+from instrument.files import atomic_path, save_model, write_text
 
-from . import detector, emi, pointing, readclock, sky
+from . import background, detector, emi, pointing, readclock, sky
 from .optics_references import write_optics_references
-from .config import DetectorEffects, ReferenceOptions
+from .config import DetectorEffects, ReferenceOptions, Scene
 from .references import write_reference_set
 
-STREAMS = ("scene", "detector", "ramps", "references", "emi", "optics")
+STREAMS = ("scene", "detector", "ramps", "references", "emi", "optics", "background")
 
 
 def rng_streams(seed):
@@ -84,8 +95,29 @@ def ramp_model(data, observation):
     return model
 
 
+def write_dedicated_background(scene, observation, outdir, name, truth, effects, rng):
+    """Simulate and write the dedicated background exposure of ``observation`` (see the
+    module docstring); return ``(uncal path, its Observation)``."""
+    ramps_rng, emi_rng = rng.spawn(2)
+    obs = background.dedicated_observation(observation)
+    illumination, _ = sky.illumination(Scene((), scene.background_mjy_sr), obs, effects)
+    data, _ = detector.ramps(illumination, obs, truth, effects, ramps_rng, emi.draw(obs, effects, emi_rng))
+    model = ramp_model(data, obs)
+    model.meta.observation.bkgdtarg = True
+    return save_model(model, Path(outdir) / f"{name}_bkg_uncal.fits"), obs
+
+
+def write_association(path, name, science, backgrounds):
+    """A JWST image2 association: the science exposure and its background members."""
+    members = [{"expname": Path(science).name, "exptype": "science"}]
+    members += [{"expname": Path(b).name, "exptype": "background"} for b in backgrounds]
+    asn = {"asn_type": "image2", "asn_rule": "miri-testbed dedicated background", "asn_pool": "miri-testbed",
+           "products": [{"name": name, "members": members}]}
+    return write_text(path, json.dumps(asn, indent=2) + "\n")
+
+
 def write_truth(path, *, config, seed, observation, illumination, truth, scene, source_rates, events,
-                true_pointing=None):
+                true_pointing=None, background_observation=None):
     """The truth file: what really went in (never an input to calibration)."""
     x, y = sky.source_positions(scene, observation, true_pointing)
     sources = Table(
@@ -107,6 +139,10 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
     primary.header["EPOCH"] = (observation.epoch_mjd, "exposure start, MJD")
     for key, value in pointing.truth_header(observation, true_pointing).items():
         primary.header[key] = value
+    if background_observation is not None:
+        primary.header["BKGSTART"] = (background_observation.epoch_mjd, "dedicated background exposure start, MJD")
+        primary.header["BKG_RA"] = (background_observation.ra_deg, "dedicated background field RA, deg")
+        primary.header["BKG_DEC"] = (background_observation.dec_deg, "dedicated background field Dec, deg")
     primary.header["NGROUPS"] = observation.ngroups
     primary.header["NINTS"] = observation.nints
     primary.header["TGROUP"] = (observation.group_time, "group time, s")
@@ -154,10 +190,12 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
 
 def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=None, references=None,
              emi_lines=None):
-    """Simulate one exposure; write ``<name>_uncal.fits``, ``<name>_truth.fits``, ``refs/``.
+    """Simulate one exposure; write ``<name>_uncal.fits``, ``<name>_truth.fits``, ``refs/``
+    (and, with ``effects.background_exposure``, ``<name>_bkg_uncal.fits`` and
+    ``<name>_asn.json``: keys ``background`` and ``association``).
 
     ``emi_lines`` (a list of :class:`simulator.emi.EmiLine`) replaces the EMI drawn from
-    ``effects``; returns a dict of the written paths.
+    ``effects`` for the science exposure; returns a dict of the written paths.
     """
     effects = effects or DetectorEffects()
     references = references or ReferenceOptions()
@@ -180,9 +218,14 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
                                emi_lines)
     refs.update(write_optics_references(outdir / "refs", scene, observation, references, effects, rngs["optics"]))
     uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
+    paths, bkg_obs = {}, None
+    if effects.background_exposure:
+        paths["background"], bkg_obs = write_dedicated_background(scene, observation, outdir, name, truth, effects,
+                                                                  rngs["background"])
+        paths["association"] = write_association(outdir / f"{name}_asn.json", name, uncal, [paths["background"]])
     truth_path = write_truth(
         outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
         illumination=illumination, truth=truth, scene=scene, source_rates=source_rates, events=events,
-        true_pointing=true_pointing,
+        true_pointing=true_pointing, background_observation=bkg_obs,
     )
-    return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs}
+    return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs, **paths}

@@ -44,16 +44,20 @@ def cmd_simulate(args):
         refs = ReferenceOptions(**{**s.references.__dict__, "kind": "perfect"}) if args.perfect_refs else s.references
         out = simulate(s.scene(args.seed), s.observation, Path(args.output) / s.name, name=s.name, seed=args.seed,
                        effects=s.effects, references=refs)
-        print(f"{s.name}: {out['uncal']}  truth {out['truth']}  refs {out['refs']}/")
+        background = f"  background {out['background']}" if "background" in out else ""
+        print(f"{s.name}: {out['uncal']}  truth {out['truth']}  refs {out['refs']}/{background}")
     return 0
 
 
 def cmd_calibrate(args):
-    algorithms = registry.parse(args.algorithm)
+    pairs = list(args.algorithm or [])
+    if args.background and not any(p.partition("=")[0].strip() == "background" for p in pairs):
+        pairs.append("background=dedicated")  # a background exposure given is one to subtract
+    algorithms = registry.parse(pairs)
     failed = 0
     for uncal in args.uncal:
         try:
-            paths = calibrate(uncal, args.output, args.refs, algorithms)
+            paths = calibrate(uncal, args.output, args.refs, algorithms, background_paths=args.background)
         except CalibrationInputError as exc:
             print(f"miri-testbed: error: {exc}", file=sys.stderr)
             failed += 1
@@ -256,6 +260,9 @@ def build_parser():
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--refs", help="reference folder (default: the built-in nominal folder)")
     p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help=algorithm_help)
+    p.add_argument("--background", action="append", metavar="FILE",
+                   help="dedicated background exposure (uncal) to subtract, as background=dedicated; repeat to "
+                        "average several (default for background=dedicated: the image2 association beside the uncal)")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("score", help="score products against a truth file")
