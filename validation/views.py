@@ -25,6 +25,7 @@ Views are stored with the results (``views.npz``: :func:`save`, :func:`load`) so
 ``miri-testbed report`` draws them again from a study or report folder.
 """
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +137,9 @@ def _block_median(image, n=BACKGROUND_PIXELS):
     step = max(1, int(np.ceil(max(image.shape) / n)))
     ny, nx = (s // step * step for s in image.shape)
     blocks = image[:ny, :nx].reshape(ny // step, step, nx // step, step)
-    return np.nanmedian(blocks, axis=(1, 3)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks (bad pixels) stay NaN
+        return np.nanmedian(blocks, axis=(1, 3)).astype(np.float32)
 
 
 def background_view(truth_path, cal_path):
