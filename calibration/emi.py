@@ -369,25 +369,25 @@ class _JointFit:
         return int(outliers.sum()), scale
 
 
-def _scan(fit, omegas, harmonics, li, span, centre, npoints):
-    """Explained chi^2 over a grid (odd ``npoints``) of relative offsets of line ``li``: the
-    best offset (parabola through the top three) and its chi^2 gain over the centre."""
-    grid = centre + np.linspace(-span, span, npoints)
+def _scan(fit, omegas, harmonics, li, span, npoints, sample):
+    """The relative frequency offset of line ``li`` in [-span, span] that explains the most
+    chi^2 (on the pixel sample, or all pixels): a grid of odd ``npoints``, then a parabola
+    through the best three."""
+    grid = np.linspace(-span, span, npoints)
     score = []
     for d in grid:
         trial = list(omegas)
         trial[li] = omegas[li] * (1 + d)
         basis = _Basis(fit.T, trial, harmonics)
-        score.append(_solve(fit.sums(basis, sample=True), basis, fit.P)[2])
+        score.append(_solve(fit.sums(basis, sample=sample), basis, fit.P)[2])
     score = np.array(score)
     i = int(np.argmax(score))
-    gain = float(score[i] - score[npoints // 2])
     if 0 < i < npoints - 1:
         y0, y1, y2 = score[i - 1 : i + 2]
         denom = y0 - 2 * y1 + y2
         shift = 0.5 * (y0 - y2) / denom if denom < 0 else 0.0
-        return grid[i] + shift * (grid[1] - grid[0]), gain
-    return grid[i], gain
+        return grid[i] + shift * (grid[1] - grid[0])
+    return grid[i]
 
 
 def _advance(case, frequency_hz, h):
@@ -477,6 +477,10 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         gamma, S, _, offsets = _solve(acc, basis, fit.P)
         return basis, gamma, S, offsets, _pixel_sum(acc, basis, fit.C)
 
+    def explained(trial_omegas, harmonics):
+        basis = _Basis(fit.T, trial_omegas, harmonics)
+        return _solve(fit.sums(basis), basis, fit.P)[2]
+
     def visible():  # harmonics not exactly constant per pixel at the current frequencies
         return [[h for h in range(1, max_harmonics + 1)
                  if _advance(case, line.frequency_hz * (1 + d), h) > MIN_GROUP_PHASE]
@@ -505,12 +509,16 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             step = 0.5 / (top * w * span_clocks)  # 0.5 rad of the top harmonic per step
             npoints = int(np.clip(2 * np.ceil(max_drift / step) + 1, 5, 161)) | 1
             cur = [wj * (1 + dj) for wj, dj in zip(omegas, drifts)]
-            coarse, gain = _scan(fit, cur, harmonics, li, max_drift, 0.0, npoints)
+            coarse = _scan(fit, cur, harmonics, li, max_drift, npoints, sample=True)
+            trial = list(cur)
+            trial[li] = omegas[li] * (1 + coarse)
+            fine = _scan(fit, trial, harmonics, li, 2 * max_drift / (npoints - 1), 5, sample=False)
+            drift = float(np.clip((1 + coarse) * (1 + fine) - 1, -max_drift, max_drift))
+            trial[li] = omegas[li] * (1 + drift)
+            gain = explained(trial, harmonics) - explained(cur, harmonics)  # on all pixels, not the sample
             if gain / scale < MIN_DRIFT_CHI2:  # the data do not tell the frequency better
                 continue
-            cur[li] = omegas[li] * (1 + coarse)
-            fine, _ = _scan(fit, cur, harmonics, li, 2 * max_drift / (npoints - 1), 0.0, 9)
-            drifts[li] = float(np.clip((1 + coarse) * (1 + fine) - 1, -max_drift, max_drift))
+            drifts[li] = drift
             refined.append(li)
         harmonics = [v if h else [] for v, h in zip(visible(), harmonics)]
         basis, gamma, S, offsets, V = solve(harmonics)
