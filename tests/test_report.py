@@ -1,5 +1,7 @@
 """miri-testbed report: a static HTML page and a Markdown summary from a results table,
 the difference from a baseline with regressions highlighted, rendered in headless Chromium."""
+import re
+
 import numpy as np
 import pytest
 from matplotlib import image
@@ -95,3 +97,73 @@ def test_published_anchors_are_listed_until_measured():
     results = {r["id"]: r for r in evaluate(rows)}
     assert results["ANCHOR-MRS-WAVE"]["passed"] is None and results["ANCHOR-LRS-WAVE"]["passed"] is None
     assert results["ANCHOR-IMG-FLUX"]["n"] > 0
+
+
+VIEWS_SUITE = """
+[suite]
+name = "views"
+seeds = [1]
+
+[[scenario]]
+name = "f560w_sub128"
+[scenario.observation]
+filter = "F560W"
+subarray = "SUB128"
+ngroups = 8
+[scenario.scene]
+background_mjy_sr = 2.0
+random_stars = { n = 3, flux_min_mjy = 5.0, flux_max_mjy = 20.0, margin_pix = 14 }
+[scenario.effects]
+cosmic_rays = true
+cosmic_ray_rate = 5e-3
+shower_rate = 200.0
+"""
+EFFECT_TITLES = ("EMI: folded waveform", "Showers", "Cosmic rays", "Cruciform", "Background")
+
+
+@pytest.fixture(scope="module")
+def views_report(tmp_path_factory):
+    """``miri-testbed run`` of one F560W SUB128 exposure with every effect on (390 Hz EMI,
+    many cosmic rays and showers, bright stars with the cross): its report folder."""
+    folder = tmp_path_factory.mktemp("views")
+    (folder / "views.toml").write_text(VIEWS_SUITE)
+    main(["run", "--suite", str(folder / "views.toml"), "-o", str(folder / "report"), "--workers", "1"])
+    return folder / "report"
+
+
+def _view_images(page):
+    """``[(png, effect title), ...]`` of the effect views on a report page."""
+    return [(png, alt.rsplit(": ", 1)[0]) for png, alt in re.findall(r"<img class='view' src='([^']+)' alt='([^']+)'",
+                                                                     page)]
+
+
+def test_report_shows_before_after_views_of_each_effect(views_report, tmp_path):
+    """One figure per effect that is on, drawn from the run's own exposure; the wavelength
+    plot is a note until spectroscopy exists; ``report`` redraws the same views from the
+    report folder's ``views.npz``."""
+    page = (views_report / "index.html").read_text()
+    shown = _view_images(page)
+    assert sorted(title for _, title in shown) == sorted(EFFECT_TITLES)
+    for png, _ in shown:
+        pixels = image.imread(views_report / png)
+        assert 150 < pixels.shape[0] < 400 and pixels.shape[1] < 700  # small figures
+        assert pixels[..., :3].std() > 0.05, png  # something drawn
+    assert "Awaits spectroscopy" in page and "emi_residual_fraction" in page
+    again = tmp_path / "again"
+    assert main(["report", str(views_report / "metrics.csv"), "-o", str(again)]) == 0
+    assert _view_images((again / "index.html").read_text()) == shown
+    for png, _ in shown:
+        assert image.imread(again / png).shape == image.imread(views_report / png).shape
+
+
+def test_views_render_in_headless_chromium(views_report, tmp_path):
+    """The effect views render in a real browser: their colour maps (the diverging
+    residual maps' deep red and blue, viridis) show on the page."""
+    if find_chromium() is None:
+        pytest.skip("no Chromium binary")
+    png = screenshot(views_report / "index.html", tmp_path / "shot.png", width=1280, height=4000)
+    pixels = image.imread(png)
+    deep_red, deep_blue = _near(pixels, (0.404, 0.0, 0.122), 0.1), _near(pixels, (0.020, 0.188, 0.380), 0.1)
+    viridis_low, viridis_high = _near(pixels, (0.267, 0.005, 0.329), 0.08), _near(pixels, (0.993, 0.906, 0.144), 0.08)
+    print(deep_red, deep_blue, viridis_low, viridis_high)
+    assert deep_red > 100 and deep_blue > 40 and viridis_low > 30 and viridis_high > 30
