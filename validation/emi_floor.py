@@ -31,6 +31,7 @@ quantisation are left out, so the floor is slightly optimistic for them).
 import numpy as np
 
 CHUNK = 32768  # pixels per block
+MAX_PIXELS = 50_000  # pixels the sums are taken over (a regular sample beyond that)
 
 
 def _ramp_projector(nints, ngroups):
@@ -55,15 +56,20 @@ def _columns(lines, t, free_frequency):
     return np.stack(cols, axis=-1), E
 
 
-def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=True):
+def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=True, max_pixels=MAX_PIXELS):
     """The floor of the residual fraction (module docstring) for EMI ``lines`` (objects with
     ``frequency_hz``, ``true_frequency``, ``amplitudes``, ``phases`` and calls in seconds, as
-    :class:`simulator.emi.EmiLine`) read at ``starts[i, k] + offsets[y, x]`` (seconds)."""
+    :class:`simulator.emi.EmiLine`) read at ``starts[i, k] + offsets[y, x]`` (seconds).
+
+    Beyond ``max_pixels`` usable pixels the sums run over every s-th one: F, the metric
+    and rms[C E]^2 all scale with the number of pixels, so the floor of all pixels is
+    that of the sample times sqrt(n_sample / n_all)."""
     nints, ngroups = starts.shape
     N = nints * ngroups
     usable = np.ones(offsets.shape, bool) if usable is None else usable
     T = starts.ravel() - starts.ravel()[0]  # the floor does not depend on the time origin
-    o = offsets[usable].ravel()
+    o_all = offsets[usable].ravel()
+    o = o_all[:: max(1, -(-o_all.size // max_pixels))]
     P = _ramp_projector(nints, ngroups)
     C = np.kron(np.eye(nints), np.eye(ngroups) - 1.0 / ngroups)
     m = sum(2 * len(line.amplitudes) + int(free_frequency) for line in lines)
@@ -81,4 +87,4 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
     F = (F - F_offsets.T @ np.linalg.pinv(P * o.size) @ F_offsets) / sigma**2
     d = np.sqrt(np.maximum(np.diag(F), 1e-300))
     cov = np.linalg.pinv(F / np.outer(d, d), rcond=1e-12) / np.outer(d, d)
-    return float(np.sqrt(max(np.trace(cov @ G), 0.0) / ref2))
+    return float(np.sqrt(max(np.trace(cov @ G), 0.0) / ref2 * o.size / o_all.size))
