@@ -25,7 +25,8 @@
 
 Every variant is ``f(sci, var, backgrounds) -> (sci, var)`` with ``backgrounds`` a list of
 ``(surface brightness, variance)`` of the calibrated background exposures (empty unless
-``dedicated`` is chosen); ``local`` and ``map`` leave the variance as it is.
+``dedicated`` is chosen); ``local`` and ``map`` leave the variance as it is.  Like ``map``,
+``dedicated`` changes the image the catalog measures, not the ``cal`` product.
 """
 import json
 import warnings

@@ -7,6 +7,11 @@ either ``sources`` = list of ``{ra_deg, dec_deg, flux_mjy}`` or ``[random_stars]
 with ``n``, ``flux_min_mjy``, ``flux_max_mjy``), optional ``[scenario.effects]``
 (fields of :class:`simulator.DetectorEffects`) and ``[scenario.references]`` (fields of
 :class:`simulator.ReferenceOptions`).  Any unknown key is an error that names it.
+
+A scenario turns on a dedicated background exposure with ``background_exposure = true``
+in ``[scenario.effects]``; the simulator then writes it with an image2 association, which
+the ``background=dedicated`` calibration variant finds (a study runs it as an algorithm
+set, e.g. ``background=dedicated``, beside the default ``local``).
 """
 import tomllib
 from dataclasses import dataclass, fields
