@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,6 +43,26 @@ def test_local_study_table_and_record(local_results, tiny_suite):
     # Same exposures: identical truth rows (detected sources' fluxes), different fits.
     assert default.true_flux_mjy.dropna().tolist() == ols.true_flux_mjy.dropna().tolist()
     assert not default.value.reset_index(drop=True).equals(ols.value.reset_index(drop=True))
+
+
+def test_study_keeps_the_views_of_each_sets_first_seed(local_results, tiny_suite, tmp_path):
+    """Each set's first-seed cell cuts the before/after views; the study folder keeps them
+    (``views.npz``), ``read_results`` attaches them, and a report of the study draws them."""
+    from validation import views
+
+    cut, emi_rows = views.attached(local_results)
+    assert sorted(cut) == ["default|sub64|1", "ramp_fit=ols|sub64|1"]
+    assert {"emi:Hz390", "background"} <= set(cut["default|sub64|1"])
+    assert set(emi_rows["algorithms"]) == {"default", "ramp_fit=ols"} and set(emi_rows["bin"]) == {8.0}
+    folder = tmp_path / "study"
+    Study.open(folder, tiny_suite, SETS).run(workers=1, progress=False)
+    assert sorted(views.load(folder / "views.npz")) == sorted(cut)
+    table, _ = read_results(folder)
+    np.testing.assert_array_equal(views.attached(table)[0]["default|sub64|1"]["emi:Hz390"]["after"],
+                                  cut["default|sub64|1"]["emi:Hz390"]["after"])
+    assert main(["report", str(folder), "--algorithms", "ramp_fit=ols", "-o", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "ramp_fit=ols|sub64|1" in page and "default|sub64|1" not in page
 
 
 def test_study_records_configuration_and_versions(tiny_suite, tmp_path):
@@ -142,7 +163,9 @@ def test_builtin_suites_quick_default_full():
     from instrument import imager
     from validation.scenarios import load_suite
 
-    quick, default, full = (load_suite(n) for n in ("quick", "default", "full"))
+    quick, default, full, emi = (load_suite(n) for n in ("quick", "default", "full", "emi"))
+    assert {s.observation.subarray for s in emi.scenarios} == {"SUB128"}  # the EMI study: residual vs ngroups
+    assert sorted(s.observation.ngroups for s in emi.scenarios) == [3, 5, 8, 10, 20]
     assert len(quick.scenarios) * len(quick.seeds) <= 4 < len(default.scenarios) * len(default.seeds)
     assert {s.observation.filter for s in full.scenarios} == set(imager.FILTERS)
     assert len(full.seeds) >= 10 and {s.observation.readpatt for s in full.scenarios} == {"FASTR1", "SLOWR1"}
