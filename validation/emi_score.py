@@ -29,14 +29,24 @@ from calibration.inputs import open_uncal
 from instrument import dq
 from simulator import emi as sim_emi
 
+from .emi_floor import cramer_rao_floor
+
+
+def read_truth(truth_path):
+    """The EMI truth of a truth file: ``dict(lines, starts, offsets, sigma, badpix)`` (the
+    injected lines, frame starts and read offsets in s, read noise of one read in DN, bad
+    and reference pixels)."""
+    with fits.open(truth_path) as hdul:
+        return dict(lines=sim_emi.from_table(Table(hdul["EMI"].data)),
+                    offsets=hdul["READ_OFFSET"].data.astype(np.float64),
+                    starts=hdul["FRAME_START"].data.astype(np.float64),
+                    sigma=float(hdul[0].header["READNOIS"]), badpix=hdul["BADPIX"].data.astype(bool))
+
 
 def true_waveform(truth_path):
     """The injected EMI at every read, ``(nints, ngroups, ny, nx)``, from a truth file."""
-    with fits.open(truth_path) as hdul:
-        lines = sim_emi.from_table(Table(hdul["EMI"].data))
-        offsets = hdul["READ_OFFSET"].data.astype(np.float64)
-        starts = hdul["FRAME_START"].data.astype(np.float64)
-    return waveform_at(lines, starts, offsets)
+    truth = read_truth(truth_path)
+    return waveform_at(truth["lines"], truth["starts"], truth["offsets"])
 
 
 def waveform_at(lines, starts, offsets):
@@ -151,25 +161,22 @@ def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     """Metric rows of one exposure's EMI correction, and (``with_fold``) its folded waveforms.
 
     ``emi_residual_fraction`` (``f`` of the module docstring) and ``emi_residual_floor``
-    (its statistical floor, with p = 2 x the injected harmonics and sigma the truth's read
-    noise of one read), both with ``bin`` = the exposure's ngroups, so a study over
+    (the Cramer-Rao floor of :func:`validation.emi_floor.cramer_rao_floor`, frequency
+    learned, sigma the truth's read noise of one read: it knows when a line is nearly a
+    whole number of periods per frame, e.g. 10 Hz in SUB128, where ``sigma sqrt(p / M)``
+    is far too optimistic), both with ``bin`` = the exposure's ngroups, so a study over
     ngroups can draw residual vs ngroups.  No rows when the truth has no EMI."""
-    with fits.open(truth_path) as hdul:
-        table = Table(hdul["EMI"].data)
-        offsets = hdul["READ_OFFSET"].data.astype(np.float64)
-        starts = hdul["FRAME_START"].data.astype(np.float64)
-        sigma = float(hdul[0].header["READNOIS"])
-        badpix = hdul["BADPIX"].data.astype(bool)
-    lines = [ln for ln in sim_emi.from_table(table) if ln.rms > 0]
+    truth = read_truth(truth_path)
+    starts, offsets = truth["starts"], truth["offsets"]
+    lines = [ln for ln in truth["lines"] if ln.rms > 0]
     if not lines:
         return [], {}
-    usable = usable & ~badpix
+    usable = usable & ~truth["badpix"]
     true = waveform_at(lines, starts, offsets)
     removed = np.asarray(raw, np.float64) - corrected
     ngroups = float(raw.shape[1])
-    nparams = 2 * sum(len(ln.amplitudes) for ln in lines)
+    floor = cramer_rao_floor(lines, starts, offsets, truth["sigma"], usable)
     rows = [dict(metric="emi_residual_fraction", value=residual_fraction(true, removed, usable), unit="", bin=ngroups),
-            dict(metric="emi_residual_floor", value=statistical_floor(true, sigma, nparams, usable), unit="",
-                 bin=ngroups)]
+            dict(metric="emi_residual_floor", value=floor, unit="", bin=ngroups)]
     del true, removed
     return rows, (fold(lines, starts, offsets, raw, corrected, usable) if with_fold else {})

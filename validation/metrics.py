@@ -8,7 +8,7 @@
 
 Counts of pixels or events (``pull_n``, ``clean_n``, ...) say how much data a row rests
 on, not how good it is: they are not judged; nor is ``emi_residual_floor``, the
-statistical floor of the EMI residual, which the exposure sets.  :mod:`validation.compare` and
+Cramer-Rao floor of the EMI residual, which the exposure sets.  :mod:`validation.compare` and
 :mod:`validation.gate` both judge through :func:`loss`, so "better" means one thing.
 """
 import numpy as np

@@ -277,15 +277,15 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 
 def plot_emi_vs_ngroups(rows, path):
     """The EMI left after correction vs the number of groups, one line per algorithm set
-    (median over scenarios and seeds at each ngroups), with the statistical floor (read
-    noise over the amount of data, :func:`validation.emi_score.statistical_floor`)."""
+    (median over scenarios and seeds at each ngroups), with the floor no unbiased
+    correction can beat (Cramer-Rao, :func:`validation.emi_floor.cramer_rao_floor`)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     residual = rows[rows["metric"] == "emi_residual_fraction"]
     for label, group in residual.groupby("algorithms"):
         med = group.groupby("bin")["value"].median()
         ax.plot(med.index, 100 * med.to_numpy(), "o-", label=label)
     floor = rows[rows["metric"] == "emi_residual_floor"].groupby("bin")["value"].median()
-    ax.plot(floor.index, 100 * floor.to_numpy(), "k--", label="statistical floor")
+    ax.plot(floor.index, 100 * floor.to_numpy(), "k--", label="Cramer-Rao floor")
     ax.axhline(0.5, color="r", lw=0.8, ls=":", label="0.5 % target (issue 4)")
     ax.set_yscale("log")
     ax.set_xlabel("groups per integration")
