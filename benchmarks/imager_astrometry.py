@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imager_common import median_iqr, write_result
+from imager_common import median_iqr, publish
 
 from calibration.pipeline import calibrate
 from simulator import DetectorEffects, Observation, simulate
@@ -87,9 +87,7 @@ def main():
                     wrong += bool(len(err) and err.median() > 20)
             lines.append(f"{n:5d} {refused:4d}/{len(args.seeds):<3d} {wrong:14d}/{len(args.seeds):<3d}  "
                          + json.dumps(sorted(reasons)))
-    text = "\n".join(lines) + "\n"
-    print(text)
-    print(write_result("imager_astrometry", text))
+    publish("imager_astrometry", lines)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ Run:  python benchmarks/imager_background.py [--seeds 1 2 3] [--record]
 import argparse
 import tempfile
 
-from imager_common import median_iqr, run, write_result
+from imager_common import median_iqr, run, publish
 
 from simulator import DetectorEffects, Observation
 from validation.scenarios import RandomStars, Scenario
@@ -54,9 +54,7 @@ def main():
             a, aiqr, an = median_iqr(flux["value"])
             lines.append(f"{name:14s} {variant:10s} {b - 1:+12.4f} {biqr:7.4f} {bn:4d} {a - 1:+9.4f} {aiqr:7.4f} {an:4d}")
         lines.append("")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    print(write_result("imager_background", text))
+    publish("imager_background", lines)
 
 
 if __name__ == "__main__":

@@ -37,3 +37,10 @@ def write_result(name, text):
     path = ROOT / "benchmarks" / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}_{name}.txt"
     write_text(path, text)
     return f"written {path}"
+
+
+def publish(name, lines):
+    """Print the table ``lines`` and record it as the result ``name`` (see :func:`write_result`)."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    print(write_result(name, text))

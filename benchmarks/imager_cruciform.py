@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from imager_common import median_iqr, run, write_result
+from imager_common import median_iqr, run, publish
 
 from simulator import DetectorEffects, Observation
 from validation.scenarios import RandomStars, Scenario
@@ -63,9 +63,7 @@ def main():
                 lines.append(f"{name:16s} {label:32s} {b - 1:+12.4f} {biqr:7.4f} {bn:4d} {a - 1:+9.4f} {aiqr:7.4f} "
                              f"{an:4d} {np.median(astro) if len(astro) else np.nan:9.2f}")
             lines.append("")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    print(write_result("imager_cruciform", text))
+    publish("imager_cruciform", lines)
 
 
 if __name__ == "__main__":

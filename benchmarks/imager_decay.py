@@ -16,7 +16,7 @@ import tempfile
 
 import numpy as np
 
-from imager_common import median_iqr, run, write_result
+from imager_common import median_iqr, run, publish
 
 from instrument import imager
 from simulator import DetectorEffects, Observation
@@ -65,10 +65,8 @@ def main():
             lines.append(f"{name:8s} {k:4d} {float(relative_throughput(name, epoch)):7.4f} {med:8.4f} {iqr:7.4f} "
                          f"{n:4d}  {'yes' if n and abs(med - 1) < 0.005 else 'NO'}")
     lines += ["", f"worst |median - 1| = {worst:.4f}"]
-    text = "\n".join(lines) + "\n"
-    print(text)
     suffix = "" if args.filters == list(imager.FILTERS) else "_" + "_".join(f.lower() for f in args.filters)
-    print(write_result("imager_decay" + suffix + ("_sparse" if args.sparse_long else ""), text))
+    publish("imager_decay" + suffix + ("_sparse" if args.sparse_long else ""), lines)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 
-from imager_common import write_result
+from imager_common import publish
 
 from instrument import imager
 
@@ -38,9 +38,7 @@ def main():
                   "azimuthal profile); 'in stamp': light inside the stamp (the rest is in the far wings);",
                   "'cross': fraction of the light the cruciform carries.",
                   f"placing one source (F770W stamp, sub-pixel shift): {(time.perf_counter() - t) * 10:.1f} ms"]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    print(write_result("imager_psf", text))
+    publish("imager_psf", lines)
 
 
 if __name__ == "__main__":
