@@ -52,7 +52,8 @@ def main():
             flux = table[(table.scenario == name) & (table.metric == "flux_ratio")]
             b, biqr, bn = median_iqr(flux.loc[flux.snr > 100, "value"])
             a, aiqr, an = median_iqr(flux["value"])
-            lines.append(f"{name:14s} {variant:10s} {b - 1:+12.4f} {biqr:7.4f} {bn:4d} {a - 1:+9.4f} {aiqr:7.4f} {an:4d}")
+            lines.append(f"{name:14s} {variant:10s} {b - 1:+12.4f} {biqr:7.4f} {bn:4d} {a - 1:+9.4f} {aiqr:7.4f} "
+                         f"{an:4d}")
         lines.append("")
     publish("imager_background", lines)
 

@@ -130,7 +130,8 @@ def _from_associations(uncal_path):
                     found += [asn_path.parent / m["expname"] for m in members
                               if str(m["exptype"]).lower() == "background"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise CalibrationInputError(f"{asn_path}: not a readable association ({type(exc).__name__}: {exc})") from None
+            raise CalibrationInputError(
+                f"{asn_path}: not a readable association ({type(exc).__name__}: {exc})") from None
     return found
 
 

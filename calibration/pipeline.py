@@ -104,9 +104,9 @@ def emi_step(exposure, folder, name, groupdq, pixeldq, read_noise, gain):
 
 
 def _detector1(exposure, folder, choice):
-    """detector1 on an opened exposure: ``(models, products)`` where products holds the
-    rate arrays (``rate``, ``var_p``, ``var_r``, ``dq``), the ramp (``data``, ``groupdq``,
-    ``pixeldq``), the ``rate`` and ``rateints`` models and the EMI step's outcome."""
+    """detector1 on an opened exposure: ``(models, products)``, the reference models and a
+    dict of the rate arrays (``rate``, ``var_p``, ``var_r``, ``dq``), the ramp (``data``,
+    ``groupdq``, ``pixeldq``) and the ``rate_model`` and ``rateints`` products."""
     meta = exposure.meta
     models, ref = _reference_arrays(folder, exposure)
     pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
@@ -225,7 +225,8 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     phot_image, phot_var = registry.get("background", choice["background"])(  # calibration.background
         phot_image, cal.err.astype(np.float64) ** 2, dedicated)
     catalog = registry.get("catalog", choice["catalog"])(  # float32 ERR, as in the cal product
-        phot_image, np.sqrt(phot_var).astype(np.float32), celestial_wcs(cal.meta), meta.instrument.filter, aperture, pixel_area
+        phot_image, np.sqrt(phot_var).astype(np.float32), celestial_wcs(cal.meta), meta.instrument.filter, aperture,
+        pixel_area
     )
     catalog.meta["cruciform"] = cross_record
     if background_paths:
