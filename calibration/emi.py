@@ -411,10 +411,11 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks,
     harmonic whose group-varying part rests on the fitted frequency (one nearly a whole
     number of periods per frame) is then as uncertain as it really is.  S3 is summed over
     the frequency scan's pixel sample and scaled to all pixels by their total weight (it
-    only sets the noise of the harmonic test)."""
+    only sets the noise of the harmonic test).  Also returns each refined line's
+    standard error of delta, ``{line index: sigma}``."""
     basis = _Basis(fit.T, omegas, harmonics)
     if not refined:
-        return _covariance(S, scale)
+        return _covariance(S, scale), {}
     J2 = 2 * basis.hw.size
     ext_omegas, ext_harmonics, derivative_columns = list(omegas), list(harmonics), []
     for li in refined:
@@ -435,7 +436,8 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks,
         L[start : start + n, J2 + r] = gamma[own] / (2 * h)
         L[start + n : start + 2 * n, J2 + r] = -gamma[own] / (2 * h)
         start += 2 * n
-    return _covariance(L.T @ S3 @ L, scale)[:J2, :J2]
+    cov = _covariance(L.T @ S3 @ L, scale)
+    return cov[:J2, :J2], {li: float(np.sqrt(max(cov[J2 + r, J2 + r], 0.0))) for r, li in enumerate(refined)}
 
 
 def _significant(gamma, cov, basis, nlines, V):
@@ -499,7 +501,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     fit.cache()
     basis, gamma, S, offsets, V = solve(harmonics)
     harmonics = _significant(gamma, _covariance(S, scale), basis, len(case.lines), V)
-    refined = []
+    refined, drift_sigma = [], {}
     if refine and any(harmonics):
         fit.make_sample()
         for li, w in enumerate(omegas):
@@ -523,7 +525,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         harmonics = [v if h else [] for v, h in zip(visible(), harmonics)]
         basis, gamma, S, offsets, V = solve(harmonics)
         cur = [w * (1 + d) for w, d in zip(omegas, drifts)]
-        cov = _marginal_covariance(fit, cur, harmonics, gamma, S, refined, span_clocks, scale)
+        cov, drift_sigma = _marginal_covariance(fit, cur, harmonics, gamma, S, refined, span_clocks, scale)
         harmonics = _significant(gamma, cov, basis, len(case.lines), V)
     if not any(harmonics):
         return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
@@ -531,6 +533,10 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     basis, gamma, S, offsets, _ = solve(harmonics)
     out = np.empty(data.shape, np.float32)
     notes = []
+
+    def uncertainty(li):
+        return f" +/- {drift_sigma[li]:.1e}" if li in drift_sigma else ""
+
     for y0 in range(0, fit.ny, fit.rows):
         y1 = min(fit.ny, y0 + fit.rows)
         sl = slice(y0 * fit.nx, y1 * fit.nx)
@@ -545,7 +551,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         amps = [float(np.hypot(*gamma[2 * j : 2 * j + 2])) for j in cols]
         rms = float(np.sqrt(np.sum(np.square(amps)) / 2))
         notes.append(f"emi joint: {line.name} fitted at {line.frequency_hz * (1 + drifts[li]):.7f} Hz "
-                     f"(reference {line.frequency_hz} Hz, offset {drifts[li]:+.2e}), harmonics "
+                     f"(reference {line.frequency_hz} Hz, offset {drifts[li]:+.2e}{uncertainty(li)}), harmonics "
                      f"{harmonics[li]}, rms {rms:.3f} DN; {int((fit.weight > 0).sum())} pixels, "
                      f"{nclip} clipped")
     return out, notes
