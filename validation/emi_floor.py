@@ -25,12 +25,15 @@ and the floor is its root over rms[C E].  Unlike :func:`validation.emi_score.sta
 offset), this one knows when a harmonic is nearly a whole number of periods per frame
 (then mostly a per-pixel ramp, degenerate with the rate) and what an unknown frequency
 costs.  A biased estimator (one that drops a poorly determined harmonic) can go below it.
+When some combination of the parameters is not measured at all (F singular) and it moves
+the group-varying waveform, the floor is infinite: no correction can recover that part.
 White noise: sigma the read noise per read (the Poisson noise of faint pixels and the
 quantisation are left out, so the floor is slightly optimistic for them).
 """
 import numpy as np
 
 CHUNK = 32768  # pixels per block
+UNIDENTIFIABLE = 1e-10  # relative eigenvalue below which a direction of theta is not measured
 MAX_PIXELS = 50_000  # pixels the sums are taken over (a regular sample beyond that)
 
 
@@ -86,5 +89,11 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
         return float("nan")
     F = (F - F_offsets.T @ np.linalg.pinv(P * o.size) @ F_offsets) / sigma**2
     d = np.sqrt(np.maximum(np.diag(F), 1e-300))
-    cov = np.linalg.pinv(F / np.outer(d, d), rcond=1e-12) / np.outer(d, d)
-    return float(np.sqrt(max(np.trace(cov @ G), 0.0) / ref2 * o.size / o_all.size))
+    eigval, eigvec = np.linalg.eigh(F / np.outer(d, d))
+    seen = eigval > UNIDENTIFIABLE * eigval.max()
+    Gs = G / np.outer(d, d)  # the metric in the same scaled coordinates
+    blind = eigvec[:, ~seen]
+    if np.trace(blind.T @ Gs @ blind) > UNIDENTIFIABLE * np.trace(Gs):
+        return float("inf")  # a direction the data cannot see moves the group-varying waveform
+    cov = (eigvec[:, seen] / eigval[seen]) @ eigvec[:, seen].T
+    return float(np.sqrt(max(np.trace(cov @ Gs), 0.0) / ref2 * o.size / o_all.size))
