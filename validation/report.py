@@ -381,7 +381,7 @@ def _emi_detail(name, view):
 
 
 def _cosmic_detail(view):
-    return f"largest {view['kind']} ({view['size']}) at x={view['x0']}.., y={view['y0']}.."
+    return f"largest {view['kind']} ({view['size']}), cut-out from x={view['x0']}, y={view['y0']}"
 
 
 def _cruciform_detail(view):
