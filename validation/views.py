@@ -128,9 +128,10 @@ def cruciform_view(truth_path, cal_path, refs_folder, variant):
         box = _box(star["y"], star["x"], CROSS_HALF, sci.shape)
         before = sci[box] - sky
         noise = 1.4826 * np.nanmedian(np.abs(before))
+        peak = float(np.nanmax(before))
         return dict(before=before.astype(np.float32), after=(image[box] - sky).astype(np.float32),
                     variant=variant, record=record, factor=float(factor), flux_mjy=float(star["flux_mjy"]),
-                    filter=str(cal.meta.instrument.filter), contrast=float(np.nanmax(before) / noise))
+                    filter=str(cal.meta.instrument.filter), contrast=peak / noise if noise > 0 else np.inf)
 
 
 def _block_median(image, n=BACKGROUND_PIXELS):
@@ -143,13 +144,16 @@ def _block_median(image, n=BACKGROUND_PIXELS):
 
 
 def background_view(truth_path, cal_path):
-    """The ``background`` view (cal image, ``map`` estimate, their difference, true level)."""
+    """The ``background`` view (cal image, ``map`` estimate, their difference, true level),
+    or None for a scene without background."""
     with fits.open(truth_path) as truth:
         config = _config(truth)
+    modelled = bool(config["effects"].get("background_model", False))
+    if not modelled and not config["scene"]["background_mjy_sr"] > 0:
+        return None
     with dm.open(cal_path) as cal:
         sci = np.asarray(cal.data, np.float64)
     estimate = background.background_map(sci)
-    modelled = bool(config["effects"].get("background_model", False))
     return dict(before=_block_median(sci), estimate=_block_median(estimate), after=_block_median(sci - estimate),
                 true_mjy_sr=float(config["scene"]["background_mjy_sr"]), modelled=modelled)
 
@@ -168,7 +172,9 @@ def cell_views(sim, products, refs_folder, algorithms, folds):
     view = cruciform_view(sim["truth"], products["cal"], refs_folder, algorithms["cruciform"])
     if view is not None:
         views["cruciform"] = view
-    views["background"] = background_view(sim["truth"], products["cal"])
+    view = background_view(sim["truth"], products["cal"])
+    if view is not None:
+        views["background"] = view
     return views
 
 
