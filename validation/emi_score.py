@@ -160,12 +160,15 @@ def fold(lines, starts, offsets, raw, corrected, usable, nbins=FOLD_BINS, npix=F
 def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     """Metric rows of one exposure's EMI correction, and (``with_fold``) its folded waveforms.
 
-    ``emi_residual_fraction`` (``f`` of the module docstring) and ``emi_residual_floor``
-    (the Cramer-Rao floor of :func:`validation.emi_floor.cramer_rao_floor`, frequency
-    learned, sigma the truth's read noise of one read: it knows when a line is nearly a
-    whole number of periods per frame, e.g. 10 Hz in SUB128, where ``sigma sqrt(p / M)``
-    is far too optimistic), both with ``bin`` = the exposure's ngroups, so a study over
-    ngroups can draw residual vs ngroups.  No rows when the truth has no EMI."""
+    ``emi_residual_fraction`` (``f`` of the module docstring), ``emi_residual_floor`` (its
+    statistical floor ``sigma sqrt(p / M)``, p = 2 x the injected harmonics) and
+    ``emi_residual_floor_cr`` (the Cramer-Rao floor of an unbiased fit with the frequency
+    learned, :func:`validation.emi_floor.cramer_rao_floor`: it knows when a line is nearly a
+    whole number of periods per frame, e.g. 10 Hz in SUB128, where it is far above the
+    statistical floor; a fit that drops such a line's poorly determined harmonics can go
+    below it), sigma the truth's read noise of one read, all with ``bin`` = the exposure's
+    ngroups, so a study over ngroups can draw residual vs ngroups.  No rows when the truth
+    has no EMI."""
     truth = read_truth(truth_path)
     starts, offsets = truth["starts"], truth["offsets"]
     lines = [ln for ln in truth["lines"] if ln.rms > 0]
@@ -175,8 +178,10 @@ def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     true = waveform_at(lines, starts, offsets)
     removed = np.asarray(raw, np.float64) - corrected
     ngroups = float(raw.shape[1])
-    floor = cramer_rao_floor(lines, starts, offsets, truth["sigma"], usable)
-    rows = [dict(metric="emi_residual_fraction", value=residual_fraction(true, removed, usable), unit="", bin=ngroups),
-            dict(metric="emi_residual_floor", value=floor, unit="", bin=ngroups)]
+    nparams = 2 * sum(len(ln.amplitudes) for ln in lines)
+    floors = {"emi_residual_floor": statistical_floor(true, truth["sigma"], nparams, usable),
+              "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, truth["sigma"], usable)}
+    rows = [dict(metric="emi_residual_fraction", value=residual_fraction(true, removed, usable), unit="", bin=ngroups)]
+    rows += [dict(metric=name, value=value, unit="", bin=ngroups) for name, value in floors.items()]
     del true, removed
     return rows, (fold(lines, starts, offsets, raw, corrected, usable) if with_fold else {})

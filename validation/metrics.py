@@ -7,9 +7,10 @@
   ``1 - v``.
 
 Counts of pixels or events (``pull_n``, ``clean_n``, ...) say how much data a row rests
-on, not how good it is: they are not judged; nor is ``emi_residual_floor``, the
-Cramer-Rao floor of the EMI residual, which the exposure sets.  :mod:`validation.compare` and
-:mod:`validation.gate` both judge through :func:`loss`, so "better" means one thing.
+on, not how good it is: they are not judged; nor are ``emi_residual_floor`` and
+``emi_residual_floor_cr``, the floors of the EMI residual, which the exposure sets.
+:mod:`validation.compare` and :mod:`validation.gate` both judge through :func:`loss`, so
+"better" means one thing.
 """
 import numpy as np
 
@@ -22,7 +23,7 @@ HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "astrometric_error_unaligned",  # before alignment: a diagnostic of the input
-              "emi_residual_floor"}  # set by the data's noise and size, not by the algorithm
+              "emi_residual_floor", "emi_residual_floor_cr"}  # set by the exposure, not the algorithm
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.
 EVENT_VALUED_BIN = {"shower_flagged_fraction"}

@@ -211,7 +211,7 @@ def cell_key(label, scenario, seed):
 
 
 ATTR = "miri_testbed"
-EMI_METRICS = ("emi_residual_fraction", "emi_residual_floor")
+EMI_METRICS = ("emi_residual_fraction", "emi_residual_floor", "emi_residual_floor_cr")
 
 
 class Attached(dict):
