@@ -289,7 +289,8 @@ def plot_emi_vs_ngroups(rows, path):
     for metric, style, name in (("emi_residual_floor", "k--", "statistical floor"),
                                 ("emi_residual_floor_cr", "k:", "Cramer-Rao floor (unbiased)")):
         floor = rows[rows["metric"] == metric].groupby("bin")["value"].median()
-        ax.plot(floor.index, 100 * floor.to_numpy(), style, label=name)
+        shown = np.isfinite(floor.to_numpy())  # infinite: a direction the data cannot measure
+        ax.plot(floor.index[shown], 100 * floor.to_numpy()[shown], style, label=name)
     ax.axhline(0.5, color="r", lw=0.8, ls="-.", label="0.5 % target (issue 4)")
     ax.set_yscale("log")
     ax.set_xlabel("groups per integration")
