@@ -103,16 +103,21 @@ def emi_step(exposure, folder, name, groupdq, pixeldq, read_noise, gain):
     return data, notes, "COMPLETE"
 
 
-def _detector1(exposure, folder, choice):
+def _detector1(exposure, folder, choice, on_emi=None):
     """detector1 on an opened exposure: ``(models, products)``, the reference models and a
     dict of the rate arrays (``rate``, ``var_p``, ``var_r``, ``dq``), the ramp (``data``,
-    ``groupdq``, ``pixeldq``) and the ``rate_model`` and ``rateints`` products."""
+    ``groupdq``, ``pixeldq``) and the ``rate_model`` and ``rateints`` products.
+    ``on_emi(raw, corrected, usable)`` is called after the EMI step, whatever it did
+    (``corrected`` is ``raw`` when it was skipped; ``usable``: pixels with no DO_NOT_USE
+    flag and no saturated group)."""
     meta = exposure.meta
     models, ref = _reference_arrays(folder, exposure)
     pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
     groupdq = registry.get("saturation", choice["saturation"])(exposure.data, exposure.groupdq, ref["saturation"])
     raw, emi_notes, emi_status = emi_step(exposure, folder, choice["emi"], groupdq, pixeldq, ref["readnoise"],
                                           ref["gain"])
+    if on_emi is not None:
+        on_emi(exposure.data, raw, ((pixeldq & dq.DO_NOT_USE) == 0) & ~np.any(groupdq & dq.SATURATED, axis=(0, 1)))
     groupdq = flag_first_last(groupdq)
     data, lin_flags = correct_linearity(raw, groupdq, ref["linearity"])
     pixeldq |= lin_flags
@@ -180,7 +185,8 @@ def _dedicated_backgrounds(paths, science, folder, choice):
     return calibrated
 
 
-def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None):
+def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
+                       on_emi=None):
     """Calibrate one exposure; return ``{suffix: model or table}`` without writing anything.
 
     With ``save_ramp``, also the ramp after the detector steps (``_ramp``: linearised,
@@ -188,7 +194,9 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     ``save_calibrated_ramp`` does.  ``background_paths``: dedicated background exposures
     (uncal files) for the ``background=dedicated`` variant; without them that variant
     takes the background members of an image2 association beside the uncal
-    (:func:`calibration.background.dedicated_paths`)."""
+    (:func:`calibration.background.dedicated_paths`).  ``on_emi(raw, corrected, usable)``
+    is called after the science exposure's EMI step: what the step removed (nothing when
+    it was skipped), for scoring without fitting it twice."""
     choice = registry.resolve(algorithms)
     background_paths = background.dedicated_paths(choice["background"], uncal_path, background_paths)
     exposure = open_uncal(uncal_path)
@@ -196,7 +204,7 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     folder = Path(refs_folder) if refs_folder else nominal_folder(
         meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
     )
-    models, d1 = _detector1(exposure, folder, choice)
+    models, d1 = _detector1(exposure, folder, choice, on_emi)
     rate_model, rateints, rate_dq = d1["rate_model"], d1["rateints"], d1["dq"]
     factor = _photom_factor(exposure, models["PHOTOM"], (rate_model, rateints))
     sci, cvar_p, cvar_r = apply_photom(d1["rate"], d1["var_p"], d1["var_r"], factor)
@@ -258,8 +266,10 @@ def write_products(products, outdir, stem):
     return paths
 
 
-def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None):
+def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
+              on_emi=None):
     """Calibrate ``<name>_uncal.fits`` into ``OUTDIR/<name>_{rate,rateints,cal}.fits`` and ``_cat.ecsv``
-    (and ``_ramp.fits`` with ``save_ramp``); ``background_paths`` as :func:`calibrate_exposure`."""
-    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths)
+    (and ``_ramp.fits`` with ``save_ramp``); ``background_paths`` and ``on_emi`` as
+    :func:`calibrate_exposure`."""
+    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi)
     return write_products(products, outdir, product_stem(uncal_path))

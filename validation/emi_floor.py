@@ -27,8 +27,10 @@ offset), this one knows when a harmonic is nearly a whole number of periods per 
 costs.  A biased estimator (one that drops a poorly determined harmonic) can go below it.
 When some combination of the parameters is not measured at all (F singular) and it moves
 the group-varying waveform, the floor is infinite: no correction can recover that part.
-White noise: sigma the read noise per read (the Poisson noise of faint pixels and the
-quantisation are left out, so the floor is slightly optimistic for them).
+Noise: white, of variance sigma_p^2 per read and pixel (:func:`effective_sigma` gives
+read noise^2 + quantisation + the Poisson variance of the pixel's rate averaged over a
+ramp whose line is removed, rate t_group ngroups / (6 gain), as the joint fit weights
+them; the Poisson noise is really a random walk, so this is an approximation).
 """
 import numpy as np
 
@@ -64,7 +66,9 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
     ``frequency_hz``, ``true_frequency``, ``amplitudes``, ``phases`` and calls in seconds, as
     :class:`simulator.emi.EmiLine`) read at ``starts[i, k] + offsets[y, x]`` (seconds).
 
-    Beyond ``max_pixels`` usable pixels the sums run over every s-th one: F, the metric
+    ``sigma``: the noise of one read in DN, one number or one per pixel (``offsets``
+    shape; e.g. :func:`effective_sigma`, which adds the Poisson noise of each pixel's
+    rate).  Beyond ``max_pixels`` usable pixels the sums run over every s-th one: F, the metric
     and rms[C E]^2 all scale with the number of pixels, so the floor of all pixels is
     that of the sample times sqrt(n_sample / n_all)."""
     nints, ngroups = starts.shape
@@ -72,7 +76,9 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
     usable = np.ones(offsets.shape, bool) if usable is None else usable
     T = starts.ravel() - starts.ravel()[0]  # the floor does not depend on the time origin
     o_all = offsets[usable].ravel()
-    o = o_all[:: max(1, -(-o_all.size // max_pixels))]
+    step = max(1, -(-o_all.size // max_pixels))
+    o = o_all[::step]
+    weight = 1.0 / np.broadcast_to(np.asarray(sigma, np.float64), offsets.shape)[usable].ravel()[::step] ** 2
     P = _ramp_projector(nints, ngroups)
     C = np.kron(np.eye(nints), np.eye(ngroups) - 1.0 / ngroups)
     m = sum(2 * len(line.amplitudes) + int(free_frequency) for line in lines)
@@ -81,13 +87,14 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
         D, E = _columns(lines, T[:, None] + o[None, a : a + CHUNK], free_frequency)
         PD = np.einsum("nk,kpm->npm", P, D)
         CD = np.einsum("nk,kpm->npm", C, D)
-        F += np.einsum("npm,npl->ml", D, PD)
+        w = weight[a : a + CHUNK]
+        F += np.einsum("npm,npl,p->ml", D, PD, w)
         G += np.einsum("npm,npl->ml", CD, CD)
-        F_offsets += PD.sum(axis=1)
+        F_offsets += np.einsum("npm,p->nm", PD, w)
         ref2 += float(np.sum((C @ E) ** 2))
     if m == 0 or ref2 == 0:
         return float("nan")
-    F = (F - F_offsets.T @ np.linalg.pinv(P * o.size) @ F_offsets) / sigma**2
+    F = F - F_offsets.T @ np.linalg.pinv(P * weight.sum()) @ F_offsets
     d = np.sqrt(np.maximum(np.diag(F), 1e-300))
     eigval, eigvec = np.linalg.eigh(F / np.outer(d, d))
     seen = eigval > UNIDENTIFIABLE * eigval.max()
@@ -97,3 +104,10 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
         return float("inf")  # a direction the data cannot see moves the group-varying waveform
     cov = (eigvec[:, seen] / eigval[seen]) @ eigvec[:, seen].T
     return float(np.sqrt(max(np.trace(cov @ Gs), 0.0) / ref2 * o.size / o_all.size))
+
+
+def effective_sigma(read_noise, rate_dn_s, gain, group_time, ngroups):
+    """Per-read noise (DN) of a pixel for the floor: sqrt(read_noise^2 + 1/12 +
+    max(rate, 0) t_group ngroups / (6 gain)), ``rate_dn_s`` in DN/s (module docstring)."""
+    rate = np.maximum(np.nan_to_num(np.asarray(rate_dn_s, np.float64)), 0.0)
+    return np.sqrt(np.asarray(read_noise, np.float64) ** 2 + 1.0 / 12 + rate * group_time * ngroups / (6.0 * gain))

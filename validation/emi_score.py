@@ -15,32 +15,35 @@
   ``rms(rate - rate_noEMI) / median(err)`` in units of the rate error.  (Not part of a
   suite run: it needs a second simulation and calibration of every cell.)
 
-In a suite run (:mod:`validation.runner`), :func:`correction` reruns the pipeline's EMI
-step on the cell's uncal file to learn what it removed, and :func:`score_emi` gives the
-metric rows and the folded waveforms the report draws.
+In a suite run (:mod:`validation.runner`) the pipeline hands what its EMI step removed to
+:func:`score_emi` as the step runs (``on_emi`` of :func:`calibration.pipeline.calibrate`),
+which gives the metric rows and the folded waveforms the report draws.
 """
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from calibration import emi as cal_emi
-from calibration import pipeline, registry
-from calibration.inputs import open_uncal
-from instrument import dq
 from simulator import emi as sim_emi
 
-from .emi_floor import cramer_rao_floor
+from .emi_floor import cramer_rao_floor, effective_sigma
 
 
 def read_truth(truth_path):
-    """The EMI truth of a truth file: ``dict(lines, starts, offsets, sigma, badpix)`` (the
-    injected lines, frame starts and read offsets in s, read noise of one read in DN, bad
-    and reference pixels)."""
+    """The EMI truth of a truth file: ``dict(lines, starts, offsets, sigma, sigma_pixel,
+    badpix)`` (the injected lines, frame starts and read offsets in s, read noise of one
+    read in DN, each pixel's per-read noise with the Poisson noise of its true rate
+    (:func:`validation.emi_floor.effective_sigma`), bad and reference pixels)."""
     with fits.open(truth_path) as hdul:
+        header = hdul[0].header
+        starts = hdul["FRAME_START"].data.astype(np.float64)
+        gain = float(header["GAIN"])
+        rate = hdul["RATE"].data.astype(np.float64) + hdul["DARK"].data.astype(np.float64) / gain
+        group_time = float(starts[0, 1] - starts[0, 0]) if starts.shape[1] > 1 else 0.0
         return dict(lines=sim_emi.from_table(Table(hdul["EMI"].data)),
-                    offsets=hdul["READ_OFFSET"].data.astype(np.float64),
-                    starts=hdul["FRAME_START"].data.astype(np.float64),
-                    sigma=float(hdul[0].header["READNOIS"]), badpix=hdul["BADPIX"].data.astype(bool))
+                    offsets=hdul["READ_OFFSET"].data.astype(np.float64), starts=starts,
+                    sigma=float(header["READNOIS"]),
+                    sigma_pixel=effective_sigma(float(header["READNOIS"]), rate, gain, group_time, starts.shape[1]),
+                    badpix=hdul["BADPIX"].data.astype(bool))
 
 
 def true_waveform(truth_path):
@@ -94,28 +97,6 @@ FOLD_BINS = 48
 FOLD_PIXELS = 40000
 
 
-def correction(uncal_path, refs_folder, algorithm):
-    """What the pipeline's EMI step does to an exposure: ``(raw, corrected, usable)`` in DN,
-    or None when the EMICORR reference in ``refs_folder`` lists no line to correct for it.
-
-    The step is the public :func:`calibration.pipeline.emi_step`, called as the pipeline
-    calls it (after dq_init and saturation, same references, variant ``algorithm``); so
-    ``raw - corrected`` is exactly what the calibration removed (zero for ``none``).
-    ``usable``: pixels with no DO_NOT_USE flag and no saturated group."""
-    exposure = open_uncal(uncal_path)
-    case, _ = cal_emi.find_case(refs_folder, exposure)
-    if case is None or not case.lines:
-        return None
-    _, ref = pipeline._reference_arrays(refs_folder, exposure)
-    pixeldq = exposure.pixeldq | ref["mask"].astype(np.uint32)
-    groupdq = registry.get("saturation", registry.DEFAULTS["saturation"])(exposure.data, exposure.groupdq,
-                                                                           ref["saturation"])
-    corrected, _, _ = pipeline.emi_step(exposure, refs_folder, algorithm, groupdq, pixeldq, ref["readnoise"],
-                                        ref["gain"])
-    usable = ((pixeldq & dq.DO_NOT_USE) == 0) & ~np.any(groupdq & dq.SATURATED, axis=(0, 1))
-    return exposure.data, corrected, usable
-
-
 def _detrended(ramps):
     """Each pixel's ramp less its own line over the groups (per integration), less the
     median over pixels of each group: ``(nints, ngroups, npix)`` -> same shape."""
@@ -160,13 +141,16 @@ def fold(lines, starts, offsets, raw, corrected, usable, nbins=FOLD_BINS, npix=F
 def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     """Metric rows of one exposure's EMI correction, and (``with_fold``) its folded waveforms.
 
-    ``emi_residual_fraction`` (``f`` of the module docstring), ``emi_residual_floor`` (its
+    ``emi_residual_fraction`` (``f`` of the module docstring), ``emi_residual_over_floor``
+    (``f`` over the Cramer-Rao floor: near or below 1 for a correction at the information
+    limit, 0 where nothing can be learned), ``emi_residual_floor`` (its
     statistical floor ``sigma sqrt(p / M)``, p = 2 x the injected harmonics) and
     ``emi_residual_floor_cr`` (the Cramer-Rao floor of an unbiased fit with the frequency
     learned, :func:`validation.emi_floor.cramer_rao_floor`: it knows when a line is nearly a
     whole number of periods per frame, e.g. 10 Hz in SUB128, where it is far above the
     statistical floor; a fit that drops such a line's poorly determined harmonics can go
-    below it), sigma the truth's read noise of one read, all with ``bin`` = the exposure's
+    below it; per-pixel noise with the Poisson noise of the true rate), sigma the truth's
+    read noise of one read, all with ``bin`` = the exposure's
     ngroups, so a study over ngroups can draw residual vs ngroups.  No rows when the truth
     has no EMI."""
     truth = read_truth(truth_path)
@@ -180,8 +164,11 @@ def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     ngroups = float(raw.shape[1])
     nparams = 2 * sum(len(ln.amplitudes) for ln in lines)
     floors = {"emi_residual_floor": statistical_floor(true, truth["sigma"], nparams, usable),
-              "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, truth["sigma"], usable)}
-    rows = [dict(metric="emi_residual_fraction", value=residual_fraction(true, removed, usable), unit="", bin=ngroups)]
+              "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, truth["sigma_pixel"], usable)}
+    fraction = residual_fraction(true, removed, usable)
+    rows = [dict(metric="emi_residual_fraction", value=fraction, unit="", bin=ngroups),
+            dict(metric="emi_residual_over_floor", value=fraction / floors["emi_residual_floor_cr"], unit="",
+                 bin=ngroups)]
     rows += [dict(metric=name, value=value, unit="", bin=ngroups) for name, value in floors.items()]
     del true, removed
     return rows, (fold(lines, starts, offsets, raw, corrected, usable) if with_fold else {})

@@ -18,7 +18,8 @@ IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "pull_mean": 0.0, "pul
          "rate_bias_sigma": 0.0, "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0,
          "cr_pull_std": 1.0}
 LOWER = {"astrometric_error", "false_detections", "false_flag_rate", "clean_scatter_over_crb",
-         "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction"}
+         "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction",
+         "emi_residual_over_floor"}
 HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",

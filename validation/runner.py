@@ -56,15 +56,17 @@ def run_cell(cell, workdir, keep_products=False):
     folder = Path(workdir) / s.name / f"seed{cell.seed}"
     sim = simulate(s.scene(cell.seed), s.observation, folder, name=s.name, seed=cell.seed,
                    effects=s.effects, references=s.references)
-    products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True)
+    emi = {"rows": [], "folds": {}}
+
+    def score_emi(raw, corrected, usable):  # scored as the step runs: no copy kept, no second fit
+        emi["rows"], emi["folds"] = emi_score.score_emi(sim["truth"], raw, corrected, usable, with_fold=cell.views)
+
+    products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True,
+                         on_emi=score_emi)
     rows, hist = score(sim["truth"], products["rate"], products["cat"])
-    rows += score_detector(sim["truth"], products["ramp"], products["rateints"])
+    rows += score_detector(sim["truth"], products["ramp"], products["rateints"]) + emi["rows"]
     choice = registry.resolve(dict(cell.algorithms))
-    emi, folds = emi_score.correction(sim["uncal"], sim["refs"], choice["emi"]), {}
-    if emi is not None:
-        more, folds = emi_score.score_emi(sim["truth"], *emi, with_fold=cell.views)
-        rows += more
-        del emi
+    folds = emi["folds"]
     cut = views.cell_views(sim, products, sim["refs"], choice, folds) if cell.views else {}
     if not keep_products:
         shutil.rmtree(folder, ignore_errors=True)
