@@ -99,9 +99,13 @@ def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="join
     model.meta.exposure.nsamples = case.nsamples
     model.meta.exposure.ngroups, model.meta.exposure.nints = data.shape[1], data.shape[0]
     out = apply_emicorr(model, case.model, algorithm=algorithm)
+    version = __import__("jwst").__version__
     if out is None:
-        return data, [f"emi jwst_{algorithm}: jwst skipped the correction (see its log)"]
-    return np.asarray(out.data, np.float32), [f"emi jwst_{algorithm}: jwst {__import__('jwst').__version__}"]
+        return data, [f"emi jwst_{algorithm}: jwst {version} skipped the correction (see its log)"]
+    corrected = np.asarray(out.data, np.float32)
+    if np.array_equal(corrected, np.asarray(data, np.float32)):  # e.g. sequential below its group limit
+        return data, [f"emi jwst_{algorithm}: jwst {version} ran but changed nothing ({data.shape[1]} groups)"]
+    return corrected, [f"emi jwst_{algorithm}: jwst {version}"]
 
 
 def emi_variants():

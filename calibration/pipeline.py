@@ -83,8 +83,9 @@ def _image(model_cls, source, **arrays):
 def emi_step(exposure, folder, name, groupdq, pixeldq, read_noise, gain):
     """The EMI step: ``(data, notes, status)``.  Runs before firstframe/lastframe drop
     groups, as JWST's emicorr does, so 3-group ramps keep one constraint per pixel.
-    Without an EMICORR reference, or when it lists no line for the exposure's subarray
-    and readout, the step is SKIPPED and the notes say why."""
+    Without an EMICORR reference, when it lists no line for the exposure's subarray and
+    readout, or when the variant declines (returns its input: too few groups, no line
+    detected), the step is SKIPPED and the notes say why."""
     if name == "none":
         return exposure.data, ["emi: none (not corrected)"], "SKIPPED"
     case, reason = emi.find_case(folder, exposure)
@@ -100,7 +101,7 @@ def emi_step(exposure, folder, name, groupdq, pixeldq, read_noise, gain):
     notes += more
     for note in notes:
         log.info(note)
-    return data, notes, "COMPLETE"
+    return data, notes, "SKIPPED" if data is exposure.data else "COMPLETE"  # a variant returns its input when it declines
 
 
 def _detector1(exposure, folder, choice, on_emi=None):

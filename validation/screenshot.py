@@ -45,7 +45,8 @@ def screenshot(page, png, width=1280, height=2400, timeout=120):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Render a report page in headless Chromium and save a "
+                                                 "screenshot (the page is cut at --height pixels).")
     parser.add_argument("page")
     parser.add_argument("png")
     parser.add_argument("--width", type=int, default=1280)
