@@ -38,8 +38,6 @@ competes with, dominates the faint end.  Reported per variant:
 ``benchmarks/results/<date>_emi_flux.txt`` (first line: command, versions, commit).
 """
 import argparse
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,10 +50,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emi_accuracy import CASES  # noqa: E402
-from imager_common import write_result  # noqa: E402
+from imager_common import provenance, write_result  # noqa: E402
 
 from calibration import registry  # noqa: E402
-from calibration.pipeline import calibrate_exposure, software_version  # noqa: E402
+from calibration.pipeline import calibrate_exposure  # noqa: E402
 from instrument import detector as det  # noqa: E402
 from instrument import dq, readout  # noqa: E402
 from simulator import DetectorEffects, Observation, Scene, simulate, throughput  # noqa: E402
@@ -155,26 +153,6 @@ def run_cell(subarray, line_name, ngroups, seed, variants, workdir):
     return rows
 
 
-def header(argv):
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "calibration", "simulator",
-                                "validation", "instrument", "benchmarks/emi_flux.py"], capture_output=True,
-                               text=True).stdout.strip()
-        commit += "+local changes" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    versions = [f"python {platform.python_version()}", f"numpy {np.__version__}",
-                f"miri-testbed {software_version()}"]
-    if "jwst_joint" in registry.ALGORITHMS["emi"]:
-        import jwst
-
-        versions.append(f"jwst {jwst.__version__}")
-    stamp = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
-    return f"# python benchmarks/emi_flux.py {' '.join(argv)}   ({', '.join(versions)}; {stamp}; commit {commit})"
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -189,7 +167,7 @@ def main(argv=None):
     cases, seeds, ngroups_list = CASES, args.seeds, NGROUPS
     if args.quick:
         cases, ngroups_list, seeds = [c for c in CASES if c[0] in ("SUB64", "FULL")], (3, 10), args.seeds[:1]
-    lines = [header(argv),
+    lines = [provenance(),
              f"# F770W, {BACKGROUND_MJY_SR} MJy/sr, sources at aperture S/N {SNR_RANGE[0]:g}-{SNR_RANGE[1]:g}; "
              f"EMI: one line at {EMI_RMS_DN:g} DN rms (the other at 0 DN), 3 harmonics, |offset| <= 1e-4; "
              f"seeds {seeds}",

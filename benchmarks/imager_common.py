@@ -1,8 +1,11 @@
 """Shared by the imager benchmarks: run scenario cells through the suite runner and,
 with ``--record``, write the result table (atomically) under ``benchmarks/results/``
 (without it a run prints only, so the recorded figures stay those of the full runs)."""
+import platform
+import subprocess
 import sys
 from datetime import datetime, timezone
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from calibration.pipeline import software_version  # noqa: E402
 from instrument.files import write_text  # noqa: E402
 from validation.runner import Cell, run_cells  # noqa: E402
 
@@ -30,12 +34,34 @@ def median_iqr(values):
     return q2, q3 - q1, values.size
 
 
+def provenance():
+    """The first line of a recorded result: the command, the versions, the time and the
+    commit (``+local changes`` when the code differs from it)."""
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "calibration", "simulator",
+                                "validation", "instrument", "benchmarks"], capture_output=True, text=True).stdout
+        commit += "+local changes" if dirty.strip() else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    versions = [f"python {platform.python_version()}", f"numpy {np.__version__}", f"miri-testbed {software_version()}"]
+    if find_spec("jwst") is not None:
+        from importlib.metadata import version
+
+        versions.append(f"jwst {version('jwst')}")
+    script = Path(sys.argv[0]).relative_to(ROOT) if Path(sys.argv[0]).resolve().is_relative_to(ROOT) else sys.argv[0]
+    return (f"# python {script} {' '.join(sys.argv[1:])}   ({', '.join(versions)}; "
+            f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%MZ}; commit {commit})")
+
+
 def write_result(name, text):
-    """Record ``text`` as the result ``name`` if ``--record`` was given; the message to print."""
+    """Record ``text`` as the result ``name`` if ``--record`` was given, with
+    :func:`provenance` as its first line; the message to print."""
     if "--record" not in sys.argv:
         return "nothing recorded (pass --record to update benchmarks/results/)"
     path = ROOT / "benchmarks" / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}_{name}.txt"
-    write_text(path, text)
+    write_text(path, text if text.startswith("# python ") else provenance() + "\n" + text)
     return f"written {path}"
 
 

@@ -238,7 +238,8 @@ def sky_positions(x, y, wcs, distortion, origin=(0.0, 0.0)):
 
 def run(variant, catalog, cal, folder, exposure):
     """Align ``cal`` (its ``meta.wcsinfo`` is updated on success) and recompute the
-    catalog's RA/Dec; ``catalog.meta['alignment']`` records the outcome.  ``variant``:
+    catalog's RA/Dec; ``catalog.meta['alignment']`` records the outcome (status COMPLETE,
+    REFUSED with the reason, also in the cal product's HISTORY, or SKIPPED).  ``variant``:
     ``catalog`` (fit) or ``none`` (distortion only, commanded pointing)."""
     import astropy.units as u
 
@@ -265,8 +266,9 @@ def run(variant, catalog, cal, folder, exposure):
                 w.pc1_1, w.pc1_2, w.pc2_1, w.pc2_2 = (float(v) for v in pc.ravel())
                 w.ra_ref, w.dec_ref = w.crval1, w.crval2
             except AlignmentError as exc:
-                record["reason"] = f"alignment refused: {exc}"
-    cal.meta.cal_step.tweakreg = record["status"]
+                record.update(status="REFUSED", reason=f"alignment refused: {exc}")
+                cal.add_history_entry(f"tweakreg: {record['reason']}; the WCS keeps the commanded pointing")
+    cal.meta.cal_step.tweakreg = "COMPLETE" if record["status"] == "COMPLETE" else "SKIPPED"  # JWST's vocabulary
     if len(catalog):
         ra, dec = sky_positions(x, y, wcs, distortion, origin)
         catalog["ra"], catalog["dec"] = ra * u.deg, dec * u.deg

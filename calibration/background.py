@@ -54,7 +54,7 @@ def source_mask(sci, nsigma=3.0, npixels=5):
     bad = ~np.isfinite(sci)
     _, median, std = sigma_clipped_stats(sci, mask=bad, sigma=3.0)
     smooth = convolve(np.where(bad, median, sci) - median, Gaussian2DKernel(1.5), normalize_kernel=True)
-    segments = detect_sources(smooth, nsigma * std / 2.0, npixels=npixels, mask=bad)
+    segments = detect_sources(smooth, nsigma * std / 2.0, n_pixels=npixels, mask=bad)
     mask = np.zeros(sci.shape, bool) if segments is None else segments.data > 0
     return ndimage.binary_dilation(mask, iterations=MASK_DILATE) | bad
 

@@ -78,11 +78,14 @@ def test_pipeline_flags_a_refused_alignment_and_keeps_the_commanded_wcs(tmp_path
     sim, products, scores = simulate_and_calibrate(tmp_path, obs, star_scene(obs, 2, n=3, margin=25), 2,
                                                    effects=effects, references=ReferenceOptions(kind="perfect"))
     cat = QTable.read(products["cat"])
-    assert cat.meta["alignment"]["status"] == "SKIPPED"
+    assert cat.meta["alignment"]["status"] == "REFUSED"
     assert "refused" in cat.meta["alignment"]["reason"] and "too few stars" in cat.meta["alignment"]["reason"]
     with dm.open(products["cal"]) as cal:
         assert cal.meta.cal_step.tweakreg == "SKIPPED"
         assert cal.meta.wcsinfo.crval1 == pytest.approx(obs.ra_deg)
+        assert any("too few stars" in str(entry.get("description", "")) for entry in cal.history)
+    assert scores.loc[scores["metric"] == "alignment_refused", "value"].tolist() == [1.0]
+    assert "astrometric_error_aligned" not in set(scores["metric"])
 
 
 def test_pipeline_aligns_a_field_to_a_few_mas(tmp_path):

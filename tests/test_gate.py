@@ -102,6 +102,10 @@ def test_gate_reads_results_files_and_updates_the_baseline_atomically(tmp_path, 
     write_parquet(synthetic(range(6), shift=3.0), results)
     assert main(["gate", "--baseline", str(baseline), "--results", str(results)]) == 1
     assert "REGRESSED" in capsys.readouterr().out
+    other = tmp_path / "other.parquet"  # a study of another suite is not compared with this baseline
+    write_parquet(synthetic(range(6)), other, {"study": {"suite": "syn", "suite_toml": "y"}})
+    assert main(["gate", "--baseline", str(baseline), "--results", str(other)]) == 2
+    assert "not the suite the baseline" in capsys.readouterr().err
 
 
 def test_gate_errors_name_the_problem(tmp_path, capsys):

@@ -3,6 +3,7 @@ the difference from a baseline with regressions highlighted, rendered in headles
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib import image
 
@@ -167,3 +168,13 @@ def test_views_render_in_headless_chromium(views_report, tmp_path):
     viridis_low, viridis_high = _near(pixels, (0.267, 0.005, 0.329), 0.08), _near(pixels, (0.993, 0.906, 0.144), 0.08)
     print(deep_red, deep_blue, viridis_low, viridis_high)
     assert deep_red > 100 and deep_blue > 40 and viridis_low > 30 and viridis_high > 30
+
+
+def test_report_names_the_exposures_whose_alignment_was_refused():
+    from validation.report import _alignment_html
+
+    rows = pd.DataFrame({"scenario": ["few", "few", "many"], "seed": [1, 2, 1], "metric": ["alignment_refused"] * 3,
+                         "value": [1.0, 0.0, 0.0]})
+    text = _alignment_html(rows)
+    assert "refused" in text and "1 of 3 exposures" in text and "few (seeds 1)" in text
+    assert "every one of 3" in _alignment_html(rows.assign(value=0.0))

@@ -7,8 +7,10 @@ nothing half-written is left behind, since every output is written atomically.
 import argparse
 import contextlib
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -158,8 +160,11 @@ def _gate_table(args, baseline):
     if args.results:
         table, meta = read_results(args.results)
         study = meta.get("study", {})
-        return select_set(table, label, args.results), (study.get("suite", str(args.results)),
-                                                        study.get("suite_toml", ""), label)
+        text = study.get("suite_toml", "")
+        if baseline and not args.update_baseline and text and baseline["suite_toml"] and text != baseline["suite_toml"]:
+            raise ResultsError(f"{args.results} comes from suite {study.get('suite', '?')!r}, not the suite the baseline "
+                               f"{args.baseline} was made from; gate the same suite, or review and --update-baseline")
+        return select_set(table, label, args.results), (study.get("suite", str(args.results)), text, label)
     if args.suite:
         name, text = args.suite, suite_text(args.suite)
         if baseline and not args.update_baseline and text != baseline["suite_toml"]:
@@ -331,8 +336,14 @@ def build_parser():
     return parser
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM takes Ctrl-C's path: workers stopped, resume hint, exit 130
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         return args.func(args)
     except (CalibrationInputError, ScenarioError, ScoreInputError, ResultsError, FileNotFoundError) as exc:

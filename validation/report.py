@@ -156,6 +156,7 @@ tr.pass td:nth-child(8) { color: #070; font-weight: bold; }
 tr.fail td:nth-child(8) { color: #b00; font-weight: bold; }
 tr.tracked td:nth-child(8) { color: #b60; }
 tr.nodata td:nth-child(8) { color: #777; }
+p.refused { color: #b60; }
 img { max-width: 48%; margin: 0.5%; border: 1px solid #ddd; }
 tr.regressed td { background: #f8c8c8; font-weight: bold; }
 tr.improved td { background: #d4f0d4; }
@@ -230,6 +231,19 @@ def _strict(value):
     return value
 
 
+def _alignment_html(metrics):
+    """Which exposures refused alignment (too few stars): their astrometry is the
+    commanded pointing's, and "after alignment" targets leave them out."""
+    rows = metrics[(metrics["metric"] == "alignment_refused") & (metrics["value"] > 0)]
+    tried = int((metrics["metric"] == "alignment_refused").sum())
+    if rows.empty:
+        return f"<p>Alignment: every one of {tried} exposures aligned.</p>" if tried else ""
+    cells = ", ".join(f"{html.escape(str(name))} (seeds {', '.join(str(s) for s in sorted(group['seed']))})"
+                      for name, group in rows.groupby("scenario"))
+    return (f"<p class=\"refused\">Alignment refused (too few stars; WCS left at the commanded pointing) in "
+            f"{len(rows)} of {tried} exposures: {cells}.</p>")
+
+
 def write_report(outdir, metrics, hist, target_results, context, baseline_result=None):
     """Write ``metrics.csv``, ``summary.json``, plots, ``views.npz``, ``index.html`` and
     ``summary.md`` into ``outdir``; with ``baseline_result``, the difference from the
@@ -258,6 +272,7 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 <code>{html.escape(json.dumps(context['algorithms']))}</code> &middot; summary for PRs: <a href="summary.md">summary.md</a> &middot; miri-testbed {html.escape(context['version'])}</p>
 <h2>Accuracy targets</h2>
 {_targets_html(target_results)}
+{_alignment_html(metrics)}
 <h2>Plots</h2>
 <img src="flux_ratio.png" alt="flux ratio vs flux"><img src="pulls.png" alt="pull histogram">
 <img src="astrometry.png" alt="astrometric error vs S/N"><img src="astrometric_map.png" alt="astrometric residual map">

@@ -14,6 +14,7 @@ see :func:`suite_cells`) also returns the before/after views of :mod:`validation
 :func:`run_cells` hands them on in the table's ``attrs`` (:func:`validation.views.attach`),
 where the report finds them.
 """
+import contextlib
 import os
 import shutil
 import tempfile
@@ -105,10 +106,20 @@ def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=Fal
         for i, c in enumerate(cells):
             yield (i, *compute_cell(c, workdir, keep_products))
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(cells))) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(cells)))
+    try:
         futures = {pool.submit(compute_cell, c, workdir, keep_products): i for i, c in enumerate(cells)}
         for future in as_completed(futures):
             yield (futures[future], *future.result())
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) or failed: stop at once rather than run the queued
+        # cells; finished ones are already saved.  The executor has no public way to stop
+        # its workers before Python 3.14 (terminate_workers), hence _processes.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()  # not terminate(): workers inherit the CLI's SIGTERM handler
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def run_cells(cells, workdir, workers=None, keep_products=False, progress=True):
@@ -117,12 +128,13 @@ def run_cells(cells, workdir, workers=None, keep_products=False, progress=True):
     frames, hist = [None] * len(cells), np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
     cut = {}
     with tqdm(total=len(cells), unit="cell", disable=not progress, desc="cells") as bar:
-        for i, frame, h, v in iter_cells(cells, workdir, workers, keep_products=keep_products):
-            frames[i] = frame
-            hist += h
-            if v:
-                cut[views.cell_key(cells[i].label, cells[i].scenario.name, cells[i].seed)] = v
-            bar.update()
+        with contextlib.closing(iter_cells(cells, workdir, workers, keep_products=keep_products)) as results:
+            for i, frame, h, v in results:  # closing: an interrupt stops the workers at once
+                frames[i] = frame
+                hist += h
+                if v:
+                    cut[views.cell_key(cells[i].label, cells[i].scenario.name, cells[i].seed)] = v
+                bar.update()
     table = pd.concat(frames, ignore_index=True).sort_values(["scenario", "seed", "metric"], kind="stable")
     return views.attach(table.reset_index(drop=True), cut), hist
 

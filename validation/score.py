@@ -7,7 +7,10 @@ Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
   per matched source, in milliarcseconds; ``ra_offset`` and ``dec_offset``: its
   components (measured - true, east and north, mas), for residual maps;
   ``astrometric_error_unaligned``: the same before catalog alignment (commanded pointing),
-  when the catalog has ``ra_unaligned``/``dec_unaligned``;
+  when the catalog has ``ra_unaligned``/``dec_unaligned``; ``astrometric_error_aligned``:
+  the same as ``astrometric_error``, only for exposures whose alignment succeeded (what
+  "after alignment" targets pool); ``alignment_refused``: 1 per exposure whose alignment
+  was tried and refused (too few stars), else 0, from the catalog's ``alignment`` record;
 * ``flux_ratio_shower_hit``: the same, for the sources whose centre lies inside a
   shower's 2-semi-axis footprint (the flux bias showers leave after flagging);
 * ``detected``: 1 per true source matched within ``match_radius_arcsec``, 0 otherwise;
@@ -117,6 +120,10 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
     missing = [c for c in ("ra", "dec", "flux", "snr") if c not in cat.colnames]
     if missing:
         raise ScoreInputError(f"{cat_path}: catalog lacks column(s) {', '.join(missing)}")
+    alignment = cat.meta.get("alignment", {})
+    aligned = alignment.get("status") == "COMPLETE"
+    if alignment.get("status") in ("COMPLETE", "REFUSED"):
+        rows.append(dict(metric="alignment_refused", value=float(not aligned), unit=""))
     matched = np.zeros(len(sources), bool)
     used = np.zeros(len(cat), bool)
     in_shower = _hit_by_showers(sources, truth["showers"])
@@ -138,6 +145,9 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
                 rows.append(dict(metric="flux_ratio_shower_hit", value=flux / float(sources["flux_mjy"][i]), unit="",
                                  **context))
             rows.append(dict(metric="astrometric_error", value=sep[i].to_value(u.mas), unit="mas", **context))
+            if aligned:
+                rows.append(dict(metric="astrometric_error_aligned", value=sep[i].to_value(u.mas), unit="mas",
+                                 **context))
             if "ra_unaligned" in cat.colnames:
                 before = true_sky[i].separation(SkyCoord(cat["ra_unaligned"][j], cat["dec_unaligned"][j]))
                 rows.append(dict(metric="astrometric_error_unaligned", value=before.to_value(u.mas), unit="mas",

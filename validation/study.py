@@ -169,13 +169,15 @@ class Study:
         start = time.perf_counter()
         with tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell", disable=not progress,
                   desc=f"study {self.suite.name}", smoothing=0.1) as bar:
-            for i, frame, hist, cut in iter_cells(todo, workers=workers, client=client):
-                meta = dict(scenario=todo[i].scenario.name, seed=todo[i].seed, algorithms=todo[i].label,
-                            pull_hist=[int(v) for v in hist])
-                if cut:  # before the rows: a cell whose rows exist is complete
-                    views.save(views_path(self.folder, todo[i]), {"cell": cut})
-                write_parquet(frame, cell_path(self.folder, todo[i]), meta)
-                bar.update()
+            with contextlib.closing(iter_cells(todo, workers=workers, client=client)) as results:
+                # closing: an interrupt stops the workers at once
+                for i, frame, hist, cut in results:
+                    meta = dict(scenario=todo[i].scenario.name, seed=todo[i].seed, algorithms=todo[i].label,
+                                pull_hist=[int(v) for v in hist])
+                    if cut:  # before the rows: a cell whose rows exist is complete
+                        views.save(views_path(self.folder, todo[i]), {"cell": cut})
+                    write_parquet(frame, cell_path(self.folder, todo[i]), meta)
+                    bar.update()
         run.update(finished=_now(), cells_computed=len(todo), seconds=round(time.perf_counter() - start, 2))
         self._write_record(record)
         return self.assemble()
