@@ -49,7 +49,10 @@ and integration.  Statistical floor: :mod:`validation.emi_score`.
 ramp is detrended by its own line, the residuals (less their per-group median) are
 binned by each pixel's phase at the reference frequency (period / 2 bins, at most
 500), the bin means form the waveform template, which is subtracted at every pixel's
-phase.  No frequency refinement.  The line fit absorbs much of the waveform when there
+phase.  The template keeps only its significant Fourier terms (up to ``FOLD_HARMONICS``,
+each tested as the joint fit tests a harmonic, :func:`_significant_template`): a raw
+template of bin means would subtract its own noise and move EMI-free rates by 0.1-0.5
+sigma.  No frequency refinement.  The line fit absorbs much of the waveform when there
 are few groups, so it is biased there (jwst requires 10 or more groups).
 
 ``none``; and, with the ``peers`` extra, ``jwst_sequential`` and ``jwst_joint``
@@ -77,6 +80,7 @@ from . import references as refs
 log = logging.getLogger(__name__)
 
 MAX_HARMONICS = 5
+FOLD_HARMONICS = 16  # Fourier terms the fold template may keep (each tested)
 MAX_DRIFT = 2e-4  # largest relative frequency offset searched
 MIN_HARMONIC_POWER = 6.0  # explained group-varying power / its noise (_significant); a pure-noise
 # harmonic passes with probability exp(-6) = 0.25 % (chi^2_2 > 12), a look-elsewhere margin over
@@ -559,6 +563,33 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
 
 # ----------------------------------------------------------------------------- folding
 
+def _significant_template(sums, counts, sample_var, max_harmonics=FOLD_HARMONICS):
+    """The folded template as the Fourier terms it supports: the bin means m_b (noise
+    variance sample_var / count_b) are fitted by weighted least squares with harmonics
+    1..H of the phase, and harmonic h is kept when its chi^2_2 exceeds 2 MIN_HARMONIC_POWER
+    (as the joint fit's test), so a template of pure noise subtracts nothing.  Returns the
+    template on the bins and the harmonics kept."""
+    n = sums.size
+    filled = counts > 0
+    if sample_var <= 0 or filled.sum() < 3:
+        return np.zeros(n), []
+    phase = 2 * np.pi * (np.arange(n) + 0.5) / n
+    H = min(max_harmonics, (int(filled.sum()) - 1) // 2)
+    X = np.concatenate([np.stack([np.cos(h * phase), np.sin(h * phase)], 1) for h in range(1, H + 1)], 1)
+    w = counts[filled] / sample_var
+    Xf = X[filled] - np.average(X[filled], axis=0, weights=w)  # the template's mean is free (per-pixel offsets)
+    m = sums[filled] / counts[filled]
+    normal = Xf.T @ (Xf * w[:, None])
+    coef = np.linalg.lstsq(normal, Xf.T @ (w * (m - np.average(m, weights=w))), rcond=None)[0]
+    cov = np.linalg.pinv(normal)
+    kept = [h for h in range(1, H + 1)
+            if coef[2 * h - 2 : 2 * h] @ np.linalg.pinv(cov[2 * h - 2 : 2 * h, 2 * h - 2 : 2 * h]) @ coef[2 * h - 2 : 2 * h]
+            > 2 * MIN_HARMONIC_POWER]
+    cols = np.concatenate([[2 * h - 2, 2 * h - 1] for h in kept]).astype(int) if kept else np.zeros(0, int)
+    template = X[:, cols] @ coef[cols]
+    return template - template.mean(), kept
+
+
 def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
     """The ``fold`` variant (module docstring).  Returns ``(corrected data, notes)``."""
     nints, ngroups, ny, nx = data.shape
@@ -580,12 +611,11 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
         bins = np.minimum((np.mod(tau / period, 1.0) * n).astype(np.int64), n - 1)
         sums = np.bincount(bins[:, good].ravel(), R[:, good].ravel(), minlength=n)
         counts = np.bincount(bins[:, good].ravel(), minlength=n)
-        template = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
-        template -= template[counts > 0].mean() if (counts > 0).any() else 0.0
+        template, kept = _significant_template(sums, counts, float(np.var(R[:, good])) if good.any() else 0.0)
         noise = template[bins]
         out -= noise
         R -= noise
-        notes.append(f"emi fold: {line.name} at {line.frequency_hz} Hz, {n} phase bins, "
+        notes.append(f"emi fold: {line.name} at {line.frequency_hz} Hz, {n} phase bins, harmonics {kept}, "
                      f"template rms {template.std():.3f} DN")
     return out.reshape(data.shape).astype(np.float32), notes
 

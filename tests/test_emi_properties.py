@@ -99,16 +99,11 @@ def _largest_rate_change(variant, subarray, ngroups, seed=11):
     return float(np.max(np.abs(after.rate - before.rate)[usable] / sigma[usable]))
 
 
-FOLD_MOVES_RATES = pytest.mark.xfail(
-    strict=True, reason="measured (_largest_rate_change, seed 11): fold, which has no significance test and always "
-                        "subtracts its template of the noise, moves single EMI-free rates by up to 0.10-0.21 sigma "
-                        "(SUB64 3/5/10 groups: 0.17, 0.21, 0.16; SUB128: 0.15, 0.14, 0.15; SLITLESSPRISM: 0.16, "
-                        "0.16, 0.10)")
 JWST_JOINT_MOVES_RATES = pytest.mark.xfail(
     strict=True, reason="measured (_largest_rate_change, seed 11): jwst 3.0 joint moves single EMI-free rates by up "
                         "to 2.8, 4.3, 0.08 sigma in SUB64 at 3/5/10 groups, 4.1, 1.1, 0.30 in SUB128, 0.25, 0.17, "
                         "0.07 in SLITLESSPRISM")
-OFF_MARKS = {"fold": FOLD_MOVES_RATES, "jwst_joint": JWST_JOINT_MOVES_RATES}
+OFF_MARKS = {"jwst_joint": JWST_JOINT_MOVES_RATES}
 
 
 @pytest.mark.parametrize("variant", [pytest.param(v, marks=OFF_MARKS.get(v, ()))
