@@ -50,7 +50,8 @@ def provenance():
         from importlib.metadata import version
 
         versions.append(f"jwst {version('jwst')}")
-    script = Path(sys.argv[0]).relative_to(ROOT) if Path(sys.argv[0]).resolve().is_relative_to(ROOT) else sys.argv[0]
+    path = Path(sys.argv[0]).resolve()
+    script = path.relative_to(ROOT) if path.is_relative_to(ROOT) else sys.argv[0]
     return (f"# python {script} {' '.join(sys.argv[1:])}   ({', '.join(versions)}; "
             f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%MZ}; commit {commit})")
 
