@@ -81,6 +81,7 @@ log = logging.getLogger(__name__)
 
 MAX_HARMONICS = 5
 FOLD_HARMONICS = 16  # Fourier terms the fold template may keep (each tested)
+MAX_FOLD_CONDITION = 1e3  # largest condition number of the fold template's harmonic fit
 MAX_DRIFT = 2e-4  # largest relative frequency offset searched
 MIN_HARMONIC_POWER = 6.0  # explained group-varying power / its noise (_significant); a pure-noise
 # harmonic passes with probability exp(-6) = 0.25 % (chi^2_2 > 12), a look-elsewhere margin over
@@ -574,17 +575,27 @@ def _significant_template(sums, counts, sample_var, max_harmonics=FOLD_HARMONICS
     if sample_var <= 0 or filled.sum() < 3:
         return np.zeros(n), []
     phase = 2 * np.pi * (np.arange(n) + 0.5) / n
-    H = min(max_harmonics, (int(filled.sum()) - 1) // 2)
-    X = np.concatenate([np.stack([np.cos(h * phase), np.sin(h * phase)], 1) for h in range(1, H + 1)], 1)
     w = counts[filled] / sample_var
-    Xf = X[filled] - np.average(X[filled], axis=0, weights=w)  # the template's mean is free (per-pixel offsets)
     m = sums[filled] / counts[filled]
-    normal = Xf.T @ (Xf * w[:, None])
-    coef = np.linalg.lstsq(normal, Xf.T @ (w * (m - np.average(m, weights=w))), rcond=None)[0]
-    cov = np.linalg.pinv(normal)
-    kept = [h for h in range(1, H + 1)
-            if coef[2 * h - 2 : 2 * h] @ np.linalg.pinv(cov[2 * h - 2 : 2 * h, 2 * h - 2 : 2 * h]) @ coef[2 * h - 2 : 2 * h]
-            > 2 * MIN_HARMONIC_POWER]
+    # When the filled bins cover only part of the phase circle (10 Hz in a short subarray
+    # ramp) high harmonics are degenerate there: use the most harmonics whose weighted
+    # design is well conditioned (singular values within MAX_FOLD_CONDITION).
+    for H in range(min(max_harmonics, (int(filled.sum()) - 1) // 2), 0, -1):
+        X = np.concatenate([np.stack([np.cos(h * phase), np.sin(h * phase)], 1) for h in range(1, H + 1)], 1)
+        Xf = X[filled] - np.average(X[filled], axis=0, weights=w)  # the template's mean is free (per-pixel offsets)
+        u, sv, vt = np.linalg.svd(Xf * np.sqrt(w)[:, None], full_matrices=False)
+        if sv.min() > sv.max() / MAX_FOLD_CONDITION:
+            break
+    else:
+        return np.zeros(n), []
+    coef = vt.T @ ((u.T @ (np.sqrt(w) * (m - np.average(m, weights=w)))) / sv)
+    cov = (vt.T / sv**2) @ vt
+
+    def chi2(h):
+        block = slice(2 * h - 2, 2 * h)
+        return float(coef[block] @ np.linalg.solve(cov[block, block], coef[block]))
+
+    kept = [h for h in range(1, H + 1) if chi2(h) > 2 * MIN_HARMONIC_POWER]
     cols = np.concatenate([[2 * h - 2, 2 * h - 1] for h in kept]).astype(int) if kept else np.zeros(0, int)
     template = X[:, cols] @ coef[cols]
     return template - template.mean(), kept
