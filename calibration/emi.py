@@ -374,6 +374,12 @@ class _JointFit:
         return int(outliers.sum()), scale
 
 
+def _explained(fit, omegas, harmonics, sample=False):
+    """The chi^2 the waveform at frequencies ``omegas`` explains (pixel sample or all)."""
+    basis = _Basis(fit.T, omegas, harmonics)
+    return _solve(fit.sums(basis, sample=sample), basis, fit.P)[2]
+
+
 def _scan(fit, omegas, harmonics, li, span, npoints, sample):
     """The relative frequency offset of line ``li`` in [-span, span] that explains the most
     chi^2 (on the pixel sample, or all pixels): a grid of odd ``npoints``, then a parabola
@@ -383,8 +389,7 @@ def _scan(fit, omegas, harmonics, li, span, npoints, sample):
     for d in grid:
         trial = list(omegas)
         trial[li] = omegas[li] * (1 + d)
-        basis = _Basis(fit.T, trial, harmonics)
-        score.append(_solve(fit.sums(basis, sample=sample), basis, fit.P)[2])
+        score.append(_explained(fit, trial, harmonics, sample))
     score = np.array(score)
     i = int(np.argmax(score))
     if 0 < i < npoints - 1:
@@ -478,15 +483,14 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     drifts = [0.0] * len(case.lines)
     span_clocks = fit.T[-1] + fit.o.max() - fit.T[0]
 
+    def current():  # the angular frequencies at the drifts fitted so far
+        return [w * (1 + d) for w, d in zip(omegas, drifts)]
+
     def solve(harmonics, acc=None):
-        basis = _Basis(fit.T, [w * (1 + d) for w, d in zip(omegas, drifts)], harmonics)
+        basis = _Basis(fit.T, current(), harmonics)
         acc = fit.sums(basis) if acc is None else acc
         gamma, S, _, offsets = _solve(acc, basis, fit.P)
         return basis, gamma, S, offsets, _pixel_sum(acc, basis, fit.C)
-
-    def explained(trial_omegas, harmonics):
-        basis = _Basis(fit.T, trial_omegas, harmonics)
-        return _solve(fit.sums(basis), basis, fit.P)[2]
 
     def visible():  # harmonics not exactly constant per pixel at the current frequencies
         return [[h for h in range(1, max_harmonics + 1)
@@ -515,22 +519,21 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             top = max(harmonics[li])
             step = 0.5 / (top * w * span_clocks)  # 0.5 rad of the top harmonic per step
             npoints = int(np.clip(2 * np.ceil(max_drift / step) + 1, 5, 161)) | 1
-            cur = [wj * (1 + dj) for wj, dj in zip(omegas, drifts)]
+            cur = current()
             coarse = _scan(fit, cur, harmonics, li, max_drift, npoints, sample=True)
             trial = list(cur)
             trial[li] = omegas[li] * (1 + coarse)
             fine = _scan(fit, trial, harmonics, li, 2 * max_drift / (npoints - 1), 5, sample=False)
             drift = float(np.clip((1 + coarse) * (1 + fine) - 1, -max_drift, max_drift))
             trial[li] = omegas[li] * (1 + drift)
-            gain = explained(trial, harmonics) - explained(cur, harmonics)  # on all pixels, not the sample
+            gain = _explained(fit, trial, harmonics) - _explained(fit, cur, harmonics)  # all pixels
             if gain / scale < MIN_DRIFT_CHI2:  # the data do not tell the frequency better
                 continue
             drifts[li] = drift
             refined.append(li)
         harmonics = [v if h else [] for v, h in zip(visible(), harmonics)]
         basis, gamma, S, offsets, V = solve(harmonics)
-        cur = [w * (1 + d) for w, d in zip(omegas, drifts)]
-        cov, drift_sigma = _marginal_covariance(fit, cur, harmonics, gamma, S, refined, span_clocks, scale)
+        cov, drift_sigma = _marginal_covariance(fit, current(), harmonics, gamma, S, refined, span_clocks, scale)
         harmonics = _significant(gamma, cov, basis, len(case.lines), V)
     if not any(harmonics):
         return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "

@@ -89,10 +89,14 @@ def draw(observation, effects, rng):
 def waveform(lines, observation, integration=None):
     """Sum of the lines at every read, ``(nints, ngroups, ny, nx)`` (or one integration's
     ``(ngroups, ny, nx)``), from the read clock of :mod:`readclock`."""
-    offsets = readclock.pixel_offsets(observation)
     starts = readclock.frame_starts(observation)
-    if integration is not None:
-        starts = starts[integration]
+    return waveform_at(lines, starts if integration is None else starts[integration],
+                       readclock.pixel_offsets(observation))
+
+
+def waveform_at(lines, starts, offsets):
+    """Sum of ``lines`` at every ``starts[...] + offsets[y, x]`` (s): shape
+    ``starts.shape + offsets.shape``."""
     out = np.zeros(starts.shape + offsets.shape)
     for line in lines:
         for index in np.ndindex(starts.shape):

@@ -49,16 +49,7 @@ def read_truth(truth_path):
 def true_waveform(truth_path):
     """The injected EMI at every read, ``(nints, ngroups, ny, nx)``, from a truth file."""
     truth = read_truth(truth_path)
-    return waveform_at(truth["lines"], truth["starts"], truth["offsets"])
-
-
-def waveform_at(lines, starts, offsets):
-    """Sum of ``lines`` at ``starts[i, k] + offsets[y, x]``."""
-    out = np.zeros(starts.shape + offsets.shape)
-    for line in lines:
-        for index in np.ndindex(starts.shape):
-            out[index] += line(starts[index] + offsets)
-    return out
+    return sim_emi.waveform_at(truth["lines"], truth["starts"], truth["offsets"])
 
 
 def _group_varying(x):
@@ -159,7 +150,7 @@ def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     if not lines:
         return [], {}
     usable = usable & ~truth["badpix"]
-    true = waveform_at(lines, starts, offsets)
+    true = sim_emi.waveform_at(lines, starts, offsets)
     removed = np.asarray(raw, np.float64) - corrected
     ngroups = float(raw.shape[1])
     nparams = 2 * sum(len(ln.amplitudes) for ln in lines)
