@@ -26,6 +26,7 @@ import argparse
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -64,20 +65,23 @@ def run_case(subarray, line_name, ngroups, seed, variants, nints=1):
     obs, truth, lines, data = make(subarray, line_name, ngroups, seed, nints=nints)
     exposure = ramp_model(data, obs)
     pixeldq = np.where(truth.dead | truth.hot, dq.DO_NOT_USE, 0).astype(np.uint32)
+    pixeldq[truth.reference] |= dq.REFERENCE_PIXEL  # as dq_init sets them from the MASK
     saturation = truth.bias + 0.97 * truth.full_well / truth.gain
     groupdq = flag_saturation(data, np.zeros(data.shape, np.uint8), saturation)
     true = emi.waveform(lines, obs)
     usable = ~(truth.dead | truth.hot | truth.reference)
     sigma = float(np.median(truth.read_noise))
     starts, offsets = readclock.frame_starts(obs), readclock.pixel_offsets(obs)
-    row = {f"crb_f_{name}": emi_floor.cramer_rao_floor(lines, starts, offsets, sigma, usable, free)
+    row = {f"crb_f_{name}": emi_floor.cramer_rao_floor(lines, starts, offsets, sigma, usable, free,
+                                                       reference=truth.reference)
            for name, free in (("known", False), ("free", True))}
     times = {}
     for variant in variants:
         kind = "perfect" if variant.endswith("*") else "measured"
         model = emicorr_model(ReferenceOptions(kind=kind), lines)
         case, reason = cal_emi.case_from_model(model, exposure)
-        func = registry.get("emi", variant.rstrip("*"))
+        func = (partial(cal_emi.correct_joint, reference_pixels=False) if variant == "joint_noref"
+                else registry.get("emi", variant.rstrip("*")))
         t0 = time.perf_counter()
         out, _ = func(data.copy(), groupdq, pixeldq, truth.read_noise, truth.gain, case)
         times[variant] = time.perf_counter() - t0
@@ -93,7 +97,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     astropy_log.setLevel("ERROR")  # jwst's sigma clipping warns on every NaN pixel; the table is what matters
     warnings.simplefilter("ignore", RuntimeWarning)
-    variants = ["none", "fold", "joint"]
+    variants = ["none", "fold", "joint_noref", "joint"]
     if "jwst_joint" in registry.ALGORITHMS["emi"]:
         import jwst
 
@@ -102,6 +106,7 @@ def main(argv=None):
     print("# residual EMI fraction (group-varying part), mean over seeds", args.seeds,
           "; drift +1e-4, 3 harmonics, 4 DN rms")
     print("# jwst_joint* = jwst joint with the exact waveform shape (perfect reference)")
+    print("# joint_noref = joint without the reference pixels' zero rate (reference_pixels=False)")
     print("# crb_f_known / crb_f_free: Cramer-Rao floors, frequency given / learned (validation.emi_floor)")
     columns = variants + ["crb_f_known", "crb_f_free"]
     print(f"{'subarray':14s} {'line':6s} {'ngroups':>7s} {'nints':>5s} " + " ".join(f"{v:>16s}" for v in columns))

@@ -8,8 +8,8 @@ pixel clocks, pixel (y, x) of group k of integration i is read at
 
 with rowclocks and frameclocks from the EMICORR reference's subarray case (so a CRDS
 file drops in), nresets the reset frames between integrations (1 for FASTR1/SLOWR1).
-The right-hand reference-pixel push of +3 clocks is not applied (it moves one column
-of FULL by 3 clocks).
+The full frame's right reference columns are read 3 clocks later still
+(:func:`instrument.readout.read_offset_clocks`).
 
 Variants (registry step ``emi``):
 
@@ -23,8 +23,16 @@ drifts, and each line's waveform as H harmonics whose shape is learned from the 
 The shared rate matters: a harmonic that is nearly a whole number of periods per frame
 (the 2nd in SUB128: 93.0 periods, turning by 2 pi 93 delta per frame at a frequency
 offset delta) is, within one integration, nearly a per-pixel ramp and so degenerate with
-the rate; across integrations it turns while the rate does not.  A pixel whose rate
-changes between integrations (a cosmic ray) fails the chi^2 test below and is clipped.
+the rate; across integrations it turns while the rate does not.  Reference pixels
+(``REFERENCE_PIXEL`` in the pixel DQ: the 4 columns at each edge of the full frame, which
+collect no photo-current but are read through the same outputs) are fitted with no rate
+(b_p = 0) and per-group offsets of their own (their drifts need not be the science
+pixels'): in one integration they are what tells such a harmonic from the rates (SUB128,
+10 groups: Cramer-Rao floor 5.1 % without them, 2.1 % with them).  The simulator reads
+them as it reads the rest; that real reference pixels see the same EMI is an assumption
+(the pickup is in the readout chain), and ``reference_pixels=False`` turns them off.
+A pixel whose rate changes between integrations (a cosmic ray) fails the chi^2 test
+below and is clipped.
 The per-pixel line is projected out
 with one projector P (group times are shared), and because tau = T_n + o_p each
 harmonic column factorises, ``cos(h w (T + o)) = cos(h w T) cos(h w o) - sin(h w T)
@@ -40,8 +48,8 @@ data prefer another frequency by chi^2 > ``MIN_DRIFT_CHI2`` (with 3 groups and o
 integration a frequency offset shows only through the phase gradient within a frame,
 and is not measurable).  A harmonic is subtracted only when the group-varying power it
 explains exceeds ``MIN_HARMONIC_POWER`` times its noise, with the noise marginalised
-over the fitted frequency (:func:`_significant`): this is what keeps a poorly
-determined near-whole-period harmonic out.  All integrations are fitted together (the
+over the fitted frequency, and is then shrunk by 1 - noise / power (:func:`_significant`):
+this is what keeps a poorly determined near-whole-period harmonic from adding noise.  All integrations are fitted together (the
 phase runs on through the reset frames).  Needs >= 3 groups: one constraint per pixel
 and integration.  Statistical floor: :mod:`validation.emi_score`.
 
@@ -72,6 +80,7 @@ from scipy import stats
 
 from instrument import dq
 from instrument import emi as facts
+from instrument import readout
 from instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
 from . import CalibrationInputError
@@ -84,9 +93,14 @@ FOLD_HARMONICS = 16  # Fourier terms the fold template may keep (each tested)
 MAX_FOLD_CONDITION = 1e3  # largest condition number of the fold template's harmonic fit
 MAX_DRIFT = 2e-4  # largest relative frequency offset searched
 MIN_HARMONIC_POWER = 6.0  # explained group-varying power / its noise (_significant); a pure-noise
-# harmonic passes with probability exp(-6) = 0.25 % (chi^2_2 > 12), a look-elsewhere margin over
-# the 2 x 5 harmonics tested
-MIN_DRIFT_CHI2 = 9.0  # chi^2 gain for moving off the reference frequency
+# harmonic passes with probability exp(-6) = 0.25 % (chi^2_2 > 12), a look-elsewhere margin over the
+# 2 x 5 harmonics tested.  4 would keep SUB128's near-whole-period 2nd harmonic more often (10 groups,
+# seeds 1-6: 2.9 % instead of 4.5 %) but also harmonics that only soak up an unrefined frequency
+# offset (SUB64, 6 groups: 3.9 % instead of 3.0 %)
+MAX_HARMONIC_NOISE = 1.0  # noise of a harmonic's estimate per group-varying read, in read variances
+MIN_DRIFT_CHI2 = 4.0  # chi^2 gain for moving off the reference frequency: the fitted offset has the
+# smaller expected error once (offset / sigma)^2 > 1, i.e. an observed gain of about 2; 4 keeps a
+# margin.  9 left a 2.4-sigma offset (FULL, 3 groups, -5e-5) unrefined at 1.37 %
 MIN_GROUP_PHASE = 1e-6  # cycles per frame below which a harmonic is constant per pixel
 CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
 SCAN_PIXELS = 65536  # pixel sample for the frequency scan
@@ -129,8 +143,7 @@ class EmiCase:
 
     def pixel_clocks(self, ny, nx):
         """Clocks from the frame start to each pixel's read, ``(ny, nx)``."""
-        return (np.arange(ny)[:, None] * float(self.rowclocks)
-                + (np.arange(nx)[None, :] // N_OUTPUTS) * float(self.nsamples))
+        return readout.read_offset_clocks(ny, nx, self.rowclocks, self.nsamples, self.xstart)
 
 
 def _case_key(subarray, readpatt):
@@ -186,13 +199,19 @@ def find_case(folder, exposure):
 
 # ----------------------------------------------------------------------------- joint fit
 
-def _projector(nints, ngroups, shared_rate=True):
+def _projector(nints, ngroups, rate="shared"):
     """P = I - X X^+, the projector off the per-pixel ramp model, ``(N, N)``: one intercept
-    per integration and one rate (shared by all integrations, or one per integration)."""
+    per integration and a rate: one shared by all integrations (``"shared"``), one per
+    integration (``"per_integration"``) or none (``"none"``: reference pixels)."""
     k = np.arange(ngroups, dtype=np.float64) - (ngroups - 1) / 2
-    intercepts = np.kron(np.eye(nints), np.ones((ngroups, 1)))
-    slopes = np.tile(k, nints)[:, None] if shared_rate else np.kron(np.eye(nints), k[:, None])
-    X = np.hstack([intercepts, slopes])
+    columns = [np.kron(np.eye(nints), np.ones((ngroups, 1)))]
+    if rate == "shared":
+        columns.append(np.tile(k, nints)[:, None])
+    elif rate == "per_integration":
+        columns.append(np.kron(np.eye(nints), k[:, None]))
+    elif rate != "none":
+        raise ValueError(f"unknown ramp model rate {rate!r}")
+    X = np.hstack(columns)
     return np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
 
 
@@ -230,8 +249,17 @@ def _accumulate(Rw, o, wq, basis):
             "sumc": c @ wq, "sums": s @ wq, "rsum": Rw.sum(axis=1), "W": float(wq.sum())}
 
 
+def _accumulate_classes(Rw, wq, o, reference, basis):
+    """:func:`_accumulate` for the science and the reference read times apart (each has
+    its own ramp model), ``(science, reference)``; None for a class with no pixels."""
+    return tuple(_accumulate(Rw[:, m], o[m], wq[m], basis) if m.any() else None for m in (~reference, reference))
+
+
 def _add(a, b):
-    return b if a is None else {k: a[k] + b[k] for k in a}
+    """Sum of two sums of :func:`_accumulate_classes` (either may be None)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return tuple(y if x is None else x if y is None else {k: x[k] + y[k] for k in x} for x, y in zip(a, b))
 
 
 def _pixel_sum(acc, basis, M):
@@ -249,19 +277,26 @@ def _pixel_sum(acc, basis, M):
             + np.einsum("kulv,ua,vb,kl->kalb", K4, _BETA, _BETA, Ss)).reshape(2 * J, 2 * J)
 
 
-def _solve(acc, basis, P):
-    """Waveform coefficients gamma (2J), their normal matrix S, explained chi^2, offsets."""
+def _solve(accs, basis, projectors):
+    """Waveform coefficients gamma (2J), their normal matrix S, explained chi^2, and each
+    pixel class's common per-read offsets (None for an empty class).  ``accs`` and
+    ``projectors``: one per class (science, reference), each with its own offsets,
+    eliminated by its own Schur complement."""
     J = basis.hw.size
-    PG = P @ basis.G
-    A = _pixel_sum(acc, basis, P)
-    msum = _ALPHA[None] * acc["sumc"][:, None, None] + _BETA[None] * acc["sums"][:, None, None]  # J x 2 x 2
-    B = np.einsum("jua,jun->jan", msum, PG.T.reshape(J, 2, -1)).reshape(2 * J, -1)
-    W = max(acc["W"], 1e-300)
-    S = A - B @ B.T / W
-    rhs = acc["b"] - B @ acc["rsum"] / W
+    S, rhs, parts = np.zeros((2 * J, 2 * J)), np.zeros(2 * J), []
+    for acc, P in zip(accs, projectors):
+        if acc is None or acc["W"] <= 0:
+            parts.append(None)
+            continue
+        PG = P @ basis.G
+        msum = _ALPHA[None] * acc["sumc"][:, None, None] + _BETA[None] * acc["sums"][:, None, None]  # J x 2 x 2
+        B = np.einsum("jua,jun->jan", msum, PG.T.reshape(J, 2, -1)).reshape(2 * J, -1)
+        S += _pixel_sum(acc, basis, P) - B @ B.T / acc["W"]
+        rhs += acc["b"] - B @ acc["rsum"] / acc["W"]
+        parts.append((acc, B))
     d = np.sqrt(np.maximum(np.diag(S), 1e-300))  # Jacobi scaling: columns differ by orders of magnitude
     gamma = np.linalg.lstsq(S / np.outer(d, d), rhs / d, rcond=1e-12)[0] / d
-    offsets = (acc["rsum"] - B.T @ gamma) / W
+    offsets = [None if part is None else (part[0]["rsum"] - part[1].T @ gamma) / part[0]["W"] for part in parts]
     return gamma, S, float(rhs @ gamma), offsets
 
 
@@ -276,11 +311,15 @@ def _waveform(gamma, basis, o):
 
 
 class _JointFit:
-    def __init__(self, data, groupdq, pixeldq, read_noise, gain, case):
+    """The ramps of one exposure, projected off each pixel's ramp model, and the sums the
+    normal equations need.  Reference pixels (``REFERENCE_PIXEL``; no photo-current) are
+    a class of their own when ``reference_pixels``: no rate, and their own common offsets."""
+
+    def __init__(self, data, groupdq, pixeldq, read_noise, gain, case, reference_pixels=True):
         self.data = data
         self.nints, self.ngroups, self.ny, self.nx = data.shape
         self.N = self.nints * self.ngroups
-        self.P = _projector(self.nints, self.ngroups)
+        self.projectors = (_projector(self.nints, self.ngroups), _projector(self.nints, self.ngroups, rate="none"))
         self.C = np.kron(np.eye(self.nints), np.eye(self.ngroups) - 1.0 / self.ngroups)  # per-integration centring
         self.T = case.group_clocks(self.nints, self.ngroups)
         self.o = case.pixel_clocks(self.ny, self.nx).ravel()
@@ -294,25 +333,40 @@ class _JointFit:
         self.rn2 = np.where(bad, 1.0, rn**2).ravel()
         self.gain = np.where(bad, 1.0, gn).ravel()
         self.good = ~bad.ravel()
+        # A read time is a reference one when all the pixels read at it are reference pixels.
+        ref = ((pixeldq & dq.REFERENCE_PIXEL) != 0).ravel() if reference_pixels else np.zeros(self.o.size, bool)
+        self.reference_q = ref.reshape(-1, self.Q).all(axis=1)
+        self.reference = np.repeat(self.reference_q, self.Q)
         self.weight = None
+
+    def project(self, Y, sl):
+        """``Y`` (N, npix) of the pixels of slice ``sl`` projected off their ramp models."""
+        R = self.projectors[0] @ Y
+        ref = self.reference[sl]
+        if ref.any():
+            R[:, ref] = self.projectors[1] @ Y[:, ref]
+        return R
 
     def blocks(self):
         for y0 in range(0, self.ny, self.rows):
             y1 = min(self.ny, y0 + self.rows)
             sl = slice(y0 * self.nx, y1 * self.nx)
             Y = self.data[:, :, y0:y1].reshape(self.N, -1).astype(np.float64)
-            yield sl, Y, self.P @ Y
+            yield sl, Y, self.project(Y, sl)
 
     def _weights(self, sl, Y):
         k = np.arange(self.ngroups) - (self.ngroups - 1) / 2
         slope = np.einsum("g,igp->p", k, Y.reshape(self.nints, self.ngroups, -1)) / (self.nints * np.sum(k**2))
-        var = self.rn2[sl] + np.maximum(slope, 0) / self.gain[sl] * self.ngroups / 6.0 + 1 / 12  # + quantisation
+        charge = np.where(self.reference[sl], 0.0, np.maximum(slope, 0))  # reference pixels collect none
+        var = self.rn2[sl] + charge / self.gain[sl] * self.ngroups / 6.0 + 1 / 12  # + quantisation
         return np.where(self.good[sl], 1.0 / var, 0.0)
 
-    def aggregate(self, R, w):
-        """Weighted ramps and weights summed over the pixels read at the same time."""
+    def aggregate(self, R, w, sl):
+        """Weighted ramps and weights summed over the pixels read at the same time, their
+        clock offsets and whether they are reference read times."""
         q = self.Q
-        return (R * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1)
+        return ((R * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1), self.o[sl][::q],
+                self.reference[sl][::q])
 
     def prepare(self, basis):
         """Weights of all pixels, and the sums for ``basis`` in the same pass."""
@@ -320,8 +374,7 @@ class _JointFit:
         acc = None
         for sl, Y, R in self.blocks():
             self.weight[sl] = self._weights(sl, Y)
-            Rw, wq = self.aggregate(R, self.weight[sl])
-            acc = _add(acc, _accumulate(Rw, self.o[sl][:: self.Q], wq, basis))
+            acc = _add(acc, _accumulate_classes(*self.aggregate(R, self.weight[sl], sl), basis))
         return acc
 
     def cache(self):
@@ -330,9 +383,8 @@ class _JointFit:
         self.cached = None
         if self.N * self.o.size // self.Q > CACHE_SAMPLES:
             return
-        parts = [self.aggregate(R, self.weight[sl]) for sl, _, R in self.blocks()]
-        self.cached = (np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts]),
-                       self.o[:: self.Q])
+        parts = [self.aggregate(R, self.weight[sl], sl) for sl, _, R in self.blocks()]
+        self.cached = tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(4))
 
     def make_sample(self):
         """Aggregated projected ramps of a sample of read times, for the frequency scan."""
@@ -340,20 +392,17 @@ class _JointFit:
         step = max(1, nq // SCAN_PIXELS)
         quads = np.arange(0, nq, step)
         pix = (quads[:, None] * self.Q + np.arange(self.Q)[None, :]).ravel()
-        R = self.P @ self.data.reshape(self.N, -1)[:, pix].astype(np.float64)
-        self.sample = self.aggregate(R, self.weight[pix]) + (self.o[pix][:: self.Q],)
+        R = self.project(self.data.reshape(self.N, -1)[:, pix].astype(np.float64), pix)
+        self.sample = self.aggregate(R, self.weight[pix], pix)
 
     def sums(self, basis, sample=False):
         if sample:
-            Rw, wq, oq = self.sample
-            return _accumulate(Rw, oq, wq, basis)
+            return _accumulate_classes(*self.sample, basis)
         if getattr(self, "cached", None) is not None:
-            Rw, wq, oq = self.cached
-            return _accumulate(Rw, oq, wq, basis)
+            return _accumulate_classes(*self.cached, basis)
         acc = None
         for sl, _, R in self.blocks():
-            Rw, wq = self.aggregate(R, self.weight[sl])
-            acc = _add(acc, _accumulate(Rw, self.o[sl][:: self.Q], wq, basis))
+            acc = _add(acc, _accumulate_classes(*self.aggregate(R, self.weight[sl], sl), basis))
         return acc
 
     def waveform(self, gamma, basis, sl):
@@ -361,14 +410,20 @@ class _JointFit:
         return np.repeat(_waveform(gamma, basis, self.o[sl][:: self.Q]), self.Q, axis=1)
 
     def clip(self, gamma, basis, offsets):
-        """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps)."""
-        dof = max(self.N - 2 * self.nints, 1)
+        """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps); the
+        noise scale comes from the science pixels' median chi^2."""
+        dof = np.where(self.reference, self.N - self.nints, self.N - 2 * self.nints).clip(1)
         chi2 = np.zeros(self.o.size)
         for sl, _, R in self.blocks():
-            res = R - self.P @ self.waveform(gamma, basis, sl) - offsets[:, None]
+            res = R - self.project(self.waveform(gamma, basis, sl), sl)
+            for cls, off in enumerate(offsets):
+                m = self.reference[sl] == bool(cls)
+                if off is not None and m.any():
+                    res[:, m] -= off[:, None]
             chi2[sl] = self.weight[sl] * np.sum(res**2, axis=0)
         used = self.weight > 0
-        scale = np.median(chi2[used]) / stats.chi2.median(dof) if used.any() else 1.0
+        science = used & ~self.reference
+        scale = (np.median(chi2[science]) / stats.chi2.median(dof[science][0])) if science.any() else 1.0
         outliers = used & (chi2 > scale * stats.chi2.isf(CLIP_PROBABILITY, dof))
         self.weight[outliers] = 0.0
         return int(outliers.sum()), scale
@@ -377,7 +432,7 @@ class _JointFit:
 def _explained(fit, omegas, harmonics, sample=False):
     """The chi^2 the waveform at frequencies ``omegas`` explains (pixel sample or all)."""
     basis = _Basis(fit.T, omegas, harmonics)
-    return _solve(fit.sums(basis, sample=sample), basis, fit.P)[2]
+    return _solve(fit.sums(basis, sample=sample), basis, fit.projectors)[2]
 
 
 def _scan(fit, omegas, harmonics, li, span, npoints, sample):
@@ -437,7 +492,7 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks,
         derivative_columns.append((own, h))
     ext = _Basis(fit.T, ext_omegas, ext_harmonics)
     sample = fit.sums(ext, sample=True)
-    S3 = _solve(sample, ext, fit.P)[1] * (fit.weight.sum() / sample["W"])
+    S3 = _solve(sample, ext, fit.projectors)[1] * (fit.weight.sum() / sum(a["W"] for a in sample if a is not None))
     L = np.zeros((2 * ext.hw.size, J2 + len(refined)))
     L[:J2, :J2] = np.eye(J2)
     start = J2
@@ -450,7 +505,7 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks,
     return cov[:J2, :J2], {li: float(np.sqrt(max(cov[J2 + r, J2 + r], 0.0))) for r, li in enumerate(refined)}
 
 
-def _significant(gamma, cov, basis, nlines, V):
+def _significant(gamma, cov, basis, nlines, V, reads):
     """Harmonics per line worth subtracting: harmonic h is kept when the group-varying
     power it explains, gamma_h^T V_h gamma_h (``V`` = sum_p w_p D_p^T C D_p, C the
     per-integration centring, i.e. the part of the waveform a slope can see), exceeds
@@ -461,24 +516,31 @@ def _significant(gamma, cov, basis, nlines, V):
     per frame (e.g. the 2nd in SUB128, 93 periods) is mostly a per-pixel ramp, poorly
     determined (``cov`` marginalised over a fitted frequency), and is kept only if strong.
     A line whose fundamental fails is dropped (e.g. unidentifiable from the common
-    per-group offsets)."""
-    keep = [[] for _ in range(nlines)]
+    per-group offsets).  A harmonic whose noise per group-varying read, tr(Cov_h V_h) /
+    ``reads`` (``reads`` = sum_p w_p tr C), exceeds MAX_HARMONIC_NOISE is dropped however
+    strong it looks: an estimate worse than one read is guesswork for an interference of
+    about the read noise, and such a direction (10 Hz in a 3-group subarray ramp, nearly
+    a per-pixel ramp) passes the power test by chance (chi^2_1 > 6: 1.4 %) with a noise
+    of 1e11.  Each kept harmonic is shrunk by 1 - noise / power, the empirical-Bayes
+    weight of an estimate against its noise."""
+    keep, shrink = [[] for _ in range(nlines)], {}
     for j, (li, h) in enumerate(basis.owner):
         block = slice(2 * j, 2 * j + 2)
         g, v = gamma[block], V[block, block]
         power, noise = float(g @ v @ g), float(np.trace(cov[block, block] @ v))
-        if power > MIN_HARMONIC_POWER * noise and (h == 1 or 1 in keep[li]):
+        if power > MIN_HARMONIC_POWER * noise and noise < MAX_HARMONIC_NOISE * reads and (h == 1 or 1 in keep[li]):
             keep[li].append(h)
-    return keep
+            shrink[(li, h)] = 1.0 - noise / power
+    return keep, shrink
 
 
 def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=MAX_HARMONICS,
-                  max_drift=MAX_DRIFT, refine=True):
+                  max_drift=MAX_DRIFT, refine=True, reference_pixels=True):
     """The ``joint`` variant (module docstring).  Returns ``(corrected data, notes)``."""
     nints, ngroups = data.shape[:2]
     if ngroups < 3:
         return data, [f"emi joint: skipped, {ngroups} groups (needs >= 3)"]
-    fit = _JointFit(data, groupdq, pixeldq, read_noise, gain, case)
+    fit = _JointFit(data, groupdq, pixeldq, read_noise, gain, case, reference_pixels)
     omegas = [2 * np.pi * line.frequency_hz * PIXEL_CLOCK_S for line in case.lines]
     drifts = [0.0] * len(case.lines)
     span_clocks = fit.T[-1] + fit.o.max() - fit.T[0]
@@ -489,8 +551,9 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     def solve(harmonics, acc=None):
         basis = _Basis(fit.T, current(), harmonics)
         acc = fit.sums(basis) if acc is None else acc
-        gamma, S, _, offsets = _solve(acc, basis, fit.P)
-        return basis, gamma, S, offsets, _pixel_sum(acc, basis, fit.C)
+        gamma, S, _, offsets = _solve(acc, basis, fit.projectors)
+        science = acc[0] if acc[0] is not None else acc[1]  # the pixels the correction is for
+        return basis, gamma, S, offsets, _pixel_sum(science, basis, fit.C)
 
     def visible():  # harmonics not exactly constant per pixel at the current frequencies
         return [[h for h in range(1, max_harmonics + 1)
@@ -509,7 +572,8 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     scale = max(scale, 1.0)  # data quieter than the noise model (read, Poisson, quantisation) prove no more
     fit.cache()
     basis, gamma, S, offsets, V = solve(harmonics)
-    harmonics = _significant(gamma, _covariance(S, scale), basis, len(case.lines), V)
+    reads = fit.weight[~fit.reference].sum() * np.trace(fit.C)
+    harmonics, shrink = _significant(gamma, _covariance(S, scale), basis, len(case.lines), V, reads)
     refined, drift_sigma = [], {}
     if refine and any(harmonics):
         fit.make_sample()
@@ -534,11 +598,13 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         harmonics = [v if h else [] for v, h in zip(visible(), harmonics)]
         basis, gamma, S, offsets, V = solve(harmonics)
         cov, drift_sigma = _marginal_covariance(fit, current(), harmonics, gamma, S, refined, span_clocks, scale)
-        harmonics = _significant(gamma, cov, basis, len(case.lines), V)
+        harmonics, shrink = _significant(gamma, cov, basis, len(case.lines), V, reads)
     if not any(harmonics):
         return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
                       f"fundamental below its noise); not corrected"]
     basis, gamma, S, offsets, _ = solve(harmonics)
+    for j, owner in enumerate(basis.owner):
+        gamma[2 * j : 2 * j + 2] *= shrink[owner]
     out = np.empty(data.shape, np.float32)
     notes = []
 
@@ -553,7 +619,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     for li, line in enumerate(case.lines):
         if not harmonics[li]:
             notes.append(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (fundamental below "
-                         f"its noise); not corrected")
+                         f"its noise, or not determined to better than one read); not corrected")
             continue
         cols = [j for j, (lj, _) in enumerate(basis.owner) if lj == li]
         amps = [float(np.hypot(*gamma[2 * j : 2 * j + 2])) for j in cols]
@@ -610,7 +676,7 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
     if ngroups < 3:
         return data, [f"emi fold: skipped, {ngroups} groups (needs >= 3)"]
     N = nints * ngroups
-    P = _projector(nints, ngroups, shared_rate=False)  # the pipeline detrends each integration
+    P = _projector(nints, ngroups, rate="per_integration")  # the pipeline detrends each integration
     Y = data.reshape(N, -1).astype(np.float64)
     R = P @ Y
     good = ~(np.bitwise_or.reduce(groupdq.reshape(N, -1) & BAD_GROUP, axis=0) != 0)

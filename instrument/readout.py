@@ -5,14 +5,20 @@ samples 4 adjacent columns (one per output).  A row takes ``rowclocks`` clocks; 
 takes ``frameclocks = ny * rowclocks + (1024 - ny) * 7`` clocks, since rows outside the
 subarray are stepped and reset at 7 clocks each.  FASTR1 and SLOWR1 read every frame
 (``nframes = 1``, ``groupgap = 0``), so a group lasts one frame, and they add one reset
-frame between integrations.
+frame between integrations.  Within a frame, pixel (y, x) of a subarray is read
+``y * rowclocks + (x // 4) * nsamples`` clocks after the frame start; the full frame's
+right reference columns (its 258th group of 4) are read 3 clocks later still
+(``emicorr.py``: "a right-hand reference pixel at colstop = 258 is pushed +3 clocks";
+params 2, "Pixel time model").
 
 Subarray corners (``xstart``, ``ystart``, 1-based, full-frame) are RECALLED from SIAF
 (MIRIM_* apertures), not re-read; sizes and clocks are the params table.
 """
 from dataclasses import dataclass
 
-from .detector import FULL_NX, FULL_NY, PIXEL_CLOCK_S, REFERENCE_COLUMNS_LEFT, REFERENCE_COLUMNS_RIGHT
+import numpy as np
+
+from .detector import FULL_NX, FULL_NY, N_OUTPUTS, PIXEL_CLOCK_S, REFERENCE_COLUMNS_LEFT, REFERENCE_COLUMNS_RIGHT
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ SLOW_ROWCLOCKS = {"FULL": 2333}
 #: Clocks to step and reset a row outside the subarray (emicorr.py extra_rowclocks).
 SKIPPED_ROW_CLOCKS = 7
 
+#: Extra clocks before the read of the full frame's last group of 4 columns, the right
+#: reference columns (emicorr.py, params 2 "Pixel time model").
+RIGHT_REFERENCE_DELAY_CLOCKS = 3
+
 
 def subarray(name):
     """The :class:`Subarray` called ``name``; a clear error for an unknown one."""
@@ -103,6 +113,17 @@ def rowclocks(subarray_name, readpatt):
             f"SLOWR1 clocking is documented only for {', '.join(SLOW_ROWCLOCKS)}, not {sub.name}"
         )
     return SLOW_ROWCLOCKS[sub.name]
+
+
+def read_offset_clocks(ny, nx, rowclocks, nsamples, xstart=1):
+    """Pixel clocks from the frame start to the read of each pixel of a ``(ny, nx)``
+    subarray whose first column is ``xstart`` (1-based, full frame): ``y rowclocks +
+    (x // 4) nsamples``, plus RIGHT_REFERENCE_DELAY_CLOCKS on the full frame's right
+    reference columns."""
+    quad = np.arange(nx) // N_OUTPUTS
+    late = (xstart - 1 + np.arange(nx)) // N_OUTPUTS == FULL_NX // N_OUTPUTS - 1
+    cols = quad * float(nsamples) + np.where(late, RIGHT_REFERENCE_DELAY_CLOCKS, 0)
+    return np.arange(ny)[:, None] * float(rowclocks) + cols[None, :]
 
 
 def frame_clocks(subarray_name, readpatt):

@@ -2,7 +2,8 @@
 
 Within a frame, row ``j`` of the subarray starts ``j * rowclocks`` pixel clocks after the
 frame start, and the 4 outputs read columns ``4c .. 4c+3`` together, ``c * nsamples``
-clocks into the row.  Rows outside the subarray are stepped at 7 clocks each after the
+clocks into the row (the full frame's right reference columns 3 clocks later,
+:func:`instrument.readout.read_offset_clocks`).  Rows outside the subarray are stepped at 7 clocks each after the
 subarray's rows (the rule that reproduces the documented frame times; their place in
 the frame is an approximation).  Every integration starts with one reset frame, so
 group ``k`` of integration ``i`` is read at
@@ -23,9 +24,7 @@ def pixel_offsets(observation):
     sub = readout.subarray(observation.subarray)
     rowclocks = readout.rowclocks(observation.subarray, observation.readpatt)
     nsamples = readout.readout_pattern(observation.readpatt).samples_per_read
-    rows = np.arange(sub.ysize)[:, None] * rowclocks
-    cols = (np.arange(sub.xsize)[None, :] // det.N_OUTPUTS) * nsamples
-    return (rows + cols) * det.PIXEL_CLOCK_S
+    return readout.read_offset_clocks(sub.ysize, sub.xsize, rowclocks, nsamples, sub.xstart) * det.PIXEL_CLOCK_S
 
 
 def frame_starts(observation):

@@ -133,3 +133,20 @@ def test_emi_step_none_and_too_few_groups():
     assert out is data and "needs >= 3" in notes[0]
     model = ramp_model(data, obs)
     assert emi_step(model, None, "none", None, None, None, None)[2] == "SKIPPED"
+
+
+def test_a_drift_of_the_reference_pixels_alone_changes_no_correction():
+    """Reference pixels have per-group offsets of their own in the joint fit, so a drift
+    they alone carry (as MIRI's reference pixels do) moves nothing but themselves."""
+    line = _line("Hz390", (5.0, 1.5, 1.0), (0.3, 2.0, 4.0), 1e-4)
+    obs, truth, data = _ramps("SUB128", 6, [line], DetectorEffects(cosmic_rays=False, showers=False), seed=5)
+    case, _ = _case(obs, data, [line])
+    pixeldq = np.where(truth.dead | truth.hot, 1, 0).astype(np.uint32)
+    pixeldq[truth.reference] |= cal_emi.dq.REFERENCE_PIXEL
+    drift = np.zeros(data.shape, np.float32)
+    drift[:, :, truth.reference] = np.random.default_rng(2).normal(0, 40, (1, obs.ngroups, 1))
+    gdq = np.zeros(data.shape, np.uint8)
+    out, notes = cal_emi.correct_joint(data, gdq, pixeldq, truth.read_noise, truth.gain, case)
+    out_drift, notes_drift = cal_emi.correct_joint(data + drift, gdq, pixeldq, truth.read_noise, truth.gain, case)
+    np.testing.assert_allclose(out_drift - drift, out, atol=1e-3)
+    assert notes_drift == notes

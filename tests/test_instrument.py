@@ -34,3 +34,18 @@ def test_unknown_names_are_clear_errors():
         readout.subarray("SUB999")
     with pytest.raises(ValueError, match="SLOWR1 clocking is documented only for FULL"):
         readout.frame_time("SUB256", "SLOWR1")
+
+
+@pytest.mark.parametrize("name", ["FULL", "SUB128", "SUB256", "BRIGHTSKY"])
+def test_read_offsets_follow_the_row_and_output_clock(name):
+    """y rowclocks + (x // 4) nsamples, and 3 clocks more only on the full frame's right
+    reference columns (the 258th group of 4)."""
+    sub = readout.subarray(name)
+    rowclocks = readout.rowclocks(name, "SLOWR1" if name == "FULL" else "FASTR1")
+    nsamples = 9 if name == "FULL" else 1
+    clocks = readout.read_offset_clocks(sub.ysize, sub.xsize, rowclocks, nsamples, sub.xstart)
+    late = [c for c in range(sub.xsize) if sub.xstart - 1 + c >= 1028]
+    for x in (0, 5, sub.xsize - 1):
+        expected = 7 * rowclocks + (x // 4) * nsamples + (3 if x in late else 0)
+        assert clocks[7, x] == expected
+    assert late == ([1028, 1029, 1030, 1031] if name == "FULL" else [])

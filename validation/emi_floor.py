@@ -39,9 +39,11 @@ UNIDENTIFIABLE = 1e-10  # relative eigenvalue below which a direction of theta i
 MAX_PIXELS = 50_000  # pixels the sums are taken over (a regular sample beyond that)
 
 
-def _ramp_projector(nints, ngroups):
+def _ramp_projector(nints, ngroups, rate=True):
     k = np.arange(ngroups, dtype=np.float64)
-    X = np.hstack([np.kron(np.eye(nints), np.ones((ngroups, 1))), np.tile(k - k.mean(), nints)[:, None]])
+    X = np.kron(np.eye(nints), np.ones((ngroups, 1)))
+    if rate:
+        X = np.hstack([X, np.tile(k - k.mean(), nints)[:, None]])
     return np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
 
 
@@ -61,40 +63,50 @@ def _columns(lines, t, free_frequency):
     return np.stack(cols, axis=-1), E
 
 
-def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=True, max_pixels=MAX_PIXELS):
+def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=True, max_pixels=MAX_PIXELS,
+                     reference=None):
     """The floor of the residual fraction (module docstring) for EMI ``lines`` (objects with
     ``frequency_hz``, ``true_frequency``, ``amplitudes``, ``phases`` and calls in seconds, as
-    :class:`simulator.emi.EmiLine`) read at ``starts[i, k] + offsets[y, x]`` (seconds).
+    :class:`simulator.emi.EmiLine`) read at ``starts[i, k] + offsets[y, x]`` (seconds), scored
+    over the ``usable`` pixels.
 
     ``sigma``: the noise of one read in DN, one number or one per pixel (``offsets``
     shape; e.g. :func:`effective_sigma`, which adds the Poisson noise of each pixel's
-    rate).  Beyond ``max_pixels`` usable pixels the sums run over every s-th one: F, the metric
-    and rms[C E]^2 all scale with the number of pixels, so the floor of all pixels is
-    that of the sample times sqrt(n_sample / n_all)."""
+    rate).  ``reference``: pixels that see the EMI but collect no charge (reference
+    pixels): they inform the fit with no rate of their own, and common per-read offsets
+    of their own, but are not scored.  Beyond ``max_pixels`` pixels of a class the sums
+    run over every s-th one: F, the metric and rms[C E]^2 all scale with the number of
+    pixels, so each class's sums are those of its sample times n_all / n_sample."""
     nints, ngroups = starts.shape
     N = nints * ngroups
     usable = np.ones(offsets.shape, bool) if usable is None else usable
+    reference = np.zeros(offsets.shape, bool) if reference is None else reference & ~usable
     T = starts.ravel() - starts.ravel()[0]  # the floor does not depend on the time origin
-    o_all = offsets[usable].ravel()
-    step = max(1, -(-o_all.size // max_pixels))
-    o = o_all[::step]
-    weight = 1.0 / np.broadcast_to(np.asarray(sigma, np.float64), offsets.shape)[usable].ravel()[::step] ** 2
-    P = _ramp_projector(nints, ngroups)
+    weight_all = 1.0 / np.broadcast_to(np.asarray(sigma, np.float64), offsets.shape) ** 2
     C = np.kron(np.eye(nints), np.eye(ngroups) - 1.0 / ngroups)
     m = sum(2 * len(line.amplitudes) + int(free_frequency) for line in lines)
-    F, G, F_offsets, ref2 = np.zeros((m, m)), np.zeros((m, m)), np.zeros((N, m)), 0.0
-    for a in range(0, o.size, CHUNK):
-        D, E = _columns(lines, T[:, None] + o[None, a : a + CHUNK], free_frequency)
-        PD = np.einsum("nk,kpm->npm", P, D)
-        CD = np.einsum("nk,kpm->npm", C, D)
-        w = weight[a : a + CHUNK]
-        F += np.einsum("npm,npl,p->ml", D, PD, w)
-        G += np.einsum("npm,npl->ml", CD, CD)
-        F_offsets += np.einsum("npm,p->nm", PD, w)
-        ref2 += float(np.sum((C @ E) ** 2))
+    F, G, ref2 = np.zeros((m, m)), np.zeros((m, m)), 0.0
+    for pixels, scored in ((usable, True), (reference, False)):
+        o_all = offsets[pixels].ravel()
+        if o_all.size == 0:
+            continue
+        step = max(1, -(-o_all.size // max_pixels))
+        o, weight, scale = o_all[::step], weight_all[pixels].ravel()[::step], o_all.size / o_all[::step].size
+        P = _ramp_projector(nints, ngroups, rate=scored)
+        F_class, F_offsets = np.zeros((m, m)), np.zeros((N, m))
+        for a in range(0, o.size, CHUNK):
+            D, E = _columns(lines, T[:, None] + o[None, a : a + CHUNK], free_frequency)
+            PD = np.einsum("nk,kpm->npm", P, D)
+            w = weight[a : a + CHUNK]
+            F_class += np.einsum("npm,npl,p->ml", D, PD, w)
+            F_offsets += np.einsum("npm,p->nm", PD, w)
+            if scored:
+                CD = np.einsum("nk,kpm->npm", C, D)
+                G += scale * np.einsum("npm,npl->ml", CD, CD)
+                ref2 += scale * float(np.sum((C @ E) ** 2))
+        F += scale * (F_class - F_offsets.T @ np.linalg.pinv(P * weight.sum()) @ F_offsets)
     if m == 0 or ref2 == 0:
         return float("nan")
-    F = F - F_offsets.T @ np.linalg.pinv(P * weight.sum()) @ F_offsets
     d = np.sqrt(np.maximum(np.diag(F), 1e-300))
     eigval, eigvec = np.linalg.eigh(F / np.outer(d, d))
     seen = eigval > UNIDENTIFIABLE * eigval.max()
@@ -103,7 +115,7 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
     if np.trace(blind.T @ Gs @ blind) > UNIDENTIFIABLE * np.trace(Gs):
         return float("inf")  # a direction the data cannot see moves the group-varying waveform
     cov = (eigvec[:, seen] / eigval[seen]) @ eigvec[:, seen].T
-    return float(np.sqrt(max(np.trace(cov @ Gs), 0.0) / ref2 * o.size / o_all.size))
+    return float(np.sqrt(max(np.trace(cov @ Gs), 0.0) / ref2))
 
 
 def effective_sigma(read_noise, rate_dn_s, gain, group_time, ngroups):

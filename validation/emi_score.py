@@ -23,6 +23,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
+from instrument import readout
 from simulator import emi as sim_emi
 
 from .emi_floor import cramer_rao_floor, effective_sigma
@@ -30,9 +31,10 @@ from .emi_floor import cramer_rao_floor, effective_sigma
 
 def read_truth(truth_path):
     """The EMI truth of a truth file: ``dict(lines, starts, offsets, sigma, sigma_pixel,
-    badpix)`` (the injected lines, frame starts and read offsets in s, read noise of one
-    read in DN, each pixel's per-read noise with the Poisson noise of its true rate
-    (:func:`validation.emi_floor.effective_sigma`), bad and reference pixels)."""
+    badpix, reference)`` (the injected lines, frame starts and read offsets in s, read
+    noise of one read in DN, each pixel's per-read noise with the Poisson noise of its
+    true rate (:func:`validation.emi_floor.effective_sigma`), bad and reference pixels,
+    and the reference pixels alone: the subarray's reference columns)."""
     with fits.open(truth_path) as hdul:
         header = hdul[0].header
         starts = hdul["FRAME_START"].data.astype(np.float64)
@@ -43,7 +45,15 @@ def read_truth(truth_path):
                     offsets=hdul["READ_OFFSET"].data.astype(np.float64), starts=starts,
                     sigma=float(header["READNOIS"]),
                     sigma_pixel=effective_sigma(float(header["READNOIS"]), rate, gain, group_time, starts.shape[1]),
-                    badpix=hdul["BADPIX"].data.astype(bool))
+                    badpix=hdul["BADPIX"].data.astype(bool), reference=_reference_pixels(header, hdul["BADPIX"].shape))
+
+
+def _reference_pixels(header, shape):
+    """The subarray's reference columns (instrument facts), ``shape`` bool."""
+    reference = np.zeros(shape, bool)
+    if "SUBARRAY" in header:
+        reference[:, readout.subarray(header["SUBARRAY"]).reference_columns()] = True
+    return reference
 
 
 def true_waveform(truth_path):
@@ -155,7 +165,8 @@ def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     ngroups = float(raw.shape[1])
     nparams = 2 * sum(len(ln.amplitudes) for ln in lines)
     floors = {"emi_residual_floor": statistical_floor(true, truth["sigma"], nparams, usable),
-              "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, truth["sigma_pixel"], usable)}
+              "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, truth["sigma_pixel"], usable,
+                                                         reference=truth["reference"])}
     fraction = residual_fraction(true, removed, usable)
     rows = [dict(metric="emi_residual_fraction", value=fraction, unit="", bin=ngroups),
             dict(metric="emi_residual_over_floor", value=fraction / floors["emi_residual_floor_cr"], unit="",
