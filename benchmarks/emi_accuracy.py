@@ -20,7 +20,9 @@ Rows: one integration at ngroups 3-20, then time-series rows (``--tso-nints``, d
 frames and the per-pixel rate shared by the integrations make the waveform and the
 frequency measurable at 3 groups.
 
-    python benchmarks/emi_accuracy.py [--seeds 1 2] [--quick] [--tso-nints 10]
+    python benchmarks/emi_accuracy.py [--seeds 1 2] [--quick] [--tso-nints 10] [--record]
+
+``--record`` writes the table to ``benchmarks/results/`` with its provenance line.
 """
 import argparse
 import sys
@@ -42,6 +44,9 @@ from simulator import DetectorEffects, Observation, ReferenceOptions, detector, 
 from simulator.exposure import ramp_model, rng_streams  # noqa: E402
 from simulator.references import emicorr_model  # noqa: E402
 from validation import emi_floor, emi_score  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from imager_common import provenance, write_result  # noqa: E402
 
 CASES = [("SUB128", "Hz390"), ("SUB64", "Hz390"), ("SLITLESSPRISM", "Hz390"), ("FULL", "Hz10")]
 NGROUPS = (3, 5, 8, 10, 20)
@@ -86,6 +91,10 @@ def run_case(subarray, line_name, ngroups, seed, variants, nints=1):
         out, _ = func(data.copy(), groupdq, pixeldq, truth.read_noise, truth.gain, case)
         times[variant] = time.perf_counter() - t0
         row[variant] = emi_score.residual_fraction(true, data.astype(np.float64) - out, usable)
+        if variant == "joint":
+            row["joint/rms"] = emi_score.residual_fraction(true, data.astype(np.float64) - out, usable, of="rms")
+            gv_over_rms = emi_score.residual_fraction(true, np.zeros_like(true), usable, of="rms")  # rms[CE] / rms[E]
+            row["crb_f_free/rms"] = row["crb_f_free"] * gv_over_rms
     return row, times
 
 
@@ -94,33 +103,39 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--quick", action="store_true", help="ngroups 3 and 10 only, no FULL")
     parser.add_argument("--tso-nints", type=int, default=10, help="integrations of the time-series rows (0: none)")
+    parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args(argv)
     astropy_log.setLevel("ERROR")  # jwst's sigma clipping warns on every NaN pixel; the table is what matters
     warnings.simplefilter("ignore", RuntimeWarning)
     variants = ["none", "fold", "joint_noref", "joint"]
+    header = [provenance()]
     if "jwst_joint" in registry.ALGORITHMS["emi"]:
-        import jwst
-
         variants += ["jwst_sequential", "jwst_joint", "jwst_joint*"]
-        print(f"# jwst {jwst.__version__}")
-    print("# residual EMI fraction (group-varying part), mean over seeds", args.seeds,
-          "; drift +1e-4, 3 harmonics, 4 DN rms")
-    print("# jwst_joint* = jwst joint with the exact waveform shape (perfect reference)")
-    print("# joint_noref = joint without the reference pixels' zero rate (reference_pixels=False)")
-    print("# crb_f_known / crb_f_free: Cramer-Rao floors, frequency given / learned (validation.emi_floor)")
-    columns = variants + ["crb_f_known", "crb_f_free"]
-    print(f"{'subarray':14s} {'line':6s} {'ngroups':>7s} {'nints':>5s} " + " ".join(f"{v:>16s}" for v in columns))
+    header += [f"# residual EMI fraction (group-varying part), mean over seeds {args.seeds}; drift +1e-4, "
+               "3 harmonics, 4 DN rms",
+               "# jwst_joint* = jwst joint with the exact waveform shape (perfect reference)",
+               "# joint_noref = joint without the reference pixels' zero rate (reference_pixels=False)",
+               "# crb_f_known / crb_f_free: Cramer-Rao floors, frequency given / learned (validation.emi_floor), "
+               "reference pixels counted",
+               "# joint/rms, crb_f_free/rms: the same residual and floor over the injected rms rms[E] (the issue's "
+               "wording) instead of over its group-varying part"]
+    columns = variants + ["crb_f_known", "crb_f_free", "joint/rms", "crb_f_free/rms"]
+    header.append(f"{'subarray':14s} {'line':6s} {'ngroups':>7s} {'nints':>5s} "
+                  + " ".join(f"{v:>16s}" for v in columns))
+    print("\n".join(header), flush=True)
     cases = CASES[:3] if args.quick else CASES
     ngroups_list = (3, 10) if args.quick else NGROUPS
     rows = [(sub, line, ng, 1) for sub, line in cases for ng in ngroups_list]
     if args.tso_nints > 1:
         rows += [(sub, line, ng, args.tso_nints) for sub, line in CASES[:3] for ng in (3, 5, 10)]
+    table = []
     for subarray, line_name, ngroups, nints in rows:
         results = [run_case(subarray, line_name, ngroups, seed, variants, nints)[0] for seed in args.seeds]
         mean = {k: float(np.mean([r[k] for r in results])) for k in results[0]}
         cells = " ".join(f"{100 * mean[v]:15.3f}%" for v in columns)
-        print(f"{subarray:14s} {line_name:6s} {ngroups:7d} {nints:5d} {cells}", flush=True)
-
+        table.append(f"{subarray:14s} {line_name:6s} {ngroups:7d} {nints:5d} {cells}")
+        print(table[-1], flush=True)
+    print(write_result("emi_accuracy", "\n".join(header + table) + "\n"))
 
 if __name__ == "__main__":
     main()
