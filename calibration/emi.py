@@ -48,7 +48,8 @@ data prefer another frequency by chi^2 > ``MIN_DRIFT_CHI2`` (with 3 groups and o
 integration a frequency offset shows only through the phase gradient within a frame,
 and is not measurable).  A harmonic is subtracted only when the group-varying power it
 explains exceeds ``MIN_HARMONIC_POWER`` times its noise, with the noise marginalised
-over the fitted frequency, and is then shrunk by 1 - noise / power (:func:`_significant`):
+over the fitted frequency, and is then shrunk by 1 - noise / power (:func:`_weakest`;
+harmonics are dropped one at a time, weakest first, and the rest refitted and tested again):
 this is what keeps a poorly determined near-whole-period harmonic from adding noise.  All integrations are fitted together (the
 phase runs on through the reset frames).  Needs >= 3 groups: one constraint per pixel
 and integration.  Statistical floor: :mod:`validation.emi_score`.
@@ -92,7 +93,7 @@ MAX_HARMONICS = 5
 FOLD_HARMONICS = 16  # Fourier terms the fold template may keep (each tested)
 MAX_FOLD_CONDITION = 1e3  # largest condition number of the fold template's harmonic fit
 MAX_DRIFT = 2e-4  # largest relative frequency offset searched
-MIN_HARMONIC_POWER = 6.0  # explained group-varying power / its noise (_significant); a pure-noise
+MIN_HARMONIC_POWER = 6.0  # explained group-varying power / its noise (_weakest); a pure-noise
 # harmonic passes with probability exp(-6) = 0.25 % (chi^2_2 > 12), a look-elsewhere margin over the
 # 2 x 5 harmonics tested.  4 would keep SUB128's near-whole-period 2nd harmonic more often (10 groups,
 # seeds 1-6: 2.9 % instead of 4.5 %) but also harmonics that only soak up an unrefined frequency
@@ -505,33 +506,34 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks,
     return cov[:J2, :J2], {li: float(np.sqrt(max(cov[J2 + r, J2 + r], 0.0))) for r, li in enumerate(refined)}
 
 
-def _significant(gamma, cov, basis, nlines, V, reads):
-    """Harmonics per line worth subtracting: harmonic h is kept when the group-varying
-    power it explains, gamma_h^T V_h gamma_h (``V`` = sum_p w_p D_p^T C D_p, C the
-    per-integration centring, i.e. the part of the waveform a slope can see), exceeds
-    MIN_HARMONIC_POWER times its own noise, tr(Cov_h V_h).  Subtracting it lowers the
-    expected residual when its true power exceeds tr(Cov_h V_h), and E[gamma^T V gamma]
-    = true power + tr(Cov_h V_h).  When V_h is proportional to S_hh this is the chi^2_2
-    test at 2 MIN_HARMONIC_POWER; a harmonic that is nearly a whole number of periods
-    per frame (e.g. the 2nd in SUB128, 93 periods) is mostly a per-pixel ramp, poorly
-    determined (``cov`` marginalised over a fitted frequency), and is kept only if strong.
-    A line whose fundamental fails is dropped (e.g. unidentifiable from the common
-    per-group offsets).  A harmonic whose noise per group-varying read, tr(Cov_h V_h) /
-    ``reads`` (``reads`` = sum_p w_p tr C), exceeds MAX_HARMONIC_NOISE is dropped however
-    strong it looks: an estimate worse than one read is guesswork for an interference of
+def _weakest(gamma, cov, basis, V, reads):
+    """The harmonic least worth subtracting, ``(line, h)``, or None when every one is
+    worth it; and each harmonic's shrinkage factor.  Harmonic h is worth subtracting when
+    the group-varying power it explains, gamma_h^T V_h gamma_h (``V`` = sum_p w_p D_p^T C
+    D_p, C the per-integration centring, i.e. the part of the waveform a slope can see),
+    exceeds MIN_HARMONIC_POWER times its own noise, tr(Cov_h V_h).  Subtracting it lowers
+    the expected residual when its true power exceeds tr(Cov_h V_h), and E[gamma^T V
+    gamma] = true power + tr(Cov_h V_h).  When V_h is proportional to S_hh this is the
+    chi^2_2 test at 2 MIN_HARMONIC_POWER; a harmonic that is nearly a whole number of
+    periods per frame (e.g. the 2nd in SUB128, 93 periods) is mostly a per-pixel ramp,
+    poorly determined (``cov`` marginalised over a fitted frequency), and is kept only if
+    strong.  A harmonic whose noise per group-varying read, tr(Cov_h V_h) / ``reads``
+    (``reads`` = sum_p w_p tr C), exceeds MAX_HARMONIC_NOISE fails however strong it
+    looks, and first: an estimate worse than one read is guesswork for an interference of
     about the read noise, and such a direction (10 Hz in a 3-group subarray ramp, nearly
     a per-pixel ramp) passes the power test by chance (chi^2_1 > 6: 1.4 %) with a noise
-    of 1e11.  Each kept harmonic is shrunk by 1 - noise / power, the empirical-Bayes
-    weight of an estimate against its noise."""
-    keep, shrink = [[] for _ in range(nlines)], {}
-    for j, (li, h) in enumerate(basis.owner):
+    of 1e11.  The shrinkage factor 1 - noise / power is the empirical-Bayes weight of an
+    estimate against its noise."""
+    weakest, margin, shrink = None, np.inf, {}
+    for j, owner in enumerate(basis.owner):
         block = slice(2 * j, 2 * j + 2)
         g, v = gamma[block], V[block, block]
         power, noise = float(g @ v @ g), float(np.trace(cov[block, block] @ v))
-        if power > MIN_HARMONIC_POWER * noise and noise < MAX_HARMONIC_NOISE * reads and (h == 1 or 1 in keep[li]):
-            keep[li].append(h)
-            shrink[(li, h)] = 1.0 - noise / power
-    return keep, shrink
+        ratio = power / (MIN_HARMONIC_POWER * noise) if noise < MAX_HARMONIC_NOISE * reads else 0.0
+        shrink[owner] = 1.0 - noise / power if power > 0 else 0.0
+        if ratio <= 1.0 and ratio < margin:
+            weakest, margin = owner, ratio
+    return weakest, shrink
 
 
 def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=MAX_HARMONICS,
@@ -571,10 +573,33 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     nclip, scale = fit.clip(gamma, basis, offsets)
     scale = max(scale, 1.0)  # data quieter than the noise model (read, Poisson, quantisation) prove no more
     fit.cache()
-    basis, gamma, S, offsets, V = solve(harmonics)
     reads = fit.weight[~fit.reference].sum() * np.trace(fit.C)
-    harmonics, shrink = _significant(gamma, _covariance(S, scale), basis, len(case.lines), V, reads)
-    refined, drift_sigma = [], {}
+
+    def select(harmonics, refined=None):
+        """Backward elimination: drop the weakest harmonic that is not worth subtracting
+        (:func:`_weakest`; a line with its fundamental) and test the rest again, refitted
+        without it, until every one left is worth it.  Harmonics of a line are far from
+        orthogonal in short ramps (10 Hz in SUB128, 3 groups), so one that does not earn
+        its place inflates the noise of the others.  ``refined``: lines whose frequency
+        was fitted (the noise is then marginalised over it)."""
+        while any(harmonics):
+            basis, gamma, S, offsets, V = solve(harmonics)
+            if refined is None:
+                cov, drift_sigma = _covariance(S, scale), {}
+            else:
+                fitted = [li for li in refined if harmonics[li]]
+                cov, drift_sigma = _marginal_covariance(fit, current(), harmonics, gamma, S, fitted, span_clocks,
+                                                        scale)
+            weakest, shrink = _weakest(gamma, cov, basis, V, reads)
+            if weakest is None:
+                return harmonics, basis, gamma, shrink, drift_sigma
+            li, h = weakest
+            harmonics = [([] if h == 1 else [x for x in hs if x != h]) if lj == li else hs
+                         for lj, hs in enumerate(harmonics)]
+        return harmonics, None, None, {}, {}
+
+    harmonics, basis, gamma, shrink, drift_sigma = select(harmonics)
+    refined = []
     if refine and any(harmonics):
         fit.make_sample()
         for li, w in enumerate(omegas):
@@ -595,14 +620,11 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
                 continue
             drifts[li] = drift
             refined.append(li)
-        harmonics = [v if h else [] for v, h in zip(visible(), harmonics)]
-        basis, gamma, S, offsets, V = solve(harmonics)
-        cov, drift_sigma = _marginal_covariance(fit, current(), harmonics, gamma, S, refined, span_clocks, scale)
-        harmonics, shrink = _significant(gamma, cov, basis, len(case.lines), V, reads)
+        harmonics, basis, gamma, shrink, drift_sigma = select([v if h else [] for v, h in zip(visible(), harmonics)],
+                                                              refined)
     if not any(harmonics):
         return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
                       f"fundamental below its noise); not corrected"]
-    basis, gamma, S, offsets, _ = solve(harmonics)
     for j, owner in enumerate(basis.owner):
         gamma[2 * j : 2 * j + 2] *= shrink[owner]
     out = np.empty(data.shape, np.float32)
