@@ -66,11 +66,18 @@ def make(subarray, line_name, ngroups, seed, drift=1e-4, harmonics=3, rms=4.0, n
     return obs, truth, lines, data
 
 
+def pipeline_pixeldq(truth):
+    """The pixel DQ the pipeline's dq_init gives the ramp (from the MASK): DO_NOT_USE on
+    dead and hot pixels, REFERENCE_PIXEL on the reference columns."""
+    pixeldq = np.where(truth.dead | truth.hot, dq.DO_NOT_USE, 0).astype(np.uint32)
+    pixeldq[truth.reference] |= dq.REFERENCE_PIXEL
+    return pixeldq
+
+
 def run_case(subarray, line_name, ngroups, seed, variants, nints=1):
     obs, truth, lines, data = make(subarray, line_name, ngroups, seed, nints=nints)
     exposure = ramp_model(data, obs)
-    pixeldq = np.where(truth.dead | truth.hot, dq.DO_NOT_USE, 0).astype(np.uint32)
-    pixeldq[truth.reference] |= dq.REFERENCE_PIXEL  # as dq_init sets them from the MASK
+    pixeldq = pipeline_pixeldq(truth)
     saturation = truth.bias + 0.97 * truth.full_well / truth.gain
     groupdq = flag_saturation(data, np.zeros(data.shape, np.uint8), saturation)
     true = emi.waveform(lines, obs)

@@ -5,7 +5,7 @@ A FULL FASTR1 ramp (20 e-/s per pixel, read noise, 10 Hz EMI of 4 DN rms with 3
 harmonics, frequency off by +1e-4) is corrected by each variant ``--repeat`` times,
 interleaved; the fastest time of each is kept and the ratio printed.
 
-    python benchmarks/emi_speed.py [--ngroups 10] [--repeat 2]
+    python benchmarks/emi_speed.py [--ngroups 10] [--repeat 2] [--record]
 """
 import argparse
 import sys
@@ -17,11 +17,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emi_accuracy import make  # noqa: E402
+from emi_accuracy import make, pipeline_pixeldq  # noqa: E402
+from imager_common import publish  # noqa: E402
 
 from calibration import emi as cal_emi  # noqa: E402
 from calibration import registry  # noqa: E402
-from instrument import dq  # noqa: E402
 from simulator import ReferenceOptions, emi  # noqa: E402
 from simulator.exposure import ramp_model  # noqa: E402
 from simulator.references import emicorr_model  # noqa: E402
@@ -32,10 +32,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ngroups", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--record", action="store_true", help="write the result to benchmarks/results/")
     args = parser.parse_args(argv)
     obs, truth, lines, data = make("FULL", "Hz10", args.ngroups, seed=1)
     exposure = ramp_model(data, obs)
-    pixeldq = np.where(truth.dead | truth.hot, dq.DO_NOT_USE, 0).astype(np.uint32)
+    pixeldq = pipeline_pixeldq(truth)
     groupdq = np.zeros(data.shape, np.uint8)
     case, _ = cal_emi.case_from_model(emicorr_model(ReferenceOptions(), lines), exposure)
     variants = ["joint"] + (["jwst_joint"] if "jwst_joint" in registry.ALGORITHMS["emi"] else [])
@@ -49,12 +50,12 @@ def main(argv=None):
             out, _ = registry.get("emi", v)(data.copy(), groupdq, pixeldq, truth.read_noise, truth.gain, case)
             best[v] = min(best[v], time.perf_counter() - t0)
             resid[v] = emi_score.residual_fraction(true, data.astype(np.float64) - out, usable)
-    print(f"# FULL FASTR1, {args.ngroups} groups, 10 Hz EMI 4 DN rms, 3 harmonics, drift +1e-4; "
-          f"fastest of {args.repeat}")
-    for v in variants:
-        print(f"{v:12s} {best[v]:8.2f} s   residual {100 * resid[v]:.3f}%")
+    lines = [f"# FULL FASTR1, {args.ngroups} groups, 10 Hz EMI 4 DN rms, 3 harmonics, drift +1e-4; "
+             f"fastest of {args.repeat}"]
+    lines += [f"{v:12s} {best[v]:8.2f} s   residual {100 * resid[v]:.3f}%" for v in variants]
     if "jwst_joint" in best:
-        print(f"speed-up (jwst_joint / joint): {best['jwst_joint'] / best['joint']:.1f}x")
+        lines.append(f"speed-up (jwst_joint / joint): {best['jwst_joint'] / best['joint']:.1f}x")
+    publish("emi_speed", lines)
 
 
 if __name__ == "__main__":

@@ -224,6 +224,7 @@ class _Basis:
     """Harmonic columns of the lines: group-level ``G`` (N x 2J) and per-column h*w (J,)."""
 
     def __init__(self, T, omegas, harmonics):
+        self.omegas = list(omegas)
         self.hw = np.array([h * w for w, hs in zip(omegas, harmonics) for h in hs])
         self.owner = [(li, h) for li, hs in enumerate(harmonics) for h in hs]
         ang = T[:, None] * self.hw[None, :]
@@ -231,8 +232,22 @@ class _Basis:
         self.G[:, 0::2], self.G[:, 1::2] = np.cos(ang), np.sin(ang)
 
     def pixel_trig(self, o):
-        theta = self.hw[:, None] * o[None, :]
-        return np.cos(theta), np.sin(theta)
+        """cos and sin of h w o for every column, ``(J, npix)`` each: exp(i h w o) as the
+        h-th power of exp(i w o), one complex exponential per line (the trig functions
+        were most of the fit's time)."""
+        z = np.empty((self.hw.size, o.size), np.complex128)
+        for li, w in enumerate(self.omegas):
+            columns = {h: j for j, (lj, h) in enumerate(self.owner) if lj == li}
+            if not columns:
+                continue
+            base = np.exp(1j * w * o)
+            power = base.copy()
+            for h in range(1, max(columns) + 1):
+                if h in columns:
+                    z[columns[h]] = power
+                if h < max(columns):
+                    power *= base
+        return np.ascontiguousarray(z.real), np.ascontiguousarray(z.imag)
 
 
 def _accumulate(Rw, o, wq, basis):
@@ -250,10 +265,16 @@ def _accumulate(Rw, o, wq, basis):
             "sumc": c @ wq, "sums": s @ wq, "rsum": Rw.sum(axis=1), "W": float(wq.sum())}
 
 
-def _accumulate_classes(Rw, wq, o, reference, basis):
-    """:func:`_accumulate` for the science and the reference read times apart (each has
-    its own ramp model), ``(science, reference)``; None for a class with no pixels."""
-    return tuple(_accumulate(Rw[:, m], o[m], wq[m], basis) if m.any() else None for m in (~reference, reference))
+def _accumulate_classes(classes, basis):
+    """:func:`_accumulate` for each pixel class of :meth:`_JointFit.aggregate` (science,
+    reference: each has its own ramp model); None for a class with no pixels."""
+    return tuple(None if part is None else _accumulate(part[0], part[2], part[1], basis) for part in classes)
+
+
+def _join(parts):
+    """One class's ``(Rw, wq, o)`` of several row blocks joined (None when it has none)."""
+    parts = [p for p in parts if p is not None]
+    return tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(3)) if parts else None
 
 
 def _add(a, b):
@@ -363,11 +384,13 @@ class _JointFit:
         return np.where(self.good[sl], 1.0 / var, 0.0)
 
     def aggregate(self, R, w, sl):
-        """Weighted ramps and weights summed over the pixels read at the same time, their
-        clock offsets and whether they are reference read times."""
+        """Weighted ramps and weights summed over the pixels read at the same time, and
+        their clock offsets, ``(Rw, wq, o)`` for the science and the reference read times
+        apart (None for a class with none)."""
         q = self.Q
-        return ((R * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1), self.o[sl][::q],
-                self.reference[sl][::q])
+        Rw, wq, o = (R * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1), self.o[sl][::q]
+        ref = self.reference[sl][::q]
+        return tuple((Rw[:, m], wq[m], o[m]) if m.any() else None for m in (~ref, ref))
 
     def prepare(self, basis):
         """Weights of all pixels, and the sums for ``basis`` in the same pass."""
@@ -375,7 +398,7 @@ class _JointFit:
         acc = None
         for sl, Y, R in self.blocks():
             self.weight[sl] = self._weights(sl, Y)
-            acc = _add(acc, _accumulate_classes(*self.aggregate(R, self.weight[sl], sl), basis))
+            acc = _add(acc, _accumulate_classes(self.aggregate(R, self.weight[sl], sl), basis))
         return acc
 
     def cache(self):
@@ -384,8 +407,8 @@ class _JointFit:
         self.cached = None
         if self.N * self.o.size // self.Q > CACHE_SAMPLES:
             return
-        parts = [self.aggregate(R, self.weight[sl], sl) for sl, _, R in self.blocks()]
-        self.cached = tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(4))
+        blocks = [self.aggregate(R, self.weight[sl], sl) for sl, _, R in self.blocks()]
+        self.cached = tuple(_join([b[c] for b in blocks]) for c in range(2))
 
     def make_sample(self):
         """Aggregated projected ramps of a sample of read times, for the frequency scan."""
@@ -398,12 +421,12 @@ class _JointFit:
 
     def sums(self, basis, sample=False):
         if sample:
-            return _accumulate_classes(*self.sample, basis)
+            return _accumulate_classes(self.sample, basis)
         if getattr(self, "cached", None) is not None:
-            return _accumulate_classes(*self.cached, basis)
+            return _accumulate_classes(self.cached, basis)
         acc = None
         for sl, _, R in self.blocks():
-            acc = _add(acc, _accumulate_classes(*self.aggregate(R, self.weight[sl], sl), basis))
+            acc = _add(acc, _accumulate_classes(self.aggregate(R, self.weight[sl], sl), basis))
         return acc
 
     def waveform(self, gamma, basis, sl):
@@ -413,7 +436,7 @@ class _JointFit:
     def clip(self, gamma, basis, offsets):
         """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps); the
         noise scale comes from the science pixels' median chi^2."""
-        dof = np.where(self.reference, self.N - self.nints, self.N - 2 * self.nints).clip(1)
+        dof_science, dof_reference = max(self.N - 2 * self.nints, 1), self.N - self.nints
         chi2 = np.zeros(self.o.size)
         for sl, _, R in self.blocks():
             res = R - self.project(self.waveform(gamma, basis, sl), sl)
@@ -424,8 +447,10 @@ class _JointFit:
             chi2[sl] = self.weight[sl] * np.sum(res**2, axis=0)
         used = self.weight > 0
         science = used & ~self.reference
-        scale = (np.median(chi2[science]) / stats.chi2.median(dof[science][0])) if science.any() else 1.0
-        outliers = used & (chi2 > scale * stats.chi2.isf(CLIP_PROBABILITY, dof))
+        scale = np.median(chi2[science]) / stats.chi2.median(dof_science) if science.any() else 1.0
+        limit = np.where(self.reference, stats.chi2.isf(CLIP_PROBABILITY, dof_reference),
+                         stats.chi2.isf(CLIP_PROBABILITY, dof_science))
+        outliers = used & (chi2 > scale * limit)
         self.weight[outliers] = 0.0
         return int(outliers.sum()), scale
 
