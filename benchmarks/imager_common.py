@@ -41,7 +41,8 @@ def provenance():
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "calibration", "simulator",
-                                "validation", "instrument", "benchmarks"], capture_output=True, text=True).stdout
+                                "validation", "instrument", "benchmarks", ":!benchmarks/results"], capture_output=True,
+                               text=True).stdout  # a result just recorded is no code change
         commit += "+local changes" if dirty.strip() else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
