@@ -9,7 +9,10 @@ read n of integration i,
 with per-pixel intercepts per integration, one rate per pixel, per-read offsets common to
 all pixels (nuisance), and the waveform E of each line, sum_h alpha_h cos(h w t) +
 beta_h sin(h w t), w = 2 pi f (1 + delta).  theta = every harmonic's (alpha, beta) and,
-with ``free_frequency``, each line's delta.  The Fisher matrix of theta with the nuisance
+with ``free_frequency``, each line's delta.  Reference pixels (no photo-current) have no
+rate (b_p = 0) and per-read offsets of their own; they inform the fit and are not scored.
+In one integration they are what separates a harmonic that is nearly a whole number of
+periods per frame from the rates (SUB128, 10 groups: 5.1 % without them, 2.1 % with them).  The Fisher matrix of theta with the nuisance
 eliminated is
 
     F = sum_p D_p^T P D_p / sigma^2 - (the Schur complement of the common offsets),
