@@ -25,6 +25,7 @@ frequency measurable at 3 groups.
 ``--record`` writes the table to ``benchmarks/results/`` with its provenance line.
 """
 import argparse
+import logging
 import sys
 import time
 import warnings
@@ -64,6 +65,14 @@ def make(subarray, line_name, ngroups, seed, drift=1e-4, harmonics=3, rms=4.0, n
     illumination = np.full(truth.gain.shape, 20.0)  # e-/s, a background-like level
     data, _ = detector.ramps(illumination, obs, truth, effects, rngs["ramps"], lines)
     return obs, truth, lines, data
+
+
+def quiet_peers():
+    """Keep the tables readable: jwst's sigma clipping warns on every NaN pixel and its
+    emicorr logs its algorithm advice for every call; the tables are what matter."""
+    astropy_log.setLevel("ERROR")
+    logging.getLogger("jwst").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore", RuntimeWarning)
 
 
 def pipeline_pixeldq(truth):
@@ -112,8 +121,7 @@ def main(argv=None):
     parser.add_argument("--tso-nints", type=int, default=10, help="integrations of the time-series rows (0: none)")
     parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args(argv)
-    astropy_log.setLevel("ERROR")  # jwst's sigma clipping warns on every NaN pixel; the table is what matters
-    warnings.simplefilter("ignore", RuntimeWarning)
+    quiet_peers()
     variants = ["none", "fold", "joint_noref", "joint"]
     header = [provenance()]
     if "jwst_joint" in registry.ALGORITHMS["emi"]:

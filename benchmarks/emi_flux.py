@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emi_accuracy import CASES  # noqa: E402
+from emi_accuracy import CASES, quiet_peers  # noqa: E402
 from imager_common import provenance, write_result  # noqa: E402
 
 from calibration import registry  # noqa: E402
@@ -161,6 +161,7 @@ def main(argv=None):
     parser.add_argument("--no-peers", action="store_true", help="leave out jwst_sequential and jwst_joint")
     parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args(argv)
+    quiet_peers()
     variants = ["none", "fold", "joint"]
     if not args.no_peers:
         variants += [v for v in ("jwst_sequential", "jwst_joint") if v in registry.ALGORITHMS["emi"]]

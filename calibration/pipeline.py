@@ -152,25 +152,31 @@ def _detector1(exposure, folder, choice, on_emi=None):
         product.meta.calibration_software_name = "miri-testbed"
         product.meta.calibration_software_version = software_version()
         product.meta.cal_step.emicorr = emi_status
-        for note in emi_notes:
-            product.add_history_entry(note)
-        product.add_history_entry("miri-testbed algorithms: " + " ".join(f"{k}={v}" for k, v in choice.items()),
-                                  software={"name": "miri-testbed", "version": software_version()})
+    history = [(note, None) for note in emi_notes]
+    history.append(("miri-testbed algorithms: " + " ".join(f"{k}={v}" for k, v in choice.items()),
+                    {"name": "miri-testbed", "version": software_version()}))
+    _add_history((rate_model, rateints), history)
     return models, dict(rate=rate, var_p=var_p, var_r=var_r, dq=rate_dq, data=data, groupdq=groupdq,
-                        pixeldq=pixeldq, rate_model=rate_model, rateints=rateints)
+                        pixeldq=pixeldq, rate_model=rate_model, rateints=rateints, history=history)
 
 
-def _photom_factor(exposure, photom_model, products=()):
-    """PHOTMJSR at the exposure's mid-time (EXPSTART when EXPMID is missing, noted in
-    ``products``' history)."""
+def _add_history(products, entries):
+    """Add ``(description, software)`` history entries to each product."""
+    for product in products:
+        for description, software in entries:
+            product.add_history_entry(description, software=software)
+
+
+def _photom_factor(exposure, photom_model):
+    """PHOTMJSR at the exposure's mid-time (EXPSTART when EXPMID is missing), and the
+    history entries to record."""
     meta = exposure.meta
-    mid_time = meta.exposure.mid_time
+    mid_time, history = meta.exposure.mid_time, []
     if mid_time is None:
         # EXPSTART is required (calibration.inputs); an exposure lasts minutes, the decay months.
         mid_time = meta.exposure.start_time
-        for product in products:
-            product.add_history_entry("photom: no EXPMID; throughput time dependence evaluated at EXPSTART")
-    return time_dependent_factor(photom_model, meta.instrument.filter, meta.subarray.name, mid_time)
+        history.append(("photom: no EXPMID; throughput time dependence evaluated at EXPSTART", None))
+    return time_dependent_factor(photom_model, meta.instrument.filter, meta.subarray.name, mid_time), history
 
 
 def _dedicated_backgrounds(paths, science, folder, choice):
@@ -181,7 +187,7 @@ def _dedicated_backgrounds(paths, science, folder, choice):
         bkg = open_uncal(path)
         background.check_dedicated(science, bkg)
         models, d1 = _detector1(bkg, folder, choice)
-        sci, var_p, var_r = apply_photom(d1["rate"], d1["var_p"], d1["var_r"], _photom_factor(bkg, models["PHOTOM"]))
+        sci, var_p, var_r = apply_photom(d1["rate"], d1["var_p"], d1["var_r"], _photom_factor(bkg, models["PHOTOM"])[0])
         calibrated.append((sci, var_p + var_r, bkg))
     return calibrated
 
@@ -207,12 +213,13 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     )
     models, d1 = _detector1(exposure, folder, choice, on_emi)
     rate_model, rateints, rate_dq = d1["rate_model"], d1["rateints"], d1["dq"]
-    factor = _photom_factor(exposure, models["PHOTOM"], (rate_model, rateints))
+    factor, photom_history = _photom_factor(exposure, models["PHOTOM"])
     sci, cvar_p, cvar_r = apply_photom(d1["rate"], d1["var_p"], d1["var_r"], factor)
     cal = _image(dm.ImageModel, rate_model, data=sci.astype(np.float32), dq=rate_dq,
                  err=np.sqrt(cvar_p + cvar_r).astype(np.float32), var_poisson=cvar_p.astype(np.float32),
                  var_rnoise=cvar_r.astype(np.float32))
     cal.meta.bunit_data = cal.meta.bunit_err = "MJy/sr"
+    _add_history([cal], d1["history"] + photom_history)  # the rate's history travels on, as in image2
     cal.meta.cal_step.photom = "COMPLETE"
     cal.meta.ref_file.photom.name = str(models["PHOTOM"].meta.filename)
     cal.meta.photometry.conversion_megajanskys = factor

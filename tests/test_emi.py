@@ -115,9 +115,9 @@ def test_pipeline_corrects_by_default_and_skips_without_reference(tmp_path):
     truth_wave = emi_score.true_waveform(paths["truth"])
     assert truth_wave.std() > 1.0  # 390 Hz + 10 Hz struck in SUB64
     products = calibrate_exposure(paths["uncal"], paths["refs"])
-    assert products["rate"].meta.cal_step.emicorr == "COMPLETE"
-    history = " ".join(str(h) for h in products["rate"].history)
-    assert "emi joint: Hz390 fitted" in history
+    for suffix in ("rate", "rateints", "cal"):  # the rate's history travels on into the cal product
+        assert products[suffix].meta.cal_step.emicorr == "COMPLETE"
+        assert "emi joint: Hz390 fitted" in " ".join(str(h) for h in products[suffix].history), suffix
     (paths["refs"] / "miri_testbed_emicorr.asdf").unlink()
     products = calibrate_exposure(paths["uncal"], paths["refs"])
     assert products["rate"].meta.cal_step.emicorr == "SKIPPED"
