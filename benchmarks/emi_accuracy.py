@@ -40,10 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from calibration import emi as cal_emi  # noqa: E402
 from calibration import registry  # noqa: E402
 from calibration.saturation import flag_saturation  # noqa: E402
-from instrument import dq  # noqa: E402
 from simulator import DetectorEffects, Observation, ReferenceOptions, detector, emi, readclock  # noqa: E402
 from simulator.exposure import ramp_model, rng_streams  # noqa: E402
-from simulator.references import emicorr_model  # noqa: E402
+from simulator.references import emicorr_model, mask_flags  # noqa: E402
 from validation import emi_floor, emi_score  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -75,18 +74,10 @@ def quiet_peers():
     warnings.simplefilter("ignore", RuntimeWarning)
 
 
-def pipeline_pixeldq(truth):
-    """The pixel DQ the pipeline's dq_init gives the ramp (from the MASK): DO_NOT_USE on
-    dead and hot pixels, REFERENCE_PIXEL on the reference columns."""
-    pixeldq = np.where(truth.dead | truth.hot, dq.DO_NOT_USE, 0).astype(np.uint32)
-    pixeldq[truth.reference] |= dq.REFERENCE_PIXEL
-    return pixeldq
-
-
 def run_case(subarray, line_name, ngroups, seed, variants, nints=1):
     obs, truth, lines, data = make(subarray, line_name, ngroups, seed, nints=nints)
     exposure = ramp_model(data, obs)
-    pixeldq = pipeline_pixeldq(truth)
+    pixeldq = mask_flags(truth)  # as dq_init sets it from the MASK
     saturation = truth.bias + 0.97 * truth.full_well / truth.gain
     groupdq = flag_saturation(data, np.zeros(data.shape, np.uint8), saturation)
     true = emi.waveform(lines, obs)

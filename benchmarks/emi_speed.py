@@ -19,14 +19,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emi_accuracy import make, pipeline_pixeldq, quiet_peers  # noqa: E402
+from emi_accuracy import make, quiet_peers  # noqa: E402
 from imager_common import publish  # noqa: E402
 
 from calibration import emi as cal_emi  # noqa: E402
 from calibration import registry  # noqa: E402
 from simulator import ReferenceOptions, emi  # noqa: E402
 from simulator.exposure import ramp_model  # noqa: E402
-from simulator.references import emicorr_model  # noqa: E402
+from simulator.references import emicorr_model, mask_flags  # noqa: E402
 from validation import emi_score  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def main(argv=None):
     quiet_peers()
     obs, truth, lines, data = make("FULL", "Hz10", args.ngroups, seed=1)
     exposure = ramp_model(data, obs)
-    pixeldq = pipeline_pixeldq(truth)
+    pixeldq = mask_flags(truth)  # as dq_init sets it from the MASK
     groupdq = np.zeros(data.shape, np.uint8)
     case, _ = cal_emi.case_from_model(emicorr_model(ReferenceOptions(), lines), exposure)
     variants = ["joint"] + (["jwst_joint"] if "jwst_joint" in registry.ALGORITHMS["emi"] else [])

@@ -242,17 +242,15 @@ class _Basis:
             columns = {h: j for j, (lj, h) in enumerate(self.owner) if lj == li}
             if not columns:
                 continue
-            base = np.exp(1j * w * o)
-            power = base.copy()
+            base, power = np.exp(1j * w * o), 1.0
             for h in range(1, max(columns) + 1):
+                power = power * base
                 if h in columns:
                     z[columns[h]] = power
-                if h < max(columns):
-                    power *= base
         return np.ascontiguousarray(z.real), np.ascontiguousarray(z.imag)
 
 
-def _accumulate(Rw, o, wq, basis):
+def _accumulate(Rw, wq, o, basis):
     """The sums over pixels the normal equations need (additive over pixel blocks), from
     ``Rw``, the weighted projected ramps summed over the pixels that share a read time
     (the 4 outputs), ``wq`` their summed weights and ``o`` their clock offsets."""
@@ -270,7 +268,7 @@ def _accumulate(Rw, o, wq, basis):
 def _accumulate_classes(classes, basis):
     """:func:`_accumulate` for each pixel class of :meth:`_JointFit.aggregate` (science,
     reference: each has its own ramp model); None for a class with no pixels."""
-    return tuple(None if part is None else _accumulate(part[0], part[2], part[1], basis) for part in classes)
+    return tuple(None if part is None else _accumulate(*part, basis) for part in classes)
 
 
 def _join(parts):
@@ -359,9 +357,8 @@ class _JointFit:
         self.good = ~bad.ravel()
         # A read time is a reference one when all the pixels read at it are reference pixels.
         ref = ((pixeldq & dq.REFERENCE_PIXEL) != 0).ravel() if reference_pixels else np.zeros(self.o.size, bool)
-        self.reference_q = ref.reshape(-1, self.Q).all(axis=1)
-        self.reference = np.repeat(self.reference_q, self.Q)
-        self.weight = None
+        self.reference = np.repeat(ref.reshape(-1, self.Q).all(axis=1), self.Q)
+        self.weight = self.cached = self.sample = None
 
     def project(self, Y, sl):
         """``Y`` (N, npix) of the pixels of slice ``sl`` projected off their ramp models."""
@@ -371,10 +368,14 @@ class _JointFit:
             R[:, ref] = self.projectors[1] @ Y[:, ref]
         return R
 
-    def blocks(self):
+    def row_blocks(self):
+        """``(y0, y1, sl)`` of each block of rows, ``sl`` its slice of the flattened pixels."""
         for y0 in range(0, self.ny, self.rows):
             y1 = min(self.ny, y0 + self.rows)
-            sl = slice(y0 * self.nx, y1 * self.nx)
+            yield y0, y1, slice(y0 * self.nx, y1 * self.nx)
+
+    def blocks(self):
+        for y0, y1, sl in self.row_blocks():
             Y = self.data[:, :, y0:y1].reshape(self.N, -1).astype(np.float64)
             yield sl, Y, self.project(Y, sl)
 
@@ -424,7 +425,7 @@ class _JointFit:
     def sums(self, basis, sample=False):
         if sample:
             return _accumulate_classes(self.sample, basis)
-        if getattr(self, "cached", None) is not None:
+        if self.cached is not None:
             return _accumulate_classes(self.cached, basis)
         acc = None
         for sl, _, R in self.blocks():
@@ -577,9 +578,9 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     def current():  # the angular frequencies at the drifts fitted so far
         return [w * (1 + d) for w, d in zip(omegas, drifts)]
 
-    def solve(harmonics, acc=None):
+    def solve(harmonics, first=False):
         basis = _Basis(fit.T, current(), harmonics)
-        acc = fit.sums(basis) if acc is None else acc
+        acc = fit.prepare(basis) if first else fit.sums(basis)  # the first pass also weights the pixels
         gamma, S, _, offsets = _solve(acc, basis, fit.projectors)
         science = acc[0] if acc[0] is not None else acc[1]  # the pixels the correction is for
         return basis, gamma, S, offsets, _pixel_sum(science, basis, fit.C)
@@ -592,8 +593,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     harmonics = visible()
     if not any(harmonics):
         return data, ["emi joint: every harmonic is a per-pixel constant in this frame; not corrected"]
-    basis = _Basis(fit.T, omegas, harmonics)
-    basis, gamma, S, offsets, _ = solve(harmonics, fit.prepare(basis))
+    basis, gamma, S, offsets, _ = solve(harmonics, first=True)
     nusable = int((fit.weight > 0).sum())
     if nusable < 4 * max_harmonics * len(case.lines):
         return data, [f"emi joint: skipped, only {nusable} usable pixels"]
@@ -660,9 +660,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     def uncertainty(li):
         return f" +/- {drift_sigma[li]:.1e}" if li in drift_sigma else ""
 
-    for y0 in range(0, fit.ny, fit.rows):
-        y1 = min(fit.ny, y0 + fit.rows)
-        sl = slice(y0 * fit.nx, y1 * fit.nx)
+    for y0, y1, sl in fit.row_blocks():
         E = fit.waveform(gamma, basis, sl).reshape(nints, ngroups, y1 - y0, fit.nx)
         out[:, :, y0:y1] = data[:, :, y0:y1] - E
     for li, line in enumerate(case.lines):

@@ -139,6 +139,17 @@ def emicorr_model(options, emi_lines=()):
     return model
 
 
+def mask_flags(truth):
+    """The MASK's DQ array for a :class:`simulator.detector.DetectorTruth`, and so the
+    pixel DQ the pipeline's dq_init starts a ramp with: DEAD or HOT with DO_NOT_USE, and
+    REFERENCE_PIXEL on the reference columns."""
+    mask = np.zeros(truth.gain.shape, np.uint32)
+    mask[truth.dead] |= dq.DEAD | dq.DO_NOT_USE
+    mask[truth.hot] |= dq.HOT | dq.DO_NOT_USE
+    mask[truth.reference] |= dq.REFERENCE_PIXEL
+    return mask
+
+
 def write_reference_set(folder, truth, observation, options, effects, rng, emi_lines=()):
     """Write GAIN, READNOISE, DARK, SATURATION, MASK, LINEARITY, PHOTOM, APCORR and
     EMICORR into ``folder``."""
@@ -187,11 +198,7 @@ def write_reference_set(folder, truth, observation, options, effects, rng, emi_l
         options, "polynomial from raw DN to linear DN",
     )
 
-    mask = np.zeros(truth.gain.shape, np.uint32)
-    mask[truth.dead] |= dq.DEAD | dq.DO_NOT_USE
-    mask[truth.hot] |= dq.HOT | dq.DO_NOT_USE
-    mask[truth.reference] |= dq.REFERENCE_PIXEL
-    written["MASK"] = _describe(dm.MaskModel(dq=mask), "MASK", observation, options, "bad-pixel mask")
+    written["MASK"] = _describe(dm.MaskModel(dq=mask_flags(truth)), "MASK", observation, options, "bad-pixel mask")
 
     mean_gain = float(np.mean(truth.gain))
     rows = []

@@ -13,7 +13,7 @@ from instrument import emi as facts
 from instrument import readout
 from simulator import DetectorEffects, Observation, ReferenceOptions, Scene, detector, emi, simulate
 from simulator.exposure import ramp_model, rng_streams
-from simulator.references import emicorr_model
+from simulator.references import emicorr_model, mask_flags
 from validation import emi_score
 
 
@@ -77,7 +77,7 @@ def test_without_emi_corrections_leave_rates_alone(variant):
     effects = dataclasses.replace(DetectorEffects(), emi=False, cosmic_rays=False, showers=False)
     obs, truth, data = _ramps("SUB64", 12, [], effects, seed=3)
     case, _ = _case(obs, data)
-    pixeldq = np.where(truth.dead | truth.hot, 1, 0).astype(np.uint32)
+    pixeldq = mask_flags(truth)
     out, _ = registry.get("emi", variant)(data.copy(), np.zeros(data.shape, np.uint8), pixeldq,
                                           truth.read_noise, truth.gain, case)
     k = np.arange(obs.ngroups) - (obs.ngroups - 1) / 2
@@ -141,8 +141,7 @@ def test_a_drift_of_the_reference_pixels_alone_changes_no_correction():
     line = _line("Hz390", (5.0, 1.5, 1.0), (0.3, 2.0, 4.0), 1e-4)
     obs, truth, data = _ramps("SUB128", 6, [line], DetectorEffects(cosmic_rays=False, showers=False), seed=5)
     case, _ = _case(obs, data, [line])
-    pixeldq = np.where(truth.dead | truth.hot, 1, 0).astype(np.uint32)
-    pixeldq[truth.reference] |= cal_emi.dq.REFERENCE_PIXEL
+    pixeldq = mask_flags(truth)
     drift = np.zeros(data.shape, np.float32)
     drift[:, :, truth.reference] = np.random.default_rng(2).normal(0, 40, (1, obs.ngroups, 1))
     gdq = np.zeros(data.shape, np.uint8)

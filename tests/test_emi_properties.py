@@ -44,8 +44,8 @@ from scipy import stats
 from calibration import emi as cal_emi
 from calibration import registry
 from calibration.ramp_fit import fit_ramps
-from instrument import dq
 from simulator import DetectorEffects, emi, readclock
+from simulator.references import mask_flags
 from validation import emi_floor, emi_score
 
 from test_emi import _case, _line, _ramps
@@ -72,8 +72,7 @@ def _amplitudes(rms, relative):
 def _correct(variant, obs, truth, data, lines=()):
     case, reason = _case(obs, data, lines)
     assert reason is None, reason
-    pixeldq = np.where(truth.dead | truth.hot, dq.DO_NOT_USE, 0).astype(np.uint32)
-    pixeldq[truth.reference] |= dq.REFERENCE_PIXEL  # as dq_init sets them from the MASK
+    pixeldq = mask_flags(truth)  # as dq_init sets it from the MASK
     return registry.get("emi", variant)(data.copy(), np.zeros(data.shape, np.uint8), pixeldq, truth.read_noise,
                                         truth.gain, case)
 

@@ -71,13 +71,12 @@ def residual_fraction(true, removed, usable=None, of="group_varying"):
     ``of="rms"`` the same residual over rms[E], the injected rms itself (the issue's
     wording; rms[E - <E>_n] <= rms[E], so this is the smaller number, by up to a third at
     3 groups where the phase advances little from group to group)."""
-    usable = np.ones(true.shape[2:], bool) if usable is None else usable
-    err = _group_varying(np.asarray(true, np.float64) - np.asarray(removed, np.float64))[..., usable]
-    ref = np.asarray(true, np.float64)[..., usable]
-    if of == "group_varying":
-        ref = _group_varying(np.asarray(true, np.float64))[..., usable]
-    elif of != "rms":
+    if of not in ("group_varying", "rms"):
         raise ValueError(f"residual_fraction: of={of!r}, expected 'group_varying' or 'rms'")
+    usable = np.ones(true.shape[2:], bool) if usable is None else usable
+    true = np.asarray(true, np.float64)
+    err = _group_varying(true - np.asarray(removed, np.float64))[..., usable]
+    ref = (_group_varying(true) if of == "group_varying" else true)[..., usable]
     denom = np.sqrt(np.mean(ref**2))
     return float(np.sqrt(np.mean(err**2)) / denom) if denom > 0 else float("nan")
 
