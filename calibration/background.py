@@ -147,12 +147,7 @@ def check_dedicated(science, background):
     opened uncal) cannot serve as the dedicated background of ``science``."""
     name = background.meta.filename
     for what, dotted in MATCH.items():
-        values = []
-        for model in (background, science):
-            node = model
-            for part in dotted.split("."):
-                node = getattr(node, part, None)
-            values.append(str(node).strip().upper())
+        values = [str(model[dotted]).strip().upper() for model in (background, science)]
         if values[0] != values[1]:
             raise CalibrationInputError(f"background exposure {name}: {what} is {values[0]}, the science exposure's "
                                         f"is {values[1]}")

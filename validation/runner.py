@@ -8,8 +8,8 @@ on a remote worker) and are removed once scored unless ``keep_products`` is set.
 
 Besides the scores of :mod:`validation.score` and :mod:`validation.detector_score`, a
 cell whose exposure has EMI lines its EMICORR reference lists gets the EMI scores of
-:mod:`validation.emi_score` (the pipeline's EMI step is run once more on the uncal file
-to learn what it removed).  A cell with ``views`` set (the first seed of each scenario,
+:mod:`validation.emi_score`, from what the pipeline's EMI step removed, handed over as
+the step runs (``on_emi`` of :func:`calibration.pipeline.calibrate`).  A cell with ``views`` set (the first seed of each scenario,
 see :func:`suite_cells`) also returns the before/after views of :mod:`validation.views`;
 :func:`run_cells` hands them on in the table's ``attrs`` (:func:`validation.views.attach`),
 where the report finds them.
@@ -67,8 +67,7 @@ def run_cell(cell, workdir, keep_products=False):
     rows, hist = score(sim["truth"], products["rate"], products["cat"])
     rows += score_detector(sim["truth"], products["ramp"], products["rateints"]) + emi["rows"]
     choice = registry.resolve(dict(cell.algorithms))
-    folds = emi["folds"]
-    cut = views.cell_views(sim, products, sim["refs"], choice, folds) if cell.views else {}
+    cut = views.cell_views(sim, products, sim["refs"], choice, emi["folds"]) if cell.views else {}
     if not keep_products:
         shutil.rmtree(folder, ignore_errors=True)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
