@@ -28,13 +28,13 @@ from astropy.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calibration import registry  # noqa: E402
-from calibration.frames import flag_first_last  # noqa: E402
-from calibration.peers import JumpData  # noqa: E402
-from simulator import DetectorEffects, Observation  # noqa: E402
-from simulator.detector import draw_detector, ramps  # noqa: E402
-from simulator.exposure import rng_streams  # noqa: E402
-from validation.detector_score import detector_metrics  # noqa: E402
+from miri_testbed.calibration import registry  # noqa: E402
+from miri_testbed.calibration.frames import flag_first_last  # noqa: E402
+from miri_testbed.calibration.peers import JumpData  # noqa: E402
+from miri_testbed.simulator import DetectorEffects, Observation  # noqa: E402
+from miri_testbed.simulator.detector import draw_detector, ramps  # noqa: E402
+from miri_testbed.simulator.exposure import rng_streams  # noqa: E402
+from miri_testbed.validation.detector_score import detector_metrics  # noqa: E402
 
 SHOWER_RATE = 2.0  # per second per full detector in study 2: 80x the reference, for statistics
 

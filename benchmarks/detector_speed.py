@@ -40,10 +40,10 @@ VARIANTS = {
 
 
 def make_integration(path, ngroups, seed=1):
-    from simulator import DetectorEffects, Observation, Scene
-    from simulator.detector import draw_detector, ramps
-    from simulator.exposure import rng_streams
-    from simulator.sky import illumination, random_star_field
+    from miri_testbed.simulator import DetectorEffects, Observation, Scene
+    from miri_testbed.simulator.detector import draw_detector, ramps
+    from miri_testbed.simulator.exposure import rng_streams
+    from miri_testbed.simulator.sky import illumination, random_star_field
 
     obs = Observation(subarray="FULL", readpatt="FASTR1", ngroups=ngroups)
     rngs = rng_streams(seed)
@@ -74,7 +74,7 @@ def run_variant(name, path):
     import logging
 
     logging.disable(logging.INFO)
-    from calibration import registry
+    from miri_testbed.calibration import registry
 
     arrays = np.load(path)
     data, rn, gain, tg = arrays["data"], arrays["read_noise"], arrays["gain"], float(arrays["group_time"])
@@ -107,7 +107,7 @@ def main():
     if args.variant:
         run_variant(args.variant, args.data)
         return
-    from calibration.peers import JumpData
+    from miri_testbed.calibration.peers import JumpData
 
     names = args.only.split(",") if args.only else list(VARIANTS)
     if JumpData is None:

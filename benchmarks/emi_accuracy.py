@@ -37,13 +37,13 @@ from astropy import log as astropy_log
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calibration import emi as cal_emi  # noqa: E402
-from calibration import registry  # noqa: E402
-from calibration.saturation import flag_saturation  # noqa: E402
-from simulator import DetectorEffects, Observation, ReferenceOptions, detector, emi, readclock  # noqa: E402
-from simulator.exposure import ramp_model, rng_streams  # noqa: E402
-from simulator.references import emicorr_model, mask_flags  # noqa: E402
-from validation import emi_floor, emi_score  # noqa: E402
+from miri_testbed.calibration import emi as cal_emi  # noqa: E402
+from miri_testbed.calibration import registry  # noqa: E402
+from miri_testbed.calibration.saturation import flag_saturation  # noqa: E402
+from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, detector, emi, readclock  # noqa: E402
+from miri_testbed.simulator.exposure import ramp_model, rng_streams  # noqa: E402
+from miri_testbed.simulator.references import emicorr_model, mask_flags  # noqa: E402
+from miri_testbed.validation import emi_floor, emi_score  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imager_common import provenance, write_result  # noqa: E402

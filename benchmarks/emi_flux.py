@@ -52,13 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emi_accuracy import CASES, quiet_peers  # noqa: E402
 from imager_common import provenance, write_result  # noqa: E402
 
-from calibration import registry  # noqa: E402
-from calibration.pipeline import calibrate_exposure  # noqa: E402
-from instrument import detector as det  # noqa: E402
-from instrument import dq, readout  # noqa: E402
-from simulator import DetectorEffects, Observation, Scene, simulate, throughput  # noqa: E402
-from simulator.sky import random_star_field  # noqa: E402
-from validation import emi_score  # noqa: E402
+from miri_testbed.calibration import registry  # noqa: E402
+from miri_testbed.calibration.pipeline import calibrate_exposure  # noqa: E402
+from miri_testbed.instrument import detector as det  # noqa: E402
+from miri_testbed.instrument import dq, readout  # noqa: E402
+from miri_testbed.simulator import DetectorEffects, Observation, Scene, simulate, throughput  # noqa: E402
+from miri_testbed.simulator.sky import random_star_field  # noqa: E402
+from miri_testbed.validation import emi_score  # noqa: E402
 
 NGROUPS = (3, 5, 10)
 BACKGROUND_MJY_SR = 5.0

@@ -26,10 +26,10 @@ import numpy as np
 
 from imager_common import median_iqr, publish
 
-from calibration.pipeline import calibrate
-from simulator import DetectorEffects, Observation, simulate
-from validation.scenarios import RandomStars, Scenario
-from validation.score import score
+from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.simulator import DetectorEffects, Observation, simulate
+from miri_testbed.validation.scenarios import RandomStars, Scenario
+from miri_testbed.validation.score import score
 
 import pandas as pd
 from astropy.table import QTable

@@ -22,8 +22,8 @@ import tempfile
 
 from imager_common import median_iqr, run, publish
 
-from simulator import DetectorEffects, Observation
-from validation.scenarios import RandomStars, Scenario
+from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.validation.scenarios import RandomStars, Scenario
 
 FIELDS = {"F770W": RandomStars(10, 0.1, 2.0, margin_pix=25, min_separation_pix=30.0),
           "F2100W": RandomStars(10, 1.0, 10.0, margin_pix=25, min_separation_pix=30.0)}

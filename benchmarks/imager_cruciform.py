@@ -23,8 +23,8 @@ import numpy as np
 
 from imager_common import median_iqr, run, publish
 
-from simulator import DetectorEffects, Observation
-from validation.scenarios import RandomStars, Scenario
+from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.validation.scenarios import RandomStars, Scenario
 
 FILTERS = ("F560W", "F770W")
 SCENES = {"isolated": RandomStars(8, 1.0, 10.0, margin_pix=30, min_separation_pix=45.0),

@@ -18,10 +18,10 @@ import numpy as np
 
 from imager_common import median_iqr, run, publish
 
-from instrument import imager
-from simulator import DetectorEffects, Observation
-from simulator.throughput import T0_MJD, relative_throughput
-from validation.scenarios import RandomStars, Scenario
+from miri_testbed.instrument import imager
+from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.simulator.throughput import T0_MJD, relative_throughput
+from miri_testbed.validation.scenarios import RandomStars, Scenario
 
 EPOCHS = [T0_MJD + 365.25 * k for k in range(4)]
 BACKGROUND = {"F560W": 2.0, "F770W": 5.0, "F1000W": 8.0, "F1130W": 10.0, "F1280W": 12.0, "F1500W": 20.0,

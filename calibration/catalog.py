@@ -26,7 +26,7 @@ from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture,
 from photutils.centroids import centroid_2dg, centroid_sources
 from photutils.detection import DAOStarFinder
 
-from instrument import imager
+from miri_testbed.instrument import imager
 
 from . import CalibrationInputError
 

@@ -79,10 +79,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from instrument import dq
-from instrument import emi as facts
-from instrument import readout
-from instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
+from miri_testbed.instrument import dq
+from miri_testbed.instrument import emi as facts
+from miri_testbed.instrument import readout
+from miri_testbed.instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
 from . import CalibrationInputError
 from . import references as refs

@@ -8,7 +8,7 @@ transient is removed with the dark, whose reference is measured with the same re
 """
 import numpy as np
 
-from instrument import dq
+from miri_testbed.instrument import dq
 
 
 def flag_first_last(groupdq):

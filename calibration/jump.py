@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from instrument import dq
+from miri_testbed.instrument import dq
 
 
 

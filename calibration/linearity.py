@@ -5,7 +5,7 @@ flagged NO_LIN_CORR and left uncorrected.
 """
 import numpy as np
 
-from instrument import dq
+from miri_testbed.instrument import dq
 
 
 def correct_linearity(data, groupdq, coeffs):

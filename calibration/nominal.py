@@ -25,9 +25,9 @@ import numpy as np
 from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import detector as det
-from instrument import dq, emi, imager, optics, readout
-from instrument.files import save_model, write_table_reference
+from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import dq, emi, imager, optics, readout
+from miri_testbed.instrument.files import save_model, write_table_reference
 
 VERSION = "v7"
 USEAFTER = "2022-01-01T00:00:00"
@@ -60,7 +60,7 @@ def _static_models():
     mask[:, readout.subarray("FULL").reference_columns()] = dq.REFERENCE_PIXEL
     saturation = det.BIAS_DN + SATURATION_MARGIN * det.FULL_WELL_E / det.GAIN_E_PER_DN
     photom_rows = [(f, "GENERIC", imager.nominal_photmjsr(f, det.GAIN_E_PER_DN), 0.0) for f in imager.FILTERS]
-    apcorr_rows = [tuple(row) for row in Table.read(resources.files("calibration") / "data" / "apcorr_nominal.ecsv",
+    apcorr_rows = [tuple(row) for row in Table.read(resources.files("miri_testbed.calibration") / "data" / "apcorr_nominal.ecsv",
                                                      format="ascii.ecsv")]
     photom = dm.MirImgPhotomModel(phot_table=np.array(photom_rows, dtype=[
         ("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")]))

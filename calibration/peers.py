@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from instrument import dq
+from miri_testbed.instrument import dq
 
 try:
     from stcal.jump.jump import detect_jumps_data

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import dq
-from instrument.files import atomic_path, product_stem, save_model
+from miri_testbed.instrument import dq
+from miri_testbed.instrument.files import atomic_path, product_stem, save_model
 
 from . import CalibrationInputError, registry
 from . import emi

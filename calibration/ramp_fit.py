@@ -47,7 +47,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from instrument import dq
+from miri_testbed.instrument import dq
 
 OPTIMAL_POWERS = ((5.0, 0.0), (10.0, 0.4), (20.0, 1.0), (50.0, 3.0), (100.0, 6.0), (np.inf, 10.0))
 

@@ -4,7 +4,7 @@ once the well is full, so later groups are saturated too even when noise dips th
 """
 import numpy as np
 
-from instrument import dq
+from miri_testbed.instrument import dq
 
 
 def flag_saturation(data, groupdq, threshold):

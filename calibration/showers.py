@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 from scipy import ndimage
 
-from instrument import dq
+from miri_testbed.instrument import dq
 
 BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
 

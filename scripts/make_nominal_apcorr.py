@@ -16,9 +16,9 @@ from astropy.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from instrument import imager  # noqa: E402
-from instrument.files import atomic_path  # noqa: E402
-from simulator.optics_references import aperture_corrections  # noqa: E402
+from miri_testbed.instrument import imager  # noqa: E402
+from miri_testbed.instrument.files import atomic_path  # noqa: E402
+from miri_testbed.simulator.optics_references import aperture_corrections  # noqa: E402
 
 TABLE = ROOT / "calibration" / "data" / "apcorr_nominal.ecsv"
 

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from instrument import imager, readout
+from miri_testbed.instrument import imager, readout
 
 ZODI_TEMPERATURE_K = 265.0
 ZODI_12UM_MJY_SR = 25.0

@@ -5,7 +5,7 @@ placeholders and say so.
 """
 from dataclasses import dataclass, fields
 
-from instrument import imager, readout
+from miri_testbed.instrument import imager, readout
 
 
 @dataclass(frozen=True)

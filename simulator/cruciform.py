@@ -21,7 +21,7 @@ convolutions of the frame (~0.1 s for FULL).
 import numpy as np
 from scipy.signal import fftconvolve
 
-from instrument import optics
+from miri_testbed.instrument import optics
 
 #: Central gap of the kernel, pixels (instrument.optics, params 4).
 CORE_GAP_PIX = optics.CORE_GAP_PIX

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instrument import detector as det
-from instrument import readout
+from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import readout
 
 from . import cosmic_rays, emi, nonlinearity, reset, showers
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.table import Table
 
-from instrument import emi as facts
+from miri_testbed.instrument import emi as facts
 
 from . import readclock
 

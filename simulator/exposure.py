@@ -28,9 +28,9 @@ from astropy.table import Table
 from astropy.time import Time
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import detector as det
-from instrument import readout
-from instrument.files import atomic_path, save_model, write_text
+from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import readout
+from miri_testbed.instrument.files import atomic_path, save_model, write_text
 
 from . import background, detector, emi, pointing, readclock, sky
 from .optics_references import write_optics_references

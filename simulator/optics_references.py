@@ -25,7 +25,7 @@ import numpy as np
 from astropy.table import Table
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
 
-from instrument.files import write_table_reference, write_text
+from miri_testbed.instrument.files import write_table_reference, write_text
 
 from . import cruciform, psf
 from .pointing import DISTORTION, DISTORTION_CENTRE, DISTORTION_SCALE

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.wcs import WCS
 
-from instrument import imager, readout
+from miri_testbed.instrument import imager, readout
 
 #: Distortion terms ``(i, j): (dx, dy)`` in pixels per u^i v^j.  UNSOURCED placeholder.
 DISTORTION = {

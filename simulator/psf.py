@@ -48,8 +48,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import brentq
 
-from instrument import imager
-from instrument.files import atomic_path
+from miri_testbed.instrument import imager
+from miri_testbed.instrument.files import atomic_path
 
 #: Segment flat-to-flat size, m (params 7: "18 hexagonal Be segments, 1.32 m each").
 SEGMENT_FLAT_M = 1.32

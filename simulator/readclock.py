@@ -15,8 +15,8 @@ earlier.  Times are seconds from the start of the exposure.
 """
 import numpy as np
 
-from instrument import detector as det
-from instrument import readout
+from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import readout
 
 
 def pixel_offsets(observation):

@@ -36,8 +36,8 @@ from math import comb
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import dq, emi, imager, readout
-from instrument.files import save_model
+from miri_testbed.instrument import dq, emi, imager, readout
+from miri_testbed.instrument.files import save_model
 
 from . import nonlinearity, reset, throughput
 from .optics_references import aperture_corrections

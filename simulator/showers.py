@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instrument import detector as det
+from miri_testbed.instrument import detector as det
 
 from . import readclock
 

@@ -12,7 +12,7 @@ the reference columns see no light.
 """
 import numpy as np
 
-from instrument import readout
+from miri_testbed.instrument import readout
 
 from . import background, cruciform, psf, throughput
 from .pointing import TruePointing, celestial_wcs, true_pixels

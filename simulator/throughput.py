@@ -28,8 +28,8 @@ days, each measurement with a relative error of ``MONITOR_ERROR`` (placeholders)
 """
 import numpy as np
 
-from instrument import imager
-from instrument.optics import LOSS_ONE_YEAR_F2550W, T0_MJD, TAU_DAYS, loss_after_one_year
+from miri_testbed.instrument import imager
+from miri_testbed.instrument.optics import LOSS_ONE_YEAR_F2550W, T0_MJD, TAU_DAYS, loss_after_one_year
 #: Slow linear loss per year at F2550W after t0 (UNSOURCED placeholder, see above).
 LINEAR_LOSS_PER_YEAR_F2550W = 0.003
 #: Simulated monitoring programme behind a measured PHOTOM time table (placeholders).

@@ -1,11 +1,11 @@
 """Small builders shared by the tests."""
 import pandas as pd
 
-from calibration.pipeline import calibrate
-from simulator import DetectorEffects, Observation, ReferenceOptions, Scene, simulate
-from simulator.exposure import rng_streams
-from simulator.sky import random_star_field
-from validation.score import score
+from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, Scene, simulate
+from miri_testbed.simulator.exposure import rng_streams
+from miri_testbed.simulator.sky import random_star_field
+from miri_testbed.validation.score import score
 
 
 def star_scene(observation, seed, n=8, flux=(0.02, 0.5), background=2.0, margin=25, separation=0.0):

@@ -10,10 +10,10 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
-from calibration import alignment
+from miri_testbed.calibration import alignment
 from helpers import simulate_and_calibrate, star_scene
-from simulator import DetectorEffects, Observation, ReferenceOptions
-from simulator.pointing import DISTORTION, TruePointing, celestial_wcs, true_pixels
+from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions
+from miri_testbed.simulator.pointing import DISTORTION, TruePointing, celestial_wcs, true_pixels
 
 #: The stated range the alignment must recover: shifts up to 2" per axis (Law25talk: 2" in
 #: rare cases), rolls up to 0.1 deg (20 x the simulated rms roll error, a placeholder).

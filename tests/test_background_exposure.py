@@ -9,15 +9,15 @@ import pytest
 from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
-from calibration import CalibrationInputError
-from calibration import background as cal_background
-from calibration.pipeline import calibrate, calibrate_exposure
-from instrument import dq
-from simulator import DetectorEffects, Observation, Scene, simulate
-from validation.cli import main
-from validation.runner import Cell, run_cell
-from validation.scenarios import parse_suite
-from validation.score import score
+from miri_testbed.calibration import CalibrationInputError
+from miri_testbed.calibration import background as cal_background
+from miri_testbed.calibration.pipeline import calibrate, calibrate_exposure
+from miri_testbed.instrument import dq
+from miri_testbed.simulator import DetectorEffects, Observation, Scene, simulate
+from miri_testbed.validation.cli import main
+from miri_testbed.validation.runner import Cell, run_cell
+from miri_testbed.validation.scenarios import parse_suite
+from miri_testbed.validation.score import score
 
 from helpers import star_scene, tiny_suite_toml
 

@@ -7,8 +7,8 @@ from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
 from helpers import Observation, star_scene
-from simulator import ReferenceOptions, simulate
-from validation.cli import main
+from miri_testbed.simulator import ReferenceOptions, simulate
+from miri_testbed.validation.cli import main
 
 
 @pytest.fixture(scope="module")

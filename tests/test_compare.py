@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from validation.cli import main
-from validation.compare import NO_DIFFERENCE, bootstrap_ci, compare, pair_rows
-from validation.results import write_parquet
-from validation.runner import COLUMNS
+from miri_testbed.validation.cli import main
+from miri_testbed.validation.compare import NO_DIFFERENCE, bootstrap_ci, compare, pair_rows
+from miri_testbed.validation.results import write_parquet
+from miri_testbed.validation.runner import COLUMNS
 
 
 def synthetic(rng, n_seeds=12, n_sources=5, scenarios=("s1", "s2"), label="default"):
@@ -83,8 +83,8 @@ def test_every_metric_the_scorers_write_has_a_direction_or_is_deliberately_unjud
     import ast
     from pathlib import Path
 
-    import validation
-    from validation.metrics import undirected
+    from miri_testbed import validation
+    from miri_testbed.validation.metrics import undirected
 
     names = set()
     for module in ("score.py", "detector_score.py"):

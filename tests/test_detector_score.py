@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from validation.detector_score import crb_variance, crb_variance_with_steps, used_groups
+from miri_testbed.validation.detector_score import crb_variance, crb_variance_with_steps, used_groups
 
 TG, RN, GAIN = 2.77504, 6.0 / np.sqrt(2.0), 4.0
 
@@ -42,7 +42,7 @@ def test_a_ramp_with_no_two_group_segment_has_no_finite_bound():
 def test_sources_inside_a_shower_footprint_are_marked_hit():
     from astropy.table import Table
 
-    from validation.score import _hit_by_showers
+    from miri_testbed.validation.score import _hit_by_showers
 
     showers = Table(rows=[(1.0, 50.0, 40.0, 20.0, 10.0, 0.0, 8.0)], names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
     sources = Table(rows=[(50.0, 40.0), (50.0 + 39.0, 40.0), (50.0 + 41.0, 40.0), (50.0, 40.0 + 21.0)], names=("x", "y"))
@@ -53,8 +53,8 @@ def test_sources_inside_a_shower_footprint_are_marked_hit():
 def test_each_shower_is_scored_in_its_own_arrival_group_when_showers_overlap():
     from astropy.table import Table
 
-    from simulator.showers import footprint
-    from validation.detector_score import _shower_masks
+    from miri_testbed.simulator.showers import footprint
+    from miri_testbed.validation.detector_score import _shower_masks
 
     shape, ngroups, tg = (60, 60), 10, 1.0
     showers = Table(rows=[(1.5, 30.0, 30.0, 10.0, 10.0, 0.0, 10.0), (5.5, 32.0, 30.0, 10.0, 10.0, 0.0, 10.0)],

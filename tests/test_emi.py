@@ -6,15 +6,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calibration import emi as cal_emi
-from calibration import registry
-from calibration.pipeline import calibrate_exposure, emi_step
-from instrument import emi as facts
-from instrument import readout
-from simulator import DetectorEffects, Observation, ReferenceOptions, Scene, detector, emi, simulate
-from simulator.exposure import ramp_model, rng_streams
-from simulator.references import emicorr_model, mask_flags
-from validation import emi_score
+from miri_testbed.calibration import emi as cal_emi
+from miri_testbed.calibration import registry
+from miri_testbed.calibration.pipeline import calibrate_exposure, emi_step
+from miri_testbed.instrument import emi as facts
+from miri_testbed.instrument import readout
+from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, Scene, detector, emi, simulate
+from miri_testbed.simulator.exposure import ramp_model, rng_streams
+from miri_testbed.simulator.references import emicorr_model, mask_flags
+from miri_testbed.validation import emi_score
 
 
 def test_whole_period_configurations_are_the_390hz_free_ones():

@@ -3,10 +3,10 @@ Monte Carlo of the least-squares fit it bounds."""
 import numpy as np
 import pytest
 
-from instrument import readout
-from simulator import Observation, readclock
-from simulator.emi import EmiLine
-from validation.emi_floor import cramer_rao_floor
+from miri_testbed.instrument import readout
+from miri_testbed.simulator import Observation, readclock
+from miri_testbed.simulator.emi import EmiLine
+from miri_testbed.validation.emi_floor import cramer_rao_floor
 
 
 def _least_squares_residuals(line, obs, sigma, trials, rng, reference=None):

@@ -41,12 +41,12 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from calibration import emi as cal_emi
-from calibration import registry
-from calibration.ramp_fit import fit_ramps
-from simulator import DetectorEffects, emi, readclock
-from simulator.references import mask_flags
-from validation import emi_floor, emi_score
+from miri_testbed.calibration import emi as cal_emi
+from miri_testbed.calibration import registry
+from miri_testbed.calibration.ramp_fit import fit_ramps
+from miri_testbed.simulator import DetectorEffects, emi, readclock
+from miri_testbed.simulator.references import mask_flags
+from miri_testbed.validation import emi_floor, emi_score
 
 from test_emi import _case, _line, _ramps
 

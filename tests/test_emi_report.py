@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 
 from test_compare import synthetic
-from validation import views
-from validation.cli import main
-from validation.results import write_parquet
-from validation.runner import COLUMNS, run_cells, suite_cells
-from validation.scenarios import parse_suite
+from miri_testbed.validation import views
+from miri_testbed.validation.cli import main
+from miri_testbed.validation.results import write_parquet
+from miri_testbed.validation.runner import COLUMNS, run_cells, suite_cells
+from miri_testbed.validation.scenarios import parse_suite
 
 SUB64 = """
 [suite]

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
 from helpers import noise_free, simulate_and_calibrate, star_scene
-from instrument import imager
-from simulator import DetectorEffects, Observation
-from validation import targets
-from validation.runner import run_cells, suite_cells
-from validation.scenarios import load_suite
+from miri_testbed.instrument import imager
+from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.validation import targets
+from miri_testbed.validation.runner import run_cells, suite_cells
+from miri_testbed.validation.scenarios import load_suite
 
 SMALL = ["SUB64", "SUB128", "SUB256"]
 FILTERS = ["F560W", "F770W", "F1000W", "F1500W", "F2100W"]

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import registry
-from validation import gate
-from validation.cli import main
-from validation.results import ResultsError, write_parquet
-from validation.runner import COLUMNS
+from miri_testbed.calibration import registry
+from miri_testbed.validation import gate
+from miri_testbed.validation.cli import main
+from miri_testbed.validation.results import ResultsError, write_parquet
+from miri_testbed.validation.runner import COLUMNS
 
 from helpers import tiny_suite_toml
 

@@ -1,7 +1,7 @@
 """The documented clock rules reproduce the parameter reference's frame times."""
 import pytest
 
-from instrument import readout
+from miri_testbed.instrument import readout
 
 # (subarray, frameclocks) from params section 1a.
 FRAME_CLOCKS = {"FULL": 277_504, "BRIGHTSKY": 86_528, "SUB256": 29_952, "SUB128": 11_904, "SUB64": 8_512,

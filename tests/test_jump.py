@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 from scipy import ndimage
 from scipy.special import erfc
 
-from calibration.jump import detect_jumps
-from calibration.ramp_fit import fit_ramps
-from calibration.showers import flag_showers
-from instrument import dq
+from miri_testbed.calibration.jump import detect_jumps
+from miri_testbed.calibration.ramp_fit import fit_ramps
+from miri_testbed.calibration.showers import flag_showers
+from miri_testbed.instrument import dq
 
 GAIN, RN, TG = 4.0, 6.0 / np.sqrt(2.0), 2.77504
 

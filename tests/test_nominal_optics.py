@@ -7,15 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
-from calibration import cruciform as cal_cruciform
-from calibration.nominal import nominal_folder
-from calibration.photom import time_correction
-from calibration.pipeline import calibrate
-from calibration.references import load
-from instrument import imager, optics
-from simulator import Observation, simulate
-from simulator import cruciform, throughput
-from validation.score import score
+from miri_testbed.calibration import cruciform as cal_cruciform
+from miri_testbed.calibration.nominal import nominal_folder
+from miri_testbed.calibration.photom import time_correction
+from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.calibration.references import load
+from miri_testbed.instrument import imager, optics
+from miri_testbed.simulator import Observation, simulate
+from miri_testbed.simulator import cruciform, throughput
+from miri_testbed.validation.score import score
 
 from helpers import star_scene
 

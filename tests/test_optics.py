@@ -7,12 +7,12 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
-from calibration import cruciform as cal_cruciform
-from calibration.photom import time_correction
+from miri_testbed.calibration import cruciform as cal_cruciform
+from miri_testbed.calibration.photom import time_correction
 from helpers import simulate_and_calibrate
-from instrument import imager
-from simulator import DetectorEffects, Observation, ReferenceOptions, Scene
-from simulator import cruciform, psf, throughput
+from miri_testbed.instrument import imager
+from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, Scene
+from miri_testbed.simulator import cruciform, psf, throughput
 
 
 def test_pupil_has_the_jwst_collecting_area():

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from calibration import background as cal_background
-from simulator import Observation, psf
-from simulator import background
+from miri_testbed.calibration import background as cal_background
+from miri_testbed.simulator import Observation, psf
+from miri_testbed.simulator import background
 
 
 def test_zodiacal_dominates_short_and_thermal_long_wavelengths():

@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from calibration.ramp_fit import fit_ols, fit_ramps
-from calibration.saturation import flag_saturation
-from instrument import dq
-from simulator import DetectorEffects, Observation
-from simulator.detector import draw_detector, ramps
+from miri_testbed.calibration.ramp_fit import fit_ols, fit_ramps
+from miri_testbed.calibration.saturation import flag_saturation
+from miri_testbed.instrument import dq
+from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.simulator.detector import draw_detector, ramps
 
 GAIN = 4.0
 
@@ -84,7 +84,7 @@ def test_likelihood_fit_reaches_the_cramer_rao_bound(ngroups, rate, rn, tg):
     assert exact.var_poisson[0, 0] + exact.var_rnoise[0, 0] == pytest.approx(bound, rel=1e-4)
     # With the rate guessed from the noisy ramp the weights move slightly; the slope is the
     # GLS one at that guess, so compare with the weights fixed at the true rate instead:
-    from calibration.ramp_fit import _gls_weights
+    from miri_testbed.calibration.ramp_fit import _gls_weights
     a = _gls_weights(np.ones((ngroups, 1, 1), bool), times, np.full((1, 1), rate * tg / (GAIN * rn**2)))[:, 0, 0]
     assert a @ ramp == pytest.approx(gls, rel=1e-6, abs=1e-6 * np.sqrt(bound))
 

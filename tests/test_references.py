@@ -6,12 +6,12 @@ import pytest
 from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
-from calibration import CalibrationInputError
-from calibration import references as refs
-from calibration.pipeline import calibrate
+from miri_testbed.calibration import CalibrationInputError
+from miri_testbed.calibration import references as refs
+from miri_testbed.calibration.pipeline import calibrate
 from helpers import Observation, star_scene
-from instrument import dq, readout
-from simulator import DetectorEffects, ReferenceOptions, simulate
+from miri_testbed.instrument import dq, readout
+from miri_testbed.simulator import DetectorEffects, ReferenceOptions, simulate
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +106,9 @@ def test_nominal_aperture_corrections_are_those_of_the_psf_model():
 
     from astropy.table import Table
 
-    from simulator.optics_references import aperture_corrections
+    from miri_testbed.simulator.optics_references import aperture_corrections
 
-    table = Table.read(resources.files("calibration") / "data" / "apcorr_nominal.ecsv", format="ascii.ecsv")
+    table = Table.read(resources.files("miri_testbed.calibration") / "data" / "apcorr_nominal.ecsv", format="ascii.ecsv")
     rows = table[table["filter"] == "F770W"]
     expected = np.array(aperture_corrections("F770W"))
     shipped = np.column_stack([rows[c] for c in ("eefraction", "radius", "apcorr", "skyin", "skyout")])

@@ -8,12 +8,12 @@ import pytest
 from matplotlib import image
 
 from test_compare import synthetic, with_set
-from validation import gate
-from validation.cli import main
-from validation.results import write_parquet
-from validation.score import PULL_HIST_EDGES
-from validation.screenshot import find_chromium, screenshot
-from validation.targets import evaluate, load_targets
+from miri_testbed.validation import gate
+from miri_testbed.validation.cli import main
+from miri_testbed.validation.results import write_parquet
+from miri_testbed.validation.score import PULL_HIST_EDGES
+from miri_testbed.validation.screenshot import find_chromium, screenshot
+from miri_testbed.validation.targets import evaluate, load_targets
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def _near(pixels, rgb, tol=0.06):
 def test_report_renders_in_headless_chromium(results_with_baseline, tmp_path):
     """The page opened from disk in a real headless browser shows text, the plots (the
     pull histogram's blue) and the highlighted regression rows.  The same check by hand:
-    ``python -m validation.screenshot reports/NAME/index.html shot.png``."""
+    ``python -m miri_testbed.validation.screenshot reports/NAME/index.html shot.png``."""
     results, baseline = results_with_baseline
     out = tmp_path / "report"
     assert main(["report", str(results), "-o", str(out), "--baseline", str(baseline)]) == 0
@@ -171,7 +171,7 @@ def test_views_render_in_headless_chromium(views_report, tmp_path):
 
 
 def test_report_names_the_exposures_whose_alignment_was_refused():
-    from validation.report import _alignment_html
+    from miri_testbed.validation.report import _alignment_html
 
     rows = pd.DataFrame({"scenario": ["few", "few", "many"], "seed": [1, 2, 1], "metric": ["alignment_refused"] * 3,
                          "value": [1.0, 0.0, 0.0]})

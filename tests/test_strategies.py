@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import readout
-from simulator import simulate
-from validation.scenarios import parse_scenario, parse_suite, scenario_toml
-from validation.strategies import effects, observations, scenarios, scenes
+from miri_testbed.instrument import readout
+from miri_testbed.simulator import simulate
+from miri_testbed.validation.scenarios import parse_scenario, parse_suite, scenario_toml
+from miri_testbed.validation.strategies import effects, observations, scenarios, scenes
 
 
 @given(scenarios(subarrays=("SUB64", "SUB128", "SUB256", "FULL"), readpatts=("FASTR1", "SLOWR1")))

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import CalibrationInputError
-from validation.cli import main
-from validation.results import ResultsError, read_results
-from validation.study import Study, StudyError, cell_path, dask_client, parse_algorithm_set
+from miri_testbed.calibration import CalibrationInputError
+from miri_testbed.validation.cli import main
+from miri_testbed.validation.results import ResultsError, read_results
+from miri_testbed.validation.study import Study, StudyError, cell_path, dask_client, parse_algorithm_set
 
 from helpers import tiny_suite_toml
 
@@ -48,7 +48,7 @@ def test_local_study_table_and_record(local_results, tiny_suite):
 def test_study_keeps_the_views_of_each_sets_first_seed(local_results, tiny_suite, tmp_path):
     """Each set's first-seed cell cuts the before/after views; the study folder keeps them
     (``views.npz``), ``read_results`` attaches them, and a report of the study draws them."""
-    from validation import views
+    from miri_testbed.validation import views
 
     cut, emi_rows = views.attached(local_results)
     assert sorted(cut) == ["default|sub64|1", "ramp_fit=ols|sub64|1"]
@@ -96,7 +96,7 @@ def test_killed_study_resumes_without_lost_or_duplicated_rows(local_results, tin
     """Kill the study process (SIGKILL) once its first cell file appears, resume it, and
     get exactly the table of the uninterrupted study; finished cells are not recomputed."""
     folder = tmp_path / "study"
-    command = [sys.executable, "-m", "validation.cli", "study", "--suite", str(tiny_suite), "--algorithms", *SETS,
+    command = [sys.executable, "-m", "miri_testbed.validation.cli", "study", "--suite", str(tiny_suite), "--algorithms", *SETS,
                "-o", str(folder), "--workers", "1", "--no-progress"]
     proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -160,8 +160,8 @@ def test_study_errors_name_the_problem(tiny_suite, tmp_path, capsys):
 
 def test_builtin_suites_quick_default_full():
     """The named suites of issue 6 exist and load; full covers every imager filter."""
-    from instrument import imager
-    from validation.scenarios import load_suite
+    from miri_testbed.instrument import imager
+    from miri_testbed.validation.scenarios import load_suite
 
     quick, default, full, emi = (load_suite(n) for n in ("quick", "default", "full", "emi"))
     assert {s.observation.subarray for s in emi.scenarios} == {"SUB128"}  # the EMI study: residual vs ngroups

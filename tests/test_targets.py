@@ -2,7 +2,7 @@
 import ast
 from pathlib import Path
 
-from validation.targets import load_targets
+from miri_testbed.validation.targets import load_targets
 
 TESTS = Path(__file__).parent
 

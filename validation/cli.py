@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibration import CalibrationInputError, registry
-from calibration.pipeline import calibrate, software_version
-from instrument.files import write_text
-from simulator import ReferenceOptions, simulate
+from miri_testbed.calibration import CalibrationInputError, registry
+from miri_testbed.calibration.pipeline import calibrate, software_version
+from miri_testbed.instrument.files import write_text
+from miri_testbed.simulator import ReferenceOptions, simulate
 
 from . import gate
 from .metrics import undirected

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from instrument.files import atomic_path, write_text  # noqa: E402
+from miri_testbed.instrument.files import atomic_path, write_text  # noqa: E402
 
 from .metrics import EVENT_VALUED_BIN, judged, loss, loss_name  # noqa: E402
 from .results import select_set  # noqa: E402

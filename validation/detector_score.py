@@ -24,8 +24,8 @@ from astropy.io import fits
 from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import dq
-from simulator.showers import footprint
+from miri_testbed.instrument import dq
+from miri_testbed.simulator.showers import footprint
 
 RATE_EDGES = (0.0, 1.0, 10.0, 100.0, 1000.0, np.inf)
 CHARGE_EDGES_DN = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, np.inf)

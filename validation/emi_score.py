@@ -23,8 +23,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from instrument import readout
-from simulator import emi as sim_emi
+from miri_testbed.instrument import readout
+from miri_testbed.simulator import emi as sim_emi
 
 from .emi_floor import cramer_rao_floor, effective_sigma
 

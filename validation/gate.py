@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from instrument.files import write_text
+from miri_testbed.instrument.files import write_text
 
 from .metrics import EVENT_VALUED_BIN, judged, loss, loss_name
 from .results import ResultsError, package_versions

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from matplotlib.colors import AsinhNorm, SymLogNorm  # noqa: E402
 
-from instrument.files import atomic_path, write_text  # noqa: E402
+from miri_testbed.instrument.files import atomic_path, write_text  # noqa: E402
 
 from . import views as effect_views  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402

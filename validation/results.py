@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from instrument.files import atomic_path
+from miri_testbed.instrument.files import atomic_path
 
 from . import views
 from .runner import COLUMNS

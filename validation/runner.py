@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from calibration import registry
-from calibration.pipeline import calibrate
-from simulator import simulate
+from miri_testbed.calibration import registry
+from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.simulator import simulate
 
 from . import emi_score, views
 from .detector_score import score_detector

@@ -18,9 +18,9 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
-from simulator import DetectorEffects, Observation, PointSource, ReferenceOptions, Scene
-from simulator.exposure import rng_streams
-from simulator.sky import random_star_field
+from miri_testbed.simulator import DetectorEffects, Observation, PointSource, ReferenceOptions, Scene
+from miri_testbed.simulator.exposure import rng_streams
+from miri_testbed.simulator.sky import random_star_field
 
 
 class ScenarioError(ValueError):
@@ -130,9 +130,9 @@ def suite_text(source):
         if not path.exists():
             raise ScenarioError(f"suite file {path} does not exist")
         return path.read_text(encoding="utf-8")
-    builtin = resources.files("validation") / "suites" / f"{source}.toml"
+    builtin = resources.files("miri_testbed.validation") / "suites" / f"{source}.toml"
     if not builtin.is_file():
-        names = sorted(p.name[:-5] for p in (resources.files("validation") / "suites").iterdir() if p.name.endswith(".toml"))
+        names = sorted(p.name[:-5] for p in (resources.files("miri_testbed.validation") / "suites").iterdir() if p.name.endswith(".toml"))
         raise ScenarioError(f"unknown suite {source!r}; built-in suites: {', '.join(names)}")
     return builtin.read_text(encoding="utf-8")
 

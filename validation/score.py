@@ -33,8 +33,8 @@ from astropy.table import QTable, Table
 import astropy.units as u
 from stdatamodels.jwst import datamodels as dm
 
-from instrument import dq
-from simulator.showers import footprint
+from miri_testbed.instrument import dq
+from miri_testbed.simulator.showers import footprint
 
 RATE_BINS = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0, np.inf)  # DN/s, lower edges
 PULL_HIST_EDGES = np.linspace(-6, 6, 121)

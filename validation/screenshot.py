@@ -1,7 +1,7 @@
 """Render a report page in headless Chromium and save a screenshot: the check that the
 static HTML opens from disk and shows its tables and plots in a real browser.
 
-    python -m validation.screenshot reports/NAME/index.html shot.png [--width 1280] [--height 2400]
+    python -m miri_testbed.validation.screenshot reports/NAME/index.html shot.png [--width 1280] [--height 2400]
 
 The browser is ``$MIRI_TESTBED_CHROMIUM`` or the first of chromium, chromium-browser,
 google-chrome on the PATH.  Run as root it needs ``--no-sandbox`` (given).

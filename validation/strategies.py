@@ -2,7 +2,7 @@
 tests against it::
 
     from hypothesis import given
-    from validation.strategies import observations, scenarios
+    from miri_testbed.validation.strategies import observations, scenarios
 
     @given(scenarios(subarrays=("SUB64",), ngroups=(3, 8)))
     def test_mine(scenario): ...
@@ -17,9 +17,9 @@ from dataclasses import fields
 import numpy as np
 from hypothesis import strategies as st
 
-from instrument import imager, readout
-from simulator import DetectorEffects, Observation, ReferenceOptions, Scene
-from simulator.sky import random_star_field
+from miri_testbed.instrument import imager, readout
+from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, Scene
+from miri_testbed.simulator.sky import random_star_field
 
 from .scenarios import Scenario
 

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from calibration import registry
-from instrument.files import write_text
+from miri_testbed.calibration import registry
+from miri_testbed.instrument.files import write_text
 
 from . import views
 from .results import ResultsError, package_versions, read_parquet, write_parquet
@@ -212,7 +212,7 @@ class Study:
 
 def _load_on_worker():
     """Import the pipeline on a Dask worker (done once, before the cells are timed)."""
-    import validation.runner  # noqa: F401
+    import miri_testbed.validation.runner  # noqa: F401
 
     return True
 

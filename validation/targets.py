@@ -24,7 +24,7 @@ class Target:
 
 
 def load_targets():
-    text = (resources.files("validation") / "targets.toml").read_text(encoding="utf-8")
+    text = (resources.files("miri_testbed.validation") / "targets.toml").read_text(encoding="utf-8")
     return [Target(**{**row, "tests": tuple(row.get("tests", ()))}) for row in tomllib.loads(text)["target"]]
 
 

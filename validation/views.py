@@ -33,9 +33,9 @@ from astropy.io import fits
 from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
-from calibration import background, cruciform, registry
-from instrument import dq
-from instrument.files import atomic_path
+from miri_testbed.calibration import background, cruciform, registry
+from miri_testbed.instrument import dq
+from miri_testbed.instrument.files import atomic_path
 
 MIN_PERIODS_PER_FRAME = 2.0
 COSMIC_HALF = 8  # cut-out half size around a cosmic-ray hit, pixels
