@@ -49,16 +49,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emi_accuracy import CASES, quiet_peers  # noqa: E402
-from imager_common import provenance, write_result  # noqa: E402
-
 from miri_testbed.calibration import registry  # noqa: E402
 from miri_testbed.calibration.pipeline import calibrate_exposure  # noqa: E402
 from miri_testbed.instrument import detector as det  # noqa: E402
-from miri_testbed.instrument import dq, readout  # noqa: E402
-from miri_testbed.simulator import DetectorEffects, Observation, Scene, simulate, throughput  # noqa: E402
+from miri_testbed.instrument import dq  # noqa: E402
+from miri_testbed.simulator import DetectorEffects, Effects, Observation, Scene, simulate, throughput  # noqa: E402
 from miri_testbed.simulator.sky import random_star_field  # noqa: E402
 from miri_testbed.validation import emi_score  # noqa: E402
+
+from emi_accuracy import CASES, quiet_peers  # noqa: E402
+from imager_common import provenance, write_result  # noqa: E402
 
 NGROUPS = (3, 5, 10)
 BACKGROUND_MJY_SR = 5.0
@@ -96,9 +96,9 @@ def scene_for(obs, seed):
 
 def effects_for(line_name, emi=True):
     """The case's line at EMI_RMS_DN, the other at 0 DN (as in ``emi_accuracy.py``)."""
-    return DetectorEffects(cosmic_rays=False, showers=False, emi=emi, emi_harmonics=3, emi_drift=1e-4,
-                           emi_rms_390_dn=EMI_RMS_DN if line_name == "Hz390" else 0.0,
-                           emi_rms_10_dn=EMI_RMS_DN if line_name == "Hz10" else 0.0)
+    return Effects(detector=DetectorEffects(cosmic_rays=False, showers=False, emi=emi, emi_harmonics=3, emi_drift=1e-4,
+                                            emi_rms_390_dn=EMI_RMS_DN if line_name == "Hz390" else 0.0,
+                                            emi_rms_10_dn=EMI_RMS_DN if line_name == "Hz10" else 0.0))
 
 
 def usable_pixels(rate):
@@ -112,7 +112,7 @@ def match(cat, ref):
         return np.full(len(ref), -1)
     x, y = np.asarray(cat["xcentroid"].value), np.asarray(cat["ycentroid"].value)
     out = []
-    for xr, yr in zip(np.asarray(ref["xcentroid"].value), np.asarray(ref["ycentroid"].value)):
+    for xr, yr in zip(np.asarray(ref["xcentroid"].value), np.asarray(ref["ycentroid"].value), strict=True):
         d = np.hypot(x - xr, y - yr)
         out.append(int(np.argmin(d)) if d.min() < MATCH_PIX else -1)
     return np.array(out)
@@ -200,8 +200,8 @@ def main(argv=None):
                     stat, rms = f"{'n/a':>20s}", f"{'n/a':>7s}"
                 off = (f"{np.abs(change).max():9.4f} {np.sqrt(np.mean(change**2)):7.4f} {flips:5d}" if v != "none"
                        else f"{'-':>9s} {'-':>7s} {'-':>5s}")
-                row = (f"{subarray:14s} {line_name:5s} {ngroups:3d} {v:16s} {f'{pull.size}/{nref}':>8s} {stat:>20s} {rms} "
-                       f"{noise:7.3f} {off}")
+                row = (f"{subarray:14s} {line_name:5s} {ngroups:3d} {v:16s} {f'{pull.size}/{nref}':>8s} "
+                       f"{stat:>20s} {rms} {noise:7.3f} {off}")
                 lines.append(row)
                 print(row, flush=True)
     lines.append(f"# {time.perf_counter() - t0:.0f} s wall")

@@ -19,15 +19,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emi_accuracy import make, quiet_peers  # noqa: E402
-from imager_common import publish  # noqa: E402
-
 from miri_testbed.calibration import emi as cal_emi  # noqa: E402
 from miri_testbed.calibration import registry  # noqa: E402
 from miri_testbed.simulator import ReferenceOptions, emi  # noqa: E402
 from miri_testbed.simulator.exposure import ramp_model  # noqa: E402
 from miri_testbed.simulator.references import emicorr_model, mask_flags  # noqa: E402
 from miri_testbed.validation import emi_score  # noqa: E402
+
+from emi_accuracy import make, quiet_peers  # noqa: E402
+from imager_common import publish  # noqa: E402
 
 
 def main(argv=None):

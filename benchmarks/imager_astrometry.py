@@ -19,20 +19,18 @@ Run:  python benchmarks/imager_astrometry.py [--seeds 1 2 3]
 import argparse
 import json
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
-from imager_common import median_iqr, publish
+import pandas as pd
+from astropy.table import QTable
 
 from miri_testbed.calibration.pipeline import calibrate
-from miri_testbed.simulator import DetectorEffects, Observation, simulate
+from miri_testbed.simulator import Effects, Observation, OpticsEffects, simulate
 from miri_testbed.validation.scenarios import RandomStars, Scenario
 from miri_testbed.validation.score import score
 
-import pandas as pd
-from astropy.table import QTable
+from imager_common import median_iqr, publish
 
 
 def cell(scenario, seed, workdir):
@@ -57,7 +55,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for n in (10, 20, 40):
             for sigma in (0.15, 2.0):
-                effects = replace(DetectorEffects(), pointing_error_arcsec=sigma)
+                effects = Effects(optics=OpticsEffects(pointing_error_arcsec=sigma))
                 s = Scenario(f"f770w_{n}_{sigma}", Observation(filter="F770W", subarray="FULL", ngroups=8),
                              background_mjy_sr=5.0, random_stars=RandomStars(n, 0.5, 5.0, margin_pix=40),
                              effects=effects)

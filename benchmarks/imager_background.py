@@ -20,10 +20,10 @@ Run:  python benchmarks/imager_background.py [--seeds 1 2 3] [--record]
 import argparse
 import tempfile
 
-from imager_common import median_iqr, run, publish
-
-from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.simulator import Effects, Observation, OpticsEffects
 from miri_testbed.validation.scenarios import RandomStars, Scenario
+
+from imager_common import median_iqr, publish, run
 
 FIELDS = {"F770W": RandomStars(10, 0.1, 2.0, margin_pix=25, min_separation_pix=30.0),
           "F2100W": RandomStars(10, 1.0, 10.0, margin_pix=25, min_separation_pix=30.0)}
@@ -31,8 +31,8 @@ VARIANTS = ("local", "map", "dedicated")
 
 
 def scenarios():
-    effects = DetectorEffects(background_model=True, background_exposure=True)
-    return [Scenario(f"{f.lower()}_sub256", Observation(filter=f, subarray="SUB256", ngroups=20),
+    effects = Effects(optics=OpticsEffects(background_model=True))
+    return [Scenario(f"{f.lower()}_sub256", Observation(filter=f, subarray="SUB256", ngroups=20, background_exposure=True),
                      random_stars=stars, effects=effects) for f, stars in FIELDS.items()]
 
 

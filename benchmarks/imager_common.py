@@ -4,7 +4,7 @@ with ``--record``, write the result table (atomically) under ``benchmarks/result
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -54,7 +54,7 @@ def provenance():
     path = Path(sys.argv[0]).resolve()
     script = path.relative_to(ROOT) if path.is_relative_to(ROOT) else sys.argv[0]
     return (f"# python {script} {' '.join(sys.argv[1:])}   ({', '.join(versions)}; "
-            f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%MZ}; commit {commit})")
+            f"{datetime.now(UTC):%Y-%m-%dT%H:%MZ}; commit {commit})")
 
 
 def write_result(name, text):
@@ -62,7 +62,7 @@ def write_result(name, text):
     :func:`provenance` as its first line; the message to print."""
     if "--record" not in sys.argv:
         return "nothing recorded (pass --record to update benchmarks/results/)"
-    path = ROOT / "benchmarks" / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}_{name}.txt"
+    path = ROOT / "benchmarks" / "results" / f"{datetime.now(UTC):%Y-%m-%d}_{name}.txt"
     write_text(path, text if text.startswith("# python ") else provenance() + "\n" + text)
     return f"written {path}"
 

@@ -17,14 +17,13 @@ Run:  python benchmarks/imager_cruciform.py [--seeds 1 2 3]
 """
 import argparse
 import tempfile
-from dataclasses import replace
 
 import numpy as np
 
-from imager_common import median_iqr, run, publish
-
-from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.simulator import Effects, ImagerEffects, Observation
 from miri_testbed.validation.scenarios import RandomStars, Scenario
+
+from imager_common import median_iqr, publish, run
 
 FILTERS = ("F560W", "F770W")
 SCENES = {"isolated": RandomStars(8, 1.0, 10.0, margin_pix=30, min_separation_pix=45.0),
@@ -32,7 +31,7 @@ SCENES = {"isolated": RandomStars(8, 1.0, 10.0, margin_pix=30, min_separation_pi
 
 
 def scenarios(cruciform=True):
-    effects = replace(DetectorEffects(), cruciform=cruciform)
+    effects = Effects(imager=ImagerEffects(cruciform=cruciform))
     return [Scenario(f"{f.lower()}_{scene}", Observation(filter=f, subarray="SUB256", ngroups=20),
                      background_mjy_sr=3.0, random_stars=stars, effects=effects)
             for f in FILTERS for scene, stars in SCENES.items()]

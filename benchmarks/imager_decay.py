@@ -16,12 +16,12 @@ import tempfile
 
 import numpy as np
 
-from imager_common import median_iqr, run, publish
-
 from miri_testbed.instrument import imager
-from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.simulator import Effects, Observation
 from miri_testbed.simulator.throughput import T0_MJD, relative_throughput
 from miri_testbed.validation.scenarios import RandomStars, Scenario
+
+from imager_common import median_iqr, publish, run
 
 EPOCHS = [T0_MJD + 365.25 * k for k in range(4)]
 BACKGROUND = {"F560W": 2.0, "F770W": 5.0, "F1000W": 8.0, "F1130W": 10.0, "F1280W": 12.0, "F1500W": 20.0,
@@ -40,7 +40,7 @@ def scenarios(filters, sparse_long):
             stars = (RandomStars(4, *flux, margin_pix=30, min_separation_pix=75.0) if long and sparse_long
                      else RandomStars(8, *flux, margin_pix=30, min_separation_pix=45.0))
             out.append(Scenario(f"{name.lower()}_year{k}", obs, background_mjy_sr=BACKGROUND[name],
-                                random_stars=stars, effects=DetectorEffects()))
+                                random_stars=stars, effects=Effects()))
     return out
 
 

@@ -7,9 +7,9 @@ import os
 import tempfile
 import time
 
-from imager_common import publish
-
 from miri_testbed.instrument import imager
+
+from imager_common import publish
 
 
 def main():

@@ -28,9 +28,9 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import dq, emi, imager, optics, readout
 from miri_testbed.instrument.files import save_model, write_table_reference
+from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
 VERSION = "v7"
-USEAFTER = "2022-01-01T00:00:00"
 SATURATION_MARGIN = 0.97
 
 
@@ -38,20 +38,14 @@ def cache_root():
     return Path(os.environ.get("MIRI_TESTBED_CACHE", Path.home() / ".cache" / "miri-testbed"))
 
 
+PROVENANCE = Provenance(author="miri-testbed nominal", pedigree="DUMMY")
+#: The imager's detector (nominal detector references are full-frame MIRIMAGE files).
+DETECTOR = "MIRIMAGE"
+
+
 def _describe(model, reftype, subarray="FULL"):
-    model.meta.reftype = reftype
-    model.meta.instrument.name = "MIRI"
-    model.meta.instrument.detector = "MIRIMAGE"
-    model.meta.useafter = USEAFTER
-    model.meta.author = "miri-testbed nominal"
-    model.meta.pedigree = "DUMMY"
-    model.meta.description = f"nominal {reftype} from the documented MIRI parameters"
-    if hasattr(model.meta, "subarray"):
-        sub = readout.subarray(subarray)
-        model.meta.subarray.name = sub.name
-        model.meta.subarray.xstart, model.meta.subarray.ystart = sub.xstart, sub.ystart
-        model.meta.subarray.xsize, model.meta.subarray.ysize = sub.xsize, sub.ysize
-    return model
+    return describe_model(model, reftype, Selection(detector=DETECTOR, subarray=subarray), PROVENANCE,
+                          f"nominal {reftype} from the documented MIRI parameters")
 
 
 def _static_models():
@@ -88,7 +82,7 @@ def _write_cruciform(path):
     kernel ``(a, s, gap)`` of ``instrument.optics`` per filter."""
     rows = [(f,) + optics.cruciform_kernel(f) + (optics.CORE_GAP_PIX,) for f in imager.FILTERS]
     return write_table_reference(path, "CRUCIFORM", Table(rows=rows, names=("filter", "amplitude", "rate", "gap")),
-                                 author="miri-testbed nominal", pedigree="DUMMY", useafter=USEAFTER,
+                                 selection=Selection(detector=DETECTOR, exp_type="MIR_IMAGE"), provenance=PROVENANCE,
                                  description="nominal row/column scattering kernel a exp(-s|x|) (instrument.optics)")
 
 
@@ -98,13 +92,8 @@ def _emicorr_model():
     model = dm.EmiModel()
     model.frequencies = tree["frequencies"]
     model.subarray_cases = tree["subarray_cases"]
-    model.meta.reftype = "EMICORR"
-    model.meta.instrument.name = "MIRI"
-    model.meta.useafter = USEAFTER
-    model.meta.author = "miri-testbed nominal"
-    model.meta.pedigree = "DUMMY"
-    model.meta.description = "nominal EMICORR from the documented MIRI parameters (unit-sine waveforms)"
-    return model
+    return describe_model(model, "EMICORR", Selection(), PROVENANCE,
+                          "nominal EMICORR from the documented MIRI parameters (unit-sine waveforms)")
 
 
 def nominal_folder(subarray, readpatt, ngroups):

@@ -21,11 +21,3 @@ NON_SCIENCE = PIXEL["NON_SCIENCE"]
 #: Group flags that leave no usable sample in a group (a jump does not: it starts a segment).
 UNUSABLE_GROUP = DO_NOT_USE | SATURATED
 
-
-def dq_definitions():
-    """Rows ``(bit, value, name, description)`` for a reference file's DQ_DEF table."""
-    rows = []
-    for name, value in PIXEL.items():
-        if value:
-            rows.append((int(value).bit_length() - 1, value, name, name.replace("_", " ").lower()))
-    return rows

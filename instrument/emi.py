@@ -34,40 +34,104 @@ STRUCK = {
 
 
 def period_clocks(frequency_hz):
-    """Period in pixel clocks, ``1 / (f * 10 us)`` (256 exactly for 390.625 Hz)."""
+    """Period of an EMI line in pixel clocks, ``1 / (f * 10 us)``.
+
+    Parameters
+    ----------
+    frequency_hz : float
+        Frequency of the line, Hz.
+
+    Returns
+    -------
+    float
+        Period in pixel clocks of 10 us (256 exactly for 390.625 Hz).
+    """
     return 1.0 / (frequency_hz * PIXEL_CLOCK_S)
 
 
 def frequencies_for(subarray_name, readpatt):
-    """Names of the EMI lines that strike a subarray in a readout pattern (params 2)."""
+    """Names of the EMI lines that strike a subarray in a readout pattern (params 2).
+
+    Parameters
+    ----------
+    subarray_name : str
+        Subarray, e.g. ``"SUB64"`` (case-insensitive).
+    readpatt : str
+        Readout pattern, ``"FASTR1"`` or ``"SLOWR1"``.
+
+    Returns
+    -------
+    tuple of str
+        Keys of :data:`FREQUENCIES` (``"Hz390"``, ``"Hz10"``) in :data:`STRUCK` order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown subarray or pattern, or a pair the instrument does not define.
+    """
     readout.rowclocks(subarray_name, readpatt)  # validates the pair
     sub = readout.subarray(subarray_name).name
     return tuple(name for name, subs in STRUCK.items() if sub in subs)
 
 
 def whole_periods(frame_clocks, frequency_hz):
-    """True when a frame of ``frame_clocks`` lasts a whole number of periods.
+    """Whether a frame of ``frame_clocks`` lasts a whole number of periods of a line.
 
     Exact rational arithmetic on the clock counts: 390.625 Hz is 256 clocks, so FULL
     FASTR1 (277 504 = 1084 x 256), BRIGHTSKY and SUB256 are whole; SUB64 (33.25
     periods) is not.  A line whose period is not a rational number of clocks with a
     small denominator (10.039216 Hz) is never whole.
+
+    Parameters
+    ----------
+    frame_clocks : int
+        Length of a frame in pixel clocks (:func:`instrument.readout.frame_clocks`).
+    frequency_hz : float
+        Frequency of the line, Hz.
+
+    Returns
+    -------
+    bool
+        True when ``frame_clocks`` is an integer multiple of the period.
     """
     period = Fraction(1) / (Fraction(str(frequency_hz)) * Fraction(str(PIXEL_CLOCK_S)))
     return (Fraction(int(frame_clocks)) / period).denominator == 1
 
 
 def in_phase(subarray_name, readpatt, frequency_hz):
-    """Whether the frames of a subarray/readout are a whole number of periods of a line."""
+    """Whether the frames of a subarray/readout are a whole number of periods of a line.
+
+    Such a line is at the same phase in every group: a constant per pixel, which a
+    slope does not see (module docstring, DERIVED from params 2).
+
+    Parameters
+    ----------
+    subarray_name : str
+        Subarray, e.g. ``"SUB256"``.
+    readpatt : str
+        Readout pattern, ``"FASTR1"`` or ``"SLOWR1"``.
+    frequency_hz : float
+        Frequency of the line, Hz.
+
+    Returns
+    -------
+    bool
+    """
     return whole_periods(readout.frame_clocks(subarray_name, readpatt), frequency_hz)
 
 
 def subarray_cases():
-    """The ``subarray_cases`` tree of a JWST EMICORR reference, from the facts above.
+    """Build the ``subarray_cases`` tree of a JWST EMICORR reference from the facts above.
 
     One case per subarray (``FULL_FAST`` / ``FULL_SLOW`` for the full frame, as
     ``jwst.emicorr.get_subarcase`` looks them up): its row and frame clocks (params 1a)
     and the lines to correct, ``{"FAST": [...]}`` or ``{"SLOW": {detector: [...]}}``.
+
+    Returns
+    -------
+    dict
+        ``{case: {"rowclocks": int, "frameclocks": int, "freqs": {...}}}``, clocks in
+        pixel clocks of 10 us.
     """
     from .detector import DETECTORS
 
@@ -91,11 +155,20 @@ WAVEFORM_BINS = 500
 
 
 def emicorr_tree(phase_amplitudes):
-    """``frequencies`` and ``subarray_cases`` of a JWST EMICORR (``EmiModel``) reference.
+    """Build the ``frequencies`` and ``subarray_cases`` of a JWST EMICORR (``EmiModel``) reference.
 
-    ``phase_amplitudes`` maps a line name of :data:`FREQUENCIES` to its waveform over one
-    period, sampled at phases ``(j + 0.5) / n`` (the convention of
-    ``jwst.emicorr.emicorr_refwave``).
+    Parameters
+    ----------
+    phase_amplitudes : dict of str to array_like
+        Maps a line name of :data:`FREQUENCIES` to its waveform over one period, DN,
+        sampled at phases ``(j + 0.5) / n`` (the convention of
+        ``jwst.emicorr.emicorr_refwave``).
+
+    Returns
+    -------
+    dict
+        ``{"frequencies": {name: {"frequency": Hz, "phase_amplitudes": float32 array}},
+        "subarray_cases": subarray_cases()}``.
     """
     frequencies = {name: {"frequency": FREQUENCIES[name], "phase_amplitudes": np.asarray(wave, np.float32)}
                    for name, wave in phase_amplitudes.items()}

@@ -13,8 +13,21 @@ from pathlib import Path
 
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary path with the same file name (so headers that record the file
-    name stay right) in a hidden folder beside ``path``; move it to ``path`` on success."""
+    """Yield a temporary path beside ``path`` and move it to ``path`` on success.
+
+    The temporary file has the same file name (so headers that record the file name stay
+    right) in a hidden folder in ``path``'s folder, which is removed in any case.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination; its folder is created if needed.
+
+    Yields
+    ------
+    pathlib.Path
+        Where to write; renamed to ``path`` when the ``with`` block ends without error.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -27,42 +40,77 @@ def atomic_path(path):
 
 
 def save_model(model, path):
-    """Save a ``stdatamodels`` model to ``path`` atomically."""
+    """Save a ``stdatamodels`` model to ``path`` atomically.
+
+    Parameters
+    ----------
+    model : stdatamodels.DataModel
+        The model to save.
+    path : path-like
+        Destination file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     with atomic_path(path) as tmp:
         model.save(tmp)
     return Path(path)
 
 
 def write_text(path, text):
-    """Write ``text`` to ``path`` atomically."""
+    """Write ``text`` to ``path`` atomically, UTF-8 encoded.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file.
+    text : str
+        Content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
-def write_table_reference(path, reftype, table, *, author, pedigree, description, useafter, header=None):
+def write_table_reference(path, reftype, table, *, selection, provenance, description, header=None):
     """Write a FITS reference of a type CRDS does not have (CRUCIFORM, DISTPOLY, REFCAT)
-    atomically: the selection keywords of the imager (INSTRUME MIRI, DETECTOR MIRIMAGE,
-    EXP_TYPE MIR_IMAGE, USEAFTER) in the primary header, as calibration's reference
-    selection reads them, plus ``header`` cards; ``table`` (astropy) in the extension
-    named ``reftype``."""
-    from datetime import datetime, timezone
+    atomically.
 
+    Parameters
+    ----------
+    path : path-like
+        Destination file.
+    reftype : str
+        REFTYPE, also the name of the table extension.
+    table : astropy.table.Table
+        The reference's content.
+    selection : instrument.refmeta.Selection
+        The exposures it serves (its selectors go into the primary header).
+    provenance : instrument.refmeta.Provenance
+        AUTHOR, PEDIGREE, USEAFTER.
+    description : str
+        DESCRIP.
+    header : dict, optional
+        More primary-header cards.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     from astropy.io import fits
 
+    from .refmeta import header_cards
+
     primary = fits.PrimaryHDU()
-    h = primary.header
-    h["REFTYPE"] = reftype
-    h["INSTRUME"] = "MIRI"
-    h["DETECTOR"] = "MIRIMAGE"
-    h["EXP_TYPE"] = "MIR_IMAGE"
-    h["USEAFTER"] = useafter
-    h["PEDIGREE"] = pedigree
-    h["AUTHOR"] = author
-    h["DATE"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    h["DESCRIP"] = description
-    for key, value in (header or {}).items():
-        h[key] = value
+    for key, value in {**header_cards(reftype, selection, provenance, description), **(header or {})}.items():
+        primary.header[key] = value
     hdu = fits.table_to_hdu(table)
     hdu.name = reftype
     with atomic_path(path) as tmp:
@@ -71,7 +119,18 @@ def write_table_reference(path, reftype, table, *, author, pedigree, description
 
 
 def product_stem(uncal_path):
-    """``jw..._uncal.fits`` -> ``jw...``: the name every product of that exposure shares."""
+    """Name every product of an exposure shares: ``jw..._uncal.fits`` -> ``jw...``.
+
+    Parameters
+    ----------
+    uncal_path : path-like
+        The exposure's file.
+
+    Returns
+    -------
+    str
+        The file name without ``_uncal.fits`` (or ``.fits``, or else its extension).
+    """
     name = Path(uncal_path).name
     for suffix in ("_uncal.fits", ".fits"):
         if name.endswith(suffix):

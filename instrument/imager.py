@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Filter:
+    """An imager filter: its name, mean wavelength and width (um), and flight PSF FWHM (arcsec)."""
+
     name: str
     wavelength_um: float  # mean wavelength
     bandwidth_um: float  # RECALLED
@@ -46,7 +48,23 @@ SYSTEM_EFFICIENCY = 0.3
 
 
 def imager_filter(name):
-    """The :class:`Filter` called ``name``; a clear error for an unknown one."""
+    """Look up an imager filter by name.
+
+    Parameters
+    ----------
+    name : str
+        Filter name, e.g. ``"F770W"`` (case-insensitive).
+
+    Returns
+    -------
+    Filter
+        The filter of :data:`FILTERS` called ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown filter, listing the known ones.
+    """
     try:
         return FILTERS[name.upper()]
     except KeyError:
@@ -54,17 +72,37 @@ def imager_filter(name):
 
 
 def pixel_solid_angle_sr():
-    """Nominal solid angle of one imager pixel, steradian."""
+    """Nominal solid angle of one imager pixel.
+
+    The product of the SIAF pixel scales at the FULL reference point
+    (:data:`PIXEL_SCALE_X_ARCSEC`, :data:`PIXEL_SCALE_Y_ARCSEC`); distortion is ignored.
+
+    Returns
+    -------
+    float
+        Solid angle, sr.
+    """
     arcsec = 3.141592653589793 / (180 * 3600)
     return PIXEL_SCALE_X_ARCSEC * PIXEL_SCALE_Y_ARCSEC * arcsec**2
 
 
 def nominal_electrons_per_second_per_mjy(filter_name):
-    """Nominal detected e-/s for a 1 mJy source, ``F_nu A eta (d_lambda/lambda) / h``.
+    """Nominal detected electron rate for a 1 mJy source, ``F_nu A eta (d_lambda/lambda) / h``.
 
     The photon rate of a source of flux density F_nu through a band of width d_nu is
-    ``F_nu A d_nu / (h nu)``, and ``d_nu / nu = d_lambda / lambda``.  A and eta as above
-    (eta an UNSOURCED placeholder), so this fixes the scale of the photometric factor only.
+    ``F_nu A d_nu / (h nu)``, and ``d_nu / nu = d_lambda / lambda``.  A is
+    :data:`COLLECTING_AREA_M2` (RECALLED), eta :data:`SYSTEM_EFFICIENCY` (an UNSOURCED
+    placeholder), so this fixes the scale of the photometric factor only.
+
+    Parameters
+    ----------
+    filter_name : str
+        Imager filter, e.g. ``"F770W"``.
+
+    Returns
+    -------
+    float
+        Detected rate, e-/s per mJy.
     """
     f = imager_filter(filter_name)
     planck_h = 6.62607015e-34  # J s, exact (SI 2019)
@@ -73,10 +111,34 @@ def nominal_electrons_per_second_per_mjy(filter_name):
 
 
 def mjy_per_pixel(surface_brightness_mjy_sr):
-    """MJy/sr -> mJy falling on one nominal imager pixel."""
+    """Convert a surface brightness to the flux density falling on one nominal imager pixel.
+
+    Parameters
+    ----------
+    surface_brightness_mjy_sr : float or numpy.ndarray
+        Surface brightness, MJy/sr.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Flux density per pixel, mJy (:func:`pixel_solid_angle_sr`).
+    """
     return surface_brightness_mjy_sr * 1e9 * pixel_solid_angle_sr()
 
 
 def nominal_photmjsr(filter_name, gain):
-    """Nominal MJy/sr per DN/s for a uniformly lit pixel of gain ``gain`` e-/DN."""
+    """Nominal photometric conversion (PHOTMJSR) of a uniformly lit pixel.
+
+    Parameters
+    ----------
+    filter_name : str
+        Imager filter, e.g. ``"F770W"``.
+    gain : float or numpy.ndarray
+        Gain, e-/DN.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Surface brightness per count rate, MJy/sr per DN/s.
+    """
     return gain / (mjy_per_pixel(1.0) * nominal_electrons_per_second_per_mjy(filter_name))

@@ -51,8 +51,24 @@ LOSS_ONE_YEAR_F2550W = 0.21
 
 
 def cruciform_kernel(filter_name):
-    """``(a, s)``: detector-sampled amplitude and e-folding rate (1/px) of the filter's
-    cruciform kernel (0 amplitude from 12 um on)."""
+    """Detector-sampled cruciform kernel ``K(x) = a exp(-|x| s)`` of an imager filter.
+
+    F560W and F770W take the IFC fit (``add_curciform_to_webbpsfs.py``, M. Libralato),
+    ``a = A / IFC_OVERSAMPLE**2`` (DERIVED reading); longer filters take F770W's rate and
+    an amplitude falling linearly to 0 at :data:`CUTOFF_UM` (an INTERPOLATION, params 4).
+
+    Parameters
+    ----------
+    filter_name : str
+        Imager filter, e.g. ``"F560W"``.
+
+    Returns
+    -------
+    amplitude : float
+        ``a``, dimensionless kernel weight per pixel (0 from 12 um on).
+    rate : float
+        ``s``, e-folding rate, 1/pixel.
+    """
     f = imager.imager_filter(filter_name)
     if f.name in IFC_KERNELS:
         amplitude, rate = IFC_KERNELS[f.name]
@@ -64,15 +80,47 @@ def cruciform_kernel(filter_name):
 
 
 def loss_after_one_year(filter_name):
-    """Fractional throughput loss one year after t0: linear in wavelength from 0 at F560W
-    to 0.21 at F2550W (an INTERPOLATION, not sourced)."""
+    """Fractional throughput loss of an imager filter one year after :data:`T0_MJD`.
+
+    Linear in wavelength from 0 at F560W to :data:`LOSS_ONE_YEAR_F2550W` (0.21, STScI news
+    2023-09-29, G25) at F2550W: an INTERPOLATION, not sourced.
+
+    Parameters
+    ----------
+    filter_name : str
+        Imager filter, e.g. ``"F1500W"``.
+
+    Returns
+    -------
+    float
+        ``L = 1 - T(t0 + 365 d)``, dimensionless, in [0, 0.21].
+    """
     lo, hi = imager.FILTERS["F560W"].wavelength_um, imager.FILTERS["F2550W"].wavelength_um
     lam = imager.imager_filter(filter_name).wavelength_um
     return LOSS_ONE_YEAR_F2550W * min(max((lam - lo) / (hi - lo), 0.0), 1.0)
 
 
 def decay_exponential(filter_name):
-    """Documented ``(t0, A, tau, C)`` of ``T(t) = A exp(-(t - t0)/tau) + C`` for the filter:
-    ``A = L / (1 - exp(-365/tau))`` with L = :func:`loss_after_one_year`, ``C = 1 - A``."""
+    """Documented throughput decay ``T(t) = A exp(-(t - t0)/tau) + C`` of an imager filter.
+
+    ``A = L / (1 - exp(-365/tau))`` with L = :func:`loss_after_one_year` and
+    ``C = 1 - A`` (jwst ``photom/time_dependence.py``; IFC ``create_photom_reffile.py``).
+
+    Parameters
+    ----------
+    filter_name : str
+        Imager filter, e.g. ``"F2550W"``.
+
+    Returns
+    -------
+    t0 : float
+        Start of the decay, MJD (:data:`T0_MJD`, APPROXIMATE).
+    amplitude : float
+        ``A``, dimensionless.
+    tau : float
+        E-folding time, days (:data:`TAU_DAYS`).
+    constant : float
+        ``C = 1 - A``, dimensionless.
+    """
     amplitude = loss_after_one_year(filter_name) / (1.0 - math.exp(-365.0 / TAU_DAYS))
     return T0_MJD, amplitude, TAU_DAYS, 1.0 - amplitude

@@ -33,7 +33,14 @@ class Subarray:
     rowclocks_fast: int  # pixel clocks per row in FASTR1 (params 1a)
 
     def reference_columns(self):
-        """0-based column indices, in this subarray, of the full frame's reference columns."""
+        """Columns of this subarray that are reference columns of the full frame.
+
+        Returns
+        -------
+        list of int
+            0-based column indices in this subarray (the 4 + 4 of
+            :data:`instrument.detector.REFERENCE_COLUMNS_LEFT` / ``_RIGHT`` that fall inside).
+        """
         left = [c - (self.xstart - 1) for c in range(REFERENCE_COLUMNS_LEFT)]
         right = [c - (self.xstart - 1) for c in range(FULL_NX - REFERENCE_COLUMNS_RIGHT, FULL_NX)]
         return [c for c in left + right if 0 <= c < self.xsize]
@@ -85,7 +92,23 @@ RIGHT_REFERENCE_DELAY_CLOCKS = 3
 
 
 def subarray(name):
-    """The :class:`Subarray` called ``name``; a clear error for an unknown one."""
+    """Look up a subarray by name.
+
+    Parameters
+    ----------
+    name : str
+        Subarray name, e.g. ``"SUB64"`` (case-insensitive).
+
+    Returns
+    -------
+    Subarray
+        The subarray of :data:`SUBARRAYS` called ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown subarray, listing the known ones.
+    """
     try:
         return SUBARRAYS[name.upper()]
     except KeyError:
@@ -93,7 +116,23 @@ def subarray(name):
 
 
 def readout_pattern(name):
-    """The :class:`ReadoutPattern` called ``name``; a clear error for an unknown one."""
+    """Look up a readout pattern by name.
+
+    Parameters
+    ----------
+    name : str
+        ``"FASTR1"`` or ``"SLOWR1"`` (case-insensitive).
+
+    Returns
+    -------
+    ReadoutPattern
+        The pattern of :data:`READOUT_PATTERNS` called ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unsupported pattern, listing the supported ones.
+    """
     try:
         return READOUT_PATTERNS[name.upper()]
     except KeyError:
@@ -103,7 +142,25 @@ def readout_pattern(name):
 
 
 def rowclocks(subarray_name, readpatt):
-    """Pixel clocks per row for a subarray and readout pattern."""
+    """Pixel clocks per row for a subarray and readout pattern (params 1, 1a).
+
+    Parameters
+    ----------
+    subarray_name : str
+        Subarray, e.g. ``"SUB64"``.
+    readpatt : str
+        ``"FASTR1"`` or ``"SLOWR1"``.
+
+    Returns
+    -------
+    int
+        Pixel clocks (10 us each) per row.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or SLOWR1 with a subarray other than FULL (not documented).
+    """
     sub = subarray(subarray_name)
     patt = readout_pattern(readpatt)
     if patt.name == "FASTR1":
@@ -116,10 +173,27 @@ def rowclocks(subarray_name, readpatt):
 
 
 def read_offset_clocks(ny, nx, rowclocks, nsamples, xstart=1):
-    """Pixel clocks from the frame start to the read of each pixel of a ``(ny, nx)``
-    subarray whose first column is ``xstart`` (1-based, full frame): ``y rowclocks +
-    (x // 4) nsamples``, plus RIGHT_REFERENCE_DELAY_CLOCKS on the full frame's right
-    reference columns."""
+    """Pixel clocks from the frame start to the read of each pixel of a subarray.
+
+    ``y rowclocks + (x // 4) nsamples``, plus :data:`RIGHT_REFERENCE_DELAY_CLOCKS` on the
+    full frame's right reference columns (``emicorr.py``; params 2 "Pixel time model").
+
+    Parameters
+    ----------
+    ny, nx : int
+        Subarray size, rows and columns.
+    rowclocks : int
+        Pixel clocks per row (:func:`rowclocks`).
+    nsamples : int
+        Pixel clocks per read of a group of 4 columns (``samples_per_read`` of the pattern).
+    xstart : int, optional
+        1-based full-frame column of the subarray's first column.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(ny, nx)`` float offsets, pixel clocks (10 us each).
+    """
     quad = np.arange(nx) // N_OUTPUTS
     late = (xstart - 1 + np.arange(nx)) // N_OUTPUTS == FULL_NX // N_OUTPUTS - 1
     cols = quad * float(nsamples) + np.where(late, RIGHT_REFERENCE_DELAY_CLOCKS, 0)
@@ -127,24 +201,82 @@ def read_offset_clocks(ny, nx, rowclocks, nsamples, xstart=1):
 
 
 def frame_clocks(subarray_name, readpatt):
-    """Pixel clocks per frame: ``ny * rowclocks + (1024 - ny) * 7`` (emicorr.py)."""
+    """Pixel clocks per frame: ``ny * rowclocks + (1024 - ny) * 7`` (emicorr.py).
+
+    Parameters
+    ----------
+    subarray_name : str
+        Subarray, e.g. ``"FULL"``.
+    readpatt : str
+        ``"FASTR1"`` or ``"SLOWR1"``.
+
+    Returns
+    -------
+    int
+        Pixel clocks (10 us each) per frame.
+    """
     sub = subarray(subarray_name)
     return sub.ysize * rowclocks(subarray_name, readpatt) + (FULL_NY - sub.ysize) * SKIPPED_ROW_CLOCKS
 
 
 def frame_time(subarray_name, readpatt):
-    """Frame time in seconds (2.77504 s for FULL FASTR1, 23.88992 s for FULL SLOWR1)."""
+    """Frame time of a subarray in a readout pattern.
+
+    Parameters
+    ----------
+    subarray_name : str
+        Subarray, e.g. ``"FULL"``.
+    readpatt : str
+        ``"FASTR1"`` or ``"SLOWR1"``.
+
+    Returns
+    -------
+    float
+        Frame time, s (2.77504 s for FULL FASTR1, 23.88992 s for FULL SLOWR1).
+    """
     return frame_clocks(subarray_name, readpatt) * PIXEL_CLOCK_S
 
 
 def group_time(subarray_name, readpatt):
-    """Group time in seconds: ``(nframes + groupgap) * frame_time``."""
+    """Group time: ``(nframes + groupgap) * frame_time``.
+
+    Parameters
+    ----------
+    subarray_name : str
+        Subarray, e.g. ``"SUB64"``.
+    readpatt : str
+        ``"FASTR1"`` or ``"SLOWR1"``.
+
+    Returns
+    -------
+    float
+        Group time, s.
+    """
     patt = readout_pattern(readpatt)
     return (patt.nframes + patt.groupgap) * frame_time(subarray_name, readpatt)
 
 
 def exposure_time(subarray_name, readpatt, ngroups, nints):
-    """Total exposure duration, s: ``ngroups * tgroup * nints + tgroup * (nints - 1)``
-    (JDox "Comparison of Old and New MIRI Detector Readout Patterns")."""
+    """Total exposure duration: ``ngroups * tgroup * nints + tgroup * (nints - 1)``.
+
+    The second term is the reset frame between integrations of the R1 patterns (JDox
+    "Comparison of Old and New MIRI Detector Readout Patterns").
+
+    Parameters
+    ----------
+    subarray_name : str
+        Subarray, e.g. ``"SUB64"``.
+    readpatt : str
+        ``"FASTR1"`` or ``"SLOWR1"``.
+    ngroups : int
+        Groups per integration.
+    nints : int
+        Integrations.
+
+    Returns
+    -------
+    float
+        Exposure duration, s.
+    """
     tg = group_time(subarray_name, readpatt)
     return ngroups * tg * nints + tg * (nints - 1) * readout_pattern(readpatt).resets_between_integrations

@@ -1,8 +1,20 @@
-"""Forward simulator: truth -> MIRI exposure (uncal ramps), truth file, reference files.
+"""Forward simulator: truth -> MIRI exposures (uncal ramps), truth file, reference files.
 
-Public entry point: :func:`simulator.exposure.simulate`.
+Public entry point: :func:`simulator.exposure.simulate`; what it is asked to make:
+:mod:`simulator.config`.
 """
-from .config import DetectorEffects, Observation, PointSource, ReferenceOptions, Scene
+from .config import (
+    DetectorEffects,
+    Effects,
+    ImagerEffects,
+    Observation,
+    OpticsEffects,
+    PointSource,
+    Readout,
+    ReferenceOptions,
+    Scene,
+)
 from .exposure import simulate
 
-__all__ = ["DetectorEffects", "Observation", "PointSource", "ReferenceOptions", "Scene", "simulate"]
+__all__ = ["DetectorEffects", "Effects", "ImagerEffects", "Observation", "OpticsEffects", "PointSource", "Readout",
+           "ReferenceOptions", "Scene", "simulate"]

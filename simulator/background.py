@@ -13,7 +13,7 @@ Dicken+2024 tabulates it but was not read; params 7: zodiacal light dominates be
   y >= ``LYOT_Y_MIN``, APPROXIMATE from the FULL-frame layout) sees a background higher
   by a fraction ``lyot_offset`` (Law25talk: "can differ slightly"; size UNSOURCED).
 
-Dedicated background exposure (``effects.background_exposure``; params "long-wavelength
+Dedicated background exposure (``Observation.background_exposure``; params "long-wavelength
 imaging needs background observations"): the same observation of an offset field
 ``DEDICATED_OFFSET_ARCSEC`` north-east of the target (a placeholder: the observer's choice,
 far enough that the target's sources are off the array), starting when the science

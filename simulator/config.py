@@ -4,8 +4,10 @@ Frozen dataclasses with their defaults in one place.  Numbers without a source a
 placeholders and say so.
 """
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
-from miri_testbed.instrument import imager, readout
+from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import imager, modes, readout
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,61 @@ class Scene:
 
 
 @dataclass(frozen=True)
+class Readout:
+    """How one detector is read out: everything the detector layer needs, nothing of the mode.
+
+    The detector physics (:mod:`simulator.detector`, :mod:`simulator.readclock`,
+    :mod:`simulator.emi`, cosmic rays, showers, the detector reference files) sees only
+    this: never a filter, a band or a slit.
+
+    Parameters
+    ----------
+    detector : str
+        ``MIRIMAGE``, ``MIRIFUSHORT`` or ``MIRIFULONG`` (:data:`instrument.detector.DETECTORS`).
+    subarray, readpatt : str
+        Subarray and readout pattern (:mod:`instrument.readout`).
+    ngroups, nints : int
+        Groups per integration (>= 2) and integrations (>= 1).
+    epoch_mjd : float
+        Exposure start, MJD.
+    """
+
+    detector: str = "MIRIMAGE"
+    subarray: str = "FULL"
+    readpatt: str = "FASTR1"
+    ngroups: int = 10
+    nints: int = 1
+    epoch_mjd: float = 60400.0
+
+    def __post_init__(self):
+        if self.detector not in det.DETECTORS:
+            raise ValueError(f"unknown detector {self.detector!r}; MIRI detectors: {', '.join(det.DETECTORS)}")
+        readout.rowclocks(self.subarray, self.readpatt)  # validates both names and the pair
+        if self.ngroups < 2:
+            raise ValueError(f"ngroups must be >= 2 for a ramp, got {self.ngroups}")
+        if self.nints < 1:
+            raise ValueError(f"nints must be >= 1, got {self.nints}")
+
+    @property
+    def group_time(self):
+        """Seconds between group reads (:func:`instrument.readout.group_time`)."""
+        return readout.group_time(self.subarray, self.readpatt)
+
+    @property
+    def frame_time(self):
+        """Seconds per frame (:func:`instrument.readout.frame_time`)."""
+        return readout.frame_time(self.subarray, self.readpatt)
+
+
+@dataclass(frozen=True)
 class Observation:
-    """One MIRI imager exposure.
+    """One MIRI imager exposure, as an observer asks for it (filter, readout, pointing).
 
     ``pa_aper_deg`` is the position angle of the detector's +y axis, east of north.
+    ``background_exposure``: also take a dedicated background exposure of an offset field
+    right after (:mod:`simulator.background`), so the exposure set is an association of
+    the science exposure and its background.  The detector layer sees only
+    :attr:`readout`.
     """
 
     filter: str = "F770W"
@@ -49,27 +102,42 @@ class Observation:
     ra_deg: float = 80.0
     dec_deg: float = -69.5
     pa_aper_deg: float = 0.0
+    background_exposure: bool = False
+
+    #: The observing mode (:data:`instrument.modes.MODES`).
+    mode: ClassVar[str] = "imager"
 
     def __post_init__(self):
         imager.imager_filter(self.filter)
-        readout.rowclocks(self.subarray, self.readpatt)  # validates both names and the pair
-        if self.ngroups < 2:
-            raise ValueError(f"ngroups must be >= 2 for a ramp, got {self.ngroups}")
-        if self.nints < 1:
-            raise ValueError(f"nints must be >= 1, got {self.nints}")
+        self.readout  # validates the readout fields
+
+    @property
+    def readout(self):
+        """The :class:`Readout` of the imager's detector for this exposure."""
+        return Readout(modes.mode(self.mode).detectors[0], self.subarray, self.readpatt, self.ngroups, self.nints,
+                       self.epoch_mjd)
 
     @property
     def group_time(self):
-        return readout.group_time(self.subarray, self.readpatt)
+        """Seconds between group reads."""
+        return self.readout.group_time
 
     @property
     def frame_time(self):
-        return readout.frame_time(self.subarray, self.readpatt)
+        """Seconds per frame."""
+        return self.readout.frame_time
+
+
+def _check_range(obj, name, low, high=None):
+    value = getattr(obj, name)
+    if not (value >= low and (high is None or value <= high)):
+        where = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{type(obj).__name__}.{name} must be {where}, got {value!r}")
 
 
 @dataclass(frozen=True)
 class DetectorEffects:
-    """Which ordinary detector effects are simulated; all on by default.
+    """Which ordinary detector effects are simulated, in any mode; all on by default.
 
     Bad-pixel fractions, the bias scatter and the EMI amplitudes and drift are
     UNSOURCED placeholders (params 1 "Hot/dead pixels": no overall fraction found;
@@ -97,21 +165,69 @@ class DetectorEffects:
     emi_rms_10_dn: float = 1.0  # UNSOURCED placeholder: "10 Hz minor in full array" (params, LRS row)
     emi_harmonics: int = 3  # harmonics per line, fundamental included (0: no EMI)
     emi_drift: float = 1e-4  # largest relative frequency offset of an exposure (placeholder)
-    # Imager optics (issue 5; models and sources in simulator.psf, cruciform, throughput, pointing).
-    cruciform: bool = True  # row/column scattering at short wavelengths
+
+    def __post_init__(self):
+        for name in ("cosmic_ray_rate", "shower_rate", "bias_scatter_dn", "emi_rms_390_dn", "emi_rms_10_dn",
+                     "emi_harmonics", "emi_drift"):
+            _check_range(self, name, 0)
+        for name in ("hot_fraction", "dead_fraction"):
+            _check_range(self, name, 0, 1)
+
+
+@dataclass(frozen=True)
+class OpticsEffects:
+    """Telescope and sky effects every mode sees (models and sources in
+    :mod:`simulator.throughput`, :mod:`simulator.pointing`, :mod:`simulator.background`)."""
+
     throughput_decay: bool = True  # A exp(-(t - t0)/tau) + C at the exposure's mid-time
     pointing_error: bool = True  # true pointing differs from the commanded one
     pointing_error_arcsec: float = 0.15  # rms radial pointing error (Law25talk: 0.1-0.2" typical, 2" rare)
     roll_error_deg: float = 0.005  # rms roll error, UNSOURCED placeholder
     distortion: bool = True  # placeholder distortion polynomial (simulator.pointing)
     background_model: bool = False  # add zodiacal + thermal placeholders (simulator.background) to the scene's
+
+    def __post_init__(self):
+        _check_range(self, "pointing_error_arcsec", 0)
+        _check_range(self, "roll_error_deg", 0)
+
+
+@dataclass(frozen=True)
+class ImagerEffects:
+    """Effects of the imager's own optics (:mod:`simulator.cruciform`, :mod:`simulator.background`)."""
+
+    cruciform: bool = True  # row/column scattering at short wavelengths
     lyot_offset: float = 0.0  # fractional extra background in the Lyot box, UNSOURCED (Law25talk: "slightly")
-    background_exposure: bool = False  # also write a dedicated background exposure (simulator.background)
+
+    def __post_init__(self):
+        _check_range(self, "lyot_offset", -1)
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Every simulated effect, grouped by where it acts: the detector (any mode), the
+    telescope and sky (any mode), and each mode's own optics.
+
+    Parameters
+    ----------
+    detector : DetectorEffects
+    optics : OpticsEffects
+    imager : ImagerEffects
+    """
+
+    detector: DetectorEffects = DetectorEffects()
+    optics: OpticsEffects = OpticsEffects()
+    imager: ImagerEffects = ImagerEffects()
+
+    def __post_init__(self):
+        for f in fields(self):
+            if not isinstance(getattr(self, f.name), f.type):
+                raise TypeError(f"Effects.{f.name} must be a {f.type.__name__}, got {type(getattr(self, f.name)).__name__}")
 
     @classmethod
     def noise_free(cls):
-        """Every effect off: the ramp is exactly ``rate * t / gain``."""
-        return cls(**{f.name: False for f in fields(cls) if f.type in (bool, "bool")})
+        """Every switch off: the ramp is exactly ``rate * t / gain``, the optics ideal."""
+        return cls(**{f.name: f.type(**{g.name: False for g in fields(f.type) if g.type in (bool, "bool")})
+                      for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -138,4 +254,5 @@ class ReferenceOptions:
             raise ValueError(f"reference kind must be 'measured' or 'perfect', got {self.kind!r}")
 
 
-__all__ = ["PointSource", "Scene", "Observation", "DetectorEffects", "ReferenceOptions"]
+__all__ = ["PointSource", "Scene", "Readout", "Observation", "DetectorEffects", "OpticsEffects", "ImagerEffects",
+           "Effects", "ReferenceOptions"]

@@ -25,10 +25,10 @@ class CosmicRayModel:
     sigma_ln: float = 1.0
 
 
-def deposits(observation, shape, model, rng):
+def deposits(readout, shape, model, rng):
     """Table of pixel deposits: dict of arrays ``hit, t, y, x, integration, group, charge_e``."""
     ny, nx = shape
-    duration = readclock.duration(observation)
+    duration = readclock.duration(readout)
     n_hits = rng.poisson(model.rate_per_pixel_s * ny * nx * duration)
     t = rng.uniform(0, duration, n_hits)
     yc = rng.integers(0, ny, n_hits)
@@ -41,5 +41,5 @@ def deposits(observation, shape, model, rng):
     q = np.repeat(charge, 9) * np.tile(FOOTPRINT.ravel(), n_hits)
     inside = (y >= 0) & (y < ny) & (x >= 0) & (x < nx)
     hit, y, x, q, tt = hit[inside], y[inside], x[inside], q[inside], np.repeat(t, 9)[inside]
-    integration, group = readclock.first_read_after(tt, y, x, observation)
+    integration, group = readclock.first_read_after(tt, y, x, readout)
     return {"hit": hit, "t": tt, "y": y, "x": x, "integration": integration, "group": group, "charge_e": q}

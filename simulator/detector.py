@@ -16,6 +16,9 @@ waveform at the pixel's read time (:mod:`emi`; added to S_k before the read nois
 sigma_r the read noise of one read (6/sqrt(2) DN, CDS reading uncertain).  Dead pixels collect
 nothing.  Each integration starts from a reset.
 
+This is the detector layer every mode shares: it takes a :class:`simulator.config.Readout`
+and :class:`simulator.config.DetectorEffects`, never a filter, band or slit.
+
 Not modelled yet: RSCD's dependence on the previous integration, persistence.
 """
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from miri_testbed.instrument import detector as det
-from miri_testbed.instrument import readout
+from miri_testbed.instrument import readout as readout_rules
 
 from . import cosmic_rays, emi, nonlinearity, reset, showers
 
@@ -42,9 +45,9 @@ class DetectorTruth:
     reference: np.ndarray  # bool: reference columns
 
 
-def draw_detector(observation, effects, rng):
+def draw_detector(readout, effects, rng):
     """Per-pixel detector truth for the exposure's subarray."""
-    sub = readout.subarray(observation.subarray)
+    sub = readout_rules.subarray(readout.subarray)
     shape = (sub.ysize, sub.xsize)
     reference = np.zeros(shape, bool)
     reference[:, sub.reference_columns()] = True
@@ -72,26 +75,26 @@ def draw_detector(observation, effects, rng):
     )
 
 
-def accumulate(rate_e, observation, poisson, rng):
+def accumulate(rate_e, readout, poisson, rng):
     """Collected charge (e-) at each group read, shape ``(nints, ngroups, ny, nx)``."""
-    t_g = readout.group_time(observation.subarray, observation.readpatt)
-    shape = (observation.nints, observation.ngroups) + rate_e.shape
+    t_g = readout_rules.group_time(readout.subarray, readout.readpatt)
+    shape = (readout.nints, readout.ngroups) + rate_e.shape
     mean_step = np.broadcast_to(rate_e * t_g, shape)
     steps = rng.poisson(mean_step).astype(np.float64) if poisson else np.array(mean_step, np.float64)
     return np.cumsum(steps, axis=1)
 
 
-def events(observation, truth, effects, rng):
+def events(readout, truth, effects, rng):
     """Cosmic-ray and shower charge at each read (e-) and their truth records."""
-    shape = (observation.nints, observation.ngroups) + truth.gain.shape
+    shape = (readout.nints, readout.ngroups) + truth.gain.shape
     charge = np.zeros(shape)
     mask = np.zeros(shape, np.uint8)  # bit 1: cosmic-ray arrival, bit 2: shower arrival
     hits = {k: np.empty(0) for k in ("hit", "t", "y", "x", "integration", "group", "charge_e")}
     shower_list = []
     if effects.cosmic_rays:
-        hits = cosmic_rays.deposits(observation, truth.gain.shape,
+        hits = cosmic_rays.deposits(readout, truth.gain.shape,
                                     cosmic_rays.CosmicRayModel(rate_per_pixel_s=effects.cosmic_ray_rate), rng)
-        seen = hits["group"] < observation.ngroups
+        seen = hits["group"] < readout.ngroups
         increments = np.zeros(shape)
         np.add.at(increments, (hits["integration"][seen], hits["group"][seen], hits["y"][seen], hits["x"][seen]),
                   hits["charge_e"][seen])
@@ -99,24 +102,24 @@ def events(observation, truth, effects, rng):
         mask[hits["integration"][seen], hits["group"][seen], hits["y"][seen], hits["x"][seen]] |= 1
     if effects.showers:
         model = showers.ShowerModel(rate_per_detector_s=effects.shower_rate)
-        shower_list = showers.draw(observation, truth.gain.shape, model, rng)
+        shower_list = showers.draw(readout, truth.gain.shape, model, rng)
         arrival = np.zeros(shape, bool)
-        showers.add_charge(charge, arrival, shower_list, observation, truth.gain, model)
+        showers.add_charge(charge, arrival, shower_list, readout, truth.gain, model)
         mask[arrival] |= 2
     dead = truth.dead | truth.reference
     charge[:, :, dead] = 0.0
     return charge, mask, hits, shower_list
 
 
-def ramps(illumination_e, observation, truth, effects, rng, emi_lines=()):
+def ramps(illumination_e, readout, truth, effects, rng, emi_lines=()):
     """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them,
     and the truth of what went in: linear signal (DN), event masks and lists.
 
     ``emi_lines`` (:func:`emi.draw`) are added without drawing from ``rng``, so the
     same ``rng`` gives the same noise with and without EMI."""
     rate = np.where(truth.dead | truth.reference, 0.0, illumination_e) + truth.dark_rate
-    charge = accumulate(rate, observation, effects.poisson, rng)
-    event_charge, event_mask, hits, shower_list = events(observation, truth, effects, rng)
+    charge = accumulate(rate, readout, effects.poisson, rng)
+    event_charge, event_mask, hits, shower_list = events(readout, truth, effects, rng)
     charge += event_charge
     np.minimum(charge, truth.full_well, out=charge)
     linear = (truth.bias + charge / truth.gain).astype(np.float32)
@@ -124,8 +127,8 @@ def ramps(illumination_e, observation, truth, effects, rng, emi_lines=()):
         charge = nonlinearity.response(charge, truth.full_well, nonlinearity.NonlinearityModel())
     signal = truth.bias + charge / truth.gain
     if effects.reset_anomaly:
-        signal += reset.offsets(observation.ngroups, reset.ResetModel())[:, None, None]
-    emi.add(signal, emi_lines, observation)
+        signal += reset.offsets(readout.ngroups, reset.ResetModel())[:, None, None]
+    emi.add(signal, emi_lines, readout)
     if effects.read_noise:
         signal += truth.read_noise * rng.standard_normal(signal.shape)
     if effects.digitize:

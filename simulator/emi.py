@@ -70,12 +70,12 @@ def rms_of(name, effects):
     return {"Hz390": effects.emi_rms_390_dn, "Hz10": effects.emi_rms_10_dn}[name]
 
 
-def draw(observation, effects, rng):
+def draw(readout, effects, rng):
     """The EMI lines of an exposure (empty when ``effects.emi`` is off)."""
     if not effects.emi or effects.emi_harmonics < 1:
         return []
     lines = []
-    for name in facts.frequencies_for(observation.subarray, observation.readpatt):
+    for name in facts.frequencies_for(readout.subarray, readout.readpatt):
         h = np.arange(1, effects.emi_harmonics + 1)
         rel = np.where(h == 1, 1.0, rng.uniform(0.3, 1.0, h.size)) / h
         amps = rel * rms_of(name, effects) / np.sqrt(np.sum(rel**2) / 2)
@@ -86,12 +86,12 @@ def draw(observation, effects, rng):
     return lines
 
 
-def waveform(lines, observation, integration=None):
+def waveform(lines, readout, integration=None):
     """Sum of the lines at every read, ``(nints, ngroups, ny, nx)`` (or one integration's
     ``(ngroups, ny, nx)``), from the read clock of :mod:`readclock`."""
-    starts = readclock.frame_starts(observation)
+    starts = readclock.frame_starts(readout)
     return waveform_at(lines, starts if integration is None else starts[integration],
-                       readclock.pixel_offsets(observation))
+                       readclock.pixel_offsets(readout))
 
 
 def waveform_at(lines, starts, offsets):
@@ -104,12 +104,12 @@ def waveform_at(lines, starts, offsets):
     return out
 
 
-def add(signal, lines, observation):
+def add(signal, lines, readout):
     """Add the EMI to ``signal`` (nints, ngroups, ny, nx) in place, one integration at a time."""
     if not lines:
         return signal
     for i in range(signal.shape[0]):
-        signal[i] += waveform(lines, observation, integration=i)
+        signal[i] += waveform(lines, readout, integration=i)
     return signal
 
 

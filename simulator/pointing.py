@@ -18,7 +18,7 @@ numbers are not in the params file): the true detector position of a point whose
 undistorted (TAN) position is p is ``p + D(u, v)``, with u, v = (p - FULL centre) / 512
 in full-frame pixels and D a polynomial of degree 2-3 in (u, v) (:data:`DISTORTION`,
 pixels; at most ~0.5 px at the FULL corners).  The calibration sees it only through a
-measured reference (:mod:`simulator.optics_references`).
+measured reference (:mod:`simulator.imager_references`).
 """
 from dataclasses import dataclass
 
@@ -53,14 +53,14 @@ class TruePointing:
 
 
 def draw(effects, rng):
-    """The true pointing of an exposure under ``effects`` (a DetectorEffects)."""
+    """The true pointing of an exposure under ``effects`` (an :class:`simulator.config.OpticsEffects`)."""
     d_e = d_n = d_r = 0.0
-    if getattr(effects, "pointing_error", False):
+    if effects.pointing_error:
         sigma = effects.pointing_error_arcsec / np.sqrt(2.0)
         d_e, d_n = (float(v) for v in sigma * rng.standard_normal(2))
         d_r = float(effects.roll_error_deg * rng.standard_normal())
     terms = ()
-    if getattr(effects, "distortion", False):
+    if effects.distortion:
         terms = tuple((i, j, dx, dy) for (i, j), (dx, dy) in DISTORTION.items())
     return TruePointing(d_e, d_n, d_r, terms)
 

@@ -16,30 +16,30 @@ earlier.  Times are seconds from the start of the exposure.
 import numpy as np
 
 from miri_testbed.instrument import detector as det
-from miri_testbed.instrument import readout
+from miri_testbed.instrument import readout as readout_rules
 
 
-def pixel_offsets(observation):
+def pixel_offsets(readout):
     """Seconds from the frame start to each pixel's read, shape ``(ysize, xsize)``."""
-    sub = readout.subarray(observation.subarray)
-    rowclocks = readout.rowclocks(observation.subarray, observation.readpatt)
-    nsamples = readout.readout_pattern(observation.readpatt).samples_per_read
-    return readout.read_offset_clocks(sub.ysize, sub.xsize, rowclocks, nsamples, sub.xstart) * det.PIXEL_CLOCK_S
+    sub = readout_rules.subarray(readout.subarray)
+    rowclocks = readout_rules.rowclocks(readout.subarray, readout.readpatt)
+    nsamples = readout_rules.readout_pattern(readout.readpatt).samples_per_read
+    return readout_rules.read_offset_clocks(sub.ysize, sub.xsize, rowclocks, nsamples, sub.xstart) * det.PIXEL_CLOCK_S
 
 
-def frame_starts(observation):
+def frame_starts(readout):
     """Start time of the frame read as group ``k`` of integration ``i``, ``(nints, ngroups)``."""
-    i = np.arange(observation.nints)[:, None]
-    k = np.arange(observation.ngroups)[None, :]
-    return (i * (observation.ngroups + 1) + k + 1) * observation.frame_time
+    i = np.arange(readout.nints)[:, None]
+    k = np.arange(readout.ngroups)[None, :]
+    return (i * (readout.ngroups + 1) + k + 1) * readout.frame_time
 
 
-def integration_of(t, observation):
+def integration_of(t, readout):
     """Integration index a time falls in (the reset frame counts as its first frame)."""
-    return np.floor(t / ((observation.ngroups + 1) * observation.frame_time)).astype(int)
+    return np.floor(t / ((readout.ngroups + 1) * readout.frame_time)).astype(int)
 
 
-def first_read_after(t, y, x, observation):
+def first_read_after(t, y, x, readout):
     """``(integration, group)`` of the first read of pixel ``(y, x)`` after time ``t``.
 
     Read ``k`` is at ``t_int + (k + 1) t_frame + offset`` and the reset at
@@ -47,12 +47,12 @@ def first_read_after(t, y, x, observation):
     arrives before the pixel's reset or after its last read is reset away, and gets
     group = ngroups (no read sees it).
     """
-    i = integration_of(t, observation)
-    t_int = i * (observation.ngroups + 1) * observation.frame_time
-    k = np.floor((t - t_int - pixel_offsets(observation)[y, x]) / observation.frame_time).astype(int)
-    return i, np.where((k < 0) | (k >= observation.ngroups), observation.ngroups, k)
+    i = integration_of(t, readout)
+    t_int = i * (readout.ngroups + 1) * readout.frame_time
+    k = np.floor((t - t_int - pixel_offsets(readout)[y, x]) / readout.frame_time).astype(int)
+    return i, np.where((k < 0) | (k >= readout.ngroups), readout.ngroups, k)
 
 
-def duration(observation):
+def duration(readout):
     """Exposure length in seconds, from the first reset to the last read."""
-    return observation.nints * (observation.ngroups + 1) * observation.frame_time
+    return readout.nints * (readout.ngroups + 1) * readout.frame_time

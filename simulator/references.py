@@ -1,4 +1,4 @@
-"""Reference files for an exposure set, in JWST reference formats (``stdatamodels``).
+"""The detector's reference files, in JWST reference formats (``stdatamodels``).
 
 ``measured`` (default) files are what a calibration programme on this detector would
 deliver, noise included; ``perfect`` files are the truth.  The measurement noise is
@@ -24,54 +24,32 @@ calibration exposure (same statistics, a fraction of the cost):
   sine when ``measured`` (a calibration programme averages exposures whose harmonics
   differ, so this exposure's shape is not known in advance), and this exposure's true
   shape (harmonics and phases, at the nominal frequency) when ``perfect``.
-* PHOTOM: ``photmjsr = g / E(1 MJy/sr)`` times ``(1 + e)``, ``e ~ N(0, photom_error)``.
-* PHOTOM also carries the throughput decay (``timecoeff_exponential``,
-  :mod:`simulator.throughput`).
-* APCORR: encircled energy measured on the simulator's diffraction PSF
-  (:mod:`simulator.optics_references`).
+
+The mode's own references (the imager's PHOTOM, APCORR, CRUCIFORM, DISTPOLY, REFCAT)
+are in :mod:`simulator.imager_references`.
 """
-from datetime import datetime, timezone
 from math import comb
 
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.instrument import dq, emi, imager, readout
+from miri_testbed.instrument import dq, emi
 from miri_testbed.instrument.files import save_model
+from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
-from . import nonlinearity, reset, throughput
-from .optics_references import aperture_corrections
-
-USEAFTER = "2022-01-01T00:00:00"
+from . import nonlinearity, reset
 
 
-def _describe(model, reftype, observation, options, description):
-    model.meta.reftype = reftype
-    model.meta.instrument.name = "MIRI"
-    model.meta.instrument.detector = "MIRIMAGE"
-    model.meta.useafter = USEAFTER
-    model.meta.author = "miri-testbed simulator"
-    model.meta.pedigree = "SIMULATION"
-    model.meta.origin = "miri-testbed"
-    model.meta.date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    model.meta.description = f"{description} ({options.kind})"
-    if hasattr(model.meta, "subarray") and reftype not in ("PHOTOM", "APCORR"):
-        sub = readout.subarray(observation.subarray)
-        model.meta.subarray.name = sub.name
-        model.meta.subarray.xstart = sub.xstart
-        model.meta.subarray.ystart = sub.ystart
-        model.meta.subarray.xsize = sub.xsize
-        model.meta.subarray.ysize = sub.ysize
-        model.meta.subarray.fastaxis = 1
-        model.meta.subarray.slowaxis = 2
-    if reftype in ("PHOTOM", "APCORR"):
-        model.meta.exposure.type = "MIR_IMAGE"
-    return model
+PROVENANCE = Provenance(author="miri-testbed simulator", pedigree="SIMULATION")
 
 
-def _measured_dark(truth, observation, options, offsets, rng):
-    ngroups = observation.ngroups
-    t_g = observation.group_time
+def _describe(model, reftype, selection, options, description):
+    return describe_model(model, reftype, selection, PROVENANCE, f"{description} ({options.kind})")
+
+
+def _measured_dark(truth, readout, options, offsets, rng):
+    ngroups = readout.ngroups
+    t_g = readout.group_time
     g = truth.gain
     mean_dn_per_group = truth.dark_rate * t_g / g
     ks = np.arange(ngroups)[:, None, None]
@@ -83,14 +61,6 @@ def _measured_dark(truth, observation, options, offsets, rng):
     charge = np.concatenate([np.zeros((1,) + g.shape), np.cumsum(steps, axis=0)]) / n
     reads = truth.read_noise / np.sqrt(n) * rng.standard_normal((ngroups,) + g.shape)
     return (charge / g + reads - reads[0] + offsets).astype(np.float32)
-
-
-def photmjsr(filter_name, gain):
-    """True MJy/sr per DN/s of a uniformly lit pixel with gain ``gain``."""
-    e_per_s = throughput.surface_brightness_to_mjy_per_pixel(1.0) * throughput.electrons_per_second_per_mjy(
-        filter_name
-    )
-    return gain / e_per_s
 
 
 def linearity_coefficients(bias, gain, full_well, enabled, margin, degree=4, samples=64):
@@ -130,13 +100,7 @@ def emicorr_model(options, emi_lines=()):
     model = dm.EmiModel()
     model.frequencies = tree["frequencies"]
     model.subarray_cases = tree["subarray_cases"]
-    model.meta.reftype = "EMICORR"
-    model.meta.instrument.name = "MIRI"
-    model.meta.useafter = USEAFTER
-    model.meta.author = "miri-testbed simulator"
-    model.meta.pedigree = "SIMULATION"
-    model.meta.description = f"EMI lines, clocks and waveforms ({options.kind})"
-    return model
+    return _describe(model, "EMICORR", Selection(), options, "EMI lines, clocks and waveforms")
 
 
 def mask_flags(truth):
@@ -150,83 +114,74 @@ def mask_flags(truth):
     return mask
 
 
-def write_reference_set(folder, truth, observation, options, effects, rng, emi_lines=()):
-    """Write GAIN, READNOISE, DARK, SATURATION, MASK, LINEARITY, PHOTOM, APCORR and
-    EMICORR into ``folder``."""
+def write_detector_references(folder, truth, readout, options, effects, rng, emi_lines=()):
+    """Write the detector's references (GAIN, READNOISE, DARK, SATURATION, LINEARITY,
+    MASK, EMICORR) for ``readout`` into ``folder``; return ``{reftype: path}``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+    truth : simulator.detector.DetectorTruth
+    readout : simulator.config.Readout
+        The detector and readout they serve (the files' selectors).
+    options : simulator.config.ReferenceOptions
+        ``measured`` or ``perfect`` (see the module docstring).
+    effects : simulator.config.DetectorEffects
+    rng : numpy.random.Generator
+        The references stream; the mode's references continue drawing from it.
+    emi_lines : list of simulator.emi.EmiLine
+        This exposure's EMI (only a ``perfect`` EMICORR uses it).
+    """
     measured = options.kind == "measured"
-    sub = observation.subarray.upper()
+    sub = readout.subarray.upper()
+    selection = Selection(detector=readout.detector, subarray=sub)
     written = {}
 
     gain = truth.gain * (1 + options.gain_error * rng.standard_normal(truth.gain.shape)) if measured else truth.gain
     model = dm.GainModel(data=gain.astype(np.float32))
     model.meta.bunit_data = "electron/DN"
-    written["GAIN"] = _describe(model, "GAIN", observation, options, "gain from photon transfer")
+    written["GAIN"] = _describe(model, "GAIN", selection, options, "gain from photon transfer")
 
     rn = np.sqrt(2.0) * truth.read_noise
     if measured:
         m = options.readnoise_pairs
         rn = rn * np.sqrt(rng.chisquare(m, rn.shape) / m)
     written["READNOISE"] = _describe(
-        dm.ReadnoiseModel(data=rn.astype(np.float32)), "READNOISE", observation, options,
-        "CDS read noise, DN",
+        dm.ReadnoiseModel(data=rn.astype(np.float32)), "READNOISE", selection, options, "CDS read noise, DN",
     )
 
-    offsets = (reset.offsets(observation.ngroups, reset.ResetModel()) if effects.reset_anomaly
-               else np.zeros(observation.ngroups))
-    dark = _measured_dark(truth, observation, options, offsets, rng)[None]
+    offsets = (reset.offsets(readout.ngroups, reset.ResetModel()) if effects.reset_anomaly
+               else np.zeros(readout.ngroups))
+    dark = _measured_dark(truth, readout, options, offsets, rng)[None]
     model = dm.DarkMIRIModel(data=dark, err=np.zeros_like(dark), dq=np.zeros((1, 1) + dark.shape[2:], np.uint32),
                              average_dark_current=np.full(dark.shape[2:], np.median(truth.dark_rate),
                                                           np.float32))
-    model.meta.exposure.readpatt = observation.readpatt
-    model.meta.exposure.ngroups = observation.ngroups
+    model.meta.exposure.readpatt = readout.readpatt
+    model.meta.exposure.ngroups = readout.ngroups
     model.meta.exposure.nframes = 1
     model.meta.exposure.groupgap = 0
-    written["DARK"] = _describe(model, "DARK", observation, options, "dark signal per group, first group = 0")
+    written["DARK"] = _describe(model, "DARK", selection, options, "dark signal per group, first group = 0")
 
     threshold = truth.bias + options.saturation_margin * truth.full_well / truth.gain
     threshold = np.where(np.isfinite(threshold), threshold, 1e9)
     written["SATURATION"] = _describe(
         dm.SaturationModel(data=threshold.astype(np.float32), dq=np.zeros(threshold.shape, np.uint32)),
-        "SATURATION", observation, options, "saturation threshold in raw DN",
+        "SATURATION", selection, options, "saturation threshold in raw DN",
     )
 
     finite_well = np.where(np.isfinite(truth.full_well), truth.full_well, 1e12)
     coeffs = linearity_coefficients(truth.bias, truth.gain, finite_well, effects.nonlinearity,
                                     options.saturation_margin)
     written["LINEARITY"] = _describe(
-        dm.LinearityModel(coeffs=coeffs, dq=np.zeros(truth.gain.shape, np.uint32)), "LINEARITY", observation,
+        dm.LinearityModel(coeffs=coeffs, dq=np.zeros(truth.gain.shape, np.uint32)), "LINEARITY", selection,
         options, "polynomial from raw DN to linear DN",
     )
 
-    written["MASK"] = _describe(dm.MaskModel(dq=mask_flags(truth)), "MASK", observation, options, "bad-pixel mask")
-
-    mean_gain = float(np.mean(truth.gain))
-    rows = []
-    for name in imager.FILTERS:
-        factor = photmjsr(name, mean_gain)
-        if measured:
-            factor *= 1 + options.photom_error * rng.standard_normal()
-        rows.extend((name, s, factor, factor * options.photom_error) for s in readout.SUBARRAYS)
-    table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")])
-    model = dm.MirImgPhotomModel(phot_table=table)
-    # Throughput decay (simulator.throughput): truth when perfect, a monitoring fit when measured.
-    for key, table in throughput.time_tables(readout.SUBARRAYS, rng.spawn(1)[0] if measured else None,
-                                             effects.throughput_decay).items():
-        setattr(model, key, table)
-    model.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
-    model.meta.photometry.pixelarea_arcsecsq = imager.PIXEL_SCALE_X_ARCSEC * imager.PIXEL_SCALE_Y_ARCSEC
-    written["PHOTOM"] = _describe(model, "PHOTOM", observation, options, "MJy/sr per DN/s")
-
-    rows = [(observation.filter, sub) + row for row in aperture_corrections(observation.filter)]
-    table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("eefraction", "f4"), ("radius", "f4"),
-                                  ("apcorr", "f4"), ("skyin", "f4"), ("skyout", "f4")])
-    written["APCORR"] = _describe(dm.MirImgApcorrModel(apcorr_table=table), "APCORR", observation, options,
-                                  "aperture corrections measured on the simulated PSF")
+    written["MASK"] = _describe(dm.MaskModel(dq=mask_flags(truth)), "MASK", selection, options, "bad-pixel mask")
 
     paths = {"EMICORR": save_model(emicorr_model(options, emi_lines), folder / "miri_testbed_emicorr.asdf")}
+    stem = f"{readout.detector.lower()}_{sub.lower()}"
     for reftype, model in written.items():
-        stem = f"miri_testbed_{reftype.lower()}_{sub.lower()}"
-        if reftype == "DARK":
-            stem += f"_{observation.readpatt.lower()}"
-        paths[reftype] = save_model(model, folder / f"{stem}.fits")
+        suffix = f"_{readout.readpatt.lower()}" if reftype == "DARK" else ""
+        paths[reftype] = save_model(model, folder / f"miri_testbed_{reftype.lower()}_{stem}{suffix}.fits")
     return paths

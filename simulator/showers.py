@@ -30,10 +30,10 @@ class ShowerModel:
     release_time_s: float = 5.0
 
 
-def draw(observation, shape, model, rng):
+def draw(readout, shape, model, rng):
     """List of showers: dicts ``t, x, y, a, b, angle, peak_dn``."""
     ny, nx = shape
-    duration = readclock.duration(observation)
+    duration = readclock.duration(readout)
     area = ny * nx / (det.FULL_NX * det.FULL_NY)
     n = rng.poisson(model.rate_per_detector_s * area * duration)
     showers = []
@@ -63,14 +63,14 @@ def _released(time, t0, model):
     return np.where(dt > 0, model.fast_fraction + (1 - model.fast_fraction) * slow, 0.0)
 
 
-def add_charge(charge, arrival, showers, observation, gain, model):
+def add_charge(charge, arrival, showers, readout, gain, model):
     """Add each shower's charge (e-) to ``charge`` ``(nints, ngroups, ny, nx)`` at every read
     after its arrival (counting from each pixel's reset), and mark ``arrival`` (the group
     in which it first appears, inside its e^-2 ellipse)."""
     ny, nx = gain.shape
-    offsets = readclock.pixel_offsets(observation)
-    starts = readclock.frame_starts(observation)
-    t_int = np.arange(observation.nints) * (observation.ngroups + 1) * observation.frame_time
+    offsets = readclock.pixel_offsets(readout)
+    starts = readclock.frame_starts(readout)
+    t_int = np.arange(readout.nints) * (readout.ngroups + 1) * readout.frame_time
     for shower in showers:
         reach = 2.5 * max(shower["a"], shower["b"])  # the deposit is < 4e-6 of its peak beyond
         y0, y1 = max(int(shower["y"] - reach), 0), min(int(shower["y"] + reach) + 1, ny)
@@ -84,6 +84,6 @@ def add_charge(charge, arrival, showers, observation, gain, model):
         reads = starts[:, :, None, None] + off
         resets = t_int[:, None, None, None] + off
         charge[:, :, y0:y1, x0:x1] += total * (_released(reads, shower["t"], model) - _released(resets, shower["t"], model))
-        i, k = readclock.first_read_after(np.full(ys.shape, shower["t"]), ys, xs, observation)
-        ok = inside & (k < observation.ngroups)
+        i, k = readclock.first_read_after(np.full(ys.shape, shower["t"]), ys, xs, readout)
+        ok = inside & (k < readout.ngroups)
         arrival[i[ok], k[ok], ys[ok], xs[ok]] = True

@@ -4,10 +4,10 @@ Each source lands where its sky position really falls: the true pointing and the
 distortion (:mod:`simulator.pointing`; the commanded pointing when no true pointing is
 given), spread by the filter's diffraction PSF (:mod:`simulator.psf`); the uniform
 background (the scene's, plus the zodiacal + thermal placeholders of
-:mod:`simulator.background` when ``effects.background_model``, higher in the Lyot box by
-``effects.lyot_offset``) fills every light-sensitive pixel; everything is scaled by the throughput at
-the exposure's mid-time (:mod:`simulator.throughput`, when ``effects.throughput_decay``)
-and scattered into the cruciform (:mod:`simulator.cruciform`, when ``effects.cruciform``);
+:mod:`simulator.background` when ``effects.optics.background_model``, higher in the Lyot box by
+``effects.imager.lyot_offset``) fills every light-sensitive pixel; everything is scaled by the throughput at
+the exposure's mid-time (:mod:`simulator.throughput`, when ``effects.optics.throughput_decay``)
+and scattered into the cruciform (:mod:`simulator.cruciform`, when ``effects.imager.cruciform``);
 the reference columns see no light.
 """
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from miri_testbed.instrument import readout
 
 from . import background, cruciform, psf, throughput
+from .config import ImagerEffects, OpticsEffects, PointSource
 from .pointing import TruePointing, celestial_wcs, true_pixels
 
 
@@ -35,22 +36,27 @@ def source_positions(scene, observation, true_pointing=None):
 
 
 def illumination(scene, observation, effects=None, true_pointing=None):
-    """Electrons per second per pixel, shape ``(ysize, xsize)``, and per-source e-/s."""
+    """Electrons per second per pixel, shape ``(ysize, xsize)``, and per-source e-/s.
+
+    ``effects``: a :class:`simulator.config.Effects` (its optics and imager groups);
+    ``None`` is the ideal instrument (no decay, no cross, no modelled background)."""
+    optics = effects.optics if effects is not None else OpticsEffects(throughput_decay=False)
+    own = effects.imager if effects is not None else ImagerEffects(cruciform=False)
     sub = readout.subarray(observation.subarray)
     image = np.zeros((sub.ysize, sub.xsize))
     e_per_mjy = throughput.electrons_per_second_per_mjy(observation.filter)
-    if getattr(effects, "throughput_decay", False):
+    if optics.throughput_decay:
         e_per_mjy = throughput.electrons_per_second_per_mjy_at(observation.filter, mid_time_mjd(observation))
     sky_mjy_sr = scene.background_mjy_sr
-    if getattr(effects, "background_model", False):
+    if optics.background_model:
         sky_mjy_sr += background.model_mjy_sr(observation.filter)
     image += (throughput.surface_brightness_to_mjy_per_pixel(sky_mjy_sr) * e_per_mjy
-              * background.relative_map(observation, getattr(effects, "lyot_offset", 0.0)))
+              * background.relative_map(observation, own.lyot_offset))
     x, y = source_positions(scene, observation, true_pointing)
     source_rates = np.array([s.flux_mjy * e_per_mjy for s in scene.sources])
     for xi, yi, rate in zip(x, y, source_rates):
         psf.add_point_source(image, xi, yi, rate, observation.filter)
-    if getattr(effects, "cruciform", False):
+    if own.cruciform:
         image = cruciform.apply(image, observation.filter)
     image[:, sub.reference_columns()] = 0.0
     return image, source_rates
@@ -60,8 +66,6 @@ def random_star_field(observation, n_stars, flux_min_mjy, flux_max_mjy, rng, mar
     """``n_stars`` point sources uniform over the light-sensitive area (``margin_pix``
     from the edges), fluxes log-uniform in ``[flux_min_mjy, flux_max_mjy]``; with
     ``min_separation_pix``, positions closer than that to an earlier star are redrawn."""
-    from .config import PointSource
-
     sub = readout.subarray(observation.subarray)
     refcols = sub.reference_columns()
     left = max([c + 1 for c in refcols if c < sub.xsize / 2], default=0)

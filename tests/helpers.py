@@ -1,10 +1,15 @@
 """Small builders shared by the tests."""
+import numpy as np
 import pandas as pd
 
+from miri_testbed.calibration import emi as cal_emi
 from miri_testbed.calibration.pipeline import calibrate
-from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, Scene, simulate
-from miri_testbed.simulator.exposure import rng_streams
+from miri_testbed.instrument import emi as facts
+from miri_testbed.simulator import Effects, Observation, ReferenceOptions, Scene, detector, emi, simulate
+from miri_testbed.simulator.exposure import ramp_model, rng_streams
+from miri_testbed.simulator.references import emicorr_model
 from miri_testbed.simulator.sky import random_star_field
+from miri_testbed.validation.runner import COLUMNS
 from miri_testbed.validation.score import score
 
 
@@ -15,17 +20,14 @@ def star_scene(observation, seed, n=8, flux=(0.02, 0.5), background=2.0, margin=
 
 def simulate_and_calibrate(tmp_path, observation, scene, seed=0, effects=None, references=None):
     sim = simulate(scene, observation, tmp_path / "sim", name="exp", seed=seed,
-                   effects=effects or DetectorEffects(), references=references or ReferenceOptions())
+                   effects=effects or Effects(), references=references or ReferenceOptions())
     products = calibrate(sim["uncal"], tmp_path / "out", sim["refs"])
     rows, hist = score(sim["truth"], products["rate"], products["cat"])
     return sim, products, pd.DataFrame(rows)
 
 
 def noise_free():
-    return dict(effects=DetectorEffects.noise_free(), references=ReferenceOptions(kind="perfect"))
-
-
-__all__ = ["Observation", "simulate_and_calibrate", "star_scene", "noise_free"]
+    return dict(effects=Effects.noise_free(), references=ReferenceOptions(kind="perfect"))
 
 
 def tiny_suite_toml(seeds):
@@ -44,3 +46,58 @@ ngroups = 8
 background_mjy_sr = 2.0
 random_stars = {{ n = 2, flux_min_mjy = 0.1, flux_max_mjy = 1.0, margin_pix = 14 }}
 """
+
+
+def synthetic_results(rng, n_seeds=12, n_sources=5, scenarios=("s1", "s2"), label="default"):
+    """A results table shaped like the runner's: exposure rows, binned rows, source rows."""
+    rows = []
+    for scenario in scenarios:
+        for seed in range(n_seeds):
+            rows.append(dict(metric="pull_std", value=1 + 0.02 * rng.normal(), unit=""))
+            rows += [dict(metric="pull_mean", value=0.01 * rng.normal(), unit="", bin=b) for b in (0.0, 10.0)]
+            rows.append(dict(metric="pull_n", value=float(rng.integers(1000, 2000)), unit="pixel"))
+            for sid in range(n_sources):
+                ctx = dict(source_id=float(sid), true_flux_mjy=0.1 * (sid + 1), snr=30.0 * (sid + 1))
+                rows.append(dict(metric="flux_ratio", value=1 + 0.01 * rng.normal(), unit="", **ctx))
+                rows.append(dict(metric="astrometric_error", value=abs(5 + rng.normal()), unit="mas", **ctx))
+                rows.append(dict(metric="detected", value=float(rng.random() < 0.9), unit="", **ctx))
+            for r in rows:
+                r.setdefault("scenario", scenario)
+                r.setdefault("seed", seed)
+    frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    frame["algorithms"] = label
+    return frame
+
+
+def with_set(table, label, **changes):
+    """A copy of ``table`` as algorithm set ``label``, with ``metric=function(values)`` applied."""
+    other = table.copy()
+    other["algorithms"] = label
+    for metric, change in changes.items():
+        sel = other["metric"] == metric
+        other.loc[sel, "value"] = change(other.loc[sel, "value"].to_numpy())
+    return pd.concat([table, other], ignore_index=True)
+
+
+def emi_ramps(subarray, ngroups, lines, effects, seed=0, nints=1, rate=20.0):
+    """``(observation, detector truth, ramps)`` of a uniformly lit subarray (``rate`` e-/s) with EMI ``lines``."""
+    obs = Observation(subarray=subarray, ngroups=ngroups, nints=nints)
+    rngs = rng_streams(seed)
+    truth = detector.draw_detector(obs, effects, rngs["detector"])
+    data, _ = detector.ramps(np.full(truth.gain.shape, rate), obs, truth, effects, rngs["ramps"], lines)
+    return obs, truth, data
+
+
+def emi_case(obs, data, lines=(), kind="measured", model=None):
+    """``(case, reason)`` of calibration's EMI step for ``data``, from ``model`` or an EMICORR reference of ``kind``."""
+    model = model or emicorr_model(ReferenceOptions(kind=kind), lines)
+    return cal_emi.case_from_model(model, ramp_model(data, obs))
+
+
+def emi_line(name, amplitudes, phases, drift):
+    """A simulated EMI line called ``name`` (``"Hz390"``, ``"Hz10"``) at its documented frequency."""
+    return emi.EmiLine(name, facts.FREQUENCIES[name], drift, tuple(amplitudes), tuple(phases))
+
+
+__all__ = ["Observation", "emi_case", "emi_line", "emi_ramps", "noise_free", "simulate_and_calibrate", "star_scene",
+           "synthetic_results", "tiny_suite_toml", "with_set"]

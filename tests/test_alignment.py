@@ -1,19 +1,20 @@
 """Pointing, distortion and catalog alignment (issue 5)."""
 from dataclasses import replace
 
+import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-import astropy.units as u
 from astropy.table import QTable
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import alignment
-from helpers import simulate_and_calibrate, star_scene
-from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions
+from miri_testbed.simulator import DetectorEffects, Effects, Observation, OpticsEffects, ReferenceOptions
 from miri_testbed.simulator.pointing import DISTORTION, TruePointing, celestial_wcs, true_pixels
+
+from helpers import simulate_and_calibrate, star_scene
 
 #: The stated range the alignment must recover: shifts up to 2" per axis (Law25talk: 2" in
 #: rare cases), rolls up to 0.1 deg (20 x the simulated rms roll error, a placeholder).
@@ -74,7 +75,8 @@ def test_unrelated_catalog_is_refused_not_matched():
 
 def test_pipeline_flags_a_refused_alignment_and_keeps_the_commanded_wcs(tmp_path):
     obs = Observation(filter="F1000W", subarray="SUB128", ngroups=5)
-    effects = replace(DetectorEffects.noise_free(), pointing_error=True, pointing_error_arcsec=1.0)
+    noise_free = Effects.noise_free()
+    effects = replace(noise_free, optics=replace(noise_free.optics, pointing_error=True, pointing_error_arcsec=1.0))
     sim, products, scores = simulate_and_calibrate(tmp_path, obs, star_scene(obs, 2, n=3, margin=25), 2,
                                                    effects=effects, references=ReferenceOptions(kind="perfect"))
     cat = QTable.read(products["cat"])
@@ -90,7 +92,7 @@ def test_pipeline_flags_a_refused_alignment_and_keeps_the_commanded_wcs(tmp_path
 
 def test_pipeline_aligns_a_field_to_a_few_mas(tmp_path):
     obs = Observation(filter="F770W", subarray="SUB256", ngroups=10)
-    effects = replace(DetectorEffects(cosmic_rays=False, showers=False), pointing_error_arcsec=1.0)
+    effects = Effects(DetectorEffects(cosmic_rays=False, showers=False), OpticsEffects(pointing_error_arcsec=1.0))
     sim, products, scores = simulate_and_calibrate(tmp_path, obs, star_scene(obs, 4, n=15, flux=(0.5, 5.0)), 4,
                                                    effects=effects)
     cat = QTable.read(products["cat"])

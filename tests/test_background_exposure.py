@@ -13,7 +13,7 @@ from miri_testbed.calibration import CalibrationInputError
 from miri_testbed.calibration import background as cal_background
 from miri_testbed.calibration.pipeline import calibrate, calibrate_exposure
 from miri_testbed.instrument import dq
-from miri_testbed.simulator import DetectorEffects, Observation, Scene, simulate
+from miri_testbed.simulator import Observation, Scene, simulate
 from miri_testbed.validation.cli import main
 from miri_testbed.validation.runner import Cell, run_cell
 from miri_testbed.validation.scenarios import parse_suite
@@ -30,7 +30,7 @@ def field(tmp_path_factory):
     """A 12-star F770W field on a 20 MJy/sr sky with its dedicated background exposure."""
     folder = tmp_path_factory.mktemp("bkg")
     scene = star_scene(OBS, 1, n=12, flux=(0.1, 2.0), background=SKY_MJY_SR, separation=30)
-    sim = simulate(scene, OBS, folder / "sim", name="e", seed=1, effects=DetectorEffects(background_exposure=True))
+    sim = simulate(scene, replace(OBS, background_exposure=True), folder / "sim", name="e", seed=1)
     return folder, scene, sim
 
 
@@ -50,15 +50,17 @@ def test_background_exposure_is_the_offset_field_after_the_science_and_leaves_it
     alone = simulate(scene, OBS, tmp_path / "alone", name="e", seed=1)
     with dm.RampModel(str(alone["uncal"])) as model:
         np.testing.assert_array_equal(model.data, science_data)
-    assert "background" not in alone and not (tmp_path / "alone" / "e_asn.json").exists()
+    assert "background" not in alone
+    members = json.loads(alone["association"].read_text())["products"][0]["members"]
+    assert members == [{"expname": "e_uncal.fits", "exptype": "science"}]
 
 
 def test_dedicated_background_subtracts_the_sky_and_adds_its_variance(tmp_path):
     """An empty 20 MJy/sr field and its background exposure, each calibrated alone: the
     difference must be 0 to within its noise and scatter as ``sqrt(var_S + var_B)``
     (pull width 1), i.e. the variances add (the science's error alone is ~sqrt(2) short)."""
-    sim = simulate(Scene((), SKY_MJY_SR), OBS, tmp_path / "sim", name="sky", seed=4,
-                   effects=DetectorEffects(background_exposure=True))
+    sim = simulate(Scene((), SKY_MJY_SR), replace(OBS, background_exposure=True), tmp_path / "sim", name="sky",
+                   seed=4)
     cal_s = calibrate_exposure(sim["uncal"], sim["refs"])["cal"]
     cal_b = calibrate_exposure(sim["background"], sim["refs"])["cal"]
     var_s, var_b = cal_s.err.astype(float) ** 2, cal_b.err.astype(float) ** 2
@@ -140,12 +142,11 @@ def test_background_choices_that_cannot_work_are_errors(field, tmp_path, capsys)
 
 
 def test_a_scenario_turns_the_background_exposure_on_for_a_study_variant(tmp_path):
-    suite = parse_suite(tiny_suite_toml([3]).replace("ngroups = 8", "ngroups = 8\n[scenario.effects]\n"
-                                                                          "background_exposure = true"))
+    suite = parse_suite(tiny_suite_toml([3]).replace("ngroups = 8", "ngroups = 8\nbackground_exposure = true"))
     scenario = suite.scenarios[0]
-    assert scenario.effects.background_exposure
+    assert scenario.observation.background_exposure
     frame = run_cell(Cell(scenario, 3, (("background", "dedicated"),)), tmp_path)[0]
     assert (frame.metric == "flux_ratio").any() and (frame.algorithms == "background=dedicated").all()
-    plain = replace(scenario, effects=replace(scenario.effects, background_exposure=False))
+    plain = replace(scenario, observation=replace(scenario.observation, background_exposure=False))
     with pytest.raises(CalibrationInputError, match="needs a dedicated background exposure"):
         run_cell(Cell(plain, 3, (("background", "dedicated"),)), tmp_path / "plain")

@@ -6,9 +6,10 @@ import pytest
 from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
-from helpers import Observation, star_scene
 from miri_testbed.simulator import ReferenceOptions, simulate
 from miri_testbed.validation.cli import main
+
+from helpers import Observation, star_scene
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +129,9 @@ def test_unknown_suite(tmp_path, capsys):
 
 def test_wrongly_typed_scenario_value(tmp_path, capsys):
     suite = tmp_path / "s.toml"
-    suite.write_text('[suite]\nseeds=[1]\n[[scenario]]\nname="a"\n[scenario.effects]\ndigitize="no"\n')
+    suite.write_text('[suite]\nseeds=[1]\n[[scenario]]\nname="a"\n[scenario.effects.detector]\ndigitize="no"\n')
     code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "rep")])
-    _assert_refused(code, capsys.readouterr().err, tmp_path / "rep", "scenario 'a'.effects.digitize: expected bool")
+    _assert_refused(code, capsys.readouterr().err, tmp_path / "rep", "scenario 'a'.effects.detector.digitize: expected bool")
 
 
 def test_score_refuses_swapped_or_mismatched_files(exposure, tmp_path, capsys):
@@ -153,10 +154,11 @@ def test_run_exits_1_when_a_target_fails(tmp_path, capsys):
         '[scenario.observation]\nsubarray="SUB256"\nngroups=10\n'
         '[scenario.scene]\nrandom_stars={n=6, flux_min_mjy=0.5, flux_max_mjy=3.0}\n'  # well above S/N 100
         '[scenario.references]\nphotom_error=0.0\n'
-        '[scenario.effects]\ncosmic_rays=false\nshowers=false\n'
+        '[scenario.effects.detector]\ncosmic_rays=false\nshowers=false\n'
     )
     assert main(["run", "--suite", str(suite), "-o", str(tmp_path / "ok"), "--workers", "1"]) == 0
-    suite.write_text(suite.read_text().replace("photom_error=0.0", "photom_error=0.05").replace("seeds=[1]", "seeds=[3]"))
+    bad = suite.read_text().replace("photom_error=0.0", "photom_error=0.05").replace("seeds=[1]", "seeds=[3]")
+    suite.write_text(bad)
     code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "bad"), "--workers", "1"])
     out = capsys.readouterr().out
     assert code == 1 and "targets failed: IMG-FLUX-1" in out

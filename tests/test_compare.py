@@ -8,43 +8,13 @@ from hypothesis import strategies as st
 from miri_testbed.validation.cli import main
 from miri_testbed.validation.compare import NO_DIFFERENCE, bootstrap_ci, compare, pair_rows
 from miri_testbed.validation.results import write_parquet
-from miri_testbed.validation.runner import COLUMNS
 
-
-def synthetic(rng, n_seeds=12, n_sources=5, scenarios=("s1", "s2"), label="default"):
-    """A results table shaped like the runner's: exposure rows, binned rows, source rows."""
-    rows = []
-    for scenario in scenarios:
-        for seed in range(n_seeds):
-            rows.append(dict(metric="pull_std", value=1 + 0.02 * rng.normal(), unit=""))
-            rows += [dict(metric="pull_mean", value=0.01 * rng.normal(), unit="", bin=b) for b in (0.0, 10.0)]
-            rows.append(dict(metric="pull_n", value=float(rng.integers(1000, 2000)), unit="pixel"))
-            for sid in range(n_sources):
-                ctx = dict(source_id=float(sid), true_flux_mjy=0.1 * (sid + 1), snr=30.0 * (sid + 1))
-                rows.append(dict(metric="flux_ratio", value=1 + 0.01 * rng.normal(), unit="", **ctx))
-                rows.append(dict(metric="astrometric_error", value=abs(5 + rng.normal()), unit="mas", **ctx))
-                rows.append(dict(metric="detected", value=float(rng.random() < 0.9), unit="", **ctx))
-            for r in rows:
-                r.setdefault("scenario", scenario)
-                r.setdefault("seed", seed)
-    frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    frame["algorithms"] = label
-    return frame
-
-
-def with_set(table, label, **changes):
-    """A copy of ``table`` as algorithm set ``label``, with ``metric=function(values)`` applied."""
-    other = table.copy()
-    other["algorithms"] = label
-    for metric, change in changes.items():
-        sel = other["metric"] == metric
-        other.loc[sel, "value"] = change(other.loc[sel, "value"].to_numpy())
-    return pd.concat([table, other], ignore_index=True)
+from helpers import synthetic_results, with_set
 
 
 @given(seed=st.integers(0, 2**32 - 1), n_seeds=st.integers(1, 15), n_sources=st.integers(0, 6))
 def test_a_set_against_itself_shows_no_difference_anywhere(seed, n_seeds, n_sources):
-    table = with_set(synthetic(np.random.default_rng(seed), n_seeds, n_sources), "copy")
+    table = with_set(synthetic_results(np.random.default_rng(seed), n_seeds, n_sources), "copy")
     result = compare(table, "default", "copy")
     assert len(result) > 0
     assert (result["verdict"] == NO_DIFFERENCE).all()
@@ -58,7 +28,7 @@ def test_a_known_shift_gets_the_right_verdict(seed, sign, n_seeds):
     independent noise per pair) and flux ratios by 0.2 % away from or towards 1, in the
     direction ``sign`` of their loss; pull widths do not move."""
     rng = np.random.default_rng(seed)
-    table = synthetic(rng, n_seeds)
+    table = synthetic_results(rng, n_seeds)
     n = 2 * n_seeds * 5  # source rows per metric, pooled over both scenarios
     step = 6 / np.sqrt(n)
 
@@ -106,7 +76,7 @@ def test_every_metric_the_scorers_write_has_a_direction_or_is_deliberately_unjud
 
 def test_a_lower_completeness_is_worse():
     rng = np.random.default_rng(5)
-    table = synthetic(rng, 15)
+    table = synthetic_results(rng, 15)
     table.loc[table.metric == "detected", "value"] = 1.0
     table = with_set(table, "lossy", detected=lambda v: np.where(np.arange(v.size) % 4 == 0, 0.0, v))
     row = compare(table, "default", "lossy").set_index(["scenario", "metric"]).loc[("all", "detected")]
@@ -127,7 +97,7 @@ def test_bootstrap_interval_covers_the_true_mean_at_its_level():
 
 def test_source_rows_pair_by_source_id_not_by_order():
     rng = np.random.default_rng(2)
-    table = synthetic(rng, 10, scenarios=("s1",))
+    table = synthetic_results(rng, 10, scenarios=("s1",))
     other = table.sample(frac=1.0, random_state=3)  # shuffled rows
     other = other[~((other.metric == "flux_ratio") & (other.source_id == 2) & (other.seed == 0))]
     other = other.assign(algorithms="shuffled")
@@ -140,7 +110,7 @@ def test_source_rows_pair_by_source_id_not_by_order():
 
 def test_compare_command_writes_table_markdown_and_plot(tmp_path, capsys):
     rng = np.random.default_rng(4)
-    table = with_set(synthetic(rng, 12), "ramp_fit=ols", astrometric_error=lambda v: v + 0.5)
+    table = with_set(synthetic_results(rng, 12), "ramp_fit=ols", astrometric_error=lambda v: v + 0.5)
     write_parquet(table, tmp_path / "results.parquet")
     assert main(["compare", str(tmp_path), "--a", "default", "--b", "ramp_fit=ols"]) == 0
     out = tmp_path / "compare" / "ramp_fit=ols_vs_default"

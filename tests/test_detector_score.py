@@ -45,7 +45,8 @@ def test_sources_inside_a_shower_footprint_are_marked_hit():
     from miri_testbed.validation.score import _hit_by_showers
 
     showers = Table(rows=[(1.0, 50.0, 40.0, 20.0, 10.0, 0.0, 8.0)], names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
-    sources = Table(rows=[(50.0, 40.0), (50.0 + 39.0, 40.0), (50.0 + 41.0, 40.0), (50.0, 40.0 + 21.0)], names=("x", "y"))
+    sources = Table(rows=[(50.0, 40.0), (50.0 + 39.0, 40.0), (50.0 + 41.0, 40.0), (50.0, 40.0 + 21.0)],
+                    names=("x", "y"))
     assert _hit_by_showers(sources, showers).tolist() == [True, True, False, False]  # 2 semi-axes along each axis
     assert not _hit_by_showers(sources, Table()).any()
 
@@ -61,7 +62,7 @@ def test_each_shower_is_scored_in_its_own_arrival_group_when_showers_overlap():
                     names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
     events = np.zeros((1, ngroups) + shape, np.uint8)
     ys, xs = np.indices(shape)
-    for row, group in zip(showers, (1, 5)):  # read k at (k + 1) tg: the first read after t
+    for row, group in zip(showers, (1, 5), strict=True):  # read k at (k + 1) tg: the first read after t
         _, inside = footprint({k: row[k] for k in row.colnames}, ys, xs)
         events[0, group][inside] |= 2
     affected, areas = _shower_masks(showers, shape, 1, ngroups, tg, events)

@@ -11,10 +11,12 @@ from miri_testbed.calibration import registry
 from miri_testbed.calibration.pipeline import calibrate_exposure, emi_step
 from miri_testbed.instrument import emi as facts
 from miri_testbed.instrument import readout
-from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, Scene, detector, emi, simulate
-from miri_testbed.simulator.exposure import ramp_model, rng_streams
+from miri_testbed.simulator import DetectorEffects, Effects, Observation, ReferenceOptions, Scene, emi, simulate
+from miri_testbed.simulator.exposure import ramp_model
 from miri_testbed.simulator.references import emicorr_model, mask_flags
 from miri_testbed.validation import emi_score
+
+from helpers import emi_case, emi_line, emi_ramps
 
 
 def test_whole_period_configurations_are_the_390hz_free_ones():
@@ -25,28 +27,11 @@ def test_whole_period_configurations_are_the_390hz_free_ones():
     assert facts.period_clocks(390.625) == pytest.approx(256.0)
 
 
-def _ramps(subarray, ngroups, lines, effects, seed=0, nints=1, rate=20.0):
-    obs = Observation(subarray=subarray, ngroups=ngroups, nints=nints)
-    rngs = rng_streams(seed)
-    truth = detector.draw_detector(obs, effects, rngs["detector"])
-    data, _ = detector.ramps(np.full(truth.gain.shape, rate), obs, truth, effects, rngs["ramps"], lines)
-    return obs, truth, data
-
-
-def _case(obs, data, lines=(), kind="measured", model=None):
-    model = model or emicorr_model(ReferenceOptions(kind=kind), lines)
-    return cal_emi.case_from_model(model, ramp_model(data, obs))
-
-
-def _line(name, amplitudes, phases, drift):
-    return emi.EmiLine(name, facts.FREQUENCIES[name], drift, tuple(amplitudes), tuple(phases))
-
-
 def test_emi_uses_no_ramp_noise_random_numbers():
     effects = dataclasses.replace(DetectorEffects(), digitize=False, cosmic_rays=False, showers=False)
-    line = _line("Hz390", (4.0, 1.0), (0.3, 1.2), 5e-5)
-    obs, _, with_emi = _ramps("SUB64", 4, [line], effects, seed=7)
-    _, _, without = _ramps("SUB64", 4, [], effects, seed=7)
+    line = emi_line("Hz390", (4.0, 1.0), (0.3, 1.2), 5e-5)
+    obs, _, with_emi = emi_ramps("SUB64", 4, [line], effects, seed=7)
+    _, _, without = emi_ramps("SUB64", 4, [], effects, seed=7)
     np.testing.assert_allclose(with_emi - without, emi.waveform([line], obs), atol=2e-2)
 
 
@@ -56,9 +41,9 @@ def test_emi_uses_no_ramp_noise_random_numbers():
        phases=st.lists(st.floats(0, 2 * np.pi), min_size=3, max_size=3))
 def test_joint_recovers_noise_free_emi(subarray, ngroups, amplitude, harmonics, drift, phases):
     amps = amplitude * np.array([1.0, 0.4, 0.25])[:harmonics]
-    line = _line("Hz390", amps, phases[:harmonics], drift)
-    obs, truth, data = _ramps(subarray, ngroups, [line], DetectorEffects.noise_free())
-    case, reason = _case(obs, data, [line])
+    line = emi_line("Hz390", amps, phases[:harmonics], drift)
+    obs, truth, data = emi_ramps(subarray, ngroups, [line], Effects.noise_free().detector)
+    case, reason = emi_case(obs, data, [line])
     assert reason is None
     out, notes = cal_emi.correct_joint(data, np.zeros(data.shape, np.uint8), np.zeros(data.shape[2:], np.uint32),
                                        truth.read_noise, truth.gain, case)
@@ -75,8 +60,8 @@ JWST_JOINT_MOVES_RATES = pytest.mark.xfail(
                                      for v in registry.ALGORITHMS["emi"] if v != "none"])
 def test_without_emi_corrections_leave_rates_alone(variant):
     effects = dataclasses.replace(DetectorEffects(), emi=False, cosmic_rays=False, showers=False)
-    obs, truth, data = _ramps("SUB64", 12, [], effects, seed=3)
-    case, _ = _case(obs, data)
+    obs, truth, data = emi_ramps("SUB64", 12, [], effects, seed=3)
+    case, _ = emi_case(obs, data)
     pixeldq = mask_flags(truth)
     out, _ = registry.get("emi", variant)(data.copy(), np.zeros(data.shape, np.uint8), pixeldq,
                                           truth.read_noise, truth.gain, case)
@@ -93,7 +78,7 @@ def test_whole_period_line_is_skipped_and_said():
     model.subarray_cases.SUB256.freqs.FAST = ["Hz390", "Hz10"]
     obs = Observation(subarray="SUB256", ngroups=3)
     data = np.zeros((1, 3, 256, 256), np.float32)
-    case, reason = _case(obs, data, model=model)
+    case, reason = emi_case(obs, data, model=model)
     assert [name for name, _ in case.skipped] == ["Hz390"]
     assert "117 whole periods" in case.skipped[0][1]
     assert [line.name for line in case.lines] == ["Hz10"]
@@ -104,13 +89,13 @@ def test_reference_without_the_subarray_is_a_documented_skip(tmp_path):
     del model.subarray_cases.SUB64
     obs = Observation(subarray="SUB64", ngroups=3)
     data = np.zeros((1, 3, 64, 72), np.float32)
-    case, reason = _case(obs, data, model=model)
+    case, reason = emi_case(obs, data, model=model)
     assert case is None and "SUB64" in reason and "not corrected" in reason
 
 
 def test_pipeline_corrects_by_default_and_skips_without_reference(tmp_path):
     obs = Observation(subarray="SUB64", ngroups=3)
-    effects = DetectorEffects(cosmic_rays=False, showers=False)
+    effects = Effects(detector=DetectorEffects(cosmic_rays=False, showers=False))
     paths = simulate(Scene(background_mjy_sr=5.0), obs, tmp_path / "sim", name="x", seed=2, effects=effects)
     truth_wave = emi_score.true_waveform(paths["truth"])
     assert truth_wave.std() > 1.0  # 390 Hz + 10 Hz struck in SUB64
@@ -127,7 +112,7 @@ def test_pipeline_corrects_by_default_and_skips_without_reference(tmp_path):
 def test_emi_step_none_and_too_few_groups():
     obs = Observation(subarray="SUB64", ngroups=2)
     data = np.zeros((1, 2, 64, 72), np.float32)
-    case, _ = _case(obs, data)
+    case, _ = emi_case(obs, data)
     out, notes = cal_emi.correct_joint(data, np.zeros(data.shape, np.uint8), np.zeros((64, 72), np.uint32),
                                        1.0, 4.0, case)
     assert out is data and "needs >= 3" in notes[0]
@@ -138,9 +123,9 @@ def test_emi_step_none_and_too_few_groups():
 def test_a_drift_of_the_reference_pixels_alone_changes_no_correction():
     """Reference pixels have per-group offsets of their own in the joint fit, so a drift
     they alone carry (as MIRI's reference pixels do) moves nothing but themselves."""
-    line = _line("Hz390", (5.0, 1.5, 1.0), (0.3, 2.0, 4.0), 1e-4)
-    obs, truth, data = _ramps("SUB128", 6, [line], DetectorEffects(cosmic_rays=False, showers=False), seed=5)
-    case, _ = _case(obs, data, [line])
+    line = emi_line("Hz390", (5.0, 1.5, 1.0), (0.3, 2.0, 4.0), 1e-4)
+    obs, truth, data = emi_ramps("SUB128", 6, [line], DetectorEffects(cosmic_rays=False, showers=False), seed=5)
+    case, _ = emi_case(obs, data, [line])
     pixeldq = mask_flags(truth)
     drift = np.zeros(data.shape, np.float32)
     drift[:, :, truth.reference] = np.random.default_rng(2).normal(0, 40, (1, obs.ngroups, 1))

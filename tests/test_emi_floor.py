@@ -21,7 +21,7 @@ def _least_squares_residuals(line, obs, sigma, trials, rng, reference=None):
     w = 2 * np.pi * line.true_frequency
     harmonics = np.arange(1, len(line.amplitudes) + 1)
     D = np.concatenate([np.stack([np.cos(h * w * t), np.sin(h * w * t)], -1) for h in harmonics], -1)
-    truth = sum(a * np.sin(h * w * t + p) for h, a, p in zip(harmonics, line.amplitudes, line.phases))
+    truth = sum(a * np.sin(h * w * t + p) for h, a, p in zip(harmonics, line.amplitudes, line.phases, strict=True))
     k = np.arange(ngroups) - (ngroups - 1) / 2
     X = np.kron(np.eye(nints), np.ones((ngroups, 1)))
     P_ref = np.eye(nints * ngroups) - X @ np.linalg.pinv(X)

@@ -44,11 +44,11 @@ from scipy import stats
 from miri_testbed.calibration import emi as cal_emi
 from miri_testbed.calibration import registry
 from miri_testbed.calibration.ramp_fit import fit_ramps
-from miri_testbed.simulator import DetectorEffects, emi, readclock
+from miri_testbed.simulator import DetectorEffects, Effects, emi, readclock
 from miri_testbed.simulator.references import mask_flags
 from miri_testbed.validation import emi_floor, emi_score
 
-from test_emi import _case, _line, _ramps
+from helpers import emi_case, emi_line, emi_ramps
 
 TAIL = 1e-4
 EFFECTS = DetectorEffects(cosmic_rays=False, showers=False)  # all the noise, no events
@@ -70,7 +70,7 @@ def _amplitudes(rms, relative):
 
 
 def _correct(variant, obs, truth, data, lines=()):
-    case, reason = _case(obs, data, lines)
+    case, reason = emi_case(obs, data, lines)
     assert reason is None, reason
     pixeldq = mask_flags(truth)  # as dq_init sets it from the MASK
     return registry.get("emi", variant)(data.copy(), np.zeros(data.shape, np.uint8), pixeldq, truth.read_noise,
@@ -90,7 +90,7 @@ def _score(obs, truth, data, out, lines):
 
 def _largest_rate_change(variant, subarray, ngroups, seed=11):
     """max over usable pixels of |rate(corrected) - rate(raw)| / rate error, EMI off."""
-    obs, truth, data = _ramps(subarray, ngroups, [], dataclasses.replace(EFFECTS, emi=False), seed=seed)
+    obs, truth, data = emi_ramps(subarray, ngroups, [], dataclasses.replace(EFFECTS, emi=False), seed=seed)
     out, _ = _correct(variant, obs, truth, data)
     gdq = np.zeros(data.shape, np.uint8)
     before = fit_ramps(data, gdq, truth.read_noise, truth.gain, obs.group_time)
@@ -118,13 +118,13 @@ def test_without_emi_no_rate_moves_by_a_tenth_sigma(variant, subarray, ngroups):
 # ----------------------------------------------------------------------------- integrations
 
 def _line_390(drift=8e-5, rms=4.0):
-    return _line("Hz390", _amplitudes(rms, (1.0, 0.45, 0.2)), (0.4, 2.0, 4.1), drift)
+    return emi_line("Hz390", _amplitudes(rms, (1.0, 0.45, 0.2)), (0.4, 2.0, 4.1), drift)
 
 
 @pytest.mark.parametrize("subarray,ngroups,nints", [("SUB64", 3, 3), ("SLITLESSPRISM", 4, 2), ("SUB128", 5, 2)])
 def test_joint_across_integrations_recovers_noise_free_emi(subarray, ngroups, nints):
     line = _line_390()
-    obs, truth, data = _ramps(subarray, ngroups, [line], DetectorEffects.noise_free(), nints=nints)
+    obs, truth, data = emi_ramps(subarray, ngroups, [line], Effects.noise_free().detector, nints=nints)
     out, notes = _correct("joint", obs, truth, data, [line])
     frac, _ = _score(obs, truth, data, out, [line])
     assert frac < 0.005, (frac, notes)
@@ -139,7 +139,7 @@ def test_joint_residual_falls_with_the_floor_as_integrations_add_up():
     for nints in (1, 9):
         resid[nints] = []
         for seed in seeds:
-            obs, truth, data = _ramps("SUB64", 5, [line], EFFECTS, seed=seed, nints=nints)
+            obs, truth, data = emi_ramps("SUB64", 5, [line], EFFECTS, seed=seed, nints=nints)
             out, notes = _correct("joint", obs, truth, data, [line])
             frac, floor = _score(obs, truth, data, out, [line])
             assert frac < bound(3) * floor, (nints, seed, frac, floor, notes)
@@ -179,8 +179,8 @@ def _fitted_offset(notes, name):
 @pytest.mark.parametrize("ngroups,drift,seed", [(3, 1e-4, 1), (3, -5e-5, 2),
                                                 (5, 1e-4, 1), (10, -6.5e-5, 2)])
 def test_full_frame_10hz_with_frequency_offset(ngroups, drift, seed):
-    line = _line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), drift)
-    obs, truth, data = _ramps("FULL", ngroups, [line], EFFECTS, seed=seed)
+    line = emi_line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), drift)
+    obs, truth, data = emi_ramps("FULL", ngroups, [line], EFFECTS, seed=seed)
     out, notes = _correct("joint", obs, truth, data, [line])
     frac, floor = _score(obs, truth, data, out, [line])
     assert frac < bound(3) * floor, (frac, floor, notes)
@@ -208,8 +208,8 @@ REGULAR = [(s, n) for s in SUBARRAYS_390 for n in range(3, 11) if (s, n) not in 
 def test_joint_residual_within_bound_of_floor(config, rms, harmonics, relative, phases, drift, seed):
     subarray, ngroups = config
     rel = (1.0, relative[0] / 2, relative[1] / 3)[:harmonics]  # u_h / h, as the simulator draws them
-    line = _line("Hz390", _amplitudes(rms, rel), phases[:harmonics], drift)
-    obs, truth, data = _ramps(subarray, ngroups, [line], EFFECTS, seed=seed)
+    line = emi_line("Hz390", _amplitudes(rms, rel), phases[:harmonics], drift)
+    obs, truth, data = emi_ramps(subarray, ngroups, [line], EFFECTS, seed=seed)
     out, notes = _correct("joint", obs, truth, data, [line])
     frac, floor = _score(obs, truth, data, out, [line])
     assert frac < bound(harmonics) * floor, (frac, floor, frac / floor, notes)
@@ -224,7 +224,7 @@ def test_joint_within_bound_of_cramer_rao_floor_where_a_harmonic_is_nearly_whole
     when its group-varying power exceeds MIN_HARMONIC_POWER times its noise, so what it
     drops is bounded by the same floor."""
     line = _line_390()
-    obs, truth, data = _ramps("SUB128", ngroups, [line], EFFECTS, seed=0)
+    obs, truth, data = emi_ramps("SUB128", ngroups, [line], EFFECTS, seed=0)
     out, notes = _correct("joint", obs, truth, data, [line])
     frac, _ = _score(obs, truth, data, out, [line])
     usable = ~(truth.dead | truth.hot | truth.reference)
@@ -235,8 +235,8 @@ def test_joint_within_bound_of_cramer_rao_floor_where_a_harmonic_is_nearly_whole
 
 
 def test_both_lines_at_once():
-    lines = [_line_390(), _line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), 5e-5)]
-    obs, truth, data = _ramps("SLITLESSPRISM", 5, lines, EFFECTS, seed=1)
+    lines = [_line_390(), emi_line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), 5e-5)]
+    obs, truth, data = emi_ramps("SLITLESSPRISM", 5, lines, EFFECTS, seed=1)
     out, notes = _correct("joint", obs, truth, data, lines)
     frac, floor = _score(obs, truth, data, out, lines)
     assert frac < bound(3, 3) * floor, (frac, floor, notes)
@@ -244,8 +244,8 @@ def test_both_lines_at_once():
 
 @pytest.mark.parametrize("subarray,ngroups", [("SUB64", 3), ("SUB64", 4)])
 def test_unidentifiable_10hz_line_is_left_alone_and_said(subarray, ngroups):
-    line = _line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), 5e-5)
-    obs, truth, data = _ramps(subarray, ngroups, [line], EFFECTS, seed=1)
+    line = emi_line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), 5e-5)
+    obs, truth, data = emi_ramps(subarray, ngroups, [line], EFFECTS, seed=1)
     usable = ~(truth.dead | truth.hot | truth.reference)
     crb = emi_floor.cramer_rao_floor([line], readclock.frame_starts(obs), readclock.pixel_offsets(obs),
                                      float(np.median(truth.read_noise)), usable, reference=truth.reference)
@@ -264,8 +264,8 @@ def test_10hz_line_in_a_short_subarray_ramp_within_bound_of_its_floor(subarray, 
     separates them from the per-pixel rates, so the floor is the Cramer-Rao one.  (SUB128,
     3 groups: floor 5.8 %, 291 % without reference pixels; the fit left 36 % when it
     dropped harmonics all at once, 8.5 % dropping the weakest first.)"""
-    line = _line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), 5e-5)
-    obs, truth, data = _ramps(subarray, ngroups, [line], EFFECTS, seed=1)
+    line = emi_line("Hz10", _amplitudes(4.0, (1.0, 0.4, 0.15)), (1.0, 5.5, 3.0), 5e-5)
+    obs, truth, data = emi_ramps(subarray, ngroups, [line], EFFECTS, seed=1)
     usable = ~(truth.dead | truth.hot | truth.reference)
     crb = emi_floor.cramer_rao_floor([line], readclock.frame_starts(obs), readclock.pixel_offsets(obs),
                                      float(np.median(truth.read_noise)), usable, reference=truth.reference)

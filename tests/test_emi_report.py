@@ -4,12 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_compare import synthetic
 from miri_testbed.validation import views
 from miri_testbed.validation.cli import main
 from miri_testbed.validation.results import write_parquet
 from miri_testbed.validation.runner import COLUMNS, run_cells, suite_cells
 from miri_testbed.validation.scenarios import parse_suite
+
+from helpers import synthetic_results
 
 SUB64 = """
 [suite]
@@ -24,7 +25,7 @@ ngroups = 5
 [scenario.scene]
 background_mjy_sr = 2.0
 random_stars = { n = 2, flux_min_mjy = 0.1, flux_max_mjy = 1.0, margin_pix = 14 }
-[scenario.effects]
+[scenario.effects.detector]
 cosmic_rays = false
 showers = false
 emi_rms_10_dn = 0.0
@@ -93,7 +94,7 @@ def emi_study_table():
     """A results table of two algorithm sets with EMI residuals at 3, 5 and 10 groups."""
     rows = []
     for label, scale in (("default", 1.0), ("emi=fold", 8.0)):
-        base = synthetic(np.random.default_rng(1), 2, label=label)
+        base = synthetic_results(np.random.default_rng(1), 2, label=label)
         for ngroups in (3, 5, 10):
             for seed in (0, 1):
                 floor = 0.03 / np.sqrt(ngroups - 2)

@@ -6,12 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
-from helpers import noise_free, simulate_and_calibrate, star_scene
 from miri_testbed.instrument import imager
-from miri_testbed.simulator import DetectorEffects, Observation
+from miri_testbed.simulator import DetectorEffects, Effects, Observation
 from miri_testbed.validation import targets
 from miri_testbed.validation.runner import run_cells, suite_cells
 from miri_testbed.validation.scenarios import load_suite
+
+from helpers import noise_free, simulate_and_calibrate, star_scene
 
 SMALL = ["SUB64", "SUB128", "SUB256"]
 FILTERS = ["F560W", "F770W", "F1000W", "F1500W", "F2100W"]
@@ -49,7 +50,7 @@ def test_noisy_rates_have_unit_pulls(tmp_path_factory, seed, readpatt, filt):
     tmp = tmp_path_factory.mktemp("noisy")
     subarray = "FULL" if readpatt == "SLOWR1" else "SUB256"
     obs = Observation(filter=filt, subarray=subarray, readpatt=readpatt, ngroups=4 if readpatt == "SLOWR1" else 15)
-    effects = DetectorEffects(cosmic_rays=False, showers=False)
+    effects = Effects(detector=DetectorEffects(cosmic_rays=False, showers=False))
     _, _, scores = simulate_and_calibrate(tmp, obs, star_scene(obs, seed, background=10.0), seed, effects=effects)
     overall = scores[scores.bin.isna()].set_index("metric")["value"]
     assert overall["pull_n"] > 6e4

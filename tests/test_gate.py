@@ -124,7 +124,8 @@ def test_gate_errors_name_the_problem(tmp_path, capsys):
     baseline = tmp_path / "b.json"
     gate.save_baseline(baseline, gate.make_baseline(synthetic(range(3)), "s", "", "default"))
     assert main(["gate", "--baseline", str(baseline), "--results", str(results)]) == 2
-    assert "not a metrics table (missing column(s) scenario, seed, algorithms, metric, value)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a metrics table (missing column(s) scenario, seed, algorithms, metric, value)" in err
     assert main(["gate", "--baseline", str(baseline), "--suite", "quick"]) == 2
     assert "not the suite the baseline" in capsys.readouterr().err
     assert main(["gate", "--baseline", str(baseline)]) == 2

@@ -13,8 +13,7 @@ from miri_testbed.calibration.photom import time_correction
 from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.calibration.references import load
 from miri_testbed.instrument import imager, optics
-from miri_testbed.simulator import Observation, simulate
-from miri_testbed.simulator import cruciform, throughput
+from miri_testbed.simulator import Observation, cruciform, simulate, throughput
 from miri_testbed.validation.score import score
 
 from helpers import star_scene

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from miri_testbed.calibration import background as cal_background
-from miri_testbed.simulator import Observation, psf
-from miri_testbed.simulator import background
+from miri_testbed.simulator import Observation, background, psf
 
 
 def test_zodiacal_dominates_short_and_thermal_long_wavelengths():

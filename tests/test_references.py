@@ -9,9 +9,10 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.calibration import CalibrationInputError
 from miri_testbed.calibration import references as refs
 from miri_testbed.calibration.pipeline import calibrate
-from helpers import Observation, star_scene
 from miri_testbed.instrument import dq, readout
-from miri_testbed.simulator import DetectorEffects, ReferenceOptions, simulate
+from miri_testbed.simulator import DetectorEffects, Effects, ReferenceOptions, simulate
+
+from helpers import Observation, star_scene
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,8 @@ def test_uncal_written_by_another_tool_calibrates_with_nominal_references(tmp_pa
     m.exposure.ngroups, m.exposure.nints, m.exposure.nframes, m.exposure.groupgap = ngroups, 1, 1, 0
     m.exposure.group_time = m.exposure.frame_time = tg
     m.exposure.start_time = 60300.0
-    m.subarray.name, m.subarray.xstart, m.subarray.ystart, m.subarray.xsize, m.subarray.ysize = "SUB256", 413, 51, 256, 256
+    m.subarray.name, m.subarray.xstart, m.subarray.ystart = "SUB256", 413, 51
+    m.subarray.xsize, m.subarray.ysize = 256, 256
     for key, value in dict(crpix1=128.5, crpix2=128.5, crval1=10.0, crval2=-30.0, cdelt1=3.07e-5, cdelt2=3.09e-5,
                            pc1_1=-1.0, pc1_2=0.0, pc2_1=0.0, pc2_2=1.0, ctype1="RA---TAN", ctype2="DEC--TAN").items():
         setattr(m.wcsinfo, key, value)
@@ -90,7 +92,7 @@ def test_simulated_exposure_with_built_in_nominal_references(tmp_path):
     rates are then off by the transient, but the jump and shower steps must not mistake
     a transient shared by every pixel for cosmic rays or showers."""
     obs = Observation(subarray="SUB256", ngroups=20)
-    effects = DetectorEffects(showers=False)  # so that any shower found is a false one
+    effects = Effects(detector=DetectorEffects(showers=False))  # so that any shower found is a false one
     sim = simulate(star_scene(obs, 3, n=6, margin=20), obs, tmp_path / "sim", name="e", seed=3, effects=effects)
     paths = calibrate(sim["uncal"], tmp_path / "out")
     rate = dm.open(paths["rate"])
@@ -106,9 +108,10 @@ def test_nominal_aperture_corrections_are_those_of_the_psf_model():
 
     from astropy.table import Table
 
-    from miri_testbed.simulator.optics_references import aperture_corrections
+    from miri_testbed.simulator.imager_references import aperture_corrections
 
-    table = Table.read(resources.files("miri_testbed.calibration") / "data" / "apcorr_nominal.ecsv", format="ascii.ecsv")
+    path = resources.files("miri_testbed.calibration") / "data" / "apcorr_nominal.ecsv"
+    table = Table.read(path, format="ascii.ecsv")
     rows = table[table["filter"] == "F770W"]
     expected = np.array(aperture_corrections("F770W"))
     shipped = np.column_stack([rows[c] for c in ("eefraction", "radius", "apcorr", "skyin", "skyout")])

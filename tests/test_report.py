@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from matplotlib import image
 
-from test_compare import synthetic, with_set
 from miri_testbed.validation import gate
 from miri_testbed.validation.cli import main
 from miri_testbed.validation.results import write_parquet
@@ -15,12 +14,14 @@ from miri_testbed.validation.score import PULL_HIST_EDGES
 from miri_testbed.validation.screenshot import find_chromium, screenshot
 from miri_testbed.validation.targets import evaluate, load_targets
 
+from helpers import synthetic_results, with_set
+
 
 @pytest.fixture
 def results_with_baseline(tmp_path):
     """A results file whose astrometric errors are 1 mas worse than its baseline's."""
     rng = np.random.default_rng(7)
-    table = synthetic(rng, 8)
+    table = synthetic_results(rng, 8)
     baseline = tmp_path / "baseline.json"
     gate.save_baseline(baseline, gate.make_baseline(table, "syn", "", "default"))
     worse = table.assign(value=np.where(table.metric == "astrometric_error", table.value + 1.0, table.value))
@@ -50,7 +51,7 @@ def test_report_writes_html_and_markdown_with_regressions_highlighted(results_wi
 def test_report_errors_name_the_problem(results_with_baseline, tmp_path, capsys):
     results, baseline = results_with_baseline
     two = tmp_path / "two.parquet"
-    write_parquet(with_set(synthetic(np.random.default_rng(1), 2), "ramp_fit=ols"), two)
+    write_parquet(with_set(synthetic_results(np.random.default_rng(1), 2), "ramp_fit=ols"), two)
     assert main(["report", str(two), "-o", str(tmp_path / "r")]) == 2
     assert "several algorithm sets (default, ramp_fit=ols); choose one with --algorithms" in capsys.readouterr().err
     assert main(["report", str(two), "-o", str(tmp_path / "r"), "--algorithms", "ramp_fit=ols"]) == 0
@@ -94,7 +95,7 @@ def test_published_anchors_are_listed_until_measured():
     assert not any(t.gating for name, t in targets.items() if name.startswith("ANCHOR"))
     assert (targets["ANCHOR-MRS-WAVE"].lower, targets["ANCHOR-MRS-WAVE"].upper) == (0, 27)
     assert targets["ANCHOR-LRS-WAVE"].upper == 20 and targets["ANCHOR-LRS-WAVE"].unit == "nm"
-    rows = synthetic(np.random.default_rng(0), 3)
+    rows = synthetic_results(np.random.default_rng(0), 3)
     results = {r["id"]: r for r in evaluate(rows)}
     assert results["ANCHOR-MRS-WAVE"]["passed"] is None and results["ANCHOR-LRS-WAVE"]["passed"] is None
     assert results["ANCHOR-IMG-FLUX"]["n"] > 0
@@ -114,7 +115,7 @@ ngroups = 8
 [scenario.scene]
 background_mjy_sr = 2.0
 random_stars = { n = 3, flux_min_mjy = 5.0, flux_max_mjy = 20.0, margin_pix = 14 }
-[scenario.effects]
+[scenario.effects.detector]
 cosmic_rays = true
 cosmic_ray_rate = 5e-3
 shower_rate = 200.0

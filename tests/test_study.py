@@ -71,7 +71,8 @@ def test_study_records_configuration_and_versions(tiny_suite, tmp_path):
     assert (folder / "suite.toml").read_text() == TINY
     table, meta = read_results(folder)
     assert set(table.seed) == {3} and set(table.algorithms) == {"ramp_fit=ols"}
-    assert meta["study"]["suite_toml"] == TINY and meta["study"]["algorithm_sets"] == {"ramp_fit=ols": [["ramp_fit", "ols"]]}
+    assert meta["study"]["suite_toml"] == TINY
+    assert meta["study"]["algorithm_sets"] == {"ramp_fit=ols": [["ramp_fit", "ols"]]}
     for package in ("numpy", "scipy", "astropy", "stdatamodels", "miri-testbed"):
         assert meta["versions"][package], package
     assert sum(meta["pull_hist"]) > 1000
@@ -96,8 +97,8 @@ def test_killed_study_resumes_without_lost_or_duplicated_rows(local_results, tin
     """Kill the study process (SIGKILL) once its first cell file appears, resume it, and
     get exactly the table of the uninterrupted study; finished cells are not recomputed."""
     folder = tmp_path / "study"
-    command = [sys.executable, "-m", "miri_testbed.validation.cli", "study", "--suite", str(tiny_suite), "--algorithms", *SETS,
-               "-o", str(folder), "--workers", "1", "--no-progress"]
+    command = [sys.executable, "-m", "miri_testbed.validation.cli", "study", "--suite", str(tiny_suite),
+               "--algorithms", *SETS, "-o", str(folder), "--workers", "1", "--no-progress"]
     proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:

@@ -32,17 +32,60 @@ EVENT_VALUED_BIN = {"shower_flagged_fraction"}
 
 
 def judged(metric):
+    """Whether ``metric`` has a direction (ideal value, lower or higher is better).
+
+    Parameters
+    ----------
+    metric : str
+        Metric name, as in the ``metric`` column of a results table.
+
+    Returns
+    -------
+    bool
+        True when :func:`loss` can judge it.
+    """
     return metric in IDEAL or metric in LOWER or metric in HIGHER_FRACTION
 
 
 def undirected(metrics):
-    """The metrics in ``metrics`` that nobody has given a direction yet (a new metric
-    belongs in one of the sets above before compare and gate can judge it)."""
+    """List the metrics that nobody has given a direction yet.
+
+    A new metric belongs in one of the sets above (or in :data:`NOT_JUDGED`) before
+    compare and gate can judge it.
+
+    Parameters
+    ----------
+    metrics : iterable of str
+        Metric names.
+
+    Returns
+    -------
+    list of str
+        Sorted names that are neither judged nor deliberately unjudged.
+    """
     return sorted(m for m in set(metrics) if not judged(m) and m not in NOT_JUDGED)
 
 
 def loss(metric, values):
-    """The loss (lower is better) of ``values`` of ``metric``; KeyError if not judged."""
+    """Loss (lower is better) of values of a metric.
+
+    Parameters
+    ----------
+    metric : str
+        A judged metric name.
+    values : array_like
+        Values of ``metric``, in its own unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``|v - ideal|``, ``v`` or ``1 - v`` (float), in the unit of ``values``.
+
+    Raises
+    ------
+    KeyError
+        If ``metric`` has no defined direction.
+    """
     values = np.asarray(values, float)
     if metric in IDEAL:
         return np.abs(values - IDEAL[metric])
@@ -54,13 +97,19 @@ def loss(metric, values):
 
 
 def loss_name(metric):
-    """How the loss of ``metric`` is computed, for tables."""
+    """Describe how the loss of a metric is computed, for tables.
+
+    Parameters
+    ----------
+    metric : str
+        A metric name.
+
+    Returns
+    -------
+    str
+        ``"|v - x|"`` for an ideal value x, ``"v"`` or ``"1 - v"``.
+    """
     if metric in IDEAL:
         return f"|v - {IDEAL[metric]:g}|"
     return "v" if metric in LOWER else "1 - v"
 
-
-def bin_key(metric, bins):
-    """The ``bin`` values to group by: NaN (pooled) for event-valued bins."""
-    bins = np.asarray(bins, float)
-    return np.full(bins.shape, np.nan) if metric in EVENT_VALUED_BIN else bins

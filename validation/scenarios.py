@@ -4,21 +4,25 @@ A suite file holds ``[suite]`` (``name``, ``seeds``) and a list of ``[[scenario]
 tables, each with ``name``, ``[scenario.observation]`` (fields of
 :class:`simulator.Observation`), ``[scenario.scene]`` (``background_mjy_sr`` and
 either ``sources`` = list of ``{ra_deg, dec_deg, flux_mjy}`` or ``[random_stars]``
-with ``n``, ``flux_min_mjy``, ``flux_max_mjy``), optional ``[scenario.effects]``
-(fields of :class:`simulator.DetectorEffects`) and ``[scenario.references]`` (fields of
-:class:`simulator.ReferenceOptions`).  Any unknown key is an error that names it.
+with ``n``, ``flux_min_mjy``, ``flux_max_mjy``), optional effects grouped as
+:class:`simulator.Effects` groups them, ``[scenario.effects.detector]`` (fields of
+:class:`simulator.DetectorEffects`), ``[scenario.effects.optics]``
+(:class:`simulator.OpticsEffects`) and ``[scenario.effects.imager]``
+(:class:`simulator.ImagerEffects`), and ``[scenario.references]`` (fields of
+:class:`simulator.ReferenceOptions`).  Any unknown key is an error that names it; an
+effect written without its group is an error that names the group it belongs to.
 
-A scenario turns on a dedicated background exposure with ``background_exposure = true``
-in ``[scenario.effects]``; the simulator then writes it with an image2 association, which
-the ``background=dedicated`` calibration variant finds (a study runs it as an algorithm
-set, e.g. ``background=dedicated``, beside the default ``local``).
+A scenario asks for a dedicated background exposure with ``background_exposure = true``
+in ``[scenario.observation]``; the simulator lists it in the exposure set's association,
+where the ``background=dedicated`` calibration variant finds it (a study runs it as an
+algorithm set, e.g. ``background=dedicated``, beside the default ``local``).
 """
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
-from miri_testbed.simulator import DetectorEffects, Observation, PointSource, ReferenceOptions, Scene
+from miri_testbed.simulator import Effects, Observation, PointSource, ReferenceOptions, Scene
 from miri_testbed.simulator.exposure import rng_streams
 from miri_testbed.simulator.sky import random_star_field
 
@@ -43,7 +47,7 @@ class Scenario:
     background_mjy_sr: float = 0.0
     sources: tuple = ()
     random_stars: RandomStars = None
-    effects: DetectorEffects = DetectorEffects()
+    effects: Effects = Effects()
     references: ReferenceOptions = ReferenceOptions()
 
     def scene(self, seed):
@@ -86,6 +90,19 @@ def _build(cls, table, where):
         raise ScenarioError(f"{where}: {exc}") from None
 
 
+def _build_effects(table, where):
+    """:class:`simulator.Effects` from ``{group: {field: value}}``."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
+    groups = {f.name: f.type for f in fields(Effects)}
+    for key in sorted(set(table) - set(groups)):
+        owner = [g for g, cls in groups.items() if key in {f.name for f in fields(cls)}]
+        hint = (f"effects are grouped: put {key} under [{where}.{owner[0]}]" if owner
+                else f"groups: {', '.join(groups)}")
+        raise ScenarioError(f"{where}: unknown key {key!r}; {hint}")
+    return Effects(**{g: _build(cls, table.get(g, {}), f"{where}.{g}") for g, cls in groups.items()})
+
+
 def parse_scenario(table, where="scenario"):
     allowed = {"name", "observation", "scene", "effects", "references"}
     unknown = sorted(set(table) - allowed)
@@ -111,7 +128,7 @@ def parse_scenario(table, where="scenario"):
         background_mjy_sr=background,
         sources=sources,
         random_stars=random_stars,
-        effects=_build(DetectorEffects, table.get("effects", {}), f"{where}.effects"),
+        effects=_build_effects(table.get("effects", {}), f"{where}.effects"),
         references=_build(ReferenceOptions, table.get("references", {}), f"{where}.references"),
     )
 
@@ -184,8 +201,9 @@ def _toml_table(obj):
 def scenario_toml(scenario):
     """The ``[[scenario]]`` TOML text of ``scenario`` (:func:`parse_scenario` reads it back)."""
     lines = ["[[scenario]]", f"name = {_toml_value(scenario.name)}"]
-    for section in ("observation", "effects", "references"):
-        obj = getattr(scenario, section)
+    sections = [("observation", scenario.observation), ("references", scenario.references)]
+    sections += [(f"effects.{f.name}", getattr(scenario.effects, f.name)) for f in fields(scenario.effects)]
+    for section, obj in sections:
         lines.append(f"[scenario.{section}]")
         lines += [f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)]
     lines += ["[scenario.scene]", f"background_mjy_sr = {_toml_value(scenario.background_mjy_sr)}",

@@ -1,5 +1,6 @@
-"""Hypothesis strategies for the testbed's inputs, so users can write their own property
-tests against it::
+"""Hypothesis strategies for the testbed's inputs.
+
+Users can write their own property tests against the testbed with them::
 
     from hypothesis import given
     from miri_testbed.validation.strategies import observations, scenarios
@@ -18,7 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from miri_testbed.instrument import imager, readout
-from miri_testbed.simulator import DetectorEffects, Observation, ReferenceOptions, Scene
+from miri_testbed.simulator import Effects, Observation, ReferenceOptions, Scene
 from miri_testbed.simulator.sky import random_star_field
 
 from .scenarios import Scenario
@@ -29,9 +30,36 @@ SMALL_SUBARRAYS = ("SUB64", "SUB128", "SUB256")
 @st.composite
 def observations(draw, filters=tuple(imager.FILTERS), subarrays=SMALL_SUBARRAYS, readpatts=("FASTR1", "SLOWR1"),
                  ngroups=(2, 30), nints=(1, 2), epoch_mjd=(59720.0, 61000.0)):
-    """:class:`simulator.Observation` over the given filters, subarrays, readout patterns
-    (pairs the instrument does not define are skipped) and ranges of groups, integrations
-    and epochs."""
+    """Draw a :class:`simulator.Observation` valid for the simulator.
+
+    Subarray/readout pairs the instrument does not define (SLOWR1 with anything but
+    FULL, :data:`instrument.readout.SLOW_ROWCLOCKS`) are never drawn.
+
+    Parameters
+    ----------
+    draw : callable
+        Supplied by :func:`hypothesis.strategies.composite`; callers omit it.
+    filters : sequence of str, optional
+        Imager filters to draw from.
+    subarrays : sequence of str, optional
+        Subarrays to draw from.
+    readpatts : sequence of str, optional
+        Readout patterns to draw from.
+    ngroups, nints : tuple of int, optional
+        Inclusive ranges of groups per integration and of integrations.
+    epoch_mjd : tuple of float, optional
+        Range of the exposure epoch, MJD.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of :class:`simulator.Observation`.
+
+    Raises
+    ------
+    ValueError
+        If no subarray/readout pair of the arguments is valid.
+    """
     pairs = [(s, r) for s in subarrays for r in readpatts if r == "FASTR1" or s in readout.SLOW_ROWCLOCKS]
     if not pairs:
         raise ValueError(f"no valid subarray/readout pair among {subarrays} x {readpatts}")
@@ -43,7 +71,29 @@ def observations(draw, filters=tuple(imager.FILTERS), subarrays=SMALL_SUBARRAYS,
 
 @st.composite
 def point_sources(draw, observation, n=(0, 5), flux_mjy=(0.01, 10.0), margin_pix=14):
-    """A tuple of :class:`simulator.PointSource` inside ``observation``'s field."""
+    """Draw point sources inside an observation's light-sensitive field.
+
+    Positions come from :func:`simulator.sky.random_star_field` with a drawn seed; the
+    count, the flux range and the seed shrink.
+
+    Parameters
+    ----------
+    draw : callable
+        Supplied by :func:`hypothesis.strategies.composite`; callers omit it.
+    observation : simulator.Observation
+        The exposure whose field the sources fall in.
+    n : tuple of int, optional
+        Inclusive range of the number of sources.
+    flux_mjy : tuple of float, optional
+        Range of the fluxes, mJy.
+    margin_pix : int, optional
+        Distance kept from the field's edges, pixels.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of tuples of :class:`simulator.PointSource`.
+    """
     count = draw(st.integers(*n))
     if count == 0:
         return ()
@@ -55,7 +105,26 @@ def point_sources(draw, observation, n=(0, 5), flux_mjy=(0.01, 10.0), margin_pix
 
 @st.composite
 def scenes(draw, observation, n=(0, 5), flux_mjy=(0.01, 10.0), background_mjy_sr=(0.0, 100.0)):
-    """A :class:`simulator.Scene` for ``observation``: point sources and a background."""
+    """Draw a :class:`simulator.Scene` for an observation: point sources and a background.
+
+    Parameters
+    ----------
+    draw : callable
+        Supplied by :func:`hypothesis.strategies.composite`; callers omit it.
+    observation : simulator.Observation
+        The exposure the scene is for.
+    n : tuple of int, optional
+        Inclusive range of the number of point sources.
+    flux_mjy : tuple of float, optional
+        Range of the source fluxes, mJy.
+    background_mjy_sr : tuple of float, optional
+        Range of the uniform background, MJy/sr.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of :class:`simulator.Scene`.
+    """
     return Scene(draw(point_sources(observation, n, flux_mjy)), draw(st.floats(*background_mjy_sr)))
 
 
@@ -65,25 +134,57 @@ RATE_RANGES = {"cosmic_ray_rate": (0.0, 5e-4), "shower_rate": (0.0, 0.1), "hot_f
 
 @st.composite
 def effects(draw, **fixed):
-    """:class:`simulator.DetectorEffects` with each switch and number drawn (within
-    ``RATE_RANGES``, or 0 to twice the default for one not listed there); keywords fix
-    fields, e.g. ``effects(cosmic_rays=False)``."""
-    values = {}
-    for f in fields(DetectorEffects):
-        if f.name in fixed:
-            values[f.name] = fixed[f.name]
-        elif isinstance(f.default, bool):
-            values[f.name] = draw(st.booleans())
-        elif isinstance(f.default, (int, float)):
-            low, high = RATE_RANGES.get(f.name, (0.0, 2.0 * f.default))
-            value = draw(st.floats(low, high))
-            values[f.name] = int(value) if isinstance(f.default, int) else value
-    return DetectorEffects(**values)
+    """Draw :class:`simulator.Effects`: each switch and number of each group drawn.
+
+    Numbers are drawn within :data:`RATE_RANGES` (in the field's unit), or from 0 to
+    twice the default for a field not listed there.
+
+    Parameters
+    ----------
+    draw : callable
+        Supplied by :func:`hypothesis.strategies.composite`; callers omit it.
+    **fixed
+        Fields of any group to fix instead of drawing, e.g. ``effects(cosmic_rays=False)``
+        (field names are unique across the groups).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of :class:`simulator.Effects`.
+    """
+    groups = {}
+    for group in fields(Effects):
+        values = {}
+        for f in fields(group.type):
+            if f.name in fixed:
+                values[f.name] = fixed[f.name]
+            elif isinstance(f.default, bool):
+                values[f.name] = draw(st.booleans())
+            elif isinstance(f.default, (int, float)):
+                low, high = RATE_RANGES.get(f.name, (0.0, 2.0 * f.default))
+                value = draw(st.floats(low, high))
+                values[f.name] = int(value) if isinstance(f.default, int) else value
+        groups[group.name] = group.type(**values)
+    return Effects(**groups)
 
 
 @st.composite
 def reference_options(draw, kinds=("measured", "perfect")):
-    """:class:`simulator.ReferenceOptions`: the kind and the measurement's counts and errors."""
+    """Draw :class:`simulator.ReferenceOptions`: the kind and the measurement's counts and errors.
+
+    Parameters
+    ----------
+    draw : callable
+        Supplied by :func:`hypothesis.strategies.composite`; callers omit it.
+    kinds : sequence of str, optional
+        Reference kinds to draw from (``"measured"``, ``"perfect"``).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of :class:`simulator.ReferenceOptions`; gain and photometric errors are
+        fractions (at most 3 % and 1 %).
+    """
     return ReferenceOptions(kind=draw(st.sampled_from(kinds)), dark_integrations=draw(st.integers(10, 200)),
                             readnoise_pairs=draw(st.integers(20, 400)), gain_error=draw(st.floats(0.0, 0.03)),
                             photom_error=draw(st.floats(0.0, 0.01)), saturation_margin=draw(st.floats(0.9, 1.0)))
@@ -92,8 +193,31 @@ def reference_options(draw, kinds=("measured", "perfect")):
 @st.composite
 def scenarios(draw, subarrays=SMALL_SUBARRAYS, readpatts=("FASTR1",), ngroups=(2, 12), nints=(1, 2),
               n_sources=(0, 4), **effect_fields):
-    """A :class:`validation.scenarios.Scenario`: observation, fixed sources, background,
-    effects (``effect_fields`` fix some) and reference options."""
+    """Draw a :class:`validation.scenarios.Scenario`.
+
+    An observation, fixed sources, a background, detector effects and reference
+    options, as a suite's TOML would give them.
+
+    Parameters
+    ----------
+    draw : callable
+        Supplied by :func:`hypothesis.strategies.composite`; callers omit it.
+    subarrays : sequence of str, optional
+        Subarrays to draw from.
+    readpatts : sequence of str, optional
+        Readout patterns to draw from.
+    ngroups, nints : tuple of int, optional
+        Inclusive ranges of groups per integration and of integrations.
+    n_sources : tuple of int, optional
+        Inclusive range of the number of point sources.
+    **effect_fields
+        :class:`simulator.Effects` fields to fix (see :func:`effects`).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Of :class:`validation.scenarios.Scenario`.
+    """
     observation = draw(observations(subarrays=subarrays, readpatts=readpatts, ngroups=ngroups, nints=nints))
     scene = draw(scenes(observation, n_sources))
     name = draw(st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True))

@@ -1,5 +1,9 @@
-"""Reference products for the imager optics: aperture corrections, the cruciform kernel,
-the distortion and an astrometric reference catalog.
+"""The imager's own reference files: photometric calibration, aperture corrections, the
+cruciform kernel, the distortion and an astrometric reference catalog.
+
+* PHOTOM: ``photmjsr = g / E(1 MJy/sr)`` times ``(1 + e)``, ``e ~ N(0, photom_error)``,
+  with the throughput decay (``timecoeff_exponential``, :mod:`simulator.throughput`):
+  the truth when ``perfect``, a monitoring fit when ``measured``.
 
 * APCORR rows (sky annulus from max(6 FWHM, 20 px) to 1.5 times that): encircled energy
   measured on the diffraction PSF (:mod:`simulator.psf`,
@@ -25,13 +29,19 @@ import numpy as np
 from astropy.table import Table
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
 
-from miri_testbed.instrument.files import write_table_reference, write_text
+from stdatamodels.jwst import datamodels as dm
 
-from . import cruciform, psf
+from miri_testbed.instrument import imager, readout
+from miri_testbed.instrument.files import save_model, write_table_reference, write_text
+from miri_testbed.instrument.refmeta import Selection
+
+from . import cruciform, psf, throughput
 from .pointing import DISTORTION, DISTORTION_CENTRE, DISTORTION_SCALE
+from .references import PROVENANCE, _describe
 
 EE_FRACTIONS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9, 0.95, 0.98, 0.99, 0.995)
-USEAFTER = "2022-01-01T00:00:00"
+#: The exposures the imager references serve.
+IMAGER = Selection(detector="MIRIMAGE", exp_type="MIR_IMAGE")
 CRUCIFORM_ERROR = 0.02
 DISTORTION_ERROR_PIX = 0.002
 CATALOG_ERROR_MAS = 0.5
@@ -85,17 +95,60 @@ def _measure_apcorr(filter_name, sky_in_fwhm, min_sky_in_pix, sky_out_ratio, pha
     return rows
 
 
+def photmjsr(filter_name, gain):
+    """True MJy/sr per DN/s of a uniformly lit pixel with gain ``gain``."""
+    e_per_s = throughput.surface_brightness_to_mjy_per_pixel(1.0) * throughput.electrons_per_second_per_mjy(
+        filter_name
+    )
+    return gain / e_per_s
+
+
+def write_photometric_references(folder, observation, options, effects, truth, rng):
+    """Write PHOTOM (every filter and subarray, the decay when ``effects.throughput_decay``)
+    and APCORR (the exposure's filter) into ``folder``; return ``{reftype: path}``.
+
+    ``rng`` is the references stream, continuing after the detector's references."""
+    measured = options.kind == "measured"
+    sub = observation.subarray.upper()
+    mean_gain = float(np.mean(truth.gain))
+    rows = []
+    for name in imager.FILTERS:
+        factor = photmjsr(name, mean_gain)
+        if measured:
+            factor *= 1 + options.photom_error * rng.standard_normal()
+        rows.extend((name, s, factor, factor * options.photom_error) for s in readout.SUBARRAYS)
+    table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")])
+    model = dm.MirImgPhotomModel(phot_table=table)
+    for key, table in throughput.time_tables(readout.SUBARRAYS, rng.spawn(1)[0] if measured else None,
+                                             effects.throughput_decay).items():
+        setattr(model, key, table)
+    model.meta.photometry.pixelarea_steradians = imager.pixel_solid_angle_sr()
+    model.meta.photometry.pixelarea_arcsecsq = imager.PIXEL_SCALE_X_ARCSEC * imager.PIXEL_SCALE_Y_ARCSEC
+    photom = _describe(model, "PHOTOM", IMAGER, options, "MJy/sr per DN/s")
+
+    rows = [(observation.filter, sub) + row for row in aperture_corrections(observation.filter)]
+    table = np.array(rows, dtype=[("filter", "S12"), ("subarray", "S17"), ("eefraction", "f4"), ("radius", "f4"),
+                                  ("apcorr", "f4"), ("skyin", "f4"), ("skyout", "f4")])
+    apcorr = _describe(dm.MirImgApcorrModel(apcorr_table=table), "APCORR", IMAGER, options,
+                       "aperture corrections measured on the simulated PSF")
+    return {"PHOTOM": save_model(photom, folder / f"miri_testbed_photom_{sub.lower()}.fits"),
+            "APCORR": save_model(apcorr, folder / f"miri_testbed_apcorr_{sub.lower()}.fits")}
+
+
 def _write(path, reftype, kind, description, table, header=None):
-    return write_table_reference(path, reftype, table, author="miri-testbed simulator", pedigree="SIMULATION",
-                                 description=f"{description} ({kind})", useafter=USEAFTER, header=header)
+    return write_table_reference(path, reftype, table, selection=IMAGER, provenance=PROVENANCE,
+                                 description=f"{description} ({kind})", header=header)
 
 
-def write_optics_references(folder, scene, observation, options, effects, rng):
-    """Write CRUCIFORM, DISTPOLY and REFCAT into ``folder``; return ``{reftype: path}``."""
+def write_optics_references(folder, scene, options, effects, rng):
+    """Write CRUCIFORM, DISTPOLY and REFCAT into ``folder``; return ``{reftype: path}``.
+
+    ``effects`` is a :class:`simulator.config.Effects`; ``rng`` the optics stream,
+    continuing after the true pointing was drawn."""
     measured = options.kind == "measured"
     rows = []
     for name in ("F560W", "F770W", "F1000W", "F1130W", "F1280W", "F1500W", "F1800W", "F2100W", "F2550W"):
-        a, s = cruciform.kernel_parameters(name) if getattr(effects, "cruciform", False) else (0.0, 0.02)
+        a, s = cruciform.kernel_parameters(name) if effects.imager.cruciform else (0.0, 0.02)
         if measured:
             a *= 1 + CRUCIFORM_ERROR * rng.standard_normal()
             s *= 1 + CRUCIFORM_ERROR * rng.standard_normal()
@@ -104,7 +157,7 @@ def write_optics_references(folder, scene, observation, options, effects, rng):
                                  "row/column scattering kernel a exp(-s|x|)",
                                  Table(rows=rows, names=("filter", "amplitude", "rate", "gap")))}
 
-    terms = list(DISTORTION.items()) if getattr(effects, "distortion", False) else []
+    terms = list(DISTORTION.items()) if effects.optics.distortion else []
     table = Table(names=("i", "j", "dx", "dy"), dtype=(int, int, float, float))
     for (i, j), (dx, dy) in terms:
         if measured:
