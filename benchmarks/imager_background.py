@@ -32,7 +32,8 @@ VARIANTS = ("local", "map", "dedicated")
 
 def scenarios():
     effects = Effects(optics=OpticsEffects(background_model=True))
-    return [Scenario(f"{f.lower()}_sub256", Observation(filter=f, subarray="SUB256", ngroups=20, background_exposure=True),
+    return [Scenario(f"{f.lower()}_sub256",
+                     Observation(filter=f, subarray="SUB256", ngroups=20, background_exposure=True),
                      random_stars=stars, effects=effects) for f, stars in FIELDS.items()]
 
 

@@ -80,8 +80,10 @@ def write_text(path, text):
 
 
 def write_table_reference(path, reftype, table, *, selection, provenance, description, header=None):
-    """Write a FITS reference of a type CRDS does not have (CRUCIFORM, DISTPOLY, REFCAT)
-    atomically.
+    """Write a FITS table reference of a type CRDS does not have, atomically.
+
+    The types are CRUCIFORM, DISTPOLY and REFCAT; the primary header carries the
+    selectors and provenance of :func:`instrument.refmeta.header_cards`.
 
     Parameters
     ----------

@@ -131,7 +131,8 @@ def test_wrongly_typed_scenario_value(tmp_path, capsys):
     suite = tmp_path / "s.toml"
     suite.write_text('[suite]\nseeds=[1]\n[[scenario]]\nname="a"\n[scenario.effects.detector]\ndigitize="no"\n')
     code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "rep")])
-    _assert_refused(code, capsys.readouterr().err, tmp_path / "rep", "scenario 'a'.effects.detector.digitize: expected bool")
+    _assert_refused(code, capsys.readouterr().err, tmp_path / "rep",
+                    "scenario 'a'.effects.detector.digitize: expected bool")
 
 
 def test_score_refuses_swapped_or_mismatched_files(exposure, tmp_path, capsys):
