@@ -6,7 +6,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import CalibrationInputError
@@ -14,6 +13,7 @@ from miri_testbed.calibration import background as cal_background
 from miri_testbed.calibration.pipeline import calibrate, calibrate_exposure
 from miri_testbed.instrument import dq
 from miri_testbed.simulator import Observation, Scene, simulate
+from miri_testbed.simulator.truth import read_truth
 from miri_testbed.validation.cli import main
 from miri_testbed.validation.runner import Cell, run_cell
 from miri_testbed.validation.scenarios import parse_suite
@@ -45,7 +45,7 @@ def test_background_exposure_is_the_offset_field_after_the_science_and_leaves_it
     asn = json.loads(sim["association"].read_text())
     members = {m["exptype"]: m["expname"] for m in asn["products"][0]["members"]}
     assert members == {"science": "e_uncal.fits", "background": "e_bkg_uncal.fits"}
-    assert fits.getheader(sim["truth"])["BKGSTART"] > OBS.epoch_mjd
+    assert read_truth(sim["truth"]).header["BKGSTART"] > OBS.epoch_mjd
     # Its own seed stream: the science exposure is the same with and without it.
     alone = simulate(scene, OBS, tmp_path / "alone", name="e", seed=1)
     with dm.RampModel(str(alone["uncal"])) as model:

@@ -1,14 +1,14 @@
 """Truth -> uncal -> calibrated products -> scores, through the files of the data contract."""
 import numpy as np
 import pytest
-from astropy.io import fits
 from hypothesis import given
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import imager
 from miri_testbed.simulator import DetectorEffects, Effects, Observation
-from miri_testbed.validation import targets
+from miri_testbed.simulator.truth import read_truth
+from miri_testbed.validation import scorers, targets
 from miri_testbed.validation.runner import run_cells, suite_cells
 from miri_testbed.validation.scenarios import load_suite
 
@@ -32,7 +32,7 @@ def test_noise_free_round_trip(tmp_path_factory, seed, subarray, filt, ngroups, 
                        separation=min(isolation, 70))
     sim, products, scores = simulate_and_calibrate(tmp, obs, scene, seed, **noise_free())
     rate = dm.open(products["rate"]).data
-    true = fits.getdata(sim["truth"], "RATE")
+    true = read_truth(sim["truth"]).image("RATE")
     science = np.isfinite(rate) & (true > 0)
     assert science.sum() > 0.9 * (true > 0).sum()
     np.testing.assert_allclose(rate[science], true[science], rtol=1e-5)
@@ -67,6 +67,10 @@ def test_noisy_suite_meets_flux_and_astrometry_targets(tmp_path):
     assert results["IMG-ASTRO-1"]["passed"], results["IMG-ASTRO-1"]
     assert results["DET-PULL-1"]["passed"], results["DET-PULL-1"]
     assert hist.sum() > 1e5
+    # Every product type scored, and every metric declared by its scorer (the report's sections rely on it).
+    declared = {m for kinds in scorers.SCORERS.values() for s in kinds for m in s.metrics}
+    assert set(metrics["metric"]) <= declared
+    assert scorers.product_types(metrics) == {scorers.RATE, scorers.CATALOG, scorers.RATEINTS, scorers.EMI_CORRECTION}
 
 
 def test_products_open_as_jwst_models(tmp_path):

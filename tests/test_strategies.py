@@ -3,13 +3,13 @@ import tomllib
 
 import numpy as np
 import pytest
-from astropy.io import fits
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import readout
 from miri_testbed.simulator import simulate
+from miri_testbed.simulator.truth import read_truth
 from miri_testbed.validation.scenarios import parse_scenario, parse_suite, scenario_toml
 from miri_testbed.validation.strategies import effects, observations, scenarios, scenes
 
@@ -59,5 +59,5 @@ def test_simulated_exposure_matches_its_drawn_inputs(tmp_path_factory, data, see
     sub = readout.subarray(observation.subarray)
     with dm.open(out["uncal"]) as uncal:
         assert uncal.data.shape == (observation.nints, observation.ngroups, sub.ysize, sub.xsize)
-    truth = fits.getdata(out["truth"], "SOURCES")
+    truth = read_truth(out["truth"]).table("SOURCES")
     np.testing.assert_allclose(np.sort(truth["flux_mjy"]), np.sort([s.flux_mjy for s in scene.sources]))

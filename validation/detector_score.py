@@ -20,16 +20,20 @@ showers against the truth of what hit each pixel in each group.
   e^-2 ellipse) in the group where it arrives; ``bin``: its peak, DN.
 """
 import numpy as np
-from astropy.io import fits
-from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq
 from miri_testbed.simulator.showers import footprint
 
+from .score import as_truth
+
 RATE_EDGES = (0.0, 1.0, 10.0, 100.0, 1000.0, np.inf)
 CHARGE_EDGES_DN = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, np.inf)
 RELEASE_S = 15.0
+#: What :func:`score_detector` writes.
+METRICS = tuple(f"{population}_{what}" for population in ("clean", "cr")
+                for what in ("scatter_over_crb", "bias_over_crb", "pull_std", "n")) + (
+    "cr_scatter_over_crb_steps", "jump_completeness", "jump_n", "false_flag_rate", "shower_flagged_fraction")
 
 
 def used_groups(ngroups):
@@ -119,19 +123,33 @@ def _shower_masks(showers, shape, nints, ngroups, group_time, events):
     return affected, areas
 
 
-def score_detector(truth_path, ramp_path, rateints_path):
-    """Rows ``dict(metric, value, unit, bin)`` for one exposure, from its files."""
-    with fits.open(truth_path) as hdul:
-        head = hdul[0].header
-        truth = dict(rate=hdul["RATE"].data.astype(np.float64), badpix=hdul["BADPIX"].data.astype(bool),
-                     events=hdul["EVENTS"].data, hits=Table(hdul["CR_HITS"].data),
-                     showers=Table(hdul["SHOWERS"].data), ngroups=head["NGROUPS"], nints=head["NINTS"],
-                     group_time=head["TGROUP"], gain=head["GAIN"], read_noise=head["READNOIS"])
+def score_detector(truth, rateints_path, ramp_path):
+    """The detector rows of one exposure (module docstring), from its files.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    rateints_path : path-like
+        The per-integration rates (``CubeModel``, DN/s).
+    ramp_path : path-like
+        The ramp after the detector steps (its group flags).
+
+    Returns
+    -------
+    list of dict
+        ``dict(metric, value, unit, bin)`` rows.
+    """
+    truth = as_truth(truth, ("RATE", "BADPIX", "EVENTS", "CR_HITS", "SHOWERS"))
+    head = truth.header
+    true = dict(rate=truth.image("RATE").astype(np.float64), badpix=truth.image("BADPIX").astype(bool),
+                events=truth.image("EVENTS"), hits=truth.table("CR_HITS"), showers=truth.table("SHOWERS"),
+                ngroups=head["NGROUPS"], nints=head["NINTS"], group_time=head["TGROUP"], gain=head["GAIN"],
+                read_noise=head["READNOIS"])
     with dm.open(ramp_path) as ramp:
         gdq = ramp.groupdq.copy()
     with dm.open(rateints_path) as ints:
         rate, err = ints.data.astype(np.float64), ints.err.astype(np.float64)
-    return detector_metrics(truth, gdq, rate, err)
+    return detector_metrics(true, gdq, rate, err)
 
 
 def detector_metrics(truth, gdq, rate, err):

@@ -15,37 +15,74 @@
   ``rms(rate - rate_noEMI) / median(err)`` in units of the rate error.  (Not part of a
   suite run: it needs a second simulation and calibration of every cell.)
 
-In a suite run (:mod:`validation.runner`) the pipeline hands what its EMI step removed to
-:func:`score_emi` as the step runs (``on_emi`` of :func:`calibration.pipeline.calibrate`),
-which gives the metric rows and the folded waveforms the report draws.
+In a suite run (:mod:`validation.runner`) the pipeline hands what its EMI step removed
+(an :class:`EmiCorrection`) over as the step runs (``on_emi`` of
+:func:`calibration.pipeline.calibrate`); :func:`score_emi` (the scorer of that product,
+:mod:`validation.scorers`) gives the metric rows, :func:`folds` the folded waveforms the
+report draws.
 """
+from dataclasses import dataclass
+
 import numpy as np
-from astropy.io import fits
-from astropy.table import Table
 
 from miri_testbed.instrument import readout
 from miri_testbed.simulator import emi as sim_emi
 
 from .emi_floor import cramer_rao_floor, effective_sigma
+from .score import as_truth
+
+#: The truth components the EMI scores read.
+EMI_TRUTH = ("EMI", "FRAME_START", "READ_OFFSET", "RATE", "DARK", "BADPIX")
+#: What :func:`score_emi` writes.
+METRICS = ("emi_residual_fraction", "emi_residual_over_floor", "emi_residual_floor", "emi_residual_floor_cr")
 
 
-def read_truth(truth_path):
-    """The EMI truth of a truth file: ``dict(lines, starts, offsets, sigma, sigma_pixel,
-    badpix, reference)`` (the injected lines, frame starts and read offsets in s, read
-    noise of one read in DN, each pixel's per-read noise with the Poisson noise of its
-    true rate (:func:`validation.emi_floor.effective_sigma`), bad and reference pixels,
-    and the reference pixels alone: the subarray's reference columns)."""
-    with fits.open(truth_path) as hdul:
-        header = hdul[0].header
-        starts = hdul["FRAME_START"].data.astype(np.float64)
-        gain = float(header["GAIN"])
-        rate = hdul["RATE"].data.astype(np.float64) + hdul["DARK"].data.astype(np.float64) / gain
-        group_time = float(starts[0, 1] - starts[0, 0]) if starts.shape[1] > 1 else 0.0
-        return dict(lines=sim_emi.from_table(Table(hdul["EMI"].data)),
-                    offsets=hdul["READ_OFFSET"].data.astype(np.float64), starts=starts,
-                    sigma=float(header["READNOIS"]),
-                    sigma_pixel=effective_sigma(float(header["READNOIS"]), rate, gain, group_time, starts.shape[1]),
-                    badpix=hdul["BADPIX"].data.astype(bool), reference=_reference_pixels(header, hdul["BADPIX"].shape))
+@dataclass(frozen=True)
+class EmiCorrection:
+    """What the pipeline's EMI step did to one exposure, handed over as the step runs.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        The ramps before the step, ``(nints, ngroups, ny, nx)`` DN.
+    corrected : numpy.ndarray
+        The same after it (equal to ``raw`` when the step was skipped).
+    usable : numpy.ndarray
+        ``(ny, nx)`` bool: the pixels the step could use.
+    """
+
+    raw: object
+    corrected: object
+    usable: object
+
+
+def injected(truth):
+    """The EMI truth of an exposure.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+
+    Returns
+    -------
+    dict
+        ``lines`` (the injected :class:`simulator.emi.EmiLine`), ``starts`` and
+        ``offsets`` (frame starts and read offsets, s), ``sigma`` (read noise of one read,
+        DN), ``sigma_pixel`` (each pixel's per-read noise with the Poisson noise of its
+        true rate, :func:`validation.emi_floor.effective_sigma`), ``badpix`` (bad and
+        reference pixels) and ``reference`` (the subarray's reference columns alone).
+    """
+    truth = as_truth(truth, EMI_TRUTH)
+    header = truth.header
+    starts = truth.image("FRAME_START").astype(np.float64)
+    gain = float(header["GAIN"])
+    rate = truth.image("RATE").astype(np.float64) + truth.image("DARK").astype(np.float64) / gain
+    group_time = float(starts[0, 1] - starts[0, 0]) if starts.shape[1] > 1 else 0.0
+    badpix = truth.image("BADPIX").astype(bool)
+    return dict(lines=sim_emi.from_table(truth.table("EMI")), offsets=truth.image("READ_OFFSET").astype(np.float64),
+                starts=starts, sigma=float(header["READNOIS"]),
+                sigma_pixel=effective_sigma(float(header["READNOIS"]), rate, gain, group_time, starts.shape[1]),
+                badpix=badpix, reference=_reference_pixels(header, badpix.shape))
 
 
 def _reference_pixels(header, shape):
@@ -56,10 +93,19 @@ def _reference_pixels(header, shape):
     return reference
 
 
-def true_waveform(truth_path):
-    """The injected EMI at every read, ``(nints, ngroups, ny, nx)``, from a truth file."""
-    truth = read_truth(truth_path)
-    return sim_emi.waveform_at(truth["lines"], truth["starts"], truth["offsets"])
+def true_waveform(truth):
+    """The injected EMI at every read, ``(nints, ngroups, ny, nx)`` DN.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    emi = injected(truth)
+    return sim_emi.waveform_at(emi["lines"], emi["starts"], emi["offsets"])
 
 
 def _group_varying(x):
@@ -145,8 +191,14 @@ def fold(lines, starts, offsets, raw, corrected, usable, nbins=FOLD_BINS, npix=F
     return out
 
 
-def score_emi(truth_path, raw, corrected, usable, with_fold=False):
-    """Metric rows of one exposure's EMI correction, and (``with_fold``) its folded waveforms.
+def _struck(truth, correction):
+    """``(EMI truth, the lines injected with some amplitude, usable good pixels)``."""
+    emi = injected(truth)
+    return emi, [ln for ln in emi["lines"] if ln.rms > 0], correction.usable & ~emi["badpix"]
+
+
+def score_emi(truth, correction):
+    """Metric rows of one exposure's EMI correction.
 
     ``emi_residual_fraction`` (``f`` of the module docstring), ``emi_residual_over_floor``
     (``f`` over the Cramer-Rao floor: near or below 1 for a correction at the information
@@ -157,26 +209,51 @@ def score_emi(truth_path, raw, corrected, usable, with_fold=False):
     whole number of periods per frame, e.g. 10 Hz in SUB128, where it is far above the
     statistical floor; a fit that drops such a line's poorly determined harmonics can go
     below it; per-pixel noise with the Poisson noise of the true rate), sigma the truth's
-    read noise of one read, all with ``bin`` = the exposure's
-    ngroups, so a study over ngroups can draw residual vs ngroups.  No rows when the truth
-    has no EMI."""
-    truth = read_truth(truth_path)
-    starts, offsets = truth["starts"], truth["offsets"]
-    lines = [ln for ln in truth["lines"] if ln.rms > 0]
+    read noise of one read, all with ``bin`` = the exposure's ngroups, so a study over
+    ngroups can draw residual vs ngroups.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    correction : EmiCorrection
+
+    Returns
+    -------
+    list of dict
+        The rows; none when the truth has no EMI.
+    """
+    emi, lines, usable = _struck(truth, correction)
     if not lines:
-        return [], {}
-    usable = usable & ~truth["badpix"]
+        return []
+    starts, offsets = emi["starts"], emi["offsets"]
     true = sim_emi.waveform_at(lines, starts, offsets)
-    removed = np.asarray(raw, np.float64) - corrected
-    ngroups = float(raw.shape[1])
+    removed = np.asarray(correction.raw, np.float64) - correction.corrected
+    ngroups = float(correction.raw.shape[1])
     nparams = 2 * sum(len(ln.amplitudes) for ln in lines)
-    floors = {"emi_residual_floor": statistical_floor(true, truth["sigma"], nparams, usable),
-              "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, truth["sigma_pixel"], usable,
-                                                         reference=truth["reference"])}
+    floors = {"emi_residual_floor": statistical_floor(true, emi["sigma"], nparams, usable),
+              "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, emi["sigma_pixel"], usable,
+                                                         reference=emi["reference"])}
     fraction = residual_fraction(true, removed, usable)
     rows = [dict(metric="emi_residual_fraction", value=fraction, unit="", bin=ngroups),
             dict(metric="emi_residual_over_floor", value=fraction / floors["emi_residual_floor_cr"], unit="",
                  bin=ngroups)]
-    rows += [dict(metric=name, value=value, unit="", bin=ngroups) for name, value in floors.items()]
-    del true, removed
-    return rows, (fold(lines, starts, offsets, raw, corrected, usable) if with_fold else {})
+    return rows + [dict(metric=name, value=value, unit="", bin=ngroups) for name, value in floors.items()]
+
+
+def folds(truth, correction):
+    """The folded waveform (:func:`fold`) of each line injected into an exposure.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    correction : EmiCorrection
+
+    Returns
+    -------
+    dict
+        ``{line name: fold}``; empty when the truth has no EMI.
+    """
+    emi, lines, usable = _struck(truth, correction)
+    if not lines:
+        return {}
+    return fold(lines, emi["starts"], emi["offsets"], correction.raw, correction.corrected, usable)

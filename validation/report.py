@@ -1,9 +1,11 @@
 """The report folder: metrics table, per-target summary, plots, a static HTML page and a
 Markdown summary for pull-request comments.
 
-Plots: flux ratio vs flux, rate pulls, astrometric error vs S/N and the residual map,
-the EMI residual vs ngroups per algorithm set (when the results hold several of each),
-and the before/after views of each effect cut from the run's own exposures
+The page has a section per product type the results hold (:data:`SECTIONS`, by the
+product types of :mod:`validation.scorers`): the rate image (pulls), the source catalog
+(flux ratio vs flux, astrometric error vs S/N and the residual map), the EMI correction
+(residual vs ngroups per algorithm set, when the results hold several of each); then
+the before/after views of each effect cut from the run's own exposures
 (:mod:`validation.views`, saved as ``views.npz`` beside the page), at most
 ``MAX_VIEWS`` figures per effect.
 
@@ -25,6 +27,7 @@ from matplotlib.colors import AsinhNorm, SymLogNorm  # noqa: E402
 
 from miri_testbed.instrument.files import atomic_path, write_text  # noqa: E402
 
+from . import scorers  # noqa: E402
 from . import views as effect_views  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
 from .score import PULL_HIST_EDGES  # noqa: E402
@@ -244,26 +247,106 @@ def _alignment_html(metrics):
             f"{len(rows)} of {tried} exposures: {cells}.</p>")
 
 
+def rate_section(outdir, metrics, hist):
+    """The rate image's section: the pull histogram of every usable pixel."""
+    plot_pulls(hist, outdir / "pulls.png")
+    return '<h2>Rate image</h2>\n<img src="pulls.png" alt="pull histogram">'
+
+
+def catalog_section(outdir, metrics, hist):
+    """The source catalog's section: alignment, flux ratio, astrometric error and residual map."""
+    plot_flux_ratio(metrics, outdir / "flux_ratio.png")
+    plot_astrometry(metrics, outdir / "astrometry.png")
+    plot_astrometric_map(metrics, outdir / "astrometric_map.png")
+    return f"""<h2>Source catalog</h2>
+{_alignment_html(metrics)}
+<img src="flux_ratio.png" alt="flux ratio vs flux"><img src="astrometry.png" alt="astrometric error vs S/N">
+<img src="astrometric_map.png" alt="astrometric residual map">"""
+
+
+def emi_correction_section(outdir, metrics, hist):
+    """The EMI correction's section: residual vs ngroups of every algorithm set (:func:`emi_section`)."""
+    return emi_section(outdir, effect_views.attached(metrics)[1])
+
+
+#: Product type (:mod:`validation.scorers`) -> its report sections, in page order, each
+#: ``section(outdir, metrics, hist) -> HTML``, drawn when the results hold its type's rows.
+SECTIONS = {
+    scorers.RATE: (rate_section,),
+    scorers.CATALOG: (catalog_section,),
+    scorers.EMI_CORRECTION: (emi_correction_section,),
+}
+SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.SPECTRA_PER_INTEGRATION, scorers.CUBE)
+
+
+def product_sections(outdir, metrics, hist):
+    """The HTML of the sections of every product type in ``metrics`` (:data:`SECTIONS`),
+    and a note naming the spectroscopic product types that have no section yet.
+
+    Parameters
+    ----------
+    outdir : pathlib.Path
+        Where the sections' plots go.
+    metrics : pandas.DataFrame
+        The results table.
+    hist : numpy.ndarray
+        The summed pull histogram.
+
+    Returns
+    -------
+    str
+    """
+    present = scorers.product_types(metrics)
+    parts = [section(outdir, metrics, hist) for kind, sections in SECTIONS.items() if kind in present
+             for section in sections]
+    awaiting = [kind for kind in SPECTROSCOPIC if kind not in SECTIONS]
+    if awaiting:
+        parts.append(f"<h2>Spectra and cubes</h2><p class='note'>Awaits spectroscopy: no scorer or report section "
+                     f"is registered yet for {', '.join(awaiting)} (wavelength residual vs wavelength, line "
+                     f"fluxes).</p>")
+    return "\n".join(parts)
+
+
 def write_report(outdir, metrics, hist, target_results, context, baseline_result=None):
-    """Write ``metrics.csv``, ``summary.json``, plots, ``views.npz``, ``index.html`` and
-    ``summary.md`` into ``outdir``; with ``baseline_result``, the difference from the
+    """Write the report folder.
+
+    ``metrics.csv``, ``summary.json``, the sections of each product type in the results
+    (:data:`SECTIONS`) with their plots, ``views.npz`` and the before/after views,
+    ``index.html`` and ``summary.md``; with ``baseline_result``, the difference from the
     baseline too.  The effect views and the EMI rows of every algorithm set come from
-    ``metrics.attrs`` (:func:`validation.views.attached`)."""
+    ``metrics.attrs`` (:func:`validation.views.attached`).
+
+    Parameters
+    ----------
+    outdir : pathlib.Path
+    metrics : pandas.DataFrame
+        The long-form results of one algorithm set.
+    hist : numpy.ndarray
+        The summed pull histogram.
+    target_results : list of dict
+        :func:`validation.targets.evaluate`'s.
+    context : dict
+        suite, created, cells, algorithms, version.
+    baseline_result : pandas.DataFrame, optional
+        :func:`validation.gate.check`'s comparison.
+
+    Returns
+    -------
+    pathlib.Path
+        The page, ``outdir / "index.html"``.
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
     metrics.to_csv(buffer, index=False)
     write_text(outdir / "metrics.csv", buffer.getvalue())
     write_text(outdir / "summary.json", json.dumps(_strict({"context": context, "targets": target_results}),
                                                    indent=2, default=str, allow_nan=False))
-    plot_flux_ratio(metrics, outdir / "flux_ratio.png")
-    plot_pulls(hist, outdir / "pulls.png")
-    plot_astrometry(metrics, outdir / "astrometry.png")
-    plot_astrometric_map(metrics, outdir / "astrometric_map.png")
-    cut, emi_rows = effect_views.attached(metrics)
+    cut, _ = effect_views.attached(metrics)
     labels = set(metrics["algorithms"].astype(str))
     cut = {cell: v for cell, v in cut.items() if cell.split("|")[0] in labels}
     effect_views.save(outdir / "views.npz", cut)
-    effects_html = effect_sections(outdir, cut) + emi_section(outdir, emi_rows)
+    products_html = product_sections(outdir, metrics, hist)
+    effects_html = effect_sections(outdir, cut)
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>MIRI testbed report: {html.escape(context['suite'])}</title>
 <style>{STYLE}</style></head><body>
@@ -272,10 +355,7 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 <code>{html.escape(json.dumps(context['algorithms']))}</code> &middot; summary for PRs: <a href="summary.md">summary.md</a> &middot; miri-testbed {html.escape(context['version'])}</p>
 <h2>Accuracy targets</h2>
 {_targets_html(target_results)}
-{_alignment_html(metrics)}
-<h2>Plots</h2>
-<img src="flux_ratio.png" alt="flux ratio vs flux"><img src="pulls.png" alt="pull histogram">
-<img src="astrometry.png" alt="astrometric error vs S/N"><img src="astrometric_map.png" alt="astrometric residual map">
+{products_html}
 {effects_html}
 {_baseline_html(baseline_result) if baseline_result is not None else ""}
 <h2>Metrics by scenario</h2>
@@ -450,8 +530,6 @@ def effect_sections(outdir, cut):
             plot(view, _view_title(cell, detail(name, view)), outdir / png)
             parts.append(f"<img class='view' src='{png}' alt='{html.escape(title)}: {html.escape(cell)}'>")
         parts.append("</div>")
-    parts.append("<h3>Wavelength residual vs wavelength</h3><p class='note'>Awaits spectroscopy: no LRS or "
-                 "MRS scenario is simulated yet, so there is no wavelength to plot.</p>")
     return "\n".join(parts)
 
 
@@ -462,9 +540,9 @@ def emi_section(outdir, rows):
     if residual.empty:
         return ""
     if residual["bin"].nunique() < 2 or residual["algorithms"].nunique() < 2:
-        return ("<h3>EMI residual vs ngroups</h3><p class='note'>Drawn for results with EMI residuals at "
+        return ("<h2>EMI residual vs ngroups</h2><p class='note'>Drawn for results with EMI residuals at "
                 "several ngroups from several algorithm sets, e.g. <code>miri-testbed study --suite emi "
                 "--algorithms default emi=fold emi=none -o studies/emi</code>.</p>")
     plot_emi_vs_ngroups(rows, outdir / "emi_vs_ngroups.png")
-    return ("<h3>EMI residual vs ngroups</h3><p class='note'>" + html.escape(_doc(plot_emi_vs_ngroups.__doc__))
+    return ("<h2>EMI residual vs ngroups</h2><p class='note'>" + html.escape(_doc(plot_emi_vs_ngroups.__doc__))
             + "</p><img src='emi_vs_ngroups.png' alt='EMI residual vs ngroups'>")

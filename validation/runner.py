@@ -6,10 +6,10 @@ cluster, with identical results.  Each cell's exposures live in
 ``<workdir>/<scenario>/seed<N>/`` (a temporary folder when no ``workdir`` is given, as
 on a remote worker) and are removed once scored unless ``keep_products`` is set.
 
-Besides the scores of :mod:`validation.score` and :mod:`validation.detector_score`, a
-cell whose exposure has EMI lines its EMICORR reference lists gets the EMI scores of
-:mod:`validation.emi_score`, from what the pipeline's EMI step removed, handed over as
-the step runs (``on_emi`` of :func:`calibration.pipeline.calibrate`).  A cell with ``views`` set (the first seed of each scenario,
+Each product the pipeline makes is scored by the scorers of its product type
+(:mod:`validation.scorers`); what the pipeline's EMI step removed is one more product,
+handed over as the step runs (``on_emi`` of :func:`calibration.pipeline.calibrate`) and
+scored there.  A cell with ``views`` set (the first seed of each scenario,
 see :func:`suite_cells`) also returns the before/after views of :mod:`validation.views`;
 :func:`run_cells` hands them on in the table's ``attrs`` (:func:`validation.views.attach`),
 where the report finds them.
@@ -29,10 +29,11 @@ from tqdm import tqdm
 from miri_testbed.calibration import registry
 from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.simulator import simulate
+from miri_testbed.simulator.truth import read_truth
 
-from . import emi_score, views
-from .detector_score import score_detector
-from .score import PULL_HIST_EDGES, score
+from . import scorers, views
+from .emi_score import EmiCorrection
+from .score import PULL_HIST_EDGES, pull_histogram
 
 COLUMNS = ["scenario", "seed", "algorithms", "metric", "value", "unit", "bin", "source_id",
            "true_flux_mjy", "snr"]
@@ -57,17 +58,20 @@ def run_cell(cell, workdir, keep_products=False):
     folder = Path(workdir) / s.name / f"seed{cell.seed}"
     sim = simulate(s.scene(cell.seed), s.observation, folder, name=s.name, seed=cell.seed,
                    effects=s.effects, references=s.references)
-    emi = {"rows": [], "folds": {}}
+    truth = read_truth(sim["truth"])
+    emi = {"rows": [], "views": {}}
 
     def score_emi(raw, corrected, usable):  # scored as the step runs: no copy kept, no second fit
-        emi["rows"], emi["folds"] = emi_score.score_emi(sim["truth"], raw, corrected, usable, with_fold=cell.views)
+        correction = EmiCorrection(raw, corrected, usable)
+        emi["rows"] = scorers.score_products(truth, {scorers.EMI_CORRECTION: correction})
+        emi["views"] = views.emi_views(truth, correction) if cell.views else {}
 
     products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True,
                          on_emi=score_emi)
-    rows, hist = score(sim["truth"], products["rate"], products["cat"])
-    rows += score_detector(sim["truth"], products["ramp"], products["rateints"]) + emi["rows"]
+    rows = scorers.score_products(truth, scorers.by_type(products)) + emi["rows"]
+    hist = pull_histogram(truth, products["rate"])
     choice = registry.resolve(dict(cell.algorithms))
-    cut = views.cell_views(sim, products, sim["refs"], choice, emi["folds"]) if cell.views else {}
+    cut = {**emi["views"], **views.cell_views(truth, products, sim["refs"], choice)} if cell.views else {}
     if not keep_products:
         shutil.rmtree(folder, ignore_errors=True)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)

@@ -1,6 +1,9 @@
-"""Score calibrated products against the truth they were made from.
+"""Score an exposure's rate image and source catalog against the truth they were made from.
 
-Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
+Two scorers, registered by product type in :mod:`validation.scorers`: :func:`score_rate`
+(the rate image: pulls, rate bias) and :func:`score_catalog` (the catalog: photometry,
+astrometry, detections); :func:`score` runs both for ``miri-testbed score``.  Metrics (one
+long-form row each, columns ``metric, value, unit`` plus context):
 
 * ``flux_ratio``: measured / true flux density, per matched source;
 * ``astrometric_error``: angular distance between the measured and the true position,
@@ -26,57 +29,85 @@ Metrics (one long-form row each, columns ``metric, value, unit`` plus context):
 (``pull_rms``), so a handful of bad-pixel outliers does not hide a calibration problem
 nor fake one.
 """
+import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
-from astropy.io import fits
-from astropy.table import QTable, Table
-import astropy.units as u
+from astropy.table import QTable
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq
 from miri_testbed.simulator.showers import footprint
+from miri_testbed.simulator.truth import Truth, TruthFileError, read_truth
 
 RATE_BINS = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0, np.inf)  # DN/s, lower edges
 PULL_HIST_EDGES = np.linspace(-6, 6, 121)
+RATE_TRUTH = ("RATE", "BADPIX")  # the truth components each scorer reads
+CATALOG_TRUTH = ("SOURCES", "SHOWERS")
+RATE_METRICS = ("pull_mean", "pull_std", "pull_rms", "pull_n", "rate_bias_sigma")  # what each scorer writes
+CATALOG_METRICS = ("alignment_refused", "flux_ratio", "flux_ratio_shower_hit", "astrometric_error",
+                   "astrometric_error_aligned", "astrometric_error_unaligned", "ra_offset", "dec_offset", "detected",
+                   "false_detections")
 
 
 class ScoreInputError(ValueError):
     """A truth file, product or catalog cannot be scored; the message says why."""
 
 
-def read_truth(path):
+def as_truth(truth, required=()):
+    """A truth to score against, holding the components ``required``.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+        A truth already read, or the path of a truth file (read with
+        :func:`simulator.truth.read_truth`).
+    required : iterable of str
+        Components the caller reads.
+
+    Returns
+    -------
+    simulator.truth.Truth
+
+    Raises
+    ------
+    ScoreInputError
+        The file is not a truth file of this layout, or lacks a required component.
+    """
     try:
-        hdul = fits.open(path)
-    except FileNotFoundError:
-        raise ScoreInputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise ScoreInputError(f"{path}: not a readable FITS file ({exc})") from None
-    with hdul:
-        missing = [n for n in ("RATE", "BADPIX", "SOURCES") if n not in hdul]
-        if missing or "SEED" not in hdul[0].header:
-            raise ScoreInputError(f"{path}: not a miri-testbed truth file (missing {', '.join(missing) or 'SEED'})")
-        return {
-            "rate": hdul["RATE"].data.astype(np.float64),
-            "badpix": hdul["BADPIX"].data.astype(bool),
-            "sources": Table(hdul["SOURCES"].data),
-            "showers": Table(hdul["SHOWERS"].data) if "SHOWERS" in hdul else Table(),
-            "seed": hdul[0].header["SEED"],
-        }
+        truth = truth if isinstance(truth, Truth) else read_truth(truth)
+        truth.require(*required)
+    except TruthFileError as exc:
+        raise ScoreInputError(str(exc)) from None
+    return truth
 
 
-def residuals(rate_path, truth):
-    """Per-pixel ``rate - true rate``, ``err`` and true rate of the usable science pixels."""
+def residuals(truth, rate_path):
+    """Per-pixel ``rate - true rate``, ``err`` and true rate of the usable science pixels.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+    rate_path : path-like
+        A JWST rate file (``ImageModel``, DN/s).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(rate - true rate, err, true rate)`` over the usable pixels (DO_NOT_USE,
+        reference and truly bad pixels excluded, finite, ``err > 0``).
+    """
     try:
         model = dm.open(rate_path)
     except Exception as exc:
         raise ScoreInputError(f"{rate_path}: cannot be read as a JWST rate file ({exc})") from None
     with model:
         rate, err, flags = model.data.astype(np.float64), model.err.astype(np.float64), model.dq
-    if rate.shape != truth["rate"].shape:
-        raise ScoreInputError(f"{rate_path}: rate image {rate.shape} does not match the truth's {truth['rate'].shape}")
+    true_rate = truth.image("RATE").astype(np.float64)
+    if rate.shape != true_rate.shape:
+        raise ScoreInputError(f"{rate_path}: rate image {rate.shape} does not match the truth's {true_rate.shape}")
     usable = (flags & (dq.DO_NOT_USE | dq.REFERENCE_PIXEL)) == 0
-    usable &= ~truth["badpix"] & np.isfinite(rate) & np.isfinite(err) & (err > 0)
-    return rate[usable] - truth["rate"][usable], err[usable], truth["rate"][usable]
+    usable &= ~truth.image("BADPIX").astype(bool) & np.isfinite(rate) & np.isfinite(err) & (err > 0)
+    return rate[usable] - true_rate[usable], err[usable], true_rate[usable]
 
 
 def _hit_by_showers(sources, showers):
@@ -99,18 +130,56 @@ def _pull_rows(diff, err):
             ("rate_bias_sigma", float(np.mean(diff) / np.sqrt(np.mean(err**2))), "")]
 
 
-def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
-    """Rows ``dict(metric, value, unit, ...)`` and a pull histogram for one exposure."""
-    truth = read_truth(truth_path)
-    rows = []
-    diff, err, true_rate = residuals(rate_path, truth)
-    rows += [dict(metric=m, value=v, unit=un) for m, v, un in _pull_rows(diff, err)]
-    for lo, hi in zip(RATE_BINS[:-1], RATE_BINS[1:]):
+def _rate_rows(diff, err, true_rate):
+    """The pull rows over every usable pixel, then per true-rate bin (``bin``: lower edge)."""
+    rows = [dict(metric=m, value=v, unit=un) for m, v, un in _pull_rows(diff, err)]
+    for lo, hi in zip(RATE_BINS[:-1], RATE_BINS[1:], strict=True):
         in_bin = (true_rate >= lo) & (true_rate < hi)
         rows += [dict(metric=m, value=v, unit=un, bin=lo) for m, v, un in _pull_rows(diff[in_bin], err[in_bin])]
-    hist = np.histogram(np.clip(diff / err, PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1]), PULL_HIST_EDGES)[0]
+    return rows
 
-    sources = truth["sources"]
+
+def _pull_hist(diff, err):
+    return np.histogram(np.clip(diff / err, PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1]), PULL_HIST_EDGES)[0]
+
+
+def score_rate(truth, rate_path):
+    """The rate image's rows: pulls and rate bias against the true rate (module docstring).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    rate_path : path-like
+
+    Returns
+    -------
+    list of dict
+        ``dict(metric, value, unit[, bin])`` rows.
+    """
+    return _rate_rows(*residuals(as_truth(truth, RATE_TRUTH), rate_path))
+
+
+def pull_histogram(truth, rate_path):
+    """Counts of the rate pulls ``(rate - true) / err`` for the report's pull plot.
+
+    Bins: :data:`PULL_HIST_EDGES`; pulls beyond them count in the end bins.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    rate_path : path-like
+
+    Returns
+    -------
+    numpy.ndarray
+        ``len(PULL_HIST_EDGES) - 1`` counts.
+    """
+    diff, err, _ = residuals(as_truth(truth, RATE_TRUTH), rate_path)
+    return _pull_hist(diff, err)
+
+
+def _read_catalog(cat_path):
+    """The source catalog of ``cat_path`` (ECSV with ra, dec, flux, snr), or ScoreInputError."""
     try:
         cat = QTable.read(cat_path, format="ascii.ecsv")
     except FileNotFoundError:
@@ -120,13 +189,37 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
     missing = [c for c in ("ra", "dec", "flux", "snr") if c not in cat.colnames]
     if missing:
         raise ScoreInputError(f"{cat_path}: catalog lacks column(s) {', '.join(missing)}")
+    return cat
+
+
+def score_catalog(truth, cat_path, match_radius_arcsec=0.3):
+    """The catalog's rows: matched sources' flux and position errors, detections (module docstring).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    cat_path : path-like
+        The pipeline's source catalog (ECSV).
+    match_radius_arcsec : float
+        A true source and a detection closer than this are a match.
+
+    Returns
+    -------
+    list of dict
+        ``dict(metric, value, unit, ...)`` rows; per source, its ``source_id``,
+        ``true_flux_mjy`` and (matched) ``snr``.
+    """
+    truth = as_truth(truth, CATALOG_TRUTH)
+    sources, showers = truth.table("SOURCES"), truth.table("SHOWERS")
+    cat = _read_catalog(cat_path)
+    rows = []
     alignment = cat.meta.get("alignment", {})
     aligned = alignment.get("status") == "COMPLETE"
     if alignment.get("status") in ("COMPLETE", "REFUSED"):
         rows.append(dict(metric="alignment_refused", value=float(not aligned), unit=""))
     matched = np.zeros(len(sources), bool)
     used = np.zeros(len(cat), bool)
-    in_shower = _hit_by_showers(sources, truth["showers"])
+    in_shower = _hit_by_showers(sources, showers)
     if len(sources) and len(cat):
         true_sky = SkyCoord(np.asarray(sources["ra"]) * u.deg, np.asarray(sources["dec"]) * u.deg)
         meas_sky = SkyCoord(cat["ra"], cat["dec"])
@@ -159,4 +252,24 @@ def score(truth_path, rate_path, cat_path, match_radius_arcsec=0.3):
         rows.append(dict(metric="detected", value=float(matched[i]), unit="", source_id=int(sources["id"][i]),
                          true_flux_mjy=float(sources["flux_mjy"][i])))
     rows.append(dict(metric="false_detections", value=float((~used).sum()), unit="source"))
-    return rows, hist
+    return rows
+
+
+def score(truth, rate_path, cat_path, match_radius_arcsec=0.3):
+    """Score one imager exposure's rate image and catalog (``miri-testbed score``).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    rate_path, cat_path : path-like
+    match_radius_arcsec : float
+        As :func:`score_catalog`.
+
+    Returns
+    -------
+    tuple
+        The rows of :func:`score_rate` then :func:`score_catalog`, and the pull histogram.
+    """
+    truth = as_truth(truth, RATE_TRUTH + CATALOG_TRUTH)
+    diff, err, true_rate = residuals(truth, rate_path)
+    return _rate_rows(diff, err, true_rate) + score_catalog(truth, cat_path, match_radius_arcsec), _pull_hist(diff, err)

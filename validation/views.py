@@ -24,18 +24,18 @@ are on in that cell:
 Views are stored with the results (``views.npz``: :func:`save`, :func:`load`) so that
 ``miri-testbed report`` draws them again from a study or report folder.
 """
-import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import background, cruciform, registry
 from miri_testbed.instrument import dq
 from miri_testbed.instrument.files import atomic_path
+
+from . import emi_score
 
 MIN_PERIODS_PER_FRAME = 2.0
 COSMIC_HALF = 8  # cut-out half size around a cosmic-ray hit, pixels
@@ -45,14 +45,28 @@ CROSS_MARGIN = 8
 BACKGROUND_PIXELS = 96  # longest side of the block-median background images
 
 
-def _config(truth):
-    """The simulation configuration recorded in an open truth file."""
-    return json.loads(bytes(truth["CONFIG"].data).decode())
+def _effects(truth):
+    """The effects the exposure was simulated with (``{group: {effect: value}}``)."""
+    return truth.config["effects"]
 
 
-def emi_views(folds, frame_time):
-    """The folded waveforms worth drawing: lines with enough periods per frame."""
-    return {f"emi:{name}": fold for name, fold in folds.items()
+def emi_views(truth, correction):
+    """The ``emi:<line>`` views: folded waveforms of the lines with enough periods per frame.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+    correction : validation.emi_score.EmiCorrection
+        What the EMI step did, as it hands it over.
+
+    Returns
+    -------
+    dict
+        ``{"emi:<line>": fold}`` (:func:`validation.emi_score.fold`).
+    """
+    starts = truth.image("FRAME_START")
+    frame_time = float(np.diff(starts[0, :2])[0]) if truth.header["NGROUPS"] > 1 else 0.0
+    return {f"emi:{name}": fold for name, fold in emi_score.folds(truth, correction).items()
             if fold["frequency_hz"] * frame_time >= MIN_PERIODS_PER_FRAME}
 
 
@@ -64,13 +78,13 @@ def _box(y, x, half, shape):
 def _largest_events(truth):
     """``{"shower": (y, x, half, size), "cosmic_ray": ...}``: the largest shower (peak) and
     the largest cosmic-ray hit seen in the ramps (deposited charge), where there are any."""
-    showers, hits = Table(truth["SHOWERS"].data), Table(truth["CR_HITS"].data)
+    showers, hits = truth.table("SHOWERS"), truth.table("CR_HITS")
     events = {}
     if len(showers):
         s = showers[int(np.argmax(showers["peak_dn"]))]
         half = int(min(SHOWER_HALF_MAX, np.ceil(2 * max(s["a"], s["b"])) + 3))
         events["shower"] = (float(s["y"]), float(s["x"]), half, f"peak {s['peak_dn']:.0f} DN")
-    hits = hits[hits["group"] < truth[0].header["NGROUPS"]] if len(hits) else hits
+    hits = hits[hits["group"] < truth.header["NGROUPS"]] if len(hits) else hits
     if len(hits):
         ids, index = np.unique(np.asarray(hits["hit"]), return_inverse=True)
         charge = np.bincount(index, weights=np.asarray(hits["charge_e"], float))
@@ -80,12 +94,23 @@ def _largest_events(truth):
     return events
 
 
-def cosmic_views(truth_path, ramp_path, rate_path):
-    """The ``shower`` and ``cosmic_ray`` views of the module docstring (those with an event)."""
-    with fits.open(truth_path) as truth:
-        events = _largest_events(truth)
-        true_rate = truth["RATE"].data
-        tgroup = float(truth[0].header["TGROUP"])
+def cosmic_views(truth, ramp_path, rate_path):
+    """The ``shower`` and ``cosmic_ray`` views of the module docstring (those with an event).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+    ramp_path, rate_path : path-like
+        The ramp after the detector steps and the rate image.
+
+    Returns
+    -------
+    dict
+        ``{"shower": view, "cosmic_ray": view}``, each where there is such an event.
+    """
+    events = _largest_events(truth)
+    true_rate = truth.image("RATE")
+    tgroup = float(truth.header["TGROUP"])
     out = {}
     with fits.open(ramp_path, memmap=True) as ramp, dm.open(rate_path) as rate:
         for kind, (y, x, half, size) in events.items():
@@ -104,13 +129,27 @@ def cosmic_views(truth_path, ramp_path, rate_path):
     return out
 
 
-def cruciform_view(truth_path, cal_path, refs_folder, variant):
-    """The ``cruciform`` view, or None when the cross is off or absent in the filter or no
-    source lies far enough from the edges."""
-    with fits.open(truth_path) as truth:
-        if not _config(truth)["effects"].get("cruciform", False):
-            return None
-        sources = Table(truth["SOURCES"].data)
+def cruciform_view(truth, cal_path, refs_folder, variant):
+    """The ``cruciform`` view of the module docstring.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+    cal_path : path-like
+    refs_folder : path-like
+        The reference folder (its CRUCIFORM kernel).
+    variant : str
+        The cell's cruciform algorithm.
+
+    Returns
+    -------
+    dict or None
+        None when the cross is off or absent in the filter or no source lies far enough
+        from the edges.
+    """
+    if not _effects(truth)["imager"]["cruciform"]:
+        return None
+    sources = truth.table("SOURCES")
     with dm.open(cal_path) as cal:
         params = cruciform.load_kernel(refs_folder, cal)
         if params is None or params[0] == 0 or not len(sources):
@@ -143,36 +182,55 @@ def _block_median(image, n=BACKGROUND_PIXELS):
         return np.nanmedian(blocks, axis=(1, 3)).astype(np.float32)
 
 
-def background_view(truth_path, cal_path):
-    """The ``background`` view (cal image, ``map`` estimate, their difference, true level),
-    or None for a scene without background."""
-    with fits.open(truth_path) as truth:
-        config = _config(truth)
-    modelled = bool(config["effects"].get("background_model", False))
-    if not modelled and not config["scene"]["background_mjy_sr"] > 0:
+def background_view(truth, cal_path):
+    """The ``background`` view: cal image, ``map`` estimate, their difference, true level.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+    cal_path : path-like
+
+    Returns
+    -------
+    dict or None
+        None for a scene without background.
+    """
+    modelled = bool(_effects(truth)["optics"]["background_model"])
+    level = truth.config["scene"]["background_mjy_sr"]
+    if not modelled and not level > 0:
         return None
     with dm.open(cal_path) as cal:
         sci = np.asarray(cal.data, np.float64)
     estimate = background.background_map(sci)
     return dict(before=_block_median(sci), estimate=_block_median(estimate), after=_block_median(sci - estimate),
-                true_mjy_sr=float(config["scene"]["background_mjy_sr"]), modelled=modelled)
+                true_mjy_sr=float(level), modelled=modelled)
 
 
-def cell_views(sim, products, refs_folder, algorithms, folds):
-    """Every view of one cell (``sim``, ``products``: the runner's paths; ``algorithms``:
-    the cell's full ``{step: name}``; ``folds``: :func:`validation.emi_score.fold`'s)."""
+def cell_views(truth, products, refs_folder, algorithms):
+    """The views of one cell cut from its files (the EMI views come as the step runs, :func:`emi_views`).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+    products : dict
+        The pipeline's ``{suffix: path}`` (ramp, rate, cal).
+    refs_folder : path-like
+    algorithms : dict
+        The cell's full ``{step: name}``.
+
+    Returns
+    -------
+    dict
+        ``{view name: view}``.
+    """
     views = {}
-    with fits.open(sim["truth"]) as truth:
-        header = truth[0].header
-        frame_time = float(np.diff(truth["FRAME_START"].data[0, :2])[0]) if header["NGROUPS"] > 1 else 0.0
-        effects = _config(truth)["effects"]
-    views.update(emi_views(folds, frame_time))
-    if effects.get("cosmic_rays") or effects.get("showers"):
-        views.update(cosmic_views(sim["truth"], products["ramp"], products["rate"]))
-    view = cruciform_view(sim["truth"], products["cal"], refs_folder, algorithms["cruciform"])
+    detector = _effects(truth)["detector"]
+    if detector["cosmic_rays"] or detector["showers"]:
+        views.update(cosmic_views(truth, products["ramp"], products["rate"]))
+    view = cruciform_view(truth, products["cal"], refs_folder, algorithms["cruciform"])
     if view is not None:
         views["cruciform"] = view
-    view = background_view(sim["truth"], products["cal"])
+    view = background_view(truth, products["cal"])
     if view is not None:
         views["background"] = view
     return views

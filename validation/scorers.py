@@ -1,0 +1,145 @@
+"""Scorers registered by product type: what the runner scores a cell's products with.
+
+Every product the pipeline makes has a *product type* (:data:`PRODUCT_TYPES`, from its
+file suffix, as JWST names products), and each type has its scorers (:data:`SCORERS`).
+A scorer takes the exposure's :class:`simulator.truth.Truth`, its product and the
+products of the types it also reads (``companions``), and returns metric rows in the
+long form of :mod:`validation.runner` (``dict(metric, value, unit[, bin, source_id,
+true_flux_mjy, snr])``); it declares the metrics it writes, so the report knows which
+product types a results table holds (:func:`product_types`) and draws their sections
+(:data:`validation.report.SECTIONS`).  A new mode adds its product types, scorers and
+sections here and in the report, and touches none of the imager's.
+
+The imager's: the rate image (pulls, :func:`validation.score.score_rate`), the source
+catalog (:func:`validation.score.score_catalog`), the per-integration rates with the
+ramp (:func:`validation.detector_score.score_detector`) and the EMI step's correction,
+an in-memory product the step hands over as it runs
+(:func:`validation.emi_score.score_emi`).  Spectra and cubes have their types and no
+scorer yet.
+"""
+from dataclasses import dataclass
+
+from . import detector_score, emi_score, score
+
+CATALOG = "catalog"
+RATE = "rate"
+RATEINTS = "rateints"
+RAMP = "ramp"
+CAL = "cal"
+SPECTRUM1D = "spectrum1d"
+SPECTRA_PER_INTEGRATION = "spectra_per_integration"
+CUBE = "cube"
+EMI_CORRECTION = "emi_correction"
+
+#: File suffix of a pipeline product -> its product type.
+PRODUCT_TYPES = {"cat": CATALOG, "rate": RATE, "rateints": RATEINTS, "ramp": RAMP, "cal": CAL, "x1d": SPECTRUM1D,
+                 "x1dints": SPECTRA_PER_INTEGRATION, "s3d": CUBE}
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A scorer of one product type.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(truth, product, *companions) -> list of row dicts``.
+    metrics : tuple of str
+        Every metric it can write.
+    companions : tuple of str
+        Product types it reads besides its own, passed in this order.
+    """
+
+    score: object
+    metrics: tuple
+    companions: tuple = ()
+
+
+#: Product type -> its scorers, in the order they run.
+SCORERS = {
+    RATE: (Scorer(score.score_rate, score.RATE_METRICS),),
+    CATALOG: (Scorer(score.score_catalog, score.CATALOG_METRICS),),
+    RATEINTS: (Scorer(detector_score.score_detector, detector_score.METRICS, companions=(RAMP,)),),
+    EMI_CORRECTION: (Scorer(emi_score.score_emi, emi_score.METRICS),),
+    RAMP: (),
+    CAL: (),
+    SPECTRUM1D: (),
+    SPECTRA_PER_INTEGRATION: (),
+    CUBE: (),
+}
+
+
+def by_type(products):
+    """The pipeline's products keyed by product type.
+
+    Parameters
+    ----------
+    products : dict
+        ``{file suffix: product}`` as :func:`calibration.pipeline.calibrate` returns them.
+
+    Returns
+    -------
+    dict
+        ``{product type: product}``.
+
+    Raises
+    ------
+    ValueError
+        A suffix with no product type in :data:`PRODUCT_TYPES`.
+    """
+    unknown = sorted(set(products) - set(PRODUCT_TYPES))
+    if unknown:
+        raise ValueError(f"product suffix(es) {', '.join(unknown)} have no product type in "
+                         f"validation.scorers.PRODUCT_TYPES")
+    return {PRODUCT_TYPES[suffix]: product for suffix, product in products.items()}
+
+
+def score_products(truth, products):
+    """Score every product with the scorers of its type.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+        The exposure's truth.
+    products : dict
+        ``{product type: product}`` (a path, or the product itself for an in-memory one).
+
+    Returns
+    -------
+    list of dict
+        The rows of every scorer, in :data:`SCORERS` order.
+
+    Raises
+    ------
+    ValueError
+        A product type with no entry in :data:`SCORERS`, or a scorer's companion missing.
+    """
+    unknown = sorted(set(products) - set(SCORERS))
+    if unknown:
+        raise ValueError(f"product type(s) {', '.join(unknown)} are not registered in validation.scorers.SCORERS")
+    rows = []
+    for kind, scorers in SCORERS.items():
+        if kind not in products:
+            continue
+        for scorer in scorers:
+            missing = [c for c in scorer.companions if c not in products]
+            if missing:
+                raise ValueError(f"the {kind} scorer {scorer.score.__name__} also needs: {', '.join(missing)}")
+            rows += scorer.score(truth, products[kind], *(products[c] for c in scorer.companions))
+    return rows
+
+
+def product_types(metrics):
+    """The product types whose scorers wrote rows of a results table.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        A long-form results table (its ``metric`` column).
+
+    Returns
+    -------
+    set of str
+    """
+    present = set(metrics["metric"].unique())
+    return {kind for kind, scorers in SCORERS.items() for s in scorers if present & set(s.metrics)}
