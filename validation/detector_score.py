@@ -1,5 +1,7 @@
-"""Detector-level scores: rates per rate level against the Cramer-Rao bound, jumps and
-showers against the truth of what hit each pixel in each group.
+"""Detector-level scores against the truth of what hit each pixel in each group.
+
+Rates per rate level against the Cramer-Rao bound, jumps and showers; the scorer of the
+per-integration rates (with the ramp) in :mod:`validation.scorers`.
 
 * ``{clean,cr}_scatter_over_crb``: std of ``rate - true`` per integration divided by
   the square root of the Cramer-Rao bound of an uninterrupted ramp of the groups the
@@ -45,7 +47,8 @@ def crb_variance(rates, ngroups, group_time, read_noise, gain):
     """Cramer-Rao variance of the slope of an uninterrupted ramp, per rate (DN/s).
 
     ``inv(X^T C^-1 X)[1, 1]`` with ``C = sigma_r^2 I + (R/g) min(t_k, t_l)``, evaluated on
-    a logarithmic grid of R and interpolated (it is smooth in R)."""
+    a logarithmic grid of R and interpolated (it is smooth in R).
+    """
     t = group_time * np.arange(1, ngroups + 1)
     design = np.column_stack([np.ones(ngroups), t])
     grid = np.concatenate([[0.0], np.logspace(-4, 6, 201)])
@@ -92,12 +95,14 @@ def _robust_std(x):
 
 
 def _shower_masks(showers, shape, nints, ngroups, group_time, events):
-    """Per (int, group, y, x): inside a shower's 2-semi-axis footprint while its charge
-    is being released (from the group read during its arrival to ``RELEASE_S`` and two
-    groups later, in
-    whichever integration: release continues across a reset); and per shower, its e^-2
-    ellipse with each pixel's own arrival group (a shower that lands while the frame is
-    being read reaches rows read later one group earlier)."""
+    """Where showers release charge, and each shower's own area.
+
+    Per (int, group, y, x): inside a shower's 2-semi-axis footprint while its charge is
+    being released (from the group read during its arrival to ``RELEASE_S`` and two
+    groups later, in whichever integration: release continues across a reset); and per
+    shower, its e^-2 ellipse with each pixel's own arrival group (a shower that lands
+    while the frame is being read reaches rows read later one group earlier).
+    """
     affected = np.zeros((nints, ngroups) + shape, bool)
     areas = []
     ys, xs = np.indices(shape)
@@ -108,7 +113,7 @@ def _shower_masks(showers, shape, nints, ngroups, group_time, events):
         profile, inside = footprint({k: row[k] for k in row.colnames}, ys, xs)
         near = profile >= np.exp(-8.0)
         window = (reads >= row["t"] - group_time) & (reads <= row["t"] + RELEASE_S + 2 * group_time)
-        for i, k in zip(*np.nonzero(window)):
+        for i, k in zip(*np.nonzero(window), strict=True):
             affected[i, k, near] = True
         # Its own arrival: in the frame being read at its time or the next one (another
         # shower may have arrived on the same pixels earlier).
@@ -153,9 +158,23 @@ def score_detector(truth, rateints_path, ramp_path):
 
 
 def detector_metrics(truth, gdq, rate, err):
-    """The metrics of this module from arrays: ``truth`` (rate, badpix, events, hits,
-    showers, ngroups, nints, group_time, gain, read_noise), the group flags after the
-    detector steps and the per-integration rates and errors."""
+    """The metrics of this module from arrays.
+
+    Parameters
+    ----------
+    truth : dict
+        rate (DN/s), badpix, events, hits, showers, ngroups, nints, group_time, gain,
+        read_noise.
+    gdq : numpy.ndarray
+        The group flags after the detector steps.
+    rate, err : numpy.ndarray
+        The per-integration rates and their errors.
+
+    Returns
+    -------
+    list of dict
+        ``dict(metric, value, unit[, bin])`` rows.
+    """
     true_rate, badpix, events = truth["rate"], truth["badpix"], truth["events"]
     hits, showers = truth["hits"], truth["showers"]
     ngroups, nints, tg = truth["ngroups"], truth["nints"], truth["group_time"]
@@ -176,7 +195,7 @@ def detector_metrics(truth, gdq, rate, err):
     usable = ~badpix[None] & ~saturated & np.isfinite(rate) & np.isfinite(err) & (err > 0)
     crb = crb_variance(true_rate, used_groups(ngroups), tg, rn, gain)
     for name, population in (("clean", usable & ~cr_hit & ~shower_hit), ("cr", usable & cr_hit & ~shower_hit)):
-        for lo, hi in zip(RATE_EDGES[:-1], RATE_EDGES[1:]):
+        for lo, hi in zip(RATE_EDGES[:-1], RATE_EDGES[1:], strict=True):
             sel = population & ((true_rate >= lo) & (true_rate < hi))[None]
             if sel.sum() < 20:
                 continue
@@ -204,7 +223,7 @@ def detector_metrics(truth, gdq, rate, err):
     visible &= ~badpix[None, None]
     flagged = (gdq & dq.JUMP_DET) != 0
     arrivals = visible & ((events & 1) != 0)
-    for lo, hi in zip(CHARGE_EDGES_DN[:-1], CHARGE_EDGES_DN[1:]):
+    for lo, hi in zip(CHARGE_EDGES_DN[:-1], CHARGE_EDGES_DN[1:], strict=True):
         sel = arrivals & (cr_charge >= lo) & (cr_charge < hi)
         if sel.any():
             rows.append(dict(metric="jump_completeness", value=float(flagged[sel].mean()), unit="", bin=lo))

@@ -113,10 +113,12 @@ def _group_varying(x):
 
 
 def residual_fraction(true, removed, usable=None, of="group_varying"):
-    """Residual fraction ``f`` of the module docstring (``usable``: (ny, nx) bool); with
-    ``of="rms"`` the same residual over rms[E], the injected rms itself (the issue's
+    """Residual fraction ``f`` of the module docstring (``usable``: (ny, nx) bool).
+
+    With ``of="rms"`` the same residual over rms[E], the injected rms itself (the issue's
     wording; rms[E - <E>_n] <= rms[E], so this is the smaller number, by up to a third at
-    3 groups where the phase advances little from group to group)."""
+    3 groups where the phase advances little from group to group).
+    """
     if of not in ("group_varying", "rms"):
         raise ValueError(f"residual_fraction: of={of!r}, expected 'group_varying' or 'rms'")
     usable = np.ones(true.shape[2:], bool) if usable is None else usable
@@ -151,8 +153,11 @@ FOLD_PIXELS = 40000
 
 
 def _detrended(ramps):
-    """Each pixel's ramp less its own line over the groups (per integration), less the
-    median over pixels of each group: ``(nints, ngroups, npix)`` -> same shape."""
+    """Ramp residuals: ``(nints, ngroups, npix)`` -> same shape.
+
+    Each pixel's ramp less its own line over the groups (per integration), less the
+    median over pixels of each group.
+    """
     k = np.arange(ramps.shape[1], dtype=np.float64)
     X = np.stack([np.ones_like(k), k], axis=1)
     P = np.eye(k.size) - X @ np.linalg.pinv(X)
@@ -167,7 +172,8 @@ def fold(lines, starts, offsets, raw, corrected, usable, nbins=FOLD_BINS, npix=F
     ramp residuals (each pixel's ramp less its own straight line over the groups, less
     the per-group median over pixels) of the raw and the corrected data, and of the
     injected line alone treated the same way, binned (median per bin) by each read's
-    phase at the line's true frequency.  A sample of ``npix`` usable pixels is used."""
+    phase at the line's true frequency.  A sample of ``npix`` usable pixels is used.
+    """
     ys, xs = np.nonzero(usable)
     if ys.size == 0 or raw.shape[1] < 3:
         return {}
@@ -183,7 +189,7 @@ def fold(lines, starts, offsets, raw, corrected, usable, nbins=FOLD_BINS, npix=F
         cuts = np.searchsorted(index[order], np.arange(1, nbins))
         true = _detrended(line(t))
 
-        def binned(values):
+        def binned(values, order=order, cuts=cuts):
             return np.array([np.median(v) if v.size else np.nan for v in np.split(values.ravel()[order], cuts)])
 
         out[line.name] = dict(phase=(np.arange(nbins) + 0.5) / nbins, before=binned(before), after=binned(after),

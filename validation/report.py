@@ -1,5 +1,6 @@
-"""The report folder: metrics table, per-target summary, plots, a static HTML page and a
-Markdown summary for pull-request comments.
+"""The report folder: metrics, per-target summary, plots, an HTML page, a Markdown summary.
+
+The Markdown summary is for pull-request comments.
 
 The page has a section per product type the results hold (:data:`SECTIONS`, by the
 product types of :mod:`validation.scorers`): the rate image (pulls), the source catalog
@@ -22,7 +23,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
 from matplotlib.colors import AsinhNorm, SymLogNorm  # noqa: E402
 
 from miri_testbed.instrument.files import atomic_path, write_text  # noqa: E402
@@ -32,7 +32,6 @@ from . import views as effect_views  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
 from .score import PULL_HIST_EDGES  # noqa: E402
 from .targets import format_bounds, format_value, status  # noqa: E402
-
 
 MAX_VIEWS = 3  # figures per effect
 VIEW_DPI = 72
@@ -45,6 +44,7 @@ def _save_figure(fig, path, dpi=110):
 
 
 def plot_flux_ratio(metrics, path):
+    """Measured / true flux of every matched source vs its true flux, per scenario."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     rows = metrics[metrics["metric"] == "flux_ratio"]
     for name, group in rows.groupby("scenario"):
@@ -61,6 +61,7 @@ def plot_flux_ratio(metrics, path):
 
 
 def plot_pulls(hist, path):
+    """The rate pulls' histogram (``hist`` over :data:`PULL_HIST_EDGES`) beside a unit Gaussian."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     centres = 0.5 * (PULL_HIST_EDGES[1:] + PULL_HIST_EDGES[:-1])
     width = np.diff(PULL_HIST_EDGES)
@@ -79,6 +80,7 @@ def plot_pulls(hist, path):
 
 
 def plot_astrometry(metrics, path):
+    """Astrometric error of every matched source vs its measured S/N, per scenario."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     rows = metrics[metrics["metric"] == "astrometric_error"]
     for name, group in rows.groupby("scenario"):
@@ -235,8 +237,10 @@ def _strict(value):
 
 
 def _alignment_html(metrics):
-    """Which exposures refused alignment (too few stars): their astrometry is the
-    commanded pointing's, and "after alignment" targets leave them out."""
+    """Which exposures refused alignment (too few stars).
+
+    Their astrometry is the commanded pointing's, and "after alignment" targets leave them out.
+    """
     rows = metrics[(metrics["metric"] == "alignment_refused") & (metrics["value"] > 0)]
     tried = int((metrics["metric"] == "alignment_refused").sum())
     if rows.empty:
@@ -280,8 +284,9 @@ SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.SPECTRA_PER_INTEGRATION, scorers.CU
 
 
 def product_sections(outdir, metrics, hist):
-    """The HTML of the sections of every product type in ``metrics`` (:data:`SECTIONS`),
-    and a note naming the spectroscopic product types that have no section yet.
+    """The HTML of the sections of every product type in ``metrics`` (:data:`SECTIONS`).
+
+    A note names the spectroscopic product types that have no section yet.
 
     Parameters
     ----------
@@ -352,7 +357,8 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 <style>{STYLE}</style></head><body>
 <h1>MIRI testbed report: suite <code>{html.escape(context['suite'])}</code></h1>
 <p>{html.escape(context['created'])} &middot; {context['cells']} cells &middot; algorithms
-<code>{html.escape(json.dumps(context['algorithms']))}</code> &middot; summary for PRs: <a href="summary.md">summary.md</a> &middot; miri-testbed {html.escape(context['version'])}</p>
+<code>{html.escape(json.dumps(context['algorithms']))}</code> &middot; summary for PRs:
+<a href="summary.md">summary.md</a> &middot; miri-testbed {html.escape(context['version'])}</p>
 <h2>Accuracy targets</h2>
 {_targets_html(target_results)}
 {products_html}
@@ -360,7 +366,8 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 {_baseline_html(baseline_result) if baseline_result is not None else ""}
 <h2>Metrics by scenario</h2>
 {_html_table(summary_table(metrics))}
-<p>Full long-form table: <a href="metrics.csv">metrics.csv</a>; per-target figures: <a href="summary.json">summary.json</a>.</p>
+<p>Full long-form table: <a href="metrics.csv">metrics.csv</a>; per-target figures:
+<a href="summary.json">summary.json</a>.</p>
 </body></html>
 """
     write_text(outdir / "index.html", page)
@@ -371,11 +378,13 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
 # ------------------------------------------------------------------ EMI and effect views
 
 def plot_emi_vs_ngroups(rows, path):
-    """The EMI left after correction vs the number of groups, one line per algorithm set
-    (median over scenarios and seeds at each ngroups), with the statistical floor (read
+    """The EMI left after correction vs the number of groups, one line per algorithm set.
+
+    The median over scenarios and seeds at each ngroups, with the statistical floor (read
     noise over the amount of data, sigma sqrt(p / M)) and the Cramer-Rao floor of an
     unbiased fit that learns the frequency (higher where a line is nearly a whole number of
-    periods per frame; a fit that drops such a line's harmonics can go below it)."""
+    periods per frame; a fit that drops such a line's harmonics can go below it).
+    """
     fig, ax = plt.subplots(figsize=(7, 4.5))
     residual = rows[rows["metric"] == "emi_residual_fraction"]
     for label, group in residual.groupby("algorithms"):
@@ -396,8 +405,10 @@ def plot_emi_vs_ngroups(rows, path):
 
 
 def plot_emi_fold(view, title, path):
-    """The ramp residuals folded by phase at the line's frequency: raw data (before), after
-    the EMI step, and the injected waveform treated the same way (truth)."""
+    """The ramp residuals folded by phase at the line's frequency.
+
+    Raw data (before), after the EMI step, and the injected waveform treated the same way (truth).
+    """
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.plot(view["phase"], view["before"], "-", color="0.5", label="before (uncal)")
     ax.plot(view["phase"], view["true"], "k--", label="injected (truth)")
@@ -411,7 +422,7 @@ def plot_emi_fold(view, title, path):
 
 
 def _images(axes, panels, norm, cmap="viridis"):
-    for ax, (image, name) in zip(axes, panels):
+    for ax, (image, name) in zip(axes, panels, strict=False):
         shown = ax.imshow(image, origin="lower", norm=norm, cmap=cmap, interpolation="nearest")
         ax.set_title(name, fontsize=8)
         ax.set_xticks([])
@@ -420,10 +431,12 @@ def _images(axes, panels, norm, cmap="viridis"):
 
 
 def plot_cosmic(view, title, path):
-    """A cut-out around the largest shower or cosmic-ray hit: the rate with every group
-    difference used (no jump flags) less the true rate, the calibrated rate less the
-    true rate (DN/s, symmetric log stretch, linear within 3 noise sigma), and the pixels
-    the jump and shower steps flagged."""
+    """A cut-out around the largest shower or cosmic-ray hit.
+
+    The rate with every group difference used (no jump flags) less the true rate, the
+    calibrated rate less the true rate (DN/s, symmetric log stretch, linear within 3
+    noise sigma), and the pixels the jump and shower steps flagged.
+    """
     fig, axes = plt.subplots(1, 3, figsize=(8, 2.9), layout="constrained")
     before, after = view["before"] - view["true"], view["after"] - view["true"]
     finite = after[np.isfinite(after)]
@@ -441,10 +454,12 @@ def plot_cosmic(view, title, path):
 
 
 def plot_cruciform(view, title, path):
-    """A stamp of the brightest source of a filter with a cross: the cal image before and
-    after the cruciform variant, and what the variant removed (before - after), all less
-    the image median, on one asinh stretch saturated at 3 % of the star's peak so that
-    the faint row and column arms show."""
+    """A stamp of the brightest source of a filter with a cross.
+
+    The cal image before and after the cruciform variant, and what the variant removed
+    (before - after), all less the image median, on one asinh stretch saturated at 3 % of
+    the star's peak so that the faint row and column arms show.
+    """
     fig, axes = plt.subplots(1, 3, figsize=(8.5, 2.9), layout="constrained")
     before, after = view["before"], view["after"]
     top = 0.03 * float(np.nanmax(before))
@@ -457,8 +472,11 @@ def plot_cruciform(view, title, path):
 
 
 def plot_background(view, title, path):
-    """The cal image, the 2-D background ``background=map`` estimates from it and the image
-    less that estimate (block medians, MJy/sr); the scene's true level in the title."""
+    """The cal image, its 2-D background estimate and the image less it.
+
+    The estimate is ``background=map``'s; block medians, MJy/sr; the scene's true level
+    in the title.
+    """
     fig, axes = plt.subplots(1, 3, figsize=(8.5, 2.9), layout="constrained")
     lo, hi = np.nanpercentile(view["before"], [2, 98])
     _images(axes[:2], [(view["before"], "before (cal)"), (view["estimate"], "background estimate (map)")],
@@ -511,8 +529,10 @@ def _doc(text):
 
 
 def effect_sections(outdir, cut):
-    """Draw up to ``MAX_VIEWS`` figures per effect from ``cut`` (``{cell: {view: fields}}``);
-    return the HTML of the before/after section."""
+    """Draw up to ``MAX_VIEWS`` figures per effect; return the HTML of the before/after section.
+
+    ``cut``: ``{cell: {view: fields}}``.
+    """
     parts = ["<h2>Before and after, per effect</h2>",
              "<p>Cut from the run's own exposures (first seed of each scenario); only effects on in "
              "some cell are drawn.</p>"]
@@ -534,8 +554,10 @@ def effect_sections(outdir, cut):
 
 
 def emi_section(outdir, rows):
-    """The residual-vs-ngroups plot, when ``rows`` hold EMI residuals at several ngroups
-    and from several algorithm sets; otherwise a line saying what it needs."""
+    """The residual-vs-ngroups plot, or a line saying what it needs.
+
+    Drawn when ``rows`` hold EMI residuals at several ngroups and from several algorithm sets.
+    """
     residual = rows[rows["metric"] == "emi_residual_fraction"]
     if residual.empty:
         return ""

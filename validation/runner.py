@@ -52,8 +52,22 @@ class Cell:
 
 
 def run_cell(cell, workdir, keep_products=False):
-    """Simulate, calibrate and score one cell; return (rows DataFrame, pull histogram,
-    views dict (empty unless ``cell.views``))."""
+    """Simulate, calibrate and score one cell.
+
+    Parameters
+    ----------
+    cell : Cell
+    workdir : path-like
+        The cell's files go to ``<workdir>/<scenario>/seed<N>/``.
+    keep_products : bool
+        Keep them once scored.
+
+    Returns
+    -------
+    tuple
+        The rows (DataFrame, :data:`COLUMNS`), the pull histogram and the views dict
+        (empty unless ``cell.views``).
+    """
     s = cell.scenario
     folder = Path(workdir) / s.name / f"seed{cell.seed}"
     sim = simulate(s.scene(cell.seed), s.observation, folder, name=s.name, seed=cell.seed,

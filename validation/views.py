@@ -76,8 +76,10 @@ def _box(y, x, half, shape):
 
 
 def _largest_events(truth):
-    """``{"shower": (y, x, half, size), "cosmic_ray": ...}``: the largest shower (peak) and
-    the largest cosmic-ray hit seen in the ramps (deposited charge), where there are any."""
+    """The largest shower (peak) and cosmic-ray hit seen in the ramps (deposited charge).
+
+    ``{"shower": (y, x, half, size), "cosmic_ray": ...}``, where there are any.
+    """
     showers, hits = truth.table("SHOWERS"), truth.table("CR_HITS")
     events = {}
     if len(showers):
@@ -273,8 +275,10 @@ EMI_METRICS = ("emi_residual_fraction", "emi_residual_floor", "emi_residual_floo
 
 
 class Attached(dict):
-    """What travels with a results table in ``DataFrame.attrs``: compared by identity and
-    never copied, so pandas can hand it on cheaply through selections."""
+    """What travels with a results table in ``DataFrame.attrs``.
+
+    Compared by identity and never copied, so pandas can hand it on cheaply through selections.
+    """
 
     def __eq__(self, other):
         return self is other
@@ -286,8 +290,10 @@ class Attached(dict):
 
 
 def attach(table, cut):
-    """``table`` with ``cut`` (``{cell key: views}``) and the EMI rows of every algorithm
-    set in ``table.attrs``: a report of one set still draws residual vs ngroups per set."""
+    """``table`` with ``cut`` (``{cell key: views}``) and the EMI rows of every set in its attrs.
+
+    So a report of one algorithm set still draws residual vs ngroups per set.
+    """
     table.attrs[ATTR] = Attached(views=cut, emi_rows=table[table["metric"].isin(EMI_METRICS)].copy())
     return table
 
