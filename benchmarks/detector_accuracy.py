@@ -29,7 +29,6 @@ from astropy.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from miri_testbed.calibration import registry  # noqa: E402
-from miri_testbed.calibration.frames import flag_first_last  # noqa: E402
 from miri_testbed.calibration.peers import JumpData  # noqa: E402
 from miri_testbed.simulator import DetectorEffects, Observation  # noqa: E402
 from miri_testbed.simulator.detector import draw_detector, ramps  # noqa: E402
@@ -71,7 +70,8 @@ def exposure(seed, effects, rate_e=None, ngroups=30, nints=2):
 
 def calibrate_arrays(data, truth, obs, saturation, choice):
     gdq = registry.get("saturation", "threshold")(data, np.zeros(data.shape, np.uint8), saturation)
-    gdq = flag_first_last(gdq)  # as the pipeline does; the Cramer-Rao bound is for the groups left
+    # first and last frames flagged as the pipeline does: the Cramer-Rao bound is for the groups left
+    gdq = registry.get("lastframe", "flag")(registry.get("firstframe", "flag")(gdq))
     rn, gain, tg = truth.read_noise, truth.gain, obs.group_time
     gdq, medians = registry.get("jump", choice["jump"])(data, gdq, rn, gain, tg)
     gdq, _ = registry.get("showers", choice["showers"])(data, gdq, rn, gain, tg, medians)

@@ -13,7 +13,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from miri_testbed.calibration.pipeline import software_version  # noqa: E402
+from miri_testbed.calibration.products import software_version  # noqa: E402
 from miri_testbed.instrument.files import write_text  # noqa: E402
 from miri_testbed.validation.runner import Cell, run_cells  # noqa: E402
 

@@ -29,7 +29,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from . import CalibrationInputError
+from . import CalibrationInputError, Skip
 from . import references as refs
 
 
@@ -39,11 +39,24 @@ class AlignmentError(ValueError):
 
 @dataclass(frozen=True)
 class Distortion:
+    """The DISTPOLY distortion: ``detector = undistorted + sum (dx, dy) u^i v^j``.
+
+    Parameters
+    ----------
+    terms : tuple
+        ``((i, j, dx, dy), ...)``; empty: no distortion.
+    centre : (float, float)
+        Full-frame pixel at ``u = v = 0``.
+    scale : float
+        Pixels per unit of ``u`` and ``v``.
+    """
+
     terms: tuple = ()  # ((i, j, dx, dy), ...)
     centre: tuple = (515.5, 511.5)
     scale: float = 512.0
 
     def offset(self, x_full, y_full):
+        """The distortion ``(dx, dy)`` at full-frame pixel positions."""
         u = (np.asarray(x_full, float) - self.centre[0]) / self.scale
         v = (np.asarray(y_full, float) - self.centre[1]) / self.scale
         dx, dy = np.zeros_like(u), np.zeros_like(v)
@@ -85,8 +98,10 @@ def load_refcat(folder, exposure):
 
 
 def similarity_fit(src, dst, weights=None):
-    """Least-squares ``dst = s R src + t``: returns ``(a, b, tx, ty)`` with
-    ``x' = a x - b y + tx``, ``y' = b x + a y + ty``."""
+    """Least-squares similarity transform ``dst = s R src + t``.
+
+    Returns ``(a, b, tx, ty)`` with ``x' = a x - b y + tx``, ``y' = b x + a y + ty``.
+    """
     x, y = src[:, 0], src[:, 1]
     one, zero = np.ones_like(x), np.zeros_like(x)
     design = np.vstack([np.column_stack([x, -y, one, zero]), np.column_stack([y, x, zero, one])])
@@ -96,6 +111,7 @@ def similarity_fit(src, dst, weights=None):
 
 
 def apply_similarity(params, xy):
+    """The similarity ``params = (a, b, tx, ty)`` (:func:`similarity_fit`) applied to ``(n, 2)`` positions."""
     a, b, tx, ty = params
     return np.column_stack([a * xy[:, 0] - b * xy[:, 1] + tx, b * xy[:, 0] + a * xy[:, 1] + ty])
 
@@ -119,10 +135,13 @@ def _match(det, ref, radius):
 
 def fit_alignment(det, ref, *, min_matches=5, search_pix=30.0, vote_bin_pix=1.0, match_pix=2.0, clip_sigma=3.0,
                   iterations=5, max_rms_pix=0.5):
-    """Similarity transform taking detected (undistorted) pixel positions ``det`` onto
-    the catalog's projected pixel positions ``ref`` (both ``(n, 2)``), centred on their
+    """Similarity transform taking detected positions onto the catalog's projected positions.
+
+    From detected (undistorted) pixel positions ``det`` to the catalog's projected pixel
+    positions ``ref`` (both ``(n, 2)``), centred on their
     centroid for conditioning.  Returns ``(params, n_matched, rms_pix)``; raises
-    :class:`AlignmentError` when the fit cannot be trusted."""
+    :class:`AlignmentError` when the fit cannot be trusted.
+    """
     det, ref = np.asarray(det, float).reshape(-1, 2), np.asarray(ref, float).reshape(-1, 2)
     if len(det) < min_matches or len(ref) < min_matches:
         raise AlignmentError(f"too few stars to align: {len(det)} detected, {len(ref)} in the reference catalog "
@@ -188,19 +207,21 @@ def celestial_wcs(meta):
 
 
 def aligned_wcs(wcs, params, half_size=600.0):
-    """The TAN WCS equal to ``w'(p) = w(T(p))`` for the similarity ``T``: CRVAL at
-    ``w(T(crpix))`` and the CD matrix fitted by least squares to the standard coordinates
+    """The TAN WCS equal to ``w'(p) = w(T(p))`` for the similarity ``T``.
+
+    CRVAL at ``w(T(crpix))`` and the CD matrix fitted by least squares to the standard coordinates
     (about the new CRVAL) of a grid of points within ``half_size`` pixels.  (Taking CD as
     CD M would be wrong by the rotation of local north between the two tangent points,
     dRA sin(Dec): 0.013 px at 500 px for a 2" shift at Dec -70.)  Exact up to the
-    gnomonic re-projection's second-order terms (~1e-12 rad here)."""
+    gnomonic re-projection's second-order terms (~1e-12 rad here).
+    """
     a, b, tx, ty = params
     m = np.array([[a, -b], [b, a]])
     c0 = np.array(wcs.wcs.crpix) - 1.0
     moved = m @ c0 + np.array([tx, ty])
     ra0, dec0 = wcs.wcs_pix2world(moved[0:1], moved[1:2], 0)
     g = np.linspace(-half_size, half_size, 7)
-    gx, gy = (v.ravel() + c for v, c in zip(np.meshgrid(g, g), c0))
+    gx, gy = (v.ravel() + c for v, c in zip(np.meshgrid(g, g), c0, strict=True))
     tpts = m @ np.vstack([gx, gy]) + np.array([[tx], [ty]])
     ra, dec = wcs.wcs_pix2world(tpts[0], tpts[1], 0)
     plane = WCS(naxis=2)  # identity CD: pixel offsets from CRPIX are standard coordinates in degrees
@@ -220,7 +241,25 @@ def aligned_wcs(wcs, params, half_size=600.0):
 
 
 def align(x, y, wcs, refcat, distortion, origin=(0.0, 0.0), **kwargs):
-    """``(new WCS, info)`` aligning detections at detector ``(x, y)`` to ``refcat`` (ra, dec)."""
+    """Align detections at detector ``(x, y)`` to ``refcat`` (module docstring).
+
+    Parameters
+    ----------
+    x, y, wcs, refcat, distortion, origin
+        As :func:`align_to_catalog`.
+    **kwargs
+        Settings of :func:`fit_alignment`.
+
+    Returns
+    -------
+    (WCS, info)
+        The aligned WCS and ``{n_matched, rms_mas, scale, rotation_deg}``.
+
+    Raises
+    ------
+    AlignmentError
+        When the fit cannot be trusted.
+    """
     xu, yu = distortion.undistort(x, y, *origin)
     rx, ry = wcs.wcs_world2pix(refcat[0], refcat[1], 0)
     params, n, rms = fit_alignment(np.column_stack([xu, yu]), np.column_stack([rx, ry]), **kwargs)
@@ -231,56 +270,44 @@ def align(x, y, wcs, refcat, distortion, origin=(0.0, 0.0), **kwargs):
 
 
 def sky_positions(x, y, wcs, distortion, origin=(0.0, 0.0)):
-    """RA, Dec of detector positions through the distortion and ``wcs``."""
+    """RA, Dec (degrees) of detector positions through the distortion and ``wcs``.
+
+    Parameters
+    ----------
+    x, y, wcs, distortion, origin
+        As :func:`align_to_catalog`.
+
+    Returns
+    -------
+    ra, dec : array
+    """
     xu, yu = distortion.undistort(x, y, *origin)
     return wcs.wcs_pix2world(xu, yu, 0)
 
 
-def run(variant, catalog, cal, folder, exposure):
-    """Align ``cal`` (its ``meta.wcsinfo`` is updated on success) and recompute the
-    catalog's RA/Dec; ``catalog.meta['alignment']`` records the outcome (status COMPLETE,
-    REFUSED with the reason, also in the cal product's HISTORY, or SKIPPED).  ``variant``:
-    ``catalog`` (fit) or ``none`` (distortion only, commanded pointing)."""
-    import astropy.units as u
+def align_to_catalog(x, y, wcs, refcat, distortion, origin=(0.0, 0.0)):
+    """Variant ``catalog``: :func:`align`, declining when the fit cannot be trusted.
 
-    distortion, dist_path = load_distortion(folder, exposure)
-    origin = (exposure.meta.subarray.xstart - 1, exposure.meta.subarray.ystart - 1)
-    wcs = celestial_wcs(cal.meta)
-    x = np.asarray(catalog["xcentroid"].value if len(catalog) else [], float)
-    y = np.asarray(catalog["ycentroid"].value if len(catalog) else [], float)
-    record = {"status": "SKIPPED", "reason": "alignment not requested", "distortion": str(dist_path)}
-    if len(catalog):
-        ra0, dec0 = sky_positions(x, y, wcs, distortion, origin)
-        catalog["ra_unaligned"], catalog["dec_unaligned"] = ra0 * u.deg, dec0 * u.deg
-    if variant == "catalog":
-        refcat = load_refcat(folder, exposure)
-        if refcat is None:
-            record["reason"] = "no REFCAT reference catalog in the reference folder"
-        else:
-            try:
-                wcs, info = align(x, y, wcs, refcat, distortion, origin)
-                record = {"status": "COMPLETE", **info, "distortion": str(dist_path)}
-                pc = np.array(wcs.wcs.pc)
-                w = cal.meta.wcsinfo
-                w.crval1, w.crval2 = (float(v) for v in wcs.wcs.crval)
-                w.pc1_1, w.pc1_2, w.pc2_1, w.pc2_2 = (float(v) for v in pc.ravel())
-                w.ra_ref, w.dec_ref = w.crval1, w.crval2
-            except AlignmentError as exc:
-                record.update(status="REFUSED", reason=f"alignment refused: {exc}")
-                cal.add_history_entry(f"tweakreg: {record['reason']}; the WCS keeps the commanded pointing")
-    cal.meta.cal_step.tweakreg = "COMPLETE" if record["status"] == "COMPLETE" else "SKIPPED"  # JWST's vocabulary
-    if len(catalog):
-        ra, dec = sky_positions(x, y, wcs, distortion, origin)
-        catalog["ra"], catalog["dec"] = ra * u.deg, dec * u.deg
-    catalog.meta["alignment"] = record
-    return catalog, record
+    Parameters
+    ----------
+    x, y : array
+        Detected positions (detector pixels of the subarray).
+    wcs : astropy.wcs.WCS
+        The commanded celestial WCS.
+    refcat : (ra, dec)
+        The REFCAT reference catalog, degrees.
+    distortion : Distortion
+        The DISTPOLY reference.
+    origin : (x0, y0)
+        The subarray's origin in the full frame (0-based).
 
-
-def align_to_catalog(catalog, cal, folder, exposure):
-    """Variant ``catalog``: fit the pointing to the REFCAT reference (see :func:`run`)."""
-    return run("catalog", catalog, cal, folder, exposure)
-
-
-def distortion_only(catalog, cal, folder, exposure):
-    """Variant ``none``: the commanded pointing, through the distortion only."""
-    return run("none", catalog, cal, folder, exposure)
+    Returns
+    -------
+    (WCS, info) or Skip
+        The aligned WCS and the fit's summary, or a :class:`~calibration.Skip` saying
+        why the alignment was refused (:class:`AlignmentError`).
+    """
+    try:
+        return align(x, y, wcs, refcat, distortion, origin)
+    except AlignmentError as exc:
+        return Skip(f"alignment refused: {exc}")

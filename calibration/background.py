@@ -1,7 +1,8 @@
 """Background subtraction variants for imager photometry (before the source catalog).
 
-* ``local`` (default): nothing here; the catalog subtracts each source's local
-  background, the sigma-clipped median of its sky annulus (APCORR reference radii).
+* ``local`` (default): nothing here (a declared skip: the step is SKIPPED); the catalog
+  subtracts each source's local background, the sigma-clipped median of its sky annulus
+  (APCORR reference radii).
 * ``map``: a 2-D background from the image itself, ``photutils.background.Background2D``
   (sigma-clipped median in ``BOX`` x ``BOX`` pixel boxes, 3 x 3 median filter of the box
   grid), with the sources masked first (``detect_sources`` above 3 sigma of a
@@ -25,7 +26,7 @@
 
 Every variant is ``f(sci, var, backgrounds) -> (sci, var)`` with ``backgrounds`` a list of
 ``(surface brightness, variance)`` of the calibrated background exposures (empty unless
-``dedicated`` is chosen); ``local`` and ``map`` leave the variance as it is.  Like ``map``,
+``dedicated`` is chosen); ``map`` leaves the variance as it is.  Like ``map``,
 ``dedicated`` changes the image the catalog measures, not the ``cal`` product.
 """
 import json
@@ -45,12 +46,8 @@ BOX = 32
 MASK_DILATE = 5
 
 
-def local(sci, var, backgrounds=()):
-    """Variant ``local``: the image unchanged (the catalog's annuli do the work)."""
-    return sci, var
-
-
 def source_mask(sci, nsigma=3.0, npixels=5):
+    """Pixels of ``sci`` that belong to sources (detected above ``nsigma``, dilated by ``MASK_DILATE``) or are bad."""
     bad = ~np.isfinite(sci)
     _, median, std = sigma_clipped_stats(sci, mask=bad, sigma=3.0)
     smooth = convolve(np.where(bad, median, sci) - median, Gaussian2DKernel(1.5), normalize_kernel=True)
@@ -78,12 +75,36 @@ def subtract_map(sci):
 
 
 def map_variant(sci, var, backgrounds=()):
-    """Variant ``map``: :func:`subtract_map`; the map's own error is not propagated."""
+    """Variant ``map``: :func:`subtract_map`; the map's own error is not propagated.
+
+    Parameters
+    ----------
+    sci, var : (ny, nx) float
+        Surface brightness and its variance.
+    backgrounds : list
+        Unused (the step's signature).
+
+    Returns
+    -------
+    (sci, var)
+    """
     return subtract_map(sci), var
 
 
 def dedicated(sci, var, backgrounds=()):
-    """Variant ``dedicated``: ``sci - mean_k B_k`` and ``var + sum_k var_k / n^2``."""
+    """Variant ``dedicated``: ``sci - mean_k B_k`` and ``var + sum_k var_k / n^2``.
+
+    Parameters
+    ----------
+    sci, var : (ny, nx) float
+        Surface brightness and its variance.
+    backgrounds : list of (B_k, var_k)
+        The calibrated background exposures.
+
+    Returns
+    -------
+    (sci, var)
+    """
     if not backgrounds:
         raise CalibrationInputError("background=dedicated needs a dedicated background exposure")
     n = len(backgrounds)
@@ -93,11 +114,14 @@ def dedicated(sci, var, backgrounds=()):
 
 
 def dedicated_paths(variant, uncal_path, given=None):
-    """The dedicated background exposures to use: ``given`` (a path or a list), else the
+    """The dedicated background exposures to use.
+
+    ``given`` (a path or a list), else the
     ``background`` members of the image2 associations (``*_asn.json``) in the uncal's
     folder whose ``science`` member is this uncal; an empty list for the other variants.
     Asking for ``dedicated`` without any, or giving some with another variant, or the
-    science exposure as its own background, is an error that says so."""
+    science exposure as its own background, is an error that says so.
+    """
     given = [given] if isinstance(given, (str, Path)) else list(given or [])
     uncal_path = Path(uncal_path)
     if variant != "dedicated":
@@ -143,8 +167,10 @@ MATCH = {"filter": "meta.instrument.filter", "detector": "meta.instrument.detect
 
 
 def check_dedicated(science, background):
-    """Raise a :class:`CalibrationInputError` naming the first way ``background`` (an
-    opened uncal) cannot serve as the dedicated background of ``science``."""
+    """Check that ``background`` (an opened uncal) can serve as the dedicated background of ``science``.
+
+    Raises a :class:`CalibrationInputError` naming the first way it cannot.
+    """
     name = background.meta.filename
     for what, dotted in MATCH.items():
         values = [str(model[dotted]).strip().upper() for model in (background, science)]

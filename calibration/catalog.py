@@ -6,7 +6,8 @@
   the background-subtracted image.
 * Photometry: circular aperture of the APCORR reference's radius for the chosen
   encircled-energy fraction, local background as the sigma-clipped median in the
-  reference's sky annulus with the cores (3 FWHM) of all detected sources left out, then ``F_total = (sum - bkg * area) * apcorr``;
+  reference's sky annulus with the cores (3 FWHM) of all detected sources left out, then
+  ``F_total = (sum - bkg * area) * apcorr``;
   ``F [mJy] = F [MJy/sr] * pixel solid angle * 1e9``.
 * Bad pixels (NaN in the calibrated image) are filled by Gaussian-kernel
   interpolation before photometry and counted in the ``nbad`` column.
@@ -17,11 +18,11 @@ local background estimate.
 """
 import warnings
 
+import astropy.units as u
 import numpy as np
 from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
 from astropy.stats import sigma_clipped_stats
 from astropy.table import QTable
-import astropy.units as u
 from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture, aperture_photometry
 from photutils.centroids import centroid_2dg, centroid_sources
 from photutils.detection import DAOStarFinder
@@ -46,7 +47,8 @@ def aperture_row(apcorr_table, filter_name, subarray, eefraction, min_radius=0.0
             radius = np.asarray(apcorr_table["radius"])[rows]
             ee = np.asarray(apcorr_table["eefraction"])[rows]
             large = radius >= min_radius
-            r = rows[np.argmin(np.where(large, np.abs(ee - eefraction), np.inf))] if large.any() else rows[np.argmax(radius)]
+            nearest = np.argmin(np.where(large, np.abs(ee - eefraction), np.inf))
+            r = rows[nearest] if large.any() else rows[np.argmax(radius)]
             return tuple(float(apcorr_table[c][r]) for c in ("radius", "apcorr", "skyin", "skyout"))
     raise CalibrationInputError(f"APCORR reference has no row for filter {filter_name}, subarray {subarray}")
 
@@ -98,7 +100,7 @@ def source_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, nsigma=5
         plain = ApertureStats(filled, annulus, mask=mask, sigma_clip=None)
         stats[name] = (np.asarray(ApertureStats(filled, annulus, mask=mask).median),
                        np.asarray(plain.std) / np.sqrt(np.maximum(np.asarray(plain.sum_aper_area.value), 1)))
-    bkg_level, bkg_err = (np.where(free, m, w) for m, w in zip(stats["masked"], stats["whole"]))
+    bkg_level, bkg_err = (np.where(free, m, w) for m, w in zip(stats["masked"], stats["whole"], strict=True))
     phot = aperture_photometry(filled, ap, error=err_filled)
     net = np.asarray(phot["aperture_sum"]) - bkg_level * ap.area
     net_err = np.hypot(np.asarray(phot["aperture_sum_err"]), bkg_err * ap.area)

@@ -4,8 +4,9 @@ The CRUCIFORM reference gives, per filter, a kernel ``K(x) = a exp(-s|x|)`` for
 ``|x| >= gap`` (0 inside), of the forward form ``O = (I + K_row*I + K_col*I) / (1 + 2 sum K)``
 (the form fitted on bright stars, IFC; see the reference's description).  Variants:
 
-* ``none``: baseline.  Aperture photometry with the APCORR reference, whose PSF has no
-  cross, so the light scattered into the cross beyond the aperture is missed.
+* ``none``: baseline (a declared skip).  Aperture photometry with the APCORR reference,
+  whose PSF has no cross, so the light scattered into the cross beyond the aperture is
+  missed.
 * ``apcorr``: no image change; the aperture correction is multiplied by ``1 + 2 sum K``
   (the cross's light counted as if it were all outside the aperture and the sky annulus,
   what an aperture correction measured on a PSF with the cross does to first order).
@@ -15,8 +16,10 @@ The CRUCIFORM reference gives, per filter, a kernel ``K(x) = a exp(-s|x|)`` for
   median for the convolutions and stay NaN.  It also removes the cross of bright
   neighbours from faint sources and from the sky annuli.
 
-Without a CRUCIFORM reference, or for a filter whose amplitude is zero, every variant
-leaves the image and the aperture correction unchanged.
+Every variant is ``f(sci, kernel) -> (image for photometry, aperture-correction factor)``
+with ``kernel = (a, s, gap)``.  Without a CRUCIFORM reference, or for a filter whose
+amplitude is zero, the step (:mod:`calibration.image3`) is SKIPPED and the image and the
+aperture correction stay as they are.
 """
 import numpy as np
 from astropy.io import fits
@@ -30,8 +33,20 @@ KERNEL_EFOLDINGS = 8.0
 
 
 def load_kernel(folder, exposure):
-    """``(a, s, gap)`` of the exposure's filter from the folder's CRUCIFORM reference, or
-    None when the folder has none."""
+    """The cruciform kernel of the exposure's filter from the folder's CRUCIFORM reference.
+
+    Parameters
+    ----------
+    folder : path
+        Reference folder.
+    exposure : DataModel
+        The exposure (its filter and selection keywords).
+
+    Returns
+    -------
+    (a, s, gap) or None
+        None when the folder has no CRUCIFORM reference or it has no row for the filter.
+    """
     table, path = refs.load_optional(folder, "CRUCIFORM", exposure, lambda p: fits.getdata(p, "CRUCIFORM"))
     if table is None:
         return None
@@ -47,6 +62,7 @@ def load_kernel(folder, exposure):
 
 
 def kernel(a, s, gap):
+    """The 1-D kernel ``a exp(-s|x|)`` for ``|x| >= gap`` (0 inside), out to ``KERNEL_EFOLDINGS / s`` pixels."""
     half = int(np.ceil(KERNEL_EFOLDINGS / s))
     x = np.arange(-half, half + 1)
     return np.where(np.abs(x) >= gap, a * np.exp(-np.abs(x) * s), 0.0)
@@ -57,7 +73,21 @@ def _cross(image, k):
 
 
 def subtract_cross(sci, params, iterations=ITERATIONS):
-    """The image without its cross (see the module docstring)."""
+    """The image without its cross (module docstring).
+
+    Parameters
+    ----------
+    sci : (ny, nx) float
+        Calibrated image; NaN for bad pixels.
+    params : (a, s, gap)
+        The kernel (:func:`load_kernel`).
+    iterations : int
+        Fixed-point iterations.
+
+    Returns
+    -------
+    (ny, nx) float64
+    """
     k = kernel(*params)
     bad = ~np.isfinite(sci)
     observed = np.where(bad, np.nanmedian(sci), sci).astype(np.float64)
@@ -68,25 +98,11 @@ def subtract_cross(sci, params, iterations=ITERATIONS):
     return np.where(bad, np.nan, image)
 
 
-def none(sci, params):
-    return sci, 1.0
-
-
 def apcorr(sci, params):
+    """Variant ``apcorr``: the image as it is and the aperture correction times ``1 + 2 sum K``."""
     return sci, 1.0 + 2 * kernel(*params).sum()
 
 
 def subtract(sci, params):
+    """Variant ``subtract``: the image without its cross (:func:`subtract_cross`), aperture correction as it is."""
     return subtract_cross(sci, params), 1.0
-
-
-def correct(method, sci, folder, exposure):
-    """``(image for photometry, aperture-correction factor, record)`` for the variant
-    function ``method`` (one of :func:`none`, :func:`apcorr`, :func:`subtract`)."""
-    params = load_kernel(folder, exposure)
-    if params is None:
-        return sci, 1.0, "SKIPPED: no CRUCIFORM reference"
-    if params[0] == 0:
-        return sci, 1.0, "COMPLETE: no cross in this filter"
-    image, factor = method(sci, params)
-    return image, factor, f"COMPLETE: {method.__name__}"

@@ -50,7 +50,8 @@ and is not measurable).  A harmonic is subtracted only when the group-varying po
 explains exceeds ``MIN_HARMONIC_POWER`` times its noise, with the noise marginalised
 over the fitted frequency, and is then shrunk by 1 - noise / power (:func:`_weakest`;
 harmonics are dropped one at a time, weakest first, and the rest refitted and tested again):
-this is what keeps a poorly determined near-whole-period harmonic from adding noise.  All integrations are fitted together (the
+this is what keeps a poorly determined near-whole-period harmonic from adding noise.  All
+integrations are fitted together (the
 phase runs on through the reset frames).  Needs >= 3 groups: one constraint per pixel
 and integration.  Statistical floor: :mod:`validation.emi_score`.
 
@@ -73,21 +74,17 @@ EMI is a constant per pixel that a slope does not see.  A reference that lacks t
 exposure's subarray/readout, or no EMICORR reference at all, skips the step with a
 note in the products (the JWST step does the same).
 """
-import logging
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-from miri_testbed.instrument import dq
+from miri_testbed.instrument import dq, readout
 from miri_testbed.instrument import emi as facts
-from miri_testbed.instrument import readout
 from miri_testbed.instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
-from . import CalibrationInputError
+from . import CalibrationInputError, Skip
 from . import references as refs
-
-log = logging.getLogger(__name__)
 
 MAX_HARMONICS = 5
 FOLD_HARMONICS = 16  # Fourier terms the fold template may keep (each tested)
@@ -155,8 +152,10 @@ def _case_key(subarray, readpatt):
 
 
 def case_from_model(model, exposure):
-    """The :class:`EmiCase` of ``exposure`` (a ``RampModel``) in an ``EmiModel``;
-    ``(None, reason)`` when the reference has no case for it."""
+    """The :class:`EmiCase` of ``exposure`` (a ``RampModel``) in an ``EmiModel``.
+
+    Returns ``(case, None)``, or ``(None, reason)`` when the reference has no case for it.
+    """
     meta = exposure.meta
     sub, readpatt, detector = str(meta.subarray.name), str(meta.exposure.readpatt), str(meta.instrument.detector)
     key, speed = _case_key(sub, readpatt)
@@ -203,9 +202,11 @@ def find_case(folder, exposure):
 # ----------------------------------------------------------------------------- joint fit
 
 def _projector(nints, ngroups, rate="shared"):
-    """P = I - X X^+, the projector off the per-pixel ramp model, ``(N, N)``: one intercept
-    per integration and a rate: one shared by all integrations (``"shared"``), one per
-    integration (``"per_integration"``) or none (``"none"``: reference pixels)."""
+    """P = I - X X^+, the projector off the per-pixel ramp model, ``(N, N)``.
+
+    The model has one intercept per integration and a rate: one shared by all integrations (``"shared"``), one per
+    integration (``"per_integration"``) or none (``"none"``: reference pixels).
+    """
     k = np.arange(ngroups, dtype=np.float64) - (ngroups - 1) / 2
     columns = [np.kron(np.eye(nints), np.ones((ngroups, 1)))]
     if rate == "shared":
@@ -227,16 +228,18 @@ class _Basis:
 
     def __init__(self, T, omegas, harmonics):
         self.omegas = list(omegas)
-        self.hw = np.array([h * w for w, hs in zip(omegas, harmonics) for h in hs])
+        self.hw = np.array([h * w for w, hs in zip(omegas, harmonics, strict=True) for h in hs])
         self.owner = [(li, h) for li, hs in enumerate(harmonics) for h in hs]
         ang = T[:, None] * self.hw[None, :]
         self.G = np.empty((T.size, 2 * self.hw.size))
         self.G[:, 0::2], self.G[:, 1::2] = np.cos(ang), np.sin(ang)
 
     def pixel_trig(self, o):
-        """cos and sin of h w o for every column, ``(J, npix)`` each: exp(i h w o) as the
-        h-th power of exp(i w o), one complex exponential per line (the trig functions
-        were most of the fit's time)."""
+        """Cos and sin of h w o for every column, ``(J, npix)`` each.
+
+        exp(i h w o) is the h-th power of exp(i w o), one complex exponential per line (the trig functions
+        were most of the fit's time).
+        """
         z = np.empty((self.hw.size, o.size), np.complex128)
         for li, w in enumerate(self.omegas):
             columns = {h: j for j, (lj, h) in enumerate(self.owner) if lj == li}
@@ -251,9 +254,11 @@ class _Basis:
 
 
 def _accumulate(Rw, wq, o, basis):
-    """The sums over pixels the normal equations need (additive over pixel blocks), from
-    ``Rw``, the weighted projected ramps summed over the pixels that share a read time
-    (the 4 outputs), ``wq`` their summed weights and ``o`` their clock offsets."""
+    """The sums over pixels the normal equations need (additive over pixel blocks).
+
+    From ``Rw``, the weighted projected ramps summed over the pixels that share a read time
+    (the 4 outputs), ``wq`` their summed weights and ``o`` their clock offsets.
+    """
     c, s = basis.pixel_trig(o)
     U = basis.G.T @ Rw
     u0, u1 = U[0::2], U[1::2]
@@ -266,8 +271,10 @@ def _accumulate(Rw, wq, o, basis):
 
 
 def _accumulate_classes(classes, basis):
-    """:func:`_accumulate` for each pixel class of :meth:`_JointFit.aggregate` (science,
-    reference: each has its own ramp model); None for a class with no pixels."""
+    """:func:`_accumulate` for each pixel class of :meth:`_JointFit.aggregate`.
+
+    The classes (science, reference) each have their own ramp model; None for a class with no pixels.
+    """
     return tuple(None if part is None else _accumulate(*part, basis) for part in classes)
 
 
@@ -281,14 +288,16 @@ def _add(a, b):
     """Sum of two sums of :func:`_accumulate_classes` (either may be None)."""
     if a is None or b is None:
         return b if a is None else a
-    return tuple(y if x is None else x if y is None else {k: x[k] + y[k] for k in x} for x, y in zip(a, b))
+    return tuple(y if x is None else x if y is None else {k: x[k] + y[k] for k in x} for x, y in zip(a, b, strict=True))
 
 
 def _pixel_sum(acc, basis, M):
-    """sum_p w_p D_p^T M D_p for the waveform columns D_p of every pixel and a group-level
-    matrix ``M`` (N x N), ``(2J, 2J)``: each pixel's columns are the group-level ones
+    """Sum over pixels of w_p D_p^T M D_p, ``(2J, 2J)``, for a group-level matrix ``M`` (N x N).
+
+    D_p are the waveform columns of pixel p: each pixel's columns are the group-level ones
     rotated by its own phase, so the sum is a contraction of ``G^T M G`` with the
-    pixel sums of the rotations (``acc["gram"]``)."""
+    pixel sums of the rotations (``acc["gram"]``).
+    """
     J = basis.hw.size
     K4 = (basis.G.T @ M @ basis.G).reshape(J, 2, J, 2)
     g = acc["gram"]
@@ -300,13 +309,16 @@ def _pixel_sum(acc, basis, M):
 
 
 def _solve(accs, basis, projectors):
-    """Waveform coefficients gamma (2J), their normal matrix S, explained chi^2, and each
-    pixel class's common per-read offsets (None for an empty class).  ``accs`` and
+    """Waveform coefficients, their normal matrix, explained chi^2 and common offsets.
+
+    Coefficients gamma (2J), their normal matrix S, explained chi^2, and each pixel
+    class's common per-read offsets (None for an empty class).  ``accs`` and
     ``projectors``: one per class (science, reference), each with its own offsets,
-    eliminated by its own Schur complement."""
+    eliminated by its own Schur complement.
+    """
     J = basis.hw.size
     S, rhs, parts = np.zeros((2 * J, 2 * J)), np.zeros(2 * J), []
-    for acc, P in zip(accs, projectors):
+    for acc, P in zip(accs, projectors, strict=True):
         if acc is None or acc["W"] <= 0:
             parts.append(None)
             continue
@@ -333,9 +345,11 @@ def _waveform(gamma, basis, o):
 
 
 class _JointFit:
-    """The ramps of one exposure, projected off each pixel's ramp model, and the sums the
-    normal equations need.  Reference pixels (``REFERENCE_PIXEL``; no photo-current) are
-    a class of their own when ``reference_pixels``: no rate, and their own common offsets."""
+    """The ramps of one exposure, projected off each pixel's ramp model, and their sums.
+
+    The sums are those the normal equations need.  Reference pixels (``REFERENCE_PIXEL``; no photo-current) are
+    a class of their own when ``reference_pixels``: no rate, and their own common offsets.
+    """
 
     def __init__(self, data, groupdq, pixeldq, read_noise, gain, case, reference_pixels=True):
         self.data = data
@@ -387,9 +401,11 @@ class _JointFit:
         return np.where(self.good[sl], 1.0 / var, 0.0)
 
     def aggregate(self, R, w, sl):
-        """Weighted ramps and weights summed over the pixels read at the same time, and
-        their clock offsets, ``(Rw, wq, o)`` for the science and the reference read times
-        apart (None for a class with none)."""
+        """Weighted ramps and weights summed over the pixels read at the same time.
+
+        With their clock offsets: ``(Rw, wq, o)`` for the science and the reference read times
+        apart (None for a class with none).
+        """
         q = self.Q
         Rw, wq, o = (R * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1), self.o[sl][::q]
         ref = self.reference[sl][::q]
@@ -405,8 +421,10 @@ class _JointFit:
         return acc
 
     def cache(self):
-        """Keep the aggregated ramps (N x npix/4) in memory when small enough, so later
-        solves need no pass over the data."""
+        """Keep the aggregated ramps (N x npix/4) in memory when small enough.
+
+        Later solves then need no pass over the data.
+        """
         self.cached = None
         if self.N * self.o.size // self.Q > CACHE_SAMPLES:
             return
@@ -437,8 +455,10 @@ class _JointFit:
         return np.repeat(_waveform(gamma, basis, self.o[sl][:: self.Q]), self.Q, axis=1)
 
     def clip(self, gamma, basis, offsets):
-        """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps); the
-        noise scale comes from the science pixels' median chi^2."""
+        """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps).
+
+        The noise scale comes from the science pixels' median chi^2.
+        """
         dof_science, dof_reference = max(self.N - 2 * self.nints, 1), self.N - self.nints
         chi2 = np.zeros(self.o.size)
         for sl, _, R in self.blocks():
@@ -465,9 +485,11 @@ def _explained(fit, omegas, harmonics, sample=False):
 
 
 def _scan(fit, omegas, harmonics, li, span, npoints, sample):
-    """The relative frequency offset of line ``li`` in [-span, span] that explains the most
-    chi^2 (on the pixel sample, or all pixels): a grid of odd ``npoints``, then a parabola
-    through the best three."""
+    """The relative frequency offset of line ``li`` in [-span, span] that explains the most chi^2.
+
+    On the pixel sample, or all pixels: a grid of odd ``npoints``, then a parabola
+    through the best three.
+    """
     grid = np.linspace(-span, span, npoints)
     score = []
     for d in grid:
@@ -485,28 +507,32 @@ def _scan(fit, omegas, harmonics, li, span, npoints, sample):
 
 
 def _advance(case, frequency_hz, h):
-    """Phase advance of harmonic ``h`` from one frame to the next, cycles from the nearest
-    whole number: 0 means the harmonic is a per-pixel constant that no slope sees."""
+    """Phase advance of harmonic ``h`` from one frame to the next, cycles from the nearest whole number.
+
+    0 means the harmonic is a per-pixel constant that no slope sees.
+    """
     x = h * case.frameclocks / facts.period_clocks(frequency_hz)
     return abs(x - round(x))
 
 
 def _covariance(S, scale):
-    """scale S^-1, with Jacobi scaling (columns differ by orders of magnitude)."""
+    """The inverse of S times ``scale``, with Jacobi scaling (columns differ by orders of magnitude)."""
     d = np.sqrt(np.maximum(np.diag(S), 1e-300))
     return np.linalg.pinv(S / np.outer(d, d), rcond=1e-12) / np.outer(d, d) * scale
 
 
 def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks, scale):
-    """Covariance of the waveform coefficients with the fitted frequencies of the lines in
-    ``refined`` free too (marginalised over them).  The Fisher matrix of (gamma, delta_l)
+    """Covariance of the waveform coefficients with the refined lines' frequencies free.
+
+    The frequencies of the lines in ``refined`` are marginalised over.  The Fisher matrix of (gamma, delta_l)
     is L^T S3 L: S3 the normal matrix of the columns at omega_l and omega_l (1 +/- h),
     L the map taking delta_l to the central difference (D(+h) - D(-h)) gamma_l / 2h.  A
     harmonic whose group-varying part rests on the fitted frequency (one nearly a whole
     number of periods per frame) is then as uncertain as it really is.  S3 is summed over
     the frequency scan's pixel sample and scaled to all pixels by their total weight (it
     only sets the noise of the harmonic test).  Also returns each refined line's
-    standard error of delta, ``{line index: sigma}``."""
+    standard error of delta, ``{line index: sigma}``.
+    """
     basis = _Basis(fit.T, omegas, harmonics)
     if not refined:
         return _covariance(S, scale), {}
@@ -535,8 +561,9 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks,
 
 
 def _weakest(gamma, cov, basis, V, reads):
-    """The harmonic least worth subtracting, ``(line, h)``, or None when every one is
-    worth it; and each harmonic's shrinkage factor.  Harmonic h is worth subtracting when
+    """The harmonic least worth subtracting and each harmonic's shrinkage factor.
+
+    The harmonic is ``(line, h)``, or None when every one is worth it.  Harmonic h is worth subtracting when
     the group-varying power it explains, gamma_h^T V_h gamma_h (``V`` = sum_p w_p D_p^T C
     D_p, C the per-integration centring, i.e. the part of the waveform a slope can see),
     exceeds MIN_HARMONIC_POWER times its own noise, tr(Cov_h V_h).  Subtracting it lowers
@@ -551,7 +578,8 @@ def _weakest(gamma, cov, basis, V, reads):
     about the read noise, and such a direction (10 Hz in a 3-group subarray ramp, nearly
     a per-pixel ramp) passes the power test by chance (chi^2_1 > 6: 1.4 %) with a noise
     of 1e11.  The shrinkage factor 1 - noise / power is the empirical-Bayes weight of an
-    estimate against its noise."""
+    estimate against its noise.
+    """
     weakest, margin, shrink = None, np.inf, {}
     for j, owner in enumerate(basis.owner):
         block = slice(2 * j, 2 * j + 2)
@@ -566,17 +594,37 @@ def _weakest(gamma, cov, basis, V, reads):
 
 def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=MAX_HARMONICS,
                   max_drift=MAX_DRIFT, refine=True, reference_pixels=True):
-    """The ``joint`` variant (module docstring).  Returns ``(corrected data, notes)``."""
+    """The ``joint`` variant (module docstring).
+
+    Parameters
+    ----------
+    data : (nints, ngroups, ny, nx) float32
+        Raw ramps in DN.
+    groupdq : (nints, ngroups, ny, nx) uint8
+    pixeldq : (ny, nx) uint32
+    read_noise, gain : (ny, nx) float
+        Read noise of one read (DN) and gain (e-/DN).
+    case : EmiCase
+        The EMICORR reference's case for the exposure (:func:`case_from_model`).
+    max_harmonics, max_drift, refine, reference_pixels
+        Fit settings (module docstring).
+
+    Returns
+    -------
+    (data, notes) or Skip
+        The corrected ramps and what was fitted, or a :class:`~calibration.Skip` when
+        it declines (fewer than 3 groups, too few usable pixels, no line detected).
+    """
     nints, ngroups = data.shape[:2]
     if ngroups < 3:
-        return data, [f"emi joint: skipped, {ngroups} groups (needs >= 3)"]
+        return Skip(f"emi joint: {ngroups} groups (needs >= 3)")
     fit = _JointFit(data, groupdq, pixeldq, read_noise, gain, case, reference_pixels)
     omegas = [2 * np.pi * line.frequency_hz * PIXEL_CLOCK_S for line in case.lines]
     drifts = [0.0] * len(case.lines)
     span_clocks = fit.T[-1] + fit.o.max() - fit.T[0]
 
     def current():  # the angular frequencies at the drifts fitted so far
-        return [w * (1 + d) for w, d in zip(omegas, drifts)]
+        return [w * (1 + d) for w, d in zip(omegas, drifts, strict=True)]
 
     def solve(harmonics, first=False):
         basis = _Basis(fit.T, current(), harmonics)
@@ -588,27 +636,30 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     def visible():  # harmonics not exactly constant per pixel at the current frequencies
         return [[h for h in range(1, max_harmonics + 1)
                  if _advance(case, line.frequency_hz * (1 + d), h) > MIN_GROUP_PHASE]
-                for line, d in zip(case.lines, drifts)]
+                for line, d in zip(case.lines, drifts, strict=True)]
 
     harmonics = visible()
     if not any(harmonics):
-        return data, ["emi joint: every harmonic is a per-pixel constant in this frame; not corrected"]
+        return Skip("emi joint: every harmonic is a per-pixel constant in this frame")
     basis, gamma, S, offsets, _ = solve(harmonics, first=True)
     nusable = int((fit.weight > 0).sum())
     if nusable < 4 * max_harmonics * len(case.lines):
-        return data, [f"emi joint: skipped, only {nusable} usable pixels"]
+        return Skip(f"emi joint: only {nusable} usable pixels")
     nclip, scale = fit.clip(gamma, basis, offsets)
     scale = max(scale, 1.0)  # data quieter than the noise model (read, Poisson, quantisation) prove no more
     fit.cache()
     reads = fit.weight[~fit.reference].sum() * np.trace(fit.C)
 
     def select(harmonics, refined=None):
-        """Backward elimination: drop the weakest harmonic that is not worth subtracting
-        (:func:`_weakest`; a line with its fundamental) and test the rest again, refitted
+        """Backward elimination of the harmonics not worth subtracting.
+
+        Drop the weakest harmonic that is not worth subtracting (:func:`_weakest`; a line
+        with its fundamental) and test the rest again, refitted
         without it, until every one left is worth it.  Harmonics of a line are far from
         orthogonal in short ramps (10 Hz in SUB128, 3 groups), so one that does not earn
         its place inflates the noise of the others.  ``refined``: lines whose frequency
-        was fitted (the noise is then marginalised over it)."""
+        was fitted (the noise is then marginalised over it).
+        """
         while any(harmonics):
             basis, gamma, S, offsets, V = solve(harmonics)
             if refined is None:
@@ -647,11 +698,11 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
                 continue
             drifts[li] = drift
             refined.append(li)
-        harmonics, basis, gamma, shrink, drift_sigma = select([v if h else [] for v, h in zip(visible(), harmonics)],
-                                                              refined)
+        still = [v if h else [] for v, h in zip(visible(), harmonics, strict=True)]
+        harmonics, basis, gamma, shrink, drift_sigma = select(still, refined)
     if not any(harmonics):
-        return data, [f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
-                      f"fundamental below its noise); not corrected"]
+        return Skip(f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
+                    f"fundamental below its noise)")
     for j, owner in enumerate(basis.owner):
         gamma[2 * j : 2 * j + 2] *= shrink[owner]
     out = np.empty(data.shape, np.float32)
@@ -681,11 +732,14 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
 # ----------------------------------------------------------------------------- folding
 
 def _significant_template(sums, counts, sample_var, max_harmonics=FOLD_HARMONICS):
-    """The folded template as the Fourier terms it supports: the bin means m_b (noise
+    """The folded template as the Fourier terms it supports.
+
+    The bin means m_b (noise
     variance sample_var / count_b) are fitted by weighted least squares with harmonics
     1..H of the phase, and harmonic h is kept when its chi^2_2 exceeds 2 MIN_HARMONIC_POWER
     (as the joint fit's test), so a template of pure noise subtracts nothing.  Returns the
-    template on the bins and the harmonics kept."""
+    template on the bins and the harmonics kept.
+    """
     n = sums.size
     filled = counts > 0
     if sample_var <= 0 or filled.sum() < 3:
@@ -718,10 +772,24 @@ def _significant_template(sums, counts, sample_var, max_harmonics=FOLD_HARMONICS
 
 
 def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
-    """The ``fold`` variant (module docstring).  Returns ``(corrected data, notes)``."""
+    """The ``fold`` variant (module docstring).
+
+    Parameters
+    ----------
+    data, groupdq, pixeldq, read_noise, gain, case
+        As :func:`correct_joint`.
+    nbins : int, optional
+        Phase bins (default: half the period in pixel clocks, at most 500).
+
+    Returns
+    -------
+    (data, notes) or Skip
+        The corrected ramps and the template of each line, or a
+        :class:`~calibration.Skip` for fewer than 3 groups.
+    """
     nints, ngroups, ny, nx = data.shape
     if ngroups < 3:
-        return data, [f"emi fold: skipped, {ngroups} groups (needs >= 3)"]
+        return Skip(f"emi fold: {ngroups} groups (needs >= 3)")
     N = nints * ngroups
     P = _projector(nints, ngroups, rate="per_integration")  # the pipeline detrends each integration
     Y = data.reshape(N, -1).astype(np.float64)
@@ -745,7 +813,3 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
         notes.append(f"emi fold: {line.name} at {line.frequency_hz} Hz, {n} phase bins, harmonics {kept}, "
                      f"template rms {template.std():.3f} DN")
     return out.reshape(data.shape).astype(np.float32), notes
-
-
-def no_correction(data, groupdq, pixeldq, read_noise, gain, case):
-    return data, ["emi: none (not corrected)"]

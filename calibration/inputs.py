@@ -2,14 +2,18 @@
 
 Everything that can make a product wrong or a step crash is checked here, and each
 failure names the file and the problem: a file that is not FITS or is truncated, a
-file that is not a MIRI ramp, missing readout keywords, a data shape that disagrees
-with its keywords, too few groups, non-finite samples.
+file that is not a MIRI ramp (INSTRUME, and an EXP_TYPE of one of MIRI's science modes,
+:data:`instrument.modes.BY_EXP_TYPE`), missing readout keywords, a data shape that
+disagrees with its keywords, too few groups, non-finite samples.  Whether a pipeline
+after detector1 exists for the exposure type is :mod:`calibration.pipeline`'s business.
 """
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.instrument.modes import BY_EXP_TYPE
 
 from . import CalibrationInputError
 
@@ -35,7 +39,7 @@ def _check_fits(path):
             if "SCI" not in names:
                 raise CalibrationInputError(f"{path}: no SCI extension; not a JWST uncal file")
             sci = hdul["SCI"]
-            sci.data  # forces the read: a truncated file fails here
+            _ = sci.data  # forces the read: a truncated file fails here
     except CalibrationInputError:
         raise
     except FileNotFoundError:
@@ -48,7 +52,22 @@ def _check_fits(path):
 
 
 def open_uncal(path):
-    """Open ``path`` as a checked ``RampModel``; raise :class:`CalibrationInputError` if unusable."""
+    """Open an uncal file as a checked ramp.
+
+    Parameters
+    ----------
+    path : path
+        A ``*_uncal.fits`` file.
+
+    Returns
+    -------
+    RampModel
+
+    Raises
+    ------
+    CalibrationInputError
+        When the file cannot be calibrated; the message names the file and the problem.
+    """
     path = Path(path)
     header = _check_fits(path)
     missing = [k for k in REQUIRED_KEYWORDS if k not in header]
@@ -56,9 +75,10 @@ def open_uncal(path):
         raise CalibrationInputError(f"{path}: missing required keyword(s) {', '.join(missing)}")
     if str(header["INSTRUME"]).upper() != "MIRI":
         raise CalibrationInputError(f"{path}: INSTRUME is {header['INSTRUME']!r}, not MIRI")
-    if str(header["EXP_TYPE"]).upper() != "MIR_IMAGE":
+    if str(header["EXP_TYPE"]).strip().upper() not in BY_EXP_TYPE:
         raise CalibrationInputError(
-            f"{path}: EXP_TYPE {header['EXP_TYPE']!r} is not supported yet (supported: MIR_IMAGE)"
+            f"{path}: EXP_TYPE {header['EXP_TYPE']!r} is not a MIRI science exposure type "
+            f"(known: {', '.join(BY_EXP_TYPE)})"
         )
     try:
         model = dm.RampModel(str(path))

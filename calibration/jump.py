@@ -21,7 +21,7 @@ least as large as its 4 neighbours'), the 8 neighbours are flagged in the same g
 (charge shared by inter-pixel coupling).  The JWST rule flags the 4 neighbours of every
 such jump, which reaches the corners of a deposit only through its bright edge pixels
 and then also flags a ring of pixels outside it that received nothing.  A ramp of two
-groups has one difference and no test (documented, not an error).
+groups has one difference and no test: the step declines (SKIPPED, as JWST's).
 
 :func:`refine_with_step_test` then looks for smaller jumps with a likelihood step test
 that uses every group, and showers (:mod:`calibration.showers`) are found in the
@@ -34,6 +34,7 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
+from . import Skip
 
 
 def threshold_for(ndiffs, threshold=4.0, four_group_threshold=5.0, three_group_threshold=6.0):
@@ -51,8 +52,10 @@ def _median(values, valid):
 
 
 def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=None):
-    """Squared significance of difference ``k`` (one per pixel) against the mean of the
-    pixel's other valid differences, ``e_k = d_k - (S - d_k)/(n - 1)``, under no jump.
+    """Squared significance of difference ``k`` against the mean of the pixel's other differences.
+
+    Under no jump, for one difference per pixel: ``e_k = d_k - (S - d_k)/(n - 1)`` over the
+    pixel's other valid differences.
 
     With ``sigma_d^2 = 2 sigma_r^2 + P`` (P: shot noise of one difference, from the
     other differences' mean rate) and adjacent differences sharing a read
@@ -76,9 +79,12 @@ def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=Non
 
 
 def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
-    """Jumps in one integration of a block, as flat arrays (difference index, pixel index
+    """Jumps in one integration of a block of rows, and each pixel's mean jump-free difference.
+
+    The jumps as flat arrays (difference index, pixel index
     in the block, whether its neighbours get flagged too: significance within
-    ``neighbour_range``), and each pixel's mean jump-free difference."""
+    ``neighbour_range``), and each pixel's mean jump-free difference.
+    """
     d = np.diff(y, axis=0)
     valid = usable[1:] & usable[:-1]
     nd = d.shape[0]
@@ -135,14 +141,18 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
         v2[kk, pix] = False
         found.append((kk, pix, (zmax[hit] > neighbour_range[0]) & (zmax[hit] < neighbour_range[1])))
         todo = pix
-    k, pix, strong = (np.concatenate(a) for a in zip(*found)) if found else (np.zeros(0, int),) * 2 + (np.zeros(0, bool),)
+    empty = (np.zeros(0, int),) * 2 + (np.zeros(0, bool),)
+    k, pix, strong = (np.concatenate(a) for a in zip(*found, strict=True)) if found else empty
     return k, pix, strong, means.reshape(d.shape[1:])
 
 
 def _deposit_centres(k, y, x, ramp, means):
-    """Which of the strong jumps ``(k, y, x)`` (difference, row, column) have an excess
+    """The strong jumps that are centres of charge deposits, not their edges.
+
+    Those of ``(k, y, x)`` (difference, row, column) with an excess
     over their pixel's mean jump-free difference at least that of each of their 4
-    neighbours in the same difference: the centres of charge deposits, not their edges."""
+    neighbours in the same difference: the centres of charge deposits, not their edges.
+    """
     ny, nx = ramp.shape[1:]
     level = np.nan_to_num(means)
 
@@ -158,19 +168,33 @@ def _deposit_centres(k, y, x, ramp, means):
 
 def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=4.0, four_group_threshold=5.0,
                  three_group_threshold=6.0, neighbour_min_sigma=10.0, neighbour_max_sigma=1000.0, block_rows=64):
-    """Return ``groupdq`` with JUMP_DET set on the group after each detected jump, and
-    each pixel's mean jump-free difference (DN per group) ``(nints, ny, nx)``.
+    """Two-point jump detection (module docstring).
 
-    ``data`` are linearised, dark-subtracted ramps in DN ``(nints, ngroups, ny, nx)``;
-    ``read_noise`` is the read noise of one read (DN), ``gain`` e-/DN.
+    Parameters
+    ----------
+    data : (nints, ngroups, ny, nx) float32
+        Linearised, dark-subtracted ramps in DN.
+    groupdq : (nints, ngroups, ny, nx) uint8
+    read_noise, gain : (ny, nx) float
+        Read noise of one read (DN) and gain (e-/DN).
+    group_time : float, optional
+        Unused (the step's signature).
+    threshold, four_group_threshold, three_group_threshold, neighbour_min_sigma, neighbour_max_sigma, block_rows
+        Detection settings (module docstring).
+
+    Returns
+    -------
+    (groupdq, means) or Skip
+        ``groupdq`` with JUMP_DET on the group after each detected jump, and each
+        pixel's mean jump-free difference (DN per group) ``(nints, ny, nx)``; or a
+        :class:`~calibration.Skip` for a ramp of fewer than 3 groups, whose one
+        difference has nothing to be compared with (JWST's jump step is then SKIPPED).
     """
     nints, ngroups, ny, nx = data.shape
+    if ngroups < 3:
+        return Skip(f"jump: {ngroups} groups, one difference: nothing to compare it with (needs >= 3 groups)")
     out = groupdq.copy()
     means = np.full((nints, ny, nx), np.nan, np.float32)
-    if ngroups < 3:
-        if ngroups == 2:
-            means[:] = data[:, 1] - data[:, 0]
-        return out, means
     thresholds = (threshold, four_group_threshold, three_group_threshold)
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
@@ -184,7 +208,7 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
                 np.asarray(data[i, :, rows], np.float32), usable, read_noise[rows], gain[rows], thresholds,
                 (neighbour_min_sigma, neighbour_max_sigma))
             found.append((k, pix // nx + r0, pix % nx, strong))
-        k, y, x, strong = (np.concatenate(a) for a in zip(*found))
+        k, y, x, strong = (np.concatenate(a) for a in zip(*found, strict=True))
         out[i, k + 1, y, x] |= flag
         centre = np.flatnonzero(strong)[_deposit_centres(k[strong], y[strong], x[strong], data[i], means[i])]
         for dy in (-1, 0, 1):  # charge shared with the 8 neighbours (inter-pixel coupling)
@@ -194,8 +218,9 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
 
 
 def _step_coefficients(times):
-    """Rows ``c_k`` with ``J_k = c_k . y``: the level shift at group k of a ramp fitted with
-    one slope and separate intercepts before and after k (k = 1 .. n-1).
+    """Rows ``c_k`` with ``J_k = c_k . y``, the level shift at group k (k = 1 .. n-1).
+
+    The shift of a ramp fitted with one slope and separate intercepts before and after k.
 
     Each row is a combination of the design's columns, ``c_k = a_k + b_k t + g_k [j >= k]``,
     so ``J_k = a_k sum(y) + b_k sum(t y) + g_k sum_{j>=k} y``: returned as ``(c, a, b, g)``,
@@ -272,6 +297,20 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
 
 
 def detect_jumps_likelihood(data, groupdq, read_noise, gain, group_time=None, **kwargs):
-    """Two-point detection (:func:`detect_jumps`), then :func:`refine_with_step_test`."""
-    out, means = detect_jumps(data, groupdq, read_noise, gain, group_time, **kwargs)
+    """Two-point detection (:func:`detect_jumps`), then :func:`refine_with_step_test`.
+
+    Parameters
+    ----------
+    data, groupdq, read_noise, gain, group_time, **kwargs
+        As :func:`detect_jumps`.
+
+    Returns
+    -------
+    (groupdq, means) or Skip
+        As :func:`detect_jumps`.
+    """
+    found = detect_jumps(data, groupdq, read_noise, gain, group_time, **kwargs)
+    if isinstance(found, Skip):
+        return found
+    out, means = found
     return refine_with_step_test(data, out, read_noise, gain, group_time, means), means

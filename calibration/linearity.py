@@ -1,5 +1,6 @@
-"""Linearity correction with the JWST LINEARITY reference: ``x_lin = sum_i c_i x^i``
-(Horner), on the raw DN of every group that is not saturated (saturated groups are
+"""Linearity correction with the JWST LINEARITY reference.
+
+``x_lin = sum_i c_i x^i`` (Horner), on the raw DN of every group that is not saturated (saturated groups are
 left alone, as in the JWST pipeline).  Pixels whose coefficients are not finite are
 flagged NO_LIN_CORR and left uncorrected.
 """

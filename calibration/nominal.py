@@ -35,6 +35,7 @@ SATURATION_MARGIN = 0.97
 
 
 def cache_root():
+    """The folder of the generated nominal references: ``$MIRI_TESTBED_CACHE`` or ``~/.cache/miri-testbed``."""
     return Path(os.environ.get("MIRI_TESTBED_CACHE", Path.home() / ".cache" / "miri-testbed"))
 
 
@@ -54,8 +55,8 @@ def _static_models():
     mask[:, readout.subarray("FULL").reference_columns()] = dq.REFERENCE_PIXEL
     saturation = det.BIAS_DN + SATURATION_MARGIN * det.FULL_WELL_E / det.GAIN_E_PER_DN
     photom_rows = [(f, "GENERIC", imager.nominal_photmjsr(f, det.GAIN_E_PER_DN), 0.0) for f in imager.FILTERS]
-    apcorr_rows = [tuple(row) for row in Table.read(resources.files("miri_testbed.calibration") / "data" / "apcorr_nominal.ecsv",
-                                                     format="ascii.ecsv")]
+    apcorr_path = resources.files("miri_testbed.calibration") / "data" / "apcorr_nominal.ecsv"
+    apcorr_rows = [tuple(row) for row in Table.read(apcorr_path, format="ascii.ecsv")]
     photom = dm.MirImgPhotomModel(phot_table=np.array(photom_rows, dtype=[
         ("filter", "S12"), ("subarray", "S17"), ("photmjsr", "f4"), ("uncertainty", "f4")]))
     # The documented decay, one GENERIC row per filter (F560W: A = 0, C = 1, no decay).
@@ -78,8 +79,10 @@ def _static_models():
 
 
 def _write_cruciform(path):
-    """CRUCIFORM (a testbed table type, read by ``calibration.cruciform``): the documented
-    kernel ``(a, s, gap)`` of ``instrument.optics`` per filter."""
+    """Write the CRUCIFORM reference: the kernel ``(a, s, gap)`` of ``instrument.optics`` per filter.
+
+    A testbed table type, read by ``calibration.cruciform``.
+    """
     rows = [(f,) + optics.cruciform_kernel(f) + (optics.CORE_GAP_PIX,) for f in imager.FILTERS]
     return write_table_reference(path, "CRUCIFORM", Table(rows=rows, names=("filter", "amplitude", "rate", "gap")),
                                  selection=Selection(detector=DETECTOR, exp_type="MIR_IMAGE"), provenance=PROVENANCE,
@@ -114,8 +117,9 @@ def nominal_folder(subarray, readpatt, ngroups):
         per_group = det.DARK_CURRENT_E_PER_S / det.GAIN_E_PER_DN * t_g
         ramp = (np.arange(ngroups, dtype=np.float32) * per_group)[None, :, None, None]
         data = np.broadcast_to(ramp, (1, ngroups, sub.ysize, sub.xsize)).astype(np.float32)
-        model = dm.DarkMIRIModel(data=data, err=np.zeros_like(data), dq=np.zeros((1, 1, sub.ysize, sub.xsize), np.uint32),
-                                 average_dark_current=np.full((sub.ysize, sub.xsize), det.DARK_CURRENT_E_PER_S, np.float32))
+        model = dm.DarkMIRIModel(
+            data=data, err=np.zeros_like(data), dq=np.zeros((1, 1, sub.ysize, sub.xsize), np.uint32),
+            average_dark_current=np.full((sub.ysize, sub.xsize), det.DARK_CURRENT_E_PER_S, np.float32))
         model.meta.exposure.readpatt = readpatt.upper()
         model.meta.exposure.ngroups = ngroups
         save_model(_describe(model, "DARK", sub.name), dark_path)

@@ -11,6 +11,8 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
+from . import Skip
+
 try:
     from stcal.jump.jump import detect_jumps_data
     from stcal.jump.jump_class import JumpData
@@ -21,7 +23,7 @@ except ImportError:  # the peers extra is not installed
 
 
 def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, algorithm="OLS_C"):
-    """stcal's ramp fit (``OLS_C`` or ``LIKELY``) as a :class:`calibration.ramp_fit.RampFit`."""
+    """The stcal ramp fit (``OLS_C`` or ``LIKELY``) as a :class:`calibration.ramp_fit.RampFit`."""
     from .ramp_fit import RampFit
 
     nints, ngroups, ny, nx = data.shape
@@ -44,8 +46,24 @@ def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, a
 
 
 def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False):
-    """stcal's two-point jump detection (with its MIRI shower flagging if asked)."""
-    ny, nx = data.shape[2:]
+    """The stcal two-point jump detection (with its MIRI shower flagging if asked).
+
+    Parameters
+    ----------
+    data, groupdq, read_noise, gain, group_time
+        As :func:`calibration.jump.detect_jumps`.
+    find_showers : bool
+        Also run stcal's shower flagging.
+
+    Returns
+    -------
+    (groupdq, None) or Skip
+        The flags, or a :class:`~calibration.Skip` for fewer than 3 groups (JWST's jump
+        step is then SKIPPED and never calls stcal).
+    """
+    ngroups, ny, nx = data.shape[1:]
+    if ngroups < 3:
+        return Skip(f"stcal jump: {ngroups} groups (needs >= 3)")
     cds = np.array(np.broadcast_to(read_noise, (ny, nx)) * math.sqrt(2.0), np.float32)
     gain2d = np.array(np.broadcast_to(gain, (ny, nx)), np.float32)
     jump = JumpData(gain2d=gain2d, rnoise2d=cds, dqflags=dq.PIXEL)
@@ -61,6 +79,7 @@ def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False):
 
 
 def ramp_fit_variants():
+    """The stcal ramp fits as ``ramp_fit`` variants (none without the peers extra)."""
     if JumpData is None:
         return {}
     return {
@@ -70,6 +89,7 @@ def ramp_fit_variants():
 
 
 def jump_variants():
+    """The stcal jump detection (with and without its showers) as ``jump`` variants (none without the peers extra)."""
     if JumpData is None:
         return {}
     return {
@@ -79,13 +99,26 @@ def jump_variants():
 
 
 def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="joint"):
-    """jwst's EMI correction (``jwst.emicorr.emicorr.apply_emicorr``) run offline on an
-    in-memory ``RampModel`` and the ``EmiModel`` of the case (no CRDS): ``sequential``
-    (phase folding, >= 10 groups advised) or ``joint`` (amplitude and phase of the
-    reference waveform).  Returns ``(corrected data, notes)``."""
-    from stdatamodels.jwst import datamodels as dm
+    """The jwst EMI correction, run offline on the case's ``EmiModel`` (no CRDS).
 
+    ``jwst.emicorr.emicorr.apply_emicorr`` on an in-memory ``RampModel``.
+
+    Parameters
+    ----------
+    data, groupdq, pixeldq, read_noise, gain, case
+        As :func:`calibration.emi.correct_joint`.
+    algorithm : str
+        ``sequential`` (phase folding, >= 10 groups advised) or ``joint`` (amplitude and
+        phase of the reference waveform).
+
+    Returns
+    -------
+    (data, notes) or Skip
+        The corrected ramps, or a :class:`~calibration.Skip` when jwst skipped the
+        correction or changed nothing.
+    """
     from jwst.emicorr.emicorr import apply_emicorr
+    from stdatamodels.jwst import datamodels as dm
 
     model = dm.RampModel(data=np.array(data, np.float32), groupdq=np.array(groupdq, np.uint8),
                          pixeldq=np.array(pixeldq, np.uint32))
@@ -101,14 +134,15 @@ def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="join
     out = apply_emicorr(model, case.model, algorithm=algorithm)
     version = __import__("jwst").__version__
     if out is None:
-        return data, [f"emi jwst_{algorithm}: jwst {version} skipped the correction (see its log)"]
+        return Skip(f"emi jwst_{algorithm}: jwst {version} skipped the correction (see its log)")
     corrected = np.asarray(out.data, np.float32)
     if np.array_equal(corrected, np.asarray(data, np.float32)):  # e.g. sequential below its group limit
-        return data, [f"emi jwst_{algorithm}: jwst {version} ran but changed nothing ({data.shape[1]} groups)"]
+        return Skip(f"emi jwst_{algorithm}: jwst {version} ran but changed nothing ({data.shape[1]} groups)")
     return corrected, [f"emi jwst_{algorithm}: jwst {version}"]
 
 
 def emi_variants():
+    """The jwst EMI corrections as ``emi`` variants (none without the peers extra)."""
     from importlib.util import find_spec
 
     if find_spec("jwst") is None:  # the peers extra is not installed (checked without importing jwst)

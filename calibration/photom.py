@@ -48,8 +48,10 @@ def _rows(table, filter_name, subarray):
 
 
 def time_correction(photom_model, filter_name, subarray, mid_time_mjd):
-    """The throughput correction of the PHOTOM reference at MJD ``mid_time_mjd`` (1 without
-    time coefficients for this filter)."""
+    """The throughput correction of the PHOTOM reference at MJD ``mid_time_mjd``.
+
+    1 without time coefficients for this filter.
+    """
     correction = 1.0
     for kind in ("timecoeff_linear", "timecoeff_exponential", "timecoeff_powerlaw"):
         table = getattr(photom_model, kind, None) if photom_model.hasattr(kind) else None

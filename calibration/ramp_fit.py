@@ -1,5 +1,6 @@
-"""Ramp fitting: ordinary least squares, optimal weighting and likelihood (GLS) fits
-over jump-free segments, each with the exact variance of its own estimator.
+"""Ramp fitting: OLS, optimal weighting and likelihood (GLS) fits over jump-free segments.
+
+Each fit comes with the exact variance of its own estimator.
 
 A ramp is cut into segments: runs of consecutive usable groups (not DO_NOT_USE or
 SATURATED) with no JUMP_DET flag inside (a flagged group starts a new segment).  On a
@@ -35,7 +36,8 @@ scatter by < 0.1 % of the bound, so there is none.)  Pixels whose only segment i
 common run of usable groups (most of them) share weight vectors: one for OLS, one per
 power for optimal weighting, and for the GLS a table at 48 values of rho per decade
 (any mix of valid weights is unbiased, and the variance is computed for the weights
-actually used, so the table costs optimality only, and negligibly).  Segments of an integration, then integrations, are combined
+actually used, so the table costs optimality only, and negligibly).  Segments of an
+integration, then integrations, are combined
 with inverse-variance weights, and the combined variance is split exactly into its
 read-noise and Poisson parts.  A pixel with no segment of two usable groups gets NaN
 and DO_NOT_USE.  Work is done in blocks of rows, so memory stays a small multiple of
@@ -175,8 +177,10 @@ RHO_GRID = np.logspace(-7, 7, 14 * 48 + 1)  # GLS weights tabulated at 48 per de
 
 
 def _first_guess(y, labels, times, base, simple):
-    """Mean of the usable in-segment differences per pixel, DN/s (NaN if none).  For the
-    ``simple`` pixels (one segment on the ``base`` groups) the sum telescopes."""
+    """Mean of the usable in-segment differences per pixel, DN/s (NaN if none).
+
+    For the ``simple`` pixels (one segment on the ``base`` groups) the sum telescopes.
+    """
     guess = np.empty(y.shape[1])
     if simple.any():
         k = np.flatnonzero(base)
@@ -328,9 +332,9 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
         flat = (nints, ngroups, nb * nx)
         block = _fit_block(data[:, :, rows].reshape(flat), groupdq[:, :, rows].reshape(flat),
                            read_noise[rows].ravel(), gain[rows].ravel(), times, dark_rate[rows].ravel(), method)
-        for target, value in zip((out["rate"], out["var_p"], out["var_r"]), block[:3]):
+        for target, value in zip((out["rate"], out["var_p"], out["var_r"]), block[:3], strict=True):
             target[rows] = value.reshape(nb, nx)
-        for target, value in zip((ints["rate"], ints["var_p"], ints["var_r"]), block[3:]):
+        for target, value in zip((ints["rate"], ints["var_p"], ints["var_r"]), block[3:], strict=True):
             target[:, rows] = value.reshape(nints, nb, nx)
     fitted = np.isfinite(ints["rate"])
     any_flags = np.bitwise_or.reduce(groupdq, axis=1)  # one pass over the group flags
@@ -348,12 +352,15 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
 
 
 def fit_ols(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+    """Variant ``ols``: :func:`fit_ramps` with ``method="ols"``."""
     return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "ols")
 
 
 def fit_optimal(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+    """Variant ``optimal``: :func:`fit_ramps` with ``method="optimal"``."""
     return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "optimal")
 
 
 def fit_likelihood(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+    """Variant ``likelihood``: :func:`fit_ramps` with ``method="likelihood"``."""
     return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "likelihood")

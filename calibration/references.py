@@ -1,7 +1,8 @@
 """Pick reference files from a folder by their own metadata, as CRDS would.
 
 A reference folder is a plain directory of JWST reference files (real CRDS files drop
-in): FITS files, and ASDF files (EMICORR) whose ``meta`` carries the same keywords.  For a reference type, a file is a candidate when its REFTYPE matches and each
+in): FITS files, and ASDF files (EMICORR) whose ``meta`` carries the same keywords.  For a
+reference type, a file is a candidate when its REFTYPE matches and each
 selector it states (INSTRUME, DETECTOR, EXP_TYPE, READPATT, FILTER, SUBARRAY) agrees
 with the exposure; a selector it leaves out, or sets to ANY / GENERIC / N/A, matches
 everything.  A full-frame file serves a subarray exposure (the subarray is cut out of
@@ -43,6 +44,8 @@ ASDF_KEYWORDS = dict(SELECTORS, REFTYPE="meta.reftype", SUBARRAY="meta.subarray.
 
 @dataclass(frozen=True)
 class Candidate:
+    """A reference file in a folder and its selection keywords."""
+
     path: Path
     header: dict
 
@@ -96,8 +99,10 @@ def _specificity(header, exposure):
 
 
 def load_optional(folder, reftype, exposure, read):
-    """``(read(path), path)`` for the folder's ``reftype`` reference, or ``(None, None)``
-    when it has none; a file ``read`` cannot read is an error naming it."""
+    """A reference that may be missing: ``(read(path), path)``, or ``(None, None)`` without one.
+
+    A file ``read`` cannot read is an error naming it.
+    """
     try:
         path = select(folder, reftype, exposure)
     except CalibrationInputError:

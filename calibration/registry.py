@@ -1,52 +1,117 @@
-"""Named algorithm variants per calibration step.
+"""Named algorithm variants per calibration step, each with its step's fixed signature.
 
 A study picks variants by name (``{"ramp_fit": "ols"}``) and runs them on the same
-exposures; the command line takes ``--algorithm STEP=NAME``.  Each entry is a plain
-function of numpy arrays.  When the optional ``peers`` extra is installed, the official
-``stcal`` implementations join as ``stcal_*`` variants (:mod:`calibration.peers`).
+exposures; the command line takes ``--algorithm STEP=NAME``.  Every variant of a step
+is a plain function of numpy arrays (and small values read from references) with the
+step's signature; the step shells (:mod:`calibration.steps`) open the data models and
+reference files around them.  When the optional ``peers`` extra is installed, the
+official ``stcal`` / ``jwst`` implementations join as ``stcal_*`` / ``jwst_*`` variants
+(:mod:`calibration.peers`).
+
+==========  ==============================================================  ====================
+step        signature (data arguments; reference arguments)                 returns
+==========  ==============================================================  ====================
+dq_init     pixeldq; mask                                                   pixeldq
+saturation  data, groupdq; threshold                                        groupdq
+emi         data, groupdq, pixeldq, read_noise, gain; case (EmiCase)        (data, notes)
+firstframe  groupdq                                                         groupdq
+lastframe   groupdq                                                         groupdq
+linearity   data, groupdq; coeffs                                           (data, pixel flags)
+dark        data; dark                                                      data
+jump        data, groupdq, read_noise, gain, group_time                     (groupdq, mean_diff)
+showers     data, groupdq, read_noise, gain, group_time, mean_diff          (groupdq, n_showers)
+ramp_fit    data, groupdq, read_noise, gain, group_time, dark_rate          RampFit
+photom      rate, var_poisson, var_rnoise; factor (PHOTMJSR)                (sci, var_p, var_r)
+cruciform   sci; kernel (a, s, gap)                                         (sci, apcorr factor)
+background  sci, var; backgrounds [(sci, var), ...]                         (sci, var)
+catalog     sci, err, wcs, filter, aperture, pixel_area_sr                  QTable
+alignment   x, y, wcs; refcat (ra, dec), distortion, origin                 (wcs, info)
+==========  ==============================================================  ====================
+
+A :class:`~calibration.Skip` in the table is a declared skip (``none``; ``local``, whose
+work is the catalog's sky annuli); a variant returns one when it declines its input.
+Either way the step passes its input on as :data:`UNCHANGED` says.
 """
-from . import CalibrationInputError, peers
-from . import alignment, background, cruciform
+import numpy as np
+
+from . import CalibrationInputError, Skip, alignment, background, cruciform, peers
 from .catalog import source_catalog
 from .dark import subtract_dark
-from .emi import correct_fold, correct_joint, no_correction
+from .dq_init import apply_mask
+from .emi import correct_fold, correct_joint
+from .frames import flag_first, flag_last
 from .jump import detect_jumps, detect_jumps_likelihood
+from .linearity import correct_linearity
+from .photom import apply_photom
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
 from .showers import flag_showers
 
-
-def _no_showers(data, groupdq, *args, **kwargs):
-    return groupdq, 0
-
-
-def _no_jumps(data, groupdq, *args, **kwargs):
-    return groupdq, None
-
+NONE = Skip("variant 'none' chosen")
 
 ALGORITHMS = {
-    "saturation": {"threshold": flag_saturation},
-    "emi": {"joint": correct_joint, "fold": correct_fold, "none": no_correction},
-    "dark": {"reference": subtract_dark},
-    "jump": {"twopoint": detect_jumps, "likelihood": detect_jumps_likelihood, "none": _no_jumps},
-    "showers": {"box": flag_showers, "none": _no_showers},
+    "dq_init": {"reference": apply_mask, "none": NONE},
+    "saturation": {"threshold": flag_saturation, "none": NONE},
+    "emi": {"joint": correct_joint, "fold": correct_fold, "none": NONE},
+    "firstframe": {"flag": flag_first, "none": NONE},
+    "lastframe": {"flag": flag_last, "none": NONE},
+    "linearity": {"reference": correct_linearity, "none": NONE},
+    "dark": {"reference": subtract_dark, "none": NONE},
+    "jump": {"twopoint": detect_jumps, "likelihood": detect_jumps_likelihood, "none": NONE},
+    "showers": {"box": flag_showers, "none": NONE},
     "ramp_fit": {"likelihood": fit_likelihood, "ols": fit_ols, "optimal": fit_optimal},
+    "photom": {"reference": apply_photom},
     "catalog": {"aperture": source_catalog},
-    "cruciform": {"subtract": cruciform.subtract, "apcorr": cruciform.apcorr, "none": cruciform.none},
-    "alignment": {"catalog": alignment.align_to_catalog, "none": alignment.distortion_only},
-    "background": {"local": background.local, "map": background.map_variant, "dedicated": background.dedicated},
+    "cruciform": {"subtract": cruciform.subtract, "apcorr": cruciform.apcorr, "none": NONE},
+    "alignment": {"catalog": alignment.align_to_catalog, "none": NONE},
+    "background": {"local": Skip("variant 'local' chosen: the catalog's sky annuli take each source's background"),
+                   "map": background.map_variant, "dedicated": background.dedicated},
 }
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
 
-DEFAULTS = {"saturation": "threshold", "emi": "joint", "dark": "reference", "jump": "likelihood", "showers": "box",
-            "ramp_fit": "likelihood", "catalog": "aperture", "cruciform": "subtract", "alignment": "catalog",
-            "background": "local"}
+#: What a skipped step passes on, from the step's arguments.  Steps that cannot be
+#: skipped (they make the product: ramp_fit, photom, catalog) have no entry.
+UNCHANGED = {
+    "dq_init": lambda pixeldq, *_: pixeldq,
+    "saturation": lambda data, groupdq, *_: groupdq,
+    "emi": lambda data, *_: (data, []),
+    "firstframe": lambda groupdq, *_: groupdq,
+    "lastframe": lambda groupdq, *_: groupdq,
+    "linearity": lambda data, *_: (data, np.uint32(0)),
+    "dark": lambda data, *_: data,
+    "jump": lambda data, groupdq, *_: (groupdq, None),
+    "showers": lambda data, groupdq, *_: (groupdq, 0),
+    "cruciform": lambda sci, *_: (sci, 1.0),
+    "background": lambda sci, var, *_: (sci, var),
+    "alignment": lambda x, y, wcs, *_: (wcs, None),
+}
+
+DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
+            "lastframe": "flag", "linearity": "reference", "dark": "reference", "jump": "likelihood",
+            "showers": "box", "ramp_fit": "likelihood", "photom": "reference", "catalog": "aperture",
+            "cruciform": "subtract", "alignment": "catalog", "background": "local"}
 
 
 def resolve(choices=None):
-    """Full ``{step: name}`` from defaults and ``choices``; unknown steps or names are errors."""
+    """The full choice of variants, from the defaults and ``choices``.
+
+    Parameters
+    ----------
+    choices : dict, optional
+        ``{step: name}`` overriding :data:`DEFAULTS`.
+
+    Returns
+    -------
+    dict
+        ``{step: name}`` for every step.
+
+    Raises
+    ------
+    CalibrationInputError
+        For an unknown step or variant name.
+    """
     chosen = dict(DEFAULTS)
     for step, name in (choices or {}).items():
         if step not in ALGORITHMS:
@@ -62,7 +127,17 @@ def resolve(choices=None):
 
 
 def parse(pairs):
-    """``["ramp_fit=ols", ...]`` -> ``{"ramp_fit": "ols"}``; a malformed pair is an error."""
+    """``["ramp_fit=ols", ...]`` as a full choice (:func:`resolve`); a malformed pair is an error.
+
+    Parameters
+    ----------
+    pairs : list of str or None
+        ``STEP=NAME`` strings.
+
+    Returns
+    -------
+    dict
+    """
     choices = {}
     for pair in pairs or ():
         step, sep, name = pair.partition("=")
@@ -72,5 +147,47 @@ def parse(pairs):
     return resolve(choices)
 
 
+def declared_skip(step, name):
+    """The :class:`~calibration.Skip` that variant ``name`` of ``step`` is declared as, or None."""
+    entry = ALGORITHMS[step][name]
+    return entry if isinstance(entry, Skip) else None
+
+
+def apply(step, name, *args):
+    """Run variant ``name`` of ``step`` on the step's arguments.
+
+    Parameters
+    ----------
+    step, name : str
+        A step of :data:`ALGORITHMS` and one of its variants.
+    *args
+        The step's arguments (module docstring).
+
+    Returns
+    -------
+    output, skip
+        The step's output and None when the variant ran; the input passed on
+        (:data:`UNCHANGED`) and the :class:`~calibration.Skip` when it is a declared
+        skip or declined.
+    """
+    entry = ALGORITHMS[step][name]
+    result = entry if isinstance(entry, Skip) else entry(*args)
+    if isinstance(result, Skip):
+        return UNCHANGED[step](*args), result
+    return result, None
+
+
 def get(step, name):
-    return ALGORITHMS[step][name]
+    """Variant ``name`` of ``step`` as a plain function of the step's arguments.
+
+    Parameters
+    ----------
+    step, name : str
+
+    Returns
+    -------
+    callable
+        ``f(*args) -> output``; a skipped or declining variant returns its input
+        unchanged (:func:`apply` without the reason).
+    """
+    return lambda *args: apply(step, name, *args)[0]

@@ -1,5 +1,6 @@
-"""Saturation flagging: a group at or above the pixel's threshold, and every later
-group of that integration, is flagged SATURATED | DO_NOT_USE (the charge cannot fall
+"""Saturation flagging: a group at or above the pixel's threshold, and every later one.
+
+The group and every later group of that integration is flagged SATURATED | DO_NOT_USE (the charge cannot fall
 once the well is full, so later groups are saturated too even when noise dips them).
 """
 import numpy as np

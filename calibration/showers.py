@@ -27,6 +27,8 @@ from scipy import ndimage
 
 from miri_testbed.instrument import dq
 
+from . import Skip
+
 BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
 
 
@@ -41,12 +43,34 @@ def _binned(image, factor):
 
 def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxes=(9, 21), detect_sigma=5.0,
                  extend_sigma=3.0, min_area=40, time_masked_after_shower=15.0):
-    """Return ``groupdq`` with shower areas flagged JUMP_DET, and the number of showers found."""
+    """Flag showers (module docstring).
+
+    Parameters
+    ----------
+    data : (nints, ngroups, ny, nx) float32
+        Linearised, dark-subtracted ramps in DN.
+    groupdq : (nints, ngroups, ny, nx) uint8
+        With the jump step's flags.
+    read_noise, gain : (ny, nx) float
+        Read noise of one read (DN) and gain (e-/DN).
+    group_time : float
+        Seconds per group.
+    mean_diff : (nints, ny, nx) float or None
+        Each pixel's mean jump-free difference from the jump step (None: their median).
+    boxes, detect_sigma, extend_sigma, min_area, time_masked_after_shower
+        Detection settings (module docstring).
+
+    Returns
+    -------
+    (groupdq, n_showers) or Skip
+        ``groupdq`` with shower areas flagged JUMP_DET and the number of showers found,
+        or a :class:`~calibration.Skip` for fewer than 3 groups.
+    """
     nints, ngroups = data.shape[:2]
+    if ngroups < 3:
+        return Skip(f"showers: {ngroups} groups, one difference (needs >= 3 groups)")
     out = groupdq.copy()
     found = 0
-    if ngroups < 3:
-        return out, found
     after = int(np.ceil(time_masked_after_shower / group_time))
     structure = np.ones((3, 3), bool)
     for i in range(nints):
@@ -55,7 +79,7 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
 
         valid = usable[1:] & usable[:-1] & ~jump[1:]  # (ndiffs, ny, nx), boolean: small
 
-        def difference(k):  # one difference at a time: no ramp-sized float temporary
+        def difference(k, i=i, valid=valid):  # one difference at a time: no ramp-sized float temporary
             return data[i, k + 1].astype(np.float32) - data[i, k], valid[k]
 
         if mean_diff is None:  # a jump variant that does not report it

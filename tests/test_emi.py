@@ -6,13 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from miri_testbed.calibration import Skip, registry
 from miri_testbed.calibration import emi as cal_emi
-from miri_testbed.calibration import registry
-from miri_testbed.calibration.pipeline import calibrate_exposure, emi_step
+from miri_testbed.calibration.pipeline import calibrate_exposure
+from miri_testbed.calibration.steps import StepLog
 from miri_testbed.instrument import emi as facts
 from miri_testbed.instrument import readout
 from miri_testbed.simulator import DetectorEffects, Effects, Observation, ReferenceOptions, Scene, emi, simulate
-from miri_testbed.simulator.exposure import ramp_model
 from miri_testbed.simulator.references import emicorr_model, mask_flags
 from miri_testbed.validation import emi_score
 
@@ -110,14 +110,18 @@ def test_pipeline_corrects_by_default_and_skips_without_reference(tmp_path):
 
 
 def test_emi_step_none_and_too_few_groups():
+    """The joint fit declines a 2-group ramp with a Skip saying why; the shell skips a
+    declared ``none`` without looking for a reference and passes the ramp on."""
     obs = Observation(subarray="SUB64", ngroups=2)
     data = np.zeros((1, 2, 64, 72), np.float32)
     case, _ = emi_case(obs, data)
-    out, notes = cal_emi.correct_joint(data, np.zeros(data.shape, np.uint8), np.zeros((64, 72), np.uint32),
-                                       1.0, 4.0, case)
-    assert out is data and "needs >= 3" in notes[0]
-    model = ramp_model(data, obs)
-    assert emi_step(model, None, "none", None, None, None, None)[2] == "SKIPPED"
+    declined = cal_emi.correct_joint(data, np.zeros(data.shape, np.uint8), np.zeros((64, 72), np.uint32),
+                                     1.0, 4.0, case)
+    assert isinstance(declined, Skip) and "needs >= 3" in declined.reason
+    log = StepLog()
+    out, notes = log.run("emi", "none", data, None, None, None, None, resolve=lambda: pytest.fail("resolved"))
+    assert out is data and notes == []
+    assert (log.record("emi").status, log.record("emi").cause) == ("SKIPPED", "chosen")
 
 
 def test_a_drift_of_the_reference_pixels_alone_changes_no_correction():

@@ -70,11 +70,13 @@ def _amplitudes(rms, relative):
 
 
 def _correct(variant, obs, truth, data, lines=()):
+    """``(out, notes)`` of the variant; a declining variant's reason is its note, its input the output."""
     case, reason = emi_case(obs, data, lines)
     assert reason is None, reason
     pixeldq = mask_flags(truth)  # as dq_init sets it from the MASK
-    return registry.get("emi", variant)(data.copy(), np.zeros(data.shape, np.uint8), pixeldq, truth.read_noise,
-                                        truth.gain, case)
+    (out, notes), skip = registry.apply("emi", variant, data.copy(), np.zeros(data.shape, np.uint8), pixeldq,
+                                        truth.read_noise, truth.gain, case)
+    return out, notes + ([skip.reason] if skip else [])
 
 
 def _score(obs, truth, data, out, lines):

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from miri_testbed.calibration import CalibrationInputError, registry
-from miri_testbed.calibration.pipeline import calibrate, software_version
+from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.calibration.products import software_version
 from miri_testbed.instrument.files import write_text
 from miri_testbed.simulator import ReferenceOptions, simulate
 

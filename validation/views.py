@@ -31,7 +31,8 @@ import numpy as np
 from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.calibration import background, cruciform, registry
+from miri_testbed.calibration import background, cruciform, image3
+from miri_testbed.calibration.steps import StepLog
 from miri_testbed.instrument import dq
 from miri_testbed.instrument.files import atomic_path
 
@@ -164,7 +165,9 @@ def cruciform_view(truth, cal_path, refs_folder, variant):
             return None
         star = inside[int(np.argmax(inside["flux_mjy"]))]
         sci = np.asarray(cal.data, np.float64)
-        image, factor, record = cruciform.correct(registry.get("cruciform", variant), sci, refs_folder, cal)
+        steps = StepLog()
+        image, factor = image3.correct_cruciform(steps, variant, sci, refs_folder, cal)
+        record = str(steps.record("cruciform"))
         sky = np.nanmedian(sci)
         box = _box(star["y"], star["x"], CROSS_HALF, sci.shape)
         before = sci[box] - sky

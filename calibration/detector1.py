@@ -1,0 +1,163 @@
+"""detector1: an uncal ramp -> rate and rateints, the same for every MIRI exposure type.
+
+dq_init (MASK) -> saturation -> emi (EMICORR) -> firstframe -> lastframe -> linearity
+-> dark -> jump -> showers -> ramp_fit, each run through the step shell
+(:class:`calibration.steps.StepLog`).  EMI runs before firstframe/lastframe drop groups,
+as JWST's emicorr does, so 3-group ramps keep one constraint per pixel.  The required
+references are read once, before any step runs; EMICORR is optional (without it the
+EMI step is SKIPPED).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.instrument import dq
+
+from . import CalibrationInputError, Skip, emi
+from . import references as refs
+from .dark import dark_rate
+from .products import derived
+from .steps import COMPLETE
+
+REFTYPES = ("MASK", "SATURATION", "LINEARITY", "DARK", "GAIN", "READNOISE")
+
+
+@dataclass
+class Detector1:
+    """What detector1 made.
+
+    Parameters
+    ----------
+    rate, var_poisson, var_rnoise : (ny, nx) float
+        The rate (DN/s, NaN where unusable) and its variances.
+    dq : (ny, nx) uint32
+        The rate's DQ.
+    ramp : RampModel
+        The ramp after the detector steps (linearised, dark-subtracted, with the jump
+        and saturation flags), as JWST's ``save_calibrated_ramp``.
+    rate_model : ImageModel
+    rateints : CubeModel
+    """
+
+    rate: np.ndarray
+    var_poisson: np.ndarray
+    var_rnoise: np.ndarray
+    dq: np.ndarray
+    ramp: object
+    rate_model: object
+    rateints: object
+
+
+def reference_arrays(folder, exposure):
+    """The detector1 reference models and their arrays cut to the exposure's subarray.
+
+    Parameters
+    ----------
+    folder : path
+        Reference folder.
+    exposure : RampModel
+
+    Returns
+    -------
+    models : dict
+        ``{reftype: model}`` of :data:`REFTYPES`.
+    arrays : dict
+        ``mask``, ``saturation``, ``linearity``, ``dark``, ``gain`` and ``readnoise`` (of
+        one read: READNOISE files hold the CDS noise, JWST's convention).
+
+    Raises
+    ------
+    CalibrationInputError
+        For a missing reference, or a gain, read noise or saturation that is not finite
+        (or a gain that is not positive).
+    """
+    models = {t: refs.load(folder, t, exposure) for t in REFTYPES}
+    arrays = {
+        "mask": refs.cutout(models["MASK"].dq, models["MASK"], exposure),
+        "saturation": refs.cutout(models["SATURATION"].data, models["SATURATION"], exposure),
+        "linearity": refs.cutout(models["LINEARITY"].coeffs, models["LINEARITY"], exposure),
+        "dark": refs.cutout(models["DARK"].data, models["DARK"], exposure),
+        "gain": refs.cutout(models["GAIN"].data, models["GAIN"], exposure),
+        "readnoise": refs.cutout(models["READNOISE"].data, models["READNOISE"], exposure) / np.sqrt(2.0),
+    }
+    for name in ("gain", "readnoise", "saturation"):
+        if not np.all(np.isfinite(arrays[name])):
+            raise CalibrationInputError(f"{models[name.upper()].meta.filename}: {name} has non-finite values")
+    if np.any(arrays["gain"] <= 0):
+        raise CalibrationInputError(f"{models['GAIN'].meta.filename}: gain must be positive")
+    return models, arrays
+
+
+def _emi_case(log, folder, exposure):
+    """The EMI step's reference argument ``(case,)``, or a Skip without a line to correct."""
+    case, reason = emi.find_case(folder, exposure)
+    if case is None:
+        return Skip(reason)
+    skipped = [f"emi: {line} skipped: {why}" for line, why in case.skipped]
+    if not case.lines:
+        return Skip("; ".join(skipped))
+    log.note("emi", *skipped)
+    return (case,)
+
+
+def run(log, exposure, folder, choice, on_emi=None):
+    """detector1 on an opened exposure.
+
+    Parameters
+    ----------
+    log : StepLog
+        Receives one record per step.
+    exposure : RampModel
+        The checked uncal (:func:`calibration.inputs.open_uncal`).
+    folder : path
+        Reference folder.
+    choice : dict
+        ``{step: variant}`` (:func:`calibration.registry.resolve`).
+    on_emi : callable, optional
+        ``on_emi(raw, corrected, usable)``, called after the EMI step whatever it did
+        (``corrected`` is ``raw`` when it was skipped; ``usable``: pixels with no
+        DO_NOT_USE flag and no saturated group).
+
+    Returns
+    -------
+    Detector1
+    """
+    models, ref = reference_arrays(folder, exposure)
+    rn, gain, group_time = ref["readnoise"], ref["gain"], float(exposure.meta.exposure.group_time)
+    pixeldq = log.run("dq_init", choice["dq_init"], exposure.pixeldq, ref["mask"])
+    groupdq = log.run("saturation", choice["saturation"], exposure.data, exposure.groupdq, ref["saturation"])
+    raw, notes = log.run("emi", choice["emi"], exposure.data, groupdq, pixeldq, rn, gain,
+                         resolve=lambda: _emi_case(log, folder, exposure))
+    log.note("emi", *notes)
+    if on_emi is not None:
+        on_emi(exposure.data, raw, ((pixeldq & dq.DO_NOT_USE) == 0) & ~np.any(groupdq & dq.SATURATED, axis=(0, 1)))
+    groupdq = log.run("firstframe", choice["firstframe"], groupdq)
+    groupdq = log.run("lastframe", choice["lastframe"], groupdq)
+    data, lin_flags = log.run("linearity", choice["linearity"], raw, groupdq, ref["linearity"])
+    pixeldq = pixeldq | lin_flags
+    data = log.run("dark", choice["dark"], data, ref["dark"])
+    groupdq, mean_diff = log.run("jump", choice["jump"], data, groupdq, rn, gain, group_time)
+    groupdq, n_showers = log.run("showers", choice["showers"], data, groupdq, rn, gain, group_time, mean_diff)
+    fit = log.run("ramp_fit", choice["ramp_fit"], data, groupdq, rn, gain, group_time,
+                  dark_rate(models["DARK"], group_time, gain))
+    unusable = (pixeldq & dq.DO_NOT_USE) != 0
+    rate = np.where(unusable, np.nan, fit.rate)
+    var_p = np.where(unusable, np.nan, fit.var_poisson)
+    var_r = np.where(unusable, np.nan, fit.var_rnoise)
+    rate_dq = pixeldq | fit.dq
+    rate_model = derived(dm.ImageModel, exposure, data=rate.astype(np.float32), dq=rate_dq,
+                         err=np.sqrt(var_p + var_r).astype(np.float32), var_poisson=var_p, var_rnoise=var_r)
+    rateints = derived(dm.CubeModel, exposure, data=np.where(unusable, np.nan, fit.rate_ints).astype(np.float32),
+                       dq=pixeldq | fit.dq_ints,
+                       err=np.sqrt(fit.var_poisson_ints + fit.var_rnoise_ints).astype(np.float32),
+                       var_poisson=fit.var_poisson_ints, var_rnoise=fit.var_rnoise_ints)
+    for product in (rate_model, rateints):
+        product.meta.bunit_data = product.meta.bunit_err = "DN/s"
+        if log.record("showers").status == COMPLETE:
+            product.meta.exposure.extended_emission_events = n_showers
+        for reftype in REFTYPES:
+            getattr(product.meta.ref_file, reftype.lower()).name = str(models[reftype].meta.filename)
+        log.stamp(product)
+    ramp = derived(dm.RampModel, exposure, data=data, groupdq=groupdq, pixeldq=pixeldq)
+    return Detector1(rate, var_p, var_r, rate_dq, ramp, rate_model, rateints)
