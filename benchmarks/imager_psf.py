@@ -16,7 +16,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MIRI_TESTBED_CACHE"] = tmp
         from miri_testbed.simulator import cruciform, psf
-        from miri_testbed.simulator.optics_references import aperture_corrections
+        from miri_testbed.simulator.imager_references import aperture_corrections
 
         lines = [__doc__.split("\n\n")[0], "",
                  f"{'filter':8s} {'flight':>7s} {'diffr.':>7s} {'model':>7s} {'model/flight':>12s} {'blur sig':>8s} "

@@ -9,7 +9,7 @@ references carry the detector and exposure type of that mode, never a hard-wired
 imager.
 """
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import readout
 
@@ -142,5 +142,5 @@ def header_cards(reftype, selection, provenance, description):
     for field, value in selection.items():
         cards[KEYWORDS[field][0]] = value
     cards.update(USEAFTER=provenance.useafter, PEDIGREE=provenance.pedigree, AUTHOR=provenance.author,
-                 DATE=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"), DESCRIP=description)
+                 DATE=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"), DESCRIP=description)
     return cards

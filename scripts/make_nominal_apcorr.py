@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from miri_testbed.instrument import imager  # noqa: E402
 from miri_testbed.instrument.files import atomic_path  # noqa: E402
-from miri_testbed.simulator.optics_references import aperture_corrections  # noqa: E402
+from miri_testbed.simulator.imager_references import aperture_corrections  # noqa: E402
 
 TABLE = ROOT / "calibration" / "data" / "apcorr_nominal.ecsv"
 

@@ -74,7 +74,8 @@ def relative_map(observation, lyot_offset):
 def dedicated_observation(observation):
     """The dedicated background exposure of ``observation``: the same filter, subarray and
     readout, pointed ``DEDICATED_OFFSET_ARCSEC`` away (half north, half east), starting
-    when the science exposure ends."""
+    when the science exposure ends.
+    """
     step = DEDICATED_OFFSET_ARCSEC / np.sqrt(2.0) / 3600.0
     dec = observation.dec_deg + step
     duration = readout.exposure_time(observation.subarray, observation.readpatt, observation.ngroups,

@@ -177,7 +177,8 @@ class DetectorEffects:
 @dataclass(frozen=True)
 class OpticsEffects:
     """Telescope and sky effects every mode sees (models and sources in
-    :mod:`simulator.throughput`, :mod:`simulator.pointing`, :mod:`simulator.background`)."""
+    :mod:`simulator.throughput`, :mod:`simulator.pointing`, :mod:`simulator.background`).
+    """
 
     throughput_decay: bool = True  # A exp(-(t - t0)/tau) + C at the exposure's mid-time
     pointing_error: bool = True  # true pointing differs from the commanded one

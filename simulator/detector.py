@@ -116,7 +116,8 @@ def ramps(illumination_e, readout, truth, effects, rng, emi_lines=()):
     and the truth of what went in: linear signal (DN), event masks and lists.
 
     ``emi_lines`` (:func:`emi.draw`) are added without drawing from ``rng``, so the
-    same ``rng`` gives the same noise with and without EMI."""
+    same ``rng`` gives the same noise with and without EMI.
+    """
     rate = np.where(truth.dead | truth.reference, 0.0, illumination_e) + truth.dark_rate
     charge = accumulate(rate, readout, effects.poisson, rng)
     event_charge, event_mask, hits, shower_list = events(readout, truth, effects, rng)

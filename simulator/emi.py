@@ -88,7 +88,8 @@ def draw(readout, effects, rng):
 
 def waveform(lines, readout, integration=None):
     """Sum of the lines at every read, ``(nints, ngroups, ny, nx)`` (or one integration's
-    ``(ngroups, ny, nx)``), from the read clock of :mod:`readclock`."""
+    ``(ngroups, ny, nx)``), from the read clock of :mod:`readclock`.
+    """
     starts = readclock.frame_starts(readout)
     return waveform_at(lines, starts if integration is None else starts[integration],
                        readclock.pixel_offsets(readout))
@@ -96,7 +97,8 @@ def waveform(lines, readout, integration=None):
 
 def waveform_at(lines, starts, offsets):
     """Sum of ``lines`` at every ``starts[...] + offsets[y, x]`` (s): shape
-    ``starts.shape + offsets.shape``."""
+    ``starts.shape + offsets.shape``.
+    """
     out = np.zeros(starts.shape + offsets.shape)
     for line in lines:
         for index in np.ndindex(starts.shape):

@@ -66,7 +66,8 @@ def mode_of(observation):
 
 def ramp_model(data, observation):
     """A ``RampModel`` carrying the metadata the pipeline reads: the readout's (shared by
-    every mode) and the mode's own (its ``describe_exposure``)."""
+    every mode) and the mode's own (its ``describe_exposure``).
+    """
     ro = observation.readout
     sub = readout_rules.subarray(ro.subarray)
     patt = readout_rules.readout_pattern(ro.readpatt)
@@ -110,7 +111,8 @@ def ramp_model(data, observation):
 
 def write_association(path, name, members):
     """A JWST level-2 association of ``members``, ``[(exptype, uncal path), ...]``
-    (``science`` first), as one product ``name``."""
+    (``science`` first), as one product ``name``.
+    """
     rows = [{"expname": Path(p).name, "exptype": role} for role, p in members]
     asn = {"asn_type": "image2", "asn_rule": "miri-testbed exposure set", "asn_pool": "miri-testbed",
            "products": [{"name": name, "members": rows}]}

@@ -81,7 +81,8 @@ def illuminate(scene, observation, effects, rng):
 
 def describe_exposure(meta, observation):
     """Set the imager's keywords of an uncal's metadata: EXP_TYPE, FILTER, target and the
-    commanded WCS (:func:`simulator.pointing.wcsinfo`)."""
+    commanded WCS (:func:`simulator.pointing.wcsinfo`).
+    """
     meta.exposure.type = MODE.exp_type
     meta.instrument.filter = observation.filter
     meta.target.ra = observation.ra_deg
@@ -95,7 +96,8 @@ def describe_exposure(meta, observation):
 def write_references(folder, scene, observation, options, effects, truth, references_rng, optics_rng):
     """Write the imager's references (PHOTOM, APCORR, CRUCIFORM, DISTPOLY, REFCAT); return
     ``{reftype: path}``.  ``truth`` is the :class:`simulator.detector.DetectorTruth` (its
-    gain sets PHOTOM's scale)."""
+    gain sets PHOTOM's scale).
+    """
     paths = write_photometric_references(folder, observation, options, effects.optics, truth, references_rng)
     paths.update(write_optics_references(folder, scene, options, effects, optics_rng))
     return paths
@@ -106,7 +108,8 @@ def companions(scene, observation, effects):
 
     With ``observation.background_exposure``, the dedicated background: the offset field
     of :func:`simulator.background.dedicated_observation`, lit by the scene's background
-    only, flagged BKGDTARG."""
+    only, flagged BKGDTARG.
+    """
     if not observation.background_exposure:
         return []
     obs = background.dedicated_observation(observation)

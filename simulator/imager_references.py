@@ -28,7 +28,6 @@ import json
 import numpy as np
 from astropy.table import Table
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
-
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import imager, readout
@@ -107,7 +106,8 @@ def write_photometric_references(folder, observation, options, effects, truth, r
     """Write PHOTOM (every filter and subarray, the decay when ``effects.throughput_decay``)
     and APCORR (the exposure's filter) into ``folder``; return ``{reftype: path}``.
 
-    ``rng`` is the references stream, continuing after the detector's references."""
+    ``rng`` is the references stream, continuing after the detector's references.
+    """
     measured = options.kind == "measured"
     sub = observation.subarray.upper()
     mean_gain = float(np.mean(truth.gain))
@@ -144,7 +144,8 @@ def write_optics_references(folder, scene, options, effects, rng):
     """Write CRUCIFORM, DISTPOLY and REFCAT into ``folder``; return ``{reftype: path}``.
 
     ``effects`` is a :class:`simulator.config.Effects`; ``rng`` the optics stream,
-    continuing after the true pointing was drawn."""
+    continuing after the true pointing was drawn.
+    """
     measured = options.kind == "measured"
     rows = []
     for name in ("F560W", "F770W", "F1000W", "F1130W", "F1280W", "F1500W", "F1800W", "F2100W", "F2550W"):

@@ -83,7 +83,8 @@ def offset_pointing(ra_deg, dec_deg, d_east_arcsec, d_north_arcsec):
 
 def wcsinfo(observation, true_pointing=None):
     """The ``meta.wcsinfo`` keywords (FITS conventions, 1-based CRPIX): commanded, or
-    true when ``true_pointing`` is given (distortion not included)."""
+    true when ``true_pointing`` is given (distortion not included).
+    """
     x_ref, y_ref = reference_pixel(observation)
     ra, dec, pa_deg = observation.ra_deg, observation.dec_deg, observation.pa_aper_deg
     if true_pointing is not None:

@@ -76,7 +76,8 @@ FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 def stamp_size(filter_name):
     """Odd stamp width in detector pixels: 101, or 161 for the long-wavelength filters
-    (F1500W and longer), whose Airy wings are wider."""
+    (F1500W and longer), whose Airy wings are wider.
+    """
     return 161 if imager.imager_filter(filter_name).wavelength_um > 14.0 else 101
 
 
@@ -95,7 +96,8 @@ def _segment_centres():
 
 def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE, rotation_deg=None):
     """Transmission (0..1, area-weighted) of the JWST pupil on a ``points`` x ``points``
-    grid spanning ``extent`` metres; returns ``(transmission, pixel size in m)``."""
+    grid spanning ``extent`` metres; returns ``(transmission, pixel size in m)``.
+    """
     if rotation_deg is None:
         rotation_deg = imager.V3_IDL_Y_ANGLE_DEG
     n = points * subsample
@@ -120,7 +122,8 @@ def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE,
 
 def _mft_intensity(trans, dx, wavelength_m, n_out, scale_x_rad, scale_y_rad):
     """Intensity (fraction of the total per sample) on an ``n_out`` x ``n_out`` grid of
-    spacing ``scale_*_rad``, centred between the middle samples' convention below."""
+    spacing ``scale_*_rad``, centred between the middle samples' convention below.
+    """
     npup = trans.shape[0]
     r = (np.arange(npup) - (npup - 1) / 2) * dx
     u = (np.arange(n_out) - (n_out - 1) / 2)
@@ -156,7 +159,8 @@ def _pixel_convolved(intensity):
 
 def measure_fwhm_arcsec(intensity):
     """FWHM (arcsec, mean pixel scale) of a centred oversampled PSF after pixel convolution:
-    twice the radius where the azimuthally averaged profile falls to half its peak."""
+    twice the radius where the azimuthally averaged profile falls to half its peak.
+    """
     img = _pixel_convolved(intensity)
     n = img.shape[0]
     c = (n - 1) / 2
@@ -206,7 +210,8 @@ def cache_key(filter_name):
 @lru_cache(maxsize=16)
 def oversampled(filter_name):
     """``(intensity, info)``: the filter's oversampled PSF (sum = fraction of the light in
-    the stamp), centred on the middle detector pixel, from the disk cache or computed."""
+    the stamp), centred on the middle detector pixel, from the disk cache or computed.
+    """
     params = _params(filter_name)
     key = cache_key(filter_name)
     path = cache_dir() / f"psf_{params['filter'].lower()}_{key}.npz"
@@ -230,7 +235,8 @@ def _spline_coefficients(filter_name):
 
 def stamp(filter_name, dx=0.0, dy=0.0):
     """The pixel-integrated PSF (stamp_size square) of a source offset by ``(dx, dy)``
-    pixels (|d| <= 0.5) from the centre of the middle pixel."""
+    pixels (|d| <= 0.5) from the centre of the middle pixel.
+    """
     coeffs = _spline_coefficients(filter_name)
     shifted = ndimage.shift(coeffs, (dy * OVERSAMPLE, dx * OVERSAMPLE), order=3, mode="constant", prefilter=False)
     n = stamp_size(filter_name)
@@ -239,7 +245,8 @@ def stamp(filter_name, dx=0.0, dy=0.0):
 
 def add_point_source(image, x, y, total, filter_name):
     """Add ``total`` (any unit) spread by the filter's PSF centred at 0-based pixel
-    ``(x, y)``; the stamp is clipped at the array edges (light off the array is lost)."""
+    ``(x, y)``; the stamp is clipped at the array edges (light off the array is lost).
+    """
     ix, iy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
     psf = stamp(filter_name, x - ix, y - iy)
     half = psf.shape[0] // 2

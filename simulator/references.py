@@ -39,7 +39,6 @@ from miri_testbed.instrument.refmeta import Provenance, Selection, describe_mode
 
 from . import nonlinearity, reset
 
-
 PROVENANCE = Provenance(author="miri-testbed simulator", pedigree="SIMULATION")
 
 
@@ -106,7 +105,8 @@ def emicorr_model(options, emi_lines=()):
 def mask_flags(truth):
     """The MASK's DQ array for a :class:`simulator.detector.DetectorTruth`, and so the
     pixel DQ the pipeline's dq_init starts a ramp with: DEAD or HOT with DO_NOT_USE, and
-    REFERENCE_PIXEL on the reference columns."""
+    REFERENCE_PIXEL on the reference columns.
+    """
     mask = np.zeros(truth.gain.shape, np.uint32)
     mask[truth.dead] |= dq.DEAD | dq.DO_NOT_USE
     mask[truth.hot] |= dq.HOT | dq.DO_NOT_USE

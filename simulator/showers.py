@@ -66,7 +66,8 @@ def _released(time, t0, model):
 def add_charge(charge, arrival, showers, readout, gain, model):
     """Add each shower's charge (e-) to ``charge`` ``(nints, ngroups, ny, nx)`` at every read
     after its arrival (counting from each pixel's reset), and mark ``arrival`` (the group
-    in which it first appears, inside its e^-2 ellipse)."""
+    in which it first appears, inside its e^-2 ellipse).
+    """
     ny, nx = gain.shape
     offsets = readclock.pixel_offsets(readout)
     starts = readclock.frame_starts(readout)

@@ -39,7 +39,8 @@ def illumination(scene, observation, effects=None, true_pointing=None):
     """Electrons per second per pixel, shape ``(ysize, xsize)``, and per-source e-/s.
 
     ``effects``: a :class:`simulator.config.Effects` (its optics and imager groups);
-    ``None`` is the ideal instrument (no decay, no cross, no modelled background)."""
+    ``None`` is the ideal instrument (no decay, no cross, no modelled background).
+    """
     optics = effects.optics if effects is not None else OpticsEffects(throughput_decay=False)
     own = effects.imager if effects is not None else ImagerEffects(cruciform=False)
     sub = readout.subarray(observation.subarray)
@@ -65,7 +66,8 @@ def illumination(scene, observation, effects=None, true_pointing=None):
 def random_star_field(observation, n_stars, flux_min_mjy, flux_max_mjy, rng, margin_pix=20, min_separation_pix=0.0):
     """``n_stars`` point sources uniform over the light-sensitive area (``margin_pix``
     from the edges), fluxes log-uniform in ``[flux_min_mjy, flux_max_mjy]``; with
-    ``min_separation_pix``, positions closer than that to an earlier star are redrawn."""
+    ``min_separation_pix``, positions closer than that to an earlier star are redrawn.
+    """
     sub = readout.subarray(observation.subarray)
     refcols = sub.reference_columns()
     left = max([c + 1 for c in refcols if c < sub.xsize / 2], default=0)

@@ -30,6 +30,7 @@ import numpy as np
 
 from miri_testbed.instrument import imager
 from miri_testbed.instrument.optics import LOSS_ONE_YEAR_F2550W, T0_MJD, TAU_DAYS, loss_after_one_year
+
 #: Slow linear loss per year at F2550W after t0 (UNSOURCED placeholder, see above).
 LINEAR_LOSS_PER_YEAR_F2550W = 0.003
 #: Simulated monitoring programme behind a measured PHOTOM time table (placeholders).
@@ -50,7 +51,8 @@ def surface_brightness_to_mjy_per_pixel(mjy_sr):
 
 def decay_coefficients(filter_name):
     """True ``(t0, amplitude, tau, const)`` of the exponential part of the decay (the
-    loss after one year, with the linear term, is :func:`loss_after_one_year`)."""
+    loss after one year, with the linear term, is :func:`loss_after_one_year`).
+    """
     lin = linear_loss_per_year(filter_name)
     # [A e^(-365/tau) + 1 - A] (1 - lin) = 1 - L  =>  A = (1 - (1 - L) / (1 - lin)) / (1 - e^(-365/tau))
     amplitude = (1.0 - (1.0 - loss_after_one_year(filter_name)) / (1.0 - lin)) / (1.0 - np.exp(-365.0 / TAU_DAYS))
@@ -76,7 +78,8 @@ def electrons_per_second_per_mjy_at(filter_name, mjd):
 
 def fitted_decay(filter_name, rng):
     """``(t0, amplitude, tau, const)`` as a monitoring programme measures them: A and C
-    fitted by linear least squares (tau held at 200 d) to noisy relative throughputs."""
+    fitted by linear least squares (tau held at 200 d) to noisy relative throughputs.
+    """
     t = T0_MJD + np.arange(0.0, MONITOR_SPAN_D, MONITOR_CADENCE_D)
     y = relative_throughput(filter_name, t) * (1 + MONITOR_ERROR * rng.standard_normal(t.size))
     design = np.column_stack([np.exp(-(t - T0_MJD) / TAU_DAYS), np.ones_like(t)])
@@ -89,7 +92,8 @@ def time_tables(subarrays, rng=None, decay=True):
     the truth (``timecoeff_exponential`` and ``timecoeff_linear``) when ``rng`` is None (a
     perfect reference), else :func:`fitted_decay` per filter (exponential only).  Without
     ``decay`` (the simulated instrument does not decay) a monitoring programme finds none:
-    amplitude 0, const 1."""
+    amplitude 0, const 1.
+    """
     exponential, linear = [], []
     for name in imager.FILTERS:
         if not decay:

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +26,12 @@ from miri_testbed.instrument.files import write_text
 from miri_testbed.simulator import ReferenceOptions, simulate
 
 from . import gate
-from .metrics import undirected
 from . import targets as target_table
 from .compare import compare, write_comparison
+from .metrics import undirected
 from .report import write_report
-from .runner import COLUMNS, default_workers, run_cells, suite_cells
 from .results import ResultsError, read_results, select_set
+from .runner import COLUMNS, default_workers, run_cells, suite_cells
 from .scenarios import ScenarioError, load_suite, parse_suite, suite_text
 from .score import PULL_HIST_EDGES, ScoreInputError, score
 from .study import Study, dask_client, parse_algorithm_set, set_label
@@ -93,7 +93,7 @@ def print_targets(results):
 def cmd_run(args):
     suite = load_suite(args.suite)
     algorithms = registry.parse(args.algorithm)
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     outdir = Path(args.output or f"reports/{suite.name}-{created.strftime('%Y%m%dT%H%M%S')}")
     cells = suite_cells(suite, {k: v for k, v in algorithms.items() if v != registry.DEFAULTS[k]})
     print(f"suite {suite.name}: {len(suite.scenarios)} scenarios x {len(suite.seeds)} seeds = {len(cells)} cells, "
@@ -207,7 +207,7 @@ def cmd_gate(args):
               f"  (tolerance {gate.TOLERANCE_RULE}, k = {baseline['k']:g})")
     if args.update_baseline:
         record = gate.make_baseline(table, suite, text, label, args.k,
-                                    datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                                    datetime.now(UTC).isoformat(timespec="seconds"))
         gate.save_baseline(args.baseline, record)
         print(f"baseline written: {args.baseline} ({len(record['entries'])} entries, seeds {record['seeds']})")
         return 0
@@ -233,7 +233,7 @@ def cmd_report(args):
     study = meta.get("study", {})
     context = dict(suite=study.get("suite", Path(args.results).name), seeds=sorted(int(s) for s in metrics["seed"].unique()),
                    scenarios=list(dict.fromkeys(metrics["scenario"])), cells=int(metrics.groupby(["scenario", "seed"]).ngroups),
-                   algorithms=label, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   algorithms=label, created=datetime.now(UTC).isoformat(timespec="seconds"),
                    version=software_version(), results=str(args.results))
     baseline = gate.check(metrics, gate.load_baseline(args.baseline)) if args.baseline else None
     results = target_table.evaluate(metrics)

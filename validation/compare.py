@@ -58,7 +58,8 @@ def verdict(d, low, high, min_pairs):
 def pair_rows(table, a, b):
     """``(pairs, unpaired)``: one row per pair of judged rows of sets ``a`` and ``b``
     (columns ``value_a``, ``value_b``), and the rows of either set without a partner (or
-    with a NaN value)."""
+    with a NaN value).
+    """
     sides = []
     for label in (a, b):
         rows = select_set(table, label)
@@ -74,7 +75,8 @@ def pair_rows(table, a, b):
 
 def _groups(frame, pooled):
     """``frame`` with the grouping columns ``where`` (scenario, or ``all``) and ``binkey``
-    (the bin, -inf for none, so that it groups)."""
+    (the bin, -inf for none, so that it groups).
+    """
     binkey = frame["bin"].where(~frame["metric"].isin(EVENT_VALUED_BIN))
     return frame.assign(where="all" if pooled else frame["scenario"], binkey=binkey.fillna(-np.inf))
 
@@ -123,7 +125,8 @@ def markdown(result, a, b, confidence):
 
 def plot(result, a, b, path):
     """Relative change of the mean loss, B against A, per metric and bin, pooled over
-    scenarios, with its interval; rows whose A loss is 0 cannot be scaled and are left out."""
+    scenarios, with its interval; rows whose A loss is 0 cannot be scaled and are left out.
+    """
     pooled = result[result["scenario"] == "all"] if (result["scenario"] == "all").any() else result
     rows = pooled[pooled["loss_a"] > 0].iloc[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(rows) + 1.5))

@@ -79,7 +79,8 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
     pixels): they inform the fit with no rate of their own, and common per-read offsets
     of their own, but are not scored.  Beyond ``max_pixels`` pixels of a class the sums
     run over every s-th one: F, the metric and rms[C E]^2 all scale with the number of
-    pixels, so each class's sums are those of its sample times n_all / n_sample."""
+    pixels, so each class's sums are those of its sample times n_all / n_sample.
+    """
     nints, ngroups = starts.shape
     N = nints * ngroups
     usable = np.ones(offsets.shape, bool) if usable is None else usable
@@ -123,6 +124,7 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
 
 def effective_sigma(read_noise, rate_dn_s, gain, group_time, ngroups):
     """Per-read noise (DN) of a pixel for the floor: sqrt(read_noise^2 + 1/12 +
-    max(rate, 0) t_group ngroups / (6 gain)), ``rate_dn_s`` in DN/s (module docstring)."""
+    max(rate, 0) t_group ngroups / (6 gain)), ``rate_dn_s`` in DN/s (module docstring).
+    """
     rate = np.maximum(np.nan_to_num(np.asarray(rate_dn_s, np.float64)), 0.0)
     return np.sqrt(np.asarray(read_noise, np.float64) ** 2 + 1.0 / 12 + rate * group_time * ngroups / (6.0 * gain))

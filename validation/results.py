@@ -73,7 +73,8 @@ def read_results(path):
     with the before/after views of ``views.npz`` beside it attached (:func:`validation.views.attach`).
 
     Raises :class:`ResultsError` naming the file for a missing, unreadable or
-    unfinished input, or one that is not a metrics table."""
+    unfinished input, or one that is not a metrics table.
+    """
     path = Path(path)
     if path.is_dir():
         if not (path / "results.parquet").is_file():

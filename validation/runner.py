@@ -109,7 +109,8 @@ def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=Fal
     """Yield ``(index, rows, pull histogram, views)`` for each of ``cells`` as it finishes.
 
     ``client``: a ``distributed.Client`` (the cells run on its cluster); otherwise
-    ``workers`` local processes (1: in this process)."""
+    ``workers`` local processes (1: in this process).
+    """
     if client is not None:
         from distributed import as_completed as dask_completed
 
@@ -141,7 +142,8 @@ def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=Fal
 
 def run_cells(cells, workdir, workers=None, keep_products=False, progress=True):
     """Run ``cells``; return the long-form metrics table (the cells' views attached,
-    :func:`validation.views.attach`) and the summed pull histogram."""
+    :func:`validation.views.attach`) and the summed pull histogram.
+    """
     frames, hist = [None] * len(cells), np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
     cut = {}
     with tqdm(total=len(cells), unit="cell", disable=not progress, desc="cells") as bar:

@@ -26,7 +26,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,8 @@ class StudyError(ResultsError):
 
 def parse_algorithm_set(text):
     """``"default"`` or ``"STEP=NAME[,STEP=NAME...]"`` -> sorted ``((step, name), ...)`` of
-    the non-default choices (unknown steps or names are errors from the registry)."""
+    the non-default choices (unknown steps or names are errors from the registry).
+    """
     text = text.strip()
     if text == "default":
         return ()
@@ -86,7 +87,7 @@ def views_path(folder, cell):
 
 
 def _now():
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Study:
@@ -106,7 +107,8 @@ class Study:
     def open(cls, folder, suite=None, algorithm_sets=None, seeds=None):
         """Open the study in ``folder``, creating it from ``suite`` (a name or TOML path),
         ``algorithm_sets`` (see :func:`parse_algorithm_set`) and ``seeds`` (default: the
-        suite's) if it is new.  Given for an existing study, they must match it."""
+        suite's) if it is new.  Given for an existing study, they must match it.
+        """
         folder = Path(folder)
         record = folder / "study.json"
         wanted = {}
@@ -150,7 +152,8 @@ class Study:
 
     def cells(self):
         """Every cell, in the fixed order of the results table: set, scenario, seed (views
-        on the first seed of each set and scenario)."""
+        on the first seed of each set and scenario).
+        """
         return with_views([Cell(s, seed, algos) for algos in self.sets.values() for s in self.suite.scenarios
                            for seed in self.suite.seeds])
 
@@ -184,7 +187,8 @@ class Study:
 
     def assemble(self):
         """Concatenate the cell files in cell order into ``results.parquet``, their views
-        into ``views.npz``."""
+        into ``views.npz``.
+        """
         frames, hist = [], np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
         cut = {}
         for cell in self.cells():
@@ -221,7 +225,8 @@ def _load_on_worker():
 def dask_client(n_local=None, address=None):
     """A ``distributed.Client``: on a new LocalCluster of ``n_local`` single-threaded
     worker processes, or connected to the scheduler at ``address``.  Every worker
-    imports the pipeline first, so a worker without this package is a clear error."""
+    imports the pipeline first, so a worker without this package is a clear error.
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError:
