@@ -187,8 +187,7 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     association = write_association(outdir / f"{name}_asn.json", name, members)
     truth_path = write_truth(
         outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
-        illumination=light.images[ro.detector], truth=truth, scene=scene,
-        source_rates=np.asarray(light.sources["rate_e_per_s"]), events=events,
+        illumination=light.images[ro.detector], truth=truth, sources=light.sources, events=events,
         true_pointing=light.true_pointing, background_observation=companion_obs.get("background"),
     )
     return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs,

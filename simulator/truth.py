@@ -32,7 +32,7 @@ from astropy.table import Table
 
 from miri_testbed.instrument.files import atomic_path
 
-from . import emi, pointing, readclock, sky
+from . import emi, pointing, readclock
 
 #: Version of the layout this module writes and reads (1: the unversioned files before it).
 LAYOUT_VERSION = 2
@@ -301,7 +301,7 @@ def detector_components(readout, illumination, truth, events, detector=None):
     return [Component(name, data, unit, description, detector) for name, data, unit, description in parts]
 
 
-def write_truth(path, *, config, seed, observation, illumination, truth, scene, source_rates, events,
+def write_truth(path, *, config, seed, observation, illumination, truth, sources, events,
                 true_pointing=None, background_observation=None):
     """Write the truth file of an imager exposure (never an input to calibration).
 
@@ -315,9 +315,8 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
     illumination : numpy.ndarray
         e-/s reaching each pixel.
     truth : simulator.detector.DetectorTruth
-    scene : simulator.config.Scene
-    source_rates : array-like
-        e-/s of each scene source.
+    sources : astropy.table.Table
+        The mode's source truth (:class:`simulator.imager.Illumination` ``sources``).
     events : dict
         As :func:`detector_components` takes them.
     true_pointing : simulator.pointing.TruePointing, optional
@@ -329,16 +328,6 @@ def write_truth(path, *, config, seed, observation, illumination, truth, scene, 
     pathlib.Path
         ``path``.
     """
-    x, y = sky.source_positions(scene, observation, true_pointing)
-    sources = Table({
-        "id": np.arange(len(scene.sources), dtype=int),
-        "ra": [s.ra_deg for s in scene.sources],
-        "dec": [s.dec_deg for s in scene.sources],
-        "x": x,
-        "y": y,
-        "flux_mjy": [s.flux_mjy for s in scene.sources],
-        "rate_e_per_s": source_rates,
-    })
     header = {"FILTER": observation.filter, "SUBARRAY": observation.subarray,
               "EPOCH": (observation.epoch_mjd, "exposure start, MJD"),
               **pointing.truth_header(observation, true_pointing)}
