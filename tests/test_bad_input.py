@@ -163,3 +163,22 @@ def test_run_exits_1_when_a_target_fails(tmp_path, capsys):
     code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "bad"), "--workers", "1"])
     out = capsys.readouterr().out
     assert code == 1 and "targets failed: IMG-FLUX-1" in out
+
+
+def test_run_fails_when_every_star_vanishes(tmp_path, capsys):
+    """Stars far below the noise are all lost: the flux and astrometry targets have no data
+    although the scene has stars, so the run fails and the table names the scenario."""
+    suite = tmp_path / "s.toml"
+    suite.write_text(
+        '[suite]\nseeds=[1]\n[[scenario]]\nname="lost_stars"\n'
+        '[scenario.observation]\nsubarray="SUB256"\nngroups=10\n'
+        '[scenario.scene]\nrandom_stars={n=12, flux_min_mjy=1e-7, flux_max_mjy=2e-7}\n'
+    )
+    code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "rep"), "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "targets failed: IMG-FLUX-1 (no data), IMG-ASTRO-1 (no data), IMG-ASTRO-2 (no data)" in out
+    flux = next(line for line in out.splitlines() if line.startswith("IMG-FLUX-1"))
+    assert "FAIL" in flux and "expected from lost_stars (stars > 0)" in flux
+    summary = (tmp_path / "rep" / "summary.md").read_text()
+    assert "expected from lost_stars" in summary

@@ -85,9 +85,10 @@ def cmd_score(args):
 def print_targets(results):
     print(f"{'target':<15} {'measure':<30} {'measured':>18} {'threshold':>16} {'unit':<5} {'n':>8}  gates  result")
     for r in results:
+        note = f"  {r['note']}" if r.get("note") else ""
         print(f"{r['id']:<15} {r['aggregation'] + ' ' + r['metric']:<30} "
               f"{target_table.format_value(r['measured']):>18} {target_table.format_bounds(r):>16} {r['unit']:<5} "
-              f"{r['n']:>8}  {'yes' if r['gating'] else 'no ':<5}  {target_table.status(r)}")
+              f"{r['n']:>8}  {'yes' if r['gating'] else 'no ':<5}  {target_table.status(r)}{note}")
 
 
 def cmd_run(args):
@@ -101,7 +102,7 @@ def cmd_run(args):
     metrics, hist = run_cells(cells, outdir / "work", workers=args.workers, keep_products=args.keep_products)
     if not args.keep_products:
         shutil.rmtree(outdir / "work", ignore_errors=True)
-    results = target_table.evaluate(metrics)
+    results = target_table.evaluate(metrics, scenarios=suite.scenarios)
     context = dict(suite=suite.name, seeds=list(suite.seeds), scenarios=[s.name for s in suite.scenarios],
                    cells=len(cells), algorithms=algorithms, created=created.isoformat(timespec="seconds"),
                    version=software_version())
@@ -109,7 +110,8 @@ def cmd_run(args):
     print()
     print_targets(results)
     print(f"\nreport: {page}")
-    failed = [r["id"] for r in results if r["passed"] is False and r["gating"]]
+    failed = [r["id"] + (" (no data)" if r["measured"] is None else "") for r in results
+              if r["passed"] is False and r["gating"]]
     if failed:
         print(f"targets failed: {', '.join(failed)}")
         return 1
@@ -236,7 +238,8 @@ def cmd_report(args):
                    algorithms=label, created=datetime.now(UTC).isoformat(timespec="seconds"),
                    version=software_version(), results=str(args.results))
     baseline = gate.check(metrics, gate.load_baseline(args.baseline)) if args.baseline else None
-    results = target_table.evaluate(metrics)
+    scenarios = parse_suite(study["suite_toml"], study["suite"]).scenarios if study.get("suite_toml") else None
+    results = target_table.evaluate(metrics, scenarios=scenarios)
     page = write_report(Path(args.output), metrics, hist, results, context, baseline)
     print_targets(results)
     if baseline is not None:

@@ -135,6 +135,11 @@ def _html_table(frame):
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _note(result):
+    """A target's note (why it has no data), set off for a result cell."""
+    return f": {result['note']}" if result.get("note") else ""
+
+
 def _targets_html(results):
     rows = []
     for r in results:
@@ -145,7 +150,7 @@ def _targets_html(results):
             f"</td><td>{html.escape(r['aggregation'])} {html.escape(r['where'])}</td>"
             f"<td>{html.escape(format_value(r['measured']))}</td><td>{html.escape(format_bounds(r))} "
             f"{html.escape(r['unit'])}</td><td>{r['n']}</td><td>{'yes' if r['gating'] else 'no'}</td>"
-            f"<td>{result}</td><td>{html.escape(r['source'])}</td></tr>"
+            f"<td>{result}{html.escape(_note(r))}</td><td>{html.escape(r['source'])}</td></tr>"
         )
     head = "<tr><th>target</th><th>metric</th><th>over</th><th>measured</th><th>threshold</th><th>n</th>" \
            "<th>gates</th><th>result</th><th>source</th></tr>"
@@ -206,10 +211,10 @@ def markdown_summary(target_results, context, baseline_result=None):
              f"{context['created']}.  Targets: **{'FAIL: ' + ', '.join(failed) if failed else 'all gating pass'}**.",
              "", "| target | measure | measured | threshold | n | gates | result |", "|---|---|---|---|---|---|---|"]
     for r in target_results:
-        result = status(r)
+        result, note = status(r), _note(r).replace("|", "\\|")
         lines.append(f"| {r['id']} | {r['aggregation']} {r['metric']} | {format_value(r['measured'])} | "
                      f"{format_bounds(r)} {r['unit']} | {r['n']} | {'yes' if r['gating'] else 'no'} | "
-                     f"{'**' + result + '**' if result == 'FAIL' else result} |")
+                     f"{'**' + result + '**' if result == 'FAIL' else result}{note} |")
     if baseline_result is not None:
         counts = baseline_result["status"].value_counts()
         lines += ["", "#### Difference from the baseline", "",

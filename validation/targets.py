@@ -1,10 +1,18 @@
-"""Accuracy targets (``targets.toml``) evaluated on a long-form metrics table."""
+"""Accuracy targets (``targets.toml``) evaluated on a long-form metrics table.
+
+A target's ``scenarios`` names the scenarios expected to produce its rows: a pandas
+query over :func:`scenario_facts` (one row per scenario of the suite), every scenario
+when empty.  Given the suite's scenarios, :func:`evaluate` fails a *gating* target that
+has no data while some scenario of the suite matches (a scene whose stars all vanished
+must not pass); a target no scenario matches is "not applicable".
+"""
 import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+import pandas as pd
 
 AGGREGATIONS = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
 
@@ -21,6 +29,7 @@ class Target:
     gating: bool = True  # a failed non-gating target is reported, not an error
     tests: tuple = ()
     source: str = ""
+    scenarios: str = ""  # query over scenario_facts: the scenarios expected to produce rows (empty: all)
 
 
 def load_targets():
@@ -28,8 +37,70 @@ def load_targets():
     return [Target(**{**row, "tests": tuple(row.get("tests", ()))}) for row in tomllib.loads(text)["target"]]
 
 
-def evaluate(metrics, targets=None):
-    """One dict per target: measured value(s), bounds, n, and ``passed`` (None if no data)."""
+def scenario_facts(scenarios):
+    """What a target's ``scenarios`` query can ask of each scenario.
+
+    Parameters
+    ----------
+    scenarios : iterable of validation.scenarios.Scenario
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scenario: ``name``, ``mode`` (``instrument.modes``), ``filter``,
+        ``subarray``, ``readpatt``, ``ngroups``, ``nints``, ``stars`` (true point sources
+        in the scene, fixed and random) and ``brightest_mjy`` (the largest flux a star of
+        the scene can have, 0 without stars).
+    """
+    rows = []
+    for s in scenarios:
+        obs, random = s.observation, s.random_stars
+        fluxes = [p.flux_mjy for p in s.sources] + ([random.flux_max_mjy] if random and random.n else [])
+        rows.append(dict(name=s.name, mode=obs.mode, filter=obs.filter, subarray=obs.subarray, readpatt=obs.readpatt,
+                         ngroups=obs.ngroups, nints=obs.nints, stars=len(s.sources) + (random.n if random else 0),
+                         brightest_mjy=max(fluxes, default=0.0)))
+    return pd.DataFrame(rows, columns=["name", "mode", "filter", "subarray", "readpatt", "ngroups", "nints", "stars",
+                                       "brightest_mjy"])
+
+
+def expected_from(target, facts):
+    """Names of the scenarios (rows of :func:`scenario_facts`) expected to produce ``target``'s rows."""
+    chosen = facts.query(target.scenarios, engine="python") if target.scenarios and len(facts) else facts
+    return list(chosen["name"])
+
+
+def _no_data_note(target, expected):
+    """Why a target has no data: no scenario applies, or (gating) which ones failed to produce it."""
+    if expected is None:
+        return ""
+    if not expected:
+        return f"not applicable: no scenario has {target.scenarios}"
+    return f"expected from {', '.join(expected)} ({target.scenarios or 'every scenario'})" if target.gating else ""
+
+
+def evaluate(metrics, targets=None, scenarios=None):
+    """Evaluate the targets on a results table.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        Long-form results.
+    targets : list of Target, optional
+        Default: :func:`load_targets`.
+    scenarios : iterable of validation.scenarios.Scenario, optional
+        The suite's scenarios.  Given, a gating target without data fails when some
+        scenario is expected to produce it (``Target.scenarios``).
+
+    Returns
+    -------
+    list of dict
+        One per target: measured value(s), bounds, ``n``, ``passed`` (None: no data, and
+        not expected or nothing known of the scenarios), ``expected`` (the scenarios
+        expected to produce it, None without ``scenarios``) and ``note`` (for a target
+        without data: that no scenario applies or, gating, which ones should have
+        produced it).
+    """
+    facts = scenario_facts(scenarios) if scenarios is not None else None
     results = []
     for t in targets or load_targets():
         rows = metrics[metrics["metric"] == t.metric]
@@ -37,8 +108,11 @@ def evaluate(metrics, targets=None):
             rows = rows.query(t.where, engine="python")
         values = rows["value"].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
+        expected = expected_from(t, facts) if facts is not None else None
+        note = ""
         if values.size == 0:
-            measured, passed = None, None
+            measured, note = None, _no_data_note(t, expected)
+            passed = False if t.gating and expected else None
         elif t.aggregation == "range":
             measured = (float(values.min()), float(values.max()))
             passed = bool(t.lower <= measured[0] and measured[1] <= t.upper)
@@ -47,12 +121,16 @@ def evaluate(metrics, targets=None):
             passed = bool(t.lower <= measured <= t.upper)
         results.append(dict(id=t.id, metric=t.metric, aggregation=t.aggregation, where=t.where, unit=t.unit,
                             measured=measured, lower=t.lower, upper=t.upper, n=int(values.size),
-                            passed=passed, gating=t.gating, source=t.source))
+                            passed=passed, gating=t.gating, source=t.source, expected=expected, note=note))
     return results
 
 
 def status(result):
-    """``pass``, ``FAIL``, ``fail (tracked)`` for a failed non-gating target, or ``no data``."""
+    """``pass``, ``FAIL``, ``fail (tracked)`` for a failed non-gating target, or ``no data``.
+
+    A gating target with no data where some scenario should have produced it is ``FAIL``
+    (its ``note`` says which scenarios).
+    """
     if result["passed"] is None:
         return "no data"
     if result["passed"]:
