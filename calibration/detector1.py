@@ -63,8 +63,9 @@ def reference_arrays(folder, exposure):
     models : dict
         ``{reftype: model}`` of :data:`REFTYPES`.
     arrays : dict
-        ``mask``, ``saturation``, ``linearity``, ``dark``, ``gain`` and ``readnoise`` (of
-        one read: READNOISE files hold the CDS noise, JWST's convention).
+        ``mask``, ``saturation`` (infinite where its DQ says NO_SAT_CHECK), ``linearity``,
+        ``dark``, ``gain`` and ``readnoise`` (of one read: READNOISE files hold the CDS
+        noise, JWST's convention).
 
     Raises
     ------
@@ -84,6 +85,8 @@ def reference_arrays(folder, exposure):
     for name in ("gain", "readnoise", "saturation"):
         if not np.all(np.isfinite(arrays[name])):
             raise CalibrationInputError(f"{models[name.upper()].meta.filename}: {name} has non-finite values")
+    unchecked = (refs.cutout(models["SATURATION"].dq, models["SATURATION"], exposure) & dq.NO_SAT_CHECK) != 0
+    arrays["saturation"] = np.where(unchecked, np.inf, arrays["saturation"])
     if np.any(arrays["gain"] <= 0):
         raise CalibrationInputError(f"{models['GAIN'].meta.filename}: gain must be positive")
     return models, arrays

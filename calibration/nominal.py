@@ -1,9 +1,11 @@
 """The built-in nominal reference folder, used when no ``--refs`` folder is given.
 
 Generated on first use from the documented facts in ``instrument`` (params defaults):
-gain 4 e-/DN, CDS read noise 6 DN, dark 0.2 e-/s, saturation at
-bias + 97 % of the 210 000 e- full well (bias a placeholder), reference columns flagged,
-no linearity correction (identity: the shape is UNSOURCED),
+gain 4 e-/DN, CDS read noise 6 DN, dark 0.2 e-/s, reference columns flagged;
+SATURATION and LINEARITY from ``calibration/data/detector_nominal.ecsv``: measured on
+simulated flat ramps of the nominal detector by ``scripts/make_nominal_detector.py``, as
+a ground programme measures them (the nonlinearity's shape and the bias are UNSOURCED
+placeholders, so these are too),
 PHOTMJSR from the nominal throughput (an UNSOURCED efficiency) with the documented
 throughput decay as ``timecoeff_exponential`` rows (``A exp(-(t - t0)/tau) + C`` of
 ``instrument.optics``: tau = 200 d, t0 ~ MJD 59720, the one-year loss 0.21 at F2550W
@@ -30,8 +32,7 @@ from miri_testbed.instrument import dq, emi, imager, optics, readout
 from miri_testbed.instrument.files import save_model, write_table_reference
 from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
-VERSION = "v7"
-SATURATION_MARGIN = 0.97
+VERSION = "v8"
 
 
 def cache_root():
@@ -53,7 +54,10 @@ def _static_models():
     shape = (det.FULL_NY, det.FULL_NX)
     mask = np.zeros(shape, np.uint32)
     mask[:, readout.subarray("FULL").reference_columns()] = dq.REFERENCE_PIXEL
-    saturation = det.BIAS_DN + SATURATION_MARGIN * det.FULL_WELL_E / det.GAIN_E_PER_DN
+    detector = Table.read(resources.files("miri_testbed.calibration") / "data" / "detector_nominal.ecsv",
+                          format="ascii.ecsv")
+    saturation = detector.meta["saturation_dn"]
+    linearity = det.linearity_coefficients(np.asarray(detector["coefficient"]), detector.meta["bias_dn"])
     photom_rows = [(f, "GENERIC", imager.nominal_photmjsr(f, det.GAIN_E_PER_DN), 0.0) for f in imager.FILTERS]
     apcorr_path = resources.files("miri_testbed.calibration") / "data" / "apcorr_nominal.ecsv"
     apcorr_rows = [tuple(row) for row in Table.read(apcorr_path, format="ascii.ecsv")]
@@ -69,7 +73,7 @@ def _static_models():
         "readnoise": dm.ReadnoiseModel(data=np.full(shape, det.READ_NOISE_CDS_DN, np.float32)),
         "saturation": dm.SaturationModel(data=np.full(shape, saturation, np.float32), dq=np.zeros(shape, np.uint32)),
         "mask": dm.MaskModel(dq=mask),
-        "linearity": dm.LinearityModel(coeffs=np.stack([np.zeros(shape), np.ones(shape)]).astype(np.float32),
+        "linearity": dm.LinearityModel(coeffs=np.broadcast_to(linearity[:, None, None], linearity.shape + shape).copy(),
                                        dq=np.zeros(shape, np.uint32)),
         "photom": photom,
         "apcorr": dm.MirImgApcorrModel(apcorr_table=np.array(apcorr_rows, dtype=[

@@ -1,14 +1,51 @@
-"""Saturation flagging: a group at or above the pixel's threshold, and every later one.
+"""Saturation flagging: the group at the threshold, every later one, and the 8 neighbours.
 
-The group and every later group of that integration is flagged SATURATED | DO_NOT_USE (the charge cannot fall
+A group whose raw value reaches the SATURATION threshold is flagged SATURATED |
+DO_NOT_USE, and so is every later group of the integration (the charge cannot fall
 once the well is full, so later groups are saturated too even when noise dips them).
+Charge that no longer fits in a full well spills into the neighbouring pixels, so the
+8 neighbours of a saturated pixel get the same flags from the same group on (JWST's
+``n_pix_grow_sat = 1``, the saturation step's default).  Pixels whose SATURATION DQ
+carries NO_SAT_CHECK are never tested (their threshold comes in as infinity).
 """
 import numpy as np
 
 from miri_testbed.instrument import dq
 
+GROW_PIXELS = 1
 
-def flag_saturation(data, groupdq, threshold):
-    """Return ``groupdq`` with saturated groups flagged; ``data`` in raw DN."""
-    hit = np.maximum.accumulate(data >= threshold, axis=1)
-    return groupdq | np.where(hit, np.uint8(dq.SATURATED | dq.DO_NOT_USE), np.uint8(0))
+
+def _grow(hit, pixels):
+    """``hit`` (..., ny, nx) dilated by a square of half-width ``pixels`` on the last two axes."""
+    grown = hit.copy()
+    for _ in range(pixels):
+        step = grown.copy()
+        step[..., 1:, :] |= grown[..., :-1, :]
+        step[..., :-1, :] |= grown[..., 1:, :]
+        grown = step.copy()
+        grown[..., :, 1:] |= step[..., :, :-1]
+        grown[..., :, :-1] |= step[..., :, 1:]
+    return grown
+
+
+def flag_saturation(data, groupdq, threshold, grow=GROW_PIXELS):
+    """Return ``groupdq`` with saturated groups flagged; ``data`` in raw DN.
+
+    Parameters
+    ----------
+    data : (nints, ngroups, ny, nx) float
+        Raw ramps (DN).
+    groupdq : (nints, ngroups, ny, nx) uint8
+    threshold : (ny, nx) float
+        SATURATION in raw DN (``inf``: not checked).
+    grow : int
+        Neighbours flagged around a saturated pixel (charge spill; 0: none).
+    """
+    out = groupdq.copy()
+    flag = np.uint8(dq.SATURATED | dq.DO_NOT_USE)
+    for i in range(data.shape[0]):  # one integration at a time: a boolean cube, not one per flag
+        hit = np.maximum.accumulate(data[i] >= threshold, axis=0)
+        if grow and hit.any():
+            hit = _grow(hit, grow)
+        out[i][hit] |= flag
+    return out

@@ -3,6 +3,9 @@
 Values are the flight numbers of *params*; where the source is uncertain or missing
 the constant says so, and the simulator and calibration treat it as a placeholder.
 """
+from math import comb
+
+import numpy as np
 
 #: Detector names: the imager/LRS array and the two MRS arrays.
 DETECTORS = ("MIRIMAGE", "MIRIFUSHORT", "MIRIFULONG")
@@ -45,3 +48,18 @@ BIAS_DN = 10_000.0
 
 #: Pixel pitch, micron (JDox "MIRI Detector Overview").
 PIXEL_PITCH_UM = 25.0
+
+
+def linearity_coefficients(poly, bias):
+    """The JWST LINEARITY coefficients of raw DN: ``B + h(x - B) = sum_m c_m x^m``.
+
+    From the polynomial ``h(u) = sum_j p_j u^j`` of bias-subtracted signal and the
+    pedestal ``B`` (per pixel or one value); shape ``(len(poly),) + shape(bias)``, float32.
+    """
+    bias = np.asarray(bias, np.float64)
+    coeffs = np.zeros((len(poly),) + bias.shape)
+    for j, pj in enumerate(poly):
+        for m in range(j + 1):  # p_j (x - B)^j = sum_m C(j, m) x^m (-B)^(j-m)
+            coeffs[m] += pj * comb(j, m) * (-bias) ** (j - m)
+    coeffs[0] += bias
+    return coeffs.astype(np.float32)

@@ -17,6 +17,7 @@ NO_LIN_CORR = PIXEL["NO_LIN_CORR"]
 UNRELIABLE_DARK = PIXEL["UNRELIABLE_DARK"]
 REFERENCE_PIXEL = PIXEL["REFERENCE_PIXEL"]
 NON_SCIENCE = PIXEL["NON_SCIENCE"]
+NO_SAT_CHECK = PIXEL["NO_SAT_CHECK"]
 
 #: Group flags that leave no usable sample in a group (a jump does not: it starts a segment).
 UNUSABLE_GROUP = DO_NOT_USE | SATURATED

@@ -248,7 +248,6 @@ class ReferenceOptions:
     readnoise_pairs: int = 200
     gain_error: float = 0.01
     photom_error: float = 0.003
-    saturation_margin: float = 0.97  # threshold at 97 % of the true hard saturation
 
     def __post_init__(self):
         if self.kind not in ("measured", "perfect"):

@@ -12,9 +12,9 @@ calibration exposure (same statistics, a fraction of the cost):
   which ``stcal`` divides by sqrt(2) for one read), as the sample rms of M CDS pairs,
   ``sqrt(2) sigma_r sqrt(chi2_M / M)``.
 * GAIN: photon-transfer estimate, ``g (1 + e)``, ``e ~ N(0, gain_error)``.
-* SATURATION: the level where ramps flatten, ``B + margin * W / g``.
-* LINEARITY: a polynomial fitted to the inverse of the true response
-  (:func:`linearity_coefficients`).
+* SATURATION and LINEARITY: measured from flat-field ramps taken to saturation on
+  this detector (:mod:`simulator.flat_ramps`); ``perfect``: the true plateau less the
+  same margin, and a polynomial fitted to the inverse of the true response.
 * DARK also carries the reset-anomaly and last-frame offsets, as darks taken with the
   same readout do.
 * MASK: dead, hot and reference pixels (hot and dead pixels are extreme, so a real
@@ -28,16 +28,15 @@ calibration exposure (same statistics, a fraction of the cost):
 The mode's own references (the imager's PHOTOM, APCORR, CRUCIFORM, DISTPOLY, REFCAT)
 are in :mod:`simulator.imager_references`.
 """
-from math import comb
-
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
+from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import dq, emi
 from miri_testbed.instrument.files import save_model
 from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
-from . import nonlinearity, reset
+from . import flat_ramps, nonlinearity, reset
 
 PROVENANCE = Provenance(author="miri-testbed simulator", pedigree="SIMULATION")
 
@@ -62,30 +61,49 @@ def _measured_dark(truth, readout, options, offsets, rng):
     return (charge / g + reads - reads[0] + offsets).astype(np.float32)
 
 
-def linearity_coefficients(bias, gain, full_well, enabled, margin, degree=4, samples=64):
-    """Per-pixel polynomial (raw DN -> linearised DN) of the JWST LINEARITY format.
-
-    The inverse response ``h(u) = N^-1(g u) / g`` of bias-subtracted signal u is fitted
-    once by a degree-4 polynomial over 0 .. margin * W (the response is the same in every
-    pixel; its inverse is not a polynomial, so the fit leaves a small model error, as a
-    real LINEARITY file does); the pixel's pedestal B is folded in by expanding
-    ``B + h(x - B)`` in powers of the raw value x.
+def perfect_saturation(truth):
+    """The true SATURATION: the noise-free plateau ``B + N(W)/g`` less the margin of
+    :func:`simulator.flat_ramps.measure_saturation`, ``NO_SAT_CHECK`` on dead and reference pixels.
     """
-    coeffs = np.zeros((degree + 1,) + bias.shape)
-    if not enabled:
-        coeffs[1] = 1.0
-        return coeffs.astype(np.float32)
-    g = float(np.mean(gain))
-    w = float(np.mean(full_well))
-    charge = np.linspace(0, margin * w, samples)
-    measured = nonlinearity.response(charge, w, nonlinearity.NonlinearityModel()) / g
-    p = np.polynomial.polynomial.polyfit(measured, charge / g, degree)  # h(u) = sum p_j u^j
-    p[0] = 0.0  # zero signal is zero signal
-    for j, pj in enumerate(p):
-        for m in range(j + 1):  # p_j (x - B)^j = sum_m C(j, m) x^m (-B)^(j-m)
-            coeffs[m] += pj * comb(j, m) * (-bias) ** (j - m)
-    coeffs[0] += bias
-    return coeffs.astype(np.float32)
+    plateau = truth.bias + nonlinearity.response(truth.full_well, truth.full_well,
+                                                 nonlinearity.NonlinearityModel()) / truth.gain
+    threshold = plateau - flat_ramps.SATURATION_SIGMA * np.maximum(truth.read_noise, 0.5)
+    unchecked = truth.dead | truth.reference
+    threshold[unchecked] = np.median(threshold[~unchecked])
+    return threshold, unchecked
+
+
+def perfect_linearity(truth, enabled, samples=64):
+    """The true response's inverse ``h(u) = N^-1(g u) / g`` fitted by the LINEARITY
+    polynomial up to the full well (the inverse is not a polynomial: a small model error
+    remains, as in a real file), folded with each pixel's true bias.
+    """
+    poly = np.zeros(flat_ramps.LINEARITY_DEGREE + 1)
+    poly[1] = 1.0
+    if enabled:
+        g = float(np.mean(truth.gain))
+        w = float(np.mean(truth.full_well))
+        charge = np.linspace(0, w, samples)
+        measured = nonlinearity.response(charge, w, nonlinearity.NonlinearityModel()) / g
+        poly = np.polynomial.polynomial.polyfit(measured, charge / g, flat_ramps.LINEARITY_DEGREE)
+        poly[0] = 0.0  # zero signal is zero signal
+    return det.linearity_coefficients(poly, truth.bias)
+
+
+def _saturation_and_linearity(truth, readout, options, effects, rng):
+    """SATURATION (threshold, unchecked pixels) and LINEARITY coefficients: measured from
+    flat ramps taken on this detector (:mod:`simulator.flat_ramps`), or the truth.
+    """
+    if not effects.saturation:  # an infinite well: nothing saturates, nothing to measure
+        shape = truth.gain.shape
+        return np.full(shape, 1e9), np.zeros(shape, bool), perfect_linearity(truth, effects.nonlinearity)
+    if options.kind == "perfect":
+        threshold, unchecked = perfect_saturation(truth)
+        return threshold, unchecked, perfect_linearity(truth, effects.nonlinearity)
+    data, times = flat_ramps.take_flat(truth, readout, effects, rng)
+    threshold, unchecked = flat_ramps.measure_saturation(data)
+    poly, bias = flat_ramps.measure_linearity(data, times, threshold, rng)
+    return threshold, unchecked, det.linearity_coefficients(poly, bias)
 
 
 def emicorr_model(options, emi_lines=()):
@@ -162,19 +180,16 @@ def write_detector_references(folder, truth, readout, options, effects, rng, emi
     model.meta.exposure.groupgap = 0
     written["DARK"] = _describe(model, "DARK", selection, options, "dark signal per group, first group = 0")
 
-    threshold = truth.bias + options.saturation_margin * truth.full_well / truth.gain
-    threshold = np.where(np.isfinite(threshold), threshold, 1e9)
+    # Its own stream (spawning leaves the references stream's draws as they were).
+    threshold, unchecked, coeffs = _saturation_and_linearity(truth, readout, options, effects, rng.spawn(1)[0])
     written["SATURATION"] = _describe(
-        dm.SaturationModel(data=threshold.astype(np.float32), dq=np.zeros(threshold.shape, np.uint32)),
-        "SATURATION", selection, options, "saturation threshold in raw DN",
+        dm.SaturationModel(data=threshold.astype(np.float32),
+                           dq=np.where(unchecked, np.uint32(dq.NO_SAT_CHECK), np.uint32(0))),
+        "SATURATION", selection, options, "saturation threshold in raw DN, measured where flat ramps stop rising",
     )
-
-    finite_well = np.where(np.isfinite(truth.full_well), truth.full_well, 1e12)
-    coeffs = linearity_coefficients(truth.bias, truth.gain, finite_well, effects.nonlinearity,
-                                    options.saturation_margin)
     written["LINEARITY"] = _describe(
         dm.LinearityModel(coeffs=coeffs, dq=np.zeros(truth.gain.shape, np.uint32)), "LINEARITY", selection,
-        options, "polynomial from raw DN to linear DN",
+        options, "polynomial from raw DN to linear DN, measured on flat ramps",
     )
 
     written["MASK"] = _describe(dm.MaskModel(dq=mask_flags(truth)), "MASK", selection, options, "bad-pixel mask")

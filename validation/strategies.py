@@ -187,7 +187,7 @@ def reference_options(draw, kinds=("measured", "perfect")):
     """
     return ReferenceOptions(kind=draw(st.sampled_from(kinds)), dark_integrations=draw(st.integers(10, 200)),
                             readnoise_pairs=draw(st.integers(20, 400)), gain_error=draw(st.floats(0.0, 0.03)),
-                            photom_error=draw(st.floats(0.0, 0.01)), saturation_margin=draw(st.floats(0.9, 1.0)))
+                            photom_error=draw(st.floats(0.0, 0.01)))
 
 
 @st.composite
