@@ -23,7 +23,13 @@ long-form row each, columns ``metric, value, unit`` plus context):
   excluded), overall and per true-rate bin (``bin`` column: lower edge, DN/s);
 * ``rate_bias_sigma``: ``mean(rate - true rate) / rms(err)``, the bias of the rates
   themselves in units of their noise (the pull mean is not that: a Poisson error
-  estimated from the pixel's own rate is smaller for low fluctuations).
+  estimated from the pixel's own rate is smaller for low fluctuations);
+* ``pull_outlier_fraction``: the fraction of those pixels with ``|pull| > 5`` (a
+  Gaussian gives :data:`GAUSSIAN_OUTLIER_FRACTION`, 5.7e-7), overall only: the
+  catastrophes a robust width does not see;
+* ``detected_fraction``: per exposure, the fraction of true sources detected;
+* ``flux_ratio_saturated``: ``flux_ratio`` again for the sources whose brightest true
+  pixel collects more than the full well within the integration (their cores saturate).
 
 ``pull_std`` is the robust width ``1.4826 * MAD`` beside the plain standard deviation
 (``pull_rms``), so a handful of bad-pixel outliers does not hide a calibration problem
@@ -35,6 +41,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable
 from stdatamodels.jwst import datamodels as dm
 
+from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import dq
 from miri_testbed.simulator.showers import footprint
 from miri_testbed.simulator.truth import Truth, TruthFileError, read_truth
@@ -42,11 +49,14 @@ from miri_testbed.simulator.truth import Truth, TruthFileError, read_truth
 RATE_BINS = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0, np.inf)  # DN/s, lower edges
 PULL_HIST_EDGES = np.linspace(-6, 6, 121)
 RATE_TRUTH = ("RATE", "BADPIX")  # the truth components each scorer reads
-CATALOG_TRUTH = ("SOURCES", "SHOWERS")
-RATE_METRICS = ("pull_mean", "pull_std", "pull_rms", "pull_n", "rate_bias_sigma")  # what each scorer writes
-CATALOG_METRICS = ("alignment_refused", "flux_ratio", "flux_ratio_shower_hit", "astrometric_error",
-                   "astrometric_error_aligned", "astrometric_error_unaligned", "ra_offset", "dec_offset", "detected",
-                   "false_detections")
+CATALOG_TRUTH = ("SOURCES", "SHOWERS", "ILLUM")
+RATE_METRICS = ("pull_mean", "pull_std", "pull_rms", "pull_n", "rate_bias_sigma",
+                "pull_outlier_fraction")  # what each scorer writes
+CATALOG_METRICS = ("alignment_refused", "flux_ratio", "flux_ratio_shower_hit", "flux_ratio_saturated",
+                   "astrometric_error", "astrometric_error_aligned", "astrometric_error_unaligned", "ra_offset",
+                   "dec_offset", "detected", "detected_fraction", "false_detections")
+OUTLIER_PULL = 5.0
+GAUSSIAN_OUTLIER_FRACTION = 5.733e-7  # P(|z| > 5) of a unit normal
 
 
 class ScoreInputError(ValueError):
@@ -133,6 +143,9 @@ def _pull_rows(diff, err):
 def _rate_rows(diff, err, true_rate):
     """The pull rows over every usable pixel, then per true-rate bin (``bin``: lower edge)."""
     rows = [dict(metric=m, value=v, unit=un) for m, v, un in _pull_rows(diff, err)]
+    if diff.size:
+        rows.append(dict(metric="pull_outlier_fraction", value=float(np.mean(np.abs(diff / err) > OUTLIER_PULL)),
+                         unit=""))
     for lo, hi in zip(RATE_BINS[:-1], RATE_BINS[1:], strict=True):
         in_bin = (true_rate >= lo) & (true_rate < hi)
         rows += [dict(metric=m, value=v, unit=un, bin=lo) for m, v, un in _pull_rows(diff[in_bin], err[in_bin])]
@@ -192,6 +205,25 @@ def _read_catalog(cat_path):
     return cat
 
 
+def _saturating(truth, sources):
+    """Which true sources saturate: their brightest true pixel fills the well by the last group.
+
+    The brightest pixel within 1 pixel of the source; the full well of :mod:`instrument.detector`.
+    """
+    if not truth.config.get("effects", {}).get("detector", {}).get("saturation", True):
+        return np.zeros(len(sources), bool)
+    illum = truth.image("ILLUM")
+    t_int = truth.header["NGROUPS"] * truth.header["TGROUP"]
+    ny, nx = illum.shape
+    out = np.zeros(len(sources), bool)
+    for i, (x, y) in enumerate(zip(np.asarray(sources["x"]), np.asarray(sources["y"]), strict=True)):
+        x0, y0 = int(round(x)), int(round(y))
+        if 0 <= x0 < nx and 0 <= y0 < ny:
+            peak = illum[max(y0 - 1, 0):y0 + 2, max(x0 - 1, 0):x0 + 2].max()
+            out[i] = peak * t_int > det.FULL_WELL_E
+    return out
+
+
 def score_catalog(truth, cat_path, match_radius_arcsec=0.3):
     """The catalog's rows: matched sources' flux and position errors, detections (module docstring).
 
@@ -220,6 +252,7 @@ def score_catalog(truth, cat_path, match_radius_arcsec=0.3):
     matched = np.zeros(len(sources), bool)
     used = np.zeros(len(cat), bool)
     in_shower = _hit_by_showers(sources, showers)
+    saturating = _saturating(truth, sources)
     if len(sources) and len(cat):
         true_sky = SkyCoord(np.asarray(sources["ra"]) * u.deg, np.asarray(sources["dec"]) * u.deg)
         meas_sky = SkyCoord(cat["ra"], cat["dec"])
@@ -234,6 +267,9 @@ def score_catalog(truth, cat_path, match_radius_arcsec=0.3):
                            snr=float(cat["snr"][j]))
             flux = cat["flux"][j].to_value(u.mJy)
             rows.append(dict(metric="flux_ratio", value=flux / float(sources["flux_mjy"][i]), unit="", **context))
+            if saturating[i]:
+                rows.append(dict(metric="flux_ratio_saturated", value=flux / float(sources["flux_mjy"][i]), unit="",
+                                 **context))
             if in_shower[i]:
                 rows.append(dict(metric="flux_ratio_shower_hit", value=flux / float(sources["flux_mjy"][i]), unit="",
                                  **context))
@@ -251,6 +287,8 @@ def score_catalog(truth, cat_path, match_radius_arcsec=0.3):
     for i in range(len(sources)):
         rows.append(dict(metric="detected", value=float(matched[i]), unit="", source_id=int(sources["id"][i]),
                          true_flux_mjy=float(sources["flux_mjy"][i])))
+    if len(sources):
+        rows.append(dict(metric="detected_fraction", value=float(matched.mean()), unit=""))
     rows.append(dict(metric="false_detections", value=float((~used).sum()), unit="source"))
     return rows
 
