@@ -68,3 +68,38 @@ def test_each_shower_is_scored_in_its_own_arrival_group_when_showers_overlap():
     affected, areas = _shower_masks(showers, shape, 1, ngroups, tg, events)
     assert [np.unique(k).tolist() for _, _, k, _, _ in areas] == [[1], [5]]
     assert affected[0, 1:, 30, 30].all()  # the release window of the first runs past the second's arrival
+
+
+def test_undetected_hits_are_unflagged_arrivals_in_usable_differences():
+    """Only an arrival a usable difference sees and no step flagged counts: not one before
+    the first read, in a dropped group or after saturation, nor a flagged one."""
+    from miri_testbed.instrument import dq
+    from miri_testbed.validation.detector_score import undetected_hits
+
+    events = np.zeros((1, 6, 1, 7), np.uint8)
+    gdq = np.zeros(events.shape, np.uint32)
+    gdq[0, 5] = dq.DO_NOT_USE  # a dropped last group
+    events[0, 0, 0, 0] = 1  # before the first read: an offset
+    events[0, 3, 0, 1] = 1
+    gdq[0, 3, 0, 1] = dq.JUMP_DET  # flagged
+    events[0, 3, 0, 2] = 1  # unflagged cosmic ray
+    events[0, 5, 0, 3] = 1  # in the dropped group
+    events[0, 3, 0, 4] = 1
+    gdq[0, 2:, 0, 4] |= dq.SATURATED  # after saturation
+    events[0, 2, 0, 5] = 2  # unflagged shower
+    events[0, 1, 0, 6] = 1
+    gdq[0, 0, 0, 6] = dq.DO_NOT_USE  # a dropped first group: difference 0-1 unused
+    assert undetected_hits(events, gdq)[0].tolist() == [False, False, True, False, False, True, False]
+
+
+def test_pull_series_reads_a_single_histogram_as_the_first_series():
+    import pytest
+
+    from miri_testbed.validation.detector_score import PULL_SHAPE, pull_series
+    from miri_testbed.validation.score import PULL_HIST_EDGES
+
+    single = np.arange(len(PULL_HIST_EDGES) - 1)
+    assert pull_series(single).shape == PULL_SHAPE
+    assert pull_series(single)[0].tolist() == single.tolist() and not pull_series(single)[1].any()
+    with pytest.raises(ValueError, match="pull histogram of shape"):
+        pull_series(np.zeros((3, 4)))

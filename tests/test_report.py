@@ -1,14 +1,18 @@
 """miri-testbed report: a static HTML page and a Markdown summary from a results table,
 the difference from a baseline with regressions highlighted, rendered in headless Chromium."""
+import json
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from astropy.io import fits
 from matplotlib import image
 
-from miri_testbed.validation import gate
+from miri_testbed.simulator.truth import read_truth
+from miri_testbed.validation import gate, report, views
 from miri_testbed.validation.cli import main
+from miri_testbed.validation.detector_score import usable_differences
 from miri_testbed.validation.results import write_parquet
 from miri_testbed.validation.score import PULL_HIST_EDGES
 from miri_testbed.validation.screenshot import find_chromium, screenshot
@@ -126,10 +130,12 @@ EFFECT_TITLES = ("EMI: folded waveform", "Showers", "Cosmic rays", "Cruciform", 
 @pytest.fixture(scope="module")
 def views_report(tmp_path_factory):
     """``miri-testbed run`` of one F560W SUB128 exposure with every effect on (390 Hz EMI,
-    many cosmic rays and showers, bright stars with the cross): its report folder."""
+    many cosmic rays and showers, bright stars with the cross): its report folder, with
+    the cell's files in ``work/``."""
     folder = tmp_path_factory.mktemp("views")
     (folder / "views.toml").write_text(VIEWS_SUITE)
-    main(["run", "--suite", str(folder / "views.toml"), "-o", str(folder / "report"), "--workers", "1"])
+    main(["run", "--suite", str(folder / "views.toml"), "-o", str(folder / "report"), "--workers", "1",
+          "--keep-products"])
     return folder / "report"
 
 
@@ -153,9 +159,67 @@ def test_report_shows_before_after_views_of_each_effect(views_report, tmp_path):
     assert "Awaits spectroscopy" in page and "emi_residual_fraction" in page
     again = tmp_path / "again"
     assert main(["report", str(views_report / "metrics.csv"), "-o", str(again)]) == 0
-    assert _view_images((again / "index.html").read_text()) == shown
+    page_again = (again / "index.html").read_text()
+    assert _view_images(page_again) == shown
     for png, _ in shown:
         assert image.imread(again / png).shape == image.imread(views_report / png).shape
+    # Every usable pixel in one of the pull series.
+    metrics = pd.read_csv(views_report / "metrics.csv")
+    pull_n = metrics[(metrics["metric"] == "pull_n") & metrics["bin"].isna()]["value"].sum()
+    assert np.sum(json.loads((views_report / "summary.json").read_text())["pull_hist"]) == pull_n > 0
+    # The suite's name, not the file's, and the same pull histograms (from summary.json).
+    assert "suite <code>views</code>" in page_again and "metrics.csv</code>" not in page_again
+    assert np.array_equal(image.imread(again / "pulls.png"), image.imread(views_report / "pulls.png"))
+
+
+def test_effect_figures_text_is_legible_at_the_size_the_page_shows(views_report, tmp_path, monkeypatch):
+    """Every text of every effect figure is at least ``MIN_TEXT_PX`` = 10 pixels, and the page
+    shows the figures at their own size (no downscaling)."""
+    from matplotlib.text import Text
+
+    sizes = {}
+    save = report._save_figure
+
+    def measured(fig, path, dpi=110):
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        sizes[path.name] = min(t.get_fontsize() * dpi / 72 for t in texts)
+        save(fig, path, dpi)
+
+    monkeypatch.setattr(report, "_save_figure", measured)
+    html = report.effect_sections(tmp_path, views.load(views_report / "views.npz"))
+    assert len(sizes) == len(_view_images(html)) == len(EFFECT_TITLES)
+    assert min(sizes.values()) >= report.MIN_TEXT_PX == 10, sizes
+    assert re.search(r"img\.view \{ max-width: 100%; \}", report.STYLE)
+
+
+def test_cosmic_ray_view_centres_on_the_largest_hit_the_ramp_shows(views_report):
+    """The cut-out's marked core pixel holds the charge the truth deposited there: the rate
+    without jump flags exceeds the true rate by that charge over the time of the usable
+    differences; the jump step flagged it; and no larger hit arrived in a usable difference
+    (arrivals before the first read or in a dropped group leave no trace in a rate)."""
+    view = views.load(views_report / "views.npz")["default|f560w_sub128|1"]["cosmic_ray"]
+    cell = views_report / "work" / "f560w_sub128" / "seed1"
+    truth = read_truth(cell / "f560w_sub128_truth.fits")
+    usable = usable_differences(fits.getdata(cell / "products" / "f560w_sub128_ramp.fits", "GROUPDQ"))
+    hits = truth.table("CR_HITS")
+    hits = hits[hits["group"] < truth.header["NGROUPS"]]
+    seen = usable[hits["integration"], hits["group"], hits["y"], hits["x"]]
+    y, x = view["core_y"], view["core_x"]
+    deposited = float(np.sum(hits["charge_e"][seen & (hits["y"] == y) & (hits["x"] == x)])) / truth.header["GAIN"]
+    assert view["core_dn"] <= deposited * (1 + 1e-9)  # other hits may land on the core too
+    iy, ix = y - view["y0"], x - view["x0"]
+    excess = float(view["before"][iy, ix] - view["true"][iy, ix])  # DN/s
+    seconds = usable[:, :, y, x].sum() * truth.header["TGROUP"]
+    noise = 1.4826 * np.nanmedian(np.abs(view["after"] - view["true"]))  # a pixel's rate noise, DN/s
+    print(f"deposited {deposited:.1f} DN, measured {excess * seconds:.1f} DN, noise {noise * seconds:.1f} DN")
+    assert abs(excess * seconds - deposited) < 0.02 * deposited + 5 * noise * seconds
+    assert view["flagged"][iy, ix] == 1
+    total, core = {}, {}  # per hit: its charge, and (charge, seen) of its brightest pixel
+    for row, row_seen in zip(hits, seen, strict=True):
+        total[row["hit"]] = total.get(row["hit"], 0.0) + row["charge_e"]
+        core[row["hit"]] = max(core.get(row["hit"], (-1.0, False)), (row["charge_e"], row_seen))
+    largest = max(total[h] for h in total if core[h][1])
+    assert view["size"].startswith(f"{largest:.0f} e-")
 
 
 def test_views_render_in_headless_chromium(views_report, tmp_path):

@@ -20,6 +20,9 @@ per-integration rates (with the ramp) in :mod:`validation.scorers`.
   release), per such difference.
 * ``shower_flagged_fraction``: per shower, the flagged fraction of its true area (the
   e^-2 ellipse) in the group where it arrives; ``bin``: its peak, DN.
+
+:func:`pull_histograms` splits the rate pulls of the report by the same truth: pixels
+with a true arrival that no step flagged (:func:`undetected_hits`) apart from the rest.
 """
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
@@ -27,11 +30,14 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq
 from miri_testbed.simulator.showers import footprint
 
-from .score import as_truth
+from .score import PULL_HIST_EDGES, RATE_TRUTH, as_truth, pull_histogram
 
 RATE_EDGES = (0.0, 1.0, 10.0, 100.0, 1000.0, np.inf)
 CHARGE_EDGES_DN = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, np.inf)
 RELEASE_S = 15.0
+#: The rows of :func:`pull_histograms`.
+PULL_SERIES = ("without an undetected true hit", "with an undetected true hit")
+PULL_SHAPE = (len(PULL_SERIES), len(PULL_HIST_EDGES) - 1)
 #: What :func:`score_detector` writes.
 METRICS = tuple(f"{population}_{what}" for population in ("clean", "cr")
                 for what in ("scatter_over_crb", "bias_over_crb", "pull_std", "n")) + (
@@ -88,6 +94,60 @@ def crb_variance_with_steps(rates, steps, ngroups, group_time, read_noise, gain)
         sel = which.ravel() == p
         out[sel] = np.interp(np.clip(rates[sel], 0, None), grid, values)
     return out
+
+
+def usable_differences(gdq):
+    """Where the difference from the previous group is usable: both groups neither DO_NOT_USE nor SATURATED.
+
+    ``gdq``: group flags whose second axis is the group, e.g. ``(nints, ngroups, ny, nx)``.
+    """
+    good = (gdq & (dq.DO_NOT_USE | dq.SATURATED)) == 0
+    usable = np.zeros(gdq.shape, bool)
+    usable[:, 1:] = good[:, 1:] & good[:, :-1]
+    return usable
+
+
+def undetected_hits(events, gdq):
+    """Pixels whose ramp holds a true arrival that no step flagged.
+
+    A cosmic ray or a shower (``events``: the truth's EVENTS, ``(nints, ngroups, ny,
+    nx)``) first appearing in a usable difference (:func:`usable_differences`) without
+    JUMP_DET in that group.  Arrivals no difference sees (before the first read, in a
+    dropped group) only offset the ramp and do not count.
+    """
+    return (usable_differences(gdq) & (events != 0) & ((gdq & dq.JUMP_DET) == 0)).any(axis=(0, 1))
+
+
+def pull_histograms(truth, rate_path, ramp_path):
+    """The rate pull counts of pixels without and with an undetected true hit.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+    rate_path : path-like
+    ramp_path : path-like
+        The ramp after the detector steps (its group flags).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``PULL_SHAPE`` counts (:func:`validation.score.pull_histogram`), one row per
+        :data:`PULL_SERIES`; row 1: the pixels of :func:`undetected_hits`.
+    """
+    truth = as_truth(truth, (*RATE_TRUTH, "EVENTS"))
+    with dm.open(ramp_path) as ramp:
+        missed = undetected_hits(truth.image("EVENTS"), ramp.groupdq)
+    return np.stack([pull_histogram(truth, rate_path, where) for where in (~missed, missed)])
+
+
+def pull_series(counts):
+    """Pull counts as :func:`pull_histograms` rows; a single histogram (older results) is row 0."""
+    counts = np.asarray(counts, np.int64)
+    if counts.ndim == 1:
+        counts = np.vstack([counts, np.zeros_like(counts)])
+    if counts.shape != PULL_SHAPE:
+        raise ValueError(f"pull histogram of shape {counts.shape}, not {PULL_SHAPE}")
+    return counts
 
 
 def _robust_std(x):
@@ -217,10 +277,7 @@ def detector_metrics(truth, gdq, rate, err):
             ]
 
     # Jumps: every difference both of whose groups are usable.
-    good = (gdq & (dq.DO_NOT_USE | dq.SATURATED)) == 0
-    visible = np.zeros(gdq.shape, bool)
-    visible[:, 1:] = good[:, 1:] & good[:, :-1]
-    visible &= ~badpix[None, None]
+    visible = usable_differences(gdq) & ~badpix[None, None]
     flagged = (gdq & dq.JUMP_DET) != 0
     arrivals = visible & ((events & 1) != 0)
     for lo, hi in zip(CHARGE_EDGES_DN[:-1], CHARGE_EDGES_DN[1:], strict=True):

@@ -17,24 +17,31 @@ both pages add the difference from the baseline, regressions highlighted.
 import html
 import io
 import json
+import math
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.colors import AsinhNorm, SymLogNorm  # noqa: E402
+from matplotlib.colors import AsinhNorm, ListedColormap, SymLogNorm  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from miri_testbed.instrument.files import atomic_path, write_text  # noqa: E402
 
 from . import scorers  # noqa: E402
 from . import views as effect_views  # noqa: E402
+from .detector_score import PULL_SERIES, pull_series  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
 from .score import PULL_HIST_EDGES  # noqa: E402
 from .targets import format_bounds, format_value, status  # noqa: E402
 
 MAX_VIEWS = 3  # figures per effect
-VIEW_DPI = 72
+VIEW_DPI = 72  # 1 pt = 1 px: the page shows the effect figures at their own size
+MIN_TEXT_PX = 10  # the smallest text of an effect figure, in pixels of the page
+VIEW_STYLE = {"font.size": MIN_TEXT_PX * 72 / VIEW_DPI, "figure.titlesize": "large"}
 
 
 def _save_figure(fig, path, dpi=110):
@@ -55,28 +62,53 @@ def plot_flux_ratio(metrics, path):
     ax.set_xlabel("true flux density (mJy)")
     ax.set_ylabel("measured / true flux")
     ax.set_ylim(0.9, 1.1)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_title("Aperture photometry vs truth")
     _save_figure(fig, path)
 
 
+#: Probability that a unit Gaussian exceeds :data:`PULL_TAIL`.
+PULL_TAIL = 4.0
+GAUSS_TAIL = 0.5 * math.erfc(PULL_TAIL / math.sqrt(2))
+SERIES_COLOURS = ("tab:blue", "tab:orange")
+
+
 def plot_pulls(hist, path):
-    """The rate pulls' histogram (``hist`` over :data:`PULL_HIST_EDGES`) beside a unit Gaussian."""
+    """The rate pulls' histograms beside a unit Gaussian.
+
+    ``hist``: one row per :data:`validation.detector_score.PULL_SERIES`, over
+    :data:`PULL_HIST_EDGES`.  The series are stacked, each as a density of all the
+    pixels, so their sum is the histogram of every pixel.
+    """
     fig, ax = plt.subplots(figsize=(7, 4.5))
     centres = 0.5 * (PULL_HIST_EDGES[1:] + PULL_HIST_EDGES[:-1])
     width = np.diff(PULL_HIST_EDGES)
     total = hist.sum()
-    density = hist / (total * width) if total else hist
-    ax.bar(centres, density, width=width, color="tab:blue", alpha=0.6, label=f"rate pulls ({total:,} pixels)")
+    bottom = np.zeros(len(centres))
+    for counts, name, colour in zip(hist, PULL_SERIES, SERIES_COLOURS, strict=True):
+        density = counts / (total * width) if total else counts.astype(float)
+        ax.bar(centres, density, width=width, bottom=bottom, color=colour, alpha=0.6,
+               label=f"{name} ({counts.sum():,} pixels)")
+        bottom = bottom + density
     x = np.linspace(PULL_HIST_EDGES[0], PULL_HIST_EDGES[-1], 400)
     ax.plot(x, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi), "k-", lw=1.5, label="unit Gaussian")
     ax.set_yscale("log")
     ax.set_ylim(1e-6, 1)
     ax.set_xlabel("(rate - true rate) / err")
-    ax.set_ylabel("probability density")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("probability density (all pixels)")
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     ax.set_title("Rate pulls")
     _save_figure(fig, path)
+
+
+def pull_tail_note(hist):
+    """One sentence: the pulls above +:data:`PULL_TAIL` of each series against a Gaussian's."""
+    above = hist[:, PULL_HIST_EDGES[:-1] >= PULL_TAIL].sum(axis=1)
+    parts = [f"{n:,} of the {total:,} pixels {name} ({total * GAUSS_TAIL:.3g} for a unit Gaussian)"
+             for name, n, total in zip(PULL_SERIES, above, hist.sum(axis=1), strict=True)]
+    return (f"Pulls above +{PULL_TAIL:g}: {'; '.join(parts)}.  A pixel with an undetected true hit is one whose "
+            f"ramp holds a cosmic ray or shower arriving in a usable group difference that no step flagged "
+            f"(truth EVENTS against the ramp's group flags); its charge raises the rate.")
 
 
 def plot_astrometry(metrics, path):
@@ -90,7 +122,7 @@ def plot_astrometry(metrics, path):
     ax.set_yscale("log")
     ax.set_xlabel("measured S/N")
     ax.set_ylabel("astrometric error (mas)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_title("Position error vs S/N")
     _save_figure(fig, path)
 
@@ -109,18 +141,26 @@ def plot_astrometric_map(metrics, path):
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("east offset, measured - true (mas)")
     ax.set_ylabel("north offset, measured - true (mas)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_title("Astrometric residuals")
     _save_figure(fig, path)
 
 
+DIMENSIONLESS = "dimensionless"
+
+
 def summary_table(metrics):
-    """Median, 16th and 84th percentile and count of each metric per scenario."""
+    """Unit, median, 16th and 84th percentile and count of each metric per scenario.
+
+    A metric's unit is its rows' (:data:`DIMENSIONLESS` where they have none).
+    """
     rows = metrics[metrics["bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error",
                                                                      *effect_views.EMI_METRICS]))]
-    grouped = rows.groupby(["scenario", "metric"])["value"]
-    table = grouped.agg(median="median", p16=lambda v: np.percentile(v, 16), p84=lambda v: np.percentile(v, 84),
-                        n="count")
+    rows = rows.assign(unit=rows["unit"].fillna("").astype(str).replace("", DIMENSIONLESS))
+    grouped = rows.groupby(["scenario", "metric"])
+    table = grouped["value"].agg(median="median", p16=lambda v: np.percentile(v, 16),
+                                 p84=lambda v: np.percentile(v, 84), n="count")
+    table.insert(0, "unit", grouped["unit"].agg(lambda u: ", ".join(sorted(set(u)))))
     return table.reset_index()
 
 
@@ -170,7 +210,7 @@ p.refused { color: #b60; }
 img { max-width: 48%; margin: 0.5%; border: 1px solid #ddd; }
 tr.regressed td { background: #f8c8c8; font-weight: bold; }
 tr.improved td { background: #d4f0d4; }
-img.view { max-width: 32%; }
+img.view { max-width: 100%; }
 p.note { color: #555; font-size: 0.9em; max-width: 70em; }
 """
 
@@ -257,9 +297,10 @@ def _alignment_html(metrics):
 
 
 def rate_section(outdir, metrics, hist):
-    """The rate image's section: the pull histogram of every usable pixel."""
+    """The rate image's section: the pull histogram of every usable pixel, undetected hits apart."""
     plot_pulls(hist, outdir / "pulls.png")
-    return '<h2>Rate image</h2>\n<img src="pulls.png" alt="pull histogram">'
+    return (f'<h2>Rate image</h2>\n<p class="note">{html.escape(pull_tail_note(hist))}</p>\n'
+            f'<img src="pulls.png" alt="pull histogram">')
 
 
 def catalog_section(outdir, metrics, hist):
@@ -300,7 +341,7 @@ def product_sections(outdir, metrics, hist):
     metrics : pandas.DataFrame
         The results table.
     hist : numpy.ndarray
-        The summed pull histogram.
+        The summed pull histograms (:func:`validation.detector_score.pull_histograms`).
 
     Returns
     -------
@@ -320,7 +361,8 @@ def product_sections(outdir, metrics, hist):
 def write_report(outdir, metrics, hist, target_results, context, baseline_result=None):
     """Write the report folder.
 
-    ``metrics.csv``, ``summary.json``, the sections of each product type in the results
+    ``metrics.csv``, ``summary.json`` (with the pull histograms, so that ``report``
+    draws them again from the folder), the sections of each product type in the results
     (:data:`SECTIONS`) with their plots, ``views.npz`` and the before/after views,
     ``index.html`` and ``summary.md``; with ``baseline_result``, the difference from the
     baseline too.  The effect views and the EMI rows of every algorithm set come from
@@ -332,7 +374,8 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
     metrics : pandas.DataFrame
         The long-form results of one algorithm set.
     hist : numpy.ndarray
-        The summed pull histogram.
+        The summed pull histograms (:func:`validation.detector_score.pull_series`: a single
+        histogram, as older results hold, is the first series).
     target_results : list of dict
         :func:`validation.targets.evaluate`'s.
     context : dict
@@ -349,8 +392,9 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
     buffer = io.StringIO()
     metrics.to_csv(buffer, index=False)
     write_text(outdir / "metrics.csv", buffer.getvalue())
-    write_text(outdir / "summary.json", json.dumps(_strict({"context": context, "targets": target_results}),
-                                                   indent=2, default=str, allow_nan=False))
+    hist = pull_series(hist)
+    summary = {"context": context, "targets": target_results, "pull_hist": hist.tolist()}
+    write_text(outdir / "summary.json", json.dumps(_strict(summary), indent=2, default=str, allow_nan=False))
     cut, _ = effect_views.attached(metrics)
     labels = set(metrics["algorithms"].astype(str))
     cut = {cell: v for cell, v in cut.items() if cell.split("|")[0] in labels}
@@ -404,7 +448,7 @@ def plot_emi_vs_ngroups(rows, path):
     ax.set_yscale("log")
     ax.set_xlabel("groups per integration")
     ax.set_ylabel("residual EMI (% of injected, group-varying rms)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.set_title("EMI residual vs ngroups, per algorithm set")
     _save_figure(fig, path)
 
@@ -414,47 +458,60 @@ def plot_emi_fold(view, title, path):
 
     Raw data (before), after the EMI step, and the injected waveform treated the same way (truth).
     """
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
     ax.plot(view["phase"], view["before"], "-", color="0.5", label="before (uncal)")
     ax.plot(view["phase"], view["true"], "k--", label="injected (truth)")
     ax.plot(view["phase"], view["after"], "-", color="tab:blue", label="after the EMI step")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel(f"phase at {view['frequency_hz']:.4f} Hz")
     ax.set_ylabel("ramp residual (DN)")
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.suptitle(title)
     _save_figure(fig, path, VIEW_DPI)
 
 
 def _images(axes, panels, norm, cmap="viridis"):
     for ax, (image, name) in zip(axes, panels, strict=False):
         shown = ax.imshow(image, origin="lower", norm=norm, cmap=cmap, interpolation="nearest")
-        ax.set_title(name, fontsize=8)
+        ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])
     return shown
 
 
+FLAG_COLOURS = ("white", "tab:orange")  # not flagged, flagged
+
+
 def plot_cosmic(view, title, path):
-    """A cut-out around the largest shower or cosmic-ray hit.
+    """A cut-out around the largest shower or the largest cosmic-ray hit the ramp can show.
 
     The rate with every group difference used (no jump flags) less the true rate, the
     calibrated rate less the true rate (DN/s, symmetric log stretch, linear within 3
-    noise sigma), and the pixels the jump and shower steps flagged.
+    noise sigma), and the pixels the jump and shower steps flagged (orange); a cosmic
+    ray's core pixel is marked (+).
     """
-    fig, axes = plt.subplots(1, 3, figsize=(8, 2.9), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(8.5, 3.6), layout="constrained")
     before, after = view["before"] - view["true"], view["after"] - view["true"]
     finite = after[np.isfinite(after)]
     sigma = 1.4826 * float(np.median(np.abs(finite - np.median(finite)))) if finite.size else 1.0
     sigma = sigma or 1.0
     top = max(float(np.nanmax(np.abs(before))), 5 * sigma)
-    shown = _images(axes[:2], [(before, "before: no jump flags - truth"), (after, "after: calibrated - truth")],
+    shown = _images(axes[:2], [(before, "no jump flags"), (after, "calibrated")],
                     SymLogNorm(linthresh=3 * sigma, vmin=-top, vmax=top), "RdBu_r")
-    _images(axes[2:], [(view["flagged"], "flagged (jump, shower): black")], plt.Normalize(0, 1), "Greys")
+    _images(axes[2:], [(view["flagged"], "flagged")], plt.Normalize(0, 1), ListedColormap(FLAG_COLOURS))
+    axes[2].set_facecolor(FLAG_COLOURS[0])
+    handles = [Patch(facecolor=c, edgecolor="0.4", label=name)
+               for c, name in zip(FLAG_COLOURS, ("not flagged", "flagged (jump, shower)"), strict=True)]
+    if "core_y" in view:
+        core = (view["core_x"] - view["x0"], view["core_y"] - view["y0"])
+        for ax in axes:
+            ax.plot(*core, "+", color="k", ms=12, mew=1.5)
+        handles.append(Line2D([], [], ls="", marker="+", color="k", ms=12, mew=1.5, label="core pixel"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     ticks = [-top, -3 * sigma, 0, 3 * sigma, top]
-    bar = fig.colorbar(shown, ax=axes[:2], shrink=0.8, label="DN/s", ticks=ticks)
+    bar = fig.colorbar(shown, ax=axes[:2], shrink=0.8, label="rate - true (DN/s)", ticks=ticks)
     bar.ax.set_yticklabels([f"{t:.3g}" for t in ticks])
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(title)
     _save_figure(fig, path, VIEW_DPI)
 
 
@@ -465,14 +522,15 @@ def plot_cruciform(view, title, path):
     (before - after), all less the image median, on one asinh stretch saturated at 3 % of
     the star's peak so that the faint row and column arms show.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(8.5, 2.9), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(8.5, 3.4), layout="constrained")
     before, after = view["before"], view["after"]
     top = 0.03 * float(np.nanmax(before))
-    shown = _images(axes, [(before, "before (cal)"), (after, f"after (cruciform={view['variant']})"),
-                           (before - after, "removed (before - after)")],
+    shown = _images(axes, [(before, "before (cal)"), (after, f"after ({view['variant']})"),
+                           (before - after, "removed")],
                     AsinhNorm(linear_width=top / 20, vmin=-top, vmax=top), "RdBu_r")
-    fig.colorbar(shown, ax=axes, shrink=0.8, label="MJy/sr")
-    fig.suptitle(title, fontsize=9)
+    bar = fig.colorbar(shown, ax=axes, shrink=0.8, label="MJy/sr")
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))  # no superscripts: smaller text
+    fig.suptitle(title)
     _save_figure(fig, path, VIEW_DPI)
 
 
@@ -482,15 +540,15 @@ def plot_background(view, title, path):
     The estimate is ``background=map``'s; block medians, MJy/sr; the scene's true level
     in the title.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(8.5, 2.9), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(8.5, 3.4), layout="constrained")
     lo, hi = np.nanpercentile(view["before"], [2, 98])
-    _images(axes[:2], [(view["before"], "before (cal)"), (view["estimate"], "background estimate (map)")],
+    _images(axes[:2], [(view["before"], "before (cal)"), (view["estimate"], "estimate (map)")],
             plt.Normalize(lo, hi))
     resid = view["after"]
     top = float(np.nanpercentile(np.abs(resid), 98)) or 1.0
-    shown = _images(axes[2:], [(resid, "after: cal - estimate")], plt.Normalize(-top, top), "RdBu_r")
+    shown = _images(axes[2:], [(resid, "cal - estimate")], plt.Normalize(-top, top), "RdBu_r")
     fig.colorbar(shown, ax=axes[2], shrink=0.8, label="MJy/sr")
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(title)
     _save_figure(fig, path, VIEW_DPI)
 
 
@@ -552,7 +610,8 @@ def effect_sections(outdir, cut):
         parts.append(f"<p class='note'>{html.escape(_doc(plot.__doc__))}</p><div class='views'>")
         for k, (cell, name, view) in enumerate(found):
             png = f"view_{index}_{k}.png"
-            plot(view, _view_title(cell, detail(name, view)), outdir / png)
+            with matplotlib.rc_context(VIEW_STYLE):
+                plot(view, _view_title(cell, detail(name, view)), outdir / png)
             parts.append(f"<img class='view' src='{png}' alt='{html.escape(title)}: {html.escape(cell)}'>")
         parts.append("</div>")
     return "\n".join(parts)

@@ -68,9 +68,26 @@ def read_parquet(path):
     return table.to_pandas(), meta
 
 
+def _report_meta(path):
+    """The meta of a report folder's ``metrics.csv``, from the ``summary.json`` beside it.
+
+    ``{"study": {"suite": ...}, "pull_hist": ...}`` as a Parquet file's; ``{}`` without one.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text())
+        suite = summary["context"]["suite"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ResultsError(f"{path}: not a report summary ({type(exc).__name__}: {exc})") from None
+    return {"study": {"suite": suite}, "pull_hist": summary.get("pull_hist")}
+
+
 def read_results(path):
     """``(table, meta)`` from a study folder, a ``.parquet`` or a ``.csv`` results file,
-    with the before/after views of ``views.npz`` beside it attached (:func:`validation.views.attach`).
+    with the before/after views of ``views.npz`` beside it attached (:func:`validation.views.attach`);
+    a report folder's ``metrics.csv`` takes its suite and pull histograms from the
+    ``summary.json`` beside it.
 
     Raises :class:`ResultsError` naming the file for a missing, unreadable or
     unfinished input, or one that is not a metrics table.
@@ -85,7 +102,7 @@ def read_results(path):
         raise ResultsError(f"{path}: no such file")
     if path.suffix == ".csv":
         try:
-            frame, meta = pd.read_csv(path), {}
+            frame, meta = pd.read_csv(path), _report_meta(path.parent / "summary.json")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise ResultsError(f"{path}: not a readable CSV file ({exc})") from None
     else:

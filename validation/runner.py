@@ -32,8 +32,8 @@ from miri_testbed.simulator import simulate
 from miri_testbed.simulator.truth import read_truth
 
 from . import scorers, views
+from .detector_score import PULL_SHAPE, pull_histograms
 from .emi_score import EmiCorrection
-from .score import PULL_HIST_EDGES, pull_histogram
 
 COLUMNS = ["scenario", "seed", "algorithms", "metric", "value", "unit", "bin", "source_id",
            "true_flux_mjy", "snr"]
@@ -65,8 +65,9 @@ def run_cell(cell, workdir, keep_products=False):
     Returns
     -------
     tuple
-        The rows (DataFrame, :data:`COLUMNS`), the pull histogram and the views dict
-        (empty unless ``cell.views``).
+        The rows (DataFrame, :data:`COLUMNS`), the pull histograms
+        (:func:`validation.detector_score.pull_histograms`) and the views dict (empty
+        unless ``cell.views``).
     """
     s = cell.scenario
     folder = Path(workdir) / s.name / f"seed{cell.seed}"
@@ -83,7 +84,7 @@ def run_cell(cell, workdir, keep_products=False):
     products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True,
                          on_emi=score_emi)
     rows = scorers.score_products(truth, scorers.by_type(products)) + emi["rows"]
-    hist = pull_histogram(truth, products["rate"])
+    hist = pull_histograms(truth, products["rate"], products["ramp"])
     choice = registry.resolve(dict(cell.algorithms))
     cut = {**emi["views"], **views.cell_views(truth, products, sim["refs"], choice)} if cell.views else {}
     if not keep_products:
@@ -142,9 +143,9 @@ def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=Fal
 
 def run_cells(cells, workdir, workers=None, keep_products=False, progress=True):
     """Run ``cells``; return the long-form metrics table (the cells' views attached,
-    :func:`validation.views.attach`) and the summed pull histogram.
+    :func:`validation.views.attach`) and the summed pull histograms.
     """
-    frames, hist = [None] * len(cells), np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
+    frames, hist = [None] * len(cells), np.zeros(PULL_SHAPE, np.int64)
     cut = {}
     with tqdm(total=len(cells), unit="cell", disable=not progress, desc="cells") as bar:
         with contextlib.closing(iter_cells(cells, workdir, workers, keep_products=keep_products)) as results:

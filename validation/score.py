@@ -91,7 +91,7 @@ def as_truth(truth, required=()):
     return truth
 
 
-def residuals(truth, rate_path):
+def residuals(truth, rate_path, where=None):
     """Per-pixel ``rate - true rate``, ``err`` and true rate of the usable science pixels.
 
     Parameters
@@ -99,6 +99,8 @@ def residuals(truth, rate_path):
     truth : simulator.truth.Truth
     rate_path : path-like
         A JWST rate file (``ImageModel``, DN/s).
+    where : numpy.ndarray, optional
+        A boolean image: only these pixels (default: all).
 
     Returns
     -------
@@ -117,6 +119,8 @@ def residuals(truth, rate_path):
         raise ScoreInputError(f"{rate_path}: rate image {rate.shape} does not match the truth's {true_rate.shape}")
     usable = (flags & (dq.DO_NOT_USE | dq.REFERENCE_PIXEL)) == 0
     usable &= ~truth.image("BADPIX").astype(bool) & np.isfinite(rate) & np.isfinite(err) & (err > 0)
+    if where is not None:
+        usable &= where
     return rate[usable] - true_rate[usable], err[usable], true_rate[usable]
 
 
@@ -172,7 +176,7 @@ def score_rate(truth, rate_path):
     return _rate_rows(*residuals(as_truth(truth, RATE_TRUTH), rate_path))
 
 
-def pull_histogram(truth, rate_path):
+def pull_histogram(truth, rate_path, where=None):
     """Counts of the rate pulls ``(rate - true) / err`` for the report's pull plot.
 
     Bins: :data:`PULL_HIST_EDGES`; pulls beyond them count in the end bins.
@@ -181,13 +185,15 @@ def pull_histogram(truth, rate_path):
     ----------
     truth : simulator.truth.Truth or path-like
     rate_path : path-like
+    where : numpy.ndarray, optional
+        As :func:`residuals`.
 
     Returns
     -------
     numpy.ndarray
         ``len(PULL_HIST_EDGES) - 1`` counts.
     """
-    diff, err, _ = residuals(as_truth(truth, RATE_TRUTH), rate_path)
+    diff, err, _ = residuals(as_truth(truth, RATE_TRUTH), rate_path, where)
     return _pull_hist(diff, err)
 
 

@@ -37,10 +37,10 @@ from miri_testbed.calibration import registry
 from miri_testbed.instrument.files import write_text
 
 from . import views
+from .detector_score import PULL_SHAPE, pull_series
 from .results import ResultsError, package_versions, read_parquet, write_parquet
 from .runner import Cell, iter_cells, with_views
 from .scenarios import parse_suite, suite_text
-from .score import PULL_HIST_EDGES
 
 
 class StudyError(ResultsError):
@@ -176,7 +176,7 @@ class Study:
                 # closing: an interrupt stops the workers at once
                 for i, frame, hist, cut in results:
                     meta = dict(scenario=todo[i].scenario.name, seed=todo[i].seed, algorithms=todo[i].label,
-                                pull_hist=[int(v) for v in hist])
+                                pull_hist=hist.tolist())
                     if cut:  # before the rows: a cell whose rows exist is complete
                         views.save(views_path(self.folder, todo[i]), {"cell": cut})
                     write_parquet(frame, cell_path(self.folder, todo[i]), meta)
@@ -189,7 +189,7 @@ class Study:
         """Concatenate the cell files in cell order into ``results.parquet``, their views
         into ``views.npz``.
         """
-        frames, hist = [], np.zeros(len(PULL_HIST_EDGES) - 1, np.int64)
+        frames, hist = [], np.zeros(PULL_SHAPE, np.int64)
         cut = {}
         for cell in self.cells():
             saved = views.load(views_path(self.folder, cell)).get("cell")
@@ -204,11 +204,11 @@ class Study:
             except ResultsError as exc:
                 raise StudyError(f"{exc}; delete that cell file and run the study again to recompute it") from None
             frames.append(frame)
-            hist += np.asarray(meta["pull_hist"], np.int64)
+            hist += pull_series(meta["pull_hist"])
         table = pd.concat(frames, ignore_index=True)
         record = self._read_record()
         meta = dict(study=record["config"], versions=record["runs"][-1]["versions"] if record["runs"] else
-                    record["versions"], pull_hist=[int(v) for v in hist])
+                    record["versions"], pull_hist=hist.tolist())
         views.save(self.folder / "views.npz", cut)
         write_parquet(table, self.folder / "results.parquet", meta)
         return views.attach(table, cut)

@@ -10,10 +10,12 @@ are on in that cell:
   ``MIN_PERIODS_PER_FRAME`` periods per frame (a slower line barely changes phase
   across a frame, so folding by pixel phase shows little);
 * ``shower`` and ``cosmic_ray``: a cut-out around the largest shower (peak) and the
-  largest cosmic-ray hit (charge): the rate with every group difference used (the ramp
-  after the detector steps, jump flags ignored: what a fit without jump detection
-  sees), the calibrated rate, the true rate, and the pixels the jump and shower steps
-  flagged;
+  largest cosmic-ray hit (charge) that the ramp's differences can see (one arriving
+  before the first read, in a dropped first or last group or after saturation only
+  offsets the ramp and leaves no trace in any rate: the largest hits are often of that
+  kind): the rate with every group difference used (the ramp after the detector
+  steps, jump flags ignored: what a fit without jump detection sees), the calibrated
+  rate, the true rate, and the pixels the jump and shower steps flagged;
 * ``cruciform``: a stamp of the brightest source of a filter with a cross, the cal
   image before and after the cell's cruciform variant, and the star's peak over the
   stamp's noise (``contrast``: the report shows the clearest first);
@@ -76,24 +78,51 @@ def _box(y, x, half, shape):
     return slice(y0, min(y0 + 2 * half + 1, shape[0])), slice(x0, min(x0 + 2 * half + 1, shape[1]))
 
 
-def _largest_events(truth):
-    """The largest shower (peak) and cosmic-ray hit seen in the ramps (deposited charge).
+def _seen(groupdq, integration, group, y, x):
+    """Whether an arrival in ``group`` shows in a difference the fit may use.
 
-    ``{"shower": (y, x, half, size), "cosmic_ray": ...}``, where there are any.
+    True when that group and the one before it are neither DO_NOT_USE nor SATURATED at
+    the pixel: a deposit before the first read, in a dropped first or last group or
+    after saturation only offsets the ramp, and leaves nothing to see or to flag.
+    """
+    group = np.asarray(group, int)
+    later = group >= 1
+    bad = dq.DO_NOT_USE | dq.SATURATED
+    index = (integration[later], group[later], y[later], x[later])
+    seen = np.zeros(group.shape, bool)
+    seen[later] = ((groupdq[index] & bad) == 0) & ((groupdq[(index[0], index[1] - 1, *index[2:])] & bad) == 0)
+    return seen
+
+
+def _largest_events(truth, groupdq):
+    """The largest shower (peak) and the largest cosmic-ray hit the ramp's differences see.
+
+    Cosmic rays by deposited charge, among the hits whose arrival at their core (brightest)
+    pixel is seen (:func:`_seen`).  ``{"shower": (y, x, half, size, extra), "cosmic_ray":
+    ...}``, where there are any; ``extra``: what the view records of the event.
     """
     showers, hits = truth.table("SHOWERS"), truth.table("CR_HITS")
     events = {}
     if len(showers):
         s = showers[int(np.argmax(showers["peak_dn"]))]
         half = int(min(SHOWER_HALF_MAX, np.ceil(2 * max(s["a"], s["b"])) + 3))
-        events["shower"] = (float(s["y"]), float(s["x"]), half, f"peak {s['peak_dn']:.0f} DN")
+        events["shower"] = (float(s["y"]), float(s["x"]), half, f"peak {s['peak_dn']:.0f} DN", {})
     hits = hits[hits["group"] < truth.header["NGROUPS"]] if len(hits) else hits
-    if len(hits):
-        ids, index = np.unique(np.asarray(hits["hit"]), return_inverse=True)
-        charge = np.bincount(index, weights=np.asarray(hits["charge_e"], float))
-        rows = hits[index == int(np.argmax(charge))]
-        core = rows[int(np.argmax(rows["charge_e"]))]
-        events["cosmic_ray"] = (float(core["y"]), float(core["x"]), COSMIC_HALF, f"{charge.max():.0f} e-")
+    if not len(hits):
+        return events
+    charge_e = np.asarray(hits["charge_e"], float)
+    ids, index = np.unique(np.asarray(hits["hit"]), return_inverse=True)
+    charge = np.bincount(index, weights=charge_e)
+    order = np.lexsort((charge_e, index))  # rows by hit, its brightest pixel last
+    last = np.append(index[order][1:] != index[order][:-1], True)
+    cores = hits[order[last]]  # each hit's brightest pixel, in the order of ``charge``
+    seen = _seen(groupdq, *(np.asarray(cores[c], int) for c in ("integration", "group", "y", "x")))
+    if seen.any():
+        k = int(np.flatnonzero(seen)[np.argmax(charge[seen])])
+        c = cores[k]
+        events["cosmic_ray"] = (float(c["y"]), float(c["x"]), COSMIC_HALF, f"{charge[k]:.0f} e-, group {c['group']}",
+                                dict(core_y=int(c["y"]), core_x=int(c["x"]),
+                                     core_dn=float(c["charge_e"]) / float(truth.header["GAIN"])))
     return events
 
 
@@ -109,14 +138,16 @@ def cosmic_views(truth, ramp_path, rate_path):
     Returns
     -------
     dict
-        ``{"shower": view, "cosmic_ray": view}``, each where there is such an event.
+        ``{"shower": view, "cosmic_ray": view}``, each where there is such an event; a
+        cosmic-ray view also holds its core pixel (``core_y``, ``core_x``, full-frame)
+        and the charge deposited there (``core_dn``).
     """
-    events = _largest_events(truth)
     true_rate = truth.image("RATE")
     tgroup = float(truth.header["TGROUP"])
     out = {}
     with fits.open(ramp_path, memmap=True) as ramp, dm.open(rate_path) as rate:
-        for kind, (y, x, half, size) in events.items():
+        events = _largest_events(truth, ramp["GROUPDQ"].data)
+        for kind, (y, x, half, size, extra) in events.items():
             box = _box(y, x, half, true_rate.shape)
             data = ramp["SCI"].data[:, :, box[0], box[1]].astype(np.float64)
             groupdq = ramp["GROUPDQ"].data[:, :, box[0], box[1]]
@@ -128,7 +159,7 @@ def cosmic_views(truth, ramp_path, rate_path):
             out[kind] = dict(before=unflagged.astype(np.float32), after=rate.data[box].astype(np.float32),
                              true=true_rate[box].astype(np.float32),
                              flagged=np.any(groupdq & dq.JUMP_DET, axis=(0, 1)).astype(np.uint8),
-                             kind=kind.replace("_", " "), size=size, y0=box[0].start, x0=box[1].start)
+                             kind=kind.replace("_", " "), size=size, y0=box[0].start, x0=box[1].start, **extra)
     return out
 
 
