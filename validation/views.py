@@ -39,6 +39,7 @@ from miri_testbed.instrument import dq
 from miri_testbed.instrument.files import atomic_path
 
 from . import emi_score
+from .detector_score import usable_differences
 
 MIN_PERIODS_PER_FRAME = 2.0
 COSMIC_HALF = 8  # cut-out half size around a cosmic-ray hit, pixels
@@ -79,19 +80,13 @@ def _box(y, x, half, shape):
 
 
 def _seen(groupdq, integration, group, y, x):
-    """Whether an arrival in ``group`` shows in a difference the fit may use.
+    """Per arrival: it shows in a usable difference (:func:`validation.detector_score.usable_differences`).
 
-    True when that group and the one before it are neither DO_NOT_USE nor SATURATED at
-    the pixel: a deposit before the first read, in a dropped first or last group or
-    after saturation only offsets the ramp, and leaves nothing to see or to flag.
+    A deposit before the first read, in a dropped first or last group or after
+    saturation only offsets the ramp, and leaves nothing to see or to flag.
     """
-    group = np.asarray(group, int)
-    later = group >= 1
-    bad = dq.DO_NOT_USE | dq.SATURATED
-    index = (integration[later], group[later], y[later], x[later])
-    seen = np.zeros(group.shape, bool)
-    seen[later] = ((groupdq[index] & bad) == 0) & ((groupdq[(index[0], index[1] - 1, *index[2:])] & bad) == 0)
-    return seen
+    ramps = groupdq[integration, :, y, x]  # (arrivals, groups)
+    return usable_differences(ramps)[np.arange(len(group)), group]
 
 
 def _largest_events(truth, groupdq):
