@@ -72,9 +72,10 @@ def source_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, nsigma=5
     fwhm = imager.imager_filter(filter_name).psf_fwhm_arcsec / imager.PIXEL_SCALE_X_ARCSEC
     finder = DAOStarFinder(threshold=nsigma * std, fwhm=fwhm, exclude_border=True)
     found = finder(np.where(bad, median, sci) - median, mask=bad)
-    columns = ["id", "xcentroid", "ycentroid", "ra", "dec", "flux", "flux_err", "snr", "nbad", "aperture_radius"]
+    empty = QTable(names=["id", "xcentroid", "ycentroid", "ra", "dec", "flux", "flux_err", "snr", "nbad",
+                          "aperture_radius"])
     if found is None or len(found) == 0:
-        return QTable(names=columns)
+        return empty
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         filled = interpolate_replace_nans(sci, Gaussian2DKernel(1.0)) if bad.any() else sci
@@ -86,6 +87,8 @@ def source_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, nsigma=5
     ny, nx = sci.shape
     keep = np.isfinite(x) & np.isfinite(y) & (x >= 0) & (x <= nx - 1) & (y >= 0) & (y <= ny - 1)
     x, y = x[keep], y[keep]
+    if x.size == 0:
+        return empty
     positions = np.column_stack([x, y])
     ap = CircularAperture(positions, r=radius)
     annulus = CircularAnnulus(positions, r_in=skyin, r_out=skyout)

@@ -104,6 +104,27 @@ def _emi_case(log, folder, exposure):
     return (case,)
 
 
+def _require_a_rate(exposure, rate, rate_dq):
+    """Refuse an exposure in which no science pixel has a usable rate.
+
+    Stages 2 and 3 would only turn an all-NaN rate into NaN products and warnings; an
+    exposure saturated everywhere from its first groups (or otherwise entirely flagged)
+    is an input that cannot be calibrated.  Reference pixels do not count.
+
+    Raises
+    ------
+    CalibrationInputError
+        Naming the file and how many science pixels are saturated.
+    """
+    science = (rate_dq & dq.REFERENCE_PIXEL) == 0
+    if np.any(np.isfinite(rate[science]) & ((rate_dq[science] & dq.DO_NOT_USE) == 0)):
+        return
+    n, saturated = int(science.sum()), int(np.count_nonzero(rate_dq[science] & dq.SATURATED))
+    why = (f"every science pixel ({n}) is saturated too early to give a rate" if saturated == n else
+           f"no science pixel has a usable rate ({saturated} of {n} saturated, the rest unusable)")
+    raise CalibrationInputError(f"{exposure.meta.filename}: {why}; nothing to calibrate")
+
+
 def run(log, exposure, folder, choice, on_emi=None):
     """detector1 on an opened exposure.
 
@@ -149,6 +170,7 @@ def run(log, exposure, folder, choice, on_emi=None):
     var_p = np.where(unusable, np.nan, fit.var_poisson)
     var_r = np.where(unusable, np.nan, fit.var_rnoise)
     rate_dq = pixeldq | fit.dq
+    _require_a_rate(exposure, rate, rate_dq)
     rate_model = derived(dm.ImageModel, exposure, data=rate.astype(np.float32), dq=rate_dq,
                          err=np.sqrt(var_p + var_r).astype(np.float32), var_poisson=var_p, var_rnoise=var_r)
     rateints = derived(dm.CubeModel, exposure, data=np.where(unusable, np.nan, fit.rate_ints).astype(np.float32),

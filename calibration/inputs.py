@@ -44,6 +44,8 @@ def _check_fits(path):
         raise
     except FileNotFoundError:
         raise CalibrationInputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CalibrationInputError(f"{path}: is a folder, not a FITS file") from None
     except Exception as exc:  # astropy raises several types for corrupt files
         raise CalibrationInputError(
             f"{path}: not a readable FITS file, truncated or corrupt ({type(exc).__name__}: {exc})"

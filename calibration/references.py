@@ -117,7 +117,8 @@ def select(folder, reftype, exposure):
     """Path of the best ``reftype`` file in ``folder`` for the exposure ``RampModel``."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise CalibrationInputError(f"reference folder {folder} does not exist")
+        raise CalibrationInputError(f"reference folder {folder} " +
+                                    ("is a file, not a folder" if folder.exists() else "does not exist"))
     start = Time(exposure.meta.exposure.start_time, format="mjd")
     sub = str(exposure.meta.subarray.name).upper()
     ngroups = exposure.meta.exposure.ngroups

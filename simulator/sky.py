@@ -83,7 +83,7 @@ def random_star_field(observation, n_stars, flux_min_mjy, flux_max_mjy, rng, mar
         if all(np.hypot(xi - xj, yi - yj) >= min_separation_pix for xj, yj in zip(x, y)):
             x.append(xi)
             y.append(yi)
-    else:
+    if len(x) < n_stars:
         raise ValueError(f"cannot place {n_stars} stars {min_separation_pix} pixels apart in {sub.name}")
     flux = np.exp(rng.uniform(np.log(flux_min_mjy), np.log(flux_max_mjy), n_stars))
     ra, dec = celestial_wcs(observation).wcs_pix2world(np.array(x), np.array(y), 0)

@@ -1,8 +1,9 @@
 """The miri-testbed command: simulate, calibrate, score, run, study, compare, gate, report.
 
-Errors in the input (a bad file, an unknown scenario key, a missing reference) print
-one line ``miri-testbed: error: ...`` that names the problem and exit with status 2;
-nothing half-written is left behind, since every output is written atomically.
+Errors in the input (a bad file, an unknown scenario key, a missing reference, an
+output folder that cannot be written) print one line ``miri-testbed: error: ...`` that
+names the problem and exit with status 2; nothing half-written is left behind, since
+every output is written atomically.  Output folders are checked before any work starts.
 """
 import argparse
 import contextlib
@@ -37,12 +38,55 @@ from .score import PULL_HIST_EDGES, ScoreInputError, score
 from .study import Study, dask_client, parse_algorithm_set, set_label
 
 
+class CommandLineError(ValueError):
+    """An argument cannot be used as given; the message says why."""
+
+
+def _output_folder(path):
+    """``path`` as a folder this process can write in, created if need be.
+
+    Checked before a command does its work, so a run of hours does not end in a
+    traceback at its first write.
+
+    Raises
+    ------
+    CommandLineError
+        ``path`` or a folder above it is a file, or the folder cannot be created or written.
+    """
+    path = Path(path)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        where = "" if existing == path else f": {existing}"
+        raise CommandLineError(f"output folder {path}{where} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as exc:
+        raise CommandLineError(f"cannot write in output folder {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _output_file(path):
+    """``path`` as a file that can be written (its folder as :func:`_output_folder`)."""
+    path = Path(path)
+    if path.is_dir():
+        raise CommandLineError(f"output file {path} is a folder, not a file")
+    _output_folder(path.parent)
+    return path
+
+
+def _os_message(exc):
+    """One line for an operating-system error: the file and what went wrong."""
+    return f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+
+
 def cmd_simulate(args):
     suite = load_suite(args.suite)
     chosen = [s for s in suite.scenarios if s.name == args.scenario] if args.scenario else list(suite.scenarios)
     if not chosen:
         raise ScenarioError(f"suite {suite.name} has no scenario {args.scenario!r}; "
                             f"it has: {', '.join(s.name for s in suite.scenarios)}")
+    _output_folder(args.output)
     for s in chosen:
         refs = ReferenceOptions(**{**s.references.__dict__, "kind": "perfect"}) if args.perfect_refs else s.references
         out = simulate(s.scene(args.seed), s.observation, Path(args.output) / s.name, name=s.name, seed=args.seed,
@@ -57,6 +101,7 @@ def cmd_calibrate(args):
     if args.background and not any(p.partition("=")[0].strip() == "background" for p in pairs):
         pairs.append("background=dedicated")  # a background exposure given is one to subtract
     algorithms = registry.parse(pairs)
+    _output_folder(args.output)
     failed = 0
     for uncal in args.uncal:
         try:
@@ -70,6 +115,8 @@ def cmd_calibrate(args):
 
 
 def cmd_score(args):
+    if args.output:
+        _output_file(args.output)
     rows, _ = score(args.truth, args.rate, args.cat)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
@@ -95,7 +142,7 @@ def cmd_run(args):
     suite = load_suite(args.suite)
     algorithms = registry.parse(args.algorithm)
     created = datetime.now(UTC)
-    outdir = Path(args.output or f"reports/{suite.name}-{created.strftime('%Y%m%dT%H%M%S')}")
+    outdir = _output_folder(args.output or f"reports/{suite.name}-{created.strftime('%Y%m%dT%H%M%S')}")
     cells = suite_cells(suite, {k: v for k, v in algorithms.items() if v != registry.DEFAULTS[k]})
     print(f"suite {suite.name}: {len(suite.scenarios)} scenarios x {len(suite.seeds)} seeds = {len(cells)} cells, "
           f"{args.workers or default_workers()} workers")
@@ -119,6 +166,7 @@ def cmd_run(args):
 
 
 def cmd_study(args):
+    _output_folder(args.output)
     study = Study.open(args.output, args.suite, args.algorithms, args.seeds)
     cells, todo = study.cells(), study.pending()
     if args.scheduler:
@@ -142,10 +190,10 @@ def cmd_study(args):
 def cmd_compare(args):
     table, _ = read_results(args.results)
     a, b = (set_label(parse_algorithm_set(x)) for x in (args.a, args.b))
+    source = Path(args.results)
+    outdir = _output_folder(args.output or (source if source.is_dir() else source.parent) / "compare" / f"{b}_vs_{a}")
     result = compare(table, a, b, args.confidence, args.n_boot, args.seed, args.min_pairs)
     _warn_undirected(table)
-    source = Path(args.results)
-    outdir = Path(args.output or (source if source.is_dir() else source.parent) / "compare" / f"{b}_vs_{a}")
     paths = write_comparison(result, a, b, outdir, args.confidence)
     counts = result["verdict"].value_counts()
     print(f"B = {b} against A = {a}: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
@@ -197,6 +245,8 @@ def _warn_undirected(table):
 
 
 def cmd_gate(args):
+    if args.update_baseline:
+        _output_file(args.baseline)
     exists = Path(args.baseline).exists()
     baseline = gate.load_baseline(args.baseline) if exists or not args.update_baseline else None
     table, (suite, text, label) = _gate_table(args, baseline)
@@ -223,6 +273,7 @@ def cmd_gate(args):
 
 def cmd_report(args):
     table, meta = read_results(args.results)
+    _output_folder(args.output)
     sets = sorted(table["algorithms"].unique())
     if args.algorithms:
         label = set_label(parse_algorithm_set(args.algorithms))
@@ -249,6 +300,22 @@ def cmd_report(args):
     return 0
 
 
+def _at_least(minimum):
+    """An argparse type: an integer >= ``minimum`` (a bad one is argparse's usage error, exit 2)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+SEED, COUNT = _at_least(0), _at_least(1)  # seeds feed numpy's SeedSequence; counts of workers, resamples
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="miri-testbed", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"miri-testbed {software_version()}")
@@ -259,7 +326,7 @@ def build_parser():
     p = sub.add_parser("simulate", help="simulate exposures (uncal + truth + reference folder)")
     p.add_argument("--suite", default="default", help="built-in suite name or TOML file (default: default)")
     p.add_argument("--scenario", help="scenario name within the suite (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="integer seed of every random stream (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="integer seed of every random stream (default 0)")
     p.add_argument("--perfect-refs", action="store_true", help="write the true reference files, not measured ones")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(func=cmd_simulate)
@@ -286,7 +353,7 @@ def build_parser():
                                    "(exit 1 if a gating accuracy target fails)")
     p.add_argument("--suite", default="default", help="built-in suite name or TOML file (default: default)")
     p.add_argument("-o", "--output", help="report folder (default: reports/<suite>-<time>)")
-    p.add_argument("--workers", type=int, help="parallel processes (default: number of cores, at most 4)")
+    p.add_argument("--workers", type=COUNT, help="parallel processes (default: number of cores, at most 4)")
     p.add_argument("--keep-products", action="store_true", help="keep the simulated and calibrated files")
     p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help=algorithm_help)
     p.set_defaults(func=cmd_run)
@@ -297,10 +364,10 @@ def build_parser():
     p.add_argument("--suite", help="built-in suite name or TOML file (needed to start a study)")
     p.add_argument("--algorithms", nargs="+", metavar="SET",
                    help="algorithm sets: 'default' or STEP=NAME[,STEP=NAME...] (default: default); " + algorithm_help)
-    p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the suite's)")
+    p.add_argument("--seeds", nargs="+", type=SEED, help="seeds (default: the suite's)")
     engine = p.add_mutually_exclusive_group()
-    engine.add_argument("--workers", type=int, help="local processes (default: number of cores, at most 4)")
-    engine.add_argument("--dask-local", type=int, metavar="N", help="run on a new dask LocalCluster of N workers")
+    engine.add_argument("--workers", type=COUNT, help="local processes (default: number of cores, at most 4)")
+    engine.add_argument("--dask-local", type=COUNT, metavar="N", help="run on a new dask LocalCluster of N workers")
     engine.add_argument("--scheduler", metavar="ADDRESS", help="run on the dask cluster at ADDRESS (tcp://host:8786)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_study)
@@ -311,8 +378,8 @@ def build_parser():
     p.add_argument("--b", required=True, metavar="SET", help="algorithm set judged against A (e.g. ramp_fit=ols)")
     p.add_argument("-o", "--output", help="output folder (default: <study>/compare/<B>_vs_<A>)")
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--n-boot", type=COUNT, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=SEED, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--min-pairs", type=int, default=10, help="fewer pairs give no verdict (default 10)")
     p.set_defaults(func=cmd_compare)
 
@@ -321,10 +388,10 @@ def build_parser():
     p.add_argument("--baseline", required=True, help="baseline JSON (e.g. reports/baseline.json)")
     p.add_argument("--suite", help="suite to run (default: the one recorded in the baseline; must match it)")
     p.add_argument("--results", help="gate this study folder or results file instead of running a suite")
-    p.add_argument("--seeds", nargs="+", type=int, help="seeds (default: the baseline's; with --update-baseline "
+    p.add_argument("--seeds", nargs="+", type=SEED, help="seeds (default: the baseline's; with --update-baseline "
                                                         "and no baseline yet: the suite's)")
     p.add_argument("--algorithms", metavar="SET", help="algorithm set to gate (default: the baseline's)")
-    p.add_argument("--workers", type=int, help="local processes (default: number of cores, at most 4)")
+    p.add_argument("--workers", type=COUNT, help="local processes (default: number of cores, at most 4)")
     p.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run (atomically)")
     p.add_argument("--k", type=float, default=gate.K_DEFAULT,
                    help=f"tolerance in standard errors, stored in a new baseline (default {gate.K_DEFAULT:g})")
@@ -350,8 +417,11 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, _terminated)
     try:
         return args.func(args)
-    except (CalibrationInputError, ScenarioError, ScoreInputError, ResultsError, FileNotFoundError) as exc:
+    except (CalibrationInputError, ScenarioError, ScoreInputError, ResultsError, CommandLineError) as exc:
         print(f"miri-testbed: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder the system refuses (permissions, disk full, a file for a folder)
+        print(f"miri-testbed: error: {_os_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         # Every finished cell or product is already on disk (atomic writes); a study resumes.

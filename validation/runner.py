@@ -18,6 +18,8 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +108,25 @@ def default_workers():
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+def _die_with_parent():
+    """Pool-worker initializer: end this worker as soon as the process that started it dies.
+
+    A pool's workers wait on its call queue; a parent killed with SIGKILL cannot stop
+    them, and they would wait forever.  A dead parent's children are re-parented, so a
+    daemon thread that sees the parent pid change ends the worker at once.  Polling keeps
+    it portable (Linux's PR_SET_PDEATHSIG has no macOS equivalent); the half-second
+    poll costs nothing beside a cell of seconds.
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)  # no cleanup to wait for: the cell's results had nowhere to go
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=False):
     """Yield ``(index, rows, pull histogram, views)`` for each of ``cells`` as it finishes.
 
@@ -125,7 +146,7 @@ def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=Fal
         for i, c in enumerate(cells):
             yield (i, *compute_cell(c, workdir, keep_products))
         return
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(cells)))
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(cells)), initializer=_die_with_parent)
     try:
         futures = {pool.submit(compute_cell, c, workdir, keep_products): i for i, c in enumerate(cells)}
         for future in as_completed(futures):

@@ -39,6 +39,12 @@ class RandomStars:
     margin_pix: int = 20
     min_separation_pix: float = 0.0
 
+    def __post_init__(self):
+        if self.n < 0:
+            raise ValueError(f"n must be >= 0, got {self.n}")
+        if not 0 < self.flux_min_mjy <= self.flux_max_mjy:  # log-uniform fluxes need both > 0
+            raise ValueError(f"need 0 < flux_min_mjy <= flux_max_mjy, got {self.flux_min_mjy}, {self.flux_max_mjy}")
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -55,8 +61,11 @@ class Scenario:
         stars = ()
         if self.random_stars:
             r = self.random_stars
-            stars = random_star_field(self.observation, r.n, r.flux_min_mjy, r.flux_max_mjy,
-                                      rng_streams(seed)["scene"], r.margin_pix, r.min_separation_pix)
+            try:
+                stars = random_star_field(self.observation, r.n, r.flux_min_mjy, r.flux_max_mjy,
+                                          rng_streams(seed)["scene"], r.margin_pix, r.min_separation_pix)
+            except ValueError as exc:  # a margin or separation the subarray cannot hold
+                raise ScenarioError(f"scenario {self.name!r}.scene.random_stars: {exc}") from None
         return Scene(self.sources + stars, self.background_mjy_sr)
 
 

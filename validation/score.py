@@ -113,6 +113,8 @@ def residuals(truth, rate_path, where=None):
     except Exception as exc:
         raise ScoreInputError(f"{rate_path}: cannot be read as a JWST rate file ({exc})") from None
     with model:
+        if not isinstance(model, dm.ImageModel):  # an uncal, rateints, ... given for the rate
+            raise ScoreInputError(f"{rate_path}: a {type(model).__name__}, not a rate image (ImageModel)")
         rate, err, flags = model.data.astype(np.float64), model.err.astype(np.float64), model.dq
     true_rate = truth.image("RATE").astype(np.float64)
     if rate.shape != true_rate.shape:
