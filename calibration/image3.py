@@ -3,7 +3,9 @@
 cruciform (:mod:`calibration.cruciform`) -> background (local, map, or dedicated
 background exposures calibrated through detector1 and photom like the science,
 :mod:`calibration.background`) -> source catalog (aperture photometry with the APCORR
-reference, :mod:`calibration.catalog`) -> alignment (:mod:`calibration.alignment`).
+reference, :mod:`calibration.catalog`, or PSF fitting with the PSFGRID reference,
+:mod:`calibration.psf_photometry`; ``psf`` without a PSFGRID reference in the folder
+measures in apertures and says so) -> alignment (:mod:`calibration.alignment`).
 The cruciform and background steps change the image the catalog measures, not the cal
 product; alignment updates the cal product's WCS.  Their records go to the catalog's
 meta (``steps``) and, through the pipeline, to the cal product's HISTORY.
@@ -13,7 +15,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 
-from . import Skip, alignment, background, cruciform, detector1, image2
+from . import Skip, alignment, background, cruciform, detector1, image2, psf_photometry
 from . import references as refs
 from .alignment import celestial_wcs, sky_positions
 from .catalog import aperture_row
@@ -171,8 +173,13 @@ def run(log, exposure, cal, folder, choice, background_paths=()):
     image, var = log.run("background", choice["background"], image, cal.err.astype(np.float64) ** 2,
                          resolve=lambda: (_dedicated_backgrounds(background_paths, exposure, folder, choice),))
     err = np.sqrt(var).astype(np.float32)  # float32, as the cal product's ERR
-    catalog = log.run("catalog", choice["catalog"], image, err, celestial_wcs(cal.meta), meta.instrument.filter,
-                      aperture, cal.meta.photometry.pixelarea_steradians)
+    psf = psf_photometry.load_psf(folder, exposure)
+    variant = choice["catalog"]
+    if variant == "psf" and psf is None:
+        log.note("catalog", "catalog=psf: no PSFGRID reference in the folder; aperture photometry instead")
+        variant = "aperture"
+    catalog = log.run("catalog", variant, image, err, celestial_wcs(cal.meta), meta.instrument.filter,
+                      aperture, cal.meta.photometry.pixelarea_steradians, resolve=lambda: (psf,))
     if background_paths:
         catalog.meta["background_exposures"] = [Path(path).name for path in background_paths]
     align_catalog(log, choice["alignment"], catalog, cal, folder, exposure)

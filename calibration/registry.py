@@ -24,7 +24,7 @@ ramp_fit    data, groupdq, read_noise, gain, group_time, dark_rate          Ramp
 photom      rate, var_poisson, var_rnoise; factor (PHOTMJSR)                (sci, var_p, var_r)
 cruciform   sci; kernel (a, s, gap)                                         (sci, apcorr factor)
 background  sci, var; backgrounds [(sci, var), ...]                         (sci, var)
-catalog     sci, err, wcs, filter, aperture, pixel_area_sr                  QTable
+catalog     sci, err, wcs, filter, aperture, pixel_area_sr; psf             QTable
 alignment   x, y, wcs; refcat (ra, dec), distortion, origin                 (wcs, info)
 ==========  ==============================================================  ====================
 
@@ -43,6 +43,7 @@ from .frames import flag_first, flag_last
 from .jump import detect_jumps, detect_jumps_likelihood
 from .linearity import correct_linearity
 from .photom import apply_photom
+from .psf_photometry import psf_catalog
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
 from .showers import flag_showers
@@ -61,7 +62,7 @@ ALGORITHMS = {
     "showers": {"box": flag_showers, "none": NONE},
     "ramp_fit": {"likelihood": fit_likelihood, "ols": fit_ols, "optimal": fit_optimal},
     "photom": {"reference": apply_photom},
-    "catalog": {"aperture": source_catalog},
+    "catalog": {"aperture": source_catalog, "psf": psf_catalog},
     "cruciform": {"subtract": cruciform.subtract, "apcorr": cruciform.apcorr, "none": NONE},
     "alignment": {"catalog": alignment.align_to_catalog, "none": NONE},
     "background": {"local": Skip("variant 'local' chosen: the catalog's sky annuli take each source's background"),

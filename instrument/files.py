@@ -79,6 +79,18 @@ def write_text(path, text):
     return Path(path)
 
 
+def _primary_hdu(reftype, selection, provenance, description, header, data=None):
+    """The primary HDU of a reference file with the cards of :func:`instrument.refmeta.header_cards`."""
+    from astropy.io import fits
+
+    from .refmeta import header_cards
+
+    primary = fits.PrimaryHDU(data)
+    for key, value in {**header_cards(reftype, selection, provenance, description), **(header or {})}.items():
+        primary.header[key] = value
+    return primary
+
+
 def write_table_reference(path, reftype, table, *, selection, provenance, description, header=None):
     """Write a FITS table reference of a type CRDS does not have, atomically.
 
@@ -108,15 +120,36 @@ def write_table_reference(path, reftype, table, *, selection, provenance, descri
     """
     from astropy.io import fits
 
-    from .refmeta import header_cards
-
-    primary = fits.PrimaryHDU()
-    for key, value in {**header_cards(reftype, selection, provenance, description), **(header or {})}.items():
-        primary.header[key] = value
     hdu = fits.table_to_hdu(table)
     hdu.name = reftype
     with atomic_path(path) as tmp:
-        fits.HDUList([primary, hdu]).writeto(tmp)
+        fits.HDUList([_primary_hdu(reftype, selection, provenance, description, header), hdu]).writeto(tmp)
+    return Path(path)
+
+
+def write_image_reference(path, reftype, data, *, selection, provenance, description, header=None):
+    """Write a FITS reference whose content is the primary array, of a type CRDS does not have, atomically.
+
+    The type is PSFGRID (the STPSF/WebbPSF PSF-grid layout); the primary header carries
+    the selectors and provenance of :func:`instrument.refmeta.header_cards`.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file.
+    reftype : str
+        REFTYPE.
+    data : numpy.ndarray
+        The primary array.
+    selection, provenance, description, header
+        As :func:`write_table_reference`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    with atomic_path(path) as tmp:
+        _primary_hdu(reftype, selection, provenance, description, header, data).writeto(tmp)
     return Path(path)
 
 

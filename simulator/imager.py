@@ -24,7 +24,7 @@ from miri_testbed.instrument import modes
 
 from . import background, pointing, sky
 from .config import Scene
-from .imager_references import write_optics_references, write_photometric_references
+from .imager_references import write_optics_references, write_photometric_references, write_psf_reference
 
 MODE = modes.mode("imager")
 
@@ -94,11 +94,12 @@ def describe_exposure(meta, observation):
 
 
 def write_references(folder, scene, observation, options, effects, truth, references_rng, optics_rng):
-    """Write the imager's references (PHOTOM, APCORR, CRUCIFORM, DISTPOLY, REFCAT); return
+    """Write the imager's references (PHOTOM, APCORR, PSFGRID, CRUCIFORM, DISTPOLY, REFCAT); return
     ``{reftype: path}``.  ``truth`` is the :class:`simulator.detector.DetectorTruth` (its
     gain sets PHOTOM's scale).
     """
     paths = write_photometric_references(folder, observation, options, effects.optics, truth, references_rng)
+    paths.update(write_psf_reference(folder, observation, options))
     paths.update(write_optics_references(folder, scene, options, effects, optics_rng))
     return paths
 

@@ -11,6 +11,11 @@ cruciform kernel, the distortion and an astrometric reference catalog.
   sub-pixel source phases, the local-background annulus accounted for:
   ``apcorr = 1 / (EE(r) - A_ap <PSF>_annulus)``.  EE is relative to the PSF's total
   light (the stamp holds slightly less; see :mod:`simulator.psf`).
+* PSFGRID (not a CRDS type: a PSF grid in the STPSF/WebbPSF FITS layout that
+  ``photutils.psf.GriddedPSFModel.read(path, format="webbpsf")`` reads; one PSF, no
+  field dependence), the exposure's filter: the ePSF a calibration programme measures
+  from a dithered bright star when ``measured``, the truth's when ``perfect``
+  (:mod:`simulator.epsf`); it reaches beyond the APCORR sky annulus.
 * CRUCIFORM (not a CRDS type; a FITS table with the CRDS selection keywords): the
   kernel ``(a, s, gap)`` per filter, as fitted on bright stars.  ``measured``: a and s
   each with a relative error ``CRUCIFORM_ERROR`` (placeholder); zero amplitude when the
@@ -24,6 +29,7 @@ cruciform kernel, the distortion and an astrometric reference catalog.
 """
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 from astropy.table import Table
@@ -31,10 +37,10 @@ from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photo
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import imager, readout
-from miri_testbed.instrument.files import save_model, write_table_reference, write_text
+from miri_testbed.instrument.files import save_model, write_image_reference, write_table_reference, write_text
 from miri_testbed.instrument.refmeta import Selection
 
-from . import cruciform, psf, throughput
+from . import cruciform, epsf, psf, throughput
 from .pointing import DISTORTION, DISTORTION_CENTRE, DISTORTION_SCALE
 from .references import PROVENANCE, _describe
 
@@ -133,6 +139,28 @@ def write_photometric_references(folder, observation, options, effects, truth, r
                        "aperture corrections measured on the simulated PSF")
     return {"PHOTOM": save_model(photom, folder / f"miri_testbed_photom_{sub.lower()}.fits"),
             "APCORR": save_model(apcorr, folder / f"miri_testbed_apcorr_{sub.lower()}.fits")}
+
+
+def write_psf_reference(folder, observation, options):
+    """Write the PSFGRID reference of the exposure's filter into ``folder``; return ``{reftype: path}``.
+
+    Its header says what the STPSF/WebbPSF grid layout needs (OVERSAMP, one DET_YX0
+    position: the middle of the full frame, NUM_PSFS) and how the array is normalised.
+    """
+    name = observation.filter.upper()
+    if options.kind == "measured":
+        data = epsf.measured(name, aperture_corrections(name)[0][4])
+        norm = ("STAMP", "sum / OVERSAMP**2 = 1")
+    else:
+        data = epsf.perfect(name)
+        norm = ("TOTAL", "sum / OVERSAMP**2 = light in the stamp")
+    header = {"OVERSAMP": (epsf.OVERSAMPLE, "samples per detector pixel"), "NUM_PSFS": 1,
+              "DET_YX0": ("(511.5, 515.5)", "(y, x) detector position of PSF 0"), "NORMALIZ": norm}
+    path = write_image_reference(folder / f"miri_testbed_psfgrid_{name.lower()}.fits", "PSFGRID",
+                                 data[None].astype(np.float32), selection=replace(IMAGER, filter=name),
+                                 provenance=PROVENANCE, description=f"imager ePSF of {name} ({options.kind})",
+                                 header=header)
+    return {"PSFGRID": path}
 
 
 def _write(path, reftype, kind, description, table, header=None):

@@ -57,7 +57,7 @@ def test_every_metric_the_scorers_write_has_a_direction_or_is_deliberately_unjud
     from miri_testbed.validation.metrics import undirected
 
     names = set()
-    for module in ("score.py", "detector_score.py"):
+    for module in ("score.py", "detector_score.py", "crowding.py"):
         tree = ast.parse((Path(validation.__file__).parent / module).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "metric":

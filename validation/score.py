@@ -29,7 +29,11 @@ long-form row each, columns ``metric, value, unit`` plus context):
   catastrophes a robust width does not see;
 * ``detected_fraction``: per exposure, the fraction of true sources detected;
 * ``flux_ratio_saturated``: ``flux_ratio`` again for the sources whose brightest true
-  pixel collects more than the full well within the integration (their cores saturate).
+  pixel collects more than the full well within the integration (their cores saturate);
+* ``nearest_neighbour_pix``, ``contamination`` (per true source), ``flux_ratio_isolated``
+  and ``flux_ratio_blended`` (per matched source): how crowded each source is and the
+  flux ratio split by it (:mod:`validation.crowding`), when the catalog says its
+  ``aperture_radius``.
 
 ``pull_std`` is the robust width ``1.4826 * MAD`` beside the plain standard deviation
 (``pull_rms``), so a handful of bad-pixel outliers does not hide a calibration problem
@@ -46,6 +50,8 @@ from miri_testbed.instrument import dq
 from miri_testbed.simulator.showers import footprint
 from miri_testbed.simulator.truth import Truth, TruthFileError, read_truth
 
+from . import crowding
+
 RATE_BINS = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0, np.inf)  # DN/s, lower edges
 PULL_HIST_EDGES = np.linspace(-6, 6, 121)
 RATE_TRUTH = ("RATE", "BADPIX")  # the truth components each scorer reads
@@ -54,7 +60,7 @@ RATE_METRICS = ("pull_mean", "pull_std", "pull_rms", "pull_n", "rate_bias_sigma"
                 "pull_outlier_fraction")  # what each scorer writes
 CATALOG_METRICS = ("alignment_refused", "flux_ratio", "flux_ratio_shower_hit", "flux_ratio_saturated",
                    "astrometric_error", "astrometric_error_aligned", "astrometric_error_unaligned", "ra_offset",
-                   "dec_offset", "detected", "detected_fraction", "false_detections")
+                   "dec_offset", "detected", "detected_fraction", "false_detections") + crowding.METRICS
 OUTLIER_PULL = 5.0
 GAUSSIAN_OUTLIER_FRACTION = 5.733e-7  # P(|z| > 5) of a unit normal
 
@@ -298,7 +304,16 @@ def score_catalog(truth, cat_path, match_radius_arcsec=0.3):
     if len(sources):
         rows.append(dict(metric="detected_fraction", value=float(matched.mean()), unit=""))
     rows.append(dict(metric="false_detections", value=float((~used).sum()), unit="source"))
-    return rows
+    return rows + _crowding(truth, sources, cat, rows)
+
+
+def _crowding(truth, sources, cat, rows):
+    """The rows of :func:`validation.crowding.crowding_rows`, in the catalog's aperture (none without one)."""
+    if not len(sources) or not len(cat) or "aperture_radius" not in cat.colnames:
+        return []
+    radius = float(np.median(u.Quantity(cat["aperture_radius"]).value))
+    return crowding.crowding_rows(sources, truth.config["observation"]["filter"], radius, truth.image("ILLUM").shape,
+                                  [r for r in rows if r["metric"] == "flux_ratio"])
 
 
 def score(truth, rate_path, cat_path, match_radius_arcsec=0.3):
