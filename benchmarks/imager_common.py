@@ -18,11 +18,12 @@ from miri_testbed.instrument.files import write_text  # noqa: E402
 from miri_testbed.validation.runner import Cell, run_cells  # noqa: E402
 
 
-def run(scenarios, seeds, workdir, algorithms=None, workers=1):
-    """Long-form metrics of every (scenario, seed) cell with one algorithm set."""
+def run(scenarios, seeds, workdir, algorithms=None, workers=1, keep_products=False):
+    """Long-form metrics of every (scenario, seed) cell with one algorithm set (with
+    ``keep_products``, each cell's files stay in ``workdir/<scenario>/seed<N>/``)."""
     algos = tuple(sorted((algorithms or {}).items()))
     cells = [Cell(s, seed, algos) for s in scenarios for seed in seeds]
-    table, _ = run_cells(cells, workdir, workers=workers, progress=False)
+    table, _ = run_cells(cells, workdir, workers=workers, keep_products=keep_products, progress=False)
     return table
 
 

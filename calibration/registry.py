@@ -91,7 +91,7 @@ UNCHANGED = {
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
             "lastframe": "flag", "linearity": "reference", "dark": "reference", "jump": "likelihood",
-            "showers": "box", "ramp_fit": "likelihood", "photom": "reference", "catalog": "aperture",
+            "showers": "box", "ramp_fit": "likelihood", "photom": "reference", "catalog": "psf",
             "cruciform": "subtract", "alignment": "catalog", "background": "local"}
 
 
