@@ -5,6 +5,8 @@ ePSF a simulated calibration programme measures, simulator.epsf), 25 stars of
 0.1-20 mJy anywhere in the field (neighbours 5-30 px apart are common), in F770W,
 F1500W and F2550W; or, with --suite, the scenarios of a suite (the issue's check:
 --suite full --seeds 1).  Both catalog variants run on the same exposures (same seeds).
+With --perfect-refs every reference is the truth (a PSF model, photometric factor and
+decay without error): what is left is the photometry's own error.
 
 Reported per scenario and variant: the median flux ratio minus 1 (S/N > 100) of all
 matched stars (what IMG-FLUX-1 pools), of isolated and of blended stars (blended:
@@ -15,9 +17,11 @@ detected; false detections per exposure; the flux pull width (robust, 1.4826 MAD
 catalog, alignment) on the first seed's cal product, best of --repeat runs, with the
 PSF/aperture time ratio.
 
-Run:  python benchmarks/imager_crowded.py [--suite NAME|FILE] [--seeds 1 2 3] [--repeat 3] [--record]
+Run:  python benchmarks/imager_crowded.py [--suite NAME|FILE] [--seeds 1 2 3] [--perfect-refs] [--repeat 3]
+      [--record]
 """
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +31,7 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import image3, registry
 from miri_testbed.calibration.steps import StepLog
-from miri_testbed.simulator import Observation
+from miri_testbed.simulator import Observation, ReferenceOptions
 from miri_testbed.validation.scenarios import RandomStars, Scenario, load_suite
 
 from imager_common import median_iqr, publish, run
@@ -66,10 +70,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", help="the scenarios of this suite instead of the crowded fields")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--perfect-refs", action="store_true", help="every reference the truth")
     parser.add_argument("--repeat", type=int, default=3, help="timing repeats (best of)")
     parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args()
     scenarios = load_suite(args.suite).scenarios if args.suite else crowded_fields()
+    if args.perfect_refs:
+        scenarios = [dataclasses.replace(s, references=ReferenceOptions(kind="perfect")) for s in scenarios]
     tables, seconds = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for variant in VARIANTS:
@@ -79,7 +86,7 @@ def main():
             cell = Path(tmp) / "aperture" / s.name / f"seed{args.seeds[0]}"
             seconds[s.name] = {v: stage3_seconds(cell, s.name, v, args.repeat) for v in VARIANTS}
     lines = [__doc__.split("\n\n")[0], f"{'suite ' + args.suite if args.suite else 'crowded SUB256 fields'}, "
-             f"seeds {args.seeds}", "",
+             f"seeds {args.seeds}, {'perfect' if args.perfect_refs else 'measured'} references", "",
              f"{'scenario':22s} {'catalog':9s} {'all':>8s} {'n':>4s} {'isolated':>9s} {'IQR':>7s} {'n':>4s} "
              f"{'blended':>9s} {'IQR':>7s} {'n':>4s} {'detected':>8s} {'false/exp':>9s} {'pull w':>6s} "
              f"{'stage3 s':>8s} {'x aperture':>10s}"]
@@ -98,7 +105,8 @@ def main():
                          f"{pull_width(t[t.metric == 'flux_ratio']):6.2f} {sec:8.2f} "
                          f"{sec / seconds[s.name]['aperture']:10.1f}")
         lines.append("")
-    publish("imager_crowded" + (f"_{Path(args.suite).stem}" if args.suite else ""), lines)
+    name = "imager_crowded" + (f"_{Path(args.suite).stem}" if args.suite else "")
+    publish(name + ("_perfect" if args.perfect_refs else ""), lines)
 
 
 if __name__ == "__main__":
