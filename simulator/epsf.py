@@ -27,7 +27,7 @@ So the reference differs from the truth as a measured one does: photon noise (mo
 in the wings), the pointing scatter (a blur and a shape error of the core), the sky
 estimate, and a stamp that ends.  The programme is run once per filter with a fixed
 seed (one reference file serves every exposure, as one CRDS file does) and cached on
-disk beside the PSF it was made from.  Cost: 1-3 s per filter, once per machine.
+disk beside the PSF it was made from.  Cost: 2-5 s per filter, once per machine.
 
 ``perfect``: the truth's ePSF, the oversampled intensity of :mod:`simulator.psf`
 summed over OVERSAMPLE x OVERSAMPLE blocks centred on each sample point of the output
