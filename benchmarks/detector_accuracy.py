@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from miri_testbed.calibration import registry  # noqa: E402
 from miri_testbed.calibration.peers import JumpData  # noqa: E402
 from miri_testbed.simulator import DetectorEffects, Observation  # noqa: E402
-from miri_testbed.simulator.detector import draw_detector, ramps  # noqa: E402
+from miri_testbed.simulator.detector import draw_detector, event_mask, ramps  # noqa: E402
 from miri_testbed.simulator.exposure import rng_streams  # noqa: E402
 from miri_testbed.validation.detector_score import detector_metrics  # noqa: E402
 
@@ -61,7 +61,8 @@ def exposure(seed, effects, rate_e=None, ngroups=30, nints=2):
     showers = Table(rows=[tuple(s.values()) for s in events["showers"]],
                     names=("t", "x", "y", "a", "b", "angle", "peak_dn")) if events["showers"] else \
         Table(names=("t", "x", "y", "a", "b", "angle", "peak_dn"))
-    true = dict(rate=rate_e / truth.gain, badpix=truth.dead | truth.hot | truth.reference, events=events["mask"],
+    true = dict(rate=rate_e / truth.gain, badpix=truth.dead | truth.hot | truth.reference,
+                events=event_mask(obs, truth, events),
                 hits=events["hits"], showers=showers, ngroups=ngroups, nints=nints, group_time=obs.group_time,
                 gain=float(np.median(truth.gain)), read_noise=float(np.median(truth.read_noise)))
     saturation = 0.97 * truth.full_well / truth.gain

@@ -28,7 +28,7 @@ import numpy as np
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import readout as readout_rules
 
-from . import cosmic_rays, emi, nonlinearity, reset, showers
+from . import cosmic_rays, emi, nonlinearity, readclock, reset, showers
 
 
 @dataclass
@@ -75,64 +75,163 @@ def draw_detector(readout, effects, rng):
     )
 
 
-def accumulate(rate_e, readout, poisson, rng):
-    """Collected charge (e-) at each group read, shape ``(nints, ngroups, ny, nx)``."""
-    t_g = readout_rules.group_time(readout.subarray, readout.readpatt)
-    shape = (readout.nints, readout.ngroups) + rate_e.shape
-    mean_step = np.broadcast_to(rate_e * t_g, shape)
-    steps = rng.poisson(mean_step).astype(np.float64) if poisson else np.array(mean_step, np.float64)
-    return np.cumsum(steps, axis=1)
+def draw_events(readout, truth, effects, rng):
+    """The cosmic rays and showers of an exposure: ``{"hits": ..., "showers": [...]}``.
 
-
-def events(readout, truth, effects, rng):
-    """Cosmic-ray and shower charge at each read (e-) and their truth records."""
-    shape = (readout.nints, readout.ngroups) + truth.gain.shape
-    charge = np.zeros(shape)
-    mask = np.zeros(shape, np.uint8)  # bit 1: cosmic-ray arrival, bit 2: shower arrival
+    ``hits``: the deposits of :func:`cosmic_rays.deposits` (empty arrays without cosmic
+    rays); ``showers``: :func:`showers.draw`'s list.
+    """
+    shape = truth.gain.shape
     hits = {k: np.empty(0) for k in ("hit", "t", "y", "x", "integration", "group", "charge_e")}
     shower_list = []
     if effects.cosmic_rays:
-        hits = cosmic_rays.deposits(readout, truth.gain.shape,
-                                    cosmic_rays.CosmicRayModel(rate_per_pixel_s=effects.cosmic_ray_rate), rng)
-        seen = hits["group"] < readout.ngroups
-        increments = np.zeros(shape)
-        np.add.at(increments, (hits["integration"][seen], hits["group"][seen], hits["y"][seen], hits["x"][seen]),
-                  hits["charge_e"][seen])
-        charge += np.cumsum(increments, axis=1)
-        mask[hits["integration"][seen], hits["group"][seen], hits["y"][seen], hits["x"][seen]] |= 1
+        model = cosmic_rays.CosmicRayModel(rate_per_pixel_s=effects.cosmic_ray_rate)
+        hits = cosmic_rays.deposits(readout, shape, model, rng)
     if effects.showers:
-        model = showers.ShowerModel(rate_per_detector_s=effects.shower_rate)
-        shower_list = showers.draw(readout, truth.gain.shape, model, rng)
-        arrival = np.zeros(shape, bool)
-        showers.add_charge(charge, arrival, shower_list, readout, truth.gain, model)
-        mask[arrival] |= 2
-    dead = truth.dead | truth.reference
-    charge[:, :, dead] = 0.0
-    return charge, mask, hits, shower_list
+        shower_list = showers.draw(readout, shape, showers.ShowerModel(rate_per_detector_s=effects.shower_rate), rng)
+    return {"hits": hits, "showers": shower_list}
+
+
+def _seen(hits, readout):
+    """``(integration, group, y, x, charge_e)`` of the cosmic-ray deposits a read sees."""
+    seen = hits["group"] < readout.ngroups
+    return (*(hits[name][seen].astype(np.int64) for name in ("integration", "group", "y", "x")),
+            hits["charge_e"][seen])
+
+
+class _EventCharge:
+    """The charge (e-) the events put in each read, one frame at a time, reads in order.
+
+    A hit's charge stays for the rest of its integration: frame k holds the deposits of
+    groups <= k, summed group by group as a cumulative sum over the groups would; the
+    showers' released charge comes on top; dead and reference pixels get none.
+    """
+
+    def __init__(self, readout, truth, events):
+        self.ngroups = readout.ngroups
+        i, k, y, x, q = _seen(events["hits"], readout)
+        order = np.argsort(i * self.ngroups + k, kind="stable")  # each frame's deposits in table order
+        self.frame, self.y, self.x, self.q = (i * self.ngroups + k)[order], y[order], x[order], q[order]
+        self.deposits = showers.deposits(events["showers"], readout, truth.gain)
+        self.model = showers.ShowerModel()  # how charge is released; only the rate, spent on the draw, is set
+        self.starts = readclock.frame_starts(readout)
+        self.resets = np.arange(readout.nints) * (readout.ngroups + 1) * readout.frame_time
+        self.dead = truth.dead | truth.reference
+        self.deposited = np.zeros(truth.gain.shape)
+
+    def __call__(self, i, k):
+        """The event charge of read ``k`` of integration ``i``, ``(ny, nx)``."""
+        if k == 0:
+            self.deposited[:] = 0.0
+        n = i * self.ngroups + k
+        lo, hi = np.searchsorted(self.frame, [n, n + 1])
+        if hi > lo:
+            increment = np.zeros(self.deposited.shape)
+            np.add.at(increment, (self.y[lo:hi], self.x[lo:hi]), self.q[lo:hi])
+            self.deposited += increment
+        frame = self.deposited.copy()
+        showers.add_charge(frame, self.deposits, self.starts[i, k], self.resets[i], self.model)
+        frame[self.dead] = 0.0
+        return frame
+
+
+def _mean_step(illumination_e, readout, truth):
+    """Mean charge (e-) a pixel collects in one group: illumination (none in dead and reference pixels) and dark."""
+    rate = np.where(truth.dead | truth.reference, 0.0, illumination_e) + truth.dark_rate
+    return rate * readout_rules.group_time(readout.subarray, readout.readpatt)
+
+
+def _charges(mean_step, counts, readout, truth, events):
+    """``(i, k, Q)``: the charge (e-) of each read, in read order, up to the full well.
+
+    ``counts`` gives the Poisson charge collected in each group, frame by frame in read
+    order (None: the mean, no Poisson noise); it is accumulated since the integration's
+    reset, with the events' charge on top.
+    """
+    event_charge = _EventCharge(readout, truth, events)
+    for i in range(readout.nints):
+        collected = np.zeros(mean_step.shape)
+        for k in range(readout.ngroups):
+            collected += mean_step if counts is None else next(counts)
+            charge = event_charge(i, k)
+            charge += collected
+            np.minimum(charge, truth.full_well, out=charge)
+            yield i, k, charge
+
+
+def event_mask(readout, truth, events):
+    """Where events first appear, ``(nints, ngroups, ny, nx)`` uint8 (the truth's EVENTS).
+
+    Bit 1: a cosmic ray, bit 2: a shower (inside its e^-2 ellipse), from the ``hits`` and
+    ``showers`` of :func:`ramps`.  Made when it is written, not with the ramps: it is a
+    quarter of a ramp.
+    """
+    mask = np.zeros((readout.nints, readout.ngroups) + truth.gain.shape, np.uint8)
+    mask[_seen(events["hits"], readout)[:4]] |= 1
+    for d in showers.deposits(events["showers"], readout, truth.gain):
+        mask[d.arrival] |= 2
+    return mask
+
+
+def linear_signal(illumination_e, readout, truth, effects, events):
+    """``B + Q / g`` of every read, DN, float32 ``(nints, ngroups, ny, nx)`` (the truth's LINEAR).
+
+    The ramps of :func:`ramps` without nonlinearity, offsets, EMI and noise.  Made apart
+    from the ramps, as each is as large as a ramp: the Poisson draws of :func:`ramps` are
+    replayed from the generator state it recorded (``events["poisson_state"]``) and its
+    events are added again, so the charge is the ramps' exactly (it costs the time of the
+    draws again).
+    """
+    mean_step = _mean_step(illumination_e, readout, truth)
+    counts = None
+    if effects.poisson:
+        state = events["poisson_state"]
+        rng = np.random.Generator(getattr(np.random, state["bit_generator"])())
+        rng.bit_generator.state = state
+        counts = (rng.poisson(mean_step) for _ in range(readout.nints * readout.ngroups))
+    out = np.empty((readout.nints, readout.ngroups) + truth.gain.shape, np.float32)
+    for i, k, charge in _charges(mean_step, counts, readout, truth, events):
+        out[i, k] = truth.bias + charge / truth.gain
+    return out
 
 
 def ramps(illumination_e, readout, truth, effects, rng, emi_lines=()):
-    """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them,
-    and the truth of what went in: linear signal (DN), event masks and lists.
+    """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them, and what went in.
+
+    What went in: the events (``hits``, ``showers``; their mask: :func:`event_mask`), the
+    ``emi`` lines and the ``poisson_state`` from which :func:`linear_signal` makes the
+    linear signal.
 
     ``emi_lines`` (:func:`emi.draw`) are added without drawing from ``rng``, so the
     same ``rng`` gives the same noise with and without EMI.
+
+    The ramps are made one frame (integration, group) at a time, so besides them only a
+    few frames are in memory.  ``rng`` is drawn as a draw of the whole cube would take it:
+    the Poisson charge of every frame (kept in the output until the frame's signal
+    replaces it: float32 counts are exact to 2^24 e-, 80 full wells in one group), then
+    the events, then the read noise of every frame.
     """
-    rate = np.where(truth.dead | truth.reference, 0.0, illumination_e) + truth.dark_rate
-    charge = accumulate(rate, readout, effects.poisson, rng)
-    event_charge, event_mask, hits, shower_list = events(readout, truth, effects, rng)
-    charge += event_charge
-    np.minimum(charge, truth.full_well, out=charge)
-    linear = (truth.bias + charge / truth.gain).astype(np.float32)
-    if effects.nonlinearity:
-        charge = nonlinearity.response(charge, truth.full_well, nonlinearity.NonlinearityModel())
-    signal = truth.bias + charge / truth.gain
-    if effects.reset_anomaly:
-        signal += reset.offsets(readout.ngroups, reset.ResetModel())[:, None, None]
-    emi.add(signal, emi_lines, readout)
-    if effects.read_noise:
-        signal += truth.read_noise * rng.standard_normal(signal.shape)
-    if effects.digitize:
-        signal = np.clip(np.rint(signal), 0, det.ADC_MAX_DN)
-    return signal.astype(np.float32), dict(linear=linear, mask=event_mask, hits=hits, showers=shower_list,
-                                           emi=list(emi_lines))
+    mean_step = _mean_step(illumination_e, readout, truth)
+    poisson_state = rng.bit_generator.state
+    out = np.empty((readout.nints, readout.ngroups) + truth.gain.shape, np.float32)
+    if effects.poisson:
+        for frame in out.reshape((-1,) + mean_step.shape):
+            frame[...] = rng.poisson(mean_step)
+    events = draw_events(readout, truth, effects, rng)
+    counts = iter(out.reshape((-1,) + mean_step.shape)) if effects.poisson else None
+    offsets = reset.offsets(readout.ngroups, reset.ResetModel()) if effects.reset_anomaly else None
+    starts, read_offsets = readclock.frame_starts(readout), readclock.pixel_offsets(readout)
+    for i, k, charge in _charges(mean_step, counts, readout, truth, events):
+        if effects.nonlinearity:
+            charge = nonlinearity.response(charge, truth.full_well, nonlinearity.NonlinearityModel())
+        signal = truth.bias + charge / truth.gain
+        if offsets is not None:
+            signal += offsets[k]
+        if emi_lines:
+            signal += emi.waveform_at(emi_lines, starts[i, k], read_offsets)
+        if effects.read_noise:
+            signal += truth.read_noise * rng.standard_normal(signal.shape)
+        if effects.digitize:
+            signal = np.clip(np.rint(signal), 0, det.ADC_MAX_DN)
+        out[i, k] = signal
+    return out, dict(events, emi=list(emi_lines), poisson_state=poisson_state)

@@ -106,15 +106,6 @@ def waveform_at(lines, starts, offsets):
     return out
 
 
-def add(signal, lines, readout):
-    """Add the EMI to ``signal`` (nints, ngroups, ny, nx) in place, one integration at a time."""
-    if not lines:
-        return signal
-    for i in range(signal.shape[0]):
-        signal[i] += waveform(lines, readout, integration=i)
-    return signal
-
-
 def table(lines):
     """The lines as a truth table: one row per line and harmonic."""
     rows = [(ln.name, ln.frequency_hz, ln.drift, h, a, p)

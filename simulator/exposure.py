@@ -71,7 +71,8 @@ def ramp_model(data, observation):
     ro = observation.readout
     sub = readout_rules.subarray(ro.subarray)
     patt = readout_rules.readout_pattern(ro.readpatt)
-    model = dm.RampModel(data=data)
+    # an all-zero GROUPDQ of pages never written takes no memory (the model's default is filled in)
+    model = dm.RampModel(data=data, groupdq=np.zeros(data.shape, np.uint8))
     meta = model.meta
     meta.telescope = "JWST"
     meta.instrument.name = "MIRI"
@@ -157,7 +158,6 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     light = mode.illuminate(scene, observation, effects, rngs["optics"])
     if emi_lines is None:
         emi_lines = emi.draw(ro, effects.detector, rngs["emi"])
-    data, events = detector.ramps(light.images[ro.detector], ro, truth, effects.detector, rngs["ramps"], emi_lines)
     config = {
         "mode": observation.mode,
         "scene": {"background_mjy_sr": scene.background_mjy_sr, "sources": [asdict(s) for s in scene.sources]},
@@ -166,29 +166,36 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
         "references": asdict(references),
         "seed": seed,
     }
+    companions = mode.companions(scene, observation, effects)
+    # One ramp-sized array at a time, each written and let go before the next is made (the
+    # streams are independent, so the order of the files does not change their content):
+    # the uncal, the truth's linear signal and event mask, the references, the companions.
+    data, events = detector.ramps(light.images[ro.detector], ro, truth, effects.detector, rngs["ramps"], emi_lines)
+    uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
+    del data
+    events["linear"] = detector.linear_signal(light.images[ro.detector], ro, truth, effects.detector, events)
+    truth_path = write_truth(
+        outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
+        illumination=light.images[ro.detector], truth=truth, sources=light.sources, events=events,
+        true_pointing=light.true_pointing,
+        background_observation=next((obs for role, obs, *_ in companions if role == "background"), None),
+    )
+    del events
     refs = write_detector_references(outdir / "refs", truth, ro, references, effects.detector, rngs["references"],
                                      emi_lines)
     refs.update(mode.write_references(outdir / "refs", scene, observation, references, effects, truth,
                                       rngs["references"], rngs["optics"]))
-    uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
-    members, paths, companion_obs = [("science", uncal)], {}, {}
-    companions = mode.companions(scene, observation, effects)
+    members, paths = [("science", uncal)], {}
     children = rngs["companions"].spawn(2 * len(companions))
     for (role, obs, images, keywords), ramps_rng, emi_rng in zip(companions, children[::2], children[1::2]):
         cro = obs.readout
-        data, _ = detector.ramps(images[cro.detector], cro, truth, effects.detector, ramps_rng,
-                                 emi.draw(cro, effects.detector, emi_rng))
-        model = ramp_model(data, obs)
+        model = ramp_model(detector.ramps(images[cro.detector], cro, truth, effects.detector, ramps_rng,
+                                          emi.draw(cro, effects.detector, emi_rng))[0], obs)
         for key, value in keywords.items():
             model[key] = value
         paths[role] = save_model(model, outdir / f"{name}{ROLE_SUFFIX[role]}_uncal.fits")
         members.append((role, paths[role]))
-        companion_obs[role] = obs
+        del model  # its ramps go before the next companion's are made
     association = write_association(outdir / f"{name}_asn.json", name, members)
-    truth_path = write_truth(
-        outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
-        illumination=light.images[ro.detector], truth=truth, sources=light.sources, events=events,
-        true_pointing=light.true_pointing, background_observation=companion_obs.get("background"),
-    )
     return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs,
             "association": association, "members": members, **paths}

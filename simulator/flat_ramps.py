@@ -74,19 +74,25 @@ def measure_saturation(data):
     return threshold, ~rose
 
 
-def _low_signal_fit(data, times, plateau):
-    """Per-pixel intercept ``b`` and initial slope ``r`` (DN/s) from the low-signal reads."""
-    y = data.astype(np.float64)
-    low = (y - y[0]) < LOW_SIGNAL_FRACTION * (plateau - y[0])
+def _low_signal_fit(data, times, plateau, block_rows=64):
+    """Per-pixel intercept ``b`` and initial slope ``r`` (DN/s) from the low-signal reads.
+
+    Rows are fitted in blocks, so the float64 work is a block's, not the flat's.
+    """
     design = np.stack([np.ones_like(times), times, times**2], axis=1)  # (ngroups, 3)
-    w = low.astype(np.float64)
-    normal = np.einsum("kp,ki,kj->pij", w.reshape(len(times), -1), design, design)
-    rhs = np.einsum("kp,ki,kp->pi", w.reshape(len(times), -1), design, y.reshape(len(times), -1))
-    ok = low.sum(axis=0).ravel() >= 4
-    coef = np.full((rhs.shape[0], 3), np.nan)
-    coef[ok] = np.linalg.solve(normal[ok], rhs[ok][..., None])[..., 0]
-    shape = data.shape[1:]
-    return coef[:, 0].reshape(shape), coef[:, 1].reshape(shape)
+    bias, slope = np.full(data.shape[1:], np.nan), np.full(data.shape[1:], np.nan)
+    for r0 in range(0, data.shape[1], block_rows):
+        rows = slice(r0, r0 + block_rows)
+        y = data[:, rows].astype(np.float64)
+        low = (y - y[0]) < LOW_SIGNAL_FRACTION * (plateau[rows] - y[0])
+        w = low.astype(np.float64)
+        normal = np.einsum("kp,ki,kj->pij", w.reshape(len(times), -1), design, design)
+        rhs = np.einsum("kp,ki,kp->pi", w.reshape(len(times), -1), design, y.reshape(len(times), -1))
+        ok = low.sum(axis=0).ravel() >= 4
+        coef = np.full((rhs.shape[0], 3), np.nan)
+        coef[ok] = np.linalg.solve(normal[ok], rhs[ok][..., None])[..., 0]
+        bias[rows], slope[rows] = coef[:, 0].reshape(y.shape[1:]), coef[:, 1].reshape(y.shape[1:])
+    return bias, slope
 
 
 def measure_linearity(data, times, threshold, rng):

@@ -46,19 +46,36 @@ def _describe(model, reftype, selection, options, description):
 
 
 def _measured_dark(truth, readout, options, offsets, rng):
+    """The DARK's groups, float32 ``(ngroups, ny, nx)`` (module docstring), one group at a time.
+
+    The cube is as large as the ramp.  The Poisson charge of every group is drawn first
+    (held in the output as float32 counts, exact to 2^24 e-), then the read noise of every
+    group, as a draw of the whole cube would take them.
+    """
     ngroups = readout.ngroups
     t_g = readout.group_time
     g = truth.gain
-    mean_dn_per_group = truth.dark_rate * t_g / g
-    ks = np.arange(ngroups)[:, None, None]
-    offsets = (offsets - offsets[0])[:, None, None]
+    offsets = offsets - offsets[0]
+    out = np.empty((ngroups,) + g.shape, np.float32)
     if options.kind == "perfect":
-        return (ks * mean_dn_per_group + offsets).astype(np.float32)
+        mean_dn_per_group = truth.dark_rate * t_g / g
+        for k in range(ngroups):
+            out[k] = k * mean_dn_per_group + offsets[k]
+        return out
     n = options.dark_integrations
-    steps = rng.poisson(np.broadcast_to(n * truth.dark_rate * t_g, (ngroups - 1,) + g.shape))
-    charge = np.concatenate([np.zeros((1,) + g.shape), np.cumsum(steps, axis=0)]) / n
-    reads = truth.read_noise / np.sqrt(n) * rng.standard_normal((ngroups,) + g.shape)
-    return (charge / g + reads - reads[0] + offsets).astype(np.float32)
+    mean_step = n * truth.dark_rate * t_g
+    for k in range(1, ngroups):
+        out[k] = rng.poisson(mean_step)
+    counts = np.zeros(g.shape, np.int64)
+    sigma = truth.read_noise / np.sqrt(n)
+    for k in range(ngroups):
+        if k:
+            counts += out[k].astype(np.int64)
+        reads = sigma * rng.standard_normal(g.shape)
+        if k == 0:
+            first = reads
+        out[k] = (counts / n) / g + reads - first + offsets[k]
+    return out
 
 
 def perfect_saturation(truth):
@@ -168,19 +185,9 @@ def write_detector_references(folder, truth, readout, options, effects, rng, emi
         dm.ReadnoiseModel(data=rn.astype(np.float32)), "READNOISE", selection, options, "CDS read noise, DN",
     )
 
-    offsets = (reset.offsets(readout.ngroups, reset.ResetModel()) if effects.reset_anomaly
-               else np.zeros(readout.ngroups))
-    dark = _measured_dark(truth, readout, options, offsets, rng)[None]
-    model = dm.DarkMIRIModel(data=dark, err=np.zeros_like(dark), dq=np.zeros((1, 1) + dark.shape[2:], np.uint32),
-                             average_dark_current=np.full(dark.shape[2:], np.median(truth.dark_rate),
-                                                          np.float32))
-    model.meta.exposure.readpatt = readout.readpatt
-    model.meta.exposure.ngroups = readout.ngroups
-    model.meta.exposure.nframes = 1
-    model.meta.exposure.groupgap = 0
-    written["DARK"] = _describe(model, "DARK", selection, options, "dark signal per group, first group = 0")
-
-    # Its own stream (spawning leaves the references stream's draws as they were).
+    # Its own stream (spawning leaves the references stream's draws as they were), and
+    # before the DARK, so the flat ramps and the DARK, each as large as a ramp, are not
+    # in memory together.
     threshold, unchecked, coeffs = _saturation_and_linearity(truth, readout, options, effects, rng.spawn(1)[0])
     written["SATURATION"] = _describe(
         dm.SaturationModel(data=threshold.astype(np.float32),
@@ -191,6 +198,21 @@ def write_detector_references(folder, truth, readout, options, effects, rng, emi
         dm.LinearityModel(coeffs=coeffs, dq=np.zeros(truth.gain.shape, np.uint32)), "LINEARITY", selection,
         options, "polynomial from raw DN to linear DN, measured on flat ramps",
     )
+
+    offsets = (reset.offsets(readout.ngroups, reset.ResetModel()) if effects.reset_anomaly
+               else np.zeros(readout.ngroups))
+    dark = _measured_dark(truth, readout, options, offsets, rng)[None]
+    # ERR: zeros in FITS's own (big-endian) byte order are written without being touched,
+    # so a ramp-sized array of them takes no memory
+    model = dm.DarkMIRIModel(data=dark, err=np.zeros(dark.shape, ">f4"),
+                             dq=np.zeros((1, 1) + dark.shape[2:], np.uint32),
+                             average_dark_current=np.full(dark.shape[2:], np.median(truth.dark_rate),
+                                                          np.float32))
+    model.meta.exposure.readpatt = readout.readpatt
+    model.meta.exposure.ngroups = readout.ngroups
+    model.meta.exposure.nframes = 1
+    model.meta.exposure.groupgap = 0
+    written["DARK"] = _describe(model, "DARK", selection, options, "dark signal per group, first group = 0")
 
     written["MASK"] = _describe(dm.MaskModel(dq=mask_flags(truth)), "MASK", selection, options, "bad-pixel mask")
 

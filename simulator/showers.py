@@ -63,15 +63,28 @@ def _released(time, t0, model):
     return np.where(dt > 0, model.fast_fraction + (1 - model.fast_fraction) * slow, 0.0)
 
 
-def add_charge(charge, arrival, showers, readout, gain, model):
-    """Add each shower's charge (e-) to ``charge`` ``(nints, ngroups, ny, nx)`` at every read
-    after its arrival (counting from each pixel's reset), and mark ``arrival`` (the group
-    in which it first appears, inside its e^-2 ellipse).
+@dataclass(frozen=True)
+class Deposit:
+    """Where a shower leaves its charge.
+
+    The box of pixels it reaches (``rows``, ``cols``), the charge each of them gets in all
+    (``total``, e-), their read offsets (s), the arrival time ``t`` (s) and the reads
+    ``(integration, group, y, x)`` where it first appears inside its e^-2 ellipse.
     """
+
+    rows: slice
+    cols: slice
+    total: np.ndarray
+    offsets: np.ndarray
+    t: float
+    arrival: tuple
+
+
+def deposits(showers, readout, gain):
+    """The :class:`Deposit` of each shower on a detector of gain ``gain`` (e-/DN), in order."""
     ny, nx = gain.shape
     offsets = readclock.pixel_offsets(readout)
-    starts = readclock.frame_starts(readout)
-    t_int = np.arange(readout.nints) * (readout.ngroups + 1) * readout.frame_time
+    out = []
     for shower in showers:
         reach = 2.5 * max(shower["a"], shower["b"])  # the deposit is < 4e-6 of its peak beyond
         y0, y1 = max(int(shower["y"] - reach), 0), min(int(shower["y"] + reach) + 1, ny)
@@ -80,11 +93,20 @@ def add_charge(charge, arrival, showers, readout, gain, model):
             continue
         ys, xs = np.mgrid[y0:y1, x0:x1]
         profile, inside = footprint(shower, ys, xs)
-        total = shower["peak_dn"] * gain[y0:y1, x0:x1] * profile
-        off = offsets[y0:y1, x0:x1]
-        reads = starts[:, :, None, None] + off
-        resets = t_int[:, None, None, None] + off
-        charge[:, :, y0:y1, x0:x1] += total * (_released(reads, shower["t"], model) - _released(resets, shower["t"], model))
         i, k = readclock.first_read_after(np.full(ys.shape, shower["t"]), ys, xs, readout)
         ok = inside & (k < readout.ngroups)
-        arrival[i[ok], k[ok], ys[ok], xs[ok]] = True
+        out.append(Deposit(slice(y0, y1), slice(x0, x1), shower["peak_dn"] * gain[y0:y1, x0:x1] * profile,
+                           offsets[y0:y1, x0:x1].copy(), shower["t"], (i[ok], k[ok], ys[ok], xs[ok])))
+    return out
+
+
+def add_charge(frame, deposits, read_start, reset_start, model):
+    """Add to ``frame`` (e-, ``(ny, nx)``) the charge of every shower one read sees.
+
+    That is what was released between each pixel's reset and its read: the frame is read
+    from ``read_start``, the integration was reset from ``reset_start`` (both s; each pixel
+    adds its own read offset).
+    """
+    for d in deposits:
+        released = _released(read_start + d.offsets, d.t, model) - _released(reset_start + d.offsets, d.t, model)
+        frame[d.rows, d.cols] += d.total * released

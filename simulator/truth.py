@@ -33,6 +33,7 @@ from astropy.table import Table
 from miri_testbed.instrument.files import atomic_path
 
 from . import emi, pointing, readclock
+from .detector import event_mask
 
 #: Version of the layout this module writes and reads (1: the unversioned files before it).
 LAYOUT_VERSION = 2
@@ -267,8 +268,8 @@ def detector_components(readout, illumination, truth, events, detector=None):
     truth : simulator.detector.DetectorTruth
         The detector's pixel properties.
     events : dict
-        What :func:`simulator.detector.ramps` records: ``linear``, ``mask``, ``hits``,
-        ``showers`` and ``emi`` (the injected lines).
+        What :func:`simulator.detector.ramps` records: ``linear``, ``hits``, ``showers``
+        and ``emi`` (the injected lines).
     detector : str, optional
         The detector's name, for an exposure of several detectors.
 
@@ -287,7 +288,8 @@ def detector_components(readout, illumination, truth, events, detector=None):
          "1: dead, hot or reference pixel"),
         ("LINEAR", events["linear"], "DN",
          "bias + collected charge / gain: the ramp without nonlinearity, offsets and noise"),
-        ("EVENTS", events["mask"], "", "bit 1: a cosmic ray first appears in this group; bit 2: a shower does"),
+        ("EVENTS", event_mask(readout, truth, events), "",
+         "bit 1: a cosmic ray first appears in this group; bit 2: a shower does"),
         ("CR_HITS", Table({k: np.asarray(v) for k, v in events["hits"].items()}), "",
          "cosmic-ray deposits: one row per pixel hit"),
         ("SHOWERS", showers, "", "showers: arrival time (s), centre, semi-axes, angle, peak (DN)"),
