@@ -9,6 +9,8 @@ then :mod:`calibration.image2` and :mod:`calibration.image3` for the imager).
 """
 from dataclasses import dataclass
 
+import numpy as np
+
 
 class CalibrationInputError(ValueError):
     """The input exposure or a reference file cannot be calibrated; the message says why."""
@@ -30,3 +32,27 @@ class Skip:
     """
 
     reason: str
+
+
+def into(out, array):
+    """The array a step writes its result into: a copy of ``array`` in ``out``.
+
+    A step that returns a ramp-sized array (the ramps or their group DQ) takes ``out``,
+    as numpy's functions do: None makes a new array, ``array`` itself works in place, so
+    detector1 holds one ramp and one group DQ whatever the number of steps.
+
+    Parameters
+    ----------
+    out : numpy.ndarray or None
+    array : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` holding ``array``'s values (a new copy when ``out`` is None).
+    """
+    if out is None:
+        return array.copy()
+    if out is not array:
+        np.copyto(out, array)
+    return out

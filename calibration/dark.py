@@ -2,16 +2,34 @@
 
 ``dark`` has shape ``(ndark_ints, ndark_groups, ny, nx)``; its first ``ngroups`` groups
 are used, and integration i of the exposure uses dark integration ``min(i, ndark_ints-1)``
-(MIRI darks may differ between the first and later integrations).
+(MIRI darks may differ between the first and later integrations).  The dark is used one
+frame at a time, so it may be read from its file frame by frame
+(:class:`calibration.references.Frames`): a DARK is as large as the ramps it serves.
 """
 import numpy as np
 
 
-def subtract_dark(data, dark):
-    """``data - dark`` group by group, float32 ``(nints, ngroups, ny, nx)``."""
+def subtract_dark(data, dark, out=None):
+    """``data - dark`` group by group, float32 ``(nints, ngroups, ny, nx)``.
+
+    Parameters
+    ----------
+    data : (nints, ngroups, ny, nx) float
+    dark : numpy.ndarray or calibration.references.Frames
+        ``(ndark_ints, ndark_groups, ny, nx)``: an array, or anything with that ``shape``
+        whose ``dark[j, k]`` is a frame.
+    out : (nints, ngroups, ny, nx) float32, optional
+        Where the result goes (``data`` itself: in place; default a new array).
+    """
     nints, ngroups = data.shape[:2]
     index = np.minimum(np.arange(nints), dark.shape[0] - 1)
-    return (data - dark[index, :ngroups]).astype(np.float32)
+    out = np.empty(data.shape, np.float32) if out is None else out
+    for k in range(ngroups):
+        for j in np.unique(index):
+            frame = dark[j, k]
+            for i in np.flatnonzero(index == j):
+                out[i, k] = data[i, k] - frame
+    return out
 
 
 def dark_rate(dark_model, group_time, gain):

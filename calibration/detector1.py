@@ -64,8 +64,8 @@ def reference_arrays(folder, exposure):
         ``{reftype: model}`` of :data:`REFTYPES`.
     arrays : dict
         ``mask``, ``saturation`` (infinite where its DQ says NO_SAT_CHECK), ``linearity``,
-        ``dark``, ``gain`` and ``readnoise`` (of one read: READNOISE files hold the CDS
-        noise, JWST's convention).
+        ``dark`` (:class:`calibration.references.Frames`: read a frame at a time), ``gain``
+        and ``readnoise`` (of one read: READNOISE files hold the CDS noise, JWST's convention).
 
     Raises
     ------
@@ -78,7 +78,7 @@ def reference_arrays(folder, exposure):
         "mask": refs.cutout(models["MASK"].dq, models["MASK"], exposure),
         "saturation": refs.cutout(models["SATURATION"].data, models["SATURATION"], exposure),
         "linearity": refs.cutout(models["LINEARITY"].coeffs, models["LINEARITY"], exposure),
-        "dark": refs.cutout(models["DARK"].data, models["DARK"], exposure),
+        "dark": refs.Frames(refs.select(folder, "DARK", exposure), "SCI", models["DARK"], exposure),
         "gain": refs.cutout(models["GAIN"].data, models["GAIN"], exposure),
         "readnoise": refs.cutout(models["READNOISE"].data, models["READNOISE"], exposure) / np.sqrt(2.0),
     }
@@ -128,6 +128,11 @@ def _require_a_rate(exposure, rate, rate_dq):
 def run(log, exposure, folder, choice, on_emi=None):
     """detector1 on an opened exposure.
 
+    The steps work on the exposure's own ramps and group DQ (``out``, :mod:`calibration.registry`),
+    so detector1 holds no other ramp-sized array: afterwards they are the calibrated ramp's,
+    as JWST's steps change the model they are given.  (With ``on_emi``, which compares the
+    raw ramps with the corrected ones, the EMI step writes new ramps.)
+
     Parameters
     ----------
     log : StepLog
@@ -149,20 +154,22 @@ def run(log, exposure, folder, choice, on_emi=None):
     """
     models, ref = reference_arrays(folder, exposure)
     rn, gain, group_time = ref["readnoise"], ref["gain"], float(exposure.meta.exposure.group_time)
+    raw, groupdq = exposure.data, exposure.groupdq
     pixeldq = log.run("dq_init", choice["dq_init"], exposure.pixeldq, ref["mask"])
-    groupdq = log.run("saturation", choice["saturation"], exposure.data, exposure.groupdq, ref["saturation"])
-    raw, notes = log.run("emi", choice["emi"], exposure.data, groupdq, pixeldq, rn, gain,
-                         resolve=lambda: _emi_case(log, folder, exposure))
+    groupdq = log.run("saturation", choice["saturation"], raw, groupdq, ref["saturation"], out=groupdq)
+    data, notes = log.run("emi", choice["emi"], raw, groupdq, pixeldq, rn, gain,
+                          resolve=lambda: _emi_case(log, folder, exposure), out=None if on_emi else raw)
     log.note("emi", *notes)
     if on_emi is not None:
-        on_emi(exposure.data, raw, ((pixeldq & dq.DO_NOT_USE) == 0) & ~np.any(groupdq & dq.SATURATED, axis=(0, 1)))
-    groupdq = log.run("firstframe", choice["firstframe"], groupdq)
-    groupdq = log.run("lastframe", choice["lastframe"], groupdq)
-    data, lin_flags = log.run("linearity", choice["linearity"], raw, groupdq, ref["linearity"])
+        on_emi(raw, data, ((pixeldq & dq.DO_NOT_USE) == 0) & ~np.any(groupdq & dq.SATURATED, axis=(0, 1)))
+    groupdq = log.run("firstframe", choice["firstframe"], groupdq, out=groupdq)
+    groupdq = log.run("lastframe", choice["lastframe"], groupdq, out=groupdq)
+    data, lin_flags = log.run("linearity", choice["linearity"], data, groupdq, ref["linearity"], out=data)
     pixeldq = pixeldq | lin_flags
-    data = log.run("dark", choice["dark"], data, ref["dark"])
-    groupdq, mean_diff = log.run("jump", choice["jump"], data, groupdq, rn, gain, group_time)
-    groupdq, n_showers = log.run("showers", choice["showers"], data, groupdq, rn, gain, group_time, mean_diff)
+    data = log.run("dark", choice["dark"], data, ref["dark"], out=data)
+    groupdq, mean_diff = log.run("jump", choice["jump"], data, groupdq, rn, gain, group_time, out=groupdq)
+    groupdq, n_showers = log.run("showers", choice["showers"], data, groupdq, rn, gain, group_time, mean_diff,
+                                 out=groupdq)
     fit = log.run("ramp_fit", choice["ramp_fit"], data, groupdq, rn, gain, group_time,
                   dark_rate(models["DARK"], group_time, gain))
     unusable = (pixeldq & dq.DO_NOT_USE) != 0

@@ -361,7 +361,7 @@ class _JointFit:
         self.o = case.pixel_clocks(self.ny, self.nx).ravel()
         self.Q = N_OUTPUTS if self.nx % N_OUTPUTS == 0 else 1  # pixels read at the same clock
         self.rows = max(1, BLOCK_SAMPLES // (self.N * self.nx))
-        bad = (np.bitwise_or.reduce(groupdq.reshape(self.N, self.ny, self.nx) & BAD_GROUP, axis=0) != 0)
+        bad = (np.bitwise_or.reduce(groupdq.reshape(self.N, self.ny, self.nx), axis=0) & BAD_GROUP) != 0
         bad |= (pixeldq & dq.DO_NOT_USE) != 0
         rn = np.broadcast_to(np.asarray(read_noise, np.float64), (self.ny, self.nx))
         gn = np.broadcast_to(np.asarray(gain, np.float64), (self.ny, self.nx))
@@ -432,13 +432,19 @@ class _JointFit:
         self.cached = tuple(_join([b[c] for b in blocks]) for c in range(2))
 
     def make_sample(self):
-        """Aggregated projected ramps of a sample of read times, for the frequency scan."""
+        """Aggregated projected ramps of a sample of read times, for the frequency scan.
+
+        Taken in pieces of at most a row block's samples, so no sample-sized float64 array.
+        """
         nq = self.o.size // self.Q
         step = max(1, nq // SCAN_PIXELS)
         quads = np.arange(0, nq, step)
-        pix = (quads[:, None] * self.Q + np.arange(self.Q)[None, :]).ravel()
-        R = self.project(self.data.reshape(self.N, -1)[:, pix].astype(np.float64), pix)
-        self.sample = self.aggregate(R, self.weight[pix], pix)
+        size, pieces = max(1, BLOCK_SAMPLES // (self.N * self.Q)), []
+        for start in range(0, quads.size, size):
+            pix = (quads[start : start + size, None] * self.Q + np.arange(self.Q)[None, :]).ravel()
+            R = self.project(self.data.reshape(self.N, -1)[:, pix].astype(np.float64), pix)
+            pieces.append(self.aggregate(R, self.weight[pix], pix))
+        self.sample = tuple(_join([p[c] for p in pieces]) for c in range(2))
 
     def sums(self, basis, sample=False):
         if sample:
@@ -593,7 +599,7 @@ def _weakest(gamma, cov, basis, V, reads):
 
 
 def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=MAX_HARMONICS,
-                  max_drift=MAX_DRIFT, refine=True, reference_pixels=True):
+                  max_drift=MAX_DRIFT, refine=True, reference_pixels=True, out=None):
     """The ``joint`` variant (module docstring).
 
     Parameters
@@ -608,6 +614,9 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         The EMICORR reference's case for the exposure (:func:`case_from_model`).
     max_harmonics, max_drift, refine, reference_pixels
         Fit settings (module docstring).
+    out : (nints, ngroups, ny, nx) float32, optional
+        Where the corrected ramps go (``data`` itself: in place, block by block after the
+        fit; default a new array).
 
     Returns
     -------
@@ -705,7 +714,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
                     f"fundamental below its noise)")
     for j, owner in enumerate(basis.owner):
         gamma[2 * j : 2 * j + 2] *= shrink[owner]
-    out = np.empty(data.shape, np.float32)
+    out = np.empty(data.shape, np.float32) if out is None else out
     notes = []
 
     def uncertainty(li):
@@ -771,7 +780,7 @@ def _significant_template(sums, counts, sample_var, max_harmonics=FOLD_HARMONICS
     return template - template.mean(), kept
 
 
-def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
+def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None, out=None):
     """The ``fold`` variant (module docstring).
 
     Parameters
@@ -780,6 +789,8 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
         As :func:`correct_joint`.
     nbins : int, optional
         Phase bins (default: half the period in pixel clocks, at most 500).
+    out : (nints, ngroups, ny, nx) float32, optional
+        Where the corrected ramps go (``data`` itself: in place; default a new array).
 
     Returns
     -------
@@ -798,7 +809,7 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
     good &= (pixeldq.ravel() & dq.DO_NOT_USE) == 0
     R -= np.median(R[:, good], axis=1)[:, None]
     tau = case.group_clocks(nints, ngroups)[:, None] + case.pixel_clocks(ny, nx).ravel()[None, :]
-    out = data.reshape(N, -1).astype(np.float64)
+    corrected = data.reshape(N, -1).astype(np.float64)
     notes = []
     for line in case.lines:
         period = facts.period_clocks(line.frequency_hz)
@@ -808,8 +819,10 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None):
         counts = np.bincount(bins[:, good].ravel(), minlength=n)
         template, kept = _significant_template(sums, counts, float(np.var(R[:, good])) if good.any() else 0.0)
         noise = template[bins]
-        out -= noise
+        corrected -= noise
         R -= noise
         notes.append(f"emi fold: {line.name} at {line.frequency_hz} Hz, {n} phase bins, harmonics {kept}, "
                      f"template rms {template.std():.3f} DN")
-    return out.reshape(data.shape).astype(np.float32), notes
+    out = np.empty(data.shape, np.float32) if out is None else out
+    out[...] = corrected.reshape(data.shape)
+    return out, notes

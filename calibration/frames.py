@@ -14,10 +14,10 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
-from . import Skip
+from . import Skip, into
 
 
-def flag_first(groupdq, bright_use_group1=True):
+def flag_first(groupdq, bright_use_group1=True, out=None):
     """The group DQ with the first group DO_NOT_USE, or a :class:`~calibration.Skip` for 3 groups or fewer.
 
     Parameters
@@ -25,6 +25,8 @@ def flag_first(groupdq, bright_use_group1=True):
     groupdq : (nints, ngroups, ny, nx) uint8
     bright_use_group1 : bool
         Keep the first group of pixels whose third group is SATURATED.
+    out : (nints, ngroups, ny, nx) uint8, optional
+        Where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
 
     Returns
     -------
@@ -33,7 +35,7 @@ def flag_first(groupdq, bright_use_group1=True):
     ngroups = groupdq.shape[1]
     if ngroups <= 3:
         return Skip(f"{ngroups} groups: the first group is kept (flagged only with more than 3)")
-    out = groupdq.copy()
+    out = into(out, groupdq)
     flag = np.uint8(dq.DO_NOT_USE)
     if bright_use_group1:
         out[:, 0] |= np.where((groupdq[:, 2] & dq.SATURATED) != 0, np.uint8(0), flag)
@@ -42,12 +44,14 @@ def flag_first(groupdq, bright_use_group1=True):
     return out
 
 
-def flag_last(groupdq):
+def flag_last(groupdq, out=None):
     """The group DQ with the last group DO_NOT_USE, or a :class:`~calibration.Skip` for 2 groups or fewer.
 
     Parameters
     ----------
     groupdq : (nints, ngroups, ny, nx) uint8
+    out : (nints, ngroups, ny, nx) uint8, optional
+        Where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
 
     Returns
     -------
@@ -56,6 +60,6 @@ def flag_last(groupdq):
     ngroups = groupdq.shape[1]
     if ngroups <= 2:
         return Skip(f"{ngroups} groups: the last group is kept (flagged only with more than 2)")
-    out = groupdq.copy()
+    out = into(out, groupdq)
     out[:, -1] |= np.uint8(dq.DO_NOT_USE)
     return out

@@ -34,7 +34,7 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
-from . import Skip
+from . import Skip, into
 
 
 def threshold_for(ndiffs, threshold=4.0, four_group_threshold=5.0, three_group_threshold=6.0):
@@ -167,7 +167,8 @@ def _deposit_centres(k, y, x, ramp, means):
 
 
 def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=4.0, four_group_threshold=5.0,
-                 three_group_threshold=6.0, neighbour_min_sigma=10.0, neighbour_max_sigma=1000.0, block_rows=64):
+                 three_group_threshold=6.0, neighbour_min_sigma=10.0, neighbour_max_sigma=1000.0, block_rows=64,
+                 out=None):
     """Two-point jump detection (module docstring).
 
     Parameters
@@ -181,6 +182,8 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
         Unused (the step's signature).
     threshold, four_group_threshold, three_group_threshold, neighbour_min_sigma, neighbour_max_sigma, block_rows
         Detection settings (module docstring).
+    out : (nints, ngroups, ny, nx) uint8, optional
+        Where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
 
     Returns
     -------
@@ -193,7 +196,7 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
     nints, ngroups, ny, nx = data.shape
     if ngroups < 3:
         return Skip(f"jump: {ngroups} groups, one difference: nothing to compare it with (needs >= 3 groups)")
-    out = groupdq.copy()
+    out = into(out, groupdq)
     means = np.full((nints, ny, nx), np.nan, np.float32)
     thresholds = (threshold, four_group_threshold, three_group_threshold)
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
@@ -238,7 +241,8 @@ def _step_coefficients(times):
     return np.array(rows), combos[:, 0], combos[:, 1], combos[:, 2]
 
 
-def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, threshold=4.5, block_rows=64):
+def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, threshold=4.5, block_rows=64,
+                          out=None):
     """Flag jumps the two-point test missed, with the likelihood test for a step.
 
     For a ramp with no jump yet, a step J at group k is estimated by fitting one slope
@@ -248,17 +252,18 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
     difference in the middle of a long ramp.  The largest positive ``J_k / sigma``
     above ``threshold`` (one-sided: cosmic rays add charge) is flagged.  Ramps that
     already have a jump or other flags are left to the two-point result.  ``means``
-    (DN per group, from :func:`detect_jumps`) give the rate for the shot noise.
+    (DN per group, from :func:`detect_jumps`) give the rate for the shot noise.  ``out``:
+    where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
     """
     nints, ngroups, ny, nx = data.shape
-    out = groupdq.copy()
+    out = into(out, groupdq)
     if ngroups < 5:
         return out
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float32), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, np.float32), (ny, nx))
     times = group_time * np.arange(1, ngroups + 1)
     for i in range(nints):
-        usable = ((groupdq[i] & dq.UNUSABLE_GROUP) == 0).mean(axis=(1, 2)) > 0.5
+        usable = np.array([np.mean((frame & dq.UNUSABLE_GROUP) == 0) for frame in groupdq[i]]) > 0.5
         base = np.flatnonzero(usable)
         if base.size < 5 or base[-1] - base[0] + 1 != base.size:
             continue
@@ -297,12 +302,12 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
 
 
 def detect_jumps_likelihood(data, groupdq, read_noise, gain, group_time=None, **kwargs):
-    """Two-point detection (:func:`detect_jumps`), then :func:`refine_with_step_test`.
+    """Two-point detection (:func:`detect_jumps`), then :func:`refine_with_step_test` on its flags in place.
 
     Parameters
     ----------
     data, groupdq, read_noise, gain, group_time, **kwargs
-        As :func:`detect_jumps`.
+        As :func:`detect_jumps` (``out`` included).
 
     Returns
     -------
@@ -313,4 +318,4 @@ def detect_jumps_likelihood(data, groupdq, read_noise, gain, group_time=None, **
     if isinstance(found, Skip):
         return found
     out, means = found
-    return refine_with_step_test(data, out, read_noise, gain, group_time, means), means
+    return refine_with_step_test(data, out, read_noise, gain, group_time, means, out=out), means

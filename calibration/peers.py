@@ -11,7 +11,7 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
-from . import Skip
+from . import Skip, into
 
 try:
     from stcal.jump.jump import detect_jumps_data
@@ -45,7 +45,7 @@ def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, a
                    integ["slope"], integ["var_poisson"], integ["var_rnoise"], integ["dq"].astype(np.uint32))
 
 
-def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False):
+def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False, out=None):
     """The stcal two-point jump detection (with its MIRI shower flagging if asked).
 
     Parameters
@@ -54,6 +54,8 @@ def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False):
         As :func:`calibration.jump.detect_jumps`.
     find_showers : bool
         Also run stcal's shower flagging.
+    out : (nints, ngroups, ny, nx) uint8, optional
+        Where the flags go (:func:`calibration.into`).
 
     Returns
     -------
@@ -75,7 +77,7 @@ def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False):
     jump.find_showers = find_showers
     jump.grps_masked_after_shower = int(math.ceil(15.0 / group_time))
     gdq, _, _, _ = detect_jumps_data(jump)
-    return gdq.astype(np.uint8), None
+    return into(out, gdq.astype(np.uint8)), None
 
 
 def ramp_fit_variants():
@@ -98,7 +100,7 @@ def jump_variants():
     }
 
 
-def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="joint"):
+def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="joint", out=None):
     """The jwst EMI correction, run offline on the case's ``EmiModel`` (no CRDS).
 
     ``jwst.emicorr.emicorr.apply_emicorr`` on an in-memory ``RampModel``.
@@ -110,6 +112,8 @@ def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="join
     algorithm : str
         ``sequential`` (phase folding, >= 10 groups advised) or ``joint`` (amplitude and
         phase of the reference waveform).
+    out : (nints, ngroups, ny, nx) float32, optional
+        Where the corrected ramps go (:func:`calibration.into`).
 
     Returns
     -------
@@ -131,14 +135,14 @@ def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="join
     model.meta.exposure.readpatt = case.readpatt
     model.meta.exposure.nsamples = case.nsamples
     model.meta.exposure.ngroups, model.meta.exposure.nints = data.shape[1], data.shape[0]
-    out = apply_emicorr(model, case.model, algorithm=algorithm)
+    result = apply_emicorr(model, case.model, algorithm=algorithm)
     version = __import__("jwst").__version__
-    if out is None:
+    if result is None:
         return Skip(f"emi jwst_{algorithm}: jwst {version} skipped the correction (see its log)")
-    corrected = np.asarray(out.data, np.float32)
+    corrected = np.asarray(result.data, np.float32)
     if np.array_equal(corrected, np.asarray(data, np.float32)):  # e.g. sequential below its group limit
         return Skip(f"emi jwst_{algorithm}: jwst {version} ran but changed nothing ({data.shape[1]} groups)")
-    return corrected, [f"emi jwst_{algorithm}: jwst {version}"]
+    return into(out, corrected), [f"emi jwst_{algorithm}: jwst {version}"]
 
 
 def emi_variants():

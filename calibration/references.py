@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from astropy.io import fits
 from astropy.time import Time
 from stdatamodels.jwst import datamodels as dm
@@ -39,6 +40,9 @@ MODELS = {
     "APCORR": dm.MirImgApcorrModel,
     "EMICORR": dm.EmiModel,
 }
+#: Reference types whose cube is as large as the ramps they serve (a frame per group),
+#: opened memory-mapped (:func:`load`) and read a frame at a time (:class:`Frames`).
+MAPPED = {"DARK"}
 ASDF_KEYWORDS = dict(SELECTORS, REFTYPE="meta.reftype", SUBARRAY="meta.subarray.name", USEAFTER="meta.useafter")
 
 
@@ -147,12 +151,12 @@ def select(folder, reftype, exposure):
     return max(chosen)[2]
 
 
-def cutout(array, ref_model, exposure):
-    """The part of a reference array (last two axes) that the exposure's subarray covers."""
+def _window(shape, ref_model, exposure):
+    """The rows and columns of a reference frame of ``shape`` that the exposure's subarray covers."""
     sub = exposure.meta.subarray
-    ny, nx = array.shape[-2:]
+    ny, nx = shape
     if (ny, nx) == (sub.ysize, sub.xsize):
-        return array
+        return slice(None), slice(None)
     rx0 = (ref_model.meta.subarray.xstart or 1) if hasattr(ref_model.meta, "subarray") else 1
     ry0 = (ref_model.meta.subarray.ystart or 1) if hasattr(ref_model.meta, "subarray") else 1
     x0, y0 = sub.xstart - rx0, sub.ystart - ry0
@@ -161,13 +165,51 @@ def cutout(array, ref_model, exposure):
             f"reference {ref_model.meta.filename} ({nx}x{ny} at {rx0},{ry0}) does not cover subarray "
             f"{sub.name} ({sub.xsize}x{sub.ysize} at {sub.xstart},{sub.ystart})"
         )
-    return array[..., y0 : y0 + sub.ysize, x0 : x0 + sub.xsize]
+    return slice(y0, y0 + sub.ysize), slice(x0, x0 + sub.xsize)
+
+
+def cutout(array, ref_model, exposure):
+    """The part of a reference array (last two axes) that the exposure's subarray covers."""
+    return array[(..., *_window(array.shape[-2:], ref_model, exposure))]
+
+
+class Frames:
+    """A reference cube read from its file one frame at a time, cut to the exposure's subarray.
+
+    ``frames[j, k]`` is frame ``(j, k)``, ``(ny, nx)``; ``shape`` is the cut cube's.  A DARK
+    holds a frame per group of the ramps it serves (100 groups of FULL: 420 MB), so read
+    whole it would be one more ramp in memory; its steps use it a frame at a time.
+
+    Parameters
+    ----------
+    path : path
+        The reference file (FITS).
+    extname : str
+        The cube's extension.
+    ref_model : DataModel
+        The reference (its subarray placement).
+    exposure : RampModel
+    """
+
+    def __init__(self, path, extname, ref_model, exposure):
+        header = fits.getheader(path, extname)
+        shape = tuple(header[f"NAXIS{n}"] for n in range(header["NAXIS"], 0, -1))
+        self.path, self.extname = path, extname
+        self.window = _window(shape[-2:], ref_model, exposure)
+        self.shape = cutout(np.broadcast_to(np.float32(0), shape), ref_model, exposure).shape  # no data read
+
+    def __getitem__(self, index):
+        with fits.open(self.path, memmap=False) as hdul:
+            return hdul[self.extname].section[(*index, *self.window)]
 
 
 def load(folder, reftype, exposure):
-    """Open the selected ``reftype`` file as its JWST reference model."""
+    """Open the selected ``reftype`` file as its JWST reference model.
+
+    A :data:`MAPPED` type is opened memory-mapped: its arrays are read only where they are used.
+    """
     path = select(folder, reftype, exposure)
     try:
-        return MODELS[reftype](str(path))
+        return MODELS[reftype](fits.open(path) if reftype in MAPPED and path.suffix == ".fits" else str(path))
     except Exception as exc:
         raise CalibrationInputError(f"{path}: cannot be read as a {reftype} reference ({exc})") from None

@@ -31,6 +31,11 @@ alignment   x, y, wcs; refcat (ra, dec), distortion, origin                 (wcs
 A :class:`~calibration.Skip` in the table is a declared skip (``none``; ``local``, whose
 work is the catalog's sky annuli); a variant returns one when it declines its input.
 Either way the step passes its input on as :data:`UNCHANGED` says.
+
+Every variant of a step that returns ramp-sized arrays (saturation, emi, firstframe,
+lastframe, linearity, dark, jump, showers) also takes ``out``: the array its ramps or
+group DQ go into, which may be its input (in place; :func:`calibration.into`).
+detector1 passes its working arrays, so a step adds no ramp-sized copy.
 """
 import numpy as np
 
@@ -154,7 +159,7 @@ def declared_skip(step, name):
     return entry if isinstance(entry, Skip) else None
 
 
-def apply(step, name, *args):
+def apply(step, name, *args, out=None):
     """Run variant ``name`` of ``step`` on the step's arguments.
 
     Parameters
@@ -163,6 +168,9 @@ def apply(step, name, *args):
         A step of :data:`ALGORITHMS` and one of its variants.
     *args
         The step's arguments (module docstring).
+    out : numpy.ndarray, optional
+        Where a variant that runs writes its ramps or group DQ (module docstring); the
+        input passed on by a skip is returned as it is.
 
     Returns
     -------
@@ -172,7 +180,8 @@ def apply(step, name, *args):
         skip or declined.
     """
     entry = ALGORITHMS[step][name]
-    result = entry if isinstance(entry, Skip) else entry(*args)
+    options = {} if out is None else {"out": out}
+    result = entry if isinstance(entry, Skip) else entry(*args, **options)
     if isinstance(result, Skip):
         return UNCHANGED[step](*args), result
     return result, None

@@ -12,6 +12,8 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
+from . import into
+
 GROW_PIXELS = 1
 
 
@@ -28,7 +30,7 @@ def _grow(hit, pixels):
     return grown
 
 
-def flag_saturation(data, groupdq, threshold, grow=GROW_PIXELS):
+def flag_saturation(data, groupdq, threshold, grow=GROW_PIXELS, out=None):
     """Return ``groupdq`` with saturated groups flagged; ``data`` in raw DN.
 
     Parameters
@@ -40,12 +42,14 @@ def flag_saturation(data, groupdq, threshold, grow=GROW_PIXELS):
         SATURATION in raw DN (``inf``: not checked).
     grow : int
         Neighbours flagged around a saturated pixel (charge spill; 0: none).
+    out : (nints, ngroups, ny, nx) uint8, optional
+        Where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
     """
-    out = groupdq.copy()
+    out = into(out, groupdq)
     flag = np.uint8(dq.SATURATED | dq.DO_NOT_USE)
-    for i in range(data.shape[0]):  # one integration at a time: a boolean cube, not one per flag
-        hit = np.maximum.accumulate(data[i] >= threshold, axis=0)
-        if grow and hit.any():
-            hit = _grow(hit, grow)
-        out[i][hit] |= flag
+    for i in range(data.shape[0]):
+        hit = np.zeros(threshold.shape, bool)
+        for k in range(data.shape[1]):  # one group at a time: a pixel saturated once stays saturated
+            hit |= data[i, k] >= threshold
+            out[i, k][_grow(hit, grow) if grow and hit.any() else hit] |= flag
     return out

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from miri_testbed.instrument import dq
 
-from . import Skip
+from . import Skip, into
 
 BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
 
@@ -42,7 +42,7 @@ def _binned(image, factor):
 
 
 def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxes=(9, 21), detect_sigma=5.0,
-                 extend_sigma=3.0, min_area=40, time_masked_after_shower=15.0):
+                 extend_sigma=3.0, min_area=40, time_masked_after_shower=15.0, out=None):
     """Flag showers (module docstring).
 
     Parameters
@@ -59,6 +59,8 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
         Each pixel's mean jump-free difference from the jump step (None: their median).
     boxes, detect_sigma, extend_sigma, min_area, time_masked_after_shower
         Detection settings (module docstring).
+    out : (nints, ngroups, ny, nx) uint8, optional
+        Where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
 
     Returns
     -------
@@ -69,18 +71,23 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
     nints, ngroups = data.shape[:2]
     if ngroups < 3:
         return Skip(f"showers: {ngroups} groups, one difference (needs >= 3 groups)")
-    out = groupdq.copy()
+    out = into(out, groupdq)
     found = 0
     after = int(np.ceil(time_masked_after_shower / group_time))
     structure = np.ones((3, 3), bool)
     for i in range(nints):
-        usable = (groupdq[i] & dq.UNUSABLE_GROUP) == 0
-        jump = (groupdq[i] & dq.JUMP_DET) != 0
 
-        valid = usable[1:] & usable[:-1] & ~jump[1:]  # (ndiffs, ny, nx), boolean: small
+        def valid(k, i=i):
+            """Whether difference k is usable and jump-free, from ``groupdq``.
 
-        def difference(k, i=i, valid=valid):  # one difference at a time: no ramp-sized float temporary
-            return data[i, k + 1].astype(np.float32) - data[i, k], valid[k]
+            Read before the loop below flags group k + 1, so ``out`` may be ``groupdq``.
+            """
+            first, second = groupdq[i, k], groupdq[i, k + 1]
+            return (((first & dq.UNUSABLE_GROUP) == 0) & ((second & dq.UNUSABLE_GROUP) == 0)
+                    & ((second & dq.JUMP_DET) == 0))
+
+        def difference(k, i=i):  # one difference at a time: no ramp-sized temporary
+            return data[i, k + 1].astype(np.float32) - data[i, k], valid(k)
 
         if mean_diff is None:  # a jump variant that does not report it
             diffs = [difference(k) for k in range(ngroups - 1)]
@@ -91,7 +98,7 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
             med = mean_diff[i]
         # d - dbar has the variance of d times (n - 1)/n, since dbar includes d itself (with
         # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
-        nvalid = valid.sum(axis=0)
+        nvalid = sum(valid(k).astype(np.int64) for k in range(ngroups - 1))
         sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
                         * np.maximum(nvalid - 1, 0) / np.maximum(nvalid, 1))
         sigma = np.where(nvalid >= 2, sigma, 0.0)

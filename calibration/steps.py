@@ -75,7 +75,7 @@ class StepLog:
         self.records = []
         self.notes = {}
 
-    def run(self, step, variant, *args, resolve=None):
+    def run(self, step, variant, *args, resolve=None, out=None):
         """Run ``variant`` of ``step`` on ``args`` and record what ran.
 
         Parameters
@@ -88,6 +88,8 @@ class StepLog:
             ``resolve() -> tuple`` of the step's reference arguments (appended to
             ``args``), or a :class:`~calibration.Skip` when a reference it needs is
             missing; not called for a declared skip.
+        out : numpy.ndarray, optional
+            Where the variant writes its ramps or group DQ (:func:`calibration.registry.apply`).
 
         Returns
         -------
@@ -101,7 +103,7 @@ class StepLog:
                 self._add(StepRecord(step, variant, SKIPPED, "reference", found.reason))
                 return registry.UNCHANGED[step](*args)
             args += tuple(found)
-        output, skip = registry.apply(step, variant, *args)
+        output, skip = registry.apply(step, variant, *args, out=out)
         if skip is None:
             self._add(StepRecord(step, variant, COMPLETE))
         else:
