@@ -1,0 +1,81 @@
+"""Peak memory of ``miri-testbed simulate`` and ``calibrate`` on full-frame exposures.
+
+Each command runs as a user runs it, in a fresh process (``python -m
+miri_testbed.validation.cli``), and its peak resident memory is that process's
+``ru_maxrss`` (``os.wait4``).  It is given as a multiple of the ramp array,
+nints x ngroups x 1024 x 1032 float32, the one array both commands must hold.  The
+scenario is the default suite's ``f770w_full_field`` (FULL, FASTR1, one integration,
+every effect on, measured references) with ``ngroups`` set; ``calibrate`` uses the
+reference folder ``simulate`` wrote.  The first line gives what the interpreter holds
+after importing the command line alone (libraries and code): a floor every command pays,
+which is most of the peak at 10 groups.  Wall times are of a shared 2-core machine.
+
+    python benchmarks/memory.py [--ngroups 10 100] [--seed 1] [--record]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from miri_testbed.validation.scenarios import load_suite, scenario_toml  # noqa: E402
+
+from imager_common import publish  # noqa: E402
+
+SCENARIO = "f770w_full_field"
+CLI = [sys.executable, "-m", "miri_testbed.validation.cli"]
+GB = 1e9
+
+
+def peak(command):
+    """``(peak resident memory in bytes, wall seconds)`` of ``command`` run in a new process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{process.stderr.read().decode()}")
+    return usage.ru_maxrss * 1024, seconds  # ru_maxrss is in kB on Linux
+
+
+def write_suite(path, ngroups, seed):
+    """A suite file of the default suite's full-frame scenario with ``ngroups`` groups; its
+    ramp array's size in bytes."""
+    scenario = next(s for s in load_suite("default").scenarios if s.name == SCENARIO)
+    scenario = replace(scenario, observation=replace(scenario.observation, ngroups=ngroups))
+    path.write_text(f'[suite]\nname = "memory"\nseeds = [{seed}]\n\n' + scenario_toml(scenario))
+    return scenario.observation.nints * ngroups * 1024 * 1032 * 4
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ngroups", type=int, nargs="+", default=[10, 100], help="groups per integration")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--record", action="store_true", help="write the result to benchmarks/results/")
+    args = parser.parse_args(argv)
+    floor, _ = peak([sys.executable, "-c", "import miri_testbed.validation.cli"])
+    lines = [f"# FULL FASTR1 ({SCENARIO} of the default suite), seed {args.seed}; peak resident memory of each "
+             f"command in a fresh process; importing the command line alone: {floor / GB:.2f} GB",
+             f"{'ngroups':>7}  {'ramp array':>10}  {'simulate':>9}  {'x ramp':>6}  {'time':>5}  "
+             f"{'calibrate':>9}  {'x ramp':>6}  {'time':>5}"]
+    for ngroups in args.ngroups:
+        with tempfile.TemporaryDirectory(prefix="miri-memory-") as tmp:
+            tmp = Path(tmp)
+            ramp = write_suite(tmp / "suite.toml", ngroups, args.seed)
+            simulated, t_sim = peak(CLI + ["simulate", "--suite", str(tmp / "suite.toml"), "--seed", str(args.seed),
+                                           "-o", str(tmp / "sim")])
+            folder = tmp / "sim" / SCENARIO
+            calibrated, t_cal = peak(CLI + ["calibrate", str(folder / f"{SCENARIO}_uncal.fits"), "--refs",
+                                            str(folder / "refs"), "-o", str(tmp / "cal")])
+        lines.append(f"{ngroups:7d}  {ramp / GB:7.2f} GB  {simulated / GB:6.2f} GB  {simulated / ramp:6.2f}  "
+                     f"{t_sim:4.0f}s  {calibrated / GB:6.2f} GB  {calibrated / ramp:6.2f}  {t_cal:4.0f}s")
+        print(lines[-1], flush=True)
+    publish("memory", lines)
+
+
+if __name__ == "__main__":
+    main()
