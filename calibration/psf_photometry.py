@@ -52,6 +52,7 @@ from astropy.table import Table
 from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
 from photutils.psf import GriddedPSFModel, PSFPhotometry, SourceGrouper
 
+from . import CalibrationInputError
 from . import references as refs
 from .catalog import bad_in_aperture, catalog_table, detect, local_background, star_finder
 
@@ -289,6 +290,8 @@ def psf_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, psf, nsigma
     QTable
         The catalog (fluxes in mJy; ``aperture_radius`` is the radius of the flux tie).
     """
+    if psf is None:
+        raise CalibrationInputError("catalog=psf needs a PSF model (a PSFGRID reference)")
     det = detect(sci, filter_name, nsigma)
     radius, apcorr = aperture[:2]
     if det.x.size == 0:
