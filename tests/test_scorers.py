@@ -42,7 +42,7 @@ def test_product_types_of_a_results_table_come_from_the_scorers_metrics():
 
 
 def test_the_report_draws_the_sections_of_the_product_types_present(tmp_path):
-    hist = np.zeros(120, np.int64)
+    hist = np.zeros((2, 120), np.int64)  # the two pull series (validation.detector_score.PULL_SERIES)
     page = report.product_sections(tmp_path, _table(["flux_ratio", "astrometric_error", "detected"]), hist)
     assert "Source catalog" in page and (tmp_path / "flux_ratio.png").is_file()
     assert "Rate image" not in page and not (tmp_path / "pulls.png").exists()

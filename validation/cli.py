@@ -43,10 +43,11 @@ class CommandLineError(ValueError):
 
 
 def _output_folder(path):
-    """``path`` as a folder this process can write in, created if need be.
+    """``path`` as a folder this process can write in (or create), checked, not created.
 
     Checked before a command does its work, so a run of hours does not end in a
-    traceback at its first write.
+    traceback at its first write; nothing is created, so a command refused later for
+    another reason leaves no empty folder behind.
 
     Raises
     ------
@@ -58,11 +59,16 @@ def _output_folder(path):
     if not existing.is_dir():
         where = "" if existing == path else f": {existing}"
         raise CommandLineError(f"output folder {path}{where} is a file, not a folder")
+    created = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=path).close()
     except OSError as exc:
         raise CommandLineError(f"cannot write in output folder {path}: {exc.strerror or exc}") from None
+    finally:
+        for folder in created:  # deepest first: the command makes them when it writes
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return path
 
 

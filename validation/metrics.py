@@ -14,15 +14,16 @@ on, not how good it is: they are not judged; nor are ``emi_residual_floor`` and
 """
 import numpy as np
 
-IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "flux_ratio_isolated": 1.0, "flux_ratio_blended": 1.0,
+IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "flux_ratio_saturated": 1.0,
+         "flux_ratio_isolated": 1.0, "flux_ratio_blended": 1.0,
          "pull_mean": 0.0, "pull_std": 1.0, "pull_rms": 1.0,
          "rate_bias_sigma": 0.0, "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0,
          "cr_pull_std": 1.0}
 LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", "false_detections",
          "false_flag_rate", "clean_scatter_over_crb",
          "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction",
-         "emi_residual_over_floor"}
-HIGHER_FRACTION = {"detected", "jump_completeness", "shower_flagged_fraction"}
+         "emi_residual_over_floor", "pull_outlier_fraction"}
+HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "astrometric_error_unaligned",  # before alignment: a diagnostic of the input
