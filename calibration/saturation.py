@@ -9,25 +9,14 @@ Charge that no longer fits in a full well spills into the neighbouring pixels, s
 carries NO_SAT_CHECK are never tested (their threshold comes in as infinity).
 """
 import numpy as np
+from scipy.ndimage import binary_dilation
 
 from miri_testbed.instrument import dq
 
 from . import into
 
 GROW_PIXELS = 1
-
-
-def _grow(hit, pixels):
-    """``hit`` (..., ny, nx) dilated by a square of half-width ``pixels`` on the last two axes."""
-    grown = hit.copy()
-    for _ in range(pixels):
-        step = grown.copy()
-        step[..., 1:, :] |= grown[..., :-1, :]
-        step[..., :-1, :] |= grown[..., 1:, :]
-        grown = step.copy()
-        grown[..., :, 1:] |= step[..., :, :-1]
-        grown[..., :, :-1] |= step[..., :, 1:]
-    return grown
+NEIGHBOURS = np.ones((3, 3), bool)  # the 8 neighbours and the pixel
 
 
 def flag_saturation(data, groupdq, threshold, grow=GROW_PIXELS, out=None):
@@ -51,5 +40,5 @@ def flag_saturation(data, groupdq, threshold, grow=GROW_PIXELS, out=None):
         hit = np.zeros(threshold.shape, bool)
         for k in range(data.shape[1]):  # one group at a time: a pixel saturated once stays saturated
             hit |= data[i, k] >= threshold
-            out[i, k][_grow(hit, grow) if grow and hit.any() else hit] |= flag
+            out[i, k][binary_dilation(hit, NEIGHBOURS, iterations=grow) if grow and hit.any() else hit] |= flag
     return out

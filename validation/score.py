@@ -43,6 +43,7 @@ import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable
+from scipy.ndimage import maximum_filter
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import detector as det
@@ -226,15 +227,14 @@ def _saturating(truth, sources):
     """
     if not truth.config.get("effects", {}).get("detector", {}).get("saturation", True):
         return np.zeros(len(sources), bool)
-    illum = truth.image("ILLUM")
+    peak = maximum_filter(truth.image("ILLUM"), size=3, mode="nearest")
     t_int = truth.header["NGROUPS"] * truth.header["TGROUP"]
-    ny, nx = illum.shape
+    ny, nx = peak.shape
+    x0 = np.rint(np.asarray(sources["x"], float)).astype(int)
+    y0 = np.rint(np.asarray(sources["y"], float)).astype(int)
+    inside = (x0 >= 0) & (x0 < nx) & (y0 >= 0) & (y0 < ny)
     out = np.zeros(len(sources), bool)
-    for i, (x, y) in enumerate(zip(np.asarray(sources["x"]), np.asarray(sources["y"]), strict=True)):
-        x0, y0 = int(round(x)), int(round(y))
-        if 0 <= x0 < nx and 0 <= y0 < ny:
-            peak = illum[max(y0 - 1, 0):y0 + 2, max(x0 - 1, 0):x0 + 2].max()
-            out[i] = peak * t_int > det.FULL_WELL_E
+    out[inside] = peak[y0[inside], x0[inside]] * t_int > det.FULL_WELL_E
     return out
 
 
