@@ -18,9 +18,15 @@ step), removed, and the test repeated on the pixel's remaining differences until
 nothing is flagged.  The group after a flagged difference gets JUMP_DET, which starts a
 new ramp segment.  Around the centre of a deposit (a jump between 10 and 1000 sigma at
 least as large as its 4 neighbours'), the 8 neighbours are flagged in the same group
-(charge shared by inter-pixel coupling).  The JWST rule flags the 4 neighbours of every
-such jump, which reaches the corners of a deposit only through its bright edge pixels
-and then also flags a ring of pixels outside it that received nothing.  A ramp of two
+(charge shared by inter-pixel capacitance), and the rows above and below also in the
+group after and before (a hit arriving while the frame is read reaches them one read
+apart, :func:`_flag_neighbours`).  The JWST rule flags the 4 neighbours of every such
+jump in its group, which reaches the corners of a deposit only through its bright edge
+pixels and then also flags a ring of pixels outside it that received nothing: with
+MIRI's IPC kernel (:data:`instrument.detector.IPC_KERNEL`: corners read 1.6 % of the
+centre, the edges 2.9-4.0 %) an edge pixel passes 10 sigma only when the centre passes
+250-350, and the corners of centres below that go unflagged with up to 4 sigma of charge
+(``benchmarks/ipc_neighbours.py``).  A ramp of two
 groups has one difference and no test: the step declines (SKIPPED, as JWST's).
 
 :func:`refine_with_step_test` then looks for smaller jumps with a likelihood step test
@@ -214,10 +220,28 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
         k, y, x, strong = (np.concatenate(a) for a in zip(*found, strict=True))
         out[i, k + 1, y, x] |= flag
         centre = np.flatnonzero(strong)[_deposit_centres(k[strong], y[strong], x[strong], data[i], means[i])]
-        for dy in (-1, 0, 1):  # charge shared with the 8 neighbours (inter-pixel coupling)
-            for dx in (-1, 0, 1):
-                out[i, k[centre] + 1, np.clip(y[centre] + dy, 0, ny - 1), np.clip(x[centre] + dx, 0, nx - 1)] |= flag
+        _flag_neighbours(out[i], k[centre] + 1, y[centre], x[centre], flag)
     return out, means
+
+
+def _flag_neighbours(gdq, group, y, x, flag):
+    """Flag the 8 neighbours of deposit centres ``(group, y, x)`` in ``gdq`` ``(ngroups, ny, nx)``, in place.
+
+    Inter-pixel capacitance shows a deposit's charge in its neighbours as it arrives, and
+    each pixel sees it at its own next read.  Rows are read in order of increasing y
+    (:func:`instrument.readout.read_offset_clocks`), so a hit arriving between the reads
+    of rows y - 1 and y appears in row y - 1 one group after the centre, and one arriving
+    between the reads of rows y and y + 1 appears in row y + 1 one group before: those two
+    rows are flagged in both groups (the charge is too small there to be found by itself).
+    """
+    ngroups, ny, nx = gdq.shape
+    for dy in (-1, 0, 1):
+        groups = (group,) if dy == 0 else (group, group - dy)
+        for dx in (-1, 0, 1):
+            yy, xx = y + dy, x + dx
+            for g in groups:
+                ok = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx) & (g >= 1) & (g < ngroups)
+                gdq[g[ok], yy[ok], xx[ok]] |= flag
 
 
 def _step_coefficients(times):

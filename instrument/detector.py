@@ -49,6 +49,27 @@ BIAS_DN = 10_000.0
 #: Pixel pitch, micron (JDox "MIRI Detector Overview").
 PIXEL_PITCH_UM = 25.0
 
+#: Inter-pixel capacitance (IPC) couplings: the fraction of a pixel's signal each row
+#: neighbour (x +- 1) reads (alpha), each column neighbour (y +- 1) reads (beta), and each
+#: diagonal neighbour reads (corner).  stpsf ``constants.INSTRUMENT_IPC_DEFAULT_KERNEL_PARAMETERS
+#: ['MIRI'] = (0.033, 0.024, 0.013)``, "based on JWST-STScI-002925 by Mike Engesser" (a
+#: technical report not read here), applied by stpsf ``detectors.py`` to detector-sampled
+#: PSFs as ``[[c, beta, c], [alpha, 1 - 2 alpha - 2 beta - 4 c, alpha], [c, beta, c]]``.
+#: UNCERTAIN: second-hand (the report's own numbers and errors were not seen); stpsf calls
+#: the corner term a "real observation noise adjustment", a fitted term rather than a
+#: measured coupling; which axis is alpha is taken as stpsf lays the array out; one kernel
+#: for all three detectors and every signal level.  No measured MIRI kernel is in CRDS:
+#: the MIRI IPC rmap shipped with crds 14.0.3 selects no file, the CRDS test files
+#: ``jwst_miri_ipc_0003.add.fits`` / ``_0004.fits`` are PEDIGREE DUMMY identity kernels,
+#: and the jwst IPC step is off for MIRI (jwst issue 9896: validation ongoing).
+IPC_ALPHA, IPC_BETA, IPC_CORNER = 0.033, 0.024, 0.013
+
+#: The IPC kernel ``K[dy + 1, dx + 1]``: signal Q collected in pixel (y, x) reads as
+#: ``Q K[dy + 1, dx + 1]`` in pixel (y + dy, x + dx); it sums to 1 (the centre keeps 0.834).
+IPC_KERNEL = np.array([[IPC_CORNER, IPC_BETA, IPC_CORNER],
+                       [IPC_ALPHA, 1 - 2 * IPC_ALPHA - 2 * IPC_BETA - 4 * IPC_CORNER, IPC_ALPHA],
+                       [IPC_CORNER, IPC_BETA, IPC_CORNER]])
+
 
 def linearity_coefficients(poly, bias):
     """The JWST LINEARITY coefficients of raw DN: ``B + h(x - B) = sum_m c_m x^m``.
