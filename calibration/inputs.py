@@ -31,6 +31,11 @@ REQUIRED_KEYWORDS = {
 
 
 def _check_fits(path):
+    """The primary header of a FITS file with a SCI extension, checked without reading its data.
+
+    A file that ends before its SCI data does (a truncated copy) is refused here; reading
+    SCI to find that out would read the ramps twice, since the RampModel reads them again.
+    """
     try:
         with fits.open(path, memmap=False) as hdul:
             hdul.verify("exception")
@@ -38,8 +43,11 @@ def _check_fits(path):
             names = [h.name for h in hdul]
             if "SCI" not in names:
                 raise CalibrationInputError(f"{path}: no SCI extension; not a JWST uncal file")
-            sci = hdul["SCI"]
-            _ = sci.data  # forces the read: a truncated file fails here
+            end = hdul.fileinfo(names.index("SCI"))["datLoc"] + hdul["SCI"].size  # size: bytes, from the header
+            size = Path(path).stat().st_size
+            if end > size:
+                raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt (its SCI data "
+                                            f"ends at byte {end}, the file has {size})")
     except CalibrationInputError:
         raise
     except FileNotFoundError:
