@@ -30,6 +30,7 @@ from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture,
 from photutils.centroids import centroid_2dg, centroid_sources
 from photutils.detection import DAOStarFinder
 from scipy.ndimage import maximum_filter
+from scipy.spatial import cKDTree
 
 from miri_testbed.instrument import imager
 
@@ -151,7 +152,28 @@ def detect(sci, filter_name, nsigma=5.0):
     # A centroid fit that fails (NaN) or runs off the image drops the detection.
     ny, nx = sci.shape
     keep = np.isfinite(x) & np.isfinite(y) & (x >= 0) & (x <= nx - 1) & (y >= 0) & (y <= ny - 1)
-    return Detections(filled, bad, float(median), float(std), fwhm, x[keep], y[keep])
+    x, y = _one_per_source(filled, x[keep], y[keep], fwhm)
+    return Detections(filled, bad, float(median), float(std), fwhm, x, y)
+
+
+def _one_per_source(image, x, y, fwhm):
+    """The centroids less those within ``fwhm`` of a brighter one.
+
+    The finder keeps its peaks 2.5 FWHM apart, but two can centroid onto one source: a
+    peak on the rim of a saturated (NaN) core and the core's own (FULL, 23 mJy at F770W:
+    the pair was fit as two sources and lost).
+    """
+    if x.size < 2:
+        return x, y
+    peak = image[np.rint(y).astype(int), np.rint(x).astype(int)]
+    order = np.argsort(-peak)
+    tree = cKDTree(np.column_stack([x[order], y[order]]))
+    drop = np.zeros(x.size, bool)  # in order of brightness
+    for i, j in sorted(tree.query_pairs(fwhm)):  # i < j: j is the fainter
+        drop[j] |= not drop[i]
+    keep = np.ones(x.size, bool)
+    keep[order[drop]] = False
+    return x[keep], y[keep]
 
 
 def local_background(det, positions, aperture):

@@ -68,6 +68,11 @@ def kernel(a, s, gap):
     return np.where(np.abs(x) >= gap, a * np.exp(-np.abs(x) * s), 0.0)
 
 
+def cross_norm(params):
+    """``1 + 2 sum K``: a point's light with its cross over its light without (the forward form's divisor)."""
+    return 1.0 + 2 * kernel(*params).sum()
+
+
 def _cross(image, k):
     return fftconvolve(image, k[None, :], mode="same", axes=1) + fftconvolve(image, k[:, None], mode="same", axes=0)
 
@@ -91,7 +96,7 @@ def subtract_cross(sci, params, iterations=ITERATIONS):
     k = kernel(*params)
     bad = ~np.isfinite(sci)
     observed = np.where(bad, np.nanmedian(sci), sci).astype(np.float64)
-    norm = 1 + 2 * k.sum()
+    norm = cross_norm(params)
     image = observed.copy()
     for _ in range(iterations):
         image = norm * observed - _cross(image, k)
@@ -100,7 +105,7 @@ def subtract_cross(sci, params, iterations=ITERATIONS):
 
 def apcorr(sci, params):
     """Variant ``apcorr``: the image as it is and the aperture correction times ``1 + 2 sum K``."""
-    return sci, 1.0 + 2 * kernel(*params).sum()
+    return sci, cross_norm(params)
 
 
 def subtract(sci, params):

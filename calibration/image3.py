@@ -7,8 +7,11 @@ reference, :mod:`calibration.catalog`, or PSF fitting with the PSFGRID reference
 :mod:`calibration.psf_photometry`; ``psf`` without a PSFGRID reference in the folder
 measures in apertures and says so) -> alignment (:mod:`calibration.alignment`).
 The cruciform and background steps change the image the catalog measures, not the cal
-product; alignment updates the cal product's WCS.  Their records go to the catalog's
-meta (``steps``) and, through the pipeline, to the cal product's HISTORY.
+product; alignment updates the cal product's WCS.  With ``catalog=psf`` and
+``cruciform=subtract``, a saturated core (NaN) hides from the first pass the light it
+scattered into the cross; its fitted PSF gives that light back
+(:func:`calibration.psf_photometry.light_on_bad_pixels`) and the three steps run again.
+Their records go to the catalog's meta (``steps``) and, through the pipeline, to the cal product's HISTORY.
 """
 from pathlib import Path
 
@@ -168,18 +171,38 @@ def run(log, exposure, cal, folder, choice, background_paths=()):
     apcorr = refs.load(folder, "APCORR", exposure)
     aperture = aperture_row(apcorr.apcorr_table, meta.instrument.filter, meta.subarray.name, EEFRACTION,
                             MIN_APERTURE_RADIUS)
-    image, cross_factor = correct_cruciform(log, choice["cruciform"], cal.data, folder, exposure)
-    aperture = (aperture[0], aperture[1] * cross_factor) + tuple(aperture[2:])
-    image, var = log.run("background", choice["background"], image, cal.err.astype(np.float64) ** 2,
-                         resolve=lambda: (_dedicated_backgrounds(background_paths, exposure, folder, choice),))
-    err = np.sqrt(var).astype(np.float32)  # float32, as the cal product's ERR
     psf = psf_photometry.load_psf(folder, exposure)
     variant = choice["catalog"]
     if variant == "psf" and psf is None:
         log.note("catalog", "catalog=psf: no PSFGRID reference in the folder; aperture photometry instead")
         variant = "aperture"
-    catalog = log.run("catalog", variant, image, err, celestial_wcs(cal.meta), meta.instrument.filter,
-                      aperture, cal.meta.photometry.pixelarea_steradians, resolve=lambda: (psf,))
+    area = cal.meta.photometry.pixelarea_steradians
+
+    bad = ~np.isfinite(cal.data)
+
+    def measure(log, fill=None):  # cruciform -> background -> catalog; returns the catalog and its aperture
+        sci = cal.data if fill is None else np.where(bad, fill, cal.data)
+        image, cross_factor = correct_cruciform(log, choice["cruciform"], sci, folder, exposure)
+        image = np.where(bad, np.nan, image)  # the fill served the cross alone
+        row = (aperture[0], aperture[1] * cross_factor) + tuple(aperture[2:])
+        image, var = log.run("background", choice["background"], image, cal.err.astype(np.float64) ** 2,
+                             resolve=lambda: (_dedicated_backgrounds(background_paths, exposure, folder, choice),))
+        err = np.sqrt(var).astype(np.float32)  # float32, as the cal product's ERR
+        return log.run("catalog", variant, image, err, celestial_wcs(cal.meta), meta.instrument.filter,
+                       row, area, resolve=lambda: (psf,)), row
+
+    catalog, row = measure(log)
+    if variant == "psf" and choice["cruciform"] == "subtract" and log.record("cruciform").status == COMPLETE:
+        # A saturated core is NaN, so its light was missing from the cross just subtracted
+        # (its wings kept 1-2 % of the star's flux in FULL at F770W): give the core what
+        # it would have shown, its fitted PSF's light through the forward form
+        # (divided by 1 + 2 sum K), and measure again.
+        light, count = psf_photometry.light_on_bad_pixels(cal.data, catalog, psf, row, area)
+        if count:
+            norm = cruciform.cross_norm(cruciform.load_kernel(folder, exposure))
+            catalog = measure(StepLog(), np.nanmedian(cal.data) + light / norm)[0]
+            log.note("cruciform", f"{count} saturated cores: their cross re-subtracted with the light of "
+                                  "their fitted PSF, and the catalog measured again")
     if background_paths:
         catalog.meta["background_exposures"] = [Path(path).name for path in background_paths]
     align_catalog(log, choice["alignment"], catalog, cal, folder, exposure)

@@ -21,8 +21,11 @@ once with ``photutils.psf.PSFPhotometry``:
    background is re-measured in its sky annulus on the residual (its neighbours'
    wings removed); every group is refit on the image with the other groups' fitted
    PSFs subtracted (the groups' fit boxes never overlap, so one image serves them
-   all).  A source found in the residual stays only if its fitted flux is at least the
-   detection threshold times its error.
+   all).
+4. Every source stays only if its fitted flux is at least the detection threshold times
+   its error: the first detection takes pieces of a bright star's diffraction spikes
+   for sources (a 25 mJy star in a 166 s FULL exposure gave ~30), which fit to nothing
+   once the star's model, as wide as its spikes, is subtracted.
 
 Flux scale: a PSF fit measures the source in units of the model, whatever its
 normalisation.  It is tied to the aperture scale of the APCORR reference:
@@ -65,6 +68,9 @@ ITERATIONS = 2
 PROFILE_ERROR = 0.05
 #: Sub-pixel phases per axis over which the model's aperture measurement is averaged.
 PHASES = 4
+#: Fraction of a source's light on bad pixels from which its core counts as lost
+#: (:func:`light_on_bad_pixels`).
+FILL_FRACTION = 0.01
 
 
 def load_psf(folder, exposure):
@@ -132,6 +138,53 @@ def model_aperture_flux(psf, aperture, phases=PHASES):
             sky = aperture_photometry(image, ann)["aperture_sum"][0] / ann.area
             values.append(inside - sky * ap.area)
     return float(np.mean(values))
+
+
+def flux_scale(psf, aperture, pixel_area_sr):
+    """The mJy of a unit of model flux: ``A_model * apcorr * Omega_pix * 1e9`` (module docstring, flux scale)."""
+    return model_aperture_flux(psf, aperture) * aperture[1] * pixel_area_sr * 1e9
+
+
+def light_on_bad_pixels(sci, catalog, psf, aperture, pixel_area_sr, fraction=FILL_FRACTION):
+    """The light the catalog's fitted PSFs put on the image's bad pixels: saturated cores.
+
+    A saturated core is NaN in the image, so the cruciform step cannot see the light
+    it scattered into the cross (:mod:`calibration.image3` gives it back for a second
+    pass).  Only sources with at least ``fraction`` of their light on bad pixels count
+    (a dead pixel in a faint star's wing moves nothing).
+
+    Parameters
+    ----------
+    sci : (ny, nx) float
+        The image (MJy/sr, NaN where bad).
+    catalog : QTable
+        Its ``psf`` catalog (fluxes in mJy).
+    psf : astropy.modeling.Model
+    aperture : tuple
+        ``(radius, apcorr, skyin, skyout)``, as the catalog was made with.
+    pixel_area_sr : float
+
+    Returns
+    -------
+    light : (ny, nx) float
+        Surface brightness (MJy/sr) of those sources on the bad pixels, 0 elsewhere.
+    count : int
+        The number of those sources.
+    """
+    bad = ~np.isfinite(sci)
+    light = np.zeros(sci.shape)
+    if not len(catalog) or not bad.any():
+        return light, 0
+    x = np.asarray(catalog["xcentroid"].value, float)
+    y = np.asarray(catalog["ycentroid"].value, float)
+    flux = np.asarray(catalog["flux"].value, float) / flux_scale(psf, aperture, pixel_area_sr)
+    count = 0
+    for xi, yi, fi in zip(x, y, flux, strict=True):
+        on_bad = model_image(psf, [xi], [yi], [fi], sci.shape, where=bad)
+        if on_bad.sum() >= fraction * fi:
+            light += on_bad
+            count += 1
+    return light, count
 
 
 def _fit_shape(fwhm):
@@ -216,32 +269,32 @@ def fit_sources(det, err, psf, aperture, nsigma=5.0):
     aperture : tuple
         ``(radius, apcorr, skyin, skyout)``: the sky annuli.
     nsigma : float
-        Detection threshold for sources found in the residual.
+        Detection threshold for sources found in the residual, and for every fitted flux.
 
     Returns
     -------
     x, y, flux, flux_err : (n,) float
         Fitted positions and fluxes (in units of the model) of the sources whose fit
-        succeeded.
+        succeeded and made a detection.
     """
     psf = _own_class(psf)
     shape = _fit_shape(det.fwhm)
     grouper = SourceGrouper(min_separation=np.sqrt(2) * shape)  # boxes of two groups never overlap
     photometry = PSFPhotometry(psf, shape, xy_bounds=max(1.0, det.fwhm / 2))
 
-    def fit(data, x, y, flux, bkg, group, later):
+    def fit(data, error, x, y, flux, bkg, group):
         init = Table({"x": x, "y": y, "flux": flux, "local_bkg": bkg, "group_id": group})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = photometry(data, mask=det.bad, error=err, init_params=init)
+            result = photometry(data, mask=det.bad, error=error, init_params=init)
         x, y, flux, flux_err = (np.asarray(result[c], float) for c in ("x_fit", "y_fit", "flux_fit", "flux_err"))
         ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(flux) & np.isfinite(flux_err) & (flux_err > 0)
-        return x[ok], y[ok], flux[ok], flux_err[ok], later[ok]
+        return x[ok], y[ok], flux[ok], flux_err[ok]
 
     x, y = det.x, det.y
     bkg, _ = local_background(det, det.positions, aperture)
     start = _aperture_start(det.filled, x, y, det.fwhm, bkg)
-    x, y, flux, flux_err, later = fit(det.filled, x, y, start, bkg, grouper(x, y), np.zeros(x.size, bool))
+    x, y, flux, flux_err = fit(det.filled, err, x, y, start, bkg, grouper(x, y))
     for _ in range(ITERATIONS):
         model = model_image(psf, x, y, flux, det.filled.shape)
         residual = det.filled - model
@@ -258,10 +311,13 @@ def fit_sources(det, err, psf, aperture, nsigma=5.0):
                                 _boxes(x[m], y[m], shape // 2, data.shape))
         bkg, _ = local_background(replace(det, filled=residual), np.column_stack([x, y]), aperture)
         start = np.concatenate([flux, _aperture_start(data, x[~old], y[~old], det.fwhm, bkg[~old])])
-        later = np.concatenate([later, np.ones(len(new), bool)])
-        x, y, flux, flux_err, later = fit(data, x, y, start, bkg, group, later)
-    # A source found in the residual stays only if its fit makes it a detection.
-    keep = ~later | (flux >= nsigma * flux_err)
+        # The other groups' PSFs were subtracted from each group's boxes: their model's
+        # error joins the noise there, as it does in the search of the residual.
+        others = np.abs(model - (data - residual))
+        x, y, flux, flux_err = fit(data, np.hypot(err, PROFILE_ERROR * others), x, y, start, bkg, group)
+    # A source stays only if its fit makes it a detection: a bright star's diffraction
+    # spike, found as a source before the star's model took it away, fits to nothing.
+    keep = flux >= nsigma * flux_err
     return x[keep], y[keep], flux[keep], flux_err[keep]
 
 
@@ -293,11 +349,11 @@ def psf_catalog(sci, err, wcs, filter_name, aperture, pixel_area_sr, psf, nsigma
     if psf is None:
         raise CalibrationInputError("catalog=psf needs a PSF model (a PSFGRID reference)")
     det = detect(sci, filter_name, nsigma)
-    radius, apcorr = aperture[:2]
+    radius = aperture[0]
     if det.x.size == 0:
         return catalog_table([], [], wcs, [], [], [], radius)
     err_filled = np.where(np.isfinite(err) & (err > 0), err, np.nanmedian(err))
     x, y, flux, flux_err = fit_sources(det, err_filled, psf, aperture, nsigma)
-    to_mjy = model_aperture_flux(psf, aperture) * apcorr * pixel_area_sr * 1e9
+    to_mjy = flux_scale(psf, aperture, pixel_area_sr)
     nbad = bad_in_aperture(det, np.column_stack([x, y]), radius) if x.size else []
     return catalog_table(x, y, wcs, flux * to_mjy, flux_err * to_mjy, nbad, radius)

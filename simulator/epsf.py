@@ -14,14 +14,17 @@ measured from a simulated calibration programme by interlacing a sub-pixel dithe
 * rendered by the simulator's PSF (:mod:`simulator.psf`) without the cruciform, as the
   APCORR reference is (the catalog measures an image whose cross the cruciform step has
   removed), on a sky of ``SKY_ELECTRONS`` per pixel (PLACEHOLDER), with Poisson noise;
-  each exposure's sky is the sigma-clipped median of its frame (the star's far wing
-  included, as it is in a real frame) and is subtracted;
+  each exposure's sky is the sigma-clipped median of its frame's margin, beyond the
+  stamp (a sky annulus beyond the model's reach: a median of the whole frame takes the
+  halo of so bright a star for sky, and a model whose halo is low by it leaves false
+  sources around every bright star it is fit to) and is subtracted;
 * the exposures of each phase averaged, and the ``OVERSAMPLE**2`` phase images
   interlaced: with the star at ``n + i / OVERSAMPLE``, pixel ``n + q`` samples the ePSF
   at offset ``q - i / OVERSAMPLE``, so each phase fills one of the interlaced sub-grids;
-* normalised to unit sum at detector sampling (``sum = OVERSAMPLE**2``) over a stamp
-  that reaches 2 pixels beyond the APCORR sky annulus (the catalog's ``psf`` variant ties
-  its flux scale to the aperture measurement of the model there).
+* normalised to unit sum at detector sampling (``sum = OVERSAMPLE**2``) over the PSF's
+  own stamp, which reaches beyond the APCORR sky annulus (the catalog's ``psf`` variant
+  ties its flux scale to the aperture measurement of the model there) and holds the
+  diffraction spikes.
 
 So the reference differs from the truth as a measured one does: photon noise (mostly
 in the wings), the pointing scatter (a blur and a shape error of the core), the sky
@@ -59,12 +62,18 @@ FRAME_MARGIN = 60
 #: Seed of the calibration programme (one run per filter).
 PROGRAMME_SEED = 20220701
 #: Version of this procedure: bump it when it changes so old cache files are ignored.
-VERSION = 1
+VERSION = 2
 
 
-def stamp_half(skyout):
-    """Half width (pixels) of the ePSF stamp: 2 pixels beyond the sky annulus of outer radius ``skyout``."""
-    return int(np.ceil(skyout)) + 2
+def stamp_half(filter_name, skyout):
+    """Half width (pixels) of the ePSF stamp.
+
+    That of the PSF itself (101 or 161 pixels wide, as an STPSF grid's stamp), and at
+    least 2 pixels beyond the sky annulus of outer radius ``skyout``.  A model that
+    reaches as far as the diffraction spikes lets the catalog subtract a bright star's
+    spikes, which it would otherwise take for sources.
+    """
+    return max(psf.stamp_size(filter_name) // 2, int(np.ceil(skyout)) + 2)
 
 
 def perfect(filter_name):
@@ -81,6 +90,8 @@ def _phase_images(filter_name, half, rng):
     size = 2 * (half + 1 + FRAME_MARGIN) + 1
     c = size // 2
     images = np.zeros((OVERSAMPLE, OVERSAMPLE, size, size))
+    margin = np.ones((size, size), bool)
+    margin[c - half - 1:c + half + 2, c - half - 1:c + half + 2] = False
     for j in range(OVERSAMPLE):
         for i in range(OVERSAMPLE):
             for _ in range(REPEATS):
@@ -89,7 +100,7 @@ def _phase_images(filter_name, half, rng):
                 psf.add_point_source(frame, c + i / OVERSAMPLE + dx, c + j / OVERSAMPLE + dy, STAR_ELECTRONS,
                                      filter_name)
                 frame = rng.poisson(frame).astype(float)
-                frame -= sigma_clipped_stats(frame, sigma=3.0)[1]
+                frame -= sigma_clipped_stats(frame[margin], sigma=3.0)[1]
                 images[j, i] += frame / REPEATS
     return images[..., c - half - 1:c + half + 2, c - half - 1:c + half + 2]
 
@@ -131,7 +142,7 @@ def measured(filter_name, skyout):
     ----------
     filter_name : str
     skyout : float
-        Outer radius of the APCORR sky annulus, pixels (sets the stamp).
+        Outer radius of the APCORR sky annulus, pixels (the stamp reaches beyond it).
 
     Returns
     -------
@@ -139,7 +150,7 @@ def measured(filter_name, skyout):
         The ePSF at OVERSAMPLE samples per pixel, normalised to ``sum = OVERSAMPLE**2``,
         centred on its middle sample.
     """
-    half = stamp_half(skyout)
+    half = stamp_half(filter_name, skyout)
     params = [VERSION, psf.cache_key(filter_name), half, REPEATS, STAR_ELECTRONS, SKY_ELECTRONS, PHASE_SCATTER_PIX,
               FRAME_MARGIN, PROGRAMME_SEED]
     key = hashlib.sha256(json.dumps(params).encode()).hexdigest()[:16]
