@@ -2,7 +2,8 @@
 
 Each command runs as a user runs it, in a fresh process (``python -m
 miri_testbed.validation.cli``), and its peak resident memory is that process's
-``ru_maxrss`` (``os.wait4``).  It is given as a multiple of the ramp array,
+``ru_maxrss`` (``os.wait4``, started from a small launcher so that the benchmark's own
+memory is not counted: :data:`LAUNCHER`).  It is given as a multiple of the ramp array,
 nints x ngroups x 1024 x 1032 float32, the one array both commands must hold.  The
 scenario is the default suite's ``f770w_full_field`` (FULL, FASTR1, one integration,
 every effect on, measured references) with ``ngroups`` set; ``calibrate`` uses the
@@ -13,11 +14,9 @@ which is most of the peak at 10 groups.  Wall times are of a shared 2-core machi
     python benchmarks/memory.py [--ngroups 10 100] [--seed 1] [--record]
 """
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,15 +30,32 @@ CLI = [sys.executable, "-m", "miri_testbed.validation.cli"]
 GB = 1e9
 
 
+#: Runs a command (its arguments) in a child of its own and prints the child's peak resident
+#: memory (kB), wall seconds and CPU seconds (user + system).  Linux keeps a process's memory
+#: high-water mark across exec, so a command started straight from the benchmark would count
+#: the benchmark's own memory; started from this small interpreter, it counts that one's
+#: (~10 MB) at most.
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, time.perf_counter() - start, usage.ru_utime + usage.ru_stime)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def peak(command):
-    """``(peak resident memory in bytes, wall seconds)`` of ``command`` run in a new process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{process.stderr.read().decode()}")
-    return usage.ru_maxrss * 1024, seconds  # ru_maxrss is in kB on Linux
+    """``(peak resident memory in bytes, wall seconds, CPU seconds)`` of ``command`` run in a
+    new process (started through :data:`LAUNCHER`)."""
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *map(str, command)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stderr[-5000:]}")
+    kilobytes, seconds, cpu = done.stdout.split()
+    return int(kilobytes) * 1024, float(seconds), float(cpu)  # ru_maxrss is in kB on Linux
 
 
 def write_suite(path, ngroups, seed):
@@ -57,7 +73,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--record", action="store_true", help="write the result to benchmarks/results/")
     args = parser.parse_args(argv)
-    floor, _ = peak([sys.executable, "-c", "import miri_testbed.validation.cli"])
+    floor, *_ = peak([sys.executable, "-c", "import miri_testbed.validation.cli"])
     lines = [f"# FULL FASTR1 ({SCENARIO} of the default suite), seed {args.seed}; peak resident memory of each "
              f"command in a fresh process; importing the command line alone: {floor / GB:.2f} GB",
              f"{'ngroups':>7}  {'ramp array':>10}  {'simulate':>9}  {'x ramp':>6}  {'time':>5}  "
@@ -66,10 +82,10 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="miri-memory-") as tmp:
             tmp = Path(tmp)
             ramp = write_suite(tmp / "suite.toml", ngroups, args.seed)
-            simulated, t_sim = peak(CLI + ["simulate", "--suite", str(tmp / "suite.toml"), "--seed", str(args.seed),
+            simulated, t_sim, _ = peak(CLI + ["simulate", "--suite", str(tmp / "suite.toml"), "--seed", str(args.seed),
                                            "-o", str(tmp / "sim")])
             folder = tmp / "sim" / SCENARIO
-            calibrated, t_cal = peak(CLI + ["calibrate", str(folder / f"{SCENARIO}_uncal.fits"), "--refs",
+            calibrated, t_cal, _ = peak(CLI + ["calibrate", str(folder / f"{SCENARIO}_uncal.fits"), "--refs",
                                             str(folder / "refs"), "-o", str(tmp / "cal")])
         lines.append(f"{ngroups:7d}  {ramp / GB:7.2f} GB  {simulated / GB:6.2f} GB  {simulated / ramp:6.2f}  "
                      f"{t_sim:4.0f}s  {calibrated / GB:6.2f} GB  {calibrated / ramp:6.2f}  {t_cal:4.0f}s")
