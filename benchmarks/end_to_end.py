@@ -28,6 +28,9 @@ showers, ramp fit) apart from the rest.  The load average is printed: the figure
 a shared 2-core machine.
 
     python benchmarks/end_to_end.py [--ngroups 30] [--seed 1] [--repeat 3] [--record]
+
+With ``--record`` the result is ``<date>_end_to_end.txt`` (``_end_to_end_<N>groups.txt``
+for another ``--ngroups``).
 """
 import argparse
 import contextlib
@@ -244,7 +247,7 @@ def main():
         return profile_ours(*args.profile)
     with tempfile.TemporaryDirectory(prefix="miri-end-to-end-") as tmp:
         lines = measure(args, Path(tmp))
-    publish("end_to_end", lines)
+    publish("end_to_end" + ("" if args.ngroups == 30 else f"_{args.ngroups}groups"), lines)
 
 
 if __name__ == "__main__":
