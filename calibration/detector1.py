@@ -5,7 +5,9 @@ dq_init (MASK) -> saturation -> emi (EMICORR) -> firstframe -> lastframe -> line
 (:class:`calibration.steps.StepLog`).  EMI runs before firstframe/lastframe drop groups,
 as JWST's emicorr does, so 3-group ramps keep one constraint per pixel.  The required
 references are read once, before any step runs; EMICORR is optional (without it the
-EMI step is SKIPPED).
+EMI step is SKIPPED), and read whatever the EMI variant: the EMI the step leaves in is
+noise whose variance the ramp fit evaluates with its own weights and VAR_RNOISE and ERR
+include (:mod:`calibration.emi_noise`; HISTORY says so).
 """
 from dataclasses import dataclass
 
@@ -14,13 +16,17 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq
 
-from . import CalibrationInputError, Skip, emi
+from . import CalibrationInputError, Skip, emi, emi_noise
 from . import references as refs
 from .dark import dark_rate
 from .products import derived
 from .steps import COMPLETE
 
 REFTYPES = ("MASK", "SATURATION", "LINEARITY", "DARK", "GAIN", "READNOISE")
+#: Weighting of each ramp-fit variant (:func:`calibration.ramp_fit.template_weights`; stcal's OLS
+#: weights as Fixsen et al. do, its LIKELY is a likelihood fit).
+RAMP_WEIGHTING = {"ols": "ols", "optimal": "optimal", "likelihood": "likelihood", "stcal_ols": "optimal",
+                  "stcal_likely": "likelihood"}
 
 
 @dataclass
@@ -92,9 +98,8 @@ def reference_arrays(folder, exposure):
     return models, arrays
 
 
-def _emi_case(log, folder, exposure):
+def _emi_case(log, case, reason):
     """The EMI step's reference argument ``(case,)``, or a Skip without a line to correct."""
-    case, reason = emi.find_case(folder, exposure)
     if case is None:
         return Skip(reason)
     skipped = [f"emi: {line} skipped: {why}" for line, why in case.skipped]
@@ -102,6 +107,47 @@ def _emi_case(log, folder, exposure):
         return Skip("; ".join(skipped))
     log.note("emi", *skipped)
     return (case,)
+
+
+def _emi_left_in(log, case, reason, notes, shape):
+    """The EMI the EMI step left in the ramps, as the ramp fit's ``interference`` (None when there is none).
+
+    Each line left in gets a note in HISTORY.  Without an EMICORR case, or for a line whose
+    waveform the reference does not store, the amplitude is not known, and the note says
+    that ERR leaves it out.
+    """
+    if case is None:  # the step was skipped
+        log.note("emi", f"emi: EMI not removed; its variance is not in ERR ({reason})")
+        return None
+    known = []
+    for line, why in emi_noise.left_in(log.record("emi"), notes, case):
+        if line.waveform is None:
+            log.note("emi", f"emi: {line.name} not removed ({why}); {case.model.meta.filename} stores no waveform "
+                            f"for it, so its variance is not in ERR")
+        else:
+            log.note("emi", f"emi: {line.name} ({line.frequency_hz} Hz) not removed ({why})")
+            known.append(line)
+    return emi_noise.interference(known, case, *shape[:2]) if known else None
+
+
+def _add_emi_variance(log, case, fit, interference, groupdq, ref, group_time, dark, variant):
+    """Add the variance of the EMI left in to the fit's read-noise variances and say so in HISTORY.
+
+    EMI is pickup in the readout chain, independent of the signal: read noise's kind
+    (params 2 counts it as extra read noise), so it goes into VAR_RNOISE, and with it into
+    ERR and every later product.
+    """
+    var, var_ints = fit.var_interference, fit.var_interference_ints
+    how = "with the ramp fit's weights"
+    if var is None:  # a fit that does not evaluate it (stcal's)
+        method = RAMP_WEIGHTING.get(variant, "ols")
+        var, var_ints = emi_noise.uninterrupted_variance(interference, groupdq, np.nan_to_num(fit.rate) + dark,
+                                                         ref["readnoise"], ref["gain"], group_time, method)
+        how = f"with {method} weights of uninterrupted ramps (an approximation for {variant})"
+    fit.var_rnoise = fit.var_rnoise + var
+    fit.var_rnoise_ints = fit.var_rnoise_ints + var_ints
+    log.note("emi", f"emi: its variance from EMICORR {case.model.meta.filename}, {how}, added to VAR_RNOISE and "
+                    f"ERR: {np.sqrt(np.nanmedian(var)):.3g} DN/s rms (median pixel)")
 
 
 def _require_a_rate(exposure, rate, rate_dq):
@@ -157,9 +203,10 @@ def run(log, exposure, folder, choice, on_emi=None):
     raw, groupdq = exposure.data, exposure.groupdq
     pixeldq = log.run("dq_init", choice["dq_init"], exposure.pixeldq, ref["mask"])
     groupdq = log.run("saturation", choice["saturation"], raw, groupdq, ref["saturation"], out=groupdq)
+    case, reason = emi.find_case(folder, exposure)  # also when not corrected: the EMI left in is noise
     data, notes = log.run("emi", choice["emi"], raw, groupdq, pixeldq, rn, gain,
-                          resolve=lambda: _emi_case(log, folder, exposure), out=None if on_emi else raw)
-    log.note("emi", *notes)
+                          resolve=lambda: _emi_case(log, case, reason), out=None if on_emi else raw)
+    log.note("emi", *map(str, notes))
     if on_emi is not None:
         on_emi(raw, data, ((pixeldq & dq.DO_NOT_USE) == 0) & ~np.any(groupdq & dq.SATURATED, axis=(0, 1)))
     groupdq = log.run("firstframe", choice["firstframe"], groupdq, out=groupdq)
@@ -170,14 +217,18 @@ def run(log, exposure, folder, choice, on_emi=None):
     groupdq, mean_diff = log.run("jump", choice["jump"], data, groupdq, rn, gain, group_time, out=groupdq)
     groupdq, n_showers = log.run("showers", choice["showers"], data, groupdq, rn, gain, group_time, mean_diff,
                                  out=groupdq)
-    fit = log.run("ramp_fit", choice["ramp_fit"], data, groupdq, rn, gain, group_time,
-                  dark_rate(models["DARK"], group_time, gain))
+    dark = dark_rate(models["DARK"], group_time, gain)
+    interference = _emi_left_in(log, case, reason, notes, data.shape)
+    fit = log.run("ramp_fit", choice["ramp_fit"], data, groupdq, rn, gain, group_time, dark,
+                  interference=interference)
     unusable = (pixeldq & dq.DO_NOT_USE) != 0
     rate = np.where(unusable, np.nan, fit.rate)
-    var_p = np.where(unusable, np.nan, fit.var_poisson)
-    var_r = np.where(unusable, np.nan, fit.var_rnoise)
     rate_dq = pixeldq | fit.dq
     _require_a_rate(exposure, rate, rate_dq)
+    if interference is not None:
+        _add_emi_variance(log, case, fit, interference, groupdq, ref, group_time, dark, choice["ramp_fit"])
+    var_p = np.where(unusable, np.nan, fit.var_poisson)
+    var_r = np.where(unusable, np.nan, fit.var_rnoise)
     rate_model = derived(dm.ImageModel, exposure, data=rate.astype(np.float32), dq=rate_dq,
                          err=np.sqrt(var_p + var_r).astype(np.float32), var_poisson=var_p, var_rnoise=var_r)
     rateints = derived(dm.CubeModel, exposure, data=np.where(unusable, np.nan, fit.rate_ints).astype(np.float32),

@@ -73,6 +73,10 @@ e.g. 390 Hz in FULL, BRIGHTSKY, SUB256) is skipped and the products say so: ther
 EMI is a constant per pixel that a slope does not see.  A reference that lacks the
 exposure's subarray/readout, or no EMICORR reference at all, skips the step with a
 note in the products (the JWST step does the same).
+
+Wherever a line stays in the ramps (a skip, a decline, a line a variant leaves in and says
+so with a :class:`LeftIn` note, a whole-period line), its variance goes into the rate's
+errors (:mod:`calibration.emi_noise`), from the amplitude of the reference's waveform.
 """
 from dataclasses import dataclass
 
@@ -111,11 +115,25 @@ BAD_GROUP = dq.SATURATED | dq.DO_NOT_USE | dq.JUMP_DET
 
 @dataclass(frozen=True)
 class EmiLine:
-    """A line to correct: its EMICORR name, reference frequency and stored waveform."""
+    """A line of the EMICORR reference: name, frequency (Hz), stored waveform (one period, DN; None if absent)."""
 
     name: str
     frequency_hz: float
     waveform: np.ndarray = None
+
+
+class LeftIn(str):
+    """A note of the EMI step saying that it left line ``line`` in the ramps (its text goes to HISTORY).
+
+    A variant that runs but does not correct a line (not detected, nothing significant
+    to subtract) says so with one; :mod:`calibration.emi_noise` then counts the line's
+    variance in the rate's errors.
+    """
+
+    def __new__(cls, text, line):  # noqa: D102 (the class docstring says it)
+        note = super().__new__(cls, text)
+        note.line = line
+        return note
 
 
 @dataclass(frozen=True)
@@ -170,24 +188,32 @@ def case_from_model(model, exposure):
         return None, f"{name} lists no EMI line for {key} {readpatt} {detector}: EMI not corrected"
     lines, skipped = [], []
     for line_name in list(freqs):
-        info = getattr(model.frequencies, str(line_name), None)
-        if info is None:
+        line = reference_line(model, str(line_name))
+        if line is None:
             raise CalibrationInputError(f"{name}: subarray case {key} names line {line_name!r}, "
                                         f"which is not among its frequencies")
-        f = float(info.frequency)
+        f = line.frequency_hz
         if facts.whole_periods(case.frameclocks, f):
             n = int(round(case.frameclocks / facts.period_clocks(f)))
-            skipped.append((str(line_name), f"frame of {case.frameclocks} clocks is {n} whole periods of "
-                                             f"{f} Hz: the EMI is a per-pixel constant that slopes do not see"))
+            skipped.append((line.name, f"frame of {case.frameclocks} clocks is {n} whole periods of "
+                                       f"{f} Hz: the EMI is a per-pixel constant that slopes do not see"))
             continue
-        wave = getattr(info, "phase_amplitudes", None)
-        lines.append(EmiLine(str(line_name), f, None if wave is None else np.asarray(wave, np.float64)))
+        lines.append(line)
     nresets = meta.exposure.nresets_between_ints
     nresets = 1 if nresets is None and readpatt.upper() in ("FASTR1", "SLOWR1") else int(nresets or 0)
     return EmiCase(sub, readpatt, detector, int(case.rowclocks), int(case.frameclocks),
                    int(meta.exposure.nsamples or (9 if speed == "SLOW" else 1)), nresets, tuple(lines),
                    tuple(skipped), int(meta.subarray.xstart or 1), int(meta.subarray.xsize or exposure.data.shape[-1]),
                    model), None
+
+
+def reference_line(model, name):
+    """The :class:`EmiLine` called ``name`` in an ``EmiModel`` (None when it has no such frequency)."""
+    info = getattr(model.frequencies, name, None)
+    if info is None:
+        return None
+    wave = getattr(info, "phase_amplitudes", None)
+    return EmiLine(name, float(info.frequency), None if wave is None else np.asarray(wave, np.float64))
 
 
 def find_case(folder, exposure):
@@ -725,8 +751,8 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         out[:, :, y0:y1] = data[:, :, y0:y1] - E
     for li, line in enumerate(case.lines):
         if not harmonics[li]:
-            notes.append(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (fundamental below "
-                         f"its noise, or not determined to better than one read); not corrected")
+            notes.append(LeftIn(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (fundamental below "
+                                f"its noise, or not determined to better than one read); not corrected", line.name))
             continue
         cols = [j for j, (lj, _) in enumerate(basis.owner) if lj == li]
         amps = [float(np.hypot(*gamma[2 * j : 2 * j + 2])) for j in cols]
@@ -821,8 +847,9 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None, out
         noise = template[bins]
         corrected -= noise
         R -= noise
-        notes.append(f"emi fold: {line.name} at {line.frequency_hz} Hz, {n} phase bins, harmonics {kept}, "
-                     f"template rms {template.std():.3f} DN")
+        text = (f"emi fold: {line.name} at {line.frequency_hz} Hz, {n} phase bins, harmonics {kept}, "
+                f"template rms {template.std():.3f} DN")
+        notes.append(text if kept else LeftIn(f"{text}: nothing significant; not corrected", line.name))
     out = np.empty(data.shape, np.float32) if out is None else out
     out[...] = corrected.reshape(data.shape)
     return out, notes

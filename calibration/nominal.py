@@ -14,8 +14,11 @@ kernel of ``instrument.optics`` (IFC F560W/F770W fit, a DERIVED detector-sampled
 amplitude, faded to 0 at 12 um by INTERPOLATION), aperture corrections
 from ``calibration/data/apcorr_nominal.ecsv``: measured on the testbed's diffraction PSF
 by ``scripts/make_nominal_apcorr.py``, as CRDS APCORR files are measured on a PSF model.
-EMICORR: the EMI lines, clocks and subarray cases of ``instrument.emi`` with a
-unit-sine waveform per line (the flight shapes are in CRDS, not accessible: UNSOURCED).
+EMICORR: the EMI lines, clocks and subarray cases of ``instrument.emi`` with a sine of
+the guessed rms per line, in DN (``instrument.emi.RMS_DN``: 4 DN at 390 Hz, DERIVED from
+params 2's ~20 % extra read noise, 1 DN at 10 Hz, a placeholder; uncertain: the flight
+waveforms are in CRDS, not accessible), which sets the variance of EMI left uncorrected
+(:mod:`calibration.emi_noise`).
 Darks are made per subarray and readout pattern with as many groups as asked.
 The folder lives in ``$MIRI_TESTBED_CACHE`` (default ``~/.cache/miri-testbed``).
 """
@@ -32,7 +35,7 @@ from miri_testbed.instrument import dq, emi, imager, optics, readout
 from miri_testbed.instrument.files import save_model, write_table_reference
 from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
-VERSION = "v8"
+VERSION = "v9"
 
 
 def cache_root():
@@ -94,13 +97,12 @@ def _write_cruciform(path):
 
 
 def _emicorr_model():
-    phase = (np.arange(emi.WAVEFORM_BINS) + 0.5) / emi.WAVEFORM_BINS
-    tree = emi.emicorr_tree({name: np.sin(2 * np.pi * phase) for name in emi.FREQUENCIES})
+    tree = emi.emicorr_tree({name: emi.sine_series([np.sqrt(2) * emi.RMS_DN[name]]) for name in emi.FREQUENCIES})
     model = dm.EmiModel()
     model.frequencies = tree["frequencies"]
     model.subarray_cases = tree["subarray_cases"]
     return describe_model(model, "EMICORR", Selection(), PROVENANCE,
-                          "nominal EMICORR from the documented MIRI parameters (unit-sine waveforms)")
+                          "nominal EMICORR from the documented MIRI parameters (sines of the guessed rms, uncertain)")
 
 
 def nominal_folder(subarray, readpatt, ngroups):

@@ -22,8 +22,12 @@ except ImportError:  # the peers extra is not installed
     JumpData = None
 
 
-def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, algorithm="OLS_C"):
-    """The stcal ramp fit (``OLS_C`` or ``LIKELY``) as a :class:`calibration.ramp_fit.RampFit`."""
+def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, algorithm="OLS_C", interference=None):
+    """The stcal ramp fit (``OLS_C`` or ``LIKELY``) as a :class:`calibration.ramp_fit.RampFit`.
+
+    stcal does not report its weights, so ``interference`` is not evaluated (``var_interference``
+    is None; :mod:`calibration.emi_noise` then takes the weights of an uninterrupted ramp).
+    """
     from .ramp_fit import RampFit
 
     nints, ngroups, ny, nx = data.shape

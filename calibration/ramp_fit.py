@@ -39,9 +39,11 @@ power for optimal weighting, and for the GLS a table at 48 values of rho per dec
 actually used, so the table costs optimality only, and negligibly).  Segments of an
 integration, then integrations, are combined
 with inverse-variance weights, and the combined variance is split exactly into its
-read-noise and Poisson parts.  A pixel with no segment of two usable groups gets NaN
-and DO_NOT_USE.  Work is done in blocks of rows, so memory stays a small multiple of
-one block whatever the frame size.
+read-noise and Poisson parts.  Given the phasors of a disturbance of unknown phase left in
+the ramps (EMI, :mod:`calibration.emi_noise`), the fit applies the same weights to them
+and returns the variance the disturbance adds to each rate.  A pixel with no segment of
+two usable groups gets NaN and DO_NOT_USE.  Work is done in blocks of rows, so memory
+stays a small multiple of one block whatever the frame size.
 """
 import warnings
 from dataclasses import dataclass
@@ -66,6 +68,8 @@ class RampFit:
     var_poisson_ints: np.ndarray
     var_rnoise_ints: np.ndarray
     dq_ints: np.ndarray
+    var_interference: np.ndarray = None  # with ``interference`` (fit_ramps): its variance in each rate
+    var_interference_ints: np.ndarray = None
 
 
 def segment_labels(groupdq):
@@ -143,13 +147,17 @@ def _segment_weights(method, mask, times, rate, read_noise, gain):
     raise ValueError(f"unknown ramp-fit method {method!r}")
 
 
-def _fit_integration(y, labels, times, rate, read_noise, gain, method):
-    """Segments of one integration combined: slope, var_r, Poisson factor (per unit R/g)."""
+def _fit_integration(y, labels, times, rate, read_noise, gain, method, z=None):
+    """Segments of one integration combined: slope, var_r, Poisson factor (per unit R/g), response.
+
+    The response to the phasors ``z`` (ngroups, J) is ``sum_k c_k z_kj`` (None without them).
+    """
     nseg = int(labels.max(initial=0))
     acc_w = np.zeros(y.shape[1:])
     acc_wb = np.zeros(y.shape[1:])
     acc_w2r = np.zeros(y.shape[1:])
     acc_w2p = np.zeros(y.shape[1:])
+    acc_wz = None if z is None else np.zeros((z.shape[1],) + y.shape[1:], np.complex128)
     signal = np.clip(rate, 0, None) / gain
     for s in range(1, nseg + 1):
         mask = labels == s
@@ -166,11 +174,14 @@ def _fit_integration(y, labels, times, rate, read_noise, gain, method):
         acc_wb[sel] += w * slope
         acc_w2r[sel] += w * w * var_r
         acc_w2p[sel] += w * w * pfac
+        if z is not None:
+            acc_wz[:, sel] += w * np.einsum("k...,kj->j...", a, z)
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = np.where(acc_w > 0, acc_wb / acc_w, np.nan)
         var_r = np.where(acc_w > 0, acc_w2r / acc_w**2, np.nan)
         pfac = np.where(acc_w > 0, acc_w2p / acc_w**2, np.nan)
-    return slope, var_r, pfac
+        response = None if z is None else np.where(acc_w > 0, acc_wz / acc_w, 0.0)
+    return slope, var_r, pfac, response
 
 
 RHO_GRID = np.logspace(-7, 7, 14 * 48 + 1)  # GLS weights tabulated at 48 per decade of rho
@@ -202,32 +213,62 @@ def _weight_sums(a, dt):
     return (a * a).sum(axis=-1), (tail[..., 1:] ** 2) @ dt
 
 
-def _template_fit(y, base, times, rate, read_noise, gain, method):
-    """Fit of pixels whose only segment is the ``base`` groups, with shared weight vectors."""
-    idx = np.flatnonzero(base)
-    yb = y[idx]
-    tb = times[idx]
-    dtb = np.diff(tb)
-    mask = np.ones((idx.size, 1, 1), bool)
+def template_weights(method, times, rate, read_noise, gain):
+    """The weights of uninterrupted ramps on ``times`` that :func:`fit_ramps` gives each pixel.
+
+    Pixels share weight vectors (module docstring): one for ``ols``, one per power for
+    ``optimal``, one per tabulated rho for ``likelihood``.
+
+    Parameters
+    ----------
+    method : str
+        ``ols``, ``optimal`` or ``likelihood``.
+    times : (n,) float
+        Times of the groups used, s (uniform steps).
+    rate : (npix,) float
+        Each pixel's rate for its weights, DN/s (dark current included).
+    read_noise, gain : (npix,) float
+        Read noise of one read (DN) and gain (e-/DN).
+
+    Returns
+    -------
+    table : (nclass, n) float
+        The slope weights ``a`` (1/s) of each class: ``slope = sum_k a_k y_k``.
+    which : (npix,) int
+        The row of ``table`` each pixel uses.
+    """
+    dt = np.diff(times)
+    mask = np.ones((times.size, 1, 1), bool)
     if method == "ols":
-        a = _ols_weights(mask, tb)[:, 0, 0]
-        sq, pf = _weight_sums(a, dtb)
-        slope = a @ yb
-        return slope, read_noise**2 * sq, np.full(slope.shape, pf)
+        return _ols_weights(mask, times)[:, 0, 0][None], np.zeros(np.shape(rate), np.intp)
     if method == "optimal":
-        signal = np.clip(rate, 0, None) * (idx.size - 1) * dtb[0]
+        signal = np.clip(rate, 0, None) * (times.size - 1) * dt[0]
         with np.errstate(invalid="ignore", divide="ignore"):
             snr = np.nan_to_num(signal / np.sqrt(2 * read_noise**2 + signal / gain))
         classes = np.array([p for _, p in OPTIMAL_POWERS])
-        table = np.stack([_ols_weights(mask, tb, p)[:, 0, 0] for p in classes])
-        which = np.searchsorted(classes, _power(snr))
-    else:
-        rho = np.clip(rate, 0, None) * dtb[0] / (gain * np.maximum(read_noise, 1e-12) ** 2)
-        table = _gls_table(tuple(tb))
-        which = np.clip(np.searchsorted(RHO_GRID, rho), 0, RHO_GRID.size - 1)
-    sq, pf = _weight_sums(table, dtb)
+        table = np.stack([_ols_weights(mask, times, p)[:, 0, 0] for p in classes])
+        return table, np.searchsorted(classes, _power(snr))
+    if method == "likelihood":
+        rho = np.clip(rate, 0, None) * dt[0] / (gain * np.maximum(read_noise, 1e-12) ** 2)
+        return _gls_table(tuple(times)), np.clip(np.searchsorted(RHO_GRID, rho), 0, RHO_GRID.size - 1)
+    raise ValueError(f"unknown ramp-fit method {method!r}")
+
+
+def _template_fit(y, base, times, rate, read_noise, gain, method, z=None):
+    """Fit of pixels whose only segment is the ``base`` groups, with shared weight vectors.
+
+    Returns as :func:`_fit_integration`.
+    """
+    idx = np.flatnonzero(base)
+    yb = y[idx]
+    table, which = template_weights(method, times[idx], rate, read_noise, gain)
+    sq, pf = _weight_sums(table, np.diff(times[idx]))
+    response = None if z is None else (table @ z[idx])[which].T
+    if method == "ols":
+        slope = table[0] @ yb
+        return slope, read_noise**2 * sq[0], np.full(slope.shape, pf[0]), response
     slope = np.einsum("pk,kp->p", table.astype(yb.dtype)[which], yb)  # float32 data: float32 products
-    return slope, read_noise**2 * sq[which], pf[which]
+    return slope, read_noise**2 * sq[which], pf[which], response
 
 
 @lru_cache(maxsize=8)
@@ -255,24 +296,36 @@ def _single_segment(labels):
     return base, (on_base > 0).all(axis=0) & (on_base == on_base[0]).all(axis=0) & (labels[~base] == 0).all(axis=0)
 
 
-def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base, simple):
-    """Slope, var_r and Poisson factor of every pixel of one integration (pixels on axis 1)."""
+def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base, simple, z=None):
+    """Slope, var_r, Poisson factor and phasor response of every pixel of one integration.
+
+    Pixels on axis 1; the response to the phasors ``z`` is ``(J, npix)`` (None without them).
+    """
     slope = np.full(y.shape[1], np.nan)
     var_r = np.full(y.shape[1], np.nan)
     pfac = np.full(y.shape[1], np.nan)
+    response = None if z is None else np.zeros((z.shape[1], y.shape[1]), np.complex128)
     if simple.any():
-        slope[simple], var_r[simple], pfac[simple] = _template_fit(
-            y[:, simple], base, times, rate[simple], read_noise[simple], gain[simple], method)
+        slope[simple], var_r[simple], pfac[simple], r = _template_fit(
+            y[:, simple], base, times, rate[simple], read_noise[simple], gain[simple], method, z)
+        if z is not None:
+            response[:, simple] = r
     rest = ~simple
     if rest.any():
-        s, vr, pf = _fit_integration(y[:, rest, None], labels[:, rest, None], times, rate[rest, None],
-                                     read_noise[rest, None], gain[rest, None], method)
+        s, vr, pf, r = _fit_integration(y[:, rest, None], labels[:, rest, None], times, rate[rest, None],
+                                        read_noise[rest, None], gain[rest, None], method, z)
         slope[rest], var_r[rest], pfac[rest] = s[:, 0], vr[:, 0], pf[:, 0]
-    return slope, var_r, pfac
+        if z is not None:
+            response[:, rest] = r[..., 0]
+    return slope, var_r, pfac, response
 
 
-def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method):
-    """Fit a block of pixels (flattened on the last axis)."""
+def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference=None):
+    """Fit a block of pixels (flattened on the last axis).
+
+    Returns the rate and the integrations' rates, then their Poisson variances, their read-noise
+    variances and (with ``interference``, :func:`fit_ramps`; else None) its variances.
+    """
     nints = data.shape[0]
     y = (data - data[:, :1]).astype(np.float32, copy=False)  # slopes ignore a constant; float32 halves the traffic
     labels = [segment_labels(groupdq[i]) for i in range(nints)]
@@ -281,7 +334,9 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method):
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no usable difference
         rate = np.nan_to_num(np.nanmean(guesses, axis=0))
-    results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, method, *single[i])
+    phasors, powers = (None, None) if interference is None else interference
+    results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, method, *single[i],
+                                    None if phasors is None else phasors[i])
                for i in range(nints)]
     slopes = np.array([r[0] for r in results])
     var_r = np.array([r[1] for r in results])
@@ -300,10 +355,18 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method):
     combined = (weight * np.nan_to_num(slopes)).sum(axis=0) / norm
     comb_p = (weight**2 * var_p).sum(axis=0) / norm**2
     comb_r = (weight**2 * var_r).sum(axis=0) / norm**2
-    return combined, comb_p, comb_r, slopes, np.where(fitted, var_p, np.nan), np.where(fitted, var_r, np.nan)
+    var_i = var_i_ints = None
+    if phasors is not None:  # sum_j p_j |sum c z_j|^2, the integrations combined with the weights of the rate
+        responses = np.array([r[3] for r in results])  # (nints, J, npix)
+        with np.errstate(invalid="ignore"):  # complex division by the NaN norm of unfitted pixels
+            var_i = powers @ (np.abs(np.einsum("ip,ijp->jp", weight, responses) / norm) ** 2)
+        var_i_ints = np.where(fitted, np.einsum("j,ijp->ip", powers, np.abs(responses) ** 2), np.nan)
+    return (combined, slopes, comb_p, np.where(fitted, var_p, np.nan), comb_r, np.where(fitted, var_r, np.nan),
+            var_i, var_i_ints)
 
 
-def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method="ols", block_rows=32):
+def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method="ols", block_rows=32,
+              interference=None):
     """Fit every pixel's ramps with ``method`` (``ols``, ``optimal`` or ``likelihood``).
 
     Parameters
@@ -318,6 +381,17 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
         Seconds between groups.
     dark_rate : (ny, nx) float or float
         Dark current (DN/s) already subtracted from ``data``; its shot noise still counts.
+    interference : (phasors, powers), optional
+        A disturbance of unknown phase left in every ramp,
+        ``d_ik = sum_j sqrt(2 p_j) Re(z_ikj exp(i phi_j))`` with each phi_j uniform: ``phasors``
+        z ``(nints, ngroups, J)`` complex, ``powers`` p ``(J,)`` (:mod:`calibration.emi_noise`).
+        Since every estimate here is linear, ``sum c_ik y_ik`` (integrations and segments
+        combined), its variance in each rate is ``sum_j p_j |sum_ik c_ik z_ikj|^2`` with the
+        fit's own weights; it is returned as ``var_interference`` (and per integration).
+
+    Returns
+    -------
+    RampFit
     """
     nints, ngroups, ny, nx = data.shape
     times = group_time * np.arange(1, ngroups + 1, dtype=np.float64)
@@ -326,16 +400,22 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     read_noise = np.broadcast_to(np.asarray(read_noise, dtype=np.float64), (ny, nx))
     out = {k: np.full((ny, nx), np.nan, np.float32) for k in ("rate", "var_p", "var_r")}
     ints = {k: np.full((nints, ny, nx), np.nan, np.float32) for k in ("rate", "var_p", "var_r")}
+    if interference is not None:
+        out["var_i"] = np.full((ny, nx), np.nan, np.float32)
+        ints["var_i"] = np.full((nints, ny, nx), np.nan, np.float32)
     for r0 in range(0, ny, block_rows):
         rows = slice(r0, min(r0 + block_rows, ny))
         nb = rows.stop - rows.start
         flat = (nints, ngroups, nb * nx)
         block = _fit_block(data[:, :, rows].reshape(flat), groupdq[:, :, rows].reshape(flat),
-                           read_noise[rows].ravel(), gain[rows].ravel(), times, dark_rate[rows].ravel(), method)
-        for target, value in zip((out["rate"], out["var_p"], out["var_r"]), block[:3], strict=True):
-            target[rows] = value.reshape(nb, nx)
-        for target, value in zip((ints["rate"], ints["var_p"], ints["var_r"]), block[3:], strict=True):
-            target[:, rows] = value.reshape(nints, nb, nx)
+                           read_noise[rows].ravel(), gain[rows].ravel(), times, dark_rate[rows].ravel(), method,
+                           interference)
+        for key, value in zip(("rate", "var_p", "var_r", "var_i"), block[0:8:2], strict=True):
+            if key in out:
+                out[key][rows] = value.reshape(nb, nx)
+        for key, value in zip(("rate", "var_p", "var_r", "var_i"), block[1:8:2], strict=True):
+            if key in ints:
+                ints[key][:, rows] = value.reshape(nints, nb, nx)
     fitted = np.isfinite(ints["rate"])
     any_flags = np.bitwise_or.reduce(groupdq, axis=1)  # one pass over the group flags
     saturated = (any_flags & dq.SATURATED) != 0
@@ -347,20 +427,20 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     any_fit = fitted.any(axis=0)
     dq_rate = np.where(any_fit, np.uint32(0), unusable | np.bitwise_or.reduce(dq_ints, axis=0))
     dq_rate |= np.bitwise_or.reduce(dq_ints & np.uint32(dq.JUMP_DET), axis=0)
-    return RampFit(out["rate"], out["var_p"], out["var_r"], dq_rate,
-                   ints["rate"], ints["var_p"], ints["var_r"], dq_ints)
+    return RampFit(out["rate"], out["var_p"], out["var_r"], dq_rate, ints["rate"], ints["var_p"], ints["var_r"],
+                   dq_ints, out.get("var_i"), ints.get("var_i"))
 
 
-def fit_ols(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+def fit_ols(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, interference=None):
     """Variant ``ols``: :func:`fit_ramps` with ``method="ols"``."""
-    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "ols")
+    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "ols", interference=interference)
 
 
-def fit_optimal(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+def fit_optimal(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, interference=None):
     """Variant ``optimal``: :func:`fit_ramps` with ``method="optimal"``."""
-    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "optimal")
+    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "optimal", interference=interference)
 
 
-def fit_likelihood(data, groupdq, read_noise, gain, group_time, dark_rate=0.0):
+def fit_likelihood(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, interference=None):
     """Variant ``likelihood``: :func:`fit_ramps` with ``method="likelihood"``."""
-    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "likelihood")
+    return fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate, "likelihood", interference=interference)

@@ -21,6 +21,7 @@ dark        data; dark                                                      data
 jump        data, groupdq, read_noise, gain, group_time                     (groupdq, mean_diff)
 showers     data, groupdq, read_noise, gain, group_time, mean_diff          (groupdq, n_showers)
 ramp_fit    data, groupdq, read_noise, gain, group_time, dark_rate          RampFit
+            (keyword ``interference``: the EMI left in)
 photom      rate, var_poisson, var_rnoise; factor (PHOTMJSR)                (sci, var_p, var_r)
 cruciform   sci; kernel (a, s, gap)                                         (sci, apcorr factor)
 background  sci, var; backgrounds [(sci, var), ...]                         (sci, var)
@@ -159,7 +160,7 @@ def declared_skip(step, name):
     return entry if isinstance(entry, Skip) else None
 
 
-def apply(step, name, *args, out=None):
+def apply(step, name, *args, out=None, **options):
     """Run variant ``name`` of ``step`` on the step's arguments.
 
     Parameters
@@ -171,6 +172,8 @@ def apply(step, name, *args, out=None):
     out : numpy.ndarray, optional
         Where a variant that runs writes its ramps or group DQ (module docstring); the
         input passed on by a skip is returned as it is.
+    **options
+        The step's optional keywords (module docstring).
 
     Returns
     -------
@@ -180,7 +183,7 @@ def apply(step, name, *args, out=None):
         skip or declined.
     """
     entry = ALGORITHMS[step][name]
-    options = {} if out is None else {"out": out}
+    options = options if out is None else {**options, "out": out}
     result = entry if isinstance(entry, Skip) else entry(*args, **options)
     if isinstance(result, Skip):
         return UNCHANGED[step](*args), result

@@ -75,7 +75,7 @@ class StepLog:
         self.records = []
         self.notes = {}
 
-    def run(self, step, variant, *args, resolve=None, out=None):
+    def run(self, step, variant, *args, resolve=None, out=None, **options):
         """Run ``variant`` of ``step`` on ``args`` and record what ran.
 
         Parameters
@@ -90,6 +90,8 @@ class StepLog:
             missing; not called for a declared skip.
         out : numpy.ndarray, optional
             Where the variant writes its ramps or group DQ (:func:`calibration.registry.apply`).
+        **options
+            The step's optional keywords (:mod:`calibration.registry`), passed to a variant that runs.
 
         Returns
         -------
@@ -103,7 +105,7 @@ class StepLog:
                 self._add(StepRecord(step, variant, SKIPPED, "reference", found.reason))
                 return registry.UNCHANGED[step](*args)
             args += tuple(found)
-        output, skip = registry.apply(step, variant, *args, out=out)
+        output, skip = registry.apply(step, variant, *args, out=out, **options)
         if skip is None:
             self._add(StepRecord(step, variant, COMPLETE))
         else:

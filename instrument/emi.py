@@ -13,7 +13,8 @@
   which a slope does not see.  DERIVED (params 2): the 390 Hz-free set above is exactly
   the set of frames that are a whole number of 256-clock periods.
 
-No amplitudes here: they are not documented (UNSOURCED, params 2 "Amplitude").
+Amplitudes are not documented (UNSOURCED, params 2 "Amplitude"): :data:`RMS_DN` holds the
+guesses the nominal EMICORR reference and the simulator's defaults take, uncertain.
 """
 from fractions import Fraction
 
@@ -24,6 +25,11 @@ from .detector import PIXEL_CLOCK_S
 
 #: EMI lines, Hz, by their JWST EMICORR names.
 FREQUENCIES = {"Hz390": 390.625, "Hz10": 10.039216}
+
+#: Guessed rms of each line, DN, uncertain: 390 Hz: params 2 "Amplitude", "sqrt(1.2^2 - 1) x 6 DN ~ 4 DN"
+#: (DERIVED from the documented ~20 % extra read noise); 10 Hz: UNSOURCED placeholder ("minor in full array",
+#: params, LRS row).
+RMS_DN = {"Hz390": 4.0, "Hz10": 1.0}
 
 #: Subarrays struck by each line (params 2).
 STRUCK = {
@@ -154,15 +160,30 @@ def subarray_cases():
 WAVEFORM_BINS = 500
 
 
+def sine_series(amplitudes, n=WAVEFORM_BINS):
+    """One period of ``sum_h a_h sin(2 pi h phi)`` at the phases of a stored waveform, ``(n,)`` DN.
+
+    Parameters
+    ----------
+    amplitudes : sequence of float
+        ``a_h`` of harmonics 1, 2, ..., DN.
+    n : int
+        Phase bins, sampled at ``(j + 0.5) / n`` (:func:`emicorr_tree`).
+    """
+    phase = (np.arange(n) + 0.5) / n
+    return sum(a * np.sin(2 * np.pi * h * phase) for h, a in enumerate(amplitudes, start=1)) + np.zeros(n)
+
+
 def emicorr_tree(phase_amplitudes):
     """Build the ``frequencies`` and ``subarray_cases`` of a JWST EMICORR (``EmiModel``) reference.
 
     Parameters
     ----------
     phase_amplitudes : dict of str to array_like
-        Maps a line name of :data:`FREQUENCIES` to its waveform over one period, DN,
-        sampled at phases ``(j + 0.5) / n`` (the convention of
-        ``jwst.emicorr.emicorr_refwave``).
+        Maps a line name of :data:`FREQUENCIES` to its waveform over one period, DN
+        (the values are the interference itself, as jwst's sequential correction subtracts
+        them with ``scale_reference=False``), sampled at phases ``(j + 0.5) / n`` (the
+        convention of ``jwst.emicorr.emicorr_refwave``).
 
     Returns
     -------

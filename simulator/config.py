@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import emi as emi_facts
 from miri_testbed.instrument import imager, modes, readout
 
 
@@ -161,8 +162,8 @@ class DetectorEffects:
     dead_fraction: float = 1e-3  # placeholder
     bias_scatter_dn: float = 300.0  # placeholder pixel-to-pixel pedestal scatter
     emi: bool = True  # EMI lines of params 2 at each pixel's read time (simulator.emi)
-    emi_rms_390_dn: float = 4.0  # UNSOURCED placeholder: params 2 "A guess ... ~ 4 DN" (DERIVED)
-    emi_rms_10_dn: float = 1.0  # UNSOURCED placeholder: "10 Hz minor in full array" (params, LRS row)
+    emi_rms_390_dn: float = emi_facts.RMS_DN["Hz390"]  # UNSOURCED guess: params 2 "~ 4 DN" (DERIVED)
+    emi_rms_10_dn: float = emi_facts.RMS_DN["Hz10"]  # UNSOURCED placeholder: "10 Hz minor in full array"
     emi_harmonics: int = 3  # harmonics per line, fundamental included (0: no EMI)
     emi_drift: float = 1e-4  # largest relative frequency offset of an exposure (placeholder)
 

@@ -27,6 +27,7 @@ scaled to the line's rms; phases ``U(0, 2 pi)``; ``delta ~ U(-d, d)``.
 Not modelled: a frequency that wanders within the exposure, amplitude changes, lines
 other than the two documented ones.
 """
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,43 @@ def rms_of(name, effects):
     return {"Hz390": effects.emi_rms_390_dn, "Hz10": effects.emi_rms_10_dn}[name]
 
 
+#: Range of the factors u_h of the harmonics above the fundamental (module docstring).
+HARMONIC_FACTORS = (0.3, 1.0)
+#: Grid points per harmonic of :func:`mean_power`'s average over the factors, at most.
+POWER_GRID = 64
+
+
+def _amplitudes(u, rms):
+    """Amplitudes (DN) of harmonics 1..H for factors ``u`` of harmonics 2..H, ``(..., H - 1)``:
+    ``(1, u_2 / 2, ..., u_H / H)`` scaled to ``rms``.
+    """
+    rel = np.concatenate([np.ones(u.shape[:-1] + (1,)), u / np.arange(2, u.shape[-1] + 2)], axis=-1)
+    return rel * rms / np.sqrt(np.sum(rel**2, axis=-1, keepdims=True) / 2)
+
+
+def mean_power(name, effects):
+    """Mean square A_h^2 / 2 of each harmonic of line ``name`` over the exposures' draws, DN^2.
+
+    What a calibration programme that averages the power spectra of many exposures
+    measures (the EMICORR reference's waveform, :mod:`simulator.references`): the
+    expectation over the factors u_h ~ U(0.3, 1) (module docstring), by the midpoint rule
+    on a grid of at most :data:`POWER_GRID` points per harmonic and 65536 in all.  Zero
+    when ``effects.emi`` is off.
+
+    Returns
+    -------
+    (emi_harmonics,) float
+    """
+    if not effects.emi or effects.emi_harmonics < 1:
+        return np.zeros(max(effects.emi_harmonics, 0))
+    free = effects.emi_harmonics - 1
+    n = min(POWER_GRID, int(65536 ** (1 / free))) if free else 1
+    lo, hi = HARMONIC_FACTORS
+    axis = lo + (hi - lo) * (np.arange(n) + 0.5) / n
+    u = np.array(list(itertools.product(axis, repeat=free)), ndmin=2)  # (points, free); (1, 0) for a pure sine
+    return np.mean(_amplitudes(u, rms_of(name, effects)) ** 2, axis=0) / 2
+
+
 def draw(readout, effects, rng):
     """The EMI lines of an exposure (empty when ``effects.emi`` is off)."""
     if not effects.emi or effects.emi_harmonics < 1:
@@ -77,8 +115,8 @@ def draw(readout, effects, rng):
     lines = []
     for name in facts.frequencies_for(readout.subarray, readout.readpatt):
         h = np.arange(1, effects.emi_harmonics + 1)
-        rel = np.where(h == 1, 1.0, rng.uniform(0.3, 1.0, h.size)) / h
-        amps = rel * rms_of(name, effects) / np.sqrt(np.sum(rel**2) / 2)
+        u = rng.uniform(*HARMONIC_FACTORS, h.size)[1:]  # the fundamental's draw is not used (kept: same stream)
+        amps = _amplitudes(u, rms_of(name, effects))
         phases = rng.uniform(0, 2 * np.pi, h.size)
         drift = rng.uniform(-effects.emi_drift, effects.emi_drift) if effects.emi_drift > 0 else 0.0
         lines.append(EmiLine(name, facts.FREQUENCIES[name], float(drift), tuple(map(float, amps)),

@@ -20,10 +20,13 @@ calibration exposure (same statistics, a fraction of the cost):
 * MASK: dead, hot and reference pixels (hot and dead pixels are extreme, so a real
   programme finds all of them; warm pixels are not modelled yet).
 * EMICORR (``EmiModel``, ASDF like the CRDS files): the lines, clocks and subarray
-  cases of :mod:`instrument.emi`; the waveform of each line is one period of a unit
-  sine when ``measured`` (a calibration programme averages exposures whose harmonics
-  differ, so this exposure's shape is not known in advance), and this exposure's true
-  shape (harmonics and phases, at the nominal frequency) when ``perfect``.
+  cases of :mod:`instrument.emi`; the waveform of each line (DN, the JWST convention) is,
+  when ``measured``, a sine series with the mean power of each harmonic over the
+  exposures' draws (:func:`simulator.emi.mean_power`: a calibration programme averages
+  the power spectra of exposures whose harmonics and phases differ, so this exposure's
+  shape is not known in advance, only the typical amplitude; all zero when EMI is off),
+  and this exposure's true waveform (harmonics and phases, at the nominal frequency) when
+  ``perfect``.
 
 The mode's own references (the imager's PHOTOM, APCORR, CRUCIFORM, DISTPOLY, REFCAT)
 are in :mod:`simulator.imager_references`.
@@ -36,7 +39,9 @@ from miri_testbed.instrument import dq, emi
 from miri_testbed.instrument.files import save_model
 from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
+from . import emi as sim_emi
 from . import flat_ramps, nonlinearity, reset
+from .config import DetectorEffects
 
 PROVENANCE = Provenance(author="miri-testbed simulator", pedigree="SIMULATION")
 
@@ -123,13 +128,24 @@ def _saturation_and_linearity(truth, readout, options, effects, rng):
     return threshold, unchecked, det.linearity_coefficients(poly, bias)
 
 
-def emicorr_model(options, emi_lines=()):
-    """The EMICORR reference (see the module docstring) as a JWST ``EmiModel``."""
-    phase = (np.arange(emi.WAVEFORM_BINS) + 0.5) / emi.WAVEFORM_BINS
-    waves = {name: np.sin(2 * np.pi * phase) for name in emi.FREQUENCIES}
+def emicorr_model(options, emi_lines=(), effects=None):
+    """The EMICORR reference (see the module docstring) as a JWST ``EmiModel``.
+
+    Parameters
+    ----------
+    options : simulator.config.ReferenceOptions
+    emi_lines : list of simulator.emi.EmiLine
+        This exposure's EMI (only a ``perfect`` EMICORR uses it).
+    effects : simulator.config.DetectorEffects, optional
+        The instrument's EMI (its mean power per harmonic, :func:`simulator.emi.mean_power`;
+        default: the default effects').
+    """
+    effects = DetectorEffects() if effects is None else effects
+    waves = {name: emi.sine_series(np.sqrt(2 * sim_emi.mean_power(name, effects))) for name in emi.FREQUENCIES}
     if options.kind == "perfect":
+        phase = (np.arange(emi.WAVEFORM_BINS) + 0.5) / emi.WAVEFORM_BINS
         for line in emi_lines:
-            waves[line.name] = line(phase / line.true_frequency) / max(line.rms * np.sqrt(2), 1e-30)
+            waves[line.name] = line(phase / line.true_frequency)
     tree = emi.emicorr_tree(waves)
     model = dm.EmiModel()
     model.frequencies = tree["frequencies"]
@@ -216,7 +232,7 @@ def write_detector_references(folder, truth, readout, options, effects, rng, emi
 
     written["MASK"] = _describe(dm.MaskModel(dq=mask_flags(truth)), "MASK", selection, options, "bad-pixel mask")
 
-    paths = {"EMICORR": save_model(emicorr_model(options, emi_lines), folder / "miri_testbed_emicorr.asdf")}
+    paths = {"EMICORR": save_model(emicorr_model(options, emi_lines, effects), folder / "miri_testbed_emicorr.asdf")}
     stem = f"{readout.detector.lower()}_{sub.lower()}"
     for reftype, model in written.items():
         suffix = f"_{readout.readpatt.lower()}" if reftype == "DARK" else ""
