@@ -6,9 +6,9 @@ EMI line of 4 DN rms: 390.625 Hz in SUB128, SUB64, SLITLESSPRISM, 10.039216 Hz i
 (the other line at 0 DN, but listed in the reference, so each correction also fits it).
 The waveform has 3 harmonics of random amplitudes and phases, and its frequency is off
 by +1e-4 relative from the reference's.  The EMICORR reference is the simulator's
-``measured`` one (unit-sine waveforms: the shape is not known in advance);
-``jwst_joint*`` is jwst's joint fit handed the exact waveform shape (``perfect``
-reference).  Each correction runs as the pipeline calls it, on the saturation-flagged
+``measured`` one (each line's mean power per harmonic, in DN: the shape is not known
+in advance; unit sines before 2026-12-03); ``jwst_joint*`` is jwst's joint fit handed the
+exact waveform (``perfect`` reference).  Each correction runs as the pipeline calls it, on the saturation-flagged
 raw ramp; the residual fraction is that of :mod:`validation.emi_score`.  Two floors
 beside it, the Cramer-Rao bounds of :mod:`validation.emi_floor` for the true waveform
 and read times: ``crb_f_known`` (the frequency given) and ``crb_f_free`` (the frequency
