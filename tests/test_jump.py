@@ -123,8 +123,9 @@ def test_neighbour_rule_catches_the_measured_ipc_share(ngroups, rate):
 
 def test_two_and_three_group_ramps_are_honest():
     """Two groups: one difference, nothing to compare it with, so the jump and shower
-    steps decline (a Skip saying why, no crash) and the ramp still fits; three groups:
-    the stricter 6-sigma threshold of the JWST rule."""
+    steps decline (a Skip saying why, no crash) and the ramp still fits; three groups
+    (two differences): jumps of 5.5 sigma, which would move the rate by more than 5
+    sigma, are flagged (JWST's 6-sigma threshold for two differences misses 70 %)."""
     rng = np.random.default_rng(5)
     two = _ramps(rng, 10.0, 2)
     gdq = np.zeros(two.shape, np.uint8)
@@ -136,7 +137,7 @@ def test_two_and_three_group_ramps_are_honest():
     three = _ramps(rng, 10.0, 3, shape=(200, 200))
     sigma_d = np.sqrt(2 * RN**2 + 10.0 * TG / GAIN)
     hit = rng.random((200, 200)) < 0.1  # cosmic rays are sparse
-    three[0, 2][hit] += 12.0 * sigma_d  # |d1 - d2| / (sqrt(2) sigma_d) ~ 8.5 > 6
+    three[0, 2][hit] += 5.5 * np.sqrt(2 * sigma_d**2 + 2 * RN**2)  # var(d1 - d2): adjacent differences share a read
     gdq, _ = _jumps(three)
     assert np.mean((gdq[0, 2][hit] & dq.JUMP_DET) != 0) > 0.8
     near = ndimage.binary_dilation(hit, np.ones((3, 3), bool))  # neighbours of deposit centres: by design
