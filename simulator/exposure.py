@@ -175,9 +175,8 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     del data
     events["linear"] = detector.linear_signal(light.images[ro.detector], ro, truth, effects.detector, events)
     truth_path = write_truth(
-        outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation,
-        illumination=light.images[ro.detector], truth=truth, sources=light.sources, events=events,
-        true_pointing=light.true_pointing,
+        outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation, light=light,
+        truth=truth, events=events,
         background_observation=next((obs for role, obs, *_ in companions if role == "background"), None),
     )
     del events

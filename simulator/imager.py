@@ -6,8 +6,8 @@ everything else (the detector layer, the detector's references, the files) the s
 for every mode:
 
 * :func:`illuminate`: the scene -> ``{detector: e-/s/pixel}`` plus the truth only this
-  mode knows (here: the true pointing and the sources' true pixel positions and rates;
-  :mod:`simulator.sky`, :mod:`simulator.pointing`).
+  mode knows (:class:`simulator.illumination.Illumination`; here: the true pointing and
+  the sources' true pixel positions and rates; :mod:`simulator.sky`, :mod:`simulator.pointing`).
 * :func:`describe_exposure`: the mode's keywords of the uncal (EXP_TYPE, FILTER, the
   commanded WCS).
 * :func:`write_references`: the mode's reference files
@@ -15,8 +15,6 @@ for every mode:
 * :func:`companions`: the other exposures of the association (a dedicated background
   of an offset field, when the observation asks for one; :mod:`simulator.background`).
 """
-from dataclasses import dataclass
-
 import numpy as np
 from astropy.table import Table
 
@@ -24,29 +22,11 @@ from miri_testbed.instrument import modes
 
 from . import background, pointing, sky
 from .config import Scene
+from .illumination import Illumination
 from .imager_references import write_optics_references, write_photometric_references, write_psf_reference
+from .truth import Component
 
 MODE = modes.mode("imager")
-
-
-@dataclass(frozen=True)
-class Illumination:
-    """What a mode's optics deliver to its detectors, and the truth of how.
-
-    Parameters
-    ----------
-    images : dict
-        ``{detector: e-/s/pixel array (ysize, xsize)}``.
-    sources : astropy.table.Table
-        One row per scene source: id, ra, dec, true detector x, y (0-based), flux_mjy,
-        rate_e_per_s.
-    true_pointing : simulator.pointing.TruePointing
-        Where the telescope really pointed.
-    """
-
-    images: dict
-    sources: Table
-    true_pointing: pointing.TruePointing
 
 
 def illuminate(scene, observation, effects, rng):
@@ -62,7 +42,10 @@ def illuminate(scene, observation, effects, rng):
 
     Returns
     -------
-    Illumination
+    simulator.illumination.Illumination
+        MIRIMAGE's e-/s; FILTER and the true pointing (:func:`simulator.pointing.truth_header`)
+        as keywords; the SOURCES component (id, ra, dec, true detector x, y (0-based),
+        flux_mjy, rate_e_per_s).
     """
     true_pointing = pointing.draw(effects.optics, rng)
     image, rates = sky.illumination(scene, observation, effects, true_pointing)
@@ -76,7 +59,9 @@ def illuminate(scene, observation, effects, rng):
         "flux_mjy": [s.flux_mjy for s in scene.sources],
         "rate_e_per_s": rates,
     })
-    return Illumination({MODE.detectors[0]: image}, sources, true_pointing)
+    header = {"FILTER": observation.filter, **pointing.truth_header(observation, true_pointing)}
+    description = "scene sources: sky and true pixel position, flux density (mJy), e-/s"
+    return Illumination({MODE.detectors[0]: image}, header, (Component("SOURCES", sources, description=description),))
 
 
 def describe_exposure(meta, observation):

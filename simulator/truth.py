@@ -32,7 +32,7 @@ from astropy.table import Table
 
 from miri_testbed.instrument.files import atomic_path
 
-from . import emi, pointing, readclock
+from . import emi, readclock
 from .detector import event_mask
 
 #: Version of the layout this module writes and reads (1: the unversioned files before it).
@@ -303,9 +303,8 @@ def detector_components(readout, illumination, truth, events, detector=None):
     return [Component(name, data, unit, description, detector) for name, data, unit, description in parts]
 
 
-def write_truth(path, *, config, seed, observation, illumination, truth, sources, events,
-                true_pointing=None, background_observation=None):
-    """Write the truth file of an imager exposure (never an input to calibration).
+def write_truth(path, *, config, seed, observation, light, truth, events, background_observation=None):
+    """Write the truth file of an exposure (never an input to calibration).
 
     Parameters
     ----------
@@ -313,35 +312,31 @@ def write_truth(path, *, config, seed, observation, illumination, truth, sources
     config : dict
         The simulation's configuration.
     seed : int
-    observation : simulator.config.Observation
-    illumination : numpy.ndarray
-        e-/s reaching each pixel.
+    observation : object
+        The exposure's observation (any mode's; its ``readout``).
+    light : simulator.illumination.Illumination
+        The mode's illumination: its keywords and components go in, and the e-/s of the
+        exposure's detector.
     truth : simulator.detector.DetectorTruth
-    sources : astropy.table.Table
-        The mode's source truth (:class:`simulator.imager.Illumination` ``sources``).
     events : dict
         As :func:`detector_components` takes them.
-    true_pointing : simulator.pointing.TruePointing, optional
-    background_observation : simulator.config.Observation, optional
-        The dedicated background exposure's, when there is one.
+    background_observation : object, optional
+        The dedicated background exposure's observation, when there is one.
 
     Returns
     -------
     pathlib.Path
         ``path``.
     """
-    header = {"FILTER": observation.filter, "SUBARRAY": observation.subarray,
-              "EPOCH": (observation.epoch_mjd, "exposure start, MJD"),
-              **pointing.truth_header(observation, true_pointing)}
+    ro = observation.readout
+    header = {**light.header, "SUBARRAY": ro.subarray, "EPOCH": (ro.epoch_mjd, "exposure start, MJD")}
     if background_observation is not None:
         header["BKGSTART"] = (background_observation.epoch_mjd, "dedicated background exposure start, MJD")
         header["BKG_RA"] = (background_observation.ra_deg, "dedicated background field RA, deg")
         header["BKG_DEC"] = (background_observation.dec_deg, "dedicated background field Dec, deg")
-    header.update({"NGROUPS": observation.ngroups, "NINTS": observation.nints,
-                   "TGROUP": (observation.group_time, "group time, s"),
+    header.update({"NGROUPS": ro.ngroups, "NINTS": ro.nints,
+                   "TGROUP": (ro.group_time, "group time, s"),
                    "GAIN": (float(np.median(truth.gain)), "true gain, e-/DN"),
                    "READNOIS": (float(np.median(truth.read_noise)), "true read noise of one read, DN")})
-    components = [Component("SOURCES", sources, description="scene sources: sky and true pixel position, "
-                                                            "flux density (mJy), e-/s")]
-    components += detector_components(observation, illumination, truth, events)
+    components = list(light.components) + detector_components(ro, light.images[ro.detector], truth, events)
     return write_truth_file(path, seed=seed, config=config, components=components, header=header)

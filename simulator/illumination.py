@@ -1,0 +1,30 @@
+"""What a mode's optics deliver to the detectors, and the truth only that mode knows.
+
+Every mode's ``illuminate`` (:data:`simulator.exposure.MODES`) returns an
+:class:`Illumination`: the e-/s reaching each pixel of each detector the exposure reads,
+and the mode's own truth as truth-file keywords and components
+(:mod:`simulator.truth`), which :func:`simulator.truth.write_truth` writes beside the
+detector layer's.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Illumination:
+    """A mode's light on its detectors and the truth of how.
+
+    Parameters
+    ----------
+    images : dict
+        ``{detector: e-/s/pixel array (ysize, xsize)}``.
+    header : dict
+        The mode's truth-file keywords, ``{keyword: value or (value, comment)}`` (the
+        imager's: FILTER and the true pointing).
+    components : tuple of simulator.truth.Component
+        The mode's truth components (the imager's: SOURCES; the LRS's: its sources, the
+        true trace, the wavelength map, the input spectra).
+    """
+
+    images: dict
+    header: dict = field(default_factory=dict)
+    components: tuple = ()
