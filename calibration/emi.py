@@ -109,7 +109,6 @@ MIN_GROUP_PHASE = 1e-6  # cycles per frame below which a harmonic is constant pe
 CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
 SCAN_PIXELS = 65536  # pixel sample for the frequency scan
 BLOCK_SAMPLES = 4_000_000  # samples (groups x pixels) per row block
-CACHE_SAMPLES = 8_000_000  # aggregated samples kept in memory (64 MB)
 BAD_GROUP = dq.SATURATED | dq.DO_NOT_USE | dq.JUMP_DET
 
 
@@ -286,14 +285,14 @@ def _accumulate(Rw, wq, o, basis):
     (the 4 outputs), ``wq`` their summed weights and ``o`` their clock offsets.
     """
     c, s = basis.pixel_trig(o)
-    U = basis.G.T @ Rw
+    U = basis.G.T.astype(Rw.dtype) @ Rw  # in the cache's float32 when from it: no float64 copy of the cache
     u0, u1 = U[0::2], U[1::2]
     b = np.empty(U.shape[0])
     b[0::2] = np.sum(c * u0 - s * u1, axis=1)
     b[1::2] = np.sum(s * u0 + c * u1, axis=1)
     F = np.concatenate([c, s])
     return {"b": b, "gram": np.einsum("ip,jp->ij", F * wq, F),  # einsum: BLAS threads stall on this shape
-            "sumc": c @ wq, "sums": s @ wq, "rsum": Rw.sum(axis=1), "W": float(wq.sum())}
+            "sumc": c @ wq, "sums": s @ wq, "rsum": Rw.sum(axis=1, dtype=np.float64), "W": float(wq.sum())}
 
 
 def _accumulate_classes(classes, basis):
@@ -302,12 +301,6 @@ def _accumulate_classes(classes, basis):
     The classes (science, reference) each have their own ramp model; None for a class with no pixels.
     """
     return tuple(None if part is None else _accumulate(*part, basis) for part in classes)
-
-
-def _join(parts):
-    """One class's ``(Rw, wq, o)`` of several row blocks joined (None when it has none)."""
-    parts = [p for p in parts if p is not None]
-    return tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(3)) if parts else None
 
 
 def _add(a, b):
@@ -415,9 +408,9 @@ class _JointFit:
             yield y0, y1, slice(y0 * self.nx, y1 * self.nx)
 
     def blocks(self):
+        """``(sl, Y)``: each row block's ramps, ``(N, npix)`` float64, and its slice of the flattened pixels."""
         for y0, y1, sl in self.row_blocks():
-            Y = self.data[:, :, y0:y1].reshape(self.N, -1).astype(np.float64)
-            yield sl, Y, self.project(Y, sl)
+            yield sl, self.data[:, :, y0:y1].reshape(self.N, -1).astype(np.float64)
 
     def _weights(self, sl, Y):
         k = np.arange(self.ngroups) - (self.ngroups - 1) / 2
@@ -426,61 +419,66 @@ class _JointFit:
         var = self.rn2[sl] + charge / self.gain[sl] * self.ngroups / 6.0 + 1 / 12  # + quantisation
         return np.where(self.good[sl], 1.0 / var, 0.0)
 
-    def aggregate(self, R, w, sl):
-        """Weighted ramps and weights summed over the pixels read at the same time.
+    def aggregate(self, Y, w, sl):
+        """Weighted projected ramps and weights summed over the pixels read at the same time.
 
         With their clock offsets: ``(Rw, wq, o)`` for the science and the reference read times
-        apart (None for a class with none).
+        apart (None for a class with none), from the ramps ``Y`` of slice ``sl``.  The pixels
+        read at one time share a class and so a projector P, and sum_p w_p P y_p = P sum_p
+        w_p y_p: the ramps are summed first and projected after, a quarter of the work.
         """
         q = self.Q
-        Rw, wq, o = (R * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1), self.o[sl][::q]
+        Yw, wq, o = (Y * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1), self.o[sl][::q]
         ref = self.reference[sl][::q]
-        return tuple((Rw[:, m], wq[m], o[m]) if m.any() else None for m in (~ref, ref))
+        return tuple((P @ Yw[:, m], wq[m], o[m]) if m.any() else None
+                     for P, m in zip(self.projectors, (~ref, ref), strict=True))
 
     def prepare(self, basis):
         """Weights of all pixels, and the sums for ``basis`` in the same pass."""
         self.weight = np.zeros(self.o.size)
         acc = None
-        for sl, Y, R in self.blocks():
+        for sl, Y in self.blocks():
             self.weight[sl] = self._weights(sl, Y)
-            acc = _add(acc, _accumulate_classes(self.aggregate(R, self.weight[sl], sl), basis))
+            acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
         return acc
 
-    def cache(self):
-        """Keep the aggregated ramps (N x npix/4) in memory when small enough.
+    def cache(self, offsets):
+        """Keep the aggregated ramps in memory, so that the later solves need no pass over the data.
 
-        Later solves then need no pass over the data.
+        A fit that refines its frequency solves about 60 times; without the cache each solve
+        re-read and re-projected every ramp (most of the step's time in a FULL 100-group
+        exposure, ``benchmarks/end_to_end.py``).  N x npix/4 float32, a quarter of the size of
+        the ramps, filled block by block (no second copy).  Each class's common per-read
+        ``offsets`` (those of a first solve, :func:`_solve`) are taken out first: the fit has
+        such offsets free, so its solution does not change, and what float32 keeps to 1e-7 is
+        then the ramps' residual about them, not drifts of tens of DN (the reference pixels').
         """
-        self.cached = None
-        if self.N * self.o.size // self.Q > CACHE_SAMPLES:
-            return
-        blocks = [self.aggregate(R, self.weight[sl], sl) for sl, _, R in self.blocks()]
-        self.cached = tuple(_join([b[c] for b in blocks]) for c in range(2))
+        ref = self.reference[:: self.Q]
+        self.cached = tuple((np.empty((self.N, m.sum()), np.float32), np.empty(m.sum()), self.o[:: self.Q][m])
+                            if m.any() else None for m in (~ref, ref))
+        start = [0, 0]
+        for sl, Y in self.blocks():
+            for c, part in enumerate(self.aggregate(Y, self.weight[sl], sl)):
+                if part is not None:
+                    Rw, wq, _ = part
+                    columns = slice(start[c], start[c] + wq.size)
+                    offset = 0.0 if offsets[c] is None else np.outer(offsets[c], wq)
+                    self.cached[c][0][:, columns], self.cached[c][1][columns] = Rw - offset, wq
+                    start[c] = columns.stop
 
     def make_sample(self):
-        """Aggregated projected ramps of a sample of read times, for the frequency scan.
+        """The aggregated projected ramps of a sample of read times, for the frequency scan.
 
-        Taken in pieces of at most a row block's samples, so no sample-sized float64 array.
+        Every ``nq // SCAN_PIXELS``-th read time: columns of the cache (:meth:`cache`).
         """
-        nq = self.o.size // self.Q
-        step = max(1, nq // SCAN_PIXELS)
-        quads = np.arange(0, nq, step)
-        size, pieces = max(1, BLOCK_SAMPLES // (self.N * self.Q)), []
-        for start in range(0, quads.size, size):
-            pix = (quads[start : start + size, None] * self.Q + np.arange(self.Q)[None, :]).ravel()
-            R = self.project(self.data.reshape(self.N, -1)[:, pix].astype(np.float64), pix)
-            pieces.append(self.aggregate(R, self.weight[pix], pix))
-        self.sample = tuple(_join([p[c] for p in pieces]) for c in range(2))
+        ref = self.reference[:: self.Q]
+        taken = np.arange(ref.size) % max(1, ref.size // SCAN_PIXELS) == 0
+        self.sample = tuple(None if part is None or not taken[m].any() else tuple(x[..., taken[m]] for x in part)
+                            for part, m in zip(self.cached, (~ref, ref), strict=True))
 
     def sums(self, basis, sample=False):
-        if sample:
-            return _accumulate_classes(self.sample, basis)
-        if self.cached is not None:
-            return _accumulate_classes(self.cached, basis)
-        acc = None
-        for sl, _, R in self.blocks():
-            acc = _add(acc, _accumulate_classes(self.aggregate(R, self.weight[sl], sl), basis))
-        return acc
+        """The sums of :func:`_accumulate` for ``basis`` over the pixel sample, or all pixels (:meth:`cache`)."""
+        return _accumulate_classes(self.sample if sample else self.cached, basis)
 
     def waveform(self, gamma, basis, sl):
         """The fitted waveform at every read of the pixels of slice ``sl``: ``(N, npix)``."""
@@ -493,8 +491,8 @@ class _JointFit:
         """
         dof_science, dof_reference = max(self.N - 2 * self.nints, 1), self.N - self.nints
         chi2 = np.zeros(self.o.size)
-        for sl, _, R in self.blocks():
-            res = R - self.project(self.waveform(gamma, basis, sl), sl)
+        for sl, Y in self.blocks():
+            res = self.project(Y - self.waveform(gamma, basis, sl), sl)
             for cls, off in enumerate(offsets):
                 m = self.reference[sl] == bool(cls)
                 if off is not None and m.any():
@@ -682,7 +680,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         return Skip(f"emi joint: only {nusable} usable pixels")
     nclip, scale = fit.clip(gamma, basis, offsets)
     scale = max(scale, 1.0)  # data quieter than the noise model (read, Poisson, quantisation) prove no more
-    fit.cache()
+    fit.cache(offsets)
     reads = fit.weight[~fit.reference].sum() * np.trace(fit.C)
 
     def select(harmonics, refined=None):
