@@ -61,6 +61,10 @@ SLIT_LENGTH_ARCSEC = 4.7
 #: Documented wavelength range, um (params 6: 5-14, designed for 5-10, useful to ~12).
 WAVELENGTH_RANGE_UM = (5.0, 14.0)
 
+#: Along-slit offset of each nod position from the slit centre, arcsec (MAST keyword
+#: dictionary SPATSTEP, "point source: -0.908, 0.908"; JDox "MIRI LRS Dithering": ~30 %
+#: and 70 % of the slit length; which is called A is a PLACEHOLDER convention).
+NOD_OFFSETS_ARCSEC = {"none": 0.0, "A": -0.908, "B": 0.908}
 #: The frame each mode's exposures, and so its trace coordinates, are in.
 SUBARRAYS = {"lrs_slit": "FULL", "lrs_slitless": "SLITLESSPRISM"}
 #: The flight SPECWCS shipped for each mode (in ``data/lrs/``).

@@ -7,14 +7,17 @@ from .config import (
     DetectorEffects,
     Effects,
     ImagerEffects,
+    LrsEffects,
+    LrsObservation,
     Observation,
     OpticsEffects,
     PointSource,
     Readout,
     ReferenceOptions,
     Scene,
+    SpectralSource,
 )
 from .exposure import simulate
 
-__all__ = ["DetectorEffects", "Effects", "ImagerEffects", "Observation", "OpticsEffects", "PointSource", "Readout",
-           "ReferenceOptions", "Scene", "simulate"]
+__all__ = ["DetectorEffects", "Effects", "ImagerEffects", "LrsEffects", "LrsObservation", "Observation",
+           "OpticsEffects", "PointSource", "Readout", "ReferenceOptions", "Scene", "SpectralSource", "simulate"]

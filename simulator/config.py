@@ -8,7 +8,9 @@ from typing import ClassVar
 
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import emi as emi_facts
-from miri_testbed.instrument import imager, modes, readout
+from miri_testbed.instrument import imager, lrs, modes, readout
+
+from .spectra import spectrum_from_dict
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,84 @@ class Observation:
         return self.readout.frame_time
 
 
+@dataclass(frozen=True)
+class SpectralSource:
+    """An unresolved source with a spectrum, placed relative to an LRS mode's reference point.
+
+    Parameters
+    ----------
+    spectrum : dict
+        The spectrum in the scenario form of :func:`simulator.spectra.spectrum_from_dict`
+        (continuum and lines); checked when the source is made.
+    along_slit_arcsec, across_slit_arcsec : float
+        Offset from the reference point (the slit centre; slitless: the acquisition
+        point), along the slit (detector +x) and across it (detector +y, the dispersion
+        direction: an offset across the slit moves every wavelength along the rows).
+    """
+
+    spectrum: dict
+    along_slit_arcsec: float = 0.0
+    across_slit_arcsec: float = 0.0
+
+    def __post_init__(self):
+        spectrum_from_dict(self.spectrum)
+
+    @property
+    def source_spectrum(self):
+        """The :class:`simulator.spectra.SourceSpectrum`."""
+        return spectrum_from_dict(self.spectrum)
+
+
+@dataclass(frozen=True)
+class LrsObservation:
+    """One LRS exposure: P750L through the slit (FULL frame) or slitless (SLITLESSPRISM).
+
+    ``nod``: for the slit, the along-slit nod position of the science exposure, ``"A"``
+    (-0.908") or ``"B"`` (+0.908"; MAST keyword dictionary SPATSTEP "point source:
+    -0.908, 0.908"; which of the two JWST calls 1 is not recorded here, a PLACEHOLDER
+    sign), or ``"none"`` (the source where the scene puts it).  A nodded exposure's
+    association carries the other nod as its background, as the ALONG SLIT NOD pattern
+    gives the pipeline.  Slitless has no nods.
+    """
+
+    mode: str = "lrs_slitless"
+    readpatt: str = "FASTR1"
+    ngroups: int = 10
+    nints: int = 1
+    epoch_mjd: float = 60400.0
+    nod: str = "none"
+
+    def __post_init__(self):
+        if self.mode not in lrs.SUBARRAYS:
+            raise ValueError(f"LRS mode must be one of {', '.join(lrs.SUBARRAYS)}, got {self.mode!r}")
+        if self.nod not in lrs.NOD_OFFSETS_ARCSEC:
+            raise ValueError(f"nod must be one of {', '.join(lrs.NOD_OFFSETS_ARCSEC)}, got {self.nod!r}")
+        if self.mode == "lrs_slitless" and self.nod != "none":
+            raise ValueError("slitless LRS exposures have no nods (nod = 'none')")
+        self.readout  # validates the readout fields
+
+    @property
+    def subarray(self):
+        """FULL for the slit, SLITLESSPRISM slitless (:data:`instrument.lrs.SUBARRAYS`)."""
+        return lrs.SUBARRAYS[self.mode]
+
+    @property
+    def filter(self):
+        """The disperser, P750L (the FILTER keyword of LRS exposures)."""
+        return lrs.DISPERSER
+
+    @property
+    def readout(self):
+        """The :class:`Readout` of MIRIMAGE for this exposure."""
+        return Readout(modes.mode(self.mode).detectors[0], self.subarray, self.readpatt, self.ngroups, self.nints,
+                       self.epoch_mjd)
+
+    @property
+    def group_time(self):
+        """Seconds between group reads."""
+        return self.readout.group_time
+
+
 def _check_range(obj, name, low, high=None):
     value = getattr(obj, name)
     if not (value >= low and (high is None or value <= high)):
@@ -205,6 +285,28 @@ class ImagerEffects:
 
 
 @dataclass(frozen=True)
+class LrsEffects:
+    """Effects of the LRS's own optics (:mod:`simulator.lrs`).
+
+    The true trace is the flight SPECWCS table moved by a smooth perturbation of
+    ``trace_wavelength_nm`` rms in wavelength and ``trace_x_pix`` rms across the
+    dispersion (the flight solution is good to a few nm: issue 15; both PLACEHOLDERS);
+    ``acquisition_error_arcsec`` rms per axis is where target acquisition really puts
+    the source (PLACEHOLDER; LRS TA is quoted at ~10 mas).
+    """
+
+    trace_perturbation: bool = True
+    trace_wavelength_nm: float = 3.0
+    trace_x_pix: float = 0.05
+    acquisition_error: bool = True
+    acquisition_error_arcsec: float = 0.01
+
+    def __post_init__(self):
+        for name in ("trace_wavelength_nm", "trace_x_pix", "acquisition_error_arcsec"):
+            _check_range(self, name, 0)
+
+
+@dataclass(frozen=True)
 class Effects:
     """Every simulated effect, grouped by where it acts: the detector (any mode), the
     telescope and sky (any mode), and each mode's own optics.
@@ -214,11 +316,13 @@ class Effects:
     detector : DetectorEffects
     optics : OpticsEffects
     imager : ImagerEffects
+    lrs : LrsEffects
     """
 
     detector: DetectorEffects = DetectorEffects()
     optics: OpticsEffects = OpticsEffects()
     imager: ImagerEffects = ImagerEffects()
+    lrs: LrsEffects = LrsEffects()
 
     def __post_init__(self):
         for f in fields(self):
@@ -255,5 +359,5 @@ class ReferenceOptions:
             raise ValueError(f"reference kind must be 'measured' or 'perfect', got {self.kind!r}")
 
 
-__all__ = ["PointSource", "Scene", "Readout", "Observation", "DetectorEffects", "OpticsEffects", "ImagerEffects",
-           "Effects", "ReferenceOptions"]
+__all__ = ["PointSource", "SpectralSource", "Scene", "Readout", "Observation", "LrsObservation", "DetectorEffects",
+           "OpticsEffects", "ImagerEffects", "LrsEffects", "Effects", "ReferenceOptions"]

@@ -36,7 +36,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import readout as readout_rules
 from miri_testbed.instrument.files import save_model, write_text
 
-from . import detector, emi, imager
+from . import detector, emi, imager, lrs
 from .config import Effects, ReferenceOptions
 from .references import write_detector_references
 from .truth import write_truth
@@ -45,7 +45,7 @@ STREAMS = ("scene", "detector", "ramps", "references", "emi", "optics", "compani
 
 #: Mode name -> the module that turns a scene into light on its detectors (see
 #: :mod:`simulator.imager` for what such a module provides).
-MODES = {"imager": imager}
+MODES = {"imager": imager, "lrs_slit": lrs, "lrs_slitless": lrs}
 
 #: Uncal file suffix of each companion role.
 ROLE_SUFFIX = {"background": "_bkg"}
@@ -166,7 +166,7 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
         "references": asdict(references),
         "seed": seed,
     }
-    companions = mode.companions(scene, observation, effects)
+    companions = mode.companions(scene, observation, effects, light)
     # One ramp-sized array at a time, each written and let go before the next is made (the
     # streams are independent, so the order of the files does not change their content):
     # the uncal, the truth's linear signal and event mask, the references, the companions.
@@ -182,7 +182,7 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     del events
     refs = write_detector_references(outdir / "refs", truth, ro, references, effects.detector, rngs["references"],
                                      emi_lines)
-    refs.update(mode.write_references(outdir / "refs", scene, observation, references, effects, truth,
+    refs.update(mode.write_references(outdir / "refs", scene, observation, references, effects, truth, light,
                                       rngs["references"], rngs["optics"]))
     members, paths = [("science", uncal)], {}
     children = rngs["companions"].spawn(2 * len(companions))

@@ -78,10 +78,10 @@ def describe_exposure(meta, observation):
         setattr(meta.wcsinfo, key, value)
 
 
-def write_references(folder, scene, observation, options, effects, truth, references_rng, optics_rng):
+def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
     """Write the imager's references (PHOTOM, APCORR, PSFGRID, CRUCIFORM, DISTPOLY, REFCAT); return
     ``{reftype: path}``.  ``truth`` is the :class:`simulator.detector.DetectorTruth` (its
-    gain sets PHOTOM's scale).
+    gain sets PHOTOM's scale); ``light`` the exposure's illumination (not needed here).
     """
     paths = write_photometric_references(folder, observation, options, effects.optics, truth, references_rng)
     paths.update(write_psf_reference(folder, observation, options))
@@ -89,7 +89,7 @@ def write_references(folder, scene, observation, options, effects, truth, refere
     return paths
 
 
-def companions(scene, observation, effects):
+def companions(scene, observation, effects, light):
     """The association's other exposures: ``[(role, observation, {detector: e-/s}, keywords)]``.
 
     With ``observation.background_exposure``, the dedicated background: the offset field

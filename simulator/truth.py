@@ -332,8 +332,9 @@ def write_truth(path, *, config, seed, observation, light, truth, events, backgr
     header = {**light.header, "SUBARRAY": ro.subarray, "EPOCH": (ro.epoch_mjd, "exposure start, MJD")}
     if background_observation is not None:
         header["BKGSTART"] = (background_observation.epoch_mjd, "dedicated background exposure start, MJD")
-        header["BKG_RA"] = (background_observation.ra_deg, "dedicated background field RA, deg")
-        header["BKG_DEC"] = (background_observation.dec_deg, "dedicated background field Dec, deg")
+        if hasattr(background_observation, "ra_deg"):  # an offset field (the imager's); an LRS nod has none
+            header["BKG_RA"] = (background_observation.ra_deg, "dedicated background field RA, deg")
+            header["BKG_DEC"] = (background_observation.dec_deg, "dedicated background field Dec, deg")
     header.update({"NGROUPS": ro.ngroups, "NINTS": ro.nints,
                    "TGROUP": (ro.group_time, "group time, s"),
                    "GAIN": (float(np.median(truth.gain)), "true gain, e-/DN"),
