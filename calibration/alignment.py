@@ -11,7 +11,10 @@ sum (dx, dy) u^i v^j``) and a REFCAT reference (catalog RA/Dec of the field, lik
    2 x 2 bins) is the shift.  It must hold at least ``min_matches`` votes.
 4. Match each detection to the nearest shifted catalog star within ``match_pix``
    (one-to-one), fit a similarity transform (shift, rotation, scale: 4 parameters) by
-   least squares, sigma-clip the residuals at ``clip_sigma`` (robust MAD scale), refit;
+   least squares, sigma-clip the residuals at ``clip_sigma`` (robust MAD scale, at least
+   ``min_clip_scale_pix``: the clip is for mismatches; with five bright stars the fit's
+   residuals are ~0.003 px and a star 0.02 px (2 mas) off was clipped, refusing the
+   alignment), refit;
    repeat ``iterations`` times, re-matching each time with the current transform.
 5. Refuse (:class:`AlignmentError`, naming why) when fewer than ``min_matches`` stars
    match, when the fit's rms exceeds ``max_rms_pix``, or when the transform is outside
@@ -134,7 +137,7 @@ def _match(det, ref, radius):
 
 
 def fit_alignment(det, ref, *, min_matches=5, search_pix=30.0, vote_bin_pix=1.0, match_pix=2.0, clip_sigma=3.0,
-                  iterations=5, max_rms_pix=0.5):
+                  iterations=5, max_rms_pix=0.5, min_clip_scale_pix=0.05):
     """Similarity transform taking detected positions onto the catalog's projected positions.
 
     From detected (undistorted) pixel positions ``det`` to the catalog's projected pixel
@@ -170,7 +173,7 @@ def fit_alignment(det, ref, *, min_matches=5, search_pix=30.0, vote_bin_pix=1.0,
                                  f"(need {min_matches})")
         resid = apply_similarity(params, d0[i]) - r0[j]
         r = np.hypot(resid[:, 0], resid[:, 1])
-        scale = max(1.4826 * np.median(r), 1e-3)
+        scale = max(1.4826 * np.median(r), min_clip_scale_pix)
         keep = r <= clip_sigma * scale
         if keep.sum() < min_matches:
             raise AlignmentError(f"only {int(keep.sum())} matches survive sigma clipping (need {min_matches})")

@@ -64,6 +64,25 @@ def test_too_few_stars_is_a_clear_refusal(n):
         alignment.align(x, y, celestial_wcs(obs), (ra, dec), alignment.Distortion())
 
 
+@given(seed=st.integers(0, 2**31), off=st.floats(0.005, 0.04))
+@settings(max_examples=20)
+def test_five_precise_stars_align_though_one_is_a_few_mas_off(seed, off):
+    """Five stars centroided to 0.003 px, one 0.005-0.04 px (0.5-4.4 mas) off: aligned with
+    all five (the clip is for mismatches; with the MAD of five such residuals as its scale a
+    2 mas star was clipped and the alignment refused), while a star 1 px off among ten is
+    clipped."""
+    rng = np.random.default_rng(seed)
+    ref = rng.uniform(0, 250, (5, 2))
+    det = ref + 0.003 * rng.standard_normal((5, 2))
+    det[0] += off * np.array([np.cos(seed), np.sin(seed)])
+    _, matched, _ = alignment.fit_alignment(det, ref)
+    assert matched == 5
+    ref10 = rng.uniform(0, 250, (10, 2))
+    det10 = ref10 + 0.003 * rng.standard_normal((10, 2))
+    det10[0] += 1.0
+    assert alignment.fit_alignment(det10, ref10)[1] == 9
+
+
 def test_unrelated_catalog_is_refused_not_matched():
     rng = np.random.default_rng(5)
     obs = Observation(subarray="FULL")
