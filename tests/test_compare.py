@@ -57,7 +57,7 @@ def test_every_metric_the_scorers_write_has_a_direction_or_is_deliberately_unjud
     from miri_testbed.validation.metrics import undirected
 
     names = set()
-    for module in ("score.py", "detector_score.py", "crowding.py"):
+    for module in ("score.py", "detector_score.py", "crowding.py", "lrs_score.py"):
         tree = ast.parse((Path(validation.__file__).parent / module).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "metric":
@@ -69,7 +69,7 @@ def test_every_metric_the_scorers_write_has_a_direction_or_is_deliberately_unjud
             if isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[0], ast.Constant) \
                     and isinstance(node.elts[0].value, str) and node.elts[0].value.startswith(("pull_", "rate_")):
                 names.add(node.elts[0].value)  # score._pull_rows: (metric, value, unit)
-    assert {"flux_ratio", "pull_std", "clean_scatter_over_crb", "jump_completeness"} <= names
+    assert {"flux_ratio", "pull_std", "clean_scatter_over_crb", "jump_completeness", "lrs_lines_lost"} <= names
     assert undirected(names) == [], ("give these metrics a direction in validation/metrics.py "
                                      "(IDEAL, LOWER or HIGHER_FRACTION) or list them in NOT_JUDGED")
 

@@ -92,8 +92,8 @@ def test_report_renders_in_headless_chromium(results_with_baseline, tmp_path):
 
 def test_published_anchors_are_listed_until_measured():
     """The published anchors (imager flux ~1 %, MRS wavelength 9-27 km/s, LRS wavelength
-    +/-20 nm) are targets; no scenario measures the spectroscopic ones yet, so they
-    report 'no data' and do not gate."""
+    +/-20 nm) are targets that do not gate; imager results hold none of the spectroscopic
+    metrics, so those report 'no data'."""
     targets = {t.id: t for t in load_targets()}
     assert (targets["ANCHOR-IMG-FLUX"].lower, targets["ANCHOR-IMG-FLUX"].upper) == (0.99, 1.01)
     assert not any(t.gating for name, t in targets.items() if name.startswith("ANCHOR"))

@@ -15,10 +15,12 @@ def test_pipeline_suffixes_map_to_product_types_and_unknown_ones_are_refused():
         scorers.by_type({"rate": "a_rate.fits", "i2d": "a_i2d.fits"})
 
 
-def test_spectra_and_cubes_are_registered_without_a_scorer_yet():
-    for kind in (scorers.SPECTRUM1D, scorers.SPECTRA_PER_INTEGRATION, scorers.CUBE):
+def test_spectra_per_integration_and_cubes_are_registered_without_a_scorer_yet():
+    for kind in (scorers.SPECTRA_PER_INTEGRATION, scorers.CUBE):
         assert scorers.SCORERS[kind] == ()
-    assert scorers.score_products(None, {scorers.SPECTRUM1D: "a_x1d.fits", scorers.CUBE: "a_s3d.fits"}) == []
+    assert scorers.score_products(None, {scorers.SPECTRA_PER_INTEGRATION: "a_x1dints.fits",
+                                         scorers.CUBE: "a_s3d.fits"}) == []
+    assert [s.score.__name__ for s in scorers.SCORERS[scorers.SPECTRUM1D]] == ["score_x1d"]
 
 
 def test_score_products_refuses_unregistered_types_and_missing_companions():
@@ -39,6 +41,7 @@ def test_product_types_of_a_results_table_come_from_the_scorers_metrics():
     assert scorers.product_types(_table(["clean_pull_std", "emi_residual_fraction"])) == {
         scorers.RATEINTS, scorers.EMI_CORRECTION}
     assert scorers.product_types(_table(["something_else"])) == set()
+    assert scorers.product_types(_table(["lrs_lines_lost"])) == {scorers.SPECTRUM1D}
 
 
 def test_the_report_draws_the_sections_of_the_product_types_present(tmp_path):
@@ -46,6 +49,7 @@ def test_the_report_draws_the_sections_of_the_product_types_present(tmp_path):
     page = report.product_sections(tmp_path, _table(["flux_ratio", "astrometric_error", "detected"]), hist)
     assert "Source catalog" in page and (tmp_path / "flux_ratio.png").is_file()
     assert "Rate image" not in page and not (tmp_path / "pulls.png").exists()
-    assert "Awaits spectroscopy" in page and "spectrum1d, spectra_per_integration, cube" in page
+    assert "Awaits spectroscopy" in page and "for spectra_per_integration, cube" in page
+    assert "Extracted spectra" not in page
     page = report.product_sections(tmp_path, _table(["pull_std"]), hist)
     assert "Rate image" in page and "Source catalog" not in page

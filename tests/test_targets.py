@@ -61,7 +61,7 @@ def test_scenario_facts_count_fixed_and_random_stars():
 
 def test_every_target_selects_scenarios_of_every_builtin_suite():
     """A misspelt ``scenarios`` query fails here, not at the end of a long run."""
-    for name in ("quick", "default", "full", "emi"):
+    for name in ("quick", "default", "full", "emi", "lrs"):
         facts = scenario_facts(load_suite(name).scenarios)
         for target in load_targets():
             assert set(expected_from(target, facts)) <= set(facts["name"]), (name, target.id)

@@ -5,7 +5,8 @@ The Markdown summary is for pull-request comments.
 The page has a section per product type the results hold (:data:`SECTIONS`, by the
 product types of :mod:`validation.scorers`): the rate image (pulls), the source catalog
 (flux ratio vs flux, astrometric error vs S/N and the residual map), the EMI correction
-(residual vs ngroups per algorithm set, when the results hold several of each); then
+(residual vs ngroups per algorithm set, when the results hold several of each), the
+LRS's extracted spectra (line-centre error vs wavelength, the lines lost); then
 the before/after views of each effect cut from the run's own exposures
 (:mod:`validation.views`, saved as ``views.npz`` beside the page), at most
 ``MAX_VIEWS`` figures per effect.
@@ -147,6 +148,8 @@ def plot_astrometric_map(metrics, path):
 
 
 DIMENSIONLESS = "dimensionless"
+#: Per-line metrics: their ``bin`` is the line's true centre, and the summary pools the lines.
+PER_LINE = ("lrs_wavelength_error", "lrs_wavelength_error_kms", "lrs_wavelength_pull", "lrs_line_snr")
 
 
 def summary_table(metrics):
@@ -155,7 +158,7 @@ def summary_table(metrics):
     A metric's unit is its rows' (:data:`DIMENSIONLESS` where they have none).
     """
     rows = metrics[metrics["bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error",
-                                                                     *effect_views.EMI_METRICS]))]
+                                                                     *effect_views.EMI_METRICS, *PER_LINE]))]
     rows = rows.assign(unit=rows["unit"].fillna("").astype(str).replace("", DIMENSIONLESS))
     grouped = rows.groupby(["scenario", "metric"])
     table = grouped["value"].agg(median="median", p16=lambda v: np.percentile(v, 16),
@@ -314,6 +317,43 @@ def catalog_section(outdir, metrics, hist):
 <img src="astrometric_map.png" alt="astrometric residual map">"""
 
 
+#: The LRS's suite goal for line centres (issue 15: < 2 nm over 5-12 um, S/N > 50), drawn as a band.
+LRS_WAVELENGTH_GOAL_NM = 2.0
+
+
+def plot_line_centres(metrics, path):
+    """Measured - true centre of every fitted line vs its true wavelength, per scenario."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = metrics[metrics["metric"] == "lrs_wavelength_error"]
+    for name, group in rows.groupby("scenario"):
+        ax.scatter(group["bin"], group["value"], s=14, alpha=0.7, label=name)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.axhspan(-LRS_WAVELENGTH_GOAL_NM, LRS_WAVELENGTH_GOAL_NM, color="0.85", zorder=0,
+               label=f"+/-{LRS_WAVELENGTH_GOAL_NM:g} nm (issue 15 suite goal)")
+    ax.set_xlabel("true line centre (um)")
+    ax.set_ylabel("measured - true centre (nm)")
+    ax.legend(fontsize=9)
+    ax.set_title("LRS line centres vs truth")
+    _save_figure(fig, path)
+
+
+def _lost_lines_html(metrics):
+    """How many expected lines each scenario lost (a median over the fitted ones does not show them)."""
+    count = metrics[metrics["metric"].isin(["lrs_lines_expected", "lrs_lines_lost"])]
+    totals = count.pivot_table(index="scenario", columns="metric", values="value", aggfunc="sum")
+    parts = [f"{html.escape(str(name))}: {int(row.get('lrs_lines_lost', 0))} of {int(row.get('lrs_lines_expected', 0))}"
+             for name, row in totals.iterrows()]
+    return f"<p>Lines lost (expected, fit failed), all seeds: {'; '.join(parts)}.</p>" if parts else ""
+
+
+def spectrum_section(outdir, metrics, hist):
+    """The extracted spectrum's section: line-centre errors vs wavelength, and the lines lost."""
+    plot_line_centres(metrics, outdir / "line_centres.png")
+    return f"""<h2>Extracted spectra (x1d)</h2>
+{_lost_lines_html(metrics)}
+<img src="line_centres.png" alt="line-centre error vs wavelength">"""
+
+
 def emi_correction_section(outdir, metrics, hist):
     """The EMI correction's section: residual vs ngroups of every algorithm set (:func:`emi_section`)."""
     return emi_section(outdir, effect_views.attached(metrics)[1])
@@ -325,6 +365,7 @@ SECTIONS = {
     scorers.RATE: (rate_section,),
     scorers.CATALOG: (catalog_section,),
     scorers.EMI_CORRECTION: (emi_correction_section,),
+    scorers.SPECTRUM1D: (spectrum_section,),
 }
 SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.SPECTRA_PER_INTEGRATION, scorers.CUBE)
 
@@ -353,8 +394,7 @@ def product_sections(outdir, metrics, hist):
     awaiting = [kind for kind in SPECTROSCOPIC if kind not in SECTIONS]
     if awaiting:
         parts.append(f"<h2>Spectra and cubes</h2><p class='note'>Awaits spectroscopy: no scorer or report section "
-                     f"is registered yet for {', '.join(awaiting)} (wavelength residual vs wavelength, line "
-                     f"fluxes).</p>")
+                     f"is registered yet for {', '.join(awaiting)} (light curves, cubes).</p>")
     return "\n".join(parts)
 
 

@@ -1,16 +1,27 @@
 """Scenarios and suites as TOML files that map onto the simulator's dataclasses.
 
 A suite file holds ``[suite]`` (``name``, ``seeds``) and a list of ``[[scenario]]``
-tables, each with ``name``, ``[scenario.observation]`` (fields of
-:class:`simulator.Observation`), ``[scenario.scene]`` (``background_mjy_sr`` and
-either ``sources`` = list of ``{ra_deg, dec_deg, flux_mjy}`` or ``[random_stars]``
-with ``n``, ``flux_min_mjy``, ``flux_max_mjy``), optional effects grouped as
-:class:`simulator.Effects` groups them, ``[scenario.effects.detector]`` (fields of
-:class:`simulator.DetectorEffects`), ``[scenario.effects.optics]``
-(:class:`simulator.OpticsEffects`) and ``[scenario.effects.imager]``
-(:class:`simulator.ImagerEffects`), and ``[scenario.references]`` (fields of
+tables, each with ``name``, ``[scenario.observation]``, ``[scenario.scene]``, optional
+effects grouped as :class:`simulator.Effects` groups them, ``[scenario.effects.detector]``
+(fields of :class:`simulator.DetectorEffects`), ``[scenario.effects.optics]``
+(:class:`simulator.OpticsEffects`), ``[scenario.effects.imager]``
+(:class:`simulator.ImagerEffects`) and ``[scenario.effects.lrs]``
+(:class:`simulator.LrsEffects`), and ``[scenario.references]`` (fields of
 :class:`simulator.ReferenceOptions`).  Any unknown key is an error that names it; an
 effect written without its group is an error that names the group it belongs to.
+
+The observation's ``mode`` (:data:`OBSERVATIONS`) chooses its dataclass and what its
+scene holds:
+
+* ``imager`` (the default): fields of :class:`simulator.Observation`; the scene has
+  ``background_mjy_sr`` and point sources, listed (``sources`` = list of
+  ``{ra_deg, dec_deg, flux_mjy}``) or drawn per seed (``[random_stars]`` with ``n``,
+  ``flux_min_mjy``, ``flux_max_mjy``);
+* ``lrs_slit``, ``lrs_slitless``: fields of :class:`simulator.LrsObservation` (``mode``,
+  ``readpatt``, ``ngroups``, ``nints``, ``epoch_mjd``, ``nod``); the scene has
+  ``background_mjy_sr`` and ``spectral_sources`` = list of ``{spectrum, along_slit_arcsec,
+  across_slit_arcsec}`` (:class:`simulator.SpectralSource`; ``spectrum`` in the form of
+  :func:`simulator.spectra.spectrum_from_dict`, whose errors name the key inside it).
 
 A scenario asks for a dedicated background exposure with ``background_exposure = true``
 in ``[scenario.observation]``; the simulator lists it in the exposure set's association,
@@ -22,9 +33,25 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
-from miri_testbed.simulator import Effects, Observation, PointSource, ReferenceOptions, Scene
+from miri_testbed.simulator import (
+    Effects,
+    LrsObservation,
+    Observation,
+    PointSource,
+    ReferenceOptions,
+    Scene,
+    SpectralSource,
+)
 from miri_testbed.simulator.exposure import rng_streams
 from miri_testbed.simulator.sky import random_star_field
+from miri_testbed.simulator.spectra import SpectrumError, spectrum_from_dict
+
+#: ``mode`` of ``[scenario.observation]`` -> its observation dataclass (the imager's has no
+#: ``mode`` field: it is a class constant).
+OBSERVATIONS = {"imager": Observation, "lrs_slit": LrsObservation, "lrs_slitless": LrsObservation}
+#: The keys of ``[scenario.scene]`` for each observation dataclass.
+SCENE_KEYS = {Observation: ("background_mjy_sr", "sources", "random_stars"),
+              LrsObservation: ("background_mjy_sr", "spectral_sources")}
 
 
 class ScenarioError(ValueError):
@@ -48,13 +75,20 @@ class RandomStars:
 
 @dataclass(frozen=True)
 class Scenario:
+    """One observation of one scene, with its effects and references.
+
+    ``sources`` and ``random_stars`` are an imager scene's point sources,
+    ``spectral_sources`` an LRS scene's (:data:`SCENE_KEYS`); the other kind stays empty.
+    """
+
     name: str
-    observation: Observation
+    observation: Observation | LrsObservation
     background_mjy_sr: float = 0.0
     sources: tuple = ()
     random_stars: RandomStars = None
     effects: Effects = Effects()
     references: ReferenceOptions = ReferenceOptions()
+    spectral_sources: tuple = ()
 
     def scene(self, seed):
         """The scene for ``seed``: fixed sources plus, if asked, a random star field."""
@@ -66,7 +100,7 @@ class Scenario:
                                           rng_streams(seed)["scene"], r.margin_pix, r.min_separation_pix)
             except ValueError as exc:  # a margin or separation the subarray cannot hold
                 raise ScenarioError(f"scenario {self.name!r}.scene.random_stars: {exc}") from None
-        return Scene(self.sources + stars, self.background_mjy_sr)
+        return Scene(self.sources + stars + self.spectral_sources, self.background_mjy_sr)
 
 
 SCALAR_TYPES = {bool: (bool,), int: (int,), float: (int, float), str: (str,),
@@ -85,13 +119,14 @@ def _check_types(cls, table, where):
             )
 
 
-def _build(cls, table, where):
+def _build(cls, table, where, also=()):
+    """``cls(**table)``; ``also``: keys the caller took out of ``table``, listed as known."""
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known | set(also)))}")
     _check_types(cls, table, where)
     try:
         return cls(**table)
@@ -112,6 +147,39 @@ def _build_effects(table, where):
     return Effects(**{g: _build(cls, table.get(g, {}), f"{where}.{g}") for g, cls in groups.items()})
 
 
+def _build_observation(table, where):
+    """The observation dataclass of ``table['mode']`` (:data:`OBSERVATIONS`; default the imager)."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
+    mode = table.get("mode", "imager")
+    if not isinstance(mode, str) or mode not in OBSERVATIONS:
+        raise ScenarioError(f"{where}.mode: unknown mode {mode!r}; known: {', '.join(OBSERVATIONS)}")
+    cls = OBSERVATIONS[mode]
+    if cls is Observation:  # its mode is a class constant, not a field
+        return _build(cls, {k: v for k, v in table.items() if k != "mode"}, where, also=("mode",))
+    return _build(cls, table, where)
+
+
+def _build_spectral_source(table, where):
+    """A :class:`simulator.SpectralSource`; a bad spectrum's error names the key inside it."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
+    if "spectrum" not in table:
+        raise ScenarioError(f"{where}: missing key 'spectrum'")
+    try:
+        spectrum_from_dict(table["spectrum"], f"{where}.spectrum")
+    except SpectrumError as exc:
+        raise ScenarioError(str(exc)) from None
+    return _build(SpectralSource, table, where)
+
+
+def _list(scene, key, where):
+    value = scene.get(key, [])
+    if not isinstance(value, list):
+        raise ScenarioError(f"{where}.scene.{key}: expected a list of tables, got {type(value).__name__}")
+    return value
+
+
 def parse_scenario(table, where="scenario"):
     allowed = {"name", "observation", "scene", "effects", "references"}
     unknown = sorted(set(table) - allowed)
@@ -120,12 +188,19 @@ def parse_scenario(table, where="scenario"):
     if "name" not in table:
         raise ScenarioError(f"{where}: missing key 'name'")
     where = f"scenario {table['name']!r}"
-    scene = dict(table.get("scene", {}))
-    scene_keys = {"background_mjy_sr", "sources", "random_stars"}
-    unknown = sorted(set(scene) - scene_keys)
+    observation = _build_observation(table.get("observation", {}), f"{where}.observation")
+    scene = table.get("scene", {})
+    if not isinstance(scene, dict):
+        raise ScenarioError(f"{where}.scene: expected a table, got {type(scene).__name__}")
+    scene_keys = SCENE_KEYS[type(observation)]
+    unknown = sorted(set(scene) - set(scene_keys))
     if unknown:
-        raise ScenarioError(f"{where}.scene: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(scene_keys))}")
-    sources = tuple(_build(PointSource, s, f"{where}.scene.sources[{i}]") for i, s in enumerate(scene.get("sources", [])))
+        raise ScenarioError(f"{where}.scene: unknown key(s) {', '.join(unknown)}; known for mode "
+                            f"{observation.mode!r}: {', '.join(scene_keys)}")
+    sources = tuple(_build(PointSource, s, f"{where}.scene.sources[{i}]")
+                    for i, s in enumerate(_list(scene, "sources", where)))
+    spectral = tuple(_build_spectral_source(s, f"{where}.scene.spectral_sources[{i}]")
+                     for i, s in enumerate(_list(scene, "spectral_sources", where)))
     random_stars = _build(RandomStars, scene["random_stars"], f"{where}.scene.random_stars") if "random_stars" in scene else None
     try:
         background = float(scene.get("background_mjy_sr", 0.0))
@@ -133,12 +208,13 @@ def parse_scenario(table, where="scenario"):
         raise ScenarioError(f"{where}.scene.background_mjy_sr: not a number") from None
     return Scenario(
         name=str(table["name"]),
-        observation=_build(Observation, table.get("observation", {}), f"{where}.observation"),
+        observation=observation,
         background_mjy_sr=background,
         sources=sources,
         random_stars=random_stars,
         effects=_build_effects(table.get("effects", {}), f"{where}.effects"),
         references=_build(ReferenceOptions, table.get("references", {}), f"{where}.references"),
+        spectral_sources=spectral,
     )
 
 
@@ -200,6 +276,10 @@ def _toml_value(value):
         return repr(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table (a spectrum and its lines)
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
@@ -215,8 +295,11 @@ def scenario_toml(scenario):
     for section, obj in sections:
         lines.append(f"[scenario.{section}]")
         lines += [f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)]
-    lines += ["[scenario.scene]", f"background_mjy_sr = {_toml_value(scenario.background_mjy_sr)}",
-              "sources = [" + ", ".join(_toml_table(s) for s in scenario.sources) + "]"]
-    if scenario.random_stars:
-        lines.append(f"random_stars = {_toml_table(scenario.random_stars)}")
+    lines += ["[scenario.scene]", f"background_mjy_sr = {_toml_value(scenario.background_mjy_sr)}"]
+    if isinstance(scenario.observation, LrsObservation):
+        lines.append("spectral_sources = [" + ", ".join(_toml_table(s) for s in scenario.spectral_sources) + "]")
+    else:
+        lines.append("sources = [" + ", ".join(_toml_table(s) for s in scenario.sources) + "]")
+        if scenario.random_stars:
+            lines.append(f"random_stars = {_toml_table(scenario.random_stars)}")
     return "\n".join(lines) + "\n"

@@ -14,12 +14,13 @@ The imager's: the rate image (pulls, :func:`validation.score.score_rate`), the s
 catalog (:func:`validation.score.score_catalog`), the per-integration rates with the
 ramp (:func:`validation.detector_score.score_detector`) and the EMI step's correction,
 an in-memory product the step hands over as it runs
-(:func:`validation.emi_score.score_emi`).  Spectra and cubes have their types and no
-scorer yet.
+(:func:`validation.emi_score.score_emi`).  The LRS's: the extracted spectrum
+(``x1d``, line centres against the true lines, :func:`validation.lrs_score.score_x1d`).
+Spectra per integration and cubes have their types and no scorer yet.
 """
 from dataclasses import dataclass
 
-from . import detector_score, emi_score, score
+from . import detector_score, emi_score, lrs_score, score
 
 CATALOG = "catalog"
 RATE = "rate"
@@ -63,7 +64,7 @@ SCORERS = {
     EMI_CORRECTION: (Scorer(emi_score.score_emi, emi_score.METRICS),),
     RAMP: (),
     CAL: (),
-    SPECTRUM1D: (),
+    SPECTRUM1D: (Scorer(lrs_score.score_x1d, lrs_score.METRICS),),
     SPECTRA_PER_INTEGRATION: (),
     CUBE: (),
 }

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 AGGREGATIONS = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
+#: The columns of :func:`scenario_facts`.
+FACTS = ["name", "mode", "filter", "subarray", "readpatt", "ngroups", "nints", "stars", "brightest_mjy",
+         "spectral_sources", "lines"]
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,12 @@ def scenario_facts(scenarios):
     Returns
     -------
     pandas.DataFrame
-        One row per scenario: ``name``, ``mode`` (``instrument.modes``), ``filter``,
+        One row per scenario: ``name``, ``mode`` (``instrument.modes``: ``imager``,
+        ``lrs_slit``, ``lrs_slitless``), ``filter`` (the LRS's: its disperser, P750L),
         ``subarray``, ``readpatt``, ``ngroups``, ``nints``, ``stars`` (true point sources
-        in the scene, fixed and random) and ``brightest_mjy`` (the largest flux a star of
-        the scene can have, 0 without stars).
+        in the scene, fixed and random), ``brightest_mjy`` (the largest flux a star of
+        the scene can have, 0 without stars), ``spectral_sources`` (an LRS scene's sources)
+        and ``lines`` (their spectral lines, emission and absorption).
     """
     rows = []
     for s in scenarios:
@@ -58,9 +63,9 @@ def scenario_facts(scenarios):
         fluxes = [p.flux_mjy for p in s.sources] + ([random.flux_max_mjy] if random and random.n else [])
         rows.append(dict(name=s.name, mode=obs.mode, filter=obs.filter, subarray=obs.subarray, readpatt=obs.readpatt,
                          ngroups=obs.ngroups, nints=obs.nints, stars=len(s.sources) + (random.n if random else 0),
-                         brightest_mjy=max(fluxes, default=0.0)))
-    return pd.DataFrame(rows, columns=["name", "mode", "filter", "subarray", "readpatt", "ngroups", "nints", "stars",
-                                       "brightest_mjy"])
+                         brightest_mjy=max(fluxes, default=0.0), spectral_sources=len(s.spectral_sources),
+                         lines=sum(len(p.spectrum.get("lines", ())) for p in s.spectral_sources)))
+    return pd.DataFrame(rows, columns=FACTS)
 
 
 def expected_from(target, facts):

@@ -23,6 +23,9 @@ are on in that cell:
   ``background=map`` estimates (:func:`calibration.background.background_map`), the
   image less that estimate, and the true background level of the scene.
 
+``cruciform`` and ``background`` are the imager's (its cal image and catalog); an
+exposure of another mode gets the detector's views only.
+
 Views are stored with the results (``views.npz``: :func:`save`, :func:`load`) so that
 ``miri-testbed report`` draws them again from a study or report folder.
 """
@@ -258,6 +261,8 @@ def cell_views(truth, products, refs_folder, algorithms):
     detector = _effects(truth)["detector"]
     if detector["cosmic_rays"] or detector["showers"]:
         views.update(cosmic_views(truth, products["ramp"], products["rate"]))
+    if truth.config.get("mode", "imager") != "imager":  # the cross and the sky map are the imager's views
+        return views
     view = cruciform_view(truth, products["cal"], refs_folder, algorithms["cruciform"])
     if view is not None:
         views["cruciform"] = view
