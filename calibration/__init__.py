@@ -5,7 +5,8 @@ runs on real MIRI data too.  Algorithms are plain functions of numpy arrays, kep
 registry by step and name (:mod:`calibration.registry`); thin step shells
 (:mod:`calibration.steps`) resolve the reference files, call them and record what ran;
 :mod:`calibration.pipeline` chooses the pipeline by EXP_TYPE (:mod:`calibration.detector1`,
-then :mod:`calibration.image2` and :mod:`calibration.image3` for the imager).
+then :mod:`calibration.image2` and :mod:`calibration.image3` for the imager,
+:mod:`calibration.spec2` for the LRS).
 """
 from dataclasses import dataclass
 

@@ -129,11 +129,16 @@ def dedicated_paths(variant, uncal_path, given=None):
             raise CalibrationInputError(f"background exposure(s) {', '.join(map(str, given))} given but the "
                                         f"background step is {variant!r}; choose background=dedicated")
         return []
-    paths = [Path(p) for p in given] or _from_associations(uncal_path)
+    paths = [Path(p) for p in given] or association_backgrounds(uncal_path)
     if not paths:
         raise CalibrationInputError(
             f"background=dedicated needs a dedicated background exposure for {uncal_path}: give --background FILE, "
             f"or an image2 association (*_asn.json) beside it listing it as science with a background member")
+    return checked_paths(paths, uncal_path)
+
+
+def checked_paths(paths, uncal_path):
+    """``paths`` as they are, once each is known to exist and not to be the science exposure ``uncal_path``."""
     for path in paths:
         if not path.exists():
             raise CalibrationInputError(f"background exposure {path}: no such file")
@@ -142,7 +147,11 @@ def dedicated_paths(variant, uncal_path, given=None):
     return paths
 
 
-def _from_associations(uncal_path):
+def association_backgrounds(uncal_path):
+    """The ``background`` members of the associations (``*_asn.json``) beside an uncal.
+
+    Only associations whose ``science`` member is ``uncal_path`` count.
+    """
     found = []
     for asn_path in sorted(uncal_path.parent.glob("*_asn.json")):
         try:

@@ -19,10 +19,13 @@ the guessed rms per line, in DN (``instrument.emi.RMS_DN``: 4 DN at 390 Hz, DERI
 params 2's ~20 % extra read noise, 1 DN at 10 Hz, a placeholder; uncertain: the flight
 waveforms are in CRDS, not accessible), which sets the variance of EMI left uncorrected
 (:mod:`calibration.emi_noise`).
+SPECWCS: the flight LRS wavelength tables shipped with ``instrument`` (``instrument/data/lrs``,
+INFLIGHT 2022-05, the files CRDS serves), copied as they are.
 Darks are made per subarray and readout pattern with as many groups as asked.
 The folder lives in ``$MIRI_TESTBED_CACHE`` (default ``~/.cache/miri-testbed``).
 """
 import os
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -31,8 +34,8 @@ from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import detector as det
-from miri_testbed.instrument import dq, emi, imager, optics, readout
-from miri_testbed.instrument.files import save_model, write_table_reference
+from miri_testbed.instrument import dq, emi, imager, lrs, optics, readout
+from miri_testbed.instrument.files import atomic_path, save_model, write_table_reference
 from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
 VERSION = "v9"
@@ -116,6 +119,10 @@ def nominal_folder(subarray, readpatt, ngroups):
         save_model(_emicorr_model(), folder / "nominal_emicorr.asdf")
     if not (folder / "nominal_cruciform.fits").exists():
         _write_cruciform(folder / "nominal_cruciform.fits")
+    for mode, name in lrs.FLIGHT_FILES.items():
+        if not (folder / name).exists():
+            with resources.as_file(lrs.flight_file(mode)) as source, atomic_path(folder / name) as tmp:
+                shutil.copyfile(source, tmp)
     sub = readout.subarray(subarray)
     dark_path = folder / f"nominal_dark_{sub.name.lower()}_{readpatt.lower()}_{ngroups}.fits"
     if not dark_path.exists():

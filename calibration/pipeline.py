@@ -4,19 +4,21 @@ detector1 (:mod:`calibration.detector1`) is the same for every MIRI exposure: un
 rate, rateints.  What follows is chosen by EXP_TYPE (and TSOVISIT) from
 :data:`PIPELINES`, as calwebb chooses image2/image3, spec2/spec3 or tso3:
 
-=====================  =====  ===================  ==============
+=====================  =====  ===================  ==========================
 EXP_TYPE               TSO    stages               built
-=====================  =====  ===================  ==============
+=====================  =====  ===================  ==========================
 MIR_IMAGE              no     image2, image3       yes: cal, cat
 MIR_IMAGE              yes    image2, tso3         not yet
-MIR_LRS-FIXEDSLIT      no     spec2, spec3         not yet
-MIR_LRS-SLITLESS       no     spec2, spec3         not yet
+MIR_LRS-FIXEDSLIT      no     spec2, spec3         spec2: x1d (spec3 not yet)
+MIR_LRS-SLITLESS       no     spec2, spec3         spec2: x1d (spec3 not yet)
 MIR_LRS-SLITLESS       yes    spec2, tso3          not yet
 MIR_MRS                no     spec2, spec3         not yet
-=====================  =====  ===================  ==============
+=====================  =====  ===================  ==========================
 
-A mode plugs its pipeline in by giving its row a ``run`` function; an exposure type
-whose pipeline is not built is refused before any work, naming it.  Every product is
+A mode plugs its pipeline in by giving its row a ``run`` function, and a ``backgrounds``
+function that finds the background exposures its background step subtracts (the
+imager's dedicated backgrounds, the LRS's other nod); an exposure type whose pipeline is
+not built is refused before any work, naming it.  Every product is
 computed in memory first and written atomically at the end, so a failure at any point
 leaves no partial output.
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from miri_testbed.instrument.files import atomic_path, product_stem, save_model
 
-from . import CalibrationInputError, background, detector1, image2, image3, registry
+from . import CalibrationInputError, background, detector1, image2, image3, registry, spec2
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .steps import StepLog
@@ -42,11 +44,21 @@ class Pipeline:
     run : callable or None
         ``run(log, exposure, d1, folder, choice, background_paths) -> {suffix: product}``;
         None while the pipeline is not built.
+    backgrounds : callable or None
+        ``backgrounds(choice, exposure, uncal_path, given) -> [path, ...]``: the background
+        exposures to calibrate with it (``given``: the caller's), or an error saying why
+        the choice cannot work.
     """
 
     stage2: str
     stage3: str
     run: object = None
+    backgrounds: object = None
+
+
+def _imager_backgrounds(choice, exposure, uncal_path, given):
+    """The dedicated backgrounds of ``background=dedicated`` (:func:`calibration.background.dedicated_paths`)."""
+    return background.dedicated_paths(choice["background"], uncal_path, given)
 
 
 def _imager(log, exposure, d1, folder, choice, background_paths):
@@ -62,10 +74,10 @@ def _imager(log, exposure, d1, folder, choice, background_paths):
 
 #: ``(EXP_TYPE, TSO visit) -> Pipeline`` (module docstring).
 PIPELINES = {
-    ("MIR_IMAGE", False): Pipeline("image2", "image3", _imager),
+    ("MIR_IMAGE", False): Pipeline("image2", "image3", _imager, _imager_backgrounds),
     ("MIR_IMAGE", True): Pipeline("image2", "tso3"),
-    ("MIR_LRS-FIXEDSLIT", False): Pipeline("spec2", "spec3"),
-    ("MIR_LRS-SLITLESS", False): Pipeline("spec2", "spec3"),
+    ("MIR_LRS-FIXEDSLIT", False): Pipeline("spec2", "spec3", spec2.run, spec2.background_paths),
+    ("MIR_LRS-SLITLESS", False): Pipeline("spec2", "spec3", spec2.run, spec2.background_paths),
     ("MIR_LRS-SLITLESS", True): Pipeline("spec2", "tso3"),
     ("MIR_MRS", False): Pipeline("spec2", "spec3"),
 }
@@ -118,9 +130,11 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         Also return the ramp after the detector steps (``ramp``), as JWST's
         ``save_calibrated_ramp``.
     background_paths : path or list of path, optional
-        Dedicated background exposures (uncal) for ``background=dedicated``; without
-        them that variant takes the background members of an image2 association beside
-        the uncal (:func:`calibration.background.dedicated_paths`).
+        Background exposures (uncal): the imager's dedicated backgrounds for
+        ``background=dedicated``, the LRS's other nod for ``spec_background=nod`` (or
+        ``auto``); without them those variants take the background members of an
+        association beside the uncal (:func:`calibration.background.dedicated_paths`,
+        :func:`calibration.spec2.background_paths`).
     on_emi : callable, optional
         ``on_emi(raw, corrected, usable)``, called after the science exposure's EMI step
         (:func:`calibration.detector1.run`), for scoring it without fitting it twice.
@@ -129,7 +143,7 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     -------
     dict
         ``{suffix: product}``: ``rate``, ``rateints`` and the pipeline's products
-        (imager: ``cal``, ``cat``), and ``ramp`` with ``save_ramp``.
+        (imager: ``cal``, ``cat``; LRS: ``x1d``), and ``ramp`` with ``save_ramp``.
 
     Raises
     ------
@@ -137,9 +151,9 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         For an input that cannot be calibrated (the message says why).
     """
     choice = registry.resolve(algorithms)
-    background_paths = background.dedicated_paths(choice["background"], uncal_path, background_paths)
     exposure = open_uncal(uncal_path)
     pipeline = pipeline_for(exposure, uncal_path)
+    background_paths = pipeline.backgrounds(choice, exposure, uncal_path, background_paths)
     meta = exposure.meta
     folder = Path(refs_folder) if refs_folder else nominal_folder(
         meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
@@ -190,8 +204,9 @@ def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=F
     uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi
         As :func:`calibrate_exposure`.
     outdir : path
-        Output folder: ``<name>_{rate,rateints,cal}.fits``, ``<name>_cat.ecsv`` (and
-        ``<name>_ramp.fits`` with ``save_ramp``).
+        Output folder: ``<name>_{rate,rateints}.fits`` and the pipeline's products
+        (imager: ``<name>_cal.fits``, ``<name>_cat.ecsv``; LRS: ``<name>_x1d.fits``), and
+        ``<name>_ramp.fits`` with ``save_ramp``.
 
     Returns
     -------

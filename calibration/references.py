@@ -39,6 +39,7 @@ MODELS = {
     "PHOTOM": dm.MirImgPhotomModel,
     "APCORR": dm.MirImgApcorrModel,
     "EMICORR": dm.EmiModel,
+    "SPECWCS": dm.MiriLRSSpecwcsModel,
 }
 #: Reference types whose cube is as large as the ramps they serve (a frame per group),
 #: opened memory-mapped (:func:`load`) and read a frame at a time (:class:`Frames`).

@@ -8,26 +8,34 @@ reference files around them.  When the optional ``peers`` extra is installed, th
 official ``stcal`` / ``jwst`` implementations join as ``stcal_*`` / ``jwst_*`` variants
 (:mod:`calibration.peers`).
 
-==========  ==============================================================  ====================
-step        signature (data arguments; reference arguments)                 returns
-==========  ==============================================================  ====================
-dq_init     pixeldq; mask                                                   pixeldq
-saturation  data, groupdq; threshold                                        groupdq
-emi         data, groupdq, pixeldq, read_noise, gain; case (EmiCase)        (data, notes)
-firstframe  groupdq                                                         groupdq
-lastframe   groupdq                                                         groupdq
-linearity   data, groupdq; coeffs                                           (data, pixel flags)
-dark        data; dark                                                      data
-jump        data, groupdq, read_noise, gain, group_time                     (groupdq, mean_diff)
-showers     data, groupdq, read_noise, gain, group_time, mean_diff          (groupdq, n_showers)
-ramp_fit    data, groupdq, read_noise, gain, group_time, dark_rate          RampFit
-            (keyword ``interference``: the EMI left in)
-photom      rate, var_poisson, var_rnoise; factor (PHOTMJSR)                (sci, var_p, var_r)
-cruciform   sci; kernel (a, s, gap)                                         (sci, apcorr factor)
-background  sci, var; backgrounds [(sci, var), ...]                         (sci, var)
-catalog     sci, err, wcs, filter, aperture, pixel_area_sr; psf             QTable
-alignment   x, y, wcs; refcat (ra, dec), distortion, origin                 (wcs, info)
-==========  ==============================================================  ====================
+===============  ==============================================================  ====================
+step             signature (data arguments; reference arguments)                 returns
+===============  ==============================================================  ====================
+dq_init          pixeldq; mask                                                   pixeldq
+saturation       data, groupdq; threshold                                        groupdq
+emi              data, groupdq, pixeldq, read_noise, gain; case (EmiCase)        (data, notes)
+firstframe       groupdq                                                         groupdq
+lastframe        groupdq                                                         groupdq
+linearity        data, groupdq; coeffs                                           (data, pixel flags)
+dark             data; dark                                                      data
+jump             data, groupdq, read_noise, gain, group_time                     (groupdq, mean_diff)
+showers          data, groupdq, read_noise, gain, group_time, mean_diff          (groupdq, n_showers)
+ramp_fit         data, groupdq, read_noise, gain, group_time, dark_rate          RampFit
+                 (keyword ``interference``: the EMI left in)
+photom           rate, var_poisson, var_rnoise; factor (PHOTMJSR)                (sci, var_p, var_r)
+cruciform        sci; kernel (a, s, gap)                                         (sci, apcorr factor)
+background       sci, var; backgrounds [(sci, var), ...]                         (sci, var)
+catalog          sci, err, wcs, filter, aperture, pixel_area_sr; psf             QTable
+alignment        x, y, wcs; refcat (ra, dec), distortion, origin                 (wcs, info)
+assign_wcs       rows; table (SPECWCS nodes in the frame)                        (wavelength, trace_x)
+spec_background  sci, var, trace_x, sky_columns; backgrounds [(sci, var)]        (sci, var, var_row)
+extract_1d       sci, var, var_row, dq, trace_x                                  Extracted
+===============  ==============================================================  ====================
+
+The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
+``spec_background`` (:mod:`calibration.lrs_background`; its default ``auto`` is ``nod`` for
+an exposure with a nod background and ``columns`` otherwise) and ``extract_1d``
+(:mod:`calibration.extract1d`).
 
 A :class:`~calibration.Skip` in the table is a declared skip (``none``; ``local``, whose
 work is the catalog's sky annuli); a variant returns one when it declines its input.
@@ -40,7 +48,7 @@ detector1 passes its working arrays, so a step adds no ramp-sized copy.
 """
 import numpy as np
 
-from . import CalibrationInputError, Skip, alignment, background, cruciform, peers
+from . import CalibrationInputError, Skip, alignment, background, cruciform, extract1d, lrs_background, lrs_wcs, peers
 from .catalog import source_catalog
 from .dark import subtract_dark
 from .dq_init import apply_mask
@@ -73,6 +81,10 @@ ALGORITHMS = {
     "alignment": {"catalog": alignment.align_to_catalog, "none": NONE},
     "background": {"local": Skip("variant 'local' chosen: the catalog's sky annuli take each source's background"),
                    "map": background.map_variant, "dedicated": background.dedicated},
+    "assign_wcs": {"spline": lrs_wcs.spline},
+    "spec_background": {"auto": lrs_background.auto, "nod": lrs_background.nod, "columns": lrs_background.columns,
+                        "none": NONE},
+    "extract_1d": {"box": extract1d.box, "optimal": extract1d.optimal},
 }
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
@@ -93,12 +105,14 @@ UNCHANGED = {
     "cruciform": lambda sci, *_: (sci, 1.0),
     "background": lambda sci, var, *_: (sci, var),
     "alignment": lambda x, y, wcs, *_: (wcs, None),
+    "spec_background": lambda sci, var, *_: (sci, var, np.zeros(sci.shape[0])),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
             "lastframe": "flag", "linearity": "reference", "dark": "reference", "jump": "likelihood",
             "showers": "box", "ramp_fit": "likelihood", "photom": "reference", "catalog": "psf",
-            "cruciform": "subtract", "alignment": "catalog", "background": "local"}
+            "cruciform": "subtract", "alignment": "catalog", "background": "local", "assign_wcs": "spline",
+            "spec_background": "auto", "extract_1d": "box"}
 
 
 def resolve(choices=None):
@@ -200,7 +214,7 @@ def get(step, name):
     Returns
     -------
     callable
-        ``f(*args) -> output``; a skipped or declining variant returns its input
-        unchanged (:func:`apply` without the reason).
+        ``f(*args, **options) -> output``; a skipped or declining variant returns its
+        input unchanged (:func:`apply` without the reason).
     """
-    return lambda *args: apply(step, name, *args)[0]
+    return lambda *args, **options: apply(step, name, *args, **options)[0]

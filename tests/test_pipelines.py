@@ -37,7 +37,8 @@ def _typed(exposure, folder, exp_type, tso=False):
 
 def test_every_miri_exposure_type_has_a_row():
     assert {exp_type for exp_type, _ in PIPELINES} == set(BY_EXP_TYPE)
-    assert [key for key, pipeline in PIPELINES.items() if pipeline.run] == [("MIR_IMAGE", False)]
+    assert [key for key, pipeline in PIPELINES.items() if pipeline.run] == [
+        ("MIR_IMAGE", False), ("MIR_LRS-FIXEDSLIT", False), ("MIR_LRS-SLITLESS", False)]
 
 
 @pytest.mark.parametrize("exp_type,tso", UNBUILT)
