@@ -146,6 +146,12 @@ def test_output_file_that_is_a_folder(exposure, tmp_path, capsys):
              f"output file {tmp_path} is a folder, not a file")
 
 
+@pytest.mark.parametrize("products", [[], ["--cat", "c.ecsv", "--x1d", "s_x1d.fits"]])
+def test_score_needs_one_product_beside_the_rate(products, exposure, capsys):
+    _refused(["score", "--truth", exposure["truth"], "--rate", "r.fits", *products], capsys,
+             "--cat (an imager catalog) or --x1d (an LRS spectrum)")
+
+
 def test_rate_that_is_not_a_rate_image(exposure, capsys):
     _refused(["score", "--truth", exposure["truth"], "--rate", exposure["uncal"], "--cat", "c.ecsv"], capsys,
              "good_uncal.fits: a RampModel, not a rate image")

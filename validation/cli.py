@@ -29,12 +29,13 @@ from miri_testbed.simulator import ReferenceOptions, simulate
 from . import gate
 from . import targets as target_table
 from .compare import compare, write_comparison
+from .lrs_score import score_x1d
 from .metrics import undirected
 from .report import write_report
 from .results import ResultsError, read_results, select_set
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
 from .scenarios import ScenarioError, load_suite, parse_suite, suite_text
-from .score import PULL_HIST_EDGES, ScoreInputError, score
+from .score import PULL_HIST_EDGES, ScoreInputError, score, score_rate
 from .study import Study, dask_client, parse_algorithm_set, set_label
 
 
@@ -121,9 +122,15 @@ def cmd_calibrate(args):
 
 
 def cmd_score(args):
+    if (args.cat is None) == (args.x1d is None):
+        raise CommandLineError("score needs one product beside --rate: --cat (an imager catalog) "
+                               "or --x1d (an LRS spectrum)")
     if args.output:
         _output_file(args.output)
-    rows, _ = score(args.truth, args.rate, args.cat)
+    if args.cat is not None:
+        rows, _ = score(args.truth, args.rate, args.cat)
+    else:
+        rows = score_rate(args.truth, args.rate) + score_x1d(args.truth, args.x1d)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
     frame["unit"] = frame["unit"].fillna("")
@@ -350,7 +357,8 @@ def build_parser():
     p = sub.add_parser("score", help="score products against a truth file")
     p.add_argument("--truth", required=True)
     p.add_argument("--rate", required=True)
-    p.add_argument("--cat", required=True)
+    p.add_argument("--cat", help="source catalog (ECSV) of an imager exposure")
+    p.add_argument("--x1d", help="1-D spectrum (x1d) of an LRS exposure")
     p.add_argument("--label", default="", help="scenario label for the rows")
     p.add_argument("-o", "--output", help="CSV file (default: print)")
     p.set_defaults(func=cmd_score)
