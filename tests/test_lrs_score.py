@@ -263,6 +263,8 @@ def test_lrs_scenarios_build_lrs_observations_spectral_sources_and_effects():
      "scenario 's'.scene: unknown key(s) spectral_sources; known for mode 'imager': background_mjy_sr, sources"),
     ('mode = "lrs_slit"', "spectral_sources = [{ along_slit_arcsec = 0.0 }]",
      "scenario 's'.scene.spectral_sources[0]: missing key 'spectrum'"),
+    ('mode = "lrs_slit"', f"spectral_sources = [{{ spectrm = {SPECTRUM} }}]",
+     "scenario 's'.scene.spectral_sources[0]: unknown key(s) spectrm; missing key 'spectrum'"),
     ('mode = "lrs_slit"', 'spectral_sources = [{ spectrum = { continuum = { kind = "flat", flux_mjy = 1.0 }, '
                           'lines = [{ kind = "emission", centre_um = 7.0, flux = 1e-16 }] } }]',
      "scenario 's'.scene.spectral_sources[0].spectrum.lines[0]: unknown key(s) flux for kind 'emission'"),

@@ -164,8 +164,11 @@ def _build_spectral_source(table, where):
     """A :class:`simulator.SpectralSource`; a bad spectrum's error names the key inside it."""
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
-    if "spectrum" not in table:
-        raise ScenarioError(f"{where}: missing key 'spectrum'")
+    known = sorted(f.name for f in fields(SpectralSource))
+    problems = [f"unknown key(s) {', '.join(sorted(set(table) - set(known)))}"] if set(table) - set(known) else []
+    problems += ["missing key 'spectrum'"] if "spectrum" not in table else []
+    if problems:  # a misspelt 'spectrum' is both
+        raise ScenarioError(f"{where}: {'; '.join(problems)}; known: {', '.join(known)}")
     try:
         spectrum_from_dict(table["spectrum"], f"{where}.spectrum")
     except SpectrumError as exc:
