@@ -85,8 +85,26 @@ class Readout:
         return readout.frame_time(self.subarray, self.readpatt)
 
 
+class _Exposure:
+    """What an observation of any mode asks of its detector: its readout.
+
+    From the observation's mode, subarray, pattern, groups, integrations and epoch.
+    """
+
+    @property
+    def readout(self):
+        """The :class:`Readout` of the mode's (first) detector for this exposure."""
+        return Readout(modes.mode(self.mode).detectors[0], self.subarray, self.readpatt, self.ngroups, self.nints,
+                       self.epoch_mjd)
+
+    @property
+    def group_time(self):
+        """Seconds between group reads."""
+        return self.readout.group_time
+
+
 @dataclass(frozen=True)
-class Observation:
+class Observation(_Exposure):
     """One MIRI imager exposure, as an observer asks for it (filter, readout, pointing).
 
     ``pa_aper_deg`` is the position angle of the detector's +y axis, east of north.
@@ -114,16 +132,6 @@ class Observation:
         imager.imager_filter(self.filter)
         self.readout  # validates the readout fields
 
-    @property
-    def readout(self):
-        """The :class:`Readout` of the imager's detector for this exposure."""
-        return Readout(modes.mode(self.mode).detectors[0], self.subarray, self.readpatt, self.ngroups, self.nints,
-                       self.epoch_mjd)
-
-    @property
-    def group_time(self):
-        """Seconds between group reads."""
-        return self.readout.group_time
 
     @property
     def frame_time(self):
@@ -160,7 +168,7 @@ class SpectralSource:
 
 
 @dataclass(frozen=True)
-class LrsObservation:
+class LrsObservation(_Exposure):
     """One LRS exposure: P750L through the slit (FULL frame) or slitless (SLITLESSPRISM).
 
     ``nod``: for the slit, the along-slit nod position of the science exposure, ``"A"``
@@ -197,16 +205,6 @@ class LrsObservation:
         """The disperser, P750L (the FILTER keyword of LRS exposures)."""
         return lrs.DISPERSER
 
-    @property
-    def readout(self):
-        """The :class:`Readout` of MIRIMAGE for this exposure."""
-        return Readout(modes.mode(self.mode).detectors[0], self.subarray, self.readpatt, self.ngroups, self.nints,
-                       self.epoch_mjd)
-
-    @property
-    def group_time(self):
-        """Seconds between group reads."""
-        return self.readout.group_time
 
 
 def _check_range(obj, name, low, high=None):
