@@ -16,7 +16,7 @@ entry per detector row, consecutive rows in either order):
    dispersion ``d = d lambda / d u`` there.  The window is ``u_true +/- H`` rows,
    ``H = max(MIN_HALF_WINDOW, ceil(WINDOW_SIGMA sigma_u))``, with the expected line
    width ``sigma_u = sqrt(s_psf^2 + s_line^2)`` rows: ``s_psf`` the LRS spatial FWHM,
-   2.6 pixels at 7.7 um (params 6, JDox Table 1), scaled with wavelength as diffraction
+   :data:`instrument.lrs.SPATIAL_FWHM_PIX` at 7.7 um (params 6), scaled with wavelength as diffraction
    (FWHM ~ lambda / D, params 7), over 2.3548; ``s_line`` the line's own true FWHM over
    ``2.3548 |d|``.  A line whose window leaves the spectrum, or whose WAVELENGTH is not
    finite and strictly monotone there, is *out of range*; one with another line of its
@@ -100,8 +100,6 @@ from .score import ScoreInputError, as_truth
 TRUTH = ("LINES",)
 METRICS = ("lrs_wavelength_error", "lrs_wavelength_error_kms", "lrs_wavelength_pull", "lrs_line_snr",
            "lrs_lines_expected", "lrs_lines_lost")
-#: LRS spatial FWHM (pixels) at :data:`FWHM_REF_UM` (params 6: JDox Table 1), scaled as lambda.
-FWHM_PIX, FWHM_REF_UM = 2.6, 7.7
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 #: The fit window's half width: WINDOW_SIGMA expected sigmas, at least MIN_HALF_WINDOW rows.
 WINDOW_SIGMA, MIN_HALF_WINDOW = 5.0, 6
@@ -211,7 +209,7 @@ def expected_sigma_rows(wavelength_um, fwhm_um, dispersion):
     -------
     float
     """
-    psf = FWHM_PIX * wavelength_um / FWHM_REF_UM
+    psf = lrs.SPATIAL_FWHM_PIX * wavelength_um / lrs.SPATIAL_FWHM_REF_UM
     return math.hypot(psf, fwhm_um / abs(dispersion)) / FWHM_PER_SIGMA
 
 
