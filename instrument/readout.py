@@ -32,6 +32,11 @@ class Subarray:
     ysize: int
     rowclocks_fast: int  # pixel clocks per row in FASTR1 (params 1a)
 
+    @property
+    def shape(self):
+        """``(ysize, xsize)``: the shape of one frame's array."""
+        return (self.ysize, self.xsize)
+
     def reference_columns(self):
         """Columns of this subarray that are reference columns of the full frame.
 

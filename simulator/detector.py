@@ -48,7 +48,7 @@ class DetectorTruth:
 def draw_detector(readout, effects, rng):
     """Per-pixel detector truth for the exposure's subarray."""
     sub = readout_rules.subarray(readout.subarray)
-    shape = (sub.ysize, sub.xsize)
+    shape = sub.shape
     reference = np.zeros(shape, bool)
     reference[:, sub.reference_columns()] = True
     dead = np.zeros(shape, bool)

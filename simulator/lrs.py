@@ -219,25 +219,17 @@ def render_source(table, spectrum, shape, dx=0.0, dy=0.0, mask=None):
                                                       if not (isinstance(line, EmissionLine) and line.fwhm_um == 0)))
     centres = 0.5 * (edges[:-1] + edges[1:])
     electrons = (smooth.photons_in_bins(edges) * imager.COLLECTING_AREA_M2 * system_efficiency(centres))[::-1]
-    for lam_k, e_k, y_k in zip(centres[::-1], electrons, y, strict=True):
+    lines = [line for line in spectrum.emission if line.fwhm_um == 0 and lam_lo <= line.centre_um <= lam_hi]
+    lam = np.concatenate([centres[::-1], [line.centre_um for line in lines]])
+    x, y_true = table.trace(lam)
+    y = np.concatenate([y, y_true[y.size:]])  # the sub-row boundaries, then the lines' exact rows
+    electrons = np.concatenate([electrons, [line.photons * imager.COLLECTING_AREA_M2 * system_efficiency(line.centre_um)
+                                            for line in lines]])
+    for lam_k, e_k, x_k, y_k in zip(lam, electrons, x, y, strict=True):
         if e_k > 0:
-            _lay(canvas, table, lam_k, e_k, y_k + dy, dx, mask)
-    for line in spectrum.emission:
-        if line.fwhm_um == 0 and lam_lo <= line.centre_um <= lam_hi:
-            _, y_line = table.trace(line.centre_um)
-            _lay(canvas, table, line.centre_um,
-                 line.photons * imager.COLLECTING_AREA_M2 * system_efficiency(line.centre_um), y_line + dy, dx, mask)
+            image = psf.monochromatic(lam_k)
+            canvas.add(image if mask is None else image * mask, *canvas.coordinate(y_k + dy, x_k + dx), e_k)
     return canvas.image()
-
-
-def _lay(canvas, table, wavelength_um, electrons, y, dx, mask):
-    """Lay the PSF of one wavelength, ``electrons`` e-/s, centred at detector row ``y`` on the trace."""
-    image = psf.monochromatic(wavelength_um)
-    if mask is not None:
-        image = image * mask
-    x, _ = table.trace(wavelength_um)
-    uy, ux = canvas.coordinate(y, x + dx)
-    canvas.add(image, uy, ux, electrons)
 
 
 def render_background(table, mode, shape, background_mjy_sr):
@@ -308,14 +300,9 @@ def _offsets(source, observation, effects, rng):
     return along, across
 
 
-def _frame_shape(observation):
-    sub = readout.subarray(observation.subarray)
-    return (sub.ysize, sub.xsize)
-
-
 def _light(scene, observation, table, offsets):
     """The frame's e-/s: every source at its true offset (arcsec along, across), and the sky."""
-    shape = _frame_shape(observation)
+    shape = readout.subarray(observation.subarray).shape
     image = render_background(table, observation.mode, shape, scene.background_mjy_sr)
     for source, (along, across) in zip(scene.sources, offsets, strict=True):
         mask = slit_mask(along, across) if observation.mode == "lrs_slit" else None

@@ -44,7 +44,7 @@ def illumination(scene, observation, effects=None, true_pointing=None):
     optics = effects.optics if effects is not None else OpticsEffects(throughput_decay=False)
     own = effects.imager if effects is not None else ImagerEffects(cruciform=False)
     sub = readout.subarray(observation.subarray)
-    image = np.zeros((sub.ysize, sub.xsize))
+    image = np.zeros(sub.shape)
     e_per_mjy = throughput.electrons_per_second_per_mjy(observation.filter)
     if optics.throughput_decay:
         e_per_mjy = throughput.electrons_per_second_per_mjy_at(observation.filter, mid_time_mjd(observation))

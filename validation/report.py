@@ -51,12 +51,18 @@ def _save_figure(fig, path, dpi=110):
     plt.close(fig)
 
 
+def _scatter_per_scenario(metrics, metric, x, size=12):
+    """A figure with one scatter series per scenario: ``metric``'s values against column ``x``."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = metrics[metrics["metric"] == metric]
+    for name, group in rows.groupby("scenario"):
+        ax.scatter(group[x], group["value"], s=size, alpha=0.7, label=name)
+    return fig, ax
+
+
 def plot_flux_ratio(metrics, path):
     """Measured / true flux of every matched source vs its true flux, per scenario."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    rows = metrics[metrics["metric"] == "flux_ratio"]
-    for name, group in rows.groupby("scenario"):
-        ax.scatter(group["true_flux_mjy"], group["value"], s=12, alpha=0.7, label=name)
+    fig, ax = _scatter_per_scenario(metrics, "flux_ratio", "true_flux_mjy")
     ax.axhline(1.0, color="k", lw=0.8)
     ax.axhspan(0.995, 1.005, color="0.85", zorder=0, label="+/-0.5 %")
     ax.set_xscale("log")
@@ -114,10 +120,7 @@ def pull_tail_note(hist):
 
 def plot_astrometry(metrics, path):
     """Astrometric error of every matched source vs its measured S/N, per scenario."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    rows = metrics[metrics["metric"] == "astrometric_error"]
-    for name, group in rows.groupby("scenario"):
-        ax.scatter(group["snr"], group["value"], s=12, alpha=0.7, label=name)
+    fig, ax = _scatter_per_scenario(metrics, "astrometric_error", "snr")
     ax.axhline(10.0, color="r", lw=0.8, ls="--", label="10 mas target")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -323,10 +326,7 @@ LRS_WAVELENGTH_GOAL_NM = 2.0
 
 def plot_line_centres(metrics, path):
     """Measured - true centre of every fitted line vs its true wavelength, per scenario."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    rows = metrics[metrics["metric"] == "lrs_wavelength_error"]
-    for name, group in rows.groupby("scenario"):
-        ax.scatter(group["bin"], group["value"], s=14, alpha=0.7, label=name)
+    fig, ax = _scatter_per_scenario(metrics, "lrs_wavelength_error", "bin", size=14)
     ax.axhline(0.0, color="k", lw=0.8)
     ax.axhspan(-LRS_WAVELENGTH_GOAL_NM, LRS_WAVELENGTH_GOAL_NM, color="0.85", zorder=0,
                label=f"+/-{LRS_WAVELENGTH_GOAL_NM:g} nm (issue 15 suite goal)")
