@@ -24,6 +24,7 @@ centre) or slitless within :data:`LOCATE_SLITLESS_PIX` (target acquisition is go
 ~10 mas).  A source too faint to find (S/N < 5 over the whole trace) keeps the table's
 trace, and HISTORY says so.
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +154,80 @@ def x1d_product(rate_model, wavelength, spectrum, background_rate, rows, source_
     return x1d
 
 
+@dataclass
+class Traced:
+    """What spec2 knows before it extracts (:func:`trace_and_background`).
+
+    Parameters
+    ----------
+    table : calibration.lrs_wcs.LrsTable
+        The SPECWCS read in the exposure's frame.
+    wavelength, trace_x : (ny,) float
+        Assigned wavelength and trace column (the table's plus ``dx``) of each row.
+    dx : float
+        The source's offset along x from the table's trace, found in the rate.
+    rows : (ny,) bool
+        Rows in the product (:func:`_spectrum_rows`).
+    sci, var : (ny, nx) float
+        The background-subtracted rate and its variance.
+    var_row : (ny,) float
+        The background estimate's variance shared by each row's pixels.
+    """
+
+    table: object
+    wavelength: np.ndarray
+    trace_x: np.ndarray
+    dx: float
+    rows: np.ndarray
+    sci: np.ndarray
+    var: np.ndarray
+    var_row: np.ndarray
+
+
+def trace_and_background(log, exposure, d1, folder, choice, background_paths=()):
+    """assign_wcs, the source's offset along x and spec_background on the rate (module docstring).
+
+    Parameters
+    ----------
+    log, exposure, d1, folder, choice, background_paths
+        As :func:`run`.
+
+    Returns
+    -------
+    Traced
+    """
+    table = lrs_wcs.load_table(folder, exposure)
+    ny, nx = d1.rate.shape
+    wavelength, table_x = log.run("assign_wcs", choice["assign_wcs"], np.arange(ny, dtype=float), table)
+    var = d1.var_poisson + d1.var_rnoise
+    sky = sky_columns(exposure, table, d1.dq)
+    slit = str(exposure.meta.exposure.type).upper() == SLIT
+    search = lrs.SLIT_LENGTH_ARCSEC / 2 / imager.PIXEL_SCALE_X_ARCSEC if slit else LOCATE_SLITLESS_PIX
+    dx, snr = extract1d.locate(d1.rate, var, d1.dq, np.where(_spectrum_rows(wavelength, table_x, nx), table_x, np.nan),
+                               sky, search)
+    log.note("extract_1d", f"extract_1d: trace {dx:+.3f} px along x from the SPECWCS trace (found at S/N {snr:.0f})"
+             if snr >= extract1d.LOCATE_MIN_SNR else
+             f"extract_1d: source not found (S/N {snr:.1f} < {extract1d.LOCATE_MIN_SNR:g}): the SPECWCS trace is used")
+    trace_x = table_x + dx
+    rows = _spectrum_rows(wavelength, trace_x, nx)
+    variant = choice["spec_background"]
+    sci, var, var_row = log.run("spec_background", variant, d1.rate, var, trace_x, sky,
+                                resolve=lambda: (_nod_backgrounds(background_paths, exposure, folder, choice),))
+    if background_paths and variant in ("auto", "nod"):
+        names = ", ".join(Path(p).name for p in background_paths)
+        log.note("spec_background", f"spec_background: nod background {names}")
+    elif variant == "auto":
+        log.note("spec_background", "spec_background: auto ran columns (no nod background)")
+    return Traced(table, wavelength, trace_x, dx, rows, sci, var, var_row)
+
+
+def source_position(traced, choice):
+    """``source_xpos``, ``source_ypos``: the trace's column and row at the reference point."""
+    table = traced.table
+    x = registry.get("assign_wcs", choice["assign_wcs"])(np.array([table.y_ref]), table)[1][0] + traced.dx
+    return float(x), float(table.y_ref)
+
+
 def run(log, exposure, d1, folder, choice, background_paths=()):
     """spec2 of one LRS exposure: ``{"x1d": MultiSpecModel}``.
 
@@ -178,31 +253,10 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
         Without a SPECWCS reference for the exposure, or with a background exposure that
         does not match it.
     """
-    table = lrs_wcs.load_table(folder, exposure)
-    ny, nx = d1.rate.shape
-    wavelength, table_x = log.run("assign_wcs", choice["assign_wcs"], np.arange(ny, dtype=float), table)
-    var = d1.var_poisson + d1.var_rnoise
-    sky = sky_columns(exposure, table, d1.dq)
-    slit = str(exposure.meta.exposure.type).upper() == SLIT
-    search = lrs.SLIT_LENGTH_ARCSEC / 2 / imager.PIXEL_SCALE_X_ARCSEC if slit else LOCATE_SLITLESS_PIX
-    dx, snr = extract1d.locate(d1.rate, var, d1.dq, np.where(_spectrum_rows(wavelength, table_x, nx), table_x, np.nan),
-                               sky, search)
-    log.note("extract_1d", f"extract_1d: trace {dx:+.3f} px along x from the SPECWCS trace (found at S/N {snr:.0f})"
-             if snr >= extract1d.LOCATE_MIN_SNR else
-             f"extract_1d: source not found (S/N {snr:.1f} < {extract1d.LOCATE_MIN_SNR:g}): the SPECWCS trace is used")
-    trace_x = table_x + dx
-    rows = _spectrum_rows(wavelength, trace_x, nx)
-    variant = choice["spec_background"]
-    sci, var, var_row = log.run("spec_background", variant, d1.rate, var, trace_x, sky,
-                                resolve=lambda: (_nod_backgrounds(background_paths, exposure, folder, choice),))
-    if background_paths and variant in ("auto", "nod"):
-        names = ", ".join(Path(p).name for p in background_paths)
-        log.note("spec_background", f"spec_background: nod background {names}")
-    elif variant == "auto":
-        log.note("spec_background", "spec_background: auto ran columns (no nod background)")
-    spectrum = log.run("extract_1d", choice["extract_1d"], sci, var, var_row, d1.dq, np.where(rows, trace_x, np.nan))
-    source_x = registry.get("assign_wcs", choice["assign_wcs"])(np.array([table.y_ref]), table)[1][0] + dx
-    x1d = x1d_product(d1.rate_model, wavelength, spectrum, d1.rate - sci, rows, (float(source_x), float(table.y_ref)))
-    x1d.meta.ref_file.specwcs.name = table.filename
+    t = trace_and_background(log, exposure, d1, folder, choice, background_paths)
+    spectrum = log.run("extract_1d", choice["extract_1d"], t.sci, t.var, t.var_row, d1.dq,
+                       np.where(t.rows, t.trace_x, np.nan))
+    x1d = x1d_product(d1.rate_model, t.wavelength, spectrum, d1.rate - t.sci, t.rows, source_position(t, choice))
+    x1d.meta.ref_file.specwcs.name = t.table.filename
     log.stamp(x1d)
     return {"x1d": x1d}
