@@ -60,6 +60,11 @@ SLIT_WIDTH_ARCSEC = 0.51
 SLIT_LENGTH_ARCSEC = 4.7
 #: Documented wavelength range, um (params 6: 5-14, designed for 5-10, useful to ~12).
 WAVELENGTH_RANGE_UM = (5.0, 14.0)
+#: Wavelengths (um) summed into a time series' white-light curve: the documented range up to
+#: where the prism is useful (params 6: "useful to ~12 um").  jwst's ``white_light`` sums the
+#: whole spectrum unless given limits; no documented MIRI choice was found, so this is the
+#: testbed's, shared by the simulator's truth and the calibration.
+WHITE_LIGHT_RANGE_UM = (5.0, 12.0)
 #: Spatial FWHM of the trace, pixels, at a wavelength, um (params 6: 2.6 px at 7.7 um, JDox
 #: Table 1); diffraction-limited, so it scales as the wavelength (params 7).
 SPATIAL_FWHM_PIX, SPATIAL_FWHM_REF_UM = 2.6, 7.7

@@ -11,6 +11,7 @@ from miri_testbed.instrument import emi as emi_facts
 from miri_testbed.instrument import imager, lrs, modes, readout
 
 from .spectra import spectrum_from_dict
+from .transit import Transit
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,22 @@ class PointSource:
 
 @dataclass(frozen=True)
 class Scene:
-    """Point sources on a uniform background (MJy/sr)."""
+    """Point sources on a uniform background (MJy/sr).
+
+    ``transit``: a planet crossing the scene's spectral sources (the star of a time
+    series, :class:`simulator.transit.Transit`); the sky does not vary.  Only a time
+    series (``LrsObservation(tso=True)``) takes one.
+    """
 
     sources: tuple = ()
     background_mjy_sr: float = 0.0
+    transit: Transit = None
 
     def __post_init__(self):
         if not self.background_mjy_sr >= 0:
             raise ValueError(f"background must be >= 0 MJy/sr, got {self.background_mjy_sr!r}")
+        if self.transit is not None and not isinstance(self.transit, Transit):
+            raise TypeError(f"Scene.transit must be a simulator.transit.Transit, got {type(self.transit).__name__}")
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,9 @@ class LrsObservation(_Exposure):
     sign), or ``"none"`` (the source where the scene puts it).  A nodded exposure's
     association carries the other nod as its background, as the ALONG SLIT NOD pattern
     gives the pipeline.  Slitless has no nods.
+
+    ``tso``: a time series (slitless only): the uncal is a TSO visit (TSOVISIT, an
+    INT_TIMES table: :mod:`simulator.tso`) and a scene's transit is simulated.
     """
 
     mode: str = "lrs_slitless"
@@ -185,6 +197,7 @@ class LrsObservation(_Exposure):
     nints: int = 1
     epoch_mjd: float = 60400.0
     nod: str = "none"
+    tso: bool = False
 
     def __post_init__(self):
         if self.mode not in lrs.SUBARRAYS:
@@ -193,6 +206,8 @@ class LrsObservation(_Exposure):
             raise ValueError(f"nod must be one of {', '.join(lrs.NOD_OFFSETS_ARCSEC)}, got {self.nod!r}")
         if self.mode == "lrs_slitless" and self.nod != "none":
             raise ValueError("slitless LRS exposures have no nods (nod = 'none')")
+        if self.tso and self.mode != "lrs_slitless":
+            raise ValueError(f"an LRS time series (tso = true) is slitless (mode 'lrs_slitless'), got {self.mode!r}")
         self.readout  # validates the readout fields
 
     @property
@@ -244,13 +259,20 @@ class DetectorEffects:
     emi_rms_10_dn: float = emi_facts.RMS_DN["Hz10"]  # UNSOURCED placeholder: "10 Hz minor in full array"
     emi_harmonics: int = 3  # harmonics per line, fundamental included (0: no EMI)
     emi_drift: float = 1e-4  # largest relative frequency offset of an exposure (placeholder)
+    # The settling ramp of time series (simulator.settling): OFF by default, unlike the rest,
+    # as it is documented for TSOs only; amplitude and time constant are UNSOURCED PLACEHOLDERS.
+    settling: bool = False
+    settling_amplitude: float = 0.005
+    settling_tau_s: float = 1200.0
 
     def __post_init__(self):
         for name in ("cosmic_ray_rate", "shower_rate", "bias_scatter_dn", "emi_rms_390_dn", "emi_rms_10_dn",
                      "emi_harmonics", "emi_drift"):
             _check_range(self, name, 0)
-        for name in ("hot_fraction", "dead_fraction"):
+        for name in ("hot_fraction", "dead_fraction", "settling_amplitude"):
             _check_range(self, name, 0, 1)
+        if not self.settling_tau_s > 0:
+            raise ValueError(f"DetectorEffects.settling_tau_s must be > 0, got {self.settling_tau_s!r}")
 
 
 @dataclass(frozen=True)

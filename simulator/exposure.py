@@ -40,6 +40,7 @@ from . import detector, emi, imager, lrs
 from .config import Effects, ReferenceOptions
 from .references import write_detector_references
 from .truth import write_truth
+from .tso import describe as describe_tso
 
 STREAMS = ("scene", "detector", "ramps", "references", "emi", "optics", "companions")
 
@@ -107,6 +108,8 @@ def ramp_model(data, observation):
     meta.subarray.fastaxis = 1
     meta.subarray.slowaxis = 2
     mode_of(observation).describe_exposure(meta, observation)
+    if getattr(observation, "tso", False):
+        describe_tso(model, ro)
     return model
 
 

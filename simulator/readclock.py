@@ -34,6 +34,28 @@ def frame_starts(readout):
     return (i * (readout.ngroups + 1) + k + 1) * readout.frame_time
 
 
+def group_mid_times(readout):
+    """When group ``k`` of integration ``i`` collects its charge, mid-interval, s, ``(nints, ngroups)``.
+
+    A group's charge arrives between the pixel's previous read (its reset, for the first
+    group) and its read, one frame earlier (a MIRI group is one frame); for a pixel read
+    at the frame start that is ``frame_starts - t_frame / 2``.  The pixel's read offset
+    (less than a frame) is left out: what varies with this time varies over minutes.
+    """
+    return frame_starts(readout) - readout.frame_time / 2
+
+
+def integration_times(readout):
+    """Start, middle and end (s from the exposure start) of each integration, three ``(nints,)`` arrays.
+
+    An integration starts with its reset frame and ends with its last read frame, so its
+    middle is the mean time of its reads.
+    """
+    start = np.arange(readout.nints) * (readout.ngroups + 1) * readout.frame_time
+    end = start + (readout.ngroups + 1) * readout.frame_time
+    return start, (start + end) / 2, end
+
+
 def integration_of(t, readout):
     """Integration index a time falls in (the reset frame counts as its first frame)."""
     return np.floor(t / ((readout.ngroups + 1) * readout.frame_time)).astype(int)
