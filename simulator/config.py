@@ -312,7 +312,9 @@ class LrsEffects:
     ``trace_wavelength_nm`` rms in wavelength and ``trace_x_pix`` rms across the
     dispersion (the flight solution is good to a few nm: issue 15; both PLACEHOLDERS);
     ``acquisition_error_arcsec`` rms per axis is where target acquisition really puts
-    the source (PLACEHOLDER; LRS TA is quoted at ~10 mas).
+    the source (PLACEHOLDER; LRS TA is quoted at ~10 mas).  ``trace_bad_pixels``: that
+    many dead or hot pixels within 1 px of source 0's trace centre
+    (:mod:`simulator.trace_defects`; 0, the default, places none).
     """
 
     trace_perturbation: bool = True
@@ -320,10 +322,13 @@ class LrsEffects:
     trace_x_pix: float = 0.05
     acquisition_error: bool = True
     acquisition_error_arcsec: float = 0.01
+    trace_bad_pixels: int = 0
 
     def __post_init__(self):
-        for name in ("trace_wavelength_nm", "trace_x_pix", "acquisition_error_arcsec"):
+        for name in ("trace_wavelength_nm", "trace_x_pix", "acquisition_error_arcsec", "trace_bad_pixels"):
             _check_range(self, name, 0)
+        if self.trace_bad_pixels != int(self.trace_bad_pixels):
+            raise ValueError(f"LrsEffects.trace_bad_pixels must be a whole number, got {self.trace_bad_pixels!r}")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import readout as readout_rules
 from miri_testbed.instrument.files import save_model, write_text
 
-from . import detector, emi, imager, lrs
+from . import detector, emi, imager, lrs, trace_defects
 from .config import Effects, ReferenceOptions
 from .references import write_detector_references
 from .truth import write_truth
@@ -159,6 +159,8 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     ro = observation.readout
     truth = detector.draw_detector(ro, effects.detector, rngs["detector"])
     light = mode.illuminate(scene, observation, effects, rngs["optics"])
+    if ro.detector in light.defects:
+        truth = trace_defects.apply(truth, light.defects[ro.detector])
     if emi_lines is None:
         emi_lines = emi.draw(ro, effects.detector, rngs["emi"])
     config = {

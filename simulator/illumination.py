@@ -23,8 +23,12 @@ class Illumination:
     components : tuple of simulator.truth.Component
         The mode's truth components (the imager's: SOURCES; the LRS's: its sources, the
         true trace, the wavelength map, the input spectra).
+    defects : dict
+        ``{detector: simulator.trace_defects.Defects}``: pixels the mode makes bad where its
+        light falls (the LRS's ``trace_bad_pixels``), put into the detector's truth.
     """
 
     images: dict
     header: dict = field(default_factory=dict)
     components: tuple = ()
+    defects: dict = field(default_factory=dict)

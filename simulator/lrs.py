@@ -61,7 +61,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import imager, lrs, modes, readout, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import psf
+from . import psf, trace_defects
 from .illumination import Illumination
 from .references import PROVENANCE
 from .spectra import EmissionLine, PowerLaw, SourceSpectrum
@@ -350,7 +350,13 @@ def illuminate(scene, observation, effects, rng):
     )
     header = {"FILTER": lrs.DISPERSER, "LRSMODE": (observation.mode, "LRS mode"),
               "NOD": (observation.nod, "along-slit nod position")}
-    return Illumination({modes.mode(observation.mode).detectors[0]: image}, header, components)
+    detector = modes.mode(observation.mode).detectors[0]
+    defects = {}
+    if effects.lrs.trace_bad_pixels and scene.sources:  # drawn last: without them the stream is as it was
+        defects[detector] = trace_defects.draw(table, image.shape, float(sources["dx_pix"][0]),
+                                               float(sources["dy_pix"][0]), effects.lrs.trace_bad_pixels, rng)
+        components += (trace_defects.component(defects[detector]),)
+    return Illumination({detector: image}, header, components, defects)
 
 
 def _stack(tables):
