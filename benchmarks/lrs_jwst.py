@@ -1,0 +1,341 @@
+"""The LRS against jwst (issue 15): line centres, spectrophotometry and speed, ours beside jwst's.
+
+jwst runs offline through :mod:`calibration.jwst_lrs` (assign_wcs -> extract_1d ->
+white_light, every reference given, CRDS look-ups refused); ours is ``calibrate``
+(detector1 + spec2).  Both read the same rate / rateints and the same SPECWCS.
+
+1. **jwst's own tests, through the harness.**  jwst's ``test_extract_miri_lrs_fs``
+   (``jwst/extract_1d/tests/test_extract_1d_step.py``: its mock LRS slit ImageModel with
+   a mock WCS, extracted with no EXTRACT1D, i.e. jwst's defaults: every column summed)
+   and ``test_white_light`` (``jwst/white_light/tests/test_white_light.py``, its
+   ``make_datamodel`` fixture, FLUX unit DN/s): the same assertions, and the numbers
+   printed (the box sum against the mock's analytic ``sum_x (50 y + x) = 2500 y + 1225``;
+   the white light against ``sum 1..20 = 210``).
+2. **The foreign-file line test.**  A SLITLESSPRISM time series (``--nints``, 10 groups)
+   whose true trace IS the flight table (``trace_perturbation`` and ``acquisition_error``
+   off) with ``perfect`` references, so the SPECWCS both read is the flight table
+   (checked node by node against ``jwst_miri_specwcs_0006.fits``); a 600 K blackbody with
+   four unresolved lines (5.8, 7.1, 8.7, 10.6 um) on a 5 MJy/sr sky.  Both x1ds (of the
+   rate) are scored by the same scorer (:func:`validation.lrs_score.score_x1d`); jwst's
+   WCS against the table's nodes at the lines' rows shows its spline smoothing alone.
+   Spectrophotometry: ours / jwst per detector row (each side's rows found from its own
+   wavelength assignment), summed over 1-um bins at 6-11 um; both are DN/s in an 8-px box
+   (ours follows the trace, jwst's columns are fixed) with the sky from the same columns.
+3. **Speed.**  The same exposure with ``--speed-nints`` integrations: per integration,
+   our spec2 on that integration's rate (the whole spec2 step chain each time, SPECWCS
+   read each time: an upper bound until the TSO pipeline's x1dints exists), and
+   ``ours_steps``: the SPECWCS read and the trace placed once, then per integration only
+   the ``columns`` sky and the ``box`` (what an x1dints needs; the trace's x offset is not
+   searched), against jwst's
+   extract_1d on the rateints + white_light; wall times, best of ``--repeat``, and the
+   peak of Python allocations (tracemalloc, a separate pass).  Without an LRS APCORR in
+   the project, jwst's aperture-corrected timing is not measured.
+
+    python benchmarks/lrs_jwst.py [--nints 5] [--speed-nints 100] [--repeat 3] [--record]
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from miri_testbed.calibration import extract1d, jwst_lrs, lrs_background, lrs_wcs, spec2
+from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.calibration.steps import StepLog
+from miri_testbed.instrument import lrs
+from miri_testbed.simulator import LrsObservation, Scene, SpectralSource, simulate
+from miri_testbed.simulator.config import Effects, LrsEffects, ReferenceOptions
+from miri_testbed.validation.lrs_score import score_x1d
+
+LINES_UM = (5.8, 7.1, 8.7, 10.6)
+SPECTRUM = {"continuum": {"kind": "blackbody", "temperature_k": 600.0, "flux_mjy": 10.0, "ref_um": 7.5},
+            "lines": [{"kind": "emission", "centre_um": c, "flux_w_m2": 1e-15} for c in LINES_UM]}
+BINS_UM = (6.0, 7.0, 8.0, 9.0, 10.0, 11.0)
+
+
+def quiet_jwst():
+    """jwst logs every step's parameters at INFO (stpipe resets its loggers' levels): keep warnings only."""
+    import logging
+
+    logging.disable(logging.INFO)
+
+
+def simulate_foreign(folder, nints, seed=1):
+    """The slitless time series whose trace follows the flight table, with perfect references (module docstring)."""
+    return simulate(Scene((SpectralSource(SPECTRUM),), background_mjy_sr=5.0),
+                    LrsObservation(mode="lrs_slitless", ngroups=10, nints=nints), folder, name="lrs", seed=seed,
+                    effects=Effects(lrs=LrsEffects(trace_perturbation=False, acquisition_error=False)),
+                    references=ReferenceOptions(kind="perfect"))
+
+
+def references(sim, folder):
+    """jwst's references: the exposure's SPECWCS, the shipped distortion, an EXTRACT1D on the reference column."""
+    from stdatamodels.jwst import datamodels as dm
+
+    specwcs = str(sim["reference_files"]["SPECWCS"])
+    with dm.open(sim["uncal"]) as exposure, dm.MiriLRSSpecwcsModel(specwcs) as model:
+        table = lrs_wcs.read_table(model, exposure)
+        nx = exposure.meta.subarray.xsize
+    extract1d = jwst_lrs.extract1d_reference(Path(folder) / "jwst_extract1d_lrs_slitless.json", "MIR_LRS-SLITLESS",
+                                             table.x_ref, nx=nx)
+    return jwst_lrs.JwstLrsReferences(specwcs=specwcs, extract1d=str(extract1d)), table
+
+
+def table_check(specwcs):
+    """Largest |difference| of the SPECWCS's WAVELENGTH, X_CENTER, Y_CENTER from the flight table's."""
+    from stdatamodels.jwst import datamodels as dm
+
+    with dm.MiriLRSSpecwcsModel(specwcs) as ours, dm.MiriLRSSpecwcsModel(str(lrs.flight_file("lrs_slitless"))) as fl:
+        return {c: float(np.max(np.abs(np.asarray(ours.wavetable[c], float) - np.asarray(fl.wavetable[c], float))))
+                for c in ("wavelength", "x_center", "y_center")}
+
+
+def reproduce_jwst_tests(out):
+    """jwst's test_extract_miri_lrs_fs and test_white_light through the harness (module docstring)."""
+    from jwst.extract_1d.tests import helpers
+    from jwst.white_light.tests import test_white_light as twl
+
+    out("1. jwst's own unit tests, run through calibration.jwst_lrs")
+    model = helpers.mock_miri_lrs_fs_func()
+    result = jwst_lrs.extract_1d(model, jwst_lrs.JwstLrsReferences(specwcs="N/A", extract1d="N/A"))
+    table = result.spec[0].spec_table
+    _, _, expected_wave = helpers.simple_wcs_transpose_func()(np.arange(50), np.arange(50))
+    ok = (result.meta.cal_step.extract_1d == "COMPLETE" and result.spec[0].name == "MIR_LRS-FIXEDSLIT"
+          and np.allclose(table["WAVELENGTH"], expected_wave) and np.all(table["FLUX"] > 0)
+          and np.all(table["FLUX_ERROR"] > 0))
+    analytic = 2500.0 * np.arange(50) + 1225.0
+    out(f"   test_extract_miri_lrs_fs (jwst/extract_1d/tests/test_extract_1d_step.py): assertions "
+        f"{'PASS' if ok else 'FAIL'}; FLUX rows 0, 1, 49 = {table['FLUX'][0]:.1f}, {table['FLUX'][1]:.1f}, "
+        f"{table['FLUX'][49]:.1f} (every column summed: 2500 y + 1225 = {analytic[0]:.0f}, {analytic[1]:.0f}, "
+        f"{analytic[49]:.0f}); max |FLUX - analytic| = {np.max(np.abs(table['FLUX'] - analytic)):.3g}; "
+        f"NPIXELS {table['NPIXELS'][0]:.0f}")
+    data = twl.make_datamodel.__wrapped__()
+    for spec in data.spec:
+        spec.spec_table.columns["FLUX"].unit = "DN/s"
+    light = jwst_lrs.white_light(data)
+    flux = np.asarray(light["whitelight_flux_order_1"])
+    mid = np.linspace(0, 1, 6)
+    mid = (mid[:-1] + mid[1:]) / 2
+    mid[2] = 0.51
+    ok = (np.allclose(light["MJD_UTC"], mid) and np.sum(np.isnan(flux)) == 1
+          and np.allclose(np.asarray(light["whitelight_flux_order_2"]), 210.0))
+    out(f"   test_white_light[DN/s] (jwst/white_light/tests/test_white_light.py): assertions "
+        f"{'PASS' if ok else 'FAIL'}; MJD_UTC {np.round(np.asarray(light['MJD_UTC']), 3).tolist()}, order 1 "
+        f"{np.round(flux, 1).tolist()}, order 2 {np.round(np.asarray(light['whitelight_flux_order_2']), 1).tolist()}"
+        f" (expected 210 each, order 1's third NaN)")
+
+
+def rows_of(wavelength_per_row, x1d_wavelength):
+    """The detector row of each x1d entry: where the side's own per-row wavelength equals it (-1: none).
+
+    "Equals": within 1e-5 um (jwst's x1d carries its WCS's wavelengths to ~3e-7 um, float32
+    inside; neighbouring rows are >= 10 nm apart).
+    """
+    rows = np.full(len(x1d_wavelength), -1)
+    finite = np.flatnonzero(np.isfinite(wavelength_per_row))
+    for k, lam in enumerate(np.asarray(x1d_wavelength, float)):
+        if np.isfinite(lam):
+            j = finite[np.argmin(np.abs(wavelength_per_row[finite] - lam))]
+            rows[k] = j if abs(wavelength_per_row[j] - lam) < 1e-5 else -1
+    return rows
+
+
+def per_row(x1d, wavelength_per_row, ny):
+    """An x1d's FLUX as a detector-row array (NaN where it has no entry)."""
+    table = x1d.spec[0].spec_table
+    rows = rows_of(wavelength_per_row, table["WAVELENGTH"])
+    flux = np.full(ny, np.nan)
+    flux[rows[rows >= 0]] = np.asarray(table["FLUX"], float)[rows >= 0]
+    return flux
+
+
+def line_test(folder, nints, out):
+    """The foreign-file line test and the spectrophotometric ratio (module docstring, 2)."""
+    from stdatamodels.jwst import datamodels as dm
+
+    out(f"\n2. Foreign-file line test: SLITLESSPRISM, {nints} integrations of 10 groups, true trace = flight table, "
+        f"perfect references")
+    sim = simulate_foreign(folder / "sim", nints)
+    check = table_check(sim["reference_files"]["SPECWCS"])
+    out("   SPECWCS read by both vs jwst_miri_specwcs_0006.fits: max |diff| " +
+        ", ".join(f"{k} {v:.2g}" for k, v in check.items()))
+    products = calibrate(sim["uncal"], folder / "ours", sim["refs"])
+    ours_x1d = folder / "ours" / "lrs_x1d.fits"
+    refs, table = references(sim, folder)
+    jw = jwst_lrs.run(folder / "ours" / "lrs_rate.fits", refs)
+    jwst_x1d = folder / "jwst_x1d.fits"
+    jw["x1d"].save(jwst_x1d)
+    scores = {name: {round(r["bin"], 3): r for r in score_x1d(sim["truth"], path, source_id=0)
+                     if r["metric"] == "lrs_wavelength_error"}
+              for name, path in (("ours", ours_x1d), ("jwst", jwst_x1d))}
+    pulls = {name: {round(r["bin"], 3): r["value"] for r in score_x1d(sim["truth"], path, source_id=0)
+                    if r["metric"] == "lrs_wavelength_pull"} for name, path in (("ours", ours_x1d), ("jwst", jwst_x1d))}
+    with dm.open(products["rate"]) as rate:
+        ny = rate.data.shape[0]
+    rows = np.arange(ny, dtype=float)
+    ours_lam, trace_x = lrs_wcs.spline(rows, table)
+    wcs = jw["wcs"].meta.wcs
+    jwst_lam = np.asarray(wcs(np.full(ny, table.x_ref), rows)[2], float)
+    out("   line (um)   S/N exp.   ours error (nm)  pull    jwst error (nm)  pull    "
+        "jwst WCS - table at the line's row (nm)")
+    errors = {"ours": [], "jwst": []}
+    for centre in LINES_UM:
+        row = int(np.nanargmin(np.abs(ours_lam - centre)))
+        cells = []
+        for name in ("ours", "jwst"):
+            r = scores[name].get(round(centre, 3))
+            pull = pulls[name].get(round(centre, 3))
+            cells.append("     lost       " if r is None else f"{r['value']:+9.3f}   {pull:+7.1f}")
+            if r is not None:
+                errors[name].append(abs(r["value"]))
+        snr = scores["ours"].get(round(centre, 3), {}).get("snr", math.nan)
+        smoothing = 1e3 * (jwst_lam[row] - ours_lam[row])
+        out(f"   {centre:8.2f}  {snr:9.0f}   {cells[0]}     {cells[1]}     {smoothing:+7.2f}")
+    for name in ("ours", "jwst"):
+        out(f"   {name}: median |error| {np.median(errors[name]):.3f} nm over {len(errors[name])} lines "
+            f"(issue: ours < 0.5 nm; jwst 0.6-1.4 nm)")
+    with dm.open(ours_x1d) as ours_model:
+        ours_flux = per_row(ours_model, ours_lam, ny)
+    jwst_flux = per_row(jw["x1d"], jwst_lam, ny)
+    out("   spectrophotometry, ours / jwst (DN/s in an 8-px box, rows matched; both subtract the same sky columns)")
+    for lo, hi in zip(BINS_UM[:-1], BINS_UM[1:], strict=True):
+        inside = (ours_lam >= lo) & (ours_lam < hi) & np.isfinite(ours_flux) & np.isfinite(jwst_flux)
+        ratio = np.sum(ours_flux[inside]) / np.sum(jwst_flux[inside])
+        out(f"     {lo:4.1f}-{hi:4.1f} um  {inside.sum():3d} rows  {ratio:.5f}  ({100 * (ratio - 1):+.3f} %)")
+    return sim
+
+
+def our_extraction(rateints, folder, k):
+    """Our spec2 on integration ``k`` of a rateints: the x1d (module docstring, 3)."""
+    from stdatamodels.jwst import datamodels as dm
+
+    rate = dm.ImageModel(data=rateints.data[k], dq=rateints.dq[k], var_poisson=rateints.var_poisson[k],
+                         var_rnoise=rateints.var_rnoise[k])
+    rate.update(rateints, only="PRIMARY")
+    d1 = SimpleNamespace(rate=rateints.data[k], var_poisson=rateints.var_poisson[k], var_rnoise=rateints.var_rnoise[k],
+                         dq=rateints.dq[k], rate_model=rate)
+    from miri_testbed.calibration import registry
+
+    return spec2.run(StepLog(), rateints, d1, folder, registry.resolve())["x1d"]
+
+
+def speed(folder, nints, repeat, out):
+    """Per-integration time and peak allocations of ours and jwst's (module docstring, 3)."""
+    from stdatamodels.jwst import datamodels as dm
+
+    out(f"\n3. Speed: SLITLESSPRISM rateints of {nints} integrations (10 groups), extraction + white light")
+    sim = simulate_foreign(folder / "speed", nints, seed=2)
+    calibrate(sim["uncal"], folder / "speed_ours", sim["refs"])
+    refs, _ = references(sim, folder)
+    path = folder / "speed_ours" / "lrs_rateints.fits"
+
+    def ours():
+        with dm.open(path) as cube:
+            spectra = [our_extraction(cube, sim["refs"], k) for k in range(cube.data.shape[0])]
+            return [float(np.nansum(s.spec[0].spec_table["FLUX"])) for s in spectra]
+
+    def ours_steps():
+        with dm.open(path) as cube:
+            exposure = cube
+            table = lrs_wcs.load_table(sim["refs"], exposure)
+            ny = cube.data.shape[1]
+            wavelength, trace_x = lrs_wcs.spline(np.arange(ny, dtype=float), table)
+            sky = spec2.sky_columns(exposure, table, cube.dq[0])
+            lo, hi = lrs.WAVELENGTH_RANGE_UM
+            with np.errstate(invalid="ignore"):
+                trace = np.where((wavelength >= lo) & (wavelength <= hi), trace_x, np.nan)
+            light = []
+            for k in range(cube.data.shape[0]):
+                var = cube.var_poisson[k] + cube.var_rnoise[k]
+                sci, var, var_row = lrs_background.columns(cube.data[k], var, trace_x, sky)
+                light.append(float(np.nansum(extract1d.box(sci, var, var_row, cube.dq[k], trace).flux)))
+            return light
+
+    def jwst():
+        result = jwst_lrs.run(path, refs, min_wave=lrs.WAVELENGTH_RANGE_UM[0], max_wave=lrs.WAVELENGTH_RANGE_UM[1])
+        return np.asarray(result["whitelight"]["whitelight_flux"], float)
+
+    sides = (("ours", ours), ("ours_steps", ours_steps), ("jwst", jwst))
+    seconds = {name: [] for name, _ in sides}
+    for _ in range(repeat):
+        for name, fn in sides:
+            start = time.perf_counter()
+            light = fn()
+            seconds[name].append(time.perf_counter() - start)
+            if name == "ours":
+                ours_light = np.asarray(light)
+            else:
+                jwst_light = light
+    peaks = {}
+    for name, fn in sides:
+        tracemalloc.start()
+        fn()
+        peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    for name, _ in sides:
+        best = min(seconds[name])
+        out(f"   {name:10s}: {1e3 * best / nints:7.1f} ms per integration (best of {repeat}: {best:.2f} s for {nints}; "
+            f"all {', '.join(f'{s:.2f}' for s in seconds[name])} s), peak Python allocations {peaks[name]:.0f} MB")
+    out(f"   jwst / ours time: {min(seconds['jwst']) / min(seconds['ours']):.2f}x (spec2 per integration), "
+        f"{min(seconds['jwst']) / min(seconds['ours_steps']):.2f}x (steps only); peak allocations "
+        f"{peaks['jwst'] / peaks['ours']:.2f}x, {peaks['jwst'] / peaks['ours_steps']:.2f}x  "
+        f"(issue: jwst 37-39 ms per integration without aperture correction, 185 ms with; "
+        f"jwst's with APCORR not measured: no LRS APCORR here)")
+    scatter = {n: 1e6 * np.std(v / np.median(v)) for n, v in (("ours", ours_light), ("jwst", jwst_light))}
+    out(f"   white light, 5-14 um (ours: sum of the x1d's rows; jwst: white_light): scatter ours "
+        f"{scatter['ours']:.0f} ppm, jwst {scatter['jwst']:.0f} ppm (no transit in the scene)")
+    out("   not measured here: the 1000-integration end-to-end with ramp fitting (needs the TSO pipeline, "
+        "calibration/tso*.py, and jwst's Detector1 on the same uncal)")
+
+
+def provenance():
+    """The first line of a recorded file: command, versions, commit."""
+    import jwst
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                           text=True).stdout.strip()
+    return (f"# python benchmarks/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])} | python "
+            f"{sys.version.split()[0]}, numpy {np.__version__}, jwst {jwst.__version__} | "
+            f"{time.strftime('%Y-%m-%d %H:%M')} | commit {commit}{' +local changes' if dirty else ''} | "
+            f"load {os.getloadavg()[0]:.1f}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--nints", type=int, default=5, help="integrations of the line test's exposure")
+    parser.add_argument("--speed-nints", type=int, default=100, help="integrations of the speed test (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_lrs_vs_jwst.txt")
+    args = parser.parse_args(argv)
+    quiet_jwst()
+    lines = []
+
+    def out(text):
+        print(text, flush=True)
+        lines.append(text)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        reproduce_jwst_tests(out)
+        line_test(folder, args.nints, out)
+        if args.speed_nints:
+            speed(folder, args.speed_nints, args.repeat, out)
+    if args.record:
+        path = Path(__file__).parent / "results" / f"{date.today().isoformat()}_lrs_vs_jwst.txt"
+        tmp_path = path.with_suffix(".tmp")
+        tmp_path.write_text("\n".join([provenance(), *lines]) + "\n")
+        os.replace(tmp_path, path)
+        print(f"recorded {path}")
+
+
+if __name__ == "__main__":
+    main()
