@@ -5,7 +5,10 @@ Model, per pixel and integration (params 1; defaults 6-12):
     Q_k = min( sum_{j<=k} Poisson((I + D) t_g) + C_k + H_k, W ),   k = 0 .. ngroups-1
     S_k = B + N(Q_k) / g + r_k + N(0, sigma_r^2),  digitised to integers in [0, 65535]
 
-with I the illumination, D the dark current (0.2 e-/s; hot pixels far more), t_g the
+with I the illumination (in a time series ``R(t) [I_s + I_v f(t)]``: a varying part
+``I_v f(t)``, e.g. a transit, and the settling response ``R`` of :mod:`settling`, at the
+mid-time of the group's charge collection, :func:`readclock.group_mid_times`), D the
+dark current (0.2 e-/s; hot pixels far more), t_g the
 group time of the subarray and readout (a pixel is read one frame after its reset and
 every frame after), C_k and H_k the charge of cosmic rays and showers that arrived
 before the pixel's read k (:mod:`cosmic_rays`, :mod:`showers`, on the pixel's own
@@ -28,7 +31,7 @@ import numpy as np
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import readout as readout_rules
 
-from . import cosmic_rays, emi, nonlinearity, readclock, reset, showers
+from . import cosmic_rays, emi, nonlinearity, readclock, reset, settling, showers
 
 
 @dataclass
@@ -141,18 +144,37 @@ def _mean_step(illumination_e, readout, truth):
     return rate * readout_rules.group_time(readout.subarray, readout.readpatt)
 
 
-def _charges(mean_step, counts, readout, truth, events):
+def _mean_steps(illumination_e, readout, truth, effects, variation):
+    """The mean charge (e-) of every group, in read order: an iterator of ``(ny, nx)`` arrays.
+
+    Constant light (no ``variation``, no settling): the one :func:`_mean_step`, repeated.
+    Otherwise the light at each group's mid-time ``t`` (module docstring),
+    ``R(t) (illumination + image * factor(t))`` with ``variation = (image, factor)``.
+    """
+    if variation is None and not effects.settling:
+        step = _mean_step(illumination_e, readout, truth)
+        return (step for _ in range(readout.nints * readout.ngroups))
+
+    def steps():
+        for t in readclock.group_mid_times(readout).ravel():
+            light = illumination_e if variation is None else illumination_e + variation[0] * variation[1](t)
+            yield _mean_step(light * settling.response(t, effects), readout, truth)
+
+    return steps()
+
+
+def _charges(steps, readout, truth, events):
     """``(i, k, Q)``: the charge (e-) of each read, in read order, up to the full well.
 
-    ``counts`` gives the Poisson charge collected in each group, frame by frame in read
-    order (None: the mean, no Poisson noise); it is accumulated since the integration's
-    reset, with the events' charge on top.
+    ``steps`` gives the charge collected in each group, frame by frame in read order (the
+    Poisson draws, or the mean without Poisson noise); it is accumulated since the
+    integration's reset, with the events' charge on top.
     """
     event_charge = _EventCharge(readout, truth, events)
     for i in range(readout.nints):
-        collected = np.zeros(mean_step.shape)
+        collected = np.zeros(truth.gain.shape)
         for k in range(readout.ngroups):
-            collected += mean_step if counts is None else next(counts)
+            collected += next(steps)
             charge = event_charge(i, k)
             charge += collected
             np.minimum(charge, truth.full_well, out=charge)
@@ -173,34 +195,37 @@ def event_mask(readout, truth, events):
     return mask
 
 
-def linear_signal(illumination_e, readout, truth, effects, events):
+def linear_signal(illumination_e, readout, truth, effects, events, variation=None):
     """``B + Q / g`` of every read, DN, float32 ``(nints, ngroups, ny, nx)`` (the truth's LINEAR).
 
     The ramps of :func:`ramps` without nonlinearity, offsets, EMI and noise.  Made apart
     from the ramps, as each is as large as a ramp: the Poisson draws of :func:`ramps` are
     replayed from the generator state it recorded (``events["poisson_state"]``) and its
     events are added again, so the charge is the ramps' exactly (it costs the time of the
-    draws again).
+    draws again).  ``variation``: as :func:`ramps` took it.
     """
-    mean_step = _mean_step(illumination_e, readout, truth)
-    counts = None
+    steps = _mean_steps(illumination_e, readout, truth, effects, variation)
     if effects.poisson:
         state = events["poisson_state"]
         rng = np.random.Generator(getattr(np.random, state["bit_generator"])())
         rng.bit_generator.state = state
-        counts = (rng.poisson(mean_step) for _ in range(readout.nints * readout.ngroups))
+        steps = (rng.poisson(mean) for mean in steps)
     out = np.empty((readout.nints, readout.ngroups) + truth.gain.shape, np.float32)
-    for i, k, charge in _charges(mean_step, counts, readout, truth, events):
+    for i, k, charge in _charges(steps, readout, truth, events):
         out[i, k] = truth.bias + charge / truth.gain
     return out
 
 
-def ramps(illumination_e, readout, truth, effects, rng, emi_lines=()):
+def ramps(illumination_e, readout, truth, effects, rng, emi_lines=(), variation=None):
     """Raw ramps in DN, float32 ``(nints, ngroups, ny, nx)``, as the uncal stores them, and what went in.
 
     What went in: the events (``hits``, ``showers``; their mask: :func:`event_mask`), the
     ``emi`` lines and the ``poisson_state`` from which :func:`linear_signal` makes the
     linear signal.
+
+    ``variation``: ``(image, factor)``, light varying in time on top of
+    ``illumination_e`` (:meth:`simulator.illumination.Illumination.varying`); None, and
+    settling off, make every group's mean charge the same.
 
     ``emi_lines`` (:func:`emi.draw`) are added without drawing from ``rng``, so the
     same ``rng`` gives the same noise with and without EMI.
@@ -211,17 +236,18 @@ def ramps(illumination_e, readout, truth, effects, rng, emi_lines=()):
     replaces it: float32 counts are exact to 2^24 e-, 80 full wells in one group), then
     the events, then the read noise of every frame.
     """
-    mean_step = _mean_step(illumination_e, readout, truth)
+    steps = _mean_steps(illumination_e, readout, truth, effects, variation)
     poisson_state = rng.bit_generator.state
     out = np.empty((readout.nints, readout.ngroups) + truth.gain.shape, np.float32)
+    frames = out.reshape((-1,) + truth.gain.shape)
     if effects.poisson:
-        for frame in out.reshape((-1,) + mean_step.shape):
-            frame[...] = rng.poisson(mean_step)
+        for frame, mean in zip(frames, steps, strict=True):
+            frame[...] = rng.poisson(mean)
+        steps = iter(frames)
     events = draw_events(readout, truth, effects, rng)
-    counts = iter(out.reshape((-1,) + mean_step.shape)) if effects.poisson else None
     offsets = reset.offsets(readout.ngroups, reset.ResetModel()) if effects.reset_anomaly else None
     starts, read_offsets = readclock.frame_starts(readout), readclock.pixel_offsets(readout)
-    for i, k, charge in _charges(mean_step, counts, readout, truth, events):
+    for i, k, charge in _charges(steps, readout, truth, events):
         if effects.nonlinearity:
             charge = nonlinearity.response(charge, truth.full_well, nonlinearity.NonlinearityModel())
         signal = truth.bias + charge / truth.gain

@@ -154,6 +154,8 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     effects = effects or Effects()
     references = references or ReferenceOptions()
     mode = mode_of(observation)
+    if scene.transit is not None and not getattr(observation, "tso", False):
+        raise ValueError("a scene's transit needs a time series observation (LrsObservation(tso=True))")
     outdir = Path(outdir)
     rngs = rng_streams(seed)
     ro = observation.readout
@@ -165,7 +167,8 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
         emi_lines = emi.draw(ro, effects.detector, rngs["emi"])
     config = {
         "mode": observation.mode,
-        "scene": {"background_mjy_sr": scene.background_mjy_sr, "sources": [asdict(s) for s in scene.sources]},
+        "scene": {"background_mjy_sr": scene.background_mjy_sr, "sources": [asdict(s) for s in scene.sources],
+                  **({"transit": asdict(scene.transit)} if scene.transit is not None else {})},
         "observation": asdict(observation),
         "effects": asdict(effects),
         "references": asdict(references),
@@ -175,10 +178,13 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     # One ramp-sized array at a time, each written and let go before the next is made (the
     # streams are independent, so the order of the files does not change their content):
     # the uncal, the truth's linear signal and event mask, the references, the companions.
-    data, events = detector.ramps(light.images[ro.detector], ro, truth, effects.detector, rngs["ramps"], emi_lines)
+    varying = light.varying(ro.detector)
+    data, events = detector.ramps(light.images[ro.detector], ro, truth, effects.detector, rngs["ramps"], emi_lines,
+                                  varying)
     uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
     del data
-    events["linear"] = detector.linear_signal(light.images[ro.detector], ro, truth, effects.detector, events)
+    events["linear"] = detector.linear_signal(light.images[ro.detector], ro, truth, effects.detector, events,
+                                              varying)
     truth_path = write_truth(
         outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation, light=light,
         truth=truth, events=events,

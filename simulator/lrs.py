@@ -63,6 +63,7 @@ from miri_testbed.instrument.files import atomic_path
 
 from . import psf, trace_defects
 from .illumination import Illumination
+from .lrs_tso import time_series
 from .references import PROVENANCE
 from .spectra import EmissionLine, PowerLaw, SourceSpectrum
 from .truth import Component
@@ -356,7 +357,11 @@ def illuminate(scene, observation, effects, rng):
         defects[detector] = trace_defects.draw(table, image.shape, float(sources["dx_pix"][0]),
                                                float(sources["dy_pix"][0]), effects.lrs.trace_bad_pixels, rng)
         components += (trace_defects.component(defects[detector]),)
-    return Illumination({detector: image}, header, components, defects)
+    light = Illumination({detector: image}, header, components, defects)
+    if not observation.tso:
+        return light
+    return time_series(light, scene, observation, effects,  # the transit, its truth (simulator.lrs_tso)
+                       render_background(table, observation.mode, image.shape, scene.background_mjy_sr))
 
 
 def _stack(tables):
