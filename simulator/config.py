@@ -369,7 +369,9 @@ class ReferenceOptions:
     measure, with its noise: darks averaged over ``dark_integrations`` integrations,
     read noise from ``readnoise_pairs`` CDS pairs per pixel, gain to
     ``gain_error`` and the photometric factor to ``photom_error`` (G25: formal
-    uncertainty 0.3-1.0 %; the counts are placeholders).  ``perfect``: the truth, so
+    uncertainty 0.3-1.0 %; the counts are placeholders); the LRS SPECWCS from a line
+    source observed for ``wavecal_exposure_s`` seconds (:mod:`simulator.lrs_wavecal`;
+    PLACEHOLDER length).  ``perfect``: the truth, so
     a study can separate algorithm error from reference error.
     """
 
@@ -378,10 +380,13 @@ class ReferenceOptions:
     readnoise_pairs: int = 200
     gain_error: float = 0.01
     photom_error: float = 0.003
+    wavecal_exposure_s: float = 1000.0
 
     def __post_init__(self):
         if self.kind not in ("measured", "perfect"):
             raise ValueError(f"reference kind must be 'measured' or 'perfect', got {self.kind!r}")
+        if not self.wavecal_exposure_s > 0:
+            raise ValueError(f"wavecal_exposure_s must be > 0 seconds, got {self.wavecal_exposure_s!r}")
 
 
 __all__ = ["PointSource", "SpectralSource", "Scene", "Readout", "Observation", "LrsObservation", "DetectorEffects",

@@ -61,7 +61,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import imager, lrs, modes, readout, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import psf, trace_defects
+from . import lrs_wavecal, psf, trace_defects
 from .illumination import Illumination
 from .lrs_tso import time_series
 from .references import PROVENANCE
@@ -391,15 +391,30 @@ def describe_exposure(meta, observation):
 
 
 def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
-    """Write the LRS SPECWCS (module docstring: ``perfect`` the true table, ``measured`` the flight one).
+    """Write the LRS SPECWCS: ``perfect`` the true table, ``measured`` the testbed's wavelength
+    calibration of the flight table (:mod:`simulator.lrs_wavecal`, from ``references_rng``).
 
     Returns
     -------
     dict
         ``{"SPECWCS": path}``.
     """
-    table = _truth_table(light, observation.mode) if options.kind == "perfect" else lrs.flight_table(observation.mode)
+    true = _truth_table(light, observation.mode)
+    table = true
+    if options.kind == "measured":
+        table, _ = lrs_wavecal.measured_table(lrs.flight_table(observation.mode),
+                                              wavecal_exposure(true, observation.mode, options, references_rng))
     return {"SPECWCS": write_specwcs(folder, table, options)}
+
+
+def wavecal_exposure(table, mode, options, rng):
+    """The wavelength calibration exposure (:mod:`simulator.lrs_wavecal`): its line source at the
+    reference point through the true trace ``table`` (and the slit), on its sky, in electrons."""
+    shape = readout.subarray(lrs.SUBARRAYS[mode]).shape
+    expected = render_background(table, mode, shape, lrs_wavecal.SKY_MJY_SR)
+    expected += render_source(table, lrs_wavecal.line_source(), shape,
+                              mask=slit_mask(0.0, 0.0) if mode == "lrs_slit" else None)
+    return lrs_wavecal.observe(expected, options.wavecal_exposure_s, rng)
 
 
 def write_specwcs(folder, table, options):

@@ -61,12 +61,19 @@ def line_truth(centre, amplitude, level=2000.0, source_id=0):
                 flux_w_m2=amplitude / level * F_LAMBDA / centre**2, continuum_mjy=1.0)
 
 
-def write_truth(path, lines, mode="lrs_slitless", detector=None):
+def write_truth(path, lines, mode="lrs_slitless", detector=None, dy_pix=0.0):
+    """A truth with the lines, the flight table as the true trace, and sources ``dy_pix`` rows off the reference."""
     table = Table(rows=lines, names=["source_id", "kind", "centre_um", "fwhm_um", "tau", "flux_w_m2", "continuum_mjy"])
     effects = {"detector": detector or {"cosmic_rays": False, "showers": False}, "imager": {"cruciform": True},
                "optics": {"background_model": False}}
+    flight = lrs_facts.flight_table(mode if mode in lrs_facts.SUBARRAYS else "lrs_slitless")
+    trace = Table({"wavelength_um": flight.wavelength_um, "x": flight.x_center + flight.x_ref,
+                   "y": flight.y_center + flight.y_ref})
+    ids = sorted({int(line["source_id"]) for line in lines} | {0})
+    sources = Table({"id": ids, "dy_pix": [dy_pix] * len(ids)})
     return write_truth_file(path, seed=0, config={"mode": mode, "effects": effects, "scene": {"background_mjy_sr": 0}},
-                            components=[Component("LINES", table)])
+                            components=[Component("LINES", table), Component("SOURCES", sources),
+                                        Component("TRACE", trace)])
 
 
 def write_x1d(path, wavelength, flux, error, flags=None, name="source 0"):
@@ -84,8 +91,8 @@ def write_x1d(path, wavelength, flux, error, flags=None, name="source 0"):
     return path
 
 
-def score(tmp_path, lines, flux, error, wavelength=None, flags=None):
-    truth = write_truth(tmp_path / "t_truth.fits", lines)
+def score(tmp_path, lines, flux, error, wavelength=None, flags=None, dy_pix=0.0):
+    truth = write_truth(tmp_path / "t_truth.fits", lines, dy_pix=dy_pix)
     x1d = write_x1d(tmp_path / "t_x1d.fits", wavelengths() if wavelength is None else wavelength, flux, error, flags)
     return pd.DataFrame(scorers.score_products(truth, {scorers.SPECTRUM1D: x1d})).reindex(columns=COLUMNS)
 
@@ -131,6 +138,7 @@ def test_the_scorer_writes_one_row_per_metric_and_line_with_units(tmp_path):
     assert (per_line["snr"] > lrs_score.MIN_EXPECTED_SNR).all()
     units = dict(zip(rows["metric"], rows["unit"], strict=False))
     assert units == {"lrs_wavelength_error": "nm", "lrs_wavelength_error_kms": "km/s", "lrs_wavelength_pull": "",
+                     "lrs_wavelength_error_calibration": "nm",
                      "lrs_line_snr": "", "lrs_lines_expected": "line", "lrs_lines_lost": "line"}
     assert set(rows["metric"]) == set(lrs_score.METRICS)
     kms = rows[rows["metric"] == "lrs_wavelength_error_kms"].set_index("bin")["value"]
@@ -150,6 +158,24 @@ def test_a_shifted_wavelength_scale_is_measured(tmp_path):
     pull = rows[rows["metric"] == "lrs_wavelength_pull"]["value"].to_numpy()
     sigma_nm = err / pull
     assert err.size == 4 and np.all(np.abs(err - 3.0) < 4 * np.abs(sigma_nm))
+
+
+def test_the_calibration_share_takes_off_the_acquisition_miss(tmp_path):
+    """A source 0.3 rows off the reference puts its lines where the true trace puts lambda_T(y_T + 0.3):
+    a WAVELENGTH scale that follows it reads every line off by that, and the calibration's share is 0."""
+    dy, centres = 0.3, (6.0, 7.5, 9.0, 10.5)
+    flight = lrs_facts.flight_table("lrs_slitless")
+    shift = np.array([float(flight.wavelength_at_row(flight.trace(c)[1] + dy)) - c for c in centres])
+    assert np.all(shift < 0)  # the LRS disperses along -y: a source further down reads bluer
+    assert lrs_score.placement_error_um(read_truth(write_truth(tmp_path / "p_truth.fits", [line_truth(6.0, 1.0)],
+                                                               dy_pix=dy)), 0, 7.5) == pytest.approx(shift[1])
+    lines = [(c, 3000.0) for c in centres]
+    flux, error = spectrum(lines)
+    solution = CubicSpline(centres, shift)(wavelengths())  # the scale the lines are read through
+    rows = score(tmp_path, [line_truth(c, a) for c, a in lines], flux, error, wavelength=wavelengths() + solution,
+                 dy_pix=dy).set_index("metric")
+    np.testing.assert_allclose(rows.loc["lrs_wavelength_error", "value"], 1e3 * shift, atol=0.05)
+    np.testing.assert_allclose(rows.loc["lrs_wavelength_error_calibration", "value"], 0.0, atol=0.05)
 
 
 def _flag_core(flags, centre):

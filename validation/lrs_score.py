@@ -67,6 +67,14 @@ Metrics (rows of the long form of :mod:`validation.runner`); per scored line, wi
 
 * ``lrs_wavelength_error``: measured - true centre, nm;
 * ``lrs_wavelength_error_kms``: the same as a velocity, ``c (measured - true) / true``, km/s;
+* ``lrs_wavelength_error_calibration``: the calibration's share of the error, nm: the error
+  less the target acquisition's, ``lambda_T(y_T(lambda) + dy) - lambda``, the wavelength
+  the true trace (truth ``TRACE``) gives where a source ``dy`` rows off the reference point
+  (truth ``SOURCES``: its acquisition miss across the slit) puts the line
+  (:func:`placement_error_um`).  No calibration sees ``dy`` (target acquisition is good to
+  < 10 mas, JDox "MIRI LRS Slit/Slitless Target Acquisition", ~0.09 row, 2-5 nm at 6 um);
+  the slit's cut of an off-centre PSF moves its light less than ``dy``, so through the slit
+  this share keeps a part of the miss;
 * ``lrs_wavelength_pull``: measured - true over the fit's error (the wavelength
   solution's own error is not in it: a pull far from 1 in width says the wavelength
   scale, not the noise, sets the error);
@@ -97,9 +105,9 @@ from miri_testbed.instrument import dq, lrs
 
 from .score import ScoreInputError, as_truth
 
-TRUTH = ("LINES",)
-METRICS = ("lrs_wavelength_error", "lrs_wavelength_error_kms", "lrs_wavelength_pull", "lrs_line_snr",
-           "lrs_lines_expected", "lrs_lines_lost")
+TRUTH = ("LINES", "SOURCES", "TRACE")
+METRICS = ("lrs_wavelength_error", "lrs_wavelength_error_kms", "lrs_wavelength_error_calibration",
+           "lrs_wavelength_pull", "lrs_line_snr", "lrs_lines_expected", "lrs_lines_lost")
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 #: The fit window's half width: WINDOW_SIGMA expected sigmas, at least MIN_HALF_WINDOW rows.
 WINDOW_SIGMA, MIN_HALF_WINDOW = 5.0, 6
@@ -375,6 +383,18 @@ def score_line(spectrum, line, other_centres_um):
     return LineScore(float(snr), fit, float(spline(fit.centre)), abs(float(spline(fit.centre, 1))) * fit.centre_err)
 
 
+def placement_error_um(truth, source_id, wavelength_um):
+    """The wavelength error a source's offset across the dispersion alone makes, um (module docstring)."""
+    trace, sources = truth.table("TRACE"), truth.table("SOURCES")
+    mode = truth.config["mode"]
+    flight = lrs.flight_table(mode)
+    true = lrs.LrsTable(mode, flight.subarray, np.asarray(trace["wavelength_um"], float),
+                        np.asarray(trace["x"], float) - flight.x_ref, np.asarray(trace["y"], float) - flight.y_ref,
+                        flight.x_ref, flight.y_ref)
+    dy = float(sources["dy_pix"][np.asarray(sources["id"]) == source_id][0])
+    return float(true.wavelength_at_row(true.trace(wavelength_um)[1] + dy)) - wavelength_um
+
+
 def score_x1d(truth, x1d_path, source_id=None):
     """The x1d's rows: each true line's centre error, the lines expected and lost (module docstring).
 
@@ -420,6 +440,8 @@ def score_x1d(truth, x1d_path, source_id=None):
             rows += [dict(metric="lrs_wavelength_error", value=1e3 * error_um, unit="nm", **context),
                      dict(metric="lrs_wavelength_error_kms", value=C_KM_S * error_um / true_um, unit="km/s",
                           **context),
+                     dict(metric="lrs_wavelength_error_calibration", unit="nm", **context,
+                          value=1e3 * (error_um - placement_error_um(truth, spectrum.source_id, true_um))),
                      dict(metric="lrs_wavelength_pull", value=error_um / scored.wavelength_err_um, unit="",
                           **context),
                      dict(metric="lrs_line_snr", value=scored.fit.flux / scored.fit.flux_err, unit="", **context)]
