@@ -29,12 +29,14 @@ catalog          sci, err, wcs, filter, aperture, pixel_area_sr; psf            
 alignment        x, y, wcs; refcat (ra, dec), distortion, origin                 (wcs, info)
 assign_wcs       rows; table (SPECWCS nodes in the frame)                        (wavelength, trace_x)
 spec_background  sci, var, trace_x, sky_columns; backgrounds [(sci, var)]        (sci, var, var_row)
+pixel_replace    sci, var, dq, trace_x                                           (sci, var, dq)
 extract_1d       sci, var, var_row, dq, trace_x                                  Extracted
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
 ``spec_background`` (:mod:`calibration.lrs_background`; its default ``auto`` is ``nod`` for
-an exposure with a nod background and ``columns`` otherwise) and ``extract_1d``
+an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
+(:mod:`calibration.pixel_replace`) and ``extract_1d``
 (:mod:`calibration.extract1d`).
 
 A :class:`~calibration.Skip` in the table is a declared skip (``none``; ``local``, whose
@@ -57,6 +59,8 @@ from .frames import flag_first, flag_last
 from .jump import detect_jumps, detect_jumps_likelihood
 from .linearity import correct_linearity
 from .photom import apply_photom
+from .pixel_replace import peer_variants as pixel_replace_peers
+from .pixel_replace import profile as replace_from_profile
 from .psf_photometry import psf_catalog
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
@@ -84,8 +88,10 @@ ALGORITHMS = {
     "assign_wcs": {"spline": lrs_wcs.spline},
     "spec_background": {"auto": lrs_background.auto, "nod": lrs_background.nod, "columns": lrs_background.columns,
                         "none": NONE},
+    "pixel_replace": {"profile": replace_from_profile, "none": NONE},
     "extract_1d": {"box": extract1d.box, "optimal": extract1d.optimal},
 }
+ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
@@ -106,13 +112,14 @@ UNCHANGED = {
     "background": lambda sci, var, *_: (sci, var),
     "alignment": lambda x, y, wcs, *_: (wcs, None),
     "spec_background": lambda sci, var, *_: (sci, var, np.zeros(sci.shape[0])),
+    "pixel_replace": lambda sci, var, dq, *_: (sci, var, dq),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
             "lastframe": "flag", "linearity": "reference", "dark": "reference", "jump": "likelihood",
             "showers": "box", "ramp_fit": "likelihood", "photom": "reference", "catalog": "psf",
             "cruciform": "subtract", "alignment": "catalog", "background": "local", "assign_wcs": "spline",
-            "spec_background": "auto", "extract_1d": "box"}
+            "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box"}
 
 
 def resolve(choices=None):

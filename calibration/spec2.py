@@ -3,6 +3,7 @@
 assign_wcs (:mod:`calibration.lrs_wcs`: wavelength and trace column of each row from the
 SPECWCS reference) -> the source found along x (:func:`calibration.extract1d.locate`) ->
 spec_background (:mod:`calibration.lrs_background`: the other nod, or sky columns) ->
+pixel_replace (:mod:`calibration.pixel_replace`: bad pixels near the trace from the profile) ->
 extract_1d (:mod:`calibration.extract1d`: box or optimal), each through the step shell.
 
 The product, ``<name>_x1d.fits``, is a ``MultiSpecModel`` with one ``spec`` per extracted
@@ -254,8 +255,9 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
         does not match it.
     """
     t = trace_and_background(log, exposure, d1, folder, choice, background_paths)
-    spectrum = log.run("extract_1d", choice["extract_1d"], t.sci, t.var, t.var_row, d1.dq,
-                       np.where(t.rows, t.trace_x, np.nan))
+    trace = np.where(t.rows, t.trace_x, np.nan)
+    sci, var, dq = log.run("pixel_replace", choice["pixel_replace"], t.sci, t.var, d1.dq, trace)
+    spectrum = log.run("extract_1d", choice["extract_1d"], sci, var, t.var_row, dq, trace)
     x1d = x1d_product(d1.rate_model, t.wavelength, spectrum, d1.rate - t.sci, t.rows, source_position(t, choice))
     x1d.meta.ref_file.specwcs.name = t.table.filename
     log.stamp(x1d)

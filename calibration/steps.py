@@ -31,7 +31,8 @@ COMPLETE, SKIPPED = "COMPLETE", "SKIPPED"
 CAL_STEP = {"dq_init": "dq_init", "saturation": "saturation", "emi": "emicorr", "firstframe": "firstframe",
             "lastframe": "lastframe", "linearity": "linearity", "dark": "dark_sub", "jump": "jump",
             "ramp_fit": "ramp_fit", "photom": "photom", "alignment": "tweakreg", "assign_wcs": "assign_wcs",
-            "spec_background": "bkg_subtract", "extract_1d": "extract_1d"}
+            "spec_background": "bkg_subtract", "pixel_replace": "pixel_replace",
+            "extract_1d": "extract_1d"}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ DETECTOR1 = ("dq_init", "saturation", "emi", "firstframe", "lastframe", "lineari
              "ramp_fit")
 IMAGE3 = ("cruciform", "background", "catalog", "alignment")
 #: The LRS's stage-2 steps, recorded in its x1d product (tests/test_lrs_spec2.py); not run on the imager.
-SPEC2 = ("assign_wcs", "spec_background", "extract_1d")
+SPEC2 = ("assign_wcs", "spec_background", "pixel_replace", "extract_1d")
 IMAGER = [step for step in registry.ALGORITHMS if step not in SPEC2]
 SKIPPABLE = [step for step, variants in registry.ALGORITHMS.items() if "none" in variants and step in IMAGER]
 

@@ -15,12 +15,13 @@ catalog (:func:`validation.score.score_catalog`), the per-integration rates with
 ramp (:func:`validation.detector_score.score_detector`) and the EMI step's correction,
 an in-memory product the step hands over as it runs
 (:func:`validation.emi_score.score_emi`).  The LRS's: the extracted spectrum
-(``x1d``, line centres against the true lines, :func:`validation.lrs_score.score_x1d`).
+(``x1d``, line centres against the true lines, :func:`validation.lrs_score.score_x1d`;
+dropouts against the true continuum, :func:`validation.lrs_dropouts.score_dropouts`).
 Spectra per integration and cubes have their types and no scorer yet.
 """
 from dataclasses import dataclass
 
-from . import detector_score, emi_score, lrs_score, score
+from . import detector_score, emi_score, lrs_dropouts, lrs_score, score
 
 CATALOG = "catalog"
 RATE = "rate"
@@ -64,7 +65,8 @@ SCORERS = {
     EMI_CORRECTION: (Scorer(emi_score.score_emi, emi_score.METRICS),),
     RAMP: (),
     CAL: (),
-    SPECTRUM1D: (Scorer(lrs_score.score_x1d, lrs_score.METRICS),),
+    SPECTRUM1D: (Scorer(lrs_score.score_x1d, lrs_score.METRICS),
+                 Scorer(lrs_dropouts.score_dropouts, lrs_dropouts.METRICS)),
     SPECTRA_PER_INTEGRATION: (),
     CUBE: (),
 }

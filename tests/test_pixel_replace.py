@@ -1,0 +1,183 @@
+"""Bad pixels on the LRS trace (simulator.trace_defects), their replacement (calibration.pixel_replace)
+and the dropouts they leave without it (validation.lrs_dropouts)."""
+from dataclasses import replace
+from importlib.util import find_spec
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.calibration import extract1d, pixel_replace, registry
+from miri_testbed.calibration.pipeline import calibrate_exposure
+from miri_testbed.instrument import dq as dqflags
+from miri_testbed.instrument import lrs
+from miri_testbed.simulator import Effects, ReferenceOptions, simulate, spectra
+from miri_testbed.simulator import lrs as sim_lrs
+from miri_testbed.simulator.config import LrsEffects, LrsObservation, Scene, SpectralSource
+from miri_testbed.validation.lrs_dropouts import score_dropouts
+
+CONTINUUM = {"continuum": {"kind": "power_law", "index": 1.0, "flux_mjy": 5.0, "ref_um": 7.5}}
+BAD = 8
+jwst = pytest.mark.skipif(find_spec("jwst") is None, reason="jwst (the peers extra) is not installed")
+
+
+@pytest.fixture(scope="module")
+def render():
+    """A noise-free slitless continuum on the flight trace (e-/s) and the trace column of each row."""
+    table = lrs.flight_table("lrs_slitless")
+    image = sim_lrs.render_source(table, spectra.spectrum_from_dict(CONTINUUM), (416, 72))
+    rows = np.arange(416, dtype=float)
+    lo, hi = table.row_range
+    trace = np.full(416, np.nan)
+    inside = (rows >= lo + 20) & (rows <= hi - 20)
+    trace[inside] = table.trace(table.wavelength_at_row(rows[inside]))[0]
+    lam = np.full(416, np.nan)
+    lam[inside] = table.wavelength_at_row(rows[inside])
+    trace[~((lam >= 5.5) & (lam <= 12))] = np.nan
+    return image, trace
+
+
+@pytest.fixture(scope="module")
+def noisy(tmp_path_factory):
+    """Slitless with Poisson and read noise and BAD pixels on the trace centre, 10 groups."""
+    folder = tmp_path_factory.mktemp("pixrep")
+    noise = replace(Effects.noise_free().detector, poisson=True, read_noise=True)
+    effects = replace(Effects.noise_free(), detector=noise, lrs=LrsEffects(trace_perturbation=False,
+                                                                          acquisition_error=False,
+                                                                          trace_bad_pixels=BAD))
+    return simulate(Scene((SpectralSource(CONTINUUM),)), LrsObservation(ngroups=10), folder, name="e", seed=3,
+                    effects=effects, references=ReferenceOptions(kind="perfect"))
+
+
+def _knock_out(image, trace, step=25):
+    """Rows ``step`` apart, their trace-centre pixel bad: (sci NaN, dq DO_NOT_USE|DEAD, rows, cols)."""
+    rows = np.flatnonzero(np.isfinite(trace))[5::step]
+    cols = np.rint(trace[rows]).astype(int)
+    sci, dq = image.copy(), np.zeros(image.shape, np.uint32)
+    sci[rows, cols] = np.nan
+    dq[rows, cols] = dqflags.DO_NOT_USE | dqflags.DEAD
+    return sci, dq, rows, cols
+
+
+def test_a_profile_that_does_not_change_along_the_rows_is_replaced_exactly():
+    """``D_ij = f_i p_j``: the bound's delta is 0, so the replacement is the true value to rounding,
+    for any row fluxes, any profile and bad pixels anywhere in the window (several per row)."""
+    rng = np.random.default_rng(1)
+    p = np.exp(-0.5 * ((np.arange(40) - 20.3) / 1.7) ** 2) + 0.01
+    truth = rng.uniform(1, 100, 120)[:, None] * p[None, :]
+    trace = np.full(120, 20.3)
+    sci, dq = truth.copy(), np.zeros(truth.shape, np.uint32)
+    bad = [(30, 20), (30, 22), (61, 15), (90, 26)]
+    for y, x in bad:
+        sci[y, x], dq[y, x] = np.nan, dqflags.DO_NOT_USE
+    out, var, out_dq = pixel_replace.profile(sci, np.full(truth.shape, 2.0), dq, trace)
+    for y, x in bad:
+        assert out[y, x] == pytest.approx(truth[y, x], rel=1e-12)
+        assert var[y, x] > 0
+        assert out_dq[y, x] == dqflags.FLUX_ESTIMATED
+    np.testing.assert_array_equal(np.delete(out.ravel(), [y * 40 + x for y, x in bad]),
+                                  np.delete(truth.ravel(), [y * 40 + x for y, x in bad]))
+
+
+def test_a_noise_free_trace_is_replaced_within_the_derived_bound(render):
+    """On the simulator's noise-free slitless render, each replaced trace-centre pixel is within
+    the module's bound ``f (|delta_b| + (S_b/s) sqrt(sum_G w delta^2 / sum_G w (S/s)^2))`` of its
+    true value, with ``S`` the mean of the three nearest row pairs and ``delta = S/s - p_i``
+    (uniform weights); the bound itself is below 1 % of the pixel, as the PSF changes slowly
+    along the rows."""
+    image, trace = render
+    sci, dq, rows, cols = _knock_out(image, trace)
+    out, _, out_dq = pixel_replace.profile(sci, np.ones(image.shape), dq, trace)
+    j = np.arange(image.shape[1])
+    errors, bounds = [], []
+    for i, c in zip(rows, cols, strict=True):
+        window = np.abs(j - trace[i]) <= extract1d.OPTIMAL_HALF_WIDTH_PIX
+        s = image[[i + k for k in (-3, -2, -1, 1, 2, 3)]][:, window].mean(axis=0)
+        p = image[i, window] / image[i, window].sum()
+        delta = s / s.sum() - p
+        b = np.flatnonzero(j[window] == c)[0]
+        good = np.arange(window.sum()) != b
+        f = image[i, window].sum()
+        bounds.append(f * (abs(delta[b]) + s[b] / s.sum() * np.sqrt(np.sum(delta[good] ** 2)
+                                                                   / np.sum((s[good] / s.sum()) ** 2))))
+        errors.append(abs(out[i, c] - image[i, c]))
+    assert np.all(np.array(errors) <= np.array(bounds) * (1 + 1e-9))
+    assert np.all(np.array(bounds) < 0.01 * image[rows, cols])
+    assert np.all(out_dq[rows, cols] == dqflags.DEAD | dqflags.FLUX_ESTIMATED)
+
+
+def test_a_row_without_good_pixels_stays_nan_and_flagged(render):
+    """Every pixel of a row bad: nothing to scale the profile to, so the row's pixels stay NaN and
+    DO_NOT_USE, and the box gives the row NaN with DO_NOT_USE (no crash)."""
+    image, trace = render
+    i = np.flatnonzero(np.isfinite(trace))[40]
+    sci, dq = image.copy(), np.zeros(image.shape, np.uint32)
+    sci[i], dq[i] = np.nan, dqflags.DO_NOT_USE
+    out, var, out_dq = pixel_replace.profile(sci, np.ones(image.shape), dq, trace)
+    assert np.all(np.isnan(out[i])) and np.all(out_dq[i] == dqflags.DO_NOT_USE)
+    spectrum = extract1d.box(out, var, np.zeros(image.shape[0]), out_dq, trace)
+    assert np.isnan(spectrum.flux[i]) and spectrum.dq[i] & dqflags.DO_NOT_USE
+
+
+def test_trace_bad_pixels_sit_on_the_trace_centre_in_the_mask_and_the_truth(noisy):
+    """BAD distinct pixels within 1 px of the true trace centre, dead or hot, DO_NOT_USE with
+    DEAD or HOT in the MASK, in the truth's TRACE_BAD_PIXELS and BADPIX."""
+    with fits.open(noisy["truth"]) as truth:
+        placed, trace, badpix = truth["TRACE_BAD_PIXELS"].data, truth["TRACE"].data, truth["BADPIX"].data
+    assert len(placed) == BAD and len(set(zip(placed["y"], placed["x"], strict=True))) == BAD
+    order = np.argsort(trace["y"])
+    centre = np.interp(placed["y"], trace["y"][order], trace["x"][order])
+    assert np.all(np.abs(placed["x"] - centre) <= 1.0)
+    mask = dm.MaskModel(str(noisy["reference_files"]["MASK"])).dq[placed["y"], placed["x"]]
+    kind = np.where(placed["kind"] == "hot", dqflags.HOT, dqflags.DEAD)
+    assert np.all(mask & dqflags.DO_NOT_USE) and np.all(mask & kind)
+    assert np.all(badpix[placed["y"], placed["x"]] == 1)
+
+
+def test_without_the_step_the_bad_pixels_are_dropouts_with_it_none(noisy, tmp_path):
+    """Step off: every row with a bad pixel in the box is a dropout (DO_NOT_USE partial sum),
+    and no other row is; step on (default): no dropout, the replaced rows' DQ is clean."""
+    with fits.open(noisy["truth"]) as truth:
+        placed = truth["TRACE_BAD_PIXELS"].data
+    counts = {}
+    for variant in ("none", "profile"):
+        x1d = calibrate_exposure(noisy["uncal"], noisy["refs"], {"pixel_replace": variant})["x1d"]
+        path = tmp_path / f"{variant}_x1d.fits"
+        x1d.save(path)
+        rows = score_dropouts(noisy["truth"], path)
+        counts[variant] = next(r["value"] for r in rows if r["metric"] == "lrs_dropouts")
+        scored = next(r["value"] for r in rows if r["metric"] == "lrs_dropout_rows")
+    assert scored > 300
+    assert counts["none"] >= 0.5 * BAD  # the few placed near the ends or a line are not scored
+    assert counts["none"] <= len(set(placed["y"]))
+    assert counts["profile"] == 0
+
+
+@jwst
+def test_the_jwst_variants_reproduce_jwsts_own_unit_test():
+    """jwst's test_pixel_replace_no_container, miri_lrs case (20 x 20 ones, a NaN at (10, 10),
+    a NON_SCIENCE row and column): through our wrapper both algorithms put 1.0 there, swap
+    DO_NOT_USE for FLUX_ESTIMATED and leave the non-science pixels alone."""
+    shape, bad = (20, 20), (10, 10)
+    sci, var = np.ones(shape), np.ones(shape)
+    dq = np.zeros(shape, np.uint32)
+    sci[bad], var[bad], dq[bad] = np.nan, np.nan, dqflags.DO_NOT_USE | dm.dqflags.pixel["OTHER_BAD_PIXEL"]
+    for edge in (np.s_[:, 1], np.s_[1, :]):
+        sci[edge], var[edge], dq[edge] = np.nan, np.nan, dqflags.DO_NOT_USE | dqflags.NON_SCIENCE
+    for name in ("jwst_fit_profile", "jwst_mingrad"):
+        out, out_var, out_dq = registry.get("pixel_replace", name)(sci, var, dq, np.full(20, 10.0))
+        assert out[bad] == 1.0 and out_var[bad] == pytest.approx(1.0)
+        assert out_dq[bad] == dq[bad] - dqflags.DO_NOT_USE + dqflags.FLUX_ESTIMATED
+        assert np.all(np.isnan(out[:, 1])) and np.all(out_dq[1, :] == dqflags.DO_NOT_USE | dqflags.NON_SCIENCE)
+
+
+@jwst
+@pytest.mark.parametrize("variant", ["jwst_fit_profile", "jwst_mingrad"])
+def test_the_jwst_variants_run_in_spec2_and_leave_no_dropouts(noisy, tmp_path, variant):
+    """spec2 with a jwst variant: the step COMPLETE, no dropouts left."""
+    x1d = calibrate_exposure(noisy["uncal"], noisy["refs"], {"pixel_replace": variant})["x1d"]
+    assert x1d.meta.cal_step.pixel_replace == "COMPLETE"
+    path = tmp_path / "x1d.fits"
+    x1d.save(path)
+    assert next(r["value"] for r in score_dropouts(noisy["truth"], path) if r["metric"] == "lrs_dropouts") == 0
