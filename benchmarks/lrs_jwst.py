@@ -204,8 +204,10 @@ def line_test(folder, nints, out):
             f"(issue: ours < 0.5 nm; jwst 0.6-1.4 nm)")
     with dm.open(ours_x1d) as ours_model:
         ours_flux = per_row(ours_model, ours_lam, ny)
+        unit = ours_model.spec[0].spec_table.columns["flux"].unit
     jwst_flux = per_row(jw["x1d"], jwst_lam, ny)
-    out("   spectrophotometry, ours / jwst (DN/s in an 8-px box, rows matched; both subtract the same sky columns)")
+    out(f"   spectrophotometry, ours ({unit}) / jwst (DN/s; an 8-px box, rows matched; both subtract the same sky "
+        f"columns)")
     for lo, hi in zip(BINS_UM[:-1], BINS_UM[1:], strict=True):
         inside = (ours_lam >= lo) & (ours_lam < hi) & np.isfinite(ours_flux) & np.isfinite(jwst_flux)
         ratio = np.sum(ours_flux[inside]) / np.sum(jwst_flux[inside])
