@@ -31,13 +31,17 @@ assign_wcs       rows; table (SPECWCS nodes in the frame)                       
 spec_background  sci, var, trace_x, sky_columns; backgrounds [(sci, var)]        (sci, var, var_row)
 pixel_replace    sci, var, dq, trace_x                                           (sci, var, dq)
 extract_1d       sci, var, var_row, dq, trace_x                                  Extracted
+apcorr           flux, error, wavelength, window halves; (wavelength, size, E)    (flux, error)
+pathloss         flux, error, wavelength; (wavelength, correction)               (flux, error)
+spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
 ``spec_background`` (:mod:`calibration.lrs_background`; its default ``auto`` is ``nod`` for
 an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 (:mod:`calibration.pixel_replace`) and ``extract_1d``
-(:mod:`calibration.extract1d`).
+(:mod:`calibration.extract1d`), then the flux calibration ``apcorr``, ``pathloss`` and
+``spec_photom`` (:mod:`calibration.lrs_photom`).
 
 A :class:`~calibration.Skip` in the table is a declared skip (``none``; ``local``, whose
 work is the catalog's sky annuli); a variant returns one when it declines its input.
@@ -58,6 +62,7 @@ from .emi import correct_fold, correct_joint
 from .frames import flag_first, flag_last
 from .jump import detect_jumps, detect_jumps_likelihood
 from .linearity import correct_linearity
+from .lrs_photom import apcorr, pathloss, spec_photom
 from .photom import apply_photom
 from .pixel_replace import peer_variants as pixel_replace_peers
 from .pixel_replace import profile as replace_from_profile
@@ -90,6 +95,9 @@ ALGORITHMS = {
                         "none": NONE},
     "pixel_replace": {"profile": replace_from_profile, "none": NONE},
     "extract_1d": {"box": extract1d.box, "optimal": extract1d.optimal},
+    "apcorr": {"reference": apcorr, "none": NONE},
+    "pathloss": {"reference": pathloss, "none": NONE},
+    "spec_photom": {"reference": spec_photom, "none": NONE},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
@@ -113,13 +121,17 @@ UNCHANGED = {
     "alignment": lambda x, y, wcs, *_: (wcs, None),
     "spec_background": lambda sci, var, *_: (sci, var, np.zeros(sci.shape[0])),
     "pixel_replace": lambda sci, var, dq, *_: (sci, var, dq),
+    "apcorr": lambda flux, error, *_: (flux, error),
+    "pathloss": lambda flux, error, *_: (flux, error),
+    "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
             "lastframe": "flag", "linearity": "reference", "dark": "reference", "jump": "likelihood",
             "showers": "box", "ramp_fit": "likelihood", "photom": "reference", "catalog": "psf",
             "cruciform": "subtract", "alignment": "catalog", "background": "local", "assign_wcs": "spline",
-            "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box"}
+            "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
+            "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference"}
 
 
 def resolve(choices=None):
