@@ -34,7 +34,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import imager, lrs
 
-from . import CalibrationInputError, background, detector1, extract1d, lrs_wcs, registry
+from . import CalibrationInputError, background, detector1, extract1d, lrs_photom, lrs_wcs, registry
 from .inputs import open_uncal
 from .products import derived
 from .steps import StepLog
@@ -258,7 +258,11 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
     trace = np.where(t.rows, t.trace_x, np.nan)
     sci, var, dq = log.run("pixel_replace", choice["pixel_replace"], t.sci, t.var, d1.dq, trace)
     spectrum = log.run("extract_1d", choice["extract_1d"], sci, var, t.var_row, dq, trace)
-    x1d = x1d_product(d1.rate_model, t.wavelength, spectrum, d1.rate - t.sci, t.rows, source_position(t, choice))
+    source_xy = source_position(t, choice)
+    spectrum, photom, unit, files = lrs_photom.run(log, exposure, folder, choice, spectrum, t.wavelength,
+                                                   np.where(t.rows, t.trace_x, np.nan), source_xy[0] - t.table.x_ref)
+    x1d = x1d_product(d1.rate_model, t.wavelength, spectrum, (d1.rate - t.sci) * photom[:, None], t.rows, source_xy)
+    lrs_photom.label(x1d, unit, files)
     x1d.meta.ref_file.specwcs.name = t.table.filename
     log.stamp(x1d)
     return {"x1d": x1d}

@@ -61,7 +61,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import imager, lrs, modes, readout, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import lrs_wavecal, psf, trace_defects
+from . import lrs_references, lrs_wavecal, psf, trace_defects
 from .illumination import Illumination
 from .lrs_tso import time_series
 from .references import PROVENANCE
@@ -394,17 +394,22 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     """Write the LRS SPECWCS: ``perfect`` the true table, ``measured`` the testbed's wavelength
     calibration of the flight table (:mod:`simulator.lrs_wavecal`, from ``references_rng``).
 
+    And the flux calibration's PHOTOM, APCORR and (slit) PATHLOSS
+    (:mod:`simulator.lrs_references`, the PHOTOM tabulated on the written SPECWCS).
+
     Returns
     -------
     dict
-        ``{"SPECWCS": path}``.
+        ``{reftype: path}``.
     """
     true = _truth_table(light, observation.mode)
     table = true
     if options.kind == "measured":
         table, _ = lrs_wavecal.measured_table(lrs.flight_table(observation.mode),
                                               wavecal_exposure(true, observation.mode, options, references_rng))
-    return {"SPECWCS": write_specwcs(folder, table, options)}
+    return {"SPECWCS": write_specwcs(folder, table, options),
+            **lrs_references.write_flux_references(folder, observation.mode, options, true, table,
+                                                   float(np.mean(truth.gain)), system_efficiency, references_rng)}
 
 
 def wavecal_exposure(table, mode, options, rng):

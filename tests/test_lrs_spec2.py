@@ -29,6 +29,8 @@ LINES = {"continuum": {"kind": "flat", "flux_mjy": 1e-12},
 PERTURBED = replace(Effects.noise_free(), lrs=LrsEffects(trace_perturbation=True, acquisition_error=False,
                                                          trace_wavelength_nm=5.0, trace_x_pix=0.1))
 PERFECT = ReferenceOptions(kind="perfect")
+#: The extraction's own DN/s: no aperture correction, slit losses or PHOTOM (tests/test_lrs_flux.py has those).
+DN_PER_S = {"apcorr": "none", "pathloss": "none", "spec_photom": "none"}
 
 
 def _simulate(folder, spectrum, mode="lrs_slitless", sky=0.0, effects=PERTURBED, nod="none", seed=1, ngroups=3):
@@ -93,8 +95,8 @@ def test_noise_free_extraction_holds_the_sources_light_in_its_aperture(continuum
     interpolation (0.03 % of a box, benchmarks/results/..._psf_monochromatic.txt), the
     share sampled every 0.1 % of the range, and light crossing the range's ends (it
     cancels for a spectrum linear across the PSF, second order otherwise)."""
-    spectrum = calibrate_exposure(continuum["uncal"], continuum["refs"],
-                                  {"spec_background": "none", "extract_1d": variant})["x1d"].spec[0].spec_table
+    choice = {"spec_background": "none", "extract_1d": variant, **DN_PER_S}
+    spectrum = calibrate_exposure(continuum["uncal"], continuum["refs"], choice)["x1d"].spec[0].spec_table
     table, gain = _truth_table(continuum, "lrs_slitless"), _gain(continuum)
     source = spectra.spectrum_from_dict(CONTINUUM)
     for lo, hi in ((6.0, 12.0), (6.0, 8.0), (8.0, 10.0), (10.0, 12.0)):
@@ -115,7 +117,7 @@ def test_unresolved_lines_are_at_their_true_wavelengths(lines):
     true trace to 0.02 px (test_lrs_simulator), and between nodes our spline and the
     simulator's PCHIP differ by < 0.01 px (test below)."""
     table = _truth_table(lines, "lrs_slitless")
-    spectrum = calibrate_exposure(lines["uncal"], lines["refs"])["x1d"].spec[0].spec_table
+    spectrum = calibrate_exposure(lines["uncal"], lines["refs"], DN_PER_S)["x1d"].spec[0].spec_table
     lam, flux = spectrum["WAVELENGTH"], spectrum["FLUX"]
     assert np.all(np.diff(lam) > 0)
     for centre in LINE_CENTRES:
@@ -214,7 +216,7 @@ def test_a_nodded_slit_exposure_calibrates_to_an_x1d(nodded, tmp_path):
         assert spec.source_ypos == pytest.approx(flight.y_ref)
         assert spec.source_xpos == pytest.approx(flight.trace(flight.wavelength_at_row(flight.y_ref))[0] + offset,
                                                  abs=0.05)
-        assert table.columns["flux"].unit == "DN/s" and table.columns["wavelength"].unit == "um"
+        assert table.columns["flux"].unit == "Jy" and table.columns["wavelength"].unit == "um"
         assert np.all((table["WAVELENGTH"] >= 5) & (table["WAVELENGTH"] <= 14))
         assert np.all(np.isfinite(table["FLUX"]) & (table["FLUX_ERROR"] > 0))
         assert np.all(table["NPIXELS"] == extract1d.BOX_WIDTH_PIX)

@@ -26,7 +26,7 @@ DETECTOR1 = ("dq_init", "saturation", "emi", "firstframe", "lastframe", "lineari
              "ramp_fit")
 IMAGE3 = ("cruciform", "background", "catalog", "alignment")
 #: The LRS's stage-2 steps, recorded in its x1d product (tests/test_lrs_spec2.py); not run on the imager.
-SPEC2 = ("assign_wcs", "spec_background", "pixel_replace", "extract_1d")
+SPEC2 = ("assign_wcs", "spec_background", "pixel_replace", "extract_1d", "apcorr", "pathloss", "spec_photom")
 IMAGER = [step for step in registry.ALGORITHMS if step not in SPEC2]
 SKIPPABLE = [step for step, variants in registry.ALGORITHMS.items() if "none" in variants and step in IMAGER]
 
@@ -56,7 +56,7 @@ def _status(products, step):
 
 def test_every_step_is_a_registry_step_with_a_keyword_or_a_catalog_record():
     assert set(registry.ALGORITHMS) == set(DETECTOR1) | {"photom"} | set(IMAGE3) | set(SPEC2)
-    assert set(CAL_STEP) == set(registry.ALGORITHMS) - {"showers", "cruciform", "background", "catalog"}
+    assert set(CAL_STEP) == set(registry.ALGORITHMS) - {"showers", "cruciform", "background", "catalog", "apcorr"}
     assert set(SKIPPABLE) == set(IMAGER) - {"ramp_fit", "photom", "catalog", "background"}
 
 
