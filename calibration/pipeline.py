@@ -11,7 +11,7 @@ MIR_IMAGE              no     image2, image3       yes: cal, cat
 MIR_IMAGE              yes    image2, tso3         not yet
 MIR_LRS-FIXEDSLIT      no     spec2, spec3         spec2: x1d (spec3 not yet)
 MIR_LRS-SLITLESS       no     spec2, spec3         spec2: x1d (spec3 not yet)
-MIR_LRS-SLITLESS       yes    spec2, tso3          not yet
+MIR_LRS-SLITLESS       yes    spec2, tso3          yes: x1dints, whtlt, transit
 MIR_MRS                no     spec2, spec3         not yet
 =====================  =====  ===================  ==========================
 
@@ -25,9 +25,11 @@ leaves no partial output.
 from dataclasses import dataclass
 from pathlib import Path
 
+from astropy.table import Table
+
 from miri_testbed.instrument.files import atomic_path, product_stem, save_model
 
-from . import CalibrationInputError, background, detector1, image2, image3, registry, spec2
+from . import CalibrationInputError, background, detector1, image2, image3, registry, spec2, tso3
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .steps import StepLog
@@ -78,7 +80,7 @@ PIPELINES = {
     ("MIR_IMAGE", True): Pipeline("image2", "tso3"),
     ("MIR_LRS-FIXEDSLIT", False): Pipeline("spec2", "spec3", spec2.run, spec2.background_paths),
     ("MIR_LRS-SLITLESS", False): Pipeline("spec2", "spec3", spec2.run, spec2.background_paths),
-    ("MIR_LRS-SLITLESS", True): Pipeline("spec2", "tso3"),
+    ("MIR_LRS-SLITLESS", True): Pipeline("spec2", "tso3", tso3.run, tso3.backgrounds),
     ("MIR_MRS", False): Pipeline("spec2", "spec3"),
 }
 
@@ -115,7 +117,7 @@ def pipeline_for(exposure, path):
 
 
 def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
-                       on_emi=None):
+                       on_emi=None, ephemeris=None):
     """Calibrate one exposure without writing anything.
 
     Parameters
@@ -138,12 +140,16 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     on_emi : callable, optional
         ``on_emi(raw, corrected, usable)``, called after the science exposure's EMI step
         (:func:`calibration.detector1.run`), for scoring it without fitting it twice.
+    ephemeris : path, optional
+        A time series' ephemeris for its transit fit (:func:`calibration.tso3.ephemeris_path`:
+        default ``<name>_ephemeris.toml`` beside the uncal); refused for other exposures.
 
     Returns
     -------
     dict
         ``{suffix: product}``: ``rate``, ``rateints`` and the pipeline's products
-        (imager: ``cal``, ``cat``; LRS: ``x1d``), and ``ramp`` with ``save_ramp``.
+        (imager: ``cal``, ``cat``; LRS: ``x1d``; LRS TSO: ``x1dints``, ``whtlt``, ``transit``), and
+        ``ramp`` with ``save_ramp``.
 
     Raises
     ------
@@ -153,6 +159,11 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     choice = registry.resolve(algorithms)
     exposure = open_uncal(uncal_path)
     pipeline = pipeline_for(exposure, uncal_path)
+    extra = {}
+    if pipeline.stage3 == "tso3":
+        extra["ephemeris"] = tso3.ephemeris_path(uncal_path, ephemeris)
+    elif ephemeris is not None:
+        raise CalibrationInputError(f"{uncal_path}: an ephemeris is for a time series (TSO) exposure; this is not one")
     background_paths = pipeline.backgrounds(choice, exposure, uncal_path, background_paths)
     meta = exposure.meta
     folder = Path(refs_folder) if refs_folder else nominal_folder(
@@ -161,14 +172,14 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     log = StepLog()
     d1 = detector1.run(log, exposure, folder, choice, on_emi)
     products = {"rate": d1.rate_model, "rateints": d1.rateints}
-    products.update(pipeline.run(log, exposure, d1, folder, choice, background_paths))
+    products.update(pipeline.run(log, exposure, d1, folder, choice, background_paths, **extra))
     if save_ramp:
         products["ramp"] = d1.ramp
     return products
 
 
 def write_products(products, outdir, stem):
-    """Write each product as ``OUTDIR/<stem>_<suffix>`` (FITS models, ECSV catalog).
+    """Write each product as ``OUTDIR/<stem>_<suffix>`` (FITS models, ECSV tables).
 
     Parameters
     ----------
@@ -185,8 +196,8 @@ def write_products(products, outdir, stem):
     outdir = Path(outdir)
     paths = {}
     for suffix, product in products.items():
-        if suffix == "cat":
-            path = outdir / f"{stem}_cat.ecsv"
+        if isinstance(product, Table):
+            path = outdir / f"{stem}_{suffix}.ecsv"
             with atomic_path(path) as tmp:
                 product.write(tmp, format="ascii.ecsv")
             paths[suffix] = path
@@ -196,12 +207,12 @@ def write_products(products, outdir, stem):
 
 
 def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
-              on_emi=None):
+              on_emi=None, ephemeris=None):
     """Calibrate ``<name>_uncal.fits`` and write its products (:func:`calibrate_exposure`).
 
     Parameters
     ----------
-    uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi
+    uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris
         As :func:`calibrate_exposure`.
     outdir : path
         Output folder: ``<name>_{rate,rateints}.fits`` and the pipeline's products
@@ -213,5 +224,5 @@ def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=F
     dict
         ``{suffix: path}``.
     """
-    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi)
+    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris)
     return write_products(products, outdir, product_stem(uncal_path))

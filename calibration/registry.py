@@ -28,6 +28,9 @@ background       sci, var; backgrounds [(sci, var), ...]                        
 catalog          sci, err, wcs, filter, aperture, pixel_area_sr; psf             QTable
 alignment        x, y, wcs; refcat (ra, dec), distortion, origin                 (wcs, info)
 assign_wcs       rows; table (SPECWCS nodes in the frame)                        (wavelength, trace_x)
+extract_tso      sci, var, var_row, dq (integrations on axis 0), trace_x          ExtractedInts
+white_light      wavelength, flux, error, dq (integrations on axis 0), range     LightCurve
+transit_fit      time, flux, error, t_start; ephemeris (keyword ``shape``)        TransitFit
 spec_background  sci, var, trace_x, sky_columns; backgrounds [(sci, var)]        (sci, var, var_row)
 pixel_replace    sci, var, dq, trace_x                                           (sci, var, dq)
 extract_1d       sci, var, var_row, dq, trace_x                                  Extracted
@@ -43,6 +46,10 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 (:mod:`calibration.extract1d`), then the flux calibration ``apcorr``, ``pathloss`` and
 ``spec_photom`` (:mod:`calibration.lrs_photom`).
 
+The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
+(:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
+``transit_fit`` (:mod:`calibration.transit`).
+
 A :class:`~calibration.Skip` in the table is a declared skip (``none``; ``local``, whose
 work is the catalog's sky annuli); a variant returns one when it declines its input.
 Either way the step passes its input on as :data:`UNCHANGED` says.
@@ -54,7 +61,20 @@ detector1 passes its working arrays, so a step adds no ramp-sized copy.
 """
 import numpy as np
 
-from . import CalibrationInputError, Skip, alignment, background, cruciform, extract1d, lrs_background, lrs_wcs, peers
+from . import (
+    CalibrationInputError,
+    Skip,
+    alignment,
+    background,
+    cruciform,
+    extract1d,
+    light_curves,
+    lrs_background,
+    lrs_wcs,
+    peers,
+    transit,
+    tso_extract,
+)
 from .catalog import source_catalog
 from .dark import subtract_dark
 from .dq_init import apply_mask
@@ -91,6 +111,9 @@ ALGORITHMS = {
     "background": {"local": Skip("variant 'local' chosen: the catalog's sky annuli take each source's background"),
                    "map": background.map_variant, "dedicated": background.dedicated},
     "assign_wcs": {"spline": lrs_wcs.spline},
+    "extract_tso": {"optimal": tso_extract.optimal, "box": tso_extract.box},
+    "white_light": {"sum": light_curves.summed},
+    "transit_fit": {"ramp": transit.fit_ramp, "linear": transit.fit_linear, "none": NONE},
     "spec_background": {"auto": lrs_background.auto, "nod": lrs_background.nod, "columns": lrs_background.columns,
                         "none": NONE},
     "pixel_replace": {"profile": replace_from_profile, "none": NONE},
@@ -119,6 +142,7 @@ UNCHANGED = {
     "cruciform": lambda sci, *_: (sci, 1.0),
     "background": lambda sci, var, *_: (sci, var),
     "alignment": lambda x, y, wcs, *_: (wcs, None),
+    "transit_fit": lambda *_: None,
     "spec_background": lambda sci, var, *_: (sci, var, np.zeros(sci.shape[0])),
     "pixel_replace": lambda sci, var, dq, *_: (sci, var, dq),
     "apcorr": lambda flux, error, *_: (flux, error),
@@ -131,7 +155,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "showers": "box", "ramp_fit": "likelihood", "photom": "reference", "catalog": "psf",
             "cruciform": "subtract", "alignment": "catalog", "background": "local", "assign_wcs": "spline",
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
-            "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference"}
+            "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
+            "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp"}
 
 
 def resolve(choices=None):

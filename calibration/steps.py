@@ -32,7 +32,8 @@ CAL_STEP = {"dq_init": "dq_init", "saturation": "saturation", "emi": "emicorr", 
             "lastframe": "lastframe", "linearity": "linearity", "dark": "dark_sub", "jump": "jump",
             "ramp_fit": "ramp_fit", "photom": "photom", "alignment": "tweakreg", "assign_wcs": "assign_wcs",
             "spec_background": "bkg_subtract", "pixel_replace": "pixel_replace",
-            "extract_1d": "extract_1d", "pathloss": "pathloss", "spec_photom": "photom"}
+            "extract_1d": "extract_1d", "pathloss": "pathloss", "spec_photom": "photom",
+            "extract_tso": "extract_1d", "white_light": "white_light"}
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def _typed(exposure, folder, exp_type, tso=False):
 def test_every_miri_exposure_type_has_a_row():
     assert {exp_type for exp_type, _ in PIPELINES} == set(BY_EXP_TYPE)
     assert [key for key, pipeline in PIPELINES.items() if pipeline.run] == [
-        ("MIR_IMAGE", False), ("MIR_LRS-FIXEDSLIT", False), ("MIR_LRS-SLITLESS", False)]
+        ("MIR_IMAGE", False), ("MIR_LRS-FIXEDSLIT", False), ("MIR_LRS-SLITLESS", False), ("MIR_LRS-SLITLESS", True)]
 
 
 @pytest.mark.parametrize("exp_type,tso", UNBUILT)
@@ -49,7 +49,7 @@ def test_unbuilt_pipeline_is_refused_naming_the_exposure_type(exposure, tmp_path
     message = str(err.value)
     assert f"EXP_TYPE {exp_type}" in message and "stage-2 pipeline" in message and "not implemented yet" in message
     assert PIPELINES[exp_type, tso].stage3 in message and path.name in message
-    assert ("TSO" in message) == tso
+    assert ("in a TSO visit" in message) == tso
 
 
 def test_cli_refuses_an_mrs_exposure_and_writes_nothing(exposure, tmp_path, capsys):

@@ -27,7 +27,9 @@ DETECTOR1 = ("dq_init", "saturation", "emi", "firstframe", "lastframe", "lineari
 IMAGE3 = ("cruciform", "background", "catalog", "alignment")
 #: The LRS's stage-2 steps, recorded in its x1d product (tests/test_lrs_spec2.py); not run on the imager.
 SPEC2 = ("assign_wcs", "spec_background", "pixel_replace", "extract_1d", "apcorr", "pathloss", "spec_photom")
-IMAGER = [step for step in registry.ALGORITHMS if step not in SPEC2]
+#: The LRS time series' tso3 steps, recorded in its x1dints (tests/test_lrs_tso.py).
+TSO3 = ("extract_tso", "white_light", "transit_fit")
+IMAGER = [step for step in registry.ALGORITHMS if step not in SPEC2 + TSO3]
 SKIPPABLE = [step for step, variants in registry.ALGORITHMS.items() if "none" in variants and step in IMAGER]
 
 
@@ -55,8 +57,9 @@ def _status(products, step):
 
 
 def test_every_step_is_a_registry_step_with_a_keyword_or_a_catalog_record():
-    assert set(registry.ALGORITHMS) == set(DETECTOR1) | {"photom"} | set(IMAGE3) | set(SPEC2)
-    assert set(CAL_STEP) == set(registry.ALGORITHMS) - {"showers", "cruciform", "background", "catalog", "apcorr"}
+    assert set(registry.ALGORITHMS) == set(DETECTOR1) | {"photom"} | set(IMAGE3) | set(SPEC2) | set(TSO3)
+    assert set(CAL_STEP) == set(registry.ALGORITHMS) - {"showers", "cruciform", "background", "catalog", "transit_fit",
+                                                        "apcorr"}
     assert set(SKIPPABLE) == set(IMAGER) - {"ramp_fit", "photom", "catalog", "background"}
 
 

@@ -21,7 +21,10 @@ scene holds:
   ``readpatt``, ``ngroups``, ``nints``, ``epoch_mjd``, ``nod``); the scene has
   ``background_mjy_sr`` and ``spectral_sources`` = list of ``{spectrum, along_slit_arcsec,
   across_slit_arcsec}`` (:class:`simulator.SpectralSource`; ``spectrum`` in the form of
-  :func:`simulator.spectra.spectrum_from_dict`, whose errors name the key inside it).
+  :func:`simulator.spectra.spectrum_from_dict`, whose errors name the key inside it) and,
+  for a time series (``tso = true``), ``[scenario.scene.transit]`` with ``t0_hours`` (from
+  the exposure start), ``period_days``, ``a_rs``, ``inclination_deg``, ``u1``, ``u2``,
+  ``rp_rs`` and optionally ``rp_rs_slope_per_um`` (:class:`simulator.transit.Transit`).
 
 A scenario asks for a dedicated background exposure with ``background_exposure = true``
 in ``[scenario.observation]``; the simulator lists it in the exposure set's association,
@@ -45,13 +48,14 @@ from miri_testbed.simulator import (
 from miri_testbed.simulator.exposure import rng_streams
 from miri_testbed.simulator.sky import random_star_field
 from miri_testbed.simulator.spectra import SpectrumError, spectrum_from_dict
+from miri_testbed.simulator.transit import Transit
 
 #: ``mode`` of ``[scenario.observation]`` -> its observation dataclass (the imager's has no
 #: ``mode`` field: it is a class constant).
 OBSERVATIONS = {"imager": Observation, "lrs_slit": LrsObservation, "lrs_slitless": LrsObservation}
 #: The keys of ``[scenario.scene]`` for each observation dataclass.
 SCENE_KEYS = {Observation: ("background_mjy_sr", "sources", "random_stars"),
-              LrsObservation: ("background_mjy_sr", "spectral_sources")}
+              LrsObservation: ("background_mjy_sr", "spectral_sources", "transit")}
 
 
 class ScenarioError(ValueError):
@@ -89,6 +93,7 @@ class Scenario:
     effects: Effects = Effects()
     references: ReferenceOptions = ReferenceOptions()
     spectral_sources: tuple = ()
+    transit: Transit = None
 
     def scene(self, seed):
         """The scene for ``seed``: fixed sources plus, if asked, a random star field."""
@@ -100,7 +105,7 @@ class Scenario:
                                           rng_streams(seed)["scene"], r.margin_pix, r.min_separation_pix)
             except ValueError as exc:  # a margin or separation the subarray cannot hold
                 raise ScenarioError(f"scenario {self.name!r}.scene.random_stars: {exc}") from None
-        return Scene(self.sources + stars + self.spectral_sources, self.background_mjy_sr)
+        return Scene(self.sources + stars + self.spectral_sources, self.background_mjy_sr, self.transit)
 
 
 SCALAR_TYPES = {bool: (bool,), int: (int,), float: (int, float), str: (str,),
@@ -205,6 +210,9 @@ def parse_scenario(table, where="scenario"):
     spectral = tuple(_build_spectral_source(s, f"{where}.scene.spectral_sources[{i}]")
                      for i, s in enumerate(_list(scene, "spectral_sources", where)))
     random_stars = _build(RandomStars, scene["random_stars"], f"{where}.scene.random_stars") if "random_stars" in scene else None
+    transit = _build(Transit, scene["transit"], f"{where}.scene.transit") if "transit" in scene else None
+    if transit is not None and not observation.tso:
+        raise ScenarioError(f"{where}.scene.transit: a transit needs a time series (tso = true in the observation)")
     try:
         background = float(scene.get("background_mjy_sr", 0.0))
     except (TypeError, ValueError):
@@ -218,6 +226,7 @@ def parse_scenario(table, where="scenario"):
         effects=_build_effects(table.get("effects", {}), f"{where}.effects"),
         references=_build(ReferenceOptions, table.get("references", {}), f"{where}.references"),
         spectral_sources=spectral,
+        transit=transit,
     )
 
 
@@ -301,6 +310,8 @@ def scenario_toml(scenario):
     lines += ["[scenario.scene]", f"background_mjy_sr = {_toml_value(scenario.background_mjy_sr)}"]
     if isinstance(scenario.observation, LrsObservation):
         lines.append("spectral_sources = [" + ", ".join(_toml_table(s) for s in scenario.spectral_sources) + "]")
+        if scenario.transit is not None:
+            lines.append(f"transit = {_toml_table(scenario.transit)}")
     else:
         lines.append("sources = [" + ", ".join(_toml_table(s) for s in scenario.sources) + "]")
         if scenario.random_stars:
