@@ -7,7 +7,7 @@ runs it, in a fresh process, its peak resident memory measured as in
 uncal's, and the truth's LINEAR is as large (made after the uncal is written and let go).
 The speed benchmark of the TSO calibration needs the 1000 x 10 uncal.
 
-    python benchmarks/lrs_tso_simulate.py [--sizes 200x5 1000x10] [--seed 1] [--keep DIR]
+    python benchmarks/lrs_tso_simulate.py [--sizes 200x5 1000x10] [--seed 1] [--keep DIR] [--record]
 """
 import argparse
 import sys
@@ -38,6 +38,7 @@ def main(argv=None):
     parser.add_argument("--sizes", nargs="+", default=["200x5", "1000x10"], help="NINTSxNGROUPS")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="simulate into this folder (kept) instead of a temporary one")
+    parser.add_argument("--record", action="store_true", help="write the result to benchmarks/results/")
     args = parser.parse_args(argv)
     floor, *_ = peak([sys.executable, "-c", "import miri_testbed.validation.cli"])
     lines = [f"# lrs_tso scenario (SLITLESSPRISM FASTR1, transit, settling, every effect on), seed {args.seed}; "
