@@ -16,12 +16,13 @@ ramp (:func:`validation.detector_score.score_detector`) and the EMI step's corre
 an in-memory product the step hands over as it runs
 (:func:`validation.emi_score.score_emi`).  The LRS's: the extracted spectrum
 (``x1d``, line centres against the true lines, :func:`validation.lrs_score.score_x1d`;
-dropouts against the true continuum, :func:`validation.lrs_dropouts.score_dropouts`).
+dropouts against the true continuum, :func:`validation.lrs_dropouts.score_dropouts`;
+the flux against the true F_nu, :func:`validation.lrs_flux.score_flux`).
 Spectra per integration and cubes have their types and no scorer yet.
 """
 from dataclasses import dataclass
 
-from . import detector_score, emi_score, lrs_dropouts, lrs_score, score
+from . import detector_score, emi_score, lrs_dropouts, lrs_flux, lrs_score, score
 
 CATALOG = "catalog"
 RATE = "rate"
@@ -66,7 +67,8 @@ SCORERS = {
     RAMP: (),
     CAL: (),
     SPECTRUM1D: (Scorer(lrs_score.score_x1d, lrs_score.METRICS),
-                 Scorer(lrs_dropouts.score_dropouts, lrs_dropouts.METRICS)),
+                 Scorer(lrs_dropouts.score_dropouts, lrs_dropouts.METRICS),
+                 Scorer(lrs_flux.score_flux, lrs_flux.METRICS)),
     SPECTRA_PER_INTEGRATION: (),
     CUBE: (),
 }

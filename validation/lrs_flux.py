@@ -1,0 +1,143 @@
+"""Spectrophotometry of an LRS spectrum: the extracted F_nu over the source's true F_nu.
+
+Per extracted spectrum in Jy (the x1d contract, :mod:`validation.lrs_score`; a spectrum
+still in DN/s, without a PHOTOM, is not scored), rows by increasing wavelength:
+
+* **The truth of a row**: the source's true continuum (truth configuration, its lines
+  left out) averaged in F_nu over the row's wavelength span, between the midpoints of
+  the x1d's WAVELENGTH (the assigned ones: a few nm off the true span, which moves a
+  smooth continuum's average by far less than 0.1 %), by the trapezoid rule on
+  :data:`SAMPLES_PER_ROW` points.
+* **Rows scored**: usable (finite, DQ without DO_NOT_USE), not within a line's window
+  (:func:`validation.lrs_dropouts.line_rows`: ``max(6, 5 sigma)`` rows of the line
+  spread, a few resolution elements), and not where an emission line's own light,
+  spread along the rows by the PSF (:func:`simulator.lrs_references.line_spread`, its
+  diffraction wings reach tens of rows), adds more than :data:`LINE_LIMIT` of the
+  continuum: a line is not continuum.
+* **Per bin** of :data:`BIN_UM` over :data:`RANGE_UM`: ``lrs_flux_ratio = sum FLUX /
+  sum F_true`` over the bin's scored rows (bin = the bin's centre, um), with
+  ``lrs_flux_ratio_error`` its error from FLUX_ERROR (the statistical part only).
+* **Per spectrum**: ``lrs_flux_ratio_median``, the median of the bins' ratios whose centres
+  are within :data:`MEDIAN_RANGE_UM` (issue 15: "median ratio within 1 % over 6-11 um").
+"""
+from dataclasses import replace
+
+import numpy as np
+from astropy import constants
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.instrument import lrs
+from miri_testbed.simulator import lrs_references
+from miri_testbed.simulator.spectra import SourceSpectrum, spectrum_from_dict
+
+from .lrs_dropouts import line_rows
+from .lrs_score import read_x1d
+from .score import ScoreInputError, as_truth
+
+METRICS = ("lrs_flux_ratio", "lrs_flux_ratio_error", "lrs_flux_ratio_median")
+#: Width of the wavelength bins, um.
+BIN_UM = 0.5
+#: Wavelengths binned, um.
+RANGE_UM = (5.0, 12.0)
+#: Bin centres the median takes, um.
+MEDIAN_RANGE_UM = (6.0, 11.0)
+#: Largest share of a scored row's continuum an emission line's spread light may add.
+LINE_LIMIT = 1e-3
+#: Points per row of the trapezoid average of the true F_nu.
+SAMPLES_PER_ROW = 9
+
+
+def row_truth_jy(wavelength, continuum):
+    """The continuum's mean F_nu (Jy) over each row's span (module docstring); ``wavelength`` increasing."""
+    mid = 0.5 * (wavelength[1:] + wavelength[:-1])
+    edges = np.concatenate([[2 * wavelength[0] - mid[0]], mid, [2 * wavelength[-1] - mid[-1]]])
+    t = np.linspace(0.0, 1.0, SAMPLES_PER_ROW)
+    lam = edges[:-1, None] + t[None, :] * np.diff(edges)[:, None]
+    return np.trapezoid(continuum.flux_density_mjy(lam), t, axis=1) * 1e-3
+
+
+def line_light(wavelength, lines, slit):
+    """F_nu (Jy) each row gets from the emission lines' light spread along the rows (module docstring).
+
+    ``lines``: the truth's LINES rows of the source.  A line of flux ``F`` (W m^-2) puts
+    ``F W(d)`` into a row ``d`` rows away, over the row's width ``dlambda``:
+    ``F W(d) lambda^2 / (c dlambda)`` in F_nu.
+    """
+    u = np.arange(wavelength.size, dtype=float)
+    width = np.abs(np.gradient(wavelength)) * 1e-6
+    out = np.zeros(wavelength.size)
+    for line in lines:
+        centre = float(line["centre_um"])
+        if str(line["kind"]) != "emission" or not wavelength[0] <= centre <= wavelength[-1]:
+            continue
+        offsets, spread = lrs_references.line_spread([centre], slit)
+        d = u - float(np.interp(centre, wavelength, u))
+        share = np.interp(d, offsets, spread[0], left=0.0, right=0.0)
+        out += float(line["flux_w_m2"]) * share * (wavelength * 1e-6) ** 2 / (constants.c.value * width) * 1e26
+    return out
+
+
+def _units(path):
+    """The FLUX column's unit of each spectrum of the x1d."""
+    with dm.open(path) as model:
+        return [str(spec.spec_table.columns["flux"].unit or "") for spec in model.spec]
+
+
+def score_flux(truth, x1d_path):
+    """``lrs_flux_ratio`` per bin and ``lrs_flux_ratio_median`` of each spectrum in Jy (module docstring).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+        Of an LRS exposure.
+    x1d_path : path-like
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ScoreInputError
+        A truth of another mode, an x1d :func:`validation.lrs_score.read_x1d` refuses, or a
+        spectrum of a source the truth does not have.
+    """
+    truth = as_truth(truth, ("LINES",))
+    if truth.config.get("mode") not in lrs.SUBARRAYS:
+        raise ScoreInputError(f"{truth.path}: the flux scorer reads LRS exposures; this one is "
+                              f"{truth.config.get('mode')!r}")
+    sources = truth.config["scene"]["sources"]
+    lines = truth.table("LINES")
+    rows = []
+    for spectrum, unit in zip(read_x1d(x1d_path), _units(x1d_path), strict=True):
+        if unit.strip().lower() != "jy":
+            continue  # not flux calibrated
+        if not 0 <= spectrum.source_id < len(sources):
+            raise ScoreInputError(f"{x1d_path}: spectrum of source {spectrum.source_id}, the truth has "
+                                  f"{len(sources)} source(s)")
+        order = np.argsort(spectrum.wavelength)
+        lam, flux, error, usable = (a[order] for a in (spectrum.wavelength, spectrum.flux, spectrum.error,
+                                                         spectrum.usable))
+        continuum = SourceSpectrum(spectrum_from_dict(sources[spectrum.source_id]["spectrum"]).continuum)
+        centres = np.asarray(lines["centre_um"], float)[np.asarray(lines["source_id"]) == spectrum.source_id]
+        true = row_truth_jy(lam, continuum)
+        mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
+        scored = (usable & ~line_rows(replace(spectrum, wavelength=lam), centres)
+                  & (line_light(lam, mine, truth.config["mode"] == "lrs_slit") <= LINE_LIMIT * true))
+        context = dict(source_id=spectrum.source_id)
+        ratios = []
+        for lo in np.arange(RANGE_UM[0], RANGE_UM[1] - 1e-9, BIN_UM):
+            chosen = scored & (lam >= lo) & (lam < lo + BIN_UM)
+            if not chosen.any() or not np.sum(true[chosen]) > 0:
+                continue
+            ratio = float(np.sum(flux[chosen]) / np.sum(true[chosen]))
+            centre = lo + BIN_UM / 2
+            rows += [dict(metric="lrs_flux_ratio", value=ratio, unit="ratio", bin=centre, **context),
+                     dict(metric="lrs_flux_ratio_error", value=float(np.sqrt(np.sum(error[chosen] ** 2))
+                                                                      / np.sum(true[chosen])),
+                          unit="ratio", bin=centre, **context)]
+            if MEDIAN_RANGE_UM[0] <= centre <= MEDIAN_RANGE_UM[1]:
+                ratios.append(ratio)
+        if ratios:
+            rows.append(dict(metric="lrs_flux_ratio_median", value=float(np.median(ratios)), unit="ratio", **context))
+    return rows
