@@ -71,12 +71,14 @@ def write_truth(path, lines, mode="lrs_slitless", detector=None, dy_pix=0.0):
                    "y": flight.y_center + flight.y_ref})
     ids = sorted({int(line["source_id"]) for line in lines} | {0})
     sources = Table({"id": ids, "dy_pix": [dy_pix] * len(ids)})
-    return write_truth_file(path, seed=0, config={"mode": mode, "effects": effects, "scene": {"background_mjy_sr": 0}},
+    flat_f_lambda = {"continuum": {"kind": "power_law", "flux_mjy": 1.0, "ref_um": 7.5, "index": 2.0}}
+    scene = {"background_mjy_sr": 0, "sources": [{"spectrum": flat_f_lambda} for _ in ids]}
+    return write_truth_file(path, seed=0, config={"mode": mode, "effects": effects, "scene": scene},
                             components=[Component("LINES", table), Component("SOURCES", sources),
                                         Component("TRACE", trace)])
 
 
-def write_x1d(path, wavelength, flux, error, flags=None, name="source 0"):
+def write_x1d(path, wavelength, flux, error, flags=None, name="source 0", unit="DN/s"):
     """An x1d as the contract has it: a MultiSpecModel, one spectrum named ``source <id>``."""
     model = dm.MultiSpecModel()
     spec = dm.SpecModel()
@@ -85,6 +87,7 @@ def write_x1d(path, wavelength, flux, error, flags=None, name="source 0"):
     table["DQ"] = 0 if flags is None else flags
     table["NPIXELS"] = 7.0
     spec.spec_table = table
+    spec.spec_table.columns["flux"].unit = unit
     spec.name = name
     model.spec.append(spec)
     model.save(path)
@@ -133,6 +136,7 @@ def test_the_scorer_writes_one_row_per_metric_and_line_with_units(tmp_path):
         line_truth(7.3, 3000.0, source_id=1)]
     flux, error = spectrum(strong + [(8.0, 20.0), (11.0, 3000.0), (11.05, 3000.0)])
     rows = score(tmp_path, lines, flux, error)
+    rows = rows[rows["metric"].isin(lrs_score.METRICS)]  # the x1d's other scorers have their own tests
     per_line = rows[rows["metric"] == "lrs_wavelength_error"]
     assert sorted(per_line["bin"]) == [6.5, 9.5] and set(per_line["source_id"]) == {0}
     assert (per_line["snr"] > lrs_score.MIN_EXPECTED_SNR).all()
@@ -176,6 +180,23 @@ def test_the_calibration_share_takes_off_the_acquisition_miss(tmp_path):
                  dy_pix=dy).set_index("metric")
     np.testing.assert_allclose(rows.loc["lrs_wavelength_error", "value"], 1e3 * shift, atol=0.05)
     np.testing.assert_allclose(rows.loc["lrs_wavelength_error_calibration", "value"], 0.0, atol=0.05)
+
+
+def test_a_flux_density_is_fitted_without_the_rows_widths_skew(tmp_path):
+    """The same noise-free lines divided row by row by the rows' widths, as a photometric
+    calibration to Jy does: read as a flux density they are where they were; read as a count
+    rate per row (DN/s) the widths' slope skews them."""
+    lines = [(c, 3000.0) for c in (5.6, 6.5, 8.0, 10.5)]
+    flux, error = spectrum(lines)
+    widths = np.abs(SOLUTION(np.arange(ROWS) + 0.5) - SOLUTION(np.arange(ROWS) - 0.5))
+    truth = write_truth(tmp_path / "d_truth.fits", [line_truth(c, a) for c, a in lines])
+    errors = {}
+    for unit in ("Jy", "DN/s"):
+        x1d = write_x1d(tmp_path / f"d{len(errors)}_x1d.fits", wavelengths(), flux / widths, error / widths, unit=unit)
+        rows = [r for r in lrs_score.score_x1d(truth, x1d) if r["metric"] == "lrs_wavelength_error"]
+        errors[unit] = np.array([r["value"] for r in rows])
+    assert errors["Jy"].size == 4 and np.all(np.abs(errors["Jy"]) < 0.05)
+    assert np.max(np.abs(errors["DN/s"])) > 0.3  # what reading the density per row gets wrong
 
 
 def _flag_core(flags, centre):

@@ -42,7 +42,12 @@ entry per detector row, consecutive rows in either order):
    over each row (``A``: the line's DN/s summed over rows; the LRS undersamples its
    line spread at 5 um) on a continuum linear in F_lambda seen through the rows
    (:func:`continuum_widths`: each row's wavelength width, from the spectrum's own
-   WAVELENGTH, blurred by the expected line spread).  The centre's error is the
+   WAVELENGTH, blurred by the expected line spread).  When FLUX is a flux density (Jy
+   after the photometric calibration: :attr:`Spectrum.per_row` False) the calibration
+   divided every row by its width, so the continuum is straight (``W_i = 1``) and the
+   line's row fractions are divided by ``W_i`` instead: left as they were, the rows'
+   widths, which change by ~5 % a row at 6 um, would skew the line (1.4 nm at 5.8 um on
+   the lrs suite's slitless spectrum).  The centre's error is the
    covariance's (for a Gaussian line: Lenz & Ayres 1992, PASP 104, 1104).
 
    The fit is in rows, not in WAVELENGTH: the line spread function is symmetric in
@@ -85,10 +90,10 @@ per exposure: ``lrs_lines_expected`` (lines in range, unblended, expected S/N >=
 :data:`MIN_EXPECTED_SNR`) and ``lrs_lines_lost`` (those whose fit failed): the
 catastrophes a median or a range over the fitted lines does not see.
 
-No flux or spectral-shape metric: the x1d is in DN/s until an LRS PHOTOM exists, and a
-line's flux relative to its continuum (an equivalent-width ratio) from a Gaussian fit is
-biased by the non-Gaussian wings of the line spread function by an amount this scorer
-cannot know (docs/lrs.md, "Scoring").
+The spectrophotometry (:mod:`validation.lrs_flux`) and the dropouts
+(:mod:`validation.lrs_dropouts`) are the x1d's other scorers.  A line's flux relative to
+its continuum from a Gaussian fit is biased by the non-Gaussian wings of the line spread
+function by an amount this scorer cannot know (docs/lrs.md, "Scoring"): no line-flux metric.
 """
 import math
 import re
@@ -96,6 +101,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from astropy import constants
+from astropy import units
 from scipy.interpolate import CubicSpline
 from scipy.optimize import curve_fit
 from scipy.special import ndtr
@@ -131,13 +137,26 @@ _SOURCE_NAME = re.compile(r"source (\d+)$")
 
 @dataclass(frozen=True)
 class Spectrum:
-    """One extracted spectrum: per row its wavelength (um), flux, error (DN/s) and usability."""
+    """One extracted spectrum: per row its wavelength (um), flux, error and usability.
+
+    ``per_row``: FLUX is what each row collects (DN/s: a continuum's rows scale with their
+    wavelength width); False when it is a flux density (Jy, F_lambda units), smooth across rows.
+    """
 
     source_id: int
     wavelength: np.ndarray
     flux: np.ndarray
     error: np.ndarray
     usable: np.ndarray
+    per_row: bool = True
+
+
+def is_flux_density(unit):
+    """Whether a FLUX column's unit string is a flux density (F_nu or F_lambda), not a count rate per row."""
+    try:
+        return units.Unit(unit).is_equivalent(units.Jy, equivalencies=units.spectral_density(7.5 * units.um))
+    except (ValueError, TypeError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -205,7 +224,9 @@ def read_x1d(path, source_id=None):
             error = np.asarray(table["FLUX_ERROR"], float)
             usable = ((np.asarray(table["DQ"]) & dq.DO_NOT_USE) == 0) & np.isfinite(flux) & np.isfinite(error)
             usable &= error > 0
-            out.append(Spectrum(int(match.group(1)), np.asarray(table["WAVELENGTH"], float), flux, error, usable))
+            per_row = not is_flux_density(table.columns["flux"].unit)
+            out.append(Spectrum(int(match.group(1)), np.asarray(table["WAVELENGTH"], float), flux, error, usable,
+                                per_row))
     return out
 
 
@@ -232,11 +253,13 @@ def row_fractions(u, centre, sigma):
     return ndtr((u + 0.5 - centre) / sigma) - ndtr((u - 0.5 - centre) / sigma)
 
 
-def _model(u, c0, c1, flux, centre, sigma, u0, widths):
+def _model(u, c0, c1, flux, centre, sigma, u0, widths, density):
+    if density:  # the photometric calibration divided each row by its width, the line's rows too
+        return c0 + c1 * (u - u0) + flux * row_fractions(u, centre, sigma) / widths
     return (c0 + c1 * (u - u0)) * widths + flux * row_fractions(u, centre, sigma)
 
 
-def fit_line(u, flux, error, centre, sigma, half_window, widths=None):
+def fit_line(u, flux, error, centre, sigma, half_window, widths=None, density=False):
     """Fit a row-integrated Gaussian on a continuum (module docstring, step 3).
 
     Parameters
@@ -250,6 +273,9 @@ def fit_line(u, flux, error, centre, sigma, half_window, widths=None):
     widths : numpy.ndarray, optional
         The continuum's shape across rows at a flat F_lambda, relative (default: flat):
         ``(c0 + c1 (u - centre)) widths``.
+    density : bool
+        FLUX is a flux density (module docstring, step 3): the continuum is straight and
+        the line's row fractions are divided by ``widths``.
 
     Returns
     -------
@@ -260,15 +286,18 @@ def fit_line(u, flux, error, centre, sigma, half_window, widths=None):
     if u.size < 6:  # five parameters and at least one degree of freedom
         return None
     widths = np.ones_like(u) if widths is None else widths
+    continuum = np.ones_like(u) if density else widths
     side = np.abs(u - centre) > CONTINUUM_SIGMA * sigma
-    level = np.median((flux / widths)[side]) if np.any(side) else np.median(flux / widths)
-    excess = flux - level * widths
+    level = np.median((flux / continuum)[side]) if np.any(side) else np.median(flux / continuum)
+    excess = flux - level * continuum
     peak = u[np.argmax(np.abs(excess))]  # start where the line stands out most: a large offset is found
     lo = [-np.inf, -np.inf, -np.inf, centre - half_window, SIGMA_BOUNDS[0] * sigma]
     hi = [np.inf, np.inf, np.inf, centre + half_window, SIGMA_BOUNDS[1] * sigma]
-    start = [level, 0.0, float(np.sum(excess)), float(np.clip(peak, lo[3] + 1e-6, hi[3] - 1e-6)), sigma]
+    start = [level, 0.0, float(np.sum(excess * (widths if density else 1.0))),
+             float(np.clip(peak, lo[3] + 1e-6, hi[3] - 1e-6)), sigma]
     try:
-        p, cov = curve_fit(lambda x, c0, c1, a, m, s: _model(x, c0, c1, a, m, s, centre, widths), u, flux, p0=start,
+        p, cov = curve_fit(lambda x, c0, c1, a, m, s: _model(x, c0, c1, a, m, s, centre, widths, density), u, flux,
+                           p0=start,
                            sigma=error, absolute_sigma=True, bounds=(lo, hi))
     except (RuntimeError, ValueError):
         return None
@@ -376,8 +405,9 @@ def score_line(spectrum, line, other_centres_um):
     if np.sum(row_fractions(window, u_true, sigma)) < MIN_COVERAGE:  # a dropout on the line
         return LineScore(float(snr))
     u = window.astype(float)
+    widths = continuum_widths(spline, u, sigma)
     fit = fit_line(u, spectrum.flux[window], spectrum.error[window], u_true, sigma, half,
-                   continuum_widths(spline, u, sigma))
+                   widths if spectrum.per_row else widths / np.mean(widths), density=not spectrum.per_row)
     if fit is None or np.sign(fit.flux) != np.sign(signal) or abs(fit.flux) < MIN_FIT_SNR * fit.flux_err:
         return LineScore(float(snr))
     return LineScore(float(snr), fit, float(spline(fit.centre)), abs(float(spline(fit.centre, 1))) * fit.centre_err)
