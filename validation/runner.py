@@ -36,6 +36,7 @@ from miri_testbed.simulator.truth import read_truth
 from . import scorers, views
 from .detector_score import PULL_SHAPE, pull_histograms
 from .emi_score import EmiCorrection
+from .lrs_tso_score import write_ephemeris
 
 COLUMNS = ["scenario", "seed", "algorithms", "metric", "value", "unit", "bin", "source_id",
            "true_flux_mjy", "snr"]
@@ -76,6 +77,7 @@ def run_cell(cell, workdir, keep_products=False):
     sim = simulate(s.scene(cell.seed), s.observation, folder, name=s.name, seed=cell.seed,
                    effects=s.effects, references=s.references)
     truth = read_truth(sim["truth"])
+    write_ephemeris(truth, sim["uncal"])  # a time series' observer knows its orbit and limb darkening
     emi = {"rows": [], "views": {}}
 
     def score_emi(raw, corrected, usable):  # scored as the step runs: no copy kept, no second fit

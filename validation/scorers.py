@@ -18,11 +18,15 @@ an in-memory product the step hands over as it runs
 (``x1d``, line centres against the true lines, :func:`validation.lrs_score.score_x1d`;
 dropouts against the true continuum, :func:`validation.lrs_dropouts.score_dropouts`;
 the flux against the true F_nu, :func:`validation.lrs_flux.score_flux`).
-Spectra per integration and cubes have their types and no scorer yet.
+The LRS time series': the transit product with its white light (depth pulls, scatter over
+the information limit, :func:`validation.lrs_tso_score.score_transit`).  Spectra per
+integration and cubes have their types and no scorer yet.
 """
 from dataclasses import dataclass
 
 from . import detector_score, emi_score, lrs_dropouts, lrs_flux, lrs_score, score
+from .lrs_tso_score import METRICS as TSO_METRICS
+from .lrs_tso_score import score_transit
 
 CATALOG = "catalog"
 RATE = "rate"
@@ -33,10 +37,13 @@ SPECTRUM1D = "spectrum1d"
 SPECTRA_PER_INTEGRATION = "spectra_per_integration"
 CUBE = "cube"
 EMI_CORRECTION = "emi_correction"
+WHITE_LIGHT = "white_light"
+TRANSIT = "transit"
 
 #: File suffix of a pipeline product -> its product type.
 PRODUCT_TYPES = {"cat": CATALOG, "rate": RATE, "rateints": RATEINTS, "ramp": RAMP, "cal": CAL, "x1d": SPECTRUM1D,
-                 "x1dints": SPECTRA_PER_INTEGRATION, "s3d": CUBE}
+                 "x1dints": SPECTRA_PER_INTEGRATION, "s3d": CUBE,
+                 "whtlt": WHITE_LIGHT, "transit": TRANSIT}
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ SCORERS = {
                  Scorer(lrs_flux.score_flux, lrs_flux.METRICS)),
     SPECTRA_PER_INTEGRATION: (),
     CUBE: (),
+    WHITE_LIGHT: (),
+    TRANSIT: (Scorer(score_transit, TSO_METRICS, companions=(WHITE_LIGHT,)),),
 }
 
 

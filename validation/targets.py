@@ -17,7 +17,7 @@ import pandas as pd
 AGGREGATIONS = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
 #: The columns of :func:`scenario_facts`.
 FACTS = ["name", "mode", "filter", "subarray", "readpatt", "ngroups", "nints", "stars", "brightest_mjy",
-         "spectral_sources", "lines"]
+         "spectral_sources", "lines", "tso"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ def scenario_facts(scenarios):
         rows.append(dict(name=s.name, mode=obs.mode, filter=obs.filter, subarray=obs.subarray, readpatt=obs.readpatt,
                          ngroups=obs.ngroups, nints=obs.nints, stars=len(s.sources) + (random.n if random else 0),
                          brightest_mjy=max(fluxes, default=0.0), spectral_sources=len(s.spectral_sources),
-                         lines=sum(len(p.spectrum.get("lines", ())) for p in s.spectral_sources)))
+                         lines=sum(len(p.spectrum.get("lines", ())) for p in s.spectral_sources),
+                         tso=bool(getattr(obs, "tso", False))))
     return pd.DataFrame(rows, columns=FACTS)
 
 
