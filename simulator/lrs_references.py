@@ -125,20 +125,22 @@ def photom_error(wavelength_um, sigma, rng):
     return sigma * (rng.standard_normal() + shape)
 
 
-def line_spread(wavelength_um, slit):
+def line_spread(wavelength_um, slit, half_columns=None):
     """The PSF's light per detector row around its centre, ``W(d)`` for ``d`` a multiple of 1/4 row.
 
-    The monochromatic PSF (slit: cut by the slit's width) summed over columns and
-    normalised to 1; ``W(d)`` is its share inside a row whose centre is ``d`` rows from
-    the PSF's centre.  Returns ``(offsets d, W (len(wavelength_um), len(d)))``.
+    The monochromatic PSF (slit: cut by the slit's width) summed over columns (or over
+    those within ``half_columns`` of its centre) and normalised to 1; ``W(d)`` is its share
+    inside a row whose centre is ``d`` rows from the PSF's centre.  Returns
+    ``(offsets d, W (len(wavelength_um), len(d)))``.
     """
     n = psf.MONOCHROMATIC_STAMP * psf.OVERSAMPLE
     centres = (np.arange(n) + 0.5 - n / 2) / psf.OVERSAMPLE  # sample centres, rows from the PSF centre
     d = np.arange(-(n // 2), n // 2 + 1) / psf.OVERSAMPLE
     cut = _width_cut(0.0) if slit else np.ones(n)
+    columns = slice(None) if half_columns is None else np.abs(centres) < half_columns
     out = np.empty((len(wavelength_um), d.size))
     for i, lam in enumerate(wavelength_um):
-        profile = psf.monochromatic(lam).sum(axis=1) * cut
+        profile = psf.monochromatic(lam)[:, columns].sum(axis=1) * cut
         profile /= profile.sum()
         cumulative = np.concatenate([[0.0], np.cumsum(profile)])
         # samples with |d + centre| < 1/2: a run of OVERSAMPLE samples

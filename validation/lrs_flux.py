@@ -8,19 +8,21 @@ still in DN/s, without a PHOTOM, is not scored), rows by increasing wavelength:
   the x1d's WAVELENGTH (the assigned ones: a few nm off the true span, which moves a
   smooth continuum's average by far less than 0.1 %), by the trapezoid rule on
   :data:`SAMPLES_PER_ROW` points.
+  Plus the light of the source's emission lines that the PSF spreads along the rows
+  into the row (:func:`line_light`): its diffraction wings reach tens of rows, and a
+  strong line (the lrs suite's slitless lines have equivalent widths of ~2 um) adds
+  1-3 % to the continuum of most rows of 6-11 um.
 * **Rows scored**: usable (finite, DQ without DO_NOT_USE), not within a line's window
-  (:func:`validation.lrs_dropouts.line_rows`: ``max(6, 5 sigma)`` rows of the line
-  spread, a few resolution elements), and not where an emission line's own light,
-  spread along the rows by the PSF (:func:`simulator.lrs_references.line_spread`, its
-  diffraction wings reach tens of rows), adds more than :data:`LINE_LIMIT` of the
-  continuum: a line is not continuum.
+  (:func:`line_window`: ``max(6, 5 sigma)`` rows of the line spread, a few resolution
+  elements, as :mod:`validation.lrs_score` fits lines), and where the lines' spread light is at most
+  :data:`LINE_LIMIT` of the continuum (it is a model: the box's share of the PSF).
 * **Per bin** of :data:`BIN_UM` over :data:`RANGE_UM`: ``lrs_flux_ratio = sum FLUX /
   sum F_true`` over the bin's scored rows (bin = the bin's centre, um), with
   ``lrs_flux_ratio_error`` its error from FLUX_ERROR (the statistical part only).
 * **Per spectrum**: ``lrs_flux_ratio_median``, the median of the bins' ratios whose centres
   are within :data:`MEDIAN_RANGE_UM` (issue 15: "median ratio within 1 % over 6-11 um").
 """
-from dataclasses import replace
+import math
 
 import numpy as np
 from astropy import constants
@@ -30,8 +32,7 @@ from miri_testbed.instrument import lrs
 from miri_testbed.simulator import lrs_references
 from miri_testbed.simulator.spectra import SourceSpectrum, spectrum_from_dict
 
-from .lrs_dropouts import line_rows
-from .lrs_score import read_x1d
+from .lrs_score import MIN_HALF_WINDOW, WINDOW_SIGMA, expected_sigma_rows, read_x1d
 from .score import ScoreInputError, as_truth
 
 METRICS = ("lrs_flux_ratio", "lrs_flux_ratio_error", "lrs_flux_ratio_median")
@@ -41,8 +42,10 @@ BIN_UM = 0.5
 RANGE_UM = (5.0, 12.0)
 #: Bin centres the median takes, um.
 MEDIAN_RANGE_UM = (6.0, 11.0)
-#: Largest share of a scored row's continuum an emission line's spread light may add.
-LINE_LIMIT = 1e-3
+#: Largest share of a scored row's continuum the lines' spread light may add.
+LINE_LIMIT = 0.1
+#: Half width (columns) of the aperture the lines' spread light is reckoned in: the box's.
+LINE_COLUMNS = 4.0
 #: Points per row of the trapezoid average of the true F_nu.
 SAMPLES_PER_ROW = 9
 
@@ -56,12 +59,28 @@ def row_truth_jy(wavelength, continuum):
     return np.trapezoid(continuum.flux_density_mjy(lam), t, axis=1) * 1e-3
 
 
+def line_window(wavelength, centres):
+    """Rows within ``max(MIN_HALF_WINDOW, WINDOW_SIGMA sigma)`` of a line (:mod:`validation.lrs_score`'s window)."""
+    u = np.arange(wavelength.size)
+    near = np.zeros(wavelength.size, bool)
+    for centre in centres:
+        if not wavelength[0] <= centre <= wavelength[-1]:
+            continue
+        row = float(np.interp(centre, wavelength, u))
+        dispersion = abs(float(np.gradient(wavelength)[int(round(row))]))
+        near |= np.abs(u - row) <= max(MIN_HALF_WINDOW, math.ceil(WINDOW_SIGMA * expected_sigma_rows(centre, 0.0,
+                                                                                                   dispersion)))
+    return near
+
+
 def line_light(wavelength, lines, slit):
     """F_nu (Jy) each row gets from the emission lines' light spread along the rows (module docstring).
 
     ``lines``: the truth's LINES rows of the source.  A line of flux ``F`` (W m^-2) puts
     ``F W(d)`` into a row ``d`` rows away, over the row's width ``dlambda``:
-    ``F W(d) lambda^2 / (c dlambda)`` in F_nu.
+    ``F W(d) lambda^2 / (c dlambda)`` in F_nu; ``W`` of the light within
+    :data:`LINE_COLUMNS` of the trace (an extraction aperture's, its aperture correction
+    taking it to the whole), since the PSF's wings along the rows lie mostly outside it.
     """
     u = np.arange(wavelength.size, dtype=float)
     width = np.abs(np.gradient(wavelength)) * 1e-6
@@ -70,7 +89,7 @@ def line_light(wavelength, lines, slit):
         centre = float(line["centre_um"])
         if str(line["kind"]) != "emission" or not wavelength[0] <= centre <= wavelength[-1]:
             continue
-        offsets, spread = lrs_references.line_spread([centre], slit)
+        offsets, spread = lrs_references.line_spread([centre], slit, LINE_COLUMNS)
         d = u - float(np.interp(centre, wavelength, u))
         share = np.interp(d, offsets, spread[0], left=0.0, right=0.0)
         out += float(line["flux_w_m2"]) * share * (wavelength * 1e-6) ** 2 / (constants.c.value * width) * 1e26
@@ -121,9 +140,10 @@ def score_flux(truth, x1d_path):
         continuum = SourceSpectrum(spectrum_from_dict(sources[spectrum.source_id]["spectrum"]).continuum)
         centres = np.asarray(lines["centre_um"], float)[np.asarray(lines["source_id"]) == spectrum.source_id]
         true = row_truth_jy(lam, continuum)
-        mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
-        scored = (usable & ~line_rows(replace(spectrum, wavelength=lam), centres)
-                  & (line_light(lam, mine, truth.config["mode"] == "lrs_slit") <= LINE_LIMIT * true))
+        spread = line_light(lam, lines[np.asarray(lines["source_id"]) == spectrum.source_id],
+                            truth.config["mode"] == "lrs_slit")
+        scored = usable & ~line_window(lam, centres) & (spread <= LINE_LIMIT * true)
+        true = true + spread
         context = dict(source_id=spectrum.source_id)
         ratios = []
         for lo in np.arange(RANGE_UM[0], RANGE_UM[1] - 1e-9, BIN_UM):
