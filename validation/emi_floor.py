@@ -37,17 +37,23 @@ them; the Poisson noise is really a random walk, so this is an approximation).
 """
 import numpy as np
 
-CHUNK = 32768  # pixels per block
+CHUNK_ELEMENTS = 2**22  # reads x pixels x parameters per block (32 MB of float64)
 UNIDENTIFIABLE = 1e-10  # relative eigenvalue below which a direction of theta is not measured
 MAX_PIXELS = 50_000  # pixels the sums are taken over (a regular sample beyond that)
 
 
-def _ramp_projector(nints, ngroups, rate=True):
-    k = np.arange(ngroups, dtype=np.float64)
-    X = np.kron(np.eye(nints), np.ones((ngroups, 1)))
+def _project(v, nints, ngroups, rate=True):
+    """``P v`` along axis 0 (``nints * ngroups`` reads): P projects off each integration's
+    intercept and, with ``rate``, one slope common to all integrations.  The intercepts and
+    the centred slope are orthogonal, so P v is v less its mean per integration less its
+    projection on the centred read index: O(N) per column, not the N x N projector."""
+    shape = v.shape
+    v = v.reshape((nints, ngroups) + shape[1:])
+    v = v - v.mean(axis=1, keepdims=True)
     if rate:
-        X = np.hstack([X, np.tile(k - k.mean(), nints)[:, None]])
-    return np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
+        k = (np.arange(ngroups) - (ngroups - 1) / 2.0).reshape((1, ngroups) + (1,) * (len(shape) - 1))
+        v = v - k * (np.sum(k * v, axis=(0, 1), keepdims=True) / (nints * np.sum(k**2)))
+    return v.reshape(shape)
 
 
 def _columns(lines, t, free_frequency):
@@ -87,8 +93,8 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
     reference = np.zeros(offsets.shape, bool) if reference is None else reference & ~usable
     T = starts.ravel() - starts.ravel()[0]  # the floor does not depend on the time origin
     weight_all = 1.0 / np.broadcast_to(np.asarray(sigma, np.float64), offsets.shape) ** 2
-    C = np.kron(np.eye(nints), np.eye(ngroups) - 1.0 / ngroups)
     m = sum(2 * len(line.amplitudes) + int(free_frequency) for line in lines)
+    chunk = max(1, CHUNK_ELEMENTS // (N * max(m, 1)))
     F, G, ref2 = np.zeros((m, m)), np.zeros((m, m)), 0.0
     for pixels, scored in ((usable, True), (reference, False)):
         o_all = offsets[pixels].ravel()
@@ -96,19 +102,19 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
             continue
         step = max(1, -(-o_all.size // max_pixels))
         o, weight, scale = o_all[::step], weight_all[pixels].ravel()[::step], o_all.size / o_all[::step].size
-        P = _ramp_projector(nints, ngroups, rate=scored)
         F_class, F_offsets = np.zeros((m, m)), np.zeros((N, m))
-        for a in range(0, o.size, CHUNK):
-            D, E = _columns(lines, T[:, None] + o[None, a : a + CHUNK], free_frequency)
-            PD = np.einsum("nk,kpm->npm", P, D)
-            w = weight[a : a + CHUNK]
+        for a in range(0, o.size, chunk):
+            D, E = _columns(lines, T[:, None] + o[None, a : a + chunk], free_frequency)
+            PD = _project(D, nints, ngroups, rate=scored)
+            w = weight[a : a + chunk]
             F_class += np.einsum("npm,npl,p->ml", D, PD, w)
             F_offsets += np.einsum("npm,p->nm", PD, w)
             if scored:
-                CD = np.einsum("nk,kpm->npm", C, D)
+                CD = _project(D, nints, ngroups, rate=False)  # C: each integration's mean removed
                 G += scale * np.einsum("npm,npl->ml", CD, CD)
-                ref2 += scale * float(np.sum((C @ E) ** 2))
-        F += scale * (F_class - F_offsets.T @ np.linalg.pinv(P * weight.sum()) @ F_offsets)
+                ref2 += scale * float(np.sum(_project(E, nints, ngroups, rate=False) ** 2))
+        # the common offsets' Schur complement: P is an orthogonal projector, so pinv(P W) = P / W
+        F += scale * (F_class - F_offsets.T @ _project(F_offsets, nints, ngroups, rate=scored) / weight.sum())
     if m == 0 or ref2 == 0:
         return float("nan")
     d = np.sqrt(np.maximum(np.diag(F), 1e-300))
