@@ -38,7 +38,7 @@ from miri_testbed.instrument import dq, emi, imager, lrs, optics, readout
 from miri_testbed.instrument.files import atomic_path, save_model, write_table_reference
 from miri_testbed.instrument.refmeta import Provenance, Selection, describe_model
 
-VERSION = "v9"
+VERSION = "v10"
 
 
 def cache_root():
@@ -51,9 +51,14 @@ PROVENANCE = Provenance(author="miri-testbed nominal", pedigree="DUMMY")
 DETECTOR = "MIRIMAGE"
 
 
+#: Nominal references that serve only the imager (an LRS or MRS exposure must not select them).
+IMAGER_ONLY = ("PHOTOM", "APCORR")
+
+
 def _describe(model, reftype, subarray="FULL"):
-    return describe_model(model, reftype, Selection(detector=DETECTOR, subarray=subarray), PROVENANCE,
-                          f"nominal {reftype} from the documented MIRI parameters")
+    exp_type = "MIR_IMAGE" if reftype in IMAGER_ONLY else None
+    return describe_model(model, reftype, Selection(detector=DETECTOR, exp_type=exp_type, subarray=subarray),
+                          PROVENANCE, f"nominal {reftype} from the documented MIRI parameters")
 
 
 def _static_models():
