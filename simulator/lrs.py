@@ -47,9 +47,9 @@ lines, :meth:`simulator.spectra.SourceSpectrum.line_truth`); the spectra themsel
 in the configuration.
 
 References: the detector's, and a SPECWCS in the JWST format: ``perfect`` the true
-table; ``measured`` for now the flight table, which is what a user has (the CRDS file)
-and differs from the truth by the perturbation.  A SPECWCS measured by the testbed
-from simulated calibration exposures, and PHOTOM, are not built yet.
+table; ``measured`` the flight table corrected by the testbed's own wavelength
+calibration from a simulated line-source exposure (:mod:`simulator.lrs_wavecal`); the
+flux calibration's PHOTOM, APCORR and slit PATHLOSS (:mod:`simulator.lrs_references`).
 """
 from dataclasses import replace
 
