@@ -1,4 +1,4 @@
-"""jwst's LRS ``assign_wcs`` -> ``extract_1d`` (-> ``white_light``), run offline on our products: the LRS peer.
+"""jwst's LRS ``assign_wcs`` (-> ``photom``) -> ``extract_1d`` (-> ``white_light``), run offline on our products.
 
 Installed with the optional ``peers`` extra (jwst is imported only when a function here
 runs).  Every reference is given, never looked up: the CRDS client's look-ups are replaced
@@ -21,7 +21,13 @@ References (:class:`JwstLrsReferences`): the SPECWCS (ours, a flight table or a 
 the MIRI imager DISTORTION (jwst's LRS WCS chains the imager's distortion; the flight
 ``jwst_miri_imager_distortion_flt9.asdf`` ships in ``instrument/data/lrs/`` with its
 BSD-3 licence), an EXTRACT1D in jwst's JSON form (:func:`extract1d_reference`) and
-optionally an APCORR.  The real CRDS EXTRACT1D and APCORR of the LRS are not in this
+optionally a PHOTOM and an APCORR (``MirLrsPhotomModel``, ``MirLrsApcorrModel``, e.g. the
+ones the simulator writes).  With a PHOTOM, jwst's ``photom`` runs between the two
+(:func:`photom`): each pixel times ``photmjsr x relresponse(lambda)``, lambda the pixel's
+wavelength from its WCS, giving MJy/sr, the pixel solid angle taken from the PHOTOM's
+PIXAR_SR (no AREA reference); ``extract_1d`` then sums the box in MJy/sr and multiplies by
+that solid angle x 1e6, so FLUX is Jy, and multiplies it by ``apcorr(npixels, lambda)``
+(the box's pixel count) when an APCORR is given.  The real CRDS EXTRACT1D and APCORR of the LRS are not in this
 project; the EXTRACT1D written here is the LRS default as documented (an 8-pixel box,
 the JWST LRS default width: JDox / jdat "MIRI LRS spectral extraction"), its columns fixed
 (slitless: not moved with the source; jwst has no source position for MIR_LRS-SLITLESS),
@@ -62,12 +68,15 @@ class JwstLrsReferences:
         Default: the shipped flight imager distortion.
     apcorr : path or "N/A"
         An LRS APCORR (``MirLrsApcorrModel``); ``"N/A"``: no aperture correction.
+    photom : path or "N/A"
+        An LRS PHOTOM (``MirLrsPhotomModel``); ``"N/A"``: photom does not run, FLUX is DN/s.
     """
 
     specwcs: str
     extract1d: str
     distortion: str = str(DISTORTION)
     apcorr: str = "N/A"
+    photom: str = "N/A"
 
 
 def _refuse(parameters, reftypes, observatory):
@@ -184,6 +193,14 @@ def assign_wcs(model, references):
                                                                          distortion=references.distortion)))
 
 
+def photom(model, references):
+    """Run jwst's ``PhotomStep`` on a model with its WCS, the PHOTOM given (no AREA: PIXAR_SR is the PHOTOM's)."""
+    from jwst.photom import PhotomStep
+
+    with offline():
+        return PhotomStep.call(model, **_overrides(PhotomStep, dict(photom=references.photom)))
+
+
 def extract_1d(model, references, **parameters):
     """Run jwst's ``Extract1dStep`` on a model with its WCS: an x1d (``MultiSpecModel``) or x1dints.
 
@@ -208,7 +225,7 @@ def white_light(x1dints, min_wave=None, max_wave=None):
 
 
 def run(product, references, min_wave=None, max_wave=None, **parameters):
-    """``assign_wcs`` -> ``extract_1d`` (-> ``white_light`` for a rateints) of one of our products.
+    """``assign_wcs`` (-> ``photom``) -> ``extract_1d`` (-> ``white_light`` for a rateints) of one of our products.
 
     Parameters
     ----------
@@ -223,12 +240,15 @@ def run(product, references, min_wave=None, max_wave=None, **parameters):
     Returns
     -------
     dict
-        ``x1d`` (or ``x1dints`` and ``whitelight`` for a rateints) and ``wcs`` (the model with its WCS).
+        ``x1d`` (or ``x1dints`` and ``whitelight`` for a rateints) and ``wcs`` (the model with its WCS,
+        in MJy/sr when ``references.photom`` is a file).
     """
     from stdatamodels.jwst import datamodels as dm
 
     model = prepare(dm.open(product) if isinstance(product, (str, Path)) else product)
     with_wcs = assign_wcs(model, references)
+    if references.photom != "N/A":
+        with_wcs = photom(with_wcs, references)
     spectra = extract_1d(with_wcs, references, **parameters)
     if model.data.ndim == 3:
         return dict(wcs=with_wcs, x1dints=spectra, whitelight=white_light(spectra, min_wave, max_wave))

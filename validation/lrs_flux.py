@@ -102,7 +102,7 @@ def _units(path):
         return [str(spec.spec_table.columns["flux"].unit or "") for spec in model.spec]
 
 
-def score_flux(truth, x1d_path):
+def score_flux(truth, x1d_path, source_id=None):
     """``lrs_flux_ratio`` per bin and ``lrs_flux_ratio_median`` of each spectrum in Jy (module docstring).
 
     Parameters
@@ -110,6 +110,8 @@ def score_flux(truth, x1d_path):
     truth : simulator.truth.Truth or path-like
         Of an LRS exposure.
     x1d_path : path-like
+    source_id : int, optional
+        A foreign x1d's one spectrum is read as this source (:func:`validation.lrs_score.read_x1d`).
 
     Returns
     -------
@@ -128,7 +130,7 @@ def score_flux(truth, x1d_path):
     sources = truth.config["scene"]["sources"]
     lines = truth.table("LINES")
     rows = []
-    for spectrum, unit in zip(read_x1d(x1d_path), _units(x1d_path), strict=True):
+    for spectrum, unit in zip(read_x1d(x1d_path, source_id), _units(x1d_path), strict=True):
         if unit.strip().lower() != "jy":
             continue  # not flux calibrated
         if not 0 <= spectrum.source_id < len(sources):
