@@ -29,9 +29,17 @@ exposure starts (MIRI TSOs, params 6), with a slow drift, is modelled as
     m(t) = c0 [1 + c1 (t - t_mid)] [1 - A exp(-(t - t_start) / tau)] F(z(t; t0), p),
 
 ``t_start`` the exposure's start, ``t_mid`` the middle of the data.  The white light fits
-``p, t0, c0, c1, A, tau`` (variant ``ramp``) or ``p, t0, c0, c1`` (``linear``: no
-settling term); a spectroscopic light curve fits ``p, c0, c1`` (and ``A``) with the
-white fit's ``t0`` and ``tau`` fixed (its shape).  The orbit (``P, a, i``) and the limb
+``d, t0, c0, c1, A, tau`` (variant ``ramp``) or ``d, t0, c0, c1`` (``linear``: no
+settling term); a spectroscopic light curve fits ``d, c0, c1`` (and ``A``) with the
+white fit's ``t0`` and ``tau`` fixed (its shape).  The fitted size is the depth
+``d = p^2`` itself, signed: ``F`` is ``1 - sign(d) (1 - F(z, sqrt|d|))``, linear in ``d``
+for a small planet, so that a depth measured at S/N ~ 1 (a narrow bin) has a symmetric
+error that does not shrink with the fitted depth (an error ``2 p sigma_p`` of a fitted
+radius does: it vanishes where the noise pulls ``p`` to 0).  Times enter the fit in
+spans of the data from ``t_mid`` (``t0``, ``tau``, and ``c1`` per span): the
+least-squares Jacobian is taken by finite differences with steps relative to each
+parameter, and a step relative to an MJD (~1.5e-8 x 6e4 d = 80 s) is as long as a
+short transit.  The orbit (``P, a, i``) and the limb
 darkening (``u1, u2``) are not fitted: they are the observer's, given as an ephemeris
 (:func:`read_ephemeris`), as a TSO's ephemeris and its star's limb darkening are known
 before the visit; a single transit at the photon limit of a few-minute exposure
@@ -45,8 +53,8 @@ weighted residuals' Jacobian; a pseudo-inverse, so that a settling term the data
 constrain, ``A ~ 0`` leaving ``tau`` free, costs nothing), scaled by the reduced
 chi-square ``chi2 / (N - k)``: the errors follow the measured scatter of the residuals,
 not only the stated errors (Bevington & Robinson, ch. 8).  The depth is ``p^2`` (what the
-truth tabulates: the planet's area over the star's) with error ``2 p sigma_p``.  Red
-noise (correlated residuals, e.g. EMI) is not in it.
+truth tabulates: the planet's area over the star's); ``rp_rs`` is ``sqrt(max(d, 0))``
+with error ``sigma_d / 2p``.  Red noise (correlated residuals, e.g. EMI) is not in it.
 """
 import tomllib
 from dataclasses import dataclass, field
@@ -67,6 +75,8 @@ TAU_START_FRACTION = 0.2
 #: Keys of an ephemeris file (:func:`read_ephemeris`): required, then optional.
 EPHEMERIS_KEYS = ("period_days", "a_rs", "inclination_deg", "u1", "u2")
 EPHEMERIS_OPTIONAL = ("t0_mjd",)
+#: The fit's parameters held fixed for a spectroscopic light curve, by their names in ``TransitFit.params``.
+PUBLIC = {"t0": "t0_mjd", "tau": "tau_days"}
 
 _X, _W = np.polynomial.legendre.leggauss(NODES)
 _S = 0.5 * np.pi * (_X + 1.0)  # Gauss-Legendre in s on [0, pi]
@@ -182,11 +192,12 @@ class TransitFit:
     Parameters
     ----------
     params : dict
-        Fitted values: ``rp_rs, t0_mjd, c0, c1`` and with the settling term ``A, tau_days``.
+        Fitted values: ``depth, rp_rs, t0_mjd, c0, c1`` (``c1`` per day) and with the
+        settling term ``A, tau_days``.
     errors : dict
         Their standard errors (module docstring; NaN for a parameter held fixed).
     depth, depth_error : float
-        ``p^2`` and ``2 p sigma_p``.
+        ``d = p^2`` (signed) and its standard error.
     model : (N,) float
         The fitted model at every time (NaN where the data were not usable).
     chi2_red : float
@@ -207,9 +218,16 @@ class TransitFit:
     fixed: dict = field(default_factory=dict)
 
 
-def _systematics(t, t_start, t_mid, c0, c1, amplitude, tau):
-    settle = 1.0 - amplitude * np.exp(-(t - t_start) / tau) if tau else 1.0
-    return c0 * (1.0 + c1 * (t - t_mid)) * settle
+def _systematics(s, s_start, c0, c1, amplitude, tau):
+    """The baseline at times ``s`` in spans from the data's middle (``s_start``: the exposure's start)."""
+    settle = 1.0 - amplitude * np.exp(-(s - s_start) / tau) if tau else 1.0
+    return c0 * (1.0 + c1 * s) * settle
+
+
+def signed_transit(t, depth, t0, ephemeris):
+    """:func:`transit` of a planet of area ``|depth|``, its deficit negated for ``depth < 0`` (module docstring)."""
+    return 1.0 - np.sign(depth) * blocked(separation(t, t0, ephemeris), np.sqrt(abs(depth)), ephemeris.u1,
+                                          ephemeris.u2)
 
 
 def _grid_t0(t, y, w, t_start, t_mid, ephemeris, tau, p_trial):
@@ -267,37 +285,38 @@ def fit(time, flux, error, t_start, ephemeris, settling=True, shape=None):
     t, y, e = time[good], flux[good], error[good]
     order = np.argsort(t)
     t, y, e = t[order], y[order], e[order]
-    names = ["rp_rs", "t0_mjd", "c0", "c1"] + (["A", "tau_days"] if settling else [])
+    # fitted: depth, t0 and tau in spans from the data's middle, c1 per span (module docstring: "Fit")
+    names = ["depth", "t0", "c0", "c1"] + (["A", "tau"] if settling else [])
+    t_mid = 0.5 * (t[0] + t[-1]) if t.size else 0.0
+    span = max(t[-1] - t[0], 1e-6) if t.size else 1.0
     fixed = {}
     if shape is not None:
-        fixed = {k: shape.params[k] for k in ("t0_mjd", "tau_days") if k in shape.params and k in names}
+        given = {"t0": (shape.params["t0_mjd"] - t_mid) / span}
+        if "tau_days" in shape.params:
+            given["tau"] = shape.params["tau_days"] / span
+        fixed = {k: v for k, v in given.items() if k in names}
     free = [n for n in names if n not in fixed]
     if t.size < 2 * len(free):
         raise CalibrationInputError(f"a transit fit of {len(free)} parameters needs at least {2 * len(free)} "
                                     f"usable points, got {t.size}")
-    t_mid = 0.5 * (t[0] + t[-1])
-    span = max(t[-1] - t[0], 1e-6)
+    s_start = (t_start - t_mid) / span
     c0 = float(np.median(y))
-    tau0 = fixed.get("tau_days", TAU_START_FRACTION * span) if settling else 0.0
-    if "t0_mjd" in fixed:
-        t0_guess, p_guess = fixed["t0_mjd"], shape.params["rp_rs"]
+    tau0 = fixed.get("tau", TAU_START_FRACTION) if settling else 0.0
+    if "t0" in fixed:
+        t0_start, depth_start = fixed["t0"], shape.depth
     else:
-        w = 1.0 / e
-        t0_guess, amp = _grid_t0(t, y, w, t_start, t_mid, ephemeris, tau0, 0.1)
-        t0_guess = ephemeris.t0_mjd if ephemeris.t0_mjd is not None else t0_guess
-        p_guess = 0.1 * np.sqrt(max(amp, 1e-4))  # the deficit scales as p^2 (trial p = 0.1)
-    start = {"rp_rs": p_guess, "t0_mjd": t0_guess, "c0": c0, "c1": 0.0, "A": 0.0, "tau_days": tau0}
-    lower = {"rp_rs": 0.0, "t0_mjd": t[0] - 0.5 * span, "c0": -np.inf, "c1": -np.inf, "A": -1.0,
-             "tau_days": 1e-3 * span}
-    upper = {"rp_rs": 0.5, "t0_mjd": t[-1] + 0.5 * span, "c0": np.inf, "c1": np.inf, "A": 1.0,
-             "tau_days": 100.0 * span}
-    scale = {"rp_rs": 0.01, "t0_mjd": 1e-3 * span, "c0": abs(c0) * 1e-3 or 1.0, "c1": 1e-3 / span, "A": 1e-3,
-             "tau_days": 0.1 * span}
+        t0_mjd, amp = _grid_t0(t, y, 1.0 / e, t_start, t_mid, ephemeris, tau0 * span, 0.1)
+        t0_mjd = ephemeris.t0_mjd if ephemeris.t0_mjd is not None else t0_mjd
+        t0_start, depth_start = (t0_mjd - t_mid) / span, 0.01 * amp  # the deficit scales as the depth (trial 0.01)
+    start = {"depth": depth_start, "t0": t0_start, "c0": c0, "c1": 0.0, "A": 0.0, "tau": tau0}
+    lower = {"depth": -0.25, "t0": -1.0, "c0": -np.inf, "c1": -np.inf, "A": -1.0, "tau": 1e-3}
+    upper = {"depth": 0.25, "t0": 1.0, "c0": np.inf, "c1": np.inf, "A": 1.0, "tau": 100.0}
+    scale = {"depth": 1e-3, "t0": 1e-3, "c0": abs(c0) * 1e-3 or 1.0, "c1": 1e-3, "A": 1e-3, "tau": 0.1}
 
     def model(x, times):
         v = {**fixed, **dict(zip(free, x, strict=True))}
-        return (_systematics(times, t_start, t_mid, v["c0"], v["c1"], v.get("A", 0.0), v.get("tau_days", 0.0))
-                * transit(times, v["rp_rs"], v["t0_mjd"], ephemeris))
+        return (_systematics((times - t_mid) / span, s_start, v["c0"], v["c1"], v.get("A", 0.0), v.get("tau", 0.0))
+                * signed_transit(times, v["depth"], t_mid + v["t0"] * span, ephemeris))
 
     x0 = np.array([np.clip(start[n], lower[n], upper[n]) for n in free])
     result = least_squares(lambda x: (model(x, t) - y) / e, x0, bounds=([lower[n] for n in free],
@@ -306,14 +325,23 @@ def fit(time, flux, error, t_start, ephemeris, settling=True, shape=None):
     dof = max(t.size - len(free), 1)
     chi2_red = float(np.sum(result.fun**2) / dof)
     cov = np.linalg.pinv(result.jac.T @ result.jac, rcond=1e-12) * chi2_red
-    params = {**fixed, **dict(zip(free, map(float, result.x), strict=True))}
-    errors = {n: float(np.sqrt(cov[k, k])) if n in free else np.nan for k, n in enumerate(free)}
-    errors.update({n: np.nan for n in fixed})
-    p, sigma_p = params["rp_rs"], errors["rp_rs"]
+    v = {**fixed, **dict(zip(free, map(float, result.x), strict=True))}
+    sigma = {n: float(np.sqrt(cov[k, k])) for k, n in enumerate(free)}
+    sigma.update({n: np.nan for n in fixed})
+    depth, sigma_d = v["depth"], sigma["depth"]
+    p = np.sqrt(max(depth, 0.0))
+    # back to MJD and days: t0 = t_mid + t0' span, tau = tau' span, c1 = c1' / span
+    params = {"depth": depth, "rp_rs": float(p), "t0_mjd": t_mid + v["t0"] * span, "c0": v["c0"],
+              "c1": v["c1"] / span}
+    errors = {"depth": sigma_d, "rp_rs": sigma_d / (2.0 * p) if p > 0 else np.nan, "t0_mjd": sigma["t0"] * span,
+              "c0": sigma["c0"], "c1": sigma["c1"] / span}
+    if settling:
+        params.update(A=v["A"], tau_days=v["tau"] * span)
+        errors.update(A=sigma["A"], tau_days=sigma["tau"] * span)
     full = np.full(time.shape, np.nan)
     full[good] = model(result.x, time[good])
-    return TransitFit(params, errors, p * p, 2.0 * p * sigma_p, full, chi2_red, int(t.size),
-                      float(np.std(y / model(result.x, t) - 1.0)), fixed)
+    return TransitFit(params, errors, depth, sigma_d, full, chi2_red, int(t.size),
+                      float(np.std(y / model(result.x, t) - 1.0)), {PUBLIC[k]: params[PUBLIC[k]] for k in fixed})
 
 
 def _declining(settling):
