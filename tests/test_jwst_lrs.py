@@ -1,4 +1,5 @@
 """jwst as the LRS peer (calibration.jwst_lrs) and the x1d scorer on a foreign x1d."""
+from dataclasses import replace
 from importlib.util import find_spec
 
 import numpy as np
@@ -103,3 +104,50 @@ def test_on_a_flight_trace_jwsts_line_errors_are_its_spline_smoothing(tmp_path):
     for centre, error in errors["jwst"].items():
         row = int(np.nanargmin(np.abs(table_lam - centre)))
         assert abs(error - 1e3 * (jwst_lam[row] - table_lam[row])) < 0.3  # the fit's noise ~0.1 nm
+
+
+@jwst
+def test_jwst_reads_our_lrs_photom_and_apcorr_as_our_calibration_does(tmp_path):
+    """jwst's photom and aperture correction of the simulator's PHOTOM and APCORR, row by row.
+
+    A noise-free slitless exposure extracted by jwst three times (DN/s; photom; photom and
+    APCORR): its Jy per DN/s of a row is ours (:func:`calibration.lrs_photom.photom_conversion`,
+    ``photmjsr x relresponse x PIXAR_SR x 1e6``) at the row's jwst wavelength, to float32
+    arithmetic (the data are float32: a few roundings of 6e-8 each; bound 1e-6); its
+    aperture correction of an 8-pixel box is our ``1 / E(8, lambda)`` (:func:`apcorr_table`),
+    up to the two conventions' interpolation: jwst interpolates ``1 / E`` linearly in
+    wavelength, we ``E``, which differ by at most ``(E1 - E2)^2 / (4 E1 E2)`` in a table
+    interval ``E1..E2``.
+    """
+    from miri_testbed.calibration import lrs_photom
+
+    sim = simulate(Scene((SpectralSource({"continuum": {"kind": "blackbody", "temperature_k": 600.0,
+                                                         "flux_mjy": 10.0, "ref_um": 7.5}}),)),
+                   LrsObservation(mode="lrs_slitless", ngroups=3), tmp_path / "sim", name="lrs", seed=1,
+                   effects=replace(Effects.noise_free(), lrs=LrsEffects(trace_perturbation=False,
+                                                                       acquisition_error=False)),
+                   references=ReferenceOptions(kind="perfect"))
+    rate = calibrate(sim["uncal"], tmp_path / "ours", sim["refs"])["rate"]
+    given = sim["reference_files"]
+    with dm.open(rate) as model, dm.MiriLRSSpecwcsModel(str(given["SPECWCS"])) as ref:
+        table = lrs_wcs.read_table(ref, model)
+    plain = jwst_lrs.JwstLrsReferences(
+        specwcs=str(given["SPECWCS"]),
+        extract1d=str(jwst_lrs.extract1d_reference(tmp_path / "x1d.json", "MIR_LRS-SLITLESS", table.x_ref, sky=None)))
+    tables = [jwst_lrs.run(rate, r)["x1d"].spec[0].spec_table
+              for r in (plain, replace(plain, photom=str(given["PHOTOM"])),
+                        replace(plain, photom=str(given["PHOTOM"]), apcorr=str(given["APCORR"])))]
+    dn, jy, corrected = (np.asarray(t["FLUX"], float) for t in tables)
+    lam = np.asarray(tables[0]["WAVELENGTH"], float)
+    with dm.open(sim["uncal"]) as exposure:
+        (lam_p, factor), _ = lrs_photom.photom_conversion(sim["refs"], exposure)
+        (lam_a, sizes, enclosed), _ = lrs_photom.apcorr_table(sim["refs"], exposure)
+    # rows jwst's WCS puts outside the PHOTOM's wavelengths get no conversion (NaN), as ours
+    used = (np.isfinite(dn) & (dn > 0) & (np.asarray(tables[0]["NPIXELS"]) == 8) & (lam >= lam_p.min())
+            & (lam <= lam_p.max()))
+    assert used.sum() > 300
+    np.testing.assert_allclose(jy[used] / dn[used], np.interp(lam[used], lam_p, factor), rtol=1e-6)
+    e8 = enclosed[:, list(sizes).index(8)]
+    k = np.searchsorted(lam_a, lam[used]) - 1
+    bound = (e8[k] - e8[k + 1]) ** 2 / (4 * e8[k] * e8[k + 1]) + 1e-6
+    assert np.all(np.abs(corrected[used] / jy[used] * np.interp(lam[used], lam_a, e8) - 1) <= bound)
