@@ -13,7 +13,10 @@ from a JWST reference file, behind the step shell:
   (:data:`calibration.extract1d.BOX_WIDTH_PIX` with fractional edges) has ``a = b = 4``;
   the optimal window (whole pixels within
   :data:`calibration.extract1d.OPTIMAL_HALF_WIDTH_PIX`) has ``a = c - j_lo + 1/2``,
-  ``b = j_hi + 1/2 - c`` (its estimate is of the window's whole rate).
+  ``b = j_hi + 1/2 - c`` (its estimate is of the window's whole rate).  Less the share
+  the background subtraction took with the sky (:mod:`calibration.lrs_sky_loss`: the
+  PSF's wings in the sky columns, the other nod's in the window), read from the same
+  ``E`` when the table's sizes reach that far (else HISTORY says it was not corrected).
 * ``pathloss`` (PATHLOSS, ``MirLrsPathlossModel``, slit only): the table's value at the
   source's position, bilinear in the position grid (its WCS keywords; pixels from the
   reference point) as jwst's pathloss reads it, then linear in wavelength, multiplies the
@@ -39,7 +42,7 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import lrs
 
-from . import CalibrationInputError, Skip, extract1d
+from . import CalibrationInputError, Skip, extract1d, lrs_sky_loss
 from . import references as refs
 from .photom import time_correction
 
@@ -67,7 +70,7 @@ def window_halves(variant, trace_x):
     return None
 
 
-def apcorr(flux, error, wavelength, halves, table):
+def apcorr(flux, error, wavelength, halves, table, removed=None):
     """Variant ``reference`` of ``apcorr`` (module docstring).
 
     Parameters
@@ -77,6 +80,10 @@ def apcorr(flux, error, wavelength, halves, table):
         :func:`window_halves`.
     table : (wavelength (m,), sizes (k,), enclosed (m, k))
         ``E`` at the table's wavelengths and sizes.
+    removed : (u, v) of (n, p) float, or None
+        The pixels whose source light the background subtraction took
+        (:func:`calibration.lrs_sky_loss.removed_pixels`), within the table's sizes; None:
+        nothing taken, or not corrected.
 
     Returns
     -------
@@ -92,6 +99,8 @@ def apcorr(flux, error, wavelength, halves, table):
     for half in halves:
         share += 0.5 * np.array([np.interp(2 * h, sizes, at_lambda[:, i]) if np.isfinite(h) else np.nan
                                  for i, h in enumerate(half)])
+    if removed is not None:
+        share -= lrs_sky_loss.loss(*removed, sizes, at_lambda)
     return flux / share, error / share
 
 
@@ -204,7 +213,7 @@ def pathloss_vector(folder, exposure, along_pix):
         return (lam, value), note, path.name
 
 
-def run(log, exposure, folder, choice, spectrum, wavelength, trace_x, along_pix):
+def run(log, exposure, folder, choice, spectrum, wavelength, trace_x, along_pix, background_region=None):
     """apcorr, pathloss and spec_photom of an extracted spectrum (module docstring).
 
     Parameters
@@ -220,6 +229,8 @@ def run(log, exposure, folder, choice, spectrum, wavelength, trace_x, along_pix)
         Each row's assigned wavelength and trace column.
     along_pix : float
         The source's position along the slit, pixels from the reference point.
+    background_region : calibration.lrs_sky_loss.Region or None
+        Where spec_background took the background (None: nothing subtracted).
 
     Returns
     -------
@@ -242,8 +253,21 @@ def run(log, exposure, folder, choice, spectrum, wavelength, trace_x, along_pix)
         return value if isinstance(value, Skip) else (value,)
 
     halves = window_halves(choice["extract_1d"], trace_x)
-    flux, error = log.run("apcorr", choice["apcorr"], flux, error, wavelength, halves,
-                          resolve=lambda: resolved("apcorr", apcorr_table(folder, exposure)))
+
+    def resolve_apcorr():
+        found = resolved("apcorr", apcorr_table(folder, exposure))
+        if isinstance(found, Skip) or background_region is None or halves is None:
+            return found
+        u, v = lrs_sky_loss.removed_pixels(background_region, halves)
+        needed, widest = lrs_sky_loss.width_needed(u, v), float(found[0][1].max())
+        if needed > widest:
+            log.note("apcorr", f"apcorr: the source light in the {background_region.kind} background not corrected: "
+                               f"its pixels need boxes {needed:.1f} columns wide, {files['apcorr']} ends at {widest:g}")
+            return found + (None,)
+        log.note("apcorr", f"apcorr: less the source light in the {background_region.kind} background")
+        return found + ((u, v),)
+
+    flux, error = log.run("apcorr", choice["apcorr"], flux, error, wavelength, halves, resolve=resolve_apcorr)
 
     def resolve_pathloss():
         if str(exposure.meta.exposure.type).upper() != SLIT:

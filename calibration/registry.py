@@ -34,7 +34,8 @@ transit_fit      time, flux, error, t_start; ephemeris (keyword ``shape``)      
 spec_background  sci, var, trace_x, sky_columns; backgrounds [(sci, var)]        (sci, var, var_row)
 pixel_replace    sci, var, dq, trace_x                                           (sci, var, dq)
 extract_1d       sci, var, var_row, dq, trace_x                                  Extracted
-apcorr           flux, error, wavelength, window halves; (wavelength, size, E)    (flux, error)
+apcorr           flux, error, wavelength, window halves; (wavelength, size, E),   (flux, error)
+                 background pixels (u, v) or None
 pathloss         flux, error, wavelength; (wavelength, correction)               (flux, error)
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 ===============  ==============================================================  ====================

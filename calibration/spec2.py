@@ -34,7 +34,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import imager, lrs
 
-from . import CalibrationInputError, background, detector1, extract1d, lrs_photom, lrs_wcs, registry
+from . import CalibrationInputError, background, detector1, extract1d, lrs_photom, lrs_sky_loss, lrs_wcs, registry
 from .inputs import open_uncal
 from .products import derived
 from .steps import StepLog
@@ -173,6 +173,8 @@ class Traced:
         The background-subtracted rate and its variance.
     var_row : (ny,) float
         The background estimate's variance shared by each row's pixels.
+    background_region : calibration.lrs_sky_loss.Region or None
+        Where the background was taken (None: nothing subtracted), for apcorr.
     """
 
     table: object
@@ -183,6 +185,7 @@ class Traced:
     sci: np.ndarray
     var: np.ndarray
     var_row: np.ndarray
+    background_region: object = None
 
 
 def trace_and_background(log, exposure, d1, folder, choice, background_paths=()):
@@ -212,14 +215,24 @@ def trace_and_background(log, exposure, d1, folder, choice, background_paths=())
     trace_x = table_x + dx
     rows = _spectrum_rows(wavelength, trace_x, nx)
     variant = choice["spec_background"]
-    sci, var, var_row = log.run("spec_background", variant, d1.rate, var, trace_x, sky,
-                                resolve=lambda: (_nod_backgrounds(background_paths, exposure, folder, choice),))
+    nods = []  # the other nods, calibrated, when the step resolves them
+
+    def resolve_nods():
+        nods.extend(_nod_backgrounds(background_paths, exposure, folder, choice))
+        return (nods,)
+
+    sci, var, var_row = log.run("spec_background", variant, d1.rate, var, trace_x, sky, resolve=resolve_nods)
+    table_rows = np.where(_spectrum_rows(wavelength, table_x, nx), table_x, np.nan)
+    found = [extract1d.locate(rate, v, d1.dq, table_rows, sky, search) for rate, v in nods]
+    other_dx = [d - dx for d, s in found if s >= extract1d.LOCATE_MIN_SNR]
+    ran = variant if log.record("spec_background").status == "COMPLETE" and len(other_dx) == len(nods) else "none"
     if background_paths and variant in ("auto", "nod"):
         names = ", ".join(Path(p).name for p in background_paths)
         log.note("spec_background", f"spec_background: nod background {names}")
     elif variant == "auto":
         log.note("spec_background", "spec_background: auto ran columns (no nod background)")
-    return Traced(table, wavelength, trace_x, dx, rows, sci, var, var_row)
+    return Traced(table, wavelength, trace_x, dx, rows, sci, var, var_row,
+                  lrs_sky_loss.region(ran, nods, np.where(rows, trace_x, np.nan), sky, other_dx))
 
 
 def source_position(traced, choice):
@@ -260,7 +273,8 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
     spectrum = log.run("extract_1d", choice["extract_1d"], sci, var, t.var_row, dq, trace)
     source_xy = source_position(t, choice)
     spectrum, photom, unit, files = lrs_photom.run(log, exposure, folder, choice, spectrum, t.wavelength,
-                                                   np.where(t.rows, t.trace_x, np.nan), source_xy[0] - t.table.x_ref)
+                                                   np.where(t.rows, t.trace_x, np.nan), source_xy[0] - t.table.x_ref,
+                                                   t.background_region)
     x1d = x1d_product(d1.rate_model, t.wavelength, spectrum, (d1.rate - t.sci) * photom[:, None], t.rows, source_xy)
     lrs_photom.label(x1d, unit, files)
     x1d.meta.ref_file.specwcs.name = t.table.filename

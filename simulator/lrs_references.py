@@ -70,8 +70,10 @@ PHOTOM_ROW_STEP = 0.25
 PHOTOM_MARGIN_ROWS = 2
 #: Wavelengths (um) of the APCORR and PATHLOSS tables.
 APCORR_WAVELENGTHS_UM = np.round(np.arange(5.0, 14.01, 0.1), 2)
-#: Widest aperture of the APCORR table, pixels.
-MAX_WIDTH_PIX = 40
+#: Widest aperture of the APCORR table, pixels: wide enough to give the PSF's share in a
+#: background region, a sky 20-33 px from the trace needing 67-px boxes (within the
+#: monochromatic PSF's 101-px stamp).
+MAX_WIDTH_PIX = 80
 #: PATHLOSS grid: step (pixels) of the source positions along and across the slit.
 PATHLOSS_STEP_PIX = (2.0, 0.25)
 
