@@ -138,3 +138,19 @@ def test_a_drift_of_the_reference_pixels_alone_changes_no_correction():
     out_drift, notes_drift = cal_emi.correct_joint(data + drift, gdq, pixeldq, truth.read_noise, truth.gain, case)
     np.testing.assert_allclose(out_drift - drift, out, atol=1e-3)
     assert notes_drift == notes
+
+
+@pytest.mark.parametrize("nints,ngroups,rate", [(1, 5, "shared"), (3, 4, "shared"), (4, 3, "none"),
+                                                (3, 5, "per_integration")])
+def test_the_ramp_projection_is_the_least_squares_projector(nints, ngroups, rate):
+    """``_project`` equals I - X pinv(X), X the per-integration intercepts and the rate (one
+    shared, one per integration, or none): the N x N projector it never builds."""
+    k = np.arange(ngroups, dtype=float)
+    X = np.kron(np.eye(nints), np.ones((ngroups, 1)))
+    if rate == "shared":
+        X = np.hstack([X, np.tile(k, nints)[:, None]])
+    elif rate == "per_integration":
+        X = np.hstack([X, np.kron(np.eye(nints), k[:, None])])
+    P = np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
+    Y = np.random.default_rng(0).standard_normal((nints * ngroups, 7))
+    np.testing.assert_allclose(cal_emi._project(Y, nints, ngroups, rate), P @ Y, atol=1e-12)
