@@ -285,11 +285,21 @@ class _Basis:
         return np.ascontiguousarray(z.real), np.ascontiguousarray(z.imag)
 
 
-def _accumulate(Rw, wq, o, basis):
+def _part(Rw, wq, o):
+    """A class's aggregated ramps as :func:`_accumulate` takes them, with ``Rw`` summed over the read times.
+
+    That sum does not depend on the frequencies: taken once, not at each of the frequency
+    scan's solves (a pass over the whole cache each).
+    """
+    return Rw, wq, o, Rw.sum(axis=1, dtype=np.float64)
+
+
+def _accumulate(Rw, wq, o, rsum, basis):
     """The sums over pixels the normal equations need (additive over pixel blocks).
 
     From ``Rw``, the weighted projected ramps summed over the pixels that share a read time
-    (the 4 outputs), ``wq`` their summed weights and ``o`` their clock offsets.
+    (the 4 outputs), ``wq`` their summed weights, ``o`` their clock offsets and ``rsum``
+    the sum of ``Rw`` over them (:func:`_part`).
     """
     c, s = basis.pixel_trig(o)
     U = basis.G.T.astype(Rw.dtype) @ Rw  # in the cache's float32 when from it: no float64 copy of the cache
@@ -299,7 +309,7 @@ def _accumulate(Rw, wq, o, basis):
     b[1::2] = np.sum(s * u0 + c * u1, axis=1)
     F = np.concatenate([c, s])
     return {"b": b, "gram": np.einsum("ip,jp->ij", F * wq, F),  # einsum: BLAS threads stall on this shape
-            "sumc": c @ wq, "sums": s @ wq, "rsum": Rw.sum(axis=1, dtype=np.float64), "W": float(wq.sum())}
+            "sumc": c @ wq, "sums": s @ wq, "rsum": rsum, "W": float(wq.sum())}
 
 
 def _accumulate_classes(classes, basis):
@@ -430,15 +440,16 @@ class _JointFit:
     def aggregate(self, Y, w, sl):
         """Weighted projected ramps and weights summed over the pixels read at the same time.
 
-        With their clock offsets: ``(Rw, wq, o)`` for the science and the reference read times
-        apart (None for a class with none), from the ramps ``Y`` of slice ``sl``.  The pixels
+        With their clock offsets and sums (:func:`_part`): ``(Rw, wq, o, rsum)`` for the science
+        and the reference read times apart (None for a class with none), from the ramps ``Y``
+        of slice ``sl``.  The pixels
         read at one time share a class and so a projector P, and sum_p w_p P y_p = P sum_p
         w_p y_p: the ramps are summed first and projected after, a quarter of the work.
         """
         q = self.Q
         Yw, wq, o = (Y * w).reshape(self.N, -1, q).sum(axis=2), w.reshape(-1, q).sum(axis=1), self.o[sl][::q]
         ref = self.reference[sl][::q]
-        return tuple((P(Yw[:, m]), wq[m], o[m]) if m.any() else None
+        return tuple(_part(P(Yw[:, m]), wq[m], o[m]) if m.any() else None
                      for P, m in zip(self.projectors, (~ref, ref), strict=True))
 
     def prepare(self, basis):
@@ -468,11 +479,12 @@ class _JointFit:
         for sl, Y in self.blocks():
             for c, part in enumerate(self.aggregate(Y, self.weight[sl], sl)):
                 if part is not None:
-                    Rw, wq, _ = part
+                    Rw, wq = part[:2]
                     columns = slice(start[c], start[c] + wq.size)
                     offset = 0.0 if offsets[c] is None else np.outer(offsets[c], wq)
                     self.cached[c][0][:, columns], self.cached[c][1][columns] = Rw - offset, wq
                     start[c] = columns.stop
+        self.cached = tuple(None if part is None else _part(*part) for part in self.cached)
 
     def make_sample(self):
         """The aggregated projected ramps of a sample of read times, for the frequency scan.
@@ -481,7 +493,7 @@ class _JointFit:
         """
         ref = self.reference[:: self.Q]
         taken = np.arange(ref.size) % max(1, ref.size // SCAN_PIXELS) == 0
-        self.sample = tuple(None if part is None or not taken[m].any() else tuple(x[..., taken[m]] for x in part)
+        self.sample = tuple(None if part is None or not taken[m].any() else _part(*(x[..., taken[m]] for x in part[:3]))
                             for part, m in zip(self.cached, (~ref, ref), strict=True))
 
     def sums(self, basis, sample=False):
