@@ -391,11 +391,12 @@ def describe_exposure(meta, observation):
 
 
 def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
-    """Write the LRS SPECWCS: ``perfect`` the true table, ``measured`` the testbed's wavelength
-    calibration of the flight table (:mod:`simulator.lrs_wavecal`, from ``references_rng``).
+    """Write the LRS SPECWCS and the flux calibration's references.
 
-    And the flux calibration's PHOTOM, APCORR and (slit) PATHLOSS
-    (:mod:`simulator.lrs_references`, the PHOTOM tabulated on the written SPECWCS).
+    The SPECWCS: ``perfect`` the true table, ``measured`` the testbed's wavelength
+    calibration of the flight table (:mod:`simulator.lrs_wavecal`, from ``references_rng``).
+    The flux calibration's PHOTOM, APCORR and (slit) PATHLOSS:
+    :mod:`simulator.lrs_references`, the PHOTOM tabulated on the written SPECWCS.
 
     Returns
     -------
@@ -413,8 +414,11 @@ def write_references(folder, scene, observation, options, effects, truth, light,
 
 
 def wavecal_exposure(table, mode, options, rng):
-    """The wavelength calibration exposure (:mod:`simulator.lrs_wavecal`): its line source at the
-    reference point through the true trace ``table`` (and the slit), on its sky, in electrons."""
+    """The wavelength calibration exposure (:mod:`simulator.lrs_wavecal`), in electrons.
+
+    Its line source at the reference point through the true trace ``table`` (and the slit),
+    on its sky.
+    """
     shape = readout.subarray(lrs.SUBARRAYS[mode]).shape
     expected = render_background(table, mode, shape, lrs_wavecal.SKY_MJY_SR)
     expected += render_source(table, lrs_wavecal.line_source(), shape,

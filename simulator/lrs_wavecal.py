@@ -70,7 +70,7 @@ def observe(expected_e_per_s, exposure_s, rng):
 
 
 def box_spectrum(electrons, flight):
-    """Sky-subtracted box sums about the flight trace: ``(rows, counts, variance)`` for the table's rows in the frame."""
+    """Sky-subtracted box sums about the flight trace: ``(rows, counts, variance)``, the table's rows in the frame."""
     ny, nx = electrons.shape
     lo, hi = flight.row_range
     rows = np.arange(max(int(np.ceil(lo)), 0), min(int(np.floor(hi)), ny - 1) + 1)

@@ -336,8 +336,10 @@ def test_the_lrs_suite_is_two_lrs_scenarios_the_lrs_anchor_expects():
     assert list(facts["lines"]) == [5, 5]
     anchor = next(t for t in load_targets() if t.id == "ANCHOR-LRS-WAVE")
     assert sorted(expected_from(anchor, facts)) == sorted(facts["name"])
-    for name in ("quick", "default"):
-        assert set(scenario_facts(load_suite(name).scenarios)["mode"]) == {"imager"}
+    gating = [t for t in load_targets() if t.id in ("LRS-WAVE-1", "LRS-FLUX-1", "LRS-DROPOUT-1", "LRS-TSO-1")]
+    default = scenario_facts(load_suite("default").scenarios)
+    assert {"lrs_slit", "lrs_slitless"} <= set(default["mode"])
+    assert all(expected_from(t, default) for t in gating)  # issue 15: each LRS target has data in the default suite
     assert parse_suite("[suite]\nseeds = [0]\n" + scenario_toml(suite.scenarios[1])).scenarios == suite.scenarios[1:]
 
 

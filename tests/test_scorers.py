@@ -20,7 +20,8 @@ def test_spectra_per_integration_and_cubes_are_registered_without_a_scorer_yet()
         assert scorers.SCORERS[kind] == ()
     assert scorers.score_products(None, {scorers.SPECTRA_PER_INTEGRATION: "a_x1dints.fits",
                                          scorers.CUBE: "a_s3d.fits"}) == []
-    assert [s.score.__name__ for s in scorers.SCORERS[scorers.SPECTRUM1D]] == ["score_x1d", "score_dropouts", "score_flux"]
+    names = [s.score.__name__ for s in scorers.SCORERS[scorers.SPECTRUM1D]]
+    assert names == ["score_x1d", "score_dropouts", "score_flux"]
 
 
 def test_score_products_refuses_unregistered_types_and_missing_companions():

@@ -167,6 +167,6 @@ def test_builtin_suites_quick_default_full():
     quick, default, full, emi = (load_suite(n) for n in ("quick", "default", "full", "emi"))
     assert {s.observation.subarray for s in emi.scenarios} == {"SUB128"}  # the EMI study: residual vs ngroups
     assert sorted(s.observation.ngroups for s in emi.scenarios) == [3, 5, 8, 10, 20]
-    assert len(quick.scenarios) * len(quick.seeds) <= 4 < len(default.scenarios) * len(default.seeds)
+    assert len(quick.scenarios) * len(quick.seeds) <= 6 < len(default.scenarios) * len(default.seeds)
     assert {s.observation.filter for s in full.scenarios} == set(imager.FILTERS)
     assert len(full.seeds) >= 10 and {s.observation.readpatt for s in full.scenarios} == {"FASTR1", "SLOWR1"}

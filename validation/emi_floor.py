@@ -43,10 +43,13 @@ MAX_PIXELS = 50_000  # pixels the sums are taken over (a regular sample beyond t
 
 
 def _project(v, nints, ngroups, rate=True):
-    """``P v`` along axis 0 (``nints * ngroups`` reads): P projects off each integration's
+    """``P v`` along axis 0 (``nints * ngroups`` reads).
+
+    P projects off each integration's
     intercept and, with ``rate``, one slope common to all integrations.  The intercepts and
     the centred slope are orthogonal, so P v is v less its mean per integration less its
-    projection on the centred read index: O(N) per column, not the N x N projector."""
+    projection on the centred read index: O(N) per column, not the N x N projector.
+    """
     shape = v.shape
     v = v.reshape((nints, ngroups) + shape[1:])
     v = v - v.mean(axis=1, keepdims=True)

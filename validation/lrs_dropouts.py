@@ -49,10 +49,17 @@ from astropy import constants
 
 from miri_testbed.instrument import lrs
 from miri_testbed.simulator import psf
-from miri_testbed.simulator.spectra import SourceSpectrum, spectrum_from_dict
 
-from .lrs_score import FWHM_PER_SIGMA, MIN_HALF_WINDOW, WINDOW_SIGMA, expected_sigma_rows, read_x1d, row_fractions
-from .score import ScoreInputError, as_truth
+from .lrs_score import (
+    FWHM_PER_SIGMA,
+    MIN_HALF_WINDOW,
+    WINDOW_SIGMA,
+    expected_sigma_rows,
+    lrs_truth,
+    read_x1d,
+    row_fractions,
+    source_continuum,
+)
 
 METRICS = ("lrs_dropouts", "lrs_dropout_rows")
 #: Pairs of rows whose median ratio scales the truth's shape.
@@ -117,9 +124,12 @@ def dropouts(spectrum, shape, scored, lines):
 
 
 def line_spread(wavelength_um):
-    """The share of an unresolved line's light in the row ``r`` rows from its own, the most over
-    four placements of its centre within its row and over both sides: the simulator's
-    monochromatic PSF summed across (its wings included), ``r = 0 .. MONOCHROMATIC_STAMP // 2``."""
+    """The share of an unresolved line's light in the row ``r`` rows from its own.
+
+    The most over four placements of its centre within its row and over both sides: the
+    simulator's monochromatic PSF summed across (its wings included), ``r = 0 ..
+    MONOCHROMATIC_STAMP // 2``.
+    """
     s, half = psf.OVERSAMPLE, psf.MONOCHROMATIC_STAMP // 2
     profile = np.concatenate([np.zeros(s), psf.monochromatic(wavelength_um).sum(axis=1), np.zeros(s)])
     centre = profile.size // 2  # the PSF's centre, a boundary between samples
@@ -133,10 +143,13 @@ def line_spread(wavelength_um):
 
 
 def line_rows(spectrum, lines, shape):
-    """Rows a true line of the source reaches (module docstring): its window, and beyond it every
-    row whose expected share of an emission line's light exceeds :data:`LINE_LIGHT_SIGMA` of the
-    row's own noise, ``N_line s(r) > LINE_LIGHT_SIGMA T_i FLUX_ERROR_i / FLUX_i``
-    (``N_line``: its photons s^-1 m^-2, truth ``flux_w_m2``; ``s``: :func:`line_spread`)."""
+    """Rows a true line of the source reaches (module docstring).
+
+    Its window, and beyond it every row whose expected share of an emission line's light
+    exceeds :data:`LINE_LIGHT_SIGMA` of the row's own noise,
+    ``N_line s(r) > LINE_LIGHT_SIGMA T_i FLUX_ERROR_i / FLUX_i`` (``N_line``: its photons
+    s^-1 m^-2, truth ``flux_w_m2``; ``s``: :func:`line_spread`).
+    """
     n = spectrum.wavelength.size
     u = np.arange(n)
     near = np.zeros(n, bool)
@@ -178,21 +191,14 @@ def score_dropouts(truth, x1d_path):
         A truth of another mode, an x1d :func:`validation.lrs_score.read_x1d` refuses, or a
         spectrum of a source the truth does not have.
     """
-    truth = as_truth(truth, ("LINES",))
-    if truth.config.get("mode") not in lrs.SUBARRAYS:
-        raise ScoreInputError(f"{truth.path}: the dropout scorer reads LRS exposures; this one is "
-                              f"{truth.config.get('mode')!r}")
-    sources = truth.config["scene"]["sources"]
+    truth = lrs_truth(truth, ("LINES",), "dropout")
     lines = truth.table("LINES")
     rows = []
     for spectrum in read_x1d(x1d_path):
-        if not 0 <= spectrum.source_id < len(sources):
-            raise ScoreInputError(f"{x1d_path}: spectrum of source {spectrum.source_id}, the truth has "
-                                  f"{len(sources)} source(s)")
+        continuum = source_continuum(truth, spectrum, x1d_path)
         order = np.argsort(spectrum.wavelength)
         spectrum = replace(spectrum, wavelength=spectrum.wavelength[order], flux=spectrum.flux[order],
                            error=spectrum.error[order], usable=spectrum.usable[order])
-        continuum = SourceSpectrum(spectrum_from_dict(sources[spectrum.source_id]["spectrum"]).continuum)
         shape = blurred_shape(spectrum.wavelength, continuum)
         near = line_rows(spectrum, lines[np.asarray(lines["source_id"]) == spectrum.source_id], shape)
         if not spectrum.per_row:  # a flux density: the continuum's own, smooth across rows

@@ -28,12 +28,9 @@ import numpy as np
 from astropy import constants
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.instrument import lrs
 from miri_testbed.simulator import lrs_references
-from miri_testbed.simulator.spectra import SourceSpectrum, spectrum_from_dict
 
-from .lrs_score import MIN_HALF_WINDOW, WINDOW_SIGMA, expected_sigma_rows, read_x1d
-from .score import ScoreInputError, as_truth
+from .lrs_score import MIN_HALF_WINDOW, WINDOW_SIGMA, expected_sigma_rows, lrs_truth, read_x1d, source_continuum
 
 METRICS = ("lrs_flux_ratio", "lrs_flux_ratio_error", "lrs_flux_ratio_median")
 #: Width of the wavelength bins, um.
@@ -123,23 +120,16 @@ def score_flux(truth, x1d_path, source_id=None):
         A truth of another mode, an x1d :func:`validation.lrs_score.read_x1d` refuses, or a
         spectrum of a source the truth does not have.
     """
-    truth = as_truth(truth, ("LINES",))
-    if truth.config.get("mode") not in lrs.SUBARRAYS:
-        raise ScoreInputError(f"{truth.path}: the flux scorer reads LRS exposures; this one is "
-                              f"{truth.config.get('mode')!r}")
-    sources = truth.config["scene"]["sources"]
+    truth = lrs_truth(truth, ("LINES",), "flux")
     lines = truth.table("LINES")
     rows = []
     for spectrum, unit in zip(read_x1d(x1d_path, source_id), _units(x1d_path), strict=True):
         if unit.strip().lower() != "jy":
             continue  # not flux calibrated
-        if not 0 <= spectrum.source_id < len(sources):
-            raise ScoreInputError(f"{x1d_path}: spectrum of source {spectrum.source_id}, the truth has "
-                                  f"{len(sources)} source(s)")
+        continuum = source_continuum(truth, spectrum, x1d_path)
         order = np.argsort(spectrum.wavelength)
         lam, flux, error, usable = (a[order] for a in (spectrum.wavelength, spectrum.flux, spectrum.error,
                                                          spectrum.usable))
-        continuum = SourceSpectrum(spectrum_from_dict(sources[spectrum.source_id]["spectrum"]).continuum)
         centres = np.asarray(lines["centre_um"], float)[np.asarray(lines["source_id"]) == spectrum.source_id]
         true = row_truth_jy(lam, continuum)
         spread = line_light(lam, lines[np.asarray(lines["source_id"]) == spectrum.source_id],

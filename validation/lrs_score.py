@@ -100,14 +100,14 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from astropy import constants
-from astropy import units
+from astropy import constants, units
 from scipy.interpolate import CubicSpline
 from scipy.optimize import curve_fit
 from scipy.special import ndtr
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq, lrs
+from miri_testbed.simulator.spectra import SourceSpectrum, spectrum_from_dict
 
 from .score import ScoreInputError, as_truth
 
@@ -413,6 +413,31 @@ def score_line(spectrum, line, other_centres_um):
     return LineScore(float(snr), fit, float(spline(fit.centre)), abs(float(spline(fit.centre, 1))) * fit.centre_err)
 
 
+def lrs_truth(truth, components, scorer):
+    """The truth (with ``components``) of an LRS exposure, for the ``scorer`` named; another mode's is refused."""
+    truth = as_truth(truth, components)
+    mode = truth.config.get("mode")
+    if mode not in lrs.SUBARRAYS:
+        raise ScoreInputError(f"{truth.path}: the {scorer} scorer reads LRS exposures ({', '.join(lrs.SUBARRAYS)}); "
+                              f"this one is {mode!r}")
+    return truth
+
+
+def source_continuum(truth, spectrum, x1d_path):
+    """The true continuum (its lines left out) of the source ``spectrum`` was extracted for.
+
+    Raises
+    ------
+    ScoreInputError
+        A spectrum of a source the truth does not have.
+    """
+    sources = truth.config["scene"]["sources"]
+    if not 0 <= spectrum.source_id < len(sources):
+        raise ScoreInputError(f"{x1d_path}: spectrum of source {spectrum.source_id}, the truth has "
+                              f"{len(sources)} source(s)")
+    return SourceSpectrum(spectrum_from_dict(sources[spectrum.source_id]["spectrum"]).continuum)
+
+
 def placement_error_um(truth, source_id, wavelength_um):
     """The wavelength error a source's offset across the dispersion alone makes, um (module docstring)."""
     trace, sources = truth.table("TRACE"), truth.table("SOURCES")
@@ -446,11 +471,7 @@ def score_x1d(truth, x1d_path, source_id=None):
     ScoreInputError
         A truth of another mode, or an x1d :func:`read_x1d` refuses.
     """
-    truth = as_truth(truth, TRUTH)
-    mode = truth.config.get("mode")
-    if mode not in lrs.SUBARRAYS:
-        raise ScoreInputError(f"{truth.path}: the x1d scorer reads LRS exposures ({', '.join(lrs.SUBARRAYS)}); "
-                              f"this one is {mode!r}")
+    truth = lrs_truth(truth, TRUTH, "x1d")
     lines = truth.table("LINES")
     rows, expected, lost = [], 0, 0
     for spectrum in read_x1d(x1d_path, source_id):
