@@ -18,11 +18,13 @@ IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "flux_ratio_saturated"
          "flux_ratio_isolated": 1.0, "flux_ratio_blended": 1.0,
          "pull_mean": 0.0, "pull_std": 1.0, "pull_rms": 1.0,
          "rate_bias_sigma": 0.0, "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0,
-         "cr_pull_std": 1.0, "lrs_wavelength_error": 0.0}
+         "cr_pull_std": 1.0, "lrs_wavelength_error": 0.0, "lrs_wavelength_error_calibration": 0.0,
+         "lrs_flux_ratio": 1.0, "lrs_flux_ratio_median": 1.0, "lrs_tso_depth_pull": 0.0}
 LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", "false_detections",
          "false_flag_rate", "clean_scatter_over_crb",
          "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction",
-         "emi_residual_over_floor", "pull_outlier_fraction", "lrs_lines_lost"}
+         "emi_residual_over_floor", "pull_outlier_fraction", "lrs_lines_lost", "lrs_dropouts",
+         "lrs_tso_scatter_over_limit", "lrs_tso_white_scatter_ppm"}
 HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
@@ -30,7 +32,9 @@ NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "emi_residual_floor", "emi_residual_floor_cr",  # set by the exposure, not the algorithm
               "nearest_neighbour_pix", "contamination",  # how crowded the scene is
               "lrs_lines_expected", "lrs_line_snr",  # how much the spectrum holds
-              "lrs_wavelength_error_kms", "lrs_wavelength_pull"}  # lrs_wavelength_error (judged) rescaled
+              "lrs_wavelength_error_kms", "lrs_wavelength_pull",  # lrs_wavelength_error (judged) rescaled
+              "lrs_dropout_rows", "lrs_flux_ratio_error",  # how much the spectrum holds
+              "lrs_tso_depth_error_ppm"}  # the depth's stated error: set by the exposure
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.
 EVENT_VALUED_BIN = {"shower_flagged_fraction"}
