@@ -26,10 +26,9 @@ from miri_testbed.calibration.products import software_version
 from miri_testbed.instrument.files import write_text
 from miri_testbed.simulator import ReferenceOptions, simulate
 
-from . import gate
+from . import gate, scorers
 from . import targets as target_table
 from .compare import compare, write_comparison
-from .lrs_score import score_x1d
 from .metrics import undirected
 from .report import write_report
 from .results import ResultsError, read_results, select_set
@@ -130,7 +129,7 @@ def cmd_score(args):
     if args.cat is not None:
         rows, _ = score(args.truth, args.rate, args.cat)
     else:
-        rows = score_rate(args.truth, args.rate) + score_x1d(args.truth, args.x1d)
+        rows = score_rate(args.truth, args.rate) + scorers.score_products(args.truth, {scorers.SPECTRUM1D: args.x1d})
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
     frame["unit"] = frame["unit"].fillna("")
