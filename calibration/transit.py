@@ -49,8 +49,10 @@ whole model is fitted by non-linear weighted least squares (``scipy.optimize.lea
 trust-region reflective, weights ``1/sigma^2``).
 
 **Errors.**  From the least-squares covariance ``(J^T J)^+`` at the solution (``J``: the
-weighted residuals' Jacobian; a pseudo-inverse, so that a settling term the data do not
-constrain, ``A ~ 0`` leaving ``tau`` free, costs nothing), scaled by the reduced
+weighted residuals' Jacobian, of the light curve over its median, each column scaled to
+unit norm before the pseudo-inverse and back after it, so that its cut sees only a real
+degeneracy and not the parameters' units; a column of zeros, ``tau`` when ``A = 0``,
+and a parameter held at a bound are left out, as fixed), scaled by the reduced
 chi-square ``chi2 / (N - k)``: the errors follow the measured scatter of the residuals,
 not only the stated errors (Bevington & Robinson, ch. 8).  The depth is ``p^2`` (what the
 truth tabulates: the planet's area over the star's); ``rp_rs`` is ``sqrt(max(d, 0))``
@@ -300,7 +302,8 @@ def fit(time, flux, error, t_start, ephemeris, settling=True, shape=None):
         raise CalibrationInputError(f"a transit fit of {len(free)} parameters needs at least {2 * len(free)} "
                                     f"usable points, got {t.size}")
     s_start = (t_start - t_mid) / span
-    c0 = float(np.median(y))
+    norm = float(np.median(y)) or 1.0  # the fit runs on y / norm: every parameter near unity or below
+    y, e = y / norm, e / norm
     tau0 = fixed.get("tau", TAU_START_FRACTION) if settling else 0.0
     if "t0" in fixed:
         t0_start, depth_start = fixed["t0"], shape.depth
@@ -308,10 +311,10 @@ def fit(time, flux, error, t_start, ephemeris, settling=True, shape=None):
         t0_mjd, amp = _grid_t0(t, y, 1.0 / e, t_start, t_mid, ephemeris, tau0 * span, 0.1)
         t0_mjd = ephemeris.t0_mjd if ephemeris.t0_mjd is not None else t0_mjd
         t0_start, depth_start = (t0_mjd - t_mid) / span, 0.01 * amp  # the deficit scales as the depth (trial 0.01)
-    start = {"depth": depth_start, "t0": t0_start, "c0": c0, "c1": 0.0, "A": 0.0, "tau": tau0}
+    start = {"depth": depth_start, "t0": t0_start, "c0": 1.0, "c1": 0.0, "A": 0.0, "tau": tau0}
     lower = {"depth": -0.25, "t0": -1.0, "c0": -np.inf, "c1": -np.inf, "A": -1.0, "tau": 1e-3}
     upper = {"depth": 0.25, "t0": 1.0, "c0": np.inf, "c1": np.inf, "A": 1.0, "tau": 100.0}
-    scale = {"depth": 1e-3, "t0": 1e-3, "c0": abs(c0) * 1e-3 or 1.0, "c1": 1e-3, "A": 1e-3, "tau": 0.1}
+    scale = {"depth": 1e-3, "t0": 1e-3, "c0": 1e-3, "c1": 1e-3, "A": 1e-3, "tau": 0.1}
 
     def model(x, times):
         v = {**fixed, **dict(zip(free, x, strict=True))}
@@ -324,22 +327,28 @@ def fit(time, flux, error, t_start, ephemeris, settling=True, shape=None):
                            x_scale=[scale[n] for n in free], method="trf")
     dof = max(t.size - len(free), 1)
     chi2_red = float(np.sum(result.fun**2) / dof)
-    cov = np.linalg.pinv(result.jac.T @ result.jac, rcond=1e-12) * chi2_red
+    # the covariance of the columns scaled to unit norm (the parameters' units differ by orders of magnitude,
+    # and a pseudo-inverse's cut must see only a real degeneracy); a parameter held at a bound is fixed there
+    norms = np.linalg.norm(result.jac, axis=0)
+    use = (result.active_mask == 0) & (norms > 0)
+    scaled = result.jac[:, use] / norms[use]
+    cov = np.full((len(free), len(free)), np.nan)
+    cov[np.ix_(use, use)] = np.linalg.pinv(scaled.T @ scaled, rcond=1e-12) / np.outer(norms[use], norms[use]) * chi2_red
     v = {**fixed, **dict(zip(free, map(float, result.x), strict=True))}
     sigma = {n: float(np.sqrt(cov[k, k])) for k, n in enumerate(free)}
     sigma.update({n: np.nan for n in fixed})
     depth, sigma_d = v["depth"], sigma["depth"]
     p = np.sqrt(max(depth, 0.0))
     # back to MJD and days: t0 = t_mid + t0' span, tau = tau' span, c1 = c1' / span
-    params = {"depth": depth, "rp_rs": float(p), "t0_mjd": t_mid + v["t0"] * span, "c0": v["c0"],
+    params = {"depth": depth, "rp_rs": float(p), "t0_mjd": t_mid + v["t0"] * span, "c0": v["c0"] * norm,
               "c1": v["c1"] / span}
     errors = {"depth": sigma_d, "rp_rs": sigma_d / (2.0 * p) if p > 0 else np.nan, "t0_mjd": sigma["t0"] * span,
-              "c0": sigma["c0"], "c1": sigma["c1"] / span}
+              "c0": sigma["c0"] * norm, "c1": sigma["c1"] / span}
     if settling:
         params.update(A=v["A"], tau_days=v["tau"] * span)
         errors.update(A=sigma["A"], tau_days=sigma["tau"] * span)
     full = np.full(time.shape, np.nan)
-    full[good] = model(result.x, time[good])
+    full[good] = model(result.x, time[good]) * norm
     return TransitFit(params, errors, depth, sigma_d, full, chi2_red, int(t.size),
                       float(np.std(y / model(result.x, t) - 1.0)), {PUBLIC[k]: params[PUBLIC[k]] for k in fixed})
 

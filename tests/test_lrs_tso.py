@@ -96,15 +96,16 @@ def test_depth_errors_follow_the_scatter_of_a_minutes_long_transit(noise):
 
     A finite-difference step relative to ``t0`` (~1.5e-8 x 60000 d = 80 s) or errors that
     scale with the fitted radius (``2 p sigma_p``, small where the fitted depth is) would
-    make these pulls several times too narrow.
+    make these pulls several times too narrow; the light is in DN/s as the white light's
+    (~1.8e5), whose scale the covariance must not confuse with a degeneracy.
     """
     eph = transit.Ephemeris(period_days=0.01, a_rs=3.0, inclination_deg=90.0, u1=0.1, u2=0.05)
     rng = np.random.default_rng(11)
     t = 60000.0 + (np.arange(200) + 0.5) * 0.955 / 86400
-    true = transit.transit(t, 0.1, 60000.0 + 95.4 / 86400, eph) * (1 - 0.005 * np.exp(-(t - 60000.0) / 0.014))
+    true = 1.8e5 * transit.transit(t, 0.1, 60000.0 + 95.4 / 86400, eph) * (1 - 0.005 * np.exp(-(t - 60000.0) / 0.014))
     pulls = []
     for _ in range(40):
-        f = transit.fit(t, true * (1 + noise * rng.standard_normal(t.size)), np.full(t.size, noise), 60000.0, eph)
+        f = transit.fit(t, true * (1 + noise * rng.standard_normal(t.size)), true * noise, 60000.0, eph)
         pulls.append((f.depth - 0.01) / f.depth_error)
     # 40 draws: the mean's standard error is 0.16, the width's 0.11
     assert abs(np.mean(pulls)) < 0.55
