@@ -18,7 +18,7 @@ with this tree's ``white_light`` and ``transit_fit`` defaults as :func:`calibrat
 does, then scores them (:func:`validation.lrs_tso_score.score_transit`): the transit fit
 re-measured without simulating and extracting again.
 
-    python benchmarks/lrs_tso_accuracy.py RESULTS [RESULTS ...] [--refit GLOB ...] [--record]
+    python benchmarks/lrs_tso_accuracy.py RESULTS [RESULTS ...] [--refit GLOB ... [--variant linear]] [--record]
 """
 import argparse
 import glob
@@ -46,7 +46,7 @@ def read(path):
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
-def refit(pattern):
+def refit(pattern, variant="ramp"):
     """The metrics of kept cells (module docstring, ``--refit``) as a results table."""
     from astropy.table import Table
     from stdatamodels.jwst import datamodels as dm
@@ -60,7 +60,7 @@ def refit(pattern):
             flux, error, dq = (np.asarray(spec[c]) for c in ("FLUX", "FLUX_ERROR", "DQ"))
             mid, t_start = np.asarray(times["int_mid_MJD_UTC"], float), float(times["int_start_MJD_UTC"][0])
         ephemeris = transit.read_ephemeris(folder / f"{name}_ephemeris.toml")
-        curve, fit = registry.get("white_light", "sum"), registry.get("transit_fit", "ramp")
+        curve, fit = registry.get("white_light", "sum"), registry.get("transit_fit", variant)
         white = curve(wave, flux, error, dq, lrs.WHITE_LIGHT_RANGE_UM)
         white_fit = fit(mid, white.flux, white.error, t_start, ephemeris)
         table = [("white", *lrs.WHITE_LIGHT_RANGE_UM, white_fit.depth, white_fit.depth_error)]
@@ -112,12 +112,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="*", help="report folders, metrics.csv, study folders or results.parquet")
     parser.add_argument("--refit", nargs="+", default=[], metavar="GLOB", help="kept cell folders to refit")
+    parser.add_argument("--variant", default="ramp", help="transit_fit variant of --refit (default ramp)")
     parser.add_argument("--record", action="store_true", help="write the result to benchmarks/results/")
     args = parser.parse_args(argv)
-    table = pd.concat([read(p) for p in args.results] + [refit(g) for g in args.refit], ignore_index=True)
+    table = pd.concat([read(p) for p in args.results] + [refit(g, args.variant) for g in args.refit], ignore_index=True)
     table = table[table.metric.str.startswith("lrs_tso_")]
     rng = np.random.default_rng(RNG_SEED)
-    lines = [f"# lrs_tso accuracy over seeds from {', '.join(args.results + [f'{g} (refitted)' for g in args.refit])}"]
+    sources = args.results + [f"{g} (refitted, transit_fit={args.variant})" for g in args.refit]
+    lines = [f"# lrs_tso accuracy over seeds from {', '.join(sources)}"]
     for scenario, rows in table.groupby("scenario"):
         lines += summarise(rows, scenario, rng)
     if table.scenario.nunique() > 1:
