@@ -52,7 +52,7 @@ trust-region reflective, weights ``1/sigma^2``).
 weighted residuals' Jacobian, of the light curve over its median, each column scaled to
 unit norm before the pseudo-inverse and back after it, so that its cut sees only a real
 degeneracy and not the parameters' units; a column of zeros, ``tau`` when ``A = 0``,
-and a parameter held at a bound are left out, as fixed), scaled by the reduced
+is left out, as fixed), scaled by the reduced
 chi-square ``chi2 / (N - k)``: the errors follow the measured scatter of the residuals,
 not only the stated errors (Bevington & Robinson, ch. 8).  The depth is ``p^2`` (what the
 truth tabulates: the planet's area over the star's); ``rp_rs`` is ``sqrt(max(d, 0))``
@@ -328,9 +328,9 @@ def fit(time, flux, error, t_start, ephemeris, settling=True, shape=None):
     dof = max(t.size - len(free), 1)
     chi2_red = float(np.sum(result.fun**2) / dof)
     # the covariance of the columns scaled to unit norm (the parameters' units differ by orders of magnitude,
-    # and a pseudo-inverse's cut must see only a real degeneracy); a parameter held at a bound is fixed there
+    # and a pseudo-inverse's cut must see only a real degeneracy)
     norms = np.linalg.norm(result.jac, axis=0)
-    use = (result.active_mask == 0) & (norms > 0)
+    use = norms > 0
     scaled = result.jac[:, use] / norms[use]
     cov = np.full((len(free), len(free)), np.nan)
     cov[np.ix_(use, use)] = np.linalg.pinv(scaled.T @ scaled, rcond=1e-12) / np.outer(norms[use], norms[use]) * chi2_red
