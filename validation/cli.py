@@ -25,10 +25,12 @@ from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.calibration.products import software_version
 from miri_testbed.instrument.files import write_text
 from miri_testbed.simulator import ReferenceOptions, simulate
+from miri_testbed.simulator.truth import read_truth
 
 from . import gate, scorers
 from . import targets as target_table
 from .compare import compare, write_comparison
+from .lrs_tso_score import write_ephemeris
 from .metrics import undirected
 from .report import write_report
 from .results import ResultsError, read_results, select_set
@@ -98,7 +100,9 @@ def cmd_simulate(args):
         out = simulate(s.scene(args.seed), s.observation, Path(args.output) / s.name, name=s.name, seed=args.seed,
                        effects=s.effects, references=refs)
         background = f"  background {out['background']}" if "background" in out else ""
-        print(f"{s.name}: {out['uncal']}  truth {out['truth']}  refs {out['refs']}/{background}")
+        ephemeris = write_ephemeris(read_truth(out["truth"]), out["uncal"])  # a transit's: what its observer knows
+        ephemeris = f"  ephemeris {ephemeris}" if ephemeris else ""
+        print(f"{s.name}: {out['uncal']}  truth {out['truth']}  refs {out['refs']}/{background}{ephemeris}")
     return 0
 
 
@@ -111,7 +115,8 @@ def cmd_calibrate(args):
     failed = 0
     for uncal in args.uncal:
         try:
-            paths = calibrate(uncal, args.output, args.refs, algorithms, background_paths=args.background)
+            paths = calibrate(uncal, args.output, args.refs, algorithms, background_paths=args.background,
+                              ephemeris=args.ephemeris)
         except CalibrationInputError as exc:
             print(f"miri-testbed: error: {exc}", file=sys.stderr)
             failed += 1
@@ -351,6 +356,9 @@ def build_parser():
     p.add_argument("--background", action="append", metavar="FILE",
                    help="dedicated background exposure (uncal) to subtract, as background=dedicated; repeat to "
                         "average several (default for background=dedicated: the image2 association beside the uncal)")
+    p.add_argument("--ephemeris", metavar="FILE",
+                   help="a time series' ephemeris (TOML: period_days, a_rs, inclination_deg, u1, u2) for its transit "
+                        "fit (default: <name>_ephemeris.toml beside the uncal; simulate writes it)")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("score", help="score products against a truth file")

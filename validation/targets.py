@@ -94,8 +94,9 @@ def evaluate(metrics, targets=None, scenarios=None):
     targets : list of Target, optional
         Default: :func:`load_targets`.
     scenarios : iterable of validation.scenarios.Scenario, optional
-        The suite's scenarios.  Given, a gating target without data fails when some
-        scenario is expected to produce it (``Target.scenarios``).
+        The suite's scenarios.  Given, a target with ``Target.scenarios`` is measured on
+        the rows of the scenarios it selects only, and a gating target without data fails
+        when some scenario is expected to produce it.
 
     Returns
     -------
@@ -110,11 +111,13 @@ def evaluate(metrics, targets=None, scenarios=None):
     results = []
     for t in targets or load_targets():
         rows = metrics[metrics["metric"] == t.metric]
+        expected = expected_from(t, facts) if facts is not None else None
+        if expected is not None and t.scenarios:  # the target speaks of these scenarios only
+            rows = rows[rows["scenario"].isin(expected)]
         if t.where and len(rows):
             rows = rows.query(t.where, engine="python")
         values = rows["value"].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
-        expected = expected_from(t, facts) if facts is not None else None
         note = ""
         if values.size == 0:
             measured, note = None, _no_data_note(t, expected)
