@@ -227,7 +227,7 @@ def find_case(folder, exposure):
 
 # ----------------------------------------------------------------------------- joint fit
 
-def _project(Y, nints, ngroups, rate="shared"):
+def project_off_ramps(Y, nints, ngroups, rate="shared"):
     """``P Y`` along axis 0 (``nints * ngroups`` reads): P = I - X X^+ projects off the per-pixel ramp model.
 
     The model has one intercept per integration and a rate: one shared by all integrations
@@ -349,7 +349,7 @@ def _solve(accs, basis, projectors):
 
     Coefficients gamma (2J), their normal matrix S, explained chi^2, and each pixel
     class's common per-read offsets (None for an empty class).  ``accs`` and
-    ``projectors`` (``P(Y)``, :func:`_project`): one per class (science, reference), each
+    ``projectors`` (``P(Y)``, :func:`project_off_ramps`): one per class (science, reference), each
     with its own offsets, eliminated by its own Schur complement.
     """
     J = basis.hw.size
@@ -392,7 +392,7 @@ class _JointFit:
         self.nints, self.ngroups, self.ny, self.nx = data.shape
         self.N = self.nints * self.ngroups
         # P(Y) of the science and the reference pixels; the latter's is also the per-integration centring C
-        self.projectors = tuple(functools.partial(_project, nints=self.nints, ngroups=self.ngroups, rate=rate)
+        self.projectors = tuple(functools.partial(project_off_ramps, nints=self.nints, ngroups=self.ngroups, rate=rate)
                                 for rate in ("shared", "none"))
         self.T = case.group_clocks(self.nints, self.ngroups)
         self.o = case.pixel_clocks(self.ny, self.nx).ravel()
@@ -847,7 +847,7 @@ def correct_fold(data, groupdq, pixeldq, read_noise, gain, case, nbins=None, out
         return Skip(f"emi fold: {ngroups} groups (needs >= 3)")
     N = nints * ngroups
     Y = data.reshape(N, -1).astype(np.float64)
-    R = _project(Y, nints, ngroups, rate="per_integration")  # the pipeline detrends each integration
+    R = project_off_ramps(Y, nints, ngroups, rate="per_integration")  # the pipeline detrends each integration
     good = ~(np.bitwise_or.reduce(groupdq.reshape(N, -1) & BAD_GROUP, axis=0) != 0)
     good &= (pixeldq.ravel() & dq.DO_NOT_USE) == 0
     R -= np.median(R[:, good], axis=1)[:, None]

@@ -143,7 +143,7 @@ def test_a_drift_of_the_reference_pixels_alone_changes_no_correction():
 @pytest.mark.parametrize("nints,ngroups,rate", [(1, 5, "shared"), (3, 4, "shared"), (4, 3, "none"),
                                                 (3, 5, "per_integration")])
 def test_the_ramp_projection_is_the_least_squares_projector(nints, ngroups, rate):
-    """``_project`` equals I - X pinv(X), X the per-integration intercepts and the rate (one
+    """``project_off_ramps`` equals I - X pinv(X), X the per-integration intercepts and the rate (one
     shared, one per integration, or none): the N x N projector it never builds."""
     k = np.arange(ngroups, dtype=float)
     X = np.kron(np.eye(nints), np.ones((ngroups, 1)))
@@ -153,4 +153,4 @@ def test_the_ramp_projection_is_the_least_squares_projector(nints, ngroups, rate
         X = np.hstack([X, np.kron(np.eye(nints), k[:, None])])
     P = np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
     Y = np.random.default_rng(0).standard_normal((nints * ngroups, 7))
-    np.testing.assert_allclose(cal_emi._project(Y, nints, ngroups, rate), P @ Y, atol=1e-12)
+    np.testing.assert_allclose(cal_emi.project_off_ramps(Y, nints, ngroups, rate), P @ Y, atol=1e-12)

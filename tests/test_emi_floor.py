@@ -6,7 +6,6 @@ import pytest
 from miri_testbed.instrument import readout
 from miri_testbed.simulator import Observation, readclock
 from miri_testbed.simulator.emi import EmiLine
-from miri_testbed.validation import emi_floor
 from miri_testbed.validation.emi_floor import cramer_rao_floor
 
 
@@ -85,16 +84,3 @@ def test_unknown_frequency_never_lowers_the_floor_and_more_integrations_raise_it
     # one integration of 3 groups barely sees the frequency; four integrations see it
     assert floors[1][1] / floors[1][0] > floors[4][1] / floors[4][0]
 
-
-@pytest.mark.parametrize("nints,ngroups,rate", [(1, 5, True), (3, 4, True), (4, 3, False)])
-def test_the_ramp_projection_is_the_least_squares_projector(nints, ngroups, rate):
-    """``_project`` equals I - X pinv(X) for X the per-integration intercepts (and one common
-    slope): an N x N projector it never builds."""
-    k = np.arange(ngroups, dtype=float)
-    X = np.kron(np.eye(nints), np.ones((ngroups, 1)))
-    if rate:
-        X = np.hstack([X, np.tile(k - k.mean(), nints)[:, None]])
-    P = np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
-    v = np.random.default_rng(0).standard_normal((nints * ngroups, 3, 2))
-    np.testing.assert_allclose(emi_floor._project(v, nints, ngroups, rate), np.einsum("nk,kpm->npm", P, v),
-                               atol=1e-12)

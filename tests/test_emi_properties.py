@@ -163,7 +163,7 @@ def _frequency_sigma(line, obs, truth, every=16):
     sample = usable & (np.arange(usable.shape[0]) % every == 0)[:, None]
     starts, offsets = readclock.frame_starts(obs), readclock.pixel_offsets(obs)
     D, _ = emi_floor._columns([line], starts.ravel()[:, None] + offsets[sample][None, :], True)
-    PD = emi_floor._project(D, obs.nints, obs.ngroups)
+    PD = cal_emi.project_off_ramps(D, obs.nints, obs.ngroups)
     F = np.einsum("npm,npl->ml", D, PD) * usable.sum() / sample.sum() / float(np.median(truth.read_noise)) ** 2
     d = np.sqrt(np.diag(F))
     return float(np.sqrt(np.linalg.inv(F / np.outer(d, d))[-1, -1]) / d[-1])

@@ -37,26 +37,11 @@ them; the Poisson noise is really a random walk, so this is an approximation).
 """
 import numpy as np
 
+from miri_testbed.calibration.emi import project_off_ramps
+
 CHUNK_ELEMENTS = 2**22  # reads x pixels x parameters per block (32 MB of float64)
 UNIDENTIFIABLE = 1e-10  # relative eigenvalue below which a direction of theta is not measured
 MAX_PIXELS = 50_000  # pixels the sums are taken over (a regular sample beyond that)
-
-
-def _project(v, nints, ngroups, rate=True):
-    """``P v`` along axis 0 (``nints * ngroups`` reads).
-
-    P projects off each integration's
-    intercept and, with ``rate``, one slope common to all integrations.  The intercepts and
-    the centred slope are orthogonal, so P v is v less its mean per integration less its
-    projection on the centred read index: O(N) per column, not the N x N projector.
-    """
-    shape = v.shape
-    v = v.reshape((nints, ngroups) + shape[1:])
-    v = v - v.mean(axis=1, keepdims=True)
-    if rate:
-        k = (np.arange(ngroups) - (ngroups - 1) / 2.0).reshape((1, ngroups) + (1,) * (len(shape) - 1))
-        v = v - k * (np.sum(k * v, axis=(0, 1), keepdims=True) / (nints * np.sum(k**2)))
-    return v.reshape(shape)
 
 
 def _columns(lines, t, free_frequency):
@@ -105,19 +90,20 @@ def cramer_rao_floor(lines, starts, offsets, sigma, usable=None, free_frequency=
             continue
         step = max(1, -(-o_all.size // max_pixels))
         o, weight, scale = o_all[::step], weight_all[pixels].ravel()[::step], o_all.size / o_all[::step].size
+        rate = "shared" if scored else "none"  # reference pixels have no rate
         F_class, F_offsets = np.zeros((m, m)), np.zeros((N, m))
         for a in range(0, o.size, chunk):
             D, E = _columns(lines, T[:, None] + o[None, a : a + chunk], free_frequency)
-            PD = _project(D, nints, ngroups, rate=scored)
+            PD = project_off_ramps(D, nints, ngroups, rate)
             w = weight[a : a + chunk]
             F_class += np.einsum("npm,npl,p->ml", D, PD, w)
             F_offsets += np.einsum("npm,p->nm", PD, w)
             if scored:
-                CD = _project(D, nints, ngroups, rate=False)  # C: each integration's mean removed
+                CD = project_off_ramps(D, nints, ngroups, "none")  # C: each integration's mean removed
                 G += scale * np.einsum("npm,npl->ml", CD, CD)
-                ref2 += scale * float(np.sum(_project(E, nints, ngroups, rate=False) ** 2))
+                ref2 += scale * float(np.sum(project_off_ramps(E, nints, ngroups, "none") ** 2))
         # the common offsets' Schur complement: P is an orthogonal projector, so pinv(P W) = P / W
-        F += scale * (F_class - F_offsets.T @ _project(F_offsets, nints, ngroups, rate=scored) / weight.sum())
+        F += scale * (F_class - F_offsets.T @ project_off_ramps(F_offsets, nints, ngroups, rate) / weight.sum())
     if m == 0 or ref2 == 0:
         return float("nan")
     d = np.sqrt(np.maximum(np.diag(F), 1e-300))

@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 from astropy import constants
-from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.simulator import lrs_references
 
@@ -93,12 +92,6 @@ def line_light(wavelength, lines, slit):
     return out
 
 
-def _units(path):
-    """The FLUX column's unit of each spectrum of the x1d."""
-    with dm.open(path) as model:
-        return [str(spec.spec_table.columns["flux"].unit or "") for spec in model.spec]
-
-
 def score_flux(truth, x1d_path, source_id=None):
     """``lrs_flux_ratio`` per bin and ``lrs_flux_ratio_median`` of each spectrum in Jy (module docstring).
 
@@ -123,8 +116,8 @@ def score_flux(truth, x1d_path, source_id=None):
     truth = lrs_truth(truth, ("LINES",), "flux")
     lines = truth.table("LINES")
     rows = []
-    for spectrum, unit in zip(read_x1d(x1d_path, source_id), _units(x1d_path), strict=True):
-        if unit.strip().lower() != "jy":
+    for spectrum in read_x1d(x1d_path, source_id):
+        if spectrum.unit.strip().lower() != "jy":
             continue  # not flux calibrated
         continuum = source_continuum(truth, spectrum, x1d_path)
         order = np.argsort(spectrum.wavelength)

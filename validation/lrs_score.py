@@ -139,8 +139,7 @@ _SOURCE_NAME = re.compile(r"source (\d+)$")
 class Spectrum:
     """One extracted spectrum: per row its wavelength (um), flux, error and usability.
 
-    ``per_row``: FLUX is what each row collects (DN/s: a continuum's rows scale with their
-    wavelength width); False when it is a flux density (Jy, F_lambda units), smooth across rows.
+    ``unit``: the FLUX column's (DN/s when it does not say).
     """
 
     source_id: int
@@ -148,7 +147,15 @@ class Spectrum:
     flux: np.ndarray
     error: np.ndarray
     usable: np.ndarray
-    per_row: bool = True
+    unit: str = "DN/s"
+
+    @property
+    def per_row(self):
+        """Whether FLUX is what each row collects (DN/s), not a flux density (Jy, F_lambda).
+
+        A continuum's rows then scale with their wavelength width; a density is smooth across rows.
+        """
+        return not is_flux_density(self.unit)
 
 
 def is_flux_density(unit):
@@ -224,9 +231,8 @@ def read_x1d(path, source_id=None):
             error = np.asarray(table["FLUX_ERROR"], float)
             usable = ((np.asarray(table["DQ"]) & dq.DO_NOT_USE) == 0) & np.isfinite(flux) & np.isfinite(error)
             usable &= error > 0
-            per_row = not is_flux_density(table.columns["flux"].unit)
             out.append(Spectrum(int(match.group(1)), np.asarray(table["WAVELENGTH"], float), flux, error, usable,
-                                per_row))
+                                str(table.columns["flux"].unit or "DN/s")))
     return out
 
 
