@@ -124,6 +124,26 @@ def flight_file(mode):
     return resources.files("miri_testbed.instrument") / "data" / "lrs" / FLIGHT_FILES[lrs_mode(mode)]
 
 
+def table_through(mode, wavelength_um, x, y):
+    """An ``LrsTable`` of ``mode``'s frame and reference point through nodes at detector ``(x, y)``.
+
+    Parameters
+    ----------
+    mode : str
+        ``"lrs_slit"`` or ``"lrs_slitless"``.
+    wavelength_um, x, y : array_like
+        The nodes: wavelength (um) at 0-based pixel ``(x, y)`` of the mode's frame (as the
+        truth's ``TRACE`` records the true trace).
+
+    Returns
+    -------
+    LrsTable
+    """
+    flight = flight_table(mode)
+    return LrsTable(mode, flight.subarray, np.asarray(wavelength_um, float), np.asarray(x, float) - flight.x_ref,
+                    np.asarray(y, float) - flight.y_ref, flight.x_ref, flight.y_ref)
+
+
 @cache
 def flight_table(mode):
     """The flight wavelength table of an LRS mode (read once, shared: it is immutable).

@@ -374,10 +374,8 @@ def _stack(tables):
 
 def _truth_table(light, mode):
     """The true trace back from the illumination's TRACE component."""
-    flight = lrs.flight_table(mode)
     trace = next(c.data for c in light.components if c.name == "TRACE")
-    return lrs.LrsTable(mode, flight.subarray, trace["wavelength_um"], np.asarray(trace["x"]) - flight.x_ref,
-                        np.asarray(trace["y"]) - flight.y_ref, flight.x_ref, flight.y_ref)
+    return lrs.table_through(mode, trace["wavelength_um"], trace["x"], trace["y"])
 
 
 def describe_exposure(meta, observation):

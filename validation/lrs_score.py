@@ -447,11 +447,7 @@ def source_continuum(truth, spectrum, x1d_path):
 def placement_error_um(truth, source_id, wavelength_um):
     """The wavelength error a source's offset across the dispersion alone makes, um (module docstring)."""
     trace, sources = truth.table("TRACE"), truth.table("SOURCES")
-    mode = truth.config["mode"]
-    flight = lrs.flight_table(mode)
-    true = lrs.LrsTable(mode, flight.subarray, np.asarray(trace["wavelength_um"], float),
-                        np.asarray(trace["x"], float) - flight.x_ref, np.asarray(trace["y"], float) - flight.y_ref,
-                        flight.x_ref, flight.y_ref)
+    true = lrs.table_through(truth.config["mode"], trace["wavelength_um"], trace["x"], trace["y"])
     dy = float(sources["dy_pix"][np.asarray(sources["id"]) == source_id][0])
     return float(true.wavelength_at_row(true.trace(wavelength_um)[1] + dy)) - wavelength_um
 
