@@ -34,8 +34,10 @@ from a JWST reference file, behind the step shell:
   FLUX_ERROR and the aperture's BACKGROUND become Jy.  Without an LRS PHOTOM the step is
   SKIPPED and they stay DN/s (the columns' units say which).
 
-Every step scales a row's flux and its error by the same factor; the factor's own
-uncertainty is a calibration systematic, not added to the errors (as jwst).
+Every step scales a row's flux and its error by the same factor (apcorr's giving back of the
+background's share solves for the rows together, and propagates their errors through the
+solve); the factor's own uncertainty is a calibration systematic, not added to the errors
+(as jwst).
 """
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
@@ -80,10 +82,11 @@ def apcorr(flux, error, wavelength, halves, table, removed=None):
         :func:`window_halves`.
     table : (wavelength (m,), sizes (k,), enclosed (m, k))
         ``E`` at the table's wavelengths and sizes.
-    removed : (u, v) of (n, p) float, or None
-        The pixels whose source light the background subtraction took
-        (:func:`calibration.lrs_sky_loss.removed_pixels`), within the table's sizes; None:
-        nothing taken, or not corrected.
+    removed : (u, v, region) or None
+        The pixels whose source light the background subtraction took ``(n, p)``
+        (:func:`calibration.lrs_sky_loss.removed_pixels`), within the table's sizes, and
+        the :class:`calibration.lrs_sky_loss.Region` they came from; None: nothing taken,
+        or not corrected.
 
     Returns
     -------
@@ -99,9 +102,11 @@ def apcorr(flux, error, wavelength, halves, table, removed=None):
     for half in halves:
         share += 0.5 * np.array([np.interp(2 * h, sizes, at_lambda[:, i]) if np.isfinite(h) else np.nan
                                  for i, h in enumerate(half)])
-    if removed is not None:
-        share -= lrs_sky_loss.loss(*removed, sizes, at_lambda)
-    return flux / share, error / share
+    if removed is None:
+        return flux / share, error / share
+    u, v, where = removed
+    coupling = lrs_sky_loss.coupling(u, v, where.trace_x, sizes, at_lambda, where.slit_rows)
+    return lrs_sky_loss.give_back(flux, error, share, coupling, np.isfinite(where.trace_x) & np.isfinite(wavelength))
 
 
 def pathloss(flux, error, wavelength, correction):
@@ -265,7 +270,7 @@ def run(log, exposure, folder, choice, spectrum, wavelength, trace_x, along_pix,
                                f"its pixels need boxes {needed:.1f} columns wide, {files['apcorr']} ends at {widest:g}")
             return found + (None,)
         log.note("apcorr", f"apcorr: less the source light in the {background_region.kind} background")
-        return found + ((u, v),)
+        return found + ((u, v, background_region),)
 
     flux, error = log.run("apcorr", choice["apcorr"], flux, error, wavelength, halves, resolve=resolve_apcorr)
 

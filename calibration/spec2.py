@@ -232,7 +232,8 @@ def trace_and_background(log, exposure, d1, folder, choice, background_paths=())
     elif variant == "auto":
         log.note("spec_background", "spec_background: auto ran columns (no nod background)")
     return Traced(table, wavelength, trace_x, dx, rows, sci, var, var_row,
-                  lrs_sky_loss.region(ran, nods, np.where(rows, trace_x, np.nan), sky, other_dx))
+                  lrs_sky_loss.region(ran, nods, np.where(rows, trace_x, np.nan), sky, other_dx,
+                                      lrs.SLIT_WIDTH_ARCSEC / imager.PIXEL_SCALE_Y_ARCSEC if slit else None))
 
 
 def source_position(traced, choice):

@@ -5,6 +5,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import lrs_background, lrs_sky_loss
@@ -42,26 +44,69 @@ def _bins(sim, refs, tmp_path, choice):
 
 
 def test_a_flat_profile_loses_its_pixels_share():
-    """A profile flat over +/-40 columns (E(w) = w / 80): every pixel within holds 1/80 of the
-    light, so a row loses (a + b) / 80 to a columns sky whatever the sky pixels are, and the
-    window's own pixel fractions / 80 to the other nod 16.5 px away (one or two of them)."""
+    """A profile flat over +/-40 columns (E(w) = w / 80): every pixel within holds 1/80 of its
+    row's light, so a continuum row loses (a + b) / 80 to a columns sky whatever the sky pixels
+    are, and the window's own pixel fractions / 80 to the other nod 16.5 px away (one or two of
+    them): the rows' couplings sum to that, less the wings' reach beyond the frame's ends
+    (``1 - 2 F(d + 1/2)`` at the farthest pixel, ``d`` rows to the nearer end)."""
     sizes = np.arange(1.0, 81.0)
-    ny, nx = 3, 72
+    ny, nx, mid = 121, 72, 60
     enclosed = np.repeat((sizes / 80)[:, None], ny, axis=1)
-    trace = np.array([37.3, 36.8, np.nan])
-    halves = (np.array([4.0, 6.3, np.nan]), np.array([4.0, 6.7, np.nan]))
+    trace = np.where(np.arange(ny) % 2, 37.3, 36.8)
+    a, b = np.where(np.arange(ny) % 2, 4.0, 6.3), np.where(np.arange(ny) % 2, 4.0, 6.7)
     sky = np.ones(nx, bool)
     sky[:4] = False
     sky[60:] = False  # one side only: the mean share does not change
-    expected = np.array([8 / 80, 13 / 80, 0.0])
     for where in (lrs_sky_loss.Region("columns", trace, sky),
                   lrs_sky_loss.Region("nod", trace, sky, (16.5,)),
                   lrs_sky_loss.Region("nod", trace, sky, (16.5, -16.5))):
-        u, v = lrs_sky_loss.removed_pixels(where, halves)
+        u, v = lrs_sky_loss.removed_pixels(where, (a, b))
         assert lrs_sky_loss.width_needed(u, v) <= sizes.max()
-        np.testing.assert_allclose(lrs_sky_loss.loss(u, v, sizes, enclosed), expected, atol=1e-12)
-    u, v = lrs_sky_loss.removed_pixels(lrs_sky_loss.Region("columns", trace, np.ones(nx, bool)), halves)
+        total = lrs_sky_loss.coupling(u, v, trace, sizes, enclosed).sum(axis=1)
+        expected = (a + b) / 80
+        reach = 1 - (mid + 0.5) / np.hypot(np.abs(u[v != 0]).max(), mid + 0.5)
+        assert expected[mid] * (1 - reach) <= total[mid] <= expected[mid]
+        assert expected[mid - 1] * (1 - reach) <= total[mid - 1] <= expected[mid - 1]
+    u, v = lrs_sky_loss.removed_pixels(lrs_sky_loss.Region("columns", trace, np.ones(nx, bool)), (a, b))
     assert lrs_sky_loss.width_needed(u, v) == pytest.approx(2 * (lrs_background.OUTER_PIX + 0.5), abs=1)
+
+
+@given(st.floats(0.0, 80.0), st.integers(0, 400), st.floats(1.0, 8.0))
+def test_the_row_spread_sums_to_one(u, n, slit_rows):
+    """Slitless, ``sum_{|d| <= n} W(d | u) = 2 F(n + 1/2)``, which tends to 1; through a slit,
+    every row within its half width plus one gets some and the rows sum to 1: a wing's light
+    is all somewhere."""
+    d = np.arange(-n, n + 1)
+    total = lrs_sky_loss.row_spread(d, u).sum()
+    assert total == pytest.approx((n + 0.5) / np.hypot(u, n + 0.5), rel=1e-9)
+    assert np.all(lrs_sky_loss.row_spread(d, u) >= 0)
+    d = np.arange(-10, 11)
+    slit = lrs_sky_loss.row_spread(d, u, slit_rows)
+    assert slit.sum() == pytest.approx(1.0, rel=1e-12)
+    assert np.all((slit > 0) == (np.abs(d) < slit_rows / 2 + 0.5))
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_give_back_inverts_the_loss(seed):
+    """Noise-free round trip: ``F = E T - K T`` for any light ``T`` is solved back to ``T``,
+    a gap row taking its nearest measured row's light (so ``T`` is given that light there);
+    the error is ``sigma / E`` to first order in ``K``."""
+    rng = np.random.default_rng(seed)
+    ny = 40
+    share = rng.uniform(0.6, 0.9, ny)
+    coupling = rng.uniform(0, 0.02 / ny, (ny, ny))
+    light = rng.uniform(1, 100, ny)
+    lit = np.ones(ny, bool)
+    gap = rng.integers(1, ny - 1)
+    light[gap] = light[gap - 1]
+    flux = share * light - coupling @ light
+    flux[gap] = np.nan
+    error = np.full(ny, 0.1)
+    back, back_error = lrs_sky_loss.give_back(flux, error, share, coupling, lit)
+    keep = np.isfinite(flux)
+    np.testing.assert_allclose(back[keep], light[keep], rtol=1e-10)
+    assert np.isnan(back[gap])
+    np.testing.assert_allclose(back_error[keep], 0.1 / share[keep], rtol=0.05)
 
 
 def _median_bias(apcorr_path, wavelength, source_x, window):
