@@ -109,6 +109,7 @@ MIN_DRIFT_CHI2 = 4.0  # chi^2 gain for moving off the reference frequency: the f
 MIN_GROUP_PHASE = 1e-6  # cycles per frame below which a harmonic is constant per pixel
 CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
 SCAN_PIXELS = 65536  # pixel sample for the frequency scan
+SCAN_TOLERANCE = 1e-12  # error of the frequency scan's expanded projections, relative to sum |Rw| (_Expansion)
 BLOCK_SAMPLES = 4_000_000  # samples (groups x pixels) per row block
 BAD_GROUP = dq.SATURATED | dq.DO_NOT_USE | dq.JUMP_DET
 
@@ -259,7 +260,7 @@ class _Basis:
     """Harmonic columns of the lines: group-level ``G`` (N x 2J) and per-column h*w (J,)."""
 
     def __init__(self, T, omegas, harmonics):
-        self.omegas = list(omegas)
+        self.omegas, self.T = list(omegas), T
         self.hw = np.array([h * w for w, hs in zip(omegas, harmonics, strict=True) for h in hs])
         self.owner = [(li, h) for li, hs in enumerate(harmonics) for h in hs]
         ang = T[:, None] * self.hw[None, :]
@@ -285,6 +286,72 @@ class _Basis:
         return np.ascontiguousarray(z.real), np.ascontiguousarray(z.imag)
 
 
+class _Expansion:
+    """The projections of a class's ramps on the harmonic columns near base frequencies, for the frequency scan.
+
+    Each harmonic column (h, w) has ``b + i b' = sum_{n,p} Rw_np exp(i h w (T_n + o_p))``
+    (:func:`_accumulate`).  With the pixel offsets about their middle, ``o_p = o_c + delta_p``
+    (``|delta_p| <= D``), and ``w = w0 (1 + d)``, the Taylor series of exp(i h w0 d delta_p) gives
+
+        b + i b' = sum_n exp(i h w (T_n + o_c)) sum_{m<M} (i h w0 d D)^m / m! Z_m(n),
+        Z_m(n) = sum_p Rw_np exp(i h w0 delta_p) (delta_p / D)^m.
+
+    The Z are one product with the ramps (M columns per harmonic); a trial frequency then
+    costs O(N M), not O(N npix) (the scan's ~170 solves were 40 % of the step at 1000 x 10
+    SLITLESSPRISM).  The series' remainder is at most x^M / M! e^x of each term (x = h w0
+    |d| D), so M is the smallest with x^M / M! e^x <= ``SCAN_TOLERANCE`` at the largest
+    offset allowed, and ``|b - b_exact| <= SCAN_TOLERANCE sum |Rw|`` (float32 rounding of
+    the products aside, as in the direct sum).
+    """
+
+    def __init__(self, part, basis, max_offsets):
+        """``part`` as :func:`_part` gives it, ``basis`` at w0, ``max_offsets`` the largest |d| of each line."""
+        Rw, o = part[0], part[2]
+        self.centre = (o.min() + o.max()) / 2
+        delta = o - self.centre
+        self.D = max(float(np.abs(delta).max()), 1.0)
+        self.hw0 = basis.hw
+        self.max_offset = np.array([max_offsets[li] for li, _ in basis.owner])
+        self.terms = self.terms_for(basis, max_offsets, self.D)
+        c, s = basis.pixel_trig(delta)
+        rows = []
+        for j, M in enumerate(self.terms):
+            powers = (delta / self.D)[None, :] ** np.arange(M)[:, None]
+            rows += [c[j] * powers, s[j] * powers]
+        Z = np.concatenate(rows).astype(Rw.dtype) @ Rw.T  # (2 sum M, N), in the cache's float32
+        self.Z, start = [], 0
+        for M in self.terms:
+            self.Z.append(Z[start : start + M].astype(np.float64) + 1j * Z[start + M : start + 2 * M])
+            start += 2 * M
+
+    @staticmethod
+    def terms_for(basis, max_offsets, D):
+        """The series' terms M of each column of ``basis`` for offsets up to ``max_offsets`` (per line), ``D``."""
+        return [_taylor_terms(basis.hw[j] * D * max_offsets[li]) for j, (li, _) in enumerate(basis.owner)]
+
+    def projections(self, basis):
+        """``b`` (2J) of :func:`_accumulate` for ``basis`` (the base one's harmonics, offset frequencies)."""
+        d = basis.hw / self.hw0 - 1
+        if np.any(np.abs(d) > self.max_offset + 1e-12):
+            raise ValueError("frequency outside the range the expansion was made for")
+        b = np.empty(2 * d.size)
+        for j, (Z, M) in enumerate(zip(self.Z, self.terms, strict=True)):
+            m = np.arange(M)
+            coef = (1j * self.hw0[j] * d[j] * self.D) ** m / np.cumprod(np.maximum(m, 1.0))  # m!, float: 21! > int64
+            value = np.exp(1j * basis.hw[j] * (basis.T + self.centre)) @ (coef @ Z)
+            b[2 * j], b[2 * j + 1] = value.real, value.imag
+        return b
+
+
+def _taylor_terms(x):
+    """The fewest terms M of the series of exp(i y), |y| <= x, whose remainder x^M / M! e^x <= SCAN_TOLERANCE."""
+    M, term = 1, x
+    while term * np.exp(x) > SCAN_TOLERANCE:
+        M += 1
+        term *= x / M
+    return M
+
+
 def _part(Rw, wq, o):
     """A class's aggregated ramps as :func:`_accumulate` takes them, with ``Rw`` summed over the read times.
 
@@ -294,30 +361,37 @@ def _part(Rw, wq, o):
     return Rw, wq, o, Rw.sum(axis=1, dtype=np.float64)
 
 
-def _accumulate(Rw, wq, o, rsum, basis):
+def _accumulate(Rw, wq, o, rsum, basis, expansion=None):
     """The sums over pixels the normal equations need (additive over pixel blocks).
 
     From ``Rw``, the weighted projected ramps summed over the pixels that share a read time
     (the 4 outputs), ``wq`` their summed weights, ``o`` their clock offsets and ``rsum``
-    the sum of ``Rw`` over them (:func:`_part`).
+    the sum of ``Rw`` over them (:func:`_part`); the projections ``b`` from ``expansion``
+    (an :class:`_Expansion` of these ramps) when given.
     """
     c, s = basis.pixel_trig(o)
-    U = basis.G.T.astype(Rw.dtype) @ Rw  # in the cache's float32 when from it: no float64 copy of the cache
-    u0, u1 = U[0::2], U[1::2]
-    b = np.empty(U.shape[0])
-    b[0::2] = np.sum(c * u0 - s * u1, axis=1)
-    b[1::2] = np.sum(s * u0 + c * u1, axis=1)
+    if expansion is None:
+        U = basis.G.T.astype(Rw.dtype) @ Rw  # in the cache's float32 when from it: no float64 copy of the cache
+        u0, u1 = U[0::2], U[1::2]
+        b = np.empty(U.shape[0])
+        b[0::2] = np.sum(c * u0 - s * u1, axis=1)
+        b[1::2] = np.sum(s * u0 + c * u1, axis=1)
+    else:
+        b = expansion.projections(basis)
     F = np.concatenate([c, s])
     return {"b": b, "gram": np.einsum("ip,jp->ij", F * wq, F),  # einsum: BLAS threads stall on this shape
             "sumc": c @ wq, "sums": s @ wq, "rsum": rsum, "W": float(wq.sum())}
 
 
-def _accumulate_classes(classes, basis):
+def _accumulate_classes(classes, basis, expansions=None):
     """:func:`_accumulate` for each pixel class of :meth:`_JointFit.aggregate`.
 
     The classes (science, reference) each have their own ramp model; None for a class with no pixels.
+    ``expansions``: an :class:`_Expansion` of each class (the frequency scan).
     """
-    return tuple(None if part is None else _accumulate(*part, basis) for part in classes)
+    expansions = expansions or (None,) * len(classes)
+    return tuple(None if part is None else _accumulate(*part, basis, expansion)
+                 for part, expansion in zip(classes, expansions, strict=True))
 
 
 def _add(a, b):
@@ -538,14 +612,23 @@ def _scan(fit, omegas, harmonics, li, span, npoints, sample):
     """The relative frequency offset of line ``li`` in [-span, span] that explains the most chi^2.
 
     On the pixel sample, or all pixels: a grid of odd ``npoints``, then a parabola
-    through the best three.
+    through the best three.  The projections on the trial columns come from one
+    :class:`_Expansion` about ``omegas`` when its series are shorter than the grid (a long
+    frame, a high harmonic and a wide span need many terms: SLOWR1 FULL), else directly.
     """
     grid = np.linspace(-span, span, npoints)
+    parts = fit.sample if sample else fit.cached
+    base = _Basis(fit.T, omegas, harmonics)
+    offsets = [span if lj == li else 0.0 for lj in range(len(omegas))]
+    D = max(float(np.ptp(fit.o)) / 2, 1.0)  # the largest half-range of any class's offsets
+    expand = sum(_Expansion.terms_for(base, offsets, D)) < npoints * base.hw.size
+    expansions = tuple(None if part is None or not expand else _Expansion(part, base, offsets) for part in parts)
     score = []
     for d in grid:
         trial = list(omegas)
         trial[li] = omegas[li] * (1 + d)
-        score.append(_explained(fit, trial, harmonics, sample))
+        basis = _Basis(fit.T, trial, harmonics)
+        score.append(_solve(_accumulate_classes(parts, basis, expansions), basis, fit.projectors)[2])
     score = np.array(score)
     i = int(np.argmax(score))
     if 0 < i < npoints - 1:

@@ -154,3 +154,33 @@ def test_the_ramp_projection_is_the_least_squares_projector(nints, ngroups, rate
     P = np.eye(nints * ngroups) - X @ np.linalg.pinv(X)
     Y = np.random.default_rng(0).standard_normal((nints * ngroups, 7))
     np.testing.assert_allclose(cal_emi.project_off_ramps(Y, nints, ngroups, rate), P @ Y, atol=1e-12)
+
+
+@pytest.mark.parametrize("subarray,nints,ngroups", [("SLITLESSPRISM", 30, 5), ("SUB128", 2, 10), ("FULL", 1, 4)])
+def test_the_frequency_scan_expansion_is_within_its_bound(subarray, nints, ngroups):
+    """The scan's projections from one Taylor expansion about the base frequencies
+    (``calibration.emi._Expansion``) are the direct ones within SCAN_TOLERANCE sum |Rw| (plus float64
+    rounding) at any offset in the range it was made for, and refuse an offset outside it."""
+    case = cal_emi.EmiCase(subarray, "FASTR1", "MIRIMAGE", readout.rowclocks(subarray, "FASTR1"),
+                           readout.frame_clocks(subarray, "FASTR1"), 1, 1, (), ())
+    ny, nx = readout.subarray(subarray).shape
+    T = case.group_clocks(nints, ngroups)
+    o = case.pixel_clocks(ny, nx).ravel()[::4]
+    Rw = np.random.default_rng(3).normal(0, 50, (T.size, o.size))
+    part = cal_emi._part(Rw, np.ones(o.size), o)
+    omegas = [2 * np.pi * f * cal_emi.PIXEL_CLOCK_S for f in (390.625, 10.039216)]
+    harmonics = [[1, 2, 3, 5], [1, 2]]
+    span = cal_emi.MAX_DRIFT
+    for li in (0, 1):
+        offsets = [span if lj == li else 0.0 for lj in range(2)]
+        expansion = cal_emi._Expansion(part, cal_emi._Basis(T, omegas, harmonics), offsets)
+        bound = cal_emi.SCAN_TOLERANCE * np.abs(Rw).sum() + 1e-13 * np.abs(Rw).sum()
+        for d in (-span, -0.3 * span, 0.0, 0.71 * span, span):
+            trial = list(omegas)
+            trial[li] = omegas[li] * (1 + d)
+            basis = cal_emi._Basis(T, trial, harmonics)
+            direct = cal_emi._accumulate(*part, basis)["b"]
+            assert np.abs(expansion.projections(basis) - direct).max() <= bound
+        trial[li] = omegas[li] * (1 + 1.01 * span)
+        with pytest.raises(ValueError, match="outside the range"):
+            expansion.projections(cal_emi._Basis(T, trial, harmonics))
