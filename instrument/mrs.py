@@ -22,11 +22,13 @@ They need only core dependencies: ``stdatamodels`` brings ``asdf``, ``asdf-astro
 ``gwcs``, which deserialise the polynomials as ``astropy.modeling`` models.
 
 The slice map (what jwst reads from REGIONS, not public in these files) is derived from
-the inverse polynomials, the slice widths and the band's wavelength range (see
-:func:`band_map`); the real REGIONS marks where the measured throughput exceeds a
-fraction (jwst uses the 80 % plane), so the two differ at slice ends (see
-:attr:`MrsBand.alpha_limits`).  The dither patterns are in :mod:`.mrs_dither`.
+the inverse polynomials, the band's wavelength range and each slice's along-slice extent
+from the SIAF (``pysiaf``'s MIRI_SIAF.xml, BSD-3: the ``MIRIFU_<band>SLICE<nn>``
+apertures, :meth:`MrsBand.alpha_limits`; see :func:`band_map`); the real REGIONS marks
+where the measured throughput exceeds a fraction (jwst uses the 80 % plane), so the two
+may differ at slice ends.  The dither patterns are in :mod:`.mrs_dither`.
 """
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -110,6 +112,59 @@ def _band_pair(pair):
     return bands
 
 
+@cache
+def siaf_alpha_limits(name):
+    """Each slice's along-slice extent from the SIAF: ``((alpha_lo, alpha_hi), ...)`` in slice order, arcsec.
+
+    The aperture ``MIRIFU_<band>SLICE<nn>`` of slice ``nn`` (pysiaf's MIRI_SIAF.xml) is a
+    quadrilateral whose four vertices (Ideal frame) go to V2/V3 by pysiaf's
+    ``idl_to_tel`` and to (alpha, beta) by the band's flight transform
+    (:meth:`MrsBand.from_v2v3`): a rectangle whose two short sides are the slice's ends.
+    Each end is the mean alpha of its two vertices (they differ by < 1 mas in every band).
+    Read once per band (the SIAF parse takes ~1 s), cached.
+
+    Raises
+    ------
+    ValueError
+        When an aperture is missing or its across-slice edges are not the slice's
+        ``beta +/- beta_del / 2`` within 5 mas (then it is not the slice it is named after).
+    """
+    geometry = band(name)
+    siaf = _miri_siaf()
+    limits = []
+    for n, (slice_id, beta) in enumerate(zip(geometry.slices, geometry.beta, strict=True), start=1):
+        aperture_name = f"MIRIFU_{geometry.name}SLICE{n:02d}"
+        if aperture_name not in siaf.apernames:
+            raise ValueError(f"the SIAF has no aperture {aperture_name} for slice {slice_id}")
+        aperture = siaf[aperture_name]
+        x = np.array([getattr(aperture, f"XIdlVert{i}") for i in range(1, 5)])
+        y = np.array([getattr(aperture, f"YIdlVert{i}") for i in range(1, 5)])
+        alpha, beta_v = geometry.from_v2v3(*aperture.idl_to_tel(x, y))
+        edges = np.sort(beta_v)
+        expected = (beta - geometry.beta_del / 2, beta + geometry.beta_del / 2)
+        if np.max(np.abs(np.r_[edges[:2] - expected[0], edges[2:] - expected[1]])) > 0.005:
+            raise ValueError(f"SIAF {aperture_name} spans beta {edges[0]:.3f}-{edges[-1]:.3f}, not slice "
+                             f"{slice_id}'s {expected[0]:.3f}-{expected[1]:.3f}")
+        order = np.argsort(alpha)
+        limits.append((float(alpha[order[:2]].mean()), float(alpha[order[2:]].mean())))
+    return tuple(limits)
+
+
+@cache
+def _miri_siaf():
+    """The MIRI SIAF of pysiaf, parsed once."""
+    # pysiaf checks its PRD version online when first imported and logs a warning offline: not ours to show.
+    quiet = logging.getLogger("pysiaf")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        import pysiaf
+
+        return pysiaf.Siaf("MIRI")
+    finally:
+        quiet.setLevel(level)
+
+
 def band(name):
     """The flight geometry of one band (read once with the other channel of its file pair, shared: immutable).
 
@@ -175,16 +230,14 @@ class MrsBand:
         """The grating setting (keyword BAND): SHORT, MEDIUM or LONG."""
         return _setting(self.name)
 
-    @property
-    def alpha_limits(self):
-        """The along-slice extent of every slice, arcsec: the channel's extent across the slices.
+    def alpha_limits(self, slice_id):
+        """The along-slice extent of one slice, ``(alpha_lo, alpha_hi)`` arcsec, from the SIAF.
 
-        ``(beta_zero - beta_del / 2, beta_zero + (N - 1/2) beta_del)``: the field is taken as
-        square (an assumption: the files give no along-slice extent; SIAF's inscribed
-        fields are 3.2 x 3.7, 4.0 x 4.7, 5.2 x 6.1, 6.6 x 7.5 arcsec, params 5, so the real
-        slices are shorter, by up to ~15 %, than this).
+        The flight distortion files give no along-slice extent; SIAF's slice apertures do
+        (:func:`siaf_alpha_limits`).  The real REGIONS marks where measured throughput
+        exceeds a fraction, which may end a slice a little inside or beyond these.
         """
-        return self.beta_zero - self.beta_del / 2, self.beta_zero + (len(self.slices) - 0.5) * self.beta_del
+        return siaf_alpha_limits(self.name)[self._index(slice_id)]
 
     def _index(self, slice_id):
         try:
@@ -256,7 +309,7 @@ class MrsBand:
     def slice_footprint(self, slice_id):
         """The detector pixels of one slice: per row, the columns between its two long edges.
 
-        A slice is the detector image of the rectangle ``alpha`` in :attr:`alpha_limits`,
+        A slice is the detector image of the rectangle ``alpha`` in :meth:`alpha_limits`,
         ``lambda`` in :attr:`wavelength_range` under the inverse polynomials.  Its long
         edges are the curves ``(x_k, y_k)(lambda, alpha_lo)`` and ``(lambda, alpha_hi)``,
         traced at 4097 wavelengths over the range; on each row ``y`` (a pixel centre) the
@@ -278,7 +331,7 @@ class MrsBand:
         lam = np.linspace(*self.wavelength_range, _EDGE_SAMPLES)
         rows = np.arange(FULL_NY, dtype=float)
         edges = []
-        for alpha in self.alpha_limits:
+        for alpha in self.alpha_limits(slice_id):
             x, y = self.to_detector(np.full_like(lam, alpha), lam, slice_id)
             on = (y > -1) & (y < FULL_NY)  # the polynomials beyond the frame are not needed
             x, y = x[on], y[on]
@@ -322,8 +375,8 @@ def band_map(name):
 
     The slice map is derived, not read (no REGIONS file ships): each slice's pixels are
     those of :meth:`MrsBand.slice_footprint`, the detector image of ``alpha`` within
-    :attr:`MrsBand.alpha_limits` (a square field of the channel's ``N beta_del``) and
-    ``lambda`` within the band's WAVELENGTHRANGE under the slice's inverse polynomials.
+    the slice's SIAF extent (:meth:`MrsBand.alpha_limits`) and ``lambda`` within the
+    band's WAVELENGTHRANGE under the slice's inverse polynomials.
     Each pixel centre then gets the forward polynomials of its slice.
 
     Parameters

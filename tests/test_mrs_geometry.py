@@ -81,9 +81,9 @@ def test_lit_pixels_see_the_band_and_the_slice_they_belong_to(name):
     low, high = geometry.wavelength_range
     assert low <= np.nanmin(pixels.wavelength[lit]) and np.nanmax(pixels.wavelength[lit]) <= high
     assert np.all(np.isnan(pixels.wavelength[~lit])) and np.all(np.isnan(pixels.alpha[~lit]))
-    step, _ = _along_slice_step(name)
-    alpha_lo, alpha_hi = geometry.alpha_limits
-    assert np.all(pixels.alpha[lit] >= alpha_lo - step) and np.all(pixels.alpha[lit] <= alpha_hi + step)
+    step, step_slice = _along_slice_step(name)
+    limits = np.array([geometry.alpha_limits(s) for s in geometry.slices])[step_slice % 100 - 1]
+    assert np.all(pixels.alpha[lit] >= limits[:, 0] - step) and np.all(pixels.alpha[lit] <= limits[:, 1] + step)
     np.testing.assert_array_equal(pixels.beta[lit], np.array(geometry.beta)[pixels.slice[lit] % 100 - 1])
 
 
@@ -107,11 +107,26 @@ def test_slices_are_separate_strips_as_wide_as_their_field(name):
         assert np.all(np.diff(row)[(row[:-1] > 0) & (row[1:] > 0)] == 0), "two slices touch"
     # Width: a slice's pixels per row match its along-slice extent over its measured pixel scale.
     step, step_slice = _along_slice_step(name)
-    extent = np.subtract(*geometry.alpha_limits[::-1])
     for slice_id in geometry.slices:
+        extent = np.subtract(*geometry.alpha_limits(slice_id)[::-1])
         per_row = np.count_nonzero(pixels.slice == slice_id, axis=1)
         width = np.median(per_row[per_row > 0])
         assert abs(width - extent / np.median(step[step_slice == slice_id])) <= 1.0, slice_id
+
+
+@pytest.mark.parametrize("name", mrs.BANDS)
+def test_siaf_slice_lengths_are_within_the_channels_field(name):
+    # siaf_alpha_limits checks each aperture spans its slice's beta +/- beta_del / 2 (5 mas);
+    # its along-slice extent must be shorter than the square field N beta_del and at least the
+    # SIAF channel field's inscribed short side (params 5: 3.2 / 4.0 / 5.2 / 6.6 arcsec), and a
+    # slice's centre within a tenth of the field from the channel's alpha = 0.
+    geometry = mrs.band(name)
+    limits = np.array(mrs.siaf_alpha_limits(name))
+    length = limits[:, 1] - limits[:, 0]
+    square = len(geometry.slices) * geometry.beta_del
+    short_side = {1: 3.2, 2: 4.0, 3: 5.2, 4: 6.6}[geometry.channel]
+    assert np.all(length < square) and np.all(length > short_side - 0.05), length
+    assert np.all(np.abs(limits.mean(axis=1)) < 0.1 * square)
 
 
 @pytest.mark.parametrize("setting", list(mrs.SETTINGS))
@@ -137,7 +152,7 @@ def test_along_slice_pixel_scale_reproduces_the_reference_measurement(name, meas
 @pytest.mark.parametrize("name", ["1A", "2B", "3C", "4A"])
 def test_alpha_beta_to_v2v3_and_back(name):
     geometry = mrs.band(name)
-    alpha, beta = np.meshgrid(np.linspace(*geometry.alpha_limits, 7), np.array(geometry.beta))
+    alpha, beta = np.meshgrid(np.linspace(*geometry.alpha_limits(geometry.slices[0]), 7), np.array(geometry.beta))
     v2, v3 = geometry.to_v2v3(alpha, beta)
     back_alpha, back_beta = geometry.from_v2v3(v2, v3)
     assert np.max(np.hypot(back_alpha - alpha, back_beta - beta)) < 1e-3  # 1 mas
