@@ -130,7 +130,7 @@ def siaf_alpha_limits(name):
         ``beta +/- beta_del / 2`` within 5 mas (then it is not the slice it is named after).
     """
     geometry = band(name)
-    siaf = _miri_siaf()
+    siaf = miri_siaf()
     limits = []
     for n, (slice_id, beta) in enumerate(zip(geometry.slices, geometry.beta, strict=True), start=1):
         aperture_name = f"MIRIFU_{geometry.name}SLICE{n:02d}"
@@ -151,7 +151,7 @@ def siaf_alpha_limits(name):
 
 
 @cache
-def _miri_siaf():
+def miri_siaf():
     """The MIRI SIAF of pysiaf, parsed once."""
     # pysiaf checks its PRD version online when first imported and logs a warning offline: not ours to show.
     quiet = logging.getLogger("pysiaf")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from .mrs import flight_file
+from .mrs import flight_file, miri_siaf
 
 _DITHER_FILE = "mrsdither-PRDOPSSOC-055.txt"
 
@@ -99,3 +99,29 @@ def dither_pattern(points, source="point", channel=1, orientation="negative"):
                          f"orientation={orientation!r} (point: channel 1-4, negative/positive; "
                          "extended: channel ALL or 1-4)")
     return dither_positions()[start:start + points]
+
+
+def target_v2v3(channel, position=None):
+    """Where the target lands, telescope ``(V2, V3)`` arcsec: the channel's reference point, dithered.
+
+    The reference point is the SIAF aperture ``MIRIFU_CHANNEL<channel>A``'s (pysiaf; it is
+    the flt9 distortion's ``(alpha, beta) = (0, 0)`` of band ``<channel>A`` to 0.1 mas); a
+    dither position puts the target at its Ideal offset ``(dx_ideal, dy_ideal)`` from the
+    reference point of its own band's aperture, through pysiaf's ``idl_to_tel``.
+
+    Parameters
+    ----------
+    channel : int
+        1-4 (without a dither position).
+    position : DitherPosition, optional
+        None: no dither.
+
+    Returns
+    -------
+    tuple of float
+    """
+    name = f"{position.band}" if position is not None else f"{int(channel)}A"
+    aperture = miri_siaf()[f"MIRIFU_CHANNEL{name}"]
+    dx, dy = (position.dx_ideal, position.dy_ideal) if position is not None else (0.0, 0.0)
+    v2, v3 = aperture.idl_to_tel(dx, dy)
+    return float(v2), float(v3)

@@ -9,6 +9,8 @@ from .config import (
     ImagerEffects,
     LrsEffects,
     LrsObservation,
+    MrsEffects,
+    MrsObservation,
     Observation,
     OpticsEffects,
     PointSource,
@@ -19,5 +21,6 @@ from .config import (
 )
 from .exposure import simulate
 
-__all__ = ["DetectorEffects", "Effects", "ImagerEffects", "LrsEffects", "LrsObservation", "Observation",
-           "OpticsEffects", "PointSource", "Readout", "ReferenceOptions", "Scene", "SpectralSource", "simulate"]
+__all__ = ["DetectorEffects", "Effects", "ImagerEffects", "LrsEffects", "LrsObservation", "MrsEffects",
+           "MrsObservation", "Observation", "OpticsEffects", "PointSource", "Readout", "ReferenceOptions", "Scene",
+           "SpectralSource", "simulate"]

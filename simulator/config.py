@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import emi as emi_facts
-from miri_testbed.instrument import imager, lrs, modes, readout
+from miri_testbed.instrument import imager, lrs, modes, mrs, readout
 
 from .spectra import spectrum_from_dict
 from .transit import Transit
@@ -222,6 +222,67 @@ class LrsObservation(_Exposure):
 
 
 
+@dataclass(frozen=True)
+class MrsObservation(_Exposure):
+    """One MRS exposure: one detector's FULL frame at one grating setting and dither position.
+
+    ``detector``: MIRIFUSHORT (channels 1 + 2) or MIRIFULONG (3 + 4); ``band``: the
+    grating setting SHORT / MEDIUM / LONG (A / B / C).  A dither set or the other
+    detector is another exposure.  The scene's :class:`SpectralSource` offsets are read
+    as ``(alpha, beta)`` (along, across the slices, arcsec) from the target in the frame
+    of band ``<dither_channel>A``; the target lands on that channel's reference point
+    (SIAF ``MIRIFU_CHANNEL<c>A``) moved by the dither position's Ideal offset
+    (:mod:`instrument.mrs_dither`; ``dither_points`` 0: no dither).  Only the point-source
+    patterns (``orientation`` negative or positive) are offered.
+    """
+
+    detector: str = "MIRIFUSHORT"
+    band: str = "SHORT"
+    readpatt: str = "FASTR1"
+    ngroups: int = 10
+    nints: int = 1
+    epoch_mjd: float = 60400.0
+    dither_points: int = 0
+    dither_position: int = 1
+    dither_channel: int = 1
+    dither_orientation: str = "negative"
+
+    #: The observing mode (:data:`instrument.modes.MODES`).
+    mode: ClassVar[str] = "mrs"
+    #: The MRS reads the full frame (params 5).
+    subarray: ClassVar[str] = "FULL"
+
+    def __post_init__(self):
+        if self.detector not in set(mrs.DETECTOR_OF_CHANNEL.values()):
+            raise ValueError(f"MRS detector must be MIRIFUSHORT or MIRIFULONG, got {self.detector!r}")
+        if self.band not in mrs.SETTINGS:
+            raise ValueError(f"MRS band (grating setting) must be one of {', '.join(mrs.SETTINGS)}, got {self.band!r}")
+        if self.dither_points not in (0, 2, 4):
+            raise ValueError(f"MRS dither_points must be 0 (none), 2 or 4, got {self.dither_points!r}")
+        if self.dither_points and not 1 <= self.dither_position <= self.dither_points:
+            raise ValueError(f"dither_position must be 1-{self.dither_points}, got {self.dither_position!r}")
+        if self.dither_channel not in (1, 2, 3, 4):
+            raise ValueError(f"dither_channel must be 1-4, got {self.dither_channel!r}")
+        if self.dither_orientation not in ("negative", "positive"):
+            raise ValueError(f"dither_orientation must be 'negative' or 'positive', got {self.dither_orientation!r}")
+        self.readout  # validates the readout fields
+
+    @property
+    def readout(self):
+        """The :class:`Readout` of the exposure's detector."""
+        return Readout(self.detector, self.subarray, self.readpatt, self.ngroups, self.nints, self.epoch_mjd)
+
+    @property
+    def channels(self):
+        """The two channels on the detector, as the CHANNEL keyword ("12" or "34")."""
+        return "12" if self.detector == "MIRIFUSHORT" else "34"
+
+    @property
+    def bands(self):
+        """The two bands the exposure lights (e.g. ("1A", "2A"))."""
+        return tuple(f"{c}{mrs.SETTINGS[self.band]}" for c in self.channels)
+
+
 def _check_range(obj, name, low, high=None):
     value = getattr(obj, name)
     if not (value >= low and (high is None or value <= high)):
@@ -332,6 +393,27 @@ class LrsEffects:
 
 
 @dataclass(frozen=True)
+class MrsEffects:
+    """Effects of the MRS's own optics (:mod:`simulator.mrs`).
+
+    The true geometry is the flight one moved by a smooth perturbation per band: the
+    wavelengths by a velocity, a random cubic in wavelength of ``wavelength_kms`` rms
+    over the band, and the sky frame by a constant ``(d_alpha, d_beta)`` of
+    ``spatial_mas`` rms per axis (both PLACEHOLDERS, well under the flight calibration's
+    9-27 km/s and 8-23 mas, params 5).  ``geometry_perturbation`` off: the flight
+    geometry exactly.
+    """
+
+    geometry_perturbation: bool = True
+    wavelength_kms: float = 3.0
+    spatial_mas: float = 3.0
+
+    def __post_init__(self):
+        for name in ("wavelength_kms", "spatial_mas"):
+            _check_range(self, name, 0)
+
+
+@dataclass(frozen=True)
 class Effects:
     """Every simulated effect, grouped by where it acts: the detector (any mode), the
     telescope and sky (any mode), and each mode's own optics.
@@ -342,12 +424,14 @@ class Effects:
     optics : OpticsEffects
     imager : ImagerEffects
     lrs : LrsEffects
+    mrs : MrsEffects
     """
 
     detector: DetectorEffects = DetectorEffects()
     optics: OpticsEffects = OpticsEffects()
     imager: ImagerEffects = ImagerEffects()
     lrs: LrsEffects = LrsEffects()
+    mrs: MrsEffects = MrsEffects()
 
     def __post_init__(self):
         for f in fields(self):
@@ -389,5 +473,6 @@ class ReferenceOptions:
             raise ValueError(f"wavecal_exposure_s must be > 0 seconds, got {self.wavecal_exposure_s!r}")
 
 
-__all__ = ["PointSource", "SpectralSource", "Scene", "Readout", "Observation", "LrsObservation", "DetectorEffects",
-           "OpticsEffects", "ImagerEffects", "LrsEffects", "Effects", "ReferenceOptions"]
+__all__ = ["PointSource", "SpectralSource", "Scene", "Readout", "Observation", "LrsObservation", "MrsObservation",
+           "DetectorEffects", "OpticsEffects", "ImagerEffects", "LrsEffects", "MrsEffects", "Effects",
+           "ReferenceOptions"]

@@ -36,7 +36,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import readout as readout_rules
 from miri_testbed.instrument.files import save_model, write_text
 
-from . import detector, emi, imager, lrs, trace_defects
+from . import detector, emi, imager, lrs, mrs, trace_defects
 from .config import Effects, ReferenceOptions
 from .references import write_detector_references
 from .truth import write_truth
@@ -46,7 +46,7 @@ STREAMS = ("scene", "detector", "ramps", "references", "emi", "optics", "compani
 
 #: Mode name -> the module that turns a scene into light on its detectors (see
 #: :mod:`simulator.imager` for what such a module provides).
-MODES = {"imager": imager, "lrs_slit": lrs, "lrs_slitless": lrs}
+MODES = {"imager": imager, "lrs_slit": lrs, "lrs_slitless": lrs, "mrs": mrs}
 
 #: Uncal file suffix of each companion role.
 ROLE_SUFFIX = {"background": "_bkg"}

@@ -462,3 +462,34 @@ def cross_dispersion_profile(wavelength_um, dx=0.0):
     profile = monochromatic(wavelength_um).sum(axis=0)
     shifted = ndimage.shift(profile, dx * OVERSAMPLE, order=3, mode="constant")
     return shifted.reshape(MONOCHROMATIC_STAMP, OVERSAMPLE).sum(axis=1)
+
+
+@lru_cache(maxsize=4)
+def _turned_pupil(rotation_deg):
+    return pupil(rotation_deg=rotation_deg)
+
+
+def diffraction(wavelength_um, sample_arcsec, n, rotation_deg):
+    """Diffraction-only intensity of the same pupil at any wavelength, on square samples (the MRS's PSF).
+
+    The matrix Fourier transform of :func:`pupil` turned by ``rotation_deg`` (the imager's
+    PSFs and grids are not touched: another sampling, no cache file), on an ``n`` x ``n``
+    grid of ``sample_arcsec`` square samples centred between the middle samples (odd
+    ``n``: on the middle one), each sample the fraction of the light it holds (Parseval:
+    the whole sky integral is 1).  No blur: the caller adds its own.
+
+    Parameters
+    ----------
+    wavelength_um, sample_arcsec : float
+    n : int
+    rotation_deg : float
+        The pupil's turn (deg) from V2/V3 into the frame of the grid's rows and columns.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n)``, rows along the grid's second axis, columns along its first.
+    """
+    trans, dx = _turned_pupil(float(rotation_deg))
+    scale = sample_arcsec * np.pi / 180 / 3600
+    return _mft_intensity(trans, dx, wavelength_um * 1e-6, n, scale, scale)

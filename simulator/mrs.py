@@ -1,0 +1,504 @@
+"""The MRS mode: spectral point sources and a uniform sky -> light on MIRIFUSHORT or MIRIFULONG.
+
+A mode module of :data:`simulator.exposure.MODES` (see :mod:`simulator.imager` for the four
+functions).  One exposure is one detector at one grating setting: two bands, one per
+channel (:class:`simulator.config.MrsObservation`).  Model:
+
+* **Geometry.**  Each lit pixel of band ``b`` (the slice map of :func:`instrument.mrs.band_map`,
+  slice lengths from the SIAF) has flight coordinates from the band's forward polynomials
+  at its centre and at its edges: ``alpha`` at ``x -/+ 1/2``, ``lambda`` at ``y -/+ 1/2``
+  (the dispersion runs along the rows).  The true geometry moves them by a perturbation
+  drawn per band (:func:`draw_perturbation`, recorded in the truth):
+  ``lambda_T = lambda_F (1 + v(lambda_F) / c)`` with ``v`` a random cubic (Legendre, over
+  the band's range) of ``wavelength_kms`` rms, and ``alpha_T = alpha_F + d_alpha``,
+  ``beta_T = beta_k + d_beta`` with constants of ``spatial_mas`` rms
+  (:class:`simulator.config.MrsEffects`; PLACEHOLDERS, well under the flight calibration's
+  9-27 km/s and 8-23 mas, params 5).  The slice map itself is the flight one (the
+  perturbation moves slice edges by < 0.05 px).
+* **Sources.**  A :class:`simulator.config.SpectralSource`'s offsets are ``(alpha, beta)``
+  from the target in band ``<c>A``'s frame (``c`` the observation's ``dither_channel``);
+  the target sits at :func:`instrument.mrs_dither.target_v2v3` (the channel's reference
+  point, dithered); the source's V2/V3 goes to each observed band's ``(alpha, beta)`` by
+  the band's flight transform.
+* **PSF** (:func:`psf_image`).  The diffraction pattern of the imager's pupil model
+  (:func:`simulator.psf.diffraction`, turned so V3 lies along the channel's beta axis;
+  parity ignored) on square samples of ``beta_del / PSF_SAMPLES_PER_SLICE`` over
+  ``PSF_SAMPLES`` samples (9-20" wide: the light beyond is lost), blurred by a Gaussian
+  of FWHM ``sqrt(f^2 - 1) 1.03 lambda / D`` so the core is ``f`` times the diffraction's,
+  ``f`` linear from 1.6 at 5 um to 1.15 at 28 um (params 5, A23: "60 % broader than
+  diffraction along the long axis at 5 um, 15 % at 28 um"; isotropic here, a
+  SIMPLIFICATION).  Computed at nodes spaced by at most ``PSF_STEP`` in lambda (geometric)
+  and interpolated linearly in lambda between them (each node holds the same light, so
+  the interpolation conserves it).
+* **Slices.**  Slice ``k`` passes the light within its beta strip ``beta_T,k +/-
+  beta_del / 2``: the PSF samples' rows weighted by their overlap with the strip and
+  summed give its profile along alpha, ``P_k(alpha; lambda)``; a pixel gets
+  ``F = int P_k d alpha`` over its ``[alpha_T(x - 1/2), alpha_T(x + 1/2)]`` (the profile's
+  cumulative sum, exact for samples of constant density), at its centre wavelength.
+* **Spectrum** (:func:`pixel_photons`).  The photons of the source's spectrum in each
+  pixel's ``[lambda_T(y - 1/2), lambda_T(y + 1/2)]`` after the line-spread function, a
+  Gaussian of FWHM ``lambda / R(lambda)``, ``R`` linear from 3700 at 4.9 um to 1300 at 28 um
+  (params "Simulation-ready defaults" 28: UNSOURCED, the per-band Labiano+2021 values
+  are not in the reference).  The continuum with its absorption lines is integrated
+  exactly (:meth:`simulator.spectra.SourceSpectrum.photons_in_bins`) into bins of a tenth
+  of an LSF FWHM, uniform in ``u = int R / lambda d lambda`` (where the LSF has constant
+  width), convolved there with the bin-integrated Gaussian (weights summing to 1) and
+  integrated into each pixel's interval; an emission line is a Gaussian of
+  ``sigma^2 = sigma_line^2 + sigma_LSF(centre)^2`` integrated exactly (normal cdf).  The
+  LSF does not depend on where the source sits across its slice (the real one does).
+* **Electrons.**  ``e = A eta_c N_pix F``: collecting area ``A``
+  (:data:`instrument.imager.COLLECTING_AREA_M2`), the channel's efficiency ``eta_c``
+  (:data:`EFFICIENCY`, PLACEHOLDERS: params has no MRS photon-conversion efficiency),
+  the pixel's photons and its PSF share.
+* **Sky.**  A uniform extended source of flat F_nu: the scene's ``background_mjy_sr`` plus,
+  with ``effects.optics.background_model``, the zodiacal + thermal placeholders of
+  :mod:`simulator.background` at the band's centre (:func:`band_background_mjy_sr`);
+  each pixel sees ``I Omega_pix`` with ``Omega_pix = |d alpha| beta_del``.
+
+Not here yet: extended sources beyond the uniform sky, dedicated backgrounds, the
+throughput decay, fringes, the spectral leak and the cross-artifact (issue 17), the
+wavelength shift of a source off its slice's centre, measured references.
+
+Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
+slice and coordinates), ``PERTURBATION`` (per band: the velocity's Legendre coefficients
+and range, ``d_alpha``, ``d_beta``), ``SOURCES`` (V2/V3 and each band's alpha/beta),
+``LINES``; the spectra are in the configuration.
+
+References: the detector's, and with ``ReferenceOptions(kind="perfect")`` the true
+geometry in the JWST formats (:func:`write_references`).
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from astropy import units as u
+from astropy.table import Table, vstack
+from scipy import ndimage
+from scipy.special import ndtr
+
+from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import imager, modes, mrs, mrs_dither
+
+from . import background, psf
+from .illumination import Illumination
+from .spectra import FWHM_PER_SIGMA, PHOTONS_PER_MJY, SourceSpectrum
+from .truth import Component
+
+MODE = modes.mode("mrs")
+#: Speed of light, km/s.
+C_KMS = 299792.458
+#: Photon-to-electron efficiency of telescope + MRS + detector per channel.  UNSOURCED
+#: PLACEHOLDERS (params 5 has none): they set the e-/s scale, which the truth carries.
+EFFICIENCY = {1: 0.20, 2: 0.20, 3: 0.15, 4: 0.07}
+#: Resolving power at two wavelengths (um, R), linear between (params defaults 28, UNSOURCED).
+RESOLVING_POWER = ((4.9, 3700.0), (28.0, 1300.0))
+#: PSF core broadening over diffraction at two wavelengths (um, factor), linear (params 5, A23).
+PSF_BROADENING = ((5.0, 1.6), (28.0, 1.15))
+#: Telescope diameter for the blur's diffraction FWHM 1.03 lambda / D (params 7).
+TELESCOPE_DIAMETER_M = 6.5
+#: PSF samples across the grid and per slice width; largest fractional step between PSF nodes.
+PSF_SAMPLES, PSF_SAMPLES_PER_SLICE, PSF_STEP = 256, 8, 0.02
+#: LSF bins per FWHM, and the half width of the LSF kernel and of the grid's margin, in sigma.
+LSF_BINS_PER_FWHM, LSF_HALF_WIDTH_SIGMA = 10, 8.0
+_ARCSEC2_SR = (np.pi / 180 / 3600) ** 2
+
+
+def resolving_power(wavelength_um):
+    """``R(lambda)``, linear through :data:`RESOLVING_POWER` (UNSOURCED, params defaults 28)."""
+    (l0, r0), (l1, r1) = RESOLVING_POWER
+    return r0 + (r1 - r0) * (np.asarray(wavelength_um, float) - l0) / (l1 - l0)
+
+
+def _resolution_coordinate(wavelength_um):
+    """``u(lambda) = int R / lambda d lambda = a ln lambda + b lambda`` for ``R = a + b lambda``."""
+    (l0, r0), (l1, r1) = RESOLVING_POWER
+    b = (r1 - r0) / (l1 - l0)
+    a = r0 - b * l0
+    lam = np.asarray(wavelength_um, float)
+    return a * np.log(lam) + b * lam
+
+
+def _wavelength_of(u_values, guess):
+    """Invert :func:`_resolution_coordinate` by Newton's method from ``guess`` (``du/dlambda = R / lambda``)."""
+    lam = np.asarray(guess, float).copy()
+    for _ in range(6):
+        lam -= (_resolution_coordinate(lam) - u_values) * lam / resolving_power(lam)
+    return lam
+
+
+def band_background_mjy_sr(name):
+    """Zodiacal + thermal sky of band ``name`` at its centre, MJy/sr (PLACEHOLDERS of :mod:`simulator.background`)."""
+    lam = float(np.mean(mrs.band(name).wavelength_range))
+    zodi = background.ZODI_12UM_MJY_SR * background._planck_nu(lam, background.ZODI_TEMPERATURE_K) \
+        / background._planck_nu(12.0, background.ZODI_TEMPERATURE_K)
+    thermal = background.THERMAL_25UM_MJY_SR * background._planck_nu(lam, background.THERMAL_TEMPERATURE_K) \
+        / background._planck_nu(25.5, background.THERMAL_TEMPERATURE_K)
+    return float(zodi + thermal)
+
+
+@dataclass(frozen=True)
+class FlightPixels:
+    """A band's lit pixels and their flight coordinates (1-D arrays over the pixels).
+
+    ``y, x``: the pixel; ``slice``: its id; ``alpha_lo, alpha_hi`` alpha at ``x -/+ 1/2``
+    sorted; ``wavelength`` at the centre; ``lam_lo, lam_hi`` at ``y -/+ 1/2`` sorted;
+    ``alpha`` at the centre; ``beta`` its slice's.
+    """
+
+    y: np.ndarray
+    x: np.ndarray
+    slice: np.ndarray
+    alpha: np.ndarray
+    alpha_lo: np.ndarray
+    alpha_hi: np.ndarray
+    beta: np.ndarray
+    wavelength: np.ndarray
+    lam_lo: np.ndarray
+    lam_hi: np.ndarray
+
+
+@lru_cache(maxsize=12)
+def flight_pixels(name):
+    """The :class:`FlightPixels` of band ``name`` (built once, cached)."""
+    geometry = mrs.band(name)
+    pixels = mrs.band_map(name)
+    y, x = np.nonzero(pixels.slice)
+    ids = pixels.slice[y, x]
+    a_lo, a_hi, l_lo, l_hi = (np.empty(len(x)) for _ in range(4))
+    for slice_id in geometry.slices:
+        on = ids == slice_id
+        left, _ = geometry.to_sky(x[on] - 0.5, y[on], slice_id)
+        right, _ = geometry.to_sky(x[on] + 0.5, y[on], slice_id)
+        _, below = geometry.to_sky(x[on], y[on] - 0.5, slice_id)
+        _, above = geometry.to_sky(x[on], y[on] + 0.5, slice_id)
+        a_lo[on], a_hi[on] = np.fmin(left, right), np.fmax(left, right)
+        l_lo[on], l_hi[on] = np.fmin(below, above), np.fmax(below, above)
+    return FlightPixels(y, x, ids, pixels.alpha[y, x], a_lo, a_hi, pixels.beta[y, x], pixels.wavelength[y, x],
+                        l_lo, l_hi)
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """The true geometry of one band against the flight one (module docstring).
+
+    Parameters
+    ----------
+    band : str
+    velocity_kms : tuple of float
+        Legendre coefficients of ``v(t)`` in km/s, ``t`` = the wavelength mapped from the
+        band's WAVELENGTHRANGE onto [-1, 1].
+    d_alpha, d_beta : float
+        Arcsec.
+    """
+
+    band: str
+    velocity_kms: tuple
+    d_alpha: float
+    d_beta: float
+
+    def velocity(self, wavelength_um):
+        """``v(lambda)`` in km/s."""
+        lo, hi = mrs.band(self.band).wavelength_range
+        t = 2 * (np.asarray(wavelength_um, float) - lo) / (hi - lo) - 1
+        return np.polynomial.legendre.legval(t, self.velocity_kms)
+
+    def wavelength(self, flight_um):
+        """The true wavelength of a flight one: ``lambda (1 + v(lambda) / c)``."""
+        flight_um = np.asarray(flight_um, float)
+        return flight_um * (1 + self.velocity(flight_um) / C_KMS)
+
+
+def draw_perturbation(name, effects, rng):
+    """Band ``name``'s :class:`Perturbation` (zero with ``geometry_perturbation`` off, nothing drawn).
+
+    ``v``: four Legendre coefficients drawn standard normal, scaled so ``v`` has
+    ``wavelength_kms`` rms over the band; ``d_alpha, d_beta``: normal of ``spatial_mas`` rms.
+    """
+    if not effects.geometry_perturbation:
+        return Perturbation(name, (0.0,), 0.0, 0.0)
+    coeffs = rng.standard_normal(4)
+    rms = np.sqrt(np.mean(np.polynomial.legendre.legval(np.linspace(-1, 1, 201), coeffs) ** 2))
+    d_alpha, d_beta = effects.spatial_mas * 1e-3 * rng.standard_normal(2)
+    return Perturbation(name, tuple(float(c) for c in coeffs * effects.wavelength_kms / rms), float(d_alpha),
+                        float(d_beta))
+
+
+@dataclass(frozen=True)
+class TruePixels:
+    """A band's lit pixels with their true coordinates (:class:`FlightPixels` moved by a :class:`Perturbation`)."""
+
+    flight: FlightPixels
+    perturbation: Perturbation
+
+    @property
+    def wavelength(self):
+        """True wavelength at each pixel centre, um."""
+        return self.perturbation.wavelength(self.flight.wavelength)
+
+    @property
+    def lam_edges(self):
+        """True wavelengths at each pixel's two edges along the dispersion ``(lo, hi)``, um."""
+        return self.perturbation.wavelength(self.flight.lam_lo), self.perturbation.wavelength(self.flight.lam_hi)
+
+    @property
+    def alpha_edges(self):
+        """True alpha at each pixel's two edges along the slice ``(lo, hi)``, arcsec."""
+        return self.flight.alpha_lo + self.perturbation.d_alpha, self.flight.alpha_hi + self.perturbation.d_alpha
+
+
+def _psf_rotation(geometry):
+    """Angle (deg) from +V3 to the channel's +beta axis in the V2/V3 plane."""
+    v2, v3 = geometry.to_v2v3(np.array([0.0, 0.0]), np.array([-0.5, 0.5]))
+    return float(np.degrees(np.arctan2(v2[1] - v2[0], v3[1] - v3[0])))
+
+
+def psf_nodes(name):
+    """The wavelengths (um) where band ``name``'s PSF is computed: the range's ends and geometric steps <= PSF_STEP."""
+    lo, hi = mrs.band(name).wavelength_range
+    return np.geomspace(lo, hi, int(np.ceil(np.log(hi / lo) / np.log1p(PSF_STEP))) + 1)
+
+
+def psf_sample_arcsec(name):
+    """The PSF grid's sample, arcsec: the band's slice width over PSF_SAMPLES_PER_SLICE."""
+    return mrs.band(name).beta_del / PSF_SAMPLES_PER_SLICE
+
+
+@lru_cache(maxsize=256)
+def psf_image(name, wavelength_um):
+    """The PSF of band ``name`` at ``wavelength_um`` (module docstring): rows along beta, columns along alpha.
+
+    ``PSF_SAMPLES`` square samples of :func:`psf_sample_arcsec`, centred between the two
+    middle samples, each the fraction of the light it holds (cached per band and node).
+    """
+    geometry = mrs.band(name)
+    sample = psf_sample_arcsec(name)
+    image = psf.diffraction(wavelength_um, sample, PSF_SAMPLES, _psf_rotation(geometry))
+    (l0, f0), (l1, f1) = PSF_BROADENING
+    factor = f0 + (f1 - f0) * (wavelength_um - l0) / (l1 - l0)
+    fwhm = 1.03 * wavelength_um * 1e-6 / TELESCOPE_DIAMETER_M * 180 / np.pi * 3600 * np.sqrt(factor**2 - 1)
+    return ndimage.gaussian_filter(image, fwhm / FWHM_PER_SIGMA / sample, mode="constant")
+
+
+def _strip_weights(name, beta_source, slice_betas):
+    """Overlap (0-1) of each PSF row with each slice's beta strip, ``(slices, PSF_SAMPLES)``."""
+    sample = psf_sample_arcsec(name)
+    half = mrs.band(name).beta_del / 2
+    centres = beta_source + (np.arange(PSF_SAMPLES) - (PSF_SAMPLES - 1) / 2) * sample
+    lo, hi = centres - sample / 2, centres + sample / 2
+    strips = np.asarray(slice_betas)[:, None]
+    return np.clip((np.minimum(hi, strips + half) - np.maximum(lo, strips - half)) / sample, 0, 1)
+
+
+def psf_share(true_pixels, alpha_source, beta_source):
+    """Each pixel's share of the source's light (module docstring, slices): 1-D over the band's pixels."""
+    name = true_pixels.perturbation.band
+    geometry = mrs.band(name)
+    flight = true_pixels.flight
+    betas = np.array(geometry.beta) + true_pixels.perturbation.d_beta
+    weights = _strip_weights(name, beta_source, betas)
+    sample = psf_sample_arcsec(name)
+    edges = alpha_source + (np.arange(PSF_SAMPLES + 1) - PSF_SAMPLES / 2) * sample
+    a_lo, a_hi = true_pixels.alpha_edges
+    lam = true_pixels.wavelength
+    nodes = psf_nodes(name)
+    index = np.clip(np.searchsorted(nodes, lam) - 1, 0, len(nodes) - 2)
+    w = np.clip((lam - nodes[index]) / (nodes[index + 1] - nodes[index]), 0, 1)
+    share = np.zeros(len(lam))
+    order = np.argsort(flight.slice, kind="stable")
+    bounds = np.searchsorted(flight.slice[order], geometry.slices + (geometry.slices[-1] + 1,))
+    for n, node in enumerate(nodes):
+        near = (index == n) | (index == n - 1)
+        if not np.any(near):
+            continue
+        cumulative = np.concatenate([np.zeros((len(betas), 1)),
+                                     np.cumsum(weights @ psf_image(name, float(node)), axis=1)], axis=1)
+        node_weight = np.where(index == n, 1 - w, w)
+        for k in range(len(geometry.slices)):
+            pix = order[bounds[k]:bounds[k + 1]]
+            pix = pix[near[pix]]
+            part = np.interp(a_hi[pix], edges, cumulative[k]) - np.interp(a_lo[pix], edges, cumulative[k])
+            share[pix] += node_weight[pix] * part
+    return share
+
+
+def pixel_photons(spectrum, lam_lo, lam_hi):
+    """Photons s^-1 m^-2 of ``spectrum`` in each ``[lam_lo, lam_hi]`` after the LSF (module docstring, spectrum)."""
+    lo, hi = float(np.min(lam_lo)), float(np.max(lam_hi))
+    margin = LSF_HALF_WIDTH_SIGMA / FWHM_PER_SIGMA  # in u, where the FWHM is 1
+    du = 1.0 / LSF_BINS_PER_FWHM
+    u = np.arange(_resolution_coordinate(lo) - margin, _resolution_coordinate(hi) + margin + du, du)
+    grid = _wavelength_of(u, lo * np.exp((u - _resolution_coordinate(lo)) / resolving_power(lo)))
+    smooth = SourceSpectrum(spectrum.continuum, spectrum.absorption)
+    half = int(np.ceil(LSF_HALF_WIDTH_SIGMA / FWHM_PER_SIGMA / du))
+    k = np.arange(-half, half + 1) * du * FWHM_PER_SIGMA  # bin edges -/+ du/2 around each, in sigma
+    kernel = ndtr(k + du * FWHM_PER_SIGMA / 2) - ndtr(k - du * FWHM_PER_SIGMA / 2)
+    convolved = np.convolve(smooth.photons_in_bins(grid), kernel / kernel.sum(), mode="same")
+    cumulative = np.concatenate([[0.0], np.cumsum(convolved)])
+    photons = np.interp(lam_hi, grid, cumulative) - np.interp(lam_lo, grid, cumulative)
+    for line in spectrum.emission:
+        sigma = np.hypot(line.sigma_um, line.centre_um / resolving_power(line.centre_um) / FWHM_PER_SIGMA)
+        photons = photons + line.photons * (ndtr((lam_hi - line.centre_um) / sigma)
+                                            - ndtr((lam_lo - line.centre_um) / sigma))
+    return photons
+
+
+def render_source(true_pixels, spectrum, alpha_source, beta_source):
+    """e-/s of one point source at ``(alpha, beta)`` (the band's frame) on each of the band's pixels."""
+    lam_lo, lam_hi = true_pixels.lam_edges
+    channel = int(true_pixels.perturbation.band[0])
+    return (imager.COLLECTING_AREA_M2 * EFFICIENCY[channel] * pixel_photons(spectrum, lam_lo, lam_hi)
+            * psf_share(true_pixels, alpha_source, beta_source))
+
+
+def render_background(true_pixels, mjy_sr):
+    """e-/s of a uniform sky of flat F_nu ``mjy_sr`` on each of the band's pixels (module docstring, sky)."""
+    lam_lo, lam_hi = true_pixels.lam_edges
+    a_lo, a_hi = true_pixels.alpha_edges
+    geometry = mrs.band(true_pixels.perturbation.band)
+    solid_angle = (a_hi - a_lo) * geometry.beta_del * _ARCSEC2_SR
+    photons = PHOTONS_PER_MJY * mjy_sr * 1e9 * solid_angle * np.log(lam_hi / lam_lo)
+    return imager.COLLECTING_AREA_M2 * EFFICIENCY[geometry.channel] * photons
+
+
+def source_positions(scene, observation):
+    """Each source's telescope ``(V2, V3)`` (module docstring, sources)."""
+    frame = mrs.band(f"{observation.dither_channel}A")
+    position = None
+    if observation.dither_points:
+        pattern = mrs_dither.dither_pattern(observation.dither_points, "point", observation.dither_channel,
+                                            observation.dither_orientation)
+        position = pattern[observation.dither_position - 1]
+    target = frame.from_v2v3(*mrs_dither.target_v2v3(observation.dither_channel, position))
+    return [tuple(float(v) for v in frame.to_v2v3(target[0] + s.along_slit_arcsec, target[1] + s.across_slit_arcsec))
+            for s in scene.sources]
+
+
+def illuminate(scene, observation, effects, rng):
+    """The MRS illumination of the observation's detector (module docstring).
+
+    Parameters
+    ----------
+    scene : simulator.config.Scene
+        Its sources are :class:`simulator.config.SpectralSource`.
+    observation : simulator.config.MrsObservation
+    effects : simulator.config.Effects
+    rng : numpy.random.Generator
+        The optics stream (the perturbation of each band, in band order).
+
+    Returns
+    -------
+    simulator.illumination.Illumination
+    """
+    image = np.zeros((det.FULL_NY, det.FULL_NX))
+    maps = {key: np.full(image.shape, np.nan, np.float32) for key in ("ALPHA", "BETA", "WAVELENGTH")}
+    slices = np.zeros(image.shape, np.int16)
+    v2v3 = source_positions(scene, observation)
+    rows, perturbations = [], []
+    for name in observation.bands:
+        perturbation = draw_perturbation(name, effects.mrs, rng)
+        perturbations.append(perturbation)
+        pixels = TruePixels(flight_pixels(name), perturbation)
+        sky = scene.background_mjy_sr + (band_background_mjy_sr(name) if effects.optics.background_model else 0.0)
+        light = render_background(pixels, sky) if sky > 0 else np.zeros(len(pixels.flight.x))
+        geometry = mrs.band(name)
+        for i, (source, (v2, v3)) in enumerate(zip(scene.sources, v2v3, strict=True)):
+            alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
+            light += render_source(pixels, source.source_spectrum, alpha, beta)
+            rows.append((i, name, v2, v3, alpha, beta))
+        f = pixels.flight
+        image[f.y, f.x] = light
+        slices[f.y, f.x] = f.slice
+        maps["ALPHA"][f.y, f.x] = f.alpha + perturbation.d_alpha
+        maps["BETA"][f.y, f.x] = f.beta + perturbation.d_beta
+        maps["WAVELENGTH"][f.y, f.x] = pixels.wavelength
+    detector = observation.detector
+    sources = Table(rows=rows, names=("id", "band", "v2", "v3", "alpha", "beta"),
+                    dtype=(int, str, float, float, float, float)) if rows else Table(
+        names=("id", "band", "v2", "v3", "alpha", "beta"), dtype=(int, str, float, float, float, float))
+    for column in ("v2", "v3", "alpha", "beta"):
+        sources[column].unit = u.arcsec
+    lines = [source.source_spectrum.line_truth() for source in scene.sources]
+    for i, t in enumerate(lines):
+        t["source_id"] = np.full(len(t), i)
+    components = (
+        Component("SLICE", slices, description="true slice id of each pixel (100 channel + n), 0 none",
+                  detector=detector),
+        Component("ALPHA", maps["ALPHA"], unit="arcsec", description="true alpha of each pixel centre",
+                  detector=detector),
+        Component("BETA", maps["BETA"], unit="arcsec", description="true beta of each pixel's slice",
+                  detector=detector),
+        Component("WAVELENGTH", maps["WAVELENGTH"], unit="um", description="true wavelength of each pixel centre",
+                  detector=detector),
+        Component("PERTURBATION", _perturbation_table(perturbations),
+                  description="true geometry against the flight one per band: v(lambda) Legendre coefficients "
+                              "(km/s) over the band's range, d_alpha, d_beta (arcsec)", detector=detector),
+        Component("SOURCES", sources, description="sources: true V2/V3 and alpha/beta in each band's frame",
+                  detector=detector),
+        Component("LINES", _stack(lines), description="each source's lines (simulator.spectra line_truth)"),
+    )
+    header = {"CHANNEL": (observation.channels, "MRS channels"), "BAND": (observation.band, "MRS grating setting")}
+    return Illumination({detector: image}, header, components)
+
+
+def _perturbation_table(perturbations):
+    degree = max(len(p.velocity_kms) for p in perturbations)
+    return Table({"band": [p.band for p in perturbations],
+                  "wavelength_min_um": [mrs.band(p.band).wavelength_range[0] for p in perturbations],
+                  "wavelength_max_um": [mrs.band(p.band).wavelength_range[1] for p in perturbations],
+                  "velocity_kms": np.array([np.pad(p.velocity_kms, (0, degree - len(p.velocity_kms)))
+                                            for p in perturbations]),
+                  "d_alpha": [p.d_alpha for p in perturbations] * u.arcsec,
+                  "d_beta": [p.d_beta for p in perturbations] * u.arcsec})
+
+
+def perturbations_from_table(table):
+    """The :class:`Perturbation` of each band from a truth ``PERTURBATION`` table, ``{band: Perturbation}``."""
+    return {str(row["band"]): Perturbation(str(row["band"]), tuple(float(c) for c in row["velocity_kms"]),
+                                           float(row["d_alpha"]), float(row["d_beta"])) for row in table}
+
+
+def _stack(tables):
+    columns = ["source_id", "kind", "centre_um", "fwhm_um", "tau", "flux_w_m2", "continuum_mjy"]
+    rows = [t[columns] for t in tables if len(t)]
+    if not rows:
+        return Table(names=columns, dtype=(int, str, float, float, float, float, float))
+    return vstack(rows)
+
+
+def describe_exposure(meta, observation):
+    """Set the MRS keywords of an uncal: EXP_TYPE MIR_MRS, CHANNEL, BAND and the dither's (as MRS uncals carry them)."""
+    meta.exposure.type = MODE.exp_type
+    meta.instrument.channel = observation.channels
+    meta.instrument.band = observation.band
+    if observation.dither_points:
+        position = mrs_dither.dither_pattern(observation.dither_points, "point", observation.dither_channel,
+                                             observation.dither_orientation)[observation.dither_position - 1]
+        meta.dither.primary_type = f"{observation.dither_points}-POINT"
+        meta.dither.optimized_for = "POINT-SOURCE"
+        meta.dither.direction = observation.dither_orientation.upper()
+        meta.dither.primary_channel = f"CHANNEL{observation.dither_channel}"
+        meta.dither.position_number = observation.dither_position
+        meta.dither.total_points = observation.dither_points
+        meta.dither.x_offset, meta.dither.y_offset = position.dx_ideal, position.dy_ideal
+    else:
+        meta.dither.primary_type = "NONE"
+        meta.dither.total_points = 1
+        meta.dither.position_number = 1
+
+
+def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
+    """The MRS's reference files: none of its own yet (a documented fallback); ``{reftype: path}``.
+
+    ``perfect`` would be the true geometry (the flight polynomials moved by the truth's
+    PERTURBATION) as DISTORTION / SPECWCS / WAVELENGTHRANGE; ``measured`` the testbed's
+    own from simulated calibration exposures.  Neither is built: the exposure's folder
+    holds the detector's references only, and a calibration takes the MRS geometry from
+    its own nominal (flight) files, which differ from the truth by the perturbation (no
+    inverse crime; issue 16 leaves both sets open).
+    """
+    return {}
+
+
+def companions(scene, observation, effects, light):
+    """The association's other exposures: none (a dither set, the other detector or a background is another call)."""
+    return []
