@@ -237,16 +237,17 @@ def project_off_ramps(Y, nints, ngroups, rate="shared"):
     centred read index are orthogonal, so P Y is Y less its mean in each integration less
     its projection on the centred index (over all integrations, or each apart): O(N) per
     column, where the N x N projector was O(N^2) in time and memory (1000 integrations of
-    10 groups: 800 MB, and most of the step's time).
+    10 groups: 800 MB, and most of the step's time).  The result is a new array of ``Y``'s dtype
+    (float64 in every caller).
     """
     shape = Y.shape
     Y = Y.reshape((nints, ngroups) + shape[1:])
     Y = Y - Y.mean(axis=1, keepdims=True)
     k = (np.arange(ngroups) - (ngroups - 1) / 2).reshape((1, ngroups) + (1,) * (len(shape) - 1))
-    if rate == "shared":
-        Y = Y - k * (np.sum(k * Y, axis=(0, 1), keepdims=True) / (nints * np.sum(k**2)))
+    if rate == "shared":  # in place: Y is already a new array
+        Y -= k * (np.sum(k * Y, axis=(0, 1), keepdims=True) / (nints * np.sum(k**2)))
     elif rate == "per_integration":
-        Y = Y - k * (np.sum(k * Y, axis=1, keepdims=True) / np.sum(k**2))
+        Y -= k * (np.sum(k * Y, axis=1, keepdims=True) / np.sum(k**2))
     elif rate != "none":
         raise ValueError(f"unknown ramp model rate {rate!r}")
     return Y.reshape(shape)
@@ -485,12 +486,20 @@ class _JointFit:
         self.reference = np.repeat(ref.reshape(-1, self.Q).all(axis=1), self.Q)
         self.weight = self.cached = self.sample = None
 
-    def project(self, Y, sl):
-        """``Y`` (N, npix) of the pixels of slice ``sl`` projected off their ramp models."""
-        R = self.projectors[0](Y)
+    def residuals(self, Y, sl, offsets):
+        """``Y`` (N, npix) of the pixels of slice ``sl`` projected off their ramp models, less offsets.
+
+        The offsets: each class's common per-read ``offsets`` (None: none).
+        """
+        R = self.projectors[0](Y)  # all columns; the reference ones are replaced below
+        if offsets[0] is not None:
+            R -= offsets[0][:, None]
         ref = self.reference[sl]
         if ref.any():
-            R[:, ref] = self.projectors[1](Y[:, ref])
+            Rr = self.projectors[1](Y[:, ref])
+            if offsets[1] is not None:
+                Rr -= offsets[1][:, None]
+            R[:, ref] = Rr
         return R
 
     def row_blocks(self):
@@ -502,7 +511,7 @@ class _JointFit:
     def blocks(self):
         """``(sl, Y)``: each row block's ramps, ``(N, npix)`` float64, and its slice of the flattened pixels."""
         for y0, y1, sl in self.row_blocks():
-            yield sl, self.data[:, :, y0:y1].reshape(self.N, -1).astype(np.float64)
+            yield sl, np.array(self.data[:, :, y0:y1], np.float64).reshape(self.N, -1)  # one copy
 
     def _weights(self, sl, Y):
         k = np.arange(self.ngroups) - (self.ngroups - 1) / 2
@@ -555,8 +564,9 @@ class _JointFit:
                 if part is not None:
                     Rw, wq = part[:2]
                     columns = slice(start[c], start[c] + wq.size)
-                    offset = 0.0 if offsets[c] is None else np.outer(offsets[c], wq)
-                    self.cached[c][0][:, columns], self.cached[c][1][columns] = Rw - offset, wq
+                    if offsets[c] is not None:
+                        Rw -= np.outer(offsets[c], wq)  # Rw is a new array (P's)
+                    self.cached[c][0][:, columns], self.cached[c][1][columns] = Rw, wq
                     start[c] = columns.stop
         self.cached = tuple(None if part is None else _part(*part) for part in self.cached)
 
@@ -566,6 +576,9 @@ class _JointFit:
         Every ``nq // SCAN_PIXELS``-th read time: columns of the cache (:meth:`cache`).
         """
         ref = self.reference[:: self.Q]
+        if ref.size < 2 * SCAN_PIXELS:  # every read time: the cache itself (a copy would cost a pass and memory)
+            self.sample = self.cached
+            return
         taken = np.arange(ref.size) % max(1, ref.size // SCAN_PIXELS) == 0
         self.sample = tuple(None if part is None or not taken[m].any() else _part(*(x[..., taken[m]] for x in part[:3]))
                             for part, m in zip(self.cached, (~ref, ref), strict=True))
@@ -575,8 +588,11 @@ class _JointFit:
         return _accumulate_classes(self.sample if sample else self.cached, basis)
 
     def waveform(self, gamma, basis, sl):
-        """The fitted waveform at every read of the pixels of slice ``sl``: ``(N, npix)``."""
-        return np.repeat(_waveform(gamma, basis, self.o[sl][:: self.Q]), self.Q, axis=1)
+        """The fitted waveform at every read of the pixels of slice ``sl``, ``(N, npix / Q, 1)``.
+
+        Once per read time, to be broadcast over the Q pixels read at it (the last axis).
+        """
+        return _waveform(gamma, basis, self.o[sl][:: self.Q])[:, :, None]
 
     def clip(self, gamma, basis, offsets):
         """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps).
@@ -586,11 +602,8 @@ class _JointFit:
         dof_science, dof_reference = max(self.N - 2 * self.nints, 1), self.N - self.nints
         chi2 = np.zeros(self.o.size)
         for sl, Y in self.blocks():
-            res = self.project(Y - self.waveform(gamma, basis, sl), sl)
-            for cls, off in enumerate(offsets):
-                m = self.reference[sl] == bool(cls)
-                if off is not None and m.any():
-                    res[:, m] -= off[:, None]
+            Y = (Y.reshape(self.N, -1, self.Q) - self.waveform(gamma, basis, sl)).reshape(Y.shape)
+            res = self.residuals(Y, sl, offsets)
             chi2[sl] = self.weight[sl] * np.sum(res**2, axis=0)
         used = self.weight > 0
         science = used & ~self.reference
@@ -848,8 +861,9 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         return f" +/- {drift_sigma[li]:.1e}" if li in drift_sigma else ""
 
     for y0, y1, sl in fit.row_blocks():
-        E = fit.waveform(gamma, basis, sl).reshape(nints, ngroups, y1 - y0, fit.nx)
-        out[:, :, y0:y1] = data[:, :, y0:y1] - E
+        shape = (nints, ngroups, y1 - y0, fit.nx // fit.Q, fit.Q)  # the last axis: the pixels read at one time
+        E = fit.waveform(gamma, basis, sl).reshape(shape[:-1] + (1,))
+        out[:, :, y0:y1] = (data[:, :, y0:y1].reshape(shape) - E).reshape(shape[:3] + (fit.nx,))
     for li, line in enumerate(case.lines):
         if not harmonics[li]:
             notes.append(LeftIn(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (fundamental below "
