@@ -114,8 +114,9 @@ def test_an_emission_line_lands_where_the_true_geometry_puts_its_wavelength():
             ys, xs = np.nonzero(on)
             column = int(np.median(xs))
             rows = np.flatnonzero(on[:, column])
-            true_row = np.interp(centre, true_lambda[rows, column], rows)
-            flight_row = np.interp(centre, flight.wavelength[rows, column], rows)
+            order = np.argsort(true_lambda[rows, column])  # wavelength runs either way along the rows
+            true_row = np.interp(centre, true_lambda[rows, column][order], rows[order])
+            flight_row = np.interp(centre, flight.wavelength[rows, column][order], rows[order])
             near = rows[np.abs(rows - true_row) <= 8]
             profile = continuum_free[near, column]
             centroid = np.sum(profile * near) / profile.sum()
