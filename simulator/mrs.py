@@ -65,22 +65,26 @@ and range, ``d_alpha``, ``d_beta``), ``SOURCES`` (V2/V3 and each band's alpha/be
 ``LINES``; the spectra are in the configuration.
 
 References: the detector's, and with ``ReferenceOptions(kind="perfect")`` the true
-geometry in the JWST formats (:func:`write_references`).
+geometry in the JWST formats (:func:`write_references`); ``measured`` writes none yet.
 """
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from astropy import units as u
+from astropy.modeling import models
 from astropy.table import Table, vstack
 from scipy import ndimage
 from scipy.special import ndtr
+from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import detector as det
-from miri_testbed.instrument import imager, modes, mrs, mrs_dither
+from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
+from miri_testbed.instrument.files import atomic_path
 
 from . import background, psf
 from .illumination import Illumination
+from .references import PROVENANCE
 from .spectra import FWHM_PER_SIGMA, PHOTONS_PER_MJY, SourceSpectrum
 from .truth import Component
 
@@ -486,17 +490,64 @@ def describe_exposure(meta, observation):
         meta.dither.position_number = 1
 
 
-def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
-    """The MRS's reference files: none of its own yet (a documented fallback); ``{reftype: path}``.
+def _velocity_factor(perturbation, sign):
+    """The model ``lambda -> lambda (1 + sign v(lambda) / c)`` (``sign`` -1: the inverse to first order in v/c)."""
+    lo, hi = mrs.band(perturbation.band).wavelength_range
+    coefficients = {f"c{i}": sign * c / C_KMS for i, c in enumerate(perturbation.velocity_kms)}
+    legendre = models.Legendre1D(len(perturbation.velocity_kms) - 1, domain=[lo, hi], window=[-1, 1], **coefficients)
+    return models.Identity(1) * (models.Const1D(1.0) + legendre)
 
-    ``perfect`` would be the true geometry (the flight polynomials moved by the truth's
-    PERTURBATION) as DISTORTION / SPECWCS / WAVELENGTHRANGE; ``measured`` the testbed's
-    own from simulated calibration exposures.  Neither is built: the exposure's folder
-    holds the detector's references only, and a calibration takes the MRS geometry from
-    its own nominal (flight) files, which differ from the truth by the perturbation (no
-    inverse crime; issue 16 leaves both sets open).
+
+def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
+    """The MRS geometry references; ``{reftype: path}``.
+
+    ``perfect``: the TRUE geometry in the JWST formats, the flight files of the detector's
+    band pair with each slice's models moved by the truth's PERTURBATION: DISTORTION
+    (``DistortionMRSModel``: ``alpha_k | Shift(d_alpha)``, ``beta_k | Shift(d_beta)``, the
+    inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and ``y_k``, exact to (v/c)^2 ~
+    1e-10), SPECWCS (``SpecwcsModel``: ``lambda_k | lambda (1 + v/c)``) and the flight
+    WAVELENGTHRANGE (the ranges are not perturbed).  ``measured`` (the default): not built
+    yet, a documented fallback: no MRS reference is written, the folder holds the
+    detector's; a calibration then takes its nominal flight files, which differ from the
+    truth by the perturbation (no inverse crime).  Testbed-measured geometry from
+    simulated line-source and point-source calibration exposures is the open next step.
     """
-    return {}
+    if options.kind != "perfect":
+        return {}
+    detector = observation.detector
+    table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == detector)
+    perturbations = perturbations_from_table(table)
+    pair = observation.channels + mrs.SETTINGS[observation.band]
+    selection = refmeta.Selection(detector=detector, exp_type=MODE.exp_type, channel=observation.channels,
+                                  band=observation.band)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    with mrs._opened(dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
+        model = flight.copy()
+    moved = [perturbations[f"{s // 100}{mrs.SETTINGS[observation.band]}"] for s in model.slices]
+    model.alpha_model = [a | models.Shift(q.d_alpha) for a, q in zip(model.alpha_model, moved, strict=True)]
+    model.beta_model = [b | models.Shift(q.d_beta) for b, q in zip(model.beta_model, moved, strict=True)]
+    model.x_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | x
+                     for x, q in zip(model.x_model, moved, strict=True)]
+    model.y_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | y
+                     for y, q in zip(model.y_model, moved, strict=True)]
+    paths["DISTORTION"] = _save(model, "DISTORTION", selection, folder / f"miri_testbed_mrs{pair}_distortion.asdf")
+    with mrs._opened(dm.SpecwcsModel, f"jwst_miri_mrs{pair}_specwcs_flt9.asdf") as flight:
+        model = flight.copy()
+    model.model = [lam | _velocity_factor(q, 1) for lam, q in zip(model.model, moved, strict=True)]
+    paths["SPECWCS"] = _save(model, "SPECWCS", selection, folder / f"miri_testbed_mrs{pair}_specwcs.asdf")
+    with mrs._opened(dm.WavelengthrangeModel, "jwst_miri_mrs_wavelengthrange_flt9.asdf") as flight:
+        model = flight.copy()
+    paths["WAVELENGTHRANGE"] = _save(model, "WAVELENGTHRANGE", refmeta.Selection(exp_type=MODE.exp_type),
+                                     folder / "miri_testbed_mrs_wavelengthrange.asdf")
+    return paths
+
+
+def _save(model, reftype, selection, path):
+    refmeta.describe_model(model, reftype, selection, PROVENANCE, "MRS true geometry (perfect)")
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return path
 
 
 def companions(scene, observation, effects, light):

@@ -177,6 +177,21 @@ def test_the_uncal_is_an_mrs_ramp_model_with_its_keywords_and_truth(tmp_path):
     assert np.nanmin(wavelength) > mrs.band("3B").wavelength_range[0]
     assert set(truth.table("SOURCES", "MIRIFULONG")["band"]) == {"3B", "4B"}
     assert len(truth.table("LINES")) == 2
+    # The perfect references are the TRUE geometry, read as jwst reads them: forward models at
+    # lit pixels (called as instrument.mrs calls them) give the truth's alpha and wavelength, the inverse
+    # ones come back to the pixel.
+    alpha_truth = truth.image("ALPHA", "MIRIFULONG")
+    slices = truth.image("SLICE", "MIRIFULONG")
+    with dm.DistortionMRSModel(str(out["reference_files"]["DISTORTION"])) as dist, \
+            dm.SpecwcsModel(str(out["reference_files"]["SPECWCS"])) as spec:
+        assert dist.meta.instrument.channel == "34" and dist.meta.instrument.band == "MEDIUM"
+        for k in (3, 20):
+            ys, xs = np.nonzero(slices == dist.slices[k])
+            y, x = ys[::97], xs[::97]
+            np.testing.assert_allclose(dist.alpha_model[k](y, x), alpha_truth[y, x], atol=1e-5)
+            np.testing.assert_allclose(spec.model[k](y, x), wavelength[y, x], rtol=1e-7)
+            back_x = dist.x_model[k](wavelength[y, x].astype(float), alpha_truth[y, x].astype(float))
+            assert np.max(np.abs(back_x - x)) < 0.5
 
 
 def test_bad_mrs_observations_are_refused():
