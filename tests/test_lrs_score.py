@@ -65,7 +65,7 @@ def write_truth(path, lines, mode="lrs_slitless", detector=None, dy_pix=0.0):
     """A truth with the lines, the flight table as the true trace, and sources ``dy_pix`` rows off the reference."""
     table = Table(rows=lines, names=["source_id", "kind", "centre_um", "fwhm_um", "tau", "flux_w_m2", "continuum_mjy"])
     effects = {"detector": detector or {"cosmic_rays": False, "showers": False}, "imager": {"cruciform": True},
-               "optics": {"background_model": False}}
+               "optics": {"background_model": False}, "lrs": {"trace_bad_pixels": 0}}
     flight = lrs_facts.flight_table(mode if mode in lrs_facts.SUBARRAYS else "lrs_slitless")
     trace = Table({"wavelength_um": flight.wavelength_um, "x": flight.x_center + flight.x_ref,
                    "y": flight.y_center + flight.y_ref})
@@ -343,10 +343,11 @@ def test_the_lrs_suite_is_two_lrs_scenarios_the_lrs_anchor_expects():
     assert parse_suite("[suite]\nseeds = [0]\n" + scenario_toml(suite.scenarios[1])).scenarios == suite.scenarios[1:]
 
 
-def test_an_lrs_cell_gets_the_detector_views_only(tmp_path):
-    """No cal image, catalog or cross: cell_views leaves the imager's views out (and reads no cal)."""
+def test_an_lrs_cell_gets_no_imager_views(tmp_path):
+    """No cal image, catalog or cross: cell_views leaves the imager's views out (and reads no cal);
+    without an x1d, white light or bad trace pixels, it has no LRS view either."""
     truth = write_truth(tmp_path / "t_truth.fits", [line_truth(6.5, 3000.0)])
-    assert views.cell_views(read_truth(truth), {"x1d": "none"}, tmp_path, {"cruciform": "fit"}) == {}
+    assert views.cell_views(read_truth(truth), {}, tmp_path, {"cruciform": "fit"}) == {}
 
 
 def test_the_report_draws_the_x1d_section_and_summarises_per_line_metrics(tmp_path):

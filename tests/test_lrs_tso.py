@@ -20,6 +20,8 @@ from miri_testbed.calibration import CalibrationInputError, light_curves, transi
 from miri_testbed.calibration.pipeline import calibrate, calibrate_exposure
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.simulator import LrsObservation, Scene, SpectralSource, simulate
+from miri_testbed.simulator.truth import read_truth
+from miri_testbed.validation import lrs_views, report
 
 EPHEMERIS = transit.Ephemeris(period_days=0.5, a_rs=3.0, inclination_deg=85.0, u1=0.25, u2=0.15)
 
@@ -205,6 +207,20 @@ def test_a_time_series_calibrates_to_x1dints_whtlt_and_transit(tso, tmp_path):
     assert fitted["name"][0] == "white" and len(fitted) == 15  # 5-12 um in 0.5 um bins
     # (no transit in this 13-s scene, shorter than any transit of the ephemeris: its depth is not identifiable)
     assert np.all(np.isfinite(fitted["depth_error"])) and fitted.meta["white_params"]["rp_rs"] >= 0
+
+
+def test_the_light_curve_view_holds_the_white_light_its_model_and_the_truth(tso, tmp_path):
+    """The report's light-curve view of a time series: the white light and its model
+    normalised out of transit, the true relative flux (1 here: no transit in the scene), the
+    bins' depths beside their true ones (0); drawn as one figure."""
+    paths = calibrate(tso["uncal"], tmp_path, tso["refs"])
+    view = lrs_views.light_curve_view(read_truth(tso["truth"]), paths)
+    assert view["hours"].size == view["flux"].size == view["model"].size == view["true"].size == 16
+    assert np.all(view["true"] == 1) and np.median(view["model"]) == pytest.approx(1.0, abs=1e-3)
+    assert np.all(np.abs(view["flux"] - view["model"]) < 5 * view["error"])
+    assert view["depth"].size == view["true_depth"].size == 14 and np.all(view["true_depth"] == 0)
+    html = report.effect_sections(tmp_path, {"default|tso|2": {"lrs_light_curve": view}})
+    assert html.count("<img class='view'") == 1
 
 
 def test_without_an_ephemeris_the_transit_fit_is_skipped(tso, tmp_path):

@@ -243,3 +243,20 @@ def test_report_names_the_exposures_whose_alignment_was_refused():
     text = _alignment_html(rows)
     assert "refused" in text and "1 of 3 exposures" in text and "few (seeds 1)" in text
     assert "every one of 3" in _alignment_html(rows.assign(value=0.0))
+
+
+def test_the_transit_section_summarises_each_scenarios_time_series(tmp_path):
+    """Per algorithm set and scenario: the cells, the median scatter over its limit, the white
+    depth pulls' mean and the bins' pulls' mean and spread; nothing without time-series rows."""
+    rows = []
+    for seed, (ratio, white, bins) in enumerate([(0.9, 0.5, (1.0, -1.0)), (1.1, -0.1, (2.0, 0.0))], start=1):
+        rows += [dict(scenario="tso", seed=seed, algorithms="default", metric="lrs_tso_scatter_over_limit",
+                      value=ratio, bin=np.nan),
+                 dict(scenario="tso", seed=seed, algorithms="default", metric="lrs_tso_depth_pull", value=white,
+                      bin=np.nan)]
+        rows += [dict(scenario="tso", seed=seed, algorithms="default", metric="lrs_tso_depth_pull", value=b, bin=w)
+                 for b, w in zip(bins, (6.0, 7.0), strict=True)]
+    page = report.transit_section(tmp_path, pd.DataFrame(rows), None)
+    cells = re.findall(r"<td>([^<]*)</td>", page)
+    assert cells == ["default", "tso", "2", "1", "0.2", "0.5", f"{np.std([1.0, -1.0, 2.0, 0.0], ddof=1):.5g}"]
+    assert report.transit_section(tmp_path, pd.DataFrame(rows[:0], columns=list(rows[0])), None) == ""

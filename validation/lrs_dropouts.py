@@ -172,6 +172,36 @@ def line_rows(spectrum, lines, shape):
     return near
 
 
+def spectrum_dropouts(truth, spectrum, x1d_path):
+    """One spectrum's rows by increasing wavelength, the rows scored and its dropouts (module docstring).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+        Of an LRS exposure, with ``LINES``.
+    spectrum : validation.lrs_score.Spectrum
+    x1d_path : path-like
+
+    Returns
+    -------
+    spectrum : validation.lrs_score.Spectrum
+        Sorted by wavelength.
+    scored, lost : (n,) bool
+    """
+    lines = truth.table("LINES")
+    continuum = source_continuum(truth, spectrum, x1d_path)
+    order = np.argsort(spectrum.wavelength)
+    spectrum = replace(spectrum, wavelength=spectrum.wavelength[order], flux=spectrum.flux[order],
+                       error=spectrum.error[order], usable=spectrum.usable[order])
+    shape = blurred_shape(spectrum.wavelength, continuum)
+    near = line_rows(spectrum, lines[np.asarray(lines["source_id"]) == spectrum.source_id], shape)
+    if not spectrum.per_row:  # a flux density: the continuum's own, smooth across rows
+        shape = continuum.flux_density_mjy(spectrum.wavelength)
+    u = np.arange(near.size)
+    scored = ~near & (u >= SCALE_HALF_ROWS) & (u < near.size - SCALE_HALF_ROWS)
+    return spectrum, scored, dropouts(spectrum, shape, scored, near)
+
+
 def score_dropouts(truth, x1d_path):
     """``lrs_dropouts`` and ``lrs_dropout_rows`` of each spectrum of the x1d (module docstring).
 
@@ -192,20 +222,9 @@ def score_dropouts(truth, x1d_path):
         spectrum of a source the truth does not have.
     """
     truth = lrs_truth(truth, ("LINES",), "dropout")
-    lines = truth.table("LINES")
     rows = []
     for spectrum in read_x1d(x1d_path):
-        continuum = source_continuum(truth, spectrum, x1d_path)
-        order = np.argsort(spectrum.wavelength)
-        spectrum = replace(spectrum, wavelength=spectrum.wavelength[order], flux=spectrum.flux[order],
-                           error=spectrum.error[order], usable=spectrum.usable[order])
-        shape = blurred_shape(spectrum.wavelength, continuum)
-        near = line_rows(spectrum, lines[np.asarray(lines["source_id"]) == spectrum.source_id], shape)
-        if not spectrum.per_row:  # a flux density: the continuum's own, smooth across rows
-            shape = continuum.flux_density_mjy(spectrum.wavelength)
-        u = np.arange(near.size)
-        scored = ~near & (u >= SCALE_HALF_ROWS) & (u < near.size - SCALE_HALF_ROWS)
-        lost = dropouts(spectrum, shape, scored, near)
+        spectrum, scored, lost = spectrum_dropouts(truth, spectrum, x1d_path)
         context = dict(source_id=spectrum.source_id)
         rows += [dict(metric="lrs_dropouts", value=float(lost.sum()), unit="row", **context),
                  dict(metric="lrs_dropout_rows", value=float(scored.sum()), unit="row", **context)]

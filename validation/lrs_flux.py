@@ -92,6 +92,40 @@ def line_light(wavelength, lines, slit):
     return out
 
 
+def is_jy(spectrum):
+    """Whether an extracted spectrum is flux calibrated (F_nu in Jy)."""
+    return spectrum.unit.strip().lower() == "jy"
+
+
+def against_truth(truth, spectrum, x1d_path):
+    """A spectrum in Jy beside its truth, by increasing wavelength (module docstring).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth
+        Of an LRS exposure, with ``LINES``.
+    spectrum : validation.lrs_score.Spectrum
+    x1d_path : path-like
+
+    Returns
+    -------
+    wavelength, flux, error, true : (n,) float
+        The rows, and the true F_nu each should hold (continuum plus the lines' spread light).
+    scored : (n,) bool
+        Usable rows outside the lines' windows and their spread light's reach.
+    """
+    lines = truth.table("LINES")
+    continuum = source_continuum(truth, spectrum, x1d_path)
+    order = np.argsort(spectrum.wavelength)
+    lam, flux, error, usable = (a[order] for a in (spectrum.wavelength, spectrum.flux, spectrum.error,
+                                                     spectrum.usable))
+    mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
+    true = row_truth_jy(lam, continuum)
+    spread = line_light(lam, mine, truth.config["mode"] == "lrs_slit")
+    scored = usable & ~line_window(lam, np.asarray(mine["centre_um"], float)) & (spread <= LINE_LIMIT * true)
+    return lam, flux, error, true + spread, scored
+
+
 def score_flux(truth, x1d_path, source_id=None):
     """``lrs_flux_ratio`` per bin and ``lrs_flux_ratio_median`` of each spectrum in Jy (module docstring).
 
@@ -114,21 +148,11 @@ def score_flux(truth, x1d_path, source_id=None):
         spectrum of a source the truth does not have.
     """
     truth = lrs_truth(truth, ("LINES",), "flux")
-    lines = truth.table("LINES")
     rows = []
     for spectrum in read_x1d(x1d_path, source_id):
-        if spectrum.unit.strip().lower() != "jy":
+        if not is_jy(spectrum):
             continue  # not flux calibrated
-        continuum = source_continuum(truth, spectrum, x1d_path)
-        order = np.argsort(spectrum.wavelength)
-        lam, flux, error, usable = (a[order] for a in (spectrum.wavelength, spectrum.flux, spectrum.error,
-                                                         spectrum.usable))
-        centres = np.asarray(lines["centre_um"], float)[np.asarray(lines["source_id"]) == spectrum.source_id]
-        true = row_truth_jy(lam, continuum)
-        spread = line_light(lam, lines[np.asarray(lines["source_id"]) == spectrum.source_id],
-                            truth.config["mode"] == "lrs_slit")
-        scored = usable & ~line_window(lam, centres) & (spread <= LINE_LIMIT * true)
-        true = true + spread
+        lam, flux, error, true, scored = against_truth(truth, spectrum, x1d_path)
         context = dict(source_id=spectrum.source_id)
         ratios = []
         for lo in np.arange(RANGE_UM[0], RANGE_UM[1] - 1e-9, BIN_UM):

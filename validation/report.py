@@ -25,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.colors import AsinhNorm, ListedColormap, SymLogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -359,6 +360,28 @@ def emi_correction_section(outdir, metrics, hist):
     return emi_section(outdir, effect_views.attached(metrics)[1])
 
 
+def transit_section(outdir, metrics, hist):
+    """The time series' section: per scenario, the white light's scatter over its limit and the depth pulls."""
+    rows = []
+    for (algorithms, name), group in metrics.groupby(["algorithms", "scenario"]):
+        ratio = group[group["metric"] == "lrs_tso_scatter_over_limit"]["value"]
+        pulls = group[group["metric"] == "lrs_tso_depth_pull"]
+        white, bins = pulls[pulls["bin"].isna()]["value"], pulls[pulls["bin"].notna()]["value"]
+        if ratio.empty and pulls.empty:
+            continue
+        rows.append({"algorithms": algorithms, "scenario": name, "cells": int(group["seed"].nunique()),
+                     "white scatter / limit (median)": float(ratio.median()),
+                     "white depth pull (mean)": float(white.mean()),
+                     "bins' depth pulls: mean": float(bins.mean()), "bins' depth pulls: sd": float(bins.std())})
+    if not rows:
+        return ""
+    return f"""<h2>Time series (transit)</h2>
+<p>The white light's scatter about its fitted model over the information limit, and the
+transit depths' pulls (fitted - true over the stated error), white and per wavelength bin
+(<code>validation/lrs_tso_score.py</code>); the light curves are drawn among the views below.</p>
+{_html_table(pd.DataFrame(rows))}"""
+
+
 #: Product type (:mod:`validation.scorers`) -> its report sections, in page order, each
 #: ``section(outdir, metrics, hist) -> HTML``, drawn when the results hold its type's rows.
 SECTIONS = {
@@ -366,8 +389,9 @@ SECTIONS = {
     scorers.CATALOG: (catalog_section,),
     scorers.EMI_CORRECTION: (emi_correction_section,),
     scorers.SPECTRUM1D: (spectrum_section,),
+    scorers.TRANSIT: (transit_section,),
 }
-SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.SPECTRA_PER_INTEGRATION, scorers.CUBE)
+SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.TRANSIT, scorers.CUBE)
 
 
 def product_sections(outdir, metrics, hist):
@@ -394,7 +418,7 @@ def product_sections(outdir, metrics, hist):
     awaiting = [kind for kind in SPECTROSCOPIC if kind not in SECTIONS]
     if awaiting:
         parts.append(f"<h2>Spectra and cubes</h2><p class='note'>Awaits spectroscopy: no scorer or report section "
-                     f"is registered yet for {', '.join(awaiting)} (light curves, cubes).</p>")
+                     f"is registered yet for {', '.join(awaiting)} (the MRS's cubes).</p>")
     return "\n".join(parts)
 
 
@@ -592,6 +616,85 @@ def plot_background(view, title, path):
     _save_figure(fig, path, VIEW_DPI)
 
 
+def plot_lrs_spectrum(view, title, path):
+    """The extracted spectrum (Jy) against the F_nu the truth puts in each row, and their ratio.
+
+    The truth is the continuum plus the lines' spread light; the ratio is drawn on the rows
+    the flux scorer uses (outside the lines' windows), with the spectrum's 1-sigma band.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.2), sharex=True, layout="constrained",
+                                      height_ratios=(2, 1))
+    lam, flux, true, scored = view["wavelength"], view["flux"], view["true"], view["scored"].astype(bool)
+    top.plot(lam, 1e3 * true, "k-", lw=1, label="truth")
+    top.plot(lam, 1e3 * flux, "-", color="tab:blue", lw=0.8, label="x1d")
+    top.set_ylabel("F_nu (mJy)")
+    top.set_yscale("log")
+    top.legend()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio, band = flux / true, view["error"] / true
+    bottom.fill_between(lam[scored], 1 - band[scored], 1 + band[scored], color="0.85", label="1 sigma")
+    bottom.plot(lam[scored], ratio[scored], ".", color="tab:blue", ms=2)
+    bottom.axhline(1, color="k", lw=0.6)
+    bottom.set_ylim(0.95, 1.05)
+    bottom.set_ylabel("x1d / truth")
+    bottom.set_xlabel("wavelength (um)")
+    bottom.set_xlim(5, 14)
+    fig.suptitle(title)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def plot_lrs_dropouts(view, title, path):
+    """The spectrum extracted without pixel replacement and with it, and the dropouts in each.
+
+    Dropouts are rows the dropout scorer finds lost or off the source's smooth continuum by
+    more than 5 sigma (crosses: before; none should be left after).
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
+    lam = view["wavelength"]
+    before, after = view["before"], view["after"]
+    lost_before, lost_after = view["lost_before"].astype(bool), view["lost_after"].astype(bool)
+    ax.plot(lam, before, "-", color="0.6", lw=0.8, label=f"pixel_replace none ({int(lost_before.sum())} dropouts)")
+    ax.plot(lam, after, "-", color="tab:blue", lw=0.8, label=f"x1d ({int(lost_after.sum())} dropouts)")
+    ax.plot(lam[lost_before], np.nan_to_num(before[lost_before]), "x", color="tab:red", ms=7, mew=1.5)
+    ax.plot(lam[lost_after], after[lost_after], "o", mfc="none", color="k", ms=8)
+    ax.set_xlabel("wavelength (um)")
+    ax.set_ylabel(f"flux ({view['unit']})")
+    ax.set_yscale("log")
+    ax.set_xlim(5, 14)
+    ax.legend()
+    fig.suptitle(title)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def plot_light_curve(view, title, path):
+    """The white light with its fitted model and the true relative flux, and the bins' depths.
+
+    The model holds the baseline, the settling and the transit; with a transit product, the
+    wavelength bins' fitted depths are drawn against the true ones (their 1-sigma errors).
+    """
+    bins = "depth" in view
+    fig, axes = plt.subplots(1, 2 if bins else 1, figsize=(8.5 if bins else 6, 3.4), layout="constrained",
+                             squeeze=False)
+    ax = axes[0, 0]
+    hours = view["hours"]
+    ax.errorbar(hours, view["flux"], view["error"], fmt=".", color="tab:blue", ms=2, lw=0.5, label="white light")
+    ax.plot(hours, view["model"], "-", color="tab:orange", label="fitted model")
+    ax.plot(hours, view["true"], "k--", lw=0.8, label="truth (transit)")
+    ax.set_xlabel("time (h)")
+    ax.set_ylabel("relative flux")
+    ax.legend()
+    if bins:
+        ax = axes[0, 1]
+        ax.errorbar(view["bin_um"], 1e6 * view["depth"], 1e6 * view["depth_error"], fmt="o", color="tab:blue",
+                    ms=3, label="fitted")
+        ax.plot(view["bin_um"], 1e6 * view["true_depth"], "k_", ms=12, mew=1.5, label="truth")
+        ax.set_xlabel("wavelength (um)")
+        ax.set_ylabel("depth (ppm)")
+        ax.legend()
+    fig.suptitle(title)
+    _save_figure(fig, path, VIEW_DPI)
+
+
 def _view_title(cell, detail):
     _, scenario, seed = cell.split("|")
     return f"{scenario} seed {seed}: {detail}"
@@ -624,6 +727,12 @@ EFFECTS = [  # (section title, view-name test, plot, detail, order (strongest fi
      lambda v: -float(v["contrast"])),
     ("Background", lambda v: v == "background", plot_background, lambda name, v: _background_detail(v),
      lambda v: not v["modelled"]),
+    ("LRS: spectrum against the truth", lambda v: v == "lrs_spectrum", plot_lrs_spectrum,
+     lambda name, v: f"source {int(v['source_id'])}", lambda v: 0),
+    ("LRS: dropouts, before and after pixel replacement", lambda v: v == "lrs_dropouts", plot_lrs_dropouts,
+     lambda name, v: f"{int(v['bad_pixels'])} bad pixels on the trace", lambda v: -float(v["lost_before"].sum())),
+    ("LRS: white-light curve and transit fit", lambda v: v == "lrs_light_curve", plot_light_curve,
+     lambda name, v: f"{v['hours'].size} integrations", lambda v: 0),
 ]
 
 

@@ -90,7 +90,8 @@ def run_cell(cell, workdir, keep_products=False):
     rows = scorers.score_products(truth, scorers.by_type(products)) + emi["rows"]
     hist = pull_histograms(truth, products["rate"], products["ramp"])
     choice = registry.resolve(dict(cell.algorithms))
-    cut = {**emi["views"], **views.cell_views(truth, products, sim["refs"], choice)} if cell.views else {}
+    cut = ({**emi["views"], **views.cell_views(truth, products, sim["refs"], choice, sim["uncal"])} if cell.views
+           else {})
     if not keep_products:
         shutil.rmtree(folder, ignore_errors=True)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)

@@ -23,8 +23,9 @@ are on in that cell:
   ``background=map`` estimates (:func:`calibration.background.background_map`), the
   image less that estimate, and the true background level of the scene.
 
-``cruciform`` and ``background`` are the imager's (its cal image and catalog); an
-exposure of another mode gets the detector's views only.
+``cruciform`` and ``background`` are the imager's (its cal image and catalog); an LRS
+exposure gets the detector's views and its own (:mod:`validation.lrs_views`: the spectrum
+against the truth, dropouts before and after pixel replacement, the light curve).
 
 Views are stored with the results (``views.npz``: :func:`save`, :func:`load`) so that
 ``miri-testbed report`` draws them again from a study or report folder.
@@ -38,10 +39,10 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import background, cruciform, image3
 from miri_testbed.calibration.steps import StepLog
-from miri_testbed.instrument import dq
+from miri_testbed.instrument import dq, lrs
 from miri_testbed.instrument.files import atomic_path
 
-from . import emi_score
+from . import emi_score, lrs_views
 from .detector_score import usable_differences
 
 MIN_PERIODS_PER_FRAME = 2.0
@@ -240,7 +241,7 @@ def background_view(truth, cal_path):
                 true_mjy_sr=float(level), modelled=modelled)
 
 
-def cell_views(truth, products, refs_folder, algorithms):
+def cell_views(truth, products, refs_folder, algorithms, uncal_path=None):
     """The views of one cell cut from its files (the EMI views come as the step runs, :func:`emi_views`).
 
     Parameters
@@ -251,6 +252,8 @@ def cell_views(truth, products, refs_folder, algorithms):
     refs_folder : path-like
     algorithms : dict
         The cell's full ``{step: name}``.
+    uncal_path : path-like, optional
+        The cell's uncal (an LRS dropout view finds the other nod beside it).
 
     Returns
     -------
@@ -261,6 +264,8 @@ def cell_views(truth, products, refs_folder, algorithms):
     detector = _effects(truth)["detector"]
     if detector["cosmic_rays"] or detector["showers"]:
         views.update(cosmic_views(truth, products["ramp"], products["rate"]))
+    if truth.config.get("mode", "imager") in lrs.SUBARRAYS:
+        views.update(lrs_views.cell_views(truth, products, refs_folder, algorithms, uncal_path))
     if truth.config.get("mode", "imager") != "imager":  # the cross and the sky map are the imager's views
         return views
     view = cruciform_view(truth, products["cal"], refs_folder, algorithms["cruciform"])
