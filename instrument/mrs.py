@@ -29,6 +29,7 @@ where the measured throughput exceeds a fraction (jwst uses the 80 % plane), so 
 may differ at slice ends.  The dither patterns are in :mod:`.mrs_dither`.
 """
 import logging
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -153,16 +154,24 @@ def siaf_alpha_limits(name):
 @cache
 def miri_siaf():
     """The MIRI SIAF of pysiaf, parsed once."""
-    # pysiaf checks its PRD version online when first imported and logs a warning offline: not ours to show.
+    # pysiaf 0.29 asks github.com for the newest PRD when first imported, with no timeout:
+    # behind a firewall that drops packets that waits forever.  A proxy that refuses at once
+    # (the discard port on this machine) makes it fail fast, and it logs a warning: not ours.
     quiet = logging.getLogger("pysiaf")
-    level = quiet.level
+    level, proxies = quiet.level, {k: os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy")}
     quiet.setLevel(logging.ERROR)
+    os.environ.update({k: "http://127.0.0.1:9" for k in proxies})
     try:
         import pysiaf
 
         return pysiaf.Siaf("MIRI")
     finally:
         quiet.setLevel(level)
+        for k, v in proxies.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def band(name):
