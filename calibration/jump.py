@@ -97,6 +97,14 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     """
     d = np.diff(y, axis=0)
     valid = usable[1:] & usable[:-1]
+    # Differences unusable in every pixel at either end (the first and last frames that MIRI's
+    # steps drop) are left out, so that the remaining ones are all valid in most pixels and
+    # the faster all-valid paths below apply; none of them is between two kept differences,
+    # so adjacency (shared reads) is unchanged.
+    used = np.flatnonzero(valid.reshape(valid.shape[0], -1).any(axis=1))
+    first = used[0] if used.size else 0
+    if used.size:
+        d, valid = d[first : used[-1] + 1], valid[first : used[-1] + 1]
     nd = d.shape[0]
     found = []
     d2 = d.reshape(nd, -1)
@@ -153,7 +161,7 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
         todo = pix
     empty = (np.zeros(0, int),) * 2 + (np.zeros(0, bool),)
     k, pix, strong = (np.concatenate(a) for a in zip(*found, strict=True)) if found else empty
-    return k, pix, strong, means.reshape(d.shape[1:])
+    return k + first, pix, strong, means.reshape(d.shape[1:])
 
 
 def _deposit_centres(k, y, x, ramp, means):
