@@ -296,10 +296,11 @@ def _single_segment(labels):
     return base, (on_base > 0).all(axis=0) & (on_base == on_base[0]).all(axis=0) & (labels[~base] == 0).all(axis=0)
 
 
-def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base, simple, z=None):
+def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base, simple, z=None, rest=True):
     """Slope, var_r, Poisson factor and phasor response of every pixel of one integration.
 
     Pixels on axis 1; the response to the phasors ``z`` is ``(J, npix)`` (None without them).
+    Without ``rest`` only the ``simple`` pixels are fitted (the others NaN; :func:`_fit_rest`).
     """
     slope = np.full(y.shape[1], np.nan)
     var_r = np.full(y.shape[1], np.nan)
@@ -310,7 +311,7 @@ def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base,
             y[:, simple], base, times, rate[simple], read_noise[simple], gain[simple], method, z)
         if z is not None:
             response[:, simple] = r
-    rest = ~simple
+    rest = ~simple & rest
     if rest.any():
         s, vr, pf, r = _fit_integration(y[:, rest, None], labels[:, rest, None], times, rate[rest, None],
                                         read_noise[rest, None], gain[rest, None], method, z)
@@ -318,6 +319,22 @@ def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base,
         if z is not None:
             response[:, rest] = r[..., 0]
     return slope, var_r, pfac, response
+
+
+def _fit_rest(y, labels, rest, times, rate, read_noise, gain, method, into):
+    """Fit the ``rest`` pixels of every integration (a jump, other segments) together, into ``into``.
+
+    ``into``: the (slopes, var_r, pfac) arrays, ``(nints, npix)``.  They are a few per
+    integration: one call for all, not one per integration (a time series has thousands).
+    """
+    ii, pp = np.nonzero(np.array(rest))
+    if not ii.size:
+        return
+    s, vr, pf, _ = _fit_integration(y[ii, :, pp].T[:, :, None], np.stack(labels)[ii, :, pp].T[:, :, None], times,
+                                    rate[pp, None],
+                                    read_noise[pp, None], gain[pp, None], method)
+    for array, value in zip(into, (s, vr, pf), strict=True):
+        array[ii, pp] = value[:, 0]
 
 
 def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference=None):
@@ -336,11 +353,14 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
         rate = np.nan_to_num(np.nanmean(guesses, axis=0))
     phasors, powers = (None, None) if interference is None else interference
     results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, method, *single[i],
-                                    None if phasors is None else phasors[i])
+                                    None if phasors is None else phasors[i], rest=phasors is not None)
                for i in range(nints)]
     slopes = np.array([r[0] for r in results])
     var_r = np.array([r[1] for r in results])
     pfac = np.array([r[2] for r in results])
+    if phasors is None:
+        _fit_rest(y, labels, [~simple for _, simple in single], times, rate + dark_rate, read_noise, gain, method,
+                  (slopes, var_r, pfac))
     fitted = np.isfinite(slopes)
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
     weight = np.where(fitted, 1.0 / np.maximum(np.nan_to_num(var_r) + signal * np.nan_to_num(pfac), 1e-20), 0.0)
