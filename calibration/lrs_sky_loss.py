@@ -179,18 +179,37 @@ def coupling(u, v, trace_x, sizes, enclosed_at_rows, slit_rows=None):
     ny = u.shape[0]
     out = np.zeros((ny, ny))
     hit = np.flatnonzero(np.any(v != 0, axis=1))
+    lit = np.flatnonzero(np.isfinite(trace_x) & np.all(np.isfinite(enclosed_at_rows), axis=0))
+    used = np.flatnonzero(np.any(v != 0, axis=0))
+    if hit.size == 0 or lit.size == 0:
+        return out
     c = np.nan_to_num(trace_x)
-    column = u[hit] + c[hit, None]  # the pixel's offset from the lighting image, as seen from the row's trace
-    for r in np.flatnonzero(np.isfinite(trace_x) & np.all(np.isfinite(enclosed_at_rows), axis=0)):
-        e = np.concatenate([[0.0], enclosed_at_rows[:, r]])
-        offset = column - c[r]
-
-        def g(t, e=e):
-            return np.sign(t) * np.interp(2 * np.abs(t), widths, e) / 2
-
-        share = (g(offset + 0.5) - g(offset - 0.5)) * row_spread((hit - r)[:, None], offset, slit_rows)
-        out[hit, r] = np.sum(v[hit] * share, axis=1)
+    # Entry q of every row is one pixel column seen from one image (removed_pixels), so its
+    # column less the lighting image's offset, u_iq + c_i, is the same in every row it is used.
+    owner = np.argmax(np.abs(v[:, used]), axis=0)
+    column = u[owner, used] + c[owner]  # (m,)
+    weight = v[hit][:, used]  # (h, m)
+    offset = column[None, :] - c[lit, None]  # (l, m): each pixel from each lighting row's trace
+    table = np.concatenate([np.zeros((1, ny)), enclosed_at_rows]).T[lit]  # (l, k + 1)
+    share = _half_share(offset + 0.5, table, widths) - _half_share(offset - 0.5, table, widths)  # p_r(u)
+    for block in np.array_split(np.arange(lit.size), -(-lit.size // ROWS_PER_BLOCK)):
+        spread = row_spread(hit[:, None, None] - lit[block][None, :, None], offset[block][None], slit_rows)
+        out[np.ix_(hit, lit[block])] = np.einsum("hm,bm,hbm->hb", weight, share[block], spread)
     return out
+
+
+#: Lighting rows per block of :func:`coupling` (its temporaries: rows x this x columns).
+ROWS_PER_BLOCK = 64
+
+
+def _half_share(t, e, widths):
+    """``G(t) = sign(t) E(2|t|) / 2``, ``E`` linear between ``widths`` (held beyond the last) per row of ``t``."""
+    w = np.minimum(2 * np.abs(t), widths[-1])
+    j = np.clip(np.searchsorted(widths, w, side="right"), 1, widths.size - 1)
+    f = (w - widths[j - 1]) / (widths[j] - widths[j - 1])
+    low = np.take_along_axis(e, j - 1, axis=-1)
+    high = np.take_along_axis(e, j, axis=-1)
+    return np.sign(t) * (low + f * (high - low)) / 2
 
 
 def give_back(flux, error, share, coupling_matrix, lit):
