@@ -129,8 +129,8 @@ class MrsReferences:
     filenames: dict
 
 
-def _check_exposure(exposure):
-    """The exposure's detector and band names, or an error naming what is wrong."""
+def check_exposure(exposure):
+    """The exposure's band names ("1A", "2A"); an error names a wrong EXP_TYPE, detector, CHANNEL or BAND."""
     exp_type = str(exposure.meta.exposure.type).strip().upper()
     detector = str(exposure.meta.instrument.detector).strip().upper()
     if exp_type != EXP_TYPE:
@@ -182,7 +182,7 @@ def read_references(folder, exposure):
         For an exposure that is not an MRS one (wrong EXP_TYPE, detector, CHANNEL or BAND),
         a missing or unreadable reference, or files that do not hold the exposure's bands.
     """
-    names = _check_exposure(exposure)
+    names = check_exposure(exposure)
     dist, dist_path = _load(folder, "DISTORTION", exposure, dm.DistortionMRSModel)
     spec, spec_path = _load(folder, "SPECWCS", exposure, dm.SpecwcsModel)
     ranges, range_path = _load(folder, "WAVELENGTHRANGE", exposure, dm.WavelengthrangeModel)

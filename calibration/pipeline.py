@@ -12,7 +12,7 @@ MIR_IMAGE              yes    image2, tso3         not yet
 MIR_LRS-FIXEDSLIT      no     spec2, spec3         spec2: x1d (spec3 not yet)
 MIR_LRS-SLITLESS       no     spec2, spec3         spec2: x1d (spec3 not yet)
 MIR_LRS-SLITLESS       yes    spec2, tso3          yes: x1dints, whtlt, transit
-MIR_MRS                no     spec2, spec3         not yet
+MIR_MRS                no     spec2, spec3         spec2: s3d, x1d (spec3 not yet)
 =====================  =====  ===================  ==========================
 
 A mode plugs its pipeline in by giving its row a ``run`` function, and a ``backgrounds``
@@ -29,7 +29,7 @@ from astropy.table import Table
 
 from miri_testbed.instrument.files import atomic_path, product_stem, save_model
 
-from . import CalibrationInputError, background, detector1, image2, image3, registry, spec2, tso3
+from . import CalibrationInputError, background, detector1, image2, image3, mrs_spec2, registry, spec2, tso3
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .steps import StepLog
@@ -81,7 +81,7 @@ PIPELINES = {
     ("MIR_LRS-FIXEDSLIT", False): Pipeline("spec2", "spec3", spec2.run, spec2.background_paths),
     ("MIR_LRS-SLITLESS", False): Pipeline("spec2", "spec3", spec2.run, spec2.background_paths),
     ("MIR_LRS-SLITLESS", True): Pipeline("spec2", "tso3", tso3.run, tso3.backgrounds),
-    ("MIR_MRS", False): Pipeline("spec2", "spec3"),
+    ("MIR_MRS", False): Pipeline("spec2", "spec3", mrs_spec2.run, mrs_spec2.background_paths),
 }
 
 
@@ -148,8 +148,8 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     -------
     dict
         ``{suffix: product}``: ``rate``, ``rateints`` and the pipeline's products
-        (imager: ``cal``, ``cat``; LRS: ``x1d``; LRS TSO: ``x1dints``, ``whtlt``, ``transit``), and
-        ``ramp`` with ``save_ramp``.
+        (imager: ``cal``, ``cat``; LRS: ``x1d``; LRS TSO: ``x1dints``, ``whtlt``, ``transit``; MRS:
+        ``s3d``, a cube per band, and ``x1d``), and ``ramp`` with ``save_ramp``.
 
     Raises
     ------
@@ -181,6 +181,9 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
 def write_products(products, outdir, stem):
     """Write each product as ``OUTDIR/<stem>_<suffix>`` (FITS models, ECSV tables).
 
+    A tuple of models (the MRS's cubes, one per band) is written one file each,
+    ``<stem>_ch<channel>-<band>_<suffix>.fits`` as jwst names them.
+
     Parameters
     ----------
     products : dict
@@ -191,7 +194,7 @@ def write_products(products, outdir, stem):
     Returns
     -------
     dict
-        ``{suffix: path}``.
+        ``{suffix: path}`` (a tuple of paths for a tuple of models).
     """
     outdir = Path(outdir)
     paths = {}
@@ -201,6 +204,10 @@ def write_products(products, outdir, stem):
             with atomic_path(path) as tmp:
                 product.write(tmp, format="ascii.ecsv")
             paths[suffix] = path
+        elif isinstance(product, tuple):
+            paths[suffix] = tuple(save_model(p, outdir / f"{stem}_ch{p.meta.instrument.channel}-"
+                                                        f"{str(p.meta.instrument.band).lower()}_{suffix}.fits")
+                                  for p in product)
         else:
             paths[suffix] = save_model(product, outdir / f"{stem}_{suffix}.fits")
     return paths

@@ -38,6 +38,9 @@ apcorr           flux, error, wavelength, window halves; (wavelength, size, E), 
                  background pixels (u, v) or None
 pathloss         flux, error, wavelength; (wavelength, correction)               (flux, error)
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
+mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
+cube_build       pixels (MrsPixels), rate, var, good; grid (CubeGrid)            Cube
+mrs_extract      cube (Cube)                                                     MrsSpectrum
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
@@ -46,6 +49,10 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 (:mod:`calibration.pixel_replace`) and ``extract_1d``
 (:mod:`calibration.extract1d`), then the flux calibration ``apcorr``, ``pathloss`` and
 ``spec_photom`` (:mod:`calibration.lrs_photom`).
+
+The MRS (:mod:`calibration.mrs_spec2`) runs ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
+``cube_build`` (:mod:`calibration.cube_build`) and ``mrs_extract`` (:mod:`calibration.mrs_extract`;
+``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
@@ -68,10 +75,13 @@ from . import (
     alignment,
     background,
     cruciform,
+    cube_build,
     extract1d,
     light_curves,
     lrs_background,
     lrs_wcs,
+    mrs_extract,
+    mrs_wcs,
     peers,
     transit,
     tso_extract,
@@ -122,6 +132,9 @@ ALGORITHMS = {
     "apcorr": {"reference": apcorr, "none": NONE},
     "pathloss": {"reference": pathloss, "none": NONE},
     "spec_photom": {"reference": spec_photom, "none": NONE},
+    "mrs_wcs": {"reference": mrs_wcs.band_pixels},
+    "cube_build": {"drizzle": cube_build.drizzle},
+    "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
@@ -157,7 +170,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "cruciform": "subtract", "alignment": "catalog", "background": "local", "assign_wcs": "spline",
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
-            "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp"}
+            "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
+            "cube_build": "drizzle", "mrs_extract": "annulus"}
 
 
 def resolve(choices=None):

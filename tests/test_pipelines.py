@@ -38,7 +38,8 @@ def _typed(exposure, folder, exp_type, tso=False):
 def test_every_miri_exposure_type_has_a_row():
     assert {exp_type for exp_type, _ in PIPELINES} == set(BY_EXP_TYPE)
     assert [key for key, pipeline in PIPELINES.items() if pipeline.run] == [
-        ("MIR_IMAGE", False), ("MIR_LRS-FIXEDSLIT", False), ("MIR_LRS-SLITLESS", False), ("MIR_LRS-SLITLESS", True)]
+        ("MIR_IMAGE", False), ("MIR_LRS-FIXEDSLIT", False), ("MIR_LRS-SLITLESS", False), ("MIR_LRS-SLITLESS", True),
+        ("MIR_MRS", False)]
 
 
 @pytest.mark.parametrize("exp_type,tso", UNBUILT)
@@ -52,12 +53,12 @@ def test_unbuilt_pipeline_is_refused_naming_the_exposure_type(exposure, tmp_path
     assert ("in a TSO visit" in message) == tso
 
 
-def test_cli_refuses_an_mrs_exposure_and_writes_nothing(exposure, tmp_path, capsys):
+def test_cli_refuses_an_mrs_exposure_on_the_imager_detector_and_writes_nothing(exposure, tmp_path, capsys):
     path = _typed(exposure, tmp_path, "MIR_MRS")
     out = tmp_path / "out"
     assert main(["calibrate", str(path), "-o", str(out), "--refs", str(exposure["refs"])]) == 2
     err = capsys.readouterr().err
-    assert "EXP_TYPE MIR_MRS" in err and "its stage-2 pipeline (spec2, then spec3) is not implemented yet" in err
+    assert "EXP_TYPE MIR_MRS on detector MIRIMAGE" in err and "MIRIFUSHORT" in err
     assert not out.exists() or not any(out.iterdir())
 
 

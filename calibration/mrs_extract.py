@@ -1,0 +1,178 @@
+"""extract_1d for an MRS cube: a point source's spectrum through a conical aperture.
+
+**Centre.**  The cube collapsed over its planes (``sum_l S_l dlambda`` over spaxels covered
+at least :data:`COVERAGE_MIN`), its brightest spaxel, then the light-weighted centroid
+within ``CENTROID_LD lambda_c / D`` of the estimate (``lambda_c`` the band's middle),
+iterated :data:`CENTROID_ITERATIONS` times, the light less the collapsed image's median.
+A second source brighter than the target would be taken instead (not guarded yet).
+
+**Aperture.**  In each plane ``l``, a circle of radius ``r_l = APERTURE_LD lambda_l / D``
+about the centre (a cone through the cube: the PSF grows as lambda), ``D`` = 6.5 m (the
+telescope's diameter, parameter reference section 7); each spaxel enters with the share
+``f_s`` of it inside the circle (``SUBSAMPLES`` x ``SUBSAMPLES`` points per spaxel).  Variant
+``annulus`` subtracts the mean surface brightness ``b_l`` of the spaxels in the annulus
+``ANNULUS_LD lambda_l / D``: ``F_l = sum_s f_s S_s A - b_l sum_s f_s A`` (``A`` the spaxel
+area); variant ``aperture`` subtracts nothing.  The flux is DN/s per um (no PHOTOM for the MRS
+yet).
+
+**Aperture correction.**  There is no MRS PSF model or APCORR reference yet; the
+correction is that of a diffraction-limited unobstructed circular pupil (Airy): the share
+of its light within ``k lambda / D`` is ``EE(k) = 1 - J0(pi k)^2 - J1(pi k)^2`` (Born & Wolf
+8.5.4), the same at every wavelength because every radius is a fixed multiple of
+``lambda / D``.  The annulus holds ``EE(k_out) - EE(k_in)`` spread over its area, of which
+``sum f A / sum g A`` is subtracted with the background, so
+
+    F_total = F_l / (EE(k_ap) - (EE(k_out) - EE(k_in)) sum_s f_s A / sum_s g_s A).
+
+JWST's PSF is not an Airy pattern (the segmented, obscured pupil puts more light in the
+wings; the MRS core is 15-60 % broader than diffraction, params section 5, A23): with
+``k_ap`` = 3 the real share differs from the Airy one by a few per cent, smoothly in
+lambda.  A per-plane correction from a measured PSF (jwst's APCORR) is missing.
+
+**Errors.**  ``F_l = sum_s c_s S_s`` with ``c_s = f_s A - g_s A sum f A / sum g A``; its
+variance comes exactly from the detector pixels (:meth:`calibration.cube_build.Cube.sum_variance`),
+the spaxels' covariance included; ``covariance_factor`` is its median ratio to
+``sum_s c_s^2 var(S_s)`` (the spaxels taken as independent).
+
+A plane gets DQ DO_NOT_USE when its aperture reaches a spaxel covered less than
+:data:`COVERAGE_MIN` (the ends of the band, where only some slices reach; the field's edge).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import j0, j1
+
+from miri_testbed.instrument import dq as dqflags
+
+#: Telescope diameter, m (params section 7).
+TELESCOPE_DIAMETER_M = 6.5
+#: Aperture radius and background annulus in lambda / D.
+APERTURE_LD, ANNULUS_LD = 3.0, (4.5, 6.0)
+#: Radius of the centroid's window in lambda / D at the band's middle, and its iterations.
+CENTROID_LD, CENTROID_ITERATIONS = 2.0, 5
+#: Spaxels covered less than this are not used (cube_build's weightmap).
+COVERAGE_MIN = 0.5
+#: Points per spaxel side for the aperture's share of a spaxel.
+SUBSAMPLES = 5
+_ARCSEC_PER_RAD = 180 / np.pi * 3600
+
+
+def lambda_over_d(wavelength_um):
+    """``lambda / D`` in arcsec."""
+    return np.asarray(wavelength_um, float) * 1e-6 / TELESCOPE_DIAMETER_M * _ARCSEC_PER_RAD
+
+
+def airy_encircled(k):
+    """The share of an Airy pattern's light within ``k lambda / D``: ``1 - J0(pi k)^2 - J1(pi k)^2``."""
+    x = np.pi * np.asarray(k, float)
+    return 1 - j0(x) ** 2 - j1(x) ** 2
+
+
+@dataclass(frozen=True)
+class MrsSpectrum:
+    """A band's extracted spectrum (per plane) and where it was taken.
+
+    Parameters
+    ----------
+    wavelength, flux, error, background : (n,) float
+        um; DN/s/um (aperture-corrected), its error, the subtracted background in the aperture (DN/s/um).
+    dq : (n,) uint32
+    npixels : (n,) float
+        Spaxels in the aperture (summed shares).
+    centre : (float, float)
+        The source's ``(alpha, beta)``, arcsec.
+    apcorr : (n,) float
+        The aperture correction applied.
+    covariance_factor : float
+        Median of the exact variance over the independent-spaxel one.
+    """
+
+    wavelength: np.ndarray
+    flux: np.ndarray
+    error: np.ndarray
+    background: np.ndarray
+    dq: np.ndarray
+    npixels: np.ndarray
+    centre: tuple
+    apcorr: np.ndarray
+    covariance_factor: float
+
+
+def _usable(cube):
+    return np.isfinite(cube.data) & (cube.coverage >= COVERAGE_MIN)
+
+
+def centroid(cube):
+    """The source's ``(alpha, beta)`` in the collapsed cube (module docstring)."""
+    grid = cube.grid
+    image = np.sum(np.where(_usable(cube), cube.data, 0.0), axis=0) * grid.wavelength.step
+    image = image - np.median(image)
+    beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
+    j, i = np.unravel_index(np.argmax(image), image.shape)
+    centre = np.array([alpha[j, i], beta[j, i]])
+    radius = CENTROID_LD * lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
+    for _ in range(CENTROID_ITERATIONS):
+        near = (np.hypot(alpha - centre[0], beta - centre[1]) <= radius) & (image > 0)
+        light = image[near]
+        centre = np.array([np.sum(light * alpha[near]), np.sum(light * beta[near])]) / light.sum()
+    return float(centre[0]), float(centre[1])
+
+
+def _shares(grid, centre, radii):
+    """Each spaxel's share inside circles of ``radii`` about ``centre``: ``(len(radii), n_beta, n_alpha)``."""
+    offsets = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
+    a = (grid.alpha.centres[:, None] + offsets * grid.alpha.step).ravel() - centre[0]
+    b = (grid.beta.centres[:, None] + offsets * grid.beta.step).ravel() - centre[1]
+    d = np.hypot(b[:, None], a[None, :]).reshape(grid.beta.n, SUBSAMPLES, grid.alpha.n, SUBSAMPLES)
+    d = np.sort(d.transpose(0, 2, 1, 3).reshape(grid.beta.n, grid.alpha.n, -1), axis=-1)
+    n = SUBSAMPLES**2
+    out = np.empty((len(radii), grid.beta.n, grid.alpha.n))
+    for start in range(0, len(radii), 64):
+        r = radii[start:start + 64]
+        out[start:start + 64] = np.sum(d[None] <= r[:, None, None, None], axis=-1) / n
+    return out
+
+
+def _extract(cube, subtract_background):
+    grid = cube.grid
+    wavelength = grid.wavelength.centres
+    ld = lambda_over_d(wavelength)
+    centre = centroid(cube)
+    area = grid.alpha.step * grid.beta.step
+    usable = _usable(cube)
+    f = _shares(grid, centre, APERTURE_LD * ld)
+    data = np.where(usable, cube.data, 0.0)
+    aperture_area = np.sum(f * usable, axis=(1, 2)) * area
+    complete = np.sum(f * ~usable, axis=(1, 2)) == 0
+    coefficients = f * usable * area
+    ee = airy_encircled(APERTURE_LD)
+    background = np.zeros(len(wavelength))
+    if subtract_background:
+        g = (_shares(grid, centre, ANNULUS_LD[1] * ld) - _shares(grid, centre, ANNULUS_LD[0] * ld)) * usable
+        annulus_area = np.sum(g, axis=(1, 2)) * area
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(annulus_area > 0, np.sum(g * data, axis=(1, 2)) * area / annulus_area, 0.0)
+            spill = np.where(annulus_area > 0, aperture_area / annulus_area, 0.0)
+            coefficients = coefficients - g * area * spill[:, None, None]
+        background = mean * aperture_area
+        complete &= annulus_area > 0
+        ee = ee - (airy_encircled(ANNULUS_LD[1]) - airy_encircled(ANNULUS_LD[0])) * spill
+    apcorr = 1 / np.broadcast_to(ee, wavelength.shape)
+    flux = (np.sum(coefficients * data, axis=(1, 2))) * apcorr
+    variance = cube.sum_variance(coefficients) * apcorr**2
+    naive = np.sum(coefficients**2 * np.where(usable, cube.var, 0.0), axis=(1, 2)) * apcorr**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = float(np.nanmedian(np.where(complete & (naive > 0), variance / naive, np.nan)))
+    dq = np.where(complete, 0, dqflags.DO_NOT_USE).astype(np.uint32)
+    return MrsSpectrum(wavelength, flux, np.sqrt(variance), background * apcorr, dq,
+                       np.sum(f * usable, axis=(1, 2)), centre, apcorr, factor)
+
+
+def annulus(cube):
+    """Variant ``annulus`` of step ``mrs_extract``: the conical aperture less the annulus's background."""
+    return _extract(cube, True)
+
+
+def aperture(cube):
+    """Variant ``aperture`` of step ``mrs_extract``: the conical aperture, nothing subtracted."""
+    return _extract(cube, False)
