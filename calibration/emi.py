@@ -83,6 +83,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from miri_testbed.instrument import dq, readout
 from miri_testbed.instrument import emi as facts
@@ -747,6 +748,11 @@ def _weakest(gamma, cov, basis, V, reads):
     return weakest, shrink
 
 
+# One BLAS thread: the fit's products are skinny (2J x N by N x npix/4) or small and many (the
+# frequency scan's); on a shared machine the threads' waits cost far more than they gain
+# (1000 x 10 SLITLESSPRISM at load 2.5 on 2 cores: the step 48 s with OpenBLAS's 2 threads, 14 s
+# with one; benchmarks/lrs_tso_speed.py).
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=MAX_HARMONICS,
                   max_drift=MAX_DRIFT, refine=True, reference_pixels=True, out=None):
     """The ``joint`` variant (module docstring).
