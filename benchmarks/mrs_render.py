@@ -33,19 +33,6 @@ from imager_common import publish  # noqa: E402
 SETTINGS = {("MIRIFUSHORT", "SHORT"): {"1A": 5.3, "2A": 8.1}, ("MIRIFULONG", "LONG"): {"3C": 16.7, "4C": 26.0}}
 
 
-def inside_fraction(name, wavelength, alpha, beta):
-    """The PSF's light within the slices' strips and SIAF lengths."""
-    geometry = mrs.band(name)
-    nodes = smrs.psf_nodes(name)
-    i = int(np.clip(np.searchsorted(nodes, wavelength) - 1, 0, len(nodes) - 2))
-    w = (wavelength - nodes[i]) / (nodes[i + 1] - nodes[i])
-    image = (1 - w) * smrs.psf_image(name, float(nodes[i])) + w * smrs.psf_image(name, float(nodes[i + 1]))
-    edges = alpha + (np.arange(smrs.PSF_SAMPLES + 1) - smrs.PSF_SAMPLES / 2) * smrs.psf_sample_arcsec(name)
-    cumulative = np.cumsum(smrs._strip_weights(name, beta, np.array(geometry.beta)) @ image, axis=1)
-    return sum(float(np.diff(np.interp(geometry.alpha_limits(s), edges, np.r_[0, cumulative[k]]))[0])
-               for k, s in enumerate(geometry.slices))
-
-
 def row_of(wavelength, wavelengths, rows):
     """The row where a column's wavelengths reach ``wavelength`` (they run either way along the rows)."""
     order = np.argsort(wavelengths)
@@ -93,7 +80,7 @@ def main():
                                        "lines": [{"kind": "emission", "centre_um": centre, "flux_w_m2": 1e-16}]})
             electrons = light.images[detector][mrs.band_map(name).slice > 0].sum()
             expected = (imager.COLLECTING_AREA_M2 * smrs.EFFICIENCY[int(name[0])] * line.emission[0].photons
-                        * inside_fraction(name, centre, float(row["alpha"]), float(row["beta"])))
+                        * smrs.light_in_slices(name, centre, float(row["alpha"]), float(row["beta"])))
             to_true, to_flight, count = line_offsets(light, name, centre)
             lines.append(f"{detector:12s} {setting:7s} {times[0]:6.2f} {times[1]:6.2f} {name:4s} "
                          f"{electrons / expected:10.5f} {to_true:12.3f} {to_flight:14.3f} {count:6d}")

@@ -293,6 +293,23 @@ def _strip_weights(name, beta_source, slice_betas):
     return np.clip((np.minimum(hi, strips + half) - np.maximum(lo, strips - half)) / sample, 0, 1)
 
 
+def light_in_slices(name, wavelength_um, alpha, beta):
+    """The share of a point source's light at ``(alpha, beta)`` that band ``name``'s slices pass at ``wavelength_um``.
+
+    Straight from the PSF grid (linear between its two nodes, as :func:`psf_share`): the
+    light within the slices' beta strips (flight betas) and their SIAF lengths along alpha.
+    """
+    geometry = mrs.band(name)
+    nodes = psf_nodes(name)
+    i = int(np.clip(np.searchsorted(nodes, wavelength_um) - 1, 0, len(nodes) - 2))
+    w = (wavelength_um - nodes[i]) / (nodes[i + 1] - nodes[i])
+    image = (1 - w) * psf_image(name, float(nodes[i])) + w * psf_image(name, float(nodes[i + 1]))
+    edges = alpha + (np.arange(PSF_SAMPLES + 1) - PSF_SAMPLES / 2) * psf_sample_arcsec(name)
+    cumulative = np.cumsum(_strip_weights(name, beta, np.array(geometry.beta)) @ image, axis=1)
+    return sum(float(np.diff(np.interp(geometry.alpha_limits(s), edges, np.r_[0, cumulative[k]]))[0])
+               for k, s in enumerate(geometry.slices))
+
+
 def psf_share(true_pixels, alpha_source, beta_source):
     """Each pixel's share of the source's light (module docstring, slices): 1-D over the band's pixels."""
     name = true_pixels.perturbation.band

@@ -44,19 +44,6 @@ def _component(light, name):
     return next(c.data for c in light.components if c.name == name)
 
 
-def _inside_fraction(name, wavelength, alpha, beta):
-    """The PSF's light within the slices' strips and SIAF lengths, straight from the PSF grid."""
-    geometry = mrs.band(name)
-    nodes = smrs.psf_nodes(name)
-    i = int(np.clip(np.searchsorted(nodes, wavelength) - 1, 0, len(nodes) - 2))
-    w = (wavelength - nodes[i]) / (nodes[i + 1] - nodes[i])
-    image = (1 - w) * smrs.psf_image(name, float(nodes[i])) + w * smrs.psf_image(name, float(nodes[i + 1]))
-    edges = alpha + (np.arange(smrs.PSF_SAMPLES + 1) - smrs.PSF_SAMPLES / 2) * smrs.psf_sample_arcsec(name)
-    cumulative = np.cumsum(smrs._strip_weights(name, beta, np.array(geometry.beta)) @ image, axis=1)
-    return sum(float(np.diff(np.interp(geometry.alpha_limits(s), edges, np.r_[0, cumulative[k]]))[0])
-               for k, s in enumerate(geometry.slices))
-
-
 @pytest.mark.parametrize("along, across", [(0.0, 0.0), (0.4, 0.3), (-0.6, -0.5)])
 def test_noise_free_electrons_are_the_lines_photons_through_the_efficiency_less_the_light_off_the_slices(along,
                                                                                                           across):
@@ -72,7 +59,7 @@ def test_noise_free_electrons_are_the_lines_photons_through_the_efficiency_less_
         line = spectrum_from_dict(_line_spectrum(centre)).emission[0]
         electrons = image[mrs.band_map(name).slice > 0].sum()
         expected = imager.COLLECTING_AREA_M2 * smrs.EFFICIENCY[int(name[0])] * line.photons
-        fraction = _inside_fraction(name, centre, float(row["alpha"]), float(row["beta"]))
+        fraction = smrs.light_in_slices(name, centre, float(row["alpha"]), float(row["beta"]))
         assert 0.8 < fraction < 1
         assert electrons / (expected * fraction) == pytest.approx(1, abs=2e-3), name
 
