@@ -74,15 +74,20 @@ class RampFit:
 
 def segment_labels(groupdq):
     """Segment number (1, 2, ...) of each group, 0 for unusable groups; axis 0 is groups."""
-    labels = np.ones(groupdq.shape, np.int16)
     flagged = groupdq.any(axis=0)
-    if flagged.any():
-        gdq = groupdq[:, flagged]
-        usable = (gdq & dq.UNUSABLE_GROUP) == 0
-        starts = usable & ((gdq & dq.JUMP_DET) != 0)
-        starts[0] |= usable[0]
-        starts[1:] |= usable[1:] & ~usable[:-1]
-        labels[:, flagged] = np.where(usable, np.cumsum(starts, axis=0, dtype=np.int16), 0)
+    if not flagged.any():
+        return np.ones(groupdq.shape, np.int16)
+    every = flagged.all()  # e.g. the first and last groups dropped: no masked copies
+    gdq = groupdq if every else groupdq[:, flagged]
+    usable = (gdq & dq.UNUSABLE_GROUP) == 0
+    starts = usable & ((gdq & dq.JUMP_DET) != 0)
+    starts[0] |= usable[0]
+    starts[1:] |= usable[1:] & ~usable[:-1]
+    found = np.where(usable, np.cumsum(starts, axis=0, dtype=np.int16), np.int16(0))
+    if every:
+        return found
+    labels = np.ones(groupdq.shape, np.int16)
+    labels[:, flagged] = found
     return labels
 
 
