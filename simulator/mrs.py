@@ -523,17 +523,17 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     (``DistortionMRSModel``: ``alpha_k | Shift(d_alpha)``, ``beta_k | Shift(d_beta)``, the
     inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and ``y_k``, exact to (v/c)^2 ~
     1e-10), SPECWCS (``SpecwcsModel``: ``lambda_k | lambda (1 + v/c)``) and the flight
-    WAVELENGTHRANGE (the ranges are not perturbed).  ``measured`` (the default): not built
-    yet, a documented fallback: no MRS reference is written, the folder holds the
-    detector's; a calibration then takes its nominal flight files, which differ from the
-    truth by the perturbation (no inverse crime).  Testbed-measured geometry from
-    simulated line-source and point-source calibration exposures is the open next step.
+    WAVELENGTHRANGE (the ranges are not perturbed).  ``measured`` (the default), until the
+    testbed measures its own geometry from simulated line-source and point-source
+    calibration exposures (the open next step): the flight files themselves, as a
+    pipeline on sky reads them; their error against the truth is the PERTURBATION (no
+    inverse crime), smaller than the flight calibration's own (params 5).
     """
-    if options.kind != "perfect":
-        return {}
     detector = observation.detector
     table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == detector)
     perturbations = perturbations_from_table(table)
+    perfect = options.kind == "perfect"
+    description = "MRS true geometry (perfect)" if perfect else "MRS flight geometry (measured: the flight files)"
     pair = observation.channels + mrs.SETTINGS[observation.band]
     selection = refmeta.Selection(detector=detector, exp_type=MODE.exp_type, channel=observation.channels,
                                   band=observation.band)
@@ -542,26 +542,30 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     with mrs._opened(dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
         model = flight.copy()
     moved = [perturbations[f"{s // 100}{mrs.SETTINGS[observation.band]}"] for s in model.slices]
-    model.alpha_model = [a | models.Shift(q.d_alpha) for a, q in zip(model.alpha_model, moved, strict=True)]
-    model.beta_model = [b | models.Shift(q.d_beta) for b, q in zip(model.beta_model, moved, strict=True)]
-    model.x_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | x
-                     for x, q in zip(model.x_model, moved, strict=True)]
-    model.y_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | y
-                     for y, q in zip(model.y_model, moved, strict=True)]
-    paths["DISTORTION"] = _save(model, "DISTORTION", selection, folder / f"miri_testbed_mrs{pair}_distortion.asdf")
+    if perfect:
+        model.alpha_model = [a | models.Shift(q.d_alpha) for a, q in zip(model.alpha_model, moved, strict=True)]
+        model.beta_model = [b | models.Shift(q.d_beta) for b, q in zip(model.beta_model, moved, strict=True)]
+        model.x_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | x
+                         for x, q in zip(model.x_model, moved, strict=True)]
+        model.y_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | y
+                         for y, q in zip(model.y_model, moved, strict=True)]
+    paths["DISTORTION"] = _save(model, "DISTORTION", selection, folder / f"miri_testbed_mrs{pair}_distortion.asdf",
+                                description)
     with mrs._opened(dm.SpecwcsModel, f"jwst_miri_mrs{pair}_specwcs_flt9.asdf") as flight:
         model = flight.copy()
-    model.model = [lam | _velocity_factor(q, 1) for lam, q in zip(model.model, moved, strict=True)]
-    paths["SPECWCS"] = _save(model, "SPECWCS", selection, folder / f"miri_testbed_mrs{pair}_specwcs.asdf")
+    if perfect:
+        model.model = [lam | _velocity_factor(q, 1) for lam, q in zip(model.model, moved, strict=True)]
+    paths["SPECWCS"] = _save(model, "SPECWCS", selection, folder / f"miri_testbed_mrs{pair}_specwcs.asdf",
+                             description)
     with mrs._opened(dm.WavelengthrangeModel, "jwst_miri_mrs_wavelengthrange_flt9.asdf") as flight:
         model = flight.copy()
     paths["WAVELENGTHRANGE"] = _save(model, "WAVELENGTHRANGE", refmeta.Selection(exp_type=MODE.exp_type),
-                                     folder / "miri_testbed_mrs_wavelengthrange.asdf")
+                                     folder / "miri_testbed_mrs_wavelengthrange.asdf", description)
     return paths
 
 
-def _save(model, reftype, selection, path):
-    refmeta.describe_model(model, reftype, selection, PROVENANCE, "MRS true geometry (perfect)")
+def _save(model, reftype, selection, path, description):
+    refmeta.describe_model(model, reftype, selection, PROVENANCE, description)
     with atomic_path(path) as tmp:
         model.save(tmp)
     return path
