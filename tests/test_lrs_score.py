@@ -302,7 +302,8 @@ def test_lrs_scenarios_build_lrs_observations_spectral_sources_and_effects():
     ('mode = "lrs_slit"\nfilter = "F770W"', "", "scenario 's'.observation: unknown key(s) filter; known: epoch_mjd, "
                                                 "mode, ngroups, nints, nod, readpatt"),
     ('mode = "lrs_slitless"\nnod = "A"', "", "scenario 's'.observation: slitless LRS exposures have no nods"),
-    ('mode = "mrs"', "", "scenario 's'.observation.mode: unknown mode 'mrs'; known: imager, lrs_slit, lrs_slitless"),
+    ('mode = "ifu"', "", "scenario 's'.observation.mode: unknown mode 'ifu'; known: imager, lrs_slit, lrs_slitless, "
+                         "mrs"),
     ('fliter = "F770W"', "", "scenario 's'.observation: unknown key(s) fliter; known: background_exposure"),
     ('mode = "lrs_slit"', "sources = [{ ra_deg = 80.0, dec_deg = -69.5, flux_mjy = 1.0 }]",
      "scenario 's'.scene: unknown key(s) sources; known for mode 'lrs_slit': background_mjy_sr, spectral_sources"),

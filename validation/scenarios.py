@@ -5,8 +5,9 @@ tables, each with ``name``, ``[scenario.observation]``, ``[scenario.scene]``, op
 effects grouped as :class:`simulator.Effects` groups them, ``[scenario.effects.detector]``
 (fields of :class:`simulator.DetectorEffects`), ``[scenario.effects.optics]``
 (:class:`simulator.OpticsEffects`), ``[scenario.effects.imager]``
-(:class:`simulator.ImagerEffects`) and ``[scenario.effects.lrs]``
-(:class:`simulator.LrsEffects`), and ``[scenario.references]`` (fields of
+(:class:`simulator.ImagerEffects`), ``[scenario.effects.lrs]``
+(:class:`simulator.LrsEffects`) and ``[scenario.effects.mrs]`` (:class:`simulator.MrsEffects`),
+and ``[scenario.references]`` (fields of
 :class:`simulator.ReferenceOptions`).  Any unknown key is an error that names it; an
 effect written without its group is an error that names the group it belongs to.
 
@@ -24,7 +25,12 @@ scene holds:
   :func:`simulator.spectra.spectrum_from_dict`, whose errors name the key inside it) and,
   for a time series (``tso = true``), ``[scenario.scene.transit]`` with ``t0_hours`` (from
   the exposure start), ``period_days``, ``a_rs``, ``inclination_deg``, ``u1``, ``u2``,
-  ``rp_rs`` and optionally ``rp_rs_slope_per_um`` (:class:`simulator.transit.Transit`).
+  ``rp_rs`` and optionally ``rp_rs_slope_per_um`` (:class:`simulator.transit.Transit`);
+* ``mrs``: fields of :class:`simulator.MrsObservation` (``detector``, ``band``, ``readpatt``,
+  ``ngroups``, ``nints``, ``epoch_mjd`` and the dither's); the scene has ``background_mjy_sr``
+  and ``spectral_sources`` whose two offsets are read as ``(alpha, beta)`` from the target
+  (``along_slit_arcsec`` = alpha, ``across_slit_arcsec`` = beta, in band ``<dither_channel>A``'s
+  frame, as :class:`simulator.MrsObservation` says).
 
 A scenario asks for a dedicated background exposure with ``background_exposure = true``
 in ``[scenario.observation]``; the simulator lists it in the exposure set's association,
@@ -39,6 +45,7 @@ from pathlib import Path
 from miri_testbed.simulator import (
     Effects,
     LrsObservation,
+    MrsObservation,
     Observation,
     PointSource,
     ReferenceOptions,
@@ -50,12 +57,14 @@ from miri_testbed.simulator.sky import random_star_field
 from miri_testbed.simulator.spectra import SpectrumError, spectrum_from_dict
 from miri_testbed.simulator.transit import Transit
 
-#: ``mode`` of ``[scenario.observation]`` -> its observation dataclass (the imager's has no
-#: ``mode`` field: it is a class constant).
-OBSERVATIONS = {"imager": Observation, "lrs_slit": LrsObservation, "lrs_slitless": LrsObservation}
+#: ``mode`` of ``[scenario.observation]`` -> its observation dataclass (the imager's and the
+#: MRS's have no ``mode`` field: it is a class constant).
+OBSERVATIONS = {"imager": Observation, "lrs_slit": LrsObservation, "lrs_slitless": LrsObservation,
+                "mrs": MrsObservation}
 #: The keys of ``[scenario.scene]`` for each observation dataclass.
 SCENE_KEYS = {Observation: ("background_mjy_sr", "sources", "random_stars"),
-              LrsObservation: ("background_mjy_sr", "spectral_sources", "transit")}
+              LrsObservation: ("background_mjy_sr", "spectral_sources", "transit"),
+              MrsObservation: ("background_mjy_sr", "spectral_sources")}
 
 
 class ScenarioError(ValueError):
@@ -82,11 +91,11 @@ class Scenario:
     """One observation of one scene, with its effects and references.
 
     ``sources`` and ``random_stars`` are an imager scene's point sources,
-    ``spectral_sources`` an LRS scene's (:data:`SCENE_KEYS`); the other kind stays empty.
+    ``spectral_sources`` an LRS or MRS scene's (:data:`SCENE_KEYS`); the other kind stays empty.
     """
 
     name: str
-    observation: Observation | LrsObservation
+    observation: Observation | LrsObservation | MrsObservation
     background_mjy_sr: float = 0.0
     sources: tuple = ()
     random_stars: RandomStars = None
@@ -160,7 +169,7 @@ def _build_observation(table, where):
     if not isinstance(mode, str) or mode not in OBSERVATIONS:
         raise ScenarioError(f"{where}.mode: unknown mode {mode!r}; known: {', '.join(OBSERVATIONS)}")
     cls = OBSERVATIONS[mode]
-    if cls is Observation:  # its mode is a class constant, not a field
+    if "mode" not in {f.name for f in fields(cls)}:  # a class constant, not a field
         return _build(cls, {k: v for k, v in table.items() if k != "mode"}, where, also=("mode",))
     return _build(cls, table, where)
 
@@ -306,11 +315,13 @@ def scenario_toml(scenario):
     sections += [(f"effects.{f.name}", getattr(scenario.effects, f.name)) for f in fields(scenario.effects)]
     for section, obj in sections:
         lines.append(f"[scenario.{section}]")
+        if obj is scenario.observation and "mode" not in {f.name for f in fields(obj)}:  # a class constant
+            lines.append(f"mode = {_toml_value(obj.mode)}")
         lines += [f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)]
     lines += ["[scenario.scene]", f"background_mjy_sr = {_toml_value(scenario.background_mjy_sr)}"]
-    if isinstance(scenario.observation, LrsObservation):
+    if isinstance(scenario.observation, LrsObservation | MrsObservation):
         lines.append("spectral_sources = [" + ", ".join(_toml_table(s) for s in scenario.spectral_sources) + "]")
-        if scenario.transit is not None:
+        if scenario.transit is not None:  # an LRS time series'
             lines.append(f"transit = {_toml_table(scenario.transit)}")
     else:
         lines.append("sources = [" + ", ".join(_toml_table(s) for s in scenario.sources) + "]")

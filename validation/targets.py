@@ -51,17 +51,19 @@ def scenario_facts(scenarios):
     -------
     pandas.DataFrame
         One row per scenario: ``name``, ``mode`` (``instrument.modes``: ``imager``,
-        ``lrs_slit``, ``lrs_slitless``), ``filter`` (the LRS's: its disperser, P750L),
+        ``lrs_slit``, ``lrs_slitless``, ``mrs``), ``filter`` (the LRS's: its disperser, P750L;
+        the MRS has none: empty),
         ``subarray``, ``readpatt``, ``ngroups``, ``nints``, ``stars`` (true point sources
         in the scene, fixed and random), ``brightest_mjy`` (the largest flux a star of
-        the scene can have, 0 without stars), ``spectral_sources`` (an LRS scene's sources)
+        the scene can have, 0 without stars), ``spectral_sources`` (an LRS or MRS scene's sources)
         and ``lines`` (their spectral lines, emission and absorption).
     """
     rows = []
     for s in scenarios:
         obs, random = s.observation, s.random_stars
         fluxes = [p.flux_mjy for p in s.sources] + ([random.flux_max_mjy] if random and random.n else [])
-        rows.append(dict(name=s.name, mode=obs.mode, filter=obs.filter, subarray=obs.subarray, readpatt=obs.readpatt,
+        rows.append(dict(name=s.name, mode=obs.mode, filter=getattr(obs, "filter", ""), subarray=obs.subarray,
+                         readpatt=obs.readpatt,
                          ngroups=obs.ngroups, nints=obs.nints, stars=len(s.sources) + (random.n if random else 0),
                          brightest_mjy=max(fluxes, default=0.0), spectral_sources=len(s.spectral_sources),
                          lines=sum(len(p.spectrum.get("lines", ())) for p in s.spectral_sources),

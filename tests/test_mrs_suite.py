@@ -1,0 +1,53 @@
+"""The MRS in the scenario suite: scenarios of mode 'mrs', its scorers (validation.mrs_score)."""
+import tomllib
+
+import pytest
+
+from miri_testbed.simulator import MrsEffects, MrsObservation, Scene, SpectralSource
+from miri_testbed.validation.scenarios import ScenarioError, parse_scenario, scenario_toml
+from miri_testbed.validation.targets import scenario_facts
+
+SPECTRUM = ('{ continuum = { kind = "flat", flux_mjy = 20.0 }, '
+            'lines = [{ kind = "emission", centre_um = 5.3, flux_w_m2 = 5e-17 }] }')
+
+
+def _scenario(observation, scene="", effects=""):
+    text = f'[[scenario]]\nname = "s"\n[scenario.observation]\n{observation}\n[scenario.scene]\n{scene}\n{effects}'
+    return parse_scenario(tomllib.loads(text)["scenario"][0])
+
+
+def test_mrs_scenarios_build_mrs_observations_spectral_sources_and_effects():
+    s = _scenario('mode = "mrs"\ndetector = "MIRIFULONG"\nband = "MEDIUM"\nngroups = 5',
+                  f"background_mjy_sr = 2.0\nspectral_sources = [{{ spectrum = {SPECTRUM}, along_slit_arcsec = 0.1, "
+                  "across_slit_arcsec = -0.2 }]",
+                  "[scenario.effects.mrs]\nwavelength_kms = 1.5")
+    assert s.observation == MrsObservation(detector="MIRIFULONG", band="MEDIUM", ngroups=5)
+    assert s.effects.mrs == MrsEffects(wavelength_kms=1.5) and s.sources == () and s.random_stars is None
+    assert s.scene(3) == Scene((SpectralSource(tomllib.loads(f"x = {SPECTRUM}")["x"], 0.1, -0.2),), 2.0)
+    assert parse_scenario(tomllib.loads(scenario_toml(s))["scenario"][0]) == s  # mode written though not a field
+    facts = scenario_facts([s])
+    assert list(facts["mode"]) == ["mrs"] and list(facts["lines"]) == [1] and list(facts["filter"]) == [""]
+
+
+@pytest.mark.parametrize(("observation", "scene", "effects", "message"), [
+    ('mode = "mrs"\nfilter = "F770W"', "", "",
+     "scenario 's'.observation: unknown key(s) filter; known: band, detector, dither_channel"),
+    ('mode = "mrs"\nband = "D"', "", "", "scenario 's'.observation: MRS band (grating setting) must be one of"),
+    ('mode = "mrs"\ndetector = "MIRIMAGE"', "", "", "MRS detector must be MIRIFUSHORT or MIRIFULONG"),
+    ('mode = "mrs"', "sources = [{ ra_deg = 80.0, dec_deg = -69.5, flux_mjy = 1.0 }]", "",
+     "scenario 's'.scene: unknown key(s) sources; known for mode 'mrs': background_mjy_sr, spectral_sources"),
+    ('mode = "mrs"', "transit = { t0_hours = 1.0 }", "", "scene: unknown key(s) transit; known for mode 'mrs'"),
+    ('mode = "mrs"', f"spectral_sources = [{{ spectrum = {SPECTRUM}, alpha = 0.1 }}]", "",
+     "scenario 's'.scene.spectral_sources[0]: unknown key(s) alpha; known: across_slit_arcsec"),
+    ('mode = "mrs"', "", "[scenario.effects]\nwavelength_kms = 1.0",
+     "scenario 's'.effects: unknown key 'wavelength_kms'; effects are grouped: put wavelength_kms under "
+     "[scenario 's'.effects.mrs]"),
+    ('mode = "mrs"', "", "[scenario.effects.mrs]\ntrace_perturbation = false",
+     "scenario 's'.effects.mrs: unknown key(s) trace_perturbation; known: geometry_perturbation, spatial_mas"),
+    ('mode = "mrs"', "", "[scenario.effects.mrs]\nspatial_mas = -1.0",
+     "scenario 's'.effects.mrs: MrsEffects.spatial_mas must be >= 0"),
+])
+def test_mrs_scenario_errors_name_the_key(observation, scene, effects, message):
+    with pytest.raises(ScenarioError) as err:
+        _scenario(observation, scene, effects)
+    assert message in str(err.value)
