@@ -342,7 +342,8 @@ class OpticsEffects:
     :mod:`simulator.throughput`, :mod:`simulator.pointing`, :mod:`simulator.background`).
     """
 
-    throughput_decay: bool = True  # A exp(-(t - t0)/tau) + C at the exposure's mid-time
+    throughput_decay: bool = True  # loss with time at the exposure's mid-time (imager: simulator.throughput;
+    #                                MRS, per wavelength: simulator.mrs_throughput)
     pointing_error: bool = True  # true pointing differs from the commanded one
     pointing_error_arcsec: float = 0.15  # rms radial pointing error (Law25talk: 0.1-0.2" typical, 2" rare)
     roll_error_deg: float = 0.005  # rms roll error, UNSOURCED placeholder

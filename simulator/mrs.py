@@ -54,10 +54,14 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   with ``effects.optics.background_model``, the zodiacal + thermal placeholders of
   :mod:`simulator.background` at the band's centre (:func:`band_background_mjy_sr`);
   each pixel sees ``I Omega_pix`` with ``Omega_pix = |d alpha| beta_del``.
+* **Throughput decay.**  With ``effects.optics.throughput_decay`` (the switch the imager's
+  decay has: one effect of the telescope and instrument optics, every mode sees it), every
+  pixel's light, sources and sky, times ``T(lambda, t)`` of :mod:`simulator.mrs_throughput`
+  at its true centre wavelength and the exposure's mid-time.
 
-Not here yet: extended sources beyond the uniform sky, dedicated backgrounds, the
-throughput decay, fringes, the spectral leak and the cross-artifact (issue 17), the
-wavelength shift of a source off its slice's centre, measured references.
+Not here yet: extended sources beyond the uniform sky, dedicated backgrounds, fringes,
+the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
+its slice's centre, measured geometry references.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
 slice and coordinates), ``PERTURBATION`` (per band: the velocity's Legendre coefficients
@@ -82,9 +86,10 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, psf
+from . import background, mrs_throughput, psf
 from .illumination import Illumination
 from .references import PROVENANCE
+from .sky import mid_time_mjd
 from .spectra import FWHM_PER_SIGMA, PHOTONS_PER_MJY, SourceSpectrum
 from .truth import Component
 
@@ -415,6 +420,7 @@ def illuminate(scene, observation, effects, rng):
     slices = np.zeros(image.shape, np.int16)
     v2v3 = source_positions(scene, observation)
     rows, perturbations = [], []
+    mid_time = mid_time_mjd(observation)
     for name in observation.bands:
         perturbation = draw_perturbation(name, effects.mrs, rng)
         perturbations.append(perturbation)
@@ -426,6 +432,8 @@ def illuminate(scene, observation, effects, rng):
             alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
             light += render_source(pixels, source.source_spectrum, alpha, beta)
             rows.append((i, name, v2, v3, alpha, beta))
+        if effects.optics.throughput_decay:
+            light = light * mrs_throughput.relative_throughput(pixels.wavelength, mid_time)
         f = pixels.flight
         image[f.y, f.x] = light
         slices[f.y, f.x] = f.slice
