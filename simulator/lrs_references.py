@@ -60,7 +60,7 @@ from miri_testbed.instrument.files import save_model
 from miri_testbed.instrument.refmeta import Selection
 
 from . import psf
-from .references import _describe
+from .references import _describe, smooth_relative_error
 
 #: Wavelength (um) where PHOTOM's relresponse is 1 (photmjsr is the conversion there).
 REFERENCE_UM = 7.5
@@ -115,16 +115,6 @@ def _usable_rows(table):
     low, high = table.row_range
     return np.arange(max(np.floor(first) - PHOTOM_MARGIN_ROWS, np.ceil(low)),
                      min(np.ceil(last) + PHOTOM_MARGIN_ROWS, np.floor(high)) + 1e-9, PHOTOM_ROW_STEP)
-
-
-def photom_error(wavelength_um, sigma, rng):
-    """``e(lambda)``: a grey term and a Legendre cubic over 5-14 um, each of ``sigma`` rms (module docstring)."""
-    lo, hi = lrs.WAVELENGTH_RANGE_UM
-    t = 2 * (np.asarray(wavelength_um) - lo) / (hi - lo) - 1
-    coeffs = np.concatenate([[0.0], rng.standard_normal(3)])
-    grid = np.linspace(-1, 1, 201)
-    shape = np.polynomial.legendre.legval(t, coeffs) / np.sqrt(np.mean(np.polynomial.legendre.legval(grid, coeffs)**2))
-    return sigma * (rng.standard_normal() + shape)
 
 
 def line_spread(wavelength_um, slit, half_columns=None):
@@ -300,7 +290,8 @@ def write_flux_references(folder, mode, options, true_table, specwcs_table, gain
     error = None
     if options.kind == "measured":
         error = partial(np.interp, xp=APCORR_WAVELENGTHS_UM,
-                        fp=photom_error(APCORR_WAVELENGTHS_UM, options.photom_error, rng))
+                        fp=smooth_relative_error(APCORR_WAVELENGTHS_UM, lrs.WAVELENGTH_RANGE_UM, options.photom_error,
+                                                   rng))
     photom = _describe(photom_model(mode, true_table, specwcs_table, gain, efficiency, error), "PHOTOM", selection,
                        options, "LRS P750L response, MJy/sr per DN/s x relresponse(lambda)")
     apcorr = _describe(apcorr_model(mode), "APCORR", selection, options,

@@ -68,8 +68,9 @@ slice and coordinates), ``PERTURBATION`` (per band: the velocity's Legendre coef
 and range, ``d_alpha``, ``d_beta``), ``SOURCES`` (V2/V3 and each band's alpha/beta),
 ``LINES``; the spectra are in the configuration.
 
-References: the detector's, and with ``ReferenceOptions(kind="perfect")`` the true
-geometry in the JWST formats (:func:`write_references`); ``measured`` writes none yet.
+References: the detector's, the geometry (``ReferenceOptions(kind="perfect")``: the true
+geometry in the JWST formats; ``measured``: the flight files) and PHOTOM
+(:func:`write_references`, :mod:`simulator.mrs_photom`).
 """
 from dataclasses import dataclass
 from functools import lru_cache
@@ -86,7 +87,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, mrs_throughput, psf
+from . import background, mrs_photom, mrs_throughput, psf
 from .illumination import Illumination
 from .references import PROVENANCE
 from .sky import mid_time_mjd
@@ -524,9 +525,13 @@ def _velocity_factor(perturbation, sign):
 
 
 def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
-    """The MRS geometry references; ``{reftype: path}``.
+    """The MRS geometry and PHOTOM references; ``{reftype: path}``.
 
-    ``perfect``: the TRUE geometry in the JWST formats, the flight files of the detector's
+    PHOTOM (:mod:`simulator.mrs_photom`): MJy/sr per DN/s of every lit pixel and the
+    throughput's time coefficients, perfect or measured; ``references_rng`` draws the
+    measured one's errors.
+
+    Geometry, ``perfect``: the TRUE geometry in the JWST formats, the flight files of the detector's
     band pair with each slice's models moved by the truth's PERTURBATION: DISTORTION
     (``DistortionMRSModel``: ``alpha_k | Shift(d_alpha)``, ``beta_k | Shift(d_beta)``, the
     inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and ``y_k``, exact to (v/c)^2 ~
@@ -569,6 +574,11 @@ def write_references(folder, scene, observation, options, effects, truth, light,
         model = flight.copy()
     paths["WAVELENGTHRANGE"] = _save(model, "WAVELENGTHRANGE", refmeta.Selection(exp_type=MODE.exp_type),
                                      folder / "miri_testbed_mrs_wavelengthrange.asdf", description)
+    bands = [(pixels, render_background(pixels, 1.0)) for pixels in
+             (TruePixels(flight_pixels(name), perturbations[name]) for name in observation.bands)]
+    photom = mrs_photom.photom_model(bands, truth.gain, options, effects, mid_time_mjd(observation), references_rng)
+    paths["PHOTOM"] = _save(photom, "PHOTOM", selection, folder / f"miri_testbed_mrs{pair}_photom.fits",
+                            f"MRS MJy/sr per DN/s and throughput time dependence ({options.kind})")
     return paths
 
 

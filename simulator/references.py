@@ -50,6 +50,19 @@ def _describe(model, reftype, selection, options, description):
     return describe_model(model, reftype, selection, PROVENANCE, f"{description} ({options.kind})")
 
 
+def smooth_relative_error(wavelength_um, wavelength_range, sigma, rng):
+    """A measured flux calibration's relative error at ``wavelength_um``: a grey term and a
+    Legendre cubic over ``wavelength_range``, each of ``sigma`` rms (the scatter of a standard
+    star's model spectrum and its extraction; the LRS's and the MRS's PHOTOM).
+    """
+    lo, hi = wavelength_range
+    t = 2 * (np.asarray(wavelength_um) - lo) / (hi - lo) - 1
+    coeffs = np.concatenate([[0.0], rng.standard_normal(3)])
+    grid = np.linspace(-1, 1, 201)
+    shape = np.polynomial.legendre.legval(t, coeffs) / np.sqrt(np.mean(np.polynomial.legendre.legval(grid, coeffs)**2))
+    return sigma * (rng.standard_normal() + shape)
+
+
 def _measured_dark(truth, readout, options, offsets, rng):
     """The DARK's groups, float32 ``(ngroups, ny, nx)`` (module docstring), one group at a time.
 
