@@ -102,15 +102,15 @@ def _usable(cube):
     return np.isfinite(cube.data) & (cube.coverage >= COVERAGE_MIN)
 
 
-def centroid(cube):
-    """The source's ``(alpha, beta)`` in the collapsed cube (module docstring)."""
+def centroid(cube, radius_ld=CENTROID_LD):
+    """The source's ``(alpha, beta)`` in the collapsed cube (module docstring), within ``radius_ld lambda_c / D``."""
     grid = cube.grid
     image = np.sum(np.where(_usable(cube), cube.data, 0.0), axis=0) * grid.wavelength.step
     image = image - np.median(image)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
     j, i = np.unravel_index(np.argmax(image), image.shape)
     centre = np.array([alpha[j, i], beta[j, i]])
-    radius = CENTROID_LD * lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
+    radius = radius_ld * lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
     for _ in range(CENTROID_ITERATIONS):
         near = (np.hypot(alpha - centre[0], beta - centre[1]) <= radius) & (image > 0)
         light = image[near]

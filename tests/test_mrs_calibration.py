@@ -3,13 +3,15 @@
 One MIRIFUSHORT SHORT exposure (bands 1A, 2A) of a point source with a blackbody continuum
 and one emission line per band, rendered through a perturbed true geometry (3 km/s, 3 mas)
 with the perfect references (the true geometry in the JWST formats).  The validation side
-of these tests reads the truth; the calibration does not.
+of these tests reads the truth; the calibration does not.  The MRS scorers
+(validation.mrs_score) are tested on the same run, at the end.
 """
 import shutil
 from dataclasses import replace
 from functools import cache
 
 import numpy as np
+import pandas as pd
 import pytest
 from stdatamodels.jwst import datamodels as dm
 
@@ -27,7 +29,9 @@ from miri_testbed.simulator import (
 )
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.spectra import spectrum_from_dict
-from miri_testbed.simulator.truth import read_truth
+from miri_testbed.simulator.truth import Truth, read_truth
+from miri_testbed.validation import mrs_score, scorers
+from miri_testbed.validation.score import ScoreInputError
 
 LINES_UM = {"1A": 5.3, "2A": 8.1}
 CONTINUUM = {"kind": "blackbody", "temperature_k": 800.0, "flux_mjy": 50.0, "ref_um": 7.0}
@@ -198,3 +202,68 @@ def test_missing_geometry_references_and_wrong_exposures_are_refused(run, tmp_pa
         exposure.meta.instrument.detector = "MIRIMAGE"
         with pytest.raises(CalibrationInputError, match="detector MIRIMAGE"):
             mrs_wcs.read_references(sim["refs"], exposure)
+
+
+# ---------------------------------------------------------------- the MRS scorers (validation.mrs_score), on the run
+
+def _rows(rows, metric):
+    return [r for r in rows if r["metric"] == metric]
+
+
+def test_the_scorer_finds_each_noise_free_line_within_its_error(run):
+    sim, paths = run
+    rows = mrs_score.score_x1d(sim["truth"], paths["x1d"])
+    offsets, pulls = _rows(rows, "mrs_wavelength_offset"), _rows(rows, "mrs_wavelength_pull")
+    assert sorted(r["bin"] for r in offsets) == sorted(LINES_UM.values())  # each true line, at its true centre
+    for offset, pull in zip(offsets, pulls, strict=True):  # within its error, and 2 % of a resolution element
+        resolution_kms = C_KMS / smrs.resolving_power(offset["bin"])
+        assert abs(pull["value"]) < 2 and abs(offset["value"]) < 0.02 * resolution_kms, (offset, pull)
+    assert [r["bin"] for r in _rows(rows, "mrs_wavelength_error_band")] == [1.1, 2.1]
+    assert [r["value"] for r in _rows(rows, "mrs_lines_lost")] == [0.0, 0.0]
+
+
+def test_the_scorer_finds_the_cube_centroid_within_a_tenth_of_a_spaxel(run):
+    sim, paths = run
+    rows = mrs_score.score_cubes(sim["truth"], paths["s3d"])
+    errors = {r["bin"]: r["value"] for r in _rows(rows, "mrs_centroid_error")}
+    assert errors.keys() == {1.1, 2.1}
+    assert errors[1.1] < 100 * cube_build.SPAXEL_ARCSEC[1] and errors[2.1] < 100 * cube_build.SPAXEL_ARCSEC[2]
+    assert _rows(rows, "mrs_band_offset")[0]["value"] < 100 * cube_build.SPAXEL_ARCSEC[1]
+
+
+def _x1d_of_the_truth(source, target, factor, unit, truth):
+    """``source``'s x1d with FLUX = ``factor`` x the true continuum (Jy) + its lines (Gaussians), labelled ``unit``."""
+    lines = read_truth(truth).table("LINES")
+    with dm.MultiSpecModel(str(source)) as model:
+        for spec in model.spec:
+            table = spec.spec_table
+            lam = np.asarray(table["WAVELENGTH"], float)
+            flux = factor * 1e-3 * spectrum_from_dict({"continuum": CONTINUUM}).flux_density_mjy(lam)
+            for centre in lines["centre_um"]:
+                flux = flux * (1 + 5 * np.exp(-0.5 * ((lam - centre) / 2e-3) ** 2))
+            table["FLUX"], table["FLUX_ERROR"] = flux, 1e-3 * flux
+            for name in ("flux", "flux_error"):
+                table.columns[name].unit = unit
+        model.save(str(target))
+    return target
+
+
+def test_the_flux_ratio_comes_from_line_free_planes_of_a_jy_x1d_and_never_from_a_dn_one(run, tmp_path):
+    sim, paths = run
+    jy = _x1d_of_the_truth(paths["x1d"], tmp_path / "jy_x1d.fits", 1.02, "Jy", sim["truth"])
+    ratios = _rows(mrs_score.score_x1d(sim["truth"], jy), "mrs_flux_ratio")
+    assert [r["bin"] for r in ratios] == [1.1, 2.1]
+    assert all(abs(r["value"] - 1.02) < 1e-6 for r in ratios)  # the lines' planes left out
+    dn = _x1d_of_the_truth(paths["x1d"], tmp_path / "dn_x1d.fits", 1.02, "DN/s/um", sim["truth"])
+    assert not _rows(mrs_score.score_x1d(sim["truth"], dn), "mrs_flux_ratio")  # no PHOTOM: no flux metric
+
+
+def test_an_mrs_exposure_is_scored_by_the_mrs_scorers_only(run):
+    sim, paths = run
+    rows = scorers.score_products(sim["truth"], {scorers.SPECTRUM1D: paths["x1d"], scorers.CUBE: paths["s3d"]})
+    assert {r["metric"] for r in rows} <= set(mrs_score.X1D_METRICS + mrs_score.CUBE_METRICS)
+    assert scorers.product_types(pd.DataFrame(rows)) == {scorers.SPECTRUM1D, scorers.CUBE}
+    truth = read_truth(sim["truth"])
+    imager = Truth(truth.path, truth.header, {**truth.config, "mode": "imager"}, truth._index)
+    with pytest.raises(ScoreInputError, match="the MRS x1d scorer reads MRS exposures; this one is 'imager'"):
+        mrs_score.score_x1d(imager, paths["x1d"])

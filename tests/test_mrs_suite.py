@@ -1,4 +1,4 @@
-"""The MRS in the scenario suite: scenarios of mode 'mrs', its scorers (validation.mrs_score)."""
+"""The MRS in the scenario suite: scenarios of mode 'mrs' (its scorers: tests/test_mrs_calibration.py, on its run)."""
 import tomllib
 
 import pytest

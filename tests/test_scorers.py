@@ -15,13 +15,17 @@ def test_pipeline_suffixes_map_to_product_types_and_unknown_ones_are_refused():
         scorers.by_type({"rate": "a_rate.fits", "i2d": "a_i2d.fits"})
 
 
-def test_spectra_per_integration_and_cubes_are_registered_without_a_scorer_yet():
-    for kind in (scorers.SPECTRA_PER_INTEGRATION, scorers.CUBE):
-        assert scorers.SCORERS[kind] == ()
-    assert scorers.score_products(None, {scorers.SPECTRA_PER_INTEGRATION: "a_x1dints.fits",
-                                         scorers.CUBE: "a_s3d.fits"}) == []
-    names = [s.score.__name__ for s in scorers.SCORERS[scorers.SPECTRUM1D]]
-    assert names == ["score_x1d", "score_dropouts", "score_flux"]
+def test_spectra_per_integration_are_registered_without_a_scorer_yet_and_each_x1d_scorer_names_its_modes():
+    assert scorers.SCORERS[scorers.SPECTRA_PER_INTEGRATION] == ()
+    assert scorers.score_products(None, {scorers.SPECTRA_PER_INTEGRATION: "a_x1dints.fits"}) == []
+    x1d = scorers.SCORERS[scorers.SPECTRUM1D]
+    assert [(s.score.__module__.rsplit(".", 1)[-1], s.score.__name__) for s in x1d] == [
+        ("lrs_score", "score_x1d"), ("lrs_dropouts", "score_dropouts"), ("lrs_flux", "score_flux"),
+        ("mrs_score", "score_x1d")]
+    assert [s.scores("lrs_slit") for s in x1d] == [True, True, True, False]
+    assert [s.scores("mrs") for s in x1d] == [False, False, False, True]
+    assert [s.scores("mrs") for s in scorers.SCORERS[scorers.CUBE]] == [True]
+    assert all(s.scores("imager") for s in scorers.SCORERS[scorers.RATE])  # no modes: any
 
 
 def test_score_products_refuses_unregistered_types_and_missing_companions():
@@ -50,7 +54,26 @@ def test_the_report_draws_the_sections_of_the_product_types_present(tmp_path):
     page = report.product_sections(tmp_path, _table(["flux_ratio", "astrometric_error", "detected"]), hist)
     assert "Source catalog" in page and (tmp_path / "flux_ratio.png").is_file()
     assert "Rate image" not in page and not (tmp_path / "pulls.png").exists()
-    assert "Awaits spectroscopy" in page and "for spectra_per_integration, cube" in page
+    assert "Awaits spectroscopy" in page and "yet for spectra_per_integration." in page
     assert "Extracted spectra" not in page
     page = report.product_sections(tmp_path, _table(["pull_std"]), hist)
     assert "Rate image" in page and "Source catalog" not in page
+
+
+def test_the_mrs_section_tables_each_band_and_leaves_the_lrs_spectrum_section_out(tmp_path):
+    hist = np.zeros((2, 120), np.int64)
+    made = (("mrs_wavelength_offset", -0.4, "km/s", 5.3), ("mrs_wavelength_perturbation", -0.3, "km/s", 5.3),
+            ("mrs_wavelength_error_band", 0.4, "km/s", 1.1), ("mrs_lines_expected", 1.0, "line", 1.1),
+            ("mrs_lines_lost", 0.0, "line", 1.1), ("mrs_centroid_error", 2.0, "mas", 1.1),
+            ("mrs_centroid_error", 3.0, "mas", 2.1), ("mrs_band_offset", 4.0, "mas", np.nan))
+    rows = [dict(scenario="m", seed=1, algorithms="default", metric=m, value=v, unit=u, bin=b, source_id=0.0)
+            for m, v, u, b in made]
+    metrics = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    assert scorers.product_types(metrics) == {scorers.SPECTRUM1D, scorers.CUBE}
+    page = report.product_sections(tmp_path, metrics, hist)
+    assert "MRS cubes and spectra" in page and "Extracted spectra (x1d)" not in page
+    assert "<td>1A</td>" in page and "<td>2A</td>" in page and "median 4 mas" in page
+    assert (tmp_path / "mrs_line_centres.png").is_file()
+    summary = report.summary_table(metrics)
+    assert {"mrs_wavelength_error_band", "mrs_centroid_error", "mrs_band_offset"} <= set(summary["metric"])
+

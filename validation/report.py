@@ -6,7 +6,8 @@ The page has a section per product type the results hold (:data:`SECTIONS`, by t
 product types of :mod:`validation.scorers`): the rate image (pulls), the source catalog
 (flux ratio vs flux, astrometric error vs S/N and the residual map), the EMI correction
 (residual vs ngroups per algorithm set, when the results hold several of each), the
-LRS's extracted spectra (line-centre error vs wavelength, the lines lost); then
+LRS's extracted spectra (line-centre error vs wavelength, the lines lost), the MRS's cubes
+and spectra (per band: lines, centroid, flux; the band-to-band offset; line centres); then
 the before/after views of each effect cut from the run's own exposures
 (:mod:`validation.views`, saved as ``views.npz`` beside the page), at most
 ``MAX_VIEWS`` figures per effect.
@@ -33,7 +34,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from miri_testbed.instrument.files import atomic_path, write_text  # noqa: E402
 
-from . import scorers  # noqa: E402
+from . import mrs_score, scorers  # noqa: E402
 from . import views as effect_views  # noqa: E402
 from .detector_score import PULL_SERIES, pull_series  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
@@ -154,6 +155,8 @@ def plot_astrometric_map(metrics, path):
 DIMENSIONLESS = "dimensionless"
 #: Per-line metrics: their ``bin`` is the line's true centre, and the summary pools the lines.
 PER_LINE = ("lrs_wavelength_error", "lrs_wavelength_error_kms", "lrs_wavelength_pull", "lrs_line_snr")
+#: The MRS's rows are per line or per band (``bin``): pooled per scenario in the summary table.
+PER_BAND = mrs_score.X1D_METRICS + mrs_score.CUBE_METRICS
 
 
 def summary_table(metrics):
@@ -162,7 +165,8 @@ def summary_table(metrics):
     A metric's unit is its rows' (:data:`DIMENSIONLESS` where they have none).
     """
     rows = metrics[metrics["bin"].isna() | (metrics["metric"].isin(["flux_ratio", "astrometric_error",
-                                                                     *effect_views.EMI_METRICS, *PER_LINE]))]
+                                                                     *effect_views.EMI_METRICS, *PER_LINE,
+                                                                     *PER_BAND]))]
     rows = rows.assign(unit=rows["unit"].fillna("").astype(str).replace("", DIMENSIONLESS))
     grouped = rows.groupby(["scenario", "metric"])
     table = grouped["value"].agg(median="median", p16=lambda v: np.percentile(v, 16),
@@ -348,7 +352,9 @@ def _lost_lines_html(metrics):
 
 
 def spectrum_section(outdir, metrics, hist):
-    """The extracted spectrum's section: line-centre errors vs wavelength, and the lines lost."""
+    """The LRS's extracted spectra: line-centre errors vs wavelength, and the lines lost (none: no LRS rows)."""
+    if not metrics["metric"].isin(scorers.LRS_X1D_METRICS).any():
+        return ""
     plot_line_centres(metrics, outdir / "line_centres.png")
     return f"""<h2>Extracted spectra (x1d)</h2>
 {_lost_lines_html(metrics)}
@@ -382,6 +388,60 @@ transit depths' pulls (fitted - true over the stated error), white and per wavel
 {_html_table(pd.DataFrame(rows))}"""
 
 
+def plot_mrs_line_centres(metrics, path):
+    """Measured - true centre of every fitted MRS line vs its true wavelength, and the flight geometry's own error."""
+    fig, ax = _scatter_per_scenario(metrics, "mrs_wavelength_offset", "bin", size=16)
+    perturbation = metrics[metrics["metric"] == "mrs_wavelength_perturbation"]
+    ax.scatter(perturbation["bin"], perturbation["value"], marker="x", color="k", s=20,
+               label="flight geometry vs truth there (-v)")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.axhspan(-MRS_WAVELENGTH_GOAL_KMS, MRS_WAVELENGTH_GOAL_KMS, color="0.85", zorder=0,
+               label=f"+/-{MRS_WAVELENGTH_GOAL_KMS:g} km/s (issue 16 suite goal, median per band)")
+    ax.set_xlabel("true line centre (um)")
+    ax.set_ylabel("measured - true centre (km/s)")
+    ax.legend(fontsize=8)
+    ax.set_title("MRS line centres vs truth")
+    _save_figure(fig, path)
+
+
+def _mrs_band_table(metrics):
+    """Per scenario and band: lines, the band's median line error, the centroid's error, the flux ratio."""
+    columns = {"mrs_lines_expected": "lines expected", "mrs_lines_lost": "lines lost",
+               "mrs_wavelength_error_band": "median |line error| S/N>50 (km/s)",
+               "mrs_centroid_error": "centroid error (mas)", "mrs_flux_ratio": "flux ratio (Jy x1d only)"}
+    rows = metrics[metrics["metric"].isin(columns)]
+    if rows.empty:
+        return pd.DataFrame()
+    table = rows.pivot_table(index=["scenario", "bin"], columns="metric", values="value", aggfunc="median")
+    table = table.reindex(columns=[c for c in columns if c in table.columns]).rename(columns=columns).reset_index()
+    table.insert(1, "band", [f"{int(b)}{' ABC'[round(10 * (b - int(b)))]}" for b in table.pop("bin")])
+    return table
+
+
+def mrs_section(outdir, metrics, hist):
+    """The MRS's cubes and spectra: per band its lines, centroid and flux; the band-to-band offset; line centres."""
+    table = _mrs_band_table(metrics)
+    if table.empty:
+        return ""
+    offsets = metrics[metrics["metric"] == "mrs_band_offset"].groupby("scenario")["value"]
+    parts = [f"{html.escape(str(name))}: median {v.median():.3g} mas, max {v.max():.3g} mas ({v.size} exposures)"
+             for name, v in offsets]
+    plot = ""
+    if metrics["metric"].eq("mrs_wavelength_offset").any():
+        plot_mrs_line_centres(metrics, outdir / "mrs_line_centres.png")
+        plot = '<img src="mrs_line_centres.png" alt="MRS line-centre error vs wavelength">'
+    return f"""<h2>MRS cubes and spectra (s3d, x1d)</h2>
+<p>Per band, medians over seeds (<code>validation/mrs_score.py</code>): line centres against the
+true ones, the cube's centroid against the true position, the flux ratio when the x1d is in Jy
+(absent: no MRS PHOTOM).</p>
+{_html_table(table)}
+<p>Band-to-band centroid offset (V2/V3): {'; '.join(parts) or 'none'}.</p>
+{plot}"""
+
+
+#: The MRS's suite goal for line centres (issue 16: median |error| < 2 km/s per band, S/N > 50), drawn as a band.
+MRS_WAVELENGTH_GOAL_KMS = 2.0
+
 #: Product type (:mod:`validation.scorers`) -> its report sections, in page order, each
 #: ``section(outdir, metrics, hist) -> HTML``, drawn when the results hold its type's rows.
 SECTIONS = {
@@ -390,8 +450,9 @@ SECTIONS = {
     scorers.EMI_CORRECTION: (emi_correction_section,),
     scorers.SPECTRUM1D: (spectrum_section,),
     scorers.TRANSIT: (transit_section,),
+    scorers.CUBE: (mrs_section,),
 }
-SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.TRANSIT, scorers.CUBE)
+SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.SPECTRA_PER_INTEGRATION, scorers.TRANSIT, scorers.CUBE)
 
 
 def product_sections(outdir, metrics, hist):
@@ -418,7 +479,7 @@ def product_sections(outdir, metrics, hist):
     awaiting = [kind for kind in SPECTROSCOPIC if kind not in SECTIONS]
     if awaiting:
         parts.append(f"<h2>Spectra and cubes</h2><p class='note'>Awaits spectroscopy: no scorer or report section "
-                     f"is registered yet for {', '.join(awaiting)} (the MRS's cubes).</p>")
+                     f"is registered yet for {', '.join(awaiting)}.</p>")
     return "\n".join(parts)
 
 

@@ -19,12 +19,19 @@ an in-memory product the step hands over as it runs
 dropouts against the true continuum, :func:`validation.lrs_dropouts.score_dropouts`;
 the flux against the true F_nu, :func:`validation.lrs_flux.score_flux`).
 The LRS time series': the transit product with its white light (depth pulls, scatter over
-the information limit, :func:`validation.lrs_tso_score.score_transit`).  Spectra per
-integration and cubes have their types and no scorer yet.
+the information limit, :func:`validation.lrs_tso_score.score_transit`).  The MRS's: the
+x1d (a spectrum per band: line centres and, in Jy, the flux, :func:`validation.mrs_score.score_x1d`)
+and the cubes (each band's centroid and the band-to-band offset,
+:func:`validation.mrs_score.score_cubes`).  Spectra per integration have their type and no
+scorer yet.
+
+A product type can be made by several modes (the LRS's and the MRS's x1d): a scorer
+declares the modes whose products it reads (``Scorer.modes``, the truth's ``mode``), and
+:func:`score_products` runs only those of the exposure's mode.
 """
 from dataclasses import dataclass
 
-from . import detector_score, emi_score, lrs_dropouts, lrs_flux, lrs_score, score
+from . import detector_score, emi_score, lrs_dropouts, lrs_flux, lrs_score, mrs_score, score
 from .lrs_tso_score import METRICS as TSO_METRICS
 from .lrs_tso_score import score_transit
 
@@ -58,11 +65,23 @@ class Scorer:
         Every metric it can write.
     companions : tuple of str
         Product types it reads besides its own, passed in this order.
+    modes : tuple of str, optional
+        The observing modes (the truth's ``mode``) whose products it scores; None: any.
     """
 
     score: object
     metrics: tuple
     companions: tuple = ()
+    modes: tuple = None
+
+    def scores(self, mode):
+        """Whether it scores an exposure of ``mode``."""
+        return self.modes is None or mode in self.modes
+
+
+LRS_MODES = ("lrs_slit", "lrs_slitless")
+#: What the LRS's x1d scorers write.
+LRS_X1D_METRICS = lrs_score.METRICS + lrs_dropouts.METRICS + lrs_flux.METRICS
 
 
 #: Product type -> its scorers, in the order they run.
@@ -73,11 +92,12 @@ SCORERS = {
     EMI_CORRECTION: (Scorer(emi_score.score_emi, emi_score.METRICS),),
     RAMP: (),
     CAL: (),
-    SPECTRUM1D: (Scorer(lrs_score.score_x1d, lrs_score.METRICS),
-                 Scorer(lrs_dropouts.score_dropouts, lrs_dropouts.METRICS),
-                 Scorer(lrs_flux.score_flux, lrs_flux.METRICS)),
+    SPECTRUM1D: (Scorer(lrs_score.score_x1d, lrs_score.METRICS, modes=LRS_MODES),
+                 Scorer(lrs_dropouts.score_dropouts, lrs_dropouts.METRICS, modes=LRS_MODES),
+                 Scorer(lrs_flux.score_flux, lrs_flux.METRICS, modes=LRS_MODES),
+                 Scorer(mrs_score.score_x1d, mrs_score.X1D_METRICS, modes=("mrs",))),
     SPECTRA_PER_INTEGRATION: (),
-    CUBE: (),
+    CUBE: (Scorer(mrs_score.score_cubes, mrs_score.CUBE_METRICS, modes=("mrs",)),),
     WHITE_LIGHT: (),
     TRANSIT: (Scorer(score_transit, TSO_METRICS, companions=(WHITE_LIGHT,)),),
 }
@@ -113,7 +133,7 @@ def score_products(truth, products):
 
     Parameters
     ----------
-    truth : simulator.truth.Truth
+    truth : simulator.truth.Truth or path-like
         The exposure's truth.
     products : dict
         ``{product type: product}`` (a path, or the product itself for an in-memory one).
@@ -121,7 +141,7 @@ def score_products(truth, products):
     Returns
     -------
     list of dict
-        The rows of every scorer, in :data:`SCORERS` order.
+        The rows of every scorer of the exposure's mode (:attr:`Scorer.modes`), in :data:`SCORERS` order.
 
     Raises
     ------
@@ -131,11 +151,14 @@ def score_products(truth, products):
     unknown = sorted(set(products) - set(SCORERS))
     if unknown:
         raise ValueError(f"product type(s) {', '.join(unknown)} are not registered in validation.scorers.SCORERS")
-    rows = []
+    rows, mode = [], None
     for kind, scorers in SCORERS.items():
         if kind not in products:
             continue
-        for scorer in scorers:
+        if mode is None and any(s.modes for s in scorers):  # read the truth once, only when a scorer asks
+            truth = score.as_truth(truth)
+            mode = truth.config.get("mode", "imager")
+        for scorer in (s for s in scorers if s.scores(mode)):
             missing = [c for c in scorer.companions if c not in products]
             if missing:
                 raise ValueError(f"the {kind} scorer {scorer.score.__name__} also needs: {', '.join(missing)}")

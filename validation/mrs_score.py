@@ -1,0 +1,346 @@
+"""Score an MRS exposure's products against its truth: line centres, source position, flux, per band.
+
+The products (:mod:`calibration.mrs_spec2`): an x1d ``MultiSpecModel`` with one ``spec`` per
+band, named by the band (``"1A"`` ...), of source ``spec.source_id`` (the extraction's one
+point source), a row per cube plane (WAVELENGTH um, evenly spaced; FLUX and FLUX_ERROR in
+the unit of the table's ``flux`` column; DQ), and one ``IFUCubeModel`` per band (s3d) on
+the band's (alpha, beta, lambda) axes.  Rows flagged DO_NOT_USE, or with a non-finite flux
+or a non-positive error, are left out.
+
+Each band's rows carry ``bin`` = :func:`band_bin` (channel + setting / 10: 1A = 1.1,
+2A = 2.1, 4C = 4.3), since a results table's ``bin`` is a number.
+
+**Line centres** (x1d; per true line of the truth's ``LINES`` of the spectrum's source,
+in the plane coordinate ``u``, the table's index):
+
+1. ``u_true``: where WAVELENGTH (linear in ``u``) equals the line's TRUE centre.  The
+   expected width ``sigma_u``: the simulator's line-spread function (Gaussian, FWHM
+   ``lambda / R``, :func:`simulator.mrs.resolving_power`) and the line's own FWHM in
+   quadrature, in planes, with the two boxes a line passes through (the detector pixel,
+   then the plane; each about one plane wide: ``1/12`` plane^2 each) added.  The window
+   is ``u_true +/- max(6, ceil(5 sigma_u))`` planes (:mod:`validation.lrs_score`'s); a
+   window leaving the spectrum is *out of range*, another line of the source inside it
+   a *blend*: neither is scored.
+2. Its **expected S/N** from the truth and the spectrum's continuum and errors, never from
+   the line itself, as :mod:`validation.lrs_score` (step 2) reckons it: the equivalent width
+   ``W`` (truth ``flux_w_m2`` over the continuum's F_lambda at the centre) times the
+   continuum ``C`` (median FLUX of the window's planes beyond 3 ``sigma_u``; a density per
+   um or, in Jy, converted to per um by ``c / lambda^2``) is the line's signal; with the
+   median FLUX_ERROR ``e`` and the plane width ``d``,
+   ``S/N = |W C| sqrt(sum g_i^2) / (e d)``, ``g_i`` the Gaussian's share in plane ``i``.
+   Below :data:`MIN_EXPECTED_SNR` a line is not scored.
+3. Its **measured centre**: :func:`validation.lrs_score.fit_line` (a plane-integrated
+   Gaussian on a straight continuum, weights ``1 / FLUX_ERROR^2``, the centre's error from
+   the covariance); a failed fit (or a flux of the wrong sign or below 3 sigma) is *lost*.
+
+Rows per scored line (``source_id``, ``bin`` = the true centre in um, ``snr`` = the
+expected S/N): ``mrs_wavelength_error`` (``|v|``, km/s, ``v = c (measured - true) /
+true``), ``mrs_wavelength_offset`` (``v`` signed), ``mrs_wavelength_pull`` (``v`` over the
+fit's error), ``mrs_wavelength_perturbation`` (``-v_T(lambda)``, km/s: what the flight
+geometry alone puts there, from the truth's ``PERTURBATION``: the error of a calibration
+that reads the flight files, the default 'measured' references until the testbed
+measures its own, docs/mrs.md), ``mrs_line_snr`` (the fit's ``A / sigma_A``); per band
+(bin = the band): ``mrs_wavelength_error_band``, the median ``|v|`` over its lines of
+expected S/N > :data:`TARGET_SNR` (issue 16's selection), ``mrs_lines_expected`` and
+``mrs_lines_lost``.
+
+**Position** (s3d; per band): the source's ``(alpha, beta)`` in the cube as written, the
+collapsed cube's light-weighted centroid (:func:`calibration.mrs_extract.centroid`) within
+:data:`CENTROID_LD` lambda/D of its peak, wider than the extraction's 2 lambda/D: a window
+that cuts the PSF's core draws the centroid towards the spaxel grid (one noisy MIRIFUSHORT
+SHORT exposure, against the truth less its perturbation: 5-9 mas at 2 lambda/D, < 1 mas at
+4), against the truth's ``SOURCES`` (source 0, in the band's flight frame: the cube's frame
+when the references are the flight files, so the truth's ``d_alpha, d_beta`` show in it):
+``mrs_centroid_error`` (mas) and its components ``mrs_centroid_alpha_offset``,
+``mrs_centroid_beta_offset`` (measured - true, mas).  Per exposure with two bands,
+``mrs_band_offset``: the distance (mas) between the two bands' centroids, each taken to
+the telescope's V2/V3 by its band's flight transform (:meth:`instrument.mrs.MrsBand.to_v2v3`);
+the source is at one V2/V3, so the ideal is 0.
+
+**Flux** (x1d; only a spectrum in Jy: a DN/s/um one, before an MRS PHOTOM, gives no row):
+per band, ``mrs_flux_ratio``, the median over usable planes outside every line's window
+of FLUX over the source's true continuum F_nu at the plane's wavelength (its lines left
+out; a plane is :data:`MIN_PLANE_OVER_RESOLUTION` of a resolution element or less, so the
+continuum's mean over it is its value at the centre to << 0.1 %).
+"""
+import math
+
+import numpy as np
+from astropy import units
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.calibration import cube_build, mrs_extract
+from miri_testbed.instrument import dq, mrs
+from miri_testbed.simulator import mrs as mrs_sim
+
+from . import lrs_score as lrs
+from .score import ScoreInputError, as_truth
+
+X1D_TRUTH = ("LINES", "PERTURBATION")
+CUBE_TRUTH = ("SOURCES",)
+X1D_METRICS = ("mrs_wavelength_error", "mrs_wavelength_offset", "mrs_wavelength_pull", "mrs_wavelength_perturbation",
+               "mrs_line_snr", "mrs_wavelength_error_band", "mrs_lines_expected", "mrs_lines_lost", "mrs_flux_ratio")
+CUBE_METRICS = ("mrs_centroid_error", "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset", "mrs_band_offset")
+#: A line is scored (and lost if its fit fails) from this expected S/N (lrs_score's reason).
+MIN_EXPECTED_SNR = 10.0
+#: The per-band median takes lines of expected S/N above this (issue 16: "S/N > 50 lines").
+TARGET_SNR = 50.0
+#: A cube plane is at most about this share of a resolution element (cube_build: the median pixel's extent).
+MIN_PLANE_OVER_RESOLUTION = 0.5
+#: Two boxes (pixel, plane) of about one plane each: their variance in plane^2.
+BOX_VARIANCE = 2.0 / 12.0
+#: The centroid's window radius, lambda / D at the band's middle (module docstring, position).
+CENTROID_LD = 4.0
+
+
+def band_bin(name):
+    """A band's ``bin`` value: channel + setting / 10 ("1A" -> 1.1, "4C" -> 4.3)."""
+    return int(name[0]) + (" ABC".index(name[1])) / 10
+
+
+def _mrs_truth(truth, components, scorer):
+    truth = as_truth(truth, components)
+    if truth.config.get("mode") != "mrs":
+        raise ScoreInputError(f"{truth.path}: the {scorer} scorer reads MRS exposures; this one is "
+                              f"{truth.config.get('mode')!r}")
+    return truth
+
+
+def read_spectra(path):
+    """``{band: (source_id, lrs.Spectrum)}`` of an MRS x1d (module docstring).
+
+    Raises
+    ------
+    ScoreInputError
+        Not a MultiSpecModel, a spectrum not named by a band, or a table lacking a column.
+    """
+    try:
+        model = dm.open(path)
+    except Exception as exc:
+        raise ScoreInputError(f"{path}: cannot be read as a JWST x1d file ({exc})") from None
+    out = {}
+    with model:
+        if not isinstance(model, dm.MultiSpecModel):
+            raise ScoreInputError(f"{path}: a {type(model).__name__}, not an x1d (MultiSpecModel)")
+        for k, spec in enumerate(model.spec):
+            name = str(spec.name)
+            if len(name) != 2 or name[0] not in "1234" or name[1] not in "ABC":
+                raise ScoreInputError(f"{path}: spec[{k}] is named {spec.name!r}, not an MRS band (1A ... 4C)")
+            table = spec.spec_table
+            names = () if table is None else table.dtype.names
+            missing = [c for c in ("WAVELENGTH", "FLUX", "FLUX_ERROR", "DQ") if c not in names]
+            if missing:
+                raise ScoreInputError(f"{path}: spec[{k}] lacks column(s) {', '.join(missing)}")
+            flux, error = np.asarray(table["FLUX"], float), np.asarray(table["FLUX_ERROR"], float)
+            usable = ((np.asarray(table["DQ"]) & dq.DO_NOT_USE) == 0) & np.isfinite(flux) & np.isfinite(error)
+            source = int(spec.source_id or 0)
+            out[name] = (source, lrs.Spectrum(source, np.asarray(table["WAVELENGTH"], float), flux, error,
+                                          usable & (error > 0), str(table.columns["flux"].unit or "DN/s/um")))
+    return out
+
+
+def _per_um(spectrum, wavelength_um):
+    """The factor taking FLUX to a density per um at ``wavelength_um`` (Jy: ``c / lambda^2``)."""
+    unit = units.Unit(spectrum.unit) if spectrum.unit else units.dimensionless_unscaled
+    if unit.is_equivalent(units.Jy):
+        return lrs.C_UM_S / wavelength_um**2
+    return 1.0
+
+
+def expected_sigma_planes(centre_um, fwhm_um, step_um):
+    """The expected line width in planes (module docstring, step 1)."""
+    lsf = centre_um / float(mrs_sim.resolving_power(centre_um))
+    return math.sqrt((math.hypot(lsf, fwhm_um) / lrs.FWHM_PER_SIGMA / step_um) ** 2 + BOX_VARIANCE)
+
+
+def _window(spectrum, centre_um, fwhm_um):
+    """``(u_true, sigma_u, half, step)`` of a line, or None when its window leaves the spectrum."""
+    wl = spectrum.wavelength
+    step = float(np.median(np.diff(wl)))
+    u_true = (centre_um - wl[0]) / step
+    sigma = expected_sigma_planes(centre_um, fwhm_um, step)
+    half = max(lrs.MIN_HALF_WINDOW, math.ceil(lrs.WINDOW_SIGMA * sigma))
+    if u_true - half < 0 or u_true + half > wl.size - 1:
+        return None
+    return u_true, sigma, half, step
+
+
+def score_line(spectrum, line, other_centres_um):
+    """``(expected S/N, LineFit or None, wavelength um, its error)`` of one true line; None when not scored."""
+    centre_um = float(line["centre_um"])
+    window = _window(spectrum, centre_um, float(line["fwhm_um"]))
+    if window is None:
+        return None
+    u_true, sigma, half, step = window
+    others = np.asarray(other_centres_um, float)
+    if np.any(np.abs(others - centre_um) <= half * step):
+        return None
+    continuum_mjy = float(line["continuum_mjy"])
+    if continuum_mjy <= 0:
+        return None
+    rows = np.arange(math.ceil(u_true - half), math.floor(u_true + half) + 1)
+    rows = rows[spectrum.usable[rows]]
+    side = rows[np.abs(rows - u_true) > lrs.CONTINUUM_SIGMA * sigma]
+    if side.size == 0:
+        return math.nan, None, math.nan, math.nan
+    signal = (lrs.equivalent_width_um(float(line["flux_w_m2"]), continuum_mjy, centre_um)
+              * np.median(spectrum.flux[side]) * _per_um(spectrum, centre_um))
+    shape = lrs.row_fractions(np.arange(-half, half + 1) + round(u_true), u_true, sigma)
+    snr = abs(signal) * np.sqrt(np.sum(shape**2)) / (np.median(spectrum.error[rows]) * _per_um(spectrum, centre_um)
+                                                    * step)
+    if not snr >= MIN_EXPECTED_SNR:
+        return None
+    if np.sum(lrs.row_fractions(rows, u_true, sigma)) < lrs.MIN_COVERAGE:
+        return float(snr), None, math.nan, math.nan
+    fit = lrs.fit_line(rows.astype(float), spectrum.flux[rows], spectrum.error[rows], u_true, sigma, half)
+    if fit is None or np.sign(fit.flux) != np.sign(signal) or abs(fit.flux) < lrs.MIN_FIT_SNR * fit.flux_err:
+        return float(snr), None, math.nan, math.nan
+    return float(snr), fit, spectrum.wavelength[0] + step * fit.centre, step * fit.centre_err
+
+
+def line_rows(truth, band, spectrum, lines, perturbation):
+    """The rows of one band's lines (module docstring)."""
+    mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
+    centres = np.asarray(mine["centre_um"], float)
+    rows, bright, expected, lost = [], [], 0, 0
+    for i, line in enumerate(mine):
+        scored = score_line(spectrum, line, np.delete(centres, i))
+        if scored is None:
+            continue
+        snr, fit, wavelength_um, error_um = scored
+        expected += 1
+        if fit is None:
+            lost += 1
+            continue
+        true_um = float(line["centre_um"])
+        v = lrs.C_KM_S * (wavelength_um - true_um) / true_um
+        context = dict(source_id=spectrum.source_id, bin=true_um, snr=snr)
+        rows += [dict(metric="mrs_wavelength_error", value=abs(v), unit="km/s", **context),
+                 dict(metric="mrs_wavelength_offset", value=v, unit="km/s", **context),
+                 dict(metric="mrs_wavelength_pull", value=(wavelength_um - true_um) / error_um, unit="", **context),
+                 dict(metric="mrs_wavelength_perturbation", value=-float(perturbation.velocity(true_um)),
+                      unit="km/s", **context),
+                 dict(metric="mrs_line_snr", value=fit.flux / fit.flux_err, unit="", **context)]
+        if snr > TARGET_SNR:
+            bright.append(abs(v))
+    context = dict(source_id=spectrum.source_id, bin=band_bin(band))
+    if bright:
+        rows.append(dict(metric="mrs_wavelength_error_band", value=float(np.median(bright)), unit="km/s", **context))
+    return rows + [dict(metric="mrs_lines_expected", value=float(expected), unit="line", **context),
+                   dict(metric="mrs_lines_lost", value=float(lost), unit="line", **context)]
+
+
+def flux_rows(truth, band, spectrum, lines, x1d_path):
+    """``mrs_flux_ratio`` of one band's spectrum in Jy; none for another unit (module docstring)."""
+    if spectrum.unit.strip().lower() != "jy":
+        return []
+    scored = spectrum.usable.copy()
+    mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
+    u = np.arange(spectrum.wavelength.size)
+    for line in mine:
+        window = _window(spectrum, float(line["centre_um"]), float(line["fwhm_um"]))
+        if window is None:  # near an end: mask the planes it may reach all the same
+            step = float(np.median(np.diff(spectrum.wavelength)))
+            u_true = (float(line["centre_um"]) - spectrum.wavelength[0]) / step
+            sigma = expected_sigma_planes(float(line["centre_um"]), float(line["fwhm_um"]), step)
+            window = (u_true, sigma, max(lrs.MIN_HALF_WINDOW, math.ceil(lrs.WINDOW_SIGMA * sigma)), step)
+        scored &= np.abs(u - window[0]) > window[2]
+    if not scored.any():
+        return []
+    true_jy = 1e-3 * lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
+    ratio = float(np.median(spectrum.flux[scored] / true_jy))
+    return [dict(metric="mrs_flux_ratio", value=ratio, unit="ratio", source_id=spectrum.source_id,
+                 bin=band_bin(band))]
+
+
+def score_x1d(truth, x1d_path):
+    """The MRS x1d's rows: line centres per true line and band, flux per band in Jy (module docstring).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+        Of an MRS exposure.
+    x1d_path : path-like
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ScoreInputError
+        A truth of another mode, or an x1d :func:`read_spectra` refuses.
+    """
+    truth = _mrs_truth(truth, X1D_TRUTH, "MRS x1d")
+    lines = truth.table("LINES")
+    perturbations = mrs_sim.perturbations_from_table(truth.table("PERTURBATION"))
+    rows = []
+    for band, (_, spectrum) in read_spectra(x1d_path).items():
+        if band not in perturbations:
+            raise ScoreInputError(f"{x1d_path}: a spectrum of band {band}; the truth's exposure has "
+                                  f"{', '.join(perturbations)}")
+        rows += line_rows(truth, band, spectrum, lines, perturbations[band])
+        rows += flux_rows(truth, band, spectrum, lines, x1d_path)
+    return rows
+
+
+def read_cube(path):
+    """``(band, Cube-like)`` of an s3d ``IFUCubeModel``: its grid from ``meta.wcsinfo``, data NaN where DO_NOT_USE."""
+    try:
+        model = dm.open(path)
+    except Exception as exc:
+        raise ScoreInputError(f"{path}: cannot be read as a JWST s3d file ({exc})") from None
+    with model:
+        if not isinstance(model, dm.IFUCubeModel):
+            raise ScoreInputError(f"{path}: a {type(model).__name__}, not a cube (IFUCubeModel)")
+        w = model.meta.wcsinfo
+        n_lam, n_beta, n_alpha = model.data.shape
+        axes = [cube_build.Axis(float(c - s / 2), float(s), n) for c, s, n in
+                ((w.crval1, w.cdelt1, n_alpha), (w.crval2, w.cdelt2, n_beta), (w.crval3, w.cdelt3, n_lam))]
+        usable = (model.dq & dq.DO_NOT_USE) == 0
+        data = np.where(usable, model.data, np.nan)
+        band = f"{model.meta.instrument.channel}{mrs.SETTINGS[str(model.meta.instrument.band)]}"
+        cube = cube_build.Cube(cube_build.CubeGrid(*axes), data, None, np.asarray(model.weightmap, float), None, None,
+                               None)
+    return band, cube
+
+
+def score_cubes(truth, cube_paths):
+    """The s3d cubes' rows: each band's centroid against the truth, the band-to-band offset (module docstring).
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+        Of an MRS exposure.
+    cube_paths : path-like or tuple of path-like
+        The exposure's cubes (one per band).
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ScoreInputError
+        A truth of another mode, a file that is not a cube, or a band the truth has no source position for.
+    """
+    truth = _mrs_truth(truth, CUBE_TRUTH, "MRS cube")
+    sources = truth.table("SOURCES")
+    paths = cube_paths if isinstance(cube_paths, tuple | list) else (cube_paths,)
+    rows, sky = [], []
+    for path in paths:
+        band, cube = read_cube(path)
+        row = [r for r in sources if str(r["band"]) == band and int(r["id"]) == 0]
+        if not row:
+            raise ScoreInputError(f"{path}: a cube of band {band}; the truth has no source 0 in it")
+        alpha, beta = mrs_extract.centroid(cube, CENTROID_LD)
+        d_alpha, d_beta = 1e3 * (alpha - float(row[0]["alpha"])), 1e3 * (beta - float(row[0]["beta"]))
+        context = dict(source_id=0, bin=band_bin(band))
+        rows += [dict(metric="mrs_centroid_error", value=math.hypot(d_alpha, d_beta), unit="mas", **context),
+                 dict(metric="mrs_centroid_alpha_offset", value=d_alpha, unit="mas", **context),
+                 dict(metric="mrs_centroid_beta_offset", value=d_beta, unit="mas", **context)]
+        sky.append(np.array(mrs.band(band).to_v2v3(alpha, beta), float))
+    if len(sky) == 2:
+        rows.append(dict(metric="mrs_band_offset", value=1e3 * float(np.hypot(*(sky[0] - sky[1]))), unit="mas",
+                         source_id=0))
+    return rows
