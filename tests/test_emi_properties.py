@@ -201,6 +201,7 @@ WEAK = {("SUB128", 8), ("SUB128", 9), ("SUB128", 10)}
 REGULAR = [(s, n) for s in SUBARRAYS_390 for n in range(3, 11) if (s, n) not in WEAK]
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=False, reason="issue 14: hypothesis 6.170 (fresh install) finds configurations where the "
                    "joint fit exceeds bound(h) x its floor: SLITLESSPRISM 3 groups, a 2 DN sine, seed 235: 3.50x "
                    "against 3.25; SUB128 7 groups, 2 harmonics, seed 0: 2.87x against 2.82 (same at stop 20's code)")

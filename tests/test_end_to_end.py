@@ -41,6 +41,7 @@ def test_noise_free_round_trip(tmp_path_factory, seed, subarray, filt, ngroups, 
     np.testing.assert_allclose(ratios, 1.0, atol=2e-3)
 
 
+@pytest.mark.slow
 @given(seed=st.integers(0, 2**31), readpatt=st.sampled_from(["FASTR1", "SLOWR1"]), filt=st.sampled_from(FILTERS))
 def test_noisy_rates_have_unit_pulls(tmp_path_factory, seed, readpatt, filt):
     """Every ordinary effect on (noise, dark, bias, nonlinearity, reset anomaly, last frame,
@@ -58,6 +59,7 @@ def test_noisy_rates_have_unit_pulls(tmp_path_factory, seed, readpatt, filt):
     assert abs(overall["rate_bias_sigma"]) < 0.05
 
 
+@pytest.mark.slow
 def test_noisy_suite_meets_flux_and_astrometry_targets(tmp_path):
     """The quick suite with every ordinary effect on and measured references."""
     suite = load_suite("quick")

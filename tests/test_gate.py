@@ -34,6 +34,7 @@ def tiny_baseline(tmp_path_factory):
     return baseline
 
 
+@pytest.mark.slow
 def test_unchanged_calibration_passes_and_degraded_variant_fails(tiny_baseline, monkeypatch, capsys):
     record = json.loads(tiny_baseline.read_text())
     assert record["seeds"] == [1, 2, 3] and record["algorithms"] == "default" and record["k"] == 3.0

@@ -169,6 +169,7 @@ def test_the_columns_sky_keeps_the_sources_light(slitless, tmp_path, variant, wi
     assert all(uncorrected[b] / none[b] < 1 - bound for b in none)
 
 
+@pytest.mark.slow
 def test_the_other_nods_wings_are_given_back(nodded, tmp_path):
     """The slit, nod A, no sky: the other nod (16.5 px away, located in its own rate) puts its
     wings into the window, 0.2-0.5 % of the light.  Corrected, each bin is the unsubtracted

@@ -92,6 +92,7 @@ def test_the_settling_ramp_is_fitted_with_the_depth():
                       for y in curves[:5]]) > 1.2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("noise", [0.004, 0.02])
 def test_depth_errors_follow_the_scatter_of_a_minutes_long_transit(noise):
     """The lrs_tso suite's regime: a 100-s transit in 191 s at MJD 60000, depth S/N ~8 and ~1.5.

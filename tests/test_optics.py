@@ -129,6 +129,7 @@ def test_measured_decay_fit_is_close_but_not_the_truth():
     assert np.abs(error).max() < 5e-3 and np.abs(error).max() > 2e-4
 
 
+@pytest.mark.slow
 @given(filt=st.sampled_from(["F560W", "F1500W", "F2550W"]), dt=st.floats(1, 1100), seed=st.integers(0, 2**31))
 @settings(max_examples=3, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 def test_noise_free_throughput_correction_is_exact_for_any_epoch(tmp_path_factory, filt, dt, seed):

@@ -49,6 +49,7 @@ def test_effects_respect_fixed_fields(eff):
     assert 0 <= eff.detector.hot_fraction <= 1e-2
 
 
+@pytest.mark.slow
 @settings(max_examples=4)
 @given(data=st.data(), seed=st.integers(0, 2**31))
 def test_simulated_exposure_matches_its_drawn_inputs(tmp_path_factory, data, seed):

@@ -78,6 +78,7 @@ def test_study_records_configuration_and_versions(tiny_suite, tmp_path):
     assert np.sum(meta["pull_hist"]) > 1000
 
 
+@pytest.mark.slow
 def test_study_on_dask_local_cluster_matches_local_runner(local_results, tiny_suite, tmp_path):
     """A real dask.distributed LocalCluster (2 worker processes) gives the same table,
     both through dask_client(n_local=...) and through the CLI's --scheduler ADDRESS."""
