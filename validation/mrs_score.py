@@ -48,7 +48,7 @@ expected S/N > :data:`TARGET_SNR` (issue 16's selection), ``mrs_lines_expected``
 collapsed cube's light-weighted centroid (:func:`calibration.mrs_extract.centroid`) within
 :data:`CENTROID_LD` lambda/D of its peak, wider than the extraction's 2 lambda/D: a window
 that cuts the PSF's core draws the centroid towards the spaxel grid (one noisy MIRIFUSHORT
-SHORT exposure, against the truth less its perturbation: 5-9 mas at 2 lambda/D, < 1 mas at
+SHORT exposure, against the truth less its perturbation: 7-9 mas at 2 lambda/D, < 1 mas at
 4), against the truth's ``SOURCES`` (source 0, in the band's flight frame: the cube's frame
 when the references are the flight files, so the truth's ``d_alpha, d_beta`` show in it):
 ``mrs_centroid_error`` (mas) and its components ``mrs_centroid_alpha_offset``,
