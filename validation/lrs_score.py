@@ -208,13 +208,7 @@ def read_x1d(path, source_id=None):
         more than one spectrum with ``source_id``, or a table without the WAVELENGTH, FLUX,
         FLUX_ERROR and DQ columns.
     """
-    try:
-        model = dm.open(path)
-    except Exception as exc:
-        raise ScoreInputError(f"{path}: cannot be read as a JWST x1d file ({exc})") from None
-    with model:
-        if not isinstance(model, dm.MultiSpecModel):
-            raise ScoreInputError(f"{path}: a {type(model).__name__}, not an x1d (MultiSpecModel)")
+    with open_x1d(path) as model:
         if source_id is not None and len(model.spec) != 1:
             raise ScoreInputError(f"{path}: {len(model.spec)} spectra; a foreign x1d is read as one source")
         out = []
@@ -222,18 +216,39 @@ def read_x1d(path, source_id=None):
             match = _SOURCE_NAME.match(str(spec.name) if source_id is None else f"source {source_id}")
             if match is None:
                 raise ScoreInputError(f"{path}: spec[{k}] is named {spec.name!r}, not 'source <id>' (the x1d contract)")
-            table = spec.spec_table
-            names = () if table is None else table.dtype.names
-            missing = [c for c in ("WAVELENGTH", "FLUX", "FLUX_ERROR", "DQ") if c not in names]
-            if missing:
-                raise ScoreInputError(f"{path}: spec[{k}] lacks column(s) {', '.join(missing)}")
-            flux = np.asarray(table["FLUX"], float)
-            error = np.asarray(table["FLUX_ERROR"], float)
-            usable = ((np.asarray(table["DQ"]) & dq.DO_NOT_USE) == 0) & np.isfinite(flux) & np.isfinite(error)
-            usable &= error > 0
-            out.append(Spectrum(int(match.group(1)), np.asarray(table["WAVELENGTH"], float), flux, error, usable,
-                                str(table.columns["flux"].unit or "DN/s")))
+            out.append(spectrum_of(path, k, spec, int(match.group(1))))
     return out
+
+
+def open_x1d(path):
+    """The ``MultiSpecModel`` of an x1d file (to use in a ``with``); anything else is refused by name."""
+    try:
+        model = dm.open(path)
+    except Exception as exc:
+        raise ScoreInputError(f"{path}: cannot be read as a JWST x1d file ({exc})") from None
+    if not isinstance(model, dm.MultiSpecModel):
+        model.close()
+        raise ScoreInputError(f"{path}: a {type(model).__name__}, not an x1d (MultiSpecModel)")
+    return model
+
+
+def spectrum_of(path, k, spec, source_id, default_unit="DN/s"):
+    """The :class:`Spectrum` of ``spec`` (the x1d's ``spec[k]``) as source ``source_id``.
+
+    FLUX's unit is ``default_unit`` when the table does not say.  A table without
+    WAVELENGTH, FLUX, FLUX_ERROR and DQ is refused by name.
+    """
+    table = spec.spec_table
+    names = () if table is None else table.dtype.names
+    missing = [c for c in ("WAVELENGTH", "FLUX", "FLUX_ERROR", "DQ") if c not in names]
+    if missing:
+        raise ScoreInputError(f"{path}: spec[{k}] lacks column(s) {', '.join(missing)}")
+    flux = np.asarray(table["FLUX"], float)
+    error = np.asarray(table["FLUX_ERROR"], float)
+    usable = ((np.asarray(table["DQ"]) & dq.DO_NOT_USE) == 0) & np.isfinite(flux) & np.isfinite(error)
+    usable &= error > 0
+    return Spectrum(source_id, np.asarray(table["WAVELENGTH"], float), flux, error, usable,
+                    str(table.columns["flux"].unit or default_unit))
 
 
 def expected_sigma_rows(wavelength_um, fwhm_um, dispersion):

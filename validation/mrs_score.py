@@ -107,35 +107,20 @@ def _mrs_truth(truth, components, scorer):
 
 
 def read_spectra(path):
-    """``{band: (source_id, lrs.Spectrum)}`` of an MRS x1d (module docstring).
+    """``{band: Spectrum}`` of an MRS x1d (module docstring; :class:`validation.lrs_score.Spectrum`).
 
     Raises
     ------
     ScoreInputError
         Not a MultiSpecModel, a spectrum not named by a band, or a table lacking a column.
     """
-    try:
-        model = dm.open(path)
-    except Exception as exc:
-        raise ScoreInputError(f"{path}: cannot be read as a JWST x1d file ({exc})") from None
     out = {}
-    with model:
-        if not isinstance(model, dm.MultiSpecModel):
-            raise ScoreInputError(f"{path}: a {type(model).__name__}, not an x1d (MultiSpecModel)")
+    with lrs.open_x1d(path) as model:
         for k, spec in enumerate(model.spec):
             name = str(spec.name)
             if len(name) != 2 or name[0] not in "1234" or name[1] not in "ABC":
                 raise ScoreInputError(f"{path}: spec[{k}] is named {spec.name!r}, not an MRS band (1A ... 4C)")
-            table = spec.spec_table
-            names = () if table is None else table.dtype.names
-            missing = [c for c in ("WAVELENGTH", "FLUX", "FLUX_ERROR", "DQ") if c not in names]
-            if missing:
-                raise ScoreInputError(f"{path}: spec[{k}] lacks column(s) {', '.join(missing)}")
-            flux, error = np.asarray(table["FLUX"], float), np.asarray(table["FLUX_ERROR"], float)
-            usable = ((np.asarray(table["DQ"]) & dq.DO_NOT_USE) == 0) & np.isfinite(flux) & np.isfinite(error)
-            source = int(spec.source_id or 0)
-            out[name] = (source, lrs.Spectrum(source, np.asarray(table["WAVELENGTH"], float), flux, error,
-                                          usable & (error > 0), str(table.columns["flux"].unit or "DN/s/um")))
+            out[name] = lrs.spectrum_of(path, k, spec, int(spec.source_id or 0), "DN/s/um")
     return out
 
 
@@ -275,7 +260,7 @@ def score_x1d(truth, x1d_path):
     lines = truth.table("LINES")
     perturbations = mrs_sim.perturbations_from_table(truth.table("PERTURBATION"))
     rows = []
-    for band, (_, spectrum) in read_spectra(x1d_path).items():
+    for band, spectrum in read_spectra(x1d_path).items():
         if band not in perturbations:
             raise ScoreInputError(f"{x1d_path}: a spectrum of band {band}; the truth's exposure has "
                                   f"{', '.join(perturbations)}")

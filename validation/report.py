@@ -329,17 +329,22 @@ def catalog_section(outdir, metrics, hist):
 LRS_WAVELENGTH_GOAL_NM = 2.0
 
 
+def _line_centres_figure(fig, ax, goal, unit, goal_label, title, path):
+    """Finish a line-centre scatter: zero, the goal's band of +/- ``goal``, axes, legend, title; save it."""
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.axhspan(-goal, goal, color="0.85", zorder=0, label=f"+/-{goal:g} {unit} ({goal_label})")
+    ax.set_xlabel("true line centre (um)")
+    ax.set_ylabel(f"measured - true centre ({unit})")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    _save_figure(fig, path)
+
+
 def plot_line_centres(metrics, path):
     """Measured - true centre of every fitted line vs its true wavelength, per scenario."""
     fig, ax = _scatter_per_scenario(metrics, "lrs_wavelength_error", "bin", size=14)
-    ax.axhline(0.0, color="k", lw=0.8)
-    ax.axhspan(-LRS_WAVELENGTH_GOAL_NM, LRS_WAVELENGTH_GOAL_NM, color="0.85", zorder=0,
-               label=f"+/-{LRS_WAVELENGTH_GOAL_NM:g} nm (issue 15 suite goal)")
-    ax.set_xlabel("true line centre (um)")
-    ax.set_ylabel("measured - true centre (nm)")
-    ax.legend(fontsize=9)
-    ax.set_title("LRS line centres vs truth")
-    _save_figure(fig, path)
+    _line_centres_figure(fig, ax, LRS_WAVELENGTH_GOAL_NM, "nm", "issue 15 suite goal", "LRS line centres vs truth",
+                         path)
 
 
 def _lost_lines_html(metrics):
@@ -394,14 +399,8 @@ def plot_mrs_line_centres(metrics, path):
     perturbation = metrics[metrics["metric"] == "mrs_wavelength_perturbation"]
     ax.scatter(perturbation["bin"], perturbation["value"], marker="x", color="k", s=20,
                label="flight geometry vs truth there (-v)")
-    ax.axhline(0.0, color="k", lw=0.8)
-    ax.axhspan(-MRS_WAVELENGTH_GOAL_KMS, MRS_WAVELENGTH_GOAL_KMS, color="0.85", zorder=0,
-               label=f"+/-{MRS_WAVELENGTH_GOAL_KMS:g} km/s (issue 16 suite goal, median per band)")
-    ax.set_xlabel("true line centre (um)")
-    ax.set_ylabel("measured - true centre (km/s)")
-    ax.legend(fontsize=8)
-    ax.set_title("MRS line centres vs truth")
-    _save_figure(fig, path)
+    _line_centres_figure(fig, ax, MRS_WAVELENGTH_GOAL_KMS, "km/s", "issue 16 suite goal, median per band",
+                         "MRS line centres vs truth", path)
 
 
 def _mrs_band_table(metrics):
