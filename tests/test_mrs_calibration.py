@@ -30,7 +30,7 @@ from miri_testbed.simulator import (
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.spectra import spectrum_from_dict
 from miri_testbed.simulator.truth import Truth, read_truth
-from miri_testbed.validation import mrs_score, scorers
+from miri_testbed.validation import mrs_score, report, scorers, views
 from miri_testbed.validation.score import ScoreInputError
 
 LINES_UM = {"1A": 5.3, "2A": 8.1}
@@ -267,3 +267,14 @@ def test_an_mrs_exposure_is_scored_by_the_mrs_scorers_only(run):
     imager = Truth(truth.path, truth.header, {**truth.config, "mode": "imager"}, truth._index)
     with pytest.raises(ScoreInputError, match="the MRS x1d scorer reads MRS exposures; this one is 'imager'"):
         mrs_score.score_x1d(imager, paths["x1d"])
+
+
+def test_the_report_views_each_bands_cube_and_spectrum_against_the_truth(run, tmp_path):
+    sim, paths = run
+    cut = views.cell_views(read_truth(sim["truth"]), paths, sim["refs"], {})
+    assert sorted(cut) == ["mrs:1A", "mrs:2A"]  # noise-free: no cosmic-ray view
+    for name, view in cut.items():
+        assert np.hypot(*(view["centroid"] - view["true"])) < 0.1 * cube_build.SPAXEL_ARCSEC[int(name[4])]
+        assert list(view["lines"]) == [LINES_UM[name[4:]]] and view["flux"].shape == view["wavelength"].shape
+    page = report.effect_sections(tmp_path, {"default|mrs|5": cut})
+    assert "MRS: each band" in page and len(list(tmp_path.glob("view_*.png"))) == 2

@@ -755,6 +755,38 @@ def plot_light_curve(view, title, path):
     _save_figure(fig, path, VIEW_DPI)
 
 
+def plot_mrs_band(view, title, path):
+    """Each band's cube collapsed over wavelength, and its extracted spectrum.
+
+    On the cube: the true position (+) and the scorer's centroid (x); on the spectrum: the
+    true line centres (dotted) and, in Jy, the true continuum.
+    """
+    spectrum = "wavelength" in view
+    fig, axes = plt.subplots(1, 2 if spectrum else 1, figsize=(9 if spectrum else 4, 3.6), layout="constrained",
+                             squeeze=False, width_ratios=(1, 1.6) if spectrum else None)
+    ax = axes[0, 0]
+    (a0, a1), (b0, b1) = view["alpha_range"], view["beta_range"]
+    ax.imshow(view["image"], origin="lower", extent=(a0, a1, b0, b1), cmap="viridis",
+              norm=AsinhNorm(linear_width=max(float(np.nanmax(view["image"])) * 1e-2, 1e-30)))
+    ax.plot(*view["true"], "+", color="w", ms=12, mew=1.5, label="truth")
+    ax.plot(*view["centroid"], "x", color="tab:red", ms=9, mew=1.5, label="centroid")
+    ax.set_xlabel("alpha (arcsec)")
+    ax.set_ylabel("beta (arcsec)")
+    ax.legend(fontsize=8, loc="lower right")
+    if spectrum:
+        ax = axes[0, 1]
+        ax.plot(view["wavelength"], view["flux"], "-", color="tab:blue", lw=0.7, label="x1d")
+        if "true_jy" in view:
+            ax.plot(view["wavelength"], view["true_jy"], "k-", lw=0.8, label="true continuum")
+        for k, centre in enumerate(np.atleast_1d(view["lines"])):
+            ax.axvline(centre, color="k", ls=":", lw=0.8, label="true lines" if k == 0 else None)
+        ax.set_xlabel("wavelength (um)")
+        ax.set_ylabel(f"flux ({view['unit']})")
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    _save_figure(fig, path, VIEW_DPI)
+
+
 def _view_title(cell, detail):
     _, scenario, seed = cell.split("|")
     return f"{scenario} seed {seed}: {detail}"
@@ -793,6 +825,8 @@ EFFECTS = [  # (section title, view-name test, plot, detail, order (strongest fi
      lambda name, v: f"{int(v['bad_pixels'])} bad pixels on the trace", lambda v: -float(v["lost_before"].sum())),
     ("LRS: white-light curve and transit fit", lambda v: v == "lrs_light_curve", plot_light_curve,
      lambda name, v: f"{v['hours'].size} integrations", lambda v: 0),
+    ("MRS: each band's cube and spectrum against the truth", lambda v: v.startswith("mrs:"), plot_mrs_band,
+     lambda name, v: f"band {name[4:]}", lambda v: 0),
 ]
 
 

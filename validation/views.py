@@ -25,7 +25,9 @@ are on in that cell:
 
 ``cruciform`` and ``background`` are the imager's (its cal image and catalog); an LRS
 exposure gets the detector's views and its own (:mod:`validation.lrs_views`: the spectrum
-against the truth, dropouts before and after pixel replacement, the light curve).
+against the truth, dropouts before and after pixel replacement, the light curve), an MRS
+exposure the detector's and its own (:mod:`validation.mrs_views`: each band's collapsed cube
+and spectrum against the truth).
 
 Views are stored with the results (``views.npz``: :func:`save`, :func:`load`) so that
 ``miri-testbed report`` draws them again from a study or report folder.
@@ -42,7 +44,7 @@ from miri_testbed.calibration.steps import StepLog
 from miri_testbed.instrument import dq, lrs
 from miri_testbed.instrument.files import atomic_path
 
-from . import emi_score, lrs_views
+from . import emi_score, lrs_views, mrs_views
 from .detector_score import usable_differences
 
 MIN_PERIODS_PER_FRAME = 2.0
@@ -266,6 +268,8 @@ def cell_views(truth, products, refs_folder, algorithms, uncal_path=None):
         views.update(cosmic_views(truth, products["ramp"], products["rate"]))
     if truth.config.get("mode", "imager") in lrs.SUBARRAYS:
         views.update(lrs_views.cell_views(truth, products, refs_folder, algorithms, uncal_path))
+    if truth.config.get("mode", "imager") == "mrs":
+        views.update(mrs_views.cell_views(truth, products))
     if truth.config.get("mode", "imager") != "imager":  # the cross and the sky map are the imager's views
         return views
     view = cruciform_view(truth, products["cal"], refs_folder, algorithms["cruciform"])
