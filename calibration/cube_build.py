@@ -129,7 +129,8 @@ class Cube:
     ----------
     grid : CubeGrid
     data, var : (n_lambda, n_beta, n_alpha) float
-        Surface brightness (DN/s per arcsec^2 per um) and its variance; NaN where nothing covers.
+        Surface brightness (DN/s per arcsec^2 per um, or the input's unit with ``surface_brightness``) and its
+        variance; NaN where nothing covers.
     coverage : (n_lambda, n_beta, n_alpha) float
         ``W_s / V_s``.
     pixels : calibration.mrs_wcs.MrsPixels
@@ -204,7 +205,7 @@ def _blocks(boxes, grid):
         yield np.arange(start, start + len(ia)), flat, w
 
 
-def drizzle(pixels, rate, var, good, grid):
+def drizzle(pixels, rate, var, good, grid, surface_brightness=False):
     """Variant ``drizzle`` of step ``cube_build`` (module docstring).
 
     Parameters
@@ -215,6 +216,10 @@ def drizzle(pixels, rate, var, good, grid):
     good : (n_pixels,) bool
         Pixels to use (:func:`calibration.mrs_wcs.usable`).
     grid : CubeGrid
+    surface_brightness : bool
+        ``rate`` is already a surface brightness (MJy/sr after the MRS photom,
+        :mod:`calibration.mrs_photom`): ``I_p = rate_p``, not ``r_p / V_p``; the cube is then in
+        its unit.
 
     Returns
     -------
@@ -223,8 +228,9 @@ def drizzle(pixels, rate, var, good, grid):
     volume = (pixels.alpha_hi - pixels.alpha_lo) * pixels.band.beta_del * (pixels.lam_hi - pixels.lam_lo)
     used = good & (volume > 0)
     y, x = pixels.y[used], pixels.x[used]
-    intensity = rate[y, x] / volume[used]
-    intensity_var = var[y, x] / volume[used] ** 2
+    per = 1.0 if surface_brightness else volume[used]
+    intensity = rate[y, x] / per
+    intensity_var = var[y, x] / per**2
     size = int(np.prod(grid.shape))
     weight, total, total_var = np.zeros(size), np.zeros(size), np.zeros(size)
     for index, flat, w in _blocks(_boxes(pixels, used), grid):

@@ -10,7 +10,7 @@ from stdatamodels.jwst import datamodels as dm
 
 from . import CalibrationInputError
 from . import references as refs
-from .photom import time_dependent_factor
+from .photom import exposure_mid_time, time_dependent_factor
 from .products import derived
 
 
@@ -58,10 +58,7 @@ def photom_reference(log, folder, exposure):
     """
     model = refs.load(folder, "PHOTOM", exposure)
     meta = exposure.meta
-    mid_time = meta.exposure.mid_time
-    if mid_time is None:
-        mid_time = meta.exposure.start_time
-        log.note("photom", "photom: no EXPMID; throughput time dependence evaluated at EXPSTART")
+    mid_time = exposure_mid_time(log, exposure, "photom")
     factor = time_dependent_factor(model, meta.instrument.filter, meta.subarray.name, mid_time)
     pixel_area = model.meta.photometry.pixelarea_steradians
     if not pixel_area:

@@ -2,34 +2,45 @@
 
 ``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
 footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
-``cube_build`` (:mod:`calibration.cube_build`: a 3-D drizzle into each band's regular
-(alpha, beta, lambda) cube) -> ``mrs_extract`` (:mod:`calibration.mrs_extract`: a conical
-aperture about the centroid, an annulus background, an Airy aperture correction), each
-through the step shell, once per band of the exposure (two per detector).
+``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
+time dependence at the exposure's mid-time) -> ``cube_build`` (:mod:`calibration.cube_build`:
+a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
+(:mod:`calibration.mrs_extract`: a conical aperture about the centroid, an annulus
+background, an Airy aperture correction), each through the step shell, once per band of
+the exposure (two per detector).
 
-Products, in DN/s (no MRS PHOTOM yet):
+Products, calibrated (a band whose ``mrs_photom`` was skipped, e.g. without an MRS PHOTOM,
+stays in DN/s, and its units say so):
 
 - ``s3d``: a tuple of ``IFUCubeModel``, one per band (written ``<name>_ch<c>-<setting>_s3d.fits``,
-  as jwst names its per-band cubes): ``data`` the surface brightness in
-  DN / (s arcsec^2 um) on axes (lambda, beta, alpha) of the band's own frame, ``err``,
+  as jwst names its per-band cubes): ``data`` the surface brightness in MJy/sr (or
+  DN / (s arcsec^2 um)) on axes (lambda, beta, alpha) of the band's own frame, ``err``,
   ``dq`` (DO_NOT_USE where nothing covers), ``weightmap`` the covered share of each spaxel;
   the axes in ``meta.wcsinfo`` (CRPIX/CRVAL/CDELT, 1-based, ALPHA/BETA/WAVE).
 - ``x1d``: a ``MultiSpecModel`` with one ``spec`` per band, named ``<band>`` (``1A`` ...),
-  a row per plane: WAVELENGTH (um), FLUX and FLUX_ERROR (DN/s/um, aperture-corrected), DQ,
-  NPIXELS (spaxels in the aperture), BACKGROUND (DN/s/um in the aperture, corrected as the
-  flux is); ``source_xpos``/``source_ypos`` the centroid's alpha/beta (arcsec).
+  a row per plane: WAVELENGTH (um), FLUX and FLUX_ERROR (Jy, or DN/s/um; aperture-corrected),
+  DQ, NPIXELS (spaxels in the aperture), BACKGROUND (in the aperture, corrected as the
+  flux is); ``source_xpos``/``source_ypos`` the centroid's alpha/beta (arcsec).  In Jy the
+  flux is the cube's surface brightness summed over the aperture times the spaxel's solid
+  angle: ``F [Jy] = 1e6 sum_s c_s S_s [MJy/sr] A_s [arcsec^2] (pi / 648000)^2``.
 """
+from functools import partial
+
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, cube_build, mrs_wcs
+from . import CalibrationInputError, Skip, cube_build, mrs_photom, mrs_wcs
 from .products import derived
+from .steps import COMPLETE
 
-CUBE_UNIT = "DN / (s arcsec2 um)"
-FLUX_UNIT = "DN/s/um"
+#: Units of the cube and of the x1d's FLUX, FLUX_ERROR and BACKGROUND, without and with mrs_photom.
+CUBE_UNIT, CALIBRATED_CUBE_UNIT = "DN / (s arcsec2 um)", "MJy/sr"
+FLUX_UNIT, CALIBRATED_FLUX_UNIT = "DN/s/um", "Jy"
+#: Jy per (MJy/sr x arcsec^2): a calibrated cube's aperture sum (:mod:`calibration.mrs_extract`) in Jy.
+JY_PER_MJY_SR_ARCSEC2 = 1e6 * (np.pi / 180 / 3600) ** 2
 
 
 def background_paths(choice, exposure, uncal_path, given=None):
@@ -45,8 +56,8 @@ def background_paths(choice, exposure, uncal_path, given=None):
     return []
 
 
-def cube_product(rate_model, cube, band):
-    """The ``IFUCubeModel`` of one band's :class:`calibration.cube_build.Cube` (module docstring)."""
+def cube_product(rate_model, cube, band, unit=CUBE_UNIT):
+    """The ``IFUCubeModel`` of one band's :class:`calibration.cube_build.Cube` in ``unit`` (module docstring)."""
     covered = np.isfinite(cube.data)
     product = derived(dm.IFUCubeModel, rate_model, data=np.where(covered, cube.data, 0.0).astype(np.float32),
                       err=np.sqrt(np.where(covered, cube.var, 0.0)).astype(np.float32),
@@ -54,8 +65,8 @@ def cube_product(rate_model, cube, band):
                       weightmap=cube.coverage.astype(np.float32))
     product.meta.instrument.channel = band[0]
     product.meta.instrument.band = band_setting(band)
-    product.meta.bunit_data = CUBE_UNIT
-    product.meta.bunit_err = CUBE_UNIT
+    product.meta.bunit_data = unit
+    product.meta.bunit_err = unit
     wcs = product.meta.wcsinfo
     for n, (axis, name, unit) in enumerate(((cube.grid.alpha, "ALPHA", "arcsec"), (cube.grid.beta, "BETA", "arcsec"),
                                             (cube.grid.wavelength, "WAVE", "um")), start=1):
@@ -72,18 +83,20 @@ def band_setting(band):
     return {v: k for k, v in mrs.SETTINGS.items()}[band[1]]
 
 
-def spec_product(spectrum, band):
-    """One band's ``SpecModel`` (module docstring)."""
+def spec_product(spectrum, band, calibrated=False):
+    """One band's ``SpecModel`` (module docstring): in Jy from a ``calibrated`` (MJy/sr) cube, else DN/s/um."""
     table = np.zeros(len(spectrum.wavelength), dtype=dm.SpecModel().get_dtype("spec_table"))
     for name in table.dtype.names:
         if table.dtype[name].kind == "f":
             table[name] = np.nan
-    table["WAVELENGTH"], table["FLUX"], table["FLUX_ERROR"] = spectrum.wavelength, spectrum.flux, spectrum.error
-    table["DQ"], table["NPIXELS"], table["BACKGROUND"] = spectrum.dq, spectrum.npixels, spectrum.background
+    scale = JY_PER_MJY_SR_ARCSEC2 if calibrated else 1.0
+    table["WAVELENGTH"], table["FLUX"], table["FLUX_ERROR"] = (spectrum.wavelength, spectrum.flux * scale,
+                                                               spectrum.error * scale)
+    table["DQ"], table["NPIXELS"], table["BACKGROUND"] = spectrum.dq, spectrum.npixels, spectrum.background * scale
     spec = dm.SpecModel(spec_table=table)
     spec.spec_table.columns["wavelength"].unit = "um"
     for name in ("flux", "flux_error", "background"):
-        spec.spec_table.columns[name].unit = FLUX_UNIT
+        spec.spec_table.columns[name].unit = CALIBRATED_FLUX_UNIT if calibrated else FLUX_UNIT
     spec.name, spec.source_id, spec.source_type = band, 0, "POINT"
     spec.source_xpos, spec.source_ypos = spectrum.centre
     return spec
@@ -100,20 +113,30 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
     """
     references = mrs_wcs.read_references(folder, exposure)
     pixels = mrs_wcs.assign(log, choice, references, d1.rate.shape)
+    photom = mrs_photom.read_photom(folder, exposure)
+    filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))
     var = d1.var_poisson + d1.var_rnoise
     cubes, x1d = [], derived(dm.MultiSpecModel, d1.rate_model)
     for band, band_pixels in pixels.items():
         good = mrs_wcs.usable(band_pixels, d1.rate, d1.dq)
-        cube = log.run("cube_build", choice["cube_build"], band_pixels, d1.rate, var, good,
-                       cube_build.grid_for(band_pixels))
+        y, x = band_pixels.y, band_pixels.x
+        values, variance = log.run("mrs_photom", choice["mrs_photom"], d1.rate[y, x], var[y, x], band_pixels.wavelength,
+                                   resolve=partial(mrs_photom.resolve, log, photom, exposure, band_pixels,
+                                                   int(band[0])))
+        calibrated = log.records[-1].status == COMPLETE
+        data, data_var = np.full(d1.rate.shape, np.nan), np.full(d1.rate.shape, np.nan)
+        data[y, x], data_var[y, x] = values, variance
+        good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI
+        cube = log.run("cube_build", choice["cube_build"], band_pixels, data, data_var, good,
+                       cube_build.grid_for(band_pixels), surface_brightness=calibrated)
         spectrum = log.run("mrs_extract", choice["mrs_extract"], cube)
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
                                 f"(Airy), covariance factor {spectrum.covariance_factor:.3f}")
-        cubes.append(cube_product(d1.rate_model, cube, band))
-        x1d.spec.append(spec_product(spectrum, band))
+        cubes.append(cube_product(d1.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
+        x1d.spec.append(spec_product(spectrum, band, calibrated))
     for product in (*cubes, x1d):
-        for kind, name in references.filenames.items():
+        for kind, name in filenames.items():
             getattr(product.meta.ref_file, kind).name = name
         log.stamp(product)
     return {"s3d": tuple(cubes), "x1d": x1d}

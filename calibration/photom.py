@@ -47,6 +47,23 @@ def _rows(table, filter_name, subarray):
     return None
 
 
+def powerlaw_correction(mid_time_mjd, t0, year1value, tsoft, alpha):
+    """``(t - t0 + tsoft)^alpha (365 + tsoft)^-alpha year1value`` (jwst ``powerlaw_correction``, unbounded)."""
+    return (mid_time_mjd - t0 + tsoft) ** alpha / (365.0 + tsoft) ** alpha * year1value
+
+
+def exposure_mid_time(log, exposure, step):
+    """The MJD where a throughput's time dependence is evaluated: EXPMID, else EXPSTART.
+
+    EXPSTART comes with a note in ``step``'s HISTORY (an exposure lasts minutes, the decay months).
+    """
+    mid_time = exposure.meta.exposure.mid_time
+    if mid_time is None:
+        mid_time = exposure.meta.exposure.start_time
+        log.note(step, f"{step}: no EXPMID; throughput time dependence evaluated at EXPSTART")
+    return mid_time
+
+
 def time_correction(photom_model, filter_name, subarray, mid_time_mjd):
     """The throughput correction of the PHOTOM reference at MJD ``mid_time_mjd``.
 
@@ -68,8 +85,8 @@ def time_correction(photom_model, filter_name, subarray, mid_time_mjd):
         elif kind == "timecoeff_exponential":
             correction *= float(row["amplitude"]) * np.exp(-t / float(row["tau"])) + float(row["const"])
         else:
-            tsoft, alpha = float(row["tsoft"]), float(row["alpha"])
-            correction *= (t + tsoft) ** alpha / (365.0 + tsoft) ** alpha * float(row["year1value"])
+            correction *= powerlaw_correction(float(mid_time_mjd), float(row["t0"]), float(row["year1value"]),
+                                              float(row["tsoft"]), float(row["alpha"]))
     if not np.isfinite(correction) or correction <= 0:
         raise CalibrationInputError(f"PHOTOM time correction for {filter_name}/{subarray} is unusable: {correction}")
     return float(correction)

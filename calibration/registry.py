@@ -39,7 +39,10 @@ apcorr           flux, error, wavelength, window halves; (wavelength, size, E), 
 pathloss         flux, error, wavelength; (wavelength, correction)               (flux, error)
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
+mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or     (sci, var)
+                 None, mid-time
 cube_build       pixels (MrsPixels), rate, var, good; grid (CubeGrid)            Cube
+                 (keyword ``surface_brightness``: the input is MJy/sr)
 mrs_extract      cube (Cube)                                                     MrsSpectrum
 ===============  ==============================================================  ====================
 
@@ -51,6 +54,7 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 ``spec_photom`` (:mod:`calibration.lrs_photom`).
 
 The MRS (:mod:`calibration.mrs_spec2`) runs ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
+``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`) and ``mrs_extract`` (:mod:`calibration.mrs_extract`;
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing).
 
@@ -81,6 +85,7 @@ from . import (
     lrs_background,
     lrs_wcs,
     mrs_extract,
+    mrs_photom,
     mrs_wcs,
     peers,
     transit,
@@ -133,6 +138,7 @@ ALGORITHMS = {
     "pathloss": {"reference": pathloss, "none": NONE},
     "spec_photom": {"reference": spec_photom, "none": NONE},
     "mrs_wcs": {"reference": mrs_wcs.band_pixels},
+    "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
     "cube_build": {"drizzle": cube_build.drizzle},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
 }
@@ -162,6 +168,7 @@ UNCHANGED = {
     "apcorr": lambda flux, error, *_: (flux, error),
     "pathloss": lambda flux, error, *_: (flux, error),
     "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
+    "mrs_photom": lambda rate, var, *_: (rate, var),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
@@ -171,7 +178,7 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
-            "cube_build": "drizzle", "mrs_extract": "annulus"}
+            "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus"}
 
 
 def resolve(choices=None):

@@ -17,7 +17,6 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import CalibrationInputError, cube_build, mrs_extract, mrs_wcs
 from miri_testbed.calibration.pipeline import calibrate
-from miri_testbed.instrument import imager
 from miri_testbed.simulator import (
     Effects,
     MrsEffects,
@@ -28,6 +27,7 @@ from miri_testbed.simulator import (
     simulate,
 )
 from miri_testbed.simulator import mrs as smrs
+from miri_testbed.simulator.lrs_references import photons_per_jy
 from miri_testbed.simulator.spectra import spectrum_from_dict
 from miri_testbed.simulator.truth import Truth, read_truth
 from miri_testbed.validation import mrs_score, report, scorers, views
@@ -60,17 +60,12 @@ def _x1d(path):
             {spec.name: (spec.source_xpos, spec.source_ypos) for spec in model.spec}
 
 
-def _gain(refs):
-    with dm.GainModel(str(next(refs.glob("*gain*")))) as model:
-        return float(np.median(model.data))
-
-
-def _expected(name, wavelength, gain):
-    """The continuum's DN/s per um on the detector before the PSF's losses (truth side: photons x A x eta / gain)."""
+def _expected(wavelength):
+    """The continuum's flux density in Jy at each plane (truth side: its photons per um over those of 1 Jy)."""
     step = np.median(np.diff(wavelength))
     edges = np.r_[wavelength - step / 2, wavelength[-1] + step / 2]
     photons = spectrum_from_dict({"continuum": CONTINUUM}).photons_in_bins(edges) / np.diff(edges)
-    return imager.COLLECTING_AREA_M2 * smrs.EFFICIENCY[int(name[0])] * photons / gain
+    return photons / photons_per_jy(wavelength)
 
 
 def test_the_products_are_a_cube_per_band_and_a_spectrum_per_band(run):
@@ -79,7 +74,8 @@ def test_the_products_are_a_cube_per_band_and_a_spectrum_per_band(run):
     for path, name in zip(paths["s3d"], LINES_UM, strict=True):
         with dm.IFUCubeModel(str(path)) as cube:
             assert cube.data.ndim == 3 and cube.meta.cal_step.cube_build == "COMPLETE"
-            assert cube.meta.instrument.channel == name[0] and cube.meta.bunit_data == "DN / (s arcsec2 um)"
+            assert cube.meta.instrument.channel == name[0] and cube.meta.bunit_data == "MJy/sr"
+            assert cube.meta.cal_step.photom == "COMPLETE"
             assert cube.meta.wcsinfo.cdelt1 == cube_build.SPAXEL_ARCSEC[int(name[0])]
     spectra, _ = _x1d(paths["x1d"])
     assert list(spectra) == list(LINES_UM)
@@ -112,17 +108,16 @@ def test_the_cube_conserves_the_detector_flux(run):
 
 
 def test_the_spectrum_follows_the_continuum_up_to_a_smooth_throughput(run):
-    # The extracted continuum over the truth's photons x A x eta / gain is the aperture's share
+    # The extracted continuum (Jy, the perfect PHOTOM) over the truth's is the aperture's share
     # of the PSF over the Airy correction's: smooth in lambda.  A quadratic takes it out to
     # 0.3 % rms (measured 0.05 %), the worst plane 1 % (measured 0.16 % / 0.48 %).
     sim, paths = run
     spectra, _ = _x1d(paths["x1d"])
-    gain = _gain(sim["refs"])
     for name, table in spectra.items():
         good = table["DQ"] == 0
         wavelength = table["WAVELENGTH"]
         assert good.sum() > 0.9 * good.size
-        ratio = table["FLUX"] / _expected(name, wavelength, gain)
+        ratio = table["FLUX"] / _expected(wavelength)
         far = good & (np.abs(wavelength - LINES_UM[name]) > 0.01)
         fit = np.polyval(np.polyfit(wavelength[far], ratio[far], 2), wavelength[far])
         residual = ratio[far] / fit - 1
@@ -135,13 +130,12 @@ def _line_errors_kms(sim, paths):
     resolution elements of the line."""
     spectra, _ = _x1d(paths["x1d"])
     truth = read_truth(sim["truth"]).table("LINES")
-    gain = _gain(sim["refs"])
     errors = {}
     for name, table in spectra.items():
         centre = float(truth["centre_um"][np.argmin(np.abs(truth["centre_um"] - LINES_UM[name]))])
         wavelength, good = table["WAVELENGTH"], table["DQ"] == 0
         element = centre / smrs.resolving_power(centre)
-        expected = _expected(name, wavelength, gain)
+        expected = _expected(wavelength)
         far = good & (np.abs(wavelength - centre) > 5 * element)
         shape = np.polyfit(wavelength[far], table["FLUX"][far] / expected[far], 2)
         continuum = np.polyval(shape, wavelength) * expected
