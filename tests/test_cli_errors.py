@@ -149,7 +149,12 @@ def test_output_file_that_is_a_folder(exposure, tmp_path, capsys):
 @pytest.mark.parametrize("products", [[], ["--cat", "c.ecsv", "--x1d", "s_x1d.fits"]])
 def test_score_needs_one_product_beside_the_rate(products, exposure, capsys):
     _refused(["score", "--truth", exposure["truth"], "--rate", "r.fits", *products], capsys,
-             "--cat (an imager catalog) or --x1d (an LRS spectrum)")
+             "--cat (an imager catalog) or --x1d (an LRS or MRS spectrum; an MRS one with its cubes, --s3d)")
+
+
+def test_score_takes_cubes_with_an_x1d_only(exposure, capsys):
+    _refused(["score", "--truth", exposure["truth"], "--rate", "r.fits", "--cat", "c.ecsv", "--s3d", "a_s3d.fits"],
+             capsys, "score --s3d (an MRS exposure's cubes) goes with its --x1d")
 
 
 def test_rate_that_is_not_a_rate_image(exposure, capsys):

@@ -128,13 +128,16 @@ def cmd_calibrate(args):
 def cmd_score(args):
     if (args.cat is None) == (args.x1d is None):
         raise CommandLineError("score needs one product beside --rate: --cat (an imager catalog) "
-                               "or --x1d (an LRS spectrum)")
+                               "or --x1d (an LRS or MRS spectrum; an MRS one with its cubes, --s3d)")
+    if args.s3d and args.x1d is None:
+        raise CommandLineError("score --s3d (an MRS exposure's cubes) goes with its --x1d")
     if args.output:
         _output_file(args.output)
     if args.cat is not None:
         rows, _ = score(args.truth, args.rate, args.cat)
     else:
-        rows = score_rate(args.truth, args.rate) + scorers.score_products(args.truth, {scorers.SPECTRUM1D: args.x1d})
+        products = {scorers.SPECTRUM1D: args.x1d, **({scorers.CUBE: tuple(args.s3d)} if args.s3d else {})}
+        rows = score_rate(args.truth, args.rate) + scorers.score_products(args.truth, products)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
     frame["unit"] = frame["unit"].fillna("")
@@ -365,7 +368,8 @@ def build_parser():
     p.add_argument("--truth", required=True)
     p.add_argument("--rate", required=True)
     p.add_argument("--cat", help="source catalog (ECSV) of an imager exposure")
-    p.add_argument("--x1d", help="1-D spectrum (x1d) of an LRS exposure")
+    p.add_argument("--x1d", help="1-D spectrum (x1d) of an LRS or MRS exposure")
+    p.add_argument("--s3d", nargs="+", metavar="S3D", help="an MRS exposure's cubes (one per band), with its --x1d")
     p.add_argument("--label", default="", help="scenario label for the rows")
     p.add_argument("-o", "--output", help="CSV file (default: print)")
     p.set_defaults(func=cmd_score)
