@@ -19,8 +19,9 @@ in the plane coordinate ``u``, the table's index):
    quadrature, in planes, with the two boxes a line passes through (the detector pixel,
    then the plane; each about one plane wide: ``1/12`` plane^2 each) added.  The window
    is ``u_true +/- max(6, ceil(5 sigma_u))`` planes (:mod:`validation.lrs_score`'s); a
-   window leaving the spectrum is *out of range*, another line of the source inside it
-   a *blend*: neither is scored.
+   window beyond the first or the last usable plane (the band's ends are flagged where
+   only some slices reach) is *out of range*, another line of the source inside it a
+   *blend*: neither is scored.
 2. Its **expected S/N** from the truth and the spectrum's continuum and errors, never from
    the line itself, as :mod:`validation.lrs_score` (step 2) reckons it: the equivalent width
    ``W`` (truth ``flux_w_m2`` over the continuum's F_lambda at the centre) times the
@@ -139,24 +140,26 @@ def expected_sigma_planes(centre_um, fwhm_um, step_um):
 
 
 def _window(spectrum, centre_um, fwhm_um):
-    """``(u_true, sigma_u, half, step)`` of a line, or None when its window leaves the spectrum."""
+    """``(u_true, sigma_u, half, step)`` of a line (module docstring, step 1)."""
     wl = spectrum.wavelength
     step = float(np.median(np.diff(wl)))
     u_true = (centre_um - wl[0]) / step
     sigma = expected_sigma_planes(centre_um, fwhm_um, step)
-    half = max(lrs.MIN_HALF_WINDOW, math.ceil(lrs.WINDOW_SIGMA * sigma))
-    if u_true - half < 0 or u_true + half > wl.size - 1:
-        return None
-    return u_true, sigma, half, step
+    return u_true, sigma, max(lrs.MIN_HALF_WINDOW, math.ceil(lrs.WINDOW_SIGMA * sigma)), step
+
+
+def _inside(spectrum, u_true, half):
+    """Whether ``u_true +/- half`` lies between the first and the last usable plane (module docstring, step 1)."""
+    usable = np.flatnonzero(spectrum.usable)
+    return usable.size > 0 and usable[0] <= u_true - half and u_true + half <= usable[-1]
 
 
 def score_line(spectrum, line, other_centres_um):
     """``(expected S/N, LineFit or None, wavelength um, its error)`` of one true line; None when not scored."""
     centre_um = float(line["centre_um"])
-    window = _window(spectrum, centre_um, float(line["fwhm_um"]))
-    if window is None:
+    u_true, sigma, half, step = _window(spectrum, centre_um, float(line["fwhm_um"]))
+    if not _inside(spectrum, u_true, half):
         return None
-    u_true, sigma, half, step = window
     others = np.asarray(other_centres_um, float)
     if np.any(np.abs(others - centre_um) <= half * step):
         return None
@@ -223,13 +226,8 @@ def flux_rows(truth, band, spectrum, lines, x1d_path):
     mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
     u = np.arange(spectrum.wavelength.size)
     for line in mine:
-        window = _window(spectrum, float(line["centre_um"]), float(line["fwhm_um"]))
-        if window is None:  # near an end: mask the planes it may reach all the same
-            step = float(np.median(np.diff(spectrum.wavelength)))
-            u_true = (float(line["centre_um"]) - spectrum.wavelength[0]) / step
-            sigma = expected_sigma_planes(float(line["centre_um"]), float(line["fwhm_um"]), step)
-            window = (u_true, sigma, max(lrs.MIN_HALF_WINDOW, math.ceil(lrs.WINDOW_SIGMA * sigma)), step)
-        scored &= np.abs(u - window[0]) > window[2]
+        u_true, _, half, _ = _window(spectrum, float(line["centre_um"]), float(line["fwhm_um"]))
+        scored &= np.abs(u - u_true) > half
     if not scored.any():
         return []
     true_jy = 1e-3 * lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
