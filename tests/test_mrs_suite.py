@@ -1,9 +1,12 @@
-"""The MRS in the scenario suite: scenarios of mode 'mrs' (its scorers: tests/test_mrs_calibration.py, on its run)."""
+"""The MRS in the scenario suite: scenarios of mode 'mrs'; the line scorer's pulls (the scorers on a
+simulated exposure: tests/test_mrs_calibration.py, on its run)."""
 import tomllib
 
+import numpy as np
 import pytest
 
 from miri_testbed.simulator import MrsEffects, MrsObservation, Scene, SpectralSource
+from miri_testbed.validation import lrs_score, mrs_score
 from miri_testbed.validation.scenarios import ScenarioError, parse_scenario, scenario_toml
 from miri_testbed.validation.targets import scenario_facts
 
@@ -51,3 +54,26 @@ def test_mrs_scenario_errors_name_the_key(observation, scene, effects, message):
     with pytest.raises(ScenarioError) as err:
         _scenario(observation, scene, effects)
     assert message in str(err.value)
+
+
+def test_a_line_anywhere_in_a_band_is_found_within_its_error():
+    """The MRS line scorer's pulls: lines drawn anywhere in a 1A-like spectrum (planes of 0.87 nm), S/N ~20-300,
+    on a flat continuum with Gaussian noise of the stated error: (fitted - true) / error has mean 0 and width 1."""
+    rng = np.random.default_rng(16)
+    step = 8.71e-4
+    lam = 4.89 + step * np.arange(990)
+    u = np.arange(lam.size)
+    continuum, error = 6.5e4, 1.5e3  # DN/s/um, per plane (the seed-1 cell's 1A: 6.5e4 and 1.6e3)
+    pulls = []
+    for _ in range(200):
+        centre, flux_w_m2 = rng.uniform(lam[20], lam[-20]), 10 ** rng.uniform(-17.8, -16.8)
+        line = dict(centre_um=centre, fwhm_um=0.0, flux_w_m2=flux_w_m2, continuum_mjy=20.0)
+        width = lrs_score.equivalent_width_um(flux_w_m2, 20.0, centre)  # um: the line's DN/s over the continuum's /um
+        sigma = mrs_score.expected_sigma_planes(centre, 0.0, step)
+        flux = continuum * (1 + width / step * lrs_score.row_fractions(u, (centre - lam[0]) / step, sigma))
+        spectrum = lrs_score.Spectrum(0, lam, flux + rng.normal(0.0, error, lam.size), np.full(lam.size, error),
+                                      np.ones(lam.size, bool), "DN/s/um")
+        snr, fit, wavelength, wavelength_error = mrs_score.score_line(spectrum, line, [])
+        assert fit is not None and mrs_score.MIN_EXPECTED_SNR < snr < 400
+        pulls.append((wavelength - centre) / wavelength_error)
+    assert abs(np.mean(pulls)) < 0.2 and 0.85 < np.std(pulls) < 1.15

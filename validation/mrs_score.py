@@ -67,7 +67,6 @@ continuum's mean over it is its value at the centre to << 0.1 %).
 import math
 
 import numpy as np
-from astropy import units
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import cube_build, mrs_extract
@@ -75,6 +74,7 @@ from miri_testbed.instrument import dq, mrs
 from miri_testbed.simulator import mrs as mrs_sim
 
 from . import lrs_score as lrs
+from .lrs_flux import is_jy
 from .score import ScoreInputError, as_truth
 
 X1D_TRUTH = ("LINES", "PERTURBATION")
@@ -127,10 +127,7 @@ def read_spectra(path):
 
 def _per_um(spectrum, wavelength_um):
     """The factor taking FLUX to a density per um at ``wavelength_um`` (Jy: ``c / lambda^2``)."""
-    unit = units.Unit(spectrum.unit) if spectrum.unit else units.dimensionless_unscaled
-    if unit.is_equivalent(units.Jy):
-        return lrs.C_UM_S / wavelength_um**2
-    return 1.0
+    return lrs.C_UM_S / wavelength_um**2 if is_jy(spectrum) else 1.0
 
 
 def expected_sigma_planes(centre_um, fwhm_um, step_um):
@@ -220,7 +217,7 @@ def line_rows(truth, band, spectrum, lines, perturbation):
 
 def flux_rows(truth, band, spectrum, lines, x1d_path):
     """``mrs_flux_ratio`` of one band's spectrum in Jy; none for another unit (module docstring)."""
-    if spectrum.unit.strip().lower() != "jy":
+    if not is_jy(spectrum):
         return []
     scored = spectrum.usable.copy()
     mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]

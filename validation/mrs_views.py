@@ -18,6 +18,7 @@ import numpy as np
 from miri_testbed.calibration import mrs_extract
 
 from . import lrs_score, mrs_score
+from .lrs_flux import is_jy
 from .score import as_truth
 
 
@@ -38,7 +39,7 @@ def band_view(truth, cube_path, spectra):
         lam = spectrum.wavelength
         view.update(wavelength=lam, flux=np.where(spectrum.usable, spectrum.flux, np.nan), unit=spectrum.unit,
                     lines=centres[(centres >= lam[0]) & (centres <= lam[-1])])
-        if spectrum.unit.strip().lower() == "jy":
+        if is_jy(spectrum):
             continuum = lrs_score.source_continuum(truth, spectrum, "x1d")
             view["true_jy"] = 1e-3 * continuum.flux_density_mjy(lam)
     return f"mrs:{band}", view
