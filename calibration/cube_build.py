@@ -17,6 +17,10 @@ do along each row and column, :mod:`calibration.mrs_wcs`) and cover a spaxel, ``
 and ``sum_s S_s V_s = sum_p r_p``: the cube conserves the detector's flux.  Spaxels half
 covered at the field's edges hold the mean of what covers them.
 
+After the MRS photom (:mod:`calibration.mrs_photom`) each pixel already holds a surface
+brightness ``I_p`` (MJy/sr: its rate over its solid angle and bandwidth, through the PHOTOM),
+and the same mean makes the cube in MJy/sr (``surface_brightness=True``).
+
 ``weightmap`` is the covered share ``W_s / V_s``; spaxels nothing covers are NaN.  The
 spaxels' errors are correlated (a pixel spreads over up to 3 x 3 x 3 spaxels): a sum over
 spaxels takes its exact variance from the pixels (:meth:`Cube.sum_variance`), and the ratio of
