@@ -25,9 +25,10 @@ in the plane coordinate ``u``, the table's index):
 2. Its **expected S/N** from the truth and the spectrum's continuum and errors, never from
    the line itself, as :mod:`validation.lrs_score` (step 2) reckons it: the equivalent width
    ``W`` (truth ``flux_w_m2`` over the continuum's F_lambda at the centre) times the
-   continuum ``C`` (median FLUX of the window's planes beyond 3 ``sigma_u``; a density per
-   um or, in Jy, converted to per um by ``c / lambda^2``) is the line's signal; with the
-   median FLUX_ERROR ``e`` and the plane width ``d``,
+   continuum ``C`` (median FLUX of the window's planes beyond 3 ``sigma_u``) is the line's
+   excess integrated over wavelength, whether FLUX is per um or, in Jy, per Hz
+   (``int dF_nu dlambda = lambda^2 / c F_line = W F_nu``); with the median FLUX_ERROR ``e``
+   and the plane width ``d``,
    ``S/N = |W C| sqrt(sum g_i^2) / (e d)``, ``g_i`` the Gaussian's share in plane ``i``.
    Below :data:`MIN_EXPECTED_SNR` a line is not scored.
 3. Its **measured centre**: :func:`validation.lrs_score.fit_line` (a plane-integrated
@@ -61,8 +62,8 @@ the source is at one V2/V3, so the ideal is 0.
 **Flux** (x1d; only a spectrum in Jy: a DN/s/um one, before an MRS PHOTOM, gives no row):
 per band, ``mrs_flux_ratio``, the median over usable planes outside every line's window
 of FLUX over the source's true continuum F_nu at the plane's wavelength (its lines left
-out; a plane is :data:`MIN_PLANE_OVER_RESOLUTION` of a resolution element or less, so the
-continuum's mean over it is its value at the centre to << 0.1 %).
+out; a plane is about half a resolution element, so a smooth continuum's mean over it is
+its value at the centre to << 0.1 %).
 """
 import math
 
@@ -86,8 +87,6 @@ CUBE_METRICS = ("mrs_centroid_error", "mrs_centroid_alpha_offset", "mrs_centroid
 MIN_EXPECTED_SNR = 10.0
 #: The per-band median takes lines of expected S/N above this (issue 16: "S/N > 50 lines").
 TARGET_SNR = 50.0
-#: A cube plane is at most about this share of a resolution element (cube_build: the median pixel's extent).
-MIN_PLANE_OVER_RESOLUTION = 0.5
 #: Two boxes (pixel, plane) of about one plane each: their variance in plane^2.
 BOX_VARIANCE = 2.0 / 12.0
 #: The centroid's window radius, lambda / D at the band's middle (module docstring, position).
@@ -123,11 +122,6 @@ def read_spectra(path):
                 raise ScoreInputError(f"{path}: spec[{k}] is named {spec.name!r}, not an MRS band (1A ... 4C)")
             out[name] = lrs.spectrum_of(path, k, spec, int(spec.source_id or 0), "DN/s/um")
     return out
-
-
-def _per_um(spectrum, wavelength_um):
-    """The factor taking FLUX to a density per um at ``wavelength_um`` (Jy: ``c / lambda^2``)."""
-    return lrs.C_UM_S / wavelength_um**2 if is_jy(spectrum) else 1.0
 
 
 def expected_sigma_planes(centre_um, fwhm_um, step_um):
@@ -169,10 +163,9 @@ def score_line(spectrum, line, other_centres_um):
     if side.size == 0:
         return math.nan, None, math.nan, math.nan
     signal = (lrs.equivalent_width_um(float(line["flux_w_m2"]), continuum_mjy, centre_um)
-              * np.median(spectrum.flux[side]) * _per_um(spectrum, centre_um))
+              * np.median(spectrum.flux[side]))
     shape = lrs.row_fractions(np.arange(-half, half + 1) + round(u_true), u_true, sigma)
-    snr = abs(signal) * np.sqrt(np.sum(shape**2)) / (np.median(spectrum.error[rows]) * _per_um(spectrum, centre_um)
-                                                    * step)
+    snr = abs(signal) * np.sqrt(np.sum(shape**2)) / (np.median(spectrum.error[rows]) * step)
     if not snr >= MIN_EXPECTED_SNR:
         return None
     if np.sum(lrs.row_fractions(rows, u_true, sigma)) < lrs.MIN_COVERAGE:
