@@ -176,7 +176,7 @@ def score_line(spectrum, line, other_centres_um):
     return float(snr), fit, spectrum.wavelength[0] + step * fit.centre, step * fit.centre_err
 
 
-def line_rows(truth, band, spectrum, lines, perturbation):
+def line_rows(band, spectrum, lines, perturbation):
     """The rows of one band's lines (module docstring)."""
     mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
     centres = np.asarray(mine["centre_um"], float)
@@ -252,7 +252,7 @@ def score_x1d(truth, x1d_path):
         if band not in perturbations:
             raise ScoreInputError(f"{x1d_path}: a spectrum of band {band}; the truth's exposure has "
                                   f"{', '.join(perturbations)}")
-        rows += line_rows(truth, band, spectrum, lines, perturbations[band])
+        rows += line_rows(band, spectrum, lines, perturbations[band])
         rows += flux_rows(truth, band, spectrum, lines, x1d_path)
     return rows
 
