@@ -68,18 +68,21 @@ def _get(model, dotted):
 
 
 def _asdf_header(path):
-    """The selection keywords of an ASDF reference file, as a FITS-like header dict."""
-    import asdf
+    """The selection keywords of an ASDF reference file, as a FITS-like header dict.
 
-    with asdf.open(path, lazy_load=True, memmap=False) as af:
-        tree = af.tree
-        header = {}
-        for key, dotted in ASDF_KEYWORDS.items():
-            node = tree
-            for part in dotted.split("."):
-                node = node.get(part) if isinstance(node, dict) else None
-            if node is not None:
-                header[key] = str(node)
+    Read from the file's YAML tree as it is (``asdf.util.load_yaml``): opening the file
+    would build every transform of a DISTORTION (5.9 s against 0.24 s for an MRS one).
+    """
+    from asdf.util import load_yaml
+
+    tree = load_yaml(path)
+    header = {}
+    for key, dotted in ASDF_KEYWORDS.items():
+        node = tree
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            header[key] = str(node)
     return header
 
 

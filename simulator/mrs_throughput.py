@@ -93,7 +93,7 @@ def relative_throughput(wavelength_um, mjd):
 
 def bin_wavelengths(channel):
     """The TIMECOEFF bins of ``channel``: every :data:`BIN_STEP_UM` over its bands' ranges, one bin beyond each end."""
-    ranges = [mrs.band(f"{channel}{s}").wavelength_range for s in mrs.SETTINGS.values()]
+    ranges = [r for band, r in mrs.wavelength_ranges().items() if band[0] == str(channel)]
     lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
     return np.arange(np.floor(lo / BIN_STEP_UM) - 1, np.ceil(hi / BIN_STEP_UM) + 1.5) * BIN_STEP_UM
 
