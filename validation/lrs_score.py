@@ -109,7 +109,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq, lrs
 from miri_testbed.simulator.spectra import SourceSpectrum, spectrum_from_dict
 
-from .score import ScoreInputError, as_truth
+from .score import ScoreInputError, as_truth, open_product
 
 TRUTH = ("LINES", "SOURCES", "TRACE")
 METRICS = ("lrs_wavelength_error", "lrs_wavelength_error_kms", "lrs_wavelength_error_calibration",
@@ -222,14 +222,7 @@ def read_x1d(path, source_id=None):
 
 def open_x1d(path):
     """The ``MultiSpecModel`` of an x1d file (to use in a ``with``); anything else is refused by name."""
-    try:
-        model = dm.open(path)
-    except Exception as exc:
-        raise ScoreInputError(f"{path}: cannot be read as a JWST x1d file ({exc})") from None
-    if not isinstance(model, dm.MultiSpecModel):
-        model.close()
-        raise ScoreInputError(f"{path}: a {type(model).__name__}, not an x1d (MultiSpecModel)")
-    return model
+    return open_product(path, dm.MultiSpecModel, "x1d", "an x1d")
 
 
 def spectrum_of(path, k, spec, source_id, default_unit="DN/s"):

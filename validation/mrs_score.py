@@ -76,7 +76,7 @@ from miri_testbed.simulator import mrs as mrs_sim
 
 from . import lrs_score as lrs
 from .lrs_flux import is_jy
-from .score import ScoreInputError, as_truth
+from .score import ScoreInputError, as_truth, open_product
 
 X1D_TRUTH = ("LINES", "PERTURBATION")
 CUBE_TRUTH = ("SOURCES",)
@@ -259,13 +259,7 @@ def score_x1d(truth, x1d_path):
 
 def read_cube(path):
     """``(band, Cube-like)`` of an s3d ``IFUCubeModel``: its grid from ``meta.wcsinfo``, data NaN where DO_NOT_USE."""
-    try:
-        model = dm.open(path)
-    except Exception as exc:
-        raise ScoreInputError(f"{path}: cannot be read as a JWST s3d file ({exc})") from None
-    with model:
-        if not isinstance(model, dm.IFUCubeModel):
-            raise ScoreInputError(f"{path}: a {type(model).__name__}, not a cube (IFUCubeModel)")
+    with open_product(path, dm.IFUCubeModel, "s3d", "a cube") as model:
         w = model.meta.wcsinfo
         n_lam, n_beta, n_alpha = model.data.shape
         axes = [cube_build.Axis(float(c - s / 2), float(s), n) for c, s, n in

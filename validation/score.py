@@ -70,6 +70,32 @@ class ScoreInputError(ValueError):
     """A truth file, product or catalog cannot be scored; the message says why."""
 
 
+def open_product(path, model_class, suffix, what):
+    """The JWST data model of a product file (to use in a ``with``): a ``model_class``, or refused by name.
+
+    Parameters
+    ----------
+    path : path-like
+    model_class : type
+        The ``stdatamodels`` class the product must be.
+    suffix, what : str
+        Its file kind (``"x1d"``) and what it is (``"an x1d"``), for the messages.
+
+    Raises
+    ------
+    ScoreInputError
+        The file cannot be read as a data model, or is another model.
+    """
+    try:
+        model = dm.open(path)
+    except Exception as exc:
+        raise ScoreInputError(f"{path}: cannot be read as a JWST {suffix} file ({exc})") from None
+    if not isinstance(model, model_class):
+        model.close()
+        raise ScoreInputError(f"{path}: a {type(model).__name__}, not {what} ({model_class.__name__})")
+    return model
+
+
 def as_truth(truth, required=()):
     """A truth to score against, holding the components ``required``.
 
