@@ -38,6 +38,11 @@ def _effects(decay):
     return replace(effects, optics=replace(effects.optics, throughput_decay=decay))
 
 
+def _observation(epoch_mjd):
+    """MIRIFULONG SHORT (3A, 4A), the target in 3A's frame (one pair of geometry files is read)."""
+    return MrsObservation(detector="MIRIFULONG", band="SHORT", ngroups=3, epoch_mjd=epoch_mjd, dither_channel=3)
+
+
 def _light(observation, decay):
     scene = Scene((SpectralSource(FLAT, 0.0, 0.0),), background_mjy_sr=20.0)
     light = smrs.illuminate(scene, observation, _effects(decay), np.random.default_rng(0))
@@ -46,7 +51,7 @@ def _light(observation, decay):
 
 
 def test_the_decay_scales_every_pixels_light_by_the_true_throughput_at_its_wavelength():
-    observation = MrsObservation(detector="MIRIFULONG", band="LONG", ngroups=3, epoch_mjd=T0_MJD + 2 * YEAR)
+    observation = _observation(T0_MJD + 2 * YEAR)
     on, wavelength = _light(observation, True)
     off, _ = _light(observation, False)
     lit = off > 0
@@ -56,7 +61,7 @@ def test_the_decay_scales_every_pixels_light_by_the_true_throughput_at_its_wavel
 
 
 def test_before_t0_the_decay_changes_nothing():
-    observation = MrsObservation(detector="MIRIFULONG", band="LONG", ngroups=3, epoch_mjd=T0_MJD - 10)
+    observation = _observation(T0_MJD - 10)
     assert np.array_equal(_light(observation, True)[0], _light(observation, False)[0])
 
 
@@ -84,10 +89,10 @@ def _noise_free_rate(exposure):
 
 @pytest.fixture(scope="module")
 def decayed(tmp_path_factory):
-    """MIRIFULONG LONG (3C, 4C: the largest decay) three years after t0, noise-free with the decay, perfect
+    """MIRIFULONG SHORT three years after t0, noise-free with the decay, perfect
     references: a flat 100 mJy point source.  spec2 runs with mrs_photom (Jy) and without
     (DN/s) on the ramp's exact rate (detector1 is not under test here)."""
-    observation = MrsObservation(detector="MIRIFULONG", band="LONG", ngroups=3, epoch_mjd=EPOCH)
+    observation = _observation(EPOCH)
     scene = Scene((SpectralSource(FLAT, 0.0, 0.0),))
     sim = simulate(scene, observation, tmp_path_factory.mktemp("mrs_photom"), seed=3,
                    references=ReferenceOptions(kind="perfect"), effects=_effects(True))
@@ -108,7 +113,7 @@ def test_the_perfect_photom_gives_jansky_and_takes_the_decay_out(decayed):
     # Jy over the truth's F_nu is the extraction's share of the light (the Airy aperture
     # correction's limit, docs/mrs.md); DN/s over the truth's DN/s at launch is that share
     # times the decay.  Their ratio over T(lambda, t) is the PHOTOM's own error: measured
-    # < 1e-4, bound 1e-3.  Left in DN/s the spectrum has lost 15-60 %.
+    # < 1e-4, bound 1e-3.  Left in DN/s the spectrum has lost 5 % (3A) and 23 % (4A).
     sim, observation, _, _, products = decayed
     gain = _gain(sim["refs"])
     jy, dn = _spectra(products["reference"]["x1d"]), _spectra(products["none"]["x1d"])
@@ -125,7 +130,7 @@ def test_the_perfect_photom_gives_jansky_and_takes_the_decay_out(decayed):
         decay = mrs_throughput.relative_throughput(lam, mid)
         assert good.sum() > 0.9 * good.size and 0.85 < np.median(share) < 1.0, band
         np.testing.assert_allclose(share / (raw_share / decay), 1, atol=1e-3, err_msg=band)
-        assert np.median(raw_share / share) < 0.9, band
+        assert np.median(raw_share / share) < 0.96, band
 
 
 def _gain(refs):
@@ -178,8 +183,8 @@ def test_missing_and_bad_photom_references(decayed, tmp_path):
     assert str(log.records[-1]).startswith("mrs_photom=reference: SKIPPED (reference: no PHOTOM")
 
     photom = dm.MirMrsPhotomModel(str(next(sim["refs"].glob("*photom*"))))
-    flight = smrs.flight_pixels("4C")
-    pixels = SimpleNamespace(y=flight.y, x=flight.x, band=SimpleNamespace(name="4C"))
+    flight = smrs.flight_pixels("4A")
+    pixels = SimpleNamespace(y=flight.y, x=flight.x, band=SimpleNamespace(name="4A"))
     bad = photom.copy()
     bad.data = bad.data[:, :1024]
     bad.save(tmp_path / "bad.fits")
@@ -188,7 +193,7 @@ def test_missing_and_bad_photom_references(decayed, tmp_path):
     bad = photom.copy()
     bad.data[pixels.y[0], pixels.x[0]] = np.nan
     bad.save(tmp_path / "bad.fits")
-    with pytest.raises(CalibrationInputError, match="not finite and positive at 1 lit pixels of band 4C"):
+    with pytest.raises(CalibrationInputError, match="not finite and positive at 1 lit pixels of band 4A"):
         mrs_photom.resolve(StepLog(), mrs_photom.read_photom(tmp_path, exposure), exposure, pixels, 4)
     bad.timecoeff_powerlaw_ch4["alpha"][3] = np.nan
     bad.save(tmp_path / "bad.fits")
