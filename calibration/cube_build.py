@@ -40,8 +40,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from miri_testbed.instrument import mrs
+
 #: Spaxel size per channel, arcsec (params section 5, "Cube spaxel size (pipeline default)").
-SPAXEL_ARCSEC = {1: 0.13, 2: 0.17, 3: 0.20, 4: 0.35}
+SPAXEL_ARCSEC = mrs.CUBE_SPAXEL_ARCSEC
 #: Pixels per block of the drizzle (bounds its memory: ~27 overlaps a pixel).
 BLOCK = 65536
 

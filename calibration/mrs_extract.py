@@ -12,22 +12,32 @@ telescope's diameter, parameter reference section 7); each spaxel enters with th
 ``f_s`` of it inside the circle (``SUBSAMPLES`` x ``SUBSAMPLES`` points per spaxel).  Variant
 ``annulus`` subtracts the mean surface brightness ``b_l`` of the spaxels in the annulus
 ``ANNULUS_LD lambda_l / D``: ``F_l = sum_s f_s S_s A - b_l sum_s f_s A`` (``A`` the spaxel
-area); variant ``aperture`` subtracts nothing.  The flux is DN/s per um (no PHOTOM for the MRS
-yet).
+area); variant ``aperture`` subtracts nothing.  The flux is the cube's unit times arcsec^2 (spec2 turns MJy/sr
+x arcsec^2 into Jy).
 
-**Aperture correction.**  There is no MRS PSF model or APCORR reference yet; the
-correction is that of a diffraction-limited unobstructed circular pupil (Airy): the share
-of its light within ``k lambda / D`` is ``EE(k) = 1 - J0(pi k)^2 - J1(pi k)^2`` (Born & Wolf
-8.5.4), the same at every wavelength because every radius is a fixed multiple of
-``lambda / D``.  The annulus holds ``EE(k_out) - EE(k_in)`` spread over its area, of which
-``sum f A / sum g A`` is subtracted with the background, so
+**Aperture correction.**  With an MRS APCORR for the exposure in the reference folder
+(``MirMrsApcorrModel``, selected on DETECTOR / EXP_TYPE / CHANNEL / BAND as the other MRS
+references, :func:`read_apcorr`), as jwst's extract_1d for an IFU point source
+(``ApCorrRadial``): its ``apcorr`` and ``radius`` rows are interpolated linearly to each
+plane's wavelength, then the correction linearly in radius to the plane's ``r_l``
+(:meth:`MrsApcorr.at`; beyond the table's wavelengths or radii its end values hold, where
+jwst extrapolates).  The table holds the annulus's share of the PSF (it is made for the
+``annulus`` variant's 4.5-6 lambda/D, :mod:`simulator.mrs_apcorr` says how); variant
+``aperture`` therefore keeps the Airy correction below.
+
+Without an APCORR (the step's notes and HISTORY say so), the correction is that of a
+diffraction-limited unobstructed circular pupil (Airy): the share of its light within
+``k lambda / D`` is ``EE(k) = 1 - J0(pi k)^2 - J1(pi k)^2`` (Born & Wolf 8.5.4), the same at
+every wavelength because every radius is a fixed multiple of ``lambda / D``.  The annulus
+holds ``EE(k_out) - EE(k_in)`` spread over its area, of which ``sum f A / sum g A`` is
+subtracted with the background, so
 
     F_total = F_l / (EE(k_ap) - (EE(k_out) - EE(k_in)) sum_s f_s A / sum_s g_s A).
 
 JWST's PSF is not an Airy pattern (the segmented, obscured pupil puts more light in the
-wings; the MRS core is 15-60 % broader than diffraction, params section 5, A23): with
-``k_ap`` = 3 the real share differs from the Airy one by a few per cent, smoothly in
-lambda.  A per-plane correction from a measured PSF (jwst's APCORR) is missing.
+wings; the MRS core is 15-60 % broader than diffraction, params section 5, A23), and the
+cube adds its pixels' and spaxels' footprints: with ``k_ap`` = 3 the Airy correction leaves
+the flux 6-9 % low, smoothly in lambda (docs/mrs.md).
 
 **Errors.**  ``F_l = sum_s c_s S_s`` with ``c_s = f_s A - g_s A sum f A / sum g A``; its
 variance comes exactly from the detector pixels (:meth:`calibration.cube_build.Cube.sum_variance`),
@@ -41,8 +51,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import j0, j1
+from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq as dqflags
+
+from . import CalibrationInputError
+from . import references as refs
 
 #: Telescope diameter, m (params section 7).
 TELESCOPE_DIAMETER_M = 6.5
@@ -66,6 +80,71 @@ def airy_encircled(k):
     """The share of an Airy pattern's light within ``k lambda / D``: ``1 - J0(pi k)^2 - J1(pi k)^2``."""
     x = np.pi * np.asarray(k, float)
     return 1 - j0(x) ** 2 - j1(x) ** 2
+
+
+@dataclass(frozen=True)
+class MrsApcorr:
+    """An exposure's MRS APCORR, read (module docstring).
+
+    Parameters
+    ----------
+    wavelength : (n_w,) float
+        um, increasing.
+    radius, apcorr : (n_r, n_w) float
+        Radii (arcsec) and the corrections there.
+    filename : str
+    """
+
+    wavelength: np.ndarray
+    radius: np.ndarray
+    apcorr: np.ndarray
+    filename: str
+
+    def at(self, wavelength, radius):
+        """The correction at each plane's ``wavelength`` (um) and aperture ``radius`` (arcsec), ``(n,)``."""
+        radii = np.array([np.interp(wavelength, self.wavelength, row) for row in self.radius])
+        values = np.array([np.interp(wavelength, self.wavelength, row) for row in self.apcorr])
+        return np.array([np.interp(r, radii[:, i], values[:, i]) for i, r in enumerate(radius)])
+
+
+def _apcorr_table(model, path):
+    table = model.apcorr_table
+    try:
+        wavelength, radius, apcorr = (np.asarray(getattr(table, c), dtype=float)
+                                      for c in ("wavelength", "radius", "apcorr"))
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise CalibrationInputError(f"{path.name}: APCORR table needs numeric wavelength, radius and apcorr "
+                                    f"({exc})") from None
+    units = str(getattr(table, "radius_units", "")).lower()
+    if not units.startswith("arcsec"):
+        raise CalibrationInputError(f"{path.name}: APCORR radius_units must be arcsec, got {units!r}")
+    n = wavelength.size
+    if wavelength.ndim != 1 or n < 2 or radius.shape != apcorr.shape or radius.ndim != 2 or radius.shape[1] != n \
+            or radius.shape[0] < 2:
+        raise CalibrationInputError(f"{path.name}: APCORR needs wavelength (n_w >= 2,) and radius, apcorr "
+                                    f"(n_r >= 2, n_w); got {wavelength.shape}, {radius.shape}, {apcorr.shape}")
+    if not all(np.all(np.isfinite(a)) for a in (wavelength, radius, apcorr)) or np.any(apcorr <= 0) \
+            or np.any(radius <= 0):
+        raise CalibrationInputError(f"{path.name}: APCORR wavelength, radius and apcorr must be finite, radius and "
+                                    "apcorr positive")
+    order = np.argsort(wavelength)
+    return MrsApcorr(wavelength[order], radius[:, order], apcorr[:, order], path.name)
+
+
+def read_apcorr(folder, exposure):
+    """The exposure's MRS APCORR (:class:`MrsApcorr`), or None when the folder has none.
+
+    Raises
+    ------
+    CalibrationInputError
+        For a file that is not a readable MRS APCORR or whose table is unusable (NaN, missing
+        columns, shapes that disagree, radii not in arcsec), naming the file.
+    """
+    model, path = refs.load_optional(folder, "APCORR", exposure, lambda p: dm.MirMrsApcorrModel(str(p)))
+    if model is None:
+        return None
+    with model:
+        return _apcorr_table(model, path)
 
 
 @dataclass(frozen=True)
@@ -133,7 +212,7 @@ def _shares(grid, centre, radii):
     return out
 
 
-def _extract(cube, subtract_background):
+def _extract(cube, subtract_background, table):
     grid = cube.grid
     wavelength = grid.wavelength.centres
     ld = lambda_over_d(wavelength)
@@ -145,7 +224,7 @@ def _extract(cube, subtract_background):
     aperture_area = np.sum(f * usable, axis=(1, 2)) * area
     complete = np.sum(f * ~usable, axis=(1, 2)) == 0
     coefficients = f * usable * area
-    ee = airy_encircled(APERTURE_LD)
+    ee = airy_encircled(APERTURE_LD)  # the fallback without an APCORR (module docstring)
     background = np.zeros(len(wavelength))
     if subtract_background:
         g = (_shares(grid, centre, ANNULUS_LD[1] * ld) - _shares(grid, centre, ANNULUS_LD[0] * ld)) * usable
@@ -157,7 +236,7 @@ def _extract(cube, subtract_background):
         background = mean * aperture_area
         complete &= annulus_area > 0
         ee = ee - (airy_encircled(ANNULUS_LD[1]) - airy_encircled(ANNULUS_LD[0])) * spill
-    apcorr = 1 / np.broadcast_to(ee, wavelength.shape)
+    apcorr = 1 / np.broadcast_to(ee, wavelength.shape) if table is None else table.at(wavelength, APERTURE_LD * ld)
     flux = (np.sum(coefficients * data, axis=(1, 2))) * apcorr
     variance = cube.sum_variance(coefficients) * apcorr**2
     naive = np.sum(coefficients**2 * np.where(usable, cube.var, 0.0), axis=(1, 2)) * apcorr**2
@@ -168,11 +247,17 @@ def _extract(cube, subtract_background):
                        np.sum(f * usable, axis=(1, 2)), centre, apcorr, factor)
 
 
-def annulus(cube):
-    """Variant ``annulus`` of step ``mrs_extract``: the conical aperture less the annulus's background."""
-    return _extract(cube, True)
+def annulus(cube, apcorr=None):
+    """Variant ``annulus`` of step ``mrs_extract``: the conical aperture less the annulus's background.
+
+    ``apcorr``: the exposure's :class:`MrsApcorr`, or None for the Airy correction.
+    """
+    return _extract(cube, True, apcorr)
 
 
-def aperture(cube):
-    """Variant ``aperture`` of step ``mrs_extract``: the conical aperture, nothing subtracted."""
-    return _extract(cube, False)
+def aperture(cube, apcorr=None):
+    """Variant ``aperture`` of step ``mrs_extract``: the conical aperture, nothing subtracted.
+
+    The Airy correction always: an APCORR holds the annulus's share (module docstring), so ``apcorr`` is not used.
+    """
+    return _extract(cube, False, None)

@@ -6,8 +6,8 @@ footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS ref
 time dependence at the exposure's mid-time) -> ``cube_build`` (:mod:`calibration.cube_build`:
 a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
 (:mod:`calibration.mrs_extract`: a conical aperture about the centroid, an annulus
-background, an Airy aperture correction), each through the step shell, once per band of
-the exposure (two per detector).
+background, the APCORR's aperture correction, or an Airy one without an APCORR), each
+through the step shell, once per band of the exposure (two per detector).
 
 Products, calibrated (a band whose ``mrs_photom`` was skipped, e.g. without an MRS PHOTOM,
 stays in DN/s, and its units say so):
@@ -32,7 +32,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip, cube_build, mrs_photom, mrs_wcs
+from . import CalibrationInputError, Skip, cube_build, mrs_extract, mrs_photom, mrs_wcs
 from .products import derived
 from .steps import COMPLETE
 
@@ -102,6 +102,15 @@ def spec_product(spectrum, band, calibrated=False):
     return spec
 
 
+def _correction_source(apcorr, variant, folder):
+    """What ``mrs_extract``'s aperture correction comes from, for its notes (:mod:`calibration.mrs_extract`)."""
+    if apcorr is None:
+        return f"Airy: no MRS APCORR in {folder}"
+    if variant == "aperture":
+        return f"Airy: {apcorr.filename} is for the annulus extraction"
+    return apcorr.filename
+
+
 def run(log, exposure, d1, folder, choice, background_paths=()):
     """spec2 of one MRS exposure: ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}`` (module docstring).
 
@@ -114,7 +123,9 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
     references = mrs_wcs.read_references(folder, exposure)
     pixels = mrs_wcs.assign(log, choice, references, d1.rate.shape)
     photom = mrs_photom.read_photom(folder, exposure)
+    apcorr = mrs_extract.read_apcorr(folder, exposure)
     filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))
+    correction = _correction_source(apcorr, choice["mrs_extract"], folder)
     var = d1.var_poisson + d1.var_rnoise
     cubes, x1d = [], derived(dm.MultiSpecModel, d1.rate_model)
     for band, band_pixels in pixels.items():
@@ -129,10 +140,10 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
         good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI
         cube = log.run("cube_build", choice["cube_build"], band_pixels, data, data_var, good,
                        cube_build.grid_for(band_pixels), surface_brightness=calibrated)
-        spectrum = log.run("mrs_extract", choice["mrs_extract"], cube)
+        spectrum = log.run("mrs_extract", choice["mrs_extract"], cube, resolve=lambda: (apcorr,))
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
-                                f"(Airy), covariance factor {spectrum.covariance_factor:.3f}")
+                                f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
         cubes.append(cube_product(d1.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
     for product in (*cubes, x1d):

@@ -43,7 +43,7 @@ mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or    
                  None, mid-time
 cube_build       pixels (MrsPixels), rate, var, good; grid (CubeGrid)            Cube
                  (keyword ``surface_brightness``: the input is MJy/sr)
-mrs_extract      cube (Cube)                                                     MrsSpectrum
+mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                         MrsSpectrum
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
@@ -56,7 +56,8 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 The MRS (:mod:`calibration.mrs_spec2`) runs ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
 ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`) and ``mrs_extract`` (:mod:`calibration.mrs_extract`;
-``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing).
+``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
+aperture correction is the MRS APCORR's, or an Airy one without it).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and

@@ -47,6 +47,9 @@ BANDS = tuple(f"{c}{b}" for c in "1234" for b in "ABC")
 SLICES_PER_CHANNEL = {1: 21, 2: 17, 3: 16, 4: 12}
 #: Detector of each channel (params 5: ch1+2 on MIRIFUSHORT, ch3+4 on MIRIFULONG).
 DETECTOR_OF_CHANNEL = {1: "MIRIFUSHORT", 2: "MIRIFUSHORT", 3: "MIRIFULONG", 4: "MIRIFULONG"}
+#: The pipeline's default cube spaxel per channel, arcsec (params 5, "Cube spaxel size (pipeline
+#: default)": jwst's CUBEPAR): a fact of how MRS cubes are built, which an APCORR measured on them holds.
+CUBE_SPAXEL_ARCSEC = {1: 0.13, 2: 0.17, 3: 0.20, 4: 0.35}
 #: Wavelength samples per slice edge when the slice map is traced (a row's edge is
 #: interpolated between them: far below a pixel, the edges being smooth).
 _EDGE_SAMPLES = 4097

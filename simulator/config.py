@@ -454,7 +454,8 @@ class ReferenceOptions:
     measure, with its noise: darks averaged over ``dark_integrations`` integrations,
     read noise from ``readnoise_pairs`` CDS pairs per pixel, gain to
     ``gain_error`` and the photometric factor to ``photom_error`` (G25: formal
-    uncertainty 0.3-1.0 %; the counts are placeholders); the LRS SPECWCS from a line
+    uncertainty 0.3-1.0 %; the counts are placeholders), the MRS aperture correction to
+    ``apcorr_error`` (PLACEHOLDER, :mod:`simulator.mrs_apcorr`); the LRS SPECWCS from a line
     source observed for ``wavecal_exposure_s`` seconds (:mod:`simulator.lrs_wavecal`;
     PLACEHOLDER length).  ``perfect``: the truth, so
     a study can separate algorithm error from reference error.
@@ -465,6 +466,7 @@ class ReferenceOptions:
     readnoise_pairs: int = 200
     gain_error: float = 0.01
     photom_error: float = 0.003
+    apcorr_error: float = 0.003
     wavecal_exposure_s: float = 1000.0
 
     def __post_init__(self):

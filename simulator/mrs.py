@@ -69,8 +69,8 @@ and range, ``d_alpha``, ``d_beta``), ``SOURCES`` (V2/V3 and each band's alpha/be
 ``LINES``; the spectra are in the configuration.
 
 References: the detector's, the geometry (``ReferenceOptions(kind="perfect")``: the true
-geometry in the JWST formats; ``measured``: the flight files) and PHOTOM
-(:func:`write_references`, :mod:`simulator.mrs_photom`).
+geometry in the JWST formats; ``measured``: the flight files), PHOTOM and APCORR
+(:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`).
 """
 from dataclasses import dataclass
 from functools import lru_cache
@@ -87,7 +87,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, mrs_photom, mrs_throughput, psf
+from . import background, mrs_apcorr, mrs_photom, mrs_throughput, psf
 from .illumination import Illumination
 from .references import PROVENANCE
 from .sky import mid_time_mjd
@@ -525,11 +525,12 @@ def _velocity_factor(perturbation, sign):
 
 
 def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
-    """The MRS geometry and PHOTOM references; ``{reftype: path}``.
+    """The MRS geometry, PHOTOM and APCORR references; ``{reftype: path}``.
 
     PHOTOM (:mod:`simulator.mrs_photom`): MJy/sr per DN/s of every lit pixel and the
-    throughput's time coefficients, perfect or measured; ``references_rng`` draws the
-    measured one's errors.
+    throughput's time coefficients, perfect or measured; APCORR (:mod:`simulator.mrs_apcorr`):
+    the point-source aperture correction of the cube's extraction, perfect or measured;
+    ``references_rng`` draws the measured ones' errors (the PHOTOM's first).
 
     Geometry, ``perfect``: the TRUE geometry in the JWST formats, the flight files of the detector's
     band pair with each slice's models moved by the truth's PERTURBATION: DISTORTION
@@ -579,6 +580,11 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     photom = mrs_photom.photom_model(bands, truth.gain, options, effects, mid_time_mjd(observation), references_rng)
     paths["PHOTOM"] = _save(photom, "PHOTOM", selection, folder / f"miri_testbed_mrs{pair}_photom.fits",
                             f"MRS MJy/sr per DN/s and throughput time dependence ({options.kind})")
+    apcorr = mrs_apcorr.apcorr_model(observation.bands, observation.channels, observation.band, options,
+                                     references_rng)
+    paths["APCORR"] = _save(apcorr, "APCORR", selection, folder / f"miri_testbed_mrs{pair}_apcorr.asdf",
+                            f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
+                            f"({options.kind})")
     return paths
 
 

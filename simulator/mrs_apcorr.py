@@ -1,0 +1,125 @@
+"""The MRS's APCORR reference: the aperture correction of a point source's spectrum taken from a cube.
+
+jwst's extract_1d for an MRS point source (``ApCorrRadial``) multiplies each plane's flux by
+the APCORR's correction at the plane's wavelength and the extraction's radius, interpolated
+in a ``MirMrsApcorrModel``'s ``apcorr_table``: ``wavelength`` (n_w,), ``radius`` (n_r, n_w)
+in arcsec, ``apcorr`` and ``apcorr_err`` (n_r, n_w).  The testbed writes one per detector and
+grating setting (selected on DETECTOR / EXP_TYPE / CHANNEL / BAND), its wavelengths the PSF's
+nodes of both bands (:func:`simulator.mrs.psf_nodes`, <= 2 % apart), its radii
+``RADII_LD lambda / D``.
+
+It is made for the extraction of :mod:`calibration.mrs_extract` (variant ``annulus``): a
+circle of radius ``r``, the background the mean of the annulus ``ANNULUS_LD lambda / D``
+(as a real APCORR holds the annulus its extraction used; jwst applies one table whatever
+the background), so
+
+    apcorr(lambda, r) = 1 / (E(r) - (E(r_out) - E(r_in)) r^2 / (r_out^2 - r_in^2)),
+
+``E(r)`` the share of a point source's light within ``r`` of it in the cube: the true PSF
+(:func:`simulator.mrs.psf_image`, its samples fractions of the whole sky's light) convolved,
+per axis, with the box of the pixel's footprint twice (the pixel integrates the light over
+it; the drizzle spreads the pixel over the spaxels it overlaps) and the spaxel's box: along
+beta the slice width ``beta_del``, along alpha the band's median pixel extent, the spaxel
+:data:`instrument.mrs.CUBE_SPAXEL_ARCSEC`.  That kernel is the drizzle's mean over the
+source's position within a pixel: an APPROXIMATION (one exposure samples one position; the
+model reproduces the Airy-corrected x1d of all 12 bands within 0.4 % except 4C, 1.2 %, where
+the field cuts the annulus, which the model takes whole: docs/mrs.md).
+
+* ``perfect``: that table.
+* ``measured`` (default): ``apcorr (1 + e_b(lambda))`` per band, ``e_b`` a grey term and a
+  smooth cubic over the band's range of ``apcorr_error`` rms each
+  (:func:`simulator.references.smooth_relative_error`: a standard star's cube, its
+  extraction and the PSF model's uncertainty; 0.3 %, a PLACEHOLDER, unsourced); APCORR_ERR
+  ``apcorr x apcorr_error`` (0 for perfect).  The table is the model plus a drawn error,
+  not extracted from a simulated standard-star exposure.
+"""
+import numpy as np
+from scipy import ndimage
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.instrument import mrs
+
+from . import mrs as smrs
+from .references import smooth_relative_error
+
+#: Radii of the table in lambda / D (the extraction's 3 among them); the background annulus, lambda / D.
+RADII_LD, ANNULUS_LD = (2.0, 2.5, 3.0, 3.5, 4.0), (4.5, 6.0)
+_ARCSEC_PER_RAD = 180 / np.pi * 3600
+
+
+def _box(image, width, sample, axis):
+    """``image`` convolved along ``axis`` with a box of ``width`` arcsec (fractional end samples)."""
+    half = width / sample / 2
+    n = int(np.ceil(half - 0.5))
+    x = np.arange(-n, n + 1)
+    kernel = np.clip(np.minimum(x + 0.5, half) - np.maximum(x - 0.5, -half), 0, None)
+    return ndimage.convolve1d(image, kernel / kernel.sum(), axis=axis, mode="constant")
+
+
+def cube_psf(name, wavelength_um):
+    """Band ``name``'s point source in a cube at a PSF node (module docstring): rows beta, columns alpha."""
+    geometry = mrs.band(name)
+    flight = smrs.flight_pixels(name)
+    sample = smrs.psf_sample_arcsec(name)
+    spaxel = mrs.CUBE_SPAXEL_ARCSEC[geometry.channel]
+    image = smrs.psf_image(name, float(wavelength_um))
+    for axis, pixel in ((0, geometry.beta_del), (1, float(np.median(flight.alpha_hi - flight.alpha_lo)))):
+        for width in (pixel, pixel, spaxel):
+            image = _box(image, width, sample, axis)
+    return image
+
+
+def encircled(image, sample, radii):
+    """The share of the light within each of ``radii`` (arcsec) of the grid's centre."""
+    centres = (np.arange(image.shape[0]) - (image.shape[0] - 1) / 2) * sample
+    r = np.hypot(centres[:, None], centres[None, :]).ravel()
+    order = np.argsort(r)
+    return np.interp(radii, r[order], np.cumsum(image.ravel()[order]))
+
+
+def band_table(name):
+    """``(wavelength (n_w,), radius (n_r, n_w) arcsec, apcorr (n_r, n_w))`` of band ``name``, perfect."""
+    nodes = smrs.psf_nodes(name)
+    ld = nodes * 1e-6 / smrs.TELESCOPE_DIAMETER_M * _ARCSEC_PER_RAD
+    k = np.asarray(RADII_LD)
+    (k_in, k_out) = ANNULUS_LD
+    apcorr = np.empty((len(k), len(nodes)))
+    for j, (node, scale) in enumerate(zip(nodes, ld, strict=True)):
+        share = encircled(cube_psf(name, node), smrs.psf_sample_arcsec(name), np.concatenate([k, ANNULUS_LD]) * scale)
+        annulus = share[-1] - share[-2]
+        apcorr[:, j] = 1 / (share[:-2] - annulus * k**2 / (k_out**2 - k_in**2))
+    return nodes, k[:, None] * ld[None, :], apcorr
+
+
+def apcorr_model(bands, channels, setting, options, rng):
+    """The exposure's ``MirMrsApcorrModel`` (module docstring).
+
+    Parameters
+    ----------
+    bands : sequence of str
+        The exposure's two bands.
+    channels, setting : str
+        Its CHANNEL (``"12"``) and BAND (``"SHORT"``), copied into the table.
+    options : simulator.config.ReferenceOptions
+    rng : numpy.random.Generator
+        Draws the measured table's errors.
+    """
+    measured = options.kind == "measured"
+    parts = []
+    for name in bands:
+        wavelength, radius, apcorr = band_table(name)
+        if measured:
+            apcorr = apcorr * (1 + smooth_relative_error(wavelength, mrs.band(name).wavelength_range,
+                                                         options.apcorr_error, rng))
+        parts.append((wavelength, radius, apcorr))
+    order = np.argsort(np.concatenate([p[0] for p in parts]))
+    wavelength = np.concatenate([p[0] for p in parts])[order]
+    radius = np.concatenate([p[1] for p in parts], axis=1)[:, order]
+    apcorr = np.concatenate([p[2] for p in parts], axis=1)[:, order]
+    model = dm.MirMrsApcorrModel()
+    model.apcorr_table = {
+        "channel": channels, "band": setting, "wavelength": wavelength.astype(np.float32),
+        "wavelength_units": "micron", "radius": radius.astype(np.float32), "radius_units": "arcsec",
+        "apcorr": apcorr.astype(np.float32),
+        "apcorr_err": (apcorr * (options.apcorr_error if measured else 0.0)).astype(np.float32)}
+    return model
