@@ -61,7 +61,7 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
 
 Not here yet: extended sources beyond the uniform sky, dedicated backgrounds, fringes,
 the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
-its slice's centre, measured geometry references.
+its slice's centre, measured spatial (alpha/beta) references.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
 slice and coordinates), ``PERTURBATION`` (per band: the velocity's Legendre coefficients
@@ -69,12 +69,14 @@ and range, ``d_alpha``, ``d_beta``), ``SOURCES`` (V2/V3 and each band's alpha/be
 ``LINES``; the spectra are in the configuration.
 
 References: the detector's, the geometry (``ReferenceOptions(kind="perfect")``: the true
-geometry in the JWST formats; ``measured``: the flight files), PHOTOM and APCORR
+geometry in the JWST formats; ``measured``: the flight files with wavelengths measured on a
+simulated line source, :mod:`simulator.mrs_wavecal`), PHOTOM and APCORR
 (:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
+import asdf
 import numpy as np
 from astropy import units as u
 from astropy.modeling import models
@@ -87,7 +89,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, mrs_apcorr, mrs_photom, mrs_throughput, psf
+from . import background, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_throughput, mrs_wavecal, psf
 from .illumination import Illumination
 from .references import PROVENANCE
 from .sky import mid_time_mjd
@@ -211,6 +213,12 @@ class Perturbation:
         lo, hi = mrs.band(self.band).wavelength_range
         t = 2 * (np.asarray(wavelength_um, float) - lo) / (hi - lo) - 1
         return np.polynomial.legendre.legval(t, self.velocity_kms)
+
+    def velocity_model(self):
+        """``v(lambda)`` in km/s as an astropy model (a Legendre series over the band's range)."""
+        lo, hi = mrs.band(self.band).wavelength_range
+        coefficients = {f"c{i}": c for i, c in enumerate(self.velocity_kms)}
+        return models.Legendre1D(len(self.velocity_kms) - 1, domain=[lo, hi], window=[-1, 1], **coefficients)
 
     def wavelength(self, flight_um):
         """The true wavelength of a flight one: ``lambda (1 + v(lambda) / c)``."""
@@ -377,14 +385,31 @@ def render_source(true_pixels, spectrum, alpha_source, beta_source):
             * psf_share(true_pixels, alpha_source, beta_source))
 
 
+def pixel_solid_angle_arcsec2(true_pixels):
+    """Each pixel's true solid angle on the sky, ``|d alpha| beta_del``, arcsec^2."""
+    a_lo, a_hi = true_pixels.alpha_edges
+    return (a_hi - a_lo) * mrs.band(true_pixels.perturbation.band).beta_del
+
+
 def render_background(true_pixels, mjy_sr):
     """e-/s of a uniform sky of flat F_nu ``mjy_sr`` on each of the band's pixels (module docstring, sky)."""
     lam_lo, lam_hi = true_pixels.lam_edges
-    a_lo, a_hi = true_pixels.alpha_edges
     geometry = mrs.band(true_pixels.perturbation.band)
-    solid_angle = (a_hi - a_lo) * geometry.beta_del * _ARCSEC2_SR
+    solid_angle = pixel_solid_angle_arcsec2(true_pixels) * _ARCSEC2_SR
     photons = PHOTONS_PER_MJY * mjy_sr * 1e9 * solid_angle * np.log(lam_hi / lam_lo)
     return imager.COLLECTING_AREA_M2 * EFFICIENCY[geometry.channel] * photons
+
+
+def render_extended(true_pixels, spectrum):
+    """e-/s of a uniform extended source of ``spectrum`` per arcsec^2 on each of the band's pixels.
+
+    The spectrum's mJy and W m^-2 are per arcsec^2; its photons through the LSF
+    (:func:`pixel_photons`) times each pixel's solid angle.
+    """
+    lam_lo, lam_hi = true_pixels.lam_edges
+    channel = int(true_pixels.perturbation.band[0])
+    return (imager.COLLECTING_AREA_M2 * EFFICIENCY[channel] * pixel_photons(spectrum, lam_lo, lam_hi)
+            * pixel_solid_angle_arcsec2(true_pixels))
 
 
 def source_positions(scene, observation):
@@ -516,12 +541,61 @@ def describe_exposure(meta, observation):
         meta.dither.position_number = 1
 
 
-def _velocity_factor(perturbation, sign):
-    """The model ``lambda -> lambda (1 + sign v(lambda) / c)`` (``sign`` -1: the inverse to first order in v/c)."""
-    lo, hi = mrs.band(perturbation.band).wavelength_range
-    coefficients = {f"c{i}": sign * c / C_KMS for i, c in enumerate(perturbation.velocity_kms)}
-    legendre = models.Legendre1D(len(perturbation.velocity_kms) - 1, domain=[lo, hi], window=[-1, 1], **coefficients)
-    return models.Identity(1) * (models.Const1D(1.0) + legendre)
+def _velocity_factor(velocity, sign):
+    """The model ``lambda -> lambda (1 + sign v(lambda) / c)`` for a model ``v`` in km/s.
+
+    ``sign`` -1: the inverse to first order in v/c, exact to (v/c)^2 ~ 1e-10.
+    """
+    return models.Identity(1) * (models.Const1D(1.0) + models.Const1D(sign / C_KMS) * velocity)
+
+
+def moved_geometry(distortion, specwcs, moves):
+    """The flight DISTORTION and SPECWCS models with each slice's moved, in place.
+
+    ``moves[k] = (v, d_alpha, d_beta)`` for slice ``k``: ``alpha_k | Shift(d_alpha)``,
+    ``beta_k | Shift(d_beta)``, the inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and
+    ``y_k``, and ``lambda_k | lambda (1 + v/c)`` (:func:`_velocity_factor`).
+    """
+    distortion.alpha_model = [a | models.Shift(da) for a, (_, da, _) in zip(distortion.alpha_model, moves, strict=True)]
+    distortion.beta_model = [b | models.Shift(db) for b, (_, _, db) in zip(distortion.beta_model, moves, strict=True)]
+    distortion.x_model = [(_velocity_factor(v, -1) & models.Shift(-da)) | x
+                          for x, (v, da, _) in zip(distortion.x_model, moves, strict=True)]
+    distortion.y_model = [(_velocity_factor(v, -1) & models.Shift(-da)) | y
+                          for y, (v, da, _) in zip(distortion.y_model, moves, strict=True)]
+    specwcs.model = [lam | _velocity_factor(v, 1) for lam, (v, _, _) in zip(specwcs.model, moves, strict=True)]
+
+
+def wavecal_exposure(observation, perturbations, options, rng):
+    """The wavelength calibration exposure of the observation's detector (:mod:`simulator.mrs_wavecal`).
+
+    Each band's comb rendered through its TRUE geometry (:func:`render_extended`) on the columns
+    measured (:data:`simulator.mrs_wavecal.COLUMN_STEP`: the others stay dark, to save time), in
+    electrons after ``options.wavecal_exposure_s`` (Poisson + read noise); returns
+    ``(electrons, {band: comb})``.
+    """
+    expected = np.zeros((det.FULL_NY, det.FULL_NX))
+    combs = {}
+    for name in observation.bands:
+        combs[name] = mrs_wavecal.comb(name, resolving_power, _resolution_coordinate)
+        flight = flight_pixels(name)
+        measured = flight.x % mrs_wavecal.COLUMN_STEP == 0
+        pixels = TruePixels(FlightPixels(*(getattr(flight, f.name)[measured] for f in fields(FlightPixels))),
+                            perturbations[name])
+        expected[pixels.flight.y, pixels.flight.x] = render_extended(pixels, combs[name])
+    return lrs_wavecal.observe(expected, options.wavecal_exposure_s, rng), combs
+
+
+def measured_velocities(observation, perturbations, options, rng):
+    """Each band's measured velocity correction ``{band: v_m}`` (:func:`simulator.mrs_wavecal.measured_velocity`)."""
+    electrons, combs = wavecal_exposure(observation, perturbations, options, rng)
+    velocities = {}
+    for name in observation.bands:
+        pixels = flight_pixels(name)
+        lam = float(np.median(pixels.wavelength))
+        fwhm_rows = lam / float(resolving_power(lam)) / float(np.median(pixels.lam_hi - pixels.lam_lo))
+        velocities[name] = mrs_wavecal.measured_velocity(name, electrons, mrs.band_map(name), combs[name],
+                                                         fwhm_rows)[0]
+    return velocities
 
 
 def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
@@ -532,45 +606,46 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     the point-source aperture correction of the cube's extraction, perfect or measured;
     ``references_rng`` draws the measured ones' errors (the PHOTOM's first).
 
-    Geometry, ``perfect``: the TRUE geometry in the JWST formats, the flight files of the detector's
-    band pair with each slice's models moved by the truth's PERTURBATION: DISTORTION
-    (``DistortionMRSModel``: ``alpha_k | Shift(d_alpha)``, ``beta_k | Shift(d_beta)``, the
-    inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and ``y_k``, exact to (v/c)^2 ~
-    1e-10), SPECWCS (``SpecwcsModel``: ``lambda_k | lambda (1 + v/c)``) and the flight
-    WAVELENGTHRANGE (the ranges are not perturbed).  ``measured`` (the default), until the
-    testbed measures its own geometry from simulated line-source and point-source
-    calibration exposures (the open next step): the flight files themselves, as a
-    pipeline on sky reads them; their error against the truth is the PERTURBATION (no
-    inverse crime), smaller than the flight calibration's own (params 5).
+    Geometry (:func:`moved_geometry`), ``perfect``: the TRUE geometry in the JWST formats, the
+    flight files of the detector's band pair with each slice's models moved by the truth's
+    PERTURBATION: DISTORTION (``DistortionMRSModel``: ``alpha_k | Shift(d_alpha)``,
+    ``beta_k | Shift(d_beta)``, the inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and
+    ``y_k``, exact to (v/c)^2 ~ 1e-10), SPECWCS (``SpecwcsModel``: ``lambda_k | lambda (1 + v/c)``)
+    and the flight WAVELENGTHRANGE (the ranges are not perturbed).  ``measured`` (the default):
+    the same with the velocity ``v_m`` measured on a simulated line-source exposure of the
+    detector (:func:`measured_velocities`, :mod:`simulator.mrs_wavecal`; its noise from a
+    generator spawned from ``references_rng``, so the PHOTOM's draws come first as before) and
+    no spatial shift (alpha/beta as flight: no point-source raster yet); its error against the
+    truth is the measurement's (no inverse crime: ``v_m`` is piecewise linear, ``v`` a cubic).
     """
     detector = observation.detector
     table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == detector)
     perturbations = perturbations_from_table(table)
-    perfect = options.kind == "perfect"
-    description = "MRS true geometry (perfect)" if perfect else "MRS flight geometry (measured: the flight files)"
+    if options.kind == "perfect":
+        description = "MRS true geometry (perfect)"
+        moves = {name: (p.velocity_model(), p.d_alpha, p.d_beta) for name, p in perturbations.items()}
+    else:
+        description = "MRS geometry measured on a simulated line source (wavelengths; alpha/beta flight)"
+        moves = {name: (v, 0.0, 0.0) for name, v in
+                 measured_velocities(observation, perturbations, options, references_rng.spawn(1)[0]).items()}
     pair = observation.channels + mrs.SETTINGS[observation.band]
     selection = refmeta.Selection(detector=detector, exp_type=MODE.exp_type, channel=observation.channels,
                                   band=observation.band)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     with mrs._opened(dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
-        model = flight.copy()
-    moved = [perturbations[f"{s // 100}{mrs.SETTINGS[observation.band]}"] for s in model.slices]
-    if perfect:
-        model.alpha_model = [a | models.Shift(q.d_alpha) for a, q in zip(model.alpha_model, moved, strict=True)]
-        model.beta_model = [b | models.Shift(q.d_beta) for b, q in zip(model.beta_model, moved, strict=True)]
-        model.x_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | x
-                         for x, q in zip(model.x_model, moved, strict=True)]
-        model.y_model = [(_velocity_factor(q, -1) & models.Shift(-q.d_alpha)) | y
-                         for y, q in zip(model.y_model, moved, strict=True)]
-    paths["DISTORTION"] = _save(model, "DISTORTION", selection, folder / f"miri_testbed_mrs{pair}_distortion.asdf",
-                                description)
+        distortion = flight.copy()
     with mrs._opened(dm.SpecwcsModel, f"jwst_miri_mrs{pair}_specwcs_flt9.asdf") as flight:
-        model = flight.copy()
-    if perfect:
-        model.model = [lam | _velocity_factor(q, 1) for lam, q in zip(model.model, moved, strict=True)]
-    paths["SPECWCS"] = _save(model, "SPECWCS", selection, folder / f"miri_testbed_mrs{pair}_specwcs.asdf",
-                             description)
+        specwcs = flight.copy()
+    moved_geometry(distortion, specwcs,
+                   [moves[f"{s // 100}{mrs.SETTINGS[observation.band]}"] for s in distortion.slices])
+    with asdf.config_context() as config:
+        # the measured velocity's knots inline: a reader may close the file before evaluating (jwst does)
+        config.array_inline_threshold = 10 * mrs_wavecal.KNOTS
+        paths["DISTORTION"] = _save(distortion, "DISTORTION", selection,
+                                    folder / f"miri_testbed_mrs{pair}_distortion.asdf", description)
+        paths["SPECWCS"] = _save(specwcs, "SPECWCS", selection, folder / f"miri_testbed_mrs{pair}_specwcs.asdf",
+                                 description)
     with mrs._opened(dm.WavelengthrangeModel, "jwst_miri_mrs_wavelengthrange_flt9.asdf") as flight:
         model = flight.copy()
     paths["WAVELENGTHRANGE"] = _save(model, "WAVELENGTHRANGE", refmeta.Selection(exp_type=MODE.exp_type),

@@ -1,0 +1,74 @@
+"""The testbed's MRS wavelength calibration (simulator.mrs_wavecal): a SPECWCS measured from a line source."""
+import numpy as np
+import pytest
+
+from miri_testbed.instrument import detector as det
+from miri_testbed.instrument import mrs
+from miri_testbed.simulator import MrsEffects, MrsObservation, ReferenceOptions, lrs_wavecal, mrs_wavecal
+from miri_testbed.simulator import mrs as smrs
+from miri_testbed.simulator.mrs import C_KMS
+
+OBSERVATION = MrsObservation(detector="MIRIFUSHORT", band="SHORT")
+
+
+def _perturbations(effects, seed):
+    rng = np.random.default_rng(seed)
+    return {name: smrs.draw_perturbation(name, effects, rng) for name in OBSERVATION.bands}, rng
+
+
+def _measured_files(velocities):
+    """The flight DISTORTION and SPECWCS of the observation's band pair moved by velocities ``{band: v}``."""
+    pair = OBSERVATION.channels + mrs.SETTINGS[OBSERVATION.band]
+    with mrs._opened(smrs.dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
+        distortion = flight.copy()
+    with mrs._opened(smrs.dm.SpecwcsModel, f"jwst_miri_mrs{pair}_specwcs_flt9.asdf") as flight:
+        specwcs = flight.copy()
+    smrs.moved_geometry(distortion, specwcs, [(velocities[f"{s // 100}A"], 0.0, 0.0) for s in distortion.slices])
+    return distortion, specwcs
+
+
+def test_the_measured_specwcs_removes_the_flight_files_wavelength_error():
+    """The truth is flight plus a 3 km/s rms cubic per band: the measured SPECWCS, read as jwst reads it
+    (slice k's model at (y, x)) at lit pixels of every slice, is off the truth by well under the flight
+    files' error, and the DISTORTION's inverse brings the true wavelength back to the pixel."""
+    perturbations, rng = _perturbations(MrsEffects(), 1)
+    velocities = smrs.measured_velocities(OBSERVATION, perturbations, ReferenceOptions(), rng)
+    distortion, specwcs = _measured_files(velocities)
+    flight_y = _measured_files({name: smrs.Perturbation(name, (0.0,), 0.0, 0.0).velocity_model()
+                                for name in OBSERVATION.bands})[0].y_model
+    for name in OBSERVATION.bands:
+        truth = smrs.TruePixels(smrs.flight_pixels(name), perturbations[name])
+        f = truth.flight
+        sample = np.arange(0, len(f.x), 53)
+        measured, true = np.empty(len(sample)), truth.wavelength[sample]
+        back, back_flight = np.empty(len(sample)), np.empty(len(sample))
+        for k, slice_id in enumerate(distortion.slices):
+            on = f.slice[sample] == slice_id
+            if np.any(on):
+                y, x = f.y[sample][on], f.x[sample][on]
+                measured[on] = specwcs.model[k](y, x)
+                back[on] = distortion.y_model[k](true[on], f.alpha[sample][on]) - y
+                back_flight[on] = flight_y[k](f.wavelength[sample][on], f.alpha[sample][on]) - y
+        error_kms = C_KMS * (measured / true - 1)
+        flight_kms = C_KMS * (f.wavelength[sample] / true - 1)
+        rms = [np.sqrt(np.mean(e**2)) for e in (error_kms, flight_kms)]
+        assert rms[0] < 0.5 and rms[0] < rms[1] / 10, (name, rms)
+        # the inverse polynomials' own error (a few hundredths of a row) plus the measurement's
+        assert np.max(np.abs(back)) < np.max(np.abs(back_flight)) + 0.01
+
+
+def test_without_a_perturbation_the_measurement_is_the_flight_geometry():
+    """No perturbation, a very long exposure (noise negligible): the measured correction is the fits' own
+    bias, a small fraction of the 2 km/s of MRS-WAVE-1 at every lit pixel."""
+    perturbations, rng = _perturbations(MrsEffects(geometry_perturbation=False), 0)
+    velocities = smrs.measured_velocities(OBSERVATION, perturbations, ReferenceOptions(wavecal_exposure_s=1e7), rng)
+    for name in OBSERVATION.bands:
+        assert np.max(np.abs(velocities[name](smrs.flight_pixels(name).wavelength))) < 0.05
+
+
+def test_an_exposure_without_lines_is_refused_naming_the_band():
+    rng = np.random.default_rng(0)
+    dark = lrs_wavecal.observe(np.zeros((det.FULL_NY, det.FULL_NX)), 1000.0, rng)
+    spectrum = mrs_wavecal.comb("1A", smrs.resolving_power, smrs._resolution_coordinate)
+    with pytest.raises(RuntimeError, match="MRS wavelength calibration of band 1A: .* line rows measured"):
+        mrs_wavecal.measured_velocity("1A", dark, mrs.band_map("1A"), spectrum, 1.7)
