@@ -10,9 +10,10 @@ simulated monitoring programme), so their ratio is the measured PHOTOM's error a
 Per band and epoch:
 
 * T: the true throughput left at the band's middle (:mod:`simulator.mrs_throughput`);
-* perfect: median over the good planes of x1d (Jy) / the truth's 10 mJy: the extraction's
-  share of the light (the Airy aperture correction's limit, docs/mrs.md), the same at every
-  epoch if the PHOTOM takes the decay out;
+* perfect: median over the good planes of x1d (Jy) / the truth's 10 mJy: 1 up to the
+  aperture correction's error (the perfect APCORR since e1001ca; the Airy correction's
+  0.91-0.94 in the 2026-12-03 record, which predates it), the same at every epoch if the
+  PHOTOM takes the decay out;
 * measured/perfect: the median and the worst plane's |ratio - 1| (the measured PHOTOM's error).
 
     python benchmarks/mrs_photom.py [--record]
@@ -72,6 +73,15 @@ def spectra(exposure, d1, refs):
     return out
 
 
+def exact_rate(sim):
+    """The simulated exposure and a detector1 result of its noise-free ramp's exact rate (last - first group)."""
+    exposure = open_uncal(sim["uncal"])
+    data = np.asarray(exposure.data[0], float)
+    rate = (data[-1] - data[0]) / ((data.shape[0] - 1) * exposure.meta.exposure.group_time)
+    return exposure, Detector1(rate, np.abs(rate) / 100, np.zeros_like(rate), np.zeros(rate.shape, np.uint32), None,
+                               derived(dm.ImageModel, exposure, data=rate.astype(np.float32)), None)
+
+
 def measured_photom(sim, observation, seed):
     """The exposure's measured PHOTOM on the true geometry (the truth's perturbation and gain)."""
     truth = read_truth(sim["truth"])
@@ -99,11 +109,7 @@ def main():
                                                      0.0),)),
                                observation, folder / "perfect", seed=11 + n, effects=EFFECTS,
                                references=ReferenceOptions(kind="perfect"))
-                exposure = open_uncal(sim["uncal"])
-                data = np.asarray(exposure.data[0], float)
-                rate = (data[-1] - data[0]) / ((data.shape[0] - 1) * exposure.meta.exposure.group_time)
-                d1 = Detector1(rate, np.abs(rate) / 100, np.zeros_like(rate), np.zeros(rate.shape, np.uint32), None,
-                               derived(dm.ImageModel, exposure, data=rate.astype(np.float32)), None)
+                exposure, d1 = exact_rate(sim)
                 perfect = spectra(exposure, d1, sim["refs"])
                 photom = next(Path(sim["refs"]).glob("*photom*"))
                 measured_model = measured_photom(sim, observation, seed=100 + n)  # one measurement per setting
