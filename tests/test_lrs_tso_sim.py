@@ -128,7 +128,8 @@ def test_noise_free_slopes_follow_the_true_light_curve_times_settling(tmp_path):
     truth = read_truth(out["truth"])
     curve, depth = truth.table("LIGHTCURVE"), truth.table("DEPTH")
     assert list(curve["integration"]) == list(range(1, 25))
-    assert curve["white"][0] == pytest.approx(1, abs=1e-12) and curve["white"][-1] < 0.99  # out of transit (to rounding), then past second contact
+    # out of transit (to rounding), then past second contact
+    assert curve["white"][0] == pytest.approx(1, abs=1e-12) and curve["white"][-1] < 0.99
     assert np.all(np.diff(curve["settling"]) > 0) and curve["settling"][-1] < 1
     ramps = dm.RampModel(str(out["uncal"]))
     assert ramps.meta.visit.tsovisit and ramps.meta.exposure.type == "MIR_LRS-SLITLESS"
