@@ -598,40 +598,26 @@ def measured_velocities(observation, perturbations, options, rng):
     return velocities
 
 
-def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
-    """The MRS geometry, PHOTOM and APCORR references; ``{reftype: path}``.
+def _pair_and_selection(observation):
+    """The band pair's file-name code (e.g. ``12A``) and the reference-selection keywords of the observation."""
+    return observation.channels + mrs.SETTINGS[observation.band], refmeta.Selection(
+        detector=observation.detector, exp_type=MODE.exp_type, channel=observation.channels, band=observation.band)
 
-    PHOTOM (:mod:`simulator.mrs_photom`): MJy/sr per DN/s of every lit pixel and the
-    throughput's time coefficients, perfect or measured; APCORR (:mod:`simulator.mrs_apcorr`):
-    the point-source aperture correction of the cube's extraction, perfect or measured;
-    ``references_rng`` draws the measured ones' errors (the PHOTOM's first).
 
-    Geometry (:func:`moved_geometry`), ``perfect``: the TRUE geometry in the JWST formats, the
-    flight files of the detector's band pair with each slice's models moved by the truth's
-    PERTURBATION: DISTORTION (``DistortionMRSModel``: ``alpha_k | Shift(d_alpha)``,
-    ``beta_k | Shift(d_beta)``, the inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and
-    ``y_k``, exact to (v/c)^2 ~ 1e-10), SPECWCS (``SpecwcsModel``: ``lambda_k | lambda (1 + v/c)``)
-    and the flight WAVELENGTHRANGE (the ranges are not perturbed).  ``measured`` (the default):
-    the same with the velocity ``v_m`` measured on a simulated line-source exposure of the
-    detector (:func:`measured_velocities`, :mod:`simulator.mrs_wavecal`; its noise from a
-    generator spawned from ``references_rng``, so the PHOTOM's draws come first as before) and
-    no spatial shift (alpha/beta as flight: no point-source raster yet); its error against the
-    truth is the measurement's (no inverse crime: ``v_m`` is piecewise linear, ``v`` a cubic).
+def write_geometry(folder, observation, perturbations, options, rng):
+    """The DISTORTION, SPECWCS and WAVELENGTHRANGE of the observation's band pair in ``folder``; ``{reftype: path}``.
+
+    ``perturbations``: the truth's ``{band: Perturbation}``; ``rng``: the measured wavelength
+    calibration's noise (:func:`measured_velocities`).  See :func:`write_references`.
     """
-    detector = observation.detector
-    table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == detector)
-    perturbations = perturbations_from_table(table)
     if options.kind == "perfect":
         description = "MRS true geometry (perfect)"
         moves = {name: (p.velocity_model(), p.d_alpha, p.d_beta) for name, p in perturbations.items()}
     else:
         description = "MRS geometry measured on a simulated line source (wavelengths; alpha/beta flight)"
-        moves = {name: (v, 0.0, 0.0) for name, v in
-                 measured_velocities(observation, perturbations, options, references_rng.spawn(1)[0]).items()}
-    pair = observation.channels + mrs.SETTINGS[observation.band]
-    selection = refmeta.Selection(detector=detector, exp_type=MODE.exp_type, channel=observation.channels,
-                                  band=observation.band)
-    folder.mkdir(parents=True, exist_ok=True)
+        moves = {name: (v, 0.0, 0.0) for name, v in measured_velocities(observation, perturbations, options,
+                                                                           rng).items()}
+    pair, selection = _pair_and_selection(observation)
     paths = {}
     with mrs._opened(dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
         distortion = flight.copy()
@@ -650,6 +636,34 @@ def write_references(folder, scene, observation, options, effects, truth, light,
         model = flight.copy()
     paths["WAVELENGTHRANGE"] = _save(model, "WAVELENGTHRANGE", refmeta.Selection(exp_type=MODE.exp_type),
                                      folder / "miri_testbed_mrs_wavelengthrange.asdf", description)
+    return paths
+
+
+def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
+    """The MRS geometry, PHOTOM and APCORR references; ``{reftype: path}``.
+
+    PHOTOM (:mod:`simulator.mrs_photom`): MJy/sr per DN/s of every lit pixel and the
+    throughput's time coefficients, perfect or measured; APCORR (:mod:`simulator.mrs_apcorr`):
+    the point-source aperture correction of the cube's extraction, perfect or measured;
+    ``references_rng`` draws the measured ones' errors (the PHOTOM's first).
+
+    Geometry (:func:`write_geometry`, :func:`moved_geometry`), ``perfect``: the TRUE geometry in the JWST formats, the
+    flight files of the detector's band pair with each slice's models moved by the truth's
+    PERTURBATION: DISTORTION (``DistortionMRSModel``: ``alpha_k | Shift(d_alpha)``,
+    ``beta_k | Shift(d_beta)``, the inverse ``(lambda (1 - v/c), alpha - d_alpha) | x_k`` and
+    ``y_k``, exact to (v/c)^2 ~ 1e-10), SPECWCS (``SpecwcsModel``: ``lambda_k | lambda (1 + v/c)``)
+    and the flight WAVELENGTHRANGE (the ranges are not perturbed).  ``measured`` (the default):
+    the same with the velocity ``v_m`` measured on a simulated line-source exposure of the
+    detector (:func:`measured_velocities`, :mod:`simulator.mrs_wavecal`; its noise from a
+    generator spawned from ``references_rng``, so the PHOTOM's draws come first as before) and
+    no spatial shift (alpha/beta as flight: no point-source raster yet); its error against the
+    truth is the measurement's (no inverse crime: ``v_m`` is piecewise linear, ``v`` a cubic).
+    """
+    table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == observation.detector)
+    perturbations = perturbations_from_table(table)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = write_geometry(folder, observation, perturbations, options, references_rng.spawn(1)[0])
+    pair, selection = _pair_and_selection(observation)
     bands = [(pixels, render_background(pixels, 1.0)) for pixels in
              (TruePixels(flight_pixels(name), perturbations[name]) for name in observation.bands)]
     photom = mrs_photom.photom_model(bands, truth.gain, options, effects, mid_time_mjd(observation), references_rng)

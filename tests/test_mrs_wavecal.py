@@ -16,39 +16,31 @@ def _perturbations(effects, seed):
     return {name: smrs.draw_perturbation(name, effects, rng) for name in OBSERVATION.bands}, rng
 
 
-def _measured_files(velocities):
-    """The flight DISTORTION and SPECWCS of the observation's band pair moved by velocities ``{band: v}``."""
-    pair = OBSERVATION.channels + mrs.SETTINGS[OBSERVATION.band]
-    with mrs._opened(smrs.dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
-        distortion = flight.copy()
-    with mrs._opened(smrs.dm.SpecwcsModel, f"jwst_miri_mrs{pair}_specwcs_flt9.asdf") as flight:
-        specwcs = flight.copy()
-    smrs.moved_geometry(distortion, specwcs, [(velocities[f"{s // 100}A"], 0.0, 0.0) for s in distortion.slices])
-    return distortion, specwcs
-
-
-def test_the_measured_specwcs_removes_the_flight_files_wavelength_error():
-    """The truth is flight plus a 3 km/s rms cubic per band: the measured SPECWCS, read as jwst reads it
-    (slice k's model at (y, x)) at lit pixels of every slice, is off the truth by well under the flight
-    files' error, and the DISTORTION's inverse brings the true wavelength back to the pixel."""
+def test_the_measured_specwcs_removes_the_flight_files_wavelength_error(tmp_path):
+    """The truth is flight plus a 3 km/s rms cubic per band: the measured SPECWCS written by
+    write_geometry, read as jwst reads it (models taken from the closed file, slice k's at (y, x))
+    at lit pixels of every slice, is off the truth by well under the flight files' error, and
+    the DISTORTION's inverse brings the true wavelength back to the pixel."""
     perturbations, rng = _perturbations(MrsEffects(), 1)
-    velocities = smrs.measured_velocities(OBSERVATION, perturbations, ReferenceOptions(), rng)
-    distortion, specwcs = _measured_files(velocities)
-    flight_y = _measured_files({name: smrs.Perturbation(name, (0.0,), 0.0, 0.0).velocity_model()
-                                for name in OBSERVATION.bands})[0].y_model
+    paths = smrs.write_geometry(tmp_path, OBSERVATION, perturbations, ReferenceOptions(), rng)
+    with smrs.dm.DistortionMRSModel(str(paths["DISTORTION"])) as model:
+        slices, y_model = list(model.slices), list(model.y_model)
+    with smrs.dm.SpecwcsModel(str(paths["SPECWCS"])) as model:
+        lambda_model = list(model.model)
     for name in OBSERVATION.bands:
         truth = smrs.TruePixels(smrs.flight_pixels(name), perturbations[name])
         f = truth.flight
         sample = np.arange(0, len(f.x), 53)
         measured, true = np.empty(len(sample)), truth.wavelength[sample]
         back, back_flight = np.empty(len(sample)), np.empty(len(sample))
-        for k, slice_id in enumerate(distortion.slices):
+        for k, slice_id in enumerate(slices):
             on = f.slice[sample] == slice_id
             if np.any(on):
                 y, x = f.y[sample][on], f.x[sample][on]
-                measured[on] = specwcs.model[k](y, x)
-                back[on] = distortion.y_model[k](true[on], f.alpha[sample][on]) - y
-                back_flight[on] = flight_y[k](f.wavelength[sample][on], f.alpha[sample][on]) - y
+                measured[on] = lambda_model[k](y, x)
+                back[on] = y_model[k](true[on], f.alpha[sample][on]) - y
+                back_flight[on] = mrs.band(name).to_detector(f.alpha[sample][on], f.wavelength[sample][on],
+                                                             slice_id)[1] - y
         error_kms = C_KMS * (measured / true - 1)
         flight_kms = C_KMS * (f.wavelength[sample] / true - 1)
         rms = [np.sqrt(np.mean(e**2)) for e in (error_kms, flight_kms)]
