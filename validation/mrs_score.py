@@ -40,8 +40,8 @@ expected S/N): ``mrs_wavelength_error`` (``|v|``, km/s, ``v = c (measured - true
 true``), ``mrs_wavelength_offset`` (``v`` signed), ``mrs_wavelength_pull`` (``v`` over the
 fit's error), ``mrs_wavelength_perturbation`` (``-v_T(lambda)``, km/s: what the flight
 geometry alone puts there, from the truth's ``PERTURBATION``: the error of a calibration
-that reads the flight files, the default 'measured' references until the testbed
-measures its own, docs/mrs.md), ``mrs_line_snr`` (the fit's ``A / sigma_A``); per band
+that reads the flight files, e.g. a foreign one; the default 'measured' references are
+measured on a simulated line source, docs/mrs.md), ``mrs_line_snr`` (the fit's ``A / sigma_A``); per band
 (bin = the band): ``mrs_wavelength_error_band``, the median ``|v|`` over its lines of
 expected S/N > :data:`TARGET_SNR` (issue 16's selection), ``mrs_lines_expected`` and
 ``mrs_lines_lost``.
