@@ -16,7 +16,11 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Nominal reference folders go to a per-session temporary cache, not the user's."""
-    monkeypatch.setenv("MIRI_TESTBED_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Nominal reference folders and PSF grids go to a per-session temporary cache, not the
+    user's; session-scoped, so module-scoped fixtures (set up before any function-scoped
+    one) see it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MIRI_TESTBED_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        yield
