@@ -118,10 +118,13 @@ def cmd_calibrate(args):
             paths = calibrate(uncal, args.output, args.refs, algorithms, background_paths=args.background,
                               ephemeris=args.ephemeris)
         except CalibrationInputError as exc:
-            print(f"miri-testbed: error: {exc}", file=sys.stderr)
+            hint = ("; no --refs given, so the built-in nominal folder (imager and LRS references, none for the "
+                    "MRS) was used: pass --refs, e.g. the folder simulate wrote") if args.refs is None else ""
+            print(f"miri-testbed: error: {exc}{hint}", file=sys.stderr)
             failed += 1
             continue
-        print(" ".join(str(p) for p in paths.values()))
+        # an MRS exposure has a product per band under one key: print each path
+        print(" ".join(str(q) for p in paths.values() for q in (p if isinstance(p, tuple | list) else (p,))))
     return 2 if failed else 0
 
 
@@ -351,7 +354,7 @@ def build_parser():
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("calibrate", help="calibrate uncal files into rate, rateints, cal and catalog")
+    p = sub.add_parser("calibrate", help="calibrate uncal files into their products (imager: rate, rateints, cal, catalog; LRS: x1d, x1dints, white light, transit; MRS: s3d cubes and x1d per band)")
     p.add_argument("uncal", nargs="+", help="<name>_uncal.fits files")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--refs", help="reference folder (default: the built-in nominal folder)")
