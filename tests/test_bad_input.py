@@ -1,4 +1,5 @@
 """Bad input gets a clear error naming the problem, a non-zero exit, and no output."""
+import json
 import shutil
 
 import numpy as np
@@ -167,6 +168,13 @@ def test_run_exits_1_when_a_target_fails(tmp_path, capsys):
     code = main(["run", "--suite", str(suite), "-o", str(tmp_path / "bad"), "--workers", "1"])
     out = capsys.readouterr().out
     assert code == 1 and "targets failed: IMG-FLUX-1" in out
+    # the report redrawn from the run's folder judges the targets as the run did (same scenario filters)
+    assert main(["report", str(tmp_path / "bad" / "metrics.csv"), "-o", str(tmp_path / "redrawn")]) == 0
+    assert "not applied" not in capsys.readouterr().err
+    judged = [[(t["id"], t["measured"], t["n"], t["passed"], t["note"])
+               for t in json.loads((folder / "summary.json").read_text())["targets"]]
+              for folder in (tmp_path / "bad", tmp_path / "redrawn")]
+    assert judged[0] == judged[1]
 
 
 def test_run_fails_when_every_star_vanishes(tmp_path, capsys):

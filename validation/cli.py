@@ -173,9 +173,11 @@ def cmd_run(args):
     if not args.keep_products:
         shutil.rmtree(outdir / "work", ignore_errors=True)
     results = target_table.evaluate(metrics, scenarios=suite.scenarios)
+    # the suite's text goes into summary.json so that `report` on this folder applies the
+    # targets' scenario filters as run did
     context = dict(suite=suite.name, seeds=list(suite.seeds), scenarios=[s.name for s in suite.scenarios],
                    cells=len(cells), algorithms=algorithms, created=created.isoformat(timespec="seconds"),
-                   version=software_version())
+                   version=software_version(), suite_toml=suite_text(args.suite))
     page = write_report(outdir, metrics, hist, results, context)
     print()
     print_targets(results)
@@ -310,9 +312,12 @@ def cmd_report(args):
     context = dict(suite=study.get("suite", Path(args.results).name), seeds=sorted(int(s) for s in metrics["seed"].unique()),
                    scenarios=list(dict.fromkeys(metrics["scenario"])), cells=int(metrics.groupby(["scenario", "seed"]).ngroups),
                    algorithms=label, created=datetime.now(UTC).isoformat(timespec="seconds"),
-                   version=software_version(), results=str(args.results))
+                   version=software_version(), results=str(args.results), suite_toml=study.get("suite_toml", ""))
     baseline = gate.check(metrics, gate.load_baseline(args.baseline)) if args.baseline else None
     scenarios = parse_suite(study["suite_toml"], study["suite"]).scenarios if study.get("suite_toml") else None
+    if scenarios is None:
+        print(f"note: {args.results} carries no suite text, so the targets' 'scenarios =' filters are not applied "
+              "(a study folder or a report folder written by this version carries it)", file=sys.stderr)
     results = target_table.evaluate(metrics, scenarios=scenarios)
     page = write_report(Path(args.output), metrics, hist, results, context, baseline)
     print_targets(results)

@@ -71,7 +71,8 @@ def read_parquet(path):
 def _report_meta(path):
     """The meta of a report folder's ``metrics.csv``, from the ``summary.json`` beside it.
 
-    ``{"study": {"suite": ...}, "pull_hist": ...}`` as a Parquet file's; ``{}`` without one.
+    ``{"study": {"suite": ..., "suite_toml": ...}, "pull_hist": ...}`` as a Parquet file's (the
+    suite's text only from a report that recorded it); ``{}`` without one.
     """
     if not path.is_file():
         return {}
@@ -80,7 +81,8 @@ def _report_meta(path):
         suite = summary["context"]["suite"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ResultsError(f"{path}: not a report summary ({type(exc).__name__}: {exc})") from None
-    return {"study": {"suite": suite}, "pull_hist": summary.get("pull_hist")}
+    return {"study": {"suite": suite, "suite_toml": summary["context"].get("suite_toml", "")},
+            "pull_hist": summary.get("pull_hist")}
 
 
 def read_results(path):
