@@ -29,6 +29,9 @@ from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.lrs_references import photons_per_jy
 from miri_testbed.simulator.sky import mid_time_mjd
 
+# 40-60 s on 2 cores (MRS references written and read): in the slow stage (pytest -m slow)
+pytestmark = pytest.mark.slow
+
 FLAT = {"continuum": {"kind": "flat", "flux_mjy": 100.0}}
 YEAR = 365.0
 

@@ -8,6 +8,9 @@ from miri_testbed.simulator import MrsEffects, MrsObservation, ReferenceOptions,
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.mrs import C_KMS
 
+# 40-60 s on 2 cores (MRS references written and read): in the slow stage (pytest -m slow)
+pytestmark = pytest.mark.slow
+
 OBSERVATION = MrsObservation(detector="MIRIFUSHORT", band="SHORT")
 
 
