@@ -118,8 +118,10 @@ def cmd_calibrate(args):
             paths = calibrate(uncal, args.output, args.refs, algorithms, background_paths=args.background,
                               ephemeris=args.ephemeris)
         except CalibrationInputError as exc:
+            # only a reference missing from the nominal folder is helped by --refs (calibration.references)
+            missing_reference = args.refs is None and " reference in " in str(exc)
             hint = ("; no --refs given, so the built-in nominal folder (imager and LRS references, none for the "
-                    "MRS) was used: pass --refs, e.g. the folder simulate wrote") if args.refs is None else ""
+                    "MRS) was used: pass --refs, e.g. the folder simulate wrote") if missing_reference else ""
             print(f"miri-testbed: error: {exc}{hint}", file=sys.stderr)
             failed += 1
             continue
