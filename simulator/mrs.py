@@ -61,7 +61,7 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
 
 Not here yet: extended sources beyond the uniform sky, dedicated backgrounds, fringes,
 the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
-its slice's centre, measured spatial (alpha/beta) references.
+its slice's centre.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
 slice and coordinates), ``PERTURBATION`` (per band: the velocity's Legendre coefficients
@@ -70,7 +70,8 @@ and range, ``d_alpha``, ``d_beta``), ``SOURCES`` (V2/V3 and each band's alpha/be
 
 References: the detector's, the geometry (``ReferenceOptions(kind="perfect")``: the true
 geometry in the JWST formats; ``measured``: the flight files with wavelengths measured on a
-simulated line source, :mod:`simulator.mrs_wavecal`), PHOTOM and APCORR
+simulated line source, :mod:`simulator.mrs_wavecal`, and alpha/beta offsets on a simulated
+point-source raster, :mod:`simulator.mrs_spatialcal`), PHOTOM and APCORR
 (:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`).
 """
 from dataclasses import dataclass, fields
@@ -89,7 +90,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_throughput, mrs_wavecal, psf
+from . import background, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_spatialcal, mrs_throughput, mrs_wavecal, psf
 from .illumination import Illumination
 from .references import PROVENANCE
 from .sky import mid_time_mjd
@@ -578,11 +579,36 @@ def wavecal_exposure(observation, perturbations, options, rng):
     for name in observation.bands:
         combs[name] = mrs_wavecal.comb(name, resolving_power, _resolution_coordinate)
         flight = flight_pixels(name)
-        measured = flight.x % mrs_wavecal.COLUMN_STEP == 0
-        pixels = TruePixels(FlightPixels(*(getattr(flight, f.name)[measured] for f in fields(FlightPixels))),
-                            perturbations[name])
+        pixels = TruePixels(_subset(flight, flight.x % mrs_wavecal.COLUMN_STEP == 0), perturbations[name])
         expected[pixels.flight.y, pixels.flight.x] = render_extended(pixels, combs[name])
     return lrs_wavecal.observe(expected, options.wavecal_exposure_s, rng), combs
+
+
+def _subset(flight, keep):
+    """The :class:`FlightPixels` where ``keep`` is true."""
+    return FlightPixels(*(getattr(flight, f.name)[keep] for f in fields(FlightPixels)))
+
+
+def raster_offsets(observation, perturbations, rng):
+    """Each band's measured ``(d_alpha, d_beta)``, arcsec (:mod:`simulator.mrs_spatialcal`).
+
+    Per band, the raster's point source rendered through the TRUE geometry
+    (:func:`render_source`) on the pixels measured (:func:`simulator.mrs_spatialcal.measured_pixels`), at each
+    commanded position plus its pointing error, observed (Poisson + read noise) and centroided
+    in the flight coordinates.
+    """
+    offsets = {}
+    for name in observation.bands:
+        flight = flight_pixels(name)
+        rows = _subset(flight, mrs_spatialcal.measured_pixels(flight.y, flight.slice, flight.wavelength))
+        pixels = TruePixels(rows, perturbations[name])
+        commanded = mrs_spatialcal.raster(name, float(np.median(rows.alpha_hi - rows.alpha_lo)))
+        pointed = commanded + mrs_spatialcal.POINTING_MAS * 1e-3 * rng.standard_normal(commanded.shape)
+        spectrum = mrs_spatialcal.source()
+        exposures = [lrs_wavecal.observe(render_source(pixels, spectrum, a, b), mrs_spatialcal.EXPOSURE_S, rng)
+                     for a, b in pointed]
+        offsets[name] = mrs_spatialcal.measured_offset(name, exposures, rows.alpha, rows.beta, commanded)[0]
+    return offsets
 
 
 def measured_velocities(observation, perturbations, options, rng):
@@ -614,9 +640,10 @@ def write_geometry(folder, observation, perturbations, options, rng):
         description = "MRS true geometry (perfect)"
         moves = {name: (p.velocity_model(), p.d_alpha, p.d_beta) for name, p in perturbations.items()}
     else:
-        description = "MRS geometry measured on a simulated line source (wavelengths; alpha/beta flight)"
-        moves = {name: (v, 0.0, 0.0) for name, v in measured_velocities(observation, perturbations, options,
-                                                                           rng).items()}
+        description = "MRS geometry measured on a simulated line source (wavelengths) and point-source raster"
+        velocities = measured_velocities(observation, perturbations, options, rng)
+        offsets = raster_offsets(observation, perturbations, rng)
+        moves = {name: (velocities[name], *offsets[name]) for name in observation.bands}
     pair, selection = _pair_and_selection(observation)
     paths = {}
     with mrs._opened(dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
@@ -656,8 +683,10 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     the same with the velocity ``v_m`` measured on a simulated line-source exposure of the
     detector (:func:`measured_velocities`, :mod:`simulator.mrs_wavecal`; its noise from a
     generator spawned from ``references_rng``, so the PHOTOM's draws come first as before) and
-    no spatial shift (alpha/beta as flight: no point-source raster yet); its error against the
-    truth is the measurement's (no inverse crime: ``v_m`` is piecewise linear, ``v`` a cubic).
+    the alpha/beta offsets measured on a simulated point-source raster (:func:`raster_offsets`,
+    :mod:`simulator.mrs_spatialcal`, the same generator after the wavelengths'); its error
+    against the truth is the measurement's (no inverse crime: ``v_m`` is piecewise linear, ``v``
+    a cubic; the offsets are centroids that know no PSF).
     """
     table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == observation.detector)
     perturbations = perturbations_from_table(table)
