@@ -1,13 +1,15 @@
-"""The MRS in the scenario suite: scenarios of mode 'mrs'; the line scorer's pulls (the scorers on a
-simulated exposure: tests/test_mrs_calibration.py, on its run)."""
+"""The MRS in the scenario suite: scenarios of mode 'mrs', the built-in mrs suite; the line scorer's pulls and the
+extracted spectrum's pulls (the scorers on a simulated exposure: tests/test_mrs_calibration.py, on its run)."""
 import tomllib
 
 import numpy as np
 import pytest
 
+from miri_testbed.instrument import mrs
+from miri_testbed.instrument.optics import T0_MJD
 from miri_testbed.simulator import MrsEffects, MrsObservation, Scene, SpectralSource
 from miri_testbed.validation import lrs_score, mrs_score
-from miri_testbed.validation.scenarios import ScenarioError, parse_scenario, scenario_toml
+from miri_testbed.validation.scenarios import ScenarioError, load_suite, parse_scenario, scenario_toml
 from miri_testbed.validation.targets import scenario_facts
 
 SPECTRUM = ('{ continuum = { kind = "flat", flux_mjy = 20.0 }, '
@@ -36,6 +38,7 @@ def test_mrs_scenarios_build_mrs_observations_spectral_sources_and_effects():
     ('mode = "mrs"\nfilter = "F770W"', "", "",
      "scenario 's'.observation: unknown key(s) filter; known: band, detector, dither_channel"),
     ('mode = "mrs"\nband = "D"', "", "", "scenario 's'.observation: MRS band (grating setting) must be one of"),
+    ('mode = "mrs"\nepoch = 60816.0', "", "", "scenario 's'.observation: unknown key(s) epoch; known: band"),
     ('mode = "mrs"\ndetector = "MIRIMAGE"', "", "", "MRS detector must be MIRIFUSHORT or MIRIFULONG"),
     ('mode = "mrs"', "sources = [{ ra_deg = 80.0, dec_deg = -69.5, flux_mjy = 1.0 }]", "",
      "scenario 's'.scene: unknown key(s) sources; known for mode 'mrs': background_mjy_sr, spectral_sources"),
@@ -77,3 +80,61 @@ def test_a_line_anywhere_in_a_band_is_found_within_its_error():
         assert fit is not None and mrs_score.MIN_EXPECTED_SNR < snr < 400
         pulls.append((wavelength - centre) / wavelength_error)
     assert abs(np.mean(pulls)) < 0.2 and 0.85 < np.std(pulls) < 1.15
+
+
+def test_the_mrs_suite_covers_all_12_bands_at_two_epochs_years_apart_with_lines_in_every_band():
+    suite = load_suite("mrs")
+    bands, epochs = {}, {}
+    for s in suite.scenarios:
+        o = s.observation
+        for band in (f"{c}{mrs.SETTINGS[o.band]}" for c, d in mrs.DETECTOR_OF_CHANNEL.items() if d == o.detector):
+            epochs.setdefault(band, set()).add(o.epoch_mjd)
+            lo, hi = mrs.wavelength_ranges()[band]
+            lines = [ln["centre_um"] for ln in s.spectral_sources[0].spectrum["lines"] if lo < ln["centre_um"] < hi]
+            bands.setdefault(band, []).append(len(lines))
+    assert sorted(bands) == sorted(mrs.wavelength_ranges())
+    assert all(min(n) >= 3 for n in bands.values())
+    assert all(len(e) >= 2 and min(e) > T0_MJD and (max(e) - T0_MJD) / 365.25 > 2.99 for e in epochs.values())
+
+
+def _band(rng, n=900, snr=40.0, smooth=(1.003, 0.003)):
+    """A band's line-free planes: true continuum 20 mJy, FLUX = truth x a grey and cubic error + noise of FLUX_ERROR."""
+    lam = np.linspace(4.9, 5.7, n)
+    x = np.linspace(-1, 1, n)
+    truth = np.full(n, 20.0)
+    error = 1e-3 * truth / snr
+    flux = 1e-3 * truth * smooth[0] * (1 + smooth[1] * (x**3 - 0.5 * x)) + rng.normal(0.0, error)
+    spectrum = lrs_score.Spectrum(0, lam, flux, error, np.ones(n, bool), "Jy")
+    return spectrum, np.ones(n, bool), truth
+
+
+def _pulls(spectrum, scored, truth):
+    return {r["metric"]: r["value"] for r in mrs_score.pull_rows("1A", spectrum, scored, truth)}
+
+
+def test_extracted_spectrum_pulls_have_unit_width_whatever_the_smooth_reference_error_and_count_an_outlier():
+    """MRS-PULL-1's metric on synthetic spectra with known errors: width 1 at low and at high S/N per plane (where
+    the grey + cubic 0.3 % errors are 30 sigma and only the smooth fit keeps them out), an injected 10-sigma plane
+    counted as the one outlier without moving the width, neighbouring planes' correlation measured, no noise: 0."""
+    rng = np.random.default_rng(16)
+    widths = []
+    for snr in (20.0, 40.0, 1e4):
+        for _ in range(8):
+            spectrum, scored, truth = _band(rng, snr=snr)
+            p = _pulls(spectrum, scored, truth)
+            assert p["mrs_flux_pull_outlier_fraction"] == 0 and p["mrs_flux_pull_n"] == 900
+            widths.append(p["mrs_flux_pull_std"])
+    assert abs(np.mean(widths) - 1) < 0.03 and max(abs(np.array(widths) - 1)) < 0.15
+    spectrum, scored, truth = _band(rng)
+    clean = _pulls(spectrum, scored, truth)
+    spectrum.flux[450] += 10 * spectrum.error[450]
+    hit = _pulls(spectrum, scored, truth)
+    assert hit["mrs_flux_pull_outlier_fraction"] == 1 / 900
+    assert abs(hit["mrs_flux_pull_std"] - clean["mrs_flux_pull_std"]) < 0.01
+    spectrum, scored, truth = _band(rng, smooth=(1.0, 0.0))
+    noise = rng.normal(0.0, spectrum.error[0], 901)
+    spectrum.flux[:] = 1e-3 * truth + (noise[:-1] + noise[1:]) / 2  # each plane shares its noise with the next
+    assert abs(_pulls(spectrum, scored, truth)["mrs_flux_pull_lag1"] - 0.5) < 0.1
+    spectrum.flux[:] = 1e-3 * truth * 1.01
+    assert _pulls(spectrum, scored, truth)["mrs_flux_pull_std"] < 1e-9
+    assert not _pulls(spectrum, np.arange(900) < 8, truth[:8])  # too few planes for the fit

@@ -19,14 +19,15 @@ IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "flux_ratio_saturated"
          "pull_mean": 0.0, "pull_std": 1.0, "pull_rms": 1.0,
          "rate_bias_sigma": 0.0, "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0,
          "cr_pull_std": 1.0, "lrs_wavelength_error": 0.0, "lrs_wavelength_error_calibration": 0.0,
-         "lrs_flux_ratio": 1.0, "lrs_flux_ratio_median": 1.0, "lrs_tso_depth_pull": 0.0, "mrs_flux_ratio": 1.0}
+         "lrs_flux_ratio": 1.0, "lrs_flux_ratio_median": 1.0, "lrs_tso_depth_pull": 0.0, "mrs_flux_ratio": 1.0,
+         "mrs_flux_pull_std": 1.0}
 LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", "false_detections",
          "false_flag_rate", "clean_scatter_over_crb",
          "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction",
          "emi_residual_over_floor", "pull_outlier_fraction", "lrs_lines_lost", "lrs_dropouts",
          "lrs_tso_scatter_over_limit", "lrs_tso_white_scatter_ppm",
          "mrs_wavelength_error", "mrs_wavelength_error_band", "mrs_lines_lost", "mrs_centroid_error",
-         "mrs_band_offset"}
+         "mrs_band_offset", "mrs_flux_pull_outlier_fraction"}
 HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
@@ -40,7 +41,8 @@ NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "mrs_lines_expected", "mrs_line_snr",  # how much the spectrum holds
               "mrs_wavelength_offset", "mrs_wavelength_pull",  # mrs_wavelength_error (judged) signed, rescaled
               "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset",  # mrs_centroid_error's components
-              "mrs_wavelength_perturbation"}  # the flight geometry's own error there: set by the truth
+              "mrs_wavelength_perturbation",  # the flight geometry's own error there: set by the truth
+              "mrs_flux_pull_n", "mrs_flux_pull_lag1"}  # how many planes; their correlation, set by the drizzle
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.
 EVENT_VALUED_BIN = {"shower_flagged_fraction"}

@@ -64,10 +64,30 @@ per band, ``mrs_flux_ratio``, the median over usable planes outside every line's
 of FLUX over the source's true continuum F_nu at the plane's wavelength (its lines left
 out; a plane is about half a resolution element, so a smooth continuum's mean over it is
 its value at the centre to << 0.1 %).
+
+**Pulls** (x1d, any unit; per band, the same planes as the flux): whether FLUX_ERROR (the
+extraction's, the spaxels' covariance within a plane included) is the spectrum's noise.
+With ``r_i`` = FLUX / true continuum and ``e_i`` = FLUX_ERROR / true continuum in plane
+``i``, a Legendre series ``s`` of degree :data:`PULL_DEGREE` in wavelength over the band is
+fitted to ``r`` (weights ``1 / e^2``; refitted once without the planes of ``|pull| >``
+:data:`score.OUTLIER_PULL`), and
+
+    pull_i = (r_i - s(lambda_i)) / e_i.
+
+Dividing out ``s`` takes away what is not noise: the absolute level (the PHOTOM's and
+APCORR's grey errors, 0.3 % each, and the unit's conversion) and their smooth errors over
+the band (cubics of 0.3 % each, docs/mrs.md), which at high S/N per plane would otherwise
+count as pulls.  Rows: ``mrs_flux_pull_std`` (robust width ``1.4826 MAD``; the fit takes
+``PULL_DEGREE + 1`` of the band's ~900 planes' freedom, a 0.2 % narrowing, not corrected),
+``mrs_flux_pull_outlier_fraction`` (``|pull| > 5``: the catastrophes a robust width hides;
+a Gaussian gives 5.7e-7), ``mrs_flux_pull_n`` (planes) and ``mrs_flux_pull_lag1`` (the
+correlation of the pulls of adjacent planes: a detector pixel spans about one plane, so the
+drizzle shares it between two, and the planes' mutual covariance is in no error column).
 """
 import math
 
 import numpy as np
+from numpy.polynomial import legendre
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import cube_build, mrs_extract
@@ -76,12 +96,13 @@ from miri_testbed.simulator import mrs as mrs_sim
 
 from . import lrs_score as lrs
 from .lrs_flux import is_jy
-from .score import ScoreInputError, as_truth, open_product
+from .score import OUTLIER_PULL, ScoreInputError, as_truth, open_product
 
 X1D_TRUTH = ("LINES", "PERTURBATION")
 CUBE_TRUTH = ("SOURCES",)
 X1D_METRICS = ("mrs_wavelength_error", "mrs_wavelength_offset", "mrs_wavelength_pull", "mrs_wavelength_perturbation",
-               "mrs_line_snr", "mrs_wavelength_error_band", "mrs_lines_expected", "mrs_lines_lost", "mrs_flux_ratio")
+               "mrs_line_snr", "mrs_wavelength_error_band", "mrs_lines_expected", "mrs_lines_lost", "mrs_flux_ratio",
+               "mrs_flux_pull_std", "mrs_flux_pull_outlier_fraction", "mrs_flux_pull_n", "mrs_flux_pull_lag1")
 CUBE_METRICS = ("mrs_centroid_error", "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset", "mrs_band_offset")
 #: A line is scored (and lost if its fit fails) from this expected S/N (lrs_score's reason).
 MIN_EXPECTED_SNR = 10.0
@@ -91,6 +112,9 @@ TARGET_SNR = 50.0
 BOX_VARIANCE = 2.0 / 12.0
 #: The centroid's window radius, lambda / D at the band's middle (module docstring, position).
 CENTROID_LD = 4.0
+#: Degree of the smooth function divided out of FLUX / truth before the pulls (module docstring, pulls):
+#: a cubic, the form of the measured PHOTOM's and APCORR's smooth errors over a band.
+PULL_DEGREE = 3
 
 
 def band_bin(name):
@@ -208,26 +232,70 @@ def line_rows(band, spectrum, lines, perturbation):
                    dict(metric="mrs_lines_lost", value=float(lost), unit="line", **context)]
 
 
-def flux_rows(truth, band, spectrum, lines, x1d_path):
-    """``mrs_flux_ratio`` of one band's spectrum in Jy; none for another unit (module docstring)."""
-    if not is_jy(spectrum):
-        return []
+def continuum_planes(spectrum, lines):
+    """The usable planes outside every line's window (module docstring, flux)."""
     scored = spectrum.usable.copy()
     mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
     u = np.arange(spectrum.wavelength.size)
     for line in mine:
         u_true, _, half, _ = _window(spectrum, float(line["centre_um"]), float(line["fwhm_um"]))
         scored &= np.abs(u - u_true) > half
-    if not scored.any():
+    return scored
+
+
+def flux_rows(band, spectrum, scored, true_continuum):
+    """``mrs_flux_ratio`` of one band's spectrum in Jy; none for another unit (module docstring).
+
+    ``scored``: :func:`continuum_planes`; ``true_continuum``: the source's true F_nu (mJy) at their wavelengths.
+    """
+    if not is_jy(spectrum) or not scored.any():
         return []
-    true_jy = 1e-3 * lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
-    ratio = float(np.median(spectrum.flux[scored] / true_jy))
+    ratio = float(np.median(spectrum.flux[scored] / (1e-3 * true_continuum)))
     return [dict(metric="mrs_flux_ratio", value=ratio, unit="ratio", source_id=spectrum.source_id,
                  bin=band_bin(band))]
 
 
+def flux_pulls(wavelength, ratio, error):
+    """``pull_i = (r_i - s(lambda_i)) / e_i`` of FLUX / truth about a smooth fit (module docstring, pulls).
+
+    Parameters
+    ----------
+    wavelength, ratio, error : (n,) float
+        The planes' wavelengths, FLUX / truth and FLUX_ERROR / truth; ``n > PULL_DEGREE + 1``.
+
+    Returns
+    -------
+    (n,) float
+    """
+    x = 2 * (wavelength - wavelength[0]) / (wavelength[-1] - wavelength[0]) - 1
+    keep = np.ones(x.size, bool)
+    for _ in range(2):  # the second fit without the first one's outliers, which would bend it
+        pull = (ratio - legendre.legval(x, legendre.legfit(x[keep], ratio[keep], PULL_DEGREE, w=1 / error[keep])))
+        pull /= error
+        keep = np.abs(pull) <= OUTLIER_PULL
+    return pull
+
+
+def pull_rows(band, spectrum, scored, true_continuum):
+    """One band's ``mrs_flux_pull_*`` rows (module docstring, pulls); none with too few planes or no continuum."""
+    planes = np.flatnonzero(scored)
+    if planes.size <= 2 * (PULL_DEGREE + 1) or not np.all(true_continuum > 0):
+        return []
+    pull = flux_pulls(spectrum.wavelength[planes], spectrum.flux[planes] / true_continuum,
+                      spectrum.error[planes] / true_continuum)
+    adjacent = np.flatnonzero(np.diff(planes) == 1)
+    lag1 = float(np.corrcoef(pull[adjacent], pull[adjacent + 1])[0, 1]) if adjacent.size > 2 else math.nan
+    context = dict(source_id=spectrum.source_id, bin=band_bin(band))
+    return [dict(metric="mrs_flux_pull_std", value=float(1.4826 * np.median(np.abs(pull - np.median(pull)))),
+                 unit="", **context),
+            dict(metric="mrs_flux_pull_outlier_fraction", value=float(np.mean(np.abs(pull) > OUTLIER_PULL)),
+                 unit="", **context),
+            dict(metric="mrs_flux_pull_n", value=float(planes.size), unit="plane", **context),
+            dict(metric="mrs_flux_pull_lag1", value=lag1, unit="", **context)]
+
+
 def score_x1d(truth, x1d_path):
-    """The MRS x1d's rows: line centres per true line and band, flux per band in Jy (module docstring).
+    """The MRS x1d's rows: line centres per true line and band, flux per band in Jy, pulls (module docstring).
 
     Parameters
     ----------
@@ -253,7 +321,9 @@ def score_x1d(truth, x1d_path):
             raise ScoreInputError(f"{x1d_path}: a spectrum of band {band}; the truth's exposure has "
                                   f"{', '.join(perturbations)}")
         rows += line_rows(band, spectrum, lines, perturbations[band])
-        rows += flux_rows(truth, band, spectrum, lines, x1d_path)
+        scored = continuum_planes(spectrum, lines)
+        true_continuum = lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
+        rows += flux_rows(band, spectrum, scored, true_continuum) + pull_rows(band, spectrum, scored, true_continuum)
     return rows
 
 
@@ -267,8 +337,7 @@ def read_cube(path):
         usable = (model.dq & dq.DO_NOT_USE) == 0
         data = np.where(usable, model.data, np.nan)
         band = f"{model.meta.instrument.channel}{mrs.SETTINGS[str(model.meta.instrument.band)]}"
-        cube = cube_build.Cube(cube_build.CubeGrid(*axes), data, None, np.asarray(model.weightmap, float), None, None,
-                               None)
+        cube = cube_build.Cube(cube_build.CubeGrid(*axes), data, None, np.asarray(model.weightmap, float), None)
     return band, cube
 
 

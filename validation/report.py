@@ -404,10 +404,11 @@ def plot_mrs_line_centres(metrics, path):
 
 
 def _mrs_band_table(metrics):
-    """Per scenario and band: lines, the band's median line error, the centroid's error, the flux ratio."""
+    """Per scenario and band: lines, the band's median line error, the centroid's error, the flux ratio, the pulls."""
     columns = {"mrs_lines_expected": "lines expected", "mrs_lines_lost": "lines lost",
                "mrs_wavelength_error_band": "median |line error| S/N>50 (km/s)",
-               "mrs_centroid_error": "centroid error (mas)", "mrs_flux_ratio": "flux ratio (Jy x1d only)"}
+               "mrs_centroid_error": "centroid error (mas)", "mrs_flux_ratio": "flux ratio (Jy x1d only)",
+               "mrs_flux_pull_std": "spectrum pull width", "mrs_flux_pull_outlier_fraction": "planes |pull| > 5"}
     rows = metrics[metrics["metric"].isin(columns)]
     if rows.empty:
         return pd.DataFrame()
@@ -432,7 +433,7 @@ def mrs_section(outdir, metrics, hist):
     return f"""<h2>MRS cubes and spectra (s3d, x1d)</h2>
 <p>Per band, medians over seeds (<code>validation/mrs_score.py</code>): line centres against the
 true ones, the cube's centroid against the true position, the flux ratio when the x1d is in Jy
-(absent: no MRS PHOTOM).</p>
+(absent: no MRS PHOTOM), the spectrum's pulls about a smooth fit to FLUX / truth (width, share beyond 5).</p>
 {_html_table(table)}
 <p>Band-to-band centroid offset (V2/V3): {'; '.join(parts) or 'none'}.</p>
 {plot}"""
