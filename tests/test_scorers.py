@@ -66,7 +66,7 @@ def test_the_mrs_section_tables_each_band_and_leaves_the_lrs_spectrum_section_ou
             ("mrs_wavelength_error_band", 0.4, "km/s", 1.1), ("mrs_lines_expected", 1.0, "line", 1.1),
             ("mrs_lines_lost", 0.0, "line", 1.1), ("mrs_centroid_error", 2.0, "mas", 1.1),
             ("mrs_centroid_error", 3.0, "mas", 2.1), ("mrs_band_offset", 4.0, "mas", np.nan),
-            ("mrs_flux_pull_std", 1.02, "", 1.1))
+            ("mrs_flux_pull_rms", 1.02, "", 1.1))
     rows = [dict(scenario="m", seed=1, algorithms="default", metric=m, value=v, unit=u, bin=b, source_id=0.0)
             for m, v, u, b in made]
     metrics = pd.DataFrame(rows).reindex(columns=COLUMNS)
@@ -74,7 +74,7 @@ def test_the_mrs_section_tables_each_band_and_leaves_the_lrs_spectrum_section_ou
     page = report.product_sections(tmp_path, metrics, hist)
     assert "MRS cubes and spectra" in page and "Extracted spectra (x1d)" not in page
     assert "<td>1A</td>" in page and "<td>2A</td>" in page and "median 4 mas" in page
-    assert "spectrum pull width" in page
+    assert "spectrum pull rms" in page
     assert (tmp_path / "mrs_line_centres.png").is_file()
     summary = report.summary_table(metrics)
     assert {"mrs_wavelength_error_band", "mrs_centroid_error", "mrs_band_offset"} <= set(summary["metric"])

@@ -408,7 +408,7 @@ def _mrs_band_table(metrics):
     columns = {"mrs_lines_expected": "lines expected", "mrs_lines_lost": "lines lost",
                "mrs_wavelength_error_band": "median |line error| S/N>50 (km/s)",
                "mrs_centroid_error": "centroid error (mas)", "mrs_flux_ratio": "flux ratio (Jy x1d only)",
-               "mrs_flux_pull_std": "spectrum pull width", "mrs_flux_pull_outlier_fraction": "planes |pull| > 5"}
+               "mrs_flux_pull_rms": "spectrum pull rms", "mrs_flux_pull_outlier_fraction": "planes |pull| > 5"}
     rows = metrics[metrics["metric"].isin(columns)]
     if rows.empty:
         return pd.DataFrame()
