@@ -108,8 +108,8 @@ def main():
             pixels = mrs_wcs.band_pixels(band, d1.rate.shape)
             wcs_s = time.perf_counter() - start
             start = time.perf_counter()
-            cube = cube_build.drizzle(pixels, d1.rate, var, mrs_wcs.usable(pixels, d1.rate, d1.dq),
-                                      cube_build.grid_for(pixels))
+            samples = cube_build.samples(pixels, d1.rate, var, mrs_wcs.usable(pixels, d1.rate, d1.dq))
+            cube = cube_build.drizzle(samples, cube_build.grid_for(samples))
             cube_s = time.perf_counter() - start
             start = time.perf_counter()
             extracted = mrs_extract.annulus(cube)

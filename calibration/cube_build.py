@@ -34,9 +34,17 @@ lambda (its dispersion per row, from the references' own models) from the shorte
 the longest wavelength its pixels see (WAVELENGTHRANGE is wider than the detector: 1A's
 4.68-5.97 um against 4.89-5.75 um on the pixels).  Each slice reaches a little further at one
 end than its neighbours: near the ends a plane is covered by some slices only.
-One exposure at a time: dithered exposures are not combined yet.
+
+**Several exposures** (a dither set, :mod:`calibration.mrs_spec3`): each exposure's pixels
+are :class:`Samples` whose boxes are moved into one frame by its pointing
+(:mod:`calibration.mrs_pointing`), and the same weighted mean runs over all of them at once
+(:func:`concatenate`): ``S_s = sum_k sum_p w_ps I_p / sum_k sum_p w_ps``.  Where ``N``
+exposures all cover a spaxel, ``W_s = N V_s`` and ``sum_s S_s V_s`` is the mean over the
+exposures of their rate sums; the exposures' pixels are independent, so the variance and
+:meth:`Cube.sum_variance` simply run over all of them.  The grid spans every exposure's
+boxes; one exposure is the case ``N = 1``, its cube the same as alone.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -104,12 +112,101 @@ def _spatial_axis(lo, hi, step):
     return Axis(float(first * step), step, int(last - first))
 
 
-def grid_for(pixels, spaxel_arcsec=None):
-    """The band's cube sampling (module docstring).
+@dataclass(frozen=True)
+class Samples:
+    """Detector pixels as the drizzle takes them, in the cube's frame (1-D arrays, one entry per pixel).
+
+    Parameters
+    ----------
+    band : str
+        "1A" ... "4C".
+    alpha_lo, alpha_hi, beta_lo, beta_hi, lam_lo, lam_hi : (n,) float
+        The box ``B_p`` (arcsec, arcsec, um).
+    intensity, intensity_var : (n,) float
+        ``I_p`` and ``var(I_p)``.
+    used : (n,) bool
+        The pixels that go in (good, with a finite intensity and a box of positive volume); the
+        others only bound the grid (:func:`grid_for`), as every lit pixel does.
+    """
+
+    band: str
+    alpha_lo: np.ndarray
+    alpha_hi: np.ndarray
+    beta_lo: np.ndarray
+    beta_hi: np.ndarray
+    lam_lo: np.ndarray
+    lam_hi: np.ndarray
+    intensity: np.ndarray
+    intensity_var: np.ndarray
+    used: np.ndarray
+
+    @property
+    def boxes(self):
+        """The used pixels' boxes: ``alpha_lo, alpha_hi, beta_lo, beta_hi, lam_lo, lam_hi``."""
+        return tuple(b[self.used] for b in (self.alpha_lo, self.alpha_hi, self.beta_lo, self.beta_hi, self.lam_lo,
+                                             self.lam_hi))
+
+
+def samples(pixels, values, var, good, surface_brightness=False, move=None):
+    """One exposure's band pixels as :class:`Samples` (module docstring).
 
     Parameters
     ----------
     pixels : calibration.mrs_wcs.MrsPixels
+    values, var : (ny, nx) float
+        The rate (DN/s) and its variance, or a surface brightness and its variance.
+    good : (n_pixels,) bool
+        Pixels to use (:func:`calibration.mrs_wcs.usable`).
+    surface_brightness : bool
+        ``values`` is already a surface brightness (MJy/sr after the MRS photom,
+        :mod:`calibration.mrs_photom`): ``I_p = values_p``, not ``r_p / V_p``; the cube is then
+        in its unit.
+    move : callable, optional
+        ``move(alpha, beta) -> (alpha, beta)``, the exposure's frame -> the cube's (a dithered
+        exposure, :func:`calibration.mrs_pointing.mover`), applied to the midpoints of the boxes'
+        sides; None: the exposure's frame is the cube's.
+
+    Returns
+    -------
+    Samples
+    """
+    p, half = pixels, pixels.band.beta_del / 2
+    a_lo, a_hi, b_lo, b_hi = p.alpha_lo, p.alpha_hi, p.beta - half, p.beta + half
+    if move is not None:
+        a_lo, a_hi = move(a_lo, p.beta)[0], move(a_hi, p.beta)[0]
+        b_lo, b_hi = move(p.alpha, b_lo)[1], move(p.alpha, b_hi)[1]
+    volume = (a_hi - a_lo) * (b_hi - b_lo) * (p.lam_hi - p.lam_lo)
+    per = 1.0 if surface_brightness else volume
+    with np.errstate(invalid="ignore", divide="ignore"):
+        intensity = values[p.y, p.x] / per
+        intensity_var = var[p.y, p.x] / per**2
+    used = good & (volume > 0) & np.isfinite(intensity)
+    return Samples(p.band.name, a_lo, a_hi, b_lo, b_hi, p.lam_lo, p.lam_hi, intensity, intensity_var, used)
+
+
+def concatenate(parts):
+    """Several exposures' :class:`Samples` of one band as one (the drizzle then runs over all at once).
+
+    Raises
+    ------
+    ValueError
+        When the parts are of different bands.
+    """
+    bands = sorted({p.band for p in parts})
+    if len(bands) != 1:
+        raise ValueError(f"one cube is of one band; the exposures' pixels are of {', '.join(bands) or 'none'}")
+    if len(parts) == 1:
+        return parts[0]
+    return Samples(bands[0], *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Samples)[1:]))
+
+
+def grid_for(samples, spaxel_arcsec=None):
+    """The band's cube sampling (module docstring), over every pixel's box.
+
+    Parameters
+    ----------
+    samples : Samples
+        One exposure's, or several's (:func:`concatenate`): the grid then spans all their boxes.
     spaxel_arcsec : float, optional
         Default: :data:`SPAXEL_ARCSEC` of the band's channel.
 
@@ -117,13 +214,11 @@ def grid_for(pixels, spaxel_arcsec=None):
     -------
     CubeGrid
     """
-    band = pixels.band
-    step = spaxel_arcsec or SPAXEL_ARCSEC[int(band.name[0])]
-    half = band.beta_del / 2
-    lo, hi = float(np.min(pixels.lam_lo)), float(np.max(pixels.lam_hi))
-    dlam = float(np.median(pixels.lam_hi - pixels.lam_lo))
-    return CubeGrid(_spatial_axis(np.min(pixels.alpha_lo), np.max(pixels.alpha_hi), step),
-                    _spatial_axis(np.min(band.beta) - half, np.max(band.beta) + half, step),
+    step = spaxel_arcsec or SPAXEL_ARCSEC[int(samples.band[0])]
+    lo, hi = float(np.min(samples.lam_lo)), float(np.max(samples.lam_hi))
+    dlam = float(np.median(samples.lam_hi - samples.lam_lo))
+    return CubeGrid(_spatial_axis(np.min(samples.alpha_lo), np.max(samples.alpha_hi), step),
+                    _spatial_axis(np.min(samples.beta_lo), np.max(samples.beta_hi), step),
                     Axis(lo, dlam, int(np.ceil((hi - lo) / dlam))))
 
 
@@ -139,25 +234,19 @@ class Cube:
         variance; NaN where nothing covers.
     coverage : (n_lambda, n_beta, n_alpha) float
         ``W_s / V_s``.
-    pixels : calibration.mrs_wcs.MrsPixels
-        The band's pixels.
-    used : (n_pixels,) bool
-        Those that went in.
-    intensity_var : (n_used,) float
-        ``var(I_p)`` of the pixels that went in.
+    samples : Samples
+        The pixels that went in (only the used ones).
     """
 
     grid: CubeGrid
     data: np.ndarray
     var: np.ndarray
     coverage: np.ndarray
-    pixels: object
-    used: np.ndarray
-    intensity_var: np.ndarray
+    samples: Samples
 
     def blocks(self):
         """The drizzle's weights of the used pixels (:func:`_blocks`)."""
-        return _blocks(_boxes(self.pixels, self.used), self.grid)
+        return _blocks(self.samples.boxes, self.grid)
 
     def sum_variance(self, coefficients):
         """Exact variance of ``sum_s c_s S_s`` for each plane, from the pixels (the spaxels' covariance included).
@@ -182,16 +271,9 @@ class Cube:
         for index, flat, w in self.blocks():
             share = np.sum(per_weight[flat] * w, axis=(1, 2))  # (n, Kl): per plane the pixel touches
             plane = flat[:, 0, 0, :] // n_alpha_beta
-            out += np.bincount(plane.ravel(), (share**2 * self.intensity_var[index, None]).ravel(),
+            out += np.bincount(plane.ravel(), (share**2 * self.samples.intensity_var[index, None]).ravel(),
                                minlength=len(out))
         return out
-
-
-def _boxes(pixels, used):
-    """The footprints of the used pixels: ``alpha_lo, alpha_hi, beta_lo, beta_hi, lam_lo, lam_hi``."""
-    p, half = pixels, pixels.band.beta_del / 2
-    return (p.alpha_lo[used], p.alpha_hi[used], p.beta[used] - half, p.beta[used] + half, p.lam_lo[used],
-            p.lam_hi[used])
 
 
 def _blocks(boxes, grid):
@@ -211,40 +293,30 @@ def _blocks(boxes, grid):
         yield np.arange(start, start + len(ia)), flat, w
 
 
-def drizzle(pixels, rate, var, good, grid, surface_brightness=False):
+def drizzle(samples, grid):
     """Variant ``drizzle`` of step ``cube_build`` (module docstring).
 
     Parameters
     ----------
-    pixels : calibration.mrs_wcs.MrsPixels
-    rate, var : (ny, nx) float
-        The rate (DN/s) and its variance.
-    good : (n_pixels,) bool
-        Pixels to use (:func:`calibration.mrs_wcs.usable`).
+    samples : Samples
+        One exposure's pixels, or a dither set's (:func:`concatenate`): one weighted mean over all.
     grid : CubeGrid
-    surface_brightness : bool
-        ``rate`` is already a surface brightness (MJy/sr after the MRS photom,
-        :mod:`calibration.mrs_photom`): ``I_p = rate_p``, not ``r_p / V_p``; the cube is then in
-        its unit.
 
     Returns
     -------
     Cube
     """
-    volume = (pixels.alpha_hi - pixels.alpha_lo) * pixels.band.beta_del * (pixels.lam_hi - pixels.lam_lo)
-    used = good & (volume > 0)
-    y, x = pixels.y[used], pixels.x[used]
-    per = 1.0 if surface_brightness else volume[used]
-    intensity = rate[y, x] / per
-    intensity_var = var[y, x] / per**2
+    used = samples.used
+    kept = Samples(samples.band, *samples.boxes, samples.intensity[used], samples.intensity_var[used],
+                   np.ones(int(used.sum()), bool))
     size = int(np.prod(grid.shape))
     weight, total, total_var = np.zeros(size), np.zeros(size), np.zeros(size)
-    for index, flat, w in _blocks(_boxes(pixels, used), grid):
+    for index, flat, w in _blocks(kept.boxes, grid):
         flat, w = flat.ravel(), w.reshape(len(index), -1)
         weight += np.bincount(flat, w.ravel(), minlength=size)
-        total += np.bincount(flat, (w * intensity[index, None]).ravel(), minlength=size)
-        total_var += np.bincount(flat, (w**2 * intensity_var[index, None]).ravel(), minlength=size)
+        total += np.bincount(flat, (w * kept.intensity[index, None]).ravel(), minlength=size)
+        total_var += np.bincount(flat, (w**2 * kept.intensity_var[index, None]).ravel(), minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         data = np.where(weight > 0, total / weight, np.nan).reshape(grid.shape)
         variance = np.where(weight > 0, total_var / weight**2, np.nan).reshape(grid.shape)
-    return Cube(grid, data, variance, (weight / grid.volume).reshape(grid.shape), pixels, used, intensity_var)
+    return Cube(grid, data, variance, (weight / grid.volume).reshape(grid.shape), kept)

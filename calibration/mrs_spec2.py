@@ -114,40 +114,87 @@ def _correction_source(apcorr, variant, folder):
 def run(log, exposure, d1, folder, choice, background_paths=()):
     """spec2 of one MRS exposure: ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}`` (module docstring).
 
+    The one-exposure case of :func:`build`: the cube in the exposure's own frame.
+
     Raises
     ------
     CalibrationInputError
         For an exposure that is not an MRS one or a missing geometry reference
         (:func:`calibration.mrs_wcs.read_references`).
     """
-    references = mrs_wcs.read_references(folder, exposure)
-    pixels = mrs_wcs.assign(log, choice, references, d1.rate.shape)
-    photom = mrs_photom.read_photom(folder, exposure)
-    apcorr = mrs_extract.read_apcorr(folder, exposure)
+    return build(log, [(exposure, d1, None)], folder, choice)
+
+
+def build(log, members, folder, choice):
+    """The cubes and spectra of one or more exposures of one detector and setting (their pixels drizzled together).
+
+    Each member's pixels get ``mrs_wcs`` (once: the same references) and its own ``mrs_photom``
+    (at its own mid-time), are moved into the cube's frame, and ``cube_build`` runs over all
+    members' pixels at once, then ``mrs_extract`` on each band's cube.
+
+    Parameters
+    ----------
+    log : calibration.steps.StepLog
+    members : list of (exposure, Detector1, mover)
+        ``mover(band) -> move or None`` gives what moves a band's pixels into the cube's frame
+        (:func:`calibration.mrs_pointing.mover`); None: the member's frame is the cube's.
+        The first member's rate model gives the products' metadata.
+    folder : path
+    choice : dict
+
+    Returns
+    -------
+    dict
+        ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}``.
+    """
+    first, d1_first = members[0][0], members[0][1]
+    references = mrs_wcs.read_references(folder, first)
+    pixels = mrs_wcs.assign(log, choice, references, d1_first.rate.shape)
+    photom = mrs_photom.read_photom(folder, first)
+    apcorr = mrs_extract.read_apcorr(folder, first)
     filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))
     correction = _correction_source(apcorr, choice["mrs_extract"], folder)
-    var = d1.var_poisson + d1.var_rnoise
-    cubes, x1d = [], derived(dm.MultiSpecModel, d1.rate_model)
+    cubes, x1d = [], derived(dm.MultiSpecModel, d1_first.rate_model)
     for band, band_pixels in pixels.items():
-        good = mrs_wcs.usable(band_pixels, d1.rate, d1.dq)
-        y, x = band_pixels.y, band_pixels.x
-        values, variance = log.run("mrs_photom", choice["mrs_photom"], d1.rate[y, x], var[y, x], band_pixels.wavelength,
-                                   resolve=partial(mrs_photom.resolve, log, photom, exposure, band_pixels,
-                                                   int(band[0])))
-        calibrated = log.records[-1].status == COMPLETE
-        data, data_var = np.full(d1.rate.shape, np.nan), np.full(d1.rate.shape, np.nan)
-        data[y, x], data_var[y, x] = values, variance
-        good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI
-        cube = log.run("cube_build", choice["cube_build"], band_pixels, data, data_var, good,
-                       cube_build.grid_for(band_pixels), surface_brightness=calibrated)
+        parts, units = [], set()
+        for exposure, d1, mover in members:
+            part, calibrated = _samples(log, choice, photom, exposure, d1, band, band_pixels,
+                                        None if mover is None else mover(band_pixels.band))
+            parts.append(part)
+            units.add(calibrated)
+        if len(units) > 1:
+            raise CalibrationInputError(f"band {band}: mrs_photom calibrated some exposures of the set and not "
+                                        "others; one cube cannot mix MJy/sr and DN/s")
+        calibrated = units.pop()
+        samples = cube_build.concatenate(parts)
+        cube = log.run("cube_build", choice["cube_build"], samples, cube_build.grid_for(samples))
+        if len(members) > 1:
+            log.note("cube_build", f"cube_build {band}: {len(members)} exposures drizzled together")
         spectrum = log.run("mrs_extract", choice["mrs_extract"], cube, resolve=lambda: (apcorr,))
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
                                 f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
-        cubes.append(cube_product(d1.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
+        cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
     for product in (*cubes, x1d):
         for kind, name in filenames.items():
             getattr(product.meta.ref_file, kind).name = name
         log.stamp(product)
     return {"s3d": tuple(cubes), "x1d": x1d}
+
+
+def _samples(log, choice, photom, exposure, d1, band, pixels, move):
+    """One exposure's pixels of ``band`` through ``mrs_photom``, as :class:`calibration.cube_build.Samples`.
+
+    Returns ``(samples, calibrated)``: whether ``mrs_photom`` ran (MJy/sr) or was skipped (DN/s).
+    """
+    var = d1.var_poisson + d1.var_rnoise
+    good = mrs_wcs.usable(pixels, d1.rate, d1.dq)
+    y, x = pixels.y, pixels.x
+    values, variance = log.run("mrs_photom", choice["mrs_photom"], d1.rate[y, x], var[y, x], pixels.wavelength,
+                               resolve=partial(mrs_photom.resolve, log, photom, exposure, pixels, int(band[0])))
+    calibrated = log.records[-1].status == COMPLETE
+    data, data_var = np.full(d1.rate.shape, np.nan), np.full(d1.rate.shape, np.nan)
+    data[y, x], data_var[y, x] = values, variance
+    good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI
+    return cube_build.samples(pixels, data, data_var, good, surface_brightness=calibrated, move=move), calibrated

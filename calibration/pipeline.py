@@ -12,13 +12,15 @@ MIR_IMAGE              yes    image2, tso3         not yet
 MIR_LRS-FIXEDSLIT      no     spec2, spec3         spec2: x1d (spec3 not yet)
 MIR_LRS-SLITLESS       no     spec2, spec3         spec2: x1d (spec3 not yet)
 MIR_LRS-SLITLESS       yes    spec2, tso3          yes: x1dints, whtlt, transit
-MIR_MRS                no     spec2, spec3         spec2: s3d, x1d (spec3 not yet)
+MIR_MRS                no     spec2, spec3         yes: s3d, x1d; spec3 a dither set
 =====================  =====  ===================  ==========================
 
 A mode plugs its pipeline in by giving its row a ``run`` function, and a ``backgrounds``
 function that finds the background exposures its background step subtracts (the
 imager's dedicated backgrounds, the LRS's other nod); an exposure type whose pipeline is
-not built is refused before any work, naming it.  Every product is
+not built is refused before any work, naming it.  An MRS dither set is calibrated together
+(:func:`calibrate_set`): detector1 per exposure, then spec2's pixels and one cube per band
+for the set (:mod:`calibration.mrs_spec3`).  Every product is
 computed in memory first and written atomically at the end, so a failure at any point
 leaves no partial output.
 """
@@ -29,7 +31,7 @@ from astropy.table import Table
 
 from miri_testbed.instrument.files import atomic_path, product_stem, save_model
 
-from . import CalibrationInputError, background, detector1, image2, image3, mrs_spec2, registry, spec2, tso3
+from . import CalibrationInputError, background, detector1, image2, image3, mrs_spec2, mrs_spec3, registry, spec2, tso3
 from .inputs import open_uncal
 from .nominal import nominal_folder
 from .steps import StepLog
@@ -233,3 +235,72 @@ def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=F
     """
     products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris)
     return write_products(products, outdir, product_stem(uncal_path))
+
+
+def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
+    """Calibrate the exposures of an MRS dither set together (spec3) without writing anything.
+
+    Parameters
+    ----------
+    uncal_paths : list of path
+        The exposures' ``*_uncal.fits`` (one detector and grating setting); the first one's
+        frame is the cubes' (:mod:`calibration.mrs_spec3`).
+    refs_folder, algorithms
+        As :func:`calibrate_exposure`.
+
+    Returns
+    -------
+    dict
+        ``{"rate": (ImageModel, ...), "rateints": (CubeModel, ...), "s3d": (IFUCubeModel, ...),
+        "x1d": MultiSpecModel}``: each exposure's rate and rateints, in order, and the set's
+        cubes (one per band) and spectrum.
+
+    Raises
+    ------
+    CalibrationInputError
+        For an input that cannot be calibrated, an exposure that is not an MRS one, or a set
+        that is not one (:func:`calibration.mrs_spec3.check`); before any work.
+    """
+    if not uncal_paths:
+        raise CalibrationInputError("no exposures given to combine")
+    choice = registry.resolve(algorithms)
+    exposures = [open_uncal(path) for path in uncal_paths]
+    for exposure, path in zip(exposures, uncal_paths, strict=True):
+        if pipeline_for(exposure, path).run is not mrs_spec2.run:
+            raise CalibrationInputError(f"{path}: EXP_TYPE {exposure.meta.exposure.type}: only MRS (MIR_MRS) "
+                                        "exposures of a dither set are combined")
+    pointings = mrs_spec3.check(exposures, [Path(p).name for p in uncal_paths])
+    meta = exposures[0].meta
+    folder = Path(refs_folder) if refs_folder else nominal_folder(
+        meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
+    )
+    logs = [StepLog() for _ in exposures]
+    d1s = [detector1.run(log, exposure, folder, choice) for log, exposure in zip(logs, exposures, strict=True)]
+    products = mrs_spec3.run(logs[0], list(zip(exposures, d1s, strict=True)), folder, choice, pointings)
+    return {"rate": tuple(d1.rate_model for d1 in d1s), "rateints": tuple(d1.rateints for d1 in d1s), **products}
+
+
+def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
+    """Calibrate an MRS dither set together and write its products (:func:`calibrate_set_exposures`).
+
+    Parameters
+    ----------
+    uncal_paths, refs_folder, algorithms
+        As :func:`calibrate_set_exposures`.
+    outdir : path
+    name : str
+        The set's product name, as an association's: ``<name>_ch<c>-<setting>_s3d.fits`` per band
+        and ``<name>_x1d.fits``; each exposure's ``<stem>_rate.fits`` and ``_rateints.fits``.
+
+    Returns
+    -------
+    dict
+        ``{suffix: path}``: ``rate`` and ``rateints`` a tuple of paths (one per exposure),
+        ``s3d`` one per band, ``x1d``.
+    """
+    products = calibrate_set_exposures(uncal_paths, refs_folder, algorithms)
+    per_exposure = [write_products({"rate": rate, "rateints": rateints}, outdir, product_stem(path))
+                    for path, rate, rateints in zip(uncal_paths, products["rate"], products["rateints"], strict=True)]
+    paths = {suffix: tuple(p[suffix] for p in per_exposure) for suffix in ("rate", "rateints")}
+    paths.update(write_products({"s3d": products["s3d"], "x1d": products["x1d"]}, outdir, name))
+    return paths

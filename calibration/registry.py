@@ -41,8 +41,8 @@ spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)             
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
 mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or     (sci, var)
                  None, mid-time
-cube_build       pixels (MrsPixels), rate, var, good; grid (CubeGrid)            Cube
-                 (keyword ``surface_brightness``: the input is MJy/sr)
+cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
+                 grid (CubeGrid)
 mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                         MrsSpectrum
 ===============  ==============================================================  ====================
 

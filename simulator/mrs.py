@@ -16,10 +16,12 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   9-27 km/s and 8-23 mas, params 5).  The slice map itself is the flight one (the
   perturbation moves slice edges by < 0.05 px).
 * **Sources.**  A :class:`simulator.config.SpectralSource`'s offsets are ``(alpha, beta)``
-  from the target in band ``<c>A``'s frame (``c`` the observation's ``dither_channel``);
-  the target sits at :func:`instrument.mrs_dither.target_v2v3` (the channel's reference
-  point, dithered); the source's V2/V3 goes to each observed band's ``(alpha, beta)`` by
-  the band's flight transform.
+  from the undithered target in band ``<c>A``'s frame (``c`` the observation's
+  ``dither_channel``), the target on the channel's reference point
+  (:func:`instrument.mrs_dither.target_v2v3`); that fixes the source on the sky, and a dither
+  moves the sky rigidly in V2/V3 by the target's move (the same roll), so every exposure of a
+  dither set sees the same sky; the source's V2/V3 goes to each observed band's
+  ``(alpha, beta)`` by the band's flight transform.
 * **PSF** (:func:`psf_image`).  The diffraction pattern of the imager's pupil model
   (:func:`simulator.psf.diffraction`, turned so V3 lies along the channel's beta axis;
   parity ignored) on square samples of ``beta_del / PSF_SAMPLES_PER_SLICE`` over
@@ -421,8 +423,14 @@ def source_positions(scene, observation):
         pattern = mrs_dither.dither_pattern(observation.dither_points, "point", observation.dither_channel,
                                             observation.dither_orientation)
         position = pattern[observation.dither_position - 1]
-    target = frame.from_v2v3(*mrs_dither.target_v2v3(observation.dither_channel, position))
-    return [tuple(float(v) for v in frame.to_v2v3(target[0] + s.along_slit_arcsec, target[1] + s.across_slit_arcsec))
+    home = mrs_dither.target_v2v3(observation.dither_channel)
+    v2_move, v3_move = np.subtract(mrs_dither.target_v2v3(observation.dither_channel, position), home)
+    origin = frame.from_v2v3(*home)
+    # the offset is on the sky about the undithered target; the dither shifts the sky (not the offset in alpha/beta,
+    # which the distortion would make a different sky offset at each position, by up to 4 mas in a channel-4 pattern)
+    return [tuple(float(v) + m for v, m in zip(frame.to_v2v3(origin[0] + s.along_slit_arcsec,
+                                                             origin[1] + s.across_slit_arcsec), (v2_move, v3_move),
+                                                strict=True))
             for s in scene.sources]
 
 
@@ -522,10 +530,15 @@ def _stack(tables):
 
 
 def describe_exposure(meta, observation):
-    """Set the MRS keywords of an uncal: EXP_TYPE MIR_MRS, CHANNEL, BAND and the dither's (as MRS uncals carry them)."""
+    """Set the MRS keywords of an uncal: EXP_TYPE MIR_MRS, CHANNEL, BAND and the dither's (as MRS uncals carry them).
+
+    APERNAME is the aperture whose reference point the target is put on, ``MIRIFU_CHANNEL<c>A``
+    (:func:`source_positions`), and XOFFSET / YOFFSET the dither's offset in its Ideal frame (0 without a dither).
+    """
     meta.exposure.type = MODE.exp_type
     meta.instrument.channel = observation.channels
     meta.instrument.band = observation.band
+    meta.aperture.name = f"MIRIFU_CHANNEL{observation.dither_channel}A"
     if observation.dither_points:
         position = mrs_dither.dither_pattern(observation.dither_points, "point", observation.dither_channel,
                                              observation.dither_orientation)[observation.dither_position - 1]
@@ -540,6 +553,7 @@ def describe_exposure(meta, observation):
         meta.dither.primary_type = "NONE"
         meta.dither.total_points = 1
         meta.dither.position_number = 1
+        meta.dither.x_offset, meta.dither.y_offset = 0.0, 0.0
 
 
 def _velocity_factor(velocity, sign):

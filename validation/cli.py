@@ -15,13 +15,14 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from miri_testbed.calibration import CalibrationInputError, registry
-from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.calibration.pipeline import calibrate, calibrate_set
 from miri_testbed.calibration.products import software_version
 from miri_testbed.instrument.files import write_text
 from miri_testbed.simulator import ReferenceOptions, simulate
@@ -112,11 +113,18 @@ def cmd_calibrate(args):
         pairs.append("background=dedicated")  # a background exposure given is one to subtract
     algorithms = registry.parse(pairs)
     _output_folder(args.output)
+    if args.combine is not None:
+        if args.background or args.ephemeris:
+            raise CommandLineError("--combine (an MRS dither set) takes no --background or --ephemeris")
+        # one set, one product: the uncal files are calibrated together (calibration.mrs_spec3)
+        jobs = [partial(calibrate_set, args.uncal, args.output, args.combine, args.refs, algorithms)]
+    else:
+        jobs = [partial(calibrate, uncal, args.output, args.refs, algorithms, background_paths=args.background,
+                        ephemeris=args.ephemeris) for uncal in args.uncal]
     failed = 0
-    for uncal in args.uncal:
+    for job in jobs:
         try:
-            paths = calibrate(uncal, args.output, args.refs, algorithms, background_paths=args.background,
-                              ephemeris=args.ephemeris)
+            paths = job()
         except CalibrationInputError as exc:
             # only a reference missing from the nominal folder is helped by --refs (calibration.references)
             missing_reference = args.refs is None and " reference in " in str(exc)
@@ -372,6 +380,10 @@ def build_parser():
     p.add_argument("--ephemeris", metavar="FILE",
                    help="a time series' ephemeris (TOML: period_days, a_rs, inclination_deg, u1, u2) for its transit "
                         "fit (default: <name>_ephemeris.toml beside the uncal; simulate writes it)")
+    p.add_argument("--combine", metavar="NAME",
+                   help="calibrate the uncal files as one MRS dither set (one detector and setting, each at its own "
+                        "dither position; the first one's frame is the cubes'): each one's rate, and one "
+                        "NAME_ch<c>-<setting>_s3d.fits per band and NAME_x1d.fits for the set, as spec3")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("score", help="score products against a truth file")

@@ -346,8 +346,7 @@ def read_cube(path):
         usable = (model.dq & dq.DO_NOT_USE) == 0
         data = np.where(usable, model.data, np.nan)
         band = f"{model.meta.instrument.channel}{mrs.SETTINGS[str(model.meta.instrument.band)]}"
-        cube = cube_build.Cube(cube_build.CubeGrid(*axes), data, None, np.asarray(model.weightmap, float), None, None,
-                               None)
+        cube = cube_build.Cube(cube_build.CubeGrid(*axes), data, None, np.asarray(model.weightmap, float), None)
     return band, cube
 
 

@@ -1,0 +1,72 @@
+"""spec3 for the MRS: the exposures of a dither set -> one cube per band (s3d) and its point source's spectrum (x1d).
+
+As jwst's ``calwebb_spec3`` ``cube_build`` combines an association's cal files: every exposure
+goes through detector1 and the per-pixel part of spec2 (``mrs_wcs``, ``mrs_photom`` at its
+own mid-time; :mod:`calibration.mrs_spec2`), its pixels are moved into the frame of the first
+exposure by its pointing (:mod:`calibration.mrs_pointing`: APERNAME, XOFFSET, YOFFSET), and
+one drizzle (:mod:`calibration.cube_build`) takes all the exposures' pixels at once, so each
+spaxel is the overlap-weighted mean of every pixel of every exposure that covers it, with
+its variance; ``mrs_extract`` then runs on that cube as on one exposure's.  Products are
+those of spec2 (:mod:`calibration.mrs_spec2`), one set for the whole dither set; one exposure
+alone gives spec2's products exactly (same code, nothing moved, no pointing keyword needed).
+
+Refused before any work, naming the files: exposures of different detectors, channels or
+grating settings (one cube per band, from one band's pixels); two exposures at the same
+dither position; a missing pointing keyword (APERNAME, XOFFSET, YOFFSET).
+"""
+from functools import partial
+
+from . import CalibrationInputError, mrs_pointing, mrs_spec2, mrs_wcs
+
+
+def _setting(exposure):
+    meta = exposure.meta.instrument
+    return (str(meta.detector).strip().upper(), str(meta.channel).strip(), str(meta.band).strip().upper())
+
+
+def check(exposures, names):
+    """The set's pointings (:class:`calibration.mrs_pointing.Pointing`), once it is checked to be one set.
+
+    One exposure gives ``[None]``: nothing moves, no pointing keyword is needed.
+
+    Parameters
+    ----------
+    exposures : list of DataModel
+        The opened uncal (or rate) models, first the frame's.
+    names : list of str
+        Their files, for the messages.
+
+    Raises
+    ------
+    CalibrationInputError
+    """
+    for exposure in exposures:
+        mrs_wcs.check_exposure(exposure)
+    settings = {name: _setting(e) for e, name in zip(exposures, names, strict=True)}
+    if len(set(settings.values())) > 1:
+        listed = "; ".join(f"{n}: {d} CHANNEL {c} BAND {b}" for n, (d, c, b) in settings.items())
+        raise CalibrationInputError(f"the exposures of one cube must share DETECTOR, CHANNEL and BAND: {listed}")
+    if len(exposures) == 1:
+        return [None]  # nothing to move: the exposure's own frame, no pointing needed
+    pointings = [mrs_pointing.pointing(e, n) for e, n in zip(exposures, names, strict=True)]
+    mrs_pointing.check_set(pointings)
+    return pointings
+
+
+def run(log, members, folder, choice, pointings):
+    """The set's ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}`` (module docstring).
+
+    Parameters
+    ----------
+    log : calibration.steps.StepLog
+    members : list of (exposure, Detector1)
+        In the order of ``pointings``; the first's frame is the cube's.
+    folder : path
+    choice : dict
+    pointings : list of calibration.mrs_pointing.Pointing
+        From :func:`check`.
+    """
+    reference = pointings[0]
+    return mrs_spec2.build(log, [(exposure, d1, None if p is None else partial(mrs_pointing.mover, pointing_k=p,
+                                                                                reference=reference))
+                                 for (exposure, d1), p in zip(members, pointings, strict=True)], folder, choice)

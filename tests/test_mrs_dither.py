@@ -1,0 +1,177 @@
+"""Dithered MRS exposures combined into one cube (calibration.mrs_spec3, mrs_pointing, cube_build).
+
+The exposures' keywords are the simulator's (APERNAME, XOFFSET, YOFFSET: simulator.mrs.describe_exposure)
+and the geometry is the flight one (the shipped DISTORTION / SPECWCS / WAVELENGTHRANGE as the references),
+so a source's true position in each exposure is the simulator's (simulator.mrs.source_positions, test side
+only).  Its light on each pixel is a Gaussian integrated exactly over the pixel's box (not the simulator's
+PSF: rendering four exposures through it takes 15 s), so the properties are those of the combination alone.
+"""
+from dataclasses import fields, replace
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from scipy.special import ndtr
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.calibration import CalibrationInputError, cube_build, mrs_extract, mrs_pointing, mrs_spec3, mrs_wcs
+from miri_testbed.instrument import mrs
+from miri_testbed.instrument.detector import FULL_NX, FULL_NY
+from miri_testbed.simulator import MrsObservation, Scene, SpectralSource
+from miri_testbed.simulator import mrs as smrs
+
+FLIGHT = Path(mrs.__file__).parent / "data" / "mrs"
+SHAPE = (FULL_NY, FULL_NX)
+
+
+@pytest.fixture(scope="module")
+def refs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mrs_flight_refs")
+    for path in FLIGHT.glob("*.asdf"):
+        (folder / path.name).symlink_to(path)
+    return folder
+
+
+def _exposure(detector, setting, points, position, channel=1, orientation="negative"):
+    """A rate-like model with the simulator's MRS keywords, and the observation."""
+    observation = MrsObservation(detector=detector, band=setting, dither_points=points, dither_position=position,
+                                 dither_channel=channel, dither_orientation=orientation)
+    model = dm.ImageModel((1, 1))
+    meta = model.meta
+    meta.instrument.name, meta.instrument.detector, meta.subarray.name = "MIRI", detector, "FULL"
+    meta.exposure.readpatt, meta.exposure.ngroups, meta.exposure.start_time = "FASTR1", 10, 60400.0
+    smrs.describe_exposure(meta, observation)
+    return model, observation
+
+
+@cache
+def _pixels(refs, detector, setting, band):
+    """The band's pixels in the middle eighth of its wavelengths (the drizzle of four exposures takes 1-2 s
+    instead of 10 on the busy machine; the properties do not depend on how many planes)."""
+    model, _ = _exposure(detector, setting, 0, 1)
+    pixels = mrs_wcs.band_pixels(mrs_wcs.read_references(refs, model).bands[band], SHAPE)
+    lo, hi = np.percentile(pixels.wavelength, [50 - 100 / 16, 50 + 100 / 16])
+    keep = (pixels.lam_lo >= lo) & (pixels.lam_hi <= hi)
+    return replace(pixels, **{f.name: getattr(pixels, f.name)[keep] for f in fields(pixels) if f.name != "band"})
+
+
+def _render(pixels, alpha, beta, sigma, spectrum):
+    """DN/s of a Gaussian of ``sigma`` (arcsec, per pixel) at ``(alpha, beta)`` over each pixel's box, x spectrum."""
+    half = pixels.band.beta_del / 2
+    across = ndtr((pixels.alpha_hi - alpha) / sigma) - ndtr((pixels.alpha_lo - alpha) / sigma)
+    along = ndtr((pixels.beta + half - beta) / sigma) - ndtr((pixels.beta - half - beta) / sigma)
+    rate = np.full(SHAPE, np.nan)
+    rate[pixels.y, pixels.x] = spectrum(pixels.wavelength) * (pixels.lam_hi - pixels.lam_lo) * across * along
+    return rate
+
+
+def _dither_set(refs, band, points, channel, orientation, offset, sigma, spectrum):
+    """Each exposure's (samples moved into the first one's frame, samples in its own frame, rate, true alpha/beta)."""
+    detector, setting = mrs.DETECTOR_OF_CHANNEL[int(band[0])], {v: k for k, v in mrs.SETTINGS.items()}[band[1]]
+    pixels = _pixels(refs, detector, setting, band)
+    scene = Scene((SpectralSource({"continuum": {"kind": "flat", "flux_mjy": 1.0}}, *offset),))
+    exposures = [_exposure(detector, setting, points, k, channel, orientation) for k in range(1, points + 1)]
+    pointings = mrs_spec3.check([m for m, _ in exposures], [f"dither{k}" for k in range(1, points + 1)])
+    out = []
+    for (_, observation), pointing in zip(exposures, pointings, strict=True):
+        alpha, beta = mrs.band(band).from_v2v3(*smrs.source_positions(scene, observation)[0])  # truth
+        sigma_p = sigma(pixels.wavelength)
+        rate = _render(pixels, float(alpha), float(beta), sigma_p, spectrum)
+        var = np.abs(rate) / 1000.0  # the Poisson variance of a 1000-s exposure at gain 1 (only the error bars)
+        good = mrs_wcs.usable(pixels, rate, np.zeros(SHAPE, np.uint32))
+        move = mrs_pointing.mover(pixels.band, pointing, pointings[0])
+        moved = cube_build.samples(pixels, rate, var, good, move=move)
+        out.append((moved, cube_build.samples(pixels, rate, var, good), rate, (float(alpha), float(beta))))
+    return pixels, out
+
+
+def _full_planes(pixels, grid):
+    """The planes every slice covers, and each pixel's share of them (as tests/test_mrs_calibration.py)."""
+    slices = range(len(pixels.band.slices))
+    lo = max(pixels.lam_lo[pixels.slice == k].min() for k in slices)
+    hi = min(pixels.lam_hi[pixels.slice == k].max() for k in slices)
+    edges = grid.wavelength.edges
+    planes = np.flatnonzero((edges[:-1] >= lo) & (edges[1:] <= hi))
+    w0, w1 = edges[planes[0]], edges[planes[-1] + 1]
+    share = np.clip(np.minimum(pixels.lam_hi, w1) - np.maximum(pixels.lam_lo, w0), 0, None) / (
+        pixels.lam_hi - pixels.lam_lo)
+    return planes, share
+
+
+@settings(max_examples=2, phases=(Phase.explicit, Phase.generate))  # no shrinking: an example costs 5-20 s
+@given(channel=st.integers(1, 4), grating=st.sampled_from("ABC"), points=st.sampled_from([2, 4]),
+       orientation=st.sampled_from(["negative", "positive"]))
+def test_the_combined_cube_conserves_the_exposures_mean_flux(refs, channel, grating, points, orientation):
+    # Every spaxel that all N exposures cover has W_s = N V_s, so sum_s S_s V_s over them is the mean of
+    # the exposures' rate sums.  The source (a Gaussian of 0.77 spaxel, with the channel's own pattern) stays
+    # >= 4 sigma inside every exposure's field, so the light where only some exposures cover (spaxels holding
+    # the mean of fewer) is < 1e-4 of the total.  Bound 2e-3: one exposure's own drizzle conserves a compact
+    # source to ~1e-3 only (the boxes leave out the pixels' parallelogram shear, so the boxes of a slice's
+    # neighbouring rows overlap or leave gaps in (alpha, lambda) by its tilt; 2-10e-4 measured on each
+    # exposure of 1A in its own frame, 1e-3 once); the combination adds nothing to that.
+    band = f"{channel}{grating}"
+    sigma = 0.77 * cube_build.SPAXEL_ARCSEC[channel]
+    pixels, exposures = _dither_set(refs, band, points, channel, orientation, (0.0, 0.0), lambda w: sigma,
+                                    lambda w: 1.0 + 0.1 * w)
+    samples = cube_build.concatenate([moved for moved, *_ in exposures])
+    cube = cube_build.drizzle(samples, cube_build.grid_for(samples))
+    planes, share = _full_planes(pixels, cube.grid)
+    detector = np.mean([np.sum(rate[pixels.y, pixels.x] * share) for _, _, rate, _ in exposures])
+    assert planes.size > 0.8 * cube.grid.wavelength.n
+    assert np.nansum(cube.data[planes]) * cube.grid.volume / detector == pytest.approx(1, abs=2e-3)
+    # inside the fields all N exposures cover each spaxel once (to the boxes' shear)
+    assert np.median(cube.coverage[cube.coverage > points - 0.5]) == pytest.approx(points, rel=1e-2)
+
+
+def test_a_dithered_point_source_lands_on_its_true_position_and_keeps_its_spectrum(refs):
+    # The 4-point negative channel-1 pattern seen in 2A (MIRIFUSHORT SHORT's second band; in 1A the
+    # fourth position's 3 lambda/D aperture reaches the slices' ends, which flags every plane of that
+    # exposure's own x1d, as it does here for a source 0.1" further along +alpha), a source -0.15" / 0.1"
+    # off the target, a Gaussian of the MRS core's width (FWHM 1.5 x 1.03 lambda/D at 8 um, docs/mrs.md).
+    # Centroid: the extraction's, against the truth in the first exposure's frame, within 0.05 spaxel
+    # (8.5 mas, under MRS-ASTRO-1's 10): the exposures' images land on one another (an error in the moves
+    # would smear and shift the combined image by up to the dither offsets, ~1").  Spectrum: the combined
+    # x1d is the mean of the four single-exposure x1ds within 0.1 % in the median (the same light and
+    # aperture correction; only the resampling differs), and plane by plane within 0.5 % rms, the order of
+    # a single exposure's resampling ripple in an aperture sum.  Variant ``aperture``: its correction is
+    # one number; the annulus's Airy correction depends on how much of the annulus the field covers, which
+    # differs between the exposures.
+    fwhm = 1.5 * 1.03 * mrs_extract.lambda_over_d(8.1)
+    pixels, exposures = _dither_set(refs, "2A", 4, 1, "negative", (-0.15, 0.1), lambda w: fwhm / 2.3548 * w / 8.1,
+                                    lambda w: 1.0 + 0.1 * w)
+    samples = cube_build.concatenate([moved for moved, *_ in exposures])
+    combined = mrs_extract.aperture(cube_build.drizzle(samples, cube_build.grid_for(samples)))
+    truth = exposures[0][3]
+    assert np.hypot(combined.centre[0] - truth[0], combined.centre[1] - truth[1]) < 0.05 * cube_build.SPAXEL_ARCSEC[2]
+    singles = [mrs_extract.aperture(cube_build.drizzle(own, cube_build.grid_for(own))) for _, own, *_ in exposures]
+    good = (combined.dq == 0) & np.all([s.dq == 0 for s in singles], axis=0)
+    assert good.sum() > 0.6 * good.size  # the wavelength window's ends are covered by some slices only
+    ratio = combined.flux[good] / np.mean([s.flux[good] for s in singles], axis=0)
+    assert np.median(ratio) == pytest.approx(1, abs=1e-3)
+    assert np.std(ratio) < 5e-3
+    # the exposures' pixels are independent: the combined error is about 1/sqrt(4) of one exposure's
+    single_error = np.median([s.error[good] for s in singles])
+    assert np.median(combined.error[good]) / single_error == pytest.approx(0.5, rel=0.2)
+
+
+def test_a_set_that_is_not_one_is_refused_by_name():
+    short = [_exposure("MIRIFUSHORT", "SHORT", 4, k)[0] for k in (1, 2)]
+    medium = _exposure("MIRIFUSHORT", "MEDIUM", 4, 3)[0]
+    with pytest.raises(CalibrationInputError, match="DETECTOR, CHANNEL and BAND.*b: MIRIFUSHORT CHANNEL 12 BAND "
+                                                    "MEDIUM"):
+        mrs_spec3.check([short[0], medium], ["a", "b"])
+    with pytest.raises(CalibrationInputError, match="a and b are at the same dither position"):
+        mrs_spec3.check([short[0], short[0]], ["a", "b"])
+    for keyword, attribute in (("XOFFSET", "dither.x_offset"), ("APERNAME", "aperture.name")):
+        model = _exposure("MIRIFUSHORT", "SHORT", 4, 2)[0]
+        part, name = attribute.split(".")
+        setattr(getattr(model.meta, part), name, None)
+        with pytest.raises(CalibrationInputError, match=f"b: no {keyword}"):
+            mrs_spec3.check([short[0], model], ["a", "b"])
+    # one exposure needs no pointing: nothing moves
+    model = _exposure("MIRIFUSHORT", "SHORT", 4, 2)[0]
+    model.meta.dither.x_offset = None
+    assert mrs_spec3.check([model], ["a"]) == [None]
