@@ -62,6 +62,14 @@ def test_calibrate_output_that_cannot_be_written(exposure, capsys):
              "cannot write in output folder /sys/miri-testbed-out")
 
 
+def test_combine_is_for_an_mrs_dither_set(exposure, tmp_path, capsys):
+    _refused(_calibrate(exposure, tmp_path / "out", "--combine", "set"), capsys,
+             "EXP_TYPE MIR_IMAGE: only MRS (MIR_MRS) exposures of a dither set are combined")
+    _refused(_calibrate(exposure, tmp_path / "out", "--combine", "set", "--background", exposure["uncal"]), capsys,
+             "--combine (an MRS dither set) takes no --background or --ephemeris")
+    assert not (tmp_path / "out").exists()
+
+
 def test_refs_that_is_a_file(exposure, tmp_path, capsys):
     refs = tmp_path / "refs.fits"
     refs.write_text("")
