@@ -6,10 +6,9 @@ the CRDS client's look-ups refused for the duration of a call).  What jwst needs
 rate files lack is filled in by :func:`prepare`:
 
 * the pointing, ``meta.wcsinfo``: the telescope's V2/V3 reference point is put on the
-  target's V2/V3 in this exposure (the channel's SIAF reference point moved by the dither
-  position's Ideal offset, ``meta.dither.x_offset/y_offset`` of channel
-  ``meta.dither.primary_channel``, :func:`instrument.mrs_dither.target_v2v3`, as the
-  simulator places the target) and ``ra_ref, dec_ref`` on a fixed sky position
+  target's V2/V3 in this exposure (APERNAME's SIAF reference point moved by the dither's
+  Ideal offset XOFFSET/YOFFSET, :func:`calibration.mrs_pointing.pointing`, as our spec3
+  combines a dither set) and ``ra_ref, dec_ref`` on a fixed sky position
   (:data:`SKY`, PLACEHOLDER), ``roll_ref`` 0: every exposure of a dither set then maps the
   target to the same sky position, as a real dither set's pointings do; ``v3yangle`` and
   ``vparity`` are the SIAF aperture's;
@@ -44,13 +43,12 @@ fringes, and the fit would only add its own error.
 """
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
-from miri_testbed.instrument import mrs, mrs_dither
+from miri_testbed.instrument import mrs
 
-from . import mrs_wcs
+from . import mrs_pointing, mrs_wcs
 from .jwst_lrs import _overrides, offline
 from .mrs_extract import ANNULUS_LD, APERTURE_LD, lambda_over_d
 from .mrs_spec2 import band_setting
@@ -198,21 +196,12 @@ def extract1d_reference(path, wavelength_um=(4.5, 29.0)):
         return _write(model, path)
 
 
-def target_v2v3(model):
-    """The target's telescope V2/V3 (arcsec) in an exposure, from its dither keywords (module docstring)."""
-    dither = model.meta.dither
-    channel = int(str(dither.primary_channel or "CHANNEL1")[-1])
-    if (dither.total_points or 1) <= 1:
-        return mrs_dither.target_v2v3(channel)
-    position = SimpleNamespace(band=f"{channel}A", dx_ideal=float(dither.x_offset), dy_ideal=float(dither.y_offset))
-    return mrs_dither.target_v2v3(channel, position)
-
-
 def prepare(model):
     """Fill in the pointing and the target jwst needs (module docstring), in place; returns ``model``."""
     aperture = mrs.miri_siaf()["MIRIFU_CHANNEL1A"]
     wcsinfo = model.meta.wcsinfo
-    wcsinfo.v2_ref, wcsinfo.v3_ref = target_v2v3(model)
+    target = mrs_pointing.pointing(model, model.meta.filename or "the exposure")
+    wcsinfo.v2_ref, wcsinfo.v3_ref = target.v2, target.v3
     wcsinfo.ra_ref, wcsinfo.dec_ref = SKY
     wcsinfo.roll_ref = 0.0
     wcsinfo.v3yangle, wcsinfo.vparity = float(aperture.V3IdlYAngle), int(aperture.VIdlParity)
