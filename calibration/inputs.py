@@ -119,3 +119,37 @@ def open_uncal(path):
     if model.meta.exposure.group_time is None or not model.meta.exposure.group_time > 0:
         raise CalibrationInputError(f"{path}: TGROUP must be a positive number of seconds")
     return model
+
+
+def open_rate(path):
+    """Open a rate file (detector1's product) as a checked image with its variances.
+
+    Parameters
+    ----------
+    path : path
+        A ``*_rate.fits`` file: SCI (DN/s), DQ, VAR_POISSON and VAR_RNOISE.
+
+    Returns
+    -------
+    ImageModel
+
+    Raises
+    ------
+    CalibrationInputError
+        When the file cannot be used; the message names the file and the problem.
+    """
+    path = Path(path)
+    header = _check_fits(path)
+    missing = [k for k in REQUIRED_KEYWORDS if k not in header]
+    if missing:
+        raise CalibrationInputError(f"{path}: missing required keyword(s) {', '.join(missing)}")
+    try:
+        model = dm.ImageModel(str(path))
+    except Exception as exc:
+        raise CalibrationInputError(f"{path}: cannot be read as a JWST ImageModel (a rate) ({exc})") from None
+    shape = model.data.shape
+    for name in ("dq", "var_poisson", "var_rnoise"):
+        if getattr(model, name).shape != shape:
+            raise CalibrationInputError(f"{path}: {name.upper()} is missing or not the shape of SCI {shape}; a rate "
+                                        "file needs DQ, VAR_POISSON and VAR_RNOISE")
+    return model

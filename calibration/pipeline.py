@@ -27,12 +27,13 @@ leaves no partial output.
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from astropy.table import Table
 
 from miri_testbed.instrument.files import atomic_path, product_stem, save_model
 
 from . import CalibrationInputError, background, detector1, image2, image3, mrs_spec2, mrs_spec3, registry, spec2, tso3
-from .inputs import open_uncal
+from .inputs import open_rate, open_uncal
 from .nominal import nominal_folder
 from .steps import StepLog
 
@@ -243,8 +244,9 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
     Parameters
     ----------
     uncal_paths : list of path
-        The exposures' ``*_uncal.fits`` (one detector and grating setting); the first one's
-        frame is the cubes' (:mod:`calibration.mrs_spec3`).
+        The exposures' ``*_uncal.fits`` (one detector and grating setting), or their
+        ``*_rate.fits`` (detector1 already run: it is not run again); the first one's frame is
+        the cubes' (:mod:`calibration.mrs_spec3`).
     refs_folder, algorithms
         As :func:`calibrate_exposure`.
 
@@ -252,8 +254,8 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
     -------
     dict
         ``{"rate": (ImageModel, ...), "rateints": (CubeModel, ...), "s3d": (IFUCubeModel, ...),
-        "x1d": MultiSpecModel}``: each exposure's rate and rateints, in order, and the set's
-        cubes (one per band) and spectrum.
+        "x1d": MultiSpecModel}``: the rate and rateints of each exposure given as an uncal, in
+        order, and the set's cubes (one per band) and spectrum.
 
     Raises
     ------
@@ -264,7 +266,9 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
     if not uncal_paths:
         raise CalibrationInputError("no exposures given to combine")
     choice = registry.resolve(algorithms)
-    exposures = [open_uncal(path) for path in uncal_paths]
+    given_rates = [str(path).endswith("_rate.fits") for path in uncal_paths]
+    exposures = [open_rate(path) if rate else open_uncal(path) for path, rate in zip(uncal_paths, given_rates,
+                                                                                    strict=True)]
     for exposure, path in zip(exposures, uncal_paths, strict=True):
         if pipeline_for(exposure, path).run is not mrs_spec2.run:
             raise CalibrationInputError(f"{path}: EXP_TYPE {exposure.meta.exposure.type}: only MRS (MIR_MRS) "
@@ -275,9 +279,17 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
         meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
     )
     logs = [StepLog() for _ in exposures]
-    d1s = [detector1.run(log, exposure, folder, choice) for log, exposure in zip(logs, exposures, strict=True)]
+    d1s = [_from_rate(exposure) if rate else detector1.run(log, exposure, folder, choice)
+           for log, exposure, rate in zip(logs, exposures, given_rates, strict=True)]
     products = mrs_spec3.run(logs[0], list(zip(exposures, d1s, strict=True)), folder, choice, pointings)
-    return {"rate": tuple(d1.rate_model for d1 in d1s), "rateints": tuple(d1.rateints for d1 in d1s), **products}
+    made = [d1 for d1, rate in zip(d1s, given_rates, strict=True) if not rate]
+    return {"rate": tuple(d1.rate_model for d1 in made), "rateints": tuple(d1.rateints for d1 in made), **products}
+
+
+def _from_rate(model):
+    """detector1's output read back from a rate file (:func:`calibration.inputs.open_rate`): no ramp, no rateints."""
+    return detector1.Detector1(np.asarray(model.data, float), np.asarray(model.var_poisson, float),
+                               np.asarray(model.var_rnoise, float), np.asarray(model.dq), None, model, None)
 
 
 def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
@@ -290,7 +302,7 @@ def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
     outdir : path
     name : str
         The set's product name, as an association's: ``<name>_ch<c>-<setting>_s3d.fits`` per band
-        and ``<name>_x1d.fits``; each exposure's ``<stem>_rate.fits`` and ``_rateints.fits``.
+        and ``<name>_x1d.fits``; each uncal's ``<stem>_rate.fits`` and ``_rateints.fits``.
 
     Returns
     -------
@@ -299,8 +311,9 @@ def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
         ``s3d`` one per band, ``x1d``.
     """
     products = calibrate_set_exposures(uncal_paths, refs_folder, algorithms)
+    uncals = [path for path in uncal_paths if not str(path).endswith("_rate.fits")]
     per_exposure = [write_products({"rate": rate, "rateints": rateints}, outdir, product_stem(path))
-                    for path, rate, rateints in zip(uncal_paths, products["rate"], products["rateints"], strict=True)]
+                    for path, rate, rateints in zip(uncals, products["rate"], products["rateints"], strict=True)]
     paths = {suffix: tuple(p[suffix] for p in per_exposure) for suffix in ("rate", "rateints")}
     paths.update(write_products({"s3d": products["s3d"], "x1d": products["x1d"]}, outdir, name))
     return paths

@@ -381,9 +381,10 @@ def build_parser():
                    help="a time series' ephemeris (TOML: period_days, a_rs, inclination_deg, u1, u2) for its transit "
                         "fit (default: <name>_ephemeris.toml beside the uncal; simulate writes it)")
     p.add_argument("--combine", metavar="NAME",
-                   help="calibrate the uncal files as one MRS dither set (one detector and setting, each at its own "
-                        "dither position; the first one's frame is the cubes'): each one's rate, and one "
-                        "NAME_ch<c>-<setting>_s3d.fits per band and NAME_x1d.fits for the set, as spec3")
+                   help="calibrate the files as one MRS dither set (one detector and setting, each at its own "
+                        "dither position; the first one's frame is the cubes'; uncal files, or _rate.fits files "
+                        "detector1 already made): each uncal's rate, and one NAME_ch<c>-<setting>_s3d.fits per band "
+                        "and NAME_x1d.fits for the set, as spec3")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("score", help="score products against a truth file")
