@@ -61,6 +61,15 @@ def _check_fits(path):
     return header
 
 
+def _checked_header(path):
+    """:func:`_check_fits`'s header, with every :data:`REQUIRED_KEYWORDS` present."""
+    header = _check_fits(path)
+    missing = [k for k in REQUIRED_KEYWORDS if k not in header]
+    if missing:
+        raise CalibrationInputError(f"{path}: missing required keyword(s) {', '.join(missing)}")
+    return header
+
+
 def open_uncal(path):
     """Open an uncal file as a checked ramp.
 
@@ -79,10 +88,7 @@ def open_uncal(path):
         When the file cannot be calibrated; the message names the file and the problem.
     """
     path = Path(path)
-    header = _check_fits(path)
-    missing = [k for k in REQUIRED_KEYWORDS if k not in header]
-    if missing:
-        raise CalibrationInputError(f"{path}: missing required keyword(s) {', '.join(missing)}")
+    header = _checked_header(path)
     if str(header["INSTRUME"]).upper() != "MIRI":
         raise CalibrationInputError(f"{path}: INSTRUME is {header['INSTRUME']!r}, not MIRI")
     if str(header["EXP_TYPE"]).strip().upper() not in BY_EXP_TYPE:
@@ -122,27 +128,12 @@ def open_uncal(path):
 
 
 def open_rate(path):
-    """Open a rate file (detector1's product) as a checked image with its variances.
+    """Open a rate file (detector1's product: SCI in DN/s, DQ, VAR_POISSON, VAR_RNOISE) as a checked image.
 
-    Parameters
-    ----------
-    path : path
-        A ``*_rate.fits`` file: SCI (DN/s), DQ, VAR_POISSON and VAR_RNOISE.
-
-    Returns
-    -------
-    ImageModel
-
-    Raises
-    ------
-    CalibrationInputError
-        When the file cannot be used; the message names the file and the problem.
+    CalibrationInputError names the file and the problem (:func:`open_uncal`'s keywords are required too).
     """
     path = Path(path)
-    header = _check_fits(path)
-    missing = [k for k in REQUIRED_KEYWORDS if k not in header]
-    if missing:
-        raise CalibrationInputError(f"{path}: missing required keyword(s) {', '.join(missing)}")
+    _checked_header(path)
     try:
         model = dm.ImageModel(str(path))
     except Exception as exc:
