@@ -9,7 +9,14 @@ towards the spaxel and slice grid: on the 12 noise-free cubes (1A, 2A) of a sour
 random positions within 0.3" of the target, 2 lambda/D put it 1.0-16.5 mas off the truth
 (median 8), 4 lambda/D 0.6-2.9 mas (median 1.9); a Gaussian-weighted window (SExtractor's
 XWIN) of sigma lambda/D did no better, up to 6 mas in beta, which the slices sample coarsely.
-A second source brighter than the target would be taken instead (not guarded yet).
+When the exposure says where its target is (APERNAME, XOFFSET, YOFFSET: the target's V2/V3,
+:func:`calibration.mrs_pointing.pointing`, taken to the cube's alpha/beta by the band's
+DISTORTION), the brightest spaxel is searched only within :data:`SEARCH_ARCSEC` of it, so a
+brighter source elsewhere in the field is not taken for the target (jwst's extract_1d centres
+on the target's coordinates the same way unless told to find the brightest); without those
+keywords, the brightest spaxel of the whole cube.  Another source whose light reaches the
+4 lambda/D window still pulls the centre towards it (a blend; a centroid cannot separate it):
+14.5 mas in 2A from a source 3x brighter 2" away (noise-free, tests/test_mrs_calibration.py).
 
 **Aperture.**  In each plane ``l``, a circle of radius ``r_l = APERTURE_LD lambda_l / D``
 about the centre (a cone through the cube: the PSF grows as lambda), ``D`` = 6.5 m (the
@@ -69,6 +76,10 @@ TELESCOPE_DIAMETER_M = 6.5
 APERTURE_LD, ANNULUS_LD = 3.0, (4.5, 6.0)
 #: Radius of the centroid's window in lambda / D at the band's middle, and its iterations.
 CENTROID_LD, CENTROID_ITERATIONS = 4.0, 5
+#: Radius of the search for the target's peak about where the pointing puts it, arcsec: JWST's
+#: pointing is good to 0.1-0.2" typically, 2" in rare early cases (parameter reference, "Facts from
+#: Law25talk", imager astrometry); PLACEHOLDER for the MRS.
+SEARCH_ARCSEC = 0.5
 #: Spaxels covered less than this are not used (cube_build's weightmap).
 COVERAGE_MIN = 0.5
 #: Points per spaxel side for the aperture's share of a spaxel.
@@ -186,13 +197,24 @@ def _usable(cube):
     return np.isfinite(cube.data) & (cube.coverage >= COVERAGE_MIN)
 
 
-def centroid(cube, radius_ld=CENTROID_LD):
-    """The source's ``(alpha, beta)`` in the collapsed cube (module docstring), within ``radius_ld lambda_c / D``."""
+def centroid(cube, radius_ld=CENTROID_LD, target=None):
+    """The source's ``(alpha, beta)`` in the collapsed cube (module docstring), within ``radius_ld lambda_c / D``.
+
+    ``target``: where the pointing puts the target ``(alpha, beta)``, arcsec, or None; the peak is
+    then searched within :data:`SEARCH_ARCSEC` of it.
+    """
     grid = cube.grid
     image = np.sum(np.where(_usable(cube), cube.data, 0.0), axis=0) * grid.wavelength.step
     image = image - np.median(image)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
-    j, i = np.unravel_index(np.argmax(image), image.shape)
+    search = image
+    if target is not None:
+        near = np.hypot(alpha - target[0], beta - target[1]) <= SEARCH_ARCSEC
+        if not np.any(near & (image > 0)):
+            raise CalibrationInputError(f"mrs_extract: no light within {SEARCH_ARCSEC}\" of where the pointing puts "
+                                        f"the target (alpha {target[0]:+.3f}\", beta {target[1]:+.3f}\")")
+        search = np.where(near, image, -np.inf)
+    j, i = np.unravel_index(np.argmax(search), image.shape)
     centre = np.array([alpha[j, i], beta[j, i]])
     radius = radius_ld * lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
     for _ in range(CENTROID_ITERATIONS):
@@ -217,11 +239,11 @@ def _shares(grid, centre, radii):
     return out
 
 
-def _extract(cube, subtract_background, table):
+def _extract(cube, subtract_background, table, target):
     grid = cube.grid
     wavelength = grid.wavelength.centres
     ld = lambda_over_d(wavelength)
-    centre = centroid(cube)
+    centre = centroid(cube, target=target)
     area = grid.alpha.step * grid.beta.step
     usable = _usable(cube)
     f = _shares(grid, centre, APERTURE_LD * ld)
@@ -252,17 +274,18 @@ def _extract(cube, subtract_background, table):
                        np.sum(f * usable, axis=(1, 2)), centre, apcorr, factor)
 
 
-def annulus(cube, apcorr=None):
+def annulus(cube, apcorr=None, target=None):
     """Variant ``annulus`` of step ``mrs_extract``: the conical aperture less the annulus's background.
 
-    ``apcorr``: the exposure's :class:`MrsApcorr`, or None for the Airy correction.
+    ``apcorr``: the exposure's :class:`MrsApcorr`, or None for the Airy correction; ``target``: where
+    the pointing puts the target in the cube, or None (:func:`centroid`).
     """
-    return _extract(cube, True, apcorr)
+    return _extract(cube, True, apcorr, target)
 
 
-def aperture(cube, apcorr=None):
+def aperture(cube, apcorr=None, target=None):
     """Variant ``aperture`` of step ``mrs_extract``: the conical aperture, nothing subtracted.
 
     The Airy correction always: an APCORR holds the annulus's share (module docstring), so ``apcorr`` is not used.
     """
-    return _extract(cube, False, None)
+    return _extract(cube, False, None, target)

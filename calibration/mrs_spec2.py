@@ -32,7 +32,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip, cube_build, mrs_extract, mrs_photom, mrs_wcs
+from . import CalibrationInputError, Skip, cube_build, mrs_extract, mrs_photom, mrs_pointing, mrs_wcs
 from .products import derived
 from .steps import COMPLETE
 
@@ -170,7 +170,8 @@ def build(log, members, folder, choice):
         cube = log.run("cube_build", choice["cube_build"], samples, cube_build.grid_for(samples))
         if len(members) > 1:
             log.note("cube_build", f"cube_build {band}: {len(members)} exposures drizzled together")
-        spectrum = log.run("mrs_extract", choice["mrs_extract"], cube, resolve=lambda: (apcorr,))
+        target = _target(log, first, band_pixels.band)
+        spectrum = log.run("mrs_extract", choice["mrs_extract"], cube, resolve=partial(tuple, (apcorr, target)))
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
                                 f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
@@ -181,6 +182,22 @@ def build(log, members, folder, choice):
             getattr(product.meta.ref_file, kind).name = name
         log.stamp(product)
     return {"s3d": tuple(cubes), "x1d": x1d}
+
+
+def _target(log, exposure, band):
+    """Where the exposure's pointing puts its target in ``band``'s alpha/beta (the cube's frame), or None.
+
+    From APERNAME, XOFFSET, YOFFSET (:func:`calibration.mrs_pointing.pointing`) through the band's
+    DISTORTION (``to_v2v3`` inverted); without them, None, and the step's notes say the centre is
+    the cube's brightest spaxel.
+    """
+    try:
+        where = mrs_pointing.pointing(exposure, "the exposure")
+    except CalibrationInputError:
+        log.note("mrs_extract", f"mrs_extract {band.name}: the exposure's pointing keywords (APERNAME, XOFFSET, "
+                                "YOFFSET) do not place the target; centred on the cube's brightest spaxel")
+        return None
+    return tuple(float(c) for c in band.to_v2v3.inverse(where.v2, where.v3))
 
 
 def _samples(log, choice, photom, exposure, d1, band, pixels, move):
