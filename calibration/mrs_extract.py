@@ -41,10 +41,14 @@ Without an APCORR (the step's notes and HISTORY say so), the correction is that 
 diffraction-limited unobstructed circular pupil (Airy): the share of its light within
 ``k lambda / D`` is ``EE(k) = 1 - J0(pi k)^2 - J1(pi k)^2`` (Born & Wolf 8.5.4), the same at
 every wavelength because every radius is a fixed multiple of ``lambda / D``.  The annulus
-holds ``EE(k_out) - EE(k_in)`` spread over its area, of which ``sum f A / sum g A`` is
-subtracted with the background, so
+holds ``EE(k_out) - EE(k_in)`` spread over its area, and its mean surface brightness times
+the aperture's area is subtracted with the background, so
 
-    F_total = F_l / (EE(k_ap) - (EE(k_out) - EE(k_in)) sum_s f_s A / sum_s g_s A).
+    F_total = F_l / (EE(k_ap) - (EE(k_out) - EE(k_in)) sum_s f_s A / (pi (r_out^2 - r_in^2))),
+
+the annulus's whole area in the last term: where the field cuts the annulus, the mean over its
+covered part is still, for a round PSF, the whole annulus's mean (its covered area there made
+the correction too small before).
 
 JWST's PSF is not an Airy pattern (the segmented, obscured pupil puts more light in the
 wings; the MRS core is 15-60 % broader than diffraction, params section 5, A23), and the
@@ -262,7 +266,9 @@ def _extract(cube, subtract_background, table, target):
             coefficients = coefficients - g * area * spill[:, None, None]
         background = mean * aperture_area
         complete &= annulus_area > 0
-        ee = ee - (airy_encircled(ANNULUS_LD[1]) - airy_encircled(ANNULUS_LD[0])) * spill
+        # a round PSF's mean over the annulus's covered part is its mean over the whole annulus
+        whole_annulus = np.pi * (ANNULUS_LD[1] ** 2 - ANNULUS_LD[0] ** 2) * ld**2
+        ee = ee - (airy_encircled(ANNULUS_LD[1]) - airy_encircled(ANNULUS_LD[0])) * aperture_area / whole_annulus
     apcorr = 1 / np.broadcast_to(ee, wavelength.shape) if table is None else table.at(wavelength, APERTURE_LD * ld)
     flux = (np.sum(coefficients * data, axis=(1, 2))) * apcorr
     variance = cube.sum_variance(coefficients) * apcorr**2
