@@ -82,6 +82,7 @@ def test_the_products_are_a_cube_per_band_and_a_spectrum_per_band(run):
     assert list(spectra) == list(LINES_UM)
 
 
+@pytest.mark.slow
 def test_one_exposure_through_the_combine_path_is_the_single_exposure_cube(run, tmp_path):
     # spec3 of a set of one (calibration.mrs_spec3) is spec2's code with one member, nothing moved: the same
     # cubes and spectra to the bit

@@ -101,6 +101,7 @@ def _full_planes(pixels, grid):
     return planes, share
 
 
+@pytest.mark.slow
 @settings(max_examples=2, phases=(Phase.explicit, Phase.generate))  # no shrinking: an example costs 5-20 s
 @given(channel=st.integers(1, 4), grating=st.sampled_from("ABC"), points=st.sampled_from([2, 4]),
        orientation=st.sampled_from(["negative", "positive"]))
@@ -126,6 +127,7 @@ def test_the_combined_cube_conserves_the_exposures_mean_flux(refs, channel, grat
     assert np.median(cube.coverage[cube.coverage > points - 0.5]) == pytest.approx(points, rel=1e-2)
 
 
+@pytest.mark.slow
 def test_a_dithered_point_source_lands_on_its_true_position_and_keeps_its_spectrum(refs):
     # The 4-point negative channel-1 pattern seen in 2A (MIRIFUSHORT SHORT's second band; in 1A the
     # fourth position's 3 lambda/D aperture reaches the slices' ends, which flags every plane of that
