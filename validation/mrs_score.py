@@ -47,11 +47,11 @@ expected S/N > :data:`TARGET_SNR` (issue 16's selection), ``mrs_lines_expected``
 ``mrs_lines_lost``.
 
 **Position** (s3d; per band): the source's ``(alpha, beta)`` in the cube as written, the
-collapsed cube's light-weighted centroid (:func:`calibration.mrs_extract.centroid`) within
-:data:`CENTROID_LD` lambda/D of its peak, wider than the extraction's 2 lambda/D: a window
-that cuts the PSF's core draws the centroid towards the spaxel grid (one noisy MIRIFUSHORT
-SHORT exposure, against the truth less its perturbation: 7-9 mas at 2 lambda/D, < 1 mas at
-4), against the truth's ``SOURCES`` (source 0, in the band's flight frame: the cube's frame
+collapsed cube's light-weighted centroid (:func:`calibration.mrs_extract.centroid`, the
+extraction's) within :data:`CENTROID_LD` lambda/D of its peak (a window that cuts the PSF's
+core draws the centroid towards the spaxel grid, docs/mrs.md), the peak searched about source
+0's true position (another source in the scene is not scored in its place), against the
+truth's ``SOURCES`` (source 0, in the band's flight frame: the cube's frame
 when the references are the flight files, so the truth's ``d_alpha, d_beta`` show in it):
 ``mrs_centroid_error`` (mas) and its components ``mrs_centroid_alpha_offset``,
 ``mrs_centroid_beta_offset`` (measured - true, mas).  Per exposure with two bands,
@@ -96,7 +96,7 @@ import numpy as np
 from numpy.polynomial import legendre
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.calibration import cube_build, mrs_extract
+from miri_testbed.calibration import CalibrationInputError, cube_build, mrs_extract
 from miri_testbed.instrument import dq, mrs
 from miri_testbed.simulator import mrs as mrs_sim
 
@@ -117,8 +117,8 @@ MIN_EXPECTED_SNR = 10.0
 TARGET_SNR = 50.0
 #: Two boxes (pixel, plane) of about one plane each: their variance in plane^2.
 BOX_VARIANCE = 2.0 / 12.0
-#: The centroid's window radius, lambda / D at the band's middle (module docstring, position).
-CENTROID_LD = 4.0
+#: The centroid's window radius, lambda / D at the band's middle (module docstring, position): the extraction's.
+CENTROID_LD = mrs_extract.CENTROID_LD
 #: Degree of the smooth function divided out of FLUX / truth before the pulls (module docstring, pulls):
 #: a cubic, the form of the measured PHOTOM's and APCORR's smooth errors over a band.
 PULL_DEGREE = 3
@@ -378,8 +378,12 @@ def score_cubes(truth, cube_paths):
         row = [r for r in sources if str(r["band"]) == band and int(r["id"]) == 0]
         if not row:
             raise ScoreInputError(f"{path}: a cube of band {band}; the truth has no source 0 in it")
-        alpha, beta = mrs_extract.centroid(cube, CENTROID_LD)
-        d_alpha, d_beta = 1e3 * (alpha - float(row[0]["alpha"])), 1e3 * (beta - float(row[0]["beta"]))
+        true = float(row[0]["alpha"]), float(row[0]["beta"])
+        try:
+            alpha, beta = mrs_extract.centroid(cube, CENTROID_LD, target=true)
+        except CalibrationInputError:  # no light near the truth: the brightest spaxel's, scored as it falls
+            alpha, beta = mrs_extract.centroid(cube, CENTROID_LD)
+        d_alpha, d_beta = 1e3 * (alpha - true[0]), 1e3 * (beta - true[1])
         context = dict(source_id=0, bin=band_bin(band))
         rows += [dict(metric="mrs_centroid_error", value=math.hypot(d_alpha, d_beta), unit="mas", **context),
                  dict(metric="mrs_centroid_alpha_offset", value=d_alpha, unit="mas", **context),
