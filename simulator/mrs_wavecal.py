@@ -30,7 +30,7 @@ No inverse crime: the truth's velocity is a cubic (Legendre) in wavelength
 truth only to its curvature over a knot interval (~0.1 km/s for a 3 km/s rms cubic), plus
 the photon noise of the line rows.  With :data:`KNOTS` knots and ~10^4 lines per band the
 noise per knot is a few m/s, so the knots do not follow noise.  The spatial (alpha/beta)
-geometry is left as flight (no point-source raster yet).
+offsets are measured apart, on a point-source raster (:mod:`simulator.mrs_spatialcal`).
 """
 import numpy as np
 from astropy.modeling import models
