@@ -18,6 +18,7 @@ SMALL = ["SUB64", "SUB128", "SUB256"]
 FILTERS = ["F560W", "F770W", "F1000W", "F1500W", "F2100W"]
 
 
+@pytest.mark.slow
 @given(seed=st.integers(0, 2**31), subarray=st.sampled_from(SMALL), filt=st.sampled_from(FILTERS),
        ngroups=st.integers(2, 30), nints=st.integers(1, 2), background=st.floats(0.1, 50))
 def test_noise_free_round_trip(tmp_path_factory, seed, subarray, filt, ngroups, nints, background):

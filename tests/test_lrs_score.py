@@ -105,6 +105,7 @@ def _one(score_line_result):
     return score_line_result
 
 
+@pytest.mark.slow
 @settings(max_examples=6)
 @given(centre=st.floats(5.6, 12.0), snr=st.floats(30.0, 300.0), seed=st.integers(0, 2**31))
 def test_any_line_centre_is_recovered_within_its_error(centre, snr, seed):

@@ -26,6 +26,7 @@ def _centroid(image, axis, around, half=25):
     return (profile[window] * pos[window]).sum() / profile[window].sum()
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None)
 @given(centre=st.floats(5.6, 12.5), seed=st.integers(0, 1000))
 def test_an_unresolved_line_lands_on_the_true_trace(centre, seed):

@@ -177,6 +177,7 @@ def test_an_emission_line_lands_at_its_true_wavelength(run):
         assert abs(error) < 0.02 * C_KMS / smrs.resolving_power(centre), name
 
 
+@pytest.mark.slow
 def test_the_measured_references_take_out_the_flight_calibrations_error(run, tmp_path):
     """With the default (measured) references, wavelengths measured on a simulated line source
     (simulator.mrs_wavecal): a line lands where the perfect references put it, within the
