@@ -142,9 +142,15 @@ class StepLog:
             The product the steps made or carried into.
         """
         software = {"name": "miri-testbed", "version": software_version()}
+        written, noted = set(), set()
         for record in self.records:
             if record.step in CAL_STEP:
                 setattr(product.meta.cal_step, CAL_STEP[record.step], record.status)
+            if str(record) in written:  # a step run once per band or exposure, alike: one entry
+                continue
+            written.add(str(record))
             product.add_history_entry(str(record), software=software)
-            for note in self.notes.get(record.step, ()):
-                product.add_history_entry(note)
+            if record.step not in noted:  # a step's notes (every run's) once, after its first record
+                noted.add(record.step)
+                for note in self.notes.get(record.step, ()):
+                    product.add_history_entry(note)

@@ -326,3 +326,13 @@ def test_a_brighter_source_elsewhere_in_the_field_is_not_taken_for_the_target(tm
             true = sources[(sources["band"] == band) & (sources["id"] == source_id)][0]
             assert math.hypot(alpha - true["alpha"], beta - true["beta"]) < 0.030, (band, source_id)
         assert ("brightest spaxel" in history) == (source_id == 1)
+
+
+def test_each_step_is_in_a_products_history_once(run):
+    """The MRS steps run once per band; HISTORY holds each step's record and its notes once."""
+    _, paths = run
+    with dm.MultiSpecModel(str(paths["x1d"])) as model:
+        entries = [str(entry["description"]) for entry in model.history]
+    for text in ("mrs_photom=reference: COMPLETE", "cube_build=drizzle: COMPLETE", "mrs_extract=annulus: COMPLETE"):
+        assert entries.count(text) == 1, text
+    assert sum(entry.startswith("mrs_extract 1A: centre") for entry in entries) == 1
