@@ -157,7 +157,13 @@ def test_output_file_that_is_a_folder(exposure, tmp_path, capsys):
 @pytest.mark.parametrize("products", [[], ["--cat", "c.ecsv", "--x1d", "s_x1d.fits"]])
 def test_score_needs_one_product_beside_the_rate(products, exposure, capsys):
     _refused(["score", "--truth", exposure["truth"], "--rate", "r.fits", *products], capsys,
-             "--cat (an imager catalog) or --x1d (an LRS or MRS spectrum; an MRS one with its cubes, --s3d)")
+             "--cat (an imager catalog, with --rate) or --x1d (an LRS or MRS spectrum; an MRS one with its cubes, "
+             "--s3d)")
+
+
+def test_an_imager_catalog_is_scored_with_its_rate(exposure, capsys):
+    _refused(["score", "--truth", exposure["truth"], "--cat", "c.ecsv"], capsys,
+             "score --cat (an imager catalog) needs the exposure's --rate")
 
 
 def test_score_takes_cubes_with_an_x1d_only(exposure, capsys):

@@ -140,17 +140,19 @@ def cmd_calibrate(args):
 
 def cmd_score(args):
     if (args.cat is None) == (args.x1d is None):
-        raise CommandLineError("score needs one product beside --rate: --cat (an imager catalog) "
+        raise CommandLineError("score needs one product: --cat (an imager catalog, with --rate) "
                                "or --x1d (an LRS or MRS spectrum; an MRS one with its cubes, --s3d)")
     if args.s3d and args.x1d is None:
         raise CommandLineError("score --s3d (an MRS exposure's cubes) goes with its --x1d")
+    if args.cat is not None and args.rate is None:
+        raise CommandLineError("score --cat (an imager catalog) needs the exposure's --rate")
     if args.output:
         _output_file(args.output)
     if args.cat is not None:
         rows, _ = score(args.truth, args.rate, args.cat)
     else:
         products = {scorers.SPECTRUM1D: args.x1d, **({scorers.CUBE: tuple(args.s3d)} if args.s3d else {})}
-        rows = score_rate(args.truth, args.rate) + scorers.score_products(args.truth, products)
+        rows = (score_rate(args.truth, args.rate) if args.rate else []) + scorers.score_products(args.truth, products)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
     frame["unit"] = frame["unit"].fillna("")
@@ -389,7 +391,8 @@ def build_parser():
 
     p = sub.add_parser("score", help="score products against a truth file")
     p.add_argument("--truth", required=True)
-    p.add_argument("--rate", required=True)
+    p.add_argument("--rate", help="the exposure's rate: needed with --cat; with --x1d it adds the detector's rows "
+                                  "(leave it out for a dither set's products: no one rate is the set's)")
     p.add_argument("--cat", help="source catalog (ECSV) of an imager exposure")
     p.add_argument("--x1d", help="1-D spectrum (x1d) of an LRS or MRS exposure")
     p.add_argument("--s3d", nargs="+", metavar="S3D", help="an MRS exposure's cubes (one per band), with its --x1d")
