@@ -41,6 +41,7 @@ the same DISTORTION, SPECWCS, WAVELENGTHRANGE, PHOTOM and APCORR (those the simu
     python benchmarks/mrs_jwst.py [--no-set] [--ripple-twin] [--workdir DIR] [--record]
 """
 import argparse
+import importlib.util
 import json
 import logging
 import math
@@ -447,7 +448,7 @@ def ripple_twin(folder, cases, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] + " Needs the peers extra (jwst).")
     parser.add_argument("--no-set", action="store_true", help="the single exposure only")
     parser.add_argument("--ripple-twin", action="store_true", help="also the ripple on a noise-free twin")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
@@ -457,6 +458,9 @@ def main(argv=None):
     if args.worker:
         worker(json.loads(Path(args.worker).read_text()))
         return
+    if importlib.util.find_spec("jwst") is None:
+        parser.exit(2, "mrs_jwst: jwst is not installed: this benchmark runs it beside ours; install the peers extra, "
+                       "pip install -e \".[peers]\"\n")
     quiet()
     lines = []
 
