@@ -96,6 +96,9 @@ def open_uncal(path):
             f"{path}: EXP_TYPE {header['EXP_TYPE']!r} is not a MIRI science exposure type "
             f"(known: {', '.join(BY_EXP_TYPE)})"
         )
+    if fits.getheader(path, "SCI").get("NAXIS") == 2:
+        raise CalibrationInputError(f"{path}: a rate image (2-D SCI), not an uncal ramp: calibrate takes uncal files; "
+                                    "a _rate.fits only as a member of an MRS dither set (--combine)")
     try:
         model = dm.RampModel(str(path))
     except Exception as exc:

@@ -41,6 +41,14 @@ def test_good_file_calibrates(exposure, tmp_path, capsys):
         "good_rate.fits", "good_rateints.fits", "good_cal.fits", "good_cat.ecsv"}
 
 
+def test_a_rate_file_given_as_an_uncal_is_refused_by_what_it_is(exposure, tmp_path, capsys):
+    code, err = _calibrate(exposure["uncal"], tmp_path / "first", exposure["refs"], capsys)
+    assert code == 0, err
+    code, err = _calibrate(tmp_path / "first" / "good_rate.fits", tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "good_rate.fits: a rate image (2-D SCI), not an uncal ramp",
+                    "--combine")
+
+
 def test_truncated_file(exposure, tmp_path, capsys):
     bad = tmp_path / "cut_uncal.fits"
     data = exposure["uncal"].read_bytes()
