@@ -50,7 +50,7 @@ from miri_testbed.instrument import mrs
 
 from . import mrs_pointing, mrs_wcs
 from .jwst_lrs import _overrides, offline
-from .mrs_extract import ANNULUS_LD, APERTURE_LD, lambda_over_d
+from .mrs_extract import ANNULUS_LD, APERTURE_LD
 from .mrs_spec2 import band_setting
 
 #: PLACEHOLDER sky position of the target (deg): the sky coordinates only; nothing here depends on it.
@@ -180,7 +180,7 @@ def extract1d_reference(path, wavelength_um=(4.5, 29.0)):
     from stdatamodels.jwst import datamodels as dm
 
     wave = np.linspace(*wavelength_um, 50).astype(np.float32)
-    ld = lambda_over_d(wave).astype(np.float32)
+    ld = mrs.lambda_over_d(wave).astype(np.float32)
     model = dm.Extract1dIFUModel()
     model.data = dict(wavelength=wave[:, None], radius=(APERTURE_LD * ld)[:, None],
                       inner_bkg=(ANNULUS_LD[0] * ld)[:, None], outer_bkg=(ANNULUS_LD[1] * ld)[:, None],

@@ -70,12 +70,11 @@ from scipy.special import j0, j1
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq as dqflags
+from miri_testbed.instrument.mrs import lambda_over_d
 
 from . import CalibrationInputError
 from . import references as refs
 
-#: Telescope diameter, m (params section 7).
-TELESCOPE_DIAMETER_M = 6.5
 #: Aperture radius and background annulus in lambda / D.
 APERTURE_LD, ANNULUS_LD = 3.0, (4.5, 6.0)
 #: Radius of the centroid's window in lambda / D at the band's middle, and its iterations.
@@ -88,12 +87,6 @@ SEARCH_ARCSEC = 0.5
 COVERAGE_MIN = 0.5
 #: Points per spaxel side for the aperture's share of a spaxel.
 SUBSAMPLES = 5
-_ARCSEC_PER_RAD = 180 / np.pi * 3600
-
-
-def lambda_over_d(wavelength_um):
-    """``lambda / D`` in arcsec."""
-    return np.asarray(wavelength_um, float) * 1e-6 / TELESCOPE_DIAMETER_M * _ARCSEC_PER_RAD
 
 
 def airy_encircled(k):

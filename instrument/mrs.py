@@ -50,10 +50,17 @@ DETECTOR_OF_CHANNEL = {1: "MIRIFUSHORT", 2: "MIRIFUSHORT", 3: "MIRIFULONG", 4: "
 #: The pipeline's default cube spaxel per channel, arcsec (params 5, "Cube spaxel size (pipeline
 #: default)": jwst's CUBEPAR): a fact of how MRS cubes are built, which an APCORR measured on them holds.
 CUBE_SPAXEL_ARCSEC = {1: 0.13, 2: 0.17, 3: 0.20, 4: 0.35}
+#: Telescope diameter, m (params section 7): the ``D`` of every ``lambda / D``.
+TELESCOPE_DIAMETER_M = 6.5
 #: Wavelength samples per slice edge when the slice map is traced (a row's edge is
 #: interpolated between them: far below a pixel, the edges being smooth).
 _EDGE_SAMPLES = 4097
 
+
+
+def lambda_over_d(wavelength_um):
+    """``lambda / D`` in arcsec (:data:`TELESCOPE_DIAMETER_M`): the MRS's apertures and PSF widths scale with it."""
+    return np.asarray(wavelength_um, float) * 1e-6 / TELESCOPE_DIAMETER_M * (180 / np.pi * 3600)
 
 def band_name(name):
     """The band ``name`` checked and normalised ("1a" -> "1A"); an unknown band is a ``ValueError``."""

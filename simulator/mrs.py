@@ -109,8 +109,6 @@ EFFICIENCY = {1: 0.20, 2: 0.20, 3: 0.15, 4: 0.07}
 RESOLVING_POWER = ((4.9, 3700.0), (28.0, 1300.0))
 #: PSF core broadening over diffraction at two wavelengths (um, factor), linear (params 5, A23).
 PSF_BROADENING = ((5.0, 1.6), (28.0, 1.15))
-#: Telescope diameter for the blur's diffraction FWHM 1.03 lambda / D (params 7).
-TELESCOPE_DIAMETER_M = 6.5
 #: PSF samples across the grid and per slice width; largest fractional step between PSF nodes.
 PSF_SAMPLES, PSF_SAMPLES_PER_SLICE, PSF_STEP = 256, 8, 0.02
 #: LSF bins per FWHM, and the half width of the LSF kernel and of the grid's margin, in sigma.
@@ -296,7 +294,7 @@ def psf_image(name, wavelength_um):
     image = psf.diffraction(wavelength_um, sample, PSF_SAMPLES, _psf_rotation(geometry))
     (l0, f0), (l1, f1) = PSF_BROADENING
     factor = f0 + (f1 - f0) * (wavelength_um - l0) / (l1 - l0)
-    fwhm = 1.03 * wavelength_um * 1e-6 / TELESCOPE_DIAMETER_M * 180 / np.pi * 3600 * np.sqrt(factor**2 - 1)
+    fwhm = 1.03 * mrs.lambda_over_d(wavelength_um) * np.sqrt(factor**2 - 1)
     return ndimage.gaussian_filter(image, fwhm / FWHM_PER_SIGMA / sample, mode="constant")
 
 

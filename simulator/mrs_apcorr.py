@@ -44,7 +44,6 @@ from .references import smooth_relative_error
 
 #: Radii of the table in lambda / D (the extraction's 3 among them); the background annulus, lambda / D.
 RADII_LD, ANNULUS_LD = (2.0, 2.5, 3.0, 3.5, 4.0), (4.5, 6.0)
-_ARCSEC_PER_RAD = 180 / np.pi * 3600
 
 
 def _box(image, width, sample, axis):
@@ -80,7 +79,7 @@ def encircled(image, sample, radii):
 def band_table(name):
     """``(wavelength (n_w,), radius (n_r, n_w) arcsec, apcorr (n_r, n_w))`` of band ``name``, perfect."""
     nodes = smrs.psf_nodes(name)
-    ld = nodes * 1e-6 / smrs.TELESCOPE_DIAMETER_M * _ARCSEC_PER_RAD
+    ld = mrs.lambda_over_d(nodes)
     k = np.asarray(RADII_LD)
     (k_in, k_out) = ANNULUS_LD
     apcorr = np.empty((len(k), len(nodes)))

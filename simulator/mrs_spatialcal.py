@@ -52,9 +52,6 @@ ROW_STEP = 8
 WINDOW_LD = 3.0
 #: Re-centrings of the centroid box.
 ITERATIONS = 4
-#: Telescope diameter for lambda/D, m (as the simulator's PSF and the extraction's aperture).
-_DIAMETER_M = 6.5
-_RAD_ARCSEC = 180 / np.pi * 3600
 
 
 def source():
@@ -115,7 +112,7 @@ def measured_offset(name, exposures, alpha, beta, commanded):
     commanded : numpy.ndarray
         ``(n, 2)`` the positions commanded (:func:`raster`).
     """
-    half_width = WINDOW_LD * mrs.band(name).wavelength_range[1] * 1e-6 / _DIAMETER_M * _RAD_ARCSEC
+    half_width = WINDOW_LD * mrs.lambda_over_d(mrs.band(name).wavelength_range[1])
     found = np.array([centroid(e, alpha, beta, c, half_width) for e, c in zip(exposures, commanded, strict=True)])
     offsets = commanded - found
     return offsets.mean(axis=0), offsets.std(axis=0, ddof=1) / np.sqrt(len(offsets))

@@ -6,6 +6,7 @@ tests/test_mrs_photom.py, on that module's noise-free exposure.
 import numpy as np
 import pytest
 
+from miri_testbed.instrument import mrs
 from miri_testbed.simulator import ReferenceOptions, mrs_apcorr
 from miri_testbed.simulator import mrs as smrs
 
@@ -42,7 +43,7 @@ def test_the_measured_table_is_the_perfect_one_with_a_smooth_error_of_its_size()
     measured = mrs_apcorr.apcorr_model(("4C",), "34", "LONG", options, np.random.default_rng(4)).apcorr_table
     wavelength = np.asarray(perfect.wavelength)
     assert np.all(np.diff(wavelength) > 0) and np.array_equal(wavelength, smrs.psf_nodes("4C").astype(np.float32))
-    ld = wavelength * 1e-6 / smrs.TELESCOPE_DIAMETER_M * 180 / np.pi * 3600
+    ld = mrs.lambda_over_d(wavelength)
     np.testing.assert_allclose(perfect.radius, np.outer(mrs_apcorr.RADII_LD, ld), rtol=1e-6)
     ratio = np.asarray(measured.apcorr) / np.asarray(perfect.apcorr)
     assert np.allclose(ratio, ratio[0], rtol=1e-6)  # one error per wavelength, the same at every radius

@@ -141,7 +141,7 @@ def test_a_dithered_point_source_lands_on_its_true_position_and_keeps_its_spectr
     # a single exposure's resampling ripple in an aperture sum.  Variant ``aperture``: its correction is
     # one number; the annulus's Airy correction depends on how much of the annulus the field covers, which
     # differs between the exposures.
-    fwhm = 1.5 * 1.03 * mrs_extract.lambda_over_d(8.1)
+    fwhm = 1.5 * 1.03 * mrs.lambda_over_d(8.1)
     pixels, exposures = _dither_set(refs, "2A", 4, 1, "negative", (-0.15, 0.1), lambda w: fwhm / 2.3548 * w / 8.1,
                                     lambda w: 1.0 + 0.1 * w)
     samples = cube_build.concatenate([moved for moved, *_ in exposures])
