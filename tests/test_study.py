@@ -103,7 +103,8 @@ def test_killed_study_resumes_without_lost_or_duplicated_rows(local_results, tin
     proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
-        while not list((folder / "cells").glob("**/seed*.parquet")):
+        # A cell is finished once renamed into place; its temporary copy sits in a hidden folder.
+        while not [p for p in (folder / "cells").glob("**/seed*.parquet") if not p.parent.name.startswith(".")]:
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "no cell finished in 120 s"
             time.sleep(0.05)
