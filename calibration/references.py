@@ -150,10 +150,12 @@ def select(folder, reftype, exposure):
             continue
         chosen.append((_specificity(h, exposure), str(useafter), cand.path))
     if not chosen:
+        # Only the selectors the exposure sets: an MRS exposure has no FILTER, an imager one no BAND.
+        wanted = " ".join(f"{k}={v}" for k, attr in SELECTORS.items() if k != "INSTRUME"
+                          and (v := _get(exposure, attr)) is not None)
         raise CalibrationInputError(
-            f"no {reftype} reference in {folder} for MIRI {exposure.meta.instrument.detector} "
-            f"{exposure.meta.exposure.type} {sub} {exposure.meta.exposure.readpatt} "
-            f"{exposure.meta.instrument.filter} ngroups={ngroups} at MJD {exposure.meta.exposure.start_time}"
+            f"no {reftype} reference in {folder} for MIRI {wanted} SUBARRAY={sub} NGROUPS={ngroups} "
+            f"at MJD {exposure.meta.exposure.start_time}"
         )
     return max(chosen)[2]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq
@@ -212,6 +213,15 @@ def test_no_random_stars_is_an_empty_field(tmp_path, capsys):
     suite = _suite_file(tmp_path, "{n=0, flux_min_mjy=1.0, flux_max_mjy=2.0}")
     assert main(["simulate", "--suite", str(suite), "-o", str(tmp_path / "sim")]) == 0
     assert (tmp_path / "sim" / "a" / "a_uncal.fits").is_file()
+
+
+def test_simulate_takes_the_suite_files_seed_unless_given_one(tmp_path, capsys):
+    suite = _suite_file(tmp_path, "{n=0, flux_min_mjy=1.0, flux_max_mjy=2.0}")
+    suite.write_text(suite.read_text().replace("seeds=[1]", "seeds=[7, 8]"))
+    for args, seed in (([], 7), (["--seed", "3"], 3)):
+        assert main(["simulate", "--suite", str(suite), "-o", str(tmp_path / f"sim{seed}"), *args]) == 0
+        assert f"a (seed {seed}):" in capsys.readouterr().out
+        assert fits.getheader(tmp_path / f"sim{seed}" / "a" / "a_truth.fits")["SEED"] == seed
 
 
 def _children(pid):

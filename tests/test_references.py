@@ -145,3 +145,22 @@ def test_nominal_saturation_and_linearity_are_those_of_the_detector_model():
     assert table.meta["saturation_dn"] == pytest.approx(saturation, abs=0.01)
     assert table.meta["bias_dn"] == pytest.approx(bias, abs=0.01)
     np.testing.assert_allclose(table["coefficient"], poly, rtol=1e-9, atol=0)
+
+
+def test_a_missing_reference_names_the_selectors_the_exposure_sets(tmp_path):
+    """An MRS exposure has a BAND and no FILTER: the refusal names its band, not 'None'."""
+    exposure = dm.RampModel((1, 2, 4, 4))
+    exposure.meta.instrument.name = "MIRI"
+    exposure.meta.instrument.detector = "MIRIFUSHORT"
+    exposure.meta.instrument.channel = "12"
+    exposure.meta.instrument.band = "SHORT"
+    exposure.meta.exposure.type = "MIR_MRS"
+    exposure.meta.exposure.readpatt = "FASTR1"
+    exposure.meta.exposure.ngroups = 2
+    exposure.meta.exposure.start_time = 60400.0
+    exposure.meta.subarray.name = "FULL"
+    with pytest.raises(CalibrationInputError) as err:
+        refs.select(tmp_path, "DISTORTION", exposure)
+    message = str(err.value)
+    assert "None" not in message
+    assert "CHANNEL=12 BAND=SHORT" in message and "DETECTOR=MIRIFUSHORT" in message and "NGROUPS=2" in message

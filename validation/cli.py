@@ -96,14 +96,15 @@ def cmd_simulate(args):
         raise ScenarioError(f"suite {suite.name} has no scenario {args.scenario!r}; "
                             f"it has: {', '.join(s.name for s in suite.scenarios)}")
     _output_folder(args.output)
+    seed = suite.seeds[0] if args.seed is None else args.seed
     for s in chosen:
         refs = ReferenceOptions(**{**s.references.__dict__, "kind": "perfect"}) if args.perfect_refs else s.references
-        out = simulate(s.scene(args.seed), s.observation, Path(args.output) / s.name, name=s.name, seed=args.seed,
+        out = simulate(s.scene(seed), s.observation, Path(args.output) / s.name, name=s.name, seed=seed,
                        effects=s.effects, references=refs)
         background = f"  background {out['background']}" if "background" in out else ""
         ephemeris = write_ephemeris(read_truth(out["truth"]), out["uncal"])  # a transit's: what its observer knows
         ephemeris = f"  ephemeris {ephemeris}" if ephemeris else ""
-        print(f"{s.name}: {out['uncal']}  truth {out['truth']}  refs {out['refs']}/{background}{ephemeris}")
+        print(f"{s.name} (seed {seed}): {out['uncal']}  truth {out['truth']}  refs {out['refs']}/{background}{ephemeris}")
     return 0
 
 
@@ -366,7 +367,7 @@ def build_parser():
     p = sub.add_parser("simulate", help="simulate exposures (uncal + truth + reference folder)")
     p.add_argument("--suite", default="default", help="built-in suite name or TOML file (default: default)")
     p.add_argument("--scenario", help="scenario name within the suite (default: all)")
-    p.add_argument("--seed", type=SEED, default=0, help="integer seed of every random stream (default 0)")
+    p.add_argument("--seed", type=SEED, help="integer seed of every random stream (default: the suite's first seed)")
     p.add_argument("--perfect-refs", action="store_true", help="write the true reference files, not measured ones")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(func=cmd_simulate)
