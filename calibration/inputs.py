@@ -147,3 +147,21 @@ def open_rate(path):
             raise CalibrationInputError(f"{path}: {name.upper()} is missing or not the shape of SCI {shape}; a rate "
                                         "file needs DQ, VAR_POISSON and VAR_RNOISE")
     return model
+
+
+def open_x1d(path):
+    """Open a spectrum product (a ``MultiSpecModel``, e.g. an MRS ``_x1d.fits``); anything else is refused by name."""
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationInputError(f"{path}: no such file")
+    try:
+        with fits.open(path) as hdul:
+            names = [h.name for h in hdul]
+    except Exception as exc:
+        raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt ({exc})") from None
+    if "EXTRACT1D" not in names:
+        raise CalibrationInputError(f"{path}: no EXTRACT1D extension; not an x1d (a spectrum product)")
+    try:
+        return dm.MultiSpecModel(str(path))
+    except Exception as exc:
+        raise CalibrationInputError(f"{path}: cannot be read as a JWST MultiSpecModel (an x1d) ({exc})") from None

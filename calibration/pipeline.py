@@ -32,8 +32,20 @@ from astropy.table import Table
 
 from miri_testbed.instrument.files import atomic_path, product_stem, save_model
 
-from . import CalibrationInputError, background, detector1, image2, image3, mrs_spec2, mrs_spec3, registry, spec2, tso3
-from .inputs import open_rate, open_uncal
+from . import (
+    CalibrationInputError,
+    background,
+    detector1,
+    image2,
+    image3,
+    mrs_spec2,
+    mrs_spec3,
+    mrs_stitch,
+    registry,
+    spec2,
+    tso3,
+)
+from .inputs import open_rate, open_uncal, open_x1d
 from .nominal import nominal_folder
 from .steps import StepLog
 
@@ -317,3 +329,30 @@ def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
     paths = {suffix: tuple(p[suffix] for p in per_exposure) for suffix in ("rate", "rateints")}
     paths.update(write_products({"s3d": products["s3d"], "x1d": products["x1d"]}, outdir, name))
     return paths
+
+
+def stitch(x1d_paths, output):
+    """Stitch MRS x1d products of different bands into one spectrum and write it (:mod:`calibration.mrs_stitch`).
+
+    Parameters
+    ----------
+    x1d_paths : list of path
+        ``*_x1d.fits`` products, each band in one of them.
+    output : path
+        The stitched ``MultiSpecModel``; HISTORY records each overlap, its split and its flux ratio.
+
+    Returns
+    -------
+    (pathlib.Path, list of calibration.mrs_stitch.Overlap)
+    """
+    models = [open_x1d(path) for path in x1d_paths]
+    try:
+        product, overlaps = mrs_stitch.stitch(models)
+    finally:
+        for model in models:
+            model.close()
+    for o in overlaps:
+        product.add_history_entry(f"mrs_stitch: {o.lower}/{o.upper} overlap {o.lo_um:.4f}-{o.hi_um:.4f} um, "
+                                  f"split at {o.split_um:.4f} um; flux ratio {o.upper}/{o.lower} "
+                                  f"{o.ratio:.5f} +/- {o.ratio_err:.5f} (not applied)")
+    return save_model(product, output), overlaps

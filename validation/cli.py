@@ -1,4 +1,4 @@
-"""The miri-testbed command: simulate, calibrate, score, run, study, compare, gate, report.
+"""The miri-testbed command: simulate, calibrate, stitch, score, run, study, compare, gate, report.
 
 Errors in the input (a bad file, an unknown scenario key, a missing reference, an
 output folder that cannot be written) print one line ``miri-testbed: error: ...`` that
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from miri_testbed.calibration import CalibrationInputError, registry
-from miri_testbed.calibration.pipeline import calibrate, calibrate_set
+from miri_testbed.calibration.pipeline import calibrate, calibrate_set, stitch
 from miri_testbed.calibration.products import software_version
 from miri_testbed.instrument.files import write_text
 from miri_testbed.simulator import ReferenceOptions, simulate
@@ -137,6 +137,15 @@ def cmd_calibrate(args):
         # an MRS exposure has a product per band under one key: print each path
         print(" ".join(str(q) for p in paths.values() for q in (p if isinstance(p, tuple | list) else (p,))))
     return 2 if failed else 0
+
+
+def cmd_stitch(args):
+    path, overlaps = stitch(args.x1d, _output_file(args.output))
+    for o in overlaps:
+        print(f"{o.lower}/{o.upper}: overlap {o.lo_um:.4f}-{o.hi_um:.4f} um, split at {o.split_um:.4f} um, "
+              f"flux ratio {o.ratio:.5f} +/- {o.ratio_err:.5f}")
+    print(path)
+    return 0
 
 
 def cmd_score(args):
@@ -389,6 +398,12 @@ def build_parser():
                         "detector1 already made): each uncal's rate, and one NAME_ch<c>-<setting>_s3d.fits per band "
                         "and NAME_x1d.fits for the set, as spec3")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("stitch", help="stitch MRS x1d products of different bands into one spectrum, "
+                                      "split at the middle of each overlap; prints each overlap's flux ratio")
+    p.add_argument("x1d", nargs="+", help="<name>_x1d.fits products (each band in one of them)")
+    p.add_argument("-o", "--output", required=True, help="the stitched x1d file")
+    p.set_defaults(func=cmd_stitch)
 
     p = sub.add_parser("score", help="score products against a truth file")
     p.add_argument("--truth", required=True)
