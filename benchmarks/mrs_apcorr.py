@@ -24,6 +24,7 @@ from stdatamodels.jwst import datamodels as dm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mrs_photom import FLUX_MJY, SETTINGS, exact_rate, spectra  # noqa: E402
 
+from miri_testbed.instrument import mrs_dither  # noqa: E402
 from miri_testbed.simulator import (  # noqa: E402
     Effects,
     MrsEffects,
@@ -57,7 +58,8 @@ def main():
             perfect = spectra(exposure, d1, sim["refs"])
             path = next(Path(sim["refs"]).glob("*apcorr*"))
             measured_model = mrs_apcorr.apcorr_model(observation.bands, observation.channels, observation.band,
-                                                     ReferenceOptions(), np.random.default_rng(200 + n))
+                                                     ReferenceOptions(), np.random.default_rng(200 + n),
+                                                     mrs_dither.target_v2v3(observation.dither_channel))
             with dm.open(str(path)) as written:
                 measured_model.update(written)  # its selection keywords
             measured_model.save(str(path))

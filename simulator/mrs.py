@@ -711,7 +711,7 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     paths["PHOTOM"] = _save(photom, "PHOTOM", selection, folder / f"miri_testbed_mrs{pair}_photom.fits",
                             f"MRS MJy/sr per DN/s and throughput time dependence ({options.kind})")
     apcorr = mrs_apcorr.apcorr_model(observation.bands, observation.channels, observation.band, options,
-                                     references_rng)
+                                     references_rng, mrs_dither.target_v2v3(observation.dither_channel))
     paths["APCORR"] = _save(apcorr, "APCORR", selection, folder / f"miri_testbed_mrs{pair}_apcorr.asdf",
                             f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
                             f"({options.kind})")

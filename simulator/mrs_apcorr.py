@@ -13,17 +13,26 @@ circle of radius ``r``, the background the mean of the annulus ``ANNULUS_LD lamb
 (as a real APCORR holds the annulus its extraction used; jwst applies one table whatever
 the background), so
 
-    apcorr(lambda, r) = 1 / (E(r) - (E(r_out) - E(r_in)) r^2 / (r_out^2 - r_in^2)),
+    apcorr(lambda, r) = 1 / (E(r) - m pi r^2),
 
+``m`` the mean share per arcsec^2 of the source's light over the part of the annulus inside
+the band's field (its slices' beta strips and SIAF alpha extents, :func:`field_mask`), for a
+source on the exposure's target (:func:`instrument.mrs_dither.target_v2v3`, undithered), as a
+real APCORR is measured on a standard star's cube with the same extraction.  The extraction
+subtracts the mean of the covered part, and in channel 4 the field cuts the annulus
+(4.5-6 lambda/D is 4.0-5.3" at 28 um): the PSF is not round there (the hexagonal pupil's
+spikes, the slice width along beta), so the covered part's mean is not the whole annulus's
+``(E(r_out) - E(r_in)) / (pi (r_out^2 - r_in^2))``.  With the whole annulus, a noise-free 4C
+source came out 0.4-0.8 % low, the covered part holding 1.1-1.7x the whole annulus's mean
+(docs/mrs.md); where the field leaves none of the annulus, the whole annulus.
 ``E(r)`` the share of a point source's light within ``r`` of it in the cube: the true PSF
 (:func:`simulator.mrs.psf_image`, its samples fractions of the whole sky's light) convolved,
 per axis, with the box of the pixel's footprint twice (the pixel integrates the light over
 it; the drizzle spreads the pixel over the spaxels it overlaps) and the spaxel's box: along
 beta the slice width ``beta_del``, along alpha the band's median pixel extent, the spaxel
 :data:`instrument.mrs.CUBE_SPAXEL_ARCSEC`.  That kernel is the drizzle's mean over the
-source's position within a pixel: an APPROXIMATION (one exposure samples one position; the
-model reproduces the Airy-corrected x1d of all 12 bands within 0.4 % except 4C, 1.2 %, where
-the field cuts the annulus, which the model takes whole: docs/mrs.md).
+source's position within a pixel: an APPROXIMATION (one exposure samples one position; a
+source away from the target sees another part of the annulus: docs/mrs.md).
 
 * ``perfect``: that table.
 * ``measured`` (default): ``apcorr (1 + e_b(lambda))`` per band, ``e_b`` a grey term and a
@@ -68,29 +77,62 @@ def cube_psf(name, wavelength_um):
     return image
 
 
+def _offsets(n, sample):
+    """The centres of ``n`` samples of ``sample`` arcsec about the grid's centre."""
+    return (np.arange(n) - (n - 1) / 2) * sample
+
+
 def encircled(image, sample, radii):
     """The share of the light within each of ``radii`` (arcsec) of the grid's centre."""
-    centres = (np.arange(image.shape[0]) - (image.shape[0] - 1) / 2) * sample
+    centres = _offsets(image.shape[0], sample)
     r = np.hypot(centres[:, None], centres[None, :]).ravel()
     order = np.argsort(r)
     return np.interp(radii, r[order], np.cumsum(image.ravel()[order]))
 
 
-def band_table(name):
-    """``(wavelength (n_w,), radius (n_r, n_w) arcsec, apcorr (n_r, n_w))`` of band ``name``, perfect."""
+def field_mask(name, alpha, beta):
+    """Whether each ``(alpha, beta)`` (arcsec) is in a slice of band ``name``: its beta strip, its SIAF alpha extent."""
+    geometry = mrs.band(name)
+    alpha, beta = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(beta, float))
+    inside = np.zeros(alpha.shape, bool)
+    for slice_id, centre in zip(geometry.slices, geometry.beta, strict=True):
+        lo, hi = geometry.alpha_limits(slice_id)
+        inside |= (np.abs(beta - centre) <= geometry.beta_del / 2) & (alpha >= lo) & (alpha <= hi)
+    return inside
+
+
+def annulus_density(image, sample, radii, covered):
+    """Mean share of the light per arcsec^2 over the samples between ``radii`` (arcsec) where ``covered``.
+
+    The whole annulus's mean where ``covered`` holds none of it (the extraction has no background there).
+    """
+    centres = _offsets(image.shape[0], sample)
+    r = np.hypot(centres[:, None], centres[None, :])
+    ring = (r >= radii[0]) & (r <= radii[1])
+    part = ring & covered if np.any(ring & covered) else ring
+    return float(image[part].mean()) / sample**2
+
+
+def band_table(name, target):
+    """``(wavelength (n_w,), radius (n_r, n_w) arcsec, apcorr (n_r, n_w))`` of band ``name``, perfect.
+
+    ``target``: the source's ``(alpha, beta)`` in the band, arcsec (the field's cut of the annulus, module docstring).
+    """
     nodes = smrs.psf_nodes(name)
     ld = mrs.lambda_over_d(nodes)
     k = np.asarray(RADII_LD)
-    (k_in, k_out) = ANNULUS_LD
+    sample = smrs.psf_sample_arcsec(name)
+    offsets = _offsets(smrs.PSF_SAMPLES, sample)
+    covered = field_mask(name, target[0] + offsets[None, :], target[1] + offsets[:, None])
     apcorr = np.empty((len(k), len(nodes)))
     for j, (node, scale) in enumerate(zip(nodes, ld, strict=True)):
-        share = encircled(cube_psf(name, node), smrs.psf_sample_arcsec(name), np.concatenate([k, ANNULUS_LD]) * scale)
-        annulus = share[-1] - share[-2]
-        apcorr[:, j] = 1 / (share[:-2] - annulus * k**2 / (k_out**2 - k_in**2))
+        image = cube_psf(name, node)
+        density = annulus_density(image, sample, np.asarray(ANNULUS_LD) * scale, covered)
+        apcorr[:, j] = 1 / (encircled(image, sample, k * scale) - density * np.pi * (k * scale) ** 2)
     return nodes, k[:, None] * ld[None, :], apcorr
 
 
-def apcorr_model(bands, channels, setting, options, rng):
+def apcorr_model(bands, channels, setting, options, rng, target_v2v3):
     """The exposure's ``MirMrsApcorrModel`` (module docstring).
 
     Parameters
@@ -102,11 +144,13 @@ def apcorr_model(bands, channels, setting, options, rng):
     options : simulator.config.ReferenceOptions
     rng : numpy.random.Generator
         Draws the measured table's errors.
+    target_v2v3 : (float, float)
+        Where the exposure's target lands, telescope ``(V2, V3)`` arcsec.
     """
     measured = options.kind == "measured"
     parts = []
     for name in bands:
-        wavelength, radius, apcorr = band_table(name)
+        wavelength, radius, apcorr = band_table(name, mrs.band(name).from_v2v3(*target_v2v3))
         if measured:
             apcorr = apcorr * (1 + smooth_relative_error(wavelength, mrs.band(name).wavelength_range,
                                                          options.apcorr_error, rng))
