@@ -67,7 +67,7 @@ from miri_testbed.instrument import mrs
 #: Spaxel size per channel, arcsec (params section 5, "Cube spaxel size (pipeline default)").
 SPAXEL_ARCSEC = mrs.CUBE_SPAXEL_ARCSEC
 #: Pixels per block of the drizzle (bounds its memory: ~27 overlaps a pixel, ~63 smoothed).
-BLOCK = 65536
+BLOCK = 16384
 #: Variant drizzle_smooth: the Gaussian's sigma in planes, and where it is cut, in sigma (module docstring).
 SMOOTH_SIGMA_PLANES, SMOOTH_HALF_WIDTH_SIGMA = 0.5, 4.0
 
@@ -168,12 +168,6 @@ class Samples:
     intensity_var: np.ndarray
     used: np.ndarray
 
-    @property
-    def boxes(self):
-        """The used pixels' boxes: ``alpha_lo, alpha_hi, beta_lo, beta_hi, lam_lo, lam_hi``."""
-        return tuple(b[self.used] for b in (self.alpha_lo, self.alpha_hi, self.beta_lo, self.beta_hi, self.lam_lo,
-                                             self.lam_hi))
-
 
 def samples(pixels, values, var, good, surface_brightness=False, move=None):
     """One exposure's band pixels as :class:`Samples` (module docstring).
@@ -215,6 +209,9 @@ def samples(pixels, values, var, good, surface_brightness=False, move=None):
 def concatenate(parts):
     """Several exposures' :class:`Samples` of one band as one (the drizzle then runs over all at once).
 
+    ``parts``, a list, is emptied as each is copied in, so that its copy is freed at once (the set's
+    pixels are then held once, not twice, at the peak of its memory).
+
     Raises
     ------
     ValueError
@@ -224,8 +221,16 @@ def concatenate(parts):
     if len(bands) != 1:
         raise ValueError(f"one cube is of one band; the exposures' pixels are of {', '.join(bands) or 'none'}")
     if len(parts) == 1:
-        return parts[0]
-    return Samples(bands[0], *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Samples)[1:]))
+        return parts.pop()
+    names = [f.name for f in fields(Samples)[1:]]
+    # np.empty takes its pages as they are written: each part is freed as the next is copied
+    out, start = {n: np.empty(sum(len(p.used) for p in parts), getattr(parts[0], n).dtype) for n in names}, 0
+    while parts:
+        part = parts.pop(0)
+        for name in names:
+            out[name][start:start + len(part.used)] = getattr(part, name)
+        start += len(part.used)
+    return Samples(bands[0], **out)
 
 
 def grid_for(samples, spaxel_arcsec=None):
@@ -263,7 +268,7 @@ class Cube:
     coverage : (n_lambda, n_beta, n_alpha) float
         ``W_s / V_s``.
     samples : Samples
-        The pixels that went in (only the used ones).
+        The pixels (those ``used`` went in).
     smoothing : float
         The Gaussian's sigma in lambda (um) the boxes were convolved with (0: ``drizzle``, module docstring).
     """
@@ -277,7 +282,7 @@ class Cube:
 
     def blocks(self):
         """The drizzle's weights of the used pixels (:func:`_blocks`)."""
-        return _blocks(self.samples.boxes, self.grid, self.smoothing)
+        return _blocks(self.samples, self.grid, self.smoothing)
 
     def sum_variance(self, coefficients):
         """Exact variance of ``sum_s c_s S_s`` for each plane, from the pixels (the spaxels' covariance included).
@@ -307,22 +312,24 @@ class Cube:
         return out
 
 
-def _blocks(boxes, grid, smoothing=0.0):
-    """The drizzle's weights, a block of pixels at a time: ``(positions, flat spaxel index, w)``.
+def _blocks(samples, grid, smoothing=0.0):
+    """The drizzle's weights of the used pixels, a block at a time: ``(positions, flat spaxel index, w)``.
 
     ``flat`` and ``w`` are ``(n, Ka, Kb, Kl)``, each pixel's overlaps with the spaxels (the
     product of its three 1-D overlaps, the one in lambda smoothed by ``smoothing``, um);
-    ``positions`` the block's pixels among ``boxes``.
+    ``positions`` the block's pixels among ``samples``.  The pixels come in order of wavelength,
+    so a block's spaxels lie in a few planes (:func:`_drizzle` sums them over those alone).
     """
-    a_lo, a_hi, b_lo, b_hi, l_lo, l_hi = boxes
-    for start in range(0, len(a_lo), BLOCK):
-        part = slice(start, start + BLOCK)
-        ia, wa = grid.alpha.overlaps(a_lo[part], a_hi[part])
-        ib, wb = grid.beta.overlaps(b_lo[part], b_hi[part])
-        il, wl = grid.wavelength.overlaps(l_lo[part], l_hi[part], smoothing)
+    used = np.flatnonzero(samples.used)
+    order = used[np.argsort(samples.lam_lo[used], kind="stable")]
+    for start in range(0, len(order), BLOCK):
+        index = order[start:start + BLOCK]
+        ia, wa = grid.alpha.overlaps(samples.alpha_lo[index], samples.alpha_hi[index])
+        ib, wb = grid.beta.overlaps(samples.beta_lo[index], samples.beta_hi[index])
+        il, wl = grid.wavelength.overlaps(samples.lam_lo[index], samples.lam_hi[index], smoothing)
         flat = (il[:, None, None, :] * grid.beta.n + ib[:, None, :, None]) * grid.alpha.n + ia[:, :, None, None]
         w = wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
-        yield np.arange(start, start + len(ia)), flat, w
+        yield index, flat, w
 
 
 def drizzle(samples, grid):
@@ -350,17 +357,19 @@ def drizzle_smooth(samples, grid):
 
 
 def _drizzle(samples, grid, smoothing):
-    used = samples.used
-    kept = Samples(samples.band, *samples.boxes, samples.intensity[used], samples.intensity_var[used],
-                   np.ones(int(used.sum()), bool))
     size = int(np.prod(grid.shape))
     weight, total, total_var = np.zeros(size), np.zeros(size), np.zeros(size)
-    for index, flat, w in _blocks(kept.boxes, grid, smoothing):
-        flat, w = flat.ravel(), w.reshape(len(index), -1)
-        weight += np.bincount(flat, w.ravel(), minlength=size)
-        total += np.bincount(flat, (w * kept.intensity[index, None]).ravel(), minlength=size)
-        total_var += np.bincount(flat, (w**2 * kept.intensity_var[index, None]).ravel(), minlength=size)
+    for index, flat, w in _blocks(samples, grid, smoothing):
+        touched = w != 0  # the overlaps out of range or empty add nothing
+        pixel = np.broadcast_to(np.arange(len(index))[:, None, None, None], w.shape)[touched]
+        flat, w = flat[touched], w[touched]
+        first = int(flat.min()) if len(flat) else 0
+        flat -= first  # the block's spaxels (a few planes, :func:`_blocks`) from its first
+        local = slice(first, first + int(flat.max(initial=-1)) + 1)
+        weight[local] += np.bincount(flat, w)
+        total[local] += np.bincount(flat, w * samples.intensity[index][pixel])
+        total_var[local] += np.bincount(flat, w**2 * samples.intensity_var[index][pixel])
     with np.errstate(invalid="ignore", divide="ignore"):
         data = np.where(weight > 0, total / weight, np.nan).reshape(grid.shape)
         variance = np.where(weight > 0, total_var / weight**2, np.nan).reshape(grid.shape)
-    return Cube(grid, data, variance, (weight / grid.volume).reshape(grid.shape), kept, smoothing)
+    return Cube(grid, data, variance, (weight / grid.volume).reshape(grid.shape), samples, smoothing)

@@ -177,6 +177,7 @@ def build(log, members, folder, choice):
                                 f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
         cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
+        del samples, cube  # this band's pixels are not kept while the next band's are made
     for product in (*cubes, x1d):
         for kind, name in filenames.items():
             getattr(product.meta.ref_file, kind).name = name
