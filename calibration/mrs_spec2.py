@@ -155,8 +155,8 @@ def build(log, members, folder, choice):
     filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))
     correction = _correction_source(apcorr, choice["mrs_extract"], folder)
     cubes, x1d = [], derived(dm.MultiSpecModel, d1_first.rate_model)
-    for band, band_pixels in pixels.items():
-        parts, units = [], set()
+    for band in list(pixels):
+        band_pixels, parts, units = pixels.pop(band), [], set()  # a band's pixels are freed once its samples are made
         for exposure, d1, mover in members:
             part, calibrated = _samples(log, choice, photom, exposure, d1, band, band_pixels,
                                         None if mover is None else mover(band_pixels.band))
@@ -166,11 +166,12 @@ def build(log, members, folder, choice):
             raise CalibrationInputError(f"band {band}: mrs_photom calibrated some exposures of the set and not "
                                         "others; one cube cannot mix MJy/sr and DN/s")
         calibrated = units.pop()
-        samples = cube_build.concatenate(parts)
+        samples, band_wcs = cube_build.concatenate(parts), band_pixels.band
+        del band_pixels
         cube = log.run("cube_build", choice["cube_build"], samples, cube_build.grid_for(samples))
         if len(members) > 1:
             log.note("cube_build", f"cube_build {band}: {len(members)} exposures drizzled together")
-        target = _target(log, first, band_pixels.band)
+        target = _target(log, first, band_wcs)
         spectrum = log.run("mrs_extract", choice["mrs_extract"], cube, resolve=partial(tuple, (apcorr, target)))
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
