@@ -36,16 +36,23 @@ the same DISTORTION, SPECWCS, WAVELENGTHRANGE, PHOTOM and APCORR (those the simu
    ``--ripple-twin`` also on a noise-free twin of the exposures).  The cubes and x1ds come from a
    worker process per side (``--worker``): wall time of the calibration from the rate files on (ours: spec2/spec3 after
    detector1; jwst: assign_wcs + photom + cube_build + extract_1d) and its peak memory (the
-   process's peak RSS less its RSS when the timed part starts).
+   process's peak RSS less its RSS when the timed part starts; the peak is reset there, so
+   detector1's before it does not count).
+3. **All 12 bands** (``--all-bands``, alone): the same source, continuum and sky in a 4-point set
+   of each detector and grating setting (6 band pairs, 24 exposures), each side in its worker per
+   band pair, time and peak memory only (records ``<date>_mrs_vs_jwst_12bands.txt``).  jwst takes
+   ~8 min per band pair on 2 cores: ``--jwst-minutes M`` starts it on no band pair after M
+   minutes (ours runs on all), and the ratios are then over the pairs both ran.
 
     python benchmarks/mrs_jwst.py [--no-set] [--ripple-twin] [--workdir DIR] [--record]
+    python benchmarks/mrs_jwst.py --all-bands [--jwst-minutes M] [--workdir DIR] [--record]
 """
 import argparse
 import importlib.util
 import json
 import logging
 import math
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -85,9 +92,19 @@ def rss_mb():
     return math.nan
 
 
+def start_peak():
+    """Reset the process's peak resident memory to its RSS now (Linux ``clear_refs`` 5): the timed part's peak
+    is then its own, not detector1's before it; the RSS now, MB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return rss_mb()
+
+
 def peak_mb():
-    """The process's peak resident memory, MB (``ru_maxrss``)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The process's peak resident memory since :func:`start_peak`, MB (``VmHWM``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
 
 
 # ----------------------------------------------------------------------------- 1. jwst's own tests
@@ -136,10 +153,11 @@ def reproduce_jwst_tests(folder, step_um, out):
 
 # ----------------------------------------------------------------------------- 2. the foreign files
 
-def simulate_foreign(folder, noise_free=False):
+def simulate_foreign(folder, noise_free=False, detector="MIRIFUSHORT", setting="SHORT"):
     """The four dithered exposures through the flight geometry with perfect (= flight) references.
 
-    ``noise_free``: every effect off (:meth:`simulator.config.Effects.noise_free`) and no sky.
+    ``noise_free``: every effect off (:meth:`simulator.config.Effects.noise_free`) and no sky;
+    ``detector`` and ``setting``: the band pair (the 12-band mode, module docstring 3).
     """
     from miri_testbed.simulator import (
         Effects,
@@ -165,7 +183,7 @@ def simulate_foreign(folder, noise_free=False):
             continue
         scene = Scene((SpectralSource(SPECTRUM, 0.1, 0.05),), background_mjy_sr=0.0 if noise_free else 5.0)
         sims.append(simulate(scene,
-                             MrsObservation(detector="MIRIFUSHORT", band="SHORT", ngroups=10, dither_points=POINTS,
+                             MrsObservation(detector=detector, band=setting, ngroups=10, dither_points=POINTS,
                                             dither_position=k),
                              folder / f"d{k}", name=f"mrs_d{k}", seed=k, effects=effects,
                              references=ReferenceOptions(kind="perfect")))
@@ -219,7 +237,7 @@ def worker(spec):
         for d1, path in zip(d1s, spec["uncals"], strict=True):
             result["rates"].append(str(out / Path(path).name.replace("_uncal", "_rate")))
             d1.rate_model.save(result["rates"][-1])
-        base, start = rss_mb(), time.perf_counter()
+        base, start = start_peak(), time.perf_counter()
         if len(exposures) == 1:
             products = mrs_spec2.run(logs[0], exposures[0], d1s[0], Path(spec["refs"]), choice)
         else:
@@ -235,7 +253,7 @@ def worker(spec):
 
         refs = jwst_mrs.JwstMrsReferences(**spec["references"])
         models = [dm.IFUImageModel(p) for p in spec["rates"]]
-        base, start = rss_mb(), time.perf_counter()
+        base, start = start_peak(), time.perf_counter()
         products = jwst_mrs.run(models, refs)
         result.update(seconds=time.perf_counter() - start, peak_mb=peak_mb() - base)
         cubes = products["s3d"]
@@ -447,12 +465,65 @@ def ripple_twin(folder, cases, out):
         out(f"     {case}: {', '.join(cells)}")
 
 
+# ----------------------------------------------------------------------------- 3. all 12 bands, time and memory
+
+def all_bands(folder, jwst_minutes, out):
+    """Time and peak memory of the 4-point set in each of the 6 band pairs, ours beside jwst (module docstring, 3)."""
+    from miri_testbed.instrument import mrs
+
+    pairs = [(d, s) for d in ("MIRIFUSHORT", "MIRIFULONG") for s in mrs.SETTINGS]
+    out("3. All 12 bands: the 4-point set in each detector and grating setting (flat 50 mJy continuum, the same "
+        "source and sky), each side in a fresh process per band pair; wall s and peak MB above the start; load: the "
+        "machine's 1-minute load average after the pair (2 cores, shared)")
+    out("     pair                 bands   ours s   jwst s   jwst/ours   ours MB   jwst MB   ours/jwst MB   load")
+    budget_end = time.monotonic() + 60 * jwst_minutes if jwst_minutes is not None else math.inf
+    rows = []
+    for detector, setting in pairs:
+        where = folder / f"{detector}_{setting}"
+        sims = simulate_foreign(where / "sim", detector=detector, setting=setting)
+        uncals = [str(s["uncal"]) for s in sims]
+        ours = run_worker("ours", dict(uncals=uncals, refs=str(sims[0]["refs"])), where)
+        theirs = None
+        if time.monotonic() < budget_end:
+            step_um, geometry = our_spectral_steps(sims[0])
+            references = jwst_references(sims[0], geometry, step_um, where)
+            theirs = run_worker("jwst", dict(rates=ours["rates"], references=references), where)
+        bands = "+".join(f"{c}{mrs.SETTINGS[setting]}" for c, d in mrs.DETECTOR_OF_CHANNEL.items() if d == detector)
+        rows.append((ours, theirs))
+        if theirs is None:
+            out(f"     {detector + ' ' + setting:19s}  {bands:5s}   {ours['seconds']:6.1f}        -           -   "
+                f"{ours['peak_mb']:7.0f}         -              -   {os.getloadavg()[0]:4.1f}   (jwst not run: past "
+                "--jwst-minutes)")
+            continue
+        out(f"     {detector + ' ' + setting:19s}  {bands:5s}   {ours['seconds']:6.1f}   {theirs['seconds']:6.1f}   "
+            f"{theirs['seconds'] / ours['seconds']:8.1f}x   {ours['peak_mb']:7.0f}   {theirs['peak_mb']:7.0f}   "
+            f"{ours['peak_mb'] / theirs['peak_mb']:12.2f}   {os.getloadavg()[0]:4.1f}")
+    both = [(o, t) for o, t in rows if t is not None]
+    total = sum(o["seconds"] for o, _ in rows)
+    out(f"     all 12 bands, ours: {total:.1f} s, peak {max(o['peak_mb'] for o, _ in rows):.0f} MB (the largest "
+        "band pair's process)")
+    if both:
+        ours_s, jwst_s = sum(o["seconds"] for o, _ in both), sum(t["seconds"] for _, t in both)
+        ours_mb, jwst_mb = max(o["peak_mb"] for o, _ in both), max(t["peak_mb"] for _, t in both)
+        out(f"     the {len(both)} band pair(s) jwst ran ({2 * len(both)} bands): time ours / jwst {ours_s:.1f} / "
+            f"{jwst_s:.1f} s ({jwst_s / ours_s:.1f}x faster; goal >= 10x); peak memory {ours_mb:.0f} / {jwst_mb:.0f} "
+            f"MB ({ours_mb / jwst_mb:.2f}; goal <= 0.33)")
+    if len(both) < len(rows):
+        out(f"     jwst ran on {len(both)} of the {len(rows)} band pairs (--jwst-minutes {jwst_minutes}): the ratios "
+            "are over those only")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] + " Needs the peers extra (jwst).")
     parser.add_argument("--no-set", action="store_true", help="the single exposure only")
     parser.add_argument("--ripple-twin", action="store_true", help="also the ripple on a noise-free twin")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_vs_jwst.txt")
+    parser.add_argument("--all-bands", action="store_true",
+                        help="only time and memory of the 4-point set in all 12 bands (6 band pairs), ours and jwst "
+                             "(module docstring, 3); records <date>_mrs_vs_jwst_12bands.txt")
+    parser.add_argument("--jwst-minutes", type=float,
+                        help="with --all-bands: start jwst on no band pair after this many minutes (ours runs on all)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -471,6 +542,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)
         folder.mkdir(parents=True, exist_ok=True)
+        if args.all_bands:
+            all_bands(folder, args.jwst_minutes, out)
+            print(write_result("mrs_vs_jwst_12bands", "\n".join(lines) + "\n"))
+            return
         sims = simulate_foreign(folder / "sim")
         step_um, geometry = our_spectral_steps(sims[0])
         reproduce_jwst_tests(folder, step_um, out)
