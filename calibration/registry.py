@@ -56,7 +56,8 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 The MRS (:mod:`calibration.mrs_spec2`) runs ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
 ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
-which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s) and ``mrs_extract``
+which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
+smooths it in alpha, which damps the peak spaxel's resampling ripple at a broader image) and ``mrs_extract``
 (:mod:`calibration.mrs_extract`;
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
 aperture correction is the MRS APCORR's, or an Airy one without it).
@@ -142,7 +143,8 @@ ALGORITHMS = {
     "spec_photom": {"reference": spec_photom, "none": NONE},
     "mrs_wcs": {"reference": mrs_wcs.band_pixels},
     "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
-    "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth},
+    "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth,
+                   "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())

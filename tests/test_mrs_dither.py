@@ -177,3 +177,38 @@ def test_a_set_that_is_not_one_is_refused_by_name():
     model = _exposure("MIRIFUSHORT", "SHORT", 4, 2)[0]
     model.meta.dither.x_offset = None
     assert mrs_spec3.check([model], ["a"]) == [None]
+
+
+def _peak_ripple(cube, exposures):
+    """The brightest spaxel's spectrum over the planes all ``exposures`` cover, over a cubic in lambda: rms, %."""
+    j, i = np.unravel_index(np.nanargmax(np.nansum(cube.data, axis=0)), cube.data.shape[1:])
+    spectrum, full = cube.data[:, j, i], cube.coverage[:, j, i] > exposures - 0.5
+    wave = cube.grid.wavelength.centres[full]
+    return 100 * np.std(spectrum[full] / np.polyval(np.polyfit(wave, spectrum[full], 3), wave) - 1)
+
+
+@pytest.mark.slow  # 15-40 s: the 2A set drizzled twice over, each exposure alone too
+def test_alpha_smoothing_damps_the_peak_spaxel_ripple_and_keeps_the_flux(refs):
+    # A flat-spectrum point source (a Gaussian of the diffraction core's FWHM, 1.03 lambda/D: about one
+    # pixel across the slice in 2A) seen by the 4-point channel-1 pattern in 2A.  Its pixels' edges drift
+    # in alpha along the slices' traces, so the brightest spaxel's spectrum ripples with the phase of the
+    # edges (cube_build docstring); drizzle_alpha_smooth convolves each box with a Gaussian of half a
+    # pixel, which damps the ripple's harmonics, in each exposure and in the set, by far more than the
+    # dither's averaging does.  The smoothed footprints still tile in alpha: the set's cube holds the
+    # same light as the drizzle's on the planes every slice covers.
+    pixels, exposures = _dither_set(refs, "2A", 4, 1, "negative", (-0.05, 0.0),
+                                    lambda w: 1.03 * mrs.lambda_over_d(w) / 2.3548, lambda w: 1.0)
+    ripple, light = {}, {}
+    for variant in (cube_build.drizzle, cube_build.drizzle_alpha_smooth):
+        samples = cube_build.concatenate([moved for moved, *_ in exposures])
+        grid = cube_build.grid_for(samples)
+        cube = variant(samples, grid)
+        planes, _ = _full_planes(pixels, grid)
+        light[variant] = np.nansum(cube.data[planes])
+        ripple[variant] = (_peak_ripple(cube, 4),
+                           [_peak_ripple(variant(own, cube_build.grid_for(own)), 1) for _, own, *_ in exposures])
+    (set_box, singles_box), (set_smooth, singles_smooth) = ripple.values()
+    assert set_box < np.mean(singles_box)  # the dither's averaging alone helps
+    assert set_smooth < set_box / 3  # the smoothing far more
+    assert np.mean(singles_smooth) < np.mean(singles_box)
+    assert light[cube_build.drizzle_alpha_smooth] / light[cube_build.drizzle] == pytest.approx(1, abs=2e-3)
