@@ -187,7 +187,7 @@ def _peak_ripple(cube, exposures):
     return 100 * np.std(spectrum[full] / np.polyval(np.polyfit(wave, spectrum[full], 3), wave) - 1)
 
 
-@pytest.mark.slow  # 15-40 s: the 2A set drizzled twice over, each exposure alone too
+@pytest.mark.slow  # 17-38 s alone on the busy machine: the 2A set drizzled twice, each exposure alone too
 def test_alpha_smoothing_damps_the_peak_spaxel_ripple_and_keeps_the_flux(refs):
     # A flat-spectrum point source (a Gaussian of the diffraction core's FWHM, 1.03 lambda/D: about one
     # pixel across the slice in 2A) seen by the 4-point channel-1 pattern in 2A.  Its pixels' edges drift
