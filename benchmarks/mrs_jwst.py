@@ -444,7 +444,7 @@ def compare(case, sims, uncals, references, folder, out):
         for band in LINES_UM:
             s = scored[band]
             cube = band_cube(result, band)
-            ripple, noise = peak_ripple(cube, LINES_UM[band]), noise_share(cube, LINES_UM[band])
+            ripple, noise = peak_ripple(cube, band, LINES_UM[band])[0], noise_share(cube, LINES_UM[band])
             out(f"     {band}    {side:5s}  {s['n_lines']:5d}  {s['centre_median']:8.3f} / {s['centre_worst']:6.3f}"
                 f"       {s['continuum']:+8.3f}     {s['line_median']:8.3f} / {s['line_worst']:6.3f}"
                 f"       {where[band]:8.2f}     {ripple:6.2f} ({noise:4.2f})"
@@ -467,7 +467,7 @@ def ripple_twin(folder, cases, out):
     out("   the same exposures noise-free (every effect off, no sky): peak-spaxel ripple, % rms (module docstring)")
     for case, count in cases:
         ours, theirs = calibrate_case(f"{case}_nf", sims, [s["uncal"] for s in sims[:count]], references, folder, out)
-        cells = [f"{band} {side} {peak_ripple(band_cube(result, band), LINES_UM[band]):.2f}"
+        cells = [f"{band} {side} {peak_ripple(band_cube(result, band), band, LINES_UM[band])[0]:.2f}"
                  for side, result in (("ours", ours), ("jwst", theirs)) if result is not None for band in LINES_UM]
         out(f"     {case}: {', '.join(cells)}")
 
