@@ -14,7 +14,12 @@ so every earlier exposure, unchanged; EMI on or off leaves the noise the same), 
 optics (true pointing, measured optics references) and the association's companion
 exposures (the seventh: each companion's ramp noise and EMI from two children of it, so
 asking for a companion changes nothing of the science exposure).  The seed is written
-into the truth file, so any exposure is remade exactly from its record.
+into the truth file, so any exposure is remade exactly from its record.  The exposures of
+an MRS dither set share one seed (one sky, one detector, one set of references) and each
+position ``p`` > 1 draws its own ramp noise, cosmic rays, EMI and companions from the
+``(p - 1)``-th child of those streams (:data:`PER_EXPOSURE`): otherwise every position
+would repeat the first one's noise draws. Position 1 and undithered exposures keep the
+streams themselves, so their records are unchanged.
 
 Association: ``<name>_asn.json`` (a JWST association) lists the science exposure and its
 companions by role; the imager's dedicated background (``Observation.background_exposure``)
@@ -43,6 +48,8 @@ from .truth import write_truth
 from .tso import describe as describe_tso
 
 STREAMS = ("scene", "detector", "ramps", "references", "emi", "optics", "companions")
+#: The streams of what happens during one exposure, drawn anew at each position of a dither set.
+PER_EXPOSURE = ("ramps", "emi", "companions")
 
 #: Mode name -> the module that turns a scene into light on its detectors (see
 #: :mod:`simulator.imager` for what such a module provides).
@@ -52,10 +59,22 @@ MODES = {"imager": imager, "lrs_slit": lrs, "lrs_slitless": lrs, "mrs": mrs}
 ROLE_SUFFIX = {"background": "_bkg"}
 
 
-def rng_streams(seed):
-    """Independent generators, one per stream of :data:`STREAMS`, from one integer seed."""
+def rng_streams(seed, exposure_index=0):
+    """Independent generators, one per stream of :data:`STREAMS`, from one integer seed.
+
+    ``exposure_index`` k > 0 (a dither set's, :func:`dither_index`) takes the :data:`PER_EXPOSURE` streams
+    from their k-th child instead (module docstring), the others as for k = 0.
+    """
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children)}
+    if exposure_index:
+        children = [child.spawn(exposure_index)[-1] if name in PER_EXPOSURE else child
+                    for name, child in zip(STREAMS, children, strict=True)]
+    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, children, strict=True)}
+
+
+def dither_index(observation):
+    """0 for an undithered exposure and a dither set's first position, ``p - 1`` at position ``p``."""
+    return observation.dither_position - 1 if getattr(observation, "dither_points", 0) else 0
 
 
 def mode_of(observation):
@@ -157,7 +176,7 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     if scene.transit is not None and not getattr(observation, "tso", False):
         raise ValueError("a scene's transit needs a time series observation (LrsObservation(tso=True))")
     outdir = Path(outdir)
-    rngs = rng_streams(seed)
+    rngs = rng_streams(seed, dither_index(observation))
     ro = observation.readout
     truth = detector.draw_detector(ro, effects.detector, rngs["detector"])
     light = mode.illuminate(scene, observation, effects, rngs["optics"])

@@ -22,6 +22,7 @@ from miri_testbed.instrument import mrs
 from miri_testbed.instrument.detector import FULL_NX, FULL_NY
 from miri_testbed.simulator import MrsObservation, Scene, SpectralSource
 from miri_testbed.simulator import mrs as smrs
+from miri_testbed.simulator.exposure import PER_EXPOSURE, STREAMS, dither_index, rng_streams
 
 FLIGHT = Path(mrs.__file__).parent / "data" / "mrs"
 SHAPE = (FULL_NY, FULL_NX)
@@ -212,3 +213,17 @@ def test_alpha_smoothing_damps_the_peak_spaxel_ripple_and_keeps_the_flux(refs):
     assert set_smooth < set_box / 3  # the smoothing far more
     assert np.mean(singles_smooth) < np.mean(singles_box)
     assert light[cube_build.drizzle_alpha_smooth] / light[cube_build.drizzle] == pytest.approx(1, abs=2e-3)
+
+
+def test_each_dither_position_draws_its_own_noise_from_the_sets_one_seed():
+    """One seed for a set: the sky, detector, references and optics are shared, the ramp noise, cosmic
+    rays, EMI and companions are each position's own, and position 1 draws what an undithered exposure does."""
+    undithered = rng_streams(7)
+    positions = [rng_streams(7, dither_index(MrsObservation(dither_points=4, dither_position=p))) for p in (1, 2, 3, 4)]
+    assert dither_index(MrsObservation()) == 0
+    draws = [{name: rng.integers(0, 2**62, 4).tolist() for name, rng in streams.items()}
+             for streams in (undithered, *positions)]
+    assert draws[1] == draws[0]
+    for name in STREAMS:
+        distinct = {tuple(d[name]) for d in draws[1:]}
+        assert len(distinct) == (4 if name in PER_EXPOSURE else 1), name
