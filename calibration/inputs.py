@@ -152,6 +152,8 @@ def open_rate(path):
 def open_x1d(path):
     """Open a spectrum product (a ``MultiSpecModel``, e.g. an MRS ``_x1d.fits``); anything else is refused by name."""
     path = Path(path)
+    if path.is_dir():
+        raise CalibrationInputError(f"{path}: is a folder, not a FITS file")
     if not path.is_file():
         raise CalibrationInputError(f"{path}: no such file")
     try:

@@ -35,7 +35,12 @@ from .products import derived
 
 @dataclass(frozen=True)
 class Overlap:
-    """Two neighbouring bands' overlap: where it is, where it is split, and their flux ratio ``r`` (upper / lower)."""
+    """Two neighbouring bands' overlap: where it is, where it is split, and their flux ratio ``r`` (upper / lower).
+
+    Bands that do not overlap (a band between them is missing) leave a gap, ``lo_um`` (the
+    lower band's last usable plane) to ``hi_um`` (the upper band's first), with no split and
+    ``r`` NaN.
+    """
 
     lower: str
     upper: str
@@ -44,6 +49,11 @@ class Overlap:
     split_um: float
     ratio: float
     ratio_err: float
+
+    @property
+    def gap(self):
+        """Whether the bands leave a gap between them instead of overlapping (no split)."""
+        return bool(np.isnan(self.split_um))
 
 
 def _usable(table):
@@ -64,14 +74,17 @@ def _mean(table, lo, hi):
 
 
 def overlap(lower, upper, tables):
-    """The :class:`Overlap` of bands ``lower`` < ``upper`` (``spec_table``s in ``tables``), or None without one."""
+    """The :class:`Overlap` (or gap) of bands ``lower`` < ``upper`` (``spec_table``s in ``tables``).
+
+    None when either band has no usable plane.
+    """
     wl_low = np.asarray(tables[lower]["WAVELENGTH"], float)[_usable(tables[lower])]
     wl_up = np.asarray(tables[upper]["WAVELENGTH"], float)[_usable(tables[upper])]
     if wl_low.size == 0 or wl_up.size == 0:
         return None
     lo, hi = float(wl_up.min()), float(wl_low.max())
     if lo >= hi:
-        return None
+        return Overlap(lower, upper, hi, lo, np.nan, np.nan, np.nan)
     up, low = _mean(tables[upper], lo, hi), _mean(tables[lower], lo, hi)
     if up is None or low is None or low[0] == 0:
         ratio = ratio_err = np.nan
@@ -81,14 +94,14 @@ def overlap(lower, upper, tables):
     return Overlap(lower, upper, lo, hi, 0.5 * (lo + hi), float(ratio), float(ratio_err))
 
 
-def _band_tables(x1ds):
+def _band_tables(x1ds, names):
     """``{band: spec_table}`` in band order; refused: a non-band spectrum, a band twice, mixed units."""
     tables, units = {}, {}
     for k, model in enumerate(x1ds):
         for spec in model.spec:
             name = str(spec.name)
             if name not in mrs.BANDS:
-                raise CalibrationInputError(f"x1d {k + 1}: a spectrum named {name!r} is not an MRS band "
+                raise CalibrationInputError(f"{names[k]}: a spectrum named {name!r} is not an MRS band "
                                             f"({', '.join(mrs.BANDS)}); only MRS x1d products can be stitched")
             if name in tables:
                 raise CalibrationInputError(f"band {name} is in two x1d products; combine its exposures first "
@@ -105,30 +118,32 @@ def _band_tables(x1ds):
     return {b: tables[b] for b in mrs.BANDS if b in tables}
 
 
-def stitch(x1ds):
+def stitch(x1ds, names=None):
     """One spectrum over the bands of the MRS x1d products ``x1ds`` (module docstring).
 
     Parameters
     ----------
     x1ds : sequence of stdatamodels.jwst.datamodels.MultiSpecModel
         Per-band spectra (``spec`` named ``1A`` ... ``4C``), each band once, in one unit.
+    names : sequence of str, optional
+        What to call each product in an error (its file); default "x1d 1", "x1d 2", ...
 
     Returns
     -------
     (MultiSpecModel, list of Overlap)
         The stitched product (one ``spec`` named by its first and last band, e.g. ``1A-2C``,
-        with the first product's metadata) and the overlaps of neighbouring bands present.
+        with the first product's metadata) and the overlaps (or gaps) of neighbouring bands present.
 
     Raises
     ------
     CalibrationInputError
         A spectrum not named by a band, a band twice, mixed units, fewer than two bands.
     """
-    tables = _band_tables(x1ds)
+    tables = _band_tables(x1ds, names or [f"x1d {k + 1}" for k in range(len(x1ds))])
     bands = list(tables)
     overlaps = [o for lower, upper in itertools.pairwise(bands) if (o := overlap(lower, upper, tables))]
-    splits = {o.lower: o.split_um for o in overlaps}
-    starts = {o.upper: o.split_um for o in overlaps}
+    splits = {o.lower: o.split_um for o in overlaps if not o.gap}
+    starts = {o.upper: o.split_um for o in overlaps if not o.gap}
     pieces = []
     for band in bands:
         wl = np.asarray(tables[band]["WAVELENGTH"], float)

@@ -339,7 +339,8 @@ def stitch(x1d_paths, output):
     x1d_paths : list of path
         ``*_x1d.fits`` products, each band in one of them.
     output : path
-        The stitched ``MultiSpecModel``; HISTORY records each overlap, its split and its flux ratio.
+        The stitched ``MultiSpecModel``; HISTORY records each overlap, its split and its flux ratio,
+        and each gap between bands that do not overlap.
 
     Returns
     -------
@@ -347,11 +348,15 @@ def stitch(x1d_paths, output):
     """
     models = [open_x1d(path) for path in x1d_paths]
     try:
-        product, overlaps = mrs_stitch.stitch(models)
+        product, overlaps = mrs_stitch.stitch(models, [str(path) for path in x1d_paths])
     finally:
         for model in models:
             model.close()
     for o in overlaps:
+        if o.gap:
+            product.add_history_entry(f"mrs_stitch: {o.lower}/{o.upper} do not overlap: no data "
+                                      f"{o.lo_um:.4f}-{o.hi_um:.4f} um")
+            continue
         product.add_history_entry(f"mrs_stitch: {o.lower}/{o.upper} overlap {o.lo_um:.4f}-{o.hi_um:.4f} um, "
                                   f"split at {o.split_um:.4f} um; flux ratio {o.upper}/{o.lower} "
                                   f"{o.ratio:.5f} +/- {o.ratio_err:.5f} (not applied)")

@@ -96,6 +96,8 @@ def test_the_overlap_ratio_error_is_its_scatter():
 def test_every_stitched_plane_is_one_input_plane_in_wavelength_order(bands):
     products = settings_products(bands)
     product, overlaps = mrs_stitch.stitch(products)
+    present = [b for b in mrs.BANDS if b in bands]
+    assert [(o.lower, o.upper) for o in overlaps] == list(itertools.pairwise(present))  # each junction, gap or not
     table = product.spec[0].spec_table
     wl = np.asarray(table["WAVELENGTH"])
     assert np.all(np.diff(wl) > 0)
@@ -136,11 +138,15 @@ def test_the_command_writes_the_stitched_product_and_refuses_a_file_that_is_not_
     out = tmp_path / "stitched_x1d.fits"
     assert main(["stitch", *map(str, paths), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "1A/1B: overlap" in printed and "2A/2B: overlap" in printed and "1B/2A" not in printed
+    assert "1A/1B: overlap" in printed and "2A/2B: overlap" in printed
+    assert "1B/2A: no overlap (a band between them is missing)" in printed
     with dm.MultiSpecModel(str(out)) as model:
         assert [str(s.name) for s in model.spec] == ["1A-2B"]
         history = " ".join(str(h) for h in model.history)
         assert "mrs_stitch: 1A/1B overlap" in history and "(not applied)" in history
+        assert "mrs_stitch: 1B/2A do not overlap" in history
+    assert main(["stitch", str(paths[0]), str(tmp_path), "-o", str(out)]) == 2
+    assert "is a folder, not a FITS file" in capsys.readouterr().err
     (tmp_path / "notes_x1d.fits").write_text("not fits")
     assert main(["stitch", str(paths[0]), str(tmp_path / "notes_x1d.fits"), "-o", str(out)]) == 2
     assert "notes_x1d.fits: not a readable FITS file" in capsys.readouterr().err

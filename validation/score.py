@@ -70,6 +70,11 @@ class ScoreInputError(ValueError):
     """A truth file, product or catalog cannot be scored; the message says why."""
 
 
+def _article(name):
+    """``name`` with its indefinite article: "an ImageModel", "a RampModel"."""
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
 def open_product(path, model_class, suffix, what):
     """The JWST data model of a product file (to use in a ``with``): a ``model_class``, or refused by name.
 
@@ -92,7 +97,7 @@ def open_product(path, model_class, suffix, what):
         raise ScoreInputError(f"{path}: cannot be read as a JWST {suffix} file ({exc})") from None
     if not isinstance(model, model_class):
         model.close()
-        raise ScoreInputError(f"{path}: a {type(model).__name__}, not {what} ({model_class.__name__})")
+        raise ScoreInputError(f"{path}: {_article(type(model).__name__)}, not {what} ({model_class.__name__})")
     return model
 
 
@@ -147,7 +152,7 @@ def residuals(truth, rate_path, where=None):
         raise ScoreInputError(f"{rate_path}: cannot be read as a JWST rate file ({exc})") from None
     with model:
         if not isinstance(model, dm.ImageModel):  # an uncal, rateints, ... given for the rate
-            raise ScoreInputError(f"{rate_path}: a {type(model).__name__}, not a rate image (ImageModel)")
+            raise ScoreInputError(f"{rate_path}: {_article(type(model).__name__)}, not a rate image (ImageModel)")
         rate, err, flags = model.data.astype(np.float64), model.err.astype(np.float64), model.dq
     true_rate = truth.image("RATE").astype(np.float64)
     if rate.shape != true_rate.shape:
