@@ -240,7 +240,7 @@ def test_the_scorer_refuses_other_modes_and_malformed_products(tmp_path):
         lrs_score.score_x1d(truth, named)
     image = tmp_path / "c_rate.fits"
     dm.ImageModel(np.zeros((4, 4), np.float32)).save(image)
-    with pytest.raises(ScoreInputError, match="a ImageModel, not an x1d"):
+    with pytest.raises(ScoreInputError, match="an ImageModel, not an x1d"):
         lrs_score.score_x1d(truth, image)
     with pytest.raises(ScoreInputError, match="cannot be read as a JWST x1d"):
         lrs_score.score_x1d(truth, tmp_path / "none_x1d.fits")
