@@ -23,6 +23,7 @@ from miri_testbed.instrument.detector import FULL_NX, FULL_NY
 from miri_testbed.simulator import MrsObservation, Scene, SpectralSource
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.exposure import PER_EXPOSURE, STREAMS, dither_index, rng_streams
+from miri_testbed.validation.scenarios import load_suite
 
 FLIGHT = Path(mrs.__file__).parent / "data" / "mrs"
 SHAPE = (FULL_NY, FULL_NX)
@@ -227,3 +228,14 @@ def test_each_dither_position_draws_its_own_noise_from_the_sets_one_seed():
     for name in STREAMS:
         distinct = {tuple(d[name]) for d in draws[1:]}
         assert len(distinct) == (4 if name in PER_EXPOSURE else 1), name
+
+
+def test_the_built_in_dither_set_is_four_positions_of_one_scene_under_one_seed():
+    suite = load_suite("mrs_dither")
+    assert len(suite.seeds) == 1
+    assert [s.observation.dither_position for s in suite.scenarios] == [1, 2, 3, 4]
+    first = suite.scenarios[0]
+    for s in suite.scenarios:
+        assert s.observation.dither_points == 4
+        assert replace(s.observation, dither_position=1) == first.observation
+        assert s.scene(suite.seeds[0]) == first.scene(suite.seeds[0])
