@@ -32,6 +32,9 @@ from miri_testbed.instrument import mrs
 from . import CalibrationInputError
 from .products import derived
 
+#: The CHANNEL keyword's values for MRS channels (the JWST datamodel schema): "13", for one, is not one.
+CHANNEL_VALUES = ("1", "2", "3", "4", "12", "34", "123", "234", "1234")
+
 
 @dataclass(frozen=True)
 class Overlap:
@@ -157,5 +160,11 @@ def stitch(x1ds, names=None):
     spec.name = f"{bands[0]}-{bands[-1]}"
     spec.source_id, spec.source_type = first.source_id, first.source_type
     product = derived(dm.MultiSpecModel, x1ds[0])
+    # the product's channels and grating setting are its bands', not its first exposure's
+    settings = {b[1] for b in bands}
+    channels = "".join(sorted({b[0] for b in bands}))
+    product.meta.instrument.channel = channels if channels in CHANNEL_VALUES else "ANY"
+    product.meta.instrument.band = ({v: k for k, v in mrs.SETTINGS.items()}[settings.pop()] if len(settings) == 1
+                                    else "MULTIPLE")
     product.spec.append(spec)
     return product, overlaps

@@ -142,6 +142,7 @@ def test_the_command_writes_the_stitched_product_and_refuses_a_file_that_is_not_
     assert "1B/2A: no overlap (a band between them is missing)" in printed
     with dm.MultiSpecModel(str(out)) as model:
         assert [str(s.name) for s in model.spec] == ["1A-2B"]
+        assert (model.meta.instrument.channel, model.meta.instrument.band) == ("12", "MULTIPLE")
         history = " ".join(str(h) for h in model.history)
         assert "mrs_stitch: 1A/1B overlap" in history and "(not applied)" in history
         assert "mrs_stitch: 1B/2A do not overlap" in history
