@@ -17,6 +17,8 @@ from miri_testbed.instrument.modes import BY_EXP_TYPE
 
 from . import CalibrationInputError
 
+#: A FITS file is made of 2880-byte blocks (FITS standard 4.0, section 3.1).
+BLOCK_BYTES = 2880
 REQUIRED_KEYWORDS = {
     "INSTRUME": "meta.instrument.name",
     "DETECTOR": "meta.instrument.detector",
@@ -30,10 +32,10 @@ REQUIRED_KEYWORDS = {
 }
 
 
-def _check_fits(path):
-    """The primary header of a FITS file with a SCI extension, checked without reading its data.
+def _check_fits(path, extension="SCI", what="a JWST uncal file"):
+    """The primary header of a FITS file with an ``extension`` (``what`` has one), checked without reading its data.
 
-    A file that ends before its SCI data does (a truncated copy) is refused here; reading
+    A file that ends before that extension's data does (a truncated copy) is refused here; reading
     SCI to find that out would read the ramps twice, since the RampModel reads them again.
     """
     try:
@@ -41,13 +43,19 @@ def _check_fits(path):
             hdul.verify("exception")
             header = hdul[0].header
             names = [h.name for h in hdul]
-            if "SCI" not in names:
-                raise CalibrationInputError(f"{path}: no SCI extension; not a JWST uncal file")
-            end = hdul.fileinfo(names.index("SCI"))["datLoc"] + hdul["SCI"].size  # size: bytes, from the header
+            if extension not in names:
+                raise CalibrationInputError(f"{path}: no {extension} extension; not {what}")
+            end = hdul.fileinfo(names.index(extension))["datLoc"] + hdul[extension].size  # bytes, from the header
             size = Path(path).stat().st_size
             if end > size:
-                raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt (its SCI data "
-                                            f"ends at byte {end}, the file has {size})")
+                raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt (its {extension} "
+                                            f"data ends at byte {end}, the file has {size})")
+            # a file cut inside a later extension reads as one with fewer extensions (astropy only warns):
+            # a whole FITS file ends where its last extension's padded data does
+            last = hdul.fileinfo(len(hdul) - 1)["datLoc"] + -(-hdul[-1].size // BLOCK_BYTES) * BLOCK_BYTES
+            if last != size:
+                raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt (its last whole "
+                                            f"extension, {hdul[-1].name}, ends at byte {last}, the file has {size})")
     except CalibrationInputError:
         raise
     except FileNotFoundError:
@@ -152,17 +160,7 @@ def open_rate(path):
 def open_x1d(path):
     """Open a spectrum product (a ``MultiSpecModel``, e.g. an MRS ``_x1d.fits``); anything else is refused by name."""
     path = Path(path)
-    if path.is_dir():
-        raise CalibrationInputError(f"{path}: is a folder, not a FITS file")
-    if not path.is_file():
-        raise CalibrationInputError(f"{path}: no such file")
-    try:
-        with fits.open(path) as hdul:
-            names = [h.name for h in hdul]
-    except Exception as exc:
-        raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt ({exc})") from None
-    if "EXTRACT1D" not in names:
-        raise CalibrationInputError(f"{path}: no EXTRACT1D extension; not an x1d (a spectrum product)")
+    _check_fits(path, "EXTRACT1D", "an x1d (a spectrum product)")
     try:
         return dm.MultiSpecModel(str(path))
     except Exception as exc:

@@ -58,6 +58,14 @@ class Overlap:
         """Whether the bands leave a gap between them instead of overlapping (no split)."""
         return bool(np.isnan(self.split_um))
 
+    def __str__(self):
+        if self.gap:
+            return (f"{self.lower}/{self.upper}: no overlap (a band between them is missing): no data "
+                    f"{self.lo_um:.4f}-{self.hi_um:.4f} um")
+        return (f"{self.lower}/{self.upper}: overlap {self.lo_um:.4f}-{self.hi_um:.4f} um, split at "
+                f"{self.split_um:.4f} um, flux ratio {self.upper}/{self.lower} {self.ratio:.5f} +/- "
+                f"{self.ratio_err:.5f} (not applied)")
+
 
 def _usable(table):
     flux, err = np.asarray(table["FLUX"], float), np.asarray(table["FLUX_ERROR"], float)
@@ -153,7 +161,7 @@ def stitch(x1ds, names=None):
         keep = (wl < splits.get(band, np.inf)) & (wl >= starts.get(band, -np.inf))
         pieces.append(np.asarray(tables[band])[keep])
     table = np.concatenate(pieces)
-    first = next(spec for spec in x1ds[0].spec)
+    first = x1ds[0].spec[0]
     spec = dm.SpecModel(spec_table=table)
     for name in ("wavelength", "flux", "flux_error", "background"):
         spec.spec_table.columns[name].unit = first.spec_table.columns[name].unit

@@ -353,11 +353,5 @@ def stitch(x1d_paths, output):
         for model in models:
             model.close()
     for o in overlaps:
-        if o.gap:
-            product.add_history_entry(f"mrs_stitch: {o.lower}/{o.upper} do not overlap: no data "
-                                      f"{o.lo_um:.4f}-{o.hi_um:.4f} um")
-            continue
-        product.add_history_entry(f"mrs_stitch: {o.lower}/{o.upper} overlap {o.lo_um:.4f}-{o.hi_um:.4f} um, "
-                                  f"split at {o.split_um:.4f} um; flux ratio {o.upper}/{o.lower} "
-                                  f"{o.ratio:.5f} +/- {o.ratio_err:.5f} (not applied)")
+        product.add_history_entry(f"mrs_stitch: {o}")
     return save_model(product, output), overlaps

@@ -57,10 +57,10 @@ TELESCOPE_DIAMETER_M = 6.5
 _EDGE_SAMPLES = 4097
 
 
-
 def lambda_over_d(wavelength_um):
     """``lambda / D`` in arcsec (:data:`TELESCOPE_DIAMETER_M`): the MRS's apertures and PSF widths scale with it."""
     return np.asarray(wavelength_um, float) * 1e-6 / TELESCOPE_DIAMETER_M * (180 / np.pi * 3600)
+
 
 def band_name(name):
     """The band ``name`` checked and normalised ("1a" -> "1A"); an unknown band is a ``ValueError``."""

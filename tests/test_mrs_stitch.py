@@ -144,10 +144,14 @@ def test_the_command_writes_the_stitched_product_and_refuses_a_file_that_is_not_
         assert [str(s.name) for s in model.spec] == ["1A-2B"]
         assert (model.meta.instrument.channel, model.meta.instrument.band) == ("12", "MULTIPLE")
         history = " ".join(str(h) for h in model.history)
-        assert "mrs_stitch: 1A/1B overlap" in history and "(not applied)" in history
-        assert "mrs_stitch: 1B/2A do not overlap" in history
+        assert "mrs_stitch: 1A/1B: overlap" in history and "(not applied)" in history
+        assert "mrs_stitch: 1B/2A: no overlap" in history
     assert main(["stitch", str(paths[0]), str(tmp_path), "-o", str(out)]) == 2
     assert "is a folder, not a FITS file" in capsys.readouterr().err
+    cut = tmp_path / "cut_x1d.fits"  # cut inside its second band's table: it must not read as a one-band x1d
+    cut.write_bytes(paths[0].read_bytes()[:paths[0].stat().st_size * 3 // 4])
+    assert main(["stitch", str(paths[1]), str(cut), "-o", str(out)]) == 2
+    assert "cut_x1d.fits: not a readable FITS file, truncated or corrupt" in capsys.readouterr().err
     (tmp_path / "notes_x1d.fits").write_text("not fits")
     assert main(["stitch", str(paths[0]), str(tmp_path / "notes_x1d.fits"), "-o", str(out)]) == 2
     assert "notes_x1d.fits: not a readable FITS file" in capsys.readouterr().err

@@ -142,12 +142,7 @@ def cmd_calibrate(args):
 def cmd_stitch(args):
     path, overlaps = stitch(args.x1d, _output_file(args.output))
     for o in overlaps:
-        if o.gap:
-            print(f"{o.lower}/{o.upper}: no overlap (a band between them is missing): no data "
-                  f"{o.lo_um:.4f}-{o.hi_um:.4f} um")
-            continue
-        print(f"{o.lower}/{o.upper}: overlap {o.lo_um:.4f}-{o.hi_um:.4f} um, split at {o.split_um:.4f} um, "
-              f"flux ratio {o.ratio:.5f} +/- {o.ratio_err:.5f}")
+        print(o)
     print(path)
     return 0
 
