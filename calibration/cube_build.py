@@ -56,6 +56,12 @@ flux is kept, and the variances stay exact.  Its price: the cube's image is broa
 FWHM by ~19 % in 1A, ~12 % in 2A, measured on the dither benchmark; beta unchanged), so an APCORR
 measured on ``drizzle``'s cubes leaves the x1d 0.8 % (1A) / 0.3 % (2A) low there.
 
+**Variant ``drizzle_lambda_alpha_smooth``** (:func:`drizzle_lambda_alpha_smooth`): both
+smoothings at once, ``w_ps = int_s (box_p * G_alpha)(alpha) d alpha |B_p n B_s|_beta int_s (box_p *
+G_lambda)(lambda) d lambda``: a line's centre kept as by ``drizzle_smooth``, the ripple damped as by
+``drizzle_alpha_smooth`` (the two act on separate axes of a separable weight).  Its prices are both
+of theirs.
+
 Sampling, per band (:func:`grid_for`): square spaxels of :data:`SPAXEL_ARCSEC` in alpha and
 beta (jwst's defaults 0.13 / 0.17 / 0.20 / 0.35" for channels 1-4, parameter reference
 section 5, from jwst's CUBEPAR test table), edges on multiples of the spaxel from
@@ -87,7 +93,8 @@ SPAXEL_ARCSEC = mrs.CUBE_SPAXEL_ARCSEC
 BLOCK = 16384
 #: Variant drizzle_smooth: the Gaussian's sigma in planes, and where it is cut, in sigma (module docstring).
 SMOOTH_SIGMA_PLANES, SMOOTH_HALF_WIDTH_SIGMA = 0.5, 4.0
-#: Variant drizzle_alpha_smooth: the Gaussian's sigma in alpha, in the band's median pixel width (module docstring).
+#: Variants drizzle_alpha_smooth, drizzle_lambda_alpha_smooth: the Gaussian's sigma in alpha, in the band's median
+#: pixel width (module docstring).
 SMOOTH_ALPHA_PIXELS = 0.5
 
 
@@ -299,7 +306,7 @@ class Cube:
     smoothing : float
         The Gaussian's sigma in lambda (um) the boxes were convolved with (0: ``drizzle``, module docstring).
     alpha_smoothing : float
-        The same in alpha (arcsec; variant ``drizzle_alpha_smooth``).
+        The same in alpha (arcsec; variants ``drizzle_alpha_smooth``, ``drizzle_lambda_alpha_smooth``).
     """
 
     grid: CubeGrid
@@ -395,9 +402,23 @@ def drizzle_alpha_smooth(samples, grid):
     By a Gaussian of :data:`SMOOTH_ALPHA_PIXELS` of the used pixels' median width in alpha (module
     docstring: it damps the peak spaxel's resampling ripple).
     """
+    return _drizzle(samples, grid, 0.0, _alpha_sigma(samples))
+
+
+def drizzle_lambda_alpha_smooth(samples, grid):
+    """Variant ``drizzle_lambda_alpha_smooth`` of step ``cube_build``: each box smoothed in lambda and alpha.
+
+    As :func:`drizzle_smooth` in lambda (a line's centre kept) and :func:`drizzle_alpha_smooth` in alpha
+    (the peak spaxel's ripple damped), in one drizzle (module docstring).
+    """
+    return _drizzle(samples, grid, SMOOTH_SIGMA_PLANES * grid.wavelength.step, _alpha_sigma(samples))
+
+
+def _alpha_sigma(samples):
+    """:data:`SMOOTH_ALPHA_PIXELS` of the used pixels' median width in alpha, arcsec."""
     used = samples.used
     width = float(np.median(samples.alpha_hi[used] - samples.alpha_lo[used])) if used.any() else 0.0
-    return _drizzle(samples, grid, 0.0, SMOOTH_ALPHA_PIXELS * width)
+    return SMOOTH_ALPHA_PIXELS * width
 
 
 def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0):

@@ -57,7 +57,8 @@ The MRS (:mod:`calibration.mrs_spec2`) runs ``mrs_wcs`` (:mod:`calibration.mrs_w
 ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
-smooths it in alpha, which damps the peak spaxel's resampling ripple at a broader image) and ``mrs_extract``
+smooths it in alpha, which damps the peak spaxel's resampling ripple at a broader image;
+``drizzle_lambda_alpha_smooth`` does both) and ``mrs_extract``
 (:mod:`calibration.mrs_extract`;
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
 aperture correction is the MRS APCORR's, or an Airy one without it).
@@ -144,7 +145,8 @@ ALGORITHMS = {
     "mrs_wcs": {"reference": mrs_wcs.band_pixels},
     "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
     "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth,
-                   "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth},
+                   "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,
+                   "drizzle_lambda_alpha_smooth": cube_build.drizzle_lambda_alpha_smooth},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
