@@ -29,6 +29,7 @@ exposure, written as ``<name>_bkg_uncal.fits`` (BKGDTARG = T), its ``background`
 member, which the calibration's ``background=dedicated`` variant finds.  A companion's
 cosmic rays and EMI are not in the truth file.
 """
+import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -84,9 +85,10 @@ def mode_of(observation):
     return MODES[observation.mode]
 
 
-def ramp_model(data, observation):
+def ramp_model(data, observation, label=None):
     """A ``RampModel`` carrying the metadata the pipeline reads: the readout's (shared by
-    every mode) and the mode's own (its ``describe_exposure``).
+    every mode) and the mode's own (its ``describe_exposure``); ``label``, when given, as its
+    OBSLABEL (:func:`exposure_label`).
     """
     ro = observation.readout
     sub = readout_rules.subarray(ro.subarray)
@@ -119,6 +121,8 @@ def ramp_model(data, observation):
     meta.exposure.end_time = ro.epoch_mjd + duration / 86400
     start = Time(ro.epoch_mjd, format="mjd", scale="utc")
     meta.observation.date, meta.observation.time = start.isot.split("T")
+    if label is not None:
+        meta.observation.observation_label = label
     meta.subarray.name = sub.name
     meta.subarray.xstart = sub.xstart
     meta.subarray.ystart = sub.ystart
@@ -130,6 +134,19 @@ def ramp_model(data, observation):
     if getattr(observation, "tso", False):
         describe_tso(model, ro)
     return model
+
+
+def exposure_label(name, seed, config):
+    """The exposure's OBSLABEL, written into its uncal files and its truth: ``"<name> seed <seed> <digest>"``.
+
+    ``digest`` is the first 12 hex digits of the SHA-256 of the configuration (JSON, keys sorted), so
+    two exposures share a label only if they were made from the same scene, observation, effects,
+    references and seed.  The calibration copies OBSLABEL into every product (it is part of the
+    exposure's metadata), which lets the scorer refuse a product made from another exposure than
+    its truth's (:func:`validation.score.check_same_exposure`).
+    """
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{name} seed {seed} {digest}"
 
 
 def write_association(path, name, members):
@@ -193,6 +210,7 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
         "references": asdict(references),
         "seed": seed,
     }
+    label = exposure_label(name, seed, config)
     companions = mode.companions(scene, observation, effects, light)
     # One ramp-sized array at a time, each written and let go before the next is made (the
     # streams are independent, so the order of the files does not change their content):
@@ -200,13 +218,13 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     varying = light.varying(ro.detector)
     data, events = detector.ramps(light.images[ro.detector], ro, truth, effects.detector, rngs["ramps"], emi_lines,
                                   varying)
-    uncal = save_model(ramp_model(data, observation), outdir / f"{name}_uncal.fits")
+    uncal = save_model(ramp_model(data, observation, label), outdir / f"{name}_uncal.fits")
     del data
     events["linear"] = detector.linear_signal(light.images[ro.detector], ro, truth, effects.detector, events,
                                               varying)
     truth_path = write_truth(
         outdir / f"{name}_truth.fits", config=config, seed=seed, observation=observation, light=light,
-        truth=truth, events=events,
+        truth=truth, events=events, label=label,
         background_observation=next((obs for role, obs, *_ in companions if role == "background"), None),
     )
     del events
@@ -219,7 +237,7 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     for (role, obs, images, keywords), ramps_rng, emi_rng in zip(companions, children[::2], children[1::2]):
         cro = obs.readout
         model = ramp_model(detector.ramps(images[cro.detector], cro, truth, effects.detector, ramps_rng,
-                                          emi.draw(cro, effects.detector, emi_rng))[0], obs)
+                                          emi.draw(cro, effects.detector, emi_rng))[0], obs, label)
         for key, value in keywords.items():
             model[key] = value
         paths[role] = save_model(model, outdir / f"{name}{ROLE_SUFFIX[role]}_uncal.fits")

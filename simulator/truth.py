@@ -303,7 +303,7 @@ def detector_components(readout, illumination, truth, events, detector=None):
     return [Component(name, data, unit, description, detector) for name, data, unit, description in parts]
 
 
-def write_truth(path, *, config, seed, observation, light, truth, events, background_observation=None):
+def write_truth(path, *, config, seed, observation, light, truth, events, label=None, background_observation=None):
     """Write the truth file of an exposure (never an input to calibration).
 
     Parameters
@@ -320,6 +320,8 @@ def write_truth(path, *, config, seed, observation, light, truth, events, backgr
     truth : simulator.detector.DetectorTruth
     events : dict
         As :func:`detector_components` takes them.
+    label : str, optional
+        The exposure's OBSLABEL (:func:`simulator.exposure.exposure_label`), kept in the header.
     background_observation : object, optional
         The dedicated background exposure's observation, when there is one.
 
@@ -330,6 +332,8 @@ def write_truth(path, *, config, seed, observation, light, truth, events, backgr
     """
     ro = observation.readout
     header = {**light.header, "SUBARRAY": ro.subarray, "EPOCH": (ro.epoch_mjd, "exposure start, MJD")}
+    if label is not None:
+        header["OBSLABEL"] = label  # no comment: a long label leaves it no room
     if background_observation is not None:
         header["BKGSTART"] = (background_observation.epoch_mjd, "dedicated background exposure start, MJD")
         if hasattr(background_observation, "ra_deg"):  # an offset field (the imager's); an LRS nod has none

@@ -177,6 +177,27 @@ def test_rate_that_is_not_a_rate_image(exposure, capsys):
              "good_uncal.fits: a RampModel, not a rate image")
 
 
+def test_score_refuses_a_product_of_another_exposure(exposure, tmp_path, capsys):
+    """The same scene and observation with another seed: only the OBSLABEL tells them apart."""
+    obs = Observation(subarray="SUB64", ngroups=4)
+    other = simulate(star_scene(obs, 1, n=1, margin=14), obs, tmp_path, name="good", seed=2,
+                     references=ReferenceOptions(kind="perfect"))
+    _refused(["score", "--truth", other["truth"], "--rate", exposure["uncal"], "--cat", "c.ecsv"], capsys,
+             f"{exposure['uncal']} was not made from the exposure of truth file {other['truth']}: its OBSLABEL is "
+             "'good seed 1 ", "the truth's OBSLABEL 'good seed 2 ")
+
+
+def test_score_into_a_closed_pipe_is_quiet(exposure, tmp_path):
+    """``score | head``: no traceback, no 'Broken pipe' message."""
+    assert main([str(a) for a in _calibrate(exposure, tmp_path)]) == 0
+    command = [sys.executable, "-m", "miri_testbed.validation.cli", "score", "--truth", str(exposure["truth"]),
+               "--rate", str(tmp_path / "good_rate.fits"), "--cat", str(tmp_path / "good_cat.ecsv")]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # as head does after its line; here before the first, so the write surely meets it
+    stderr = run.communicate(timeout=120)[1].decode()
+    assert run.returncode in (0, 1) and "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
+
+
 @pytest.mark.parametrize("argv, phrase", [
     (["simulate", "--suite", "quick", "--seed", "-1", "-o", "out"], "argument --seed: must be an integer >= 0, got -1"),
     (["run", "--suite", "quick", "--workers", "0"], "argument --workers: must be an integer >= 1, got 0"),

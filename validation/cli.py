@@ -7,6 +7,7 @@ every output is written atomically.  Output folders are checked before any work 
 """
 import argparse
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -37,7 +38,7 @@ from .report import write_report
 from .results import ResultsError, read_results, select_set
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
 from .scenarios import ScenarioError, load_suite, parse_suite, suite_text
-from .score import PULL_HIST_EDGES, ScoreInputError, score, score_rate
+from .score import PULL_HIST_EDGES, ScoreInputError, as_truth, check_same_exposure, score, score_rate
 from .study import Study, dask_client, parse_algorithm_set, set_label
 
 
@@ -157,11 +158,13 @@ def cmd_score(args):
         raise CommandLineError("score --cat (an imager catalog) needs the exposure's --rate")
     if args.output:
         _output_file(args.output)
+    truth = as_truth(args.truth)
+    check_same_exposure(truth, [p for p in (args.rate, args.x1d, *(args.s3d or ())) if p])
     if args.cat is not None:
-        rows, _ = score(args.truth, args.rate, args.cat)
+        rows, _ = score(truth, args.rate, args.cat)
     else:
         products = {scorers.SPECTRUM1D: args.x1d, **({scorers.CUBE: tuple(args.s3d)} if args.s3d else {})}
-        rows = (score_rate(args.truth, args.rate) if args.rate else []) + scorers.score_products(args.truth, products)
+        rows = (score_rate(truth, args.rate) if args.rate else []) + scorers.score_products(truth, products)
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"] = args.label or Path(args.truth).name.removesuffix("_truth.fits")
     frame["unit"] = frame["unit"].fillna("")
@@ -404,7 +407,13 @@ def build_parser():
     p.add_argument("-o", "--output", required=True, help="the stitched x1d file")
     p.set_defaults(func=cmd_stitch)
 
-    p = sub.add_parser("score", help="score products against a truth file")
+    p = sub.add_parser("score", help="score products against a truth file",
+                       description="Score products against the truth of the exposure they were made from (a "
+                                   "product of another exposure is refused). One row per metric: metric, value, "
+                                   "unit, and where it applies bin (a pull's true-rate bin: its lower edge, DN/s; "
+                                   "an LRS spectrum's 0.5 um bin or line: its centre, um; an MRS band: channel + "
+                                   "setting / 10, 1A = 1.1, 4C = 4.3; an MRS line: its true centre, um), "
+                                   "source_id, true_flux_mjy, snr. docs/metrics.md defines every metric.")
     p.add_argument("--truth", required=True)
     p.add_argument("--rate", help="the exposure's rate: needed with --cat; with --x1d it adds the detector's rows "
                                   "(leave it out for a dither set's products: no one rate is the set's)")
@@ -482,10 +491,16 @@ def main(argv=None):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers, not at the interpreter's exit
+        return code
     except (CalibrationInputError, ScenarioError, ScoreInputError, ResultsError, CommandLineError) as exc:
         print(f"miri-testbed: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`score | head`): what it read is all it wanted; silence the flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:  # a file or folder the system refuses (permissions, disk full, a file for a folder)
         print(f"miri-testbed: error: {_os_message(exc)}", file=sys.stderr)
         return 2

@@ -42,6 +42,7 @@ nor fake one.
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
+from astropy.io import fits
 from astropy.table import QTable
 from scipy.ndimage import maximum_filter
 from stdatamodels.jwst import datamodels as dm
@@ -127,6 +128,41 @@ def as_truth(truth, required=()):
     except TruthFileError as exc:
         raise ScoreInputError(str(exc)) from None
     return truth
+
+
+#: What a product's primary header says about its exposure, against the truth's header: (product keyword,
+#: truth keyword, tolerance; None: must be equal).  EXPSTART is the same for every position of a dither set.
+SAME_EXPOSURE = (("OBSLABEL", "OBSLABEL", None), ("SUBARRAY", "SUBARRAY", None), ("NGROUPS", "NGROUPS", None),
+                 ("NINTS", "NINTS", None), ("EXPSTART", "EPOCH", 1e-6))
+
+
+def check_same_exposure(truth, paths):
+    """Refuse products that were not made from the truth's exposure (``miri-testbed score``'s files).
+
+    Each product's primary header against the truth's (:data:`SAME_EXPOSURE`; the OBSLABEL the
+    simulator writes into the uncal and the truth, :func:`simulator.exposure.exposure_label`, tells
+    even two seeds of one scenario apart).  A keyword missing on either side is not compared (a
+    product of another pipeline may carry none), and a file that cannot be read is left for its
+    scorer to refuse with its own message.
+
+    Raises
+    ------
+    ScoreInputError
+        Naming the product, the keyword and both values.
+    """
+    for path in paths:
+        try:
+            header = fits.getheader(path)
+        except (OSError, ValueError):
+            continue
+        for key, truth_key, tolerance in SAME_EXPOSURE:
+            mine, theirs = header.get(key), truth.header.get(truth_key)
+            if mine is None or theirs is None:
+                continue
+            differ = abs(float(mine) - float(theirs)) > tolerance if tolerance is not None else mine != theirs
+            if differ:
+                raise ScoreInputError(f"{path} was not made from the exposure of truth file {truth.path}: "
+                                      f"its {key} is {mine!r}, the truth's {truth_key} {theirs!r}")
 
 
 def residuals(truth, rate_path, where=None):
