@@ -116,30 +116,53 @@ class Axis:
         """The ``n`` bin centres."""
         return self.start + self.step * (np.arange(self.n) + 0.5)
 
-    def overlaps(self, lo, hi, sigma=0.0):
-        """Each interval's overlap with the bins: ``(index, length)``, ``(len(lo), K)`` (bins out of range: 0).
+    def span(self, lo, hi, sigma=0.0, widest=None):
+        """The bins :meth:`overlaps` takes each interval over: ``first`` (per interval) and ``K`` bins from it.
 
-        ``K`` is the most bins any interval can touch.  With ``sigma > 0`` the interval is a box
-        convolved with a Gaussian of ``sigma`` (axis units; cut at ``SMOOTH_HALF_WIDTH_SIGMA``
-        sigma): ``length`` is the box's length times its share in each bin.
+        ``K`` is the most bins an interval as wide as ``widest`` can touch (default: the widest of these),
+        its box convolved with a Gaussian of ``sigma`` cut at ``SMOOTH_HALF_WIDTH_SIGMA`` sigma.
         """
         reach = SMOOTH_HALF_WIDTH_SIGMA * sigma
         first = np.floor((lo - reach - self.start) / self.step).astype(np.int64)
-        k = int(np.ceil((np.max(hi - lo) + 2 * reach) / self.step)) + 1 if len(lo) else 1
+        if widest is None:
+            widest = np.max(hi - lo) if len(lo) else None
+        return first, 1 if widest is None else int(np.ceil((widest + 2 * reach) / self.step)) + 1
+
+    def overlaps(self, lo, hi, sigma=0.0, widest=None):
+        """Each interval's overlap with the bins: ``(index, length)``, ``(len(lo), K)`` (bins out of range: 0).
+
+        ``K`` and the bins are :meth:`span`'s.  With ``sigma > 0`` the interval is a box convolved
+        with a Gaussian of ``sigma`` (axis units): ``length`` is the box's length times its share in
+        each of the ``K`` bins (those beyond get nothing: the Gaussian is cut at the ``K`` bins).
+        """
+        first, k = self.span(lo, hi, sigma, widest)
         index = first[:, None] + np.arange(k)
-        left = self.start + index * self.step
         if sigma > 0:
-            # int over the bin of box * G = R(right - lo) - R(right - hi) - R(left - lo) + R(left - hi),
-            # R(z) = z Phi(z / sigma) + sigma phi(z / sigma), the Gaussian's cdf integrated
-            def ramp(z):
-                return z * ndtr(z / sigma) + sigma * np.exp(-0.5 * (z / sigma) ** 2) / np.sqrt(2 * np.pi)
-            lo_, hi_ = lo[:, None], hi[:, None]
-            right = left + self.step
-            length = ramp(right - lo_) - ramp(right - hi_) - ramp(left - lo_) + ramp(left - hi_)
+            # the box * G's integral up to e is F(e) = R(e - lo) - R(e - hi), R(z) = z Phi(z / sigma) +
+            # sigma phi(z / sigma) (the Gaussian's cdf integrated); a bin takes F's difference over its edges:
+            # two R per edge, not four per bin
+            edges = self.start + (first[:, None] + np.arange(k + 1)) * self.step
+            below = _ramp(edges - lo[:, None], sigma)
+            below -= _ramp(edges - hi[:, None], sigma)
+            length = np.diff(below, axis=1)
         else:
+            left = self.start + index * self.step
             length = np.clip(np.minimum(hi[:, None], left + self.step) - np.maximum(lo[:, None], left), 0, None)
         inside = (index >= 0) & (index < self.n)
         return np.where(inside, index, 0), np.where(inside, length, 0.0)
+
+
+def _ramp(z, sigma):
+    """``R(z) = z Phi(z / sigma) + sigma phi(z / sigma)``, computed in ``z``'s array (it is overwritten)."""
+    z /= sigma
+    out = ndtr(z)
+    out *= z
+    z *= z
+    z *= -0.5
+    np.exp(z, out=z)
+    out += z / np.sqrt(2 * np.pi)
+    out *= sigma
+    return out
 
 
 @dataclass(frozen=True)
@@ -317,10 +340,6 @@ class Cube:
     smoothing: float = 0.0
     alpha_smoothing: float = 0.0
 
-    def blocks(self):
-        """The drizzle's weights of the used pixels (:func:`_blocks`)."""
-        return _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing)
-
     def sum_variance(self, coefficients):
         """Exact variance of ``sum_s c_s S_s`` for each plane, from the pixels (the spaxels' covariance included).
 
@@ -338,10 +357,13 @@ class Cube:
         (n_lambda,) float
         """
         with np.errstate(invalid="ignore", divide="ignore"):
-            per_weight = np.where(self.coverage > 0, coefficients / (self.coverage * self.grid.volume), 0.0).ravel()
+            per_weight = np.where(self.coverage > 0, coefficients / (self.coverage * self.grid.volume), 0.0)
+        # only the pixels that reach a spaxel in the sum add to it: the others' shares are 0
+        reaching = _reaching(self.samples, self.grid, per_weight != 0, self.smoothing, self.alpha_smoothing)
+        per_weight = per_weight.ravel()
         n_alpha_beta = self.grid.beta.n * self.grid.alpha.n
         out = np.zeros(self.grid.wavelength.n)
-        for index, flat, w in self.blocks():
+        for index, flat, w in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching):
             share = np.sum(per_weight[flat] * w, axis=(1, 2))  # (n, Kl): per plane the pixel touches
             plane = flat[:, 0, 0, :] // n_alpha_beta
             out += np.bincount(plane.ravel(), (share**2 * self.samples.intensity_var[index, None]).ravel(),
@@ -349,7 +371,35 @@ class Cube:
         return out
 
 
-def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0):
+def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
+    """Which used pixels reach a spaxel of ``mask`` (``grid.shape`` bool) by their :meth:`Axis.span` in each axis.
+
+    A superset of those with a nonzero weight there (each axis's ``K`` is the widest used pixel's, at
+    least its block's, :func:`_blocks`).  By a summed-area table of ``mask``: a box's count from its 8 corners.
+    """
+    table = np.zeros(tuple(n + 1 for n in mask.shape), np.int32)
+    table[1:, 1:, 1:] = mask.cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32).cumsum(2, dtype=np.int32)
+    used = np.flatnonzero(samples.used)
+    out = np.zeros(len(samples.used), bool)
+    axes = ((grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing), (grid.beta, samples.beta_lo,
+            samples.beta_hi, 0.0), (grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing))
+    widest = [float(np.max(hi[used].astype(float) - lo[used].astype(float))) if len(used) else 0.0
+              for _, lo, hi, _ in axes]
+    for start in range(0, len(used), BLOCK):
+        index = used[start:start + BLOCK]
+        ends, empty = [], np.zeros(len(index), bool)
+        for (axis, lo, hi, sigma), wide in zip(axes, widest, strict=True):
+            first, k = axis.span(lo[index].astype(float), hi[index].astype(float), sigma, wide)
+            empty |= (first + k <= 0) | (first >= axis.n)  # no bin of the window is in the grid
+            ends.append((np.clip(first, 0, axis.n), np.clip(first + k, 0, axis.n)))  # the window, [lo, hi)
+        (l0, l1), (b0, b1), (a0, a1) = ends
+        count = (table[l1, b1, a1] - table[l0, b1, a1] - table[l1, b0, a1] - table[l1, b1, a0]
+                 + table[l0, b0, a1] + table[l0, b1, a0] + table[l1, b0, a0] - table[l0, b0, a0])
+        out[index] = (count > 0) & ~empty
+    return out
+
+
+def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None):
     """The drizzle's weights of the used pixels, a block at a time: ``(positions, flat spaxel index, w)``.
 
     ``flat`` and ``w`` are ``(n, Ka, Kb, Kl)``, each pixel's overlaps with the spaxels (the
@@ -357,16 +407,26 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0):
     ``alpha_smoothing``, arcsec);
     ``positions`` the block's pixels among ``samples``.  The pixels come in order of wavelength,
     so a block's spaxels lie in a few planes (:func:`_drizzle` sums them over those alone).
+    ``only`` (a mask over the samples): those pixels' weights alone, each as in the whole drizzle (the
+    blocks and their ``K``, where the Gaussians are cut, are the same).
     """
     used = np.flatnonzero(samples.used)
     order = used[np.argsort(samples.lam_lo[used], kind="stable")]
-    for start in range(0, len(order), BLOCK):
-        index = order[start:start + BLOCK]
+
+    def overlaps(block, axis, lo, hi, sigma=0.0):
         # in float64, as the grid: a float32 box's first bin could round to the next
-        ia, wa = grid.alpha.overlaps(samples.alpha_lo[index].astype(float), samples.alpha_hi[index].astype(float),
-                                        alpha_smoothing)
-        ib, wb = grid.beta.overlaps(samples.beta_lo[index].astype(float), samples.beta_hi[index].astype(float))
-        il, wl = grid.wavelength.overlaps(samples.lam_lo[index], samples.lam_hi[index], smoothing)
+        lo, hi = lo[block].astype(float), hi[block].astype(float)
+        keep = slice(None) if only is None else only[block]
+        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo))
+
+    for start in range(0, len(order), BLOCK):
+        block = order[start:start + BLOCK]
+        index = block if only is None else block[only[block]]
+        if not len(index):
+            continue
+        ia, wa = overlaps(block, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing)
+        ib, wb = overlaps(block, grid.beta, samples.beta_lo, samples.beta_hi)
+        il, wl = overlaps(block, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
         flat = (il[:, None, None, :] * grid.beta.n + ib[:, None, :, None]) * grid.alpha.n + ia[:, :, None, None]
         w = wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
         yield index, flat, w
