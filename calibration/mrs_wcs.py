@@ -43,6 +43,8 @@ rate by.  The small parallelogram shear the boxes leave out is second order (the
 term ``d alpha/d y * d lambda/d x`` of the Jacobian).
 """
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
@@ -150,21 +152,30 @@ def check_exposure(exposure):
     return [f"{c}{mrs.SETTINGS[setting]}" for c in channels]
 
 
-def _load(folder, reftype, exposure, model_class, required=True):
+def _select(folder, reftype, exposure, required=True):
     try:
-        path = refs.select(folder, reftype, exposure)
+        return refs.select(folder, reftype, exposure)
     except CalibrationInputError as exc:
         if not required:
-            return None, None
+            return None
         raise CalibrationInputError(f"{exc}: MRS assign_wcs needs its {reftype} reference") from None
+
+
+def _open(path, reftype, model_class):
+    if path is None:
+        return None
     try:
-        return model_class(str(path)), path
+        return model_class(str(path))
     except Exception as exc:
         raise CalibrationInputError(f"{path}: cannot be read as an MRS {reftype} reference ({exc})") from None
 
 
 def read_references(folder, exposure):
     """The exposure's DISTORTION, SPECWCS, WAVELENGTHRANGE (and REGIONS if any), read (module docstring).
+
+    The files are parsed once per process and version (path, modification time and size; the parse
+    takes ~5 s a band pair): a later call gets the same :class:`BandWcs` (frozen, their arrays
+    read-only; their astropy models are shared and must not be changed) in new dicts.
 
     Parameters
     ----------
@@ -183,10 +194,21 @@ def read_references(folder, exposure):
         a missing or unreadable reference, or files that do not hold the exposure's bands.
     """
     names = check_exposure(exposure)
-    dist, dist_path = _load(folder, "DISTORTION", exposure, dm.DistortionMRSModel)
-    spec, spec_path = _load(folder, "SPECWCS", exposure, dm.SpecwcsModel)
-    ranges, range_path = _load(folder, "WAVELENGTHRANGE", exposure, dm.WavelengthrangeModel)
-    regions, regions_path = _load(folder, "REGIONS", exposure, dm.RegionsModel, required=False)
+    paths = [_select(folder, reftype, exposure, required=reftype != "REGIONS")
+             for reftype in ("DISTORTION", "SPECWCS", "WAVELENGTHRANGE", "REGIONS")]
+    versions = tuple(None if p is None else (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    read = _read(versions, tuple(names), str(exposure.meta.instrument.band).strip().upper())
+    return MrsReferences(dict(read.bands), read.regions, dict(read.filenames))
+
+
+@lru_cache(maxsize=2)
+def _read(versions, names, setting):
+    """:func:`read_references`'s parse of the files ``versions`` (``(path, mtime, size)``, REGIONS' or None)."""
+    dist_path, spec_path, range_path, regions_path = (None if v is None else Path(v[0]) for v in versions)
+    dist = _open(dist_path, "DISTORTION", dm.DistortionMRSModel)
+    spec = _open(spec_path, "SPECWCS", dm.SpecwcsModel)
+    ranges = _open(range_path, "WAVELENGTHRANGE", dm.WavelengthrangeModel)
+    regions = _open(regions_path, "REGIONS", dm.RegionsModel)
     with dist, spec, ranges:
         ids = [int(s) for s in dist.slices]
         if ids != [int(s) for s in spec.slices]:
@@ -197,14 +219,15 @@ def read_references(folder, exposure):
         to_v2v3 = dict(zip(dist.abv2v3_model.channel_band, dist.abv2v3_model.model, strict=True))
         bands = {}
         for name in names:
-            key = f"{name[0]}{exposure.meta.instrument.band.strip().upper()}"
+            key = f"{name[0]}{setting}"
             mine = [k for k, s in enumerate(ids) if s // 100 == int(name[0])]
             if len(mine) != mrs.SLICES_PER_CHANNEL[int(name[0])] or key not in beta_del or key not in selector:
                 raise CalibrationInputError(f"{dist_path.name}: no {mrs.SLICES_PER_CHANNEL[int(name[0])]} slices, "
                                             f"slice width and wavelength range for band {name} ({key})")
+            beta = np.array([float(dist.beta_model[k](0.0)) for k in mine])
+            beta.flags.writeable = False
             bands[name] = BandWcs(
-                name=name, slices=tuple(ids[k] for k in mine),
-                beta=np.array([float(dist.beta_model[k](0.0)) for k in mine]),
+                name=name, slices=tuple(ids[k] for k in mine), beta=beta,
                 beta_del=float(beta_del[key]), wavelength_range=selector[key],
                 alpha=tuple(dist.alpha_model[k] for k in mine), wavelength=tuple(spec.model[k] for k in mine),
                 x=tuple(dist.x_model[k] for k in mine), y=tuple(dist.y_model[k] for k in mine),
@@ -213,8 +236,9 @@ def read_references(folder, exposure):
     filenames = {"distortion": dist_path.name, "specwcs": spec_path.name, "wavelengthrange": range_path.name}
     if regions is not None:
         with regions:
-            region_map = np.asarray(regions.regions)
+            region_map = np.array(regions.regions)
             region_map = region_map[REGIONS_PLANE] if region_map.ndim == 3 else region_map
+        region_map.flags.writeable = False
         filenames["regions"] = regions_path.name
     return MrsReferences(bands, region_map, filenames)
 

@@ -7,6 +7,7 @@ of these tests reads the truth; the calibration does not.  The MRS scorers
 (validation.mrs_score) are tested on the same run, at the end.
 """
 import math
+import os
 import shutil
 from dataclasses import replace
 from functools import cache
@@ -223,6 +224,21 @@ def test_missing_geometry_references_and_wrong_exposures_are_refused(run, tmp_pa
         with pytest.raises(CalibrationInputError, match="detector MIRIMAGE"):
             mrs_wcs.read_references(sim["refs"], exposure)
 
+
+
+def test_the_geometry_references_are_parsed_once_per_file_version(run, tmp_path):
+    sim, _ = run
+    refs = tmp_path / "refs"
+    shutil.copytree(sim["refs"], refs)
+    with dm.RampModel(str(sim["uncal"])) as exposure:
+        first, again = mrs_wcs.read_references(refs, exposure), mrs_wcs.read_references(refs, exposure)
+        assert again.bands["1A"] is first.bands["1A"] and again.bands is not first.bands  # one parse, new dicts
+        with pytest.raises(ValueError, match="read-only"):
+            first.bands["1A"].beta[0] = 0.0
+        distortion = next(refs.glob("*distortion*"))
+        when = distortion.stat().st_mtime_ns + 10**9
+        os.utime(distortion, ns=(when, when))  # a new version of the file: parsed again
+        assert mrs_wcs.read_references(refs, exposure).bands["1A"] is not first.bands["1A"]
 
 # ---------------------------------------------------------------- the MRS scorers (validation.mrs_score), on the run
 
