@@ -36,14 +36,16 @@ scatter by < 0.1 % of the bound, so there is none.)  Pixels whose only segment i
 common run of usable groups (most of them) share weight vectors: one for OLS, one per
 power for optimal weighting, and for the GLS a table at 48 values of rho per decade
 (any mix of valid weights is unbiased, and the variance is computed for the weights
-actually used, so the table costs optimality only, and negligibly).  Segments of an
-integration, then integrations, are combined
-with inverse-variance weights, and the combined variance is split exactly into its
-read-noise and Poisson parts.  Given the phasors of a disturbance of unknown phase left in
-the ramps (EMI, :mod:`calibration.emi_noise`), the fit applies the same weights to them
-and returns the variance the disturbance adds to each rate.  A pixel with no segment of
-two usable groups gets NaN and DO_NOT_USE.  Work is done in blocks of rows, so memory
-stays a small multiple of one block whatever the frame size.
+actually used, so the table costs optimality only, and negligibly).  A pixel's weights
+are the same in every integration with that run (its rate is one for all), so a block's
+integrations are fitted together, not one at a time (a time series has thousands).
+Segments of an integration, then integrations, are combined with inverse-variance weights,
+and the combined variance is split exactly into its read-noise and Poisson parts. Given
+the phasors of a disturbance of unknown phase left in the ramps (EMI,
+:mod:`calibration.emi_noise`), the fit applies the same weights to them and returns the
+variance the disturbance adds to each rate. A pixel with no segment of two usable groups
+gets NaN and DO_NOT_USE. Work is done in blocks of rows, so memory stays a small multiple
+of one block whatever the frame size.
 """
 import warnings
 from dataclasses import dataclass
@@ -73,22 +75,15 @@ class RampFit:
 
 
 def segment_labels(groupdq):
-    """Segment number (1, 2, ...) of each group, 0 for unusable groups; axis 0 is groups."""
-    flagged = groupdq.any(axis=0)
-    if not flagged.any():
-        return np.ones(groupdq.shape, np.int16)
-    every = flagged.all()  # e.g. the first and last groups dropped: no masked copies
-    gdq = groupdq if every else groupdq[:, flagged]
-    usable = (gdq & dq.UNUSABLE_GROUP) == 0
-    starts = usable & ((gdq & dq.JUMP_DET) != 0)
-    starts[0] |= usable[0]
-    starts[1:] |= usable[1:] & ~usable[:-1]
-    found = np.where(usable, np.cumsum(starts, axis=0, dtype=np.int16), np.int16(0))
-    if every:
-        return found
-    labels = np.ones(groupdq.shape, np.int16)
-    labels[:, flagged] = found
-    return labels
+    """Segment number (1, 2, ...) of each group, 0 for unusable groups; axis -2 is groups.
+
+    Any leading axes (integrations) are labelled at once, each ramp on its own.
+    """
+    usable = (groupdq & dq.UNUSABLE_GROUP) == 0
+    starts = usable & ((groupdq & dq.JUMP_DET) != 0)
+    starts[..., 0, :] |= usable[..., 0, :]
+    starts[..., 1:, :] |= usable[..., 1:, :] & ~usable[..., :-1, :]
+    return np.where(usable, np.cumsum(starts, axis=-2, dtype=np.int16), np.int16(0))
 
 
 def _ols_weights(mask, times, power=None):
@@ -155,7 +150,8 @@ def _segment_weights(method, mask, times, rate, read_noise, gain):
 def _fit_integration(y, labels, times, rate, read_noise, gain, method, z=None):
     """Segments of one integration combined: slope, var_r, Poisson factor (per unit R/g), response.
 
-    The response to the phasors ``z`` (ngroups, J) is ``sum_k c_k z_kj`` (None without them).
+    The response to the phasors ``z`` is ``sum_k c_k z_kj`` (None without them); ``z`` is
+    ``(ngroups, J)``, or ``(ngroups, J, npix)`` when the pixels come from different integrations.
     """
     nseg = int(labels.max(initial=0))
     acc_w = np.zeros(y.shape[1:])
@@ -180,7 +176,8 @@ def _fit_integration(y, labels, times, rate, read_noise, gain, method, z=None):
         acc_w2r[sel] += w * w * var_r
         acc_w2p[sel] += w * w * pfac
         if z is not None:
-            acc_wz[:, sel] += w * np.einsum("k...,kj->j...", a, z)
+            acc_wz[:, sel] += w * (np.einsum("k...,kj->j...", a, z) if z.ndim == 2 else
+                                   np.einsum("k...,kj...->j...", a, z[:, :, sel]))
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = np.where(acc_w > 0, acc_wb / acc_w, np.nan)
         var_r = np.where(acc_w > 0, acc_w2r / acc_w**2, np.nan)
@@ -192,24 +189,61 @@ def _fit_integration(y, labels, times, rate, read_noise, gain, method, z=None):
 RHO_GRID = np.logspace(-7, 7, 14 * 48 + 1)  # GLS weights tabulated at 48 per decade of rho
 
 
-def _first_guess(y, labels, times, base, simple):
-    """Mean of the usable in-segment differences per pixel, DN/s (NaN if none).
+def _first_guess(y, labels, times, runs, simple):
+    """Mean of the usable in-segment differences per pixel and integration, DN/s (NaN if none).
 
-    For the ``simple`` pixels (one segment on the ``base`` groups) the sum telescopes.
+    For the ``simple`` pixels (one segment on their integration's common run, ``runs``:
+    ``[(base, integrations)]``) the sum telescopes, for all integrations of a run at once.
     """
-    guess = np.empty(y.shape[1])
-    if simple.any():
+    guess = np.full(simple.shape, np.nan)
+    for base, members in runs:
         k = np.flatnonzero(base)
-        guess[simple] = (y[k[-1], simple] - y[k[0], simple]) / (times[k[-1]] - times[k[0]])
-    rest = ~simple
-    if rest.any():
-        d = np.diff(y[:, rest], axis=0)
-        lab = labels[:, rest]
-        same = (lab[1:] == lab[:-1]) & (lab[1:] > 0)
-        dt = np.diff(times)[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            guess[rest] = np.where(same, d, 0).sum(axis=0) / (same * dt).sum(axis=0)
+        diff = (y[members, k[-1]] - y[members, k[0]]) / (times[k[-1]] - times[k[0]])
+        guess[members] = np.where(simple[members], diff, np.nan)
+    ii, pp = np.nonzero(~simple)  # the others, of every integration at once: (groups, pixels)
+    d = np.diff(y[ii, :, pp].T, axis=0)
+    lab = labels[ii, :, pp].T
+    same = (lab[1:] == lab[:-1]) & (lab[1:] > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        guess[ii, pp] = np.where(same, d, 0).sum(axis=0) / (same * np.diff(times)[:, None]).sum(axis=0)
     return guess
+
+
+def _common_runs(labels):
+    """The integrations' common runs of usable groups and the pixels whose only segment is theirs.
+
+    An integration's common run is the groups usable in most of its pixels, if they are
+    consecutive (at least two); its ``simple`` pixels have one segment, exactly on those groups.
+
+    Parameters
+    ----------
+    labels : (nints, ngroups, npix) int
+        :func:`segment_labels`.
+
+    Returns
+    -------
+    runs : list of (base, integrations)
+        Each distinct run (a boolean mask of the groups) and the integrations that have it (an
+        index array, or a slice when all do: no copy of the block).  Integrations without one are
+        in none (every pixel of theirs is fitted segment by segment).
+    simple : (nints, npix) bool
+    """
+    nints, ngroups, _ = labels.shape
+    bases = (labels > 0).mean(axis=2) > 0.5
+    counts = bases.sum(axis=1)
+    first, last = np.argmax(bases, axis=1), ngroups - 1 - np.argmax(bases[:, ::-1], axis=1)
+    has_run = (counts >= 2) & (last - first + 1 == counts)
+    distinct, which = np.unique(bases[has_run], axis=0, return_inverse=True)
+    runs = []
+    simple = np.zeros((nints, labels.shape[2]), bool)
+    for n, base in enumerate(distinct):
+        members = np.flatnonzero(has_run)[which.ravel() == n]
+        members = slice(None) if len(members) == nints else members
+        on_base, off_base = labels[members][:, base], labels[members][:, ~base]
+        simple[members] = ((on_base > 0).all(axis=1) & (on_base == on_base[:, :1]).all(axis=1)
+                           & (off_base == 0).all(axis=1))
+        runs.append((base, members))
+    return runs, simple
 
 
 def _weight_sums(a, dt):
@@ -262,17 +296,20 @@ def template_weights(method, times, rate, read_noise, gain):
 def _template_fit(y, base, times, rate, read_noise, gain, method, z=None):
     """Fit of pixels whose only segment is the ``base`` groups, with shared weight vectors.
 
-    Returns as :func:`_fit_integration`.
+    ``y`` is ``(nints, ngroups, npix)``: integrations that share ``base`` and the pixels' ``rate``
+    share each pixel's weights, so they are looked up once for all of them (``z``:
+    ``(nints, ngroups, J)``).  Returns as :func:`_fit_integration`, each with a leading
+    integration axis (the read-noise and Poisson terms, the same in every integration, without).
     """
     idx = np.flatnonzero(base)
-    yb = y[idx]
+    yb = y[:, idx]
     table, which = template_weights(method, times[idx], rate, read_noise, gain)
     sq, pf = _weight_sums(table, np.diff(times[idx]))
-    response = None if z is None else (table @ z[idx])[which].T
+    response = None if z is None else np.moveaxis((table @ z[:, idx])[:, which], 1, 2)
     if method == "ols":
         slope = table[0] @ yb
-        return slope, read_noise**2 * sq[0], np.full(slope.shape, pf[0]), response
-    slope = np.einsum("pk,kp->p", table.astype(yb.dtype)[which], yb)  # float32 data: float32 products
+        return slope, read_noise**2 * sq[0], np.full(slope.shape[1:], pf[0]), response
+    slope = np.einsum("pk,ikp->ip", table.astype(yb.dtype)[which], yb)  # float32 data: float32 products
     return slope, read_noise**2 * sq[which], pf[which], response
 
 
@@ -283,63 +320,24 @@ def _gls_table(times):
     return _gls_weights(np.ones((times.size, RHO_GRID.size, 1), bool), times, RHO_GRID[None, :, None])[:, :, 0].T
 
 
-def _base_mask(labels):
-    """Groups usable in most pixels, if they form one run; else None."""
-    base = (labels > 0).mean(axis=1) > 0.5
-    k = np.flatnonzero(base)
-    if k.size < 2 or k[-1] - k[0] + 1 != k.size:
-        return None
-    return base
-
-
-def _single_segment(labels):
-    """The base groups (or None) and the pixels whose only segment is exactly on them."""
-    base = _base_mask(labels)
-    if base is None:
-        return None, np.zeros(labels.shape[1], bool)
-    on_base = labels[base]
-    return base, (on_base > 0).all(axis=0) & (on_base == on_base[0]).all(axis=0) & (labels[~base] == 0).all(axis=0)
-
-
-def _fit_one_integration(y, labels, times, rate, read_noise, gain, method, base, simple, z=None, rest=True):
-    """Slope, var_r, Poisson factor and phasor response of every pixel of one integration.
-
-    Pixels on axis 1; the response to the phasors ``z`` is ``(J, npix)`` (None without them).
-    Without ``rest`` only the ``simple`` pixels are fitted (the others NaN; :func:`_fit_rest`).
-    """
-    slope = np.full(y.shape[1], np.nan)
-    var_r = np.full(y.shape[1], np.nan)
-    pfac = np.full(y.shape[1], np.nan)
-    response = None if z is None else np.zeros((z.shape[1], y.shape[1]), np.complex128)
-    if simple.any():
-        slope[simple], var_r[simple], pfac[simple], r = _template_fit(
-            y[:, simple], base, times, rate[simple], read_noise[simple], gain[simple], method, z)
-        if z is not None:
-            response[:, simple] = r
-    rest = ~simple & rest
-    if rest.any():
-        s, vr, pf, r = _fit_integration(y[:, rest, None], labels[:, rest, None], times, rate[rest, None],
-                                        read_noise[rest, None], gain[rest, None], method, z)
-        slope[rest], var_r[rest], pfac[rest] = s[:, 0], vr[:, 0], pf[:, 0]
-        if z is not None:
-            response[:, rest] = r[..., 0]
-    return slope, var_r, pfac, response
-
-
-def _fit_rest(y, labels, rest, times, rate, read_noise, gain, method, into):
+def _fit_rest(y, labels, rest, times, rate, read_noise, gain, method, into, phasors=None):
     """Fit the ``rest`` pixels of every integration (a jump, other segments) together, into ``into``.
 
-    ``into``: the (slopes, var_r, pfac) arrays, ``(nints, npix)``.  They are a few per
+    ``into``: the (slopes, var_r, pfac) arrays, ``(nints, npix)``, and with ``phasors``
+    ``(nints, ngroups, J)`` the responses ``(nints, J, npix)``.  They are a few per
     integration: one call for all, not one per integration (a time series has thousands).
     """
-    ii, pp = np.nonzero(np.array(rest))
+    ii, pp = np.nonzero(rest)
     if not ii.size:
         return
-    s, vr, pf, _ = _fit_integration(y[ii, :, pp].T[:, :, None], np.stack(labels)[ii, :, pp].T[:, :, None], times,
-                                    rate[pp, None],
-                                    read_noise[pp, None], gain[pp, None], method)
-    for array, value in zip(into, (s, vr, pf), strict=True):
+    z = None if phasors is None else np.moveaxis(phasors[ii], 0, -1)  # (ngroups, J, n): each pixel its own
+    s, vr, pf, r = _fit_integration(y[ii, :, pp].T[:, :, None], labels[ii, :, pp].T[:, :, None], times,
+                                    rate[pp, None], read_noise[pp, None], gain[pp, None], method,
+                                    None if z is None else z[..., None])
+    for array, value in zip(into[:3], (s, vr, pf), strict=True):
         array[ii, pp] = value[:, 0]
+    if phasors is not None:
+        into[3][ii, :, pp] = r[..., 0].T
 
 
 def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference=None):
@@ -348,24 +346,27 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
     Returns the rate and the integrations' rates, then their Poisson variances, their read-noise
     variances and (with ``interference``, :func:`fit_ramps`; else None) its variances.
     """
-    nints = data.shape[0]
+    nints, _, npix = data.shape
     y = (data - data[:, :1]).astype(np.float32, copy=False)  # slopes ignore a constant; float32 halves the traffic
-    labels = [segment_labels(groupdq[i]) for i in range(nints)]
-    single = [_single_segment(lab) for lab in labels]
-    guesses = [_first_guess(y[i], labels[i], times, *single[i]) for i in range(nints)]
+    labels = segment_labels(groupdq)
+    runs, simple = _common_runs(labels)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no usable difference
-        rate = np.nan_to_num(np.nanmean(guesses, axis=0))
+        rate = np.nan_to_num(np.nanmean(_first_guess(y, labels, times, runs, simple), axis=0))
     phasors, powers = (None, None) if interference is None else interference
-    results = [_fit_one_integration(y[i], labels[i], times, rate + dark_rate, read_noise, gain, method, *single[i],
-                                    None if phasors is None else phasors[i], rest=phasors is not None)
-               for i in range(nints)]
-    slopes = np.array([r[0] for r in results])
-    var_r = np.array([r[1] for r in results])
-    pfac = np.array([r[2] for r in results])
-    if phasors is None:
-        _fit_rest(y, labels, [~simple for _, simple in single], times, rate + dark_rate, read_noise, gain, method,
-                  (slopes, var_r, pfac))
+    slopes, var_r, pfac = (np.full((nints, npix), np.nan) for _ in range(3))
+    responses = None if phasors is None else np.zeros((nints, phasors.shape[2], npix), np.complex128)
+    for base, members in runs:
+        s, vr, pf, r = _template_fit(y[members], base, times, rate + dark_rate, read_noise, gain, method,
+                                     None if phasors is None else phasors[members])
+        mask = simple[members]
+        slopes[members] = np.where(mask, s, np.nan)
+        var_r[members] = np.where(mask, vr, np.nan)
+        pfac[members] = np.where(mask, pf, np.nan)
+        if phasors is not None:
+            responses[members] = np.where(mask[:, None], r, 0.0)
+    _fit_rest(y, labels, ~simple, times, rate + dark_rate, read_noise, gain, method, (slopes, var_r, pfac, responses),
+              phasors)
     fitted = np.isfinite(slopes)
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
     weight = np.where(fitted, 1.0 / np.maximum(np.nan_to_num(var_r) + signal * np.nan_to_num(pfac), 1e-20), 0.0)
@@ -382,7 +383,6 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
     comb_r = (weight**2 * var_r).sum(axis=0) / norm**2
     var_i = var_i_ints = None
     if phasors is not None:  # sum_j p_j |sum c z_j|^2, the integrations combined with the weights of the rate
-        responses = np.array([r[3] for r in results])  # (nints, J, npix)
         with np.errstate(invalid="ignore"):  # complex division by the NaN norm of unfitted pixels
             var_i = powers @ (np.abs(np.einsum("ip,ijp->jp", weight, responses) / norm) ** 2)
         var_i_ints = np.where(fitted, np.einsum("j,ijp->ip", powers, np.abs(responses) ** 2), np.nan)
