@@ -1,4 +1,7 @@
-"""Background subtraction variants for imager photometry (before the source catalog).
+"""Background subtraction variants for imager photometry and for the MRS.
+
+The imager's run before the source catalog; the MRS's on the rate, before the cube build
+(:func:`calibration.mrs_spec2.run`, which takes ``local`` and ``dedicated``).
 
 * ``local`` (default): nothing here (a declared skip: the step is SKIPPED); the catalog
   subtracts each source's local background, the sigma-clipped median of its sky annulus
@@ -18,7 +21,10 @@
       S' = S - mean_k B_k,    var(S') = var(S) + sum_k var(B_k) / n^2,
 
   the background's noise added to the science's in every pixel (the catalog's annulus
-  then removes only what is left).  Same filter, subarray (name, corner, size) and
+  then removes only what is left).  For the MRS, ``S`` and ``B_k`` are the rates (DN/s) after
+  detector1, as jwst's calwebb_spec2 background step subtracts the average of an MRS
+  association's background rates before photom; the extraction's annulus then removes
+  what is left.  Same filter, subarray (name, corner, size) and
   detector are required; readout and group count may differ.  The exposures come from
   the caller (``miri-testbed calibrate --background FILE``) or, if none is given, from
   an image2 association (``*_asn.json``) beside the science uncal that lists it as its
@@ -170,6 +176,7 @@ def association_backgrounds(uncal_path):
 
 #: What a dedicated background exposure must share with the science exposure.
 MATCH = {"filter": "meta.instrument.filter", "detector": "meta.instrument.detector",
+         "MRS channels": "meta.instrument.channel", "MRS grating setting (BAND)": "meta.instrument.band",
          "exposure type": "meta.exposure.type", "subarray": "meta.subarray.name",
          "subarray corner (SUBSTRT1)": "meta.subarray.xstart", "subarray corner (SUBSTRT2)": "meta.subarray.ystart",
          "subarray size (SUBSIZE1)": "meta.subarray.xsize", "subarray size (SUBSIZE2)": "meta.subarray.ysize"}

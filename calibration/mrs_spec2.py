@@ -1,5 +1,9 @@
 """spec2 for the MRS (MIR_MRS): rate -> a cube per band (s3d) and a point source's spectrum per band (x1d).
 
+``background`` (:mod:`calibration.background`: ``local``, the default, a declared skip, leaves
+the sky to the extraction's annulus; ``dedicated`` subtracts the mean rate of the association's
+dedicated background exposures, each through detector1, pixel by pixel, their variances added,
+as jwst's calwebb_spec2 does for the MRS; HISTORY names the files) ->
 ``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
 footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
@@ -32,7 +36,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip, cube_build, mrs_extract, mrs_photom, mrs_pointing, mrs_wcs
+from . import CalibrationInputError, Skip, background, cube_build, mrs_extract, mrs_photom, mrs_pointing, mrs_wcs, spec2
 from .products import derived
 from .steps import COMPLETE
 
@@ -43,17 +47,25 @@ FLUX_UNIT, CALIBRATED_FLUX_UNIT = "DN/s/um", "Jy"
 JY_PER_MJY_SR_ARCSEC2 = 1e6 * (np.pi / 180 / 3600) ** 2
 
 
-def background_paths(choice, exposure, uncal_path, given=None):
-    """No background exposures for the MRS yet (dedicated backgrounds are open).
+#: The ``background`` variants the MRS takes (``map``, a 2-D map of an image, is the imager's).
+BACKGROUND_VARIANTS = ("local", "dedicated")
 
-    Called before detector1, it also refuses an exposure that is not an MRS one
-    (:func:`calibration.mrs_wcs.check_exposure`), so no work is done on it.
+
+def background_paths(choice, exposure, uncal_path, given=None):
+    """The dedicated background exposures the ``background`` step subtracts, as the imager's.
+
+    ``background=dedicated``: ``given`` (a path or a list), else the ``background`` members of
+    the associations beside the uncal that list it as ``science``
+    (:func:`calibration.background.dedicated_paths`); none for ``local``.  Called before
+    detector1, it also refuses an exposure that is not an MRS one
+    (:func:`calibration.mrs_wcs.check_exposure`) and a variant the MRS does not take, so no
+    work is done on them.
     """
     mrs_wcs.check_exposure(exposure)
-    if given:
-        raise CalibrationInputError("background exposures for the MRS are not supported yet; the extraction "
-                                    "takes its background from an annulus in the cube")
-    return []
+    if choice["background"] not in BACKGROUND_VARIANTS:
+        raise CalibrationInputError(f"background={choice['background']} is not for the MRS; it takes "
+                                    f"{' or '.join(BACKGROUND_VARIANTS)} (local: the extraction's annulus)")
+    return background.dedicated_paths(choice["background"], uncal_path, given)
 
 
 def cube_product(rate_model, cube, band, unit=CUBE_UNIT):
@@ -114,7 +126,9 @@ def _correction_source(apcorr, variant, folder):
 def run(log, exposure, d1, folder, choice, background_paths=()):
     """spec2 of one MRS exposure: ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}`` (module docstring).
 
-    The one-exposure case of :func:`build`: the cube in the exposure's own frame.
+    The ``background`` step on the rate (``background_paths``: the dedicated background
+    exposures, :func:`background_paths`), then the one-exposure case of :func:`build`: the
+    cube in the exposure's own frame.
 
     Raises
     ------
@@ -122,10 +136,16 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
         For an exposure that is not an MRS one or a missing geometry reference
         (:func:`calibration.mrs_wcs.read_references`).
     """
-    return build(log, [(exposure, d1, None)], folder, choice)
+    rate, var = log.run("background", choice["background"], d1.rate, d1.var_poisson + d1.var_rnoise,
+                        resolve=lambda: (spec2.background_rates(background_paths, exposure, folder, choice),))
+    if background_paths:
+        log.note("background", f"background dedicated: the mean rate of {', '.join(p.name for p in background_paths)} "
+                               "subtracted from the rate before the cube build; the extraction's annulus takes what "
+                               "is left")
+    return build(log, [(exposure, d1, None)], folder, choice, [(rate, var)])
 
 
-def build(log, members, folder, choice):
+def build(log, members, folder, choice, rates=None):
     """The cubes and spectra of one or more exposures of one detector and setting (their pixels drizzled together).
 
     Each member's pixels get ``mrs_wcs`` (once: the same references) and its own ``mrs_photom``
@@ -141,6 +161,9 @@ def build(log, members, folder, choice):
         The first member's rate model gives the products' metadata.
     folder : path
     choice : dict
+    rates : list of (rate, var), optional
+        Each member's rate (DN/s) and its variance when a step before changed detector1's
+        (the background's); default: each member's detector1 rate and total variance.
 
     Returns
     -------
@@ -155,10 +178,11 @@ def build(log, members, folder, choice):
     filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))
     correction = _correction_source(apcorr, choice["mrs_extract"], folder)
     cubes, x1d = [], derived(dm.MultiSpecModel, d1_first.rate_model)
+    rates = rates or [(d1.rate, d1.var_poisson + d1.var_rnoise) for _, d1, _ in members]
     for band in list(pixels):
         band_pixels, parts, units = pixels.pop(band), [], set()  # a band's pixels are freed once its samples are made
-        for exposure, d1, mover in members:
-            part, calibrated = _samples(log, choice, photom, exposure, d1, band, band_pixels,
+        for (exposure, d1, mover), (rate, var) in zip(members, rates, strict=True):
+            part, calibrated = _samples(log, choice, photom, exposure, rate, var, d1.dq, band, band_pixels,
                                         None if mover is None else mover(band_pixels.band))
             parts.append(part)
             units.add(calibrated)
@@ -202,18 +226,18 @@ def _target(log, exposure, band):
     return tuple(float(c) for c in band.to_v2v3.inverse(where.v2, where.v3))
 
 
-def _samples(log, choice, photom, exposure, d1, band, pixels, move):
+def _samples(log, choice, photom, exposure, rate, var, dq, band, pixels, move):
     """One exposure's pixels of ``band`` through ``mrs_photom``, as :class:`calibration.cube_build.Samples`.
 
-    Returns ``(samples, calibrated)``: whether ``mrs_photom`` ran (MJy/sr) or was skipped (DN/s).
+    ``rate, var, dq``: the exposure's rate (DN/s), its variance and DQ.  Returns ``(samples, calibrated)``:
+    whether ``mrs_photom`` ran (MJy/sr) or was skipped (DN/s).
     """
-    var = d1.var_poisson + d1.var_rnoise
-    good = mrs_wcs.usable(pixels, d1.rate, d1.dq)
+    good = mrs_wcs.usable(pixels, rate, dq)
     y, x = pixels.y, pixels.x
-    values, variance = log.run("mrs_photom", choice["mrs_photom"], d1.rate[y, x], var[y, x], pixels.wavelength,
+    values, variance = log.run("mrs_photom", choice["mrs_photom"], rate[y, x], var[y, x], pixels.wavelength,
                                resolve=partial(mrs_photom.resolve, log, photom, exposure, pixels, int(band[0])))
     calibrated = log.records[-1].status == COMPLETE
-    data, data_var = np.full(d1.rate.shape, np.nan), np.full(d1.rate.shape, np.nan)
+    data, data_var = np.full(rate.shape, np.nan), np.full(rate.shape, np.nan)
     data[y, x], data_var[y, x] = values, variance
     good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI
     return cube_build.samples(pixels, data, data_var, good, surface_brightness=calibrated, move=move), calibrated

@@ -147,7 +147,7 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         Also return the ramp after the detector steps (``ramp``), as JWST's
         ``save_calibrated_ramp``.
     background_paths : path or list of path, optional
-        Background exposures (uncal): the imager's dedicated backgrounds for
+        Background exposures (uncal): the imager's and the MRS's dedicated backgrounds for
         ``background=dedicated``, the LRS's other nod for ``spec_background=nod`` (or
         ``auto``); without them those variants take the background members of an
         association beside the uncal (:func:`calibration.background.dedicated_paths`,
@@ -285,6 +285,10 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
         if pipeline_for(exposure, path).run is not mrs_spec2.run:
             raise CalibrationInputError(f"{path}: EXP_TYPE {exposure.meta.exposure.type}: only MRS (MIR_MRS) "
                                         "exposures of a dither set are combined")
+    if choice["background"] != "local":
+        raise CalibrationInputError(f"background={choice['background']}: a dither set is combined without dedicated "
+                                    "backgrounds (calibrate each exposure alone to subtract its own); the extraction's "
+                                    "annulus takes the sky")
     pointings = mrs_spec3.check(exposures, [Path(p).name for p in uncal_paths])
     meta = exposures[0].meta
     folder = Path(refs_folder) if refs_folder else nominal_folder(

@@ -53,7 +53,8 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 (:mod:`calibration.extract1d`), then the flux calibration ``apcorr``, ``pathloss`` and
 ``spec_photom`` (:mod:`calibration.lrs_photom`).
 
-The MRS (:mod:`calibration.mrs_spec2`) runs ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
+The MRS (:mod:`calibration.mrs_spec2`) runs ``background`` on the rate (``local``, a skip: the
+extraction's annulus; ``dedicated``: the association's background exposures), ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
 ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
@@ -129,7 +130,8 @@ ALGORITHMS = {
     "catalog": {"aperture": source_catalog, "psf": psf_catalog},
     "cruciform": {"subtract": cruciform.subtract, "apcorr": cruciform.apcorr, "none": NONE},
     "alignment": {"catalog": alignment.align_to_catalog, "none": NONE},
-    "background": {"local": Skip("variant 'local' chosen: the catalog's sky annuli take each source's background"),
+    "background": {"local": Skip("variant 'local' chosen: each source's background comes from a sky annulus "
+                                 "(the imager's catalog, the MRS extraction)"),
                    "map": background.map_variant, "dedicated": background.dedicated},
     "assign_wcs": {"spline": lrs_wcs.spline},
     "extract_tso": {"optimal": tso_extract.optimal, "box": tso_extract.box},

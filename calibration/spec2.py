@@ -84,8 +84,12 @@ def background_paths(choice, exposure, uncal_path, given=None):
     return background.checked_paths(paths, uncal_path)
 
 
-def _nod_backgrounds(paths, science, folder, choice):
-    """The other nods, each checked against the science and calibrated through detector1: ``[(rate, var)]``."""
+def background_rates(paths, science, folder, choice):
+    """Background exposures checked and calibrated through detector1: ``[(rate, var)]``.
+
+    The LRS's other nods, the MRS's dedicated backgrounds; each checked against the science
+    (:func:`calibration.background.check_dedicated`).
+    """
     calibrated = []
     for path in paths:
         other = open_uncal(path)
@@ -218,7 +222,7 @@ def trace_and_background(log, exposure, d1, folder, choice, background_paths=())
     nods = []  # the other nods, calibrated, when the step resolves them
 
     def resolve_nods():
-        nods.extend(_nod_backgrounds(background_paths, exposure, folder, choice))
+        nods.extend(background_rates(background_paths, exposure, folder, choice))
         return (nods,)
 
     sci, var, var_row = log.run("spec_background", variant, d1.rate, var, trace_x, sky, resolve=resolve_nods)

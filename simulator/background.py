@@ -13,8 +13,8 @@ Dicken+2024 tabulates it but was not read; params 7: zodiacal light dominates be
   y >= ``LYOT_Y_MIN``, APPROXIMATE from the FULL-frame layout) sees a background higher
   by a fraction ``lyot_offset`` (Law25talk: "can differ slightly"; size UNSOURCED).
 
-Dedicated background exposure (``Observation.background_exposure``; params "long-wavelength
-imaging needs background observations"): the same observation of an offset field
+Dedicated background exposure (``Observation.background_exposure``, ``MrsObservation.background_exposure``;
+params "long-wavelength imaging needs background observations"): the same observation of an offset field
 ``DEDICATED_OFFSET_ARCSEC`` north-east of the target (a placeholder: the observer's choice,
 far enough that the target's sources are off the array), starting when the science
 exposure ends, that sees the scene's background and none of its point sources
@@ -72,13 +72,20 @@ def relative_map(observation, lyot_offset):
 
 
 def dedicated_observation(observation):
-    """The dedicated background exposure of ``observation``: the same filter, subarray and
-    readout, pointed ``DEDICATED_OFFSET_ARCSEC`` away (half north, half east), starting
-    when the science exposure ends.
+    """The dedicated background exposure of ``observation``: the same setting (filter or MRS
+    band, subarray, readout, dither position), starting when the science exposure ends.
+
+    An observation with a sky position (the imager's ``ra_deg, dec_deg``) is pointed
+    ``DEDICATED_OFFSET_ARCSEC`` away (half north, half east); the MRS places its scene about
+    its target and has none, so its offset field is the same observation, which the caller
+    lights with the scene's sky alone (:func:`simulator.mrs.companions`).
     """
-    step = DEDICATED_OFFSET_ARCSEC / np.sqrt(2.0) / 3600.0
-    dec = observation.dec_deg + step
     duration = readout.exposure_time(observation.subarray, observation.readpatt, observation.ngroups,
                                      observation.nints)
-    return replace(observation, epoch_mjd=observation.epoch_mjd + duration / 86400.0, dec_deg=float(dec),
-                   ra_deg=float((observation.ra_deg + step / np.cos(np.deg2rad(dec))) % 360.0))
+    later = replace(observation, epoch_mjd=observation.epoch_mjd + duration / 86400.0)
+    if not hasattr(observation, "ra_deg"):
+        return later
+    step = DEDICATED_OFFSET_ARCSEC / np.sqrt(2.0) / 3600.0
+    dec = observation.dec_deg + step
+    ra = (observation.ra_deg + step / np.cos(np.deg2rad(dec))) % 360.0
+    return replace(later, dec_deg=float(dec), ra_deg=float(ra))

@@ -233,7 +233,10 @@ class MrsObservation(_Exposure):
     of band ``<dither_channel>A``; the target lands on that channel's reference point
     (SIAF ``MIRIFU_CHANNEL<c>A``) moved by the dither position's Ideal offset
     (:mod:`instrument.mrs_dither`; ``dither_points`` 0: no dither).  Only the point-source
-    patterns (``orientation`` negative or positive) are offered.
+    patterns (``orientation`` negative or positive) are offered.  ``background_exposure``:
+    also take a dedicated background exposure right after, the same setting and dither
+    position on an offset field that holds the scene's sky and none of its sources
+    (:func:`simulator.mrs.companions`), listed as the association's ``background``.
     """
 
     detector: str = "MIRIFUSHORT"
@@ -246,6 +249,7 @@ class MrsObservation(_Exposure):
     dither_position: int = 1
     dither_channel: int = 1
     dither_orientation: str = "negative"
+    background_exposure: bool = False
 
     #: The observing mode (:data:`instrument.modes.MODES`).
     mode: ClassVar[str] = "mrs"

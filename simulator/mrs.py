@@ -61,7 +61,11 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   pixel's light, sources and sky, times ``T(lambda, t)`` of :mod:`simulator.mrs_throughput`
   at its true centre wavelength and the exposure's mid-time.
 
-Not here yet: extended sources beyond the uniform sky, dedicated backgrounds, fringes,
+Dedicated background (``MrsObservation.background_exposure``, :func:`companions`): the same
+detector, setting and dither position right after the science exposure, on an offset field
+that holds the sky above (the same true geometry, its own noise) and none of the sources.
+
+Not here yet: extended sources beyond the uniform sky, fringes,
 the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
 its slice's centre.
 
@@ -401,6 +405,24 @@ def render_background(true_pixels, mjy_sr):
     return imager.COLLECTING_AREA_M2 * EFFICIENCY[geometry.channel] * photons
 
 
+def render_sky(true_pixels, background_mjy_sr, effects):
+    """e-/s of the uniform sky on each of the band's pixels (module docstring, sky).
+
+    ``background_mjy_sr`` plus, with ``effects.optics.background_model``, the band's zodiacal +
+    thermal placeholders (:func:`band_background_mjy_sr`).
+    """
+    name = true_pixels.perturbation.band
+    sky = background_mjy_sr + (band_background_mjy_sr(name) if effects.optics.background_model else 0.0)
+    return render_background(true_pixels, sky) if sky > 0 else np.zeros(len(true_pixels.flight.x))
+
+
+def _decayed(light, true_pixels, effects, mid_time):
+    """``light`` times the throughput's decay at each pixel's true wavelength and ``mid_time`` (when it is on)."""
+    if not effects.optics.throughput_decay:
+        return light
+    return light * mrs_throughput.relative_throughput(true_pixels.wavelength, mid_time)
+
+
 def render_extended(true_pixels, spectrum):
     """e-/s of a uniform extended source of ``spectrum`` per arcsec^2 on each of the band's pixels.
 
@@ -458,15 +480,13 @@ def illuminate(scene, observation, effects, rng):
         perturbation = draw_perturbation(name, effects.mrs, rng)
         perturbations.append(perturbation)
         pixels = TruePixels(flight_pixels(name), perturbation)
-        sky = scene.background_mjy_sr + (band_background_mjy_sr(name) if effects.optics.background_model else 0.0)
-        light = render_background(pixels, sky) if sky > 0 else np.zeros(len(pixels.flight.x))
+        light = render_sky(pixels, scene.background_mjy_sr, effects)
         geometry = mrs.band(name)
         for i, (source, (v2, v3)) in enumerate(zip(scene.sources, v2v3, strict=True)):
             alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
             light += render_source(pixels, source.source_spectrum, alpha, beta)
             rows.append((i, name, v2, v3, alpha, beta))
-        if effects.optics.throughput_decay:
-            light = light * mrs_throughput.relative_throughput(pixels.wavelength, mid_time)
+        light = _decayed(light, pixels, effects, mid_time)
         f = pixels.flight
         image[f.y, f.x] = light
         slices[f.y, f.x] = f.slice
@@ -726,5 +746,23 @@ def _save(model, reftype, selection, path, description):
 
 
 def companions(scene, observation, effects, light):
-    """The association's other exposures: none (a dither set, the other detector or a background is another call)."""
-    return []
+    """The association's other exposures: ``[(role, observation, {detector: e-/s}, keywords)]``.
+
+    With ``observation.background_exposure``, the dedicated background
+    (:func:`simulator.background.dedicated_observation`: the same detector, setting and dither
+    position, right after the science): each band's pixels, through the science exposure's
+    true geometry (its ``PERTURBATION``), see the scene's sky alone (:func:`render_sky`, with
+    the throughput at the background's own mid-time), flagged BKGDTARG.  A dither set's
+    other positions or the other detector are other calls.
+    """
+    if not observation.background_exposure:
+        return []
+    obs = background.dedicated_observation(observation)
+    table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == observation.detector)
+    perturbations = perturbations_from_table(table)
+    image = np.zeros((det.FULL_NY, det.FULL_NX))
+    for name in obs.bands:
+        pixels = TruePixels(flight_pixels(name), perturbations[name])
+        image[pixels.flight.y, pixels.flight.x] = _decayed(render_sky(pixels, scene.background_mjy_sr, effects),
+                                                           pixels, effects, mid_time_mjd(obs))
+    return [("background", obs, {obs.detector: image}, {"meta.observation.bkgdtarg": True})]
