@@ -16,7 +16,9 @@ collapsed cube's centroid against the truth, mas):
 * ``true rates + noise``: that plus Gaussian noise of detector1's own variance per pixel (seeded):
   symmetric noise of the right size, without detector1's systematic errors;
 
-each with ``cube_build`` ``drizzle`` (the default) and ``drizzle_smooth``.  Then per exposure,
+each with ``cube_build`` ``drizzle`` (jwst's), ``drizzle_smooth`` and the default
+``drizzle_lambda_alpha_smooth``; beside them the peak-spaxel ripple within the CUBEPAR's WAVEMIN-WAVEMAX
+(:func:`mrs_dither.peak_ripple`'s second figure, % rms: jwst's cube covers that range).  Then per exposure,
 detector1's rate against the truth's RATE over the lit pixels (``T`` > 3 DN/s, not DO_NOT_USE):
 ``R - T = c T + d`` fitted, and ``sum R / sum T`` over ``T`` > 30 DN/s (the source's core); and
 the centroid of the cube collapsed by the per-spaxel median over planes instead of the sum
@@ -39,7 +41,7 @@ import mrs_jwst as mj  # noqa: E402
 
 from imager_common import write_result  # noqa: E402
 
-VARIANTS = ("drizzle", "drizzle_smooth")
+VARIANTS = ("drizzle", "drizzle_smooth", "drizzle_lambda_alpha_smooth")
 
 
 def detector1_set(sims, refs=None):
@@ -135,10 +137,12 @@ def row(name, variant, result, sims, out):
     where = mj.positions(truth_path, result, "ours")
     for band in mj.LINES_UM:
         s = scored[band]
-        robust = median_centroid(mj.band_cube(result, band), truth, band)
-        out(f"   {name:20s} {variant:15s}  {band}    {s['centre_median']:6.3f} / {s['centre_worst']:6.3f}"
+        cube = mj.band_cube(result, band)
+        robust = median_centroid(cube, truth, band)
+        ripple = mj.peak_ripple(cube, band, mj.LINES_UM[band])[1]
+        out(f"   {name:20s} {variant:27s}  {band}    {s['centre_median']:6.3f} / {s['centre_worst']:6.3f}"
             f"       {s['continuum']:+7.3f}      {s['line_median']:6.3f} / {s['line_worst']:6.3f}"
-            f"         {where[band]:5.2f} ({robust:5.2f})")
+            f"         {where[band]:5.2f} ({robust:5.2f})          {ripple:6.2f}")
 
 
 def main(argv=None):
@@ -156,8 +160,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)
         out("The foreign 4-point set (benchmarks/mrs_jwst.py), ours only, through twins (module docstring); per band:")
-        out("   case                 cube_build       band  centre med/worst km/s  continuum %  line flux med/worst %"
-            "  position mas (median-collapsed)")
+        out("   case                 cube_build                   band  centre med/worst km/s  continuum %  "
+            "line flux med/worst %  position mas (median-collapsed)  ripple % in range")
         checks = []
         groups = (("sim_seeds", dict(seed_per_exposure=True)), ("sim", {}), ("sim_nf", dict(noise_free=True)))
         for group, sims_kw in groups:

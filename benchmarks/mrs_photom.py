@@ -62,8 +62,8 @@ EFFECTS = replace(Effects.noise_free(), optics=OpticsEffects(throughput_decay=Tr
                   mrs=MrsEffects(geometry_perturbation=True))
 
 
-def spectra(exposure, d1, refs):
-    x1d = mrs_spec2.run(StepLog(), exposure, d1, refs, registry.resolve())["x1d"]
+def spectra(exposure, d1, refs, algorithms=None):
+    x1d = mrs_spec2.run(StepLog(), exposure, d1, refs, registry.resolve(algorithms))["x1d"]
     out = {}
     for spec in x1d.spec:
         table = np.array(spec.spec_table)

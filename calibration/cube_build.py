@@ -60,7 +60,10 @@ measured on ``drizzle``'s cubes leaves the x1d 0.8 % (1A) / 0.3 % (2A) low there
 smoothings at once, ``w_ps = int_s (box_p * G_alpha)(alpha) d alpha |B_p n B_s|_beta int_s (box_p *
 G_lambda)(lambda) d lambda``: a line's centre kept as by ``drizzle_smooth``, the ripple damped as by
 ``drizzle_alpha_smooth`` (the two act on separate axes of a separable weight).  Its prices are both
-of theirs.
+of theirs, and one more: near a slice's end the alpha Gaussian spreads the end pixels beyond it (up to
+4 sigma, 0.4" in 1A), where they stand for light further out than they saw; where another exposure's
+field ends near a source (a dither set), that moves its x1d (+0.45 % in 1A on the foreign set) and
+centroid (3.8 mas; docs/mrs.md 'Dither sets').  Not the default for that.
 
 Sampling, per band (:func:`grid_for`): square spaxels of :data:`SPAXEL_ARCSEC` in alpha and
 beta (jwst's defaults 0.13 / 0.17 / 0.20 / 0.35" for channels 1-4, parameter reference
@@ -94,7 +97,7 @@ BLOCK = 16384
 #: Variant drizzle_smooth: the Gaussian's sigma in planes, and where it is cut, in sigma (module docstring).
 SMOOTH_SIGMA_PLANES, SMOOTH_HALF_WIDTH_SIGMA = 0.5, 4.0
 #: Variants drizzle_alpha_smooth, drizzle_lambda_alpha_smooth: the Gaussian's sigma in alpha, in the band's median
-#: pixel width (module docstring).
+#: pixel width (module docstring).  Not the default kernel's (:data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS`).
 SMOOTH_ALPHA_PIXELS = 0.5
 
 

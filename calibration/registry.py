@@ -59,7 +59,7 @@ extraction's annulus; ``dedicated``: the association's background exposures), ``
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
 smooths it in alpha, which damps the peak spaxel's resampling ripple at a broader image;
-``drizzle_lambda_alpha_smooth`` does both) and ``mrs_extract``
+``drizzle_lambda_alpha_smooth`` does both; the default ``drizzle`` is jwst's) and ``mrs_extract``
 (:mod:`calibration.mrs_extract`;
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
 aperture correction is the MRS APCORR's, or an Airy one without it).

@@ -30,9 +30,13 @@ source came out 0.4-0.8 % low, the covered part holding 1.1-1.7x the whole annul
 per axis, with the box of the pixel's footprint twice (the pixel integrates the light over
 it; the drizzle spreads the pixel over the spaxels it overlaps) and the spaxel's box: along
 beta the slice width ``beta_del``, along alpha the band's median pixel extent, the spaxel
-:data:`instrument.mrs.CUBE_SPAXEL_ARCSEC`.  That kernel is the drizzle's mean over the
-source's position within a pixel: an APPROXIMATION (one exposure samples one position; a
-source away from the target sees another part of the annulus: docs/mrs.md).
+:data:`instrument.mrs.CUBE_SPAXEL_ARCSEC`; and along alpha the default cube kernel's Gaussian,
+sigma :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS` median pixels (none with the default
+``drizzle``; a default that smoothed each pixel's box in alpha would widen the image by it).  The
+table is for the default cubes, as a real APCORR is measured with the pipeline's default cube
+build; a cube made with another kernel takes another table (docs/mrs.md: the cost).  That kernel
+is the drizzle's mean over the source's position within a pixel: an APPROXIMATION (one exposure
+samples one position; a source away from the target sees another part of the annulus: docs/mrs.md).
 
 * ``perfect``: that table.
 * ``measured`` (default): ``apcorr (1 + e_b(lambda))`` per band, ``e_b`` a grey term and a
@@ -71,9 +75,13 @@ def cube_psf(name, wavelength_um):
     sample = smrs.psf_sample_arcsec(name)
     spaxel = mrs.CUBE_SPAXEL_ARCSEC[geometry.channel]
     image = smrs.psf_image(name, float(wavelength_um))
-    for axis, pixel in ((0, geometry.beta_del), (1, float(np.median(flight.alpha_hi - flight.alpha_lo)))):
+    width_alpha = float(np.median(flight.alpha_hi - flight.alpha_lo))
+    for axis, pixel in ((0, geometry.beta_del), (1, width_alpha)):
         for width in (pixel, pixel, spaxel):
             image = _box(image, width, sample, axis)
+    if mrs.CUBE_ALPHA_SIGMA_PIXELS > 0:
+        image = ndimage.gaussian_filter1d(image, mrs.CUBE_ALPHA_SIGMA_PIXELS * width_alpha / sample, axis=1,
+                                          mode="constant")
     return image
 
 

@@ -37,6 +37,39 @@ def test_the_cube_kernel_keeps_the_light_and_widens_by_the_box():
     assert variance(boxed) - variance(image) == pytest.approx(width**2 / 12, rel=0.02)
 
 
+def test_the_default_kernels_alpha_smoothing_is_a_gaussian_of_its_sigma_in_alpha_alone(monkeypatch):
+    # The table is for the default cube kernel: the image is the drizzle's convolved along alpha (columns) with
+    # a Gaussian of CUBE_ALPHA_SIGMA_PIXELS median pixel widths (arcsec -> samples); beta and the light are kept.
+    sample = smrs.psf_sample_arcsec("2A")
+    node = float(smrs.psf_nodes("2A")[0])
+    monkeypatch.setattr(mrs, "CUBE_ALPHA_SIGMA_PIXELS", 0.0)
+    plain = mrs_apcorr.cube_psf("2A", node)
+    monkeypatch.setattr(mrs, "CUBE_ALPHA_SIGMA_PIXELS", 0.5)
+    smooth = mrs_apcorr.cube_psf("2A", node)
+    flight = smrs.flight_pixels("2A")
+    sigma = 0.5 * float(np.median(flight.alpha_hi - flight.alpha_lo)) / sample
+    x = np.arange(-int(6 * sigma), int(6 * sigma) + 1)
+    gauss = np.exp(-0.5 * (x / sigma) ** 2)
+    expected = np.convolve(plain.sum(axis=0), gauss / gauss.sum(), mode="same")
+    np.testing.assert_allclose(smooth.sum(axis=0), expected, atol=1e-3 * expected.max())
+    np.testing.assert_allclose(smooth.sum(axis=1), plain.sum(axis=1), atol=1e-3 * plain.sum(axis=1).max())
+    assert 0 < plain.sum() - smooth.sum() < 1e-3  # only what the Gaussian spreads off the grid's edges
+
+
+def test_the_table_is_for_the_default_cube_kernel():
+    # The simulator cannot read calibration's default (import rule): both read instrument.mrs. The default
+    # cube_build's alpha Gaussian, over the median pixel width, is the one the APCORR's cube_psf applies.
+    from miri_testbed.calibration import cube_build, registry
+
+    n, width = 8, 0.2
+    alpha_lo = np.arange(n) * width
+    samples = cube_build.Samples("1A", alpha_lo, alpha_lo + width, np.zeros(n), np.full(n, 0.2), np.full(n, 5.0),
+                                 np.full(n, 5.001), np.ones(n), np.zeros(n), np.ones(n, bool))
+    grid = cube_build.grid_for(samples)
+    cube = registry.ALGORITHMS["cube_build"][registry.DEFAULTS["cube_build"]](samples, grid)
+    assert cube.alpha_smoothing / width == pytest.approx(mrs.CUBE_ALPHA_SIGMA_PIXELS, abs=1e-12)
+
+
 def test_the_measured_table_is_the_perfect_one_with_a_smooth_error_of_its_size():
     options = ReferenceOptions(apcorr_error=0.003)
     target = mrs_dither.target_v2v3(1)

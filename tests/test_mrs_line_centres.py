@@ -4,7 +4,8 @@ A line's first moment is the property: the simulator's pixels (their photons in 
 ``[lambda(y - 1/2), lambda(y + 1/2)]``) keep it at the footprints' centres; the ``drizzle`` keeps it
 only when every footprint is one plane wide (they are 0.90-1.11 plane wide in every band: each
 pixel spread uniformly over its footprint lands off the planes' centres by an amount that depends
-on its phase), ``drizzle_smooth`` wherever the line falls, and keeps a flat spectrum flat.
+on its phase), ``drizzle_smooth`` and the default ``drizzle_lambda_alpha_smooth`` (the same in lambda)
+wherever the line falls, and keep a flat spectrum flat.
 """
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from miri_testbed.simulator.spectra import Blackbody, EmissionLine, SourceSpectr
 
 #: LSF sigma in pixels at 5.3 um (FWHM lambda / R = 1.43 nm over 0.82 nm pixels / 2.355).
 SIGMA_PX = 0.74
+#: The variants that smooth each box in lambda.
+LAMBDA_SMOOTHED = (cube_build.drizzle_smooth, cube_build.drizzle_lambda_alpha_smooth)
 #: Footprint width over the plane's: the 5-95 % range of bands 1A, 2A, 3C, 4C is 0.90-1.11
 #: (benchmarks/results/2026-12-03_mrs_line_centres.txt).
 WIDTH_RATIOS = (0.9, 1.1)
@@ -71,21 +74,23 @@ def test_drizzle_keeps_the_first_moment_of_footprints_one_plane_wide(offset):
         assert abs(moment - centre) < 1e-4, f"footprints at +{offset}, line at {centre}: {moment - centre:+.2e} plane"
 
 
+@pytest.mark.parametrize("smooth", LAMBDA_SMOOTHED)
 @pytest.mark.parametrize("ratio", WIDTH_RATIOS)
-def test_drizzle_smooth_keeps_the_first_moment_wherever_the_line_falls(ratio):
+def test_lambda_smoothing_keeps_the_first_moment_wherever_the_line_falls(ratio, smooth):
     lo, hi = column(np.full(40, ratio), 0.0)
     centres = 20 + np.linspace(-0.5, 0.5, 21)
     errors = {variant: np.array([drizzled_moment(lo, hi, line_flux(lo, hi, c, SIGMA_PX * ratio), 1.0, variant) - c
-                                 for c in centres]) for variant in (cube_build.drizzle, cube_build.drizzle_smooth)}
+                                 for c in centres]) for variant in (cube_build.drizzle, smooth)}
     # 0.001 plane is 0.05 km/s in 1A (a plane of 0.82 nm at 5.3 um is 46 km/s); the uniform spread misses it
     worst = {v.__name__: float(np.max(np.abs(e))) for v, e in errors.items()}
-    assert worst["drizzle_smooth"] < 1e-3 < 0.01 < worst["drizzle"], f"footprints {ratio} plane wide: {worst}"
+    assert worst[smooth.__name__] < 1e-3 < 0.01 < worst["drizzle"], f"footprints {ratio} plane wide: {worst}"
 
 
+@pytest.mark.parametrize("smooth", LAMBDA_SMOOTHED)
 @pytest.mark.parametrize("ratio", WIDTH_RATIOS)
-def test_drizzle_smooth_keeps_a_flat_spectrum_flat(ratio):
+def test_lambda_smoothing_keeps_a_flat_spectrum_flat(ratio, smooth):
     lo, hi = column(np.full(40, ratio), 0.3)
     flux = hi - lo  # a flat spectrum: 1 per unit wavelength, 25 per unit wavelength and arcsec^2
-    planes, grid = drizzled_planes(lo, hi, flux, 1.0, cube_build.drizzle_smooth)
+    planes, grid = drizzled_planes(lo, hi, flux, 1.0, smooth)
     inner = (grid.wavelength.centres > lo[0] + 4) & (grid.wavelength.centres < hi[-1] - 4)
     np.testing.assert_allclose(planes[inner], 25.0, rtol=1e-9)
