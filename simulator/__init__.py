@@ -6,6 +6,7 @@ Public entry point: :func:`simulator.exposure.simulate`; what it is asked to mak
 from .config import (
     DetectorEffects,
     Effects,
+    ExtendedSource,
     ImagerEffects,
     LrsEffects,
     LrsObservation,
@@ -21,6 +22,6 @@ from .config import (
 )
 from .exposure import simulate
 
-__all__ = ["DetectorEffects", "Effects", "ImagerEffects", "LrsEffects", "LrsObservation", "MrsEffects",
-           "MrsObservation", "Observation", "OpticsEffects", "PointSource", "Readout", "ReferenceOptions", "Scene",
-           "SpectralSource", "simulate"]
+__all__ = ["DetectorEffects", "Effects", "ExtendedSource", "ImagerEffects", "LrsEffects", "LrsObservation",
+           "MrsEffects", "MrsObservation", "Observation", "OpticsEffects", "PointSource", "Readout", "ReferenceOptions",
+           "Scene", "SpectralSource", "simulate"]

@@ -6,11 +6,13 @@ placeholders and say so.
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
+import numpy as np
+
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import emi as emi_facts
 from miri_testbed.instrument import imager, lrs, modes, mrs, readout
 
-from .spectra import spectrum_from_dict
+from .spectra import FWHM_PER_SIGMA, spectrum_from_dict
 from .transit import Transit
 
 
@@ -174,6 +176,78 @@ class SpectralSource:
     def source_spectrum(self):
         """The :class:`simulator.spectra.SourceSpectrum`."""
         return spectrum_from_dict(self.spectrum)
+
+
+#: The spatial profiles of an :class:`ExtendedSource`.
+PROFILES = ("gaussian", "disk")
+
+
+@dataclass(frozen=True)
+class ExtendedSource:
+    """A resolved MRS source: a spectrum spread over a spatial profile (issue 16).
+
+    Parameters
+    ----------
+    spectrum : dict
+        As :class:`SpectralSource`'s; its mJy and W m^-2 are the whole source's (the profile
+        integrates to 1).
+    along_slit_arcsec, across_slit_arcsec : float
+        The profile's centre, read as a :class:`SpectralSource`'s offsets are: ``(alpha, beta)``
+        from the target in band ``<dither_channel>A``'s frame.
+    profile : str
+        ``gaussian``: elliptical, ``fwhm_major_arcsec``, ``fwhm_minor_arcsec``, the major axis at
+        ``pa_deg`` from +alpha towards +beta; ``disk``: uniform within ``radius_arcsec``.
+
+    The surface density at offsets ``(da, db)`` from the centre (:meth:`surface_density`,
+    per arcsec^2), with ``u = da cos(pa) + db sin(pa)``, ``v = -da sin(pa) + db cos(pa)``,
+    ``s = FWHM / sqrt(8 ln 2)``:
+
+        gaussian: p = exp(-(u^2 / s_major^2 + v^2 / s_minor^2) / 2) / (2 pi s_major s_minor)
+        disk:     p = [da^2 + db^2 <= R^2] / (pi R^2)
+
+    The same ``(da, db)`` in every band: the few-degree rotation between the channels'
+    alpha/beta frames is ignored (a SIMPLIFICATION, as the PSF's parity is).
+    """
+
+    spectrum: dict
+    along_slit_arcsec: float = 0.0
+    across_slit_arcsec: float = 0.0
+    profile: str = "gaussian"
+    fwhm_major_arcsec: float = 1.0
+    fwhm_minor_arcsec: float = 1.0
+    pa_deg: float = 0.0
+    radius_arcsec: float = 1.0
+
+    def __post_init__(self):
+        spectrum_from_dict(self.spectrum)
+        if self.profile not in PROFILES:
+            raise ValueError(f"ExtendedSource.profile must be one of {', '.join(PROFILES)}, got {self.profile!r}")
+        for name in ("fwhm_major_arcsec", "fwhm_minor_arcsec", "radius_arcsec"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"ExtendedSource.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.fwhm_minor_arcsec > self.fwhm_major_arcsec:
+            raise ValueError(f"ExtendedSource.fwhm_minor_arcsec ({self.fwhm_minor_arcsec}) must be <= "
+                             f"fwhm_major_arcsec ({self.fwhm_major_arcsec})")
+
+    @property
+    def source_spectrum(self):
+        """The :class:`simulator.spectra.SourceSpectrum` (the whole source's)."""
+        return spectrum_from_dict(self.spectrum)
+
+    @property
+    def extent_arcsec(self):
+        """Radius beyond which the profile holds < 1e-6 of the light: 3 major FWHM (7 sigma), or the disk's."""
+        return 3.0 * self.fwhm_major_arcsec if self.profile == "gaussian" else self.radius_arcsec
+
+    def surface_density(self, d_alpha, d_beta):
+        """The profile (per arcsec^2) at offsets ``(d_alpha, d_beta)`` (arcsec) from its centre (class docstring)."""
+        da, db = np.asarray(d_alpha, float), np.asarray(d_beta, float)
+        if self.profile == "disk":
+            return (da**2 + db**2 <= self.radius_arcsec**2) / (np.pi * self.radius_arcsec**2)
+        pa = np.deg2rad(self.pa_deg)
+        u, v = da * np.cos(pa) + db * np.sin(pa), -da * np.sin(pa) + db * np.cos(pa)
+        s_major, s_minor = self.fwhm_major_arcsec / FWHM_PER_SIGMA, self.fwhm_minor_arcsec / FWHM_PER_SIGMA
+        return np.exp(-0.5 * ((u / s_major) ** 2 + (v / s_minor) ** 2)) / (2 * np.pi * s_major * s_minor)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The MRS mode: spectral point sources and a uniform sky -> light on MIRIFUSHORT or MIRIFULONG.
+"""The MRS mode: point and extended sources with spectra and a uniform sky -> light on MIRIFUSHORT or MIRIFULONG.
 
 A mode module of :data:`simulator.exposure.MODES` (see :mod:`simulator.imager` for the four
 functions).  One exposure is one detector at one grating setting: two bands, one per
@@ -37,6 +37,17 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   summed give its profile along alpha, ``P_k(alpha; lambda)``; a pixel gets
   ``F = int P_k d alpha`` over its ``[alpha_T(x - 1/2), alpha_T(x + 1/2)]`` (the profile's
   cumulative sum, exact for samples of constant density), at its centre wavelength.
+* **Extended sources** (:class:`simulator.config.ExtendedSource`, :func:`profile_kernel`).
+  A profile ``p(alpha, beta)`` (elliptical Gaussian or uniform disk, integrating to 1) times
+  the source's spectrum: a pixel gets ``F = int_pixel (p * PSF_lambda)(alpha, beta) d alpha
+  d beta`` over its footprint (its alpha box times its slice's strip) at its centre
+  wavelength, computed as for a point source at the profile's centre with each PSF node
+  replaced by its convolution with ``p`` sampled on the PSF grid (each sample the profile's
+  integral over it, from 5 x 5 points), the PSF first scaled to hold all the light on its
+  grid (its 3-4 % beyond: what the source's parts outside the grid would scatter in, exact
+  for a uniform source, which so gives the uniform sky's surface brightness; a compact
+  source gets up to that much too much), on the full grid of the convolution (the PSF's
+  and the profile's widths); the profile is cut at the PSF grid's width each side.
 * **Spectrum** (:func:`pixel_photons`).  The photons of the source's spectrum in each
   pixel's ``[lambda_T(y - 1/2), lambda_T(y + 1/2)]`` after the line-spread function, a
   Gaussian of FWHM ``lambda / R(lambda)``, ``R`` linear from 3700 at 4.9 um to 1300 at 28 um
@@ -65,7 +76,8 @@ Dedicated background (``MrsObservation.background_exposure``, :func:`companions`
 detector, setting and dither position right after the science exposure, on an offset field
 that holds the sky above (the same true geometry, its own noise) and none of the sources.
 
-Not here yet: extended sources beyond the uniform sky, fringes,
+Not here yet: extended sources of any other profile (a scene of several makes a composite),
+fringes,
 the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
 its slice's centre.
 
@@ -88,7 +100,7 @@ import numpy as np
 from astropy import units as u
 from astropy.modeling import models
 from astropy.table import Table, vstack
-from scipy import ndimage
+from scipy import ndimage, signal
 from scipy.special import ndtr
 from stdatamodels.jwst import datamodels as dm
 
@@ -97,6 +109,7 @@ from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
 from . import background, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_spatialcal, mrs_throughput, mrs_wavecal, psf
+from .config import ExtendedSource
 from .illumination import Illumination
 from .references import PROVENANCE
 from .sky import mid_time_mjd
@@ -115,6 +128,8 @@ RESOLVING_POWER = ((4.9, 3700.0), (28.0, 1300.0))
 PSF_BROADENING = ((5.0, 1.6), (28.0, 1.15))
 #: PSF samples across the grid and per slice width; largest fractional step between PSF nodes.
 PSF_SAMPLES, PSF_SAMPLES_PER_SLICE, PSF_STEP = 256, 8, 0.02
+#: Points per PSF sample along each axis where an extended source's profile is evaluated.
+KERNEL_SUBSAMPLES = 5
 #: LSF bins per FWHM, and the half width of the LSF kernel and of the grid's margin, in sigma.
 LSF_BINS_PER_FWHM, LSF_HALF_WIDTH_SIGMA = 10, 8.0
 _ARCSEC2_SR = (np.pi / 180 / 3600) ** 2
@@ -302,11 +317,14 @@ def psf_image(name, wavelength_um):
     return ndimage.gaussian_filter(image, fwhm / FWHM_PER_SIGMA / sample, mode="constant")
 
 
-def _strip_weights(name, beta_source, slice_betas):
-    """Overlap (0-1) of each PSF row with each slice's beta strip, ``(slices, PSF_SAMPLES)``."""
+def _strip_weights(name, beta_source, slice_betas, samples=PSF_SAMPLES):
+    """Overlap (0-1) of each slice's beta strip with each row of ``samples`` PSF samples, ``(slices, samples)``.
+
+    The grid is centred on ``beta_source``.
+    """
     sample = psf_sample_arcsec(name)
     half = mrs.band(name).beta_del / 2
-    centres = beta_source + (np.arange(PSF_SAMPLES) - (PSF_SAMPLES - 1) / 2) * sample
+    centres = beta_source + (np.arange(samples) - (samples - 1) / 2) * sample
     lo, hi = centres - sample / 2, centres + sample / 2
     strips = np.asarray(slice_betas)[:, None]
     return np.clip((np.minimum(hi, strips + half) - np.maximum(lo, strips - half)) / sample, 0, 1)
@@ -329,15 +347,37 @@ def light_in_slices(name, wavelength_um, alpha, beta):
                for k, s in enumerate(geometry.slices))
 
 
-def psf_share(true_pixels, alpha_source, beta_source):
-    """Each pixel's share of the source's light (module docstring, slices): 1-D over the band's pixels."""
+def profile_kernel(name, source):
+    """An :class:`simulator.config.ExtendedSource`'s profile on band ``name``'s PSF grid (rows beta, columns alpha).
+
+    Each sample the profile's integral over its square (the mean of ``KERNEL_SUBSAMPLES``^2
+    points in it times its area), over an odd number of samples centred on the source's
+    centre, out to its :attr:`~simulator.config.ExtendedSource.extent_arcsec` (at most the PSF grid's width
+    each side).
+    """
+    sample = psf_sample_arcsec(name)
+    half = min(int(np.ceil(source.extent_arcsec / sample)) + 1, PSF_SAMPLES)
+    sub = (np.arange(KERNEL_SUBSAMPLES) + 0.5) / KERNEL_SUBSAMPLES - 0.5
+    points = (np.arange(-half, half + 1)[:, None] + sub[None, :]).ravel() * sample
+    density = source.surface_density(points[None, :], points[:, None])  # rows beta, columns alpha
+    n = 2 * half + 1
+    return density.reshape(n, KERNEL_SUBSAMPLES, n, KERNEL_SUBSAMPLES).mean(axis=(1, 3)) * sample**2
+
+
+def psf_share(true_pixels, alpha_source, beta_source, kernel=None):
+    """Each pixel's share of the source's light (module docstring, slices): 1-D over the band's pixels.
+
+    ``kernel``: an extended source's profile on the PSF grid (:func:`profile_kernel`), which
+    every PSF node is convolved with first (module docstring, extended sources).
+    """
     name = true_pixels.perturbation.band
     geometry = mrs.band(name)
     flight = true_pixels.flight
     betas = np.array(geometry.beta) + true_pixels.perturbation.d_beta
-    weights = _strip_weights(name, beta_source, betas)
+    size = PSF_SAMPLES if kernel is None else PSF_SAMPLES + len(kernel) - 1  # the convolution's full grid
+    weights = _strip_weights(name, beta_source, betas, size)
     sample = psf_sample_arcsec(name)
-    edges = alpha_source + (np.arange(PSF_SAMPLES + 1) - PSF_SAMPLES / 2) * sample
+    edges = alpha_source + (np.arange(size + 1) - size / 2) * sample
     a_lo, a_hi = true_pixels.alpha_edges
     lam = true_pixels.wavelength
     nodes = psf_nodes(name)
@@ -350,8 +390,12 @@ def psf_share(true_pixels, alpha_source, beta_source):
         near = (index == n) | (index == n - 1)
         if not np.any(near):
             continue
-        cumulative = np.concatenate([np.zeros((len(betas), 1)),
-                                     np.cumsum(weights @ psf_image(name, float(node)), axis=1)], axis=1)
+        image = psf_image(name, float(node))
+        if kernel is not None:
+            # the PSF's light beyond its grid (3-4 %) given back in proportion: the far wings a uniform
+            # source's distant parts would send in (exact for a uniform source, as the sky, whose PHOTOM this is)
+            image = signal.fftconvolve(image / image.sum(), kernel, mode="full")
+        cumulative = np.concatenate([np.zeros((len(betas), 1)), np.cumsum(weights @ image, axis=1)], axis=1)
         node_weight = np.where(index == n, 1 - w, w)
         for k in range(len(geometry.slices)):
             pix = order[bounds[k]:bounds[k + 1]]
@@ -382,12 +426,15 @@ def pixel_photons(spectrum, lam_lo, lam_hi):
     return photons
 
 
-def render_source(true_pixels, spectrum, alpha_source, beta_source):
-    """e-/s of one point source at ``(alpha, beta)`` (the band's frame) on each of the band's pixels."""
+def render_source(true_pixels, spectrum, alpha_source, beta_source, kernel=None):
+    """e-/s of one source at ``(alpha, beta)`` (the band's frame) on each of the band's pixels.
+
+    A point source, or with ``kernel`` (:func:`profile_kernel`) an extended one centred there.
+    """
     lam_lo, lam_hi = true_pixels.lam_edges
     channel = int(true_pixels.perturbation.band[0])
     return (imager.COLLECTING_AREA_M2 * EFFICIENCY[channel] * pixel_photons(spectrum, lam_lo, lam_hi)
-            * psf_share(true_pixels, alpha_source, beta_source))
+            * psf_share(true_pixels, alpha_source, beta_source, kernel))
 
 
 def pixel_solid_angle_arcsec2(true_pixels):
@@ -484,7 +531,8 @@ def illuminate(scene, observation, effects, rng):
         geometry = mrs.band(name)
         for i, (source, (v2, v3)) in enumerate(zip(scene.sources, v2v3, strict=True)):
             alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
-            light += render_source(pixels, source.source_spectrum, alpha, beta)
+            kernel = profile_kernel(name, source) if isinstance(source, ExtendedSource) else None
+            light += render_source(pixels, source.source_spectrum, alpha, beta, kernel)
             rows.append((i, name, v2, v3, alpha, beta))
         light = _decayed(light, pixels, effects, mid_time)
         f = pixels.flight

@@ -24,7 +24,7 @@ def test_spectra_per_integration_are_registered_without_a_scorer_yet_and_each_x1
         ("mrs_score", "score_x1d")]
     assert [s.scores("lrs_slit") for s in x1d] == [True, True, True, False]
     assert [s.scores("mrs") for s in x1d] == [False, False, False, True]
-    assert [s.scores("mrs") for s in scorers.SCORERS[scorers.CUBE]] == [True]
+    assert [s.scores("mrs") for s in scorers.SCORERS[scorers.CUBE]] == [True, True]
     assert all(s.scores("imager") for s in scorers.SCORERS[scorers.RATE])  # no modes: any
 
 

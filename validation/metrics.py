@@ -20,7 +20,7 @@ IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "flux_ratio_saturated"
          "rate_bias_sigma": 0.0, "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0,
          "cr_pull_std": 1.0, "lrs_wavelength_error": 0.0, "lrs_wavelength_error_calibration": 0.0,
          "lrs_flux_ratio": 1.0, "lrs_flux_ratio_median": 1.0, "lrs_tso_depth_pull": 0.0, "mrs_flux_ratio": 1.0,
-         "mrs_flux_pull_rms": 1.0, "mrs_flux_pull_std": 1.0}
+         "mrs_flux_pull_rms": 1.0, "mrs_flux_pull_std": 1.0, "mrs_sb_ratio": 1.0}
 LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", "false_detections",
          "false_flag_rate", "clean_scatter_over_crb",
          "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction",

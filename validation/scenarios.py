@@ -30,7 +30,11 @@ scene holds:
   ``ngroups``, ``nints``, ``epoch_mjd`` and the dither's); the scene has ``background_mjy_sr``
   and ``spectral_sources`` whose two offsets are read as ``(alpha, beta)`` from the target
   (``along_slit_arcsec`` = alpha, ``across_slit_arcsec`` = beta, in band ``<dither_channel>A``'s
-  frame, as :class:`simulator.MrsObservation` says).
+  frame, as :class:`simulator.MrsObservation` says) and ``extended_sources`` = list of
+  :class:`simulator.ExtendedSource` tables (``spectrum``, the centre's ``along_slit_arcsec`` /
+  ``across_slit_arcsec`` read as the spectral sources' are, ``profile`` = ``gaussian`` with
+  ``fwhm_major_arcsec``, ``fwhm_minor_arcsec``, ``pa_deg``, or ``disk`` with ``radius_arcsec``),
+  listed after the spectral sources (source ids in that order).
 
 A scenario asks for a dedicated background exposure with ``background_exposure = true``
 in ``[scenario.observation]``; the simulator lists it in the exposure set's association,
@@ -44,6 +48,7 @@ from pathlib import Path
 
 from miri_testbed.simulator import (
     Effects,
+    ExtendedSource,
     LrsObservation,
     MrsObservation,
     Observation,
@@ -64,7 +69,7 @@ OBSERVATIONS = {"imager": Observation, "lrs_slit": LrsObservation, "lrs_slitless
 #: The keys of ``[scenario.scene]`` for each observation dataclass.
 SCENE_KEYS = {Observation: ("background_mjy_sr", "sources", "random_stars"),
               LrsObservation: ("background_mjy_sr", "spectral_sources", "transit"),
-              MrsObservation: ("background_mjy_sr", "spectral_sources")}
+              MrsObservation: ("background_mjy_sr", "spectral_sources", "extended_sources")}
 
 
 class ScenarioError(ValueError):
@@ -103,6 +108,7 @@ class Scenario:
     references: ReferenceOptions = ReferenceOptions()
     spectral_sources: tuple = ()
     transit: Transit = None
+    extended_sources: tuple = ()
 
     def scene(self, seed):
         """The scene for ``seed``: fixed sources plus, if asked, a random star field."""
@@ -114,7 +120,8 @@ class Scenario:
                                           rng_streams(seed)["scene"], r.margin_pix, r.min_separation_pix)
             except ValueError as exc:  # a margin or separation the subarray cannot hold
                 raise ScenarioError(f"scenario {self.name!r}.scene.random_stars: {exc}") from None
-        return Scene(self.sources + stars + self.spectral_sources, self.background_mjy_sr, self.transit)
+        return Scene(self.sources + stars + self.spectral_sources + self.extended_sources, self.background_mjy_sr,
+                     self.transit)
 
 
 SCALAR_TYPES = {bool: (bool,), int: (int,), float: (int, float), str: (str,),
@@ -174,11 +181,14 @@ def _build_observation(table, where):
     return _build(cls, table, where)
 
 
-def _build_spectral_source(table, where):
-    """A :class:`simulator.SpectralSource`; a bad spectrum's error names the key inside it."""
+def _build_spectral_source(table, where, cls=SpectralSource):
+    """A :class:`simulator.SpectralSource` (or ``cls``: :class:`simulator.ExtendedSource`).
+
+    A bad spectrum's error names the key inside it.
+    """
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: expected a table, got {type(table).__name__}")
-    known = sorted(f.name for f in fields(SpectralSource))
+    known = sorted(f.name for f in fields(cls))
     problems = [f"unknown key(s) {', '.join(sorted(set(table) - set(known)))}"] if set(table) - set(known) else []
     problems += ["missing key 'spectrum'"] if "spectrum" not in table else []
     if problems:  # a misspelt 'spectrum' is both
@@ -187,7 +197,7 @@ def _build_spectral_source(table, where):
         spectrum_from_dict(table["spectrum"], f"{where}.spectrum")
     except SpectrumError as exc:
         raise ScenarioError(str(exc)) from None
-    return _build(SpectralSource, table, where)
+    return _build(cls, table, where)
 
 
 def _list(scene, key, where):
@@ -218,6 +228,8 @@ def parse_scenario(table, where="scenario"):
                     for i, s in enumerate(_list(scene, "sources", where)))
     spectral = tuple(_build_spectral_source(s, f"{where}.scene.spectral_sources[{i}]")
                      for i, s in enumerate(_list(scene, "spectral_sources", where)))
+    extended = tuple(_build_spectral_source(s, f"{where}.scene.extended_sources[{i}]", ExtendedSource)
+                     for i, s in enumerate(_list(scene, "extended_sources", where)))
     random_stars = _build(RandomStars, scene["random_stars"], f"{where}.scene.random_stars") if "random_stars" in scene else None
     transit = _build(Transit, scene["transit"], f"{where}.scene.transit") if "transit" in scene else None
     if transit is not None and not observation.tso:
@@ -236,6 +248,7 @@ def parse_scenario(table, where="scenario"):
         references=_build(ReferenceOptions, table.get("references", {}), f"{where}.references"),
         spectral_sources=spectral,
         transit=transit,
+        extended_sources=extended,
     )
 
 
@@ -323,6 +336,8 @@ def scenario_toml(scenario):
         lines.append("spectral_sources = [" + ", ".join(_toml_table(s) for s in scenario.spectral_sources) + "]")
         if scenario.transit is not None:  # an LRS time series'
             lines.append(f"transit = {_toml_table(scenario.transit)}")
+        if scenario.extended_sources:  # an MRS scene's
+            lines.append("extended_sources = [" + ", ".join(_toml_table(s) for s in scenario.extended_sources) + "]")
     else:
         lines.append("sources = [" + ", ".join(_toml_table(s) for s in scenario.sources) + "]")
         if scenario.random_stars:

@@ -22,7 +22,8 @@ The LRS time series': the transit product with its white light (depth pulls, sca
 the information limit, :func:`validation.lrs_tso_score.score_transit`).  The MRS's: the
 x1d (a spectrum per band: line centres and, in Jy, the flux, :func:`validation.mrs_score.score_x1d`)
 and the cubes (each band's centroid and the band-to-band offset,
-:func:`validation.mrs_score.score_cubes`).  Spectra per integration have their type and no
+:func:`validation.mrs_score.score_cubes`; an extended source's surface brightness,
+:func:`validation.mrs_extended_score.score_cubes`).  Spectra per integration have their type and no
 scorer yet.
 
 A product type can be made by several modes (the LRS's and the MRS's x1d): a scorer
@@ -31,7 +32,7 @@ declares the modes whose products it reads (``Scorer.modes``, the truth's ``mode
 """
 from dataclasses import dataclass
 
-from . import detector_score, emi_score, lrs_dropouts, lrs_flux, lrs_score, mrs_score, score
+from . import detector_score, emi_score, lrs_dropouts, lrs_flux, lrs_score, mrs_extended_score, mrs_score, score
 from .lrs_tso_score import METRICS as TSO_METRICS
 from .lrs_tso_score import score_transit
 
@@ -97,7 +98,8 @@ SCORERS = {
                  Scorer(lrs_flux.score_flux, lrs_flux.METRICS, modes=LRS_MODES),
                  Scorer(mrs_score.score_x1d, mrs_score.X1D_METRICS, modes=("mrs",))),
     SPECTRA_PER_INTEGRATION: (),
-    CUBE: (Scorer(mrs_score.score_cubes, mrs_score.CUBE_METRICS, modes=("mrs",)),),
+    CUBE: (Scorer(mrs_score.score_cubes, mrs_score.CUBE_METRICS, modes=("mrs",)),
+           Scorer(mrs_extended_score.score_cubes, mrs_extended_score.METRICS, modes=("mrs",))),
     WHITE_LIGHT: (),
     TRANSIT: (Scorer(score_transit, TSO_METRICS, companions=(WHITE_LIGHT,)),),
 }

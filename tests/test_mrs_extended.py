@@ -1,0 +1,85 @@
+"""MRS extended sources (issue 16): the profile the simulator spreads a spectrum over, the scenario keys,
+and a noise-free uniform source recovered in surface brightness through calibrate (slow, ~30-60 s)."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from miri_testbed.calibration.pipeline import calibrate
+from miri_testbed.simulator import Effects, ExtendedSource, MrsObservation, ReferenceOptions, Scene, simulate
+from miri_testbed.simulator import mrs as smrs
+from miri_testbed.simulator.spectra import FWHM_PER_SIGMA
+from miri_testbed.validation import mrs_extended_score
+from miri_testbed.validation.scenarios import ScenarioError, parse_suite, scenario_toml
+
+FLAT = {"continuum": {"kind": "flat", "flux_mjy": 200.0}}
+
+
+@pytest.mark.parametrize("pa_deg", [0.0, 30.0, 100.0])
+def test_the_gaussian_profile_on_the_psf_grid_holds_the_light_and_its_moments(pa_deg):
+    """Sum 1, centred, covariance R diag(s_major^2, s_minor^2) R^T: the profile the simulator convolves the PSF with."""
+    source = ExtendedSource(FLAT, profile="gaussian", fwhm_major_arcsec=0.9, fwhm_minor_arcsec=0.4, pa_deg=pa_deg)
+    kernel = smrs.profile_kernel("2A", source)
+    sample = smrs.psf_sample_arcsec("2A")
+    half = len(kernel) // 2
+    offsets = (np.arange(len(kernel)) - half) * sample
+    alpha, beta = np.meshgrid(offsets, offsets)  # rows beta, columns alpha
+    assert kernel.sum() == pytest.approx(1.0, abs=1e-4)
+    assert abs(np.sum(kernel * alpha)) < 1e-3 * sample and abs(np.sum(kernel * beta)) < 1e-3 * sample
+    covariance = [[np.sum(kernel * alpha * alpha), np.sum(kernel * alpha * beta)],
+                  [np.sum(kernel * alpha * beta), np.sum(kernel * beta * beta)]]
+    pa = np.deg2rad(pa_deg)
+    rotation = np.array([[np.cos(pa), -np.sin(pa)], [np.sin(pa), np.cos(pa)]])
+    expected = rotation @ np.diag(np.array([0.9, 0.4]) ** 2 / FWHM_PER_SIGMA**2) @ rotation.T
+    # each sample's own width adds sample^2 / 12 to the variances
+    np.testing.assert_allclose(covariance, expected + np.eye(2) * sample**2 / 12, atol=2e-3 * expected.max())
+
+
+def test_a_uniform_disk_holds_its_light_and_its_surface_density_is_flat():
+    source = ExtendedSource(FLAT, profile="disk", radius_arcsec=1.0)
+    kernel = smrs.profile_kernel("1A", source)
+    assert kernel.sum() == pytest.approx(1.0, abs=2e-3)
+    middle = len(kernel) // 2
+    assert kernel[middle, middle] == pytest.approx(smrs.psf_sample_arcsec("1A") ** 2 / np.pi, rel=1e-9)
+
+
+def test_extended_sources_are_scenario_keys_and_bad_ones_are_refused_by_name():
+    text = """[suite]
+name = "x"
+[[scenario]]
+name = "ext"
+[scenario.observation]
+mode = "mrs"
+background_exposure = true
+[scenario.scene]
+extended_sources = [{spectrum = {continuum = {kind = "flat", flux_mjy = 100.0}}, profile = "disk", radius_arcsec = 3.0}]
+"""
+    scenario = parse_suite(text).scenarios[0]
+    assert scenario.extended_sources == (ExtendedSource({"continuum": {"kind": "flat", "flux_mjy": 100.0}},
+                                                        profile="disk", radius_arcsec=3.0),)
+    assert scenario.observation.background_exposure
+    assert scenario.scene(0).sources == scenario.extended_sources
+    assert parse_suite('[suite]\nname = "x"\n' + scenario_toml(scenario)).scenarios[0] == scenario
+    for bad, named in (('profile = "ring"', "profile must be one of gaussian, disk"),
+                       ("radius = 3.0", "unknown key(s) radius"),
+                       ("fwhm_major_arcsec = 0.5, fwhm_minor_arcsec = 0.7", "fwhm_minor_arcsec (0.7) must be <=")):
+        with pytest.raises(ScenarioError, match=r"extended_sources\[0\]: .*" + named.replace("(", r"\(").replace(
+                ")", r"\)")):
+            parse_suite(text.replace('profile = "disk", radius_arcsec = 3.0', bad))
+    with pytest.raises(ScenarioError, match="unknown key.*extended_sources"):
+        parse_suite(text.replace('mode = "mrs"', 'mode = "lrs_slit"').replace("background_exposure = true\n", ""))
+
+
+@pytest.mark.slow
+def test_a_noise_free_uniform_source_is_recovered_in_surface_brightness(tmp_path):
+    """A flat 200 mJy disk of radius 8" (uniform over the 1A/2A fields and the PSF's reach), noise-free, perfect
+    references: the cube's surface brightness over the truth's, mrs_sb_ratio, within 0.5 % in both bands."""
+    effects = replace(Effects.noise_free(), mrs=replace(Effects.noise_free().mrs, geometry_perturbation=True))
+    source = ExtendedSource(FLAT, 0.1, 0.05, profile="disk", radius_arcsec=8.0)
+    sim = simulate(Scene((source,)), MrsObservation(ngroups=3), tmp_path, seed=5, effects=effects,
+                   references=ReferenceOptions(kind="perfect"))
+    paths = calibrate(sim["uncal"], tmp_path / "out", sim["refs"])
+    rows = mrs_extended_score.score_cubes(sim["truth"], paths["s3d"])
+    assert sorted(r["bin"] for r in rows) == [1.1, 2.1]
+    for row in rows:
+        assert row["metric"] == "mrs_sb_ratio" and abs(row["value"] - 1) < 5e-3, row
