@@ -62,6 +62,7 @@ from miri_testbed.instrument import imager, lrs, modes, readout, refmeta
 from miri_testbed.instrument.files import atomic_path
 
 from . import lrs_references, lrs_wavecal, psf, trace_defects
+from .config import ExtendedSource
 from .illumination import Illumination
 from .lrs_tso import time_series
 from .references import PROVENANCE
@@ -327,7 +328,15 @@ def illuminate(scene, observation, effects, rng):
     Returns
     -------
     simulator.illumination.Illumination
+
+    Raises
+    ------
+    ValueError
+        For an :class:`simulator.config.ExtendedSource` (simulated for the MRS only).
     """
+    if any(isinstance(source, ExtendedSource) for source in scene.sources):
+        raise ValueError("extended sources (ExtendedSource) are simulated for the MRS only; the LRS takes "
+                         "SpectralSource point sources")
     table = true_table(observation.mode, effects.lrs, rng)
     offsets = [_offsets(source, observation, effects, rng) for source in scene.sources]
     image = _light(scene, observation, table, offsets)

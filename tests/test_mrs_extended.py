@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from miri_testbed.calibration.pipeline import calibrate
-from miri_testbed.simulator import Effects, ExtendedSource, MrsObservation, ReferenceOptions, Scene, simulate
+from miri_testbed.simulator import (
+    Effects,
+    ExtendedSource,
+    LrsObservation,
+    MrsObservation,
+    ReferenceOptions,
+    Scene,
+    lrs,
+    simulate,
+)
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.spectra import FWHM_PER_SIGMA
 from miri_testbed.validation import mrs_extended_score
@@ -83,3 +92,8 @@ def test_a_noise_free_uniform_source_is_recovered_in_surface_brightness(tmp_path
     assert sorted(r["bin"] for r in rows) == [1.1, 2.1]
     for row in rows:
         assert row["metric"] == "mrs_sb_ratio" and abs(row["value"] - 1) < 5e-3, row
+
+
+def test_an_extended_source_is_refused_outside_the_mrs():
+    with pytest.raises(ValueError, match="simulated for the MRS only"):
+        lrs.illuminate(Scene((ExtendedSource(FLAT),)), LrsObservation(), Effects(), np.random.default_rng(1))
