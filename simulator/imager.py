@@ -21,7 +21,7 @@ from astropy.table import Table
 from miri_testbed.instrument import modes
 
 from . import background, pointing, sky
-from .config import Scene
+from .config import PointSource, Scene
 from .illumination import Illumination
 from .imager_references import write_optics_references, write_photometric_references, write_psf_reference
 from .truth import Component
@@ -46,7 +46,15 @@ def illuminate(scene, observation, effects, rng):
         MIRIMAGE's e-/s; FILTER and the true pointing (:func:`simulator.pointing.truth_header`)
         as keywords; the SOURCES component (id, ra, dec, true detector x, y (0-based),
         flux_mjy, rate_e_per_s).
+
+    Raises
+    ------
+    ValueError
+        For a source that is not a :class:`simulator.config.PointSource` (the MRS's and LRS's sources).
     """
+    if not all(isinstance(source, PointSource) for source in scene.sources):
+        kinds = sorted({type(s).__name__ for s in scene.sources if not isinstance(s, PointSource)})
+        raise ValueError(f"the imager simulates PointSource sources; this scene has {', '.join(kinds)}")
     true_pointing = pointing.draw(effects.optics, rng)
     image, rates = sky.illumination(scene, observation, effects, true_pointing)
     x, y = sky.source_positions(scene, observation, true_pointing)

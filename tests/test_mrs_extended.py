@@ -11,8 +11,10 @@ from miri_testbed.simulator import (
     ExtendedSource,
     LrsObservation,
     MrsObservation,
+    Observation,
     ReferenceOptions,
     Scene,
+    imager,
     lrs,
     simulate,
 )
@@ -97,3 +99,5 @@ def test_a_noise_free_uniform_source_is_recovered_in_surface_brightness(tmp_path
 def test_an_extended_source_is_refused_outside_the_mrs():
     with pytest.raises(ValueError, match="simulated for the MRS only"):
         lrs.illuminate(Scene((ExtendedSource(FLAT),)), LrsObservation(), Effects(), np.random.default_rng(1))
+    with pytest.raises(ValueError, match="the imager simulates PointSource sources; this scene has ExtendedSource"):
+        imager.illuminate(Scene((ExtendedSource(FLAT),)), Observation(), Effects(), np.random.default_rng(1))
