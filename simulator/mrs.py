@@ -76,8 +76,8 @@ Dedicated background (``MrsObservation.background_exposure``, :func:`companions`
 detector, setting and dither position right after the science exposure, on an offset field
 that holds the sky above (the same true geometry, its own noise) and none of the sources.
 
-Not here yet: extended sources of any other profile (a scene of several makes a composite),
-fringes,
+Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
+several makes a composite), fringes,
 the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
 its slice's centre.
 
