@@ -60,10 +60,19 @@ measured on ``drizzle``'s cubes leaves the x1d 0.8 % (1A) / 0.3 % (2A) low there
 smoothings at once, ``w_ps = int_s (box_p * G_alpha)(alpha) d alpha |B_p n B_s|_beta int_s (box_p *
 G_lambda)(lambda) d lambda``: a line's centre kept as by ``drizzle_smooth``, the ripple damped as by
 ``drizzle_alpha_smooth`` (the two act on separate axes of a separable weight).  Its prices are both
-of theirs, and one more: near a slice's end the alpha Gaussian spreads the end pixels beyond it (up to
-4 sigma, 0.4" in 1A), where they stand for light further out than they saw; where another exposure's
-field ends near a source (a dither set), that moves its x1d (+0.45 % in 1A on the foreign set) and
-centroid (3.8 mas; docs/mrs.md 'Dither sets').  Not the default for that.
+of theirs.
+
+**Slice ends** (both alpha variants): a Gaussian left free would spread a slice's end pixels beyond
+its end (up to 4 sigma, 0.4" in 1A), where they stand for light further out than they saw; where
+another exposure's field ends near a source (a dither set) that moved its x1d (+0.45 % in 1A on the
+foreign set) and centroid (3.8 mas; docs/mrs.md 'Dither sets').  So the Gaussian is reflected at the
+alpha ends ``[a, b]`` of the pixel's slice on its detector row (:class:`Samples` ``row_lo, row_hi``):
+on ``[a, b]`` the weight's density is ``g(x) + g(2b - x) + g(2a - x)`` (``g`` the box * G), nothing
+outside.  A row's boxes, which tile ``[a, b]``, still tile it (the reflected sum of the row's
+indicator is one on ``[a, b]`` while ``b - a`` exceeds 4 sigma), so a uniform scene stays uniform;
+each box keeps its length (the mass beyond ``b`` comes back inside; in the few rows narrower than
+a box + 4 sigma, where a slice's trace leaves the detector, its weights are scaled back to it), so
+the flux is kept.
 
 Sampling, per band (:func:`grid_for`): square spaxels of :data:`SPAXEL_ARCSEC` in alpha and
 beta (jwst's defaults 0.13 / 0.17 / 0.20 / 0.35" for channels 1-4, parameter reference
@@ -131,12 +140,14 @@ class Axis:
             widest = np.max(hi - lo) if len(lo) else None
         return first, 1 if widest is None else int(np.ceil((widest + 2 * reach) / self.step)) + 1
 
-    def overlaps(self, lo, hi, sigma=0.0, widest=None):
+    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None):
         """Each interval's overlap with the bins: ``(index, length)``, ``(len(lo), K)`` (bins out of range: 0).
 
         ``K`` and the bins are :meth:`span`'s.  With ``sigma > 0`` the interval is a box convolved
         with a Gaussian of ``sigma`` (axis units): ``length`` is the box's length times its share in
         each of the ``K`` bins (those beyond get nothing: the Gaussian is cut at the ``K`` bins).
+        ``ends`` (``(a, b)``, per interval, around it): the Gaussian is reflected at ``a`` and ``b``,
+        so the box's share stays in ``[a, b]`` (module docstring, 'slice ends').
         """
         first, k = self.span(lo, hi, sigma, widest)
         index = first[:, None] + np.arange(k)
@@ -145,9 +156,25 @@ class Axis:
             # sigma phi(z / sigma) (the Gaussian's cdf integrated); a bin takes F's difference over its edges:
             # two R per edge, not four per bin
             edges = self.start + (first[:, None] + np.arange(k + 1)) * self.step
-            below = _ramp(edges - lo[:, None], sigma)
-            below -= _ramp(edges - hi[:, None], sigma)
+
+            def integral(e):
+                out = _ramp(e - lo[:, None], sigma)
+                out -= _ramp(e - hi[:, None], sigma)
+                return out
+
+            if ends is None:
+                below = integral(edges)
+            else:
+                # reflected at a and b, the density on [a, b] is f(x) + f(2b - x) + f(2a - x) (f = F'), whose
+                # integral up to e in [a, b] is F(e) - F(2b - e) - F(2a - e); edges outside are moved to a or b
+                a, b = ends[0][:, None], ends[1][:, None]
+                edges = np.clip(edges, a, b)
+                below = integral(edges) - integral(2 * b - edges) - integral(2 * a - edges)
             length = np.diff(below, axis=1)
+            if ends is not None:
+                # one reflection keeps the mass while b - a > box + 4 sigma; narrower rows (a slice's few pixels
+                # at its wavelength's end) lose some: each box is given back its length
+                length *= (hi - lo)[:, None] / np.sum(length, axis=1, keepdims=True)
         else:
             left = self.start + index * self.step
             length = np.clip(np.minimum(hi[:, None], left + self.step) - np.maximum(lo[:, None], left), 0, None)
@@ -213,6 +240,10 @@ class Samples:
     used : (n,) bool
         The pixels that go in (good, with a finite intensity and a box of positive volume); the
         others only bound the grid (:func:`grid_for`), as every lit pixel does.
+    row_lo, row_hi : (n,) float32, optional
+        The alpha range of the pixel's slice on its detector row (the least ``alpha_lo``, the greatest
+        ``alpha_hi`` of the row's lit pixels of the slice): where an alpha Gaussian is reflected (module
+        docstring, 'slice ends').  None: not reflected.
     """
 
     band: str
@@ -225,6 +256,8 @@ class Samples:
     intensity: np.ndarray
     intensity_var: np.ndarray
     used: np.ndarray
+    row_lo: np.ndarray | None = None
+    row_hi: np.ndarray | None = None
 
 
 def samples(pixels, values, var, good, surface_brightness=False, move=None):
@@ -263,7 +296,13 @@ def samples(pixels, values, var, good, surface_brightness=False, move=None):
     used = good & (volume > 0) & np.isfinite(intensity)
     a_lo, a_hi, b_lo, b_hi, intensity, intensity_var = (np.asarray(a, np.float32) for a in (
         a_lo, a_hi, b_lo, b_hi, intensity, intensity_var))  # float32 but lambda (Samples says why)
-    return Samples(p.band.name, a_lo, a_hi, b_lo, b_hi, p.lam_lo, p.lam_hi, intensity, intensity_var, used)
+    row = np.unique(p.slice.astype(np.int64) * (int(p.y.max(initial=0)) + 1) + p.y, return_inverse=True)[1]
+    row_lo, row_hi = np.full(row.max(initial=-1) + 1, np.inf, np.float32), np.full(row.max(initial=-1) + 1, -np.inf,
+                                                                                    np.float32)
+    np.minimum.at(row_lo, row, a_lo)
+    np.maximum.at(row_hi, row, a_hi)
+    return Samples(p.band.name, a_lo, a_hi, b_lo, b_hi, p.lam_lo, p.lam_hi, intensity, intensity_var, used,
+                   row_lo[row], row_hi[row])
 
 
 def concatenate(parts):
@@ -275,14 +314,16 @@ def concatenate(parts):
     Raises
     ------
     ValueError
-        When the parts are of different bands.
+        When the parts are of different bands, or some have their rows' alpha ranges and some not.
     """
     bands = sorted({p.band for p in parts})
     if len(bands) != 1:
         raise ValueError(f"one cube is of one band; the exposures' pixels are of {', '.join(bands) or 'none'}")
     if len(parts) == 1:
         return parts.pop()
-    names = [f.name for f in fields(Samples)[1:]]
+    names = [f.name for f in fields(Samples)[1:] if getattr(parts[0], f.name) is not None]
+    if len({p.row_lo is None for p in parts}) != 1:
+        raise ValueError("some exposures' pixels come with their slice rows' alpha ranges, some without")
     # np.empty takes its pages as they are written: each part is freed as the next is copied
     out, start = {n: np.empty(sum(len(p.used) for p in parts), getattr(parts[0], n).dtype) for n in names}, 0
     while parts:
@@ -416,18 +457,22 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None):
     used = np.flatnonzero(samples.used)
     order = used[np.argsort(samples.lam_lo[used], kind="stable")]
 
-    def overlaps(block, axis, lo, hi, sigma=0.0):
+    row = None if samples.row_lo is None else (samples.row_lo, samples.row_hi)
+
+    def overlaps(block, axis, lo, hi, sigma=0.0, ends=None):
         # in float64, as the grid: a float32 box's first bin could round to the next
         lo, hi = lo[block].astype(float), hi[block].astype(float)
         keep = slice(None) if only is None else only[block]
-        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo))
+        if ends is not None:
+            ends = tuple(e[block][keep].astype(float) for e in ends)
+        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo), ends)
 
     for start in range(0, len(order), BLOCK):
         block = order[start:start + BLOCK]
         index = block if only is None else block[only[block]]
         if not len(index):
             continue
-        ia, wa = overlaps(block, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing)
+        ia, wa = overlaps(block, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row)
         ib, wb = overlaps(block, grid.beta, samples.beta_lo, samples.beta_hi)
         il, wl = overlaps(block, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
         flat = (il[:, None, None, :] * grid.beta.n + ib[:, None, :, None]) * grid.alpha.n + ia[:, :, None, None]

@@ -25,7 +25,8 @@ def _samples(n=3 * cube_build.BLOCK + 5000, seed=3):
         alpha_hi=(alpha_lo + np.where(wide, 0.45, rng.uniform(0.15, 0.21, n))).astype(f32),
         beta_lo=(beta - 0.0885).astype(f32), beta_hi=(beta + 0.0885).astype(f32),
         lam_lo=lam_lo, lam_hi=lam_lo + 8e-4 * np.where(wide, 3.0, rng.uniform(0.9, 1.11, n)),
-        intensity=np.ones(n, f32), intensity_var=rng.uniform(0.5, 2.0, n).astype(f32), used=rng.random(n) > 0.05)
+        intensity=np.ones(n, f32), intensity_var=rng.uniform(0.5, 2.0, n).astype(f32), used=rng.random(n) > 0.05,
+        row_lo=np.full(n, -1.6, f32), row_hi=np.full(n, 2.65, f32))  # alpha Gaussians reflected at the ends
 
 
 def _full_sum_variance(cube, coefficients):

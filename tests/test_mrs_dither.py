@@ -216,6 +216,36 @@ def test_alpha_smoothing_damps_the_peak_spaxel_ripple_and_keeps_the_flux(refs):
     assert light[cube_build.drizzle_alpha_smooth] / light[cube_build.drizzle] == pytest.approx(1, abs=2e-3)
 
 
+def test_the_alpha_smoothing_keeps_each_pixel_in_its_slice_row_and_its_weight(refs):
+    # The alpha Gaussian is reflected at the ends of the pixel's slice on its row (cube_build docstring, 'slice
+    # ends'): no weight in a spaxel column beyond them (unreflected, the end pixels reach up to 4 sigma out),
+    # each pixel's weights add up to its box's volume (the flux kept), and a uniform scene stays uniform.
+    pixels = _pixels(refs, "MIRIFUSHORT", "SHORT", "1A")
+    ones = np.ones(SHAPE)
+    samples = cube_build.samples(pixels, ones, ones, np.ones(pixels.y.size, bool), surface_brightness=True)
+    grid, sigma = cube_build.grid_for(samples), cube_build._alpha_sigma(samples)
+    volume = ((samples.alpha_hi - samples.alpha_lo).astype(float) * (samples.beta_hi - samples.beta_lo)
+              * (samples.lam_hi - samples.lam_lo))
+
+    def beyond_and_total(s):
+        beyond, total = 0.0, np.zeros(len(s.used))
+        for index, flat, w in cube_build._blocks(s, grid, 0.0, sigma):
+            left = grid.alpha.start + (flat % grid.alpha.n) * grid.alpha.step
+            out = ((left + grid.alpha.step <= samples.row_lo[index, None, None, None])
+                   | (left >= samples.row_hi[index, None, None, None]))
+            beyond += np.sum(w[out])
+            total[index] = np.sum(w, axis=(1, 2, 3))
+        return beyond, total
+
+    beyond, total = beyond_and_total(samples)
+    assert beyond == 0
+    np.testing.assert_allclose(total, volume, rtol=1e-6)
+    free, _ = beyond_and_total(replace(samples, row_lo=None, row_hi=None))
+    assert free > 1e-3 * np.sum(volume)  # the effect is there to remove
+    cube = cube_build.drizzle_alpha_smooth(samples, grid)
+    np.testing.assert_allclose(cube.data[cube.coverage > 0.999], 1.0, rtol=1e-6)
+
+
 def test_each_dither_position_draws_its_own_noise_from_the_sets_one_seed():
     """One seed for a set: the sky, detector, references and optics are shared, the ramp noise, cosmic
     rays, EMI and companions are each position's own, and position 1 draws what an undithered exposure does."""
