@@ -72,7 +72,8 @@ outside.  A row's boxes, which tile ``[a, b]``, still tile it (the reflected sum
 indicator is one on ``[a, b]`` while ``b - a`` exceeds 4 sigma), so a uniform scene stays uniform;
 each box keeps its length (the mass beyond ``b`` comes back inside; in the few rows narrower than
 a box + 4 sigma, where a slice's trace leaves the detector, its weights are scaled back to it), so
-the flux is kept.
+the flux is kept.  On the foreign set it took 1A's continuum from +0.45 to +0.18 % and its position from
+3.8 to 1.8 mas (noise-free; ``drizzle`` -0.03 %: docs/mrs.md 'Dither sets').
 
 Sampling, per band (:func:`grid_for`): square spaxels of :data:`SPAXEL_ARCSEC` in alpha and
 beta (jwst's defaults 0.13 / 0.17 / 0.20 / 0.35" for channels 1-4, parameter reference
