@@ -36,9 +36,9 @@ def test_mrs_scenarios_build_mrs_observations_spectral_sources_and_effects():
 
 @pytest.mark.parametrize(("observation", "scene", "effects", "message"), [
     ('mode = "mrs"\nfilter = "F770W"', "", "",
-     "scenario 's'.observation: unknown key(s) filter; known: band, detector, dither_channel"),
+     "scenario 's'.observation: unknown key(s) filter; known: background_exposure, band, detector, dither_channel"),
     ('mode = "mrs"\nband = "D"', "", "", "scenario 's'.observation: MRS band (grating setting) must be one of"),
-    ('mode = "mrs"\nepoch = 60816.0', "", "", "scenario 's'.observation: unknown key(s) epoch; known: band"),
+    ('mode = "mrs"\nepoch = 60816.0', "", "", "scenario 's'.observation: unknown key(s) epoch; known: background_exposure, band"),
     ('mode = "mrs"\ndetector = "MIRIMAGE"', "", "", "MRS detector must be MIRIFUSHORT or MIRIFULONG"),
     ('mode = "mrs"', "sources = [{ ra_deg = 80.0, dec_deg = -69.5, flux_mjy = 1.0 }]", "",
      "scenario 's'.scene: unknown key(s) sources; known for mode 'mrs': background_mjy_sr, spectral_sources"),
