@@ -104,9 +104,16 @@ def open_uncal(path):
             f"{path}: EXP_TYPE {header['EXP_TYPE']!r} is not a MIRI science exposure type "
             f"(known: {', '.join(BY_EXP_TYPE)})"
         )
-    if fits.getheader(path, "SCI").get("NAXIS") == 2:
+    naxis = fits.getheader(path, "SCI").get("NAXIS")
+    if naxis == 2:
         raise CalibrationInputError(f"{path}: a rate image (2-D SCI), not an uncal ramp: calibrate takes uncal files; "
                                     "a _rate.fits only as a member of an MRS dither set (--combine)")
+    if naxis != 4:
+        with fits.open(path) as hdus:
+            spectrum = "EXTRACT1D" in hdus
+        what = ": an x1d spectrum product" if spectrum else ""
+        raise CalibrationInputError(f"{path}: SCI has {naxis} dimensions, not an uncal ramp's 4 (nints, ngroups, ny, "
+                                    f"nx){what}; calibrate takes uncal files")
     try:
         model = dm.RampModel(str(path))
     except Exception as exc:

@@ -16,18 +16,22 @@ When the exposure says where its target is (APERNAME, XOFFSET, YOFFSET: the targ
 DISTORTION), the brightest spaxel is searched only within :data:`SEARCH_ARCSEC` of it, so a
 brighter source elsewhere in the field is not taken for the target (jwst's extract_1d centres
 on the target's coordinates the same way unless told to find the brightest); without those
-keywords, the brightest spaxel of the whole cube.  Another source whose light reaches the
-4 lambda/D window still pulls the centre towards it (a blend; a centroid cannot separate it):
-14.5 mas in 2A from a source 3x brighter 2" away (noise-free, tests/test_mrs_calibration.py).
+keywords, the brightest spaxel of the whole cube.  The window takes only the spaxels nearer the
+target's peak than any other source's (a local maximum of at least :data:`NEIGHBOUR_PEAK_SHARE` of
+the peak's light beyond :data:`NEIGHBOUR_MIN_LD` lambda_c / D): without that, a source 3x brighter
+1.2" away in 2A drew the re-centred window onto itself (1.05" off, a fresh-clone walkthrough).  Its
+wings on the target's side still pull the centre a little (a blend): 14.5 mas in 2A from a source
+3x brighter 2" away (noise-free, tests/test_mrs_calibration.py).  The background annulus (below)
+takes the same side only; the other source's wings on it are still taken for sky.
 
-**Aperture.**  In each plane ``l``, a circle of radius ``r_l = APERTURE_LD lambda_l / D``
-about the centre (a cone through the cube: the PSF grows as lambda), ``D`` = 6.5 m (the
-telescope's diameter, parameter reference section 7); each spaxel enters with the share
-``f_s`` of it inside the circle (``SUBSAMPLES`` x ``SUBSAMPLES`` points per spaxel).  Variant
-``annulus`` subtracts the mean surface brightness ``b_l`` of the spaxels in the annulus
-``ANNULUS_LD lambda_l / D``: ``F_l = sum_s f_s S_s A - b_l sum_s f_s A`` (``A`` the spaxel
-area); variant ``aperture`` subtracts nothing.  The flux is the cube's unit times arcsec^2 (spec2 turns MJy/sr
-x arcsec^2 into Jy).
+**Aperture.** In each plane ``l``, a circle of radius ``r_l = APERTURE_LD lambda_l / D`` about
+the centre (a cone through the cube: the PSF grows as lambda), ``D`` = 6.5 m (the telescope's
+diameter, parameter reference section 7); each spaxel enters with the share ``f_s`` of it
+inside the circle (``SUBSAMPLES`` x ``SUBSAMPLES`` points per spaxel). Variant ``annulus``
+subtracts the mean surface brightness ``b_l`` of the spaxels in the annulus ``ANNULUS_LD
+lambda_l / D`` (those on the target's side of any other source, 'Centre'): ``F_l = sum_s f_s
+S_s A - b_l sum_s f_s A`` (``A`` the spaxel area); variant ``aperture`` subtracts nothing. The
+flux is the cube's unit times arcsec^2 (spec2 turns MJy/sr x arcsec^2 into Jy).
 
 **Aperture correction.**  With an MRS APCORR for the exposure in the reference folder
 (``MirMrsApcorrModel``, selected on DETECTOR / EXP_TYPE / CHANNEL / BAND as the other MRS
@@ -68,6 +72,7 @@ A plane gets DQ DO_NOT_USE when its aperture reaches a spaxel covered less than
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 from scipy.special import j0, j1
 from stdatamodels.jwst import datamodels as dm
 
@@ -85,6 +90,9 @@ CENTROID_LD, CENTROID_ITERATIONS = 4.0, 5
 #: pointing is good to 0.1-0.2" typically, 2" in rare early cases (parameter reference, "Facts from
 #: Law25talk", imager astrometry); PLACEHOLDER for the MRS.
 SEARCH_ARCSEC = 0.5
+#: Another source: a local maximum of the collapsed image of at least this share of the target's peak,
+#: more than NEIGHBOUR_MIN_LD lambda_c / D from it (module docstring; a PSF's own rings stay far below).
+NEIGHBOUR_PEAK_SHARE, NEIGHBOUR_MIN_LD = 0.1, 2.0
 #: Spaxels covered less than this are not used (cube_build's weightmap).
 COVERAGE_MIN = 0.5
 #: Points per spaxel side for the aperture's share of a spaxel.
@@ -202,6 +210,11 @@ def centroid(cube, radius_ld=CENTROID_LD, target=None):
     ``target``: where the pointing puts the target ``(alpha, beta)``, arcsec, or None; the peak is
     then searched within :data:`SEARCH_ARCSEC` of it.
     """
+    return _locate(cube, radius_ld, target)[0]
+
+
+def _locate(cube, radius_ld, target):
+    """:func:`centroid`'s ``(alpha, beta)`` and the spaxels on the target's side (:func:`_own_side`)."""
     grid = cube.grid
     usable = _usable(cube)
     planes = np.sum(usable, axis=0)
@@ -220,12 +233,28 @@ def centroid(cube, radius_ld=CENTROID_LD, target=None):
         search = np.where(near, image, -np.inf)
     j, i = np.unravel_index(np.argmax(search), image.shape)
     centre = np.array([alpha[j, i], beta[j, i]])
-    radius = radius_ld * lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
+    ld = lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
+    ours = _own_side(image, alpha, beta, (j, i), ld)
     for _ in range(CENTROID_ITERATIONS):
-        near = (np.hypot(alpha - centre[0], beta - centre[1]) <= radius) & (image > 0)
+        near = (np.hypot(alpha - centre[0], beta - centre[1]) <= radius_ld * ld) & (image > 0) & ours
         light = image[near]
         centre = np.array([np.sum(light * alpha[near]), np.sum(light * beta[near])]) / light.sum()
-    return float(centre[0]), float(centre[1])
+    return (float(centre[0]), float(centre[1])), ours
+
+
+def _own_side(image, alpha, beta, peak, ld):
+    """The spaxels nearer the target's peak than any other source's (module docstring, 'Centre').
+
+    Other sources: local maxima (3 x 3) of ``image`` of at least :data:`NEIGHBOUR_PEAK_SHARE` of the
+    peak's light, more than :data:`NEIGHBOUR_MIN_LD` ``ld`` from it.  Without them, every spaxel.
+    """
+    maxima = (image == ndimage.maximum_filter(image, size=3)) & (image >= NEIGHBOUR_PEAK_SHARE * image[peak])
+    distance = np.hypot(alpha - alpha[peak], beta - beta[peak])
+    others = maxima & (distance > NEIGHBOUR_MIN_LD * ld)
+    if not others.any():
+        return np.ones(image.shape, bool)
+    nearest_other = np.min(np.hypot(alpha[..., None] - alpha[others], beta[..., None] - beta[others]), axis=-1)
+    return distance < nearest_other
 
 
 def _shares(grid, centre, radii):
@@ -247,7 +276,7 @@ def _extract(cube, subtract_background, table, target):
     grid = cube.grid
     wavelength = grid.wavelength.centres
     ld = lambda_over_d(wavelength)
-    centre = centroid(cube, target=target)
+    centre, ours = _locate(cube, CENTROID_LD, target)
     area = grid.alpha.step * grid.beta.step
     usable = _usable(cube)
     f = _shares(grid, centre, APERTURE_LD * ld)
@@ -258,7 +287,7 @@ def _extract(cube, subtract_background, table, target):
     ee = airy_encircled(APERTURE_LD)  # the fallback without an APCORR (module docstring)
     background = np.zeros(len(wavelength))
     if subtract_background:
-        g = (_shares(grid, centre, ANNULUS_LD[1] * ld) - _shares(grid, centre, ANNULUS_LD[0] * ld)) * usable
+        g = (_shares(grid, centre, ANNULUS_LD[1] * ld) - _shares(grid, centre, ANNULUS_LD[0] * ld)) * usable * ours
         annulus_area = np.sum(g, axis=(1, 2)) * area
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(annulus_area > 0, np.sum(g * data, axis=(1, 2)) * area / annulus_area, 0.0)

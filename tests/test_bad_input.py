@@ -49,6 +49,22 @@ def test_a_rate_file_given_as_an_uncal_is_refused_by_what_it_is(exposure, tmp_pa
                     "--combine")
 
 
+def test_a_spectrum_given_as_an_uncal_is_refused_by_what_it_is(exposure, tmp_path, capsys):
+    """An x1d's SCI is empty (its spectra are in EXTRACT1D): it loaded as a RampModel without data (a traceback,
+    found by a fresh-clone walkthrough)."""
+    x1d = tmp_path / "s_x1d.fits"
+    model = dm.MultiSpecModel()
+    with dm.open(exposure["uncal"]) as ramp:
+        model.update(ramp)  # the exposure's keywords, as a product keeps them
+    model.save(x1d)
+    with fits.open(x1d, mode="update") as hdus:  # as calibrate's x1d products carry it
+        hdus.insert(1, fits.ImageHDU(name="SCI"))
+        hdus.insert(2, fits.BinTableHDU.from_columns([fits.Column("WAVELENGTH", "D", array=[5.0])], name="EXTRACT1D"))
+    code, err = _calibrate(x1d, tmp_path / "out", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "out", "s_x1d.fits: SCI has 0 dimensions, not an uncal ramp's 4",
+                    "an x1d spectrum product")
+
+
 def test_truncated_file(exposure, tmp_path, capsys):
     bad = tmp_path / "cut_uncal.fits"
     data = exposure["uncal"].read_bytes()
