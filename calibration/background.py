@@ -27,7 +27,7 @@ The imager's run before the source catalog; the MRS's on the rate, before the cu
   what is left.  Same filter, subarray (name, corner, size) and
   detector are required; readout and group count may differ.  The exposures come from
   the caller (``miri-testbed calibrate --background FILE``) or, if none is given, from
-  an image2 association (``*_asn.json``) beside the science uncal that lists it as its
+  a level-2 association (``*_asn.json``, image2 or spec2) beside the science uncal that lists it as its
   ``science`` member (:func:`dedicated_paths`), as the simulator writes one.
 
 Every variant is ``f(sci, var, backgrounds) -> (sci, var)`` with ``backgrounds`` a list of
@@ -123,7 +123,7 @@ def dedicated_paths(variant, uncal_path, given=None):
     """The dedicated background exposures to use.
 
     ``given`` (a path or a list), else the
-    ``background`` members of the image2 associations (``*_asn.json``) in the uncal's
+    ``background`` members of the level-2 associations (``*_asn.json``, image2 or spec2) in the uncal's
     folder whose ``science`` member is this uncal; an empty list for the other variants.
     Asking for ``dedicated`` without any, or giving some with another variant, or the
     science exposure as its own background, is an error that says so.
@@ -139,7 +139,7 @@ def dedicated_paths(variant, uncal_path, given=None):
     if not paths:
         raise CalibrationInputError(
             f"background=dedicated needs a dedicated background exposure for {uncal_path}: give --background FILE, "
-            f"or an image2 association (*_asn.json) beside it listing it as science with a background member")
+            f"or a level-2 association (*_asn.json) beside it listing it as science with a background member")
     return checked_paths(paths, uncal_path)
 
 

@@ -11,7 +11,8 @@ those of spec2 (:mod:`calibration.mrs_spec2`), one set for the whole dither set;
 alone gives spec2's products exactly (same code, nothing moved, no pointing keyword needed).
 
 Refused before any work, naming the files: exposures of different detectors, channels or
-grating settings (one cube per band, from one band's pixels); two exposures at the same
+grating settings (one cube per band, from one band's pixels); exposures of different targets
+(TARGPROP, where every exposure has one; the simulator names each scene's); two exposures at the same
 dither position; a missing pointing keyword (APERNAME, XOFFSET, YOFFSET).
 """
 from functools import partial
@@ -46,6 +47,11 @@ def check(exposures, names):
     if len(set(settings.values())) > 1:
         listed = "; ".join(f"{n}: {d} CHANNEL {c} BAND {b}" for n, (d, c, b) in settings.items())
         raise CalibrationInputError(f"the exposures of one cube must share DETECTOR, CHANNEL and BAND: {listed}")
+    targets = {name: str(e.meta.target.proposer_name).strip() for e, name in zip(exposures, names, strict=True)
+               if e.meta.target.proposer_name}
+    if len(targets) == len(exposures) and len(set(targets.values())) > 1:
+        listed = "; ".join(f"{n}: {t}" for n, t in targets.items())
+        raise CalibrationInputError(f"the exposures of one set must be of one target (TARGPROP): {listed}")
     if len(exposures) == 1:
         return [None]  # nothing to move: the exposure's own frame, no pointing needed
     pointings = [mrs_pointing.pointing(e, n) for e, n in zip(exposures, names, strict=True)]

@@ -111,8 +111,11 @@ def _band_tables(x1ds, names):
     for k, model in enumerate(x1ds):
         for spec in model.spec:
             name = str(spec.name)
+            if name.partition("-")[0] in mrs.BANDS and name.partition("-")[2] in mrs.BANDS:
+                raise CalibrationInputError(f"{names[k]} is already a stitched spectrum (bands {name}); stitch "
+                                            "the per-band x1d products it was made from")
             if name not in mrs.BANDS:
-                raise CalibrationInputError(f"{names[k]}: a spectrum named {name!r} is not an MRS band "
+                raise CalibrationInputError(f"{names[k]}: its spectrum {name or '(unnamed)'} is not an MRS band "
                                             f"({', '.join(mrs.BANDS)}); only MRS x1d products can be stitched")
             if name in tables:
                 raise CalibrationInputError(f"band {name} is in two x1d products; combine its exposures first "

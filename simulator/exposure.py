@@ -85,10 +85,10 @@ def mode_of(observation):
     return MODES[observation.mode]
 
 
-def ramp_model(data, observation, label=None):
+def ramp_model(data, observation, label=None, target=None):
     """A ``RampModel`` carrying the metadata the pipeline reads: the readout's (shared by
     every mode) and the mode's own (its ``describe_exposure``); ``label``, when given, as its
-    OBSLABEL (:func:`exposure_label`).
+    OBSLABEL (:func:`exposure_label`), ``target`` as its TARGPROP (:func:`target_name`).
     """
     ro = observation.readout
     sub = readout_rules.subarray(ro.subarray)
@@ -123,6 +123,8 @@ def ramp_model(data, observation, label=None):
     meta.observation.date, meta.observation.time = start.isot.split("T")
     if label is not None:
         meta.observation.observation_label = label
+    if target is not None:
+        meta.target.proposer_name = target
     meta.subarray.name = sub.name
     meta.subarray.xstart = sub.xstart
     meta.subarray.ystart = sub.ystart
@@ -145,16 +147,30 @@ def exposure_label(name, seed, config):
     exposure's metadata), which lets the scorer refuse a product made from another exposure than
     its truth's (:func:`validation.score.check_same_exposure`).
     """
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return f"{name} seed {seed} {digest}"
+    return f"{name} seed {seed} {_digest(config)}"
 
 
-def write_association(path, name, members):
+def _digest(config):
+    """The first 12 hex digits of the SHA-256 of ``config`` as JSON with its keys sorted."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def target_name(scene_config):
+    """The exposure's TARGPROP, ``"scene <digest>"`` (its scene configuration's :func:`_digest`): the
+    exposures of one scene (a dither set's positions) share it and those of another scene do not, as a
+    program's target names tell its targets apart.
+    """
+    return f"scene {_digest(scene_config)}"
+
+
+def write_association(path, name, members, mode):
     """A JWST level-2 association of ``members``, ``[(exptype, uncal path), ...]``
-    (``science`` first), as one product ``name``.
+    (``science`` first), as one product ``name``: ``image2`` for the imager, ``spec2`` for the
+    spectrographs, as jwst's level-2 rules name them.
     """
     rows = [{"expname": Path(p).name, "exptype": role} for role, p in members]
-    asn = {"asn_type": "image2", "asn_rule": "miri-testbed exposure set", "asn_pool": "miri-testbed",
+    asn = {"asn_type": "image2" if mode == "imager" else "spec2", "asn_rule": "miri-testbed exposure set",
+           "asn_pool": "miri-testbed",
            "products": [{"name": name, "members": rows}]}
     return write_text(path, json.dumps(asn, indent=2) + "\n")
 
@@ -218,7 +234,8 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
     varying = light.varying(ro.detector)
     data, events = detector.ramps(light.images[ro.detector], ro, truth, effects.detector, rngs["ramps"], emi_lines,
                                   varying)
-    uncal = save_model(ramp_model(data, observation, label), outdir / f"{name}_uncal.fits")
+    uncal = save_model(ramp_model(data, observation, label, target_name(config["scene"])),
+                       outdir / f"{name}_uncal.fits")
     del data
     events["linear"] = detector.linear_signal(light.images[ro.detector], ro, truth, effects.detector, events,
                                               varying)
@@ -243,6 +260,6 @@ def simulate(scene, observation, outdir, *, name="exposure", seed=0, effects=Non
         paths[role] = save_model(model, outdir / f"{name}{ROLE_SUFFIX[role]}_uncal.fits")
         members.append((role, paths[role]))
         del model  # its ramps go before the next companion's are made
-    association = write_association(outdir / f"{name}_asn.json", name, members)
+    association = write_association(outdir / f"{name}_asn.json", name, members, observation.mode)
     return {"uncal": uncal, "truth": truth_path, "refs": outdir / "refs", "reference_files": refs,
             "association": association, "members": members, **paths}

@@ -187,6 +187,18 @@ def test_score_refuses_a_product_of_another_exposure(exposure, tmp_path, capsys)
              "'good seed 1 ", "the truth's OBSLABEL 'good seed 2 ")
 
 
+def test_the_target_name_is_the_scenes(exposure, tmp_path):
+    """TARGPROP names the scene: another seed keeps it, another scene does not (a set's check reads it)."""
+    obs = Observation(subarray="SUB64", ngroups=4)
+    reseeded = simulate(star_scene(obs, 1, n=1, margin=14), obs, tmp_path / "a", name="good", seed=2,
+                        references=ReferenceOptions(kind="perfect"))
+    other = simulate(star_scene(obs, 1, n=2, margin=14), obs, tmp_path / "b", name="good", seed=1,
+                     references=ReferenceOptions(kind="perfect"))
+    target = fits.getval(exposure["uncal"], "TARGPROP")
+    assert target.startswith("scene ")
+    assert fits.getval(reseeded["uncal"], "TARGPROP") == target != fits.getval(other["uncal"], "TARGPROP")
+
+
 def test_score_into_a_closed_pipe_is_quiet(exposure, tmp_path):
     """``score | head``: no traceback, no 'Broken pipe' message."""
     assert main([str(a) for a in _calibrate(exposure, tmp_path)]) == 0

@@ -169,6 +169,11 @@ def test_a_set_that_is_not_one_is_refused_by_name():
         mrs_spec3.check([short[0], medium], ["a", "b"])
     with pytest.raises(CalibrationInputError, match="a and b are at the same dither position"):
         mrs_spec3.check([short[0], short[0]], ["a", "b"])
+    short[0].meta.target.proposer_name, short[1].meta.target.proposer_name = "scene 1", "scene 2"
+    with pytest.raises(CalibrationInputError, match="one target \\(TARGPROP\\): a: scene 1; b: scene 2"):
+        mrs_spec3.check(short, ["a", "b"])
+    short[1].meta.target.proposer_name = "scene 1"
+    assert len(mrs_spec3.check(short, ["a", "b"])) == 2
     for keyword, attribute in (("XOFFSET", "dither.x_offset"), ("APERNAME", "aperture.name")):
         model = _exposure("MIRIFUSHORT", "SHORT", 4, 2)[0]
         part, name = attribute.split(".")

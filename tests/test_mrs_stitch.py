@@ -126,8 +126,14 @@ def test_what_cannot_be_stitched_is_refused_by_name(products, message):
 def test_a_spectrum_not_named_by_a_band_is_refused():
     other = dm.SpecModel(spec_table=band_table("1B"))
     other.name = "SLIT"
-    with pytest.raises(CalibrationInputError, match="a spectrum named 'SLIT' is not an MRS band"):
+    with pytest.raises(CalibrationInputError, match="its spectrum SLIT is not an MRS band"):
         mrs_stitch.stitch([x1d(band_spectrum("1A")), x1d(other)])
+
+
+def test_a_stitched_product_is_refused_as_already_stitched():
+    stitched, _ = mrs_stitch.stitch(settings_products(["1A", "1B"]))
+    with pytest.raises(CalibrationInputError, match="x1d 2 is already a stitched spectrum \\(bands 1A-1B\\)"):
+        mrs_stitch.stitch([x1d(band_spectrum("2A")), stitched])
 
 
 def test_the_command_writes_the_stitched_product_and_refuses_a_file_that_is_not_an_x1d(tmp_path, capsys):
@@ -137,9 +143,10 @@ def test_the_command_writes_the_stitched_product_and_refuses_a_file_that_is_not_
         product.save(paths[-1])
     out = tmp_path / "stitched_x1d.fits"
     assert main(["stitch", *map(str, paths), "-o", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "1A/1B: overlap" in printed and "2A/2B: overlap" in printed
-    assert "1B/2A: no overlap (a band between them is missing)" in printed
+    captured = capsys.readouterr()
+    assert "1A/1B: overlap" in captured.out and "2A/2B: overlap" in captured.out
+    assert "1B/2A: no overlap (a band between them is missing)" in captured.out
+    assert "warning: the stitched spectrum has no data from" in captured.err and "(between 1B and 2A)" in captured.err
     with dm.MultiSpecModel(str(out)) as model:
         assert [str(s.name) for s in model.spec] == ["1A-2B"]
         assert (model.meta.instrument.channel, model.meta.instrument.band) == ("12", "MULTIPLE")

@@ -144,6 +144,9 @@ def cmd_stitch(args):
     path, overlaps = stitch(args.x1d, _output_file(args.output))
     for o in overlaps:
         print(o)
+        if o.gap:
+            print(f"warning: the stitched spectrum has no data from {o.lo_um:.4f} to {o.hi_um:.4f} um "
+                  f"(between {o.lower} and {o.upper})", file=sys.stderr)
     print(path)
     return 0
 
@@ -390,7 +393,7 @@ def build_parser():
     p.add_argument("--algorithm", action="append", metavar="STEP=NAME", help=algorithm_help)
     p.add_argument("--background", action="append", metavar="FILE",
                    help="dedicated background exposure (uncal) to subtract, as background=dedicated; repeat to "
-                        "average several (default for background=dedicated: the image2 association beside the uncal)")
+                        "average several (default for background=dedicated: the level-2 association beside the uncal)")
     p.add_argument("--ephemeris", metavar="FILE",
                    help="a time series' ephemeris (TOML: period_days, a_rs, inclination_deg, u1, u2) for its transit "
                         "fit (default: <name>_ephemeris.toml beside the uncal; simulate writes it)")
@@ -402,7 +405,12 @@ def build_parser():
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("stitch", help="stitch MRS x1d products of different bands into one spectrum, "
-                                      "split at the middle of each overlap; prints each overlap's flux ratio")
+                                      "split at the middle of each overlap; prints each overlap's flux ratio",
+                       description="Stitch the x1d products of MRS bands (one spectrum per band; a dither set's "
+                                   "bands combined first with calibrate --combine) into one spectrum. Each "
+                                   "overlap of neighbouring bands is split at its middle, and the two bands' "
+                                   "flux ratio over it is printed and kept in HISTORY (not applied); bands that "
+                                   "do not overlap leave a gap, with a warning. Output: one MultiSpecModel.")
     p.add_argument("x1d", nargs="+", help="<name>_x1d.fits products (each band in one of them)")
     p.add_argument("-o", "--output", required=True, help="the stitched x1d file")
     p.set_defaults(func=cmd_stitch)
