@@ -1,6 +1,6 @@
 """Monochromatic PSF for the LRS (issue 15, plan L3): the imager's diffraction PSF and blur
 at one wavelength, from a cached grid, and the imager's per-filter PSFs left unchanged."""
-import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,19 +25,25 @@ def test_imager_cache_keys_are_unchanged():
     assert {name: psf.cache_key(name) for name in imager.FILTERS} == before
 
 
-@pytest.mark.parametrize("name, digest", [
-    ("F560W", "243e407bf68f45f1"), ("F770W", "67c2b5a50c170a34"), ("F1000W", "06646e204dbd054c"),
-    ("F1130W", "5463b87c22c6a3fe"), ("F1280W", "ca7adcda1f6aa444"), ("F1500W", "a40e4f29ec6ccaf4")])
-def test_imager_psfs_are_bit_identical(name, digest):
-    """SHA-256 of each freshly computed per-filter PSF (this session's empty cache) as computed
-    before the monochromatic API (commit 3510ba5; blurred, unblurred and 161-pixel stamps).
-    The MFT is rounded to float32 so BLAS threading cannot change it; another BLAS build
-    could still round a sample differently: then compare with that commit's output.
-    F770W's digest is that of numpy 2.4.6 / scipy 1.17.1 (the registry's on 2026-12-03), where
-    commit 3510ba5's own code gives it too; earlier installs gave 58f4e2ef7c6dffd2.
-    """
+#: Each per-filter PSF summed over 4 x 4 oversampled pixels, float32, as the code of commit 3510ba5 (before the
+#: monochromatic API) computes it: for F560W, F1000W-F1500W this machine's output was bit-identical to that
+#: commit's (SHA-256 of the whole array); F770W's digest depends on the CPU (two machines, one numpy 2.4.6 /
+#: scipy 1.17.1, gave two), so the comparison is to a rounding tolerance, not a digest.
+REFERENCE_PSFS = Path(__file__).parent / "data" / "imager_psfs_rebinned.npz"
+
+
+@pytest.mark.parametrize("name", ["F560W", "F770W", "F1000W", "F1130W", "F1280W", "F1500W"])
+def test_imager_psfs_are_unchanged(name):
+    """Each freshly computed per-filter PSF (this session's empty cache) equals commit 3510ba5's to 1e-6 of its
+    peak: the MFT is rounded to float32, so a CPU's or BLAS's own rounding moves a sample by ~1e-7 of the peak,
+    and any change of the model by far more."""
     intensity, _ = psf.oversampled(name)
-    assert hashlib.sha256(np.ascontiguousarray(intensity).tobytes()).hexdigest()[:16] == digest
+    m = intensity.shape[0] // 4 * 4
+    rebinned = intensity[:m, :m].reshape(m // 4, 4, m // 4, 4).sum(axis=(1, 3))
+    with np.load(REFERENCE_PSFS) as reference:
+        expected = reference[name]
+    assert rebinned.shape == expected.shape
+    assert np.max(np.abs(rebinned - expected)) < 1e-6 * expected.max()
 
 
 def test_grid_nodes_cover_the_range_and_the_blur_breaks():
