@@ -92,6 +92,7 @@ def test_non_gating_target_without_data_is_reported_not_failed():
     results = _by_id(evaluate(_rows(("field", "pull_std", 1.0, np.nan)), scenarios=_suite(("field", STARS))))
     anchor = results["ANCHOR-IMG-FLUX"]
     assert anchor["passed"] is None and status(anchor) == "no data" and anchor["expected"] == ["field"]
+    assert anchor["note"].startswith("tracked: no value from field")  # says why, as a gating target's does
 
 
 def test_without_scenarios_no_data_stays_no_data():

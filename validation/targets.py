@@ -78,12 +78,14 @@ def expected_from(target, facts):
 
 
 def _no_data_note(target, expected):
-    """Why a target has no data: no scenario applies, or (gating) which ones failed to produce it."""
+    """Why a target has no data: no scenario applies, or which ones did not produce it (and the rows' filter)."""
     if expected is None:
         return ""
     if not expected:
         return f"not applicable: no scenario has {target.scenarios}"
-    return f"expected from {', '.join(expected)} ({target.scenarios or 'every scenario'})" if target.gating else ""
+    scope = f"{', '.join(expected)} ({target.scenarios or 'every scenario'})"
+    where = f"; rows need {target.where}" if target.where else ""
+    return f"expected from {scope}{where}" if target.gating else f"tracked: no value from {scope}{where}"
 
 
 def evaluate(metrics, targets=None, scenarios=None):
