@@ -35,16 +35,16 @@ groups has one difference and no test: the step declines (SKIPPED, as JWST's).
 
 :func:`refine_with_step_test` then looks for smaller jumps with a likelihood step test
 that uses every group, and showers (:mod:`calibration.showers`) are found in the
-residuals of the differences.  Memory: rows are processed in blocks, so the working set
-is a few blocks of differences.
+residuals of the differences.  Memory: rows are processed in blocks (a few integrations
+together in the two-point test), so the working set is a few blocks of differences.
 """
-import warnings
-
 import numpy as np
 
 from miri_testbed.instrument import dq
 
 from . import Skip, into
+
+CHUNK_SAMPLES = 300_000  # ramp samples of the integrations tested together (a few MB per temporary: in cache)
 
 
 def threshold_for(ndiffs, threshold=4.0, four_group_threshold=5.0, three_group_threshold=4.0):
@@ -52,13 +52,23 @@ def threshold_for(ndiffs, threshold=4.0, four_group_threshold=5.0, three_group_t
     return np.where(ndiffs >= 4, threshold, np.where(ndiffs == 3, four_group_threshold, three_group_threshold))
 
 
-def _median(values, valid):
-    """Per-pixel median over axis 0 of the valid entries (NaN where none)."""
-    if valid.all():
-        return np.median(values, axis=0)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
-        return np.nanmedian(np.where(valid, values, np.nan), axis=0)
+def _medians(values, valid, groups):
+    """Median of the valid ``values`` of each group of columns, row by row: ``(nrows, ngroups)``.
+
+    ``values``, ``valid`` ``(nrows, ncols)``; ``groups`` ``(ncols,)`` the group of each column,
+    ascending from 0.  As ``np.median`` takes it (the middle value, or the mean of the two middle
+    ones; NaN where none is valid), for all groups in one sort.
+    """
+    ngroups = groups[-1] + 1 if groups.size else 0
+    sizes = np.bincount(groups, minlength=ngroups)
+    place = np.arange(groups.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    table = np.full((values.shape[0], ngroups, sizes.max(initial=0)), np.nan)
+    table[:, groups, place] = np.where(valid, values, np.nan)
+    table.sort(axis=-1)  # NaN last
+    n = np.count_nonzero(~np.isnan(table), axis=-1)  # valid values (the ramps are finite)
+    low = np.take_along_axis(table, ((n - 1) // 2)[..., None], axis=-1)[..., 0]
+    high = np.take_along_axis(table, (n // 2)[..., None], axis=-1)[..., 0]
+    return (low + high) / 2  # an odd count: (x + x) / 2 = x; none: NaN (the last entry)
 
 
 def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=None):
@@ -89,13 +99,18 @@ def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=Non
 
 
 def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
-    """Jumps in one integration of a block of rows, and each pixel's mean jump-free difference.
+    """Jumps in a block of rows of a few integrations, and each pixel's mean jump-free difference.
 
-    The jumps as flat arrays (difference index, pixel index
-    in the block, whether its neighbours get flagged too: significance within
-    ``neighbour_range``), and each pixel's mean jump-free difference.
+    ``y``, ``usable`` ``(nints, ngroups, rows, nx)``; ``read_noise``, ``gain`` ``(rows, nx)``.  The
+    jumps as flat arrays (difference index, integration, pixel index in the block, whether its
+    neighbours get flagged too: significance within ``neighbour_range``), and each pixel's mean
+    jump-free difference ``(nints, rows, nx)``.  Every pixel of every integration is tested on its
+    own (the integrations together: one call per block of rows, not per integration); only the
+    common step below is taken per integration.
     """
-    d = np.diff(y, axis=0)
+    nints = y.shape[0]
+    y, usable = np.swapaxes(y, 0, 1), np.swapaxes(usable, 0, 1)  # (ngroups, nints, rows, nx)
+    d = np.subtract(y[1:], y[:-1], out=np.empty(y[1:].shape, y.dtype))  # C order: columns contiguous per difference
     valid = usable[1:] & usable[:-1]
     # Differences unusable in every pixel at either end (the first and last frames that MIRI's
     # steps drop) are left out, so that the remaining ones are all valid in most pixels and
@@ -107,22 +122,27 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
         d, valid = d[first : used[-1] + 1], valid[first : used[-1] + 1]
     nd = d.shape[0]
     found = []
-    d2 = d.reshape(nd, -1)
+    d2 = d.reshape(nd, -1)  # columns: integration-major, then pixel
     v2 = valid.reshape(nd, -1)
-    rn2 = (read_noise**2).ravel()
-    g = gain.ravel()
+    npix = d2.shape[1] // nints
+    rn2 = np.tile((read_noise**2).ravel(), nints)
+    g = np.tile(gain.ravel(), nints)
     lim = threshold_for(v2.sum(axis=0), *thresholds)
     means = np.full(d2.shape[1], np.nan, np.float32)
-    todo = np.flatnonzero(v2.sum(axis=0) >= 2)  # pixels still being tested
+    tested = (v2.sum(axis=0) >= 2).reshape(nints, npix)
+    todo = np.flatnonzero(tested)  # pixels still being tested
     if todo.size:
-        # A step shared by the whole block in one difference (a reset transient the dark
-        # did not remove, a drift) is not a cosmic ray: each difference's median residual
+        # A step shared by the whole block in one difference of one integration (a reset transient
+        # the dark did not remove, a drift) is not a cosmic ray: each difference's median residual
         # over the block's pixels is taken out first (every 7th pixel estimates it well enough).
-        sample = todo[::7]
+        rank = np.cumsum(tested, axis=1) - 1  # place among the integration's pixels tested
+        sample = np.flatnonzero(tested & (rank % 7 == 0))
         dd, vv = d2[:, sample], v2[:, sample]
         centre = np.where(vv, dd, 0).sum(axis=0) / np.maximum(vv.sum(axis=0), 1)
-        common = _median(np.ascontiguousarray((dd - centre).T), np.ascontiguousarray(vv.T))
-        d2 -= np.nan_to_num(common).astype(d2.dtype)[:, None]
+        present = tested.any(axis=1)
+        common = np.zeros((nd, nints))
+        common[:, present] = _medians(dd - centre, vv, (np.cumsum(present) - 1)[sample // npix])
+        d2.reshape(nd, nints, npix)[...] -= np.nan_to_num(common).astype(d2.dtype)[..., None]
     screened = False
     while todo.size:
         dd, vv = (d2, v2) if todo.size == d2.shape[1] else (d2[:, todo], v2[:, todo])
@@ -164,18 +184,17 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     return k + first, pix, strong, means.reshape(d.shape[1:])
 
 
-def _deposit_centres(k, y, x, ramp, means):
+def _deposit_centres(i, k, y, x, data, means):
     """The strong jumps that are centres of charge deposits, not their edges.
 
-    Those of ``(k, y, x)`` (difference, row, column) with an excess
+    Those of ``(i, k, y, x)`` (integration, difference, row, column) with an excess
     over their pixel's mean jump-free difference at least that of each of their 4
     neighbours in the same difference: the centres of charge deposits, not their edges.
     """
-    ny, nx = ramp.shape[1:]
-    level = np.nan_to_num(means)
+    ny, nx = data.shape[2:]
 
     def excess(yy, xx):
-        return ramp[k + 1, yy, xx].astype(np.float64) - ramp[k, yy, xx] - level[yy, xx]
+        return data[i, k + 1, yy, xx].astype(np.float64) - data[i, k, yy, xx] - np.nan_to_num(means[i, yy, xx])
 
     step = excess(y, x)
     keep = np.ones(k.size, bool)
@@ -220,24 +239,28 @@ def detect_jumps(data, groupdq, read_noise, gain, group_time=None, *, threshold=
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float64), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, np.float64), (ny, nx))
     flag = np.uint8(dq.JUMP_DET)
-    for i in range(nints):
-        found = []
-        for r0 in range(0, ny, block_rows):
-            rows = slice(r0, min(r0 + block_rows, ny))
-            usable = (groupdq[i, :, rows] & dq.UNUSABLE_GROUP) == 0
-            k, pix, strong, means[i, rows] = _block_jumps(
-                np.asarray(data[i, :, rows], np.float32), usable, read_noise[rows], gain[rows], thresholds,
+    found = []
+    for r0 in range(0, ny, block_rows):
+        rows = slice(r0, min(r0 + block_rows, ny))
+        npix = (rows.stop - r0) * nx
+        chunk = max(1, CHUNK_SAMPLES // (ngroups * npix))
+        for i0 in range(0, nints, chunk):
+            ints = slice(i0, min(i0 + chunk, nints))
+            usable = (groupdq[ints, :, rows] & dq.UNUSABLE_GROUP) == 0
+            k, col, strong, means[ints, rows] = _block_jumps(
+                np.asarray(data[ints, :, rows], np.float32), usable, read_noise[rows], gain[rows], thresholds,
                 (neighbour_min_sigma, neighbour_max_sigma))
-            found.append((k, pix // nx + r0, pix % nx, strong))
-        k, y, x, strong = (np.concatenate(a) for a in zip(*found, strict=True))
-        out[i, k + 1, y, x] |= flag
-        centre = np.flatnonzero(strong)[_deposit_centres(k[strong], y[strong], x[strong], data[i], means[i])]
-        _flag_neighbours(out[i], k[centre] + 1, y[centre], x[centre], flag)
+            pix = col % npix
+            found.append((col // npix + i0, k, pix // nx + r0, pix % nx, strong))
+    i, k, y, x, strong = (np.concatenate(a) for a in zip(*found, strict=True))
+    out[i, k + 1, y, x] |= flag
+    centre = np.flatnonzero(strong)[_deposit_centres(i[strong], k[strong], y[strong], x[strong], data, means)]
+    _flag_neighbours(out, i[centre], k[centre] + 1, y[centre], x[centre], flag)
     return out, means
 
 
-def _flag_neighbours(gdq, group, y, x, flag):
-    """Flag the 8 neighbours of deposit centres ``(group, y, x)`` in ``gdq`` ``(ngroups, ny, nx)``, in place.
+def _flag_neighbours(gdq, i, group, y, x, flag):
+    """Flag the 8 neighbours of deposit centres ``(i, group, y, x)`` in ``gdq`` ``(nints, ngroups, ny, nx)``, in place.
 
     Inter-pixel capacitance shows a deposit's charge in its neighbours as it arrives, and
     each pixel sees it at its own next read.  Rows are read in order of increasing y
@@ -246,14 +269,14 @@ def _flag_neighbours(gdq, group, y, x, flag):
     between the reads of rows y and y + 1 appears in row y + 1 one group before: those two
     rows are flagged in both groups (the charge is too small there to be found by itself).
     """
-    ngroups, ny, nx = gdq.shape
+    ngroups, ny, nx = gdq.shape[1:]
     for dy in (-1, 0, 1):
         groups = (group,) if dy == 0 else (group, group - dy)
         for dx in (-1, 0, 1):
             yy, xx = y + dy, x + dx
             for g in groups:
                 ok = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx) & (g >= 1) & (g < ngroups)
-                gdq[g[ok], yy[ok], xx[ok]] |= flag
+                gdq[i[ok], g[ok], yy[ok], xx[ok]] |= flag
 
 
 def _step_coefficients(times):
@@ -298,16 +321,23 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
     read_noise = np.broadcast_to(np.asarray(read_noise, np.float32), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, np.float32), (ny, nx))
     times = group_time * np.arange(1, ngroups + 1)
+    made = {}  # the step's coefficients for each set of groups used (most integrations share one)
+
+    def coefficients(base):
+        coeffs, a, b, c = (v.astype(np.float32) for v in _step_coefficients(times[base]))
+        t32 = times[base].astype(np.float32)
+        tail = np.cumsum(coeffs[:, ::-1], axis=1)[:, ::-1]
+        return a, b, c, t32, (coeffs**2).sum(axis=1), (tail[:, 1:] ** 2) @ np.diff(t32)
+
     for i in range(nints):
-        usable = np.array([np.mean((frame & dq.UNUSABLE_GROUP) == 0) for frame in groupdq[i]]) > 0.5
+        usable = 2 * np.count_nonzero((groupdq[i] & dq.UNUSABLE_GROUP) == 0, axis=(1, 2)) > ny * nx  # most pixels
         base = np.flatnonzero(usable)
         if base.size < 5 or base[-1] - base[0] + 1 != base.size:
             continue
-        coeffs, a, b, c = (v.astype(np.float32) for v in _step_coefficients(times[base]))
-        t32 = times[base].astype(np.float32)
-        norm2 = (coeffs**2).sum(axis=1)
-        tail = np.cumsum(coeffs[:, ::-1], axis=1)[:, ::-1]
-        pfac = (tail[:, 1:] ** 2) @ np.diff(t32)
+        key = base.tobytes()
+        if key not in made:
+            made[key] = coefficients(base)
+        a, b, c, t32, norm2, pfac = made[key]
         for r0 in range(0, ny, block_rows):
             rows = slice(r0, min(r0 + block_rows, ny))
             gdq = groupdq[i, :, rows]

@@ -30,15 +30,69 @@ from miri_testbed.instrument import dq
 from . import Skip, into
 
 BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
+CHUNK = 2  # integrations whose scores are computed together (a few MB per array; the per-frame work was
+# mostly call overhead: 1000 x 10 SLITLESSPRISM 6.6 s, benchmarks/lrs_tso_speed.py)
 
 
 def _binned(image, factor):
-    """Sum over ``factor`` x ``factor`` bins (the edges padded with zeros)."""
-    ny, nx = image.shape
-    py, px = -ny % factor, -nx % factor
-    padded = np.pad(image, ((0, py), (0, px)))
-    rows = sum(padded[j::factor] for j in range(factor))  # strided adds: far faster than a 4-d reduction
-    return sum(rows[:, j::factor] for j in range(factor))
+    """Sum over ``factor`` x ``factor`` bins of the last two axes (the edge bins sum what they have)."""
+    for axis in (-2, -1):
+        view = np.moveaxis(image, axis, 0)
+        out = np.zeros((-(-view.shape[0] // factor),) + view.shape[1:], image.dtype)
+        for j in range(factor):  # strided adds: far faster than a reduction
+            part = view[j::factor]
+            out[: len(part)] += part
+        image = np.moveaxis(out, 0, axis)
+    return image
+
+
+def _valid(groupdq):
+    """Whether each difference of ``groupdq`` ``(..., ngroups, ny, nx)`` is usable and jump-free."""
+    first, second = groupdq[..., :-1, :, :], groupdq[..., 1:, :, :]
+    return ((first & dq.UNUSABLE_GROUP) == 0) & ((second & dq.UNUSABLE_GROUP) == 0) & ((second & dq.JUMP_DET) == 0)
+
+
+def _scores(data, groupdq, read_noise, gain, mean_diff, boxes):
+    """The box scores Z of every difference of a few integrations, ``{box: (nints, ndiffs, ny/BIN, nx/BIN)}``.
+
+    ``data``, ``groupdq`` ``(nints, ngroups, ny, nx)``; ``mean_diff`` ``(nints, ny, nx)`` or None (module
+    docstring).
+    """
+    d = data[:, 1:].astype(np.float32) - data[:, :-1]
+    ok = _valid(groupdq)
+    if mean_diff is None:  # a jump variant that does not report it
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
+            med = np.nanmedian(np.where(ok, d, np.nan), axis=1)
+    else:
+        med = mean_diff
+    # d - dbar has the variance of d times (n - 1)/n, since dbar includes d itself (with
+    # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
+    nvalid = ok.sum(axis=1, dtype=np.int64)
+    sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
+                    * np.maximum(nvalid - 1, 0) / np.maximum(nvalid, 1))
+    sigma = np.where(nvalid >= 2, sigma, 0.0)[:, None]
+    residual = d - med[:, None]
+    # An offset of the whole frame in one difference is not a shower.  A clipped
+    # mean, not a median: digitised differences make the median move in whole DN.
+    with np.errstate(invalid="ignore"):
+        typical = ok & (np.abs(residual) < 5 * sigma)  # (sigma 0: not tested)
+    frames = residual.shape[:2] + (-1,)
+    count = np.count_nonzero(typical.reshape(frames), axis=-1).astype(np.float32)  # exact: < 2^24
+    total = np.where(typical, residual, 0).reshape(frames).sum(axis=-1)
+    residual -= np.divide(total, count, out=np.zeros_like(total), where=count > 0)[..., None, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(ok & (sigma > 0), residual / sigma, 0.0)
+    m = ok.astype(np.float32)
+    zsum, msum = _binned(z, BIN), _binned(m, BIN)  # z is 0 where m is
+    scores = {}
+    for box in boxes:
+        nbox = max(box // BIN, 1)
+        total = ndimage.uniform_filter(zsum, nbox, mode="constant", axes=(-2, -1))
+        count = ndimage.uniform_filter(msum, nbox, mode="constant", axes=(-2, -1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores[box] = np.where(count > 0, total * nbox / np.sqrt(count), 0.0)
+    return scores
 
 
 def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxes=(9, 21), detect_sigma=5.0,
@@ -68,79 +122,44 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
         ``groupdq`` with shower areas flagged JUMP_DET and the number of showers found,
         or a :class:`~calibration.Skip` for fewer than 3 groups.
     """
-    nints, ngroups = data.shape[:2]
+    nints, ngroups, ny, nx = data.shape
     if ngroups < 3:
         return Skip(f"showers: {ngroups} groups, one difference (needs >= 3 groups)")
     out = into(out, groupdq)
     found = 0
     after = int(np.ceil(time_masked_after_shower / group_time))
     structure = np.ones((3, 3), bool)
-    for i in range(nints):
-
-        def valid(k, i=i):
-            """Whether difference k is usable and jump-free, from ``groupdq``.
-
-            Read before the loop below flags group k + 1, so ``out`` may be ``groupdq``.
-            """
-            first, second = groupdq[i, k], groupdq[i, k + 1]
-            return (((first & dq.UNUSABLE_GROUP) == 0) & ((second & dq.UNUSABLE_GROUP) == 0)
-                    & ((second & dq.JUMP_DET) == 0))
-
-        def difference(k, i=i):  # one difference at a time: no ramp-sized temporary
-            return data[i, k + 1].astype(np.float32) - data[i, k], valid(k)
-
-        if mean_diff is None:  # a jump variant that does not report it
-            diffs = [difference(k) for k in range(ngroups - 1)]
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
-                med = np.nanmedian([np.where(v, d, np.nan) for d, v in diffs], axis=0)
-        else:
-            med = mean_diff[i]
-        # d - dbar has the variance of d times (n - 1)/n, since dbar includes d itself (with
-        # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
-        nvalid = sum(valid(k).astype(np.int64) for k in range(ngroups - 1))
-        sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
-                        * np.maximum(nvalid - 1, 0) / np.maximum(nvalid, 1))
-        sigma = np.where(nvalid >= 2, sigma, 0.0)
-        masked_until = np.full(sigma.shape, -1, np.int32)  # last group of each pixel's shower mask
-        for k in range(ngroups - 1):
-            d, ok = difference(k)
-            m = ok.astype(np.float32)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                residual = d - med
-                # An offset of the whole frame in one difference is not a shower.  A clipped
-                # mean, not a median: digitised differences make the median move in whole DN.
-                typical = ok & (np.abs(residual) < 5 * sigma)  # (sigma 0: not tested)
-                count = np.count_nonzero(typical)
-                if count:
-                    residual -= np.where(typical, residual, 0).sum() / count
-                z = np.where(ok & (sigma > 0), residual / sigma, 0.0)
-            zsum, msum = _binned(z * m, BIN), _binned(m, BIN)
-            region = np.zeros(zsum.shape, bool)
-            showers_here = 0
-            for box in boxes:  # fainter showers need larger boxes; each scale is tested on its own
-                nbox = max(box // BIN, 1)
-                total = ndimage.uniform_filter(zsum, nbox, mode="constant")
-                count = ndimage.uniform_filter(msum, nbox, mode="constant")
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    score = np.where(count > 0, total * nbox / np.sqrt(count), 0.0)
-                core = score > detect_sigma
-                if not core.any():
-                    continue
-                labels, n = ndimage.label(core, structure)
-                areas = ndimage.sum(core, labels, np.arange(1, n + 1)) * BIN**2
-                keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
-                if not keep.any():
-                    continue
-                extended, _ = ndimage.label(score > extend_sigma, structure)
-                grown = np.isin(extended, np.unique(extended[keep]))
-                region |= ndimage.binary_dilation(grown, iterations=max(nbox // 2, 1))
-                showers_here = max(showers_here, int(np.unique(labels[keep]).size))
-            if region.any():
-                region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[: z.shape[0], : z.shape[1]]
-                found += showers_here
-                # A detection inside a shower's running mask is its own slow release, not a
-                # new shower: it does not restart the clock (else masks cascade far past it).
-                masked_until[region & (masked_until < k + 1)] = k + 1 + after
-            out[i, k + 1][masked_until >= k + 1] |= np.uint8(dq.JUMP_DET)
+    for i0 in range(0, nints, CHUNK):
+        ints = slice(i0, min(i0 + CHUNK, nints))
+        # Scores from groupdq before any of these integrations is flagged below (out may be groupdq).
+        scores = _scores(data[ints], groupdq[ints], read_noise, gain, None if mean_diff is None else mean_diff[ints],
+                         boxes)
+        candidates = np.any([(s > detect_sigma).any(axis=(1, 2, 3)) for s in scores.values()], axis=0)
+        for c in np.flatnonzero(candidates):  # the rest have no shower: nothing to flag
+            i = i0 + c
+            masked_until = np.full((ny, nx), -1, np.int32)  # last group of each pixel's shower mask
+            for k in range(ngroups - 1):
+                region = np.zeros(scores[boxes[0]].shape[2:], bool)
+                showers_here = 0
+                for box in boxes:  # fainter showers need larger boxes; each scale is tested on its own
+                    score = scores[box][c, k]
+                    core = score > detect_sigma
+                    if not core.any():
+                        continue
+                    labels, n = ndimage.label(core, structure)
+                    areas = ndimage.sum(core, labels, np.arange(1, n + 1)) * BIN**2
+                    keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
+                    if not keep.any():
+                        continue
+                    extended, _ = ndimage.label(score > extend_sigma, structure)
+                    grown = np.isin(extended, np.unique(extended[keep]))
+                    region |= ndimage.binary_dilation(grown, iterations=max(max(box // BIN, 1) // 2, 1))
+                    showers_here = max(showers_here, int(np.unique(labels[keep]).size))
+                if region.any():
+                    region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[:ny, :nx]
+                    found += showers_here
+                    # A detection inside a shower's running mask is its own slow release, not a
+                    # new shower: it does not restart the clock (else masks cascade far past it).
+                    masked_until[region & (masked_until < k + 1)] = k + 1 + after
+                out[i, k + 1][masked_until >= k + 1] |= np.uint8(dq.JUMP_DET)
     return out, found
