@@ -172,3 +172,37 @@ def test_the_extractions_aperture_sum_is_on_average_the_light_of_the_image_boxed
     expected, one_box = (mrs_apcorr.encircled(im, sample, [radius])[0] for im in (twice, once))
     assert np.mean(sums) == pytest.approx(expected, abs=1e-3)
     assert abs(np.mean(sums) - one_box) > 5e-3
+
+
+@pytest.mark.slow
+def test_a_noise_free_channel_1_2_source_is_within_issue_16s_tenth_of_a_percent_in_2a(tmp_path):
+    # The foreign set's source position and one a half slice of 1A further across (flight geometry, flight files
+    # as references, a flat 50 mJy source): x1d / truth within 0.1 % in 2A (issue 16's continuum target) and
+    # 0.2 % in 1A (its undersampled slices leave a slice-phase dependence, measured 0.01-0.16 %).  With the
+    # spaxel's box once in the table, 2A was 0.9984 / 0.9982 and 1A 0.9974 / 0.9990 here (docs/mrs.md).  ~60 s.
+    from dataclasses import replace
+
+    from stdatamodels.jwst import datamodels as dm
+
+    from miri_testbed.calibration import mrs_spec2, registry
+    from miri_testbed.calibration.detector1 import Detector1
+    from miri_testbed.calibration.inputs import open_uncal
+    from miri_testbed.calibration.products import derived
+    from miri_testbed.calibration.steps import StepLog
+    from miri_testbed.simulator import Effects, MrsEffects, MrsObservation, Scene, SpectralSource, simulate
+
+    effects = replace(Effects.noise_free(), mrs=MrsEffects(geometry_perturbation=False))
+    observation = MrsObservation(detector="MIRIFUSHORT", band="SHORT", ngroups=3)
+    for n, (a, b) in enumerate(((0.1, 0.05), (0.1, 0.19))):
+        scene = Scene((SpectralSource({"continuum": {"kind": "flat", "flux_mjy": 50.0}}, a, b),))
+        sim = simulate(scene, observation, tmp_path / f"p{n}", seed=1, effects=effects,
+                       references=ReferenceOptions(kind="perfect"))
+        exposure = open_uncal(sim["uncal"])
+        ramp = np.asarray(exposure.data[0], float)
+        rate = (ramp[-1] - ramp[0]) / ((ramp.shape[0] - 1) * exposure.meta.exposure.group_time)  # exact, noise-free
+        d1 = Detector1(rate, np.abs(rate) / 100, np.zeros_like(rate), np.zeros(rate.shape, np.uint32), None,
+                       derived(dm.ImageModel, exposure, data=rate.astype(np.float32)), None)
+        for spec in mrs_spec2.run(StepLog(), exposure, d1, sim["refs"], registry.resolve())["x1d"].spec:
+            table = np.array(spec.spec_table)
+            ratio = np.median(table["FLUX"][table["DQ"] == 0]) / 0.05
+            assert abs(ratio - 1) < {"1A": 0.002, "2A": 0.001}[spec.name], (spec.name, a, b, ratio)
