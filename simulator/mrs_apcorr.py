@@ -35,7 +35,7 @@ where the source sits in the spaxel grid that step function is the circle convol
 spaxel's box): along beta the slice width ``beta_del``, along alpha the band's median pixel
 extent, the spaxel :data:`instrument.mrs.CUBE_SPAXEL_ARCSEC`.  With the spaxel's box once,
 noise-free sources came out 0.13-0.21 % low in 2A and 0.07-0.26 % in 1A, the annulus's share
-1-2 % above the table's (docs/mrs.md); and along alpha the default cube kernel's Gaussian,
+0.4-2 % above the table's (docs/mrs.md); and along alpha the default cube kernel's Gaussian,
 sigma :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS` median pixels (none with the default
 ``drizzle``; a default that smoothed each pixel's box in alpha would widen the image by it).  The
 table is for the default cubes, as a real APCORR is measured with the pipeline's default cube
