@@ -746,6 +746,25 @@ def write_geometry(folder, observation, perturbations, options, rng):
     return paths
 
 
+def band_pair_generator(references_rng, observation):
+    """The band pair's generator of its measured references' errors: a child of ``references_rng``'s seed.
+
+    Keyed on the detector and the grating setting.  Each band's PHOTOM and APCORR are measured on
+    their own standard-star exposures, and each setting's wavelengths and offsets on its own
+    calibration exposures, so the errors of the six band pairs are independent draws; a dither set's
+    positions (one detector and setting) share them.  (Before, every pair took the seed's stream
+    itself: 4A, 4B and 4C of one seed carried the same error curve.)
+    """
+    seq = references_rng.bit_generator.seed_seq
+    key = (BAND_PAIR_KEY, MODE.detectors.index(observation.detector), list(mrs.SETTINGS).index(observation.band))
+    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *key)))
+
+
+#: The first element of :func:`band_pair_generator`'s spawn key: it keeps its children apart from the ones
+#: ``spawn`` makes (whose keys add one small counter).
+BAND_PAIR_KEY = 0x4D5253
+
+
 def write_references(folder, scene, observation, options, effects, truth, light, references_rng, optics_rng):
     """The MRS geometry, PHOTOM and APCORR references; ``{reftype: path}``.
 
@@ -770,6 +789,7 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     """
     table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == observation.detector)
     perturbations = perturbations_from_table(table)
+    references_rng = band_pair_generator(references_rng, observation)
     folder.mkdir(parents=True, exist_ok=True)
     paths = write_geometry(folder, observation, perturbations, options, references_rng.spawn(1)[0])
     pair, selection = _pair_and_selection(observation)
