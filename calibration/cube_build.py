@@ -401,8 +401,11 @@ class Cube:
         -------
         (n_lambda,) float
         """
+        # in place: a cube-sized array at a time, the extraction's peak of memory
+        per_weight = self.coverage * self.grid.volume
         with np.errstate(invalid="ignore", divide="ignore"):
-            per_weight = np.where(self.coverage > 0, coefficients / (self.coverage * self.grid.volume), 0.0)
+            np.divide(coefficients, per_weight, out=per_weight)
+        per_weight[~(self.coverage > 0)] = 0.0
         # only the pixels that reach a spaxel in the sum add to it: the others' shares are 0
         reaching = _reaching(self.samples, self.grid, per_weight != 0, self.smoothing, self.alpha_smoothing)
         per_weight = per_weight.ravel()
@@ -423,13 +426,16 @@ def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
     least its block's, :func:`_blocks`).  By a summed-area table of ``mask``: a box's count from its 8 corners.
     """
     table = np.zeros(tuple(n + 1 for n in mask.shape), np.int32)
-    table[1:, 1:, 1:] = mask.cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32).cumsum(2, dtype=np.int32)
+    table[1:, 1:, 1:] = mask
+    for axis in range(3):  # in place (the zero first plane, row and column stay zero)
+        np.cumsum(table, axis, out=table)
     used = np.flatnonzero(samples.used)
     out = np.zeros(len(samples.used), bool)
     axes = ((grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing), (grid.beta, samples.beta_lo,
             samples.beta_hi, 0.0), (grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing))
-    widest = [float(np.max(hi[used].astype(float) - lo[used].astype(float))) if len(used) else 0.0
-              for _, lo, hi, _ in axes]
+    # in float64 (the boxes' float32 cast first, as _blocks does), one array of the samples' size at a time
+    widest = [float(np.max(np.subtract(hi, lo, dtype=float), where=samples.used, initial=-np.inf)) if len(used)
+              else 0.0 for _, lo, hi, _ in axes]
     for start in range(0, len(used), BLOCK):
         index = used[start:start + BLOCK]
         ends, empty = [], np.zeros(len(index), bool)
@@ -543,8 +549,12 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0):
         weight[local] += np.bincount(flat, w)
         total[local] += np.bincount(flat, w * samples.intensity[index][pixel])
         total_var[local] += np.bincount(flat, w**2 * samples.intensity_var[index][pixel])
+    # in place: the mean, its variance and the coverage take the sums' arrays (a cube-sized array more at a time)
+    empty = ~(weight > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        data = np.where(weight > 0, total / weight, np.nan).reshape(grid.shape)
-        variance = np.where(weight > 0, total_var / weight**2, np.nan).reshape(grid.shape)
-    return Cube(grid, data, variance, (weight / grid.volume).reshape(grid.shape), samples, smoothing,
-                alpha_smoothing)
+        total /= weight
+        total_var /= np.square(weight)
+    total[empty], total_var[empty] = np.nan, np.nan
+    weight /= grid.volume
+    return Cube(grid, total.reshape(grid.shape), total_var.reshape(grid.shape), weight.reshape(grid.shape), samples,
+                smoothing, alpha_smoothing)

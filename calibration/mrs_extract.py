@@ -279,20 +279,30 @@ def _extract(cube, subtract_background, table, target):
     centre, ours = _locate(cube, CENTROID_LD, target)
     area = grid.alpha.step * grid.beta.step
     usable = _usable(cube)
+    # the cube-sized arrays are made in place and freed before sum_variance, the extraction's peak of memory
     f = _shares(grid, centre, APERTURE_LD * ld)
-    data = np.where(usable, cube.data, 0.0)
-    aperture_area = np.sum(f * usable, axis=(1, 2)) * area
     complete = np.sum(f * ~usable, axis=(1, 2)) == 0
-    coefficients = f * usable * area
+    f *= usable
+    npixels = np.sum(f, axis=(1, 2))
+    aperture_area = npixels * area
+    coefficients = f  # f * usable * area, in f's array: f is not used again
+    coefficients *= area
+    data = np.where(usable, cube.data, 0.0)
     ee = airy_encircled(APERTURE_LD)  # the fallback without an APCORR (module docstring)
     background = np.zeros(len(wavelength))
     if subtract_background:
-        g = (_shares(grid, centre, ANNULUS_LD[1] * ld) - _shares(grid, centre, ANNULUS_LD[0] * ld)) * usable * ours
+        g = _shares(grid, centre, ANNULUS_LD[1] * ld)
+        g -= _shares(grid, centre, ANNULUS_LD[0] * ld)
+        g *= usable
+        g *= ours
         annulus_area = np.sum(g, axis=(1, 2)) * area
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(annulus_area > 0, np.sum(g * data, axis=(1, 2)) * area / annulus_area, 0.0)
             spill = np.where(annulus_area > 0, aperture_area / annulus_area, 0.0)
-            coefficients = coefficients - g * area * spill[:, None, None]
+        g *= area
+        g *= spill[:, None, None]
+        coefficients -= g
+        del g
         background = mean * aperture_area
         complete &= annulus_area > 0
         # a round PSF's mean over the annulus's covered part is its mean over the whole annulus
@@ -300,13 +310,14 @@ def _extract(cube, subtract_background, table, target):
         ee = ee - (airy_encircled(ANNULUS_LD[1]) - airy_encircled(ANNULUS_LD[0])) * aperture_area / whole_annulus
     apcorr = 1 / np.broadcast_to(ee, wavelength.shape) if table is None else table.at(wavelength, APERTURE_LD * ld)
     flux = (np.sum(coefficients * data, axis=(1, 2))) * apcorr
-    variance = cube.sum_variance(coefficients) * apcorr**2
+    del data
     naive = np.sum(coefficients**2 * np.where(usable, cube.var, 0.0), axis=(1, 2)) * apcorr**2
+    del usable
+    variance = cube.sum_variance(coefficients) * apcorr**2
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = float(np.nanmedian(np.where(complete & (naive > 0), variance / naive, np.nan)))
     dq = np.where(complete, 0, dqflags.DO_NOT_USE).astype(np.uint32)
-    return MrsSpectrum(wavelength, flux, np.sqrt(variance), background * apcorr, dq,
-                       np.sum(f * usable, axis=(1, 2)), centre, apcorr, factor)
+    return MrsSpectrum(wavelength, flux, np.sqrt(variance), background * apcorr, dq, npixels, centre, apcorr, factor)
 
 
 def annulus(cube, apcorr=None, target=None):
