@@ -58,6 +58,18 @@ def provenance():
             f"{datetime.now(UTC):%Y-%m-%dT%H:%MZ}; commit {commit})")
 
 
+def transcript():
+    """``(out, lines)``: ``out(text)`` prints a line at once (a long benchmark shows its progress) and keeps it
+    in ``lines`` for :func:`write_result`."""
+    lines = []
+
+    def out(text):
+        print(text, flush=True)
+        lines.append(text)
+
+    return out, lines
+
+
 def write_result(name, text):
     """Record ``text`` as the result ``name`` if ``--record`` was given, with
     :func:`provenance` as its first line; the message to print."""

@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mrs_jwst as mj  # noqa: E402
 
-from imager_common import write_result  # noqa: E402
+from imager_common import transcript, write_result  # noqa: E402
 
 VARIANTS = ("drizzle", "drizzle_smooth", "drizzle_lambda_alpha_smooth")
 
@@ -151,11 +151,7 @@ def main(argv=None):
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_foreign_twins.txt")
     args = parser.parse_args(argv)
     mj.quiet()
-    lines = []
-
-    def out(text):
-        print(text, flush=True)
-        lines.append(text)
+    out, lines = transcript()
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)

@@ -66,7 +66,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mrs_dither import peak_ripple  # noqa: E402
 
-from imager_common import write_result  # noqa: E402
+from imager_common import transcript, write_result  # noqa: E402
 
 C_UM_S = 2.99792458e14
 C_KMS = 2.99792458e5
@@ -552,11 +552,7 @@ def main(argv=None):
         parser.exit(2, "mrs_jwst: jwst is not installed: this benchmark runs it beside ours; install the peers extra, "
                        "pip install -e \".[peers]\"\n")
     quiet()
-    lines = []
-
-    def out(text):
-        print(text, flush=True)
-        lines.append(text)
+    out, lines = transcript()
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mrs_foreign_twins as ft  # noqa: E402
 import mrs_jwst as mj  # noqa: E402
 
-from imager_common import write_result  # noqa: E402
+from imager_common import transcript, write_result  # noqa: E402
 
 VARIANTS = ("drizzle", "drizzle_lambda_alpha_smooth")
 #: The subsets, 0-based exposure indices (the first one's frame is the cube's).
@@ -63,11 +63,7 @@ def main(argv=None):
 
     mrs.CUBE_ALPHA_SIGMA_PIXELS = args.alpha_sigma
     mj.quiet()
-    lines = []
-
-    def out(text):
-        print(text, flush=True)
-        lines.append(text)
+    out, lines = transcript()
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)
