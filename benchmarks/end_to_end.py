@@ -44,7 +44,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -157,9 +156,9 @@ def profile_ours(uncal, refs, output):
 
 def cal_steps(path):
     """``(ran, skipped)`` step names of a cal product: ours from its HISTORY records, jwst's from cal_step."""
-    with dm.open(str(path)) as model, warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # reading ``history`` warns of its coming deprecation
-        records = [STEP_RECORD.match(str(entry.get("description", ""))) for entry in model.history]
+    with dm.open(str(path)) as model:
+        entries = model.instance.get("history", {}).get("entries", [])  # the tree: the attribute is deprecated
+        records = [STEP_RECORD.match(str(entry.get("description", ""))) for entry in entries]
         records = [(m[1], m[3]) for m in records if m]
         if not records:
             records = sorted(model.meta.cal_step.instance.items())

@@ -13,6 +13,12 @@ from miri_testbed.validation.runner import COLUMNS
 from miri_testbed.validation.score import score
 
 
+def history_of(model):
+    """The descriptions of a data model's HISTORY entries, in order (from its tree: stdatamodels deprecates the
+    ``history`` attribute)."""
+    return [str(entry.get("description", "")) for entry in model.instance.get("history", {}).get("entries", [])]
+
+
 def star_scene(observation, seed, n=8, flux=(0.02, 0.5), background=2.0, margin=25, separation=0.0):
     stars = random_star_field(observation, n, flux[0], flux[1], rng_streams(seed)["scene"], margin, separation)
     return Scene(stars, background)

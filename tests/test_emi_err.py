@@ -20,7 +20,7 @@ from miri_testbed.simulator import emi as sim_emi
 from miri_testbed.simulator.references import emicorr_model
 from miri_testbed.validation.score import as_truth, residuals
 
-from helpers import emi_case, star_scene
+from helpers import emi_case, history_of, star_scene
 
 QUIET = DetectorEffects(cosmic_rays=False, showers=False)  # no unflaggable hits in 2-group ramps
 
@@ -191,7 +191,7 @@ def test_two_group_sub128_pulls_with_emi_left_in(tmp_path):
     sim = _sub128(tmp_path)
     products = calibrate_exposure(sim["uncal"], sim["refs"])
     rate = products["rate"]
-    history = " ".join(str(h) for h in rate.history)
+    history = " ".join(history_of(rate))
     assert "emi=joint: SKIPPED (declined: emi joint: 2 groups (needs >= 3))" in history
     assert "Hz390 (390.625 Hz) not removed" in history and "Hz10 (10.039216 Hz) not removed" in history
     assert "added to VAR_RNOISE and ERR" in history
@@ -231,7 +231,7 @@ def test_emi_off_in_the_simulator(tmp_path):
     _, err, _ = residuals(as_truth(off["truth"]), own)
     predicted = np.sqrt(np.mean(err**2 / (err**2 + var_emi)))
     assert abs(np.std(p_inflated) - predicted) < 0.05, (np.std(p_inflated), predicted)
-    assert "0 DN/s rms" in " ".join(str(h) for h in own.history)
+    assert "0 DN/s rms" in " ".join(history_of(own))
 
 
 def test_emi_removed_adds_nothing(tmp_path):

@@ -14,6 +14,8 @@ from miri_testbed.simulator import lrs as sim_lrs
 from miri_testbed.simulator.config import LrsEffects, LrsObservation, Scene, SpectralSource
 from miri_testbed.validation import lrs_flux
 
+from helpers import history_of
+
 SPECTRUM = {"continuum": {"kind": "blackbody", "temperature_k": 800.0, "flux_mjy": 5.0, "ref_um": 7.5},
             "lines": [{"kind": "emission", "centre_um": 9.0, "flux_w_m2": 1e-17, "fwhm_um": 0.0}]}
 EFFECTS = replace(Effects.noise_free(), lrs=LrsEffects(trace_perturbation=True, acquisition_error=False,
@@ -68,7 +70,7 @@ def test_a_source_off_centre_along_the_slit_is_corrected(slit_off_centre, tmp_pa
     says so) and the calibrated continuum is the true F_nu within the same bounds as slitless;
     the slit's width passes 70-85 % of the light (the correction 1/T > 1.15 at every bin)."""
     x1d, bins, median = _ratios(slit_off_centre, tmp_path, {})
-    history = " ".join(str(h["description"]) for h in x1d.history)
+    history = " ".join(history_of(x1d))
     along = 1.5 / imager.PIXEL_SCALE_X_ARCSEC
     found = float(history.split("pathloss: source ")[1].split(" px")[0])
     assert found == pytest.approx(along, abs=0.1)
@@ -107,7 +109,7 @@ def test_without_photom_the_step_is_skipped_and_the_flux_stays_in_dn_per_s(slitl
     x1d = calibrate_exposure(slitless["uncal"], refs)["x1d"]
     assert x1d.meta.cal_step.photom == "SKIPPED"
     assert x1d.spec[0].spec_table.columns["flux"].unit == "DN/s"
-    history = " ".join(str(h["description"]) for h in x1d.history)
+    history = " ".join(history_of(x1d))
     assert "spec_photom=reference: SKIPPED (reference: no PHOTOM reference" in history
     off = calibrate_exposure(slitless["uncal"], slitless["refs"], {"spec_photom": "none"})["x1d"]
     np.testing.assert_array_equal(x1d.spec[0].spec_table["FLUX"], off.spec[0].spec_table["FLUX"])

@@ -15,6 +15,8 @@ from miri_testbed.simulator import Effects, ReferenceOptions, simulate
 from miri_testbed.simulator.config import LrsEffects, LrsObservation, Scene, SpectralSource
 from miri_testbed.validation import lrs_flux
 
+from helpers import history_of
+
 SPECTRUM = {"continuum": {"kind": "blackbody", "temperature_k": 800.0, "flux_mjy": 5.0, "ref_um": 7.5}, "lines": []}
 EFFECTS = replace(Effects.noise_free(), lrs=LrsEffects(trace_perturbation=True, acquisition_error=False,
                                                        trace_wavelength_nm=3.0, trace_x_pix=0.05))
@@ -39,7 +41,7 @@ def _bins(sim, refs, tmp_path, choice):
     x1d = calibrate_exposure(sim["uncal"], refs, choice)["x1d"]
     path = x1d.save(str(tmp_path / f"e_{len(list(tmp_path.iterdir()))}_x1d.fits"))
     bins = {r["bin"]: r["value"] for r in lrs_flux.score_flux(sim["truth"], path) if r["metric"] == "lrs_flux_ratio"}
-    history = " ".join(str(h["description"]) for h in x1d.history)
+    history = " ".join(history_of(x1d))
     return {b: v for b, v in bins.items() if 6 <= b <= 11}, history, x1d.spec[0]
 
 

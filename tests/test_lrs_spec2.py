@@ -20,6 +20,8 @@ from miri_testbed.simulator import lrs as sim_lrs
 from miri_testbed.simulator.config import LrsEffects, LrsObservation, Scene, SpectralSource
 from miri_testbed.validation.cli import main
 
+from helpers import history_of
+
 CONTINUUM = {"continuum": {"kind": "power_law", "index": 1.0, "flux_mjy": 5.0, "ref_um": 7.5},
              "lines": [{"kind": "emission", "centre_um": 8.5, "flux_w_m2": 1e-16, "fwhm_um": 0.0}]}
 LINE_CENTRES = (6.0, 7.8, 9.2, 10.6, 12.0)
@@ -221,7 +223,7 @@ def test_a_nodded_slit_exposure_calibrates_to_an_x1d(nodded, tmp_path):
         assert np.all(np.isfinite(table["FLUX"]) & (table["FLUX_ERROR"] > 0))
         assert np.all(table["NPIXELS"] == extract1d.BOX_WIDTH_PIX)
         assert x1d.meta.cal_step.bkg_subtract == "COMPLETE" and x1d.meta.cal_step.extract_1d == "COMPLETE"
-        history = " ".join(str(entry.get("description", "")) for entry in x1d.history)
+        history = " ".join(history_of(x1d))
         assert "spec_background: nod background e_bkg_uncal.fits" in history
 
 
@@ -318,7 +320,7 @@ def test_spec2_steps_say_what_ran(lines):
     """The x1d records its steps: COMPLETE by default (auto ran columns on a slitless
     exposure), SKIPPED with the reason for spec_background=none."""
     x1d = calibrate_exposure(lines["uncal"], lines["refs"])["x1d"]
-    history = " ".join(str(entry["description"]) for entry in x1d.history)
+    history = " ".join(history_of(x1d))
     for step, keyword in (("assign_wcs", "assign_wcs"), ("spec_background", "bkg_subtract"),
                           ("extract_1d", "extract_1d"), ("ramp_fit", "ramp_fit")):
         assert getattr(x1d.meta.cal_step, keyword) == "COMPLETE", step

@@ -23,6 +23,8 @@ from miri_testbed.simulator import LrsObservation, Scene, SpectralSource, simula
 from miri_testbed.simulator.truth import read_truth
 from miri_testbed.validation import lrs_views, report
 
+from helpers import history_of
+
 EPHEMERIS = transit.Ephemeris(period_days=0.5, a_rs=3.0, inclination_deg=85.0, u1=0.25, u2=0.15)
 
 
@@ -231,7 +233,7 @@ def test_without_an_ephemeris_the_transit_fit_is_skipped(tso, tmp_path):
         assert "transit" not in products and np.all(np.isnan(products["whtlt"]["transit_model"]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # stdatamodels: "history attribute will soon be deprecated"
-            history = " ".join(str(entry["description"]) for entry in products["x1dints"].history)
+            history = " ".join(history_of(products["x1dints"]))
         assert "transit_fit=ramp: SKIPPED (reference: no ephemeris" in history
     finally:
         (tmp_path / "eph.toml").rename(tso["uncal"].parent / "tso_ephemeris.toml")

@@ -32,6 +32,8 @@ from miri_testbed.simulator.exposure import ramp_model
 from miri_testbed.simulator.mrs_throughput import relative_throughput
 from miri_testbed.simulator.sky import mid_time_mjd
 
+from helpers import history_of
+
 SKY_MJY_SR = 200.0
 SPECTRUM = {"continuum": {"kind": "blackbody", "temperature_k": 800.0, "flux_mjy": 20.0, "ref_um": 7.0}}
 OBS = MrsObservation(ngroups=3, background_exposure=True)
@@ -120,7 +122,7 @@ def test_a_dedicated_background_takes_the_sky_out_of_the_cube_and_leaves_the_poi
     from the source is its PSF's wings); the spectrum is the annulus-only one within its error."""
     *_, products = sky_and_source
     local, dedicated, alone = products["local"], products["dedicated"], products["source alone"]
-    history = " ".join(str(entry["description"]) for entry in dedicated["x1d"].history)
+    history = " ".join(history_of(dedicated["x1d"]))
     assert "background=dedicated: COMPLETE" in history and "e_bkg_uncal.fits subtracted from the rate" in history
     for cube_local, cube, cube_alone in zip(local["s3d"], dedicated["s3d"], alone["s3d"], strict=True):
         band = _band(cube)

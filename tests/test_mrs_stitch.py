@@ -13,6 +13,8 @@ from miri_testbed.calibration import CalibrationInputError, mrs_stitch
 from miri_testbed.instrument import mrs
 from miri_testbed.validation.cli import main
 
+from helpers import history_of
+
 RANGES = mrs.wavelength_ranges()
 #: The cubes' plane step is about half a resolution element (R ~ 1500-4000 over the bands).
 STEP_PER_UM = 1 / 6000
@@ -150,7 +152,7 @@ def test_the_command_writes_the_stitched_product_and_refuses_a_file_that_is_not_
     with dm.MultiSpecModel(str(out)) as model:
         assert [str(s.name) for s in model.spec] == ["1A-2B"]
         assert (model.meta.instrument.channel, model.meta.instrument.band) == ("12", "MULTIPLE")
-        history = " ".join(str(h) for h in model.history)
+        history = " ".join(history_of(model))
         assert "mrs_stitch: 1A/1B: overlap" in history and "(not applied)" in history
         assert "mrs_stitch: 1B/2A: no overlap" in history
     assert main(["stitch", str(paths[0]), str(tmp_path), "-o", str(out)]) == 2

@@ -17,7 +17,7 @@ from miri_testbed.simulator import Observation, ReferenceOptions, epsf, psf, sim
 from miri_testbed.simulator.imager_references import aperture_corrections, write_psf_reference
 from miri_testbed.validation import crowding
 
-from helpers import simulate_and_calibrate, star_scene
+from helpers import history_of, simulate_and_calibrate, star_scene
 
 FILTERS = ["F770W", "F1800W"]
 
@@ -139,7 +139,7 @@ def test_psf_photometry_without_a_psf_reference_measures_in_apertures_and_says_s
     assert without["cat"].meta["steps"]["catalog"] == {"variant": "aperture", "status": "COMPLETE"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # stdatamodels: "history attribute will soon be deprecated"
-        history = " ".join(str(entry["description"]) for entry in without["cal"].history)
+        history = " ".join(history_of(without["cal"]))
     assert "catalog=psf: no PSFGRID reference in the folder; aperture photometry instead" in history
 
 
@@ -163,5 +163,5 @@ def test_a_star_saturated_from_group_two_keeps_its_cross_out_of_its_flux(tmp_pat
     assert np.all(np.abs(pull) < 4), pull
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        history = "".join(str(entry["description"]) for entry in cal.history)  # entries are wrapped lines
+        history = "".join(history_of(cal))  # entries are wrapped lines
     assert "saturated cores: their cross re-subtracted" in history

@@ -19,7 +19,7 @@ from miri_testbed.calibration.steps import CAL_STEP
 from miri_testbed.simulator import Effects, Observation, simulate
 from miri_testbed.validation.cli import main
 
-from helpers import star_scene
+from helpers import history_of, star_scene
 
 #: The stage each step records into: detector1 steps into the rate, the others into the cal product.
 DETECTOR1 = ("dq_init", "saturation", "emi", "firstframe", "lastframe", "linearity", "dark", "jump", "showers",
@@ -49,7 +49,7 @@ def exposure(tmp_path_factory):
 def _history(product):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # stdatamodels: "history attribute will soon be deprecated"
-        return " ".join(str(entry["description"]) for entry in product.history)
+        return " ".join(history_of(product))
 
 
 def _status(products, step):
