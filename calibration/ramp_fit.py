@@ -86,7 +86,7 @@ def segment_labels(groupdq):
     labels = starts.astype(np.int16)
     for k in range(1, labels.shape[-2]):  # a running sum group by group: 2.5x faster than cumsum over this axis
         labels[..., k, :] += labels[..., k - 1, :]
-    labels[~usable] = 0
+    labels *= usable  # in place: no mask-sized index pass
     return labels
 
 
@@ -193,36 +193,38 @@ def _fit_integration(y, labels, times, rate, read_noise, gain, method, z=None):
 RHO_GRID = np.logspace(-7, 7, 14 * 48 + 1)  # GLS weights tabulated at 48 per decade of rho
 
 
-def _first_guess(y, labels, times, runs, simple):
+def _first_guess(y, times, runs, simple, rest):
     """Mean of the usable in-segment differences per pixel and integration, DN/s (NaN if none).
 
     For the ``simple`` pixels (one segment on their integration's common run, ``runs``:
-    ``[(base, integrations)]``) the sum telescopes, for all integrations of a run at once.
+    ``[(base, integrations)]``) the sum telescopes, for all integrations of a run at once;
+    ``rest``: the others, ``(ii, pp, labels)`` (:func:`_rest`).
     """
     guess = np.full(simple.shape, np.nan)
     for base, members in runs:
         k = np.flatnonzero(base)
         diff = (y[members, k[-1]] - y[members, k[0]]) / (times[k[-1]] - times[k[0]])
         guess[members] = np.where(simple[members], diff, np.nan)
-    ii, pp = np.nonzero(~simple)  # the others, of every integration at once: (groups, pixels)
+    ii, pp, lab = rest  # the others, of every integration at once: (groups, pixels)
     d = np.diff(y[ii, :, pp].T, axis=0)
-    lab = labels[ii, :, pp].T
     same = (lab[1:] == lab[:-1]) & (lab[1:] > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         guess[ii, pp] = np.where(same, d, 0).sum(axis=0) / (same * np.diff(times)[:, None]).sum(axis=0)
     return guess
 
 
-def _common_runs(labels):
+def _common_runs(usable, groupdq):
     """The integrations' common runs of usable groups and the pixels whose only segment is theirs.
 
     An integration's common run is the groups usable in most of its pixels, if they are
-    consecutive (at least two); its ``simple`` pixels have one segment, exactly on those groups.
+    consecutive (at least two); its ``simple`` pixels have one segment, exactly on those groups:
+    usable there and nowhere else, with no JUMP_DET after the run's first group.
 
     Parameters
     ----------
-    labels : (nints, ngroups, npix) int
-        :func:`segment_labels`.
+    usable : (nints, ngroups, npix) bool
+        Groups neither DO_NOT_USE nor SATURATED.
+    groupdq : (nints, ngroups, npix) uint8
 
     Returns
     -------
@@ -232,22 +234,32 @@ def _common_runs(labels):
         in none (every pixel of theirs is fitted segment by segment).
     simple : (nints, npix) bool
     """
-    nints, ngroups, _ = labels.shape
-    bases = (labels > 0).mean(axis=2) > 0.5
+    nints, ngroups, npix = usable.shape
+    bases = 2 * np.count_nonzero(usable, axis=2) > npix  # usable in most pixels
     counts = bases.sum(axis=1)
     first, last = np.argmax(bases, axis=1), ngroups - 1 - np.argmax(bases[:, ::-1], axis=1)
     has_run = (counts >= 2) & (last - first + 1 == counts)
     distinct, which = np.unique(bases[has_run], axis=0, return_inverse=True)
     runs = []
-    simple = np.zeros((nints, labels.shape[2]), bool)
+    simple = np.zeros((nints, npix), bool)
     for n, base in enumerate(distinct):
         members = np.flatnonzero(has_run)[which.ravel() == n]
         members = slice(None) if len(members) == nints else members
-        on_base, off_base = labels[members][:, base], labels[members][:, ~base]
-        simple[members] = ((on_base > 0).all(axis=1) & (on_base == on_base[:, :1]).all(axis=1)
-                           & (off_base == 0).all(axis=1))
+        k = np.flatnonzero(base)
+        u = usable[members]
+        jumps = (groupdq[members, k[0] + 1:k[-1] + 1] & dq.JUMP_DET) != 0
+        simple[members] = u[:, k[0]:k[-1] + 1].all(axis=1) & ~u[:, ~base].any(axis=1) & ~jumps.any(axis=1)
         runs.append((base, members))
     return runs, simple
+
+
+def _rest(groupdq, simple):
+    """The pixels of every integration that are not ``simple``: ``(ii, pp, labels)``, labels ``(ngroups, n)``.
+
+    Only these need :func:`segment_labels` (a few per integration).
+    """
+    ii, pp = np.nonzero(~simple)
+    return ii, pp, segment_labels(groupdq[ii, :, pp].T)
 
 
 def _weight_sums(a, dt):
@@ -306,7 +318,7 @@ def _template_fit(y, base, times, rate, read_noise, gain, method, z=None):
     integration axis (the read-noise and Poisson terms, the same in every integration, without).
     """
     idx = np.flatnonzero(base)
-    yb = y[:, idx]
+    yb = y[:, idx[0]:idx[-1] + 1]  # the run is consecutive: a view, no copy of the block
     table, which = template_weights(method, times[idx], rate, read_noise, gain)
     sq, pf = _weight_sums(table, np.diff(times[idx]))
     response = None if z is None else np.moveaxis((table @ z[:, idx])[:, which], 1, 2)
@@ -324,18 +336,18 @@ def _gls_table(times):
     return _gls_weights(np.ones((times.size, RHO_GRID.size, 1), bool), times, RHO_GRID[None, :, None])[:, :, 0].T
 
 
-def _fit_rest(y, labels, rest, times, rate, read_noise, gain, method, into, phasors=None):
-    """Fit the ``rest`` pixels of every integration (a jump, other segments) together, into ``into``.
+def _fit_rest(y, rest, times, rate, read_noise, gain, method, into, phasors=None):
+    """Fit the ``rest`` pixels (:func:`_rest`) of every integration (a jump, other segments) together, into ``into``.
 
     ``into``: the (slopes, var_r, pfac) arrays, ``(nints, npix)``, and with ``phasors``
     ``(nints, ngroups, J)`` the responses ``(nints, J, npix)``.  They are a few per
     integration: one call for all, not one per integration (a time series has thousands).
     """
-    ii, pp = np.nonzero(rest)
+    ii, pp, labels = rest
     if not ii.size:
         return
     z = None if phasors is None else np.moveaxis(phasors[ii], 0, -1)  # (ngroups, J, n): each pixel its own
-    s, vr, pf, r = _fit_integration(y[ii, :, pp].T[:, :, None], labels[ii, :, pp].T[:, :, None], times,
+    s, vr, pf, r = _fit_integration(y[ii, :, pp].T[:, :, None], labels[:, :, None], times,
                                     rate[pp, None], read_noise[pp, None], gain[pp, None], method,
                                     None if z is None else z[..., None])
     for array, value in zip(into[:3], (s, vr, pf), strict=True):
@@ -344,19 +356,19 @@ def _fit_rest(y, labels, rest, times, rate, read_noise, gain, method, into, phas
         into[3][ii, :, pp] = r[..., 0].T
 
 
-def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference=None):
-    """Fit a block of pixels (flattened on the last axis).
+def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference, y):
+    """Fit a block of pixels (flattened on the last axis); ``y``: a float32 array of ``data``'s shape to work in.
 
     Returns the rate and the integrations' rates, then their Poisson variances, their read-noise
     variances and (with ``interference``, :func:`fit_ramps`; else None) its variances.
     """
     nints, _, npix = data.shape
-    y = (data - data[:, :1]).astype(np.float32, copy=False)  # slopes ignore a constant; float32 halves the traffic
-    labels = segment_labels(groupdq)
-    runs, simple = _common_runs(labels)
+    np.subtract(data, data[:, :1], out=y)  # slopes ignore a constant; float32 halves the traffic
+    runs, simple = _common_runs((groupdq & dq.UNUSABLE_GROUP) == 0, groupdq)
+    rest = _rest(groupdq, simple)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no usable difference
-        rate = np.nan_to_num(np.nanmean(_first_guess(y, labels, times, runs, simple), axis=0))
+        rate = np.nan_to_num(np.nanmean(_first_guess(y, times, runs, simple, rest), axis=0))
     phasors, powers = (None, None) if interference is None else interference
     slopes, var_r, pfac = (np.full((nints, npix), np.nan) for _ in range(3))
     responses = None if phasors is None else np.zeros((nints, phasors.shape[2], npix), np.complex128)
@@ -369,7 +381,7 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
         pfac[members] = np.where(mask, pf, np.nan)
         if phasors is not None:
             responses[members] = np.where(mask[:, None], r, 0.0)
-    _fit_rest(y, labels, ~simple, times, rate + dark_rate, read_noise, gain, method, (slopes, var_r, pfac, responses),
+    _fit_rest(y, rest, times, rate + dark_rate, read_noise, gain, method, (slopes, var_r, pfac, responses),
               phasors)
     fitted = np.isfinite(slopes)
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
@@ -427,18 +439,17 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     dark_rate = np.broadcast_to(np.asarray(dark_rate, dtype=np.float64), (ny, nx))
     gain = np.broadcast_to(np.asarray(gain, dtype=np.float64), (ny, nx))
     read_noise = np.broadcast_to(np.asarray(read_noise, dtype=np.float64), (ny, nx))
-    out = {k: np.full((ny, nx), np.nan, np.float32) for k in ("rate", "var_p", "var_r")}
-    ints = {k: np.full((nints, ny, nx), np.nan, np.float32) for k in ("rate", "var_p", "var_r")}
-    if interference is not None:
-        out["var_i"] = np.full((ny, nx), np.nan, np.float32)
-        ints["var_i"] = np.full((nints, ny, nx), np.nan, np.float32)
+    keys = ("rate", "var_p", "var_r") + (() if interference is None else ("var_i",))
+    out = {k: np.empty((ny, nx), np.float32) for k in keys}  # every row is written by its block
+    ints = {k: np.empty((nints, ny, nx), np.float32) for k in keys}
+    work = np.empty(nints * ngroups * min(block_rows, ny) * nx, np.float32)  # one for all blocks: no fresh pages each
     for r0 in range(0, ny, block_rows):
         rows = slice(r0, min(r0 + block_rows, ny))
         nb = rows.stop - rows.start
         flat = (nints, ngroups, nb * nx)
         block = _fit_block(data[:, :, rows].reshape(flat), groupdq[:, :, rows].reshape(flat),
                            read_noise[rows].ravel(), gain[rows].ravel(), times, dark_rate[rows].ravel(), method,
-                           interference)
+                           interference, work[:np.prod(flat)].reshape(flat))
         for key, value in zip(("rate", "var_p", "var_r", "var_i"), block[0:8:2], strict=True):
             if key in out:
                 out[key][rows] = value.reshape(nb, nx)
@@ -449,13 +460,12 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     any_flags = np.bitwise_or.reduce(groupdq, axis=1)  # one pass over the group flags
     saturated = (any_flags & dq.SATURATED) != 0
     unusable = np.uint32(dq.DO_NOT_USE)
-    dq_ints = np.where(fitted, np.uint32(0), unusable) | np.where(saturated & ~fitted, np.uint32(dq.SATURATED),
-                                                                     np.uint32(0))
-    jumps = (any_flags & dq.JUMP_DET) != 0
-    dq_ints |= np.where(jumps, np.uint32(dq.JUMP_DET), np.uint32(0))
+    dq_ints = np.where(fitted, np.uint32(0), unusable)
+    np.bitwise_or(dq_ints, np.uint32(dq.SATURATED), out=dq_ints, where=saturated & ~fitted)  # in place: no
+    np.bitwise_or(dq_ints, np.uint32(dq.JUMP_DET), out=dq_ints, where=(any_flags & dq.JUMP_DET) != 0)  # temporaries
     any_fit = fitted.any(axis=0)
-    dq_rate = np.where(any_fit, np.uint32(0), unusable | np.bitwise_or.reduce(dq_ints, axis=0))
-    dq_rate |= np.bitwise_or.reduce(dq_ints & np.uint32(dq.JUMP_DET), axis=0)
+    flags = np.bitwise_or.reduce(dq_ints, axis=0)
+    dq_rate = np.where(any_fit, np.uint32(0), unusable | flags) | (flags & np.uint32(dq.JUMP_DET))
     return RampFit(out["rate"], out["var_p"], out["var_r"], dq_rate, ints["rate"], ints["var_p"], ints["var_r"],
                    dq_ints, out.get("var_i"), ints.get("var_i"))
 
