@@ -315,7 +315,9 @@ def _extract(cube, subtract_background, table, target):
     del usable
     variance = cube.sum_variance(coefficients) * apcorr**2
     with np.errstate(invalid="ignore", divide="ignore"):
-        factor = float(np.nanmedian(np.where(complete & (naive > 0), variance / naive, np.nan)))
+        ratios = (variance / naive)[complete & (naive > 0)]
+    ratios = ratios[~np.isnan(ratios)]
+    factor = float(np.median(ratios)) if ratios.size else np.nan  # no complete plane: no factor (no warning)
     dq = np.where(complete, 0, dqflags.DO_NOT_USE).astype(np.uint32)
     return MrsSpectrum(wavelength, flux, np.sqrt(variance), background * apcorr, dq, npixels, centre, apcorr, factor)
 

@@ -19,6 +19,7 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import CalibrationInputError, cube_build, mrs_extract, mrs_wcs
 from miri_testbed.calibration.pipeline import calibrate, calibrate_set
+from miri_testbed.instrument import dq
 from miri_testbed.simulator import (
     Effects,
     MrsEffects,
@@ -34,6 +35,7 @@ from miri_testbed.simulator.spectra import spectrum_from_dict
 from miri_testbed.simulator.truth import Truth, read_truth
 from miri_testbed.validation import mrs_score, report, scorers, views
 from miri_testbed.validation.score import ScoreInputError
+from miri_testbed.validation.targets import evaluate
 
 from helpers import history_of
 
@@ -294,6 +296,25 @@ def test_the_flux_ratio_comes_from_line_free_planes_of_a_jy_x1d_and_never_from_a
     assert all(abs(r["value"] - 1.02) < 1e-6 for r in ratios)  # the lines' planes left out
     dn = _x1d_of_the_truth(paths["x1d"], tmp_path / "dn_x1d.fits", 1.02, "DN/s/um", sim["truth"])
     assert not _rows(mrs_score.score_x1d(sim["truth"], dn), "mrs_flux_ratio")  # no PHOTOM: no flux metric
+
+
+def test_a_band_without_usable_planes_is_counted(run, tmp_path):
+    """A band the extraction flagged whole (its aperture cut by the field on every plane) has no flux or pull
+    rows; its usable fraction, 0, says so, and MRS-COVER-1 fails (tracked) instead of the flux target passing
+    on fewer bands."""
+    sim, paths = run
+    jy = _x1d_of_the_truth(paths["x1d"], tmp_path / "jy_x1d.fits", 1.0, "Jy", sim["truth"])
+    with dm.MultiSpecModel(str(jy)) as model:
+        band = next(spec for spec in model.spec if str(spec.name) == "1A")
+        band.spec_table["DQ"] = dq.DO_NOT_USE
+        model.save(str(tmp_path / "cut_x1d.fits"))
+    rows = mrs_score.score_x1d(sim["truth"], tmp_path / "cut_x1d.fits")
+    assert {r["bin"]: r["value"] for r in _rows(rows, "mrs_usable_fraction")} == {1.1: 0.0, 2.1: pytest.approx(
+        next(r["value"] for r in _rows(mrs_score.score_x1d(sim["truth"], jy), "mrs_usable_fraction")
+             if r["bin"] == 2.1))}
+    assert [r["bin"] for r in _rows(rows, "mrs_flux_ratio")] == [2.1]
+    cover = next(t for t in evaluate(pd.DataFrame(rows).assign(scenario="cut")) if t["id"] == "MRS-COVER-1")
+    assert cover["passed"] is False and cover["measured"] == 0.0
 
 
 def test_an_mrs_exposure_is_scored_by_the_mrs_scorers_only(run):

@@ -65,6 +65,10 @@ of FLUX over the source's true continuum F_nu at the plane's wavelength (its lin
 out; a plane is about half a resolution element, so a smooth continuum's mean over it is
 its value at the centre to << 0.1 %).
 
+**Coverage** (x1d, every band): ``mrs_usable_fraction``, the share of the band's planes the
+extraction left usable. A band whose aperture the field cuts on every plane (a source near a
+slice end) has 0 and no flux or pull rows: the row keeps it from passing those targets unseen.
+
 **Pulls** (x1d, any unit; per band, the same planes as the flux): whether FLUX_ERROR (the
 extraction's, the spaxels' covariance within a plane included) is the spectrum's noise.
 With ``r_i`` = FLUX / true continuum and ``e_i`` = FLUX_ERROR / true continuum in plane
@@ -109,7 +113,7 @@ CUBE_TRUTH = ("SOURCES",)
 X1D_METRICS = ("mrs_wavelength_error", "mrs_wavelength_offset", "mrs_wavelength_pull", "mrs_wavelength_perturbation",
                "mrs_line_snr", "mrs_wavelength_error_band", "mrs_lines_expected", "mrs_lines_lost", "mrs_flux_ratio",
                "mrs_flux_pull_rms", "mrs_flux_pull_std", "mrs_flux_pull_outlier_fraction", "mrs_flux_pull_n",
-               "mrs_flux_pull_lag1")
+               "mrs_flux_pull_lag1", "mrs_usable_fraction")
 CUBE_METRICS = ("mrs_centroid_error", "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset", "mrs_band_offset")
 #: A line is scored (and lost if its fit fails) from this expected S/N (lrs_score's reason).
 MIN_EXPECTED_SNR = 10.0
@@ -329,6 +333,10 @@ def score_x1d(truth, x1d_path):
         if band not in perturbations:
             raise ScoreInputError(f"{x1d_path}: a spectrum of band {band}; the truth's exposure has "
                                   f"{', '.join(perturbations)}")
+        # a band the extraction could not use (its aperture cut by the field's edge on every plane) leaves no
+        # flux or pull rows: this row says so, so that a target does not pass on fewer bands in silence
+        rows.append(dict(metric="mrs_usable_fraction", value=float(np.mean(spectrum.usable)), unit="",
+                         source_id=spectrum.source_id, bin=band_bin(band)))
         rows += line_rows(band, spectrum, lines, perturbations[band])
         scored = continuum_planes(spectrum, lines)
         true_continuum = lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
