@@ -107,7 +107,7 @@ def overlap(lower, upper, tables):
 
 def _band_tables(x1ds, names):
     """``{band: spec_table}`` in band order; refused: a non-band spectrum, a band twice, mixed units."""
-    tables, units = {}, {}
+    tables, units, sources = {}, {}, {}
     for k, model in enumerate(x1ds):
         for spec in model.spec:
             name = str(spec.name)
@@ -118,9 +118,10 @@ def _band_tables(x1ds, names):
                 raise CalibrationInputError(f"{names[k]}: its spectrum {name or '(unnamed)'} is not an MRS band "
                                             f"({', '.join(mrs.BANDS)}); only MRS x1d products can be stitched")
             if name in tables:
-                raise CalibrationInputError(f"band {name} is in two x1d products; combine its exposures first "
-                                            "(calibrate --combine) and stitch one spectrum per band")
-            tables[name] = spec.spec_table
+                raise CalibrationInputError(f"band {name} is in two x1d products ({sources[name]}, {names[k]}); "
+                                            "combine its exposures first (calibrate --combine) and stitch one "
+                                            "spectrum per band")
+            tables[name], sources[name] = spec.spec_table, names[k]
             units[name] = str(spec.spec_table.columns["flux"].unit)
     if len(tables) < 2:
         raise CalibrationInputError(f"nothing to stitch: {len(tables)} band(s) ({', '.join(tables) or 'none'}); "

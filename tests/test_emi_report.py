@@ -114,7 +114,6 @@ def test_report_draws_residual_vs_ngroups_per_algorithm_set(tmp_path):
     assert main(["report", str(results), "-o", str(out), "--algorithms", "default"]) == 0
     page = (out / "index.html").read_text()
     assert "emi_vs_ngroups.png" in page and (out / "emi_vs_ngroups.png").stat().st_size > 10_000
-    assert "Awaits spectroscopy" in page
     # One set only: no such plot, and the page says what it needs.
     one = tmp_path / "one.parquet"
     table = emi_study_table()

@@ -116,7 +116,7 @@ def test_every_stitched_plane_is_one_input_plane_in_wavelength_order(bands):
 @pytest.mark.parametrize("products, message", [
     (lambda: [x1d(band_spectrum("1A"))], "nothing to stitch: 1 band(s) (1A)"),
     (lambda: [x1d(band_spectrum("1A")), x1d(band_spectrum("1A"), band_spectrum("2A"))],
-     "band 1A is in two x1d products"),
+     "band 1A is in two x1d products (x1d 1, x1d 2)"),
     (lambda: [x1d(band_spectrum("1A")), x1d(band_spectrum("1B", unit="DN/s/um"))],
      "different units (1A Jy, 1B DN/s/um)"),
 ])

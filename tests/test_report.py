@@ -146,9 +146,8 @@ def _view_images(page):
 
 
 def test_report_shows_before_after_views_of_each_effect(views_report, tmp_path):
-    """One figure per effect that is on, drawn from the run's own exposure; the wavelength
-    plot is a note until spectroscopy exists; ``report`` redraws the same views from the
-    report folder's ``views.npz``."""
+    """One figure per effect that is on, drawn from the run's own exposure; ``report`` redraws the same views
+    from the report folder's ``views.npz``."""
     page = (views_report / "index.html").read_text()
     shown = _view_images(page)
     assert sorted(title for _, title in shown) == sorted(EFFECT_TITLES)
@@ -156,7 +155,7 @@ def test_report_shows_before_after_views_of_each_effect(views_report, tmp_path):
         pixels = image.imread(views_report / png)
         assert 150 < pixels.shape[0] < 400 and pixels.shape[1] < 700  # small figures
         assert pixels[..., :3].std() > 0.05, png  # something drawn
-    assert "Awaits spectroscopy" in page and "emi_residual_fraction" in page
+    assert "emi_residual_fraction" in page
     again = tmp_path / "again"
     assert main(["report", str(views_report / "metrics.csv"), "-o", str(again)]) == 0
     page_again = (again / "index.html").read_text()

@@ -452,13 +452,10 @@ SECTIONS = {
     scorers.TRANSIT: (transit_section,),
     scorers.CUBE: (mrs_section,),
 }
-SPECTROSCOPIC = (scorers.SPECTRUM1D, scorers.SPECTRA_PER_INTEGRATION, scorers.TRANSIT, scorers.CUBE)
 
 
 def product_sections(outdir, metrics, hist):
     """The HTML of the sections of every product type in ``metrics`` (:data:`SECTIONS`).
-
-    A note names the spectroscopic product types that have no section yet.
 
     Parameters
     ----------
@@ -476,10 +473,6 @@ def product_sections(outdir, metrics, hist):
     present = scorers.product_types(metrics)
     parts = [section(outdir, metrics, hist) for kind, sections in SECTIONS.items() if kind in present
              for section in sections]
-    awaiting = [kind for kind in SPECTROSCOPIC if kind not in SECTIONS]
-    if awaiting:
-        parts.append(f"<h2>Spectra and cubes</h2><p class='note'>Awaits spectroscopy: no scorer or report section "
-                     f"is registered yet for {', '.join(awaiting)}.</p>")
     return "\n".join(parts)
 
 
