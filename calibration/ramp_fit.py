@@ -356,6 +356,12 @@ def _fit_rest(y, rest, times, rate, read_noise, gain, method, into, phasors=None
         into[3][ii, :, pp] = r[..., 0].T
 
 
+def _nan_to_num(x):
+    """``np.nan_to_num(x)`` (NaN -> 0, +-inf -> +-the largest finite value) in 3 passes over ``x`` instead of 7."""
+    big = np.finfo(x.dtype).max
+    return np.clip(np.where(np.isnan(x), 0.0, x), -big, big)
+
+
 def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference, y):
     """Fit a block of pixels (flattened on the last axis); ``y``: a float32 array of ``data``'s shape to work in.
 
@@ -385,16 +391,17 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
               phasors)
     fitted = np.isfinite(slopes)
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
-    weight = np.where(fitted, 1.0 / np.maximum(np.nan_to_num(var_r) + signal * np.nan_to_num(pfac), 1e-20), 0.0)
+    weight = np.where(fitted, 1.0 / np.maximum(_nan_to_num(var_r) + signal * _nan_to_num(pfac), 1e-20), 0.0)
+    slopes_0 = _nan_to_num(slopes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.nan_to_num((weight * np.nan_to_num(slopes)).sum(axis=0) / weight.sum(axis=0))
+        rate = np.nan_to_num((weight * slopes_0).sum(axis=0) / weight.sum(axis=0))
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
     var_p = np.where(fitted, signal * pfac, 0.0)
     var_r = np.where(fitted, var_r, 0.0)
     weight = np.where(fitted, 1.0 / np.maximum(var_p + var_r, 1e-20), 0.0)
     any_fit = fitted.any(axis=0)
     norm = np.where(any_fit, weight.sum(axis=0), np.nan)
-    combined = (weight * np.nan_to_num(slopes)).sum(axis=0) / norm
+    combined = (weight * slopes_0).sum(axis=0) / norm
     comb_p = (weight**2 * var_p).sum(axis=0) / norm**2
     comb_r = (weight**2 * var_r).sum(axis=0) / norm**2
     var_i = var_i_ints = None
