@@ -28,7 +28,8 @@ LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", 
          "lrs_tso_scatter_over_limit", "lrs_tso_white_scatter_ppm",
          "mrs_wavelength_error", "mrs_wavelength_error_band", "mrs_lines_lost", "mrs_centroid_error",
          "mrs_band_offset", "mrs_flux_pull_outlier_fraction"}
-HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction"}
+HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction",
+                   "mrs_usable_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "astrometric_error_unaligned",  # before alignment: a diagnostic of the input
