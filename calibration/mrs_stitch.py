@@ -111,7 +111,8 @@ def _band_tables(x1ds, names):
     for k, model in enumerate(x1ds):
         for spec in model.spec:
             name = str(spec.name)
-            if name.partition("-")[0] in mrs.BANDS and name.partition("-")[2] in mrs.BANDS:
+            first, _, last = name.partition("-")
+            if first in mrs.BANDS and last in mrs.BANDS:
                 raise CalibrationInputError(f"{names[k]} is already a stitched spectrum (bands {name}); stitch "
                                             "the per-band x1d products it was made from")
             if name not in mrs.BANDS:
