@@ -15,11 +15,14 @@ see :func:`suite_cells`) also returns the before/after views of :mod:`validation
 where the report finds them.
 """
 import contextlib
+import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from miri_testbed.calibration import registry
+from miri_testbed.calibration import registry, steps
 from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.simulator import simulate
 from miri_testbed.simulator.truth import read_truth
@@ -99,12 +102,48 @@ def run_cell(cell, workdir, keep_products=False):
     return frame, hist, cut
 
 
+class _Notes(logging.Handler):
+    """Collects the step shell's warnings (a step skipped for want of a reference) of one cell."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _step_notes():
+    """Hold the step shell's warnings back while a cell runs: printed by each worker as they
+    come, they would break into the progress bar; :func:`print_notes` gives them once, counted.
+    """
+    logger, notes = logging.getLogger(steps.__name__), _Notes()
+    propagate = logger.propagate
+    logger.addHandler(notes)
+    logger.propagate = False
+    try:
+        yield notes.messages
+    finally:
+        logger.removeHandler(notes)
+        logger.propagate = propagate
+
+
 def compute_cell(cell, workdir=None, keep_products=False):
-    """:func:`run_cell` in ``workdir``, or in a temporary folder of the machine that runs it."""
-    if workdir is not None:
-        return run_cell(cell, workdir, keep_products)
-    with tempfile.TemporaryDirectory(prefix="miri-testbed-") as tmp:
-        return run_cell(cell, tmp)
+    """:func:`run_cell` in ``workdir``, or in a temporary folder of the machine that runs it;
+    returns its rows, pull histograms and views, and the step shell's warnings.
+    """
+    with _step_notes() as notes:
+        if workdir is not None:
+            return (*run_cell(cell, workdir, keep_products), notes)
+        with tempfile.TemporaryDirectory(prefix="miri-testbed-") as tmp:
+            return (*run_cell(cell, tmp), notes)
+
+
+def print_notes(notes, stream=None):
+    """Each distinct step warning of a run once, with the number of cells that gave it."""
+    for message, cells in sorted(notes.items()):
+        print(f"{message} [{cells} cell{'s' if cells > 1 else ''}]", file=stream or sys.stderr)
 
 
 def default_workers():
@@ -131,7 +170,7 @@ def _die_with_parent():
 
 
 def iter_cells(cells, workdir=None, workers=None, client=None, keep_products=False):
-    """Yield ``(index, rows, pull histogram, views)`` for each of ``cells`` as it finishes.
+    """Yield ``(index, rows, pull histogram, views, step warnings)`` for each of ``cells`` as it finishes.
 
     ``client``: a ``distributed.Client`` (the cells run on its cluster); otherwise
     ``workers`` local processes (1: in this process).
@@ -170,15 +209,17 @@ def run_cells(cells, workdir, workers=None, keep_products=False, progress=True):
     :func:`validation.views.attach`) and the summed pull histograms.
     """
     frames, hist = [None] * len(cells), np.zeros(PULL_SHAPE, np.int64)
-    cut = {}
+    cut, notes = {}, Counter()
     with tqdm(total=len(cells), unit="cell", disable=not progress, desc="cells") as bar:
         with contextlib.closing(iter_cells(cells, workdir, workers, keep_products=keep_products)) as results:
-            for i, frame, h, v in results:  # closing: an interrupt stops the workers at once
+            for i, frame, h, v, n in results:  # closing: an interrupt stops the workers at once
                 frames[i] = frame
                 hist += h
+                notes.update(set(n))
                 if v:
                     cut[views.cell_key(cells[i].label, cells[i].scenario.name, cells[i].seed)] = v
                 bar.update()
+    print_notes(notes)
     table = pd.concat(frames, ignore_index=True).sort_values(["scenario", "seed", "metric"], kind="stable")
     return views.attach(table.reset_index(drop=True), cut), hist
 

@@ -24,6 +24,7 @@ import json
 import re
 import shutil
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ from miri_testbed.instrument.files import write_text
 from . import views
 from .detector_score import PULL_SHAPE, pull_series
 from .results import ResultsError, package_versions, read_parquet, write_parquet
-from .runner import Cell, iter_cells, with_views
+from .runner import Cell, iter_cells, print_notes, with_views
 from .scenarios import parse_suite, suite_text
 
 
@@ -170,17 +171,20 @@ class Study:
         record["runs"].append(run)
         self._write_record(record)
         start = time.perf_counter()
+        notes = Counter()
         with tqdm(total=len(cells), initial=len(cells) - len(todo), unit="cell", disable=not progress,
                   desc=f"study {self.suite.name}", smoothing=0.1) as bar:
             with contextlib.closing(iter_cells(todo, workers=workers, client=client)) as results:
                 # closing: an interrupt stops the workers at once
-                for i, frame, hist, cut in results:
+                for i, frame, hist, cut, n in results:
+                    notes.update(set(n))
                     meta = dict(scenario=todo[i].scenario.name, seed=todo[i].seed, algorithms=todo[i].label,
                                 pull_hist=hist.tolist())
                     if cut:  # before the rows: a cell whose rows exist is complete
                         views.save(views_path(self.folder, todo[i]), {"cell": cut})
                     write_parquet(frame, cell_path(self.folder, todo[i]), meta)
                     bar.update()
+        print_notes(notes)
         run.update(finished=_now(), cells_computed=len(todo), seconds=round(time.perf_counter() - start, 2))
         self._write_record(record)
         return self.assemble()
