@@ -111,7 +111,8 @@ def open_uncal(path):
     if naxis != 4:
         with fits.open(path) as hdus:
             spectrum = "EXTRACT1D" in hdus
-        what = ": an x1d spectrum product" if spectrum else ""
+        what = ": an x1d spectrum product" if spectrum else (
+            ": a rateints (rates per integration); a dither set takes each exposure's _rate.fits" if naxis == 3 else "")
         raise CalibrationInputError(f"{path}: SCI has {naxis} dimensions, not an uncal ramp's 4 (nints, ngroups, ny, "
                                     f"nx){what}; calibrate takes uncal files")
     try:

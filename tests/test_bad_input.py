@@ -48,6 +48,10 @@ def test_a_rate_file_given_as_an_uncal_is_refused_by_what_it_is(exposure, tmp_pa
     _assert_refused(code, err, tmp_path / "out", "good_rate.fits: a rate image (2-D SCI), not an uncal ramp",
                     "--combine")
 
+    code, err = _calibrate(tmp_path / "first" / "good_rateints.fits", tmp_path / "ints", exposure["refs"], capsys)
+    _assert_refused(code, err, tmp_path / "ints", "good_rateints.fits: SCI has 3 dimensions",
+                    "a rateints (rates per integration)", "_rate.fits")
+
 
 def test_a_spectrum_given_as_an_uncal_is_refused_by_what_it_is(exposure, tmp_path, capsys):
     """An x1d's SCI is empty (its spectra are in EXTRACT1D): it loaded as a RampModel without data (a traceback,
