@@ -386,6 +386,8 @@ class DetectorEffects:
     digitize: bool = True
     nonlinearity: bool = True
     reset_anomaly: bool = True
+    reset_settling_dn: float = -40.0  # UNSOURCED placeholder: the settling after a reset (simulator.reset)
+    last_frame_dn: float = 20.0  # UNSOURCED placeholder: the last frame's offset (simulator.reset)
     cosmic_rays: bool = True
     showers: bool = True
     cosmic_ray_rate: float = 5e-5  # hits per pixel per second (params 3, ETC 8 /cm^2/s)
@@ -410,6 +412,9 @@ class DetectorEffects:
             _check_range(self, name, 0)
         for name in ("hot_fraction", "dead_fraction", "settling_amplitude"):
             _check_range(self, name, 0, 1)
+        for name in ("reset_settling_dn", "last_frame_dn"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"DetectorEffects.{name} must be a finite number of DN, got {getattr(self, name)!r}")
         if not self.settling_tau_s > 0:
             raise ValueError(f"DetectorEffects.settling_tau_s must be > 0, got {self.settling_tau_s!r}")
 

@@ -245,7 +245,7 @@ def ramps(illumination_e, readout, truth, effects, rng, emi_lines=(), variation=
             frame[...] = rng.poisson(mean)
         steps = iter(frames)
     events = draw_events(readout, truth, effects, rng)
-    offsets = reset.offsets(readout.ngroups, reset.ResetModel()) if effects.reset_anomaly else None
+    offsets = reset.offsets(readout.ngroups, reset.model_of(effects)) if effects.reset_anomaly else None
     starts, read_offsets = readclock.frame_starts(readout), readclock.pixel_offsets(readout)
     for i, k, charge in _charges(steps, readout, truth, events):
         if effects.nonlinearity:

@@ -228,7 +228,7 @@ def write_detector_references(folder, truth, readout, options, effects, rng, emi
         options, "polynomial from raw DN to linear DN, measured on flat ramps",
     )
 
-    offsets = (reset.offsets(readout.ngroups, reset.ResetModel()) if effects.reset_anomaly
+    offsets = (reset.offsets(readout.ngroups, reset.model_of(effects)) if effects.reset_anomaly
                else np.zeros(readout.ngroups))
     dark = _measured_dark(truth, readout, options, offsets, rng)[None]
     # ERR: zeros in FITS's own (big-endian) byte order are written without being touched,

@@ -3,8 +3,10 @@
 Model (params 1, defaults 11-12): after the reset the output settles exponentially,
 adding ``A exp(-(k + 1) / 1.3)`` DN to group k (e-folding ~1.3 frames, the RSCD figure
 of the older JWST docs), and the final read, which is the read-reset, is offset by ``L``
-DN.  Amplitudes A = -40 DN and L = +20 DN are UNSOURCED placeholders.  The RSCD
-dependence on the previous integration's signal is not modelled yet.
+DN.  Amplitudes A = -40 DN and L = +20 DN are UNSOURCED placeholders
+(``DetectorEffects.reset_settling_dn``, ``last_frame_dn``); jwst documents the anomaly as
+"relatively uniform detector-wide", as it is here.  The RSCD dependence on the previous
+integration's signal is not modelled yet.
 """
 from dataclasses import dataclass
 
@@ -13,9 +15,9 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ResetModel:
-    amplitude_dn: float = -40.0
+    amplitude_dn: float  # A
+    last_frame_dn: float  # L
     efolding_frames: float = 1.3
-    last_frame_dn: float = 20.0
 
 
 def offsets(ngroups, model):
@@ -24,3 +26,8 @@ def offsets(ngroups, model):
     out = model.amplitude_dn * np.exp(-(k + 1) / model.efolding_frames)
     out[-1] += model.last_frame_dn
     return out
+
+
+def model_of(effects):
+    """The :class:`ResetModel` of a ``simulator.config.DetectorEffects``."""
+    return ResetModel(amplitude_dn=effects.reset_settling_dn, last_frame_dn=effects.last_frame_dn)

@@ -1,5 +1,8 @@
 """EMI: facts, the simulated waveform, the EMICORR reference and the corrections."""
 import dataclasses
+import sys
+from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,14 +55,13 @@ def test_joint_recovers_noise_free_emi(subarray, ngroups, amplitude, harmonics, 
 
 
 JWST_JOINT_MOVES_RATES = pytest.mark.xfail(
-    strict=True, reason="measured: jwst 3.0 joint fit moves EMI-free rates by 0.72 sigma rms in SUB64, 12 groups "
-                        "(it fits a waveform to ramps carrying the reset anomaly and noise)")
+    strict=True, reason="measured: jwst 3.0 joint fit moves EMI-free rates by 0.73 sigma rms in SUB64, 12 groups: "
+                        "it absorbs the detector-uniform reset anomaly and last-frame offset into its waveform "
+                        "(0.007 sigma without them; benchmarks/emi_jwst_fair.py)")
 
 
-@pytest.mark.parametrize("variant", [pytest.param(v, marks=JWST_JOINT_MOVES_RATES) if v == "jwst_joint" else v
-                                     for v in registry.ALGORITHMS["emi"] if v != "none"])
-def test_without_emi_corrections_leave_rates_alone(variant):
-    effects = dataclasses.replace(DetectorEffects(), emi=False, cosmic_rays=False, showers=False)
+def _rate_change_rms(variant, effects):
+    """rms change of EMI-free SUB64 12-group rates made by the ``emi`` ``variant``, in read-noise sigmas."""
     obs, truth, data = emi_ramps("SUB64", 12, [], effects, seed=3)
     case, _ = emi_case(obs, data)
     pixeldq = mask_flags(truth)
@@ -70,7 +72,21 @@ def test_without_emi_corrections_leave_rates_alone(variant):
     sigma = np.sqrt(np.median(truth.read_noise) ** 2 / np.sum(k**2))  # DN/group, read noise only
     usable = ~(truth.dead | truth.hot)
     change = (slope(out) - slope(data))[usable] / sigma
-    assert np.sqrt(np.mean(change**2)) < 0.1
+    return np.sqrt(np.mean(change**2))
+
+
+WITHOUT_EMI = dataclasses.replace(DetectorEffects(), emi=False, cosmic_rays=False, showers=False)
+
+
+@pytest.mark.parametrize("variant", [pytest.param(v, marks=JWST_JOINT_MOVES_RATES) if v == "jwst_joint" else v
+                                     for v in registry.ALGORITHMS["emi"] if v != "none"])
+def test_without_emi_corrections_leave_rates_alone(variant):
+    assert _rate_change_rms(variant, WITHOUT_EMI) < 0.1
+
+
+@pytest.mark.skipif("jwst_joint" not in registry.ALGORITHMS["emi"], reason="jwst (the peers extra) is not installed")
+def test_jwst_joint_leaves_rates_alone_without_the_reset_anomaly():
+    assert _rate_change_rms("jwst_joint", dataclasses.replace(WITHOUT_EMI, reset_anomaly=False)) < 0.1
 
 
 def test_whole_period_line_is_skipped_and_said():
@@ -184,3 +200,28 @@ def test_the_frequency_scan_expansion_is_within_its_bound(subarray, nints, ngrou
         trial[li] = omegas[li] * (1 + 1.01 * span)
         with pytest.raises(ValueError, match="outside the range"):
             expansion.projections(cal_emi._Basis(T, trial, harmonics))
+
+
+def test_reset_anomaly_of_zero_amplitudes_is_no_reset_anomaly():
+    """The reset anomaly's placeholder amplitudes are the effects' (benchmarks/emi_jwst_fair.py scans them)."""
+    effects = dataclasses.replace(DetectorEffects(), cosmic_rays=False, showers=False)
+    zero = dataclasses.replace(effects, reset_settling_dn=0.0, last_frame_dn=0.0)
+    _, _, with_zero = emi_ramps("SUB64", 5, [], zero, seed=4)
+    _, _, without = emi_ramps("SUB64", 5, [], dataclasses.replace(effects, reset_anomaly=False), seed=4)
+    _, _, default = emi_ramps("SUB64", 5, [], effects, seed=4)
+    np.testing.assert_array_equal(with_zero, without)
+    step = np.median(np.diff(default[0].astype(np.float64) - without[0], axis=0), axis=(1, 2))
+    assert step[-1] > 15  # the last frame's +20 DN, less the settling's last sliver
+    with pytest.raises(ValueError, match="last_frame_dn"):
+        DetectorEffects(last_frame_dn=float("nan"))
+
+
+@pytest.mark.skipif(find_spec("jwst") is None, reason="jwst (the peers extra) is not installed")
+def test_jwst_harness_passes_jwsts_own_emicorr_test():
+    """A fair peer: jwst's own test_apply_emicorr (joint), its injection and assertion, through
+    calibration.peers.jwst_emicorr, the harness every EMI comparison uses."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from emi_jwst_fair import jwst_unit_test
+
+    worst, passes = jwst_unit_test()
+    assert passes, worst
