@@ -4,12 +4,13 @@ For each case a ramp is simulated (uniform 20 e-/s per pixel, read noise, Poisso
 dark, bad pixels, reset anomaly, nonlinearity, digitisation; no cosmic rays) with one
 EMI line of 4 DN rms: 390.625 Hz in SUB128, SUB64, SLITLESSPRISM, 10.039216 Hz in FULL
 (the other line at 0 DN, but listed in the reference, so each correction also fits it).
-The waveform has 3 harmonics of random amplitudes and phases, and its frequency is off
-by +1e-4 relative from the reference's.  The EMICORR reference is the simulator's
-``measured`` one (each line's mean power per harmonic, in DN: the shape is not known
-in advance; unit sines before 2026-12-03); ``jwst_joint*`` is jwst's joint fit handed the
-exact waveform (``perfect`` reference).  Each correction runs as the pipeline calls it, on the saturation-flagged
-raw ramp; the residual fraction is that of :mod:`validation.emi_score`.  Two floors
+The waveform has 3 harmonics (the instrument's shape at a random phase, jittered), and its
+frequency is off by +1e-4 relative from the reference's.  The EMICORR reference is the
+simulator's ``measured`` one (the instrument's shape at each harmonic's mean power, in DN;
+each exposure departs from it by its jitter since 2026-12-04, drew its own shape before;
+unit sines before 2026-12-03); ``jwst_joint*`` is jwst's joint fit handed the exact
+waveform (``perfect`` reference).  Each correction runs as the pipeline calls it, on the
+saturation-flagged raw ramp; the residual fraction is that of :mod:`validation.emi_score`.  Two floors
 beside it, the Cramer-Rao bounds of :mod:`validation.emi_floor` for the true waveform
 and read times: ``crb_f_known`` (the frequency given) and ``crb_f_free`` (the frequency
 learned too, as the issue asks: the reference is off by 1e-4).  No unbiased correction

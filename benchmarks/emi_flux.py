@@ -7,11 +7,11 @@ EMI and without it.  The EMI has its own random stream, so the two share every o
 random number (sources, pointing, detector, photon and read noise, references): the
 EMI-free twin calibrated without EMI correction is exactly what a perfect correction
 would give.  As in ``emi_accuracy.py`` the case's line has 4 DN rms (the other line 0 DN,
-but listed in the reference, so each correction also fits it), 3 harmonics of random
-amplitudes and phases; its frequency offset is drawn in +/-1e-4 relative (the simulator's
-own draw), and the EMICORR reference is the simulator's ``measured`` one (each line's mean
-power per harmonic, in DN: the shape is not known in advance; unit sines before
-2026-12-03).  Cosmic rays and showers are off.
+but listed in the reference, so each correction also fits it), 3 harmonics (the instrument's
+shape at a random phase, jittered); its frequency offset is drawn in +/-1e-4 relative (the simulator's
+own draw), and the EMICORR reference is the simulator's ``measured`` one (the instrument's
+shape at each harmonic's mean power, in DN; each exposure departs from it by its jitter since
+2026-12-04; unit sines before 2026-12-03).  Cosmic rays and showers are off.
 Each exposure goes through the whole pipeline (``calibrate_exposure``: detector steps,
 ramp fit, photom, cruciform, background, aperture catalog), with ``emi=<variant>``.
 

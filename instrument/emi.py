@@ -160,18 +160,22 @@ def subarray_cases():
 WAVEFORM_BINS = 500
 
 
-def sine_series(amplitudes, n=WAVEFORM_BINS):
-    """One period of ``sum_h a_h sin(2 pi h phi)`` at the phases of a stored waveform, ``(n,)`` DN.
+def sine_series(amplitudes, phases=None, n=WAVEFORM_BINS):
+    """One period of ``sum_h a_h sin(2 pi h phi + psi_h)`` at the phases of a stored waveform, ``(n,)`` DN.
 
     Parameters
     ----------
     amplitudes : sequence of float
         ``a_h`` of harmonics 1, 2, ..., DN.
+    phases : sequence of float, optional
+        ``psi_h``, rad (default 0).
     n : int
         Phase bins, sampled at ``(j + 0.5) / n`` (:func:`emicorr_tree`).
     """
     phase = (np.arange(n) + 0.5) / n
-    return sum(a * np.sin(2 * np.pi * h * phase) for h, a in enumerate(amplitudes, start=1)) + np.zeros(n)
+    phases = np.zeros(len(amplitudes)) if phases is None else phases
+    return sum(a * np.sin(2 * np.pi * h * phase + psi)
+               for h, (a, psi) in enumerate(zip(amplitudes, phases, strict=True), start=1)) + np.zeros(n)
 
 
 def emicorr_tree(phase_amplitudes):

@@ -400,6 +400,7 @@ class DetectorEffects:
     emi_rms_10_dn: float = emi_facts.RMS_DN["Hz10"]  # UNSOURCED placeholder: "10 Hz minor in full array"
     emi_harmonics: int = 3  # harmonics per line, fundamental included (0: no EMI)
     emi_drift: float = 1e-4  # largest relative frequency offset of an exposure (placeholder)
+    emi_shape_jitter: float = 0.05  # the waveform's departure from the instrument's per exposure (UNSOURCED)
     # The settling ramp of time series (simulator.settling): OFF by default, unlike the rest,
     # as it is documented for TSOs only; amplitude and time constant are UNSOURCED PLACEHOLDERS.
     settling: bool = False
@@ -408,7 +409,7 @@ class DetectorEffects:
 
     def __post_init__(self):
         for name in ("cosmic_ray_rate", "shower_rate", "bias_scatter_dn", "emi_rms_390_dn", "emi_rms_10_dn",
-                     "emi_harmonics", "emi_drift"):
+                     "emi_harmonics", "emi_drift", "emi_shape_jitter"):
             _check_range(self, name, 0)
         for name in ("hot_fraction", "dead_fraction", "settling_amplitude"):
             _check_range(self, name, 0, 1)

@@ -16,18 +16,25 @@ dead pixels too: the pickup is in the readout chain).
 Amplitudes are UNSOURCED placeholders: the 390 Hz rms of 4 DN is the params guess
 ("sqrt(1.2^2 - 1) x 6 DN ~ 4 DN", DERIVED from the documented ~20 % extra read noise);
 the 10 Hz line is "minor in full array" (params, "Facts from Law25talk", LRS row), so 1 DN
-rms.  The shape
-(a fundamental plus harmonics) stands in for the CRDS waveforms, which were not
-accessible; it is richer than a pure sine on purpose (no inverse crime: the correction
-must learn it).  Drawn per exposure from its own random stream (``emi``), so switching
-EMI on or off leaves every other random number of the exposure unchanged:
-relative harmonic amplitudes ``u_h / h`` with ``u_h ~ U(0.3, 1)`` (fundamental 1),
-scaled to the line's rms; phases ``U(0, 2 pi)``; ``delta ~ U(-d, d)``.
+rms.
 
-Not modelled: a frequency that wanders within the exposure, amplitude changes, lines
-other than the two documented ones.
+The shape is the instrument's: the pickup comes from fixed electronics, which is why the
+pipeline stores one measured waveform per line in its EMICORR reference (params 2,
+"Waveform shape") and fits only its amplitude and phase (jwst's joint algorithm).  The
+CRDS waveforms were not accessible, so the instrument's shape here is an UNSOURCED
+placeholder richer than a sine: harmonic h of relative amplitude ``0.8^(h-1) / h`` and
+phase ``psi_h = 2.4 (h - 1)`` rad (:func:`instrument_waveform`), scaled to the line's rms.
+Each exposure, from its own random stream (``emi``, so switching EMI on or off leaves every
+other random number of the exposure unchanged), takes it at a random time origin
+(``phi_h = psi_h + h phi_0``, ``phi_0 ~ U(0, 2 pi)``), departs from it by
+``emi_shape_jitter`` (each harmonic's amplitude times ``1 + j n_h`` and phase plus
+``j m_h``, ``n, m ~ N(0, 1)``; j = 0.05 by default, UNSOURCED), and runs at a frequency off
+by ``delta ~ U(-d, d)``.  So the reference's waveform is right on average and never exactly
+this exposure's (no inverse crime).
+
+Not modelled: a frequency that wanders within the exposure, amplitude changes within it,
+lines other than the two documented ones.
 """
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,53 +78,47 @@ def rms_of(name, effects):
     return {"Hz390": effects.emi_rms_390_dn, "Hz10": effects.emi_rms_10_dn}[name]
 
 
-#: Range of the factors u_h of the harmonics above the fundamental (module docstring).
-HARMONIC_FACTORS = (0.3, 1.0)
-#: Grid points per harmonic of :func:`mean_power`'s average over the factors, at most.
-POWER_GRID = 64
+def instrument_waveform(name, effects):
+    """``(amplitudes DN, phases rad)`` of harmonics 1..H of the instrument's line ``name`` (module docstring).
 
-
-def _amplitudes(u, rms):
-    """Amplitudes (DN) of harmonics 1..H for factors ``u`` of harmonics 2..H, ``(..., H - 1)``:
-    ``(1, u_2 / 2, ..., u_H / H)`` scaled to ``rms``.
+    The placeholder shape ``0.8^(h-1) / h``, ``psi_h = 2.4 (h - 1)``, scaled so the line's rms is
+    the configured one (zero when ``effects.emi`` is off).
     """
-    rel = np.concatenate([np.ones(u.shape[:-1] + (1,)), u / np.arange(2, u.shape[-1] + 2)], axis=-1)
-    return rel * rms / np.sqrt(np.sum(rel**2, axis=-1, keepdims=True) / 2)
+    h = np.arange(1, max(effects.emi_harmonics, 0) + 1)
+    rel = 0.8 ** (h - 1) / h
+    rms = rms_of(name, effects) if effects.emi else 0.0
+    return rel * rms / np.sqrt(max(np.sum(rel**2) / 2, 1e-300)), (2.4 * (h - 1)) % (2 * np.pi)
 
 
 def mean_power(name, effects):
-    """Mean square A_h^2 / 2 of each harmonic of line ``name`` over the exposures' draws, DN^2.
+    """Mean square ``A_h^2 / 2`` of each harmonic of line ``name`` over the exposures' draws, DN^2.
 
-    What a calibration programme that averages the power spectra of many exposures
-    measures (the EMICORR reference's waveform, :mod:`simulator.references`): the
-    expectation over the factors u_h ~ U(0.3, 1) (module docstring), by the midpoint rule
-    on a grid of at most :data:`POWER_GRID` points per harmonic and 65536 in all.  Zero
-    when ``effects.emi`` is off.
+    What a calibration programme that stacks many exposures measures: the instrument's
+    amplitudes with the jitter's spread, ``A_h^2 (1 + j^2) / 2`` (module docstring).  Zero when
+    ``effects.emi`` is off.
 
     Returns
     -------
     (emi_harmonics,) float
     """
-    if not effects.emi or effects.emi_harmonics < 1:
-        return np.zeros(max(effects.emi_harmonics, 0))
-    free = effects.emi_harmonics - 1
-    n = min(POWER_GRID, int(65536 ** (1 / free))) if free else 1
-    lo, hi = HARMONIC_FACTORS
-    axis = lo + (hi - lo) * (np.arange(n) + 0.5) / n
-    u = np.array(list(itertools.product(axis, repeat=free)), ndmin=2)  # (points, free); (1, 0) for a pure sine
-    return np.mean(_amplitudes(u, rms_of(name, effects)) ** 2, axis=0) / 2
+    amplitudes, _ = instrument_waveform(name, effects)
+    return amplitudes**2 * (1 + effects.emi_shape_jitter**2) / 2
 
 
 def draw(readout, effects, rng):
-    """The EMI lines of an exposure (empty when ``effects.emi`` is off)."""
+    """The EMI lines of an exposure (empty when ``effects.emi`` is off): the instrument's waveform at a
+    random time origin, with its jitter and drift (module docstring).
+    """
     if not effects.emi or effects.emi_harmonics < 1:
         return []
     lines = []
     for name in facts.frequencies_for(readout.subarray, readout.readpatt):
-        h = np.arange(1, effects.emi_harmonics + 1)
-        u = rng.uniform(*HARMONIC_FACTORS, h.size)[1:]  # the fundamental's draw is not used (kept: same stream)
-        amps = _amplitudes(u, rms_of(name, effects))
-        phases = rng.uniform(0, 2 * np.pi, h.size)
+        amplitudes, psi = instrument_waveform(name, effects)
+        h = np.arange(1, amplitudes.size + 1)
+        origin = rng.uniform(0, 2 * np.pi)
+        jitter = effects.emi_shape_jitter * rng.standard_normal((2, h.size))
+        amps = amplitudes * np.abs(1 + jitter[0])
+        phases = (psi + h * origin + jitter[1]) % (2 * np.pi)
         drift = rng.uniform(-effects.emi_drift, effects.emi_drift) if effects.emi_drift > 0 else 0.0
         lines.append(EmiLine(name, facts.FREQUENCIES[name], float(drift), tuple(map(float, amps)),
                              tuple(map(float, phases))))

@@ -21,12 +21,12 @@ calibration exposure (same statistics, a fraction of the cost):
   programme finds all of them; warm pixels are not modelled yet).
 * EMICORR (``EmiModel``, ASDF like the CRDS files): the lines, clocks and subarray
   cases of :mod:`instrument.emi`; the waveform of each line (DN, the JWST convention) is,
-  when ``measured``, a sine series with the mean power of each harmonic over the
-  exposures' draws (:func:`simulator.emi.mean_power`: a calibration programme averages
-  the power spectra of exposures whose harmonics and phases differ, so this exposure's
-  shape is not known in advance, only the typical amplitude; all zero when EMI is off),
-  and this exposure's true waveform (harmonics and phases, at the nominal frequency) when
-  ``perfect``.
+  when ``measured``, the instrument's shape (:func:`simulator.emi.instrument_waveform`'s
+  phases) with the mean power of each harmonic over the exposures' draws
+  (:func:`simulator.emi.mean_power`: what a calibration programme that stacks many
+  exposures, aligned in phase, measures; each exposure departs from it by its jitter; all
+  zero when EMI is off), and this exposure's true waveform (harmonics and phases, at the
+  nominal frequency) when ``perfect``.
 
 The mode's own references (the imager's PHOTOM, APCORR, CRUCIFORM, DISTPOLY, REFCAT)
 are in :mod:`simulator.imager_references`.
@@ -154,7 +154,8 @@ def emicorr_model(options, emi_lines=(), effects=None):
         default: the default effects').
     """
     effects = DetectorEffects() if effects is None else effects
-    waves = {name: emi.sine_series(np.sqrt(2 * sim_emi.mean_power(name, effects))) for name in emi.FREQUENCIES}
+    waves = {name: emi.sine_series(np.sqrt(2 * sim_emi.mean_power(name, effects)),
+                                   sim_emi.instrument_waveform(name, effects)[1]) for name in emi.FREQUENCIES}
     if options.kind == "perfect":
         phase = (np.arange(emi.WAVEFORM_BINS) + 0.5) / emi.WAVEFORM_BINS
         for line in emi_lines:

@@ -170,6 +170,28 @@ def test_measured_reference_carries_the_mean_power_of_the_draws():
     assert not np.any(off.frequencies.Hz390.phase_amplitudes)
 
 
+
+def test_each_exposure_takes_the_instruments_waveform_at_its_own_time_origin():
+    """Without jitter every exposure's waveform is the measured reference's shifted in time (harmonic h by h
+    times the fundamental's shift); the jitter moves each harmonic by about its size."""
+    sub64 = Readout(subarray="SUB64")
+    fixed = dataclasses.replace(DetectorEffects(), emi_shape_jitter=0.0)
+    rng = np.random.default_rng(3)
+    reference = emicorr_model(ReferenceOptions(), effects=fixed)
+    for _ in range(5):
+        for line in sim_emi.draw(sub64, fixed, rng):
+            amplitudes, psi = sim_emi.instrument_waveform(line.name, fixed)
+            h = np.arange(1, len(amplitudes) + 1)
+            shift = line.phases[0] - psi[0]
+            np.testing.assert_allclose(line.amplitudes, amplitudes, rtol=1e-12)
+            np.testing.assert_allclose(np.angle(np.exp(1j * (np.array(line.phases) - psi - h * shift))), 0, atol=1e-9)
+            stored = emi_noise.harmonic_powers(getattr(reference.frequencies, line.name).phase_amplitudes)[:h.size]
+            np.testing.assert_allclose(stored, np.square(amplitudes) / 2, rtol=1e-4)
+    jittered = DetectorEffects()
+    ratios = np.array([np.array(line.amplitudes) / sim_emi.instrument_waveform(line.name, jittered)[0]
+                       for _ in range(400) for line in sim_emi.draw(sub64, jittered, rng)])
+    assert abs(np.std(ratios) - jittered.emi_shape_jitter) < 0.2 * jittered.emi_shape_jitter
+
 def _sub128(tmp_path, emi=True, ngroups=2, name="e", seed=1):
     obs = Observation(subarray="SUB128", ngroups=ngroups)
     return simulate(star_scene(obs, seed, n=4, margin=12), obs, tmp_path / name, name=name, seed=seed,

@@ -136,8 +136,8 @@ RATE_RANGES = {"cosmic_ray_rate": (0.0, 5e-4), "shower_rate": (0.0, 0.1), "hot_f
 def effects(draw, **fixed):
     """Draw :class:`simulator.Effects`: each switch and number of each group drawn.
 
-    Numbers are drawn within :data:`RATE_RANGES` (in the field's unit), or from 0 to
-    twice the default for a field not listed there.
+    Numbers are drawn within :data:`RATE_RANGES` (in the field's unit), or between 0 and
+    twice the default (of either sign) for a field not listed there.
 
     Parameters
     ----------
@@ -161,7 +161,7 @@ def effects(draw, **fixed):
             elif isinstance(f.default, bool):
                 values[f.name] = draw(st.booleans())
             elif isinstance(f.default, (int, float)):
-                low, high = RATE_RANGES.get(f.name, (0.0, 2.0 * f.default))
+                low, high = RATE_RANGES.get(f.name, sorted((0.0, 2.0 * f.default)))  # a negative default too
                 value = draw(st.floats(low, high))
                 values[f.name] = int(value) if isinstance(f.default, int) else value
         groups[group.name] = group.type(**values)
