@@ -76,9 +76,13 @@ Dedicated background (``MrsObservation.background_exposure``, :func:`companions`
 detector, setting and dither position right after the science exposure, on an offset field
 that holds the sky above (the same true geometry, its own noise) and none of the sources.
 
+* **Cross-artifact.**  With ``effects.mrs.cross_artifact`` (off by default), the detector's
+  summed light gets the row-scattered light of :mod:`simulator.cross_artifact` (truth ``XART``,
+  ``XARTKERNEL``; reference MRSXARTCORR).
+
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
 several makes a composite), fringes,
-the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
+the spectral leak (issue 17), the wavelength shift of a source off
 its slice's centre.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
@@ -108,7 +112,17 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_spatialcal, mrs_throughput, mrs_wavecal, psf
+from . import (
+    background,
+    cross_artifact,
+    lrs_wavecal,
+    mrs_apcorr,
+    mrs_photom,
+    mrs_spatialcal,
+    mrs_throughput,
+    mrs_wavecal,
+    psf,
+)
 from .config import ExtendedSource
 from .illumination import Illumination
 from .references import PROVENANCE
@@ -566,6 +580,13 @@ def illuminate(scene, observation, effects, rng):
                   detector=detector),
         Component("LINES", _stack(lines), description="each source's lines (simulator.spectra line_truth)"),
     )
+    if effects.mrs.cross_artifact:  # scattered in the detector: after all the light, before the detector layer
+        image, artifact = cross_artifact.apply(image, observation, effects.mrs)
+        components += (
+            Component("XART", artifact.astype(np.float32), unit="electron/s", detector=detector,
+                      description="injected cross-artifact (simulator.cross_artifact), included in the light"),
+            Component("XARTKERNEL", cross_artifact.kernel_table(observation, effects.mrs), detector=detector,
+                      description="true cross-artifact kernel per band (MRSXARTCORR quantities, px)"))
     header = {"CHANNEL": (observation.channels, "MRS channels"), "BAND": (observation.band, "MRS grating setting")}
     return Illumination({detector: image}, header, components)
 
@@ -803,6 +824,11 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     paths["APCORR"] = _save(apcorr, "APCORR", selection, folder / f"miri_testbed_mrs{pair}_apcorr.asdf",
                             f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
                             f"({options.kind})")
+    if effects.mrs.cross_artifact:  # its error drawn last: the files above stay as without it
+        xart = cross_artifact.reference_model(observation, effects.mrs, options, references_rng.spawn(1)[0])
+        paths["MRSXARTCORR"] = _save(xart, "MRSXARTCORR", selection, folder / f"miri_testbed_mrs{pair}_xartcorr.fits",
+                                     f"MRS cross-artifact kernels ({options.kind}: "
+                                     f"{'truth' if options.kind == 'perfect' else 'drawn error'})")
     return paths
 
 
