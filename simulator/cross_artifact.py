@@ -29,8 +29,9 @@ with the band's centre wavelength (params 31: "decreasing with wavelength"), cha
 The defaults (10 % + 5 % + 3 % in 1A, peak 0.26 % of the source pixel) meet items 31-32
 (integral up to ~20 %, peak <= 1 % in ch1); dx and s (30 and 5 px) are invented.
 
-Reference (:func:`reference_model`): JWST's ``MirMrsXArtCorrModel`` (MRSXARTCORR), a table per band
-of the detector (``yrow`` and the :class:`Kernel` quantities, the same on every row).  Not the
+Reference (:func:`reference_model`): JWST's ``MirMrsXArtCorrModel`` (MRSXARTCORR), a table for each
+of the 12 bands (``yrow`` and the :class:`Kernel` quantities, the same on every row), selected by
+EXP_TYPE alone as the CRDS file is.  Not the
 truth's: ``measured`` gives every parameter its own drawn error, ``p (1 + xart_error N(0, 1))``
 (:class:`simulator.config.ReferenceOptions`, a PLACEHOLDER rms standing for a fit to a
 calibration exposure, which is not simulated); ``perfect`` the truth.
@@ -140,10 +141,10 @@ def kernel_table(observation, effects):
     return Table(rows=rows)
 
 
-def reference_model(observation, effects, options, rng):
-    """The MRSXARTCORR of the observation's two bands (module docstring); ``rng`` draws the measured errors."""
+def reference_model(effects, options, rng):
+    """The MRSXARTCORR of the twelve bands, as CRDS has one (module docstring); ``rng`` draws the measured errors."""
     model = dm.MirMrsXArtCorrModel()
-    for name in observation.bands:
+    for name in (f"{c}{s}" for c in "1234" for s in mrs.SETTINGS.values()):
         kernel = asdict(band_kernel(name, effects))
         if options.kind == "measured":
             kernel = {key: value * (1 + options.xart_error * rng.standard_normal()) for key, value in kernel.items()}

@@ -825,9 +825,10 @@ def write_references(folder, scene, observation, options, effects, truth, light,
                             f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
                             f"({options.kind})")
     if effects.mrs.cross_artifact:  # its error drawn last: the files above stay as without it
-        xart = cross_artifact.reference_model(observation, effects.mrs, options, references_rng.spawn(1)[0])
-        paths["MRSXARTCORR"] = _save(xart, "MRSXARTCORR", selection, folder / f"miri_testbed_mrs{pair}_xartcorr.fits",
-                                     f"MRS cross-artifact kernels ({options.kind}: "
+        xart = cross_artifact.reference_model(effects.mrs, options, references_rng.spawn(1)[0])
+        paths["MRSXARTCORR"] = _save(xart, "MRSXARTCORR", refmeta.Selection(exp_type=MODE.exp_type),
+                                     folder / f"miri_testbed_mrs{pair}_xartcorr.fits",
+                                     f"MRS cross-artifact kernels of the 12 bands ({options.kind}: "
                                      f"{'truth' if options.kind == 'perfect' else 'drawn error'})")
     return paths
 
