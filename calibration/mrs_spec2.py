@@ -23,6 +23,8 @@ stays in DN/s, and its units say so):
   DN / (s arcsec^2 um)) on axes (lambda, beta, alpha) of the band's own frame, ``err``,
   ``dq`` (DO_NOT_USE where nothing covers), ``weightmap`` the covered share of each spaxel;
   the axes in ``meta.wcsinfo`` (CRPIX/CRVAL/CDELT, 1-based, ALPHA/BETA/WAVE).
+- ``xart`` (only when ``straylight`` ran): an ``ImageModel`` of the cross-artifact the step subtracted
+  from the rate (DN/s, the rate's DQ).
 - ``x1d``: a ``MultiSpecModel`` with one ``spec`` per band, named ``<band>`` (``1A`` ...),
   a row per plane: WAVELENGTH (um), FLUX and FLUX_ERROR (Jy, or DN/s/um; aperture-corrected),
   DQ, NPIXELS (spaxels in the aperture), BACKGROUND (in the aperture, corrected as the
@@ -155,9 +157,17 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
         log.note("background", f"background dedicated: the mean rate of {', '.join(p.name for p in background_paths)} "
                                "subtracted from the rate before the cube build; the extraction's annulus takes what "
                                "is left")
+    before = rate
     rate, var = log.run("straylight", choice["straylight"], rate, var, d1.dq,
                         resolve=lambda: _xartcorr(folder, exposure))
-    return build(log, [(exposure, d1, None)], folder, choice, [(rate, var)])
+    # what the step subtracted, a product when it ran (as jwst saves a step's model): the scorers read it
+    xart = (derived(dm.ImageModel, d1.rate_model, data=(before - rate).astype(np.float32), dq=d1.dq)
+            if log.records[-1].status == COMPLETE else None)
+    products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)])
+    if xart is not None:
+        log.stamp(xart)
+        products["xart"] = xart
+    return products
 
 
 def _xartcorr(folder, exposure):

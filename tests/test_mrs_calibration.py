@@ -86,6 +86,7 @@ def test_the_products_are_a_cube_per_band_and_a_spectrum_per_band(run):
             assert cube.meta.wcsinfo.cdelt1 == cube_build.SPAXEL_ARCSEC[int(name[0])]
     spectra, _ = _x1d(paths["x1d"])
     assert list(spectra) == list(LINES_UM)
+    assert "xart" not in paths  # no straylight step ran, no cross-artifact model
 
 
 @pytest.mark.slow

@@ -12,13 +12,17 @@ import pytest
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import CalibrationInputError, straylight
+from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import refmeta
-from miri_testbed.simulator import Effects, MrsEffects, MrsObservation, ReferenceOptions, Scene
+from miri_testbed.simulator import Effects, MrsEffects, MrsObservation, ReferenceOptions, Scene, simulate
 from miri_testbed.simulator import cross_artifact as xa
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.references import PROVENANCE
+from miri_testbed.validation import scorers, xart_score
+from miri_testbed.validation.scenarios import load_suite
+from miri_testbed.validation.targets import scenario_facts
 
 ON = MrsEffects(cross_artifact=True)
 SCENE = Scene(background_mjy_sr=50.0)  # a uniform sky: quick to render, every slice lit
@@ -162,3 +166,26 @@ def test_bad_parameters_and_files_are_refused_by_name(tmp_path):
         model.save(path)
     with pytest.raises(CalibrationInputError, match="CH2A must have a row per detector row"):
         straylight.read_xartcorr(tmp_path, _exposure(observation))
+
+
+def test_the_scorer_measures_the_share_removed():
+    injected = np.array([1.0, 2.0, 3.0, 4.0])
+    assert xart_score.removed_fraction(injected, injected) == (1.0, 1.0)
+    assert xart_score.removed_fraction(np.zeros(4), injected) == (0.0, 0.0)
+    assert xart_score.removed_fraction(2 * injected, injected) == (0.0, 2.0)  # twice as much is as bad as none
+    assert xart_score.removed_fraction(injected[::-1], injected) == (0.2, 1.0)  # the right light, misplaced
+    facts = scenario_facts(load_suite("mrs_xart").scenarios)
+    assert facts["cross_artifact"].all() and set(facts["mode"]) == {"mrs"}
+    assert not scenario_facts(load_suite("mrs").scenarios)["cross_artifact"].any()
+
+
+@pytest.mark.slow  # a noise-free simulation and calibration of one detector: ~25 s
+def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
+    effects = replace(Effects.noise_free(), mrs=ON)
+    sim = simulate(SCENE, MrsObservation(ngroups=3), tmp_path, seed=2, effects=effects,
+                   references=ReferenceOptions(kind="perfect"))
+    paths = calibrate(sim["uncal"], tmp_path / "out", refs_folder=sim["refs"])
+    rows = {r["metric"]: r["value"] for r in scorers.score_products(sim["truth"], {scorers.XART: paths["xart"]})}
+    assert rows["mrs_xart_removed"] > 0.999 and rows["mrs_xart_net"] == pytest.approx(1.0, abs=1e-3)
+    none = calibrate(sim["uncal"], tmp_path / "none", refs_folder=sim["refs"], algorithms={"straylight": "none"})
+    assert "xart" not in none
