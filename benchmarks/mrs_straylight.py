@@ -101,7 +101,7 @@ def exact(sim):
     """The exposure and a detector1 result of its true rate (the truth's ILLUM over the true gain: no DN rounding)."""
     exposure = open_uncal(sim["uncal"])
     truth = read_truth(sim["truth"])
-    rate = truth.image("ILLUM", exposure.meta.instrument.detector) / float(truth.header["GAIN"])
+    rate = truth.image("ILLUM") / float(truth.header["GAIN"])
     rate[:, :4] = rate[:, -4:] = 0.0  # the reference pixels see no light
     return exposure, Detector1(rate, np.abs(rate) / 100, np.zeros_like(rate), np.zeros(rate.shape, np.uint32), None,
                                derived(dm.ImageModel, exposure, data=rate.astype(np.float32)), None)
