@@ -118,7 +118,8 @@ def spectra(detector, setting, folder, seed):
     observation = MrsObservation(detector=detector, band=setting, ngroups=3)
     kwargs = dict(seed=seed, references=ReferenceOptions(kind="perfect"))
     on = simulate(SCENE, observation, folder / "on", effects=replace(Effects.noise_free(), mrs=ON), **kwargs)
-    off = simulate(SCENE, observation, folder / "off", effects=Effects.noise_free(), **kwargs)
+    off = simulate(SCENE, observation, folder / "off", effects=replace(Effects.noise_free(),
+                                                                       mrs=replace(ON, cross_artifact=False)), **kwargs)
     clean, left = fluxes(off, "none"), fluxes(on, "none")
     corrected = {variant: fluxes(on, variant) for variant in VARIANTS}
     rows = []
