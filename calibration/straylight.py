@@ -17,8 +17,8 @@ zero-padded FFT along the rows of the whole frame (a forward one per half and on
 transformed once).  jwst convolves the observed ``O`` once (it takes ``A(O)`` for ``A(S)``,
 which over-subtracts by ``A(A(S))``, a few per cent of the artifact), after masking the pixels
 below its noise threshold, pixel by pixel in C.  Non-finite, DO_NOT_USE and reference pixels
-scatter nothing here (as in jwst) and stay as they are.  The variance is left as it is: the model is
-an average over hundreds of pixels, its noise is well under 1e-3 of a pixel's.
+scatter nothing here (as in jwst) and stay as they are.  The variance is left as it is: the model
+averages hundreds of pixels, its noise is ``sqrt(sum K^2)`` = 0.013 (1A) of a pixel's.
 
 ``jwst_straylight`` (with the ``peers`` extra, :func:`calibration.peers.jwst_straylight`): jwst's
 ``correct_xartifact`` on the same rate and the same file (it also subtracts its pedestal measured between the channels).
