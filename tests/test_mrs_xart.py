@@ -173,7 +173,7 @@ def test_the_scorer_measures_the_share_removed():
     assert xart_score.removed_fraction(injected, injected) == (1.0, 1.0)
     assert xart_score.removed_fraction(np.zeros(4), injected) == (0.0, 0.0)
     assert xart_score.removed_fraction(2 * injected, injected) == (0.0, 2.0)  # twice as much is as bad as none
-    assert xart_score.removed_fraction(injected[::-1], injected) == (0.2, 1.0)  # the right light, misplaced
+    assert xart_score.removed_fraction(injected[::-1], injected) == pytest.approx((0.2, 1.0))  # right light, misplaced
     facts = scenario_facts(load_suite("mrs_xart").scenarios)
     assert facts["cross_artifact"].all() and set(facts["mode"]) == {"mrs"}
     assert not scenario_facts(load_suite("mrs").scenarios)["cross_artifact"].any()
