@@ -16,7 +16,15 @@ from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import refmeta
-from miri_testbed.simulator import Effects, MrsEffects, MrsObservation, ReferenceOptions, Scene, simulate
+from miri_testbed.simulator import (
+    Effects,
+    MrsEffects,
+    MrsObservation,
+    ReferenceOptions,
+    Scene,
+    SpectralSource,
+    simulate,
+)
 from miri_testbed.simulator import cross_artifact as xa
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.references import PROVENANCE
@@ -179,11 +187,12 @@ def test_the_scorer_measures_the_share_removed():
     assert not scenario_facts(load_suite("mrs").scenarios)["cross_artifact"].any()
 
 
-@pytest.mark.slow  # a noise-free simulation and calibration of one detector: ~25 s
+@pytest.mark.slow  # a noise-free simulation and two calibrations of one detector: ~50 s
 def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
     effects = replace(Effects.noise_free(), mrs=ON)
-    sim = simulate(SCENE, MrsObservation(ngroups=3), tmp_path, seed=2, effects=effects,
-                   references=ReferenceOptions(kind="perfect"))
+    source = SpectralSource({"continuum": {"kind": "flat", "flux_mjy": 1000.0}}, 0.1, 0.05)
+    sim = simulate(Scene((source,), background_mjy_sr=5.0), MrsObservation(ngroups=3), tmp_path, seed=2,
+                   effects=effects, references=ReferenceOptions(kind="perfect"))
     paths = calibrate(sim["uncal"], tmp_path / "out", refs_folder=sim["refs"])
     rows = {r["metric"]: r["value"] for r in scorers.score_products(sim["truth"], {scorers.XART: paths["xart"]})}
     assert rows["mrs_xart_removed"] > 0.999 and rows["mrs_xart_net"] == pytest.approx(1.0, abs=1e-3)
