@@ -71,14 +71,13 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   decay has: one effect of the telescope and instrument optics, every mode sees it), every
   pixel's light, sources and sky, times ``T(lambda, t)`` of :mod:`simulator.mrs_throughput`
   at its true centre wavelength and the exposure's mid-time.
+* **Cross-artifact.**  With ``effects.mrs.cross_artifact`` (off by default), the detector's
+  summed light gets the row-scattered light of :mod:`simulator.cross_artifact` (truth ``XART``,
+  ``XARTKERNEL``; reference MRSXARTCORR).
 
 Dedicated background (``MrsObservation.background_exposure``, :func:`companions`): the same
 detector, setting and dither position right after the science exposure, on an offset field
 that holds the sky above (the same true geometry, its own noise) and none of the sources.
-
-* **Cross-artifact.**  With ``effects.mrs.cross_artifact`` (off by default), the detector's
-  summed light gets the row-scattered light of :mod:`simulator.cross_artifact` (truth ``XART``,
-  ``XARTKERNEL``; reference MRSXARTCORR).
 
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
 several makes a composite), fringes,
@@ -847,8 +846,8 @@ def companions(scene, observation, effects, light):
     (:func:`simulator.background.dedicated_observation`: the same detector, setting and dither
     position, right after the science): each band's pixels, through the science exposure's
     true geometry (its ``PERTURBATION``), see the scene's sky alone (:func:`render_sky`, with
-    the throughput at the background's own mid-time), flagged BKGDTARG.  A dither set's
-    other positions or the other detector are other calls.
+    the throughput at the background's own mid-time, and its cross-artifact when simulated), flagged
+    BKGDTARG.  A dither set's other positions or the other detector are other calls.
     """
     if not observation.background_exposure:
         return []
@@ -860,4 +859,6 @@ def companions(scene, observation, effects, light):
         pixels = TruePixels(flight_pixels(name), perturbations[name])
         image[pixels.flight.y, pixels.flight.x] = _decayed(render_sky(pixels, scene.background_mjy_sr, effects),
                                                            pixels, effects, mid_time_mjd(obs))
+    if effects.mrs.cross_artifact:  # the sky scatters in the detector as the science exposure's light does
+        image = cross_artifact.apply(image, obs, effects.mrs)[0]
     return [("background", obs, {obs.detector: image}, {"meta.observation.bkgdtarg": True})]

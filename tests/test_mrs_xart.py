@@ -1,9 +1,10 @@
 """The MRS cross-artifact: simulated (simulator.cross_artifact), an MRSXARTCORR, removed (calibration.straylight).
 
 Properties: the effect off changes nothing bit for bit; switched on, the light grows by exactly
-the truth's XART; the default kernel meets params items 31-32; a noise-free artifact injected
-with the simulator's kernels and removed with the same kernels read back from the file leaves
-< 1e-4 of it; the file reads in jwst's own step; bad parameters and files are refused by name.
+the truth's XART (and the dedicated background's sky scatters as well); the default kernel meets
+params items 31-32; a noise-free artifact injected with the simulator's kernels and removed with
+the same kernels read back from the file leaves < 1e-4 of it; the file reads in jwst's own step;
+bad parameters and files are refused by name; the scorer measures the share removed.
 """
 from dataclasses import asdict, replace
 
@@ -34,10 +35,11 @@ from miri_testbed.validation.targets import scenario_facts
 
 ON = MrsEffects(cross_artifact=True)
 SCENE = Scene(background_mjy_sr=50.0)  # a uniform sky: quick to render, every slice lit
+WITH_BACKGROUND = MrsObservation(background_exposure=True)
 
 
 def _illuminate(mrs_effects):
-    return smrs.illuminate(SCENE, MrsObservation(), replace(Effects(), mrs=mrs_effects), np.random.default_rng(3))
+    return smrs.illuminate(SCENE, WITH_BACKGROUND, replace(Effects(), mrs=mrs_effects), np.random.default_rng(3))
 
 
 def test_off_changes_nothing_and_on_adds_exactly_the_truths_artifact():
@@ -53,6 +55,11 @@ def test_off_changes_nothing_and_on_adds_exactly_the_truths_artifact():
     assert np.allclose(added, artifact, rtol=1e-6, atol=1e-6 * image.max())
     assert artifact.sum() > 0.01 * image.sum()  # channel 1 scatters ~10 % of its light into the frame
     assert np.all(artifact[:, :det.REFERENCE_COLUMNS_LEFT] == 0)
+    # the dedicated background's sky scatters too, and only with the effect on
+    (_, bkg, scattered, _), = smrs.companions(SCENE, WITH_BACKGROUND, replace(Effects(), mrs=ON), on)
+    (_, _, clean, _), = smrs.companions(SCENE, WITH_BACKGROUND, replace(Effects(), mrs=MrsEffects()), on)
+    assert np.array_equal(scattered[bkg.detector], xa.apply(clean[bkg.detector], bkg, ON)[0])
+    assert not np.array_equal(scattered[bkg.detector], clean[bkg.detector])
 
 
 def test_default_kernel_meets_params_items_31_32():
@@ -198,3 +205,4 @@ def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
     assert rows["mrs_xart_removed"] > 0.999 and rows["mrs_xart_net"] == pytest.approx(1.0, abs=1e-3)
     none = calibrate(sim["uncal"], tmp_path / "none", refs_folder=sim["refs"], algorithms={"straylight": "none"})
     assert "xart" not in none
+
