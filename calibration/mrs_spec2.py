@@ -4,6 +4,8 @@
 the sky to the extraction's annulus; ``dedicated`` subtracts the mean rate of the association's
 dedicated background exposures, each through detector1, pixel by pixel, their variances added,
 as jwst's calwebb_spec2 does for the MRS; HISTORY names the files) ->
+``straylight`` (:mod:`calibration.straylight`: the cross-artifact of the MRSXARTCORR, if any,
+removed from the rate; a dither set's combination, :func:`build`, does not run it yet) ->
 ``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
 footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
@@ -21,6 +23,8 @@ stays in DN/s, and its units say so):
   DN / (s arcsec^2 um)) on axes (lambda, beta, alpha) of the band's own frame, ``err``,
   ``dq`` (DO_NOT_USE where nothing covers), ``weightmap`` the covered share of each spaxel;
   the axes in ``meta.wcsinfo`` (CRPIX/CRVAL/CDELT, 1-based, ALPHA/BETA/WAVE).
+- ``xart`` (only when ``straylight`` ran): an ``ImageModel`` of the cross-artifact the step subtracted
+  from the rate (DN/s, the rate's DQ).
 - ``x1d``: a ``MultiSpecModel`` with one ``spec`` per band, named ``<band>`` (``1A`` ...),
   a row per plane: WAVELENGTH (um), FLUX and FLUX_ERROR (Jy, or DN/s/um; aperture-corrected),
   DQ, NPIXELS (spaxels in the aperture), BACKGROUND (in the aperture, corrected as the
@@ -36,7 +40,18 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip, background, cube_build, mrs_extract, mrs_photom, mrs_pointing, mrs_wcs, spec2
+from . import (
+    CalibrationInputError,
+    Skip,
+    background,
+    cube_build,
+    mrs_extract,
+    mrs_photom,
+    mrs_pointing,
+    mrs_wcs,
+    spec2,
+    straylight,
+)
 from .products import derived
 from .steps import COMPLETE
 
@@ -142,7 +157,23 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
         log.note("background", f"background dedicated: the mean rate of {', '.join(p.name for p in background_paths)} "
                                "subtracted from the rate before the cube build; the extraction's annulus takes what "
                                "is left")
-    return build(log, [(exposure, d1, None)], folder, choice, [(rate, var)])
+    before = rate
+    rate, var = log.run("straylight", choice["straylight"], rate, var, d1.dq,
+                        resolve=lambda: _xartcorr(folder, exposure))
+    # what the step subtracted, a product when it ran (as jwst saves a step's model): the scorers read it
+    xart = (derived(dm.ImageModel, d1.rate_model, data=(before - rate).astype(np.float32), dq=d1.dq)
+            if log.records[-1].status == COMPLETE else None)
+    products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)])
+    if xart is not None:
+        log.stamp(xart)
+        products["xart"] = xart
+    return products
+
+
+def _xartcorr(folder, exposure):
+    """The ``straylight`` step's reference arguments: ``(XArtCorr,)`` or a Skip (:mod:`calibration.straylight`)."""
+    found = straylight.read_xartcorr(folder, exposure)
+    return found if isinstance(found, Skip) else (found,)
 
 
 def build(log, members, folder, choice, rates=None):

@@ -159,3 +159,25 @@ def emi_variants():
         "jwst_sequential": lambda *a, **k: jwst_emicorr(*a, **k, algorithm="sequential"),
         "jwst_joint": lambda *a, **k: jwst_emicorr(*a, **k, algorithm="joint"),
     }
+
+
+def jwst_straylight(rate, var, dq, xartcorr):
+    """The jwst ``correct_xartifact`` on the rate, as an ``IFUImageModel``, with the same MRSXARTCORR file.
+
+    Returns ``(corrected rate, var)``: jwst leaves the variance as it is.
+    """
+    from jwst.straylight.straylight import correct_xartifact
+    from stdatamodels.jwst import datamodels as dm
+
+    image = dm.IFUImageModel(data=np.array(rate, np.float32), dq=np.array(dq, np.uint32))
+    image.meta.instrument.channel, image.meta.instrument.band = xartcorr.channel, xartcorr.band
+    with dm.MirMrsXArtCorrModel(str(xartcorr.path)) as pars:
+        corrected = correct_xartifact(image, pars)
+    return np.asarray(corrected.data, float), var
+
+
+def straylight_variants():
+    """The jwst straylight as a ``straylight`` variant (none without the peers extra)."""
+    from importlib.util import find_spec
+
+    return {} if find_spec("jwst") is None else {"jwst_straylight": jwst_straylight}

@@ -39,6 +39,7 @@ apcorr           flux, error, wavelength, window halves; (wavelength, size, E), 
 pathloss         flux, error, wavelength; (wavelength, correction)               (flux, error)
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
+straylight       rate, var, dq (the MRS detector frame); XArtCorr                (rate, var)
 mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or     (sci, var)
                  None, mid-time
 cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
@@ -55,7 +56,9 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 
 The MRS (:mod:`calibration.mrs_spec2`) runs ``background`` on the rate (``local``, a skip: the
 extraction's annulus; ``dedicated``: the association's background exposures), ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
-``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
+``straylight`` (:mod:`calibration.straylight`: the cross-artifact of the MRSXARTCORR removed from the
+rate; ``jwst_straylight`` jwst's), ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and
+spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
 smooths it in alpha, which damps the peak spaxel's resampling ripple at a broader image;
@@ -94,6 +97,7 @@ from . import (
     mrs_photom,
     mrs_wcs,
     peers,
+    straylight,
     transit,
     tso_extract,
 )
@@ -145,6 +149,7 @@ ALGORITHMS = {
     "pathloss": {"reference": pathloss, "none": NONE},
     "spec_photom": {"reference": spec_photom, "none": NONE},
     "mrs_wcs": {"reference": mrs_wcs.band_pixels},
+    "straylight": {"model": straylight.model, "none": NONE},
     "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
     "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth,
                    "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,
@@ -155,6 +160,7 @@ ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
+ALGORITHMS["straylight"].update(peers.straylight_variants())
 
 #: What a skipped step passes on, from the step's arguments.  Steps that cannot be
 #: skipped (they make the product: ramp_fit, photom, catalog) have no entry.
@@ -177,6 +183,7 @@ UNCHANGED = {
     "apcorr": lambda flux, error, *_: (flux, error),
     "pathloss": lambda flux, error, *_: (flux, error),
     "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
+    "straylight": lambda rate, var, *_: (rate, var),
     "mrs_photom": lambda rate, var, *_: (rate, var),
 }
 
@@ -187,7 +194,7 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
-            "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus"}
+            "straylight": "model", "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus"}
 
 
 def resolve(choices=None):

@@ -492,10 +492,29 @@ class MrsEffects:
     geometry_perturbation: bool = True
     wavelength_kms: float = 3.0
     spatial_mas: float = 3.0
+    # the cross-artifact (simulator.cross_artifact; off this session): the light each kernel part carries in
+    # band 1A (Lorentzian; channel 1's two Gaussian pairs), scaled by (lambda_1A / lambda)^index, and the
+    # shapes, px.  UNSOURCED amplitudes and Gaussian offset/width (params 3, items 31-32)
+    cross_artifact: bool = False
+    cross_artifact_lorentz_fraction: float = 0.10
+    cross_artifact_gauss_fractions: tuple = (0.05, 0.03)
+    cross_artifact_fwhm_px: float = 100.0
+    cross_artifact_gauss_dx_px: float = 30.0
+    cross_artifact_gauss_sigma_px: float = 5.0
+    cross_artifact_wavelength_index: float = 2.0
 
     def __post_init__(self):
-        for name in ("wavelength_kms", "spatial_mas"):
+        for name in ("wavelength_kms", "spatial_mas", "cross_artifact_wavelength_index"):
             _check_range(self, name, 0)
+        _check_range(self, "cross_artifact_lorentz_fraction", 0, 0.5)
+        for name in ("cross_artifact_fwhm_px", "cross_artifact_gauss_dx_px", "cross_artifact_gauss_sigma_px"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"MrsEffects.{name} must be > 0, got {getattr(self, name)!r}")
+        fractions = tuple(self.cross_artifact_gauss_fractions)
+        if len(fractions) != 2 or not all(0 <= f <= 0.5 for f in fractions):
+            raise ValueError("MrsEffects.cross_artifact_gauss_fractions must be two fractions in [0, 0.5] (inner "
+                             f"and outer Gaussian pair), got {self.cross_artifact_gauss_fractions!r}")
+        object.__setattr__(self, "cross_artifact_gauss_fractions", tuple(float(f) for f in fractions))
 
 
 @dataclass(frozen=True)
@@ -539,7 +558,8 @@ class ReferenceOptions:
     read noise from ``readnoise_pairs`` CDS pairs per pixel, gain to
     ``gain_error`` and the photometric factor to ``photom_error`` (G25: formal
     uncertainty 0.3-1.0 %; the counts are placeholders), the MRS aperture correction to
-    ``apcorr_error`` (PLACEHOLDER, :mod:`simulator.mrs_apcorr`); the LRS SPECWCS from a line
+    ``apcorr_error`` (PLACEHOLDER, :mod:`simulator.mrs_apcorr`), each MRS cross-artifact kernel
+    parameter to ``xart_error`` (relative rms, PLACEHOLDER, :mod:`simulator.cross_artifact`); the LRS SPECWCS from a line
     source observed for ``wavecal_exposure_s`` seconds (:mod:`simulator.lrs_wavecal`;
     PLACEHOLDER length).  ``perfect``: the truth, so
     a study can separate algorithm error from reference error.
@@ -551,6 +571,7 @@ class ReferenceOptions:
     gain_error: float = 0.01
     photom_error: float = 0.003
     apcorr_error: float = 0.003
+    xart_error: float = 0.03
     wavecal_exposure_s: float = 1000.0
 
     def __post_init__(self):
@@ -558,6 +579,8 @@ class ReferenceOptions:
             raise ValueError(f"reference kind must be 'measured' or 'perfect', got {self.kind!r}")
         if not self.wavecal_exposure_s > 0:
             raise ValueError(f"wavecal_exposure_s must be > 0 seconds, got {self.wavecal_exposure_s!r}")
+        if not 0 <= self.xart_error < 0.5:
+            raise ValueError(f"xart_error must be a relative rms in [0, 0.5), got {self.xart_error!r}")
 
 
 __all__ = ["PointSource", "SpectralSource", "Scene", "Readout", "Observation", "LrsObservation", "MrsObservation",

@@ -71,6 +71,9 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   decay has: one effect of the telescope and instrument optics, every mode sees it), every
   pixel's light, sources and sky, times ``T(lambda, t)`` of :mod:`simulator.mrs_throughput`
   at its true centre wavelength and the exposure's mid-time.
+* **Cross-artifact.**  With ``effects.mrs.cross_artifact`` (off by default), the detector's
+  summed light gets the row-scattered light of :mod:`simulator.cross_artifact` (truth ``XART``,
+  ``XARTKERNEL``; reference MRSXARTCORR).
 
 Dedicated background (``MrsObservation.background_exposure``, :func:`companions`): the same
 detector, setting and dither position right after the science exposure, on an offset field
@@ -78,7 +81,7 @@ that holds the sky above (the same true geometry, its own noise) and none of the
 
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
 several makes a composite), fringes,
-the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
+the spectral leak (issue 17), the wavelength shift of a source off
 its slice's centre.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
@@ -108,7 +111,17 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_spatialcal, mrs_throughput, mrs_wavecal, psf
+from . import (
+    background,
+    cross_artifact,
+    lrs_wavecal,
+    mrs_apcorr,
+    mrs_photom,
+    mrs_spatialcal,
+    mrs_throughput,
+    mrs_wavecal,
+    psf,
+)
 from .config import ExtendedSource
 from .illumination import Illumination
 from .references import PROVENANCE
@@ -566,6 +579,13 @@ def illuminate(scene, observation, effects, rng):
                   detector=detector),
         Component("LINES", _stack(lines), description="each source's lines (simulator.spectra line_truth)"),
     )
+    if effects.mrs.cross_artifact:  # scattered in the detector: after all the light, before the detector layer
+        image, artifact = cross_artifact.apply(image, observation, effects.mrs)
+        components += (
+            Component("XART", artifact.astype(np.float32), unit="electron/s", detector=detector,
+                      description="injected cross-artifact (simulator.cross_artifact), included in the light"),
+            Component("XARTKERNEL", cross_artifact.kernel_table(observation, effects.mrs), detector=detector,
+                      description="true cross-artifact kernel per band (MRSXARTCORR quantities, px)"))
     header = {"CHANNEL": (observation.channels, "MRS channels"), "BAND": (observation.band, "MRS grating setting")}
     return Illumination({detector: image}, header, components)
 
@@ -803,6 +823,12 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     paths["APCORR"] = _save(apcorr, "APCORR", selection, folder / f"miri_testbed_mrs{pair}_apcorr.asdf",
                             f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
                             f"({options.kind})")
+    if effects.mrs.cross_artifact:  # its error drawn last: the files above stay as without it
+        xart = cross_artifact.reference_model(effects.mrs, options, references_rng.spawn(1)[0])
+        paths["MRSXARTCORR"] = _save(xart, "MRSXARTCORR", refmeta.Selection(exp_type=MODE.exp_type),
+                                     folder / f"miri_testbed_mrs{pair}_xartcorr.fits",
+                                     f"MRS cross-artifact kernels of the 12 bands ({options.kind}: "
+                                     f"{'truth' if options.kind == 'perfect' else 'drawn error'})")
     return paths
 
 
@@ -820,8 +846,8 @@ def companions(scene, observation, effects, light):
     (:func:`simulator.background.dedicated_observation`: the same detector, setting and dither
     position, right after the science): each band's pixels, through the science exposure's
     true geometry (its ``PERTURBATION``), see the scene's sky alone (:func:`render_sky`, with
-    the throughput at the background's own mid-time), flagged BKGDTARG.  A dither set's
-    other positions or the other detector are other calls.
+    the throughput at the background's own mid-time, and its cross-artifact when simulated), flagged
+    BKGDTARG.  A dither set's other positions or the other detector are other calls.
     """
     if not observation.background_exposure:
         return []
@@ -833,4 +859,6 @@ def companions(scene, observation, effects, light):
         pixels = TruePixels(flight_pixels(name), perturbations[name])
         image[pixels.flight.y, pixels.flight.x] = _decayed(render_sky(pixels, scene.background_mjy_sr, effects),
                                                            pixels, effects, mid_time_mjd(obs))
+    if effects.mrs.cross_artifact:  # the sky scatters in the detector as the science exposure's light does
+        image = cross_artifact.apply(image, obs, effects.mrs)[0]
     return [("background", obs, {obs.detector: image}, {"meta.observation.bkgdtarg": True})]

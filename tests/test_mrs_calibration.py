@@ -82,9 +82,11 @@ def test_the_products_are_a_cube_per_band_and_a_spectrum_per_band(run):
             assert cube.data.ndim == 3 and cube.meta.cal_step.cube_build == "COMPLETE"
             assert cube.meta.instrument.channel == name[0] and cube.meta.bunit_data == "MJy/sr"
             assert cube.meta.cal_step.photom == "COMPLETE"
+            assert cube.meta.cal_step.straylight == "SKIPPED"  # no cross-artifact simulated, no MRSXARTCORR
             assert cube.meta.wcsinfo.cdelt1 == cube_build.SPAXEL_ARCSEC[int(name[0])]
     spectra, _ = _x1d(paths["x1d"])
     assert list(spectra) == list(LINES_UM)
+    assert "xart" not in paths  # no straylight step ran, no cross-artifact model
 
 
 @pytest.mark.slow
@@ -374,4 +376,5 @@ def test_each_step_is_in_a_products_history_once(run):
         entries = history_of(model)
     for text in ("mrs_photom=reference: COMPLETE", "cube_build=drizzle: COMPLETE", "mrs_extract=annulus: COMPLETE"):
         assert entries.count(text) == 1, text
+    assert sum(entry.startswith("straylight=model: SKIPPED (reference: no MRSXARTCORR") for entry in entries) == 1
     assert sum(entry.startswith("mrs_extract 1A: centre") for entry in entries) == 1

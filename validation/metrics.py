@@ -20,7 +20,8 @@ IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "flux_ratio_saturated"
          "rate_bias_sigma": 0.0, "clean_bias_over_crb": 0.0, "cr_bias_over_crb": 0.0, "clean_pull_std": 1.0,
          "cr_pull_std": 1.0, "lrs_wavelength_error": 0.0, "lrs_wavelength_error_calibration": 0.0,
          "lrs_flux_ratio": 1.0, "lrs_flux_ratio_median": 1.0, "lrs_tso_depth_pull": 0.0, "mrs_flux_ratio": 1.0,
-         "mrs_flux_pull_rms": 1.0, "mrs_flux_pull_std": 1.0, "mrs_sb_ratio": 1.0}
+         "mrs_flux_pull_rms": 1.0, "mrs_flux_pull_std": 1.0, "mrs_sb_ratio": 1.0,
+         "mrs_xart_net": 1.0}
 LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", "false_detections",
          "false_flag_rate", "clean_scatter_over_crb",
          "cr_scatter_over_crb", "cr_scatter_over_crb_steps", "emi_residual_fraction",
@@ -29,7 +30,7 @@ LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", 
          "mrs_wavelength_error", "mrs_wavelength_error_band", "mrs_lines_lost", "mrs_centroid_error",
          "mrs_band_offset", "mrs_flux_pull_outlier_fraction"}
 HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction",
-                   "mrs_usable_fraction"}
+                   "mrs_usable_fraction", "mrs_xart_removed"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
 NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "astrometric_error_unaligned",  # before alignment: a diagnostic of the input

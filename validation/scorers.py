@@ -23,7 +23,9 @@ the information limit, :func:`validation.lrs_tso_score.score_transit`).  The MRS
 x1d (a spectrum per band: line centres and, in Jy, the flux, :func:`validation.mrs_score.score_x1d`)
 and the cubes (each band's centroid and the band-to-band offset,
 :func:`validation.mrs_score.score_cubes`; an extended source's surface brightness,
-:func:`validation.mrs_extended_score.score_cubes`).  Spectra per integration have their type and no
+:func:`validation.mrs_extended_score.score_cubes`) and, when the straylight step ran, the cross-artifact
+it subtracted (``xart``, against the truth's, :func:`validation.xart_score.score_xart`).  Spectra per
+integration have their type and no
 scorer yet.
 
 A product type can be made by several modes (the LRS's and the MRS's x1d): a scorer
@@ -32,7 +34,17 @@ declares the modes whose products it reads (``Scorer.modes``, the truth's ``mode
 """
 from dataclasses import dataclass
 
-from . import detector_score, emi_score, lrs_dropouts, lrs_flux, lrs_score, mrs_extended_score, mrs_score, score
+from . import (
+    detector_score,
+    emi_score,
+    lrs_dropouts,
+    lrs_flux,
+    lrs_score,
+    mrs_extended_score,
+    mrs_score,
+    score,
+    xart_score,
+)
 from .lrs_tso_score import METRICS as TSO_METRICS
 from .lrs_tso_score import score_transit
 
@@ -47,11 +59,12 @@ CUBE = "cube"
 EMI_CORRECTION = "emi_correction"
 WHITE_LIGHT = "white_light"
 TRANSIT = "transit"
+XART = "xart"
 
 #: File suffix of a pipeline product -> its product type.
 PRODUCT_TYPES = {"cat": CATALOG, "rate": RATE, "rateints": RATEINTS, "ramp": RAMP, "cal": CAL, "x1d": SPECTRUM1D,
                  "x1dints": SPECTRA_PER_INTEGRATION, "s3d": CUBE,
-                 "whtlt": WHITE_LIGHT, "transit": TRANSIT}
+                 "whtlt": WHITE_LIGHT, "transit": TRANSIT, "xart": XART}
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ SCORERS = {
            Scorer(mrs_extended_score.score_cubes, mrs_extended_score.METRICS, modes=("mrs",))),
     WHITE_LIGHT: (),
     TRANSIT: (Scorer(score_transit, TSO_METRICS, companions=(WHITE_LIGHT,)),),
+    XART: (Scorer(xart_score.score_xart, xart_score.METRICS, modes=("mrs",)),),
 }
 
 

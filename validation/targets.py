@@ -17,7 +17,7 @@ import pandas as pd
 AGGREGATIONS = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
 #: The columns of :func:`scenario_facts`.
 FACTS = ["name", "mode", "filter", "subarray", "readpatt", "ngroups", "nints", "stars", "brightest_mjy",
-         "spectral_sources", "lines", "tso"]
+         "spectral_sources", "lines", "tso", "cross_artifact"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def scenario_facts(scenarios):
         ``subarray``, ``readpatt``, ``ngroups``, ``nints``, ``stars`` (true point sources
         in the scene, fixed and random), ``brightest_mjy`` (the largest flux a star of
         the scene can have, 0 without stars), ``spectral_sources`` (an LRS or MRS scene's sources)
-        and ``lines`` (their spectral lines, emission and absorption).
+        ``lines`` (their spectral lines, emission and absorption) and ``cross_artifact`` (the MRS
+        cross-artifact simulated: ``effects.mrs.cross_artifact``).
     """
     rows = []
     for s in scenarios:
@@ -67,7 +68,7 @@ def scenario_facts(scenarios):
                          ngroups=obs.ngroups, nints=obs.nints, stars=len(s.sources) + (random.n if random else 0),
                          brightest_mjy=max(fluxes, default=0.0), spectral_sources=len(s.spectral_sources),
                          lines=sum(len(p.spectrum.get("lines", ())) for p in s.spectral_sources),
-                         tso=bool(getattr(obs, "tso", False))))
+                         tso=bool(getattr(obs, "tso", False)), cross_artifact=s.effects.mrs.cross_artifact))
     return pd.DataFrame(rows, columns=FACTS)
 
 
