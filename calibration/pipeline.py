@@ -132,7 +132,7 @@ def pipeline_for(exposure, path):
 
 
 def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
-                       on_emi=None, ephemeris=None):
+                       on_emi=None, ephemeris=None, leak_from=None):
     """Calibrate one exposure without writing anything.
 
     Parameters
@@ -158,6 +158,9 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     ephemeris : path, optional
         A time series' ephemeris for its transit fit (:func:`calibration.tso3.ephemeris_path`:
         default ``<name>_ephemeris.toml`` beside the uncal); refused for other exposures.
+    leak_from : list of path, optional
+        An MRS band-3A exposure's: the target's band-1B products (s3d, x1d) for its ``spectral_leak``
+        (:mod:`calibration.spectral_leak`); refused for other exposures.
 
     Returns
     -------
@@ -179,6 +182,10 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         extra["ephemeris"] = tso3.ephemeris_path(uncal_path, ephemeris)
     elif ephemeris is not None:
         raise CalibrationInputError(f"{uncal_path}: an ephemeris is for a time series (TSO) exposure; this is not one")
+    if leak_from:
+        if pipeline.run is not mrs_spec2.run:
+            raise CalibrationInputError(f"{uncal_path}: --leak-from is for an MRS exposure of band 3A; this is not one")
+        extra["leak_from"] = list(leak_from)
     background_paths = pipeline.backgrounds(choice, exposure, uncal_path, background_paths)
     meta = exposure.meta
     folder = Path(refs_folder) if refs_folder else nominal_folder(
@@ -229,12 +236,12 @@ def write_products(products, outdir, stem):
 
 
 def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
-              on_emi=None, ephemeris=None):
+              on_emi=None, ephemeris=None, leak_from=None):
     """Calibrate ``<name>_uncal.fits`` and write its products (:func:`calibrate_exposure`).
 
     Parameters
     ----------
-    uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris
+    uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris, leak_from
         As :func:`calibrate_exposure`.
     outdir : path
         Output folder: ``<name>_{rate,rateints}.fits`` and the pipeline's products
@@ -246,11 +253,12 @@ def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=F
     dict
         ``{suffix: path}``.
     """
-    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris)
+    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris,
+                                  leak_from)
     return write_products(products, outdir, product_stem(uncal_path))
 
 
-def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
+def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None, leak_from=None):
     """Calibrate the exposures of an MRS dither set together (spec3) without writing anything.
 
     Parameters
@@ -259,7 +267,7 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
         The exposures' ``*_uncal.fits`` (one detector and grating setting), or their
         ``*_rate.fits`` (detector1 already run: it is not run again); the first one's frame is
         the cubes' (:mod:`calibration.mrs_spec3`).
-    refs_folder, algorithms
+    refs_folder, algorithms, leak_from
         As :func:`calibrate_exposure`.
 
     Returns
@@ -297,7 +305,7 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
     logs = [StepLog() for _ in exposures]
     d1s = [_from_rate(exposure) if rate else detector1.run(log, exposure, folder, choice)
            for log, exposure, rate in zip(logs, exposures, given_rates, strict=True)]
-    products = mrs_spec3.run(logs[0], list(zip(exposures, d1s, strict=True)), folder, choice, pointings)
+    products = mrs_spec3.run(logs[0], list(zip(exposures, d1s, strict=True)), folder, choice, pointings, leak_from)
     made = [d1 for d1, rate in zip(d1s, given_rates, strict=True) if not rate]
     return {"rate": tuple(d1.rate_model for d1 in made), "rateints": tuple(d1.rateints for d1 in made), **products}
 
@@ -308,12 +316,12 @@ def _from_rate(model):
                                np.asarray(model.var_rnoise, float), np.asarray(model.dq), None, model, None)
 
 
-def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
+def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None, leak_from=None):
     """Calibrate an MRS dither set together and write its products (:func:`calibrate_set_exposures`).
 
     Parameters
     ----------
-    uncal_paths, refs_folder, algorithms
+    uncal_paths, refs_folder, algorithms, leak_from
         As :func:`calibrate_set_exposures`.
     outdir : path
     name : str
@@ -326,7 +334,7 @@ def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
         ``{suffix: path}``: ``rate`` and ``rateints`` a tuple of paths (one per exposure),
         ``s3d`` one per band, ``x1d``.
     """
-    products = calibrate_set_exposures(uncal_paths, refs_folder, algorithms)
+    products = calibrate_set_exposures(uncal_paths, refs_folder, algorithms, leak_from)
     uncals = [path for path in uncal_paths if not str(path).endswith("_rate.fits")]
     per_exposure = [write_products({"rate": rate, "rateints": rateints}, outdir, product_stem(path))
                     for path, rate, rateints in zip(uncals, products["rate"], products["rateints"], strict=True)]

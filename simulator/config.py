@@ -481,15 +481,28 @@ class MrsEffects:
     ``spatial_mas`` rms per axis (both PLACEHOLDERS, well under the flight calibration's
     9-27 km/s and 8-23 mas, params 5).  ``geometry_perturbation`` off: the flight
     geometry exactly.
+
+    ``spectral_leak`` (off by default, :mod:`simulator.spectral_leak`): band 3A's pixels at
+    ``lambda`` also get ``f(lambda) F_nu(lambda / 2)``, ``f`` a Gaussian of peak ``leak_peak`` at
+    ``leak_centre_um`` and ``leak_sigma_um`` (params 33: 0.03, 12.2 um, 0.1 um, PLACEHOLDERS until
+    the CRDS MRSPTCORR LEAKCOR curve is sourced).
     """
 
     geometry_perturbation: bool = True
     wavelength_kms: float = 3.0
     spatial_mas: float = 3.0
+    spectral_leak: bool = False
+    leak_peak: float = 0.03
+    leak_centre_um: float = 12.2
+    leak_sigma_um: float = 0.1
 
     def __post_init__(self):
         for name in ("wavelength_kms", "spatial_mas"):
             _check_range(self, name, 0)
+        _check_range(self, "leak_peak", 0, 1)
+        # the leak is 1B's light in second order on 3A: its curve within 3A's WAVELENGTHRANGE (11.29-13.75 um)
+        _check_range(self, "leak_centre_um", 11.29, 13.75)
+        _check_range(self, "leak_sigma_um", 1e-3, 0.5)
 
 
 @dataclass(frozen=True)
@@ -535,7 +548,8 @@ class ReferenceOptions:
     uncertainty 0.3-1.0 %; the counts are placeholders), the MRS aperture correction to
     ``apcorr_error`` (PLACEHOLDER, :mod:`simulator.mrs_apcorr`); the LRS SPECWCS from a line
     source observed for ``wavecal_exposure_s`` seconds (:mod:`simulator.lrs_wavecal`;
-    PLACEHOLDER length).  ``perfect``: the truth, so
+    PLACEHOLDER length); the MRS spectral leak's curve to ``leak_error`` in amplitude
+    (PLACEHOLDER, :mod:`simulator.spectral_leak`).  ``perfect``: the truth, so
     a study can separate algorithm error from reference error.
     """
 
@@ -546,6 +560,7 @@ class ReferenceOptions:
     photom_error: float = 0.003
     apcorr_error: float = 0.003
     wavecal_exposure_s: float = 1000.0
+    leak_error: float = 0.005
 
     def __post_init__(self):
         if self.kind not in ("measured", "perfect"):

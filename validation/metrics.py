@@ -27,7 +27,7 @@ LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", 
          "emi_residual_over_floor", "pull_outlier_fraction", "lrs_lines_lost", "lrs_dropouts",
          "lrs_tso_scatter_over_limit", "lrs_tso_white_scatter_ppm",
          "mrs_wavelength_error", "mrs_wavelength_error_band", "mrs_lines_lost", "mrs_centroid_error",
-         "mrs_band_offset", "mrs_flux_pull_outlier_fraction"}
+         "mrs_band_offset", "mrs_flux_pull_outlier_fraction", "mrs_leak_residual"}
 HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction",
                    "mrs_usable_fraction"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
