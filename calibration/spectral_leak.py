@@ -15,10 +15,13 @@ input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their
 
       S'_3A(a, b, lambda) = S_3A(a, b, lambda) - f(lambda) <S_1B>(a, b, lambda / 2),
 
-  ``<S_1B>`` linear in lambda between the two 1B planes about ``lambda / 2`` and averaged over the 3A
-  spaxel: :data:`SUBSAMPLES` x :data:`SUBSAMPLES` points of it taken into 1B's frame (3A's DISTORTION to
-  V2/V3, moved by the two exposures' pointings, 1B's DISTORTION inverse; :func:`frame_map`) and
-  interpolated bilinearly among 1B's spaxel centres (:func:`resampling_matrix`).  Its variance adds
+  ``<S_1B>`` linear in lambda between the two 1B planes about ``lambda / 2`` and averaged as 3A's drizzle
+  makes the spaxel: over the strips of the one or two 3A slices it overlaps, weighted by the overlap
+  (:func:`slice_points`), and over its alpha box convolved with a 3A pixel's; the points go into 1B's frame
+  (3A's DISTORTION to V2/V3, moved by the two exposures' pointings, 1B's DISTORTION inverse;
+  :func:`frame_map`), where 1B's cube is interpolated bilinearly among its spaxel centres
+  (:func:`resampling_matrix`), times the map's Jacobian (:func:`jacobian`).  A dither set's cube takes the
+  slices of its first exposure (the frame's).  Its variance adds
   ``f^2 var(<S_1B>)`` (1B's spaxels taken as independent) and ``(err_f <S_1B>)^2``.  The point source's
   spectrum is then extracted again from the corrected cube (``mrs_extract``'s variant), with the 3A
   pixels' variance (the leak term's, ``f^2 < 1e-3`` of 1B's, is left out there).  3A's field is larger
@@ -175,20 +178,46 @@ def frame_map(band_3a, pointing_3a, band_1b, pointing_1b):
     return to_1b
 
 
-def resampling_matrix(alpha, beta, step, footprint, to_1b, alpha_1b, beta_1b, covered):
+def slice_points(beta, step, slice_beta, beta_del):
+    """Where and how much each 3A spaxel row sees of the slices: ``(points, weights)``, ``(n_beta, 2 SUBSAMPLES)``.
+
+    A spaxel of ``[beta - step/2, beta + step/2]`` is the drizzle of the pixels of the (at most two: a slice is
+    ``beta_del`` ~ 2 spaxels wide) slices it overlaps, each pixel the mean over its slice's whole strip
+    ``beta_k +/- beta_del/2``: so the strip's :data:`SUBSAMPLES` points, weighted by the overlap's share.
+    """
+    centres = np.sort(np.asarray(slice_beta, float))
+    sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
+    lo, hi = beta - step / 2, beta + step / 2
+    points, weights = [], []
+    for edge in (lo, hi):
+        k = np.clip(np.searchsorted(centres, edge - beta_del / 2), 0, len(centres) - 1)
+        overlap = np.clip(np.minimum(hi, centres[k] + beta_del / 2) - np.maximum(lo, centres[k] - beta_del / 2), 0,
+                          None) / step
+        points.append(centres[k][:, None] + sub[None, :] * beta_del)
+        weights.append(np.repeat(overlap[:, None], SUBSAMPLES, axis=1) / SUBSAMPLES)
+    same = np.isclose(points[0][:, 0], points[1][:, 0])
+    weights[1][same] = 0.0  # one slice holds the whole spaxel: counted once
+    return np.concatenate(points, axis=1), np.concatenate(weights, axis=1)
+
+
+def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, beta_1b, covered):
     """The sparse ``W`` with ``<S_1B>_s = sum_j W_sj S_1B,j`` over 3A's spaxels ``s`` (module docstring, ``cube``).
 
-    ``alpha, beta, step``: 3A's spaxel centres (1-D axes) and sizes ``(d_alpha, d_beta)``; ``footprint``: 3A's
-    pixel ``(d_alpha, beta_del)``; ``alpha_1b, beta_1b``: 1B's axes; ``covered``: 1B's spaxels with data (2-D).
-    Returns ``(W, usable)``, ``usable[s]`` false where a point falls off 1B's grid or next to an uncovered spaxel.
+    ``alpha, beta, step``: 3A's spaxel centres (1-D axes) and sizes ``(d_alpha, d_beta)``; ``pixel_alpha``: 3A's
+    pixel width in alpha; ``slices``: 3A's slice betas and width (:func:`slice_points`); ``alpha_1b, beta_1b``:
+    1B's axes; ``covered``: 1B's spaxels with data (2-D).  Returns ``(W, usable)``, ``usable[s]`` false where a
+    point falls off 1B's grid or next to an uncovered spaxel, or the slices do not cover the spaxel whole.
     """
     sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
-    # a 3A spaxel is the drizzle of 3A pixels over it: 1B's image averaged over the spaxel's box and a pixel's box
-    da = (sub[:, None] * step[0] + sub[None, :] * footprint[0]).ravel()
-    db = (sub[:, None] * step[1] + sub[None, :] * footprint[1]).ravel()
-    b, a, sb, sa = np.meshgrid(beta, alpha, db, da, indexing="ij")
-    n_points = da.size * db.size
-    a1, b1 = (np.asarray(c, float).ravel() for c in to_1b((a + sa).ravel(), (b + sb).ravel()))
+    # along alpha a spaxel is the drizzle of pixels over it: 1B's image averaged over the spaxel's box and a pixel's
+    da = (sub[:, None] * step[0] + sub[None, :] * pixel_alpha).ravel()
+    b_points, b_weights = slice_points(beta, step[1], *slices)
+    n_beta, n_alpha, n_b_points = len(beta), len(alpha), b_points.shape[1]
+    a = np.broadcast_to(alpha[None, :, None, None] + da[None, None, None, :], (n_beta, n_alpha, n_b_points, da.size))
+    b = np.broadcast_to(b_points[:, None, :, None], a.shape)
+    w = np.broadcast_to(b_weights[:, None, :, None] / da.size, a.shape).ravel()
+    n_points = n_b_points * da.size
+    a1, b1 = (np.asarray(c, float).ravel() for c in to_1b(a.ravel(), b.ravel()))
     ia = (a1 - alpha_1b[0]) / (alpha_1b[1] - alpha_1b[0])
     ib = (b1 - beta_1b[0]) / (beta_1b[1] - beta_1b[0])
     i0, j0 = np.floor(ib).astype(int), np.floor(ia).astype(int)
@@ -197,15 +226,16 @@ def resampling_matrix(alpha, beta, step, footprint, to_1b, alpha_1b, beta_1b, co
     inside = (i0 >= 0) & (i0 < n_b - 1) & (j0 >= 0) & (j0 < n_a - 1)
     i0, j0 = np.where(inside, i0, 0), np.where(inside, j0, 0)
     corners = [(0, 0, (1 - fb) * (1 - fa)), (0, 1, (1 - fb) * fa), (1, 0, fb * (1 - fa)), (1, 1, fb * fa)]
-    ok = inside.copy()
+    ok = inside | (w == 0)
     for di, dj, _ in corners:
-        ok &= covered[i0 + di, j0 + dj]
-    n_spaxels = len(beta) * len(alpha)
+        ok &= covered[i0 + di, j0 + dj] | (w == 0)
+    n_spaxels = n_beta * n_alpha
     rows = np.tile(np.repeat(np.arange(n_spaxels), n_points), 4)
     cols = np.concatenate([(i0 + di) * n_a + (j0 + dj) for di, dj, _ in corners])
-    weights = np.concatenate([w for _, _, w in corners]) / n_points
+    weights = np.concatenate([w * c for _, _, c in corners])
     matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(n_spaxels, n_b * n_a))
-    usable = np.logical_and.reduceat(ok, np.arange(0, len(ok), n_points))
+    whole = np.isclose(np.repeat(b_weights.sum(axis=1), n_alpha), 1.0)
+    usable = np.logical_and.reduceat(ok, np.arange(0, len(ok), n_points)) & whole
     return sparse.diags(jacobian(to_1b, *np.meshgrid(alpha, beta)).ravel()) @ matrix, usable
 
 
@@ -228,15 +258,15 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     The step's arguments: ``cube_3a`` (a :class:`calibration.cube_build.Cube` in MJy/sr), ``spectrum_3a``
     (its :class:`calibration.mrs_extract.MrsSpectrum`), ``extract(cube) -> MrsSpectrum``; references from
     :func:`resolve`: ``leak`` (:class:`LeakTable`), ``source`` (:class:`SourceBand`), ``to_1b``
-    (:func:`frame_map`), ``footprint`` (3A's pixel, ``(d_alpha, beta_del)`` arcsec), ``jy_scale`` (Jy per the
-    spectrum's unit).
+    (:func:`frame_map`), ``footprint`` (3A's pixel width in alpha and its slices' ``(betas, beta_del)``, arcsec),
+    ``jy_scale`` (Jy per the spectrum's unit).
     """
     if source.cube is None:
         return Skip(f"spectral_leak cube: no band 1B cube among {', '.join(source.names)}")
     data_1b, var_1b, covered_1b, alpha_1b, beta_1b, wave_1b = source.cube
     grid = cube_3a.grid
     matrix, usable = resampling_matrix(grid.alpha.centres, grid.beta.centres, (grid.alpha.step, grid.beta.step),
-                                       footprint, to_1b, alpha_1b, beta_1b, covered_1b.any(axis=0))
+                                       *footprint, to_1b, alpha_1b, beta_1b, covered_1b.any(axis=0))
     squared = matrix.multiply(matrix)
     f, err_f = leak.at(grid.wavelength.centres)
     data, var = cube_3a.data.copy(), cube_3a.var.copy()
@@ -301,7 +331,8 @@ def resolve(folder, exposure, band, calibrated, source, target_band, jy_scale):
     except CalibrationInputError:
         pointing = None
     to_1b = None if source.band is None else frame_map(target_band, pointing, source.band, source.pointing)
-    return leak, source, to_1b, (pixel_alpha_width(target_band.name), target_band.beta_del), jy_scale
+    footprint = (pixel_alpha_width(target_band.name), (np.asarray(target_band.beta), target_band.beta_del))
+    return leak, source, to_1b, footprint, jy_scale
 
 
 def pixel_alpha_width(name):

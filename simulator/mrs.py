@@ -76,9 +76,12 @@ Dedicated background (``MrsObservation.background_exposure``, :func:`companions`
 detector, setting and dither position right after the science exposure, on an offset field
 that holds the sky above (the same true geometry, its own noise) and none of the sources.
 
+Spectral leak (``effects.mrs.spectral_leak``, off by default; :mod:`simulator.spectral_leak`): band 3A's
+pixels also get every source's ``f(lambda) S(lambda / 2)`` (:func:`source_leak`, the 6 um PSF) and the sky's
+(:func:`sky_leak`); the truth's ``LEAK`` holds it, and :func:`write_references` writes the MRSPTCORR.
+
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
-several makes a composite), fringes,
-the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
+several makes a composite), fringes and the cross-artifact (issue 17), the wavelength shift of a source off
 its slice's centre.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true

@@ -184,7 +184,7 @@ def _band(paths, name):
 
 @pytest.mark.slow
 def test_a_noise_free_point_sources_leak_is_removed_below_a_thousandth_of_the_continuum(tmp_path):
-    """Hot point source (10^4 K: the leak 12 % of 3A's continuum at its peak).  Measured (session 15): cube 2.1e-4,
+    """Hot point source (10^4 K: the leak 12 % of 3A's continuum at its peak).  Measured (session 15): cube 6.8e-4,
     1-D (jwst's form) 8.7e-3: the 3A aperture correction is a 12 um PSF's, the leak a 6 um one."""
     sims, products = _simulate_pair(tmp_path, SpectralSource(HOT))
     rows = {v: [r for r in mrs_score.score_x1d(sims["3A"]["truth"], products[v]["x1d"])
@@ -201,8 +201,8 @@ def test_a_noise_free_point_sources_leak_is_removed_below_a_thousandth_of_the_co
 
 @pytest.mark.slow
 def test_a_noise_free_extended_sources_leak_is_removed_from_the_cube(tmp_path):
-    """Hot Gaussian source (1.5" x 1.0"): per spaxel (>10 % of the peak, in 1B's field) the uncorrected leak is a
-    median 3.6 % of 3A's surface brightness; after: measured median 0.35 %, and the spaxels' sum 0.12 %."""
+    """Hot Gaussian source (1.5" x 1.0"), the leak's peak plane, spaxels > 10 % of the peak within 1B's field: the
+    leak a median 11.1 % of 3A's surface brightness; corrected, measured (session 15) 0.39 %, their sum -0.11 %."""
     source = ExtendedSource({**HOT, "continuum": {**HOT["continuum"], "flux_mjy": 200.0}}, 0.0, 0.0,
                             fwhm_major_arcsec=1.5, fwhm_minor_arcsec=1.0, pa_deg=30.0)
     _, products = _simulate_pair(tmp_path, source)
@@ -214,6 +214,6 @@ def test_a_noise_free_extended_sources_leak_is_removed_from_the_cube(tmp_path):
     bright = (dq[peak] == 0) & (off[peak] > 0.1 * np.nanmax(off[peak])) & (np.abs(corrected - uncorrected)[peak] > 0)
     before = np.median(np.abs(leak[peak][bright]) / off[peak][bright])
     after = np.median(np.abs(corrected - off)[peak][bright] / off[peak][bright])
-    assert before > 0.02 and after < 0.1 * before
+    assert before > 0.05 and after < 0.1 * before
     summed = np.sum((corrected - off)[peak][bright]) / np.sum(off[peak][bright])
     assert abs(summed) < 3e-3
