@@ -135,12 +135,12 @@ def _correction_source(apcorr, variant, folder):
     return apcorr.filename
 
 
-def run(log, exposure, d1, folder, choice, background_paths=(), leak_from=None):
+def run(log, exposure, d1, folder, choice, background_paths=(), leak_source=None):
     """spec2 of one MRS exposure: ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}`` (module docstring).
 
     The ``background`` step on the rate (``background_paths``: the dedicated background
     exposures, :func:`background_paths`), then the one-exposure case of :func:`build`: the
-    cube in the exposure's own frame (``leak_from``: as :func:`build`'s).
+    cube in the exposure's own frame (``leak_source``: as :func:`build`'s).
 
     Raises
     ------
@@ -154,10 +154,10 @@ def run(log, exposure, d1, folder, choice, background_paths=(), leak_from=None):
         log.note("background", f"background dedicated: the mean rate of {', '.join(p.name for p in background_paths)} "
                                "subtracted from the rate before the cube build; the extraction's annulus takes what "
                                "is left")
-    return build(log, [(exposure, d1, None)], folder, choice, [(rate, var)], leak_from)
+    return build(log, [(exposure, d1, None)], folder, choice, [(rate, var)], leak_source)
 
 
-def build(log, members, folder, choice, rates=None, leak_from=None):
+def build(log, members, folder, choice, rates=None, leak_source=None):
     """The cubes and spectra of one or more exposures of one detector and setting (their pixels drizzled together).
 
     Each member's pixels get ``mrs_wcs`` (once: the same references) and its own ``mrs_photom``
@@ -177,9 +177,9 @@ def build(log, members, folder, choice, rates=None, leak_from=None):
     rates : list of (rate, var), optional
         Each member's rate (DN/s) and its variance when a step before changed detector1's
         (the background's); default: each member's detector1 rate and total variance.
-    leak_from : list of path, optional
-        The target's band-1B products (s3d, x1d) for ``spectral_leak``
-        (:func:`calibration.spectral_leak.open_source_band`); refused for an exposure without 3A.
+    leak_source : calibration.spectral_leak.SourceBand, optional
+        The target's band 1B for ``spectral_leak`` (:func:`calibration.spectral_leak.open_source_band`);
+        refused for an exposure without 3A.
 
     Returns
     -------
@@ -188,9 +188,8 @@ def build(log, members, folder, choice, rates=None, leak_from=None):
     """
     first, d1_first = members[0][0], members[0][1]
     references = mrs_wcs.read_references(folder, first)
-    spectral_leak.check_bands(list(references.bands), leak_from)
+    spectral_leak.check_bands(list(references.bands), leak_source)
     pixels = mrs_wcs.assign(log, choice, references, d1_first.rate.shape)
-    source = spectral_leak.open_source_band(leak_from, folder, mrs_wcs.read_references) if leak_from else None
     photom = mrs_photom.read_photom(folder, first)
     apcorr = mrs_extract.read_apcorr(folder, first)
     filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))
@@ -222,7 +221,7 @@ def build(log, members, folder, choice, rates=None, leak_from=None):
             extract = partial(registry.get("mrs_extract", choice["mrs_extract"]), apcorr=apcorr, target=target)
             cube, spectrum, notes = log.run("spectral_leak", choice["spectral_leak"], cube, spectrum, extract,
                                             resolve=partial(spectral_leak.resolve, folder, first, band, calibrated,
-                                                            source, band_wcs, JY_PER_MJY_SR_ARCSEC2))
+                                                            leak_source, band_wcs, JY_PER_MJY_SR_ARCSEC2))
             log.note("spectral_leak", *notes)
         cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))

@@ -111,7 +111,7 @@ def open_source_band(paths, folder, read_references):
     """The :class:`SourceBand` of ``calibrate --leak-from``: band 1B's s3d and/or x1d products.
 
     ``read_references(folder, exposure)``: :func:`calibration.mrs_wcs.read_references`, for 1B's
-    DISTORTION (in ``folder``, selected by the cube's detector and setting).
+    DISTORTION (in ``folder``, ``--leak-refs``, selected by the cube's detector and setting).
 
     Raises
     ------
@@ -342,8 +342,8 @@ def pixel_alpha_width(name):
     return float(np.nanmedian(steps[steps < 1.0]))  # across a slice's edge the step jumps: left out
 
 
-def check_bands(bands, leak_from):
-    """Refuse ``--leak-from`` for an exposure without band 3A (nothing would use it)."""
-    if leak_from and LEAK_BAND not in bands:
+def check_bands(bands, source):
+    """Refuse band 1B's data (``--leak-from``) for an exposure without band 3A (nothing would use it)."""
+    if source is not None and LEAK_BAND not in bands:
         raise CalibrationInputError(f"--leak-from is for an exposure of band {LEAK_BAND} (MIRIFULONG, BAND SHORT); "
                                     f"this one has {', '.join(bands)}")
