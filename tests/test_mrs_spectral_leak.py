@@ -118,10 +118,16 @@ def test_the_metric_finds_the_share_of_the_leak_left_under_a_smooth_calibration_
     continuum, injected = 10 * (wl / 12.2) ** -2, CURVE(wl) * 40 * (wl / 12.2) ** -2
     smooth = 1.004 + 0.003 * (wl - 12.2)  # a PHOTOM's grey and tilted error
     for left in (1.0, 0.01, -0.005, 0.0):
-        value, a = mrs_leak_score.leak_residual(wl, (continuum + left * injected) * smooth, continuum, injected,
-                                                12.2, 0.1)
+        value, a, _ = mrs_leak_score.leak_residual(wl, (continuum + left * injected) * smooth, continuum, injected,
+                                                   12.2, 0.1)
         # the grey error scales what is left too (a -> 1.004 a)
         assert a == pytest.approx(left, rel=5e-3, abs=2e-4) and value == pytest.approx(abs(a) * 0.12, rel=1e-3)
+    rng = np.random.default_rng(2)
+    error = 0.01 * continuum  # 1 % per plane
+    draws = [mrs_leak_score.leak_residual(wl, continuum + rng.normal(0, error), continuum, injected, 12.2, 0.1, error)
+             for _ in range(300)]
+    signed = [a * 0.12 for _, a, _ in draws]
+    assert np.std(signed) == pytest.approx(draws[0][2], rel=0.15)  # the stated error is the scatter's
 
 
 def test_the_step_is_a_declared_skip_saying_what_is_missing(tmp_path):
