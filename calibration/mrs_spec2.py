@@ -49,7 +49,9 @@ from . import (
     mrs_photom,
     mrs_pointing,
     mrs_wcs,
+    registry,
     spec2,
+    spectral_leak,
     straylight,
 )
 from .products import derived
@@ -138,12 +140,12 @@ def _correction_source(apcorr, variant, folder):
     return apcorr.filename
 
 
-def run(log, exposure, d1, folder, choice, background_paths=()):
+def run(log, exposure, d1, folder, choice, background_paths=(), leak_source=None):
     """spec2 of one MRS exposure: ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}`` (module docstring).
 
     The ``background`` step on the rate (``background_paths``: the dedicated background
     exposures, :func:`background_paths`), then the one-exposure case of :func:`build`: the
-    cube in the exposure's own frame.
+    cube in the exposure's own frame (``leak_source``: as :func:`build`'s).
 
     Raises
     ------
@@ -160,10 +162,10 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
     before = rate
     rate, var = log.run("straylight", choice["straylight"], rate, var, d1.dq,
                         resolve=lambda: _xartcorr(folder, exposure))
-    # what the step subtracted, a product when it ran (as jwst saves a step's model): the scorers read it
+    # what the step subtracted, a product when it ran (as jwst saves a step model): the scorers read it
     xart = (derived(dm.ImageModel, d1.rate_model, data=(before - rate).astype(np.float32), dq=d1.dq)
             if log.records[-1].status == COMPLETE else None)
-    products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)])
+    products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)], leak_source)
     if xart is not None:
         log.stamp(xart)
         products["xart"] = xart
@@ -171,17 +173,18 @@ def run(log, exposure, d1, folder, choice, background_paths=()):
 
 
 def _xartcorr(folder, exposure):
-    """The ``straylight`` step's reference arguments: ``(XArtCorr,)`` or a Skip (:mod:`calibration.straylight`)."""
+    """The ``straylight`` step reference arguments: ``(XArtCorr,)`` or a Skip (:mod:`calibration.straylight`)."""
     found = straylight.read_xartcorr(folder, exposure)
     return found if isinstance(found, Skip) else (found,)
 
 
-def build(log, members, folder, choice, rates=None):
+def build(log, members, folder, choice, rates=None, leak_source=None):
     """The cubes and spectra of one or more exposures of one detector and setting (their pixels drizzled together).
 
     Each member's pixels get ``mrs_wcs`` (once: the same references) and its own ``mrs_photom``
     (at its own mid-time), are moved into the cube's frame, and ``cube_build`` runs over all
-    members' pixels at once, then ``mrs_extract`` on each band's cube.
+    members' pixels at once, then ``mrs_extract`` on each band's cube, and on band 3A
+    ``spectral_leak`` (:mod:`calibration.spectral_leak`).
 
     Parameters
     ----------
@@ -195,6 +198,9 @@ def build(log, members, folder, choice, rates=None):
     rates : list of (rate, var), optional
         Each member's rate (DN/s) and its variance when a step before changed detector1's
         (the background's); default: each member's detector1 rate and total variance.
+    leak_source : calibration.spectral_leak.SourceBand, optional
+        The target's band 1B for ``spectral_leak`` (:func:`calibration.spectral_leak.open_source_band`);
+        refused for an exposure without 3A.
 
     Returns
     -------
@@ -203,6 +209,7 @@ def build(log, members, folder, choice, rates=None):
     """
     first, d1_first = members[0][0], members[0][1]
     references = mrs_wcs.read_references(folder, first)
+    spectral_leak.check_bands(list(references.bands), leak_source)
     pixels = mrs_wcs.assign(log, choice, references, d1_first.rate.shape)
     photom = mrs_photom.read_photom(folder, first)
     apcorr = mrs_extract.read_apcorr(folder, first)
@@ -231,6 +238,12 @@ def build(log, members, folder, choice, rates=None):
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
                                 f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
+        if band == spectral_leak.LEAK_BAND:
+            extract = partial(registry.get("mrs_extract", choice["mrs_extract"]), apcorr=apcorr, target=target)
+            cube, spectrum, notes = log.run("spectral_leak", choice["spectral_leak"], cube, spectrum, extract,
+                                            resolve=partial(spectral_leak.resolve, folder, first, band, calibrated,
+                                                            leak_source, band_wcs, JY_PER_MJY_SR_ARCSEC2))
+            log.note("spectral_leak", *notes)
         cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
         del samples, cube  # this band's pixels are not kept while the next band's are made

@@ -59,7 +59,7 @@ def check(exposures, names):
     return pointings
 
 
-def run(log, members, folder, choice, pointings):
+def run(log, members, folder, choice, pointings, leak_source=None):
     """The set's ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}`` (module docstring).
 
     Parameters
@@ -71,8 +71,11 @@ def run(log, members, folder, choice, pointings):
     choice : dict
     pointings : list of calibration.mrs_pointing.Pointing
         From :func:`check`.
+    leak_source : calibration.spectral_leak.SourceBand, optional
+        Band 1B for ``spectral_leak`` (:func:`calibration.mrs_spec2.build`).
     """
     reference = pointings[0]
     return mrs_spec2.build(log, [(exposure, d1, None if p is None else partial(mrs_pointing.mover, pointing_k=p,
                                                                                 reference=reference))
-                                 for (exposure, d1), p in zip(members, pointings, strict=True)], folder, choice)
+                                 for (exposure, d1), p in zip(members, pointings, strict=True)], folder, choice,
+                            leak_source=leak_source)

@@ -181,3 +181,39 @@ def straylight_variants():
     from importlib.util import find_spec
 
     return {} if find_spec("jwst") is None else {"jwst_straylight": jwst_straylight}
+
+
+def jwst_spectral_leak(cube, spectrum, extract, leak, source, to_1b, footprint, jy_scale):
+    """The jwst spectral leak correction (``jwst.spectral_leak.spectral_leak.do_correction``) on the 3A spectrum.
+
+    As variant ``spectrum`` of :mod:`calibration.spectral_leak` (same arguments and return), with jwst's
+    code on in-memory x1d models of the two spectra (in Jy) and the MRSPTCORR file: FLUX only, the error
+    passes unchanged (jwst's does not propagate one).
+    """
+    from dataclasses import replace
+
+    from jwst.spectral_leak.spectral_leak import do_correction
+    from stdatamodels.jwst import datamodels as dm
+
+    if source.spectrum is None:
+        return Skip(f"spectral_leak jwst_spectrum: no band 1B spectrum among {', '.join(source.names)}")
+    spectra = []
+    for wavelength, flux in ((source.spectrum[0], source.spectrum[1]), (spectrum.wavelength, spectrum.flux * jy_scale)):
+        table = np.zeros(len(wavelength), dtype=dm.SpecModel().get_dtype("spec_table"))
+        table["WAVELENGTH"], table["FLUX"] = wavelength, flux
+        model = dm.MultiSpecModel()
+        model.spec.append(dm.SpecModel(spec_table=table))
+        spectra.append(model)
+    corrected, _ = do_correction(leak.filename, *spectra)
+    version = __import__("jwst").__version__
+    return cube, replace(spectrum, flux=np.asarray(corrected, float) / jy_scale), [
+        f"spectral_leak jwst_spectrum: jwst {version} do_correction"]
+
+
+def spectral_leak_variants():
+    """The jwst spectral leak correction as a ``spectral_leak`` variant (none without the peers extra)."""
+    from importlib.util import find_spec
+
+    if find_spec("jwst") is None:
+        return {}
+    return {"jwst_spectrum": jwst_spectral_leak}

@@ -41,8 +41,10 @@ from . import (
     mrs_spec2,
     mrs_spec3,
     mrs_stitch,
+    mrs_wcs,
     registry,
     spec2,
+    spectral_leak,
     tso3,
 )
 from .inputs import open_rate, open_uncal, open_x1d
@@ -132,7 +134,7 @@ def pipeline_for(exposure, path):
 
 
 def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
-                       on_emi=None, ephemeris=None):
+                       on_emi=None, ephemeris=None, leak_from=None, leak_refs=None):
     """Calibrate one exposure without writing anything.
 
     Parameters
@@ -158,6 +160,11 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     ephemeris : path, optional
         A time series' ephemeris for its transit fit (:func:`calibration.tso3.ephemeris_path`:
         default ``<name>_ephemeris.toml`` beside the uncal); refused for other exposures.
+    leak_from : list of path, optional
+        An MRS band-3A exposure's: the target's band-1B products (s3d, x1d) for its ``spectral_leak``
+        (:mod:`calibration.spectral_leak`); refused for other exposures.
+    leak_refs : path, optional
+        The folder of band 1B's DISTORTION (default: ``refs_folder``).
 
     Returns
     -------
@@ -179,11 +186,15 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         extra["ephemeris"] = tso3.ephemeris_path(uncal_path, ephemeris)
     elif ephemeris is not None:
         raise CalibrationInputError(f"{uncal_path}: an ephemeris is for a time series (TSO) exposure; this is not one")
+    if leak_from and pipeline.run is not mrs_spec2.run:
+        raise CalibrationInputError(f"{uncal_path}: --leak-from is for an MRS exposure of band 3A; this is not one")
     background_paths = pipeline.backgrounds(choice, exposure, uncal_path, background_paths)
     meta = exposure.meta
     folder = Path(refs_folder) if refs_folder else nominal_folder(
         meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
     )
+    if leak_from:
+        extra["leak_source"] = _leak_source(leak_from, leak_refs or folder)
     log = StepLog()
     d1 = detector1.run(log, exposure, folder, choice, on_emi)
     products = {"rate": d1.rate_model, "rateints": d1.rateints}
@@ -229,12 +240,12 @@ def write_products(products, outdir, stem):
 
 
 def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
-              on_emi=None, ephemeris=None):
+              on_emi=None, ephemeris=None, leak_from=None, leak_refs=None):
     """Calibrate ``<name>_uncal.fits`` and write its products (:func:`calibrate_exposure`).
 
     Parameters
     ----------
-    uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris
+    uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris, leak_from, leak_refs
         As :func:`calibrate_exposure`.
     outdir : path
         Output folder: ``<name>_{rate,rateints}.fits`` and the pipeline's products
@@ -246,11 +257,12 @@ def calibrate(uncal_path, outdir, refs_folder=None, algorithms=None, save_ramp=F
     dict
         ``{suffix: path}``.
     """
-    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris)
+    products = calibrate_exposure(uncal_path, refs_folder, algorithms, save_ramp, background_paths, on_emi, ephemeris,
+                                  leak_from, leak_refs)
     return write_products(products, outdir, product_stem(uncal_path))
 
 
-def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
+def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None, leak_from=None, leak_refs=None):
     """Calibrate the exposures of an MRS dither set together (spec3) without writing anything.
 
     Parameters
@@ -259,7 +271,7 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
         The exposures' ``*_uncal.fits`` (one detector and grating setting), or their
         ``*_rate.fits`` (detector1 already run: it is not run again); the first one's frame is
         the cubes' (:mod:`calibration.mrs_spec3`).
-    refs_folder, algorithms
+    refs_folder, algorithms, leak_from, leak_refs
         As :func:`calibrate_exposure`.
 
     Returns
@@ -297,9 +309,15 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None):
     logs = [StepLog() for _ in exposures]
     d1s = [_from_rate(exposure) if rate else detector1.run(log, exposure, folder, choice)
            for log, exposure, rate in zip(logs, exposures, given_rates, strict=True)]
-    products = mrs_spec3.run(logs[0], list(zip(exposures, d1s, strict=True)), folder, choice, pointings)
+    leak_source = _leak_source(leak_from, leak_refs or folder) if leak_from else None
+    products = mrs_spec3.run(logs[0], list(zip(exposures, d1s, strict=True)), folder, choice, pointings, leak_source)
     made = [d1 for d1, rate in zip(d1s, given_rates, strict=True) if not rate]
     return {"rate": tuple(d1.rate_model for d1 in made), "rateints": tuple(d1.rateints for d1 in made), **products}
+
+
+def _leak_source(paths, folder):
+    """Band 1B's products for ``spectral_leak``, opened (:func:`calibration.spectral_leak.open_source_band`)."""
+    return spectral_leak.open_source_band(paths, Path(folder), mrs_wcs.read_references)
 
 
 def _from_rate(model):
@@ -308,12 +326,12 @@ def _from_rate(model):
                                np.asarray(model.var_rnoise, float), np.asarray(model.dq), None, model, None)
 
 
-def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
+def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None, leak_from=None, leak_refs=None):
     """Calibrate an MRS dither set together and write its products (:func:`calibrate_set_exposures`).
 
     Parameters
     ----------
-    uncal_paths, refs_folder, algorithms
+    uncal_paths, refs_folder, algorithms, leak_from, leak_refs
         As :func:`calibrate_set_exposures`.
     outdir : path
     name : str
@@ -326,7 +344,7 @@ def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None):
         ``{suffix: path}``: ``rate`` and ``rateints`` a tuple of paths (one per exposure),
         ``s3d`` one per band, ``x1d``.
     """
-    products = calibrate_set_exposures(uncal_paths, refs_folder, algorithms)
+    products = calibrate_set_exposures(uncal_paths, refs_folder, algorithms, leak_from, leak_refs)
     uncals = [path for path in uncal_paths if not str(path).endswith("_rate.fits")]
     per_exposure = [write_products({"rate": rate, "rateints": rateints}, outdir, product_stem(path))
                     for path, rate, rateints in zip(uncals, products["rate"], products["rateints"], strict=True)]

@@ -45,6 +45,8 @@ mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or    
 cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
                  grid (CubeGrid)
 mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                         MrsSpectrum
+spectral_leak    cube, spectrum (band 3A), extract; LEAKCOR (LeakTable), 1B      (cube, spectrum,
+                 (SourceBand), frame map, Jy per the spectrum's unit              notes)
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
@@ -65,7 +67,9 @@ smooths it in alpha, which damps the peak spaxel's resampling ripple at a broade
 ``drizzle_lambda_alpha_smooth`` does both; the default ``drizzle`` is jwst's) and ``mrs_extract``
 (:mod:`calibration.mrs_extract`;
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
-aperture correction is the MRS APCORR's, or an Airy one without it).
+aperture correction is the MRS APCORR's, or an Airy one without it), then on band 3A ``spectral_leak``
+(:mod:`calibration.spectral_leak`; ``cube`` subtracts the 1B cube's leak from the 3A cube and extracts
+again, ``spectrum`` the 1B spectrum's from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
@@ -97,6 +101,7 @@ from . import (
     mrs_photom,
     mrs_wcs,
     peers,
+    spectral_leak,
     straylight,
     transit,
     tso_extract,
@@ -155,12 +160,14 @@ ALGORITHMS = {
                    "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,
                    "drizzle_lambda_alpha_smooth": cube_build.drizzle_lambda_alpha_smooth},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
+    "spectral_leak": {"cube": spectral_leak.cube, "spectrum": spectral_leak.spectrum, "none": NONE},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
 ALGORITHMS["straylight"].update(peers.straylight_variants())
+ALGORITHMS["spectral_leak"].update(peers.spectral_leak_variants())
 
 #: What a skipped step passes on, from the step's arguments.  Steps that cannot be
 #: skipped (they make the product: ramp_fit, photom, catalog) have no entry.
@@ -185,6 +192,7 @@ UNCHANGED = {
     "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
     "straylight": lambda rate, var, *_: (rate, var),
     "mrs_photom": lambda rate, var, *_: (rate, var),
+    "spectral_leak": lambda cube, spectrum, *_: (cube, spectrum, []),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
@@ -194,7 +202,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
-            "straylight": "model", "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus"}
+            "straylight": "model", "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus",
+            "spectral_leak": "cube"}
 
 
 def resolve(choices=None):

@@ -487,6 +487,11 @@ class MrsEffects:
     ``spatial_mas`` rms per axis (both PLACEHOLDERS, well under the flight calibration's
     9-27 km/s and 8-23 mas, params 5).  ``geometry_perturbation`` off: the flight
     geometry exactly.
+
+    ``spectral_leak`` (off by default, :mod:`simulator.spectral_leak`): band 3A's pixels at
+    ``lambda`` also get ``f(lambda) F_nu(lambda / 2)``, ``f`` a Gaussian of peak ``leak_peak`` at
+    ``leak_centre_um`` and ``leak_sigma_um`` (params 33: 0.03, 12.2 um, 0.1 um, PLACEHOLDERS until
+    the CRDS MRSPTCORR LEAKCOR curve is sourced).
     """
 
     geometry_perturbation: bool = True
@@ -502,6 +507,10 @@ class MrsEffects:
     cross_artifact_gauss_dx_px: float = 30.0
     cross_artifact_gauss_sigma_px: float = 5.0
     cross_artifact_wavelength_index: float = 2.0
+    spectral_leak: bool = False
+    leak_peak: float = 0.03
+    leak_centre_um: float = 12.2
+    leak_sigma_um: float = 0.1
 
     def __post_init__(self):
         for name in ("wavelength_kms", "spatial_mas", "cross_artifact_wavelength_index"):
@@ -515,6 +524,10 @@ class MrsEffects:
             raise ValueError("MrsEffects.cross_artifact_gauss_fractions must be two fractions in [0, 0.5] (inner "
                              f"and outer Gaussian pair), got {self.cross_artifact_gauss_fractions!r}")
         object.__setattr__(self, "cross_artifact_gauss_fractions", tuple(float(f) for f in fractions))
+        _check_range(self, "leak_peak", 0, 1)
+        # the leak is 1B's light in second order on 3A: its curve within 3A's WAVELENGTHRANGE (11.29-13.75 um)
+        _check_range(self, "leak_centre_um", 11.29, 13.75)
+        _check_range(self, "leak_sigma_um", 1e-3, 0.5)
 
 
 @dataclass(frozen=True)
@@ -561,7 +574,8 @@ class ReferenceOptions:
     ``apcorr_error`` (PLACEHOLDER, :mod:`simulator.mrs_apcorr`), each MRS cross-artifact kernel
     parameter to ``xart_error`` (relative rms, PLACEHOLDER, :mod:`simulator.cross_artifact`); the LRS SPECWCS from a line
     source observed for ``wavecal_exposure_s`` seconds (:mod:`simulator.lrs_wavecal`;
-    PLACEHOLDER length).  ``perfect``: the truth, so
+    PLACEHOLDER length); the MRS spectral leak's curve to ``leak_error`` in amplitude
+    (PLACEHOLDER, :mod:`simulator.spectral_leak`).  ``perfect``: the truth, so
     a study can separate algorithm error from reference error.
     """
 
@@ -573,6 +587,7 @@ class ReferenceOptions:
     apcorr_error: float = 0.003
     xart_error: float = 0.03
     wavecal_exposure_s: float = 1000.0
+    leak_error: float = 0.005
 
     def __post_init__(self):
         if self.kind not in ("measured", "perfect"):

@@ -79,9 +79,12 @@ Dedicated background (``MrsObservation.background_exposure``, :func:`companions`
 detector, setting and dither position right after the science exposure, on an offset field
 that holds the sky above (the same true geometry, its own noise) and none of the sources.
 
+Spectral leak (``effects.mrs.spectral_leak``, off by default; :mod:`simulator.spectral_leak`): band 3A's
+pixels also get every source's ``f(lambda) S(lambda / 2)`` (:func:`source_leak`, the 6 um PSF) and the sky's
+(:func:`sky_leak`); the truth's ``LEAK`` holds it, and :func:`write_references` writes the MRSPTCORR.
+
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
-several makes a composite), fringes,
-the spectral leak (issue 17), the wavelength shift of a source off
+several makes a composite), fringes (issue 17), the wavelength shift of a source off
 its slice's centre.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
@@ -121,12 +124,13 @@ from . import (
     mrs_throughput,
     mrs_wavecal,
     psf,
+    spectral_leak,
 )
 from .config import ExtendedSource
 from .illumination import Illumination
 from .references import PROVENANCE
 from .sky import mid_time_mjd
-from .spectra import FWHM_PER_SIGMA, PHOTONS_PER_MJY, SourceSpectrum
+from .spectra import FWHM_PER_SIGMA, PHOTONS_PER_MJY
 from .truth import Component
 
 MODE = modes.mode("mrs")
@@ -377,11 +381,13 @@ def profile_kernel(name, source):
     return density.reshape(n, KERNEL_SUBSAMPLES, n, KERNEL_SUBSAMPLES).mean(axis=(1, 3)) * sample**2
 
 
-def psf_share(true_pixels, alpha_source, beta_source, kernel=None):
+def psf_share(true_pixels, alpha_source, beta_source, kernel=None, grating_order=1):
     """Each pixel's share of the source's light (module docstring, slices): 1-D over the band's pixels.
 
     ``kernel``: an extended source's profile on the PSF grid (:func:`profile_kernel`), which
-    every PSF node is convolved with first (module docstring, extended sources).
+    every PSF node is convolved with first (module docstring, extended sources).  ``grating_order``: the
+    grating order of the light, whose PSF at a pixel of wavelength ``lambda`` is the one of
+    ``lambda / grating_order`` (the spectral leak's 2, :mod:`simulator.spectral_leak`).
     """
     name = true_pixels.perturbation.band
     geometry = mrs.band(name)
@@ -403,7 +409,7 @@ def psf_share(true_pixels, alpha_source, beta_source, kernel=None):
         near = (index == n) | (index == n - 1)
         if not np.any(near):
             continue
-        image = psf_image(name, float(node))
+        image = psf_image(name, float(node) / grating_order)
         if kernel is not None:
             # the PSF's light beyond its grid (3-4 %) given back in proportion: the far wings a uniform
             # source's distant parts would send in (exact for a uniform source, as the sky, whose PHOTOM this is)
@@ -425,7 +431,7 @@ def pixel_photons(spectrum, lam_lo, lam_hi):
     du = 1.0 / LSF_BINS_PER_FWHM
     u = np.arange(_resolution_coordinate(lo) - margin, _resolution_coordinate(hi) + margin + du, du)
     grid = _wavelength_of(u, lo * np.exp((u - _resolution_coordinate(lo)) / resolving_power(lo)))
-    smooth = SourceSpectrum(spectrum.continuum, spectrum.absorption)
+    smooth = spectrum.smooth()
     half = int(np.ceil(LSF_HALF_WIDTH_SIGMA / FWHM_PER_SIGMA / du))
     k = np.arange(-half, half + 1) * du * FWHM_PER_SIGMA  # bin edges -/+ du/2 around each, in sigma
     kernel = ndtr(k + du * FWHM_PER_SIGMA / 2) - ndtr(k - du * FWHM_PER_SIGMA / 2)
@@ -439,15 +445,16 @@ def pixel_photons(spectrum, lam_lo, lam_hi):
     return photons
 
 
-def render_source(true_pixels, spectrum, alpha_source, beta_source, kernel=None):
+def render_source(true_pixels, spectrum, alpha_source, beta_source, kernel=None, grating_order=1):
     """e-/s of one source at ``(alpha, beta)`` (the band's frame) on each of the band's pixels.
 
-    A point source, or with ``kernel`` (:func:`profile_kernel`) an extended one centred there.
+    A point source, or with ``kernel`` (:func:`profile_kernel`) an extended one centred there;
+    ``grating_order`` as :func:`psf_share`'s.
     """
     lam_lo, lam_hi = true_pixels.lam_edges
     channel = int(true_pixels.perturbation.band[0])
     return (imager.COLLECTING_AREA_M2 * EFFICIENCY[channel] * pixel_photons(spectrum, lam_lo, lam_hi)
-            * psf_share(true_pixels, alpha_source, beta_source, kernel))
+            * psf_share(true_pixels, alpha_source, beta_source, kernel, grating_order))
 
 
 def pixel_solid_angle_arcsec2(true_pixels):
@@ -465,15 +472,45 @@ def render_background(true_pixels, mjy_sr):
     return imager.COLLECTING_AREA_M2 * EFFICIENCY[geometry.channel] * photons
 
 
+def _sky_mjy_sr(name, background_mjy_sr, effects):
+    """The sky of band ``name``, MJy/sr: ``background_mjy_sr`` + the band's placeholders with the background model."""
+    return background_mjy_sr + (band_background_mjy_sr(name) if effects.optics.background_model else 0.0)
+
+
 def render_sky(true_pixels, background_mjy_sr, effects):
     """e-/s of the uniform sky on each of the band's pixels (module docstring, sky).
 
     ``background_mjy_sr`` plus, with ``effects.optics.background_model``, the band's zodiacal +
-    thermal placeholders (:func:`band_background_mjy_sr`).
+    thermal placeholders (:func:`band_background_mjy_sr`); on band 3A with ``effects.mrs.spectral_leak``,
+    plus the leak of band 1B's sky (:func:`sky_leak`).
     """
     name = true_pixels.perturbation.band
-    sky = background_mjy_sr + (band_background_mjy_sr(name) if effects.optics.background_model else 0.0)
-    return render_background(true_pixels, sky) if sky > 0 else np.zeros(len(true_pixels.flight.x))
+    sky = _sky_mjy_sr(name, background_mjy_sr, effects)
+    light = render_background(true_pixels, sky) if sky > 0 else np.zeros(len(true_pixels.flight.x))
+    if effects.mrs.spectral_leak and name == spectral_leak.LEAK_BAND:
+        light = light + sky_leak(true_pixels, background_mjy_sr, effects)
+    return light
+
+
+def sky_leak(true_pixels, background_mjy_sr, effects):
+    """e-/s of the uniform sky's spectral leak on band 3A's pixels: ``f(lambda) I_1B`` (:mod:`simulator.spectral_leak`).
+
+    ``I_1B`` the sky of band 1B (:func:`render_sky`'s at 1B's centre), as flat F_nu over 3A's pixels.
+    """
+    curve = spectral_leak.LeakCurve.from_effects(effects.mrs)
+    return (render_background(true_pixels, _sky_mjy_sr(spectral_leak.SOURCE_BAND, background_mjy_sr, effects))
+            * curve(true_pixels.wavelength))
+
+
+def source_leak(true_pixels, source, alpha, beta, effects):
+    """e-/s of one source's spectral leak ``f(lambda) S(lambda/2)`` on 3A's pixels (:mod:`simulator.spectral_leak`).
+
+    Rendered as the source itself (:func:`render_source`, with its profile if extended) with the 6 um PSF
+    (``grating_order`` 2).
+    """
+    kernel = profile_kernel(true_pixels.perturbation.band, source) if isinstance(source, ExtendedSource) else None
+    spectrum = spectral_leak.LeakSpectrum(source.source_spectrum, spectral_leak.LeakCurve.from_effects(effects.mrs))
+    return render_source(true_pixels, spectrum, alpha, beta, kernel, grating_order=spectral_leak.ORDER)
 
 
 def _decayed(light, true_pixels, effects, mid_time):
@@ -534,20 +571,29 @@ def illuminate(scene, observation, effects, rng):
     maps = {key: np.full(image.shape, np.nan, np.float32) for key in ("ALPHA", "BETA", "WAVELENGTH")}
     slices = np.zeros(image.shape, np.int16)
     v2v3 = source_positions(scene, observation)
-    rows, perturbations = [], []
+    rows, perturbations, leak_image = [], [], None
     mid_time = mid_time_mjd(observation)
     for name in observation.bands:
         perturbation = draw_perturbation(name, effects.mrs, rng)
         perturbations.append(perturbation)
         pixels = TruePixels(flight_pixels(name), perturbation)
-        light = render_sky(pixels, scene.background_mjy_sr, effects)
+        light = render_sky(pixels, scene.background_mjy_sr, effects)  # with the sky's leak on 3A
+        leaks = effects.mrs.spectral_leak and name == spectral_leak.LEAK_BAND
+        leak = sky_leak(pixels, scene.background_mjy_sr, effects) if leaks else None
         geometry = mrs.band(name)
         for i, (source, (v2, v3)) in enumerate(zip(scene.sources, v2v3, strict=True)):
             alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
             kernel = profile_kernel(name, source) if isinstance(source, ExtendedSource) else None
             light += render_source(pixels, source.source_spectrum, alpha, beta, kernel)
+            if leaks:
+                source_part = source_leak(pixels, source, alpha, beta, effects)
+                light += source_part
+                leak += source_part
             rows.append((i, name, v2, v3, alpha, beta))
         light = _decayed(light, pixels, effects, mid_time)
+        if leaks:
+            leak_image = np.zeros(image.shape, np.float32)
+            leak_image[pixels.flight.y, pixels.flight.x] = _decayed(leak, pixels, effects, mid_time)
         f = pixels.flight
         image[f.y, f.x] = light
         slices[f.y, f.x] = f.slice
@@ -586,6 +632,11 @@ def illuminate(scene, observation, effects, rng):
                       description="injected cross-artifact (simulator.cross_artifact), included in the light"),
             Component("XARTKERNEL", cross_artifact.kernel_table(observation, effects.mrs), detector=detector,
                       description="true cross-artifact kernel per band (MRSXARTCORR quantities, px)"))
+    if leak_image is not None:
+        components += (Component("LEAK", leak_image, unit="electron / s",
+                                 description="the spectral leak's e-/s in each pixel of band 3A (sources and sky; "
+                                             "simulator.spectral_leak), included in the illumination",
+                                 detector=detector),)
     header = {"CHANNEL": (observation.channels, "MRS channels"), "BAND": (observation.band, "MRS grating setting")}
     return Illumination({detector: image}, header, components)
 
@@ -829,7 +880,35 @@ def write_references(folder, scene, observation, options, effects, truth, light,
                                      folder / f"miri_testbed_mrs{pair}_xartcorr.fits",
                                      f"MRS cross-artifact kernels of the 12 bands ({options.kind}: "
                                      f"{'truth' if options.kind == 'perfect' else 'drawn error'})")
+    if effects.mrs.spectral_leak and spectral_leak.LEAK_BAND in observation.bands:
+        paths["MRSPTCORR"] = _save(leak_model(effects.mrs, options, references_rng), "MRSPTCORR", selection,
+                                   folder / f"miri_testbed_mrs{pair}_mrsptcorr.fits",
+                                   f"MRS spectral leak 1B -> 3A, LEAKCOR only ({options.kind})")
     return paths
+
+
+#: The LEAKCOR table's wavelength step, um: linear interpolation of the Gaussian curve errs by
+#: ``step^2 / 8 * A / sigma^2`` <= 1e-5 in ``f`` (0.03 % of its peak) at the placeholder curve.
+LEAK_TABLE_STEP_UM = 0.005
+
+
+def leak_model(mrs_effects, options, rng):
+    """The spectral leak's MRSPTCORR reference (``MirMrsPtCorrModel``): its LEAKCOR table, as jwst reads it.
+
+    ``wavelength`` over band 3A's range every :data:`LEAK_TABLE_STEP_UM`, ``frac_leak`` the truth's curve
+    (:mod:`simulator.spectral_leak`) times ``1 + e``, ``e`` normal of ``options.leak_error`` rms drawn from
+    ``rng`` (``measured``; 0 for ``perfect``): the error of a calibration programme's amplitude, a PLACEHOLDER
+    (no flight figure); ``err_leak`` that error times ``frac_leak``.  The table is sampled, the truth analytic.
+    """
+    lo, hi = mrs.band(spectral_leak.LEAK_BAND).wavelength_range
+    wavelength = np.arange(lo, hi + LEAK_TABLE_STEP_UM / 2, LEAK_TABLE_STEP_UM)
+    measured = options.kind == "measured"
+    scale = 1 + (options.leak_error * rng.standard_normal() if measured else 0.0)
+    frac = spectral_leak.LeakCurve.from_effects(mrs_effects)(wavelength) * scale
+    table = np.zeros(len(wavelength), dtype=dm.MirMrsPtCorrModel().get_dtype("leakcor_table"))
+    table["wavelength"], table["frac_leak"] = wavelength, frac
+    table["err_leak"] = frac * (options.leak_error if measured else 0.0)
+    return dm.MirMrsPtCorrModel(leakcor_table=table)
 
 
 def _save(model, reftype, selection, path, description):

@@ -418,6 +418,10 @@ class SourceSpectrum:
         """The absorption lines."""
         return tuple(line for line in self.lines if isinstance(line, AbsorptionLine))
 
+    def smooth(self):
+        """The continuum with its absorption lines, without the emission lines."""
+        return SourceSpectrum(self.continuum, self.absorption)
+
     def transmission(self, wavelength_um):
         """``exp(-sum tau_i(lambda))`` of the absorption lines."""
         lam = _wavelengths(wavelength_um)

@@ -119,10 +119,12 @@ def cmd_calibrate(args):
         if args.background or args.ephemeris:
             raise CommandLineError("--combine (an MRS dither set) takes no --background or --ephemeris")
         # one set, one product: the uncal files are calibrated together (calibration.mrs_spec3)
-        jobs = [partial(calibrate_set, args.uncal, args.output, args.combine, args.refs, algorithms)]
+        jobs = [partial(calibrate_set, args.uncal, args.output, args.combine, args.refs, algorithms,
+                        args.leak_from, args.leak_refs)]
     else:
         jobs = [partial(calibrate, uncal, args.output, args.refs, algorithms, background_paths=args.background,
-                        ephemeris=args.ephemeris) for uncal in args.uncal]
+                        ephemeris=args.ephemeris, leak_from=args.leak_from, leak_refs=args.leak_refs)
+                for uncal in args.uncal]
     failed = 0
     for job in jobs:
         try:
@@ -402,6 +404,11 @@ def build_parser():
                         "dither position; the first one's frame is the cubes'; uncal files, or _rate.fits files "
                         "detector1 already made): each uncal's rate, and one NAME_ch<c>-<setting>_s3d.fits per band "
                         "and NAME_x1d.fits for the set, as spec3")
+    p.add_argument("--leak-from", nargs="+", metavar="FILE",
+                   help="an MRS band-3A exposure's spectral leak correction from the same target's band 1B: its "
+                        "_ch1-medium_s3d.fits and/or _x1d.fits (spectral_leak=cube needs the cube, =spectrum the x1d)")
+    p.add_argument("--leak-refs", metavar="DIR",
+                   help="the folder of band 1B's DISTORTION for --leak-from (default: --refs)")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("stitch", help="stitch MRS x1d products of different bands into one spectrum, "

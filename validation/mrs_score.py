@@ -105,6 +105,7 @@ from miri_testbed.instrument import dq, mrs
 from miri_testbed.simulator import mrs as mrs_sim
 
 from . import lrs_score as lrs
+from . import mrs_leak_score
 from .lrs_flux import is_jy
 from .score import OUTLIER_PULL, ScoreInputError, as_truth, open_product
 
@@ -341,6 +342,8 @@ def score_x1d(truth, x1d_path):
         scored = continuum_planes(spectrum, lines)
         true_continuum = lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
         rows += flux_rows(band, spectrum, scored, true_continuum) + pull_rows(band, spectrum, scored, true_continuum)
+        if is_jy(spectrum):  # the spectral leak left in 3A (issue 17), when the truth has it
+            rows += mrs_leak_score.leak_rows(truth.config, band, spectrum, band_bin(band))
     return rows
 
 

@@ -1,0 +1,349 @@
+"""The MRS spectral leak's correction: band 3A less ``f(lambda)`` times band 1B at ``lambda / 2`` (issue 17).
+
+Band 3A's pixels at ``lambda`` also see the light of ``lambda / 2`` (band 1B's) diffracted in the grating's
+second order: ``F_3A(lambda) = F(lambda) + f(lambda) F(lambda / 2)`` in flux density (jwst's
+``spectral_leak``, ``jwst/spectral_leak/spectral_leak.py``).  ``f`` is the MRSPTCORR reference's LEAKCOR
+table (``wavelength``, ``frac_leak``, ``err_leak``), linear between its rows and 0 outside them.
+
+Step ``spectral_leak`` runs on band 3A after ``mrs_extract`` (:mod:`calibration.mrs_spec2`); its band-1B
+input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their own (``calibrate
+--leak-from``).  Variants:
+
+* ``cube`` (the default; what jwst cannot do, jwst#7786, so it serves extended sources too): each spaxel
+  of the 3A cube less ``f(lambda)`` times the 1B cube's surface brightness at ``lambda / 2`` at the same
+  place on the sky,
+
+      S'_3A(a, b, lambda) = S_3A(a, b, lambda) - f(lambda) <S_1B>(a, b, lambda / 2),
+
+  ``<S_1B>`` linear in lambda between the two 1B planes about ``lambda / 2`` and averaged as 3A's drizzle
+  makes the spaxel: over the strips of the one or two 3A slices it overlaps, weighted by the overlap
+  (:func:`slice_points`), and over its alpha box convolved with a 3A pixel's; the points go into 1B's frame
+  (3A's DISTORTION to V2/V3, moved by the two exposures' pointings, 1B's DISTORTION inverse;
+  :func:`frame_map`), where 1B's cube is interpolated bilinearly among its spaxel centres
+  (:func:`resampling_matrix`), times the map's Jacobian (:func:`jacobian`).  A dither set's cube takes the
+  slices of its first exposure (the frame's).  Its variance adds
+  ``f^2 var(<S_1B>)`` (1B's spaxels taken as independent) and ``(err_f <S_1B>)^2``.  The point source's
+  spectrum is then extracted again from the corrected cube (``mrs_extract``'s variant), with the 3A
+  pixels' variance (the leak term's, ``f^2 < 1e-3`` of 1B's, is left out there).  3A's field is larger
+  than 1B's: spaxels whose average reaches beyond 1B's covered spaxels are left as they are, and counted.
+  The leak's image is a 6 um PSF; the 1B cube holds that PSF itself, so the subtraction removes it
+  where it falls, which the 1-D form cannot (below).
+* ``spectrum`` (jwst's, for a point source): ``F'_3A(lambda) = F_3A(lambda) - f(lambda) F_1B(lambda / 2)``,
+  ``F_1B`` linear between 1B's usable planes; ``sigma'^2 = sigma^2 + f^2 sigma_1B^2 + (err_f F_1B)^2``.
+  The 3A spectrum's aperture correction is for a 12 um PSF, while the leak is a 6 um one, more of it in
+  the aperture: the leak in ``F_3A`` is ``f F(lambda/2)`` times that ratio, and this form leaves the excess.
+* ``jwst_spectrum`` (the ``peers`` extra, :mod:`calibration.peers`): jwst's ``do_correction`` on the same
+  two spectra (FLUX only: the error passes unchanged, as jwst's).
+* ``none``.
+
+A declared skip, saying which, without an MRSPTCORR, without 1B data (or the 1B cube for ``cube``),
+or for an uncalibrated (DN/s) band.
+"""
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import sparse
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.instrument import dq as dqflags
+from miri_testbed.instrument import mrs
+
+from . import CalibrationInputError, Skip, mrs_pointing
+from . import references as refs
+
+#: The band the leak falls on, the band it comes from, and the grating order (lambda / 2).
+LEAK_BAND, SOURCE_BAND, ORDER = "3A", "1B", 2
+#: Points per 3A spaxel side at which the 1B cube is interpolated (the spaxel's average).
+SUBSAMPLES = 4
+
+
+@dataclass(frozen=True)
+class LeakTable:
+    """The LEAKCOR table: ``f`` and its error at ``wavelength`` (um); ``filename`` the MRSPTCORR's path."""
+
+    wavelength: np.ndarray
+    frac: np.ndarray
+    err: np.ndarray
+    filename: str
+
+    def at(self, wavelength_um):
+        """``(f, err_f)`` at ``wavelength_um``, linear between the rows, 0 outside them."""
+        return tuple(np.interp(wavelength_um, self.wavelength, column, left=0.0, right=0.0)
+                     for column in (self.frac, self.err))
+
+
+def read_table(path):
+    """The :class:`LeakTable` of an MRSPTCORR file (``MirMrsPtCorrModel``); an empty or unsorted table is refused."""
+    with dm.MirMrsPtCorrModel(str(path)) as model:
+        table = model.leakcor_table
+        wavelength, frac, err = (np.asarray(table[c], float) for c in ("wavelength", "frac_leak", "err_leak"))
+    if wavelength.size < 2 or np.any(np.diff(wavelength) <= 0) or not np.all(np.isfinite(frac)):
+        raise ValueError("its LEAKCOR table needs >= 2 rows of increasing wavelength and finite frac_leak")
+    return LeakTable(wavelength, frac, np.nan_to_num(err), str(path))
+
+
+@dataclass(frozen=True)
+class SourceBand:
+    """Band 1B of the target: its cube (or None) and spectrum (or None), and the 1B cube's frame.
+
+    ``cube``: ``(data, var, covered, alpha, beta, wavelength)``, the axes the spaxels' centres (arcsec, um);
+    ``spectrum``: ``(wavelength, flux, error)`` over the usable planes, in Jy; ``band``: 1B's
+    :class:`calibration.mrs_wcs.BandWcs` and ``pointing`` its exposure's (or None).
+    """
+
+    cube: tuple
+    spectrum: tuple
+    band: object
+    pointing: object
+    names: tuple
+
+
+def _axis(wcs, n, size):
+    return getattr(wcs, f"crval{n}") + getattr(wcs, f"cdelt{n}") * (np.arange(size) + 1 - getattr(wcs, f"crpix{n}"))
+
+
+def _is_1b(model):
+    meta = model.meta.instrument
+    return str(meta.channel).strip() == SOURCE_BAND[0] and str(meta.band).strip().upper() == "MEDIUM"
+
+
+def open_source_band(paths, folder, read_references):
+    """The :class:`SourceBand` of ``calibrate --leak-from``: band 1B's s3d and/or x1d products.
+
+    ``read_references(folder, exposure)``: :func:`calibration.mrs_wcs.read_references`, for 1B's
+    DISTORTION (in ``folder``, ``--leak-refs``, selected by the cube's detector and setting).
+
+    Raises
+    ------
+    CalibrationInputError
+        A file that is neither band 1B's cube nor an x1d with a 1B spectrum, in MJy/sr and Jy.
+    """
+    cube = spectrum = band = pointing = None
+    for path in paths:
+        with dm.open(str(path)) as model:
+            if isinstance(model, dm.IFUCubeModel) and _is_1b(model):
+                if str(model.meta.bunit_data).strip() != "MJy/sr":
+                    raise CalibrationInputError(f"{path}: the 1B cube is in {model.meta.bunit_data}, not MJy/sr: "
+                                                "calibrate it with an MRS PHOTOM")
+                data = np.asarray(model.data, float)
+                covered = (np.asarray(model.dq) & dqflags.DO_NOT_USE) == 0
+                wcs = model.meta.wcsinfo
+                cube = (np.where(covered, data, 0.0), np.where(covered, np.asarray(model.err, float) ** 2, 0.0),
+                        covered, _axis(wcs, 1, data.shape[2]), _axis(wcs, 2, data.shape[1]),
+                        _axis(wcs, 3, data.shape[0]))
+                band = read_references(folder, _exposure_of(model)).bands[SOURCE_BAND]
+                try:
+                    pointing = mrs_pointing.pointing(model, str(path))
+                except CalibrationInputError:
+                    pointing = None
+                continue
+            specs = [s for s in getattr(model, "spec", []) if str(s.name) == SOURCE_BAND]
+            if not specs:
+                raise CalibrationInputError(f"{path}: neither band 1B's cube (s3d, CHANNEL 1, BAND MEDIUM) nor an "
+                                            "x1d with a 1B spectrum: --leak-from takes band 1B's products")
+            table = specs[0].spec_table
+            if str(table.columns["flux"].unit).strip() != "Jy":
+                raise CalibrationInputError(f"{path}: the 1B spectrum is in {table.columns['flux'].unit}, not Jy: "
+                                            "calibrate it with an MRS PHOTOM")
+            wl, flux, err = (np.asarray(table[c], float) for c in ("WAVELENGTH", "FLUX", "FLUX_ERROR"))
+            good = ((np.asarray(table["DQ"]) & dqflags.DO_NOT_USE) == 0) & np.isfinite(flux) & np.isfinite(err)
+            spectrum = (wl[good], flux[good], err[good])
+    return SourceBand(cube, spectrum, band, pointing, tuple(str(p) for p in paths))
+
+
+def _exposure_of(cube):
+    """A stand-in exposure with the 1B cube's detector and setting, to select its geometry references."""
+    model = dm.ImageModel((1, 1))
+    detector = str(cube.meta.instrument.detector).strip().upper()
+    model.meta.instrument.name, model.meta.instrument.detector = "MIRI", detector
+    model.meta.instrument.channel = "".join(str(c) for c, d in mrs.DETECTOR_OF_CHANNEL.items() if d == detector)
+    model.meta.instrument.band = cube.meta.instrument.band
+    model.meta.exposure.type = "MIR_MRS"
+    model.meta.exposure.start_time = cube.meta.exposure.start_time  # USEAFTER
+    return model
+
+
+def frame_map(band_3a, pointing_3a, band_1b, pointing_1b):
+    """``(alpha, beta)`` of 3A's frame -> 1B's frame at the same sky point (module docstring).
+
+    A sky point ``d`` from the target is at ``V2/V3 = t_k + d`` in exposure ``k`` (its pointing ``t_k``,
+    :mod:`calibration.mrs_pointing`); without both pointings the two exposures are taken as at one.
+    """
+    dv2, dv3 = (0.0, 0.0) if pointing_3a is None or pointing_1b is None else (
+        pointing_1b.v2 - pointing_3a.v2, pointing_1b.v3 - pointing_3a.v3)
+
+    def to_1b(alpha, beta):
+        v2, v3 = band_3a.to_v2v3(alpha, beta)
+        return band_1b.to_v2v3.inverse(v2 + dv2, v3 + dv3)
+    return to_1b
+
+
+def slice_points(beta, step, slice_beta, beta_del):
+    """Where and how much each 3A spaxel row sees of the slices: ``(points, weights)``, ``(n_beta, 2 SUBSAMPLES)``.
+
+    A spaxel of ``[beta - step/2, beta + step/2]`` is the drizzle of the pixels of the (at most two: a slice is
+    ``beta_del`` ~ 2 spaxels wide) slices it overlaps, each pixel the mean over its slice's whole strip
+    ``beta_k +/- beta_del/2``: so the strip's :data:`SUBSAMPLES` points, weighted by the overlap's share.
+    """
+    centres = np.sort(np.asarray(slice_beta, float))
+    sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
+    lo, hi = beta - step / 2, beta + step / 2
+    points, weights = [], []
+    for edge in (lo, hi):
+        k = np.clip(np.searchsorted(centres, edge - beta_del / 2), 0, len(centres) - 1)
+        overlap = np.clip(np.minimum(hi, centres[k] + beta_del / 2) - np.maximum(lo, centres[k] - beta_del / 2), 0,
+                          None) / step
+        points.append(centres[k][:, None] + sub[None, :] * beta_del)
+        weights.append(np.repeat(overlap[:, None], SUBSAMPLES, axis=1) / SUBSAMPLES)
+    same = np.isclose(points[0][:, 0], points[1][:, 0])
+    weights[1][same] = 0.0  # one slice holds the whole spaxel: counted once
+    return np.concatenate(points, axis=1), np.concatenate(weights, axis=1)
+
+
+def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, beta_1b, covered):
+    """The sparse ``W`` with ``<S_1B>_s = sum_j W_sj S_1B,j`` over 3A's spaxels ``s`` (module docstring, ``cube``).
+
+    ``alpha, beta, step``: 3A's spaxel centres (1-D axes) and sizes ``(d_alpha, d_beta)``; ``pixel_alpha``: 3A's
+    pixel width in alpha; ``slices``: 3A's slice betas and width (:func:`slice_points`); ``alpha_1b, beta_1b``:
+    1B's axes; ``covered``: 1B's spaxels with data (2-D).  Returns ``(W, usable)``, ``usable[s]`` false where a
+    point falls off 1B's grid or next to an uncovered spaxel, or the slices do not cover the spaxel whole.
+    """
+    sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
+    # along alpha a spaxel is the drizzle of pixels over it: 1B's image averaged over the spaxel's box and a pixel's
+    da = (sub[:, None] * step[0] + sub[None, :] * pixel_alpha).ravel()
+    b_points, b_weights = slice_points(beta, step[1], *slices)
+    n_beta, n_alpha, n_b_points = len(beta), len(alpha), b_points.shape[1]
+    a = np.broadcast_to(alpha[None, :, None, None] + da[None, None, None, :], (n_beta, n_alpha, n_b_points, da.size))
+    b = np.broadcast_to(b_points[:, None, :, None], a.shape)
+    w = np.broadcast_to(b_weights[:, None, :, None] / da.size, a.shape).ravel()
+    n_points = n_b_points * da.size
+    a1, b1 = (np.asarray(c, float).ravel() for c in to_1b(a.ravel(), b.ravel()))
+    ia = (a1 - alpha_1b[0]) / (alpha_1b[1] - alpha_1b[0])
+    ib = (b1 - beta_1b[0]) / (beta_1b[1] - beta_1b[0])
+    i0, j0 = np.floor(ib).astype(int), np.floor(ia).astype(int)
+    fb, fa = ib - i0, ia - j0
+    n_b, n_a = len(beta_1b), len(alpha_1b)
+    inside = (i0 >= 0) & (i0 < n_b - 1) & (j0 >= 0) & (j0 < n_a - 1)
+    i0, j0 = np.where(inside, i0, 0), np.where(inside, j0, 0)
+    corners = [(0, 0, (1 - fb) * (1 - fa)), (0, 1, (1 - fb) * fa), (1, 0, fb * (1 - fa)), (1, 1, fb * fa)]
+    ok = inside | (w == 0)
+    for di, dj, _ in corners:
+        ok &= covered[i0 + di, j0 + dj] | (w == 0)
+    n_spaxels = n_beta * n_alpha
+    rows = np.tile(np.repeat(np.arange(n_spaxels), n_points), 4)
+    cols = np.concatenate([(i0 + di) * n_a + (j0 + dj) for di, dj, _ in corners])
+    weights = np.concatenate([w * c for _, _, c in corners])
+    matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(n_spaxels, n_b * n_a))
+    whole = np.isclose(np.repeat(b_weights.sum(axis=1), n_alpha), 1.0)
+    usable = np.logical_and.reduceat(ok, np.arange(0, len(ok), n_points)) & whole
+    return sparse.diags(jacobian(to_1b, *np.meshgrid(alpha, beta)).ravel()) @ matrix, usable
+
+
+def jacobian(to_1b, alpha, beta, h=0.01):
+    """``|d(alpha_1B, beta_1B) / d(alpha, beta)|`` at 3A's ``(alpha, beta)`` (central differences of ``h`` arcsec).
+
+    A surface brightness per arcsec^2 of 1B's ``(alpha, beta)`` (the PHOTOM's pixel area ``|d alpha| beta_del``) is
+    this times that per arcsec^2 of 3A's: 3A's alpha is ~0.96 sky arcsec (its DISTORTION), 1B's ~1.
+    """
+    a_p, b_p = (np.asarray(c, float) for c in to_1b(alpha + h, beta))
+    a_m, b_m = (np.asarray(c, float) for c in to_1b(alpha - h, beta))
+    a_q, b_q = (np.asarray(c, float) for c in to_1b(alpha, beta + h))
+    a_r, b_r = (np.asarray(c, float) for c in to_1b(alpha, beta - h))
+    return np.abs((a_p - a_m) * (b_q - b_r) - (a_q - a_r) * (b_p - b_m)) / (2 * h) ** 2
+
+
+def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
+    """Variant ``cube`` (module docstring): ``(corrected Cube, its spectrum, notes)``, or a Skip without 1B's cube.
+
+    The step's arguments: ``cube_3a`` (a :class:`calibration.cube_build.Cube` in MJy/sr), ``spectrum_3a``
+    (its :class:`calibration.mrs_extract.MrsSpectrum`), ``extract(cube) -> MrsSpectrum``; references from
+    :func:`resolve`: ``leak`` (:class:`LeakTable`), ``source`` (:class:`SourceBand`), ``to_1b``
+    (:func:`frame_map`), ``footprint`` (3A's pixel width in alpha and its slices' ``(betas, beta_del)``, arcsec),
+    ``jy_scale`` (Jy per the spectrum's unit).
+    """
+    if source.cube is None:
+        return Skip(f"spectral_leak cube: no band 1B cube among {', '.join(source.names)}")
+    data_1b, var_1b, covered_1b, alpha_1b, beta_1b, wave_1b = source.cube
+    grid = cube_3a.grid
+    matrix, usable = resampling_matrix(grid.alpha.centres, grid.beta.centres, (grid.alpha.step, grid.beta.step),
+                                       *footprint, to_1b, alpha_1b, beta_1b, covered_1b.any(axis=0))
+    squared = matrix.multiply(matrix)
+    f, err_f = leak.at(grid.wavelength.centres)
+    data, var = cube_3a.data.copy(), cube_3a.var.copy()
+    n_plane = data.shape[1] * data.shape[2]
+    for k in np.flatnonzero(f > 0):
+        position = np.interp(grid.wavelength.centres[k] / ORDER, wave_1b, np.arange(len(wave_1b)), left=-1, right=-1)
+        if position < 0:
+            continue
+        i = min(int(position), len(wave_1b) - 2)
+        w = position - i
+        plane = (1 - w) * data_1b[i] + w * data_1b[i + 1]
+        plane_var = (1 - w) ** 2 * var_1b[i] + w**2 * var_1b[i + 1]
+        mean = (matrix @ plane.ravel()).reshape(data.shape[1:])
+        mean_var = (squared @ plane_var.ravel()).reshape(data.shape[1:])
+        take = usable.reshape(data.shape[1:]) & np.isfinite(data[k])
+        data[k][take] -= f[k] * mean[take]
+        var[k][take] += f[k] ** 2 * mean_var[take] + (err_f[k] * mean[take]) ** 2
+    corrected = replace(cube_3a, data=data, var=var)
+    left = int(n_plane - np.count_nonzero(usable))
+    return corrected, extract(corrected), [f"spectral_leak cube: {np.count_nonzero(f > 0)} planes of 3A less f x "
+                                           f"the 1B cube at lambda/2; {left} of {n_plane} spaxels beyond 1B's field "
+                                           "left as they are"]
+
+
+def leak_spectrum(wavelength, leak, source):
+    """``(f F_1B(lambda/2), its variance)`` on ``wavelength`` (um), 0 where 1B has no plane about lambda/2."""
+    wl_1b, flux_1b, err_1b = source.spectrum
+    f, err_f = leak.at(wavelength)
+    half = np.asarray(wavelength, float) / ORDER
+    inside = (half >= wl_1b[0]) & (half <= wl_1b[-1]) if wl_1b.size else np.zeros(half.shape, bool)
+    flux = np.where(inside, np.interp(half, wl_1b, flux_1b), 0.0) if wl_1b.size else np.zeros(half.shape)
+    err = np.where(inside, np.interp(half, wl_1b, err_1b), 0.0) if wl_1b.size else np.zeros(half.shape)
+    return f * flux, (f * err) ** 2 + (err_f * flux) ** 2
+
+
+def spectrum(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
+    """Variant ``spectrum`` (module docstring): ``(cube, corrected spectrum, notes)``; arguments as :func:`cube`'s."""
+    if source.spectrum is None:
+        return Skip(f"spectral_leak spectrum: no band 1B spectrum among {', '.join(source.names)}")
+    flux, variance = leak_spectrum(spectrum_3a.wavelength, leak, source)
+    corrected = replace(spectrum_3a, flux=spectrum_3a.flux - flux / jy_scale,
+                        error=np.sqrt(spectrum_3a.error**2 + variance / jy_scale**2))
+    return cube_3a, corrected, [f"spectral_leak spectrum: 3A less f x the 1B spectrum at lambda/2 "
+                                f"({np.count_nonzero(flux)} planes)"]
+
+
+def resolve(folder, exposure, band, calibrated, source, target_band, jy_scale):
+    """The step's reference arguments ``(leak, source, to_1b, footprint, jy_scale)``, or a Skip saying what is missing.
+
+    ``exposure``: the 3A exposure (its MRSPTCORR and pointing); ``source``: :func:`open_source_band`'s or None;
+    ``target_band``: 3A's :class:`calibration.mrs_wcs.BandWcs`.
+    """
+    if not calibrated:
+        return Skip(f"spectral_leak: band {band} is in DN/s (mrs_photom skipped); the leak is subtracted in MJy/sr")
+    leak, path = refs.load_optional(folder, "MRSPTCORR", exposure, read_table)
+    if leak is None:
+        return Skip(f"spectral_leak: no MRSPTCORR reference in {folder}")
+    if source is None:
+        return Skip("spectral_leak: no band 1B data (calibrate --leak-from the target's 1B s3d and x1d)")
+    try:
+        pointing = mrs_pointing.pointing(exposure, "the exposure")
+    except CalibrationInputError:
+        pointing = None
+    to_1b = None if source.band is None else frame_map(target_band, pointing, source.band, source.pointing)
+    footprint = (pixel_alpha_width(target_band.name), (np.asarray(target_band.beta), target_band.beta_del))
+    return leak, source, to_1b, footprint, jy_scale
+
+
+def pixel_alpha_width(name):
+    """Band ``name``'s median pixel width in alpha, arcsec (the flight slice map, :func:`instrument.mrs.band_map`)."""
+    alpha = mrs.band_map(name).alpha
+    steps = np.abs(np.diff(alpha, axis=1))
+    return float(np.nanmedian(steps[steps < 1.0]))  # across a slice's edge the step jumps: left out
+
+
+def check_bands(bands, source):
+    """Refuse band 1B's data (``--leak-from``) for an exposure without band 3A (nothing would use it)."""
+    if source is not None and LEAK_BAND not in bands:
+        raise CalibrationInputError(f"--leak-from is for an exposure of band {LEAK_BAND} (MIRIFULONG, BAND SHORT); "
+                                    f"this one has {', '.join(bands)}")

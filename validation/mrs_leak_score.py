@@ -1,0 +1,85 @@
+"""The spectral leak left in band 3A (issue 17, LEAK-1): ``mrs_leak_residual``.
+
+A 3A spectrum ``F`` (a point source's x1d, or a cube's spaxels summed) against the truth's continuum
+``S`` without the leak: ``r(lambda) = F / S - 1`` over ``|lambda - lambda_0| < 6 sigma`` of the truth's
+leak curve (:mod:`simulator.spectral_leak`) is fitted with a line (what a calibration's smooth errors
+leave: PHOTOM, aperture correction) plus ``a g(lambda)``, ``g = L / S`` the injected leak
+``L(lambda) = f(lambda) S(lambda / 2)`` over the continuum (least squares, the planes equal).  ``a`` is the
+share of the injected leak left (1 uncorrected, 0 removed; negative: too much removed), and
+
+    mrs_leak_residual = |a| max g,
+
+the leak left at its peak as a fraction of the 3A continuum (issue 17: < 0.1 %).  The line takes out
+what is smooth over 1.2 um; the leak's own shape (a Gaussian of sigma 0.1 um at the placeholder curve)
+is what ``a`` measures, so noise averages over the ~400 planes of the window.  ``mrs_leak_residual_error`` (not
+judged) is its 1-sigma error from FLUX_ERROR (planes independent): a value within ~2 of it is the noise's, and a
+target of 1e-3 needs an exposure whose error is well below.
+"""
+import numpy as np
+
+from miri_testbed.simulator.spectral_leak import LEAK_BAND, ORDER, LeakCurve
+
+#: The fit's half window, in the leak curve's sigma.
+WINDOW_SIGMA = 6.0
+
+
+def leak_residual(wavelength, flux, continuum, leak, centre_um, sigma_um, error=None):
+    """``(mrs_leak_residual, a, its error)`` of a 3A spectrum (module docstring); NaN without 10 usable planes.
+
+    Parameters
+    ----------
+    wavelength, flux : (n,) float
+        The spectrum (um; any unit).
+    error : (n,) float, optional
+        ``flux``'s error (default: none, the error NaN).
+    continuum, leak : (n,) float
+        The truth's ``S`` and ``L`` there, in ``flux``'s unit.
+    centre_um, sigma_um : float
+        The truth's leak curve.
+    """
+    wavelength, flux, continuum, leak = (np.asarray(x, float) for x in (wavelength, flux, continuum, leak))
+    use = (np.abs(wavelength - centre_um) < WINDOW_SIGMA * sigma_um) & np.isfinite(flux) & (continuum > 0)
+    if np.count_nonzero(use) < 10:
+        return np.nan, np.nan, np.nan
+    g = leak[use] / continuum[use]
+    design = np.column_stack([np.ones(g.size), wavelength[use] - centre_um, g])
+    (_, _, a), *_ = np.linalg.lstsq(design, flux[use] / continuum[use] - 1, rcond=None)
+    sigma = np.nan
+    if error is not None:
+        solve = np.linalg.pinv(design)  # a = solve[2] @ r: its variance from the planes' (independent)
+        sigma = float(np.sqrt(np.sum((solve[2] * np.asarray(error, float)[use] / continuum[use]) ** 2)) * np.max(g))
+    return float(abs(a) * np.max(g)), float(a), sigma
+
+
+def truth_leak(truth_config, source_id, wavelength):
+    """``(S, L)`` in mJy of the truth's source ``source_id`` at ``wavelength``, or None when the leak is off.
+
+    ``S`` its continuum (lines left out), ``L = f(lambda) S(lambda / 2)`` with the truth's curve.
+    """
+    from miri_testbed.simulator.spectra import SourceSpectrum, spectrum_from_dict
+
+    effects = truth_config["effects"]["mrs"]
+    if not effects.get("spectral_leak"):
+        return None
+    curve = LeakCurve(effects["leak_peak"], effects["leak_centre_um"], effects["leak_sigma_um"])
+    continuum = SourceSpectrum(spectrum_from_dict(truth_config["scene"]["sources"][source_id]["spectrum"]).continuum)
+    lam = np.asarray(wavelength, float)
+    return continuum.flux_density_mjy(lam), curve(lam) * continuum.flux_density_mjy(lam / ORDER), curve
+
+
+def leak_rows(truth_config, band, spectrum, bin_value):
+    """The x1d's ``mrs_leak_residual`` and ``mrs_leak_residual_error`` rows for band 3A of a truth with the leak on.
+
+    ``spectrum``: a :class:`validation.lrs_score.Spectrum` in Jy (the x1d's FLUX is compared in mJy);
+    ``bin_value``: the band's bin (:func:`validation.mrs_score.band_bin`).
+    """
+    if band != LEAK_BAND:
+        return []
+    found = truth_leak(truth_config, spectrum.source_id, spectrum.wavelength)
+    if found is None:
+        return []
+    continuum, leak, curve = found
+    value, _, sigma = leak_residual(spectrum.wavelength, np.where(spectrum.usable, spectrum.flux * 1e3, np.nan),
+                                    continuum, leak, curve.centre_um, curve.sigma_um, spectrum.error * 1e3)
+    return [dict(metric=metric, value=v, unit="", source_id=spectrum.source_id, bin=bin_value)
+            for metric, v in (("mrs_leak_residual", value), ("mrs_leak_residual_error", sigma))]
