@@ -6,6 +6,7 @@ dedicated background exposures, each through detector1, pixel by pixel, their va
 as jwst's calwebb_spec2 does for the MRS; HISTORY names the files) ->
 ``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
 footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
+``fringe`` (:mod:`calibration.fringe`: the rate over the FRINGE's fringe flat; skipped without one) ->
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
 time dependence at the exposure's mid-time) -> ``cube_build`` (:mod:`calibration.cube_build`:
 a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
@@ -36,7 +37,18 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip, background, cube_build, mrs_extract, mrs_photom, mrs_pointing, mrs_wcs, spec2
+from . import (
+    CalibrationInputError,
+    Skip,
+    background,
+    cube_build,
+    fringe,
+    mrs_extract,
+    mrs_photom,
+    mrs_pointing,
+    mrs_wcs,
+    spec2,
+)
 from .products import derived
 from .steps import COMPLETE
 
@@ -179,6 +191,11 @@ def build(log, members, folder, choice, rates=None):
     correction = _correction_source(apcorr, choice["mrs_extract"], folder)
     cubes, x1d = [], derived(dm.MultiSpecModel, d1_first.rate_model)
     rates = rates or [(d1.rate, d1.var_poisson + d1.var_rnoise) for _, d1, _ in members]
+    flat = fringe.read_fringe(folder, first, d1_first.rate.shape)
+    if not isinstance(flat, Skip):
+        filenames["fringe"] = flat.filename
+    rates = [log.run("fringe", choice["fringe"], rate, var, resolve=partial(fringe.arguments, flat))
+             for rate, var in rates]
     for band in list(pixels):
         band_pixels, parts, units = pixels.pop(band), [], set()  # a band's pixels are freed once its samples are made
         for (exposure, d1, mover), (rate, var) in zip(members, rates, strict=True):

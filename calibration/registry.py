@@ -39,6 +39,7 @@ apcorr           flux, error, wavelength, window halves; (wavelength, size, E), 
 pathloss         flux, error, wavelength; (wavelength, correction)               (flux, error)
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
+fringe           rate, var (a frame); fringe flat                                 (rate, var)
 mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or     (sci, var)
                  None, mid-time
 cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
@@ -55,6 +56,7 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 
 The MRS (:mod:`calibration.mrs_spec2`) runs ``background`` on the rate (``local``, a skip: the
 extraction's annulus; ``dedicated``: the association's background exposures), ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
+``fringe`` (:mod:`calibration.fringe`: the fringe flat; skipped without a FRINGE reference),
 ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
@@ -87,6 +89,7 @@ from . import (
     cruciform,
     cube_build,
     extract1d,
+    fringe,
     light_curves,
     lrs_background,
     lrs_wcs,
@@ -145,6 +148,7 @@ ALGORITHMS = {
     "pathloss": {"reference": pathloss, "none": NONE},
     "spec_photom": {"reference": spec_photom, "none": NONE},
     "mrs_wcs": {"reference": mrs_wcs.band_pixels},
+    "fringe": {"reference": fringe.divide, "none": NONE},
     "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
     "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth,
                    "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,
@@ -177,6 +181,7 @@ UNCHANGED = {
     "apcorr": lambda flux, error, *_: (flux, error),
     "pathloss": lambda flux, error, *_: (flux, error),
     "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
+    "fringe": lambda rate, var, *_: (rate, var),
     "mrs_photom": lambda rate, var, *_: (rate, var),
 }
 
@@ -187,7 +192,7 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
-            "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus"}
+            "fringe": "reference", "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus"}
 
 
 def resolve(choices=None):

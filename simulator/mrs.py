@@ -76,8 +76,13 @@ Dedicated background (``MrsObservation.background_exposure``, :func:`companions`
 detector, setting and dither position right after the science exposure, on an offset field
 that holds the sky above (the same true geometry, its own noise) and none of the sources.
 
+* **Fringes.**  With ``effects.mrs.fringes`` (off by default), each part of a pixel's light (the sky,
+  each source) times the detector etalon's transmission for how that light fills the slice, before they
+  are summed and the decay applied (:mod:`simulator.fringes`; truth ``FRINGE``, ``FRINGE_EXTENDED``;
+  reference FRINGE, :func:`write_fringe_flat`).
+
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
-several makes a composite), fringes,
+several makes a composite),
 the spectral leak and the cross-artifact (issue 17), the wavelength shift of a source off
 its slice's centre.
 
@@ -108,7 +113,7 @@ from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import imager, modes, mrs, mrs_dither, refmeta
 from miri_testbed.instrument.files import atomic_path
 
-from . import background, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_spatialcal, mrs_throughput, mrs_wavecal, psf
+from . import background, fringes, lrs_wavecal, mrs_apcorr, mrs_photom, mrs_spatialcal, mrs_throughput, mrs_wavecal, psf
 from .config import ExtendedSource
 from .illumination import Illumination
 from .references import PROVENANCE
@@ -520,6 +525,7 @@ def illuminate(scene, observation, effects, rng):
     image = np.zeros((det.FULL_NY, det.FULL_NX))
     maps = {key: np.full(image.shape, np.nan, np.float32) for key in ("ALPHA", "BETA", "WAVELENGTH")}
     slices = np.zeros(image.shape, np.int16)
+    transmission = {key: np.ones(image.shape, np.float32) for key in ("FRINGE", "FRINGE_EXTENDED")}
     v2v3 = source_positions(scene, observation)
     rows, perturbations = [], []
     mid_time = mid_time_mjd(observation)
@@ -527,15 +533,21 @@ def illuminate(scene, observation, effects, rng):
         perturbation = draw_perturbation(name, effects.mrs, rng)
         perturbations.append(perturbation)
         pixels = TruePixels(flight_pixels(name), perturbation)
-        light = render_sky(pixels, scene.background_mjy_sr, effects)
+        parts = [(render_sky(pixels, scene.background_mjy_sr, effects), None)]  # (light, a point source's beta)
         geometry = mrs.band(name)
         for i, (source, (v2, v3)) in enumerate(zip(scene.sources, v2v3, strict=True)):
             alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
             kernel = profile_kernel(name, source) if isinstance(source, ExtendedSource) else None
-            light += render_source(pixels, source.source_spectrum, alpha, beta, kernel)
+            parts.append((render_source(pixels, source.source_spectrum, alpha, beta, kernel),
+                          None if kernel is not None else beta))
             rows.append((i, name, v2, v3, alpha, beta))
-        light = _decayed(light, pixels, effects, mid_time)
+        light = parts[0][0].copy()  # the parts stay apart for the fringes
+        for part, _ in parts[1:]:
+            light += part
         f = pixels.flight
+        if effects.mrs.fringes:
+            light = _fringed(parts, light, fringes.Etalon(pixels, effects.mrs), f, transmission)
+        light = _decayed(light, pixels, effects, mid_time)
         image[f.y, f.x] = light
         slices[f.y, f.x] = f.slice
         maps["ALPHA"][f.y, f.x] = f.alpha + perturbation.d_alpha
@@ -566,8 +578,26 @@ def illuminate(scene, observation, effects, rng):
                   detector=detector),
         Component("LINES", _stack(lines), description="each source's lines (simulator.spectra line_truth)"),
     )
+    if effects.mrs.fringes:
+        components += (
+            Component("FRINGE", transmission["FRINGE"], description="fringe transmission of each pixel's light, "
+                      "all sources and sky (fringed / unfringed light; simulator.fringes)", detector=detector),
+            Component("FRINGE_EXTENDED", transmission["FRINGE_EXTENDED"], description="fringe transmission of "
+                      "extended light filling the slice (what an ideal fringe flat holds)", detector=detector))
     header = {"CHANNEL": (observation.channels, "MRS channels"), "BAND": (observation.band, "MRS grating setting")}
     return Illumination({detector: image}, header, components)
+
+
+def _fringed(parts, light, etalon, flight, transmission):
+    """The band's light through the etalon (:mod:`simulator.fringes`), both transmissions kept in ``transmission``.
+
+    The sky and extended sources take the extended light's transmission, each point source its own.
+    """
+    fringed = sum(part * (etalon.extended if beta is None else etalon.point(beta)) for part, beta in parts)
+    transmission["FRINGE"][flight.y, flight.x] = np.where(light > 0, fringed / np.where(light > 0, light, 1),
+                                                          etalon.extended)
+    transmission["FRINGE_EXTENDED"][flight.y, flight.x] = etalon.extended
+    return fringed
 
 
 def _perturbation_table(perturbations):
@@ -803,7 +833,35 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     paths["APCORR"] = _save(apcorr, "APCORR", selection, folder / f"miri_testbed_mrs{pair}_apcorr.asdf",
                             f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
                             f"({options.kind})")
+    if effects.mrs.fringes:
+        paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, references_rng)
     return paths
+
+
+def write_fringe_flat(folder, observation, perturbations, effects, rng):
+    """The FRINGE reference (``FringeModel``) of the observation's band pair, MEASURED; its path.
+
+    A flat exposure: a uniform extended field (flat F_nu) through each band's TRUE geometry and the
+    etalon's extended-light transmission (:class:`simulator.fringes.Etalon`), long enough for a median of
+    :data:`simulator.fringes.FLAT_ELECTRONS` per pixel, with photon and read noise
+    (:func:`simulator.lrs_wavecal.observe`); the fringe flat is each slice column over its smooth fit
+    (:func:`simulator.fringes.fringe_flat`), never the truth's transmission.
+    """
+    expected = np.zeros((det.FULL_NY, det.FULL_NX))
+    for name in observation.bands:
+        pixels = TruePixels(flight_pixels(name), perturbations[name])
+        expected[pixels.flight.y, pixels.flight.x] = (render_background(pixels, 1.0)
+                                                      * fringes.Etalon(pixels, effects).extended)
+    exposure_s = fringes.FLAT_ELECTRONS / float(np.median(expected[expected > 0]))
+    flat, error = fringes.fringe_flat(lrs_wavecal.observe(expected, exposure_s, rng),
+                                      [flight_pixels(name) for name in observation.bands])
+    model = dm.FringeModel(data=flat.astype(np.float32), err=error.astype(np.float32),
+                           dq=np.zeros(flat.shape, np.uint32))
+    pair = _pair_and_selection(observation)[0]
+    selection = refmeta.Selection(detector=observation.detector, band=observation.band)  # FringeModel has no EXP_TYPE
+    return _save(model, "FRINGE", selection, folder / f"miri_testbed_mrs{pair}_fringe.fits",
+                 f"MRS fringe flat measured from a simulated extended-source flat ({fringes.FLAT_ELECTRONS:.0e} e- "
+                 "per pixel, each slice column over its smooth fit)")
 
 
 def _save(model, reftype, selection, path, description):
