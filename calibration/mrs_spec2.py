@@ -12,7 +12,8 @@ time dependence at the exposure's mid-time) -> ``cube_build`` (:mod:`calibration
 a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
 (:mod:`calibration.mrs_extract`: a conical aperture about the centroid, an annulus
 background, the APCORR's aperture correction, or an Airy one without an APCORR), each
-through the step shell, once per band of the exposure (two per detector).
+through the step shell, once per band of the exposure (two per detector), and ``residual_fringe``
+(:mod:`calibration.residual_fringe`, ``none`` by default) on each band's spectrum.
 
 Products, calibrated (a band whose ``mrs_photom`` was skipped, e.g. without an MRS PHOTOM,
 stays in DN/s, and its units say so):
@@ -29,6 +30,7 @@ stays in DN/s, and its units say so):
   flux is the cube's surface brightness summed over the aperture times the spaxel's solid
   angle: ``F [Jy] = 1e6 sum_s c_s S_s [MJy/sr] A_s [arcsec^2] (pi / 648000)^2``.
 """
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -217,6 +219,11 @@ def build(log, members, folder, choice, rates=None):
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
                                 f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
+        flux, error, fit = log.run("residual_fringe", choice["residual_fringe"], spectrum.wavelength, spectrum.flux,
+                                   spectrum.error, int(band[0]))
+        if fit is not None:
+            log.note("residual_fringe", f"residual_fringe {band}: {fit}")
+        spectrum = replace(spectrum, flux=flux, error=error)
         cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
         del samples, cube  # this band's pixels are not kept while the next band's are made

@@ -45,6 +45,7 @@ mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or    
 cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
                  grid (CubeGrid)
 mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                         MrsSpectrum
+residual_fringe  wavelength, flux, error (a band's spectrum), channel           (flux, error, what fitted)
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
@@ -64,7 +65,8 @@ smooths it in alpha, which damps the peak spaxel's resampling ripple at a broade
 ``drizzle_lambda_alpha_smooth`` does both; the default ``drizzle`` is jwst's) and ``mrs_extract``
 (:mod:`calibration.mrs_extract`;
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
-aperture correction is the MRS APCORR's, or an Airy one without it).
+aperture correction is the MRS APCORR's, or an Airy one without it), then ``residual_fringe`` on each band's
+spectrum (:mod:`calibration.residual_fringe`: ``fit``, ``jwst_1d`` with the peers extra, ``none`` the default).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
@@ -97,6 +99,7 @@ from . import (
     mrs_photom,
     mrs_wcs,
     peers,
+    residual_fringe,
     transit,
     tso_extract,
 )
@@ -154,11 +157,14 @@ ALGORITHMS = {
                    "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,
                    "drizzle_lambda_alpha_smooth": cube_build.drizzle_lambda_alpha_smooth},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
+    "residual_fringe": {"fit": residual_fringe.fit,
+                        "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
+ALGORITHMS["residual_fringe"].update(peers.residual_fringe_variants())
 
 #: What a skipped step passes on, from the step's arguments.  Steps that cannot be
 #: skipped (they make the product: ramp_fit, photom, catalog) have no entry.
@@ -183,6 +189,7 @@ UNCHANGED = {
     "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
     "fringe": lambda rate, var, *_: (rate, var),
     "mrs_photom": lambda rate, var, *_: (rate, var),
+    "residual_fringe": lambda wavelength, flux, error, *_: (flux, error, None),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
@@ -192,7 +199,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
-            "fringe": "reference", "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus"}
+            "fringe": "reference", "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus",
+            "residual_fringe": "none"}
 
 
 def resolve(choices=None):
