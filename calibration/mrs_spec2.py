@@ -220,7 +220,7 @@ def build(log, members, folder, choice, rates=None):
                                 f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
                                 f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
         flux, error, fit = log.run("residual_fringe", choice["residual_fringe"], spectrum.wavelength, spectrum.flux,
-                                   spectrum.error, int(band[0]))
+                                   spectrum.error, (spectrum.dq & dqflags.DO_NOT_USE) == 0, int(band[0]))
         if fit is not None:
             log.note("residual_fringe", f"residual_fringe {band}: {fit}")
         spectrum = replace(spectrum, flux=flux, error=error)

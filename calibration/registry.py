@@ -45,7 +45,7 @@ mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or    
 cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
                  grid (CubeGrid)
 mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                         MrsSpectrum
-residual_fringe  wavelength, flux, error (a band's spectrum), channel           (flux, error, what fitted)
+residual_fringe  wavelength, flux, error, usable (a band's spectrum), channel   (flux, error, what fitted)
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),

@@ -20,7 +20,10 @@ features out).  ``C`` and ``F`` are fitted alternately by weighted linear least 
 residuals' MAD) from ``C (1 + F)`` and :data:`CLIP_GROW` neighbours each side (a line's LSF wings) are
 left out of the next round, so an emission line or the lines of an absorption forest are never fitted
 as fringe; ``F`` stays defined under them (the fringe is coherent across them) and the whole
-spectrum, lines too, is divided by ``1 + F``; the error likewise.  The fitted amplitude (``sqrt(2)``
+spectrum, lines too, is divided by ``1 + F``; the error likewise.  A segment of fewer than
+:data:`MIN_PERIODS` periods is not fitted (a fringe drift and a continuum cannot be told apart there),
+and a fit that takes less than :data:`SIGNIFICANCE` times its number of terms out of chi^2 (no fringe
+above the noise) is not divided out.  The fitted amplitude (``sqrt(2)``
 rms of ``F``) and periods go to HISTORY.
 
 Variants of step ``residual_fringe``: ``fit`` (this), ``jwst_1d`` (jwst's
@@ -43,8 +46,11 @@ CAVITY_SWITCH_UM = 16.0
 #: Fringe periods per degree of the continuum and of the fringe's drift.
 CONTINUUM_PERIODS, DRIFT_PERIODS = 6.0, 25.0
 #: Rounds of fitting; the clip in robust sigma and the neighbours it takes each side; the least periods a
-#: segment needs to be fitted; the period scan's step in phase over the segment (radians).
-ITERATIONS, CLIP_SIGMA, CLIP_GROW, MIN_PERIODS, SCAN_PHASE_STEP = 4, 4.0, 2, 4, 1.0
+#: segment needs to be fitted; the padding of the period scan's FFT.
+ITERATIONS, CLIP_SIGMA, CLIP_GROW, MIN_PERIODS, FFT_PADDING = 4, 4.0, 2, 12, 8
+#: A fit is divided out only if it takes more than this many times its number of terms out of chi^2 (noise
+#: alone takes about one per term).
+SIGNIFICANCE = 3.0
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,8 @@ class FringeFit:
     segments: tuple
 
     def __str__(self):
-        parts = [f"period {p:.3f} cm^-1 amplitude {a:.4f}" + (f", dichroic {d:.3f} cm^-1" if d else "")
-                 for p, a, d in self.segments]
+        parts = [(f"period {p:.3f} cm^-1 amplitude {a:.4f}" + (f", dichroic {d:.3f} cm^-1" if d else "")) if a
+                 else "no fringe above the noise (nothing divided)" for p, a, d in self.segments]
         return "; ".join(parts) if parts else "nothing fitted (too short)"
 
 
@@ -79,13 +85,14 @@ def _fringe_design(sigma, t, periods, drift):
     return (waves[:, :, None] * _legendre(t, drift)[:, None, :]).reshape(len(t), -1)
 
 
-def _chi2_gain(sigma, y, weight, frequencies):
-    """Per frequency, the chi^2 an offset plus a sinusoid of it takes out of ``y`` (3 x 3 normal equations, batched).
+def sinusoid_fits(sigma, y, weight, frequencies):
+    """Per frequency ``f``, the weighted least-squares ``(c, a, b)`` of ``y ~ c + a cos(2 pi f sigma) + b sin(...)``.
 
-    With ``E = exp(i phi)``: ``cos^2 = (1 + Re E^2) / 2``, ``sin^2 = (1 - Re E^2) / 2``, ``cos sin = Im E^2 / 2``,
-    so two complex matrix products give every sum.
+    Batched 3 x 3 normal equations: with ``E = exp(i phi)``, ``cos^2 = (1 + Re E^2) / 2``, ``sin^2 = (1 - Re E^2)
+    / 2``, ``cos sin = Im E^2 / 2``, so two complex matrix products give every sum.  Returns ``(coefficients
+    (nf, 3), right-hand sides (nf, 3))``; their row-wise dot product is the chi^2 each sinusoid takes out.
     """
-    e = np.exp(2j * np.pi * frequencies[:, None] * sigma[None, :])
+    e = np.exp(2j * np.pi * np.asarray(frequencies)[:, None] * sigma[None, :])
     w2 = weight**2
     (e_w, e_wy), e2_w = (e @ np.column_stack([w2, w2 * y])).T, (e * e) @ w2
     n, ny = w2.sum(), w2 @ y
@@ -97,19 +104,31 @@ def _chi2_gain(sigma, y, weight, frequencies):
     normal[:, 2, 2] = (n - e2_w.real) / 2
     normal[:, 1, 2] = normal[:, 2, 1] = e2_w.imag / 2
     rhs = np.column_stack([np.full(len(frequencies), ny), e_wy.real, e_wy.imag])
-    return np.einsum("fi,fi->f", rhs, np.linalg.solve(normal, rhs[..., None])[..., 0])
+    return np.linalg.solve(normal, rhs[..., None])[..., 0], rhs
+
+
+def _chi2_gain(sigma, y, weight, frequencies):
+    """Per frequency, the chi^2 an offset plus a sinusoid of it takes out of ``y`` (:func:`sinusoid_fits`)."""
+    coefficients, rhs = sinusoid_fits(sigma, y, weight, frequencies)
+    return np.einsum("fi,fi->f", rhs, coefficients)
 
 
 def _best_period(sigma, y, weight, centre, window):
     """The period in ``centre +/- window`` whose sinusoid (and offset) takes most chi^2 out of ``y``.
 
-    A coarse scan (the phase across the segment moving :data:`SCAN_PHASE_STEP` per step), then a fine one
-    (a tenth of that) about its best.
+    Found coarsely on a periodogram (``y`` times its normalised weight, interpolated onto an even grid in
+    ``sigma``, its FFT padded to :data:`FFT_PADDING` times its length), then by least squares
+    (:func:`sinusoid_fits`) over 21 frequencies across the periodogram's bin about it.
     """
-    step = SCAN_PHASE_STEP / (2 * np.pi * np.ptp(sigma))
-    coarse = np.arange(1 / (centre + window), 1 / (centre - window), step)
-    best = coarse[np.argmax(_chi2_gain(sigma, y, weight, coarse))]
-    fine = best + np.linspace(-step, step, 21)
+    order = np.argsort(sigma)
+    grid = np.linspace(sigma[order[0]], sigma[order[-1]], len(sigma))
+    values = np.interp(grid, sigma[order], (y * weight / weight.mean())[order])
+    size = FFT_PADDING * len(grid)
+    power = np.abs(np.fft.rfft(values - values.mean(), size))
+    frequencies = np.fft.rfftfreq(size, grid[1] - grid[0])
+    inside = (frequencies >= 1 / (centre + window)) & (frequencies <= 1 / (centre - window))
+    best = frequencies[inside][np.argmax(power[inside])]
+    fine = best + np.linspace(-1, 1, 21) * (frequencies[1] - frequencies[0])
     return float(1 / fine[np.argmax(_chi2_gain(sigma, y, weight, fine))])
 
 
@@ -142,17 +161,24 @@ def _fit_segment(sigma, flux, error, channel):
         if np.mean(~grown) < 0.5:  # a spectrum mostly of features: keep the last mask rather than fit half of it
             break
         keep = ~grown
+    w = np.abs(continuum[keep]) / error[keep]
+    chi2_gain = np.sum((w * y[keep]) ** 2) - np.sum((w * (y[keep] - (factor[keep] - 1))) ** 2)
+    if chi2_gain < SIGNIFICANCE * design.shape[1]:  # no fringe above the noise: nothing divided
+        return np.ones(len(sigma)), (float(periods[0][0]), 0.0, float(periods[1][0]) if len(periods) > 1 else None)
     amplitude = float(np.sqrt(2) * np.std(factor - 1))
     return factor, (float(periods[0][0]), amplitude, float(periods[1][0]) if len(periods) > 1 else None)
 
 
-def fit(wavelength, flux, error, channel):
+def fit(wavelength, flux, error, usable, channel):
     """Variant ``fit`` of step ``residual_fringe`` (module docstring): ``(flux, error, FringeFit)``.
 
     Parameters
     ----------
     wavelength, flux, error : (n,) float
-        A band's spectrum (um; any flux unit); NaN or non-positive errors are left out and kept as they are.
+        A band's spectrum (um; any flux unit).
+    usable : (n,) bool
+        The rows to fit (not DO_NOT_USE); the others, and those of a NaN or non-positive error, are left out
+        of the fit and kept as they are.
     channel : int
         The band's channel (the dichroic fringe in 3 and 4).
 
@@ -162,10 +188,11 @@ def fit(wavelength, flux, error, channel):
         For arrays of different lengths.
     """
     wavelength, flux, error = (np.asarray(a, float) for a in (wavelength, flux, error))
-    if not wavelength.shape == flux.shape == error.shape or wavelength.ndim != 1:
-        raise CalibrationInputError(f"residual_fringe needs 1-D wavelength, flux and error of one length, got "
-                                    f"{wavelength.shape}, {flux.shape}, {error.shape}")
-    good = np.isfinite(wavelength) & np.isfinite(flux) & np.isfinite(error) & (error > 0) & (wavelength > 0)
+    usable = np.asarray(usable, bool)
+    if not wavelength.shape == flux.shape == error.shape == usable.shape or wavelength.ndim != 1:
+        raise CalibrationInputError(f"residual_fringe needs 1-D wavelength, flux, error and usable of one length, "
+                                    f"got {wavelength.shape}, {flux.shape}, {error.shape}, {usable.shape}")
+    good = usable & np.isfinite(wavelength) & np.isfinite(flux) & np.isfinite(error) & (error > 0) & (wavelength > 0)
     factor = np.ones(len(flux))
     found = []
     for side in (wavelength < CAVITY_SWITCH_UM, wavelength >= CAVITY_SWITCH_UM):

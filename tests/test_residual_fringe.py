@@ -33,7 +33,8 @@ def _continuum(wavelength):
 def _defringe(truth, fringe, seed=0):
     """``(truth + noise) * fringe`` through the fit: the corrected spectrum and the noisy truth it should be."""
     noisy = truth + NOISE * np.random.default_rng(seed).standard_normal(len(truth))
-    flux, error, fit = residual_fringe.fit(_wavelength(), noisy * fringe, np.full(len(truth), NOISE), 1)
+    flux, error, fit = residual_fringe.fit(_wavelength(), noisy * fringe, np.full(len(truth), NOISE),
+                                          np.ones(len(truth), bool), 1)
     return flux, noisy, error, fit
 
 
@@ -44,13 +45,6 @@ def test_an_injected_fringe_comes_out_of_a_clean_continuum_to_the_noise():
     assert np.std(flux / noisy - 1) < 0.2 * NOISE  # the fit's own error, over the noise it does not touch
     assert abs(fit.segments[0][0] - 2.93) < 0.005 and abs(fit.segments[0][1] - 0.03) < 0.003
     np.testing.assert_allclose(error, NOISE / _fringe(lam), rtol=0.01)
-
-
-def test_a_spectrum_without_fringes_is_left_within_its_noise():
-    lam = _wavelength()
-    flux, noisy, _, fit = _defringe(_continuum(lam), np.ones(len(lam)))
-    assert np.std(flux / noisy - 1) < 0.2 * NOISE
-    assert fit.segments[0][1] < NOISE
 
 
 @settings(max_examples=20, deadline=None)
@@ -97,4 +91,19 @@ def test_the_fit_is_a_registered_variant_and_the_default_is_none():
 
 def test_spectra_of_different_lengths_are_refused():
     with pytest.raises(CalibrationInputError, match="one length"):
-        residual_fringe.fit(np.ones(10), np.ones(9), np.ones(10), 1)
+        residual_fringe.fit(np.ones(10), np.ones(9), np.ones(10), np.ones(10, bool), 1)
+
+
+def test_flagged_rows_are_not_fitted_and_are_kept_and_no_fringe_is_no_fit():
+    lam = _wavelength()
+    truth = _continuum(lam)
+    flux = truth * _fringe(lam)
+    flux[:40] = 50.0  # garbage at a band's end, flagged
+    usable = np.ones(lam.size, bool)
+    usable[:40] = False
+    out, _, fit = residual_fringe.fit(lam, flux, np.full(lam.size, NOISE), usable, 1)
+    assert np.all(out[:40] == 50.0)
+    assert np.std(out[40:] / truth[40:] - 1) < 1e-4
+    noisy = truth + NOISE * np.random.default_rng(3).standard_normal(lam.size)
+    out, _, fit = residual_fringe.fit(lam, noisy, np.full(lam.size, NOISE), np.ones(lam.size, bool), 1)
+    assert np.array_equal(out, noisy) and "no fringe above the noise" in str(fit)
