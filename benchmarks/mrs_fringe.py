@@ -10,16 +10,21 @@ and in channels 3-4 a 0.5 % dichroic fringe at 0.41 cm^-1), plus 0.1 % white noi
 Columns: the fringe amplitude (validation.mrs_fringe_score.fringe_amplitude: the largest sinusoid over
 2.4-3.4 cm^-1 of the spectrum over its fringe-free truth) before and after each fit, and its noise floor
 (the same on pure noise); ``lines``: the largest line-flux change (%) and centre shift (km/s) against the
-fringe-free noisy spectrum, for the lines kind; CPU time per spectrum (process time, BLAS threads
-included; the load is in the provenance line).
+fringe-free noisy spectrum, for the lines kind; CPU time per spectrum (process time, one BLAS thread for
+both; the load before and after is on the last line).
 
     python benchmarks/mrs_fringe.py [--record]
 """
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# one BLAS thread for both fits: on a loaded machine idle threads spinning would count as CPU time
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -77,6 +82,7 @@ def _line_changes(lam, out, noisy, truth_lines, continuum):
 
 
 def main():
+    load = os.getloadavg()[0]
     lines = ["band kind    floor   before  ours    jwst    ours_lines(%/kms)  jwst_lines(%/kms)  cpu_ours_s cpu_jwst_s"]
     speed = []
     for band, (lo, hi) in BANDS.items():
@@ -113,7 +119,8 @@ def main():
                          f"{fmt['l_jwst']:18s} {np.mean(stats['t_ours']):.4f}     {np.mean(stats['t_jwst']):.4f}")
             speed.append(np.mean(stats["t_jwst"]) / np.mean(stats["t_ours"]))
     lines.append(f"jwst / ours CPU time per spectrum: {min(speed):.1f}x - {max(speed):.1f}x "
-                 f"(median {np.median(speed):.1f}x)")
+                 f"(median {np.median(speed):.1f}x); load {load:.1f} -> {os.getloadavg()[0]:.1f} "
+                 f"on {os.cpu_count()} cores")
     publish("mrs_fringe", lines)
 
 
