@@ -71,15 +71,14 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   decay has: one effect of the telescope and instrument optics, every mode sees it), every
   pixel's light, sources and sky, times ``T(lambda, t)`` of :mod:`simulator.mrs_throughput`
   at its true centre wavelength and the exposure's mid-time.
-
-Dedicated background (``MrsObservation.background_exposure``, :func:`companions`): the same
-detector, setting and dither position right after the science exposure, on an offset field
-that holds the sky above (the same true geometry, its own noise) and none of the sources.
-
 * **Fringes.**  With ``effects.mrs.fringes`` (off by default), each part of a pixel's light (the sky,
   each source) times the detector etalon's transmission for how that light fills the slice, before they
   are summed and the decay applied (:mod:`simulator.fringes`; truth ``FRINGE``, ``FRINGE_EXTENDED``;
   reference FRINGE, :func:`write_fringe_flat`).
+
+Dedicated background (``MrsObservation.background_exposure``, :func:`companions`): the same
+detector, setting and dither position right after the science exposure, on an offset field
+that holds the sky above (the same true geometry, its own noise) and none of the sources.
 
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
 several makes a composite),
@@ -844,7 +843,7 @@ def write_fringe_flat(folder, observation, perturbations, effects, rng):
     A flat exposure: a uniform extended field (flat F_nu) through each band's TRUE geometry and the
     etalon's extended-light transmission (:class:`simulator.fringes.Etalon`), long enough for a median of
     :data:`simulator.fringes.FLAT_ELECTRONS` per pixel, with photon and read noise
-    (:func:`simulator.lrs_wavecal.observe`); the fringe flat is each slice column over its smooth fit
+    (:func:`simulator.lrs_wavecal.observe`); the fringe flat is each slice over its smooth 2-D fit
     (:func:`simulator.fringes.fringe_flat`), never the truth's transmission.
     """
     expected = np.zeros((det.FULL_NY, det.FULL_NX))
