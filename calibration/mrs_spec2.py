@@ -8,12 +8,14 @@ as jwst's calwebb_spec2 does for the MRS; HISTORY names the files) ->
 removed from the rate; a dither set's combination, :func:`build`, does not run it yet) ->
 ``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
 footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
+``fringe`` (:mod:`calibration.fringe`: the rate over the FRINGE's fringe flat; skipped without one) ->
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
 time dependence at the exposure's mid-time) -> ``cube_build`` (:mod:`calibration.cube_build`:
 a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
 (:mod:`calibration.mrs_extract`: a conical aperture about the centroid, an annulus
 background, the APCORR's aperture correction, or an Airy one without an APCORR), each
-through the step shell, once per band of the exposure (two per detector).
+through the step shell, once per band of the exposure (two per detector), and ``residual_fringe``
+(:mod:`calibration.residual_fringe`, ``none`` by default) on each band's spectrum.
 
 Products, calibrated (a band whose ``mrs_photom`` was skipped, e.g. without an MRS PHOTOM,
 stays in DN/s, and its units say so):
@@ -32,6 +34,7 @@ stays in DN/s, and its units say so):
   flux is the cube's surface brightness summed over the aperture times the spaxel's solid
   angle: ``F [Jy] = 1e6 sum_s c_s S_s [MJy/sr] A_s [arcsec^2] (pi / 648000)^2``.
 """
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -45,6 +48,7 @@ from . import (
     Skip,
     background,
     cube_build,
+    fringe,
     mrs_extract,
     mrs_photom,
     mrs_pointing,
@@ -217,6 +221,11 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
     correction = _correction_source(apcorr, choice["mrs_extract"], folder)
     cubes, x1d = [], derived(dm.MultiSpecModel, d1_first.rate_model)
     rates = rates or [(d1.rate, d1.var_poisson + d1.var_rnoise) for _, d1, _ in members]
+    flat = fringe.read_fringe(folder, first, d1_first.rate.shape)
+    if not isinstance(flat, Skip):
+        filenames["fringe"] = flat.filename
+    rates = [log.run("fringe", choice["fringe"], rate, var, resolve=partial(fringe.arguments, flat))
+             for rate, var in rates]
     for band in list(pixels):
         band_pixels, parts, units = pixels.pop(band), [], set()  # a band's pixels are freed once its samples are made
         for (exposure, d1, mover), (rate, var) in zip(members, rates, strict=True):
@@ -244,6 +253,11 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
                                             resolve=partial(spectral_leak.resolve, folder, first, band, calibrated,
                                                             leak_source, band_wcs, JY_PER_MJY_SR_ARCSEC2))
             log.note("spectral_leak", *notes)
+        flux, error, fit = log.run("residual_fringe", choice["residual_fringe"], spectrum.wavelength, spectrum.flux,
+                                   spectrum.error, (spectrum.dq & dqflags.DO_NOT_USE) == 0, int(band[0]))
+        if fit is not None:
+            log.note("residual_fringe", f"residual_fringe {band}: {fit}")
+        spectrum = replace(spectrum, flux=flux, error=error)
         cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
         del samples, cube  # this band's pixels are not kept while the next band's are made

@@ -217,3 +217,31 @@ def spectral_leak_variants():
     if find_spec("jwst") is None:
         return {}
     return {"jwst_spectrum": jwst_spectral_leak}
+
+
+def jwst_residual_fringe_1d(wavelength, flux, error, usable, channel):
+    """The jwst 1-D residual fringe fit as the ``residual_fringe`` variant ``jwst_1d``: ``(flux, error, fitted)``.
+
+    ``jwst.residual_fringe.utils.fit_residual_fringes_1d`` with its defaults.
+    jwst returns the corrected flux only; the error is scaled as the flux was, and the amplitude is
+    ``sqrt(2)`` rms of ``flux / corrected - 1`` (as :mod:`calibration.residual_fringe` reports its own).  Only the
+    usable, finite points go to jwst, which cannot take NaN.
+    """
+    from jwst.residual_fringe.utils import fit_residual_fringes_1d
+
+    wavelength, flux, error = (np.asarray(a, float) for a in (wavelength, flux, error))
+    good = np.asarray(usable, bool) & np.isfinite(wavelength) & np.isfinite(flux)
+    corrected = flux.copy()
+    corrected[good] = fit_residual_fringes_1d(flux[good], wavelength[good], channel=channel)
+    ratio = np.where(good & (corrected != 0), flux / np.where(corrected != 0, corrected, 1.0), 1.0)
+    amplitude = np.sqrt(2) * np.std(ratio[good] - 1)
+    return corrected, error / ratio, f"jwst fit_residual_fringes_1d: amplitude {amplitude:.4f}"
+
+
+def residual_fringe_variants():
+    """Jwst's 1-D residual fringe fit as the ``residual_fringe`` variant ``jwst_1d`` (none without the peers extra)."""
+    from importlib.util import find_spec
+
+    if find_spec("jwst") is None:
+        return {}
+    return {"jwst_1d": jwst_residual_fringe_1d}

@@ -40,6 +40,7 @@ pathloss         flux, error, wavelength; (wavelength, correction)              
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
 straylight       rate, var, dq (the MRS detector frame); XArtCorr                (rate, var)
+fringe           rate, var (a frame); fringe flat                                 (rate, var)
 mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or     (sci, var)
                  None, mid-time
 cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
@@ -47,6 +48,7 @@ cube_build       samples (Samples: one exposure's or a dither set's pixels),    
 mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                         MrsSpectrum
 spectral_leak    cube, spectrum (band 3A), extract; LEAKCOR (LeakTable), 1B      (cube, spectrum,
                  (SourceBand), frame map, Jy per the spectrum's unit              notes)
+residual_fringe  wavelength, flux, error, usable (a band's spectrum), channel   (flux, error, what fitted)
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
@@ -59,7 +61,8 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 The MRS (:mod:`calibration.mrs_spec2`) runs ``background`` on the rate (``local``, a skip: the
 extraction's annulus; ``dedicated``: the association's background exposures), ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
 ``straylight`` (:mod:`calibration.straylight`: the cross-artifact of the MRSXARTCORR removed from the
-rate; ``jwst_straylight`` jwst's), ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and
+rate; ``jwst_straylight`` jwst's), ``fringe`` (:mod:`calibration.fringe`: the fringe flat; skipped without a
+FRINGE reference), ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and
 spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
@@ -69,7 +72,9 @@ smooths it in alpha, which damps the peak spaxel's resampling ripple at a broade
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
 aperture correction is the MRS APCORR's, or an Airy one without it), then on band 3A ``spectral_leak``
 (:mod:`calibration.spectral_leak`; ``cube`` subtracts the 1B cube's leak from the 3A cube and extracts
-again, ``spectrum`` the 1B spectrum's from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's).
+again, ``spectrum`` the 1B spectrum's from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's), and
+``residual_fringe`` on each band's spectrum (:mod:`calibration.residual_fringe`: ``fit``, ``jwst_1d`` with the
+peers extra, ``none`` the default).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
@@ -94,6 +99,7 @@ from . import (
     cruciform,
     cube_build,
     extract1d,
+    fringe,
     light_curves,
     lrs_background,
     lrs_wcs,
@@ -101,6 +107,7 @@ from . import (
     mrs_photom,
     mrs_wcs,
     peers,
+    residual_fringe,
     spectral_leak,
     straylight,
     transit,
@@ -155,12 +162,15 @@ ALGORITHMS = {
     "spec_photom": {"reference": spec_photom, "none": NONE},
     "mrs_wcs": {"reference": mrs_wcs.band_pixels},
     "straylight": {"model": straylight.model, "none": NONE},
+    "fringe": {"reference": fringe.divide, "none": NONE},
     "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
     "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth,
                    "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,
                    "drizzle_lambda_alpha_smooth": cube_build.drizzle_lambda_alpha_smooth},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
     "spectral_leak": {"cube": spectral_leak.cube, "spectrum": spectral_leak.spectrum, "none": NONE},
+    "residual_fringe": {"fit": residual_fringe.fit,
+                        "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
@@ -168,6 +178,7 @@ ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())
 ALGORITHMS["emi"].update(peers.emi_variants())
 ALGORITHMS["straylight"].update(peers.straylight_variants())
 ALGORITHMS["spectral_leak"].update(peers.spectral_leak_variants())
+ALGORITHMS["residual_fringe"].update(peers.residual_fringe_variants())
 
 #: What a skipped step passes on, from the step's arguments.  Steps that cannot be
 #: skipped (they make the product: ramp_fit, photom, catalog) have no entry.
@@ -191,8 +202,10 @@ UNCHANGED = {
     "pathloss": lambda flux, error, *_: (flux, error),
     "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
     "straylight": lambda rate, var, *_: (rate, var),
+    "fringe": lambda rate, var, *_: (rate, var),
     "mrs_photom": lambda rate, var, *_: (rate, var),
     "spectral_leak": lambda cube, spectrum, *_: (cube, spectrum, []),
+    "residual_fringe": lambda wavelength, flux, error, *_: (flux, error, None),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
@@ -202,8 +215,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "spec_background": "auto", "pixel_replace": "profile", "extract_1d": "box",
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
-            "straylight": "model", "mrs_photom": "reference", "cube_build": "drizzle", "mrs_extract": "annulus",
-            "spectral_leak": "cube"}
+            "straylight": "model", "fringe": "reference", "mrs_photom": "reference", "cube_build": "drizzle",
+            "mrs_extract": "annulus", "spectral_leak": "cube", "residual_fringe": "none"}
 
 
 def resolve(choices=None):

@@ -492,6 +492,12 @@ class MrsEffects:
     ``lambda`` also get ``f(lambda) F_nu(lambda / 2)``, ``f`` a Gaussian of peak ``leak_peak`` at
     ``leak_centre_um`` and ``leak_sigma_um`` (params 33: 0.03, 12.2 um, 0.1 um, PLACEHOLDERS until
     the CRDS MRSPTCORR LEAKCOR curve is sourced).
+    ``fringes`` (off by default, :mod:`simulator.fringes`): the detector etalon of effective
+    reflectance ``fringe_reflectance`` (peak to peak 4R/(1-R^2), 20 % at 0.05: params 5, 10-30 %),
+    periods ``fringe_period_cm`` below 16 um (2.9 cm^-1, params 5) and ``fringe_period_long_cm`` above
+    (UNSOURCED), thickness coefficients ``fringe_thickness`` (x, y, x^2, xy, y^2 over the frame scaled to
+    [-1, 1], PLACEHOLDERS), the beam's largest incidence ``fringe_angle_deg`` (UNSOURCED) and the
+    channel 3-4 dichroic fringe's ``dichroic_fringe_amplitude`` (UNSOURCED, params 30).
     """
 
     geometry_perturbation: bool = True
@@ -511,6 +517,13 @@ class MrsEffects:
     leak_peak: float = 0.03
     leak_centre_um: float = 12.2
     leak_sigma_um: float = 0.1
+    fringes: bool = False
+    fringe_reflectance: float = 0.05
+    fringe_period_cm: float = 2.9
+    fringe_period_long_cm: float = 3.2
+    fringe_thickness: tuple = (3e-4, -2e-4, 1.5e-4, 1e-4, -1e-4)
+    fringe_angle_deg: float = 1.0
+    dichroic_fringe_amplitude: float = 0.02
 
     def __post_init__(self):
         for name in ("wavelength_kms", "spatial_mas", "cross_artifact_wavelength_index"):
@@ -528,6 +541,18 @@ class MrsEffects:
         # the leak is 1B's light in second order on 3A: its curve within 3A's WAVELENGTHRANGE (11.29-13.75 um)
         _check_range(self, "leak_centre_um", 11.29, 13.75)
         _check_range(self, "leak_sigma_um", 1e-3, 0.5)
+        # fringes (simulator.fringes): R < 0.5 keeps the modulation 4R/(1-R^2) under 270 %; PLACEHOLDERS there
+        _check_range(self, "fringe_reflectance", 0, 0.5)
+        for name in ("fringe_period_cm", "fringe_period_long_cm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"MrsEffects.{name} must be > 0 cm^-1, got {getattr(self, name)!r}")
+        _check_range(self, "fringe_angle_deg", 0, 10)
+        _check_range(self, "dichroic_fringe_amplitude", 0, 0.5)
+        coefficients = tuple(self.fringe_thickness)
+        if len(coefficients) != 5 or not all(np.isfinite(c) and abs(c) < 0.1 for c in coefficients):
+            raise ValueError("MrsEffects.fringe_thickness must be 5 finite coefficients (x, y, x^2, xy, y^2) "
+                             f"each within +/-0.1 of the nominal thickness, got {self.fringe_thickness!r}")
+        object.__setattr__(self, "fringe_thickness", tuple(float(c) for c in coefficients))
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,10 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
 * **Cross-artifact.**  With ``effects.mrs.cross_artifact`` (off by default), the detector's
   summed light gets the row-scattered light of :mod:`simulator.cross_artifact` (truth ``XART``,
   ``XARTKERNEL``; reference MRSXARTCORR).
+* **Fringes.**  With ``effects.mrs.fringes`` (off by default), each part of a pixel's light (the sky,
+  each source) times the detector etalon's transmission for how that light fills the slice, before they
+  are summed and the decay applied (:mod:`simulator.fringes`; truth ``FRINGE``, ``FRINGE_EXTENDED``;
+  reference FRINGE, :func:`write_fringe_flat`).
 
 Dedicated background (``MrsObservation.background_exposure``, :func:`companions`): the same
 detector, setting and dither position right after the science exposure, on an offset field
@@ -84,7 +88,7 @@ pixels also get every source's ``f(lambda) S(lambda / 2)`` (:func:`source_leak`,
 (:func:`sky_leak`); the truth's ``LEAK`` holds it, and :func:`write_references` writes the MRSPTCORR.
 
 Not here yet: extended sources of other profiles than a Gaussian or a disk (a scene of
-several makes a composite), fringes (issue 17), the wavelength shift of a source off
+several makes a composite), the wavelength shift of a source off
 its slice's centre.
 
 Truth (per detector): ``SLICE``, ``ALPHA``, ``BETA``, ``WAVELENGTH`` (every pixel's true
@@ -117,6 +121,7 @@ from miri_testbed.instrument.files import atomic_path
 from . import (
     background,
     cross_artifact,
+    fringes,
     lrs_wavecal,
     mrs_apcorr,
     mrs_photom,
@@ -570,6 +575,7 @@ def illuminate(scene, observation, effects, rng):
     image = np.zeros((det.FULL_NY, det.FULL_NX))
     maps = {key: np.full(image.shape, np.nan, np.float32) for key in ("ALPHA", "BETA", "WAVELENGTH")}
     slices = np.zeros(image.shape, np.int16)
+    transmission = {key: np.ones(image.shape, np.float32) for key in ("FRINGE", "FRINGE_EXTENDED")}
     v2v3 = source_positions(scene, observation)
     rows, perturbations, leak_image = [], [], None
     mid_time = mid_time_mjd(observation)
@@ -577,24 +583,31 @@ def illuminate(scene, observation, effects, rng):
         perturbation = draw_perturbation(name, effects.mrs, rng)
         perturbations.append(perturbation)
         pixels = TruePixels(flight_pixels(name), perturbation)
-        light = render_sky(pixels, scene.background_mjy_sr, effects)  # with the sky's leak on 3A
+        # (light, a point source's beta): the parts stay apart for the fringes; the sky's with its leak on 3A
+        parts = [(render_sky(pixels, scene.background_mjy_sr, effects), None)]
         leaks = effects.mrs.spectral_leak and name == spectral_leak.LEAK_BAND
         leak = sky_leak(pixels, scene.background_mjy_sr, effects) if leaks else None
         geometry = mrs.band(name)
         for i, (source, (v2, v3)) in enumerate(zip(scene.sources, v2v3, strict=True)):
             alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
             kernel = profile_kernel(name, source) if isinstance(source, ExtendedSource) else None
-            light += render_source(pixels, source.source_spectrum, alpha, beta, kernel)
+            fill = None if kernel is not None else beta
+            parts.append((render_source(pixels, source.source_spectrum, alpha, beta, kernel), fill))
             if leaks:
                 source_part = source_leak(pixels, source, alpha, beta, effects)
-                light += source_part
+                parts.append((source_part, fill))
                 leak += source_part
             rows.append((i, name, v2, v3, alpha, beta))
-        light = _decayed(light, pixels, effects, mid_time)
-        if leaks:
-            leak_image = np.zeros(image.shape, np.float32)
-            leak_image[pixels.flight.y, pixels.flight.x] = _decayed(leak, pixels, effects, mid_time)
+        light = parts[0][0].copy()
+        for part, _ in parts[1:]:
+            light += part
         f = pixels.flight
+        if effects.mrs.fringes:
+            light = _fringed(parts, light, fringes.Etalon(pixels, effects.mrs), f, transmission)
+        light = _decayed(light, pixels, effects, mid_time)
+        if leaks:  # the truth's LEAK: the leak's light before the fringes
+            leak_image = np.zeros(image.shape, np.float32)
+            leak_image[f.y, f.x] = _decayed(leak, pixels, effects, mid_time)
         image[f.y, f.x] = light
         slices[f.y, f.x] = f.slice
         maps["ALPHA"][f.y, f.x] = f.alpha + perturbation.d_alpha
@@ -637,8 +650,26 @@ def illuminate(scene, observation, effects, rng):
                                  description="the spectral leak's e-/s in each pixel of band 3A (sources and sky; "
                                              "simulator.spectral_leak), included in the illumination",
                                  detector=detector),)
+    if effects.mrs.fringes:
+        components += (
+            Component("FRINGE", transmission["FRINGE"], description="fringe transmission of each pixel's light, "
+                      "all sources and sky (fringed / unfringed light; simulator.fringes)", detector=detector),
+            Component("FRINGE_EXTENDED", transmission["FRINGE_EXTENDED"], description="fringe transmission of "
+                      "extended light filling the slice (what an ideal fringe flat holds)", detector=detector))
     header = {"CHANNEL": (observation.channels, "MRS channels"), "BAND": (observation.band, "MRS grating setting")}
     return Illumination({detector: image}, header, components)
+
+
+def _fringed(parts, light, etalon, flight, transmission):
+    """The band's light through the etalon (:mod:`simulator.fringes`), both transmissions kept in ``transmission``.
+
+    The sky and extended sources take the extended light's transmission, each point source its own.
+    """
+    fringed = sum(part * (etalon.extended if beta is None else etalon.point(beta)) for part, beta in parts)
+    transmission["FRINGE"][flight.y, flight.x] = np.where(light > 0, fringed / np.where(light > 0, light, 1),
+                                                          etalon.extended)
+    transmission["FRINGE_EXTENDED"][flight.y, flight.x] = etalon.extended
+    return fringed
 
 
 def _perturbation_table(perturbations):
@@ -884,6 +915,8 @@ def write_references(folder, scene, observation, options, effects, truth, light,
         paths["MRSPTCORR"] = _save(leak_model(effects.mrs, options, references_rng), "MRSPTCORR", selection,
                                    folder / f"miri_testbed_mrs{pair}_mrsptcorr.fits",
                                    f"MRS spectral leak 1B -> 3A, LEAKCOR only ({options.kind})")
+    if effects.mrs.fringes:
+        paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, references_rng)
     return paths
 
 
@@ -909,6 +942,32 @@ def leak_model(mrs_effects, options, rng):
     table["wavelength"], table["frac_leak"] = wavelength, frac
     table["err_leak"] = frac * (options.leak_error if measured else 0.0)
     return dm.MirMrsPtCorrModel(leakcor_table=table)
+
+
+def write_fringe_flat(folder, observation, perturbations, effects, rng):
+    """The FRINGE reference (``FringeModel``) of the observation's band pair, MEASURED; its path.
+
+    A flat exposure: a uniform extended field (flat F_nu) through each band's TRUE geometry and the
+    etalon's extended-light transmission (:class:`simulator.fringes.Etalon`), long enough for a median of
+    :data:`simulator.fringes.FLAT_ELECTRONS` per pixel, with photon and read noise
+    (:func:`simulator.lrs_wavecal.observe`); the fringe flat is each slice over its smooth 2-D fit
+    (:func:`simulator.fringes.fringe_flat`), never the truth's transmission.
+    """
+    expected = np.zeros((det.FULL_NY, det.FULL_NX))
+    for name in observation.bands:
+        pixels = TruePixels(flight_pixels(name), perturbations[name])
+        expected[pixels.flight.y, pixels.flight.x] = (render_background(pixels, 1.0)
+                                                      * fringes.Etalon(pixels, effects).extended)
+    exposure_s = fringes.FLAT_ELECTRONS / float(np.median(expected[expected > 0]))
+    flat, error = fringes.fringe_flat(lrs_wavecal.observe(expected, exposure_s, rng),
+                                      [flight_pixels(name) for name in observation.bands])
+    model = dm.FringeModel(data=flat.astype(np.float32), err=error.astype(np.float32),
+                           dq=np.zeros(flat.shape, np.uint32))
+    pair = _pair_and_selection(observation)[0]
+    selection = refmeta.Selection(detector=observation.detector, band=observation.band)  # FringeModel has no EXP_TYPE
+    return _save(model, "FRINGE", selection, folder / f"miri_testbed_mrs{pair}_fringe.fits",
+                 f"MRS fringe flat measured from a simulated extended-source flat ({fringes.FLAT_ELECTRONS:.0e} e- "
+                 "per pixel, each slice column over its smooth fit)")
 
 
 def _save(model, reftype, selection, path, description):

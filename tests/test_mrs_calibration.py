@@ -33,7 +33,7 @@ from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.lrs_references import photons_per_jy
 from miri_testbed.simulator.spectra import spectrum_from_dict
 from miri_testbed.simulator.truth import Truth, read_truth
-from miri_testbed.validation import mrs_score, report, scorers, views
+from miri_testbed.validation import mrs_fringe_score, mrs_score, report, scorers, views
 from miri_testbed.validation.score import ScoreInputError
 from miri_testbed.validation.targets import evaluate
 
@@ -322,7 +322,7 @@ def test_a_band_without_usable_planes_is_counted(run, tmp_path):
 def test_an_mrs_exposure_is_scored_by_the_mrs_scorers_only(run):
     sim, paths = run
     rows = scorers.score_products(sim["truth"], {scorers.SPECTRUM1D: paths["x1d"], scorers.CUBE: paths["s3d"]})
-    assert {r["metric"] for r in rows} <= set(mrs_score.X1D_METRICS + mrs_score.CUBE_METRICS)
+    assert {r["metric"] for r in rows} <= set(mrs_score.X1D_METRICS + mrs_score.CUBE_METRICS + mrs_fringe_score.METRICS)
     assert scorers.product_types(pd.DataFrame(rows)) == {scorers.SPECTRUM1D, scorers.CUBE}
     truth = read_truth(sim["truth"])
     imager = Truth(truth.path, truth.header, {**truth.config, "mode": "imager"}, truth._index)

@@ -50,8 +50,7 @@ def test_mrs_scenarios_build_mrs_observations_spectral_sources_and_effects():
      "scenario 's'.effects: unknown key 'wavelength_kms'; effects are grouped: put wavelength_kms under "
      "[scenario 's'.effects.mrs]"),
     ('mode = "mrs"', "", "[scenario.effects.mrs]\ntrace_perturbation = false",
-     "scenario 's'.effects.mrs: unknown key(s) trace_perturbation; known: geometry_perturbation, leak_centre_um, "
-     "leak_peak, leak_sigma_um, spatial_mas"),
+     "scenario 's'.effects.mrs: unknown key(s) trace_perturbation; known: cross_artifact, "),
     ('mode = "mrs"', "", "[scenario.effects.mrs]\nspatial_mas = -1.0",
      "scenario 's'.effects.mrs: MrsEffects.spatial_mas must be >= 0"),
 ])

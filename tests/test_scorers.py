@@ -21,9 +21,9 @@ def test_spectra_per_integration_are_registered_without_a_scorer_yet_and_each_x1
     x1d = scorers.SCORERS[scorers.SPECTRUM1D]
     assert [(s.score.__module__.rsplit(".", 1)[-1], s.score.__name__) for s in x1d] == [
         ("lrs_score", "score_x1d"), ("lrs_dropouts", "score_dropouts"), ("lrs_flux", "score_flux"),
-        ("mrs_score", "score_x1d")]
-    assert [s.scores("lrs_slit") for s in x1d] == [True, True, True, False]
-    assert [s.scores("mrs") for s in x1d] == [False, False, False, True]
+        ("mrs_score", "score_x1d"), ("mrs_fringe_score", "score_x1d")]
+    assert [s.scores("lrs_slit") for s in x1d] == [True, True, True, False, False]
+    assert [s.scores("mrs") for s in x1d] == [False, False, False, True, True]
     assert [s.scores("mrs") for s in scorers.SCORERS[scorers.CUBE]] == [True, True]
     assert all(s.scores("imager") for s in scorers.SCORERS[scorers.RATE])  # no modes: any
 

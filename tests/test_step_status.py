@@ -30,7 +30,7 @@ SPEC2 = ("assign_wcs", "spec_background", "pixel_replace", "extract_1d", "apcorr
 #: The LRS time series' tso3 steps, recorded in its x1dints (tests/test_lrs_tso.py).
 TSO3 = ("extract_tso", "white_light", "transit_fit")
 #: The MRS's spec2 steps, recorded in its cubes and x1d (tests/test_mrs_calibration.py, tests/test_mrs_photom.py).
-MRS = ("straylight", "mrs_wcs", "mrs_photom", "cube_build", "mrs_extract", "spectral_leak")
+MRS = ("straylight", "mrs_wcs", "fringe", "mrs_photom", "cube_build", "mrs_extract", "spectral_leak", "residual_fringe")
 IMAGER = [step for step in registry.ALGORITHMS if step not in SPEC2 + TSO3 + MRS]
 SKIPPABLE = [step for step, variants in registry.ALGORITHMS.items() if "none" in variants and step in IMAGER]
 

@@ -20,7 +20,8 @@ dropouts against the true continuum, :func:`validation.lrs_dropouts.score_dropou
 the flux against the true F_nu, :func:`validation.lrs_flux.score_flux`).
 The LRS time series': the transit product with its white light (depth pulls, scatter over
 the information limit, :func:`validation.lrs_tso_score.score_transit`).  The MRS's: the
-x1d (a spectrum per band: line centres and, in Jy, the flux, :func:`validation.mrs_score.score_x1d`)
+x1d (a spectrum per band: line centres and, in Jy, the flux, :func:`validation.mrs_score.score_x1d`; the fringe
+left, :func:`validation.mrs_fringe_score.score_x1d`)
 and the cubes (each band's centroid and the band-to-band offset,
 :func:`validation.mrs_score.score_cubes`; an extended source's surface brightness,
 :func:`validation.mrs_extended_score.score_cubes`) and, when the straylight step ran, the cross-artifact
@@ -41,6 +42,7 @@ from . import (
     lrs_flux,
     lrs_score,
     mrs_extended_score,
+    mrs_fringe_score,
     mrs_score,
     score,
     xart_score,
@@ -109,7 +111,8 @@ SCORERS = {
     SPECTRUM1D: (Scorer(lrs_score.score_x1d, lrs_score.METRICS, modes=LRS_MODES),
                  Scorer(lrs_dropouts.score_dropouts, lrs_dropouts.METRICS, modes=LRS_MODES),
                  Scorer(lrs_flux.score_flux, lrs_flux.METRICS, modes=LRS_MODES),
-                 Scorer(mrs_score.score_x1d, mrs_score.X1D_METRICS, modes=("mrs",))),
+                 Scorer(mrs_score.score_x1d, mrs_score.X1D_METRICS, modes=("mrs",)),
+                 Scorer(mrs_fringe_score.score_x1d, mrs_fringe_score.METRICS, modes=("mrs",))),
     SPECTRA_PER_INTEGRATION: (),
     CUBE: (Scorer(mrs_score.score_cubes, mrs_score.CUBE_METRICS, modes=("mrs",)),
            Scorer(mrs_extended_score.score_cubes, mrs_extended_score.METRICS, modes=("mrs",))),

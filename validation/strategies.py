@@ -129,7 +129,11 @@ def scenes(draw, observation, n=(0, 5), flux_mjy=(0.01, 10.0), background_mjy_sr
 
 
 RATE_RANGES = {"cosmic_ray_rate": (0.0, 5e-4), "shower_rate": (0.0, 0.1), "hot_fraction": (0.0, 1e-2),
-               "dead_fraction": (0.0, 1e-2), "bias_scatter_dn": (0.0, 1000.0), "settling_tau_s": (1.0, 3600.0)}
+               "dead_fraction": (0.0, 1e-2), "bias_scatter_dn": (0.0, 1000.0), "settling_tau_s": (1.0, 3600.0),
+               "fringe_period_cm": (1.0, 5.8), "fringe_period_long_cm": (1.0, 6.4),  # a period of 0 is refused
+               "leak_centre_um": (11.5, 13.5), "leak_sigma_um": (0.01, 0.5),  # within 3A (MrsEffects)
+               "cross_artifact_fwhm_px": (1.0, 200.0), "cross_artifact_gauss_dx_px": (1.0, 60.0),
+               "cross_artifact_gauss_sigma_px": (0.5, 10.0)}  # widths of 0 are refused
 
 
 @st.composite

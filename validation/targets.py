@@ -17,7 +17,7 @@ import pandas as pd
 AGGREGATIONS = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
 #: The columns of :func:`scenario_facts`.
 FACTS = ["name", "mode", "filter", "subarray", "readpatt", "ngroups", "nints", "stars", "brightest_mjy",
-         "spectral_sources", "lines", "tso", "cross_artifact"]
+         "spectral_sources", "lines", "tso", "cross_artifact", "fringes", "spectral_leak"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ def scenario_facts(scenarios):
         ``subarray``, ``readpatt``, ``ngroups``, ``nints``, ``stars`` (true point sources
         in the scene, fixed and random), ``brightest_mjy`` (the largest flux a star of
         the scene can have, 0 without stars), ``spectral_sources`` (an LRS or MRS scene's sources)
-        ``lines`` (their spectral lines, emission and absorption) and ``cross_artifact`` (the MRS
-        cross-artifact simulated: ``effects.mrs.cross_artifact``).
+        ``lines`` (their spectral lines, emission and absorption), and the MRS effects simulated:
+        ``cross_artifact``, ``fringes``, ``spectral_leak`` (``effects.mrs``'s switches).
     """
     rows = []
     for s in scenarios:
@@ -68,7 +68,8 @@ def scenario_facts(scenarios):
                          ngroups=obs.ngroups, nints=obs.nints, stars=len(s.sources) + (random.n if random else 0),
                          brightest_mjy=max(fluxes, default=0.0), spectral_sources=len(s.spectral_sources),
                          lines=sum(len(p.spectrum.get("lines", ())) for p in s.spectral_sources),
-                         tso=bool(getattr(obs, "tso", False)), cross_artifact=s.effects.mrs.cross_artifact))
+                         tso=bool(getattr(obs, "tso", False)), cross_artifact=s.effects.mrs.cross_artifact,
+                         fringes=s.effects.mrs.fringes, spectral_leak=s.effects.mrs.spectral_leak))
     return pd.DataFrame(rows, columns=FACTS)
 
 
