@@ -439,6 +439,33 @@ true ones, the cube's centroid against the true position, the flux ratio when th
 {plot}"""
 
 
+#: The issue-17 effects' metrics in the report, by scorer: column titles.
+MRS_EFFECT_COLUMNS = {"mrs_fringe_amplitude": "fringe left (amplitude)", "mrs_fringe_noise_floor": "its noise floor",
+                      "mrs_fringe_over_target": "FRINGE-1 ratio (<= 1)",
+                      "mrs_leak_residual": "leak left (of 3A continuum)", "mrs_leak_residual_error": "its 1 sigma",
+                      "mrs_xart_removed": "cross-artifact removed", "mrs_xart_net": "subtracted / injected"}
+
+
+def mrs_effects_section(outdir, metrics, hist):
+    """Issue 17's effects after their corrections: fringes and the leak per band, the cross-artifact per detector."""
+    rows = metrics[metrics["metric"].isin(MRS_EFFECT_COLUMNS)]
+    if rows.empty:
+        return ""
+    table = rows.assign(bin=rows["bin"].fillna(0)).pivot_table(index=["scenario", "bin"], columns="metric",
+                                                                 values="value", aggfunc="median")
+    table = table.reindex(columns=[c for c in MRS_EFFECT_COLUMNS if c in table.columns])
+    table = table.rename(columns=MRS_EFFECT_COLUMNS).reset_index()
+    table.insert(1, "band", [f"{int(b)}{' ABC'[round(10 * (b - int(b)))]}" if b else "detector"
+                             for b in table.pop("bin")])
+    return f"""<h2>MRS effects after their corrections (issue 17)</h2>
+<p>Medians over seeds: the residual fringe in each band's spectrum over the fringe periods against the
+same statistic on noise (<code>validation/mrs_fringe_score.py</code>), the spectral leak left in 3A
+(<code>validation/mrs_leak_score.py</code>), the share of the injected cross-artifact the straylight step
+removed per detector (<code>validation/xart_score.py</code>). The effects are off unless a scenario turns
+them on (suites <code>mrs_fringes</code>, <code>mrs_leak</code>, <code>mrs_xart</code>).</p>
+{_html_table(table)}"""
+
+
 #: The MRS's suite goal for line centres (issue 16: median |error| < 2 km/s per band, S/N > 50), drawn as a band.
 MRS_WAVELENGTH_GOAL_KMS = 2.0
 
@@ -450,7 +477,7 @@ SECTIONS = {
     scorers.EMI_CORRECTION: (emi_correction_section,),
     scorers.SPECTRUM1D: (spectrum_section,),
     scorers.TRANSIT: (transit_section,),
-    scorers.CUBE: (mrs_section,),
+    scorers.CUBE: (mrs_section, mrs_effects_section),
 }
 
 
