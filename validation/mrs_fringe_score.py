@@ -11,7 +11,8 @@ that move the phase across the band by half a radian.  The **noise floor** is th
 pure noise of the spectrum's errors (the median over :data:`FLOOR_DRAWS` draws of ``e`` times a normal
 deviate, a fixed seed): the amplitude a fringe-free spectrum would show.
 
-Rows (``bin`` = the band, :func:`validation.mrs_score.band_bin`): ``mrs_fringe_amplitude``,
+Scored only for an exposure simulated with fringes (its truth's ``FRINGE``).  Rows (``bin`` = the band,
+:func:`validation.mrs_score.band_bin`): ``mrs_fringe_amplitude``,
 ``mrs_fringe_noise_floor`` and ``mrs_fringe_over_target`` = amplitude / max(1.2 floor, 0.005): issue 17's
 "within 1.2x the noise floor and below 0.5 % wherever that floor is lower", met at <= 1 (FRINGE-1).
 """
@@ -61,8 +62,10 @@ def band_rows(band, spectrum, scored, true_continuum):
 
 
 def score_x1d(truth, x1d_path):
-    """The fringe rows of every band of an MRS x1d (module docstring)."""
+    """The fringe rows of every band of an MRS x1d (module docstring); none when the truth has no fringes."""
     truth = _mrs_truth(truth, X1D_TRUTH, "MRS x1d")
+    if not truth.has("FRINGE"):  # fringes not simulated: a fringe statistic would score noise and ripple
+        return []
     lines = truth.table("LINES")
     rows = []
     for band, spectrum in read_spectra(x1d_path).items():
