@@ -194,7 +194,7 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups
     )
     if leak_from:
-        extra["leak_source"] = _leak_source(leak_from, leak_refs or folder)
+        extra["leak_source"] = _leak_source(leak_from, leak_refs or folder, choice)
     log = StepLog()
     d1 = detector1.run(log, exposure, folder, choice, on_emi)
     products = {"rate": d1.rate_model, "rateints": d1.rateints}
@@ -309,15 +309,20 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None, leak
     logs = [StepLog() for _ in exposures]
     d1s = [_from_rate(exposure) if rate else detector1.run(log, exposure, folder, choice)
            for log, exposure, rate in zip(logs, exposures, given_rates, strict=True)]
-    leak_source = _leak_source(leak_from, leak_refs or folder) if leak_from else None
+    leak_source = _leak_source(leak_from, leak_refs or folder, choice) if leak_from else None
     products = mrs_spec3.run(logs[0], list(zip(exposures, d1s, strict=True)), folder, choice, pointings, leak_source)
     made = [d1 for d1, rate in zip(d1s, given_rates, strict=True) if not rate]
     return {"rate": tuple(d1.rate_model for d1 in made), "rateints": tuple(d1.rateints for d1 in made), **products}
 
 
-def _leak_source(paths, folder):
-    """Band 1B's products for ``spectral_leak``, opened (:func:`calibration.spectral_leak.open_source_band`)."""
-    return spectral_leak.open_source_band(paths, Path(folder), mrs_wcs.read_references)
+def _leak_source(paths, folder, choice):
+    """Band 1B's products for ``spectral_leak``, opened and checked for what the chosen variant needs.
+
+    :func:`calibration.spectral_leak.open_source_band`, :func:`calibration.spectral_leak.check_source`.
+    """
+    source = spectral_leak.open_source_band(paths, Path(folder), mrs_wcs.read_references)
+    spectral_leak.check_source(source, choice["spectral_leak"])
+    return source
 
 
 def _from_rate(model):

@@ -107,6 +107,25 @@ def _is_1b(model):
     return str(meta.channel).strip() == SOURCE_BAND[0] and str(meta.band).strip().upper() == "MEDIUM"
 
 
+#: What each ``spectral_leak`` variant needs of band 1B: its cube, or its spectrum.
+NEEDS = {"cube": "cube", "spectrum": "spectrum", "jwst_spectrum": "spectrum"}
+
+
+def check_source(source, variant):
+    """Refuse ``--leak-from`` products that lack what ``variant`` needs, rather than skip the correction asked for.
+
+    Raises
+    ------
+    CalibrationInputError
+        Naming the missing product and the variant that needs it.
+    """
+    need = NEEDS.get(variant)
+    if need is not None and getattr(source, need) is None:
+        what = "cube (its _ch1-medium_s3d.fits)" if need == "cube" else "spectrum (its _x1d.fits)"
+        raise CalibrationInputError(f"--leak-from {' '.join(source.names)}: no band 1B {what}, which "
+                                    f"spectral_leak={variant} needs")
+
+
 def open_source_band(paths, folder, read_references):
     """The :class:`SourceBand` of ``calibrate --leak-from``: band 1B's s3d and/or x1d products.
 
@@ -120,7 +139,12 @@ def open_source_band(paths, folder, read_references):
     """
     cube = spectrum = band = pointing = None
     for path in paths:
-        with dm.open(str(path)) as model:
+        try:
+            opened = dm.open(str(path))
+        except (OSError, ValueError, TypeError) as exc:
+            raise CalibrationInputError(f"{path}: not a readable JWST product ({exc}); --leak-from takes band 1B's "
+                                        "s3d and x1d files") from None
+        with opened as model:
             if isinstance(model, dm.IFUCubeModel) and _is_1b(model):
                 if str(model.meta.bunit_data).strip() != "MJy/sr":
                     raise CalibrationInputError(f"{path}: the 1B cube is in {model.meta.bunit_data}, not MJy/sr: "
@@ -131,7 +155,11 @@ def open_source_band(paths, folder, read_references):
                 cube = (np.where(covered, data, 0.0), np.where(covered, np.asarray(model.err, float) ** 2, 0.0),
                         covered, _axis(wcs, 1, data.shape[2]), _axis(wcs, 2, data.shape[1]),
                         _axis(wcs, 3, data.shape[0]))
-                band = read_references(folder, _exposure_of(model)).bands[SOURCE_BAND]
+                try:
+                    band = read_references(folder, _exposure_of(model)).bands[SOURCE_BAND]
+                except CalibrationInputError as exc:
+                    raise CalibrationInputError(f"{exc} (band 1B's geometry for --leak-from: pass --leak-refs with the "
+                                                "1B exposure's reference folder)") from None
                 try:
                     pointing = mrs_pointing.pointing(model, str(path))
                 except CalibrationInputError:

@@ -223,3 +223,19 @@ def test_a_noise_free_extended_sources_leak_is_removed_from_the_cube(tmp_path):
     assert before > 0.05 and after < 0.1 * before
     summed = np.sum((corrected - off)[peak][bright]) / np.sum(off[peak][bright])
     assert abs(summed) < 3e-3
+
+
+def test_leak_from_files_that_cannot_serve_are_refused_by_name(tmp_path):
+    """Found by a fresh-clone walkthrough: an .ecsv or a folder gave a traceback, an x1d alone with the default
+    ``cube`` variant skipped the correction the user asked for without a word."""
+    table = tmp_path / "cat.ecsv"
+    table.write_text("# %ECSV 1.0\n# ---\nx\n1\n")
+    for path in (table, tmp_path):
+        with pytest.raises(CalibrationInputError, match=f"{path.name}: not a readable JWST product"):
+            cal_leak.open_source_band([path], tmp_path, None)
+    x1d_only = cal_leak.SourceBand(None, (np.ones(3), np.ones(3), np.ones(3)), None, None, ("s_x1d.fits",))
+    with pytest.raises(CalibrationInputError, match=r"s_x1d.fits: no band 1B cube .* spectral_leak=cube needs"):
+        cal_leak.check_source(x1d_only, "cube")
+    cal_leak.check_source(x1d_only, "spectrum")  # what the 1-D form needs is there
+    with pytest.raises(CalibrationInputError, match="no band 1B spectrum"):
+        cal_leak.check_source(replace(x1d_only, spectrum=None), "jwst_spectrum")
