@@ -20,8 +20,11 @@ the injected), the median over seeds.  Each correction sees the raw ramp, as in
 calwebb_detector1 (emicorr runs before firstframe, lastframe and reset).
 
     python benchmarks/emi_jwst_fair.py [--seeds 1 2 3] [--record]
+
+It compares with jwst, so it needs the ``peers`` extra (``pip install -e ".[peers]"``) and says so without it.
 """
 import argparse
+import importlib.util
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -121,6 +124,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--record", action="store_true", help="write the result to benchmarks/results/")
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("jwst") is None:
+        parser.exit(2, "emi_jwst_fair.py compares with jwst: install the peers extra (pip install -e \".[peers]\")\n")
     quiet_peers()
     out, lines = transcript()
     worst, passes = jwst_unit_test()
