@@ -324,9 +324,9 @@ def leak_spectrum(wavelength, leak, source):
     wl_1b, flux_1b, err_1b = source.spectrum
     f, err_f = leak.at(wavelength)
     half = np.asarray(wavelength, float) / ORDER
-    inside = (half >= wl_1b[0]) & (half <= wl_1b[-1]) if wl_1b.size else np.zeros(half.shape, bool)
-    flux = np.where(inside, np.interp(half, wl_1b, flux_1b), 0.0) if wl_1b.size else np.zeros(half.shape)
-    err = np.where(inside, np.interp(half, wl_1b, err_1b), 0.0) if wl_1b.size else np.zeros(half.shape)
+    if wl_1b.size == 0:  # no usable 1B plane: nothing to subtract
+        return np.zeros(half.shape), np.zeros(half.shape)
+    flux, err = (np.interp(half, wl_1b, v, left=0.0, right=0.0) for v in (flux_1b, err_1b))
     return f * flux, (f * err) ** 2 + (err_f * flux) ** 2
 
 

@@ -87,7 +87,7 @@ def instrument_waveform(name, effects):
     h = np.arange(1, max(effects.emi_harmonics, 0) + 1)
     rel = 0.8 ** (h - 1) / h
     rms = rms_of(name, effects) if effects.emi else 0.0
-    return rel * rms / np.sqrt(max(np.sum(rel**2) / 2, 1e-300)), (2.4 * (h - 1)) % (2 * np.pi)
+    return rel * rms / np.sqrt(np.sum(rel**2) / 2), (2.4 * (h - 1)) % (2 * np.pi)  # H = 0: empty arrays
 
 
 def mean_power(name, effects):
