@@ -20,6 +20,14 @@ Variants (registry step ``emi``):
 (per-pixel intercept per integration, one per-pixel rate shared by all integrations,
 per-group offsets common to all pixels, which absorb the reset anomaly and frame
 drifts, and each line's waveform as H harmonics whose shape is learned from the data).
+When the EMICORR reference stores a waveform with harmonics (``phase_amplitudes``, as CRDS's
+files and the testbed's measured one do), its shape is the prior of each exposure's: scaled
+and shifted to the fitted harmonics, it fixes those the data hardly determine, and an
+exposure keeps its own departures where the data show them (``take_shapes`` in
+:func:`correct_joint`; SUB128 10 groups, measured reference: 5.3 % -> 0.8 %,
+``benchmarks/emi_accuracy.py``).  A stale shape (the departures beyond its stated spread),
+a pure sine or no waveform: the shape is learned from the data alone.  The notes (HISTORY)
+say which.  ``shape_prior=False`` ignores the reference's shape.
 The shared rate matters: a harmonic that is nearly a whole number of periods per frame
 (the 2nd in SUB128: 93.0 periods, turning by 2 pi 93 delta per frame at a frequency
 offset delta) is, within one integration, nearly a per-pixel ramp and so degenerate with
@@ -112,6 +120,11 @@ CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
 SCAN_PIXELS = 65536  # pixel sample for the frequency scan
 SCAN_TOLERANCE = 1e-12  # error of the frequency scan's expanded projections, relative to sum |Rw| (_Expansion)
 BLOCK_SAMPLES = 4_000_000  # samples (groups x pixels) per row block
+MIN_SHAPE_HARMONIC = 1e-3  # a reference harmonic below this fraction of the fundamental is no part of its shape
+SHAPE_JITTER = 0.05  # rms departure of an exposure's harmonic from the reference's shape, relative: the prior's
+# width (UNSOURCED: the simulator's emi_shape_jitter placeholder; how stable MIRI's waveform is has not been found)
+SHAPE_PROBABILITY = 1e-3  # departures less likely than this under the prior: the shape is stale, not used
+SHAPE_PHASES = 720  # grid of the shape's shift (0.5 degree of the fundamental) before a parabola refines it
 BAD_GROUP = dq.SATURATED | dq.DO_NOT_USE | dq.JUMP_DET
 
 
@@ -739,13 +752,80 @@ def _weakest(gamma, cov, basis, V, reads):
     weakest, margin, shrink = None, np.inf, {}
     for j, owner in enumerate(basis.owner):
         block = slice(2 * j, 2 * j + 2)
-        g, v = gamma[block], V[block, block]
-        power, noise = float(g @ v @ g), float(np.trace(cov[block, block] @ v))
-        ratio = power / (MIN_HARMONIC_POWER * noise) if noise < MAX_HARMONIC_NOISE * reads else 0.0
-        shrink[owner] = 1.0 - noise / power if power > 0 else 0.0
+        ratio, shrink[owner] = _worth(gamma[block], cov[block, block], V[block, block], reads)
         if ratio <= 1.0 and ratio < margin:
             weakest, margin = owner, ratio
     return weakest, shrink
+
+
+def reference_shape(waveform, harmonics):
+    """The reference waveform's complex amplitudes ``c_h`` at ``harmonics``, or None when it has no shape.
+
+    W(theta) = sum_h Re(c_h exp(i h theta)) over one period sampled uniformly (a sampling that
+    starts elsewhere than jwst's ``(j + 0.5) / n`` is a shift of the waveform, which the fit
+    takes up).  None when the reference stores no waveform, when its fundamental is not among
+    ``harmonics`` or is zero, or when it is one sine (no harmonic above ``MIN_SHAPE_HARMONIC``
+    of the fundamental): a sine's amplitude and phase are what the fit learns anyway.
+    """
+    if waveform is None or 1 not in harmonics or waveform.size < 2 * max(harmonics) + 1:
+        return None
+    phase = (np.arange(waveform.size) + 0.5) / waveform.size
+    c = np.array([2 / waveform.size * np.sum(waveform * np.exp(-2j * np.pi * h * phase)) for h in harmonics])
+    fundamental = abs(c[harmonics.index(1)])
+    if fundamental == 0 or not any(abs(ch) > MIN_SHAPE_HARMONIC * fundamental
+                                   for h, ch in zip(harmonics, c, strict=True) if h > 1):
+        return None
+    return c
+
+
+def _shape_columns(shape, harmonics, phi):
+    """The unit-amplitude shape shifted by ``phi`` as coefficients (alpha_h, beta_h), ``(len(phi), 2H)``.
+
+    alpha_h - i beta_h = c_h exp(-i h phi), ``phi`` in radians of the fundamental.
+    """
+    z = shape[None, :] * np.exp(-1j * np.outer(phi, harmonics))
+    t = np.empty((z.shape[0], 2 * z.shape[1]))
+    t[:, 0::2], t[:, 1::2] = z.real, -z.imag
+    return t
+
+
+def _fit_shape(g, cov, shape, harmonics):
+    """The reference shape, scaled and shifted to the line's fitted coefficients, and its covariance.
+
+    Minimises (A t(phi) - g)^T F (A t(phi) - g), F = Cov^-1 the information in the line's free
+    coefficients ``g`` (so a harmonic that the data hardly determine, such as SUB128's
+    near-whole-period 2nd, is taken from the shape): for each phi on a grid the best A >= 0 is
+    t^T F g / t^T F t, the explained chi^2 (t^T F g)^2 / t^T F t; a parabola through the best
+    three refines phi.  The covariance is that of the two parameters (A, phi) carried to the
+    coefficients by their Jacobian.  Returns ``(A t(phi), Cov)`` (zero when no positive amplitude fits).
+    """
+    d = np.sqrt(np.maximum(np.diag(cov), 1e-300))
+    F = np.linalg.pinv(cov / np.outer(d, d), rcond=1e-12) / np.outer(d, d)
+    h = np.asarray(harmonics, np.float64)
+    step = 2 * np.pi / SHAPE_PHASES
+    phi = np.arange(SHAPE_PHASES) * step
+    T = _shape_columns(shape, h, phi)
+    num, den = T @ (F @ g), np.einsum("pi,ij,pj->p", T, F, T)
+    q = np.maximum(num, 0.0) ** 2 / den
+    i = int(np.argmax(q))
+    y0, y1, y2 = q[i - 1], q[i], q[(i + 1) % SHAPE_PHASES]
+    curvature = y0 - 2 * y1 + y2
+    best = phi[i] + (0.5 * (y0 - y2) / curvature * step if curvature < 0 else 0.0)
+    t = _shape_columns(shape, h, np.array([best]))[0]
+    amplitude = max(float(t @ F @ g) / float(t @ F @ t), 0.0)
+    dt = _shape_columns(-1j * h * shape, h, np.array([best]))[0]  # d t / d phi
+    J = np.column_stack([t, max(amplitude, 1e-12) * dt])
+    return amplitude * t, J @ np.linalg.pinv(J.T @ F @ J) @ J.T
+
+
+def _worth(g, cov, v, reads):
+    """``(power / (MIN_HARMONIC_POWER noise), shrinkage)`` of an estimate ``g`` with covariance ``cov``.
+
+    The test of :func:`_weakest` (ratio > 1: worth subtracting) in the group-varying metric ``v``.
+    """
+    power, noise = float(g @ v @ g), float(np.trace(cov @ v))
+    ratio = power / (MIN_HARMONIC_POWER * noise) if noise < MAX_HARMONIC_NOISE * reads else 0.0
+    return ratio, (1.0 - noise / power if power > 0 else 0.0)
 
 
 # One BLAS thread: the fit's products are skinny (2J x N by N x npix/4) or small and many (the
@@ -754,7 +834,7 @@ def _weakest(gamma, cov, basis, V, reads):
 # with one; benchmarks/lrs_tso_speed.py).
 @threadpool_limits.wrap(limits=1, user_api="blas")
 def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=MAX_HARMONICS,
-                  max_drift=MAX_DRIFT, refine=True, reference_pixels=True, out=None):
+                  max_drift=MAX_DRIFT, refine=True, reference_pixels=True, shape_prior=True, out=None):
     """The ``joint`` variant (module docstring).
 
     Parameters
@@ -767,7 +847,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         Read noise of one read (DN) and gain (e-/DN).
     case : EmiCase
         The EMICORR reference's case for the exposure (:func:`case_from_model`).
-    max_harmonics, max_drift, refine, reference_pixels
+    max_harmonics, max_drift, refine, reference_pixels, shape_prior
         Fit settings (module docstring).
     out : (nints, ngroups, ny, nx) float32, optional
         Where the corrected ramps go (``data`` itself: in place, block by block after the
@@ -840,6 +920,49 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
                          for lj, hs in enumerate(harmonics)]
         return harmonics, None, None, {}, {}
 
+    def take_shapes(shapes, harmonics):
+        """The lines that take their reference's shape: ``{line: ({h: coefficients}, chi^2 / dof)}``.
+
+        ``shapes``: ``{line: (harmonics, c_h)}`` (:func:`reference_shape`).  All those harmonics are
+        fitted free (the other lines with theirs: gamma, covariance Sigma), the shape is scaled and
+        shifted to them (:func:`_fit_shape`, g = A t(phi)), and the exposure's waveform is the
+        posterior mean with the shape as a prior of covariance P (each harmonic's two coefficients
+        with variance (SHAPE_JITTER A |c_h|)^2):
+
+            gamma' = g + P (Sigma + P)^-1 (gamma - g),
+
+        so a harmonic the data determine well is the data's, one they hardly determine (SUB128's
+        near-whole-period 2nd) the shape's, one the shape lacks is zero.  (A, phi) are fitted
+        again with (Sigma + P) once P is known.  The shape is taken when it is worth subtracting
+        (:func:`_worth`) and the departures agree with P: (gamma - g)^T (Sigma + P)^-1 (gamma - g)
+        below the chi^2 quantile 1 - SHAPE_PROBABILITY of 2 H - 2 degrees of freedom.  Else (a
+        stale shape) the line keeps what :func:`select` learned.
+        """
+        full = [shapes[li][0] if li in shapes else hs for li, hs in enumerate(harmonics)]
+        basis, gamma, S, _, V = solve(full)
+        fitted = [li for li in refined if full[li]]
+        cov = (_marginal_covariance(fit, current(), full, gamma, S, fitted, span_clocks, scale)[0] if fitted
+               else _covariance(S, scale))
+        taken = {}
+        for li, (hs, shape) in shapes.items():
+            block = np.concatenate([[2 * j, 2 * j + 1] for j, (lj, _) in enumerate(basis.owner) if lj == li])
+            g, c, v = gamma[block], cov[np.ix_(block, block)], V[np.ix_(block, block)]
+            template = _fit_shape(g, c, shape, hs)
+            for _ in range(2):  # P from the amplitude, then the shape fitted again with Sigma + P
+                A = np.sqrt(float(template[0] @ template[0]) / float(np.sum(np.abs(shape) ** 2)))
+                P = np.diag(np.repeat((SHAPE_JITTER * A * np.abs(shape)) ** 2, 2))
+                template = _fit_shape(g, c + P, shape, hs)
+            if _worth(*template, v, reads)[0] <= 1.0:
+                continue
+            departure = g - template[0]
+            chi2 = float(departure @ np.linalg.solve(c + P, departure))
+            dof = max(2 * len(hs) - 2, 1)
+            if stats.chi2.sf(chi2, dof) < SHAPE_PROBABILITY:
+                continue
+            coefs = template[0] + P @ np.linalg.solve(c + P, departure)
+            taken[li] = {h: coefs[2 * k : 2 * k + 2] for k, h in enumerate(hs)}, chi2 / dof
+        return taken
+
     harmonics, basis, gamma, shrink, drift_sigma = select(harmonics)
     refined = []
     if refine and any(harmonics):
@@ -864,16 +987,37 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             refined.append(li)
         still = [v if h else [] for v, h in zip(visible(), harmonics, strict=True)]
         harmonics, basis, gamma, shrink, drift_sigma = select(still, refined)
+    coefficients = {} if basis is None else {owner: gamma[2 * j : 2 * j + 2] * shrink[owner]
+                                             for j, owner in enumerate(basis.owner)}
+    shapes = {}  # {line: (harmonics, c_h)}, at the fitted frequencies (SUB128's 2nd is whole periods at 390.625 Hz)
+    for li, (line, hs) in enumerate(zip(case.lines, visible(), strict=True)):
+        if shape_prior and (shape := reference_shape(line.waveform, hs)) is not None:
+            shapes[li] = hs, shape
+    shaped = take_shapes(shapes, harmonics) if shapes else {}
+    for li, (coefs, _) in shaped.items():
+        coefficients = {owner: c for owner, c in coefficients.items() if owner[0] != li}
+        coefficients.update({(li, h): c for h, c in coefs.items()})
+        top = max(float(np.hypot(*c)) for c in coefs.values())
+        harmonics[li] = [h for h, c in coefs.items() if np.hypot(*c) > MIN_SHAPE_HARMONIC * top]
     if not any(harmonics):
         return Skip(f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
                     f"fundamental below its noise)")
-    for j, owner in enumerate(basis.owner):
-        gamma[2 * j : 2 * j + 2] *= shrink[owner]
+    basis = _Basis(fit.T, current(), harmonics)
+    gamma = np.concatenate([coefficients[owner] for owner in basis.owner])
     out = np.empty(data.shape, np.float32) if out is None else out
     notes = []
 
     def uncertainty(li):
         return f" +/- {drift_sigma[li]:.1e}" if li in drift_sigma else ""
+
+    def shape_note(li):
+        if li in shaped:
+            return f"shape: the reference's as a prior (departures chi^2/dof {shaped[li][1]:.2f})"
+        if li in shapes:
+            return "shape: learned (the reference's did not fit the data)"
+        if not shape_prior:
+            return "shape: learned (reference shape not used)"
+        return "shape: learned (the reference stores no shape beyond a sine)"
 
     for y0, y1, sl in fit.row_blocks():
         E = fit.waveform(gamma, basis, sl).reshape(nints, ngroups, y1 - y0, fit.nx)
@@ -888,7 +1032,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         rms = float(np.sqrt(np.sum(np.square(amps)) / 2))
         notes.append(f"emi joint: {line.name} fitted at {line.frequency_hz * (1 + drifts[li]):.7f} Hz "
                      f"(reference {line.frequency_hz} Hz, offset {drifts[li]:+.2e}{uncertainty(li)}), harmonics "
-                     f"{harmonics[li]}, rms {rms:.3f} DN; {int((fit.weight > 0).sum())} pixels, "
+                     f"{harmonics[li]}, rms {rms:.3f} DN, {shape_note(li)}; {int((fit.weight > 0).sum())} pixels, "
                      f"{nclip} clipped")
     return out, notes
 

@@ -8,6 +8,14 @@
   table, READ_OFFSET and FRAME_START (:func:`simulator.emi.from_table`), Ê what the
   correction removed (uncal - corrected), ``<.>_n`` the per-pixel mean over the groups of
   an integration, over usable pixels.
+* The EMI left in the rates, as users feel it: ``s(x)`` the per-pixel least-squares slope over the
+  groups of each integration, averaged over the integrations (DN/group),
+
+      f_rate = rms_p[s(E - Ê)] / rms_p[s(E)],    z_rate = rms_p[s(E - Ê)] / sigma_s,
+
+  the fraction of the EMI's uncorrected effect on the rates, and the same in units of the
+  per-pixel rate noise ``sigma_s = sigma sqrt(12 / (n (n^2 - 1)) / nints)`` (sigma the median per-read
+  noise with the true rate's Poisson noise, n the groups).
 * Statistical floor of a waveform of p parameters fitted to M = sum over pixels of
   (ngroups - 2) nints constraints of noise sigma: ``sigma sqrt(p / M) / rms[E - <E>_n]``.
 * Rate noise relative to the EMI-free truth: the same exposure simulated with EMI off
@@ -34,7 +42,8 @@ from .score import as_truth
 #: The truth components the EMI scores read.
 EMI_TRUTH = ("EMI", "FRAME_START", "READ_OFFSET", "RATE", "DARK", "BADPIX")
 #: What :func:`score_emi` writes.
-METRICS = ("emi_residual_fraction", "emi_residual_over_floor", "emi_residual_floor", "emi_residual_floor_cr")
+METRICS = ("emi_residual_fraction", "emi_residual_over_floor", "emi_residual_floor", "emi_residual_floor_cr",
+           "emi_rate_residual_fraction", "emi_rate_residual_sigma")
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,23 @@ def residual_fraction(true, removed, usable=None, of="group_varying"):
     return float(np.sqrt(np.mean(err**2)) / denom) if denom > 0 else float("nan")
 
 
+def rate_effect(true, removed, sigma, usable=None):
+    """``(f_rate, z_rate)`` of the module docstring; ``sigma`` the per-read noise, DN (scalar or (ny, nx))."""
+    usable = np.ones(true.shape[2:], bool) if usable is None else usable
+    nints, ngroups = true.shape[:2]
+    k = np.arange(ngroups) - (ngroups - 1) / 2
+
+    def slope(x):
+        return np.einsum("k,ikp->p", k, np.asarray(x, np.float64)[..., usable]) / (nints * np.sum(k**2))
+
+    left, effect = slope(np.asarray(true, np.float64) - removed), slope(true)
+    sigma_s = float(np.median(np.broadcast_to(sigma, usable.shape)[usable])) * np.sqrt(
+        12 / (ngroups * (ngroups**2 - 1)) / nints)
+    rms = float(np.sqrt(np.mean(left**2)))
+    ref = float(np.sqrt(np.mean(effect**2)))
+    return (rms / ref if ref > 0 else float("nan")), rms / sigma_s
+
+
 def statistical_floor(true, sigma, nparams, usable=None):
     """``sigma sqrt(p / M) / rms[E - <E>_n]`` (module docstring)."""
     usable = np.ones(true.shape[2:], bool) if usable is None else usable
@@ -215,7 +241,8 @@ def score_emi(truth, correction):
     whole number of periods per frame, e.g. 10 Hz in SUB128, where it is far above the
     statistical floor; a fit that drops such a line's poorly determined harmonics can go
     below it; per-pixel noise with the Poisson noise of the true rate), sigma the truth's
-    read noise of one read, all with ``bin`` = the exposure's ngroups, so a study over
+    read noise of one read; ``emi_rate_residual_fraction`` and ``emi_rate_residual_sigma``
+    (``f_rate``, ``z_rate``), all with ``bin`` = the exposure's ngroups, so a study over
     ngroups can draw residual vs ngroups.
 
     Parameters
@@ -240,9 +267,12 @@ def score_emi(truth, correction):
               "emi_residual_floor_cr": cramer_rao_floor(lines, starts, offsets, emi["sigma_pixel"], usable,
                                                          reference=emi["reference"])}
     fraction = residual_fraction(true, removed, usable)
+    rate_fraction, rate_sigma = rate_effect(true, removed, emi["sigma_pixel"], usable)
     rows = [dict(metric="emi_residual_fraction", value=fraction, unit="", bin=ngroups),
             dict(metric="emi_residual_over_floor", value=fraction / floors["emi_residual_floor_cr"], unit="",
-                 bin=ngroups)]
+                 bin=ngroups),
+            dict(metric="emi_rate_residual_fraction", value=rate_fraction, unit="", bin=ngroups),
+            dict(metric="emi_rate_residual_sigma", value=rate_sigma, unit="rate sigma", bin=ngroups)]
     return rows + [dict(metric=name, value=value, unit="", bin=ngroups) for name, value in floors.items()]
 
 

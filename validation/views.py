@@ -314,7 +314,8 @@ def cell_key(label, scenario, seed):
 
 
 ATTR = "miri_testbed"
-EMI_METRICS = ("emi_residual_fraction", "emi_residual_floor", "emi_residual_floor_cr")
+EMI_METRICS = ("emi_residual_fraction", "emi_residual_floor", "emi_residual_floor_cr", "emi_rate_residual_fraction",
+               "emi_rate_residual_sigma")
 
 
 class Attached(dict):
