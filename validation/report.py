@@ -447,7 +447,11 @@ MRS_EFFECT_COLUMNS = {"mrs_fringe_amplitude": "fringe left (amplitude)", "mrs_fr
 
 
 def mrs_effects_section(outdir, metrics, hist):
-    """Issue 17's effects after their corrections: fringes and the leak per band, the cross-artifact per detector."""
+    """Issue 17's effects after their corrections: fringes and the leak per band, the cross-artifact per detector.
+
+    Then the figures of :data:`MRS_EFFECT_VIEWS` for the effects the run's views hold (:mod:`validation.mrs_views`:
+    only the scenarios that simulate an effect have its view), at most :data:`MAX_MRS_VIEWS` each.
+    """
     rows = metrics[metrics["metric"].isin(MRS_EFFECT_COLUMNS)]
     if rows.empty:
         return ""
