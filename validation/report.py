@@ -7,7 +7,8 @@ product types of :mod:`validation.scorers`): the rate image (pulls), the source 
 (flux ratio vs flux, astrometric error vs S/N and the residual map), the EMI correction
 (residual vs ngroups per algorithm set, when the results hold several of each), the
 LRS's extracted spectra (line-centre error vs wavelength, the lines lost), the MRS's cubes
-and spectra (per band: lines, centroid, flux; the band-to-band offset; line centres); then
+and spectra (per band: lines, centroid, flux; the band-to-band offset; line centres) and issue
+17's effects (their metrics, and each simulated effect before and after its correction); then
 the before/after views of each effect cut from the run's own exposures
 (:mod:`validation.views`, saved as ``views.npz`` beside the page), at most
 ``MAX_VIEWS`` figures per effect.
