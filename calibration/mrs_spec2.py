@@ -6,6 +6,8 @@ dedicated background exposures, each through detector1, pixel by pixel, their va
 as jwst's calwebb_spec2 does for the MRS; HISTORY names the files) ->
 ``straylight`` (:mod:`calibration.straylight`: the cross-artifact of the MRSXARTCORR, if any,
 removed from the rate; a dither set's combination, :func:`build`, does not run it yet) ->
+``clean_showers`` (:mod:`calibration.clean_showers`: ``none`` by default; ``gaps`` removes the residual
+shower light modelled from the inter-slice gaps) ->
 ``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
 footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
 ``fringe`` (:mod:`calibration.fringe`: the rate over the FRINGE's fringe flat; skipped without one) ->
@@ -27,6 +29,9 @@ stays in DN/s, and its units say so):
   the axes in ``meta.wcsinfo`` (CRPIX/CRVAL/CDELT, 1-based, ALPHA/BETA/WAVE).
 - ``xart`` (only when ``straylight`` ran): an ``ImageModel`` of the cross-artifact the step subtracted
   from the rate (DN/s, the rate's DQ).
+- ``preleak`` and ``prerf`` (only when ``spectral_leak``, resp. ``residual_fringe``, ran): the x1d's
+  bands as they were before that step (a ``MultiSpecModel`` as the x1d, band 3A alone for
+  ``preleak``), so a report shows each correction's before and after (:mod:`validation.mrs_views`).
 - ``x1d``: a ``MultiSpecModel`` with one ``spec`` per band, named ``<band>`` (``1A`` ...),
   a row per plane: WAVELENGTH (um), FLUX and FLUX_ERROR (Jy, or DN/s/um; aperture-corrected),
   DQ, NPIXELS (spaxels in the aperture), BACKGROUND (in the aperture, corrected as the
@@ -47,6 +52,7 @@ from . import (
     CalibrationInputError,
     Skip,
     background,
+    clean_showers,
     cube_build,
     fringe,
     mrs_extract,
@@ -169,6 +175,9 @@ def run(log, exposure, d1, folder, choice, background_paths=(), leak_source=None
     # what the step subtracted, a product when it ran (as jwst saves a step model): the scorers read it
     xart = (derived(dm.ImageModel, d1.rate_model, data=(before - rate).astype(np.float32), dq=d1.dq)
             if log.records[-1].status == COMPLETE else None)
+    rate, var = log.run("clean_showers", choice["clean_showers"], rate, var, d1.dq,
+                        resolve=lambda: (clean_showers.lit_pixels(mrs_wcs.read_references(folder, exposure),
+                                                                  rate.shape),))
     products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)], leak_source)
     if xart is not None:
         log.stamp(xart)
@@ -209,7 +218,8 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
     Returns
     -------
     dict
-        ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}``.
+        ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}``, and ``preleak``, ``prerf`` when
+        their steps ran (module docstring).
     """
     first, d1_first = members[0][0], members[0][1]
     references = mrs_wcs.read_references(folder, first)
@@ -220,6 +230,8 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
     filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))
     correction = _correction_source(apcorr, choice["mrs_extract"], folder)
     cubes, x1d = [], derived(dm.MultiSpecModel, d1_first.rate_model)
+    before = {"preleak": derived(dm.MultiSpecModel, d1_first.rate_model),  # the spectra a step changed, as they were
+              "prerf": derived(dm.MultiSpecModel, d1_first.rate_model)}
     rates = rates or [(d1.rate, d1.var_poisson + d1.var_rnoise) for _, d1, _ in members]
     flat = fringe.read_fringe(folder, first, d1_first.rate.shape)
     if not isinstance(flat, Skip):
@@ -249,23 +261,29 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
                                 f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
         if band == spectral_leak.LEAK_BAND:
             extract = partial(registry.get("mrs_extract", choice["mrs_extract"]), apcorr=apcorr, target=target)
+            unleaked = spectrum
             cube, spectrum, notes = log.run("spectral_leak", choice["spectral_leak"], cube, spectrum, extract,
                                             resolve=partial(spectral_leak.resolve, folder, first, band, calibrated,
                                                             leak_source, band_wcs, JY_PER_MJY_SR_ARCSEC2))
             log.note("spectral_leak", *notes)
+            if log.records[-1].status == COMPLETE:
+                before["preleak"].spec.append(spec_product(unleaked, band, calibrated))
         flux, error, fit = log.run("residual_fringe", choice["residual_fringe"], spectrum.wavelength, spectrum.flux,
                                    spectrum.error, (spectrum.dq & dqflags.DO_NOT_USE) == 0, int(band[0]))
         if fit is not None:
             log.note("residual_fringe", f"residual_fringe {band}: {fit}")
+        if log.records[-1].status == COMPLETE:
+            before["prerf"].spec.append(spec_product(spectrum, band, calibrated))
         spectrum = replace(spectrum, flux=flux, error=error)
         cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
         del samples, cube  # this band's pixels are not kept while the next band's are made
-    for product in (*cubes, x1d):
+    before = {suffix: model for suffix, model in before.items() if len(model.spec)}
+    for product in (*cubes, x1d, *before.values()):
         for kind, name in filenames.items():
             getattr(product.meta.ref_file, kind).name = name
         log.stamp(product)
-    return {"s3d": tuple(cubes), "x1d": x1d}
+    return {"s3d": tuple(cubes), "x1d": x1d, **before}
 
 
 def _target(log, exposure, band):

@@ -40,6 +40,7 @@ pathloss         flux, error, wavelength; (wavelength, correction)              
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
 straylight       rate, var, dq (the MRS detector frame); XArtCorr                (rate, var)
+clean_showers    rate, var, dq (the MRS detector frame); lit (in a slice)        (rate, var)
 fringe           rate, var (a frame); fringe flat                                 (rate, var)
 mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or     (sci, var)
                  None, mid-time
@@ -61,9 +62,10 @@ an exposure with a nod background and ``columns`` otherwise), ``pixel_replace``
 The MRS (:mod:`calibration.mrs_spec2`) runs ``background`` on the rate (``local``, a skip: the
 extraction's annulus; ``dedicated``: the association's background exposures), ``mrs_wcs`` (:mod:`calibration.mrs_wcs`),
 ``straylight`` (:mod:`calibration.straylight`: the cross-artifact of the MRSXARTCORR removed from the
-rate; ``jwst_straylight`` jwst's), ``fringe`` (:mod:`calibration.fringe`: the fringe flat; skipped without a
-FRINGE reference), ``mrs_photom`` (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and
-spectrum in DN/s),
+rate; ``jwst_straylight`` jwst's), ``clean_showers`` (:mod:`calibration.clean_showers`: ``gaps`` removes the
+residual shower light modelled from the inter-slice gaps; ``none``, the default, as jwst's), ``fringe``
+(:mod:`calibration.fringe`: the fringe flat; skipped without a FRINGE reference), ``mrs_photom``
+(:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
 smooths it in alpha, which damps the peak spaxel's resampling ripple at a broader image;
@@ -96,6 +98,7 @@ from . import (
     Skip,
     alignment,
     background,
+    clean_showers,
     cruciform,
     cube_build,
     extract1d,
@@ -162,6 +165,8 @@ ALGORITHMS = {
     "spec_photom": {"reference": spec_photom, "none": NONE},
     "mrs_wcs": {"reference": mrs_wcs.band_pixels},
     "straylight": {"model": straylight.model, "none": NONE},
+    "clean_showers": {"gaps": clean_showers.gaps,
+                      "none": Skip("variant 'none' chosen (the default, as jwst's straylight clean_showers=False)")},
     "fringe": {"reference": fringe.divide, "none": NONE},
     "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
     "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth,
@@ -202,6 +207,7 @@ UNCHANGED = {
     "pathloss": lambda flux, error, *_: (flux, error),
     "spec_photom": lambda flux, error, *_: (flux, error, np.ones(flux.shape)),
     "straylight": lambda rate, var, *_: (rate, var),
+    "clean_showers": lambda rate, var, *_: (rate, var),
     "fringe": lambda rate, var, *_: (rate, var),
     "mrs_photom": lambda rate, var, *_: (rate, var),
     "spectral_leak": lambda cube, spectrum, *_: (cube, spectrum, []),
@@ -216,7 +222,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
             "straylight": "model", "fringe": "reference", "mrs_photom": "reference", "cube_build": "drizzle",
-            "mrs_extract": "annulus", "spectral_leak": "cube", "residual_fringe": "none"}
+            "mrs_extract": "annulus", "spectral_leak": "cube", "residual_fringe": "none",
+            "clean_showers": "none"}
 
 
 def resolve(choices=None):

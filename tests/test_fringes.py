@@ -149,6 +149,10 @@ def runs(tmp_path_factory):
         for variant in ("none", "reference", "fit") if on else ("reference",):
             algorithms = {"residual_fringe": "fit"} if variant == "fit" else {"fringe": variant}
             paths = calibrate(sim["uncal"], folder / f"{on}_{variant}", refs_folder=sim["refs"], algorithms=algorithms)
+            flux[on, variant, "products"] = set(paths)
+            if "prerf" in paths:
+                with dm.MultiSpecModel(str(paths["prerf"])) as model:
+                    flux[on, variant, "prerf"] = {s.name: np.array(s.spec_table["FLUX"]) for s in model.spec}
             with dm.MultiSpecModel(str(paths["x1d"])) as model:
                 flux[on, variant] = {s.name: np.array(s.spec_table["FLUX"]) for s in model.spec}
                 flux[on, variant, "history"] = history_of(model)
@@ -176,6 +180,15 @@ def test_the_fringe_flat_takes_most_of_a_point_sources_fringes_out_and_says_so(r
         assert 0.003 < np.nanstd(flat) < 0.4 * np.nanstd(raw)
         assert np.nanstd(fit) < 0.5 * np.nanstd(flat)
     assert any(h.startswith("residual_fringe 1A: period") for h in runs[True, "fit", "history"])
+
+
+@pytest.mark.slow
+def test_the_spectrum_before_the_residual_fringe_fit_is_kept_only_when_the_fit_ran(runs):
+    """The ``prerf`` product (the report's before view): the flat-only x1d, bit for bit; absent when skipped."""
+    assert "prerf" in runs[True, "fit", "products"]
+    assert not any("prerf" in runs[key] for key in runs if key[-1] == "products" and key[1] != "fit")
+    for band, flux in runs[True, "fit", "prerf"].items():
+        np.testing.assert_array_equal(flux, runs[True, "reference"][band])
 
 
 def test_bad_fringe_parameters_are_refused():

@@ -19,7 +19,7 @@ from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator import spectral_leak as sim_leak
 from miri_testbed.simulator.config import ExtendedSource, MrsEffects, SpectralSource
 from miri_testbed.simulator.spectra import HC_J_UM, spectrum_from_dict
-from miri_testbed.validation import mrs_leak_score, mrs_score
+from miri_testbed.validation import mrs_leak_score, mrs_score, mrs_views
 
 HOT = {"continuum": {"kind": "blackbody", "temperature_k": 10000.0, "flux_mjy": 50.0, "ref_um": 12.2}}
 COOL = {"continuum": {"kind": "blackbody", "temperature_k": 150.0, "flux_mjy": 50.0, "ref_um": 12.2}}
@@ -203,6 +203,10 @@ def test_a_noise_free_point_sources_leak_is_removed_below_a_thousandth_of_the_co
     with dm.open(str(products["off"]["x1d"])) as model:
         assert any("spectral_leak=cube: SKIPPED" in h["description"] and "no MRSPTCORR" in h["description"]
                    for h in model.history)
+    # the report's before/after view: 3A before the correction (the preleak product, only when the step ran)
+    assert "preleak" in products["cube"] and "preleak" not in products["off"]
+    view = mrs_views.cell_views(sims["3A"]["truth"], products["cube"])["mrs_leak"]
+    assert view["before_residual"] > 0.05 and view["after_residual"] < 1e-3
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ from miri_testbed.simulator import (
 from miri_testbed.simulator import cross_artifact as xa
 from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.references import PROVENANCE
-from miri_testbed.validation import scorers, xart_score
+from miri_testbed.validation import mrs_views, scorers, xart_score
 from miri_testbed.validation.scenarios import load_suite
 from miri_testbed.validation.targets import scenario_facts
 
@@ -205,4 +205,10 @@ def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
     assert rows["mrs_xart_removed"] > 0.999 and rows["mrs_xart_net"] == pytest.approx(1.0, abs=1e-3)
     none = calibrate(sim["uncal"], tmp_path / "none", refs_folder=sim["refs"], algorithms={"straylight": "none"})
     assert "xart" not in none
+    # the report's view: the cross-artifact's row cut, and no view of an effect not simulated
+    cut = mrs_views.cell_views(sim["truth"], paths)
+    assert not [name for name in cut if name.startswith(("mrs_fringe", "mrs_leak"))]
+    view = cut["mrs_xart"]
+    assert np.nanmax(np.abs(view["model"] - view["injected"])) < 1e-2 * np.nanmax(view["injected"])
+    assert "mrs_xart" not in mrs_views.cell_views(sim["truth"], none)
 

@@ -32,28 +32,47 @@ FLOOR_DRAWS, PHASE_STEP = 20, 0.5
 FLOOR_FACTOR, AMPLITUDE_LIMIT = 1.2, 0.005
 
 
-def fringe_amplitude(sigma, r, e):
-    """The largest sinusoid amplitude of ``r`` (errors ``e``) over the fringe's band of periods (module docstring)."""
+def amplitudes(sigma, r, e):
+    """``(periods, amplitudes)``: the sinusoid amplitude of ``r`` (errors ``e``) at each period of the scan (cm^-1)."""
     step = PHASE_STEP / (2 * np.pi * np.ptp(sigma))
     centre, window = residual_fringe.PRIMARY, residual_fringe.PRIMARY_WINDOW
     frequencies = np.arange(1 / (centre + window), 1 / (centre - window), step)
     coefficients, _ = residual_fringe.sinusoid_fits(sigma, r, 1 / e, frequencies)
-    return float(np.max(np.hypot(coefficients[:, 1], coefficients[:, 2])))
+    return 1 / frequencies, np.hypot(coefficients[:, 1], coefficients[:, 2])
 
 
-def band_rows(band, spectrum, scored, true_continuum):
-    """One band's rows (module docstring); none for a spectrum not in Jy or with too few continuum planes."""
+def fringe_amplitude(sigma, r, e):
+    """The largest sinusoid amplitude of ``r`` (errors ``e``) over the fringe's band of periods (module docstring)."""
+    return float(np.max(amplitudes(sigma, r, e)[1]))
+
+
+def noise_floor(sigma, e):
+    """The fringe amplitude of pure noise of errors ``e`` (module docstring)."""
+    rng = np.random.default_rng(0)
+    return float(np.median([fringe_amplitude(sigma, e * rng.standard_normal(e.size), e) for _ in range(FLOOR_DRAWS)]))
+
+
+def relative_residual(spectrum, scored, true_continuum):
+    """``(wavenumber sigma, r, e)`` on the ``scored`` planes (module docstring), or None when it cannot be scored.
+
+    None for a spectrum not in Jy or with too few continuum planes.
+    """
     if not is_jy(spectrum) or scored.sum() <= 4 * (PULL_DEGREE + 1) or not np.all(true_continuum > 0):
-        return []
+        return None
     lam = spectrum.wavelength[scored]
     x = 2 * (lam - lam[0]) / (lam[-1] - lam[0]) - 1
     ratio, error = (a[scored] / (1e-3 * true_continuum) for a in (spectrum.flux, spectrum.error))
     smooth = legendre.legval(x, legendre.legfit(x, ratio, PULL_DEGREE, w=1 / error))
-    r, e = ratio / smooth - 1, error / smooth
-    sigma = 1e4 / lam
-    amplitude = fringe_amplitude(sigma, r, e)
-    rng = np.random.default_rng(0)
-    floor = float(np.median([fringe_amplitude(sigma, e * rng.standard_normal(e.size), e) for _ in range(FLOOR_DRAWS)]))
+    return 1e4 / lam, ratio / smooth - 1, error / smooth
+
+
+def band_rows(band, spectrum, scored, true_continuum):
+    """One band's rows (module docstring); none for a spectrum not in Jy or with too few continuum planes."""
+    found = relative_residual(spectrum, scored, true_continuum)
+    if found is None:
+        return []
+    sigma, r, e = found
+    amplitude, floor = fringe_amplitude(sigma, r, e), noise_floor(sigma, e)
     context = dict(source_id=spectrum.source_id, bin=band_bin(band))
     return [dict(metric="mrs_fringe_amplitude", value=amplitude, unit="", **context),
             dict(metric="mrs_fringe_noise_floor", value=floor, unit="", **context),

@@ -7,7 +7,8 @@ product types of :mod:`validation.scorers`): the rate image (pulls), the source 
 (flux ratio vs flux, astrometric error vs S/N and the residual map), the EMI correction
 (residual vs ngroups per algorithm set, when the results hold several of each), the
 LRS's extracted spectra (line-centre error vs wavelength, the lines lost), the MRS's cubes
-and spectra (per band: lines, centroid, flux; the band-to-band offset; line centres); then
+and spectra (per band: lines, centroid, flux; the band-to-band offset; line centres) and issue
+17's effects (their metrics, and each simulated effect before and after its correction); then
 the before/after views of each effect cut from the run's own exposures
 (:mod:`validation.views`, saved as ``views.npz`` beside the page), at most
 ``MAX_VIEWS`` figures per effect.
@@ -34,7 +35,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from miri_testbed.instrument.files import atomic_path, write_text  # noqa: E402
 
-from . import mrs_score, scorers  # noqa: E402
+from . import mrs_fringe_score, mrs_score, scorers  # noqa: E402
 from . import views as effect_views  # noqa: E402
 from .detector_score import PULL_SERIES, pull_series  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
@@ -447,7 +448,11 @@ MRS_EFFECT_COLUMNS = {"mrs_fringe_amplitude": "fringe left (amplitude)", "mrs_fr
 
 
 def mrs_effects_section(outdir, metrics, hist):
-    """Issue 17's effects after their corrections: fringes and the leak per band, the cross-artifact per detector."""
+    """Issue 17's effects after their corrections: fringes and the leak per band, the cross-artifact per detector.
+
+    Then the figures of :data:`MRS_EFFECT_VIEWS` for the effects the run's views hold (:mod:`validation.mrs_views`:
+    only the scenarios that simulate an effect have its view), at most :data:`MAX_MRS_VIEWS` each.
+    """
     rows = metrics[metrics["metric"].isin(MRS_EFFECT_COLUMNS)]
     if rows.empty:
         return ""
@@ -457,13 +462,125 @@ def mrs_effects_section(outdir, metrics, hist):
     table = table.rename(columns=MRS_EFFECT_COLUMNS).reset_index()
     table.insert(1, "band", [f"{int(b)}{' ABC'[round(10 * (b - int(b)))]}" if b else "detector"
                              for b in table.pop("bin")])
+    figures = []
+    cut = _views_of(metrics)
+    for index, (title, wanted, plot, detail) in enumerate(MRS_EFFECT_VIEWS):
+        found = _found_views(cut, wanted, lambda v: 0, MAX_MRS_VIEWS)
+        if found:  # an effect no scenario simulates shows no view
+            figures += [f"<h3>{html.escape(title)}</h3>",
+                        *_view_figures(outdir, found, title, plot, detail, f"mrs_view_{index}")]
     return f"""<h2>MRS effects after their corrections (issue 17)</h2>
 <p>Medians over seeds: the residual fringe in each band's spectrum over the fringe periods against the
 same statistic on noise (<code>validation/mrs_fringe_score.py</code>), the spectral leak left in 3A
 (<code>validation/mrs_leak_score.py</code>), the share of the injected cross-artifact the straylight step
 removed per detector (<code>validation/xart_score.py</code>). The effects are off unless a scenario turns
-them on (suites <code>mrs_fringes</code>, <code>mrs_leak</code>, <code>mrs_xart</code>).</p>
-{_html_table(table)}"""
+them on (suites <code>mrs_fringes</code>, <code>mrs_leak</code>, <code>mrs_xart</code>). Below, each
+effect before and after its correction in the first seed of each scenario that simulates it
+(<code>validation/mrs_views.py</code>).</p>
+{_html_table(table)}
+{chr(10).join(figures)}"""
+
+
+#: Figures per MRS effect (a fringe view is one band: two band pairs' four).
+MAX_MRS_VIEWS = 4
+
+
+def plot_mrs_fringe(view, title, path):
+    """Fringes: each band's point-source spectrum before and after the residual-fringe correction.
+
+    The x1d over the true continuum (smooth part divided out, continuum planes) before the residual-fringe
+    correction (after the fringe flat alone) and after it; right, the amplitude of a sinusoid fitted at each period of
+    the fringe's band, with the noise floor (the same on pure noise of the spectrum's errors) and FRINGE-1's limit
+    (max(1.2 floor, 0.5 %)).  Without a residual-fringe correction the x1d is drawn alone.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.4), layout="constrained", width_ratios=(2.2, 1))
+    lam, floor = view["wavelength"], float(view["floor"])
+    after_label = f"after residual_fringe={view['variant']}" if "before" in view else "fringe flat only"
+    left.fill_between(lam, -100 * view["error"], 100 * view["error"], color="0.88", label="1 sigma", lw=0)
+    if "before" in view:
+        left.plot(lam, 100 * view["before"], "-", color="tab:orange", lw=0.6, label="fringe flat only")
+        right.plot(view["periods"], 100 * view["before_amplitudes"], "-", color="tab:orange")
+    left.plot(lam, 100 * view["after"], "-", color="tab:blue", lw=0.6, label=after_label)
+    left.axhline(0, color="k", lw=0.5)
+    left.set_xlabel("wavelength (um)")
+    left.set_ylabel("x1d / true continuum - 1 (%)")
+    left.legend(fontsize=8, ncols=3, loc="upper right")
+    right.plot(view["periods"], 100 * view["after_amplitudes"], "-", color="tab:blue")
+    right.axhline(100 * floor, color="k", ls="--", lw=0.8, label=f"noise floor {100 * floor:.3g} %")
+    limit = max(mrs_fringe_score.FLOOR_FACTOR * floor, mrs_fringe_score.AMPLITUDE_LIMIT)
+    right.axhline(100 * limit, color="r", ls="-.", lw=0.8, label=f"FRINGE-1 limit {100 * limit:.3g} %")
+    right.set_yscale("log")
+    right.set_xlabel("fringe period (cm^-1)")
+    right.set_ylabel("sinusoid amplitude (%)")
+    right.legend(fontsize=8)
+    fig.suptitle(title)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def plot_mrs_leak(view, title, path):
+    """Spectral leak: band 3A near 12.2 um before and after the leak correction.
+
+    Band 3A's x1d over the true continuum without the leak, before the leak correction and after it,
+    against the injected leak (1 + leak / continuum); the legend gives the leak left at its peak
+    (mrs_leak_residual, LEAK-1 < 0.1 %).  Without a leak correction the x1d is drawn alone.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    lam = view["wavelength"]
+    ax.fill_between(lam, 1 - view["error"], 1 + view["error"], color="0.88", lw=0, label="1 sigma")
+    ax.plot(lam, view["injected"], "k--", lw=1, label="injected: 1 + leak / continuum")
+    if "before" in view:
+        ax.plot(lam, view["before"], "-", color="tab:orange", lw=0.7,
+                label=f"before spectral_leak ({100 * view['before_residual']:.3g} % left)")
+    ax.plot(lam, view["after"], "-", color="tab:blue", lw=0.7,
+            label=f"{'after spectral_leak' if 'before' in view else 'not corrected'} "
+                  f"({100 * view['after_residual']:.3g} % left)")
+    ax.axhline(1, color="k", lw=0.5)
+    ax.set_xlabel("wavelength (um)")
+    ax.set_ylabel("3A x1d / true continuum")
+    ax.legend(fontsize=8)
+    fig.suptitle(title)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+def plot_mrs_xart(view, title, path):
+    """Cross-artifact: a detector row cut before and after the straylight step.
+
+    The mean of 17 rows about the row the artifact is largest in: the rate before the straylight step
+    and after it with the true rate (top, symmetric log), and the model the step subtracted against the
+    injected artifact, with what is left (after - true rate; bottom, linear); grey: the inter-slice
+    gaps, where the rate is the artifact's alone.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9.5, 5), sharex=True, layout="constrained",
+                                      height_ratios=(1.2, 1))
+    x = np.arange(view["before"].size)
+    for ax in (top, bottom):
+        ax.fill_between(x, 0, 1, where=view["gap"].astype(bool), transform=ax.get_xaxis_transform(), color="0.9",
+                        lw=0)
+    top.plot(x, view["before"], "-", color="tab:orange", lw=0.7, label="before straylight")
+    top.plot(x, view["after"], "-", color="tab:blue", lw=0.7, label="after")
+    top.plot(x, view["true"], "k-", lw=0.5, label="true rate (no artifact)")
+    top.set_yscale("symlog", linthresh=max(float(np.nanmax(view["injected"])), 1e-6))
+    top.set_ylabel("rate (DN/s)")
+    top.legend(fontsize=8, ncols=3, loc="upper right")
+    bottom.plot(x, view["injected"], "k--", lw=1, label="injected (truth XART)")
+    bottom.plot(x, view["model"], "-", color="tab:orange", lw=0.8, label="subtracted model")
+    bottom.plot(x, view["after"] - view["true"], "-", color="tab:blue", lw=0.5, label="after - true rate")
+    bottom.axhline(0, color="k", lw=0.5)
+    bottom.set_xlabel("detector column")
+    bottom.set_ylabel("DN/s")
+    bottom.legend(fontsize=8, ncols=3, loc="upper right")
+    fig.suptitle(title)
+    _save_figure(fig, path, VIEW_DPI)
+
+
+MRS_EFFECT_VIEWS = [  # (title, view-name test, plot, detail)
+    ("Fringes: before and after the residual-fringe correction", lambda v: v.startswith("mrs_fringe:"),
+     plot_mrs_fringe, lambda name, v: f"band {name.split(':')[1]}"),
+    ("Spectral leak: band 3A near 12.2 um, before and after its correction", lambda v: v == "mrs_leak",
+     plot_mrs_leak, lambda name, v: "band 3A"),
+    ("Cross-artifact: a row cut before and after the straylight step", lambda v: v == "mrs_xart",
+     plot_mrs_xart, lambda name, v: f"{v['detector']}, rows {v['rows'][0]}-{v['rows'][1]}"),
+]
 
 
 #: The MRS's suite goal for line centres (issue 16: median |error| < 2 km/s per band, S/N > 50), drawn as a band.
@@ -540,9 +657,7 @@ def write_report(outdir, metrics, hist, target_results, context, baseline_result
     hist = pull_series(hist)
     summary = {"context": context, "targets": target_results, "pull_hist": hist.tolist()}
     write_text(outdir / "summary.json", json.dumps(_strict(summary), indent=2, default=str, allow_nan=False))
-    cut, _ = effect_views.attached(metrics)
-    labels = set(metrics["algorithms"].astype(str))
-    cut = {cell: v for cell, v in cut.items() if cell.split("|")[0] in labels}
+    cut = _views_of(metrics)
     effect_views.save(outdir / "views.npz", cut)
     products_html = product_sections(outdir, metrics, hist)
     effects_html = effect_sections(outdir, cut)
@@ -855,6 +970,25 @@ def _doc(text):
     return " ".join(text.split())
 
 
+def _found_views(cut, wanted, order, limit=MAX_VIEWS):
+    """The ``(cell, name, view)`` of ``cut`` whose name is ``wanted``, ``order``'s first ``limit``."""
+    found = [(cell, name, view) for cell, cell_views in cut.items() for name, view in cell_views.items()
+             if wanted(name)]
+    return sorted(found, key=lambda item: order(item[2]))[:limit]
+
+
+def _view_figures(outdir, found, title, plot, detail, prefix):
+    """Draw each of ``found`` (:func:`_found_views`) as ``<prefix>_<k>.png``; the HTML: the plot's doc and images."""
+    parts = [f"<p class='note'>{html.escape(_doc(plot.__doc__))}</p><div class='views'>"]
+    for k, (cell, name, view) in enumerate(found):
+        png = f"{prefix}_{k}.png"
+        with matplotlib.rc_context(VIEW_STYLE):
+            plot(view, _view_title(cell, detail(name, view)), outdir / png)
+        parts.append(f"<img class='view' src='{png}' alt='{html.escape(title)}: {html.escape(cell)}'>")
+    parts.append("</div>")
+    return parts
+
+
 def effect_sections(outdir, cut):
     """Draw up to ``MAX_VIEWS`` figures per effect; return the HTML of the before/after section.
 
@@ -864,21 +998,22 @@ def effect_sections(outdir, cut):
              "<p>Cut from the run's own exposures (first seed of each scenario); only effects on in "
              "some cell are drawn.</p>"]
     for index, (title, wanted, plot, detail, order) in enumerate(EFFECTS):
-        found = [(cell, name, view) for cell, cell_views in cut.items() for name, view in cell_views.items()
-                 if wanted(name)]
-        found = sorted(found, key=lambda item: order(item[2]))[:MAX_VIEWS]
+        found = _found_views(cut, wanted, order)
         parts.append(f"<h3>{html.escape(title)}</h3>")
         if not found:
             parts.append("<p class='note'>No cell with this effect on.</p>")
             continue
-        parts.append(f"<p class='note'>{html.escape(_doc(plot.__doc__))}</p><div class='views'>")
-        for k, (cell, name, view) in enumerate(found):
-            png = f"view_{index}_{k}.png"
-            with matplotlib.rc_context(VIEW_STYLE):
-                plot(view, _view_title(cell, detail(name, view)), outdir / png)
-            parts.append(f"<img class='view' src='{png}' alt='{html.escape(title)}: {html.escape(cell)}'>")
-        parts.append("</div>")
+        parts += _view_figures(outdir, found, title, plot, detail, f"view_{index}")
     return "\n".join(parts)
+
+
+def _views_of(metrics):
+    """The views attached to ``metrics`` of its algorithm sets' cells (:func:`validation.views.attached`)."""
+    cut, _ = effect_views.attached(metrics)
+    if not cut:
+        return {}
+    labels = set(metrics["algorithms"].astype(str))
+    return {cell: v for cell, v in cut.items() if cell.split("|")[0] in labels}
 
 
 def emi_section(outdir, rows):

@@ -25,7 +25,9 @@ left, :func:`validation.mrs_fringe_score.score_x1d`)
 and the cubes (each band's centroid and the band-to-band offset,
 :func:`validation.mrs_score.score_cubes`; an extended source's surface brightness,
 :func:`validation.mrs_extended_score.score_cubes`) and, when the straylight step ran, the cross-artifact
-it subtracted (``xart``, against the truth's, :func:`validation.xart_score.score_xart`).  Spectra per
+it subtracted (``xart``, against the truth's, :func:`validation.xart_score.score_xart`); the x1d's
+bands before ``spectral_leak`` and ``residual_fringe`` (``preleak``, ``prerf``) are read by the report's
+views (:mod:`validation.mrs_views`), not scored.  Spectra per
 integration have their type and no
 scorer yet.
 
@@ -62,11 +64,14 @@ EMI_CORRECTION = "emi_correction"
 WHITE_LIGHT = "white_light"
 TRANSIT = "transit"
 XART = "xart"
+#: The MRS x1d's bands before ``spectral_leak`` / ``residual_fringe`` (:mod:`calibration.mrs_spec2`): views only.
+BEFORE_LEAK, BEFORE_RESIDUAL_FRINGE = "spectrum1d_before_leak", "spectrum1d_before_residual_fringe"
 
 #: File suffix of a pipeline product -> its product type.
 PRODUCT_TYPES = {"cat": CATALOG, "rate": RATE, "rateints": RATEINTS, "ramp": RAMP, "cal": CAL, "x1d": SPECTRUM1D,
                  "x1dints": SPECTRA_PER_INTEGRATION, "s3d": CUBE,
-                 "whtlt": WHITE_LIGHT, "transit": TRANSIT, "xart": XART}
+                 "whtlt": WHITE_LIGHT, "transit": TRANSIT, "xart": XART, "preleak": BEFORE_LEAK,
+                 "prerf": BEFORE_RESIDUAL_FRINGE}
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ SCORERS = {
     WHITE_LIGHT: (),
     TRANSIT: (Scorer(score_transit, TSO_METRICS, companions=(WHITE_LIGHT,)),),
     XART: (Scorer(xart_score.score_xart, xart_score.METRICS, modes=("mrs",)),),
+    BEFORE_LEAK: (),
+    BEFORE_RESIDUAL_FRINGE: (),
 }
 
 

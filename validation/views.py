@@ -27,7 +27,8 @@ are on in that cell:
 exposure gets the detector's views and its own (:mod:`validation.lrs_views`: the spectrum
 against the truth, dropouts before and after pixel replacement, the light curve), an MRS
 exposure the detector's and its own (:mod:`validation.mrs_views`: each band's collapsed cube
-and spectrum against the truth).
+and spectrum against the truth; issue 17's fringes, leak and cross-artifact before and after their
+corrections).
 
 Views are stored with the results (``views.npz``: :func:`save`, :func:`load`) so that
 ``miri-testbed report`` draws them again from a study or report folder.
@@ -269,7 +270,7 @@ def cell_views(truth, products, refs_folder, algorithms, uncal_path=None):
     if truth.config.get("mode", "imager") in lrs.SUBARRAYS:
         views.update(lrs_views.cell_views(truth, products, refs_folder, algorithms, uncal_path))
     if truth.config.get("mode", "imager") == "mrs":
-        views.update(mrs_views.cell_views(truth, products))
+        views.update(mrs_views.cell_views(truth, products, algorithms))
     if truth.config.get("mode", "imager") != "imager":  # the cross and the sky map are the imager's views
         return views
     view = cruciform_view(truth, products["cal"], refs_folder, algorithms["cruciform"])
