@@ -14,17 +14,23 @@ fringe periods, so it cannot follow the fringe; the fringe's amplitude and phase
 ``L_j``, a degree per :data:`DRIFT_PERIODS` periods); ``k = 2``: an etalon's second harmonic (an Airy
 function's ``R^2`` term).  ``P`` is the period whose sinusoid removes most of the residual's chi^2
 over :data:`PRIMARY` (2.9 cm^-1, jwst ``FFREQ_1D``; scanned +/- :data:`PRIMARY_WINDOW`, and ``P_d``
-over :data:`DICHROIC`), scanned once on the points a first round at the nominal periods kept (the
-features out).  ``C`` and ``F`` are fitted alternately by weighted linear least squares
-(:data:`ITERATIONS` rounds); after each, the points more than :data:`CLIP_SIGMA` robust sigma (the
-residuals' MAD) from ``C (1 + F)`` and :data:`CLIP_GROW` neighbours each side (a line's LSF wings) are
-left out of the next round, so an emission line or the lines of an absorption forest are never fitted
-as fringe; ``F`` stays defined under them (the fringe is coherent across them) and the whole
-spectrum, lines too, is divided by ``1 + F``; the error likewise.  A segment of fewer than
-:data:`MIN_PERIODS` periods is not fitted (a fringe drift and a continuum cannot be told apart there),
-and a fit that takes less than :data:`SIGNIFICANCE` times its number of terms out of chi^2 (no fringe
-above the noise) is not divided out.  The fitted amplitude (``sqrt(2)``
-rms of ``F``) and periods go to HISTORY.
+over :data:`DICHROIC`), scanned once, in the second round.  ``C`` and ``F`` are fitted alternately by
+weighted linear least squares (:data:`ITERATIONS` rounds), each point weighted by its **local noise**:
+its error times ``s``, the rms of the last round's residual ``(f - C (1 + F)) / error`` over it and
+:data:`LOCAL_HALF_WIDTH` neighbours each side (a line's LSF wings), at least 1.  So an emission line or
+the lines of an absorption forest, which the model does not follow, count as the noise they are and are
+never fitted as fringe -- an iteratively reweighted fit that needs no global robust scale: a clip at
+some multiple of the residuals' MAD broke down on a forest covering half a band (the MAD itself is then
+a line's depth: nothing was clipped, the forest was fitted as fringe, and in channels 3-4 the forest's
+line spacing, ~0.5 cm^-1, was taken for the dichroic period).  ``F`` stays defined under the features
+(the fringe is coherent across them) and the whole spectrum, lines too, is divided by ``1 + F``; the
+error likewise.  The drift's degree counts only the periods of the points that fit (``s`` below
+:data:`CLEAN_LOCAL` times its 10th percentile, so a constant misscaling of the errors does not matter),
+set in the second round: a forest leaves a gap that a drift of the whole band's degree would swing
+across.  A segment of fewer than :data:`MIN_PERIODS` periods is not fitted (a fringe drift and a
+continuum cannot be told apart there), and a fit that takes less than :data:`SIGNIFICANCE` times its
+number of terms out of chi^2 (no fringe above the noise) is not divided out.  The fitted amplitude
+(``sqrt(2)`` rms of ``F``) and periods go to HISTORY.
 
 Variants of step ``residual_fringe``: ``fit`` (this), ``jwst_1d`` (jwst's
 ``residual_fringe.utils.fit_residual_fringes_1d``, :mod:`calibration.peers`) and ``none``, the default
@@ -45,9 +51,11 @@ DICHROIC, DICHROIC_WINDOW, DICHROIC_CHANNELS = 0.4, 0.15, (3, 4)
 CAVITY_SWITCH_UM = 16.0
 #: Fringe periods per degree of the continuum and of the fringe's drift.
 CONTINUUM_PERIODS, DRIFT_PERIODS = 6.0, 25.0
-#: Rounds of fitting; the clip in robust sigma and the neighbours it takes each side; the least periods a
-#: segment needs to be fitted; the padding of the period scan's FFT.
-ITERATIONS, CLIP_SIGMA, CLIP_GROW, MIN_PERIODS, FFT_PADDING = 4, 4.0, 2, 12, 8
+#: Rounds of fitting (the reweighting converges in ~10 on a forest covering half a band); the neighbours each
+#: side of a point its local noise is taken over (a line's LSF wings: 2 resolution elements at 2 pixels each);
+#: a point "fits" where its local noise is below this multiple of the spectrum's 10th percentile of it; the
+#: least periods a segment needs to be fitted; the padding of the period scan's FFT.
+ITERATIONS, LOCAL_HALF_WIDTH, CLEAN_LOCAL, MIN_PERIODS, FFT_PADDING = 12, 4, 2.0, 12, 8
 #: A fit is divided out only if it takes more than this many times its number of terms out of chi^2 (noise
 #: alone takes about one per term).
 SIGNIFICANCE = 3.0
@@ -139,30 +147,27 @@ def _fit_segment(sigma, flux, error, channel):
     continuum_degree = max(2, int(periods_spanned / CONTINUUM_PERIODS))
     drift = max(1, int(periods_spanned / DRIFT_PERIODS))
     continuum_design = _legendre(t, continuum_degree)
-    keep = np.ones(len(sigma), bool)
+    local = np.ones(len(sigma))  # s of the module docstring: the residual's local rms in units of the error
     factor = np.ones(len(sigma))
     periods = [(PRIMARY, 2)] + ([(DICHROIC, 1)] if channel in DICHROIC_CHANNELS else [])
+    box = np.ones(2 * LOCAL_HALF_WIDTH + 1) / (2 * LOCAL_HALF_WIDTH + 1)
     for round_ in range(ITERATIONS):
-        w = 1 / error[keep]
-        c_coeffs = _solve(continuum_design[keep] * (w * factor[keep])[:, None], w * flux[keep])
+        w = 1 / (error * local)
+        c_coeffs = _solve(continuum_design * (w * factor)[:, None], w * flux)
         continuum = continuum_design @ c_coeffs
-        y, weight = flux / continuum - 1, np.abs(continuum) / error
-        if round_ == 1:  # the periods from the points a first round at the nominal ones left (features out)
-            periods = [(_best_period(sigma[keep], y[keep], weight[keep], PRIMARY, PRIMARY_WINDOW), 2)]
+        y, weight = flux / continuum - 1, np.abs(continuum) / (error * local)
+        if round_ == 1:  # features weighted down by a first round: the drift the fitting points hold, the periods
+            drift = max(1, int(periods_spanned * np.mean(local < CLEAN_LOCAL * np.quantile(local, 0.1))
+                               / DRIFT_PERIODS))
+            periods = [(_best_period(sigma, y, weight, PRIMARY, PRIMARY_WINDOW), 2)]
             if channel in DICHROIC_CHANNELS:
-                periods.append((_best_period(sigma[keep], y[keep], weight[keep], DICHROIC, DICHROIC_WINDOW), 1))
+                periods.append((_best_period(sigma, y, weight, DICHROIC, DICHROIC_WINDOW), 1))
         design = _fringe_design(sigma, t, periods, drift)
-        coeffs = _solve(design[keep] * weight[keep, None], weight[keep] * y[keep])
+        coeffs = _solve(design * weight[:, None], weight * y)
         factor = 1 + design @ coeffs
-        residual = (flux - continuum * factor) / error
-        scale = 1.4826 * np.median(np.abs(residual[keep] - np.median(residual[keep])))
-        outliers = np.abs(residual) > CLIP_SIGMA * max(scale, 1e-12)
-        grown = np.convolve(outliers, np.ones(2 * CLIP_GROW + 1), mode="same") > 0
-        if np.mean(~grown) < 0.5:  # a spectrum mostly of features: keep the last mask rather than fit half of it
-            break
-        keep = ~grown
-    w = np.abs(continuum[keep]) / error[keep]
-    chi2_gain = np.sum((w * y[keep]) ** 2) - np.sum((w * (y[keep] - (factor[keep] - 1))) ** 2)
+        local = np.sqrt(np.maximum(np.convolve(((flux - continuum * factor) / error) ** 2, box, mode="same"), 1))
+    w = np.abs(continuum) / (error * local)
+    chi2_gain = np.sum((w * y) ** 2) - np.sum((w * (y - (factor - 1))) ** 2)
     if chi2_gain < SIGNIFICANCE * design.shape[1]:  # no fringe above the noise: nothing divided
         return np.ones(len(sigma)), (float(periods[0][0]), 0.0, float(periods[1][0]) if len(periods) > 1 else None)
     amplitude = float(np.sqrt(2) * np.std(factor - 1))
