@@ -10,8 +10,8 @@ and in channels 3-4 a 0.5 % dichroic fringe at 0.41 cm^-1), plus 0.1 % white noi
 Columns: the fringe amplitude (validation.mrs_fringe_score.fringe_amplitude: the largest sinusoid over
 2.4-3.4 cm^-1 of the spectrum over its fringe-free truth) before and after each fit, and its noise floor
 (the same on pure noise); ``lines``: the largest line-flux change (%) and centre shift (km/s) against the
-fringe-free noisy spectrum, for the lines kind; CPU time per spectrum (process time, one BLAS thread for
-both; the load before and after is on the last line).
+fringe-free noisy spectrum, over the five emission lines or every line of the forest; CPU time per spectrum
+(process time, one BLAS thread for both; the load before and after is on the last line).
 
     python benchmarks/mrs_fringe.py [--record]
 """
@@ -48,16 +48,24 @@ def _gauss(lam, centre, height):
     return height * np.exp(-0.5 * ((lam - centre) / (centre / resolving_power(centre) / 2.3548)) ** 2)
 
 
-def _truth(lam, kind):
-    continuum = 1 + 0.2 * (lam - lam.mean()) / np.ptp(lam)
-    lo, hi = lam[0], lam[-1]
+def _continuum(lam):
+    return 1 + 0.2 * (lam - lam.mean()) / np.ptp(lam)
+
+
+def _centres(lam, kind):
+    """The lines' centres and each one's window half width for its flux and centre (um): 3 resolution elements
+    for the five emission lines, one for the forest's (half their spacing)."""
+    lo, hi, mid = lam[0], lam[-1], lam.mean()
     if kind == "lines":
-        return continuum * (1 + sum(_gauss(lam, lo + f * (hi - lo), 3.0) for f in (0.1, 0.3, 0.5, 0.7, 0.9)))
+        return lo + np.array([0.1, 0.3, 0.5, 0.7, 0.9]) * (hi - lo), 3
     if kind == "forest":
-        mid = lam.mean()
-        centres = np.arange(lo + 0.25 * (hi - lo), hi - 0.25 * (hi - lo), 2 * mid / resolving_power(mid))
-        return continuum * (1 - sum(_gauss(lam, c, 0.15) for c in centres))
-    return continuum
+        return np.arange(lo + 0.25 * (hi - lo), hi - 0.25 * (hi - lo), 2 * mid / resolving_power(mid)), 1
+    return np.array([]), 0
+
+
+def _truth(lam, kind):
+    height = {"lines": 3.0, "forest": -0.15}.get(kind, 0.0)
+    return _continuum(lam) * (1 + sum(_gauss(lam, c, height) for c in _centres(lam, kind)[0]))
 
 
 def _fringe(lam, channel):
@@ -66,12 +74,13 @@ def _fringe(lam, channel):
     return f + (0.005 * np.cos(2 * np.pi * sigma / 0.41) if channel >= 3 else 0)
 
 
-def _line_changes(lam, out, noisy, truth_lines, continuum):
+def _line_changes(lam, out, noisy, kind):
+    """The largest change of a line's flux (%) and centre (km/s, first moment) from the fringe-free spectrum's."""
     worst_flux, worst_v = 0.0, 0.0
-    lo, hi = lam[0], lam[-1]
-    for f in (0.1, 0.3, 0.5, 0.7, 0.9):
-        c = lo + f * (hi - lo)
-        near = np.abs(lam - c) < 3 * c / resolving_power(c)
+    continuum = _continuum(lam)
+    centres, half_width = _centres(lam, kind)
+    for c in centres:
+        near = np.abs(lam - c) < half_width * c / resolving_power(c)
         moments = []
         for spec in (out, noisy):
             excess = (spec - continuum)[near]
@@ -107,10 +116,9 @@ def main():
                                                                   e) for _ in range(10)]))
                 for name, spec in (("before", flux), ("ours", ours), ("jwst", jwst)):
                     stats[name].append(fringe_amplitude(sigma, spec / truth - 1, e))
-                if kind == "lines":
-                    continuum = 1 + 0.2 * (lam - lam.mean()) / np.ptp(lam)
-                    stats["l_ours"].append(_line_changes(lam, ours, noisy, truth, continuum))
-                    stats["l_jwst"].append(_line_changes(lam, jwst, noisy, truth, continuum))
+                if kind != "clean":
+                    stats["l_ours"].append(_line_changes(lam, ours, noisy, kind))
+                    stats["l_jwst"].append(_line_changes(lam, jwst, noisy, kind))
             worst = {k: (max(v[0] for v in stats[k]), max(v[1] for v in stats[k])) if stats[k] else None
                      for k in ("l_ours", "l_jwst")}
             fmt = {k: f"{v[0]:.2f}/{v[1]:.3f}" if v else "-" for k, v in worst.items()}

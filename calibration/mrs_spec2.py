@@ -12,8 +12,10 @@ shower light modelled from the inter-slice gaps) ->
 footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
 ``fringe`` (:mod:`calibration.fringe`: the rate over the FRINGE's fringe flat; skipped without one) ->
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
-time dependence at the exposure's mid-time) -> ``cube_build`` (:mod:`calibration.cube_build`:
-a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
+time dependence at the exposure's mid-time) -> ``residual_fringe_2d``
+(:func:`calibration.residual_fringe.columns`, ``none`` by default: the residual fringe fitted per
+detector column and divided out) -> ``cube_build`` (:mod:`calibration.cube_build`: a 3-D drizzle
+into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
 (:mod:`calibration.mrs_extract`: a conical aperture about the centroid, an annulus
 background, the APCORR's aperture correction, or an Airy one without an APCORR), each
 through the step shell, once per band of the exposure (two per detector), and ``residual_fringe``
@@ -313,6 +315,10 @@ def _samples(log, choice, photom, exposure, rate, var, dq, band, pixels, move):
     values, variance = log.run("mrs_photom", choice["mrs_photom"], rate[y, x], var[y, x], pixels.wavelength,
                                resolve=partial(mrs_photom.resolve, log, photom, exposure, pixels, int(band[0])))
     calibrated = log.records[-1].status == COMPLETE
+    values, variance, note = log.run("residual_fringe_2d", choice["residual_fringe_2d"], values, variance, pixels, good,
+                                     int(band[0]))
+    if note is not None:
+        log.note("residual_fringe_2d", f"residual_fringe_2d {band}: {note}")
     data, data_var = np.full(rate.shape, np.nan), np.full(rate.shape, np.nan)
     data[y, x], data_var[y, x] = values, variance
     good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI

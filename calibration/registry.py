@@ -50,6 +50,8 @@ mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                        
 spectral_leak    cube, spectrum (band 3A), extract; LEAKCOR (LeakTable), 1B      (cube, spectrum,
                  (SourceBand), frame map, Jy per the spectrum's unit              notes)
 residual_fringe  wavelength, flux, error, usable (a band's spectrum), channel   (flux, error, what fitted)
+residual_fringe  values, var, pixels (MrsPixels), good (a band's pixels after    (values, var, note)
+_2d              mrs_photom), channel
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
@@ -76,7 +78,8 @@ aperture correction is the MRS APCORR's, or an Airy one without it), then on ban
 (:mod:`calibration.spectral_leak`; ``cube`` subtracts the 1B cube's leak from the 3A cube and extracts
 again, ``spectrum`` the 1B spectrum's from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's), and
 ``residual_fringe`` on each band's spectrum (:mod:`calibration.residual_fringe`: ``fit``, ``jwst_1d`` with the
-peers extra, ``none`` the default).
+peers extra, ``none`` the default); ``residual_fringe_2d`` between ``mrs_photom`` and ``cube_build``
+(:func:`calibration.residual_fringe.columns`: ``fit`` per detector column, ``none`` the default).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
@@ -176,6 +179,8 @@ ALGORITHMS = {
     "spectral_leak": {"cube": spectral_leak.cube, "spectrum": spectral_leak.spectrum, "none": NONE},
     "residual_fringe": {"fit": residual_fringe.fit,
                         "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
+    "residual_fringe_2d": {"fit": residual_fringe.columns,
+                           "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
@@ -212,6 +217,7 @@ UNCHANGED = {
     "mrs_photom": lambda rate, var, *_: (rate, var),
     "spectral_leak": lambda cube, spectrum, *_: (cube, spectrum, []),
     "residual_fringe": lambda wavelength, flux, error, *_: (flux, error, None),
+    "residual_fringe_2d": lambda values, var, *_: (values, var, None),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
@@ -223,7 +229,7 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
             "straylight": "model", "fringe": "reference", "mrs_photom": "reference", "cube_build": "drizzle",
             "mrs_extract": "annulus", "spectral_leak": "cube", "residual_fringe": "none",
-            "clean_showers": "none"}
+            "clean_showers": "none", "residual_fringe_2d": "none"}
 
 
 def resolve(choices=None):

@@ -14,27 +14,41 @@ fringe periods, so it cannot follow the fringe; the fringe's amplitude and phase
 ``L_j``, a degree per :data:`DRIFT_PERIODS` periods); ``k = 2``: an etalon's second harmonic (an Airy
 function's ``R^2`` term).  ``P`` is the period whose sinusoid removes most of the residual's chi^2
 over :data:`PRIMARY` (2.9 cm^-1, jwst ``FFREQ_1D``; scanned +/- :data:`PRIMARY_WINDOW`, and ``P_d``
-over :data:`DICHROIC`), scanned once on the points a first round at the nominal periods kept (the
-features out).  ``C`` and ``F`` are fitted alternately by weighted linear least squares
-(:data:`ITERATIONS` rounds); after each, the points more than :data:`CLIP_SIGMA` robust sigma (the
-residuals' MAD) from ``C (1 + F)`` and :data:`CLIP_GROW` neighbours each side (a line's LSF wings) are
-left out of the next round, so an emission line or the lines of an absorption forest are never fitted
-as fringe; ``F`` stays defined under them (the fringe is coherent across them) and the whole
-spectrum, lines too, is divided by ``1 + F``; the error likewise.  A segment of fewer than
-:data:`MIN_PERIODS` periods is not fitted (a fringe drift and a continuum cannot be told apart there),
-and a fit that takes less than :data:`SIGNIFICANCE` times its number of terms out of chi^2 (no fringe
-above the noise) is not divided out.  The fitted amplitude (``sqrt(2)``
-rms of ``F``) and periods go to HISTORY.
+over :data:`DICHROIC`).  ``C`` and ``F`` are fitted alternately by weighted linear least squares
+(:data:`ITERATIONS` rounds), each point weighted by its **local noise**: its error times ``s``, the rms
+of the last round's residual ``(f - C (1 + F)) / error`` over one fringe period of points centred on it,
+at least 1.  So an emission line or the lines of an absorption forest, which the model does not follow,
+count as the noise they are and are never fitted as fringe -- an iteratively reweighted fit that needs
+no global robust scale: the 4-sigma clip at the residuals' MAD it replaces broke down on a forest over
+half a band (the MAD is then a line's depth: nothing was clipped, the forest was fitted as fringe, and in
+channels 3-4 its line spacing, ~0.5 cm^-1, was taken for the dichroic period).  The box is a whole
+period so that a fringe not yet modelled has the same local rms at each of its phases.  Each period is
+scanned with weights from a round whose model lacks it (else the weights carry the misfit of the
+nominal period and pull the scan to it): ``P`` in the second round, after one of ``C`` alone, ``P_d``
+in the third, after one with ``P``.  ``F`` stays defined under the features
+(the fringe is coherent across them) and the whole spectrum, lines too, is divided by ``1 + F``; the
+error likewise.  The drift's degree counts only the periods of the points that fit (``s`` below
+:data:`CLEAN_LOCAL` times its 10th percentile, so a constant misscaling of the errors does not matter),
+set in the third round: a forest leaves a gap that a drift of the whole band's degree would swing
+across.  A segment of fewer than :data:`MIN_PERIODS` periods is not fitted (a fringe drift and a
+continuum cannot be told apart there), nor one of fewer than two points per shortest period scanned (a
+detector column cut by the slice's edge); the dichroic term only where the points sample it; and a
+fit that takes less than :data:`SIGNIFICANCE` times its number of terms out of chi^2 (no fringe above
+the noise) is not divided out.  The fitted amplitude (``sqrt(2)`` rms of ``F``) and periods go to
+HISTORY.
 
 Variants of step ``residual_fringe``: ``fit`` (this), ``jwst_1d`` (jwst's
 ``residual_fringe.utils.fit_residual_fringes_1d``, :mod:`calibration.peers`) and ``none``, the default
-(as jwst's calwebb_spec2, which skips its residual_fringe step unless asked).
+(as jwst's calwebb_spec2, which skips its residual_fringe step unless asked).  Step
+``residual_fringe_2d`` (variants ``fit``, :func:`columns`: the same fit per detector column of the cal
+image, before cube_build, as jwst's residual_fringe step; ``none``, the default).
 """
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
-from . import CalibrationInputError
+from . import CalibrationInputError, Skip
 
 #: The detector fringe's period and the half window scanned around it, cm^-1 (jwst FFREQ_1D; its DFFREQ is 1.5:
 #: ours is narrower, for speed, and holds both cavities' periods).
@@ -45,9 +59,12 @@ DICHROIC, DICHROIC_WINDOW, DICHROIC_CHANNELS = 0.4, 0.15, (3, 4)
 CAVITY_SWITCH_UM = 16.0
 #: Fringe periods per degree of the continuum and of the fringe's drift.
 CONTINUUM_PERIODS, DRIFT_PERIODS = 6.0, 25.0
-#: Rounds of fitting; the clip in robust sigma and the neighbours it takes each side; the least periods a
-#: segment needs to be fitted; the padding of the period scan's FFT.
-ITERATIONS, CLIP_SIGMA, CLIP_GROW, MIN_PERIODS, FFT_PADDING = 4, 4.0, 2, 12, 8
+#: Rounds of fitting (the reweighting converges in ~10 on a forest covering half a band); a point "fits" where
+#: its local noise is below this multiple of the spectrum's 10th percentile of it; the least periods a segment
+#: needs to be fitted; the padding of the period scan's FFT.
+ITERATIONS, CLEAN_LOCAL, MIN_PERIODS, FFT_PADDING = 12, 2.0, 12, 8
+#: Columns each side of a detector column whose fringe is averaged with its own (:func:`columns`).
+SMOOTH_COLUMNS = 1
 #: A fit is divided out only if it takes more than this many times its number of terms out of chi^2 (noise
 #: alone takes about one per term).
 SIGNIFICANCE = 3.0
@@ -139,30 +156,33 @@ def _fit_segment(sigma, flux, error, channel):
     continuum_degree = max(2, int(periods_spanned / CONTINUUM_PERIODS))
     drift = max(1, int(periods_spanned / DRIFT_PERIODS))
     continuum_design = _legendre(t, continuum_degree)
-    keep = np.ones(len(sigma), bool)
+    local = np.ones(len(sigma))  # s of the module docstring: the residual's local rms in units of the error
     factor = np.ones(len(sigma))
-    periods = [(PRIMARY, 2)] + ([(DICHROIC, 1)] if channel in DICHROIC_CHANNELS else [])
+    # the dichroic fringe only where the points sample it: the scan's even grid has their number of points
+    dichroic = channel in DICHROIC_CHANNELS and len(sigma) / (2 * np.ptp(sigma)) > 1 / (DICHROIC + DICHROIC_WINDOW)
+    periods = []
+    half = int(PRIMARY / np.median(np.abs(np.diff(sigma))) / 2)  # the local noise's box: one fringe period
+    box = np.ones(2 * half + 1) / (2 * half + 1)
     for round_ in range(ITERATIONS):
-        w = 1 / error[keep]
-        c_coeffs = _solve(continuum_design[keep] * (w * factor[keep])[:, None], w * flux[keep])
+        w = 1 / (error * local)
+        c_coeffs = _solve(continuum_design * (w * factor)[:, None], w * flux)
         continuum = continuum_design @ c_coeffs
-        y, weight = flux / continuum - 1, np.abs(continuum) / error
-        if round_ == 1:  # the periods from the points a first round at the nominal ones left (features out)
-            periods = [(_best_period(sigma[keep], y[keep], weight[keep], PRIMARY, PRIMARY_WINDOW), 2)]
-            if channel in DICHROIC_CHANNELS:
-                periods.append((_best_period(sigma[keep], y[keep], weight[keep], DICHROIC, DICHROIC_WINDOW), 1))
-        design = _fringe_design(sigma, t, periods, drift)
-        coeffs = _solve(design[keep] * weight[keep, None], weight[keep] * y[keep])
-        factor = 1 + design @ coeffs
-        residual = (flux - continuum * factor) / error
-        scale = 1.4826 * np.median(np.abs(residual[keep] - np.median(residual[keep])))
-        outliers = np.abs(residual) > CLIP_SIGMA * max(scale, 1e-12)
-        grown = np.convolve(outliers, np.ones(2 * CLIP_GROW + 1), mode="same") > 0
-        if np.mean(~grown) < 0.5:  # a spectrum mostly of features: keep the last mask rather than fit half of it
-            break
-        keep = ~grown
-    w = np.abs(continuum[keep]) / error[keep]
-    chi2_gain = np.sum((w * y[keep]) ** 2) - np.sum((w * (y[keep] - (factor[keep] - 1))) ** 2)
+        y, weight = flux / continuum - 1, np.abs(continuum) / (error * local)
+        # each period scanned with weights from a round whose model lacks it (no period imprinted on them):
+        if round_ == 1:  # the primary, after a round of the continuum alone
+            periods = [(_best_period(sigma, y, weight, PRIMARY, PRIMARY_WINDOW), 2)]
+        if round_ == 2:  # the dichroic, after a round with the primary; the drift the fitting points hold
+            drift = max(1, int(periods_spanned * np.mean(local < CLEAN_LOCAL * np.quantile(local, 0.1))
+                               / DRIFT_PERIODS))
+            if dichroic:
+                periods.append((_best_period(sigma, y, weight, DICHROIC, DICHROIC_WINDOW), 1))
+        if round_ > 0:
+            design = _fringe_design(sigma, t, periods, drift)
+            coeffs = _solve(design * weight[:, None], weight * y)
+            factor = 1 + design @ coeffs
+        local = np.sqrt(np.maximum(np.convolve(((flux - continuum * factor) / error) ** 2, box, mode="same"), 1))
+    w = np.abs(continuum) / (error * local)
+    chi2_gain = np.sum((w * y) ** 2) - np.sum((w * (y - (factor - 1))) ** 2)
     if chi2_gain < SIGNIFICANCE * design.shape[1]:  # no fringe above the noise: nothing divided
         return np.ones(len(sigma)), (float(periods[0][0]), 0.0, float(periods[1][0]) if len(periods) > 1 else None)
     amplitude = float(np.sqrt(2) * np.std(factor - 1))
@@ -192,14 +212,94 @@ def fit(wavelength, flux, error, usable, channel):
     if not wavelength.shape == flux.shape == error.shape == usable.shape or wavelength.ndim != 1:
         raise CalibrationInputError(f"residual_fringe needs 1-D wavelength, flux, error and usable of one length, "
                                     f"got {wavelength.shape}, {flux.shape}, {error.shape}, {usable.shape}")
+    factor, found, _ = _factor(wavelength, flux, error, usable, channel)
+    return flux / factor, error / factor, found
+
+
+def _factor(wavelength, flux, error, usable, channel):
+    """``(1 + F, FringeFit, where a fringe was fitted)`` of a spectrum (``F`` 0 where not; as :func:`fit`'s)."""
     good = usable & np.isfinite(wavelength) & np.isfinite(flux) & np.isfinite(error) & (error > 0) & (wavelength > 0)
-    factor = np.ones(len(flux))
+    factor, fitted = np.ones(len(flux)), np.zeros(len(flux), bool)
     found = []
     for side in (wavelength < CAVITY_SWITCH_UM, wavelength >= CAVITY_SWITCH_UM):
         on = good & side
         sigma = 1e4 / wavelength[on]
-        if on.sum() < 20 or np.ptp(sigma) < MIN_PERIODS * PRIMARY:
-            continue
+        span = np.ptp(sigma) if on.any() else 0.0
+        if span < MIN_PERIODS * PRIMARY or on.sum() < 2 * span / (PRIMARY - PRIMARY_WINDOW):
+            continue  # too short, or too few points to sample the shortest period scanned
         factor[on], segment = _fit_segment(sigma, flux[on], error[on], channel)
+        fitted[on] = segment[1] > 0
         found.append(segment)
-    return flux / factor, error / factor, FringeFit(tuple(found))
+    return factor, FringeFit(tuple(found)), fitted
+
+
+def columns(values, var, pixels, good, channel):
+    """Variant ``fit`` of step ``residual_fringe_2d``: the residual fringe fitted per detector column, divided out.
+
+    As jwst's ``residual_fringe`` step on the cal image (before cube_build): within each slice, each
+    detector column's pixels, in order of wavelength, are a spectrum; its ``1 + F_c`` is :func:`fit`'s.
+    Across a slice's columns the fringe varies smoothly (a point source's phase is set by where it sits in
+    the slice, the same for all its columns; the detector's thickness drifts slowly), so each column
+    divides by
+
+        1 + sum_j w_j F_j(sigma) / sum_j w_j,   j = c - SMOOTH_COLUMNS ... c + SMOOTH_COLUMNS,
+
+    ``F_j`` interpolated in wavenumber onto column ``c``'s pixels (a cubic spline, on each side of
+    :data:`CAVITY_SWITCH_UM` apart: a linear interpolation of a 3 % fringe at ~11 pixels a period errs by
+    ~0.1 %; never extrapolated: a neighbour counts only within the range it was fitted over) and
+    ``w_j = sum (value / error)^2`` of column ``j`` when its fit found a fringe above the noise, else 0
+    (the precision of a fitted fringe goes as the column's S/N squared), only where column ``c``'s own fit
+    found one: a column, or a part of it, without a fringe above its noise is left as it is.  The
+    variance is divided by the same factor squared.
+
+    Parameters
+    ----------
+    values, var : (n,) float
+        A band's pixels' surface brightness (or rate) and variance (:func:`calibration.mrs_photom.reference`).
+    pixels : calibration.mrs_wcs.MrsPixels
+        The band's pixels (their slice, column and wavelength).
+    good : (n,) bool
+        The pixels to fit (:func:`calibration.mrs_wcs.usable`); the others are divided but not fitted.
+    channel : int
+
+    Returns
+    -------
+    (values, var, note), or a Skip when no column of the band spans :data:`MIN_PERIODS` fringe periods.
+    """
+    sigma = 1e4 / pixels.wavelength
+    factor, columns_fitted, columns_total = np.ones(len(values)), 0, 0
+    with np.errstate(invalid="ignore"):
+        error = np.sqrt(var)
+        good = good & np.isfinite(values) & (error > 0)
+    for k in np.unique(pixels.slice):
+        in_slice = np.flatnonzero(pixels.slice == k)
+        fits = {}  # column -> (its pixels by wavenumber, their sigma, F there, where F was fitted, weight)
+        for column in np.unique(pixels.x[in_slice]):
+            idx = in_slice[pixels.x[in_slice] == column]
+            idx = idx[np.argsort(sigma[idx])]
+            f, found, fitted = _factor(pixels.wavelength[idx], values[idx], error[idx], good[idx], channel)
+            columns_total += bool(found.segments)
+            columns_fitted += fitted.any()
+            weight = float(np.sum((values[idx] / error[idx])[good[idx]] ** 2)) if fitted.any() else 0.0
+            fits[column] = (idx, sigma[idx], f - 1, fitted, weight)
+        for column, (idx, own_sigma, _, own_fitted, weight) in fits.items():
+            if weight == 0:
+                continue
+            total, weights = np.zeros(len(idx)), np.zeros(len(idx))
+            for j in range(column - SMOOTH_COLUMNS, column + SMOOTH_COLUMNS + 1):
+                if j not in fits or fits[j][4] == 0:
+                    continue
+                _, s, f, fitted, w = fits[j]
+                for side in (s > 1e4 / CAVITY_SWITCH_UM, s <= 1e4 / CAVITY_SWITCH_UM):  # each cavity's fit apart
+                    on = fitted & side
+                    if on.sum() < 4:
+                        continue
+                    inside = own_fitted & (own_sigma >= s[on][0]) & (own_sigma <= s[on][-1])  # no extrapolation
+                    total[inside] += w * CubicSpline(s[on], f[on])(own_sigma[inside])
+                    weights[inside] += w
+            done = weights > 0
+            factor[idx[done]] = 1 + total[done] / weights[done]
+    if columns_total == 0:
+        return Skip(f"no detector column of the band spans {MIN_PERIODS} fringe periods")
+    note = f"{columns_fitted} of {columns_total} columns with a fringe above their noise"
+    return values / factor, var / factor**2, note

@@ -31,7 +31,7 @@ SPEC2 = ("assign_wcs", "spec_background", "pixel_replace", "extract_1d", "apcorr
 TSO3 = ("extract_tso", "white_light", "transit_fit")
 #: The MRS's spec2 steps, recorded in its cubes and x1d (tests/test_mrs_calibration.py, tests/test_mrs_photom.py).
 MRS = ("straylight", "clean_showers", "mrs_wcs", "fringe", "mrs_photom", "cube_build", "mrs_extract", "spectral_leak",
-       "residual_fringe")
+       "residual_fringe", "residual_fringe_2d")
 IMAGER = [step for step in registry.ALGORITHMS if step not in SPEC2 + TSO3 + MRS]
 SKIPPABLE = [step for step, variants in registry.ALGORITHMS.items() if "none" in variants and step in IMAGER]
 
@@ -62,7 +62,8 @@ def _status(products, step):
 def test_every_step_is_a_registry_step_with_a_keyword_or_a_catalog_record():
     assert set(registry.ALGORITHMS) == set(DETECTOR1) | {"photom"} | set(IMAGE3) | set(SPEC2) | set(TSO3) | set(MRS)
     assert set(CAL_STEP) == set(registry.ALGORITHMS) - {"showers", "cruciform", "background", "catalog", "transit_fit",
-                                                        "apcorr", "clean_showers"}  # jwst's is straylight's option
+                                                        "apcorr", "clean_showers",  # jwst's is straylight's option
+                                                        "residual_fringe_2d"}
     assert set(SKIPPABLE) == set(IMAGER) - {"ramp_fit", "photom", "catalog", "background"}
 
 
