@@ -1,8 +1,8 @@
 """A band-3A scenario paired with its target's band-1B scenario (``leak_from``): parsed, refused by name when the
 pair cannot be one, judged by LEAK-1 only when paired, and run by the runner as ``calibrate --leak-from`` runs.
 
-Fast: the suite's pairing, its errors and the targets' scope.  Slow (~2-3 min): a noise-free paired cell corrects
-its leak below LEAK-1's 1e-3, the same scenario unpaired keeps it (~0.12 at the leak's peak).
+Fast: the suite's pairing, its errors and the targets' scope.  Slow (~3-4 min): a paired cell corrects its leak
+(to a few 1e-4 of noise beside), the same scenario unpaired keeps it (~0.12 at the leak's peak).
 """
 import pickle
 import tomllib
@@ -81,11 +81,11 @@ def test_an_unpaired_cell_or_spectral_leak_none_calibrates_no_1b(tmp_path):
 
 @pytest.mark.slow
 def test_a_paired_cell_scores_the_corrected_leak_and_an_unpaired_one_the_leak(tmp_path):
-    """Noise-free hot point source (the leak 12 % of 3A at its peak), perfect references: the paired cell runs
-    calibrate --leak-from's path (measured 6.8e-4 by hand, session 15, the same exposure); the unpaired one ~0.12."""
-    hot = '{ continuum = { kind = "blackbody", temperature_k = 10000.0, flux_mjy = 50.0, ref_um = 12.2 } }'
-    noise_free = Effects.noise_free()
-    b1, a3 = (replace(s, effects=replace(noise_free, mrs=replace(noise_free.mrs, spectral_leak=True)),
+    """Hot point source (the leak 12 % of 3A at its peak), every default effect (a noise-free exposure has no
+    detector CRB to score), perfect references: the paired cell runs calibrate --leak-from's path (noise-free 6.8e-4,
+    session 15), its mrs_leak_residual a few 1e-4 of noise beside; the same scenario unpaired keeps ~0.12."""
+    hot = '{ continuum = { kind = "blackbody", temperature_k = 10000.0, flux_mjy = 500.0, ref_um = 12.2 } }'
+    b1, a3 = (replace(s, effects=replace(Effects(), mrs=replace(Effects().mrs, spectral_leak=True)),
                       references=ReferenceOptions(kind="perfect")) for s in _suite(spectrum=hot).scenarios)
     a3 = replace(a3, leak_source=b1)
 
@@ -93,5 +93,5 @@ def test_a_paired_cell_scores_the_corrected_leak_and_an_unpaired_one_the_leak(tm
         rows = runner.run_cell(runner.Cell(scenario, 3), tmp_path / (scenario.leak_from or "alone"))[0]
         return float(rows.loc[rows["metric"] == "mrs_leak_residual", "value"].iloc[0])
 
-    assert residual(a3) < 1e-3
+    assert residual(a3) < 3e-3
     assert residual(replace(a3, leak_from="", leak_source=None)) > 0.1
