@@ -243,3 +243,23 @@ def test_leak_from_files_that_cannot_serve_are_refused_by_name(tmp_path):
     cal_leak.check_source(x1d_only, "spectrum")  # what the 1-D form needs is there
     with pytest.raises(CalibrationInputError, match="no band 1B spectrum"):
         cal_leak.check_source(replace(x1d_only, spectrum=None), "jwst_spectrum")
+
+
+def test_the_cube_metric_finds_each_core_spaxels_share_of_the_leak_left_and_the_cores_sum():
+    """A 5 x 5 cube: a source of profile p with a grey, tilted calibration error; each spaxel keeps a share r of its
+    own leak (r p L): per spaxel |r| max g over the spaxels of the core (>= 10 % of the brightest), the sum's
+    |sum r p| / sum p max g; uncovered (NaN) spaxels and the faint ones are not the core."""
+    wl = np.linspace(11.3, 13.7, 1200)
+    continuum, injected = 10 * (wl / 12.2) ** -2, CURVE(wl) * 40 * (wl / 12.2) ** -2
+    beta, alpha = np.mgrid[-2:3, -2:3]
+    profile = np.exp(-0.5 * (alpha**2 + beta**2) / 0.8**2)
+    left = 0.01 * np.cos(alpha + 2 * beta)
+    smooth = (1.004 + 0.003 * (wl - 12.2))[:, None, None]
+    data = (continuum[:, None, None] + left[None] * injected[:, None, None]) * profile[None] * smooth
+    data[:, 0, 0] = np.nan
+    spaxels, summed = mrs_leak_score.cube_residuals(wl, data, continuum, injected, CURVE)
+    core = (profile >= 0.1) & np.isfinite(data[0])
+    assert spaxels.size == np.count_nonzero(core) < 24
+    np.testing.assert_allclose(spaxels, np.abs(left[core]) * 0.12, rtol=1e-2, atol=2e-5)
+    assert summed == pytest.approx(abs(np.sum(left[core] * profile[core]) / np.sum(profile[core])) * 0.12,
+                                   rel=1e-2, abs=2e-5)

@@ -37,7 +37,7 @@ from .metrics import undirected
 from .report import write_report
 from .results import ResultsError, read_results, select_set
 from .runner import COLUMNS, default_workers, run_cells, suite_cells
-from .scenarios import ScenarioError, load_suite, parse_suite, suite_text
+from .scenarios import ScenarioError, load_suite, parse_suite, suite_text, unpaired_leaks
 from .score import PULL_HIST_EDGES, ScoreInputError, as_truth, check_same_exposure, score, score_rate
 from .study import Study, dask_client, parse_algorithm_set, set_label
 
@@ -190,8 +190,16 @@ def print_targets(results):
               f"{r['n']:>8}  {'yes' if r['gating'] else 'no ':<5}  {target_table.status(r)}{note}")
 
 
+def _note_unpaired_leaks(scenarios):
+    """Say which band-3A scenarios keep their spectral leak: no ``leak_from`` names their band-1B scenario."""
+    for name in unpaired_leaks(scenarios):
+        print(f"note: scenario {name} simulates the spectral leak in band 3A but names no leak_from (its band-1B "
+              "scenario): its leak stays uncorrected and LEAK-1 does not judge it", file=sys.stderr)
+
+
 def cmd_run(args):
     suite = load_suite(args.suite)
+    _note_unpaired_leaks(suite.scenarios)
     algorithms = registry.parse(args.algorithm)
     created = datetime.now(UTC)
     outdir = _output_folder(args.output or f"reports/{suite.name}-{created.strftime('%Y%m%dT%H%M%S')}")
@@ -222,6 +230,7 @@ def cmd_run(args):
 def cmd_study(args):
     _output_folder(args.output)
     study = Study.open(args.output, args.suite, args.algorithms, args.seeds)
+    _note_unpaired_leaks(study.suite.scenarios)
     cells, todo = study.cells(), study.pending()
     if args.scheduler:
         engine, client = f"dask scheduler {args.scheduler}", dask_client(address=args.scheduler)

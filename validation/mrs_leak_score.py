@@ -14,10 +14,27 @@ what is smooth over 1.2 um; the leak's own shape (a Gaussian of sigma 0.1 um at 
 is what ``a`` measures, so noise averages over the ~400 planes of the window.  ``mrs_leak_residual_error`` (not
 judged) is its 1-sigma error from FLUX_ERROR (planes independent): a value within ~2 of it is the noise's, and a
 target of 1e-3 needs an exposure whose error is well below.
+
+In a 3A cube (the s3d), as a user reads it spaxel by spaxel: each spaxel of the source's core, the covered spaxels
+whose median over the window is at least :data:`CORE_FRACTION` of the brightest spaxel's, is a spectrum of its own
+(scaled to ``S`` by its median of ``F / S``, so ``a`` is a share of that spaxel's continuum), and
+
+    mrs_leak_cube_residual = max over the core of |a_s| max g,
+    mrs_leak_cube_sum_residual = the same of the core's sum (an aperture of the core's spaxels),
+
+with ``S``, ``g`` of the scene's first source (the one whose leak the suite scores).  The core keeps to the bright
+spaxels because a max over noisy fits is biased up; ``mrs_leak_cube_spaxels`` (not judged) counts them.
 """
 import numpy as np
 
 from miri_testbed.simulator.spectral_leak import LEAK_BAND, ORDER, LeakCurve
+
+from . import mrs_score
+
+#: A cube's core (module docstring): spaxels at least this share of the brightest one's median over the window.
+CORE_FRACTION = 0.1
+#: What :func:`score_cubes` writes.
+CUBE_METRICS = ("mrs_leak_cube_residual", "mrs_leak_cube_sum_residual", "mrs_leak_cube_spaxels")
 
 #: The fit's half window, in the leak curve's sigma.
 WINDOW_SIGMA = 6.0
@@ -83,3 +100,51 @@ def leak_rows(truth_config, band, spectrum, bin_value):
                                     continuum, leak, curve.centre_um, curve.sigma_um, spectrum.error * 1e3)
     return [dict(metric=metric, value=v, unit="", source_id=spectrum.source_id, bin=bin_value)
             for metric, v in (("mrs_leak_residual", value), ("mrs_leak_residual_error", sigma))]
+
+
+def cube_residuals(wavelength, data, continuum, leak, curve):
+    """``(per-spaxel residuals, the core sum's residual)`` of a 3A cube's ``data`` (module docstring).
+
+    ``data``: ``(n_lambda, n_beta, n_alpha)``, NaN where not covered; ``continuum``, ``leak``: the truth's ``S``
+    and ``L`` on ``wavelength`` (any unit: each spaxel is scaled to ``S``); the residuals are the core's only.
+    """
+    window = np.abs(wavelength - curve.centre_um) < WINDOW_SIGMA * curve.sigma_um
+    covered = np.isfinite(data[window]).any(axis=0)
+    level = np.zeros(covered.shape)
+    level[covered] = np.nanmedian(data[window][:, covered], axis=0)
+    core = covered & (level >= CORE_FRACTION * level.max())
+
+    def residual(flux):
+        scale = np.nanmedian(flux[window] / continuum[window])
+        return leak_residual(wavelength, flux / scale, continuum, leak, curve.centre_um, curve.sigma_um)[0]
+
+    spaxels = np.array([residual(data[:, b, a]) for b, a in zip(*np.nonzero(core), strict=True)])
+    summed = residual(np.sum(np.where(np.isfinite(data[:, core]), data[:, core], 0.0), axis=1))
+    return spaxels, summed
+
+
+def score_cubes(truth, cube_paths):
+    """The 3A cube's rows of :data:`CUBE_METRICS` (module docstring) for a truth with the leak on; none otherwise.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+        Of an MRS exposure.
+    cube_paths : path-like or tuple of path-like
+        The exposure's cubes (one per band).
+    """
+    truth = mrs_score._mrs_truth(truth, (), "MRS leak cube")
+    rows = []
+    if not truth.config["effects"]["mrs"].get("spectral_leak"):
+        return rows
+    for path in cube_paths if isinstance(cube_paths, tuple | list) else (cube_paths,):
+        band, cube = mrs_score.read_cube(path)
+        if band != LEAK_BAND:
+            continue
+        spaxels, summed = cube_residuals(cube.grid.wavelength.centres, cube.data,
+                                         *truth_leak(truth.config, 0, cube.grid.wavelength.centres))
+        context = dict(unit="", source_id=0, bin=mrs_score.band_bin(band))
+        rows += [dict(metric="mrs_leak_cube_residual", value=float(np.max(spaxels)), **context),
+                 dict(metric="mrs_leak_cube_sum_residual", value=summed, **context),
+                 dict(metric="mrs_leak_cube_spaxels", value=float(spaxels.size), **context)]
+    return rows

@@ -9,7 +9,12 @@ on a remote worker) and are removed once scored unless ``keep_products`` is set.
 Each product the pipeline makes is scored by the scorers of its product type
 (:mod:`validation.scorers`); what the pipeline's EMI step removed is one more product,
 handed over as the step runs (``on_emi`` of :func:`calibration.pipeline.calibrate`) and
-scored there.  A cell with ``views`` set (the first seed of each scenario,
+scored there.  A band-3A scenario paired with a band-1B one (``leak_from``,
+:mod:`validation.scenarios`) has that exposure simulated and calibrated first, in the same
+cell with the same seed and algorithms, for its spectral leak correction
+(:func:`leak_products`): cells stay independent, so a study resumes as before.
+
+A cell with ``views`` set (the first seed of each scenario,
 see :func:`suite_cells`) also returns the before/after views of :mod:`validation.views`;
 :func:`run_cells` hands them on in the table's ``attrs`` (:func:`validation.views.attach`),
 where the report finds them.
@@ -88,8 +93,9 @@ def run_cell(cell, workdir, keep_products=False):
         emi["rows"] = scorers.score_products(truth, {scorers.EMI_CORRECTION: correction})
         emi["views"] = views.emi_views(truth, correction) if cell.views else {}
 
+    leak_from, leak_refs = leak_products(cell, folder / "leak_from")
     products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True,
-                         on_emi=score_emi)
+                         on_emi=score_emi, leak_from=leak_from, leak_refs=leak_refs)
     rows = scorers.score_products(truth, scorers.by_type(products)) + emi["rows"]
     hist = pull_histograms(truth, products["rate"], products["ramp"])
     choice = registry.resolve(dict(cell.algorithms))
@@ -100,6 +106,22 @@ def run_cell(cell, workdir, keep_products=False):
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     frame["scenario"], frame["seed"], frame["algorithms"] = s.name, cell.seed, cell.label
     return frame, hist, cut
+
+
+def leak_products(cell, folder):
+    """``(leak_from, leak_refs)`` of ``calibrate`` for ``cell``: its band-1B scenario's (``leak_from``) cube and
+    spectrum and reference folder, simulated with the cell's seed and calibrated with its algorithms in
+    ``folder``, as ``calibrate --leak-from ... --leak-refs ...`` takes them; ``(None, None)`` for an unpaired
+    scenario or ``spectral_leak=none`` (nothing would use them).
+    """
+    source = cell.scenario.leak_source
+    if source is None or registry.resolve(dict(cell.algorithms))["spectral_leak"] == "none":
+        return None, None
+    sim = simulate(source.scene(cell.seed), source.observation, Path(folder) / source.name, name=source.name,
+                   seed=cell.seed, effects=source.effects, references=source.references)
+    paths = calibrate(sim["uncal"], Path(folder) / source.name / "products", sim["refs"], dict(cell.algorithms))
+    cube_1b = [p for p in paths["s3d"] if "_ch1-" in p.name]  # the exposure's channel-2 cube is no use to 3A
+    return cube_1b + [paths["x1d"]], sim["refs"]
 
 
 class _Notes(logging.Handler):

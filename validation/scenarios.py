@@ -40,9 +40,16 @@ A scenario asks for a dedicated background exposure with ``background_exposure =
 in ``[scenario.observation]``; the simulator lists it in the exposure set's association,
 where the ``background=dedicated`` calibration variant finds it (a study runs it as an
 algorithm set, e.g. ``background=dedicated``, beside the default ``local``).
+
+An MRS band-3A scenario (``detector = "MIRIFULONG"``, ``band = "SHORT"``) names with ``leak_from``
+(beside ``name``) the suite's band-1B scenario (``MIRIFUSHORT``, ``MEDIUM``) of the same target whose
+products correct its spectral leak: the runner simulates and calibrates that one first, with the cell's
+seed and algorithms, and hands its cube, spectrum and references to the 3A calibration as ``calibrate
+--leak-from ... --leak-refs ...`` does (:func:`validation.runner.run_cell`).  A name that is no scenario
+of the suite, or no band-1B one, is refused by name.
 """
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 
@@ -109,6 +116,8 @@ class Scenario:
     spectral_sources: tuple = ()
     transit: Transit = None
     extended_sources: tuple = ()
+    leak_from: str = ""  # the band-1B scenario correcting this band-3A one's spectral leak (module docstring)
+    leak_source: "Scenario" = field(default=None, compare=False, repr=False)  # that scenario, set by parse_suite
 
     def scene(self, seed):
         """The scene for ``seed``: fixed sources plus, if asked, a random star field."""
@@ -207,8 +216,60 @@ def _list(scene, key, where):
     return value
 
 
+#: The MRS settings (detector, band) of the spectral leak's pair: where it falls (3A) and where it comes from (1B).
+LEAK_BAND, LEAK_SOURCE_BAND = ("MIRIFULONG", "SHORT"), ("MIRIFUSHORT", "MEDIUM")
+
+
+def _setting(scenario):
+    """``(detector, band)`` of an MRS scenario, None for other modes."""
+    obs = scenario.observation
+    return (obs.detector, obs.band) if isinstance(obs, MrsObservation) else None
+
+
+def _parse_leak_from(value, observation, where):
+    if not isinstance(value, str) or not value:
+        raise ScenarioError(f"{where}.leak_from: expected the name of a band-1B scenario, got {value!r}")
+    if not isinstance(observation, MrsObservation) or (observation.detector, observation.band) != LEAK_BAND:
+        raise ScenarioError(f"{where}.leak_from: the spectral leak falls on band 3A (mode 'mrs', detector "
+                            f"{LEAK_BAND[0]}, band {LEAK_BAND[1]}); this scenario is not one")
+    return value
+
+
+def pair_leaks(scenarios, source="suite"):
+    """``scenarios`` with each ``leak_from`` resolved to its band-1B scenario (``leak_source``).
+
+    Raises
+    ------
+    ScenarioError
+        A ``leak_from`` naming no scenario of ``scenarios``, or one that is not band 1B.
+    """
+    by_name = {s.name: s for s in scenarios}
+    paired = []
+    for s in scenarios:
+        if s.leak_from:
+            found = by_name.get(s.leak_from)
+            if found is None:
+                raise ScenarioError(f"suite {source} scenario {s.name!r}.leak_from: no scenario named {s.leak_from!r} "
+                                    f"(scenarios: {', '.join(by_name)})")
+            if _setting(found) != LEAK_SOURCE_BAND:
+                raise ScenarioError(f"suite {source} scenario {s.name!r}.leak_from: {s.leak_from!r} is not a band-1B "
+                                    f"exposure (mode 'mrs', detector {LEAK_SOURCE_BAND[0]}, band "
+                                    f"{LEAK_SOURCE_BAND[1]}); it is {_setting(found) or found.observation.mode}")
+            s = replace(s, leak_source=found)
+        paired.append(s)
+    return tuple(paired)
+
+
+def unpaired_leaks(scenarios):
+    """The names of the band-3A scenarios that simulate the spectral leak and name no ``leak_from``.
+
+    Their leak is left uncorrected (the ``spectral_leak`` step has no 1B data) and LEAK-1 does not judge them.
+    """
+    return [s.name for s in scenarios if _setting(s) == LEAK_BAND and s.effects.mrs.spectral_leak and not s.leak_from]
+
+
 def parse_scenario(table, where="scenario"):
-    allowed = {"name", "observation", "scene", "effects", "references"}
+    allowed = {"name", "observation", "scene", "effects", "references", "leak_from"}
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
@@ -249,6 +310,7 @@ def parse_scenario(table, where="scenario"):
         spectral_sources=spectral,
         transit=transit,
         extended_sources=extended,
+        leak_from=_parse_leak_from(table["leak_from"], observation, where) if "leak_from" in table else "",
     )
 
 
@@ -300,7 +362,7 @@ def parse_suite(text, source="suite"):
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ScenarioError(f"suite {source}: scenario names must be unique, got {names}")
-    return Suite(str(head.get("name", Path(str(source)).stem)), tuple(seeds), scenarios)
+    return Suite(str(head.get("name", Path(str(source)).stem)), tuple(seeds), pair_leaks(scenarios, source))
 
 
 def _toml_value(value):
@@ -324,6 +386,8 @@ def _toml_table(obj):
 def scenario_toml(scenario):
     """The ``[[scenario]]`` TOML text of ``scenario`` (:func:`parse_scenario` reads it back)."""
     lines = ["[[scenario]]", f"name = {_toml_value(scenario.name)}"]
+    if scenario.leak_from:
+        lines.append(f"leak_from = {_toml_value(scenario.leak_from)}")
     sections = [("observation", scenario.observation), ("references", scenario.references)]
     sections += [(f"effects.{f.name}", getattr(scenario.effects, f.name)) for f in fields(scenario.effects)]
     for section, obj in sections:

@@ -17,7 +17,8 @@ import pandas as pd
 AGGREGATIONS = {"median": np.median, "mean": np.mean, "min": np.min, "max": np.max}
 #: The columns of :func:`scenario_facts`.
 FACTS = ["name", "mode", "filter", "subarray", "readpatt", "ngroups", "nints", "stars", "brightest_mjy",
-         "spectral_sources", "lines", "tso", "cross_artifact", "fringes", "spectral_leak"]
+         "spectral_sources", "lines", "tso", "cross_artifact", "fringes", "spectral_leak",
+         "leak_paired"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def scenario_facts(scenarios):
         in the scene, fixed and random), ``brightest_mjy`` (the largest flux a star of
         the scene can have, 0 without stars), ``spectral_sources`` (an LRS or MRS scene's sources)
         ``lines`` (their spectral lines, emission and absorption), and the MRS effects simulated:
-        ``cross_artifact``, ``fringes``, ``spectral_leak`` (``effects.mrs``'s switches).
+        ``cross_artifact``, ``fringes``, ``spectral_leak`` (``effects.mrs``'s switches), and ``leak_paired``
+        (a band-3A scenario naming its band-1B one, ``leak_from``, :mod:`validation.scenarios`).
     """
     rows = []
     for s in scenarios:
@@ -69,7 +71,8 @@ def scenario_facts(scenarios):
                          brightest_mjy=max(fluxes, default=0.0), spectral_sources=len(s.spectral_sources),
                          lines=sum(len(p.spectrum.get("lines", ())) for p in s.spectral_sources),
                          tso=bool(getattr(obs, "tso", False)), cross_artifact=s.effects.mrs.cross_artifact,
-                         fringes=s.effects.mrs.fringes, spectral_leak=s.effects.mrs.spectral_leak))
+                         fringes=s.effects.mrs.fringes, spectral_leak=s.effects.mrs.spectral_leak,
+                         leak_paired=bool(s.leak_from)))
     return pd.DataFrame(rows, columns=FACTS)
 
 
