@@ -166,7 +166,8 @@ def main(argv=None):
               "reference pixels counted; joint/crb = joint / crb_f_free",
               "# rate:X = the EMI left in the rates over its uncorrected effect on them, sigma:X the same in units "
               "of the per-pixel rate noise (validation.emi_score.rate_effect)"]
-    rate_columns = [f"{kind}:{v}" for v in ("joint", "jwst_joint*") if v in variants for kind in ("rate", "sigma")]
+    rate_columns = [f"rate:{v}" for v in variants if v not in ("none", "fold")]
+    rate_columns += [f"sigma:{v}" for v in variants if v in ("joint", "joint*", "jwst_joint*")]
     columns = variants + ["crb_f_known", "crb_f_free", "joint/crb"] * ("joint" in variants) + rate_columns
     header.append(f"{'subarray':14s} {'line':6s} {'ngroups':>7s} {'nints':>5s} "
                   + " ".join(f"{v:>16s}" for v in columns))
