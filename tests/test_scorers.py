@@ -24,7 +24,10 @@ def test_spectra_per_integration_are_registered_without_a_scorer_yet_and_each_x1
         ("mrs_score", "score_x1d"), ("mrs_fringe_score", "score_x1d")]
     assert [s.scores("lrs_slit") for s in x1d] == [True, True, True, False, False]
     assert [s.scores("mrs") for s in x1d] == [False, False, False, True, True]
-    assert [s.scores("mrs") for s in scorers.SCORERS[scorers.CUBE]] == [True, True]
+    cube = scorers.SCORERS[scorers.CUBE]
+    assert [(s.score.__module__.rsplit(".", 1)[-1], s.score.__name__) for s in cube] == [
+        ("mrs_score", "score_cubes"), ("mrs_extended_score", "score_cubes"), ("mrs_leak_score", "score_cubes")]
+    assert [s.scores("mrs") for s in cube] == [True, True, True]
     assert all(s.scores("imager") for s in scorers.SCORERS[scorers.RATE])  # no modes: any
 
 
