@@ -153,8 +153,10 @@ def main(argv=None):
     parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args(argv)
     quiet_peers()
-    variants = args.variants or [v for v in DEFAULT_VARIANTS
-                                 if not v.startswith("jwst") or "jwst_joint" in registry.ALGORITHMS["emi"]]
+    peers = "jwst_joint" in registry.ALGORITHMS["emi"]
+    if not peers:
+        print("# jwst is not installed: its columns are left out (pip install -e \".[peers]\" adds them)")
+    variants = args.variants or [v for v in DEFAULT_VARIANTS if not v.startswith("jwst") or peers]
     header = [provenance(),
               f"# residual EMI fraction (group-varying part), rms over seeds {args.seeds}; drift +1e-4, "
               f"3 harmonics, 4 DN rms; reset anomaly {'off' if args.no_reset_anomaly else 'on'}",

@@ -73,11 +73,22 @@ def band_view(truth, cube_path, spectra):
     return f"mrs:{band}", view
 
 
+def residual_fringe_choice(algorithms):
+    """The cell's residual-fringe corrections as a label, e.g. ``"residual_fringe_2d=fit, residual_fringe=fit"``.
+
+    ``"none"`` when neither step is chosen.
+    """
+    chosen = [f"{step}={name}" for step in ("residual_fringe_2d", "residual_fringe")
+              if (name := (algorithms or {}).get(step, "none")) != "none"]
+    return ", ".join(chosen) or "none"
+
+
 def fringe_view(truth, band, after, before, variant):
     """The ``mrs_fringe:<band>`` view (module docstring), or None for a band the fringe scorer cannot score.
 
     ``after``, ``before``: the band's x1d and ``prerf`` :class:`validation.lrs_score.Spectrum` (``before``
-    None when ``residual_fringe`` did not run); ``variant``: the cell's ``residual_fringe``.
+    None when ``residual_fringe`` did not run); ``variant``: the cell's residual-fringe corrections
+    (:func:`residual_fringe_choice`).
     """
     lines = truth.table("LINES")
     scored = mrs_score.continuum_planes(after, lines)
@@ -162,8 +173,7 @@ def cell_views(truth, products, algorithms=None):
     if truth.has("FRINGE"):
         before = _spectra(products, "prerf")
         for band, spectrum in spectra.items():
-            view = fringe_view(truth, band, spectrum, before.get(band),
-                               (algorithms or {}).get("residual_fringe", "none"))
+            view = fringe_view(truth, band, spectrum, before.get(band), residual_fringe_choice(algorithms))
             if view is not None:
                 views[f"mrs_fringe:{band}"] = view
     if LEAK_BAND in spectra:

@@ -495,10 +495,13 @@ def plot_mrs_fringe(view, title, path):
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.4), layout="constrained", width_ratios=(2.2, 1))
     lam, floor = view["wavelength"], float(view["floor"])
-    after_label = f"after residual_fringe={view['variant']}" if "before" in view else "fringe flat only"
+    variant = str(view["variant"])
+    after_label = "fringe flat only" if variant == "none" else f"after {variant}"
+    # the x1d before the 1-D fit (prerf) is after the 2-D one when both ran
+    before_label = "before residual_fringe" if "residual_fringe_2d=" in variant else "fringe flat only"
     left.fill_between(lam, -100 * view["error"], 100 * view["error"], color="0.88", label="1 sigma", lw=0)
     if "before" in view:
-        left.plot(lam, 100 * view["before"], "-", color="tab:orange", lw=0.6, label="fringe flat only")
+        left.plot(lam, 100 * view["before"], "-", color="tab:orange", lw=0.6, label=before_label)
         right.plot(view["periods"], 100 * view["before_amplitudes"], "-", color="tab:orange")
     left.plot(lam, 100 * view["after"], "-", color="tab:blue", lw=0.6, label=after_label)
     left.axhline(0, color="k", lw=0.5)
