@@ -61,9 +61,14 @@ def lit_pixels(references, shape):
     return lit
 
 
+def _usable(rate, dq):
+    """Finite pixels that are neither DO_NOT_USE nor reference pixels."""
+    return np.isfinite(rate) & ((dq & (dqflags.DO_NOT_USE | dqflags.REFERENCE_PIXEL)) == 0)
+
+
 def gap_weights(rate, dq, lit):
     """``w`` of the module docstring: 1 on the usable gap pixels within the percentiles, else 0."""
-    usable = np.isfinite(rate) & ((dq & (dqflags.DO_NOT_USE | dqflags.REFERENCE_PIXEL)) == 0)
+    usable = _usable(rate, dq)
     grown = binary_dilation(lit, structure=np.ones((1, 2 * MARGIN_PX + 1), bool))
     gaps = usable & ~grown
     if not gaps.any():
@@ -94,6 +99,5 @@ def gaps(rate, var, dq, lit):
 
     Non-finite, DO_NOT_USE and reference pixels stay as they are.
     """
-    usable = np.isfinite(rate) & ((dq & (dqflags.DO_NOT_USE | dqflags.REFERENCE_PIXEL)) == 0)
     model = shower_model(rate, dq, lit)
-    return np.where(usable, rate - model, rate).astype(rate.dtype, copy=False), var
+    return np.where(_usable(rate, dq), rate - model, rate).astype(rate.dtype, copy=False), var

@@ -933,7 +933,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
 
         so a harmonic the data determine well is the data's, one they hardly determine (SUB128's
         near-whole-period 2nd) the shape's, one the shape lacks is zero.  (A, phi) are fitted
-        again with (Sigma + P) once P is known.  The shape is taken when it is worth subtracting
+        again with (Sigma + P), P from the new amplitude, twice.  The shape is taken when it is worth subtracting
         (:func:`_worth`) and the departures agree with P: (gamma - g)^T (Sigma + P)^-1 (gamma - g)
         below the chi^2 quantile 1 - SHAPE_PROBABILITY of 2 H - 2 degrees of freedom.  Else (a
         stale shape) the line keeps what :func:`select` learned.
@@ -948,7 +948,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             block = np.concatenate([[2 * j, 2 * j + 1] for j, (lj, _) in enumerate(basis.owner) if lj == li])
             g, c, v = gamma[block], cov[np.ix_(block, block)], V[np.ix_(block, block)]
             template = _fit_shape(g, c, shape, hs)
-            for _ in range(2):  # P from the amplitude, then the shape fitted again with Sigma + P
+            for _ in range(2):  # twice: P from the amplitude, the shape refitted with Sigma + P
                 A = np.sqrt(float(template[0] @ template[0]) / float(np.sum(np.abs(shape) ** 2)))
                 P = np.diag(np.repeat((SHAPE_JITTER * A * np.abs(shape)) ** 2, 2))
                 template = _fit_shape(g, c + P, shape, hs)
