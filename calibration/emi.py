@@ -58,7 +58,10 @@ and is not measurable).  A harmonic is subtracted only when the group-varying po
 explains exceeds ``MIN_HARMONIC_POWER`` times its noise, with the noise marginalised
 over the fitted frequency, and is then shrunk by 1 - noise / power (:func:`_weakest`;
 harmonics are dropped one at a time, weakest first, and the rest refitted and tested again):
-this is what keeps a poorly determined near-whole-period harmonic from adding noise.  All
+this is what keeps a poorly determined near-whole-period harmonic from adding noise.  A
+line is subtracted only when it is detected as a whole: its Wald statistic gamma_l^T Cov_ll^-1
+gamma_l beyond the chi^2_{2 H_l} quantile at ``LINE_PROBABILITY`` (:func:`_undetected`; the
+power test alone let pure noise through in nearly collinear harmonics).  All
 integrations are fitted together (the
 phase runs on through the reset frames).  Needs >= 3 groups: one constraint per pixel
 and integration.  Statistical floor: :mod:`validation.emi_score`.
@@ -112,9 +115,11 @@ MIN_HARMONIC_POWER = 6.0  # explained group-varying power / its noise (_weakest)
 # its 3rd and 5th at 4.4 and 5.4 times their noise, 3.9 % instead of 3.0 % (10 seeds of the same
 # configuration: mean ratio of the 3rd 1.1, as noise)
 MAX_HARMONIC_NOISE = 1.0  # noise of a harmonic's estimate per group-varying read, in read variances
-MIN_DRIFT_CHI2 = 4.0  # chi^2 gain for moving off the reference frequency: the fitted offset has the
-# smaller expected error once (offset / sigma)^2 > 1, i.e. an observed gain of about 2; 4 keeps a
-# margin.  9 left a 2.4-sigma offset (FULL, 3 groups, -5e-5) unrefined at 1.37 %
+MIN_DRIFT_CHI2 = 2.0  # chi^2 gain for moving off the reference frequency: the fitted offset has the
+# smaller expected error once (offset / sigma)^2 > 1, i.e. an observed gain of about 2.  A margin costs
+# more than it saves: 4 left SLITLESSPRISM at 3 groups x 1 at 1.23x its floor with a 1e-4 offset (16
+# seeds; 2: 0.97x) and gained 0.013x without one (0.835x against 0.848x); 9 left a 2.4-sigma offset
+# (FULL, 3 groups, -5e-5) unrefined at 1.37 %
 MIN_GROUP_PHASE = 1e-6  # cycles per frame below which a harmonic is constant per pixel
 CLIP_PROBABILITY = 1e-4  # chi^2 tail beyond which a pixel's ramp is an outlier
 SCAN_PIXELS = 65536  # pixel sample for the frequency scan
@@ -123,6 +128,7 @@ BLOCK_SAMPLES = 4_000_000  # samples (groups x pixels) per row block
 MIN_SHAPE_HARMONIC = 1e-3  # a reference harmonic below this fraction of the fundamental is no part of its shape
 SHAPE_JITTER = 0.05  # rms departure of an exposure's harmonic from the reference's shape, relative: the prior's
 # width (UNSOURCED: the simulator's emi_shape_jitter placeholder; how stable MIRI's waveform is has not been found)
+LINE_PROBABILITY = 1e-3  # a line whose coefficients are this likely in pure noise is not detected (_undetected)
 SHAPE_PROBABILITY = 1e-3  # departures less likely than this under the prior: the shape is stale, not used
 SHAPE_PHASES = 720  # grid of the shape's shift (0.5 degree of the fundamental) before a parabola refines it
 BAD_GROUP = dq.SATURATED | dq.DO_NOT_USE | dq.JUMP_DET
@@ -281,6 +287,10 @@ class _Basis:
         ang = T[:, None] * self.hw[None, :]
         self.G = np.empty((T.size, 2 * self.hw.size))
         self.G[:, 0::2], self.G[:, 1::2] = np.cos(ang), np.sin(ang)
+
+    def line_columns(self, li):
+        """Indices of line ``li``'s coefficients (two per harmonic) in gamma."""
+        return np.array([c for j, (lj, _) in enumerate(self.owner) if lj == li for c in (2 * j, 2 * j + 1)], int)
 
     def pixel_trig(self, o):
         """Cos and sin of h w o for every column, ``(J, npix)`` each.
@@ -709,7 +719,7 @@ def _marginal_covariance(fit, omegas, harmonics, gamma, S, refined, span_clocks,
     ext_omegas, ext_harmonics, derivative_columns = list(omegas), list(harmonics), []
     for li in refined:
         h = 0.01 / (max(harmonics[li]) * omegas[li] * span_clocks)  # 0.01 rad of the top harmonic
-        own = np.concatenate([[2 * j, 2 * j + 1] for j, (lj, _) in enumerate(basis.owner) if lj == li])
+        own = basis.line_columns(li)
         for sign in (1, -1):
             ext_omegas.append(omegas[li] * (1 + sign * h))
             ext_harmonics.append(harmonics[li])
@@ -756,6 +766,33 @@ def _weakest(gamma, cov, basis, V, reads):
         if ratio <= 1.0 and ratio < margin:
             weakest, margin = owner, ratio
     return weakest, shrink
+
+
+def _undetected(gamma, cov, basis):
+    """The line least likely to be there, ``(line, 1)``, or None when every line is detected.
+
+    A line is detected when its coefficients as a whole differ from zero beyond noise: the
+    Wald statistic gamma_l^T Cov_ll^-1 gamma_l, chi^2 with 2 H_l degrees of freedom when the line
+    is absent, has a tail probability below LINE_PROBABILITY.  :func:`_weakest` asks another
+    question, whether each harmonic is worth subtracting, and in a direction the data hardly
+    determine its power test passes by chance far more often than its margin suggests: 10 Hz in
+    SUB128 at 3 groups is close to one per-pixel curvature pattern, its harmonics nearly
+    collinear, and pure noise made them pass in one seed of eight (a 1.4 DN waveform that left
+    6x the EMI's own effect in the rates).  The whole line's statistic counts such a direction once.
+    """
+    worst, largest = None, LINE_PROBABILITY
+    for li in {lj for lj, _ in basis.owner}:
+        block = basis.line_columns(li)
+        tail = stats.chi2.sf(_wald(gamma[block], cov[np.ix_(block, block)]), block.size)
+        if tail >= largest:
+            worst, largest = (li, 1), tail
+    return worst
+
+
+def _wald(g, cov):
+    """The Wald statistic g^T Cov^-1 g (Jacobi scaled: the columns differ by orders of magnitude)."""
+    d = np.sqrt(np.maximum(np.diag(cov), 1e-300))
+    return float((g / d) @ np.linalg.pinv(cov / np.outer(d, d), rcond=1e-12) @ (g / d))
 
 
 def reference_shape(waveform, harmonics):
@@ -914,6 +951,8 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
                                                         scale)
             weakest, shrink = _weakest(gamma, cov, basis, V, reads)
             if weakest is None:
+                weakest = _undetected(gamma, cov, basis)
+            if weakest is None:
                 return harmonics, basis, gamma, shrink, drift_sigma
             li, h = weakest
             harmonics = [([] if h == 1 else [x for x in hs if x != h]) if lj == li else hs
@@ -933,9 +972,14 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
 
         so a harmonic the data determine well is the data's, one they hardly determine (SUB128's
         near-whole-period 2nd) the shape's, one the shape lacks is zero.  (A, phi) are fitted
-        again with (Sigma + P), P from the new amplitude, twice.  The shape is taken when it is worth subtracting
-        (:func:`_worth`) and the departures agree with P: (gamma - g)^T (Sigma + P)^-1 (gamma - g)
-        below the chi^2 quantile 1 - SHAPE_PROBABILITY of 2 H - 2 degrees of freedom.  Else (a
+        again with (Sigma + P), P from the new amplitude, twice.  The shape is taken when the line is
+        detected (the shape's explained chi^2 t^T Sigma^-1 t beyond the chi^2_{2H} quantile at
+        LINE_PROBABILITY: in pure noise it is at most the chi^2_{2H} of the free coefficients, so the
+        test is conservative; the free coefficients' own Wald statistic is no use here: with read noise
+        alone, SUB64 at 3 groups, it came out 1e3-2.5e4 on 10 degrees of freedom for 10 Hz, whose normal
+        equations have a condition number ~1e12), worth subtracting (:func:`_worth`) and the departures
+        agree with P: (gamma - g)^T (Sigma + P)^-1 (gamma - g) below the chi^2 quantile
+        1 - SHAPE_PROBABILITY of 2 H - 2 degrees of freedom.  Else (a
         stale shape) the line keeps what :func:`select` learned.
         """
         full = [shapes[li][0] if li in shapes else hs for li, hs in enumerate(harmonics)]
@@ -945,9 +989,11 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
                else _covariance(S, scale))
         taken = {}
         for li, (hs, shape) in shapes.items():
-            block = np.concatenate([[2 * j, 2 * j + 1] for j, (lj, _) in enumerate(basis.owner) if lj == li])
+            block = basis.line_columns(li)
             g, c, v = gamma[block], cov[np.ix_(block, block)], V[np.ix_(block, block)]
             template = _fit_shape(g, c, shape, hs)
+            if stats.chi2.sf(_wald(template[0], c), g.size) >= LINE_PROBABILITY:  # not detected
+                continue
             for _ in range(2):  # twice: P from the amplitude, the shape refitted with Sigma + P
                 A = np.sqrt(float(template[0] @ template[0]) / float(np.sum(np.abs(shape) ** 2)))
                 P = np.diag(np.repeat((SHAPE_JITTER * A * np.abs(shape)) ** 2, 2))
@@ -1001,7 +1047,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         harmonics[li] = [h for h, c in coefs.items() if np.hypot(*c) > MIN_SHAPE_HARMONIC * top]
     if not any(harmonics):
         return Skip(f"emi joint: no EMI line detected ({', '.join(line.name for line in case.lines)}: "
-                    f"fundamental below its noise)")
+                    f"not significant, or fundamental below its noise)")
     basis = _Basis(fit.T, current(), harmonics)
     gamma = np.concatenate([coefficients[owner] for owner in basis.owner])
     out = np.empty(data.shape, np.float32) if out is None else out
@@ -1024,11 +1070,11 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         np.subtract(data[:, :, y0:y1], E, out=out[:, :, y0:y1], casting="same_kind")  # in float64, no temporary
     for li, line in enumerate(case.lines):
         if not harmonics[li]:
-            notes.append(LeftIn(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (fundamental below "
-                                f"its noise, or not determined to better than one read); not corrected", line.name))
+            notes.append(LeftIn(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (not significant "
+                                f"as a whole, fundamental below its noise, or not determined to better than one read); "
+                                f"not corrected", line.name))
             continue
-        cols = [j for j, (lj, _) in enumerate(basis.owner) if lj == li]
-        amps = [float(np.hypot(*gamma[2 * j : 2 * j + 2])) for j in cols]
+        amps = [float(np.hypot(*pair)) for pair in gamma[basis.line_columns(li)].reshape(-1, 2)]
         rms = float(np.sqrt(np.sum(np.square(amps)) / 2))
         notes.append(f"emi joint: {line.name} fitted at {line.frequency_hz * (1 + drifts[li]):.7f} Hz "
                      f"(reference {line.frequency_hz} Hz, offset {drifts[li]:+.2e}{uncertainty(li)}), harmonics "
