@@ -4,7 +4,7 @@ import logging
 from collections import Counter
 
 from miri_testbed.calibration import steps
-from miri_testbed.validation.runner import _step_notes, print_notes
+from miri_testbed.validation.runner import _step_notes, forget_folder, print_notes
 
 
 def test_step_warnings_are_held_back_and_collected(capsys):
@@ -20,3 +20,11 @@ def test_step_warnings_are_held_back_and_collected(capsys):
 def test_notes_printed_once_with_their_cell_count(capsys):
     print_notes(Counter({"a: SKIPPED (x)": 3, "b: SKIPPED (y)": 1}))
     assert capsys.readouterr().err.splitlines() == ["a: SKIPPED (x) [3 cells]", "b: SKIPPED (y) [1 cell]"]
+
+
+def test_notes_that_differ_only_by_their_deleted_cell_folder_are_one_note():
+    notes = [f"fringe=reference: SKIPPED (reference: no FRINGE reference in /tmp/miri-testbed-ab1/{name}/refs for "
+             f"MIR_MRS MIRIFUSHORT SHORT)" for name in ("point_1a", "extended_1a")]
+    assert set(forget_folder(notes, "/tmp/miri-testbed-ab1")) == {
+        "fringe=reference: SKIPPED (reference: no FRINGE reference in <the cell's folder> for MIR_MRS MIRIFUSHORT "
+        "SHORT)"}

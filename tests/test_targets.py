@@ -1,6 +1,7 @@
 """Every accuracy target names tests that exist; a gating target without data fails where a
 scenario of the suite should have produced it."""
 import ast
+import math
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,15 @@ import pandas as pd
 
 from miri_testbed.validation.runner import COLUMNS
 from miri_testbed.validation.scenarios import load_suite, parse_suite
-from miri_testbed.validation.targets import Target, evaluate, expected_from, load_targets, scenario_facts, status
+from miri_testbed.validation.targets import (
+    Target,
+    evaluate,
+    expected_from,
+    format_value,
+    load_targets,
+    scenario_facts,
+    status,
+)
 
 TESTS = Path(__file__).parent
 
@@ -106,3 +115,9 @@ def test_a_target_without_a_scenarios_query_expects_every_scenario():
     scenarios = _suite(("field", STARS), ("empty", NO_STARS))
     [result] = evaluate(_rows(("field", "flux_ratio", 1.0, 200.0)), [target], scenarios)
     assert result["passed"] is False and result["expected"] == ["field", "empty"]
+
+
+def test_a_value_that_rounds_to_its_bound_shows_the_digits_that_tell_them_apart():
+    assert format_value(1.0100276, (-math.inf, 1.01)) == "1.01003"
+    assert format_value(1.01, (-math.inf, 1.01)) == "1.01"
+    assert format_value(0.5234, (-math.inf, 1.01)) == "0.5234"

@@ -186,7 +186,7 @@ def print_targets(results):
     for r in results:
         note = f"  {r['note']}" if r.get("note") else ""
         print(f"{r['id']:<15} {r['aggregation'] + ' ' + r['metric']:<30} "
-              f"{target_table.format_value(r['measured']):>18} {target_table.format_bounds(r):>16} {r['unit']:<5} "
+              f"{target_table.format_measured(r):>18} {target_table.format_bounds(r):>16} {r['unit']:<5} "
               f"{r['n']:>8}  {'yes' if r['gating'] else 'no ':<5}  {target_table.status(r)}{note}")
 
 
@@ -413,9 +413,10 @@ def build_parser():
                         "dither position; the first one's frame is the cubes'; uncal files, or _rate.fits files "
                         "detector1 already made): each uncal's rate, and one NAME_ch<c>-<setting>_s3d.fits per band "
                         "and NAME_x1d.fits for the set, as spec3")
-    p.add_argument("--leak-from", nargs="+", metavar="FILE",
+    p.add_argument("--leak-from", action="append", metavar="FILE",
                    help="an MRS band-3A exposure's spectral leak correction from the same target's band 1B: its "
-                        "_ch1-medium_s3d.fits and/or _x1d.fits (spectral_leak=cube needs the cube, =spectrum the x1d)")
+                        "_ch1-medium_s3d.fits and/or _x1d.fits, one per --leak-from (spectral_leak=cube needs the "
+                        "cube, =spectrum the x1d)")
     p.add_argument("--leak-refs", metavar="DIR",
                    help="the folder of band 1B's DISTORTION for --leak-from (default: --refs)")
     p.set_defaults(func=cmd_calibrate)

@@ -40,7 +40,7 @@ from . import views as effect_views  # noqa: E402
 from .detector_score import PULL_SERIES, pull_series  # noqa: E402
 from .gate import FAILING, TOLERANCE_RULE, ordered  # noqa: E402
 from .score import PULL_HIST_EDGES  # noqa: E402
-from .targets import format_bounds, format_value, status  # noqa: E402
+from .targets import format_bounds, format_measured, status  # noqa: E402
 
 MAX_VIEWS = 3  # figures per effect
 VIEW_DPI = 72  # 1 pt = 1 px: the page shows the effect figures at their own size
@@ -200,7 +200,7 @@ def _targets_html(results):
         rows.append(
             f"<tr class='{css}'><td>{html.escape(r['id'])}</td><td>{html.escape(r['metric'])}"
             f"</td><td>{html.escape(r['aggregation'])} {html.escape(r['where'])}</td>"
-            f"<td>{html.escape(format_value(r['measured']))}</td><td>{html.escape(format_bounds(r))} "
+            f"<td>{html.escape(format_measured(r))}</td><td>{html.escape(format_bounds(r))} "
             f"{html.escape(r['unit'])}</td><td>{r['n']}</td><td>{'yes' if r['gating'] else 'no'}</td>"
             f"<td>{result}{html.escape(_note(r))}</td><td>{html.escape(r['source'])}</td></tr>"
         )
@@ -264,7 +264,7 @@ def markdown_summary(target_results, context, baseline_result=None):
              "", "| target | measure | measured | threshold | n | gates | result |", "|---|---|---|---|---|---|---|"]
     for r in target_results:
         result, note = status(r), _note(r).replace("|", "\\|")
-        lines.append(f"| {r['id']} | {r['aggregation']} {r['metric']} | {format_value(r['measured'])} | "
+        lines.append(f"| {r['id']} | {r['aggregation']} {r['metric']} | {format_measured(r)} | "
                      f"{format_bounds(r)} {r['unit']} | {r['n']} | {'yes' if r['gating'] else 'no'} | "
                      f"{'**' + result + '**' if result == 'FAIL' else result}{note} |")
     if baseline_result is not None:

@@ -22,6 +22,7 @@ where the report finds them.
 import contextlib
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -159,7 +160,16 @@ def compute_cell(cell, workdir=None, keep_products=False):
         if workdir is not None:
             return (*run_cell(cell, workdir, keep_products), notes)
         with tempfile.TemporaryDirectory(prefix="miri-testbed-") as tmp:
-            return (*run_cell(cell, tmp), notes)
+            result = run_cell(cell, tmp)
+        return (*result, forget_folder(notes, tmp))
+
+
+def forget_folder(notes, folder):
+    """``notes`` with every path under ``folder`` (a cell's temporary folder, deleted) in one word.
+
+    The cells' notes then differ only where they say something different, and are printed once.
+    """
+    return [re.sub(re.escape(str(folder)) + r"\S*", "<the cell's folder>", note) for note in notes]
 
 
 def print_notes(notes, stream=None):

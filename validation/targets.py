@@ -156,12 +156,25 @@ def status(result):
     return "FAIL" if result["gating"] else "fail (tracked)"
 
 
-def format_value(value):
+def format_value(value, bounds=()):
+    """``value`` to 4 significant digits, or as many as tell it from one of ``bounds`` it does not equal.
+
+    1.0100276 against ``<= 1.01`` reads 1.01003, not 1.01.
+    """
     if value is None:
         return "no data"
     if isinstance(value, tuple):
         return f"{value[0]:.4g} .. {value[1]:.4g}"
-    return f"{value:.4g}"
+    for digits in (4, 6, 8, 17):
+        text = f"{value:.{digits}g}"
+        if not any(float(text) == b != value for b in bounds):
+            break
+    return text
+
+
+def format_measured(result):
+    """A target result's measured value, told apart from its bounds (:func:`format_value`)."""
+    return format_value(result["measured"], (result["lower"], result["upper"]))
 
 
 def format_bounds(result):
