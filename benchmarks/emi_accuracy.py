@@ -25,7 +25,7 @@ frames and the per-pixel rate shared by the integrations make the waveform and t
 frequency measurable at 3 groups.
 
     python benchmarks/emi_accuracy.py [--seeds 1 2] [--quick] [--tso-nints 10] [--variants ...]
-                                      [--no-reset-anomaly] [--tag NAME] [--record]
+                                      [--subarrays ...] [--ngroups ...] [--no-reset-anomaly] [--tag NAME] [--record]
 
 Each cell is the rms over the seeds (a Cramer-Rao floor bounds the rms error; one seed's residual
 scatters by +/- 30 %, few parameters carry it).
@@ -149,6 +149,10 @@ def main(argv=None):
     parser.add_argument("--tso-nints", type=int, default=10, help="integrations of the time-series rows (0: none)")
     parser.add_argument("--variants", nargs="+", help=f"columns (default {' '.join(DEFAULT_VARIANTS)})")
     parser.add_argument("--no-reset-anomaly", action="store_true", help="simulate without the reset anomaly")
+    parser.add_argument("--subarrays", nargs="+", choices=[c[0] for c in CASES], help="only these subarrays' rows")
+    parser.add_argument("--ngroups", type=int, nargs="*",
+                        help=f"the one-integration rows' ngroups (default {' '.join(map(str, NGROUPS))}; "
+                             "none given: no such rows)")
     parser.add_argument("--tag", help="recorded as <date>_emi_accuracy_<tag>.txt")
     parser.add_argument("--record", action="store_true", help="write the table to benchmarks/results/")
     args = parser.parse_args(argv)
@@ -175,10 +179,11 @@ def main(argv=None):
                   + " ".join(f"{v:>16s}" for v in columns))
     print("\n".join(header), flush=True)
     cases = CASES[:3] if args.quick else CASES
-    ngroups_list = (3, 10) if args.quick else NGROUPS
+    ngroups_list = (3, 10) if args.quick else NGROUPS if args.ngroups is None else args.ngroups
     rows = [(sub, line, ng, 1) for sub, line in cases for ng in ngroups_list]
     if args.tso_nints > 1:
         rows += [(sub, line, ng, args.tso_nints) for sub, line in CASES[:3] for ng in (3, 5, 10)]
+    rows = [row for row in rows if args.subarrays is None or row[0] in args.subarrays]
     table = []
     for subarray, line_name, ngroups, nints in rows:
         results = [run_case(subarray, line_name, ngroups, seed, variants, nints, not args.no_reset_anomaly)[0]
