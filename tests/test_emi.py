@@ -296,3 +296,32 @@ def test_the_joint_correction_does_not_depend_on_the_ramps_dtype(subarray, nints
     out64, notes64 = cal_emi.correct_joint(data.astype(np.float64), *args)
     assert notes32 == notes64 and "fitted" in notes32[0]
     np.testing.assert_array_equal(out32, out64)
+
+
+def test_sums_of_a_subset_of_columns_are_taken_from_those_already_made():
+    """``_JointFit.sums`` takes the sums of a subset of the columns it summed last at the same frequencies
+    from those (the harmonic selection's solves): they are the direct sums, the projections ``b`` within
+    the float32 rounding of the cache's product (1e-6 of the largest), the rest to float64 rounding (1e-12 of
+    the summed weight, a bound on the sums of their terms' magnitudes); a
+    column not among them, or other frequencies, is summed anew."""
+    lines = [emi_line("Hz390", (4.0, 1.0), (0.3, 1.2), 5e-5), emi_line("Hz10", (2.0,), (1.0,), -3e-5)]
+    obs, truth, data = emi_ramps("SUB128", 5, lines, DetectorEffects(), seed=2, nints=2)
+    case, _ = emi_case(obs, data, lines)
+    fit = cal_emi._JointFit(data, np.zeros(data.shape, np.uint8), mask_flags(truth), truth.read_noise, truth.gain,
+                            case)
+    omegas = [2 * np.pi * line.frequency_hz * cal_emi.PIXEL_CLOCK_S for line in case.lines]
+    full = cal_emi._Basis(fit.T, omegas, [[1, 2, 3, 4, 5], [1, 2, 3]])
+    fit.cache(cal_emi._solve(fit.prepare(full), full, fit.projectors)[3])
+    fit.sums(full)
+    for harmonics in ([[1, 3, 5], [2]], [[], [1, 2, 3]], [[2], []]):
+        basis = cal_emi._Basis(fit.T, omegas, harmonics)
+        taken, direct = fit.sums(basis), cal_emi._accumulate_classes(fit.cached, basis)
+        for a, d in zip(taken, direct, strict=True):
+            np.testing.assert_allclose(a["b"], d["b"], rtol=0, atol=1e-6 * np.abs(d["b"]).max())
+            for key in ("gram", "sumc", "sums"):  # sums of |terms| <= W
+                np.testing.assert_allclose(a[key], d[key], rtol=0, atol=1e-12 * d["W"])
+            assert a["W"] == d["W"] and np.array_equal(a["rsum"], d["rsum"])
+    assert len(fit.memo) == 1
+    fit.sums(cal_emi._Basis(fit.T, omegas, [[6], [1]]))  # a column not summed: summed anew, the memo replaced
+    fit.sums(cal_emi._Basis(fit.T, [omegas[0] * (1 + 1e-5), omegas[1]], [[1], [1]]))  # other frequencies
+    assert [owners for owners, _ in fit.memo.values()] == [[(0, 6), (1, 1)], [(0, 1), (1, 1)]]
