@@ -419,6 +419,16 @@ def _accumulate_classes(classes, basis, expansions=None):
                  for part, expansion in zip(classes, expansions, strict=True))
 
 
+def _columns_of(accs, columns, J):
+    """The sums of :func:`_accumulate_classes` ``accs`` (of J harmonic columns) of the columns ``columns`` alone."""
+    columns = np.asarray(columns, int)
+    pairs = np.stack([2 * columns, 2 * columns + 1], axis=1).ravel()
+    rows = np.concatenate([columns, columns + J])  # gram: the cos rows, then the sin rows
+    return tuple(None if a is None else {"b": a["b"][pairs], "gram": a["gram"][np.ix_(rows, rows)],
+                                         "sumc": a["sumc"][columns], "sums": a["sums"][columns], "rsum": a["rsum"],
+                                         "W": a["W"]} for a in accs)
+
+
 def _add(a, b):
     """Sum of two sums of :func:`_accumulate_classes` (either may be None)."""
     if a is None or b is None:
@@ -459,7 +469,9 @@ def _solve(accs, basis, projectors):
             continue
         PG = P(basis.G)
         msum = _ALPHA[None] * acc["sumc"][:, None, None] + _BETA[None] * acc["sums"][:, None, None]  # J x 2 x 2
-        B = np.einsum("jua,jun->jan", msum, PG.T.reshape(J, 2, -1)).reshape(2 * J, -1)
+        PGT = PG.T.reshape(J, 2, -1)  # B_jan = sum_u msum_jua PG_jun, the sum written out: einsum on this
+        # strided view was most of a frequency-scan trial's time (8 ms of 25 at 1000 x 10 SLITLESSPRISM)
+        B = (msum[:, 0, :, None] * PGT[:, 0, None, :] + msum[:, 1, :, None] * PGT[:, 1, None, :]).reshape(2 * J, -1)
         S += _pixel_sum(acc, basis, PG) - B @ B.T / acc["W"]
         rhs += acc["b"] - B @ acc["rsum"] / acc["W"]
         parts.append((acc, B))
@@ -517,6 +529,7 @@ class _JointFit:
         ref = ((pixeldq & dq.REFERENCE_PIXEL) != 0).ravel() if reference_pixels else np.zeros(self.o.size, bool)
         self.reference = np.repeat(ref.reshape(-1, self.Q).all(axis=1), self.Q)
         self.weight = self.cached = self.sample = None
+        self.memo = {}  # (pixel sample?, frequencies) -> (columns, their sums), :meth:`sums`
 
     def residuals(self, Y, sl, offsets):
         """``Y`` (N, npix) of the pixels of slice ``sl`` projected off their ramp models, less offsets.
@@ -541,9 +554,14 @@ class _JointFit:
             yield y0, y1, slice(y0 * self.nx, y1 * self.nx)
 
     def blocks(self):
-        """``(sl, Y)``: each row block's ramps, ``(N, npix)`` float64, and its slice of the flattened pixels."""
+        """``(sl, Y)``: each row block's ramps, ``(N, npix)``, and its slice of the flattened pixels.
+
+        ``Y`` is a view of the ramps in their own dtype (float32), not a copy: the float64 arithmetic
+        that uses it converts each value as it reads it, so a float64 copy of every block (a third of
+        the time of each pass) gives the same numbers.
+        """
         for y0, y1, sl in self.row_blocks():
-            yield sl, np.array(self.data[:, :, y0:y1], np.float64).reshape(self.N, -1)  # one copy
+            yield sl, self.data[:, :, y0:y1].reshape(self.N, -1)
 
     def _weights(self, sl, Y):
         k = np.arange(self.ngroups) - (self.ngroups - 1) / 2
@@ -572,6 +590,7 @@ class _JointFit:
         self.weight = np.zeros(self.o.size)
         acc = None
         for sl, Y in self.blocks():
+            Y = np.array(Y, np.float64)  # the weights' einsum, as it summed before
             self.weight[sl] = self._weights(sl, Y)
             acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
         return acc
@@ -616,8 +635,20 @@ class _JointFit:
                             for part, m in zip(self.cached, (~ref, ref), strict=True))
 
     def sums(self, basis, sample=False):
-        """The sums of :func:`_accumulate` for ``basis`` over the pixel sample, or all pixels (:meth:`cache`)."""
-        return _accumulate_classes(self.sample if sample else self.cached, basis)
+        """The sums of :func:`_accumulate` for ``basis`` over the pixel sample, or all pixels (:meth:`cache`).
+
+        The sums of the last columns asked for at each set of frequencies are kept, and those of any of
+        their subsets taken from them (:func:`_columns_of`): the harmonic selection drops harmonics one at a
+        time at the same frequencies, and the frequency test and the shape ask again for columns already
+        summed, so most solves cost no pass over the cache (the same numbers but for the float32 rounding
+        of the cache's product with the group-level columns, ``tests/test_emi.py``).
+        """
+        parts = self.sample if sample else self.cached
+        key = (parts is not self.cached, tuple(basis.omegas))
+        kept = self.memo.get(key)
+        if kept is None or not set(basis.owner) <= set(kept[0]):
+            kept = self.memo[key] = basis.owner, _accumulate_classes(parts, basis)
+        return _columns_of(kept[1], [kept[0].index(owner) for owner in basis.owner], len(kept[0]))
 
     def waveform(self, gamma, basis, sl):
         """The fitted waveform at every read of the pixels of slice ``sl``: ``(N, npix)``.
@@ -635,9 +666,9 @@ class _JointFit:
         dof_science, dof_reference = max(self.N - 2 * self.nints, 1), self.N - self.nints
         chi2 = np.zeros(self.o.size)
         for sl, Y in self.blocks():
-            Y -= self.waveform(gamma, basis, sl)  # Y is this block's own copy
-            res = self.residuals(Y, sl, offsets)
-            chi2[sl] = self.weight[sl] * np.sum(res**2, axis=0)
+            E = self.waveform(gamma, basis, sl)
+            res = self.residuals(np.subtract(Y, E, out=E), sl, offsets)  # Y - E, in float64
+            chi2[sl] = self.weight[sl] * np.sum(np.square(res, out=res), axis=0)  # res: its own array
         used = self.weight > 0
         science = used & ~self.reference
         scale = np.median(chi2[science]) / stats.chi2.median(dof_science) if science.any() else 1.0

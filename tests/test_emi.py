@@ -225,3 +225,103 @@ def test_jwst_harness_passes_jwsts_own_emicorr_test():
 
     worst, passes = jwst_unit_test()
     assert passes, worst
+
+
+def test_the_joint_normal_equations_are_the_dense_weighted_least_squares():
+    """The joint fit's coefficients from its pixel sums (``_JointFit.prepare``, ``_solve``: the rotated
+    group-level Gram, the Schur complement of the common offsets) are those of the dense weighted least
+    squares of the whole model, built column by column: per-pixel intercepts per integration, a rate per
+    science pixel, per-read offsets of each class (science, reference) and cos / sin (h w tau) of each
+    harmonic, on noisy ramps with a saturated pixel left out."""
+    nints, ngroups, ny, nx = 2, 4, 4, 12
+    case = cal_emi.EmiCase("TINY", "FASTR1", "MIRIMAGE", 60, 2781, 1, 1, (), ())
+    rng = np.random.default_rng(4)
+    T, o = case.group_clocks(nints, ngroups), case.pixel_clocks(ny, nx).ravel()
+    omegas = [2 * np.pi * f * cal_emi.PIXEL_CLOCK_S for f in (390.625 * (1 + 1e-4), 10.039216)]
+    harmonics = [[1, 2], [1, 3]]
+    tau = T[:, None] + o[None, :]
+    k = np.tile(np.arange(ngroups), nints)[:, None]
+    waveform = sum(a * np.cos(h * w * tau + ph) for w, hs in zip(omegas, harmonics, strict=True)
+                   for h, a, ph in zip(hs, (3.0, 1.0), (0.4, 2.0), strict=True))
+    rates = rng.uniform(5, 40, ny * nx)
+    Y = (1000 + rng.normal(0, 50, (nints, 1, ny * nx)) + rates * k.reshape(nints, ngroups, 1)
+         + rng.normal(0, 5, (nints, ngroups, 1)))
+    Y = Y.reshape(T.size, -1) + waveform + rng.normal(0, 3, waveform.shape)  # per-read drifts, read noise
+    data = Y.reshape(nints, ngroups, ny, nx).astype(np.float32)
+    pixeldq = np.zeros((ny, nx), np.uint32)
+    pixeldq[:, :4] = cal_emi.dq.REFERENCE_PIXEL
+    groupdq = np.zeros(data.shape, np.uint8)
+    groupdq[1, 2:, 2, 7] = cal_emi.dq.SATURATED
+    fit = cal_emi._JointFit(data, groupdq, pixeldq, np.full((ny, nx), 3.0), np.full((ny, nx), 5.0), case)
+    basis = cal_emi._Basis(fit.T, omegas, harmonics)
+    gamma = cal_emi._solve(fit.prepare(basis), basis, fit.projectors)[0]
+
+    used = np.flatnonzero(fit.weight > 0)
+    assert used.size == ny * nx - 1
+    N, blocks = T.size, []
+    for p in used:
+        X = [np.kron(np.eye(nints), np.ones((ngroups, 1)))]  # intercepts
+        if not fit.reference[p]:
+            X.append(k.astype(float))  # rate
+        blocks.append(np.hstack(X))
+    nuisance = sum(b.shape[1] for b in blocks)
+    design = np.zeros((N * used.size, nuisance + 2 * N + 2 * basis.hw.size))
+    start = 0
+    for i, (p, b) in enumerate(zip(used, blocks, strict=True)):
+        rows = slice(i * N, (i + 1) * N)
+        design[rows, start : start + b.shape[1]] = b
+        start += b.shape[1]
+        design[rows, nuisance + N * fit.reference[p] : nuisance + N * (fit.reference[p] + 1)] = np.eye(N)
+        design[rows, nuisance + 2 * N :: 2] = np.cos(basis.hw[None, :] * tau[:, p : p + 1])
+        design[rows, nuisance + 2 * N + 1 :: 2] = np.sin(basis.hw[None, :] * tau[:, p : p + 1])
+    sqrt_w = np.repeat(np.sqrt(fit.weight[used]), N)
+    y = data.reshape(N, -1)[:, used].T.ravel().astype(np.float64)
+    dense = np.linalg.lstsq(design * sqrt_w[:, None], y * sqrt_w, rcond=None)[0][nuisance + 2 * N :]
+    np.testing.assert_allclose(gamma, dense, rtol=0, atol=1e-8 * np.abs(dense).max())
+    assert np.abs(dense[[0, 4]]).max() > 1.0  # the fundamentals are there to be found
+
+
+@pytest.mark.parametrize("subarray,nints,ngroups", [("SUB64", 4, 3), ("SUB128", 2, 10)])
+def test_the_joint_correction_does_not_depend_on_the_ramps_dtype(subarray, nints, ngroups):
+    """The joint fit reads the ramps in their own dtype and converts each value to float64 as it uses it
+    (no float64 copy of each block): float32 and float64 ramps give the same corrected ramps bit for bit,
+    on noisy ramps with EMI, cosmic rays and saturated groups."""
+    lines = [emi_line("Hz390", (4.0, 1.0), (0.3, 1.2), 5e-5), emi_line("Hz10", (2.0,), (1.0,), -3e-5)]
+    obs, truth, data = emi_ramps(subarray, ngroups, lines, DetectorEffects(), seed=11, nints=nints)
+    case, _ = emi_case(obs, data, lines)
+    groupdq = np.zeros(data.shape, np.uint8)
+    groupdq[:, ngroups - 1, ::7, ::5] = cal_emi.dq.SATURATED
+    args = (groupdq, mask_flags(truth), truth.read_noise, truth.gain, case)
+    out32, notes32 = cal_emi.correct_joint(data, *args)
+    out64, notes64 = cal_emi.correct_joint(data.astype(np.float64), *args)
+    assert notes32 == notes64 and "fitted" in notes32[0]
+    np.testing.assert_array_equal(out32, out64)
+
+
+def test_sums_of_a_subset_of_columns_are_taken_from_those_already_made():
+    """``_JointFit.sums`` takes the sums of a subset of the columns it summed last at the same frequencies
+    from those (the harmonic selection's solves): they are the direct sums, the projections ``b`` within
+    the float32 rounding of the cache's product (1e-6 of the largest), the rest to float64 rounding (1e-12 of
+    the summed weight, a bound on the sums of their terms' magnitudes); a
+    column not among them, or other frequencies, is summed anew."""
+    lines = [emi_line("Hz390", (4.0, 1.0), (0.3, 1.2), 5e-5), emi_line("Hz10", (2.0,), (1.0,), -3e-5)]
+    obs, truth, data = emi_ramps("SUB128", 5, lines, DetectorEffects(), seed=2, nints=2)
+    case, _ = emi_case(obs, data, lines)
+    fit = cal_emi._JointFit(data, np.zeros(data.shape, np.uint8), mask_flags(truth), truth.read_noise, truth.gain,
+                            case)
+    omegas = [2 * np.pi * line.frequency_hz * cal_emi.PIXEL_CLOCK_S for line in case.lines]
+    full = cal_emi._Basis(fit.T, omegas, [[1, 2, 3, 4, 5], [1, 2, 3]])
+    fit.cache(cal_emi._solve(fit.prepare(full), full, fit.projectors)[3])
+    fit.sums(full)
+    for harmonics in ([[1, 3, 5], [2]], [[], [1, 2, 3]], [[2], []]):
+        basis = cal_emi._Basis(fit.T, omegas, harmonics)
+        taken, direct = fit.sums(basis), cal_emi._accumulate_classes(fit.cached, basis)
+        for a, d in zip(taken, direct, strict=True):
+            np.testing.assert_allclose(a["b"], d["b"], rtol=0, atol=1e-6 * np.abs(d["b"]).max())
+            for key in ("gram", "sumc", "sums"):  # sums of |terms| <= W
+                np.testing.assert_allclose(a[key], d[key], rtol=0, atol=1e-12 * d["W"])
+            assert a["W"] == d["W"] and np.array_equal(a["rsum"], d["rsum"])
+    assert len(fit.memo) == 1
+    fit.sums(cal_emi._Basis(fit.T, omegas, [[6], [1]]))  # a column not summed: summed anew, the memo replaced
+    fit.sums(cal_emi._Basis(fit.T, [omegas[0] * (1 + 1e-5), omegas[1]], [[1], [1]]))  # other frequencies
+    assert [owners for owners, _ in fit.memo.values()] == [[(0, 6), (1, 1)], [(0, 1), (1, 1)]]
