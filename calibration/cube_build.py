@@ -276,9 +276,9 @@ def samples(pixels, values, var, good, surface_brightness=False, move=None):
         :mod:`calibration.mrs_photom`): ``I_p = values_p``, not ``r_p / V_p``; the cube is then
         in its unit.
     move : callable, optional
-        ``move(alpha, beta) -> (alpha, beta)``, the exposure's frame -> the cube's (a dithered
-        exposure, :func:`calibration.mrs_pointing.mover`), applied to the midpoints of the boxes'
-        sides; None: the exposure's frame is the cube's.
+        ``move(alpha, beta, output) -> alpha`` (``output`` 0) or ``beta`` (1), the exposure's frame -> the
+        cube's (a dithered exposure, :func:`calibration.mrs_pointing.mover`), applied to the midpoints of the
+        boxes' sides; None: the exposure's frame is the cube's.
 
     Returns
     -------
@@ -287,8 +287,8 @@ def samples(pixels, values, var, good, surface_brightness=False, move=None):
     p, half = pixels, pixels.band.beta_del / 2
     a_lo, a_hi, b_lo, b_hi = p.alpha_lo, p.alpha_hi, p.beta - half, p.beta + half
     if move is not None:
-        a_lo, a_hi = move(a_lo, p.beta)[0], move(a_hi, p.beta)[0]
-        b_lo, b_hi = move(p.alpha, b_lo)[1], move(p.alpha, b_hi)[1]
+        a_lo, a_hi = move(a_lo, p.beta, 0), move(a_hi, p.beta, 0)
+        b_lo, b_hi = move(p.alpha, b_lo, 1), move(p.alpha, b_hi, 1)
     volume = (a_hi - a_lo) * (b_hi - b_lo) * (p.lam_hi - p.lam_lo)
     per = 1.0 if surface_brightness else volume
     with np.errstate(invalid="ignore", divide="ignore"):

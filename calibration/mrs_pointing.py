@@ -29,6 +29,7 @@ offsets are used: on real data that leaves out the dithers' execution error.
 from dataclasses import dataclass
 
 import numpy as np
+from astropy.modeling.mappings import Mapping
 
 from miri_testbed.instrument import mrs
 
@@ -98,17 +99,40 @@ def mover(band, pointing_k, reference):
     Returns
     -------
     callable or None
-        ``move(alpha, beta) -> (alpha, beta)``; None when the two pointings are the same (nothing moves).
+        ``move(alpha, beta, output=None) -> (alpha, beta)``, or with ``output`` 0 (1) the moved alpha (beta)
+        alone, which evaluates one of ``T^-1``'s two polynomials, not both (:func:`_outputs`); None when the
+        two pointings are the same (nothing moves).
     """
     dv2, dv3 = pointing_k.v2 - reference.v2, pointing_k.v3 - reference.v3
     if dv2 == 0 and dv3 == 0:
         return None
     transform = band.to_v2v3
+    inverse = _outputs(transform.inverse)
 
-    def move(alpha, beta):
+    def moved(i, start, v2, v3):
+        return np.asarray(start + (inverse[i](v2 - dv2, v3 - dv3) - inverse[i](v2, v3)))
+
+    def move(alpha, beta, output=None):
         v2, v3 = transform(alpha, beta)
-        alpha_0, beta_0 = transform.inverse(v2, v3)
-        alpha_r, beta_r = transform.inverse(v2 - dv2, v3 - dv3)
-        return np.asarray(alpha + (alpha_r - alpha_0)), np.asarray(beta + (beta_r - beta_0))
+        if output is None:
+            return moved(0, alpha, v2, v3), moved(1, beta, v2, v3)
+        return moved(output, (alpha, beta)[output], v2, v3)
 
     return move
+
+
+def _outputs(model):
+    """The two outputs of a model of two inputs, each as a callable of both inputs.
+
+    The DISTORTION's ``v2v3_ab`` is ``Mapping | A & B`` (one polynomial per output, jwst's form): each
+    output is then ``Mapping(A's inputs) | A``, the same arithmetic as in the whole model (so the same
+    numbers, bit for bit), at half its cost when one output is needed (a dither set's boxes,
+    :func:`calibration.cube_build.samples`).  Any other model is evaluated whole for each output.
+    """
+    if getattr(model, "op", None) == "|" and isinstance(model.left, Mapping) and getattr(model.right, "op", "") == "&":
+        first, second = model.right.left, model.right.right
+        if first.n_outputs == second.n_outputs == 1:
+            mapping, n = model.left.mapping, model.left.n_inputs
+            return (Mapping(mapping[:first.n_inputs], n_inputs=n) | first,
+                    Mapping(mapping[first.n_inputs:], n_inputs=n) | second)
+    return tuple(lambda x, y, i=i: model(x, y)[i] for i in range(2))

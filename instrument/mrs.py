@@ -28,6 +28,7 @@ apertures, :meth:`MrsBand.alpha_limits`; see :func:`band_map`); the real REGIONS
 where the measured throughput exceeds a fraction (jwst uses the 80 % plane), so the two
 may differ at slice ends.  The dither patterns are in :mod:`.mrs_dither`.
 """
+import json
 import logging
 import os
 from contextlib import contextmanager
@@ -129,16 +130,35 @@ def _band_pair(pair):
     return bands
 
 
+#: The shipped table of :func:`siaf_alpha_limits` (``data/mrs/``), written by :func:`measure_siaf_alpha_limits`.
+SIAF_ALPHA_LIMITS_FILE = "siaf_alpha_limits.json"
+
+
 @cache
+def _siaf_alpha_table():
+    return json.loads(flight_file(SIAF_ALPHA_LIMITS_FILE).read_text())
+
+
 def siaf_alpha_limits(name):
     """Each slice's along-slice extent from the SIAF: ``((alpha_lo, alpha_hi), ...)`` in slice order, arcsec.
+
+    Read from the shipped table :data:`SIAF_ALPHA_LIMITS_FILE`, which ``scripts/make_siaf_alpha_limits.py``
+    writes from :func:`measure_siaf_alpha_limits` (``tests/test_mrs_geometry.py`` checks the two agree bit
+    for bit): measuring takes ~1 s a band pair (the flight files' and the SIAF's parse), which every MRS
+    calibration spent on constants (docs/mrs.md 'Speed').
+    """
+    return tuple((lo, hi) for lo, hi in _siaf_alpha_table()["limits"][band_name(name)])
+
+
+@cache
+def measure_siaf_alpha_limits(name):
+    """:func:`siaf_alpha_limits` measured from the SIAF and the flight geometry (what the shipped table holds).
 
     The aperture ``MIRIFU_<band>SLICE<nn>`` of slice ``nn`` (pysiaf's MIRI_SIAF.xml) is a
     quadrilateral whose four vertices (Ideal frame) go to V2/V3 by pysiaf's
     ``idl_to_tel`` and to (alpha, beta) by the band's flight transform
     (:meth:`MrsBand.from_v2v3`): a rectangle whose two short sides are the slice's ends.
     Each end is the mean alpha of its two vertices (they differ by < 1 mas in every band).
-    Read once per band (the SIAF parse takes ~1 s), cached.
 
     Raises
     ------

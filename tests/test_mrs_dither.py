@@ -274,3 +274,33 @@ def test_the_built_in_dither_set_is_four_positions_of_one_scene_under_one_seed()
         assert s.observation.dither_points == 4
         assert replace(s.observation, dither_position=1) == first.observation
         assert s.scene(suite.seeds[0]) == first.scene(suite.seeds[0])
+
+
+@pytest.mark.parametrize("band", ["1A", "4C"])
+def test_a_moved_coordinate_alone_is_the_whole_models_bit_for_bit(refs, band):
+    # mover's one-output moves evaluate one polynomial of v2v3_ab (mrs_pointing._outputs): the numbers must
+    # be those of M_k through the DISTORTION's whole models, the formula of mrs_pointing's docstring
+    detector, setting = mrs.DETECTOR_OF_CHANNEL[int(band[0])], {v: k for k, v in mrs.SETTINGS.items()}[band[1]]
+    exposures = [_exposure(detector, setting, 4, k)[0] for k in (1, 3)]
+    first, third = mrs_spec3.check(exposures, ["d1", "d3"])
+    wcs = mrs_wcs.read_references(refs, exposures[0]).bands[band]
+    move = mrs_pointing.mover(wcs, third, first)
+    rng = np.random.default_rng(5)
+    alpha, beta = rng.uniform(-3, 3, 10000), rng.uniform(-3, 3, 10000)
+    t, dv2, dv3 = wcs.to_v2v3, third.v2 - first.v2, third.v3 - first.v3
+    v2, v3 = t(alpha, beta)
+    whole = [a + (r - z) for a, r, z in zip((alpha, beta), t.inverse(v2 - dv2, v3 - dv3), t.inverse(v2, v3),
+                                            strict=True)]
+    assert np.all(whole[0] != alpha)  # it moves
+    for output in (0, 1):
+        assert np.array_equal(move(alpha, beta, output), whole[output])
+        assert np.array_equal(move(alpha, beta)[output], whole[output])
+
+
+def test_a_model_not_of_one_polynomial_per_output_is_evaluated_whole_for_each():
+    from astropy.modeling.models import Rotation2D, Shift
+
+    model = (Shift(1.0) & Shift(2.0)) | Rotation2D(30.0)  # both outputs depend on both inputs
+    x, y = np.array([0.5, -1.0]), np.array([2.0, 0.25])
+    for output, part in enumerate(mrs_pointing._outputs(model)):
+        assert np.array_equal(part(x, y), model(x, y)[output])

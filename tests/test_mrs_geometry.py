@@ -115,6 +115,12 @@ def test_slices_are_separate_strips_as_wide_as_their_field(name):
 
 
 @pytest.mark.parametrize("name", mrs.BANDS)
+def test_the_shipped_siaf_alpha_limits_are_the_siafs_bit_for_bit(name):
+    # the table scripts/make_siaf_alpha_limits.py wrote is what the SIAF and the flight files give now
+    assert mrs.siaf_alpha_limits(name) == mrs.measure_siaf_alpha_limits(name)
+
+
+@pytest.mark.parametrize("name", mrs.BANDS)
 def test_siaf_slice_lengths_are_within_the_channels_field(name):
     # siaf_alpha_limits checks each aperture spans its slice's beta +/- beta_del / 2 (5 mas);
     # its along-slice extent must be shorter than the square field N beta_del and at least the
