@@ -1,16 +1,19 @@
 """The fast paths of detector1 give the answers of the obvious computations, bit for bit.
 
-Reading an archive uncal (uint16 SCI) straight into float32 (:func:`calibration.inputs.open_uncal`)
-and the blocked linearity correction (:func:`calibration.linearity.correct_linearity`) change no
-arithmetic: they are compared with stdatamodels' own reading and a whole-array Horner on noisy
-ramps with saturation and unusable coefficients, with blocks small enough that every block
-boundary (inside an integration, across integrations) is crossed.
+Reading an archive uncal (uint16 SCI) straight into float32 (:func:`calibration.inputs.open_uncal`),
+the blocked linearity correction (:func:`calibration.linearity.correct_linearity`), the jump
+step's first-pass bound (:func:`calibration.jump._edge_bound`) and the shower step's 3x3 bin
+sums (:func:`calibration.showers._binned`) change no arithmetic: they are compared with
+stdatamodels' own reading, a whole-array Horner, the general leave-one-out significance and a
+padded sum, on noisy inputs (saturation, unusable coefficients, cosmic-ray-sized outliers, frame
+sizes that do not divide into bins), with blocks small enough that every block boundary (inside
+an integration, across integrations) is crossed.
 """
 import numpy as np
 import pytest
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.calibration import inputs, linearity
+from miri_testbed.calibration import inputs, jump, linearity, showers
 from miri_testbed.instrument import dq
 from miri_testbed.instrument.files import save_model
 
@@ -79,3 +82,31 @@ def test_blocked_linearity_is_the_whole_array_horner(monkeypatch, block):
     in_place = data.copy()
     linearity.correct_linearity(in_place, groupdq, coeffs, out=in_place)
     assert in_place.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 7, 28])
+def test_edge_bound_is_the_leave_one_out_significance_of_the_extremes(n):
+    rng = np.random.default_rng(n)
+    npix = 5000
+    rn2, gain = rng.uniform(10, 40, npix), rng.uniform(3.5, 4.5, npix)
+    d = rng.normal(rng.uniform(-5, 300, npix), 8, (n, npix)).astype(np.float32)
+    d[rng.integers(0, n, 200), rng.integers(0, npix, 200)] += rng.uniform(10, 5000, 200).astype(np.float32)  # hits
+    total, counts = d.sum(axis=0), np.full(npix, n)
+    first = np.zeros(npix, int)
+    expected = np.maximum(*(jump._leave_one_out_z2(x, first, np.ones((1, npix), bool), counts, total, rn2, gain, 1,
+                                                    counts - 1) for x in (d.max(axis=0), d.min(axis=0))))
+    bound = jump._edge_bound(d, total, n, rn2, gain)
+    assert bound.dtype == expected.dtype and bound.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 416, 72), (1, 2, 10, 11), (3, 9, 9)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binned_sums_are_the_padded_sums(shape, dtype):
+    image = np.random.default_rng(1).normal(0, 1, shape).astype(dtype)
+    image[..., 0, 0] = -0.0
+    py, px = -shape[-2] % 3, -shape[-1] % 3
+    padded = np.pad(image, ((0, 0),) * (image.ndim - 2) + ((0, py), (0, px)))
+    rows = sum(padded[..., j::3, :] for j in range(3))
+    expected = sum(rows[..., j::3] for j in range(3))
+    binned = showers._binned(image, 3)
+    assert binned.dtype == expected.dtype and binned.tobytes() == expected.tobytes()
