@@ -98,6 +98,27 @@ def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=Non
         return np.where(valid[k, cols], e * e / var, 0.0)
 
 
+def _edge_bound(d, total, n, rn2, gain):
+    """:func:`_leave_one_out_z2` of the largest and of the smallest of ``n`` valid differences ``d`` ``(n, npix)``.
+
+    The larger of the two, each taken at the first difference (one neighbour: the smallest variance any position can
+    have), which bounds the exact value from above.  The same arithmetic as ``_leave_one_out_z2(
+    extreme, 0, valid, n, total, rn2, gain, 1, n - 1)`` with every difference valid, so the same
+    values bit for bit, with the counts as numbers, not arrays, and the terms that do not depend
+    on the difference computed once (it is the first pass over every pixel).
+    """
+    m = np.float64(max(n - 1, 1))  # a float64 number: float32 / m is float64, as with the count arrays
+    twice = 2 * rn2
+    shared = twice * (1 / m - (n - 2) / m**2)
+    bound = None
+    for extreme in (d.max(axis=0), d.min(axis=0)):
+        others = (total - extreme) / m
+        e = extreme - others
+        z = e * e / ((twice + np.clip(others, 0, None) / gain) * n / m + shared)
+        bound = z if bound is None else np.maximum(bound, z)
+    return bound
+
+
 def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     """Jumps in a block of rows of a few integrations, and each pixel's mean jump-free difference.
 
@@ -110,26 +131,26 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     """
     nints = y.shape[0]
     y, usable = np.swapaxes(y, 0, 1), np.swapaxes(usable, 0, 1)  # (ngroups, nints, rows, nx)
-    d = np.subtract(y[1:], y[:-1], out=np.empty(y[1:].shape, y.dtype))  # C order: columns contiguous per difference
     valid = usable[1:] & usable[:-1]
     # Differences unusable in every pixel at either end (the first and last frames that MIRI's
-    # steps drop) are left out, so that the remaining ones are all valid in most pixels and
-    # the faster all-valid paths below apply; none of them is between two kept differences,
-    # so adjacency (shared reads) is unchanged.
+    # steps drop) are left out (not even computed), so that the remaining ones are all valid in
+    # most pixels and the faster all-valid paths below apply; none of them is between two kept
+    # differences, so adjacency (shared reads) is unchanged.
     used = np.flatnonzero(valid.reshape(valid.shape[0], -1).any(axis=1))
-    first = used[0] if used.size else 0
-    if used.size:
-        d, valid = d[first : used[-1] + 1], valid[first : used[-1] + 1]
-    nd = d.shape[0]
+    first, last = (used[0], used[-1]) if used.size else (0, valid.shape[0] - 1)
+    valid = valid[first : last + 1]
+    d = np.subtract(y[first + 1 : last + 2], y[first : last + 1], out=np.empty(valid.shape, y.dtype))  # C order:
+    nd = d.shape[0]  # columns contiguous per difference
     found = []
     d2 = d.reshape(nd, -1)  # columns: integration-major, then pixel
     v2 = valid.reshape(nd, -1)
     npix = d2.shape[1] // nints
     rn2 = np.tile((read_noise**2).ravel(), nints)
     g = np.tile(gain.ravel(), nints)
-    lim = threshold_for(v2.sum(axis=0), *thresholds)
+    nvalid = v2.sum(axis=0)
+    lim = threshold_for(nvalid, *thresholds)
     means = np.full(d2.shape[1], np.nan, np.float32)
-    tested = (v2.sum(axis=0) >= 2).reshape(nints, npix)
+    tested = (nvalid >= 2).reshape(nints, npix)
     todo = np.flatnonzero(tested)  # pixels still being tested
     if todo.size:
         # A step shared by the whole block in one difference of one integration (a reset transient
@@ -155,9 +176,7 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
             screened = True
             total = dd.sum(axis=0)
             means[todo] = total / np.maximum(n, 1)
-            edge = np.zeros(todo.size, int)
-            bound = np.maximum(*(_leave_one_out_z2(extreme, edge, vv[:1], n, total, rn2[todo], g[todo], 1, n - 1)
-                                 for extreme in (dd.max(axis=0), dd.min(axis=0))))
+            bound = _edge_bound(dd, total, nd, rn2[todo], g[todo])
             todo = todo[(bound > lim[todo] ** 2) & (n >= 2)]
             continue
         if vv.all():

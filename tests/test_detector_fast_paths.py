@@ -1,0 +1,112 @@
+"""The fast paths of detector1 give the answers of the obvious computations, bit for bit.
+
+Reading an archive uncal (uint16 SCI) straight into float32 (:func:`calibration.inputs.open_uncal`),
+the blocked linearity correction (:func:`calibration.linearity.correct_linearity`), the jump
+step's first-pass bound (:func:`calibration.jump._edge_bound`) and the shower step's 3x3 bin
+sums (:func:`calibration.showers._binned`) change no arithmetic: they are compared with
+stdatamodels' own reading, a whole-array Horner, the general leave-one-out significance and a
+padded sum, on noisy inputs (saturation, unusable coefficients, cosmic-ray-sized outliers, frame
+sizes that do not divide into bins), with blocks small enough that every block boundary (inside
+an integration, across integrations) is crossed.
+"""
+import numpy as np
+import pytest
+from stdatamodels.jwst import datamodels as dm
+
+from miri_testbed.calibration import inputs, jump, linearity, showers
+from miri_testbed.instrument import dq
+from miri_testbed.instrument.files import save_model
+
+
+def _archive_uncal(path, rng, shape=(3, 5, 16, 24)):
+    """A uint16 uncal as the archive writes it (Level1bModel, no DQ), with 0 and 65535 in it."""
+    data = rng.integers(0, 65536, shape).astype(np.uint16)
+    data[0, 0, 0, :2] = (0, 65535)
+    model = dm.Level1bModel(data=data)
+    meta = model.meta
+    meta.instrument.name, meta.instrument.detector = "MIRI", "MIRIMAGE"
+    meta.exposure.type, meta.exposure.readpatt = "MIR_IMAGE", "FASTR1"
+    meta.exposure.nints, meta.exposure.ngroups, meta.exposure.group_time = shape[0], shape[1], 2.775
+    meta.exposure.start_time = 60000.0
+    meta.subarray.name, meta.subarray.xsize, meta.subarray.ysize = "FULL", shape[3], shape[2]
+    save_model(model, path)
+    return data
+
+
+@pytest.mark.parametrize("samples", [7, 1 << 22])  # blocks cut anywhere; one block
+def test_archive_uncal_reads_as_stdatamodels_reads_it(tmp_path, monkeypatch, samples):
+    monkeypatch.setattr(inputs, "READ_SAMPLES", samples)
+    path = tmp_path / "a_uncal.fits"
+    data = _archive_uncal(path, np.random.default_rng(3))
+    ours, theirs = inputs.open_uncal(path), dm.RampModel(str(path))
+    assert ours.data.dtype == theirs.data.dtype == np.float32
+    assert ours.data.tobytes() == theirs.data.tobytes()
+    assert np.array_equal(ours.data, data)
+    assert ours.groupdq.dtype == theirs.groupdq.dtype and np.array_equal(ours.groupdq, theirs.groupdq)
+    assert np.array_equal(ours.pixeldq, theirs.pixeldq)
+    flat_ours, flat_theirs = ours.to_flat_dict(), theirs.to_flat_dict()
+    assert flat_ours.keys() == flat_theirs.keys()
+    assert all(str(flat_ours[k]) == str(flat_theirs[k]) for k in flat_ours if k not in ("data", "groupdq", "pixeldq"))
+    assert ours.meta.filename == "a_uncal.fits"
+
+
+def _horner(data, groupdq, coeffs):
+    """The obvious computation: float64 Horner on the whole array, saturated groups kept, bad coefficients skipped."""
+    good = np.all(np.isfinite(coeffs), axis=0)
+    c = np.where(good, coeffs, 0.0).astype(np.float64)
+    c[1] = np.where(good, c[1], 1.0)
+    x = data.astype(np.float64)
+    value = c[-1] * x
+    for ci in c[-2:0:-1]:
+        value = (value + ci) * x
+    value = value + c[0]
+    return np.where((groupdq & dq.SATURATED) != 0, data, value).astype(np.float32)
+
+
+@pytest.mark.parametrize("block", [1, 16 * 24 * 3, 16 * 24 * 7, 1 << 18])  # a frame, 3 groups, 7 frames, all
+def test_blocked_linearity_is_the_whole_array_horner(monkeypatch, block):
+    monkeypatch.setattr(linearity, "BLOCK_SAMPLES", block)
+    rng = np.random.default_rng(5)
+    shape = (4, 5, 16, 24)
+    data = np.round(rng.uniform(0, 60000, shape)).astype(np.float32)  # raw DN with read noise: whole numbers
+    groupdq = np.zeros(shape, np.uint8)
+    groupdq[rng.random(shape) < 0.05] = dq.SATURATED | dq.DO_NOT_USE
+    coeffs = np.stack([rng.normal(0, 50, shape[2:]), 1 + rng.normal(0, 0.02, shape[2:]),
+                       rng.normal(0, 1e-6, shape[2:]), rng.normal(0, 1e-11, shape[2:]),
+                       rng.normal(0, 1e-16, shape[2:])]).astype(">f4")
+    coeffs[2, 3, 4] = np.nan
+    expected = _horner(data, groupdq, coeffs)
+    out, flags = linearity.correct_linearity(data, groupdq, coeffs)
+    assert out.dtype == np.float32 and out.tobytes() == expected.tobytes()
+    assert flags[3, 4] == dq.NO_LIN_CORR and np.count_nonzero(flags) == 1
+    in_place = data.copy()
+    linearity.correct_linearity(in_place, groupdq, coeffs, out=in_place)
+    assert in_place.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 7, 28])
+def test_edge_bound_is_the_leave_one_out_significance_of_the_extremes(n):
+    rng = np.random.default_rng(n)
+    npix = 5000
+    rn2, gain = rng.uniform(10, 40, npix), rng.uniform(3.5, 4.5, npix)
+    d = rng.normal(rng.uniform(-5, 300, npix), 8, (n, npix)).astype(np.float32)
+    d[rng.integers(0, n, 200), rng.integers(0, npix, 200)] += rng.uniform(10, 5000, 200).astype(np.float32)  # hits
+    total, counts = d.sum(axis=0), np.full(npix, n)
+    first = np.zeros(npix, int)
+    expected = np.maximum(*(jump._leave_one_out_z2(x, first, np.ones((1, npix), bool), counts, total, rn2, gain, 1,
+                                                    counts - 1) for x in (d.max(axis=0), d.min(axis=0))))
+    bound = jump._edge_bound(d, total, n, rn2, gain)
+    assert bound.dtype == expected.dtype and bound.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 416, 72), (1, 2, 10, 11), (3, 9, 9)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binned_sums_are_the_padded_sums(shape, dtype):
+    image = np.random.default_rng(1).normal(0, 1, shape).astype(dtype)
+    image[..., 0, 0] = -0.0
+    py, px = -shape[-2] % 3, -shape[-1] % 3
+    padded = np.pad(image, ((0, 0),) * (image.ndim - 2) + ((0, py), (0, px)))
+    rows = sum(padded[..., j::3, :] for j in range(3))
+    expected = sum(rows[..., j::3] for j in range(3))
+    binned = showers._binned(image, 3)
+    assert binned.dtype == expected.dtype and binned.tobytes() == expected.tobytes()
