@@ -32,6 +32,8 @@ from . import Skip, into
 BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
 CHUNK = 2  # integrations whose scores are computed together: 1000 x 10 SLITLESSPRISM 4.9 s CPU frame by frame,
 # 3.4-3.5 s two at a time; 16 at a time was slower (its arrays no longer stay in the cache)
+BLOCK_SAMPLES = 1 << 22  # differences x pixels scored at once: a few float64 arrays of this size at a time (a
+# whole FULL 100-group integration at once peaked at 10.6x the ramp array in calibrate, issue 13's limit 3x)
 
 
 def _binned(image, factor):
@@ -54,26 +56,41 @@ def _valid(groupdq):
     return ((first & dq.UNUSABLE_GROUP) == 0) & ((second & dq.UNUSABLE_GROUP) == 0) & ((second & dq.JUMP_DET) == 0)
 
 
-def _scores(data, groupdq, read_noise, gain, mean_diff, boxes):
-    """The box scores Z of every difference of a few integrations, ``{box: (nints, ndiffs, ny/BIN, nx/BIN)}``.
+def _noise(data, groupdq, read_noise, gain, mean_diff):
+    """Each pixel's mean difference and the noise of its residuals, ``(dbar, sigma)``, ``(nints, ny, nx)`` each.
 
     ``data``, ``groupdq`` ``(nints, ngroups, ny, nx)``; ``mean_diff`` ``(nints, ny, nx)`` or None (module
-    docstring).
+    docstring: their median, taken a block of rows at a time).
     """
-    d = np.asarray(data[:, 1:], np.float32) - data[:, :-1]  # float32 data: no copy before the difference
-    ok = _valid(groupdq)
-    if mean_diff is None:  # a jump variant that does not report it
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
-            med = np.nanmedian(np.where(ok, d, np.nan), axis=1)
-    else:
-        med = mean_diff
+    nints, ngroups, ny, nx = data.shape
+    rows = max(1, BLOCK_SAMPLES // max(nints * (ngroups - 1) * nx, 1))
+    nvalid = np.zeros((nints, ny, nx), np.int64)
+    med = np.empty((nints, ny, nx), np.float32) if mean_diff is None else mean_diff  # float32 as the differences
+    for y0 in range(0, ny, rows):
+        ys = slice(y0, y0 + rows)
+        ok = _valid(groupdq[:, :, ys])
+        nvalid[:, ys] = ok.sum(axis=1, dtype=np.int64)
+        if mean_diff is None:  # a jump variant that does not report it
+            d = np.asarray(data[:, 1:, ys], np.float32) - data[:, :-1, ys]
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
+                med[:, ys] = np.nanmedian(np.where(ok, d, np.nan), axis=1)
     # d - dbar has the variance of d times (n - 1)/n, since dbar includes d itself (with
     # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
-    nvalid = ok.sum(axis=1, dtype=np.int64)
     sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
                     * np.maximum(nvalid - 1, 0) / np.maximum(nvalid, 1))
-    sigma = np.where(nvalid >= 2, sigma, 0.0)[:, None]
+    return med, np.where(nvalid >= 2, sigma, 0.0)
+
+
+def _scores(data, groupdq, k0, k1, med, sigma, boxes):
+    """The box scores Z of differences ``k0`` to ``k1 - 1`` of a few integrations.
+
+    ``{box: (nints, k1 - k0, ny/BIN, nx/BIN)}``.  ``data``, ``groupdq`` ``(nints, ngroups, ny, nx)``; ``med``,
+    ``sigma`` from :func:`_noise`.
+    """
+    d = np.asarray(data[:, k0 + 1 : k1 + 1], np.float32) - data[:, k0:k1]  # float32 data: no copy before it
+    ok = _valid(groupdq[:, k0 : k1 + 1])
+    sigma = sigma[:, None]
     residual = d - med[:, None]
     # An offset of the whole frame in one difference is not a shower.  A clipped
     # mean, not a median: digitised differences make the median move in whole DN.
@@ -133,35 +150,45 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
     structure = np.ones((3, 3), bool)
     for i0 in range(0, nints, CHUNK):
         ints = slice(i0, min(i0 + CHUNK, nints))
+        n = ints.stop - i0
         # Scores from groupdq before any of these integrations is flagged below (out may be groupdq).
-        scores = _scores(data[ints], groupdq[ints], read_noise, gain, None if mean_diff is None else mean_diff[ints],
-                         boxes)
-        candidates = np.any([(s > detect_sigma).any(axis=(1, 2, 3)) for s in scores.values()], axis=0)
-        for c in np.flatnonzero(candidates):  # the rest have no shower: nothing to flag
-            i = i0 + c
-            masked_until = np.full((ny, nx), -1, np.int32)  # last group of each pixel's shower mask
-            for k in range(ngroups - 1):
-                region = np.zeros(scores[boxes[0]].shape[2:], bool)
-                showers_here = 0
-                for box in boxes:  # fainter showers need larger boxes; each scale is tested on its own
-                    score = scores[box][c, k]
-                    core = score > detect_sigma
-                    if not core.any():
-                        continue
-                    labels, n = ndimage.label(core, structure)
-                    areas = ndimage.sum(core, labels, np.arange(1, n + 1)) * BIN**2
-                    keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
-                    if not keep.any():
-                        continue
-                    extended, _ = ndimage.label(score > extend_sigma, structure)
-                    grown = np.isin(extended, np.unique(extended[keep]))
-                    region |= ndimage.binary_dilation(grown, iterations=max(max(box // BIN, 1) // 2, 1))
-                    showers_here = max(showers_here, int(np.unique(labels[keep]).size))
-                if region.any():
-                    region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[:ny, :nx]
-                    found += showers_here
-                    # A detection inside a shower's running mask is its own slow release, not a
-                    # new shower: it does not restart the clock (else masks cascade far past it).
-                    masked_until[region & (masked_until < k + 1)] = k + 1 + after
-                out[i, k + 1][masked_until >= k + 1] |= np.uint8(dq.JUMP_DET)
+        med, sigma = _noise(data[ints], groupdq[ints], read_noise, gain,
+                            None if mean_diff is None else mean_diff[ints])
+        masked_until = np.full((n, ny, nx), -1, np.int32)  # last group of each pixel's shower mask
+        mask_end = [-1] * n  # the latest of each integration's masks
+        step = max(1, BLOCK_SAMPLES // (n * ny * nx))
+        for k0 in range(0, ngroups - 1, step):
+            k1 = min(k0 + step, ngroups - 1)
+            scores = _scores(data[ints], groupdq[ints], k0, k1, med, sigma, boxes)
+            candidates = np.any([(s > detect_sigma).any(axis=(1, 2, 3)) for s in scores.values()], axis=0)
+            for c in range(n):
+                if not candidates[c] and mask_end[c] < k0 + 1:  # no shower, none running: nothing to flag
+                    continue
+                i = i0 + c
+                for k in range(k0, k1):
+                    region = np.zeros(scores[boxes[0]].shape[2:], bool)
+                    showers_here = 0
+                    for box in boxes:  # fainter showers need larger boxes; each scale is tested on its own
+                        score = scores[box][c, k - k0]
+                        core = score > detect_sigma
+                        if not core.any():
+                            continue
+                        labels, nlabels = ndimage.label(core, structure)
+                        areas = ndimage.sum(core, labels, np.arange(1, nlabels + 1)) * BIN**2
+                        keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
+                        if not keep.any():
+                            continue
+                        extended, _ = ndimage.label(score > extend_sigma, structure)
+                        grown = np.isin(extended, np.unique(extended[keep]))
+                        region |= ndimage.binary_dilation(grown, iterations=max(max(box // BIN, 1) // 2, 1))
+                        showers_here = max(showers_here, int(np.unique(labels[keep]).size))
+                    if region.any():
+                        region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[:ny, :nx]
+                        found += showers_here
+                        # A detection inside a shower's running mask is its own slow release, not a
+                        # new shower: it does not restart the clock (else masks cascade far past it).
+                        masked_until[c][region & (masked_until[c] < k + 1)] = k + 1 + after
+                        mask_end[c] = max(mask_end[c], k + 1 + after)
+                    if mask_end[c] >= k + 1:
+                        out[i, k + 1][masked_until[c] >= k + 1] |= np.uint8(dq.JUMP_DET)
     return out, found

@@ -110,3 +110,26 @@ def test_binned_sums_are_the_padded_sums(shape, dtype):
     expected = sum(rows[..., j::3] for j in range(3))
     binned = showers._binned(image, 3)
     assert binned.dtype == expected.dtype and binned.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("median", [False, True])
+def test_showers_scored_in_blocks_of_differences_flag_as_scored_at_once(monkeypatch, median):
+    """A FULL integration's differences are scored a block at a time (memory: issue 13); block edges, a mask running
+    across them and the median path (no mean_diff) give the same flags and count as one block of every difference."""
+    rng = np.random.default_rng(5)
+    nints, ngroups, ny, nx = 2, 9, 96, 120
+    data = np.cumsum(rng.normal(30.0, 4.0, (nints, ngroups, ny, nx)), axis=1).astype(np.float32)
+    data[0, 3:, 20:50, 30:70] += np.linspace(60.0, 80.0, ngroups - 3)[:, None, None]  # a shower and its slow release
+    data[1, 6:, 50:80, 60:110] += 70.0
+    groupdq = np.zeros(data.shape, np.uint8)
+    groupdq[0, 5, 10:12, 10:12] = dq.JUMP_DET
+    mean_diff = None if median else np.median(np.diff(data, axis=1), axis=1)
+    args = (data, groupdq, np.full((ny, nx), 4.2), np.full((ny, nx), 4.0), 2.8, mean_diff)
+    monkeypatch.setattr(showers, "BLOCK_SAMPLES", nints * (ngroups - 1) * ny * nx)
+    whole = showers.flag_showers(*args, out=groupdq.copy())
+    assert whole[1] >= 2  # the test has showers to flag
+    for block in (ny * nx, 3 * nints * ny * nx):  # one difference at a time; three
+        monkeypatch.setattr(showers, "BLOCK_SAMPLES", block)
+        blocked = showers.flag_showers(*args, out=groupdq.copy())
+        assert blocked[1] == whole[1]
+        np.testing.assert_array_equal(blocked[0], whole[0])
