@@ -1041,11 +1041,14 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         return taken
 
     harmonics, basis, gamma, shrink, drift_sigma = select(harmonics)
-    refined = []
+    refined, unrefined = [], {}  # unrefined: {line: why its frequency stayed the reference's}
     if refine and any(harmonics):
         fit.make_sample()
         for li, w in enumerate(omegas):
-            if not harmonics[li] or w * span_clocks * max_drift < 0.03:  # fundamental's phase error, rad
+            if not harmonics[li]:
+                continue
+            if w * span_clocks * max_drift < 0.03:  # fundamental's phase error, rad
+                unrefined[li] = f"the largest offset, {max_drift:.0e}, moves its phase < 0.03 rad here"
                 continue
             top = max(harmonics[li])
             step = 0.5 / (top * w * span_clocks)  # 0.5 rad of the top harmonic per step
@@ -1059,6 +1062,8 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             trial[li] = omegas[li] * (1 + drift)
             gain = _explained(fit, trial, harmonics) - _explained(fit, cur, harmonics)  # all pixels
             if gain / scale < MIN_DRIFT_CHI2:  # the data do not tell the frequency better
+                unrefined[li] = (f"the data prefer no other frequency (chi^2 gain {gain / scale:.1f} < "
+                                 f"{MIN_DRIFT_CHI2:g})")
                 continue
             drifts[li] = drift
             refined.append(li)
@@ -1084,8 +1089,10 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     out = np.empty(data.shape, np.float32) if out is None else out
     notes = []
 
-    def uncertainty(li):
-        return f" +/- {drift_sigma[li]:.1e}" if li in drift_sigma else ""
+    def offset_note(li):
+        if li in drift_sigma:
+            return f"offset {drifts[li]:+.2e} +/- {drift_sigma[li]:.1e}"
+        return f"offset not fitted: {unrefined.get(li, 'refinement off')}"
 
     def shape_note(li):
         if li in shaped:
@@ -1108,7 +1115,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         amps = [float(np.hypot(*pair)) for pair in gamma[basis.line_columns(li)].reshape(-1, 2)]
         rms = float(np.sqrt(np.sum(np.square(amps)) / 2))
         notes.append(f"emi joint: {line.name} fitted at {line.frequency_hz * (1 + drifts[li]):.7f} Hz "
-                     f"(reference {line.frequency_hz} Hz, offset {drifts[li]:+.2e}{uncertainty(li)}), harmonics "
+                     f"(reference {line.frequency_hz} Hz, {offset_note(li)}), harmonics "
                      f"{harmonics[li]}, rms {rms:.3f} DN, {shape_note(li)}; {int((fit.weight > 0).sum())} pixels, "
                      f"{nclip} clipped")
     return out, notes

@@ -158,14 +158,15 @@ def compute_cell(cell, workdir=None, keep_products=False):
     """
     with _step_notes() as notes:
         if workdir is not None:
-            return (*run_cell(cell, workdir, keep_products), notes)
+            result = run_cell(cell, workdir, keep_products)
+            return (*result, notes if keep_products else forget_folder(notes, workdir))
         with tempfile.TemporaryDirectory(prefix="miri-testbed-") as tmp:
             result = run_cell(cell, tmp)
         return (*result, forget_folder(notes, tmp))
 
 
 def forget_folder(notes, folder):
-    """``notes`` with every path under ``folder`` (a cell's temporary folder, deleted) in one word.
+    """``notes`` with every path under ``folder`` (where the cells' files went, deleted) in one word.
 
     The cells' notes then differ only where they say something different, and are printed once.
     """
