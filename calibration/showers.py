@@ -114,6 +114,33 @@ def _scores(data, groupdq, k0, k1, med, sigma, boxes):
     return scores
 
 
+def _shower_region(scores, detect_sigma, extend_sigma, min_area):
+    """The binned pixels of the showers in one difference, and how many there are.
+
+    Each box size is tested on its own (fainter showers need larger boxes): a core is a connected
+    area above ``detect_sigma`` of at least ``min_area`` pixels, grown to its connected area above
+    ``extend_sigma`` and dilated by half the box.  The count is the largest number of cores any one
+    box size finds.
+    """
+    structure = np.ones((3, 3), bool)
+    region = np.zeros(next(iter(scores.values())).shape, bool)
+    count = 0
+    for box, score in scores.items():
+        core = score > detect_sigma
+        if not core.any():
+            continue
+        labels, nlabels = ndimage.label(core, structure)
+        areas = ndimage.sum(core, labels, np.arange(1, nlabels + 1)) * BIN**2
+        keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
+        if not keep.any():
+            continue
+        extended, _ = ndimage.label(score > extend_sigma, structure)
+        grown = np.isin(extended, np.unique(extended[keep]))
+        region |= ndimage.binary_dilation(grown, iterations=max(max(box // BIN, 1) // 2, 1))
+        count = max(count, int(np.unique(labels[keep]).size))
+    return region, count
+
+
 def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxes=(9, 21), detect_sigma=5.0,
                  extend_sigma=3.0, min_area=40, time_masked_after_shower=15.0, out=None):
     """Flag showers (module docstring).
@@ -147,7 +174,6 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
     out = into(out, groupdq)
     found = 0
     after = int(np.ceil(time_masked_after_shower / group_time))
-    structure = np.ones((3, 3), bool)
     for i0 in range(0, nints, CHUNK):
         ints = slice(i0, min(i0 + CHUNK, nints))
         n = ints.stop - i0
@@ -166,22 +192,8 @@ def flag_showers(data, groupdq, read_noise, gain, group_time, mean_diff, *, boxe
                     continue
                 i = i0 + c
                 for k in range(k0, k1):
-                    region = np.zeros(scores[boxes[0]].shape[2:], bool)
-                    showers_here = 0
-                    for box in boxes:  # fainter showers need larger boxes; each scale is tested on its own
-                        score = scores[box][c, k - k0]
-                        core = score > detect_sigma
-                        if not core.any():
-                            continue
-                        labels, nlabels = ndimage.label(core, structure)
-                        areas = ndimage.sum(core, labels, np.arange(1, nlabels + 1)) * BIN**2
-                        keep = np.isin(labels, 1 + np.flatnonzero(areas >= min_area))
-                        if not keep.any():
-                            continue
-                        extended, _ = ndimage.label(score > extend_sigma, structure)
-                        grown = np.isin(extended, np.unique(extended[keep]))
-                        region |= ndimage.binary_dilation(grown, iterations=max(max(box // BIN, 1) // 2, 1))
-                        showers_here = max(showers_here, int(np.unique(labels[keep]).size))
+                    region, showers_here = _shower_region({box: scores[box][c, k - k0] for box in boxes},
+                                                          detect_sigma, extend_sigma, min_area)
                     if region.any():
                         region = np.repeat(np.repeat(region, BIN, axis=0), BIN, axis=1)[:ny, :nx]
                         found += showers_here
