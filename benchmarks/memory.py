@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from miri_testbed.validation.scenarios import load_suite, scenario_toml  # noqa: E402
 
-from imager_common import publish  # noqa: E402
+from imager_common import transcript, write_result  # noqa: E402
 
 SCENARIO = "f770w_full_field"
 CLI = [sys.executable, "-m", "miri_testbed.validation.cli"]
@@ -74,10 +74,11 @@ def main(argv=None):
     parser.add_argument("--record", action="store_true", help="write the result to benchmarks/results/")
     args = parser.parse_args(argv)
     floor, *_ = peak([sys.executable, "-c", "import miri_testbed.validation.cli"])
-    lines = [f"# FULL FASTR1 ({SCENARIO} of the default suite), seed {args.seed}; peak resident memory of each "
-             f"command in a fresh process; importing the command line alone: {floor / GB:.2f} GB",
-             f"{'ngroups':>7}  {'ramp array':>10}  {'simulate':>9}  {'x ramp':>6}  {'time':>5}  "
-             f"{'calibrate':>9}  {'x ramp':>6}  {'time':>5}"]
+    out, lines = transcript()
+    out(f"# FULL FASTR1 ({SCENARIO} of the default suite), seed {args.seed}; peak resident memory of each "
+        f"command in a fresh process; importing the command line alone: {floor / GB:.2f} GB")
+    out(f"{'ngroups':>7}  {'ramp array':>10}  {'simulate':>9}  {'x ramp':>6}  {'time':>5}  "
+        f"{'calibrate':>9}  {'x ramp':>6}  {'time':>5}")
     for ngroups in args.ngroups:
         with tempfile.TemporaryDirectory(prefix="miri-memory-") as tmp:
             tmp = Path(tmp)
@@ -87,10 +88,9 @@ def main(argv=None):
             folder = tmp / "sim" / SCENARIO
             calibrated, t_cal, _ = peak(CLI + ["calibrate", str(folder / f"{SCENARIO}_uncal.fits"), "--refs",
                                             str(folder / "refs"), "-o", str(tmp / "cal")])
-        lines.append(f"{ngroups:7d}  {ramp / GB:7.2f} GB  {simulated / GB:6.2f} GB  {simulated / ramp:6.2f}  "
-                     f"{t_sim:4.0f}s  {calibrated / GB:6.2f} GB  {calibrated / ramp:6.2f}  {t_cal:4.0f}s")
-        print(lines[-1], flush=True)
-    publish("memory", lines)
+        out(f"{ngroups:7d}  {ramp / GB:7.2f} GB  {simulated / GB:6.2f} GB  {simulated / ramp:6.2f}  "
+            f"{t_sim:4.0f}s  {calibrated / GB:6.2f} GB  {calibrated / ramp:6.2f}  {t_cal:4.0f}s")
+    print(write_result("memory", "\n".join(lines) + "\n"))
 
 
 if __name__ == "__main__":
