@@ -154,8 +154,9 @@ def left_in(record, notes, case):
     if case is None:
         return []
     whole = [(emi.reference_line(case.model, name), f"{name} skipped: {why}") for name, why in case.skipped]
-    if record.status == SKIPPED:
-        return [(line, str(record)) for line in case.lines] + whole
+    if record.status == SKIPPED:  # the step's own note gives the reason; each line's points to it
+        skipped = f"{record.step}={record.variant}: {record.status}, as noted above"
+        return [(line, skipped) for line in case.lines] + whole
     said = {note.line: str(note) for note in notes if isinstance(note, emi.LeftIn)}
     return [(line, said[line.name]) for line in case.lines if line.name in said] + whole
 
