@@ -85,6 +85,18 @@ JWST_SKIPPED = {
 }
 #: jwst steps off by default that ours runs, turned on.
 JWST_TURNED_ON = ("emicorr", "firstframe")
+#: The least any pipeline built on stdatamodels pays (run as ``python -c FLOOR UNCAL OUT``): the interpreter, the
+#: data models' imports and their ASDF extensions, the uncal read as a RampModel, a rate and a rateints of its size
+#: written.  Nothing calibrated: a bound on how far below jwst's time ours can go.
+FLOOR = """
+import sys
+import numpy as np
+from stdatamodels.jwst import datamodels as dm
+with dm.RampModel(sys.argv[1]) as ramp:
+    data = np.asarray(ramp.data[:, -1], np.float32)
+dm.ImageModel(data=data[0], err=data[0].copy(), dq=np.zeros(data.shape[1:], np.uint32)).save(sys.argv[2] + "_rate.fits")
+dm.CubeModel(data=data, err=data.copy(), dq=np.zeros(data.shape, np.uint32)).save(sys.argv[2] + "_rateints.fits")
+"""
 CORE = ("jump", "showers", "ramp_fit")  # the detector core: what benchmarks/detector_speed.py times
 STEP_RECORD = re.compile(r"^(\w+)=(\w+): (COMPLETE|SKIPPED)")  # a step's HISTORY record in our products
 
@@ -191,6 +203,7 @@ def measure(args, tmp):
              f"processes, medians of {args.repeat} alternating runs; {load()} at the start"]
     imports = {side: peak([sys.executable, "-c", f"import {module}"])
                for side, module in (("ours", "miri_testbed.validation.cli"), ("jwst", "jwst.pipeline"))}
+    floor = peak([sys.executable, "-c", FLOOR, str(uncal), str(tmp / "floor")])
     runs = {"ours": [], "jwst": []}
     for r in range(args.repeat):
         runs["ours"].append(peak(CLI + ["calibrate", str(uncal), "--refs", str(refs), "-o", str(tmp / f"ours{r}")]))
@@ -212,6 +225,9 @@ def measure(args, tmp):
     lines.append(f"jwst / ours: {time_ratio:.2f}x the wall time (goal >= 3: {'met' if time_ratio >= 3 else 'NOT met'}; "
                  f"CPU time {cpu_ratio:.2f}x), {memory_ratio:.2f}x the peak memory (goal >= 3: "
                  f"{'met' if memory_ratio >= 3 else 'NOT met'}); {load()} at the end")
+    lines.append(f"floor (FLOOR: open the uncal as a RampModel, write a rate and a rateints, nothing calibrated): "
+                 f"{floor[2]:.1f} s CPU, {floor[0] / GB:.2f} GB; jwst's CPU / 3 = {median['jwst'][2] / 3:.1f} s, "
+                 f"{median['jwst'][2] / 3 - floor[2]:.1f} s above the floor for all of ours' calibration")
     seconds = {name: statistics.median(run[3].get(name, 0.0) for run in runs["jwst"]) for name in runs["jwst"][0][3]}
     stcal = seconds["jump"] + seconds["ramp_fit"]
     lines.append(f"jwst in-process: Detector1Pipeline {seconds['Detector1Pipeline']:.1f} s, Image2Pipeline "
