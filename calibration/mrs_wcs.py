@@ -180,7 +180,7 @@ def read_references(folder, exposure):
     """The exposure's DISTORTION, SPECWCS, WAVELENGTHRANGE (and REGIONS if any), read (module docstring).
 
     The files are parsed once per process and version (path, modification time and size; the parse
-    takes ~1.5 s CPU a band pair): a later call gets the same :class:`BandWcs` (frozen, their arrays
+    takes ~2 s CPU a band pair): a later call gets the same :class:`BandWcs` (frozen, their arrays
     read-only; their astropy models are shared and must not be changed) in new dicts.  They are read
     without asdf's schema validation (:func:`_open`): a file whose tree lacks what is used here is refused.
 
