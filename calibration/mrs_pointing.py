@@ -3,7 +3,8 @@
 A dither moves the telescope so that the target lands at the offset ``(XOFFSET, YOFFSET)``
 (arcsec, the Ideal frame of the science aperture APERNAME, e.g. ``MIRIFU_CHANNEL1A``) from
 the aperture's reference point; the SIAF gives that point's telescope coordinates,
-``t_k = I(XOFFSET_k, YOFFSET_k)`` (pysiaf's ``idl_to_tel``, :func:`instrument.mrs.miri_siaf`).
+``t_k = I(XOFFSET_k, YOFFSET_k)`` (pysiaf's ``idl_to_tel``, as :func:`instrument.mrs.idl_to_tel`
+computes it from a shipped table of the MRS apertures).
 A pixel of exposure ``k`` at ``(alpha, beta)`` sees the sky at ``(V2, V3) = T(alpha, beta)``
 (the DISTORTION reference's ``abv2v3`` model of the band), ``T(alpha, beta) - t_k`` from the
 target.  The cube is built in the frame of a reference exposure ``r`` (the first of the set),
@@ -65,15 +66,15 @@ def pointing(model, name):
     Raises
     ------
     CalibrationInputError
-        A missing keyword (named), or an APERNAME the SIAF does not have.
+        A missing keyword (named), or an APERNAME that is not an MRS aperture of the SIAF.
     """
     aperture = str(_keyword(model, name, "APERNAME", "aperture.name")).strip()
     x, y = (float(_keyword(model, name, k, f"dither.{a}")) for k, a in (("XOFFSET", "x_offset"),
                                                                           ("YOFFSET", "y_offset")))
-    siaf = mrs.miri_siaf()
-    if aperture not in siaf.apernames:
-        raise CalibrationInputError(f"{name}: APERNAME {aperture!r} is not a MIRI SIAF aperture")
-    v2, v3 = siaf[aperture].idl_to_tel(x, y)
+    if aperture not in mrs.MRS_APERTURES:
+        raise CalibrationInputError(f"{name}: APERNAME {aperture!r} is not an MRS aperture of the SIAF "
+                                    f"({mrs.MRS_APERTURES[0]} ... {mrs.MRS_APERTURES[-1]})")
+    v2, v3 = mrs.idl_to_tel(aperture, x, y)
     return Pointing(name, int(model.meta.dither.position_number or 0), float(v2), float(v3))
 
 

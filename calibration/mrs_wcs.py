@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import asdf
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
@@ -165,7 +166,12 @@ def _open(path, reftype, model_class):
     if path is None:
         return None
     try:
-        return model_class(str(path))
+        # without asdf's schema validation of the whole tree on read (~1 s of the ~2.5 s parse a band pair,
+        # 2026-12-04, docs/mrs.md 'Against jwst'; asdf says it will be off by default): _read checks what it uses and
+        # refuses a file whose tree lacks it, naming the file
+        with asdf.config_context() as config:
+            config.validate_on_read = False
+            return model_class(str(path))
     except Exception as exc:
         raise CalibrationInputError(f"{path}: cannot be read as an MRS {reftype} reference ({exc})") from None
 
@@ -174,8 +180,9 @@ def read_references(folder, exposure):
     """The exposure's DISTORTION, SPECWCS, WAVELENGTHRANGE (and REGIONS if any), read (module docstring).
 
     The files are parsed once per process and version (path, modification time and size; the parse
-    takes ~5 s a band pair): a later call gets the same :class:`BandWcs` (frozen, their arrays
-    read-only; their astropy models are shared and must not be changed) in new dicts.
+    takes ~2 s CPU a band pair): a later call gets the same :class:`BandWcs` (frozen, their arrays
+    read-only; their astropy models are shared and must not be changed) in new dicts.  They are read
+    without asdf's schema validation (:func:`_open`): a file whose tree lacks what is used here is refused.
 
     Parameters
     ----------
@@ -210,28 +217,12 @@ def _read(versions, names, setting):
     ranges = _open(range_path, "WAVELENGTHRANGE", dm.WavelengthrangeModel)
     regions = _open(regions_path, "REGIONS", dm.RegionsModel)
     with dist, spec, ranges:
-        ids = [int(s) for s in dist.slices]
-        if ids != [int(s) for s in spec.slices]:
-            raise CalibrationInputError(f"{dist_path.name} and {spec_path.name} list different slices")
-        selector = {str(k): tuple(float(v) for v in r)
-                    for k, r in zip(ranges.waverange_selector, ranges.wavelengthrange, strict=True)}
-        beta_del = dict(zip(dist.bdel.channel_band, dist.bdel.delta_beta, strict=True))
-        to_v2v3 = dict(zip(dist.abv2v3_model.channel_band, dist.abv2v3_model.model, strict=True))
-        bands = {}
-        for name in names:
-            key = f"{name[0]}{setting}"
-            mine = [k for k, s in enumerate(ids) if s // 100 == int(name[0])]
-            if len(mine) != mrs.SLICES_PER_CHANNEL[int(name[0])] or key not in beta_del or key not in selector:
-                raise CalibrationInputError(f"{dist_path.name}: no {mrs.SLICES_PER_CHANNEL[int(name[0])]} slices, "
-                                            f"slice width and wavelength range for band {name} ({key})")
-            beta = np.array([float(dist.beta_model[k](0.0)) for k in mine])
-            beta.flags.writeable = False
-            bands[name] = BandWcs(
-                name=name, slices=tuple(ids[k] for k in mine), beta=beta,
-                beta_del=float(beta_del[key]), wavelength_range=selector[key],
-                alpha=tuple(dist.alpha_model[k] for k in mine), wavelength=tuple(spec.model[k] for k in mine),
-                x=tuple(dist.x_model[k] for k in mine), y=tuple(dist.y_model[k] for k in mine),
-                to_v2v3=to_v2v3[key])
+        try:
+            bands = _bands(dist, spec, ranges, names, setting, (dist_path.name, spec_path.name))
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise CalibrationInputError(f"{dist_path.name}, {spec_path.name}, {range_path.name}: not MRS DISTORTION, "
+                                        f"SPECWCS and WAVELENGTHRANGE references holding bands {', '.join(names)} "
+                                        f"({type(exc).__name__}: {exc})") from None
     region_map = None
     filenames = {"distortion": dist_path.name, "specwcs": spec_path.name, "wavelengthrange": range_path.name}
     if regions is not None:
@@ -241,6 +232,37 @@ def _read(versions, names, setting):
         region_map.flags.writeable = False
         filenames["regions"] = regions_path.name
     return MrsReferences(bands, region_map, filenames)
+
+
+def _bands(dist, spec, ranges, names, setting, files):
+    """``{name: BandWcs}`` of the bands ``names`` from the open DISTORTION, SPECWCS and WAVELENGTHRANGE models.
+
+    ``files``: the DISTORTION's and SPECWCS's file names, for the messages.
+    """
+    dist_name, spec_name = files
+    ids = [int(s) for s in dist.slices]
+    if ids != [int(s) for s in spec.slices]:
+        raise CalibrationInputError(f"{dist_name} and {spec_name} list different slices")
+    selector = {str(k): tuple(float(v) for v in r)
+                for k, r in zip(ranges.waverange_selector, ranges.wavelengthrange, strict=True)}
+    beta_del = dict(zip(dist.bdel.channel_band, dist.bdel.delta_beta, strict=True))
+    to_v2v3 = dict(zip(dist.abv2v3_model.channel_band, dist.abv2v3_model.model, strict=True))
+    bands = {}
+    for name in names:
+        key = f"{name[0]}{setting}"
+        mine = [k for k, s in enumerate(ids) if s // 100 == int(name[0])]
+        if len(mine) != mrs.SLICES_PER_CHANNEL[int(name[0])] or key not in beta_del or key not in selector:
+            raise CalibrationInputError(f"{dist_name}: no {mrs.SLICES_PER_CHANNEL[int(name[0])]} slices, "
+                                        f"slice width and wavelength range for band {name} ({key})")
+        beta = np.array([float(dist.beta_model[k](0.0)) for k in mine])
+        beta.flags.writeable = False
+        bands[name] = BandWcs(
+            name=name, slices=tuple(ids[k] for k in mine), beta=beta,
+            beta_del=float(beta_del[key]), wavelength_range=selector[key],
+            alpha=tuple(dist.alpha_model[k] for k in mine), wavelength=tuple(spec.model[k] for k in mine),
+            x=tuple(dist.x_model[k] for k in mine), y=tuple(dist.y_model[k] for k in mine),
+            to_v2v3=to_v2v3[key])
+    return bands
 
 
 def _columns_to_search(band, k, alpha_limits, nx):

@@ -187,6 +187,47 @@ def measure_siaf_alpha_limits(name):
     return tuple(limits)
 
 
+#: The shipped table of :func:`idl_to_tel`'s apertures (``data/mrs/``), written by :func:`measure_mrs_apertures`.
+MRS_APERTURES_FILE = "siaf_mrs_apertures.json"
+#: The MRS apertures of the SIAF an exposure's APERNAME names (one per band: where its pointing is given).
+MRS_APERTURES = tuple(f"MIRIFU_CHANNEL{name}" for name in BANDS)
+
+
+@cache
+def _mrs_aperture_table():
+    return json.loads(flight_file(MRS_APERTURES_FILE).read_text())["apertures"]
+
+
+def idl_to_tel(aperture, x, y):
+    """An MRS aperture's Ideal ``(x, y)`` -> telescope ``(V2, V3)``, arcsec: pysiaf's ``idl_to_tel``, bit for bit.
+
+    The planar approximation (JWST-STScI-001550 section 4.3, pysiaf's default method):
+    ``V2 = V2Ref + p cos(t) x + sin(t) y``, ``V3 = V3Ref - p sin(t) x + cos(t) y`` with ``t`` the
+    aperture's V3IdlYAngle and ``p`` its VIdlParity, the four numbers read from the shipped table
+    :data:`MRS_APERTURES_FILE` (``scripts/make_siaf_alpha_limits.py`` writes it from the SIAF;
+    ``tests/test_mrs_geometry.py`` checks it and these sums against pysiaf's, bit for bit): a dither
+    set's pointings (:mod:`calibration.mrs_pointing`) no longer import pysiaf, whose import (it
+    brings matplotlib) and parse took ~1.6 s CPU in every MRS spec3 process.
+
+    Raises
+    ------
+    KeyError
+        For an aperture not in :data:`MRS_APERTURES`.
+    """
+    v2_ref, v3_ref, angle_deg, parity = _mrs_aperture_table()[aperture]
+    angle = np.deg2rad(angle_deg)
+    return ((parity * np.cos(angle)) * x + np.sin(angle) * y + v2_ref,
+            ((0.0 - parity) * np.sin(angle)) * x + np.cos(angle) * y + v3_ref)
+
+
+@cache
+def measure_mrs_apertures():
+    """``{aperture: (V2Ref, V3Ref, V3IdlYAngle, VIdlParity)}`` of :data:`MRS_APERTURES` from pysiaf's SIAF."""
+    siaf = miri_siaf()
+    return {name: tuple(getattr(siaf[name], k) for k in ("V2Ref", "V3Ref", "V3IdlYAngle", "VIdlParity"))
+            for name in MRS_APERTURES}
+
+
 @cache
 def miri_siaf():
     """The MIRI SIAF of pysiaf, parsed once."""

@@ -1,8 +1,10 @@
-"""Write the MRS slices' along-slice extents from the SIAF (``instrument/data/mrs/siaf_alpha_limits.json``).
+"""Write the SIAF tables the MRS reads: the slices' along-slice extents and the MRS apertures' frames.
 
-:func:`instrument.mrs.siaf_alpha_limits` reads this table instead of measuring it in every process
-(the flight files' and the SIAF's parse, ~1 s a band pair).  Rerun this whenever the flight geometry
-files or pysiaf's MIRI SIAF change (``tests/test_mrs_geometry.py`` checks they agree bit for bit):
+``instrument/data/mrs/siaf_alpha_limits.json``: :func:`instrument.mrs.siaf_alpha_limits` reads it instead of
+measuring it in every process (the flight files' and the SIAF's parse, ~1 s a band pair);
+``instrument/data/mrs/siaf_mrs_apertures.json``: :func:`instrument.mrs.idl_to_tel` reads it instead of
+pysiaf (its import and parse, ~1.6 s CPU in every MRS spec3 process).  Rerun this whenever the flight
+geometry files or pysiaf's MIRI SIAF change (``tests/test_mrs_geometry.py`` checks they agree bit for bit):
 
     python scripts/make_siaf_alpha_limits.py
 """
@@ -18,17 +20,26 @@ from miri_testbed.instrument import mrs  # noqa: E402
 from miri_testbed.instrument.files import atomic_path  # noqa: E402
 
 
-def main():
-    about = ("per band, each slice's (alpha_lo, alpha_hi), arcsec, in slice order: instrument.mrs."
-             "measure_siaf_alpha_limits (pysiaf's MIRIFU_<band>SLICE<nn> apertures through the band's flight "
-             "(alpha, beta) <- (V2, V3)); written by scripts/make_siaf_alpha_limits.py")
-    # a band a line; json writes a float's repr, which reads back to the same float
-    bands = ",\n".join(f"  {json.dumps(name)}: {json.dumps(mrs.measure_siaf_alpha_limits(name))}" for name in mrs.BANDS)
-    path = ROOT / "instrument" / "data" / "mrs" / mrs.SIAF_ALPHA_LIMITS_FILE
+def write(name, about, key, rows):
+    """``{"about", "pysiaf", key: {row name: value}}``, a row a line (json writes a float's repr, read back exactly)."""
+    body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in rows.items())
+    path = ROOT / "instrument" / "data" / "mrs" / name
     with atomic_path(path) as tmp:
         Path(tmp).write_text(f'{{\n "about": {json.dumps(about)},\n "pysiaf": {json.dumps(version("pysiaf"))},\n'
-                             f' "limits": {{\n{bands}\n }}\n}}\n')
+                             f' "{key}": {{\n{body}\n }}\n}}\n')
     print(path)
+
+
+def main():
+    write(mrs.SIAF_ALPHA_LIMITS_FILE,
+          "per band, each slice's (alpha_lo, alpha_hi), arcsec, in slice order: instrument.mrs."
+          "measure_siaf_alpha_limits (pysiaf's MIRIFU_<band>SLICE<nn> apertures through the band's flight "
+          "(alpha, beta) <- (V2, V3)); written by scripts/make_siaf_alpha_limits.py",
+          "limits", {name: mrs.measure_siaf_alpha_limits(name) for name in mrs.BANDS})
+    write(mrs.MRS_APERTURES_FILE,
+          "per MRS aperture, (V2Ref, V3Ref, V3IdlYAngle, VIdlParity) (arcsec, arcsec, deg, +-1): instrument.mrs."
+          "measure_mrs_apertures (pysiaf's MIRI SIAF), for instrument.mrs.idl_to_tel; written by "
+          "scripts/make_siaf_alpha_limits.py", "apertures", mrs.measure_mrs_apertures())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import replace
 from functools import cache
 
+import asdf
 import numpy as np
 import pandas as pd
 import pytest
@@ -229,6 +230,23 @@ def test_missing_geometry_references_and_wrong_exposures_are_refused(run, tmp_pa
         exposure.meta.instrument.detector = "MIRIMAGE"
         with pytest.raises(CalibrationInputError, match="detector MIRIMAGE"):
             mrs_wcs.read_references(sim["refs"], exposure)
+
+
+def test_a_distortion_without_what_the_step_uses_is_refused_naming_it(run, tmp_path):
+    # the files are read without asdf's schema validation (mrs_wcs._open): a tree without the slice widths
+    # must still be refused with the files named, not fail on a missing attribute
+    sim, _ = run
+    refs = tmp_path / "refs"
+    shutil.copytree(sim["refs"], refs)
+    path = next(refs.glob("*distortion*"))
+    with asdf.open(path, lazy_load=False, memmap=False) as source:
+        tree = dict(source.tree)
+    del tree["bdel"]
+    path.unlink()
+    asdf.AsdfFile(tree).write_to(path)
+    with dm.RampModel(str(sim["uncal"])) as exposure:
+        with pytest.raises(CalibrationInputError, match=f"{path.name}, .*specwcs.*: not MRS DISTORTION, SPECWCS"):
+            mrs_wcs.read_references(refs, exposure)
 
 
 

@@ -180,6 +180,10 @@ def test_a_set_that_is_not_one_is_refused_by_name():
         setattr(getattr(model.meta, part), name, None)
         with pytest.raises(CalibrationInputError, match=f"b: no {keyword}"):
             mrs_spec3.check([short[0], model], ["a", "b"])
+    model = _exposure("MIRIFUSHORT", "SHORT", 4, 2)[0]
+    model.meta.aperture.name = "MIRIM_FULL"
+    with pytest.raises(CalibrationInputError, match="b: APERNAME 'MIRIM_FULL' is not an MRS aperture of the SIAF"):
+        mrs_spec3.check([short[0], model], ["a", "b"])
     # one exposure needs no pointing: nothing moves
     model = _exposure("MIRIFUSHORT", "SHORT", 4, 2)[0]
     model.meta.dither.x_offset = None
@@ -304,3 +308,24 @@ def test_a_model_not_of_one_polynomial_per_output_is_evaluated_whole_for_each():
     x, y = np.array([0.5, -1.0]), np.array([2.0, 0.25])
     for output, part in enumerate(mrs_pointing._outputs(model)):
         assert np.array_equal(part(x, y), model(x, y)[output])
+
+
+@pytest.mark.parametrize("band", ["1A", "4C"])
+def test_the_shared_sides_moved_once_are_every_sides_move_bit_for_bit(refs, band):
+    # cube_build._moved_sides moves a side neighbours share once: the numbers must be those of moving every
+    # side, on the band's pixels (a row's boxes share their sides), the same boxes in reverse order (alpha
+    # falling along the rows), and with a NaN side (shared with nothing)
+    detector, setting = mrs.DETECTOR_OF_CHANNEL[int(band[0])], {v: k for k, v in mrs.SETTINGS.items()}[band[1]]
+    exposures = [_exposure(detector, setting, 4, k)[0] for k in (1, 3)]
+    first, third = mrs_spec3.check(exposures, ["d1", "d3"])
+    pixels = _pixels(refs, detector, setting, band)
+    move = mrs_pointing.mover(pixels.band, third, first)
+    lo, hi = pixels.alpha_lo.copy(), pixels.alpha_hi.copy()
+    lo[len(lo) // 2] = np.nan
+    for order in (slice(None), slice(None, None, -1)):
+        a, b, beta = lo[order], hi[order], pixels.beta[order]
+        moved_lo, moved_hi = cube_build._moved_sides(move, a, b, beta)
+        assert np.array_equal(moved_lo, move(a, beta, 0), equal_nan=True)
+        assert np.array_equal(moved_hi, move(b, beta, 0), equal_nan=True)
+    shared = np.count_nonzero((hi[:-1] == lo[1:]) & (pixels.beta[:-1] == pixels.beta[1:]))
+    assert shared > 0.8 * len(hi)  # most sides are shared (else nothing is saved)

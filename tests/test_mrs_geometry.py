@@ -120,6 +120,19 @@ def test_the_shipped_siaf_alpha_limits_are_the_siafs_bit_for_bit(name):
     assert mrs.siaf_alpha_limits(name) == mrs.measure_siaf_alpha_limits(name)
 
 
+def test_the_shipped_mrs_apertures_and_idl_to_tel_are_pysiafs_bit_for_bit():
+    # the table is the SIAF's now, and idl_to_tel's planar sums give pysiaf's idl_to_tel exactly, arrays and
+    # scalars, over offsets a dither pattern and a target acquisition reach (a few arcsec)
+    assert {k: tuple(v) for k, v in mrs._mrs_aperture_table().items()} == mrs.measure_mrs_apertures()
+    rng = np.random.default_rng(16)
+    for name in mrs.MRS_APERTURES:
+        x, y = rng.uniform(-6, 6, (2, 500))
+        x[:3], y[:3] = (0.0, 1.0, -2.5), (0.0, -1.0, 0.75)
+        ours, theirs = mrs.idl_to_tel(name, x, y), mrs.miri_siaf()[name].idl_to_tel(x, y)
+        assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1]), name
+        assert mrs.idl_to_tel(name, 0.3, -0.7) == mrs.miri_siaf()[name].idl_to_tel(0.3, -0.7), name
+
+
 @pytest.mark.parametrize("name", mrs.BANDS)
 def test_siaf_slice_lengths_are_within_the_channels_field(name):
     # siaf_alpha_limits checks each aperture spans its slice's beta +/- beta_del / 2 (5 mas);
