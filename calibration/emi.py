@@ -248,7 +248,7 @@ def find_case(folder, exposure):
 
 # ----------------------------------------------------------------------------- joint fit
 
-def project_off_ramps(Y, nints, ngroups, rate="shared", overwrite=False):
+def project_off_ramps(Y, nints, ngroups, rate="shared"):
     """``P Y`` along axis 0 (``nints * ngroups`` reads): P = I - X X^+ projects off the per-pixel ramp model.
 
     The model has one intercept per integration and a rate: one shared by all integrations
@@ -258,12 +258,11 @@ def project_off_ramps(Y, nints, ngroups, rate="shared", overwrite=False):
     its projection on the centred index (over all integrations, or each apart): O(N) per
     column, where the N x N projector was O(N^2) in time and memory (1000 integrations of
     10 groups: 800 MB, and most of the step's time).  The result is a new array of ``Y``'s dtype
-    (float64 in every caller); with ``overwrite`` it is ``Y`` itself, projected in place (the same numbers,
-    without a new block-sized array: the chi^2 clipping's residuals).
+    (float64 in every caller).
     """
     shape = Y.shape
     Y = Y.reshape((nints, ngroups) + shape[1:])
-    Y = np.subtract(Y, Y.mean(axis=1, keepdims=True), out=Y if overwrite else None)
+    Y = Y - Y.mean(axis=1, keepdims=True)
     k = (np.arange(ngroups) - (ngroups - 1) / 2).reshape((1, ngroups) + (1,) * (len(shape) - 1))
     if rate == "shared":  # in place: Y is already a new array
         Y -= k * (np.sum(k * Y, axis=(0, 1), keepdims=True) / (nints * np.sum(k**2)))
@@ -537,16 +536,16 @@ class _JointFit:
         self.memo = {}  # (pixel sample?, frequencies) -> (columns, their sums), :meth:`sums`
 
     def residuals(self, Y, sl, offsets):
-        """``Y`` (N, npix, float64) of the pixels of slice ``sl`` projected off their ramp models, less offsets.
+        """``Y`` (N, npix) of the pixels of slice ``sl`` projected off their ramp models, less offsets.
 
-        The offsets: each class's common per-read ``offsets`` (None: none).  In place: the result is ``Y``.
+        The offsets: each class's common per-read ``offsets`` (None: none).
         """
-        ref = self.reference[sl]
-        Rr = self.projectors[1](Y[:, ref]) if ref.any() else None  # before Y is overwritten
-        R = self.projectors[0](Y, overwrite=True)  # all columns; the reference ones are replaced below
+        R = self.projectors[0](Y)  # all columns; the reference ones are replaced below
         if offsets[0] is not None:
             R -= offsets[0][:, None]
-        if Rr is not None:
+        ref = self.reference[sl]
+        if ref.any():
+            Rr = self.projectors[1](Y[:, ref])
             if offsets[1] is not None:
                 Rr -= offsets[1][:, None]
             R[:, ref] = Rr
@@ -594,7 +593,8 @@ class _JointFit:
         """Weights of all pixels, and the sums for ``basis`` in the same pass."""
         self.weight = np.zeros(self.o.size)
         acc = None
-        for sl, Y in self.blocks():  # the float32 view: the weights' einsum and the sums convert as they read
+        for sl, Y in self.blocks():
+            Y = np.array(Y, np.float64)  # the weights' einsum, as it summed before
             self.weight[sl] = self._weights(sl, Y)
             acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
         return acc
@@ -671,8 +671,8 @@ class _JointFit:
         chi2 = np.zeros(self.o.size)
         for sl, Y in self.blocks():
             E = self.waveform(gamma, basis, sl)
-            res = self.residuals(np.subtract(Y, E, out=E), sl, offsets)  # Y - E, in float64, in E
-            chi2[sl] = self.weight[sl] * np.sum(np.square(res, out=res), axis=0)
+            res = self.residuals(np.subtract(Y, E, out=E), sl, offsets)  # Y - E, in float64
+            chi2[sl] = self.weight[sl] * np.sum(np.square(res, out=res), axis=0)  # res: its own array
         used = self.weight > 0
         science = used & ~self.reference
         scale = np.median(chi2[science]) / stats.chi2.median(dof_science) if science.any() else 1.0

@@ -339,14 +339,3 @@ def test_run_sums_are_numpys_reshaped_sums_bit_for_bit():
             expected = (x * w).reshape(x.shape[0], -1, q).sum(axis=-1)
             assert np.array_equal(cal_emi._sum_runs(x, q, w), expected), q
         assert np.array_equal(cal_emi._sum_runs(w, q), w.reshape(-1, q).sum(axis=-1)), q
-
-
-@pytest.mark.parametrize("rate", ["shared", "per_integration", "none"])
-def test_projecting_in_place_gives_the_same_numbers(rate):
-    """``project_off_ramps(..., overwrite=True)`` (the clipping's residuals) is the new-array projection bit for
-    bit, and is ``Y``'s memory."""
-    Y = np.random.default_rng(6).normal(500.0, 20.0, (4 * 7, 30))
-    expected = cal_emi.project_off_ramps(Y, 4, 7, rate)
-    got = cal_emi.project_off_ramps(Y, 4, 7, rate, overwrite=True)
-    np.testing.assert_array_equal(got, expected)
-    np.testing.assert_array_equal(Y, expected)  # overwritten
