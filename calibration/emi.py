@@ -491,11 +491,15 @@ def _waveform(gamma, basis, o):
     return basis.G @ V
 
 
-def _sum_last(x):
-    """``x.sum(axis=-1)`` for a short last axis, as numpy sums it (left to right) but 4x faster."""
-    total = x[..., 0].copy()
-    for j in range(1, x.shape[-1]):
-        total += x[..., j]
+def _sum_runs(x, q, w=None):
+    """Sums of each run of ``q`` adjacent columns of ``x``, of ``x * w`` when given (``w`` over the last axis).
+
+    Left to right, as numpy sums a short last axis: ``(x * w).reshape(..., -1, q).sum(axis=-1)``, but
+    4x faster, and without a full-size product (a float64 array the size of a block of float32 ramps).
+    """
+    total = x[..., 0::q] * w[0::q] if w is not None else x[..., 0::q].copy()
+    for j in range(1, q):
+        total += x[..., j::q] * w[j::q] if w is not None else x[..., j::q]
     return total
 
 
@@ -580,7 +584,7 @@ class _JointFit:
         w_p y_p: the ramps are summed first and projected after, a quarter of the work.
         """
         q = self.Q
-        Yw, wq, o = _sum_last((Y * w).reshape(self.N, -1, q)), _sum_last(w.reshape(-1, q)), self.o[sl][::q]
+        Yw, wq, o = _sum_runs(Y, q, w), _sum_runs(w, q), self.o[sl][::q]
         ref = self.reference[sl][::q]
         return tuple(_part(P(Yw[:, m]), wq[m], o[m]) if m.any() else None
                      for P, m in zip(self.projectors, (~ref, ref), strict=True))

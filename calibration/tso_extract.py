@@ -139,6 +139,19 @@ def box(sci, var, var_row, dq, trace_x):
     return out
 
 
+def _nanmedian_first(x):
+    """``np.nanmedian(x, axis=0)``, bit for bit (NaN where a lane has no number), from one sort along the axis.
+
+    np.nanmedian takes the median of each lane apart in Python when the axis is long (>= 600
+    integrations): 10800 calls, ~1 s of a 1000-integration SLITLESSPRISM TSO's extraction.
+    """
+    s = np.sort(x, axis=0)  # NaN last
+    n = np.count_nonzero(~np.isnan(s), axis=0)
+    low = np.take_along_axis(s, ((n - 1) // 2)[None], axis=0)[0]  # none: index -1, the last entry, NaN
+    high = np.take_along_axis(s, (n // 2)[None], axis=0)[0]
+    return (low + high) / 2  # the mean of the middle one or two, as np.median takes it
+
+
 def profile_and_weight_variance(sci, var, dq, trace_x):
     """The one profile ``P_ij`` and the weights' variances ``V_ij`` of ``optimal`` (module docstring)."""
     window = np.abs(np.arange(sci.shape[2])[None, :] - trace_x[:, None]) <= extract1d.OPTIMAL_HALF_WIDTH_PIX
@@ -148,8 +161,8 @@ def profile_and_weight_variance(sci, var, dq, trace_x):
     good = extract1d.usable(s, v, dq[:, :, band])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a pixel bad in every integration: no profile
-        profile[:, band] = np.nan_to_num(np.nanmedian(np.where(good, s, np.nan), axis=0))
-        weight_var[:, band] = np.nanmedian(np.where(good, v, np.nan), axis=0)
+        profile[:, band] = np.nan_to_num(_nanmedian_first(np.where(good, s, np.nan)))
+        weight_var[:, band] = _nanmedian_first(np.where(good, v, np.nan))
     profile = np.where(window & np.isfinite(weight_var), np.clip(profile, 0.0, None), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         profile = np.nan_to_num(profile / profile.sum(axis=1, keepdims=True))

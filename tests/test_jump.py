@@ -178,3 +178,17 @@ def test_no_shower_no_shower_flags():
     gdq, medians = _jumps(data)
     after, found = flag_showers(data, gdq, np.full((256, 256), RN), np.full((256, 256), GAIN), TG, medians)
     assert found == 0 and np.array_equal(after, gdq)
+
+
+def test_the_step_test_median_is_numpys_bit_for_bit():
+    """:func:`jump._median_rows` (one sort) is np.median along rows: odd and even counts, a NaN, float32."""
+    from miri_testbed.calibration.jump import _median_rows
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 8, 658, 659):
+        x = rng.normal(100.0, 5.0, (9, n)).astype(np.float32)
+        x[4, -1] = np.nan  # a NaN row stays NaN, as np.median gives it
+        expected = np.median(x, axis=1, keepdims=True)
+        got = _median_rows(x)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got, expected, equal_nan=True), n

@@ -265,3 +265,18 @@ def test_an_all_saturated_time_series_is_refused(tso, tmp_path):
         hdul["SCI"].data[:] = 65535
     with pytest.raises(CalibrationInputError, match="saturated"):
         calibrate_exposure(_copy(tso, tmp_path, saturate), tso["refs"])
+
+
+def test_the_profile_median_is_numpys_nanmedian_bit_for_bit():
+    """``tso_extract._nanmedian_first`` (one sort) is np.nanmedian along integrations, on both sides of the
+    600 integrations where numpy changes its method; NaNs scattered, a lane all NaN, a lane with one number."""
+    rng = np.random.default_rng(4)
+    for nints in (1, 2, 5, 599, 600, 1001):
+        x = rng.normal(3.0, 1.0, (nints, 6, 5))
+        x[rng.random(x.shape) < 0.3] = np.nan
+        x[:, 0, 0] = np.nan
+        x[: nints - 1, 1, 1] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the all-NaN lane
+            expected = np.nanmedian(x, axis=0)
+        assert np.array_equal(tso_extract._nanmedian_first(x), expected, equal_nan=True), nints
