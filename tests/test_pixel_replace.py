@@ -228,3 +228,13 @@ def test_mrs_a_bad_pixel_without_a_clean_pair_of_rows_stays_bad():
     out, _, out_good, note = pixel_replace.slices(given, np.ones(values.size), pixels, good)
     assert np.isnan(out[column]).all() and not out_good[column].any()
     assert note == f"0 of {column.sum()} bad pixels replaced from their slice's neighbouring rows"
+
+
+def test_mrs_without_bad_pixels_nothing_changes():
+    """No bad pixel: the values, variances and the good mask come back bit for bit."""
+    truth, pixels = _slices_frame()
+    values, var = truth[pixels.y, pixels.x], np.linspace(1.0, 3.0, pixels.y.size)
+    out, out_var, out_good, note = pixel_replace.slices(values, var, pixels, np.ones(values.size, bool))
+    np.testing.assert_array_equal(out, values)
+    np.testing.assert_array_equal(out_var, var)
+    assert out_good.all() and note == "0 of 0 bad pixels replaced from their slice's neighbouring rows"
