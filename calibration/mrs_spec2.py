@@ -14,8 +14,10 @@ footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS ref
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
 time dependence at the exposure's mid-time) -> ``residual_fringe_2d``
 (:func:`calibration.residual_fringe.columns`, ``none`` by default: the residual fringe fitted per
-detector column and divided out) -> ``cube_build`` (:mod:`calibration.cube_build`: a 3-D drizzle
-into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
+detector column and divided out) -> ``mrs_pixel_replace`` (:func:`calibration.pixel_replace.slices`:
+``profile`` by default, a bad pixel from the scaled profile of its slice's neighbouring rows, which the cube
+would otherwise fill with its neighbours' mean, low at a point source's peak) -> ``cube_build``
+(:mod:`calibration.cube_build`: a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
 (:mod:`calibration.mrs_extract`: a conical aperture about the centroid, an annulus
 background, the APCORR's aperture correction, or an Airy one without an APCORR), each
 through the step shell, once per band of the exposure (two per detector), and ``residual_fringe``
@@ -319,7 +321,11 @@ def _samples(log, choice, photom, exposure, rate, var, dq, band, pixels, move):
                                      int(band[0]))
     if note is not None:
         log.note("residual_fringe_2d", f"residual_fringe_2d {band}: {note}")
+    good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI
+    values, variance, good, note = log.run("mrs_pixel_replace", choice["mrs_pixel_replace"], values, variance, pixels,
+                                           good)
+    if note is not None:
+        log.note("mrs_pixel_replace", f"mrs_pixel_replace {band}: {note}")
     data, data_var = np.full(rate.shape, np.nan), np.full(rate.shape, np.nan)
     data[y, x], data_var[y, x] = values, variance
-    good &= np.isfinite(values)  # a pixel the PHOTOM flags DO_NOT_USE has no SCI
     return cube_build.samples(pixels, data, data_var, good, surface_brightness=calibrated, move=move), calibrated

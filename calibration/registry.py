@@ -52,6 +52,8 @@ spectral_leak    cube, spectrum (band 3A), extract; LEAKCOR (LeakTable), 1B     
 residual_fringe  wavelength, flux, error, usable (a band's spectrum), channel   (flux, error, what fitted)
 residual_fringe  values, var, pixels (MrsPixels), good (a band's pixels after    (values, var, note)
 _2d              mrs_photom), channel
+mrs_pixel        values, var, pixels (MrsPixels), good (a band's pixels after    (values, var, good,
+_replace         residual_fringe_2d)                                             note)
 ===============  ==============================================================  ====================
 
 The LRS steps (spec2: :mod:`calibration.spec2`) are ``assign_wcs`` (:mod:`calibration.lrs_wcs`),
@@ -79,7 +81,9 @@ aperture correction is the MRS APCORR's, or an Airy one without it), then on ban
 again, ``spectrum`` the 1B spectrum's from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's), and
 ``residual_fringe`` on each band's spectrum (:mod:`calibration.residual_fringe`: ``fit``, ``jwst_1d`` with the
 peers extra, ``none`` the default); ``residual_fringe_2d`` between ``mrs_photom`` and ``cube_build``
-(:func:`calibration.residual_fringe.columns`: ``fit`` per detector column, ``none`` the default).
+(:func:`calibration.residual_fringe.columns`: ``fit`` per detector column, ``none`` the default), then
+``mrs_pixel_replace`` (:func:`calibration.pixel_replace.slices`: ``profile``, the default, replaces a bad pixel
+from its slice's neighbouring rows; ``none`` leaves it out of the cube, as jwst's default).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
@@ -130,6 +134,7 @@ from .lrs_photom import apcorr, pathloss, spec_photom
 from .photom import apply_photom
 from .pixel_replace import peer_variants as pixel_replace_peers
 from .pixel_replace import profile as replace_from_profile
+from .pixel_replace import slices as replace_in_slices
 from .psf_photometry import psf_catalog
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
@@ -181,6 +186,7 @@ ALGORITHMS = {
                         "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
     "residual_fringe_2d": {"fit": residual_fringe.columns,
                            "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
+    "mrs_pixel_replace": {"profile": replace_in_slices, "none": NONE},
 }
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
@@ -218,6 +224,7 @@ UNCHANGED = {
     "spectral_leak": lambda cube, spectrum, *_: (cube, spectrum, []),
     "residual_fringe": lambda wavelength, flux, error, *_: (flux, error, None),
     "residual_fringe_2d": lambda values, var, *_: (values, var, None),
+    "mrs_pixel_replace": lambda values, var, pixels, good, *_: (values, var, good, None),
 }
 
 DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "firstframe": "flag",
@@ -229,7 +236,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
             "straylight": "model", "fringe": "reference", "mrs_photom": "reference", "cube_build": "drizzle",
             "mrs_extract": "annulus", "spectral_leak": "cube", "residual_fringe": "none",
-            "clean_showers": "none", "residual_fringe_2d": "none"}
+            "clean_showers": "none", "residual_fringe_2d": "none",
+            "mrs_pixel_replace": "profile"}
 
 
 def resolve(choices=None):

@@ -35,7 +35,8 @@ CAL_STEP = {"dq_init": "dq_init", "saturation": "saturation", "emi": "emicorr", 
             "extract_1d": "extract_1d", "pathloss": "pathloss", "spec_photom": "photom",
             "extract_tso": "extract_1d", "white_light": "white_light", "mrs_wcs": "assign_wcs",
             "straylight": "straylight", "fringe": "fringe", "mrs_photom": "photom", "cube_build": "cube_build",
-            "mrs_extract": "extract_1d", "spectral_leak": "spectral_leak", "residual_fringe": "residual_fringe"}
+            "mrs_extract": "extract_1d", "spectral_leak": "spectral_leak", "residual_fringe": "residual_fringe",
+            "mrs_pixel_replace": "pixel_replace"}
 
 
 @dataclass(frozen=True)

@@ -397,3 +397,44 @@ def test_each_step_is_in_a_products_history_once(run):
         assert entries.count(text) == 1, text
     assert sum(entry.startswith("straylight=model: SKIPPED (reference: no MRSXARTCORR") for entry in entries) == 1
     assert sum(entry.startswith("mrs_extract 1A: centre") for entry in entries) == 1
+
+
+@pytest.mark.slow  # two more calibrations of the exposure (~15 s)
+def test_bad_pixels_in_the_psf_core_are_replaced_from_their_slice_not_left_out(run, tmp_path):
+    """mrs_pixel_replace (calibration.pixel_replace.slices): 1 % of each band's 3000 brightest pixels made bad.
+
+    Left out (``none``), each spaxel they covered takes the mean of its other pixels, below the missing
+    peak pixel, so the noise-free spectrum drops by up to ~10 % in those planes (docs/mrs.md 'Bad pixels and
+    the bright sources' pulls'); replaced from their slice's neighbouring rows (``profile``), its rms
+    departure from the spectrum without bad pixels falls by more than 10x, and off the emission line (where
+    a row cuts the line's image at its own height, not as its neighbours do: the module's stated limit)
+    no plane is off by 0.5 % (measured: 0.08 % in 1A, 0.36 % in 2A; 13 % and 10 % left out).
+    """
+    sim, paths = run
+    with dm.ImageModel(str(paths["rate"])) as model:
+        rate = model.copy()
+    data, flags = np.array(rate.data), np.array(rate.dq)
+    spectra, _ = _x1d(paths["x1d"])
+    references = mrs_wcs.read_references(sim["refs"], rate)
+    for band in references.bands.values():
+        pixels = mrs_wcs.band_pixels(band, data.shape)
+        bad = np.argsort(np.nan_to_num(data[pixels.y, pixels.x]))[::-1][:3000:30]
+        data[pixels.y[bad], pixels.x[bad]] = np.nan
+        flags[pixels.y[bad], pixels.x[bad]] |= dq.DO_NOT_USE
+    rate.data, rate.dq = data.astype(np.float32), flags
+    bad_rate = tmp_path / "bad_rate.fits"
+    rate.save(str(bad_rate))
+    departure = {}
+    for variant in ("profile", "none"):
+        out = calibrate_set([bad_rate], tmp_path / variant, "set", refs_folder=sim["refs"],
+                            algorithms={"mrs_pixel_replace": variant})
+        for name, table in _x1d(out["x1d"])[0].items():
+            clean = spectra[name]
+            usable = ((table["DQ"] | clean["DQ"]) & dq.DO_NOT_USE) == 0
+            departure[variant, name] = (table["FLUX"][usable] / clean["FLUX"][usable] - 1,
+                                        np.abs(table["WAVELENGTH"][usable] - LINES_UM[name]) > 0.01)
+    for name in spectra:
+        (replaced, off_line), (left_out, _) = departure["profile", name], departure["none", name]
+        assert np.max(np.abs(left_out)) > 0.05, name
+        assert np.sqrt(np.mean(replaced**2)) < 0.1 * np.sqrt(np.mean(left_out**2)), name
+        assert np.max(np.abs(replaced[off_line])) < 0.005, name

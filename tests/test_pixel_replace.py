@@ -2,6 +2,7 @@
 and the dropouts they leave without it (validation.lrs_dropouts)."""
 from dataclasses import replace
 from importlib.util import find_spec
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -181,3 +182,59 @@ def test_the_jwst_variants_run_in_spec2_and_leave_no_dropouts(noisy, tmp_path, v
     path = tmp_path / "x1d.fits"
     x1d.save(path)
     assert next(r["value"] for r in score_dropouts(noisy["truth"], path) if r["metric"] == "lrs_dropouts") == 0
+
+
+def _slices_frame():
+    """Two slices of a separable scene ``f_i p_j`` (rows: wavelength; columns: along the slice), the first
+    slice's left end moving by a column at row 60 (as a real slice's extent does every few tens of rows)."""
+    rng = np.random.default_rng(2)
+    ny, nx = 120, 50
+    p = np.exp(-0.5 * ((np.arange(nx) - 12.4) / 1.3) ** 2) + np.exp(-0.5 * ((np.arange(nx) - 37.8) / 1.6) ** 2) + 0.02
+    truth = rng.uniform(1, 100, ny)[:, None] * p[None, :]
+    label = np.full((ny, nx), -1)
+    label[:, 3:24], label[60:, 2] = 0, 0
+    label[:, 27:47] = 1
+    y, x = np.nonzero(label >= 0)
+    return truth, SimpleNamespace(y=y, x=x, slice=label[y, x])
+
+
+def test_mrs_bad_pixels_of_a_separable_scene_are_replaced_exactly_within_their_slice():
+    """``mrs_pixel_replace=profile``: with ``D_ij = f_i p_j`` the replacement is exact (the bound's delta is 0),
+    also beside the row where the slice's end moves (the window is the bad pixel's +/- 6 columns, not the
+    whole row, which no clean pair of rows would match there) and with two bad pixels in one window; the
+    good pixels and the other slice are untouched, the replaced ones join the good ones."""
+    truth, pixels = _slices_frame()
+    values = truth[pixels.y, pixels.x]
+    good = np.ones(values.size, bool)
+    bad = [(59, 12), (60, 12), (60, 14), (30, 37)]
+    index = [np.flatnonzero((pixels.y == y) & (pixels.x == x))[0] for y, x in bad]
+    given = values.copy()
+    given[index[:3]], good[index] = np.nan, False  # the last one finite but flagged
+    out, var, out_good, note = pixel_replace.slices(given, np.full(values.size, 2.0), pixels, good)
+    np.testing.assert_allclose(out[index], values[index], rtol=1e-12)
+    assert np.all(var[index] > 0) and out_good.all()
+    np.testing.assert_array_equal(np.delete(out, index), np.delete(values, index))
+    assert note == "4 of 4 bad pixels replaced from their slice's neighbouring rows"
+
+
+def test_mrs_a_bad_pixel_without_a_clean_pair_of_rows_stays_bad():
+    """A bad pixel whose column is bad in every other row within MAX_DISTANCE has no profile: it stays NaN and
+    not good, and the note counts it as not replaced."""
+    truth, pixels = _slices_frame()
+    values = truth[pixels.y, pixels.x]
+    column = (pixels.x == 40) & (np.abs(pixels.y - 50) <= pixel_replace.MAX_DISTANCE)
+    given, good = values.copy(), ~column
+    given[column] = np.nan
+    out, _, out_good, note = pixel_replace.slices(given, np.ones(values.size), pixels, good)
+    assert np.isnan(out[column]).all() and not out_good[column].any()
+    assert note == f"0 of {column.sum()} bad pixels replaced from their slice's neighbouring rows"
+
+
+def test_mrs_without_bad_pixels_nothing_changes():
+    """No bad pixel: the values, variances and the good mask come back bit for bit."""
+    truth, pixels = _slices_frame()
+    values, var = truth[pixels.y, pixels.x], np.linspace(1.0, 3.0, pixels.y.size)
+    out, out_var, out_good, note = pixel_replace.slices(values, var, pixels, np.ones(values.size, bool))
+    np.testing.assert_array_equal(out, values)
+    np.testing.assert_array_equal(out_var, var)
+    assert out_good.all() and note == "0 of 0 bad pixels replaced from their slice's neighbouring rows"

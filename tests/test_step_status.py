@@ -31,7 +31,7 @@ SPEC2 = ("assign_wcs", "spec_background", "pixel_replace", "extract_1d", "apcorr
 TSO3 = ("extract_tso", "white_light", "transit_fit")
 #: The MRS's spec2 steps, recorded in its cubes and x1d (tests/test_mrs_calibration.py, tests/test_mrs_photom.py).
 MRS = ("straylight", "clean_showers", "mrs_wcs", "fringe", "mrs_photom", "cube_build", "mrs_extract", "spectral_leak",
-       "residual_fringe", "residual_fringe_2d")
+       "residual_fringe", "residual_fringe_2d", "mrs_pixel_replace")
 IMAGER = [step for step in registry.ALGORITHMS if step not in SPEC2 + TSO3 + MRS]
 SKIPPABLE = [step for step, variants in registry.ALGORITHMS.items() if "none" in variants and step in IMAGER]
 
