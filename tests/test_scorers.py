@@ -81,3 +81,17 @@ def test_the_mrs_section_tables_each_band_and_leaves_the_lrs_spectrum_section_ou
     summary = report.summary_table(metrics)
     assert {"mrs_wavelength_error_band", "mrs_centroid_error", "mrs_band_offset"} <= set(summary["metric"])
 
+
+
+def test_an_x1d_without_a_spectrum_is_refused(tmp_path):
+    """An x1d cut after its primary HDU reads as a MultiSpecModel without spectra: refused, not scored as nothing."""
+    from stdatamodels.jwst import datamodels as dm
+
+    from miri_testbed.validation import lrs_score, mrs_score
+    from miri_testbed.validation.score import ScoreInputError
+
+    path = tmp_path / "cut_x1d.fits"
+    dm.MultiSpecModel().save(path)
+    for read in (mrs_score.read_spectra, lrs_score.open_x1d):
+        with pytest.raises(ScoreInputError, match="holds no spectrum"):
+            read(path)

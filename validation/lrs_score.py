@@ -221,8 +221,16 @@ def read_x1d(path, source_id=None):
 
 
 def open_x1d(path):
-    """The ``MultiSpecModel`` of an x1d file (to use in a ``with``); anything else is refused by name."""
-    return open_product(path, dm.MultiSpecModel, "x1d", "an x1d")
+    """The ``MultiSpecModel`` of an x1d file (to use in a ``with``); anything else is refused by name.
+
+    So is one holding no spectrum: an x1d cut after its first HDUs reads so, and scored it would give no rows
+    in silence.
+    """
+    model = open_product(path, dm.MultiSpecModel, "x1d", "an x1d")
+    if not len(model.spec):
+        model.close()
+        raise ScoreInputError(f"{path}: holds no spectrum (no EXTRACT1D extension: truncated, or not an x1d)")
+    return model
 
 
 def spectrum_of(path, k, spec, source_id, default_unit="DN/s"):
