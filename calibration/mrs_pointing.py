@@ -42,9 +42,10 @@ SAME_POSITION_ARCSEC = 1e-3
 
 @dataclass(frozen=True)
 class Pointing:
-    """Where an exposure's target lands: its file, dither position and telescope ``(v2, v3)`` (arcsec)."""
+    """Where an exposure's target lands: its file, aperture (APERNAME), dither position and ``(v2, v3)`` (arcsec)."""
 
     name: str
+    aperture: str
     position: int
     v2: float
     v3: float
@@ -75,7 +76,7 @@ def pointing(model, name):
         raise CalibrationInputError(f"{name}: APERNAME {aperture!r} is not an MRS aperture of the SIAF "
                                     f"({mrs.MRS_APERTURES[0]} ... {mrs.MRS_APERTURES[-1]})")
     v2, v3 = mrs.idl_to_tel(aperture, x, y)
-    return Pointing(name, int(model.meta.dither.position_number or 0), float(v2), float(v3))
+    return Pointing(name, aperture, int(model.meta.dither.position_number or 0), float(v2), float(v3))
 
 
 def check_set(pointings):

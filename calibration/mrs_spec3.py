@@ -13,7 +13,8 @@ alone gives spec2's products exactly (same code, nothing moved, no pointing keyw
 Refused before any work, naming the files: exposures of different detectors, channels or
 grating settings (one cube per band, from one band's pixels); exposures of different targets
 (TARGPROP, where every exposure has one; the simulator names each scene's); two exposures at the same
-dither position; a missing pointing keyword (APERNAME, XOFFSET, YOFFSET).
+dither position; a missing pointing keyword (APERNAME, XOFFSET, YOFFSET); members naming different
+apertures (a dither pattern's offsets are about one aperture's reference point).
 """
 from functools import partial
 
@@ -56,6 +57,13 @@ def check(exposures, names):
         return [None]  # nothing to move: the exposure's own frame, no pointing needed
     pointings = [mrs_pointing.pointing(e, n) for e, n in zip(exposures, names, strict=True)]
     mrs_pointing.check_set(pointings)
+    apertures = {p.name: p.aperture for p in pointings}
+    if len(set(apertures.values())) > 1:
+        # A dither pattern is a set of offsets about one aperture's reference point.  Members naming different
+        # apertures are most likely two observations mixed up (or a keyword edited): the uncal has no sky pointing
+        # against which the commanded offsets could be checked, and a wrong one moves the set's light silently.
+        listed = "; ".join(f"{n}: {a}" for n, a in apertures.items())
+        raise CalibrationInputError(f"the exposures of one dither set must name one aperture (APERNAME): {listed}")
     return pointings
 
 

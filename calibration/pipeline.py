@@ -301,7 +301,7 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None, leak
         raise CalibrationInputError(f"background={choice['background']}: a dither set is combined without dedicated "
                                     "backgrounds (calibrate each exposure alone to subtract its own); the extraction's "
                                     "annulus takes the sky")
-    pointings = mrs_spec3.check(exposures, [Path(p).name for p in uncal_paths])
+    pointings = mrs_spec3.check(exposures, [str(p) for p in uncal_paths])
     meta = exposures[0].meta
     folder = Path(refs_folder) if refs_folder else nominal_folder(
         meta.subarray.name, meta.exposure.readpatt, meta.exposure.ngroups

@@ -184,6 +184,10 @@ def test_a_set_that_is_not_one_is_refused_by_name():
     model.meta.aperture.name = "MIRIM_FULL"
     with pytest.raises(CalibrationInputError, match="b: APERNAME 'MIRIM_FULL' is not an MRS aperture of the SIAF"):
         mrs_spec3.check([short[0], model], ["a", "b"])
+    model.meta.aperture.name = "MIRIFU_CHANNEL2A"  # an MRS aperture, but not the set's
+    with pytest.raises(CalibrationInputError, match="name one aperture \\(APERNAME\\): a: MIRIFU_CHANNEL1A; "
+                                                    "b: MIRIFU_CHANNEL2A"):
+        mrs_spec3.check([short[0], model], ["a", "b"])
     # one exposure needs no pointing: nothing moves
     model = _exposure("MIRIFUSHORT", "SHORT", 4, 2)[0]
     model.meta.dither.x_offset = None
