@@ -49,6 +49,7 @@ from . import (
 )
 from .inputs import open_rate, open_uncal, open_x1d
 from .nominal import nominal_folder
+from .products import add_history
 from .steps import StepLog
 
 
@@ -380,5 +381,5 @@ def stitch(x1d_paths, output):
         for model in models:
             model.close()
     for o in overlaps:
-        product.add_history_entry(f"mrs_stitch: {o}")
+        add_history(product, f"mrs_stitch: {o}")
     return save_model(product, output), overlaps

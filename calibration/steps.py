@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from . import Skip, registry
-from .products import software_version
+from .products import add_history, software_version
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,8 @@ class StepLog:
             if str(record) in written:  # a step run once per band or exposure, alike: one entry
                 continue
             written.add(str(record))
-            product.add_history_entry(str(record), software=software)
+            add_history(product, str(record), software)
             if record.step not in noted:  # a step's notes (every run's) once, after its first record
                 noted.add(record.step)
                 for note in self.notes.get(record.step, ()):
-                    product.add_history_entry(note)
+                    add_history(product, note)

@@ -14,9 +14,16 @@ from miri_testbed.validation.score import score
 
 
 def history_of(model):
-    """The descriptions of a data model's HISTORY entries, in order (from its tree: stdatamodels deprecates the
-    ``history`` attribute)."""
-    return [str(entry.get("description", "")) for entry in model.instance.get("history", {}).get("entries", [])]
+    """The texts of a data model's HISTORY, in order (from its tree: stdatamodels deprecates the ``history``
+    attribute), each with its continuation entries (``calibration.products.add_history``) joined back on."""
+    texts = []
+    for entry in model.instance.get("history", {}).get("entries", []):
+        line = str(entry.get("description", ""))
+        if line.startswith("  ") and texts:
+            texts[-1] += " " + line[2:]
+        else:
+            texts.append(line)
+    return texts
 
 
 def star_scene(observation, seed, n=8, flux=(0.02, 0.5), background=2.0, margin=25, separation=0.0):

@@ -182,10 +182,12 @@ def cmd_score(args):
 
 
 def print_targets(results):
-    print(f"{'target':<15} {'measure':<30} {'measured':>18} {'threshold':>16} {'unit':<5} {'n':>8}  gates  result")
-    for r in results:
+    measures = [f"{r['aggregation']} {r['metric']}" for r in results]
+    width = max([30, *map(len, measures)])  # a long metric name must not shift its row's columns
+    print(f"{'target':<15} {'measure':<{width}} {'measured':>18} {'threshold':>16} {'unit':<5} {'n':>8}  gates  result")
+    for r, measure in zip(results, measures, strict=True):
         note = f"  {r['note']}" if r.get("note") else ""
-        print(f"{r['id']:<15} {r['aggregation'] + ' ' + r['metric']:<30} "
+        print(f"{r['id']:<15} {measure:<{width}} "
               f"{target_table.format_measured(r):>18} {target_table.format_bounds(r):>16} {r['unit']:<5} "
               f"{r['n']:>8}  {'yes' if r['gating'] else 'no ':<5}  {target_table.status(r)}{note}")
 

@@ -174,7 +174,12 @@ def forget_folder(notes, folder):
 
 
 def print_notes(notes, stream=None):
-    """Each distinct step warning of a run once, with the number of cells that gave it."""
+    """Each distinct step warning of a run once, with the number of cells that gave it, under a line saying
+    what they are (most often expected: the simulator writes only the references of the effects a scenario has).
+    """
+    if notes:
+        print("steps skipped for want of a reference (expected where the scenario does not simulate the effect the "
+              "reference corrects: its reference set has none):", file=stream or sys.stderr)
     for message, cells in sorted(notes.items()):
         print(f"{message} [{cells} cell{'s' if cells > 1 else ''}]", file=stream or sys.stderr)
 
