@@ -213,8 +213,9 @@ def _fit_band(sigma, flux, error, channel, cavities):
                 # the dichroic fringe only where the points sample it: the scan's even grid has their number
                 if channel in DICHROIC_CHANNELS and on.sum() / (2 * widths[k]) > 1 / (DICHROIC + DICHROIC_WINDOW):
                     periods[k].append((_best_period(sigma[on], y[on], weight[on], DICHROIC, DICHROIC_WINDOW), 1))
-            if round_ >= CONTINUUM_ROUNDS:
+            if round_ in (CONTINUUM_ROUNDS, CONTINUUM_ROUNDS + 1):  # the periods and drift set: their columns
                 designs[k] = _fringe_design(sigma[on], t_k, periods[k], drifts[k])
+            if round_ >= CONTINUUM_ROUNDS:
                 coeffs[k] = _solve(designs[k] * weight[on, None], weight[on] * y[on])
                 factor[on] = 1 + designs[k] @ coeffs[k]
         local = np.sqrt(np.maximum(np.convolve(((flux - continuum * factor) / error) ** 2, box, mode="same"), 1))
