@@ -2,40 +2,43 @@
 
 The fringe flat is made of extended light; a point source meets the detector at other angles, so its
 spectrum keeps a residual fringe, periodic in wavenumber ``sigma = 1e4 / lambda`` (cm^-1).  Per band
-(and on each side of 16 um, where the detector's cavity changes: jwst's residual_fringe docs) the
-spectrum is modelled as
+the spectrum is modelled as
 
     f(sigma) = C(sigma) (1 + F(sigma)),
     F(sigma) = sum_{k=1,2} sum_j L_j(t) [a_jk cos(2 pi k sigma / P) + b_jk sin(2 pi k sigma / P)]
                (+ the same, k = 1, at the dichroic period P_d in channels 3 and 4),
 
 ``C`` a Legendre series in ``t`` (sigma mapped onto [-1, 1]) with a degree per :data:`CONTINUUM_PERIODS`
-fringe periods, so it cannot follow the fringe; the fringe's amplitude and phase drift slowly (Legendre
-``L_j``, a degree per :data:`DRIFT_PERIODS` periods); ``k = 2``: an etalon's second harmonic (an Airy
-function's ``R^2`` term).  ``P`` is the period whose sinusoid removes most of the residual's chi^2
-over :data:`PRIMARY` (2.9 cm^-1, jwst ``FFREQ_1D``; scanned +/- :data:`PRIMARY_WINDOW`, and ``P_d``
-over :data:`DICHROIC`).  ``C`` and ``F`` are fitted alternately by weighted linear least squares
-(:data:`ITERATIONS` rounds), each point weighted by its **local noise**: its error times ``s``, the rms
-of the last round's residual ``(f - C (1 + F)) / error`` over one fringe period of points centred on it,
-at least 1.  So an emission line or the lines of an absorption forest, which the model does not follow,
-count as the noise they are and are never fitted as fringe -- an iteratively reweighted fit that needs
-no global robust scale: the 4-sigma clip at the residuals' MAD it replaces broke down on a forest over
-half a band (the MAD is then a line's depth: nothing was clipped, the forest was fitted as fringe, and in
-channels 3-4 its line spacing, ~0.5 cm^-1, was taken for the dichroic period).  The box is a whole
+fringe periods over the whole band, so it cannot follow the fringe; ``F`` is fitted on each side of 16 um
+apart (the detector's cavity changes there: jwst's residual_fringe docs), with its own periods, under the
+one ``C`` (the source's continuum does not change at 16 um: 3C's short side, 8.5 periods, was left
+unfitted when each side had its own continuum and needed 12); the fringe's amplitude and phase drift
+slowly (Legendre ``L_j``, a degree per :data:`DRIFT_PERIODS` periods); ``k = 2``: an etalon's second
+harmonic (an Airy function's ``R^2`` term).  ``P`` is the period whose sinusoid removes most of the
+residual's chi^2 over :data:`PRIMARY` (2.9 cm^-1, jwst ``FFREQ_1D``; scanned +/- :data:`PRIMARY_WINDOW`,
+and ``P_d`` over :data:`DICHROIC`).  ``C`` and ``F`` are fitted alternately by weighted linear least
+squares (:data:`ITERATIONS` rounds), each point weighted by its **local noise**: its error times ``s``,
+the rms of the last round's residual ``(f - C (1 + F)) / error`` over one fringe period of points centred
+on it, at least 1.  So an emission line or the lines of an absorption forest, which the model does not
+follow, count as the noise they are and are never fitted as fringe -- an iteratively reweighted fit that
+needs no global robust scale: the 4-sigma clip at the residuals' MAD it replaces broke down on a forest
+over half a band (the MAD is then a line's depth: nothing was clipped, the forest was fitted as fringe,
+and in channels 3-4 its line spacing, ~0.5 cm^-1, was taken for the dichroic period).  The box is a whole
 period so that a fringe not yet modelled has the same local rms at each of its phases.  Each period is
-scanned with weights from a round whose model lacks it (else the weights carry the misfit of the
-nominal period and pull the scan to it): ``P`` in the second round, after one of ``C`` alone, ``P_d``
-in the third, after one with ``P``.  ``F`` stays defined under the features
-(the fringe is coherent across them) and the whole spectrum, lines too, is divided by ``1 + F``; the
-error likewise.  The drift's degree counts only the periods of the points that fit (``s`` below
-:data:`CLEAN_LOCAL` times its 10th percentile, so a constant misscaling of the errors does not matter),
-set in the third round: a forest leaves a gap that a drift of the whole band's degree would swing
-across.  A segment of fewer than :data:`MIN_PERIODS` periods is not fitted (a fringe drift and a
-continuum cannot be told apart there), nor one of fewer than two points per shortest period scanned (a
-detector column cut by the slice's edge); the dichroic term only where the points sample it; and a
-fit that takes less than :data:`SIGNIFICANCE` times its number of terms out of chi^2 (no fringe above
-the noise) is not divided out.  The fitted amplitude (``sqrt(2)`` rms of ``F``) and periods go to
-HISTORY.
+scanned with weights from a round whose model lacks it (else the weights carry the misfit of the nominal
+period and pull the scan to it): ``P`` after :data:`CONTINUUM_ROUNDS` rounds of ``C`` alone (a bright line
+pulls the first round's ``C`` through it, so the first weights are wrong over most of the band: 4C's scan
+then landed at 3.31 cm^-1, the true being 3.20), ``P_d`` in the next, after one with ``P``.  ``F`` stays
+defined under the features (the fringe is coherent across them) and the whole spectrum, lines too, is
+divided by ``1 + F``; the error likewise.  The drift's degree counts only the periods of the points that
+fit (``s`` below :data:`CLEAN_LOCAL` times its 10th percentile, so a constant misscaling of the errors
+does not matter), set in that round: a forest leaves a gap that a drift of the whole band's degree would
+swing across.  A band of fewer than :data:`MIN_PERIODS` periods is not fitted (a fringe drift and a
+continuum cannot be told apart there), nor a side of 16 um of fewer than :data:`MIN_CAVITY_PERIODS`, nor
+one of fewer than two points per shortest period scanned (a detector column cut by the slice's edge); the
+dichroic term only where the points sample it; and of each period only the terms that take a fringe's
+chi^2, not noise's, are divided out (:func:`_significant`: all of them, else the first harmonic alone,
+else none).  The fitted amplitude (``sqrt(2)`` rms of ``F``) and periods go to HISTORY.
 
 Variants of step ``residual_fringe``: ``fit`` (this), ``jwst_1d`` (jwst's
 ``residual_fringe.utils.fit_residual_fringes_1d``, :mod:`calibration.peers`) and ``none``, the default
