@@ -261,24 +261,27 @@ def fit(wavelength, flux, error, usable, channel):
     return flux / factor, error / factor, found
 
 
-def _factor(wavelength, flux, error, usable, channel):
-    """``(1 + F, FringeFit, where a fringe was fitted)`` of a spectrum (``F`` 0 where not; as :func:`fit`'s)."""
+def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_PERIODS):
+    """``(1 + F, FringeFit, where a fringe was fitted)`` of a spectrum (``F`` 0 where not; as :func:`fit`'s).
+
+    Only the sides of 16 um spanning ``cavity_periods`` fringe periods are fitted (and hold the continuum).
+    """
     good = usable & np.isfinite(wavelength) & np.isfinite(flux) & np.isfinite(error) & (error > 0) & (wavelength > 0)
     factor, fitted = np.ones(len(flux)), np.zeros(len(flux), bool)
-    sigma = 1e4 / wavelength[good]
 
     def fits(on, periods):  # spans the periods, with points enough to sample the shortest period scanned
-        span = np.ptp(sigma[on]) if on.any() else 0.0
+        span = np.ptp(1e4 / wavelength[on]) if on.any() else 0.0
         return span >= periods * PRIMARY and on.sum() >= 2 * span / (PRIMARY - PRIMARY_WINDOW)
 
-    lam = wavelength[good]
-    cavities = [on for on in (lam < CAVITY_SWITCH_UM, lam >= CAVITY_SWITCH_UM) if fits(on, MIN_CAVITY_PERIODS)]
-    if not cavities or not fits(np.ones(len(sigma), bool), MIN_PERIODS):
+    sides = [on for on in (good & (wavelength < CAVITY_SWITCH_UM), good & (wavelength >= CAVITY_SWITCH_UM))
+             if fits(on, cavity_periods)]
+    used = np.logical_or.reduce(sides) if sides else np.zeros(len(flux), bool)
+    if not fits(used, MIN_PERIODS):
         return factor, FringeFit(()), fitted
-    band_factor, found = _fit_band(sigma, flux[good], error[good], channel, cavities)
-    factor[good] = band_factor
-    for on, segment in zip(cavities, found, strict=True):
-        fitted[np.flatnonzero(good)[on]] = segment[1] > 0
+    factor[used], found = _fit_band(1e4 / wavelength[used], flux[used], error[used], channel,
+                                    [on[used] for on in sides])
+    for on, segment in zip(sides, found, strict=True):
+        fitted[on] = segment[1] > 0
     return factor, FringeFit(tuple(found)), fitted
 
 
@@ -326,7 +329,8 @@ def columns(values, var, pixels, good, channel):
         for column in np.unique(pixels.x[in_slice]):
             idx = in_slice[pixels.x[in_slice] == column]
             idx = idx[np.argsort(sigma[idx])]
-            f, found, fitted = _factor(pixels.wavelength[idx], values[idx], error[idx], good[idx], channel)
+            f, found, fitted = _factor(pixels.wavelength[idx], values[idx], error[idx], good[idx], channel,
+                                       MIN_PERIODS)
             columns_total += bool(found.segments)
             columns_fitted += fitted.any()
             weight = float(np.sum((values[idx] / error[idx])[good[idx]] ** 2)) if fitted.any() else 0.0
