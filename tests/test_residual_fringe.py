@@ -119,6 +119,30 @@ def test_a_forest_over_half_a_channel_3_band_comes_out_to_its_noise_floor_and_ke
         assert abs(centre_out - centre_in) / c * C_KMS < 0.3
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_band_across_16_um_comes_out_to_its_noise_on_both_sides_of_the_cavity_change(seed):
+    """Band 3C (15.4-18.1 um): below 16 um the primary cavity's fringe (2.9 cm^-1, ~8.5 periods there), above it
+    another cavity's (3.2 cm^-1), each with its own phase, 2 % under 0.1 % noise.  The one continuum is held by
+    the whole band, so the short side is fitted too (each side with its own period, each found within 2 %) and
+    each side's fringe amplitude left is below 1.5x its noise floor (it was the whole fringe on the short side
+    when each side needed 12 periods of its own)."""
+    lam = np.arange(15.4, 18.1, 16.7 / resolving_power(16.7) / 2)
+    sigma = 1e4 / lam
+    short = lam < 16.0
+    truth = 1 + 0.1 * (lam - 16.7)
+    fringe = np.where(short, _fringe(lam, 0.02, 2.9, 0.3), _fringe(lam, 0.02, 3.2, 2.1))
+    rng = np.random.default_rng(seed)
+    noisy = truth * (1 + NOISE * rng.standard_normal(lam.size))
+    flux, _, fit = residual_fringe.fit(lam, noisy * fringe, NOISE * truth, np.ones(lam.size, bool), 3)
+    periods = [segment[0] for segment in fit.segments]
+    assert len(periods) == 2 and abs(periods[0] / 2.9 - 1) < 0.02 and abs(periods[1] / 3.2 - 1) < 0.02
+    e = np.full(lam.size, NOISE)
+    for side in (short, ~short):
+        floor = np.median([fringe_amplitude(sigma[side], NOISE * rng.standard_normal(side.sum()), e[side])
+                           for _ in range(20)])
+        assert fringe_amplitude(sigma[side], (flux / truth - 1)[side], e[side]) < 1.5 * floor
+
+
 def test_the_fit_is_a_registered_variant_and_the_default_is_none():
     assert registry.ALGORITHMS["residual_fringe"]["fit"] is residual_fringe.fit
     assert registry.DEFAULTS["residual_fringe"] == "none"
