@@ -337,6 +337,16 @@ def test_a_band_without_usable_planes_is_counted(run, tmp_path):
     assert cover["passed"] is False and cover["measured"] == 0.0
 
 
+def test_an_x1d_lacking_a_band_of_the_truth_is_refused(run, tmp_path):
+    """An x1d cut at an HDU boundary keeps its first bands: refused by name, not scored on fewer bands."""
+    sim, paths = run
+    with dm.MultiSpecModel(str(paths["x1d"])) as model:
+        del model.spec[1]
+        model.save(str(tmp_path / "one_x1d.fits"))
+    with pytest.raises(ScoreInputError, match="spectra of bands 1A; the truth's exposure has 1A, 2A"):
+        mrs_score.score_x1d(sim["truth"], tmp_path / "one_x1d.fits")
+
+
 def test_an_mrs_exposure_is_scored_by_the_mrs_scorers_only(run):
     sim, paths = run
     rows = scorers.score_products(sim["truth"], {scorers.SPECTRUM1D: paths["x1d"], scorers.CUBE: paths["s3d"]})

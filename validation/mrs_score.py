@@ -324,16 +324,16 @@ def score_x1d(truth, x1d_path):
     Raises
     ------
     ScoreInputError
-        A truth of another mode, or an x1d :func:`read_spectra` refuses.
+        A truth of another mode, an x1d :func:`read_spectra` refuses, or one whose bands are not the truth's.
     """
     truth = _mrs_truth(truth, X1D_TRUTH, "MRS x1d")
     lines = truth.table("LINES")
     perturbations = mrs_sim.perturbations_from_table(truth.table("PERTURBATION"))
-    rows = []
-    for band, spectrum in read_spectra(x1d_path).items():
-        if band not in perturbations:
-            raise ScoreInputError(f"{x1d_path}: a spectrum of band {band}; the truth's exposure has "
-                                  f"{', '.join(perturbations)}")
+    rows, spectra = [], read_spectra(x1d_path)
+    if set(spectra) != set(perturbations):  # spec2 writes one spectrum per band, even a band it flagged whole
+        raise ScoreInputError(f"{x1d_path}: spectra of bands {', '.join(spectra)}; the truth's exposure has "
+                              f"{', '.join(perturbations)} (an x1d of another exposure, or cut)")
+    for band, spectrum in spectra.items():
         # a band the extraction could not use (its aperture cut by the field's edge on every plane) leaves no
         # flux or pull rows: this row says so, so that a target does not pass on fewer bands in silence
         rows.append(dict(metric="mrs_usable_fraction", value=float(np.mean(spectrum.usable)), unit="",
