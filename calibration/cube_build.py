@@ -97,13 +97,18 @@ boxes; one exposure is the case ``N = 1``, its cube the same as alone.
 where an exposure's field ends near a source (a slice's end in alpha), its spaxels there are estimated from one
 side of the undersampled PSF, and mixed with the others' they bias the set's x1d (+0.24 % in 1A on the
 foreign set, docs/mrs.md 'Dither sets').  Exposure ``k``'s coverage of spaxel ``s`` is its used pixels' weight
-there over the spaxel's volume, with the kernel's own extent (smoothed, reflected: the same ``w_ps``),
+there over the spaxel's volume, with the kernel's own extent (the box, smoothed as the variant smooths it),
 
-    c_ks = sum_(p in k) w_ps / V_s;
+    c_ks = sum_(p in k) w~_ps / V_s,
 
-pixels not ``used`` (DO_NOT_USE, not finite) weigh nothing, so a bad pixel not replaced upstream makes its
-exposure incomplete in the spaxels it reaches.  Exposure ``k`` is selected in ``s`` (``sel_ks``) where
-``c_ks >= COMPLETE_MIN`` if any exposure's is, else where ``c_ks > 0`` (every exposure that reaches ``s``:
+``w~_ps = w_ps`` but in the alpha variants, whose Gaussian is here cut at the ends of the pixel's row instead of
+reflected (the share beyond them lost): the reflection makes every spaxel up to a slice's end fully covered, yet
+within ~4 sigma of it the reflected tails feed it from one side (+0.22 % in 1A on the foreign set with the
+reflected weights as the coverage, +0.06 % with the cut ones: docs/mrs.md); cut, an exposure is complete only
+where its kernel, left free, stays inside its rows (~2.3 sigma from an end).  Pixels not ``used`` (DO_NOT_USE,
+not finite) weigh nothing, so a bad pixel not replaced upstream makes its exposure incomplete in the spaxels it
+reaches.  Exposure ``k`` is selected in ``s`` (``sel_ks``) where
+``c_ks >= COMPLETE_MIN`` if any exposure's is, else wherever its pixels reach ``s`` (``sum_(p in k) w_ps > 0``:
 the plain mean, at the band's and the field's edges).  Each pixel's weight counts only where its exposure is
 selected, ``w'_ps = sel_(k(p)s) w_ps``, in the mean and its variance alike,
 
@@ -111,7 +116,8 @@ selected, ``w'_ps = sel_(k(p)s) w_ps``, in the mean and its variance alike,
 
 so :meth:`Cube.sum_variance` stays exact, and the coverage is ``W'_s / V_s``.  Where every exposure is
 complete nothing changes; one exposure alone is the same cube bit for bit.  The sums are kept per exposure
-in the one pass (3 cube-sized arrays per exposure instead of 3), then combined.
+in the one pass (3 cube-sized float64 arrays and a float32 one, ``c_ks``, per exposure, instead of 3 in all),
+then combined.
 """
 from dataclasses import dataclass, fields
 
@@ -165,14 +171,15 @@ class Axis:
             widest = np.max(hi - lo) if len(lo) else None
         return first, 1 if widest is None else int(np.ceil((widest + 2 * reach) / self.step)) + 1
 
-    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None):
+    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None, reflect=True):
         """Each interval's overlap with the bins: ``(index, length)``, ``(len(lo), K)`` (bins out of range: 0).
 
         ``K`` and the bins are :meth:`span`'s.  With ``sigma > 0`` the interval is a box convolved
         with a Gaussian of ``sigma`` (axis units): ``length`` is the box's length times its share in
         each of the ``K`` bins (those beyond get nothing: the Gaussian is cut at the ``K`` bins).
         ``ends`` (``(a, b)``, per interval, around it): the Gaussian is reflected at ``a`` and ``b``,
-        so the box's share stays in ``[a, b]`` (module docstring, 'slice ends').
+        so the box's share stays in ``[a, b]`` (module docstring, 'slice ends'); ``reflect`` False: it is cut
+        there instead, the share beyond ``a`` or ``b`` lost (the selection's coverage, module docstring).
         """
         first, k = self.span(lo, hi, sigma, widest)
         index = first[:, None] + np.arange(k)
@@ -194,9 +201,11 @@ class Axis:
                 # integral up to e in [a, b] is F(e) - F(2b - e) - F(2a - e); edges outside are moved to a or b
                 a, b = ends[0][:, None], ends[1][:, None]
                 edges = np.clip(edges, a, b)
-                below = integral(edges) - integral(2 * b - edges) - integral(2 * a - edges)
+                below = integral(edges)
+                if reflect:
+                    below = below - integral(2 * b - edges) - integral(2 * a - edges)
             length = np.diff(below, axis=1)
-            if ends is not None:
+            if ends is not None and reflect:
                 # one reflection keeps the mass while b - a > box + 4 sigma; narrower rows (a slice's few pixels
                 # at its wavelength's end) lose some: each box is given back its length
                 length *= (hi - lo)[:, None] / np.sum(length, axis=1, keepdims=True)
@@ -510,7 +519,7 @@ def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
     return out
 
 
-def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, selected=None):
+def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, selected=None, cut=False):
     """The drizzle's weights of the used pixels, a block at a time: ``(positions, flat spaxel index, w)``.
 
     ``flat`` and ``w`` are ``(n, Ka, Kb, Kl)``, each pixel's overlaps with the spaxels (the
@@ -521,19 +530,21 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, select
     ``only`` (a mask over the samples): those pixels' weights alone, each as in the whole drizzle (the
     blocks and their ``K``, where the Gaussians are cut, are the same).
     ``selected`` (:attr:`Cube.selected`): each weight kept only where the pixel's exposure is selected.
+    ``cut``: each block also with the weights of the alpha Gaussian cut at the rows' ends instead of reflected
+    (``w~_ps``, the selection's coverage, module docstring): ``(positions, flat, w, w~)``.
     """
     used = np.flatnonzero(samples.used)
     order = used[np.argsort(samples.lam_lo[used], kind="stable")]
 
     row = None if samples.row_lo is None else (samples.row_lo, samples.row_hi)
 
-    def overlaps(block, axis, lo, hi, sigma=0.0, ends=None):
+    def overlaps(block, axis, lo, hi, sigma=0.0, ends=None, reflect=True):
         # in float64, as the grid: a float32 box's first bin could round to the next
         lo, hi = lo[block].astype(float), hi[block].astype(float)
         keep = slice(None) if only is None else only[block]
         if ends is not None:
             ends = tuple(e[block][keep].astype(float) for e in ends)
-        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo), ends)
+        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo), ends, reflect)
 
     for start in range(0, len(order), BLOCK):
         block = order[start:start + BLOCK]
@@ -547,7 +558,13 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, select
         w = wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
         if selected is not None:
             w *= selected.reshape(len(selected), -1)[samples.member[index][:, None, None, None], flat]
-        yield index, flat, w
+        if not cut:
+            yield index, flat, w
+        elif alpha_smoothing > 0 and row is not None:  # the same bins (K, first) as the reflected weights'
+            wa = overlaps(block, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row, False)[1]
+            yield index, flat, w, wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
+        else:
+            yield index, flat, w, w
 
 
 def drizzle(samples, grid, complete=False):
@@ -620,24 +637,28 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
     n_groups = 1 if group is None else int(group.max(initial=0)) + 1
     size = int(np.prod(grid.shape))
     weight, total, total_var = (np.zeros((n_groups, size)) for _ in range(3))
-    for index, flat, w in _blocks(samples, grid, smoothing, alpha_smoothing):
-        touched = w != 0  # the overlaps out of range or empty add nothing
+    covered = None if group is None else np.zeros((n_groups, size), np.float32)  # sum_(p in k) w~_ps
+    for index, flat, w, *cut in _blocks(samples, grid, smoothing, alpha_smoothing, cut=group is not None):
+        touched = w != 0  # the overlaps out of range or empty add nothing (w~ is 0 where w is)
         pixel = np.broadcast_to(np.arange(len(index))[:, None, None, None], w.shape)[touched]
         flat, w = flat[touched], w[touched]
         first = int(flat.min()) if len(flat) else 0
         flat -= first  # the block's spaxels (a few planes, :func:`_blocks`) from its first
         span = int(flat.max(initial=-1)) + 1
         local = slice(first, first + span)
+        sums = [(weight, w), (total, w * samples.intensity[index][pixel]),
+                (total_var, w**2 * samples.intensity_var[index][pixel])]
         if group is not None:
             flat += group[index][pixel].astype(np.int64) * span
-        for sums, values in ((weight, w), (total, w * samples.intensity[index][pixel]),
-                             (total_var, w**2 * samples.intensity_var[index][pixel])):
-            sums[:, local] += np.bincount(flat, values, minlength=n_groups * span).reshape(n_groups, span)
+            sums.append((covered, cut[0][touched]))
+        for out, values in sums:
+            out[:, local] += np.bincount(flat, values, minlength=n_groups * span).reshape(n_groups, span)
     selected = None
     if n_groups > 1:
-        full = weight >= COMPLETE_MIN * grid.volume
+        full = covered >= COMPLETE_MIN * grid.volume
+        del covered
         selected = np.where(np.any(full, axis=0), full, weight > 0)
-        weight, total, total_var = (np.sum(sums, axis=0, where=selected) for sums in (weight, total, total_var))
+        weight, total, total_var = (np.sum(part, axis=0, where=selected) for part in (weight, total, total_var))
     else:
         weight, total, total_var = weight[0], total[0], total_var[0]
     # in place: the mean, its variance and the coverage take the sums' arrays (a cube-sized array more at a time)
