@@ -92,6 +92,32 @@ exposures all cover a spaxel, ``W_s = N V_s`` and ``sum_s S_s V_s`` is the mean 
 exposures of their rate sums; the exposures' pixels are independent, so the variance and
 :meth:`Cube.sum_variance` simply run over all of them.  The grid spans every exposure's
 boxes; one exposure is the case ``N = 1``, its cube the same as alone.
+
+**Each spaxel from the exposures complete in it** (variants ``<kernel>_complete``, :func:`complete`; issue 16):
+where an exposure's field ends near a source (a slice's end in alpha), its spaxels there are estimated from one
+side of the undersampled PSF, and mixed with the others' they bias the set's x1d (+0.24 % in 1A on the
+foreign set, docs/mrs.md 'Dither sets').  Exposure ``k``'s coverage of spaxel ``s`` is its used pixels' weight
+there over the spaxel's volume, with the kernel's own extent (the box, smoothed as the variant smooths it),
+
+    c_ks = sum_(p in k) w~_ps / V_s,
+
+``w~_ps = w_ps`` but in the alpha variants, whose Gaussian is here cut at the ends of the pixel's row instead of
+reflected (the share beyond them lost): the reflection makes every spaxel up to a slice's end fully covered, yet
+within ~4 sigma of it the reflected tails feed it from one side (+0.22 % in 1A on the foreign set with the
+reflected weights as the coverage, +0.06 % with the cut ones: docs/mrs.md); cut, an exposure is complete only
+where its kernel, left free, stays inside its rows (~2.3 sigma from an end).  Pixels not ``used`` (DO_NOT_USE,
+not finite) weigh nothing, so a bad pixel not replaced upstream makes its exposure incomplete in the spaxels it
+reaches.  Exposure ``k`` is selected in ``s`` (``sel_ks``) where
+``c_ks >= COMPLETE_MIN`` if any exposure's is, else wherever its pixels reach ``s`` (``sum_(p in k) w_ps > 0``:
+the plain mean, at the band's and the field's edges).  Each pixel's weight counts only where its exposure is
+selected, ``w'_ps = sel_(k(p)s) w_ps``, in the mean and its variance alike,
+
+    S_s = sum_p w'_ps I_p / W'_s,   var(S_s) = sum_p w'_ps^2 var(I_p) / W'_s^2,   W'_s = sum_p w'_ps,
+
+so :meth:`Cube.sum_variance` stays exact, and the coverage is ``W'_s / V_s``.  Where every exposure is
+complete nothing changes; one exposure alone is the same cube bit for bit.  The sums are kept per exposure
+in the one pass (3 cube-sized float64 arrays and a float32 one, ``c_ks``, per exposure, instead of 3 in all),
+then combined.
 """
 from dataclasses import dataclass, fields
 
@@ -109,6 +135,10 @@ SMOOTH_SIGMA_PLANES, SMOOTH_HALF_WIDTH_SIGMA = 0.5, 4.0
 #: Variants drizzle_alpha_smooth, drizzle_lambda_alpha_smooth: the Gaussian's sigma in alpha, in the band's median
 #: pixel width (module docstring).  Not the default kernel's (:data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS`).
 SMOOTH_ALPHA_PIXELS = 0.5
+#: Variants ``<kernel>_complete``: the coverage from which an exposure counts as complete in a spaxel (module
+#: docstring).  Not 1: the boxes are float32 (their tiling is exact to ~1e-7) and the reflected kernels' rows
+#: narrower than a box + 4 sigma are rescaled; a 1 % hole (a bad pixel's corner) is tolerated.
+COMPLETE_MIN = 0.99
 
 
 @dataclass(frozen=True)
@@ -141,14 +171,15 @@ class Axis:
             widest = np.max(hi - lo) if len(lo) else None
         return first, 1 if widest is None else int(np.ceil((widest + 2 * reach) / self.step)) + 1
 
-    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None):
+    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None, reflect=True):
         """Each interval's overlap with the bins: ``(index, length)``, ``(len(lo), K)`` (bins out of range: 0).
 
         ``K`` and the bins are :meth:`span`'s.  With ``sigma > 0`` the interval is a box convolved
         with a Gaussian of ``sigma`` (axis units): ``length`` is the box's length times its share in
         each of the ``K`` bins (those beyond get nothing: the Gaussian is cut at the ``K`` bins).
         ``ends`` (``(a, b)``, per interval, around it): the Gaussian is reflected at ``a`` and ``b``,
-        so the box's share stays in ``[a, b]`` (module docstring, 'slice ends').
+        so the box's share stays in ``[a, b]`` (module docstring, 'slice ends'); ``reflect`` False: it is cut
+        there instead, the share beyond ``a`` or ``b`` lost (the selection's coverage, module docstring).
         """
         first, k = self.span(lo, hi, sigma, widest)
         index = first[:, None] + np.arange(k)
@@ -170,9 +201,11 @@ class Axis:
                 # integral up to e in [a, b] is F(e) - F(2b - e) - F(2a - e); edges outside are moved to a or b
                 a, b = ends[0][:, None], ends[1][:, None]
                 edges = np.clip(edges, a, b)
-                below = integral(edges) - integral(2 * b - edges) - integral(2 * a - edges)
+                below = integral(edges)
+                if reflect:
+                    below = below - integral(2 * b - edges) - integral(2 * a - edges)
             length = np.diff(below, axis=1)
-            if ends is not None:
+            if ends is not None and reflect:
                 # one reflection keeps the mass while b - a > box + 4 sigma; narrower rows (a slice's few pixels
                 # at its wavelength's end) lose some: each box is given back its length
                 length *= (hi - lo)[:, None] / np.sum(length, axis=1, keepdims=True)
@@ -245,6 +278,8 @@ class Samples:
         The alpha range of the pixel's slice on its detector row (the least ``alpha_lo``, the greatest
         ``alpha_hi`` of the row's lit pixels of the slice): where an alpha Gaussian is reflected (module
         docstring, 'slice ends').  None: not reflected.
+    member : (n,) uint8, optional
+        The exposure each pixel is from (0, 1, ..., set by :func:`concatenate`); None: one exposure.
     """
 
     band: str
@@ -259,6 +294,7 @@ class Samples:
     used: np.ndarray
     row_lo: np.ndarray | None = None
     row_hi: np.ndarray | None = None
+    member: np.ndarray | None = None
 
 
 def samples(pixels, values, var, good, surface_brightness=False, move=None):
@@ -345,9 +381,14 @@ def concatenate(parts):
         raise ValueError(f"one cube is of one band; the exposures' pixels are of {', '.join(bands) or 'none'}")
     if len(parts) == 1:
         return parts.pop()
+    if any(p.member is not None for p in parts):
+        raise ValueError("the exposures' pixels are already a set's (concatenated); give each exposure's once")
+    if len(parts) > np.iinfo(np.uint8).max + 1:
+        raise ValueError(f"{len(parts)} exposures in one cube: at most {np.iinfo(np.uint8).max + 1}")
     names = [f.name for f in fields(Samples)[1:] if getattr(parts[0], f.name) is not None]
     if len({p.row_lo is None for p in parts}) != 1:
         raise ValueError("some exposures' pixels come with their slice rows' alpha ranges, some without")
+    member = np.repeat(np.arange(len(parts), dtype=np.uint8), [len(p.used) for p in parts])
     # np.empty takes its pages as they are written: each part is freed as the next is copied
     out, start = {n: np.empty(sum(len(p.used) for p in parts), getattr(parts[0], n).dtype) for n in names}, 0
     while parts:
@@ -355,7 +396,7 @@ def concatenate(parts):
         for name in names:
             out[name][start:start + len(part.used)] = getattr(part, name)
         start += len(part.used)
-    return Samples(bands[0], **out)
+    return Samples(bands[0], **out, member=member)
 
 
 def grid_for(samples, spaxel_arcsec=None):
@@ -391,13 +432,16 @@ class Cube:
         Surface brightness (DN/s per arcsec^2 per um, or the input's unit with ``surface_brightness``) and its
         variance; NaN where nothing covers.
     coverage : (n_lambda, n_beta, n_alpha) float
-        ``W_s / V_s``.
+        ``W_s / V_s`` (``W'_s / V_s`` with the selection, module docstring).
     samples : Samples
         The pixels (those ``used`` went in).
     smoothing : float
         The Gaussian's sigma in lambda (um) the boxes were convolved with (0: ``drizzle``, module docstring).
     alpha_smoothing : float
         The same in alpha (arcsec; variants ``drizzle_alpha_smooth``, ``drizzle_lambda_alpha_smooth``).
+    selected : (n_members, n_lambda, n_beta, n_alpha) bool, optional
+        ``sel_ks``: the exposures whose pixels went into each spaxel (variants ``<kernel>_complete``, module
+        docstring); None: every pixel everywhere it reaches.
     """
 
     grid: CubeGrid
@@ -407,6 +451,7 @@ class Cube:
     samples: Samples
     smoothing: float = 0.0
     alpha_smoothing: float = 0.0
+    selected: np.ndarray | None = None
 
     def sum_variance(self, coefficients):
         """Exact variance of ``sum_s c_s S_s`` for each plane, from the pixels (the spaxels' covariance included).
@@ -434,7 +479,8 @@ class Cube:
         per_weight = per_weight.ravel()
         n_alpha_beta = self.grid.beta.n * self.grid.alpha.n
         out = np.zeros(self.grid.wavelength.n)
-        for index, flat, w in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching):
+        for index, flat, w in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching,
+                                      self.selected):
             share = np.sum(per_weight[flat] * w, axis=(1, 2))  # (n, Kl): per plane the pixel touches
             plane = flat[:, 0, 0, :] // n_alpha_beta
             out += np.bincount(plane.ravel(), (share**2 * self.samples.intensity_var[index, None]).ravel(),
@@ -473,7 +519,7 @@ def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
     return out
 
 
-def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None):
+def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, selected=None, cut=False):
     """The drizzle's weights of the used pixels, a block at a time: ``(positions, flat spaxel index, w)``.
 
     ``flat`` and ``w`` are ``(n, Ka, Kb, Kl)``, each pixel's overlaps with the spaxels (the
@@ -483,19 +529,22 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None):
     so a block's spaxels lie in a few planes (:func:`_drizzle` sums them over those alone).
     ``only`` (a mask over the samples): those pixels' weights alone, each as in the whole drizzle (the
     blocks and their ``K``, where the Gaussians are cut, are the same).
+    ``selected`` (:attr:`Cube.selected`): each weight kept only where the pixel's exposure is selected.
+    ``cut``: each block also with the weights of the alpha Gaussian cut at the rows' ends instead of reflected
+    (``w~_ps``, the selection's coverage, module docstring): ``(positions, flat, w, w~)``.
     """
     used = np.flatnonzero(samples.used)
     order = used[np.argsort(samples.lam_lo[used], kind="stable")]
 
     row = None if samples.row_lo is None else (samples.row_lo, samples.row_hi)
 
-    def overlaps(block, axis, lo, hi, sigma=0.0, ends=None):
+    def overlaps(block, axis, lo, hi, sigma=0.0, ends=None, reflect=True):
         # in float64, as the grid: a float32 box's first bin could round to the next
         lo, hi = lo[block].astype(float), hi[block].astype(float)
         keep = slice(None) if only is None else only[block]
         if ends is not None:
             ends = tuple(e[block][keep].astype(float) for e in ends)
-        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo), ends)
+        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo), ends, reflect)
 
     for start in range(0, len(order), BLOCK):
         block = order[start:start + BLOCK]
@@ -507,10 +556,18 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None):
         il, wl = overlaps(block, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
         flat = (il[:, None, None, :] * grid.beta.n + ib[:, None, :, None]) * grid.alpha.n + ia[:, :, None, None]
         w = wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
-        yield index, flat, w
+        if selected is not None:
+            w *= selected.reshape(len(selected), -1)[samples.member[index][:, None, None, None], flat]
+        if not cut:
+            yield index, flat, w
+        elif alpha_smoothing > 0 and row is not None:  # the same bins (K, first) as the reflected weights'
+            wa = overlaps(block, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row, False)[1]
+            yield index, flat, w, wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
+        else:
+            yield index, flat, w, w
 
 
-def drizzle(samples, grid):
+def drizzle(samples, grid, complete=False):
     """Variant ``drizzle`` of step ``cube_build`` (module docstring).
 
     Parameters
@@ -518,38 +575,53 @@ def drizzle(samples, grid):
     samples : Samples
         One exposure's pixels, or a dither set's (:func:`concatenate`): one weighted mean over all.
     grid : CubeGrid
+    complete : bool
+        Each spaxel from the exposures complete in it (module docstring; :func:`complete`).
 
     Returns
     -------
     Cube
     """
-    return _drizzle(samples, grid, 0.0)
+    return _drizzle(samples, grid, 0.0, complete=complete)
 
 
-def drizzle_smooth(samples, grid):
+def drizzle_smooth(samples, grid, complete=False):
     """Variant ``drizzle_smooth`` of step ``cube_build``: :func:`drizzle`, each box smoothed in lambda.
 
     By a Gaussian of :data:`SMOOTH_SIGMA_PLANES` planes (module docstring: it keeps a line's centre).
     """
-    return _drizzle(samples, grid, SMOOTH_SIGMA_PLANES * grid.wavelength.step)
+    return _drizzle(samples, grid, SMOOTH_SIGMA_PLANES * grid.wavelength.step, complete=complete)
 
 
-def drizzle_alpha_smooth(samples, grid):
+def drizzle_alpha_smooth(samples, grid, complete=False):
     """Variant ``drizzle_alpha_smooth`` of step ``cube_build``: :func:`drizzle`, each box smoothed in alpha.
 
     By a Gaussian of :data:`SMOOTH_ALPHA_PIXELS` of the used pixels' median width in alpha (module
     docstring: it damps the peak spaxel's resampling ripple).
     """
-    return _drizzle(samples, grid, 0.0, _alpha_sigma(samples))
+    return _drizzle(samples, grid, 0.0, _alpha_sigma(samples), complete)
 
 
-def drizzle_lambda_alpha_smooth(samples, grid):
+def drizzle_lambda_alpha_smooth(samples, grid, complete=False):
     """Variant ``drizzle_lambda_alpha_smooth`` of step ``cube_build``: each box smoothed in lambda and alpha.
 
     As :func:`drizzle_smooth` in lambda (a line's centre kept) and :func:`drizzle_alpha_smooth` in alpha
     (the peak spaxel's ripple damped), in one drizzle (module docstring).
     """
-    return _drizzle(samples, grid, SMOOTH_SIGMA_PLANES * grid.wavelength.step, _alpha_sigma(samples))
+    return _drizzle(samples, grid, SMOOTH_SIGMA_PLANES * grid.wavelength.step, _alpha_sigma(samples), complete)
+
+
+def complete(variant):
+    """Variant ``<kernel>_complete`` of step ``cube_build``: ``variant``, each spaxel from the exposures complete in it.
+
+    ``variant`` is one of :func:`drizzle`, :func:`drizzle_smooth`, :func:`drizzle_alpha_smooth`,
+    :func:`drizzle_lambda_alpha_smooth` (module docstring, 'Each spaxel from the exposures complete in it').
+    """
+    def variant_complete(samples, grid):
+        return variant(samples, grid, complete=True)
+
+    variant_complete.__name__ = variant_complete.__qualname__ = f"{variant.__name__}_complete"
+    return variant_complete
 
 
 def _alpha_sigma(samples):
@@ -559,19 +631,36 @@ def _alpha_sigma(samples):
     return SMOOTH_ALPHA_PIXELS * width
 
 
-def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0):
+def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
+    # the sums per exposure with the selection (module docstring), else one group: then the same sums as ever
+    group = samples.member if complete and samples.member is not None else None
+    n_groups = 1 if group is None else int(group.max(initial=0)) + 1
     size = int(np.prod(grid.shape))
-    weight, total, total_var = np.zeros(size), np.zeros(size), np.zeros(size)
-    for index, flat, w in _blocks(samples, grid, smoothing, alpha_smoothing):
-        touched = w != 0  # the overlaps out of range or empty add nothing
+    weight, total, total_var = (np.zeros((n_groups, size)) for _ in range(3))
+    covered = None if group is None else np.zeros((n_groups, size), np.float32)  # sum_(p in k) w~_ps
+    for index, flat, w, *cut in _blocks(samples, grid, smoothing, alpha_smoothing, cut=group is not None):
+        touched = w != 0  # the overlaps out of range or empty add nothing (w~ is 0 where w is)
         pixel = np.broadcast_to(np.arange(len(index))[:, None, None, None], w.shape)[touched]
         flat, w = flat[touched], w[touched]
         first = int(flat.min()) if len(flat) else 0
         flat -= first  # the block's spaxels (a few planes, :func:`_blocks`) from its first
-        local = slice(first, first + int(flat.max(initial=-1)) + 1)
-        weight[local] += np.bincount(flat, w)
-        total[local] += np.bincount(flat, w * samples.intensity[index][pixel])
-        total_var[local] += np.bincount(flat, w**2 * samples.intensity_var[index][pixel])
+        span = int(flat.max(initial=-1)) + 1
+        local = slice(first, first + span)
+        sums = [(weight, w), (total, w * samples.intensity[index][pixel]),
+                (total_var, w**2 * samples.intensity_var[index][pixel])]
+        if group is not None:
+            flat += group[index][pixel].astype(np.int64) * span
+            sums.append((covered, cut[0][touched]))
+        for out, values in sums:
+            out[:, local] += np.bincount(flat, values, minlength=n_groups * span).reshape(n_groups, span)
+    selected = None
+    if n_groups > 1:
+        full = covered >= COMPLETE_MIN * grid.volume
+        del covered
+        selected = np.where(np.any(full, axis=0), full, weight > 0)
+        weight, total, total_var = (np.sum(part, axis=0, where=selected) for part in (weight, total, total_var))
+    else:
+        weight, total, total_var = weight[0], total[0], total_var[0]
     # in place: the mean, its variance and the coverage take the sums' arrays (a cube-sized array more at a time)
     empty = ~(weight > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -580,4 +669,4 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0):
     total[empty], total_var[empty] = np.nan, np.nan
     weight /= grid.volume
     return Cube(grid, total.reshape(grid.shape), total_var.reshape(grid.shape), weight.reshape(grid.shape), samples,
-                smoothing, alpha_smoothing)
+                smoothing, alpha_smoothing, None if selected is None else selected.reshape((n_groups, *grid.shape)))

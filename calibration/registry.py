@@ -73,7 +73,8 @@ residual shower light modelled from the inter-slice gaps; ``none``, the default,
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
 smooths it in alpha, which damps the peak spaxel's resampling ripple at a broader image;
-``drizzle_lambda_alpha_smooth`` does both; the default ``drizzle`` is jwst's) and ``mrs_extract``
+``drizzle_lambda_alpha_smooth`` does both; the default ``drizzle`` is jwst's; each as ``<name>_complete`` takes
+a dither set's spaxel from the exposures complete in it) and ``mrs_extract``
 (:mod:`calibration.mrs_extract`;
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
 aperture correction is the MRS APCORR's, or an Airy one without it), then on band 3A ``spectral_leak``
@@ -188,6 +189,8 @@ ALGORITHMS = {
                            "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
     "mrs_pixel_replace": {"profile": replace_in_slices, "none": NONE},
 }
+ALGORITHMS["cube_build"].update({f"{name}_complete": cube_build.complete(kernel)
+                                 for name, kernel in list(ALGORITHMS["cube_build"].items())})
 ALGORITHMS["pixel_replace"].update(pixel_replace_peers())
 ALGORITHMS["jump"].update(peers.jump_variants())
 ALGORITHMS["ramp_fit"].update(peers.ramp_fit_variants())

@@ -1,0 +1,111 @@
+"""Each spaxel from the exposures complete in it (issue 16): the foreign dither set, each kernel with and without.
+
+The four dithered MIRIFUSHORT SHORT exposures of :mod:`benchmarks.mrs_jwst` (flight geometry, flight files as
+references, a point source 0.1" / 0.05" off the target, 50 mJy flat with five lines per band), noise-free
+(every effect off, no sky) and noisy (every effect, 5 MJy/sr sky, one seed), through our detector1 once,
+then spec3 (:mod:`calibration.mrs_spec3`) with ``cube_build`` ``drizzle``, ``drizzle_smooth`` and
+``drizzle_lambda_alpha_smooth``, each also as ``<kernel>_complete`` (:mod:`calibration.cube_build`, 'Each spaxel
+from the exposures complete in it'), scored against the TRUTH as :mod:`benchmarks.mrs_foreign_twins` scores
+(line centres median / worst |v| km/s, continuum %, line fluxes median / worst |%|, position of the collapsed
+cube's centroid mas (of the median-collapsed one), peak-spaxel ripple % rms in the CUBEPAR's range), with the
+CPU seconds of spec3 and the load.
+
+Each kernel with its own APCORR: the simulator's perfect table (:mod:`simulator.mrs_apcorr`) made with
+:data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS` = the kernel's alpha Gaussian (0 for ``drizzle`` and
+``drizzle_smooth``, whose lambda smoothing does not change the image; :data:`calibration.cube_build.SMOOTH_ALPHA_PIXELS`
+for ``drizzle_lambda_alpha_smooth``), as the candidate APCORR of docs/mrs.md was made; the table with 0 is
+checked to be the simulated set's own.
+
+    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--record]   (~15 min, 2 busy cores)
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mrs_foreign_twins as ft  # noqa: E402
+import mrs_jwst as mj  # noqa: E402
+
+from imager_common import transcript, write_result  # noqa: E402
+
+KERNELS = ("drizzle", "drizzle_smooth", "drizzle_lambda_alpha_smooth")
+VARIANTS = tuple(v for k in KERNELS for v in (k, f"{k}_complete"))
+
+
+def alpha_sigma(variant):
+    """The kernel's alpha Gaussian in median pixels (:mod:`calibration.cube_build`): the APCORR's."""
+    from miri_testbed.calibration import cube_build
+
+    return cube_build.SMOOTH_ALPHA_PIXELS if "alpha" in variant else 0.0
+
+
+def refs_for(sims, sigma, folder):
+    """``sims`` with their references in ``folder``: theirs, the APCORR made for an alpha Gaussian of ``sigma``."""
+    from stdatamodels.jwst import datamodels as dm
+
+    from miri_testbed.instrument import mrs, mrs_dither
+    from miri_testbed.simulator import ReferenceOptions, mrs_apcorr
+
+    refs = Path(sims[0]["refs"])
+    path = next(refs.glob("*mrs*_apcorr.asdf"))
+    own = dm.MirMrsApcorrModel(str(path))
+    table = own.apcorr_table
+    bands = list(mj.LINES_UM)
+
+    def made(s):
+        before, mrs.CUBE_ALPHA_SIGMA_PIXELS = mrs.CUBE_ALPHA_SIGMA_PIXELS, s
+        try:
+            return mrs_apcorr.apcorr_model(bands, str(table.channel), str(table.band),
+                                           ReferenceOptions(kind="perfect"), None, mrs_dither.target_v2v3(1))
+        finally:
+            mrs.CUBE_ALPHA_SIGMA_PIXELS = before
+
+    if not np.array_equal(made(0.0).apcorr_table.apcorr, table.apcorr):
+        raise RuntimeError(f"{path}: not the perfect table of the default kernel; cannot make the others'")
+    if sigma == 0:
+        return sims
+    folder.mkdir(parents=True, exist_ok=True)
+    for other in refs.iterdir():
+        if other != path and not (folder / other.name).exists():
+            (folder / other.name).symlink_to(other.resolve())
+    own.apcorr_table = made(sigma).apcorr_table
+    own.save(str(folder / path.name))
+    return [dict(s, refs=folder) for s in sims]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
+    parser.add_argument("--variants", nargs="+", default=VARIANTS, help=f"cube_build variants (default {VARIANTS})")
+    parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_complete.txt")
+    args = parser.parse_args(argv)
+    mj.quiet()
+    out, lines = transcript()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.workdir or tmp)
+        out("The foreign 4-point set (benchmarks/mrs_jwst.py), each cube_build kernel with and without the selection, "
+            "each with its own APCORR, against the truth (module docstring); per band:")
+        out("   case                 cube_build                            band  centre med/worst km/s  continuum %  "
+            "line flux med/worst %  position mas (median-collapsed)  ripple % in range   spec3 cpu s (load)")
+        for group, noise_free in (("noise-free", True), ("noisy", False)):
+            sims = mj.simulate_foreign(folder / ("sim_nf" if noise_free else "sim"), noise_free=noise_free)
+            exposures, d1s = ft.detector1_set(sims)
+            for variant in args.variants:
+                sigma = alpha_sigma(variant)
+                kernel_sims = refs_for(sims, sigma, folder / f"refs_alpha{sigma}_{group}")
+                start = time.process_time()
+                result = ft.spec3(kernel_sims, exposures, d1s, variant, folder / group / variant)
+                cpu, load = time.process_time() - start, os.getloadavg()[0]
+                ft.row(group, f"{variant:37s}", result, kernel_sims,
+                       lambda text, cpu=cpu, load=load: out(f"{text}      {cpu:6.1f} ({load:.1f})"))
+    print(write_result("mrs_complete", "\n".join(lines) + "\n"))
+
+
+if __name__ == "__main__":
+    main()
