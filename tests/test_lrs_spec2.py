@@ -329,8 +329,7 @@ def test_spec2_steps_say_what_ran(lines):
     assert "extract_1d: trace " in history and "along x from the SPECWCS trace" in history
     x1d = calibrate_exposure(lines["uncal"], lines["refs"], {"spec_background": "none"})["x1d"]
     assert x1d.meta.cal_step.bkg_subtract == "SKIPPED"
-    assert "spec_background=none: SKIPPED (variant 'none' chosen)" in " ".join(
-        str(entry["description"]) for entry in x1d.history)
+    assert "spec_background=none: SKIPPED (variant 'none' chosen)" in " ".join(history_of(x1d))
 
 
 def test_an_lrs_exposure_without_specwcs_is_refused(lines, tmp_path, capsys):
