@@ -81,7 +81,8 @@ def refs_for(sims, sigma, folder):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
-    parser.add_argument("--variants", nargs="+", default=VARIANTS, help=f"cube_build variants (default {VARIANTS})")
+    parser.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS,
+                        help=f"cube_build variants (default {VARIANTS})")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_complete.txt")
     args = parser.parse_args(argv)
     mj.quiet()

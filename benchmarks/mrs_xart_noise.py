@@ -26,11 +26,13 @@ from imager_common import transcript, write_result  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default="mrs_short_lines", help="a scenario of the mrs_effects suite")
+    scenarios = {s.name: s for s in load_suite("mrs_effects").scenarios}
+    parser.add_argument("--scenario", default="mrs_short_lines", choices=sorted(scenarios),
+                        help="a scenario of the mrs_effects suite")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_xart_noise.txt")
     args = parser.parse_args(argv)
-    scenario = next(s for s in load_suite("mrs_effects").scenarios if s.name == args.scenario)
+    scenario = scenarios[args.scenario]
     out, lines = transcript()
     out(f"XART-1 on mrs_effects/{scenario.name}, seed 1, straylight=model (module docstring)")
     out("   noise       MRSXARTCORR  mrs_xart_removed  mrs_xart_net")
