@@ -374,6 +374,7 @@ def score(truth_path, x1d_path):
     rows = mrs_score.score_x1d(truth, x1d_path)
     lines = truth.table("LINES")
     spectra = mrs_score.read_spectra(x1d_path)
+    wavelength_map = truth.image("WAVELENGTH")
     out = {}
     for band in LINES_UM:
         errors = [r["value"] for r in rows if r["metric"] == "mrs_wavelength_error" and band_of(r["bin"]) == band]
@@ -383,7 +384,8 @@ def score(truth_path, x1d_path):
         for line in lines:
             if band_of(float(line["centre_um"])) != band:
                 continue
-            scored = mrs_score.score_line(spectrum, line, [c for c in centres if c != float(line["centre_um"])])
+            scored = mrs_score.score_line(spectrum, line, [c for c in centres if c != float(line["centre_um"])],
+                                           wavelength_map)
             if scored is None or scored[1] is None:
                 continue
             step = float(np.median(np.diff(spectrum.wavelength)))

@@ -31,9 +31,16 @@ in the plane coordinate ``u``, the table's index):
    and the plane width ``d``,
    ``S/N = |W C| sqrt(sum g_i^2) / (e d)``, ``g_i`` the Gaussian's share in plane ``i``.
    Below :data:`MIN_EXPECTED_SNR` a line is not scored.
-3. Its **measured centre**: :func:`validation.lrs_score.fit_line` (a plane-integrated
-   Gaussian on a straight continuum, weights ``1 / FLUX_ERROR^2``, the centre's error from
-   the covariance); a failed fit (or a flux of the wrong sign or below 3 sigma) is *lost*.
+3. Its **measured centre** and flux: :func:`validation.lrs_score.fit_line` (a Gaussian convolved
+   with the detector pixel's box, then integrated over each plane, on a straight continuum,
+   weights ``1 / FLUX_ERROR^2``, the centre's error from the covariance); a failed fit (or a
+   flux of the wrong sign or below 3 sigma) is *lost*.  The box is what a drizzle makes of a
+   line: each pixel's light spread evenly over its extent in wavelength, ``d_p`` (0.9-1.1 of a
+   plane across a band), then cut by the planes.  ``d_p`` is the median over the truth's pixels
+   within 2 planes of the line of half the wavelength between a pixel's neighbours along its
+   column (:func:`pixel_extent_um`, the truth's WAVELENGTH).  A plain plane-integrated Gaussian
+   fitted to such a profile finds its centre but puts its flux 0.03-0.18 % high (sigma 0.55-0.85,
+   box 1-1.1 planes; docs/mrs.md 'Line fluxes'): the scorer's own error, at issue 16's 0.1 %.
 
 Rows per scored line (``source_id``, ``bin`` = the true centre in um, ``snr`` = the
 expected S/N): ``mrs_wavelength_error`` (``|v|``, km/s, ``v = c (measured - true) /
@@ -109,7 +116,7 @@ from . import mrs_leak_score
 from .lrs_flux import is_jy
 from .score import OUTLIER_PULL, ScoreInputError, as_truth, open_product
 
-X1D_TRUTH = ("LINES", "PERTURBATION")
+X1D_TRUTH = ("LINES", "PERTURBATION", "WAVELENGTH")
 CUBE_TRUTH = ("SOURCES",)
 X1D_METRICS = ("mrs_wavelength_error", "mrs_wavelength_offset", "mrs_wavelength_pull", "mrs_wavelength_perturbation",
                "mrs_line_snr", "mrs_wavelength_error_band", "mrs_lines_expected", "mrs_lines_lost", "mrs_flux_ratio",
@@ -181,8 +188,26 @@ def _inside(spectrum, u_true, half):
     return usable.size > 0 and usable[0] <= u_true - half and u_true + half <= usable[-1]
 
 
-def score_line(spectrum, line, other_centres_um):
-    """``(expected S/N, LineFit or None, wavelength um, its error)`` of one true line; None when not scored."""
+def pixel_extent_um(wavelength_map, centre_um, step_um):
+    """The detector pixels' median extent in wavelength about ``centre_um``, um (module docstring, step 3).
+
+    A pixel's extent is half the wavelength between its neighbours along its column (the MRS
+    disperses along the detector's rows); the pixels within ``2 step_um`` of the centre count.
+    """
+    lam = np.asarray(wavelength_map, float)
+    extent, middle = np.abs(lam[2:] - lam[:-2]) / 2, lam[1:-1]
+    near = np.isfinite(extent) & (np.abs(middle - centre_um) < 2 * step_um)
+    if not np.any(near):
+        raise ScoreInputError(f"the truth's WAVELENGTH has no pixel within {2 * step_um:.4g} um of a line at "
+                              f"{centre_um} um")
+    return float(np.median(extent[near]))
+
+
+def score_line(spectrum, line, other_centres_um, wavelength_map):
+    """``(expected S/N, LineFit or None, wavelength um, its error)`` of one true line; None when not scored.
+
+    ``wavelength_map``: the truth's per-pixel WAVELENGTH of the exposure (:func:`pixel_extent_um`).
+    """
     centre_um = float(line["centre_um"])
     u_true, sigma, half, step = _window(spectrum, centre_um, float(line["fwhm_um"]))
     if not _inside(spectrum, u_true, half):
@@ -206,19 +231,21 @@ def score_line(spectrum, line, other_centres_um):
         return None
     if np.sum(lrs.row_fractions(rows, u_true, sigma)) < lrs.MIN_COVERAGE:
         return float(snr), None, math.nan, math.nan
-    fit = lrs.fit_line(rows.astype(float), spectrum.flux[rows], spectrum.error[rows], u_true, sigma, half)
+    box = pixel_extent_um(wavelength_map, centre_um, step) / step
+    fit = lrs.fit_line(rows.astype(float), spectrum.flux[rows], spectrum.error[rows], u_true,
+                       math.sqrt(max(sigma**2 - BOX_VARIANCE, (0.5 * sigma) ** 2)), half, box=box)
     if fit is None or np.sign(fit.flux) != np.sign(signal) or abs(fit.flux) < lrs.MIN_FIT_SNR * fit.flux_err:
         return float(snr), None, math.nan, math.nan
     return float(snr), fit, spectrum.wavelength[0] + step * fit.centre, step * fit.centre_err
 
 
-def line_rows(band, spectrum, lines, perturbation):
-    """The rows of one band's lines (module docstring)."""
+def line_rows(band, spectrum, lines, perturbation, wavelength_map):
+    """The rows of one band's lines (module docstring); ``wavelength_map`` as :func:`score_line`'s."""
     mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
     centres = np.asarray(mine["centre_um"], float)
     rows, bright, expected, lost = [], [], 0, 0
     for i, line in enumerate(mine):
-        scored = score_line(spectrum, line, np.delete(centres, i))
+        scored = score_line(spectrum, line, np.delete(centres, i), wavelength_map)
         if scored is None:
             continue
         snr, fit, wavelength_um, error_um = scored
@@ -329,7 +356,7 @@ def score_x1d(truth, x1d_path):
     truth = _mrs_truth(truth, X1D_TRUTH, "MRS x1d")
     lines = truth.table("LINES")
     perturbations = mrs_sim.perturbations_from_table(truth.table("PERTURBATION"))
-    rows, spectra = [], read_spectra(x1d_path)
+    rows, spectra, wavelength = [], read_spectra(x1d_path), truth.image("WAVELENGTH")
     if set(spectra) != set(perturbations):  # spec2 writes one spectrum per band, even a band it flagged whole
         raise ScoreInputError(f"{x1d_path}: spectra of bands {', '.join(spectra)}; the truth's exposure has "
                               f"{', '.join(perturbations)} (an x1d of another exposure, or cut)")
@@ -338,7 +365,7 @@ def score_x1d(truth, x1d_path):
         # flux or pull rows: this row says so, so that a target does not pass on fewer bands in silence
         rows.append(dict(metric="mrs_usable_fraction", value=float(np.mean(spectrum.usable)), unit="",
                          source_id=spectrum.source_id, bin=band_bin(band)))
-        rows += line_rows(band, spectrum, lines, perturbations[band])
+        rows += line_rows(band, spectrum, lines, perturbations[band], wavelength)
         scored = continuum_planes(spectrum, lines)
         true_continuum = lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
         rows += flux_rows(band, spectrum, scored, true_continuum) + pull_rows(band, spectrum, scored, true_continuum)
