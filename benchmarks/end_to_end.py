@@ -211,6 +211,12 @@ def agreement(ours, theirs):
         return float(np.median(b.data[bright] / a.data[bright]))
 
 
+def same_cal(whole, to_cal):
+    """Whether two cal products hold the same SCI, ERR and DQ (NaN where NaN): ours to cal calibrates as the whole."""
+    with dm.open(str(whole)) as a, dm.open(str(to_cal)) as b:
+        return all(np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True) for name in ("data", "err", "dq"))
+
+
 def load():
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -280,7 +286,9 @@ def measure(args, tmp):
     lines.append("jwst skipped, no reference: " + "; ".join(f"{s} ({why})" for s, why in JWST_SKIPPED.items()))
     lines.append("jwst skipped by its defaults or by itself: " + ", ".join(s for s in skipped if s not in JWST_SKIPPED))
     lines.append(f"agreement: median jwst / ours of the cal images over the brightest 1 % of pixels "
-                 f"{agreement(ours_cal, jwst_cal):.4f}")
+                 f"{agreement(ours_cal, jwst_cal):.4f}; ours to cal's cal (SCI, ERR, DQ) "
+                 f"{'identical to' if same_cal(ours_cal, tmp / f'to_cal{last}' / ours_cal.name) else 'DIFFERS from'} "
+                 f"the whole run's")
     profile = subprocess.run([sys.executable, __file__, "--profile", str(uncal), str(refs), str(tmp / "profiled")],
                              check=True, capture_output=True, text=True)
     return lines + [""] + profile.stdout.strip().splitlines()
