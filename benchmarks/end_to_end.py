@@ -10,6 +10,10 @@ get only that file and the reference folder, as for data from elsewhere.
 
 * ours: ``miri-testbed calibrate UNCAL --refs REFS -o OUT``: detector1, image2 and image3
   (rate, rateints, cal and the source catalog).
+* ours to cal (like for like): the same command with the imager's pipeline cut after image2
+  (:data:`TO_CAL`): rate, rateints and cal, the products jwst's two pipelines make; ours'
+  image3 (cruciform, background, the PSF catalog, alignment) is work jwst's side does not do
+  (its source catalog is Image3Pipeline's).
 * jwst: ``Detector1Pipeline`` then ``Image2Pipeline`` (rate, rateints, cal; no catalog),
   offline (``benchmarks/jwst_offline.py``: CRDS look-ups refused, so a run that finished
   looked nothing up).  Each reference is an override: the file of the folder that ours
@@ -20,12 +24,14 @@ get only that file and the reference folder, as for data from elsewhere.
 
 Each run is a fresh process, timed from start to exit (interpreter, imports, reading and
 writing included: what a user waits for); its peak memory is its ``ru_maxrss``
-(``memory.peak``).  The two sides alternate, ``--repeat`` runs each; the medians are
-compared.  What importing alone costs each side is measured the same way.  Then one
-``calibrate`` of ours under cProfile (a fresh process, timed after its imports): the 25
-functions of most cumulative time, and the time of each part, the detector core (jump,
-showers, ramp fit) apart from the rest.  The load average is printed: the figures are of
-a shared 2-core machine.
+(``memory.peak``).  The three alternate, ``--repeat`` runs each; the medians are
+compared: the whole run (ours with its catalog against jwst without one) and like for like
+(ours to cal against jwst), each measured in its own processes, not taken from a profile.
+What importing alone costs each side is measured the same way.  Then one ``calibrate`` of
+ours under cProfile (a fresh process, timed after its imports): the 25 functions of most
+cumulative time, and the time of each part, the detector core (jump, showers, ramp fit)
+apart from the rest.  The load average is printed: the figures are of a shared 2-core
+machine.
 
     python benchmarks/end_to_end.py [--ngroups 30] [--seed 1] [--repeat 3] [--record]
 
@@ -97,6 +103,26 @@ with dm.RampModel(sys.argv[1]) as ramp:
 dm.ImageModel(data=data[0], err=data[0].copy(), dq=np.zeros(data.shape[1:], np.uint32)).save(sys.argv[2] + "_rate.fits")
 dm.CubeModel(data=data, err=data.copy(), dq=np.zeros(data.shape, np.uint32)).save(sys.argv[2] + "_rateints.fits")
 """
+#: Ours to cal (run as ``python -c TO_CAL UNCAL REFS OUT``): ``miri-testbed calibrate`` with the imager's pipeline
+#: cut after image2 (rate, rateints, cal: what jwst's Detector1Pipeline + Image2Pipeline make); everything else as
+#: the whole command (reading and checking the uncal, the references, the products written).
+TO_CAL = """
+import sys
+from dataclasses import replace
+from miri_testbed.calibration import image2, pipeline
+from miri_testbed.validation import cli
+
+def image2_only(log, exposure, d1, folder, choice, background_paths):
+    cal = image2.run(log, exposure, d1, folder, choice)
+    log.stamp(cal)
+    return {"cal": cal}
+
+key = ("MIR_IMAGE", False)
+pipeline.PIPELINES[key] = replace(pipeline.PIPELINES[key], run=image2_only)
+sys.exit(cli.main(["calibrate", sys.argv[1], "--refs", sys.argv[2], "-o", sys.argv[3]]))
+"""
+SIDES = {"ours": "ours, whole (+ image3: cruciform, catalog, alignment)", "ours to cal": "ours to cal (no image3)",
+         "jwst": "jwst (Detector1 + Image2)"}
 CORE = ("jump", "showers", "ramp_fit")  # the detector core: what benchmarks/detector_speed.py times
 STEP_RECORD = re.compile(r"^(\w+)=(\w+): (COMPLETE|SKIPPED)")  # a step's HISTORY record in our products
 
@@ -185,6 +211,12 @@ def agreement(ours, theirs):
         return float(np.median(b.data[bright] / a.data[bright]))
 
 
+def same_cal(whole, to_cal):
+    """Whether two cal products hold the same SCI, ERR and DQ (NaN where NaN): ours to cal calibrates as the whole."""
+    with dm.open(str(whole)) as a, dm.open(str(to_cal)) as b:
+        return all(np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True) for name in ("data", "err", "dq"))
+
+
 def load():
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -204,27 +236,37 @@ def measure(args, tmp):
     imports = {side: peak([sys.executable, "-c", f"import {module}"])
                for side, module in (("ours", "miri_testbed.validation.cli"), ("jwst", "jwst.pipeline"))}
     floor = peak([sys.executable, "-c", FLOOR, str(uncal), str(tmp / "floor")])
-    runs = {"ours": [], "jwst": []}
+    runs = {side: [] for side in SIDES}
     for r in range(args.repeat):
         runs["ours"].append(peak(CLI + ["calibrate", str(uncal), "--refs", str(refs), "-o", str(tmp / f"ours{r}")]))
+        runs["ours to cal"].append(peak([sys.executable, "-c", TO_CAL, str(uncal), str(refs), str(tmp / f"to_cal{r}")]))
         (tmp / f"jwst{r}").mkdir()
         report = tmp / f"jwst{r}" / "seconds.json"
         (tmp / "jwst.json").write_text(json.dumps({**config, "output": str(tmp / f"jwst{r}"), "report": str(report)}))
         runs["jwst"].append((*peak(JWST + [str(tmp / "jwst.json")]), json.loads(report.read_text())))
-        print(f"run {r + 1} of {args.repeat}: ours {runs['ours'][-1][1]:.1f} s, jwst {runs['jwst'][-1][1]:.1f} s",
+        print(f"run {r + 1} of {args.repeat}: " + ", ".join(f"{side} {runs[side][-1][1]:.1f} s" for side in SIDES),
               flush=True)
     median = {side: [statistics.median(run[i] for run in runs[side]) for i in (0, 1, 2)] for side in runs}
-    lines.append(f"{'':5}  {'wall':>7}  {'runs':<18}  {'CPU':>7}  {'peak':>7}  {'runs':<18}  imports alone")
-    for side in runs:
+    width = max(map(len, SIDES.values()))
+    lines.append(f"{'':{width}}  {'wall':>7}  {'runs':<18}  {'CPU':>7}  {'peak':>7}  {'runs':<18}  imports alone")
+    for side, label in SIDES.items():
         walls = ", ".join(f"{run[1]:.1f}" for run in runs[side])
         peaks = ", ".join(f"{run[0] / GB:.2f}" for run in runs[side])
-        lines.append(f"{side:5}  {median[side][1]:5.1f} s  {walls:<18}  {median[side][2]:5.1f} s  "
+        alone = imports[side.split()[0]]
+        lines.append(f"{label:{width}}  {median[side][1]:5.1f} s  {walls:<18}  {median[side][2]:5.1f} s  "
                      f"{median[side][0] / GB:4.2f} GB  {peaks:<18}  "
-                     f"{imports[side][1]:.1f} s, {imports[side][0] / GB:.2f} GB")
-    time_ratio, cpu_ratio, memory_ratio = (median["jwst"][i] / median["ours"][i] for i in (1, 2, 0))
-    lines.append(f"jwst / ours: {time_ratio:.2f}x the wall time (goal >= 3: {'met' if time_ratio >= 3 else 'NOT met'}; "
-                 f"CPU time {cpu_ratio:.2f}x), {memory_ratio:.2f}x the peak memory (goal >= 3: "
-                 f"{'met' if memory_ratio >= 3 else 'NOT met'}); {load()} at the end")
+                     f"{alone[1]:.1f} s, {alone[0] / GB:.2f} GB")
+    for side, what in (("ours", "whole run (ours with its catalog, jwst without one)"),
+                       ("ours to cal", "like for like (ours to cal: the products jwst makes)")):
+        time_ratio, cpu_ratio, memory_ratio = (median["jwst"][i] / median[side][i] for i in (1, 2, 0))
+        lines.append(f"jwst / ours, {what}: {time_ratio:.2f}x the wall time (goal >= 3: "
+                     f"{'met' if time_ratio >= 3 else 'NOT met'}; CPU time {cpu_ratio:.2f}x), {memory_ratio:.2f}x the "
+                     f"peak memory (goal >= 3: "
+                     f"{'met' if memory_ratio >= 3 else 'NOT met'})")
+    image3 = median["ours"][2] - median["ours to cal"][2]
+    lines.append(f"ours' image3 (cruciform, background, catalog, alignment: not in jwst's two pipelines): "
+                 f"{image3:.1f} s CPU of the whole run's {median['ours'][2]:.1f} s (the difference of the two "
+                 f"medians); {load()} at the end")
     lines.append(f"floor (FLOOR: open the uncal as a RampModel, write a rate and a rateints, nothing calibrated): "
                  f"{floor[2]:.1f} s CPU, {floor[0] / GB:.2f} GB; jwst's CPU / 3 = {median['jwst'][2] / 3:.1f} s, "
                  f"{median['jwst'][2] / 3 - floor[2]:.1f} s above the floor for all of ours' calibration")
@@ -244,7 +286,9 @@ def measure(args, tmp):
     lines.append("jwst skipped, no reference: " + "; ".join(f"{s} ({why})" for s, why in JWST_SKIPPED.items()))
     lines.append("jwst skipped by its defaults or by itself: " + ", ".join(s for s in skipped if s not in JWST_SKIPPED))
     lines.append(f"agreement: median jwst / ours of the cal images over the brightest 1 % of pixels "
-                 f"{agreement(ours_cal, jwst_cal):.4f}")
+                 f"{agreement(ours_cal, jwst_cal):.4f}; ours to cal's cal (SCI, ERR, DQ) "
+                 f"{'identical to' if same_cal(ours_cal, tmp / f'to_cal{last}' / ours_cal.name) else 'DIFFERS from'} "
+                 f"the whole run's")
     profile = subprocess.run([sys.executable, __file__, "--profile", str(uncal), str(refs), str(tmp / "profiled")],
                              check=True, capture_output=True, text=True)
     return lines + [""] + profile.stdout.strip().splitlines()

@@ -216,16 +216,50 @@ def model_image(psf, x, y, flux, shape, where=None):
     (ny, nx) float
     """
     image = np.zeros(shape)
+    _add_stamps(image, _stamps(psf, x, y, flux, shape, where), where)
+    return image
+
+
+def _stamps(psf, x, y, flux, shape, where=None):
+    """Each source's PSF over its model's stamp on an image of ``shape``: ``[(ys, xs, values), ...]``.
+
+    With ``where``, the model is evaluated on those pixels alone (0 elsewhere): its spline
+    is evaluated point by point, so the values are those of the whole stamp's, bit for bit.
+    """
     half = int(np.ceil(np.asarray(psf.data).shape[-1] / 2 / np.atleast_1d(psf.oversampling)[-1]))
+    stamps = []
     for xi, yi, fi in zip(x, y, flux, strict=True):
         cx, cy = int(round(xi)), int(round(yi))
         ys = slice(max(cy - half, 0), max(min(cy + half + 1, shape[0]), 0))
         xs = slice(max(cx - half, 0), max(min(cx + half + 1, shape[1]), 0))
         yy, xx = np.mgrid[ys, xs].astype(float)
-        if yy.size:
+        if where is None:
             values = psf.evaluate(xx, yy, fi, xi, yi)
-            image[ys, xs] += values if where is None else values * where[ys, xs]
-    return image
+        else:
+            on = where[ys, xs]
+            values = np.zeros(on.shape)
+            if on.any():
+                values[on] = psf.evaluate(xx[on], yy[on], fi, xi, yi)
+        stamps.append((ys, xs, values))
+    return stamps
+
+
+def _add_stamps(image, stamps, where=None):
+    """``image += `` the sum of ``stamps`` (only on ``where``), summed apart first over their bounding box.
+
+    The same sums as adding the model image of those sources (:func:`model_image`), bit for bit,
+    without a model image the size of ``image`` for each group.
+    """
+    stamps = [stamp for stamp in stamps if stamp[2].size]  # a source off the image has none
+    if not stamps:
+        return
+    y0, y1 = min(ys.start for ys, _, _ in stamps), max(ys.stop for ys, _, _ in stamps)
+    x0, x1 = min(xs.start for _, xs, _ in stamps), max(xs.stop for _, xs, _ in stamps)
+    total = np.zeros((y1 - y0, x1 - x0))
+    for ys, xs, values in stamps:
+        part = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+        total[part] += values if where is None else values * where[ys, xs]
+    image[y0:y1, x0:x1] += total
 
 
 def _find_new(det, residual, model, err, fitted, nsigma):
@@ -296,7 +330,9 @@ def fit_sources(det, err, psf, aperture, nsigma=5.0):
     start = _aperture_start(det.filled, x, y, det.fwhm, bkg)
     x, y, flux, flux_err = fit(det.filled, err, x, y, start, bkg, grouper(x, y))
     for _ in range(ITERATIONS):
-        model = model_image(psf, x, y, flux, det.filled.shape)
+        stamps = _stamps(psf, x, y, flux, det.filled.shape)  # evaluated once: the model, then each group's part
+        model = np.zeros(det.filled.shape)
+        _add_stamps(model, stamps)
         residual = det.filled - model
         new = _find_new(det, residual, model, err, np.column_stack([x, y]), nsigma)
         old = np.arange(x.size + len(new)) < x.size
@@ -307,8 +343,7 @@ def fit_sources(det, err, psf, aperture, nsigma=5.0):
         data = residual.copy()
         for g in np.unique(group):
             m = group == g
-            data += model_image(psf, x[m & old], y[m & old], flux[m[old]], data.shape,
-                                _boxes(x[m], y[m], shape // 2, data.shape))
+            _add_stamps(data, [stamps[i] for i in np.flatnonzero(m[old])], _boxes(x[m], y[m], shape // 2, data.shape))
         bkg, _ = local_background(replace(det, filled=residual), np.column_stack([x, y]), aperture)
         start = np.concatenate([flux, _aperture_start(data, x[~old], y[~old], det.fwhm, bkg[~old])])
         # The other groups' PSFs were subtracted from each group's boxes: their model's

@@ -77,6 +77,27 @@ def test_a_psf_model_is_tied_to_the_aperture_scale_whatever_its_normalisation(tm
     assert psf_photometry.model_aperture_flux(model, aperture) * aperture[1] == pytest.approx(1.0, abs=5e-4)
 
 
+def test_the_psf_on_some_pixels_is_the_whole_model_image_there_bit_for_bit(tmp_path):
+    """The PSF evaluated on chosen pixels alone (``light_on_bad_pixels``) and stamps summed over
+    their bounding box into an image (each group's part in ``fit_sources``) give the whole model
+    image's values there, bit for bit, and nothing elsewhere; a source off the image adds nothing."""
+    model = _psf_model(tmp_path, "F770W", "perfect")
+    rng = np.random.default_rng(3)
+    shape = (120, 140)
+    x = np.append(rng.uniform(-20, 160, 6), -80.0)  # the last one's stamp misses the image
+    y = np.append(rng.uniform(-20, 140, 6), 60.0)
+    flux = rng.uniform(1, 100, 7)
+    whole = psf_photometry.model_image(model, x, y, flux, shape)
+    where = rng.random(shape) < 0.1
+    on = psf_photometry.model_image(model, x, y, flux, shape, where)
+    np.testing.assert_array_equal(on, np.where(where, whole, 0.0))
+    assert np.count_nonzero(on) > 100
+    base = rng.normal(size=shape)
+    added = base.copy()
+    psf_photometry._add_stamps(added, psf_photometry._stamps(model, x, y, flux, shape), where)
+    np.testing.assert_array_equal(added, base + on)
+
+
 def test_interlacing_a_dither_without_noise_gives_the_truth_epsf(monkeypatch):
     """The measurement procedure itself: without photon noise, sky or pointing scatter the
     interlaced phase images are exactly the truth's ePSF; with them (the reference a
