@@ -601,7 +601,8 @@ class _JointFit:
         w_p y_p: the ramps are summed first and projected after, a quarter of the work.
         """
         q = self.Q
-        Yw, wq, o = _sum_runs(Y, q, w), _sum_runs(w, q), self.o[sl][::q]
+        Yw, wq, o = _sum_runs(np.ascontiguousarray(Y), q, w), _sum_runs(w, q), self.o[sl][::q]  # a strided view
+        # of the ramps: copied once, not read four times in strides
         ref = self.reference[sl][::q]
         return tuple(_part(P(Yw[:, m]), wq[m], o[m]) if m.any() else None
                      for P, m in zip(self.projectors, (~ref, ref), strict=True))
@@ -610,7 +611,8 @@ class _JointFit:
         """Weights of all pixels, and the sums for ``basis`` in the same pass."""
         self.weight = np.zeros(self.o.size)
         acc = None
-        for sl, Y in self.blocks():  # float32: the einsum and the products convert each value as they read it
+        for sl, Y in self.blocks():
+            Y = np.ascontiguousarray(Y)  # float32: the einsum and the products convert each value as they read it
             self.weight[sl] = self._weights(sl, Y)
             acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
         return acc
