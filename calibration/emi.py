@@ -535,21 +535,38 @@ class _JointFit:
         self.weight = self.cached = self.sample = None
         self.memo = {}  # (pixel sample?, frequencies) -> (columns, their sums), :meth:`sums`
 
-    def residuals(self, Y, sl, offsets):
-        """``Y`` (N, npix) of the pixels of slice ``sl`` projected off their ramp models, less offsets.
+    def chi2(self, Z, sl, offsets):
+        """Each pixel's ||P z - offsets||^2 for the ramps less the waveform ``Z`` (N, npix) of slice ``sl``.
 
-        The offsets: each class's common per-read ``offsets`` (None: none).
+        P the pixel's projector (its class's: :func:`project_off_ramps`), the offsets each
+        class's common per-read ones (None: none).  With m_i the pixel's mean in integration i,
+        b its shared rate, o the offsets (O_i their sum over the groups of integration i) and
+        u = m_i + k b + o the model, ||z - u||^2 = ||z||^2 - n_g sum m_i^2 - n_i sum(k^2) b^2
+        - 2 o.z + 2 sum O_i m_i + 2 b sum(k o) + ||o||^2 (sum k = 0; no b for a reference pixel):
+        every term from two passes over ``Z`` (its squares, and one batched product per
+        integration), not the residual array (the projection made six full-size float64
+        temporaries; the cancellation costs ~1e-10 of chi^2 at ramps of 1e4 DN).
         """
-        R = self.projectors[0](Y)  # all columns; the reference ones are replaced below
-        if offsets[0] is not None:
-            R -= offsets[0][:, None]
-        ref = self.reference[sl]
-        if ref.any():
-            Rr = self.projectors[1](Y[:, ref])
-            if offsets[1] is not None:
-                Rr -= offsets[1][:, None]
-            R[:, ref] = Rr
-        return R
+        nints, ngroups = self.nints, self.ngroups
+        k = np.arange(ngroups) - (ngroups - 1) / 2
+        off = [np.zeros(self.N) if o is None else o for o in offsets]
+        rows = np.stack([np.ones((nints, ngroups)), np.broadcast_to(k, (nints, ngroups)),
+                         *(o.reshape(nints, ngroups) for o in off)], axis=1)  # (nints, 4, ngroups)
+        sums = np.matmul(rows, Z.reshape(nints, ngroups, -1))  # (nints, 4, npix)
+        m = sums[:, 0] / ngroups
+        ksum = np.sum(k**2) * nints
+        b = sums[:, 1].sum(axis=0) / ksum
+        common = np.einsum("np,np->p", Z, Z) - ngroups * np.einsum("ip,ip->p", m, m)
+        chi2 = np.empty(Z.shape[1])
+        for c, (o, sel) in enumerate(zip(off, (~self.reference[sl], self.reference[sl]), strict=True)):
+            if not sel.any():
+                continue
+            per_group = o.reshape(nints, ngroups)
+            value = common[sel] - 2 * sums[:, 2 + c, sel].sum(axis=0) + 2 * per_group.sum(axis=1) @ m[:, sel] + o @ o
+            if c == 0:  # science pixels: the shared rate
+                value += (2 * (per_group @ k).sum() - ksum * b[sel]) * b[sel]
+            chi2[sel] = value
+        return chi2
 
     def row_blocks(self):
         """``(y0, y1, sl)`` of each block of rows, ``sl`` its slice of the flattened pixels."""
@@ -584,7 +601,8 @@ class _JointFit:
         w_p y_p: the ramps are summed first and projected after, a quarter of the work.
         """
         q = self.Q
-        Yw, wq, o = _sum_runs(Y, q, w), _sum_runs(w, q), self.o[sl][::q]
+        Yw, wq, o = _sum_runs(np.ascontiguousarray(Y), q, w), _sum_runs(w, q), self.o[sl][::q]  # a strided view
+        # of the ramps: copied once, not read four times in strides
         ref = self.reference[sl][::q]
         return tuple(_part(P(Yw[:, m]), wq[m], o[m]) if m.any() else None
                      for P, m in zip(self.projectors, (~ref, ref), strict=True))
@@ -594,7 +612,7 @@ class _JointFit:
         self.weight = np.zeros(self.o.size)
         acc = None
         for sl, Y in self.blocks():
-            Y = np.array(Y, np.float64)  # the weights' einsum, as it summed before
+            Y = np.ascontiguousarray(Y)  # float32: the einsum and the products convert each value as they read it
             self.weight[sl] = self._weights(sl, Y)
             acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
         return acc
@@ -671,8 +689,7 @@ class _JointFit:
         chi2 = np.zeros(self.o.size)
         for sl, Y in self.blocks():
             E = self.waveform(gamma, basis, sl)
-            res = self.residuals(np.subtract(Y, E, out=E), sl, offsets)  # Y - E, in float64
-            chi2[sl] = self.weight[sl] * np.sum(np.square(res, out=res), axis=0)  # res: its own array
+            chi2[sl] = self.weight[sl] * self.chi2(np.subtract(Y, E, out=E), sl, offsets)  # Y - E, in float64
         used = self.weight > 0
         science = used & ~self.reference
         scale = np.median(chi2[science]) / stats.chi2.median(dof_science) if science.any() else 1.0

@@ -363,13 +363,15 @@ def _nan_to_num(x):
 
 
 def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference, y):
-    """Fit a block of pixels (flattened on the last axis); ``y``: a float32 array of ``data``'s shape to work in.
+    """Fit a block of rows; ``y``: a float32 array ``(nints, ngroups, npix)`` to work in.
 
+    ``data`` the block's ramps ``(nints, ngroups, rows, nx)`` (a view of the exposure's: read once,
+    into ``y``), the other per-pixel arrays flattened on the last axis (npix = rows nx).
     Returns the rate and the integrations' rates, then their Poisson variances, their read-noise
     variances and (with ``interference``, :func:`fit_ramps`; else None) its variances.
     """
-    nints, _, npix = data.shape
-    np.subtract(data, data[:, :1], out=y)  # slopes ignore a constant; float32 halves the traffic
+    nints, _, npix = y.shape
+    np.subtract(data, data[:, :1], out=y.reshape(data.shape))  # slopes ignore a constant; float32 halves the traffic
     runs, simple = _common_runs((groupdq & dq.UNUSABLE_GROUP) == 0, groupdq)
     rest = _rest(groupdq, simple)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -454,7 +456,7 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
         rows = slice(r0, min(r0 + block_rows, ny))
         nb = rows.stop - rows.start
         flat = (nints, ngroups, nb * nx)
-        block = _fit_block(data[:, :, rows].reshape(flat), groupdq[:, :, rows].reshape(flat),
+        block = _fit_block(data[:, :, rows], groupdq[:, :, rows].reshape(flat),
                            read_noise[rows].ravel(), gain[rows].ravel(), times, dark_rate[rows].ravel(), method,
                            interference, work[:np.prod(flat)].reshape(flat))
         for key, value in zip(("rate", "var_p", "var_r", "var_i"), block[0:8:2], strict=True):

@@ -281,6 +281,35 @@ def test_the_joint_normal_equations_are_the_dense_weighted_least_squares():
     assert np.abs(dense[[0, 4]]).max() > 1.0  # the fundamentals are there to be found
 
 
+def test_the_clipping_chi2_is_the_norm_of_the_projected_residual():
+    """``_JointFit.chi2`` (the clipping's chi^2, from sums over the ramps less the waveform) is the squared norm
+    of each pixel's residual projected off its class's ramp model less that class's common offsets
+    (``project_off_ramps``, shared rate for science pixels, none for reference pixels), to float64
+    rounding of the sums it cancels (1e-12 of sum z^2), with offsets and without, on ramps of 1e4 DN."""
+    nints, ngroups, ny, nx = 3, 5, 4, 12
+    case = cal_emi.EmiCase("TINY", "FASTR1", "MIRIMAGE", 60, 2781, 1, 1, (), ())
+    rng = np.random.default_rng(7)
+    ramp = rng.uniform(5, 40, (ny, nx)) * np.arange(ngroups)[:, None, None]
+    data = (1e4 + rng.normal(0, 50, (nints, 1, ny, nx)) + ramp + rng.normal(0, 3, (nints, ngroups, ny, nx)))
+    data = data.astype(np.float32)
+    pixeldq = np.zeros((ny, nx), np.uint32)
+    pixeldq[:, :4] = cal_emi.dq.REFERENCE_PIXEL
+    fit = cal_emi._JointFit(data, np.zeros(data.shape, np.uint8), pixeldq, np.full((ny, nx), 3.0),
+                            np.full((ny, nx), 5.0), case)
+    Z = data.reshape(fit.N, -1).astype(np.float64) - rng.normal(0, 2, (fit.N, ny * nx))  # less a "waveform"
+    everything = slice(0, ny * nx)
+    assert fit.reference.any() and not fit.reference.all()
+    for offsets in ([None, None], [rng.normal(0, 5, fit.N), rng.normal(0, 20, fit.N)]):
+        expected = np.empty(ny * nx)
+        for c, P in enumerate(fit.projectors):
+            R = P(Z) - (0 if offsets[c] is None else offsets[c][:, None])
+            chosen = fit.reference if c else ~fit.reference
+            expected[chosen] = np.sum(R**2, axis=0)[chosen]
+        np.testing.assert_allclose(fit.chi2(Z, everything, offsets), expected, rtol=0,
+                                   atol=1e-12 * np.sum(Z**2, axis=0).max())
+        assert expected.min() > 10  # residuals of a few DN: the bound is far below them
+
+
 @pytest.mark.parametrize("subarray,nints,ngroups", [("SUB64", 4, 3), ("SUB128", 2, 10)])
 def test_the_joint_correction_does_not_depend_on_the_ramps_dtype(subarray, nints, ngroups):
     """The joint fit reads the ramps in their own dtype and converts each value to float64 as it uses it
