@@ -34,15 +34,22 @@ def _samples(n=3 * cube_build.BLOCK + 5000, seed=3):
 
 
 def _full_sum_variance(cube, coefficients):
-    """``sum_p (sum_s c_s w_ps / W_s)^2 var(I_p)`` per plane over every used pixel (no restriction)."""
+    """``sum_p (sum_s c_s w_ps / W_s)^2 var(I_p)`` per plane over every used pixel (no restriction), each pixel's
+    weights spelled out over its whole (beta, alpha, lambda) window."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_weight = np.where(cube.coverage > 0, coefficients / (cube.coverage * cube.grid.volume), 0.0).ravel()
+        per_weight = np.where(cube.coverage > 0, coefficients / (cube.coverage * cube.grid.volume), 0.0)
+    per_weight = per_weight.reshape(cube.grid.wavelength.n, -1)
     out = np.zeros(cube.grid.wavelength.n)
-    for index, flat, w in cube_build._blocks(cube.samples, cube.grid, cube.smoothing, cube.alpha_smoothing,
-                                             selected=cube.selected):
-        share = np.sum(per_weight[flat] * w, axis=(1, 2))
-        plane = flat[:, 0, 0, :] // (cube.grid.beta.n * cube.grid.alpha.n)
-        out += np.bincount(plane.ravel(), (share**2 * cube.samples.intensity_var[index, None]).ravel(),
+    for block in cube_build._blocks(cube.samples, cube.grid, cube.smoothing, cube.alpha_smoothing,
+                                    by_member=cube.selected is not None):
+        plane = block.first[:, None] + np.arange(block.wl.shape[1])  # (n, Kl)
+        inside = (plane >= 0) & (plane < len(out))
+        plane = np.where(inside, plane, 0)
+        c = per_weight[plane[:, None, :], block.spatial[:, :, None]]  # (n, Kb Ka, Kl)
+        if cube.selected is not None:
+            c = c * cube.selected[block.member].reshape(len(out), -1)[plane[:, None, :], block.spatial[:, :, None]]
+        share = np.sum(c * block.u[:, :, None], axis=1) * block.wl
+        out += np.bincount(plane[inside], (share**2 * cube.samples.intensity_var[block.index, None])[inside],
                            minlength=len(out))
     return out
 
