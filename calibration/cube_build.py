@@ -181,7 +181,7 @@ class Axis:
             widest = np.max(hi - lo) if len(lo) else None
         return first, 1 if widest is None else int(np.ceil((widest + 2 * reach) / self.step)) + 1
 
-    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None, reflect=True):
+    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None, with_cut=False):
         """Each interval's overlap with the bins: ``(index, length)``, ``(len(lo), K)`` (bins out of range: 0).
 
         ``K`` and the bins are :meth:`span`'s.  With ``sigma > 0`` the interval is a box convolved
@@ -190,8 +190,8 @@ class Axis:
         cut, ``2 (phi(4) - 4 (1 - Phi(4))) sigma = 1.4e-5 sigma`` of the box's length, is lost).
         ``ends`` (``(a, b)``, per interval, around it): the Gaussian is reflected at ``a`` and ``b``,
         so the box's share stays in ``[a, b]`` and each box is given back its length (module docstring, 'slice
-        ends'); ``reflect`` False: it is cut there instead, the share beyond ``a`` or ``b`` lost (the
-        selection's coverage, module docstring).
+        ends').  ``with_cut``: also the lengths with the Gaussian cut at ``a`` and ``b`` instead, the share beyond
+        them lost (the selection's coverage, module docstring): ``(index, length, cut)``.
         """
         first, k = self.span(lo, hi, sigma, widest)
         index = first[:, None] + np.arange(k)
@@ -214,7 +214,8 @@ class Axis:
                 return out
 
             below = integral(edges)
-            if ends is not None and reflect:
+            cut = np.diff(below, axis=1) if with_cut else None
+            if ends is not None:
                 # reflected at a and b, the density on [a, b] is f(x) + f(2b - x) + f(2a - x) (f = F'), whose
                 # integral up to e in [a, b] is F(e) - F(2b - e) - F(2a - e); edges outside are moved to a or b.
                 # Beyond reach of both ends the reflected terms are constant (the cut): only the pixels near an
@@ -224,15 +225,19 @@ class Axis:
                 e, a, b = edges[near], a[near, None], b[near, None]
                 below[near] -= integral(2 * b - e, lo[near], hi[near]) + integral(2 * a - e, lo[near], hi[near])
             length = np.diff(below, axis=1)
-            if ends is not None and reflect:
+            if ends is not None:
                 # one reflection keeps the mass but the cut's while b - a > box + 4 sigma; narrower rows (a slice's
                 # few pixels at its wavelength's end) lose some: each box is given back its length
                 length *= (hi - lo)[:, None] / np.sum(length, axis=1, keepdims=True)
         else:
             left = self.start + index * self.step
             length = np.clip(np.minimum(hi[:, None], left + self.step) - np.maximum(lo[:, None], left), 0, None)
+            cut = None
         inside = (index >= 0) & (index < self.n)
-        return np.where(inside, index, 0), np.where(inside, length, 0.0)
+        out = np.where(inside, index, 0), np.where(inside, length, 0.0)
+        if with_cut:
+            return *out, out[1] if cut is None or ends is None else np.where(inside, cut, 0.0)
+        return out
 
 
 def _ramp(z, sigma):
@@ -497,11 +502,10 @@ class Cube:
         reaching = _reaching(self.samples, self.grid, per_weight != 0, self.smoothing, self.alpha_smoothing)
         per_weight = per_weight.reshape(self.grid.wavelength.n, -1)
         out = np.zeros(self.grid.wavelength.n)
-        for block in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching,
-                             self.selected is not None):
-            # (n, Kl): the pixel's share of each plane it touches, sum_s c_s w_ps / W_s
-            share = block.gather(per_weight, None if self.selected is None else self.selected[block.member].reshape(
-                per_weight.shape))
+        selected = None if self.selected is None else self.selected.reshape(len(self.selected), *per_weight.shape)
+        for block in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching):
+            # (n, Kl): the pixel's share of each plane it touches, sum_s c_s w'_ps / W'_s
+            share = block.gather(per_weight, selected, None if selected is None else self.samples.member[block.index])
             plane = block.first[:, None] + np.arange(block.wl.shape[1])
             inside = (plane >= 0) & (plane < len(out))
             out += np.bincount(plane[inside], (share**2 * self.samples.intensity_var[block.index, None])[inside],
@@ -544,80 +548,80 @@ class _Block(NamedTuple):
     """A block of pixels' drizzle weights, separable (:func:`_blocks`).
 
     ``w_ps = u_pj wl_pi`` for the spaxel ``j`` of the pixel's window in (beta, alpha) and the plane ``first_p + i``.
-
-    ``index`` (n,): the pixels among the samples; ``member``: their exposure (None: the block is of several);
-    ``first`` (n,): the first plane of each pixel's window in lambda (may be outside the grid: its weights are 0
-    there); ``wl`` (n, Kl): the weights in lambda; ``spatial`` (n, Kb Ka): the flat (beta, alpha) spaxels, ``u`` their
-    weights ``wb wa`` (0 outside the grid); ``n_spatial``: the grid's spaxels in a plane.
+    ``index`` (n,): the pixels among the samples; ``first`` (n,): the first plane of each pixel's window in lambda
+    (may be outside the grid: its weights are 0 there); ``wl`` (n, Kl): the weights in lambda; ``spatial`` (n, Kb
+    Ka): the flat (beta, alpha) spaxels, ``u`` their weights ``wb wa`` (0 outside the grid), ``u_cut`` the same with
+    the alpha Gaussian cut at the rows' ends (``w~_ps``, module docstring; None unless asked for); ``n_spatial``:
+    the grid's spaxels in a plane.
     """
 
     index: np.ndarray
-    member: int | None
     first: np.ndarray
     wl: np.ndarray
     spatial: np.ndarray
     u: np.ndarray
+    u_cut: np.ndarray | None
     n_spatial: int
 
-    def matrix(self, power=1):
-        """``u ** power`` as a sparse (n, rows) matrix: row ``(first_p - min first) n_spatial + spatial_pj``."""
-        low = int(self.first.min())
+    def _matrix(self, u, groups=None, n_groups=1):
+        """``u`` (n, Kb Ka) as a sparse (n, rows) matrix.
+
+        Row ``(g_p n_rows + first_p - min first) n_spatial + spatial_pj`` (``groups``: ``g_p`` in
+        ``range(n_groups)``, else 0; ``n_rows`` the number of the block's first planes).
+        """
+        low, n_rows = int(self.first.min()), int(self.first.max() - self.first.min()) + 1
         rows = (self.first - low)[:, None] * self.n_spatial + self.spatial
-        return csr_matrix((self.u.ravel() if power == 1 else (self.u**power).ravel(), rows.ravel(),
-                           np.arange(0, rows.size + 1, rows.shape[1])),
-                          shape=(len(rows), (int(self.first.max()) - low + 1) * self.n_spatial))
+        if groups is not None:
+            rows += (groups.astype(np.int64) * (n_rows * self.n_spatial))[:, None]
+        return csr_matrix((u.ravel(), rows.ravel(), np.arange(0, rows.size + 1, rows.shape[1])),
+                          shape=(len(rows), n_groups * n_rows * self.n_spatial))
 
-    def scatter(self, out, columns, power=1, mask=None):
-        """``out[q][first_p + i, spatial_pj] += sum_p u_pj^power columns[p, i, q]``.
+    def sums(self, columns, u, groups=None, n_groups=1):
+        """``out[g, first_p + i - low, spatial_pj, q] = sum_(p in g) u_pj columns[p, i, q]``: ``(low, out)``.
 
-        Each ``out[q]`` is (n_lambda, n_spatial); ``mask`` (of their shape): added only where it is True.
+        ``low`` the block's first plane (``out`` spans it and the planes after; ``groups``: each pixel's group
+        ``g_p`` in ``range(n_groups)``, else one).  One sparse product (``u`` over the pixels' windows) whose
+        rows are (group, first plane, spaxel) and columns (i, q), then each ``i`` added ``i`` planes further:
+        ``Kb Ka Kl q`` multiplications a pixel in compiled code, no array of the (pixel, spaxel) pairs.
+        """
+        kl = self.wl.shape[1]
+        y = (self._matrix(u, groups, n_groups).T @ columns.reshape(len(columns), -1)).reshape(
+            n_groups, -1, self.n_spatial, kl, columns.shape[2])
+        out = np.zeros((n_groups, y.shape[1] + kl - 1, self.n_spatial, columns.shape[2]))
+        for i in range(kl):
+            out[:, i:i + y.shape[1]] += y[:, :, :, i]
+        return int(self.first.min()), out
 
-        One sparse product (``u`` over the pixels' windows) whose rows are (first plane, spaxel) and columns (i,
-        q), then each ``i`` added to the planes ``i`` further: ``Kb Ka Kl q`` multiplications a pixel in compiled
-        code, no array of the (pixel, spaxel) pairs' indices and weights.
+    def gather(self, values, selected=None, groups=None):
+        """Each pixel's weighted sum of ``values`` per plane it touches, (n, Kl).
+
+        ``sum_j u_pj wl_pi values[first_p + i, spatial_pj]``, ``values`` (n_lambda, n_spatial) taken as 0 outside
+        the grid and (``selected``, (n_groups, n_lambda, n_spatial) bool, and ``groups``, each pixel's ``g_p``)
+        where ``selected[g_p]`` is not True.
         """
         kl, low = self.wl.shape[1], int(self.first.min())
-        y = (self.matrix(power).T @ columns.reshape(len(columns), -1)).reshape(-1, self.n_spatial, kl, len(out))
-        lo, hi = max(low, 0), min(low + len(y) + kl - 1, len(out[0]))
-        for q, target in enumerate(out):
-            local = np.zeros((len(y) + kl - 1, self.n_spatial))
-            for i in range(kl):
-                local[i:i + len(y)] += y[:, :, i, q]
-            local = local[lo - low:hi - low]
-            target[lo:hi] += local if mask is None else np.where(mask[lo:hi], local, 0.0)
-
-    def gather(self, values, mask=None):
-        """Each pixel's weighted sum of ``values`` (n_lambda, n_spatial) per plane it touches, (n, Kl).
-
-        ``sum_j u_pj wl_pi values[first_p + i, spatial_pj]``, ``values`` taken as 0 outside the grid and where
-        ``mask`` (of its shape) is not True.
-        """
-        kl, low = self.wl.shape[1], int(self.first.min())
-        window = np.zeros((int(self.first.max()) - low + kl, values.shape[1]))
-        lo, hi = max(low, 0), min(low + len(window), len(values))
-        window[lo - low:hi - low] = values[lo:hi] if mask is None else np.where(mask[lo:hi], values[lo:hi], 0.0)
-        # row (j, s) of the windows: values[low + j + i, s] for i < Kl, the rows of matrix()
-        windows = np.lib.stride_tricks.sliding_window_view(window, kl, 0).reshape(-1, kl)
-        return (self.matrix() @ windows) * self.wl
+        window = np.zeros((1 if selected is None else len(selected), int(self.first.max()) - low + kl,
+                           values.shape[1]))
+        lo, hi = max(low, 0), min(low + window.shape[1], len(values))
+        window[:, lo - low:hi - low] = values[lo:hi] if selected is None else np.where(selected[:, lo:hi],
+                                                                                      values[lo:hi], 0.0)
+        # row (g, j, s) of the windows: values[low + j + i, s] for i < Kl, the rows of _matrix()
+        windows = np.lib.stride_tricks.sliding_window_view(window, kl, 1).reshape(-1, kl)
+        return (self._matrix(self.u, groups, len(window)) @ windows) * self.wl
 
 
-def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, by_member=False, reflect=True):
+def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, with_cut=False):
     """The drizzle's weights of the used pixels, a block at a time, separable (:class:`_Block`).
 
     The three 1-D overlaps of each pixel (:meth:`Axis.overlaps`), the one in lambda smoothed by ``smoothing``
     (um), the one in alpha by ``alpha_smoothing`` (arcsec).  The pixels come in order of wavelength, so a
-    block's spaxels lie in a few planes.  A pixel's weights do not depend on its block (the Gaussians are cut at
-    a reach from its own box, :meth:`Axis.overlaps`).
-    ``only`` (a mask over the samples): those pixels alone.  ``by_member``: each block of one exposure.
-    ``reflect`` False: the alpha Gaussian cut at the rows' ends instead of reflected (``w~_ps``, the selection's
-    coverage, module docstring).
+    block's spaxels lie in a few planes and the planes before its first are those of earlier blocks alone.  A
+    pixel's weights do not depend on its block (the Gaussians are cut at a reach from its own box).
+    ``only`` (a mask over the samples): those pixels alone.  ``with_cut``: also ``u_cut``.
     """
     used = np.flatnonzero(samples.used if only is None else samples.used & only)
     order = used[np.argsort(samples.lam_lo[used], kind="stable")]
-    groups = [(None, order)]
-    if by_member and samples.member is not None:
-        groups = [(k, order[samples.member[order] == k]) for k in range(int(samples.member.max(initial=0)) + 1)]
-    n_spatial = grid.beta.n * grid.alpha.n
+    row = None if samples.row_lo is None else (samples.row_lo, samples.row_hi)
 
     def overlaps(index, axis, lo, hi, sigma=0.0, ends=None):
         # in float64, as the grid: a float32 box's first bin could round to the next
@@ -625,17 +629,18 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, by_mem
         if ends is not None:
             ends = tuple(e[index].astype(float) for e in ends)
         widest = np.max(hi - lo)
-        return axis.span(lo, hi, sigma, widest)[0], axis.overlaps(lo, hi, sigma, widest, ends, reflect)
+        return axis.span(lo, hi, sigma, widest)[0], axis.overlaps(lo, hi, sigma, widest, ends, with_cut)
 
-    row = None if samples.row_lo is None else (samples.row_lo, samples.row_hi)
-    for member, pixels in groups:
-        for start in range(0, len(pixels), BLOCK):
-            index = pixels[start:start + BLOCK]
-            _, (ia, wa) = overlaps(index, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row)
-            _, (ib, wb) = overlaps(index, grid.beta, samples.beta_lo, samples.beta_hi)
-            first, (_, wl) = overlaps(index, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
-            yield _Block(index, member, first, wl, (ib[:, :, None] * grid.alpha.n + ia[:, None, :]).reshape(
-                len(index), -1), (wb[:, :, None] * wa[:, None, :]).reshape(len(index), -1), n_spatial)
+    for start in range(0, len(order), BLOCK):
+        index = order[start:start + BLOCK]
+        _, (ia, wa, *wa_cut) = overlaps(index, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row)
+        _, (ib, wb, *_) = overlaps(index, grid.beta, samples.beta_lo, samples.beta_hi)
+        first, (_, wl, *_) = overlaps(index, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
+        n = len(index)
+        yield _Block(index, first, wl, (ib[:, :, None] * grid.alpha.n + ia[:, None, :]).reshape(n, -1),
+                     (wb[:, :, None] * wa[:, None, :]).reshape(n, -1),
+                     (wb[:, :, None] * wa_cut[0][:, None, :]).reshape(n, -1) if with_cut else None,
+                     grid.beta.n * grid.alpha.n)
 
 
 def drizzle(samples, grid, complete=False):
@@ -703,25 +708,18 @@ def _alpha_sigma(samples):
 
 
 def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
-    # each sum a (plane, spaxel) array; with the selection (module docstring) first each exposure's coverage alone
-    planes = grid.wavelength.n
-    selected = None
-    if complete and samples.member is not None and samples.member.max(initial=0) > 0:
-        covered = np.zeros((int(samples.member.max()) + 1, planes, grid.beta.n * grid.alpha.n), np.float32)
-        for block in _blocks(samples, grid, smoothing, alpha_smoothing, by_member=True, reflect=False):
-            block.scatter(covered[block.member][None], block.wl[:, :, None])  # sum_(p in k) w~_ps
-        full = covered >= COMPLETE_MIN * grid.volume
-        # where no exposure is complete, those whose pixels reach (w~ > 0 where w > 0: the reflection's mass
-        # lands where the kernel's own does)
-        selected = np.where(np.any(full, axis=0), full, covered > 0)
-        del covered, full
-    weight, total, total_var = (np.zeros((planes, grid.beta.n * grid.alpha.n)) for _ in range(3))
-    for block in _blocks(samples, grid, smoothing, alpha_smoothing, by_member=selected is not None):
-        mask = None if selected is None else selected[block.member]
-        intensity = samples.intensity[block.index].astype(float)
-        block.scatter((weight, total), block.wl[:, :, None] * np.stack([np.ones_like(intensity), intensity], 1)[
-            :, None, :], mask=mask)
-        block.scatter((total_var,), (block.wl**2 * samples.intensity_var[block.index, None])[:, :, None], 2, mask)
+    planes, n_spatial = grid.wavelength.n, grid.beta.n * grid.alpha.n
+    sums = np.zeros((3, planes, n_spatial))  # sum w, sum w I, sum w^2 var(I) (module docstring)
+    members = samples.member if complete and samples.member is not None and samples.member.max() > 0 else None
+    if members is None:
+        for block in _blocks(samples, grid, smoothing, alpha_smoothing):
+            for (low, part), q in _block_sums(block, samples):
+                lo, hi = max(low, 0), min(low + part.shape[1], planes)
+                sums[q:q + part.shape[3], lo:hi] += part[0, lo - low:hi - low].transpose(2, 0, 1)
+        selected = None
+    else:
+        sums, selected = _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, members)
+    weight, total, total_var = sums
     # in place: the mean, its variance and the coverage take the sums' arrays (a cube-sized array more at a time)
     empty = ~(weight > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -731,3 +729,52 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
     weight /= grid.volume
     return Cube(grid, total.reshape(grid.shape), total_var.reshape(grid.shape), weight.reshape(grid.shape), samples,
                 smoothing, alpha_smoothing, None if selected is None else selected.reshape((-1, *grid.shape)))
+
+
+def _block_sums(block, samples, members=None, n_groups=1):
+    """A block's sums (:meth:`_Block.sums`), each with the index ``q`` of its first column.
+
+    Among ``sum w``, ``sum w I``, ``sum w^2 var(I)`` and (with ``members``, per exposure) ``sum w~`` (the
+    coverage, module docstring).
+    """
+    intensity = samples.intensity[block.index].astype(float)
+    out = [(block.sums(block.wl[:, :, None] * np.stack([np.ones_like(intensity), intensity], 1)[:, None, :],
+                       block.u, members, n_groups), 0),
+           (block.sums((block.wl**2 * samples.intensity_var[block.index, None])[:, :, None], block.u**2, members,
+                       n_groups), 2)]
+    if members is not None:
+        out.append((block.sums(block.wl[:, :, None], block.u_cut, members, n_groups), 3))
+    return out
+
+
+def _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, member):
+    """``sums`` with each pixel's weight where its exposure is selected (module docstring), and the selection.
+
+    One pass: each exposure's sums are kept only for the planes still open (those a later block of pixels, in
+    order of wavelength, may reach: :func:`_blocks`); a plane is selected and added up when the blocks have
+    passed it.
+    """
+    planes, n_groups = grid.wavelength.n, int(member.max()) + 1
+    selected = np.zeros((n_groups, planes, sums.shape[2]), bool)
+    pending, base = np.zeros((n_groups, 0, sums.shape[2], 4)), 0  # per exposure, the planes [base, base + len)
+
+    def settle(end):
+        nonlocal pending, base
+        part = pending[:, :end - base]
+        full = part[..., 3] >= COMPLETE_MIN * grid.volume
+        select = np.where(np.any(full, axis=0), full, part[..., 3] > 0)
+        for q in range(3):
+            sums[q, base:end] = np.sum(part[..., q], axis=0, where=select)
+        selected[:, base:end] = select
+        pending, base = pending[:, end - base:], end
+
+    for block in _blocks(samples, grid, smoothing, alpha_smoothing, with_cut=True):
+        settle(int(np.clip(block.first.min(), base, planes)))
+        for (low, part), q in _block_sums(block, samples, member[block.index], n_groups):
+            lo, hi = max(low, 0), min(low + part.shape[1], planes)
+            if hi - base > pending.shape[1]:
+                pending = np.concatenate([pending, np.zeros((n_groups, hi - base - pending.shape[1],
+                                                             *pending.shape[2:]))], axis=1)
+            pending[:, lo - base:hi - base, :, q:q + part.shape[3]] += part[:, lo - low:hi - low]
+    settle(planes)
+    return sums, selected

@@ -60,23 +60,25 @@ def _set(seed=4, n=cube_build.BLOCK + 2000):
     return cube_build.concatenate(parts)
 
 
-def _pairs(samples, grid, smoothing, alpha_smoothing, selected=None, reflect=True):
-    """The weight, total and variance sums over every (pixel, spaxel) pair (and each exposure's cut weights)."""
+def _pairs(samples, grid, smoothing, alpha_smoothing, selected=None):
+    """The weight, total and variance sums over every (pixel, spaxel) pair; each exposure's coverage (cut weights)."""
     size = int(np.prod(grid.shape))
-    sums = np.zeros((4, size))
+    sums = np.zeros((3, size))
     covered = np.zeros((int(samples.member.max()) + 1, size))
-    for block in cube_build._blocks(samples, grid, smoothing, alpha_smoothing, by_member=True, reflect=reflect):
+    for block in cube_build._blocks(samples, grid, smoothing, alpha_smoothing, with_cut=True):
         plane = block.first[:, None] + np.arange(block.wl.shape[1])
-        w = block.u[:, :, None] * block.wl[:, None, :]  # (n, Kb Ka, Kl)
+        inside = ((plane >= 0) & (plane < grid.wavelength.n))[:, None, :]
         flat = (np.clip(plane, 0, grid.wavelength.n - 1)[:, None, :] * (grid.beta.n * grid.alpha.n)
-                + block.spatial[:, :, None])
-        w = np.where(((plane >= 0) & (plane < grid.wavelength.n))[:, None, :], w, 0.0)
+                + block.spatial[:, :, None])  # (n, Kb Ka, Kl)
+        member = samples.member[block.index, None, None]
+        w = np.where(inside, block.u[:, :, None] * block.wl[:, None, :], 0.0)
         if selected is not None:
-            w = w * selected[block.member].ravel()[flat]
+            w = w * selected.reshape(len(selected), -1)[member, flat]
         for q, values in enumerate((w, w * samples.intensity[block.index, None, None],
                                     w**2 * samples.intensity_var[block.index, None, None])):
             np.add.at(sums[q], flat.ravel(), values.ravel())
-        np.add.at(covered[block.member], flat.ravel(), w.ravel())
+        np.add.at(covered, (np.broadcast_to(member, flat.shape).ravel(), flat.ravel()),
+                  np.where(inside, block.u_cut[:, :, None] * block.wl[:, None, :], 0.0).ravel())
     return sums, covered
 
 
@@ -87,14 +89,14 @@ def test_the_separable_sums_are_the_sums_over_every_pair(variant):
     cube = registry.ALGORITHMS["cube_build"][variant](samples, grid)
     if cube.selected is not None:
         # the selection from each exposure's coverage with the cut weights, pair by pair
-        covered = _pairs(samples, grid, cube.smoothing, cube.alpha_smoothing, reflect=False)[1]
+        covered = _pairs(samples, grid, cube.smoothing, cube.alpha_smoothing)[1]
         full = covered >= cube_build.COMPLETE_MIN * grid.volume
         # a spaxel within rounding of the threshold could go either way: none is here
         assert not np.any(np.abs(covered / grid.volume - cube_build.COMPLETE_MIN) < 1e-9)
         np.testing.assert_array_equal(cube.selected.reshape(len(full), -1),
                                       np.where(np.any(full, axis=0), full, covered > 0))
         assert not np.all(cube.selected[2][cube.coverage > 0])  # it selects
-    (weight, total, total_var, _), _ = _pairs(samples, grid, cube.smoothing, cube.alpha_smoothing, cube.selected)
+    (weight, total, total_var), _ = _pairs(samples, grid, cube.smoothing, cube.alpha_smoothing, cube.selected)
     np.testing.assert_allclose(cube.coverage.ravel(), weight / grid.volume, rtol=1e-12, atol=1e-15)
     inside = weight > 0
     np.testing.assert_array_equal(np.isfinite(cube.data).ravel(), inside)

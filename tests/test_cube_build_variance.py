@@ -40,14 +40,15 @@ def _full_sum_variance(cube, coefficients):
         per_weight = np.where(cube.coverage > 0, coefficients / (cube.coverage * cube.grid.volume), 0.0)
     per_weight = per_weight.reshape(cube.grid.wavelength.n, -1)
     out = np.zeros(cube.grid.wavelength.n)
-    for block in cube_build._blocks(cube.samples, cube.grid, cube.smoothing, cube.alpha_smoothing,
-                                    by_member=cube.selected is not None):
+    for block in cube_build._blocks(cube.samples, cube.grid, cube.smoothing, cube.alpha_smoothing):
         plane = block.first[:, None] + np.arange(block.wl.shape[1])  # (n, Kl)
         inside = (plane >= 0) & (plane < len(out))
         plane = np.where(inside, plane, 0)
         c = per_weight[plane[:, None, :], block.spatial[:, :, None]]  # (n, Kb Ka, Kl)
         if cube.selected is not None:
-            c = c * cube.selected[block.member].reshape(len(out), -1)[plane[:, None, :], block.spatial[:, :, None]]
+            c = c * cube.selected.reshape(len(cube.selected), -1)[cube.samples.member[block.index, None, None],
+                                                                   plane[:, None, :] * per_weight.shape[1]
+                                                                   + block.spatial[:, :, None]]
         share = np.sum(c * block.u[:, :, None], axis=1) * block.wl
         out += np.bincount(plane[inside], (share**2 * cube.samples.intensity_var[block.index, None])[inside],
                            minlength=len(out))
