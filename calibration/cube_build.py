@@ -115,9 +115,10 @@ selected, ``w'_ps = sel_(k(p)s) w_ps``, in the mean and its variance alike,
     S_s = sum_p w'_ps I_p / W'_s,   var(S_s) = sum_p w'_ps^2 var(I_p) / W'_s^2,   W'_s = sum_p w'_ps,
 
 so :meth:`Cube.sum_variance` stays exact, and the coverage is ``W'_s / V_s``.  Where every exposure is
-complete nothing changes; one exposure alone is the same cube bit for bit.  Two passes over the pixels: the
-first sums each exposure's coverage ``c_ks`` (a float32 cube per exposure), the second the three sums with the
-selection (no sums per exposure).
+complete nothing changes; one exposure alone is the same cube bit for bit.  One pass over the pixels, in order of
+wavelength: each exposure's sums and coverage are kept only for the planes a later pixel may still reach, and a
+plane is selected and added up once the pixels have passed it (no cube-sized sums per exposure; the selection
+is kept, a bool per exposure and spaxel).
 
 **The sums** (every variant): a pixel's weights are separable, ``w_ps = u_pj wl_pi`` (``u = wb wa`` over the
 ``Kb x Ka`` spaxels of its window in (beta, alpha), ``wl`` over the ``Kl`` planes of its window in lambda), so a
@@ -710,8 +711,8 @@ def _alpha_sigma(samples):
 def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
     planes, n_spatial = grid.wavelength.n, grid.beta.n * grid.alpha.n
     sums = np.zeros((3, planes, n_spatial))  # sum w, sum w I, sum w^2 var(I) (module docstring)
-    members = samples.member if complete and samples.member is not None and samples.member.max() > 0 else None
-    if members is None:
+    members = samples.member if complete else None
+    if members is None or members.max(initial=0) == 0:  # no selection, or one exposure: the plain sums
         for block in _blocks(samples, grid, smoothing, alpha_smoothing):
             for (low, part), q in _block_sums(block, samples):
                 lo, hi = max(low, 0), min(low + part.shape[1], planes)
