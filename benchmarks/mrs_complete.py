@@ -16,7 +16,7 @@ Each kernel with its own APCORR: the simulator's perfect table (:mod:`simulator.
 for ``drizzle_lambda_alpha_smooth``), as the candidate APCORR of docs/mrs.md was made; the table with 0 is
 checked to be the simulated set's own.
 
-    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--record]   (~15 min, 2 busy cores)
+    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--record]   (~4 min once simulated)
 """
 import argparse
 import os

@@ -115,20 +115,31 @@ selected, ``w'_ps = sel_(k(p)s) w_ps``, in the mean and its variance alike,
     S_s = sum_p w'_ps I_p / W'_s,   var(S_s) = sum_p w'_ps^2 var(I_p) / W'_s^2,   W'_s = sum_p w'_ps,
 
 so :meth:`Cube.sum_variance` stays exact, and the coverage is ``W'_s / V_s``.  Where every exposure is
-complete nothing changes; one exposure alone is the same cube bit for bit.  The sums are kept per exposure
-in the one pass (3 cube-sized float64 arrays and a float32 one, ``c_ks``, per exposure, instead of 3 in all),
-then combined.
+complete nothing changes; one exposure alone is the same cube bit for bit.  One pass over the pixels, in order of
+wavelength: each exposure's sums and coverage are kept only for the planes a later pixel may still reach, and a
+plane is selected and added up once the pixels have passed it (no cube-sized sums per exposure; the selection
+is kept, a bool per exposure and spaxel).
+
+**The sums** (every variant): a pixel's weights are separable, ``w_ps = u_pj wl_pi`` (``u = wb wa`` over the
+``Kb x Ka`` spaxels of its window in (beta, alpha), ``wl`` over the ``Kl`` planes of its window in lambda), so a
+block of pixels' sums ``sum_p w_ps x_p`` are one sparse product, ``U^T X`` (``U`` the pixels' ``u`` in rows
+(first plane, spaxel), ``X`` their ``wl_pi x_p``), each column ``i`` then added ``i`` planes further; the
+variance's ``w_ps^2`` is ``u^2`` and ``wl^2``.  No array of the (pixel, spaxel) pairs is made: 27 of them a pixel
+for ``drizzle``, ~190 for ``drizzle_lambda_alpha_smooth`` (9 x 3 x 7 in 1A), where they were its cost
+(docs/mrs.md 'Speed of the kernels').
 """
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.special import ndtr
 
 from miri_testbed.instrument import mrs
 
 #: Spaxel size per channel, arcsec (params section 5, "Cube spaxel size (pipeline default)").
 SPAXEL_ARCSEC = mrs.CUBE_SPAXEL_ARCSEC
-#: Pixels per block of the drizzle (bounds its memory: ~27 overlaps a pixel, ~63 smoothed).
+#: Pixels per block of the drizzle (bounds its memory: a block's sums span its few planes, module docstring).
 BLOCK = 16384
 #: Variant drizzle_smooth: the Gaussian's sigma in planes, and where it is cut, in sigma (module docstring).
 SMOOTH_SIGMA_PLANES, SMOOTH_HALF_WIDTH_SIGMA = 0.5, 4.0
@@ -171,49 +182,63 @@ class Axis:
             widest = np.max(hi - lo) if len(lo) else None
         return first, 1 if widest is None else int(np.ceil((widest + 2 * reach) / self.step)) + 1
 
-    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None, reflect=True):
+    def overlaps(self, lo, hi, sigma=0.0, widest=None, ends=None, with_cut=False):
         """Each interval's overlap with the bins: ``(index, length)``, ``(len(lo), K)`` (bins out of range: 0).
 
         ``K`` and the bins are :meth:`span`'s.  With ``sigma > 0`` the interval is a box convolved
-        with a Gaussian of ``sigma`` (axis units): ``length`` is the box's length times its share in
-        each of the ``K`` bins (those beyond get nothing: the Gaussian is cut at the ``K`` bins).
+        with a Gaussian of ``sigma`` (axis units) cut at ``SMOOTH_HALF_WIDTH_SIGMA`` sigma from the box's
+        edges: ``length`` is the box's length times its share in each of the ``K`` bins (the share beyond the
+        cut, ``2 (phi(4) - 4 (1 - Phi(4))) sigma = 1.4e-5 sigma`` of the box's length, is lost).
         ``ends`` (``(a, b)``, per interval, around it): the Gaussian is reflected at ``a`` and ``b``,
-        so the box's share stays in ``[a, b]`` (module docstring, 'slice ends'); ``reflect`` False: it is cut
-        there instead, the share beyond ``a`` or ``b`` lost (the selection's coverage, module docstring).
+        so the box's share stays in ``[a, b]`` and each box is given back its length (module docstring, 'slice
+        ends').  ``with_cut``: also the lengths with the Gaussian cut at ``a`` and ``b`` instead, the share beyond
+        them lost (the selection's coverage, module docstring): ``(index, length, cut)``.
         """
         first, k = self.span(lo, hi, sigma, widest)
         index = first[:, None] + np.arange(k)
         if sigma > 0:
             # the box * G's integral up to e is F(e) = R(e - lo) - R(e - hi), R(z) = z Phi(z / sigma) +
             # sigma phi(z / sigma) (the Gaussian's cdf integrated); a bin takes F's difference over its edges:
-            # two R per edge, not four per bin
+            # two R per edge, not four per bin.  The cut: F is constant beyond lo - reach and hi + reach (edges
+            # there are moved to them), so a pixel's weights do not depend on the bins K spans
+            reach = SMOOTH_HALF_WIDTH_SIGMA * sigma
+            low, high = lo - reach, hi + reach
+            if ends is not None:
+                low, high = np.maximum(low, ends[0]), np.minimum(high, ends[1])
             edges = self.start + (first[:, None] + np.arange(k + 1)) * self.step
+            np.clip(edges, low[:, None], high[:, None], out=edges)
 
-            def integral(e):
+            def integral(e, lo=lo, hi=hi):
+                e = np.clip(e, (lo - reach)[:, None], (hi + reach)[:, None])
                 out = _ramp(e - lo[:, None], sigma)
                 out -= _ramp(e - hi[:, None], sigma)
                 return out
 
-            if ends is None:
-                below = integral(edges)
-            else:
+            below = integral(edges)
+            cut = np.diff(below, axis=1) if with_cut else None
+            if ends is not None:
                 # reflected at a and b, the density on [a, b] is f(x) + f(2b - x) + f(2a - x) (f = F'), whose
-                # integral up to e in [a, b] is F(e) - F(2b - e) - F(2a - e); edges outside are moved to a or b
-                a, b = ends[0][:, None], ends[1][:, None]
-                edges = np.clip(edges, a, b)
-                below = integral(edges)
-                if reflect:
-                    below = below - integral(2 * b - edges) - integral(2 * a - edges)
+                # integral up to e in [a, b] is F(e) - F(2b - e) - F(2a - e); edges outside are moved to a or b.
+                # Beyond reach of both ends the reflected terms are constant (the cut): only the pixels near an
+                # end take them
+                a, b = ends
+                near = np.flatnonzero((b - hi < reach) | (lo - a < reach))
+                e, a, b = edges[near], a[near, None], b[near, None]
+                below[near] -= integral(2 * b - e, lo[near], hi[near]) + integral(2 * a - e, lo[near], hi[near])
             length = np.diff(below, axis=1)
-            if ends is not None and reflect:
-                # one reflection keeps the mass while b - a > box + 4 sigma; narrower rows (a slice's few pixels
-                # at its wavelength's end) lose some: each box is given back its length
+            if ends is not None:
+                # one reflection keeps the mass but the cut's while b - a > box + 4 sigma; narrower rows (a slice's
+                # few pixels at its wavelength's end) lose some: each box is given back its length
                 length *= (hi - lo)[:, None] / np.sum(length, axis=1, keepdims=True)
         else:
             left = self.start + index * self.step
             length = np.clip(np.minimum(hi[:, None], left + self.step) - np.maximum(lo[:, None], left), 0, None)
+            cut = None
         inside = (index >= 0) & (index < self.n)
-        return np.where(inside, index, 0), np.where(inside, length, 0.0)
+        out = np.where(inside, index, 0), np.where(inside, length, 0.0)
+        if with_cut:
+            return *out, out[1] if cut is None or ends is None else np.where(inside, cut, 0.0)
+        return out
 
 
 def _ramp(z, sigma):
@@ -476,14 +501,15 @@ class Cube:
         per_weight[~(self.coverage > 0)] = 0.0
         # only the pixels that reach a spaxel in the sum add to it: the others' shares are 0
         reaching = _reaching(self.samples, self.grid, per_weight != 0, self.smoothing, self.alpha_smoothing)
-        per_weight = per_weight.ravel()
-        n_alpha_beta = self.grid.beta.n * self.grid.alpha.n
+        per_weight = per_weight.reshape(self.grid.wavelength.n, -1)
         out = np.zeros(self.grid.wavelength.n)
-        for index, flat, w in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching,
-                                      self.selected):
-            share = np.sum(per_weight[flat] * w, axis=(1, 2))  # (n, Kl): per plane the pixel touches
-            plane = flat[:, 0, 0, :] // n_alpha_beta
-            out += np.bincount(plane.ravel(), (share**2 * self.samples.intensity_var[index, None]).ravel(),
+        selected = None if self.selected is None else self.selected.reshape(len(self.selected), *per_weight.shape)
+        for block in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching):
+            # (n, Kl): the pixel's share of each plane it touches, sum_s c_s w'_ps / W'_s
+            share = block.gather(per_weight, selected, None if selected is None else self.samples.member[block.index])
+            plane = block.first[:, None] + np.arange(block.wl.shape[1])
+            inside = (plane >= 0) & (plane < len(out))
+            out += np.bincount(plane[inside], (share**2 * self.samples.intensity_var[block.index, None])[inside],
                                minlength=len(out))
         return out
 
@@ -519,52 +545,103 @@ def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
     return out
 
 
-def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, selected=None, cut=False):
-    """The drizzle's weights of the used pixels, a block at a time: ``(positions, flat spaxel index, w)``.
+class _Block(NamedTuple):
+    """A block of pixels' drizzle weights, separable (:func:`_blocks`).
 
-    ``flat`` and ``w`` are ``(n, Ka, Kb, Kl)``, each pixel's overlaps with the spaxels (the
-    product of its three 1-D overlaps, the one in lambda smoothed by ``smoothing``, um, the one in alpha by
-    ``alpha_smoothing``, arcsec);
-    ``positions`` the block's pixels among ``samples``.  The pixels come in order of wavelength,
-    so a block's spaxels lie in a few planes (:func:`_drizzle` sums them over those alone).
-    ``only`` (a mask over the samples): those pixels' weights alone, each as in the whole drizzle (the
-    blocks and their ``K``, where the Gaussians are cut, are the same).
-    ``selected`` (:attr:`Cube.selected`): each weight kept only where the pixel's exposure is selected.
-    ``cut``: each block also with the weights of the alpha Gaussian cut at the rows' ends instead of reflected
-    (``w~_ps``, the selection's coverage, module docstring): ``(positions, flat, w, w~)``.
+    ``w_ps = u_pj wl_pi`` for the spaxel ``j`` of the pixel's window in (beta, alpha) and the plane ``first_p + i``.
+    ``index`` (n,): the pixels among the samples; ``first`` (n,): the first plane of each pixel's window in lambda
+    (may be outside the grid: its weights are 0 there); ``wl`` (n, Kl): the weights in lambda; ``spatial`` (n, Kb
+    Ka): the flat (beta, alpha) spaxels, ``u`` their weights ``wb wa`` (0 outside the grid), ``u_cut`` the same with
+    the alpha Gaussian cut at the rows' ends (``w~_ps``, module docstring; None unless asked for); ``n_spatial``:
+    the grid's spaxels in a plane.
     """
-    used = np.flatnonzero(samples.used)
-    order = used[np.argsort(samples.lam_lo[used], kind="stable")]
 
+    index: np.ndarray
+    first: np.ndarray
+    wl: np.ndarray
+    spatial: np.ndarray
+    u: np.ndarray
+    u_cut: np.ndarray | None
+    n_spatial: int
+
+    def _matrix(self, u, groups=None, n_groups=1):
+        """``u`` (n, Kb Ka) as a sparse (n, rows) matrix.
+
+        Row ``(g_p n_rows + first_p - min first) n_spatial + spatial_pj`` (``groups``: ``g_p`` in
+        ``range(n_groups)``, else 0; ``n_rows`` the number of the block's first planes).
+        """
+        low, n_rows = int(self.first.min()), int(self.first.max() - self.first.min()) + 1
+        rows = (self.first - low)[:, None] * self.n_spatial + self.spatial
+        if groups is not None:
+            rows += (groups.astype(np.int64) * (n_rows * self.n_spatial))[:, None]
+        return csr_matrix((u.ravel(), rows.ravel(), np.arange(0, rows.size + 1, rows.shape[1])),
+                          shape=(len(rows), n_groups * n_rows * self.n_spatial))
+
+    def sums(self, columns, u, groups=None, n_groups=1):
+        """``out[g, first_p + i - low, spatial_pj, q] = sum_(p in g) u_pj columns[p, i, q]``: ``(low, out)``.
+
+        ``low`` the block's first plane (``out`` spans it and the planes after; ``groups``: each pixel's group
+        ``g_p`` in ``range(n_groups)``, else one).  One sparse product (``u`` over the pixels' windows) whose
+        rows are (group, first plane, spaxel) and columns (i, q), then each ``i`` added ``i`` planes further:
+        ``Kb Ka Kl q`` multiplications a pixel in compiled code, no array of the (pixel, spaxel) pairs.
+        """
+        kl = self.wl.shape[1]
+        y = (self._matrix(u, groups, n_groups).T @ columns.reshape(len(columns), -1)).reshape(
+            n_groups, -1, self.n_spatial, kl, columns.shape[2])
+        out = np.zeros((n_groups, y.shape[1] + kl - 1, self.n_spatial, columns.shape[2]))
+        for i in range(kl):
+            out[:, i:i + y.shape[1]] += y[:, :, :, i]
+        return int(self.first.min()), out
+
+    def gather(self, values, selected=None, groups=None):
+        """Each pixel's weighted sum of ``values`` per plane it touches, (n, Kl).
+
+        ``sum_j u_pj wl_pi values[first_p + i, spatial_pj]``, ``values`` (n_lambda, n_spatial) taken as 0 outside
+        the grid and (``selected``, (n_groups, n_lambda, n_spatial) bool, and ``groups``, each pixel's ``g_p``)
+        where ``selected[g_p]`` is not True.
+        """
+        kl, low = self.wl.shape[1], int(self.first.min())
+        window = np.zeros((1 if selected is None else len(selected), int(self.first.max()) - low + kl,
+                           values.shape[1]))
+        lo, hi = max(low, 0), min(low + window.shape[1], len(values))
+        window[:, lo - low:hi - low] = values[lo:hi] if selected is None else np.where(selected[:, lo:hi],
+                                                                                      values[lo:hi], 0.0)
+        # row (g, j, s) of the windows: values[low + j + i, s] for i < Kl, the rows of _matrix()
+        windows = np.lib.stride_tricks.sliding_window_view(window, kl, 1).reshape(-1, kl)
+        return (self._matrix(self.u, groups, len(window)) @ windows) * self.wl
+
+
+def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, with_cut=False):
+    """The drizzle's weights of the used pixels, a block at a time, separable (:class:`_Block`).
+
+    The three 1-D overlaps of each pixel (:meth:`Axis.overlaps`), the one in lambda smoothed by ``smoothing``
+    (um), the one in alpha by ``alpha_smoothing`` (arcsec).  The pixels come in order of wavelength, so a
+    block's spaxels lie in a few planes and the planes before its first are those of earlier blocks alone.  A
+    pixel's weights do not depend on its block (the Gaussians are cut at a reach from its own box).
+    ``only`` (a mask over the samples): those pixels alone.  ``with_cut``: also ``u_cut``.
+    """
+    used = np.flatnonzero(samples.used if only is None else samples.used & only)
+    order = used[np.argsort(samples.lam_lo[used], kind="stable")]
     row = None if samples.row_lo is None else (samples.row_lo, samples.row_hi)
 
-    def overlaps(block, axis, lo, hi, sigma=0.0, ends=None, reflect=True):
+    def overlaps(index, axis, lo, hi, sigma=0.0, ends=None):
         # in float64, as the grid: a float32 box's first bin could round to the next
-        lo, hi = lo[block].astype(float), hi[block].astype(float)
-        keep = slice(None) if only is None else only[block]
+        lo, hi = lo[index].astype(float), hi[index].astype(float)
         if ends is not None:
-            ends = tuple(e[block][keep].astype(float) for e in ends)
-        return axis.overlaps(lo[keep], hi[keep], sigma, np.max(hi - lo), ends, reflect)
+            ends = tuple(e[index].astype(float) for e in ends)
+        widest = np.max(hi - lo)
+        return axis.span(lo, hi, sigma, widest)[0], axis.overlaps(lo, hi, sigma, widest, ends, with_cut)
 
     for start in range(0, len(order), BLOCK):
-        block = order[start:start + BLOCK]
-        index = block if only is None else block[only[block]]
-        if not len(index):
-            continue
-        ia, wa = overlaps(block, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row)
-        ib, wb = overlaps(block, grid.beta, samples.beta_lo, samples.beta_hi)
-        il, wl = overlaps(block, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
-        flat = (il[:, None, None, :] * grid.beta.n + ib[:, None, :, None]) * grid.alpha.n + ia[:, :, None, None]
-        w = wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
-        if selected is not None:
-            w *= selected.reshape(len(selected), -1)[samples.member[index][:, None, None, None], flat]
-        if not cut:
-            yield index, flat, w
-        elif alpha_smoothing > 0 and row is not None:  # the same bins (K, first) as the reflected weights'
-            wa = overlaps(block, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row, False)[1]
-            yield index, flat, w, wa[:, :, None, None] * wb[:, None, :, None] * wl[:, None, None, :]
-        else:
-            yield index, flat, w, w
+        index = order[start:start + BLOCK]
+        _, (ia, wa, *wa_cut) = overlaps(index, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row)
+        _, (ib, wb, *_) = overlaps(index, grid.beta, samples.beta_lo, samples.beta_hi)
+        first, (_, wl, *_) = overlaps(index, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
+        n = len(index)
+        yield _Block(index, first, wl, (ib[:, :, None] * grid.alpha.n + ia[:, None, :]).reshape(n, -1),
+                     (wb[:, :, None] * wa[:, None, :]).reshape(n, -1),
+                     (wb[:, :, None] * wa_cut[0][:, None, :]).reshape(n, -1) if with_cut else None,
+                     grid.beta.n * grid.alpha.n)
 
 
 def drizzle(samples, grid, complete=False):
@@ -632,35 +709,18 @@ def _alpha_sigma(samples):
 
 
 def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
-    # the sums per exposure with the selection (module docstring), else one group: then the same sums as ever
-    group = samples.member if complete and samples.member is not None else None
-    n_groups = 1 if group is None else int(group.max(initial=0)) + 1
-    size = int(np.prod(grid.shape))
-    weight, total, total_var = (np.zeros((n_groups, size)) for _ in range(3))
-    covered = None if group is None else np.zeros((n_groups, size), np.float32)  # sum_(p in k) w~_ps
-    for index, flat, w, *cut in _blocks(samples, grid, smoothing, alpha_smoothing, cut=group is not None):
-        touched = w != 0  # the overlaps out of range or empty add nothing (w~ is 0 where w is)
-        pixel = np.broadcast_to(np.arange(len(index))[:, None, None, None], w.shape)[touched]
-        flat, w = flat[touched], w[touched]
-        first = int(flat.min()) if len(flat) else 0
-        flat -= first  # the block's spaxels (a few planes, :func:`_blocks`) from its first
-        span = int(flat.max(initial=-1)) + 1
-        local = slice(first, first + span)
-        sums = [(weight, w), (total, w * samples.intensity[index][pixel]),
-                (total_var, w**2 * samples.intensity_var[index][pixel])]
-        if group is not None:
-            flat += group[index][pixel].astype(np.int64) * span
-            sums.append((covered, cut[0][touched]))
-        for out, values in sums:
-            out[:, local] += np.bincount(flat, values, minlength=n_groups * span).reshape(n_groups, span)
-    selected = None
-    if n_groups > 1:
-        full = covered >= COMPLETE_MIN * grid.volume
-        del covered
-        selected = np.where(np.any(full, axis=0), full, weight > 0)
-        weight, total, total_var = (np.sum(part, axis=0, where=selected) for part in (weight, total, total_var))
+    planes, n_spatial = grid.wavelength.n, grid.beta.n * grid.alpha.n
+    sums = np.zeros((3, planes, n_spatial))  # sum w, sum w I, sum w^2 var(I) (module docstring)
+    members = samples.member if complete else None
+    if members is None or members.max(initial=0) == 0:  # no selection, or one exposure: the plain sums
+        for block in _blocks(samples, grid, smoothing, alpha_smoothing):
+            for (low, part), q in _block_sums(block, samples):
+                lo, hi = max(low, 0), min(low + part.shape[1], planes)
+                sums[q:q + part.shape[3], lo:hi] += part[0, lo - low:hi - low].transpose(2, 0, 1)
+        selected = None
     else:
-        weight, total, total_var = weight[0], total[0], total_var[0]
+        sums, selected = _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, members)
+    weight, total, total_var = sums
     # in place: the mean, its variance and the coverage take the sums' arrays (a cube-sized array more at a time)
     empty = ~(weight > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -669,4 +729,53 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
     total[empty], total_var[empty] = np.nan, np.nan
     weight /= grid.volume
     return Cube(grid, total.reshape(grid.shape), total_var.reshape(grid.shape), weight.reshape(grid.shape), samples,
-                smoothing, alpha_smoothing, None if selected is None else selected.reshape((n_groups, *grid.shape)))
+                smoothing, alpha_smoothing, None if selected is None else selected.reshape((-1, *grid.shape)))
+
+
+def _block_sums(block, samples, members=None, n_groups=1):
+    """A block's sums (:meth:`_Block.sums`), each with the index ``q`` of its first column.
+
+    Among ``sum w``, ``sum w I``, ``sum w^2 var(I)`` and (with ``members``, per exposure) ``sum w~`` (the
+    coverage, module docstring).
+    """
+    intensity = samples.intensity[block.index].astype(float)
+    out = [(block.sums(block.wl[:, :, None] * np.stack([np.ones_like(intensity), intensity], 1)[:, None, :],
+                       block.u, members, n_groups), 0),
+           (block.sums((block.wl**2 * samples.intensity_var[block.index, None])[:, :, None], block.u**2, members,
+                       n_groups), 2)]
+    if members is not None:
+        out.append((block.sums(block.wl[:, :, None], block.u_cut, members, n_groups), 3))
+    return out
+
+
+def _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, member):
+    """``sums`` with each pixel's weight where its exposure is selected (module docstring), and the selection.
+
+    One pass: each exposure's sums are kept only for the planes still open (those a later block of pixels, in
+    order of wavelength, may reach: :func:`_blocks`); a plane is selected and added up when the blocks have
+    passed it.
+    """
+    planes, n_groups = grid.wavelength.n, int(member.max()) + 1
+    selected = np.zeros((n_groups, planes, sums.shape[2]), bool)
+    pending, base = np.zeros((n_groups, 0, sums.shape[2], 4)), 0  # per exposure, the planes [base, base + len)
+
+    def settle(end):
+        nonlocal pending, base
+        part = pending[:, :end - base]
+        full = part[..., 3] >= COMPLETE_MIN * grid.volume
+        select = np.where(np.any(full, axis=0), full, part[..., 3] > 0)
+        for q in range(3):
+            sums[q, base:end] = np.sum(part[..., q], axis=0, where=select)
+        selected[:, base:end] = select
+        pending, base = pending[:, end - base:], end
+
+    for block in _blocks(samples, grid, smoothing, alpha_smoothing, with_cut=True):
+        settle(int(np.clip(block.first.min(), base, planes)))
+        for (low, part), q in _block_sums(block, samples, member[block.index], n_groups):
+            lo, hi = max(low, 0), min(low + part.shape[1], planes)
+            if hi - base > pending.shape[1]:
+                pending = np.concatenate([pending, np.zeros((n_groups, hi - base - pending.shape[1],
+                                                             *pending.shape[2:]))], axis=1)
+            pending[:, lo - base:hi - base, :, q:q + part.shape[3]] += part[:, lo - low:hi - low]
+    settle(planes)
+    return sums, selected

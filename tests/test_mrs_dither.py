@@ -246,12 +246,12 @@ def test_the_alpha_smoothing_keeps_each_pixel_in_its_slice_row_and_its_weight(re
 
     def beyond_and_total(s):
         beyond, total = 0.0, np.zeros(len(s.used))
-        for index, flat, w in cube_build._blocks(s, grid, 0.0, sigma):
-            left = grid.alpha.start + (flat % grid.alpha.n) * grid.alpha.step
-            out = ((left + grid.alpha.step <= samples.row_lo[index, None, None, None])
-                   | (left >= samples.row_hi[index, None, None, None]))
-            beyond += np.sum(w[out])
-            total[index] = np.sum(w, axis=(1, 2, 3))
+        for block in cube_build._blocks(s, grid, 0.0, sigma):
+            left = grid.alpha.start + (block.spatial % grid.alpha.n) * grid.alpha.step
+            out = ((left + grid.alpha.step <= samples.row_lo[block.index, None])
+                   | (left >= samples.row_hi[block.index, None]))
+            beyond += np.sum(np.where(out, block.u, 0.0) * np.sum(block.wl, axis=1)[:, None])
+            total[block.index] = np.sum(block.u, axis=1) * np.sum(block.wl, axis=1)
         return beyond, total
 
     beyond, total = beyond_and_total(samples)
