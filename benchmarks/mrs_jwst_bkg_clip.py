@@ -1,12 +1,12 @@
 """Why jwst's line fluxes are 1-1.7 % off on the foreign set: its annulus background's sigma clipping (issue 16).
 
 On the foreign 4-point set of :mod:`benchmarks.mrs_jwst` jwst's cubes hold the lines' light as ours do (the same
-aperture on either cube gives the same line fluxes within 0.35 %: a scratch check, session 20), yet its x1d's lines come out 1-1.7 % high where
-the continuum is right.  jwst's ``extract_1d`` for an IFU point source takes the annulus's background as a
-sigma-clipped sum (``bkg_sigma_clip``, default 3): in a continuum plane the annulus is mostly noise, nothing
-of the PSF's wings is clipped; in a bright line's planes (the lines are ~20x the continuum at their peak) the
-wings' structure stands above the noise and its brightest spaxels are clipped, so less background is subtracted
-there and the line gains.  This benchmark runs jwst's ``extract_1d`` again on jwst's own cubes of a
+aperture on either cube gives the same line fluxes within 0.35 %: a scratch check, session 20), yet its x1d's lines
+come out 1-1.7 % high where the continuum is right.  jwst's ``extract_1d`` for an IFU point source takes the
+annulus's background as a sigma-clipped sum (``bkg_sigma_clip``, default 3): in a continuum plane the annulus is
+mostly noise, nothing of the PSF's wings is clipped; in a bright line's planes (the lines are ~20x the continuum at
+their peak) the wings' structure stands above the noise and its brightest spaxels are clipped, so less background
+is subtracted there and the line gains.  This benchmark runs jwst's ``extract_1d`` again on jwst's own cubes of a
 ``mrs_jwst.py --workdir DIR`` run, with the default clipping and with none, and scores both with the benchmark's
 scorer (line fluxes median / worst |%|, continuum %), beside ours on the same set.
 
