@@ -16,7 +16,8 @@ Each kernel with its own APCORR: the simulator's perfect table (:mod:`simulator.
 for ``drizzle_lambda_alpha_smooth``), as the candidate APCORR of docs/mrs.md was made; the table with 0 is
 checked to be the simulated set's own.
 
-    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--record]   (~4 min once simulated)
+    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--complete-min C] [--record]
+    (~4 min once simulated; ``--complete-min``: the threshold swept, session 21)
 """
 import argparse
 import os
@@ -83,10 +84,19 @@ def main(argv=None):
     parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     parser.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS,
                         help=f"cube_build variants (default {VARIANTS})")
+    parser.add_argument("--complete-min", type=float, help="the coverage from which an exposure is complete in a "
+                        "spaxel (default calibration.cube_build.COMPLETE_MIN; another is recorded as "
+                        "<date>_mrs_complete_min<value>.txt)")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_complete.txt")
     args = parser.parse_args(argv)
     mj.quiet()
     out, lines = transcript()
+    from miri_testbed.calibration import cube_build
+
+    name = "mrs_complete"
+    if args.complete_min is not None and args.complete_min != cube_build.COMPLETE_MIN:
+        cube_build.COMPLETE_MIN, name = args.complete_min, f"mrs_complete_min{args.complete_min:g}"
+        out(f"COMPLETE_MIN = {args.complete_min:g} (not the default)")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)
@@ -105,7 +115,7 @@ def main(argv=None):
                 cpu, load = time.process_time() - start, os.getloadavg()[0]
                 ft.row(group, f"{variant:37s}", result, kernel_sims,
                        lambda text, cpu=cpu, load=load: out(f"{text}      {cpu:6.1f} ({load:.1f})"))
-    print(write_result("mrs_complete", "\n".join(lines) + "\n"))
+    print(write_result(name, "\n".join(lines) + "\n"))
 
 
 if __name__ == "__main__":
