@@ -24,7 +24,9 @@ for the set (:mod:`calibration.mrs_spec3`).  Every product is
 computed in memory first and written atomically at the end, so a failure at any point
 leaves no partial output.
 """
+import ctypes
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +136,28 @@ def pipeline_for(exposure, path):
     return pipeline
 
 
+#: glibc's ``mallopt`` parameters (malloc.h): ``M_TRIM_THRESHOLD``, ``M_MMAP_THRESHOLD``.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+@cache
+def keep_step_arrays_in_the_heap():
+    """Let freed step arrays be reused by the next step instead of going back to the system (glibc only).
+
+    By default glibc maps each array over its (dynamic, at first 128 kB) threshold anew and unmaps it when freed,
+    so every temporary of a row block or frame (up to ~20 MB in a 1000-integration SLITLESSPRISM block) costs its
+    pages faulted in again: on issue 15's time series about 2 s of system time in ramp_fit and EMI (session 21,
+    docs/detector.md).  Raised to glibc's largest mapping threshold (32 MiB on 64 bits) with a 1 GiB trim
+    threshold, those arrays stay in the heap for reuse; larger ones are still mapped.  Done once per process, by
+    the calibrate entry points; elsewhere (another C library) nothing changes.  True when set.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**30))
+
+
 def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=False, background_paths=None,
                        on_emi=None, ephemeris=None, leak_from=None, leak_refs=None):
     """Calibrate one exposure without writing anything.
@@ -179,6 +203,7 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     CalibrationInputError
         For an input that cannot be calibrated (the message says why).
     """
+    keep_step_arrays_in_the_heap()
     choice = registry.resolve(algorithms)
     exposure = open_uncal(uncal_path)
     pipeline = pipeline_for(exposure, uncal_path)
@@ -290,6 +315,7 @@ def calibrate_set_exposures(uncal_paths, refs_folder=None, algorithms=None, leak
     """
     if not uncal_paths:
         raise CalibrationInputError("no exposures given to combine")
+    keep_step_arrays_in_the_heap()
     choice = registry.resolve(algorithms)
     given_rates = [str(path).endswith("_rate.fits") for path in uncal_paths]
     exposures = [open_rate(path) if rate else open_uncal(path) for path, rate in zip(uncal_paths, given_rates,
