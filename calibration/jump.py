@@ -45,6 +45,7 @@ from miri_testbed.instrument import dq
 from . import Skip, into
 
 CHUNK_SAMPLES = 300_000  # ramp samples of the integrations tested together (a few MB per temporary: in cache)
+SCREEN_MARGIN = np.float32(1.001)  # :func:`_edge_bound`'s float32 rounding: < 1e-5 of it at the threshold
 
 
 def threshold_for(ndiffs, threshold=4.0, four_group_threshold=5.0, three_group_threshold=4.0):
@@ -111,24 +112,28 @@ def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=Non
 
 
 def _edge_bound(d, total, n, rn2, gain):
-    """:func:`_leave_one_out_z2` of the largest and of the smallest of ``n`` valid differences ``d`` ``(n, npix)``.
+    """An upper bound of :func:`_leave_one_out_z2` of every one of ``n`` valid differences ``d`` ``(n, npix)``, float32.
 
-    The larger of the two, each taken at the first difference (one neighbour: the smallest variance any position can
-    have), which bounds the exact value from above.  The same arithmetic as ``_leave_one_out_z2(
-    extreme, 0, valid, n, total, rn2, gain, 1, n - 1)`` with every difference valid, so the same
-    values bit for bit, with the counts as numbers, not arrays, and the terms that do not depend
-    on the difference computed once (it is the first pass over every pixel).
+    The residual from the others' mean is largest at the largest or the smallest difference; the bound is the larger
+    of their two residuals squared over the smaller of their variances (the largest difference's: its others' mean is
+    the smaller), each at the first difference (one neighbour: the smallest variance any position can have).  It only
+    screens the pixels (those above the threshold by it go on to the exact test), so it is taken in float32 (half the
+    traffic of float64, one variance, not two) and raised by :data:`SCREEN_MARGIN`, far more than float32's rounding
+    can lower it: no pixel above the threshold is screened out.  ``rn2``, ``gain``: float32.
     """
-    m = np.float64(max(n - 1, 1))  # a float64 number: float32 / m is float64, as with the count arrays
-    twice = 2 * rn2
-    shared = twice * (1 / m - (n - 2) / m**2)
-    bound = None
-    for extreme in (d.max(axis=0), d.min(axis=0)):
-        others = (total - extreme) / m
-        e = extreme - others
-        z = e * e / ((twice + np.clip(others, 0, None) / gain) * n / m + shared)
-        bound = z if bound is None else np.maximum(bound, z)
-    return bound
+    m = np.float32(max(n - 1, 1))
+    high, low = d.max(axis=0), d.min(axis=0)
+    others = (total - high) / m  # the smaller of the two others' means
+    e = np.maximum(high - others, (total - low) / m - low)  # both residuals are >= 0
+    var = np.clip(others, 0, None, out=others)
+    var /= gain
+    var += 2 * rn2
+    var *= np.float32(n) / m
+    var += 2 * rn2 / m**2  # 2 sigma_r^2 (1/m - (n - 2)/m^2): the read shared with one neighbour
+    e *= e
+    e /= var
+    e *= SCREEN_MARGIN
+    return e
 
 
 def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
@@ -159,6 +164,7 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
     npix = d2.shape[1] // nints
     rn2 = np.tile((read_noise**2).ravel(), nints)
     g = np.tile(gain.ravel(), nints)
+    rn2_32, g_32 = rn2.astype(np.float32), g.astype(np.float32)  # for the first pass's bound
     nvalid = v2.sum(axis=0)
     lim = threshold_for(nvalid, *thresholds)
     means = np.full(d2.shape[1], np.nan, np.float32)
@@ -188,7 +194,8 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
             screened = True
             total = dd.sum(axis=0)
             means[todo] = total / np.maximum(n, 1)
-            bound = _edge_bound(dd, total, nd, rn2[todo], g[todo])
+            bound = _edge_bound(dd, total, nd, *((rn2_32, g_32) if todo.size == d2.shape[1] else
+                                                 (rn2_32[todo], g_32[todo])))
             todo = todo[(bound > lim[todo] ** 2) & (n >= 2)]
             continue
         if vv.all():

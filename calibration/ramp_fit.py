@@ -359,7 +359,15 @@ def _fit_rest(y, rest, times, rate, read_noise, gain, method, into, phasors=None
 def _nan_to_num(x):
     """``np.nan_to_num(x)`` (NaN -> 0, +-inf -> +-the largest finite value) in 3 passes over ``x`` instead of 7."""
     big = np.finfo(x.dtype).max
-    return np.clip(np.where(np.isnan(x), 0.0, x), -big, big)
+    y = np.where(np.isnan(x), 0.0, x)
+    return np.clip(y, -big, big, out=y)
+
+
+def _inverse(x, unfit):
+    """``x = where(unfit, 0, 1 / max(x, 1e-20))`` in place."""
+    np.maximum(x, 1e-20, out=x)
+    np.divide(1.0, x, out=x)
+    np.copyto(x, 0.0, where=unfit)
 
 
 def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interference, y):
@@ -384,35 +392,48 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
         s, vr, pf, r = _template_fit(y[members], base, times, rate + dark_rate, read_noise, gain, method,
                                      None if phasors is None else phasors[members])
         mask = simple[members]
-        slopes[members] = np.where(mask, s, np.nan)
-        var_r[members] = np.where(mask, vr, np.nan)
-        pfac[members] = np.where(mask, pf, np.nan)
+        for array, value in ((slopes, s), (var_r, vr), (pfac, pf)):  # array[members] = where(mask, value, NaN)
+            if isinstance(members, slice):  # a view of the NaN-filled array: in place
+                np.copyto(array[members], value, where=mask)
+            else:
+                array[members] = np.where(mask, value, np.nan)
         if phasors is not None:
             responses[members] = np.where(mask[:, None], r, 0.0)
     _fit_rest(y, rest, times, rate + dark_rate, read_noise, gain, method, (slopes, var_r, pfac, responses),
               phasors)
+    # The (nints, npix) arrays below are worked on in place: each fresh one is a pass over new pages (a 1000-integration
+    # TSO's block: 18 MB each), the same arithmetic as the expressions in the comments.
     fitted = np.isfinite(slopes)
+    unfit = ~fitted
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
-    weight = np.where(fitted, 1.0 / np.maximum(_nan_to_num(var_r) + signal * _nan_to_num(pfac), 1e-20), 0.0)
+    weight = _nan_to_num(pfac)  # where(fitted, 1 / max(nan_to_num(var_r) + signal nan_to_num(pfac), 1e-20), 0)
+    weight *= signal
+    weight += _nan_to_num(var_r)
+    _inverse(weight, unfit)
     slopes_0 = _nan_to_num(slopes)
+    product = weight * slopes_0
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.nan_to_num((weight * slopes_0).sum(axis=0) / weight.sum(axis=0))
+        rate = np.nan_to_num(product.sum(axis=0) / weight.sum(axis=0))
     signal = np.clip(rate + dark_rate, 0.0, None) / gain
-    var_p = np.where(fitted, signal * pfac, 0.0)
-    var_r = np.where(fitted, var_r, 0.0)
-    weight = np.where(fitted, 1.0 / np.maximum(var_p + var_r, 1e-20), 0.0)
+    var_p = np.multiply(signal, pfac, out=pfac)  # where(fitted, signal pfac, 0)
+    np.copyto(var_p, 0.0, where=unfit)
+    np.copyto(var_r, 0.0, where=unfit)
+    np.add(var_p, var_r, out=weight)  # where(fitted, 1 / max(var_p + var_r, 1e-20), 0)
+    _inverse(weight, unfit)
     any_fit = fitted.any(axis=0)
     norm = np.where(any_fit, weight.sum(axis=0), np.nan)
-    combined = (weight * slopes_0).sum(axis=0) / norm
-    comb_p = (weight**2 * var_p).sum(axis=0) / norm**2
-    comb_r = (weight**2 * var_r).sum(axis=0) / norm**2
+    combined = np.multiply(weight, slopes_0, out=product).sum(axis=0) / norm
+    squared = np.square(weight, out=slopes_0)  # weight**2
+    comb_p = np.multiply(squared, var_p, out=product).sum(axis=0) / norm**2
+    comb_r = np.multiply(squared, var_r, out=product).sum(axis=0) / norm**2
     var_i = var_i_ints = None
     if phasors is not None:  # sum_j p_j |sum c z_j|^2, the integrations combined with the weights of the rate
         with np.errstate(invalid="ignore"):  # complex division by the NaN norm of unfitted pixels
             var_i = powers @ (np.abs(np.einsum("ip,ijp->jp", weight, responses) / norm) ** 2)
         var_i_ints = np.where(fitted, np.einsum("j,ijp->ip", powers, np.abs(responses) ** 2), np.nan)
-    return (combined, slopes, comb_p, np.where(fitted, var_p, np.nan), comb_r, np.where(fitted, var_r, np.nan),
-            var_i, var_i_ints)
+    np.copyto(var_p, np.nan, where=unfit)
+    np.copyto(var_r, np.nan, where=unfit)
+    return combined, slopes, comb_p, var_p, comb_r, var_r, var_i, var_i_ints
 
 
 def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method="ols", block_rows=32,

@@ -50,10 +50,23 @@ def _binned(image, factor):
     return binned
 
 
+def _box_mean(image, size):
+    """``ndimage.uniform_filter(image, size, mode="constant", axes=(-2, -1))``: its two 1-D passes, in its order.
+
+    Called directly: the wrapper's checks were a sixth of the filters' time (4000 calls in a 1000-integration TSO).
+    """
+    if size == 1:
+        return image
+    out = ndimage.uniform_filter1d(image, size, axis=-2, mode="constant")
+    return ndimage.uniform_filter1d(out, size, axis=-1, output=out, mode="constant")
+
+
 def _valid(groupdq):
     """Whether each difference of ``groupdq`` ``(..., ngroups, ny, nx)`` is usable and jump-free."""
     first, second = groupdq[..., :-1, :, :], groupdq[..., 1:, :, :]
-    return ((first & dq.UNUSABLE_GROUP) == 0) & ((second & dq.UNUSABLE_GROUP) == 0) & ((second & dq.JUMP_DET) == 0)
+    flags = second & np.uint8(dq.UNUSABLE_GROUP | dq.JUMP_DET)
+    flags |= first & np.uint8(dq.UNUSABLE_GROUP)
+    return flags == 0
 
 
 def _noise(data, groupdq, read_noise, gain, mean_diff):
@@ -107,8 +120,7 @@ def _scores(data, groupdq, k0, k1, med, sigma, boxes):
     scores = {}
     for box in boxes:
         nbox = max(box // BIN, 1)
-        total = ndimage.uniform_filter(zsum, nbox, mode="constant", axes=(-2, -1))
-        count = ndimage.uniform_filter(msum, nbox, mode="constant", axes=(-2, -1))
+        total, count = _box_mean(zsum, nbox), _box_mean(msum, nbox)
         with np.errstate(invalid="ignore", divide="ignore"):
             scores[box] = np.where(count > 0, total * nbox / np.sqrt(count), 0.0)
     return scores

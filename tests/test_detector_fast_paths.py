@@ -1,16 +1,18 @@
-"""The fast paths of detector1 give the answers of the obvious computations, bit for bit.
+"""The fast paths of detector1 give the answers of the obvious computations.
 
 Reading an archive uncal (uint16 SCI) straight into float32 (:func:`calibration.inputs.open_uncal`),
-the blocked linearity correction (:func:`calibration.linearity.correct_linearity`), the jump
-step's first-pass bound (:func:`calibration.jump._edge_bound`) and the shower step's 3x3 bin
-sums (:func:`calibration.showers._binned`) change no arithmetic: they are compared with
-stdatamodels' own reading, a whole-array Horner, the general leave-one-out significance and a
-padded sum, on noisy inputs (saturation, unusable coefficients, cosmic-ray-sized outliers, frame
-sizes that do not divide into bins), with blocks small enough that every block boundary (inside
-an integration, across integrations) is crossed.
+the blocked linearity correction (:func:`calibration.linearity.correct_linearity`) and the shower
+step's 3x3 bin sums, box means and valid differences (:mod:`calibration.showers`) change no arithmetic:
+they are compared, bit for bit, with stdatamodels' own reading, a whole-array Horner, a padded sum,
+scipy's uniform filter and the flags' obvious test; the jump step's first-pass screen
+(:func:`calibration.jump._edge_bound`) bounds the general leave-one-out significance from above.  On noisy
+inputs (saturation, unusable coefficients, cosmic-ray-sized outliers, frame sizes that do not divide into
+bins), with blocks small enough that every block boundary (inside an integration, across integrations)
+is crossed.
 """
 import numpy as np
 import pytest
+from scipy import ndimage
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import inputs, jump, linearity, showers
@@ -85,18 +87,20 @@ def test_blocked_linearity_is_the_whole_array_horner(monkeypatch, block):
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 7, 28])
-def test_edge_bound_is_the_leave_one_out_significance_of_the_extremes(n):
+def test_edge_bound_bounds_the_leave_one_out_significance_of_every_difference(n):
+    """The first pass's float32 bound is above the exact significance of each difference (so the screen drops no
+    pixel the exact test would flag), and close to the larger one at the extremes (so it screens)."""
     rng = np.random.default_rng(n)
     npix = 5000
     rn2, gain = rng.uniform(10, 40, npix), rng.uniform(3.5, 4.5, npix)
     d = rng.normal(rng.uniform(-5, 300, npix), 8, (n, npix)).astype(np.float32)
     d[rng.integers(0, n, 200), rng.integers(0, npix, 200)] += rng.uniform(10, 5000, 200).astype(np.float32)  # hits
-    total, counts = d.sum(axis=0), np.full(npix, n)
-    first = np.zeros(npix, int)
-    expected = np.maximum(*(jump._leave_one_out_z2(x, first, np.ones((1, npix), bool), counts, total, rn2, gain, 1,
-                                                    counts - 1) for x in (d.max(axis=0), d.min(axis=0))))
-    bound = jump._edge_bound(d, total, n, rn2, gain)
-    assert bound.dtype == expected.dtype and bound.tobytes() == expected.tobytes()
+    total, counts, valid = d.sum(axis=0), np.full(npix, n), np.ones((n, npix), bool)
+    exact = np.max([jump._leave_one_out_z2(d[k], np.full(npix, k), valid, counts, total, rn2, gain)
+                    for k in range(n)], axis=0)
+    bound = jump._edge_bound(d, total, n, rn2.astype(np.float32), gain.astype(np.float32))
+    assert bound.dtype == np.float32 and np.all(bound >= exact)
+    assert np.median(bound / exact) < 1.2
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 416, 72), (1, 2, 10, 11), (3, 9, 9)])
@@ -133,3 +137,20 @@ def test_showers_scored_in_blocks_of_differences_flag_as_scored_at_once(monkeypa
         blocked = showers.flag_showers(*args, out=groupdq.copy())
         assert blocked[1] == whole[1]
         np.testing.assert_array_equal(blocked[0], whole[0])
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_box_means_are_uniform_filters(size, dtype):
+    image = np.random.default_rng(size).normal(0, 1, (2, 3, 139, 24)).astype(dtype)
+    expected = ndimage.uniform_filter(image, size, mode="constant", axes=(-2, -1))
+    box = showers._box_mean(image, size)
+    assert box.dtype == expected.dtype and box.tobytes() == expected.tobytes()
+
+
+def test_valid_differences_are_those_between_usable_groups_without_a_jump():
+    groupdq = np.random.default_rng(2).choice(np.uint8([0, 0, 0, dq.DO_NOT_USE, dq.SATURATED, dq.JUMP_DET,
+                                                        dq.JUMP_DET | dq.SATURATED]), (2, 6, 5, 7))
+    first, second = groupdq[:, :-1], groupdq[:, 1:]
+    expected = ((first & dq.UNUSABLE_GROUP) == 0) & ((second & dq.UNUSABLE_GROUP) == 0) & ((second & dq.JUMP_DET) == 0)
+    assert np.array_equal(showers._valid(groupdq), expected)
