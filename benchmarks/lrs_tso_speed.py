@@ -45,10 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
+# The benchmark's helpers (memory, imager_common) import the simulator and the validation: they are imported where
+# they are used, so that a --side process imports what calibrate (or jwst) does and no more (1 s CPU).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory import CLI, GB, peak  # noqa: E402
-
-from imager_common import publish  # noqa: E402
 
 #: jwst Detector1 steps and the reference types of ours they take (end_to_end.py's overrides, detector1 only).
 JWST_STAGES = ("group_scale", "dq_init", "emicorr", "saturation", "ipc", "superbias", "refpix", "rscd", "firstframe",
@@ -77,6 +76,7 @@ def exposure(workdir, nints, ngroups, seed):
     """The archive-style uncal and its reference folder, simulated once into ``workdir`` (module docstring)."""
     from end_to_end import foreign_copy
     from lrs_tso_simulate import write_suite
+    from memory import CLI, peak
 
     from miri_testbed.simulator.truth import read_truth
     from miri_testbed.validation.lrs_tso_score import write_ephemeris
@@ -239,6 +239,7 @@ def white_scatter(path, column):
 
 def table(runs, nints):
     """The stage table, totals and ratios (module docstring)."""
+    from memory import GB
     ours, jwst = runs["ours"]["seconds"], runs["jwst"]["seconds"]
     lines = [f"{'stage (wall s / CPU s)':<48} {'ours':>15} {'jwst':>15}"]
 
@@ -276,6 +277,7 @@ def table(runs, nints):
 
 
 def measure(args):
+    from memory import GB, peak
     uncal, refs = exposure(args.workdir, args.nints, args.ngroups, args.seed)
     lines = [f"# lrs_tso scenario at {args.nints} x {args.ngroups} groups (SLITLESSPRISM FASTR1, transit, settling, "
              f"EMI, cosmic rays, showers), seed {args.seed}, as an archive uncal ({uncal.stat().st_size / GB:.2f} GB); "
@@ -314,6 +316,8 @@ def main():
     args = parser.parse_args()
     if args.side:
         return side(*args.side)
+    from imager_common import publish
+
     publish("lrs_tso_speed" + ("" if (args.nints, args.ngroups) == (1000, 10) else f"_{args.nints}x{args.ngroups}"),
             measure(args))
 

@@ -22,13 +22,12 @@ def subtract_dark(data, dark, out=None):
         Where the result goes (``data`` itself: in place; default a new array).
     """
     nints, ngroups = data.shape[:2]
-    index = np.minimum(np.arange(nints), dark.shape[0] - 1)
+    last = dark.shape[0] - 1
     out = np.empty(data.shape, np.float32) if out is None else out
     for k in range(ngroups):
-        for j in np.unique(index):
-            frame = dark[j, k]
-            for i in np.flatnonzero(index == j):
-                out[i, k] = data[i, k] - frame
+        for j in range(min(nints, last + 1)):
+            ints = slice(j, j + 1 if j < last else nints)  # the last dark integration serves the rest
+            np.subtract(data[ints, k], dark[j, k], out=out[ints, k])
     return out
 
 

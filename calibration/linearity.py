@@ -8,7 +8,7 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
-#: Samples corrected together: a block of frames (2 MB of float64 per temporary, in the cache), not frame by frame
+#: Samples corrected together: a block of frames (2 MB of float64 per work array, in the cache), not frame by frame
 #: (1000 x 10 SLITLESSPRISM frames of 30 000 pixels: the loop's overhead was most of the time).
 BLOCK_SAMPLES = 1 << 18
 
@@ -38,16 +38,21 @@ def correct_linearity(data, groupdq, coeffs, out=None):
     frames = max(1, BLOCK_SAMPLES // (ny * nx))
     groups = min(ngroups, frames)  # a block: whole integrations, or some groups of one
     ints = max(1, frames // ngroups)
+    x, value = np.empty((2, ints, groups, ny, nx))  # a block's work arrays, reused: no temporaries
     for i0 in range(0, nints, ints):
         for k0 in range(0, ngroups, groups):
             index = (slice(i0, i0 + ints), slice(k0, k0 + groups))
-            x = data[index]
-            value = np.multiply(x, c[-1], dtype=np.float64)  # float32 DN widened in the product (exact)
+            raw = data[index]
+            xb, vb = x[: raw.shape[0], : raw.shape[1]], value[: raw.shape[0], : raw.shape[1]]
+            xb[...] = raw  # float32 DN widened once (exact), not in each product
+            np.multiply(xb, c[-1], out=vb)
             for ci in c[-2:0:-1]:  # in place: the same products and sums as value * x + ci
-                value += ci
-                value *= x
-            value += c[0]
-            np.copyto(value, x, where=(groupdq[index] & dq.SATURATED) != 0)
-            out[index] = value
+                vb += ci
+                vb *= xb
+            vb += c[0]
+            saturated = (groupdq[index] & dq.SATURATED) != 0
+            if saturated.any():
+                np.copyto(vb, xb, where=saturated)
+            out[index] = vb
     pixel_flags = np.where(good, np.uint32(0), np.uint32(dq.NO_LIN_CORR))
     return out, pixel_flags

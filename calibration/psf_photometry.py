@@ -52,13 +52,13 @@ from dataclasses import replace
 
 import numpy as np
 from astropy.table import Table
-from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
-from photutils.psf import GriddedPSFModel, PSFPhotometry, SourceGrouper
 
 from . import CalibrationInputError
 from . import references as refs
 from .catalog import bad_in_aperture, catalog_table, detect, local_background, star_finder
 
+# photutils and astropy.convolution are imported in the functions that use them: only the imager's steps do, and
+# importing them costs every calibrate 0.4 s CPU at its start.
 #: Reference type of the PSF model (not a CRDS type; the STPSF/WebbPSF PSF-grid layout).
 REFTYPE = "PSFGRID"
 #: Rounds of (find in the residual, re-measure backgrounds, refit with the others subtracted).
@@ -87,6 +87,7 @@ def load_psf(folder, exposure):
     -------
     photutils.psf.GriddedPSFModel or None
     """
+    from photutils.psf import GriddedPSFModel
     return refs.load_optional(folder, REFTYPE, exposure, lambda p: GriddedPSFModel.read(p, format="webbpsf"))[0]
 
 
@@ -124,6 +125,7 @@ def model_aperture_flux(psf, aperture, phases=PHASES):
     -------
     float
     """
+    from photutils.aperture import CircularAnnulus, CircularAperture, aperture_photometry
     radius, _, skyin, skyout = aperture
     half = int(np.ceil(skyout)) + 2
     yy, xx = np.mgrid[-half:half + 1, -half:half + 1].astype(float)
@@ -286,6 +288,7 @@ def _find_new(det, residual, model, err, fitted, nsigma):
 
 def _aperture_start(data, x, y, radius, bkg):
     """Starting fluxes: sums in ``radius`` minus the local background."""
+    from photutils.aperture import CircularAperture, aperture_photometry
     ap = CircularAperture(np.column_stack([x, y]), r=radius)
     return np.asarray(aperture_photometry(data, ap)["aperture_sum"]) - bkg * ap.area
 
@@ -311,6 +314,7 @@ def fit_sources(det, err, psf, aperture, nsigma=5.0):
         Fitted positions and fluxes (in units of the model) of the sources whose fit
         succeeded and made a detection.
     """
+    from photutils.psf import PSFPhotometry, SourceGrouper
     psf = _own_class(psf)
     shape = _fit_shape(det.fwhm)
     grouper = SourceGrouper(min_separation=np.sqrt(2) * shape)  # boxes of two groups never overlap
