@@ -19,27 +19,15 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from miri_testbed.calibration import CalibrationInputError, registry
-from miri_testbed.calibration.pipeline import calibrate, calibrate_set, stitch
 from miri_testbed.calibration.products import software_version
 from miri_testbed.instrument.files import write_text
-from miri_testbed.simulator import ReferenceOptions, simulate
-from miri_testbed.simulator.truth import read_truth
 
-from . import gate, scorers
-from . import targets as target_table
-from .compare import compare, write_comparison
-from .lrs_tso_score import write_ephemeris
-from .metrics import undirected
-from .report import write_report
-from .results import ResultsError, read_results, select_set
-from .runner import COLUMNS, default_workers, run_cells, suite_cells
-from .scenarios import ScenarioError, load_suite, parse_suite, suite_text, unpaired_leaks
-from .score import PULL_HIST_EDGES, ScoreInputError, as_truth, check_same_exposure, score, score_rate
-from .study import Study, dask_client, parse_algorithm_set, set_label
+from .errors import ResultsError, ScenarioError, ScoreInputError
+from .metrics import K_DEFAULT
+
+# Each command imports its own modules (pandas, the simulator, the report's matplotlib, dask): `calibrate`
+# pays for none of them.
 
 
 class CommandLineError(ValueError):
@@ -91,6 +79,12 @@ def _os_message(exc):
 
 
 def cmd_simulate(args):
+    from miri_testbed.simulator import ReferenceOptions, simulate
+    from miri_testbed.simulator.truth import read_truth
+
+    from .lrs_tso_score import write_ephemeris
+    from .scenarios import load_suite
+
     suite = load_suite(args.suite)
     chosen = [s for s in suite.scenarios if s.name == args.scenario] if args.scenario else list(suite.scenarios)
     if not chosen:
@@ -110,6 +104,8 @@ def cmd_simulate(args):
 
 
 def cmd_calibrate(args):
+    from miri_testbed.calibration.pipeline import calibrate, calibrate_set
+
     pairs = list(args.algorithm or [])
     if args.background and not any(p.partition("=")[0].strip() == "background" for p in pairs):
         pairs.append("background=dedicated")  # a background exposure given is one to subtract
@@ -143,6 +139,8 @@ def cmd_calibrate(args):
 
 
 def cmd_stitch(args):
+    from miri_testbed.calibration.pipeline import stitch
+
     path, overlaps = stitch(args.x1d, _output_file(args.output))
     for o in overlaps:
         print(o)
@@ -154,6 +152,12 @@ def cmd_stitch(args):
 
 
 def cmd_score(args):
+    import pandas as pd
+
+    from . import scorers
+    from .runner import COLUMNS
+    from .score import as_truth, check_same_exposure, score, score_rate
+
     if (args.cat is None) == (args.x1d is None):
         raise CommandLineError("score needs one product: --cat (an imager catalog, with --rate) "
                                "or --x1d (an LRS or MRS spectrum; an MRS one with its cubes, --s3d)")
@@ -182,6 +186,8 @@ def cmd_score(args):
 
 
 def print_targets(results):
+    from . import targets as target_table
+
     measures = [f"{r['aggregation']} {r['metric']}" for r in results]
     width = max([30, *map(len, measures)])  # a long metric name must not shift its row's columns
     print(f"{'target':<15} {'measure':<{width}} {'measured':>18} {'threshold':>16} {'unit':<5} {'n':>8}  gates  result")
@@ -194,12 +200,19 @@ def print_targets(results):
 
 def _note_unpaired_leaks(scenarios):
     """Say which band-3A scenarios keep their spectral leak: no ``leak_from`` names their band-1B scenario."""
+    from .scenarios import unpaired_leaks
+
     for name in unpaired_leaks(scenarios):
         print(f"note: scenario {name} simulates the spectral leak in band 3A but names no leak_from (its band-1B "
               "scenario): its leak stays uncorrected and LEAK-1 does not judge it", file=sys.stderr)
 
 
 def cmd_run(args):
+    from . import targets as target_table
+    from .report import write_report
+    from .runner import default_workers, run_cells, suite_cells
+    from .scenarios import load_suite, suite_text
+
     suite = load_suite(args.suite)
     _note_unpaired_leaks(suite.scenarios)
     algorithms = registry.parse(args.algorithm)
@@ -230,6 +243,9 @@ def cmd_run(args):
 
 
 def cmd_study(args):
+    from .runner import default_workers
+    from .study import Study, dask_client
+
     _output_folder(args.output)
     study = Study.open(args.output, args.suite, args.algorithms, args.seeds)
     _note_unpaired_leaks(study.suite.scenarios)
@@ -253,6 +269,12 @@ def cmd_study(args):
 
 
 def cmd_compare(args):
+    import pandas as pd
+
+    from .compare import compare, write_comparison
+    from .results import read_results
+    from .study import parse_algorithm_set, set_label
+
     table, _ = read_results(args.results)
     a, b = (set_label(parse_algorithm_set(x)) for x in (args.a, args.b))
     source = Path(args.results)
@@ -272,6 +294,11 @@ def cmd_compare(args):
 
 def _gate_table(args, baseline):
     """The rows to gate and (suite name, suite text, algorithm set) they come from."""
+    from .results import read_results, select_set
+    from .runner import run_cells, suite_cells
+    from .scenarios import parse_suite, suite_text
+    from .study import parse_algorithm_set, set_label
+
     label = set_label(parse_algorithm_set(args.algorithms or (baseline or {}).get("algorithms", "default")))
     if args.results:
         table, meta = read_results(args.results)
@@ -304,12 +331,18 @@ def _gate_table(args, baseline):
 
 
 def _warn_undirected(table):
+    from .metrics import undirected
+
     missing = undirected(table["metric"].unique())
     if missing:
         print(f"note: not judged, no direction in validation/metrics.py: {', '.join(missing)}")
 
 
 def cmd_gate(args):
+    import pandas as pd
+
+    from . import gate
+
     if args.update_baseline:
         _output_file(args.baseline)
     exists = Path(args.baseline).exists()
@@ -337,6 +370,16 @@ def cmd_gate(args):
 
 
 def cmd_report(args):
+    import numpy as np
+
+    from . import gate
+    from . import targets as target_table
+    from .report import write_report
+    from .results import read_results, select_set
+    from .scenarios import parse_suite
+    from .score import PULL_HIST_EDGES
+    from .study import parse_algorithm_set, set_label
+
     table, meta = read_results(args.results)
     _output_folder(args.output)
     sets = sorted(table["algorithms"].unique())
@@ -495,8 +538,8 @@ def build_parser():
     p.add_argument("--algorithms", metavar="SET", help="algorithm set to gate (default: the baseline's)")
     p.add_argument("--workers", type=COUNT, help="local processes (default: number of cores, at most 4)")
     p.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run (atomically)")
-    p.add_argument("--k", type=float, default=gate.K_DEFAULT,
-                   help=f"tolerance in standard errors, stored in a new baseline (default {gate.K_DEFAULT:g})")
+    p.add_argument("--k", type=float, default=K_DEFAULT,
+                   help=f"tolerance in standard errors, stored in a new baseline (default {K_DEFAULT:g})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_gate)
 

@@ -30,11 +30,10 @@ import pandas as pd
 
 from miri_testbed.instrument.files import write_text
 
-from .metrics import EVENT_VALUED_BIN, judged, loss, loss_name
+from .metrics import EVENT_VALUED_BIN, K_DEFAULT, judged, loss, loss_name
 from .results import ResultsError, package_versions
 
 FORMAT = 1
-K_DEFAULT = 3.0
 FAILING = ("REGRESSED", "MISSING")
 TOLERANCE_RULE = "k * std(per-seed aggregates of the baseline) / sqrt(number of shared seeds)"
 

@@ -14,6 +14,9 @@ on, not how good it is: they are not judged; nor are ``emi_residual_floor`` and
 """
 import numpy as np
 
+#: The gate's default tolerance, in standard errors of the baseline (:mod:`validation.gate`).
+K_DEFAULT = 3.0
+
 IDEAL = {"flux_ratio": 1.0, "flux_ratio_shower_hit": 1.0, "flux_ratio_saturated": 1.0,
          "flux_ratio_isolated": 1.0, "flux_ratio_blended": 1.0,
          "pull_mean": 0.0, "pull_std": 1.0, "pull_rms": 1.0,

@@ -19,15 +19,12 @@ import pyarrow.parquet as pq
 from miri_testbed.instrument.files import atomic_path
 
 from . import views
+from .errors import ResultsError
 from .runner import COLUMNS
 
 META_KEY = b"miri_testbed"
 PACKAGES = ("miri-testbed", "numpy", "scipy", "astropy", "stdatamodels", "photutils", "pandas", "pyarrow",
             "stcal", "jwst", "dask", "distributed")
-
-
-class ResultsError(ValueError):
-    """A results table, study folder or baseline cannot be used; the message says why."""
 
 
 def package_versions():

@@ -69,6 +69,8 @@ from miri_testbed.simulator.sky import random_star_field
 from miri_testbed.simulator.spectra import SpectrumError, spectrum_from_dict
 from miri_testbed.simulator.transit import Transit
 
+from .errors import ScenarioError
+
 #: ``mode`` of ``[scenario.observation]`` -> its observation dataclass (the imager's and the
 #: MRS's have no ``mode`` field: it is a class constant).
 OBSERVATIONS = {"imager": Observation, "lrs_slit": LrsObservation, "lrs_slitless": LrsObservation,
@@ -77,10 +79,6 @@ OBSERVATIONS = {"imager": Observation, "lrs_slit": LrsObservation, "lrs_slitless
 SCENE_KEYS = {Observation: ("background_mjy_sr", "sources", "random_stars"),
               LrsObservation: ("background_mjy_sr", "spectral_sources", "transit"),
               MrsObservation: ("background_mjy_sr", "spectral_sources", "extended_sources")}
-
-
-class ScenarioError(ValueError):
-    """A scenario or suite file is malformed; the message names the key."""
 
 
 @dataclass(frozen=True)

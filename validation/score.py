@@ -53,6 +53,7 @@ from miri_testbed.simulator.showers import footprint
 from miri_testbed.simulator.truth import Truth, TruthFileError, read_truth
 
 from . import crowding
+from .errors import ScoreInputError
 
 RATE_BINS = (0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0, np.inf)  # DN/s, lower edges
 PULL_HIST_EDGES = np.linspace(-6, 6, 121)
@@ -65,10 +66,6 @@ CATALOG_METRICS = ("alignment_refused", "flux_ratio", "flux_ratio_shower_hit", "
                    "dec_offset", "detected", "detected_fraction", "false_detections") + crowding.METRICS
 OUTLIER_PULL = 5.0
 GAUSSIAN_OUTLIER_FRACTION = 5.733e-7  # P(|z| > 5) of a unit normal
-
-
-class ScoreInputError(ValueError):
-    """A truth file, product or catalog cannot be scored; the message says why."""
 
 
 def _article(name):
