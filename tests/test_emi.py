@@ -354,17 +354,3 @@ def test_sums_of_a_subset_of_columns_are_taken_from_those_already_made():
     fit.sums(cal_emi._Basis(fit.T, omegas, [[6], [1]]))  # a column not summed: summed anew, the memo replaced
     fit.sums(cal_emi._Basis(fit.T, [omegas[0] * (1 + 1e-5), omegas[1]], [[1], [1]]))  # other frequencies
     assert [owners for owners, _ in fit.memo.values()] == [[(0, 6), (1, 1)], [(0, 1), (1, 1)]]
-
-
-def test_run_sums_are_numpys_reshaped_sums_bit_for_bit():
-    """``emi._sum_runs`` (the weighted ramps summed over the pixels read at one time) is numpy's sum of the
-    product over a short last axis, bit for bit: a float32 view of a row block and its float64 copy, q = 1, 2, 4."""
-    rng = np.random.default_rng(5)
-    ramps = rng.normal(1000.0, 5.0, (20, 6, 7, 8)).astype(np.float32)
-    Y = ramps[:, :, 2:5].reshape(120, -1)  # a row block as _JointFit.blocks gives it: a strided view
-    w = rng.random(Y.shape[1])
-    for q in (1, 2, 4):
-        for x in (Y, np.array(Y, np.float64)):
-            expected = (x * w).reshape(x.shape[0], -1, q).sum(axis=-1)
-            assert np.array_equal(cal_emi._sum_runs(x, q, w), expected), q
-        assert np.array_equal(cal_emi._sum_runs(w, q), w.reshape(-1, q).sum(axis=-1)), q
