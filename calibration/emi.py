@@ -262,15 +262,15 @@ def project_off_ramps(Y, nints, ngroups, rate="shared"):
     """
     shape = Y.shape
     Y = Y.reshape((nints, ngroups) + shape[1:])
-    Y = Y - Y.mean(axis=1, keepdims=True)
+    R = Y - Y.mean(axis=1, keepdims=True)
     k = (np.arange(ngroups) - (ngroups - 1) / 2).reshape((1, ngroups) + (1,) * (len(shape) - 1))
-    if rate == "shared":  # in place: Y is already a new array
-        Y -= k * (np.sum(k * Y, axis=(0, 1), keepdims=True) / (nints * np.sum(k**2)))
+    if rate == "shared":  # sum k = 0: the rate from Y's sums over the integrations, no product the size of Y
+        R -= k * (np.tensordot(k.ravel(), Y.sum(axis=0), axes=1) / (nints * np.sum(k**2)))
     elif rate == "per_integration":
-        Y -= k * (np.sum(k * Y, axis=1, keepdims=True) / np.sum(k**2))
+        R -= k * (np.sum(k * R, axis=1, keepdims=True) / np.sum(k**2))
     elif rate != "none":
         raise ValueError(f"unknown ramp model rate {rate!r}")
-    return Y.reshape(shape)
+    return R.reshape(shape)
 
 
 _ALPHA = np.eye(2)
