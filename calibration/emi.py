@@ -646,6 +646,7 @@ class _JointFit:
         self.weight = np.zeros(self.o.size)
         acc = None
         for sl, Y in self.blocks():
+            Y = np.ascontiguousarray(Y)  # the strided view copied once: the slope and the sums read it
             self.weight[sl] = self._weights(sl, Y)
             acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
         return acc
