@@ -262,52 +262,87 @@ def project_off_ramps(Y, nints, ngroups, rate="shared"):
     """
     shape = Y.shape
     Y = Y.reshape((nints, ngroups) + shape[1:])
-    Y = Y - Y.mean(axis=1, keepdims=True)
+    R = Y - Y.mean(axis=1, keepdims=True)
     k = (np.arange(ngroups) - (ngroups - 1) / 2).reshape((1, ngroups) + (1,) * (len(shape) - 1))
-    if rate == "shared":  # in place: Y is already a new array
-        Y -= k * (np.sum(k * Y, axis=(0, 1), keepdims=True) / (nints * np.sum(k**2)))
+    if rate == "shared":  # sum k = 0: the rate from Y's sums over the integrations, no product the size of Y
+        R -= k * (np.tensordot(k.ravel(), Y.sum(axis=0), axes=1) / (nints * np.sum(k**2)))
     elif rate == "per_integration":
-        Y -= k * (np.sum(k * Y, axis=1, keepdims=True) / np.sum(k**2))
+        R -= k * (np.sum(k * R, axis=1, keepdims=True) / np.sum(k**2))
     elif rate != "none":
         raise ValueError(f"unknown ramp model rate {rate!r}")
-    return Y.reshape(shape)
+    return R.reshape(shape)
 
 
 _ALPHA = np.eye(2)
 _BETA = np.array([[0.0, 1.0], [-1.0, 0.0]])  # rotation M = ALPHA cos + BETA sin
 
 
-class _Basis:
-    """Harmonic columns of the lines: group-level ``G`` (N x 2J) and per-column h*w (J,)."""
+def _pairs(columns):
+    """Indices of the (cos, sin) pairs of harmonic columns ``columns`` in G or gamma."""
+    return np.stack([2 * np.asarray(columns, int), 2 * np.asarray(columns, int) + 1], axis=1).ravel()
 
-    def __init__(self, T, omegas, harmonics):
+
+class _Basis:
+    """Harmonic columns of the lines: group-level ``G`` (N x 2J) and per-column h*w (J,).
+
+    ``like``: a basis of the same read times whose columns at the same h*w are taken, not computed again, with
+    their projections (:meth:`projected`): the frequency scan moves one line at a time.
+    """
+
+    def __init__(self, T, omegas, harmonics, like=None):
         self.omegas, self.T = list(omegas), T
         self.hw = np.array([h * w for w, hs in zip(omegas, harmonics, strict=True) for h in hs])
         self.owner = [(li, h) for li, hs in enumerate(harmonics) for h in hs]
-        ang = T[:, None] * self.hw[None, :]
+        known = {} if like is None else {x: j for j, x in enumerate(like.hw)}
+        self.like = like
+        self.new = [j for j, x in enumerate(self.hw) if x not in known]
+        self.taken = (_pairs([j for j, x in enumerate(self.hw) if x in known]),  # G's columns taken from like's
+                      _pairs([known[x] for x in self.hw if x in known]))
         self.G = np.empty((T.size, 2 * self.hw.size))
-        self.G[:, 0::2], self.G[:, 1::2] = np.cos(ang), np.sin(ang)
+        if self.taken[0].size:
+            self.G[:, self.taken[0]] = like.G[:, self.taken[1]]
+        z = self.phasors(T, self.new)
+        self.G[:, 2 * np.array(self.new, int)], self.G[:, 2 * np.array(self.new, int) + 1] = z.real.T, z.imag.T
+        self._projected = {}
+
+    def projected(self, P):
+        """``P(G)`` for a ramp projector ``P`` (:func:`project_off_ramps`), computed once per basis and projector."""
+        if P not in self._projected:
+            if self.taken[0].size:
+                PG = np.empty_like(self.G)
+                PG[:, self.taken[0]] = self.like.projected(P)[:, self.taken[1]]
+                PG[:, _pairs(self.new)] = P(self.G[:, _pairs(self.new)])
+            else:
+                PG = P(self.G)
+            self._projected[P] = PG
+        return self._projected[P]
 
     def line_columns(self, li):
         """Indices of line ``li``'s coefficients (two per harmonic) in gamma."""
         return np.array([c for j, (lj, _) in enumerate(self.owner) if lj == li for c in (2 * j, 2 * j + 1)], int)
 
-    def pixel_trig(self, o):
-        """Cos and sin of h w o for every column, ``(J, npix)`` each.
+    def phasors(self, x, columns=None):
+        """exp(i h w x) of the columns ``columns`` (default all), ``(len(columns), x.size)`` complex.
 
-        exp(i h w o) is the h-th power of exp(i w o), one complex exponential per line (the trig functions
-        were most of the fit's time).
+        exp(i h w x) is the h-th power of exp(i w x), one complex exponential per line (the trig functions
+        were most of the fit's time, and the frequency scan's).
         """
-        z = np.empty((self.hw.size, o.size), np.complex128)
+        columns = range(self.hw.size) if columns is None else columns
+        z = np.empty((len(columns), x.size), np.complex128)
         for li, w in enumerate(self.omegas):
-            columns = {h: j for j, (lj, h) in enumerate(self.owner) if lj == li}
-            if not columns:
+            rows = {self.owner[j][1]: r for r, j in enumerate(columns) if self.owner[j][0] == li}
+            if not rows:
                 continue
-            base, power = np.exp(1j * w * o), 1.0
-            for h in range(1, max(columns) + 1):
+            base, power = np.exp(1j * w * x), 1.0
+            for h in range(1, max(rows) + 1):
                 power = power * base
-                if h in columns:
-                    z[columns[h]] = power
+                if h in rows:
+                    z[rows[h]] = power
+        return z
+
+    def pixel_trig(self, o):
+        """Cos and sin of h w o for every column, ``(J, npix)`` each."""
+        z = self.phasors(o)
         return np.ascontiguousarray(z.real), np.ascontiguousarray(z.imag)
 
 
@@ -345,6 +380,7 @@ class _Expansion:
             rows += [c[j] * powers, s[j] * powers]
         Z = np.concatenate(rows).astype(Rw.dtype) @ Rw.T  # (2 sum M, N), in the cache's float32
         self.Z, start = [], 0
+        self.unmoved = {}  # column -> its projections at its base frequency (a line the scan does not move)
         for M in self.terms:
             self.Z.append(Z[start : start + M].astype(np.float64) + 1j * Z[start + M : start + 2 * M])
             start += 2 * M
@@ -361,9 +397,15 @@ class _Expansion:
             raise ValueError("frequency outside the range the expansion was made for")
         b = np.empty(2 * d.size)
         for j, (Z, M) in enumerate(zip(self.Z, self.terms, strict=True)):
-            m = np.arange(M)
-            coef = (1j * self.hw0[j] * d[j] * self.D) ** m / np.cumprod(np.maximum(m, 1.0))  # m!, float: 21! > int64
-            value = np.exp(1j * basis.hw[j] * (basis.T + self.centre)) @ (coef @ Z)
+            if d[j] == 0 and j in self.unmoved:
+                value = self.unmoved[j]
+            else:
+                m = np.arange(M)
+                coef = (1j * self.hw0[j] * d[j] * self.D) ** m / np.cumprod(np.maximum(m, 1.0))  # m!: 21! > int64
+                phasor = basis.G[:, 2 * j] + 1j * basis.G[:, 2 * j + 1]  # exp(i h w T)
+                value = np.exp(1j * basis.hw[j] * self.centre) * (phasor @ (coef @ Z))
+                if d[j] == 0:
+                    self.unmoved[j] = value
             b[2 * j], b[2 * j + 1] = value.real, value.imag
         return b
 
@@ -422,7 +464,7 @@ def _accumulate_classes(classes, basis, expansions=None):
 def _columns_of(accs, columns, J):
     """The sums of :func:`_accumulate_classes` ``accs`` (of J harmonic columns) of the columns ``columns`` alone."""
     columns = np.asarray(columns, int)
-    pairs = np.stack([2 * columns, 2 * columns + 1], axis=1).ravel()
+    pairs = _pairs(columns)
     rows = np.concatenate([columns, columns + J])  # gram: the cos rows, then the sin rows
     return tuple(None if a is None else {"b": a["b"][pairs], "gram": a["gram"][np.ix_(rows, rows)],
                                          "sumc": a["sumc"][columns], "sums": a["sums"][columns], "rsum": a["rsum"],
@@ -436,15 +478,15 @@ def _add(a, b):
     return tuple(y if x is None else x if y is None else {k: x[k] + y[k] for k in x} for x, y in zip(a, b, strict=True))
 
 
-def _pixel_sum(acc, basis, MG):
-    """Sum over pixels of w_p D_p^T M D_p, ``(2J, 2J)``, for a group-level operator M given as ``MG`` = M G.
+def _pixel_sum(acc, basis, K):
+    """Sum over pixels of w_p D_p^T M D_p, ``(2J, 2J)``, for a group-level projector M given as ``K`` = G^T M G.
 
     D_p are the waveform columns of pixel p: each pixel's columns are the group-level ones
     rotated by its own phase, so the sum is a contraction of ``G^T M G`` with the
     pixel sums of the rotations (``acc["gram"]``).
     """
     J = basis.hw.size
-    K4 = (basis.G.T @ MG).reshape(J, 2, J, 2)
+    K4 = K.reshape(J, 2, J, 2)
     g = acc["gram"]
     Cc, Cs, Sc, Ss = g[:J, :J], g[:J, J:], g[J:, :J], g[J:, J:]
     return (np.einsum("kulv,ua,vb,kl->kalb", K4, _ALPHA, _ALPHA, Cc)
@@ -459,7 +501,9 @@ def _solve(accs, basis, projectors):
     Coefficients gamma (2J), their normal matrix S, explained chi^2, and each pixel
     class's common per-read offsets (None for an empty class).  ``accs`` and
     ``projectors`` (``P(Y)``, :func:`project_off_ramps`): one per class (science, reference), each
-    with its own offsets, eliminated by its own Schur complement.
+    with its own offsets, eliminated by its own Schur complement.  The offsets' columns are
+    B = M (P G)^T, M block-diagonal with the pixel sums of the rotations (2 x 2 per harmonic), so that
+    B B^T = M K M^T and B r = M (P G)^T r with K = (P G)^T P G = G^T P G (P a projector): no N-long B.
     """
     J = basis.hw.size
     S, rhs, parts = np.zeros((2 * J, 2 * J)), np.zeros(2 * J), []
@@ -467,17 +511,18 @@ def _solve(accs, basis, projectors):
         if acc is None or acc["W"] <= 0:
             parts.append(None)
             continue
-        PG = P(basis.G)
-        msum = _ALPHA[None] * acc["sumc"][:, None, None] + _BETA[None] * acc["sums"][:, None, None]  # J x 2 x 2
-        PGT = PG.T.reshape(J, 2, -1)  # B_jan = sum_u msum_jua PG_jun, the sum written out: einsum on this
-        # strided view was most of a frequency-scan trial's time (8 ms of 25 at 1000 x 10 SLITLESSPRISM)
-        B = (msum[:, 0, :, None] * PGT[:, 0, None, :] + msum[:, 1, :, None] * PGT[:, 1, None, :]).reshape(2 * J, -1)
-        S += _pixel_sum(acc, basis, PG) - B @ B.T / acc["W"]
-        rhs += acc["b"] - B @ acc["rsum"] / acc["W"]
-        parts.append((acc, B))
+        PG = basis.projected(P)
+        K = PG.T @ PG
+        M = np.zeros((2 * J, 2 * J))  # M_(j,a),(j,u) = msum_jua
+        for j in range(J):
+            M[2 * j : 2 * j + 2, 2 * j : 2 * j + 2] = (_ALPHA * acc["sumc"][j] + _BETA * acc["sums"][j]).T
+        S += _pixel_sum(acc, basis, K) - M @ K @ M.T / acc["W"]
+        rhs += acc["b"] - M @ (PG.T @ acc["rsum"]) / acc["W"]
+        parts.append((acc, PG, M))
     d = np.sqrt(np.maximum(np.diag(S), 1e-300))  # Jacobi scaling: columns differ by orders of magnitude
     gamma = np.linalg.lstsq(S / np.outer(d, d), rhs / d, rcond=1e-12)[0] / d
-    offsets = [None if part is None else (part[0]["rsum"] - part[1].T @ gamma) / part[0]["W"] for part in parts]
+    offsets = [None if part is None else (part[0]["rsum"] - part[1] @ (part[2].T @ gamma)) / part[0]["W"]
+               for part in parts]
     return gamma, S, float(rhs @ gamma), offsets
 
 
@@ -489,18 +534,6 @@ def _waveform(gamma, basis, o):
     V[0::2] = c * g0 + s * g1
     V[1::2] = -s * g0 + c * g1
     return basis.G @ V
-
-
-def _sum_runs(x, q, w=None):
-    """Sums of each run of ``q`` adjacent columns of ``x``, of ``x * w`` when given (``w`` over the last axis).
-
-    Left to right, as numpy sums a short last axis: ``(x * w).reshape(..., -1, q).sum(axis=-1)``, but
-    4x faster, and without a full-size product (a float64 array the size of a block of float32 ramps).
-    """
-    total = x[..., 0::q] * w[0::q] if w is not None else x[..., 0::q].copy()
-    for j in range(1, q):
-        total += x[..., j::q] * w[j::q] if w is not None else x[..., j::q]
-    return total
 
 
 class _JointFit:
@@ -601,9 +634,10 @@ class _JointFit:
         w_p y_p: the ramps are summed first and projected after, a quarter of the work.
         """
         q = self.Q
-        Yw, wq, o = _sum_runs(np.ascontiguousarray(Y), q, w), _sum_runs(w, q), self.o[sl][::q]  # a strided view
-        # of the ramps: copied once, not read four times in strides
-        ref = self.reference[sl][::q]
+        # one einsum over the (read time, output) axes of the ramps' view, each float32 value converted as it is
+        # read: no copy of the strided block, no full-size float64 product
+        Yw = np.einsum("ntq,tq->nt", Y.reshape(Y.shape[0], -1, q), w.reshape(-1, q))
+        wq, o, ref = w.reshape(-1, q).sum(axis=1), self.o[sl][::q], self.reference[sl][::q]
         return tuple(_part(P(Yw[:, m]), wq[m], o[m]) if m.any() else None
                      for P, m in zip(self.projectors, (~ref, ref), strict=True))
 
@@ -612,7 +646,7 @@ class _JointFit:
         self.weight = np.zeros(self.o.size)
         acc = None
         for sl, Y in self.blocks():
-            Y = np.ascontiguousarray(Y)  # float32: the einsum and the products convert each value as they read it
+            Y = np.ascontiguousarray(Y)  # the strided view copied once: the slope and the sums read it
             self.weight[sl] = self._weights(sl, Y)
             acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
         return acc
@@ -725,7 +759,7 @@ def _scan(fit, omegas, harmonics, li, span, npoints, sample):
     for d in grid:
         trial = list(omegas)
         trial[li] = omegas[li] * (1 + d)
-        basis = _Basis(fit.T, trial, harmonics)
+        basis = _Basis(fit.T, trial, harmonics, like=base)  # the other lines' columns are the base's
         score.append(_solve(_accumulate_classes(parts, basis, expansions), basis, fit.projectors)[2])
     score = np.array(score)
     i = int(np.argmax(score))
@@ -964,7 +998,8 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         acc = fit.prepare(basis) if first else fit.sums(basis)  # the first pass also weights the pixels
         gamma, S, _, offsets = _solve(acc, basis, fit.projectors)
         science = acc[0] if acc[0] is not None else acc[1]  # the pixels the correction is for
-        return basis, gamma, S, offsets, _pixel_sum(science, basis, fit.projectors[1](basis.G))  # C G
+        CG = basis.projected(fit.projectors[1])  # C G, C the per-integration centring
+        return basis, gamma, S, offsets, _pixel_sum(science, basis, CG.T @ CG)
 
     def visible():  # harmonics not exactly constant per pixel at the current frequencies
         return [[h for h in range(1, max_harmonics + 1)

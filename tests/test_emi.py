@@ -1,5 +1,6 @@
 """EMI: facts, the simulated waveform, the EMICORR reference and the corrections."""
 import dataclasses
+import functools
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -254,7 +255,7 @@ def test_the_joint_normal_equations_are_the_dense_weighted_least_squares():
     groupdq[1, 2:, 2, 7] = cal_emi.dq.SATURATED
     fit = cal_emi._JointFit(data, groupdq, pixeldq, np.full((ny, nx), 3.0), np.full((ny, nx), 5.0), case)
     basis = cal_emi._Basis(fit.T, omegas, harmonics)
-    gamma = cal_emi._solve(fit.prepare(basis), basis, fit.projectors)[0]
+    gamma, _, _, offsets = cal_emi._solve(fit.prepare(basis), basis, fit.projectors)
 
     used = np.flatnonzero(fit.weight > 0)
     assert used.size == ny * nx - 1
@@ -276,9 +277,33 @@ def test_the_joint_normal_equations_are_the_dense_weighted_least_squares():
         design[rows, nuisance + 2 * N + 1 :: 2] = np.sin(basis.hw[None, :] * tau[:, p : p + 1])
     sqrt_w = np.repeat(np.sqrt(fit.weight[used]), N)
     y = data.reshape(N, -1)[:, used].T.ravel().astype(np.float64)
-    dense = np.linalg.lstsq(design * sqrt_w[:, None], y * sqrt_w, rcond=None)[0][nuisance + 2 * N :]
+    solution = np.linalg.lstsq(design * sqrt_w[:, None], y * sqrt_w, rcond=None)[0]
+    dense = solution[nuisance + 2 * N :]
     np.testing.assert_allclose(gamma, dense, rtol=0, atol=1e-8 * np.abs(dense).max())
     assert np.abs(dense[[0, 4]]).max() > 1.0  # the fundamentals are there to be found
+    for c, P in enumerate(fit.projectors):  # each class's offsets, less what its ramp model absorbs
+        dense_offsets = P(solution[nuisance + c * N : nuisance + (c + 1) * N])
+        np.testing.assert_allclose(offsets[c], dense_offsets, rtol=0, atol=1e-8 * np.abs(dense_offsets).max())
+
+
+def test_a_basis_like_another_takes_its_columns_and_their_projections():
+    """``_Basis(..., like=base)`` (the frequency scan's trials: one line moved) has the columns of a basis made
+    anew, bit for bit, and their projections to float64 rounding; the unmoved line's are the base's."""
+    case = cal_emi.EmiCase("SUB128", "FASTR1", "MIRIMAGE", readout.rowclocks("SUB128", "FASTR1"),
+                           readout.frame_clocks("SUB128", "FASTR1"), 1, 1, (), ())
+    T = case.group_clocks(3, 7)
+    omegas = [2 * np.pi * f * cal_emi.PIXEL_CLOCK_S for f in (390.625, 10.039216)]
+    harmonics = [[1, 2, 4], [1, 3]]
+    P = functools.partial(cal_emi.project_off_ramps, nints=3, ngroups=7, rate="shared")
+    base = cal_emi._Basis(T, omegas, harmonics)
+    moved = [omegas[0] * (1 + 1e-4), omegas[1]]
+    trial, anew = cal_emi._Basis(T, moved, harmonics, like=base), cal_emi._Basis(T, moved, harmonics)
+    np.testing.assert_array_equal(trial.G, anew.G)
+    np.testing.assert_allclose(trial.projected(P), anew.projected(P), rtol=0, atol=1e-13)
+    unmoved = base.line_columns(1)
+    assert base.projected(P) is base.projected(P)  # computed once per projector
+    np.testing.assert_array_equal(trial.projected(P)[:, unmoved], base.projected(P)[:, unmoved])
+    assert not np.allclose(trial.G[:, base.line_columns(0)], base.G[:, base.line_columns(0)])
 
 
 def test_the_clipping_chi2_is_the_norm_of_the_projected_residual():
@@ -354,17 +379,3 @@ def test_sums_of_a_subset_of_columns_are_taken_from_those_already_made():
     fit.sums(cal_emi._Basis(fit.T, omegas, [[6], [1]]))  # a column not summed: summed anew, the memo replaced
     fit.sums(cal_emi._Basis(fit.T, [omegas[0] * (1 + 1e-5), omegas[1]], [[1], [1]]))  # other frequencies
     assert [owners for owners, _ in fit.memo.values()] == [[(0, 6), (1, 1)], [(0, 1), (1, 1)]]
-
-
-def test_run_sums_are_numpys_reshaped_sums_bit_for_bit():
-    """``emi._sum_runs`` (the weighted ramps summed over the pixels read at one time) is numpy's sum of the
-    product over a short last axis, bit for bit: a float32 view of a row block and its float64 copy, q = 1, 2, 4."""
-    rng = np.random.default_rng(5)
-    ramps = rng.normal(1000.0, 5.0, (20, 6, 7, 8)).astype(np.float32)
-    Y = ramps[:, :, 2:5].reshape(120, -1)  # a row block as _JointFit.blocks gives it: a strided view
-    w = rng.random(Y.shape[1])
-    for q in (1, 2, 4):
-        for x in (Y, np.array(Y, np.float64)):
-            expected = (x * w).reshape(x.shape[0], -1, q).sum(axis=-1)
-            assert np.array_equal(cal_emi._sum_runs(x, q, w), expected), q
-        assert np.array_equal(cal_emi._sum_runs(w, q), w.reshape(-1, q).sum(axis=-1)), q
