@@ -94,6 +94,15 @@ def test_study_on_dask_local_cluster_matches_local_runner(local_results, tiny_su
     assert Study.open(tmp_path / "cli")._read_record()["runs"][0]["engine"].startswith("dask scheduler tcp://")
 
 
+def _finished_cells(folder):
+    """The cell files renamed into place (a temporary copy sits in a hidden folder); none yet while the walk
+    meets a folder the running study removes under it (a cell's temporary one, after its rename)."""
+    try:
+        return [p for p in (folder / "cells").glob("**/seed*.parquet") if not p.parent.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+
+
 def test_killed_study_resumes_without_lost_or_duplicated_rows(local_results, tiny_suite, tmp_path):
     """Kill the study process (SIGKILL) once its first cell file appears, resume it, and
     get exactly the table of the uninterrupted study; finished cells are not recomputed."""
@@ -103,8 +112,7 @@ def test_killed_study_resumes_without_lost_or_duplicated_rows(local_results, tin
     proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
-        # A cell is finished once renamed into place; its temporary copy sits in a hidden folder.
-        while not [p for p in (folder / "cells").glob("**/seed*.parquet") if not p.parent.name.startswith(".")]:
+        while not _finished_cells(folder):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "no cell finished in 120 s"
             time.sleep(0.05)
