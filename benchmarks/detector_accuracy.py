@@ -29,7 +29,7 @@ from astropy.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from miri_testbed.calibration import registry  # noqa: E402
-from miri_testbed.calibration.peers import JumpData  # noqa: E402
+from miri_testbed.calibration.peers import STCAL  # noqa: E402
 from miri_testbed.simulator import DetectorEffects, Observation  # noqa: E402
 from miri_testbed.simulator.detector import draw_detector, event_mask, ramps  # noqa: E402
 from miri_testbed.simulator.exposure import rng_streams  # noqa: E402
@@ -82,7 +82,7 @@ def calibrate_arrays(data, truth, obs, saturation, choice):
 
 def study(seeds, effects, rate_e=None):
     rows = []
-    names = [n for n in VARIANTS if JumpData is not None or "stcal" not in n]
+    names = [n for n in VARIANTS if STCAL or "stcal" not in n]
     for seed in seeds:
         data, true, truth, obs, saturation = exposure(seed, effects, rate_e)
         for name in names:

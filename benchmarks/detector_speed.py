@@ -107,10 +107,10 @@ def main():
     if args.variant:
         run_variant(args.variant, args.data)
         return
-    from miri_testbed.calibration.peers import JumpData
+    from miri_testbed.calibration.peers import STCAL
 
     names = args.only.split(",") if args.only else list(VARIANTS)
-    if JumpData is None:
+    if not STCAL:
         names = [n for n in names if "stcal" not in n]
         print("stcal not installed (pip install -e '.[peers]'): measuring ours only")
     with tempfile.TemporaryDirectory() as tmp:

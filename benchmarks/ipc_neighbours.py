@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from miri_testbed.calibration.jump import detect_jumps_likelihood  # noqa: E402
-from miri_testbed.calibration.peers import JumpData, stcal_jump  # noqa: E402
+from miri_testbed.calibration.peers import STCAL, stcal_jump  # noqa: E402
 from miri_testbed.calibration.ramp_fit import fit_ramps  # noqa: E402
 from miri_testbed.instrument import detector as det  # noqa: E402
 
@@ -41,7 +41,7 @@ EDGES_SIGMA = (0, 4, 10, 30, 100, 300, 1000, 3000, np.inf)
 def rules():
     out = {"ours": lambda *a: detect_jumps_likelihood(*a)[0],
            "ours, no neighbours": lambda *a: detect_jumps_likelihood(*a, neighbour_min_sigma=np.inf)[0]}
-    if JumpData is not None:
+    if STCAL:
         out["stcal"] = lambda *a: stcal_jump(*a)[0]
     return out
 

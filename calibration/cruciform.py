@@ -23,7 +23,6 @@ aperture correction stay as they are.
 """
 import numpy as np
 from astropy.io import fits
-from scipy.signal import fftconvolve
 
 from . import CalibrationInputError
 from . import references as refs
@@ -74,6 +73,8 @@ def cross_norm(params):
 
 
 def _cross(image, k):
+    from scipy.signal import fftconvolve  # here: scipy.signal (and scipy.stats with it) is the imager's alone
+
     return fftconvolve(image, k[None, :], mode="same", axes=1) + fftconvolve(image, k[:, None], mode="same", axes=0)
 
 

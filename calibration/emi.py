@@ -93,7 +93,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy.special import chdtrc, chdtri, gammaincinv  # chi^2 sf, isf, and 2 x it for the median
 from threadpoolctl import threadpool_limits
 
 from miri_testbed.instrument import dq, readout
@@ -726,9 +726,9 @@ class _JointFit:
             chi2[sl] = self.weight[sl] * self.chi2(np.subtract(Y, E, out=E), sl, offsets)  # Y - E, in float64
         used = self.weight > 0
         science = used & ~self.reference
-        scale = np.median(chi2[science]) / stats.chi2.median(dof_science) if science.any() else 1.0
-        limit = np.where(self.reference, stats.chi2.isf(CLIP_PROBABILITY, dof_reference),
-                         stats.chi2.isf(CLIP_PROBABILITY, dof_science))
+        scale = np.median(chi2[science]) / (2 * gammaincinv(dof_science / 2, 0.5)) if science.any() else 1.0
+        limit = np.where(self.reference, chdtri(dof_reference, CLIP_PROBABILITY),
+                         chdtri(dof_science, CLIP_PROBABILITY))
         outliers = used & (chi2 > scale * limit)
         self.weight[outliers] = 0.0
         return int(outliers.sum()), scale
@@ -869,7 +869,7 @@ def _undetected(gamma, cov, basis):
     worst, largest = None, LINE_PROBABILITY
     for li in {lj for lj, _ in basis.owner}:
         block = basis.line_columns(li)
-        tail = stats.chi2.sf(_wald(gamma[block], cov[np.ix_(block, block)]), block.size)
+        tail = chdtrc(block.size, _wald(gamma[block], cov[np.ix_(block, block)]))
         if tail >= largest:
             worst, largest = (li, 1), tail
     return worst
@@ -1079,7 +1079,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             block = basis.line_columns(li)
             g, c, v = gamma[block], cov[np.ix_(block, block)], V[np.ix_(block, block)]
             template = _fit_shape(g, c, shape, hs)
-            if stats.chi2.sf(_wald(template[0], c), g.size) >= LINE_PROBABILITY:  # not detected
+            if chdtrc(g.size, _wald(template[0], c)) >= LINE_PROBABILITY:  # not detected
                 continue
             for _ in range(2):  # twice: P from the amplitude, the shape refitted with Sigma + P
                 A = np.sqrt(float(template[0] @ template[0]) / float(np.sum(np.abs(shape) ** 2)))
@@ -1090,7 +1090,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             departure = g - template[0]
             chi2 = float(departure @ np.linalg.solve(c + P, departure))
             dof = max(2 * len(hs) - 2, 1)
-            if stats.chi2.sf(chi2, dof) < SHAPE_PROBABILITY:
+            if chdtrc(dof, chi2) < SHAPE_PROBABILITY:
                 continue
             coefs = template[0] + P @ np.linalg.solve(c + P, departure)
             taken[li] = {h: coefs[2 * k : 2 * k + 2] for k, h in enumerate(hs)}, chi2 / dof

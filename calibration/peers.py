@@ -6,6 +6,7 @@ READNOISE as the CDS noise (stcal divides by sqrt(2) for one read), gain in e-/D
 FASTR1/SLOWR1 timing (nframes 1, groupgap 0), single process (``max_cores = "none"``).
 """
 import math
+from importlib.util import find_spec
 
 import numpy as np
 
@@ -13,13 +14,9 @@ from miri_testbed.instrument import dq
 
 from . import Skip, into
 
-try:
-    from stcal.jump.jump import detect_jumps_data
-    from stcal.jump.jump_class import JumpData
-    from stcal.ramp_fitting.ramp_fit import ramp_fit_data
-    from stcal.ramp_fitting.ramp_fit_class import RampData
-except ImportError:  # the peers extra is not installed
-    JumpData = None
+#: Whether the peers extra's packages are installed, checked without importing them (stcal's jump imports
+#: scipy.signal and scipy.stats, jwst much more: a ``calibrate`` that runs none of them pays for none).
+STCAL, JWST = (find_spec(package) is not None for package in ("stcal", "jwst"))
 
 
 def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, algorithm="OLS_C", interference=None):
@@ -28,6 +25,9 @@ def stcal_ramp_fit(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, a
     stcal does not report its weights, so ``interference`` is not evaluated (``var_interference``
     is None; :mod:`calibration.emi_noise` then takes the weights of an uninterrupted ramp).
     """
+    from stcal.ramp_fitting.ramp_fit import ramp_fit_data
+    from stcal.ramp_fitting.ramp_fit_class import RampData
+
     from .ramp_fit import RampFit
 
     nints, ngroups, ny, nx = data.shape
@@ -67,6 +67,9 @@ def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False, 
         The flags, or a :class:`~calibration.Skip` for fewer than 3 groups (JWST's jump
         step is then SKIPPED and never calls stcal).
     """
+    from stcal.jump.jump import detect_jumps_data
+    from stcal.jump.jump_class import JumpData
+
     ngroups, ny, nx = data.shape[1:]
     if ngroups < 3:
         return Skip(f"stcal jump: {ngroups} groups (needs >= 3)")
@@ -86,7 +89,7 @@ def stcal_jump(data, groupdq, read_noise, gain, group_time, find_showers=False, 
 
 def ramp_fit_variants():
     """The stcal ramp fits as ``ramp_fit`` variants (none without the peers extra)."""
-    if JumpData is None:
+    if not STCAL:
         return {}
     return {
         "stcal_ols": lambda *a, **k: stcal_ramp_fit(*a, **k, algorithm="OLS_C"),
@@ -96,7 +99,7 @@ def ramp_fit_variants():
 
 def jump_variants():
     """The stcal jump detection (with and without its showers) as ``jump`` variants (none without the peers extra)."""
-    if JumpData is None:
+    if not STCAL:
         return {}
     return {
         "stcal": stcal_jump,
@@ -151,9 +154,7 @@ def jwst_emicorr(data, groupdq, pixeldq, read_noise, gain, case, algorithm="join
 
 def emi_variants():
     """The jwst EMI corrections as ``emi`` variants (none without the peers extra)."""
-    from importlib.util import find_spec
-
-    if find_spec("jwst") is None:  # the peers extra is not installed (checked without importing jwst)
+    if not JWST:
         return {}
     return {
         "jwst_sequential": lambda *a, **k: jwst_emicorr(*a, **k, algorithm="sequential"),
@@ -178,9 +179,7 @@ def jwst_straylight(rate, var, dq, xartcorr):
 
 def straylight_variants():
     """The jwst straylight as a ``straylight`` variant (none without the peers extra)."""
-    from importlib.util import find_spec
-
-    return {} if find_spec("jwst") is None else {"jwst_straylight": jwst_straylight}
+    return {"jwst_straylight": jwst_straylight} if JWST else {}
 
 
 def jwst_spectral_leak(cube, spectrum, extract, leak, source, to_1b, footprint, jy_scale):
@@ -212,9 +211,7 @@ def jwst_spectral_leak(cube, spectrum, extract, leak, source, to_1b, footprint, 
 
 def spectral_leak_variants():
     """The jwst spectral leak correction as a ``spectral_leak`` variant (none without the peers extra)."""
-    from importlib.util import find_spec
-
-    if find_spec("jwst") is None:
+    if not JWST:
         return {}
     return {"jwst_spectrum": jwst_spectral_leak}
 
@@ -240,8 +237,6 @@ def jwst_residual_fringe_1d(wavelength, flux, error, usable, channel):
 
 def residual_fringe_variants():
     """Jwst's 1-D residual fringe fit as the ``residual_fringe`` variant ``jwst_1d`` (none without the peers extra)."""
-    from importlib.util import find_spec
-
-    if find_spec("jwst") is None:
+    if not JWST:
         return {}
     return {"jwst_1d": jwst_residual_fringe_1d}

@@ -57,13 +57,12 @@ jwst pipeline runs it on an LRS image; bad pixels are handed over as NaN with DO
 (jwst's ``mingrad`` replaces NaN only), the variance as VAR_POISSON (VAR_RNOISE and
 VAR_FLAT zero), and read back as their sum.
 """
-from importlib.util import find_spec
-
 import numpy as np
 
 from miri_testbed.instrument import dq as dqflags
 
 from .extract1d import OPTIMAL_HALF_WIDTH_PIX, usable
+from .peers import JWST
 
 #: Pairs of neighbouring rows in the profile (jwst's fit_profile takes 3 on each side).
 PAIRS = 3
@@ -185,7 +184,7 @@ def jwst_pixel_replace(sci, var, dq, trace_x, algorithm):
 
 def peer_variants():
     """The jwst pixel replacements as ``pixel_replace`` variants (none without the peers extra)."""
-    if find_spec("jwst") is None:  # checked without importing jwst
+    if not JWST:
         return {}
     return {
         "jwst_fit_profile": lambda *a: jwst_pixel_replace(*a, algorithm="fit_profile"),
