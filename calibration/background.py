@@ -45,8 +45,8 @@ from scipy import ndimage
 
 from . import CalibrationInputError
 
-# photutils and astropy.convolution are imported in the functions that use them: only the imager's steps do, and
-# importing them costs every calibrate 0.4 s CPU at its start.
+# photutils and astropy.convolution are imported in the functions that use them (the imager's alone: importing
+# them costs a calibrate ~0.4 s).
 BOX = 32
 MASK_DILATE = 5
 

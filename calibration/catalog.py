@@ -32,8 +32,8 @@ from miri_testbed.instrument import imager
 
 from . import CalibrationInputError
 
-# photutils and astropy.convolution are imported in the functions that use them: only the imager's steps do, and
-# importing them costs every calibrate 0.4 s CPU at its start.
+# photutils and astropy.convolution are imported in the functions that use them (the imager's alone: importing
+# them costs a calibrate ~0.4 s).
 COLUMNS = ["id", "xcentroid", "ycentroid", "ra", "dec", "flux", "flux_err", "snr", "nbad", "aperture_radius"]
 
 

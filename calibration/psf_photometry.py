@@ -57,8 +57,7 @@ from . import CalibrationInputError
 from . import references as refs
 from .catalog import bad_in_aperture, catalog_table, detect, local_background, star_finder
 
-# photutils and astropy.convolution are imported in the functions that use them: only the imager's steps do, and
-# importing them costs every calibrate 0.4 s CPU at its start.
+# photutils is imported in the functions that use it (the imager's alone: importing it costs a calibrate ~0.4 s).
 #: Reference type of the PSF model (not a CRDS type; the STPSF/WebbPSF PSF-grid layout).
 REFTYPE = "PSFGRID"
 #: Rounds of (find in the residual, re-measure backgrounds, refit with the others subtracted).
