@@ -355,8 +355,10 @@ def test_the_joint_correction_does_not_depend_on_the_ramps_dtype(subarray, nints
 def test_sums_of_a_subset_of_columns_are_taken_from_those_already_made():
     """``_JointFit.sums`` takes the sums of a subset of the columns it summed last at the same frequencies
     from those (the harmonic selection's solves): they are the direct sums, the projections ``b`` within
-    the float32 rounding of the cache's product (1e-6 of the largest), the rest to float64 rounding (1e-12 of
-    the summed weight, a bound on the sums of their terms' magnitudes); a
+    the float32 rounding of the cache's product (1e-6 of the sum of its terms' magnitudes, ``|G|^T |Rw|``
+    over the pixels: the cached ramps are residuals of the fit, so ``b`` itself is rounding-sized, and a
+    bound relative to it fails or passes with the BLAS kernel's summation order), the rest to float64
+    rounding (1e-12 of the summed weight, a bound on the sums of their terms' magnitudes); a
     column not among them, or other frequencies, is summed anew."""
     lines = [emi_line("Hz390", (4.0, 1.0), (0.3, 1.2), 5e-5), emi_line("Hz10", (2.0,), (1.0,), -3e-5)]
     obs, truth, data = emi_ramps("SUB128", 5, lines, DetectorEffects(), seed=2, nints=2)
@@ -370,8 +372,9 @@ def test_sums_of_a_subset_of_columns_are_taken_from_those_already_made():
     for harmonics in ([[1, 3, 5], [2]], [[], [1, 2, 3]], [[2], []]):
         basis = cal_emi._Basis(fit.T, omegas, harmonics)
         taken, direct = fit.sums(basis), cal_emi._accumulate_classes(fit.cached, basis)
-        for a, d in zip(taken, direct, strict=True):
-            np.testing.assert_allclose(a["b"], d["b"], rtol=0, atol=1e-6 * np.abs(d["b"]).max())
+        for a, d, part in zip(taken, direct, fit.cached, strict=True):
+            magnitude = (np.abs(basis.G).T @ np.abs(part[0].astype(np.float64))).sum(axis=1).max()
+            np.testing.assert_allclose(a["b"], d["b"], rtol=0, atol=1e-6 * magnitude)
             for key in ("gram", "sumc", "sums"):  # sums of |terms| <= W
                 np.testing.assert_allclose(a[key], d[key], rtol=0, atol=1e-12 * d["W"])
             assert a["W"] == d["W"] and np.array_equal(a["rsum"], d["rsum"])
