@@ -75,21 +75,20 @@ def weighted_reads(D, p0, w, q, science):
     science and the reference read times' R apart, ``(N, times)`` each.
     """
     N, npix = D.shape[0], w.size
-    column = np.cumsum(science) - 1  # each time's column in its class's R
-    reference = np.cumsum(~science) - 1
-    Rs, Rr = np.empty((N, column[-1] + 1)), np.empty((N, reference[-1] + 1))
-    weighted = np.empty(npix)
+    kept = np.flatnonzero(science), np.flatnonzero(~science)
+    Rs, Rr = np.empty((N, kept[0].size)), np.empty((N, kept[1].size))
+    weighted, total = np.empty(npix), np.empty(npix // q)
     for n in range(N):
         for p in range(npix):
             weighted[p] = w[p] * D[n, np.uint64(p0 + p)]
-        for t in range(npix // q):
-            total = 0.0
-            for p in range(t * q, t * q + q):
-                total += weighted[p]
-            if science[t]:
-                Rs[n, column[t]] = total
-            else:
-                Rr[n, reference[t]] = total
+        total[:] = 0.0
+        for u in range(q):
+            for t in range(total.size):
+                total[t] += weighted[t * q + u]
+        for j in range(kept[0].size):
+            Rs[n, j] = total[kept[0][j]]
+        for j in range(kept[1].size):
+            Rr[n, j] = total[kept[1][j]]
     return Rs, Rr
 
 
@@ -123,8 +122,9 @@ def residual_chi2(D, p0, E, q, offsets, science, ngroups):
         mean /= ngroups
         for g in range(ngroups):
             n = i * ngroups + g
+            o_science, o_reference = offsets[0, n], offsets[1, n]
             for p in range(npix):
-                d = z[g, p] - mean[p] - (offsets[0, n] if pixel_science[p] else offsets[1, n])
+                d = z[g, p] - mean[p] - (o_science if pixel_science[p] else o_reference)
                 A[p] += d * d
                 B[p] += k[g] * z[g, p]
     K = N // ngroups * np.sum(k * k)
