@@ -101,6 +101,7 @@ from miri_testbed.instrument import emi as facts
 from miri_testbed.instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
 from . import CalibrationInputError, Skip
+from . import emi_kernels as kernels
 from . import references as refs
 
 MAX_HARMONICS = 5
@@ -248,7 +249,7 @@ def find_case(folder, exposure):
 
 # ----------------------------------------------------------------------------- joint fit
 
-def project_off_ramps(Y, nints, ngroups, rate="shared"):
+def project_off_ramps(Y, nints, ngroups, rate="shared", in_place=False):
     """``P Y`` along axis 0 (``nints * ngroups`` reads): P = I - X X^+ projects off the per-pixel ramp model.
 
     The model has one intercept per integration and a rate: one shared by all integrations
@@ -256,21 +257,15 @@ def project_off_ramps(Y, nints, ngroups, rate="shared"):
     reference pixels; it is then the per-integration centring).  The intercepts and the
     centred read index are orthogonal, so P Y is Y less its mean in each integration less
     its projection on the centred index (over all integrations, or each apart): O(N) per
-    column, where the N x N projector was O(N^2) in time and memory (1000 integrations of
-    10 groups: 800 MB, and most of the step's time).  The result is a new array of ``Y``'s dtype
-    (float64 in every caller).
+    column (:func:`calibration.emi_kernels.project`), where the N x N projector was O(N^2) in time and memory
+    (1000 integrations of 10 groups: 800 MB, and most of the step's time).  The result is a new float64 array,
+    or ``Y`` itself (C-contiguous float64) when ``in_place``.
     """
-    shape = Y.shape
-    Y = Y.reshape((nints, ngroups) + shape[1:])
-    R = Y - Y.mean(axis=1, keepdims=True)
-    k = (np.arange(ngroups) - (ngroups - 1) / 2).reshape((1, ngroups) + (1,) * (len(shape) - 1))
-    if rate == "shared":  # sum k = 0: the rate from Y's sums over the integrations, no product the size of Y
-        R -= k * (np.tensordot(k.ravel(), Y.sum(axis=0), axes=1) / (nints * np.sum(k**2)))
-    elif rate == "per_integration":
-        R -= k * (np.sum(k * R, axis=1, keepdims=True) / np.sum(k**2))
-    elif rate != "none":
+    if rate not in kernels.RATES:
         raise ValueError(f"unknown ramp model rate {rate!r}")
-    return R.reshape(shape)
+    R = Y if in_place else np.array(Y, np.float64, order="C")
+    kernels.project(R.reshape(nints * ngroups, -1), ngroups, kernels.RATES[rate])
+    return R
 
 
 _ALPHA = np.eye(2)
@@ -536,6 +531,19 @@ def _waveform(gamma, basis, o):
     return basis.G @ V
 
 
+def _readable(a):
+    """Whether the kernels (:mod:`calibration.emi_kernels`) read ``a`` as it is: C-contiguous, native byte order.
+
+    Ramps read from FITS by stdatamodels are big-endian.
+    """
+    return a.flags.c_contiguous and a.dtype.isnative
+
+
+def _contiguous(a):
+    """A copy of ``a`` the kernels read (:func:`_readable`)."""
+    return np.ascontiguousarray(a, a.dtype.newbyteorder("="))
+
+
 class _JointFit:
     """The ramps of one exposure, projected off each pixel's ramp model, and their sums.
 
@@ -547,6 +555,7 @@ class _JointFit:
         self.data = data
         self.nints, self.ngroups, self.ny, self.nx = data.shape
         self.N = self.nints * self.ngroups
+        self.reads = data.reshape(self.N, -1) if _readable(data) else None  # (N, npix); None: a copy of each block
         # P(Y) of the science and the reference pixels; the latter's is also the per-integration centring C
         self.projectors = tuple(functools.partial(project_off_ramps, nints=self.nints, ngroups=self.ngroups, rate=rate)
                                 for rate in ("shared", "none"))
@@ -568,38 +577,19 @@ class _JointFit:
         self.weight = self.cached = self.sample = None
         self.memo = {}  # (pixel sample?, frequencies) -> (columns, their sums), :meth:`sums`
 
-    def chi2(self, Z, sl, offsets):
-        """Each pixel's ||P z - offsets||^2 for the ramps less the waveform ``Z`` (N, npix) of slice ``sl``.
+    def chi2(self, reads, sl, offsets, waveform=None, start=0):
+        """Each pixel's ||P (y - e) - offsets||^2 for the ramps of slice ``sl`` less the ``waveform`` e.
 
         P the pixel's projector (its class's: :func:`project_off_ramps`), the offsets each
-        class's common per-read ones (None: none).  With m_i the pixel's mean in integration i,
-        b its shared rate, o the offsets (O_i their sum over the groups of integration i) and
-        u = m_i + k b + o the model, ||z - u||^2 = ||z||^2 - n_g sum m_i^2 - n_i sum(k^2) b^2
-        - 2 o.z + 2 sum O_i m_i + 2 b sum(k o) + ||o||^2 (sum k = 0; no b for a reference pixel):
-        every term from two passes over ``Z`` (its squares, and one batched product per
-        integration), not the residual array (the projection made six full-size float64
-        temporaries; the cancellation costs ~1e-10 of chi^2 at ramps of 1e4 DN).
+        class's common per-read ones (None: none); the ramps are the columns of ``reads`` (N, npix), C-contiguous,
+        from ``start``, the waveform ``(N, npix / Q)`` at each read time (None: none).  One pass over the ramps,
+        no residual array (:func:`calibration.emi_kernels.residual_chi2`).
         """
-        nints, ngroups = self.nints, self.ngroups
-        k = np.arange(ngroups) - (ngroups - 1) / 2
-        off = [np.zeros(self.N) if o is None else o for o in offsets]
-        rows = np.stack([np.ones((nints, ngroups)), np.broadcast_to(k, (nints, ngroups)),
-                         *(o.reshape(nints, ngroups) for o in off)], axis=1)  # (nints, 4, ngroups)
-        sums = np.matmul(rows, Z.reshape(nints, ngroups, -1))  # (nints, 4, npix)
-        m = sums[:, 0] / ngroups
-        ksum = np.sum(k**2) * nints
-        b = sums[:, 1].sum(axis=0) / ksum
-        common = np.einsum("np,np->p", Z, Z) - ngroups * np.einsum("ip,ip->p", m, m)
-        chi2 = np.empty(Z.shape[1])
-        for c, (o, sel) in enumerate(zip(off, (~self.reference[sl], self.reference[sl]), strict=True)):
-            if not sel.any():
-                continue
-            per_group = o.reshape(nints, ngroups)
-            value = common[sel] - 2 * sums[:, 2 + c, sel].sum(axis=0) + 2 * per_group.sum(axis=1) @ m[:, sel] + o @ o
-            if c == 0:  # science pixels: the shared rate
-                value += (2 * (per_group @ k).sum() - ksum * b[sel]) * b[sel]
-            chi2[sel] = value
-        return chi2
+        science = ~self.reference[sl][:: self.Q]
+        if waveform is None:
+            waveform = np.zeros((self.N, science.size))
+        off = np.stack([np.zeros(self.N) if o is None else o for o in offsets])
+        return kernels.residual_chi2(reads, start, waveform, self.Q, off, science, self.ngroups)
 
     def row_blocks(self):
         """``(y0, y1, sl)`` of each block of rows, ``sl`` its slice of the flattened pixels."""
@@ -608,47 +598,46 @@ class _JointFit:
             yield y0, y1, slice(y0 * self.nx, y1 * self.nx)
 
     def blocks(self):
-        """``(sl, Y)``: each row block's ramps, ``(N, npix)``, and its slice of the flattened pixels.
+        """``(sl, reads, start)``: each row block's pixel slice, and its ramps: ``reads`` ``(N, npix)`` from ``start``.
 
-        ``Y`` is a view of the ramps in their own dtype (float32), not a copy: the float64 arithmetic
-        that uses it converts each value as it reads it, so a float64 copy of every block (a third of
-        the time of each pass) gives the same numbers.
+        ``reads`` is the ramps themselves in their own dtype (float32), not a copy: the kernels that read them
+        (:mod:`calibration.emi_kernels`) convert each value to float64 as they read it.  (A copy of the block
+        when the ramps are not C-contiguous in the machine's byte order: the kernels read no other.)
         """
         for y0, y1, sl in self.row_blocks():
-            yield sl, self.data[:, :, y0:y1].reshape(self.N, -1)
+            if self.reads is not None:
+                yield sl, self.reads, sl.start
+            else:
+                yield sl, _contiguous(self.data[:, :, y0:y1]).reshape(self.N, -1), 0
 
-    def _weights(self, sl, Y):
-        k = np.arange(self.ngroups) - (self.ngroups - 1) / 2
-        slope = np.einsum("g,igp->p", k, Y.reshape(self.nints, self.ngroups, -1)) / (self.nints * np.sum(k**2))
+    def _weights(self, sl, reads, start):
+        slope = kernels.slopes(reads, start, sl.stop - sl.start, self.ngroups)
         charge = np.where(self.reference[sl], 0.0, np.maximum(slope, 0))  # reference pixels collect none
         var = self.rn2[sl] + charge / self.gain[sl] * self.ngroups / 6.0 + 1 / 12  # + quantisation
         return np.where(self.good[sl], 1.0 / var, 0.0)
 
-    def aggregate(self, Y, w, sl):
+    def aggregate(self, reads, start, w, sl):
         """Weighted projected ramps and weights summed over the pixels read at the same time.
 
         With their clock offsets and sums (:func:`_part`): ``(Rw, wq, o, rsum)`` for the science
-        and the reference read times apart (None for a class with none), from the ramps ``Y``
-        of slice ``sl``.  The pixels
+        and the reference read times apart (None for a class with none), from the ramps of slice
+        ``sl`` (the columns of ``reads`` from ``start``).  The pixels
         read at one time share a class and so a projector P, and sum_p w_p P y_p = P sum_p
         w_p y_p: the ramps are summed first and projected after, a quarter of the work.
         """
         q = self.Q
-        # one einsum over the (read time, output) axes of the ramps' view, each float32 value converted as it is
-        # read: no copy of the strided block, no full-size float64 product
-        Yw = np.einsum("ntq,tq->nt", Y.reshape(Y.shape[0], -1, q), w.reshape(-1, q))
         wq, o, ref = w.reshape(-1, q).sum(axis=1), self.o[sl][::q], self.reference[sl][::q]
-        return tuple(_part(P(Yw[:, m]), wq[m], o[m]) if m.any() else None
-                     for P, m in zip(self.projectors, (~ref, ref), strict=True))
+        sums = kernels.weighted_reads(reads, start, w, q, ~ref)  # the science and the reference read times
+        return tuple(_part(P(R, in_place=True), wq[m], o[m]) if m.any() else None
+                     for P, R, m in zip(self.projectors, sums, (~ref, ref), strict=True))
 
     def prepare(self, basis):
         """Weights of all pixels, and the sums for ``basis`` in the same pass."""
         self.weight = np.zeros(self.o.size)
         acc = None
-        for sl, Y in self.blocks():
-            Y = np.ascontiguousarray(Y)  # the strided view copied once: the slope and the sums read it
-            self.weight[sl] = self._weights(sl, Y)
-            acc = _add(acc, _accumulate_classes(self.aggregate(Y, self.weight[sl], sl), basis))
+        for sl, reads, start in self.blocks():
+            self.weight[sl] = self._weights(sl, reads, start)
+            acc = _add(acc, _accumulate_classes(self.aggregate(reads, start, self.weight[sl], sl), basis))
         return acc
 
     def cache(self, offsets):
@@ -665,16 +654,16 @@ class _JointFit:
         ref = self.reference[:: self.Q]
         self.cached = tuple((np.empty((self.N, m.sum()), np.float32), np.empty(m.sum()), self.o[:: self.Q][m])
                             if m.any() else None for m in (~ref, ref))
-        start = [0, 0]
-        for sl, Y in self.blocks():
-            for c, part in enumerate(self.aggregate(Y, self.weight[sl], sl)):
+        filled = [0, 0]
+        for sl, reads, start in self.blocks():
+            for c, part in enumerate(self.aggregate(reads, start, self.weight[sl], sl)):
                 if part is not None:
                     Rw, wq = part[:2]
-                    columns = slice(start[c], start[c] + wq.size)
+                    columns = slice(filled[c], filled[c] + wq.size)
                     if offsets[c] is not None:
                         Rw -= np.outer(offsets[c], wq)  # Rw is a new array (P's)
                     self.cached[c][0][:, columns], self.cached[c][1][columns] = Rw, wq
-                    start[c] = columns.stop
+                    filled[c] = columns.stop
         self.cached = tuple(None if part is None else _part(*part) for part in self.cached)
 
     def make_sample(self):
@@ -707,12 +696,11 @@ class _JointFit:
         return _columns_of(kept[1], [kept[0].index(owner) for owner in basis.owner], len(kept[0]))
 
     def waveform(self, gamma, basis, sl):
-        """The fitted waveform at every read of the pixels of slice ``sl``: ``(N, npix)``.
+        """The fitted waveform at every read of the read times of slice ``sl``: ``(N, npix / Q)``.
 
-        Computed once per read time and repeated over the Q pixels read at it (contiguous:
-        broadcasting over an axis of 4 makes the subtraction 3x slower).
+        Once per read time: the Q pixels read at it share it.
         """
-        return np.repeat(_waveform(gamma, basis, self.o[sl][:: self.Q]), self.Q, axis=1)
+        return _waveform(gamma, basis, self.o[sl][:: self.Q])
 
     def clip(self, gamma, basis, offsets):
         """Drop pixels whose ramp residual is a chi^2 outlier (cosmic rays, bad ramps).
@@ -721,9 +709,8 @@ class _JointFit:
         """
         dof_science, dof_reference = max(self.N - 2 * self.nints, 1), self.N - self.nints
         chi2 = np.zeros(self.o.size)
-        for sl, Y in self.blocks():
-            E = self.waveform(gamma, basis, sl)
-            chi2[sl] = self.weight[sl] * self.chi2(np.subtract(Y, E, out=E), sl, offsets)  # Y - E, in float64
+        for sl, reads, start in self.blocks():
+            chi2[sl] = self.weight[sl] * self.chi2(reads, sl, offsets, self.waveform(gamma, basis, sl), start)
         used = self.weight > 0
         science = used & ~self.reference
         scale = np.median(chi2[science]) / (2 * gammaincinv(dof_science / 2, 0.5)) if science.any() else 1.0
@@ -1159,9 +1146,15 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
             return "shape: learned (reference shape not used)"
         return "shape: learned (the reference stores no shape beyond a sine)"
 
+    direct = fit.reads is not None and _readable(out)
     for y0, y1, sl in fit.row_blocks():
-        E = fit.waveform(gamma, basis, sl).reshape(nints, ngroups, y1 - y0, fit.nx)
-        np.subtract(data[:, :, y0:y1], E, out=out[:, :, y0:y1], casting="same_kind")  # in float64, no temporary
+        E = fit.waveform(gamma, basis, sl)
+        if direct:
+            kernels.subtract_waveform(fit.reads, sl.start, E, fit.Q, out.reshape(fit.N, -1))
+        else:  # the kernels read and write no other layout or byte order: a copy of the block, then copied in
+            block = _contiguous(data[:, :, y0:y1])
+            kernels.subtract_waveform(block.reshape(fit.N, -1), 0, E, fit.Q, block.reshape(fit.N, -1))
+            out[:, :, y0:y1] = block
     for li, line in enumerate(case.lines):
         if not harmonics[li]:
             notes.append(LeftIn(f"emi joint: {line.name} ({line.frequency_hz} Hz) not detected (not significant "
