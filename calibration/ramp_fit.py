@@ -55,6 +55,10 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
+BLOCK_SAMPLES = 1 << 23  # ramp samples (integrations x groups x pixels) fitted at once: the work array under 32 MiB,
+# each (nints, npix) float64 temporary 1/5 of it at 10 groups, so all stay in the heap, reused block after block
+# (pipeline.keep_step_arrays_in_the_heap); a 1000-integration TSO's former 32-row blocks (92 MB of ramps) mapped fresh
+# pages: 1.3-1.7 s of system time
 OPTIMAL_POWERS = ((5.0, 0.0), (10.0, 0.4), (20.0, 1.0), (50.0, 3.0), (100.0, 6.0), (np.inf, 10.0))
 
 
@@ -436,8 +440,23 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
     return combined, slopes, comb_p, var_p, comb_r, var_r, var_i, var_i_ints
 
 
-def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method="ols", block_rows=32,
-              interference=None):
+def _block_flags(groupdq, fitted):
+    """The DQ of a block's integrations and of its rate, ``(nints, npix)`` and ``(npix,)`` uint32.
+
+    ``groupdq`` ``(nints, ngroups, npix)``, ``fitted`` ``(nints, npix)``: whether the integration has a rate.
+    """
+    any_flags = np.bitwise_or.reduce(groupdq, axis=1)  # one pass over the group flags
+    saturated = (any_flags & dq.SATURATED) != 0
+    unusable = np.uint32(dq.DO_NOT_USE)
+    dq_ints = np.where(fitted, np.uint32(0), unusable)
+    np.bitwise_or(dq_ints, np.uint32(dq.SATURATED), out=dq_ints, where=saturated & ~fitted)  # in place: no
+    np.bitwise_or(dq_ints, np.uint32(dq.JUMP_DET), out=dq_ints, where=(any_flags & dq.JUMP_DET) != 0)  # temporaries
+    any_fit = fitted.any(axis=0)
+    flags = np.bitwise_or.reduce(dq_ints, axis=0)
+    return dq_ints, np.where(any_fit, np.uint32(0), unusable | flags) | (flags & np.uint32(dq.JUMP_DET))
+
+
+def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method="ols", interference=None):
     """Fit every pixel's ramps with ``method`` (``ols``, ``optimal`` or ``likelihood``).
 
     Parameters
@@ -472,30 +491,24 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     keys = ("rate", "var_p", "var_r") + (() if interference is None else ("var_i",))
     out = {k: np.empty((ny, nx), np.float32) for k in keys}  # every row is written by its block
     ints = {k: np.empty((nints, ny, nx), np.float32) for k in keys}
+    dq_rate, dq_ints = np.empty((ny, nx), np.uint32), np.empty((nints, ny, nx), np.uint32)
+    block_rows = max(1, BLOCK_SAMPLES // (nints * ngroups * nx))
     work = np.empty(nints * ngroups * min(block_rows, ny) * nx, np.float32)  # one for all blocks: no fresh pages each
     for r0 in range(0, ny, block_rows):
         rows = slice(r0, min(r0 + block_rows, ny))
         nb = rows.stop - rows.start
         flat = (nints, ngroups, nb * nx)
-        block = _fit_block(data[:, :, rows], groupdq[:, :, rows].reshape(flat),
-                           read_noise[rows].ravel(), gain[rows].ravel(), times, dark_rate[rows].ravel(), method,
-                           interference, work[:np.prod(flat)].reshape(flat))
+        block_dq = groupdq[:, :, rows].reshape(flat)
+        block = _fit_block(data[:, :, rows], block_dq, read_noise[rows].ravel(), gain[rows].ravel(), times,
+                           dark_rate[rows].ravel(), method, interference, work[:np.prod(flat)].reshape(flat))
         for key, value in zip(("rate", "var_p", "var_r", "var_i"), block[0:8:2], strict=True):
             if key in out:
                 out[key][rows] = value.reshape(nb, nx)
         for key, value in zip(("rate", "var_p", "var_r", "var_i"), block[1:8:2], strict=True):
             if key in ints:
                 ints[key][:, rows] = value.reshape(nints, nb, nx)
-    fitted = np.isfinite(ints["rate"])
-    any_flags = np.bitwise_or.reduce(groupdq, axis=1)  # one pass over the group flags
-    saturated = (any_flags & dq.SATURATED) != 0
-    unusable = np.uint32(dq.DO_NOT_USE)
-    dq_ints = np.where(fitted, np.uint32(0), unusable)
-    np.bitwise_or(dq_ints, np.uint32(dq.SATURATED), out=dq_ints, where=saturated & ~fitted)  # in place: no
-    np.bitwise_or(dq_ints, np.uint32(dq.JUMP_DET), out=dq_ints, where=(any_flags & dq.JUMP_DET) != 0)  # temporaries
-    any_fit = fitted.any(axis=0)
-    flags = np.bitwise_or.reduce(dq_ints, axis=0)
-    dq_rate = np.where(any_fit, np.uint32(0), unusable | flags) | (flags & np.uint32(dq.JUMP_DET))
+        flags_ints, flags = _block_flags(block_dq, np.isfinite(ints["rate"][:, rows]).reshape(nints, -1))
+        dq_ints[:, rows], dq_rate[rows] = flags_ints.reshape(nints, nb, nx), flags.reshape(nb, nx)
     return RampFit(out["rate"], out["var_p"], out["var_r"], dq_rate, ints["rate"], ints["var_p"], ints["var_r"],
                    dq_ints, out.get("var_i"), ints.get("var_i"))
 
