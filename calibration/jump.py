@@ -84,6 +84,33 @@ def _median_rows(x):
     return np.where(np.isnan(s[:, -1]), np.nan, middle)[:, None]
 
 
+def _common_step(d, valid, tested):
+    """Each difference's median residual over every 7th tested pixel of each integration, ``(nd, nints)``.
+
+    ``d``, ``valid`` ``(nd, nints, npix)``, ``tested`` ``(nints, npix)``.  A pixel's residual is its
+    difference minus the mean of its valid ones; NaN where an integration has no valid residual, 0
+    where it has no tested pixel.
+    """
+    nd, nints, npix = d.shape
+    if tested.all():  # the usual case: the sample is a view, and with every difference of it valid, no table
+        if valid[:, :, ::7].all():
+            # Laid out as below's (a pixel's differences together: summed pairwise, not row after row).
+            dd = np.moveaxis(d[:, :, ::7], 0, -1).copy().reshape(-1, nd).T
+            residual = (dd - dd.sum(axis=0) / np.int64(nd)).reshape(nd, nints, -1)  # float64, as below
+            n = residual.shape[-1]
+            middle = np.partition(residual, ((n - 1) // 2, n // 2), axis=-1)
+            return (middle[..., (n - 1) // 2] + middle[..., n // 2]) / 2  # np.median's middle value(s)
+    rank = np.cumsum(tested, axis=1) - 1  # place among the integration's pixels tested
+    sample = np.flatnonzero(tested & (rank % 7 == 0))
+    d2, v2 = d.reshape(nd, -1), valid.reshape(nd, -1)
+    dd, vv = d2[:, sample], v2[:, sample]
+    centre = np.where(vv, dd, 0).sum(axis=0) / np.maximum(vv.sum(axis=0), 1)
+    present = tested.any(axis=1)
+    common = np.zeros((nd, nints))
+    common[:, present] = _medians(dd - centre, vv, (np.cumsum(present) - 1)[sample // npix])
+    return common
+
+
 def _leave_one_out_z2(d, k, valid, n, total, rn2, gain, adjacent=None, pairs=None):
     """Squared significance of difference ``k`` against the mean of the pixel's other differences.
 
@@ -174,13 +201,7 @@ def _block_jumps(y, usable, read_noise, gain, thresholds, neighbour_range):
         # A step shared by the whole block in one difference of one integration (a reset transient
         # the dark did not remove, a drift) is not a cosmic ray: each difference's median residual
         # over the block's pixels is taken out first (every 7th pixel estimates it well enough).
-        rank = np.cumsum(tested, axis=1) - 1  # place among the integration's pixels tested
-        sample = np.flatnonzero(tested & (rank % 7 == 0))
-        dd, vv = d2[:, sample], v2[:, sample]
-        centre = np.where(vv, dd, 0).sum(axis=0) / np.maximum(vv.sum(axis=0), 1)
-        present = tested.any(axis=1)
-        common = np.zeros((nd, nints))
-        common[:, present] = _medians(dd - centre, vv, (np.cumsum(present) - 1)[sample // npix])
+        common = _common_step(d2.reshape(nd, nints, npix), v2.reshape(nd, nints, npix), tested)
         d2.reshape(nd, nints, npix)[...] -= np.nan_to_num(common).astype(d2.dtype)[..., None]
     screened = False
     while todo.size:
