@@ -22,7 +22,6 @@ release) does not extend it.
 """
 import warnings
 
-import numba
 import numpy as np
 from scipy import ndimage
 
@@ -102,10 +101,12 @@ def _scores(data, groupdq, k0, k1, med, sigma, boxes):
     ``{box: (nints, k1 - k0, ny/BIN, nx/BIN)}``.  ``data``, ``groupdq`` ``(nints, ngroups, ny, nx)``; ``med``,
     ``sigma`` from :func:`_noise`.
     """
+    from .showers_kernels import residual_scores  # here: numba (0.1 GB resident) only once showers are looked for
+
     z = np.empty((data.shape[0], k1 - k0) + data.shape[2:])
     m = np.empty(z.shape, np.float32)
-    _residual_scores(np.asarray(data, np.float32), groupdq, k0, np.asarray(med, np.float32), sigma,
-                     np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), z, m)
+    residual_scores(np.asarray(data[:, k0 : k1 + 1], np.float32), groupdq[:, k0 : k1 + 1],
+                     np.asarray(med, np.float32), sigma, np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), z, m)
     zsum, msum = _binned(z, BIN), _binned(m, BIN)  # z is 0 where m is
     scores = {}
     for box in boxes:
@@ -114,43 +115,6 @@ def _scores(data, groupdq, k0, k1, med, sigma, boxes):
         with np.errstate(invalid="ignore", divide="ignore"):
             scores[box] = np.where(count > 0, total * nbox / np.sqrt(count), 0.0)
     return scores
-
-
-@numba.njit(cache=True)
-def _residual_scores(data, groupdq, k0, med, sigma, unusable, jump, z, m):
-    """Residuals in units of their noise, ``z`` (float64), and the usable differences, ``m`` (1 or 0, float32).
-
-    ``z``, ``m`` ``(nints, nk, ny, nx)``, filled for differences ``k0`` to ``k0 + nk - 1`` of ``data``, ``groupdq``
-    ``(nints, ngroups, ny, nx)`` (float32, uint8); ``med``, ``sigma`` from :func:`_noise`.  A valid difference's
-    (:func:`_valid`) residual ``r = d - dbar - c`` (float32), with ``c`` the mean of its frame's residuals within
-    ``5 sigma`` (an offset of the whole frame is not a shower; not a median: digitised differences move it in whole
-    DN), gives ``z = r / sigma`` (0 where sigma is); elsewhere z = 0.  Two passes over each frame (the mean, then the
-    division) instead of numpy's dozen and their temporaries.
-    """
-    nints, nk, ny, nx = z.shape
-    for i in range(nints):
-        for k in range(k0, k0 + nk):
-            count, total = 0, 0.0  # a float64 sum of the float32 residuals, rounded once
-            for y in range(ny):
-                for x in range(nx):
-                    r = (data[i, k + 1, y, x] - data[i, k, y, x]) - med[i, y, x]
-                    if _usable(groupdq, i, k, y, x, unusable, jump) and abs(r) < 5 * sigma[i, y, x]:
-                        count += 1
-                        total += r
-            offset = np.float32(np.float32(total) / np.float32(count)) if count else np.float32(0)
-            for y in range(ny):
-                for x in range(nx):
-                    usable = _usable(groupdq, i, k, y, x, unusable, jump)
-                    r = ((data[i, k + 1, y, x] - data[i, k, y, x]) - med[i, y, x]) - offset
-                    s = sigma[i, y, x]
-                    z[i, k - k0, y, x] = np.float64(r) / s if usable and s > 0 else 0.0
-                    m[i, k - k0, y, x] = np.float32(1) if usable else np.float32(0)
-
-
-@numba.njit(cache=True)
-def _usable(groupdq, i, k, y, x, unusable, jump):
-    """:func:`_valid` of difference ``k`` of integration ``i`` at pixel ``(y, x)``."""
-    return ((groupdq[i, k + 1, y, x] & (unusable | jump)) | (groupdq[i, k, y, x] & unusable)) == 0
 
 
 def _shower_region(scores, detect_sigma, extend_sigma, min_area):

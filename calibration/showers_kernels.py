@@ -1,0 +1,40 @@
+"""Numba kernels of :mod:`calibration.showers`, in their own module so that numba is imported only when they run."""
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def residual_scores(data, groupdq, med, sigma, unusable, jump, z, m):
+    """Residuals in units of their noise, ``z`` (float64), and the usable differences, ``m`` (1 or 0, float32).
+
+    ``z``, ``m`` ``(nints, nk, ny, nx)``, filled for the differences of ``data``, ``groupdq``
+    ``(nints, nk + 1, ny, nx)`` (float32, uint8); ``med``, ``sigma`` from :func:`showers._noise`.  A valid
+    difference's (:func:`showers._valid`) residual ``r = d - dbar - c`` (float32), with ``c`` the mean of its frame's
+    residuals within ``5 sigma`` (an offset of the whole frame is not a shower; not a median: digitised differences
+    move it in whole DN), gives ``z = r / sigma`` (0 where sigma is); elsewhere z = 0.  Two passes over each frame
+    (the mean, then the division) instead of numpy's dozen and their temporaries.
+    """
+    nints, nk, ny, nx = z.shape
+    for i in range(nints):
+        for k in range(nk):
+            count, total = 0, 0.0  # a float64 sum of the float32 residuals, rounded once
+            for y in range(ny):
+                for x in range(nx):
+                    r = (data[i, k + 1, y, x] - data[i, k, y, x]) - med[i, y, x]
+                    if usable_difference(groupdq, i, k, y, x, unusable, jump) and abs(r) < 5 * sigma[i, y, x]:
+                        count += 1
+                        total += r
+            offset = np.float32(np.float32(total) / np.float32(count)) if count else np.float32(0)
+            for y in range(ny):
+                for x in range(nx):
+                    usable = usable_difference(groupdq, i, k, y, x, unusable, jump)
+                    r = ((data[i, k + 1, y, x] - data[i, k, y, x]) - med[i, y, x]) - offset
+                    s = sigma[i, y, x]
+                    z[i, k, y, x] = np.float64(r) / s if usable and s > 0 else 0.0
+                    m[i, k, y, x] = np.float32(1) if usable else np.float32(0)
+
+
+@numba.njit(cache=True)
+def usable_difference(groupdq, i, k, y, x, unusable, jump):
+    """:func:`showers._valid` of difference ``k`` of integration ``i`` at pixel ``(y, x)``."""
+    return ((groupdq[i, k + 1, y, x] & (unusable | jump)) | (groupdq[i, k, y, x] & unusable)) == 0
