@@ -373,6 +373,8 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
     (DN per group, from :func:`detect_jumps`) give the rate for the shot noise.  ``out``:
     where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
     """
+    from .jump_kernels import step_estimates, step_hits  # here: numba (0.1 GB resident) only once jumps are refined
+
     nints, ngroups, ny, nx = data.shape
     out = into(out, groupdq)
     if ngroups < 5:
@@ -411,32 +413,22 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
             if not cols.size:
                 continue
             # Every pixel (most are clean: a copy is cheaper than picking them; the others' values are not used).
-            y = np.array(data[i, used, rows], np.float32).reshape(base.size, -1)
-            y -= y[0]  # the step does not depend on an offset; the sums keep their precision
+            # The step does not depend on an offset; the sums keep their precision.
+            y = np.subtract(data[i, used, rows], data[i, used.start, rows], dtype=np.float32).reshape(base.size, -1)
             rate = np.clip(np.nan_to_num(means[i, rows].ravel()) / np.float32(group_time), 0, None)
             # Float32 (the costliest part of the step): sums of offset-free reads lose
             # ~1e-7 of the signal, far below its shot noise.
-            before = np.empty_like(y[:-1])  # sum over j < k (the rest is total - before), as cumsum adds
-            before[0] = y[0]  # them, row by row (np.cumsum over the first axis took 3x as long)
-            for j in range(1, before.shape[0]):
-                np.add(before[j - 1], y[j], out=before[j])
-            total, weighted = before[-1] + y[-1], t32 @ y
-            step = np.outer(a + c, total) + np.outer(b, weighted)
-            step -= c[:, None] * before
+            step = np.empty((base.size - 1, y.shape[1]), np.float32)
+            step_estimates(y, a, b, c, t32 @ y, step)
             edges = np.searchsorted(cols, np.arange(0, rows.stop - r0 + block_rows, block_rows) * nx)
             for start, stop in zip(edges[:-1], edges[1:], strict=True):  # a step common to a block: no cosmic ray
                 if stop > start:
                     step[:, cols[start] : cols[stop - 1] + 1] -= _median_rows(step[:, cols[start:stop:7]])
-            pixels = slice(r0 * nx, rows.stop * nx)
-            var = np.outer(norm2, rn2[pixels]) + np.outer(pfac, rate / gain[pixels])
-            np.maximum(step, 0, out=step)  # one-sided: cosmic rays add charge
-            step *= step
-            with np.errstate(invalid="ignore", divide="ignore"):
-                z = np.divide(step, var, out=step)  # squared significance
-            hit = np.flatnonzero((z.max(axis=0) > threshold**2) & clean[rows].ravel())  # the maximum is cheap,
-            if hit.size:  # its place is not
-                k = np.argmax(z[:, hit], axis=0)
-                out[i, base[1:][k], hit // nx + r0, hit % nx] |= np.uint8(dq.JUMP_DET)
+            pixels = slice(r0 * nx, rows.stop * nx)  # one-sided below: cosmic rays add charge
+            k = step_hits(step, norm2, pfac, rn2[pixels], rate / gain[pixels], clean[rows].ravel(),
+                          np.float32(threshold**2))  # compared in float32, as numpy compares float32 z
+            hit = np.flatnonzero(k >= 0)
+            out[i, base[1:][k[hit]], hit // nx + r0, hit % nx] |= np.uint8(dq.JUMP_DET)
     return out
 
 
