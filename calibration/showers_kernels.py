@@ -15,16 +15,19 @@ def residual_scores(data, groupdq, med, sigma, unusable, jump, z, m):
     (the mean, then the division) instead of numpy's dozen and their temporaries.
     """
     nints, nk, ny, nx = z.shape
+    count, total = np.zeros(nx, np.int64), np.zeros(nx)  # per column: the inner loops run along a row (SIMD)
     for i in range(nints):
         for k in range(nk):
-            count, total = 0, 0.0  # a float64 sum of the float32 residuals, rounded once
+            count[:] = 0
+            total[:] = 0.0  # float64 sums of the float32 residuals, rounded once
             for y in range(ny):
                 for x in range(nx):
                     r = (data[i, k + 1, y, x] - data[i, k, y, x]) - med[i, y, x]
-                    if usable_difference(groupdq, i, k, y, x, unusable, jump) and abs(r) < 5 * sigma[i, y, x]:
-                        count += 1
-                        total += r
-            offset = np.float32(np.float32(total) / np.float32(count)) if count else np.float32(0)
+                    typical = usable_difference(groupdq, i, k, y, x, unusable, jump) and abs(r) < 5 * sigma[i, y, x]
+                    count[x] += typical
+                    total[x] += r if typical else 0.0
+            n = count.sum()
+            offset = np.float32(np.float32(total.sum()) / np.float32(n)) if n else np.float32(0)
             for y in range(ny):
                 for x in range(nx):
                     usable = usable_difference(groupdq, i, k, y, x, unusable, jump)
