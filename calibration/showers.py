@@ -73,26 +73,30 @@ def _noise(data, groupdq, read_noise, gain, mean_diff):
     """Each pixel's mean difference and the noise of its residuals, ``(dbar, sigma)``, ``(nints, ny, nx)`` each.
 
     ``data``, ``groupdq`` ``(nints, ngroups, ny, nx)``; ``mean_diff`` ``(nints, ny, nx)`` or None (module
-    docstring: their median, taken a block of rows at a time).
+    docstring: their median, :func:`_median_differences`).  ``sigma`` as :func:`showers_kernels.residual_noise`.
     """
+    from .showers_kernels import residual_noise  # here: numba (0.1 GB resident) only once showers are looked for
+
+    nints, _, ny, nx = data.shape
+    med = _median_differences(data, groupdq) if mean_diff is None else mean_diff  # a jump variant without it
+    sigma = np.empty((nints, ny, nx))
+    residual_noise(groupdq, med, np.finfo(med.dtype).max, np.broadcast_to(2 * read_noise**2, (ny, nx)),
+                   np.broadcast_to(gain, (ny, nx)), np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), sigma)
+    return med, sigma
+
+
+def _median_differences(data, groupdq):
+    """Each pixel's median valid difference, ``(nints, ny, nx)`` float32 (NaN without one), by blocks of rows."""
     nints, ngroups, ny, nx = data.shape
     rows = max(1, BLOCK_SAMPLES // max(nints * (ngroups - 1) * nx, 1))
-    nvalid = np.zeros((nints, ny, nx), np.int64)
-    med = np.empty((nints, ny, nx), np.float32) if mean_diff is None else mean_diff  # float32 as the differences
+    med = np.empty((nints, ny, nx), np.float32)  # float32 as the differences
     for y0 in range(0, ny, rows):
         ys = slice(y0, y0 + rows)
-        ok = _valid(groupdq[:, :, ys])
-        nvalid[:, ys] = ok.sum(axis=1, dtype=np.int64)
-        if mean_diff is None:  # a jump variant that does not report it
-            d = np.asarray(data[:, 1:, ys], np.float32) - data[:, :-1, ys]
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
-                med[:, ys] = np.nanmedian(np.where(ok, d, np.nan), axis=1)
-    # d - dbar has the variance of d times (n - 1)/n, since dbar includes d itself (with
-    # two differences, half a shower's signal and 1/sqrt(2) of the noise are left).
-    sigma = np.sqrt((2 * read_noise**2 + np.clip(np.nan_to_num(med), 0, None) / gain)
-                    * np.maximum(nvalid - 1, 0) / np.maximum(nvalid, 1))
-    return med, np.where(nvalid >= 2, sigma, 0.0)
+        d = np.asarray(data[:, 1:, ys], np.float32) - data[:, :-1, ys]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected
+            med[:, ys] = np.nanmedian(np.where(_valid(groupdq[:, :, ys]), d, np.nan), axis=1)
+    return med
 
 
 def _scores(data, groupdq, k0, k1, med, sigma, boxes):

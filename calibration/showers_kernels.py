@@ -38,6 +38,31 @@ def residual_scores(data, groupdq, med, sigma, unusable, jump, z, m):
 
 
 @numba.njit(cache=True)
+def residual_noise(groupdq, med, big, read2, gain, unusable, jump, sigma):
+    """The noise of a pixel's residuals from its mean difference, into ``sigma`` ``(nints, ny, nx)`` (float64).
+
+    ``sigma^2 = (2 sigma_r^2 + max(dbar, 0)/g) (n - 1)/n`` over its n valid differences (:func:`showers._valid`),
+    0 with fewer than two: ``d - dbar`` has the variance of d times (n - 1)/n, since dbar includes d itself (with two
+    differences, half a shower's signal and 1/sqrt(2) of the noise are left).  ``groupdq`` ``(nints, ngroups, ny,
+    nx)``; ``med`` dbar ``(nints, ny, nx)`` (NaN taken as 0, infinities as +-``big``: ``np.nan_to_num``); ``read2``
+    ``2 sigma_r^2`` and ``gain`` ``(ny, nx)``: numpy's dtypes and order, the same values.
+    """
+    nints, ngroups, ny, nx = groupdq.shape
+    n = np.zeros(nx, np.int64)
+    for i in range(nints):
+        for y in range(ny):
+            n[:] = 0
+            for k in range(ngroups - 1):  # the inner loops run along a row (SIMD)
+                for x in range(nx):
+                    n[x] += usable_difference(groupdq, i, k, y, x, unusable, jump)
+            for x in range(nx):
+                dbar = med[i, y, x]
+                dbar = big - big if np.isnan(dbar) or dbar < 0 else min(dbar, big)  # (0 in med's dtype)
+                variance = (read2[y, x] + dbar / gain[y, x]) * max(n[x] - 1, 0) / max(n[x], 1)
+                sigma[i, y, x] = np.sqrt(variance) if n[x] >= 2 else 0.0
+
+
+@numba.njit(cache=True)
 def usable_difference(groupdq, i, k, y, x, unusable, jump):
     """:func:`showers._valid` of difference ``k`` of integration ``i`` at pixel ``(y, x)``."""
     return ((groupdq[i, k + 1, y, x] & (unusable | jump)) | (groupdq[i, k, y, x] & unusable)) == 0
