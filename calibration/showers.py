@@ -80,9 +80,15 @@ def _noise(data, groupdq, read_noise, gain, mean_diff):
     nints, _, ny, nx = data.shape
     med = _median_differences(data, groupdq) if mean_diff is None else mean_diff  # a jump variant without it
     sigma = np.empty((nints, ny, nx))
-    residual_noise(groupdq, med, np.finfo(med.dtype).max, np.broadcast_to(2 * read_noise**2, (ny, nx)),
-                   np.broadcast_to(gain, (ny, nx)), np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), sigma)
+    residual_noise(groupdq, _native(med), np.finfo(med.dtype).max, np.broadcast_to(2 * read_noise**2, (ny, nx)),
+                   np.broadcast_to(_native(gain), (ny, nx)), np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), sigma)
     return med, sigma
+
+
+def _native(array):
+    """``array`` in its dtype's native byte order (numba's kernels take no other; FITS arrays are big-endian)."""
+    array = np.asarray(array)
+    return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
 def _median_differences(data, groupdq):
