@@ -92,14 +92,14 @@ def _common_step(d, valid, tested):
     where it has no tested pixel.
     """
     nd, nints, npix = d.shape
-    if tested.all():  # the usual case: the sample is a view, and with every difference of it valid, no table
+    if tested.all():  # the usual case: the sample is strided, and with every difference of it valid, no table
         if valid[:, :, ::7].all():
             # Laid out as below's (a pixel's differences together: summed pairwise, not row after row).
             dd = np.moveaxis(d[:, :, ::7], 0, -1).copy().reshape(-1, nd).T
-            residual = (dd - dd.sum(axis=0) / np.int64(nd)).reshape(nd, nints, -1)  # float64, as below
+            residual = np.sort((dd - dd.sum(axis=0) / np.int64(nd)).reshape(nd, nints, -1))  # float64, as below
             n = residual.shape[-1]
-            middle = np.partition(residual, ((n - 1) // 2, n // 2), axis=-1)
-            return (middle[..., (n - 1) // 2] + middle[..., n // 2]) / 2  # np.median's middle value(s)
+            if not np.isnan(residual[..., -1]).any():  # (a NaN, sorted last, is a missing value below)
+                return (residual[..., (n - 1) // 2] + residual[..., n // 2]) / 2  # np.median's middle value(s)
     rank = np.cumsum(tested, axis=1) - 1  # place among the integration's pixels tested
     sample = np.flatnonzero(tested & (rank % 7 == 0))
     d2, v2 = d.reshape(nd, -1), valid.reshape(nd, -1)
