@@ -51,3 +51,15 @@ def step_hits(step, norm2, pfac, rn2, rate_over_gain, clean, limit2):
         if not clean[p] or nan[p] or not best[p] > limit2:
             found[p] = -1
     return found
+
+
+@numba.njit(cache=True)
+def usable_counts(groupdq, unusable):
+    """How many pixels of each group of ``groupdq`` ``(ngroups, ny, nx)`` have no ``unusable`` flag: one pass."""
+    ngroups, ny, nx = groupdq.shape
+    counts = np.zeros(ngroups, np.int64)
+    for k in range(ngroups):
+        for y in range(ny):
+            for x in range(nx):
+                counts[k] += (groupdq[k, y, x] & unusable) == 0
+    return counts
