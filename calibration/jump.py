@@ -373,7 +373,7 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
     (DN per group, from :func:`detect_jumps`) give the rate for the shot noise.  ``out``:
     where the flags go (:func:`calibration.into`; ``groupdq`` itself: in place).
     """
-    from .jump_kernels import step_estimates, step_hits, usable_counts  # here: numba (0.1 GB) once jumps are refined
+    from .detector_kernels import step_estimates, step_hits, usable_counts  # here: numba once jumps are refined
 
     nints, ngroups, ny, nx = data.shape
     out = into(out, groupdq)
@@ -391,7 +391,7 @@ def refine_with_step_test(data, groupdq, read_noise, gain, group_time, means, th
         return a, b, c, t32, (coeffs**2).sum(axis=1), (tail[:, 1:] ** 2) @ np.diff(t32)
 
     for i in range(nints):
-        usable = 2 * usable_counts(groupdq[i], np.uint8(dq.UNUSABLE_GROUP)) > ny * nx  # in most pixels
+        usable = 2 * usable_counts(groupdq[i].reshape(ngroups, -1), np.uint8(dq.UNUSABLE_GROUP)) > ny * nx  # most
         base = np.flatnonzero(usable)
         if base.size < 5 or base[-1] - base[0] + 1 != base.size:
             continue

@@ -217,7 +217,7 @@ def _first_guess(y, times, runs, simple, rest):
     return guess
 
 
-def _common_runs(usable, groupdq):
+def _common_runs(groupdq):
     """The integrations' common runs of usable groups and the pixels whose only segment is theirs.
 
     An integration's common run is the groups usable in most of its pixels, if they are
@@ -226,9 +226,8 @@ def _common_runs(usable, groupdq):
 
     Parameters
     ----------
-    usable : (nints, ngroups, npix) bool
-        Groups neither DO_NOT_USE nor SATURATED.
     groupdq : (nints, ngroups, npix) uint8
+        The group flags (a usable group is neither DO_NOT_USE nor SATURATED).
 
     Returns
     -------
@@ -238,8 +237,11 @@ def _common_runs(usable, groupdq):
         in none (every pixel of theirs is fitted segment by segment).
     simple : (nints, npix) bool
     """
-    nints, ngroups, npix = usable.shape
-    bases = 2 * np.count_nonzero(usable, axis=2) > npix  # usable in most pixels
+    from .detector_kernels import one_segment, usable_counts  # here: numba once ramps are fitted
+
+    nints, ngroups, npix = groupdq.shape
+    unusable = np.uint8(dq.UNUSABLE_GROUP)
+    bases = 2 * usable_counts(groupdq.reshape(-1, npix), unusable).reshape(nints, ngroups) > npix  # most pixels
     counts = bases.sum(axis=1)
     first, last = np.argmax(bases, axis=1), ngroups - 1 - np.argmax(bases[:, ::-1], axis=1)
     has_run = (counts >= 2) & (last - first + 1 == counts)
@@ -250,9 +252,7 @@ def _common_runs(usable, groupdq):
         members = np.flatnonzero(has_run)[which.ravel() == n]
         members = slice(None) if len(members) == nints else members
         k = np.flatnonzero(base)
-        u = usable[members]
-        jumps = (groupdq[members, k[0] + 1:k[-1] + 1] & dq.JUMP_DET) != 0
-        simple[members] = u[:, k[0]:k[-1] + 1].all(axis=1) & ~u[:, ~base].any(axis=1) & ~jumps.any(axis=1)
+        simple[members] = one_segment(groupdq[members], k[0], k[-1] + 1, unusable, np.uint8(dq.JUMP_DET))
         runs.append((base, members))
     return runs, simple
 
@@ -384,7 +384,7 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
     """
     nints, _, npix = y.shape
     np.subtract(data, data[:, :1], out=y.reshape(data.shape))  # slopes ignore a constant; float32 halves the traffic
-    runs, simple = _common_runs((groupdq & dq.UNUSABLE_GROUP) == 0, groupdq)
+    runs, simple = _common_runs(groupdq)
     rest = _rest(groupdq, simple)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels with no usable difference
@@ -440,22 +440,6 @@ def _fit_block(data, groupdq, read_noise, gain, times, dark_rate, method, interf
     return combined, slopes, comb_p, var_p, comb_r, var_r, var_i, var_i_ints
 
 
-def _block_flags(groupdq, fitted):
-    """The DQ of a block's integrations and of its rate, ``(nints, npix)`` and ``(npix,)`` uint32.
-
-    ``groupdq`` ``(nints, ngroups, npix)``, ``fitted`` ``(nints, npix)``: whether the integration has a rate.
-    """
-    any_flags = np.bitwise_or.reduce(groupdq, axis=1)  # one pass over the group flags
-    saturated = (any_flags & dq.SATURATED) != 0
-    unusable = np.uint32(dq.DO_NOT_USE)
-    dq_ints = np.where(fitted, np.uint32(0), unusable)
-    np.bitwise_or(dq_ints, np.uint32(dq.SATURATED), out=dq_ints, where=saturated & ~fitted)  # in place: no
-    np.bitwise_or(dq_ints, np.uint32(dq.JUMP_DET), out=dq_ints, where=(any_flags & dq.JUMP_DET) != 0)  # temporaries
-    any_fit = fitted.any(axis=0)
-    flags = np.bitwise_or.reduce(dq_ints, axis=0)
-    return dq_ints, np.where(any_fit, np.uint32(0), unusable | flags) | (flags & np.uint32(dq.JUMP_DET))
-
-
 def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method="ols", interference=None):
     """Fit every pixel's ramps with ``method`` (``ols``, ``optimal`` or ``likelihood``).
 
@@ -483,6 +467,8 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     -------
     RampFit
     """
+    from .detector_kernels import ramp_flags  # here: numba once ramps are fitted
+
     nints, ngroups, ny, nx = data.shape
     times = group_time * np.arange(1, ngroups + 1, dtype=np.float64)
     dark_rate = np.broadcast_to(np.asarray(dark_rate, dtype=np.float64), (ny, nx))
@@ -507,7 +493,8 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
         for key, value in zip(("rate", "var_p", "var_r", "var_i"), block[1:8:2], strict=True):
             if key in ints:
                 ints[key][:, rows] = value.reshape(nints, nb, nx)
-        flags_ints, flags = _block_flags(block_dq, np.isfinite(ints["rate"][:, rows]).reshape(nints, -1))
+        flags_ints, flags = ramp_flags(block_dq, np.isfinite(ints["rate"][:, rows]).reshape(nints, -1),
+                                       *(np.uint32(f) for f in (dq.DO_NOT_USE, dq.SATURATED, dq.JUMP_DET)))
         dq_ints[:, rows], dq_rate[rows] = flags_ints.reshape(nints, nb, nx), flags.reshape(nb, nx)
     return RampFit(out["rate"], out["var_p"], out["var_r"], dq_rate, ints["rate"], ints["var_p"], ints["var_r"],
                    dq_ints, out.get("var_i"), ints.get("var_i"))

@@ -73,9 +73,9 @@ def _noise(data, groupdq, read_noise, gain, mean_diff):
     """Each pixel's mean difference and the noise of its residuals, ``(dbar, sigma)``, ``(nints, ny, nx)`` each.
 
     ``data``, ``groupdq`` ``(nints, ngroups, ny, nx)``; ``mean_diff`` ``(nints, ny, nx)`` or None (module
-    docstring: their median, :func:`_median_differences`).  ``sigma`` as :func:`showers_kernels.residual_noise`.
+    docstring: their median, :func:`_median_differences`).  ``sigma`` as :func:`detector_kernels.residual_noise`.
     """
-    from .showers_kernels import residual_noise  # here: numba (0.1 GB resident) only once showers are looked for
+    from .detector_kernels import residual_noise  # here: numba once showers are looked for
 
     nints, _, ny, nx = data.shape
     med = _median_differences(data, groupdq) if mean_diff is None else mean_diff  # a jump variant without it
@@ -111,7 +111,7 @@ def _scores(data, groupdq, k0, k1, med, sigma, boxes):
     ``{box: (nints, k1 - k0, ny/BIN, nx/BIN)}``.  ``data``, ``groupdq`` ``(nints, ngroups, ny, nx)``; ``med``,
     ``sigma`` from :func:`_noise`.
     """
-    from .showers_kernels import residual_scores  # here: numba (0.1 GB resident) only once showers are looked for
+    from .detector_kernels import residual_scores  # here: numba once showers are looked for
 
     z = np.empty((data.shape[0], k1 - k0) + data.shape[2:])
     m = np.empty(z.shape, np.float32)
