@@ -335,6 +335,30 @@ def test_the_clipping_chi2_is_the_norm_of_the_projected_residual():
         assert expected.min() > 10  # residuals of a few DN: the bound is far below them
 
 
+@pytest.mark.parametrize("q", [4, 1])
+def test_the_weighted_sums_over_a_read_times_pixels_are_summed_in_order(q):
+    """``emi_kernels.weighted_reads`` (the 4 outputs' sum written out, or the loop for one output): each read
+    time's sum_u w_p y_p (p = t q + u, u in order, in float64) is numpy's sum of the same products, to the bit,
+    split into the science and the reference read times; the block's columns from an offset."""
+    rng = np.random.default_rng(5)
+    reads = rng.normal(1e4, 100, (12, 96)).astype(np.float32)
+    w = rng.random(48)
+    science = rng.random(48 // q) > 0.3
+    Rs, Rr = cal_emi.kernels.weighted_reads(reads, 24, w, q, science)
+    total = (w * reads[:, 24:72].astype(np.float64)).reshape(12, -1, q).sum(axis=2)
+    np.testing.assert_array_equal(Rs, total[:, science])
+    np.testing.assert_array_equal(Rr, total[:, ~science])
+
+
+def test_an_array_on_small_pages_is_a_writable_c_array():
+    """``_small_pages`` (the cache's memory): the shape and dtype asked for, C-contiguous, writable; empty allowed."""
+    a = cal_emi._small_pages((3, 5), np.float32)
+    a[:] = np.arange(15).reshape(3, 5)
+    assert a.shape == (3, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+    assert a.sum() == 105
+    assert cal_emi._small_pages((0, 5), np.float32).shape == (0, 5)
+
+
 @pytest.mark.parametrize("subarray,nints,ngroups", [("SUB64", 4, 3), ("SUB128", 2, 10)])
 def test_the_joint_correction_does_not_depend_on_the_ramps_dtype(subarray, nints, ngroups):
     """The joint fit reads the ramps in their own dtype and converts each value to float64 as it uses it
