@@ -90,7 +90,6 @@ so with a :class:`LeftIn` note, a whole-period line), its variance goes into the
 errors (:mod:`calibration.emi_noise`), from the amplitude of the reference's waveform.
 """
 import functools
-import mmap
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,7 +100,7 @@ from miri_testbed.instrument import dq, readout
 from miri_testbed.instrument import emi as facts
 from miri_testbed.instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
-from . import CalibrationInputError, Skip
+from . import CalibrationInputError, Skip, small_pages
 from . import emi_kernels as kernels
 from . import references as refs
 
@@ -545,22 +544,6 @@ def _contiguous(a):
     return np.ascontiguousarray(a, a.dtype.newbyteorder("="))
 
 
-def _small_pages(shape, dtype):
-    """An uninitialised array on the system's small (4 kB) pages.
-
-    numpy asks Linux for transparent huge pages for large arrays; where the free memory is fragmented the
-    kernel compacts it to make each 2 MB page at first touch.  Filling the 300 MB cache of a 1000 x 10
-    SLITLESSPRISM series (:meth:`_JointFit.cache`) cost 0.65 s of system time in ``calibrate``'s process on
-    huge pages against 0.18 s on small ones.  numpy's own array where the system has no such advice.
-    """
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if nbytes == 0 or not hasattr(mmap, "MADV_NOHUGEPAGE"):
-        return np.empty(shape, dtype)
-    pages = mmap.mmap(-1, nbytes)  # anonymous: freed with the last array that views it
-    pages.madvise(mmap.MADV_NOHUGEPAGE)
-    return np.frombuffer(pages, dtype).reshape(shape)
-
-
 class _JointFit:
     """The ramps of one exposure, projected off each pixel's ramp model, and their sums.
 
@@ -669,7 +652,7 @@ class _JointFit:
         then the ramps' residual about them, not drifts of tens of DN (the reference pixels').
         """
         ref = self.reference[:: self.Q]
-        self.cached = tuple((_small_pages((self.N, m.sum()), np.float32), np.empty(m.sum()), self.o[:: self.Q][m])
+        self.cached = tuple((small_pages((self.N, m.sum()), np.float32), np.empty(m.sum()), self.o[:: self.Q][m])
                             if m.any() else None for m in (~ref, ref))
         filled = [0, 0]
         for sl, reads, start in self.blocks():

@@ -350,15 +350,6 @@ def test_the_weighted_sums_over_a_read_times_pixels_are_summed_in_order(q):
     np.testing.assert_array_equal(Rr, total[:, ~science])
 
 
-def test_an_array_on_small_pages_is_a_writable_c_array():
-    """``_small_pages`` (the cache's memory): the shape and dtype asked for, C-contiguous, writable; empty allowed."""
-    a = cal_emi._small_pages((3, 5), np.float32)
-    a[:] = np.arange(15).reshape(3, 5)
-    assert a.shape == (3, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
-    assert a.sum() == 105
-    assert cal_emi._small_pages((0, 5), np.float32).shape == (0, 5)
-
-
 @pytest.mark.parametrize("subarray,nints,ngroups", [("SUB64", 4, 3), ("SUB128", 2, 10)])
 def test_the_joint_correction_does_not_depend_on_the_ramps_dtype(subarray, nints, ngroups):
     """The joint fit reads the ramps in their own dtype and converts each value to float64 as it uses it
