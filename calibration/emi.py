@@ -100,7 +100,7 @@ from miri_testbed.instrument import dq, readout
 from miri_testbed.instrument import emi as facts
 from miri_testbed.instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
-from . import CalibrationInputError, Skip, small_pages
+from . import CalibrationInputError, Skip, populated_array
 from . import emi_kernels as kernels
 from . import references as refs
 
@@ -652,7 +652,7 @@ class _JointFit:
         then the ramps' residual about them, not drifts of tens of DN (the reference pixels').
         """
         ref = self.reference[:: self.Q]
-        self.cached = tuple((small_pages((self.N, m.sum()), np.float32), np.empty(m.sum()), self.o[:: self.Q][m])
+        self.cached = tuple((populated_array((self.N, m.sum()), np.float32), np.empty(m.sum()), self.o[:: self.Q][m])
                             if m.any() else None for m in (~ref, ref))
         filled = [0, 0]
         for sl, reads, start in self.blocks():

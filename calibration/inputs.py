@@ -17,7 +17,7 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument.modes import BY_EXP_TYPE
 
-from . import CalibrationInputError, small_pages
+from . import CalibrationInputError, populated_array
 
 #: A FITS file is made of 2880-byte blocks (FITS standard 4.0, section 3.1).
 BLOCK_BYTES = 2880
@@ -103,7 +103,7 @@ def _read_ramp(path):
     with fits.open(path, memmap=False) as hdul:  # arrays are read only when the model asks for them
         sci = hdul["SCI"]
         if sci.header["BITPIX"] == 16 and sci.header.get("BZERO") == 32768 and sci.header.get("BSCALE", 1) == 1:
-            data = small_pages(sci.shape, np.float32)
+            data = populated_array(sci.shape, np.float32)
             flat = data.reshape(-1)
             with open(path, "rb") as f:
                 f.seek(hdul.fileinfo(hdul.index_of("SCI"))["datLoc"])

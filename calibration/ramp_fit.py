@@ -55,7 +55,7 @@ import numpy as np
 
 from miri_testbed.instrument import dq
 
-from . import small_pages
+from . import populated_array
 
 BLOCK_SAMPLES = 1 << 23  # ramp samples (integrations x groups x pixels) fitted at once: the work array under 32 MiB,
 # each (nints, npix) float64 temporary 1/5 of it at 10 groups, so all stay in the heap, reused block after block
@@ -478,8 +478,8 @@ def fit_ramps(data, groupdq, read_noise, gain, group_time, dark_rate=0.0, method
     read_noise = np.broadcast_to(np.asarray(read_noise, dtype=np.float64), (ny, nx))
     keys = ("rate", "var_p", "var_r") + (() if interference is None else ("var_i",))
     out = {k: np.empty((ny, nx), np.float32) for k in keys}  # every row is written by its block
-    ints = {k: small_pages((nints, ny, nx), np.float32) for k in keys}  # a time series': 120 MB each
-    dq_rate, dq_ints = np.empty((ny, nx), np.uint32), small_pages((nints, ny, nx), np.uint32)
+    ints = {k: populated_array((nints, ny, nx), np.float32) for k in keys}  # a time series': 120 MB each
+    dq_rate, dq_ints = np.empty((ny, nx), np.uint32), populated_array((nints, ny, nx), np.uint32)
     block_rows = max(1, BLOCK_SAMPLES // (nints * ngroups * nx))
     work = np.empty(nints * ngroups * min(block_rows, ny) * nx, np.float32)  # one for all blocks: no fresh pages each
     for r0 in range(0, ny, block_rows):

@@ -15,7 +15,7 @@ import pytest
 from scipy import ndimage
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.calibration import inputs, jump, linearity, showers, small_pages
+from miri_testbed.calibration import inputs, jump, linearity, populated_array, showers
 from miri_testbed.instrument import dq
 from miri_testbed.instrument.files import save_model
 
@@ -65,14 +65,14 @@ def _horner(data, groupdq, coeffs):
     return np.where((groupdq & dq.SATURATED) != 0, data, value).astype(np.float32)
 
 
-def test_an_array_on_small_pages_is_a_writable_c_array():
-    """``small_pages`` (the uncal's ramps, the EMI fit's cache): the shape and dtype asked for, C-contiguous,
+def test_a_populated_array_is_a_writable_c_array():
+    """``populated_array`` (the uncal's ramps, the EMI fit's cache): the shape and dtype asked for, C-contiguous,
     writable; empty allowed."""
-    a = small_pages((3, 5), np.float32)
+    a = populated_array((3, 5), np.float32)
     assert a.shape == (3, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
     a[:] = np.arange(15).reshape(3, 5)
     assert a.sum() == 105
-    assert small_pages((0, 5), np.float32).shape == (0, 5)
+    assert populated_array((0, 5), np.float32).shape == (0, 5)
 
 
 @pytest.mark.parametrize("block", [1, 16 * 24 * 3, 16 * 24 * 7, 1 << 18])  # a frame, 3 groups, 7 frames, all
