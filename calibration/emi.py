@@ -101,7 +101,6 @@ from miri_testbed.instrument import emi as facts
 from miri_testbed.instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
 from . import CalibrationInputError, Skip, populated_array
-from . import emi_kernels as kernels
 from . import references as refs
 
 MAX_HARMONICS = 5
@@ -249,6 +248,18 @@ def find_case(folder, exposure):
 
 # ----------------------------------------------------------------------------- joint fit
 
+@functools.cache
+def _kernels():
+    """:mod:`calibration.emi_kernels`, imported when the joint fit first runs.
+
+    numba (~0.16 s, ~0.13 GB) is then not loaded by what only imports the registry (the CLI's other commands,
+    the scorers).
+    """
+    from . import emi_kernels
+
+    return emi_kernels
+
+
 def project_off_ramps(Y, nints, ngroups, rate="shared", in_place=False):
     """``P Y`` along axis 0 (``nints * ngroups`` reads): P = I - X X^+ projects off the per-pixel ramp model.
 
@@ -261,6 +272,7 @@ def project_off_ramps(Y, nints, ngroups, rate="shared", in_place=False):
     (1000 integrations of 10 groups: 800 MB, and most of the step's time).  The result is a new float64 array,
     or ``Y`` itself (C-contiguous float64) when ``in_place``.
     """
+    kernels = _kernels()
     if rate not in kernels.RATES:
         raise ValueError(f"unknown ramp model rate {rate!r}")
     R = Y if in_place else np.array(Y, np.float64, order="C")
@@ -589,7 +601,7 @@ class _JointFit:
         if waveform is None:
             waveform = np.zeros((self.N, science.size))
         off = np.stack([np.zeros(self.N) if o is None else o for o in offsets])
-        return kernels.residual_chi2(reads, start, waveform, self.Q, off, science, self.ngroups)
+        return _kernels().residual_chi2(reads, start, waveform, self.Q, off, science, self.ngroups)
 
     def row_blocks(self):
         """``(y0, y1, sl)`` of each block of rows, ``sl`` its slice of the flattened pixels."""
@@ -611,7 +623,7 @@ class _JointFit:
                 yield sl, _contiguous(self.data[:, :, y0:y1]).reshape(self.N, -1), 0
 
     def _weights(self, sl, reads, start):
-        slope = kernels.slopes(reads, start, sl.stop - sl.start, self.ngroups)
+        slope = _kernels().slopes(reads, start, sl.stop - sl.start, self.ngroups)
         charge = np.where(self.reference[sl], 0.0, np.maximum(slope, 0))  # reference pixels collect none
         var = self.rn2[sl] + charge / self.gain[sl] * self.ngroups / 6.0 + 1 / 12  # + quantisation
         return np.where(self.good[sl], 1.0 / var, 0.0)
@@ -627,7 +639,7 @@ class _JointFit:
         """
         q = self.Q
         wq, o, ref = w.reshape(-1, q).sum(axis=1), self.o[sl][::q], self.reference[sl][::q]
-        sums = kernels.weighted_reads(reads, start, w, q, ~ref)  # the science and the reference read times
+        sums = _kernels().weighted_reads(reads, start, w, q, ~ref)  # the science and the reference read times
         return tuple(_part(P(R, in_place=True), wq[m], o[m]) if m.any() else None
                      for P, R, m in zip(self.projectors, sums, (~ref, ref), strict=True))
 
@@ -1150,10 +1162,10 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
     for y0, y1, sl in fit.row_blocks():
         E = fit.waveform(gamma, basis, sl)
         if direct:
-            kernels.subtract_waveform(fit.reads, sl.start, E, fit.Q, out.reshape(fit.N, -1))
+            _kernels().subtract_waveform(fit.reads, sl.start, E, fit.Q, out.reshape(fit.N, -1))
         else:  # the kernels read and write no other layout or byte order: a copy of the block, then copied in
             block = _contiguous(data[:, :, y0:y1])
-            kernels.subtract_waveform(block.reshape(fit.N, -1), 0, E, fit.Q, block.reshape(fit.N, -1))
+            _kernels().subtract_waveform(block.reshape(fit.N, -1), 0, E, fit.Q, block.reshape(fit.N, -1))
             out[:, :, y0:y1] = block
     for li, line in enumerate(case.lines):
         if not harmonics[li]:

@@ -344,7 +344,7 @@ def test_the_weighted_sums_over_a_read_times_pixels_are_summed_in_order(q):
     reads = rng.normal(1e4, 100, (12, 96)).astype(np.float32)
     w = rng.random(48)
     science = rng.random(48 // q) > 0.3
-    Rs, Rr = cal_emi.kernels.weighted_reads(reads, 24, w, q, science)
+    Rs, Rr = cal_emi._kernels().weighted_reads(reads, 24, w, q, science)
     total = (w * reads[:, 24:72].astype(np.float64)).reshape(12, -1, q).sum(axis=2)
     np.testing.assert_array_equal(Rs, total[:, science])
     np.testing.assert_array_equal(Rr, total[:, ~science])
