@@ -60,6 +60,16 @@ def into(out, array):
     return out
 
 
+def native(array):
+    """``array`` C-contiguous in its dtype's native byte order, itself when it already is.
+
+    numba's kernels (:mod:`calibration.emi_kernels`, :mod:`calibration.detector_kernels`) take no other layout or
+    byte order, and FITS arrays read through stdatamodels are big-endian.
+    """
+    array = np.asarray(array)
+    return np.ascontiguousarray(array, array.dtype.newbyteorder("="))
+
+
 def populated_array(shape, dtype):
     """An uninitialised array whose memory the system maps and populates in one call.
 

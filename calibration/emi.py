@@ -100,7 +100,7 @@ from miri_testbed.instrument import dq, readout
 from miri_testbed.instrument import emi as facts
 from miri_testbed.instrument.detector import N_OUTPUTS, PIXEL_CLOCK_S
 
-from . import CalibrationInputError, Skip, populated_array
+from . import CalibrationInputError, Skip, native, populated_array
 from . import references as refs
 
 MAX_HARMONICS = 5
@@ -551,11 +551,6 @@ def _readable(a):
     return a.flags.c_contiguous and a.dtype.isnative
 
 
-def _contiguous(a):
-    """A copy of ``a`` the kernels read (:func:`_readable`)."""
-    return np.ascontiguousarray(a, a.dtype.newbyteorder("="))
-
-
 class _JointFit:
     """The ramps of one exposure, projected off each pixel's ramp model, and their sums.
 
@@ -620,7 +615,7 @@ class _JointFit:
             if self.reads is not None:
                 yield sl, self.reads, sl.start
             else:
-                yield sl, _contiguous(self.data[:, :, y0:y1]).reshape(self.N, -1), 0
+                yield sl, native(self.data[:, :, y0:y1]).reshape(self.N, -1), 0
 
     def _weights(self, sl, reads, start):
         slope = _kernels().slopes(reads, start, sl.stop - sl.start, self.ngroups)
@@ -1164,7 +1159,7 @@ def correct_joint(data, groupdq, pixeldq, read_noise, gain, case, max_harmonics=
         if direct:
             _kernels().subtract_waveform(fit.reads, sl.start, E, fit.Q, out.reshape(fit.N, -1))
         else:  # the kernels read and write no other layout or byte order: a copy of the block, then copied in
-            block = _contiguous(data[:, :, y0:y1])
+            block = native(data[:, :, y0:y1])
             _kernels().subtract_waveform(block.reshape(fit.N, -1), 0, E, fit.Q, block.reshape(fit.N, -1))
             out[:, :, y0:y1] = block
     for li, line in enumerate(case.lines):

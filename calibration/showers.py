@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from miri_testbed.instrument import dq
 
-from . import Skip, into
+from . import Skip, into, native
 
 BIN = 3  # residuals are summed in 3x3 bins first: showers are tens of pixels across
 CHUNK = 2  # integrations whose scores are computed together: 1000 x 10 SLITLESSPRISM 4.9 s CPU frame by frame,
@@ -80,15 +80,9 @@ def _noise(data, groupdq, read_noise, gain, mean_diff):
     nints, _, ny, nx = data.shape
     med = _median_differences(data, groupdq) if mean_diff is None else mean_diff  # a jump variant without it
     sigma = np.empty((nints, ny, nx))
-    residual_noise(groupdq, _native(med), np.finfo(med.dtype).max, np.broadcast_to(2 * read_noise**2, (ny, nx)),
-                   np.broadcast_to(_native(gain), (ny, nx)), np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), sigma)
+    residual_noise(groupdq, native(med), np.finfo(med.dtype).max, np.broadcast_to(2 * read_noise**2, (ny, nx)),
+                   np.broadcast_to(native(gain), (ny, nx)), np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), sigma)
     return med, sigma
-
-
-def _native(array):
-    """``array`` in its dtype's native byte order (numba's kernels take no other; FITS arrays are big-endian)."""
-    array = np.asarray(array)
-    return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
 def _median_differences(data, groupdq):
