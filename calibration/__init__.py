@@ -71,19 +71,20 @@ def native(array):
 
 
 def populated_array(shape, dtype):
-    """An uninitialised array whose memory the system maps and populates in one call.
+    """A zero-filled array whose memory the system maps and populates in one call.
 
-    For a large array filled once and then streamed through (the uncal's ramps, ramp_fit's per-integration
-    outputs, the EMI fit's cache).  numpy's own allocation asks Linux for transparent huge pages for a large
-    array, and on this project's 2-core virtual machine their first touch costs far more than small pages'
-    (the 1.2 GB ramps of a 1000 x 10 SLITLESSPRISM series: 1.9-4.2 s of system time against 0.6 s; the EMI
-    fit's 300 MB cache 0.65 against 0.18 s); small pages populated at the mapping (``MAP_POPULATE``) cost less
-    again than touched one at a time (1.2 GB: 0.36 against 0.59 s).  Where the system makes huge pages unasked
-    (THP "always") they are used.  Passes that stream through the array see no difference.  numpy's own array
-    where mmap cannot populate.
+    For a large array filled once and then streamed through (the uncal's ramps and default GROUPDQ, ramp_fit's
+    per-integration outputs, the EMI fit's cache).  numpy's own allocation asks Linux for transparent huge pages
+    for a large array, and with THP defrag "madvise" (the usual setting) a fault in such a region compacts memory
+    on the spot when the page cache has fragmented it: on this project's 2-core virtual machine the 1.2 GB ramps
+    of a 1000 x 10 SLITLESSPRISM series took 1.9-4.2 s of system time against 0.6 s, the EMI fit's 300 MB cache
+    0.65 against 0.18 s.  Small pages populated at the mapping (``MAP_POPULATE``) cost less again than touched
+    one at a time (1.2 GB: 0.36 against 0.59 s).  Where the system makes huge pages unasked (THP "always") they
+    are used.  Passes that stream through the array see no difference.  An anonymous map's pages are zeros, so
+    this is also a cheap ``np.zeros``, which it falls back to where mmap cannot populate.
     """
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if nbytes == 0 or not hasattr(mmap, "MAP_POPULATE"):
-        return np.empty(shape, dtype)
+        return np.zeros(shape, dtype)
     pages = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE)
     return np.frombuffer(pages, dtype).reshape(shape)  # the anonymous map freed with the last array viewing it

@@ -119,18 +119,22 @@ def ramp_flags(groupdq, fitted, do_not_use, saturated, jump):
 
 
 @numba.njit(cache=True)
-def residual_scores(data, groupdq, med, sigma, unusable, jump, z, m):
-    """Residuals in units of their noise, ``z`` (float64), and the usable differences, ``m`` (1 or 0, float32).
+def residual_scores(data, groupdq, med, sigma, unusable, jump, factor, zsum, msum):
+    """Residuals in units of their noise, z, and the usable differences, m, summed over ``factor`` x ``factor`` bins.
 
-    ``z``, ``m`` ``(nints, nk, ny, nx)``, filled for the differences of ``data``, ``groupdq``
-    ``(nints, nk + 1, ny, nx)`` (float32, uint8); ``med``, ``sigma`` from :func:`showers._noise`.  A valid
-    difference's (:func:`showers._valid`) residual ``r = d - dbar - c`` (float32), with ``c`` the mean of its frame's
-    residuals within ``5 sigma`` (an offset of the whole frame is not a shower; not a median: digitised differences
-    move it in whole DN), gives ``z = r / sigma`` (0 where sigma is); elsewhere z = 0.  Two passes over each frame
-    (the mean, then the division) instead of numpy's dozen and their temporaries.
+    ``zsum`` (float64), ``msum`` (float32) ``(nints, nk, ceil(ny / factor), ceil(nx / factor))``, filled for the
+    differences of ``data``, ``groupdq`` ``(nints, nk + 1, ny, nx)`` (float32, uint8); ``med``, ``sigma`` from
+    :func:`showers._noise`.  A valid difference's (:func:`showers._valid`) residual ``r = d - dbar - c`` (float32),
+    with ``c`` the mean of its frame's residuals within ``5 sigma`` (an offset of the whole frame is not a shower;
+    not a median: digitised differences move it in whole DN), gives ``z = r / sigma`` (0 where sigma is) and
+    ``m = 1``; elsewhere z = m = 0.  Two passes over each frame (the mean, then the scores), each bin summed as
+    numpy's strided in-place adds sum it (the rows of a bin in order, then its columns; edges padded with zeros),
+    so the sums are bit for bit those of the full-size z and m binned after; the full-size arrays are never made.
     """
-    nints, nk, ny, nx = z.shape
+    nints, nk, nby, nbx = zsum.shape
+    ny, nx = data.shape[2:]
     count, total = np.zeros(nx, np.int64), np.zeros(nx)  # per column: the inner loops run along a row (SIMD)
+    rows_z, rows_m = np.empty((nby, nx)), np.empty((nby, nx), np.float32)  # a frame summed over its bins' rows
     for i in range(nints):
         for k in range(nk):
             count[:] = 0
@@ -143,13 +147,23 @@ def residual_scores(data, groupdq, med, sigma, unusable, jump, z, m):
                     total[x] += r if typical else 0.0
             n = count.sum()
             offset = np.float32(np.float32(total.sum()) / np.float32(n)) if n else np.float32(0)
+            rows_z[:] = 0.0
+            rows_m[:] = 0.0
             for y in range(ny):
+                row = y // factor
                 for x in range(nx):
                     usable = usable_difference(groupdq, i, k, y, x, unusable, jump)
                     r = ((data[i, k + 1, y, x] - data[i, k, y, x]) - med[i, y, x]) - offset
                     s = sigma[i, y, x]
-                    z[i, k, y, x] = np.float64(r) / s if usable and s > 0 else 0.0
-                    m[i, k, y, x] = np.float32(1) if usable else np.float32(0)
+                    rows_z[row, x] += np.float64(r) / s if usable and s > 0 else 0.0
+                    rows_m[row, x] += np.float32(1) if usable else np.float32(0)
+            for row in range(nby):
+                for col in range(nbx):
+                    bz, bm = 0.0, np.float32(0)
+                    for x in range(col * factor, min(col * factor + factor, nx)):
+                        bz += rows_z[row, x]
+                        bm += rows_m[row, x]
+                    zsum[i, k, row, col], msum[i, k, row, col] = bz, bm
 
 
 @numba.njit(cache=True)

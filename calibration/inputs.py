@@ -98,7 +98,8 @@ def _read_ramp(path):
     stdatamodels they become uint16, then float32: three full-size arrays and passes (4.6 s of
     the 1000 x 10 SLITLESSPRISM TSO's calibrate).  Here the big-endian integers are read a block
     at a time and converted once, ``float32(i + 32768)``: exact (integers below 2^24 are), so
-    the ramps are those stdatamodels makes, bit for bit.  Any other SCI is read by stdatamodels.
+    the ramps are those stdatamodels makes, bit for bit.  Any other SCI is read by stdatamodels.  A missing
+    GROUPDQ is zeros, as RampModel makes it, from :func:`calibration.populated_array`.
     """
     with fits.open(path, memmap=False) as hdul:  # arrays are read only when the model asks for them
         sci = hdul["SCI"]
@@ -111,6 +112,8 @@ def _read_ramp(path):
                     raw = np.fromfile(f, ">i2", min(READ_SAMPLES, flat.size - start))
                     np.add(raw, np.float32(32768), out=flat[start : start + raw.size])
             sci.data = data
+        if "GROUPDQ" not in hdul:  # the archive's uncal has none: RampModel's default would be np.full's
+            hdul.append(fits.ImageHDU(populated_array(sci.shape, np.uint8), name="GROUPDQ"))
         return dm.RampModel(hdul)
 
 

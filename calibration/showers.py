@@ -36,20 +36,6 @@ BLOCK_SAMPLES = 1 << 22  # differences x pixels scored at once: a few float64 ar
 # whole FULL 100-group integration at once peaked at 10.6x the ramp array in calibrate, issue 13's limit 3x)
 
 
-def _binned(image, factor):
-    """Sum over ``factor`` x ``factor`` bins of the last two axes (the edges padded with zeros)."""
-    ny, nx = image.shape[-2:]
-    rows = np.zeros(image.shape[:-2] + (-(-ny // factor), nx), image.dtype)
-    for j in range(factor):  # strided adds, in place: far faster than a reduction, and no padded copy
-        part = image[..., j::factor, :]
-        rows[..., : part.shape[-2], :] += part
-    binned = np.zeros(rows.shape[:-1] + (-(-nx // factor),), image.dtype)
-    for j in range(factor):
-        part = rows[..., j::factor]
-        binned[..., : part.shape[-1]] += part
-    return binned
-
-
 def _box_mean(image, size):
     """``ndimage.uniform_filter(image, size, mode="constant", axes=(-2, -1))``: its two 1-D passes, in its order.
 
@@ -107,11 +93,12 @@ def _scores(data, groupdq, k0, k1, med, sigma, boxes):
     """
     from .detector_kernels import residual_scores  # here: numba once showers are looked for
 
-    z = np.empty((data.shape[0], k1 - k0) + data.shape[2:])
-    m = np.empty(z.shape, np.float32)
+    ny, nx = data.shape[2:]
+    zsum = np.empty((data.shape[0], k1 - k0, -(-ny // BIN), -(-nx // BIN)))  # z is 0 where m is
+    msum = np.empty(zsum.shape, np.float32)
     residual_scores(np.asarray(data[:, k0 : k1 + 1], np.float32), groupdq[:, k0 : k1 + 1],
-                     np.asarray(med, np.float32), sigma, np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), z, m)
-    zsum, msum = _binned(z, BIN), _binned(m, BIN)  # z is 0 where m is
+                     np.asarray(med, np.float32), sigma, np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET), BIN,
+                     zsum, msum)
     scores = {}
     for box in boxes:
         nbox = max(box // BIN, 1)

@@ -15,7 +15,7 @@ import pytest
 from scipy import ndimage
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.calibration import inputs, jump, linearity, populated_array, showers
+from miri_testbed.calibration import detector_kernels, inputs, jump, linearity, populated_array, showers
 from miri_testbed.instrument import dq
 from miri_testbed.instrument.files import save_model
 
@@ -65,11 +65,15 @@ def _horner(data, groupdq, coeffs):
     return np.where((groupdq & dq.SATURATED) != 0, data, value).astype(np.float32)
 
 
-def test_a_populated_array_is_a_writable_c_array():
-    """``populated_array`` (the uncal's ramps, the EMI fit's cache): the shape and dtype asked for, C-contiguous,
-    writable; empty allowed."""
+@pytest.mark.parametrize("shape", [(3, 5), (1000, 1024)])  # below and above a page
+def test_a_populated_array_is_a_writable_c_array_of_zeros(shape):
+    """``populated_array`` (the uncal's ramps and default GROUPDQ, the EMI fit's cache): the shape and dtype asked
+    for, C-contiguous, writable, zeros; empty allowed."""
+    for dtype in (np.float32, np.uint8):
+        a = populated_array(shape, dtype)
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+        assert not a.any()
     a = populated_array((3, 5), np.float32)
-    assert a.shape == (3, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
     a[:] = np.arange(15).reshape(3, 5)
     assert a.sum() == 105
     assert populated_array((0, 5), np.float32).shape == (0, 5)
@@ -113,17 +117,43 @@ def test_edge_bound_bounds_the_leave_one_out_significance_of_every_difference(n)
     assert np.median(bound / exact) < 1.2
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 416, 72), (1, 2, 10, 11), (3, 9, 9)])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_binned_sums_are_the_padded_sums(shape, dtype):
-    image = np.random.default_rng(1).normal(0, 1, shape).astype(dtype)
-    image[..., 0, 0] = -0.0
-    py, px = -shape[-2] % 3, -shape[-1] % 3
-    padded = np.pad(image, ((0, 0),) * (image.ndim - 2) + ((0, py), (0, px)))
-    rows = sum(padded[..., j::3, :] for j in range(3))
-    expected = sum(rows[..., j::3] for j in range(3))
-    binned = showers._binned(image, 3)
-    assert binned.dtype == expected.dtype and binned.tobytes() == expected.tobytes()
+def _residual_scores(data, groupdq, med, sigma, factor):
+    """The shower kernel's binned ``(z, m)`` sums for all differences of ``data``."""
+    nints, ngroups, ny, nx = data.shape
+    zsum = np.empty((nints, ngroups - 1, -(-ny // factor), -(-nx // factor)))
+    msum = np.empty(zsum.shape, np.float32)
+    detector_kernels.residual_scores(data, groupdq, med, sigma, np.uint8(dq.UNUSABLE_GROUP), np.uint8(dq.JUMP_DET),
+                                     factor, zsum, msum)
+    return zsum, msum
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 416, 72), (1, 3, 10, 11), (1, 2, 4, 5)])
+def test_shower_scores_are_the_noise_scaled_residuals_summed_in_padded_bins(shape):
+    """The kernel's 3x3 bin sums are bit for bit the zero-padded sums (rows of a bin in order, then its columns) of
+    its unbinned values (bins of one pixel); those are ``z = (d - dbar - c) / sigma`` and ``m = 1`` for the valid
+    differences (c the frame's mean residual within 5 sigma), 0 elsewhere."""
+    rng = np.random.default_rng(sum(shape))
+    nints, ngroups, ny, nx = shape
+    data = np.cumsum(rng.normal(30.0, 4.0, shape), axis=1).astype(np.float32)
+    groupdq = rng.choice(np.uint8([0] * 8 + [dq.JUMP_DET, dq.SATURATED]), shape)
+    med = rng.normal(30.0, 1.0, (nints, ny, nx)).astype(np.float32)
+    sigma = rng.uniform(3.0, 6.0, (nints, ny, nx))
+    sigma[0, 0, :2] = 0.0  # a pixel without a noise estimate scores 0
+    z, m = _residual_scores(data, groupdq, med, sigma, 1)
+    valid = showers._valid(groupdq)
+    r = (data[:, 1:] - data[:, :-1]) - med[:, None]
+    typical = valid & (np.abs(r) < 5 * sigma[:, None])
+    offset = np.where(typical, r, 0).sum(axis=(2, 3)) / typical.sum(axis=(2, 3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(valid & (sigma[:, None] > 0), (r - offset[..., None, None]) / sigma[:, None], 0.0)
+    np.testing.assert_allclose(z, expected, rtol=1e-6, atol=1e-6)
+    assert np.array_equal(m, valid.astype(np.float32))
+    py, px = -ny % 3, -nx % 3
+    for unbinned, binned in zip((z, m), _residual_scores(data, groupdq, med, sigma, 3), strict=True):
+        padded = np.pad(unbinned, ((0, 0), (0, 0), (0, py), (0, px)))
+        rows = sum(padded[..., j::3, :] for j in range(3))
+        summed = sum(rows[..., j::3] for j in range(3))
+        assert binned.dtype == unbinned.dtype and binned.tobytes() == summed.astype(binned.dtype).tobytes()
 
 
 @pytest.mark.parametrize("median", [False, True])
