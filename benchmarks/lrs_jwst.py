@@ -29,16 +29,16 @@ APCORR (the ones the simulator wrote for the exposure).
    columns subtracted (they hold only the source's own light then: the PSF's wings, the
    lines' wings) and without (ours ``spec_background=none``; jwst's EXTRACT1D without sky
    columns): the PHOTOM and APCORR as each side reads them.
-3. **Speed.**  The same exposure with ``--speed-nints`` integrations: per integration,
-   our spec2 on that integration's rate (the whole spec2 step chain each time, SPECWCS
-   read each time: an upper bound until the TSO pipeline's x1dints exists), and
-   ``ours_steps``: the SPECWCS read and the trace placed once, then per integration only
-   the ``columns`` sky and the ``box`` (what an x1dints needs; the trace's x offset is not
-   searched), against jwst's
-   extract_1d on the rateints + white_light; wall times, best of ``--repeat``, and the
-   peak of Python allocations (tracemalloc, a separate pass); ``jwst_flux``: the same
-   with photom and the aperture correction (what ``ours`` does; ``ours_steps`` and
-   ``jwst`` stay in DN/s).
+3. **Speed.**  A slitless time series of ``--speed-nints`` integrations (10 groups, a TSO
+   visit with its INT_TIMES, the same source, seed 2), calibrated by ours once for its rate
+   and rateints; then, on that rateints, ours' time-series stage (``calibration.tso3``: the
+   trace and sky placed on the rate, ``extract_tso`` of every integration, the white light;
+   no transit fit: no ephemeris; x1dints in DN/s) against jwst's extract_1d on the rateints
+   + white_light (DN/s), both over the white light's 5-12 um: per integration (wall, best of
+   ``--repeat``), the peak of Python allocations (tracemalloc, a separate pass) and the white
+   light's scatter (each about its median).  ``jwst_flux``: jwst with photom and the aperture
+   correction too (the issue's 185 ms per integration).  The whole 1000-integration run,
+   detector1 included, is ``benchmarks/lrs_tso_speed.py``'s.
 
    **Over seeds** (``--flux-seeds``): the 6-11 um median of both for seeds 1..N, on the
    sky-subtracted series and on the same series on a dark sky with nothing subtracted (the
@@ -61,7 +61,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from miri_testbed.calibration import extract1d, jwst_lrs, lrs_background, lrs_wcs, spec2
+from miri_testbed.calibration import jwst_lrs, lrs_wcs
 from miri_testbed.calibration.pipeline import calibrate, calibrate_exposure
 from miri_testbed.calibration.steps import StepLog
 from miri_testbed.instrument import lrs
@@ -82,18 +82,18 @@ def quiet_jwst():
     logging.disable(logging.INFO)
 
 
-def simulate_foreign(folder, nints, seed=1, noise_free=False, sky=True):
+def simulate_foreign(folder, nints, seed=1, noise_free=False, sky=True, tso=False):
     """The slitless time series whose trace follows the flight table, with perfect references (module docstring).
 
     ``noise_free``: every effect off (:meth:`simulator.config.Effects.noise_free`) and no
     sky (a uniform sky is subtracted exactly without noise; without it an extraction that
-    subtracts none is calibrated too).  ``sky``: the 5 MJy/sr sky (False: none).
+    subtracts none is calibrated too).  ``sky``: the 5 MJy/sr sky (False: none).  ``tso``: a TSO visit.
     """
     lrs_effects = LrsEffects(trace_perturbation=False, acquisition_error=False)
     effects = replace(Effects.noise_free(), lrs=lrs_effects) if noise_free else Effects(lrs=lrs_effects)
-    return simulate(Scene((SpectralSource(SPECTRUM),), background_mjy_sr=5.0 if sky and not noise_free else 0.0),
-                    LrsObservation(mode="lrs_slitless", ngroups=10, nints=nints), folder, name="lrs", seed=seed,
-                    effects=effects, references=ReferenceOptions(kind="perfect"))
+    scene = Scene((SpectralSource(SPECTRUM),), background_mjy_sr=5.0 if sky and not noise_free else 0.0)
+    return simulate(scene, LrsObservation(mode="lrs_slitless", ngroups=10, nints=nints, tso=tso), folder, name="lrs",
+                    seed=seed, effects=effects, references=ReferenceOptions(kind="perfect"))
 
 
 def references(sim, folder, sky=jwst_lrs.SKY_COLUMNS_PIX):
@@ -295,68 +295,44 @@ def line_test(folder, nints, out, flux_seeds=3):
     return sim
 
 
-def our_extraction(rateints, folder, k):
-    """Our spec2 on integration ``k`` of a rateints: the x1d (module docstring, 3)."""
-    from stdatamodels.jwst import datamodels as dm
+def our_time_series(exposure, rate, rateints, folder):
+    """Ours' time-series stage on a rate and its rateints: the white light (module docstring, 3)."""
+    from miri_testbed.calibration import registry, tso3
 
-    rate = dm.ImageModel(data=rateints.data[k], dq=rateints.dq[k], var_poisson=rateints.var_poisson[k],
-                         var_rnoise=rateints.var_rnoise[k])
-    rate.update(rateints, only="PRIMARY")
-    d1 = SimpleNamespace(rate=rateints.data[k], var_poisson=rateints.var_poisson[k], var_rnoise=rateints.var_rnoise[k],
-                         dq=rateints.dq[k], rate_model=rate)
-    from miri_testbed.calibration import registry
-
-    return spec2.run(StepLog(), rateints, d1, folder, registry.resolve())["x1d"]
+    d1 = SimpleNamespace(rate=rate.data, var_poisson=rate.var_poisson, var_rnoise=rate.var_rnoise, dq=rate.dq,
+                         rate_model=rate, rateints=rateints)
+    whtlt = tso3.run(StepLog(), exposure, d1, folder, registry.resolve())["whtlt"]
+    return np.asarray(whtlt["whitelight_flux"], float)
 
 
 def speed(folder, nints, repeat, out):
-    """Per-integration time and peak allocations of ours and jwst's (module docstring, 3)."""
+    """Per-integration time, peak allocations and white-light scatter of ours and jwst's (module docstring, 3)."""
     from stdatamodels.jwst import datamodels as dm
 
-    out(f"\n3. Speed: SLITLESSPRISM rateints of {nints} integrations (10 groups), extraction + white light")
-    sim = simulate_foreign(folder / "speed", nints, seed=2)
-    calibrate(sim["uncal"], folder / "speed_ours", sim["refs"])
+    out(f"\n3. Speed: a SLITLESSPRISM time series' rateints of {nints} integrations (10 groups), extraction + white "
+        f"light over {lrs.WHITE_LIGHT_RANGE_UM[0]:g}-{lrs.WHITE_LIGHT_RANGE_UM[1]:g} um, both in DN/s")
+    sim = simulate_foreign(folder / "speed", nints, seed=2, tso=True)
+    paths = calibrate(sim["uncal"], folder / "speed_ours", sim["refs"])
     flux_refs, _ = references(sim, folder)
     refs = replace(flux_refs, photom="N/A", apcorr="N/A")
-    path = folder / "speed_ours" / "lrs_rateints.fits"
+    lo, hi = lrs.WHITE_LIGHT_RANGE_UM
 
     def ours():
-        with dm.open(path) as cube:
-            spectra = [our_extraction(cube, sim["refs"], k) for k in range(cube.data.shape[0])]
-            return [float(np.nansum(s.spec[0].spec_table["FLUX"])) for s in spectra]
-
-    def ours_steps():
-        with dm.open(path) as cube:
-            exposure = cube
-            table = lrs_wcs.load_table(sim["refs"], exposure)
-            ny = cube.data.shape[1]
-            wavelength, trace_x = lrs_wcs.spline(np.arange(ny, dtype=float), table)
-            sky = spec2.sky_columns(exposure, table, cube.dq[0])
-            lo, hi = lrs.WAVELENGTH_RANGE_UM
-            with np.errstate(invalid="ignore"):
-                trace = np.where((wavelength >= lo) & (wavelength <= hi), trace_x, np.nan)
-            light = []
-            for k in range(cube.data.shape[0]):
-                var = cube.var_poisson[k] + cube.var_rnoise[k]
-                sci, var, var_row = lrs_background.columns(cube.data[k], var, trace_x, sky)
-                light.append(float(np.nansum(extract1d.box(sci, var, var_row, cube.dq[k], trace).flux)))
-            return light
+        with dm.RampModel(str(sim["uncal"])) as exposure, dm.open(paths["rate"]) as rate, \
+                dm.open(paths["rateints"]) as rateints:
+            return our_time_series(exposure, rate, rateints, sim["refs"])
 
     def jwst(given=refs):
-        result = jwst_lrs.run(path, given, min_wave=lrs.WAVELENGTH_RANGE_UM[0], max_wave=lrs.WAVELENGTH_RANGE_UM[1])
+        result = jwst_lrs.run(paths["rateints"], given, min_wave=lo, max_wave=hi)
         return np.asarray(result["whitelight"]["whitelight_flux"], float)
 
-    sides = (("ours", ours), ("ours_steps", ours_steps), ("jwst", jwst), ("jwst_flux", lambda: jwst(flux_refs)))
-    seconds = {name: [] for name, _ in sides}
+    sides = (("ours", ours), ("jwst", jwst), ("jwst_flux", lambda: jwst(flux_refs)))
+    seconds, light = {name: [] for name, _ in sides}, {}
     for _ in range(repeat):
         for name, fn in sides:
             start = time.perf_counter()
-            light = fn()
+            light[name] = fn()
             seconds[name].append(time.perf_counter() - start)
-            if name == "ours":
-                ours_light = np.asarray(light)
-            elif name == "jwst":
-                jwst_light = light
     peaks = {}
     for name, fn in sides:
         tracemalloc.start()
@@ -367,17 +343,12 @@ def speed(folder, nints, repeat, out):
         best = min(seconds[name])
         out(f"   {name:10s}: {1e3 * best / nints:7.1f} ms per integration (best of {repeat}: {best:.2f} s for {nints}; "
             f"all {', '.join(f'{s:.2f}' for s in seconds[name])} s), peak Python allocations {peaks[name]:.0f} MB")
-    out(f"   jwst / ours time: {min(seconds['jwst']) / min(seconds['ours']):.2f}x (spec2 per integration), "
-        f"{min(seconds['jwst']) / min(seconds['ours_steps']):.2f}x (steps only); peak allocations "
-        f"{peaks['jwst'] / peaks['ours']:.2f}x, {peaks['jwst'] / peaks['ours_steps']:.2f}x; with photom and APCORR "
-        f"(jwst_flux / ours, both in Jy) {min(seconds['jwst_flux']) / min(seconds['ours']):.2f}x, peak allocations "
-        f"{peaks['jwst_flux'] / peaks['ours']:.2f}x  (issue: jwst 37-39 ms per integration without aperture "
-        f"correction, 185 ms with)")
-    scatter = {n: 1e6 * np.std(v / np.median(v)) for n, v in (("ours", ours_light), ("jwst", jwst_light))}
-    out(f"   white light, 5-14 um (ours: sum of the x1d's rows; jwst: white_light): scatter ours "
-        f"{scatter['ours']:.0f} ppm, jwst {scatter['jwst']:.0f} ppm (no transit in the scene)")
-    out("   not measured here: the 1000-integration end-to-end with ramp fitting (needs the TSO pipeline, "
-        "calibration/tso*.py, and jwst's Detector1 on the same uncal)")
+    out(f"   jwst / ours time: {min(seconds['jwst']) / min(seconds['ours']):.2f}x, peak allocations "
+        f"{peaks['jwst'] / peaks['ours']:.2f}x  (issue: jwst 37-39 ms per integration without the aperture "
+        f"correction, 185 ms with it: jwst_flux)")
+    scatter = {name: 1e6 * np.nanstd(light[name] / np.nanmedian(light[name])) for name in ("ours", "jwst")}
+    out(f"   white light scatter about its median: ours {scatter['ours']:.0f} ppm, jwst {scatter['jwst']:.0f} ppm "
+        f"(the exposure's source is constant; ours: extract_tso's default, jwst: its box)")
 
 
 def provenance():

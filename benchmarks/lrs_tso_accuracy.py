@@ -76,6 +76,10 @@ def refit(pattern, variant="ramp"):
     return pd.DataFrame(rows)
 
 
+#: A bootstrap over fewer cells (seeds) gives no interval worth printing.
+MIN_CELLS_FOR_INTERVAL = 5
+
+
 def width_interval(pulls_by_cell, rng):
     """Mean, its standard error, the width and the width's 95 % bootstrap interval over cells."""
     values = np.concatenate(pulls_by_cell)
@@ -102,9 +106,11 @@ def summarise(table, label, rng):
         if len(cells) < 2:
             continue
         n, mean, se, width, lo, hi = width_interval(cells, rng)
+        spread = (f"95 %: {lo:.3f}-{hi:.3f}" if len(cells) >= MIN_CELLS_FOR_INTERVAL else
+                  f"no interval from {len(cells)} cells: run more seeds")
         lines.append(f"{kind} depth pulls: n {n}, mean {mean:+.3f} +/- {se:.3f}, width {width:.3f} "
-                     f"(95 %: {lo:.3f}-{hi:.3f})" + (f"; stated white error median {errors.median():.0f} ppm"
-                                                     if kind == "white" else ""))
+                     f"({spread})" + (f"; stated white error median {errors.median():.0f} ppm"
+                                      if kind == "white" else ""))
     return lines
 
 

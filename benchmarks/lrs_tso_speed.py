@@ -53,6 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 JWST_STAGES = ("group_scale", "dq_init", "emicorr", "saturation", "ipc", "superbias", "refpix", "rscd", "firstframe",
                "lastframe", "linearity", "dark_current", "reset", "persistence", "charge_migration", "jump",
                "picture_frame", "clean_flicker_noise", "ramp_fit", "gain_scale")
+#: The size issue 15 sets its goal (>= 10x jwst overall) at: integrations, groups.
+GOAL_SIZE = (1000, 10)
 #: jwst steps run by ``Step.call`` are named by their class.
 STEP_NAMES = {"AssignWcsStep": "assign_wcs", "Extract1dStep": "extract_1d"}
 #: The stages the like-for-like ratios compare: ``{name: (our stages, jwst stages)}``.
@@ -237,8 +239,8 @@ def white_scatter(path, column):
     return 1e6 * np.std(np.diff(flux)) / np.sqrt(2) / np.median(flux), flux.size
 
 
-def table(runs, nints):
-    """The stage table, totals and ratios (module docstring)."""
+def table(runs, size):
+    """The stage table, totals and ratios (module docstring); ``size`` (nints, ngroups)."""
     from memory import GB
     ours, jwst = runs["ours"]["seconds"], runs["jwst"]["seconds"]
     lines = [f"{'stage (wall s / CPU s)':<48} {'ours':>15} {'jwst':>15}"]
@@ -259,11 +261,15 @@ def table(runs, nints):
     lines.append(f"{'  CPU (user + system)':<48} {runs['ours']['cpu']:15.2f} {runs['jwst']['cpu']:15.2f}")
     peaks = {s: runs[s]["peak"] / GB for s in runs}
     lines.append(f"{'  peak resident memory, GB':<48} {peaks['ours']:15.2f} {peaks['jwst']:15.2f}")
-    lines.append(f"{'  per integration, ms':<48} {1e3 * wall['ours'] / nints:15.1f} {1e3 * wall['jwst'] / nints:15.1f}")
-    ratio = wall["jwst"] / wall["ours"]
-    lines.append(f"jwst / ours, whole run: {ratio:.2f}x the wall time (goal >= 10: "
-                 f"{'met' if ratio >= 10 else 'NOT met'}), {runs['jwst']['cpu'] / runs['ours']['cpu']:.2f}x the CPU "
-                 f"time, "
+    per_int = {side: 1e3 * wall[side] / size[0] for side in wall}
+    lines.append(f"{'  per integration, ms':<48} {per_int['ours']:15.1f} {per_int['jwst']:15.1f}")
+    ratio, cpu_ratio = wall["jwst"] / wall["ours"], runs["jwst"]["cpu"] / runs["ours"]["cpu"]
+    if size == GOAL_SIZE:
+        verdict = {clock: "met" if r >= 10 else "NOT met" for clock, r in (("CPU", cpu_ratio), ("wall", ratio))}
+        goal = f"goal >= 10: {verdict['CPU']} in CPU, {verdict['wall']} in wall"
+    else:  # each process's fixed start-up (imports, asdf's extension manifests: ~2 s a side) weighs more in a short run
+        goal = f"the goal, >= 10x, is set at {GOAL_SIZE[0]} x {GOAL_SIZE[1]} and not judged at {size[0]} x {size[1]}"
+    lines.append(f"jwst / ours, whole run: {ratio:.2f}x the wall time, {cpu_ratio:.2f}x the CPU time ({goal}), "
                  f"{peaks['jwst'] / peaks['ours']:.2f}x the peak memory; ours does more (transit fits)")
     for what, (ours_stages, jwst_stages) in LIKE_FOR_LIKE.items():
         for clock, label in ((1, "CPU"), (0, "wall")):
@@ -297,7 +303,7 @@ def measure(args):
         used, wall, cpu = peak([sys.executable, __file__, "--side", name, str(out.parent / f"{name}_config.json")])
         runs[name] = {**json.loads(Path(config["report"]).read_text()), "peak": used, "wall": wall, "cpu": cpu}
         print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, {used / GB:.2f} GB peak", flush=True)
-    lines += table(runs, args.nints)
+    lines += table(runs, (args.nints, args.ngroups))
     lines.append(f"{load()} at the end")
     return lines
 
@@ -318,7 +324,7 @@ def main():
         return side(*args.side)
     from imager_common import publish
 
-    publish("lrs_tso_speed" + ("" if (args.nints, args.ngroups) == (1000, 10) else f"_{args.nints}x{args.ngroups}"),
+    publish("lrs_tso_speed" + ("" if (args.nints, args.ngroups) == GOAL_SIZE else f"_{args.nints}x{args.ngroups}"),
             measure(args))
 
 

@@ -92,14 +92,22 @@ def backgrounds(choice, exposure, uncal_path, given):
 
 
 def ephemeris_path(uncal_path, given=None):
-    """The ephemeris file: ``given``, else ``<name>_ephemeris.toml`` beside the uncal if it exists, else None."""
+    """The ephemeris file: ``given``, else ``<name>_ephemeris.toml`` beside the uncal if it exists, else None.
+
+    The file is read here (:func:`calibration.transit.read_ephemeris`), so that a bad one is refused before
+    detector1 runs, not after it.
+    """
     if given is not None:
         if not Path(given).is_file():
             raise CalibrationInputError(f"ephemeris {given}: no such file")
-        return Path(given)
-    stem = Path(uncal_path).name.removesuffix(".fits").removesuffix("_uncal")
-    beside = Path(uncal_path).with_name(f"{stem}_ephemeris.toml")
-    return beside if beside.is_file() else None
+        path = Path(given)
+    else:
+        stem = Path(uncal_path).name.removesuffix(".fits").removesuffix("_uncal")
+        path = Path(uncal_path).with_name(f"{stem}_ephemeris.toml")
+        if not path.is_file():
+            return None
+    transit.read_ephemeris(path)
+    return path
 
 
 def _times(exposure, nints):

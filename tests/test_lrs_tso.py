@@ -134,12 +134,15 @@ def test_an_ephemeris_file_names_its_bad_keys(tmp_path):
         transit.read_ephemeris(path)
 
 
-def _frames(nints=6, ny=40, nx=30, seed=0):
-    """Noise-free Gaussian-profile rates varying by integration, with their variances and a trace."""
+def _frames(nints=6, ny=40, nx=30, seed=0, x0=14.3, slope=0.02, width=1.2):
+    """Noise-free Gaussian-profile rates varying by integration, with their variances and a trace.
+
+    The trace ``x0 + slope y``, the profile's sigma ``width`` (px).
+    """
     rng = np.random.default_rng(seed)
-    trace = 14.3 + 0.02 * np.arange(ny)
+    trace = x0 + slope * np.arange(ny)
     j = np.arange(nx)[None, :]
-    profile = np.exp(-0.5 * ((j - trace[:, None]) / 1.2) ** 2)
+    profile = np.exp(-0.5 * ((j - trace[:, None]) / width) ** 2)
     scale = 1 + 0.01 * rng.standard_normal(nints)
     sci = scale[:, None, None] * 100.0 * profile[None] * (1 + 0.3 * np.sin(np.arange(ny)))[None, :, None]
     var = 1.0 + sci
@@ -147,8 +150,12 @@ def _frames(nints=6, ny=40, nx=30, seed=0):
 
 
 @pytest.mark.parametrize("variant", ["optimal", "box"])
-def test_extraction_conserves_a_noise_free_source(variant):
-    sci, var, dq, trace = _frames()
+@settings(max_examples=20, deadline=None)
+@given(x0=st.floats(8.0, 21.0), slope=st.floats(-0.08, 0.08), width=st.floats(0.7, 2.5), seed=st.integers(0, 99))
+def test_extraction_conserves_a_noise_free_source(variant, x0, slope, width, seed):
+    """Any trace position and tilt, any profile width, integrations of different brightness: each integration's
+    spectrum is the window's light (optimal: the pixels within the half-width of the trace; box: its aperture)."""
+    sci, var, dq, trace = _frames(seed=seed, x0=x0, slope=slope, width=width)
     out = getattr(tso_extract, variant)(sci, var, np.zeros(sci.shape[1]), dq, trace)
     j = np.arange(sci.shape[2])[None, :]
     if variant == "optimal":
@@ -237,6 +244,20 @@ def test_without_an_ephemeris_the_transit_fit_is_skipped(tso, tmp_path):
         assert "transit_fit=ramp: SKIPPED (reference: no ephemeris" in history
     finally:
         (tmp_path / "eph.toml").rename(tso["uncal"].parent / "tso_ephemeris.toml")
+
+
+def test_a_bad_ephemeris_is_refused_before_detector1(tso, tmp_path, monkeypatch):
+    """An ephemeris that cannot be read stops ``calibrate`` by name before any ramp is processed."""
+    from miri_testbed.calibration import detector1
+
+    def not_reached(*args, **kwargs):
+        raise AssertionError("detector1 ran before the ephemeris was checked")
+
+    monkeypatch.setattr(detector1, "run", not_reached)
+    bad = tmp_path / "eph.toml"
+    bad.write_text("period_days = 0.5\n")
+    with pytest.raises(CalibrationInputError, match="missing key.*a_rs"):
+        calibrate_exposure(tso["uncal"], tso["refs"], ephemeris=bad)
 
 
 def _copy(tso, tmp_path, edit):
