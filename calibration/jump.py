@@ -158,7 +158,8 @@ def _edge_bound(d, total, n, rn2, gain):
     var *= np.float32(n) / m
     var += 2 * rn2 / m**2  # 2 sigma_r^2 (1/m - (n - 2)/m^2): the read shared with one neighbour
     e *= e
-    e /= var
+    with np.errstate(invalid="ignore"):  # 0 / 0 where a pixel has neither noise nor a deviation (noise-free data):
+        e /= var  # NaN, above no threshold, as the exact test says of it
     e *= SCREEN_MARGIN
     return e
 
