@@ -42,7 +42,7 @@ APCORR (the ones the simulator wrote for the exposure).
 
    **Over seeds** (``--flux-seeds``): the 6-11 um median of both for seeds 1..N, on the
    sky-subtracted series and on the same series on a dark sky with nothing subtracted (the
-   setting in which jwst's 0.15-0.22 % of the issue is reproduced).
+   setting closest to the issue's jwst figure, 0.15-0.22 %).
 
     python benchmarks/lrs_jwst.py [--nints 50] [--flux-seeds 3] [--speed-nints 100] [--repeat 3] [--record]
 """
@@ -221,7 +221,7 @@ def flux_over_seeds(folder, nints, seeds, out):
     """The spectrophotometric median over seeds, with the sky subtracted and on a dark sky with none (docstring, 2)."""
     out(f"   median F_nu ratio over {MEDIAN_RANGE_UM[0]:.0f}-{MEDIAN_RANGE_UM[1]:.0f} um by seed ({nints} "
         f"integrations each): 'sky' the 5 MJy/sr sky, subtracted from the columns; 'dark' no sky in the scene, none "
-        f"subtracted (the setting in which jwst's figure in the issue is reproduced)")
+        f"subtracted (the setting closest to the issue's jwst figure, 0.15-0.22 %)")
     out("     seed     ours sky    jwst sky   ours dark   jwst dark")
     medians = {}
     for seed in seeds:
