@@ -183,7 +183,7 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
         ``on_emi(raw, corrected, usable)``, called after the science exposure's EMI step
         (:func:`calibration.detector1.run`), for scoring it without fitting it twice.
     ephemeris : path, optional
-        A time series' ephemeris for its transit fit (:func:`calibration.tso3.ephemeris_path`:
+        A time series' ephemeris for its transit fit (:func:`calibration.tso3.find_ephemeris`:
         default ``<name>_ephemeris.toml`` beside the uncal); refused for other exposures.
     leak_from : list of path, optional
         An MRS band-3A exposure's: the target's band-1B products (s3d, x1d) for its ``spectral_leak``
@@ -209,7 +209,7 @@ def calibrate_exposure(uncal_path, refs_folder=None, algorithms=None, save_ramp=
     pipeline = pipeline_for(exposure, uncal_path)
     extra = {}
     if pipeline.stage3 == "tso3":
-        extra["ephemeris"] = tso3.ephemeris_path(uncal_path, ephemeris)
+        extra["ephemeris"] = tso3.find_ephemeris(uncal_path, ephemeris)
     elif ephemeris is not None:
         raise CalibrationInputError(f"{uncal_path}: an ephemeris is for a time series (TSO) exposure; this is not one")
     if leak_from and pipeline.run is not mrs_spec2.run:

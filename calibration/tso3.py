@@ -16,7 +16,7 @@ After detector1 (rate and the rates of every integration, rateints):
    curves in :data:`calibration.light_curves.BIN_WIDTH_UM` bins with the white fit's
    ``t0`` and settling time fixed -> ``<name>_transit.ecsv``.  It needs the observer's
    ephemeris (orbit and limb darkening): a TOML file given with ``--ephemeris`` or
-   ``<name>_ephemeris.toml`` beside the uncal (:func:`ephemeris_path`); without one the
+   ``<name>_ephemeris.toml`` beside the uncal (:func:`find_ephemeris`); without one the
    step is SKIPPED (cause ``reference``) and the whtlt has no model.
 
 Products:
@@ -91,11 +91,11 @@ def backgrounds(choice, exposure, uncal_path, given):
     return spec2.background_paths(choice, exposure, uncal_path, given)
 
 
-def ephemeris_path(uncal_path, given=None):
-    """The ephemeris file: ``given``, else ``<name>_ephemeris.toml`` beside the uncal if it exists, else None.
+def find_ephemeris(uncal_path, given=None):
+    """The ephemeris read from ``given``, else from ``<name>_ephemeris.toml`` beside the uncal if it exists, else None.
 
-    The file is read here (:func:`calibration.transit.read_ephemeris`), so that a bad one is refused before
-    detector1 runs, not after it.
+    Read (:func:`calibration.transit.read_ephemeris`) before detector1 runs, so that a bad file is refused before
+    the ramps are processed.
     """
     if given is not None:
         if not Path(given).is_file():
@@ -106,8 +106,7 @@ def ephemeris_path(uncal_path, given=None):
         path = Path(uncal_path).with_name(f"{stem}_ephemeris.toml")
         if not path.is_file():
             return None
-    transit.read_ephemeris(path)
-    return path
+    return transit.read_ephemeris(path)
 
 
 def _times(exposure, nints):
@@ -202,8 +201,8 @@ def run(log, exposure, d1, folder, choice, background_paths=(), ephemeris=None):
     ----------
     log, exposure, d1, folder, choice, background_paths
         As :func:`calibration.spec2.run`.
-    ephemeris : path, optional
-        The ephemeris file (:func:`ephemeris_path`); without it the transit fit is skipped.
+    ephemeris : transit.Ephemeris, optional
+        The observer's ephemeris (:func:`find_ephemeris`); without it the transit fit is skipped.
 
     Returns
     -------
@@ -229,14 +228,12 @@ def run(log, exposure, d1, folder, choice, background_paths=(), ephemeris=None):
              f"{int(np.isfinite(white.flux).sum())} of {white.flux.size} integrations usable")
     t_start = float(times["int_start_MJD_UTC"][0])
     mid = times["int_mid_MJD_UTC"]
-    eph = [None]
 
     def read():
         if ephemeris is None:
             return Skip("no ephemeris (orbit and limb darkening): give --ephemeris FILE or put "
                         "<name>_ephemeris.toml beside the uncal")
-        eph[0] = transit.read_ephemeris(ephemeris)
-        return (eph[0],)
+        return (ephemeris,)
 
     variant = choice["transit_fit"]
     fit = log.run("transit_fit", variant, mid, white.flux, white.error, t_start, resolve=read)
@@ -254,9 +251,9 @@ def run(log, exposure, d1, folder, choice, background_paths=(), ephemeris=None):
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
             curve = registry.get("white_light", choice["white_light"])(t.wavelength, spectra.flux, spectra.error,
                                                                   spectra.dq, (lo, hi))
-            fits.append((lo, hi, registry.get("transit_fit", variant)(mid, curve.flux, curve.error, t_start, eph[0],
+            fits.append((lo, hi, registry.get("transit_fit", variant)(mid, curve.flux, curve.error, t_start, ephemeris,
                                                                  shape=fit)))
-        products["transit"] = transit_product((*wave_range, fit), fits, eph[0], variant)
+        products["transit"] = transit_product((*wave_range, fit), fits, ephemeris, variant)
         log.note("transit_fit", f"transit_fit: white depth {fit.depth * 1e6:.0f} +/- {fit.depth_error * 1e6:.0f} ppm, "
                  f"chi2_red {fit.chi2_red:.3f}, {len(fits)} bins")
     log.stamp(x1dints)
