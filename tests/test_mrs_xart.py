@@ -10,6 +10,7 @@ from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
+from astropy.table import Table
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import CalibrationInputError, straylight
@@ -194,6 +195,32 @@ def test_the_scorer_measures_the_share_removed():
     assert not scenario_facts(load_suite("mrs").scenarios)["cross_artifact"].any()
 
 
+@pytest.mark.parametrize("noise", [1.0, 0.1, 0.01])
+def test_the_noise_floor_is_what_a_perfect_model_reaches_and_a_wrong_one_stays_above_it(noise):
+    """A perfect model (the true kernels) on a noisy rate removes the floor's share; a 20 % too strong one does not."""
+    observation = MrsObservation()
+    kernels = xa.kernel_table(observation, ON)
+    operator = xart_score.true_operator(kernels, observation.detector)
+    true = np.zeros((det.FULL_NY, det.FULL_NX))
+    true[:, 100:110], true[:, 700:705] = 50.0, 20.0  # two bright traces, one in each half
+    injected = xa.apply(true, observation, ON)[1]
+    dq = np.zeros(true.shape, np.uint32)
+    dq[:, :det.REFERENCE_COLUMNS_LEFT] = dq[:, det.FULL_NX - det.REFERENCE_COLUMNS_RIGHT:] = dqflags.REFERENCE_PIXEL
+    usable = dq == 0
+    err = np.full(true.shape, noise)
+    rate = (true + injected + err * np.random.default_rng(1).standard_normal(true.shape)).astype(np.float32)
+    floor = xart_score.noise_floor(err, dq, usable, injected, operator)
+    assert 0.9 < floor < 1  # 0.93 at 1 (the artifact ~2 % of the traces, their noise the whole frame's)
+    removed = xart_score.removed_fraction((rate - straylight.model(rate, None, dq, operator)[0])[usable],
+                                          injected[usable])[0]
+    assert abs(removed - floor) < 0.05 * (1 - floor)  # the model's error is its noise, and the floor that noise
+    strong = Table(rows=[dict(band=b, **asdict(xa.band_kernel(b, ON).scaled(1.2))) for b in observation.bands])
+    wrong = xart_score.true_operator(strong, observation.detector)
+    removed_wrong = xart_score.removed_fraction((rate - straylight.model(rate, None, dq, wrong)[0])[usable],
+                                                injected[usable])[0]
+    assert 1 - removed_wrong > 1.2 * (1 - floor)  # 20 % too much light: above 1.2x the floor at every noise here
+
+
 @pytest.mark.slow  # a noise-free simulation and two calibrations of one detector: ~50 s
 def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
     effects = replace(Effects.noise_free(), mrs=ON)
@@ -201,8 +228,11 @@ def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
     sim = simulate(Scene((source,), background_mjy_sr=5.0), MrsObservation(ngroups=3), tmp_path, seed=2,
                    effects=effects, references=ReferenceOptions(kind="perfect"))
     paths = calibrate(sim["uncal"], tmp_path / "out", refs_folder=sim["refs"])
-    rows = {r["metric"]: r["value"] for r in scorers.score_products(sim["truth"], {scorers.XART: paths["xart"]})}
+    rows = {r["metric"]: r["value"] for r in scorers.score_products(sim["truth"], {scorers.XART: paths["xart"],
+                                                                                   scorers.RATE: paths["rate"]})}
     assert rows["mrs_xart_removed"] > 0.999 and rows["mrs_xart_net"] == pytest.approx(1.0, abs=1e-3)
+    # noise-free: the floor is a perfect model's on the rate's ERR (read noise alone here), the target the plain 95 %
+    assert rows["mrs_xart_over_target"] == pytest.approx((1 - rows["mrs_xart_removed"]) / 0.05)
     none = calibrate(sim["uncal"], tmp_path / "none", refs_folder=sim["refs"], algorithms={"straylight": "none"})
     assert "xart" not in none
     # the report's view: the cross-artifact's row cut, and no view of an effect not simulated

@@ -25,7 +25,8 @@ left, :func:`validation.mrs_fringe_score.score_x1d`)
 and the cubes (each band's centroid and the band-to-band offset,
 :func:`validation.mrs_score.score_cubes`; an extended source's surface brightness,
 :func:`validation.mrs_extended_score.score_cubes`) and, when the straylight step ran, the cross-artifact
-it subtracted (``xart``, against the truth's, :func:`validation.xart_score.score_xart`); the x1d's
+it subtracted (``xart``, against the truth's, its noise floor from the rate's ERR,
+:func:`validation.xart_score.score_xart`); the x1d's
 bands before ``spectral_leak`` and ``residual_fringe`` (``preleak``, ``prerf``) are read by the report's
 views (:mod:`validation.mrs_views`), not scored.  Spectra per
 integration have their type and no
@@ -125,7 +126,7 @@ SCORERS = {
            Scorer(mrs_leak_score.score_cubes, mrs_leak_score.CUBE_METRICS, modes=("mrs",))),
     WHITE_LIGHT: (),
     TRANSIT: (Scorer(score_transit, TSO_METRICS, companions=(WHITE_LIGHT,)),),
-    XART: (Scorer(xart_score.score_xart, xart_score.METRICS, modes=("mrs",)),),
+    XART: (Scorer(xart_score.score_xart, xart_score.METRICS, companions=(RATE,), modes=("mrs",)),),
     BEFORE_LEAK: (),
     BEFORE_RESIDUAL_FRINGE: (),
 }
