@@ -83,15 +83,20 @@ def test_an_unpaired_cell_or_spectral_leak_none_calibrates_no_1b(tmp_path):
 def test_a_paired_cell_scores_the_corrected_leak_and_an_unpaired_one_the_leak(tmp_path):
     """Hot point source (the leak 12 % of 3A at its peak), every default effect (a noise-free exposure has no
     detector CRB to score), perfect references, 10 groups, seed 3: the paired cell runs calibrate --leak-from's path
-    (noise-free 6.8e-4, session 15); measured 1.41e-3 +/- 0.48e-3 (its noise); the same scenario unpaired ~0.12."""
+    (noise-free 6.8e-4, session 15); measured 1.41e-3 +/- 0.48e-3 (its noise); the same scenario unpaired ~0.12.
+    The paired cell is also scored against its leak-free twin; an unpaired one has none."""
     hot = '{ continuum = { kind = "blackbody", temperature_k = 10000.0, flux_mjy = 500.0, ref_um = 12.2 } }'
     b1, a3 = (replace(s, effects=replace(Effects(), mrs=replace(Effects().mrs, spectral_leak=True)),
                       references=ReferenceOptions(kind="perfect")) for s in _suite(spectrum=hot).scenarios)
     a3 = replace(a3, leak_source=b1)
 
-    def residual(scenario):
+    def residuals(scenario):
         rows = runner.run_cell(runner.Cell(scenario, 3), tmp_path / (scenario.leak_from or "alone"))[0]
-        return float(rows.loc[rows["metric"] == "mrs_leak_residual", "value"].iloc[0])
+        return dict(zip(rows["metric"], rows["value"], strict=True))
 
-    assert residual(a3) < 3e-3
-    assert residual(replace(a3, leak_from="", leak_source=None)) > 0.1
+    paired = residuals(a3)
+    assert paired["mrs_leak_residual"] < 3e-3
+    # against its leak-free twin (the runner's, same seed and references): what the correction left, and no more
+    assert paired["mrs_leak_residual_twin"] < 3e-3 and 0 < paired["mrs_leak_residual_twin_error"] < 1e-3
+    unpaired = residuals(replace(a3, leak_from="", leak_source=None))
+    assert unpaired["mrs_leak_residual"] > 0.1 and "mrs_leak_residual_twin" not in unpaired  # no correction, no twin

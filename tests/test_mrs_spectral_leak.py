@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate
 from stdatamodels.jwst import datamodels as dm
 
@@ -131,6 +133,24 @@ def test_the_metric_finds_the_share_of_the_leak_left_under_a_smooth_calibration_
              for _ in range(300)]
     signed = [a * 0.12 for _, a, _ in draws]
     assert np.std(signed) == pytest.approx(draws[0][2], rel=0.15)  # the stated error is the scatter's
+
+
+@settings(max_examples=30, deadline=None)
+@given(left=st.floats(-0.02, 0.02), curvature=st.floats(-3e-3, 3e-3), tilt=st.floats(-3e-3, 3e-3))
+def test_against_its_twin_the_metric_finds_the_leak_left_whatever_curvature_both_share(left, curvature, tilt):
+    """A calibration error both spectra share (grey, tilted, curved: an APCORR's cubic) divides out against the
+    twin; against the truth's continuum the same curvature is read as leak."""
+    wl = np.linspace(11.3, 13.7, 1200)
+    continuum, injected = 10 * (wl / 12.2) ** -2, CURVE(wl) * 40 * (wl / 12.2) ** -2
+    x = (wl - 12.2) / 1.2
+    shared = 1.003 + tilt * x + curvature * (1.5 * x**3 - 0.5 * x) + curvature * (1.5 * x**2 - 0.5)
+    twin = continuum * shared
+    corrected = (continuum + left * injected) * shared
+    value, a, _ = mrs_leak_score.leak_residual(wl, corrected, twin, injected * shared, 12.2, 0.1)
+    assert a == pytest.approx(left, abs=1e-9) and value == pytest.approx(abs(left) * np.max(injected / continuum))
+    if abs(curvature) > 1e-3 and abs(left) < 1e-3:  # the truth's continuum takes the curvature for leak
+        _, against_truth, _ = mrs_leak_score.leak_residual(wl, corrected, continuum, injected, 12.2, 0.1)
+        assert abs(against_truth - left) > 1e-3
 
 
 def test_the_step_is_a_declared_skip_saying_what_is_missing(tmp_path):

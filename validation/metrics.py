@@ -33,7 +33,8 @@ LOWER = {"astrometric_error", "astrometric_error_aligned", "alignment_refused", 
          "lrs_tso_scatter_over_limit", "lrs_tso_white_scatter_ppm",
          "mrs_wavelength_error", "mrs_wavelength_error_band", "mrs_lines_lost", "mrs_centroid_error",
          "mrs_band_offset", "mrs_flux_pull_outlier_fraction", "mrs_leak_residual", "mrs_fringe_amplitude",
-         "mrs_fringe_over_target", "mrs_leak_cube_residual", "mrs_leak_cube_sum_residual", "mrs_xart_over_target"}
+         "mrs_fringe_over_target", "mrs_leak_cube_residual", "mrs_leak_cube_sum_residual", "mrs_xart_over_target",
+         "mrs_leak_residual_twin"}
 HIGHER_FRACTION = {"detected", "detected_fraction", "jump_completeness", "shower_flagged_fraction",
                    "mrs_usable_fraction", "mrs_xart_removed"}
 # Not judged on purpose: amounts of data, and signed components of a judged metric.
@@ -50,7 +51,7 @@ NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset",  # mrs_centroid_error's components
               "mrs_wavelength_perturbation",  # the flight geometry's own error there: set by the truth
               "mrs_flux_pull_n", "mrs_flux_pull_lag1",  # how many planes; their correlation, set by the drizzle
-              "mrs_leak_residual_error",  # mrs_leak_residual noise: set by the exposure
+              "mrs_leak_residual_error", "mrs_leak_residual_twin_error",  # their noise: set by the exposure
               "mrs_leak_cube_spaxels",  # how many spaxels mrs_leak_cube_residual takes the max of
               "mrs_fringe_noise_floor",  # the fringe statistic on pure noise: set by the spectrum errors
               "mrs_xart_noise_floor"}  # a perfect cross-artifact model on the rate's noise: set by the exposure

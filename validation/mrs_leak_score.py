@@ -15,6 +15,18 @@ is what ``a`` measures, so noise averages over the ~400 planes of the window.  `
 judged) is its 1-sigma error from FLUX_ERROR (planes independent): a value within ~2 of it is the noise's, and a
 target of 1e-3 needs an exposure whose error is well below.
 
+Against the leak-free twin (session 24; the x1d ``F_0`` of the same exposure simulated without the leak, calibrated
+with the same references and algorithms, :func:`validation.runner.leak_free_twin`): the same fit with ``F_0`` in
+place of ``S``,
+
+    mrs_leak_residual_twin = |a| max g,   r = F / F_0 - 1,
+
+so every calibration error the two share (PHOTOM, APCORR, their smooth and curved terms alike) divides out, and
+only what the leak correction leaves (its own floor, and the references that scale the leak: MRSPTCORR, 1B's
+PHOTOM) is counted: the issue's "leak residual".  ``mrs_leak_residual`` reads the references' curvature over the
+window as leak (docs/mrs.md 'LEAK-1 taken apart': -0.9 / -0.6e-3 of it on a leak-free exposure).  The twin's noise
+is its own draw, so ``mrs_leak_residual_twin_error`` takes both spectra's errors.
+
 In a 3A cube (the s3d), as a user reads it spaxel by spaxel: each spaxel of the source's core, the covered spaxels
 whose median over the window is at least :data:`CORE_FRACTION` of the brightest spaxel's, is a spectrum of its own
 (scaled to ``S`` by its median of ``F / S``, so ``a`` is a share of that spaxel's continuum), and
@@ -30,11 +42,14 @@ import numpy as np
 from miri_testbed.simulator.spectral_leak import LEAK_BAND, ORDER, LeakCurve
 
 from . import mrs_score
+from .errors import ScoreInputError
 
 #: A cube's core (module docstring): spaxels at least this share of the brightest one's median over the window.
 CORE_FRACTION = 0.1
 #: What :func:`score_cubes` writes.
 CUBE_METRICS = ("mrs_leak_cube_residual", "mrs_leak_cube_sum_residual", "mrs_leak_cube_spaxels")
+#: What :func:`score_against_twin` writes.
+TWIN_METRICS = ("mrs_leak_residual_twin", "mrs_leak_residual_twin_error")
 
 #: The fit's half window, in the leak curve's sigma.
 WINDOW_SIGMA = 6.0
@@ -100,6 +115,41 @@ def leak_rows(truth_config, band, spectrum, bin_value):
                                     continuum, leak, curve.centre_um, curve.sigma_um, spectrum.error * 1e3)
     return [dict(metric=metric, value=v, unit="", source_id=spectrum.source_id, bin=bin_value)
             for metric, v in (("mrs_leak_residual", value), ("mrs_leak_residual_error", sigma))]
+
+
+def score_against_twin(truth, twin_path, x1d_path):
+    """Band 3A's ``mrs_leak_residual_twin`` rows (module docstring): the x1d against its leak-free twin's.
+
+    Parameters
+    ----------
+    truth : simulator.truth.Truth or path-like
+        The leak-on exposure's (its leak curve and source); none for a truth without the leak.
+    twin_path, x1d_path : path-like
+        The twin's x1d and the exposure's.
+    """
+    truth = mrs_score._mrs_truth(truth, (), "MRS leak twin")
+    spectra, twins = mrs_score.read_spectra(x1d_path), mrs_score.read_spectra(twin_path)
+    if LEAK_BAND not in spectra:
+        return []
+    if LEAK_BAND not in twins:
+        raise ScoreInputError(f"{twin_path}: the leak-free twin has no band {LEAK_BAND} spectrum")
+    spectrum, twin = spectra[LEAK_BAND], twins[LEAK_BAND]
+    if not np.array_equal(spectrum.wavelength, twin.wavelength):
+        raise ScoreInputError(f"{twin_path}: the leak-free twin's {LEAK_BAND} planes are not {x1d_path}'s")
+    found = truth_leak(truth.config, spectrum.source_id, spectrum.wavelength)
+    if found is None:
+        return []
+    continuum, leak, curve = found
+    usable = spectrum.usable & twin.usable
+    level = np.where(usable, twin.flux * 1e3, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # planes unusable in either: NaN, left out by the fit
+        error = np.hypot(spectrum.error, twin.error * spectrum.flux / twin.flux) * 1e3
+    # g = L / S, whichever continuum the fit divides by
+    value, _, sigma = leak_residual(spectrum.wavelength, np.where(usable, spectrum.flux * 1e3, np.nan), level,
+                                    leak * level / continuum, curve.centre_um, curve.sigma_um, error)
+    context = dict(unit="", source_id=spectrum.source_id, bin=mrs_score.band_bin(LEAK_BAND))
+    return [dict(metric="mrs_leak_residual_twin", value=value, **context),
+            dict(metric="mrs_leak_residual_twin_error", value=sigma, **context)]
 
 
 def cube_residuals(wavelength, data, continuum, leak, curve):

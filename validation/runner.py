@@ -30,7 +30,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +97,10 @@ def run_cell(cell, workdir, keep_products=False):
     leak_from, leak_refs = leak_products(cell, folder / "leak_from")
     products = calibrate(sim["uncal"], folder / "products", sim["refs"], dict(cell.algorithms), save_ramp=True,
                          on_emi=score_emi, leak_from=leak_from, leak_refs=leak_refs)
-    rows = scorers.score_products(truth, scorers.by_type(products)) + emi["rows"]
+    typed = scorers.by_type(products)
+    if leak_from is not None:
+        typed[scorers.LEAK_FREE] = leak_free_twin(cell, folder / "leak_free", sim["refs"])
+    rows = scorers.score_products(truth, typed) + emi["rows"]
     hist = pull_histograms(truth, products["rate"], products["ramp"])
     choice = registry.resolve(dict(cell.algorithms))
     cut = ({**emi["views"], **views.cell_views(truth, products, sim["refs"], choice, sim["uncal"])} if cell.views
@@ -123,6 +126,21 @@ def leak_products(cell, folder):
     paths = calibrate(sim["uncal"], Path(folder) / source.name / "products", sim["refs"], dict(cell.algorithms))
     cube_1b = [p for p in paths["s3d"] if "_ch1-" in p.name]  # the exposure's channel-2 cube is no use to 3A
     return cube_1b + [paths["x1d"]], sim["refs"]
+
+
+def leak_free_twin(cell, folder, refs):
+    """The x1d of ``cell``'s exposure simulated without the spectral leak (the same seed, scene and detector) and
+    calibrated with its algorithms and the leak-on exposure's reference folder ``refs`` (so every reference, and
+    every error drawn in it, is the same), ``spectral_leak`` off: what a leak correction should give back
+    (:func:`validation.mrs_leak_score.score_against_twin`).  Its noise is its own draw: the leak changes the
+    Poisson means, so the random stream does not stay aligned after the first pixel that differs.
+    """
+    s = cell.scenario
+    effects = replace(s.effects, mrs=replace(s.effects.mrs, spectral_leak=False))
+    sim = simulate(s.scene(cell.seed), s.observation, Path(folder), name=s.name, seed=cell.seed, effects=effects,
+                   references=s.references)
+    algorithms = {**dict(cell.algorithms), "spectral_leak": "none"}
+    return calibrate(sim["uncal"], Path(folder) / "products", refs, algorithms)["x1d"]
 
 
 class _Notes(logging.Handler):

@@ -28,7 +28,9 @@ and the cubes (each band's centroid and the band-to-band offset,
 it subtracted (``xart``, against the truth's, its noise floor from the rate's ERR,
 :func:`validation.xart_score.score_xart`); the x1d's
 bands before ``spectral_leak`` and ``residual_fringe`` (``preleak``, ``prerf``) are read by the report's
-views (:mod:`validation.mrs_views`), not scored.  Spectra per
+views (:mod:`validation.mrs_views`), not scored; the x1d of the same exposure without the leak (a product the
+runner makes for a band-3A cell paired with its band-1B one, :func:`validation.runner.leak_free_twin`) scores the
+leak the x1d keeps (:func:`validation.mrs_leak_score.score_against_twin`).  Spectra per
 integration have their type and no
 scorer yet.
 
@@ -68,6 +70,8 @@ TRANSIT = "transit"
 XART = "xart"
 #: The MRS x1d's bands before ``spectral_leak`` / ``residual_fringe`` (:mod:`calibration.mrs_spec2`): views only.
 BEFORE_LEAK, BEFORE_RESIDUAL_FRINGE = "spectrum1d_before_leak", "spectrum1d_before_residual_fringe"
+#: The x1d of the same exposure simulated without the spectral leak (:func:`validation.runner.leak_free_twin`).
+LEAK_FREE = "spectrum1d_leak_free"
 
 #: File suffix of a pipeline product -> its product type.
 PRODUCT_TYPES = {"cat": CATALOG, "rate": RATE, "rateints": RATEINTS, "ramp": RAMP, "cal": CAL, "x1d": SPECTRUM1D,
@@ -129,6 +133,8 @@ SCORERS = {
     XART: (Scorer(xart_score.score_xart, xart_score.METRICS, companions=(RATE,), modes=("mrs",)),),
     BEFORE_LEAK: (),
     BEFORE_RESIDUAL_FRINGE: (),
+    LEAK_FREE: (Scorer(mrs_leak_score.score_against_twin, mrs_leak_score.TWIN_METRICS, companions=(SPECTRUM1D,),
+                       modes=("mrs",)),),
 }
 
 
