@@ -102,7 +102,9 @@ NEIGHBOUR_PEAK_SHARE, NEIGHBOUR_MIN_LD = 0.1, 2.0
 COVERAGE_MIN = 0.5
 #: Points per spaxel side for the aperture's share of a spaxel.
 SUBSAMPLES = 5
-#: The planes' noise correlation kept, lags 1 ... this (module docstring, 'Errors'): LAGS_CHOICE
+#: The planes' noise correlation kept, lags 1 ... this (module docstring, 'Errors'): beyond it < 1e-6 on every plane
+#: with each kernel (suite mrs_fringes, largest |rho| per lag: ``drizzle`` 0.42-0.48, <= 0.0013, 0; smoothed in
+#: lambda 0.69, 0.16, 0.014, 2.5e-4, 7e-7; docs/mrs.md 'Fringes', session 24).
 CORRELATION_LAGS = 4
 
 

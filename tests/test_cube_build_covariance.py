@@ -44,7 +44,7 @@ def _aperture(grid):
 
 
 @pytest.mark.parametrize("variant", ["drizzle", "drizzle_complete"])  # ~4 s each
-def test_the_lag_covariances_are_a_monte_carlos(variant):
+def test_the_lag_covariances_match_a_monte_carlo(variant):
     # Over realisations of the pixels' noise, q_l = sum_k w_k F_k F_(k+l) has mean sum_k w_k cov_k(k+l) (the noise
     # has mean 0); w_k random in [0, 2] per plane, so a covariance put in the wrong plane would show.  The test
     # is against the realisations' own spread of q_l (4 standard errors), and asks lags 1-2 to be 5 of them from 0.
