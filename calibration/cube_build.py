@@ -478,21 +478,28 @@ class Cube:
     alpha_smoothing: float = 0.0
     selected: np.ndarray | None = None
 
-    def sum_variance(self, coefficients):
+    def sum_variance(self, coefficients, lags=0):
         """Exact variance of ``sum_s c_s S_s`` for each plane, from the pixels (the spaxels' covariance included).
 
         ``sum_s c_s S_s = sum_p (sum_s c_s w_ps / W_s) I_p``, so its variance is
         ``sum_p (sum_s c_s w_ps / W_s)^2 var(I_p)``, taken per plane (a pixel's share of
-        each plane it touches; the planes' mutual covariance is not returned).
+        each plane it touches), and its covariance between planes ``k`` and ``k + l`` is
+        ``sum_p share_pk share_p(k+l) var(I_p)`` (a pixel whose box reaches both planes: the resampling's).
 
         Parameters
         ----------
         coefficients : (n_lambda, n_beta, n_alpha) float
             ``c_s`` (0 where a spaxel is not in the sum).
+        lags : int
+            The covariances to return, ``l = 1 ... lags``.
 
         Returns
         -------
         (n_lambda,) float
+            With ``lags`` = 0: the variance.
+        (n_lambda, 1 + lags) float
+            Otherwise: column ``l`` the covariance of plane ``k`` with ``k + l`` (0 where ``k + l`` is beyond the
+            last plane; column 0 the variance).
         """
         # in place: a cube-sized array at a time, the extraction's peak of memory
         per_weight = self.coverage * self.grid.volume
@@ -503,15 +510,20 @@ class Cube:
         reaching = _reaching(self.samples, self.grid, per_weight != 0, self.smoothing, self.alpha_smoothing)
         per_weight = per_weight.reshape(self.grid.wavelength.n, -1)
         out = np.zeros(self.grid.wavelength.n)
+        covariance = np.zeros((len(out), lags))
         selected = None if self.selected is None else self.selected.reshape(len(self.selected), *per_weight.shape)
         for block in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching):
             # (n, Kl): the pixel's share of each plane it touches, sum_s c_s w'_ps / W'_s
             share = block.gather(per_weight, selected, None if selected is None else self.samples.member[block.index])
             plane = block.first[:, None] + np.arange(block.wl.shape[1])
             inside = (plane >= 0) & (plane < len(out))
-            out += np.bincount(plane[inside], (share**2 * self.samples.intensity_var[block.index, None])[inside],
-                               minlength=len(out))
-        return out
+            var = self.samples.intensity_var[block.index, None]
+            out += np.bincount(plane[inside], (share**2 * var)[inside], minlength=len(out))
+            for lag in range(1, min(lags, share.shape[1] - 1) + 1):  # a pixel reaches Kl planes: lags < Kl
+                both = inside[:, :-lag] & inside[:, lag:]
+                covariance[:, lag - 1] += np.bincount(plane[:, :-lag][both], (share[:, :-lag] * share[:, lag:]
+                                                                              * var)[both], minlength=len(out))
+        return out if lags == 0 else np.column_stack([out, covariance])
 
 
 def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):

@@ -64,7 +64,12 @@ the flux 6-9 % low, smoothly in lambda (docs/mrs.md).
 **Errors.**  ``F_l = sum_s c_s S_s`` with ``c_s = f_s A - g_s A sum f A / sum g A``; its
 variance comes exactly from the detector pixels (:meth:`calibration.cube_build.Cube.sum_variance`),
 the spaxels' covariance included; ``covariance_factor`` is its median ratio to
-``sum_s c_s^2 var(S_s)`` (the spaxels taken as independent).
+``sum_s c_s^2 var(S_s)`` (the spaxels taken as independent).  The planes' noise is correlated too (a
+detector pixel's box reaches two or three planes): ``correlation[k, l - 1] = cov(F_k, F_(k+l)) /
+(sigma_k sigma_(k+l))`` for ``l = 1 ... CORRELATION_LAGS``, the covariance exact from the same pixels
+(:meth:`~calibration.cube_build.Cube.sum_variance`), scaled as the variance is (the aperture correction,
+``apcorr_k apcorr_(k+l)``), so a correlation, which a later per-plane scaling (the unit, a fringe
+divided out) leaves as it is; 0 past the last plane.
 
 A plane gets DQ DO_NOT_USE when its aperture reaches a spaxel covered less than
 :data:`COVERAGE_MIN` (the ends of the band, where only some slices reach; the field's edge).
@@ -97,6 +102,10 @@ NEIGHBOUR_PEAK_SHARE, NEIGHBOUR_MIN_LD = 0.1, 2.0
 COVERAGE_MIN = 0.5
 #: Points per spaxel side for the aperture's share of a spaxel.
 SUBSAMPLES = 5
+#: The planes' noise correlation kept, lags 1 ... this (module docstring, 'Errors'): beyond it < 1e-6 on every plane
+#: with each kernel (suite mrs_fringes, largest |rho| per lag: ``drizzle`` 0.42-0.48, <= 0.0013, 0; smoothed in
+#: lambda 0.69, 0.16, 0.014, 2.5e-4, 7e-7; docs/mrs.md 'Fringes', session 24).
+CORRELATION_LAGS = 4
 
 
 def airy_encircled(k):
@@ -187,6 +196,8 @@ class MrsSpectrum:
         The aperture correction applied.
     covariance_factor : float
         Median of the exact variance over the independent-spaxel one.
+    correlation : (n, CORRELATION_LAGS) float
+        The noise correlation of plane ``k`` with plane ``k + l`` in column ``l - 1`` (module docstring, 'Errors').
     """
 
     wavelength: np.ndarray
@@ -198,6 +209,7 @@ class MrsSpectrum:
     centre: tuple
     apcorr: np.ndarray
     covariance_factor: float
+    correlation: np.ndarray
 
 
 def _usable(cube):
@@ -313,13 +325,20 @@ def _extract(cube, subtract_background, table, target):
     del data
     naive = np.sum(coefficients**2 * np.where(usable, cube.var, 0.0), axis=(1, 2)) * apcorr**2
     del usable
-    variance = cube.sum_variance(coefficients) * apcorr**2
+    moments = cube.sum_variance(coefficients, CORRELATION_LAGS)
+    variance = moments[:, 0] * apcorr**2
+    correlation = np.zeros((len(wavelength), CORRELATION_LAGS))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for lag in range(1, CORRELATION_LAGS + 1):  # apcorr_k apcorr_(k+l) of the covariance cancels
+            correlation[:-lag, lag - 1] = moments[:-lag, lag] / np.sqrt(moments[:-lag, 0] * moments[lag:, 0])
+    correlation[~np.isfinite(correlation)] = 0.0  # a plane without noise (nothing in the aperture)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = (variance / naive)[complete & (naive > 0)]
     ratios = ratios[~np.isnan(ratios)]
     factor = float(np.median(ratios)) if ratios.size else np.nan  # no complete plane: no factor (no warning)
     dq = np.where(complete, 0, dqflags.DO_NOT_USE).astype(np.uint32)
-    return MrsSpectrum(wavelength, flux, np.sqrt(variance), background * apcorr, dq, npixels, centre, apcorr, factor)
+    return MrsSpectrum(wavelength, flux, np.sqrt(variance), background * apcorr, dq, npixels, centre, apcorr, factor,
+                       correlation)
 
 
 def annulus(cube, apcorr=None, target=None):

@@ -39,7 +39,10 @@ stays in DN/s, and its units say so):
 - ``x1d``: a ``MultiSpecModel`` with one ``spec`` per band, named ``<band>`` (``1A`` ...),
   a row per plane: WAVELENGTH (um), FLUX and FLUX_ERROR (Jy, or DN/s/um; aperture-corrected),
   DQ, NPIXELS (spaxels in the aperture), BACKGROUND (in the aperture, corrected as the
-  flux is); ``source_xpos``/``source_ypos`` the centroid's alpha/beta (arcsec).  In Jy the
+  flux is); ``source_xpos``/``source_ypos`` the centroid's alpha/beta (arcsec); ``plane_correlation``
+  (n_rows, L) float32, the noise correlation of row ``k``'s FLUX with row ``k + l``'s in column ``l - 1``
+  (:mod:`calibration.mrs_extract`, 'Errors'), an array of the ``spec`` outside its table (jwst's columns are
+  fixed), saved in the file's ASDF extension.  In Jy the
   flux is the cube's surface brightness summed over the aperture times the spaxel's solid
   angle: ``F [Jy] = 1e6 sum_s c_s S_s [MJy/sr] A_s [arcsec^2] (pi / 648000)^2``.
 """
@@ -142,6 +145,8 @@ def spec_product(spectrum, band, calibrated=False):
         spec.spec_table.columns[name].unit = CALIBRATED_FLUX_UNIT if calibrated else FLUX_UNIT
     spec.name, spec.source_id, spec.source_type = band, 0, "POINT"
     spec.source_xpos, spec.source_ypos = spectrum.centre
+    # not a column (the spec table's are jwst's): an array of the spec, kept in the file's ASDF extension
+    spec.plane_correlation = spectrum.correlation.astype(np.float32)
     return spec
 
 

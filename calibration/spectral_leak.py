@@ -335,8 +335,14 @@ def spectrum(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_s
     if source.spectrum is None:
         return Skip(f"spectral_leak spectrum: no band 1B spectrum among {', '.join(source.names)}")
     flux, variance = leak_spectrum(spectrum_3a.wavelength, leak, source)
-    corrected = replace(spectrum_3a, flux=spectrum_3a.flux - flux / jy_scale,
-                        error=np.sqrt(spectrum_3a.error**2 + variance / jy_scale**2))
+    error = np.sqrt(spectrum_3a.error**2 + variance / jy_scale**2)
+    # the planes' covariance is 3A's (the 1B term's own is not known here): its correlation over the new errors
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kept = np.where(error > 0, spectrum_3a.error / error, 0.0)
+    correlation = spectrum_3a.correlation * kept[:, None]
+    for lag in range(1, correlation.shape[1] + 1):
+        correlation[:-lag, lag - 1] *= kept[lag:]
+    corrected = replace(spectrum_3a, flux=spectrum_3a.flux - flux / jy_scale, error=error, correlation=correlation)
     return cube_3a, corrected, [f"spectral_leak spectrum: 3A less f x the 1B spectrum at lambda/2 "
                                 f"({np.count_nonzero(flux)} planes)"]
 

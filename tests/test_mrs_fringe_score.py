@@ -1,7 +1,12 @@
 """The fringe scorer (FRINGE-1): the largest sinusoid in the fringe's periods against the same on the noise."""
+import warnings
+
 import numpy as np
 import pytest
+from astropy.io import fits
+from stdatamodels.jwst import datamodels as dm
 
+from miri_testbed.calibration import mrs_extract, mrs_spec2
 from miri_testbed.validation import metrics, mrs_fringe_score
 from miri_testbed.validation.lrs_score import Spectrum
 
@@ -43,3 +48,75 @@ def test_below_the_half_percent_limit_a_quiet_spectrum_passes_and_above_it_fails
 def test_the_fringe_metrics_have_directions():
     assert all(metrics.judged(m) for m in ("mrs_fringe_amplitude", "mrs_fringe_over_target"))
     assert "mrs_fringe_noise_floor" in metrics.NOT_JUDGED
+
+
+def _correlated(n, rho, seed):
+    """Unit noise with lag-1 correlation ``rho`` (an MA(1) process: ``(z_i + b z_(i-1)) / sqrt(1 + b^2)``)."""
+    b = (1 - np.sqrt(1 - 4 * rho**2)) / (2 * rho)
+    z = np.random.default_rng(seed).standard_normal(n + 1)
+    return (z[1:] + b * z[:-1]) / np.sqrt(1 + b**2)
+
+
+def test_with_no_correlation_the_floor_is_the_white_floor():
+    spectrum, continuum = _spectrum(0.0)
+    scored = spectrum.usable.copy()
+    scored[300:340] = scored[700:712] = False  # lines left out
+    sigma, _, e = mrs_fringe_score.relative_residual(spectrum, scored, continuum[scored])
+    zero = np.zeros((scored.size, 4))
+    assert mrs_fringe_score.spectrum_floor(sigma, e, scored, zero) == mrs_fringe_score.noise_floor(sigma, e)
+    assert mrs_fringe_score.spectrum_floor(sigma, e, scored, None) == mrs_fringe_score.noise_floor(sigma, e)
+
+
+def test_the_correlation_matrix_takes_the_planes_true_adjacency():
+    rng = np.random.default_rng(2)
+    correlation = rng.uniform(-0.2, 0.5, (40, 3))
+    planes = np.flatnonzero(rng.random(40) < 0.6)  # a subset: gaps of one, two, more planes
+    matrix = mrs_fringe_score.correlation_matrix(planes, correlation)
+    for i, p in enumerate(planes):
+        for j, q in enumerate(planes):
+            lag = abs(int(q) - int(p))
+            expected = 1.0 if lag == 0 else correlation[min(p, q), lag - 1] if lag <= 3 else 0.0
+            assert matrix[i, j] == expected
+
+
+def test_the_correlated_floor_is_what_correlated_noise_reads():
+    # Noise correlated from plane to plane (lag 1: 0.5, as a smoothed cube's) reads more at the fringe's periods
+    # (10-20 planes) than white noise of the same errors: the floor with the correlation is its median, the white
+    # floor falls short (by ~sqrt(1 + 2 rho) = 1.4).
+    spectrum, continuum = _spectrum(0.0)
+    scored = spectrum.usable
+    sigma, _, e = mrs_fringe_score.relative_residual(spectrum, scored, continuum)
+    correlation = np.zeros((scored.size, 2))
+    correlation[:-1, 0] = 0.5  # as _correlated's: rho at lag 1, 0 beyond
+    floor = mrs_fringe_score.spectrum_floor(sigma, e, scored, correlation)
+    white = mrs_fringe_score.noise_floor(sigma, e)
+    reads = [mrs_fringe_score.fringe_amplitude(sigma, e * _correlated(e.size, 0.5, s), e) for s in range(40)]
+    assert 0.85 < np.median(reads) / floor < 1.15
+    assert white < 0.8 * floor
+
+
+def test_the_x1d_carries_the_correlation_where_a_jwst_reader_still_reads_it(tmp_path):
+    # plane_correlation is an array of the spec outside its table: the table's columns stay jwst's, the file opens
+    # and validates without a warning, and the scorer reads the correlation back; a spec without it (a foreign x1d)
+    # reads None (the white floor).
+    n = 50
+    correlation = np.random.default_rng(1).uniform(0, 0.6, (n, mrs_extract.CORRELATION_LAGS))
+    spectrum = mrs_extract.MrsSpectrum(np.linspace(5, 5.5, n), np.ones(n), np.full(n, 0.01), np.zeros(n),
+                                       np.zeros(n, np.uint32), np.ones(n), (0.0, 0.0), np.ones(n), 1.0, correlation)
+    model = dm.MultiSpecModel()
+    model.spec.append(mrs_spec2.spec_product(spectrum, "1A", calibrated=True))
+    foreign = mrs_spec2.spec_product(spectrum, "2A", calibrated=True)
+    del foreign.plane_correlation
+    model.spec.append(foreign)
+    path = tmp_path / "x_x1d.fits"
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with dm.open(path) as read:
+            read.validate()
+            assert read.spec[0].spec_table.dtype.names == dm.SpecModel().get_dtype("spec_table").names
+    with fits.open(path) as hdus:
+        assert [h.name for h in hdus].count("EXTRACT1D") == 2
+    found = mrs_fringe_score.plane_correlations(path)
+    np.testing.assert_allclose(found["1A"], correlation, rtol=1e-6)  # float32 in the file
+    assert found["2A"] is None

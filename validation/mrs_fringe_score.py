@@ -8,12 +8,20 @@ out), less 1; ``e`` = FLUX_ERROR over the same.  The **fringe amplitude** is the
 :func:`calibration.residual_fringe.sinusoid_fits`) to ``r`` over the fringe's band of periods,
 ``P`` in :data:`calibration.residual_fringe.PRIMARY` +/- ``PRIMARY_WINDOW`` (2.4-3.4 cm^-1), in steps
 that move the phase across the band by half a radian.  The **noise floor** is the same statistic on
-pure noise of the spectrum's errors (the median over :data:`FLOOR_DRAWS` draws of ``e`` times a normal
-deviate, a fixed seed): the amplitude a fringe-free spectrum would show.
+pure noise of the spectrum's own covariance (the median over :data:`FLOOR_DRAWS` draws of ``e`` times
+correlated normal deviates ``L z``, a fixed seed): the amplitude a fringe-free spectrum would show.
+``L L^T = R`` (Cholesky) is the scored planes' noise correlation, the x1d's ``plane_correlation``
+(:mod:`calibration.mrs_spec2`: the cube's resampling, exact from the detector pixels, lags 1 ... L) taken
+at the planes' true adjacency (lines are left out: two scored planes ``l`` apart in the x1d correlate by
+its lag ``l``, planes more than L apart not at all).  The correlation is the noise model's, never
+estimated from the residual (a residual fringe is itself correlated from plane to plane).  An x1d
+without ``plane_correlation`` (a foreign file, a stitched spectrum) gets the white floor (``R = I``),
+which understates a resampled spectrum's floor (docs/mrs.md, 'Fringes').
 
 Scored only for an exposure simulated with fringes (its truth's ``FRINGE``).  Rows (``bin`` = the band,
 :func:`validation.mrs_score.band_bin`): ``mrs_fringe_amplitude``,
-``mrs_fringe_noise_floor`` and ``mrs_fringe_over_target`` = amplitude / max(1.2 floor, 0.005): issue 17's
+``mrs_fringe_noise_floor`` (the floor above), ``mrs_fringe_white_floor`` (the same with ``R = I``, for
+comparison) and ``mrs_fringe_over_target`` = amplitude / max(1.2 floor, 0.005): issue 17's
 "within 1.2x the noise floor and below 0.5 % wherever that floor is lower", met at <= 1 (FRINGE-1).
 """
 import numpy as np
@@ -25,7 +33,7 @@ from . import lrs_score as lrs
 from .lrs_flux import is_jy
 from .mrs_score import PULL_DEGREE, X1D_TRUTH, _mrs_truth, band_bin, continuum_planes, read_spectra
 
-METRICS = ("mrs_fringe_amplitude", "mrs_fringe_noise_floor", "mrs_fringe_over_target")
+METRICS = ("mrs_fringe_amplitude", "mrs_fringe_noise_floor", "mrs_fringe_white_floor", "mrs_fringe_over_target")
 #: Noise draws for the floor; the step of the period scan in phase across the band (radians).
 FLOOR_DRAWS, PHASE_STEP = 20, 0.5
 #: Issue 17: within 1.2x the noise floor, and below 0.5 % where that floor is lower.
@@ -46,10 +54,38 @@ def fringe_amplitude(sigma, r, e):
     return float(np.max(amplitudes(sigma, r, e)[1]))
 
 
-def noise_floor(sigma, e):
-    """The fringe amplitude of pure noise of errors ``e`` (module docstring)."""
+def noise_floor(sigma, e, correlation=None):
+    """The fringe amplitude of pure noise of errors ``e`` (module docstring).
+
+    ``correlation``: the planes' correlation matrix ``R`` (:func:`correlation_matrix`); None: white noise.
+    """
     rng = np.random.default_rng(0)
-    return float(np.median([fringe_amplitude(sigma, e * rng.standard_normal(e.size), e) for _ in range(FLOOR_DRAWS)]))
+    factor = None if correlation is None else np.linalg.cholesky(correlation)
+    draws = (rng.standard_normal(e.size) for _ in range(FLOOR_DRAWS))
+    return float(np.median([fringe_amplitude(sigma, e * (z if factor is None else factor @ z), e) for z in draws]))
+
+
+def spectrum_floor(sigma, e, scored, correlation):
+    """The noise floor of the ``scored`` planes (a mask over the x1d's rows) with the x1d's ``plane_correlation``.
+
+    ``correlation`` None: the white floor (module docstring).
+    """
+    return noise_floor(sigma, e, None if correlation is None else correlation_matrix(np.flatnonzero(scored),
+                                                                                      correlation))
+
+
+def correlation_matrix(planes, correlation):
+    """``R``: the correlation of the x1d's ``planes`` (sorted indices) from ``correlation`` (n_rows, L).
+
+    ``R_ij = correlation[p_i, l - 1]`` where ``p_j = p_i + l``, ``l <= L``; 1 on the diagonal; 0 elsewhere.
+    """
+    out = np.eye(len(planes))
+    for lag in range(1, correlation.shape[1] + 1):
+        j = np.searchsorted(planes, planes + lag)
+        i = np.flatnonzero(j < len(planes))
+        i = i[planes[j[i]] == planes[i] + lag]
+        out[i, j[i]] = out[j[i], i] = correlation[planes[i], lag - 1]
+    return out
 
 
 def relative_residual(spectrum, scored, true_continuum):
@@ -66,18 +102,39 @@ def relative_residual(spectrum, scored, true_continuum):
     return 1e4 / lam, ratio / smooth - 1, error / smooth
 
 
-def band_rows(band, spectrum, scored, true_continuum):
-    """One band's rows (module docstring); none for a spectrum not in Jy or with too few continuum planes."""
+def band_rows(band, spectrum, scored, true_continuum, correlation=None):
+    """One band's rows (module docstring); none for a spectrum not in Jy or with too few continuum planes.
+
+    ``correlation``: the x1d's ``plane_correlation`` (n_rows, L), or None (the white floor).
+    """
     found = relative_residual(spectrum, scored, true_continuum)
     if found is None:
         return []
     sigma, r, e = found
-    amplitude, floor = fringe_amplitude(sigma, r, e), noise_floor(sigma, e)
+    white = noise_floor(sigma, e)
+    floor = white if correlation is None else spectrum_floor(sigma, e, scored, correlation)
+    amplitude = fringe_amplitude(sigma, r, e)
     context = dict(source_id=spectrum.source_id, bin=band_bin(band))
     return [dict(metric="mrs_fringe_amplitude", value=amplitude, unit="", **context),
             dict(metric="mrs_fringe_noise_floor", value=floor, unit="", **context),
+            dict(metric="mrs_fringe_white_floor", value=white, unit="", **context),
             dict(metric="mrs_fringe_over_target", value=amplitude / max(FLOOR_FACTOR * floor, AMPLITUDE_LIMIT),
                  unit="", **context)]
+
+
+def plane_correlations(x1d_path):
+    """``{band: (n_rows, L) float or None}``: each spec's ``plane_correlation`` (module docstring), None without it.
+
+    Also None for an array that does not have a row per plane.
+    """
+    out = {}
+    with lrs.open_x1d(x1d_path) as model:
+        for spec in model.spec:
+            found = getattr(spec, "plane_correlation", None)
+            found = None if found is None else np.asarray(found, float)
+            rows = 0 if spec.spec_table is None else len(spec.spec_table)
+            out[str(spec.name)] = found if found is not None and found.ndim == 2 and len(found) == rows else None
+    return out
 
 
 def score_x1d(truth, x1d_path):
@@ -86,9 +143,10 @@ def score_x1d(truth, x1d_path):
     if not truth.has("FRINGE"):  # fringes not simulated: a fringe statistic would score noise and ripple
         return []
     lines = truth.table("LINES")
+    correlations = plane_correlations(x1d_path)
     rows = []
     for band, spectrum in read_spectra(x1d_path).items():
         scored = continuum_planes(spectrum, lines)
         true_continuum = lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
-        rows += band_rows(band, spectrum, scored, true_continuum)
+        rows += band_rows(band, spectrum, scored, true_continuum, correlations[band])
     return rows

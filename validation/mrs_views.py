@@ -83,12 +83,13 @@ def residual_fringe_choice(algorithms):
     return ", ".join(chosen) or "none"
 
 
-def fringe_view(truth, band, after, before, variant):
+def fringe_view(truth, band, after, before, variant, correlation=None):
     """The ``mrs_fringe:<band>`` view (module docstring), or None for a band the fringe scorer cannot score.
 
     ``after``, ``before``: the band's x1d and ``prerf`` :class:`validation.lrs_score.Spectrum` (``before``
     None when ``residual_fringe`` did not run); ``variant``: the cell's residual-fringe corrections
-    (:func:`residual_fringe_choice`).
+    (:func:`residual_fringe_choice`); ``correlation``: the x1d's ``plane_correlation`` for the floor, or None
+    (:func:`validation.mrs_fringe_score.spectrum_floor`).
     """
     lines = truth.table("LINES")
     scored = mrs_score.continuum_planes(after, lines)
@@ -104,7 +105,7 @@ def fringe_view(truth, band, after, before, variant):
         periods, amplitudes = mrs_fringe_score.amplitudes(sigma, r, e)
         view.update({name: r, f"{name}_amplitudes": amplitudes, "periods": periods})
         if name == "after":
-            view.update(error=e, floor=mrs_fringe_score.noise_floor(sigma, e))
+            view.update(error=e, floor=mrs_fringe_score.spectrum_floor(sigma, e, scored, correlation))
     return view
 
 
@@ -172,8 +173,10 @@ def cell_views(truth, products, algorithms=None):
     views = dict(band_view(truth, path, spectra) for path in paths)
     if truth.has("FRINGE"):
         before = _spectra(products, "prerf")
+        correlations = mrs_fringe_score.plane_correlations(products["x1d"]) if spectra else {}
         for band, spectrum in spectra.items():
-            view = fringe_view(truth, band, spectrum, before.get(band), residual_fringe_choice(algorithms))
+            view = fringe_view(truth, band, spectrum, before.get(band), residual_fringe_choice(algorithms),
+                               correlations.get(band))
             if view is not None:
                 views[f"mrs_fringe:{band}"] = view
     if LEAK_BAND in spectra:

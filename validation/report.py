@@ -442,6 +442,7 @@ true ones, the cube's centroid against the true position, the flux ratio when th
 
 #: The issue-17 effects' metrics in the report, by scorer: column titles.
 MRS_EFFECT_COLUMNS = {"mrs_fringe_amplitude": "fringe left (amplitude)", "mrs_fringe_noise_floor": "its noise floor",
+                      "mrs_fringe_white_floor": "white-noise floor",
                       "mrs_fringe_over_target": "FRINGE-1 ratio (<= 1)",
                       "mrs_leak_residual": "leak left (of 3A continuum)", "mrs_leak_residual_error": "its 1 sigma",
                       "mrs_leak_residual_twin": "leak left against the leak-free twin (LEAK-1)",
@@ -494,7 +495,8 @@ def plot_mrs_fringe(view, title, path):
 
     The x1d over the true continuum (smooth part divided out, continuum planes) before the residual-fringe
     correction (after the fringe flat alone) and after it; right, the amplitude of a sinusoid fitted at each period of
-    the fringe's band, with the noise floor (the same on pure noise of the spectrum's errors) and FRINGE-1's limit
+    the fringe's band, with the noise floor (the same on pure noise of the spectrum's errors and plane-to-plane
+    correlation) and FRINGE-1's limit
     (max(1.2 floor, 0.5 %)).  Without a residual-fringe correction the x1d is drawn alone.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.4), layout="constrained", width_ratios=(2.2, 1))
