@@ -16,9 +16,8 @@ Each kernel with its own APCORR: the simulator's perfect table (:mod:`simulator.
 for ``drizzle_lambda_alpha_smooth``), as the candidate APCORR of docs/mrs.md was made; the table with 0 is
 checked to be the simulated set's own.
 
-    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--complete-min C] [--ramp-planes W] [--record]
-    (~4 min once simulated; ``--complete-min``: the threshold swept, session 21; ``--ramp-planes``: the selection's
-    ramp in lambda swept, session 24)
+    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--complete-min C] [--record]
+    (~4 min once simulated; ``--complete-min``: the threshold swept, session 21)
 """
 import argparse
 import os
@@ -88,9 +87,6 @@ def main(argv=None):
     parser.add_argument("--complete-min", type=float, help="the coverage from which an exposure is complete in a "
                         "spaxel (default calibration.cube_build.COMPLETE_MIN; another is recorded as "
                         "<date>_mrs_complete_min<value>.txt)")
-    parser.add_argument("--ramp-planes", type=int, help="the planes over which each exposure's selection is averaged "
-                        "(default calibration.cube_build.RAMP_PLANES; another is recorded as "
-                        "<date>_mrs_complete_ramp<value>.txt)")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_complete.txt")
     args = parser.parse_args(argv)
     mj.quiet()
@@ -101,9 +97,6 @@ def main(argv=None):
     if args.complete_min is not None and args.complete_min != cube_build.COMPLETE_MIN:
         cube_build.COMPLETE_MIN, name = args.complete_min, f"mrs_complete_min{args.complete_min:g}"
         out(f"COMPLETE_MIN = {args.complete_min:g} (not the default)")
-    if args.ramp_planes is not None and args.ramp_planes != cube_build.RAMP_PLANES:
-        cube_build.RAMP_PLANES, name = args.ramp_planes, f"{name}_ramp{args.ramp_planes}"
-        out(f"RAMP_PLANES = {args.ramp_planes} (not the default)")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)

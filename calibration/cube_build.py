@@ -109,11 +109,8 @@ where its kernel, left free, stays inside its rows (~2.3 sigma from an end).  Pi
 not finite) weigh nothing, so a bad pixel not replaced upstream makes its exposure incomplete in the spaxels it
 reaches.  Exposure ``k`` is selected in ``s`` (``sel_ks``) where
 ``c_ks >= COMPLETE_MIN`` if any exposure's is, else wherever its pixels reach ``s`` (``sum_(p in k) w_ps > 0``:
-the plain mean, at the band's and the field's edges).  Where ``sel_ks`` flips along lambda the x1d steps (by
-0.05-0.5 % in 1A on the foreign set), so it is averaged over the planes within :data:`RAMP_PLANES` of each,
-``f_ks = mean_(|i' - i| <= R) sel_(k, i' j)`` (plane ``i``, spatial spaxel ``j``; the grid's planes only): a flip
-becomes a ramp over ``2R + 1`` planes (``R = 0``: ``f = sel``).  Each pixel's weight counts as its exposure's,
-``w'_ps = f_(k(p)s) w_ps``, in the mean and its variance alike,
+the plain mean, at the band's and the field's edges).  Each pixel's weight counts only where its exposure is
+selected, ``w'_ps = sel_(k(p)s) w_ps``, in the mean and its variance alike,
 
     S_s = sum_p w'_ps I_p / W'_s,   var(S_s) = sum_p w'_ps^2 var(I_p) / W'_s^2,   W'_s = sum_p w'_ps,
 
@@ -121,7 +118,7 @@ so :meth:`Cube.sum_variance` stays exact, and the coverage is ``W'_s / V_s``.  W
 complete nothing changes; one exposure alone is the same cube bit for bit.  One pass over the pixels, in order of
 wavelength: each exposure's sums and coverage are kept only for the planes a later pixel may still reach, and a
 plane is selected and added up once the pixels have passed it (no cube-sized sums per exposure; the selection
-is kept, a weight per exposure and spaxel; with the ramp a plane is added up once the ``R`` after it are selected).
+is kept, a bool per exposure and spaxel).
 
 **The sums** (every variant): a pixel's weights are separable, ``w_ps = u_pj wl_pi`` (``u = wb wa`` over the
 ``Kb x Ka`` spaxels of its window in (beta, alpha), ``wl`` over the ``Kl`` planes of its window in lambda), so a
@@ -153,10 +150,6 @@ SMOOTH_ALPHA_PIXELS = 0.5
 #: docstring).  Not 1: the boxes are float32 (their tiling is exact to ~1e-7) and the reflected kernels' rows
 #: narrower than a box + 4 sigma are rescaled; a 1 % hole (a bad pixel's corner) is tolerated.
 COMPLETE_MIN = 0.99
-#: Variants ``<kernel>_complete``: each exposure's selection is averaged over the planes within this many of each
-#: (module docstring), so that where it flips, its weight ramps over ``2 RAMP_PLANES + 1`` planes.  0 (no ramp): swept
-#: 3-40 on the foreign set it smoothed the steps but left 1A's worst line flux at 0.146-0.178 % (docs/mrs.md).
-RAMP_PLANES = 0
 
 
 @dataclass(frozen=True)
@@ -471,9 +464,9 @@ class Cube:
         The Gaussian's sigma in lambda (um) the boxes were convolved with (0: ``drizzle``, module docstring).
     alpha_smoothing : float
         The same in alpha (arcsec; variants ``drizzle_alpha_smooth``, ``drizzle_lambda_alpha_smooth``).
-    selected : (n_members, n_lambda, n_beta, n_alpha) float32, optional
-        ``f_ks``: each exposure's weight in each spaxel (``sel_ks`` averaged over :data:`RAMP_PLANES`; variants
-        ``<kernel>_complete``, module docstring); None: every pixel everywhere it reaches.
+    selected : (n_members, n_lambda, n_beta, n_alpha) bool, optional
+        ``sel_ks``: the exposures whose pixels went into each spaxel (variants ``<kernel>_complete``, module
+        docstring); None: every pixel everywhere it reaches.
     """
 
     grid: CubeGrid
@@ -604,14 +597,15 @@ class _Block(NamedTuple):
         """Each pixel's weighted sum of ``values`` per plane it touches, (n, Kl).
 
         ``sum_j u_pj wl_pi values[first_p + i, spatial_pj]``, ``values`` (n_lambda, n_spatial) taken as 0 outside
-        the grid and (``selected``, (n_groups, n_lambda, n_spatial), and ``groups``, each pixel's ``g_p``)
-        times ``selected[g_p]``.
+        the grid and (``selected``, (n_groups, n_lambda, n_spatial) bool, and ``groups``, each pixel's ``g_p``)
+        where ``selected[g_p]`` is not True.
         """
         kl, low = self.wl.shape[1], int(self.first.min())
         window = np.zeros((1 if selected is None else len(selected), int(self.first.max()) - low + kl,
                            values.shape[1]))
         lo, hi = max(low, 0), min(low + window.shape[1], len(values))
-        window[:, lo - low:hi - low] = values[lo:hi] if selected is None else values[lo:hi] * selected[:, lo:hi]
+        window[:, lo - low:hi - low] = values[lo:hi] if selected is None else np.where(selected[:, lo:hi],
+                                                                                      values[lo:hi], 0.0)
         # row (g, j, s) of the windows: values[low + j + i, s] for i < Kl, the rows of _matrix()
         windows = np.lib.stride_tricks.sliding_window_view(window, kl, 1).reshape(-1, kl)
         return (self._matrix(self.u, groups, len(window)) @ windows) * self.wl
@@ -755,32 +749,28 @@ def _block_sums(block, samples, members=None, n_groups=1):
 
 
 def _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, member):
-    """``sums`` with each pixel's weight times its exposure's selection weight (module docstring), and the weights.
+    """``sums`` with each pixel's weight where its exposure is selected (module docstring), and the selection.
 
     One pass: each exposure's sums are kept only for the planes still open (those a later block of pixels, in
-    order of wavelength, may reach: :func:`_blocks`) and the :data:`RAMP_PLANES` before them; a plane is
-    selected when the blocks have passed it, and added up once the planes :data:`RAMP_PLANES` after it are.
+    order of wavelength, may reach: :func:`_blocks`); a plane is selected and added up when the blocks have
+    passed it.
     """
     planes, n_groups = grid.wavelength.n, int(member.max()) + 1
-    chosen = np.zeros((n_groups, planes, sums.shape[2]), bool)  # sel_ks
-    selected = np.zeros(chosen.shape, np.float32)  # f_ks
-    # per exposure, the sums of the planes [base, base + len); chosen up to plane `decided`
-    pending, base, decided = np.zeros((n_groups, 0, sums.shape[2], 4)), 0, 0
+    selected = np.zeros((n_groups, planes, sums.shape[2]), bool)
+    pending, base = np.zeros((n_groups, 0, sums.shape[2], 4)), 0  # per exposure, the planes [base, base + len)
 
     def settle(end):
-        nonlocal pending, base, decided
-        cover = pending[:, decided - base:end - base, :, 3]
-        full = cover >= COMPLETE_MIN * grid.volume
-        chosen[:, decided:end] = np.where(np.any(full, axis=0), full, cover > 0)
-        decided, done = end, end if end == planes else max(end - RAMP_PLANES, base)
-        selected[:, base:done] = _selection_ramp(chosen, base, done)
-        f, part = selected[:, base:done, :, None].astype(float), pending[:, :done - base]
-        sums[:2, base:done] = np.moveaxis(np.sum(part[..., :2] * f, axis=0), -1, 0)
-        sums[2, base:done] = np.sum(part[..., 2] * np.square(f[..., 0]), axis=0)
-        pending, base = pending[:, done - base:], done
+        nonlocal pending, base
+        part = pending[:, :end - base]
+        full = part[..., 3] >= COMPLETE_MIN * grid.volume
+        select = np.where(np.any(full, axis=0), full, part[..., 3] > 0)
+        for q in range(3):
+            sums[q, base:end] = np.sum(part[..., q], axis=0, where=select)
+        selected[:, base:end] = select
+        pending, base = pending[:, end - base:], end
 
     for block in _blocks(samples, grid, smoothing, alpha_smoothing, with_cut=True):
-        settle(int(np.clip(block.first.min(), decided, planes)))
+        settle(int(np.clip(block.first.min(), base, planes)))
         for (low, part), q in _block_sums(block, samples, member[block.index], n_groups):
             lo, hi = max(low, 0), min(low + part.shape[1], planes)
             if hi - base > pending.shape[1]:
@@ -789,17 +779,3 @@ def _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, member):
             pending[:, lo - base:hi - base, :, q:q + part.shape[3]] += part[:, lo - low:hi - low]
     settle(planes)
     return sums, selected
-
-
-def _selection_ramp(chosen, lo, hi):
-    """``f_ks`` of the planes ``[lo, hi)``: the mean of ``sel_ks`` over the planes within :data:`RAMP_PLANES` of each.
-
-    Only the planes of the grid count (at its ends the window is shorter); ``chosen`` must be known up to
-    ``hi + RAMP_PLANES``.
-    """
-    first, last = max(lo - RAMP_PLANES, 0), min(hi + RAMP_PLANES, chosen.shape[1])
-    run = np.zeros((chosen.shape[0], last - first + 1, chosen.shape[2]))
-    np.cumsum(chosen[:, first:last], axis=1, out=run[:, 1:])
-    plane = np.arange(lo, hi)
-    start, stop = np.maximum(plane - RAMP_PLANES, 0), np.minimum(plane + RAMP_PLANES + 1, chosen.shape[1])
-    return (run[:, stop - first] - run[:, start - first]) / (stop - start)[None, :, None]
