@@ -6,7 +6,8 @@ cube as it is).  In the 3A cubes, summed over the 31 planes about the leak's pea
 cube less the leak-free one), the leak left (``cube``'s less the leak-free one), and what ``mrs_extract``'s
 ``annulus`` variant makes of the leak left: its sum in the aperture (3 lambda/D) less the annulus's (4.5-6 lambda/D)
 mean times the aperture's area, as a share of the same for the leak present.  The annulus lies mostly beyond 1B's
-field, where the correction leaves the leak as it is.
+field, where the correction left the leak as it was until session 24; it now continues the 1B image there as its
+ring means about the source (calibration.spectral_leak.RingMeans), and "left uncorrected" counts what no ring reaches.
 
     python benchmarks/mrs_leak_annulus.py [--record]
 """
@@ -52,7 +53,7 @@ def main():
     present, left = cubes["spectrum"] - cubes["off"], cubes["cube"] - cubes["off"]
     peak = int(np.nanargmax(np.nansum(np.nan_to_num(present), axis=(1, 2))))
     present, left = (np.nan_to_num(c[peak - 15:peak + 16]).sum(axis=0) for c in (present, left))
-    corrected = np.abs(np.nan_to_num((cubes["spectrum"] - cubes["cube"])[peak])) > 0  # within 1B's field
+    corrected = np.abs(np.nan_to_num((cubes["spectrum"] - cubes["cube"])[peak])) > 0  # 1B's field and rings
     y, x = np.indices(present.shape)
     yc, xc = np.unravel_index(np.nanargmax(np.nan_to_num(cubes["off"][peak])), present.shape)
     radius = np.hypot(y - yc, x - xc) * step / float(mrs_extract.lambda_over_d(12.2))
@@ -61,9 +62,8 @@ def main():
     net = {k: (v[aperture].sum(), v[annulus].mean() * aperture.sum()) for k, v in (("present", present),
                                                                                     ("left", left))}
     whole = net["present"][0] - net["present"][1]
-    out = [f"annulus spaxels {annulus.sum()}, of them beyond 1B's field (leak not corrected) "
-           f"{np.sum(annulus & ~corrected)}; aperture spaxels {aperture.sum()}, beyond 1B's field "
-           f"{np.sum(aperture & ~corrected)}",
+    out = [f"annulus spaxels {annulus.sum()}, of them left uncorrected {np.sum(annulus & ~corrected)}; "
+           f"aperture spaxels {aperture.sum()}, left uncorrected {np.sum(aperture & ~corrected)}",
            "leak left, as a share of the leak present through the extraction (aperture less annulus):",
            f"  in the aperture              {net['left'][0] / whole:+.5f}",
            f"  the annulus's, subtracted    {-net['left'][1] / whole:+.5f}",

@@ -25,7 +25,14 @@ input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their
   ``f^2 var(<S_1B>)`` (1B's spaxels taken as independent) and ``(err_f <S_1B>)^2``.  The point source's
   spectrum is then extracted again from the corrected cube (``mrs_extract``'s variant), with the 3A
   pixels' variance (the leak term's, ``f^2 < 1e-3`` of 1B's, is left out there).  3A's field is larger
-  than 1B's: spaxels whose average reaches beyond 1B's covered spaxels are left as they are, and counted.
+  than 1B's: a spaxel whose average reaches beyond 1B's covered spaxels takes the mean ``<S_1B>`` of the
+  covered spaxels in its ring about the point source's centre (:class:`RingMeans`: rings a spaxel wide, at
+  least :data:`RING_MIN_COVERED` of a ring's spaxels covered), i.e. the 1B image continued beyond 1B's
+  field as its azimuthal mean; the rest are left as they are, and counted.  Why: the extraction's
+  background annulus (4.5-6 lambda/D) lies mostly beyond 1B's field, and a leak left there is taken for
+  sky (the x1d's noise-free floor, -0.7e-3 of the continuum for a hot point source: docs/mrs.md, 'LEAK-1
+  taken apart').  SIMPLIFICATION: the continuation is exact for a symmetric image about the centre (a point
+  source's PSF wings, up to their spikes; a uniform extended source) and a guess elsewhere.
   The leak's image is a 6 um PSF; the 1B cube holds that PSF itself, so the subtraction removes it
   where it falls, which the 1-D form cannot (below).
 * ``spectrum`` (jwst's, for a point source): ``F'_3A(lambda) = F_3A(lambda) - f(lambda) F_1B(lambda / 2)``,
@@ -55,6 +62,10 @@ from . import references as refs
 LEAK_BAND, SOURCE_BAND, ORDER = "3A", "1B", 2
 #: Points per 3A spaxel side at which the 1B cube is interpolated (the spaxel's average).
 SUBSAMPLES = 4
+#: A ring about the source continues the 1B image beyond 1B's field where this share of its spaxels is covered
+#: (a few spaxels at the background annulus's radii; at 0.25 a third of the annulus's uncovered spaxels were
+#: reached and the x1d's noise-free floor went -0.71 % -> -0.48 % of the leak, at 0.05 all but one: -0.15 %).
+RING_MIN_COVERED = 0.05
 
 
 @dataclass(frozen=True)
@@ -296,6 +307,9 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     matrix, usable = resampling_matrix(grid.alpha.centres, grid.beta.centres, (grid.alpha.step, grid.beta.step),
                                        *footprint, to_1b, alpha_1b, beta_1b, covered_1b.any(axis=0))
     squared = matrix.multiply(matrix)
+    beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
+    rings = RingMeans(np.hypot(alpha - spectrum_3a.centre[0], beta - spectrum_3a.centre[1]).ravel(), usable,
+                      grid.alpha.step)
     f, err_f = leak.at(grid.wavelength.centres)
     data, var = cube_3a.data.copy(), cube_3a.var.copy()
     n_plane = data.shape[1] * data.shape[2]
@@ -307,16 +321,45 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
         w = position - i
         plane = (1 - w) * data_1b[i] + w * data_1b[i + 1]
         plane_var = (1 - w) ** 2 * var_1b[i] + w**2 * var_1b[i + 1]
-        mean = (matrix @ plane.ravel()).reshape(data.shape[1:])
-        mean_var = (squared @ plane_var.ravel()).reshape(data.shape[1:])
-        take = usable.reshape(data.shape[1:]) & np.isfinite(data[k])
+        mean = rings.fill(matrix @ plane.ravel()).reshape(data.shape[1:])
+        mean_var = rings.fill(squared @ plane_var.ravel(), variance=True).reshape(data.shape[1:])
+        take = rings.reached.reshape(data.shape[1:]) & np.isfinite(data[k])
         data[k][take] -= f[k] * mean[take]
         var[k][take] += f[k] ** 2 * mean_var[take] + (err_f[k] * mean[take]) ** 2
     corrected = replace(cube_3a, data=data, var=var)
-    left = int(n_plane - np.count_nonzero(usable))
+    continued = int(np.count_nonzero(rings.reached & ~usable))
+    left = int(n_plane - np.count_nonzero(rings.reached))
     return corrected, extract(corrected), [f"spectral_leak cube: {np.count_nonzero(f > 0)} planes of 3A less f x "
-                                           f"the 1B cube at lambda/2; {left} of {n_plane} spaxels beyond 1B's field "
-                                           "left as they are"]
+                                           f"the 1B cube at lambda/2; of {n_plane} spaxels, {continued} beyond 1B's "
+                                           f"field less its ring's mean about the source, {left} left as they are"]
+
+
+class RingMeans:
+    """The 1B image continued beyond 1B's field as its mean over rings about the source (:func:`cube`).
+
+    ``radius`` (n,): each spaxel's distance from the source's centre; ``covered`` (n,) bool: the spaxels 1B's
+    cube reaches; ``width``: the rings' width (a spaxel).  ``reached``: the covered spaxels and those of the rings
+    at least :data:`RING_MIN_COVERED` covered.
+    """
+
+    def __init__(self, radius, covered, width):
+        self.ring = np.floor(radius / width).astype(np.int64)
+        self.covered = np.asarray(covered, bool)
+        n = np.bincount(self.ring, minlength=self.ring.max() + 1)
+        self.count = np.bincount(self.ring[self.covered], minlength=len(n))
+        self.ring_ok = self.count >= RING_MIN_COVERED * np.maximum(n, 1)
+        self.reached = self.covered | self.ring_ok[self.ring]
+
+    def fill(self, values, variance=False):
+        """``values`` (n,) where covered, the ring's mean of them elsewhere, 0 where not :attr:`reached`.
+
+        With ``variance``: ``values`` are variances, and the ring's is its mean's (covered spaxels independent).
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.bincount(self.ring[self.covered], values[self.covered], minlength=len(self.count)) / self.count
+        if variance:
+            mean = mean / self.count
+        return np.where(self.covered, values, np.where(self.reached, mean[self.ring], 0.0))
 
 
 def leak_spectrum(wavelength, leak, source):

@@ -153,6 +153,31 @@ def test_against_its_twin_the_metric_finds_the_leak_left_whatever_curvature_both
         assert abs(against_truth - left) > 1e-3
 
 
+def test_the_1b_image_is_continued_beyond_its_field_as_its_ring_means():
+    """A symmetric image about the source is continued exactly where its ring is covered enough; a ring too little
+    covered is left (0, not reached)."""
+    step = 0.2
+    y, x = np.indices((41, 41))
+    radius = np.hypot(x - 20.3, y - 19.6).ravel() * step
+    image = 1 / (1 + (radius / 0.3) ** 3)  # a PSF's wings
+    rings = np.floor(radius / step)
+    covered = (np.abs(x - 20) <= 8).ravel() & (np.abs(y - 20) <= 9).ravel()  # 1B's field: smaller than 3A's
+    filled = cal_leak.RingMeans(radius, covered, step).fill(np.where(covered, image, np.nan))
+    reached = cal_leak.RingMeans(radius, covered, step).reached
+    assert np.array_equal(filled[covered], image[covered]) and reached[covered].all()
+    beyond = reached & ~covered
+    assert beyond.sum() > 100  # the field's corners' rings, partly covered
+    # each ring's mean where it is not covered: within the ring's own spread of the image
+    for r in np.unique(rings[beyond]):
+        inside = rings == r
+        assert np.ptp(image[inside]) >= np.max(np.abs(filled[inside & beyond] - image[inside & beyond])) - 1e-12
+    outer = rings > np.max(rings[covered])  # nothing of 1B there: left as it is
+    assert outer.any() and not reached[outer].any() and np.all(filled[outer] == 0)
+    variance = cal_leak.RingMeans(radius, covered, step).fill(np.where(covered, 1.0, np.nan), variance=True)
+    counts = np.bincount(rings[covered].astype(int), minlength=int(rings.max()) + 1)
+    np.testing.assert_allclose(variance[beyond], 1 / counts[rings[beyond].astype(int)])  # a mean of n unit variances
+
+
 def test_the_step_is_a_declared_skip_saying_what_is_missing(tmp_path):
     exposure = dm.ImageModel((1, 1))
     exposure.meta.instrument.name, exposure.meta.instrument.detector = "MIRI", "MIRIFULONG"

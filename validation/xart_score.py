@@ -5,7 +5,8 @@ what the step subtracted (the ``xart`` product, DN/s) and ``T`` the injected art
 truth's ``XART`` in e-/s over the true gain):
 
 * ``mrs_xart_removed`` = ``1 - sum |R - T| / sum |T|`` (1: all of it, exactly where it was; a
-  step that removes nothing gives 0, one that removes twice as much gives 0 too), XART-1;
+  step that removes nothing gives 0, one that removes twice as much gives 0 too), reported (XART-1 judges
+  ``mrs_xart_over_target`` below);
 * ``mrs_xart_net`` = ``sum R / sum T`` (1: as much light as was injected, wherever);
 * ``mrs_xart_noise_floor``: ``mrs_xart_removed`` of a perfect model on this exposure's noise alone.  The
   step's model is its kernels applied to the observed rate, so the rate's noise ``n`` goes into it:
