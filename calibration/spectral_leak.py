@@ -347,8 +347,7 @@ class RingMeans:
         self.covered = np.asarray(covered, bool)
         n = np.bincount(self.ring, minlength=self.ring.max() + 1)
         self.count = np.bincount(self.ring[self.covered], minlength=len(n))
-        self.ring_ok = self.count >= RING_MIN_COVERED * np.maximum(n, 1)
-        self.reached = self.covered | self.ring_ok[self.ring]
+        self.reached = self.covered | (self.count >= RING_MIN_COVERED * np.maximum(n, 1))[self.ring]
 
     def fill(self, values, variance=False):
         """``values`` (n,) where covered, the ring's mean of them elsewhere, 0 where not :attr:`reached`.

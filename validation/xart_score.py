@@ -29,6 +29,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.calibration import straylight
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import dq as dqflags
+from miri_testbed.instrument import mrs
 
 from .score import as_truth, open_product
 
@@ -51,11 +52,12 @@ def true_operator(kernels, detector):
     channels = ("1", "2") if detector == "MIRIFUSHORT" else ("4", "3")  # the detector's left and right halves
     left, right = ({c: np.full(det.FULL_NY, float(by_channel[ch][c])) for c in straylight.COLUMNS}
                    for ch in channels)
-    return straylight.XArtCorr(left, right, None, "".join(sorted(channels)), "")
+    setting = {letter: name for name, letter in mrs.SETTINGS.items()}[str(by_channel[channels[0]]["band"])[1]]
+    return straylight.XArtCorr(left, right, None, "".join(sorted(channels)), setting)
 
 
 def noise_floor(err, dq, usable, injected, operator):
-    """``mrs_xart_removed`` of a perfect model on pure noise of ``err`` (module docstring)."""
+    """``mrs_xart_removed`` of a perfect model on pure noise of ``err`` (module docstring), on the ``usable`` pixels."""
     rng = np.random.default_rng(0)
     total = np.abs(injected[usable]).sum()
     left = []
@@ -78,8 +80,7 @@ def score_xart(truth, xart_path, rate_path):
     usable = (np.isfinite(subtracted) & np.isfinite(err)
               & ((dq & (dqflags.DO_NOT_USE | dqflags.REFERENCE_PIXEL)) == 0))
     removed, net = removed_fraction(subtracted[usable], injected[usable])
-    floor = noise_floor(np.where(usable, err, 0.0), dq, usable, injected,
-                        true_operator(truth.table("XARTKERNEL", detector), detector))
+    floor = noise_floor(err, dq, usable, injected, true_operator(truth.table("XARTKERNEL", detector), detector))
     over = (1 - removed) / max(1 - REMOVED_LIMIT, FLOOR_FACTOR * (1 - floor))
     return [dict(metric="mrs_xart_removed", value=removed, unit="fraction"),
             dict(metric="mrs_xart_net", value=net, unit="ratio"),
