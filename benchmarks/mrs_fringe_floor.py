@@ -23,7 +23,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from miri_testbed.calibration import residual_fringe  # noqa: E402
 from miri_testbed.validation import lrs_score, mrs_fringe_score  # noqa: E402
 from miri_testbed.validation.mrs_score import continuum_planes, read_spectra  # noqa: E402
 from miri_testbed.validation.score import as_truth  # noqa: E402
@@ -31,35 +30,15 @@ from miri_testbed.validation.score import as_truth  # noqa: E402
 from imager_common import publish  # noqa: E402
 
 #: The control windows: as wide in frequency as the fringe's band, the first starting at period 2.2 cm^-1.
-WIDTH = 1 / (residual_fringe.PRIMARY - residual_fringe.PRIMARY_WINDOW) - 1 / (
-    residual_fringe.PRIMARY + residual_fringe.PRIMARY_WINDOW)
+WIDTH = mrs_fringe_score.FRINGE_BAND[1] - mrs_fringe_score.FRINGE_BAND[0]
 CONTROLS = [(1 / 2.2 + k * WIDTH, 1 / 2.2 + (k + 1) * WIDTH) for k in range(3)]
-
-
-def window_amplitude(sigma, r, e, lo, hi):
-    """The largest sinusoid amplitude of ``r`` over frequencies ``lo``-``hi`` (cm), as the metric's scan."""
-    step = mrs_fringe_score.PHASE_STEP / (2 * np.pi * np.ptp(sigma))
-    coefficients, _ = residual_fringe.sinusoid_fits(sigma, r, 1 / e, np.arange(lo, hi, step))
-    return float(np.max(np.hypot(coefficients[:, 1], coefficients[:, 2])))
-
-
-def window_floor(sigma, e, lo, hi, matrix):
-    """:func:`window_amplitude` on noise of errors ``e`` and correlation ``matrix`` (median of the metric's draws)."""
-    rng, factor = np.random.default_rng(0), np.linalg.cholesky(matrix)
-    return float(np.median([window_amplitude(sigma, e * (factor @ rng.standard_normal(e.size)), e, lo, hi)
-                            for _ in range(mrs_fringe_score.FLOOR_DRAWS)]))
 
 
 def lag_correlations(planes, x, lags):
     """The sample correlation of ``x`` (on the x1d's rows ``planes``) with itself ``l`` = 1 ... ``lags`` rows on."""
     x = x - x.mean()
-    out = []
-    for lag in range(1, lags + 1):
-        j = np.searchsorted(planes, planes + lag)
-        i = np.flatnonzero(j < len(planes))
-        i = i[planes[j[i]] == planes[i] + lag]
-        out.append(float(np.mean(x[i] * x[j[i]]) / np.mean(x * x)))
-    return out
+    return [float(np.mean(x[i] * x[j]) / np.mean(x * x))
+            for i, j in (mrs_fringe_score.lag_pairs(planes, lag) for lag in range(1, lags + 1))]
 
 
 def band_lines(seed, band, spectrum, truth, x1d, correlation):
@@ -76,9 +55,9 @@ def band_lines(seed, band, spectrum, truth, x1d, correlation):
     model = np.median(correlation[planes], axis=0)
     measured = lag_correlations(planes, r / e, correlation.shape[1])
     controls = []
-    for lo, hi in CONTROLS:
-        value = window_amplitude(sigma, r, e, lo, hi)
-        controls.append((value / white, value / floor, value / window_floor(sigma, e, lo, hi, matrix)))
+    for window in CONTROLS:
+        value = mrs_fringe_score.fringe_amplitude(sigma, r, e, window)
+        controls.append((value / white, value / floor, value / mrs_fringe_score.noise_floor(sigma, e, matrix, window)))
     line = (f"{seed:4d} {band}  {100 * amplitude:.4f}  {100 * white:.4f}  {100 * floor:.4f}  {floor / white:.3f}  "
             f"{amplitude / white:6.3f}  {amplitude / floor:6.3f}  {target:.3f}   "
             f"{' '.join(f'{v:.3f}' for v in model)}   {' '.join(f'{v:+.2f}' for v in measured)}   "

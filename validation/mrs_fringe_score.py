@@ -40,29 +40,37 @@ FLOOR_DRAWS, PHASE_STEP = 20, 0.5
 FLOOR_FACTOR, AMPLITUDE_LIMIT = 1.2, 0.005
 
 
-def amplitudes(sigma, r, e):
-    """``(periods, amplitudes)``: the sinusoid amplitude of ``r`` (errors ``e``) at each period of the scan (cm^-1)."""
+#: The fringe's band of frequencies (cm), over which the metric scans: periods PRIMARY +/- PRIMARY_WINDOW.
+FRINGE_BAND = (1 / (residual_fringe.PRIMARY + residual_fringe.PRIMARY_WINDOW),
+               1 / (residual_fringe.PRIMARY - residual_fringe.PRIMARY_WINDOW))
+
+
+def amplitudes(sigma, r, e, band=FRINGE_BAND):
+    """``(periods, amplitudes)``: the sinusoid amplitude of ``r`` (errors ``e``) at each period of the scan (cm^-1).
+
+    ``band``: the frequencies scanned, ``(lo, hi)`` cm (default the fringe's).
+    """
     step = PHASE_STEP / (2 * np.pi * np.ptp(sigma))
-    centre, window = residual_fringe.PRIMARY, residual_fringe.PRIMARY_WINDOW
-    frequencies = np.arange(1 / (centre + window), 1 / (centre - window), step)
+    frequencies = np.arange(*band, step)
     coefficients, _ = residual_fringe.sinusoid_fits(sigma, r, 1 / e, frequencies)
     return 1 / frequencies, np.hypot(coefficients[:, 1], coefficients[:, 2])
 
 
-def fringe_amplitude(sigma, r, e):
-    """The largest sinusoid amplitude of ``r`` (errors ``e``) over the fringe's band of periods (module docstring)."""
-    return float(np.max(amplitudes(sigma, r, e)[1]))
+def fringe_amplitude(sigma, r, e, band=FRINGE_BAND):
+    """The largest sinusoid amplitude of ``r`` (errors ``e``) over ``band`` (module docstring)."""
+    return float(np.max(amplitudes(sigma, r, e, band)[1]))
 
 
-def noise_floor(sigma, e, correlation=None):
-    """The fringe amplitude of pure noise of errors ``e`` (module docstring).
+def noise_floor(sigma, e, correlation=None, band=FRINGE_BAND):
+    """The fringe amplitude (over ``band``) of pure noise of errors ``e`` (module docstring).
 
     ``correlation``: the planes' correlation matrix ``R`` (:func:`correlation_matrix`); None: white noise.
     """
     rng = np.random.default_rng(0)
     factor = None if correlation is None else np.linalg.cholesky(correlation)
     draws = (rng.standard_normal(e.size) for _ in range(FLOOR_DRAWS))
-    return float(np.median([fringe_amplitude(sigma, e * (z if factor is None else factor @ z), e) for z in draws]))
+    return float(np.median([fringe_amplitude(sigma, e * (z if factor is None else factor @ z), e, band)
+                            for z in draws]))
 
 
 def spectrum_floor(sigma, e, scored, correlation):
@@ -81,11 +89,17 @@ def correlation_matrix(planes, correlation):
     """
     out = np.eye(len(planes))
     for lag in range(1, correlation.shape[1] + 1):
-        j = np.searchsorted(planes, planes + lag)
-        i = np.flatnonzero(j < len(planes))
-        i = i[planes[j[i]] == planes[i] + lag]
-        out[i, j[i]] = out[j[i], i] = correlation[planes[i], lag - 1]
+        i, j = lag_pairs(planes, lag)
+        out[i, j] = out[j, i] = correlation[planes[i], lag - 1]
     return out
+
+
+def lag_pairs(planes, lag):
+    """``(i, j)``: where in ``planes`` (sorted x1d rows) every pair of rows ``lag`` apart lies (``p_j = p_i + lag``)."""
+    j = np.searchsorted(planes, planes + lag)
+    i = np.flatnonzero(j < len(planes))
+    i = i[planes[j[i]] == planes[i] + lag]
+    return i, j[i]
 
 
 def relative_residual(spectrum, scored, true_continuum):
