@@ -116,11 +116,14 @@ def sinusoid_fits(sigma, y, weight, frequencies):
     Batched 3 x 3 normal equations: with ``E = exp(i phi)``, ``cos^2 = (1 + Re E^2) / 2``, ``sin^2 = (1 - Re E^2)
     / 2``, ``cos sin = Im E^2 / 2``, so two complex matrix products give every sum.  Returns ``(coefficients
     (nf, 3), right-hand sides (nf, 3))``; their row-wise dot product is the chi^2 each sinusoid takes out.
+    ``y`` may also be (n, k), k series on the same points and weights: then both are (nf, 3, k).
     """
     e = np.exp(2j * np.pi * np.asarray(frequencies)[:, None] * sigma[None, :])
     w2 = weight**2
-    (e_w, e_wy), e2_w = (e @ np.column_stack([w2, w2 * y])).T, (e * e) @ w2
-    n, ny = w2.sum(), w2 @ y
+    series = np.reshape(y, (len(sigma), -1))
+    sums = e @ np.column_stack([w2, w2[:, None] * series])
+    e_w, e_wy, e2_w = sums[:, 0], sums[:, 1:], (e * e) @ w2
+    n, ny = w2.sum(), w2 @ series
     normal = np.empty((len(frequencies), 3, 3))
     normal[:, 0, 0] = n
     normal[:, 0, 1] = normal[:, 1, 0] = e_w.real
@@ -128,8 +131,9 @@ def sinusoid_fits(sigma, y, weight, frequencies):
     normal[:, 1, 1] = (n + e2_w.real) / 2
     normal[:, 2, 2] = (n - e2_w.real) / 2
     normal[:, 1, 2] = normal[:, 2, 1] = e2_w.imag / 2
-    rhs = np.column_stack([np.full(len(frequencies), ny), e_wy.real, e_wy.imag])
-    return np.linalg.solve(normal, rhs[..., None])[..., 0], rhs
+    rhs = np.stack([np.broadcast_to(ny, e_wy.shape), e_wy.real, e_wy.imag], axis=1)
+    coefficients = np.linalg.solve(normal, rhs)
+    return (coefficients, rhs) if np.ndim(y) == 2 else (coefficients[..., 0], rhs[..., 0])
 
 
 def _chi2_gain(sigma, y, weight, frequencies):

@@ -50,6 +50,27 @@ def test_the_fringe_metrics_have_directions():
     assert "mrs_fringe_noise_floor" in metrics.NOT_JUDGED
 
 
+def test_the_noise_pvalue_is_uniform_on_noise_alone_and_zero_on_a_fringe(monkeypatch):
+    # a fringe-free spectrum's amplitude lands anywhere among the noise draws' (the p-value is uniform in [0, 1];
+    # 40 spectra: mean 0.5 +/- 0.046), a 1 % fringe above all of them
+    monkeypatch.setattr(mrs_fringe_score, "FLOOR_DRAWS", 200)
+    pvalues = np.array([_rows(0.0, seed=s)["mrs_fringe_noise_pvalue"] for s in range(1, 41)])
+    assert 0.5 - 0.15 < pvalues.mean() < 0.5 + 0.15
+    assert np.mean(pvalues < 0.25) < 0.5 and np.mean(pvalues > 0.75) < 0.5
+    assert _rows(0.01)["mrs_fringe_noise_pvalue"] == 0.0
+
+
+def test_the_fail_rate_is_how_often_fringe_free_spectra_fail_fringe_1(monkeypatch):
+    # With 5 % noise a plane the floor's 1.2x is the limit (not 0.5 %): the statistic, a maximum over the scan,
+    # spreads beyond 1.2x its median, so fringe-free spectra fail FRINGE-1 at the rate the draws say
+    monkeypatch.setattr(mrs_fringe_score, "FLOOR_DRAWS", 200)
+    rows = [_rows(0.0, seed=s, noise=0.05) for s in range(1, 61)]
+    rate = np.mean([r["mrs_fringe_noise_fail_rate"] for r in rows])
+    failed = np.mean([r["mrs_fringe_over_target"] > 1 for r in rows])
+    assert 0.02 < rate < 0.5
+    assert abs(failed - rate) < 4 * np.sqrt(rate * (1 - rate) / len(rows))
+
+
 def _correlated(n, rho, seed):
     """Unit noise with lag-1 correlation ``rho`` (an MA(1) process: ``(z_i + b z_(i-1)) / sqrt(1 + b^2)``)."""
     b = (1 - np.sqrt(1 - 4 * rho**2)) / (2 * rho)

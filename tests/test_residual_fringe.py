@@ -222,3 +222,18 @@ def test_a_spectrum_too_sparse_to_sample_the_fringe_is_not_fitted():
     flux = _continuum(lam) * _fringe(lam)
     out, _, fit = residual_fringe.fit(lam, flux, np.full(lam.size, NOISE), np.ones(lam.size, bool), 3)
     assert np.array_equal(out, flux) and str(fit) == "nothing fitted (too short)"
+
+
+def test_sinusoid_fits_of_several_series_are_each_series_own():
+    # k series on the same planes fitted at once: column j is the fit of series j alone (the noise floor's draws)
+    rng = np.random.default_rng(4)
+    sigma = np.sort(rng.uniform(1700, 2000, 300))
+    weight = rng.uniform(0.5, 2.0, sigma.size)
+    frequencies = np.linspace(0.29, 0.42, 31)
+    series = rng.standard_normal((sigma.size, 3))
+    coefficients, rhs = residual_fringe.sinusoid_fits(sigma, series, weight, frequencies)
+    assert coefficients.shape == rhs.shape == (frequencies.size, 3, 3)
+    for j in range(3):
+        alone, alone_rhs = residual_fringe.sinusoid_fits(sigma, series[:, j], weight, frequencies)
+        np.testing.assert_allclose(coefficients[..., j], alone, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(rhs[..., j], alone_rhs, rtol=1e-10, atol=1e-12)

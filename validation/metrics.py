@@ -54,6 +54,7 @@ NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "mrs_leak_residual_error", "mrs_leak_residual_twin_error",  # their noise: set by the exposure
               "mrs_leak_cube_spaxels",  # how many spaxels mrs_leak_cube_residual takes the max of
               "mrs_fringe_noise_floor", "mrs_fringe_white_floor",  # the fringe statistic on noise: set by the errors
+              "mrs_fringe_noise_pvalue", "mrs_fringe_noise_fail_rate",  # where the amplitude falls among those draws
               "mrs_xart_noise_floor"}  # a perfect cross-artifact model on the rate's noise: set by the exposure
 # Metrics whose ``bin`` is the event's own value (a shower's peak), not a fixed bin edge:
 # aggregates pool their rows instead of keeping one entry per value.

@@ -444,6 +444,8 @@ true ones, the cube's centroid against the true position, the flux ratio when th
 MRS_EFFECT_COLUMNS = {"mrs_fringe_amplitude": "fringe left (amplitude)", "mrs_fringe_noise_floor": "its noise floor",
                       "mrs_fringe_white_floor": "white-noise floor",
                       "mrs_fringe_over_target": "FRINGE-1 ratio (<= 1)",
+                      "mrs_fringe_noise_pvalue": "noise reaches it (p)",
+                      "mrs_fringe_noise_fail_rate": "noise alone fails FRINGE-1",
                       "mrs_leak_residual": "leak left (of 3A continuum)", "mrs_leak_residual_error": "its 1 sigma",
                       "mrs_leak_residual_twin": "leak left against the leak-free twin (LEAK-1)",
                       "mrs_leak_residual_twin_error": "its 1 sigma",
