@@ -1,13 +1,15 @@
 """The MRSXARTCORR measured on a simulated calibration exposure: the fitted kernels' error against the truth.
 
 Per band pair (both detectors, the three settings), the cross-artifact calibration exposure of
-simulator.mrs_xartcal (a 1 Jy flat point source at the detector's first channel's reference point, 40 x 30 s,
-its sky subtracted with a background exposure of the same length; every 8th row) simulated through a drawn
+simulator.mrs_xartcal (a 1 Jy flat point source at the detector's first channel's reference point, 60 integrations
+as long as fill the brightest pixel to 0.6 of the well, its sky subtracted with a background exposure of the
+same length; every 8th row) simulated through a drawn
 true geometry with the default true kernels, and each band's free kernel parameters fitted
 (simulator.mrs_xartcal.fit).  Over `--seeds` noise draws (each its own geometry): the mean and rms relative
 error of each parameter against the truth, the fit's mean stated 1-sigma, the rms pull (error / stated sigma),
 and the noise-free fit's largest relative error (the form is the truth's: only the fixed point's truncation
-and the solver's tolerance).  Channel 4 has no artifact: its amplitude's error is given relative to channel 3's.
+and the solver's tolerance); and the same of each kernel's integral over the row (the light the step removes
+scales with it).  Channel 4 has no artifact: its amplitude's error is given relative to channel 3's.
 Then a three-position raster along alpha (-0.2, 0, +0.2 arcsec, each the full exposure) on the SHORT pairs, to
 show what more positions buy.  Times: `time.process_time` of the render (PSFs cached) and of the fit.
 
@@ -54,6 +56,11 @@ def relative(name, key, value):
     return value / xa.band_kernel(f"3{name[1]}", EFFECTS).lor_scale
 
 
+def integral(kernel):
+    """The kernel's integral over the row (+-1032 px): the share of a pixel's light it scatters."""
+    return float(kernel.profile(np.arange(-1032, 1033)).sum())
+
+
 def table(out, observation, seeds, offsets=(0.0,)):
     """One band pair's rows (module docstring)."""
     runs = [measure(observation, seed, True, offsets) for seed in range(1, seeds + 1)]
@@ -68,6 +75,12 @@ def table(out, observation, seeds, offsets=(0.0,)):
             rms, rms_pull = np.sqrt(np.mean(errors ** 2)), np.sqrt(np.mean(pulls ** 2))
             out(f"   {observation.detector:11s} {name}  {key:10s}  {np.mean(errors):+9.4f}  {rms:8.4f}"
                 f"  {np.mean(sigmas):12.4f}  {rms_pull:8.2f}  {noise_free:+14.1e}")
+        total = integral(true)
+        if total:  # the light the step removes scales with the kernel's integral
+            errors = np.array([integral(k[name]) / total - 1 for k, *_ in runs])
+            exact_error = integral(exact[0][name]) / total - 1
+            out(f"   {observation.detector:11s} {name}  {'integral':10s}  {np.mean(errors):+9.4f}"
+                f"  {np.sqrt(np.mean(errors ** 2)):8.4f}  {'':12s}  {'':8s}  {exact_error:+14.1e}")
     render = np.median([r[2] for r in runs])
     fit = np.median([r[3] for r in runs])
     out(f"   {observation.detector:11s} {'/'.join(observation.bands)}: render {render:.2f} s, fit {fit:.2f} s CPU "
@@ -81,8 +94,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out, lines = transcript()
     out(f"MRSXARTCORR fitted on a simulated calibration exposure (simulator.mrs_xartcal): {xc.SOURCE_MJY:g} mJy, "
-        f"{xc.INTEGRATIONS} x {xc.INTEGRATION_S:g} s, background subtracted, every {xc.ROW_STEP}th row; "
-        f"{args.seeds} noise draws per band pair")
+        f"{xc.INTEGRATIONS} integrations filling the brightest pixel to {xc.WELL_FILL:g} of the well, background "
+        f"subtracted, every {xc.ROW_STEP}th row; {args.seeds} noise draws per band pair")
     header = ("   detector    band parameter    mean err  rms err  stated sigma  rms pull  noise-free err"
               "   (relative to the truth)")
     out("One position (the reference's exposure):")

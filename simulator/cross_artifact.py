@@ -31,10 +31,12 @@ The defaults (10 % + 5 % + 3 % in 1A, peak 0.26 % of the source pixel) meet item
 
 Reference (:func:`reference_model`): JWST's ``MirMrsXArtCorrModel`` (MRSXARTCORR), a table for each
 of the 12 bands (``yrow`` and the :class:`Kernel` quantities, the same on every row), selected by
-EXP_TYPE alone as the CRDS file is.  Not the
-truth's: ``measured`` gives every parameter its own drawn error, ``p (1 + xart_error N(0, 1))``
-(:class:`simulator.config.ReferenceOptions`, a PLACEHOLDER rms standing for a fit to a
-calibration exposure, which is not simulated); ``perfect`` the truth.
+EXP_TYPE alone as the CRDS file is.  Not the truth's: ``measured`` holds the observation's two bands'
+kernels FITTED on a simulated point-source calibration exposure (:mod:`simulator.mrs_xartcal`,
+:func:`simulator.mrs.xart_exposure`), and every other band (which that exposure's ``straylight`` step does
+not read; their true pixels are not rendered here) the truth with each parameter's own drawn error,
+``p (1 + xart_error N(0, 1))`` (:class:`simulator.config.ReferenceOptions`, a PLACEHOLDER rms); ``perfect``
+the truth.
 """
 from dataclasses import asdict, dataclass
 

@@ -100,7 +100,9 @@ References: the detector's, the geometry (``ReferenceOptions(kind="perfect")``: 
 geometry in the JWST formats; ``measured``: the flight files with wavelengths measured on a
 simulated line source, :mod:`simulator.mrs_wavecal`, and alpha/beta offsets on a simulated
 point-source raster, :mod:`simulator.mrs_spatialcal`), PHOTOM and APCORR
-(:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`).
+(:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`); with the
+cross-artifact, the MRSXARTCORR (``measured``: the two bands' kernels fitted on a simulated point-source
+exposure, :func:`xart_exposure`, :mod:`simulator.mrs_xartcal`).
 """
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -814,8 +816,9 @@ def xart_exposure(observation, perturbations, mrs_effects, rng, alpha_offsets=(0
     ``alpha_offsets``, arcsec in that channel's A frame: a raster, one exposure per position), through each band's
     TRUE pixels (:func:`render_source`) on :func:`simulator.mrs_xartcal.rows`, plus the band's sky
     (:func:`band_background_mjy_sr`), with the TRUE cross-artifact (:func:`simulator.cross_artifact.apply`),
-    observed (:func:`simulator.mrs_xartcal.observe`), less a background exposure of the same sky and its
-    artifact observed alike.  Returns ``(electrons, variance)``, ``(positions x rows, columns)``.
+    observed (:func:`simulator.mrs_xartcal.observe`, integrations of :func:`simulator.mrs_xartcal.integration_s`),
+    less a background exposure of the same sky and its artifact observed alike.  Returns ``(electrons, variance)``,
+    ``(positions x rows, columns)``.
     """
     measured = mrs_xartcal.rows()
     channel = int(observation.channels[0])
@@ -839,8 +842,10 @@ def xart_exposure(observation, perturbations, mrs_effects, rng, alpha_offsets=(0
         for name, p in pixels.items():
             alpha, beta = (float(c) for c in mrs.band(name).from_v2v3(v2, v3))
             light[p.flight.y // mrs_xartcal.ROW_STEP, p.flight.x] += render_source(p, spectrum, alpha, beta)
-        on = mrs_xartcal.observe(cross_artifact.apply(light, observation, mrs_effects)[0], rng)
-        off = mrs_xartcal.observe(scattered_sky, rng)
+        light = cross_artifact.apply(light, observation, mrs_effects)[0]
+        integration = mrs_xartcal.integration_s(light)
+        on = mrs_xartcal.observe(light, integration, rng)
+        off = mrs_xartcal.observe(scattered_sky, integration, rng)
         electrons.append(on - off)
         variance.append(np.maximum(on, 0) + np.maximum(off, 0) + 2 * variance_read)
     return np.concatenate(electrons), np.concatenate(variance)
@@ -940,6 +945,11 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     :mod:`simulator.mrs_spatialcal`, the same generator after the wavelengths'); its error
     against the truth is the measurement's (no inverse crime: ``v_m`` is piecewise linear, ``v``
     a cubic; the offsets are centroids that know no PSF).
+
+    With the cross-artifact on, the MRSXARTCORR (:func:`simulator.cross_artifact.reference_model`): ``measured``,
+    the two bands' kernels fitted on :func:`xart_exposure` (:func:`measured_xart_kernels`), its noise and the
+    other bands' drawn errors from a generator spawned from ``references_rng`` (spawning draws nothing from it: the
+    other files stay as without the effect).
     """
     table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == observation.detector)
     perturbations = perturbations_from_table(table)

@@ -10,8 +10,10 @@ the flight slice map and jwst's kernel form:
    through each band's TRUE pixels on every :data:`ROW_STEP`-th detector row (the rows are independent:
    the artifact runs along them), the band's sky added (the zodiacal + thermal placeholders of
    :func:`simulator.mrs.band_background_mjy_sr`), the TRUE cross-artifact applied
-   (:func:`simulator.cross_artifact.apply`: the truth's kernels), then :data:`INTEGRATIONS` integrations of
-   :data:`INTEGRATION_S` of Poisson electrons plus a CDS read noise per integration (:func:`observe`).
+   (:func:`simulator.cross_artifact.apply`: the truth's kernels), then :data:`INTEGRATIONS` integrations, each
+   as long as fills the brightest pixel to :data:`WELL_FILL` of the full well (:func:`integration_s`: ~32 s on
+   MIRIFUSHORT SHORT, ~100 s on MIRIFULONG LONG), of Poisson electrons plus a CDS read noise per integration
+   (:func:`observe`; the read noise dominates in the gaps, so the integrations are as long as the well allows).
    A dedicated background exposure (the same sky and its scattered light, no source, its own noise) is
    taken likewise and subtracted, as a real programme would: what is left is the source, its artifact
    and the two exposures' noise.
@@ -56,10 +58,11 @@ from .spectra import PowerLaw, SourceSpectrum
 
 #: The calibration source's flat F_nu, mJy (PLACEHOLDER: a bright standard star).
 SOURCE_MJY = 1000.0
-#: One integration, s (PLACEHOLDER: the brightest 1A pixel of a 1 Jy source gets ~1.2e5 e-, under the 2.1e5 e- well).
-INTEGRATION_S = 30.0
-#: Integrations of the source exposure and of its background exposure each (PLACEHOLDER: 1200 s).
-INTEGRATIONS = 40
+#: The brightest pixel's share of the full well in one integration, which sets the integration's length
+#: (:func:`integration_s`; PLACEHOLDER: a programme's choice).
+WELL_FILL = 0.6
+#: Integrations of the source exposure and of its background exposure each (PLACEHOLDER).
+INTEGRATIONS = 60
 #: Every this many detector rows is rendered and fitted (the fit's cost; the artifact runs along the rows).
 ROW_STEP = 8
 #: The slices grown by this many pixels along the rows before the gaps are taken (light at the slices' edges).
@@ -91,12 +94,18 @@ def read_noise_e():
     return det.READ_NOISE_CDS_DN * det.GAIN_E_PER_DN * np.sqrt(INTEGRATIONS)
 
 
-def observe(expected_e_per_s, rng):
+def integration_s(expected_e_per_s):
+    """One integration's length, s: the brightest pixel of the source exposure at :data:`WELL_FILL` of the well."""
+    return WELL_FILL * det.FULL_WELL_E / float(np.max(expected_e_per_s))
+
+
+def observe(expected_e_per_s, integration, rng):
     """An exposure's electrons (module docstring, 1): Poisson on the whole exposure plus the read noise.
 
-    ``rng`` None: the expected electrons, noise-free (a test's).
+    ``integration``: one integration's length, s (:func:`integration_s`); ``rng`` None: the expected electrons,
+    noise-free (a test's).
     """
-    expected = expected_e_per_s * INTEGRATION_S * INTEGRATIONS
+    expected = expected_e_per_s * integration * INTEGRATIONS
     if rng is None:
         return expected
     return rng.poisson(expected) + read_noise_e() * rng.standard_normal(expected.shape)
