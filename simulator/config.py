@@ -596,8 +596,10 @@ class ReferenceOptions:
     read noise from ``readnoise_pairs`` CDS pairs per pixel, gain to
     ``gain_error`` and the photometric factor to ``photom_error`` (G25: formal
     uncertainty 0.3-1.0 %; the counts are placeholders), the MRS aperture correction to
-    ``apcorr_error`` (PLACEHOLDER, :mod:`simulator.mrs_apcorr`), each MRS cross-artifact kernel
-    parameter to ``xart_error`` (relative rms, PLACEHOLDER, :mod:`simulator.cross_artifact`); the LRS SPECWCS from a line
+    ``apcorr_error`` (PLACEHOLDER, :mod:`simulator.mrs_apcorr`), the MRS cross-artifact kernels of the
+    observation's two bands fitted on a simulated point-source exposure (:mod:`simulator.mrs_xartcal`) and
+    each parameter of the other ten bands' kernels (in the file, not read by the exposure's step) to
+    ``xart_error`` (relative rms, PLACEHOLDER, :mod:`simulator.cross_artifact`); the LRS SPECWCS from a line
     source observed for ``wavecal_exposure_s`` seconds (:mod:`simulator.lrs_wavecal`;
     PLACEHOLDER length); the MRS spectral leak's curve to ``leak_error`` in amplitude
     (PLACEHOLDER, :mod:`simulator.spectral_leak`).  ``perfect``: the truth, so

@@ -31,10 +31,12 @@ The defaults (10 % + 5 % + 3 % in 1A, peak 0.26 % of the source pixel) meet item
 
 Reference (:func:`reference_model`): JWST's ``MirMrsXArtCorrModel`` (MRSXARTCORR), a table for each
 of the 12 bands (``yrow`` and the :class:`Kernel` quantities, the same on every row), selected by
-EXP_TYPE alone as the CRDS file is.  Not the
-truth's: ``measured`` gives every parameter its own drawn error, ``p (1 + xart_error N(0, 1))``
-(:class:`simulator.config.ReferenceOptions`, a PLACEHOLDER rms standing for a fit to a
-calibration exposure, which is not simulated); ``perfect`` the truth.
+EXP_TYPE alone as the CRDS file is.  Not the truth's: ``measured`` holds the observation's two bands'
+kernels FITTED on a simulated point-source calibration exposure (:mod:`simulator.mrs_xartcal`,
+:func:`simulator.mrs.xart_exposure`), and every other band (which that exposure's ``straylight`` step does
+not read; their true pixels are not rendered here) the truth with each parameter's own drawn error,
+``p (1 + xart_error N(0, 1))`` (:class:`simulator.config.ReferenceOptions`, a PLACEHOLDER rms); ``perfect``
+the truth.
 """
 from dataclasses import asdict, dataclass
 
@@ -141,12 +143,19 @@ def kernel_table(observation, effects):
     return Table(rows=rows)
 
 
-def reference_model(effects, options, rng):
-    """The MRSXARTCORR of the twelve bands, as CRDS has one (module docstring); ``rng`` draws the measured errors."""
+def reference_model(effects, options, rng, fitted=None):
+    """The MRSXARTCORR of the twelve bands, as CRDS has one (module docstring).
+
+    ``perfect``: the truth's kernels.  ``measured``: the bands of ``fitted`` (``{band: Kernel}``, the
+    observation's two, fitted on a simulated calibration exposure, :mod:`simulator.mrs_xartcal`) as fitted; every
+    other band (which the exposure's ``straylight`` step does not read) the truth with each parameter's own drawn
+    error ``p (1 + xart_error N(0, 1))`` from ``rng``, in band order.
+    """
     model = dm.MirMrsXArtCorrModel()
+    fitted = fitted or {}
     for name in (f"{c}{s}" for c in "1234" for s in mrs.SETTINGS.values()):
-        kernel = asdict(band_kernel(name, effects))
-        if options.kind == "measured":
+        kernel = asdict(fitted.get(name, band_kernel(name, effects)))
+        if options.kind == "measured" and name not in fitted:
             kernel = {key: value * (1 + options.xart_error * rng.standard_normal()) for key, value in kernel.items()}
         table = np.zeros(det.FULL_NY, dtype=model.get_dtype(f"ch{name.lower()}_table"))
         table["yrow"] = np.arange(det.FULL_NY)

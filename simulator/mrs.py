@@ -100,7 +100,9 @@ References: the detector's, the geometry (``ReferenceOptions(kind="perfect")``: 
 geometry in the JWST formats; ``measured``: the flight files with wavelengths measured on a
 simulated line source, :mod:`simulator.mrs_wavecal`, and alpha/beta offsets on a simulated
 point-source raster, :mod:`simulator.mrs_spatialcal`), PHOTOM and APCORR
-(:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`).
+(:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`); with the
+cross-artifact, the MRSXARTCORR (``measured``: the two bands' kernels fitted on a simulated point-source
+exposure, :func:`xart_exposure`, :mod:`simulator.mrs_xartcal`).
 """
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -128,6 +130,7 @@ from . import (
     mrs_spatialcal,
     mrs_throughput,
     mrs_wavecal,
+    mrs_xartcal,
     psf,
     spectral_leak,
 )
@@ -806,6 +809,60 @@ def measured_velocities(observation, perturbations, options, rng):
     return velocities
 
 
+def xart_exposure(observation, perturbations, mrs_effects, rng, alpha_offsets=(0.0,)):
+    """The cross-artifact calibration exposure of the observation's detector (:mod:`simulator.mrs_xartcal`).
+
+    The point source at the reference point of the detector's first channel (moved along alpha by each of
+    ``alpha_offsets``, arcsec in that channel's A frame: a raster, one exposure per position), through each band's
+    TRUE pixels (:func:`render_source`) on :func:`simulator.mrs_xartcal.rows`, plus the band's sky
+    (:func:`band_background_mjy_sr`), with the TRUE cross-artifact (:func:`simulator.cross_artifact.apply`),
+    observed (:func:`simulator.mrs_xartcal.observe`, integrations of :func:`simulator.mrs_xartcal.integration_s`),
+    less a background exposure of the same sky and its artifact observed alike.  Returns ``(electrons, variance)``,
+    ``(positions x rows, columns)``.
+    """
+    measured = mrs_xartcal.rows()
+    channel = int(observation.channels[0])
+    frame = mrs.band(f"{channel}A")
+    home = frame.from_v2v3(*mrs_dither.target_v2v3(channel))
+    spectrum = mrs_xartcal.source()
+    shape = (len(measured), det.FULL_NX)
+    sky = np.zeros(shape)
+    pixels = {}
+    for name in observation.bands:
+        flight = flight_pixels(name)
+        pixels[name] = TruePixels(_subset(flight, flight.y % mrs_xartcal.ROW_STEP == 0), perturbations[name])
+        sky[pixels[name].flight.y // mrs_xartcal.ROW_STEP, pixels[name].flight.x] = render_background(
+            pixels[name], band_background_mjy_sr(name))
+    scattered_sky = cross_artifact.apply(sky, observation, mrs_effects)[0]
+    variance_read = mrs_xartcal.read_noise_e() ** 2
+    electrons, variance = [], []
+    for offset in alpha_offsets:
+        v2, v3 = frame.to_v2v3(home[0] + offset, home[1])
+        light = sky.copy()
+        for name, p in pixels.items():
+            alpha, beta = (float(c) for c in mrs.band(name).from_v2v3(v2, v3))
+            light[p.flight.y // mrs_xartcal.ROW_STEP, p.flight.x] += render_source(p, spectrum, alpha, beta)
+        light = cross_artifact.apply(light, observation, mrs_effects)[0]
+        integration = mrs_xartcal.integration_s(light)
+        on = mrs_xartcal.observe(light, integration, rng)
+        off = mrs_xartcal.observe(scattered_sky, integration, rng)
+        electrons.append(on - off)
+        variance.append(np.maximum(on, 0) + np.maximum(off, 0) + 2 * variance_read)
+    return np.concatenate(electrons), np.concatenate(variance)
+
+
+def measured_xart_kernels(observation, perturbations, mrs_effects, rng):
+    """The observation's two bands' MRSXARTCORR kernels fitted on :func:`xart_exposure` (:mod:`simulator.mrs_xartcal`).
+
+    Returns ``({band: Kernel}, {band: {parameter: 1-sigma}})``.
+    """
+    electrons, variance = xart_exposure(observation, perturbations, mrs_effects, rng)
+    gaps = np.tile(mrs_xartcal.gap_pixels(observation.bands, mrs_xartcal.rows()),
+                   (len(electrons) // len(mrs_xartcal.rows()), 1))
+    kernels, errors, _ = mrs_xartcal.fit(electrons, variance, gaps, observation.bands)
+    return kernels, errors
+
+
 def _pair_and_selection(observation):
     """The band pair's file-name code (e.g. ``12A``) and the reference-selection keywords of the observation."""
     return observation.channels + mrs.SETTINGS[observation.band], refmeta.Selection(
@@ -888,6 +945,11 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     :mod:`simulator.mrs_spatialcal`, the same generator after the wavelengths'); its error
     against the truth is the measurement's (no inverse crime: ``v_m`` is piecewise linear, ``v``
     a cubic; the offsets are centroids that know no PSF).
+
+    With the cross-artifact on, the MRSXARTCORR (:func:`simulator.cross_artifact.reference_model`): ``measured``,
+    the two bands' kernels fitted on :func:`xart_exposure` (:func:`measured_xart_kernels`), its noise and the
+    other bands' drawn errors from a generator spawned from ``references_rng`` (spawning draws nothing from it: the
+    other files stay as without the effect).
     """
     table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == observation.detector)
     perturbations = perturbations_from_table(table)
@@ -905,12 +967,17 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     paths["APCORR"] = _save(apcorr, "APCORR", selection, folder / f"miri_testbed_mrs{pair}_apcorr.asdf",
                             f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
                             f"({options.kind})")
-    if effects.mrs.cross_artifact:  # its error drawn last: the files above stay as without it
-        xart = cross_artifact.reference_model(effects.mrs, options, references_rng.spawn(1)[0])
+    if effects.mrs.cross_artifact:  # its generator spawned last: the files above stay as without it
+        xart_rng = references_rng.spawn(1)[0]
+        fitted = None
+        if options.kind == "measured":
+            fitted = measured_xart_kernels(observation, perturbations, effects.mrs, xart_rng)[0]
+        xart = cross_artifact.reference_model(effects.mrs, options, xart_rng, fitted)
+        how = ("truth" if fitted is None else
+               f"{' and '.join(observation.bands)} fitted on a simulated point-source exposure, the others drawn")
         paths["MRSXARTCORR"] = _save(xart, "MRSXARTCORR", refmeta.Selection(exp_type=MODE.exp_type),
                                      folder / f"miri_testbed_mrs{pair}_xartcorr.fits",
-                                     f"MRS cross-artifact kernels of the 12 bands ({options.kind}: "
-                                     f"{'truth' if options.kind == 'perfect' else 'drawn error'})")
+                                     f"MRS cross-artifact kernels of the 12 bands ({options.kind}: {how})")
     if effects.mrs.spectral_leak and spectral_leak.LEAK_BAND in observation.bands:
         paths["MRSPTCORR"] = _save(leak_model(effects.mrs, options, references_rng), "MRSPTCORR", selection,
                                    folder / f"miri_testbed_mrs{pair}_mrsptcorr.fits",
