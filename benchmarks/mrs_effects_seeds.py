@@ -12,7 +12,9 @@ whose ``metrics.csv`` exists is not run again), and prints per band:
 * and per setting MRS-FLUX-1's (``mrs_flux_ratio`` outside 0.99-1.01), MRS-ASTRO-1's (``mrs_band_offset`` > 10 mas)
   and XART-1's (``mrs_xart_over_target`` > 1) failures, and the range of ``mrs_xart_net``.
 
-    python benchmarks/mrs_effects_seeds.py WORKDIR [--seeds 1 2 ...] [--scenario NAME] [--record]
+    python benchmarks/mrs_effects_seeds.py WORKDIR [--seeds 1 2 ...] [--scenario NAME] [--record [NAME]]
+
+``--record`` writes ``benchmarks/results/<date>_mrs_effects_seeds.txt`` (``_<NAME>`` appended when given).
 """
 import argparse
 import dataclasses
@@ -85,7 +87,7 @@ def main(argv=None):
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 18)))
     parser.add_argument("--scenario", default="mrs_ch34_long_yr3")
-    parser.add_argument("--record", action="store_true")
+    parser.add_argument("--record", nargs="?", const="", default=None, metavar="NAME")
     args = parser.parse_args(argv)
     scenario = {s.name: s for s in load_suite("mrs_effects").scenarios}[args.scenario]
     lines = [f"# {args.scenario} of suite mrs_effects, residual_fringe=fit, seeds {args.seeds}",
@@ -97,8 +99,8 @@ def main(argv=None):
         lines += table_lines
         others.append(other)
     lines += [""] + others
-    if args.record:
-        publish("mrs_effects_seeds", lines)
+    if args.record is not None:
+        publish("_".join(filter(None, ("mrs_effects_seeds", args.record))), lines)
     else:
         print("\n".join(lines))
 
