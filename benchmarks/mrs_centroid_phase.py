@@ -29,7 +29,9 @@ geometry is the flight one; perfect references): the `mrs_effects` scenarios' sc
 :func:`calibration.pipeline.calibrate` (the default algorithms) and its first moment checked against
 :func:`validation.mrs_score.score_cubes`'s.  Per band: the error (measured - true, mas) of each estimator in
 alpha and beta against the truth's SOURCES, and the source's phase in its slice (beta offset from the nearest
-slice centre over the slice width, -0.5 ... 0.5).
+slice centre over the slice width, -0.5 ... 0.5), and ``beat``: the first moment's beta error that the
+drizzle's resampling of the slices onto the spaxel grid predicts (:func:`beat`, a diagnostic from the truth and the
+``gauss`` fit's width).
 
 Part 2, noisy: the scenarios' own effects (noise, every detector effect, the 3 km/s / 3 mas geometry
 perturbation) but the MRS's fringes and cross-artifact off, perfect references, 10 groups, :data:`SEEDS`
@@ -38,6 +40,8 @@ seeds from :data:`FIRST_SEED`, the scenarios' source position: mean and sd of ea
 CPU (``time.process_time``) of the simulation, the calibration and each estimator.
 
     python benchmarks/mrs_centroid_phase.py [--steps N] [--seeds N] [--first-seed N] [--record]   (~8 min, 2 cores)
+    python benchmarks/mrs_centroid_phase.py --scenario mrs_ch34_long_yr3 --widths 2 --steps 24 --seeds 0 \
+        --suffix 4c_two_slices --record   (two slice widths of 4C, noise-free only)
 """
 import argparse
 import shutil
@@ -182,6 +186,24 @@ def prototype_airy(cube, band, start, chunks=CHUNKS, constant=False, radius_ld=A
     return float(np.mean(mus))
 
 
+def beat(band, grid, beta, sigma):
+    """The first moment's beta error (mas) the drizzle's resampling predicts (a diagnostic, from the truth).
+
+    A spaxel holds the overlap-weighted mean of the slices over it, so a first moment over spaxels puts slice
+    ``k``'s light at the overlap-weighted mean of the spaxel centres its strip covers, ``beta_k + eps_k``; the
+    slice width is not a multiple of the spaxel, so ``eps_k`` changes from slice to slice (a beat).  The error:
+    ``sum_k F_k eps_k / sum_k F_k``, ``F_k`` a Gaussian of ``sigma`` about ``beta`` integrated over the strips.
+    """
+    geometry = mrs.band(band)
+    centres = np.asarray(geometry.beta)
+    lo, hi = centres - geometry.beta_del / 2, centres + geometry.beta_del / 2
+    e = grid.beta.edges
+    overlap = _overlap(lo, hi, e[:-1], e[1:])
+    eps = overlap @ grid.beta.centres / overlap.sum(axis=1) - centres
+    light = ndtr((hi - beta) / sigma) - ndtr((lo - beta) / sigma)
+    return 1e3 * float(np.sum(light * eps) / light.sum())
+
+
 def measure(sim, out_dir):
     """Per band: truth, phase, the first moment's and the prototype's errors (mas), and the CPU of each part."""
     t0 = time.process_time()
@@ -211,7 +233,8 @@ def measure(sim, out_dir):
         geometry = mrs.band(band)
         k = int(np.argmin(np.abs(np.asarray(geometry.beta) - true[1])))
         phase = (true[1] - geometry.beta[k]) / geometry.beta_del
-        results.append(dict(band=band, true=true, phase=phase, slice=k + 1, first=1e3 * (first - true),
+        results.append(dict(band=band, true=true, phase=phase, beat=beat(band, cube.grid, true[1], widths[1]),
+                            slice=k + 1, first=1e3 * (first - true),
                             proto=1e3 * (np.array(proto) - true), airy=1e3 * (airy - true), widths=widths,
                             t_first=t_first, t_proto=t_proto, t_airy=t_airy))
     return results, t_cal
@@ -226,6 +249,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=STEPS, help="positions across one slice width")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="noisy seeds per scenario (0: none)")
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED, help="the first noisy seed")
+    parser.add_argument("--widths", type=float, default=1.0, help="slice widths the sweep spans (--steps over them)")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="only this scenario (default: both)")
+    parser.add_argument("--suffix", default="", help="record as <date>_mrs_centroid_phase_SUFFIX.txt")
     parser.add_argument("--record", action="store_true",
                         help="write benchmarks/results/<date>_mrs_centroid_phase.txt")
     args = parser.parse_args(argv)
@@ -238,15 +264,17 @@ def main(argv=None):
     out("first: the extraction's first moment; gauss: Gaussian fits (alpha, beta) within 4 lambda/D; proto: alpha the "
         "Gaussian fit within 2 lambda/D, beta the Airy (x) Gaussian fit within 1.5 lambda/D (module docstring)")
     out("band  across\"  slice  phase   beta_true\"  first: d_alpha  d_beta  gauss: d_alpha  d_beta  proto: d_alpha  "
-        "d_beta  gauss sigma a/b (\")")
+        "d_beta  gauss sigma a/b (\")  beat")
     table = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, wide in SCENARIOS.items():
+            if args.scenario and name != args.scenario:
+                continue
             scenario = suite[name]
             source = scenario.scene(1).sources[0]
             width = mrs.band(wide).beta_del
             for n in range(args.steps):
-                across = source.across_slit_arcsec + width * n / args.steps
+                across = source.across_slit_arcsec + args.widths * width * n / args.steps
                 scene = replace(scenario.scene(1), sources=(replace(source, across_slit_arcsec=across),))
                 observation = replace(scenario.observation, ngroups=3)
                 folder = Path(tmp) / f"{name}_{n}"
@@ -262,7 +290,8 @@ def main(argv=None):
                     table.append(r)
                     out(f"{r['band']:4s}  {across:+.4f}  {r['slice']:5d}  {r['phase']:+.3f}  {r['true'][1]:+9.4f}  "
                         f"{r['first'][0]:+14.2f} {r['first'][1]:+7.2f}  {r['proto'][0]:+14.2f} {r['proto'][1]:+7.2f}  "
-                        f"{r['airy'][0]:+14.2f} {r['airy'][1]:+7.2f}  {r['widths'][0]:.3f} / {r['widths'][1]:.3f}")
+                        f"{r['airy'][0]:+14.2f} {r['airy'][1]:+7.2f}  {r['widths'][0]:.3f} / {r['widths'][1]:.3f}"
+                        f"  {r['beat']:+6.2f}")
                 shutil.rmtree(folder)
         out("")
         out("Per band over the positions (mas): beta error mean, rms, min..max; alpha error mean, rms, min..max")
@@ -282,6 +311,8 @@ def main(argv=None):
             out("band  seed   first: d_alpha  d_beta  gauss: d_alpha  d_beta  proto: d_alpha  d_beta")
             noisy = []
             for name in SCENARIOS:
+                if args.scenario and name != args.scenario:
+                    continue
                 scenario = suite[name]
                 effects = replace(scenario.effects, mrs=MrsEffects())
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -311,7 +342,7 @@ def main(argv=None):
         f"{np.mean(cpu['cal']):.1f} s each; per cube: first moment {1e3 * np.mean(cpu['first']):.0f} ms, gauss "
         f"{1e3 * np.mean(cpu['proto']):.0f} ms, proto {1e3 * np.median(cpu['airy']):.0f} ms (median; each from the "
         "cube)")
-    print(write_result("mrs_centroid_phase", "\n".join(lines) + "\n"))
+    print(write_result("mrs_centroid_phase" + (f"_{args.suffix}" if args.suffix else ""), "\n".join(lines) + "\n"))
 
 
 if __name__ == "__main__":
