@@ -94,6 +94,14 @@ def _overlap(lo_a, hi_a, lo_b, hi_b):
     return np.clip(np.minimum(hi_a[:, None], hi_b[None, :]) - np.maximum(lo_a[:, None], lo_b[None, :]), 0, None)
 
 
+def _slice_weights(geometry, edges, rows):
+    """The band's slice strips ``(lo, hi)`` and each selected spaxel row's overlap-weighted share of every slice."""
+    centres = np.asarray(geometry.beta)
+    s_lo, s_hi = centres - geometry.beta_del / 2, centres + geometry.beta_del / 2
+    weights = _overlap(edges[:-1][rows], edges[1:][rows], s_lo, s_hi)
+    return s_lo, s_hi, weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-30)
+
+
 def prototype(cube, band, start, radius_ld=GAUSS_LD):
     """The sampling-modelled centroid ``(alpha, beta)`` (module docstring), from the first moment ``start``."""
     grid = cube.grid
@@ -106,11 +114,7 @@ def prototype(cube, band, start, radius_ld=GAUSS_LD):
     sigma0 = WIDTH_FACTOR * 1.03 * ld / 2.3548
     # beta: the slices' strips, each spaxel the overlap-weighted mean of the slices it overlaps
     geometry = mrs.band(band)
-    centres = np.asarray(geometry.beta)
-    s_lo, s_hi = centres - geometry.beta_del / 2, centres + geometry.beta_del / 2
-    e = grid.beta.edges
-    weights = _overlap(e[:-1][rows], e[1:][rows], s_lo, s_hi)
-    weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-30)
+    s_lo, s_hi, weights = _slice_weights(geometry, grid.beta.edges, rows)
     profile_b = image[np.ix_(rows, cols)].sum(axis=1)
 
     def beta_residual(p):
@@ -156,11 +160,7 @@ def prototype_airy(cube, band, start, chunks=CHUNKS, constant=False, radius_ld=A
     inside = rows[:, None] & cols[None, :] & covered
     common = np.flatnonzero(np.all(usable[:, inside], axis=1))
     geometry = mrs.band(band)
-    centres = np.asarray(geometry.beta)
-    s_lo, s_hi = centres - geometry.beta_del / 2, centres + geometry.beta_del / 2
-    e = grid.beta.edges
-    weights = _overlap(e[:-1][rows], e[1:][rows], s_lo, s_hi)
-    weights = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-30)
+    s_lo, s_hi, weights = _slice_weights(geometry, grid.beta.edges, rows)
     sample = geometry.beta_del / AIRY_PER_SLICE
     edges = (np.arange(AIRY_SAMPLES + 1) - AIRY_SAMPLES / 2) * sample
     kx = np.arange(-AIRY_SAMPLES // 4, AIRY_SAMPLES // 4 + 1) * sample
@@ -244,6 +244,15 @@ def _stats(v):
     return f"{v.mean():+6.2f} {np.sqrt(np.mean(v ** 2)):5.2f} {v.min():+6.2f}..{v.max():+6.2f}"
 
 
+#: The estimators' keys in a result row, as the tables print them: the first moment, the Gaussian fit, the prototype.
+ESTIMATORS = ("first", "proto", "airy")
+
+
+def _column(rows, key, axis):
+    """One estimator's errors (mas) over ``rows`` along ``axis`` (0 alpha, 1 beta)."""
+    return np.array([r[key][axis] for r in rows])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=STEPS, help="positions across one slice width")
@@ -285,7 +294,7 @@ def main(argv=None):
                 results, t_cal = measure(sim, folder / "out")
                 cpu["cal"].append(t_cal)
                 for r in results:
-                    for key in ("first", "proto", "airy"):
+                    for key in ESTIMATORS:
                         cpu[key].append(r[f"t_{key}"])
                     table.append(r)
                     out(f"{r['band']:4s}  {across:+.4f}  {r['slice']:5d}  {r['phase']:+.3f}  {r['true'][1]:+9.4f}  "
@@ -299,9 +308,7 @@ def main(argv=None):
             "first alpha                   gauss alpha                   proto alpha")
         for band in sorted({r["band"] for r in table}):
             rs = [r for r in table if r["band"] == band]
-            cols = [np.array([r["first"][1] for r in rs]), np.array([r["proto"][1] for r in rs]),
-                    np.array([r["airy"][1] for r in rs]), np.array([r["first"][0] for r in rs]),
-                    np.array([r["proto"][0] for r in rs]), np.array([r["airy"][0] for r in rs])]
+            cols = [_column(rs, key, axis) for axis in (1, 0) for key in ESTIMATORS]
             out(f"{band:4s}  " + "   ".join(_stats(c) for c in cols))
         if args.seeds:
             out("")
@@ -332,9 +339,7 @@ def main(argv=None):
                 "     proto beta")
             for band in sorted({r["band"] for r in noisy}):
                 rs = [r for r in noisy if r["band"] == band]
-                cols = [np.array([r["first"][0] for r in rs]), np.array([r["first"][1] for r in rs]),
-                        np.array([r["proto"][0] for r in rs]), np.array([r["proto"][1] for r in rs]),
-                        np.array([r["airy"][0] for r in rs]), np.array([r["airy"][1] for r in rs])]
+                cols = [_column(rs, key, axis) for key in ESTIMATORS for axis in (0, 1)]
                 out(f"{band:4s}  {'':20s}" + "  ".join(f"{c.mean():+6.2f} {np.std(c, ddof=1):5.2f}" + " " * 2
                                                         for c in cols))
     out("")
