@@ -11,7 +11,7 @@ has (the flight slices of :mod:`instrument.mrs`, the cube, lambda/D):
   columns within 4 lambda/D of the first moment); along alpha, a Gaussian integrated over the spaxel box to the
   alpha profile (the sum over the rows within 4 lambda/D).  Amplitude, centre and width free (the width starts
   at 1.4 x 1.03 lambda_c / D), no constant (the collapsed image has its median taken off, as the extraction's).
-* ``proto``: along alpha the same Gaussian fit within 2 lambda/D; along beta (:func:`prototype_airy`), over the
+* ``proto``: along alpha the same Gaussian fit within 2 lambda/D; along beta (:func:`prototype_beta`), over the
   band's planes that every covered spaxel of the 1.5 lambda/D window uses, their mean image's beta profile fitted
   by an unobstructed circular pupil's Airy pattern at their mean wavelength (summed along alpha), convolved with
   a Gaussian of free width, integrated over the slices' strips and averaged over the spaxels as above; no
@@ -76,15 +76,6 @@ WIDTH_FACTOR = 1.4
 GAUSS_LD, PROTO_ALPHA_LD, AIRY_LD = 4.0, 2.0, 1.5
 
 
-def collapsed(cube):
-    """The extraction's collapsed image (mrs_extract._locate's): each spaxel's mean over its usable planes."""
-    usable = np.isfinite(cube.data) & (cube.coverage >= mrs_extract.COVERAGE_MIN)
-    planes = np.sum(usable, axis=0)
-    covered = planes >= 0.5 * planes.max()
-    image = np.sum(np.where(usable, cube.data, 0.0), axis=0) / np.maximum(planes, 1)
-    return np.where(covered, image - np.median(image[covered]), 0.0), covered
-
-
 def _gauss_box(lo, hi, mu, sigma):
     """A unit Gaussian's mean density over ``[lo, hi]``."""
     return (ndtr((hi - mu) / sigma) - ndtr((lo - mu) / sigma)) / (hi - lo)
@@ -94,18 +85,23 @@ def _overlap(lo_a, hi_a, lo_b, hi_b):
     return np.clip(np.minimum(hi_a[:, None], hi_b[None, :]) - np.maximum(lo_a[:, None], lo_b[None, :]), 0, None)
 
 
+def _strips(geometry):
+    """The band's slices' beta strips ``(lo, hi)``, arcsec."""
+    centres = np.asarray(geometry.beta)
+    return centres - geometry.beta_del / 2, centres + geometry.beta_del / 2
+
+
 def _slice_weights(geometry, edges, rows):
     """The band's slice strips ``(lo, hi)`` and each selected spaxel row's overlap-weighted share of every slice."""
-    centres = np.asarray(geometry.beta)
-    s_lo, s_hi = centres - geometry.beta_del / 2, centres + geometry.beta_del / 2
+    s_lo, s_hi = _strips(geometry)
     weights = _overlap(edges[:-1][rows], edges[1:][rows], s_lo, s_hi)
     return s_lo, s_hi, weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-30)
 
 
-def prototype(cube, band, start, radius_ld=GAUSS_LD):
-    """The sampling-modelled centroid ``(alpha, beta)`` (module docstring), from the first moment ``start``."""
+def gaussian_fit(cube, band, start, radius_ld=GAUSS_LD):
+    """``gauss`` (module docstring): ``(alpha, beta)`` and the two widths, from the first moment ``start``."""
     grid = cube.grid
-    image, covered = collapsed(cube)
+    image, covered = mrs_extract.collapsed_image(cube)
     ld = lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
     radius = radius_ld * ld
     a_c, b_c = grid.alpha.centres, grid.beta.centres
@@ -132,8 +128,6 @@ def prototype(cube, band, start, radius_ld=GAUSS_LD):
     return (float(fit_a.x[1]), float(fit_b.x[1])), (abs(fit_a.x[2]), abs(fit_b.x[2]))
 
 
-#: The Airy prototype's wavelength chunks (each collapsed over the planes every spaxel of the window uses).
-CHUNKS = 1
 #: Its model's samples: per slice width, and across.
 AIRY_PER_SLICE, AIRY_SAMPLES = 8, 256
 
@@ -147,9 +141,9 @@ def airy_marginal(ld, sample, n=AIRY_SAMPLES):
     return image.sum(axis=1)
 
 
-def prototype_airy(cube, band, start, chunks=CHUNKS, constant=False, radius_ld=AIRY_LD):
-    """Beta only: per wavelength chunk, an Airy marginal convolved with a Gaussian (free width) integrated over the
-    slices' strips and averaged over the spaxels, fitted with a constant; the mean of the chunks' centres."""
+def prototype_beta(cube, band, start, radius_ld=AIRY_LD):
+    """``proto``'s beta (module docstring): an Airy marginal convolved with a Gaussian (free width), integrated over
+    the slices' strips and averaged over the spaxels, fitted to the mean image of the window's common planes."""
     grid = cube.grid
     usable = np.isfinite(cube.data) & (cube.coverage >= mrs_extract.COVERAGE_MIN)
     a, b = grid.alpha.centres, grid.beta.centres
@@ -164,26 +158,24 @@ def prototype_airy(cube, band, start, chunks=CHUNKS, constant=False, radius_ld=A
     sample = geometry.beta_del / AIRY_PER_SLICE
     edges = (np.arange(AIRY_SAMPLES + 1) - AIRY_SAMPLES / 2) * sample
     kx = np.arange(-AIRY_SAMPLES // 4, AIRY_SAMPLES // 4 + 1) * sample
-    mus = []
-    for idx in np.array_split(common, chunks):
-        image = np.sum(np.where(usable[idx], cube.data[idx], 0.0), axis=0) / np.maximum(np.sum(usable[idx], axis=0), 1)
-        image = np.where(covered, image - np.median(image[covered]), 0.0)
-        profile = image[np.ix_(rows, cols)].sum(axis=1)
-        marginal = airy_marginal(lambda_over_d(float(np.mean(grid.wavelength.centres[idx]))), sample)
+    image = np.sum(np.where(usable[common], cube.data[common], 0.0), axis=0) / np.maximum(
+        np.sum(usable[common], axis=0), 1)
+    image = np.where(covered, image - np.median(image[covered]), 0.0)
+    profile = image[np.ix_(rows, cols)].sum(axis=1)
+    marginal = airy_marginal(lambda_over_d(float(np.mean(grid.wavelength.centres[common]))), sample)
 
-        def model(mu, sigma, marginal=marginal):
-            kernel = np.exp(-0.5 * (kx / max(abs(sigma), 1e-3 * sample)) ** 2)
-            cum = np.r_[0, np.cumsum(np.convolve(marginal, kernel / kernel.sum(), mode="same"))]
-            cum = cum / cum[-1]
-            return weights @ ((np.interp(s_hi - mu, edges, cum) - np.interp(s_lo - mu, edges, cum)) / geometry.beta_del)
+    def model(mu, sigma):
+        kernel = np.exp(-0.5 * (kx / max(abs(sigma), 1e-3 * sample)) ** 2)
+        cum = np.r_[0, np.cumsum(np.convolve(marginal, kernel / kernel.sum(), mode="same"))]
+        cum = cum / cum[-1]
+        return weights @ ((np.interp(s_hi - mu, edges, cum) - np.interp(s_lo - mu, edges, cum)) / geometry.beta_del)
 
-        def residual(p, model=model, profile=profile):
-            return p[0] * model(p[1], p[2]) + (p[3] if constant else 0.0) - profile
+    def residual(p):
+        return p[0] * model(p[1], p[2]) - profile
 
-        first = model(start[1], sample)
-        fit = least_squares(residual, [profile.max() / first.max(), start[1], 2 * sample, 0.0], x_scale="jac")
-        mus.append(fit.x[1])
-    return float(np.mean(mus))
+    fit = least_squares(residual, [profile.max() / model(start[1], sample).max(), start[1], 2 * sample],
+                        x_scale="jac")
+    return float(fit.x[1])
 
 
 def beat(band, grid, beta, sigma):
@@ -195,11 +187,10 @@ def beat(band, grid, beta, sigma):
     ``sum_k F_k eps_k / sum_k F_k``, ``F_k`` a Gaussian of ``sigma`` about ``beta`` integrated over the strips.
     """
     geometry = mrs.band(band)
-    centres = np.asarray(geometry.beta)
-    lo, hi = centres - geometry.beta_del / 2, centres + geometry.beta_del / 2
+    lo, hi = _strips(geometry)
     e = grid.beta.edges
     overlap = _overlap(lo, hi, e[:-1], e[1:])
-    eps = overlap @ grid.beta.centres / overlap.sum(axis=1) - centres
+    eps = overlap @ grid.beta.centres / overlap.sum(axis=1) - np.asarray(geometry.beta)
     light = ndtr((hi - beta) / sigma) - ndtr((lo - beta) / sigma)
     return 1e3 * float(np.sum(light * eps) / light.sum())
 
@@ -221,11 +212,11 @@ def measure(sim, out_dir):
         first = np.array(mrs_extract.centroid(cube, mrs_extract.CENTROID_LD, target=tuple(true)))
         t_first = time.process_time() - t1
         t1 = time.process_time()
-        proto, widths = prototype(cube, band, first)
-        t_proto = time.process_time() - t1
+        gauss, widths = gaussian_fit(cube, band, first)
+        t_gauss = time.process_time() - t1
         t1 = time.process_time()
-        airy = np.array([prototype(cube, band, first, PROTO_ALPHA_LD)[0][0], prototype_airy(cube, band, first)])
-        t_airy = time.process_time() - t1
+        proto = np.array([gaussian_fit(cube, band, first, PROTO_ALPHA_LD)[0][0], prototype_beta(cube, band, first)])
+        t_proto = time.process_time() - t1
         # the scorer's own numbers for the first moment: they must be the same
         b = mrs_score.band_bin(band)
         d_beta = [r["value"] for r in scored if r["metric"] == "mrs_centroid_beta_offset" and r["bin"] == b][0]
@@ -235,8 +226,8 @@ def measure(sim, out_dir):
         phase = (true[1] - geometry.beta[k]) / geometry.beta_del
         results.append(dict(band=band, true=true, phase=phase, beat=beat(band, cube.grid, true[1], widths[1]),
                             slice=k + 1, first=1e3 * (first - true),
-                            proto=1e3 * (np.array(proto) - true), airy=1e3 * (airy - true), widths=widths,
-                            t_first=t_first, t_proto=t_proto, t_airy=t_airy))
+                            gauss=1e3 * (np.array(gauss) - true), proto=1e3 * (proto - true), widths=widths,
+                            t_first=t_first, t_gauss=t_gauss, t_proto=t_proto))
     return results, t_cal
 
 
@@ -245,7 +236,12 @@ def _stats(v):
 
 
 #: The estimators' keys in a result row, as the tables print them: the first moment, the Gaussian fit, the prototype.
-ESTIMATORS = ("first", "proto", "airy")
+ESTIMATORS = ("first", "gauss", "proto")
+
+
+def _errors_text(row):
+    """A result row's (alpha, beta) errors of every estimator, as the tables print them."""
+    return "  ".join(f"{row[key][0]:+14.2f} {row[key][1]:+7.2f}" for key in ESTIMATORS)
 
 
 def _column(rows, key, axis):
@@ -267,7 +263,7 @@ def main(argv=None):
     out, lines = transcript()
     suite = {s.name: s for s in load_suite("mrs_effects").scenarios}
     perfect = ReferenceOptions(kind="perfect")
-    cpu = dict(sim=[], cal=[], first=[], proto=[], airy=[])
+    cpu = dict(sim=[], cal=[], first=[], gauss=[], proto=[])
     out("Part 1: noise-free (Effects.noise_free()), perfect references; error = measured - true (mas); phase = "
         "(beta_true - nearest slice centre) / slice width")
     out("first: the extraction's first moment; gauss: Gaussian fits (alpha, beta) within 4 lambda/D; proto: alpha the "
@@ -298,9 +294,7 @@ def main(argv=None):
                         cpu[key].append(r[f"t_{key}"])
                     table.append(r)
                     out(f"{r['band']:4s}  {across:+.4f}  {r['slice']:5d}  {r['phase']:+.3f}  {r['true'][1]:+9.4f}  "
-                        f"{r['first'][0]:+14.2f} {r['first'][1]:+7.2f}  {r['proto'][0]:+14.2f} {r['proto'][1]:+7.2f}  "
-                        f"{r['airy'][0]:+14.2f} {r['airy'][1]:+7.2f}  {r['widths'][0]:.3f} / {r['widths'][1]:.3f}"
-                        f"  {r['beat']:+6.2f}")
+                        f"{_errors_text(r)}  {r['widths'][0]:.3f} / {r['widths'][1]:.3f}  {r['beat']:+6.2f}")
                 shutil.rmtree(folder)
         out("")
         out("Per band over the positions (mas): beta error mean, rms, min..max; alpha error mean, rms, min..max")
@@ -333,8 +327,7 @@ def main(argv=None):
                     out(f"  ({name} seed {seed}: simulate {t_sim:.0f} s, calibrate {t_cal:.0f} s CPU)")
                     for r in results:
                         noisy.append(dict(r, seed=seed))
-                        out(f"{r['band']:4s}  {seed:4d}  {r['first'][0]:+14.2f} {r['first'][1]:+7.2f}  "
-                            f"{r['proto'][0]:+14.2f} {r['proto'][1]:+7.2f}  {r['airy'][0]:+14.2f} {r['airy'][1]:+7.2f}")
+                        out(f"{r['band']:4s}  {seed:4d}  {_errors_text(r)}")
             out("band  mean +/- sd (mas): first alpha    first beta      gauss alpha     gauss beta      proto alpha"
                 "     proto beta")
             for band in sorted({r["band"] for r in noisy}):
@@ -345,7 +338,7 @@ def main(argv=None):
     out("")
     out(f"CPU (process_time), noise-free exposures: simulate {np.mean(cpu['sim']):.1f} s each, calibrate "
         f"{np.mean(cpu['cal']):.1f} s each; per cube: first moment {1e3 * np.mean(cpu['first']):.0f} ms, gauss "
-        f"{1e3 * np.mean(cpu['proto']):.0f} ms, proto {1e3 * np.median(cpu['airy']):.0f} ms (median; each from the "
+        f"{1e3 * np.mean(cpu['gauss']):.0f} ms, proto {1e3 * np.median(cpu['proto']):.0f} ms (median; each from the "
         "cube)")
     print(write_result("mrs_centroid_phase" + (f"_{args.suffix}" if args.suffix else ""), "\n".join(lines) + "\n"))
 

@@ -50,8 +50,11 @@ def run(folder, scenario, seeds, cross_artifact):
     metrics = folder / "report" / "metrics.csv"
     if not metrics.exists():
         suite = suite_file(folder, scenario, seeds, cross_artifact)
+        # exit status 1 means a target failed, which is what is measured here; a crash leaves no metrics
         subprocess.run(["miri-testbed", "run", "--suite", str(suite), "--workers", "1",
                         "--algorithm", "residual_fringe=fit", "-o", str(folder / "report")], check=False)
+    if not metrics.exists():
+        raise SystemExit(f"mrs_effects_seeds: the run of {folder.name} wrote no {metrics}; see its output above")
     return pd.read_csv(metrics)
 
 

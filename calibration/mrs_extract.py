@@ -225,16 +225,25 @@ def centroid(cube, radius_ld=CENTROID_LD, target=None):
     return _locate(cube, radius_ld, target)[0]
 
 
-def _locate(cube, radius_ld, target):
-    """:func:`centroid`'s ``(alpha, beta)`` and the spaxels on the target's side (:func:`_own_side`)."""
-    grid = cube.grid
+def collapsed_image(cube):
+    """``(image, covered)``: the cube collapsed as :func:`centroid` sees it, (beta, alpha).
+
+    Each spaxel's mean over its usable planes, less the median over the covered spaxels (those with at least half
+    the most planes any has), 0 elsewhere.
+    """
     usable = _usable(cube)
     planes = np.sum(usable, axis=0)
     covered = planes >= 0.5 * planes.max()
     # the mean over a spaxel's usable planes, not their sum: the slices reach different wavelengths (1-1054
     # planes a spaxel in 3C), and a sum weights a slice by its planes, 2-6 mas in beta (docs/mrs.md)
     image = np.sum(np.where(usable, cube.data, 0.0), axis=0) / np.maximum(planes, 1)
-    image = np.where(covered, image - np.median(image[covered]), 0.0)
+    return np.where(covered, image - np.median(image[covered]), 0.0), covered
+
+
+def _locate(cube, radius_ld, target):
+    """:func:`centroid`'s ``(alpha, beta)`` and the spaxels on the target's side (:func:`_own_side`)."""
+    grid = cube.grid
+    image = collapsed_image(cube)[0]
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
     search = image
     if target is not None:

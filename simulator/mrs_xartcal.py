@@ -223,12 +223,10 @@ def _linear_start(observed, gaps, weight, layout, base):
     o = np.where(_usable(observed.shape), observed, 0.0)
     start, columns = [], []
     for h, name in layout:
-        if name in AMPLITUDES:
-            unit = [replace(base[0]), replace(base[1])]
-            unit[h] = replace(unit[h], **{name: 1.0})
-            zero = cross_artifact.Kernel(1.0, 0.0, 1.0, 0.0, 0.0, 0.0)
-            pair = (unit[0], zero) if h == 0 else (zero, unit[1])
-            columns.append(cross_artifact.scattered(o, *pair)[gaps] * weight)
+        if name in AMPLITUDES:  # the base kernels hold no light: only this amplitude's term scatters
+            unit = list(base)
+            unit[h] = replace(base[h], **{name: 1.0})
+            columns.append(cross_artifact.scattered(o, *unit)[gaps] * weight)
         start.append(getattr(base[h], name))
     amplitudes = np.linalg.lstsq(np.stack(columns, axis=1), observed[gaps] * weight, rcond=None)[0]
     index = [i for i, (_, name) in enumerate(layout) if name in AMPLITUDES]
