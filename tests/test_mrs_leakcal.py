@@ -1,12 +1,14 @@
 """The MRS spectral leak's MRSPTCORR measured on simulated calibration exposures (simulator.mrs_leakcal).
 
-Fast: the fit on one rendering of the two exposures (~2 s): noise-free with perfect PHOTOMs it returns the truth's
-curve as 3A's pixels hold it; noisy, within its own errors; with measured PHOTOMs it returns the curve times the
-PHOTOMs' ratio (3A's over 1B's), not the truth's.  Slow (~1-2 min): through ``simulate``, 1B's PHOTOM that a 3A exposure
-set uses is bit for bit the one the 1B exposure of the same seed writes; the leak off writes no MRSPTCORR and the
-leak on changes no other reference; ``perfect`` writes the truth.
+Fast: the fit on one rendering of the two exposures (~5 s in all): noise-free with perfect PHOTOMs it returns the
+truth's curve as 3A's pixels hold it; noisy, within its own errors; with measured PHOTOMs it returns the curve times the
+PHOTOMs' ratio (3A's over 1B's), not the truth's; the LEAKCOR table holds the fit; ``perfect`` references write the
+truth's curve (~9 s).  Slow (~45 s): through ``simulate``, 1B's PHOTOM that a 3A exposure set uses is bit for bit the
+one the 1B exposure of the same seed writes; the leak off writes no MRSPTCORR and the leak on changes no other
+reference.
 """
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -30,7 +32,7 @@ from miri_testbed.simulator import spectral_leak as sim_leak
 from miri_testbed.simulator.config import MrsEffects
 from miri_testbed.simulator.exposure import rng_streams
 from miri_testbed.simulator.spectra import FWHM_PER_SIGMA
-from miri_testbed.simulator.truth import read_truth
+from miri_testbed.simulator.truth import Component, read_truth
 
 EFFECTS = Effects(mrs=MrsEffects(spectral_leak=True))
 NOMINAL = sim_leak.LeakCurve.from_effects(MrsEffects())
@@ -193,3 +195,20 @@ def test_through_simulate_1bs_photom_is_the_1b_exposures_and_the_leak_changes_no
         assert table["frac_leak"][peak] != np.float32(truth_peak)
         assert table["frac_leak"][peak] == pytest.approx(truth_peak, rel=0.02)  # the PHOTOMs' ratio: ~0.4 % rms
         assert "fitted on simulated 1B and 3A exposures" in model.meta.description
+
+
+def test_perfect_references_write_the_truths_curve(tmp_path):
+    """``write_references`` with ``perfect`` options: the MRSPTCORR holds the truth's curve and no error (no fit)."""
+    observation = MrsObservation(detector="MIRIFULONG", band="SHORT", ngroups=3)
+    rng = np.random.default_rng(2)
+    table = smrs._perturbation_table([smrs.draw_perturbation(name, EFFECTS.mrs, rng) for name in observation.bands])
+    light = SimpleNamespace(components=[Component("PERTURBATION", table, detector=observation.detector)])
+    truth = SimpleNamespace(gain=np.full((1024, 1032), 4.0))
+    streams = rng_streams(2)
+    paths = smrs.write_references(tmp_path, None, observation, ReferenceOptions(kind="perfect"), EFFECTS, truth, light,
+                                  streams["references"], streams["optics"])
+    with dm.MirMrsPtCorrModel(str(paths["MRSPTCORR"])) as model:
+        expected = smrs.leak_model(EFFECTS.mrs, ReferenceOptions(kind="perfect")).leakcor_table
+        assert np.array_equal(model.leakcor_table["frac_leak"], expected["frac_leak"])
+        assert not np.any(model.leakcor_table["err_leak"])
+        assert "(perfect: truth)" in model.meta.description
