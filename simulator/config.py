@@ -601,9 +601,10 @@ class ReferenceOptions:
     each parameter of the other ten bands' kernels (in the file, not read by the exposure's step) to
     ``xart_error`` (relative rms, PLACEHOLDER, :mod:`simulator.cross_artifact`); the LRS SPECWCS from a line
     source observed for ``wavecal_exposure_s`` seconds (:mod:`simulator.lrs_wavecal`;
-    PLACEHOLDER length); the MRS spectral leak's curve to ``leak_error`` in amplitude
-    (PLACEHOLDER, :mod:`simulator.spectral_leak`).  ``perfect``: the truth, so
-    a study can separate algorithm error from reference error.
+    PLACEHOLDER length); the MRS spectral leak's curve (MRSPTCORR) fitted on simulated band 1B and 3A exposures
+    of a uniform hot source calibrated with the measured PHOTOMs (:mod:`simulator.mrs_leakcal`: its error is that
+    measurement's, and it carries the two PHOTOMs' errors, which so cancel in the correction).  ``perfect``: the
+    truth, so a study can separate algorithm error from reference error.
     """
 
     kind: str = "measured"
@@ -614,7 +615,6 @@ class ReferenceOptions:
     apcorr_error: float = 0.003
     xart_error: float = 0.03
     wavecal_exposure_s: float = 1000.0
-    leak_error: float = 0.005
 
     def __post_init__(self):
         if self.kind not in ("measured", "perfect"):

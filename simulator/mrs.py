@@ -102,7 +102,9 @@ simulated line source, :mod:`simulator.mrs_wavecal`, and alpha/beta offsets on a
 point-source raster, :mod:`simulator.mrs_spatialcal`), PHOTOM and APCORR
 (:func:`write_references`, :mod:`simulator.mrs_photom`, :mod:`simulator.mrs_apcorr`); with the
 cross-artifact, the MRSXARTCORR (``measured``: the two bands' kernels fitted on a simulated point-source
-exposure, :func:`xart_exposure`, :mod:`simulator.mrs_xartcal`).
+exposure, :func:`xart_exposure`, :mod:`simulator.mrs_xartcal`); with the spectral leak, band 3A's MRSPTCORR
+(``measured``: the leak curve fitted on simulated 1B and 3A exposures of a uniform hot source calibrated with the
+measured PHOTOMs, :func:`measured_leak`, :mod:`simulator.mrs_leakcal`).
 """
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -126,6 +128,7 @@ from . import (
     fringes,
     lrs_wavecal,
     mrs_apcorr,
+    mrs_leakcal,
     mrs_photom,
     mrs_spatialcal,
     mrs_throughput,
@@ -134,7 +137,7 @@ from . import (
     psf,
     spectral_leak,
 )
-from .config import ExtendedSource
+from .config import ExtendedSource, MrsEffects, MrsObservation
 from .illumination import Illumination
 from .references import PROVENANCE
 from .sky import mid_time_mjd
@@ -869,20 +872,31 @@ def _pair_and_selection(observation):
         detector=observation.detector, exp_type=MODE.exp_type, channel=observation.channels, band=observation.band)
 
 
-def write_geometry(folder, observation, perturbations, options, rng):
+def geometry_moves(observation, perturbations, options, rng):
+    """Each band's move of its flight geometry, ``{band: (v, d_alpha, d_beta)}`` (:func:`moved_geometry`'s per band).
+
+    ``perfect``: the truth's (``v`` its velocity model); ``measured``: the velocity measured on a simulated line
+    source (:func:`measured_velocities`) and the offsets on a point-source raster (:func:`raster_offsets`), both
+    with ``rng``'s noise.  ``v`` is an astropy model of the flight wavelength, km/s.
+    """
+    if options.kind == "perfect":
+        return {name: (p.velocity_model(), p.d_alpha, p.d_beta) for name, p in perturbations.items()}
+    velocities = measured_velocities(observation, perturbations, options, rng)
+    offsets = raster_offsets(observation, perturbations, rng)
+    return {name: (velocities[name], *offsets[name]) for name in observation.bands}
+
+
+def write_geometry(folder, observation, perturbations, options, rng=None, moves=None):
     """The DISTORTION, SPECWCS and WAVELENGTHRANGE of the observation's band pair in ``folder``; ``{reftype: path}``.
 
     ``perturbations``: the truth's ``{band: Perturbation}``; ``rng``: the measured wavelength
-    calibration's noise (:func:`measured_velocities`).  See :func:`write_references`.
+    calibration's noise (:func:`measured_velocities`); ``moves``: :func:`geometry_moves`' result, when made
+    already (``rng`` is then not used).  See :func:`write_references`.
     """
-    if options.kind == "perfect":
-        description = "MRS true geometry (perfect)"
-        moves = {name: (p.velocity_model(), p.d_alpha, p.d_beta) for name, p in perturbations.items()}
-    else:
-        description = "MRS geometry measured on a simulated line source (wavelengths) and point-source raster"
-        velocities = measured_velocities(observation, perturbations, options, rng)
-        offsets = raster_offsets(observation, perturbations, rng)
-        moves = {name: (velocities[name], *offsets[name]) for name in observation.bands}
+    if moves is None:
+        moves = geometry_moves(observation, perturbations, options, rng)
+    description = ("MRS true geometry (perfect)" if options.kind == "perfect" else
+                   "MRS geometry measured on a simulated line source (wavelengths) and point-source raster")
     pair, selection = _pair_and_selection(observation)
     paths = {}
     with mrs._opened(dm.DistortionMRSModel, f"jwst_miri_mrs{pair}_distortion_flt9.asdf") as flight:
@@ -950,27 +964,37 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     the two bands' kernels fitted on :func:`xart_exposure` (:func:`measured_xart_kernels`), its noise and the
     other bands' drawn errors from a generator spawned from ``references_rng`` (spawning draws nothing from it: the
     other files stay as without the effect).
+
+    With the spectral leak on band 3A, the MRSPTCORR (:func:`leak_model`): ``measured``, the curve fitted on
+    simulated 1B and 3A exposures (:func:`measured_leak`, :mod:`simulator.mrs_leakcal`), calibrated with this
+    PHOTOM and 1B's as the 1B exposure of the same seed writes it; its noise from a generator spawned after the
+    others, and one normal still drawn where the amplitude error was drawn before, so every other file (the
+    FRINGE after it too) stays as it was.
     """
     table = next(c.data for c in light.components if c.name == "PERTURBATION" and c.detector == observation.detector)
     perturbations = perturbations_from_table(table)
-    references_rng = band_pair_generator(references_rng, observation)
+    pair_rng = band_pair_generator(references_rng, observation)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = write_geometry(folder, observation, perturbations, options, references_rng.spawn(1)[0])
+    moves = geometry_moves(observation, perturbations, options, pair_rng.spawn(1)[0])
+    paths = write_geometry(folder, observation, perturbations, options, moves=moves)
     pair, selection = _pair_and_selection(observation)
     bands = [(pixels, render_background(pixels, 1.0)) for pixels in
              (TruePixels(flight_pixels(name), perturbations[name]) for name in observation.bands)]
-    photom = mrs_photom.photom_model(bands, truth.gain, options, effects, mid_time_mjd(observation), references_rng)
+    measured = options.kind == "measured"
+    draws = (mrs_photom.measured_draws(observation.bands, options, effects.optics.throughput_decay, pair_rng)
+             if measured else None)
+    photom = mrs_photom.photom_model(bands, truth.gain, options, effects, mid_time_mjd(observation), pair_rng, draws)
     paths["PHOTOM"] = _save(photom, "PHOTOM", selection, folder / f"miri_testbed_mrs{pair}_photom.fits",
                             f"MRS MJy/sr per DN/s and throughput time dependence ({options.kind})")
     apcorr = mrs_apcorr.apcorr_model(observation.bands, observation.channels, observation.band, options,
-                                     references_rng, mrs_dither.target_v2v3(observation.dither_channel))
+                                     pair_rng, mrs_dither.target_v2v3(observation.dither_channel))
     paths["APCORR"] = _save(apcorr, "APCORR", selection, folder / f"miri_testbed_mrs{pair}_apcorr.asdf",
                             f"MRS point-source aperture correction, annulus {mrs_apcorr.ANNULUS_LD} lambda/D "
                             f"({options.kind})")
     if effects.mrs.cross_artifact:  # its generator spawned last: the files above stay as without it
-        xart_rng = references_rng.spawn(1)[0]
+        xart_rng = pair_rng.spawn(1)[0]
         fitted = None
-        if options.kind == "measured":
+        if measured:
             fitted = measured_xart_kernels(observation, perturbations, effects.mrs, xart_rng)[0]
         xart = cross_artifact.reference_model(effects.mrs, options, xart_rng, fitted)
         how = ("truth" if fitted is None else
@@ -979,12 +1003,113 @@ def write_references(folder, scene, observation, options, effects, truth, light,
                                      folder / f"miri_testbed_mrs{pair}_xartcorr.fits",
                                      f"MRS cross-artifact kernels of the 12 bands ({options.kind}: {how})")
     if effects.mrs.spectral_leak and spectral_leak.LEAK_BAND in observation.bands:
-        paths["MRSPTCORR"] = _save(leak_model(effects.mrs, options, references_rng), "MRSPTCORR", selection,
+        leak_fit = None
+        if measured:
+            # one normal drawn where the placeholder amplitude was drawn (before the fit), so the FRINGE drawn after
+            # it stays as it was; the fit's noise from a generator spawned after the others (spawning draws nothing)
+            pair_rng.standard_normal()
+            leak_fit = measured_leak(perturbations, moves, draws, options, effects, references_rng, optics_rng,
+                                     pair_rng.spawn(1)[0])
+        how = ("truth" if leak_fit is None else
+               f"fitted on simulated 1B and 3A exposures of a uniform {mrs_leakcal.SOURCE_TEMPERATURE_K:.0f} K source")
+        paths["MRSPTCORR"] = _save(leak_model(effects.mrs, options, leak_fit), "MRSPTCORR", selection,
                                    folder / f"miri_testbed_mrs{pair}_mrsptcorr.fits",
-                                   f"MRS spectral leak 1B -> 3A, LEAKCOR only ({options.kind})")
+                                   f"MRS spectral leak 1B -> 3A, LEAKCOR only ({options.kind}: {how})")
     if effects.mrs.fringes:
-        paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, references_rng)
+        paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, pair_rng)
     return paths
+
+
+def leak_source_observation():
+    """The exposure that observes the leak's source band (1B: MIRIFUSHORT MEDIUM), as a :class:`MrsObservation`."""
+    band = spectral_leak.SOURCE_BAND
+    return MrsObservation(detector=mrs.DETECTOR_OF_CHANNEL[int(band[0])],
+                          band={code: setting for setting, code in mrs.SETTINGS.items()}[band[1]])
+
+
+def leak_source_photom(options, effects, references_rng):
+    """The measured PHOTOM draws of the leak's source band pair (1B's) as the 1B exposure of the same seed makes them.
+
+    ``references_rng``: the exposure set's references stream (:func:`simulator.exposure.rng_streams`), whose seed
+    the 1B exposure's shares; its band pair's generator (:func:`band_pair_generator`) makes the same draws in the
+    same order (:func:`simulator.mrs_photom.measured_draws`), so the error and the TIMECOEFF are those its PHOTOM
+    holds (tests/test_mrs_leakcal.py).
+    """
+    observation = leak_source_observation()
+    return mrs_photom.measured_draws(observation.bands, options, effects.optics.throughput_decay,
+                                     band_pair_generator(references_rng, observation))
+
+
+def leak_source_perturbation(effects, optics_rng):
+    """The leak's source band's (1B's) true geometry: the :class:`Perturbation` the 1B exposure of the same seed draws.
+
+    That exposure draws it first from its optics stream (:func:`illuminate`), whose seed ``optics_rng``'s shares.
+    """
+    return draw_perturbation(spectral_leak.SOURCE_BAND, effects.mrs,
+                             np.random.default_rng(optics_rng.bit_generator.seed_seq))
+
+
+def leak_exposures(perturbations, effects, rng):
+    """The leak calibration's exposures (:mod:`simulator.mrs_leakcal`, 1-2): ``{band: (TruePixels, rate, variance)}``.
+
+    ``perturbations``: the true geometry of 1B and 3A; each band's uniform source (and its sky) through its TRUE
+    pixels, on 3A with the leak of both (the truth's curve), the throughput at the programme's epoch, then
+    :func:`simulator.mrs_leakcal.observe` (``rng`` None: noise-free).
+    """
+    exposures = {}
+    calibrator = mrs_leakcal.source()
+    for name in (spectral_leak.SOURCE_BAND, spectral_leak.LEAK_BAND):
+        pixels = TruePixels(flight_pixels(name), perturbations[name])
+        light = render_extended(pixels, calibrator) + render_sky(pixels, 0.0, effects)
+        if name == spectral_leak.LEAK_BAND and effects.mrs.spectral_leak:
+            curve = spectral_leak.LeakCurve.from_effects(effects.mrs)
+            light = light + render_extended(pixels, spectral_leak.LeakSpectrum(calibrator, curve))
+        light = _decayed(light, pixels, effects, mrs_leakcal.EPOCH_MJD)
+        exposures[name] = (pixels, *mrs_leakcal.observe(light, rng))
+    return exposures
+
+
+def calibrated_leak_exposures(exposures, velocities, draws, effects):
+    """Each leak calibration exposure's pixels in MJy/sr (:func:`simulator.mrs_leakcal.surface_brightness`).
+
+    ``{band: (wavelength, surface brightness, variance, correction)}``, ``correction`` the PHOTOM's time correction
+    the pixels were divided by.  ``velocities``: ``{band: v}``, the velocity model of
+    the geometry the calibration assigns wavelengths with (``lambda_F (1 + v / c)``), None: the flight wavelengths;
+    ``draws``: ``{band: MeasuredDraws}`` of its measured PHOTOM, None: a perfect one (no error, the truth's
+    throughput at the pixel's true wavelength).
+    """
+    spectra = {}
+    for name, (pixels, rate, variance) in exposures.items():
+        flight = pixels.flight.wavelength
+        v = velocities.get(name)
+        wavelength = flight if v is None else flight * (1 + np.asarray(v(flight), float) / C_KMS)
+        if draws.get(name) is None:
+            error = 0.0
+            correction = (mrs_throughput.relative_throughput(pixels.wavelength, mrs_leakcal.EPOCH_MJD)
+                          if effects.optics.throughput_decay else 1.0)
+        else:
+            error = draws[name].errors[name](flight)
+            correction = mrs_leakcal.timecoeff_correction(draws[name].tables[f"timecoeff_powerlaw_ch{name[0]}"],
+                                                          wavelength, mrs_leakcal.EPOCH_MJD)
+        spectra[name] = (wavelength, *mrs_leakcal.surface_brightness(rate, variance, render_background(pixels, 1.0),
+                                                                     error, correction), correction)
+    return spectra
+
+
+def measured_leak(perturbations, moves, draws, options, effects, references_rng, optics_rng, rng):
+    """The leak curve measured as :mod:`simulator.mrs_leakcal` says: a :class:`simulator.mrs_leakcal.LeakFit`.
+
+    ``perturbations``, ``moves``, ``draws``: 3A's band pair's truth, measured geometry (:func:`geometry_moves`) and
+    PHOTOM draws; 1B's true geometry and PHOTOM are those of the 1B exposure of the same seed
+    (:func:`leak_source_perturbation`, :func:`leak_source_photom`); ``rng``: the exposures' noise.
+    """
+    source, leak = spectral_leak.SOURCE_BAND, spectral_leak.LEAK_BAND
+    true = {source: leak_source_perturbation(effects, optics_rng), leak: perturbations[leak]}
+    spectra = calibrated_leak_exposures(leak_exposures(true, effects, rng), {leak: moves[leak][0]},
+                                        {source: leak_source_photom(options, effects, references_rng), leak: draws},
+                                        effects)
+    nominal = spectral_leak.LeakCurve.from_effects(MrsEffects())
+    return mrs_leakcal.fit(spectra[leak], spectra[source][:3], nominal)
 
 
 #: The LEAKCOR table's wavelength step, um: linear interpolation of the Gaussian curve errs by
@@ -992,22 +1117,24 @@ def write_references(folder, scene, observation, options, effects, truth, light,
 LEAK_TABLE_STEP_UM = 0.005
 
 
-def leak_model(mrs_effects, options, rng):
+def leak_model(mrs_effects, options, fitted=None):
     """The spectral leak's MRSPTCORR reference (``MirMrsPtCorrModel``): its LEAKCOR table, as jwst reads it.
 
-    ``wavelength`` over band 3A's range every :data:`LEAK_TABLE_STEP_UM`, ``frac_leak`` the truth's curve
-    (:mod:`simulator.spectral_leak`) times ``1 + e``, ``e`` normal of ``options.leak_error`` rms drawn from
-    ``rng`` (``measured``; 0 for ``perfect``): the error of a calibration programme's amplitude, a PLACEHOLDER
-    (no flight figure); ``err_leak`` that error times ``frac_leak``.  The table is sampled, the truth analytic.
+    ``wavelength`` over band 3A's range every :data:`LEAK_TABLE_STEP_UM`; ``perfect``: ``frac_leak`` the truth's
+    curve (:mod:`simulator.spectral_leak`), ``err_leak`` 0; ``measured``: the curve ``fitted`` on simulated
+    calibration exposures (:func:`measured_leak`, :mod:`simulator.mrs_leakcal`), ``err_leak`` its 1-sigma from the
+    fit's covariance.  The table is sampled, the curves analytic.
     """
     lo, hi = mrs.band(spectral_leak.LEAK_BAND).wavelength_range
     wavelength = np.arange(lo, hi + LEAK_TABLE_STEP_UM / 2, LEAK_TABLE_STEP_UM)
-    measured = options.kind == "measured"
-    scale = 1 + (options.leak_error * rng.standard_normal() if measured else 0.0)
-    frac = spectral_leak.LeakCurve.from_effects(mrs_effects)(wavelength) * scale
     table = np.zeros(len(wavelength), dtype=dm.MirMrsPtCorrModel().get_dtype("leakcor_table"))
-    table["wavelength"], table["frac_leak"] = wavelength, frac
-    table["err_leak"] = frac * (options.leak_error if measured else 0.0)
+    table["wavelength"] = wavelength
+    if options.kind == "measured":
+        if fitted is None:
+            raise ValueError("a measured MRSPTCORR needs the fitted leak (simulator.mrs.measured_leak)")
+        table["frac_leak"], table["err_leak"] = fitted.curve(wavelength), fitted.curve_error(wavelength)
+    else:
+        table["frac_leak"] = spectral_leak.LeakCurve.from_effects(mrs_effects)(wavelength)
     return dm.MirMrsPtCorrModel(leakcor_table=table)
 
 

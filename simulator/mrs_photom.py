@@ -33,6 +33,8 @@ flight one (measured, as the measured geometry references are the flight files).
 ``PHOTMJSR`` (``meta.photometry.conversion_megajanskys``): the median SCI, as a scalar
 for the product's header.
 """
+from dataclasses import dataclass
+
 import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
@@ -41,10 +43,38 @@ from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
 from . import mrs_throughput
-from .references import smooth_relative_error
+from .references import smooth_error
 
 
-def photom_model(bands, gain, options, effects, mid_time_mjd, rng):
+@dataclass(frozen=True)
+class MeasuredDraws:
+    """What a measured PHOTOM draws (module docstring): each band's relative error ``e_b(lambda)`` and the TIMECOEFF.
+
+    Parameters
+    ----------
+    errors : dict
+        ``{band: e_b}``, each a function of the flight wavelength (um).
+    tables : dict
+        The ``timecoeff_powerlaw_ch<c>`` tables (:func:`simulator.mrs_throughput.time_tables`).
+    """
+
+    errors: dict
+    tables: dict
+
+
+def measured_draws(names, options, decay, rng):
+    """The :class:`MeasuredDraws` of a measured PHOTOM of bands ``names``, in the order :func:`photom_model` draws them.
+
+    Each band's error (:func:`simulator.references.smooth_error`: its cubic, then its grey term) in band
+    order, then the monitoring programme's time tables of channels 1-4 (:func:`simulator.mrs_throughput.time_tables`;
+    ``decay`` off: none drawn).  The same generator gives the same PHOTOM, so a band pair's error can be
+    reproduced from its generator (:func:`simulator.mrs.band_pair_generator`) without its exposure.
+    """
+    errors = {name: smooth_error(mrs.band(name).wavelength_range, options.photom_error, rng) for name in names}
+    return MeasuredDraws(errors, mrs_throughput.time_tables((1, 2, 3, 4), rng, decay))
+
+
+def photom_model(bands, gain, options, effects, mid_time_mjd, rng, draws=None):
     """The exposure's ``MirMrsPhotomModel`` (module docstring).
 
     Parameters
@@ -58,7 +88,9 @@ def photom_model(bands, gain, options, effects, mid_time_mjd, rng):
     mid_time_mjd : float
         The exposure's mid-time (the perfect SCI is exact there).
     rng : numpy.random.Generator
-        Draws the measured errors and the monitoring programme.
+        Draws the measured errors and the monitoring programme (:func:`measured_draws`).
+    draws : MeasuredDraws, optional
+        Those draws made already (``rng`` is then not used).
 
     Returns
     -------
@@ -67,14 +99,15 @@ def photom_model(bands, gain, options, effects, mid_time_mjd, rng):
     measured = options.kind == "measured"
     decay = effects.optics.throughput_decay
     shape = (det.FULL_NY, det.FULL_NX)
+    if measured and draws is None:
+        draws = measured_draws([pixels.perturbation.band for pixels, _ in bands], options, decay, rng)
     sci, pixsiz = np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
     for pixels, electrons in bands:
         f = pixels.flight
         geometry = mrs.band(pixels.perturbation.band)
         conversion = gain[f.y, f.x] / electrons
         if measured:
-            conversion = conversion * (1 + smooth_relative_error(f.wavelength, geometry.wavelength_range,
-                                                                 options.photom_error, rng))
+            conversion = conversion * (1 + draws.errors[pixels.perturbation.band](f.wavelength))
             a_lo, a_hi = f.alpha_lo, f.alpha_hi
         else:
             if decay:
@@ -86,7 +119,7 @@ def photom_model(bands, gain, options, effects, mid_time_mjd, rng):
     model = dm.MirMrsPhotomModel(data=sci, err=np.where(lit, sci * (options.photom_error if measured else 0.0), np.nan)
                                  .astype(np.float32),
                                  dq=np.where(lit, 0, dqflags.DO_NOT_USE).astype(np.uint32), pixsiz=pixsiz)
-    for key, table in mrs_throughput.time_tables((1, 2, 3, 4), rng if measured else None, decay).items():
+    for key, table in (draws.tables if measured else mrs_throughput.time_tables((1, 2, 3, 4), None, decay)).items():
         setattr(model, key, table)
     model.meta.photometry.conversion_megajanskys = float(np.median(sci[lit]))
     return model

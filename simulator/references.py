@@ -55,12 +55,24 @@ def smooth_relative_error(wavelength_um, wavelength_range, sigma, rng):
     Legendre cubic over ``wavelength_range``, each of ``sigma`` rms (the scatter of a standard
     star's model spectrum and its extraction; the LRS's and the MRS's PHOTOM).
     """
+    return smooth_error(wavelength_range, sigma, rng)(wavelength_um)
+
+
+def smooth_error(wavelength_range, sigma, rng):
+    """:func:`smooth_relative_error` as a function of wavelength (um): the same draws (the cubic's three
+    coefficients, then the grey term), so either draws the same error from the same generator.
+    """
     lo, hi = wavelength_range
-    t = 2 * (np.asarray(wavelength_um) - lo) / (hi - lo) - 1
     coeffs = np.concatenate([[0.0], rng.standard_normal(3)])
+    grey = rng.standard_normal()
     grid = np.linspace(-1, 1, 201)
-    shape = np.polynomial.legendre.legval(t, coeffs) / np.sqrt(np.mean(np.polynomial.legendre.legval(grid, coeffs)**2))
-    return sigma * (rng.standard_normal() + shape)
+    norm = np.sqrt(np.mean(np.polynomial.legendre.legval(grid, coeffs)**2))
+
+    def error(wavelength_um):
+        t = 2 * (np.asarray(wavelength_um) - lo) / (hi - lo) - 1
+        return sigma * (grey + np.polynomial.legendre.legval(t, coeffs) / norm)
+
+    return error
 
 
 def _measured_dark(truth, readout, options, offsets, rng):
