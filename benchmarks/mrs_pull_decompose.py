@@ -197,7 +197,7 @@ def run_seed(folder, seed, plot_dir):
         start = time.process_time()
     for band, (pct, pulls) in timecoeff_term(sims, arrays_by_case[CASES[0][0]]).items():
         label = "TIMECOEFF error alone (about cubic)"
-        blank = " " * 36
+        blank = " " * 31
         lines.append(f"{seed:4d}  {label:36s} {band}  {blank}{pulls:6.3f} {'':7s}  {pct:6.4f}")
         print(lines[-1], flush=True)
     if plot_dir:
