@@ -4,15 +4,17 @@ The extraction's centre two ways, both of :mod:`calibration.mrs_extract`: ``firs
 moment of the collapsed cube within 4 lambda/D (:func:`calibration.mrs_extract.first_moment`, the centre before
 session 26), and ``fit``, the centre the extraction and :mod:`validation.mrs_score` now use
 (:func:`calibration.mrs_extract.locate`: :mod:`calibration.mrs_centroid`'s fit, along beta an Airy pattern convolved
-with a free Gaussian through the cube's own slice strips as the drizzle samples them within 1.5 lambda/D, along alpha
-a Gaussian over the spaxels within 2 lambda/D, started from ``first``, which it falls back to, the reason counted),
+with a free Gaussian (and a constant) through the cube's own slice strips as the drizzle samples them within
+2 lambda/D, along alpha a Gaussian over the spaxels within 2 lambda/D, started from ``first``, which it falls back
+to, the reason counted),
 read from the s3d file as the scorer reads it; and, a diagnostic kept here only, ``gauss``: along beta a
 least-squares Gaussian integrated over the cube's slice strips and averaged over each spaxel as the drizzle does,
 along alpha a Gaussian integrated over the spaxel box, both within 4 lambda/D (amplitude, centre and width free,
 the width from 1.4 x 1.03 lambda_c / D; no constant: the collapsed image has its median taken off).  It shows
 that the sampling model alone does not help (the PSF is not a Gaussian) and gives the width :func:`beat` uses.
-``fit``'s windows were chosen on four of part 1's 4C/3C cubes and eight noisy ones (seeds 1-8) among
-1.5-4 lambda/D (session 25's prototype, the same estimator): part 2 therefore runs on seeds 13-24.
+``fit``'s windows and constant were chosen on noise-free sweeps and the noisy seeds 1-8 of these scenarios
+(:mod:`calibration.mrs_centroid`, session 26; session 25's prototype, kept here then, on seeds 1-8 and four of
+part 1's cubes): part 2 therefore runs on seeds 13-24.
 
 Part 1, noise-free (``Effects.noise_free()``: every detector, optics and MRS effect off, so the true
 geometry is the flight one; perfect references): the `mrs_effects` scenarios' scenes (mrs_short_lines:
@@ -187,8 +189,8 @@ def main(argv=None):
     out("Part 1: noise-free (Effects.noise_free()), perfect references; error = measured - true (mas); phase = "
         "(beta_true - nearest slice centre) / slice width")
     out("first: the first moment; fit: the calibration's centre (mrs_extract.locate: alpha a Gaussian within 2 "
-        "lambda/D, beta the Airy (x) Gaussian through the slice strips within 1.5 lambda/D); gauss: Gaussian fits "
-        "(alpha, beta) within 4 lambda/D (module docstring)")
+        "lambda/D, beta the Airy (x) Gaussian + constant through the slice strips within 2 lambda/D); gauss: Gaussian "
+        "fits (alpha, beta) within 4 lambda/D (module docstring)")
     out("band  across\"  slice  phase   beta_true\"  first: d_alpha  d_beta    fit: d_alpha  d_beta  gauss: d_alpha  "
         "d_beta  gauss sigma a/b (\")  beat  fallback")
     table = []

@@ -13,12 +13,15 @@ slice'; ``benchmarks/mrs_centroid_phase.py``).
 
 * beta (:func:`fit_beta`), within :data:`BETA_LD` ``lambda_c / D`` of the start: the mean image over the planes
   that every covered spaxel of the window uses (less its median over the covered spaxels), summed over the
-  window's alpha columns, against ``A m(beta)``, where ``m`` is an unobstructed circular 6.5 m pupil's Airy pattern
-  at those planes' mean wavelength, summed along alpha (the Airy the extraction's aperture correction assumes
-  without an APCORR), convolved with a Gaussian of free width (the MRS core is 15-60 % broader than diffraction),
-  integrated over each slice's strip ``[lo_k, hi_k]`` and averaged over each spaxel row as the drizzle averages it:
-  ``m_j = sum_k o_jk M_k / sum_k o_jk`` with ``o_jk`` the overlap of row ``j`` with strip ``k``.  Free: ``A``,
-  the centre and the width; no constant.
+  window's alpha columns, against ``A m(beta) + c``, where ``m`` is an unobstructed circular 6.5 m pupil's Airy
+  pattern at those planes' mean wavelength, summed along alpha over the same columns about the source's alpha (the
+  Airy the extraction's aperture correction assumes without an APCORR), convolved with a Gaussian of free width
+  (the MRS core is 15-60 % broader than diffraction), integrated over each slice's strip ``[lo_k, hi_k]`` and
+  averaged over each spaxel row as the drizzle averages it: ``m_j = sum_k o_jk M_k / sum_k o_jk`` with ``o_jk`` the
+  overlap of row ``j`` with strip ``k``.  Free: ``A``, the centre, the width and the constant ``c`` (the median
+  taken off the image is not the model's zero, and ``c`` takes up part of a PSF's departure from the Airy
+  pattern in its wings: a 0.11 central obscuration, JWST's, moves a synthetic 4C fit by < 1 mas with ``c``, by up
+  to 14 with no ``c`` and an obscuration of 0.3, tests/test_mrs_centroid_fit.py, session 26).
 * alpha (:func:`fit_alpha`), within :data:`ALPHA_LD` ``lambda_c / D``: the collapsed image
   (:func:`calibration.mrs_extract.collapsed_image`) summed over the window's rows, against a Gaussian integrated
   over each spaxel's alpha box (the detector pixels' edges drift along the slices' traces, so along alpha the cube
@@ -34,10 +37,13 @@ drizzle weighs exposures that all cover the window).  An s3d written by the test
 first moment.  Nothing of the simulator is used: not its PSF (a hexagonal segmented pupil, broadened), not the
 truth.
 
-**The windows** (1.5 / 2 lambda/D) were chosen on seeds 1-8 and four noise-free cubes of the benchmark; a wider beta
-window takes in the rings, where the Airy pattern is not JWST's PSF (4C at 4 lambda/D: noise-free -2.2..+2.1 mas,
-noisy sd 4.8; at 1.5: -1.0..+0.4, sd 2.1).  In 1A 1.5 lambda/D is ~3 slices and the beta fit is noisier than the
-first moment (sd 1.6 against 0.2 mas, seeds 13-24), though both stay well inside 10 mas.
+**The windows** (beta 2, alpha 2 lambda/D) and the constant were chosen on the noise-free sweeps (8 positions over
+a slice width of 2A and 4C) and the noisy seeds 1-8 of :mod:`benchmarks.mrs_centroid_phase`'s scenarios (session 26;
+its record runs seeds 13-24): session 25's prototype (1.5 lambda/D, no constant, the Airy summed over all alpha)
+left 4C's noisy beta at +0.67 +/- 1.20 mas; this fit +0.32 +/- 1.35, 3C -0.10 +/- 0.33, 2A -0.70 +/- 0.14, 1A
+-0.70 +/- 0.11 (the first moment -5.10 +/- 3.25, -2.01 +/- 0.65, -0.87 +/- 0.45, -1.89 +/- 0.53); with the
+constant at 1.5 lambda/D 1A's beta fit was unstable (up to 14 mas: ~3 slices hold too little of the profile
+for a constant), at 2.5 4C's noise grew.
 
 **Fallback** (:class:`FitFailed`, the reason kept): the first moment, when the cube carries no strips, another
 source's spaxels (:func:`calibration.mrs_extract._own_side`) or an uncovered spaxel fall inside a window, too few
@@ -46,11 +52,13 @@ more than :data:`MAX_SHIFT_LD` ``lambda_c / D`` from the first moment (a faint s
 extraction's notes and HISTORY say which estimator placed the centre, and :mod:`validation.mrs_score` writes it as
 a metric (``mrs_centroid_fitted``).
 
-**Cost**: ~10 ms CPU a cube (the first moment ~2 ms; the 256 x 256 Airy image dominates).
+**Cost**: ~10 ms CPU a cube (the first moment's ~2 ms included; the 256 x 256 Airy image dominates; measured:
+:mod:`benchmarks.mrs_centroid_phase`).
 
-**Cannot**: model a PSF that is not round and smooth (the fit assumes a symmetric profile about its centre, as the
-first moment does), separate a blend (a neighbour inside a window makes it fall back), or follow the source across
-planes (one centre for the band).
+**Cannot**: model a PSF far from the Airy pattern (a synthetic annular pupil of obscuration 0.3 with little
+broadening leaves 4C's fit up to 8 mas off, worse than the first moment; the profile must be symmetric about its
+centre, as the first moment assumes too), separate a blend (a neighbour inside a window makes it fall back), or
+follow the source across planes (one centre for the band).
 """
 import numpy as np
 from scipy.optimize import least_squares
@@ -59,7 +67,7 @@ from scipy.special import j1, ndtr
 from miri_testbed.instrument.mrs import lambda_over_d
 
 #: Windows (half-widths, lambda_c / D): the alpha Gaussian's and the beta model's (module docstring).
-ALPHA_LD, BETA_LD = 2.0, 1.5
+ALPHA_LD, BETA_LD = 2.0, 2.0
 #: The fits' starting width: 1.4 x the diffraction core's (the MRS core is 15-60 % broader, params section 5).
 WIDTH_FACTOR = 1.4
 #: The beta model's samples: per slice width, and across.
@@ -90,15 +98,20 @@ def gauss_box(lo, hi, mu, sigma):
     return (ndtr((hi - mu) / sigma) - ndtr((lo - mu) / sigma)) / (hi - lo)
 
 
-def airy_marginal(ld, sample, n=AIRY_SAMPLES):
+def airy_marginal(ld, sample, n=None, alpha_range=None):
     """An unobstructed circular pupil's diffraction pattern (``lambda / D`` = ``ld``) summed along alpha.
 
-    On ``n`` samples of ``sample`` centred between the middle two.
+    On ``n`` samples of ``sample`` centred between the middle two, in beta; summed over ``alpha_range`` ``(lo, hi)``
+    (arcsec from the centre: the fit's columns; each alpha sample weighted by its share inside), or over all.
     """
+    n = AIRY_SAMPLES if n is None else n
     x = (np.arange(n) - (n - 1) / 2) * sample
     r = np.pi * np.hypot(x[:, None], x[None, :]) / ld
     image = np.where(r > 0, (2 * j1(np.maximum(r, 1e-12)) / np.maximum(r, 1e-12)) ** 2, 1.0)
-    return image.sum(axis=1)
+    if alpha_range is None:
+        return image.sum(axis=1)
+    share = np.clip(np.minimum(x + sample / 2, alpha_range[1]) - np.maximum(x - sample / 2, alpha_range[0]), 0, None)
+    return image @ (share / sample)
 
 
 def _check(fit, start, ld, what):
@@ -114,6 +127,9 @@ def _check(fit, start, ld, what):
 
 def _window(grid, start, radius, covered, ours, what):
     """The window's rows and columns (bool), checked (module docstring, 'Fallback')."""
+    for axis, at, name in ((grid.alpha, start[0], "alpha"), (grid.beta, start[1], "beta")):
+        if at - radius < axis.edges[0] or at + radius > axis.edges[-1]:
+            raise FitFailed(f"the {what} window leaves the cube's grid in {name}")
     rows = np.abs(grid.beta.centres - start[1]) <= radius
     cols = np.abs(grid.alpha.centres - start[0]) <= radius
     if rows.sum() < MIN_SPAXELS or cols.sum() < MIN_SPAXELS:
@@ -141,8 +157,11 @@ def fit_alpha(grid, image, covered, ours, start):
     return _check(fit, start[0], ld, "alpha")
 
 
-def fit_beta(grid, data, usable, covered, ours, start, strips):
-    """The beta centre (arcsec): the Airy (x) Gaussian model through the slices' strips (module docstring)."""
+def fit_beta(grid, data, usable, covered, ours, start, strips, alpha):
+    """The beta centre (arcsec): the Airy (x) Gaussian model through the slices' strips (module docstring).
+
+    ``alpha``: the source's alpha (the model is summed over the window's columns about it).
+    """
     ld = lambda_over_d(np.mean(grid.wavelength.edges[[0, -1]]))
     rows, cols = _window(grid, start, BETA_LD * ld, covered, ours, "beta")
     inside = rows[:, None] & cols[None, :]
@@ -160,7 +179,9 @@ def fit_beta(grid, data, usable, covered, ours, start, strips):
         np.sum(usable[common], axis=0), 1)
     image = np.where(covered, image - np.median(image[covered]), 0.0)
     profile = image[np.ix_(rows, cols)].sum(axis=1)
-    marginal = airy_marginal(lambda_over_d(float(np.mean(grid.wavelength.centres[common]))), sample)
+    a_edges = grid.alpha.edges
+    marginal = airy_marginal(lambda_over_d(float(np.mean(grid.wavelength.centres[common]))), sample,
+                             alpha_range=(a_edges[:-1][cols][0] - alpha, a_edges[1:][cols][-1] - alpha))
     lo, hi = strips[:, 0], strips[:, 1]
 
     def model(mu, sigma):
@@ -170,10 +191,10 @@ def fit_beta(grid, data, usable, covered, ours, start, strips):
         return weights @ ((np.interp(hi - mu, edges, cum) - np.interp(lo - mu, edges, cum)) / (hi - lo))
 
     def residual(p):
-        return p[0] * model(p[1], p[2]) - profile
+        return p[0] * model(p[1], p[2]) + p[3] - profile
 
-    fit = least_squares(residual, [max(profile.max(), 1e-30) / model(start[1], sample).max(), start[1], 2 * sample],
-                        x_scale="jac")
+    fit = least_squares(residual, [max(profile.max(), 1e-30) / model(start[1], sample).max(), start[1], 2 * sample,
+                                   0.0], x_scale="jac")
     return _check(fit, start[1], ld, "beta")
 
 
@@ -202,4 +223,5 @@ def fit_centre(grid, data, usable, image, covered, ours, start, strips):
     if strips is None or len(strips) == 0:
         raise FitFailed("the cube carries no slice strips")
     strips = np.asarray(strips, float)
-    return fit_alpha(grid, image, covered, ours, start), fit_beta(grid, data, usable, covered, ours, start, strips)
+    alpha = fit_alpha(grid, image, covered, ours, start)
+    return alpha, fit_beta(grid, data, usable, covered, ours, start, strips, alpha)

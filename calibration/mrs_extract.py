@@ -2,7 +2,7 @@
 
 **Centre.**  Fitted (:mod:`calibration.mrs_centroid`): from the first moment below, an Airy (x) Gaussian along
 beta through the slices' strips as the drizzle samples them, and a Gaussian over the spaxels along alpha, within
-1.5 / 2 lambda_c / D; the first moment's bias along beta from the drizzle's resampling of slices onto spaxels
+2 lambda_c / D; the first moment's bias along beta from the drizzle's resampling of slices onto spaxels
 (4C -6 to +8 mas with the source's place in the field, noise-free) is what it removes (docs/mrs.md).  It needs the
 cube's slice strips (:attr:`calibration.cube_build.Cube.strips`); without them, or when the fit cannot be trusted
 (a neighbour or the field's edge inside its window, no convergence, a move of more than 0.2 lambda_c / D from the
