@@ -52,8 +52,10 @@ more than :data:`MAX_SHIFT_LD` ``lambda_c / D`` from the first moment (a faint s
 extraction's notes and HISTORY say which estimator placed the centre, and :mod:`validation.mrs_score` writes it as
 a metric (``mrs_centroid_fitted``).
 
-**Cost**: ~10 ms CPU a cube (the first moment's ~2 ms included; the 256 x 256 Airy image dominates; measured:
-:mod:`benchmarks.mrs_centroid_phase`).
+**Cost**: 7.1 ms CPU a cube, median, the first moment's 1.6 ms included (the 256 x 256 Airy image and the fits;
+``benchmarks/mrs_centroid_phase.py``, session 26); :func:`calibration.cube_build.slice_strips` adds ~35 ms per
+exposure and band to each cube (a sort of 400 000 pixels' beta boxes, synthetic; the calibration of an exposure
+takes 3-4 s).
 
 **Cannot**: model a PSF far from the Airy pattern (a synthetic annular pupil of obscuration 0.3 with little
 broadening leaves 4C's fit up to 8 mas off, worse than the first moment; the profile must be symmetric about its
@@ -129,7 +131,7 @@ def _window(grid, start, radius, covered, ours, what):
     """The window's rows and columns (bool), checked (module docstring, 'Fallback')."""
     for axis, at, name in ((grid.alpha, start[0], "alpha"), (grid.beta, start[1], "beta")):
         if at - radius < axis.edges[0] or at + radius > axis.edges[-1]:
-            raise FitFailed(f"the {what} window leaves the cube's grid in {name}")
+            raise FitFailed(f"the {what} fit's window leaves the cube's grid along {name}")
     rows = np.abs(grid.beta.centres - start[1]) <= radius
     cols = np.abs(grid.alpha.centres - start[0]) <= radius
     if rows.sum() < MIN_SPAXELS or cols.sum() < MIN_SPAXELS:
