@@ -13,7 +13,7 @@ cubes where the centre is more than 3 mas worse than the first moment, and those
 source outside a band's field (1A's is 3.3" long: 2.2" along is beyond it) has no light near the truth: the
 brightest spaxel's centre is scored, as :mod:`validation.mrs_score` does, and the row says so.
 
-    python benchmarks/mrs_centroid_hard.py [--scenario NAME] [--record]   (~6 min, 2 cores)
+    python benchmarks/mrs_centroid_hard.py [--scenario NAME] [--record]   (~11 min, 2 cores)
 """
 import argparse
 import sys
