@@ -467,6 +467,10 @@ class Cube:
     selected : (n_members, n_lambda, n_beta, n_alpha) bool, optional
         ``sel_ks``: the exposures whose pixels went into each spaxel (variants ``<kernel>_complete``, module
         docstring); None: every pixel everywhere it reaches.
+    strips : (n, 2) float, optional
+        The beta strips ``(lo, hi)`` of the slices whose pixels went in, every exposure's, in the cube's frame
+        (:func:`slice_strips`; the centre's fit models the drizzle's sampling with them,
+        :mod:`calibration.mrs_centroid`); None: not known (a cube read from a file without them).
     """
 
     grid: CubeGrid
@@ -477,6 +481,7 @@ class Cube:
     smoothing: float = 0.0
     alpha_smoothing: float = 0.0
     selected: np.ndarray | None = None
+    strips: np.ndarray | None = None
 
     def sum_variance(self, coefficients, lags=0):
         """Exact variance of ``sum_s c_s S_s`` for each plane, from the pixels (the spaxels' covariance included).
@@ -741,7 +746,32 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
     total[empty], total_var[empty] = np.nan, np.nan
     weight /= grid.volume
     return Cube(grid, total.reshape(grid.shape), total_var.reshape(grid.shape), weight.reshape(grid.shape), samples,
-                smoothing, alpha_smoothing, None if selected is None else selected.reshape((-1, *grid.shape)))
+                smoothing, alpha_smoothing, None if selected is None else selected.reshape((-1, *grid.shape)),
+                slice_strips(samples))
+
+
+def slice_strips(samples):
+    """``(n, 2)``: the beta strips ``(lo, hi)`` of every exposure's slices in the cube's frame, arcsec.
+
+    A slice's used pixels share one beta box in their exposure's frame (:mod:`calibration.mrs_wcs`: the
+    DISTORTION's ``beta_k +/- beta_del / 2``); moved into the cube's frame (a dither set) its sides change a
+    little along alpha, so each exposure's boxes are grouped by their centres (a gap of a quarter of the median
+    width between groups: the slices are a width apart) and each group's median sides kept.  Sorted by ``lo``.
+    """
+    used = samples.used
+    lo, hi = np.asarray(samples.beta_lo[used], float), np.asarray(samples.beta_hi[used], float)
+    member = np.zeros(len(lo), np.uint8) if samples.member is None else samples.member[used]
+    out = []
+    for m in np.unique(member):
+        mine = np.flatnonzero(member == m)
+        centre = (lo[mine] + hi[mine]) / 2
+        order = mine[np.argsort(centre, kind="stable")]
+        sorted_centre = (lo[order] + hi[order]) / 2
+        gap = np.median(hi[mine] - lo[mine]) / 4
+        for group in np.split(order, np.flatnonzero(np.diff(sorted_centre) > gap) + 1):
+            out.append((np.median(lo[group]), np.median(hi[group])))
+    strips = np.array(out, float).reshape(-1, 2)
+    return strips[np.argsort(strips[:, 0], kind="stable")]
 
 
 def _block_sums(block, samples, members=None, n_groups=1):

@@ -1,9 +1,17 @@
 """extract_1d for an MRS cube: a point source's spectrum through a conical aperture.
 
-**Centre.**  The cube collapsed over its planes: each spaxel's mean over the planes where it is
-covered at least :data:`COVERAGE_MIN`, on the spaxels covered in at least half as many planes as
-the best (a sum would weight each slice by the wavelengths it reaches: the centroid moved 2-6 mas
-in beta in 3C, noise-free); its brightest spaxel, then the light-weighted centroid
+**Centre.**  Fitted (:mod:`calibration.mrs_centroid`): from the first moment below, an Airy (x) Gaussian along
+beta through the slices' strips as the drizzle samples them, and a Gaussian over the spaxels along alpha, within
+2 lambda_c / D; the first moment's bias along beta from the drizzle's resampling of slices onto spaxels
+(4C -6 to +8 mas with the source's place in the field, noise-free) is what it removes (docs/mrs.md).  It needs the
+cube's slice strips (:attr:`calibration.cube_build.Cube.strips`); without them, or when the fit cannot be trusted
+(a neighbour or the field's edge inside its window, no convergence, a move of more than 0.2 lambda_c / D from the
+first moment), the first moment is the centre and the step's notes say why (:func:`locate`'s ``reason``).
+
+**First moment** (:func:`first_moment`, the fit's start and fallback).  The cube collapsed over its planes: each
+spaxel's mean over the planes where it is covered at least :data:`COVERAGE_MIN`, on the spaxels covered in at
+least half as many planes as the best (a sum would weight each slice by the wavelengths it reaches: the centroid
+moved 2-6 mas in beta in 3C, noise-free); its brightest spaxel, then the light-weighted centroid
 within ``CENTROID_LD lambda_c / D`` of the estimate (``lambda_c`` the band's middle),
 iterated :data:`CENTROID_ITERATIONS` times, the light less the collapsed image's median.
 The window is wide (4 lambda/D) because a window that cuts the PSF's core draws the centroid
@@ -75,6 +83,7 @@ A plane gets DQ DO_NOT_USE when its aperture reaches a spaxel covered less than
 :data:`COVERAGE_MIN` (the ends of the band, where only some slices reach; the field's edge).
 """
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -84,7 +93,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument.mrs import lambda_over_d
 
-from . import CalibrationInputError
+from . import CalibrationInputError, mrs_centroid
 from . import references as refs
 
 #: Aperture radius and background annulus in lambda / D.
@@ -198,6 +207,8 @@ class MrsSpectrum:
         Median of the exact variance over the independent-spaxel one.
     correlation : (n, CORRELATION_LAGS) float
         The noise correlation of plane ``k`` with plane ``k + l`` in column ``l - 1`` (module docstring, 'Errors').
+    centre_reason : str
+        Empty when the fit placed the centre; else why the first moment did (module docstring, 'Centre').
     """
 
     wavelength: np.ndarray
@@ -210,19 +221,48 @@ class MrsSpectrum:
     apcorr: np.ndarray
     covariance_factor: float
     correlation: np.ndarray
+    centre_reason: str = ""
 
 
 def _usable(cube):
     return np.isfinite(cube.data) & (cube.coverage >= COVERAGE_MIN)
 
 
-def centroid(cube, radius_ld=CENTROID_LD, target=None):
-    """The source's ``(alpha, beta)`` in the collapsed cube (module docstring), within ``radius_ld lambda_c / D``.
+class Centre(NamedTuple):
+    """:func:`locate`'s answer: the centre, the first moment it started from, and why the fit was not used."""
 
-    ``target``: where the pointing puts the target ``(alpha, beta)``, arcsec, or None; the peak is
-    then searched within :data:`SEARCH_ARCSEC` of it.
+    alpha: float
+    beta: float
+    first: tuple
+    reason: str
+
+    @property
+    def fitted(self):
+        """The fit placed the centre (``reason`` empty)."""
+        return not self.reason
+
+
+def locate(cube, radius_ld=CENTROID_LD, target=None):
+    """The source's centre (:class:`Centre`, module docstring 'Centre'): the fit, or the first moment and why.
+
+    ``radius_ld``: the first moment's window (lambda_c / D); ``target``: where the pointing puts the target
+    ``(alpha, beta)``, arcsec, or None; the peak is then searched within :data:`SEARCH_ARCSEC` of it.
     """
     return _locate(cube, radius_ld, target)[0]
+
+
+def centroid(cube, radius_ld=CENTROID_LD, target=None):
+    """The source's ``(alpha, beta)`` in the cube (:func:`locate`: fitted, else the first moment)."""
+    centre = locate(cube, radius_ld, target)
+    return centre.alpha, centre.beta
+
+
+def first_moment(cube, radius_ld=CENTROID_LD, target=None):
+    """The light-weighted centroid of the collapsed cube within ``radius_ld lambda_c / D``, ``(alpha, beta)``.
+
+    Module docstring, 'First moment'; ``target`` as :func:`locate`'s.
+    """
+    return _locate(cube, radius_ld, target, fit=False)[0].first
 
 
 def collapsed_image(cube):
@@ -240,10 +280,10 @@ def collapsed_image(cube):
     return np.where(covered, image - np.median(image[covered]), 0.0), covered
 
 
-def _locate(cube, radius_ld, target):
-    """:func:`centroid`'s ``(alpha, beta)`` and the spaxels on the target's side (:func:`_own_side`)."""
+def _locate(cube, radius_ld, target, fit=True):
+    """:func:`locate`'s :class:`Centre` and the spaxels on the target's side (:func:`_own_side`)."""
     grid = cube.grid
-    image = collapsed_image(cube)[0]
+    image, covered = collapsed_image(cube)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
     search = image
     if target is not None:
@@ -260,7 +300,15 @@ def _locate(cube, radius_ld, target):
         near = (np.hypot(alpha - centre[0], beta - centre[1]) <= radius_ld * ld) & (image > 0) & ours
         light = image[near]
         centre = np.array([np.sum(light * alpha[near]), np.sum(light * beta[near])]) / light.sum()
-    return (float(centre[0]), float(centre[1])), ours
+    first = (float(centre[0]), float(centre[1]))
+    if not fit:
+        return Centre(*first, first, "not fitted"), ours
+    strips = getattr(cube, "strips", None)
+    try:
+        fitted = mrs_centroid.fit_centre(grid, cube.data, _usable(cube), image, covered, ours, first, strips)
+    except mrs_centroid.FitFailed as exc:
+        return Centre(*first, first, str(exc)), ours
+    return Centre(*fitted, first, ""), ours
 
 
 def _own_side(image, alpha, beta, peak, ld):
@@ -297,7 +345,8 @@ def _extract(cube, subtract_background, table, target):
     grid = cube.grid
     wavelength = grid.wavelength.centres
     ld = lambda_over_d(wavelength)
-    centre, ours = _locate(cube, CENTROID_LD, target)
+    located, ours = _locate(cube, CENTROID_LD, target)
+    centre = (located.alpha, located.beta)
     area = grid.alpha.step * grid.beta.step
     usable = _usable(cube)
     # the cube-sized arrays are made in place and freed before sum_variance, the extraction's peak of memory
@@ -347,7 +396,7 @@ def _extract(cube, subtract_background, table, target):
     factor = float(np.median(ratios)) if ratios.size else np.nan  # no complete plane: no factor (no warning)
     dq = np.where(complete, 0, dqflags.DO_NOT_USE).astype(np.uint32)
     return MrsSpectrum(wavelength, flux, np.sqrt(variance), background * apcorr, dq, npixels, centre, apcorr, factor,
-                       correlation)
+                       correlation, located.reason)
 
 
 def annulus(cube, apcorr=None, target=None):

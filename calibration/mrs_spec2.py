@@ -30,7 +30,10 @@ stays in DN/s, and its units say so):
   as jwst names its per-band cubes): ``data`` the surface brightness in MJy/sr (or
   DN / (s arcsec^2 um)) on axes (lambda, beta, alpha) of the band's own frame, ``err``,
   ``dq`` (DO_NOT_USE where nothing covers), ``weightmap`` the covered share of each spaxel;
-  the axes in ``meta.wcsinfo`` (CRPIX/CRVAL/CDELT, 1-based, ALPHA/BETA/WAVE).
+  the axes in ``meta.wcsinfo`` (CRPIX/CRVAL/CDELT, 1-based, ALPHA/BETA/WAVE); ``slice_strips`` (n, 2) float64,
+  the beta strips of the slices (every exposure's) that went in, in the cube's frame
+  (:func:`calibration.cube_build.slice_strips`; the centre's fit needs them, :mod:`calibration.mrs_centroid`),
+  an array outside jwst's schema in the file's ASDF extension.
 - ``xart`` (only when ``straylight`` ran): an ``ImageModel`` of the cross-artifact the step subtracted
   from the rate (DN/s, the rate's DQ).
 - ``preleak`` and ``prerf`` (only when ``spectral_leak``, resp. ``residual_fringe``, ran): the x1d's
@@ -113,6 +116,8 @@ def cube_product(rate_model, cube, band, unit=CUBE_UNIT):
     product.meta.instrument.band = band_setting(band)
     product.meta.bunit_data = unit
     product.meta.bunit_err = unit
+    if cube.strips is not None:  # not in jwst's schema: an array of the model, kept in the file's ASDF extension
+        product.slice_strips = np.asarray(cube.strips, np.float64)
     wcs = product.meta.wcsinfo
     for n, (axis, name, unit) in enumerate(((cube.grid.alpha, "ALPHA", "arcsec"), (cube.grid.beta, "BETA", "arcsec"),
                                             (cube.grid.wavelength, "WAVE", "um")), start=1):
@@ -265,9 +270,11 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
             log.note("cube_build", f"cube_build {band}: {len(members)} exposures drizzled together")
         target = _target(log, first, band_wcs)
         spectrum = log.run("mrs_extract", choice["mrs_extract"], cube, resolve=partial(tuple, (apcorr, target)))
+        how = "fitted" if not spectrum.centre_reason else f"first moment: {spectrum.centre_reason}"
         log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
-                                f"{spectrum.centre[1]:+.4f}\", aperture correction {np.median(spectrum.apcorr):.4f} "
-                                f"({correction}), covariance factor {spectrum.covariance_factor:.3f}")
+                                f"{spectrum.centre[1]:+.4f}\" ({how}), aperture correction "
+                                f"{np.median(spectrum.apcorr):.4f} ({correction}), covariance factor "
+                                f"{spectrum.covariance_factor:.3f}")
         if band == spectral_leak.LEAK_BAND:
             extract = partial(registry.get("mrs_extract", choice["mrs_extract"]), apcorr=apcorr, target=target)
             unleaked = spectrum

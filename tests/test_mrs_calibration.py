@@ -20,7 +20,7 @@ from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import CalibrationInputError, cube_build, mrs_extract, mrs_wcs
 from miri_testbed.calibration.pipeline import calibrate, calibrate_set
-from miri_testbed.instrument import dq
+from miri_testbed.instrument import dq, mrs
 from miri_testbed.simulator import (
     Effects,
     MrsEffects,
@@ -289,6 +289,23 @@ def test_the_scorer_finds_the_cube_centroid_within_a_tenth_of_a_spaxel(run):
     assert errors.keys() == {1.1, 2.1}
     assert errors[1.1] < 100 * cube_build.SPAXEL_ARCSEC[1] and errors[2.1] < 100 * cube_build.SPAXEL_ARCSEC[2]
     assert _rows(rows, "mrs_band_offset")[0]["value"] < 100 * cube_build.SPAXEL_ARCSEC[1]
+
+
+def test_the_centre_is_fitted_through_the_slice_strips_the_cube_carries_and_says_so(run):
+    # The s3d carries the beta strips of the slices its pixels came from (the references' DISTORTION), the
+    # extraction's notes say the fit placed the centre, and the scorer counts it; the strips are the slices'
+    sim, paths = run
+    rows = mrs_score.score_cubes(sim["truth"], paths["s3d"])
+    assert [r["value"] for r in _rows(rows, "mrs_centroid_fitted")] == [1.0, 1.0]
+    for path in paths["s3d"]:
+        band, cube = mrs_score.read_cube(path)
+        flight = mrs.band(band)  # the perfect references are the flight geometry perturbed by a few mas
+        assert len(cube.strips) == len(flight.beta)
+        np.testing.assert_allclose(cube.strips.mean(axis=1), np.sort(flight.beta), atol=0.02)
+        np.testing.assert_allclose(np.diff(cube.strips, axis=1)[:, 0], flight.beta_del, rtol=1e-3)
+    with dm.MultiSpecModel(str(paths["x1d"])) as model:
+        history = " ".join(history_of(model))
+    assert history.count("(fitted)") == 2 and "first moment:" not in history
 
 
 def _x1d_of_the_truth(source, target, factor, unit, truth):

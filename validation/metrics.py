@@ -49,6 +49,7 @@ NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "mrs_lines_expected", "mrs_line_snr",  # how much the spectrum holds
               "mrs_wavelength_offset", "mrs_wavelength_pull",  # mrs_wavelength_error (judged) signed, rescaled
               "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset",  # mrs_centroid_error's components
+              "mrs_centroid_fitted",  # which estimator placed the centre (1 the fit, 0 the first moment)
               "mrs_wavelength_perturbation",  # the flight geometry's own error there: set by the truth
               "mrs_flux_pull_n", "mrs_flux_pull_lag1",  # how many planes; their correlation, set by the drizzle
               "mrs_leak_residual_error", "mrs_leak_residual_twin_error",  # their noise: set by the exposure

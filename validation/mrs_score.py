@@ -54,14 +54,16 @@ expected S/N > :data:`TARGET_SNR` (issue 16's selection), ``mrs_lines_expected``
 ``mrs_lines_lost``.
 
 **Position** (s3d; per band): the source's ``(alpha, beta)`` in the cube as written, the
-collapsed cube's light-weighted centroid (:func:`calibration.mrs_extract.centroid`, the
-extraction's) within :data:`CENTROID_LD` lambda/D of its peak (a window that cuts the PSF's
-core draws the centroid towards the spaxel grid, docs/mrs.md), the peak searched about source
+extraction's centre (:func:`calibration.mrs_extract.locate`: the fit of :mod:`calibration.mrs_centroid`
+through the slice strips the s3d carries, started from the collapsed cube's light-weighted centroid within
+:data:`CENTROID_LD` lambda/D of its peak, which is the centre where the fit is not used; a window that cuts the PSF's
+core draws that centroid towards the spaxel grid, docs/mrs.md), the peak searched about source
 0's true position (another source in the scene is not scored in its place), against the
 truth's ``SOURCES`` (source 0, in the band's flight frame: the cube's frame
 when the references are the flight files, so the truth's ``d_alpha, d_beta`` show in it):
 ``mrs_centroid_error`` (mas) and its components ``mrs_centroid_alpha_offset``,
-``mrs_centroid_beta_offset`` (measured - true, mas).  Per exposure with two bands,
+``mrs_centroid_beta_offset`` (measured - true, mas), and ``mrs_centroid_fitted``, 1 where the fit placed the
+centre and 0 where the first moment did (not judged: which estimator ran).  Per exposure with two bands,
 ``mrs_band_offset``: the distance (mas) between the two bands' centroids, each taken to
 the telescope's V2/V3 by its band's flight transform (:meth:`instrument.mrs.MrsBand.to_v2v3`);
 the source is at one V2/V3, so the ideal is 0.
@@ -122,7 +124,8 @@ X1D_METRICS = ("mrs_wavelength_error", "mrs_wavelength_offset", "mrs_wavelength_
                "mrs_line_snr", "mrs_wavelength_error_band", "mrs_lines_expected", "mrs_lines_lost", "mrs_flux_ratio",
                "mrs_flux_pull_rms", "mrs_flux_pull_std", "mrs_flux_pull_outlier_fraction", "mrs_flux_pull_n",
                "mrs_flux_pull_lag1", "mrs_usable_fraction")
-CUBE_METRICS = ("mrs_centroid_error", "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset", "mrs_band_offset")
+CUBE_METRICS = ("mrs_centroid_error", "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset", "mrs_centroid_fitted",
+                "mrs_band_offset")
 #: A line is scored (and lost if its fit fails) from this expected S/N (lrs_score's reason).
 MIN_EXPECTED_SNR = 10.0
 #: The per-band median takes lines of expected S/N above this (issue 16: "S/N > 50 lines").
@@ -384,7 +387,9 @@ def read_cube(path):
         usable = (model.dq & dq.DO_NOT_USE) == 0
         data = np.where(usable, model.data, np.nan)
         band = f"{model.meta.instrument.channel}{mrs.SETTINGS[str(model.meta.instrument.band)]}"
-        cube = cube_build.Cube(cube_build.CubeGrid(*axes), data, None, np.asarray(model.weightmap, float), None)
+        strips = getattr(model, "slice_strips", None)  # the testbed's s3d carries them (calibration.mrs_spec2)
+        cube = cube_build.Cube(cube_build.CubeGrid(*axes), data, None, np.asarray(model.weightmap, float), None,
+                               strips=None if strips is None else np.asarray(strips, float))
     return band, cube
 
 
@@ -418,14 +423,16 @@ def score_cubes(truth, cube_paths):
             raise ScoreInputError(f"{path}: a cube of band {band}; the truth has no source 0 in it")
         true = float(row[0]["alpha"]), float(row[0]["beta"])
         try:
-            alpha, beta = mrs_extract.centroid(cube, CENTROID_LD, target=true)
+            centre = mrs_extract.locate(cube, CENTROID_LD, target=true)
         except CalibrationInputError:  # no light near the truth: the brightest spaxel's, scored as it falls
-            alpha, beta = mrs_extract.centroid(cube, CENTROID_LD)
+            centre = mrs_extract.locate(cube, CENTROID_LD)
+        alpha, beta = centre.alpha, centre.beta
         d_alpha, d_beta = 1e3 * (alpha - true[0]), 1e3 * (beta - true[1])
         context = dict(source_id=0, bin=band_bin(band))
         rows += [dict(metric="mrs_centroid_error", value=math.hypot(d_alpha, d_beta), unit="mas", **context),
                  dict(metric="mrs_centroid_alpha_offset", value=d_alpha, unit="mas", **context),
-                 dict(metric="mrs_centroid_beta_offset", value=d_beta, unit="mas", **context)]
+                 dict(metric="mrs_centroid_beta_offset", value=d_beta, unit="mas", **context),
+                 dict(metric="mrs_centroid_fitted", value=float(centre.fitted), unit="", **context)]
         sky.append(np.array(mrs.band(band).to_v2v3(alpha, beta), float))
     if len(sky) == 2:
         rows.append(dict(metric="mrs_band_offset", value=1e3 * float(np.hypot(*(sky[0] - sky[1]))), unit="mas",
