@@ -95,6 +95,18 @@ def row_weights(strips, edges):
     return weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-30)
 
 
+def mean_image(data, usable, covered):
+    """Each spaxel's mean over its ``usable`` planes of ``data``, less the median over the ``covered`` spaxels, else 0.
+
+    The collapsed image both the first moment (:func:`calibration.mrs_extract.collapsed_image`, every plane) and the
+    beta fit (the planes common to its window) read.
+    """
+    # the mean over a spaxel's usable planes, not their sum: the slices reach different wavelengths (1-1054
+    # planes a spaxel in 3C), and a sum weights a slice by its planes, 2-6 mas in beta (docs/mrs.md)
+    image = np.sum(np.where(usable, data, 0.0), axis=0) / np.maximum(np.sum(usable, axis=0), 1)
+    return np.where(covered, image - np.median(image[covered]), 0.0)
+
+
 def gauss_box(lo, hi, mu, sigma):
     """A unit Gaussian's mean density over ``[lo, hi]``."""
     return (ndtr((hi - mu) / sigma) - ndtr((lo - mu) / sigma)) / (hi - lo)
@@ -112,7 +124,7 @@ def airy_marginal(ld, sample, n=None, alpha_range=None):
     image = np.where(r > 0, (2 * j1(np.maximum(r, 1e-12)) / np.maximum(r, 1e-12)) ** 2, 1.0)
     if alpha_range is None:
         return image.sum(axis=1)
-    share = np.clip(np.minimum(x + sample / 2, alpha_range[1]) - np.maximum(x - sample / 2, alpha_range[0]), 0, None)
+    share = overlap(x - sample / 2, x + sample / 2, np.array([alpha_range[0]]), np.array([alpha_range[1]]))[:, 0]
     return image @ (share / sample)
 
 
@@ -177,10 +189,7 @@ def fit_beta(grid, data, usable, covered, ours, start, strips, alpha):
     sample = width / AIRY_PER_SLICE
     edges = (np.arange(AIRY_SAMPLES + 1) - AIRY_SAMPLES / 2) * sample
     kx = np.arange(-AIRY_SAMPLES // 4, AIRY_SAMPLES // 4 + 1) * sample
-    image = np.sum(np.where(usable[common], data[common], 0.0), axis=0) / np.maximum(
-        np.sum(usable[common], axis=0), 1)
-    image = np.where(covered, image - np.median(image[covered]), 0.0)
-    profile = image[np.ix_(rows, cols)].sum(axis=1)
+    profile = mean_image(data[common], usable[common], covered)[np.ix_(rows, cols)].sum(axis=1)
     a_edges = grid.alpha.edges
     marginal = airy_marginal(lambda_over_d(float(np.mean(grid.wavelength.centres[common]))), sample,
                              alpha_range=(a_edges[:-1][cols][0] - alpha, a_edges[1:][cols][-1] - alpha))

@@ -274,10 +274,7 @@ def collapsed_image(cube):
     usable = _usable(cube)
     planes = np.sum(usable, axis=0)
     covered = planes >= 0.5 * planes.max()
-    # the mean over a spaxel's usable planes, not their sum: the slices reach different wavelengths (1-1054
-    # planes a spaxel in 3C), and a sum weights a slice by its planes, 2-6 mas in beta (docs/mrs.md)
-    image = np.sum(np.where(usable, cube.data, 0.0), axis=0) / np.maximum(planes, 1)
-    return np.where(covered, image - np.median(image[covered]), 0.0), covered
+    return mrs_centroid.mean_image(cube.data, usable, covered), covered
 
 
 def _locate(cube, radius_ld, target, fit=True):
@@ -303,9 +300,10 @@ def _locate(cube, radius_ld, target, fit=True):
     first = (float(centre[0]), float(centre[1]))
     if not fit:
         return Centre(*first, first, "not fitted"), ours
-    strips = getattr(cube, "strips", None)
     try:
-        fitted = mrs_centroid.fit_centre(grid, cube.data, _usable(cube), image, covered, ours, first, strips)
+        # a cube-like object without strips (a hand-made one) gets the first moment, as a file without them does
+        fitted = mrs_centroid.fit_centre(grid, cube.data, _usable(cube), image, covered, ours, first,
+                                         getattr(cube, "strips", None))
     except mrs_centroid.FitFailed as exc:
         return Centre(*first, first, str(exc)), ours
     return Centre(*fitted, first, ""), ours

@@ -178,19 +178,23 @@ class LeakFit:
         return np.sqrt(np.einsum("in,ij,jn->n", gradient, self.covariance, gradient))
 
 
-def _binned(wavelength, value, variance, edges):
-    """Mean wavelength, value and the mean's variance in each bin of ``edges`` holding pixels."""
+def _bins(wavelength, edges):
+    """``(keep, index, n)``: the pixels inside ``edges``, their bins among those holding any, those bins' counts."""
     index = np.digitize(wavelength, edges) - 1
     keep = (index >= 0) & (index < len(edges) - 1)
-    index = index[keep]
-    count = np.bincount(index, minlength=len(edges) - 1)
+    count = np.bincount(index[keep], minlength=len(edges) - 1)
     full = count > 0
-    n = count[full]
+    return keep, np.cumsum(full)[index[keep]] - 1, count[full]
 
-    def mean(x):
-        return np.bincount(index, x[keep], minlength=len(edges) - 1)[full] / n
 
-    return mean(wavelength), mean(value), np.bincount(index, variance[keep], minlength=len(edges) - 1)[full] / n**2
+def _binned(wavelength, value, variance, edges):
+    """Mean wavelength, value and the mean's variance in each bin of ``edges`` holding pixels."""
+    keep, index, n = _bins(wavelength, edges)
+
+    def total(x):
+        return np.bincount(index, x[keep], minlength=len(n))
+
+    return total(wavelength) / n, total(value) / n, total(variance) / n**2
 
 
 def fit(leak_band, source_band, nominal):
@@ -216,14 +220,8 @@ def fit(leak_band, source_band, nominal):
     source = _binned(*source_band, np.arange(lo / ORDER - 2 * half, hi / ORDER + 2 * half, half))
     lam, value, variance, correction = (np.broadcast_to(np.asarray(a, float), np.shape(leak_band[0]))
                                         for a in leak_band)
-    edges = np.arange(lo, hi + BIN_UM / 2, BIN_UM)
-    index = np.digitize(lam, edges) - 1
-    keep = (index >= 0) & (index < len(edges) - 1)
-    lam, value, variance, correction, index = lam[keep], value[keep], variance[keep], correction[keep], index[keep]
-    count = np.bincount(index, minlength=len(edges) - 1)
-    full = count > 0
-    index = np.cumsum(full)[index] - 1  # the bins holding pixels, renumbered
-    n = count[full]
+    keep, index, n = _bins(lam, np.arange(lo, hi + BIN_UM / 2, BIN_UM))
+    lam, value, variance, correction = lam[keep], value[keep], variance[keep], correction[keep]
 
     def mean(x):
         return np.bincount(index, x, minlength=len(n)) / n
