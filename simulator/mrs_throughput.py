@@ -32,8 +32,16 @@ Measured (:func:`fitted_powerlaw`): in each wavelength bin of the PHOTOM's TIMEC
 tables (:func:`bin_wavelengths`, every :data:`BIN_STEP_UM`), ``y1`` and ``alpha`` fitted by
 linear least squares to ``ln T`` (``ts`` and t0 held) from a monitoring programme: a
 standard star every ``MONITOR_CADENCE_D`` days from one cadence after t0 over
-``MONITOR_SPAN_D`` days, each point with a relative error ``MONITOR_ERROR`` (the imager's
-placeholders, :mod:`simulator.throughput`).  The fit cannot follow the linear term.
+``MONITOR_SPAN_D`` days (the imager's placeholders, :mod:`simulator.throughput`).  Epoch
+``j``'s measurement in bin ``i`` is ``T (1 + e_j + n_ij)``: ``e_j`` common to the channel's
+bins, of ``MONITOR_ERROR`` rms (the imager's 0.3 % per epoch: a visit's pointing, aperture
+and background errors move a whole spectrum together; params 5 "Photometric calibration",
+repeatability 0.1-1.2 %, and L25's MRS repeatability < 1 %), ``n_ij`` the star's photon noise
+in the bin, independent, of :data:`MONITOR_BIN_ERROR` rms.  (Before session 27 every bin
+drew its own 0.3 % per epoch, which put steps of a few 1e-4 between neighbouring bins of
+the correction that no real programme's bright star makes: docs/mrs.md, 'MRS-PULL-1 on the
+bright sources taken apart'.)  A SIMPLIFICATION: ``e_j`` is grey over a channel, whose three
+bands a real visit observes in three exposures.  The fit cannot follow the linear term.
 """
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -53,6 +61,9 @@ TSOFT_DAYS = 1.0
 LINEAR_LOSS_PER_YEAR_25UM = 0.005
 #: Spacing of the PHOTOM's TIMECOEFF wavelength bins, um.
 BIN_STEP_UM = 0.1
+#: The monitoring star's photon noise in one bin at one epoch (S/N 1000 per 0.1 um: PLACEHOLDER, unsourced;
+#: a bright standard star's S/N >~ 100 per cube plane over the 15-120 planes of a bin, channel 4 to 1).
+MONITOR_BIN_ERROR = 1e-3
 
 _LOSS = PchipInterpolator(*np.array(LOSS_ONE_YEAR_NODES).T, extrapolate=True)
 
@@ -102,7 +113,9 @@ def fitted_powerlaw(wavelength_um, rng):
     """``(t0, year1value, tsoft, alpha)`` per bin as a monitoring programme measures them (module docstring)."""
     t = T0_MJD + np.arange(MONITOR_CADENCE_D, MONITOR_SPAN_D, MONITOR_CADENCE_D)
     lam = np.asarray(wavelength_um, float)
-    y = relative_throughput(lam[:, None], t[None, :]) * (1 + MONITOR_ERROR * rng.standard_normal((lam.size, t.size)))
+    common = MONITOR_ERROR * rng.standard_normal(t.size)
+    y = relative_throughput(lam[:, None], t[None, :]) * (
+        1 + common[None, :] + MONITOR_BIN_ERROR * rng.standard_normal((lam.size, t.size)))
     design = np.column_stack([np.ones_like(t), np.log((t - T0_MJD + TSOFT_DAYS) / (365.0 + TSOFT_DAYS))])
     (log_y1, alpha), *_ = np.linalg.lstsq(design, np.log(y).T, rcond=None)
     return T0_MJD, np.exp(log_y1), TSOFT_DAYS, alpha
