@@ -139,7 +139,7 @@ from . import (
 )
 from .config import ExtendedSource, MrsEffects, MrsObservation
 from .illumination import Illumination
-from .references import PROVENANCE
+from .references import PROVENANCE, keyed_generator
 from .sky import mid_time_mjd
 from .spectra import FWHM_PER_SIGMA, PHOTONS_PER_MJY
 from .truth import Component
@@ -928,9 +928,8 @@ def band_pair_generator(references_rng, observation):
     positions (one detector and setting) share them.  (Before, every pair took the seed's stream
     itself: 4A, 4B and 4C of one seed carried the same error curve.)
     """
-    seq = references_rng.bit_generator.seed_seq
-    key = (BAND_PAIR_KEY, MODE.detectors.index(observation.detector), list(mrs.SETTINGS).index(observation.band))
-    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *key)))
+    return keyed_generator(references_rng, BAND_PAIR_KEY, MODE.detectors.index(observation.detector),
+                           list(mrs.SETTINGS).index(observation.band))
 
 
 #: The first element of :func:`band_pair_generator`'s spawn key: it keeps its children apart from the ones

@@ -34,14 +34,15 @@ linear least squares to ``ln T`` (``ts`` and t0 held) from a monitoring programm
 standard star every ``MONITOR_CADENCE_D`` days from one cadence after t0 over
 ``MONITOR_SPAN_D`` days (the imager's placeholders, :mod:`simulator.throughput`).  Epoch
 ``j``'s measurement in bin ``i`` is ``T (1 + e_j + n_ij)``: ``e_j`` common to the channel's
-bins, of ``MONITOR_ERROR`` rms (the imager's 0.3 % per epoch: a visit's pointing, aperture
-and background errors move a whole spectrum together; params 5 "Photometric calibration",
-repeatability 0.1-1.2 %, and L25's MRS repeatability < 1 %), ``n_ij`` the star's photon noise
-in the bin, independent, of :data:`MONITOR_BIN_ERROR` rms.  (Before session 27 every bin
-drew its own 0.3 % per epoch, which put steps of a few 1e-4 between neighbouring bins of
-the correction that no real programme's bright star makes: docs/mrs.md, 'MRS-PULL-1 on the
-bright sources taken apart'.)  A SIMPLIFICATION: ``e_j`` is grey over a channel, whose three
-bands a real visit observes in three exposures.  The fit cannot follow the linear term.
+bins, of ``MONITOR_ERROR`` rms, from the visits' own generator (:func:`time_tables`; the
+imager's 0.3 % per epoch: a visit's pointing, aperture and background errors move a whole
+spectrum together; params 5 "Photometric calibration", repeatability 0.1-1.2 %, and L25's
+MRS repeatability < 1 %); ``n_ij`` the star's photon noise in the bin, independent, of
+:data:`MONITOR_BIN_ERROR` rms.  (Before session 27 every bin drew its own 0.3 % per epoch,
+which put steps of a few 1e-4 between neighbouring bins of the correction that no real
+programme's bright star makes: docs/mrs.md, 'MRS-PULL-1 on the bright sources taken
+apart'.)  A SIMPLIFICATION: ``e_j`` is grey over a channel, whose three bands a real visit
+observes in three exposures.  The fit cannot follow the linear term.
 """
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -49,6 +50,7 @@ from scipy.interpolate import PchipInterpolator
 from miri_testbed.instrument import mrs
 from miri_testbed.instrument.optics import T0_MJD
 
+from .references import keyed_generator
 from .throughput import MONITOR_CADENCE_D, MONITOR_ERROR, MONITOR_SPAN_D
 
 #: Loss after one year at wavelengths (um, L1): anchors of the module docstring (channels 1-2 PLACEHOLDERS).
@@ -61,6 +63,8 @@ TSOFT_DAYS = 1.0
 LINEAR_LOSS_PER_YEAR_25UM = 0.005
 #: Spacing of the PHOTOM's TIMECOEFF wavelength bins, um.
 BIN_STEP_UM = 0.1
+#: Key of the monitoring visits' generator under the references' (:func:`time_tables`): "MON".
+VISITS_KEY = 0x4D4F4E
 #: The monitoring star's photon noise in one bin at one epoch (S/N 1000 per 0.1 um: PLACEHOLDER, unsourced;
 #: a bright standard star's S/N >~ 100 per cube plane over the 15-120 planes of a bin, channel 4 to 1).
 MONITOR_BIN_ERROR = 1e-3
@@ -109,13 +113,16 @@ def bin_wavelengths(channel):
     return np.arange(np.floor(lo / BIN_STEP_UM) - 1, np.ceil(hi / BIN_STEP_UM) + 1.5) * BIN_STEP_UM
 
 
-def fitted_powerlaw(wavelength_um, rng):
-    """``(t0, year1value, tsoft, alpha)`` per bin as a monitoring programme measures them (module docstring)."""
+def fitted_powerlaw(wavelength_um, rng, visits_rng):
+    """``(t0, year1value, tsoft, alpha)`` per bin as a monitoring programme measures them (module docstring).
+
+    ``rng`` draws each bin's own error at each visit, ``visits_rng`` the visits' common ones.
+    """
     t = T0_MJD + np.arange(MONITOR_CADENCE_D, MONITOR_SPAN_D, MONITOR_CADENCE_D)
     lam = np.asarray(wavelength_um, float)
-    common = MONITOR_ERROR * rng.standard_normal(t.size)
-    y = relative_throughput(lam[:, None], t[None, :]) * (
-        1 + common[None, :] + MONITOR_BIN_ERROR * rng.standard_normal((lam.size, t.size)))
+    own = MONITOR_BIN_ERROR * rng.standard_normal((lam.size, t.size))
+    common = MONITOR_ERROR * visits_rng.standard_normal(t.size)
+    y = relative_throughput(lam[:, None], t[None, :]) * (1 + common[None, :] + own)
     design = np.column_stack([np.ones_like(t), np.log((t - T0_MJD + TSOFT_DAYS) / (365.0 + TSOFT_DAYS))])
     (log_y1, alpha), *_ = np.linalg.lstsq(design, np.log(y).T, rcond=None)
     return T0_MJD, np.exp(log_y1), TSOFT_DAYS, alpha
@@ -126,16 +133,20 @@ def time_tables(channels, rng=None, decay=True):
 
     The truth's power law at each bin when ``rng`` is None (a perfect reference; its
     linear term cannot be written in this form and goes into SCI), else
-    :func:`fitted_powerlaw`.  Without ``decay`` a monitoring programme finds none:
-    year1value 1, alpha 0.
+    :func:`fitted_powerlaw`, each bin's errors from ``rng`` (as many draws as every bin's
+    0.3 % took before session 27, so what ``rng`` draws after the tables, e.g. the APCORR's
+    errors, is as it was) and the visits' common ones from a generator keyed under ``rng``'s
+    (:func:`simulator.references.keyed_generator`).  Without ``decay`` a monitoring programme
+    finds none: year1value 1, alpha 0.
     """
+    visits_rng = None if rng is None or not decay else keyed_generator(rng, VISITS_KEY)
     tables = {}
     for channel in channels:
         lam = bin_wavelengths(channel)
         if not decay:
             t0, y1, ts, alpha = T0_MJD, np.ones(lam.size), TSOFT_DAYS, np.zeros(lam.size)
         else:
-            t0, y1, ts, alpha = powerlaw_coefficients(lam) if rng is None else fitted_powerlaw(lam, rng)
+            t0, y1, ts, alpha = powerlaw_coefficients(lam) if rng is None else fitted_powerlaw(lam, rng, visits_rng)
         table = np.zeros(lam.size, dtype=[("binwave", "f4"), ("alpha", "f4"), ("year1value", "f4"), ("tsoft", "f4"),
                                           ("t0", "f4")])
         table["binwave"], table["alpha"], table["year1value"], table["tsoft"], table["t0"] = lam, alpha, y1, ts, t0

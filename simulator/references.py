@@ -50,6 +50,15 @@ def _describe(model, reftype, selection, options, description):
     return describe_model(model, reftype, selection, PROVENANCE, f"{description} ({options.kind})")
 
 
+def keyed_generator(rng, *key):
+    """A generator of its own, the child of ``rng``'s seed under ``key``: nothing is drawn from ``rng``, nor is its
+    spawn counter moved, so what ``rng`` draws and spawns afterwards is as without it (``key``'s first element
+    large, e.g. ASCII, to keep clear of ``spawn``'s small counters).
+    """
+    seq = rng.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *key)))
+
+
 def smooth_relative_error(wavelength_um, wavelength_range, sigma, rng):
     """A measured flux calibration's relative error at ``wavelength_um``: a grey term and a
     Legendre cubic over ``wavelength_range``, each of ``sigma`` rms (the scatter of a standard

@@ -19,10 +19,10 @@ def test_the_fitted_correction_errs_by_a_common_part_and_a_part_of_each_bin():
     design = np.column_stack([np.ones_like(t), np.log((t - T0_MJD + mt.TSOFT_DAYS) / (365.0 + mt.TSOFT_DAYS))])
     gain = np.sqrt(x @ np.linalg.inv(design.T @ design) @ x)  # a point's error -> the correction's at the epoch
 
-    rng = np.random.default_rng(7)
+    rng, visits_rng = np.random.default_rng(7), np.random.default_rng(8)
     draws = []
     for _ in range(1000):
-        _, y1, _, alpha = mt.fitted_powerlaw(lam, rng)
+        _, y1, _, alpha = mt.fitted_powerlaw(lam, rng, visits_rng)
         draws.append(np.log(y1) + alpha * x[1])
     residual = np.array(draws) - np.mean(draws, axis=0)  # the mean holds the linear term the fit cannot follow
     common = residual.mean(axis=1)
