@@ -65,7 +65,7 @@ def _pairs(samples, grid, smoothing, alpha_smoothing, selected=None):
     size = int(np.prod(grid.shape))
     sums = np.zeros((3, size))
     covered = np.zeros((int(samples.member.max()) + 1, size))
-    for block in cube_build._blocks(samples, grid, smoothing, alpha_smoothing, with_cut=True):
+    for block in cube_build._blocks(samples, grid, smoothing, alpha_smoothing):
         plane = block.first[:, None] + np.arange(block.wl.shape[1])
         inside = ((plane >= 0) & (plane < grid.wavelength.n))[:, None, :]
         flat = (np.clip(plane, 0, grid.wavelength.n - 1)[:, None, :] * (grid.beta.n * grid.alpha.n)
