@@ -471,21 +471,14 @@ class Cube:
         # only the pixels that reach a spaxel in the sum add to it: the others' shares are 0
         reaching = _reaching(self.samples, self.grid, per_weight != 0, self.smoothing, self.alpha_smoothing)
         per_weight = per_weight.reshape(self.grid.wavelength.n, -1)
-        out = np.zeros(self.grid.wavelength.n)
-        covariance = np.zeros((len(out), lags))
+        # column l: the covariance of plane k with k + l (0: the variance), each pixel's share of each plane it
+        # touches, sum_s c_s w'_ps / W'_s, multiplied pairwise
+        out = np.zeros((self.grid.wavelength.n, 1 + lags))
         selected = None if self.selected is None else self.selected.reshape(len(self.selected), *per_weight.shape)
         for block in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching):
-            # (n, Kl): the pixel's share of each plane it touches, sum_s c_s w'_ps / W'_s
-            share = block.gather(per_weight, selected, None if selected is None else self.samples.member[block.index])
-            plane = block.first[:, None] + np.arange(block.wl.shape[1])
-            inside = (plane >= 0) & (plane < len(out))
-            var = self.samples.intensity_var[block.index, None]
-            out += np.bincount(plane[inside], (share**2 * var)[inside], minlength=len(out))
-            for lag in range(1, min(lags, share.shape[1] - 1) + 1):  # a pixel reaches Kl planes: lags < Kl
-                both = inside[:, :-lag] & inside[:, lag:]
-                covariance[:, lag - 1] += np.bincount(plane[:, :-lag][both], (share[:, :-lag] * share[:, lag:]
-                                                                              * var)[both], minlength=len(out))
-        return out if lags == 0 else np.column_stack([out, covariance])
+            block.add_share_sums(out, per_weight, self.samples.intensity_var[block.index], selected,
+                                 None if selected is None else self.samples.member[block.index])
+        return out[:, 0] if lags == 0 else out
 
 
 def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
@@ -572,17 +565,17 @@ class _Block(NamedTuple):
                               self.first, self.wl, self.first_b, self.wb, self.first_a, self.wa, self.wa_cut,
                               *self.shape, samples.intensity[self.index], samples.intensity_var[self.index])
 
-    def gather(self, values, selected=None, groups=None):
-        """Each pixel's weighted sum of ``values`` per plane it touches, (n, Kl).
+    def add_share_sums(self, out, values, var, selected=None, groups=None):
+        """``out[i, l]`` += the block's ``sum_p share_pi share_p(i+l) var_p`` (``Cube.sum_variance``'s sums).
 
-        ``sum_s w_ps values[first_p + i, s]``, ``values`` (n_lambda, n_spatial) taken as 0 outside the grid and
+        ``share_pi = sum_s w_ps values[i, s]``, ``values`` (n_lambda, n_spatial) taken as 0 outside the grid and
         (``selected``, (n_groups, n_lambda, n_spatial) bool, and ``groups``, each pixel's ``g_p``) where
-        ``selected[g_p]`` is not True.
+        ``selected[g_p]`` is not True; ``var`` each pixel's; ``out`` (n_lambda, 1 + lags).
         """
         some = selected is not None
-        return cube_kernels.gather(values, selected if some else np.zeros((0, 0, 0), bool),
-                                   groups if some else np.zeros(len(self.index), np.uint8), self.first, self.wl,
-                                   self.first_b, self.wb, self.first_a, self.wa, *self.shape)
+        cube_kernels.share_sums(values, selected if some else np.zeros((0, 0, 0), bool),
+                                groups if some else np.zeros(len(self.index), np.uint8), self.first, self.wl,
+                                self.first_b, self.wb, self.first_a, self.wa, *self.shape, var, out)
 
 
 def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None):

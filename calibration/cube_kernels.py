@@ -192,13 +192,14 @@ def add_sums(out, base, group, first, wl, first_b, wb, first_a, wa, wa_cut, n_be
 
 
 @numba.njit(cache=True)
-def gather(values, selected, group, first, wl, first_b, wb, first_a, wa, n_beta, n_alpha):
-    """Each pixel's ``sum_s w_ps values[i, s]`` per plane ``i`` of its window, ``(n, Kl)``.
+def share_sums(values, selected, group, first, wl, first_b, wb, first_a, wa, n_beta, n_alpha, var, out):
+    """``out[i, l] += sum_p share_pi share_p(i+l) var_p``, ``share_pi = sum_s w_ps values[i, s]`` over plane ``i``.
 
     ``values`` ``(n_lambda, n_spatial)``, 0 outside the grid and where ``selected[group_p]`` is False
-    (``selected`` ``(n_groups, n_lambda, n_spatial)``, or of size 0: everywhere selected).
+    (``selected`` ``(n_groups, n_lambda, n_spatial)``, or of size 0: everywhere selected); ``out`` ``(n_lambda, 1
+    + lags)``, column ``l`` the lag (both planes in the grid).
     """
-    out = np.zeros(wl.shape)
+    share = np.zeros(wl.shape[1])
     some = selected.size > 0
     for p in range(first.size):
         g = group[p]
@@ -206,6 +207,7 @@ def gather(values, selected, group, first, wl, first_b, wb, first_a, wa, n_beta,
         k_lo, k_hi = _window(first_a[p], wa.shape[1], n_alpha)
         wa_p = wa[p]
         for i in range(wl.shape[1]):
+            share[i] = 0.0
             plane = first[p] + i
             if wl[p, i] == 0.0 or not 0 <= plane < values.shape[0]:
                 continue
@@ -221,5 +223,12 @@ def gather(values, selected, group, first, wl, first_b, wb, first_a, wa, n_beta,
                 else:
                     for k in range(np.uint64(k_lo), np.uint64(k_hi)):
                         total += b * wa_p[k] * row[s + k]
-            out[p, i] = total * wl[p, i]
-    return out
+            share[i] = total * wl[p, i]
+        v = np.float64(var[p])
+        for i in range(wl.shape[1]):
+            plane = first[p] + i
+            if not 0 <= plane < out.shape[0]:
+                continue
+            for lag in range(min(out.shape[1], wl.shape[1] - i)):  # a pixel reaches Kl planes: lags < Kl
+                if plane + lag < out.shape[0]:
+                    out[plane, lag] += share[i] * share[i + lag] * v
