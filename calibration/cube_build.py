@@ -733,12 +733,7 @@ def _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, member):
 
     def settle(end):
         nonlocal pending, base
-        part = pending[:, :, :end - base]
-        full = part[3] >= COMPLETE_MIN * grid.volume
-        select = np.where(np.any(full, axis=0), full, part[3] > 0)
-        for q in range(3):
-            sums[q, base:end] = np.sum(part[q], axis=0, where=select)
-        selected[:, base:end] = select
+        cube_kernels.select(pending, COMPLETE_MIN * grid.volume, sums[:, base:end], selected[:, base:end])
         pending, base = pending[:, :, end - base:], end
 
     for block in _blocks(samples, grid, smoothing, alpha_smoothing):

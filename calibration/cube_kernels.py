@@ -232,3 +232,27 @@ def share_sums(values, selected, group, first, wl, first_b, wb, first_a, wa, n_b
             for lag in range(min(out.shape[1], wl.shape[1] - i)):  # a pixel reaches Kl planes: lags < Kl
                 if plane + lag < out.shape[0]:
                     out[plane, lag] += share[i] * share[i + lag] * v
+
+
+@numba.njit(cache=True)
+def select(pending, threshold, sums, selected):
+    """Each spaxel's selection of exposures and its sums over them, for the planes of ``sums``.
+
+    ``pending`` ``(4, n_groups, n, n_spatial)``: each exposure's ``sum w``, ``sum w I``, ``sum w^2 var(I)`` and
+    coverage ``sum w~`` on ``n`` planes (at least); exposure ``g`` is selected (``selected`` ``(n_groups, n,
+    n_spatial)``) where its coverage is ``>= threshold`` if any exposure's is, else where it is ``> 0``; ``sums``
+    ``(3, n, n_spatial)`` takes the first three over the selected ones (``cube_build`` module docstring).
+    """
+    for i in range(sums.shape[1]):
+        for s in range(sums.shape[2]):
+            full = False
+            for g in range(pending.shape[1]):
+                full |= pending[3, g, i, s] >= threshold
+            for q in range(3):
+                sums[q, i, s] = 0.0
+            for g in range(pending.shape[1]):
+                chosen = pending[3, g, i, s] >= threshold if full else pending[3, g, i, s] > 0
+                selected[g, i, s] = chosen
+                if chosen:
+                    for q in range(3):
+                        sums[q, i, s] += pending[q, g, i, s]
