@@ -120,13 +120,13 @@ wavelength: each exposure's sums and coverage are kept only for the planes a lat
 plane is selected and added up once the pixels have passed it (no cube-sized sums per exposure; the selection
 is kept, a bool per exposure and spaxel).
 
-**The sums** (every variant): a pixel's weights are separable, ``w_ps = u_pj wl_pi`` (``u = wb wa`` over the
-``Kb x Ka`` spaxels of its window in (beta, alpha), ``wl`` over the ``Kl`` planes of its window in lambda), so a
-block of pixels' sums ``sum_p w_ps x_p`` are one sparse product, ``U^T X`` (``U`` the pixels' ``u`` in rows
-(first plane, spaxel), ``X`` their ``wl_pi x_p``), each column ``i`` then added ``i`` planes further; the
-variance's ``w_ps^2`` is ``u^2`` and ``wl^2``.  No array of the (pixel, spaxel) pairs is made: 27 of them a pixel
-for ``drizzle``, ~190 for ``drizzle_lambda_alpha_smooth`` (9 x 3 x 7 in 1A), where they were its cost
-(docs/mrs.md 'Speed of the kernels').
+**The sums** (every variant): a pixel's weights are separable, ``w_ps = wl_pi wb_pj wa_pk`` over the ``Kl`` planes,
+``Kb`` beta rows and ``Ka`` alpha columns of its window, so compiled loops (:mod:`calibration.cube_kernels`) take each
+pixel's three 1-D weights and add their products straight into the (exposure, plane, spaxel) sums, a row of the cube
+at a time; the variance's ``w_ps^2`` is the product of the squares.  No array of the (pixel, spaxel) pairs is made:
+27 of them a pixel for ``drizzle``, ~190 for ``drizzle_lambda_alpha_smooth`` (9 x 3 x 7 in 1A), where they were its
+cost (docs/mrs.md 'Speed of the kernels').  The smoothed boxes' Gaussian integrals come from a table of the
+integrated cdf's Taylor coefficients, within 1e-15 of ``erfc`` and ``exp`` (:mod:`calibration.cube_kernels`).
 """
 from dataclasses import dataclass, fields
 from typing import NamedTuple
@@ -194,15 +194,7 @@ class Axis:
         them lost (the selection's coverage, module docstring): ``(index, length, cut)``.
         """
         first, k = self.span(lo, hi, sigma, widest)
-        # compiled (calibration.cube_kernels): the box * G's integral up to e is F(e) = R(e - lo) - R(e - hi),
-        # R(z) = z Phi(z / sigma) + sigma phi(z / sigma) (the Gaussian's cdf integrated); a bin takes F's difference
-        # over its edges: two R per distinct edge, not four per bin.  The cut: F is constant beyond lo - reach and
-        # hi + reach (edges there are moved to them), so a pixel's weights do not depend on the bins K spans.
-        # Reflected at a and b, the density on [a, b] is f(x) + f(2b - x) + f(2a - x) (f = F'), whose integral up
-        # to e in [a, b] is F(e) - F(2b - e) - F(2a - e); beyond reach of both ends the reflected terms are constant
-        # (the cut): only the boxes near an end take them.  One reflection keeps the mass but the cut's while b - a
-        # > box + 4 sigma; narrower rows (a slice's few pixels at its wavelength's end) lose some: each box is given
-        # back its length
+        # a compiled loop over the boxes (calibration.cube_kernels.overlaps says how the integrals are taken)
         lo, hi = np.ascontiguousarray(lo, float), np.ascontiguousarray(hi, float)
         index, length, cut = np.empty((len(lo), k), np.int64), np.empty((len(lo), k)), np.empty((len(lo), k))
         a, b = (np.ascontiguousarray(e, float) for e in ends) if ends is not None and sigma > 0 else (lo[:0], lo[:0])

@@ -1,12 +1,14 @@
-"""Compiled loops of the MRS drizzle (:mod:`calibration.cube_build`): the 1-D overlaps, the sums, the gather.
+"""Compiled loops of the MRS drizzle (:mod:`calibration.cube_build`): the 1-D overlaps, the sums, the selection.
 
 Each pixel's weight in a spaxel is separable, ``w_ps = wl_pi wb_pj wa_pk`` over the planes ``i``, beta rows
 ``j`` and alpha columns ``k`` of its window (``cube_build`` module docstring), so the loops run over the pixels
 and their windows with the three 1-D weights in hand: no array of the (pixel, spaxel) pairs, no sparse matrix,
-no temporaries of a block's size.  The Gaussian integrals are scalar calls (``math.erf``/``erfc``, ``exp``), each
-distinct bin edge of a pixel once.  The numbers are those of the numpy expressions spelled out in
-``tests/test_cube_build_kernel.py`` to rounding (a sum's order, libm's ``erfc`` for cephes').
-No ``parallel``: the pipeline runs one thread (the machine is shared).
+no temporaries of a block's size.  A smoothed box's Gaussian integrals take the integrated cdf ``psi`` from a table of
+its Taylor coefficients (:data:`_PSI`: within 1e-15, a few roundings, of ``erfc`` and ``exp``, which cost ~5x),
+each distinct bin edge of a pixel once.  The sums are those spelled out over every (pixel, spaxel) pair
+(``tests/test_cube_build_kernel.py``) to rounding: the products in their order, the sums in another.  Indices
+into the rows are unsigned: a signed one is checked for numpy's wrap-around at every access, which keeps a loop
+from being vectorised.  No ``parallel``: the pipeline runs one thread (the machine is shared).
 """
 import math
 
@@ -57,7 +59,7 @@ def _ramp(z, sigma):
     """
     t = z * sigma[1]
     x = (max(-abs(t), -_HALF) + _HALF) * (1.0 / _STEP)  # exact: _STEP is a power of 2
-    i = np.uint64(np.int64(x + 0.5))  # unsigned: no check for numpy's wrap-around at each read
+    i = np.uint64(np.int64(x + 0.5))
     d = (x - i) * _STEP
     c = _PSI[i]
     return (max(t, 0.0) + c[0] + d * (c[1] + d * (c[2] + d * c[3]))) * sigma[0]
@@ -89,6 +91,12 @@ def overlaps(lo, hi, first, k, start, step, n_bins, sigma, reach, a, b, reflect,
     and each box given back its length, ``cut`` the lengths with the Gaussian cut there instead (else ``cut`` is
     ``length``).  Bins outside ``[0, n_bins)``: index 0, length 0.
     """
+    # the box * G's integral up to e is F(e) = R(e - lo) - R(e - hi) (R: _ramp); a bin takes F's difference over its
+    # edges: two R per distinct edge, not four per bin.  The cut: F is constant beyond lo - reach and hi + reach
+    # (edges there are moved to them), so a box's weights do not depend on the bins k spans.  Reflected at a and b,
+    # the density on [a, b] is f(x) + f(2b - x) + f(2a - x) (f = F'), whose integral up to e in [a, b] is F(e) -
+    # F(2b - e) - F(2a - e); beyond reach of both ends the reflected terms are constant: only the boxes near an end
+    # take them
     below = np.empty(k + 1)
     gauss = (sigma, 1.0 / sigma) if sigma > 0 else (0.0, 0.0)  # _ramp's sigma
     for p in range(lo.size):
@@ -108,8 +116,6 @@ def overlaps(lo, hi, first, k, start, step, n_bins, sigma, reach, a, b, reflect,
             for j in range(k):
                 cut[p, j] = below[j + 1] - below[j]
             if reflect:
-                # reflected at a and b the density on [a, b] is f(x) + f(2b - x) + f(2a - x), whose integral up to
-                # e is F(e) - F(2b - e) - F(2a - e); beyond reach of both ends the reflected terms are constant
                 if b[p] - high < reach or low - a[p] < reach:
                     # F is constant beyond the support: each reflected edge there takes its end's value
                     ends = _below(low - reach, low, high, reach, gauss), _below(high + reach, low, high, reach, gauss)
@@ -125,7 +131,8 @@ def overlaps(lo, hi, first, k, start, step, n_bins, sigma, reach, a, b, reflect,
                 for j in range(k):
                     length[p, j] = below[j + 1] - below[j]
                     total += length[p, j]
-                # one reflection keeps the mass but the cut's while b - a > box + 4 sigma; narrower rows lose some
+                # one reflection keeps the mass but the cut's while b - a > box + 4 sigma; narrower rows (a slice's
+                # few pixels at its wavelength's end) lose some: each box is given back its length
                 scale = (high - low) / total
                 for j in range(k):
                     length[p, j] *= scale
@@ -178,8 +185,6 @@ def add_sums(out, base, group, first, wl, first_b, wb, first_a, wa, wa_cut, n_be
                 b = wb[p, j]
                 if b == 0.0:
                     continue
-                # unsigned indices: a signed one is checked for numpy's wrap-around at every access, which keeps
-                # the loop along the row from being vectorised
                 s = np.uint64((first_b[p] + j) * n_alpha + first_a[p])
                 for k in range(np.uint64(k_lo), np.uint64(k_hi)):
                     u = b * wa_p[k]
@@ -214,7 +219,7 @@ def share_sums(values, selected, group, first, wl, first_b, wb, first_a, wa, n_b
             total, row = 0.0, values[plane]
             for j in range(j_lo, j_hi):
                 b = wb[p, j]
-                s = np.uint64((first_b[p] + j) * n_alpha + first_a[p])  # unsigned: add_sums says why
+                s = np.uint64((first_b[p] + j) * n_alpha + first_a[p])
                 if some:
                     chosen = selected[g, plane]
                     for k in range(np.uint64(k_lo), np.uint64(k_hi)):
