@@ -3,12 +3,13 @@
 Each pixel's weight in a spaxel is separable, ``w_ps = wl_pi wb_pj wa_pk`` over the planes ``i``, beta rows
 ``j`` and alpha columns ``k`` of its window (``cube_build`` module docstring), so the loops run over the pixels
 and their windows with the three 1-D weights in hand: no array of the (pixel, spaxel) pairs, no sparse matrix,
-no temporaries of a block's size.  A smoothed box's Gaussian integrals take the integrated cdf ``psi`` from a table of
-its Taylor coefficients (:data:`_PSI`: within 1e-15, a few roundings, of ``erfc`` and ``exp``, which cost ~5x),
-each distinct bin edge of a pixel once.  The sums are those spelled out over every (pixel, spaxel) pair
-(``tests/test_cube_build_kernel.py``) to rounding: the products in their order, the sums in another.  Indices
-into the rows are unsigned: a signed one is checked for numpy's wrap-around at every access, which keeps a loop
-from being vectorised.  No ``parallel``: the pipeline runs one thread (the machine is shared).
+no temporaries of a block's size.  A smoothed box's Gaussian integrals take the integrated cdf ``psi`` from a
+table of its Taylor coefficients (:data:`_PSI`: within 1e-15, a few roundings, of ``erfc`` and ``exp``, which
+cost several times more), each distinct bin edge of a pixel once.  The sums are those spelled out over every
+(pixel, spaxel) pair (``tests/test_cube_build_kernel.py``) to rounding: the products in their order, the sums
+in another.  Indices into the rows are unsigned: a signed one is checked for numpy's wrap-around at every
+access, which keeps a loop from being vectorised.  No ``parallel``: the pipeline runs one thread (the machine
+is shared).
 """
 import math
 
