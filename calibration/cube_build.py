@@ -534,7 +534,7 @@ class _Block(NamedTuple):
 
     @property
     def spatial(self):
-        """(n, Kb Ka): the flat (beta, alpha) spaxels of the windows (0 outside the grid, where ``u`` is 0)."""
+        """(n, Kb Ka): the flat (beta, alpha) spaxels of the windows (outside the grid its edge's, ``u`` 0 there)."""
         return self._spatial()[0]
 
     @property
