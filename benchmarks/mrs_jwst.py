@@ -45,8 +45,8 @@ the same DISTORTION, SPECWCS, WAVELENGTHRANGE, PHOTOM and APCORR (those the simu
    ~8 min per band pair on 2 cores: ``--jwst-minutes M`` starts it on no band pair after M
    minutes (ours runs on all), and the ratios are then over the pairs both ran.
 
-    python benchmarks/mrs_jwst.py [--no-set] [--ripple-twin] [--workdir DIR] [--record]
-    python benchmarks/mrs_jwst.py --all-bands [--jwst-minutes M] [--workdir DIR] [--record]
+    python benchmarks/mrs_jwst.py [--no-set] [--ripple-twin] [--cube-build V] [--workdir DIR] [--record]
+    python benchmarks/mrs_jwst.py --all-bands [--jwst-minutes M] [--cube-build V] [--workdir DIR] [--record]
 """
 import argparse
 import importlib.util
@@ -78,6 +78,8 @@ POINTS = 4
 #: references, which one visit's dithers share and both sides take from the first exposure; a seed per
 #: exposure gave exposures 2-4 another detector than those references, their rates 1 % off (the continuum).
 SEED = 1
+#: Our cube_build variant (``--cube-build``; None: the pipeline's default), given to the ours workers.
+CUBE_BUILD = None
 #: The issue's jwst figures (issue 16, 'What the official pipeline does').
 ANCHORS = ("jwst in the issue: centres 0.17-0.22 km/s (worst 0.95), continuum 0.13-0.15 %, lines 0.3 %, position "
            "3-6 mas, ripple 1.7-2.1 % rms, 57.5 s, 1.06 GB (4-point set); must show (ours): < 0.1 km/s median, "
@@ -237,7 +239,7 @@ def worker(spec):
         from miri_testbed.calibration.inputs import open_uncal
         from miri_testbed.calibration.steps import StepLog
 
-        choice = registry.resolve(None)
+        choice = registry.resolve(None if spec.get("cube_build") is None else {"cube_build": spec["cube_build"]})
         exposures = [open_uncal(p) for p in spec["uncals"]]
         logs = [StepLog() for _ in exposures]
         d1s = [detector1.run(log, e, Path(spec["refs"]), choice) for log, e in zip(logs, exposures, strict=True)]
@@ -427,7 +429,8 @@ def calibrate_case(case, sims, uncals, references, folder, out):
     case_folder = folder / case
     case_folder.mkdir(parents=True, exist_ok=True)
     try:
-        ours = run_worker("ours", dict(uncals=[str(u) for u in uncals], refs=str(sims[0]["refs"])), case_folder)
+        ours = run_worker("ours", dict(uncals=[str(u) for u in uncals], refs=str(sims[0]["refs"]),
+                                       cube_build=CUBE_BUILD), case_folder)
         rates = ours["rates"]
     except subprocess.CalledProcessError:  # the worker saved the rates before it failed
         out(f"   {case}: ours failed to combine the exposures on this tree (its traceback above): jwst alone")
@@ -503,7 +506,7 @@ def all_bands(folder, jwst_minutes, out):
         where = folder / f"{detector}_{setting}"
         sims = simulate_foreign(where / "sim", detector=detector, setting=setting)
         uncals = [str(s["uncal"]) for s in sims]
-        ours = run_worker("ours", dict(uncals=uncals, refs=str(sims[0]["refs"])), where)
+        ours = run_worker("ours", dict(uncals=uncals, refs=str(sims[0]["refs"]), cube_build=CUBE_BUILD), where)
         theirs = None
         if time.monotonic() < budget_end:
             step_um, geometry = our_spectral_steps(sims[0])
@@ -549,8 +552,12 @@ def main(argv=None):
                              "(module docstring, 3); records <date>_mrs_vs_jwst_12bands.txt")
     parser.add_argument("--jwst-minutes", type=float,
                         help="with --all-bands: start jwst on no band pair after this many minutes (ours runs on all)")
+    parser.add_argument("--cube-build", help="our cube_build variant (default: the pipeline's; the APCORR stays the "
+                        "simulated set's, made for the default kernel); records <name>_<variant>.txt")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global CUBE_BUILD
+    CUBE_BUILD = args.cube_build
     if args.worker:
         worker(json.loads(Path(args.worker).read_text()))
         return
@@ -559,13 +566,16 @@ def main(argv=None):
                        "pip install -e \".[peers]\"\n")
     quiet()
     out, lines = transcript()
+    suffix = "" if CUBE_BUILD is None else f"_{CUBE_BUILD}"
+    if CUBE_BUILD is not None:
+        out(f"ours with cube_build = {CUBE_BUILD} (not the default; the APCORR is the default kernel's)")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         if args.all_bands:
             all_bands(folder, args.jwst_minutes, out)
-            print(write_result("mrs_vs_jwst_12bands", "\n".join(lines) + "\n"))
+            print(write_result("mrs_vs_jwst_12bands" + suffix, "\n".join(lines) + "\n"))
             return
         sims = simulate_foreign(folder / "sim")
         step_um, geometry = our_spectral_steps(sims[0])
@@ -580,7 +590,7 @@ def main(argv=None):
             compare("set", sims, uncals, references, folder, out)
         if args.ripple_twin:
             ripple_twin(folder, [("single", 1)] + ([] if args.no_set else [("set", POINTS)]), out)
-    print(write_result("mrs_vs_jwst", "\n".join(lines) + "\n"))
+    print(write_result("mrs_vs_jwst" + suffix, "\n".join(lines) + "\n"))
 
 
 if __name__ == "__main__":

@@ -63,8 +63,9 @@ def into(out, array):
 def native(array):
     """``array`` C-contiguous in its dtype's native byte order, itself when it already is.
 
-    numba's kernels (:mod:`calibration.emi_kernels`, :mod:`calibration.detector_kernels`) take no other layout or
-    byte order, and FITS arrays read through stdatamodels are big-endian.
+    numba's kernels (:mod:`calibration.emi_kernels`, :mod:`calibration.detector_kernels`,
+    :mod:`calibration.cube_kernels`) take no other layout or byte order, and FITS arrays read through stdatamodels
+    are big-endian.
     """
     array = np.asarray(array)
     return np.ascontiguousarray(array, array.dtype.newbyteorder("="))

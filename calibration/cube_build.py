@@ -120,21 +120,20 @@ wavelength: each exposure's sums and coverage are kept only for the planes a lat
 plane is selected and added up once the pixels have passed it (no cube-sized sums per exposure; the selection
 is kept, a bool per exposure and spaxel).
 
-**The sums** (every variant): a pixel's weights are separable, ``w_ps = u_pj wl_pi`` (``u = wb wa`` over the
-``Kb x Ka`` spaxels of its window in (beta, alpha), ``wl`` over the ``Kl`` planes of its window in lambda), so a
-block of pixels' sums ``sum_p w_ps x_p`` are one sparse product, ``U^T X`` (``U`` the pixels' ``u`` in rows
-(first plane, spaxel), ``X`` their ``wl_pi x_p``), each column ``i`` then added ``i`` planes further; the
-variance's ``w_ps^2`` is ``u^2`` and ``wl^2``.  No array of the (pixel, spaxel) pairs is made: 27 of them a pixel
-for ``drizzle``, ~190 for ``drizzle_lambda_alpha_smooth`` (9 x 3 x 7 in 1A), where they were its cost
-(docs/mrs.md 'Speed of the kernels').
+**The sums** (every variant): a pixel's weights are separable, ``w_ps = wl_pi wb_pj wa_pk`` over the ``Kl`` planes,
+``Kb`` beta rows and ``Ka`` alpha columns of its window, so compiled loops (:mod:`calibration.cube_kernels`) take each
+pixel's three 1-D weights and add their products straight into the (exposure, plane, spaxel) sums, a row of the cube
+at a time; the variance's ``w_ps^2`` is the product of the squares.  No array of the (pixel, spaxel) pairs is made:
+27 of them a pixel for ``drizzle``, ~190 for ``drizzle_lambda_alpha_smooth`` (9 x 3 x 7 in 1A), where they were its
+cost (docs/mrs.md 'Speed of the kernels').  The smoothed boxes' Gaussian integrals come from a table of the
+integrated cdf's Taylor coefficients, within 1e-15 of ``erfc`` and ``exp`` (:mod:`calibration.cube_kernels`).
 """
 from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.special import ndtr
 
+from miri_testbed.calibration import cube_kernels
 from miri_testbed.instrument import mrs
 
 #: Spaxel size per channel, arcsec (params section 5, "Cube spaxel size (pipeline default)").
@@ -195,63 +194,13 @@ class Axis:
         them lost (the selection's coverage, module docstring): ``(index, length, cut)``.
         """
         first, k = self.span(lo, hi, sigma, widest)
-        index = first[:, None] + np.arange(k)
-        if sigma > 0:
-            # the box * G's integral up to e is F(e) = R(e - lo) - R(e - hi), R(z) = z Phi(z / sigma) +
-            # sigma phi(z / sigma) (the Gaussian's cdf integrated); a bin takes F's difference over its edges:
-            # two R per edge, not four per bin.  The cut: F is constant beyond lo - reach and hi + reach (edges
-            # there are moved to them), so a pixel's weights do not depend on the bins K spans
-            reach = SMOOTH_HALF_WIDTH_SIGMA * sigma
-            low, high = lo - reach, hi + reach
-            if ends is not None:
-                low, high = np.maximum(low, ends[0]), np.minimum(high, ends[1])
-            edges = self.start + (first[:, None] + np.arange(k + 1)) * self.step
-            np.clip(edges, low[:, None], high[:, None], out=edges)
-
-            def integral(e, lo=lo, hi=hi):
-                e = np.clip(e, (lo - reach)[:, None], (hi + reach)[:, None])
-                out = _ramp(e - lo[:, None], sigma)
-                out -= _ramp(e - hi[:, None], sigma)
-                return out
-
-            below = integral(edges)
-            cut = np.diff(below, axis=1) if with_cut else None
-            if ends is not None:
-                # reflected at a and b, the density on [a, b] is f(x) + f(2b - x) + f(2a - x) (f = F'), whose
-                # integral up to e in [a, b] is F(e) - F(2b - e) - F(2a - e); edges outside are moved to a or b.
-                # Beyond reach of both ends the reflected terms are constant (the cut): only the pixels near an
-                # end take them
-                a, b = ends
-                near = np.flatnonzero((b - hi < reach) | (lo - a < reach))
-                e, a, b = edges[near], a[near, None], b[near, None]
-                below[near] -= integral(2 * b - e, lo[near], hi[near]) + integral(2 * a - e, lo[near], hi[near])
-            length = np.diff(below, axis=1)
-            if ends is not None:
-                # one reflection keeps the mass but the cut's while b - a > box + 4 sigma; narrower rows (a slice's
-                # few pixels at its wavelength's end) lose some: each box is given back its length
-                length *= (hi - lo)[:, None] / np.sum(length, axis=1, keepdims=True)
-        else:
-            left = self.start + index * self.step
-            length = np.clip(np.minimum(hi[:, None], left + self.step) - np.maximum(lo[:, None], left), 0, None)
-            cut = None
-        inside = (index >= 0) & (index < self.n)
-        out = np.where(inside, index, 0), np.where(inside, length, 0.0)
-        if with_cut:
-            return *out, out[1] if cut is None or ends is None else np.where(inside, cut, 0.0)
-        return out
-
-
-def _ramp(z, sigma):
-    """``R(z) = z Phi(z / sigma) + sigma phi(z / sigma)``, computed in ``z``'s array (it is overwritten)."""
-    z /= sigma
-    out = ndtr(z)
-    out *= z
-    z *= z
-    z *= -0.5
-    np.exp(z, out=z)
-    out += z / np.sqrt(2 * np.pi)
-    out *= sigma
-    return out
+        # a compiled loop over the boxes (calibration.cube_kernels.overlaps says how the integrals are taken)
+        lo, hi = np.ascontiguousarray(lo, float), np.ascontiguousarray(hi, float)
+        index, length, cut = np.empty((len(lo), k), np.int64), np.empty((len(lo), k)), np.empty((len(lo), k))
+        a, b = (np.ascontiguousarray(e, float) for e in ends) if ends is not None and sigma > 0 else (lo[:0], lo[:0])
+        cube_kernels.overlaps(lo, hi, first, k, self.start, self.step, self.n, sigma,
+                              SMOOTH_HALF_WIDTH_SIGMA * sigma, a, b, ends is not None and sigma > 0, index, length, cut)
+        return (index, length, cut) if with_cut else (index, length)
 
 
 @dataclass(frozen=True)
@@ -514,21 +463,14 @@ class Cube:
         # only the pixels that reach a spaxel in the sum add to it: the others' shares are 0
         reaching = _reaching(self.samples, self.grid, per_weight != 0, self.smoothing, self.alpha_smoothing)
         per_weight = per_weight.reshape(self.grid.wavelength.n, -1)
-        out = np.zeros(self.grid.wavelength.n)
-        covariance = np.zeros((len(out), lags))
+        # column l: the covariance of plane k with k + l (0: the variance), each pixel's share of each plane it
+        # touches, sum_s c_s w'_ps / W'_s, multiplied pairwise
+        out = np.zeros((self.grid.wavelength.n, 1 + lags))
         selected = None if self.selected is None else self.selected.reshape(len(self.selected), *per_weight.shape)
         for block in _blocks(self.samples, self.grid, self.smoothing, self.alpha_smoothing, reaching):
-            # (n, Kl): the pixel's share of each plane it touches, sum_s c_s w'_ps / W'_s
-            share = block.gather(per_weight, selected, None if selected is None else self.samples.member[block.index])
-            plane = block.first[:, None] + np.arange(block.wl.shape[1])
-            inside = (plane >= 0) & (plane < len(out))
-            var = self.samples.intensity_var[block.index, None]
-            out += np.bincount(plane[inside], (share**2 * var)[inside], minlength=len(out))
-            for lag in range(1, min(lags, share.shape[1] - 1) + 1):  # a pixel reaches Kl planes: lags < Kl
-                both = inside[:, :-lag] & inside[:, lag:]
-                covariance[:, lag - 1] += np.bincount(plane[:, :-lag][both], (share[:, :-lag] * share[:, lag:]
-                                                                              * var)[both], minlength=len(out))
-        return out if lags == 0 else np.column_stack([out, covariance])
+            block.add_share_sums(out, per_weight, self.samples.intensity_var[block.index], selected,
+                                 None if selected is None else self.samples.member[block.index])
+        return out[:, 0] if lags == 0 else out
 
 
 def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
@@ -563,79 +505,79 @@ def _reaching(samples, grid, mask, smoothing=0.0, alpha_smoothing=0.0):
 
 
 class _Block(NamedTuple):
-    """A block of pixels' drizzle weights, separable (:func:`_blocks`).
+    """A block of pixels' drizzle weights, separable (:func:`_blocks`): ``w_ps = wl_pi wb_pj wa_pk``.
 
-    ``w_ps = u_pj wl_pi`` for the spaxel ``j`` of the pixel's window in (beta, alpha) and the plane ``first_p + i``.
-    ``index`` (n,): the pixels among the samples; ``first`` (n,): the first plane of each pixel's window in lambda
-    (may be outside the grid: its weights are 0 there); ``wl`` (n, Kl): the weights in lambda; ``spatial`` (n, Kb
-    Ka): the flat (beta, alpha) spaxels, ``u`` their weights ``wb wa`` (0 outside the grid), ``u_cut`` the same with
-    the alpha Gaussian cut at the rows' ends (``w~_ps``, module docstring; None unless asked for); ``n_spatial``:
-    the grid's spaxels in a plane.
+    For the plane ``first_p + i``, the beta row ``first_b_p + j`` and the alpha column ``first_a_p + k`` of the
+    pixel's window (its weight 0 outside the grid).  ``index`` (n,): the pixels among the samples; ``first``,
+    ``first_b``, ``first_a`` (n,): the first bin of each pixel's window in each axis (may be outside the grid); ``wl``
+    (n, Kl), ``wb`` (n, Kb), ``wa`` (n, Ka): the weights in each axis, ``wa_cut`` the alpha ones with the Gaussian
+    cut at the rows' ends (``w~_ps``, module docstring; ``wa`` unless reflected); ``shape``: the grid's (n_beta,
+    n_alpha).
     """
 
     index: np.ndarray
     first: np.ndarray
     wl: np.ndarray
-    spatial: np.ndarray
-    u: np.ndarray
-    u_cut: np.ndarray | None
-    n_spatial: int
+    first_b: np.ndarray
+    wb: np.ndarray
+    first_a: np.ndarray
+    wa: np.ndarray
+    wa_cut: np.ndarray
+    shape: tuple
 
-    def _matrix(self, u, groups=None, n_groups=1):
-        """``u`` (n, Kb Ka) as a sparse (n, rows) matrix.
+    def _spatial(self, cut=False):
+        # the pairs' form, (n, Kb Ka) spaxels and weights: the tests spell the sums out with it
+        ib, ia = (np.clip(f[:, None] + np.arange(w.shape[1]), 0, n - 1) for f, w, n in (
+            (self.first_b, self.wb, self.shape[0]), (self.first_a, self.wa, self.shape[1])))
+        u = self.wb[:, :, None] * (self.wa_cut if cut else self.wa)[:, None, :]
+        return (ib[:, :, None] * self.shape[1] + ia[:, None, :]).reshape(len(ib), -1), u.reshape(len(ib), -1)
 
-        Row ``(g_p n_rows + first_p - min first) n_spatial + spatial_pj`` (``groups``: ``g_p`` in
-        ``range(n_groups)``, else 0; ``n_rows`` the number of the block's first planes).
+    @property
+    def spatial(self):
+        """(n, Kb Ka): the flat (beta, alpha) spaxels of the windows (outside the grid its edge's, ``u`` 0 there)."""
+        return self._spatial()[0]
+
+    @property
+    def u(self):
+        """(n, Kb Ka): ``wb wa`` on :attr:`spatial`."""
+        return self._spatial()[1]
+
+    @property
+    def u_cut(self):
+        """(n, Kb Ka): ``wb wa_cut`` on :attr:`spatial`."""
+        return self._spatial(cut=True)[1]
+
+    def add_sums(self, out, base, samples, groups=None):
+        """Add the block's sums to ``out[q, g, i - base, s]`` (:func:`calibration.cube_kernels.add_sums`).
+
+        ``sum w``, ``sum w I``, ``sum w^2 var(I)`` and, with 4 ``q``, the coverage's ``sum w~``, per group ``g``
+        (``groups``: each pixel's, else 0) on ``out``'s planes.
         """
-        low, n_rows = int(self.first.min()), int(self.first.max() - self.first.min()) + 1
-        rows = (self.first - low)[:, None] * self.n_spatial + self.spatial
-        if groups is not None:
-            rows += (groups.astype(np.int64) * (n_rows * self.n_spatial))[:, None]
-        return csr_matrix((u.ravel(), rows.ravel(), np.arange(0, rows.size + 1, rows.shape[1])),
-                          shape=(len(rows), n_groups * n_rows * self.n_spatial))
+        cube_kernels.add_sums(out, base, np.zeros(len(self.index), np.uint8) if groups is None else groups,
+                              self.first, self.wl, self.first_b, self.wb, self.first_a, self.wa, self.wa_cut,
+                              *self.shape, samples.intensity[self.index], samples.intensity_var[self.index])
 
-    def sums(self, columns, u, groups=None, n_groups=1):
-        """``out[g, first_p + i - low, spatial_pj, q] = sum_(p in g) u_pj columns[p, i, q]``: ``(low, out)``.
+    def add_share_sums(self, out, values, var, selected=None, groups=None):
+        """``out[i, l]`` += the block's ``sum_p share_pi share_p(i+l) var_p`` (``Cube.sum_variance``'s sums).
 
-        ``low`` the block's first plane (``out`` spans it and the planes after; ``groups``: each pixel's group
-        ``g_p`` in ``range(n_groups)``, else one).  One sparse product (``u`` over the pixels' windows) whose
-        rows are (group, first plane, spaxel) and columns (i, q), then each ``i`` added ``i`` planes further:
-        ``Kb Ka Kl q`` multiplications a pixel in compiled code, no array of the (pixel, spaxel) pairs.
+        ``share_pi = sum_s w_ps values[i, s]``, ``values`` (n_lambda, n_spatial) taken as 0 outside the grid and
+        (``selected``, (n_groups, n_lambda, n_spatial) bool, and ``groups``, each pixel's ``g_p``) where
+        ``selected[g_p]`` is not True; ``var`` each pixel's; ``out`` (n_lambda, 1 + lags).
         """
-        kl = self.wl.shape[1]
-        y = (self._matrix(u, groups, n_groups).T @ columns.reshape(len(columns), -1)).reshape(
-            n_groups, -1, self.n_spatial, kl, columns.shape[2])
-        out = np.zeros((n_groups, y.shape[1] + kl - 1, self.n_spatial, columns.shape[2]))
-        for i in range(kl):
-            out[:, i:i + y.shape[1]] += y[:, :, :, i]
-        return int(self.first.min()), out
-
-    def gather(self, values, selected=None, groups=None):
-        """Each pixel's weighted sum of ``values`` per plane it touches, (n, Kl).
-
-        ``sum_j u_pj wl_pi values[first_p + i, spatial_pj]``, ``values`` (n_lambda, n_spatial) taken as 0 outside
-        the grid and (``selected``, (n_groups, n_lambda, n_spatial) bool, and ``groups``, each pixel's ``g_p``)
-        where ``selected[g_p]`` is not True.
-        """
-        kl, low = self.wl.shape[1], int(self.first.min())
-        window = np.zeros((1 if selected is None else len(selected), int(self.first.max()) - low + kl,
-                           values.shape[1]))
-        lo, hi = max(low, 0), min(low + window.shape[1], len(values))
-        window[:, lo - low:hi - low] = values[lo:hi] if selected is None else np.where(selected[:, lo:hi],
-                                                                                      values[lo:hi], 0.0)
-        # row (g, j, s) of the windows: values[low + j + i, s] for i < Kl, the rows of _matrix()
-        windows = np.lib.stride_tricks.sliding_window_view(window, kl, 1).reshape(-1, kl)
-        return (self._matrix(self.u, groups, len(window)) @ windows) * self.wl
+        some = selected is not None
+        cube_kernels.share_sums(values, selected if some else np.zeros((0, 0, 0), bool),
+                                groups if some else np.zeros(len(self.index), np.uint8), self.first, self.wl,
+                                self.first_b, self.wb, self.first_a, self.wa, *self.shape, var, out)
 
 
-def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, with_cut=False):
+def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None):
     """The drizzle's weights of the used pixels, a block at a time, separable (:class:`_Block`).
 
     The three 1-D overlaps of each pixel (:meth:`Axis.overlaps`), the one in lambda smoothed by ``smoothing``
     (um), the one in alpha by ``alpha_smoothing`` (arcsec).  The pixels come in order of wavelength, so a
     block's spaxels lie in a few planes and the planes before its first are those of earlier blocks alone.  A
     pixel's weights do not depend on its block (the Gaussians are cut at a reach from its own box).
-    ``only`` (a mask over the samples): those pixels alone.  ``with_cut``: also ``u_cut``.
+    ``only`` (a mask over the samples): those pixels alone.
     """
     used = np.flatnonzero(samples.used if only is None else samples.used & only)
     order = used[np.argsort(samples.lam_lo[used], kind="stable")]
@@ -647,18 +589,15 @@ def _blocks(samples, grid, smoothing=0.0, alpha_smoothing=0.0, only=None, with_c
         if ends is not None:
             ends = tuple(e[index].astype(float) for e in ends)
         widest = np.max(hi - lo)
-        return axis.span(lo, hi, sigma, widest)[0], axis.overlaps(lo, hi, sigma, widest, ends, with_cut)
+        _, length, cut = axis.overlaps(lo, hi, sigma, widest, ends, with_cut=True)
+        return axis.span(lo, hi, sigma, widest)[0], length, cut
 
     for start in range(0, len(order), BLOCK):
         index = order[start:start + BLOCK]
-        _, (ia, wa, *wa_cut) = overlaps(index, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row)
-        _, (ib, wb, *_) = overlaps(index, grid.beta, samples.beta_lo, samples.beta_hi)
-        first, (_, wl, *_) = overlaps(index, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
-        n = len(index)
-        yield _Block(index, first, wl, (ib[:, :, None] * grid.alpha.n + ia[:, None, :]).reshape(n, -1),
-                     (wb[:, :, None] * wa[:, None, :]).reshape(n, -1),
-                     (wb[:, :, None] * wa_cut[0][:, None, :]).reshape(n, -1) if with_cut else None,
-                     grid.beta.n * grid.alpha.n)
+        first_a, wa, wa_cut = overlaps(index, grid.alpha, samples.alpha_lo, samples.alpha_hi, alpha_smoothing, row)
+        first_b, wb, _ = overlaps(index, grid.beta, samples.beta_lo, samples.beta_hi)
+        first, wl, _ = overlaps(index, grid.wavelength, samples.lam_lo, samples.lam_hi, smoothing)
+        yield _Block(index, first, wl, first_b, wb, first_a, wa, wa_cut, (grid.beta.n, grid.alpha.n))
 
 
 def drizzle(samples, grid, complete=False):
@@ -731,9 +670,7 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
     members = samples.member if complete else None
     if members is None or members.max(initial=0) == 0:  # no selection, or one exposure: the plain sums
         for block in _blocks(samples, grid, smoothing, alpha_smoothing):
-            for (low, part), q in _block_sums(block, samples):
-                lo, hi = max(low, 0), min(low + part.shape[1], planes)
-                sums[q:q + part.shape[3], lo:hi] += part[0, lo - low:hi - low].transpose(2, 0, 1)
+            block.add_sums(sums[:, None], 0, samples)
         selected = None
     else:
         sums, selected = _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, members)
@@ -774,22 +711,6 @@ def slice_strips(samples):
     return strips[np.argsort(strips[:, 0], kind="stable")]
 
 
-def _block_sums(block, samples, members=None, n_groups=1):
-    """A block's sums (:meth:`_Block.sums`), each with the index ``q`` of its first column.
-
-    Among ``sum w``, ``sum w I``, ``sum w^2 var(I)`` and (with ``members``, per exposure) ``sum w~`` (the
-    coverage, module docstring).
-    """
-    intensity = samples.intensity[block.index].astype(float)
-    out = [(block.sums(block.wl[:, :, None] * np.stack([np.ones_like(intensity), intensity], 1)[:, None, :],
-                       block.u, members, n_groups), 0),
-           (block.sums((block.wl**2 * samples.intensity_var[block.index, None])[:, :, None], block.u**2, members,
-                       n_groups), 2)]
-    if members is not None:
-        out.append((block.sums(block.wl[:, :, None], block.u_cut, members, n_groups), 3))
-    return out
-
-
 def _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, member):
     """``sums`` with each pixel's weight where its exposure is selected (module docstring), and the selection.
 
@@ -799,25 +720,20 @@ def _selected_sums(samples, grid, smoothing, alpha_smoothing, sums, member):
     """
     planes, n_groups = grid.wavelength.n, int(member.max()) + 1
     selected = np.zeros((n_groups, planes, sums.shape[2]), bool)
-    pending, base = np.zeros((n_groups, 0, sums.shape[2], 4)), 0  # per exposure, the planes [base, base + len)
+    # per exposure, the planes [base, base + len): sum w, sum w I, sum w^2 var(I), sum w~
+    pending, base = np.zeros((4, n_groups, 0, sums.shape[2])), 0
 
     def settle(end):
         nonlocal pending, base
-        part = pending[:, :end - base]
-        full = part[..., 3] >= COMPLETE_MIN * grid.volume
-        select = np.where(np.any(full, axis=0), full, part[..., 3] > 0)
-        for q in range(3):
-            sums[q, base:end] = np.sum(part[..., q], axis=0, where=select)
-        selected[:, base:end] = select
-        pending, base = pending[:, end - base:], end
+        cube_kernels.select(pending, COMPLETE_MIN * grid.volume, sums[:, base:end], selected[:, base:end])
+        pending, base = pending[:, :, end - base:], end
 
-    for block in _blocks(samples, grid, smoothing, alpha_smoothing, with_cut=True):
+    for block in _blocks(samples, grid, smoothing, alpha_smoothing):
         settle(int(np.clip(block.first.min(), base, planes)))
-        for (low, part), q in _block_sums(block, samples, member[block.index], n_groups):
-            lo, hi = max(low, 0), min(low + part.shape[1], planes)
-            if hi - base > pending.shape[1]:
-                pending = np.concatenate([pending, np.zeros((n_groups, hi - base - pending.shape[1],
-                                                             *pending.shape[2:]))], axis=1)
-            pending[:, lo - base:hi - base, :, q:q + part.shape[3]] += part[:, lo - low:hi - low]
+        hi = min(int(block.first.max()) + block.wl.shape[1], planes)
+        if hi - base > pending.shape[2]:
+            pending = np.concatenate([pending, np.zeros((4, n_groups, hi - base - pending.shape[2], sums.shape[2]))],
+                                     axis=2)
+        block.add_sums(pending, base, samples, member[block.index])
     settle(planes)
     return sums, selected

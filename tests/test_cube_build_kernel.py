@@ -2,12 +2,14 @@
 
 A box convolved with a Gaussian cut at ``SMOOTH_HALF_WIDTH_SIGMA`` sigma from its edges keeps its length less
 the two tails beyond the cut (at most ``2 (phi(4) - 4 (1 - Phi(4))) sigma = 1.4e-5 sigma``), whatever bins it
-is taken over; reflected at its row's ends it keeps its length exactly.  The drizzle's sums, made by one sparse
-product per block over each pixel's separable weights, are the sums over every (pixel, spaxel) pair spelled out,
-to rounding, for every kernel with and without the selection of complete exposures.
+is taken over; reflected at its row's ends it keeps its length exactly.  The compiled overlaps are the integrals
+spelled out with scipy's ``ndtr``.  The drizzle's sums, made by compiled loops over each pixel's separable weights
+(:mod:`calibration.cube_kernels`), are the sums over every (pixel, spaxel) pair spelled out, to rounding, for every
+kernel with and without the selection of complete exposures.
 """
 import numpy as np
 import pytest
+from scipy.special import ndtr
 from scipy.stats import norm
 
 from miri_testbed.calibration import cube_build, registry
@@ -41,6 +43,54 @@ def test_a_smoothed_box_keeps_its_length_less_the_tails_beyond_the_cut():
     assert np.all(length[(index + 1 <= 19.5) | (index >= 180.5)] == 0)
 
 
+def _spelled_out(axis, lo, hi, sigma, ends=None):
+    """Each box's length in the bins of :meth:`Axis.span`, the box * G's integral over each bin by scipy's ``ndtr``:
+    ``F(e) = R(e - lo) - R(e - hi)``, ``R(z) = z Phi(z / sigma) + sigma phi(z / sigma)``, the Gaussian cut at 4 sigma
+    from the box's edges; with ``ends`` reflected there, ``F(e) - F(2b - e) - F(2a - e)`` on ``[a, b]``, each box
+    scaled back to its length; and, with ``ends``, the lengths with the Gaussian cut there instead."""
+    first, k = axis.span(lo, hi, sigma)
+    reach = cube_build.SMOOTH_HALF_WIDTH_SIGMA * sigma
+    edges = axis.start + (first[:, None] + np.arange(k + 1)) * axis.step
+    low, high = lo - reach, hi + reach
+    if ends is not None:
+        low, high = np.maximum(low, ends[0]), np.minimum(high, ends[1])
+    edges = np.clip(edges, low[:, None], high[:, None])
+
+    def below(e):
+        e = np.clip(e, (lo - reach)[:, None], (hi + reach)[:, None])
+        ramp = [z * ndtr(z / sigma) + sigma * norm.pdf(z / sigma) for z in (e - lo[:, None], e - hi[:, None])]
+        return ramp[0] - ramp[1]
+
+    cut = np.diff(below(edges), axis=1)
+    length = cut
+    if ends is not None:
+        a, b = ends[0][:, None], ends[1][:, None]
+        length = np.diff(below(edges) - below(2 * b - edges) - below(2 * a - edges), axis=1)
+        length *= (hi - lo)[:, None] / np.sum(length, axis=1, keepdims=True)
+    inside = (first[:, None] + np.arange(k) >= 0) & (first[:, None] + np.arange(k) < axis.n)
+    return np.where(inside, length, 0.0), np.where(inside, cut, 0.0)
+
+
+def test_the_compiled_overlaps_are_the_integrals_spelled_out():
+    # cube_kernels.overlaps takes the integrated cdf from a table of its Taylor coefficients: within 1e-15 of
+    # scipy's ndtr and exp, so each bin's share within a few 1e-15 of the box's length (rounding of the differences)
+    rng = np.random.default_rng(3)
+    axis, sigma = cube_build.Axis(0.0, 1.0, 40), 0.5
+    lo = rng.uniform(-3.0, 40.0, 2000)
+    hi = lo + rng.uniform(0.9, 1.11, len(lo))
+    ends = (np.floor(lo) - rng.uniform(0.0, 3.0, len(lo)), np.ceil(hi) + rng.uniform(0.0, 3.0, len(lo)))
+    for e in (None, ends):
+        index, length, cut = axis.overlaps(lo, hi, sigma, ends=e, with_cut=True)
+        want, want_cut = _spelled_out(axis, lo, hi, sigma, e)
+        np.testing.assert_allclose(length, want, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(cut, want_cut, rtol=0, atol=1e-14)
+    # the plain boxes (drizzle): the overlaps exactly
+    index, length = axis.overlaps(lo, hi)
+    left = axis.start + (axis.span(lo, hi)[0][:, None] + np.arange(length.shape[1])) * axis.step
+    want = np.clip(np.minimum(hi[:, None], left + axis.step) - np.maximum(lo[:, None], left), 0, None)
+    np.testing.assert_array_equal(length, np.where((left >= 0) & (left < axis.n), want, 0.0))
+
+
 def _set(seed=4, n=cube_build.BLOCK + 2000):
     """Three exposures of a made-up band: pixel-sized boxes of random widths, moved, the third's field shorter (each
     exposure more than a block: the blocks' sums meet)."""
@@ -65,7 +115,7 @@ def _pairs(samples, grid, smoothing, alpha_smoothing, selected=None):
     size = int(np.prod(grid.shape))
     sums = np.zeros((3, size))
     covered = np.zeros((int(samples.member.max()) + 1, size))
-    for block in cube_build._blocks(samples, grid, smoothing, alpha_smoothing, with_cut=True):
+    for block in cube_build._blocks(samples, grid, smoothing, alpha_smoothing):
         plane = block.first[:, None] + np.arange(block.wl.shape[1])
         inside = ((plane >= 0) & (plane < grid.wavelength.n))[:, None, :]
         flat = (np.clip(plane, 0, grid.wavelength.n - 1)[:, None, :] * (grid.beta.n * grid.alpha.n)
