@@ -52,16 +52,16 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mrs_leak import CASES as LEAK_CASES  # noqa: E402
+
 from miri_testbed.calibration import cube_build, registry, spectral_leak  # noqa: E402
 from miri_testbed.calibration.pipeline import calibrate  # noqa: E402
 from miri_testbed.instrument import mrs  # noqa: E402
 from miri_testbed.simulator import (  # noqa: E402
     Effects,
-    ExtendedSource,
     MrsObservation,
     ReferenceOptions,
     Scene,
-    SpectralSource,
     simulate,
 )
 from miri_testbed.simulator import mrs as smrs  # noqa: E402
@@ -70,11 +70,8 @@ from miri_testbed.validation import mrs_leak_score  # noqa: E402
 
 from imager_common import publish, transcript  # noqa: E402
 
-HOT = {"continuum": {"kind": "blackbody", "temperature_k": 10000.0, "flux_mjy": 50.0, "ref_um": 12.2}}
-RED = {"continuum": {"kind": "power_law", "flux_mjy": 50.0, "ref_um": 12.2, "index": 2.0}}
-CASES = {"hot point": SpectralSource(HOT), "red point": SpectralSource(RED),
-         "hot extended": ExtendedSource({"continuum": {**HOT["continuum"], "flux_mjy": 200.0}}, 0.0, 0.0,
-                                        fwhm_major_arcsec=1.5, fwhm_minor_arcsec=1.0, pa_deg=30.0)}
+#: benchmarks/mrs_leak.py's noise-free cases (its sources, 50 mJy at 12.2 um; the extended one 200 mJy)
+CASES = {name: source for name, (source, noise_free) in LEAK_CASES.items() if noise_free}
 OBS_1B = MrsObservation(detector="MIRIFUSHORT", band="MEDIUM", ngroups=3)
 OBS_3A = MrsObservation(detector="MIRIFULONG", band="SHORT", ngroups=3)
 SUB = 8            # points per 3A pixel side
