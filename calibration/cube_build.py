@@ -525,28 +525,6 @@ class _Block(NamedTuple):
     wa_cut: np.ndarray
     shape: tuple
 
-    def _spatial(self, cut=False):
-        # the pairs' form, (n, Kb Ka) spaxels and weights: the tests spell the sums out with it
-        ib, ia = (np.clip(f[:, None] + np.arange(w.shape[1]), 0, n - 1) for f, w, n in (
-            (self.first_b, self.wb, self.shape[0]), (self.first_a, self.wa, self.shape[1])))
-        u = self.wb[:, :, None] * (self.wa_cut if cut else self.wa)[:, None, :]
-        return (ib[:, :, None] * self.shape[1] + ia[:, None, :]).reshape(len(ib), -1), u.reshape(len(ib), -1)
-
-    @property
-    def spatial(self):
-        """(n, Kb Ka): the flat (beta, alpha) spaxels of the windows (outside the grid its edge's, ``u`` 0 there)."""
-        return self._spatial()[0]
-
-    @property
-    def u(self):
-        """(n, Kb Ka): ``wb wa`` on :attr:`spatial`."""
-        return self._spatial()[1]
-
-    @property
-    def u_cut(self):
-        """(n, Kb Ka): ``wb wa_cut`` on :attr:`spatial`."""
-        return self._spatial(cut=True)[1]
-
     def add_sums(self, out, base, samples, groups=None):
         """Add the block's sums to ``out[q, g, i - base, s]`` (:func:`calibration.cube_kernels.add_sums`).
 

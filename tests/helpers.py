@@ -114,3 +114,16 @@ def emi_line(name, amplitudes, phases, drift):
 
 __all__ = ["Observation", "emi_case", "emi_line", "emi_ramps", "noise_free", "simulate_and_calibrate", "star_scene",
            "synthetic_results", "tiny_suite_toml", "with_set"]
+
+
+def block_pairs(block, cut=False):
+    """A ``calibration.cube_build._Block``'s weights in the pairs' form: ``(spatial, u)``, each (n, Kb Ka).
+
+    ``spatial`` the flat (beta, alpha) spaxels of each pixel's window (outside the grid its edge's), ``u`` their
+    weights ``wb wa`` (``wb wa_cut`` with ``cut``; 0 outside the grid), so tests can spell the sums out pair by pair.
+    """
+    n_beta, n_alpha = block.shape
+    ib = np.clip(block.first_b[:, None] + np.arange(block.wb.shape[1]), 0, n_beta - 1)
+    ia = np.clip(block.first_a[:, None] + np.arange(block.wa.shape[1]), 0, n_alpha - 1)
+    u = block.wb[:, :, None] * (block.wa_cut if cut else block.wa)[:, None, :]
+    return (ib[:, :, None] * n_alpha + ia[:, None, :]).reshape(len(ib), -1), u.reshape(len(ib), -1)

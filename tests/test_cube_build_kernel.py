@@ -14,6 +14,8 @@ from scipy.stats import norm
 
 from miri_testbed.calibration import cube_build, registry
 
+from helpers import block_pairs
+
 
 def test_a_smoothed_box_keeps_its_length_less_the_tails_beyond_the_cut():
     rng = np.random.default_rng(2)
@@ -118,17 +120,18 @@ def _pairs(samples, grid, smoothing, alpha_smoothing, selected=None):
     for block in cube_build._blocks(samples, grid, smoothing, alpha_smoothing):
         plane = block.first[:, None] + np.arange(block.wl.shape[1])
         inside = ((plane >= 0) & (plane < grid.wavelength.n))[:, None, :]
+        spatial, u = block_pairs(block)
         flat = (np.clip(plane, 0, grid.wavelength.n - 1)[:, None, :] * (grid.beta.n * grid.alpha.n)
-                + block.spatial[:, :, None])  # (n, Kb Ka, Kl)
+                + spatial[:, :, None])  # (n, Kb Ka, Kl)
         member = samples.member[block.index, None, None]
-        w = np.where(inside, block.u[:, :, None] * block.wl[:, None, :], 0.0)
+        w = np.where(inside, u[:, :, None] * block.wl[:, None, :], 0.0)
         if selected is not None:
             w = w * selected.reshape(len(selected), -1)[member, flat]
         for q, values in enumerate((w, w * samples.intensity[block.index, None, None],
                                     w**2 * samples.intensity_var[block.index, None, None])):
             np.add.at(sums[q], flat.ravel(), values.ravel())
         np.add.at(covered, (np.broadcast_to(member, flat.shape).ravel(), flat.ravel()),
-                  np.where(inside, block.u_cut[:, :, None] * block.wl[:, None, :], 0.0).ravel())
+                  np.where(inside, block_pairs(block, cut=True)[1][:, :, None] * block.wl[:, None, :], 0.0).ravel())
     return sums, covered
 
 

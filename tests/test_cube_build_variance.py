@@ -13,6 +13,8 @@ import pytest
 
 from miri_testbed.calibration import cube_build, registry
 
+from helpers import block_pairs
+
 
 def _samples(n=3 * cube_build.BLOCK + 5000, seed=3):
     """Boxes of a made-up band across 21 slices, pixel-sized, of random widths; those beyond alpha 1.7" (that
@@ -44,12 +46,13 @@ def _full_sum_variance(cube, coefficients):
         plane = block.first[:, None] + np.arange(block.wl.shape[1])  # (n, Kl)
         inside = (plane >= 0) & (plane < len(out))
         plane = np.where(inside, plane, 0)
-        c = per_weight[plane[:, None, :], block.spatial[:, :, None]]  # (n, Kb Ka, Kl)
+        spatial, u = block_pairs(block)
+        c = per_weight[plane[:, None, :], spatial[:, :, None]]  # (n, Kb Ka, Kl)
         if cube.selected is not None:
             c = c * cube.selected.reshape(len(cube.selected), -1)[cube.samples.member[block.index, None, None],
                                                                    plane[:, None, :] * per_weight.shape[1]
-                                                                   + block.spatial[:, :, None]]
-        share = np.sum(c * block.u[:, :, None], axis=1) * block.wl
+                                                                   + spatial[:, :, None]]
+        share = np.sum(c * u[:, :, None], axis=1) * block.wl
         out += np.bincount(plane[inside], (share**2 * cube.samples.intensity_var[block.index, None])[inside],
                            minlength=len(out))
     return out

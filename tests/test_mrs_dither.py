@@ -25,6 +25,8 @@ from miri_testbed.simulator import mrs as smrs
 from miri_testbed.simulator.exposure import PER_EXPOSURE, STREAMS, dither_index, rng_streams
 from miri_testbed.validation.scenarios import load_suite
 
+from helpers import block_pairs
+
 FLIGHT = Path(mrs.__file__).parent / "data" / "mrs"
 SHAPE = (FULL_NY, FULL_NX)
 
@@ -247,11 +249,12 @@ def test_the_alpha_smoothing_keeps_each_pixel_in_its_slice_row_and_its_weight(re
     def beyond_and_total(s):
         beyond, total = 0.0, np.zeros(len(s.used))
         for block in cube_build._blocks(s, grid, 0.0, sigma):
-            left = grid.alpha.start + (block.spatial % grid.alpha.n) * grid.alpha.step
+            spatial, u = block_pairs(block)
+            left = grid.alpha.start + (spatial % grid.alpha.n) * grid.alpha.step
             out = ((left + grid.alpha.step <= samples.row_lo[block.index, None])
                    | (left >= samples.row_hi[block.index, None]))
-            beyond += np.sum(np.where(out, block.u, 0.0) * np.sum(block.wl, axis=1)[:, None])
-            total[block.index] = np.sum(block.u, axis=1) * np.sum(block.wl, axis=1)
+            beyond += np.sum(np.where(out, u, 0.0) * np.sum(block.wl, axis=1)[:, None])
+            total[block.index] = np.sum(u, axis=1) * np.sum(block.wl, axis=1)
         return beyond, total
 
     beyond, total = beyond_and_total(samples)
