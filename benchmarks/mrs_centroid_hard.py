@@ -24,16 +24,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mrs_centroid_phase import SCENARIOS, chosen_scenarios  # noqa: E402
+
 from miri_testbed.calibration import CalibrationInputError, mrs_extract  # noqa: E402
 from miri_testbed.calibration.pipeline import calibrate  # noqa: E402
-from miri_testbed.simulator import MrsEffects, ReferenceOptions, simulate  # noqa: E402
+from miri_testbed.simulator import ReferenceOptions, simulate  # noqa: E402
 from miri_testbed.simulator.truth import read_truth  # noqa: E402
 from miri_testbed.validation import mrs_score  # noqa: E402
-from miri_testbed.validation.scenarios import load_suite  # noqa: E402
 
 from imager_common import transcript, write_result  # noqa: E402
 
-SCENARIOS = ("mrs_ch34_long_yr3", "mrs_short_lines")
 SEEDS = (31, 32, 33, 34)
 #: A centre this much further from the truth than the first moment counts as worse (mas).
 WORSE_MAS = 3.0
@@ -64,21 +64,16 @@ def scenes(name, source):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", choices=SCENARIOS, help="only this scenario (default: both)")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help="only this scenario (default: both)")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_centroid_hard.txt")
     args = parser.parse_args(argv)
     out, lines = transcript()
-    suite = {s.name: s for s in load_suite("mrs_effects").scenarios}
     perfect = ReferenceOptions(kind="perfect")
     out("error = |measured - true| (mas); first: the first moment; centre: the extraction's (the fit, or the first "
         "moment where it falls back: the reason)")
     out("scenario            scene                   band  seed   first  centre  fallback")
     rows = []
-    for name in SCENARIOS:
-        if args.scenario and name != args.scenario:
-            continue
-        scenario = suite[name]
-        effects = replace(scenario.effects, mrs=MrsEffects())
+    for name, scenario, effects in chosen_scenarios(args.scenario):
         for label, sources in scenes(name, scenario.scene(1).sources[0]):
             for seed in SEEDS:
                 with tempfile.TemporaryDirectory() as tmp:

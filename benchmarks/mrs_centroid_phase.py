@@ -64,6 +64,15 @@ from miri_testbed.validation.scenarios import load_suite  # noqa: E402
 from imager_common import transcript, write_result  # noqa: E402
 
 SCENARIOS = {"mrs_short_lines": "2A", "mrs_ch34_long_yr3": "4C"}  # the scenario and its wider-sliced band
+
+
+def chosen_scenarios(only=None):
+    """``(name, scenario, effects)`` of suite ``mrs_effects``' :data:`SCENARIOS` (``only``: that one alone), with
+    ``effects`` the scenario's own, the MRS's fringes and cross-artifact off."""
+    suite = {s.name: s for s in load_suite("mrs_effects").scenarios}
+    for name in SCENARIOS:
+        if only in (None, name):
+            yield name, suite[name], replace(suite[name].effects, mrs=MrsEffects())
 STEPS, SEEDS, FIRST_SEED = 16, 12, 13
 #: ``gauss``'s window (lambda_c / D) and starting width (the MRS core is 15-60 % broader than diffraction, params 5).
 GAUSS_LD, WIDTH_FACTOR = 4.0, mrs_centroid.WIDTH_FACTOR
@@ -183,7 +192,6 @@ def main(argv=None):
                         help="write benchmarks/results/<date>_mrs_centroid_phase.txt")
     args = parser.parse_args(argv)
     out, lines = transcript()
-    suite = {s.name: s for s in load_suite("mrs_effects").scenarios}
     perfect = ReferenceOptions(kind="perfect")
     cpu = dict(sim=[], cal=[], first=[], fit=[], gauss=[])
     out("Part 1: noise-free (Effects.noise_free()), perfect references; error = measured - true (mas); phase = "
@@ -195,12 +203,9 @@ def main(argv=None):
         "d_beta  gauss sigma a/b (\")  beat  fallback")
     table = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, wide in SCENARIOS.items():
-            if args.scenario and name != args.scenario:
-                continue
-            scenario = suite[name]
+        for name, scenario, _ in chosen_scenarios(args.scenario):
             source = scenario.scene(1).sources[0]
-            width = mrs.band(wide).beta_del
+            width = mrs.band(SCENARIOS[name]).beta_del
             for n in range(args.steps):
                 across = source.across_slit_arcsec + args.widths * width * n / args.steps
                 scene = replace(scenario.scene(1), sources=(replace(source, across_slit_arcsec=across),))
@@ -235,11 +240,7 @@ def main(argv=None):
                 "position (along 0.1\", across 0.05\")")
             out("band  seed   first: d_alpha  d_beta    fit: d_alpha  d_beta  gauss: d_alpha  d_beta  fallback")
             noisy = []
-            for name in SCENARIOS:
-                if args.scenario and name != args.scenario:
-                    continue
-                scenario = suite[name]
-                effects = replace(scenario.effects, mrs=MrsEffects())
+            for name, scenario, effects in chosen_scenarios(args.scenario):
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
                     folder = Path(tmp) / f"{name}_noisy_{seed}"
                     t0 = time.process_time()

@@ -75,17 +75,19 @@ def main():
                         help="write benchmarks/results/<date>_mrs_flux_references[_NAME].txt")
     args = parser.parse_args()
     scenarios = {s.name: s for s in load_suite(args.suite).scenarios}
-    rows = []
+    rows, predicted = [], {}
     for run in args.runs:
         metrics = pd.read_csv(Path(run) / "metrics.csv")
         for r in metrics[metrics.metric == "mrs_flux_ratio"].itertuples():
             scenario = scenarios[r.scenario]
             if scenario.references.kind != "measured":
                 continue
-            name = band_name(scenario.observation, r.bin)
-            predicted = predicted_ratios(scenario, int(r.seed))[name]
-            rows.append(dict(run="/".join(Path(run).parts[-2:]), scenario=r.scenario, seed=int(r.seed), band=name,
-                             measured=r.value, references=predicted, left=r.value / predicted))
+            name, cell = band_name(scenario.observation, r.bin), (r.scenario, int(r.seed))
+            if cell not in predicted:  # both bands' from one set of draws
+                predicted[cell] = predicted_ratios(scenario, cell[1])
+            ratio = predicted[cell][name]
+            rows.append(dict(run="/".join(Path(run).parts[-2:]), scenario=r.scenario, seed=cell[1], band=name,
+                             measured=r.value, references=ratio, left=r.value / ratio))
     table = pd.DataFrame(rows)
     out = [f"{len(table)} band results of {', '.join(args.runs)} (suite {args.suite}): the measured flux ratio, the "
            "ratio the drawn references alone predict (median of (1 + e_p)(1 + e_a) T / c over the band), and "

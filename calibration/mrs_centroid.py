@@ -68,6 +68,8 @@ from scipy.special import j1, ndtr
 
 from miri_testbed.instrument.mrs import lambda_over_d
 
+#: A Gaussian's FWHM over its sigma; the Airy pattern's FWHM in lambda / D.
+FWHM_PER_SIGMA, AIRY_FWHM_LD = 2.0 * np.sqrt(2.0 * np.log(2.0)), 1.03
 #: Windows (half-widths, lambda_c / D): the alpha Gaussian's and the beta model's (module docstring).
 ALPHA_LD, BETA_LD = 2.0, 2.0
 #: The fits' starting width: 1.4 x the diffraction core's (the MRS core is 15-60 % broader, params section 5).
@@ -162,7 +164,7 @@ def fit_alpha(grid, image, covered, ours, start):
     rows, cols = _window(grid, start, ALPHA_LD * ld, covered, ours, "alpha")
     edges = grid.alpha.edges
     profile = image[np.ix_(rows, cols)].sum(axis=0)
-    sigma0 = WIDTH_FACTOR * 1.03 * ld / 2.3548
+    sigma0 = WIDTH_FACTOR * AIRY_FWHM_LD * ld / FWHM_PER_SIGMA
 
     def residual(p):
         return p[0] * gauss_box(edges[:-1][cols], edges[1:][cols], p[1], abs(p[2])) - profile

@@ -271,7 +271,11 @@ def collapsed_image(cube):
     Each spaxel's mean over its usable planes, less the median over the covered spaxels (those with at least half
     the most planes any has), 0 elsewhere.
     """
-    usable = _usable(cube)
+    return _collapsed(cube, _usable(cube))
+
+
+def _collapsed(cube, usable):
+    """:func:`collapsed_image` with the cube's ``usable`` spaxels already found."""
     planes = np.sum(usable, axis=0)
     covered = planes >= 0.5 * planes.max()
     return mrs_centroid.mean_image(cube.data, usable, covered), covered
@@ -280,7 +284,8 @@ def collapsed_image(cube):
 def _locate(cube, radius_ld, target, fit=True):
     """:func:`locate`'s :class:`Centre` and the spaxels on the target's side (:func:`_own_side`)."""
     grid = cube.grid
-    image, covered = collapsed_image(cube)
+    usable = _usable(cube)
+    image, covered = _collapsed(cube, usable)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
     search = image
     if target is not None:
@@ -302,7 +307,7 @@ def _locate(cube, radius_ld, target, fit=True):
         return Centre(*first, first, "not fitted"), ours
     try:
         # a cube-like object without strips (a hand-made one) gets the first moment, as a file without them does
-        fitted = mrs_centroid.fit_centre(grid, cube.data, _usable(cube), image, covered, ours, first,
+        fitted = mrs_centroid.fit_centre(grid, cube.data, usable, image, covered, ours, first,
                                          getattr(cube, "strips", None))
     except mrs_centroid.FitFailed as exc:
         return Centre(*first, first, str(exc)), ours
