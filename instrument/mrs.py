@@ -52,11 +52,11 @@ DETECTOR_OF_CHANNEL = {1: "MIRIFUSHORT", 2: "MIRIFUSHORT", 3: "MIRIFULONG", 4: "
 #: default)": jwst's CUBEPAR): a fact of how MRS cubes are built, which an APCORR measured on them holds.
 CUBE_SPAXEL_ARCSEC = {1: 0.13, 2: 0.17, 3: 0.20, 4: 0.35}
 #: The testbed's default cube kernel's Gaussian in alpha: its sigma in the band's median pixel width
-#: (:mod:`calibration.cube_build`).  0: the default ``drizzle`` (jwst's) smooths nothing; the variants that
-#: smooth in alpha use ``cube_build.SMOOTH_ALPHA_PIXELS``, and a default that does must set this to it.
+#: (:mod:`calibration.cube_build`).  The default ``drizzle_lambda_alpha_smooth_complete`` smooths alpha by
+#: ``cube_build.SMOOTH_ALPHA_PIXELS`` (0.5); 0 would be ``drizzle`` (jwst's), which smooths nothing.
 #: A choice of the testbed, not a MIRI fact: here because the default cube's image, and so an APCORR
 #: measured on the default cubes (:mod:`simulator.mrs_apcorr`), holds it (both packages read it).
-CUBE_ALPHA_SIGMA_PIXELS = 0.0
+CUBE_ALPHA_SIGMA_PIXELS = 0.5
 #: Telescope diameter, m (params section 7): the ``D`` of every ``lambda / D``.
 TELESCOPE_DIAMETER_M = 6.5
 #: Wavelength samples per slice edge when the slice map is traced (a row's edge is
