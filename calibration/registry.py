@@ -238,8 +238,8 @@ DEFAULTS = {"dq_init": "reference", "saturation": "threshold", "emi": "joint", "
             "apcorr": "reference", "pathloss": "reference", "spec_photom": "reference",
             "extract_tso": "optimal", "white_light": "sum", "transit_fit": "ramp", "mrs_wcs": "reference",
             "straylight": "model", "fringe": "reference", "mrs_photom": "reference",
-            "cube_build": "drizzle_lambda_alpha_smooth_complete", "mrs_extract": "annulus", "spectral_leak": "cube", "residual_fringe": "none",
-            "clean_showers": "none", "residual_fringe_2d": "none",
+            "cube_build": "drizzle_lambda_alpha_smooth_complete", "mrs_extract": "annulus", "spectral_leak": "cube",
+            "residual_fringe": "none", "clean_showers": "none", "residual_fringe_2d": "none",
             "mrs_pixel_replace": "profile"}
 
 
