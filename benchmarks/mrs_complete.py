@@ -14,7 +14,7 @@ Each kernel with its own APCORR: the simulator's perfect table (:mod:`simulator.
 :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS` = the kernel's alpha Gaussian (0 for ``drizzle`` and
 ``drizzle_smooth``, whose lambda smoothing does not change the image; :data:`calibration.cube_build.SMOOTH_ALPHA_PIXELS`
 for ``drizzle_lambda_alpha_smooth``), as the candidate APCORR of docs/mrs.md was made; the table with 0 is
-checked to be the simulated set's own.
+checked to be the simulated set's own (made for the default kernel's, :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS`).
 
     python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--complete-min C] [--record]
     (~4 min once simulated; ``--complete-min``: the threshold swept, session 21)
@@ -66,9 +66,9 @@ def refs_for(sims, sigma, folder):
         finally:
             mrs.CUBE_ALPHA_SIGMA_PIXELS = before
 
-    if not np.array_equal(made(0.0).apcorr_table.apcorr, table.apcorr):
+    if not np.array_equal(made(mrs.CUBE_ALPHA_SIGMA_PIXELS).apcorr_table.apcorr, table.apcorr):
         raise RuntimeError(f"{path}: not the perfect table of the default kernel; cannot make the others'")
-    if sigma == 0:
+    if sigma == mrs.CUBE_ALPHA_SIGMA_PIXELS:
         return sims
     folder.mkdir(parents=True, exist_ok=True)
     for other in refs.iterdir():

@@ -14,8 +14,9 @@ extent, :func:`instrument.mrs.siaf_alpha_limits`) against the extraction's apert
 the band's middle.
 
 ``--alpha-sigma S`` sets :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS` for the run, so the simulator's
-APCORR is made for a cube kernel with that alpha Gaussian (0.5: ``drizzle_lambda_alpha_smooth``'s; the
-default 0: ``drizzle``'s); the other kernel's continuum is then off by the tables' difference, its excess is not.
+APCORR is made for a cube kernel with that alpha Gaussian (default the default kernel's, 0.5:
+``drizzle_lambda_alpha_smooth``'s; 0: ``drizzle``'s); the other kernel's continuum is then off by the tables'
+difference, its excess is not.
 
     python benchmarks/mrs_set_members.py [--alpha-sigma S] [--workdir DIR] [--record]   (~10 min, 2 busy cores)
 """
@@ -54,21 +55,22 @@ def source_from_ends(truth_path, band):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--alpha-sigma", type=float, default=0.0,
+    parser.add_argument("--alpha-sigma", type=float, default=None,
                         help="instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS for the run: the APCORR's kernel (docstring)")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_set_members.txt")
     args = parser.parse_args(argv)
     from miri_testbed.instrument import mrs
 
-    mrs.CUBE_ALPHA_SIGMA_PIXELS = args.alpha_sigma
+    if args.alpha_sigma is not None:
+        mrs.CUBE_ALPHA_SIGMA_PIXELS = args.alpha_sigma
     mj.quiet()
     out, lines = transcript()
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)
         out(f"The foreign 4-point set (benchmarks/mrs_jwst.py) and its subsets (module docstring); APCORR made for "
-            f"an alpha Gaussian of {args.alpha_sigma} pixel")
+            f"an alpha Gaussian of {mrs.CUBE_ALPHA_SIGMA_PIXELS} pixel")
         for group, noise_free in (("noise-free", True), ("noisy", False)):
             sims = mj.simulate_foreign(folder / ("sim_nf" if noise_free else "sim"), noise_free=noise_free)
             if noise_free:
