@@ -143,7 +143,8 @@ BLOCK = 16384
 #: Variant drizzle_smooth: the Gaussian's sigma in planes, and where it is cut, in sigma (module docstring).
 SMOOTH_SIGMA_PLANES, SMOOTH_HALF_WIDTH_SIGMA = 0.5, 4.0
 #: Variants drizzle_alpha_smooth, drizzle_lambda_alpha_smooth: the Gaussian's sigma in alpha, in the band's median
-#: pixel width (module docstring).  Not the default kernel's (:data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS`).
+#: pixel width (module docstring).  The default kernel's too (``drizzle_lambda_alpha_smooth_complete``): the
+#: simulator's APCORR holds it through :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS` (tests/test_mrs_apcorr.py).
 SMOOTH_ALPHA_PIXELS = 0.5
 #: Variants ``<kernel>_complete``: the coverage from which an exposure counts as complete in a spaxel (module
 #: docstring).  Not 1: the boxes are float32 (their tiling is exact to ~1e-7) and the reflected kernels' rows
