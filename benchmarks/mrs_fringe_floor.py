@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from miri_testbed.validation import lrs_score, mrs_fringe_score  # noqa: E402
+from miri_testbed.validation import lrs_score, mrs_fringe_score, mrs_score  # noqa: E402
 from miri_testbed.validation.mrs_score import continuum_planes, read_spectra  # noqa: E402
 from miri_testbed.validation.score import as_truth  # noqa: E402
 
@@ -38,7 +38,7 @@ def lag_correlations(planes, x, lags):
     """The sample correlation of ``x`` (on the x1d's rows ``planes``) with itself ``l`` = 1 ... ``lags`` rows on."""
     x = x - x.mean()
     return [float(np.mean(x[i] * x[j]) / np.mean(x * x))
-            for i, j in (mrs_fringe_score.lag_pairs(planes, lag) for lag in range(1, lags + 1))]
+            for i, j in (mrs_score.lag_pairs(planes, lag) for lag in range(1, lags + 1))]
 
 
 def band_lines(seed, band, spectrum, truth, x1d, correlation):
@@ -47,7 +47,7 @@ def band_lines(seed, band, spectrum, truth, x1d, correlation):
     continuum = lrs_score.source_continuum(truth, spectrum, x1d).flux_density_mjy(spectrum.wavelength[scored])
     sigma, r, e = mrs_fringe_score.relative_residual(spectrum, scored, continuum)
     planes = np.flatnonzero(scored)
-    matrix = mrs_fringe_score.correlation_matrix(planes, correlation)
+    matrix = mrs_score.correlation_matrix(planes, correlation)
     amplitude = mrs_fringe_score.fringe_amplitude(sigma, r, e)
     white = mrs_fringe_score.noise_floor(sigma, e)
     floor = mrs_fringe_score.spectrum_floor(sigma, e, scored, correlation)
@@ -79,7 +79,7 @@ def main(folders):
         for x1d in sorted(Path(folder).glob("work/*/seed*/products/*_x1d.fits")):
             seed = int(x1d.parent.parent.name.removeprefix("seed"))
             truth = as_truth(next(x1d.parent.parent.glob("*_truth.fits")), ("LINES", "SOURCES"))
-            correlations = mrs_fringe_score.plane_correlations(x1d)
+            correlations = mrs_score.plane_correlations(x1d)
             for band, spectrum in read_spectra(x1d).items():
                 line, found = band_lines(seed, band, spectrum, truth, x1d, correlations[band])
                 lines.append(line)

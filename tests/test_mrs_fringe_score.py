@@ -7,7 +7,7 @@ from astropy.io import fits
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import mrs_extract, mrs_spec2
-from miri_testbed.validation import metrics, mrs_fringe_score
+from miri_testbed.validation import metrics, mrs_fringe_score, mrs_score
 from miri_testbed.validation.lrs_score import Spectrum
 
 NOISE = 2e-3
@@ -92,7 +92,7 @@ def test_the_correlation_matrix_takes_the_planes_true_adjacency():
     rng = np.random.default_rng(2)
     correlation = rng.uniform(-0.2, 0.5, (40, 3))
     planes = np.flatnonzero(rng.random(40) < 0.6)  # a subset: gaps of one, two, more planes
-    matrix = mrs_fringe_score.correlation_matrix(planes, correlation)
+    matrix = mrs_score.correlation_matrix(planes, correlation)
     for i, p in enumerate(planes):
         for j, q in enumerate(planes):
             lag = abs(int(q) - int(p))
@@ -138,6 +138,6 @@ def test_the_x1d_carries_the_correlation_where_a_jwst_reader_still_reads_it(tmp_
             assert read.spec[0].spec_table.dtype.names == dm.SpecModel().get_dtype("spec_table").names
     with fits.open(path) as hdus:
         assert [h.name for h in hdus].count("EXTRACT1D") == 2
-    found = mrs_fringe_score.plane_correlations(path)
+    found = mrs_score.plane_correlations(path)
     np.testing.assert_allclose(found["1A"], correlation, rtol=1e-6)  # float32 in the file
     assert found["2A"] is None

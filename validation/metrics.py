@@ -52,6 +52,7 @@ NOT_JUDGED = {"pull_n", "clean_n", "cr_n", "jump_n", "ra_offset", "dec_offset",
               "mrs_centroid_fitted",  # which estimator placed the centre (1 the fit, 0 the first moment)
               "mrs_wavelength_perturbation",  # the flight geometry's own error there: set by the truth
               "mrs_flux_pull_n", "mrs_flux_pull_lag1",  # how many planes; their correlation, set by the drizzle
+              "mrs_flux_ratio_error",  # mrs_flux_ratio's noise: set by the exposure
               "mrs_leak_residual_error", "mrs_leak_residual_twin_error",  # their noise: set by the exposure
               "mrs_leak_cube_spaxels",  # how many spaxels mrs_leak_cube_residual takes the max of
               "mrs_fringe_noise_floor", "mrs_fringe_white_floor",  # the fringe statistic on noise: set by the errors

@@ -36,7 +36,16 @@ from miri_testbed.calibration import residual_fringe
 
 from . import lrs_score as lrs
 from .lrs_flux import is_jy
-from .mrs_score import PULL_DEGREE, X1D_TRUTH, _mrs_truth, band_bin, continuum_planes, read_spectra
+from .mrs_score import (
+    PULL_DEGREE,
+    X1D_TRUTH,
+    _mrs_truth,
+    band_bin,
+    continuum_planes,
+    correlation_matrix,
+    plane_correlations,
+    read_spectra,
+)
 
 METRICS = ("mrs_fringe_amplitude", "mrs_fringe_noise_floor", "mrs_fringe_white_floor", "mrs_fringe_over_target",
            "mrs_fringe_noise_pvalue", "mrs_fringe_noise_fail_rate")
@@ -99,26 +108,6 @@ def spectrum_floor(sigma, e, scored, correlation):
     return float(np.median(spectrum_noise(sigma, e, scored, correlation)))
 
 
-def correlation_matrix(planes, correlation):
-    """``R``: the correlation of the x1d's ``planes`` (sorted indices) from ``correlation`` (n_rows, L).
-
-    ``R_ij = correlation[p_i, l - 1]`` where ``p_j = p_i + l``, ``l <= L``; 1 on the diagonal; 0 elsewhere.
-    """
-    out = np.eye(len(planes))
-    for lag in range(1, correlation.shape[1] + 1):
-        i, j = lag_pairs(planes, lag)
-        out[i, j] = out[j, i] = correlation[planes[i], lag - 1]
-    return out
-
-
-def lag_pairs(planes, lag):
-    """``(i, j)``: where in ``planes`` (sorted x1d rows) every pair of rows ``lag`` apart lies (``p_j = p_i + lag``)."""
-    j = np.searchsorted(planes, planes + lag)
-    i = np.flatnonzero(j < len(planes))
-    i = i[planes[j[i]] == planes[i] + lag]
-    return i, j[i]
-
-
 def relative_residual(spectrum, scored, true_continuum):
     """``(wavenumber sigma, r, e)`` on the ``scored`` planes (module docstring), or None when it cannot be scored.
 
@@ -153,21 +142,6 @@ def band_rows(band, spectrum, scored, true_continuum, correlation=None):
             dict(metric="mrs_fringe_over_target", value=amplitude / limit, unit="", **context),
             dict(metric="mrs_fringe_noise_pvalue", value=float(np.mean(noise >= amplitude)), unit="", **context),
             dict(metric="mrs_fringe_noise_fail_rate", value=float(np.mean(noise > limit)), unit="", **context)]
-
-
-def plane_correlations(x1d_path):
-    """``{band: (n_rows, L) float or None}``: each spec's ``plane_correlation`` (module docstring), None without it.
-
-    Also None for an array that does not have a row per plane.
-    """
-    out = {}
-    with lrs.open_x1d(x1d_path) as model:
-        for spec in model.spec:
-            found = getattr(spec, "plane_correlation", None)
-            found = None if found is None else np.asarray(found, float)
-            rows = 0 if spec.spec_table is None else len(spec.spec_table)
-            out[str(spec.name)] = found if found is not None and found.ndim == 2 and len(found) == rows else None
-    return out
 
 
 def score_x1d(truth, x1d_path):

@@ -72,7 +72,10 @@ the source is at one V2/V3, so the ideal is 0.
 per band, ``mrs_flux_ratio``, the median over usable planes outside every line's window
 of FLUX over the source's true continuum F_nu at the plane's wavelength (its lines left
 out; a plane is about half a resolution element, so a smooth continuum's mean over it is
-its value at the centre to << 0.1 %).
+its value at the centre to << 0.1 %); ``mrs_flux_ratio_error``, the part of it the spectrum's
+noise alone makes, one standard deviation, from FLUX_ERROR and the x1d's ``plane_correlation``
+(:func:`median_error`; not judged: what the exposure allows, so a faint band's miss of
+MRS-FLUX-1 can be read against it).
 
 **Coverage** (x1d, every band): ``mrs_usable_fraction``, the share of the band's planes the
 extraction left usable. A band whose aperture the field cuts on every plane (a source near a
@@ -122,6 +125,7 @@ X1D_TRUTH = ("LINES", "PERTURBATION", "WAVELENGTH")
 CUBE_TRUTH = ("SOURCES",)
 X1D_METRICS = ("mrs_wavelength_error", "mrs_wavelength_offset", "mrs_wavelength_pull", "mrs_wavelength_perturbation",
                "mrs_line_snr", "mrs_wavelength_error_band", "mrs_lines_expected", "mrs_lines_lost", "mrs_flux_ratio",
+               "mrs_flux_ratio_error",
                "mrs_flux_pull_rms", "mrs_flux_pull_std", "mrs_flux_pull_outlier_fraction", "mrs_flux_pull_n",
                "mrs_flux_pull_lag1", "mrs_usable_fraction")
 CUBE_METRICS = ("mrs_centroid_error", "mrs_centroid_alpha_offset", "mrs_centroid_beta_offset", "mrs_centroid_fitted",
@@ -285,16 +289,74 @@ def continuum_planes(spectrum, lines):
     return scored
 
 
-def flux_rows(band, spectrum, scored, true_continuum):
-    """``mrs_flux_ratio`` of one band's spectrum in Jy; none for another unit (module docstring).
+def correlation_matrix(planes, correlation):
+    """``R``: the correlation of the x1d's ``planes`` (sorted indices) from ``correlation`` (n_rows, L).
 
-    ``scored``: :func:`continuum_planes`; ``true_continuum``: the source's true F_nu (mJy) at their wavelengths.
+    ``R_ij = correlation[p_i, l - 1]`` where ``p_j = p_i + l``, ``l <= L``; 1 on the diagonal; 0 elsewhere.
+    """
+    out = np.eye(len(planes))
+    for lag in range(1, correlation.shape[1] + 1):
+        i, j = lag_pairs(planes, lag)
+        out[i, j] = out[j, i] = correlation[planes[i], lag - 1]
+    return out
+
+
+def lag_pairs(planes, lag):
+    """``(i, j)``: where in ``planes`` (sorted x1d rows) every pair of rows ``lag`` apart lies (``p_j = p_i + lag``)."""
+    j = np.searchsorted(planes, planes + lag)
+    i = np.flatnonzero(j < len(planes))
+    i = i[planes[j[i]] == planes[i] + lag]
+    return i, j[i]
+
+
+def plane_correlations(x1d_path):
+    """``{band: (n_rows, L) float or None}``: each spec's ``plane_correlation`` (:mod:`calibration.mrs_spec2`), or None.
+
+    Also None for an array that does not have a row per plane.
+    """
+    out = {}
+    with lrs.open_x1d(x1d_path) as model:
+        for spec in model.spec:
+            found = getattr(spec, "plane_correlation", None)
+            found = None if found is None else np.asarray(found, float)
+            rows = 0 if spec.spec_table is None else len(spec.spec_table)
+            out[str(spec.name)] = found if found is not None and found.ndim == 2 and len(found) == rows else None
+    return out
+
+
+def median_error(error, planes, correlation=None):
+    """The noise's standard deviation of the median of ``r_i = m + e_i z_i`` over ``planes`` (module docstring, flux).
+
+    ``z`` Gaussian with correlation ``R`` (:func:`correlation_matrix` of ``correlation``, the x1d's
+    ``plane_correlation``; None: white).  Asymptotically (Bahadur's representation of the median,
+    ``med - m = sum_i sign(r_i - m) / (2 sum_i f_i(m))``, ``f_i(m) = 1 / (sqrt(2 pi) e_i)``, and
+    ``cov(sign z_i, sign z_j) = (2 / pi) arcsin R_ij`` for a Gaussian pair),
+
+        var(med) = sum_ij arcsin(R_ij) / (sum_i 1 / e_i)^2,
+
+    ``pi e^2 / (2 n)`` for ``n`` white planes of one error ``e``.
+    """
+    planes = np.asarray(planes)
+    pairs = len(planes) * np.pi / 2
+    for lag in range(1, 0 if correlation is None else correlation.shape[1] + 1):
+        i, _ = lag_pairs(planes, lag)
+        pairs += 2 * np.sum(np.arcsin(np.clip(correlation[planes[i], lag - 1], -1, 1)))
+    return float(np.sqrt(pairs) / np.sum(1 / np.asarray(error, float)))
+
+
+def flux_rows(band, spectrum, scored, true_continuum, correlation=None):
+    """``mrs_flux_ratio`` and ``mrs_flux_ratio_error`` of one band's spectrum in Jy; none for another unit.
+
+    ``scored``: :func:`continuum_planes`; ``true_continuum``: the source's true F_nu (mJy) at their wavelengths;
+    ``correlation``: the x1d's ``plane_correlation`` or None (module docstring, flux).
     """
     if not is_jy(spectrum) or not scored.any():
         return []
+    context = dict(unit="ratio", source_id=spectrum.source_id, bin=band_bin(band))
     ratio = float(np.median(spectrum.flux[scored] / (1e-3 * true_continuum)))
-    return [dict(metric="mrs_flux_ratio", value=ratio, unit="ratio", source_id=spectrum.source_id,
-                 bin=band_bin(band))]
+    error = median_error(spectrum.error[scored] / (1e-3 * true_continuum), np.flatnonzero(scored), correlation)
+    return [dict(metric="mrs_flux_ratio", value=ratio, **context),
+            dict(metric="mrs_flux_ratio_error", value=error, **context)]
 
 
 def flux_pulls(wavelength, ratio, error):
@@ -360,6 +422,7 @@ def score_x1d(truth, x1d_path):
     lines = truth.table("LINES")
     perturbations = mrs_sim.perturbations_from_table(truth.table("PERTURBATION"))
     rows, spectra, wavelength = [], read_spectra(x1d_path), truth.image("WAVELENGTH")
+    correlations = plane_correlations(x1d_path)
     if set(spectra) != set(perturbations):  # spec2 writes one spectrum per band, even a band it flagged whole
         raise ScoreInputError(f"{x1d_path}: spectra of bands {', '.join(spectra)}; the truth's exposure has "
                               f"{', '.join(perturbations)} (an x1d of another exposure, or cut)")
@@ -371,7 +434,8 @@ def score_x1d(truth, x1d_path):
         rows += line_rows(band, spectrum, lines, perturbations[band], wavelength)
         scored = continuum_planes(spectrum, lines)
         true_continuum = lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
-        rows += flux_rows(band, spectrum, scored, true_continuum) + pull_rows(band, spectrum, scored, true_continuum)
+        rows += flux_rows(band, spectrum, scored, true_continuum, correlations[band])
+        rows += pull_rows(band, spectrum, scored, true_continuum)
         if is_jy(spectrum):  # the spectral leak left in 3A (issue 17), when the truth has it
             rows += mrs_leak_score.leak_rows(truth.config, band, spectrum, band_bin(band))
     return rows

@@ -173,7 +173,7 @@ def cell_views(truth, products, algorithms=None):
     views = dict(band_view(truth, path, spectra) for path in paths)
     if truth.has("FRINGE"):
         before = _spectra(products, "prerf")
-        correlations = mrs_fringe_score.plane_correlations(products["x1d"]) if spectra else {}
+        correlations = mrs_score.plane_correlations(products["x1d"]) if spectra else {}
         for band, spectrum in spectra.items():
             view = fringe_view(truth, band, spectrum, before.get(band), residual_fringe_choice(algorithms),
                                correlations.get(band))
