@@ -9,9 +9,11 @@ and spec3 with VARIANT into ``noise-free_nolines/``), and prints per line (5 per
   over the truth - 1, %, signed;
 * ``flat``: the scorer's fit on the x1d less the twin's plus the true continuum (the line on a flat continuum: the
   fit's own error, its profile model's, without the continuum's structure under the line);
-* ``fit2``: the scorer's fit on the x1d with the pixel's box twice in its line profile (:func:`row_fractions_twice`:
-  the detector pixel integrates the line-spread function over its extent in wavelength, one box, and the drizzle
-  spreads that evenly over the same extent, a second; the scorer models one);
+* ``fit1``: the scorer's fit on the x1d with session 20's line profile, the pixel's box once
+  (:func:`row_fractions_once`); the scorer's since session 28 has it twice (the detector pixel integrates the
+  line-spread function over its extent in wavelength, one box, and the drizzle spreads that evenly over the same
+  extent, a second: :func:`validation.lrs_score.row_fractions`; this file's record of 2026-12-05 predates that and
+  names the two ``fit`` (once) and ``fit2`` (twice));
 * ``sum``: model-free, the x1d summed over the line's +/- :data:`HALF` planes less the line-free twin's x1d on the
   same planes (the continuum and its plane-to-plane structure taken out), each plane's F_nu times its width and
   ``c / lambda^2``, over the truth - 1, %;
@@ -175,39 +177,35 @@ def exact_apcorr(band, wavelength_um, target, alpha_sigma):
     return 1 / (ma.encircled(image, sample, 3 * scale) - density * np.pi * (3 * scale) ** 2)
 
 
-def row_fractions_twice(u, centre, sigma, box=0.0):
-    """:func:`validation.lrs_score.row_fractions` with the pixel's box twice (module docstring, ``fit2``).
-
-    The Gaussian convolved with a box of ``box`` rows twice, then integrated over each row: the second
-    antiderivative of the normal CDF, ``I2(t) = sigma^2 ((z^2 + 1) / 2 Phi(z) + z phi(z) / 2)``, differenced
-    over ``box``, ``box`` and 1.
-    """
+def row_fractions_once(u, centre, sigma, box=0.0):
+    """Session 20's line profile (module docstring, ``fit1``): the Gaussian convolved with the pixel's box once,
+    ``int Phi(t / sigma) dt = sigma (z Phi(z) + phi(z))`` differenced over ``box``, then over each row."""
     from scipy.special import ndtr
 
     if box <= 0:
         return ndtr((u + 0.5 - centre) / sigma) - ndtr((u - 0.5 - centre) / sigma)
 
-    def i2(t):
+    def integral(t):
         z = (t - centre) / sigma
-        return sigma**2 * ((z * z + 1) / 2 * ndtr(z) + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) / 2)
+        return sigma * (z * ndtr(z) + np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi))
 
-    def difference(f, h):
-        return lambda x: f(x + h / 2) - f(x - h / 2)
+    def smoothed(x):
+        return (integral(x + box / 2) - integral(x - box / 2)) / box
 
-    return difference(difference(difference(i2, box), box), 1.0)(u) / box**2
+    return smoothed(u + 0.5) - smoothed(u - 0.5)
 
 
-def score_twice(spectrum, line, others, wavelength_map):
-    """:func:`validation.mrs_score.score_line` with :func:`row_fractions_twice` as the line's profile."""
+def score_once(spectrum, line, others, wavelength_map):
+    """:func:`validation.mrs_score.score_line` with :func:`row_fractions_once` as the line's profile."""
     from miri_testbed.validation import lrs_score as lrs
     from miri_testbed.validation import mrs_score
 
-    once = lrs.row_fractions
-    lrs.row_fractions = row_fractions_twice
+    twice = lrs.row_fractions
+    lrs.row_fractions = row_fractions_once
     try:
         return mrs_score.score_line(spectrum, line, others, wavelength_map)
     finally:
-        lrs.row_fractions = once
+        lrs.row_fractions = twice
 
 
 def twin_structure(folder, variant, out):
@@ -310,7 +308,7 @@ def main(argv=None):
             str(result / "ours_x1d.fits")), field=field_sums(sorted(result.glob("ours_*_s3d.fits"))))
     out(f"The foreign set's line fluxes taken apart, cube_build {args.variant}, its APCORR (module docstring); "
         f"per line, %:")
-    out("   band  line um   noise-free: fit    flat    fit2     sum   level  line-level (no bkg)   field (level)   "
+    out("   band  line um   noise-free: fit    flat    fit1     sum   level  line-level (no bkg)   field (level)   "
         "apcorr interp  |  noisy: fit    sigma fit / lin / +corr   (noisy - noise-free) / sigma+corr")
     centres = [float(c) for c in table["centre_um"]]
     sigma_corr = {band: [] for band in mj.LINES_UM}
@@ -328,8 +326,8 @@ def main(argv=None):
                 step = float(np.median(np.diff(spectrum.wavelength)))
                 row[group] = 100 * (fit.flux * step * 1e-26 * mj.C_UM_S / wl_fit**2 / true_w - 1)
                 if group == "noise-free":
-                    _, tfit, twl, _ = score_twice(spectrum, line, others, wavelength_map)
-                    row["twice"] = 100 * (tfit.flux * step * 1e-26 * mj.C_UM_S / twl**2 / true_w - 1)
+                    _, tfit, twl, _ = score_once(spectrum, line, others, wavelength_map)
+                    row["once"] = 100 * (tfit.flux * step * 1e-26 * mj.C_UM_S / twl**2 / true_w - 1)
                     flat = dataclasses.replace(spectrum, flux=spectrum.flux - twin_x1d[band][1] + continuum)
                     _, ffit, fwl, _ = mrs_score.score_line(flat, line, others, wavelength_map)
                     row["flat"] = 100 * (ffit.flux * step * 1e-26 * mj.C_UM_S / fwl**2 / true_w - 1)
@@ -363,7 +361,7 @@ def main(argv=None):
             field_level = float(np.sum(weights * (tfield[fsl] / continuum - 1)))
             table_corr = float(apcorr.at(np.array([centre]), np.array([3 * mrs.lambda_over_d(centre)]))[0])
             interp = table_corr / exact_apcorr(band, centre, target, sigma) - 1
-            out(f"   {band}    {centre:5.2f}        {row['noise-free']:+7.3f} {row['flat']:+7.3f} {row['twice']:+7.3f} "
+            out(f"   {band}    {centre:5.2f}        {row['noise-free']:+7.3f} {row['flat']:+7.3f} {row['once']:+7.3f} "
                 f"{100 * (total / true_w - 1):+7.3f} "
                 f"{100 * level:+7.3f}  {100 * (total / true_w - 1 - level):+7.3f} ({100 * no_bkg:+7.3f})    "
                 f"{100 * field:+7.3f} ({100 * field_level:+7.3f})    {100 * interp:+7.3f}      |  {row['noisy']:+7.3f}"

@@ -273,22 +273,24 @@ def expected_sigma_rows(wavelength_um, fwhm_um, dispersion):
 def row_fractions(u, centre, sigma, box=0.0):
     """The fraction of a Gaussian (``centre``, ``sigma``, rows) falling in each row ``u`` (``u +/- 1/2``).
 
-    With ``box`` > 0 the Gaussian is first convolved with a box ``box`` rows wide (a line drizzled
-    into planes from pixels that wide, :mod:`validation.mrs_score` step 3): the share in ``[x0, x1]`` is
-    ``(P(x1) - P(x0)) / box`` with ``P(x) = int_(x - box/2)^(x + box/2) Phi((t - centre) / sigma) dt`` and
-    ``int Phi(t / sigma) dt = sigma (z Phi(z) + phi(z))``, ``z = t / sigma``.
+    With ``box`` > 0 the Gaussian is first convolved twice with a box ``box`` rows wide: a line drizzled into
+    planes (:mod:`validation.mrs_score` step 3) is integrated by the detector pixels (``box`` wide) and each
+    pixel's light spread evenly over the same width, which, over the pixels' phases on the planes, is the line
+    convolved with the box twice.  The share in ``[x0, x1]`` is ``(P(x1) - P(x0)) / box^2`` with ``P`` the
+    second antiderivative ``I2(t) = sigma^2 ((z^2 + 1) Phi(z) + z phi(z)) / 2``, ``z = (t - centre) / sigma``,
+    differenced over ``box`` twice.
     """
     if box <= 0:
         return ndtr((u + 0.5 - centre) / sigma) - ndtr((u - 0.5 - centre) / sigma)
 
-    def integral(t):
+    def second_integral(t):
         z = (t - centre) / sigma
-        return sigma * (z * ndtr(z) + np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi))
+        return sigma**2 * ((z * z + 1) * ndtr(z) + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)) / 2
 
     def smoothed(x):
-        return integral(x + box / 2) - integral(x - box / 2)
+        return (second_integral(x + box) - 2 * second_integral(x) + second_integral(x - box)) / box**2
 
-    return (smoothed(u + 0.5) - smoothed(u - 0.5)) / box
+    return smoothed(u + 0.5) - smoothed(u - 0.5)
 
 
 def _model(u, c0, c1, flux, centre, sigma, u0, widths, density, box):

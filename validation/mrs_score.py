@@ -32,15 +32,19 @@ in the plane coordinate ``u``, the table's index):
    ``S/N = |W C| sqrt(sum g_i^2) / (e d)``, ``g_i`` the Gaussian's share in plane ``i``.
    Below :data:`MIN_EXPECTED_SNR` a line is not scored.
 3. Its **measured centre** and flux: :func:`validation.lrs_score.fit_line` (a Gaussian convolved
-   with the detector pixel's box, then integrated over each plane, on a straight continuum,
+   twice with the detector pixel's box, then integrated over each plane, on a straight continuum,
    weights ``1 / FLUX_ERROR^2``, the centre's error from the covariance); a failed fit (or a
-   flux of the wrong sign or below 3 sigma) is *lost*.  The box is what a drizzle makes of a
-   line: each pixel's light spread evenly over its extent in wavelength, ``d_p`` (0.9-1.1 of a
-   plane across a band), then cut by the planes.  ``d_p`` is the median over the truth's pixels
+   flux of the wrong sign or below 3 sigma) is *lost*.  The boxes are what a drizzle makes of a
+   line: each detector pixel integrates it over its extent in wavelength, ``d_p`` (0.9-1.1 of a
+   plane across a band), its light is spread evenly over that extent again, then cut by the
+   planes; over the pixels' phases on the planes that is the line convolved with the box twice
+   (exactly: tests/test_mrs_suite.py).  ``d_p`` is the median over the truth's pixels
    within 2 planes of the line of half the wavelength between a pixel's neighbours along its
    column (:func:`pixel_extent_um`, the truth's WAVELENGTH).  A plain plane-integrated Gaussian
    fitted to such a profile finds its centre but puts its flux 0.03-0.18 % high (sigma 0.55-0.85,
-   box 1-1.1 planes; docs/mrs.md 'Line fluxes'): the scorer's own error, at issue 16's 0.1 %.
+   box 1-1.1 planes; docs/mrs.md 'Line fluxes'), the box once (until session 28) up to 0.05 %
+   high on the foreign set's lines (docs/mrs.md 'Line fluxes taken apart'): the scorer's own
+   error, at issue 16's 0.1 %.
 
 Rows per scored line (``source_id``, ``bin`` = the true centre in um, ``snr`` = the
 expected S/N): ``mrs_wavelength_error`` (``|v|``, km/s, ``v = c (measured - true) /
