@@ -80,7 +80,12 @@ detector pixel's box reaches two or three planes): ``correlation[k, l - 1] = cov
 divided out) leaves as it is; 0 past the last plane.
 
 A plane gets DQ DO_NOT_USE when its aperture reaches a spaxel covered less than
-:data:`COVERAGE_MIN` (the ends of the band, where only some slices reach; the field's edge).
+:data:`COVERAGE_MIN` (the ends of the band, where only some slices reach; the field's edge; a pixel left
+out).  Why 0.9 and not half: a spaxel missing some of its pixels holds the mean of those that reach it, which
+on the PSF's core stand for other places; the smoothed kernels reach it from further (up to 4 sigma), so a hole
+there keeps its coverage above half and its plane biased: on a 500 mJy 1B source (S/N ~1900 a plane) 4 planes
+of 1003 beyond 5 sigma, up to 13.5, with 0.5 and the default kernel, none with 0.9 or 0.99 (6 / 12 more planes
+flagged; docs/mrs.md 'The default kernel since session 28').
 """
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -107,8 +112,8 @@ SEARCH_ARCSEC = 0.5
 #: Another source: a local maximum of the collapsed image of at least this share of the target's peak,
 #: more than NEIGHBOUR_MIN_LD lambda_c / D from it (module docstring; a PSF's own rings stay far below).
 NEIGHBOUR_PEAK_SHARE, NEIGHBOUR_MIN_LD = 0.1, 2.0
-#: Spaxels covered less than this are not used (cube_build's weightmap).
-COVERAGE_MIN = 0.5
+#: Spaxels covered less than this are not used (cube_build's weightmap; module docstring, last paragraph).
+COVERAGE_MIN = 0.9
 #: Points per spaxel side for the aperture's share of a spaxel.
 SUBSAMPLES = 5
 #: The planes' noise correlation kept, lags 1 ... this (module docstring, 'Errors'): beyond it < 1e-6 on every plane
