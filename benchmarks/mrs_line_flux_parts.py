@@ -61,14 +61,19 @@ HALF = 8
 DEFAULT = "drizzle_lambda_alpha_smooth_complete"
 
 
-def line_free_twin(folder, variant):
-    """The noise-free set without its lines through detector1 and spec3 with ``variant``: spec3's result dict."""
+def line_free_sims(folder):
+    """The noise-free set simulated without its lines (``sim_nf_nolines``; simulated once, then read)."""
     spectrum = mj.SPECTRUM
     mj.SPECTRUM = dict(spectrum, lines=[])
     try:
-        sims = mj.simulate_foreign(folder / "sim_nf_nolines", noise_free=True)
+        return mj.simulate_foreign(folder / "sim_nf_nolines", noise_free=True)
     finally:
         mj.SPECTRUM = spectrum
+
+
+def line_free_twin(folder, variant):
+    """The noise-free set without its lines through detector1 and spec3 with ``variant``: spec3's result dict."""
+    sims = line_free_sims(folder)
     out = folder / "noise-free_nolines" / variant
     if (out / "ours_x1d.fits").exists():
         return {"x1d": str(out / "ours_x1d.fits"), "cubes": sorted(str(p) for p in out.glob("ours_*_s3d.fits"))}
@@ -210,12 +215,7 @@ def score_once(spectrum, line, others, wavelength_map):
 
 def twin_structure(folder, variant, out):
     """The line-free twin's level structure: the set, and each exposure alone (module docstring, last part)."""
-    spectrum = mj.SPECTRUM
-    mj.SPECTRUM = dict(spectrum, lines=[])
-    try:
-        sims = mj.simulate_foreign(folder / "sim_nf_nolines", noise_free=True)
-    finally:
-        mj.SPECTRUM = spectrum
+    sims = line_free_sims(folder)
     sigma = mrs_complete.alpha_sigma(variant)
     kernel_sims = mrs_complete.refs_for(sims, sigma, folder / f"refs_alpha{sigma}_noise-free_nolines")
     exposures, d1s = ft.detector1_set(sims)

@@ -61,12 +61,8 @@ def main(argv=None):
 
     folder = Path(args.workdir)
     spectrum = mj.SPECTRUM
-    mj.SPECTRUM = dict(spectrum, lines=[])
-    try:
-        twin_sims = sims_of(folder, "sim_nf_nolines")
-    finally:
-        mj.SPECTRUM = spectrum
-    sets = {"twin": twin_sims, "noise-free": sims_of(folder, "sim_nf"), "noisy": sims_of(folder, "sim")}
+    sets = {"twin": parts.line_free_sims(folder), "noise-free": sims_of(folder, "sim_nf"),
+            "noisy": sims_of(folder, "sim")}
     d1 = {name: ft.detector1_set(sims) for name, sims in sets.items()}
     continuum = float(spectrum["continuum"]["flux_mjy"]) * 1e-3
     line_w = float(spectrum["lines"][0]["flux_w_m2"])
