@@ -432,11 +432,13 @@ def test_bad_pixels_in_the_psf_core_are_replaced_from_their_slice_not_left_out(r
     """mrs_pixel_replace (calibration.pixel_replace.slices): 1 % of each band's 3000 brightest pixels made bad.
 
     Left out (``none``), each spaxel they covered takes the mean of its other pixels, below the missing
-    peak pixel, so the noise-free spectrum drops by up to ~10 % in those planes (docs/mrs.md 'Bad pixels and
-    the bright sources' pulls'); replaced from their slice's neighbouring rows (``profile``), its rms
-    departure from the spectrum without bad pixels falls by more than 10x, and off the emission line (where
-    a row cuts the line's image at its own height, not as its neighbours do: the module's stated limit)
-    no plane is off by 0.5 % (measured: 0.08 % in 1A, 0.36 % in 2A; 13 % and 10 % left out).
+    peak pixel (docs/mrs.md 'Bad pixels and the bright sources' pulls'); since session 28 a spaxel is used from
+    90 % covered (calibration.mrs_extract.COVERAGE_MIN), so most of those planes are flagged and lost (175 of
+    1000 in 1A, 185 of 983 in 2A, measured) and the kept ones still depart by up to 2.7 / 2.1 %.  Replaced from
+    their slice's neighbouring rows (``profile``), every plane is kept, the spectrum within 0.1 % rms of the one
+    without bad pixels (measured 0.024 / 0.036 %), and off the emission line (where a row cuts the line's image
+    at its own height, not as its neighbours do: the module's stated limit) no plane is off by 0.5 % (measured
+    0.07 % in 1A, 0.24 % in 2A).
     """
     sim, paths = run
     with dm.ImageModel(str(paths["rate"])) as model:
@@ -463,6 +465,7 @@ def test_bad_pixels_in_the_psf_core_are_replaced_from_their_slice_not_left_out(r
                                         np.abs(table["WAVELENGTH"][usable] - LINES_UM[name]) > 0.01)
     for name in spectra:
         (replaced, off_line), (left_out, _) = departure["profile", name], departure["none", name]
-        assert np.max(np.abs(left_out)) > 0.05, name
-        assert np.sqrt(np.mean(replaced**2)) < 0.1 * np.sqrt(np.mean(left_out**2)), name
+        assert left_out.size < replaced.size - 50, name  # the planes the holes reach: flagged, lost
+        assert np.max(np.abs(left_out)) > 0.01, name  # and some that keep their coverage, biased
+        assert np.sqrt(np.mean(replaced**2)) < 0.001, name
         assert np.max(np.abs(replaced[off_line])) < 0.005, name

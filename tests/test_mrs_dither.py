@@ -158,7 +158,9 @@ def test_a_dithered_point_source_lands_on_its_true_position_and_keeps_its_spectr
     assert np.hypot(combined.centre[0] - truth[0], combined.centre[1] - truth[1]) < 0.05 * cube_build.SPAXEL_ARCSEC[2]
     singles = [mrs_extract.aperture(cube_build.drizzle(own, cube_build.grid_for(own))) for _, own, *_ in exposures]
     good = (combined.dq == 0) & np.all([s.dq == 0 for s in singles], axis=0)
-    assert good.sum() > 0.6 * good.size  # the wavelength window's ends are covered by some slices only
+    # the wavelength window's ends are covered by some slices only, and a spaxel counts from 90 % covered
+    # (mrs_extract.COVERAGE_MIN; 63 of the 128 planes are good in all five, more than 60 % with 0.5 before session 28)
+    assert good.sum() > 0.4 * good.size
     ratio = combined.flux[good] / np.mean([s.flux[good] for s in singles], axis=0)
     assert np.median(ratio) == pytest.approx(1, abs=1e-3)
     assert np.std(ratio) < 5e-3
