@@ -54,11 +54,14 @@ import mrs_complete  # noqa: E402
 import mrs_foreign_twins as ft  # noqa: E402
 import mrs_jwst as mj  # noqa: E402
 
+from miri_testbed.calibration import registry  # noqa: E402
+
 from imager_common import transcript, write_result  # noqa: E402
 
 #: Planes either side of a line's centre in the model-free sum (the line is ~1.5 planes sigma: 8 holds > 99.99 %).
 HALF = 8
-DEFAULT = "drizzle_lambda_alpha_smooth_complete"
+#: The default cube kernel (the registry's), the one taken apart unless ``--variant`` says otherwise.
+DEFAULT = registry.DEFAULTS["cube_build"]
 
 
 def line_free_sims(folder):
@@ -140,24 +143,20 @@ def fit_weights(spectrum, line, fit, wavelength_map):
 
 
 def correlated_sigma(rows, a, error, correlation):
-    """``sqrt(a C a)`` with ``C`` the planes' covariance: FLUX_ERROR and the x1d's lag correlations."""
-    n = len(error)
-    cov = np.diag(error[rows] ** 2)
-    for i, k in enumerate(rows):
-        for j, m in enumerate(rows):
-            lag = m - k
-            if 1 <= lag <= correlation.shape[1] and m < n:
-                cov[i, j] = cov[j, i] = correlation[k, lag - 1] * error[k] * error[m]
-    return float(np.sqrt(a @ cov @ a)), float(np.sqrt(a @ np.diag(np.diag(cov)) @ a))
+    """``sqrt(a C a)``, ``C`` the planes' covariance (FLUX_ERROR and the x1d's lag correlations); and without them."""
+    from miri_testbed.validation import mrs_score
+
+    e = error[rows]
+    cov = mrs_score.correlation_matrix(rows, correlation) * np.outer(e, e)
+    return float(np.sqrt(a @ cov @ a)), float(np.sqrt(np.sum((a * e) ** 2)))
 
 
 def exact_apcorr(band, wavelength_um, target, alpha_sigma):
     """The simulator's correction at ``wavelength_um`` (3 lambda/D): its PSF linear between nodes, as it renders.
 
-    ``alpha_sigma``: the kernel's alpha Gaussian, median pixels (:func:`mrs_complete.alpha_sigma`).
+    ``alpha_sigma``: the kernel's alpha Gaussian, median pixels (:func:`mrs_complete.alpha_sigma`).  The cube's
+    image is linear in the PSF, so it is :func:`simulator.mrs_apcorr.cube_psf` of the two nodes, interpolated.
     """
-    from scipy import ndimage
-
     from miri_testbed.instrument import mrs
     from miri_testbed.simulator import mrs as smrs
     from miri_testbed.simulator import mrs_apcorr as ma
@@ -165,21 +164,13 @@ def exact_apcorr(band, wavelength_um, target, alpha_sigma):
     nodes = smrs.psf_nodes(band)
     i = int(np.clip(np.searchsorted(nodes, wavelength_um) - 1, 0, len(nodes) - 2))
     w = (wavelength_um - nodes[i]) / (nodes[i + 1] - nodes[i])
-    geometry, flight = mrs.band(band), smrs.flight_pixels(band)
-    sample, spaxel = smrs.psf_sample_arcsec(band), mrs.CUBE_SPAXEL_ARCSEC[geometry.channel]
-    image = (1 - w) * smrs.psf_image(band, float(nodes[i])) + w * smrs.psf_image(band, float(nodes[i + 1]))
-    width_alpha = float(np.median(flight.alpha_hi - flight.alpha_lo))
-    for axis, pixel in ((0, geometry.beta_del), (1, width_alpha)):
-        for width in (pixel, pixel, spaxel, spaxel):
-            image = ma._box(image, width, sample, axis)
-    if alpha_sigma > 0:
-        image = ndimage.gaussian_filter1d(image, alpha_sigma * width_alpha / sample, axis=1,
-                                          mode="constant")
-    offsets = ma._offsets(smrs.PSF_SAMPLES, sample)
-    covered = ma.field_mask(band, target[0] + offsets[None, :], target[1] + offsets[:, None])
-    scale = mrs.lambda_over_d(wavelength_um)
-    density = ma.annulus_density(image, sample, np.asarray(ma.ANNULUS_LD) * scale, covered)
-    return 1 / (ma.encircled(image, sample, 3 * scale) - density * np.pi * (3 * scale) ** 2)
+    before, mrs.CUBE_ALPHA_SIGMA_PIXELS = mrs.CUBE_ALPHA_SIGMA_PIXELS, alpha_sigma
+    try:
+        image = (1 - w) * ma.cube_psf(band, float(nodes[i])) + w * ma.cube_psf(band, float(nodes[i + 1]))
+    finally:
+        mrs.CUBE_ALPHA_SIGMA_PIXELS = before
+    covered = ma.covered_samples(band, target)
+    return float(ma.correction(band, image, mrs.lambda_over_d(wavelength_um), 3.0, covered))
 
 
 def row_fractions_once(u, centre, sigma, box=0.0):
@@ -232,6 +223,19 @@ def twin_structure(folder, variant, out):
     out("   the line-free twin's x1d / its cubic fit in lambda - 1 over the planes the set uses, at least 0.05 um "
         "inside the band's ends: rms, rms of its 21-plane running mean (%); each exposure alone, and the set against "
         "the singles' mean")
+    from stdatamodels.jwst import datamodels as dm
+
+    from miri_testbed.calibration import mrs_extract
+    from miri_testbed.instrument import mrs, mrs_dither
+    from miri_testbed.simulator import mrs as smrs
+
+    path = next(Path(kernel_sims[0]["refs"]).glob("*mrs*_apcorr.asdf"))
+    table = mrs_extract._apcorr_table(dm.MirMrsApcorrModel(str(path)), path)
+
+    def stats(r):
+        smooth = np.convolve(r, np.ones(21) / 21, mode="valid")
+        return f"{100 * np.std(r):.3f} / {100 * np.std(smooth):.3f}"
+
     for band in mj.LINES_UM:
         wave, flux = cases["set"][band][:2]
         ok = np.isfinite(flux) & (flux > 0)
@@ -243,21 +247,7 @@ def twin_structure(folder, variant, out):
             ratio = ratio / np.polyval(np.polyfit(x, ratio, 3), x) - 1
             residual[name] = ratio
         singles = np.mean([residual[f"d{k + 1}"] for k in range(len(sims))], axis=0)
-
-        def stats(r):
-            smooth = np.convolve(r, np.ones(21) / 21, mode="valid")
-            return f"{100 * np.std(r):.3f} / {100 * np.std(smooth):.3f}"
-
         # the APCORR's interpolation along the band: the table over the simulator's own correction, 8 per node step
-        from stdatamodels.jwst import datamodels as dm
-
-        from miri_testbed.calibration import mrs_extract
-        from miri_testbed.instrument import mrs, mrs_dither
-        from miri_testbed.simulator import mrs as smrs
-
-        refs = kernel_sims[0]["refs"]
-        path = next(Path(refs).glob("*mrs*_apcorr.asdf"))
-        table = mrs_extract._apcorr_table(dm.MirMrsApcorrModel(str(path)), path)
         nodes = smrs.psf_nodes(band)
         lam = np.concatenate([np.linspace(a, b, 9)[:-1] for a, b in zip(nodes[:-1], nodes[1:], strict=True)])
         target = mrs.band(band).from_v2v3(*mrs_dither.target_v2v3(1))

@@ -129,6 +129,23 @@ def annulus_density(image, sample, radii, covered):
     return float(image[part].mean()) / sample**2
 
 
+def covered_samples(name, target):
+    """Which samples of the PSF grid about ``target`` (the source's ``(alpha, beta)``, arcsec) band ``name`` covers."""
+    offsets = _offsets(smrs.PSF_SAMPLES, smrs.psf_sample_arcsec(name))
+    return field_mask(name, target[0] + offsets[None, :], target[1] + offsets[:, None])
+
+
+def correction(name, image, lambda_d, radii_ld, covered):
+    """``1 / (EE(r) - density pi r^2)`` of a :func:`cube_psf` image at ``r = radii_ld lambda_d`` (module docstring).
+
+    ``lambda_d``: ``lambda / D`` at the image's wavelength, arcsec; ``covered``: :func:`covered_samples`.
+    """
+    sample = smrs.psf_sample_arcsec(name)
+    radii = np.asarray(radii_ld) * lambda_d
+    density = annulus_density(image, sample, np.asarray(ANNULUS_LD) * lambda_d, covered)
+    return 1 / (encircled(image, sample, radii) - density * np.pi * radii**2)
+
+
 def band_table(name, target):
     """``(wavelength (n_w,), radius (n_r, n_w) arcsec, apcorr (n_r, n_w))`` of band ``name``, perfect.
 
@@ -137,14 +154,10 @@ def band_table(name, target):
     nodes = smrs.psf_nodes(name)
     ld = mrs.lambda_over_d(nodes)
     k = np.asarray(RADII_LD)
-    sample = smrs.psf_sample_arcsec(name)
-    offsets = _offsets(smrs.PSF_SAMPLES, sample)
-    covered = field_mask(name, target[0] + offsets[None, :], target[1] + offsets[:, None])
+    covered = covered_samples(name, target)
     apcorr = np.empty((len(k), len(nodes)))
     for j, (node, scale) in enumerate(zip(nodes, ld, strict=True)):
-        image = cube_psf(name, node)
-        density = annulus_density(image, sample, np.asarray(ANNULUS_LD) * scale, covered)
-        apcorr[:, j] = 1 / (encircled(image, sample, k * scale) - density * np.pi * (k * scale) ** 2)
+        apcorr[:, j] = correction(name, cube_psf(name, node), scale, k, covered)
     return nodes, k[:, None] * ld[None, :], apcorr
 
 
