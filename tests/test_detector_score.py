@@ -103,3 +103,21 @@ def test_pull_series_reads_a_single_histogram_as_the_first_series():
     assert pull_series(single)[0].tolist() == single.tolist() and not pull_series(single)[1].any()
     with pytest.raises(ValueError, match="pull histogram of shape"):
         pull_series(np.zeros((3, 4)))
+
+
+def test_a_noise_free_cell_is_scored_without_rows_against_a_bound_it_does_not_have(tmp_path):
+    """Without Poisson and read noise the bound's covariance is zero: the cell is scored, its rates have no
+    rows against the bound, and the same cell with its noise has them."""
+    from dataclasses import replace
+
+    from miri_testbed.simulator import Effects
+    from miri_testbed.validation.runner import Cell, run_cell
+    from miri_testbed.validation.scenarios import parse_suite
+
+    from helpers import tiny_suite_toml
+
+    scenario = parse_suite(tiny_suite_toml([1])).scenarios[0]
+    quiet = replace(scenario, effects=Effects.noise_free())
+    metrics = set(run_cell(Cell(quiet, 1, ()), tmp_path / "quiet")[0].metric)
+    assert "flux_ratio" in metrics and not any(m.endswith("_over_crb") for m in metrics)
+    assert "clean_scatter_over_crb" in set(run_cell(Cell(scenario, 1, ()), tmp_path / "noisy")[0].metric)

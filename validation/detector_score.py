@@ -188,6 +188,12 @@ def _shower_masks(showers, shape, nints, ngroups, group_time, events):
     return affected, areas
 
 
+def _simulated_noise(config):
+    """Whether the exposure's ramps carry both Poisson and read noise (the truth's configuration)."""
+    detector = config.get("effects", {}).get("detector", {})
+    return bool(detector.get("poisson", True) and detector.get("read_noise", True))
+
+
 def score_detector(truth, rateints_path, ramp_path):
     """The detector rows of one exposure (module docstring), from its files.
 
@@ -209,7 +215,7 @@ def score_detector(truth, rateints_path, ramp_path):
     true = dict(rate=truth.image("RATE").astype(np.float64), badpix=truth.image("BADPIX").astype(bool),
                 events=truth.image("EVENTS"), hits=truth.table("CR_HITS"), showers=truth.table("SHOWERS"),
                 ngroups=head["NGROUPS"], nints=head["NINTS"], group_time=head["TGROUP"], gain=head["GAIN"],
-                read_noise=head["READNOIS"])
+                read_noise=head["READNOIS"], noisy=_simulated_noise(truth.config))
     with dm.open(ramp_path) as ramp:
         gdq = ramp.groupdq.copy()
     with dm.open(rateints_path) as ints:
@@ -224,7 +230,7 @@ def detector_metrics(truth, gdq, rate, err):
     ----------
     truth : dict
         rate (DN/s), badpix, events, hits, showers, ngroups, nints, group_time, gain,
-        read_noise.
+        read_noise; ``noisy`` (default True): whether the ramps carry Poisson and read noise.
     gdq : numpy.ndarray
         The group flags after the detector steps.
     rate, err : numpy.ndarray
@@ -253,8 +259,12 @@ def detector_metrics(truth, gdq, rate, err):
     cr_hit = (events & 1).any(axis=1)
     shower_hit = shower_affected.any(axis=1)
     usable = ~badpix[None] & ~saturated & np.isfinite(rate) & np.isfinite(err) & (err > 0)
-    crb = crb_variance(true_rate, used_groups(ngroups), tg, rn, gain)
-    for name, population in (("clean", usable & ~cr_hit & ~shower_hit), ("cr", usable & cr_hit & ~shower_hit)):
+    populations = (("clean", usable & ~cr_hit & ~shower_hit), ("cr", usable & cr_hit & ~shower_hit))
+    if truth.get("noisy", True):
+        crb = crb_variance(true_rate, used_groups(ngroups), tg, rn, gain)
+    else:  # a noise-free ramp has no bound to be scored against
+        populations = ()
+    for name, population in populations:
         for lo, hi in zip(RATE_EDGES[:-1], RATE_EDGES[1:], strict=True):
             sel = population & ((true_rate >= lo) & (true_rate < hi))[None]
             if sel.sum() < 20:
