@@ -10,7 +10,10 @@ calibration exposure (same statistics, a fraction of the cost):
   increments is Poisson(N d t), the mean of N reads is N(0, sigma_r^2/N).
 * READNOISE: the CDS noise (JWST convention: the noise of a difference of two reads,
   which ``stcal`` divides by sqrt(2) for one read), as the sample rms of M CDS pairs,
-  ``sqrt(2) sigma_r sqrt(chi2_M / M)``.
+  ``sqrt(2 (sigma_r^2 + 1/12)) sqrt(chi2_M / M)``: the reads are whole DN, and the rounding's
+  variance (1/12 DN^2, uniform) is noise a CDS pair sees like the rest (negligible beside a real
+  read noise; without read noise it is all there is, and a READNOISE of 0 makes every
+  difference a jump).
 * GAIN: photon-transfer estimate, ``g (1 + e)``, ``e ~ N(0, gain_error)``.
 * SATURATION and LINEARITY: measured from flat-field ramps taken to saturation on
   this detector (:mod:`simulator.flat_ramps`); ``perfect``: the true plateau less the
@@ -44,6 +47,8 @@ from . import flat_ramps, nonlinearity, reset
 from .config import DetectorEffects
 
 PROVENANCE = Provenance(author="miri-testbed simulator", pedigree="SIMULATION")
+#: The variance of rounding a read to whole DN (uniform over one DN), DN^2.
+QUANTIZATION_VARIANCE_DN2 = 1.0 / 12.0
 
 
 def _describe(model, reftype, selection, options, description):
@@ -228,7 +233,8 @@ def write_detector_references(folder, truth, readout, options, effects, rng, emi
     model.meta.bunit_data = "electron/DN"
     written["GAIN"] = _describe(model, "GAIN", selection, options, "gain from photon transfer")
 
-    rn = np.sqrt(2.0) * truth.read_noise
+    # a digitized read carries the ADC's rounding, variance 1/12 DN^2, which CDS pairs measure with the rest
+    rn = np.sqrt(2.0 * (truth.read_noise**2 + (QUANTIZATION_VARIANCE_DN2 if effects.digitize else 0.0)))
     if measured:
         m = options.readnoise_pairs
         rn = rn * np.sqrt(rng.chisquare(m, rn.shape) / m)

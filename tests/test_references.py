@@ -164,3 +164,17 @@ def test_a_missing_reference_names_the_selectors_the_exposure_sets(tmp_path):
     message = str(err.value)
     assert "None" not in message
     assert "CHANNEL=12 BAND=SHORT" in message and "DETECTOR=MIRIFUSHORT" in message and "NGROUPS=2" in message
+
+
+def test_without_read_noise_the_perfect_readnoise_is_the_rounding_s_and_no_difference_is_a_jump(tmp_path):
+    """Digitized reads carry the ADC's rounding, 1/12 DN^2 per read: the CDS READNOISE of an exposure simulated
+    without read noise (nor Poisson noise, cosmic rays or showers) is sqrt(2/12) DN, not 0, so the jump step does
+    not take the rounding of a faint ramp for a jump in every pixel."""
+    obs = Observation(subarray="SUB64", ngroups=10)
+    quiet = DetectorEffects(poisson=False, read_noise=False, cosmic_rays=False, showers=False, emi=False)
+    sim = simulate(star_scene(obs, 4, n=2, margin=14), obs, tmp_path / "sim", name="e", seed=4,
+                   effects=Effects(detector=quiet), references=ReferenceOptions(kind="perfect"))
+    with dm.open(next(p for p in sim["refs"].iterdir() if "readnoise" in p.name)) as rn:
+        np.testing.assert_allclose(rn.data, np.sqrt(2 / 12), rtol=1e-6)
+    rate = dm.open(calibrate(sim["uncal"], tmp_path / "out", sim["refs"])["rate"])
+    assert np.mean((rate.dq & dq.JUMP_DET) != 0) < 0.01

@@ -6,7 +6,8 @@ per-integration rates (with the ramp) in :mod:`validation.scorers`.
 * ``{clean,cr}_scatter_over_crb``: std of ``rate - true`` per integration divided by
   the square root of the Cramer-Rao bound of an uninterrupted ramp of the groups the
   pipeline uses (first and last dropped as the JWST rules say), computed here by
-  inverting the read-noise + Poisson covariance;
+  inverting the read-noise + Poisson covariance (the read noise with the ADC's rounding,
+  1/12 DN^2 a read, when the reads were digitized);
   ``{clean,cr}_bias_over_crb``: mean of ``rate - true`` in the same unit;
   ``{clean,cr}_pull_std``: robust width of ``(rate - true) / err``.
   *clean*: pixel-integrations that no cosmic ray or shower touched; *cr*: hit by at
@@ -28,6 +29,7 @@ import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq
+from miri_testbed.simulator.references import QUANTIZATION_VARIANCE_DN2
 from miri_testbed.simulator.showers import footprint
 
 from .score import PULL_HIST_EDGES, RATE_TRUTH, as_truth, pull_histogram
@@ -188,6 +190,12 @@ def _shower_masks(showers, shape, nints, ngroups, group_time, events):
     return affected, areas
 
 
+def _read_noise(read_noise, config):
+    """The noise of one read, DN: the truth's read noise with the ADC's rounding when the reads were digitized."""
+    digitized = config.get("effects", {}).get("detector", {}).get("digitize", True)
+    return float(np.sqrt(read_noise**2 + (QUANTIZATION_VARIANCE_DN2 if digitized else 0.0)))
+
+
 def _simulated_noise(config):
     """Whether the exposure's ramps carry both Poisson and read noise (the truth's configuration)."""
     detector = config.get("effects", {}).get("detector", {})
@@ -215,7 +223,7 @@ def score_detector(truth, rateints_path, ramp_path):
     true = dict(rate=truth.image("RATE").astype(np.float64), badpix=truth.image("BADPIX").astype(bool),
                 events=truth.image("EVENTS"), hits=truth.table("CR_HITS"), showers=truth.table("SHOWERS"),
                 ngroups=head["NGROUPS"], nints=head["NINTS"], group_time=head["TGROUP"], gain=head["GAIN"],
-                read_noise=head["READNOIS"], noisy=_simulated_noise(truth.config))
+                read_noise=_read_noise(head["READNOIS"], truth.config), noisy=_simulated_noise(truth.config))
     with dm.open(ramp_path) as ramp:
         gdq = ramp.groupdq.copy()
     with dm.open(rateints_path) as ints:
