@@ -285,7 +285,8 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
             if log.records[-1].status == COMPLETE:
                 before["preleak"].spec.append(spec_product(unleaked, band, calibrated))
         flux, error, fit = log.run("residual_fringe", choice["residual_fringe"], spectrum.wavelength, spectrum.flux,
-                                   spectrum.error, (spectrum.dq & dqflags.DO_NOT_USE) == 0, int(band[0]))
+                                   spectrum.error, (spectrum.dq & dqflags.DO_NOT_USE) == 0, int(band[0]),
+                                   spectrum.correlation)
         if fit is not None:
             log.note("residual_fringe", f"residual_fringe {band}: {fit}")
         if log.records[-1].status == COMPLETE:

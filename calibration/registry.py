@@ -49,7 +49,8 @@ cube_build       samples (Samples: one exposure's or a dither set's pixels),    
 mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                         MrsSpectrum
 spectral_leak    cube, spectrum (band 3A), extract; LEAKCOR (LeakTable), 1B      (cube, spectrum,
                  (SourceBand), frame map, Jy per the spectrum's unit              notes)
-residual_fringe  wavelength, flux, error, usable (a band's spectrum), channel   (flux, error, what fitted)
+residual_fringe  wavelength, flux, error, usable (a band's spectrum), channel,  (flux, error, what fitted)
+                 the planes' noise correlation
 residual_fringe  values, var, pixels (MrsPixels), good (a band's pixels after    (values, var, note)
 _2d              mrs_photom), channel
 mrs_pixel        values, var, pixels (MrsPixels), good (a band's pixels after    (values, var, good,

@@ -38,7 +38,15 @@ continuum cannot be told apart there), nor a side of 16 um of fewer than :data:`
 one of fewer than two points per shortest period scanned (a detector column cut by the slice's edge); the
 dichroic term only where the points sample it; and of each period only the terms that take a fringe's
 chi^2, not noise's, are divided out (:func:`_significant`: all of them, else the first harmonic alone,
-else none).  The fitted amplitude (``sqrt(2)`` rms of ``F``) and periods go to HISTORY.
+else none).  A cube's planes share detector pixels and the drizzle's kernel, so their noise is correlated
+(the spectrum's ``plane_correlation``, ``rho_l`` at lag ``l``): a sinusoid of period ``P`` then takes
+``S(P) = 1 + 2 sum_l rho_l cos(2 pi l d_sigma / P)`` times the chi^2 white noise would give it (the noise's
+power spectrum at the period's frequency, ``d_sigma`` the planes' spacing), 2.3 at the primary period with
+the default kernel's lag-1 correlation 0.55; each period's chi^2 is divided by it (when above 1) before the
+test (without,
+noise passed it on faint channel 3-4 spectra, and its spurious fringe, divided out under bright lines,
+moved their centres by up to 2 km/s: docs/mrs.md, 'Residual fringe fits on correlated noise').  The fitted
+amplitude (``sqrt(2)`` rms of ``F``) and periods go to HISTORY.
 
 Variants of step ``residual_fringe``: ``fit`` (this), ``jwst_1d`` (jwst's
 ``residual_fringe.utils.fit_residual_fringes_1d``, :mod:`calibration.peers`) and ``none``, the default
@@ -161,7 +169,23 @@ def _best_period(sigma, y, weight, centre, window):
     return float(1 / fine[np.argmax(_chi2_gain(sigma, y, weight, fine))])
 
 
-def _significant(design, coeffs, y, weight, periods, drift, width):
+def noise_power(sigma, correlation, period):
+    """``S(P)`` (module docstring): the planes' noise power at the period's frequency over white noise's.
+
+    ``sigma``: the points' wavenumbers (cm^-1); ``correlation``: their (n, L) correlation with the points
+    ``1 ... L`` rows on, or None (white: 1).  The lags' medians over the points and the median spacing stand
+    for the band's.  At least 1: where the correlation would have less noise than white (periods of a few
+    planes), the noise it does not describe (the references' per-pixel errors, white) is not trusted away.
+    """
+    if correlation is None or len(sigma) < 2:
+        return 1.0
+    rho = np.median(np.nan_to_num(np.asarray(correlation, float)), axis=0)
+    spacing = np.median(np.abs(np.diff(sigma)))
+    lags = np.arange(1, len(rho) + 1)
+    return float(max(1 + 2 * np.sum(rho * np.cos(2 * np.pi * lags * spacing / period)), 1.0))
+
+
+def _significant(design, coeffs, y, weight, periods, drift, width, correlation=None, sigma=None):
     """Which columns of a fringe fit (:func:`_fringe_design`) to divide out: those of a fringe above the noise.
 
     Per period, all its terms (harmonics times drift) are kept if they take more out of chi^2, given the other
@@ -169,30 +193,34 @@ def _significant(design, coeffs, y, weight, periods, drift, width):
     ``2 ln M``, the best of the scan's ``M`` independent periods on noise; else its **base** alone (the first
     harmonic at a constant amplitude: 2 terms) if it takes more than ``2 ln(M / FALSE_ALARM)`` (noise's best
     of ``M`` chi^2 of 2 degrees exceeds that with probability ~:data:`FALSE_ALARM`); else none.  A weak fringe
-    is a sinusoid that the drift's and the harmonic's terms would drown.
+    is a sinusoid that the drift's and the harmonic's terms would drown.  Each chi^2 is over the period's
+    :func:`noise_power` with the points' ``correlation`` (at wavenumbers ``sigma``; None: white noise).
     """
     columns = np.cumsum([0] + [2 * harmonics * (drift + 1) for _, harmonics in periods])
     residual = y - design @ coeffs
     chi2 = np.sum((weight * residual) ** 2)
     kept = np.zeros(design.shape[1], bool)
     windows = ((PRIMARY, PRIMARY_WINDOW), (DICHROIC, DICHROIC_WINDOW))[:len(periods)]  # the order of the scans
-    for (centre, half_width), first, last in zip(windows, columns[:-1], columns[1:], strict=True):
+    for (centre, half_width), (period, _), first, last in zip(windows, periods, columns[:-1], columns[1:],
+                                                              strict=True):
         scanned = max(width * (1 / (centre - half_width) - 1 / (centre + half_width)), 1)
+        power = noise_power(sigma, correlation, period)
         # the columns of a period run wave (cos, sin of each harmonic) major, drift term minor
         for group, threshold in ((np.arange(first, last), SIGNIFICANCE * (last - first) + 2 * np.log(scanned)),
                                  (np.array([first, first + drift + 1]), 2 * np.log(scanned / FALSE_ALARM))):
             part = design[:, group] @ coeffs[group]
-            if np.sum((weight * (residual + part)) ** 2) - chi2 > threshold:
+            if (np.sum((weight * (residual + part)) ** 2) - chi2) / power > threshold:
                 kept[group] = True
                 break
     return kept
 
 
-def _fit_band(sigma, flux, error, channel, cavities):
+def _fit_band(sigma, flux, error, channel, cavities, correlation=None):
     """``1 + F`` on a band's points (module docstring) and, per cavity, its ``(period, amplitude, dichroic period)``.
 
     ``cavities``: a boolean mask of the points per detector cavity whose fringe is fitted; ``C`` is one series over
     all the points (the source's continuum does not know where the cavity changes), each cavity's ``F`` its own.
+    ``correlation``: the points' (n, L) noise correlation (:func:`noise_power`), or None (white noise).
     """
     t = 2 * (sigma - sigma.min()) / np.ptp(sigma) - 1
     continuum_design = _legendre(t, max(2, int(np.ptp(sigma) / PRIMARY / CONTINUUM_PERIODS)))
@@ -228,7 +256,8 @@ def _fit_band(sigma, flux, error, channel, cavities):
         local = np.sqrt(np.maximum(np.convolve(((flux - continuum * factor) / error) ** 2, box, mode="same"), 1))
     found = []
     for k, on in enumerate(cavities):
-        kept = _significant(designs[k], coeffs[k], y[on], weight[on], periods[k], drifts[k], widths[k])
+        kept = _significant(designs[k], coeffs[k], y[on], weight[on], periods[k], drifts[k], widths[k],
+                            None if correlation is None else correlation[on], sigma[on])
         factor[on] = 1
         if kept.any():  # the kept terms refitted alone
             design = designs[k][:, kept]
@@ -238,7 +267,7 @@ def _fit_band(sigma, flux, error, channel, cavities):
     return factor, found
 
 
-def fit(wavelength, flux, error, usable, channel):
+def fit(wavelength, flux, error, usable, channel, correlation=None):
     """Variant ``fit`` of step ``residual_fringe`` (module docstring): ``(flux, error, FringeFit)``.
 
     Parameters
@@ -250,6 +279,9 @@ def fit(wavelength, flux, error, usable, channel):
         of the fit and kept as they are.
     channel : int
         The band's channel (the dichroic fringe in 3 and 4).
+    correlation : (n, L) float, optional
+        Each row's noise correlation with the ``1 ... L`` rows after it (the x1d's ``plane_correlation``); None:
+        independent rows.
 
     Raises
     ------
@@ -261,11 +293,14 @@ def fit(wavelength, flux, error, usable, channel):
     if not wavelength.shape == flux.shape == error.shape == usable.shape or wavelength.ndim != 1:
         raise CalibrationInputError(f"residual_fringe needs 1-D wavelength, flux, error and usable of one length, "
                                     f"got {wavelength.shape}, {flux.shape}, {error.shape}, {usable.shape}")
-    factor, found, _ = _factor(wavelength, flux, error, usable, channel)
+    if correlation is not None and (np.ndim(correlation) != 2 or len(correlation) != len(flux)):
+        raise CalibrationInputError(f"residual_fringe needs a correlation of one row per point, got shape "
+                                    f"{np.shape(correlation)} for {len(flux)} points")
+    factor, found, _ = _factor(wavelength, flux, error, usable, channel, correlation=correlation)
     return flux / factor, error / factor, found
 
 
-def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_PERIODS):
+def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_PERIODS, correlation=None):
     """``(1 + F, FringeFit, where a fringe was fitted)`` of a spectrum (``F`` 0 where not; as :func:`fit`'s).
 
     Only the sides of 16 um spanning ``cavity_periods`` fringe periods are fitted (and hold the continuum).
@@ -283,7 +318,7 @@ def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_
     if not fits(used, MIN_PERIODS):
         return factor, FringeFit(()), fitted
     factor[used], found = _fit_band(1e4 / wavelength[used], flux[used], error[used], channel,
-                                    [on[used] for on in sides])
+                                    [on[used] for on in sides], None if correlation is None else correlation[used])
     for on, segment in zip(sides, found, strict=True):
         fitted[on] = segment[1] > 0
     return factor, FringeFit(tuple(found)), fitted
