@@ -299,7 +299,17 @@ def _model(u, c0, c1, flux, centre, sigma, u0, widths, density, box):
     return (c0 + c1 * (u - u0)) * widths + flux * row_fractions(u, centre, sigma, box)
 
 
-def fit_line(u, flux, error, centre, sigma, half_window, widths=None, density=False, box=0.0):
+def _sandwich(model, p, error, correlation):
+    """The covariance ``A C A^T`` of weighted least-squares parameters ``p`` on correlated rows (:func:`fit_line`)."""
+    steps = 1e-6 * np.maximum(np.abs(p), 1e-3)
+    jac = np.column_stack([(model(p + np.eye(len(p))[k] * h) - model(p - np.eye(len(p))[k] * h)) / (2 * h)
+                           for k, h in enumerate(steps)])
+    weight = 1 / error**2
+    a = np.linalg.solve(jac.T @ (jac * weight[:, None]), jac.T * weight[None, :])
+    return a @ (np.asarray(correlation) * np.outer(error, error)) @ a.T
+
+
+def fit_line(u, flux, error, centre, sigma, half_window, widths=None, density=False, box=0.0, correlation=None):
     """Fit a row-integrated Gaussian on a continuum (module docstring, step 3).
 
     Parameters
@@ -319,6 +329,10 @@ def fit_line(u, flux, error, centre, sigma, half_window, widths=None, density=Fa
     box : float
         The Gaussian is convolved with a box this many rows wide before the rows integrate it
         (:func:`row_fractions`; 0: none, the detector's own rows); ``sigma`` is then the Gaussian's alone.
+    correlation : numpy.ndarray, optional
+        The rows' noise correlation ``R`` (n, n); the weights stay ``1 / error^2`` and the parameters' covariance
+        is then the sandwich ``A C A^T``, ``A = (J^T W J)^-1 J^T W`` (``J`` the model's Jacobian at the fit,
+        ``W`` the weights) and ``C = R e e^T`` the rows' covariance (None: ``(J^T W J)^-1``, independent rows).
 
     Returns
     -------
@@ -344,6 +358,8 @@ def fit_line(u, flux, error, centre, sigma, half_window, widths=None, density=Fa
                            sigma=error, absolute_sigma=True, bounds=(lo, hi))
     except (RuntimeError, ValueError):
         return None
+    if correlation is not None:
+        cov = _sandwich(lambda q: _model(u, *q, centre, widths, density, box), p, error, correlation)
     var = np.diag(cov)
     if not np.all(np.isfinite(var) & (var > 0)):
         return None

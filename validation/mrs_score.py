@@ -33,7 +33,9 @@ in the plane coordinate ``u``, the table's index):
    Below :data:`MIN_EXPECTED_SNR` a line is not scored.
 3. Its **measured centre** and flux: :func:`validation.lrs_score.fit_line` (a Gaussian convolved
    twice with the detector pixel's box, then integrated over each plane, on a straight continuum,
-   weights ``1 / FLUX_ERROR^2``, the centre's error from the covariance); a failed fit (or a
+   weights ``1 / FLUX_ERROR^2``, the centre's and the flux's errors from the covariance, with the
+   planes' noise correlation, the x1d's ``plane_correlation``, where it has one: the default kernel's
+   lag-1 correlation of ~0.55 widens a line centre's error by ~1.4 over independent planes'); a failed fit (or a
    flux of the wrong sign or below 3 sigma) is *lost*.  The boxes are what a drizzle makes of a
    line: each detector pixel integrates it over its extent in wavelength, ``d_p`` (0.9-1.1 of a
    plane across a band), its light is spread evenly over that extent again, then cut by the
@@ -214,10 +216,11 @@ def pixel_extent_um(wavelength_map, centre_um, step_um):
     return float(np.median(extent[near]))
 
 
-def score_line(spectrum, line, other_centres_um, wavelength_map):
+def score_line(spectrum, line, other_centres_um, wavelength_map, correlation=None):
     """``(expected S/N, LineFit or None, wavelength um, its error)`` of one true line; None when not scored.
 
-    ``wavelength_map``: the truth's per-pixel WAVELENGTH of the exposure (:func:`pixel_extent_um`).
+    ``wavelength_map``: the truth's per-pixel WAVELENGTH of the exposure (:func:`pixel_extent_um`);
+    ``correlation``: the x1d's ``plane_correlation`` (None: independent planes).
     """
     centre_um = float(line["centre_um"])
     u_true, sigma, half, step = _window(spectrum, centre_um, float(line["fwhm_um"]))
@@ -244,19 +247,20 @@ def score_line(spectrum, line, other_centres_um, wavelength_map):
         return float(snr), None, math.nan, math.nan
     box = pixel_extent_um(wavelength_map, centre_um, step) / step
     fit = lrs.fit_line(rows.astype(float), spectrum.flux[rows], spectrum.error[rows], u_true,
-                       math.sqrt(max(sigma**2 - BOX_VARIANCE, (0.5 * sigma) ** 2)), half, box=box)
+                       math.sqrt(max(sigma**2 - BOX_VARIANCE, (0.5 * sigma) ** 2)), half, box=box,
+                       correlation=None if correlation is None else correlation_matrix(rows, correlation))
     if fit is None or np.sign(fit.flux) != np.sign(signal) or abs(fit.flux) < lrs.MIN_FIT_SNR * fit.flux_err:
         return float(snr), None, math.nan, math.nan
     return float(snr), fit, spectrum.wavelength[0] + step * fit.centre, step * fit.centre_err
 
 
-def line_rows(band, spectrum, lines, perturbation, wavelength_map):
-    """The rows of one band's lines (module docstring); ``wavelength_map`` as :func:`score_line`'s."""
+def line_rows(band, spectrum, lines, perturbation, wavelength_map, correlation=None):
+    """The rows of one band's lines (module docstring); ``wavelength_map``, ``correlation``: :func:`score_line`'s."""
     mine = lines[np.asarray(lines["source_id"]) == spectrum.source_id]
     centres = np.asarray(mine["centre_um"], float)
     rows, bright, expected, lost = [], [], 0, 0
     for i, line in enumerate(mine):
-        scored = score_line(spectrum, line, np.delete(centres, i), wavelength_map)
+        scored = score_line(spectrum, line, np.delete(centres, i), wavelength_map, correlation)
         if scored is None:
             continue
         snr, fit, wavelength_um, error_um = scored
@@ -435,7 +439,7 @@ def score_x1d(truth, x1d_path):
         # flux or pull rows: this row says so, so that a target does not pass on fewer bands in silence
         rows.append(dict(metric="mrs_usable_fraction", value=float(np.mean(spectrum.usable)), unit="",
                          source_id=spectrum.source_id, bin=band_bin(band)))
-        rows += line_rows(band, spectrum, lines, perturbations[band], wavelength)
+        rows += line_rows(band, spectrum, lines, perturbations[band], wavelength, correlations[band])
         scored = continuum_planes(spectrum, lines)
         true_continuum = lrs.source_continuum(truth, spectrum, x1d_path).flux_density_mjy(spectrum.wavelength[scored])
         rows += flux_rows(band, spectrum, scored, true_continuum, correlations[band])
