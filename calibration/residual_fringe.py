@@ -43,10 +43,9 @@ else none).  A cube's planes share detector pixels and the drizzle's kernel, so 
 ``S(P) = 1 + 2 sum_l rho_l cos(2 pi l d_sigma / P)`` times the chi^2 white noise would give it (the noise's
 power spectrum at the period's frequency, ``d_sigma`` the planes' spacing), 2.3 at the primary period with
 the default kernel's lag-1 correlation 0.55; each period's chi^2 is divided by it (when above 1) before the
-test (without,
-noise passed it on faint channel 3-4 spectra, and its spurious fringe, divided out under bright lines,
-moved their centres by up to 2 km/s: docs/mrs.md, 'Residual fringe fits on correlated noise').  The fitted
-amplitude (``sqrt(2)`` rms of ``F``) and periods go to HISTORY.
+test (without, noise passed it on faint channel 3-4 spectra, and its spurious fringe, divided out under bright
+lines, moved their centres by up to 2 km/s: docs/mrs.md, 'Residual fringe fits on correlated noise').  The
+fitted amplitude (``sqrt(2)`` rms of ``F``) and periods go to HISTORY.
 
 Variants of step ``residual_fringe``: ``fit`` (this), ``jwst_1d`` (jwst's
 ``residual_fringe.utils.fit_residual_fringes_1d``, :mod:`calibration.peers`) and ``none``, the default
@@ -303,7 +302,8 @@ def fit(wavelength, flux, error, usable, channel, correlation=None):
 def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_PERIODS, correlation=None):
     """``(1 + F, FringeFit, where a fringe was fitted)`` of a spectrum (``F`` 0 where not; as :func:`fit`'s).
 
-    Only the sides of 16 um spanning ``cavity_periods`` fringe periods are fitted (and hold the continuum).
+    Only the sides of 16 um spanning ``cavity_periods`` fringe periods are fitted (and hold the continuum);
+    ``correlation`` as :func:`fit`'s.
     """
     good = usable & np.isfinite(wavelength) & np.isfinite(flux) & np.isfinite(error) & (error > 0) & (wavelength > 0)
     factor, fitted = np.ones(len(flux)), np.zeros(len(flux), bool)
