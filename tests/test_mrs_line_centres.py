@@ -102,16 +102,17 @@ def test_a_line_fit_on_correlated_planes_states_the_error_its_centre_scatters_by
     widths within 0.85-1.15), while taken as independent they understate it."""
     from miri_testbed.validation import lrs_score, mrs_score
 
+    from helpers import correlated_noise
+
     rng = np.random.default_rng(7)
     u = np.arange(40.0)
-    kernel = np.array([0.4, 1.0, 0.4]) / np.sqrt(1.32)
-    correlation = np.tile([2 * kernel[0] * kernel[1], kernel[0] * kernel[2], 0.0, 0.0], (u.size, 1))
+    correlation = correlated_noise(rng, u.size)[1]
     matrix = mrs_score.correlation_matrix(np.arange(u.size), correlation)
     truth = 100.0 + 400.0 * lrs_score.row_fractions(u, 19.3, 1.6, 1.0)
     error = np.full(u.size, 2.0)
     pulls = {"correlated": [], "independent": []}
     for _ in range(300):
-        flux = truth + error * np.convolve(rng.standard_normal(u.size + 2), kernel, mode="valid")
+        flux = truth + error * correlated_noise(rng, u.size)[0]
         for name, given in (("correlated", matrix), ("independent", None)):
             fit = lrs_score.fit_line(u, flux, error, 19.5, 1.6, 12, box=1.0, correlation=given)
             pulls[name].append(((fit.centre - 19.3) / fit.centre_err, (fit.flux - 400.0) / fit.flux_err))

@@ -11,6 +11,8 @@ from miri_testbed.calibration import CalibrationInputError, Skip, registry, resi
 from miri_testbed.simulator.mrs import resolving_power
 from miri_testbed.validation.mrs_fringe_score import fringe_amplitude
 
+from helpers import correlated_noise
+
 NOISE = 1e-3
 C_KMS = 299792.458
 
@@ -239,14 +241,6 @@ def test_sinusoid_fits_of_several_series_are_each_series_own():
         np.testing.assert_allclose(rhs[..., j], alone_rhs, rtol=1e-10, atol=1e-12)
 
 
-def _correlated_noise(size, seed):
-    """Unit-variance noise with the default cube kernel's plane correlation (lag 1 0.61, lag 2 0.12: a 3-plane
-    moving average), and that correlation as the x1d's ``plane_correlation`` holds it."""
-    kernel = np.array([0.4, 1.0, 0.4]) / np.sqrt(1.32)
-    noise = np.convolve(np.random.default_rng(seed).standard_normal(size + 2), kernel, mode="valid")
-    return noise, np.tile([kernel[0] * kernel[1] * 2, kernel[0] * kernel[2], 0.0, 0.0], (size, 1))
-
-
 def test_correlated_noise_is_not_taken_for_a_fringe_and_a_real_one_still_is():
     """Channel 4, 5 % noise per plane correlated as a smoothed cube's: taken as white, the noise alone passes the
     significance test in most draws (its chi^2 at the fringe's period is 2.4x white noise's); with its
@@ -256,7 +250,7 @@ def test_correlated_noise_is_not_taken_for_a_fringe_and_a_real_one_still_is():
     fringe = 1 + 0.02 * np.cos(2 * np.pi * 1e4 / lam / 3.2 + 1.0)
     as_white = alone = found = 0
     for seed in range(40):
-        noise, correlation = _correlated_noise(lam.size, seed)
+        noise, correlation = correlated_noise(np.random.default_rng(seed), lam.size)
         flux = 1 + error * noise
         as_white += residual_fringe.fit(lam, flux, error, usable, 4)[2].segments[0][1] > 0
         alone += residual_fringe.fit(lam, flux, error, usable, 4, correlation)[2].segments[0][1] > 0
@@ -267,7 +261,7 @@ def test_correlated_noise_is_not_taken_for_a_fringe_and_a_real_one_still_is():
 def test_the_noise_power_is_white_without_a_correlation_and_follows_it_with_one():
     sigma = np.arange(400.0, 300.0, -0.1)
     assert residual_fringe.noise_power(sigma, None, 3.0) == 1.0
-    _, correlation = _correlated_noise(sigma.size, 0)
+    _, correlation = correlated_noise(np.random.default_rng(0), sigma.size)
     slow = residual_fringe.noise_power(sigma, correlation, 1e6)  # a period of many planes: the variance of a mean
     assert slow == pytest.approx(1 + 2 * correlation[0].sum())
     assert residual_fringe.noise_power(sigma, correlation, 0.2) == 1.0  # less than white's there: not trusted
