@@ -70,6 +70,7 @@ from . import (
     mrs_pointing,
     mrs_wcs,
     registry,
+    residual_fringe,
     spec2,
     spectral_leak,
     straylight,
@@ -264,6 +265,7 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
                                         "others; one cube cannot mix MJy/sr and DN/s")
         calibrated = units.pop()
         samples, band_wcs = cube_build.concatenate(parts), band_pixels.band
+        flat_period = _flat_period(flat, band_pixels)
         del band_pixels
         cube = log.run("cube_build", choice["cube_build"], samples, cube_build.grid_for(samples))
         if len(members) > 1:
@@ -286,7 +288,7 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
                 before["preleak"].spec.append(spec_product(unleaked, band, calibrated))
         flux, error, fit = log.run("residual_fringe", choice["residual_fringe"], spectrum.wavelength, spectrum.flux,
                                    spectrum.error, (spectrum.dq & dqflags.DO_NOT_USE) == 0, int(band[0]),
-                                   spectrum.correlation)
+                                   spectrum.correlation, flat_period)
         if fit is not None:
             log.note("residual_fringe", f"residual_fringe {band}: {fit}")
         if log.records[-1].status == COMPLETE:
@@ -301,6 +303,18 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
             getattr(product.meta.ref_file, kind).name = name
         log.stamp(product)
     return {"s3d": tuple(cubes), "x1d": x1d, **before}
+
+
+def _flat_period(flat, pixels):
+    """The fringe flat's primary period below and above 16 um on ``pixels`` (a band's), or ``(None, None)``.
+
+    :func:`calibration.residual_fringe.flat_periods` on the FRINGE's values at the band's pixels; without a
+    FRINGE (a :class:`~calibration.Skip`) the residual fringe's scans are blind.
+    """
+    if isinstance(flat, Skip):
+        return None, None
+    return residual_fringe.flat_periods(flat.flat[pixels.y, pixels.x], 1e4 / pixels.wavelength, pixels.x,
+                                        pixels.wavelength >= residual_fringe.CAVITY_SWITCH_UM)
 
 
 def _target(log, exposure, band):

@@ -216,11 +216,11 @@ def spectral_leak_variants():
     return {"jwst_spectrum": jwst_spectral_leak}
 
 
-def jwst_residual_fringe_1d(wavelength, flux, error, usable, channel, correlation=None):
+def jwst_residual_fringe_1d(wavelength, flux, error, usable, channel, correlation=None, flat_period=None):
     """The jwst 1-D residual fringe fit as the ``residual_fringe`` variant ``jwst_1d``: ``(flux, error, fitted)``.
 
-    ``jwst.residual_fringe.utils.fit_residual_fringes_1d`` with its defaults (it takes no errors, so the planes'
-    noise ``correlation`` is not used).
+    ``jwst.residual_fringe.utils.fit_residual_fringes_1d`` with its defaults (it takes no errors and its own
+    periods, so the planes' noise ``correlation`` and the fringe flat's period are not used).
     jwst returns the corrected flux only; the error is scaled as the flux was, and the amplitude is
     ``sqrt(2)`` rms of ``flux / corrected - 1`` (as :mod:`calibration.residual_fringe` reports its own).  Only the
     usable, finite points go to jwst, which cannot take NaN.

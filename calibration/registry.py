@@ -50,7 +50,7 @@ mrs_extract      cube (Cube); APCORR (MrsApcorr) or None                        
 spectral_leak    cube, spectrum (band 3A), extract; LEAKCOR (LeakTable), 1B      (cube, spectrum,
                  (SourceBand), frame map, Jy per the spectrum's unit              notes)
 residual_fringe  wavelength, flux, error, usable (a band's spectrum), channel,  (flux, error, what fitted)
-                 the planes' noise correlation
+                 the planes' noise correlation, the fringe flat's period
 residual_fringe  values, var, pixels (MrsPixels), good (a band's pixels after    (values, var, note)
 _2d              mrs_photom), channel
 mrs_pixel        values, var, pixels (MrsPixels), good (a band's pixels after    (values, var, good,

@@ -47,6 +47,15 @@ test (without, noise passed it on faint channel 3-4 spectra, and its spurious fr
 lines, moved their centres by up to 2 km/s: docs/mrs.md, 'Residual fringe fits on correlated noise').  The
 fitted amplitude (``sqrt(2)`` rms of ``F``) and periods go to HISTORY.
 
+**The period from the fringe flat.**  The residual is the same cavity's fringe as the extended-source fringe
+flat's, met at other angles: another phase and contrast, the same period (an incidence of 1 deg changes it by
+1.5e-4).  Given the flat's period on a side of 16 um (:func:`flat_periods`, measured on the FRINGE
+reference's pixels of the band), the primary is scanned within :data:`FLAT_PERIOD_WINDOW` of it instead of the
+blind window: the scan then holds ~1 independent period instead of 5-25, so the threshold a fringe must pass
+at the same false-alarm rate is lower (chi^2 ~11 against 15-18), which on a faint spectrum is the difference
+between dividing out a real 0.8 % fringe and leaving it (band 2A of ``mrs_effects``, docs/mrs.md 'Residual
+fringe fits on correlated noise').
+
 Variants of step ``residual_fringe``: ``fit`` (this), ``jwst_1d`` (jwst's
 ``residual_fringe.utils.fit_residual_fringes_1d``, :mod:`calibration.peers`) and ``none``, the default
 (as jwst's calwebb_spec2, which skips its residual_fringe step unless asked).  Step
@@ -83,6 +92,10 @@ SMOOTH_COLUMNS = 1
 #: alone takes about one per term), or, its first harmonic alone, with at most this false-alarm probability on
 #: noise (:func:`_significant`).
 SIGNIFICANCE, FALSE_ALARM = 3.0, 0.01
+#: The half window (cm^-1) the primary is scanned in about the fringe flat's period (:func:`flat_periods`): the
+#: residual's period is the flat's to ~1e-3 (the detector's thickness across the columns an extraction sums, the
+#: beam's incidence); this leaves room for a flat measured on other columns.
+FLAT_PERIOD_WINDOW = 0.05
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,37 @@ def _chi2_gain(sigma, y, weight, frequencies):
     return np.einsum("fi,fi->f", rhs, coefficients)
 
 
+def flat_periods(flat, sigma, column, upper):
+    """The fringe flat's primary period (cm^-1) on each side of 16 um of a band, ``(below, above)``, None where absent.
+
+    ``flat``, ``sigma``, ``column``: the band's lit pixels' FRINGE values, wavenumbers and detector columns;
+    ``upper``: whether each pixel is above 16 um.  Per side, each column's ``flat - 1`` along its wavenumbers
+    gives every frequency of the blind window (:data:`PRIMARY` +/- :data:`PRIMARY_WINDOW`, 8 per
+    ``1 / width``) the chi^2 a sinusoid takes out (:func:`sinusoid_fits`, unit weights); the columns' sums
+    peak at the period (the columns' phases differ with the detector's thickness, so their chi^2, not their
+    values, are summed).  A side of fewer than :data:`MIN_CAVITY_PERIODS` periods, or whose flat has no fringe
+    (all of it 1 or not finite), has None.
+    """
+    flat, sigma, column, upper = (np.asarray(a) for a in (flat, sigma, column, upper))
+    found = []
+    for side in (~upper, upper):
+        good = side & np.isfinite(flat) & np.isfinite(sigma)
+        width = np.ptp(sigma[good]) if good.sum() > 1 else 0.0
+        if width < MIN_CAVITY_PERIODS * PRIMARY or not np.any(flat[good] != 1):
+            found.append(None)
+            continue
+        frequencies = np.arange(1 / (PRIMARY + PRIMARY_WINDOW), 1 / (PRIMARY - PRIMARY_WINDOW), 1 / (8 * width))
+        gain = np.zeros(len(frequencies))
+        for x in np.unique(column[good]):
+            on = good & (column == x)
+            span = np.ptp(sigma[on]) if on.any() else 0.0
+            # a column holding a period at least, two points per period
+            if span >= PRIMARY + PRIMARY_WINDOW and on.sum() > 2 * span / (PRIMARY - PRIMARY_WINDOW):
+                gain += _chi2_gain(sigma[on], flat[on] - 1, np.ones(on.sum()), frequencies)
+        found.append(float(1 / frequencies[np.argmax(gain)]) if gain.any() else None)
+    return tuple(found)
+
+
 def _best_period(sigma, y, weight, centre, window):
     """The period in ``centre +/- window`` whose sinusoid (and offset) takes most chi^2 out of ``y``.
 
@@ -163,6 +207,8 @@ def _best_period(sigma, y, weight, centre, window):
     power = np.abs(np.fft.rfft(values - values.mean(), size))
     frequencies = np.fft.rfftfreq(size, grid[1] - grid[0])
     inside = (frequencies >= 1 / (centre + window)) & (frequencies <= 1 / (centre - window))
+    if not inside.any():  # a window narrower than the periodogram's bin: its nearest bin
+        inside = np.abs(frequencies - 1 / centre) == np.min(np.abs(frequencies - 1 / centre))
     best = frequencies[inside][np.argmax(power[inside])]
     fine = best + np.linspace(-1, 1, 21) * (frequencies[1] - frequencies[0])
     return float(1 / fine[np.argmax(_chi2_gain(sigma, y, weight, fine))])
@@ -200,7 +246,7 @@ def scan_threshold(scanned):
     return 2 * z
 
 
-def _significant(design, coeffs, y, weight, periods, drift, width, correlation=None, sigma=None):
+def _significant(design, coeffs, y, weight, periods, drift, width, correlation=None, sigma=None, windows=None):
     """Which columns of a fringe fit (:func:`_fringe_design`) to divide out: those of a fringe above the noise.
 
     Per period, all its terms (harmonics times drift) are kept if they take more out of chi^2, given the other
@@ -210,12 +256,13 @@ def _significant(design, coeffs, y, weight, periods, drift, width, correlation=N
     exceeds with probability :data:`FALSE_ALARM` (:func:`scan_threshold`); else none.  A weak fringe
     is a sinusoid that the drift's and the harmonic's terms would drown.  Each chi^2 is over the period's
     :func:`noise_power` with the points' ``correlation`` (at wavenumbers ``sigma``; None: white noise).
+    ``windows``: each period's scan ``(centre, half width)``, cm^-1 (default: the blind windows).
     """
     columns = np.cumsum([0] + [2 * harmonics * (drift + 1) for _, harmonics in periods])
     residual = y - design @ coeffs
     chi2 = np.sum((weight * residual) ** 2)
     kept = np.zeros(design.shape[1], bool)
-    windows = ((PRIMARY, PRIMARY_WINDOW), (DICHROIC, DICHROIC_WINDOW))[:len(periods)]  # the order of the scans
+    windows = (windows or ((PRIMARY, PRIMARY_WINDOW), (DICHROIC, DICHROIC_WINDOW)))[:len(periods)]
     for (centre, half_width), (period, _), first, last in zip(windows, periods, columns[:-1], columns[1:],
                                                               strict=True):
         scanned = max(width * (1 / (centre - half_width) - 1 / (centre + half_width)), 1)
@@ -230,13 +277,17 @@ def _significant(design, coeffs, y, weight, periods, drift, width, correlation=N
     return kept
 
 
-def _fit_band(sigma, flux, error, channel, cavities, correlation=None):
+def _fit_band(sigma, flux, error, channel, cavities, correlation=None, flat_period=None):
     """``1 + F`` on a band's points (module docstring) and, per cavity, its ``(period, amplitude, dichroic period)``.
 
     ``cavities``: a boolean mask of the points per detector cavity whose fringe is fitted; ``C`` is one series over
     all the points (the source's continuum does not know where the cavity changes), each cavity's ``F`` its own.
-    ``correlation``: the points' (n, L) noise correlation (:func:`noise_power`), or None (white noise).
+    ``correlation``: the points' (n, L) noise correlation (:func:`noise_power`), or None (white noise);
+    ``flat_period``: per cavity, the fringe flat's period or None (module docstring; None: blind scans).
     """
+    flat_period = flat_period or [None] * len(cavities)
+    windows = [((PRIMARY, PRIMARY_WINDOW) if p is None else (p, FLAT_PERIOD_WINDOW), (DICHROIC, DICHROIC_WINDOW))
+               for p in flat_period]
     t = 2 * (sigma - sigma.min()) / np.ptp(sigma) - 1
     continuum_design = _legendre(t, max(2, int(np.ptp(sigma) / PRIMARY / CONTINUUM_PERIODS)))
     widths = [np.ptp(sigma[on]) for on in cavities]  # cm^-1
@@ -255,7 +306,7 @@ def _fit_band(sigma, flux, error, channel, cavities, correlation=None):
         for k, (on, t_k) in enumerate(zip(cavities, ts, strict=True)):
             # each period scanned with weights from a round whose model lacks it (no period imprinted on them):
             if round_ == CONTINUUM_ROUNDS:  # the primary, once the continuum's weights have settled
-                periods[k] = [(_best_period(sigma[on], y[on], weight[on], PRIMARY, PRIMARY_WINDOW), 2)]
+                periods[k] = [(_best_period(sigma[on], y[on], weight[on], *windows[k][0]), 2)]
             if round_ == CONTINUUM_ROUNDS + 1:  # the dichroic, after a round with the primary; the drift the
                 # fitting points hold
                 fitting = np.mean(local[on] < CLEAN_LOCAL * np.quantile(local, 0.1))
@@ -272,7 +323,7 @@ def _fit_band(sigma, flux, error, channel, cavities, correlation=None):
     found = []
     for k, on in enumerate(cavities):
         kept = _significant(designs[k], coeffs[k], y[on], weight[on], periods[k], drifts[k], widths[k],
-                            None if correlation is None else correlation[on], sigma[on])
+                            None if correlation is None else correlation[on], sigma[on], windows[k])
         factor[on] = 1
         if kept.any():  # the kept terms refitted alone
             design = designs[k][:, kept]
@@ -282,7 +333,7 @@ def _fit_band(sigma, flux, error, channel, cavities, correlation=None):
     return factor, found
 
 
-def fit(wavelength, flux, error, usable, channel, correlation=None):
+def fit(wavelength, flux, error, usable, channel, correlation=None, flat_period=(None, None)):
     """Variant ``fit`` of step ``residual_fringe`` (module docstring): ``(flux, error, FringeFit)``.
 
     Parameters
@@ -297,6 +348,8 @@ def fit(wavelength, flux, error, usable, channel, correlation=None):
     correlation : (n, L) float, optional
         Each row's noise correlation with the ``1 ... L`` rows after it (the x1d's ``plane_correlation``); None:
         independent rows.
+    flat_period : (float or None, float or None)
+        The fringe flat's period below and above 16 um (:func:`flat_periods`); None: a blind scan there.
 
     Raises
     ------
@@ -311,15 +364,17 @@ def fit(wavelength, flux, error, usable, channel, correlation=None):
     if correlation is not None and (np.ndim(correlation) != 2 or len(correlation) != len(flux)):
         raise CalibrationInputError(f"residual_fringe needs a correlation of one row per point, got shape "
                                     f"{np.shape(correlation)} for {len(flux)} points")
-    factor, found, _ = _factor(wavelength, flux, error, usable, channel, correlation=correlation)
+    factor, found, _ = _factor(wavelength, flux, error, usable, channel, correlation=correlation,
+                               flat_period=flat_period)
     return flux / factor, error / factor, found
 
 
-def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_PERIODS, correlation=None):
+def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_PERIODS, correlation=None,
+            flat_period=(None, None)):
     """``(1 + F, FringeFit, where a fringe was fitted)`` of a spectrum (``F`` 0 where not; as :func:`fit`'s).
 
     Only the sides of 16 um spanning ``cavity_periods`` fringe periods are fitted (and hold the continuum);
-    ``correlation`` as :func:`fit`'s.
+    ``correlation`` and ``flat_period`` as :func:`fit`'s.
     """
     good = usable & np.isfinite(wavelength) & np.isfinite(flux) & np.isfinite(error) & (error > 0) & (wavelength > 0)
     factor, fitted = np.ones(len(flux)), np.zeros(len(flux), bool)
@@ -328,13 +383,18 @@ def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_
         span = np.ptp(1e4 / wavelength[on]) if on.any() else 0.0
         return span >= periods * PRIMARY and on.sum() >= 2 * span / (PRIMARY - PRIMARY_WINDOW)
 
-    sides = [on for on in (good & (wavelength < CAVITY_SWITCH_UM), good & (wavelength >= CAVITY_SWITCH_UM))
-             if fits(on, cavity_periods)]
+    sides, side_periods = [], []
+    for on, period in zip((good & (wavelength < CAVITY_SWITCH_UM), good & (wavelength >= CAVITY_SWITCH_UM)),
+                          flat_period, strict=True):
+        if fits(on, cavity_periods):
+            sides.append(on)
+            side_periods.append(period)
     used = np.logical_or.reduce(sides) if sides else np.zeros(len(flux), bool)
     if not fits(used, MIN_PERIODS):
         return factor, FringeFit(()), fitted
     factor[used], found = _fit_band(1e4 / wavelength[used], flux[used], error[used], channel,
-                                    [on[used] for on in sides], None if correlation is None else correlation[used])
+                                    [on[used] for on in sides], None if correlation is None else correlation[used],
+                                    side_periods)
     for on, segment in zip(sides, found, strict=True):
         fitted[on] = segment[1] > 0
     return factor, FringeFit(tuple(found)), fitted
