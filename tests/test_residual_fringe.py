@@ -241,21 +241,31 @@ def test_sinusoid_fits_of_several_series_are_each_series_own():
         np.testing.assert_allclose(rhs[..., j], alone_rhs, rtol=1e-10, atol=1e-12)
 
 
+def _draws(lam, count, noise=0.05):
+    """``count`` flat spectra of ``noise`` per plane correlated as a smoothed cube's, with that correlation."""
+    for seed in range(count):
+        values, correlation = correlated_noise(np.random.default_rng(seed), lam.size)
+        yield 1 + noise * values, correlation
+
+
+def _divides(lam, flux, channel, *hints, noise=0.05):
+    """Whether the fit divides anything out of ``flux`` (errors ``noise``; ``hints``: correlation, flat period)."""
+    fit = residual_fringe.fit(lam, flux, np.full(lam.size, noise), np.ones(lam.size, bool), channel, *hints)[2]
+    return fit.segments[0][1] > 0
+
+
 def test_correlated_noise_is_not_taken_for_a_fringe_and_a_real_one_still_is():
     """Channel 4, 5 % noise per plane correlated as a smoothed cube's: taken as white, the noise alone passes the
     significance test in most draws (its chi^2 at the fringe's period is 2.4x white noise's); with its
     correlation, about as often as FALSE_ALARM means (1 % of 400 draws when measured), and a 3 % fringe in the same
     noise is found every time (2 %: 96 % of 200 draws; 1.5 %: 70 %)."""
     lam = np.linspace(23.9, 27.9, 950)
-    error, usable = np.full(lam.size, 0.05), np.ones(lam.size, bool)
     fringe = 1 + 0.03 * np.cos(2 * np.pi * 1e4 / lam / 3.2 + 1.0)
     as_white = alone = found = 0
-    for seed in range(40):
-        noise, correlation = correlated_noise(np.random.default_rng(seed), lam.size)
-        flux = 1 + error * noise
-        as_white += residual_fringe.fit(lam, flux, error, usable, 4)[2].segments[0][1] > 0
-        alone += residual_fringe.fit(lam, flux, error, usable, 4, correlation)[2].segments[0][1] > 0
-        found += residual_fringe.fit(lam, flux * fringe, error, usable, 4, correlation)[2].segments[0][1] > 0
+    for flux, correlation in _draws(lam, 40):
+        as_white += _divides(lam, flux, 4)
+        alone += _divides(lam, flux, 4, correlation)
+        found += _divides(lam, flux * fringe, 4, correlation)
     assert as_white >= 20 and alone <= 3 and found == 40
 
 
@@ -279,10 +289,8 @@ def test_the_scan_threshold_holds_noise_s_best_sinusoid_to_the_false_alarm_rate(
     z = threshold / 2
     assert 8.0 * np.sqrt(z) * np.exp(-z) == pytest.approx(residual_fringe.FALSE_ALARM, rel=1e-6)
     lam = np.linspace(23.9, 27.9, 950)
-    error, usable = np.full(lam.size, 0.05), np.ones(lam.size, bool)
     rng = np.random.default_rng(3)
-    fitted = sum(residual_fringe.fit(lam, 1 + error * rng.standard_normal(lam.size), error, usable, 4)[2].segments[0][1]
-                 > 0 for _ in range(300))
+    fitted = sum(_divides(lam, 1 + 0.05 * rng.standard_normal(lam.size), 4) for _ in range(300))
     assert fitted <= 9  # 300 x 1 % = 3 expected (Poisson: P(> 9) ~ 1e-3); the trials' count gave ~6 %
 
 
@@ -308,14 +316,10 @@ def test_with_the_flat_s_period_a_faint_fringe_is_found_and_noise_is_still_left_
     finds in fewer than half the draws, is found in most with the period given; noise alone, with the period
     given, is divided out no more often than FALSE_ALARM allows (measured: 18, 35 and 2 of 60)."""
     lam = np.linspace(7.5, 8.7, 1100)
-    error, usable = np.full(lam.size, 0.05), np.ones(lam.size, bool)
     fringe = 1 + 0.012 * np.cos(2 * np.pi * 1e4 / lam / 2.9 + 0.4)
     blind = hinted = alone = 0
-    for seed in range(60):
-        noise, correlation = correlated_noise(np.random.default_rng(seed), lam.size)
-        flux = 1 + error * noise
-        blind += residual_fringe.fit(lam, flux * fringe, error, usable, 2, correlation)[2].segments[0][1] > 0
-        hinted += residual_fringe.fit(lam, flux * fringe, error, usable, 2, correlation,
-                                      (2.9, None))[2].segments[0][1] > 0
-        alone += residual_fringe.fit(lam, flux, error, usable, 2, correlation, (2.9, None))[2].segments[0][1] > 0
+    for flux, correlation in _draws(lam, 60):
+        blind += _divides(lam, flux * fringe, 2, correlation)
+        hinted += _divides(lam, flux * fringe, 2, correlation, (2.9, None))
+        alone += _divides(lam, flux, 2, correlation, (2.9, None))
     assert blind < 30 <= hinted and hinted - blind >= 15 and alone <= 4, (blind, hinted, alone)
