@@ -265,7 +265,7 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
                                         "others; one cube cannot mix MJy/sr and DN/s")
         calibrated = units.pop()
         samples, band_wcs = cube_build.concatenate(parts), band_pixels.band
-        flat_period = _flat_period(flat, band_pixels)
+        flat_period = _flat_period(flat, band_pixels) if choice["residual_fringe"] != "none" else (None, None)
         del band_pixels
         cube = log.run("cube_build", choice["cube_build"], samples, cube_build.grid_for(samples))
         if len(members) > 1:

@@ -96,6 +96,8 @@ SIGNIFICANCE, FALSE_ALARM = 3.0, 0.01
 #: residual's period is the flat's to ~1e-3 (the detector's thickness across the columns an extraction sums, the
 #: beam's incidence); this leaves room for a flat measured on other columns.
 FLAT_PERIOD_WINDOW = 0.05
+#: Columns of a band's fringe flat whose chi^2 are summed (evenly spread; the flat's fringe is at S/N ~100 in each).
+FLAT_COLUMNS = 24
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ def flat_periods(flat, sigma, column, upper):
     gives every frequency of the blind window (:data:`PRIMARY` +/- :data:`PRIMARY_WINDOW`, 8 per
     ``1 / width``) the chi^2 a sinusoid takes out (:func:`sinusoid_fits`, unit weights); the columns' sums
     peak at the period (the columns' phases differ with the detector's thickness, so their chi^2, not their
-    values, are summed).  A side of fewer than :data:`MIN_CAVITY_PERIODS` periods, or whose flat has no fringe
+    values, are summed), over :data:`FLAT_COLUMNS` columns spread evenly over those that hold a period with two
+    points per period.  A side of fewer than :data:`MIN_CAVITY_PERIODS` periods, or whose flat has no fringe
     (all of it 1 or not finite), has None.
     """
     flat, sigma, column, upper = (np.asarray(a) for a in (flat, sigma, column, upper))
@@ -182,13 +185,14 @@ def flat_periods(flat, sigma, column, upper):
             found.append(None)
             continue
         frequencies = np.arange(1 / (PRIMARY + PRIMARY_WINDOW), 1 / (PRIMARY - PRIMARY_WINDOW), 1 / (8 * width))
+        pixels = np.flatnonzero(good)
+        pixels = pixels[np.argsort(column[pixels], kind="stable")]
+        columns = np.split(pixels, np.flatnonzero(np.diff(column[pixels])) + 1)
+        usable = [on for on in columns if np.ptp(sigma[on]) >= PRIMARY + PRIMARY_WINDOW
+                  and len(on) > 2 * np.ptp(sigma[on]) / (PRIMARY - PRIMARY_WINDOW)]
         gain = np.zeros(len(frequencies))
-        for x in np.unique(column[good]):
-            on = good & (column == x)
-            span = np.ptp(sigma[on]) if on.any() else 0.0
-            # a column holding a period at least, two points per period
-            if span >= PRIMARY + PRIMARY_WINDOW and on.sum() > 2 * span / (PRIMARY - PRIMARY_WINDOW):
-                gain += _chi2_gain(sigma[on], flat[on] - 1, np.ones(on.sum()), frequencies)
+        for on in usable[::max(1, len(usable) // FLAT_COLUMNS)]:
+            gain += _chi2_gain(sigma[on], flat[on] - 1, np.ones(len(on)), frequencies)
         found.append(float(1 / frequencies[np.argmax(gain)]) if gain.any() else None)
     return tuple(found)
 
@@ -385,7 +389,7 @@ def _factor(wavelength, flux, error, usable, channel, cavity_periods=MIN_CAVITY_
 
     sides, side_periods = [], []
     for on, period in zip((good & (wavelength < CAVITY_SWITCH_UM), good & (wavelength >= CAVITY_SWITCH_UM)),
-                          flat_period, strict=True):
+                          flat_period or (None, None), strict=True):
         if fits(on, cavity_periods):
             sides.append(on)
             side_periods.append(period)
