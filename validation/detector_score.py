@@ -190,16 +190,16 @@ def _shower_masks(showers, shape, nints, ngroups, group_time, events):
     return affected, areas
 
 
-def _read_noise(read_noise, config):
-    """The noise of one read, DN: the truth's read noise with the ADC's rounding when the reads were digitized."""
-    digitized = config.get("effects", {}).get("detector", {}).get("digitize", True)
-    return float(np.sqrt(read_noise**2 + (QUANTIZATION_VARIANCE_DN2 if digitized else 0.0)))
+def _noise(read_noise, config):
+    """``(read noise of one read, DN; noisy)`` from the truth's read noise and configuration.
 
-
-def _simulated_noise(config):
-    """Whether the exposure's ramps carry both Poisson and read noise (the truth's configuration)."""
+    The read noise with the ADC's rounding when the reads were digitized; ``noisy``: whether the ramps carry both
+    Poisson and read noise.
+    """
     detector = config.get("effects", {}).get("detector", {})
-    return bool(detector.get("poisson", True) and detector.get("read_noise", True))
+    rounding = QUANTIZATION_VARIANCE_DN2 if detector.get("digitize", True) else 0.0
+    return (float(np.sqrt(read_noise**2 + rounding)),
+            bool(detector.get("poisson", True) and detector.get("read_noise", True)))
 
 
 def score_detector(truth, rateints_path, ramp_path):
@@ -220,10 +220,11 @@ def score_detector(truth, rateints_path, ramp_path):
     """
     truth = as_truth(truth, ("RATE", "BADPIX", "EVENTS", "CR_HITS", "SHOWERS"))
     head = truth.header
+    read_noise, noisy = _noise(head["READNOIS"], truth.config)
     true = dict(rate=truth.image("RATE").astype(np.float64), badpix=truth.image("BADPIX").astype(bool),
                 events=truth.image("EVENTS"), hits=truth.table("CR_HITS"), showers=truth.table("SHOWERS"),
                 ngroups=head["NGROUPS"], nints=head["NINTS"], group_time=head["TGROUP"], gain=head["GAIN"],
-                read_noise=_read_noise(head["READNOIS"], truth.config), noisy=_simulated_noise(truth.config))
+                read_noise=read_noise, noisy=noisy)
     with dm.open(ramp_path) as ramp:
         gdq = ramp.groupdq.copy()
     with dm.open(rateints_path) as ints:
