@@ -27,11 +27,10 @@ and spec3 with VARIANT into ``noise-free_nolines/``), and prints per line (5 per
 * ``apcorr``: the table's correction at the line (linear between its nodes) over the correction of the
   simulator's own PSF there (linear between the PSF's nodes, as the simulator renders it) - 1, %: the
   APCORR's interpolation (a diagnosis: reads the simulator's PSF, as the APCORR's maker does);
-* noisy: the fit's error, its own 1-sigma (the fit's, FLUX_ERROR as independent planes; ``lin``: the same from the
-  fit's linear weights, a check of them) and that 1-sigma with the planes' correlation (the x1d's
-  ``plane_correlation``, the same weights), and the fit's error less the noise-free one in those sigmas; per band,
-  what a calibration without error would give with Gaussian noise of those sigmas: the chance that a line, all
-  five, and their median fall within 0.1 %;
+* noisy: the fit's error, its own 1-sigma (the fit's, FLUX_ERROR as independent planes) and that 1-sigma with the
+  planes' correlation (the scorer's sandwich with the x1d's ``plane_correlation``, ``score_line(correlation=)``),
+  and the fit's error less the noise-free one in those sigmas; per band, what a calibration without error would
+  give with Gaussian noise of those sigmas: the chance that a line, all five, and their median fall within 0.1 %;
 * last, the line-free twin's level structure: its x1d over a cubic in lambda, rms and the rms of a 21-plane running
   mean, for the set and for each exposure alone (spec3 of one, into ``noise-free_nolines_single/``), and the set's
   residual against the singles' mean (what the combination adds); the subsets d1-d3 and d2+d4 with VARIANT
@@ -117,38 +116,6 @@ def watts(wavelength, jy):
     """``sum_k F_nu,k d lambda c / lambda_k^2`` (W m^-2) of planes of uniform width."""
     step = float(np.median(np.diff(wavelength)))
     return float(np.sum(jy * 1e-26 * mj.C_UM_S / wavelength**2) * step)
-
-
-def fit_weights(spectrum, line, fit, wavelength_map):
-    """The fit's rows and the linear weights of its area on their FLUX (``(JᵀWJ)⁻¹JᵀW``'s area row)."""
-    from miri_testbed.validation import lrs_score as lrs
-    from miri_testbed.validation import mrs_score
-
-    u_true, sigma, half, step = mrs_score._window(spectrum, float(line["centre_um"]), float(line["fwhm_um"]))
-    rows = np.arange(math.ceil(u_true - half), math.floor(u_true + half) + 1)
-    rows = rows[spectrum.usable[rows]]
-    box = mrs_score.pixel_extent_um(wavelength_map, float(line["centre_um"]), step) / step
-    u = rows.astype(float)
-
-    def shape(centre, width):
-        return lrs.row_fractions(u, centre, width, box)
-
-    d = 1e-5
-    jac = np.stack([np.ones_like(u), u - u_true, shape(fit.centre, fit.sigma),
-                    fit.flux * (shape(fit.centre + d, fit.sigma) - shape(fit.centre - d, fit.sigma)) / (2 * d),
-                    fit.flux * (shape(fit.centre, fit.sigma + d) - shape(fit.centre, fit.sigma - d)) / (2 * d)], 1)
-    weight = 1 / spectrum.error[rows] ** 2
-    normal = jac.T @ (jac * weight[:, None])
-    return rows, (np.linalg.solve(normal, jac.T * weight[None, :]))[2]
-
-
-def correlated_sigma(rows, a, error, correlation):
-    """``sqrt(a C a)``, ``C`` the planes' covariance (FLUX_ERROR and the x1d's lag correlations); and without them."""
-    from miri_testbed.validation import mrs_score
-
-    e = error[rows]
-    cov = mrs_score.correlation_matrix(rows, correlation) * np.outer(e, e)
-    return float(np.sqrt(a @ cov @ a)), float(np.sqrt(np.sum((a * e) ** 2)))
 
 
 def exact_apcorr(band, wavelength_um, target, alpha_sigma):
@@ -299,7 +266,7 @@ def main(argv=None):
     out(f"The foreign set's line fluxes taken apart, cube_build {args.variant}, its APCORR (module docstring); "
         f"per line, %:")
     out("   band  line um   noise-free: fit    flat    fit1     sum   level  line-level (no bkg)   field (level)   "
-        "apcorr interp  |  noisy: fit    sigma fit / lin / +corr   (noisy - noise-free) / sigma+corr")
+        "apcorr interp  |  noisy: fit    sigma fit / +corr   (noisy - noise-free) / sigma+corr")
     centres = [float(c) for c in table["centre_um"]]
     sigma_corr = {band: [] for band in mj.LINES_UM}
     continuum = float(mj.SPECTRUM["continuum"]["flux_mjy"]) * 1e-3
@@ -322,12 +289,10 @@ def main(argv=None):
                     _, ffit, fwl, _ = mrs_score.score_line(flat, line, others, wavelength_map)
                     row["flat"] = 100 * (ffit.flux * step * 1e-26 * mj.C_UM_S / fwl**2 / true_w - 1)
                 if group == "noisy":
-                    wave, flux, error, _, corr = results[group]["x1d"][band]
-                    rows, a = fit_weights(spectrum, line, fit, wavelength_map)
-                    with_corr, naive = correlated_sigma(rows, a, error, corr)
+                    corr = results[group]["x1d"][band][4]
+                    _, cfit, _, _ = mrs_score.score_line(spectrum, line, others, wavelength_map, correlation=corr)
                     row["sigma"] = 100 * fit.flux_err / abs(fit.flux)
-                    row["sigma_corr"] = 100 * with_corr / abs(fit.flux)
-                    row["sigma_lin"] = 100 * naive / abs(fit.flux)
+                    row["sigma_corr"] = 100 * cfit.flux_err / abs(cfit.flux)
                     sigma_corr[band].append(row["sigma_corr"])
             wave, flux, _, background, _ = results["noise-free"]["x1d"][band]
             twave, tflux, _, tbackground, _ = twin_x1d[band]
@@ -355,7 +320,7 @@ def main(argv=None):
                 f"{100 * (total / true_w - 1):+7.3f} "
                 f"{100 * level:+7.3f}  {100 * (total / true_w - 1 - level):+7.3f} ({100 * no_bkg:+7.3f})    "
                 f"{100 * field:+7.3f} ({100 * field_level:+7.3f})    {100 * interp:+7.3f}      |  {row['noisy']:+7.3f}"
-                f"    {row['sigma']:.3f} / {row['sigma_lin']:.3f} / {row['sigma_corr']:.3f}        "
+                f"    {row['sigma']:.3f} / {row['sigma_corr']:.3f}        "
                 f"{(row['noisy'] - row['noise-free']) / row['sigma_corr']:+6.2f}")
     for band, sigmas in sigma_corr.items():
         p_line = [float(erf(0.1 / s_ / math.sqrt(2))) for s_ in sigmas]
