@@ -205,8 +205,11 @@ class ExtendedSource:
         gaussian: p = exp(-(u^2 / s_major^2 + v^2 / s_minor^2) / 2) / (2 pi s_major s_minor)
         disk:     p = [da^2 + db^2 <= R^2] / (pi R^2)
 
-    The same ``(da, db)`` in every band: the few-degree rotation between the channels'
-    alpha/beta frames is ignored (a SIMPLIFICATION, as the PSF's parity is).
+    ``(da, db)`` are offsets in band ``<dither_channel>A``'s frame, so the profile is one shape on
+    the sky: another band reads it through the local map of its frame into that one
+    (:func:`simulator.mrs.profile_frame`: the channels' frames turn by a few degrees, and channels 3-4's
+    alpha is 0.95-0.96 of the sky's arcsec in the flight DISTORTION files), its density times that
+    map's determinant, so every band holds the same light.
     """
 
     spectrum: dict

@@ -24,11 +24,13 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   ``(alpha, beta)`` by the band's flight transform.
 * **PSF** (:func:`psf_image`).  The diffraction pattern of the imager's pupil model
   (:func:`simulator.psf.diffraction`, turned so V3 lies along the channel's beta axis;
-  parity ignored) on square samples of ``beta_del / PSF_SAMPLES_PER_SLICE`` over
+  parity ignored; in channels 3-4 on the band's frame, whose alpha is 0.95-0.96 of the sky's
+  arcsec in the flight files, :func:`psf_stretch`, since session 30) on square samples of
+  ``beta_del / PSF_SAMPLES_PER_SLICE`` over
   ``PSF_SAMPLES`` samples (9-20" wide: the light beyond is lost), blurred by a Gaussian
   of FWHM ``sqrt(f^2 - 1) 1.03 lambda / D`` so the core is ``f`` times the diffraction's,
   ``f`` linear from 1.6 at 5 um to 1.15 at 28 um (params 5, A23: "60 % broader than
-  diffraction along the long axis at 5 um, 15 % at 28 um"; isotropic here, a
+  diffraction along the long axis at 5 um, 15 % at 28 um"; isotropic on the sky here, a
   SIMPLIFICATION).  Computed at nodes spaced by at most ``PSF_STEP`` in lambda (geometric)
   and interpolated linearly in lambda between them (each node holds the same light, so
   the interpolation conserves it).
@@ -47,7 +49,13 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   grid (its 3-4 % beyond: what the source's parts outside the grid would scatter in, exact
   for a uniform source, which so gives the uniform sky's surface brightness; a compact
   source gets up to that much too much), on the full grid of the convolution (the PSF's
-  and the profile's widths); the profile is cut at the PSF grid's width each side.
+  and the profile's widths); the profile is cut at the PSF grid's width each side.  The
+  profile is given in band ``<c>A``'s frame and read in band ``b`` at ``M (d alpha, d beta)``,
+  ``M`` the local map of ``b``'s frame into ``<c>A``'s through V2/V3 (:func:`profile_frame`), its
+  density times ``|det M|``: the same sky in every band (until session 30 the same offsets, so
+  channels 3-4 drew an extended source 4-5 % narrower on the sky along alpha than channels 1-2).
+  The PSF itself is drawn in each band's arcsec (channels 3-4's alpha scale not applied to it:
+  a SIMPLIFICATION), and a uniform sky's solid angle is the band's ``|d alpha| beta_del``.
 * **Spectrum** (:func:`pixel_photons`).  The photons of the source's spectrum in each
   pixel's ``[lambda_T(y - 1/2), lambda_T(y + 1/2)]`` after the line-spread function, a
   Gaussian of FWHM ``lambda / R(lambda)``, ``R`` linear from 3700 at 4.9 um to 1300 at 28 um
@@ -158,6 +166,8 @@ PSF_BROADENING = ((5.0, 1.6), (28.0, 1.15))
 PSF_SAMPLES, PSF_SAMPLES_PER_SLICE, PSF_STEP = 256, 8, 0.02
 #: Points per PSF sample along each axis where an extended source's profile is evaluated.
 KERNEL_SUBSAMPLES = 5
+#: The step (arcsec) of :func:`profile_frame`'s central differences (the transforms are smooth over it).
+PROFILE_FRAME_STEP_ARCSEC = 0.1
 #: LSF bins per FWHM, and the half width of the LSF kernel and of the grid's margin, in sigma.
 LSF_BINS_PER_FWHM, LSF_HALF_WIDTH_SIGMA = 10, 8.0
 _ARCSEC2_SR = (np.pi / 180 / 3600) ** 2
@@ -338,11 +348,36 @@ def psf_image(name, wavelength_um):
     """
     geometry = mrs.band(name)
     sample = psf_sample_arcsec(name)
-    image = psf.diffraction(wavelength_um, sample, PSF_SAMPLES, _psf_rotation(geometry))
+    stretch = psf_stretch(name)
+    image = psf.diffraction(wavelength_um, sample, PSF_SAMPLES, _psf_rotation(geometry),
+                            None if stretch is None else tuple(map(tuple, stretch)))
     (l0, f0), (l1, f1) = PSF_BROADENING
     factor = f0 + (f1 - f0) * (wavelength_um - l0) / (l1 - l0)
-    fwhm = 1.03 * mrs.lambda_over_d(wavelength_um) * np.sqrt(factor**2 - 1)
-    return ndimage.gaussian_filter(image, fwhm / FWHM_PER_SIGMA / sample, mode="constant")
+    sigma = 1.03 * mrs.lambda_over_d(wavelength_um) * np.sqrt(factor**2 - 1) / FWHM_PER_SIGMA / sample
+    if stretch is None:
+        return ndimage.gaussian_filter(image, sigma, mode="constant")
+    # the sky's round Gaussian in this frame: covariance sigma^2 S^-2, sampled out to 4 sigma along each axis
+    covariance = sigma**2 * np.linalg.inv(stretch @ stretch)
+    reach = np.ceil(4 * np.sqrt(np.diag(covariance))).astype(int)
+    beta, alpha = np.meshgrid(np.arange(-reach[1], reach[1] + 1), np.arange(-reach[0], reach[0] + 1), indexing="ij")
+    offsets = np.stack([alpha, beta], axis=-1)
+    kernel = np.exp(-0.5 * np.einsum("...i,ij,...j->...", offsets, np.linalg.inv(covariance), offsets))
+    return signal.fftconvolve(image, kernel / kernel.sum(), mode="same")
+
+
+def psf_stretch(name):
+    """``S``: the sky's arcsec per arcsec of band ``name``'s ``(alpha, beta)`` at its centre, or None for none.
+
+    The symmetric factor of the polar decomposition ``J = Q S`` of the flight transform's Jacobian to V2/V3
+    (``Q`` the turn and parity, which :func:`_psf_rotation` takes, parity ignored): channels 1-2's transforms
+    are rotations (``S`` within 1e-6 of the identity: None), channels 3-4's alpha is 0.95-0.96 of the sky's
+    arcsec (the flight DISTORTION files), with a shear of ~0.02 (:func:`profile_frame` says the same of a
+    source's profile).  Its change over the field (< 0.6 %) is not followed.
+    """
+    jacobian = _v2v3_jacobian(mrs.band(name), np.zeros(2))
+    _, singular, vt = np.linalg.svd(jacobian)
+    stretch = vt.T @ np.diag(singular) @ vt
+    return None if np.allclose(stretch, np.eye(2), rtol=0, atol=1e-6) else stretch
 
 
 def _strip_weights(name, beta_source, slice_betas, samples=PSF_SAMPLES):
@@ -375,19 +410,50 @@ def light_in_slices(name, wavelength_um, alpha, beta):
                for k, s in enumerate(geometry.slices))
 
 
-def profile_kernel(name, source):
+def profile_frame(name, alpha, beta, dither_channel):
+    """``M`` (2 x 2): offsets in band ``name``'s frame at ``(alpha, beta)`` -> offsets in band ``<dither_channel>A``'s.
+
+    ``J_ref^-1 J``, each ``J`` the local Jacobian of a band's flight transform to V2/V3 (central differences of
+    :data:`PROFILE_FRAME_STEP_ARCSEC`) at the same point of the sky: an extended source's profile is given in the
+    reference band's frame (:class:`simulator.config.ExtendedSource`), and the same sky lies in every band's frame
+    turned by up to a few degrees and, in channels 3-4, with alpha 0.95-0.96 of the sky's arcsec (the flight
+    DISTORTION files).  Exactly the identity in the reference band itself.
+    """
+    geometry, frame = mrs.band(name), mrs.band(f"{dither_channel}A")
+    if frame is geometry:
+        return np.eye(2)
+    point = np.array([alpha, beta], float)
+    there = np.array(frame.from_v2v3(*geometry.to_v2v3(*point)), float)
+    return np.linalg.solve(_v2v3_jacobian(frame, there), _v2v3_jacobian(geometry, point))
+
+
+def _v2v3_jacobian(geometry, point):
+    """``d(V2, V3) / d(alpha, beta)`` of ``geometry`` at ``point`` (central differences)."""
+    h = PROFILE_FRAME_STEP_ARCSEC
+    a = point[0] + np.array([-h, h, 0.0, 0.0])
+    b = point[1] + np.array([0.0, 0.0, -h, h])
+    v2, v3 = geometry.to_v2v3(a, b)
+    return np.array([[v2[1] - v2[0], v2[3] - v2[2]], [v3[1] - v3[0], v3[3] - v3[2]]]) / (2 * h)
+
+
+def profile_kernel(name, source, frame=None):
     """An :class:`simulator.config.ExtendedSource`'s profile on band ``name``'s PSF grid (rows beta, columns alpha).
 
     Each sample the profile's integral over its square (the mean of ``KERNEL_SUBSAMPLES``^2
     points in it times its area), over an odd number of samples centred on the source's
     centre, out to its :attr:`~simulator.config.ExtendedSource.extent_arcsec` (at most the PSF grid's width
-    each side).
+    each side).  ``frame``: :func:`profile_frame` at the source (None: the identity); the profile is read at
+    ``M (d_alpha, d_beta)`` and its density times ``|det M|``, so the band holds the same sky and the same light.
     """
     sample = psf_sample_arcsec(name)
-    half = min(int(np.ceil(source.extent_arcsec / sample)) + 1, PSF_SAMPLES)
+    frame = np.eye(2) if frame is None else np.asarray(frame, float)
+    reach = source.extent_arcsec / min(np.linalg.svd(frame, compute_uv=False))  # the extent in this band's arcsec
+    half = min(int(np.ceil(reach / sample)) + 1, PSF_SAMPLES)
     sub = (np.arange(KERNEL_SUBSAMPLES) + 0.5) / KERNEL_SUBSAMPLES - 0.5
     points = (np.arange(-half, half + 1)[:, None] + sub[None, :]).ravel() * sample
-    density = source.surface_density(points[None, :], points[:, None])  # rows beta, columns alpha
+    d_alpha, d_beta = np.meshgrid(points, points)  # rows beta, columns alpha
+    density = source.surface_density(frame[0, 0] * d_alpha + frame[0, 1] * d_beta,
+                                     frame[1, 0] * d_alpha + frame[1, 1] * d_beta) * abs(np.linalg.det(frame))
     n = 2 * half + 1
     return density.reshape(n, KERNEL_SUBSAMPLES, n, KERNEL_SUBSAMPLES).mean(axis=(1, 3)) * sample**2
 
@@ -513,13 +579,12 @@ def sky_leak(true_pixels, background_mjy_sr, effects):
             * curve(true_pixels.wavelength))
 
 
-def source_leak(true_pixels, source, alpha, beta, effects):
+def source_leak(true_pixels, source, alpha, beta, effects, kernel=None):
     """e-/s of one source's spectral leak ``f(lambda) S(lambda/2)`` on 3A's pixels (:mod:`simulator.spectral_leak`).
 
-    Rendered as the source itself (:func:`render_source`, with its profile if extended) with the 6 um PSF
-    (``grating_order`` 2).
+    Rendered as the source itself (:func:`render_source`, with ``kernel``, its profile if extended,
+    :func:`profile_kernel`) with the 6 um PSF (``grating_order`` 2).
     """
-    kernel = profile_kernel(true_pixels.perturbation.band, source) if isinstance(source, ExtendedSource) else None
     spectrum = spectral_leak.LeakSpectrum(source.source_spectrum, spectral_leak.LeakCurve.from_effects(effects.mrs))
     return render_source(true_pixels, spectrum, alpha, beta, kernel, grating_order=spectral_leak.ORDER)
 
@@ -596,11 +661,12 @@ def illuminate(scene, observation, effects, rng):
         geometry = mrs.band(name)
         for i, (source, (v2, v3)) in enumerate(zip(scene.sources, v2v3, strict=True)):
             alpha, beta = (float(c) for c in geometry.from_v2v3(v2, v3))
-            kernel = profile_kernel(name, source) if isinstance(source, ExtendedSource) else None
+            kernel = (profile_kernel(name, source, profile_frame(name, alpha, beta, observation.dither_channel))
+                      if isinstance(source, ExtendedSource) else None)
             fill = None if kernel is not None else beta
             parts.append((render_source(pixels, source.source_spectrum, alpha, beta, kernel), fill))
             if leaks:
-                source_part = source_leak(pixels, source, alpha, beta, effects)
+                source_part = source_leak(pixels, source, alpha, beta, effects, kernel)
                 parts.append((source_part, fill))
                 leak += source_part
             rows.append((i, name, v2, v3, alpha, beta))

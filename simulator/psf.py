@@ -127,9 +127,13 @@ def _segment_centres():
     return np.array(centres)
 
 
-def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE, rotation_deg=None):
+def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE, rotation_deg=None, stretch=None):
     """Transmission (0..1, area-weighted) of the JWST pupil on a ``points`` x ``points``
     grid spanning ``extent`` metres; returns ``(transmission, pixel size in m)``.
+
+    ``stretch``: ``((s_xx, s_xy), (s_xy, s_yy))``, symmetric, the sky's arcsec per arcsec of the image's
+    ``(x, y)`` (None: 1); the pupil is sampled at ``stretch^-1 (x, y)``, so that its transform falls on
+    the stretched frame (:func:`diffraction`).
     """
     if rotation_deg is None:
         rotation_deg = imager.V3_IDL_Y_ANGLE_DEG
@@ -137,6 +141,10 @@ def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE,
     d = extent / n
     c = (np.arange(n) - (n - 1) / 2) * d
     x, y = np.meshgrid(c, c)
+    if stretch is not None:
+        (a, b), (_, e) = stretch
+        det = a * e - b * b
+        x, y = (e * x - b * y) / det, (a * y - b * x) / det
     r = np.deg2rad(rotation_deg)  # rotate the sample points the other way = rotate the pupil
     xr, yr = np.cos(r) * x + np.sin(r) * y, -np.sin(r) * x + np.cos(r) * y
     apothem = SEGMENT_FLAT_M / 2
@@ -465,18 +473,21 @@ def cross_dispersion_profile(wavelength_um, dx=0.0):
 
 
 @lru_cache(maxsize=4)
-def _turned_pupil(rotation_deg):
-    return pupil(rotation_deg=rotation_deg)
+def _turned_pupil(rotation_deg, stretch):
+    return pupil(rotation_deg=rotation_deg, stretch=stretch)
 
 
-def diffraction(wavelength_um, sample_arcsec, n, rotation_deg):
+def diffraction(wavelength_um, sample_arcsec, n, rotation_deg, stretch=None):
     """Diffraction-only intensity of the same pupil at any wavelength, on square samples (the MRS's PSF).
 
     The matrix Fourier transform of :func:`pupil` turned by ``rotation_deg`` (the imager's
     PSFs and grids are not touched: another sampling, no cache file), on an ``n`` x ``n``
     grid of ``sample_arcsec`` square samples centred between the middle samples (odd
     ``n``: on the middle one), each sample the fraction of the light it holds (Parseval:
-    the whole sky integral is 1).  No blur: the caller adds its own.
+    the whole sky integral is 1).  No blur: the caller adds its own.  With ``stretch`` ``S``
+    the samples are of a frame whose offsets ``u`` lie at ``S u`` on the turned sky: the field
+    ``sum_x P(x) exp(-2 pi i x . S u / lambda)`` is the transform of the pupil sampled at
+    ``S^-1 p`` (``p = S x``, ``S`` symmetric), so the same matrix transform on that pupil.
 
     Parameters
     ----------
@@ -484,12 +495,14 @@ def diffraction(wavelength_um, sample_arcsec, n, rotation_deg):
     n : int
     rotation_deg : float
         The pupil's turn (deg) from V2/V3 into the frame of the grid's rows and columns.
+    stretch : tuple of tuples, optional
+        ``S`` (:func:`pupil`'s ``stretch``), hashable; None: the sky's arcsec.
 
     Returns
     -------
     numpy.ndarray
         ``(n, n)``, rows along the grid's second axis, columns along its first.
     """
-    trans, dx = _turned_pupil(float(rotation_deg))
+    trans, dx = _turned_pupil(float(rotation_deg), stretch)
     scale = sample_arcsec * np.pi / 180 / 3600
     return _mft_intensity(trans, dx, wavelength_um * 1e-6, n, scale, scale)

@@ -187,3 +187,29 @@ def test_bad_mrs_observations_are_refused():
                                                                     "dither_position")):
         with pytest.raises(ValueError, match=message):
             MrsObservation(**bad)
+
+
+
+@pytest.mark.parametrize("band", ["3A", "4C"])
+def test_a_channel_3_4_psf_is_the_sky_s_psf_seen_through_the_band_s_frame(band, monkeypatch):
+    """In channels 3-4 the flight files' alpha is 0.95-0.96 of the sky's arcsec: the band's PSF at offsets u is the
+    sky's (the same pupil, turn and blur, unstretched) at S u, per sample times det S (the samples' sky area)."""
+    from scipy import ndimage
+
+    stretch = smrs.psf_stretch(band)
+    assert stretch is not None and 0.94 < stretch[0, 0] < 0.97
+    assert smrs.psf_stretch("1A") is None and smrs.psf_stretch("2C") is None
+    wavelength = float(np.mean(mrs.band(band).wavelength_range))
+    image = smrs.psf_image(band, wavelength)
+    with monkeypatch.context() as patch:
+        patch.setattr(smrs, "psf_stretch", lambda name: None)
+        sky = smrs.psf_image.__wrapped__(band, wavelength)
+    centre = (smrs.PSF_SAMPLES - 1) / 2
+    core = np.arange(smrs.PSF_SAMPLES // 2 - 30, smrs.PSF_SAMPLES // 2 + 30)
+    beta, alpha = np.meshgrid(core - centre, core - centre, indexing="ij")  # offsets in samples
+    at_alpha, at_beta = np.einsum("ij,j...->i...", stretch, np.stack([alpha, beta]))
+    expected = ndimage.map_coordinates(sky, [at_beta + centre, at_alpha + centre], order=3) * np.linalg.det(stretch)
+    got = image[np.ix_(core, core)]
+    assert np.max(np.abs(got - expected)) < 1e-3 * got.max()
+    # and not the unstretched PSF: alpha's arcsec are not the sky's
+    assert np.max(np.abs(got - sky[np.ix_(core, core)])) > 10 * np.max(np.abs(got - expected))

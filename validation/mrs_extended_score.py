@@ -7,7 +7,8 @@ frame (the truth's ``SOURCES``), on the cube's own spaxel grid:
     I(alpha, beta, lambda) = F_nu(lambda) p(alpha - alpha_0, beta - beta_0)
 
 in MJy/sr (``F_nu`` the source's continuum in mJy, its lines left out; ``p`` its profile per
-arcsec^2, :meth:`simulator.ExtendedSource.surface_density`, at each spaxel's centre).  The cube
+arcsec^2, :meth:`simulator.ExtendedSource.surface_density`, at each spaxel's centre, read through the band's
+frame as the simulator reads it, :func:`simulator.mrs.profile_frame`).  The cube
 holds the sky blurred by the PSF, so the region scored keeps away from where the blur moves
 light: the covered spaxels where the truth is at least half its peak, eroded by
 :data:`EROSION_LD` lambda/D (at the band's middle) in alpha and beta.  Per band and extended
@@ -47,10 +48,16 @@ def extended_sources(truth):
     return {i: ExtendedSource(**s) for i, s in enumerate(truth.config["scene"]["sources"]) if "profile" in s}
 
 
-def true_surface_brightness(source, wavelength_um, alpha, beta, centre):
-    """``I`` (MJy/sr, module docstring) on the grid ``(wavelength, beta, alpha)`` of the given axes' centres."""
+def true_surface_brightness(source, wavelength_um, alpha, beta, centre, frame=None):
+    """``I`` (MJy/sr, module docstring) on the grid ``(wavelength, beta, alpha)`` of the given axes' centres.
+
+    ``frame``: :func:`simulator.mrs.profile_frame` at the centre (None: the identity), as the simulator reads the
+    profile in the band.
+    """
     f_nu = SourceSpectrum(spectrum_from_dict(source.spectrum).continuum).flux_density_mjy(wavelength_um)
-    p = source.surface_density(alpha[None, :] - centre[0], beta[:, None] - centre[1])
+    m = np.eye(2) if frame is None else np.asarray(frame, float)
+    da, db = alpha[None, :] - centre[0], beta[:, None] - centre[1]
+    p = source.surface_density(m[0, 0] * da + m[0, 1] * db, m[1, 0] * da + m[1, 1] * db) * abs(np.linalg.det(m))
     return f_nu[:, None, None] * p[None, :, :] * 1e-9 / _ARCSEC2_SR
 
 
@@ -82,6 +89,7 @@ def score_cubes(truth, cube_paths):
     if not sources:
         return []
     table, lines = truth.table("SOURCES"), truth.table("LINES")
+    dither_channel = int(truth.config["observation"].get("dither_channel", 1))
     rows = []
     for path in cube_paths if isinstance(cube_paths, tuple | list) else (cube_paths,):
         band, cube = read_cube(path)
@@ -92,7 +100,8 @@ def score_cubes(truth, cube_paths):
         for source_id, source in sources.items():
             where = table[(table["band"] == band) & (table["id"] == source_id)][0]
             centre = (float(where["alpha"]), float(where["beta"]))
-            true = true_surface_brightness(source, wavelength, grid.alpha.centres, grid.beta.centres, centre)
+            frame = mrs_sim.profile_frame(band, *centre, dither_channel)
+            true = true_surface_brightness(source, wavelength, grid.alpha.centres, grid.beta.centres, centre, frame)
             keep = region(true[len(wavelength) // 2], grid, band)
             fwhm = wavelength / mrs_sim.resolving_power(wavelength)
             planes = np.ones(len(wavelength), bool)
