@@ -23,17 +23,16 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   dither set sees the same sky; the source's V2/V3 goes to each observed band's
   ``(alpha, beta)`` by the band's flight transform.
 * **PSF** (:func:`psf_image`).  The diffraction pattern of the imager's pupil model
-  (:func:`simulator.psf.diffraction`, turned so V3 lies along the channel's beta axis;
-  parity ignored; in channels 3-4 on the band's frame, whose alpha is 0.95-0.96 of the sky's
-  arcsec in the flight files, :func:`psf_stretch`, since session 30) on square samples of
-  ``beta_del / PSF_SAMPLES_PER_SLICE`` over
-  ``PSF_SAMPLES`` samples (9-20" wide: the light beyond is lost), blurred by a Gaussian
-  of FWHM ``sqrt(f^2 - 1) 1.03 lambda / D`` so the core is ``f`` times the diffraction's,
-  ``f`` linear from 1.6 at 5 um to 1.15 at 28 um (params 5, A23: "60 % broader than
-  diffraction along the long axis at 5 um, 15 % at 28 um"; isotropic on the sky here, a
-  SIMPLIFICATION).  Computed at nodes spaced by at most ``PSF_STEP`` in lambda (geometric)
-  and interpolated linearly in lambda between them (each node holds the same light, so
-  the interpolation conserves it).
+  (:func:`simulator.psf.diffraction`) seen through the band's frame (:func:`psf_frame`: the
+  sky's arcsec per band arcsec, the flight transform's Jacobian, a turn in channels 1-2 and
+  alpha 0.95-0.96 of the sky's arcsec in channels 3-4) on square samples of
+  ``beta_del / PSF_SAMPLES_PER_SLICE`` over ``PSF_SAMPLES`` samples (9-20" wide: the light
+  beyond is lost), blurred by a Gaussian (round on the sky) of FWHM ``sqrt(f^2 - 1) 1.03
+  lambda / D`` so the core is ``f`` times the diffraction's, ``f`` linear from 1.6 at 5 um to
+  1.15 at 28 um (params 5, A23: "60 % broader than diffraction along the long axis at 5 um,
+  15 % at 28 um"; isotropic on the sky here, a SIMPLIFICATION).  Computed at nodes spaced by
+  at most ``PSF_STEP`` in lambda (geometric) and interpolated linearly in lambda between them
+  (each node holds the same light, so the interpolation conserves it).
 * **Slices.**  Slice ``k`` passes the light within its beta strip ``beta_T,k +/-
   beta_del / 2``: the PSF samples' rows weighted by their overlap with the strip and
   summed give its profile along alpha, ``P_k(alpha; lambda)``; a pixel gets
@@ -322,12 +321,6 @@ class TruePixels:
         return self.flight.alpha_lo + self.perturbation.d_alpha, self.flight.alpha_hi + self.perturbation.d_alpha
 
 
-def _psf_rotation(geometry):
-    """Angle (deg) from +V3 to the channel's +beta axis in the V2/V3 plane."""
-    v2, v3 = geometry.to_v2v3(np.array([0.0, 0.0]), np.array([-0.5, 0.5]))
-    return float(np.degrees(np.arctan2(v2[1] - v2[0], v3[1] - v3[0])))
-
-
 def psf_nodes(name):
     """The wavelengths (um) where band ``name``'s PSF is computed: the range's ends and geometric steps <= PSF_STEP."""
     lo, hi = mrs.band(name).wavelength_range
@@ -346,38 +339,36 @@ def psf_image(name, wavelength_um):
     ``PSF_SAMPLES`` square samples of :func:`psf_sample_arcsec`, centred between the two
     middle samples, each the fraction of the light it holds (cached per band and node).
     """
-    geometry = mrs.band(name)
     sample = psf_sample_arcsec(name)
-    stretch = psf_stretch(name)
-    image = psf.diffraction(wavelength_um, sample, PSF_SAMPLES, _psf_rotation(geometry),
-                            None if stretch is None else tuple(map(tuple, stretch)))
+    frame = psf_frame(name)
+    image = psf.diffraction(wavelength_um, sample, PSF_SAMPLES, tuple(map(tuple, frame)))
     (l0, f0), (l1, f1) = PSF_BROADENING
     factor = f0 + (f1 - f0) * (wavelength_um - l0) / (l1 - l0)
     sigma = 1.03 * mrs.lambda_over_d(wavelength_um) * np.sqrt(factor**2 - 1) / FWHM_PER_SIGMA / sample
-    if stretch is None:
+    # the sky's round Gaussian in the band's frame: covariance sigma^2 (A^T A)^-1
+    metric = frame.T @ frame
+    if np.allclose(metric, np.eye(2), rtol=0, atol=1e-6):  # channels 1-2: the frame is a turn
         return ndimage.gaussian_filter(image, sigma, mode="constant")
-    # the sky's round Gaussian in this frame: covariance sigma^2 S^-2, sampled out to 4 sigma along each axis
-    covariance = sigma**2 * np.linalg.inv(stretch @ stretch)
-    reach = np.ceil(4 * np.sqrt(np.diag(covariance))).astype(int)
+    covariance = sigma**2 * np.linalg.inv(metric)
+    reach = np.ceil(4 * np.sqrt(np.diag(covariance))).astype(int)  # out to 4 sigma along each axis
     beta, alpha = np.meshgrid(np.arange(-reach[1], reach[1] + 1), np.arange(-reach[0], reach[0] + 1), indexing="ij")
     offsets = np.stack([alpha, beta], axis=-1)
     kernel = np.exp(-0.5 * np.einsum("...i,ij,...j->...", offsets, np.linalg.inv(covariance), offsets))
     return signal.fftconvolve(image, kernel / kernel.sum(), mode="same")
 
 
-def psf_stretch(name):
-    """``S``: the sky's arcsec per arcsec of band ``name``'s ``(alpha, beta)`` at its centre, or None for none.
+def psf_frame(name):
+    """``A``: the sky's arcsec along the pupil's axes (V2 flipped, V3) per arcsec of band ``name``'s (alpha, beta).
 
-    The symmetric factor of the polar decomposition ``J = Q S`` of the flight transform's Jacobian to V2/V3
-    (``Q`` the turn and parity, which :func:`_psf_rotation` takes, parity ignored): channels 1-2's transforms
-    are rotations (``S`` within 1e-6 of the identity: None), channels 3-4's alpha is 0.95-0.96 of the sky's
-    arcsec (the flight DISTORTION files), with a shear of ~0.02 (:func:`profile_frame` says the same of a
-    source's profile).  Its change over the field (< 0.6 %) is not followed.
+    The flight transform's Jacobian to V2/V3 at the band's centre with V2's sign turned (every band's map to
+    V2/V3 is a mirror; the pupil is mirror-symmetric about V3, so the flip changes nothing but makes ``A`` a
+    turn times a stretch): channels 1-2's is a turn (by 8.2-8.4 deg from V3 to -beta), channels 3-4's alpha is
+    0.95-0.96 of the sky's arcsec with a shear of ~0.02 (the flight DISTORTION files; :func:`profile_frame`
+    reads a source's profile the same way).  Its change over the field (< 0.6 %) is not followed.  Until session
+    30 the PSF was turned the other way (the turn's sense with the mirror ignored) and drawn in each band's
+    arcsec as if they were the sky's.
     """
-    jacobian = _v2v3_jacobian(mrs.band(name), np.zeros(2))
-    _, singular, vt = np.linalg.svd(jacobian)
-    stretch = vt.T @ np.diag(singular) @ vt
-    return None if np.allclose(stretch, np.eye(2), rtol=0, atol=1e-6) else stretch
+    return np.diag([-1.0, 1.0]) @ _v2v3_jacobian(mrs.band(name), np.zeros(2))
 
 
 def _strip_weights(name, beta_source, slice_betas, samples=PSF_SAMPLES):

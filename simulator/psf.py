@@ -127,26 +127,26 @@ def _segment_centres():
     return np.array(centres)
 
 
-def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE, rotation_deg=None, stretch=None):
+def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE, rotation_deg=None, transform=None):
     """Transmission (0..1, area-weighted) of the JWST pupil on a ``points`` x ``points``
     grid spanning ``extent`` metres; returns ``(transmission, pixel size in m)``.
 
-    ``stretch``: ``((s_xx, s_xy), (s_xy, s_yy))``, symmetric, the sky's arcsec per arcsec of the image's
-    ``(x, y)`` (None: 1); the pupil is sampled at ``stretch^-1 (x, y)``, so that its transform falls on
-    the stretched frame (:func:`diffraction`).
+    The pupil's own axes: ``y`` along V3 (the upper strut), ``x`` across it (the pupil is mirror-symmetric
+    about V3, so ``x``'s sign is immaterial).  ``rotation_deg`` turns the pupil into the grid's frame (the
+    imager's ``V3IdlYAngle`` by default); ``transform`` ``((t_xx, t_xy), (t_yx, t_yy))`` instead samples it at
+    ``T (x, y)``, any linear map (:func:`diffraction`'s ``frame``).
     """
-    if rotation_deg is None:
-        rotation_deg = imager.V3_IDL_Y_ANGLE_DEG
     n = points * subsample
     d = extent / n
     c = (np.arange(n) - (n - 1) / 2) * d
     x, y = np.meshgrid(c, c)
-    if stretch is not None:
-        (a, b), (_, e) = stretch
-        det = a * e - b * b
-        x, y = (e * x - b * y) / det, (a * y - b * x) / det
-    r = np.deg2rad(rotation_deg)  # rotate the sample points the other way = rotate the pupil
-    xr, yr = np.cos(r) * x + np.sin(r) * y, -np.sin(r) * x + np.cos(r) * y
+    if transform is not None:
+        (txx, txy), (tyx, tyy) = transform
+        xr, yr = txx * x + txy * y, tyx * x + tyy * y
+    else:
+        r = np.deg2rad(imager.V3_IDL_Y_ANGLE_DEG if rotation_deg is None else rotation_deg)
+        # rotate the sample points the other way = rotate the pupil
+        xr, yr = np.cos(r) * x + np.sin(r) * y, -np.sin(r) * x + np.cos(r) * y
     apothem = SEGMENT_FLAT_M / 2
     clear = np.zeros((n, n), bool)
     for cx, cy in _segment_centres():
@@ -472,37 +472,36 @@ def cross_dispersion_profile(wavelength_um, dx=0.0):
     return shifted.reshape(MONOCHROMATIC_STAMP, OVERSAMPLE).sum(axis=1)
 
 
-@lru_cache(maxsize=4)
-def _turned_pupil(rotation_deg, stretch):
-    return pupil(rotation_deg=rotation_deg, stretch=stretch)
+@lru_cache(maxsize=12)
+def _mapped_pupil(transform):
+    return pupil(transform=transform)
 
 
-def diffraction(wavelength_um, sample_arcsec, n, rotation_deg, stretch=None):
+def diffraction(wavelength_um, sample_arcsec, n, frame):
     """Diffraction-only intensity of the same pupil at any wavelength, on square samples (the MRS's PSF).
 
-    The matrix Fourier transform of :func:`pupil` turned by ``rotation_deg`` (the imager's
-    PSFs and grids are not touched: another sampling, no cache file), on an ``n`` x ``n``
-    grid of ``sample_arcsec`` square samples centred between the middle samples (odd
-    ``n``: on the middle one), each sample the fraction of the light it holds (Parseval:
-    the whole sky integral is 1).  No blur: the caller adds its own.  With ``stretch`` ``S``
-    the samples are of a frame whose offsets ``u`` lie at ``S u`` on the turned sky: the field
-    ``sum_x P(x) exp(-2 pi i x . S u / lambda)`` is the transform of the pupil sampled at
-    ``S^-1 p`` (``p = S x``, ``S`` symmetric), so the same matrix transform on that pupil.
+    The matrix Fourier transform of :func:`pupil` (the imager's PSFs and grids are not touched:
+    another sampling, no cache file) on an ``n`` x ``n`` grid of ``sample_arcsec`` square samples
+    centred between the middle samples (odd ``n``: on the middle one), each sample the fraction of
+    the light it holds (Parseval: the whole sky integral is 1).  No blur: the caller adds its own.
+    The grid's offsets ``u`` lie at ``A u`` on the sky in the pupil's axes (``frame`` ``A``), so the
+    field ``sum_x P(x) exp(-2 pi i x . A u / lambda)`` is the transform of the pupil sampled at
+    ``A^-T p`` (``p = A^T x``): the same matrix transform on that pupil.
 
     Parameters
     ----------
     wavelength_um, sample_arcsec : float
     n : int
-    rotation_deg : float
-        The pupil's turn (deg) from V2/V3 into the frame of the grid's rows and columns.
-    stretch : tuple of tuples, optional
-        ``S`` (:func:`pupil`'s ``stretch``), hashable; None: the sky's arcsec.
+    frame : tuple of tuples
+        ``A`` (2 x 2, hashable): the sky's arcsec along the pupil's ``x``, ``y`` (V3) per arcsec of the grid's
+        columns and rows.
 
     Returns
     -------
     numpy.ndarray
         ``(n, n)``, rows along the grid's second axis, columns along its first.
     """
-    trans, dx = _turned_pupil(float(rotation_deg), stretch)
+    transform = np.linalg.inv(np.asarray(frame, float)).T
+    trans, dx = _mapped_pupil(tuple(map(tuple, transform)))
     scale = sample_arcsec * np.pi / 180 / 3600
     return _mft_intensity(trans, dx, wavelength_um * 1e-6, n, scale, scale)
