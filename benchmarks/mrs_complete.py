@@ -26,8 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mrs_foreign_twins as ft  # noqa: E402
 import mrs_jwst as mj  # noqa: E402
@@ -47,35 +45,16 @@ def alpha_sigma(variant):
 
 def refs_for(sims, sigma, folder):
     """``sims`` with their references in ``folder``: theirs, the APCORR made for an alpha Gaussian of ``sigma``."""
-    from stdatamodels.jwst import datamodels as dm
+    from miri_testbed.instrument import mrs
 
-    from miri_testbed.instrument import mrs, mrs_dither
-    from miri_testbed.simulator import ReferenceOptions, mrs_apcorr
-
-    refs = Path(sims[0]["refs"])
-    path = next(refs.glob("*mrs*_apcorr.asdf"))
-    own = dm.MirMrsApcorrModel(str(path))
-    table = own.apcorr_table
-    bands = list(mj.LINES_UM)
-
-    def made(s):
-        before, mrs.CUBE_ALPHA_SIGMA_PIXELS = mrs.CUBE_ALPHA_SIGMA_PIXELS, s
-        try:
-            return mrs_apcorr.apcorr_model(bands, str(table.channel), str(table.band),
-                                           ReferenceOptions(kind="perfect"), None, mrs_dither.target_v2v3(1))
-        finally:
-            mrs.CUBE_ALPHA_SIGMA_PIXELS = before
-
-    if not np.array_equal(made(mrs.CUBE_ALPHA_SIGMA_PIXELS).apcorr_table.apcorr, table.apcorr):
-        raise RuntimeError(f"{path}: not the perfect table of the default kernel; cannot make the others'")
     if sigma == mrs.CUBE_ALPHA_SIGMA_PIXELS:
         return sims
+    refs = Path(sims[0]["refs"])
     folder.mkdir(parents=True, exist_ok=True)
+    made = mj.kernel_apcorr(refs, sigma, folder)
     for other in refs.iterdir():
-        if other != path and not (folder / other.name).exists():
+        if other.name != made.name and not (folder / other.name).exists():
             (folder / other.name).symlink_to(other.resolve())
-    own.apcorr_table = made(sigma).apcorr_table
-    own.save(str(folder / path.name))
     return [dict(s, refs=folder) for s in sims]
 
 

@@ -4,7 +4,9 @@ jwst runs offline through :mod:`calibration.jwst_mrs` (assign_wcs -> photom -> c
 (drizzle, one cube per band, sky-aligned: the step's defaults) -> extract_1d (IFU point source,
 auto-centred, with the APCORR), every reference given, CRDS look-ups refused); ours is
 ``calibrate`` (detector1 + spec2, or spec3 for a dither set).  Both read the same rate files and
-the same DISTORTION, SPECWCS, WAVELENGTHRANGE, PHOTOM and APCORR (those the simulator wrote).
+the same DISTORTION, SPECWCS, WAVELENGTHRANGE and PHOTOM (those the simulator wrote), and each the APCORR made for
+its own cube (the simulator's for our default kernel; for jwst's drizzle the same table made without the alpha
+Gaussian, :func:`kernel_apcorr`: until session 30 jwst was given ours, which put its fluxes ~1 % off in 1A).
 
 1. **jwst's own tests, through the harness.**  ``test_extract_miri_ifu``
    (``jwst/extract_1d/tests/test_extract_1d_step.py``, its mock MIRI IFU cube with a mock WCS,
@@ -215,12 +217,50 @@ def our_spectral_steps(sim):
     return steps, references
 
 
+def kernel_apcorr(refs, sigma, folder):
+    """The simulator's perfect MRS APCORR of ``refs`` made again for a cube whose alpha Gaussian is ``sigma`` median
+    pixels (0: a plain drizzle, jwst's), written into ``folder`` under its own name; its path.
+
+    The simulator makes it for the default kernel's image (:data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS`), as a
+    CRDS APCORR is made for jwst's cubes: each pipeline is fair only with the table of its own cube.
+    """
+    from stdatamodels.jwst import datamodels as dm
+
+    from miri_testbed.instrument import mrs, mrs_dither
+    from miri_testbed.simulator import ReferenceOptions, mrs_apcorr
+
+    path = next(Path(refs).glob("*mrs*_apcorr.asdf"))
+    own = dm.MirMrsApcorrModel(str(path))
+    table = own.apcorr_table
+
+    channels, setting = str(table.channel), str(table.band)
+    bands = [f"{c}{mrs.SETTINGS[setting]}" for c in channels]
+
+    def made(s):
+        before, mrs.CUBE_ALPHA_SIGMA_PIXELS = mrs.CUBE_ALPHA_SIGMA_PIXELS, s
+        try:
+            return mrs_apcorr.apcorr_model(bands, channels, setting, ReferenceOptions(kind="perfect"), None,
+                                           mrs_dither.target_v2v3(1))
+        finally:
+            mrs.CUBE_ALPHA_SIGMA_PIXELS = before
+
+    if not np.array_equal(made(mrs.CUBE_ALPHA_SIGMA_PIXELS).apcorr_table.apcorr, table.apcorr):
+        raise RuntimeError(f"{path}: not the perfect table of the default kernel; cannot make the others'")
+    own.apcorr_table = made(sigma).apcorr_table
+    folder.mkdir(parents=True, exist_ok=True)
+    own.save(str(folder / path.name))
+    return folder / path.name
+
+
 def jwst_references(sim, geometry, step_um, folder):
+    """jwst's references: the simulator's, its APCORR made for jwst's drizzle (:func:`kernel_apcorr`, 0), and the
+    REGIONS, CUBEPAR (our spectral step) and EXTRACT1D written here."""
     from miri_testbed.calibration import jwst_mrs
 
     given = {k: str(v) for k, v in sim["reference_files"].items()}
     return dict(distortion=given["DISTORTION"], specwcs=given["SPECWCS"], wavelengthrange=given["WAVELENGTHRANGE"],
-                photom=given["PHOTOM"], apcorr=given["APCORR"],
+                photom=given["PHOTOM"],
+                apcorr=str(kernel_apcorr(Path(given["APCORR"]).parent, 0.0, folder / "jwst_apcorr")),
                 regions=str(jwst_mrs.regions_reference(folder / "regions.asdf", geometry)),
                 cubepar=str(jwst_mrs.cubepar_reference(folder / "cubepar_ours_step.fits", step_um)),
                 extract1d=str(jwst_mrs.extract1d_reference(folder / "extract1d.asdf")))
