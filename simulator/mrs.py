@@ -52,9 +52,10 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   profile is given in band ``<c>A``'s frame and read in band ``b`` at ``M (d alpha, d beta)``,
   ``M`` the local map of ``b``'s frame into ``<c>A``'s through V2/V3 (:func:`profile_frame`), its
   density times ``|det M|``: the same sky in every band (until session 30 the same offsets, so
-  channels 3-4 drew an extended source 4-5 % narrower on the sky along alpha than channels 1-2).
-  The PSF itself is drawn in each band's arcsec (channels 3-4's alpha scale not applied to it:
-  a SIMPLIFICATION), and a uniform sky's solid angle is the band's ``|d alpha| beta_del``.
+  channels 3-4 drew an extended source 4-5 % narrower on the sky along alpha than channels 1-2;
+  the PSF likewise, :func:`psf_frame`).  A uniform sky's solid angle is the band's ``|d alpha|
+  beta_del`` (in channels 3-4 the band's arcsec^2, not the sky's: the cubes' MJy/sr are per the
+  band's arcsec^2, as the calibration's PHOTOM makes them).
 * **Spectrum** (:func:`pixel_photons`).  The photons of the source's spectrum in each
   pixel's ``[lambda_T(y - 1/2), lambda_T(y + 1/2)]`` after the line-spread function, a
   Gaussian of FWHM ``lambda / R(lambda)``, ``R`` linear from 3700 at 4.9 um to 1300 at 28 um
@@ -410,12 +411,12 @@ def profile_frame(name, alpha, beta, dither_channel):
     turned by up to a few degrees and, in channels 3-4, with alpha 0.95-0.96 of the sky's arcsec (the flight
     DISTORTION files).  Exactly the identity in the reference band itself.
     """
-    geometry, frame = mrs.band(name), mrs.band(f"{dither_channel}A")
-    if frame is geometry:
+    geometry, reference = mrs.band(name), mrs.band(f"{dither_channel}A")
+    if reference is geometry:
         return np.eye(2)
     point = np.array([alpha, beta], float)
-    there = np.array(frame.from_v2v3(*geometry.to_v2v3(*point)), float)
-    return np.linalg.solve(_v2v3_jacobian(frame, there), _v2v3_jacobian(geometry, point))
+    there = np.array(reference.from_v2v3(*geometry.to_v2v3(*point)), float)
+    return np.linalg.solve(_v2v3_jacobian(reference, there), _v2v3_jacobian(geometry, point))
 
 
 def _v2v3_jacobian(geometry, point):

@@ -131,7 +131,7 @@ def pupil(points=PUPIL_POINTS, extent=PUPIL_EXTENT_M, subsample=PUPIL_SUBSAMPLE,
     """Transmission (0..1, area-weighted) of the JWST pupil on a ``points`` x ``points``
     grid spanning ``extent`` metres; returns ``(transmission, pixel size in m)``.
 
-    The pupil's own axes: ``y`` along V3 (the upper strut), ``x`` across it (the pupil is mirror-symmetric
+    The pupil's own axes: ``y`` along V3 (the strut at 90 deg), ``x`` across it (the pupil is mirror-symmetric
     about V3, so ``x``'s sign is immaterial).  ``rotation_deg`` turns the pupil into the grid's frame (the
     imager's ``V3IdlYAngle`` by default); ``transform`` ``((t_xx, t_xy), (t_yx, t_yy))`` instead samples it at
     ``T (x, y)``, any linear map (:func:`diffraction`'s ``frame``).
