@@ -242,9 +242,17 @@ class ExtendedSource:
         """Radius beyond which the profile holds < 1e-6 of the light: 3 major FWHM (7 sigma), or the disk's."""
         return 3.0 * self.fwhm_major_arcsec if self.profile == "gaussian" else self.radius_arcsec
 
-    def surface_density(self, d_alpha, d_beta):
-        """The profile (per arcsec^2) at offsets ``(d_alpha, d_beta)`` (arcsec) from its centre (class docstring)."""
+    def surface_density(self, d_alpha, d_beta, frame=None):
+        """The profile (per arcsec^2) at offsets ``(d_alpha, d_beta)`` (arcsec) from its centre (class docstring).
+
+        ``frame``: ``M`` (2 x 2), the offsets' map into the profile's own frame
+        (:func:`simulator.mrs.profile_frame`); the profile is read at ``M (d_alpha, d_beta)`` and its density
+        times ``|det M|``, per arcsec^2 of the offsets' frame (None: the identity).
+        """
         da, db = np.asarray(d_alpha, float), np.asarray(d_beta, float)
+        if frame is not None:
+            m = np.asarray(frame, float)
+            return self.surface_density(m[0, 0] * da + m[0, 1] * db, m[1, 0] * da + m[1, 1] * db) * abs(np.linalg.det(m))
         if self.profile == "disk":
             return (da**2 + db**2 <= self.radius_arcsec**2) / (np.pi * self.radius_arcsec**2)
         pa = np.deg2rad(self.pa_deg)

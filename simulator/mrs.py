@@ -444,8 +444,7 @@ def profile_kernel(name, source, frame=None):
     sub = (np.arange(KERNEL_SUBSAMPLES) + 0.5) / KERNEL_SUBSAMPLES - 0.5
     points = (np.arange(-half, half + 1)[:, None] + sub[None, :]).ravel() * sample
     d_alpha, d_beta = np.meshgrid(points, points)  # rows beta, columns alpha
-    density = source.surface_density(frame[0, 0] * d_alpha + frame[0, 1] * d_beta,
-                                     frame[1, 0] * d_alpha + frame[1, 1] * d_beta) * abs(np.linalg.det(frame))
+    density = source.surface_density(d_alpha, d_beta, frame)
     n = 2 * half + 1
     return density.reshape(n, KERNEL_SUBSAMPLES, n, KERNEL_SUBSAMPLES).mean(axis=(1, 3)) * sample**2
 

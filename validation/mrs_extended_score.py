@@ -55,9 +55,7 @@ def true_surface_brightness(source, wavelength_um, alpha, beta, centre, frame=No
     profile in the band.
     """
     f_nu = SourceSpectrum(spectrum_from_dict(source.spectrum).continuum).flux_density_mjy(wavelength_um)
-    m = np.eye(2) if frame is None else np.asarray(frame, float)
-    da, db = alpha[None, :] - centre[0], beta[:, None] - centre[1]
-    p = source.surface_density(m[0, 0] * da + m[0, 1] * db, m[1, 0] * da + m[1, 1] * db) * abs(np.linalg.det(m))
+    p = source.surface_density(alpha[None, :] - centre[0], beta[:, None] - centre[1], frame)
     return f_nu[:, None, None] * p[None, :, :] * 1e-9 / _ARCSEC2_SR
 
 
