@@ -31,6 +31,10 @@ and spec3 with VARIANT into ``noise-free_nolines/``), and prints per line (5 per
   planes' correlation (the scorer's sandwich with the x1d's ``plane_correlation``, ``score_line(correlation=)``),
   and the fit's error less the noise-free one in those sigmas; per band, what a calibration without error would
   give with Gaussian noise of those sigmas: the chance that a line, all five, and their median fall within 0.1 %;
+* the line alone, plane by plane (session 31): the x1d less the line-free twin's on the line's +/- :data:`HALF`
+  planes, and the same of the whole cube's sum (``field``), fitted with the scorer's profile alone (flux, centre
+  and width free, no continuum; :func:`profile_alone`): the fit's flux over the planes' sum - 1, %, and the residual
+  (data - model) on the 7 planes about the centre as % of the sum: what a profile fit reads that the sum does not;
 * last, the line-free twin's level structure: its x1d over a cubic in lambda, rms and the rms of a 21-plane running
   mean, for the set and for each exposure alone (spec3 of one, into ``noise-free_nolines_single/``), and the set's
   residual against the singles' mean (what the combination adds); the subsets d1-d3 and d2+d4 with VARIANT
@@ -138,6 +142,23 @@ def exact_apcorr(band, wavelength_um, target, alpha_sigma):
         mrs.CUBE_ALPHA_SIGMA_PIXELS = before
     covered = ma.covered_samples(band, target)
     return float(ma.correction(band, image, mrs.lambda_over_d(wavelength_um), 3.0, covered))
+
+
+def profile_alone(wave, line_only, centre, box, sigma):
+    """``(fit / sum - 1, residuals / sum)`` of a line alone (module docstring) on its +/- :data:`HALF` planes."""
+    from scipy.optimize import curve_fit
+
+    from miri_testbed.validation import lrs_score as lrs
+
+    k = int(np.argmin(np.abs(wave - centre)))
+    u = np.arange(k - HALF, k + HALF + 1, dtype=float)
+    y = line_only[k - HALF:k + HALF + 1] / wave[k - HALF:k + HALF + 1] ** 2  # F_nu -> F_lambda, up to a constant
+
+    def model(x, a, m, s):
+        return a * lrs.row_fractions(x, m, s, box)
+    u0 = k + (centre - wave[k]) / (wave[1] - wave[0])
+    p, _ = curve_fit(model, u, y, p0=[y.sum(), u0, sigma])
+    return p[0] / y.sum() - 1, ((y - model(u, *p)) / y.sum())[HALF - 3:HALF + 4]
 
 
 def row_fractions_once(u, centre, sigma, box=0.0):
@@ -331,6 +352,23 @@ def main(argv=None):
         out(f"   {band} noisy, a calibration without error and Gaussian noise of the fits' sigma+corr: each line "
             f"within 0.1 % with probability {min(p_line):.2f}-{max(p_line):.2f}, all five {every:.2f}, the median "
             f"{median:.2f}")
+    out("   the line alone (x1d - twin; field: the whole cube's sum - twin's), the scorer's profile fitted to it: "
+        "fit / sum - 1 (%), and the residual on the 7 planes about the centre (% of the sum)")
+    for band, band_lines in mj.LINES_UM.items():
+        wave, flux = results["noise-free"]["x1d"][band][:2]
+        fwave, ffield = results["noise-free"]["field"][band]
+        step = float(np.median(np.diff(wave)))
+        for centre in band_lines:
+            line = [r for r in table if abs(float(r["centre_um"]) - centre) < 1e-9][0]
+            box = mrs_score.pixel_extent_um(wavelength_map, centre, step) / step
+            sigma0 = math.sqrt(mrs_score.expected_sigma_planes(centre, float(line["fwhm_um"]), step) ** 2
+                               - mrs_score.BOX_VARIANCE)
+            cells = []
+            for name, w, f, t in (("x1d", wave, flux, twin_x1d[band][1]),
+                                  ("field", fwave, ffield, twin_field[band][1])):
+                bias, residual = profile_alone(w, f - t, centre, box, sigma0)
+                cells.append(f"{name} {100 * bias:+.3f}: " + " ".join(f"{100 * r:+.3f}" for r in residual))
+            out(f"   {band} {centre:5.2f}  " + "   ".join(cells))
     twin_structure(folder, args.variant, out)
     print(write_result("mrs_line_flux_parts", "\n".join(lines) + "\n"))
 
