@@ -44,10 +44,10 @@ channel (:class:`simulator.config.MrsObservation`).  Model:
   d beta`` over its footprint (its alpha box times its slice's strip) at its centre
   wavelength, computed as for a point source at the profile's centre with each PSF node
   replaced by its convolution with ``p`` sampled on the PSF grid (each sample the profile's
-  integral over it, from 5 x 5 points), the PSF first scaled to hold all the light on its
-  grid (its 3-4 % beyond: what the source's parts outside the grid would scatter in, exact
-  for a uniform source, which so gives the uniform sky's surface brightness; a compact
-  source gets up to that much too much), on the full grid of the convolution (the PSF's
+  integral over it, from 5 x 5 points), and the PSF's light beyond its grid (1-4 %) added as
+  far wings falling as ``r^-3`` beyond it (:func:`far_light`: a uniform source gets it all back,
+  which so gives the uniform sky's surface brightness; a compact one only beyond the grid's
+  reach), on the full grid of the convolution (the PSF's
   and the profile's widths); the profile is cut at the PSF grid's width each side.  The
   profile is given in band ``<c>A``'s frame and read in band ``b`` at ``M (d alpha, d beta)``,
   ``M`` the local map of ``b``'s frame into ``<c>A``'s through V2/V3 (:func:`profile_frame`), its
@@ -470,7 +470,7 @@ def psf_share(true_pixels, alpha_source, beta_source, kernel=None, grating_order
     nodes = psf_nodes(name)
     index = np.clip(np.searchsorted(nodes, lam) - 1, 0, len(nodes) - 2)
     w = np.clip((lam - nodes[index]) / (nodes[index + 1] - nodes[index]), 0, 1)
-    share = np.zeros(len(lam))
+    share, far = np.zeros(len(lam)), None
     order = np.argsort(flight.slice, kind="stable")
     bounds = np.searchsorted(flight.slice[order], geometry.slices + (geometry.slices[-1] + 1,))
     for n, node in enumerate(nodes):
@@ -479,9 +479,8 @@ def psf_share(true_pixels, alpha_source, beta_source, kernel=None, grating_order
             continue
         image = psf_image(name, float(node) / grating_order)
         if kernel is not None:
-            # the PSF's light beyond its grid (3-4 %) given back in proportion: the far wings a uniform
-            # source's distant parts would send in (exact for a uniform source, as the sky, whose PHOTOM this is)
-            image = signal.fftconvolve(image / image.sum(), kernel, mode="full")
+            far = far_light(kernel, len(image)) if far is None else far
+            image = extended_image(image, kernel, far)
         cumulative = np.concatenate([np.zeros((len(betas), 1)), np.cumsum(weights @ image, axis=1)], axis=1)
         node_weight = np.where(index == n, 1 - w, w)
         for k in range(len(geometry.slices)):
@@ -490,6 +489,42 @@ def psf_share(true_pixels, alpha_source, beta_source, kernel=None, grating_order
             part = np.interp(a_hi[pix], edges, cumulative[k]) - np.interp(a_lo[pix], edges, cumulative[k])
             share[pix] += node_weight[pix] * part
     return share
+
+
+def far_light(kernel, n):
+    """Where an extended source's PSF light beyond an ``n``-sample grid lands, per unit of it (full grid).
+
+    On :func:`extended_image`'s grid (the convolution's full grid), ``F = p * H + p_edge (1 - 1_p * H)``: ``H`` the
+    far wings, ``c / r^3`` beyond the PSF grid's square (half-width ``R = n / 2`` samples) and 0 within, ``c = R /
+    (4 sqrt 2)`` so that it holds 1 over the plane (the diffraction wing's azimuthal mean; round in the band's arcsec
+    and without the hexagon's spikes, a SIMPLIFICATION); ``p`` the profile on its grid, cut at
+    :func:`profile_kernel`'s reach, and beyond that cut continued at ``p_edge``, the mean of its outermost samples
+    (``1_p`` its grid's indicator).  So a uniform source gets all of it back (its distant parts send it in: the sky's
+    surface brightness, the PHOTOM's), and a compact one gets it only beyond the grid's reach, where its far wings
+    fall.
+    """
+    k = len(kernel)
+    m = n + 2 * k - 2  # H's offsets reach from any point of the full grid to any of the profile's
+    d = np.arange(m) - (m - 1) / 2
+    d_alpha, d_beta = np.meshgrid(d, d)
+    radius = np.hypot(d_alpha, d_beta)
+    wings = np.where((np.abs(d_alpha) > n / 2) | (np.abs(d_beta) > n / 2), n / 2 / (4 * np.sqrt(2)) / radius**3, 0.0)
+    edge = np.concatenate([kernel[0], kernel[-1], kernel[1:-1, 0], kernel[1:-1, -1]]).mean()
+    beyond = 1 - signal.fftconvolve(np.ones_like(kernel), wings, mode="valid")
+    return signal.fftconvolve(kernel, wings, mode="valid") + edge * beyond
+
+
+def extended_image(psf_node, kernel, far=None):
+    """An extended source's image at one PSF node on the convolution's full grid: ``PSF * p + (1 - sum PSF) F``.
+
+    ``p`` the profile (:func:`profile_kernel`), ``F`` :func:`far_light` (computed here unless given: it is the same
+    for every node of a band).  Until session 31 the PSF was scaled to hold all its light instead, which gave the
+    far wings to a compact source's core: a band's image of one sky was brighter by one over its grid's share of
+    the PSF's light, 2.2 % more in 1B's 5.7" grid than in 3A's 12.5" at 6.1 um, which the leak's cube correction
+    then over-subtracted (docs/mrs.md, 'The extended source's leak sum located').
+    """
+    far = far_light(kernel, len(psf_node)) if far is None else far
+    return signal.fftconvolve(psf_node, kernel, mode="full") + (1 - psf_node.sum()) * far
 
 
 def pixel_photons(spectrum, lam_lo, lam_hi):

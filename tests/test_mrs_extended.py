@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from miri_testbed.calibration.pipeline import calibrate
-from miri_testbed.instrument import mrs
+from miri_testbed.instrument import mrs, mrs_dither
 from miri_testbed.simulator import (
     Effects,
     ExtendedSource,
@@ -136,3 +136,34 @@ def test_an_extended_source_is_refused_outside_the_mrs():
         lrs.illuminate(Scene((ExtendedSource(FLAT),)), LrsObservation(), Effects(), np.random.default_rng(1))
     with pytest.raises(ValueError, match="the imager simulates PointSource sources; this scene has ExtendedSource"):
         imager.illuminate(Scene((ExtendedSource(FLAT),)), Observation(), Effects(), np.random.default_rng(1))
+
+
+def test_a_compact_source_holds_the_same_light_near_its_centre_in_every_band_s_grid():
+    """One sky at one wavelength: a compact source's 6.1 um image drawn on band 1B's PSF grid (5.7" wide, holding
+    ~97 % of the PSF's light) and on 3A's (12.5", ~99 %; the spectral leak's second order) holds the same light
+    within 1.5" of its centre.  Scaling each PSF to hold all the light, as until session 31, made 1B's 2.2 %
+    brighter there."""
+    source = ExtendedSource(FLAT, profile="gaussian", fwhm_major_arcsec=1.0, fwhm_minor_arcsec=0.7, pa_deg=30.0)
+    home = mrs.band("1A").from_v2v3(*mrs_dither.target_v2v3(1))
+    near = {}
+    for band in ("1B", "3A"):
+        alpha, beta = mrs.band(band).from_v2v3(*mrs.band("1A").to_v2v3(*home))
+        frame = smrs.profile_frame(band, alpha, beta, 1)
+        image = smrs.extended_image(smrs.psf_image(band, 6.1), smrs.profile_kernel(band, source, frame))
+        offsets = (np.arange(len(image)) - (len(image) - 1) / 2) * smrs.psf_sample_arcsec(band)
+        d_alpha, d_beta = np.meshgrid(offsets, offsets)  # rows beta, columns alpha
+        in_reference = np.tensordot(frame, np.stack([d_alpha, d_beta]), axes=1)  # 1A's frame: the sky turned
+        near[band] = image[np.hypot(*in_reference) < 1.5].sum()
+    assert smrs.psf_image("1B", 6.1).sum() < smrs.psf_image("3A", 6.1).sum() - 0.015
+    assert near["1B"] == pytest.approx(near["3A"], rel=2e-3)
+
+
+def test_a_uniform_source_keeps_its_surface_brightness_whatever_light_the_psf_grid_holds():
+    """Where a uniform profile covers the PSF's whole reach, the image is the profile itself: the PSF's light beyond
+    its grid comes back (from the source's far parts), so the sky's surface brightness the PHOTOM is made on."""
+    psf_node = smrs.psf_image("3A", 12.2)
+    assert psf_node.sum() < 0.99
+    kernel = np.full((2 * len(psf_node), 2 * len(psf_node)), 1e-6)
+    image = smrs.extended_image(psf_node, kernel)
+    centre = len(image) // 2
+    np.testing.assert_allclose(image[centre - 5:centre + 5, centre - 5:centre + 5], 1e-6, rtol=1e-10)
