@@ -178,6 +178,40 @@ def test_the_1b_image_is_continued_beyond_its_field_as_its_ring_means():
     np.testing.assert_allclose(variance[beyond], 1 / counts[rings[beyond].astype(int)])  # a mean of n unit variances
 
 
+def test_the_1b_image_sharpened_in_beta_is_nearer_the_sky_between_its_spaxels():
+    """A smooth 6 um image across the slices, sampled as 1B's cube samples it (each spaxel the mean over its 0.13"
+    of the image's means over 0.177" slices) and interpolated linearly between spaxels as the 3A points read it: the
+    sharpening takes out that blur's second moment, so the interpolated image is much nearer the sky's; a straight
+    image is left as it is, and the variance follows the linear map."""
+    step, beta_del, sigma = 0.13, 0.177, 0.45
+    fine = np.linspace(-3, 3, 60001)
+    sky = np.exp(-0.5 * (fine / sigma) ** 2)
+
+    def box_mean(values, width):
+        kernel = np.ones(round(width / (fine[1] - fine[0])))
+        return np.convolve(values, kernel / kernel.size, mode="same")
+    sampled = box_mean(box_mean(sky, beta_del), step)
+    centres = np.arange(-20, 21) * step
+    spaxels = np.interp(centres, fine, sampled)[:, None]  # one alpha column
+    covered = np.ones(spaxels.shape, bool)
+    sharp, _ = cal_leak.sharpened_in_beta(spaxels, np.zeros_like(spaxels), covered, step, beta_del)
+    points = np.linspace(-1.5, 1.5, 997)
+    truth = np.exp(-0.5 * (points / sigma) ** 2)
+    before = np.interp(points, centres, spaxels[:, 0]) - truth
+    after = np.interp(points, centres, sharp[:, 0]) - truth
+    assert np.sqrt(np.mean(after**2)) < 0.2 * np.sqrt(np.mean(before**2))
+    straight = (1 + 0.3 * centres)[:, None]
+    kept, _ = cal_leak.sharpened_in_beta(straight, np.zeros_like(straight), covered, step, beta_del)
+    np.testing.assert_allclose(kept, straight, rtol=1e-12)
+    rng = np.random.default_rng(5)
+    draws = rng.normal(0, 1, (20000, 9, 1)) * np.linspace(1, 2, 9)[None, :, None]
+    variance = np.broadcast_to(np.linspace(1, 2, 9)[:, None] ** 2, (9, 1))
+    out = np.array([cal_leak.sharpened_in_beta(d, variance, np.ones((9, 1), bool), step, beta_del)[0] for d in draws])
+    _, predicted = cal_leak.sharpened_in_beta(np.zeros((9, 1)), variance, np.ones((9, 1), bool), step, beta_del)
+    np.testing.assert_allclose(out.var(axis=0), predicted, rtol=0.05)
+    assert predicted[4, 0] > 1.5 * variance[4, 0]  # sharpening amplifies the spaxels' noise, and says so
+
+
 def test_the_step_is_a_declared_skip_saying_what_is_missing(tmp_path):
     exposure = dm.ImageModel((1, 1))
     exposure.meta.instrument.name, exposure.meta.instrument.detector = "MIRI", "MIRIFULONG"
