@@ -181,8 +181,8 @@ def test_the_1b_image_is_continued_beyond_its_field_as_its_ring_means():
 def test_the_1b_image_sharpened_in_beta_is_nearer_the_sky_between_its_spaxels():
     """A smooth 6 um image across the slices, sampled as 1B's cube samples it (each spaxel the mean over its 0.13"
     of the image's means over 0.177" slices) and interpolated linearly between spaxels as the 3A points read it: the
-    sharpening takes out that blur's second moment, so the interpolated image is much nearer the sky's; a straight
-    image is left as it is, and the variance follows the linear map."""
+    interpolated image's second moment exceeds the sky's by ``beta_del^2 / 12 + h^2 / 4``, and sharpened it is the
+    sky's; a straight image is left as it is, and the variance follows the linear map."""
     step, beta_del, sigma = 0.13, 0.177, 0.45
     fine = np.linspace(-3, 3, 60001)
     sky = np.exp(-0.5 * (fine / sigma) ** 2)
@@ -195,11 +195,14 @@ def test_the_1b_image_sharpened_in_beta_is_nearer_the_sky_between_its_spaxels():
     spaxels = np.interp(centres, fine, sampled)[:, None]  # one alpha column
     covered = np.ones(spaxels.shape, bool)
     sharp, _ = cal_leak.sharpened_in_beta(spaxels, np.zeros_like(spaxels), covered, step, beta_del)
-    points = np.linspace(-1.5, 1.5, 997)
-    truth = np.exp(-0.5 * (points / sigma) ** 2)
-    before = np.interp(points, centres, spaxels[:, 0]) - truth
-    after = np.interp(points, centres, sharp[:, 0]) - truth
-    assert np.sqrt(np.mean(after**2)) < 0.2 * np.sqrt(np.mean(before**2))
+    points = np.linspace(-2.5, 2.5, 20001)
+
+    def excess(image):  # the interpolated image's second moment over the sky's
+        read = np.interp(points, centres, image[:, 0])
+        return np.sum(points**2 * read) / np.sum(read) - sigma**2
+    blur = beta_del**2 / 12 + step**2 / 4
+    assert excess(spaxels) == pytest.approx(blur, rel=0.02)
+    assert abs(excess(sharp)) < 0.01 * blur
     straight = (1 + 0.3 * centres)[:, None]
     kept, _ = cal_leak.sharpened_in_beta(straight, np.zeros_like(straight), covered, step, beta_del)
     np.testing.assert_allclose(kept, straight, rtol=1e-12)
