@@ -2,7 +2,8 @@
 
 Per case, band 1B (MIRIFUSHORT MEDIUM) and band 3A (MIRIFULONG SHORT) of one target with the leak on
 (:mod:`simulator.spectral_leak`), and 3A with it off; 1B calibrated, then 3A with ``spectral_leak`` =
-``none``, ``spectrum`` (jwst's 1-D form), ``jwst_spectrum`` (jwst's code) and ``cube`` (ours), ``calibrate
+``none``, ``spectrum`` (jwst's 1-D form), ``jwst_spectrum`` (jwst's code), ``cube`` (ours) and ``cube_sharpened``
+(ours, 1B sharpened in beta), ``calibrate
 --leak-from`` the 1B cube and x1d.  Printed: ``mrs_leak_residual`` of the 3A x1d
 (:mod:`validation.mrs_leak_score`: the leak left at its peak over the 3A continuum), the x1d's max
 ``|F - F_off| / F_off`` within 0.3 um of 12.2 um (noise-free cases only), and for the cube the median over
@@ -53,7 +54,7 @@ CASES = {"hot point": (SpectralSource(HOT), True), "red point": (SpectralSource(
          "hot extended": (ExtendedSource({"continuum": {**HOT["continuum"], "flux_mjy": 200.0}}, 0.0, 0.0,
                                          fwhm_major_arcsec=1.5, fwhm_minor_arcsec=1.0, pa_deg=30.0), True),
          "hot point noisy": (SpectralSource(BRIGHT), False)}
-VARIANTS = ("none", "spectrum", "jwst_spectrum", "cube")
+VARIANTS = ("none", "spectrum", "jwst_spectrum", "cube", "cube_sharpened")
 OBS_1B = MrsObservation(detector="MIRIFUSHORT", band="MEDIUM", ngroups=10)
 OBS_3A = MrsObservation(detector="MIRIFULONG", band="SHORT", ngroups=10)
 NOISY_GROUPS, NOISY_SKY_MJY_SR = 50, 5.0

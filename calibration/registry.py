@@ -80,7 +80,8 @@ a dither set's spaxel from the exposures complete in it) and ``mrs_extract``
 ``annulus`` subtracts a background from an annulus in the cube, ``aperture`` nothing; the
 aperture correction is the MRS APCORR's, or an Airy one without it), then on band 3A ``spectral_leak``
 (:mod:`calibration.spectral_leak`; ``cube`` subtracts the 1B cube's leak from the 3A cube and extracts
-again, ``spectrum`` the 1B spectrum's from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's), and
+again, ``cube_sharpened`` the same with 1B's planes sharpened in beta first, ``spectrum`` the 1B spectrum's
+from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's), and
 ``residual_fringe`` on each band's spectrum (:mod:`calibration.residual_fringe`: ``fit``, ``jwst_1d`` with the
 peers extra, ``none`` the default); ``residual_fringe_2d`` between ``mrs_photom`` and ``cube_build``
 (:func:`calibration.residual_fringe.columns`: ``fit`` per detector column, ``none`` the default), then
@@ -183,7 +184,8 @@ ALGORITHMS = {
                    "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,
                    "drizzle_lambda_alpha_smooth": cube_build.drizzle_lambda_alpha_smooth},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
-    "spectral_leak": {"cube": spectral_leak.cube, "spectrum": spectral_leak.spectrum, "none": NONE},
+    "spectral_leak": {"cube": spectral_leak.cube, "cube_sharpened": spectral_leak.cube_sharpened,
+                      "spectrum": spectral_leak.spectrum, "none": NONE},
     "residual_fringe": {"fit": residual_fringe.fit,
                         "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
     "residual_fringe_2d": {"fit": residual_fringe.columns,

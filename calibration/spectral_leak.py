@@ -20,15 +20,8 @@ input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their
   (:func:`slice_points`), and over its alpha box convolved with a 3A pixel's; the points go into 1B's frame
   (3A's DISTORTION to V2/V3, moved by the two exposures' pointings, 1B's DISTORTION inverse;
   :func:`frame_map`), where 1B's cube is interpolated bilinearly among its spaxel centres
-  (:func:`resampling_matrix`), times the map's Jacobian (:func:`jacobian`).  Each 1B plane is first sharpened
-  along beta by the blur that 1B's image has and 3A's leak has not (:func:`sharpened_in_beta`): 1B's slice
-  ``beta_del``, its drizzle onto spaxels of ``h`` and the bilinear interpolation among them add a variance of
-  ``beta_del^2 / 12 + h^2 / 12 + h^2 / 6`` (0.0068 arcsec^2), taken out to second order,
-  ``S - (v / 2) d^2 S / d beta^2`` (one Van Cittert step; beta, which no cube kernel smooths: in alpha 1B's and 3A's
-  kernels blur nearly alike).  Measured on the leak benchmark (docs/mrs.md, '1B's blur in beta taken out'): the
-  leak left per spaxel about halves (a red point source's worst from 0.18 % of the continuum to 0.09 %), the
-  spectra's and the cores' sums stay within 0.1 %.  A dither set's cube takes the slices of its first exposure
-  (the frame's).  Its variance adds
+  (:func:`resampling_matrix`), times the map's Jacobian (:func:`jacobian`).  A dither set's cube takes the
+  slices of its first exposure (the frame's).  Its variance adds
   ``f^2 var(<S_1B>)`` (1B's spaxels taken as independent) and ``(err_f <S_1B>)^2``.  The point source's
   spectrum is then extracted again from the corrected cube (``mrs_extract``'s variant), with the 3A
   pixels' variance (the leak term's, ``f^2 < 1e-3`` of 1B's, is left out there).  3A's field is larger
@@ -42,6 +35,15 @@ input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their
   source's PSF wings, up to their spikes; a uniform extended source) and a guess elsewhere.
   The leak's image is a 6 um PSF; the 1B cube holds that PSF itself, so the subtraction removes it
   where it falls, which the 1-D form cannot (below).
+* ``cube_sharpened``: ``cube`` with each 1B plane first sharpened along beta by the blur that 1B's image has and
+  3A's leak has not (:func:`sharpened_in_beta`): 1B's slice ``beta_del``, its drizzle onto spaxels of ``h`` and the
+  bilinear interpolation among them add a variance of ``beta_del^2 / 12 + h^2 / 12 + h^2 / 6`` (0.0068 arcsec^2),
+  taken out to second order, ``S - (v / 2) d^2 S / d beta^2`` (one Van Cittert step; beta only, which no cube kernel
+  smooths: in alpha 1B's and 3A's kernels blur nearly alike).  Measured (docs/mrs.md, '1B's blur in beta taken
+  out'): the leak left per spaxel about halves (a red point source's worst from 0.18 % of the continuum to
+  0.09 %, a hot one's 2.75 % to 1.31 %), but a hot point source's spectrum keeps more (its x1d 0.045 % -> 0.076 %
+  of the continuum noise-free; LEAK-1 0.05e-3 -> 0.55e-3 in the ``mrs_leak`` suite): for a cube read spaxel by
+  spaxel, not the default.
 * ``spectrum`` (jwst's, for a point source): ``F'_3A(lambda) = F_3A(lambda) - f(lambda) F_1B(lambda / 2)``,
   ``F_1B`` linear between 1B's usable planes; ``sigma'^2 = sigma^2 + f^2 sigma_1B^2 + (err_f F_1B)^2``.
   The 3A spectrum's aperture correction is for a 12 um PSF, while the leak is a 6 um one, more of it in
@@ -126,7 +128,7 @@ def _is_1b(model):
 
 
 #: What each ``spectral_leak`` variant needs of band 1B: its cube, or its spectrum.
-NEEDS = {"cube": "cube", "spectrum": "spectrum", "jwst_spectrum": "spectrum"}
+NEEDS = {"cube": "cube", "cube_sharpened": "cube", "spectrum": "spectrum", "jwst_spectrum": "spectrum"}
 
 
 def check_source(source, variant):
@@ -286,7 +288,7 @@ def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, b
 
 
 def sharpened_in_beta(plane, variance, covered, step, beta_del):
-    """A 1B plane (rows beta) and its variance less 1B's extra blur in beta (module docstring, ``cube``).
+    """A 1B plane (rows beta) and its variance less 1B's extra blur in beta (module docstring, ``cube_sharpened``).
 
     ``S'_j = S_j - c (S_{j+1} - 2 S_j + S_{j-1})``, ``c = v / (2 step^2)``, ``v = beta_del^2 / 12 + step^2 / 4``, where
     both neighbours are ``covered`` (else ``S_j`` as it is); the spaxels taken as independent,
@@ -315,14 +317,14 @@ def jacobian(to_1b, alpha, beta, h=0.01):
     return np.abs((a_p - a_m) * (b_q - b_r) - (a_q - a_r) * (b_p - b_m)) / (2 * h) ** 2
 
 
-def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
+def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale, sharpen=False):
     """Variant ``cube`` (module docstring): ``(corrected Cube, its spectrum, notes)``, or a Skip without 1B's cube.
 
     The step's arguments: ``cube_3a`` (a :class:`calibration.cube_build.Cube` in MJy/sr), ``spectrum_3a``
     (its :class:`calibration.mrs_extract.MrsSpectrum`), ``extract(cube) -> MrsSpectrum``; references from
     :func:`resolve`: ``leak`` (:class:`LeakTable`), ``source`` (:class:`SourceBand`), ``to_1b``
     (:func:`frame_map`), ``footprint`` (3A's pixel width in alpha and its slices' ``(betas, beta_del)``, arcsec),
-    ``jy_scale`` (Jy per the spectrum's unit).
+    ``jy_scale`` (Jy per the spectrum's unit); ``sharpen``: 1B's planes sharpened in beta first (``cube_sharpened``).
     """
     if source.cube is None:
         return Skip(f"spectral_leak cube: no band 1B cube among {', '.join(source.names)}")
@@ -344,9 +346,11 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
             continue
         i = min(int(position), len(wave_1b) - 2)
         w = position - i
-        plane, plane_var = sharpened_in_beta((1 - w) * data_1b[i] + w * data_1b[i + 1],
-                                             (1 - w) ** 2 * var_1b[i] + w**2 * var_1b[i + 1], spatial_1b,
-                                             abs(beta_1b[1] - beta_1b[0]), source.band.beta_del)
+        plane = (1 - w) * data_1b[i] + w * data_1b[i + 1]
+        plane_var = (1 - w) ** 2 * var_1b[i] + w**2 * var_1b[i + 1]
+        if sharpen:
+            plane, plane_var = sharpened_in_beta(plane, plane_var, spatial_1b, abs(beta_1b[1] - beta_1b[0]),
+                                                 source.band.beta_del)
         mean = rings.fill(matrix @ plane.ravel()).reshape(data.shape[1:])
         mean_var = rings.fill(squared @ plane_var.ravel(), variance=True).reshape(data.shape[1:])
         take = rings.reached.reshape(data.shape[1:]) & np.isfinite(data[k])
@@ -358,6 +362,11 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     return corrected, extract(corrected), [f"spectral_leak cube: {np.count_nonzero(f > 0)} planes of 3A less f x "
                                            f"the 1B cube at lambda/2; of {n_plane} spaxels, {continued} beyond 1B's "
                                            f"field less its ring's mean about the source, {left} left as they are"]
+
+
+def cube_sharpened(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
+    """Variant ``cube_sharpened`` (module docstring): :func:`cube` with 1B's planes sharpened in beta first."""
+    return cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale, sharpen=True)
 
 
 class RingMeans:
