@@ -42,7 +42,7 @@ input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their
   smooths: in alpha 1B's and 3A's kernels blur nearly alike).  Measured (docs/mrs.md, '1B's blur in beta taken
   out'): the leak left per spaxel about halves (a red point source's worst from 0.18 % of the continuum to
   0.09 %, a hot one's 2.75 % to 1.31 %), but a hot point source's spectrum keeps more (its x1d 0.045 % -> 0.076 %
-  of the continuum noise-free; LEAK-1 0.05e-3 -> 0.55e-3 in the ``mrs_leak`` suite): for a cube read spaxel by
+  of the continuum noise-free; LEAK-1 0.25e-3 -> 0.54e-3 in the ``mrs_leak`` suite, seed 1): for a cube read spaxel by
   spaxel, not the default.
 * ``spectrum`` (jwst's, for a point source): ``F'_3A(lambda) = F_3A(lambda) - f(lambda) F_1B(lambda / 2)``,
   ``F_1B`` linear between 1B's usable planes; ``sigma'^2 = sigma^2 + f^2 sigma_1B^2 + (err_f F_1B)^2``.
