@@ -359,7 +359,8 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     corrected = replace(cube_3a, data=data, var=var)
     continued = int(np.count_nonzero(rings.reached & ~usable))
     left = int(n_plane - np.count_nonzero(rings.reached))
-    return corrected, extract(corrected), [f"spectral_leak cube: {np.count_nonzero(f > 0)} planes of 3A less f x "
+    name = "cube_sharpened" if sharpen else "cube"
+    return corrected, extract(corrected), [f"spectral_leak {name}: {np.count_nonzero(f > 0)} planes of 3A less f x "
                                            f"the 1B cube at lambda/2; of {n_plane} spaxels, {continued} beyond 1B's "
                                            f"field less its ring's mean about the source, {left} left as they are"]
 
