@@ -470,7 +470,8 @@ def psf_share(true_pixels, alpha_source, beta_source, kernel=None, grating_order
     nodes = psf_nodes(name)
     index = np.clip(np.searchsorted(nodes, lam) - 1, 0, len(nodes) - 2)
     w = np.clip((lam - nodes[index]) / (nodes[index + 1] - nodes[index]), 0, 1)
-    share, far = np.zeros(len(lam)), None
+    share = np.zeros(len(lam))
+    far = None if kernel is None else far_light(kernel, PSF_SAMPLES)  # the same for every node
     order = np.argsort(flight.slice, kind="stable")
     bounds = np.searchsorted(flight.slice[order], geometry.slices + (geometry.slices[-1] + 1,))
     for n, node in enumerate(nodes):
@@ -479,7 +480,6 @@ def psf_share(true_pixels, alpha_source, beta_source, kernel=None, grating_order
             continue
         image = psf_image(name, float(node) / grating_order)
         if kernel is not None:
-            far = far_light(kernel, len(image)) if far is None else far
             image = extended_image(image, kernel, far)
         cumulative = np.concatenate([np.zeros((len(betas), 1)), np.cumsum(weights @ image, axis=1)], axis=1)
         node_weight = np.where(index == n, 1 - w, w)
