@@ -24,7 +24,10 @@ When the exposure says where its target is (APERNAME, XOFFSET, YOFFSET: the targ
 DISTORTION), the brightest spaxel is searched only within :data:`SEARCH_ARCSEC` of it, so a
 brighter source elsewhere in the field is not taken for the target (jwst's extract_1d centres
 on the target's coordinates the same way unless told to find the brightest); without those
-keywords, the brightest spaxel of the whole cube.  The window takes only the spaxels nearer the
+keywords, the brightest spaxel of the whole cube.  Where nothing within :data:`SEARCH_ARCSEC` of the target
+stands above the field's median (an extended source alone, a flat field), there is no point source: the step
+declines (:class:`NoPointSource`, a :class:`~calibration.Skip`) and spec2 writes the band's cube without its
+spectrum.  The window takes only the spaxels nearer the
 target's peak than any other source's (a local maximum of at least :data:`NEIGHBOUR_PEAK_SHARE` of
 the peak's light beyond :data:`NEIGHBOUR_MIN_LD` lambda_c / D): without that, a source 3x brighter
 1.2" away in 2A drew the re-centred window onto itself (1.05" off, a fresh-clone walkthrough).  Its
@@ -98,7 +101,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument.mrs import lambda_over_d
 
-from . import CalibrationInputError, mrs_centroid
+from . import CalibrationInputError, Skip, mrs_centroid
 from . import references as refs
 
 #: Aperture radius and background annulus in lambda / D.
@@ -286,6 +289,10 @@ def _collapsed(cube, usable):
     return mrs_centroid.mean_image(cube.data, usable, covered), covered
 
 
+class NoPointSource(CalibrationInputError):
+    """No point source where the pointing puts the target: a field flat there (an extended source alone)."""
+
+
 def _locate(cube, radius_ld, target, fit=True):
     """:func:`locate`'s :class:`Centre` and the spaxels on the target's side (:func:`_own_side`)."""
     grid = cube.grid
@@ -296,8 +303,8 @@ def _locate(cube, radius_ld, target, fit=True):
     if target is not None:
         near = np.hypot(alpha - target[0], beta - target[1]) <= SEARCH_ARCSEC
         if not np.any(near & (image > 0)):
-            raise CalibrationInputError(f"mrs_extract: no light within {SEARCH_ARCSEC}\" of where the pointing puts "
-                                        f"the target (alpha {target[0]:+.3f}\", beta {target[1]:+.3f}\")")
+            raise NoPointSource(f"mrs_extract: no light within {SEARCH_ARCSEC}\" of where the pointing puts the target "
+                                f"(alpha {target[0]:+.3f}\", beta {target[1]:+.3f}\") above the field's median")
         search = np.where(near, image, -np.inf)
     j, i = np.unravel_index(np.argmax(search), image.shape)
     centre = np.array([alpha[j, i], beta[j, i]])
@@ -407,18 +414,32 @@ def _extract(cube, subtract_background, table, target):
                        correlation, located.reason)
 
 
+def _extract_or_skip(cube, subtract_background, table, target):
+    """:func:`_extract`, or a :class:`~calibration.Skip` where there is no point source to extract.
+
+    The band's cube is still a product: :mod:`calibration.mrs_spec2` writes it without the band's spectrum.
+    """
+    try:
+        return _extract(cube, subtract_background, table, target)
+    except NoPointSource as exc:
+        return Skip(f"{exc}: no point source to extract (an extended field); the band's cube is kept, its "
+                    "spectrum left out")
+
+
 def annulus(cube, apcorr=None, target=None):
     """Variant ``annulus`` of step ``mrs_extract``: the conical aperture less the annulus's background.
 
     ``apcorr``: the exposure's :class:`MrsApcorr`, or None for the Airy correction; ``target``: where
-    the pointing puts the target in the cube, or None (:func:`centroid`).
+    the pointing puts the target in the cube, or None (:func:`centroid`).  A :class:`~calibration.Skip` (the
+    step declined) where the field has no point source near the target (:class:`NoPointSource`).
     """
-    return _extract(cube, True, apcorr, target)
+    return _extract_or_skip(cube, True, apcorr, target)
 
 
 def aperture(cube, apcorr=None, target=None):
     """Variant ``aperture`` of step ``mrs_extract``: the conical aperture, nothing subtracted.
 
     The Airy correction always: an APCORR holds the annulus's share (module docstring), so ``apcorr`` is not used.
+    A :class:`~calibration.Skip` where there is no point source, as :func:`annulus`.
     """
-    return _extract(cube, False, None, target)
+    return _extract_or_skip(cube, False, None, target)

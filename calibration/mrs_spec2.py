@@ -45,7 +45,8 @@ stays in DN/s, and its units say so):
   flux is); ``source_xpos``/``source_ypos`` the centroid's alpha/beta (arcsec); ``plane_correlation``
   (n_rows, L) float32, the noise correlation of row ``k``'s FLUX with row ``k + l``'s in column ``l - 1``
   (:mod:`calibration.mrs_extract`, 'Errors'), an array of the ``spec`` outside its table (jwst's columns are
-  fixed), saved in the file's ASDF extension.  In Jy the
+  fixed), saved in the file's ASDF extension.  A band without a point source near the target (an extended
+  field: ``mrs_extract`` declines, HISTORY says why) has its cube and no ``spec``; without any, no x1d.  In Jy the
   flux is the cube's surface brightness summed over the aperture times the spaxel's solid
   angle: ``F [Jy] = 1e6 sum_s c_s S_s [MJy/sr] A_s [arcsec^2] (pi / 648000)^2``.
 """
@@ -234,7 +235,8 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
     -------
     dict
         ``{"s3d": (IFUCubeModel, ...), "x1d": MultiSpecModel}``, and ``preleak``, ``prerf`` when
-        their steps ran (module docstring).
+        their steps ran (module docstring); ``x1d`` only when a band has a spectrum (``mrs_extract`` declines a
+        band without a point source: an extended field).
     """
     first, d1_first = members[0][0], members[0][1]
     references = mrs_wcs.read_references(folder, first)
@@ -272,11 +274,12 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
             log.note("cube_build", f"cube_build {band}: {len(members)} exposures drizzled together")
         target = _target(log, first, band_wcs)
         spectrum = log.run("mrs_extract", choice["mrs_extract"], cube, resolve=partial(tuple, (apcorr, target)))
-        how = "fitted" if not spectrum.centre_reason else f"first moment: {spectrum.centre_reason}"
-        log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
-                                f"{spectrum.centre[1]:+.4f}\" ({how}), aperture correction "
-                                f"{np.median(spectrum.apcorr):.4f} ({correction}), covariance factor "
-                                f"{spectrum.covariance_factor:.3f}")
+        if spectrum is not None:
+            how = "fitted" if not spectrum.centre_reason else f"first moment: {spectrum.centre_reason}"
+            log.note("mrs_extract", f"mrs_extract {band}: centre alpha {spectrum.centre[0]:+.4f}\" beta "
+                                    f"{spectrum.centre[1]:+.4f}\" ({how}), aperture correction "
+                                    f"{np.median(spectrum.apcorr):.4f} ({correction}), covariance factor "
+                                    f"{spectrum.covariance_factor:.3f}")
         if band == spectral_leak.LEAK_BAND:
             extract = partial(registry.get("mrs_extract", choice["mrs_extract"]), apcorr=apcorr, target=target)
             unleaked = spectrum
@@ -284,8 +287,12 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
                                             resolve=partial(spectral_leak.resolve, folder, first, band, calibrated,
                                                             leak_source, band_wcs, JY_PER_MJY_SR_ARCSEC2))
             log.note("spectral_leak", *notes)
-            if log.records[-1].status == COMPLETE:
+            if log.records[-1].status == COMPLETE and spectrum is not None:
                 before["preleak"].spec.append(spec_product(unleaked, band, calibrated))
+        cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
+        del samples, cube  # this band's pixels are not kept while the next band's are made
+        if spectrum is None:
+            continue
         flux, error, fit = log.run("residual_fringe", choice["residual_fringe"], spectrum.wavelength, spectrum.flux,
                                    spectrum.error, (spectrum.dq & dqflags.DO_NOT_USE) == 0, int(band[0]),
                                    spectrum.correlation, flat_period)
@@ -294,15 +301,13 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
         if log.records[-1].status == COMPLETE:
             before["prerf"].spec.append(spec_product(spectrum, band, calibrated))
         spectrum = replace(spectrum, flux=flux, error=error)
-        cubes.append(cube_product(d1_first.rate_model, cube, band, CALIBRATED_CUBE_UNIT if calibrated else CUBE_UNIT))
         x1d.spec.append(spec_product(spectrum, band, calibrated))
-        del samples, cube  # this band's pixels are not kept while the next band's are made
-    before = {suffix: model for suffix, model in before.items() if len(model.spec)}
-    for product in (*cubes, x1d, *before.values()):
+    spectra = {suffix: model for suffix, model in (("x1d", x1d), *before.items()) if len(model.spec)}
+    for product in (*cubes, *spectra.values()):
         for kind, name in filenames.items():
             getattr(product.meta.ref_file, kind).name = name
         log.stamp(product)
-    return {"s3d": tuple(cubes), "x1d": x1d, **before}
+    return {"s3d": tuple(cubes), **spectra}
 
 
 def _flat_period(flat, pixels):

@@ -196,6 +196,8 @@ def jwst_spectral_leak(cube, spectrum, extract, leak, source, to_1b, footprint, 
 
     if source.spectrum is None:
         return Skip(f"spectral_leak jwst_spectrum: no band 1B spectrum among {', '.join(source.names)}")
+    if spectrum is None:
+        return Skip("spectral_leak jwst_spectrum: no band 3A spectrum (no point source)")
     spectra = []
     for wavelength, flux in ((source.spectrum[0], source.spectrum[1]), (spectrum.wavelength, spectrum.flux * jy_scale)):
         table = np.zeros(len(wavelength), dtype=dm.SpecModel().get_dtype("spec_table"))

@@ -374,14 +374,14 @@ def calibrate_set(uncal_paths, outdir, name, refs_folder=None, algorithms=None, 
     -------
     dict
         ``{suffix: path}``: ``rate`` and ``rateints`` a tuple of paths (one per exposure),
-        ``s3d`` one per band, ``x1d``.
+        ``s3d`` one per band, ``x1d`` (none without a point source: an extended field).
     """
     products = calibrate_set_exposures(uncal_paths, refs_folder, algorithms, leak_from, leak_refs)
     uncals = [path for path in uncal_paths if not str(path).endswith("_rate.fits")]
     per_exposure = [write_products({"rate": rate, "rateints": rateints}, outdir, product_stem(path))
                     for path, rate, rateints in zip(uncals, products["rate"], products["rateints"], strict=True)]
     paths = {suffix: tuple(p[suffix] for p in per_exposure) for suffix in ("rate", "rateints")}
-    paths.update(write_products({"s3d": products["s3d"], "x1d": products["x1d"]}, outdir, name))
+    paths.update(write_products({k: products[k] for k in ("s3d", "x1d") if k in products}, outdir, name))
     return paths
 
 

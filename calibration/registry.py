@@ -227,6 +227,7 @@ UNCHANGED = {
     "clean_showers": lambda rate, var, *_: (rate, var),
     "fringe": lambda rate, var, *_: (rate, var),
     "mrs_photom": lambda rate, var, *_: (rate, var),
+    "mrs_extract": lambda cube, *_: None,  # declined where there is no point source: the cube without a spectrum
     "spectral_leak": lambda cube, spectrum, *_: (cube, spectrum, []),
     "residual_fringe": lambda wavelength, flux, error, *_: (flux, error, None),
     "residual_fringe_2d": lambda values, var, *_: (values, var, None),

@@ -321,7 +321,8 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     """Variant ``cube`` (module docstring): ``(corrected Cube, its spectrum, notes)``, or a Skip without 1B's cube.
 
     The step's arguments: ``cube_3a`` (a :class:`calibration.cube_build.Cube` in MJy/sr), ``spectrum_3a``
-    (its :class:`calibration.mrs_extract.MrsSpectrum`), ``extract(cube) -> MrsSpectrum``; references from
+    (its :class:`calibration.mrs_extract.MrsSpectrum`, or None without a point source: then the rings are about
+    the middle of 1B's reach and no spectrum is returned), ``extract(cube) -> MrsSpectrum``; references from
     :func:`resolve`: ``leak`` (:class:`LeakTable`), ``source`` (:class:`SourceBand`), ``to_1b``
     (:func:`frame_map`), ``footprint`` (3A's pixel width in alpha and its slices' ``(betas, beta_del)``, arcsec),
     ``jy_scale`` (Jy per the spectrum's unit); ``sharpen``: 1B's planes sharpened in beta first (``cube_sharpened``).
@@ -335,8 +336,10 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
                                        *footprint, to_1b, alpha_1b, beta_1b, spatial_1b)
     squared = matrix.multiply(matrix)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
-    rings = RingMeans(np.hypot(alpha - spectrum_3a.centre[0], beta - spectrum_3a.centre[1]).ravel(), usable,
-                      grid.alpha.step)
+    # without a point source (an extended field) the rings are about the middle of 1B's reach
+    centre = spectrum_3a.centre if spectrum_3a is not None else (np.mean(alpha.ravel()[usable]),
+                                                                 np.mean(beta.ravel()[usable]))
+    rings = RingMeans(np.hypot(alpha - centre[0], beta - centre[1]).ravel(), usable, grid.alpha.step)
     f, err_f = leak.at(grid.wavelength.centres)
     data, var = cube_3a.data.copy(), cube_3a.var.copy()
     n_plane = data.shape[1] * data.shape[2]
@@ -357,10 +360,11 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
         data[k][take] -= f[k] * mean[take]
         var[k][take] += f[k] ** 2 * mean_var[take] + (err_f[k] * mean[take]) ** 2
     corrected = replace(cube_3a, data=data, var=var)
+    spectrum = None if spectrum_3a is None else extract(corrected)
     continued = int(np.count_nonzero(rings.reached & ~usable))
     left = int(n_plane - np.count_nonzero(rings.reached))
     name = "cube_sharpened" if sharpen else "cube"
-    return corrected, extract(corrected), [f"spectral_leak {name}: {np.count_nonzero(f > 0)} planes of 3A less f x "
+    return corrected, spectrum, [f"spectral_leak {name}: {np.count_nonzero(f > 0)} planes of 3A less f x "
                                            f"the 1B cube at lambda/2; of {n_plane} spaxels, {continued} beyond 1B's "
                                            f"field less its ring's mean about the source, {left} left as they are"]
 
@@ -412,6 +416,8 @@ def spectrum(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_s
     """Variant ``spectrum`` (module docstring): ``(cube, corrected spectrum, notes)``; arguments as :func:`cube`'s."""
     if source.spectrum is None:
         return Skip(f"spectral_leak spectrum: no band 1B spectrum among {', '.join(source.names)}")
+    if spectrum_3a is None:
+        return Skip("spectral_leak spectrum: no band 3A spectrum (no point source; the cube variants correct its cube)")
     flux, variance = leak_spectrum(spectrum_3a.wavelength, leak, source)
     error = np.sqrt(spectrum_3a.error**2 + variance / jy_scale**2)
     # the planes' covariance is 3A's (the 1B term's own is not known here): its correlation over the new errors

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.signal import fftconvolve
 from scipy.special import j1
 
-from miri_testbed.calibration import cube_build, mrs_centroid, mrs_extract
+from miri_testbed.calibration import cube_build, mrs_centroid, mrs_extract, registry
 from miri_testbed.calibration.cube_build import Axis, CubeGrid
 from miri_testbed.instrument import mrs
 
@@ -168,6 +168,18 @@ def test_a_source_at_the_fields_edge_falls_back_visibly():
     located = mrs_extract.locate(drizzled_cube(centre), target=tuple(centre))
     assert not located.fitted and "window" in located.reason
     assert (located.alpha, located.beta) == located.first
+
+
+def test_a_field_without_a_point_source_is_declined_not_extracted_at_its_noise():
+    """A flat field (an extended source alone) has nothing above its median near the target: the extraction
+    declines (the step's input passed on: no spectrum), so spec2 still writes the band's cube."""
+    cube = drizzled_cube(np.array([0.0, 0.3]))
+    cube.data = np.full(cube.data.shape, 3.0)
+    with pytest.raises(mrs_extract.NoPointSource, match="no light within"):
+        mrs_extract.locate(cube, target=(0.0, 0.3))
+    for variant in ("annulus", "aperture"):
+        spectrum, skip = registry.apply("mrs_extract", variant, cube, None, (0.0, 0.3))
+        assert spectrum is None and "no point source" in skip.reason and "cube is kept" in skip.reason
 
 
 def test_a_fit_that_runs_away_is_refused():

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import integrate
 from stdatamodels.jwst import datamodels as dm
 
-from miri_testbed.calibration import CalibrationInputError, Skip
+from miri_testbed.calibration import CalibrationInputError, Skip, mrs_extract
 from miri_testbed.calibration import spectral_leak as cal_leak
 from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.simulator import Effects, MrsObservation, ReferenceOptions, Scene, simulate
@@ -301,7 +301,7 @@ def test_a_noise_free_extended_sources_leak_is_removed_from_the_cube(tmp_path):
     source: 0.16 % -> 0.06 % against the leak-free twin) and the sum stays as small."""
     source = ExtendedSource({**HOT, "continuum": {**HOT["continuum"], "flux_mjy": 200.0}}, 0.0, 0.0,
                             fwhm_major_arcsec=1.5, fwhm_minor_arcsec=1.0, pa_deg=30.0)
-    _, products = _simulate_pair(tmp_path, source)
+    sims, products = _simulate_pair(tmp_path, source)
     off, dq = _band(products["off"]["s3d"], "3A")
     corrected, _ = _band(products["cube"]["s3d"], "3A")
     uncorrected, _ = _band(products["spectrum"]["s3d"], "3A")  # the 1-D form leaves the cube as it is
@@ -316,6 +316,23 @@ def test_a_noise_free_extended_sources_leak_is_removed_from_the_cube(tmp_path):
     sharpened, _ = _band(products["cube_sharpened"]["s3d"], "3A")
     assert np.median(np.abs(sharpened - off)[peak][bright] / off[peak][bright]) < 0.7 * after
     assert abs(np.sum((sharpened - off)[peak][bright]) / np.sum(off[peak][bright])) < 3e-3
+    # a field where the extraction finds no point source (an extended source alone): no spectra, and the cube
+    # corrected as before within 1B's field (beyond it the ring means are about the field's middle, not the source)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mrs_extract, "_locate", _no_point_source)
+        b1 = calibrate(sims["1B"]["uncal"], tmp_path / "cal_field", sims["1B"]["refs"])
+        field = calibrate(sims["3A"]["uncal"], tmp_path / "cal_field_3a", sims["3A"]["refs"],
+                          {"spectral_leak": "cube"}, leak_from=[b1["s3d"][0]])
+    assert "x1d" not in b1 and "x1d" not in field and "preleak" not in field
+    without_spectrum, _ = _band(field["s3d"], "3A")
+    np.testing.assert_allclose(without_spectrum[peak][bright], corrected[peak][bright], rtol=1e-12)
+    with dm.open(str(next(p for p in field["s3d"] if "ch3-short" in str(p)))) as model:
+        entries = history_of(model)
+    assert "spectral_leak=cube: COMPLETE" in entries and any("no point source to extract" in e for e in entries)
+
+
+def _no_point_source(cube, radius_ld, target, fit=True):
+    raise mrs_extract.NoPointSource("mrs_extract: nothing here (the test's)")
 
 
 @pytest.mark.slow

@@ -125,7 +125,7 @@ def leak_products(cell, folder):
                    seed=cell.seed, effects=source.effects, references=source.references)
     paths = calibrate(sim["uncal"], Path(folder) / source.name / "products", sim["refs"], dict(cell.algorithms))
     cube_1b = [p for p in paths["s3d"] if "_ch1-" in p.name]  # the exposure's channel-2 cube is no use to 3A
-    return cube_1b + [paths["x1d"]], sim["refs"]
+    return cube_1b + ([paths["x1d"]] if "x1d" in paths else []), sim["refs"]  # an extended 1B field: its cube
 
 
 def leak_free_twin(cell, folder, refs):
