@@ -52,8 +52,6 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mrs_leak import CASES as LEAK_CASES  # noqa: E402
-
 from miri_testbed.calibration import cube_build, registry, spectral_leak  # noqa: E402
 from miri_testbed.calibration.pipeline import calibrate  # noqa: E402
 from miri_testbed.instrument import mrs  # noqa: E402
@@ -69,6 +67,7 @@ from miri_testbed.simulator.truth import read_truth  # noqa: E402
 from miri_testbed.validation import mrs_leak_score  # noqa: E402
 
 from imager_common import publish, transcript  # noqa: E402
+from mrs_leak import CASES as LEAK_CASES  # noqa: E402
 
 #: benchmarks/mrs_leak.py's noise-free cases (its sources, 50 mJy at 12.2 um; the extended one 200 mJy)
 CASES = {name: source for name, (source, noise_free) in LEAK_CASES.items() if noise_free}

@@ -25,14 +25,21 @@ input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their
   ``f^2 var(<S_1B>)`` (1B's spaxels taken as independent) and ``(err_f <S_1B>)^2``.  The point source's
   spectrum is then extracted again from the corrected cube (``mrs_extract``'s variant), with the 3A
   pixels' variance (the leak term's, ``f^2 < 1e-3`` of 1B's, is left out there).  3A's field is larger
-  than 1B's: a spaxel whose average reaches beyond 1B's covered spaxels takes the mean ``<S_1B>`` of the
-  covered spaxels in its ring about the point source's centre (:class:`RingMeans`: rings a spaxel wide, at
-  least :data:`RING_MIN_COVERED` of a ring's spaxels covered), i.e. the 1B image continued beyond 1B's
-  field as its azimuthal mean; the rest are left as they are, and counted.  Why: the extraction's
+  than 1B's: a point of a spaxel's average beyond 1B's covered spaxels takes the mean of its turns by 60, 120,
+  ..., 300 deg about the point source's centre (in 1B's frame, the sky's turned) that fall on covered spaxels
+  (:data:`TURNS`: the PSF's six-fold symmetry); a spaxel with a point that no turn brings into 1B's field takes
+  the mean ``<S_1B>`` of the usable spaxels in its ring about the centre (:class:`RingMeans`: rings a spaxel
+  wide, at least :data:`RING_MIN_COVERED` of a ring's spaxels usable), i.e. the 1B image continued as its
+  azimuthal mean; the rest are left as they are, and counted.  The turns since session 32: at a 4-point
+  dither's positions the source sits ~1" from 1B's field centre, the 3A aperture reaches beyond 1B's field, and
+  a ring's mean, taken over the arc 1B covers, missed the PSF's spikes there (at position 1 the leak in the
+  aperture beyond 1B's field over-subtracted by 22 %, the x1d's leak left 1.6e-3 -> 0.56e-3 of the continuum with
+  the turns; docs/mrs.md, 'The leak at a dither's positions').  Why: the extraction's
   background annulus (4.5-6 lambda/D) lies mostly beyond 1B's field, and a leak left there is taken for
   sky (the x1d's noise-free floor, -0.7e-3 of the continuum for a hot point source: docs/mrs.md, 'LEAK-1
-  taken apart').  SIMPLIFICATION: the continuation is exact for a symmetric image about the centre (a point
-  source's PSF wings, up to their spikes; a uniform extended source) and a guess elsewhere.
+  taken apart').  SIMPLIFICATION: the continuation is exact for an image of six-fold symmetry about the centre
+  (a point source's PSF, spikes included, to the pupil's symmetry; a uniform extended source) and a guess
+  elsewhere (an elongated extended source).
   The leak's image is a 6 um PSF; the 1B cube holds that PSF itself, so the subtraction removes it
   where it falls, which the 1-D form cannot (below).
 * ``cube_sharpened``: ``cube`` with each 1B plane first sharpened along beta by the blur that 1B's image has and
@@ -64,13 +71,17 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip, mrs_pointing
+from . import CalibrationInputError, Skip, cube_build, mrs_pointing
 from . import references as refs
 
 #: The band the leak falls on, the band it comes from, and the grating order (lambda / 2).
 LEAK_BAND, SOURCE_BAND, ORDER = "3A", "1B", 2
 #: Points per 3A spaxel side at which the 1B cube is interpolated (the spaxel's average).
 SUBSAMPLES = 4
+#: The turns (radians) about a point source's centre that carry a point beyond 1B's field into it: the telescope's
+#: PSF has six-fold symmetry (its hexagonal segments and three struts at 120 deg; with the intensity's symmetry
+#: under a half turn, six spikes), so the 6 um image there is, to that symmetry, its turns' mean.
+TURNS = np.deg2rad(60.0 * np.arange(1, 6))
 #: A ring about the source continues the 1B image beyond 1B's field where this share of its spaxels is covered
 #: (a few spaxels at the background annulus's radii; at 0.25 a third of the annulus's uncovered spaxels were
 #: reached and the x1d's noise-free floor went -0.71 % -> -0.48 % of the leak, at 0.05 all but one: -0.15 %).
@@ -128,7 +139,8 @@ def _is_1b(model):
 
 
 #: What each ``spectral_leak`` variant needs of band 1B: its cube, or its spectrum.
-NEEDS = {"cube": "cube", "cube_sharpened": "cube", "spectrum": "spectrum", "jwst_spectrum": "spectrum"}
+NEEDS = {"cube": "cube", "cube_sharpened": "cube", "pixels": "cube", "spectrum": "spectrum",
+         "jwst_spectrum": "spectrum"}
 
 
 def check_source(source, variant):
@@ -248,13 +260,35 @@ def slice_points(beta, step, slice_beta, beta_del):
     return np.concatenate(points, axis=1), np.concatenate(weights, axis=1)
 
 
-def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, beta_1b, covered):
+def _bilinear(a1, b1, alpha_1b, beta_1b, covered):
+    """Bilinear interpolation among 1B's spaxel centres at 1B-frame points: ``(i0, j0, corner weights, ok)``.
+
+    ``corner weights`` ``[(di, dj, c), ...]`` for the four corners; ``ok`` where the point lies on 1B's grid and all
+    four corners are ``covered`` (off the grid ``i0, j0`` are 0 and the point is not ok).
+    """
+    ia = (a1 - alpha_1b[0]) / (alpha_1b[1] - alpha_1b[0])
+    ib = (b1 - beta_1b[0]) / (beta_1b[1] - beta_1b[0])
+    i0, j0 = np.floor(ib).astype(int), np.floor(ia).astype(int)
+    fb, fa = ib - i0, ia - j0
+    inside = (i0 >= 0) & (i0 < len(beta_1b) - 1) & (j0 >= 0) & (j0 < len(alpha_1b) - 1)
+    i0, j0 = np.where(inside, i0, 0), np.where(inside, j0, 0)
+    corners = [(0, 0, (1 - fb) * (1 - fa)), (0, 1, (1 - fb) * fa), (1, 0, fb * (1 - fa)), (1, 1, fb * fa)]
+    ok = inside.copy()
+    for di, dj, _ in corners:
+        ok &= covered[i0 + di, j0 + dj]
+    return i0, j0, corners, ok
+
+
+def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, beta_1b, covered, centre_1b=None):
     """The sparse ``W`` with ``<S_1B>_s = sum_j W_sj S_1B,j`` over 3A's spaxels ``s`` (module docstring, ``cube``).
 
     ``alpha, beta, step``: 3A's spaxel centres (1-D axes) and sizes ``(d_alpha, d_beta)``; ``pixel_alpha``: 3A's
     pixel width in alpha; ``slices``: 3A's slice betas and width (:func:`slice_points`); ``alpha_1b, beta_1b``:
-    1B's axes; ``covered``: 1B's spaxels with data (2-D).  Returns ``(W, usable)``, ``usable[s]`` false where a
-    point falls off 1B's grid or next to an uncovered spaxel, or the slices do not cover the spaxel whole.
+    1B's axes; ``covered``: 1B's spaxels with data (2-D); ``centre_1b``: a point source's centre in 1B's frame, about
+    which a point beyond 1B's covered spaxels takes the mean of its turns by multiples of 60 deg that are covered
+    (:data:`TURNS`; None: none taken).  Returns ``(W, usable, turned)``: ``usable[s]`` false where a point (and
+    each of its turns) falls off 1B's grid or next to an uncovered spaxel, or the slices do not cover the spaxel
+    whole; ``turned[s]`` where a point of a usable spaxel was taken from its turns.
     """
     sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
     # along alpha a spaxel is the drizzle of pixels over it: 1B's image averaged over the spaxel's box and a pixel's
@@ -266,25 +300,40 @@ def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, b
     w = np.broadcast_to(b_weights[:, None, :, None] / da.size, a.shape).ravel()
     n_points = n_b_points * da.size
     a1, b1 = (np.asarray(c, float).ravel() for c in to_1b(a.ravel(), b.ravel()))
-    ia = (a1 - alpha_1b[0]) / (alpha_1b[1] - alpha_1b[0])
-    ib = (b1 - beta_1b[0]) / (beta_1b[1] - beta_1b[0])
-    i0, j0 = np.floor(ib).astype(int), np.floor(ia).astype(int)
-    fb, fa = ib - i0, ia - j0
+    i0, j0, corners, ok = _bilinear(a1, b1, alpha_1b, beta_1b, covered)
+    point = np.arange(len(w))
+    parts = [(point[ok], i0[ok], j0[ok], [(di, dj, c[ok]) for di, dj, c in corners], w[ok])]
+    missing = ~ok & (w > 0)
+    found = np.zeros(len(w))
+    if centre_1b is not None and np.any(missing):
+        # 1B's frame is the sky's turned (channels 1-2, docs/mrs.md 'psf_frame'): a turn there is one on the sky
+        lost = np.flatnonzero(missing)
+        da1, db1 = a1[lost] - centre_1b[0], b1[lost] - centre_1b[1]
+        turns = []
+        for turn in TURNS:
+            cos, sin = np.cos(turn), np.sin(turn)
+            ti, tj, tc, t_ok = _bilinear(centre_1b[0] + cos * da1 - sin * db1, centre_1b[1] + sin * da1 + cos * db1,
+                                         alpha_1b, beta_1b, covered)
+            turns.append((ti, tj, tc, t_ok))
+            found[lost] += t_ok
+        share = np.where(found[lost] > 0, w[lost] / np.maximum(found[lost], 1), 0.0)
+        for ti, tj, tc, t_ok in turns:
+            parts.append((lost[t_ok], ti[t_ok], tj[t_ok], [(di, dj, c[t_ok]) for di, dj, c in tc], share[t_ok]))
+    rows, cols, weights = [], [], []
     n_b, n_a = len(beta_1b), len(alpha_1b)
-    inside = (i0 >= 0) & (i0 < n_b - 1) & (j0 >= 0) & (j0 < n_a - 1)
-    i0, j0 = np.where(inside, i0, 0), np.where(inside, j0, 0)
-    corners = [(0, 0, (1 - fb) * (1 - fa)), (0, 1, (1 - fb) * fa), (1, 0, fb * (1 - fa)), (1, 1, fb * fa)]
-    ok = inside | (w == 0)
-    for di, dj, _ in corners:
-        ok &= covered[i0 + di, j0 + dj] | (w == 0)
+    for points, pi, pj, pc, pw in parts:
+        for di, dj, c in pc:
+            rows.append(points // n_points)
+            cols.append((pi + di) * n_a + (pj + dj))
+            weights.append(pw * c)
     n_spaxels = n_beta * n_alpha
-    rows = np.tile(np.repeat(np.arange(n_spaxels), n_points), 4)
-    cols = np.concatenate([(i0 + di) * n_a + (j0 + dj) for di, dj, _ in corners])
-    weights = np.concatenate([w * c for _, _, c in corners])
-    matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(n_spaxels, n_b * n_a))
+    matrix = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
+                               shape=(n_spaxels, n_b * n_a))
     whole = np.isclose(np.repeat(b_weights.sum(axis=1), n_alpha), 1.0)
-    usable = np.logical_and.reduceat(ok, np.arange(0, len(ok), n_points)) & whole
-    return sparse.diags(jacobian(to_1b, *np.meshgrid(alpha, beta)).ravel()) @ matrix, usable
+    starts = np.arange(0, len(ok), n_points)
+    usable = np.logical_and.reduceat(ok | (w == 0) | (found > 0), starts) & whole
+    turned = np.logical_or.reduceat(found > 0, starts) & usable
+    return sparse.diags(jacobian(to_1b, *np.meshgrid(alpha, beta)).ravel()) @ matrix, usable, turned
 
 
 def sharpened_in_beta(plane, variance, covered, step, beta_del):
@@ -332,10 +381,12 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     data_1b, var_1b, covered_1b, alpha_1b, beta_1b, wave_1b = source.cube
     grid = cube_3a.grid
     spatial_1b = covered_1b.any(axis=0)
-    matrix, usable = resampling_matrix(grid.alpha.centres, grid.beta.centres, (grid.alpha.step, grid.beta.step),
-                                       *footprint, to_1b, alpha_1b, beta_1b, spatial_1b)
-    squared = matrix.multiply(matrix)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
+    centre_1b = None if spectrum_3a is None else tuple(float(c) for c in to_1b(*spectrum_3a.centre))
+    matrix, usable, turned = resampling_matrix(grid.alpha.centres, grid.beta.centres,
+                                               (grid.alpha.step, grid.beta.step), *footprint, to_1b, alpha_1b,
+                                               beta_1b, spatial_1b, centre_1b)
+    squared = matrix.multiply(matrix)
     # without a point source (an extended field) the rings are about the middle of 1B's reach
     centre = spectrum_3a.centre if spectrum_3a is not None else (np.mean(alpha.ravel()[usable]),
                                                                  np.mean(beta.ravel()[usable]))
@@ -364,14 +415,143 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     continued = int(np.count_nonzero(rings.reached & ~usable))
     left = int(n_plane - np.count_nonzero(rings.reached))
     name = "cube_sharpened" if sharpen else "cube"
-    return corrected, spectrum, [f"spectral_leak {name}: {np.count_nonzero(f > 0)} planes of 3A less f x "
-                                           f"the 1B cube at lambda/2; of {n_plane} spaxels, {continued} beyond 1B's "
-                                           f"field less its ring's mean about the source, {left} left as they are"]
+    return corrected, spectrum, [f"spectral_leak {name}: {np.count_nonzero(f > 0)} planes of 3A less f x the 1B "
+                                 f"cube at lambda/2; of {n_plane} spaxels, {int(np.count_nonzero(turned))} reaching "
+                                 f"beyond 1B's field through their 60-deg turns about the source, {continued} beyond "
+                                 f"it less its ring's mean, {left} left as they are"]
 
 
 def cube_sharpened(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
     """Variant ``cube_sharpened`` (module docstring): :func:`cube` with 1B's planes sharpened in beta first."""
     return cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale, sharpen=True)
+
+
+#: Pixels per chunk of :func:`pixel_leak` (times ``SUBSAMPLES^2`` points each).
+PIXEL_CHUNK = 20000
+
+
+def _read_1b(a1, b1, planes, weight, cubes, covered, alpha_1b, beta_1b):
+    """1B's ``cubes`` (its data, its sigma) at 1B-frame points: ``(values per cube, ok)``.
+
+    Bilinear among 1B's spaxels and linear between planes ``planes, planes + 1`` (``weight`` on the second); ``ok``
+    where all four corners are ``covered``.
+    """
+    i0, j0, corners, ok = _bilinear(a1, b1, alpha_1b, beta_1b, covered)
+    values = [np.zeros(len(a1)) for _ in cubes]
+    for di, dj, c in corners:
+        for value, cube in zip(values, cubes, strict=True):
+            value += c * ((1 - weight) * cube[planes, i0 + di, j0 + dj] + weight * cube[planes + 1, i0 + di, j0 + dj])
+    return values, ok
+
+
+def _ring_profile(data, covered, alpha_1b, beta_1b, centre):
+    """1B's planes' means over rings a spaxel wide about ``centre`` (1B's frame), and the rings' width.
+
+    ``(n_planes, n_rings)``, NaN where a ring's covered spaxels hold less than :data:`RING_MIN_COVERED` of its circle.
+    """
+    step = abs(alpha_1b[1] - alpha_1b[0])
+    beta, alpha = np.meshgrid(beta_1b, alpha_1b, indexing="ij")
+    ring = np.floor(np.hypot(alpha - centre[0], beta - centre[1])[covered] / step).astype(int)
+    count = np.bincount(ring)
+    full = 2 * np.pi * (np.arange(len(count)) + 0.5)  # a whole ring's spaxels
+    sums = np.stack([np.bincount(ring, plane[covered], minlength=len(count)) for plane in data])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= RING_MIN_COVERED * full, sums / count, np.nan), step
+
+
+def pixel_leak(samples, leak, source, to_1b, centre_1b):
+    """The leak in each of 3A's pixels (:class:`calibration.cube_build.Samples`, the cube's frame), variant ``pixels``.
+
+    ``L_p = f(lambda_p) J_p <S_1B>_p``: 1B's cube at ``lambda_p / 2`` averaged over the pixel's box (``SUBSAMPLES^2``
+    points through ``to_1b``, bilinear among 1B's spaxels, linear between its planes), ``J_p`` the frame map's
+    Jacobian (:func:`jacobian`).  A point beyond 1B's covered spaxels takes the mean of its covered
+    :data:`TURNS` about ``centre_1b`` (a point source's centre; None: no turns), else its ring's mean about that
+    centre (or 1B's field's middle), else 0.  Returns ``(L, S, E, counts)`` per sample (0 where ``f`` is 0 or 1B
+    has no plane at ``lambda_p / 2``): ``S = f J <sigma_1B>_p`` (the points' standard deviations averaged: an upper
+    bound of the mean's, whatever the points' correlation), ``E = err_f J <S_1B>_p``, and the points taken
+    ``{"turned": ..., "ring": ..., "left": ...}``.
+    """
+    data_1b, var_1b, covered_1b, alpha_1b, beta_1b, wave_1b = source.cube
+    covered = covered_1b.any(axis=0)
+    sigma_1b = np.sqrt(var_1b)
+    if centre_1b is None:
+        beta, alpha = np.meshgrid(beta_1b, alpha_1b, indexing="ij")
+        middle = (float(np.mean(alpha[covered])), float(np.mean(beta[covered])))
+    else:
+        middle = centre_1b
+    rings, ring_step = _ring_profile(data_1b, covered, alpha_1b, beta_1b, middle)
+    sigma_rings, _ = _ring_profile(sigma_1b, covered, alpha_1b, beta_1b, middle)
+    lam = (np.asarray(samples.lam_lo, float) + np.asarray(samples.lam_hi, float)) / 2
+    f, err_f = leak.at(lam)
+    position = np.interp(lam / ORDER, wave_1b, np.arange(len(wave_1b)), left=-1, right=-1)
+    take = np.flatnonzero(samples.used & (f > 0) & (position >= 0))
+    out = np.zeros((3, len(lam)))
+    counts = {"turned": 0, "ring": 0, "left": 0}
+    sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES
+    cubes = (data_1b, sigma_1b)
+    for start in range(0, len(take), PIXEL_CHUNK):
+        index = take[start:start + PIXEL_CHUNK]
+        a_lo, a_hi, b_lo, b_hi = (np.asarray(getattr(samples, n)[index], float)
+                                  for n in ("alpha_lo", "alpha_hi", "beta_lo", "beta_hi"))
+        shape = (len(index), SUBSAMPLES, SUBSAMPLES)
+        a = np.broadcast_to(a_lo[:, None, None] + (a_hi - a_lo)[:, None, None] * sub[None, :, None], shape)
+        b = np.broadcast_to(b_lo[:, None, None] + (b_hi - b_lo)[:, None, None] * sub[None, None, :], shape)
+        a1, b1 = (np.asarray(c, float).ravel() for c in to_1b(a.ravel(), b.ravel()))
+        planes = np.repeat(np.minimum(position[index].astype(int), len(wave_1b) - 2), SUBSAMPLES**2)
+        weight = np.repeat(position[index], SUBSAMPLES**2) - planes
+        (values, sigmas), ok = _read_1b(a1, b1, planes, weight, cubes, covered, alpha_1b, beta_1b)
+        lost = np.flatnonzero(~ok)
+        if lost.size and centre_1b is not None:
+            found, turned = np.zeros(lost.size), np.zeros((2, lost.size))
+            da, db = a1[lost] - centre_1b[0], b1[lost] - centre_1b[1]
+            for turn in TURNS:
+                cos, sin = np.cos(turn), np.sin(turn)
+                reads, t_ok = _read_1b(centre_1b[0] + cos * da - sin * db, centre_1b[1] + sin * da + cos * db,
+                                       planes[lost], weight[lost], cubes, covered, alpha_1b, beta_1b)
+                turned += np.where(t_ok, reads, 0.0)
+                found += t_ok
+            got = found > 0
+            values[lost[got]], sigmas[lost[got]] = turned[:, got] / found[got]
+            counts["turned"] += int(got.sum())
+            lost = lost[~got]
+        if lost.size:
+            ring = np.floor(np.hypot(a1[lost] - middle[0], b1[lost] - middle[1]) / ring_step).astype(int)
+            inside = ring < rings.shape[1]
+            ring = np.where(inside, ring, 0)
+            for table, target in ((rings, values), (sigma_rings, sigmas)):
+                mean = (1 - weight[lost]) * table[planes[lost], ring] + weight[lost] * table[planes[lost] + 1, ring]
+                target[lost] = np.where(inside & np.isfinite(mean), mean, 0.0)
+            reached = inside & np.isfinite(rings[planes[lost], ring]) & np.isfinite(rings[planes[lost] + 1, ring])
+            counts["ring"] += int(reached.sum())
+            counts["left"] += int((~reached).sum())
+        centre_a, centre_b = (a_lo + a_hi) / 2, (b_lo + b_hi) / 2
+        scale = jacobian(to_1b, centre_a, centre_b)
+        mean_value = values.reshape(len(index), -1).mean(axis=1) * scale
+        out[0, index] = f[index] * mean_value
+        out[1, index] = f[index] * sigmas.reshape(len(index), -1).mean(axis=1) * scale
+        out[2, index] = err_f[index] * mean_value
+    return out[0], out[1], out[2], counts
+
+
+def pixels(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
+    """Variant ``pixels`` (module docstring): ``(corrected Cube, its spectrum, notes)``; arguments as :func:`cube`'s.
+
+    The leak predicted in each of 3A's pixels (:func:`pixel_leak`) is drizzled as the cube's light was
+    (:func:`calibration.cube_build.redrizzle`: the same kernel, weights and, in a dither set, exposures per spaxel)
+    and subtracted; the cube's variance adds the drizzled ``S`` and ``E`` squared.
+    """
+    if source.cube is None:
+        return Skip(f"spectral_leak pixels: no band 1B cube among {', '.join(source.names)}")
+    centre_1b = None if spectrum_3a is None else tuple(float(c) for c in to_1b(*spectrum_3a.centre))
+    value, sigma, err, counts = pixel_leak(cube_3a.samples, leak, source, to_1b, centre_1b)
+    leaked, spread, scale_error = (np.nan_to_num(cube_build.redrizzle(cube_3a, v)) for v in (value, sigma, err))
+    corrected = replace(cube_3a, data=cube_3a.data - leaked, var=cube_3a.var + spread**2 + scale_error**2)
+    spectrum = None if spectrum_3a is None else extract(corrected)
+    points = sum(counts.values())
+    return corrected, spectrum, [f"spectral_leak pixels: {np.count_nonzero(value)} pixels of 3A less f x the 1B cube "
+                                 f"at lambda/2 over each pixel's box, drizzled as the cube; of their points beyond "
+                                 f"1B's field ({points}), {counts['turned']} through their 60-deg turns about the "
+                                 f"source, {counts['ring']} their ring's mean, {counts['left']} none"]
 
 
 class RingMeans:

@@ -178,6 +178,37 @@ def test_the_1b_image_is_continued_beyond_its_field_as_its_ring_means():
     np.testing.assert_allclose(variance[beyond], 1 / counts[rings[beyond].astype(int)])  # a mean of n unit variances
 
 
+def test_beyond_1b_s_field_a_six_fold_image_is_continued_by_its_turns():
+    """A six-fold image about the source (the PSF's symmetry: its hexagonal pupil and three struts), 1B's field a
+    box that leaves part of the source's surroundings out: each 3A spaxel reached through the 60-deg turns reads the
+    image there within the bilinear interpolation's error, where a ring's mean misses the spikes by their depth."""
+    centre = np.array([0.9, -0.2])
+    step_1b = 0.05
+    axis = np.arange(-3.0, 3.0 + 1e-9, step_1b)
+    b1, a1 = np.meshgrid(axis, axis, indexing="ij")
+
+    def image(a, b):
+        r, theta = np.hypot(a - centre[0], b - centre[1]), np.arctan2(b - centre[1], a - centre[0])
+        return (1 + 0.5 * np.cos(6 * theta + 0.3)) / (1 + (r / 0.4) ** 2)
+    sky = image(a1, b1)
+    field = (np.abs(a1) <= 1.2) & (np.abs(b1) <= 1.4)  # the source 0.3" inside its alpha edge
+    alpha = beta = np.arange(-2.4, 2.4 + 1e-9, 0.2)
+    slices = (np.arange(-2.535, 2.6, 0.39), 0.39)
+    same = lambda a, b: (a, b)  # noqa: E731
+    args = (alpha, beta, (0.2, 0.2), 0.25, slices, same, axis, axis)
+    full, everywhere, _ = cal_leak.resampling_matrix(*args, np.ones(field.shape, bool))
+    exact = full @ sky.ravel()
+    turned_w, usable, turned = cal_leak.resampling_matrix(*args, field, tuple(centre))
+    ring_w, ring_usable, none_turned = cal_leak.resampling_matrix(*args, field)
+    assert not none_turned.any() and turned.sum() > 50 and not (turned & ring_usable).any()
+    radius = np.hypot(*(np.meshgrid(alpha, beta)[i].ravel() - centre[i] for i in range(2)))
+    near = turned & everywhere & (radius < 1.5)
+    by_turns = (turned_w @ (sky * field).ravel())[near]
+    assert np.max(np.abs(by_turns / exact[near] - 1)) < 0.01
+    rings = cal_leak.RingMeans(radius, ring_usable, 0.2).fill(ring_w @ (sky * field).ravel())[near]
+    assert np.max(np.abs(rings / exact[near] - 1)) > 0.2
+
+
 def test_the_1b_image_sharpened_in_beta_is_nearer_the_sky_between_its_spaxels():
     """A smooth 6 um image across the slices, sampled as 1B's cube samples it (each spaxel the mean over its 0.13"
     of the image's means over 0.177" slices) and interpolated linearly between spaxels as the 3A points read it: the
