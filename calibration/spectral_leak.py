@@ -20,8 +20,9 @@ input is the same target's 1B cube (s3d) and spectrum (x1d), calibrated on their
   (:func:`slice_points`), and over its alpha box convolved with a 3A pixel's; the points go into 1B's frame
   (3A's DISTORTION to V2/V3, moved by the two exposures' pointings, 1B's DISTORTION inverse;
   :func:`frame_map`), where 1B's cube is interpolated bilinearly among its spaxel centres
-  (:func:`resampling_matrix`), times the map's Jacobian (:func:`jacobian`).  A dither set's cube takes the
-  slices of its first exposure (the frame's).  Its variance adds
+  (:func:`resampling_matrix`), times the map's Jacobian (:func:`jacobian`).  A dither set's cube takes every
+  exposure's slices that meet the spaxel (the cube's strips), each by its overlap (until session 32 the first
+  exposure's alone; ``_complete``'s choice of exposures per spaxel is not followed).  Its variance adds
   ``f^2 var(<S_1B>)`` (1B's spaxels taken as independent) and ``(err_f <S_1B>)^2``.  The point source's
   spectrum is then extracted again from the corrected cube (``mrs_extract``'s variant), with the 3A
   pixels' variance (the leak term's, ``f^2 < 1e-3`` of 1B's, is left out there).  3A's field is larger
@@ -238,26 +239,39 @@ def frame_map(band_3a, pointing_3a, band_1b, pointing_1b):
     return to_1b
 
 
-def slice_points(beta, step, slice_beta, beta_del):
-    """Where and how much each 3A spaxel row sees of the slices: ``(points, weights)``, ``(n_beta, 2 SUBSAMPLES)``.
+def slice_points(beta, step, strips):
+    """Where and how much each 3A spaxel row sees of the slices: ``(points, weights, whole)``.
 
-    A spaxel of ``[beta - step/2, beta + step/2]`` is the drizzle of the pixels of the (at most two: a slice is
-    ``beta_del`` ~ 2 spaxels wide) slices it overlaps, each pixel the mean over its slice's whole strip
-    ``beta_k +/- beta_del/2``: so the strip's :data:`SUBSAMPLES` points, weighted by the overlap's share.
+    A spaxel of ``[beta - step/2, beta + step/2]`` is the drizzle of the pixels of the slices it overlaps, each pixel
+    the mean over its slice's whole strip: so each overlapping strip's :data:`SUBSAMPLES` points, weighted by its
+    share of the overlaps.  ``strips`` ``(n, 2)``: the slices' ``(lo, hi)`` in beta, one exposure's (they tile: a
+    spaxel meets at most two) or a dither set's every exposure's (each strip that meets the spaxel, by its overlap).
+    ``points``, ``weights`` ``(n_beta, m SUBSAMPLES)``, ``m`` the most strips a row meets (unused ones weighted 0);
+    ``whole`` where the strips together cover the spaxel.
     """
-    centres = np.sort(np.asarray(slice_beta, float))
-    sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
+    strips = np.asarray(strips, float)
     lo, hi = beta - step / 2, beta + step / 2
-    points, weights = [], []
-    for edge in (lo, hi):
-        k = np.clip(np.searchsorted(centres, edge - beta_del / 2), 0, len(centres) - 1)
-        overlap = np.clip(np.minimum(hi, centres[k] + beta_del / 2) - np.maximum(lo, centres[k] - beta_del / 2), 0,
-                          None) / step
-        points.append(centres[k][:, None] + sub[None, :] * beta_del)
-        weights.append(np.repeat(overlap[:, None], SUBSAMPLES, axis=1) / SUBSAMPLES)
-    same = np.isclose(points[0][:, 0], points[1][:, 0])
-    weights[1][same] = 0.0  # one slice holds the whole spaxel: counted once
-    return np.concatenate(points, axis=1), np.concatenate(weights, axis=1)
+    overlap = np.clip(np.minimum(hi[:, None], strips[None, :, 1]) - np.maximum(lo[:, None], strips[None, :, 0]), 0,
+                      None)
+    most = max(1, int(np.max(np.count_nonzero(overlap, axis=1))))
+    order = np.argsort(-overlap, axis=1, kind="stable")[:, :most]  # the strips that meet the row first
+    chosen = np.take_along_axis(overlap, order, axis=1)
+    total = chosen.sum(axis=1, keepdims=True)
+    share = np.divide(chosen, total, out=np.zeros_like(chosen), where=total > 0)
+    sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES
+    lo_k, width = strips[order, 0], strips[order, 1] - strips[order, 0]
+    points = (lo_k[:, :, None] + width[:, :, None] * sub).reshape(len(beta), -1)
+    # the strips' union: merged where they meet or overlap
+    merged = []
+    for a, b in strips[np.argsort(strips[:, 0], kind="stable")]:
+        if merged and a <= merged[-1][1] + 1e-9:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    union = np.asarray(merged)
+    covered = np.clip(np.minimum(hi[:, None], union[None, :, 1]) - np.maximum(lo[:, None], union[None, :, 0]), 0,
+                      None).sum(axis=1)
+    return points, np.repeat(share, SUBSAMPLES, axis=1) / SUBSAMPLES, np.isclose(covered, step)
 
 
 def _bilinear(a1, b1, alpha_1b, beta_1b, covered):
@@ -279,11 +293,11 @@ def _bilinear(a1, b1, alpha_1b, beta_1b, covered):
     return i0, j0, corners, ok
 
 
-def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, beta_1b, covered, centre_1b=None):
+def resampling_matrix(alpha, beta, step, pixel_alpha, strips, to_1b, alpha_1b, beta_1b, covered, centre_1b=None):
     """The sparse ``W`` with ``<S_1B>_s = sum_j W_sj S_1B,j`` over 3A's spaxels ``s`` (module docstring, ``cube``).
 
     ``alpha, beta, step``: 3A's spaxel centres (1-D axes) and sizes ``(d_alpha, d_beta)``; ``pixel_alpha``: 3A's
-    pixel width in alpha; ``slices``: 3A's slice betas and width (:func:`slice_points`); ``alpha_1b, beta_1b``:
+    pixel width in alpha; ``strips``: 3A's slices' beta strips (:func:`slice_points`); ``alpha_1b, beta_1b``:
     1B's axes; ``covered``: 1B's spaxels with data (2-D); ``centre_1b``: a point source's centre in 1B's frame, about
     which a point beyond 1B's covered spaxels takes the mean of its turns by multiples of 60 deg that are covered
     (:data:`TURNS`; None: none taken).  Returns ``(W, usable, turned)``: ``usable[s]`` false where a point (and
@@ -293,7 +307,7 @@ def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, b
     sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
     # along alpha a spaxel is the drizzle of pixels over it: 1B's image averaged over the spaxel's box and a pixel's
     da = (sub[:, None] * step[0] + sub[None, :] * pixel_alpha).ravel()
-    b_points, b_weights = slice_points(beta, step[1], *slices)
+    b_points, b_weights, whole_rows = slice_points(beta, step[1], strips)
     n_beta, n_alpha, n_b_points = len(beta), len(alpha), b_points.shape[1]
     a = np.broadcast_to(alpha[None, :, None, None] + da[None, None, None, :], (n_beta, n_alpha, n_b_points, da.size))
     b = np.broadcast_to(b_points[:, None, :, None], a.shape)
@@ -329,7 +343,7 @@ def resampling_matrix(alpha, beta, step, pixel_alpha, slices, to_1b, alpha_1b, b
     n_spaxels = n_beta * n_alpha
     matrix = sparse.csr_matrix((np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))),
                                shape=(n_spaxels, n_b * n_a))
-    whole = np.isclose(np.repeat(b_weights.sum(axis=1), n_alpha), 1.0)
+    whole = np.repeat(whole_rows, n_alpha)
     starts = np.arange(0, len(ok), n_points)
     usable = np.logical_and.reduceat(ok | (w == 0) | (found > 0), starts) & whole
     turned = np.logical_or.reduceat(found > 0, starts) & usable
@@ -373,7 +387,8 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     (its :class:`calibration.mrs_extract.MrsSpectrum`, or None without a point source: then the rings are about
     the middle of 1B's reach and no spectrum is returned), ``extract(cube) -> MrsSpectrum``; references from
     :func:`resolve`: ``leak`` (:class:`LeakTable`), ``source`` (:class:`SourceBand`), ``to_1b``
-    (:func:`frame_map`), ``footprint`` (3A's pixel width in alpha and its slices' ``(betas, beta_del)``, arcsec),
+    (:func:`frame_map`), ``footprint`` (3A's pixel width in alpha and its slices' beta strips, arcsec; a cube that
+    carries the strips it was made of, every exposure's of a dither set, uses those),
     ``jy_scale`` (Jy per the spectrum's unit); ``sharpen``: 1B's planes sharpened in beta first (``cube_sharpened``).
     """
     if source.cube is None:
@@ -383,9 +398,12 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     spatial_1b = covered_1b.any(axis=0)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
     centre_1b = None if spectrum_3a is None else tuple(float(c) for c in to_1b(*spectrum_3a.centre))
+    pixel_alpha, strips = footprint
+    if getattr(cube_3a, "strips", None) is not None:  # the slices the cube was made of: a dither set's every exposure's
+        strips = cube_3a.strips
     matrix, usable, turned = resampling_matrix(grid.alpha.centres, grid.beta.centres,
-                                               (grid.alpha.step, grid.beta.step), *footprint, to_1b, alpha_1b,
-                                               beta_1b, spatial_1b, centre_1b)
+                                               (grid.alpha.step, grid.beta.step), pixel_alpha, strips, to_1b,
+                                               alpha_1b, beta_1b, spatial_1b, centre_1b)
     squared = matrix.multiply(matrix)
     # without a point source (an extended field) the rings are about the middle of 1B's reach
     centre = spectrum_3a.centre if spectrum_3a is not None else (np.mean(alpha.ravel()[usable]),
@@ -629,7 +647,9 @@ def resolve(folder, exposure, band, calibrated, source, target_band, jy_scale):
     except CalibrationInputError:
         pointing = None
     to_1b = None if source.band is None else frame_map(target_band, pointing, source.band, source.pointing)
-    footprint = (pixel_alpha_width(target_band.name), (np.asarray(target_band.beta), target_band.beta_del))
+    betas = np.asarray(target_band.beta, float)
+    footprint = (pixel_alpha_width(target_band.name),
+                 np.column_stack([betas - target_band.beta_del / 2, betas + target_band.beta_del / 2]))
     return leak, source, to_1b, footprint, jy_scale
 
 

@@ -178,6 +178,32 @@ def test_the_1b_image_is_continued_beyond_its_field_as_its_ring_means():
     np.testing.assert_allclose(variance[beyond], 1 / counts[rings[beyond].astype(int)])  # a mean of n unit variances
 
 
+def test_a_spaxel_sees_every_exposure_s_slices_that_meet_it_by_their_overlaps():
+    """One exposure's strips tile beta: a spaxel's weights are its overlaps with its (at most two) slices.  A dither
+    set's (two exposures half a slice apart): every strip that meets the spaxel, by its share of the overlaps; the
+    spaxels beyond the strips' union are not whole."""
+    width, step = 0.39, 0.2
+    one = np.column_stack([np.arange(6) * width, (np.arange(6) + 1) * width])
+    beta = np.arange(0.1, 2.3, step)
+    points, weights, whole = cal_leak.slice_points(beta, step, one)
+    assert weights.shape[1] == 2 * cal_leak.SUBSAMPLES and np.array_equal(whole, beta + step / 2 <= 6 * width + 1e-9)
+    np.testing.assert_allclose(weights[whole].sum(axis=1), 1.0)
+    row = np.flatnonzero(np.isclose(beta, 0.3))[0]  # [0.2, 0.4]: 0.19 of slice 0, 0.01 of slice 1
+    by_slice = [weights[row][np.floor(points[row] / width) == k].sum() for k in (0, 1)]
+    np.testing.assert_allclose(by_slice, [0.95, 0.05])
+    two = np.vstack([one, one + width / 2])
+    points, weights, whole = cal_leak.slice_points(beta, step, two)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert weights.shape[1] >= 3 * cal_leak.SUBSAMPLES  # a spaxel meets up to two strips of each exposure
+    mean = (weights * points).sum(axis=1)  # a straight image's average: the overlaps' centres, both exposures'
+    expected = [np.average(two.mean(axis=1), weights=np.clip(np.minimum(b + step / 2, two[:, 1])
+                                                              - np.maximum(b - step / 2, two[:, 0]), 0, None))
+                for b in beta]
+    np.testing.assert_allclose(mean, expected, rtol=1e-9)
+    assert whole.all()  # the union reaches 6.5 widths, 2.535"
+    assert not cal_leak.slice_points(np.array([2.5]), step, two)[2][0]  # [2.4, 2.6] reaches past it
+
+
 def test_beyond_1b_s_field_a_six_fold_image_is_continued_by_its_turns():
     """A six-fold image about the source (the PSF's symmetry: its hexagonal pupil and three struts), 1B's field a
     box that leaves part of the source's surroundings out: each 3A spaxel reached through the 60-deg turns reads the
@@ -193,9 +219,10 @@ def test_beyond_1b_s_field_a_six_fold_image_is_continued_by_its_turns():
     sky = image(a1, b1)
     field = (np.abs(a1) <= 1.2) & (np.abs(b1) <= 1.4)  # the source 0.3" inside its alpha edge
     alpha = beta = np.arange(-2.4, 2.4 + 1e-9, 0.2)
-    slices = (np.arange(-2.535, 2.6, 0.39), 0.39)
+    betas = np.arange(-2.535, 2.6, 0.39)
+    strips = np.column_stack([betas - 0.195, betas + 0.195])
     same = lambda a, b: (a, b)  # noqa: E731
-    args = (alpha, beta, (0.2, 0.2), 0.25, slices, same, axis, axis)
+    args = (alpha, beta, (0.2, 0.2), 0.25, strips, same, axis, axis)
     full, everywhere, _ = cal_leak.resampling_matrix(*args, np.ones(field.shape, bool))
     exact = full @ sky.ravel()
     turned_w, usable, turned = cal_leak.resampling_matrix(*args, field, tuple(centre))
