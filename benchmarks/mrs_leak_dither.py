@@ -43,7 +43,7 @@ from mrs_leak import HOT, twin_residuals  # noqa: E402
 POINTS = 4
 OBS_1B = MrsObservation(detector="MIRIFUSHORT", band="MEDIUM", ngroups=10, dither_points=POINTS)
 OBS_3A = MrsObservation(detector="MIRIFULONG", band="SHORT", ngroups=10, dither_points=POINTS)
-VARIANTS = ("none", "cube", "cube_sharpened", "pixels")
+VARIANTS = ("none", "cube", "cube_sharpened")
 
 
 def _simulate(observation, effects, folder, name, positions):

@@ -128,7 +128,7 @@ at a time; the variance's ``w_ps^2`` is the product of the squares.  No array of
 cost (docs/mrs.md 'Speed of the kernels').  The smoothed boxes' Gaussian integrals come from a table of the
 integrated cdf's Taylor coefficients, within 1e-15 of ``erfc`` and ``exp`` (:mod:`calibration.cube_kernels`).
 """
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -664,19 +664,6 @@ def _drizzle(samples, grid, smoothing, alpha_smoothing=0.0, complete=False):
     return Cube(grid, total.reshape(grid.shape), total_var.reshape(grid.shape), weight.reshape(grid.shape), samples,
                 smoothing, alpha_smoothing, None if selected is None else selected.reshape((-1, *grid.shape)),
                 slice_strips(samples))
-
-
-def redrizzle(cube, intensity):
-    """Other values of the cube's pixels drizzled as the cube was: ``(n_lambda, n_beta, n_alpha)``, NaN where empty.
-
-    ``intensity``: one value per sample, in the cube's unit.  The same pixels, kernel and weights, and with
-    ``<kernel>_complete`` the same exposures per spaxel (the selection is of the pixels' coverage, not their
-    values): linear in ``intensity``, so a quantity known per pixel (the spectral leak's prediction,
-    :mod:`calibration.spectral_leak`) lands in each spaxel as the pixels' light did.
-    """
-    samples = replace(cube.samples, intensity=np.asarray(intensity, np.float32),
-                      intensity_var=np.zeros(len(cube.samples.used), np.float32))
-    return _drizzle(samples, cube.grid, cube.smoothing, cube.alpha_smoothing, complete=cube.selected is not None).data
 
 
 def slice_strips(samples):

@@ -185,7 +185,6 @@ ALGORITHMS = {
                    "drizzle_lambda_alpha_smooth": cube_build.drizzle_lambda_alpha_smooth},
     "mrs_extract": {"annulus": mrs_extract.annulus, "aperture": mrs_extract.aperture},
     "spectral_leak": {"cube": spectral_leak.cube, "cube_sharpened": spectral_leak.cube_sharpened,
-                      "pixels": spectral_leak.pixels,
                       "spectrum": spectral_leak.spectrum, "none": NONE},
     "residual_fringe": {"fit": residual_fringe.fit,
                         "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},

@@ -72,7 +72,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip, cube_build, mrs_pointing
+from . import CalibrationInputError, Skip, mrs_pointing
 from . import references as refs
 
 #: The band the leak falls on, the band it comes from, and the grating order (lambda / 2).
@@ -140,8 +140,7 @@ def _is_1b(model):
 
 
 #: What each ``spectral_leak`` variant needs of band 1B: its cube, or its spectrum.
-NEEDS = {"cube": "cube", "cube_sharpened": "cube", "pixels": "cube", "spectrum": "spectrum",
-         "jwst_spectrum": "spectrum"}
+NEEDS = {"cube": "cube", "cube_sharpened": "cube", "spectrum": "spectrum", "jwst_spectrum": "spectrum"}
 
 
 def check_source(source, variant):
@@ -442,134 +441,6 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
 def cube_sharpened(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
     """Variant ``cube_sharpened`` (module docstring): :func:`cube` with 1B's planes sharpened in beta first."""
     return cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale, sharpen=True)
-
-
-#: Pixels per chunk of :func:`pixel_leak` (times ``SUBSAMPLES^2`` points each).
-PIXEL_CHUNK = 20000
-
-
-def _read_1b(a1, b1, planes, weight, cubes, covered, alpha_1b, beta_1b):
-    """1B's ``cubes`` (its data, its sigma) at 1B-frame points: ``(values per cube, ok)``.
-
-    Bilinear among 1B's spaxels and linear between planes ``planes, planes + 1`` (``weight`` on the second); ``ok``
-    where all four corners are ``covered``.
-    """
-    i0, j0, corners, ok = _bilinear(a1, b1, alpha_1b, beta_1b, covered)
-    values = [np.zeros(len(a1)) for _ in cubes]
-    for di, dj, c in corners:
-        for value, cube in zip(values, cubes, strict=True):
-            value += c * ((1 - weight) * cube[planes, i0 + di, j0 + dj] + weight * cube[planes + 1, i0 + di, j0 + dj])
-    return values, ok
-
-
-def _ring_profile(data, covered, alpha_1b, beta_1b, centre):
-    """1B's planes' means over rings a spaxel wide about ``centre`` (1B's frame), and the rings' width.
-
-    ``(n_planes, n_rings)``, NaN where a ring's covered spaxels hold less than :data:`RING_MIN_COVERED` of its circle.
-    """
-    step = abs(alpha_1b[1] - alpha_1b[0])
-    beta, alpha = np.meshgrid(beta_1b, alpha_1b, indexing="ij")
-    ring = np.floor(np.hypot(alpha - centre[0], beta - centre[1])[covered] / step).astype(int)
-    count = np.bincount(ring)
-    full = 2 * np.pi * (np.arange(len(count)) + 0.5)  # a whole ring's spaxels
-    sums = np.stack([np.bincount(ring, plane[covered], minlength=len(count)) for plane in data])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count >= RING_MIN_COVERED * full, sums / count, np.nan), step
-
-
-def pixel_leak(samples, leak, source, to_1b, centre_1b):
-    """The leak in each of 3A's pixels (:class:`calibration.cube_build.Samples`, the cube's frame), variant ``pixels``.
-
-    ``L_p = f(lambda_p) J_p <S_1B>_p``: 1B's cube at ``lambda_p / 2`` averaged over the pixel's box (``SUBSAMPLES^2``
-    points through ``to_1b``, bilinear among 1B's spaxels, linear between its planes), ``J_p`` the frame map's
-    Jacobian (:func:`jacobian`).  A point beyond 1B's covered spaxels takes the mean of its covered
-    :data:`TURNS` about ``centre_1b`` (a point source's centre; None: no turns), else its ring's mean about that
-    centre (or 1B's field's middle), else 0.  Returns ``(L, S, E, counts)`` per sample (0 where ``f`` is 0 or 1B
-    has no plane at ``lambda_p / 2``): ``S = f J <sigma_1B>_p`` (the points' standard deviations averaged: an upper
-    bound of the mean's, whatever the points' correlation), ``E = err_f J <S_1B>_p``, and the points taken
-    ``{"turned": ..., "ring": ..., "left": ...}``.
-    """
-    data_1b, var_1b, covered_1b, alpha_1b, beta_1b, wave_1b = source.cube
-    covered = covered_1b.any(axis=0)
-    sigma_1b = np.sqrt(var_1b)
-    if centre_1b is None:
-        beta, alpha = np.meshgrid(beta_1b, alpha_1b, indexing="ij")
-        middle = (float(np.mean(alpha[covered])), float(np.mean(beta[covered])))
-    else:
-        middle = centre_1b
-    rings, ring_step = _ring_profile(data_1b, covered, alpha_1b, beta_1b, middle)
-    sigma_rings, _ = _ring_profile(sigma_1b, covered, alpha_1b, beta_1b, middle)
-    lam = (np.asarray(samples.lam_lo, float) + np.asarray(samples.lam_hi, float)) / 2
-    f, err_f = leak.at(lam)
-    position = np.interp(lam / ORDER, wave_1b, np.arange(len(wave_1b)), left=-1, right=-1)
-    take = np.flatnonzero(samples.used & (f > 0) & (position >= 0))
-    out = np.zeros((3, len(lam)))
-    counts = {"turned": 0, "ring": 0, "left": 0}
-    sub = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES
-    cubes = (data_1b, sigma_1b)
-    for start in range(0, len(take), PIXEL_CHUNK):
-        index = take[start:start + PIXEL_CHUNK]
-        a_lo, a_hi, b_lo, b_hi = (np.asarray(getattr(samples, n)[index], float)
-                                  for n in ("alpha_lo", "alpha_hi", "beta_lo", "beta_hi"))
-        shape = (len(index), SUBSAMPLES, SUBSAMPLES)
-        a = np.broadcast_to(a_lo[:, None, None] + (a_hi - a_lo)[:, None, None] * sub[None, :, None], shape)
-        b = np.broadcast_to(b_lo[:, None, None] + (b_hi - b_lo)[:, None, None] * sub[None, None, :], shape)
-        a1, b1 = (np.asarray(c, float).ravel() for c in to_1b(a.ravel(), b.ravel()))
-        planes = np.repeat(np.minimum(position[index].astype(int), len(wave_1b) - 2), SUBSAMPLES**2)
-        weight = np.repeat(position[index], SUBSAMPLES**2) - planes
-        (values, sigmas), ok = _read_1b(a1, b1, planes, weight, cubes, covered, alpha_1b, beta_1b)
-        lost = np.flatnonzero(~ok)
-        if lost.size and centre_1b is not None:
-            found, turned = np.zeros(lost.size), np.zeros((2, lost.size))
-            da, db = a1[lost] - centre_1b[0], b1[lost] - centre_1b[1]
-            for turn in TURNS:
-                cos, sin = np.cos(turn), np.sin(turn)
-                reads, t_ok = _read_1b(centre_1b[0] + cos * da - sin * db, centre_1b[1] + sin * da + cos * db,
-                                       planes[lost], weight[lost], cubes, covered, alpha_1b, beta_1b)
-                turned += np.where(t_ok, reads, 0.0)
-                found += t_ok
-            got = found > 0
-            values[lost[got]], sigmas[lost[got]] = turned[:, got] / found[got]
-            counts["turned"] += int(got.sum())
-            lost = lost[~got]
-        if lost.size:
-            ring = np.floor(np.hypot(a1[lost] - middle[0], b1[lost] - middle[1]) / ring_step).astype(int)
-            inside = ring < rings.shape[1]
-            ring = np.where(inside, ring, 0)
-            for table, target in ((rings, values), (sigma_rings, sigmas)):
-                mean = (1 - weight[lost]) * table[planes[lost], ring] + weight[lost] * table[planes[lost] + 1, ring]
-                target[lost] = np.where(inside & np.isfinite(mean), mean, 0.0)
-            reached = inside & np.isfinite(rings[planes[lost], ring]) & np.isfinite(rings[planes[lost] + 1, ring])
-            counts["ring"] += int(reached.sum())
-            counts["left"] += int((~reached).sum())
-        centre_a, centre_b = (a_lo + a_hi) / 2, (b_lo + b_hi) / 2
-        scale = jacobian(to_1b, centre_a, centre_b)
-        mean_value = values.reshape(len(index), -1).mean(axis=1) * scale
-        out[0, index] = f[index] * mean_value
-        out[1, index] = f[index] * sigmas.reshape(len(index), -1).mean(axis=1) * scale
-        out[2, index] = err_f[index] * mean_value
-    return out[0], out[1], out[2], counts
-
-
-def pixels(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
-    """Variant ``pixels`` (module docstring): ``(corrected Cube, its spectrum, notes)``; arguments as :func:`cube`'s.
-
-    The leak predicted in each of 3A's pixels (:func:`pixel_leak`) is drizzled as the cube's light was
-    (:func:`calibration.cube_build.redrizzle`: the same kernel, weights and, in a dither set, exposures per spaxel)
-    and subtracted; the cube's variance adds the drizzled ``S`` and ``E`` squared.
-    """
-    if source.cube is None:
-        return Skip(f"spectral_leak pixels: no band 1B cube among {', '.join(source.names)}")
-    centre_1b = None if spectrum_3a is None else tuple(float(c) for c in to_1b(*spectrum_3a.centre))
-    value, sigma, err, counts = pixel_leak(cube_3a.samples, leak, source, to_1b, centre_1b)
-    leaked, spread, scale_error = (np.nan_to_num(cube_build.redrizzle(cube_3a, v)) for v in (value, sigma, err))
-    corrected = replace(cube_3a, data=cube_3a.data - leaked, var=cube_3a.var + spread**2 + scale_error**2)
-    spectrum = None if spectrum_3a is None else extract(corrected)
-    points = sum(counts.values())
-    return corrected, spectrum, [f"spectral_leak pixels: {np.count_nonzero(value)} pixels of 3A less f x the 1B cube "
-                                 f"at lambda/2 over each pixel's box, drizzled as the cube; of their points beyond "
-                                 f"1B's field ({points}), {counts['turned']} through their 60-deg turns about the "
-                                 f"source, {counts['ring']} their ring's mean, {counts['left']} none"]
 
 
 class RingMeans:

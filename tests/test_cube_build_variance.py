@@ -150,15 +150,3 @@ def test_the_selection_keeps_a_uniform_scene_and_leaves_one_exposure_alone(kerne
         np.testing.assert_array_equal(getattr(plain, name), getattr(selected, name))
     assert selected.selected is None
 
-
-@pytest.mark.parametrize("variant", ["drizzle_lambda_alpha_smooth", "drizzle_lambda_alpha_smooth_complete"])
-def test_a_redrizzle_lands_other_values_of_the_pixels_as_the_cube_s_light(variant):
-    """cube_build.redrizzle (the spectral leak's ``pixels`` variant drizzles its per-pixel prediction with it): the
-    cube's own pixel values give back its data, and it is linear (another quantity per pixel, and a sum of two)."""
-    samples = cube_build.concatenate(_dithered())
-    cube = registry.get("cube_build", variant)(samples, cube_build.grid_for(samples))
-    assert (cube.selected is not None) == variant.endswith("_complete")
-    np.testing.assert_allclose(cube_build.redrizzle(cube, samples.intensity), cube.data, rtol=1e-12, equal_nan=True)
-    other = np.random.default_rng(2).uniform(0, 1, len(samples.used))
-    both = cube_build.redrizzle(cube, samples.intensity + other)
-    np.testing.assert_allclose(both, cube.data + cube_build.redrizzle(cube, other), rtol=1e-5, equal_nan=True)
