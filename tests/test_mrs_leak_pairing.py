@@ -58,12 +58,14 @@ def test_a_pair_that_cannot_be_one_is_refused_by_name(kwargs, message):
     assert message in str(err.value)
 
 
-def test_leak_1_judges_the_paired_3a_point_source_of_the_mrs_leak_suite_only(tmp_path):
+def test_leak_1_judges_the_paired_3a_point_sources_of_the_mrs_leak_suite_only(tmp_path):
     suite = load_suite("mrs_leak")
-    assert LEAK_1.gating and expected_from(LEAK_1, scenario_facts(suite.scenarios)) == ["point_3a"]
+    assert LEAK_1.gating
+    assert expected_from(LEAK_1, scenario_facts(suite.scenarios)) == ["point_3a", "point_3a_dither1"]
     unpaired = [replace(s, leak_from="", leak_source=None) for s in suite.scenarios]
     assert expected_from(LEAK_1, scenario_facts(unpaired)) == []
-    assert unpaired_leaks(suite.scenarios) == [] and unpaired_leaks(unpaired) == ["point_3a", "extended_3a"]
+    assert unpaired_leaks(suite.scenarios) == []
+    assert unpaired_leaks(unpaired) == ["point_3a", "extended_3a", "point_3a_dither1"]
     # a study rebuilds its suite from the text it recorded: its cells carry the pair, so a resume runs them alike
     study = Study.open(tmp_path / "study", "mrs_leak")
     assert {c.scenario.name: c.scenario.leak_from for c in study.cells()}["point_3a"] == "point_1b"
