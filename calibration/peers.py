@@ -182,7 +182,7 @@ def straylight_variants():
     return {"jwst_straylight": jwst_straylight} if JWST else {}
 
 
-def jwst_spectral_leak(cube, spectrum, extract, leak, source, to_1b, footprint, jy_scale):
+def jwst_spectral_leak(cube, spectrum, extract, leak, source, to_1b, pixel_alpha, jy_scale):
     """The jwst spectral leak correction (``jwst.spectral_leak.spectral_leak.do_correction``) on the 3A spectrum.
 
     As variant ``spectrum`` of :mod:`calibration.spectral_leak` (same arguments and return), with jwst's

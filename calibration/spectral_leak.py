@@ -379,15 +379,14 @@ def jacobian(to_1b, alpha, beta, h=0.01):
     return np.abs((a_p - a_m) * (b_q - b_r) - (a_q - a_r) * (b_p - b_m)) / (2 * h) ** 2
 
 
-def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale, sharpen=False):
+def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, pixel_alpha, jy_scale, sharpen=False):
     """Variant ``cube`` (module docstring): ``(corrected Cube, its spectrum, notes)``, or a Skip without 1B's cube.
 
     The step's arguments: ``cube_3a`` (a :class:`calibration.cube_build.Cube` in MJy/sr), ``spectrum_3a``
     (its :class:`calibration.mrs_extract.MrsSpectrum`, or None without a point source: then the rings are about
     the middle of 1B's reach and no spectrum is returned), ``extract(cube) -> MrsSpectrum``; references from
     :func:`resolve`: ``leak`` (:class:`LeakTable`), ``source`` (:class:`SourceBand`), ``to_1b``
-    (:func:`frame_map`), ``footprint`` (3A's pixel width in alpha and its slices' beta strips, arcsec; a cube that
-    carries the strips it was made of, every exposure's of a dither set, uses those),
+    (:func:`frame_map`), ``pixel_alpha`` (3A's pixel width in alpha, arcsec),
     ``jy_scale`` (Jy per the spectrum's unit); ``sharpen``: 1B's planes sharpened in beta first (``cube_sharpened``).
     """
     if source.cube is None:
@@ -397,11 +396,9 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
     spatial_1b = covered_1b.any(axis=0)
     beta, alpha = np.meshgrid(grid.beta.centres, grid.alpha.centres, indexing="ij")
     centre_1b = None if spectrum_3a is None else tuple(float(c) for c in to_1b(*spectrum_3a.centre))
-    pixel_alpha, strips = footprint
-    if getattr(cube_3a, "strips", None) is not None:  # the slices the cube was made of: a dither set's every exposure's
-        strips = cube_3a.strips
+    # the slices the cube was made of (a dither set's every exposure's: cube_build.slice_strips)
     matrix, usable, turned = resampling_matrix(grid.alpha.centres, grid.beta.centres,
-                                               (grid.alpha.step, grid.beta.step), pixel_alpha, strips, to_1b,
+                                               (grid.alpha.step, grid.beta.step), pixel_alpha, cube_3a.strips, to_1b,
                                                alpha_1b, beta_1b, spatial_1b, centre_1b)
     squared = matrix.multiply(matrix)
     # without a point source (an extended field) the rings are about the middle of 1B's reach
@@ -438,9 +435,9 @@ def cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale
                                  f"it less its ring's mean, {left} left as they are"]
 
 
-def cube_sharpened(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
+def cube_sharpened(cube_3a, spectrum_3a, extract, leak, source, to_1b, pixel_alpha, jy_scale):
     """Variant ``cube_sharpened`` (module docstring): :func:`cube` with 1B's planes sharpened in beta first."""
-    return cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale, sharpen=True)
+    return cube(cube_3a, spectrum_3a, extract, leak, source, to_1b, pixel_alpha, jy_scale, sharpen=True)
 
 
 class RingMeans:
@@ -481,7 +478,7 @@ def leak_spectrum(wavelength, leak, source):
     return f * flux, (f * err) ** 2 + (err_f * flux) ** 2
 
 
-def spectrum(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_scale):
+def spectrum(cube_3a, spectrum_3a, extract, leak, source, to_1b, pixel_alpha, jy_scale):
     """Variant ``spectrum`` (module docstring): ``(cube, corrected spectrum, notes)``; arguments as :func:`cube`'s."""
     if source.spectrum is None:
         return Skip(f"spectral_leak spectrum: no band 1B spectrum among {', '.join(source.names)}")
@@ -501,7 +498,7 @@ def spectrum(cube_3a, spectrum_3a, extract, leak, source, to_1b, footprint, jy_s
 
 
 def resolve(folder, exposure, band, calibrated, source, target_band, jy_scale):
-    """The step's reference arguments ``(leak, source, to_1b, footprint, jy_scale)``, or a Skip saying what is missing.
+    """The step's reference arguments ``(leak, source, to_1b, pixel_alpha, jy_scale)``, or a Skip (what is missing).
 
     ``exposure``: the 3A exposure (its MRSPTCORR and pointing); ``source``: :func:`open_source_band`'s or None;
     ``target_band``: 3A's :class:`calibration.mrs_wcs.BandWcs`.
@@ -518,10 +515,7 @@ def resolve(folder, exposure, band, calibrated, source, target_band, jy_scale):
     except CalibrationInputError:
         pointing = None
     to_1b = None if source.band is None else frame_map(target_band, pointing, source.band, source.pointing)
-    betas = np.asarray(target_band.beta, float)
-    footprint = (pixel_alpha_width(target_band.name),
-                 np.column_stack([betas - target_band.beta_del / 2, betas + target_band.beta_del / 2]))
-    return leak, source, to_1b, footprint, jy_scale
+    return leak, source, to_1b, pixel_alpha_width(target_band.name), jy_scale
 
 
 def pixel_alpha_width(name):
