@@ -2,7 +2,8 @@
 
 One seed's FRINGE-1 on a faint spectrum is a draw: the fringe statistic (the largest sinusoid over the scan) of a
 fringe-free spectrum reaches 1.2x its median often (``mrs_fringe_noise_fail_rate``).  This runs one scenario of
-``mrs_effects`` (default ``mrs_ch34_long_yr3``: 3C/4C, 50 mJy, three years in) with ``residual_fringe=fit`` over
+``mrs_effects`` (default ``mrs_ch34_long_yr3``: 3C/4C, 50 mJy, three years in) with ``residual_fringe=fit`` (or the
+``--algorithm`` variants given) over
 the given seeds, once per cross-artifact setting (``miri-testbed run`` on a suite written into WORKDIR; a setting
 whose ``metrics.csv`` exists is not run again), and prints per band:
 
@@ -12,7 +13,8 @@ whose ``metrics.csv`` exists is not run again), and prints per band:
 * and per setting MRS-FLUX-1's (``mrs_flux_ratio`` outside 0.99-1.01), MRS-ASTRO-1's (``mrs_band_offset`` > 10 mas)
   and XART-1's (``mrs_xart_over_target`` > 1) failures, and the range of ``mrs_xart_net``.
 
-    python benchmarks/mrs_effects_seeds.py WORKDIR [--seeds 1 2 ...] [--scenario NAME] [--record [NAME]]
+    python benchmarks/mrs_effects_seeds.py WORKDIR [--seeds 1 2 ...] [--scenario NAME] [--algorithm STEP=NAME ...]
+        [--settings xart_on xart_off] [--record [NAME]]
 
 ``--record`` writes ``benchmarks/results/<date>_mrs_effects_seeds.txt`` (``_<NAME>`` appended when given).
 """
@@ -33,6 +35,7 @@ from miri_testbed.validation.scenarios import load_suite, scenario_toml  # noqa:
 from imager_common import publish  # noqa: E402
 
 SETTINGS = {"xart_on": True, "xart_off": False}
+DEFAULT_ALGORITHMS = ("residual_fringe=fit",)
 
 
 def suite_file(folder, scenario, seeds, cross_artifact):
@@ -44,15 +47,16 @@ def suite_file(folder, scenario, seeds, cross_artifact):
     return path
 
 
-def run(folder, scenario, seeds, cross_artifact):
-    """The setting's metrics (a table), run unless ``folder/metrics.csv`` is there."""
+def run(folder, scenario, seeds, cross_artifact, algorithms=DEFAULT_ALGORITHMS):
+    """The setting's metrics (a table), run unless ``folder/metrics.csv`` is there; ``algorithms``: STEP=NAME."""
     folder.mkdir(parents=True, exist_ok=True)
     metrics = folder / "report" / "metrics.csv"
     if not metrics.exists():
         suite = suite_file(folder, scenario, seeds, cross_artifact)
         # exit status 1 means a target failed, which is what is measured here; a crash leaves no metrics
-        subprocess.run(["miri-testbed", "run", "--suite", str(suite), "--workers", "1",
-                        "--algorithm", "residual_fringe=fit", "-o", str(folder / "report")], check=False)
+        chosen = [item for algorithm in algorithms for item in ("--algorithm", algorithm)]
+        subprocess.run(["miri-testbed", "run", "--suite", str(suite), "--workers", "1", *chosen,
+                        "-o", str(folder / "report")], check=False)
     if not metrics.exists():
         raise SystemExit(f"mrs_effects_seeds: the run of {folder.name} wrote no {metrics}; see its output above")
     return pd.read_csv(metrics)
@@ -90,15 +94,20 @@ def main(argv=None):
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 18)))
     parser.add_argument("--scenario", default="mrs_ch34_long_yr3")
+    parser.add_argument("--algorithm", action="append", metavar="STEP=NAME",
+                        help=f"calibrate's variants, repeatable (default: {' '.join(DEFAULT_ALGORITHMS)})")
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--record", nargs="?", const="", default=None, metavar="NAME")
     args = parser.parse_args(argv)
+    algorithms = tuple(args.algorithm or DEFAULT_ALGORITHMS)
     scenario = {s.name: s for s in load_suite("mrs_effects").scenarios}[args.scenario]
-    lines = [f"# {args.scenario} of suite mrs_effects, residual_fringe=fit, seeds {args.seeds}",
+    lines = [f"# {args.scenario} of suite mrs_effects, {' '.join(algorithms)}, seeds {args.seeds}",
              "", "| setting | band | seeds | fringe amplitude % (mean +/- sd) | FRINGE-1 fails | noise alone predicts "
              "| p-value mean | KS prob. (uniform) |", "|---|---|---|---|---|---|---|---|"]
     others = []
-    for label, cross_artifact in SETTINGS.items():
-        table_lines, other = summary(label, run(args.workdir / label, scenario, args.seeds, cross_artifact))
+    for label in args.settings:
+        table_lines, other = summary(label, run(args.workdir / label, scenario, args.seeds, SETTINGS[label],
+                                                algorithms))
         lines += table_lines
         others.append(other)
     lines += [""] + others

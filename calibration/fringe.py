@@ -10,10 +10,23 @@ on the rate (DN/s) before ``mrs_photom``.  A pixel whose ``F`` is not finite and
 reference flags DO_NOT_USE, gets a NaN rate (left out of the cube).  Point sources meet the detector at
 other angles than the flat's extended light, so their fringes are left partly (the residual fringe).
 Without a FRINGE reference the step is SKIPPED.
+
+Variant ``point_source`` (what Gasman et al. 2025, A&A 697, A58, built for unresolved sources; not a jwst step):
+the PSFRINGE reference (``FringeModel``, selected on DETECTOR / BAND and the exposure's dither position PATT_NUM)
+holds ``P``, the fringe of a point source where the science's lies, measured on a star (NaN beyond the star's
+core: :mod:`simulator.mrs_fringecal` makes the testbed's).  A core pixel holds the source's light through ``P``
+and the sky's through ``F``; the sky ``B`` (MJy/sr-like rate over ``F``) is the median of ``r / F`` over the
+pixels of the same slice and detector row beyond the core (one wavelength, along the slice), so
+
+    r' = (r - B F) / P + B,   var(r') = var(r) / P^2
+
+there (``B``'s own noise, a median over the row's pixels times ``1 - F / P`` of a few per cent, is left out), and
+``r / F`` elsewhere.  Without a PSFRINGE for the exposure the variant is an error naming it.
 """
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import dq as dqflags
@@ -22,11 +35,32 @@ from . import CalibrationInputError, Skip
 from . import references as refs
 
 
-def divide(rate, var, flat):
+def divide(rate, var, flat, *_):
     """Variant ``reference`` of step ``fringe``: ``(rate / F, var / F^2)``; NaN where F is unusable."""
     usable = np.isfinite(flat) & (flat > 0)
     safe = np.where(usable, flat, 1.0)
     return np.where(usable, rate / safe, np.nan), np.where(usable, var / safe**2, np.nan)
+
+
+def point_source(rate, var, flat, point_flat, slices):
+    """Variant ``point_source`` of step ``fringe``: the point source's light over its own flat (module docstring).
+
+    ``point_flat``: the PSFRINGE's ``P`` (NaN beyond the star's core); ``slices``: each pixel's slice (a unique
+    id per band and slice, -1 off the slices).  Where ``P`` is usable, ``r' = (r - B F) / P + B``, ``B`` the
+    sky of the pixel's slice row, the median of ``r / F`` over that row's pixels beyond the core (0 where none
+    is), ``var' = var / P^2``; elsewhere :func:`divide`.
+    """
+    out, out_var = divide(rate, var, flat)
+    core = np.isfinite(point_flat) & (point_flat > 0) & np.isfinite(out) & (slices >= 0)
+    sky_pixels = ~np.isfinite(point_flat) & np.isfinite(out) & (slices >= 0)
+    rows = np.broadcast_to(np.arange(rate.shape[0])[:, None], rate.shape)
+    key = slices.astype(np.int64) * rate.shape[0] + rows
+    sky = pd.Series(out[sky_pixels]).groupby(key[sky_pixels]).median()
+    level = sky.reindex(key[core]).fillna(0.0).to_numpy()
+    p, f = point_flat[core], flat[core]
+    out[core] = (rate[core] - level * f) / p + level
+    out_var[core] = var[core] / p**2
+    return out, out_var
 
 
 @dataclass(frozen=True)
@@ -59,6 +93,41 @@ def read_fringe(folder, exposure, shape):
         return FringeFlat(flat, path.name)
 
 
-def arguments(fringe):
-    """The reference arguments of ``fringe``: ``(F,)``, or the Skip of a missing reference."""
-    return fringe if isinstance(fringe, Skip) else (fringe.flat,)
+def read_point_source_fringe(folder, exposure, shape):
+    """The exposure's PSFRINGE (:class:`FringeFlat`: the point-source fringe flat of its dither position).
+
+    Raises
+    ------
+    CalibrationInputError
+        Without one (variant ``point_source`` needs it), or for a SCI that is not the exposure's frame ``shape``.
+    """
+    model, path = refs.load_optional(folder, "PSFRINGE", exposure, lambda p: dm.FringeModel(str(p)))
+    if model is None:
+        raise CalibrationInputError(
+            f"fringe point_source: no PSFRINGE reference in {folder} for {exposure.meta.instrument.detector} "
+            f"{exposure.meta.instrument.band} at dither position {exposure.meta.dither.position_number} (the "
+            "point-source fringe flat of the source's place; variant 'reference' needs only the FRINGE)")
+    with model:
+        flat = np.asarray(model.data, dtype=float)
+        if flat.shape != tuple(shape):
+            raise CalibrationInputError(f"{path.name}: PSFRINGE SCI {flat.shape} must be the exposure's frame "
+                                        f"{tuple(shape)}")
+        return FringeFlat(flat, path.name)
+
+
+def slice_frame(pixels, shape):
+    """Each pixel's slice as one id over the bands of ``pixels`` (``{band: MrsPixels}``), -1 off the slices."""
+    frame = np.full(shape, -1, np.int32)
+    for number, band_pixels in enumerate(pixels.values()):
+        frame[band_pixels.y, band_pixels.x] = 1000 * number + band_pixels.slice
+    return frame
+
+
+def arguments(fringe, point=None, slices=None):
+    """The reference arguments of ``fringe``: ``(F, P, slices)``, or the Skip of a missing FRINGE.
+
+    ``point``: the exposure's PSFRINGE (:class:`FringeFlat`, variant ``point_source``), else None.
+    """
+    if isinstance(fringe, Skip):
+        return fringe
+    return fringe.flat, None if point is None else point.flat, slices

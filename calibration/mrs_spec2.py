@@ -253,8 +253,13 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
     flat = fringe.read_fringe(folder, first, d1_first.rate.shape)
     if not isinstance(flat, Skip):
         filenames["fringe"] = flat.filename
-    rates = [log.run("fringe", choice["fringe"], rate, var, resolve=partial(fringe.arguments, flat))
-             for rate, var in rates]
+    point_flats, slices = [None] * len(members), None
+    if choice["fringe"] == "point_source" and not isinstance(flat, Skip):
+        point_flats = [fringe.read_point_source_fringe(folder, exposure, d1.rate.shape) for exposure, d1, _ in members]
+        filenames["fringe"] += " + " + ", ".join(p.filename for p in point_flats)
+        slices = fringe.slice_frame(pixels, d1_first.rate.shape)
+    rates = [log.run("fringe", choice["fringe"], rate, var, resolve=partial(fringe.arguments, flat, point, slices))
+             for (rate, var), point in zip(rates, point_flats, strict=True)]
     for band in list(pixels):
         band_pixels, parts, units = pixels.pop(band), [], set()  # a band's pixels are freed once its samples are made
         for (exposure, d1, mover), (rate, var) in zip(members, rates, strict=True):

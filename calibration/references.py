@@ -4,7 +4,7 @@ A reference folder is a plain directory of JWST reference files (real CRDS files
 in): FITS files, and ASDF files (EMICORR) whose ``meta`` carries the same keywords.  For a
 reference type, a file is a candidate when its REFTYPE matches and each
 selector it states (INSTRUME, DETECTOR, EXP_TYPE, READPATT, FILTER, CHANNEL, BAND,
-SUBARRAY) agrees
+PATT_NUM (the dither position: the testbed's PSFRINGE), SUBARRAY) agrees
 with the exposure; a selector it leaves out, or sets to ANY / GENERIC / N/A, matches
 everything.  A full-frame file serves a subarray exposure (the subarray is cut out of
 it).  A DARK must have at least as many groups as the exposure.  Among candidates
@@ -31,6 +31,7 @@ SELECTORS = {
     "FILTER": "meta.instrument.filter",
     "CHANNEL": "meta.instrument.channel",
     "BAND": "meta.instrument.band",
+    "PATT_NUM": "meta.dither.position_number",
 }
 MODELS = {
     "GAIN": dm.GainModel,

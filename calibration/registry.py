@@ -41,7 +41,8 @@ spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)             
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
 straylight       rate, var, dq (the MRS detector frame); XArtCorr                (rate, var)
 clean_showers    rate, var, dq (the MRS detector frame); lit (in a slice)        (rate, var)
-fringe           rate, var (a frame); fringe flat                                 (rate, var)
+fringe           rate, var (a frame); fringe flat, point-source fringe flat or     (rate, var)
+                 None, slice ids
 mrs_photom       rate, var, wavelength (a band's pixels); SCI, time table or     (sci, var)
                  None, mid-time
 cube_build       samples (Samples: one exposure's or a dither set's pixels),     Cube
@@ -69,7 +70,8 @@ extraction's annulus; ``dedicated``: the association's background exposures), ``
 ``straylight`` (:mod:`calibration.straylight`: the cross-artifact of the MRSXARTCORR removed from the
 rate; ``jwst_straylight`` jwst's), ``clean_showers`` (:mod:`calibration.clean_showers`: ``gaps`` removes the
 residual shower light modelled from the inter-slice gaps; ``none``, the default, as jwst's), ``fringe``
-(:mod:`calibration.fringe`: the fringe flat; skipped without a FRINGE reference), ``mrs_photom``
+(:mod:`calibration.fringe`: the fringe flat; skipped without a FRINGE reference; ``point_source`` divides a point
+source's light by the PSFRINGE of its dither position and the sky by the fringe flat), ``mrs_photom``
 (:mod:`calibration.mrs_photom`; ``none`` leaves the cube and spectrum in DN/s),
 ``cube_build`` (:mod:`calibration.cube_build`; ``drizzle_smooth`` smooths each pixel's box in lambda,
 which keeps a line's centre where ``drizzle`` moves it by up to ~1 km/s; ``drizzle_alpha_smooth``
@@ -178,7 +180,7 @@ ALGORITHMS = {
     "straylight": {"model": straylight.model, "none": NONE},
     "clean_showers": {"gaps": clean_showers.gaps,
                       "none": Skip("variant 'none' chosen (the default, as jwst's straylight clean_showers=False)")},
-    "fringe": {"reference": fringe.divide, "none": NONE},
+    "fringe": {"reference": fringe.divide, "point_source": fringe.point_source, "none": NONE},
     "mrs_photom": {"reference": mrs_photom.reference, "none": NONE},
     "cube_build": {"drizzle": cube_build.drizzle, "drizzle_smooth": cube_build.drizzle_smooth,
                    "drizzle_alpha_smooth": cube_build.drizzle_alpha_smooth,

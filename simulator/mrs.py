@@ -120,6 +120,7 @@ from functools import lru_cache
 import asdf
 import numpy as np
 from astropy import units as u
+from astropy.io import fits
 from astropy.modeling import models
 from astropy.table import Table, vstack
 from scipy import ndimage, signal
@@ -136,6 +137,7 @@ from . import (
     fringes,
     lrs_wavecal,
     mrs_apcorr,
+    mrs_fringecal,
     mrs_leakcal,
     mrs_photom,
     mrs_spatialcal,
@@ -1108,6 +1110,11 @@ def write_references(folder, scene, observation, options, effects, truth, light,
                                    f"MRS spectral leak 1B -> 3A, LEAKCOR only ({options.kind}: {how})")
     if effects.mrs.fringes:
         paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, pair_rng)
+        # its generator spawned after the FRINGE's draws: every file above stays as it was
+        flat = write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects.mrs,
+                                              pair_rng.spawn(1)[0] if measured else None)
+        if flat is not None:
+            paths["PSFRINGE"] = flat
     return paths
 
 
@@ -1253,6 +1260,44 @@ def write_fringe_flat(folder, observation, perturbations, effects, rng):
     return _save(model, "FRINGE", selection, folder / f"miri_testbed_mrs{pair}_fringe.fits",
                  f"MRS fringe flat measured from a simulated extended-source flat ({fringes.FLAT_ELECTRONS:.0e} e- "
                  "per pixel, each slice column over its smooth fit)")
+
+
+def write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects, rng):
+    """The point-source fringe flat (``FringeModel``, REFTYPE ``PSFRINGE``) of the exposure's dither position.
+
+    Measured as :mod:`simulator.mrs_fringecal` says, where the scene's first point source lies in each band (the
+    truth's SOURCES), moved by the library's position error; ``rng`` None: noise-free and at the source's place.
+    Selected by DETECTOR, BAND and the exposure's dither position (PATT_NUM, 1 undithered).  Its path, or None
+    for a scene without a point source.
+    """
+    first = next((i for i, source in enumerate(scene.sources) if not isinstance(source, ExtendedSource)), None)
+    if first is None:
+        return None
+    table = next(c.data for c in light.components if c.name == "SOURCES" and c.detector == observation.detector)
+    move = (np.zeros(2) if rng is None
+            else rng.normal(0.0, mrs_fringecal.POSITION_ERROR_ARCSEC, 2))
+    expected = np.zeros((det.FULL_NY, det.FULL_NX))
+    for name in observation.bands:
+        row = table[(table["id"] == first) & (table["band"] == name)][0]
+        alpha, beta = float(row["alpha"]) + move[0], float(row["beta"]) + move[1]
+        pixels = TruePixels(flight_pixels(name), perturbations[name])
+        expected[pixels.flight.y, pixels.flight.x] = (render_source(pixels, mrs_fringecal.source(), alpha, beta)
+                                                      * fringes.Etalon(pixels, effects).point(beta))
+    exposure_s = mrs_fringecal.PEAK_ELECTRONS / float(expected.max())
+    electrons = expected * exposure_s if rng is None else lrs_wavecal.observe(expected, exposure_s, rng)
+    flat, error = mrs_fringecal.point_source_flat(electrons, [flight_pixels(name) for name in observation.bands])
+    model = dm.FringeModel(data=flat.astype(np.float32), err=error.astype(np.float32),
+                           dq=np.zeros(flat.shape, np.uint32))
+    pair = _pair_and_selection(observation)[0]
+    position = observation.dither_position if observation.dither_points else 1
+    refmeta.describe_model(model, "PSFRINGE", refmeta.Selection(detector=observation.detector, band=observation.band),
+                           PROVENANCE, f"MRS point-source fringe flat at dither position {position}, measured on a "
+                                       "simulated star where the science source lies (simulator.mrs_fringecal)")
+    path = folder / f"miri_testbed_mrs{pair}_psfringe_pos{position}.fits"
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+        fits.setval(tmp, "PATT_NUM", value=position, comment="dither position served")
+    return path
 
 
 def _save(model, reftype, selection, path, description):

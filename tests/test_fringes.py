@@ -146,7 +146,7 @@ def runs(tmp_path_factory):
         effects = replace(Effects.noise_free(), mrs=MrsEffects(fringes=on))
         sim = simulate(Scene((SpectralSource(CONTINUUM, 0.1, 0.05),)), MrsObservation(ngroups=3), folder / str(on),
                        seed=5, references=ReferenceOptions(kind="perfect"), effects=effects)
-        for variant in ("none", "reference", "fit") if on else ("reference",):
+        for variant in ("none", "reference", "fit", "point_source") if on else ("reference",):
             algorithms = {"residual_fringe": "fit"} if variant == "fit" else {"fringe": variant}
             paths = calibrate(sim["uncal"], folder / f"{on}_{variant}", refs_folder=sim["refs"], algorithms=algorithms)
             flux[on, variant, "products"] = set(paths)
@@ -180,6 +180,20 @@ def test_the_fringe_flat_takes_most_of_a_point_sources_fringes_out_and_says_so(r
         assert 0.003 < np.nanstd(flat) < 0.4 * np.nanstd(raw)
         assert np.nanstd(fit) < 0.5 * np.nanstd(flat)
     assert any(h.startswith("residual_fringe 1A: period") for h in runs[True, "fit", "history"])
+
+
+@pytest.mark.slow
+def test_a_point_source_fringe_flat_takes_out_what_the_extended_flat_leaves(runs):
+    """The PSFRINGE (noise-free here, where the source lies: ``perfect`` references) in place of the extended
+    flat: the x1d over the fringe-free one keeps less than half the flat's fringe rms in each band, with no fit
+    over the spectrum, and its mean within 0.3 % (the flat's smooth image, simulator.mrs_fringecal)."""
+    assert runs[True, "point_source", "step"] == "COMPLETE"
+    assert "_psfringe_pos1.fits" in runs[True, "point_source", "ref"]
+    for band in ("1A", "2A"):
+        clean = runs[False, "reference"][band]
+        flat, point = (runs[True, v][band] / clean for v in ("reference", "point_source"))
+        assert np.nanstd(point) < 0.5 * np.nanstd(flat)
+        assert abs(np.nanmean(point) - 1) < 0.003
 
 
 @pytest.mark.slow
