@@ -5,7 +5,7 @@ fringe-free spectrum reaches 1.2x its median often (``mrs_fringe_noise_fail_rate
 ``mrs_effects`` (default ``mrs_ch34_long_yr3``: 3C/4C, 50 mJy, three years in) with ``residual_fringe=fit`` (or the
 ``--algorithm`` variants given) over
 the given seeds, once per cross-artifact setting (``miri-testbed run`` on a suite written into WORKDIR; a setting
-whose ``metrics.csv`` exists is not run again), and prints per band:
+whose ``metrics.csv`` exists is not run again; a folder of other variants is refused), and prints per band:
 
 * the fringe amplitude (mean, sd over seeds), FRINGE-1's failures against the number noise alone predicts (the sum of
   the seeds' ``mrs_fringe_noise_fail_rate``, +/- its binomial sd), and the p-values' mean and their Kolmogorov-
@@ -50,8 +50,13 @@ def suite_file(folder, scenario, seeds, cross_artifact):
 def run(folder, scenario, seeds, cross_artifact, algorithms=DEFAULT_ALGORITHMS):
     """The setting's metrics (a table), run unless ``folder/metrics.csv`` is there; ``algorithms``: STEP=NAME."""
     folder.mkdir(parents=True, exist_ok=True)
-    metrics = folder / "report" / "metrics.csv"
+    metrics, chosen_file = folder / "report" / "metrics.csv", folder / "algorithms.txt"
+    wanted = " ".join(algorithms)
+    if metrics.exists() and (not chosen_file.exists() or chosen_file.read_text() != wanted):
+        raise SystemExit(f"mrs_effects_seeds: {folder} holds a run of other algorithms "
+                         f"({chosen_file.read_text() if chosen_file.exists() else 'not recorded'}), not {wanted}")
     if not metrics.exists():
+        chosen_file.write_text(wanted)
         suite = suite_file(folder, scenario, seeds, cross_artifact)
         # exit status 1 means a target failed, which is what is measured here; a crash leaves no metrics
         chosen = [item for algorithm in algorithms for item in ("--algorithm", algorithm)]

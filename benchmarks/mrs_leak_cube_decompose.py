@@ -38,7 +38,10 @@ the least-roughness image fitted to all four).  Per 3A box of the core (the 12.2
 brightest): the error as a share of the box's leak, and of its continuum for the hot source (the leak 12.2 % of
 the continuum in total flux; the 12.2 um PSF ``psf_image('3A', 12.2)`` for the continuum's boxes).
 
-    python benchmarks/mrs_leak_cube_decompose.py [--draws 4] [--record]
+(e) with ``--raster N``: the same floor for an ``N x N`` raster of 1B exposures 1/N slice and 1/N pixel apart, known
+positions, no noise: the best a PSF measured on a calibration raster could give a PSF-model correction (session 33).
+
+    python benchmarks/mrs_leak_cube_decompose.py [--draws 4] [--cases [NAME ...]] [--raster N] [--record]
 """
 import argparse
 import sys
@@ -354,8 +357,9 @@ def tiling(beta_del, alpha_width, phase_beta, phases_alpha, reach):
     return b0, b0 + beta_del, a0, a0 + alpha_width
 
 
-def floor(draws, out):
-    """(d): the 3A boxes' integrals from 1B's (module docstring)."""
+def floor(draws, out, raster=0):
+    """(d): the 3A boxes' integrals from 1B's (module docstring); ``raster`` > 1 adds (e), an ``raster x raster``
+    calibration raster (steps of 1/raster slice and pixel), as a PSF-model correction's measured PSF would have."""
     box6 = _integral_image(smrs.psf_image("1B", 6.1), smrs.psf_sample_arcsec("1B"))
     box12 = _integral_image(smrs.psf_image("3A", 12.2), smrs.psf_sample_arcsec("3A"))
     d1, w1 = mrs.band("1B").beta_del, spectral_leak.pixel_alpha_width("1B")
@@ -367,7 +371,10 @@ def floor(draws, out):
     rng = np.random.default_rng(1)
     out("(d) the information floor: 3A box integrals of the 6.1 um PSF rebuilt from 1B's; per core 3A box, "
         "|error| of its leak and of its continuum (hot source)")
-    for exposures, steps in ((1, [(0.0, 0.0)]), (4, [(0.0, 0.0), (0.5, 0.5), (0.25, 0.75), (0.75, 0.25)])):
+    configurations = [(1, [(0.0, 0.0)]), (4, [(0.0, 0.0), (0.5, 0.5), (0.25, 0.75), (0.75, 0.25)])]
+    if raster > 1:
+        configurations.append((raster**2, [(i / raster, j / raster) for i in range(raster) for j in range(raster)]))
+    for exposures, steps in configurations:
         errors = {"overlap weights": [], "least-rough": []}
         for _ in range(draws):
             t3 = tiling(d3, w3, rng.uniform(), rng.uniform(size=64), 0.9)
@@ -395,6 +402,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=4, help="(d)'s random tilings per case")
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--raster", type=int, default=0,
+                        help="(e): also the floor of an N x N calibration raster (a PSF-model correction's PSF)")
     parser.add_argument("--record", action="store_true",
                         help="write benchmarks/results/<date>_mrs_leak_cube_decompose.txt")
     args = parser.parse_args()
@@ -406,7 +415,7 @@ def main():
         with tempfile.TemporaryDirectory() as folder:
             decompose(name, Path(folder), out)
     start = time.process_time()
-    floor(args.draws, out)
+    floor(args.draws, out, args.raster)
     out(f"  ({time.process_time() - start:.0f} s CPU)")
     if args.record:
         publish("mrs_leak_cube_decompose", lines)

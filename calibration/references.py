@@ -152,8 +152,9 @@ def select(folder, reftype, exposure):
         chosen.append((_specificity(h, exposure), str(useafter), cand.path))
     if not chosen:
         # Only the selectors the exposure sets: an MRS exposure has no FILTER, an imager one no BAND.
+        # only the selectors the type may state: no CRDS type selects on the dither position
         wanted = " ".join(f"{k}={v}" for k, attr in SELECTORS.items() if k != "INSTRUME"
-                          and (v := _get(exposure, attr)) is not None)
+                          and (k != "PATT_NUM" or reftype == "PSFRINGE") and (v := _get(exposure, attr)) is not None)
         raise CalibrationInputError(
             f"no {reftype} reference in {folder} for MIRI {wanted} SUBARRAY={sub} NGROUPS={ngroups} "
             f"at MJD {exposure.meta.exposure.start_time}"

@@ -1110,9 +1110,10 @@ def write_references(folder, scene, observation, options, effects, truth, light,
                                    f"MRS spectral leak 1B -> 3A, LEAKCOR only ({options.kind}: {how})")
     if effects.mrs.fringes:
         paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, pair_rng)
-        # its generator spawned after the FRINGE's draws: every file above stays as it was
+        # its generator spawned after the FRINGE's draws (every file above stays as it was), one per dither position
+        position = observation.dither_position if observation.dither_points else 1
         flat = write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects.mrs,
-                                              pair_rng.spawn(1)[0] if measured else None)
+                                              pair_rng.spawn(position)[-1] if measured else None)
         if flat is not None:
             paths["PSFRINGE"] = flat
     return paths

@@ -23,7 +23,8 @@ write_point_source_fringe_flat`):
    by 3-4 pixels across the columns over the band, so a column sweeps the PSF's core and rings as fast as the fringe
    (a degree-7 column fit left 37 % rms per pixel in 3C).  Kept where the image holds at least :data:`MIN_SHARE`
    of the brightest in the same detector row (the star's core: elsewhere the science's light is the sky's, for
-   which the extended flat is right) and more than :data:`EDGE_CM` from the band's wavenumber ends; NaN elsewhere.
+   which the extended flat is right) with an expected noise of at most :data:`MAX_ERROR`, and more than
+   :data:`EDGE_CM` from the band's wavenumber ends; NaN elsewhere.
    Never the truth's transmission.  Noise-free, its own error is 0.5-1.1 % rms per pixel of the core (1A 0.48, 2A
    0.85, 3C 1.1, 4C 0.71 %: the B-spline against an undersampled PSF, and the dichroic fringe projected into alpha
    by the drift in channels 3-4), against the 2.2 % (1A/2A) by which a point source's fringes differ from the
@@ -55,8 +56,9 @@ ALPHA_KNOT_LD, WAVENUMBER_KNOT_CM, SMOOTHING = 0.2, 11.6, 1e-6
 #: Within this of a band's wavenumber ends (half a knot span, cm^-1) the fit meets a fringe's part period and
 #: follows it (up to 5 % in an x1d's last planes): the flat is left NaN there, where the extended flat serves.
 EDGE_CM = WAVENUMBER_KNOT_CM / 2
-#: A pixel's fit must hold this share of the brightest in its detector row to be kept.
-MIN_SHARE = 0.01
+#: A pixel's fit must hold this share of the brightest in its detector row to be kept, and its expected relative
+#: noise must be at most MAX_ERROR (a band the star barely lights, or misses, keeps nothing).
+MIN_SHARE, MAX_ERROR = 0.01, 0.01
 
 
 def source():
@@ -89,10 +91,12 @@ def point_source_flat(electrons, bands):
         y, x = pixels.y, pixels.x
         wavenumber = 1e4 / pixels.wavelength
         inside = (wavenumber - wavenumber.min() > EDGE_CM) & (wavenumber.max() - wavenumber > EDGE_CM)
-        kept = inside & (continuum[y, x] >= MIN_SHARE * continuum.max(axis=1)[y])
+        bright = continuum[y, x] >= MIN_SHARE * continuum.max(axis=1)[y]
+        noise = np.sqrt(np.maximum(continuum[y, x], 0) + read_noise_e**2) / np.maximum(continuum[y, x], 1e-30)
+        kept = inside & bright & (noise <= MAX_ERROR)
         values = electrons[y, x][kept]
         flat[y[kept], x[kept]] = values / continuum[y, x][kept]
-        error[y[kept], x[kept]] = np.sqrt(np.maximum(values, 0) + read_noise_e**2) / continuum[y, x][kept]
+        error[y[kept], x[kept]] = noise[kept]
     return flat, error
 
 
