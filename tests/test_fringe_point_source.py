@@ -66,8 +66,24 @@ def test_the_variant_takes_the_sky_through_the_extended_flat_and_the_source_thro
     np.testing.assert_allclose(out[:, [0, 9]], (rate / flat)[:, [0, 9]])  # off the slices: the extended flat
     # nothing to correct (P = F = 1) changes nothing
     ones = np.ones(shape)
-    np.testing.assert_array_equal(fringe.point_source(rate, ones, ones, np.where(np.isfinite(point), 1.0, np.nan),
-                                                      slices)[0], rate)
+    np.testing.assert_allclose(fringe.point_source(rate, ones, ones, np.where(np.isfinite(point), 1.0, np.nan),
+                                                   slices)[0], rate, rtol=1e-14)
+    # a value no fringe makes (a foreign file's garbage) is not taken: that pixel is divided by F alone
+    point[2, 4] = 1e-4
+    out = fringe.point_source(rate, np.ones(shape), flat, point, slices)[0]
+    assert out[2, 4] == pytest.approx(rate[2, 4] / flat[2, 4], rel=1e-12)
+
+
+def test_a_band_the_star_misses_keeps_no_flat():
+    """Read noise alone where the star should be (a source beyond the band's field): nothing is kept, so the
+    variant divides that band by the extended flat."""
+    electrons = _star(("1A", "2A"), 0.05)[0]
+    pixels = smrs.flight_pixels("1A")
+    electrons[pixels.y, pixels.x] = np.random.default_rng(2).normal(0.0, 20.0, len(pixels.y))
+    flat, _ = mrs_fringecal.point_source_flat(electrons, [smrs.flight_pixels(n) for n in ("1A", "2A")])
+    assert np.all(np.isnan(flat[pixels.y, pixels.x]))
+    other = smrs.flight_pixels("2A")
+    assert np.isfinite(flat[other.y, other.x]).sum() > 10000
 
 
 def _write(folder, position):
@@ -92,5 +108,8 @@ def test_each_dither_position_reads_its_own_flat_and_a_missing_one_is_named(tmp_
     read = fringe.read_point_source_fringe(tmp_path, exposure, (det.FULL_NY, det.FULL_NX))
     assert read.filename == f"psfringe_pos{position}.fits" and np.all(read.flat == position)
     exposure.meta.dither.position_number = 3
-    with pytest.raises(CalibrationInputError, match="PSFRINGE.*dither position 3"):
+    with pytest.raises(CalibrationInputError, match="PSFRINGE.*dither position 3.*every position"):
+        fringe.read_point_source_fringe(tmp_path, exposure, (det.FULL_NY, det.FULL_NX))
+    exposure.meta.dither.position_number = None
+    with pytest.raises(CalibrationInputError, match="states no dither position"):
         fringe.read_point_source_fringe(tmp_path, exposure, (det.FULL_NY, det.FULL_NX))
