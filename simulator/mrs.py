@@ -814,13 +814,13 @@ def describe_exposure(meta, observation):
         meta.dither.optimized_for = "POINT-SOURCE"
         meta.dither.direction = observation.dither_orientation.upper()
         meta.dither.primary_channel = f"CHANNEL{observation.dither_channel}"
-        meta.dither.position_number = observation.dither_position
+        meta.dither.position_number = dither_position(observation)
         meta.dither.total_points = observation.dither_points
         meta.dither.x_offset, meta.dither.y_offset = position.dx_ideal, position.dy_ideal
     else:
         meta.dither.primary_type = "NONE"
         meta.dither.total_points = 1
-        meta.dither.position_number = 1
+        meta.dither.position_number = dither_position(observation)
         meta.dither.x_offset, meta.dither.y_offset = 0.0, 0.0
 
 
@@ -1111,9 +1111,8 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     if effects.mrs.fringes:
         paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, pair_rng)
         # its generator spawned after the FRINGE's draws (every file above stays as it was), one per dither position
-        position = observation.dither_position if observation.dither_points else 1
         flat = write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects.mrs,
-                                              pair_rng.spawn(position)[-1] if measured else None)
+                                              pair_rng.spawn(dither_position(observation))[-1] if measured else None)
         if flat is not None:
             paths["PSFRINGE"] = flat
     return paths
@@ -1263,6 +1262,11 @@ def write_fringe_flat(folder, observation, perturbations, effects, rng):
                  "per pixel, each slice column over its smooth fit)")
 
 
+def dither_position(observation):
+    """The exposure's dither position, PATT_NUM: 1 undithered."""
+    return observation.dither_position if observation.dither_points else 1
+
+
 def write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects, rng):
     """The point-source fringe flat (``FringeModel``, REFTYPE ``PSFRINGE``) of the exposure's dither position.
 
@@ -1289,8 +1293,7 @@ def write_point_source_fringe_flat(folder, scene, observation, perturbations, li
     flat, error = mrs_fringecal.point_source_flat(electrons, [flight_pixels(name) for name in observation.bands])
     model = dm.FringeModel(data=flat.astype(np.float32), err=error.astype(np.float32),
                            dq=np.zeros(flat.shape, np.uint32))
-    pair = _pair_and_selection(observation)[0]
-    position = observation.dither_position if observation.dither_points else 1
+    pair, position = _pair_and_selection(observation)[0], dither_position(observation)
     refmeta.describe_model(model, "PSFRINGE", refmeta.Selection(detector=observation.detector, band=observation.band),
                            PROVENANCE, f"MRS point-source fringe flat at dither position {position}, measured on a "
                                        "simulated star where the science source lies (simulator.mrs_fringecal)")
