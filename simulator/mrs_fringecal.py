@@ -79,15 +79,9 @@ def point_source_flat(electrons, bands):
         for slice_id in np.unique(pixels.slice):
             on = pixels.slice == slice_id
             y, x = pixels.y[on], pixels.x[on]
-            values = electrons[y, x]
             spacing = ALPHA_KNOT_LD * mrs.lambda_over_d(float(np.median(pixels.wavelength[on])))
-            # the weights from a first fit's model, not the data (data weights pull a fit low)
-            fit = None
-            for _ in range(2):
-                model = values if fit is None else fit
-                fit = smooth_image(pixels.alpha[on], 1e4 / pixels.wavelength[on], values,
-                                   np.sqrt(np.maximum(model, 0) + read_noise_e**2), spacing)
-            continuum[y, x] = fit
+            continuum[y, x] = smooth_image(pixels.alpha[on], 1e4 / pixels.wavelength[on], electrons[y, x],
+                                           read_noise_e, spacing)
         y, x = pixels.y, pixels.x
         wavenumber = 1e4 / pixels.wavelength
         inside = (wavenumber - wavenumber.min() > EDGE_CM) & (wavenumber.max() - wavenumber > EDGE_CM)
@@ -100,15 +94,17 @@ def point_source_flat(electrons, bands):
     return flat, error
 
 
-def smooth_image(alpha, wavenumber, values, sigma, alpha_spacing):
+def smooth_image(alpha, wavenumber, values, read_noise_e, alpha_spacing):
     """A slice's star without its fringes: a cubic B-spline surface in ``(alpha, wavenumber)`` fitted to ``values``.
 
     Along a detector column the star is not smooth (the slice's alpha drifts across the columns along the
     dispersion, so a column sweeps the PSF's core and rings as fast as the fringe), but each pixel's light is a
     smooth function of its centre's alpha and its wavenumber: knots ``alpha_spacing`` apart in alpha (arcsec;
     the columns' drift samples between them) and :data:`WAVENUMBER_KNOT_CM` apart in wavenumber (four
-    fringe periods: the fringe passes through), weighted by ``1 / sigma``, with a small second-difference
-    penalty (:data:`SMOOTHING`) where the pixels leave a knot's span empty.  Returns the fit at each pixel.
+    fringe periods: the fringe passes through), with a small second-difference penalty (:data:`SMOOTHING`) where
+    the pixels leave a knot's span empty.  Weighted by ``1 / sigma``, ``sigma^2`` the photon and read noise
+    (``read_noise_e``) of the data, then fitted again with that of the first fit's model (data weights pull a fit
+    low).  Returns the fit at each pixel.
     """
     def basis(coordinate, spacing):
         # uniform knots running three spans past the data: no clamped end, whose last span bends to the fringe
@@ -126,11 +122,15 @@ def smooth_image(alpha, wavenumber, values, sigma, alpha_spacing):
     columns = (a_idx[:, :, None] * n_wave + w_idx[:, None, :]).ravel()
     weights = (a_val[:, :, None] * w_val[:, None, :]).ravel()
     design = sparse.csr_matrix((weights, (rows, columns)), shape=(len(values), n_alpha * n_wave))
-    scaled = sparse.diags(1 / sigma) @ design
     d_alpha = sparse.kron(_second_difference(n_alpha), sparse.identity(n_wave))
     d_wave = sparse.kron(sparse.identity(n_alpha), _second_difference(n_wave))
-    normal = (scaled.T @ scaled + SMOOTHING * (d_alpha.T @ d_alpha + d_wave.T @ d_wave)).tocsc()
-    return design @ sparse_linalg.spsolve(normal, scaled.T @ (values / sigma))
+    penalty = SMOOTHING * (d_alpha.T @ d_alpha + d_wave.T @ d_wave)
+    fit = values
+    for _ in range(2):
+        sigma = np.sqrt(np.maximum(fit, 0) + read_noise_e**2)
+        scaled = sparse.diags(1 / sigma) @ design
+        fit = design @ sparse_linalg.spsolve((scaled.T @ scaled + penalty).tocsc(), scaled.T @ (values / sigma))
+    return fit
 
 
 def _second_difference(n):
