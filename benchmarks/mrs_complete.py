@@ -7,8 +7,8 @@ then spec3 (:mod:`calibration.mrs_spec3`) with ``cube_build`` ``drizzle``, ``dri
 ``drizzle_lambda_alpha_smooth``, each also as ``<kernel>_complete`` (:mod:`calibration.cube_build`, 'Each spaxel
 from the exposures complete in it'), scored against the TRUTH as :mod:`benchmarks.mrs_foreign_twins` scores
 (line centres median / worst |v| km/s, continuum %, line fluxes median / worst |%|, position of the collapsed
-cube's centroid mas (of the median-collapsed one), peak-spaxel ripple % rms in the CUBEPAR's range), with the
-CPU seconds of spec3 and the load.
+cube's centroid mas (of the median-collapsed one), peak-spaxel ripple % rms in the CUBEPAR's range, the lines' fitted
+Gaussian sigma in km/s: the cube's resolution), with the CPU seconds of spec3 and the load.
 
 Each kernel with its own APCORR: the simulator's perfect table (:mod:`simulator.mrs_apcorr`) made with
 :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS` = the kernel's alpha Gaussian (0 for ``drizzle`` and
@@ -16,8 +16,10 @@ Each kernel with its own APCORR: the simulator's perfect table (:mod:`simulator.
 for ``drizzle_lambda_alpha_smooth``), as the candidate APCORR of docs/mrs.md was made; the table with 0 is
 checked to be the simulated set's own (made for the default kernel's, :data:`instrument.mrs.CUBE_ALPHA_SIGMA_PIXELS`).
 
-    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--complete-min C] [--record]
-    (~4 min once simulated; ``--complete-min``: the threshold swept, session 21)
+    python benchmarks/mrs_complete.py [--workdir DIR] [--variants V ...] [--complete-min C] [--lambda-sigma S]
+        [--record]
+    (~4 min once simulated; ``--complete-min``: the threshold swept, session 21; ``--lambda-sigma``: the smoothed
+    kernels' lambda Gaussian, planes, session 34)
 """
 import argparse
 import os
@@ -66,6 +68,9 @@ def main(argv=None):
     parser.add_argument("--complete-min", type=float, help="the coverage from which an exposure is complete in a "
                         "spaxel (default calibration.cube_build.COMPLETE_MIN; another is recorded as "
                         "<date>_mrs_complete_min<value>.txt)")
+    parser.add_argument("--lambda-sigma", type=float, help="the lambda Gaussian of the smoothed kernels, planes "
+                        "(default calibration.cube_build.SMOOTH_SIGMA_PLANES; another is recorded as "
+                        "<date>_mrs_complete_lambda<value>.txt)")
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_complete.txt")
     args = parser.parse_args(argv)
     mj.quiet()
@@ -76,13 +81,17 @@ def main(argv=None):
     if args.complete_min is not None and args.complete_min != cube_build.COMPLETE_MIN:
         cube_build.COMPLETE_MIN, name = args.complete_min, f"mrs_complete_min{args.complete_min:g}"
         out(f"COMPLETE_MIN = {args.complete_min:g} (not the default)")
+    if args.lambda_sigma is not None and args.lambda_sigma != cube_build.SMOOTH_SIGMA_PLANES:
+        cube_build.SMOOTH_SIGMA_PLANES, name = args.lambda_sigma, f"{name}_lambda{args.lambda_sigma:g}"
+        out(f"SMOOTH_SIGMA_PLANES = {args.lambda_sigma:g} (not the default)")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.workdir or tmp)
         out("The foreign 4-point set (benchmarks/mrs_jwst.py), each cube_build kernel with and without the selection, "
             "each with its own APCORR, against the truth (module docstring); per band:")
         out("   case                 cube_build                            band  centre med/worst km/s  continuum %  "
-            "line flux med/worst %  position mas (median-collapsed)  ripple % in range   spec3 cpu s (load)")
+            "line flux med/worst %  position mas (median-collapsed)  ripple % in range  line sigma km/s   "
+            "spec3 cpu s (load)")
         for group, noise_free in (("noise-free", True), ("noisy", False)):
             sims = mj.simulate_foreign(folder / ("sim_nf" if noise_free else "sim"), noise_free=noise_free)
             exposures, d1s = ft.detector1_set(sims)

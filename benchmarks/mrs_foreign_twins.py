@@ -18,7 +18,8 @@ collapsed cube's centroid against the truth, mas):
 
 each with ``cube_build`` ``drizzle`` (jwst's), ``drizzle_smooth`` and the default
 ``drizzle_lambda_alpha_smooth``; beside them the peak-spaxel ripple within the CUBEPAR's WAVEMIN-WAVEMAX
-(:func:`mrs_dither.peak_ripple`'s second figure, % rms: jwst's cube covers that range).  Then per exposure,
+(:func:`mrs_dither.peak_ripple`'s second figure, % rms: jwst's cube covers that range) and the lines' fitted
+Gaussian sigma (median, km/s: :func:`mrs_jwst.score`).  Then per exposure,
 detector1's rate against the truth's RATE over the lit pixels (``T`` > 3 DN/s, not DO_NOT_USE):
 ``R - T = c T + d`` fitted, and ``sum R / sum T`` over ``T`` > 30 DN/s (the source's core); and
 the centroid of the cube collapsed by the per-spaxel median over planes instead of the sum
@@ -142,7 +143,7 @@ def row(name, variant, result, sims, out):
         ripple = mj.peak_ripple(cube, band, mj.LINES_UM[band])[1]
         out(f"   {name:20s} {variant:27s}  {band}    {s['centre_median']:6.3f} / {s['centre_worst']:6.3f}"
             f"       {s['continuum']:+7.3f}      {s['line_median']:6.3f} / {s['line_worst']:6.3f}"
-            f"         {where[band]:5.2f} ({robust:5.2f})          {ripple:6.2f}")
+            f"         {where[band]:5.2f} ({robust:5.2f})          {ripple:6.2f}          {s['line_width']:6.2f}")
 
 
 def main(argv=None):
@@ -157,7 +158,7 @@ def main(argv=None):
         folder = Path(args.workdir or tmp)
         out("The foreign 4-point set (benchmarks/mrs_jwst.py), ours only, through twins (module docstring); per band:")
         out("   case                 cube_build                   band  centre med/worst km/s  continuum %  "
-            "line flux med/worst %  position mas (median-collapsed)  ripple % in range")
+            "line flux med/worst %  position mas (median-collapsed)  ripple % in range  line sigma km/s")
         checks = []
         groups = (("sim_seeds", dict(seed_per_exposure=True)), ("sim", {}), ("sim_nf", dict(noise_free=True)))
         for group, sims_kw in groups:

@@ -407,8 +407,10 @@ def band_of(centre_um):
 
 
 def score(truth_path, x1d_path):
-    """Per band: line centres (median, worst |v| km/s), continuum ratio - 1 (%), line flux |ratio - 1| (%)
-    and the line fits' own 1-sigma flux error (median, %): what noise alone makes of the fluxes."""
+    """Per band: line centres (median, worst |v| km/s), continuum ratio - 1 (%), line flux |ratio - 1| (%),
+    the line fits' own 1-sigma flux error (median, %): what noise alone makes of the fluxes, and their Gaussian
+    width (median, km/s; the scorer's profile is that Gaussian convolved with the pixel's box twice): the cube's
+    resolution, comparable between plane grids."""
     from miri_testbed.simulator.truth import read_truth
     from miri_testbed.validation import mrs_score
 
@@ -421,7 +423,7 @@ def score(truth_path, x1d_path):
     for band in LINES_UM:
         errors = [r["value"] for r in rows if r["metric"] == "mrs_wavelength_error" and band_of(r["bin"]) == band]
         ratio = [r["value"] for r in rows if r["metric"] == "mrs_flux_ratio" and r["bin"] == mrs_score.band_bin(band)]
-        spectrum, fluxes, sigmas = spectra[band], [], []
+        spectrum, fluxes, sigmas, widths = spectra[band], [], [], []
         centres = [float(c) for c in lines["centre_um"]]
         for line in lines:
             if band_of(float(line["centre_um"])) != band:
@@ -435,12 +437,14 @@ def score(truth_path, x1d_path):
             watts = scored[1].flux * step * 1e-26 * C_UM_S / scored[2] ** 2
             fluxes.append(100 * abs(watts / float(line["flux_w_m2"]) - 1))
             sigmas.append(100 * scored[1].flux_err / abs(scored[1].flux))
+            widths.append(scored[1].sigma * step / scored[2] * C_UM_S * 1e-9)
         out[band] = dict(n_lines=len(errors), centre_median=float(np.median(errors)) if errors else math.nan,
                          centre_worst=float(np.max(errors)) if errors else math.nan,
                          continuum=100 * (ratio[0] - 1) if ratio else math.nan,
                          line_median=float(np.median(fluxes)) if fluxes else math.nan,
                          line_worst=float(np.max(fluxes)) if fluxes else math.nan,
-                         line_sigma=float(np.median(sigmas)) if sigmas else math.nan)
+                         line_sigma=float(np.median(sigmas)) if sigmas else math.nan,
+                         line_width=float(np.median(widths)) if widths else math.nan)
     return out
 
 
@@ -486,7 +490,7 @@ def compare(case, sims, uncals, references, folder, out):
     out(f"   {case} ({len(uncals)} exposure{'s' if len(uncals) > 1 else ''}; position in the first exposure's "
         f"frame): per band, ours | jwst")
     out("     band  side   lines  centre med/worst km/s   continuum %   line flux med/worst (1 sigma) %   "
-        "position mas   ripple % rms (noise %)   wall s   peak MB")
+        "position mas   ripple % rms (noise %)   line sigma km/s   wall s   peak MB")
     for side, result in (("ours", ours), ("jwst", theirs)):
         if result is None:
             continue
@@ -499,7 +503,7 @@ def compare(case, sims, uncals, references, folder, out):
             out(f"     {band}    {side:5s}  {s['n_lines']:5d}  {s['centre_median']:8.3f} / {s['centre_worst']:6.3f}"
                 f"       {s['continuum']:+8.3f}     {s['line_median']:8.3f} / {s['line_worst']:6.3f}"
                 f" ({s['line_sigma']:5.3f})"
-                f"       {where[band]:8.2f}     {ripple:6.2f} ({noise:4.2f})"
+                f"       {where[band]:8.2f}     {ripple:6.2f} ({noise:4.2f})         {s['line_width']:6.2f}"
                 f"          {result['seconds']:7.1f}  {result['peak_mb']:7.0f}")
     if ours is not None:
         out(f"     time ours / jwst: {ours['seconds']:.1f} / {theirs['seconds']:.1f} s "

@@ -41,7 +41,7 @@ def main(argv=None):
     line_w = float(mj.SPECTRUM["lines"][0]["flux_w_m2"])
     out(f"The foreign set from subsets of its exposures, {args.variant} (module docstring); per band:")
     out("   case                 subset      band  centre med/worst km/s  continuum %  line flux med/worst %  "
-        "position mas (median-collapsed)  ripple % in range")
+        "position mas (median-collapsed)  ripple % in range  line sigma km/s")
     for group, noise_free in (("noise-free", True), ("noisy", False)):
         sims = mj.simulate_foreign(folder / ("sim_nf" if noise_free else "sim"), noise_free=noise_free)
         exposures, d1s = ft.detector1_set(sims)
