@@ -3,7 +3,10 @@
 (1) Noise-free, ``perfect`` references (the PSFRINGE measured noise-free where the source lies): a point source
 (an 800 K blackbody, 50 mJy at 7 um, at alpha 0.1", beta 0.05") on MIRIFUSHORT SHORT (1A/2A) and MIRIFULONG LONG
 (3C/4C), with fringes and without; per band and variant, the x1d over the fringe-free x1d: its rms and mean, and
-the rms without 20 planes at each end (``inner``).  (2) Suite ``mrs_fringes`` (bright sources, every effect,
+the rms without 20 planes at each end (``inner``), and on those inner planes FRINGE-1's statistic without noise:
+the largest sinusoid amplitude over the fringe's band of periods, 2.4-3.4 cm^-1
+(:func:`validation.mrs_fringe_score.fringe_amplitude`, equal weights), the fringe a faint spectrum keeps where the
+1-D fit is rightly silent.  (2) Suite ``mrs_fringes`` (bright sources, every effect,
 measured references, seed 1) per variant: per band the flux ratio, the fringe amplitude, FRINGE-1's
 ``mrs_fringe_over_target`` and the lines' median centre error (``mrs_wavelength_error_band``).  Variants:
 ``fringe=reference`` (jwst's, the default), ``reference`` then ``residual_fringe=fit``, ``point_source``,
@@ -34,6 +37,7 @@ from miri_testbed.simulator import (  # noqa: E402
     SpectralSource,
     simulate,
 )
+from miri_testbed.validation.mrs_fringe_score import fringe_amplitude  # noqa: E402
 
 from imager_common import publish, transcript  # noqa: E402
 
@@ -47,8 +51,10 @@ INNER = 20
 
 
 def spectra(path):
+    """Per band name ``(wavelength um, flux)`` of an x1d."""
     with dm.MultiSpecModel(str(path)) as model:
-        return {s.name: np.array(s.spec_table["FLUX"], float) for s in model.spec}
+        return {s.name: (np.array(s.spec_table["WAVELENGTH"], float), np.array(s.spec_table["FLUX"], float))
+                for s in model.spec}
 
 
 def noise_free(folder, out):
@@ -64,12 +70,14 @@ def noise_free(folder, out):
                 paths = calibrate(sim["uncal"], folder / f"{label}_{on}_{name}".replace(" ", "_"), sim["refs"],
                                   algorithms)
                 flux[on, name] = spectra(paths["x1d"])
-        for band, clean in flux[False, "reference"].items():
+        for band, (wavelength, clean) in flux[False, "reference"].items():
             for name in VARIANTS:
-                ratio = flux[True, name][band] / clean
-                inner = ratio[np.isfinite(ratio)][INNER:-INNER]
+                ratio = flux[True, name][band][1] / clean
+                finite = np.isfinite(ratio)
+                inner, inner_um = ratio[finite][INNER:-INNER], wavelength[finite][INNER:-INNER]
+                amplitude = fringe_amplitude(1e4 / inner_um, inner / np.mean(inner) - 1, np.ones(inner.size))
                 out(f"| {band} | {name} | {100 * np.nanstd(ratio):.3f} | {100 * np.nanstd(inner):.3f} | "
-                    f"{np.nanmean(ratio):.4f} |")
+                    f"{100 * amplitude:.3f} | {np.nanmean(ratio):.4f} |")
 
 
 def suite(folder, out):
@@ -97,8 +105,8 @@ def main():
     start = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         out("(1) noise-free, perfect references: x1d / fringe-free x1d, %")
-        out("| band | variant | rms | inner rms | mean |")
-        out("|---|---|---|---|---|")
+        out("| band | variant | rms | inner rms | inner fringe-band amplitude | mean |")
+        out("|---|---|---|---|---|---|")
         noise_free(Path(tmp), out)
         out("")
         out("(2) suite mrs_fringes, measured references, seed 1")
