@@ -1,13 +1,16 @@
 """The fringe `mrs_effects`' faint spectra keep without their noise: FRINGE-1's reading less the noise (issue 17).
 
 FRINGE-1 reads the largest sinusoid over the fringe's band of periods in a noisy x1d, so on a faint spectrum it
-measures fringe and noise together (:mod:`validation.mrs_fringe_score`).  This takes the noise away and keeps
-everything else: each scenario of suite ``mrs_effects`` (its scene, observation, measured references with the
-seed's own errors; the cross-artifact off) is simulated without noise (``Effects.noise_free()`` with the scenario's
-MRS effects), with fringes and without, and calibrated with each variant of the fringe steps; the fringe-free twin
-with no fringe step, on the fringed exposure's references.  Per band and variant: the x1d over the twin on the
-scored continuum planes (:func:`validation.mrs_score.continuum_planes`), FRINGE-1's statistic on it (equal
-weights; :func:`validation.mrs_fringe_score.fringe_amplitude`) and its rms.
+measures fringe and noise together (:mod:`validation.mrs_fringe_score`).  This takes the noise away: each
+scenario of suite ``mrs_effects`` (its scene, observation, measured references with the seed's own errors) is
+simulated with every detector and optics effect off (``Effects.noise_free()``: no noise, and no pointing error,
+distortion perturbation or throughput decay either, which the ratio below divides out) and the scenario's MRS
+effects but the cross-artifact, with fringes and without, and calibrated with each variant of the fringe steps; the
+fringe-free twin with no fringe step, on the fringed exposure's references.  Per band and variant: the x1d over the
+twin on the scored continuum planes (:func:`validation.mrs_score.continuum_planes`), normalised by its mean, and
+on it FRINGE-1's statistic (:func:`validation.mrs_fringe_score.fringe_amplitude`) with equal weights and no
+Legendre detrend (FRINGE-1 divides out a degree-3 series first; without noise the two differ by ~0.005 %), and its
+rms (slow trends included: not a fringe-only figure).
 
 Without noise the 1-D fit (``residual_fringe=fit``) sees every fringe (the x1d's errors are the noise model's, but
 the residual holds no noise): its rows are what it leaves when it takes the fringe, the ``flat`` / ``psfringe`` rows
@@ -63,7 +66,7 @@ def residuals(scenario, seed, folder, out):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="the cells' seeds (default 1)")
     parser.add_argument("--scenarios", nargs="+", help="of suite mrs_effects (default: all)")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary folder)")
     parser.add_argument("--record", action="store_true",
