@@ -151,8 +151,8 @@ def select(folder, reftype, exposure):
             continue
         chosen.append((_specificity(h, exposure), str(useafter), cand.path))
     if not chosen:
-        # Only the selectors the exposure sets: an MRS exposure has no FILTER, an imager one no BAND.
-        # only the selectors the type may state: no CRDS type selects on the dither position
+        # Only the selectors the exposure sets (an MRS exposure has no FILTER, an imager one no BAND) and the type
+        # may state (no CRDS type selects on the dither position, PATT_NUM: only the testbed's PSFRINGE).
         wanted = " ".join(f"{k}={v}" for k, attr in SELECTORS.items() if k != "INSTRUME"
                           and (k != "PATT_NUM" or reftype == "PSFRINGE") and (v := _get(exposure, attr)) is not None)
         raise CalibrationInputError(

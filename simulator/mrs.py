@@ -1294,20 +1294,23 @@ def write_point_source_fringe_flat(folder, scene, observation, perturbations, li
     model = dm.FringeModel(data=flat.astype(np.float32), err=error.astype(np.float32),
                            dq=np.zeros(flat.shape, np.uint32))
     pair, position = _pair_and_selection(observation)[0], dither_position(observation)
-    refmeta.describe_model(model, "PSFRINGE", refmeta.Selection(detector=observation.detector, band=observation.band),
-                           PROVENANCE, f"MRS point-source fringe flat at dither position {position}, measured on a "
-                                       "simulated star where the science source lies (simulator.mrs_fringecal)")
-    path = folder / f"miri_testbed_mrs{pair}_psfringe_pos{position}.fits"
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-        fits.setval(tmp, "PATT_NUM", value=position, comment="dither position served")
-    return path
+    return _save(model, "PSFRINGE", refmeta.Selection(detector=observation.detector, band=observation.band),
+                 folder / f"miri_testbed_mrs{pair}_psfringe_pos{position}.fits",
+                 f"MRS point-source fringe flat at dither position {position}, measured on a simulated star where "
+                 "the science source lies (simulator.mrs_fringecal)",
+                 keywords=[("PATT_NUM", position, "dither position served")])
 
 
-def _save(model, reftype, selection, path, description):
+def _save(model, reftype, selection, path, description, keywords=()):
+    """Describe ``model`` as a ``reftype`` reference and write it atomically to ``path``; its path.
+
+    ``keywords``: ``(name, value, comment)`` primary-header cards the data model has no attribute for.
+    """
     refmeta.describe_model(model, reftype, selection, PROVENANCE, description)
     with atomic_path(path) as tmp:
         model.save(tmp)
+        for name, value, comment in keywords:
+            fits.setval(tmp, name, value=value, comment=comment)
     return path
 
 
