@@ -10,7 +10,8 @@ cross-artifact on (:mod:`simulator.cross_artifact`, default kernels: 1A carries 
   ``correct_xartifact`` (``jwst_straylight``) on the same rate with the same file.  Per detector:
   ``removed`` = ``1 - sum |R - T| / sum |T|`` over the usable pixels (``R`` what the step
   subtracted, ``T`` the truth's injected XART over the true gain, DN/s), ``net`` = ``sum R / sum T``,
-  and the CPU time of the step (``time.process_time``, best of 3 for ours, 1 for jwst); and ours
+  and the CPU time of the step (``time.process_time``, best of 3 for ours, 1 for jwst; ours given the
+  slices' pixels, which the ``mrs_wcs`` step assigns before it, and estimating its DO_NOT_USE pixels' light); and ours
   again with the truth's kernels (``model, perfect``): the algorithm without the reference's error.
 * **spectra** (noise-free, perfect references, the true rate: ILLUM / gain, no DN rounding): spec2 on the exposure with
   the artifact through ``straylight=none``, ``model`` and ``jwst_straylight``, and on the same
@@ -31,7 +32,7 @@ import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from miri_testbed.calibration import mrs_spec2, peers, registry, straylight  # noqa: E402
+from miri_testbed.calibration import mrs_spec2, mrs_wcs, peers, registry, straylight  # noqa: E402
 from miri_testbed.calibration.detector1 import Detector1  # noqa: E402
 from miri_testbed.calibration.inputs import open_uncal  # noqa: E402
 from miri_testbed.calibration.pipeline import calibrate  # noqa: E402
@@ -77,6 +78,8 @@ def noisy(detector, setting, folder, seed):
         rate, dq = np.asarray(model.data, float), np.asarray(model.dq)
         var = np.asarray(model.var_poisson + model.var_rnoise, float)
     xartcorr = straylight.read_xartcorr(sim["refs"], open_uncal(sim["uncal"]))
+    references = mrs_wcs.read_references(sim["refs"], open_uncal(sim["uncal"]))  # the mrs_wcs step's, before it
+    bands = tuple(mrs_wcs.band_pixels(band, rate.shape, references.regions) for band in references.bands.values())
     usable = np.isfinite(rate) & ((dq & (dqflags.DO_NOT_USE | dqflags.REFERENCE_PIXEL)) == 0)
     truth = read_truth(sim["truth"])
     rows = []
@@ -84,7 +87,7 @@ def noisy(detector, setting, folder, seed):
         times = []
         for _ in range(repeats):
             start = time.process_time()
-            corrected, _ = function(rate, var, dq, xartcorr)
+            corrected, _ = function(rate, var, dq, xartcorr, bands)
             times.append(time.process_time() - start)
         rows.append((variant, *removal(rate, corrected, truth, detector, usable), min(times)))
     perfect = folder / "perfect"  # the same rate with the truth's kernels: what the reference's error costs
@@ -92,7 +95,7 @@ def noisy(detector, setting, folder, seed):
     model = xa.reference_model(ON, ReferenceOptions(kind="perfect"), None)
     refmeta.describe_model(model, "MRSXARTCORR", refmeta.Selection(exp_type="MIR_MRS"), PROVENANCE, "perfect")
     model.save(perfect / "xartcorr.fits")
-    corrected, _ = straylight.model(rate, var, dq, straylight.read_xartcorr(perfect, open_uncal(sim["uncal"])))
+    corrected, _ = straylight.model(rate, var, dq, straylight.read_xartcorr(perfect, open_uncal(sim["uncal"])), bands)
     rows.append(("model, perfect", *removal(rate, corrected, truth, detector, usable), float("nan")))
     return rows
 

@@ -4,12 +4,13 @@
 the sky to the extraction's annulus; ``dedicated`` subtracts the mean rate of the association's
 dedicated background exposures, each through detector1, pixel by pixel, their variances added,
 as jwst's calwebb_spec2 does for the MRS; HISTORY names the files) ->
+``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
+footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references; before
+``straylight``, as jwst's ``assign_wcs``, since its model reads the slices) ->
 ``straylight`` (:mod:`calibration.straylight`: the cross-artifact of the MRSXARTCORR, if any,
 removed from the rate; a dither set's combination, :func:`build`, does not run it yet) ->
 ``clean_showers`` (:mod:`calibration.clean_showers`: ``none`` by default; ``gaps`` removes the residual
 shower light modelled from the inter-slice gaps) ->
-``mrs_wcs`` (:mod:`calibration.mrs_wcs`: each lit pixel's slice, alpha, beta, lambda and
-footprint from the DISTORTION, SPECWCS, WAVELENGTHRANGE and, if any, REGIONS references) ->
 ``fringe`` (:mod:`calibration.fringe`: the rate over the FRINGE's fringe flat; skipped without one) ->
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
 time dependence at the exposure's mid-time) -> ``residual_fringe_2d``
@@ -186,28 +187,29 @@ def run(log, exposure, d1, folder, choice, background_paths=(), leak_source=None
                                "subtracted from the rate before the cube build; the extraction's annulus takes what "
                                "is left")
     before = rate
+    pixels = mrs_wcs.assign(log, choice, mrs_wcs.read_references(folder, exposure), d1.rate.shape)  # as jwst, first
     rate, var = log.run("straylight", choice["straylight"], rate, var, d1.dq,
-                        resolve=lambda: _xartcorr(folder, exposure))
+                        resolve=lambda: _xartcorr(folder, exposure, tuple(pixels.values())))
     # what the step subtracted, a product when it ran (as jwst saves a step model): the scorers read it
     xart = (derived(dm.ImageModel, d1.rate_model, data=(before - rate).astype(np.float32), dq=d1.dq)
             if log.records[-1].status == COMPLETE else None)
     rate, var = log.run("clean_showers", choice["clean_showers"], rate, var, d1.dq,
                         resolve=lambda: (clean_showers.lit_pixels(mrs_wcs.read_references(folder, exposure),
                                                                   rate.shape),))
-    products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)], leak_source)
+    products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)], leak_source, pixels)
     if xart is not None:
         log.stamp(xart)
         products["xart"] = xart
     return products
 
 
-def _xartcorr(folder, exposure):
-    """The ``straylight`` step reference arguments: ``(XArtCorr,)`` or a Skip (:mod:`calibration.straylight`)."""
+def _xartcorr(folder, exposure, bands):
+    """The ``straylight`` step's arguments: ``(XArtCorr, bands)`` or a Skip (:mod:`calibration.straylight`)."""
     found = straylight.read_xartcorr(folder, exposure)
-    return found if isinstance(found, Skip) else (found,)
+    return found if isinstance(found, Skip) else (found, bands)
 
 
-def build(log, members, folder, choice, rates=None, leak_source=None):
+def build(log, members, folder, choice, rates=None, leak_source=None, pixels=None):
     """The cubes and spectra of one or more exposures of one detector and setting (their pixels drizzled together).
 
     Each member's pixels get ``mrs_wcs`` (once: the same references) and its own ``mrs_photom``
@@ -230,6 +232,9 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
     leak_source : calibration.spectral_leak.SourceBand, optional
         The target's band 1B for ``spectral_leak`` (:func:`calibration.spectral_leak.open_source_band`);
         refused for an exposure without 3A.
+    pixels : dict, optional
+        ``{band: MrsPixels}`` when ``mrs_wcs`` already ran (:func:`run`, before ``straylight``); taken
+        apart band by band as the cubes are made.
 
     Returns
     -------
@@ -241,7 +246,7 @@ def build(log, members, folder, choice, rates=None, leak_source=None):
     first, d1_first = members[0][0], members[0][1]
     references = mrs_wcs.read_references(folder, first)
     spectral_leak.check_bands(list(references.bands), leak_source)
-    pixels = mrs_wcs.assign(log, choice, references, d1_first.rate.shape)
+    pixels = mrs_wcs.assign(log, choice, references, d1_first.rate.shape) if pixels is None else pixels
     photom = mrs_photom.read_photom(folder, first)
     apcorr = mrs_extract.read_apcorr(folder, first)
     filenames = dict(references.filenames, **({} if isinstance(photom, Skip) else {"photom": photom.filename}))

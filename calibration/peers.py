@@ -162,10 +162,11 @@ def emi_variants():
     }
 
 
-def jwst_straylight(rate, var, dq, xartcorr):
+def jwst_straylight(rate, var, dq, xartcorr, bands=()):
     """The jwst ``correct_xartifact`` on the rate, as an ``IFUImageModel``, with the same MRSXARTCORR file.
 
-    Returns ``(corrected rate, var)``: jwst leaves the variance as it is.
+    Returns ``(corrected rate, var)``: jwst leaves the variance as it is.  ``bands`` (the slices' pixels, which
+    ours reads to estimate a DO_NOT_USE pixel's light) is not used: in jwst such a pixel scatters nothing.
     """
     from jwst.straylight.straylight import correct_xartifact
     from stdatamodels.jwst import datamodels as dm

@@ -1,7 +1,8 @@
 """pixel_replace: bad pixels get a value from the spatial profile, on the LRS trace and in the MRS slices.
 
 The MRS's step ``mrs_pixel_replace`` (:func:`slices`) is the LRS's ``profile`` below with a slice's pixels
-of a row as the window; its docstring says how and why.
+of a row as the window; its docstring says how and why.  :func:`across_slices` estimates an MRS hole's light
+from the neighbouring slices instead, for the straylight model (a shower's mask can leave no row of a slice to use).
 
 A bad pixel (NaN rate or variance, or DO_NOT_USE) on the trace would leave the box
 extraction a partial sum, a 'dropout' in the spectrum (params 6, issue 15).  This step
@@ -73,6 +74,10 @@ MAX_DISTANCE = 8
 #: alpha (parameter reference section 5, JDox), and keeps the window off the slice's ends, where the slice's
 #: extent on a row moves by a pixel every few tens of rows and a whole-row window would find no clean pair.
 SLICE_HALF_WIDTH_PIX = 6
+#: MRS (:func:`across_slices`): half the rows of a column over which its good pixels scale the neighbouring slice's
+#: template: beyond a shower's masked area (tens of rows), while the wavelength changes by ~1 % (3C: 121 rows of
+#: ~0.0017 um at 17 um), over which the PSF's beta profile, and so the ratio, changes little.
+SCALE_HALF_ROWS = 60
 
 
 def _neighbours(good, window, i):
@@ -251,3 +256,87 @@ def slices(values, var, pixels, good):
         replaced[mine[done]] = True
     note = f"{replaced.sum()} of {np.sum(~good)} bad pixels replaced from their slice's neighbouring rows"
     return values, var, good | replaced, note
+
+
+def across_slices(values, pixels, good):
+    """A band's bad pixels from the neighbouring slices' image at the same (alpha, lambda), scaled to their slice.
+
+    For what the straylight model needs (light to scatter along the rows, :mod:`calibration.straylight`), where
+    :func:`slices` cannot help: a cosmic-ray shower's mask can leave a slice's whole width DO_NOT_USE over tens
+    of rows (jwst's ``time_masked_after_shower``), a line's core in all of them, so the slice's own rows say
+    nothing of the hole.  Its neighbours in beta see the same (alpha, lambda) a slice width away.  For a bad
+    pixel ``p`` of slice ``k`` and a neighbour ``k'`` (the nearest slice in beta on either side), the template
+    ``T(p)`` is ``k'``'s good pixels bilinearly interpolated at ``(x_k'(lambda_p, alpha_p), y_k'(lambda_p, alpha_p))``
+    (the DISTORTION's inverse), and
+
+        S^(p) = c(p) T(p),     c(p) = sum_q S(q) T(q) / sum_q T(q)^2,
+
+    over the good pixels ``q`` of ``p``'s column within :data:`SCALE_HALF_ROWS` rows of it (a column: one
+    alpha, so a background and a source mix alike in ``S`` and ``T`` there); ``S^`` is the mean over
+    the neighbours that give one.  Exact, up to the interpolation, for a scene that is an image in
+    (alpha, lambda) times a profile in beta (a point source whose PSF is separable in alpha and beta):
+    ``c`` is the beta profile's ratio.  Elsewhere a guess, not one for a spectrum.
+
+    Returns ``(values, replaced)``: the values with the bad pixels estimated, and which were (a pixel
+    whose neighbours' templates fall outside their good pixels keeps its value).
+    """
+    values = np.array(values, dtype=float)
+    good = good & np.isfinite(values)
+    shape = (pixels.y.max() + 1, pixels.x.max() + 1)
+    image, owner = np.zeros(shape), np.full(shape, -1, np.int16)
+    image[pixels.y, pixels.x] = np.where(good, values, 0.0)
+    owner[pixels.y[good], pixels.x[good]] = pixels.slice[good]  # -1: no good pixel of the band
+    order = np.argsort(pixels.band.beta)
+    rank = np.argsort(order)
+    total, count = np.zeros(values.size), np.zeros(values.size)
+    for k in np.unique(pixels.slice[~good]):
+        mine = np.flatnonzero(pixels.slice == k)
+        y, x = pixels.y[mine], pixels.x[mine] - pixels.x[mine].min()
+        near = _column_sums(y, x, ~good[mine]) > 0  # the pixels a bad one's estimate reads
+        mine, y, x = mine[near], y[near], x[near]
+        lam, alpha = pixels.wavelength[mine], pixels.alpha[mine]
+        for j in (rank[k] - 1, rank[k] + 1):
+            if not 0 <= j < order.size:
+                continue
+            n = int(order[j])
+            template = _bilinear(image, owner, n, pixels.band.y[n](lam, alpha), pixels.band.x[n](lam, alpha))
+            fit = good[mine] & np.isfinite(template)
+            num, den = (_column_sums(y, x, np.where(fit, part, 0.0)) for part in
+                        (values[mine] * template, template ** 2))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                estimate = num / den * template
+            use = ~good[mine] & np.isfinite(estimate)
+            total[mine[use]] += estimate[use]
+            count[mine[use]] += 1
+    replaced = count > 0
+    values[replaced] = total[replaced] / count[replaced]
+    return values, replaced
+
+
+def _column_sums(y, x, part):
+    """At each of a slice's pixels ``(y, x)``, the sum of ``part`` over its column within SCALE_HALF_ROWS rows."""
+    grid = np.zeros((y.max() + 2 * SCALE_HALF_ROWS + 2, x.max() + 1))
+    grid[y + SCALE_HALF_ROWS + 1, x] = part
+    running = np.cumsum(grid, axis=0)
+    return running[y + 2 * SCALE_HALF_ROWS + 1, x] - running[y, x]
+
+
+def _bilinear(image, owner, k, y, x):
+    """``image`` bilinearly interpolated at ``(y, x)`` from slice ``k``'s good pixels (``owner == k``) alone.
+
+    NaN where those pixels hold less than half of the interpolation's weight.
+    """
+    y, x = np.asarray(y, float), np.asarray(x, float)
+    inside = np.isfinite(y) & np.isfinite(x)
+    y0, x0 = np.floor(np.where(inside, y, -2)).astype(int), np.floor(np.where(inside, x, -2)).astype(int)
+    total, weight = np.zeros(y.shape), np.zeros(y.shape)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            yy, xx = y0 + dy, x0 + dx
+            on = (yy >= 0) & (yy < image.shape[0]) & (xx >= 0) & (xx < image.shape[1])
+            yy, xx = np.where(on, yy, 0), np.where(on, xx, 0)
+            w = np.abs(1 - dy - (y - y0)) * np.abs(1 - dx - (x - x0)) * (on & (owner[yy, xx] == k))
+            total += w * image[yy, xx]
+            weight += w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight >= 0.5, total / weight, np.nan)

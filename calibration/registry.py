@@ -39,7 +39,7 @@ apcorr           flux, error, wavelength, window halves; (wavelength, size, E), 
 pathloss         flux, error, wavelength; (wavelength, correction)               (flux, error)
 spec_photom      flux, error, wavelength; (wavelength, Jy per DN/s)              (flux, error, factor)
 mrs_wcs          band (BandWcs), shape, regions or None                          MrsPixels
-straylight       rate, var, dq (the MRS detector frame); XArtCorr                (rate, var)
+straylight       rate, var, dq (the MRS detector frame); XArtCorr, bands' MrsPixels (rate, var)
 clean_showers    rate, var, dq (the MRS detector frame); lit (in a slice)        (rate, var)
 fringe           rate, var (a frame); fringe flat, point-source fringe flat or     (rate, var)
                  None, slice ids

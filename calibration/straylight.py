@@ -16,8 +16,13 @@ that factor; :data:`ITERATIONS` passes leave < 1e-4 of the artifact), every conv
 zero-padded FFT along the rows of the whole frame (a forward one per half and one inverse per pass; the kernels
 transformed once).  jwst convolves the observed ``O`` once (it takes ``A(O)`` for ``A(S)``,
 which over-subtracts by ``A(A(S))``, a few per cent of the artifact), after masking the pixels
-below its noise threshold, pixel by pixel in C.  Non-finite, DO_NOT_USE and reference pixels
-scatter nothing here (as in jwst) and stay as they are.  The variance is left as it is: the model
+below its noise threshold, pixel by pixel in C.  A DO_NOT_USE or non-finite pixel in a slice still took its
+light, and scattered it: jwst lets it scatter nothing, which misses a line's artifact when a cosmic-ray shower's
+mask leaves its core DO_NOT_USE (``mrs_effects`` seed 22: 92.9 % removed instead of 94.6 %, docs/mrs.md).  Here
+it scatters its light as estimated from the neighbouring slices (:func:`calibration.pixel_replace.across_slices`,
+given the bands' pixels, as the ``mrs_wcs`` step assigns them); a pixel outside the slices, one without an
+estimate, and the reference pixels scatter nothing.  The output keeps every unusable pixel as it was.  The
+variance is left as it is: the model
 averages hundreds of pixels, its noise is ``sqrt(sum K^2)`` = 0.013 (1A) of a pixel's.
 
 ``jwst_straylight`` (with the ``peers`` extra, :func:`calibration.peers.jwst_straylight`): jwst's
@@ -35,7 +40,7 @@ from stdatamodels.jwst import datamodels as dm
 from miri_testbed.instrument import dq as dqflags
 from miri_testbed.instrument import mrs
 
-from . import CalibrationInputError, Skip
+from . import CalibrationInputError, Skip, pixel_replace
 from . import references as refs
 
 #: Passes of the fixed-point iteration (the error falls by the kernels' integral, <= ~0.2, per pass: < 1e-4 after 6).
@@ -104,15 +109,22 @@ def _transfer(parameters, offsets):
     return rfft(row_kernels(offsets, *distinct.T).astype(np.float32), axis=1)[row_set.ravel()]
 
 
-def model(rate, var, dq, xartcorr):
+def model(rate, var, dq, xartcorr, bands=()):
     """``(rate - artifact, var)``: the artifact of the fixed-point solution of ``O = S + A(S)`` (module docstring).
 
+    ``bands``: the exposure's bands' :class:`calibration.mrs_wcs.MrsPixels`, whose unusable pixels scatter their
+    light as estimated from the neighbouring slices; without them such pixels scatter nothing, as in jwst.
     In float32 (the rate's precision): each pass is two forward FFTs (one per half) and one inverse
     (the halves' artifacts summed in Fourier space).
     """
     ny, nx = rate.shape
     usable = np.isfinite(rate) & ((dq & (dqflags.DO_NOT_USE | dqflags.REFERENCE_PIXEL)) == 0)
     observed = np.where(usable, rate, 0.0).astype(np.float32)
+    scatters = usable.copy()
+    for pixels in bands:
+        values, estimated = pixel_replace.across_slices(rate[pixels.y, pixels.x], pixels, usable[pixels.y, pixels.x])
+        observed[pixels.y[estimated], pixels.x[estimated]] = values[estimated]
+        scatters[pixels.y[estimated], pixels.x[estimated]] = True
     n = next_fast_len(2 * nx, real=True)
     offsets = np.fft.ifftshift(np.arange(n) - n // 2)  # circular offsets, 0 at index 0: no wrap within 2 nx
     left_t, right_t = (_transfer(p, offsets) for p in (xartcorr.left, xartcorr.right))
@@ -121,7 +133,7 @@ def model(rate, var, dq, xartcorr):
         spectrum = rfft(solution[:, :SPLIT_COLUMN], n, axis=1) * left_t
         spectrum += rfft(solution[:, SPLIT_COLUMN:], n, axis=1) * right_t * _shift(n, SPLIT_COLUMN)
         artifact = irfft(spectrum, n, axis=1)[:, :nx]
-        solution = np.where(usable, observed - artifact, 0.0)  # a pixel that scatters nothing stays at 0
+        solution = np.where(scatters, observed - artifact, 0.0)  # a pixel that scatters nothing stays at 0
     return np.where(usable, rate - artifact, rate), var
 
 

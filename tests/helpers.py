@@ -1,10 +1,17 @@
 """Small builders shared by the tests."""
+from functools import cache
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.calibration import emi as cal_emi
+from miri_testbed.calibration import mrs_wcs
 from miri_testbed.calibration.pipeline import calibrate
 from miri_testbed.instrument import emi as facts
+from miri_testbed.instrument import mrs
+from miri_testbed.instrument.detector import FULL_NX, FULL_NY
 from miri_testbed.simulator import Effects, Observation, ReferenceOptions, Scene, detector, emi, simulate
 from miri_testbed.simulator.exposure import ramp_model, rng_streams
 from miri_testbed.simulator.references import emicorr_model
@@ -135,3 +142,27 @@ def block_pairs(block, cut=False):
     ia = np.clip(block.first_a[:, None] + np.arange(block.wa.shape[1]), 0, n_alpha - 1)
     u = block.wb[:, :, None] * (block.wa_cut if cut else block.wa)[:, None, :]
     return (ib[:, :, None] * n_alpha + ia[:, None, :]).reshape(len(ib), -1), u.reshape(len(ib), -1)
+
+
+@cache
+def flight_band_pixels(detector, setting):
+    """``{band: MrsPixels}`` of one detector and setting from the flight geometry files shipped in the package."""
+    model = dm.ImageModel((1, 1))
+    meta = model.meta
+    meta.instrument.name, meta.exposure.type, meta.subarray.name = "MIRI", "MIR_MRS", "FULL"
+    meta.instrument.detector, meta.instrument.band = detector, setting
+    meta.instrument.channel = "12" if detector == "MIRIFUSHORT" else "34"
+    meta.exposure.start_time, meta.exposure.readpatt, meta.exposure.ngroups = 60400.0, "FASTR1", 10
+    references = mrs_wcs.read_references(Path(mrs.__file__).parent / "data" / "mrs", model)
+    return {name: mrs_wcs.band_pixels(band, (FULL_NY, FULL_NX)) for name, band in references.bands.items()}
+
+
+def separable_scene(pixels, scale_px):
+    """A point source whose PSF is a Gaussian in alpha times one in beta, on a continuum with an emission line:
+    ``S = g(alpha) g(beta) (1 + 5 g(lambda))``, each Gaussian ``scale_px`` of the pixel's extent wide (beta's
+    1.5 slices), over ``pixels`` (a band's :class:`calibration.mrs_wcs.MrsPixels`)."""
+    def g(u, centre, width):
+        return np.exp(-0.5 * ((u - centre) / width) ** 2)
+    pixel_alpha, pixel_lam = np.median(pixels.alpha_hi - pixels.alpha_lo), np.median(pixels.lam_hi - pixels.lam_lo)
+    return (g(pixels.alpha, 0.05, scale_px * pixel_alpha) * g(pixels.beta, 0.1, 1.5 * pixels.band.beta_del)
+            * (1 + 5 * g(pixels.wavelength, np.median(pixels.wavelength), scale_px * pixel_lam)))

@@ -34,6 +34,8 @@ from miri_testbed.validation import mrs_views, scorers, xart_score
 from miri_testbed.validation.scenarios import load_suite
 from miri_testbed.validation.targets import scenario_facts
 
+from helpers import flight_band_pixels, separable_scene
+
 ON = MrsEffects(cross_artifact=True)
 SCENE = Scene(background_mjy_sr=50.0)  # a uniform sky: quick to render, every slice lit
 WITH_BACKGROUND = MrsObservation(background_exposure=True)
@@ -242,3 +244,40 @@ def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
     assert np.nanmax(np.abs(view["model"] - view["injected"])) < 1e-2 * np.nanmax(view["injected"])
     assert "mrs_xart" not in mrs_views.cell_views(sim["truth"], none)
 
+
+
+def test_a_masked_hole_scatters_the_light_the_neighbouring_slices_give_it(tmp_path):
+    """A shower's mask over the brightest slice's whole width for 60 rows about a line (DO_NOT_USE, NaN): given
+    the bands' pixels, the model lets the hole scatter the light estimated from the neighbouring slices
+    (:func:`calibration.pixel_replace.across_slices`) and removes the noise-free artifact as if nothing were
+    masked, within the estimate's share; without them (as jwst) the hole scatters nothing and the hole's artifact stays.
+    With nothing masked, the pixels change nothing, bit for bit."""
+    observation = MrsObservation(detector="MIRIFUSHORT", band="SHORT")
+    bands = flight_band_pixels(observation.detector, observation.band)
+    truth = np.zeros((det.FULL_NY, det.FULL_NX))
+    for pixels in bands.values():
+        truth[pixels.y, pixels.x] = 1e4 * separable_scene(pixels, 3.0)
+    observed, artifact = xa.apply(truth, observation, ON)
+    _write(tmp_path)
+    xartcorr = straylight.read_xartcorr(tmp_path, _exposure(observation))
+    dq = np.zeros(truth.shape, np.uint32)
+    dq[:, :det.REFERENCE_COLUMNS_LEFT] = dq[:, det.FULL_NX - det.REFERENCE_COLUMNS_RIGHT:] = dqflags.REFERENCE_PIXEL
+    pixels = bands["1A"]
+    peak = np.argmax(truth[pixels.y, pixels.x])
+    hole = (pixels.slice == pixels.slice[peak]) & (np.abs(pixels.y - pixels.y[peak]) < 30)
+    masked_dq = dq.copy()
+    masked_dq[pixels.y[hole], pixels.x[hole]] |= dqflags.DO_NOT_USE
+    masked = observed.copy()
+    masked[pixels.y[hole], pixels.x[hole]] = np.nan
+    usable = masked_dq == 0
+
+    def left(corrected):
+        return np.abs((observed - corrected) - artifact)[usable].sum() / np.abs(artifact[usable]).sum()
+
+    assert np.array_equal(straylight.model(observed, None, dq, xartcorr, tuple(bands.values()))[0],
+                          straylight.model(observed, None, dq, xartcorr)[0])
+    filled = left(straylight.model(masked, None, masked_dq, xartcorr, tuple(bands.values()))[0])
+    blind = left(straylight.model(masked, None, masked_dq, xartcorr)[0])
+    hole_share = truth[pixels.y[hole], pixels.x[hole]].sum() / truth.sum()
+    assert blind > 0.5 * hole_share  # the hole's light is missing from the model, and so its artifact
+    assert filled < 0.02 * hole_share  # its light estimated within ~1 % (tests/test_pixel_replace.py)
