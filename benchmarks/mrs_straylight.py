@@ -5,14 +5,15 @@ jwst#4230, ~81 % here), >= 50x faster than jwst straylight per frame".  For MIRI
 (1A/2A) and MIRIFULONG SHORT (3A/4A), a bright point source (a flat 1 Jy continuum) with the
 cross-artifact on (:mod:`simulator.cross_artifact`, default kernels: 1A carries 18 % of the light):
 
-* **noisy**: every default detector effect, the measured references (the MRSXARTCORR's every
-  parameter with its own 3 % drawn error), detector1 -> rate; then ours (``model``) and jwst's
-  ``correct_xartifact`` (``jwst_straylight``) on the same rate with the same file.  Per detector:
+* **noisy**: every default detector effect, the measured references (the MRSXARTCORR's two bands
+  fitted on a simulated calibration exposure, :mod:`simulator.mrs_xartcal`), detector1 -> rate; then ours
+  (``model``) and jwst's ``correct_xartifact`` (``jwst_straylight``) on the same rate with the same file.  Per detector:
   ``removed`` = ``1 - sum |R - T| / sum |T|`` over the usable pixels (``R`` what the step
   subtracted, ``T`` the truth's injected XART over the true gain, DN/s), ``net`` = ``sum R / sum T``,
   and the CPU time of the step (``time.process_time``, best of 3 for ours, 1 for jwst; ours given the
   slices' pixels, which the ``mrs_wcs`` step assigns before it, and estimating its DO_NOT_USE pixels' light); and ours
-  again with the truth's kernels (``model, perfect``): the algorithm without the reference's error.
+  again with the truth's kernels (``model, perfect``): the algorithm without the reference's error, and
+  without the slices' pixels (``model, DNU dark``): its DO_NOT_USE pixels scatter nothing, as in jwst.
 * **spectra** (noise-free, perfect references, the true rate: ILLUM / gain, no DN rounding): spec2 on the exposure with
   the artifact through ``straylight=none``, ``model`` and ``jwst_straylight``, and on the same
   exposure without it; per band ``in x1d`` = the artifact's share of the flux left by ``none``
@@ -97,6 +98,8 @@ def noisy(detector, setting, folder, seed):
     model.save(perfect / "xartcorr.fits")
     corrected, _ = straylight.model(rate, var, dq, straylight.read_xartcorr(perfect, open_uncal(sim["uncal"])), bands)
     rows.append(("model, perfect", *removal(rate, corrected, truth, detector, usable), float("nan")))
+    corrected, _ = straylight.model(rate, var, dq, xartcorr)
+    rows.append(("model, DNU dark", *removal(rate, corrected, truth, detector, usable), float("nan")))
     return rows
 
 
@@ -139,7 +142,7 @@ def main():
     parser.add_argument("--record", action="store_true", help="write benchmarks/results/<date>_mrs_straylight.txt")
     args = parser.parse_args()
     lines = [f"load before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
-             "noisy rate, measured MRSXARTCORR (3 % drawn errors): per detector",
+             "noisy rate, measured MRSXARTCORR (fitted on a simulated calibration exposure): per detector",
              "detector     variant           removed      net   cpu_s/frame"]
     speed = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,8 +1,9 @@
 """pixel_replace: bad pixels get a value from the spatial profile, on the LRS trace and in the MRS slices.
 
 The MRS's step ``mrs_pixel_replace`` (:func:`slices`) is the LRS's ``profile`` below with a slice's pixels
-of a row as the window; its docstring says how and why.  :func:`across_slices` estimates an MRS hole's light
-from the neighbouring slices instead, for the straylight model (a shower's mask can leave no row of a slice to use).
+of a row as the window; its docstring says how and why.  What it leaves, :func:`across_slices` estimates from
+the neighbouring slices (:func:`in_slices`: the two, the step's default), as the straylight model does for its
+unusable pixels (a shower's mask can leave no row of a slice to use).
 
 A bad pixel (NaN rate or variance, or DO_NOT_USE) on the trace would leave the box
 extraction a partial sum, a 'dropout' in the spectrum (params 6, issue 15).  This step
@@ -258,12 +259,24 @@ def slices(values, var, pixels, good):
     return values, var, good | replaced, note
 
 
-def across_slices(values, pixels, good):
+def in_slices(values, var, pixels, good):
+    """Variant ``profile`` of step ``mrs_pixel_replace``: :func:`slices`, then :func:`across_slices` for what it leaves.
+
+    Same arguments and returns as :func:`slices`; the note also counts the pixels the neighbouring slices gave.
+    Without the second, a hole a shower's mask leaves over a slice's width (tens of rows, no clean pair of rows)
+    stays empty in the cube: ``mrs_effects`` seed 22 lost 3C's 17.5 um line so (docs/mrs_xart.md, 'Holes in the
+    rate').
+    """
+    values, var, good, note = slices(values, var, pixels, good)
+    values, var, across = across_slices(values, var, pixels, good)
+    return values, var, good | across, f"{note}, {np.sum(across)} more from the neighbouring slices"
+
+
+def across_slices(values, var, pixels, good):
     """A band's bad pixels from the neighbouring slices' image at the same (alpha, lambda), scaled to their slice.
 
-    For what the straylight model needs (light to scatter along the rows, :mod:`calibration.straylight`), where
-    :func:`slices` cannot help: a cosmic-ray shower's mask can leave a slice's whole width DO_NOT_USE over tens
-    of rows (jwst's ``time_masked_after_shower``), a line's core in all of them, so the slice's own rows say
+    Where :func:`slices` cannot help: a cosmic-ray shower's mask can leave a slice's whole width DO_NOT_USE over
+    tens of rows (jwst's ``time_masked_after_shower``), a line's core in all of them, so the slice's own rows say
     nothing of the hole.  Its neighbours in beta see the same (alpha, lambda) a slice width away.  For a bad
     pixel ``p`` of slice ``k`` and a neighbour ``k'`` (the nearest slice in beta on either side), the template
     ``T(p)`` is ``k'``'s good pixels bilinearly interpolated at ``(x_k'(lambda_p, alpha_p), y_k'(lambda_p, alpha_p))``
@@ -273,22 +286,26 @@ def across_slices(values, pixels, good):
 
     over the good pixels ``q`` of ``p``'s column within :data:`SCALE_HALF_ROWS` rows of it (a column: one
     alpha, so a background and a source mix alike in ``S`` and ``T`` there); ``S^`` is the mean over
-    the neighbours that give one.  Exact, up to the interpolation, for a scene that is an image in
-    (alpha, lambda) times a profile in beta (a point source whose PSF is separable in alpha and beta):
-    ``c`` is the beta profile's ratio.  Elsewhere a guess, not one for a spectrum.
+    the neighbours that give one.  Its variance is ``c^2 var(T)`` (the interpolation's, ``sum w^2 V / (sum w)^2``),
+    but never below the mean variance ``V_q`` of the good pixels ``q`` (a measured pixel there would have had it;
+    where the neighbour carries no signal, ``c`` is fitted on noise and ``c^2 var(T)`` would claim a precision the
+    estimate has not), averaged alike over the neighbours; the estimate's covariance with the neighbours' pixels
+    it is made of is left out.  Exact, up to the interpolation, for a scene that is
+    an image in (alpha, lambda) times a profile in beta (a point source whose PSF is separable in alpha and
+    beta): ``c`` is the beta profile's ratio.  Elsewhere a guess.
 
-    Returns ``(values, replaced)``: the values with the bad pixels estimated, and which were (a pixel
-    whose neighbours' templates fall outside their good pixels keeps its value).
+    Returns ``(values, var, replaced)``: with the bad pixels estimated, and which were (a pixel whose
+    neighbours' templates fall outside their good pixels keeps its value).
     """
-    values = np.array(values, dtype=float)
-    good = good & np.isfinite(values)
+    values, var = np.array(values, dtype=float), np.array(var, dtype=float)
+    good = good & np.isfinite(values) & np.isfinite(var)
     shape = (pixels.y.max() + 1, pixels.x.max() + 1)
-    image, owner = np.zeros(shape), np.full(shape, -1, np.int16)
-    image[pixels.y, pixels.x] = np.where(good, values, 0.0)
+    image, variance, owner = np.zeros(shape), np.zeros(shape), np.full(shape, -1, np.int16)
+    image[pixels.y[good], pixels.x[good]], variance[pixels.y[good], pixels.x[good]] = values[good], var[good]
     owner[pixels.y[good], pixels.x[good]] = pixels.slice[good]  # -1: no good pixel of the band
     order = np.argsort(pixels.band.beta)
     rank = np.argsort(order)
-    total, count = np.zeros(values.size), np.zeros(values.size)
+    total, total_var, count = np.zeros(values.size), np.zeros(values.size), np.zeros(values.size)
     for k in np.unique(pixels.slice[~good]):
         mine = np.flatnonzero(pixels.slice == k)
         y, x = pixels.y[mine], pixels.x[mine] - pixels.x[mine].min()
@@ -299,18 +316,22 @@ def across_slices(values, pixels, good):
             if not 0 <= j < order.size:
                 continue
             n = int(order[j])
-            template = _bilinear(image, owner, n, pixels.band.y[n](lam, alpha), pixels.band.x[n](lam, alpha))
+            template, template_var = _bilinear(image, variance, owner, n, pixels.band.y[n](lam, alpha),
+                                               pixels.band.x[n](lam, alpha))
             fit = good[mine] & np.isfinite(template)
             num, den = (_column_sums(y, x, np.where(fit, part, 0.0)) for part in
                         (values[mine] * template, template ** 2))
             with np.errstate(invalid="ignore", divide="ignore"):
-                estimate = num / den * template
-            use = ~good[mine] & np.isfinite(estimate)
-            total[mine[use]] += estimate[use]
+                scale = num / den
+                own_var = _column_sums(y, x, np.where(fit, var[mine], 0.0)) / _column_sums(y, x, fit.astype(float))
+            use = ~good[mine] & np.isfinite(scale * template)
+            total[mine[use]] += (scale * template)[use]
+            total_var[mine[use]] += np.fmax(scale ** 2 * template_var, own_var)[use]
             count[mine[use]] += 1
     replaced = count > 0
     values[replaced] = total[replaced] / count[replaced]
-    return values, replaced
+    var[replaced] = total_var[replaced] / count[replaced] ** 2
+    return values, var, replaced
 
 
 def _column_sums(y, x, part):
@@ -321,15 +342,16 @@ def _column_sums(y, x, part):
     return running[y + 2 * SCALE_HALF_ROWS + 1, x] - running[y, x]
 
 
-def _bilinear(image, owner, k, y, x):
-    """``image`` bilinearly interpolated at ``(y, x)`` from slice ``k``'s good pixels (``owner == k``) alone.
+def _bilinear(image, variance, owner, k, y, x):
+    """``image`` and ``variance`` interpolated at ``(y, x)`` from slice ``k``'s good pixels (``owner == k``) alone.
 
-    NaN where those pixels hold less than half of the interpolation's weight.
+    Bilinear weights ``w``: the value ``sum w I / sum w``, its variance ``sum w^2 V / (sum w)^2``; NaN where those
+    pixels hold less than half the weight.
     """
     y, x = np.asarray(y, float), np.asarray(x, float)
     inside = np.isfinite(y) & np.isfinite(x)
     y0, x0 = np.floor(np.where(inside, y, -2)).astype(int), np.floor(np.where(inside, x, -2)).astype(int)
-    total, weight = np.zeros(y.shape), np.zeros(y.shape)
+    total, total_var, weight = np.zeros(y.shape), np.zeros(y.shape), np.zeros(y.shape)
     for dy in (0, 1):
         for dx in (0, 1):
             yy, xx = y0 + dy, x0 + dx
@@ -337,6 +359,8 @@ def _bilinear(image, owner, k, y, x):
             yy, xx = np.where(on, yy, 0), np.where(on, xx, 0)
             w = np.abs(1 - dy - (y - y0)) * np.abs(1 - dx - (x - x0)) * (on & (owner[yy, xx] == k))
             total += w * image[yy, xx]
+            total_var += w ** 2 * variance[yy, xx]
             weight += w
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weight >= 0.5, total / weight, np.nan)
+        enough = weight >= 0.5
+        return np.where(enough, total / weight, np.nan), np.where(enough, total_var / weight ** 2, np.nan)

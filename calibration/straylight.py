@@ -122,7 +122,8 @@ def model(rate, var, dq, xartcorr, bands=()):
     observed = np.where(usable, rate, 0.0).astype(np.float32)
     scatters = usable.copy()
     for pixels in bands:
-        values, estimated = pixel_replace.across_slices(rate[pixels.y, pixels.x], pixels, usable[pixels.y, pixels.x])
+        values, _, estimated = pixel_replace.across_slices(rate[pixels.y, pixels.x], np.ones(pixels.y.size), pixels,
+                                                           usable[pixels.y, pixels.x])
         observed[pixels.y[estimated], pixels.x[estimated]] = values[estimated]
         scatters[pixels.y[estimated], pixels.x[estimated]] = True
     n = next_fast_len(2 * nx, real=True)
