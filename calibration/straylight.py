@@ -18,11 +18,11 @@ transformed once).  jwst convolves the observed ``O`` once (it takes ``A(O)`` fo
 which over-subtracts by ``A(A(S))``, a few per cent of the artifact), after masking the pixels
 below its noise threshold, pixel by pixel in C.  A DO_NOT_USE or non-finite pixel in a slice still took its
 light, and scattered it: jwst lets it scatter nothing, which misses a line's artifact when a cosmic-ray shower's
-mask leaves its core DO_NOT_USE (``mrs_effects`` seed 22: 92.9 % removed instead of 94.6 %, docs/mrs.md).  Here
-it scatters its light as estimated from the neighbouring slices (:func:`calibration.pixel_replace.across_slices`,
-given the bands' pixels, as the ``mrs_wcs`` step assigns them); a pixel outside the slices, one without an
-estimate, and the reference pixels scatter nothing.  The output keeps every unusable pixel as it was.  The
-variance is left as it is: the model
+mask leaves its core DO_NOT_USE (``mrs_effects`` seed 22: 92.9 % removed, 94.5 % with the hole's light;
+docs/mrs_xart.md, 'Holes in the rate').  Here it scatters its light as the neighbouring slices estimate it
+(:func:`calibration.pixel_replace.across_slices`, given the bands' pixels as the ``mrs_wcs`` step assigns them);
+a pixel outside the slices, one without an estimate and the reference pixels scatter nothing.  The output keeps
+every unusable pixel as it was.  The variance is left as it is: the model
 averages hundreds of pixels, its noise is ``sqrt(sum K^2)`` = 0.013 (1A) of a pixel's.
 
 ``jwst_straylight`` (with the ``peers`` extra, :func:`calibration.peers.jwst_straylight`): jwst's
