@@ -15,10 +15,9 @@ shower light modelled from the inter-slice gaps) ->
 ``mrs_photom`` (:mod:`calibration.mrs_photom`: DN/s -> MJy/sr per pixel with the PHOTOM's
 time dependence at the exposure's mid-time) -> ``residual_fringe_2d``
 (:func:`calibration.residual_fringe.columns`, ``none`` by default: the residual fringe fitted per
-detector column and divided out) -> ``mrs_pixel_replace`` (:func:`calibration.pixel_replace.in_slices`:
+detector column and divided out) -> ``mrs_pixel_replace`` (:func:`calibration.pixel_replace.slices`:
 ``profile`` by default, a bad pixel from the scaled profile of its slice's neighbouring rows, which the cube
-would otherwise fill with its neighbours' mean, low at a point source's peak; a hole no clean rows reach from
-the neighbouring slices) -> ``cube_build``
+would otherwise fill with its neighbours' mean, low at a point source's peak) -> ``cube_build``
 (:mod:`calibration.cube_build`: a 3-D drizzle into each band's regular (alpha, beta, lambda) cube) -> ``mrs_extract``
 (:mod:`calibration.mrs_extract`: a conical aperture about the centroid, an annulus
 background, the APCORR's aperture correction, or an Airy one without an APCORR), each

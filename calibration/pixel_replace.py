@@ -2,8 +2,8 @@
 
 The MRS's step ``mrs_pixel_replace`` (:func:`slices`) is the LRS's ``profile`` below with a slice's pixels
 of a row as the window; its docstring says how and why.  What it leaves, :func:`across_slices` estimates from
-the neighbouring slices (:func:`in_slices`: the two, the step's default), as the straylight model does for its
-unusable pixels (a shower's mask can leave no row of a slice to use).
+the neighbouring slices, for the straylight model's unusable pixels (a shower's mask can leave no row of a slice
+to use) and in variant ``profile_neighbours`` (:func:`slices_and_neighbours`).
 
 A bad pixel (NaN rate or variance, or DO_NOT_USE) on the trace would leave the box
 extraction a partial sum, a 'dropout' in the spectrum (params 6, issue 15).  This step
@@ -259,13 +259,15 @@ def slices(values, var, pixels, good):
     return values, var, good | replaced, note
 
 
-def in_slices(values, var, pixels, good):
-    """Variant ``profile`` of step ``mrs_pixel_replace``: :func:`slices`, then :func:`across_slices` for what it leaves.
+def slices_and_neighbours(values, var, pixels, good):
+    """Variant ``profile_neighbours`` of ``mrs_pixel_replace``: :func:`slices`, then :func:`across_slices` for the rest.
 
     Same arguments and returns as :func:`slices`; the note also counts the pixels the neighbouring slices gave.
-    Without the second, a hole a shower's mask leaves over a slice's width (tens of rows, no clean pair of rows)
-    stays empty in the cube: ``mrs_effects`` seed 22 lost 3C's 17.5 um line so (docs/mrs_xart.md, 'Holes in the
-    rate').
+    With :func:`slices` alone, a hole a shower's mask leaves over a slice's width (tens of rows, no clean pair of
+    rows) stays out of the cube: ``mrs_effects`` seed 22 lost 3C's 17.5 um line so, and this variant brings it
+    back.  Not the default: on the ``mrs`` suite the planes it brings back carry errors of a few sigma that the
+    estimate's variance does not hold (2A of ``mrs_ch12_short_yr0p5``, seed 1: pulls' rms 1.35, 2.1 % outliers;
+    docs/mrs_xart.md, 'Holes in the rate').
     """
     values, var, good, note = slices(values, var, pixels, good)
     values, var, across = across_slices(values, var, pixels, good)

@@ -87,9 +87,10 @@ from the 3A spectrum as jwst's does, ``jwst_spectrum`` is jwst's), and
 ``residual_fringe`` on each band's spectrum (:mod:`calibration.residual_fringe`: ``fit``, ``jwst_1d`` with the
 peers extra, ``none`` the default); ``residual_fringe_2d`` between ``mrs_photom`` and ``cube_build``
 (:func:`calibration.residual_fringe.columns`: ``fit`` per detector column, ``none`` the default), then
-``mrs_pixel_replace`` (:func:`calibration.pixel_replace.in_slices`: ``profile``, the default, replaces a bad pixel
-from its slice's neighbouring rows, or where none is clean from the neighbouring slices; ``rows`` the first alone,
-leaving the rest out, as before session 35; ``none`` leaves every bad pixel out of the cube, as jwst's default).
+``mrs_pixel_replace`` (:func:`calibration.pixel_replace.slices`: ``profile``, the default, replaces a bad pixel
+from its slice's neighbouring rows; ``profile_neighbours`` (:func:`calibration.pixel_replace.slices_and_neighbours`)
+also what that leaves from the neighbouring slices, whose errors the variance does not hold yet; ``none`` leaves it
+out of the cube, as jwst's default).
 
 The LRS time series (:mod:`calibration.tso3`) runs ``extract_tso``
 (:mod:`calibration.tso_extract`), ``white_light`` (:mod:`calibration.light_curves`) and
@@ -138,10 +139,10 @@ from .jump import detect_jumps, detect_jumps_likelihood
 from .linearity import correct_linearity
 from .lrs_photom import apcorr, pathloss, spec_photom
 from .photom import apply_photom
-from .pixel_replace import in_slices as replace_in_slices
 from .pixel_replace import peer_variants as pixel_replace_peers
 from .pixel_replace import profile as replace_from_profile
-from .pixel_replace import slices as replace_from_rows
+from .pixel_replace import slices as replace_in_slices
+from .pixel_replace import slices_and_neighbours as replace_in_and_across_slices
 from .psf_photometry import psf_catalog
 from .ramp_fit import fit_likelihood, fit_ols, fit_optimal
 from .saturation import flag_saturation
@@ -194,7 +195,8 @@ ALGORITHMS = {
                         "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
     "residual_fringe_2d": {"fit": residual_fringe.columns,
                            "none": Skip("variant 'none' chosen (the default, as jwst's calwebb_spec2)")},
-    "mrs_pixel_replace": {"profile": replace_in_slices, "rows": replace_from_rows, "none": NONE},
+    "mrs_pixel_replace": {"profile": replace_in_slices, "profile_neighbours": replace_in_and_across_slices,
+                          "none": NONE},
 }
 ALGORITHMS["cube_build"].update({f"{name}_complete": cube_build.complete(kernel)
                                  for name, kernel in list(ALGORITHMS["cube_build"].items())})

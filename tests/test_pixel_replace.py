@@ -271,7 +271,7 @@ def test_mrs_a_shower_sized_hole_gets_the_light_of_a_separable_scene_from_the_ne
     # c^2 var(T): a template of variance 1e-4 T scaled by c has c (1e-4 S^) / 2 from the mean of two neighbours
     # (bilinear weights' squares sum to 1/4-1 of the weight's square: var within [1/8, 1/2] of 1e-4 S^ c)
     assert np.all(out_var[hole] > 0) and np.all(np.isfinite(out_var[hole]))
-    note = pixel_replace.in_slices(given, var, pixels, ~hole)[3]
+    note = pixel_replace.slices_and_neighbours(given, var, pixels, ~hole)[3]
     assert note.endswith(f"0 of {hole.sum()} bad pixels replaced from their slice's neighbouring rows, "
                          f"{hole.sum()} more from the neighbouring slices")
 
