@@ -266,7 +266,7 @@ def slices_and_neighbours(values, var, pixels, good):
     With :func:`slices` alone, a hole a shower's mask leaves over a slice's width (tens of rows, no clean pair of
     rows) stays out of the cube: ``mrs_effects`` seed 22 lost 3C's 17.5 um line so, and this variant brings it
     back.  Not the default: on the ``mrs`` suite the planes it brings back carry errors of a few sigma that the
-    estimate's variance does not hold (2A of ``mrs_ch12_short_yr0p5``, seed 1: pulls' rms 1.35, 2.1 % outliers;
+    estimate's variance does not hold (2A of ``mrs_ch12_short_yr0p5``, seed 1: pulls' rms 1.21, 1.1 % outliers;
     docs/mrs_xart.md, 'Holes in the rate').
     """
     values, var, good, note = slices(values, var, pixels, good)
@@ -288,13 +288,14 @@ def across_slices(values, var, pixels, good):
 
     over the good pixels ``q`` of ``p``'s column within :data:`SCALE_HALF_ROWS` rows of it (a column: one
     alpha, so a background and a source mix alike in ``S`` and ``T`` there); ``S^`` is the mean over
-    the neighbours that give one.  Its variance is ``c^2 var(T)`` (the interpolation's, ``sum w^2 V / (sum w)^2``),
-    but never below the mean variance ``V_q`` of the good pixels ``q`` (a measured pixel there would have had it;
-    where the neighbour carries no signal, ``c`` is fitted on noise and ``c^2 var(T)`` would claim a precision the
-    estimate has not), averaged alike over the neighbours; the estimate's covariance with the neighbours' pixels
-    it is made of is left out.  Exact, up to the interpolation, for a scene that is
-    an image in (alpha, lambda) times a profile in beta (a point source whose PSF is separable in alpha and
-    beta): ``c`` is the beta profile's ratio.  Elsewhere a guess.
+    the neighbours that give one.  Its variance is ``c^2 var(T)`` (the interpolation's, ``sum w^2 V / (sum w)^2``)
+    plus the model's misfit over the same pixels, ``m^2 = mean_q (S - c T)^2 - mean_q (V_q + c^2 var(T_q))``
+    (at least 0: the PSF is not separable and the interpolation errs), but never below the mean variance ``V_q``
+    (a measured pixel there would have had it; where the neighbour carries no signal, ``c`` is fitted on noise
+    and the rest would claim a precision the estimate has not), averaged alike over the neighbours; the
+    estimate's covariance with the neighbours' pixels it is made of is left out.  Exact, up to the interpolation,
+    for a scene that is an image in (alpha, lambda) times a profile in beta (a point source whose PSF is
+    separable in alpha and beta): ``c`` is the beta profile's ratio.  Elsewhere a guess.
 
     Returns ``(values, var, replaced)``: with the bad pixels estimated, and which were (a pixel whose
     neighbours' templates fall outside their good pixels keeps its value).
@@ -325,10 +326,14 @@ def across_slices(values, var, pixels, good):
                         (values[mine] * template, template ** 2))
             with np.errstate(invalid="ignore", divide="ignore"):
                 scale = num / den
-                own_var = _column_sums(y, x, np.where(fit, var[mine], 0.0)) / _column_sums(y, x, fit.astype(float))
+                fitted = _column_sums(y, x, fit.astype(float))
+                own_var, their_var, misfit = (_column_sums(y, x, np.where(fit, part, 0.0)) / fitted for part in
+                                              (var[mine], template_var, (values[mine] - scale * template) ** 2))
+            model_var = np.fmax(misfit - own_var - scale ** 2 * their_var, 0.0)
+            estimate_var = scale ** 2 * template_var + model_var
             use = ~good[mine] & np.isfinite(scale * template)
             total[mine[use]] += (scale * template)[use]
-            total_var[mine[use]] += np.fmax(scale ** 2 * template_var, own_var)[use]
+            total_var[mine[use]] += np.fmax(estimate_var, own_var)[use]
             count[mine[use]] += 1
     replaced = count > 0
     values[replaced] = total[replaced] / count[replaced]
