@@ -245,13 +245,12 @@ def test_a_noise_free_exposure_through_calibrate_and_the_scorer(tmp_path):
     assert "mrs_xart" not in mrs_views.cell_views(sim["truth"], none)
 
 
-
 def test_a_masked_hole_scatters_the_light_the_neighbouring_slices_give_it(tmp_path):
     """A shower's mask over the brightest slice's whole width for 60 rows about a line (DO_NOT_USE, NaN): given
     the bands' pixels, the model lets the hole scatter the light estimated from the neighbouring slices
     (:func:`calibration.pixel_replace.across_slices`) and removes the noise-free artifact as if nothing were
-    masked, within the estimate's share; without them (as jwst) the hole scatters nothing and the hole's artifact stays.
-    With nothing masked, the pixels change nothing, bit for bit."""
+    masked, within the estimate's share; without them (as jwst) the hole scatters nothing and its artifact
+    stays.  With nothing masked, the pixels change nothing, bit for bit."""
     observation = MrsObservation(detector="MIRIFUSHORT", band="SHORT")
     bands = flight_band_pixels(observation.detector, observation.band)
     truth = np.zeros((det.FULL_NY, det.FULL_NX))

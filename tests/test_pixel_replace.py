@@ -248,6 +248,7 @@ def band_1a():
     """Band 1A's pixels from the flight geometry files (the DISTORTION's inverse gives the neighbours' positions)."""
     return flight_band_pixels("MIRIFUSHORT", "SHORT")["1A"]
 
+
 def test_mrs_a_shower_sized_hole_gets_the_light_of_a_separable_scene_from_the_neighbouring_slices(band_1a):
     """``across_slices``: a hole over the whole width of the source's brightest slice for 60 rows, about the
     line's peak (what a shower's mask can leave), is estimated from the slices either side: for a scene separable
@@ -268,9 +269,7 @@ def test_mrs_a_shower_sized_hole_gets_the_light_of_a_separable_scene_from_the_ne
     np.testing.assert_array_equal(out_var[~hole], var[~hole])
     assert abs(out[hole].sum() / truth[hole].sum() - 1) < 0.01
     assert np.max(np.abs(out[hole] - truth[hole])) < 0.03 * truth[hole].max()
-    # c^2 var(T): a template of variance 1e-4 T scaled by c has c (1e-4 S^) / 2 from the mean of two neighbours
-    # (bilinear weights' squares sum to 1/4-1 of the weight's square: var within [1/8, 1/2] of 1e-4 S^ c)
-    assert np.all(out_var[hole] > 0) and np.all(np.isfinite(out_var[hole]))
+    assert np.all(out_var[hole] > 0) and np.all(np.isfinite(out_var[hole]))  # their size: the noisy test below
     note = pixel_replace.slices_and_neighbours(given, var, pixels, ~hole)[3]
     assert note.endswith(f"0 of {hole.sum()} bad pixels replaced from their slice's neighbouring rows, "
                          f"{hole.sum()} more from the neighbouring slices")
