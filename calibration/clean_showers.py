@@ -39,8 +39,6 @@ from scipy.ndimage import binary_dilation, gaussian_filter
 
 from miri_testbed.instrument import dq as dqflags
 
-from . import mrs_wcs
-
 #: The Gaussian's sigma along the rows (x) and the columns (y), px: y jwst's shower_y_stddev; x a gap's width.
 SIGMA_X, SIGMA_Y = 2.0, 5.0
 #: The gap pixels' rates kept, percentiles: jwst's shower_low_reject, shower_high_reject.
@@ -49,14 +47,14 @@ REJECT_PERCENTILES = (0.1, 99.9)
 MARGIN_PX = 1
 
 
-def lit_pixels(references, shape):
-    """Whether each pixel of the frame is in a slice of the exposure's bands (:func:`calibration.mrs_wcs.band_pixels`).
+def lit_pixels(bands, shape):
+    """Whether each pixel of the frame is in a slice of the exposure's bands.
 
-    ``references``: :func:`calibration.mrs_wcs.read_references`'s.
+    ``bands``: their :class:`calibration.mrs_wcs.MrsPixels` (the ``mrs_wcs`` step's,
+    :func:`calibration.mrs_wcs.band_pixels`).
     """
     lit = np.zeros(shape, bool)
-    for band in references.bands.values():
-        pixels = mrs_wcs.band_pixels(band, shape, references.regions)
+    for pixels in bands:
         lit[pixels.y, pixels.x] = True
     return lit
 

@@ -194,8 +194,7 @@ def run(log, exposure, d1, folder, choice, background_paths=(), leak_source=None
     xart = (derived(dm.ImageModel, d1.rate_model, data=(before - rate).astype(np.float32), dq=d1.dq)
             if log.records[-1].status == COMPLETE else None)
     rate, var = log.run("clean_showers", choice["clean_showers"], rate, var, d1.dq,
-                        resolve=lambda: (clean_showers.lit_pixels(mrs_wcs.read_references(folder, exposure),
-                                                                  rate.shape),))
+                        resolve=lambda: (clean_showers.lit_pixels(pixels.values(), rate.shape),))
     products = build(log, [(exposure, d1, None)], folder, choice, [(rate, var)], leak_source, pixels)
     if xart is not None:
         log.stamp(xart)
