@@ -1111,8 +1111,9 @@ def write_references(folder, scene, observation, options, effects, truth, light,
     if effects.mrs.fringes:
         paths["FRINGE"] = write_fringe_flat(folder, observation, perturbations, effects.mrs, pair_rng)
         # its generator spawned after the FRINGE's draws (every file above stays as it was), one per dither position
+        library_rng = pair_rng.spawn(dither_position(observation))[-1] if measured else None
         flat = write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects.mrs,
-                                              pair_rng.spawn(dither_position(observation))[-1] if measured else None)
+                                              paths["FRINGE"], library_rng)
         if flat is not None:
             paths["PSFRINGE"] = flat
     return paths
@@ -1267,13 +1268,14 @@ def dither_position(observation):
     return observation.dither_position if observation.dither_points else 1
 
 
-def write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects, rng):
+def write_point_source_fringe_flat(folder, scene, observation, perturbations, light, effects, extended_flat, rng):
     """The point-source fringe flat (``FringeModel``, REFTYPE ``PSFRINGE``) of the exposure's dither position.
 
     Measured as :mod:`simulator.mrs_fringecal` says, where the scene's first point source lies in each band (the
     truth's SOURCES), moved by the library's position error; ``rng`` None: noise-free and at the source's place.
-    Selected by DETECTOR, BAND and the exposure's dither position (PATT_NUM, 1 undithered).  Its path, or None
-    for a scene without a point source.
+    ``extended_flat``: the path of the pair's measured FRINGE, which the star's smooth image carries.  Selected by
+    DETECTOR, BAND and the exposure's dither position (PATT_NUM, 1 undithered).  Its path, or None for a scene
+    without a point source.
     """
     first = next((i for i, source in enumerate(scene.sources) if not isinstance(source, ExtendedSource)), None)
     if first is None:
@@ -1290,7 +1292,8 @@ def write_point_source_fringe_flat(folder, scene, observation, perturbations, li
                                                       * fringes.Etalon(pixels, effects).point(beta))
     exposure_s = mrs_fringecal.PEAK_ELECTRONS / float(expected.max())
     electrons = expected * exposure_s if rng is None else lrs_wavecal.observe(expected, exposure_s, rng)
-    flat, error = mrs_fringecal.point_source_flat(electrons, [flight_pixels(name) for name in observation.bands])
+    flat, error = mrs_fringecal.point_source_flat(electrons, [flight_pixels(name) for name in observation.bands],
+                                                  dm.FringeModel(extended_flat).data)
     model = dm.FringeModel(data=flat.astype(np.float32), err=error.astype(np.float32),
                            dq=np.zeros(flat.shape, np.uint32))
     pair, position = _pair_and_selection(observation)[0], dither_position(observation)

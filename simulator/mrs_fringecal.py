@@ -17,18 +17,22 @@ write_point_source_fringe_flat`):
    Etalon`), long enough that the brightest pixel holds :data:`PEAK_ELECTRONS`, with photon and read noise
    (:func:`simulator.lrs_wavecal.observe`); no sky (the programme subtracts its dedicated background).
 3. **Flat** (:func:`point_source_flat`).  Each slice over the star's smooth image (:func:`smooth_image`: a cubic
-   B-spline surface in the pixel centre's alpha and wavenumber, knots :data:`ALPHA_KNOT_LD` lambda/D apart in alpha
-   and :data:`WAVENUMBER_KNOT_CM` in wavenumber, four fringe periods, so the fringe passes through it), so only the
-   fringe (mean 1) remains.  Not a fit along each detector column, as the extended flat's: a slice's alpha drifts
-   by 3-4 pixels across the columns over the band, so a column sweeps the PSF's core and rings as fast as the fringe
-   (a degree-7 column fit left 37 % rms per pixel in 3C).  Kept where the image holds at least :data:`MIN_SHARE`
-   of the brightest in the same detector row (the star's core: elsewhere the science's light is the sky's, for
-   which the extended flat is right) with an expected noise of at most :data:`MAX_ERROR`, and more than
-   :data:`EDGE_CM` from the band's wavenumber ends; NaN elsewhere.
-   Never the truth's transmission.  Noise-free, its own error is 0.5-1.1 % rms per pixel of the core (1A 0.48, 2A
-   0.85, 3C 1.1, 4C 0.71 %: the B-spline against an undersampled PSF, and the dichroic fringe projected into alpha
-   by the drift in channels 3-4), against the 2.2 % (1A/2A) by which a point source's fringes differ from the
-   extended light's.
+   B-spline surface ``B`` in the pixel centre's alpha and wavenumber, knots :data:`ALPHA_KNOT_LD` lambda/D apart in
+   alpha and :data:`WAVENUMBER_KNOT_CM` in wavenumber, four fringe periods, so the fringe passes through it), so
+   only the fringe (mean 1) remains.  The model fitted is ``F B``, ``F`` the programme's measured extended fringe
+   flat: the data's fringe is then 1-3 % (the point source's against the extended light's) instead of 10-30 % and
+   the dichroic fringe's 2 %, which a surface over an undersampled PSF otherwise bends to (the dichroic fringe,
+   projected into alpha by the slices' drift, made 3C's error 1.1 % per pixel); ``F``'s own noise reaches the flat
+   only through ``B``'s smoothing.  Not a fit along each detector column, as the extended flat's: a slice's alpha
+   drifts by 3-4 pixels across the columns over the band, so a column sweeps the PSF's core and rings as fast as
+   the fringe (a degree-7 column fit left 37 % rms per pixel in 3C).  Kept where the image holds at least
+   :data:`MIN_SHARE` of the brightest in the same detector row (the star's core: elsewhere the science's light is
+   the sky's, for which the extended flat is right) with an expected noise of at most :data:`MAX_ERROR`, and more
+   than :data:`EDGE_CM` from the band's wavenumber ends; NaN elsewhere.
+   Never the truth's transmission.  Noise-free, its own error is 0.24-0.38 % rms per pixel of the core (1A 0.38,
+   2A 0.26, 3C 0.24, 4C 0.30 %; 0.39 / 0.68 / 1.08 / 0.36 % before ``F`` was carried; 1A's the B-spline against
+   its undersampled PSF), against the 1.7-2.6 % (1A/2A) and 0.5-0.8 % (3C/4C) by which a point source's fringes
+   differ from the extended light's (tests/test_fringe_point_source.py).
 
 The calibration's ``fringe`` variant ``point_source`` (:mod:`calibration.fringe`) divides the science's point-source
 light by it and its sky by the extended flat.
@@ -66,11 +70,12 @@ def source():
     return SourceSpectrum(Blackbody(SOURCE_TEMPERATURE_K, SOURCE_MJY, SOURCE_REF_UM), ())
 
 
-def point_source_flat(electrons, bands):
+def point_source_flat(electrons, bands, extended_flat):
     """The point-source fringe flat MEASURED from the star's ``electrons`` (a full frame): ``(flat, relative error)``.
 
-    ``bands``: the :class:`simulator.mrs.FlightPixels` of the exposure's bands.  Module docstring, 3; NaN where no
-    band lights and beyond the star's core.
+    ``bands``: the :class:`simulator.mrs.FlightPixels` of the exposure's bands; ``extended_flat``: the programme's
+    measured FRINGE (full frame), which the smooth image's model carries.  Module docstring, 3; NaN where no band
+    lights and beyond the star's core.
     """
     flat, error = np.full(electrons.shape, np.nan), np.full(electrons.shape, np.nan)
     read_noise_e = det.READ_NOISE_CDS_DN * det.GAIN_E_PER_DN
@@ -81,7 +86,7 @@ def point_source_flat(electrons, bands):
             y, x = pixels.y[on], pixels.x[on]
             spacing = ALPHA_KNOT_LD * mrs.lambda_over_d(float(np.median(pixels.wavelength[on])))
             continuum[y, x] = smooth_image(pixels.alpha[on], 1e4 / pixels.wavelength[on], electrons[y, x],
-                                           read_noise_e, spacing)
+                                           extended_flat[y, x], read_noise_e, spacing)
         y, x = pixels.y, pixels.x
         wavenumber = 1e4 / pixels.wavelength
         inside = (wavenumber - wavenumber.min() > EDGE_CM) & (wavenumber.max() - wavenumber > EDGE_CM)
@@ -94,8 +99,10 @@ def point_source_flat(electrons, bands):
     return flat, error
 
 
-def smooth_image(alpha, wavenumber, values, read_noise_e, alpha_spacing):
-    """A slice's star without its fringes: a cubic B-spline surface in ``(alpha, wavenumber)`` fitted to ``values``.
+def smooth_image(alpha, wavenumber, values, extended_flat, read_noise_e, alpha_spacing):
+    """A slice's star without its fringes: a B-spline surface ``B`` in ``(alpha, wavenumber)``, ``F B`` fitted.
+
+    ``F`` is ``extended_flat``, the measured extended fringe flat at each pixel, ``values`` the star's electrons.
 
     Along a detector column the star is not smooth (the slice's alpha drifts across the columns along the
     dispersion, so a column sweeps the PSF's core and rings as fast as the fringe), but each pixel's light is a
@@ -104,7 +111,7 @@ def smooth_image(alpha, wavenumber, values, read_noise_e, alpha_spacing):
     fringe periods: the fringe passes through), with a small second-difference penalty (:data:`SMOOTHING`) where
     the pixels leave a knot's span empty.  Weighted by ``1 / sigma``, ``sigma^2`` the photon and read noise
     (``read_noise_e``) of the data, then fitted again with that of the first fit's model (data weights pull a fit
-    low).  Returns the fit at each pixel.
+    low).  Returns ``B`` at each pixel (the star, the extended fringe taken out).
     """
     def basis(coordinate, spacing):
         # uniform knots running three spans past the data: no clamped end, whose last span bends to the fringe
@@ -122,15 +129,17 @@ def smooth_image(alpha, wavenumber, values, read_noise_e, alpha_spacing):
     columns = (a_idx[:, :, None] * n_wave + w_idx[:, None, :]).ravel()
     weights = (a_val[:, :, None] * w_val[:, None, :]).ravel()
     design = sparse.csr_matrix((weights, (rows, columns)), shape=(len(values), n_alpha * n_wave))
+    carried = sparse.diags(extended_flat) @ design
     d_alpha = sparse.kron(_second_difference(n_alpha), sparse.identity(n_wave))
     d_wave = sparse.kron(sparse.identity(n_alpha), _second_difference(n_wave))
     penalty = SMOOTHING * (d_alpha.T @ d_alpha + d_wave.T @ d_wave)
-    fit = values
+    expected = values
     for _ in range(2):
-        sigma = np.sqrt(np.maximum(fit, 0) + read_noise_e**2)
-        scaled = sparse.diags(1 / sigma) @ design
-        fit = design @ sparse_linalg.spsolve((scaled.T @ scaled + penalty).tocsc(), scaled.T @ (values / sigma))
-    return fit
+        sigma = np.sqrt(np.maximum(expected, 0) + read_noise_e**2)
+        scaled = sparse.diags(1 / sigma) @ carried
+        coefficients = sparse_linalg.spsolve((scaled.T @ scaled + penalty).tocsc(), scaled.T @ (values / sigma))
+        expected = carried @ coefficients
+    return design @ coefficients
 
 
 def _second_difference(n):
