@@ -284,18 +284,26 @@ def across_slices(values, var, pixels, good):
     ``T(p)`` is ``k'``'s good pixels bilinearly interpolated at ``(x_k'(lambda_p, alpha_p), y_k'(lambda_p, alpha_p))``
     (the DISTORTION's inverse), and
 
-        S^(p) = c(p) T(p),     c(p) = sum_q S(q) T(q) / sum_q T(q)^2,
+        S^(p) = c(p) T(p),     c(p) = sum_q S(q) T(q) / (sum_q T(q)^2 - sum_q var(T(q))),
 
-    over the good pixels ``q`` of ``p``'s column within :data:`SCALE_HALF_ROWS` rows of it (a column: one
-    alpha, so a background and a source mix alike in ``S`` and ``T`` there); ``S^`` is the mean over
-    the neighbours that give one.  Its variance is ``c^2 var(T)`` (the interpolation's, ``sum w^2 V / (sum w)^2``)
-    plus the model's misfit over the same pixels, ``m^2 = mean_q (S - c T)^2 - mean_q (V_q + c^2 var(T_q))``
-    (at least 0: the PSF is not separable and the interpolation errs), but never below the mean variance ``V_q``
-    (a measured pixel there would have had it; where the neighbour carries no signal, ``c`` is fitted on noise
-    and the rest would claim a precision the estimate has not), averaged alike over the neighbours; the
-    estimate's covariance with the neighbours' pixels it is made of is left out.  Exact, up to the interpolation,
-    for a scene that is an image in (alpha, lambda) times a profile in beta (a point source whose PSF is
-    separable in alpha and beta): ``c`` is the beta profile's ratio.  Elsewhere a guess.
+    over the good pixels ``q`` of ``p``'s slice at ``p``'s alpha (bins a pixel's alpha extent wide) within
+    :data:`SCALE_HALF_ROWS` rows of it: one alpha, so a background and a source mix alike in ``S`` and ``T``
+    there, and the ratio of a PSF that is not separable in alpha and beta is taken where it applies.  Not a
+    detector column: at a band's ends a slice's alpha runs ~0.6" per 100 rows along one (2A), more than the PSF's
+    core, and a column's ratio came out 5-12 % low on holes over a point source's slices (median, 1A / 2A;
+    ``benchmarks/mrs_hole_fill.py``).  The template's own noise (a fainter slice's) is taken out of the
+    denominator (errors in the regressor bias a least-squares ratio low, by ``var(T) / T^2``), where the
+    template holds more signal than noise over the window (``sum T^2 > 2 sum var(T)``; elsewhere the plain
+    ratio).  ``S^`` is the mean over the neighbours that give one.  Its variance is ``c^2 var(T)`` (the
+    interpolation's, ``sum w^2 V / (sum w)^2``) plus the model's misfit over the same pixels,
+    ``m^2 = mean_q (S - c T)^2 - mean_q (V_q + c^2 var(T_q))`` (at least 0: the PSF is not separable and the
+    interpolation errs), but never below the mean variance ``V_q`` (a measured pixel there would have had it;
+    where the neighbour carries no signal, ``c`` is fitted on noise and the rest would claim a precision the
+    estimate has not), averaged alike over the neighbours; the estimate's covariance with the neighbours' pixels it
+    is made of is left out, and so is a hole's coherent error (a line's core interpolated from a neighbour's
+    undersampled rows: 'Holes in the rate' in docs/mrs_xart.md).  Exact, up to the interpolation, for a scene
+    that is an image in (alpha, lambda) times a profile in beta (a point source whose PSF is separable in alpha
+    and beta): ``c`` is the beta profile's ratio.  Elsewhere a guess.
 
     Returns ``(values, var, replaced)``: with the bad pixels estimated, and which were (a pixel whose
     neighbours' templates fall outside their good pixels keeps its value).
@@ -311,7 +319,8 @@ def across_slices(values, var, pixels, good):
     total, total_var, count = np.zeros(values.size), np.zeros(values.size), np.zeros(values.size)
     for k in np.unique(pixels.slice[~good]):
         mine = np.flatnonzero(pixels.slice == k)
-        y, x = pixels.y[mine], pixels.x[mine] - pixels.x[mine].min()
+        step = np.median(pixels.alpha_hi[mine] - pixels.alpha_lo[mine])
+        y, x = pixels.y[mine], np.floor((pixels.alpha[mine] - pixels.alpha[mine].min()) / step).astype(int)
         near = _column_sums(y, x, ~good[mine]) > 0  # the pixels a bad one's estimate reads
         mine, y, x = mine[near], y[near], x[near]
         lam, alpha = pixels.wavelength[mine], pixels.alpha[mine]
@@ -322,10 +331,10 @@ def across_slices(values, var, pixels, good):
             template, template_var = _bilinear(image, variance, owner, n, pixels.band.y[n](lam, alpha),
                                                pixels.band.x[n](lam, alpha))
             fit = good[mine] & np.isfinite(template)
-            num, den = (_column_sums(y, x, np.where(fit, part, 0.0)) for part in
-                        (values[mine] * template, template ** 2))
+            num, den, noise = (_column_sums(y, x, np.where(fit, part, 0.0)) for part in
+                               (values[mine] * template, template ** 2, template_var))
             with np.errstate(invalid="ignore", divide="ignore"):
-                scale = num / den
+                scale = num / np.where(den > 2 * noise, den - noise, den)
                 fitted = _column_sums(y, x, fit.astype(float))
                 own_var, their_var, misfit = (_column_sums(y, x, np.where(fit, part, 0.0)) / fitted for part in
                                               (var[mine], template_var, (values[mine] - scale * template) ** 2))
@@ -342,10 +351,13 @@ def across_slices(values, var, pixels, good):
 
 
 def _column_sums(y, x, part):
-    """At each of a slice's pixels ``(y, x)``, the sum of ``part`` over its column within SCALE_HALF_ROWS rows."""
-    grid = np.zeros((y.max() + 2 * SCALE_HALF_ROWS + 2, x.max() + 1))
-    grid[y + SCALE_HALF_ROWS + 1, x] = part
-    running = np.cumsum(grid, axis=0)
+    """At each of a slice's pixels ``(y, x)``, the sum of ``part`` over its column ``x`` within SCALE_HALF_ROWS rows.
+
+    ``x``: an alpha bin, which a row may fill twice.
+    """
+    shape = (y.max() + 2 * SCALE_HALF_ROWS + 2, x.max() + 1)
+    flat = np.ravel_multi_index((y + SCALE_HALF_ROWS + 1, x), shape)
+    running = np.cumsum(np.bincount(flat, weights=part, minlength=shape[0] * shape[1]).reshape(shape), axis=0)
     return running[y + 2 * SCALE_HALF_ROWS + 1, x] - running[y, x]
 
 
