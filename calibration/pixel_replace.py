@@ -290,10 +290,10 @@ def across_slices(values, var, pixels, good):
     :data:`SCALE_HALF_ROWS` rows of it: one alpha, so a background and a source mix alike in ``S`` and ``T``
     there, and the ratio of a PSF that is not separable in alpha and beta is taken where it applies.  Not a
     detector column: at a band's ends a slice's alpha runs ~0.6" per 100 rows along one (2A), more than the PSF's
-    core, and a column's ratio came out 5-12 % low on holes over a point source's slices (median, 1A / 2A;
-    ``benchmarks/mrs_hole_fill.py``).  The template's own noise (a fainter slice's) is taken out of the
-    denominator (errors in the regressor bias a least-squares ratio low, by ``var(T) / T^2``), where the
-    template holds more signal than noise over the window (``sum T^2 > 2 sum var(T)``; elsewhere the plain
+    core, and a column's ratio brought a hole over a point source's slices back 5 % (1A) and 11 % (2A) low on
+    the continuum (median; ``benchmarks/mrs_hole_fill.py``).  The template's own noise (a fainter slice's) is
+    taken out of the denominator (errors in the regressor bias a least-squares ratio low, by ``var(T) / T^2``),
+    where the template holds more signal than noise over the window (``sum T^2 > 2 sum var(T)``; elsewhere the plain
     ratio).  ``S^`` is the mean over the neighbours that give one.  Its variance is ``c^2 var(T)`` (the
     interpolation's, ``sum w^2 V / (sum w)^2``) plus the model's misfit over the same pixels,
     ``m^2 = mean_q (S - c T)^2 - mean_q (V_q + c^2 var(T_q))`` (at least 0: the PSF is not separable and the
