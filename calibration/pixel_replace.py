@@ -265,9 +265,10 @@ def slices_and_neighbours(values, var, pixels, good):
     Same arguments and returns as :func:`slices`; the note also counts the pixels the neighbouring slices gave.
     With :func:`slices` alone, a hole a shower's mask leaves over a slice's width (tens of rows, no clean pair of
     rows) stays out of the cube: ``mrs_effects`` seed 22 lost 3C's 17.5 um line so, and this variant brings it
-    back.  Not the default: on the ``mrs`` suite the planes it brings back carry errors of a few sigma that the
-    estimate's variance does not hold (2A of ``mrs_ch12_short_yr0p5``, seed 1: pulls' rms 1.21, 1.1 % outliers;
-    docs/mrs_xart.md, 'Holes in the rate').
+    back.  Not the default: the planes it brings back carry the fill's error, coherent over a hole, which the
+    estimate's variance does not hold; it passes the ``mrs`` suite's seed 1 (since the ratio is taken at the
+    pixel's alpha), but on the faint ``mrs_effects`` 3C it makes FRINGE-1 fail 22 of 40 seeds against 13
+    (docs/mrs_xart.md, 'The ratio at the pixel's alpha').
     """
     values, var, good, note = slices(values, var, pixels, good)
     values, var, across = across_slices(values, var, pixels, good)
