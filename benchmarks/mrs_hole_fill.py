@@ -23,9 +23,10 @@ import numpy as np
 from stdatamodels.jwst import datamodels as dm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from miri_testbed.calibration import mrs_wcs, pixel_replace  # noqa: E402
+from miri_testbed.calibration import mrs_wcs, pixel_replace, registry  # noqa: E402
+from miri_testbed.calibration.extract1d import usable  # noqa: E402
 from miri_testbed.calibration.pipeline import calibrate  # noqa: E402
-from miri_testbed.instrument.dq import DO_NOT_USE  # noqa: E402
+from miri_testbed.calibration.steps import StepLog  # noqa: E402
 from miri_testbed.simulator import simulate  # noqa: E402
 from miri_testbed.simulator.truth import read_truth  # noqa: E402
 from miri_testbed.validation.scenarios import load_suite  # noqa: E402
@@ -70,17 +71,16 @@ def main():
         centres = np.asarray(read_truth(sim["truth"]).table("LINES")["centre_um"], float)
         with dm.open(rate_path) as rate:
             sci, err, dq = (np.asarray(a, float) for a in (rate.data, rate.err, rate.dq))
-            bands = mrs_wcs.read_references(Path(sim["refs"]), rate).bands
+            bands = mrs_wcs.assign(StepLog(), registry.resolve({}), mrs_wcs.read_references(Path(sim["refs"]), rate),
+                                   sci.shape)
         out(f"{SCENARIO} of suite mrs, seed {args.seed}: holes of {HOLE_ROWS} rows across a slice's width in the "
             "rate (DN/s), filled by calibration.pixel_replace.across_slices")
         out("| band | slice | rows | kind | pixels filled / holed | sum error % | pulls rms | pulls > 5 % |")
         out("|---|---|---|---|---|---|---|---|")
         summary = []
-        for name, band in bands.items():
-            pixels = mrs_wcs.band_pixels(band, sci.shape)
+        for name, pixels in bands.items():
             values, var = sci[pixels.y, pixels.x], err[pixels.y, pixels.x] ** 2
-            usable = (dq[pixels.y, pixels.x].astype(np.int64) & DO_NOT_USE) == 0
-            good = usable & np.isfinite(values) & np.isfinite(var)
+            good = usable(values, var, dq[pixels.y, pixels.x].astype(np.int64))
             for k, first, hole in holes(pixels, values, good):
                 kept = good.copy()
                 kept[hole] = False
@@ -90,9 +90,10 @@ def main():
                 kind = "line" if np.any((centres > lam.min()) & (centres < lam.max())) else "continuum"
                 error = estimate[filled].sum() / values[filled].sum() - 1
                 pulls = (estimate[filled] - values[filled]) / np.sqrt(estimate_var[filled] + var[filled])
-                summary.append((name, kind, error, np.sqrt(np.mean(pulls ** 2))))
+                rms = np.sqrt(np.mean(pulls ** 2))
+                summary.append((name, kind, error, rms))
                 out(f"| {name} | {k} | {first}-{first + HOLE_ROWS - 1} | {kind} | {filled.size} / {hole.size} | "
-                    f"{100 * error:+.2f} | {np.sqrt(np.mean(pulls ** 2)):.2f} | {100 * np.mean(abs(pulls) > 5):.2f} |")
+                    f"{100 * error:+.2f} | {rms:.2f} | {100 * np.mean(abs(pulls) > 5):.2f} |")
         out("")
         out("| band | kind | holes | sum error % median | worst | pulls rms median |")
         out("|---|---|---|---|---|---|")

@@ -84,9 +84,10 @@ def main():
                 for name, detector in (("on", DetectorEffects(shower_rate=SHOWER_RATE)),
                                        ("off", DetectorEffects(showers=False)))}
         exposure = open_uncal(sims["on"]["uncal"])
-        references, shape = mrs_wcs.read_references(sims["on"]["refs"], exposure), exposure.data.shape[-2:]
-        lit = cs.lit_pixels((mrs_wcs.band_pixels(band, shape, references.regions)
-                             for band in references.bands.values()), shape)
+        shape = exposure.data.shape[-2:]
+        lit = cs.lit_pixels(mrs_wcs.assign(StepLog(), registry.resolve({}),
+                                           mrs_wcs.read_references(sims["on"]["refs"], exposure), shape).values(),
+                            shape)
         foot, n = footprints(read_truth(sims["on"]["truth"]), lit.shape)
         lines += [f"MIRIFUSHORT SHORT, sky 5 MJy/sr, FASTR1 10 groups, {n} showers (rate {SHOWER_RATE:g}/s), seed 4",
                   "detector1 showers  cleaning   footprints: before    after  removed   all slices: before    after"

@@ -1292,8 +1292,9 @@ def write_point_source_fringe_flat(folder, scene, observation, perturbations, li
                                                       * fringes.Etalon(pixels, effects).point(beta))
     exposure_s = mrs_fringecal.PEAK_ELECTRONS / float(expected.max())
     electrons = expected * exposure_s if rng is None else lrs_wavecal.observe(expected, exposure_s, rng)
-    flat, error = mrs_fringecal.point_source_flat(electrons, [flight_pixels(name) for name in observation.bands],
-                                                  dm.FringeModel(extended_flat).data)
+    with dm.FringeModel(extended_flat) as extended:
+        flat, error = mrs_fringecal.point_source_flat(electrons, [flight_pixels(name) for name in observation.bands],
+                                                      extended.data)
     model = dm.FringeModel(data=flat.astype(np.float32), err=error.astype(np.float32),
                            dq=np.zeros(flat.shape, np.uint32))
     pair, position = _pair_and_selection(observation)[0], dither_position(observation)

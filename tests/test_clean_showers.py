@@ -96,9 +96,9 @@ def exposures(tmp_path_factory):
         d1 = detector1.run(StepLog(), exposure, sim["refs"], registry.resolve({"showers": "none"}))
         rates[name] = (d1.rate.astype(float), d1.dq, np.sqrt(d1.var_poisson + d1.var_rnoise))
         if lit is None:
-            references = mrs_wcs.read_references(sim["refs"], exposure)
-            lit = cs.lit_pixels((mrs_wcs.band_pixels(band, d1.rate.shape, references.regions)
-                                 for band in references.bands.values()), d1.rate.shape)
+            bands = mrs_wcs.assign(StepLog(), registry.resolve({}), mrs_wcs.read_references(sim["refs"], exposure),
+                                   d1.rate.shape)
+            lit = cs.lit_pixels(bands.values(), d1.rate.shape)
         rates[name, "truth"] = read_truth(sim["truth"])
     return rates, lit
 
