@@ -32,11 +32,13 @@ cube, as the ``cube`` variant does).
 
 (d) The information floor, no pipeline: the truth's 6.1 um PSF (``simulator.mrs.psf_image('1B', 6.1)``, a
 DIAGNOSTIC) box-integrated over 1B's tiling (slices 0.177", pixels 0.191" in alpha, random phases per slice) and
-reconstructed into 3A's boxes (0.390" x 0.252", random phases) by overlap weights or by the least-roughness image,
-against the exact 3A box integrals; one 1B exposure, or a 4-point 1B dither (half a slice and half a pixel apart:
-the least-roughness image fitted to all four).  Per 3A box of the core (the 12.2 um PSF's boxes >= 10 % of the
-brightest): the error as a share of the box's leak, and of its continuum for the hot source (the leak 12.2 % of
-the continuum in total flux; the 12.2 um PSF ``psf_image('3A', 12.2)`` for the continuum's boxes).
+reconstructed into 3A's boxes (0.390" x 0.252", random phases) by overlap weights, by the least-roughness image or by
+the band-limited image (:func:`band_limited`: on 0.03" cells, the least power beyond the diffraction limit D / lambda
+that any 6.1 um image obeys, D = 6.6 m tip to tip; session 37), against the exact 3A box integrals; one 1B exposure,
+or a 4-point 1B dither (half a slice and half a pixel apart: the images fitted to all four).  Per 3A box of the
+core (the 12.2 um PSF's boxes >= 10 % of the brightest): the error as a share of the box's leak, and of its
+continuum for the hot source (the leak 12.2 % of the continuum in total flux; the 12.2 um PSF
+``psf_image('3A', 12.2)`` for the continuum's boxes).
 
 (e) with ``--raster N``: the same floor for an ``N x N`` raster of 1B exposures 1/N slice and 1/N pixel apart, known
 positions, no noise: the best a PSF measured on a calibration raster could give a PSF-model correction (session 33).
@@ -52,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.linalg import LinearOperator, cg, spsolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from miri_testbed.calibration import cube_build, registry, spectral_leak  # noqa: E402
@@ -82,6 +84,9 @@ WINDOW_UM = 0.6    # |lambda - 12.2| of the 3A pixels predicted (the leak curve'
 DLAM = 0.0002      # um between 1B's planes
 LS_STEP, LS_CELL, LS_HALF, LS_DAMP, LS_COVER = 10, 0.044, 1.6, 0.03, 0.9
 LEAK_SHARE = 0.122  # the hot source's leak at its peak, of the continuum (total flux)
+#: (d)'s band-limited rebuild: cells (arcsec), the pupil's extent tip to tip (m; JWST's hexagonal primary, whose image
+#: at 6.1 um holds no spatial frequency beyond D / lambda) and the weight of the power beyond it
+BL_CELL, BL_PUPIL_M, BL_WEIGHT = 0.03, 6.6, 1.0
 
 
 class Capture:
@@ -136,6 +141,28 @@ def least_rough(boxes, integrals, cells, cell):
     d = _diff(n)
     x = spsolve((a.T @ a).tocsc() + LS_DAMP**2 * (d.T @ d).tocsc(), a.T @ integrals)
     return x, np.asarray(a.sum(axis=0)).ravel()
+
+
+def band_limited(boxes, integrals, cells, cell, cutoff):
+    """The image (per cell) on square ``cells`` holding the boxes' ``integrals`` with the least power beyond ``cutoff``.
+
+    ``min |A x - y|^2 + w |H x|^2``, ``A`` the boxes' overlaps over a cell's area, ``H`` the projection on the
+    spatial frequencies above ``cutoff`` (cycles per arcsec; by FFT over the cells' square), ``w`` :data:`BL_WEIGHT`;
+    by conjugate gradients on the normal equations.  No PSF, no truth: only the telescope's diffraction limit.
+    """
+    n = int(round(np.sqrt(len(cells[0]))))
+    a = sparse.csr_matrix(overlaps(boxes, cells) / cell**2)
+    k = np.fft.fftfreq(n, cell)
+    beyond = np.hypot(*np.meshgrid(k, k, indexing="ij")) > cutoff
+
+    def normal(x):
+        power = np.real(np.fft.ifft2(np.where(beyond, np.fft.fft2(x.reshape(n, n)), 0.0))).ravel()
+        return a.T @ (a @ x) + BL_WEIGHT * power
+
+    scale = np.abs(integrals).max()
+    x, _ = cg(LinearOperator((n * n, n * n), matvec=normal, dtype=float), a.T @ (integrals / scale), rtol=1e-10,
+              maxiter=5000)
+    return x * scale
 
 
 class Chain:
@@ -368,6 +395,10 @@ def floor(draws, out, raster=0):
     edges = np.arange(-reach - 0.3, reach + 0.3 + 1e-9, LS_CELL)
     bb, aa = np.meshgrid(edges[:-1], edges[:-1], indexing="ij")
     cells = (bb.ravel(), bb.ravel() + LS_CELL, aa.ravel(), aa.ravel() + LS_CELL)
+    edges = np.arange(-reach - 0.3, reach + 0.3 + 1e-9, BL_CELL)
+    bb, aa = np.meshgrid(edges[:-1], edges[:-1], indexing="ij")
+    fine = (bb.ravel(), bb.ravel() + BL_CELL, aa.ravel(), aa.ravel() + BL_CELL)
+    cutoff = BL_PUPIL_M / 6.1e-6 / (180 / np.pi * 3600)  # cycles per arcsec
     rng = np.random.default_rng(1)
     out("(d) the information floor: 3A box integrals of the 6.1 um PSF rebuilt from 1B's; per core 3A box, "
         "|error| of its leak and of its continuum (hot source)")
@@ -375,7 +406,7 @@ def floor(draws, out, raster=0):
     if raster > 1:
         configurations.append((raster**2, [(i / raster, j / raster) for i in range(raster) for j in range(raster)]))
     for exposures, steps in configurations:
-        errors = {"overlap weights": [], "least-rough": []}
+        errors = {"overlap weights": [], "least-rough": [], "band-limited": []}
         for _ in range(draws):
             t3 = tiling(d3, w3, rng.uniform(), rng.uniform(size=64), 0.9)
             phase, phases = rng.uniform(), rng.uniform(size=64)
@@ -388,6 +419,8 @@ def floor(draws, out, raster=0):
             boxes = tuple(np.concatenate([t[i] for t in t1]) for i in range(4))
             x, _ = least_rough(boxes, np.concatenate(v1), cells, LS_CELL)
             rebuilt["least-rough"] = overlaps(t3, cells) / LS_CELL**2 @ x
+            x = band_limited(boxes, np.concatenate(v1), fine, BL_CELL, cutoff)
+            rebuilt["band-limited"] = overlaps(t3, fine) / BL_CELL**2 @ x
             for key, value in rebuilt.items():
                 errors[key].append(((value - exact) / exact)[core])
                 errors[key].append(LEAK_SHARE * ((value - exact) / continuum)[core])
