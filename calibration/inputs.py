@@ -15,12 +15,11 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 from stdatamodels.jwst import datamodels as dm
 
+from miri_testbed.instrument.files import fits_cut_short
 from miri_testbed.instrument.modes import BY_EXP_TYPE
 
 from . import CalibrationInputError, populated_array
 
-#: A FITS file is made of 2880-byte blocks (FITS standard 4.0, section 3.1).
-BLOCK_BYTES = 2880
 #: Samples of an integer SCI converted at a time (8 MB read, 16 MB written: the ramps' float32 array is the only
 #: full-size one).
 READ_SAMPLES = 1 << 22
@@ -63,12 +62,8 @@ def _checked_fits(path, extension, what):
             if end > size:
                 raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt (its {extension} "
                                             f"data ends at byte {end}, the file has {size})")
-            # a file cut inside a later extension reads as one with fewer extensions (astropy only warns):
-            # a whole FITS file ends where its last extension's padded data does
-            last = hdul.fileinfo(len(hdul) - 1)["datLoc"] + -(-hdul[-1].size // BLOCK_BYTES) * BLOCK_BYTES
-            if last != size:
-                raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt (its last whole "
-                                            f"extension, {hdul[-1].name}, ends at byte {last}, the file has {size})")
+            if cut := fits_cut_short(hdul, path):
+                raise CalibrationInputError(f"{path}: not a readable FITS file, truncated or corrupt ({cut})")
     except CalibrationInputError:
         raise
     except FileNotFoundError:

@@ -1,8 +1,9 @@
-"""File conventions both sides follow: JWST product names and atomic writes.
+"""File conventions both sides follow: JWST product names, atomic writes, whole FITS files.
 
 Every product and report is written to a temporary file in its destination folder and
 renamed into place, so a reader never sees half a file and a killed run leaves either
-the old file or the new one.
+the old file or the new one.  A file cut short elsewhere (a copy interrupted) is refused by
+name by every reader (:func:`fits_cut_short`).
 """
 import os
 import shutil
@@ -37,6 +38,23 @@ def atomic_path(path):
         os.replace(tmp, path)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+#: A FITS file is made of 2880-byte blocks (FITS standard 4.0, section 3.1).
+FITS_BLOCK_BYTES = 2880
+
+
+def fits_cut_short(hdul, path):
+    """Why the open FITS file ``hdul`` (read from ``path``) is not whole, or None when it is.
+
+    astropy reads a file cut inside an extension as one with fewer extensions and only warns; a whole
+    file ends where its last extension's data, padded to whole blocks, does.
+    """
+    last = hdul.fileinfo(len(hdul) - 1)["datLoc"] + -(-hdul[-1].size // FITS_BLOCK_BYTES) * FITS_BLOCK_BYTES
+    size = Path(path).stat().st_size
+    if last == size:
+        return None
+    return f"its last whole extension, {hdul[-1].name}, ends at byte {last}, the file has {size}"
 
 
 def save_model(model, path):

@@ -23,14 +23,16 @@ one, or the meaning of a keyword, needs a new :data:`LAYOUT_VERSION`.  A file of
 version is refused with both versions named.
 """
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 
-from miri_testbed.instrument.files import atomic_path
+from miri_testbed.instrument.files import atomic_path, fits_cut_short
 
 from . import emi, readclock
 from .detector import event_mask
@@ -230,12 +232,18 @@ def read_truth(path):
         No such file, not FITS, not a truth file, or a truth file of another layout version.
     """
     try:
-        hdul = fits.open(path)
+        with warnings.catch_warnings():
+            # astropy warns of a cut file as it reads the headers; the check below refuses it by name
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            hdul = fits.open(path)
+            cut = fits_cut_short(hdul, path)
     except FileNotFoundError:
         raise TruthFileError(f"{path}: no such file") from None
     except OSError as exc:
         raise TruthFileError(f"{path}: not a readable FITS file ({exc})") from None
     with hdul:
+        if cut:
+            raise TruthFileError(f"{path}: not a readable FITS file, truncated or corrupt ({cut})")
         header = hdul[0].header.copy()
         if header.get("ORIGIN") != ORIGIN:
             raise TruthFileError(f"{path}: not a miri-testbed truth file (ORIGIN is not {ORIGIN!r})")

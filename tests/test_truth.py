@@ -97,3 +97,30 @@ def test_a_component_given_twice_is_refused(tmp_path):
     with pytest.raises(ValueError, match="RATE \\(detector None\\) given twice"):
         write_truth_file(tmp_path / "t.fits", seed=0, config={}, components=twice)
     assert not (tmp_path / "t.fits").exists()
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_a_cut_truth_file_is_refused_as_truncated_without_astropy_s_warning(mrs_like, tmp_path, keep, recwarn):
+    data = mrs_like.read_bytes()
+    cut = tmp_path / "cut_truth.fits"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(TruthFileError, match="cut_truth.fits: not a readable FITS file, truncated or corrupt"):
+        read_truth(cut)
+    assert not [w for w in recwarn if "truncated" in str(w.message)]
+
+
+def test_score_names_a_cut_product_as_truncated(tmp_path, recwarn):
+    from stdatamodels.jwst import datamodels as dm
+
+    from miri_testbed.validation.score import ScoreInputError, open_product
+
+    rate = tmp_path / "r_rate.fits"
+    dm.ImageModel(data=np.ones((8, 8), np.float32)).save(rate)
+    cut = tmp_path / "cut_rate.fits"
+    cut.write_bytes(rate.read_bytes()[:-100])
+    with pytest.raises(ScoreInputError, match="cut_rate.fits: not a readable FITS file, truncated or corrupt "
+                                              "\\(its last whole extension"):
+        open_product(cut, dm.ImageModel, "rate", "a rate image")
+    with open_product(rate, dm.ImageModel, "rate", "a rate image") as model:  # a whole one still opens
+        assert model.data.shape == (8, 8)
+    assert not [w for w in recwarn if "truncated" in str(w.message) or "2880" in str(w.message)]

@@ -39,16 +39,20 @@ long-form row each, columns ``metric, value, unit`` plus context):
 (``pull_rms``), so a handful of bad-pixel outliers does not hide a calibration problem
 nor fake one.
 """
+import warnings
+
 import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import QTable
+from astropy.utils.exceptions import AstropyUserWarning
 from scipy.ndimage import maximum_filter
 from stdatamodels.jwst import datamodels as dm
 
 from miri_testbed.instrument import detector as det
 from miri_testbed.instrument import dq
+from miri_testbed.instrument.files import fits_cut_short
 from miri_testbed.simulator.showers import footprint
 from miri_testbed.simulator.truth import Truth, TruthFileError, read_truth
 
@@ -90,9 +94,16 @@ def open_product(path, model_class, suffix, what):
         The file cannot be read as a data model, or is another model.
     """
     try:
-        model = dm.open(path)
+        with warnings.catch_warnings():
+            # astropy warns of a cut or damaged file as it reads it; the messages below name the problem
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            with fits.open(path) as hdul:
+                cut = fits_cut_short(hdul, path)
+            model = None if cut else dm.open(path)
     except Exception as exc:
         raise ScoreInputError(f"{path}: cannot be read as a JWST {suffix} file ({exc})") from None
+    if cut:
+        raise ScoreInputError(f"{path}: not a readable FITS file, truncated or corrupt ({cut})")
     if not isinstance(model, model_class):
         model.close()
         raise ScoreInputError(f"{path}: {_article(type(model).__name__)}, not {what} ({model_class.__name__})")
@@ -149,7 +160,9 @@ def check_same_exposure(truth, paths):
     """
     for path in paths:
         try:
-            header = fits.getheader(path)
+            with warnings.catch_warnings():  # a damaged file's warnings too are its scorer's to say
+                warnings.simplefilter("ignore", AstropyUserWarning)
+                header = fits.getheader(path)
         except (OSError, ValueError):
             continue
         for key, truth_key, tolerance in SAME_EXPOSURE:
@@ -179,13 +192,7 @@ def residuals(truth, rate_path, where=None):
         ``(rate - true rate, err, true rate)`` over the usable pixels (DO_NOT_USE,
         reference and truly bad pixels excluded, finite, ``err > 0``).
     """
-    try:
-        model = dm.open(rate_path)
-    except Exception as exc:
-        raise ScoreInputError(f"{rate_path}: cannot be read as a JWST rate file ({exc})") from None
-    with model:
-        if not isinstance(model, dm.ImageModel):  # an uncal, rateints, ... given for the rate
-            raise ScoreInputError(f"{rate_path}: {_article(type(model).__name__)}, not a rate image (ImageModel)")
+    with open_product(rate_path, dm.ImageModel, "rate", "a rate image") as model:  # not an uncal, rateints, ...
         rate, err, flags = model.data.astype(np.float64), model.err.astype(np.float64), model.dq
     true_rate = truth.image("RATE").astype(np.float64)
     if rate.shape != true_rate.shape:
