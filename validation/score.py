@@ -39,6 +39,7 @@ long-form row each, columns ``metric, value, unit`` plus context):
 (``pull_rms``), so a handful of bad-pixel outliers does not hide a calibration problem
 nor fake one.
 """
+import os
 import warnings
 
 import astropy.units as u
@@ -82,7 +83,8 @@ def open_product(path, model_class, suffix, what):
 
     Parameters
     ----------
-    path : path-like
+    path : path-like or stdatamodels.DataModel
+        A product file, or a model already in memory (then only its class is checked).
     model_class : type
         The ``stdatamodels`` class the product must be.
     suffix, what : str
@@ -91,14 +93,16 @@ def open_product(path, model_class, suffix, what):
     Raises
     ------
     ScoreInputError
-        The file cannot be read as a data model, or is another model.
+        The file is cut short, cannot be read as a data model, or is another model.
     """
+    cut = None
     try:
         with warnings.catch_warnings():
             # astropy warns of a cut or damaged file as it reads it; the messages below name the problem
             warnings.simplefilter("ignore", AstropyUserWarning)
-            with fits.open(path) as hdul:
-                cut = fits_cut_short(hdul, path)
+            if isinstance(path, str | os.PathLike):
+                with fits.open(path) as hdul:
+                    cut = fits_cut_short(hdul, path)
             model = None if cut else dm.open(path)
     except Exception as exc:
         raise ScoreInputError(f"{path}: cannot be read as a JWST {suffix} file ({exc})") from None
