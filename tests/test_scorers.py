@@ -95,3 +95,20 @@ def test_an_x1d_without_a_spectrum_is_refused(tmp_path):
     for read in (mrs_score.read_spectra, lrs_score.open_x1d):
         with pytest.raises(ScoreInputError, match="holds no spectrum"):
             read(path)
+
+
+def test_score_names_a_cut_product_as_truncated(tmp_path, recwarn):
+    from stdatamodels.jwst import datamodels as dm
+
+    from miri_testbed.validation.score import ScoreInputError, open_product
+
+    rate = tmp_path / "r_rate.fits"
+    dm.ImageModel(data=np.ones((8, 8), np.float32)).save(rate)
+    cut = tmp_path / "cut_rate.fits"
+    cut.write_bytes(rate.read_bytes()[:-100])
+    with pytest.raises(ScoreInputError, match="cut_rate.fits: not a readable FITS file, truncated or corrupt "
+                                              "\\(its last whole extension"):
+        open_product(cut, dm.ImageModel, "rate", "a rate image")
+    with open_product(rate, dm.ImageModel, "rate", "a rate image") as model:  # a whole one still opens
+        assert model.data.shape == (8, 8)
+    assert not [w for w in recwarn if "truncated" in str(w.message) or "2880" in str(w.message)]
