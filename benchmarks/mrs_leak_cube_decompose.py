@@ -85,8 +85,9 @@ DLAM = 0.0002      # um between 1B's planes
 LS_STEP, LS_CELL, LS_HALF, LS_DAMP, LS_COVER = 10, 0.044, 1.6, 0.03, 0.9
 LEAK_SHARE = 0.122  # the hot source's leak at its peak, of the continuum (total flux)
 #: (d)'s band-limited rebuild: cells (arcsec), the pupil's extent tip to tip (m; JWST's hexagonal primary, whose image
-#: at 6.1 um holds no spatial frequency beyond D / lambda) and the weight of the power beyond it
-BL_CELL, BL_PUPIL_M, BL_WEIGHT = 0.03, 6.6, 1.0
+#: at 6.1 um holds no spatial frequency beyond D / lambda), the weight of the power beyond it and a ridge
+BL_CELL, BL_PUPIL_M, BL_WEIGHT, BL_RIDGE = 0.03, 6.6, 1.0, 1e-6
+SOURCE_UM = 6.1    # the leak's source wavelength: 1B's light that 3A sees at 12.2 um
 
 
 class Capture:
@@ -146,9 +147,11 @@ def least_rough(boxes, integrals, cells, cell):
 def band_limited(boxes, integrals, cells, cell, cutoff):
     """The image (per cell) on square ``cells`` holding the boxes' ``integrals`` with the least power beyond ``cutoff``.
 
-    ``min |A x - y|^2 + w |H x|^2``, ``A`` the boxes' overlaps over a cell's area, ``H`` the projection on the
-    spatial frequencies above ``cutoff`` (cycles per arcsec; by FFT over the cells' square), ``w`` :data:`BL_WEIGHT`;
-    by conjugate gradients on the normal equations.  No PSF, no truth: only the telescope's diffraction limit.
+    ``min |A x - y|^2 + w |H x|^2 + r |x|^2``, ``A`` the boxes' overlaps over a cell's area, ``H`` the projection on
+    the spatial frequencies above ``cutoff`` (cycles per arcsec; by FFT over the cells' square), ``w``
+    :data:`BL_WEIGHT`, ``r`` :data:`BL_RIDGE` (only so that the normal equations are definite: cells no box reaches
+    hold low frequencies nothing else fixes); by conjugate gradients on the normal equations.  No PSF, no truth:
+    only the telescope's diffraction limit.
     """
     n = int(round(np.sqrt(len(cells[0]))))
     a = sparse.csr_matrix(overlaps(boxes, cells) / cell**2)
@@ -157,12 +160,21 @@ def band_limited(boxes, integrals, cells, cell, cutoff):
 
     def normal(x):
         power = np.real(np.fft.ifft2(np.where(beyond, np.fft.fft2(x.reshape(n, n)), 0.0))).ravel()
-        return a.T @ (a @ x) + BL_WEIGHT * power
+        return a.T @ (a @ x) + BL_WEIGHT * power + BL_RIDGE * x
 
     scale = np.abs(integrals).max()
-    x, _ = cg(LinearOperator((n * n, n * n), matvec=normal, dtype=float), a.T @ (integrals / scale), rtol=1e-10,
-              maxiter=5000)
+    x, info = cg(LinearOperator((n * n, n * n), matvec=normal, dtype=float), a.T @ (integrals / scale), rtol=1e-8,
+                 maxiter=5000)
+    if info != 0:
+        raise RuntimeError(f"band_limited: conjugate gradients did not converge in {info} iterations")
     return x * scale
+
+
+def square_cells(half, cell, centre=(0.0, 0.0)):
+    """Square cells ``(b0, b1, a0, a1)`` of side ``cell`` tiling ``[-half, half)`` about ``centre`` (alpha, beta)."""
+    edges = np.arange(-half, half + 1e-9, cell)[:-1]
+    bb, aa = np.meshgrid(edges + centre[1], edges + centre[0], indexing="ij")
+    return bb.ravel(), bb.ravel() + cell, aa.ravel(), aa.ravel() + cell
 
 
 class Chain:
@@ -292,10 +304,8 @@ class Chain:
         pl = self.planes
         idx, a1, b1, plane = self._points(mapping)
         plane = np.rint(plane / LS_STEP).astype(int) * LS_STEP
-        edges = np.arange(-LS_HALF, LS_HALF + 1e-9, LS_CELL)
-        n = len(edges) - 1
-        bb, aa = np.meshgrid(edges[:-1] + self.src1[1], edges[:-1] + self.src1[0], indexing="ij")
-        cells = (bb.ravel(), bb.ravel() + LS_CELL, aa.ravel(), aa.ravel() + LS_CELL)
+        cells = square_cells(LS_HALF, LS_CELL, self.src1)
+        n = int(round(np.sqrt(len(cells[0]))))
         mean = np.full(len(idx), np.nan)
         for k in np.unique(plane):
             cols = np.flatnonzero(np.isfinite(pl["value"][k]) & np.isfinite(pl["lo"][k]))
@@ -308,8 +318,8 @@ class Chain:
             x, cover = least_rough(boxes, value * (hi - lo) * pl["beta_del"], cells, LS_CELL)
             image = np.where(cover > LS_COVER, x / LS_CELL**2, np.nan).reshape(n, n)
             sel = np.flatnonzero(plane == k)
-            ib = np.floor((b1[sel] - bb[0, 0]) / LS_CELL).astype(int)
-            ia = np.floor((a1[sel] - aa[0, 0]) / LS_CELL).astype(int)
+            ib = np.floor((b1[sel] - cells[0][0]) / LS_CELL).astype(int)
+            ia = np.floor((a1[sel] - cells[2][0]) / LS_CELL).astype(int)
             ok = (ib >= 0) & (ib < n) & (ia >= 0) & (ia < n)
             mean[sel] = np.where(ok, image[np.clip(ib, 0, n - 1), np.clip(ia, 0, n - 1)], np.nan).mean(axis=1)
         return self._finish(idx, mean, jacobian)
@@ -387,18 +397,13 @@ def tiling(beta_del, alpha_width, phase_beta, phases_alpha, reach):
 def floor(draws, out, raster=0):
     """(d): the 3A boxes' integrals from 1B's (module docstring); ``raster`` > 1 adds (e), an ``raster x raster``
     calibration raster (steps of 1/raster slice and pixel), as a PSF-model correction's measured PSF would have."""
-    box6 = _integral_image(smrs.psf_image("1B", 6.1), smrs.psf_sample_arcsec("1B"))
+    box6 = _integral_image(smrs.psf_image("1B", SOURCE_UM), smrs.psf_sample_arcsec("1B"))
     box12 = _integral_image(smrs.psf_image("3A", 12.2), smrs.psf_sample_arcsec("3A"))
     d1, w1 = mrs.band("1B").beta_del, spectral_leak.pixel_alpha_width("1B")
     d3, w3 = mrs.band("3A").beta_del, spectral_leak.pixel_alpha_width("3A")
     reach = 1.4
-    edges = np.arange(-reach - 0.3, reach + 0.3 + 1e-9, LS_CELL)
-    bb, aa = np.meshgrid(edges[:-1], edges[:-1], indexing="ij")
-    cells = (bb.ravel(), bb.ravel() + LS_CELL, aa.ravel(), aa.ravel() + LS_CELL)
-    edges = np.arange(-reach - 0.3, reach + 0.3 + 1e-9, BL_CELL)
-    bb, aa = np.meshgrid(edges[:-1], edges[:-1], indexing="ij")
-    fine = (bb.ravel(), bb.ravel() + BL_CELL, aa.ravel(), aa.ravel() + BL_CELL)
-    cutoff = BL_PUPIL_M / 6.1e-6 / (180 / np.pi * 3600)  # cycles per arcsec
+    cells, fine = square_cells(reach + 0.3, LS_CELL), square_cells(reach + 0.3, BL_CELL)
+    cutoff = BL_PUPIL_M / (SOURCE_UM * 1e-6) / (180 / np.pi * 3600)  # D / lambda in cycles per arcsec
     rng = np.random.default_rng(1)
     out("(d) the information floor: 3A box integrals of the 6.1 um PSF rebuilt from 1B's; per core 3A box, "
         "|error| of its leak and of its continuum (hot source)")

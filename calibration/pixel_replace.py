@@ -322,7 +322,7 @@ def across_slices(values, var, pixels, good):
         mine = np.flatnonzero(pixels.slice == k)
         step = np.median(pixels.alpha_hi[mine] - pixels.alpha_lo[mine])
         y, x = pixels.y[mine], np.floor((pixels.alpha[mine] - pixels.alpha[mine].min()) / step).astype(int)
-        near = _column_sums(y, x, ~good[mine]) > 0  # the pixels a bad one's estimate reads
+        near = _alpha_bin_sums(y, x, ~good[mine]) > 0  # the pixels a bad one's estimate reads
         mine, y, x = mine[near], y[near], x[near]
         lam, alpha = pixels.wavelength[mine], pixels.alpha[mine]
         for j in (rank[k] - 1, rank[k] + 1):
@@ -332,12 +332,12 @@ def across_slices(values, var, pixels, good):
             template, template_var = _bilinear(image, variance, owner, n, pixels.band.y[n](lam, alpha),
                                                pixels.band.x[n](lam, alpha))
             fit = good[mine] & np.isfinite(template)
-            num, den, noise = (_column_sums(y, x, np.where(fit, part, 0.0)) for part in
+            num, den, noise = (_alpha_bin_sums(y, x, np.where(fit, part, 0.0)) for part in
                                (values[mine] * template, template ** 2, template_var))
             with np.errstate(invalid="ignore", divide="ignore"):
                 scale = num / np.where(den > 2 * noise, den - noise, den)
-                fitted = _column_sums(y, x, fit.astype(float))
-                own_var, their_var, misfit = (_column_sums(y, x, np.where(fit, part, 0.0)) / fitted for part in
+                fitted = _alpha_bin_sums(y, x, fit.astype(float))
+                own_var, their_var, misfit = (_alpha_bin_sums(y, x, np.where(fit, part, 0.0)) / fitted for part in
                                               (var[mine], template_var, (values[mine] - scale * template) ** 2))
             model_var = np.fmax(misfit - own_var - scale ** 2 * their_var, 0.0)
             estimate_var = scale ** 2 * template_var + model_var
@@ -351,10 +351,10 @@ def across_slices(values, var, pixels, good):
     return values, var, replaced
 
 
-def _column_sums(y, x, part):
-    """At each of a slice's pixels ``(y, x)``, the sum of ``part`` over its column ``x`` within SCALE_HALF_ROWS rows.
+def _alpha_bin_sums(y, x, part):
+    """At each of a slice's pixels ``(y, x)``, the sum of ``part`` over its alpha bin ``x`` within SCALE_HALF_ROWS rows.
 
-    ``x``: an alpha bin, which a row may fill twice.
+    A row may put two pixels into one bin.
     """
     shape = (y.max() + 2 * SCALE_HALF_ROWS + 2, x.max() + 1)
     flat = np.ravel_multi_index((y + SCALE_HALF_ROWS + 1, x), shape)
